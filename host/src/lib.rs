@@ -1,0 +1,8 @@
+//! wasmgate: a Traefik-style gateway whose middlewares are sandboxed WebAssembly components.
+//!
+//! Layout follows the runtime concerns (see DESIGN.md): `config` (static + dynamic model,
+//! validation), `router` (Traefik v3 rules), `plugins` (wasmtime engine, registry, instance pools),
+//! `lb` (balancers), `proxy` (HTTP server and forwarding).
+
+pub mod config;
+pub mod router;
