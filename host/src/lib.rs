@@ -6,3 +6,9 @@
 
 pub mod config;
 pub mod router;
+pub mod lb;
+pub mod plugins;
+pub mod app;
+pub mod demo_upstream;
+pub mod proxy;
+pub mod runtime;

@@ -1,1 +1,107 @@
-fn main() {}
+//! The `wasmgate` command line: parses arguments and starts things; nothing else.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "wasmgate", version, about = "A gateway whose middlewares are sandboxed WebAssembly components")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve with the given config file.
+    Run { config: PathBuf },
+    /// Validate a config (and every plugin it uses) without serving; errors as `file:line: key: reason`.
+    Check { config: PathBuf },
+    /// List the plugins a config can use (bundled and from its plugin directory).
+    Plugins { config: PathBuf },
+    /// A tiny upstream for examples: answers every request with a JSON echo of what it received.
+    DemoUpstream {
+        #[arg(long, default_value = "127.0.0.1:9001")]
+        listen: std::net::SocketAddr,
+    },
+}
+
+fn init_logging(default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Run { config } => {
+            init_logging("info");
+            match rt.block_on(wasmgate::app::run(&config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("wasmgate: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Check { config } => {
+            init_logging("warn");
+            let _guard = rt.enter();
+            match wasmgate::app::prepare(&config) {
+                Ok(p) => {
+                    println!(
+                        "{}: OK ({} routers, {} services, {} middlewares)",
+                        config.display(),
+                        p.config.dynamic.http.routers.len(),
+                        p.config.dynamic.http.services.len(),
+                        p.config.dynamic.http.middlewares.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{e}");
+                    }
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Plugins { config } => {
+            init_logging("warn");
+            let _guard = rt.enter();
+            match wasmgate::app::prepare(&config) {
+                Ok(p) => {
+                    for f in p.registry.files() {
+                        println!("{}\t{}\t{}", f.name, f.short_hash(), f.source);
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{e}");
+                    }
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::DemoUpstream { listen } => {
+            init_logging("info");
+            match rt.block_on(wasmgate::demo_upstream::serve(listen)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("wasmgate demo-upstream: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

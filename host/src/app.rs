@@ -1,0 +1,104 @@
+//! Start-up and shutdown of a gateway process: config -> engine -> registry -> runtime ->
+//! listeners. `main.rs` only parses arguments and calls in here.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+
+use crate::config::{self, LoadedConfig};
+use crate::plugins::{EngineSettings, PluginEngine, PluginRegistry};
+use crate::proxy::Entrypoint;
+use crate::runtime::{Runtime, build_runtime};
+
+/// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else
+/// `$XDG_CACHE_HOME/wasmgate`, else `$HOME/.cache/wasmgate`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("WASMGATE_CACHE_DIR") {
+        Some(v) if v == "off" => return None,
+        Some(v) => return Some(PathBuf::from(v)),
+        None => {}
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("wasmgate"))
+}
+
+/// Everything a config needs before it can serve: the plugin engine, the registry, the runtime.
+pub struct Prepared {
+    pub config: LoadedConfig,
+    pub registry: PluginRegistry,
+    pub runtime: Runtime,
+}
+
+/// Loads and validates a config completely (plugins compiled, every middleware's config
+/// validated by its plugin). Errors are `file:line: key: reason` lines.
+pub fn prepare(path: &Path) -> Result<Prepared, Vec<String>> {
+    let config = config::load(path).map_err(|errs| errs.0.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+    let plugins = &config.static_config.plugins;
+    let settings = EngineSettings {
+        epoch_tick: plugins.epoch_tick,
+        cache_dir: default_cache_dir(),
+        ..EngineSettings::default()
+    };
+    let engine = PluginEngine::new(settings).map_err(|e| vec![format!("cannot start the plugin engine: {e:#}")])?;
+    let registry = PluginRegistry::load(Arc::new(engine), plugins.directory.as_deref()).map_err(|e| {
+        let dir = plugins.directory.as_deref().map(|d| d.display().to_string()).unwrap_or_default();
+        vec![config.error_at(&["plugins", "directory"], format!("{dir}: {e}")).to_string()]
+    })?;
+    let runtime = build_runtime(&config, &registry).map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+    Ok(Prepared { config, registry, runtime })
+}
+
+/// Serves until SIGTERM or SIGINT. Prints one line per entrypoint to stdout once it listens:
+/// `entrypoint NAME listening on ADDR` (tests and scripts read the bound port from it).
+pub async fn run(path: &Path) -> anyhow::Result<()> {
+    let prepared = match prepare(path) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            anyhow::bail!("invalid configuration: {} error(s)", errors.len());
+        }
+    };
+    let runtime = Arc::new(ArcSwap::from_pointee(prepared.runtime));
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for (name, ep) in &prepared.config.static_config.entry_points {
+        let entrypoint = Entrypoint::bind(name, ep.address)
+            .await
+            .with_context(|| format!("entrypoint {name}: cannot listen on {}", ep.address))?;
+        let local = entrypoint.local_addr()?;
+        println!("entrypoint {name} listening on {local}");
+        tracing::info!(entrypoint = name.as_str(), %local, "listening");
+        tasks.push(tokio::spawn(entrypoint.serve(runtime.clone(), shutdown_rx.clone())));
+    }
+    wait_for_shutdown_signal().await;
+    tracing::info!("shutting down");
+    let _ = shutdown_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    // Keep the registry (and its engine's epoch ticker) alive until the listeners are gone.
+    drop(prepared.registry);
+    Ok(())
+}
+
+async fn wait_for_shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = tokio::signal::ctrl_c() => {},
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

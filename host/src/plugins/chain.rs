@@ -1,0 +1,169 @@
+//! A router's middleware chain: request hooks in order, response hooks in reverse order.
+//!
+//! Failure policy lives here, in one place: a plugin failure (trap, timeout, memory cap,
+//! invalid output) fails the request with 500, or — for a fail-open middleware — passes the
+//! head on exactly as it was before that middleware ran. Every failure is logged with the
+//! middleware, plugin and content hash.
+
+use std::sync::Arc;
+
+use http::{HeaderMap, Method, Uri};
+
+use super::error::PluginError;
+use super::heads::{RequestHead, ResponseHead};
+use super::middleware::{HookDecision, InstanceSlot, PluginMiddleware};
+use super::reply::ValidReply;
+
+/// The middlewares of one router, in config order. Built at config time, shared by requests.
+#[derive(Clone, Default)]
+pub struct Chain {
+    middlewares: Arc<[Arc<PluginMiddleware>]>,
+}
+
+/// What a request carries through its chain between the request and response hooks.
+pub struct ChainState {
+    /// Per-request instances (per-request isolation mode), by chain position.
+    slots: Vec<InstanceSlot>,
+    /// How many middlewares (from the start) get their response hook.
+    ran: usize,
+}
+
+/// The result of the request hooks.
+pub enum RequestOutcome {
+    /// Forward the (possibly edited) request upstream.
+    Forward,
+    /// A plugin answered; do not contact the upstream. Response hooks of the earlier
+    /// middlewares still run on this reply.
+    Respond(ValidReply),
+    /// A fail-closed plugin failed: answer 500.
+    Failed(PluginError),
+}
+
+/// The result of the response hooks.
+pub enum ResponseOutcome {
+    /// Send the (possibly edited) response head, with the upstream body.
+    Forward,
+    /// A plugin replaced the response: send this instead, discarding the upstream body.
+    Replace(ValidReply),
+    /// A fail-closed plugin failed: answer 500.
+    Failed(PluginError),
+}
+
+/// Request edits a fail-open middleware must be able to undo.
+struct RequestSnapshot {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+}
+
+impl Chain {
+    pub fn new(middlewares: Vec<Arc<PluginMiddleware>>) -> Self {
+        Chain { middlewares: middlewares.into() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.middlewares.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.middlewares.is_empty()
+    }
+
+    pub fn start(&self) -> ChainState {
+        ChainState { slots: (0..self.middlewares.len()).map(|_| None).collect(), ran: 0 }
+    }
+
+    /// Runs every request hook in order. The head always comes back.
+    pub fn on_request(
+        &self,
+        mut head: RequestHead,
+        state: &mut ChainState,
+    ) -> (RequestHead, RequestOutcome) {
+        for (i, mw) in self.middlewares.iter().enumerate() {
+            head.current = i;
+            let snapshot = mw.budget().fail_open.then(|| RequestSnapshot {
+                method: head.parts.method.clone(),
+                uri: head.parts.uri.clone(),
+                headers: head.parts.headers.clone(),
+            });
+            let (h, result) = mw.on_request(head, &mut state.slots[i]);
+            head = h;
+            match result {
+                Ok(HookDecision::Continue) => state.ran = i + 1,
+                Ok(HookDecision::Respond(reply)) => return (head, RequestOutcome::Respond(reply)),
+                Err(err) => {
+                    log_failure(mw, "on-request", &err);
+                    match snapshot {
+                        Some(s) => {
+                            head.parts.method = s.method;
+                            head.parts.uri = s.uri;
+                            head.parts.headers = s.headers;
+                            state.ran = i + 1;
+                        }
+                        None => return (head, RequestOutcome::Failed(err)),
+                    }
+                }
+            }
+        }
+        (head, RequestOutcome::Forward)
+    }
+
+    /// Runs the response hooks of the middlewares whose request hook continued, in reverse
+    /// order. When a hook replaces the response, the earlier hooks see the replacement.
+    pub fn on_response(
+        &self,
+        mut req: RequestHead,
+        mut resp: ResponseHead,
+        state: &mut ChainState,
+    ) -> (RequestHead, ResponseHead, ResponseOutcome) {
+        let mut replacement: Option<ValidReply> = None;
+        for i in (0..state.ran).rev() {
+            let mw = &self.middlewares[i];
+            req.current = i;
+            let snapshot = mw.budget().fail_open.then(|| (resp.parts.status, resp.parts.headers.clone()));
+            let (r, s, result) = mw.on_response(req, resp, &mut state.slots[i]);
+            (req, resp) = (r, s);
+            match result {
+                Ok(HookDecision::Continue) => {}
+                Ok(HookDecision::Respond(reply)) => {
+                    resp.parts.status = reply.status;
+                    resp.parts.headers = reply.headers.clone();
+                    replacement = Some(reply);
+                }
+                Err(err) => {
+                    log_failure(mw, "on-response", &err);
+                    match snapshot {
+                        Some((status, headers)) => {
+                            resp.parts.status = status;
+                            resp.parts.headers = headers;
+                        }
+                        None => return (req, resp, ResponseOutcome::Failed(err)),
+                    }
+                }
+            }
+        }
+        let outcome = match replacement {
+            // The last replacement's body, with the head as later (earlier-in-chain) hooks left it.
+            Some(mut reply) => {
+                reply.status = resp.parts.status;
+                reply.headers = resp.parts.headers.clone();
+                ResponseOutcome::Replace(reply)
+            }
+            None => ResponseOutcome::Forward,
+        };
+        (req, resp, outcome)
+    }
+}
+
+fn log_failure(mw: &PluginMiddleware, hook: &str, err: &PluginError) {
+    let id = mw.identity();
+    tracing::warn!(
+        middleware = &*id.middleware,
+        plugin = &*id.plugin,
+        hash = &*id.hash,
+        hook,
+        kind = err.kind(),
+        fail_open = mw.budget().fail_open,
+        "plugin failed: {err}"
+    );
+}

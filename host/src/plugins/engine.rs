@@ -1,0 +1,124 @@
+//! The one wasmtime `Engine` of the process: compiler settings, the pooling allocator, epochs.
+//!
+//! Created once at start-up. Every plugin, bundled or from the plugin directory, is compiled
+//! with it, and every instance is allocated from its pool. An epoch ticker thread increments the
+//! engine's epoch every `epoch_tick`; a hook call's deadline is counted in those ticks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Pool and engine sizing. Defaults follow the measurements in DESIGN.md.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Period of the epoch ticker; deadlines are rounded up to whole ticks.
+    pub epoch_tick: Duration,
+    /// Largest linear memory any plugin may reach; per-middleware caps must not exceed it.
+    pub max_memory_size: usize,
+    /// Component instances alive at once across all middlewares (warm pools + in-flight).
+    pub total_component_instances: u32,
+    /// Memory kept resident (not decommitted) when a pooled slot is reused: cheap fresh instances.
+    pub linear_memory_keep_resident: usize,
+    /// On-disk cache of compiled components, keyed by content hash and engine settings
+    /// (wasmtime's cache: entries that do not match are recompiled, never trusted). `None`
+    /// disables it.
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            epoch_tick: Duration::from_millis(1),
+            max_memory_size: 256 << 20,
+            total_component_instances: 1000,
+            linear_memory_keep_resident: 192 << 10,
+            cache_dir: None,
+        }
+    }
+}
+
+/// The engine plus its ticker; dropping it stops the ticker.
+pub struct PluginEngine {
+    engine: Engine,
+    settings: EngineSettings,
+    ticker_stop: Arc<AtomicBool>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+impl PluginEngine {
+    pub fn new(settings: EngineSettings) -> wasmtime::Result<Self> {
+        let mut pool = PoolingAllocationConfig::default();
+        let instances = settings.total_component_instances;
+        pool.total_component_instances(instances)
+            // A component built by wit-bindgen has a few core instances (the module, shims)
+            // and one or two memories and tables.
+            .total_core_instances(instances.saturating_mul(4))
+            .total_memories(instances.saturating_mul(2))
+            .total_tables(instances.saturating_mul(4))
+            .max_memories_per_component(4)
+            .max_tables_per_component(8)
+            .max_memory_size(settings.max_memory_size)
+            .linear_memory_keep_resident(settings.linear_memory_keep_resident)
+            .table_keep_resident(16 << 10)
+            .decommit_batch_size(8);
+
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            // Guard pages and 4 GiB reservations are virtual memory only; keep bounds checks
+            // elided on 64-bit hosts. Keep the reservation moderate so a large pool fits.
+            .memory_reservation(1 << 30)
+            .memory_guard_size(32 << 20)
+            .max_wasm_stack(512 << 10);
+        if let Some(dir) = &settings.cache_dir {
+            let mut cache = wasmtime::CacheConfig::new();
+            cache.with_directory(dir);
+            config.cache(Some(wasmtime::Cache::new(cache)?));
+        }
+        let engine = Engine::new(&config)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let engine = engine.clone();
+            let stop = ticker_stop.clone();
+            let tick = settings.epoch_tick;
+            std::thread::Builder::new().name("wasmgate-epoch".into()).spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })?
+        };
+        Ok(PluginEngine { engine, settings, ticker_stop, ticker: Some(ticker) })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn settings(&self) -> &EngineSettings {
+        &self.settings
+    }
+
+    /// Epoch ticks for a deadline: rounded up, plus one because the current tick is already
+    /// partly spent.
+    pub fn deadline_ticks(&self, deadline: Duration) -> u64 {
+        let tick = self.settings.epoch_tick.as_nanos().max(1);
+        let ticks = deadline.as_nanos().div_ceil(tick);
+        u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1)
+    }
+}
+
+impl Drop for PluginEngine {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+    }
+}

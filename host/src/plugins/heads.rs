@@ -1,0 +1,238 @@
+//! Request and response heads as the plugins see them: host-owned, lent to a hook call.
+//!
+//! A head moves into the store's resource table for one hook call and comes back out after it
+//! (a move of a few hundred bytes, no copy of headers). Every edit a plugin makes goes through the
+//! checks here, so whatever a plugin does, the head stays a valid HTTP head within the budget.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::header::{HeaderName, HeaderValue};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, Uri};
+
+use super::bindings::EditError;
+
+/// Largest single header value a plugin may write.
+pub const MAX_HEADER_VALUE_BYTES: usize = 16 * 1024;
+/// Largest per-request scratch state a middleware may keep.
+pub const MAX_STATE_BYTES: usize = 64 * 1024;
+
+/// The request head lent to `on-request` / `on-response`.
+#[derive(Debug)]
+pub struct RequestHead {
+    /// Method, URI (path and query as they will be sent upstream), version and headers.
+    pub parts: http::request::Parts,
+    /// The path exactly as the client sent it, before normalisation.
+    pub raw_path: String,
+    /// The TCP peer of the client connection.
+    pub client_addr: SocketAddr,
+    /// Whether the client reached the gateway over TLS.
+    pub tls: bool,
+    /// Name of the router that matched.
+    pub router: Arc<str>,
+    /// Per-middleware scratch (index = position in the chain).
+    states: Vec<Option<Vec<u8>>>,
+    /// Chain position of the middleware currently being called; selects its scratch.
+    pub(crate) current: usize,
+    /// Header count a plugin may grow the head to (set per call from the middleware's budget).
+    pub(crate) max_headers: usize,
+}
+
+impl RequestHead {
+    /// Wraps a request head for a chain of `chain_len` middlewares.
+    pub fn new(
+        parts: http::request::Parts,
+        raw_path: String,
+        client_addr: SocketAddr,
+        tls: bool,
+        router: Arc<str>,
+        chain_len: usize,
+    ) -> Self {
+        RequestHead {
+            parts,
+            raw_path,
+            client_addr,
+            tls,
+            router,
+            states: vec![None; chain_len],
+            current: 0,
+            max_headers: usize::MAX,
+        }
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
+    /// Host (with port) from the URI authority or else the `Host` header.
+    pub fn authority(&self) -> Option<String> {
+        if let Some(a) = self.parts.uri.authority() {
+            return Some(a.as_str().to_owned());
+        }
+        self.parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    pub fn path(&self) -> &str {
+        self.parts.uri.path()
+    }
+
+    pub fn query(&self) -> Option<&str> {
+        self.parts.uri.query()
+    }
+
+    pub fn set_path(&mut self, path: &str) -> Result<(), EditError> {
+        if !path.starts_with('/') {
+            return Err(EditError::Invalid("path must start with '/'".into()));
+        }
+        if path.contains('?') || path.contains('#') {
+            return Err(EditError::Invalid("path must not contain '?' or '#'".into()));
+        }
+        let pq = match self.parts.uri.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_owned(),
+        };
+        self.replace_path_and_query(&pq)
+    }
+
+    pub fn set_query(&mut self, query: Option<&str>) -> Result<(), EditError> {
+        let path = self.parts.uri.path();
+        let pq = match query {
+            Some(q) if q.contains('#') => {
+                return Err(EditError::Invalid("query must not contain '#'".into()));
+            }
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_owned(),
+        };
+        self.replace_path_and_query(&pq)
+    }
+
+    fn replace_path_and_query(&mut self, pq: &str) -> Result<(), EditError> {
+        let pq = PathAndQuery::try_from(pq)
+            .map_err(|e| EditError::Invalid(format!("invalid path or query: {e}")))?;
+        let mut uri_parts = std::mem::take(&mut self.parts.uri).into_parts();
+        uri_parts.path_and_query = Some(pq);
+        // Rebuilding from parts that came from a valid Uri with a valid path cannot fail, but a
+        // guest must never be able to panic the host: fall back to origin-form.
+        self.parts.uri = Uri::from_parts(uri_parts).unwrap_or_else(|_| Uri::default());
+        Ok(())
+    }
+
+    pub fn state(&self) -> Option<Vec<u8>> {
+        self.states.get(self.current).cloned().flatten()
+    }
+
+    pub fn set_state(&mut self, value: Vec<u8>) -> Result<(), EditError> {
+        if value.len() > MAX_STATE_BYTES {
+            return Err(EditError::LimitExceeded);
+        }
+        match self.states.get_mut(self.current) {
+            Some(slot) => {
+                *slot = Some(value);
+                Ok(())
+            }
+            None => Err(EditError::Invalid("no state slot for this middleware".into())),
+        }
+    }
+}
+
+/// The response head lent to `on-response`.
+#[derive(Debug)]
+pub struct ResponseHead {
+    pub parts: http::response::Parts,
+    pub(crate) max_headers: usize,
+}
+
+impl ResponseHead {
+    pub fn new(parts: http::response::Parts) -> Self {
+        ResponseHead { parts, max_headers: usize::MAX }
+    }
+
+    pub fn set_status(&mut self, status: u16) -> Result<(), EditError> {
+        self.parts.status = valid_status(status)?;
+        Ok(())
+    }
+}
+
+/// A status a plugin may set or reply with: 200..=599 (a plugin cannot produce interim 1xx).
+pub fn valid_status(status: u16) -> Result<http::StatusCode, EditError> {
+    if !(200..=599).contains(&status) {
+        return Err(EditError::Invalid(format!("status {status} is outside 200..=599")));
+    }
+    http::StatusCode::from_u16(status)
+        .map_err(|_| EditError::Invalid(format!("invalid status {status}")))
+}
+
+/// Parses a header name as a plugin wrote it.
+pub fn header_name(name: &str) -> Result<HeaderName, EditError> {
+    HeaderName::from_bytes(name.as_bytes()).map_err(|_| EditError::InvalidHeaderName)
+}
+
+/// Parses a header value as a plugin wrote it (no NUL, CR, LF; bounded size).
+pub fn header_value(value: &[u8]) -> Result<HeaderValue, EditError> {
+    if value.len() > MAX_HEADER_VALUE_BYTES {
+        return Err(EditError::LimitExceeded);
+    }
+    HeaderValue::from_bytes(value).map_err(|_| EditError::InvalidHeaderValue)
+}
+
+/// Header edits shared by both heads, checked against the middleware's header budget.
+pub struct HeaderEdits;
+
+impl HeaderEdits {
+    pub fn get(headers: &HeaderMap, name: &str) -> Option<Vec<u8>> {
+        headers.get(name).map(|v| v.as_bytes().to_vec())
+    }
+
+    pub fn get_all(headers: &HeaderMap, name: &str) -> Vec<Vec<u8>> {
+        headers.get_all(name).iter().map(|v| v.as_bytes().to_vec()).collect()
+    }
+
+    pub fn all(headers: &HeaderMap) -> Vec<(String, Vec<u8>)> {
+        headers
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    pub fn set(
+        headers: &mut HeaderMap,
+        max_headers: usize,
+        name: &str,
+        value: &[u8],
+    ) -> Result<(), EditError> {
+        let name = header_name(name)?;
+        let value = header_value(value)?;
+        let existing = headers.get_all(&name).iter().count();
+        if headers.len() - existing + 1 > max_headers {
+            return Err(EditError::LimitExceeded);
+        }
+        headers.insert(name, value);
+        Ok(())
+    }
+
+    pub fn append(
+        headers: &mut HeaderMap,
+        max_headers: usize,
+        name: &str,
+        value: &[u8],
+    ) -> Result<(), EditError> {
+        let name = header_name(name)?;
+        let value = header_value(value)?;
+        if headers.len() + 1 > max_headers {
+            return Err(EditError::LimitExceeded);
+        }
+        headers.append(name, value);
+        Ok(())
+    }
+
+    pub fn remove(headers: &mut HeaderMap, name: &str) {
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+            headers.remove(name);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The data every plugin store carries, and the host side of the imports (`log`, `clock`, `http`).
+//!
+//! One `HostState` per instance. Host calls are synchronous and cheap: a resource-table lookup
+//! and a header-map operation; nothing here blocks or allocates unless the guest asks for data.
+
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::wasmgate::plugin::{clock, http as wit_http, log, types};
+use super::bindings::{EditError, LogLevel};
+use super::heads::{HeaderEdits, RequestHead, ResponseHead};
+use super::limits::MemoryCap;
+
+/// Who this instance is, for log lines and errors.
+#[derive(Debug, Clone)]
+pub struct PluginIdentity {
+    /// The middleware name from config.
+    pub middleware: Arc<str>,
+    /// The plugin (component) name.
+    pub plugin: Arc<str>,
+    /// Short content hash of the component.
+    pub hash: Arc<str>,
+}
+
+pub struct HostState {
+    pub(crate) table: ResourceTable,
+    pub(crate) memory: MemoryCap,
+    pub(crate) wasi: WasiCtx,
+    pub(crate) identity: PluginIdentity,
+}
+
+impl HostState {
+    pub fn new(identity: PluginIdentity, memory_limit: u64) -> Self {
+        HostState {
+            table: ResourceTable::new(),
+            memory: MemoryCap::new(memory_limit),
+            wasi: super::wasi_subset::locked_down_ctx(),
+            identity,
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// The process-wide origin of `monotonic-now`.
+fn clock_origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+impl types::Host for HostState {}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        let id = &self.identity;
+        let (mw, plugin, hash) = (&*id.middleware, &*id.plugin, &*id.hash);
+        match level {
+            LogLevel::Trace => tracing::trace!(middleware = mw, plugin, hash, "{message}"),
+            LogLevel::Debug => tracing::debug!(middleware = mw, plugin, hash, "{message}"),
+            LogLevel::Info => tracing::info!(middleware = mw, plugin, hash, "{message}"),
+            LogLevel::Warn => tracing::warn!(middleware = mw, plugin, hash, "{message}"),
+            LogLevel::Error => tracing::error!(middleware = mw, plugin, hash, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl clock::Host for HostState {
+    fn monotonic_now(&mut self) -> wasmtime::Result<u64> {
+        Ok(u64::try_from(clock_origin().elapsed().as_nanos()).unwrap_or(u64::MAX))
+    }
+}
+
+impl wit_http::Host for HostState {}
+
+type EditResult = wasmtime::Result<Result<(), EditError>>;
+
+impl wit_http::HostRequest for HostState {
+    fn method(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&r)?.parts.method.as_str().to_owned())
+    }
+    fn scheme(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&r)?.scheme().to_owned())
+    }
+    fn authority(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<Option<String>> {
+        Ok(self.table.get(&r)?.authority())
+    }
+    fn path(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&r)?.path().to_owned())
+    }
+    fn raw_path(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&r)?.raw_path.clone())
+    }
+    fn query(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<Option<String>> {
+        Ok(self.table.get(&r)?.query().map(str::to_owned))
+    }
+    fn set_path(&mut self, r: Resource<RequestHead>, path: String) -> EditResult {
+        Ok(self.table.get_mut(&r)?.set_path(&path))
+    }
+    fn set_query(&mut self, r: Resource<RequestHead>, query: Option<String>) -> EditResult {
+        Ok(self.table.get_mut(&r)?.set_query(query.as_deref()))
+    }
+    fn header(&mut self, r: Resource<RequestHead>, name: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        Ok(HeaderEdits::get(&self.table.get(&r)?.parts.headers, &name))
+    }
+    fn header_all(&mut self, r: Resource<RequestHead>, name: String) -> wasmtime::Result<Vec<Vec<u8>>> {
+        Ok(HeaderEdits::get_all(&self.table.get(&r)?.parts.headers, &name))
+    }
+    fn headers(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
+        Ok(HeaderEdits::all(&self.table.get(&r)?.parts.headers))
+    }
+    fn set_header(&mut self, r: Resource<RequestHead>, name: String, value: Vec<u8>) -> EditResult {
+        let head = self.table.get_mut(&r)?;
+        Ok(HeaderEdits::set(&mut head.parts.headers, head.max_headers, &name, &value))
+    }
+    fn append_header(&mut self, r: Resource<RequestHead>, name: String, value: Vec<u8>) -> EditResult {
+        let head = self.table.get_mut(&r)?;
+        Ok(HeaderEdits::append(&mut head.parts.headers, head.max_headers, &name, &value))
+    }
+    fn remove_header(&mut self, r: Resource<RequestHead>, name: String) -> wasmtime::Result<()> {
+        HeaderEdits::remove(&mut self.table.get_mut(&r)?.parts.headers, &name);
+        Ok(())
+    }
+    fn client_addr(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&r)?.client_addr.to_string())
+    }
+    fn is_tls(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<bool> {
+        Ok(self.table.get(&r)?.tls)
+    }
+    fn router_name(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&r)?.router.to_string())
+    }
+    fn get_state(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<Option<Vec<u8>>> {
+        Ok(self.table.get(&r)?.state())
+    }
+    fn set_state(&mut self, r: Resource<RequestHead>, value: Vec<u8>) -> EditResult {
+        Ok(self.table.get_mut(&r)?.set_state(value))
+    }
+    /// Heads are owned by the host and lent as borrows; a guest never owns one, so a drop is
+    /// only ever the host's own bookkeeping and the head is taken back by the caller.
+    fn drop(&mut self, _r: Resource<RequestHead>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}
+
+impl wit_http::HostResponse for HostState {
+    fn status(&mut self, r: Resource<ResponseHead>) -> wasmtime::Result<u16> {
+        Ok(self.table.get(&r)?.parts.status.as_u16())
+    }
+    fn set_status(&mut self, r: Resource<ResponseHead>, status: u16) -> EditResult {
+        Ok(self.table.get_mut(&r)?.set_status(status))
+    }
+    fn header(&mut self, r: Resource<ResponseHead>, name: String) -> wasmtime::Result<Option<Vec<u8>>> {
+        Ok(HeaderEdits::get(&self.table.get(&r)?.parts.headers, &name))
+    }
+    fn header_all(&mut self, r: Resource<ResponseHead>, name: String) -> wasmtime::Result<Vec<Vec<u8>>> {
+        Ok(HeaderEdits::get_all(&self.table.get(&r)?.parts.headers, &name))
+    }
+    fn headers(&mut self, r: Resource<ResponseHead>) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
+        Ok(HeaderEdits::all(&self.table.get(&r)?.parts.headers))
+    }
+    fn set_header(&mut self, r: Resource<ResponseHead>, name: String, value: Vec<u8>) -> EditResult {
+        let head = self.table.get_mut(&r)?;
+        Ok(HeaderEdits::set(&mut head.parts.headers, head.max_headers, &name, &value))
+    }
+    fn append_header(&mut self, r: Resource<ResponseHead>, name: String, value: Vec<u8>) -> EditResult {
+        let head = self.table.get_mut(&r)?;
+        Ok(HeaderEdits::append(&mut head.parts.headers, head.max_headers, &name, &value))
+    }
+    fn remove_header(&mut self, r: Resource<ResponseHead>, name: String) -> wasmtime::Result<()> {
+        HeaderEdits::remove(&mut self.table.get_mut(&r)?.parts.headers, &name);
+        Ok(())
+    }
+    fn drop(&mut self, _r: Resource<ResponseHead>) -> wasmtime::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! One plugin instance: a store, its bindings, and the calls into it under a deadline.
+//!
+//! Cost per hook call on a warm instance: set the epoch deadline, move the head into the
+//! resource table, call, move it back (~1 µs for a headers-style plugin). An instance that
+//! failed in any way is poisoned: the caller must drop it, never reuse it.
+
+use wasmtime::Store;
+use wasmtime::component::Resource;
+
+use super::bindings::{Action, Middleware};
+use super::budget::MiddlewareBudget;
+use super::engine::PluginEngine;
+use super::error::PluginError;
+use super::heads::{RequestHead, ResponseHead};
+use super::host_state::{HostState, PluginIdentity};
+use super::registry::CompiledPlugin;
+
+pub struct PluginInstance {
+    store: Store<HostState>,
+    bindings: Middleware,
+    /// Hook calls served so far (for recycling).
+    pub(crate) calls: u64,
+}
+
+impl PluginInstance {
+    /// Instantiates the plugin without configuring it (for `validate-config`).
+    pub fn bare(
+        engine: &PluginEngine,
+        plugin: &CompiledPlugin,
+        identity: PluginIdentity,
+        budget: &MiddlewareBudget,
+    ) -> Result<Self, PluginError> {
+        let mut store = Store::new(engine.engine(), HostState::new(identity, budget.memory_limit));
+        store.limiter(|s| &mut s.memory);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(engine.deadline_ticks(budget.deadline));
+        let bindings = plugin
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| classify(e, &store, budget))?;
+        Ok(PluginInstance { store, bindings, calls: 0 })
+    }
+
+    /// Instantiates and runs `init(config)`: an instance ready for hook calls.
+    pub fn configured(
+        engine: &PluginEngine,
+        plugin: &CompiledPlugin,
+        identity: PluginIdentity,
+        budget: &MiddlewareBudget,
+        config_json: &str,
+    ) -> Result<Self, PluginError> {
+        let mut inst = Self::bare(engine, plugin, identity, budget)?;
+        inst.store.set_epoch_deadline(engine.deadline_ticks(budget.deadline));
+        let result = inst
+            .bindings
+            .wasmgate_plugin_handler()
+            .call_init(&mut inst.store, config_json)
+            .map_err(|e| classify(e, &inst.store, budget))?;
+        result.map_err(PluginError::Init)?;
+        Ok(inst)
+    }
+
+    /// Runs `validate-config`; `Ok(Err(reason))` is the plugin's rejection.
+    pub fn validate_config(
+        &mut self,
+        engine: &PluginEngine,
+        budget: &MiddlewareBudget,
+        config_json: &str,
+    ) -> Result<Result<(), String>, PluginError> {
+        self.store.set_epoch_deadline(engine.deadline_ticks(budget.deadline));
+        self.bindings
+            .wasmgate_plugin_handler()
+            .call_validate_config(&mut self.store, config_json)
+            .map_err(|e| classify(e, &self.store, budget))
+    }
+
+    /// Calls `on-request`, lending `head`; the head always comes back, edited or not.
+    pub fn on_request(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+        head: RequestHead,
+    ) -> (RequestHead, Result<Action, PluginError>) {
+        self.calls += 1;
+        self.store.set_epoch_deadline(deadline_ticks);
+        let own = (self.store.data_mut().table.push(head)).unwrap_or_else(|_| unreachable_table_full());
+        let borrow = Resource::<RequestHead>::new_borrow(own.rep());
+        let result = self
+            .bindings
+            .wasmgate_plugin_handler()
+            .call_on_request(&mut self.store, borrow)
+            .map_err(|e| classify(e, &self.store, budget));
+        let head = take_back(&mut self.store, own);
+        (head, result)
+    }
+
+    /// Calls `on-response`, lending both heads; both always come back.
+    pub fn on_response(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+        req: RequestHead,
+        resp: ResponseHead,
+    ) -> (RequestHead, ResponseHead, Result<Action, PluginError>) {
+        self.calls += 1;
+        self.store.set_epoch_deadline(deadline_ticks);
+        let table = &mut self.store.data_mut().table;
+        let req_own = table.push(req).unwrap_or_else(|_| unreachable_table_full());
+        let resp_own = table.push(resp).unwrap_or_else(|_| unreachable_table_full());
+        let result = self
+            .bindings
+            .wasmgate_plugin_handler()
+            .call_on_response(
+                &mut self.store,
+                Resource::new_borrow(req_own.rep()),
+                Resource::new_borrow(resp_own.rep()),
+            )
+            .map_err(|e| classify(e, &self.store, budget));
+        let resp = take_back(&mut self.store, resp_own);
+        let req = take_back(&mut self.store, req_own);
+        (req, resp, result)
+    }
+}
+
+fn classify(err: wasmtime::Error, store: &Store<HostState>, budget: &MiddlewareBudget) -> PluginError {
+    PluginError::from_call(err, store.data().memory.exceeded(), budget.deadline)
+}
+
+/// Takes a lent head back out of the table. The guest only ever held a borrow, so the entry is
+/// still there whatever the guest did (even after a trap).
+fn take_back<T: 'static>(store: &mut Store<HostState>, own: Resource<T>) -> T {
+    match store.data_mut().table.delete(own) {
+        Ok(v) => v,
+        Err(e) => panic!("host invariant broken: lent head missing from the resource table: {e}"),
+    }
+}
+
+/// The table holds at most two heads at a time; it cannot be full.
+fn unreachable_table_full() -> ! {
+    panic!("host invariant broken: resource table full with at most two entries")
+}

@@ -1,0 +1,47 @@
+//! Checking what a plugin answers with, before anything reaches a client.
+
+use bytes::Bytes;
+use http::HeaderMap;
+
+use super::bindings::Reply;
+use super::budget::MiddlewareBudget;
+use super::error::PluginError;
+use super::heads::{header_name, header_value, valid_status};
+
+/// A plugin's reply that passed validation.
+#[derive(Debug)]
+pub struct ValidReply {
+    pub status: http::StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Validates a reply against HTTP rules and the middleware's output budget.
+pub fn validate_reply(reply: Reply, budget: &MiddlewareBudget) -> Result<ValidReply, PluginError> {
+    let invalid = |why: String| PluginError::InvalidOutput(why);
+    let status = valid_status(reply.status)
+        .map_err(|_| invalid(format!("reply status {} is outside 200..=599", reply.status)))?;
+    if reply.headers.len() > budget.max_headers {
+        return Err(invalid(format!(
+            "reply has {} headers, the limit is {}",
+            reply.headers.len(),
+            budget.max_headers
+        )));
+    }
+    if reply.body.len() > budget.max_reply_body_size {
+        return Err(invalid(format!(
+            "reply body of {} bytes exceeds the limit of {} bytes",
+            reply.body.len(),
+            budget.max_reply_body_size
+        )));
+    }
+    let mut headers = HeaderMap::with_capacity(reply.headers.len());
+    for (name, value) in reply.headers {
+        let n = header_name(&name)
+            .map_err(|_| invalid(format!("reply header name {name:?} is not a valid token")))?;
+        let v = header_value(&value)
+            .map_err(|_| invalid(format!("reply header {name:?} has an invalid value")))?;
+        headers.append(n, v);
+    }
+    Ok(ValidReply { status, headers, body: Bytes::from(reply.body) })
+}

@@ -1,0 +1,54 @@
+//! Every error the proxy answers for itself, and the one place that maps it to a status.
+
+use http::{Response, StatusCode, header};
+
+use super::body::{ProxyBody, full};
+use crate::plugins::PluginError;
+
+/// Errors classified by where they come from; the status follows from the variant.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// No router matched the request.
+    #[error("no router matches this request")]
+    NoRoute,
+    /// The client sent a request the gateway will not process.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// A fail-closed middleware failed (trap, timeout, memory, invalid output).
+    #[error("middleware failed")]
+    Plugin(#[from] PluginError),
+    /// The service has no server to send to.
+    #[error("no server available")]
+    NoServer,
+    /// The upstream could not be reached or broke the exchange before a response head.
+    #[error("upstream unreachable: {0}")]
+    UpstreamUnreachable(String),
+    /// The upstream did not send a response head within the configured timeout.
+    #[error("upstream timed out")]
+    UpstreamTimeout,
+}
+
+impl GatewayError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GatewayError::NoRoute => StatusCode::NOT_FOUND,
+            GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            GatewayError::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            GatewayError::NoServer => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
+            GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// The response sent to the client. The body names the status only: internal detail (plugin
+    /// traps, upstream addresses) goes to the log, not to clients.
+    pub fn into_response(self) -> Response<ProxyBody> {
+        let status = self.status();
+        let text = format!("{} {}\n", status.as_u16(), status.canonical_reason().unwrap_or(""));
+        let mut resp = Response::new(full(text));
+        *resp.status_mut() = status;
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; charset=utf-8"));
+        resp
+    }
+}

@@ -1,0 +1,104 @@
+//! Forwarding to upstream servers over pooled connections.
+//!
+//! One `UpstreamTransport` (a hyper client with its connection pool) per `serversTransport`;
+//! services that name none share the default one. Bodies stream in both directions.
+
+use std::time::Duration;
+
+use http::uri::{Authority, Scheme};
+use http::{HeaderValue, Request, Response, Uri, Version, header};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::body::ProxyBody;
+use super::errors::GatewayError;
+
+/// Connection and timeout settings of a transport.
+#[derive(Debug, Clone)]
+pub struct TransportSettings {
+    pub dial_timeout: Duration,
+    /// `None`: wait for the response head as long as the client does.
+    pub response_header_timeout: Option<Duration>,
+    pub idle_conn_timeout: Duration,
+    pub max_idle_conns_per_host: usize,
+}
+
+/// A pooled HTTP/1.1 client to upstream servers.
+#[derive(Clone)]
+pub struct UpstreamTransport {
+    client: Client<HttpConnector, ProxyBody>,
+    response_header_timeout: Option<Duration>,
+}
+
+impl UpstreamTransport {
+    /// Must be called inside the tokio runtime (the pool spawns its idle-connection reaper).
+    pub fn new(settings: &TransportSettings) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(settings.dial_timeout));
+        connector.set_nodelay(true);
+        connector.enforce_http(false);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(settings.idle_conn_timeout)
+            .pool_max_idle_per_host(settings.max_idle_conns_per_host)
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .timer(hyper_util::rt::TokioTimer::new())
+            .build(connector);
+        UpstreamTransport { client, response_header_timeout: settings.response_header_timeout }
+    }
+
+    /// Sends the request to `scheme://authority` + the request's path and query, and waits for
+    /// the response head (bounded by the response-header timeout).
+    pub async fn send(
+        &self,
+        scheme: &Scheme,
+        authority: &Authority,
+        pass_host_header: bool,
+        mut req: Request<ProxyBody>,
+    ) -> Result<Response<Incoming>, GatewayError> {
+        let original_authority = req.uri().authority().cloned();
+        let path_and_query = req.uri().path_and_query().cloned();
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(scheme.clone());
+        parts.authority = Some(authority.clone());
+        parts.path_and_query =
+            Some(path_and_query.unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")));
+        *req.uri_mut() = Uri::from_parts(parts)
+            .map_err(|e| GatewayError::UpstreamUnreachable(format!("bad upstream URI: {e}")))?;
+        *req.version_mut() = Version::HTTP_11;
+        let headers = req.headers_mut();
+        if pass_host_header {
+            // HTTP/2 clients send :authority instead of Host; carry it over.
+            if !headers.contains_key(header::HOST)
+                && let Some(a) = original_authority
+                && let Ok(v) = HeaderValue::from_str(a.as_str())
+            {
+                headers.insert(header::HOST, v);
+            }
+        } else if let Ok(v) = HeaderValue::from_str(authority.as_str()) {
+            headers.insert(header::HOST, v);
+        }
+
+        let call = self.client.request(req);
+        let result = match self.response_header_timeout {
+            Some(limit) => match tokio::time::timeout(limit, call).await {
+                Ok(r) => r,
+                Err(_) => return Err(GatewayError::UpstreamTimeout),
+            },
+            None => call.await,
+        };
+        result.map_err(|e| GatewayError::UpstreamUnreachable(error_chain(&e)))
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(inner) = cur {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        cur = inner.source();
+    }
+    s
+}

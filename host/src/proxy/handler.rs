@@ -1,0 +1,181 @@
+//! One request through the gateway — the phases, in order:
+//!
+//! 1. normalise the path, strip hop-by-hop headers, set forwarding headers;
+//! 2. route (highest-priority matching router of this entrypoint; 404 if none);
+//! 3. request hooks of the router's chain, in order (a plugin may answer directly);
+//! 4. pick a server, forward over a pooled connection, bodies streamed;
+//! 5. response hooks in reverse order, then the response streams to the client.
+//!
+//! Errors from any phase become a response in `GatewayError::into_response`, the one place
+//! that maps errors to statuses.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::request::Parts;
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use super::body::{ProxyBody, full, stream};
+use super::errors::GatewayError;
+use super::headers::{set_forwarded, strip_hop_by_hop};
+use super::path::normalize;
+use crate::plugins::{RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply};
+use crate::router::RequestFacts;
+use crate::runtime::{RouteTarget, Runtime};
+
+/// Where a request came in.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub entrypoint: Arc<str>,
+    pub client: SocketAddr,
+    pub local: SocketAddr,
+    pub tls: bool,
+}
+
+/// Handles one request against a runtime snapshot. Never fails: errors become responses.
+pub async fn handle(
+    runtime: Arc<Runtime>,
+    conn: &Connection,
+    req: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    match proxy(&runtime, conn, req).await {
+        Ok(resp) => resp,
+        Err(err) => {
+            match &err {
+                GatewayError::NoRoute => tracing::debug!(%method, path, "no route"),
+                _ => tracing::warn!(%method, path, client = %conn.client, "{err}"),
+            }
+            err.into_response()
+        }
+    }
+}
+
+async fn proxy(
+    runtime: &Runtime,
+    conn: &Connection,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, GatewayError> {
+    let (mut parts, body) = req.into_parts();
+    let raw_path = parts.uri.path().to_owned();
+    if let std::borrow::Cow::Owned(normal) = normalize(&raw_path) {
+        set_uri_path(&mut parts, &normal)?;
+    }
+    strip_hop_by_hop(&mut parts.headers);
+    let host = RequestFacts::host_of(&parts).map(str::to_owned);
+    let authority = authority_of(&parts);
+    set_forwarded(&mut parts.headers, conn.client, conn.local.port(), conn.tls, authority.as_deref());
+
+    let table = runtime.routes(&conn.entrypoint).ok_or(GatewayError::NoRoute)?;
+    let facts = RequestFacts {
+        host: host.as_deref(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        method: &parts.method,
+        headers: &parts.headers,
+        client_ip: conn.client.ip(),
+    };
+    let target: &RouteTarget = &table.find(&facts).ok_or(GatewayError::NoRoute)?.target;
+
+    if target.chain.is_empty() {
+        let resp = forward(target, parts, body).await?;
+        let (resp_parts, resp_body) = resp.into_parts();
+        return Ok(Response::from_parts(resp_parts, stream(resp_body)));
+    }
+
+    let chain = &target.chain;
+    let mut state = chain.start();
+    let head = RequestHead::new(parts, raw_path, conn.client, conn.tls, target.router.clone(), chain.len());
+    let (head, outcome) = chain.on_request(head, &mut state);
+    let (resp_head, upstream_body) = match outcome {
+        RequestOutcome::Failed(e) => return Err(e.into()),
+        RequestOutcome::Respond(reply) => (reply_head(&reply), ReplyOrStream::Reply(reply.body)),
+        RequestOutcome::Forward => {
+            let upstream_parts = clone_for_upstream(&head.parts);
+            let resp = forward(target, upstream_parts, body).await?;
+            let (p, b) = resp.into_parts();
+            (ResponseHead::new(p), ReplyOrStream::Stream(b))
+        }
+    };
+    let (_req, resp_head, outcome) = chain.on_response(head, resp_head, &mut state);
+    match outcome {
+        ResponseOutcome::Failed(e) => Err(e.into()),
+        ResponseOutcome::Replace(reply) => Ok(reply_response(reply)),
+        ResponseOutcome::Forward => {
+            let body = match upstream_body {
+                ReplyOrStream::Reply(bytes) => full(bytes),
+                ReplyOrStream::Stream(b) => stream(b),
+            };
+            Ok(Response::from_parts(resp_head.parts, body))
+        }
+    }
+}
+
+enum ReplyOrStream {
+    Reply(bytes::Bytes),
+    Stream(Incoming),
+}
+
+/// Picks a server and forwards the request; the response head has hop-by-hop headers removed.
+async fn forward(
+    target: &RouteTarget,
+    parts: Parts,
+    body: Incoming,
+) -> Result<Response<Incoming>, GatewayError> {
+    let service = &target.service;
+    let server = service.pick().ok_or(GatewayError::NoServer)?;
+    let req = Request::from_parts(parts, stream(body));
+    let mut resp = service
+        .transport
+        .send(&server.scheme, &server.authority, service.pass_host_header, req)
+        .await?;
+    strip_hop_by_hop(resp.headers_mut());
+    Ok(resp)
+}
+
+/// The request as it goes upstream, keeping the plugins' view of it for the response hooks.
+fn clone_for_upstream(parts: &Parts) -> Parts {
+    let mut req = Request::new(());
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.version_mut() = parts.version;
+    *req.headers_mut() = parts.headers.clone();
+    req.into_parts().0
+}
+
+fn reply_head(reply: &ValidReply) -> ResponseHead {
+    let mut resp = Response::new(());
+    *resp.status_mut() = reply.status;
+    *resp.headers_mut() = reply.headers.clone();
+    ResponseHead::new(resp.into_parts().0)
+}
+
+fn reply_response(reply: ValidReply) -> Response<ProxyBody> {
+    let mut resp = Response::new(full(reply.body));
+    *resp.status_mut() = reply.status;
+    *resp.headers_mut() = reply.headers;
+    resp
+}
+
+/// Host and port as the client addressed the gateway (for `X-Forwarded-Host`).
+fn authority_of(parts: &Parts) -> Option<String> {
+    parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| parts.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned))
+}
+
+fn set_uri_path(parts: &mut Parts, path: &str) -> Result<(), GatewayError> {
+    let pq = match parts.uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_owned(),
+    };
+    let mut uri_parts = std::mem::take(&mut parts.uri).into_parts();
+    uri_parts.path_and_query =
+        Some(pq.parse().map_err(|_| GatewayError::BadRequest("invalid request target"))?);
+    parts.uri = http::Uri::from_parts(uri_parts).map_err(|_| GatewayError::BadRequest("invalid request target"))?;
+    Ok(())
+}

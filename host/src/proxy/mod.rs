@@ -1,0 +1,12 @@
+//! The HTTP proxy: listeners, the per-request pipeline, forwarding, header hygiene.
+
+pub mod body;
+pub mod errors;
+pub mod forward;
+pub mod handler;
+pub mod headers;
+pub mod path;
+pub mod server;
+
+pub use errors::GatewayError;
+pub use server::{Entrypoint, SharedRuntime};
