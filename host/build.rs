@@ -1,1 +1,279 @@
-fn main() {}
+//! Builds every guest component (bundled plugins, test fixtures, the example plugin) for
+//! `wasm32-wasip2` in one nested cargo invocation, and tells the host crate where they are.
+//!
+//! Outputs:
+//! - `WASMGATE_WASM_DIR` (compile-time env): the absolute directory holding every built `.wasm`
+//!   (`fixture_loop.wasm`, `wasmgate_plugin_headers.wasm`, `example_rust_plugin.wasm`...).
+//! - `$OUT_DIR/bundled_plugins.rs`: `pub static BUNDLED_PLUGINS: &[(&str, &[u8])]`, one
+//!   `(name, component bytes)` per crate in `plugins/`; the name is the crate name without
+//!   `wasmgate-plugin-`.
+//!
+//! Runs only when the guest sources change (`wit/`, `plugin-sdk/`, `plugins/`, `tests/plugins/`,
+//! `examples/rust-plugin/`, the workspace manifest, lock file and cargo config). The nested build
+//! uses the `plugin` profile and its own target directory, `target/wasm`, so it never contends
+//! with the outer build's lock; when nothing changed it is a no-op of about a second.
+
+use std::env;
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+const PROFILE: &str = "plugin";
+/// Folders whose every sub-folder with a `Cargo.toml` is a guest crate.
+const GUEST_PARENTS: &[&str] = &["plugins", "tests/plugins"];
+/// Single guest crates outside those folders.
+const GUEST_CRATES: &[&str] = &["examples/rust-plugin"];
+/// Everything a guest component is built from.
+const WATCHED: &[&str] = &[
+    "wit",
+    "plugin-sdk",
+    "plugins",
+    "tests/plugins",
+    "examples/rust-plugin",
+    "Cargo.toml",
+    "Cargo.lock",
+    ".cargo/config.toml",
+];
+const BUNDLED_PREFIX: &str = "wasmgate-plugin-";
+
+/// A guest crate: its package name and whether it ships inside the binary.
+struct Guest {
+    package: String,
+    bundled: bool,
+}
+
+impl Guest {
+    /// File name cargo gives the component: the crate name with `-` turned into `_`.
+    fn wasm_file(&self) -> String {
+        format!("{}.wasm", self.package.replace('-', "_"))
+    }
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let manifest_dir = env_path("CARGO_MANIFEST_DIR")?;
+    let root = manifest_dir
+        .parent()
+        .ok_or("host crate has no parent directory (workspace root)")?
+        .to_path_buf();
+    for watched in WATCHED {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+
+    let guests = discover_guests(&root)?;
+    check_wasm_target()?;
+    let target_dir = root.join("target").join("wasm");
+    build_guests(&root, &target_dir, &guests)?;
+
+    let wasm_dir = target_dir.join(WASM_TARGET).join(PROFILE);
+    for guest in &guests {
+        let file = wasm_dir.join(guest.wasm_file());
+        if !file.is_file() {
+            return Err(format!(
+                "the guest build succeeded but {} is missing",
+                file.display()
+            ));
+        }
+    }
+    println!("cargo:rustc-env=WASMGATE_WASM_DIR={}", wasm_dir.display());
+    write_bundled_list(&env_path("OUT_DIR")?, &wasm_dir, &guests)
+}
+
+fn env_path(name: &str) -> Result<PathBuf, String> {
+    env::var_os(name)
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("cargo did not set {name}"))
+}
+
+/// The guest crates, sorted by package name so the generated list is stable.
+fn discover_guests(root: &Path) -> Result<Vec<Guest>, String> {
+    let mut dirs: Vec<PathBuf> = GUEST_CRATES.iter().map(|dir| root.join(dir)).collect();
+    for parent in GUEST_PARENTS {
+        let parent = root.join(parent);
+        let entries =
+            fs::read_dir(&parent).map_err(|e| format!("reading {}: {e}", parent.display()))?;
+        for entry in entries {
+            let path = entry
+                .map_err(|e| format!("reading {}: {e}", parent.display()))?
+                .path();
+            if path.join("Cargo.toml").is_file() {
+                dirs.push(path);
+            }
+        }
+    }
+    let bundled_dir = root.join("plugins");
+    let mut guests = Vec::with_capacity(dirs.len());
+    for dir in dirs {
+        let package = package_name(&dir.join("Cargo.toml"))?;
+        let bundled = dir.parent() == Some(bundled_dir.as_path());
+        if bundled && !package.starts_with(BUNDLED_PREFIX) {
+            return Err(format!(
+                "bundled plugin crate {package:?} in {} must be named {BUNDLED_PREFIX}<plugin name>",
+                dir.display()
+            ));
+        }
+        guests.push(Guest { package, bundled });
+    }
+    guests.sort_by(|a, b| a.package.cmp(&b.package));
+    Ok(guests)
+}
+
+/// The `name` of the `[package]` table (our manifests write it as `name = "..."`).
+fn package_name(manifest: &Path) -> Result<String, String> {
+    let text =
+        fs::read_to_string(manifest).map_err(|e| format!("reading {}: {e}", manifest.display()))?;
+    let mut in_package = false;
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_package = line == "[package]";
+        } else if in_package
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "name"
+        {
+            return Ok(value.trim().trim_matches('"').to_string());
+        }
+    }
+    Err(format!("{}: no [package] name", manifest.display()))
+}
+
+/// Fails early, with the fix, when the standard library for the guest target is not installed
+/// (otherwise the nested build fails with "can't find crate for `core`").
+fn check_wasm_target() -> Result<(), String> {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| OsString::from("rustc"));
+    let output = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("running {} --print sysroot: {e}", rustc.to_string_lossy()))?;
+    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let target_lib = Path::new(&sysroot)
+        .join("lib")
+        .join("rustlib")
+        .join(WASM_TARGET);
+    if output.status.success() && target_lib.is_dir() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {WASM_TARGET} target is not installed for this toolchain ({sysroot}); \
+             plugins are built for it. Run: rustup target add {WASM_TARGET}"
+        ))
+    }
+}
+
+/// One `cargo build --target wasm32-wasip2 --profile plugin -p ... -p ...`, with the outer
+/// build's per-crate and jobserver environment removed. Its output is shown only on failure,
+/// plus one warning line when it had warnings.
+fn build_guests(root: &Path, target_dir: &Path, guests: &[Guest]) -> Result<(), String> {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(root)
+        .args([
+            "build",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            PROFILE,
+            "--target-dir",
+        ])
+        .arg(target_dir);
+    for guest in guests {
+        command.args(["-p", &guest.package]);
+    }
+    for (name, _) in env::vars_os() {
+        if leaks_from_outer_build(&name.to_string_lossy()) {
+            command.env_remove(&name);
+        }
+    }
+    let output = command
+        .output()
+        .map_err(|e| format!("running {}: {e}", cargo.to_string_lossy()))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        eprintln!("{}{stderr}", String::from_utf8_lossy(&output.stdout));
+        return Err(format!(
+            "building the plugin components failed ({:?}); its output is above",
+            command
+        ));
+    }
+    let warnings = stderr
+        .lines()
+        .filter(|line| line.starts_with("warning:"))
+        .count();
+    if warnings > 0 {
+        println!(
+            "cargo:warning=the plugin components built with {warnings} warning line(s); see them with: \
+             cargo build --target {WASM_TARGET} --profile {PROFILE} --target-dir target/wasm -p <crate>"
+        );
+    }
+    Ok(())
+}
+
+/// Variables cargo sets for this build script (or inherits from an outer `cargo clippy`/`cargo
+/// llvm-cov`) that would break or slow the nested build: per-crate `CARGO_*`, flags that override
+/// `.cargo/config.toml`, the outer target directory, wrappers and the jobserver. User-level cargo
+/// settings (home, network, registries, terminal) are kept.
+fn leaks_from_outer_build(name: &str) -> bool {
+    const KEEP_PREFIXES: &[&str] = &[
+        "CARGO_HOME",
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_REGISTRIES_",
+        "CARGO_REGISTRY_",
+        "CARGO_TERM_",
+        "CARGO_BUILD_JOBS",
+    ];
+    const REMOVE: &[&str] = &[
+        "RUSTFLAGS",
+        "RUSTDOCFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "CLIPPY_ARGS",
+        "CLIPPY_CONF_DIR",
+        "TARGET",
+        "HOST",
+        "NUM_JOBS",
+        "OPT_LEVEL",
+        "DEBUG",
+        "PROFILE",
+        "OUT_DIR",
+        "RUSTC_LINKER",
+    ];
+    if name.starts_with("__CARGO_") || REMOVE.contains(&name) {
+        return true;
+    }
+    (name == "CARGO" || name.starts_with("CARGO_"))
+        && !KEEP_PREFIXES.iter().any(|keep| name.starts_with(keep))
+}
+
+/// `pub static BUNDLED_PLUGINS: &[(&str, &[u8])] = &[("headers", include_bytes!("...")), ...];`
+fn write_bundled_list(out_dir: &Path, wasm_dir: &Path, guests: &[Guest]) -> Result<(), String> {
+    let mut code = String::from(
+        "/// Bundled plugin components (name, bytes), generated by host/build.rs from `plugins/`.\n\
+         pub static BUNDLED_PLUGINS: &[(&str, &[u8])] = &[\n",
+    );
+    for guest in guests.iter().filter(|guest| guest.bundled) {
+        let name = &guest.package[BUNDLED_PREFIX.len()..];
+        let file = wasm_dir.join(guest.wasm_file());
+        let _ = writeln!(
+            code,
+            "    ({name:?}, include_bytes!({:?})),",
+            file.display().to_string()
+        );
+    }
+    code.push_str("];\n");
+    let path = out_dir.join("bundled_plugins.rs");
+    fs::write(&path, code).map_err(|e| format!("writing {}: {e}", path.display()))
+}

@@ -1,1 +1,148 @@
-//! SDK
+//! Write wasmgate middleware plugins in Rust.
+//!
+//! A plugin is a type that implements [`Middleware`], exported with one line,
+//! [`export_middleware!`]. Built for `wasm32-wasip2`, the crate becomes a WebAssembly component for
+//! the `wasmgate:plugin/middleware@0.1.0` world (the contract lives in the repository's `wit/`);
+//! built natively, the same code runs against the in-memory doubles of the `testing` module, so
+//! a plugin's unit tests are plain `cargo test`.
+//!
+//! # A complete plugin
+//!
+//! ```
+//! use plugin_sdk::{Action, Middleware, Reply, Request};
+//!
+//! /// Answers 403 to every request whose path starts with the configured prefix.
+//! pub struct BlockPrefix {
+//!     prefix: String,
+//! }
+//!
+//! impl Middleware for BlockPrefix {
+//!     fn from_config(config: &str) -> Result<Self, String> {
+//!         // Real plugins parse JSON with serde_json; the config here is a bare JSON string.
+//!         let prefix = config.trim().trim_matches('"').to_string();
+//!         if !prefix.starts_with('/') {
+//!             return Err(format!("prefix must start with '/', got {prefix:?}"));
+//!         }
+//!         Ok(BlockPrefix { prefix })
+//!     }
+//!
+//!     fn on_request(&self, req: &mut Request<'_>) -> Action {
+//!         if req.path().starts_with(&self.prefix) {
+//!             return Action::Respond(Reply::new(403).header("content-type", "text/plain").body("blocked\n"));
+//!         }
+//!         // A refused edit changes nothing; this value is always valid, so the error is ignored.
+//!         let _ = req.set_header("x-checked-by", "block-prefix");
+//!         Action::Continue
+//!     }
+//! }
+//!
+//! plugin_sdk::export_middleware!(BlockPrefix);
+//!
+//! // Natively, the same plugin runs against the test doubles:
+//! # fn main() -> Result<(), String> {
+//! use plugin_sdk::testing::{self, TestRequest};
+//! let mw = testing::instance::<BlockPrefix>(r#""/admin""#)?;
+//! let mut req = TestRequest::get("/admin/users");
+//! assert_eq!(testing::on_request(&mw, &mut req).reply().map(|r| r.status), Some(403));
+//! let mut req = TestRequest::get("/public");
+//! assert!(testing::on_request(&mw, &mut req).is_continue());
+//! assert_eq!(req.header_str("x-checked-by").as_deref(), Some("block-prefix"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The crate needs `crate-type = ["cdylib", "rlib"]` (cdylib for the component, rlib for native
+//! tests). Build it with `cargo build --target wasm32-wasip2 --profile plugin -p <crate>`.
+//!
+//! # Lifecycle and costs
+//!
+//! - `validate-config` (once per configured middleware, on a throw-away instance) calls
+//!   [`Middleware::from_config`] and drops the result: return every config error from there.
+//! - `init` (once per instance) calls [`Middleware::from_config`] again and keeps the value for the
+//!   instance's life; the hooks borrow it. In `pooled` mode one instance serves many requests, one
+//!   at a time, so keep per-request data out of `self` (use [`Request::set_state`] to carry data
+//!   from `on_request` to `on_response`) and use `Cell`/`RefCell` for deliberate instance state.
+//! - [`Request`] and [`Response`] are views of heads the host owns: every method is one host call
+//!   and nothing is copied into the guest up front, so read only what you need.
+//! - A hook called before a successful `init` (a host bug) logs an error and traps; the host then
+//!   fails that request (500) and discards the instance.
+//! - Panics abort: in the component the message and location go to the host's log at `error`,
+//!   then the instance traps; the host fails that request with 500 (or passes it on where the
+//!   middleware is fail-open) and discards the instance.
+//!
+//! # Footprint
+//!
+//! Components are built with the workspace's `plugin` profile (`opt-level = "s"`, LTO,
+//! `panic = "abort"`, stripped) and a 64 KiB stack (`.cargo/config.toml`), so a fresh instance
+//! starts with two 64 KiB pages of memory. A plugin with no dependencies is about 60 KB; one
+//! that parses JSON with `serde_json` about 120-170 KB. The std runtime imports a few WASI
+//! interfaces (`wasi:cli/*` stdio and environment, `wasi:io/*`) that the SDK never calls; the
+//! gateway links them to traps or empty implementations.
+
+mod action;
+mod error;
+mod log;
+mod request;
+mod response;
+pub mod rules;
+
+#[cfg(target_arch = "wasm32")]
+mod guest;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
+
+pub use action::{Action, Reply};
+pub use error::EditError;
+pub use log::{Level, log, monotonic_now};
+pub use request::Request;
+pub use response::Response;
+
+/// A middleware plugin: its parsed config plus the two hooks.
+///
+/// One value lives per instance, built by `init` from the middleware's config and borrowed by
+/// every hook call on that instance.
+pub trait Middleware: Sized + 'static {
+    /// Parse and check the config: the JSON text of the middleware's `config` in the route config.
+    ///
+    /// Called by `validate-config` (the value is then dropped) and by `init` (the value is kept
+    /// for the instance's life). An `Err` is reported to the operator as the config error, so name
+    /// the offending option.
+    fn from_config(config: &str) -> Result<Self, String>;
+
+    /// Called for every request routed through the middleware, before the upstream is chosen.
+    ///
+    /// Edits made to `req` are what later middlewares and the upstream see. Default: continue
+    /// without edits.
+    fn on_request(&self, req: &mut Request<'_>) -> Action {
+        let _ = req;
+        Action::Continue
+    }
+
+    /// Called with the response head for every request whose `on_request` returned
+    /// [`Action::Continue`] here. Edits to `req` are visible only to later response hooks.
+    /// Default: continue without edits.
+    fn on_response(&self, req: &mut Request<'_>, resp: &mut Response<'_>) -> Action {
+        let _ = (req, resp);
+        Action::Continue
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub use guest::__private;
+
+/// Export a [`Middleware`] type as the component's `handler` interface:
+/// `plugin_sdk::export_middleware!(MyPlugin);` once, at the plugin crate's root.
+///
+/// For `wasm32` it defines the instance's config slot and the component exports; natively (this
+/// expansion) it only checks at compile time that the type implements [`Middleware`].
+#[cfg(not(target_arch = "wasm32"))]
+#[macro_export]
+macro_rules! export_middleware {
+    ($middleware:ty) => {
+        const _: () = {
+            const fn assert_middleware<T: $crate::Middleware>() {}
+            assert_middleware::<$middleware>();
+        };
+    };
+}

@@ -1,1 +1,12 @@
-//! End-to-end suites.
+//! End-to-end suites: a real `wasmgate` process, real upstream servers and real clients over
+//! loopback sockets; plugins are real components built from the workspace (host/build.rs).
+
+mod support;
+
+mod config_errors;
+mod fault_containment;
+mod headers_plugin;
+mod isolation_modes;
+mod routing;
+mod streaming;
+mod upstream_failures;

@@ -1,1 +1,107 @@
-//! Config.
+//! Configuration: Traefik-shaped YAML in, a checked static + dynamic model out.
+//!
+//! [`load`] reads the main file (static keys `entryPoints`, `providers`, `plugins`, `log`, and
+//! optionally `http:`), then every dynamic file that `providers.file.filename` or
+//! `providers.file.directory` names (each may hold `http:` only). All of it is merged, resolved
+//! and cross-checked; every problem is reported as `file:line: key: reason`, in source order.
+//!
+//! How it is put together, in load order:
+//! - `tree`: saphyr-parser events -> a node tree that keeps lines (also the line index);
+//! - `de`: a serde deserializer over that tree, so `raw` keeps derive + `deny_unknown_fields`
+//!   while errors know their key path and line;
+//! - `resolve_static`, `resolve_dynamic` (+ `service`, `middleware`, `runtime`): raw -> model,
+//!   one entity at a time so that every bad entity is reported;
+//! - `validate`: references between entities;
+//! - `source`: key path -> file and line, also for errors found later by other modules
+//!   ([`LoadedConfig::error_at`]).
+//!
+//! Values: durations are Traefik/Go strings (`"50ms"`, `"1m30s"`) or integer seconds
+//! ([`duration`]); sizes are integer bytes or `"64KiB"`/`"16MiB"`/`"1GiB"` (powers of 1024),
+//! `"KB"`/`"MB"`/`"GB"` (powers of 1000) ([`size`]).
+
+mod de;
+pub mod duration;
+mod error;
+mod load;
+mod middleware;
+mod model_dynamic;
+mod model_static;
+mod raw;
+mod report;
+mod resolve_dynamic;
+mod resolve_static;
+mod runtime;
+mod scalar;
+mod service;
+pub mod size;
+mod source;
+mod tree;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use load::load;
+pub use middleware::{PLUGIN_KEY, TRAEFIK_MIDDLEWARES};
+pub use model_dynamic::{
+    DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
+    DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig, RouterConfig, ServerConfig,
+    ServersTransportConfig, ServiceConfig,
+};
+pub use model_static::{
+    DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE,
+    DEFAULT_MAX_REQUESTS_PER_INSTANCE, DEFAULT_MEMORY_LIMIT, DEFAULT_POOL_SIZE, EntryPointConfig,
+    Isolation, LogConfig, MIN_MEMORY_LIMIT, PluginRuntimeConfig, PluginsConfig, StaticConfig,
+};
+
+use error::Diagnostics;
+use source::SourceMap;
+
+/// A configuration that loaded and passed every check this module does, with the parsed files
+/// kept so that later checks (rules, plugins) can point at the right line.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub static_config: StaticConfig,
+    pub dynamic: DynamicConfig,
+    sources: SourceMap,
+}
+
+impl LoadedConfig {
+    /// An error located at a dotted key path, e.g. `["http","routers","api","rule"]`; used for
+    /// errors the config module cannot find itself (rule syntax, missing plugin, a plugin's
+    /// validate-config). The file is the one that defines the path (a router in a provider file
+    /// points there); the line is the deepest key of the path that exists. A segment under a
+    /// sequence is an index: `["http","routers","api","middlewares","1"]`.
+    pub fn error_at(&self, key_path: &[&str], reason: impl Into<String>) -> ConfigError {
+        let location = self.sources.locate(key_path);
+        self.sources.error_at(location, reason)
+    }
+
+    /// Puts errors made with [`LoadedConfig::error_at`] in source order (files in load order,
+    /// then by line), ready to print.
+    pub fn errors_in_source_order(&self, errors: Vec<ConfigError>) -> ConfigErrors {
+        let mut diagnostics = Diagnostics::default();
+        for error in errors {
+            let file = self
+                .sources
+                .files()
+                .iter()
+                .position(|f| f.path == error.file)
+                .unwrap_or(usize::MAX);
+            diagnostics.push(file, error);
+        }
+        diagnostics.into_sorted()
+    }
+
+    /// Every file this config was read from, the main file first (for a future file watcher).
+    pub fn files(&self) -> Vec<&Path> {
+        self.sources
+            .files()
+            .iter()
+            .map(|f| f.path.as_path())
+            .collect()
+    }
+}

@@ -18,8 +18,8 @@ use super::registry::CompiledPlugin;
 pub struct PluginInstance {
     store: Store<HostState>,
     bindings: Middleware,
-    /// Hook calls served so far (for recycling).
-    pub(crate) calls: u64,
+    /// Requests served so far (`on-request` calls; for recycling).
+    pub(crate) requests: u64,
 }
 
 impl PluginInstance {
@@ -38,7 +38,7 @@ impl PluginInstance {
             .pre
             .instantiate(&mut store)
             .map_err(|e| classify(e, &store, budget))?;
-        Ok(PluginInstance { store, bindings, calls: 0 })
+        Ok(PluginInstance { store, bindings, requests: 0 })
     }
 
     /// Instantiates and runs `init(config)`: an instance ready for hook calls.
@@ -81,7 +81,7 @@ impl PluginInstance {
         budget: &MiddlewareBudget,
         head: RequestHead,
     ) -> (RequestHead, Result<Action, PluginError>) {
-        self.calls += 1;
+        self.requests += 1;
         self.store.set_epoch_deadline(deadline_ticks);
         let own = (self.store.data_mut().table.push(head)).unwrap_or_else(|_| unreachable_table_full());
         let borrow = Resource::<RequestHead>::new_borrow(own.rep());
@@ -102,7 +102,6 @@ impl PluginInstance {
         req: RequestHead,
         resp: ResponseHead,
     ) -> (RequestHead, ResponseHead, Result<Action, PluginError>) {
-        self.calls += 1;
         self.store.set_epoch_deadline(deadline_ticks);
         let table = &mut self.store.data_mut().table;
         let req_own = table.push(req).unwrap_or_else(|_| unreachable_table_full());

@@ -120,7 +120,7 @@ impl PluginMiddleware {
     }
 
     /// Returns an instance after a call. Failed instances are dropped (never reused); pooled ones
-    /// go back to the pool unless they served their quota; per-request ones stay in the slot
+    /// go back to the pool unless they served their quota of requests; per-request ones stay in the slot
     /// until the request ends.
     fn checkin(&self, inst: PluginInstance, failed: bool, slot: &mut InstanceSlot) {
         if failed {
@@ -129,7 +129,7 @@ impl PluginMiddleware {
         match self.budget.isolation {
             Isolation::PerRequest => *slot = Some(inst),
             Isolation::Pooled => {
-                if inst.calls < self.budget.max_requests_per_instance {
+                if inst.requests < self.budget.max_requests_per_instance {
                     // A full pool drops the surplus instance.
                     let _ = self.pool.push(inst);
                 }

@@ -1,0 +1,169 @@
+//! Reads the main file and the provider files it names, then resolves and checks everything.
+//!
+//! Runs at start-up (and for `wasmgate check`): a few small file reads and one parse per file.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::LoadedConfig;
+use super::error::{ConfigError, ConfigErrors, Diagnostics};
+use super::report::Reporter;
+use super::resolve_dynamic::resolve_dynamic;
+use super::resolve_static::{FileProvider, resolve_static};
+use super::source::SourceMap;
+use super::tree::parse;
+
+const FILENAME_KEY: &[&str] = &["providers", "file", "filename"];
+const DIRECTORY_KEY: &[&str] = &["providers", "file", "directory"];
+
+/// Loads the config at `path`: its static part, and the dynamic part (`http:`) merged from the
+/// file itself and the files `providers.file.filename` / `providers.file.directory` name
+/// (relative paths are relative to the directory of `path`).
+///
+/// # Errors
+/// Every problem found, each as `file:line: key: reason`, in source order. A main file that
+/// cannot be read or is not YAML stops the load at once; everything else is collected.
+pub fn load(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
+    let mut diagnostics = Diagnostics::default();
+    let mut sources = SourceMap::default();
+    if !read_source(&mut sources, &mut diagnostics, path.to_path_buf(), None) {
+        return Err(diagnostics.into_sorted());
+    }
+    let main_dir = path.parent().unwrap_or(Path::new(""));
+    let mut reporter = Reporter {
+        sources: &sources,
+        diagnostics: &mut diagnostics,
+    };
+    let statics = resolve_static(&mut reporter, main_dir);
+    let mut all_parsed = true;
+    match &statics.provider {
+        Some(FileProvider::File(file)) if !same_file(file, path) => {
+            let file = file.clone();
+            all_parsed &= read_source(&mut sources, &mut diagnostics, file, Some(FILENAME_KEY));
+        }
+        Some(FileProvider::Directory(dir)) => {
+            let mut files = Vec::new();
+            if let Err(error) = yaml_files_in(dir, &mut files) {
+                let reason = format!("cannot read directory \"{}\": {error}", dir.display());
+                let mut reporter = Reporter {
+                    sources: &sources,
+                    diagnostics: &mut diagnostics,
+                };
+                reporter.at(0, DIRECTORY_KEY, reason);
+            }
+            files.sort();
+            for file in files.into_iter().filter(|f| !same_file(f, path)) {
+                all_parsed &=
+                    read_source(&mut sources, &mut diagnostics, file, Some(DIRECTORY_KEY));
+            }
+        }
+        Some(FileProvider::File(_)) | None => {}
+    }
+    // With a provider file unreadable its names are unknown, and reference checks would only
+    // add misleading "is not defined" errors, so they are skipped.
+    let mut reporter = Reporter {
+        sources: &sources,
+        diagnostics: &mut diagnostics,
+    };
+    let dynamic = resolve_dynamic(&mut reporter, &statics, all_parsed);
+    if diagnostics.is_empty() {
+        Ok(LoadedConfig {
+            static_config: statics.config,
+            dynamic,
+            sources,
+        })
+    } else {
+        Err(diagnostics.into_sorted())
+    }
+}
+
+/// Reads and parses one file into `sources`. A read failure is reported at `origin` (the main
+/// file's key that named this file) or, for the main file, at the file itself. Returns whether
+/// the file parsed.
+fn read_source(
+    sources: &mut SourceMap,
+    diagnostics: &mut Diagnostics,
+    path: PathBuf,
+    origin: Option<&[&str]>,
+) -> bool {
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) => {
+            match origin {
+                Some(key) => {
+                    let reason = format!("cannot read \"{}\": {error}", path.display());
+                    Reporter {
+                        sources,
+                        diagnostics,
+                    }
+                    .at(0, key, reason);
+                }
+                None => {
+                    let reason = format!("cannot read the configuration: {error}");
+                    diagnostics.push(
+                        0,
+                        ConfigError {
+                            file: path,
+                            line: None,
+                            key: String::new(),
+                            reason,
+                        },
+                    );
+                }
+            }
+            return false;
+        }
+    };
+    match parse(&text) {
+        Ok(tree) => {
+            let file = sources.add(path, tree.root);
+            let mut reporter = Reporter {
+                sources,
+                diagnostics,
+            };
+            for issue in tree.issues {
+                reporter.tree_issue(file, issue);
+            }
+            true
+        }
+        Err(error) => {
+            let file = sources.add(path.clone(), None);
+            let reason = format!("invalid YAML: {}", error.reason);
+            diagnostics.push(
+                file,
+                ConfigError {
+                    file: path,
+                    line: Some(error.line),
+                    key: String::new(),
+                    reason,
+                },
+            );
+            false
+        }
+    }
+}
+
+/// Every `*.yml` / `*.yaml` file under `dir`, subdirectories included (as Traefik does).
+fn yaml_files_in(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            yaml_files_in(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext == "yml" || ext == "yaml")
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Whether two paths name the same file (so a provider directory holding the main file does
+/// not load it twice).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}

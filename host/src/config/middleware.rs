@@ -1,0 +1,150 @@
+//! Resolves `http.middlewares.<name>` to the plugin that implements it: either
+//! `plugin: {name, config, <runtime overrides>}` or a Traefik built-in key mapped to a bundled
+//! plugin through [`TRAEFIK_MIDDLEWARES`].
+
+use std::time::Duration;
+
+use super::model_dynamic::MiddlewareConfig;
+use super::model_static::PluginRuntimeConfig;
+use super::raw::{RawPluginMiddleware, RawRuntime};
+use super::report::Reporter;
+use super::resolve_static::entries_of;
+use super::runtime::apply_runtime;
+use super::tree::{Node, Seg};
+
+/// Every Traefik v3 HTTP middleware key, with the bundled plugin that implements it (`None`:
+/// not supported yet). The one place to add a mapping when a bundled plugin lands.
+pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
+    ("addPrefix", None),
+    ("basicAuth", None),
+    ("buffering", None),
+    ("chain", None),
+    ("circuitBreaker", None),
+    ("compress", None),
+    ("contentType", None),
+    ("digestAuth", None),
+    ("errors", None),
+    ("forwardAuth", None),
+    ("grpcWeb", None),
+    ("headers", Some("headers")),
+    ("inFlightReq", None),
+    ("ipAllowList", None),
+    ("ipWhiteList", None),
+    ("passTLSClientCert", None),
+    ("rateLimit", None),
+    ("redirectRegex", None),
+    ("redirectScheme", None),
+    ("replacePath", None),
+    ("replacePathRegex", None),
+    ("retry", None),
+    ("stripPrefix", None),
+    ("stripPrefixRegex", None),
+];
+
+/// The key that names any plugin: `plugin: {name: ..., config: ...}`.
+pub const PLUGIN_KEY: &str = "plugin";
+
+/// What middlewares start from: `plugins.defaults` and the epoch tick deadlines must not undercut.
+pub(crate) struct RuntimeBase<'a> {
+    pub(crate) defaults: &'a PluginRuntimeConfig,
+    pub(crate) epoch_tick: Duration,
+}
+
+/// Resolves one middleware defined in `file` with its name key on `line`; `None` after
+/// reporting when it cannot be.
+pub(crate) fn resolve_middleware(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    name: &str,
+    node: &Node,
+    line: usize,
+    base: &RuntimeBase<'_>,
+) -> Option<MiddlewareConfig> {
+    let path = ["http", "middlewares", name];
+    let segs: Vec<Seg> = path.iter().map(|k| Seg::Key((*k).to_string())).collect();
+    let entries = entries_of(reporter, file, node, &segs, line)?;
+    let entry = match entries {
+        [entry] => entry,
+        [] => {
+            let reason = "needs exactly one middleware type key, e.g. \"headers\" or \"plugin\"";
+            reporter.at(file, &path, reason);
+            return None;
+        }
+        [_, ..] => {
+            let keys: Vec<String> = entries.iter().map(|e| format!("\"{}\"", e.key)).collect();
+            let reason = format!(
+                "has {} middleware type keys ({}); exactly one is allowed",
+                keys.len(),
+                keys.join(", ")
+            );
+            reporter.at(file, &path, reason);
+            return None;
+        }
+    };
+    let type_key = entry.key.as_str();
+    let entry_path = ["http", "middlewares", name, type_key];
+    let (plugin, config, raw_runtime) = if type_key == PLUGIN_KEY {
+        let raw: RawPluginMiddleware =
+            reporter.parse(file, &entry.value, &entry_path, entry.line)?;
+        if raw.name.trim().is_empty() {
+            reporter.at(
+                file,
+                &["http", "middlewares", name, type_key, "name"],
+                "must not be empty",
+            );
+            return None;
+        }
+        let runtime = raw.runtime();
+        (raw.name, raw.config, runtime)
+    } else {
+        match TRAEFIK_MIDDLEWARES.iter().find(|(key, _)| *key == type_key) {
+            Some((_, Some(plugin))) => {
+                let config: serde_json::Value =
+                    reporter.parse(file, &entry.value, &entry_path, entry.line)?;
+                ((*plugin).to_string(), Some(config), RawRuntime::default())
+            }
+            Some((_, None)) => {
+                let reason = format!("middleware type \"{type_key}\" is not supported yet");
+                reporter.at(file, &path, reason);
+                return None;
+            }
+            None => {
+                reporter.at(
+                    file,
+                    &path,
+                    format!("unknown middleware type \"{type_key}\""),
+                );
+                return None;
+            }
+        }
+    };
+    let config_json = match config {
+        None | Some(serde_json::Value::Null) => "{}".to_string(),
+        Some(value) => match serde_json::to_string(&value) {
+            Ok(json) => json,
+            Err(error) => {
+                reporter.at(
+                    file,
+                    &entry_path,
+                    format!("config cannot be turned into JSON: {error}"),
+                );
+                return None;
+            }
+        },
+    };
+    let runtime_path = ["http", "middlewares", name, PLUGIN_KEY];
+    let runtime = apply_runtime(
+        reporter,
+        file,
+        &runtime_path,
+        base.defaults,
+        &raw_runtime,
+        base.epoch_tick,
+    );
+    Some(MiddlewareConfig {
+        plugin,
+        config_json,
+        runtime,
+        type_key: type_key.to_string(),
+    })
+}

@@ -1,0 +1,132 @@
+//! The resolved static configuration: entry points, plugin runtime defaults, logging.
+//!
+//! Built once per load by [`super::load`]; read at start-up. Static config is only read from the
+//! main file (dynamic provider files hold `http:` only).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default plugin call deadline (`plugins.defaults.deadline`).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(50);
+/// Default linear-memory cap per plugin instance (`plugins.defaults.memoryLimit`).
+pub const DEFAULT_MEMORY_LIMIT: u64 = 16 * 1024 * 1024;
+/// Default number of requests after which a pooled instance is recycled.
+pub const DEFAULT_MAX_REQUESTS_PER_INSTANCE: u64 = 10_000;
+/// Default number of warm instances kept per middleware.
+pub const DEFAULT_POOL_SIZE: usize = 64;
+/// Default cap on the body of a reply a plugin answers with.
+pub const DEFAULT_MAX_REPLY_BODY_SIZE: usize = 64 * 1024;
+/// Default cap on the header count a plugin may leave on a head or put in a reply.
+pub const DEFAULT_MAX_HEADERS: usize = 100;
+/// Default engine epoch period (`plugins.epochTick`); deadlines are counted in these ticks.
+pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(1);
+/// Smallest accepted `memoryLimit`: one WebAssembly page.
+pub const MIN_MEMORY_LIMIT: u64 = 64 * 1024;
+
+/// Everything outside `http:`: where to listen, how plugins run, how to log.
+#[derive(Debug, Clone)]
+pub struct StaticConfig {
+    /// `entryPoints.<name>`, at least one (checked at load), listen addresses all distinct.
+    pub entry_points: BTreeMap<String, EntryPointConfig>,
+    pub plugins: PluginsConfig,
+    pub log: LogConfig,
+}
+
+/// `entryPoints.<name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryPointConfig {
+    /// From `address`: `"127.0.0.1:8080"`, `"[::1]:8080"`, or `":8080"` meaning `0.0.0.0:8080`
+    /// (a Traefik-style `/tcp` suffix is accepted).
+    pub address: SocketAddr,
+}
+
+/// `plugins:`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginsConfig {
+    /// `directory`: `*.wasm` files there add to or override the bundled plugins. Relative paths
+    /// are joined onto the directory of the config file (so it stays relative when the config
+    /// path was). Not checked for existence here; the plugin loader reads it.
+    pub directory: Option<PathBuf>,
+    /// `defaults`: the runtime settings every middleware starts from.
+    pub defaults: PluginRuntimeConfig,
+    /// `epochTick` (default 1 ms): the engine epoch period used for deadlines.
+    pub epoch_tick: Duration,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            directory: None,
+            defaults: PluginRuntimeConfig::default(),
+            epoch_tick: DEFAULT_EPOCH_TICK,
+        }
+    }
+}
+
+/// How one middleware's plugin runs: `plugins.defaults`, overridden per middleware under
+/// `plugin:`. Keys are camelCase in YAML (`memoryLimit`, `failOpen`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginRuntimeConfig {
+    /// `isolation`, default [`Isolation::Pooled`].
+    pub isolation: Isolation,
+    /// `deadline` per hook call, default 50 ms; never shorter than `plugins.epochTick`.
+    pub deadline: Duration,
+    /// `memoryLimit` in bytes, default 16 MiB; at least 64 KiB.
+    pub memory_limit: u64,
+    /// `maxRequestsPerInstance`, default 10 000; at least 1.
+    pub max_requests_per_instance: u64,
+    /// `poolSize`: max warm instances kept, default 64; at least 1.
+    pub pool_size: usize,
+    /// `failOpen`, default false: on a plugin failure pass the request on instead of a 500.
+    pub fail_open: bool,
+    /// `maxReplyBodySize` in bytes, default 64 KiB.
+    pub max_reply_body_size: usize,
+    /// `maxHeaders`, default 100; at least 1.
+    pub max_headers: usize,
+}
+
+impl Default for PluginRuntimeConfig {
+    fn default() -> Self {
+        PluginRuntimeConfig {
+            isolation: Isolation::Pooled,
+            deadline: DEFAULT_DEADLINE,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            max_requests_per_instance: DEFAULT_MAX_REQUESTS_PER_INSTANCE,
+            pool_size: DEFAULT_POOL_SIZE,
+            fail_open: false,
+            max_reply_body_size: DEFAULT_MAX_REPLY_BODY_SIZE,
+            max_headers: DEFAULT_MAX_HEADERS,
+        }
+    }
+}
+
+/// `isolation: pooled | per-request`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isolation {
+    /// Warm, already-configured instances, one request at a time each; recycled after
+    /// `maxRequestsPerInstance`, discarded after any failure.
+    Pooled,
+    /// A fresh instance for every request: no request can observe another's data.
+    PerRequest,
+}
+
+/// `log:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `level`: one of trace, debug, info, warn, error (any case in YAML; stored lowercase).
+    /// Default "info".
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".to_string(),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The serde-facing shapes of the YAML, one per entity (camelCase, unknown keys rejected).
+//! Deserialized with [`super::de::from_node`] one entity at a time, then resolved into the
+//! public model types by [`super::resolve_static`] / [`super::resolve_dynamic`].
+
+use serde::Deserialize;
+
+use super::duration::DurationValue;
+use super::model_static::Isolation;
+use super::size::SizeValue;
+
+/// `entryPoints.<name>`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawEntryPoint {
+    pub(crate) address: String,
+}
+
+/// `plugins:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawPlugins {
+    pub(crate) directory: Option<String>,
+    pub(crate) defaults: Option<RawRuntime>,
+    pub(crate) epoch_tick: Option<DurationValue>,
+}
+
+/// `plugins.defaults`; every key optional, unset keys keep the built-in defaults.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawRuntime {
+    pub(crate) isolation: Option<Isolation>,
+    pub(crate) deadline: Option<DurationValue>,
+    pub(crate) memory_limit: Option<SizeValue>,
+    pub(crate) max_requests_per_instance: Option<u64>,
+    pub(crate) pool_size: Option<usize>,
+    pub(crate) fail_open: Option<bool>,
+    pub(crate) max_reply_body_size: Option<SizeValue>,
+    pub(crate) max_headers: Option<usize>,
+}
+
+/// `log:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawLog {
+    pub(crate) level: Option<String>,
+}
+
+/// `providers:`; only Traefik's file provider.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawProviders {
+    pub(crate) file: Option<RawFileProvider>,
+}
+
+/// `providers.file`: exactly one of `filename` / `directory`. `watch` is accepted for Traefik
+/// compatibility; reloading is not implemented yet, so it has no effect.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawFileProvider {
+    pub(crate) filename: Option<String>,
+    pub(crate) directory: Option<String>,
+    #[allow(
+        dead_code,
+        reason = "accepted for Traefik compatibility; read once reload exists"
+    )]
+    pub(crate) watch: Option<bool>,
+}
+
+/// `http.routers.<name>`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawRouter {
+    pub(crate) rule: String,
+    pub(crate) service: String,
+    #[serde(default)]
+    pub(crate) entry_points: Vec<String>,
+    #[serde(default)]
+    pub(crate) middlewares: Vec<String>,
+    pub(crate) priority: Option<i64>,
+}
+
+/// `http.services.<name>.loadBalancer`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawLoadBalancer {
+    #[serde(default)]
+    pub(crate) servers: Vec<RawServer>,
+    pub(crate) pass_host_header: Option<bool>,
+    pub(crate) servers_transport: Option<String>,
+}
+
+/// `...loadBalancer.servers[i]`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawServer {
+    pub(crate) url: String,
+    pub(crate) weight: Option<u32>,
+}
+
+/// `http.serversTransports.<name>`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawServersTransport {
+    pub(crate) forwarding_timeouts: Option<RawForwardingTimeouts>,
+    pub(crate) max_idle_conns_per_host: Option<usize>,
+}
+
+/// `http.serversTransports.<name>.forwardingTimeouts`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawForwardingTimeouts {
+    pub(crate) dial_timeout: Option<DurationValue>,
+    pub(crate) response_header_timeout: Option<DurationValue>,
+    pub(crate) idle_conn_timeout: Option<DurationValue>,
+}
+
+/// `http.middlewares.<name>.plugin`: a plugin by name, its config, and runtime overrides (the
+/// same keys as `plugins.defaults`, listed again because `flatten` cannot be combined with
+/// `deny_unknown_fields`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawPluginMiddleware {
+    pub(crate) name: String,
+    pub(crate) config: Option<serde_json::Value>,
+    pub(crate) isolation: Option<Isolation>,
+    pub(crate) deadline: Option<DurationValue>,
+    pub(crate) memory_limit: Option<SizeValue>,
+    pub(crate) max_requests_per_instance: Option<u64>,
+    pub(crate) pool_size: Option<usize>,
+    pub(crate) fail_open: Option<bool>,
+    pub(crate) max_reply_body_size: Option<SizeValue>,
+    pub(crate) max_headers: Option<usize>,
+}
+
+impl RawPluginMiddleware {
+    /// The runtime overrides given with this plugin.
+    pub(crate) fn runtime(&self) -> RawRuntime {
+        RawRuntime {
+            isolation: self.isolation,
+            deadline: self.deadline,
+            memory_limit: self.memory_limit,
+            max_requests_per_instance: self.max_requests_per_instance,
+            pool_size: self.pool_size,
+            fail_open: self.fail_open,
+            max_reply_body_size: self.max_reply_body_size,
+            max_headers: self.max_headers,
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Gathers `http:` from the main file and every provider file, merges it (a name defined in two
+//! files is an error naming both), and resolves each router, service, middleware and servers
+//! transport on its own so that every bad entity is reported.
+
+use std::collections::BTreeMap;
+
+use super::middleware::{RuntimeBase, resolve_middleware};
+use super::model_dynamic::{DynamicConfig, HttpConfig, RouterConfig};
+use super::raw::RawRouter;
+use super::report::Reporter;
+use super::resolve_static::{STATIC_KEYS, StaticParts, entries_of};
+use super::service::{local_name, resolve_service, resolve_transport};
+use super::tree::{Entry, Node, Seg};
+use super::validate::check_references;
+
+/// Where one named entity was defined.
+#[derive(Clone, Copy)]
+pub(crate) struct Definition<'n> {
+    pub(crate) file: usize,
+    pub(crate) line: usize,
+    pub(crate) node: &'n Node,
+}
+
+/// Every named entity of the merged `http:` sections, before resolution.
+#[derive(Default)]
+pub(crate) struct Definitions<'n> {
+    pub(crate) routers: BTreeMap<String, Definition<'n>>,
+    pub(crate) services: BTreeMap<String, Definition<'n>>,
+    pub(crate) middlewares: BTreeMap<String, Definition<'n>>,
+    pub(crate) transports: BTreeMap<String, Definition<'n>>,
+}
+
+const HTTP_KEYS: &str = "routers, services, middlewares, serversTransports";
+
+fn key(name: &str) -> Seg {
+    Seg::Key(name.to_string())
+}
+
+/// Collects `http:` from every file read (file 0 is the main file; its static keys were
+/// checked by the static resolver, provider files may hold only `http`).
+pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> Definitions<'n> {
+    let sources = reporter.sources;
+    let mut definitions = Definitions::default();
+    for (file, source) in sources.files().iter().enumerate() {
+        let Some(root) = source.root.as_ref() else {
+            continue;
+        };
+        let entries: &'n [Entry] = if file == 0 {
+            match &root.value {
+                super::tree::Value::Map(entries) => entries,
+                _ => continue,
+            }
+        } else {
+            match entries_of(reporter, file, root, &[], root.line) {
+                Some(entries) => entries,
+                None => continue,
+            }
+        };
+        for entry in entries {
+            match entry.key.as_str() {
+                "http" => collect_http(reporter, file, entry, &mut definitions),
+                _ if file == 0 => {}
+                static_key if STATIC_KEYS.contains(&static_key) => reporter.exact(
+                    file,
+                    &[key(static_key)],
+                    Some(entry.line),
+                    format!("\"{static_key}\" is static configuration; it is only read from the main file"),
+                ),
+                other => reporter.exact(
+                    file,
+                    &[key(other)],
+                    Some(entry.line),
+                    format!("unknown key \"{other}\" (allowed in a provider file: http)"),
+                ),
+            }
+        }
+    }
+    definitions
+}
+
+fn collect_http<'n>(
+    reporter: &mut Reporter<'n>,
+    file: usize,
+    http: &'n Entry,
+    definitions: &mut Definitions<'n>,
+) {
+    let Some(sections) = entries_of(reporter, file, &http.value, &[key("http")], http.line) else {
+        return;
+    };
+    for section in sections {
+        let (kind, target) = match section.key.as_str() {
+            "routers" => ("router", &mut definitions.routers),
+            "services" => ("service", &mut definitions.services),
+            "middlewares" => ("middleware", &mut definitions.middlewares),
+            "serversTransports" => ("servers transport", &mut definitions.transports),
+            other => {
+                let reason = format!("unknown key \"{other}\" (allowed: {HTTP_KEYS})");
+                reporter.exact(file, &[key("http"), key(other)], Some(section.line), reason);
+                continue;
+            }
+        };
+        let path = [key("http"), key(&section.key)];
+        let Some(entities) = entries_of(reporter, file, &section.value, &path, section.line) else {
+            continue;
+        };
+        for entity in entities {
+            if let Some(first) = target.get(&entity.key) {
+                let reason = format!(
+                    "{kind} \"{}\" is already defined in {}:{}",
+                    entity.key,
+                    reporter.sources.path(first.file).display(),
+                    first.line
+                );
+                let entity_path = [key("http"), key(&section.key), key(&entity.key)];
+                reporter.exact(file, &entity_path, Some(entity.line), reason);
+                continue;
+            }
+            let definition = Definition {
+                file,
+                line: entity.line,
+                node: &entity.value,
+            };
+            target.insert(entity.key.clone(), definition);
+        }
+    }
+}
+
+/// Resolves the merged `http:` sections and, when every file could be read (`complete`),
+/// checks every reference between them.
+pub(crate) fn resolve_dynamic(
+    reporter: &mut Reporter<'_>,
+    statics: &StaticParts,
+    complete: bool,
+) -> DynamicConfig {
+    let definitions = collect(reporter);
+    let mut http = HttpConfig::default();
+    for (name, def) in &definitions.routers {
+        let path = ["http", "routers", name.as_str()];
+        if let Some(raw) = reporter.parse::<RawRouter>(def.file, def.node, &path, def.line) {
+            http.routers.insert(name.clone(), resolve_router(raw));
+        }
+    }
+    for (name, def) in &definitions.services {
+        if let Some(service) = resolve_service(reporter, def.file, name, def.node, def.line) {
+            http.services.insert(name.clone(), service);
+        }
+    }
+    for (name, def) in &definitions.transports {
+        if let Some(transport) = resolve_transport(reporter, def.file, name, def.node, def.line) {
+            http.servers_transports.insert(name.clone(), transport);
+        }
+    }
+    let base = RuntimeBase {
+        defaults: &statics.config.plugins.defaults,
+        epoch_tick: statics.config.plugins.epoch_tick,
+    };
+    for (name, def) in &definitions.middlewares {
+        if let Some(middleware) =
+            resolve_middleware(reporter, def.file, name, def.node, def.line, &base)
+        {
+            http.middlewares.insert(name.clone(), middleware);
+        }
+    }
+    if complete {
+        check_references(reporter, &http, &definitions, &statics.entry_point_names);
+    }
+    DynamicConfig { http }
+}
+
+fn resolve_router(raw: RawRouter) -> RouterConfig {
+    RouterConfig {
+        rule: raw.rule,
+        service: local_name(&raw.service),
+        entry_points: raw.entry_points,
+        middlewares: raw.middlewares.iter().map(|m| local_name(m)).collect(),
+        priority: raw.priority,
+    }
+}

@@ -1,0 +1,327 @@
+//! Resolves the static part of the main file: `entryPoints`, `providers`, `plugins`, `log`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use super::model_static::{EntryPointConfig, LogConfig, PluginsConfig, StaticConfig};
+use super::raw::{RawEntryPoint, RawLog, RawPlugins, RawProviders};
+use super::report::Reporter;
+use super::runtime::apply_runtime;
+use super::tree::{Entry, Node, Resolved, Seg, Value};
+
+/// Top-level keys of the main file.
+pub(crate) const STATIC_KEYS: &[&str] = &["entryPoints", "providers", "plugins", "log"];
+const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, http";
+const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
+
+/// Where `providers.file` points, resolved against the main file's directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FileProvider {
+    File(PathBuf),
+    Directory(PathBuf),
+}
+
+/// The static config plus what the rest of the load needs from it.
+#[derive(Debug)]
+pub(crate) struct StaticParts {
+    pub(crate) config: StaticConfig,
+    /// Every entry point name written, valid or not (so a bad address does not also make every
+    /// router that names it fail).
+    pub(crate) entry_point_names: BTreeSet<String>,
+    pub(crate) provider: Option<FileProvider>,
+}
+
+/// The entries of a mapping node; `None` (after reporting) when it is not a mapping. A null
+/// value (`key:` with nothing after it) counts as an empty mapping.
+pub(crate) fn entries_of<'n>(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    node: &'n Node,
+    path: &[Seg],
+    line: usize,
+) -> Option<&'n [Entry]> {
+    match &node.value {
+        Value::Map(entries) => Some(entries),
+        Value::Scalar(scalar) if scalar.resolve() == Resolved::Null => Some(&[]),
+        _ => {
+            reporter.exact(file, path, Some(line), "expected a mapping");
+            None
+        }
+    }
+}
+
+fn key(name: &str) -> Seg {
+    Seg::Key(name.to_string())
+}
+
+/// Resolves the static keys of file 0 (the main file), reporting unknown top-level keys.
+pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> StaticParts {
+    let mut parts = StaticParts {
+        config: StaticConfig {
+            entry_points: BTreeMap::new(),
+            plugins: PluginsConfig::default(),
+            log: LogConfig::default(),
+        },
+        entry_point_names: BTreeSet::new(),
+        provider: None,
+    };
+    let sources = reporter.sources;
+    let entries = match sources.root(0) {
+        Some(root) => entries_of(reporter, 0, root, &[], root.line).unwrap_or(&[]),
+        None => &[],
+    };
+    let mut raw_plugins = RawPlugins::default();
+    let mut plugins_given = false;
+    for entry in entries {
+        let path = [entry.key.as_str()];
+        match entry.key.as_str() {
+            "entryPoints" => resolve_entry_points(reporter, entry, &mut parts),
+            "providers" => {
+                if let Some(raw) =
+                    reporter.parse::<RawProviders>(0, &entry.value, &path, entry.line)
+                {
+                    parts.provider = resolve_provider(reporter, raw, main_dir);
+                }
+            }
+            "plugins" => {
+                if let Some(raw) = reporter.parse::<RawPlugins>(0, &entry.value, &path, entry.line)
+                {
+                    raw_plugins = raw;
+                    plugins_given = true;
+                }
+            }
+            "log" => {
+                if let Some(raw) = reporter.parse::<RawLog>(0, &entry.value, &path, entry.line) {
+                    parts.config.log = resolve_log(reporter, raw);
+                }
+            }
+            "http" => {}
+            other => reporter.exact(
+                0,
+                &[key(other)],
+                Some(entry.line),
+                format!("unknown key \"{other}\" (allowed: {MAIN_KEYS})"),
+            ),
+        }
+    }
+    if plugins_given {
+        parts.config.plugins = resolve_plugins(reporter, raw_plugins, main_dir);
+    }
+    if parts.entry_point_names.is_empty() {
+        reporter.at(0, &["entryPoints"], "at least one entry point is required");
+    }
+    parts
+}
+
+fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut StaticParts) {
+    let path = [key("entryPoints")];
+    let Some(entries) = entries_of(reporter, 0, &entry.value, &path, entry.line) else {
+        return;
+    };
+    // In source order, so a clash is reported on the second entry point.
+    let mut seen: Vec<(SocketAddr, &str)> = Vec::new();
+    for ep in entries {
+        parts.entry_point_names.insert(ep.key.clone());
+        let key_path = ["entryPoints", ep.key.as_str()];
+        let Some(raw) = reporter.parse::<RawEntryPoint>(0, &ep.value, &key_path, ep.line) else {
+            continue;
+        };
+        let address_path = ["entryPoints", ep.key.as_str(), "address"];
+        let address = match parse_listen_address(&raw.address) {
+            Ok(address) => address,
+            Err(reason) => {
+                let reason = format!("invalid address \"{}\": {reason}", raw.address);
+                reporter.at(0, &address_path, reason);
+                continue;
+            }
+        };
+        if let Some((_, other)) = seen
+            .iter()
+            .find(|(used, _)| addresses_clash(*used, address))
+        {
+            let reason = format!("address {address} is already used by entry point \"{other}\"");
+            reporter.at(0, &address_path, reason);
+            continue;
+        }
+        seen.push((address, ep.key.as_str()));
+        parts
+            .config
+            .entry_points
+            .insert(ep.key.clone(), EntryPointConfig { address });
+    }
+}
+
+/// Two listeners clash when they share a port (other than 0, "any free port") and their IPs are
+/// equal or either is the unspecified address of the same family.
+fn addresses_clash(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() != 0
+        && a.port() == b.port()
+        && a.is_ipv4() == b.is_ipv4()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
+/// Parses a Traefik entry point address: `host:port` with an IP host, `:port` for all IPv4
+/// interfaces, `[v6]:port`; an optional `/tcp` suffix.
+pub(crate) fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
+    let text = match text.rsplit_once('/') {
+        Some((address, "tcp")) => address,
+        Some((_, "udp")) => return Err("UDP entry points are not supported yet".to_string()),
+        Some((_, other)) => return Err(format!("unknown protocol \"{other}\"")),
+        None => text,
+    };
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err("missing port (write \":8080\" or \"127.0.0.1:8080\")".to_string());
+    };
+    let port: u16 = port.parse().map_err(|_| "invalid port".to_string())?;
+    let ip = if host.is_empty() {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        v6.parse()
+            .map_err(|_| format!("invalid IPv6 address \"{v6}\""))?
+    } else if host.contains(':') {
+        return Err("IPv6 addresses must be in brackets, e.g. \"[::1]:8080\"".to_string());
+    } else {
+        host.parse()
+            .map_err(|_| format!("host must be an IP address, not \"{host}\""))?
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// `dir` joined with `relative` (kept as is when absolute), without `.` components, so that
+/// messages show `conf/dynamic` rather than `conf/./dynamic`.
+fn join_clean(dir: &Path, relative: &str) -> PathBuf {
+    dir.join(relative).components().collect()
+}
+
+fn resolve_provider(
+    reporter: &mut Reporter<'_>,
+    raw: RawProviders,
+    main_dir: &Path,
+) -> Option<FileProvider> {
+    let file = raw.file?;
+    match (file.filename, file.directory) {
+        (Some(filename), None) => Some(FileProvider::File(join_clean(main_dir, &filename))),
+        (None, Some(directory)) => Some(FileProvider::Directory(join_clean(main_dir, &directory))),
+        (Some(_), Some(_)) => {
+            reporter.at(
+                0,
+                &["providers", "file"],
+                "set either \"filename\" or \"directory\", not both",
+            );
+            None
+        }
+        (None, None) => {
+            reporter.at(
+                0,
+                &["providers", "file"],
+                "needs \"filename\" or \"directory\"",
+            );
+            None
+        }
+    }
+}
+
+fn resolve_plugins(reporter: &mut Reporter<'_>, raw: RawPlugins, main_dir: &Path) -> PluginsConfig {
+    let mut plugins = PluginsConfig {
+        directory: raw.directory.map(|dir| join_clean(main_dir, &dir)),
+        ..PluginsConfig::default()
+    };
+    if let Some(tick) = raw.epoch_tick {
+        if tick.0.is_zero() {
+            reporter.at(0, &["plugins", "epochTick"], "must be greater than 0");
+        } else {
+            plugins.epoch_tick = tick.0;
+        }
+    }
+    let defaults = raw.defaults.unwrap_or_default();
+    plugins.defaults = apply_runtime(
+        reporter,
+        0,
+        &["plugins", "defaults"],
+        &plugins.defaults,
+        &defaults,
+        plugins.epoch_tick,
+    );
+    if defaults.deadline.is_none() && plugins.defaults.deadline < plugins.epoch_tick {
+        let reason = format!(
+            "{:?} is longer than the default plugin deadline ({:?})",
+            plugins.epoch_tick, plugins.defaults.deadline
+        );
+        reporter.at(0, &["plugins", "epochTick"], reason);
+    }
+    plugins
+}
+
+fn resolve_log(reporter: &mut Reporter<'_>, raw: RawLog) -> LogConfig {
+    let Some(level) = raw.level else {
+        return LogConfig::default();
+    };
+    let lower = level.to_ascii_lowercase();
+    if LOG_LEVELS.contains(&lower.as_str()) {
+        LogConfig { level: lower }
+    } else {
+        let reason = format!(
+            "unknown log level \"{level}\" (allowed: {})",
+            LOG_LEVELS.join(", ")
+        );
+        reporter.at(0, &["log", "level"], reason);
+        LogConfig::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        let v4 = |a: [u8; 4], port| SocketAddr::new(IpAddr::from(a), port);
+        assert_eq!(
+            parse_listen_address("127.0.0.1:8080"),
+            Ok(v4([127, 0, 0, 1], 8080))
+        );
+        assert_eq!(parse_listen_address(":8080"), Ok(v4([0, 0, 0, 0], 8080)));
+        assert_eq!(parse_listen_address(":80/tcp"), Ok(v4([0, 0, 0, 0], 80)));
+        assert_eq!(
+            parse_listen_address("[::1]:443"),
+            Ok(SocketAddr::new(
+                "::1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                443
+            ))
+        );
+        assert_eq!(
+            parse_listen_address("127.0.0.1:99999"),
+            Err("invalid port".to_string())
+        );
+        assert_eq!(
+            parse_listen_address("8080"),
+            Err("missing port (write \":8080\" or \"127.0.0.1:8080\")".to_string())
+        );
+        assert_eq!(
+            parse_listen_address("localhost:80"),
+            Err("host must be an IP address, not \"localhost\"".to_string())
+        );
+        assert_eq!(
+            parse_listen_address(":53/udp"),
+            Err("UDP entry points are not supported yet".to_string())
+        );
+    }
+
+    #[test]
+    fn clashing_listeners() {
+        let parse =
+            |s: &str| parse_listen_address(s).unwrap_or(SocketAddr::from(([1, 1, 1, 1], 1)));
+        assert!(addresses_clash(parse(":8080"), parse("127.0.0.1:8080")));
+        assert!(addresses_clash(
+            parse("127.0.0.1:8080"),
+            parse("127.0.0.1:8080")
+        ));
+        assert!(!addresses_clash(
+            parse("127.0.0.1:8080"),
+            parse("127.0.0.2:8080")
+        ));
+        assert!(!addresses_clash(parse("127.0.0.1:0"), parse("127.0.0.1:0")));
+        assert!(!addresses_clash(parse(":8080"), parse("[::1]:8080")));
+    }
+}

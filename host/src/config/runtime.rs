@@ -1,0 +1,88 @@
+//! Applies `plugins.defaults` and per-middleware `plugin:` overrides onto a
+//! [`PluginRuntimeConfig`], checking each value where it is written.
+
+use std::time::Duration;
+
+use super::model_static::{MIN_MEMORY_LIMIT, PluginRuntimeConfig};
+use super::raw::RawRuntime;
+use super::report::Reporter;
+
+/// `base` with every key set in `raw` applied. `path` is where `raw` sits in `file` (e.g.
+/// `["plugins", "defaults"]`); a bad value is reported at its own key and the base value kept.
+pub(crate) fn apply_runtime(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    path: &[&str],
+    base: &PluginRuntimeConfig,
+    raw: &RawRuntime,
+    epoch_tick: Duration,
+) -> PluginRuntimeConfig {
+    let mut out = base.clone();
+    let mut report = |key: &str, reason: String| {
+        let mut key_path = path.to_vec();
+        key_path.push(key);
+        reporter.at(file, &key_path, reason);
+    };
+    if let Some(isolation) = raw.isolation {
+        out.isolation = isolation;
+    }
+    if let Some(deadline) = raw.deadline {
+        if deadline.0.is_zero() {
+            report("deadline", "must be greater than 0".to_string());
+        } else if deadline.0 < epoch_tick {
+            report(
+                "deadline",
+                format!(
+                    "{:?} is shorter than plugins.epochTick ({epoch_tick:?})",
+                    deadline.0
+                ),
+            );
+        } else {
+            out.deadline = deadline.0;
+        }
+    }
+    if let Some(limit) = raw.memory_limit {
+        if limit.0 < MIN_MEMORY_LIMIT {
+            report(
+                "memoryLimit",
+                format!(
+                    "{} bytes is below the minimum of 64KiB (one WebAssembly page)",
+                    limit.0
+                ),
+            );
+        } else {
+            out.memory_limit = limit.0;
+        }
+    }
+    if let Some(n) = raw.max_requests_per_instance {
+        match n {
+            0 => report("maxRequestsPerInstance", "must be at least 1".to_string()),
+            n => out.max_requests_per_instance = n,
+        }
+    }
+    if let Some(n) = raw.pool_size {
+        match n {
+            0 => report("poolSize", "must be at least 1".to_string()),
+            n => out.pool_size = n,
+        }
+    }
+    if let Some(fail_open) = raw.fail_open {
+        out.fail_open = fail_open;
+    }
+    if let Some(size) = raw.max_reply_body_size {
+        match usize::try_from(size.0) {
+            Ok(size) => out.max_reply_body_size = size,
+            Err(_) => report(
+                "maxReplyBodySize",
+                "too large for this platform".to_string(),
+            ),
+        }
+    }
+    if let Some(n) = raw.max_headers {
+        match n {
+            0 => report("maxHeaders", "must be at least 1".to_string()),
+            n => out.max_headers = n,
+        }
+    }
+    out
+}

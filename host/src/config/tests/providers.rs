@@ -1,0 +1,88 @@
+//! The file provider: `providers.file.filename` and `providers.file.directory`, merged.
+
+use std::path::Path;
+
+use super::{errors, loaded};
+
+#[test]
+fn directory_provider_merges_every_yaml_file() {
+    let config = loaded("provider_dir/gateway.yml");
+    let http = &config.dynamic.http;
+    assert_eq!(http.routers["api"].service, "api-svc");
+    assert_eq!(
+        http.routers["api"].middlewares,
+        ["add"],
+        "add@file names the local middleware"
+    );
+    assert!(http.services.contains_key("api-svc"), "from services.yaml");
+    assert_eq!(
+        http.middlewares["add"].plugin, "headers",
+        "from a subdirectory"
+    );
+    let dir = "src/config/testdata/provider_dir";
+    assert_eq!(
+        config.files(),
+        [
+            Path::new(&format!("{dir}/gateway.yml")),
+            Path::new(&format!("{dir}/dynamic/nested/middlewares.yml")),
+            Path::new(&format!("{dir}/dynamic/routers.yml")),
+            Path::new(&format!("{dir}/dynamic/services.yaml")),
+        ],
+        "the main file, then the directory's *.yml/*.yaml in path order; notes.txt is skipped"
+    );
+    assert_eq!(
+        config
+            .error_at(&["http", "routers", "api", "rule"], "bad rule")
+            .to_string(),
+        format!("{dir}/dynamic/routers.yml:4: http.routers.api.rule: bad rule"),
+        "errors found later point into the provider file that defines the key"
+    );
+}
+
+#[test]
+fn same_name_in_two_files_is_an_error_naming_both() {
+    let dir = "src/config/testdata/provider_dup";
+    assert_eq!(
+        errors("provider_dup/gateway.yml"),
+        [
+            format!(
+                "{dir}/dynamic/b.yml:4: http.routers.api: router \"api\" is already defined in {dir}/dynamic/a.yml:3"
+            ),
+            format!(
+                "{dir}/dynamic/b.yml:8: http.services.svc: service \"svc\" is already defined in {dir}/gateway.yml:9"
+            ),
+            format!(
+                "{dir}/dynamic/b.yml:12: entryPoints: \"entryPoints\" is static configuration; it is only read from the main file"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn filename_provider_is_relative_to_the_naming_file() {
+    let config = loaded("provider_file/gateway.yml");
+    assert_eq!(config.dynamic.http.routers["r"].service, "s");
+    assert!(config.dynamic.http.services.contains_key("s"));
+    assert_eq!(config.files().len(), 2);
+}
+
+#[test]
+fn unreadable_provider_file_is_reported_at_the_key_naming_it() {
+    assert_eq!(
+        errors("err_provider_missing.yml"),
+        [
+            "src/config/testdata/err_provider_missing.yml:6: providers.file.filename: cannot read \"src/config/testdata/nowhere.yml\": No such file or directory (os error 2)"
+        ]
+    );
+}
+
+#[test]
+fn malformed_provider_file_reports_its_own_line_without_cascading() {
+    assert_eq!(
+        errors("provider_bad/gateway.yml"),
+        [
+            "src/config/testdata/provider_bad/broken.yml:4: invalid YAML: while parsing a node, did not find expected node content"
+        ],
+        "router r names service s from the broken file: no \"is not defined\" error on top"
+    );
+}

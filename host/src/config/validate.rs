@@ -1,0 +1,64 @@
+//! Reference checks over the merged dynamic config: router -> service, middlewares and entry
+//! points; service -> servers transport. Runs once per load, after every entity is resolved.
+//!
+//! Names are checked against what was *defined*, not what resolved, so an entity with its own
+//! error does not also make everything that names it fail.
+
+use std::collections::BTreeSet;
+
+use super::model_dynamic::{HttpConfig, ServiceConfig};
+use super::report::Reporter;
+use super::resolve_dynamic::Definitions;
+
+pub(crate) fn check_references(
+    reporter: &mut Reporter<'_>,
+    http: &HttpConfig,
+    definitions: &Definitions<'_>,
+    entry_points: &BTreeSet<String>,
+) {
+    for (name, router) in &http.routers {
+        let Some(def) = definitions.routers.get(name) else {
+            continue;
+        };
+        let base = ["http", "routers", name.as_str()];
+        if !definitions.services.contains_key(&router.service) {
+            let reason = format!("service \"{}\" is not defined", router.service);
+            reporter.at(def.file, &[base[0], base[1], base[2], "service"], reason);
+        }
+        for (index, middleware) in router.middlewares.iter().enumerate() {
+            if !definitions.middlewares.contains_key(middleware) {
+                let index = index.to_string();
+                let reason = format!("middleware \"{middleware}\" is not defined");
+                reporter.at(
+                    def.file,
+                    &[base[0], base[1], base[2], "middlewares", &index],
+                    reason,
+                );
+            }
+        }
+        for (index, entry_point) in router.entry_points.iter().enumerate() {
+            if !entry_points.contains(entry_point) {
+                let index = index.to_string();
+                let reason = format!("entry point \"{entry_point}\" is not defined");
+                reporter.at(
+                    def.file,
+                    &[base[0], base[1], base[2], "entryPoints", &index],
+                    reason,
+                );
+            }
+        }
+    }
+    for (name, service) in &http.services {
+        let Some(def) = definitions.services.get(name) else {
+            continue;
+        };
+        let ServiceConfig::LoadBalancer(lb) = service;
+        if let Some(transport) = &lb.servers_transport
+            && !definitions.transports.contains_key(transport)
+        {
+            let reason = format!("servers transport \"{transport}\" is not defined");
+            let path = ["http", "services", name, "loadBalancer", "serversTransport"];
+            reporter.at(def.file, &path, reason);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The four exports, in terms of a [`Middleware`] type and the instance's config slot.
+
+use std::cell::OnceCell;
+use std::sync::Once;
+use std::thread::LocalKey;
+
+use super::wit::http as wit_http;
+use crate::{Action, Level, Middleware, Request, Response};
+
+/// `validate-config`: parse, report, drop.
+pub fn validate_config<T: Middleware>(config: &str) -> Result<(), String> {
+    route_panics_to_host_log();
+    T::from_config(config).map(drop)
+}
+
+/// `init`: parse and keep the config for the instance's life. The host calls it once per
+/// instance; a second call is refused rather than silently replacing the config hooks rely on.
+pub fn init<T: Middleware>(
+    slot: &'static LocalKey<OnceCell<T>>,
+    config: &str,
+) -> Result<(), String> {
+    route_panics_to_host_log();
+    let middleware = T::from_config(config)?;
+    slot.with(|cell| {
+        cell.set(middleware)
+            .map_err(|_| "init called twice on the same instance".to_string())
+    })
+}
+
+/// `on-request`: lend the host's request to [`Middleware::on_request`].
+pub fn on_request<T: Middleware>(
+    slot: &'static LocalKey<OnceCell<T>>,
+    req: &wit_http::Request,
+) -> wit_http::Action {
+    slot.with(|cell| {
+        let middleware = initialised(cell);
+        to_wit(middleware.on_request(&mut Request::new(req)))
+    })
+}
+
+/// `on-response`: lend the host's request and response to [`Middleware::on_response`].
+pub fn on_response<T: Middleware>(
+    slot: &'static LocalKey<OnceCell<T>>,
+    req: &wit_http::Request,
+    resp: &wit_http::Response,
+) -> wit_http::Action {
+    slot.with(|cell| {
+        let middleware = initialised(cell);
+        to_wit(middleware.on_response(&mut Request::new(req), &mut Response::new(resp)))
+    })
+}
+
+/// Replaces std's default panic hook (once per instance, before any plugin code runs) with one
+/// that sends the message and location to the host's log at `error`. The default hook would read
+/// `RUST_BACKTRACE` and write to stderr, WASI imports a gateway may not provide; with either, the
+/// operator would not see the message. The panic still aborts afterwards: a trap for the host.
+/// A plugin may install its own hook from `from_config`; it then replaces this one.
+fn route_panics_to_host_log() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            crate::log(Level::Error, &format!("plugin {info}"));
+        }));
+    });
+}
+
+/// The instance's config. A hook before a successful `init` is a host bug: log it and trap, so
+/// the host fails the request and discards the instance instead of running an unconfigured plugin.
+fn initialised<T>(cell: &OnceCell<T>) -> &T {
+    match cell.get() {
+        Some(middleware) => middleware,
+        None => {
+            crate::log(
+                Level::Error,
+                "plugin-sdk: hook called before a successful init; trapping",
+            );
+            core::arch::wasm32::unreachable()
+        }
+    }
+}
+
+fn to_wit(action: Action) -> wit_http::Action {
+    match action {
+        Action::Continue => wit_http::Action::Continue,
+        Action::Respond(reply) => wit_http::Action::Respond(wit_http::Reply {
+            status: reply.status,
+            headers: reply.headers,
+            body: reply.body,
+        }),
+    }
+}

@@ -1,0 +1,83 @@
+//! The component side: bindings generated from `wit/`, the host-backed heads, and the glue the
+//! [`export_middleware!`](crate::export_middleware) macro expands to.
+
+mod glue;
+mod heads;
+
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "middleware",
+        // The export macro is invoked from the plugin crate, which depends on this crate only.
+        pub_export_macro: true,
+        export_macro_name: "__export_middleware_world",
+        default_bindings_module: "plugin_sdk::__private::bindings",
+        runtime_path: "crate::guest::bindings::__wit_bindgen_rt",
+    });
+
+    #[doc(hidden)]
+    pub use wit_bindgen::rt as __wit_bindgen_rt;
+}
+
+/// The imported interfaces and their types (`wit::http::Request`, `wit::log`...).
+pub(crate) use bindings::wasmgate::plugin as wit;
+
+/// What the export macro needs from this crate; not part of the SDK's API.
+#[doc(hidden)]
+pub mod __private {
+    pub use super::bindings;
+    pub use super::bindings::exports::wasmgate::plugin::handler::Guest;
+    pub use super::glue::{init, on_request, on_response, validate_config};
+    pub use super::wit::http::{
+        Action as WitAction, Request as WitRequest, Response as WitResponse,
+    };
+}
+
+/// Export a [`Middleware`](crate::Middleware) type as the component's `handler` interface.
+///
+/// Invoke it once, at the crate root of a `cdylib` plugin crate: `plugin_sdk::export_middleware!(MyPlugin);`.
+/// It defines the instance's slot for the parsed config (set by `init`) and the component exports.
+/// Natively it expands to a compile-time check that the type implements `Middleware`.
+#[macro_export]
+macro_rules! export_middleware {
+    ($middleware:ty) => {
+        const _: () = {
+            struct __WasmgateMiddleware;
+
+            ::std::thread_local! {
+                static __WASMGATE_INSTANCE: ::core::cell::OnceCell<$middleware> =
+                    const { ::core::cell::OnceCell::new() };
+            }
+
+            impl $crate::__private::Guest for __WasmgateMiddleware {
+                fn validate_config(
+                    config: ::std::string::String,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $crate::__private::validate_config::<$middleware>(&config)
+                }
+
+                fn init(
+                    config: ::std::string::String,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    $crate::__private::init(&__WASMGATE_INSTANCE, &config)
+                }
+
+                fn on_request(req: &$crate::__private::WitRequest) -> $crate::__private::WitAction {
+                    $crate::__private::on_request(&__WASMGATE_INSTANCE, req)
+                }
+
+                fn on_response(
+                    req: &$crate::__private::WitRequest,
+                    resp: &$crate::__private::WitResponse,
+                ) -> $crate::__private::WitAction {
+                    $crate::__private::on_response(&__WASMGATE_INSTANCE, req, resp)
+                }
+            }
+
+            $crate::__private::bindings::__export_middleware_world!(
+                __WasmgateMiddleware with_types_in $crate::__private::bindings
+            );
+        };
+    };
+}

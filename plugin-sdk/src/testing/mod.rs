@@ -1,0 +1,95 @@
+//! Run a plugin natively, without a gateway: in-memory request and response heads that apply the
+//! host's edit rules, and functions that call the hooks the way the host does.
+//!
+//! ```
+//! use plugin_sdk::{Action, Middleware, Request};
+//! use plugin_sdk::testing::{self, TestRequest};
+//!
+//! struct Tag;
+//! impl Middleware for Tag {
+//!     fn from_config(_: &str) -> Result<Self, String> { Ok(Tag) }
+//!     fn on_request(&self, req: &mut Request<'_>) -> Action {
+//!         let _ = req.set_header("x-tag", "1");
+//!         Action::Continue
+//!     }
+//! }
+//!
+//! let mw = testing::instance::<Tag>("{}").unwrap();
+//! let mut req = TestRequest::get("/").header("accept", "*/*");
+//! assert!(testing::on_request(&mw, &mut req).is_continue());
+//! assert_eq!(req.header_str("x-tag").as_deref(), Some("1"));
+//! ```
+//!
+//! Only available natively (`cfg(not(target_arch = "wasm32"))`).
+
+mod fields;
+mod request;
+mod response;
+
+pub use request::TestRequest;
+pub use response::TestResponse;
+
+use crate::rules::check_reply;
+use crate::{Action, Middleware, Request, Response};
+
+/// What `validate-config` does: parse the config and drop the result.
+pub fn validate_config<T: Middleware>(config: &str) -> Result<(), String> {
+    T::from_config(config).map(drop)
+}
+
+/// What `init` does: parse the config into the instance's middleware value.
+pub fn instance<T: Middleware>(config: &str) -> Result<T, String> {
+    T::from_config(config)
+}
+
+/// Call `on_request` as the host does, lending `req`; inspect `req` afterwards for the edits.
+///
+/// # Panics
+/// If the hook returns a reply the host would refuse (see [`crate::rules::check_reply`]): the
+/// gateway would fail that request with 500, so the test should fail too.
+#[track_caller]
+pub fn on_request<T: Middleware>(middleware: &T, req: &mut TestRequest) -> Action {
+    checked(on_request_unchecked(middleware, req))
+}
+
+/// Call `on_response` as the host does, lending `req` (with the state `on_request` left in it)
+/// and `resp`.
+///
+/// # Panics
+/// If the hook returns a reply the host would refuse, as [`on_request`].
+#[track_caller]
+pub fn on_response<T: Middleware>(
+    middleware: &T,
+    req: &mut TestRequest,
+    resp: &mut TestResponse,
+) -> Action {
+    checked(on_response_unchecked(middleware, req, resp))
+}
+
+/// [`on_request`] without the reply check, for tests that want to see a reply the gateway would
+/// refuse (such as the gateway's own fixtures).
+pub fn on_request_unchecked<T: Middleware>(middleware: &T, req: &mut TestRequest) -> Action {
+    middleware.on_request(&mut Request::new(req))
+}
+
+/// [`on_response`] without the reply check.
+pub fn on_response_unchecked<T: Middleware>(
+    middleware: &T,
+    req: &mut TestRequest,
+    resp: &mut TestResponse,
+) -> Action {
+    middleware.on_response(&mut Request::new(req), &mut Response::new(resp))
+}
+
+#[track_caller]
+fn checked(action: Action) -> Action {
+    if let Action::Respond(reply) = &action
+        && let Err(e) = check_reply(reply)
+    {
+        panic!("the gateway would refuse this reply ({e}): {reply:?}");
+    }
+    action
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,198 @@
+//! The `headers` config: Traefik's option names, checked once at `validate-config` / `init`.
+
+use plugin_sdk::rules::{check_header_name, check_header_value};
+use serde_json::{Map, Value};
+
+/// One configured header edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderEdit {
+    /// Replace every value of the header (name lower-case) with this one.
+    Set(String, Vec<u8>),
+    /// Remove the header (configured with an empty value).
+    Remove(String),
+}
+
+/// The parsed config. Both lists default to empty; edits apply in name order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeadersConfig {
+    /// `customRequestHeaders`: applied to the request in `on-request`.
+    pub request: Vec<HeaderEdit>,
+    /// `customResponseHeaders`: applied to the response in `on-response`.
+    pub response: Vec<HeaderEdit>,
+}
+
+const REQUEST_OPTION: &str = "customRequestHeaders";
+const RESPONSE_OPTION: &str = "customResponseHeaders";
+
+impl HeadersConfig {
+    /// Parse the middleware's JSON config. A blank config or `null` means no edits; anything but
+    /// the two supported options is refused by name, as are invalid header names and values and
+    /// names configured twice (case-insensitively).
+    pub fn parse(config: &str) -> Result<Self, String> {
+        if config.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        let value: Value =
+            serde_json::from_str(config).map_err(|e| format!("config is not valid JSON: {e}"))?;
+        let options = match value {
+            Value::Null => return Ok(Self::default()),
+            Value::Object(options) => options,
+            other => return Err(format!("config must be an object, got {}", kind(&other))),
+        };
+        let mut parsed = Self::default();
+        for (option, value) in options {
+            match option.as_str() {
+                REQUEST_OPTION => parsed.request = edits(REQUEST_OPTION, value)?,
+                RESPONSE_OPTION => parsed.response = edits(RESPONSE_OPTION, value)?,
+                _ => return Err(format!("unknown option {option:?}")),
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+fn edits(option: &str, value: Value) -> Result<Vec<HeaderEdit>, String> {
+    let map: Map<String, Value> = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Object(map) => map,
+        other => {
+            return Err(format!(
+                "{option}: must be a map of header name to value, got {}",
+                kind(&other)
+            ));
+        }
+    };
+    let mut edits: Vec<HeaderEdit> = Vec::with_capacity(map.len());
+    for (name, value) in map {
+        check_header_name(&name).map_err(|_| format!("{option}: invalid header name {name:?}"))?;
+        let lower = name.to_ascii_lowercase();
+        if edits.iter().any(|e| edit_name(e) == lower) {
+            return Err(format!("{option}: header {name:?} is configured twice"));
+        }
+        let Value::String(text) = value else {
+            return Err(format!(
+                "{option}: header {name:?}: value must be a string, got {}",
+                kind(&value)
+            ));
+        };
+        if text.is_empty() {
+            edits.push(HeaderEdit::Remove(lower));
+        } else {
+            check_header_value(text.as_bytes())
+                .map_err(|_| format!("{option}: header {name:?}: invalid header value {text:?}"))?;
+            edits.push(HeaderEdit::Set(lower, text.into_bytes()));
+        }
+    }
+    // Sorted whatever map order serde_json was built with, so the order of edits is stable.
+    edits.sort_by(|a, b| edit_name(a).cmp(edit_name(b)));
+    Ok(edits)
+}
+
+fn edit_name(edit: &HeaderEdit) -> &str {
+    match edit {
+        HeaderEdit::Set(name, _) | HeaderEdit::Remove(name) => name,
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_maps_parse_with_empty_values_meaning_remove() {
+        let config = HeadersConfig::parse(
+            r#"{"customRequestHeaders": {"X-Script-Name": "test", "X-Drop": ""},
+                "customResponseHeaders": {"X-Custom-Response-Header": "value"}}"#,
+        );
+        assert_eq!(
+            config,
+            Ok(HeadersConfig {
+                request: vec![
+                    HeaderEdit::Remove("x-drop".into()),
+                    HeaderEdit::Set("x-script-name".into(), b"test".to_vec()),
+                ],
+                response: vec![HeaderEdit::Set(
+                    "x-custom-response-header".into(),
+                    b"value".to_vec()
+                )],
+            })
+        );
+    }
+
+    #[test]
+    fn blank_null_and_empty_configs_mean_no_edits() {
+        for config in ["", "  ", "null", "{}", r#"{"customRequestHeaders": null}"#] {
+            assert_eq!(
+                HeadersConfig::parse(config),
+                Ok(HeadersConfig::default()),
+                "{config:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_options_are_refused_by_name() {
+        assert_eq!(
+            HeadersConfig::parse(r#"{"stsSeconds": 31536000}"#),
+            Err(r#"unknown option "stsSeconds""#.to_string())
+        );
+    }
+
+    #[test]
+    fn invalid_header_names_and_values_name_the_header() {
+        let err = HeadersConfig::parse(r#"{"customRequestHeaders": {"bad name": "v"}}"#);
+        assert_eq!(
+            err,
+            Err(r#"customRequestHeaders: invalid header name "bad name""#.to_string())
+        );
+        let err = HeadersConfig::parse(r#"{"customResponseHeaders": {"X-Split": "a\r\nb"}}"#)
+            .err()
+            .unwrap_or_default();
+        assert!(
+            err.starts_with(r#"customResponseHeaders: header "X-Split": invalid header value"#),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_bad_json_are_explained() {
+        let cases = [
+            ("[1]", "config must be an object, got a list"),
+            (
+                r#"{"customRequestHeaders": ["x"]}"#,
+                "customRequestHeaders: must be a map of header name to value, got a list",
+            ),
+            (
+                r#"{"customRequestHeaders": {"x-a": 1}}"#,
+                r#"customRequestHeaders: header "x-a": value must be a string, got a number"#,
+            ),
+        ];
+        for (config, expected) in cases {
+            assert_eq!(
+                HeadersConfig::parse(config),
+                Err(expected.to_string()),
+                "{config}"
+            );
+        }
+        assert!(
+            HeadersConfig::parse("{").is_err_and(|e| e.starts_with("config is not valid JSON"))
+        );
+    }
+
+    #[test]
+    fn a_name_configured_twice_in_different_case_is_refused() {
+        let err = HeadersConfig::parse(r#"{"customRequestHeaders": {"X-A": "1", "x-a": "2"}}"#);
+        assert!(err.is_err_and(|e| e.contains("configured twice")));
+    }
+}

@@ -1,0 +1,113 @@
+//! The bundled `headers` plugin (Traefik's `headers` middleware), short-circuiting plugins,
+//! and forwarding headers.
+
+use crate::support::{Client, Gateway, Upstream, fixture_wasm};
+
+fn config(upstream: &Upstream, middlewares: &str, chain: &str) -> String {
+    format!(
+        r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+plugins:
+  directory: plugins
+http:
+  routers:
+    app:
+      rule: "PathPrefix(`/`)"
+      service: app
+      middlewares: [{chain}]
+  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+  middlewares:
+{middlewares}
+"#,
+        upstream.url()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_plugin_adds_and_removes_request_and_response_headers() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(
+        &config(
+            &up,
+            r#"
+    hdrs:
+      headers:
+        customRequestHeaders:
+          X-Script-Name: "test"
+          X-Remove-Me: ""
+        customResponseHeaders:
+          X-Custom-Response: "yes"
+          X-Upstream: ""
+"#,
+            "hdrs",
+        ),
+        &[],
+    );
+    let r = Client::http1()
+        .get(&gw.url("/"), "h.test", &[("x-remove-me", "secret"), ("x-other", "kept")])
+        .await;
+    assert_eq!(r.status, 200);
+    let seen = up.last();
+    assert_eq!(seen.header("x-script-name"), Some("test"), "upstream sees the added header");
+    assert_eq!(seen.header("x-remove-me"), None, "a header configured empty is removed");
+    assert_eq!(seen.header("x-other"), Some("kept"));
+    assert_eq!(r.header("x-custom-response"), Some("yes"), "client sees the response header");
+    assert_eq!(r.header("x-upstream"), None, "an upstream header configured empty is removed");
+    assert_eq!(r.text(), "app");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_answering_directly_short_circuits_the_upstream() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(
+        &config(
+            &up,
+            r#"
+    add:
+      headers:
+        customResponseHeaders: { X-Seen-By-Headers: "1" }
+    deny:
+      plugin:
+        name: deny
+        config: { status: 403, body: "go away" }
+"#,
+            "add, deny",
+        ),
+        &[("deny", fixture_wasm("fixture_deny"))],
+    );
+    let c = Client::http1();
+    for _ in 0..5 {
+        let r = c.get(&gw.url("/secret"), "d.test", &[]).await;
+        assert_eq!(r.status, 403);
+        assert_eq!(r.text(), "go away");
+        assert_eq!(r.header("x-seen-by-headers"), Some("1"), "earlier middlewares' response hooks run on the reply");
+    }
+    assert_eq!(up.count(), 0, "the upstream must receive zero requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_headers_are_set_and_hop_by_hop_headers_removed() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&config(&up, "    none: { headers: {} }\n", ""), &[]);
+    let r = Client::http1()
+        .get(
+            &gw.url("/p"),
+            "fwd.test",
+            &[
+                ("x-forwarded-for", "6.6.6.6"),
+                ("connection", "x-hop"),
+                ("x-hop", "must not pass"),
+                ("keep-alive", "timeout=5"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let seen = up.last();
+    assert_eq!(seen.header("x-forwarded-for"), Some("127.0.0.1"), "client-sent X-Forwarded-For is replaced");
+    assert_eq!(seen.header("x-forwarded-proto"), Some("http"));
+    assert_eq!(seen.header("x-forwarded-host"), Some("fwd.test"));
+    assert_eq!(seen.header("x-hop"), None, "headers named in Connection are hop-by-hop");
+    assert_eq!(seen.header("keep-alive"), None);
+}

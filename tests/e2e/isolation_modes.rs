@@ -1,0 +1,98 @@
+//! Pooled instances are reused and recycled; per-request instances are never shared; the
+//! per-request scratch state survives from on-request to on-response.
+
+use crate::support::{Client, Gateway, Upstream, fixture_wasm};
+
+fn counter_gateway(up: &Upstream, runtime: &str) -> Gateway {
+    Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+plugins:
+  directory: plugins
+http:
+  routers:
+    r: {{ rule: "PathPrefix(`/`)", service: app, middlewares: [count] }}
+  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+  middlewares:
+    count:
+      plugin:
+        name: counter
+{runtime}
+"#,
+            up.url()
+        ),
+        &[("counter", fixture_wasm("fixture_counter"))],
+    )
+}
+
+async fn sequential_counts(gw: &Gateway, up: &Upstream, n: usize) -> Vec<(String, String)> {
+    let c = Client::http1();
+    let mut out = Vec::new();
+    for _ in 0..n {
+        let r = c.get(&gw.url("/"), "i.test", &[]).await;
+        assert_eq!(r.status, 200);
+        let upstream_saw = up.last().header("x-instance-calls").unwrap_or("").to_owned();
+        out.push((upstream_saw, r.header("x-instance-calls").unwrap_or("").to_owned()));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_instances_are_reused_and_recycled_after_their_quota() {
+    let up = Upstream::start("app").await;
+    let gw = counter_gateway(&up, "        isolation: pooled\n        maxRequestsPerInstance: 3\n        poolSize: 1");
+    let seen = sequential_counts(&gw, &up, 7).await;
+    let requests: Vec<&str> = seen.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(requests, ["1", "2", "3", "1", "2", "3", "1"], "one warm instance, recycled every 3 requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_request_instances_never_see_another_request() {
+    let up = Upstream::start("app").await;
+    let gw = counter_gateway(&up, "        isolation: per-request");
+    for (req, resp) in sequential_counts(&gw, &up, 6).await {
+        assert_eq!((req.as_str(), resp.as_str()), ("1", "1"), "a fresh instance for every request");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_request_state_survives_between_hooks_and_stays_private_to_the_request() {
+    let up = Upstream::start("app").await;
+    for mode in ["pooled", "per-request"] {
+        let gw = Gateway::start(
+            &format!(
+                r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+plugins:
+  directory: plugins
+http:
+  routers:
+    r: {{ rule: "PathPrefix(`/`)", service: app, middlewares: [state] }}
+  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+  middlewares:
+    state:
+      plugin: {{ name: echo-state, isolation: {mode} }}
+"#,
+                up.url()
+            ),
+            &[("echo-state", fixture_wasm("fixture_echo_state"))],
+        );
+        let c = Client::http1();
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let (c, url) = (c.clone(), gw.url(&format!("/req-{i}")));
+                tokio::spawn(async move { (i, c.get(&url, "s.test", &[]).await) })
+            })
+            .collect();
+        for t in tasks {
+            let (i, r) = t.await.unwrap();
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("x-state"), Some(format!("/req-{i}").as_str()), "{mode}");
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The real `wasmgate` binary as a child process, with a config written to a temp dir.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Path of a guest component built by host/build.rs (e.g. `fixture_loop`).
+pub fn fixture_wasm(stem: &str) -> PathBuf {
+    Path::new(env!("WASMGATE_WASM_DIR")).join(format!("{stem}.wasm"))
+}
+
+/// Compiled plugins are cached here across the gateways a test run starts.
+fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasmgate-plugin-cache")
+}
+
+pub struct Gateway {
+    child: Child,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Gateway {
+    /// Starts a gateway whose config is `yaml` (written as `gateway.yml`; it must declare an
+    /// entrypoint `web` on `127.0.0.1:0`). `plugins` are (name, .wasm path) copied into the
+    /// plugin directory `plugins/` next to the config.
+    pub fn start(yaml: &str, plugins: &[(&str, PathBuf)]) -> Gateway {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write_config(dir.path(), yaml, plugins);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+            .arg("run")
+            .arg(&path)
+            .env("WASMGATE_CACHE_DIR", cache_dir())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn wasmgate");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        {
+            let mut pipe = child.stderr.take().expect("stderr");
+            let sink = stderr.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("entrypoint web listening on ") {
+                    let _ = tx.send(addr.trim().to_owned());
+                }
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(a) => a.parse().expect("listening address"),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("gateway did not start; stderr:\n{}", stderr.lock().unwrap());
+            }
+        };
+        Gateway { child, addr, dir, stderr }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Everything the gateway wrote to stderr so far (its log).
+    pub fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle` (logs are written asynchronously).
+    pub fn wait_for_log(&self, needle: &str) -> bool {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_config(dir: &Path, yaml: &str, plugins: &[(&str, PathBuf)]) -> PathBuf {
+    let plugin_dir = dir.join("plugins");
+    std::fs::create_dir_all(&plugin_dir).expect("plugin dir");
+    for (name, src) in plugins {
+        std::fs::copy(src, plugin_dir.join(format!("{name}.wasm")))
+            .unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
+    }
+    let path = dir.join("gateway.yml");
+    std::fs::write(&path, yaml).expect("write config");
+    path
+}
+
+/// Runs `wasmgate check` on a config; returns (success, stdout, stderr).
+pub fn check_config(yaml: &str, plugins: &[(&str, PathBuf)]) -> (bool, String, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_config(dir.path(), yaml, plugins);
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+        .arg("check")
+        .arg(&path)
+        .env("WASMGATE_CACHE_DIR", cache_dir())
+        .output()
+        .expect("run wasmgate check");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

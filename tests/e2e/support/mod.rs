@@ -1,0 +1,10 @@
+//! Shared support for the end-to-end suites: real upstream servers, a real gateway process,
+//! a real HTTP client, all over loopback sockets.
+
+pub mod client;
+pub mod gateway;
+pub mod upstream;
+
+pub use client::{Client, Reply};
+pub use gateway::{Gateway, check_config, fixture_wasm};
+pub use upstream::{Upstream, UpstreamBehavior};

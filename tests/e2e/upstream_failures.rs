@@ -1,0 +1,66 @@
+//! Upstream unreachable -> 502; upstream slower than the response-header timeout -> 504.
+
+use std::time::Duration;
+
+use crate::support::{Client, Gateway, Upstream, UpstreamBehavior};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_upstream_gives_502() {
+    // Bind then drop a listener: nothing listens on that port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let gw = Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+http:
+  routers:
+    r: {{ rule: "PathPrefix(`/`)", service: dead }}
+  services:
+    dead: {{ loadBalancer: {{ servers: [{{ url: "http://127.0.0.1:{port}" }}] }} }}
+"#
+        ),
+        &[],
+    );
+    let r = Client::http1().get(&gw.url("/"), "x.test", &[]).await;
+    assert_eq!(r.status, 502);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_slower_than_the_timeout_gives_504_and_a_fast_one_still_works() {
+    let slow = Upstream::start_with("slow", UpstreamBehavior::Slow(Duration::from_secs(5))).await;
+    let fast = Upstream::start("fast").await;
+    let gw = Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+http:
+  routers:
+    slow: {{ rule: "PathPrefix(`/slow`)", service: slow }}
+    fast: {{ rule: "PathPrefix(`/fast`)", service: fast }}
+  services:
+    slow:
+      loadBalancer:
+        servers: [{{ url: "{}" }}]
+        serversTransport: impatient
+    fast:
+      loadBalancer:
+        servers: [{{ url: "{}" }}]
+        serversTransport: impatient
+  serversTransports:
+    impatient:
+      forwardingTimeouts:
+        responseHeaderTimeout: 300ms
+"#,
+            slow.url(),
+            fast.url()
+        ),
+        &[],
+    );
+    let c = Client::http1();
+    let r = c.get(&gw.url("/slow"), "x.test", &[]).await;
+    assert_eq!(r.status, 504);
+    let r = c.get(&gw.url("/fast"), "x.test", &[]).await;
+    assert_eq!((r.status.as_u16(), r.text().as_str()), (200, "fast"));
+}
