@@ -82,16 +82,30 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let (warmup, iterations) = if quick { (2_000, 20_000) } else { (20_000, 200_000) };
+    let (warmup, iterations) = if quick {
+        (2_000, 20_000)
+    } else {
+        (20_000, 200_000)
+    };
     let engine = Arc::new(PluginEngine::new(EngineSettings::default()).expect("engine"));
     let registry = PluginRegistry::load(engine.clone(), None).expect("registry");
-    let plugin = registry.compiled("headers").expect("compile").expect("bundled headers plugin");
+    let plugin = registry
+        .compiled("headers")
+        .expect("compile")
+        .expect("bundled headers plugin");
     println!("plugin_call: headers plugin, 10 request headers, on-request + on-response");
-    println!("{:<12} {:>10} {:>10} {:>10}", "isolation", "median µs", "p99 µs", "samples");
+    println!(
+        "{:<12} {:>10} {:>10} {:>10}",
+        "isolation", "median µs", "p99 µs", "samples"
+    );
     for isolation in [Isolation::Pooled, Isolation::PerRequest] {
-        let budget = MiddlewareBudget { isolation, ..MiddlewareBudget::default() };
-        let mw = PluginMiddleware::configure(engine.clone(), "hdrs", plugin.clone(), CONFIG, budget)
-            .expect("configure");
+        let budget = MiddlewareBudget {
+            isolation,
+            ..MiddlewareBudget::default()
+        };
+        let mw =
+            PluginMiddleware::configure(engine.clone(), "hdrs", plugin.clone(), CONFIG, budget)
+                .expect("configure");
         let chain = Chain::new(vec![Arc::new(mw)]);
         run(&chain, warmup);
         let mut samples = run(&chain, iterations);

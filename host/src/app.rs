@@ -37,20 +37,36 @@ pub struct Prepared {
 /// Loads and validates a config completely (plugins compiled, every middleware's config
 /// validated by its plugin). Errors are `file:line: key: reason` lines.
 pub fn prepare(path: &Path) -> Result<Prepared, Vec<String>> {
-    let config = config::load(path).map_err(|errs| errs.0.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+    let config = config::load(path)
+        .map_err(|errs| errs.0.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
     let plugins = &config.static_config.plugins;
     let settings = EngineSettings {
         epoch_tick: plugins.epoch_tick,
         cache_dir: default_cache_dir(),
         ..EngineSettings::default()
     };
-    let engine = PluginEngine::new(settings).map_err(|e| vec![format!("cannot start the plugin engine: {e:#}")])?;
-    let registry = PluginRegistry::load(Arc::new(engine), plugins.directory.as_deref()).map_err(|e| {
-        let dir = plugins.directory.as_deref().map(|d| d.display().to_string()).unwrap_or_default();
-        vec![config.error_at(&["plugins", "directory"], format!("{dir}: {e}")).to_string()]
-    })?;
-    let runtime = build_runtime(&config, &registry).map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
-    Ok(Prepared { config, registry, runtime })
+    let engine = PluginEngine::new(settings)
+        .map_err(|e| vec![format!("cannot start the plugin engine: {e:#}")])?;
+    let registry =
+        PluginRegistry::load(Arc::new(engine), plugins.directory.as_deref()).map_err(|e| {
+            let dir = plugins
+                .directory
+                .as_deref()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            vec![
+                config
+                    .error_at(&["plugins", "directory"], format!("{dir}: {e}"))
+                    .to_string(),
+            ]
+        })?;
+    let runtime = build_runtime(&config, &registry)
+        .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+    Ok(Prepared {
+        config,
+        registry,
+        runtime,
+    })
 }
 
 /// Serves until SIGTERM or SIGINT. Prints one line per entrypoint to stdout once it listens:
@@ -75,7 +91,9 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         let local = entrypoint.local_addr()?;
         println!("entrypoint {name} listening on {local}");
         tracing::info!(entrypoint = name.as_str(), %local, "listening");
-        tasks.push(tokio::spawn(entrypoint.serve(runtime.clone(), shutdown_rx.clone())));
+        tasks.push(tokio::spawn(
+            entrypoint.serve(runtime.clone(), shutdown_rx.clone()),
+        ));
     }
     wait_for_shutdown_signal().await;
     tracing::info!("shutting down");

@@ -20,11 +20,20 @@ pub async fn serve(listen: SocketAddr) -> anyhow::Result<()> {
             let svc = service_fn(|req: Request<hyper::body::Incoming>| async move {
                 let (parts, body) = req.into_parts();
                 // Drain the body so keep-alive works; its size is reported, not its content.
-                let size = body.collect().await.map(|b| b.to_bytes().len()).unwrap_or(0);
+                let size = body
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes().len())
+                    .unwrap_or(0);
                 let headers: serde_json::Map<String, serde_json::Value> = parts
                     .headers
                     .iter()
-                    .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into()))
+                    .map(|(n, v)| {
+                        (
+                            n.as_str().to_owned(),
+                            String::from_utf8_lossy(v.as_bytes()).into(),
+                        )
+                    })
                     .collect();
                 let echo = serde_json::json!({
                     "method": parts.method.as_str(),
@@ -36,10 +45,15 @@ pub async fn serve(listen: SocketAddr) -> anyhow::Result<()> {
                 let mut text = serde_json::to_string_pretty(&echo).unwrap_or_default();
                 text.push('\n');
                 let mut resp = Response::new(Full::new(Bytes::from(text)));
-                resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+                resp.headers_mut().insert(
+                    "content-type",
+                    http::HeaderValue::from_static("application/json"),
+                );
                 Ok::<_, Infallible>(resp)
             });
-            let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), svc).await;
+            let _ = auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
         });
     }
 }

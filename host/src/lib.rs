@@ -4,11 +4,11 @@
 //! validation), `router` (Traefik v3 rules), `plugins` (wasmtime engine, registry, instance pools),
 //! `lb` (balancers), `proxy` (HTTP server and forwarding).
 
+pub mod app;
 pub mod config;
-pub mod router;
+pub mod demo_upstream;
 pub mod lb;
 pub mod plugins;
-pub mod app;
-pub mod demo_upstream;
 pub mod proxy;
+pub mod router;
 pub mod runtime;

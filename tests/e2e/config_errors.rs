@@ -20,7 +20,10 @@ fn assert_rejected(yaml: &str, plugins: &[(&str, std::path::PathBuf)], expected:
     let (ok, stdout, stderr) = check_config(yaml, plugins);
     assert!(!ok, "config must be rejected; stdout: {stdout}");
     for needle in expected {
-        assert!(stderr.contains(needle), "stderr should contain {needle:?}; got:\n{stderr}");
+        assert!(
+            stderr.contains(needle),
+            "stderr should contain {needle:?}; got:\n{stderr}"
+        );
     }
 }
 
@@ -42,20 +45,28 @@ fn malformed_yaml_names_the_line() {
 
 #[test]
 fn an_unknown_key_is_named_with_its_line() {
-    let yaml = format!("{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: app\n      prioritee: 3\n");
+    let yaml = format!(
+        "{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: app\n      prioritee: 3\n"
+    );
     assert_rejected(&yaml, &[], &["gateway.yml:16", "prioritee"]);
 }
 
 #[test]
 fn a_rule_that_does_not_parse_is_a_located_error() {
-    let yaml = format!("{HEAD}  routers:\n    r:\n      rule: \"Hots(`a.test`)\"\n      service: app\n");
+    let yaml =
+        format!("{HEAD}  routers:\n    r:\n      rule: \"Hots(`a.test`)\"\n      service: app\n");
     assert_rejected(&yaml, &[], &["gateway.yml:14: http.routers.r.rule", "Hots"]);
 }
 
 #[test]
 fn a_router_naming_a_missing_service_is_a_located_error() {
-    let yaml = format!("{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: nope\n");
-    assert_rejected(&yaml, &[], &["gateway.yml:15: http.routers.r.service", "nope"]);
+    let yaml =
+        format!("{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: nope\n");
+    assert_rejected(
+        &yaml,
+        &[],
+        &["gateway.yml:15: http.routers.r.service", "nope"],
+    );
 }
 
 #[test]
@@ -63,13 +74,27 @@ fn a_middleware_naming_a_missing_plugin_names_router_side_and_plugin() {
     let yaml = format!(
         "{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: app\n      middlewares: [m]\n  middlewares:\n    m:\n      plugin:\n        name: ghost\n"
     );
-    assert_rejected(&yaml, &[], &["gateway.yml:19: http.middlewares.m.plugin", "\"ghost\"", "does not exist"]);
+    assert_rejected(
+        &yaml,
+        &[],
+        &[
+            "gateway.yml:19: http.middlewares.m.plugin",
+            "\"ghost\"",
+            "does not exist",
+        ],
+    );
 }
 
 #[test]
 fn a_router_naming_a_missing_middleware_is_a_located_error() {
-    let yaml = format!("{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: app\n      middlewares: [ghost]\n");
-    assert_rejected(&yaml, &[], &["gateway.yml:16: http.routers.r.middlewares", "ghost"]);
+    let yaml = format!(
+        "{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: app\n      middlewares: [ghost]\n"
+    );
+    assert_rejected(
+        &yaml,
+        &[],
+        &["gateway.yml:16: http.routers.r.middlewares", "ghost"],
+    );
 }
 
 #[test]
@@ -77,7 +102,11 @@ fn a_plugin_rejecting_its_config_fails_the_load_with_its_reason() {
     let yaml = format!(
         "{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: app\n      middlewares: [h]\n  middlewares:\n    h:\n      headers:\n        stsSecondz: 3\n"
     );
-    assert_rejected(&yaml, &[], &["gateway.yml:19: http.middlewares.h.headers", "stsSecondz"]);
+    assert_rejected(
+        &yaml,
+        &[],
+        &["gateway.yml:19: http.middlewares.h.headers", "stsSecondz"],
+    );
 }
 
 #[test]
@@ -85,16 +114,34 @@ fn a_custom_plugin_rejecting_its_config_fails_the_load() {
     let yaml = format!(
         "{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: app\n      middlewares: [d]\n  middlewares:\n    d:\n      plugin:\n        name: deny\n        config: {{ status: \"not a number\" }}\n"
     );
-    assert_rejected(&yaml, &[("deny", fixture_wasm("fixture_deny"))], &["gateway.yml:19: http.middlewares.d.plugin", "rejected its config"]);
+    assert_rejected(
+        &yaml,
+        &[("deny", fixture_wasm("fixture_deny"))],
+        &[
+            "gateway.yml:19: http.middlewares.d.plugin",
+            "rejected its config",
+        ],
+    );
 }
 
 #[test]
 fn run_refuses_to_start_on_an_invalid_config() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yml");
-    std::fs::write(&path, format!("{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: nope\n")).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmgate")).arg("run").arg(&path).output().unwrap();
+    std::fs::write(
+        &path,
+        format!("{HEAD}  routers:\n    r:\n      rule: \"Host(`a`)\"\n      service: nope\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+        .arg("run")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bad.yml:15: http.routers.r.service"), "{stderr}");
+    assert!(
+        stderr.contains("bad.yml:15: http.routers.r.service"),
+        "{stderr}"
+    );
 }

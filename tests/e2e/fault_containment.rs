@@ -37,7 +37,10 @@ http:
 "#,
             up.url()
         ),
-        &[(fixture, fixture_wasm(&format!("fixture_{}", fixture.replace('-', "_"))))],
+        &[(
+            fixture,
+            fixture_wasm(&format!("fixture_{}", fixture.replace('-', "_"))),
+        )],
     )
 }
 
@@ -49,24 +52,45 @@ async fn assert_contained(fixture: &str, config: &str, isolation: &str) {
 
     // A normal request first: the plugin works when not asked to fault.
     let r = c.get(&gw.url("/faulty"), "f.test", &[]).await;
-    assert_eq!(r.status, 200, "{fixture} ({isolation}) without x-fault: {}", gw.log());
+    assert_eq!(
+        r.status,
+        200,
+        "{fixture} ({isolation}) without x-fault: {}",
+        gw.log()
+    );
 
     for round in 0..2 {
         let started = Instant::now();
-        let r = c.get(&gw.url("/faulty"), "f.test", &[("x-fault", "1")]).await;
+        let r = c
+            .get(&gw.url("/faulty"), "f.test", &[("x-fault", "1")])
+            .await;
         let took = started.elapsed();
-        assert_eq!(r.status, 500, "{fixture} ({isolation}) round {round}: expected 500");
+        assert_eq!(
+            r.status, 500,
+            "{fixture} ({isolation}) round {round}: expected 500"
+        );
         eprintln!("{fixture} ({isolation}) fault answered in {took:?}");
 
         let r = c.get(&gw.url("/faulty"), "f.test", &[]).await;
-        assert_eq!(r.status, 200, "{fixture} ({isolation}): the next request on the same route must succeed");
+        assert_eq!(
+            r.status, 200,
+            "{fixture} ({isolation}): the next request on the same route must succeed"
+        );
         let r = c.get(&gw.url("/plain"), "f.test", &[]).await;
         assert_eq!(r.status, 200);
     }
     assert!(gw.is_running(), "the gateway process must stay up");
-    assert!(gw.wait_for_log("plugin failed"), "the failure is logged: {}", gw.log());
+    assert!(
+        gw.wait_for_log("plugin failed"),
+        "the failure is logged: {}",
+        gw.log()
+    );
     let log = gw.log();
-    assert!(log.contains(&format!("plugin=\"{fixture}\"")) || log.contains(&format!("plugin={fixture}")), "log names the plugin: {log}");
+    assert!(
+        log.contains(&format!("plugin=\"{fixture}\""))
+            || log.contains(&format!("plugin={fixture}")),
+        "log names the plugin: {log}"
+    );
     assert!(log.contains("hash="), "log carries the content hash: {log}");
     // 1 normal + 2 × (recovery + plain) = 5 requests reached the upstream; faulted ones never did.
     assert_eq!(up.count(), 5);
@@ -102,7 +126,13 @@ async fn memory_growth_past_the_cap_fails_only_that_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_plugin_output_is_refused_with_500() {
-    for output in ["status-999", "bad-header-name", "bad-header-value", "huge-body", "too-many-headers"] {
+    for output in [
+        "status-999",
+        "bad-header-name",
+        "bad-header-value",
+        "huge-body",
+        "too-many-headers",
+    ] {
         for mode in MODES {
             assert_contained("bad-output", &format!("{{ mode: {output} }}"), mode).await;
         }
@@ -135,7 +165,9 @@ http:
         ),
         &[("trap", fixture_wasm("fixture_trap"))],
     );
-    let r = Client::http1().get(&gw.url("/open"), "f.test", &[("x-fault", "1")]).await;
+    let r = Client::http1()
+        .get(&gw.url("/open"), "f.test", &[("x-fault", "1")])
+        .await;
     assert_eq!(r.status, 200, "fail-open passes the request on");
     assert_eq!(up.count(), 1);
     assert_eq!(up.last().header("x-fault"), Some("1"));
@@ -160,6 +192,8 @@ async fn a_looping_plugin_does_not_stall_concurrent_requests_on_other_routes() {
     }
     // Hang guard only (not a performance assertion): the loop is bounded by its deadline.
     let started = Instant::now();
-    let _ = c.get(&gw.url("/faulty"), "f.test", &[("x-fault", "1")]).await;
+    let _ = c
+        .get(&gw.url("/faulty"), "f.test", &[("x-fault", "1")])
+        .await;
     assert!(started.elapsed() < Duration::from_secs(20));
 }

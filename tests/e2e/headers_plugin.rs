@@ -46,15 +46,35 @@ async fn headers_plugin_adds_and_removes_request_and_response_headers() {
         &[],
     );
     let r = Client::http1()
-        .get(&gw.url("/"), "h.test", &[("x-remove-me", "secret"), ("x-other", "kept")])
+        .get(
+            &gw.url("/"),
+            "h.test",
+            &[("x-remove-me", "secret"), ("x-other", "kept")],
+        )
         .await;
     assert_eq!(r.status, 200);
     let seen = up.last();
-    assert_eq!(seen.header("x-script-name"), Some("test"), "upstream sees the added header");
-    assert_eq!(seen.header("x-remove-me"), None, "a header configured empty is removed");
+    assert_eq!(
+        seen.header("x-script-name"),
+        Some("test"),
+        "upstream sees the added header"
+    );
+    assert_eq!(
+        seen.header("x-remove-me"),
+        None,
+        "a header configured empty is removed"
+    );
     assert_eq!(seen.header("x-other"), Some("kept"));
-    assert_eq!(r.header("x-custom-response"), Some("yes"), "client sees the response header");
-    assert_eq!(r.header("x-upstream"), None, "an upstream header configured empty is removed");
+    assert_eq!(
+        r.header("x-custom-response"),
+        Some("yes"),
+        "client sees the response header"
+    );
+    assert_eq!(
+        r.header("x-upstream"),
+        None,
+        "an upstream header configured empty is removed"
+    );
     assert_eq!(r.text(), "app");
 }
 
@@ -82,7 +102,11 @@ async fn a_plugin_answering_directly_short_circuits_the_upstream() {
         let r = c.get(&gw.url("/secret"), "d.test", &[]).await;
         assert_eq!(r.status, 403);
         assert_eq!(r.text(), "go away");
-        assert_eq!(r.header("x-seen-by-headers"), Some("1"), "earlier middlewares' response hooks run on the reply");
+        assert_eq!(
+            r.header("x-seen-by-headers"),
+            Some("1"),
+            "earlier middlewares' response hooks run on the reply"
+        );
     }
     assert_eq!(up.count(), 0, "the upstream must receive zero requests");
 }
@@ -105,9 +129,17 @@ async fn forwarding_headers_are_set_and_hop_by_hop_headers_removed() {
         .await;
     assert_eq!(r.status, 200);
     let seen = up.last();
-    assert_eq!(seen.header("x-forwarded-for"), Some("127.0.0.1"), "client-sent X-Forwarded-For is replaced");
+    assert_eq!(
+        seen.header("x-forwarded-for"),
+        Some("127.0.0.1"),
+        "client-sent X-Forwarded-For is replaced"
+    );
     assert_eq!(seen.header("x-forwarded-proto"), Some("http"));
     assert_eq!(seen.header("x-forwarded-host"), Some("fwd.test"));
-    assert_eq!(seen.header("x-hop"), None, "headers named in Connection are hop-by-hop");
+    assert_eq!(
+        seen.header("x-hop"),
+        None,
+        "headers named in Connection are hop-by-hop"
+    );
     assert_eq!(seen.header("keep-alive"), None);
 }

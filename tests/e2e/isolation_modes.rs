@@ -34,8 +34,15 @@ async fn sequential_counts(gw: &Gateway, up: &Upstream, n: usize) -> Vec<(String
     for _ in 0..n {
         let r = c.get(&gw.url("/"), "i.test", &[]).await;
         assert_eq!(r.status, 200);
-        let upstream_saw = up.last().header("x-instance-calls").unwrap_or("").to_owned();
-        out.push((upstream_saw, r.header("x-instance-calls").unwrap_or("").to_owned()));
+        let upstream_saw = up
+            .last()
+            .header("x-instance-calls")
+            .unwrap_or("")
+            .to_owned();
+        out.push((
+            upstream_saw,
+            r.header("x-instance-calls").unwrap_or("").to_owned(),
+        ));
     }
     out
 }
@@ -43,10 +50,17 @@ async fn sequential_counts(gw: &Gateway, up: &Upstream, n: usize) -> Vec<(String
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pooled_instances_are_reused_and_recycled_after_their_quota() {
     let up = Upstream::start("app").await;
-    let gw = counter_gateway(&up, "        isolation: pooled\n        maxRequestsPerInstance: 3\n        poolSize: 1");
+    let gw = counter_gateway(
+        &up,
+        "        isolation: pooled\n        maxRequestsPerInstance: 3\n        poolSize: 1",
+    );
     let seen = sequential_counts(&gw, &up, 7).await;
     let requests: Vec<&str> = seen.iter().map(|(r, _)| r.as_str()).collect();
-    assert_eq!(requests, ["1", "2", "3", "1", "2", "3", "1"], "one warm instance, recycled every 3 requests");
+    assert_eq!(
+        requests,
+        ["1", "2", "3", "1", "2", "3", "1"],
+        "one warm instance, recycled every 3 requests"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,7 +68,11 @@ async fn per_request_instances_never_see_another_request() {
     let up = Upstream::start("app").await;
     let gw = counter_gateway(&up, "        isolation: per-request");
     for (req, resp) in sequential_counts(&gw, &up, 6).await {
-        assert_eq!((req.as_str(), resp.as_str()), ("1", "1"), "a fresh instance for every request");
+        assert_eq!(
+            (req.as_str(), resp.as_str()),
+            ("1", "1"),
+            "a fresh instance for every request"
+        );
     }
 }
 
@@ -92,7 +110,11 @@ http:
         for t in tasks {
             let (i, r) = t.await.unwrap();
             assert_eq!(r.status, 200);
-            assert_eq!(r.header("x-state"), Some(format!("/req-{i}").as_str()), "{mode}");
+            assert_eq!(
+                r.header("x-state"),
+                Some(format!("/req-{i}").as_str()),
+                "{mode}"
+            );
         }
     }
 }

@@ -36,7 +36,11 @@ http:
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "a");
     assert_eq!(a.last().path_and_query, "/api/users?x=1");
-    assert_eq!(a.last().header("host"), Some("a.test"), "passHostHeader defaults to true");
+    assert_eq!(
+        a.last().header("host"),
+        Some("a.test"),
+        "passHostHeader defaults to true"
+    );
 
     let r = c.get(&gw.url("/anything"), "b.test", &[]).await;
     assert_eq!((r.status.as_u16(), r.text().as_str()), (200, "b"));
@@ -84,9 +88,15 @@ http:
     );
     let c = Client::http1();
     assert_eq!(c.get(&gw.url("/"), "x.test", &[]).await.text(), "general");
-    assert_eq!(c.get(&gw.url("/shop/items"), "x.test", &[]).await.text(), "specific");
+    assert_eq!(
+        c.get(&gw.url("/shop/items"), "x.test", &[]).await.text(),
+        "specific"
+    );
     // `Path(`/shop/cart`)` is shorter than the `specific` rule, but its explicit priority wins.
-    assert_eq!(c.get(&gw.url("/shop/cart"), "x.test", &[]).await.text(), "forced");
+    assert_eq!(
+        c.get(&gw.url("/shop/cart"), "x.test", &[]).await.text(),
+        "forced"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,5 +150,10 @@ http:
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "a");
     assert_eq!(a.last().path_and_query, "/h2");
-    assert!(a.last().header("host").is_some_and(|h| h.starts_with("127.0.0.1:")), "h2 :authority becomes Host upstream");
+    assert!(
+        a.last()
+            .header("host")
+            .is_some_and(|h| h.starts_with("127.0.0.1:")),
+        "h2 :authority becomes Host upstream"
+    );
 }

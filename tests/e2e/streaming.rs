@@ -106,27 +106,50 @@ async fn ten_mib_bodies_stream_both_ways_without_buffering() {
     let sampler = sample_peak_rss(pid, stop.clone());
 
     // Upload 10 MiB and download 10 MiB in the same exchange, counting bytes as they arrive.
-    let req = Request::post(gw.url("/upload")).header("host", "s.test").body(upload(BODY)).unwrap();
+    let req = Request::post(gw.url("/upload"))
+        .header("host", "s.test")
+        .body(upload(BODY))
+        .unwrap();
     let resp = tokio::time::timeout(Duration::from_secs(60), c.raw().request(req))
         .await
         .expect("no response head within 60 s")
         .expect("request failed");
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers().get("x-through-plugin").map(|v| v.as_bytes()), Some(&b"1"[..]));
     assert_eq!(
-        resp.headers().get("x-received-bytes").and_then(|v| v.to_str().ok()),
+        resp.headers().get("x-through-plugin").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    assert_eq!(
+        resp.headers()
+            .get("x-received-bytes")
+            .and_then(|v| v.to_str().ok()),
         Some(BODY.to_string().as_str()),
         "the upstream received the whole upload"
     );
     let mut body = resp.into_body();
     let mut received = 0usize;
     while let Some(frame) = body.frame().await {
-        received += frame.expect("body frame").data_ref().map(|d| d.len()).unwrap_or(0);
+        received += frame
+            .expect("body frame")
+            .data_ref()
+            .map(|d| d.len())
+            .unwrap_or(0);
     }
     stop.store(true, Ordering::Relaxed);
     let peak = sampler.join().unwrap();
     assert_eq!(received, BODY, "the client received the whole download");
+    let seen = up.last();
+    assert_eq!(
+        (seen.method.as_str(), seen.body_len),
+        ("POST", BODY),
+        "the upstream received the whole upload"
+    );
     let growth = peak.saturating_sub(baseline);
-    eprintln!("gateway RSS: baseline {baseline} B, peak {peak} B, growth {growth} B for 2 x {BODY} B");
-    assert!(growth < MAX_GROWTH, "RSS grew by {growth} bytes while streaming 2 x 10 MiB");
+    eprintln!(
+        "gateway RSS: baseline {baseline} B, peak {peak} B, growth {growth} B for 2 x {BODY} B"
+    );
+    assert!(
+        growth < MAX_GROWTH,
+        "RSS grew by {growth} bytes while streaming 2 x 10 MiB"
+    );
 }

@@ -9,7 +9,9 @@ pub struct RoundRobin {
 
 impl RoundRobin {
     pub fn new() -> Self {
-        RoundRobin { next: AtomicUsize::new(0) }
+        RoundRobin {
+            next: AtomicUsize::new(0),
+        }
     }
 
     /// Index of the next server among `len`; `None` when there are none.

@@ -15,6 +15,7 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
-pub use exports::wasmgate::plugin::handler::Action;
-pub use wasmgate::plugin::http::{EditError, Reply};
-pub use wasmgate::plugin::types::LogLevel;
+pub use self::wasmgate::plugin::http::Action;
+pub use self::wasmgate::plugin::http::Reply;
+pub use self::wasmgate::plugin::types::EditError;
+pub use self::wasmgate::plugin::types::LogLevel;

@@ -58,7 +58,9 @@ struct RequestSnapshot {
 
 impl Chain {
     pub fn new(middlewares: Vec<Arc<PluginMiddleware>>) -> Self {
-        Chain { middlewares: middlewares.into() }
+        Chain {
+            middlewares: middlewares.into(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -70,7 +72,10 @@ impl Chain {
     }
 
     pub fn start(&self) -> ChainState {
-        ChainState { slots: (0..self.middlewares.len()).map(|_| None).collect(), ran: 0 }
+        ChainState {
+            slots: (0..self.middlewares.len()).map(|_| None).collect(),
+            ran: 0,
+        }
     }
 
     /// Runs every request hook in order. The head always comes back.
@@ -120,7 +125,10 @@ impl Chain {
         for i in (0..state.ran).rev() {
             let mw = &self.middlewares[i];
             req.current = i;
-            let snapshot = mw.budget().fail_open.then(|| (resp.parts.status, resp.parts.headers.clone()));
+            let snapshot = mw
+                .budget()
+                .fail_open
+                .then(|| (resp.parts.status, resp.parts.headers.clone()));
             let (r, s, result) = mw.on_response(req, resp, &mut state.slots[i]);
             (req, resp) = (r, s);
             match result {

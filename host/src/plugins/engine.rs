@@ -87,14 +87,16 @@ impl PluginEngine {
             let engine = engine.clone();
             let stop = ticker_stop.clone();
             let tick = settings.epoch_tick;
-            std::thread::Builder::new().name("wasmgate-epoch".into()).spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(tick);
-                    engine.increment_epoch();
-                }
-            })?
+            std::thread::Builder::new()
+                .name("wasmgate-epoch".into())
+                .spawn(move || run_ticker(&engine, tick, &stop))?
         };
-        Ok(PluginEngine { engine, settings, ticker_stop, ticker: Some(ticker) })
+        Ok(PluginEngine {
+            engine,
+            settings,
+            ticker_stop,
+            ticker: Some(ticker),
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -111,6 +113,23 @@ impl PluginEngine {
         let tick = self.settings.epoch_tick.as_nanos().max(1);
         let ticks = deadline.as_nanos().div_ceil(tick);
         u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1)
+    }
+}
+
+/// Keeps the epoch equal to the number of whole ticks since start. `sleep` overshoots (timer
+/// slack, scheduling), so a late wake-up increments several times: deadlines follow the wall
+/// time, not the number of wake-ups.
+fn run_ticker(engine: &Engine, tick: Duration, stop: &AtomicBool) {
+    let start = std::time::Instant::now();
+    let tick_nanos = tick.as_nanos().max(1);
+    let mut ticks: u128 = 0;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(tick);
+        let due = start.elapsed().as_nanos() / tick_nanos;
+        while ticks < due {
+            engine.increment_epoch();
+            ticks += 1;
+        }
     }
 }
 

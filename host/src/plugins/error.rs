@@ -7,7 +7,10 @@ use wasmtime::Trap;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("not a valid WebAssembly component: {0}")]
     Compile(String),
     #[error("does not implement the wasmgate:plugin@0.1.0 middleware world: {0}")]

@@ -90,7 +90,9 @@ impl RequestHead {
             return Err(EditError::Invalid("path must start with '/'".into()));
         }
         if path.contains('?') || path.contains('#') {
-            return Err(EditError::Invalid("path must not contain '?' or '#'".into()));
+            return Err(EditError::Invalid(
+                "path must not contain '?' or '#'".into(),
+            ));
         }
         let pq = match self.parts.uri.query() {
             Some(q) => format!("{path}?{q}"),
@@ -135,7 +137,9 @@ impl RequestHead {
                 *slot = Some(value);
                 Ok(())
             }
-            None => Err(EditError::Invalid("no state slot for this middleware".into())),
+            None => Err(EditError::Invalid(
+                "no state slot for this middleware".into(),
+            )),
         }
     }
 }
@@ -149,7 +153,10 @@ pub struct ResponseHead {
 
 impl ResponseHead {
     pub fn new(parts: http::response::Parts) -> Self {
-        ResponseHead { parts, max_headers: usize::MAX }
+        ResponseHead {
+            parts,
+            max_headers: usize::MAX,
+        }
     }
 
     pub fn set_status(&mut self, status: u16) -> Result<(), EditError> {
@@ -161,7 +168,9 @@ impl ResponseHead {
 /// A status a plugin may set or reply with: 200..=599 (a plugin cannot produce interim 1xx).
 pub fn valid_status(status: u16) -> Result<http::StatusCode, EditError> {
     if !(200..=599).contains(&status) {
-        return Err(EditError::Invalid(format!("status {status} is outside 200..=599")));
+        return Err(EditError::Invalid(format!(
+            "status {status} is outside 200..=599"
+        )));
     }
     http::StatusCode::from_u16(status)
         .map_err(|_| EditError::Invalid(format!("invalid status {status}")))
@@ -189,7 +198,11 @@ impl HeaderEdits {
     }
 
     pub fn get_all(headers: &HeaderMap, name: &str) -> Vec<Vec<u8>> {
-        headers.get_all(name).iter().map(|v| v.as_bytes().to_vec()).collect()
+        headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.as_bytes().to_vec())
+            .collect()
     }
 
     pub fn all(headers: &HeaderMap) -> Vec<(String, Vec<u8>)> {

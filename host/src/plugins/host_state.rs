@@ -46,7 +46,10 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -108,22 +111,48 @@ impl wit_http::HostRequest for HostState {
     fn set_query(&mut self, r: Resource<RequestHead>, query: Option<String>) -> EditResult {
         Ok(self.table.get_mut(&r)?.set_query(query.as_deref()))
     }
-    fn header(&mut self, r: Resource<RequestHead>, name: String) -> wasmtime::Result<Option<Vec<u8>>> {
+    fn header(
+        &mut self,
+        r: Resource<RequestHead>,
+        name: String,
+    ) -> wasmtime::Result<Option<Vec<u8>>> {
         Ok(HeaderEdits::get(&self.table.get(&r)?.parts.headers, &name))
     }
-    fn header_all(&mut self, r: Resource<RequestHead>, name: String) -> wasmtime::Result<Vec<Vec<u8>>> {
-        Ok(HeaderEdits::get_all(&self.table.get(&r)?.parts.headers, &name))
+    fn header_all(
+        &mut self,
+        r: Resource<RequestHead>,
+        name: String,
+    ) -> wasmtime::Result<Vec<Vec<u8>>> {
+        Ok(HeaderEdits::get_all(
+            &self.table.get(&r)?.parts.headers,
+            &name,
+        ))
     }
     fn headers(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
         Ok(HeaderEdits::all(&self.table.get(&r)?.parts.headers))
     }
     fn set_header(&mut self, r: Resource<RequestHead>, name: String, value: Vec<u8>) -> EditResult {
         let head = self.table.get_mut(&r)?;
-        Ok(HeaderEdits::set(&mut head.parts.headers, head.max_headers, &name, &value))
+        Ok(HeaderEdits::set(
+            &mut head.parts.headers,
+            head.max_headers,
+            &name,
+            &value,
+        ))
     }
-    fn append_header(&mut self, r: Resource<RequestHead>, name: String, value: Vec<u8>) -> EditResult {
+    fn append_header(
+        &mut self,
+        r: Resource<RequestHead>,
+        name: String,
+        value: Vec<u8>,
+    ) -> EditResult {
         let head = self.table.get_mut(&r)?;
-        Ok(HeaderEdits::append(&mut head.parts.headers, head.max_headers, &name, &value))
+        Ok(HeaderEdits::append(
+            &mut head.parts.headers,
+            head.max_headers,
+            &name,
+            &value,
+        ))
     }
     fn remove_header(&mut self, r: Resource<RequestHead>, name: String) -> wasmtime::Result<()> {
         HeaderEdits::remove(&mut self.table.get_mut(&r)?.parts.headers, &name);
@@ -158,22 +187,53 @@ impl wit_http::HostResponse for HostState {
     fn set_status(&mut self, r: Resource<ResponseHead>, status: u16) -> EditResult {
         Ok(self.table.get_mut(&r)?.set_status(status))
     }
-    fn header(&mut self, r: Resource<ResponseHead>, name: String) -> wasmtime::Result<Option<Vec<u8>>> {
+    fn header(
+        &mut self,
+        r: Resource<ResponseHead>,
+        name: String,
+    ) -> wasmtime::Result<Option<Vec<u8>>> {
         Ok(HeaderEdits::get(&self.table.get(&r)?.parts.headers, &name))
     }
-    fn header_all(&mut self, r: Resource<ResponseHead>, name: String) -> wasmtime::Result<Vec<Vec<u8>>> {
-        Ok(HeaderEdits::get_all(&self.table.get(&r)?.parts.headers, &name))
+    fn header_all(
+        &mut self,
+        r: Resource<ResponseHead>,
+        name: String,
+    ) -> wasmtime::Result<Vec<Vec<u8>>> {
+        Ok(HeaderEdits::get_all(
+            &self.table.get(&r)?.parts.headers,
+            &name,
+        ))
     }
     fn headers(&mut self, r: Resource<ResponseHead>) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
         Ok(HeaderEdits::all(&self.table.get(&r)?.parts.headers))
     }
-    fn set_header(&mut self, r: Resource<ResponseHead>, name: String, value: Vec<u8>) -> EditResult {
+    fn set_header(
+        &mut self,
+        r: Resource<ResponseHead>,
+        name: String,
+        value: Vec<u8>,
+    ) -> EditResult {
         let head = self.table.get_mut(&r)?;
-        Ok(HeaderEdits::set(&mut head.parts.headers, head.max_headers, &name, &value))
+        Ok(HeaderEdits::set(
+            &mut head.parts.headers,
+            head.max_headers,
+            &name,
+            &value,
+        ))
     }
-    fn append_header(&mut self, r: Resource<ResponseHead>, name: String, value: Vec<u8>) -> EditResult {
+    fn append_header(
+        &mut self,
+        r: Resource<ResponseHead>,
+        name: String,
+        value: Vec<u8>,
+    ) -> EditResult {
         let head = self.table.get_mut(&r)?;
-        Ok(HeaderEdits::append(&mut head.parts.headers, head.max_headers, &name, &value))
+        Ok(HeaderEdits::append(
+            &mut head.parts.headers,
+            head.max_headers,
+            &name,
+            &value,
+        ))
     }
     fn remove_header(&mut self, r: Resource<ResponseHead>, name: String) -> wasmtime::Result<()> {
         HeaderEdits::remove(&mut self.table.get_mut(&r)?.parts.headers, &name);

@@ -30,7 +30,10 @@ impl PluginInstance {
         identity: PluginIdentity,
         budget: &MiddlewareBudget,
     ) -> Result<Self, PluginError> {
-        let mut store = Store::new(engine.engine(), HostState::new(identity, budget.memory_limit));
+        let mut store = Store::new(
+            engine.engine(),
+            HostState::new(identity, budget.memory_limit),
+        );
         store.limiter(|s| &mut s.memory);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(engine.deadline_ticks(budget.deadline));
@@ -38,7 +41,11 @@ impl PluginInstance {
             .pre
             .instantiate(&mut store)
             .map_err(|e| classify(e, &store, budget))?;
-        Ok(PluginInstance { store, bindings, requests: 0 })
+        Ok(PluginInstance {
+            store,
+            bindings,
+            requests: 0,
+        })
     }
 
     /// Instantiates and runs `init(config)`: an instance ready for hook calls.
@@ -50,7 +57,8 @@ impl PluginInstance {
         config_json: &str,
     ) -> Result<Self, PluginError> {
         let mut inst = Self::bare(engine, plugin, identity, budget)?;
-        inst.store.set_epoch_deadline(engine.deadline_ticks(budget.deadline));
+        inst.store
+            .set_epoch_deadline(engine.deadline_ticks(budget.deadline));
         let result = inst
             .bindings
             .wasmgate_plugin_handler()
@@ -67,7 +75,8 @@ impl PluginInstance {
         budget: &MiddlewareBudget,
         config_json: &str,
     ) -> Result<Result<(), String>, PluginError> {
-        self.store.set_epoch_deadline(engine.deadline_ticks(budget.deadline));
+        self.store
+            .set_epoch_deadline(engine.deadline_ticks(budget.deadline));
         self.bindings
             .wasmgate_plugin_handler()
             .call_validate_config(&mut self.store, config_json)
@@ -83,7 +92,8 @@ impl PluginInstance {
     ) -> (RequestHead, Result<Action, PluginError>) {
         self.requests += 1;
         self.store.set_epoch_deadline(deadline_ticks);
-        let own = (self.store.data_mut().table.push(head)).unwrap_or_else(|_| unreachable_table_full());
+        let own =
+            (self.store.data_mut().table.push(head)).unwrap_or_else(|_| unreachable_table_full());
         let borrow = Resource::<RequestHead>::new_borrow(own.rep());
         let result = self
             .bindings
@@ -105,7 +115,9 @@ impl PluginInstance {
         self.store.set_epoch_deadline(deadline_ticks);
         let table = &mut self.store.data_mut().table;
         let req_own = table.push(req).unwrap_or_else(|_| unreachable_table_full());
-        let resp_own = table.push(resp).unwrap_or_else(|_| unreachable_table_full());
+        let resp_own = table
+            .push(resp)
+            .unwrap_or_else(|_| unreachable_table_full());
         let result = self
             .bindings
             .wasmgate_plugin_handler()
@@ -121,7 +133,11 @@ impl PluginInstance {
     }
 }
 
-fn classify(err: wasmtime::Error, store: &Store<HostState>, budget: &MiddlewareBudget) -> PluginError {
+fn classify(
+    err: wasmtime::Error,
+    store: &Store<HostState>,
+    budget: &MiddlewareBudget,
+) -> PluginError {
     PluginError::from_call(err, store.data().memory.exceeded(), budget.deadline)
 }
 

@@ -21,7 +21,10 @@ pub struct MemoryCap {
 
 impl MemoryCap {
     pub fn new(limit: u64) -> Self {
-        MemoryCap { limit: usize::try_from(limit).unwrap_or(usize::MAX), exceeded: false }
+        MemoryCap {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            exceeded: false,
+        }
     }
 
     /// Whether the guest tried to grow past the cap since the instance was created.
@@ -47,7 +50,11 @@ impl ResourceLimiter for MemoryCap {
     ) -> wasmtime::Result<bool> {
         if desired > self.limit {
             self.exceeded = true;
-            return Err(MemoryCapExceeded { limit: self.limit, desired }.into());
+            return Err(MemoryCapExceeded {
+                limit: self.limit,
+                desired,
+            }
+            .into());
         }
         Ok(true)
     }

@@ -63,13 +63,22 @@ impl PluginMiddleware {
             plugin: Arc::from(plugin.file.name.as_str()),
             hash: Arc::from(plugin.file.short_hash()),
         };
-        let failed = |source| ConfigureError::Failed { plugin: plugin.file.name.clone(), source };
-        let mut probe = PluginInstance::bare(&engine, &plugin, identity.clone(), &budget)
-            .map_err(failed)?;
-        match probe.validate_config(&engine, &budget, config_json).map_err(failed)? {
+        let failed = |source| ConfigureError::Failed {
+            plugin: plugin.file.name.clone(),
+            source,
+        };
+        let mut probe =
+            PluginInstance::bare(&engine, &plugin, identity.clone(), &budget).map_err(failed)?;
+        match probe
+            .validate_config(&engine, &budget, config_json)
+            .map_err(failed)?
+        {
             Ok(()) => {}
             Err(reason) => {
-                return Err(ConfigureError::Rejected { plugin: plugin.file.name.clone(), reason });
+                return Err(ConfigureError::Rejected {
+                    plugin: plugin.file.name.clone(),
+                    reason,
+                });
             }
         }
         let deadline_ticks = engine.deadline_ticks(budget.deadline);
@@ -176,7 +185,9 @@ impl PluginMiddleware {
     fn decide(&self, action: Action) -> Result<HookDecision, PluginError> {
         match action {
             Action::Continue => Ok(HookDecision::Continue),
-            Action::Respond(reply) => validate_reply(reply, &self.budget).map(HookDecision::Respond),
+            Action::Respond(reply) => {
+                validate_reply(reply, &self.budget).map(HookDecision::Respond)
+            }
         }
     }
 }

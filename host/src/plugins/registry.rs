@@ -52,7 +52,12 @@ pub struct PluginFile {
 impl PluginFile {
     fn new(name: String, source: PluginSource, bytes: Arc<[u8]>) -> Self {
         let hash = hex::encode(Sha256::digest(&bytes));
-        PluginFile { name, source, hash, bytes }
+        PluginFile {
+            name,
+            source,
+            hash,
+            bytes,
+        }
     }
 
     /// First 12 hex digits of the content hash, for log lines.
@@ -69,7 +74,9 @@ pub struct CompiledPlugin {
 
 impl std::fmt::Debug for CompiledPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompiledPlugin").field("file", &self.file).finish()
+        f.debug_struct("CompiledPlugin")
+            .field("file", &self.file)
+            .finish()
     }
 }
 
@@ -88,7 +95,8 @@ impl PluginRegistry {
     pub fn load(engine: Arc<PluginEngine>, directory: Option<&Path>) -> Result<Self, LoadError> {
         let mut files = BTreeMap::new();
         for (name, bytes) in bundled::BUNDLED_PLUGINS {
-            let file = PluginFile::new((*name).to_owned(), PluginSource::Bundled, Arc::from(*bytes));
+            let file =
+                PluginFile::new((*name).to_owned(), PluginSource::Bundled, Arc::from(*bytes));
             files.insert(file.name.clone(), file);
         }
         if let Some(dir) = directory {
@@ -98,7 +106,12 @@ impl PluginRegistry {
         }
         let linker = build_linker(&engine)
             .map_err(|e| LoadError::World(format!("cannot build the host linker: {e:#}")))?;
-        Ok(PluginRegistry { engine, linker, files, compiled: Mutex::new(BTreeMap::new()) })
+        Ok(PluginRegistry {
+            engine,
+            linker,
+            files,
+            compiled: Mutex::new(BTreeMap::new()),
+        })
     }
 
     pub fn engine(&self) -> &Arc<PluginEngine> {
@@ -125,13 +138,16 @@ impl PluginRegistry {
             return Ok(Some(done.clone()));
         }
         let compiled = Arc::new(self.compile(file)?);
-        self.lock_compiled().insert(file.hash.clone(), compiled.clone());
+        self.lock_compiled()
+            .insert(file.hash.clone(), compiled.clone());
         Ok(Some(compiled))
     }
 
     fn lock_compiled(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<CompiledPlugin>>> {
         // A panic while holding this lock cannot leave the map half-written (single insert).
-        self.compiled.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.compiled
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn compile(&self, file: &PluginFile) -> Result<CompiledPlugin, LoadError> {
@@ -146,8 +162,12 @@ impl PluginRegistry {
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::World(format!("{e:#}")))?;
-        let pre = MiddlewarePre::new(instance_pre).map_err(|e| LoadError::World(format!("{e:#}")))?;
-        Ok(CompiledPlugin { file: file.clone(), pre })
+        let pre =
+            MiddlewarePre::new(instance_pre).map_err(|e| LoadError::World(format!("{e:#}")))?;
+        Ok(CompiledPlugin {
+            file: file.clone(),
+            pre,
+        })
     }
 }
 
@@ -161,7 +181,10 @@ fn build_linker(engine: &PluginEngine) -> wasmtime::Result<Linker<HostState>> {
 
 /// Reads every `*.wasm` file of a directory, sorted by name.
 fn scan_directory(dir: &Path) -> Result<Vec<PluginFile>, LoadError> {
-    let read_err = |source| LoadError::Read { path: dir.display().to_string(), source };
+    let read_err = |source| LoadError::Read {
+        path: dir.display().to_string(),
+        source,
+    };
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
         let path = entry.map_err(read_err)?.path();
@@ -171,9 +194,15 @@ fn scan_directory(dir: &Path) -> Result<Vec<PluginFile>, LoadError> {
         let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
             continue;
         };
-        let bytes = std::fs::read(&path)
-            .map_err(|source| LoadError::Read { path: path.display().to_string(), source })?;
-        out.push(PluginFile::new(name, PluginSource::File(path), Arc::from(bytes)));
+        let bytes = std::fs::read(&path).map_err(|source| LoadError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        out.push(PluginFile::new(
+            name,
+            PluginSource::File(path),
+            Arc::from(bytes),
+        ));
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)

@@ -19,8 +19,12 @@ pub struct ValidReply {
 /// Validates a reply against HTTP rules and the middleware's output budget.
 pub fn validate_reply(reply: Reply, budget: &MiddlewareBudget) -> Result<ValidReply, PluginError> {
     let invalid = |why: String| PluginError::InvalidOutput(why);
-    let status = valid_status(reply.status)
-        .map_err(|_| invalid(format!("reply status {} is outside 200..=599", reply.status)))?;
+    let status = valid_status(reply.status).map_err(|_| {
+        invalid(format!(
+            "reply status {} is outside 200..=599",
+            reply.status
+        ))
+    })?;
     if reply.headers.len() > budget.max_headers {
         return Err(invalid(format!(
             "reply has {} headers, the limit is {}",
@@ -43,5 +47,9 @@ pub fn validate_reply(reply: Reply, budget: &MiddlewareBudget) -> Result<ValidRe
             .map_err(|_| invalid(format!("reply header {name:?} has an invalid value")))?;
         headers.append(n, v);
     }
-    Ok(ValidReply { status, headers, body: Bytes::from(reply.body) })
+    Ok(ValidReply {
+        status,
+        headers,
+        body: Bytes::from(reply.body),
+    })
 }

@@ -44,11 +44,17 @@ impl GatewayError {
     /// traps, upstream addresses) goes to the log, not to clients.
     pub fn into_response(self) -> Response<ProxyBody> {
         let status = self.status();
-        let text = format!("{} {}\n", status.as_u16(), status.canonical_reason().unwrap_or(""));
+        let text = format!(
+            "{} {}\n",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        );
         let mut resp = Response::new(full(text));
         *resp.status_mut() = status;
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; charset=utf-8"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
         resp
     }
 }

@@ -45,7 +45,10 @@ impl UpstreamTransport {
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .timer(hyper_util::rt::TokioTimer::new())
             .build(connector);
-        UpstreamTransport { client, response_header_timeout: settings.response_header_timeout }
+        UpstreamTransport {
+            client,
+            response_header_timeout: settings.response_header_timeout,
+        }
     }
 
     /// Sends the request to `scheme://authority` + the request's path and query, and waits for

@@ -66,9 +66,17 @@ async fn proxy(
     strip_hop_by_hop(&mut parts.headers);
     let host = RequestFacts::host_of(&parts).map(str::to_owned);
     let authority = authority_of(&parts);
-    set_forwarded(&mut parts.headers, conn.client, conn.local.port(), conn.tls, authority.as_deref());
+    set_forwarded(
+        &mut parts.headers,
+        conn.client,
+        conn.local.port(),
+        conn.tls,
+        authority.as_deref(),
+    );
 
-    let table = runtime.routes(&conn.entrypoint).ok_or(GatewayError::NoRoute)?;
+    let table = runtime
+        .routes(&conn.entrypoint)
+        .ok_or(GatewayError::NoRoute)?;
     let facts = RequestFacts {
         host: host.as_deref(),
         path: parts.uri.path(),
@@ -87,7 +95,14 @@ async fn proxy(
 
     let chain = &target.chain;
     let mut state = chain.start();
-    let head = RequestHead::new(parts, raw_path, conn.client, conn.tls, target.router.clone(), chain.len());
+    let head = RequestHead::new(
+        parts,
+        raw_path,
+        conn.client,
+        conn.tls,
+        target.router.clone(),
+        chain.len(),
+    );
     let (head, outcome) = chain.on_request(head, &mut state);
     let (resp_head, upstream_body) = match outcome {
         RequestOutcome::Failed(e) => return Err(e.into()),
@@ -129,7 +144,12 @@ async fn forward(
     let req = Request::from_parts(parts, stream(body));
     let mut resp = service
         .transport
-        .send(&server.scheme, &server.authority, service.pass_host_header, req)
+        .send(
+            &server.scheme,
+            &server.authority,
+            service.pass_host_header,
+            req,
+        )
         .await?;
     strip_hop_by_hop(resp.headers_mut());
     Ok(resp)
@@ -165,7 +185,13 @@ fn authority_of(parts: &Parts) -> Option<String> {
         .uri
         .authority()
         .map(|a| a.as_str().to_owned())
-        .or_else(|| parts.headers.get(http::header::HOST).and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .or_else(|| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
 }
 
 fn set_uri_path(parts: &mut Parts, path: &str) -> Result<(), GatewayError> {
@@ -174,8 +200,11 @@ fn set_uri_path(parts: &mut Parts, path: &str) -> Result<(), GatewayError> {
         None => path.to_owned(),
     };
     let mut uri_parts = std::mem::take(&mut parts.uri).into_parts();
-    uri_parts.path_and_query =
-        Some(pq.parse().map_err(|_| GatewayError::BadRequest("invalid request target"))?);
-    parts.uri = http::Uri::from_parts(uri_parts).map_err(|_| GatewayError::BadRequest("invalid request target"))?;
+    uri_parts.path_and_query = Some(
+        pq.parse()
+            .map_err(|_| GatewayError::BadRequest("invalid request target"))?,
+    );
+    parts.uri = http::Uri::from_parts(uri_parts)
+        .map_err(|_| GatewayError::BadRequest("invalid request target"))?;
     Ok(())
 }

@@ -83,7 +83,10 @@ mod tests {
     #[test]
     fn connection_named_headers_and_hop_by_hop_are_removed() {
         let mut h = HeaderMap::new();
-        h.insert(header::CONNECTION, HeaderValue::from_static("close, X-Secret"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("close, X-Secret"),
+        );
         h.insert("x-secret", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert(header::TE, HeaderValue::from_static("gzip"));
@@ -106,7 +109,13 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
         h.insert(header::FORWARDED, HeaderValue::from_static("for=6.6.6.6"));
-        set_forwarded(&mut h, "10.1.2.3:5555".parse().unwrap(), 8080, false, Some("a.test"));
+        set_forwarded(
+            &mut h,
+            "10.1.2.3:5555".parse().unwrap(),
+            8080,
+            false,
+            Some("a.test"),
+        );
         assert_eq!(h.get("x-forwarded-for").unwrap(), "10.1.2.3");
         assert_eq!(h.get("x-forwarded-proto").unwrap(), "http");
         assert_eq!(h.get("x-forwarded-host").unwrap(), "a.test");

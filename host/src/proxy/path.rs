@@ -50,7 +50,10 @@ mod tests {
     #[test]
     fn clean_paths_are_borrowed_unchanged() {
         for p in ["/", "/a", "/a/b/", "/a.b/c..d", "/%2e%2e", "*"] {
-            assert!(matches!(normalize(p), std::borrow::Cow::Borrowed(x) if x == p), "{p}");
+            assert!(
+                matches!(normalize(p), std::borrow::Cow::Borrowed(x) if x == p),
+                "{p}"
+            );
         }
     }
 

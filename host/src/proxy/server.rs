@@ -27,7 +27,10 @@ pub struct Entrypoint {
 impl Entrypoint {
     pub async fn bind(name: &str, addr: SocketAddr) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        Ok(Entrypoint { name: Arc::from(name), listener })
+        Ok(Entrypoint {
+            name: Arc::from(name),
+            listener,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -58,7 +61,12 @@ impl Entrypoint {
                 }
             };
             let _ = stream.set_nodelay(true);
-            let conn = Arc::new(Connection { entrypoint: self.name.clone(), client, local, tls: false });
+            let conn = Arc::new(Connection {
+                entrypoint: self.name.clone(),
+                client,
+                local,
+                tls: false,
+            });
             let runtime = runtime.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| {
@@ -67,7 +75,10 @@ impl Entrypoint {
                     async move { Ok::<_, Infallible>(handle(snapshot, &conn, req).await) }
                 });
                 let builder = auto::Builder::new(TokioExecutor::new());
-                if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).await {
+                if let Err(e) = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .await
+                {
                     tracing::debug!(%client, "connection ended with error: {e}");
                 }
             });

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::config::{
-    ConfigError, Isolation as ConfigIsolation, LoadedConfig, PluginRuntimeConfig, ServiceConfig,
-    ServersTransportConfig,
+    ConfigError, Isolation as ConfigIsolation, LoadedConfig, PluginRuntimeConfig,
+    ServersTransportConfig, ServiceConfig,
 };
 use crate::plugins::{
-    ConfigureError, Isolation, MiddlewareBudget, PluginMiddleware, PluginRegistry, Chain,
+    Chain, ConfigureError, Isolation, MiddlewareBudget, PluginMiddleware, PluginRegistry,
 };
 use crate::proxy::forward::{TransportSettings, UpstreamTransport};
 use crate::router::{Route, RouteTable, Rule};
@@ -55,7 +55,11 @@ pub fn build_runtime(
     // Middlewares: resolve the plugin, validate its config, build its instance pool.
     let mut middlewares: BTreeMap<&str, Arc<PluginMiddleware>> = BTreeMap::new();
     for (name, mw) in &http.middlewares {
-        let key = [&["http", "middlewares", name.as_str()][..], &[mw.type_key.as_str()]].concat();
+        let key = [
+            &["http", "middlewares", name.as_str()][..],
+            &[mw.type_key.as_str()],
+        ]
+        .concat();
         let compiled = match registry.compiled(&mw.plugin) {
             Ok(Some(c)) => c,
             Ok(None) => {
@@ -94,11 +98,17 @@ pub fn build_runtime(
     }
 
     // Transports: one per serversTransport, plus the default.
-    let default_transport = UpstreamTransport::new(&transport_settings(&ServersTransportConfig::default()));
+    let default_transport =
+        UpstreamTransport::new(&transport_settings(&ServersTransportConfig::default()));
     let transports: HashMap<&str, UpstreamTransport> = http
         .servers_transports
         .iter()
-        .map(|(name, t)| (name.as_str(), UpstreamTransport::new(&transport_settings(t))))
+        .map(|(name, t)| {
+            (
+                name.as_str(),
+                UpstreamTransport::new(&transport_settings(t)),
+            )
+        })
         .collect();
 
     // Services.
@@ -110,7 +120,15 @@ pub fn build_runtime(
             match (s.url.scheme().cloned(), s.url.authority().cloned()) {
                 (Some(scheme), Some(authority)) => servers.push(Server { scheme, authority }),
                 _ => errors.push(config.error_at(
-                    &["http", "services", name, "loadBalancer", "servers", &i.to_string(), "url"],
+                    &[
+                        "http",
+                        "services",
+                        name,
+                        "loadBalancer",
+                        "servers",
+                        &i.to_string(),
+                        "url",
+                    ],
                     format!("server URL {} needs a scheme and a host", s.url),
                 )),
             }
@@ -143,7 +161,10 @@ pub fn build_runtime(
         let rule = match Rule::parse(&router.rule) {
             Ok(rule) => rule,
             Err(e) => {
-                errors.push(config.error_at(&["http", "routers", name, "rule"], format!("invalid rule: {e}")));
+                errors.push(config.error_at(
+                    &["http", "routers", name, "rule"],
+                    format!("invalid rule: {e}"),
+                ));
                 continue;
             }
         };
@@ -151,8 +172,11 @@ pub fn build_runtime(
             // The config module already reported the missing service.
             continue;
         };
-        let chain: Option<Vec<Arc<PluginMiddleware>>> =
-            router.middlewares.iter().map(|m| middlewares.get(m.as_str()).cloned()).collect();
+        let chain: Option<Vec<Arc<PluginMiddleware>>> = router
+            .middlewares
+            .iter()
+            .map(|m| middlewares.get(m.as_str()).cloned())
+            .collect();
         let Some(chain) = chain else {
             // A middleware that failed to build (reported above) or does not exist (reported by
             // the config module).
@@ -166,7 +190,9 @@ pub fn build_runtime(
             router.entry_points.clone()
         };
         for ep in eps {
-            let Some(routes) = per_entrypoint.get_mut(&ep) else { continue };
+            let Some(routes) = per_entrypoint.get_mut(&ep) else {
+                continue;
+            };
             routes.push(Route {
                 name: name.clone(),
                 rule: rule.clone(),

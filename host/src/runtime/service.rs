@@ -25,6 +25,8 @@ pub struct Service {
 impl Service {
     /// The server for the next request, or `None` if the service has none.
     pub fn pick(&self) -> Option<&Server> {
-        self.balancer.pick(self.servers.len()).and_then(|i| self.servers.get(i))
+        self.balancer
+            .pick(self.servers.len())
+            .and_then(|i| self.servers.get(i))
     }
 }

@@ -42,11 +42,17 @@ impl Default for Client {
 
 impl Client {
     pub fn http1() -> Self {
-        Client { inner: HyperClient::builder(TokioExecutor::new()).build_http() }
+        Client {
+            inner: HyperClient::builder(TokioExecutor::new()).build_http(),
+        }
     }
 
     pub fn http2() -> Self {
-        Client { inner: HyperClient::builder(TokioExecutor::new()).http2_only(true).build_http() }
+        Client {
+            inner: HyperClient::builder(TokioExecutor::new())
+                .http2_only(true)
+                .build_http(),
+        }
     }
 
     /// GET `url` with a Host header and extra headers; the whole exchange is bounded by 30 s
@@ -67,9 +73,15 @@ impl Client {
             let resp = self.inner.request(req).await.expect("request failed");
             let (parts, body) = resp.into_parts();
             let body = body.collect().await.expect("body failed").to_bytes();
-            Reply { status: parts.status, headers: parts.headers, body }
+            Reply {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            }
         };
-        tokio::time::timeout(Duration::from_secs(30), fut).await.expect("request timed out after 30 s")
+        tokio::time::timeout(Duration::from_secs(30), fut)
+            .await
+            .expect("request timed out after 30 s")
     }
 
     /// The raw hyper client, for streaming tests.
@@ -79,9 +91,7 @@ impl Client {
 }
 
 pub fn empty() -> Body {
-    Full::new(Bytes::new()).map_err(|never| match never {}).boxed()
-}
-
-pub fn full(b: impl Into<Bytes>) -> Body {
-    Full::new(b.into()).map_err(|never| match never {}).boxed()
+    Full::new(Bytes::new())
+        .map_err(|never| match never {})
+        .boxed()
 }

@@ -20,7 +20,8 @@ fn cache_dir() -> PathBuf {
 pub struct Gateway {
     child: Child,
     pub addr: SocketAddr,
-    pub dir: tempfile::TempDir,
+    /// Holds the config and plugin directory for the life of the process.
+    _dir: tempfile::TempDir,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -50,7 +51,9 @@ impl Gateway {
                     if n == 0 {
                         break;
                     }
-                    sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
             });
         }
@@ -72,7 +75,12 @@ impl Gateway {
                 panic!("gateway did not start; stderr:\n{}", stderr.lock().unwrap());
             }
         };
-        Gateway { child, addr, dir, stderr }
+        Gateway {
+            child,
+            addr,
+            _dir: dir,
+            stderr,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -5,6 +5,6 @@ pub mod client;
 pub mod gateway;
 pub mod upstream;
 
-pub use client::{Client, Reply};
+pub use client::Client;
 pub use gateway::{Gateway, check_config, fixture_wasm};
 pub use upstream::{Upstream, UpstreamBehavior};

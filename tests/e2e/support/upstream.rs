@@ -7,13 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Frame, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use http_body_util::combinators::BoxBody;
 
 /// One request as the upstream saw it.
 #[derive(Debug, Clone)]
@@ -43,7 +43,6 @@ pub enum UpstreamBehavior {
 
 pub struct Upstream {
     pub addr: SocketAddr,
-    pub name: String,
     requests: Arc<Mutex<Vec<Recorded>>>,
     count: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
@@ -55,18 +54,24 @@ impl Upstream {
     }
 
     pub async fn start_with(name: &str, behavior: UpstreamBehavior) -> Upstream {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind upstream");
         let addr = listener.local_addr().expect("upstream addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let count = Arc::new(AtomicUsize::new(0));
         let (reqs, cnt, nm) = (requests.clone(), count.clone(), name.to_owned());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { break };
-                let (reqs, cnt, nm, behavior) = (reqs.clone(), cnt.clone(), nm.clone(), behavior.clone());
+                let Ok((stream, _)) = listener.accept().await else {
+                    break;
+                };
+                let (reqs, cnt, nm, behavior) =
+                    (reqs.clone(), cnt.clone(), nm.clone(), behavior.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: Request<Incoming>| {
-                        let (reqs, cnt, nm, behavior) = (reqs.clone(), cnt.clone(), nm.clone(), behavior.clone());
+                        let (reqs, cnt, nm, behavior) =
+                            (reqs.clone(), cnt.clone(), nm.clone(), behavior.clone());
                         async move {
                             let (parts, body) = req.into_parts();
                             // Count the body while streaming it (never held in memory).
@@ -81,7 +86,11 @@ impl Upstream {
                             cnt.fetch_add(1, Ordering::SeqCst);
                             reqs.lock().unwrap().push(Recorded {
                                 method: parts.method.to_string(),
-                                path_and_query: parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+                                path_and_query: parts
+                                    .uri
+                                    .path_and_query()
+                                    .map(|p| p.to_string())
+                                    .unwrap_or_default(),
                                 headers: parts.headers.clone(),
                                 body_len,
                             });
@@ -94,7 +103,12 @@ impl Upstream {
                 });
             }
         });
-        Upstream { addr, name: name.to_owned(), requests, count, task }
+        Upstream {
+            addr,
+            requests,
+            count,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -111,7 +125,9 @@ impl Upstream {
     }
 
     pub fn last(&self) -> Recorded {
-        self.requests().pop().expect("the upstream received no request")
+        self.requests()
+            .pop()
+            .expect("the upstream received no request")
     }
 }
 
@@ -137,8 +153,10 @@ async fn respond(name: &str, behavior: &UpstreamBehavior, received: usize) -> Re
         }
     };
     let mut resp = Response::new(body);
-    resp.headers_mut().insert("x-upstream", http::HeaderValue::from_str(name).unwrap());
-    resp.headers_mut().insert("x-received-bytes", http::HeaderValue::from(received));
+    resp.headers_mut()
+        .insert("x-upstream", http::HeaderValue::from_str(name).unwrap());
+    resp.headers_mut()
+        .insert("x-received-bytes", http::HeaderValue::from(received));
     resp
 }
 
