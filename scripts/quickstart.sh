@@ -4,12 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --release -p wasmgate
+cargo build -p wasmgate
 # host/build.rs built every guest component; put the example plugin in the plugin directory.
 mkdir -p examples/quickstart/plugins
 cp target/wasm/wasm32-wasip2/plugin/example_rust_plugin.wasm examples/quickstart/plugins/api-key.wasm
-./target/release/wasmgate check examples/quickstart/wasmgate.yml
-./target/release/wasmgate demo-upstream --listen 127.0.0.1:9001 &
+./target/debug/wasmgate check examples/quickstart/wasmgate.yml
+./target/debug/wasmgate demo-upstream --listen 127.0.0.1:9001 &
 upstream=$!
 trap 'kill $upstream 2>/dev/null || true' EXIT
 cat <<'MSG'
@@ -20,4 +20,4 @@ Try it (see examples/quickstart/README.md for what you should see):
   curl -si http://127.0.0.1:8080/public/hello     # no key needed here
 
 MSG
-./target/release/wasmgate run examples/quickstart/wasmgate.yml
+./target/debug/wasmgate run examples/quickstart/wasmgate.yml
