@@ -66,11 +66,10 @@ fn run(chain: &Chain, iterations: usize) -> Vec<Duration> {
         let mut state = chain.start();
         let (head, outcome) = chain.on_request(head, &mut state);
         assert!(matches!(outcome, RequestOutcome::Forward));
-        let (_req, resp, outcome) = chain.on_response(head, resp, &mut state);
+        let (_req, _resp, outcome) = chain.on_response(head, resp, &mut state);
         drop(state);
         samples.push(started.elapsed());
         assert!(matches!(outcome, ResponseOutcome::Forward));
-        assert!(resp.parts.headers.contains_key("x-custom-response"));
     }
     samples
 }
@@ -93,33 +92,37 @@ fn main() {
         .compiled("headers")
         .expect("compile")
         .expect("bundled headers plugin");
-    println!("plugin_call: headers plugin, 10 request headers, on-request + on-response");
+    println!("plugin_call: one middleware, 10 request headers, on-request + on-response");
     println!(
-        "{:<12} {:>10} {:>10} {:>10}",
-        "isolation", "median µs", "p99 µs", "samples"
+        "{:<22} {:>10} {:>10} {:>10}",
+        "plugin/isolation", "median µs", "p99 µs", "samples"
     );
-    for isolation in [Isolation::Pooled, Isolation::PerRequest] {
-        let budget = MiddlewareBudget {
-            isolation,
-            ..MiddlewareBudget::default()
-        };
-        let mw =
-            PluginMiddleware::configure(engine.clone(), "hdrs", plugin.clone(), CONFIG, budget)
-                .expect("configure");
-        let chain = Chain::new(vec![Arc::new(mw)]);
-        run(&chain, warmup);
-        let mut samples = run(&chain, iterations);
-        samples.sort_unstable();
-        let name = match isolation {
-            Isolation::Pooled => "pooled",
-            Isolation::PerRequest => "per-request",
-        };
-        println!(
-            "{:<12} {:>10.2} {:>10.2} {:>10}",
-            name,
-            percentile(&samples, 0.5),
-            percentile(&samples, 0.99),
-            samples.len()
-        );
+    // `headers` sets 2 headers and removes 1; `floor` is the same plugin with nothing to do:
+    // the cost of lending the heads and calling both hooks.
+    for (label, config) in [("headers", CONFIG), ("floor", "{}")] {
+        for isolation in [Isolation::Pooled, Isolation::PerRequest] {
+            let budget = MiddlewareBudget {
+                isolation,
+                ..MiddlewareBudget::default()
+            };
+            let mw =
+                PluginMiddleware::configure(engine.clone(), "hdrs", plugin.clone(), config, budget)
+                    .expect("configure");
+            let chain = Chain::new(vec![Arc::new(mw)]);
+            run(&chain, warmup);
+            let mut samples = run(&chain, iterations);
+            samples.sort_unstable();
+            let mode = match isolation {
+                Isolation::Pooled => "pooled",
+                Isolation::PerRequest => "per-request",
+            };
+            println!(
+                "{:<22} {:>10.2} {:>10.2} {:>10}",
+                format!("{label}/{mode}"),
+                percentile(&samples, 0.5),
+                percentile(&samples, 0.99),
+                samples.len()
+            );
+        }
     }
 }

@@ -181,12 +181,14 @@ pub fn header_name(name: &str) -> Result<HeaderName, EditError> {
     HeaderName::from_bytes(name.as_bytes()).map_err(|_| EditError::InvalidHeaderName)
 }
 
-/// Parses a header value as a plugin wrote it (no NUL, CR, LF; bounded size).
-pub fn header_value(value: &[u8]) -> Result<HeaderValue, EditError> {
+/// Parses a header value as a plugin wrote it (no NUL, CR, LF; bounded size). Takes ownership
+/// of the bytes the guest's string was lowered into: no second copy.
+pub fn header_value(value: Vec<u8>) -> Result<HeaderValue, EditError> {
     if value.len() > MAX_HEADER_VALUE_BYTES {
         return Err(EditError::LimitExceeded);
     }
-    HeaderValue::from_bytes(value).map_err(|_| EditError::InvalidHeaderValue)
+    HeaderValue::from_maybe_shared(bytes::Bytes::from(value))
+        .map_err(|_| EditError::InvalidHeaderValue)
 }
 
 /// Header edits shared by both heads, checked against the middleware's header budget.
@@ -216,7 +218,7 @@ impl HeaderEdits {
         headers: &mut HeaderMap,
         max_headers: usize,
         name: &str,
-        value: &[u8],
+        value: Vec<u8>,
     ) -> Result<(), EditError> {
         let name = header_name(name)?;
         let value = header_value(value)?;
@@ -232,7 +234,7 @@ impl HeaderEdits {
         headers: &mut HeaderMap,
         max_headers: usize,
         name: &str,
-        value: &[u8],
+        value: Vec<u8>,
     ) -> Result<(), EditError> {
         let name = header_name(name)?;
         let value = header_value(value)?;

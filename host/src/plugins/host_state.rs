@@ -29,7 +29,9 @@ pub struct PluginIdentity {
 pub struct HostState {
     pub(crate) table: ResourceTable,
     pub(crate) memory: MemoryCap,
-    pub(crate) wasi: WasiCtx,
+    /// Created on the first WASI call: most plugins never make one, and building a context
+    /// (random generators, clocks) would otherwise cost every fresh instance.
+    pub(crate) wasi: Option<WasiCtx>,
     pub(crate) identity: PluginIdentity,
 }
 
@@ -38,7 +40,7 @@ impl HostState {
         HostState {
             table: ResourceTable::new(),
             memory: MemoryCap::new(memory_limit),
-            wasi: super::wasi_subset::locked_down_ctx(),
+            wasi: None,
             identity,
         }
     }
@@ -46,8 +48,11 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let ctx = self
+            .wasi
+            .get_or_insert_with(super::wasi_subset::locked_down_ctx);
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx,
             table: &mut self.table,
         }
     }
@@ -137,7 +142,7 @@ impl wit_http::HostRequest for HostState {
             &mut head.parts.headers,
             head.max_headers,
             &name,
-            &value,
+            value,
         ))
     }
     fn append_header(
@@ -151,7 +156,7 @@ impl wit_http::HostRequest for HostState {
             &mut head.parts.headers,
             head.max_headers,
             &name,
-            &value,
+            value,
         ))
     }
     fn remove_header(&mut self, r: Resource<RequestHead>, name: String) -> wasmtime::Result<()> {
@@ -218,7 +223,7 @@ impl wit_http::HostResponse for HostState {
             &mut head.parts.headers,
             head.max_headers,
             &name,
-            &value,
+            value,
         ))
     }
     fn append_header(
@@ -232,7 +237,7 @@ impl wit_http::HostResponse for HostState {
             &mut head.parts.headers,
             head.max_headers,
             &name,
-            &value,
+            value,
         ))
     }
     fn remove_header(&mut self, r: Resource<ResponseHead>, name: String) -> wasmtime::Result<()> {

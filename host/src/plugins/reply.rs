@@ -43,7 +43,7 @@ pub fn validate_reply(reply: Reply, budget: &MiddlewareBudget) -> Result<ValidRe
     for (name, value) in reply.headers {
         let n = header_name(&name)
             .map_err(|_| invalid(format!("reply header name {name:?} is not a valid token")))?;
-        let v = header_value(&value)
+        let v = header_value(value)
             .map_err(|_| invalid(format!("reply header {name:?} has an invalid value")))?;
         headers.append(n, v);
     }

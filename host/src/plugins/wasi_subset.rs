@@ -39,15 +39,19 @@ pub fn locked_down_ctx() -> WasiCtx {
     WasiCtx::builder().wall_clock(FrozenWallClock).build()
 }
 
+fn random_ctx(state: &mut HostState) -> &mut wasmtime_wasi::random::WasiRandomCtx {
+    state.wasi.get_or_insert_with(locked_down_ctx).random()
+}
+
 /// Adds the safe WASI subset to the linker.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     use wasmtime_wasi::cli::{WasiCli, WasiCliView};
     use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
     use wasmtime_wasi::random::WasiRandom;
     clocks::wall_clock::add_to_linker::<HostState, WasiClocks>(linker, HostState::clocks)?;
-    random::random::add_to_linker::<HostState, WasiRandom>(linker, |s| s.wasi.random())?;
-    random::insecure::add_to_linker::<HostState, WasiRandom>(linker, |s| s.wasi.random())?;
-    random::insecure_seed::add_to_linker::<HostState, WasiRandom>(linker, |s| s.wasi.random())?;
+    random::random::add_to_linker::<HostState, WasiRandom>(linker, random_ctx)?;
+    random::insecure::add_to_linker::<HostState, WasiRandom>(linker, random_ctx)?;
+    random::insecure_seed::add_to_linker::<HostState, WasiRandom>(linker, random_ctx)?;
     cli::environment::add_to_linker::<HostState, WasiCli>(linker, HostState::cli)?;
     cli::exit::add_to_linker::<HostState, WasiCli>(linker, HostState::cli)?;
     Ok(())
