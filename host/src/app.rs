@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::config::{self, LoadedConfig};
 use crate::plugins::{EngineSettings, PluginEngine, PluginRegistry};
 use crate::proxy::Entrypoint;
+use crate::reload::Reloader;
 use crate::runtime::{Runtime, build_runtime};
 
 /// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else
@@ -69,10 +70,15 @@ pub fn prepare(path: &Path) -> Result<Prepared, Vec<String>> {
     })
 }
 
-/// Serves until SIGTERM or SIGINT. Prints one line per entrypoint to stdout once it listens:
-/// `entrypoint NAME listening on ADDR` (tests and scripts read the bound port from it).
+/// Serves until SIGTERM or SIGINT, reloading on config or plugin changes and on SIGHUP.
+/// Prints one line per entrypoint to stdout once it listens: `entrypoint NAME listening on
+/// ADDR` (tests and scripts read the bound port from it). On SIGTERM: stop accepting, let
+/// in-flight requests finish within each entrypoint's grace period, exit 0.
 pub async fn run(path: &Path) -> anyhow::Result<()> {
-    let prepared = match prepare(path) {
+    // Absolute, so file events (which carry absolute paths) match the config's files.
+    let path = std::fs::canonicalize(path)
+        .with_context(|| format!("cannot open config {}", path.display()))?;
+    let prepared = match prepare(&path) {
         Ok(p) => p,
         Err(errors) => {
             for e in &errors {
@@ -83,26 +89,38 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     };
     let runtime = Arc::new(ArcSwap::from_pointee(prepared.runtime));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let entry_points = prepared.config.static_config.entry_points.clone();
+    // Watch before listening: a change made once the gateway says it listens is never missed.
+    let reloader = Reloader::new(
+        path.clone(),
+        prepared.config,
+        prepared.registry,
+        runtime.clone(),
+    );
+    let reload_task = tokio::spawn(reloader.watch().run(shutdown_rx.clone()));
     let mut tasks = Vec::new();
-    for (name, ep) in &prepared.config.static_config.entry_points {
+    for (name, ep) in &entry_points {
         let entrypoint = Entrypoint::bind(name, ep.address)
             .await
             .with_context(|| format!("entrypoint {name}: cannot listen on {}", ep.address))?;
         let local = entrypoint.local_addr()?;
         println!("entrypoint {name} listening on {local}");
         tracing::info!(entrypoint = name.as_str(), %local, "listening");
-        tasks.push(tokio::spawn(
-            entrypoint.serve(runtime.clone(), shutdown_rx.clone()),
-        ));
+        tasks.push(tokio::spawn(entrypoint.serve(
+            runtime.clone(),
+            shutdown_rx.clone(),
+            ep.grace_timeout,
+        )));
     }
+
     wait_for_shutdown_signal().await;
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: no new connections; waiting for requests in flight");
     let _ = shutdown_tx.send(true);
     for t in tasks {
         let _ = t.await;
     }
-    // Keep the registry (and its engine's epoch ticker) alive until the listeners are gone.
-    drop(prepared.registry);
+    let _ = reload_task.await;
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -10,5 +10,6 @@ pub mod demo_upstream;
 pub mod lb;
 pub mod plugins;
 pub mod proxy;
+pub mod reload;
 pub mod router;
 pub mod runtime;

@@ -42,7 +42,13 @@ pub struct EntryPointConfig {
     /// From `address`: `"127.0.0.1:8080"`, `"[::1]:8080"`, or `":8080"` meaning `0.0.0.0:8080`
     /// (a Traefik-style `/tcp` suffix is accepted).
     pub address: SocketAddr,
+    /// `transport.lifeCycle.graceTimeOut`: how long in-flight requests may run after SIGTERM
+    /// before the listener's connections are closed. Default 10 s, as in Traefik.
+    pub grace_timeout: std::time::Duration,
 }
+
+/// Traefik's default `graceTimeOut`.
+pub const DEFAULT_GRACE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `plugins:`.
 #[derive(Debug, Clone, PartialEq)]

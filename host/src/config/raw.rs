@@ -13,6 +13,23 @@ use super::size::SizeValue;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RawEntryPoint {
     pub(crate) address: String,
+    pub(crate) transport: Option<RawEntryPointTransport>,
+}
+
+/// `entryPoints.<name>.transport` (Traefik's shape; only `lifeCycle` so far).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawEntryPointTransport {
+    pub(crate) life_cycle: Option<RawLifeCycle>,
+}
+
+/// `entryPoints.<name>.transport.lifeCycle`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawLifeCycle {
+    /// How long in-flight requests may take to finish once shutdown starts (Traefik's
+    /// `graceTimeOut`, default 10s).
+    pub(crate) grace_time_out: Option<DurationValue>,
 }
 
 /// `plugins:`.
@@ -79,23 +96,7 @@ pub(crate) struct RawRouter {
     pub(crate) priority: Option<i64>,
 }
 
-/// `http.services.<name>.loadBalancer`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct RawLoadBalancer {
-    #[serde(default)]
-    pub(crate) servers: Vec<RawServer>,
-    pub(crate) pass_host_header: Option<bool>,
-    pub(crate) servers_transport: Option<String>,
-}
-
-/// `...loadBalancer.servers[i]`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct RawServer {
-    pub(crate) url: String,
-    pub(crate) weight: Option<u32>,
-}
+// Service shapes (`loadBalancer`, `weighted`, `mirroring`, `failover`) are in `service/raw.rs`.
 
 /// `http.serversTransports.<name>`.
 #[derive(Debug, Default, Deserialize)]

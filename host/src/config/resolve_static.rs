@@ -145,10 +145,18 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
             continue;
         }
         seen.push((address, ep.key.as_str()));
-        parts
-            .config
-            .entry_points
-            .insert(ep.key.clone(), EntryPointConfig { address });
+        let grace_timeout = raw
+            .transport
+            .and_then(|t| t.life_cycle)
+            .and_then(|l| l.grace_time_out)
+            .map_or(super::model_static::DEFAULT_GRACE_TIMEOUT, |d| d.0);
+        parts.config.entry_points.insert(
+            ep.key.clone(),
+            EntryPointConfig {
+                address,
+                grace_timeout,
+            },
+        );
     }
 }
 

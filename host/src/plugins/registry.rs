@@ -6,7 +6,7 @@
 //! path. The registry is immutable once built; a new plugin directory scan builds a new registry
 //! (hot reload swaps it whole).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -80,12 +80,25 @@ impl std::fmt::Debug for CompiledPlugin {
     }
 }
 
+/// A plugin file that failed to load; the previous version (if any) kept serving.
+#[derive(Debug, Clone)]
+pub struct RejectedPlugin {
+    pub name: String,
+    pub path: PathBuf,
+    /// Hex SHA-256 of the rejected bytes.
+    pub hash: String,
+    pub reason: String,
+    pub at: std::time::SystemTime,
+}
+
 pub struct PluginRegistry {
     engine: Arc<PluginEngine>,
-    linker: Linker<HostState>,
+    linker: Arc<Linker<HostState>>,
     files: BTreeMap<String, PluginFile>,
     /// Compiled components by content hash (config-time cache; not touched per request).
     compiled: Mutex<BTreeMap<String, Arc<CompiledPlugin>>>,
+    /// Files rejected by the last scan (kept for the admin API and logs).
+    rejected: Vec<RejectedPlugin>,
 }
 
 impl PluginRegistry {
@@ -108,10 +121,120 @@ impl PluginRegistry {
             .map_err(|e| LoadError::World(format!("cannot build the host linker: {e:#}")))?;
         Ok(PluginRegistry {
             engine,
-            linker,
+            linker: Arc::new(linker),
             files,
             compiled: Mutex::new(BTreeMap::new()),
+            rejected: Vec::new(),
         })
+    }
+
+    /// A new registry from a fresh scan of `directory`, for a reload. Runs off the request
+    /// threads (it compiles). Unchanged files reuse their compiled component; new or changed
+    /// files are compiled and checked against the world now, and a file that fails (corrupt,
+    /// truncated, another world, missing exports) is rejected: the previous version of that
+    /// plugin stays, and the rejection is logged and kept in `rejected()`. A file that
+    /// disappeared while a middleware in `in_use` still names it keeps its last good version.
+    pub fn rescan(&self, directory: Option<&Path>, in_use: &BTreeSet<String>) -> PluginRegistry {
+        let mut next = PluginRegistry {
+            engine: self.engine.clone(),
+            linker: self.linker.clone(),
+            files: BTreeMap::new(),
+            compiled: Mutex::new(BTreeMap::new()),
+            rejected: Vec::new(),
+        };
+        for (name, bytes) in bundled::BUNDLED_PLUGINS {
+            let file =
+                PluginFile::new((*name).to_owned(), PluginSource::Bundled, Arc::from(*bytes));
+            next.adopt(self, file);
+        }
+        let scanned = match directory.map(scan_directory) {
+            Some(Ok(files)) => files,
+            Some(Err(e)) => {
+                tracing::warn!("plugin directory scan failed, keeping the previous plugins: {e}");
+                self.files
+                    .values()
+                    .filter(|f| f.source != PluginSource::Bundled)
+                    .cloned()
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let mut seen = BTreeSet::new();
+        for file in scanned {
+            seen.insert(file.name.clone());
+            let previous = self.files.get(&file.name);
+            if previous.is_some_and(|p| p.hash == file.hash) {
+                next.adopt(self, file);
+                continue;
+            }
+            match next.compile(&file) {
+                Ok(compiled) => {
+                    tracing::info!(
+                        plugin = file.name.as_str(),
+                        hash = file.short_hash(),
+                        source = %file.source,
+                        "plugin loaded"
+                    );
+                    next.lock_compiled()
+                        .insert(file.hash.clone(), Arc::new(compiled));
+                    next.files.insert(file.name.clone(), file);
+                }
+                Err(e) => {
+                    next.reject(&file, &e);
+                    if let Some(prev) = previous {
+                        next.adopt(self, prev.clone());
+                    }
+                }
+            }
+        }
+        // Files that disappeared: keep the last good version while a middleware uses it.
+        for (name, prev) in &self.files {
+            if prev.source == PluginSource::Bundled || seen.contains(name) || !in_use.contains(name)
+            {
+                continue;
+            }
+            tracing::warn!(
+                plugin = name.as_str(),
+                file = %prev.source,
+                "plugin file removed but still used by a middleware; keeping its last good version"
+            );
+            next.adopt(self, prev.clone());
+        }
+        next
+    }
+
+    /// Takes over a file, and its compiled component if `old` had compiled it.
+    fn adopt(&mut self, old: &PluginRegistry, file: PluginFile) {
+        if let Some(c) = old.lock_compiled().get(&file.hash).cloned() {
+            self.lock_compiled().insert(file.hash.clone(), c);
+        }
+        self.files.insert(file.name.clone(), file);
+    }
+
+    /// Records and logs a rejected file (with file, reason and content hash).
+    fn reject(&mut self, file: &PluginFile, err: &LoadError) {
+        let path = match &file.source {
+            PluginSource::File(p) => p.clone(),
+            PluginSource::Bundled => PathBuf::new(),
+        };
+        tracing::error!(
+            plugin = file.name.as_str(),
+            file = %path.display(),
+            hash = file.hash.as_str(),
+            "plugin rejected, previous version kept: {err}"
+        );
+        self.rejected.push(RejectedPlugin {
+            name: file.name.clone(),
+            path,
+            hash: file.hash.clone(),
+            reason: err.to_string(),
+            at: std::time::SystemTime::now(),
+        });
+    }
+
+    /// Files rejected by the scan that built this registry.
+    pub fn rejected(&self) -> &[RejectedPlugin] {
+        &self.rejected
     }
 
     pub fn engine(&self) -> &Arc<PluginEngine> {
@@ -155,7 +278,7 @@ impl PluginRegistry {
             .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         // Imports outside our contract and the WASI subset (filesystem, sockets, stdio...)
         // become traps: a component may import them, but calling one fails that request only.
-        let mut linker = self.linker.clone();
+        let mut linker = (*self.linker).clone();
         linker
             .define_unknown_imports_as_traps(&component)
             .map_err(|e| LoadError::World(format!("{e:#}")))?;

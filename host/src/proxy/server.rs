@@ -4,11 +4,13 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -39,7 +41,16 @@ impl Entrypoint {
 
     /// Accepts connections until `shutdown` flips to true; each connection is served on its own
     /// task. Accept errors (e.g. too many open files) are logged and retried after a pause.
-    pub async fn serve(self, runtime: SharedRuntime, mut shutdown: watch::Receiver<bool>) {
+    ///
+    /// On shutdown the listener closes at once (new connections are refused), idle keep-alive
+    /// connections are closed, and requests in flight get up to `grace` to finish; then the
+    /// remaining connections are dropped.
+    pub async fn serve(
+        self,
+        runtime: SharedRuntime,
+        mut shutdown: watch::Receiver<bool>,
+        grace: Duration,
+    ) {
         let local = match self.listener.local_addr() {
             Ok(a) => a,
             Err(e) => {
@@ -47,6 +58,7 @@ impl Entrypoint {
                 return;
             }
         };
+        let graceful = GracefulShutdown::new();
         loop {
             let accepted = tokio::select! {
                 r = self.listener.accept() => r,
@@ -56,7 +68,7 @@ impl Entrypoint {
                 Ok(x) => x,
                 Err(e) => {
                     tracing::warn!(entrypoint = &*self.name, "accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             };
@@ -68,20 +80,41 @@ impl Entrypoint {
                 tls: false,
             });
             let runtime = runtime.clone();
+            let service = service_fn(move |req| {
+                let conn = conn.clone();
+                // One snapshot per request: a reload between two requests of a keep-alive
+                // connection takes effect on the next request.
+                let snapshot = runtime.load_full();
+                async move { Ok::<_, Infallible>(handle(snapshot, &conn, req).await) }
+            });
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let watched = graceful.watch(connection);
             tokio::spawn(async move {
-                let service = service_fn(move |req| {
-                    let conn = conn.clone();
-                    let snapshot = runtime.load_full();
-                    async move { Ok::<_, Infallible>(handle(snapshot, &conn, req).await) }
-                });
-                let builder = auto::Builder::new(TokioExecutor::new());
-                if let Err(e) = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                    .await
-                {
+                if let Err(e) = watched.await {
                     tracing::debug!(%client, "connection ended with error: {e}");
                 }
             });
+        }
+        drop(self.listener);
+        let open = graceful.count();
+        tracing::info!(
+            entrypoint = &*self.name,
+            open,
+            ?grace,
+            "draining connections"
+        );
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                entrypoint = &*self.name,
+                ?grace,
+                "grace period over; dropping connections still open"
+            );
         }
     }
 }

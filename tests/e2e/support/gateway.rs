@@ -108,6 +108,43 @@ impl Gateway {
         self.child.id()
     }
 
+    /// The config file the gateway was started with (rewrite it to test reloads).
+    pub fn config_path(&self) -> PathBuf {
+        self._dir.path().join("gateway.yml")
+    }
+
+    /// The plugin directory (`plugins/` next to the config).
+    pub fn plugin_dir(&self) -> PathBuf {
+        self._dir.path().join("plugins")
+    }
+
+    /// Sends a signal (`TERM`, `HUP`...) to the gateway process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits (bounded, as a hang guard) for the process to exit; returns its exit status.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let until = Instant::now() + limit;
+        while Instant::now() < until {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// How many times `needle` occurs in the log so far.
+    pub fn log_count(&self, needle: &str) -> usize {
+        self.log().matches(needle).count()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -1,0 +1,270 @@
+//! Live reload: the config file(s) and the plugin directory are watched; a change (or SIGHUP)
+//! rebuilds everything off the request threads and swaps the runtime atomically.
+//!
+//! One reload = load and validate the config, rescan the plugin directory (only new or changed
+//! components are compiled; a rejected file keeps the previous version), build a complete new
+//! `Runtime` (every middleware's config validated by its plugin), and store it in the shared
+//! `ArcSwap`. Any error rejects the reload as a whole with `file:line: key: reason` lines, and
+//! the old runtime keeps serving. Requests in flight keep the runtime (and plugin versions)
+//! they started with; each new request loads the current one.
+//!
+//! Static settings (entry points, plugin directory, engine) are read once at start-up; a
+//! reload that changes them logs that a restart is needed and applies the rest.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use notify::{Event, RecursiveMode, Watcher};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::{self, LoadedConfig};
+use crate::plugins::PluginRegistry;
+use crate::proxy::SharedRuntime;
+use crate::runtime::build_runtime;
+
+/// Quiet time after the last file event before a reload starts (editors and copies write in
+/// bursts). A reload starts at the latest `MAX_DEBOUNCE` after the first event of a burst.
+const DEBOUNCE: Duration = Duration::from_millis(50);
+const MAX_DEBOUNCE: Duration = Duration::from_millis(500);
+
+/// What the live gateway was built from.
+struct Live {
+    config: LoadedConfig,
+    registry: Arc<PluginRegistry>,
+}
+
+pub struct Reloader {
+    config_path: PathBuf,
+    plugin_dir: Option<PathBuf>,
+    runtime: SharedRuntime,
+    live: Mutex<Live>,
+}
+
+/// How a reload went.
+#[derive(Debug)]
+pub enum ReloadOutcome {
+    Applied,
+    /// The config or a plugin's validation failed; the old runtime keeps serving.
+    Rejected(Vec<String>),
+}
+
+impl Reloader {
+    pub fn new(
+        config_path: PathBuf,
+        config: LoadedConfig,
+        registry: PluginRegistry,
+        runtime: SharedRuntime,
+    ) -> Arc<Self> {
+        let plugin_dir = config.static_config.plugins.directory.clone();
+        Arc::new(Reloader {
+            config_path,
+            plugin_dir,
+            runtime,
+            live: Mutex::new(Live {
+                config,
+                registry: Arc::new(registry),
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Live> {
+        // Only reloads take this lock, one at a time; a panic mid-reload leaves `Live` as it was.
+        self.live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The paths whose changes trigger a reload: every config file, the plugin directory.
+    pub fn watched_paths(&self) -> (Vec<PathBuf>, Option<PathBuf>) {
+        let live = self.lock();
+        let files = live
+            .config
+            .files()
+            .into_iter()
+            .map(Path::to_path_buf)
+            .collect();
+        (files, self.plugin_dir.clone())
+    }
+
+    /// Rebuilds and swaps. Blocking and CPU-heavy (compiles changed plugins): call it from a
+    /// blocking thread, inside the tokio runtime (transports need its handle).
+    pub fn reload(&self, why: &str) -> ReloadOutcome {
+        let mut live = self.lock();
+        let config = match config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(errors) => {
+                return self.rejected(why, errors.0.iter().map(ToString::to_string).collect());
+            }
+        };
+        if config.static_config.entry_points != live.config.static_config.entry_points
+            || config.static_config.plugins.directory != self.plugin_dir
+        {
+            tracing::warn!("entry points or the plugin directory changed: restart to apply them");
+        }
+        let in_use: BTreeSet<String> = live
+            .config
+            .dynamic
+            .http
+            .middlewares
+            .values()
+            .chain(config.dynamic.http.middlewares.values())
+            .map(|m| m.plugin.clone())
+            .collect();
+        let registry = live.registry.rescan(self.plugin_dir.as_deref(), &in_use);
+        let runtime = match build_runtime(&config, &registry) {
+            Ok(r) => r,
+            Err(errors) => {
+                return self.rejected(why, errors.iter().map(ToString::to_string).collect());
+            }
+        };
+        self.runtime.store(Arc::new(runtime));
+        *live = Live {
+            config,
+            registry: Arc::new(registry),
+        };
+        tracing::info!(trigger = why, "configuration reloaded");
+        ReloadOutcome::Applied
+    }
+
+    fn rejected(&self, why: &str, errors: Vec<String>) -> ReloadOutcome {
+        for e in &errors {
+            tracing::error!(
+                trigger = why,
+                "reload rejected, previous configuration kept: {e}"
+            );
+        }
+        ReloadOutcome::Rejected(errors)
+    }
+
+    /// Starts watching the config files and the plugin directory. Call before serving, so no
+    /// change made after the gateway reports it is listening can be missed.
+    pub fn watch(self: &Arc<Self>) -> ReloadTrigger {
+        let (tx, rx) = mpsc::unbounded_channel::<()>();
+        let watcher = match self.start_watcher(tx) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!("file watching unavailable ({e}); reload with SIGHUP");
+                None
+            }
+        };
+        let hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGHUP: {e}");
+                None
+            }
+        };
+        ReloadTrigger {
+            reloader: self.clone(),
+            events: rx,
+            hangup,
+            _watcher: watcher,
+        }
+    }
+
+    fn start_watcher(
+        &self,
+        tx: mpsc::UnboundedSender<()>,
+    ) -> notify::Result<notify::RecommendedWatcher> {
+        let (files, plugin_dir) = self.watched_paths();
+        let relevant = Relevance {
+            files: files.clone(),
+            plugin_dir: plugin_dir.clone(),
+        };
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
+            if let Ok(event) = event
+                && !event.kind.is_access()
+                && event.paths.iter().any(|p| relevant.matters(p))
+            {
+                let _ = tx.send(());
+            }
+        })?;
+        // Watch directories, not files: editors and `mv` replace files, which ends a watch on
+        // the old inode.
+        let mut dirs: BTreeSet<PathBuf> = files
+            .iter()
+            .filter_map(|f| f.parent().map(Path::to_path_buf))
+            .collect();
+        if let Some(d) = plugin_dir {
+            dirs.insert(d);
+        }
+        for dir in dirs {
+            watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+        }
+        Ok(watcher)
+    }
+}
+
+/// File events and SIGHUP, feeding reloads. Dropping it stops watching.
+pub struct ReloadTrigger {
+    reloader: Arc<Reloader>,
+    events: mpsc::UnboundedReceiver<()>,
+    hangup: Option<tokio::signal::unix::Signal>,
+    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+impl ReloadTrigger {
+    /// Reloads on every (debounced) change or SIGHUP until `shutdown` flips. Reloads run one
+    /// at a time on the blocking pool.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let why = tokio::select! {
+                _ = shutdown.changed() => return,
+                Some(()) = self.events.recv() => {
+                    debounce(&mut self.events).await;
+                    "file change"
+                }
+                Some(()) = recv_signal(&mut self.hangup) => "SIGHUP",
+            };
+            let reloader = self.reloader.clone();
+            let _ = tokio::task::spawn_blocking(move || reloader.reload(why)).await;
+        }
+    }
+}
+
+/// Which file events matter: a config file, or a `.wasm` file in the plugin directory.
+struct Relevance {
+    files: Vec<PathBuf>,
+    plugin_dir: Option<PathBuf>,
+}
+
+impl Relevance {
+    fn matters(&self, path: &Path) -> bool {
+        if self.files.iter().any(|f| f == path) {
+            return true;
+        }
+        let in_plugin_dir = self
+            .plugin_dir
+            .as_deref()
+            .is_some_and(|d| path.parent() == Some(d));
+        let is_config = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yml" | "yaml")
+        );
+        let is_wasm = path.extension().and_then(|e| e.to_str()) == Some("wasm");
+        (in_plugin_dir && is_wasm)
+            || (is_config && self.files.iter().any(|f| f.parent() == path.parent()))
+    }
+}
+
+/// Waits for a burst of events to settle.
+async fn debounce(rx: &mut mpsc::UnboundedReceiver<()>) {
+    let deadline = tokio::time::Instant::now() + MAX_DEBOUNCE;
+    loop {
+        let quiet = tokio::time::sleep(DEBOUNCE);
+        tokio::select! {
+            _ = quiet => return,
+            _ = tokio::time::sleep_until(deadline) => return,
+            more = rx.recv() => if more.is_none() { return },
+        }
+    }
+}
+
+async fn recv_signal(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}

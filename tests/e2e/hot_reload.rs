@@ -1,0 +1,436 @@
+//! Hot reload of plugins and dynamic config while serving, and graceful shutdown.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::support::{Client, Gateway, Upstream, UpstreamBehavior, fixture_wasm};
+
+/// Bound for "the change is visible": a hang guard, not a performance assertion. The measured
+/// latencies are printed (the issue note reports them).
+const VISIBLE_WITHIN: Duration = Duration::from_secs(10);
+
+fn tag_config(up: &Upstream) -> String {
+    format!(
+        r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+plugins:
+  directory: plugins
+http:
+  routers:
+    r: {{ rule: "PathPrefix(`/`)", service: app, middlewares: [tag] }}
+  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+  middlewares:
+    tag:
+      plugin: {{ name: tag }}
+"#,
+        up.url()
+    )
+}
+
+/// Replaces a plugin file atomically (write a temp file, rename over), as deploy tools do.
+fn install(plugin_dir: &Path, name: &str, bytes: &[u8]) {
+    let tmp = plugin_dir.join(format!(".{name}.wasm.tmp"));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, plugin_dir.join(format!("{name}.wasm"))).unwrap();
+}
+
+/// Polls until a response carries `x-plugin-version: want`; returns how long it took.
+async fn until_version(c: &Client, gw: &Gateway, want: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let r = c.get(&gw.url("/probe"), "t.test", &[]).await;
+        if r.header("x-plugin-version") == Some(want) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < VISIBLE_WITHIN,
+            "version {want} not served within {VISIBLE_WITHIN:?}; log:\n{}",
+            gw.log()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Steady load: one request every 5 ms (about 200/s) until stopped; returns every status.
+fn steady_load(
+    c: &Client,
+    url: String,
+    stop: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<u16>> {
+    let c = c.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(5));
+        let mut inflight = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            tick.tick().await;
+            let (c, url) = (c.clone(), url.clone());
+            inflight.push(tokio::spawn(async move {
+                c.get(&url, "t.test", &[]).await.status.as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for t in inflight {
+            statuses.push(t.await.unwrap());
+        }
+        statuses
+    })
+}
+
+fn summary(latencies: &mut [Duration]) -> String {
+    latencies.sort();
+    format!(
+        "median {:?}, max {:?} over {}",
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1],
+        latencies.len()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_a_plugin_under_load_fails_no_request() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&tag_config(&up), &[("tag", fixture_wasm("fixture_tag_v1"))]);
+    let versions = [
+        std::fs::read(fixture_wasm("fixture_tag_v1")).unwrap(),
+        std::fs::read(fixture_wasm("fixture_tag_v2")).unwrap(),
+    ];
+    let c = Client::http1();
+    assert_eq!(until_version(&c, &gw, "1").await < VISIBLE_WITHIN, true);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = steady_load(&c, gw.url("/load"), stop.clone());
+    let mut latencies = Vec::new();
+    for i in 0..20 {
+        let (bytes, want) = if i % 2 == 0 {
+            (&versions[1], "2")
+        } else {
+            (&versions[0], "1")
+        };
+        install(&gw.plugin_dir(), "tag", bytes);
+        latencies.push(until_version(&c, &gw, want).await);
+        // Keep the load running between swaps (about 5 s of load in all).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let statuses = load.await.unwrap();
+    let failed = statuses.iter().filter(|s| !(200..300).contains(*s)).count();
+    eprintln!(
+        "plugin swap: write -> served: {}; {} requests under load",
+        summary(&mut latencies),
+        statuses.len()
+    );
+    assert!(
+        statuses.len() > 500,
+        "the load ran ({} requests)",
+        statuses.len()
+    );
+    assert_eq!(failed, 0, "non-2xx responses during plugin swaps");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_wrong_world_or_truncated_plugin_never_replaces_the_good_one() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&tag_config(&up), &[("tag", fixture_wasm("fixture_tag_v1"))]);
+    let c = Client::http1();
+    until_version(&c, &gw, "1").await;
+    let v2 = std::fs::read(fixture_wasm("fixture_tag_v2")).unwrap();
+    let bad: [(&str, Vec<u8>); 3] = [
+        (
+            "corrupt",
+            b"\0asm\x0d\x00\x01\x00 this is not a component".to_vec(),
+        ),
+        (
+            "wrong world",
+            std::fs::read(fixture_wasm("fixture_other_world")).unwrap(),
+        ),
+        ("truncated", v2[..v2.len() / 2].to_vec()),
+    ];
+    for (what, bytes) in bad {
+        let before = gw.log_count("plugin rejected");
+        install(&gw.plugin_dir(), "tag", &bytes);
+        let until = Instant::now() + VISIBLE_WITHIN;
+        while gw.log_count("plugin rejected") == before {
+            assert!(
+                Instant::now() < until,
+                "{what} file was not reported; log:\n{}",
+                gw.log()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for _ in 0..5 {
+            let r = c.get(&gw.url("/"), "t.test", &[]).await;
+            assert_eq!(r.status, 200, "{what}");
+            assert_eq!(
+                r.header("x-plugin-version"),
+                Some("1"),
+                "after a {what} file the old version keeps serving"
+            );
+        }
+    }
+    let log = gw.log();
+    assert!(
+        log.contains("hash="),
+        "the rejection names the content hash: {log}"
+    );
+    assert!(
+        log.contains("tag.wasm"),
+        "the rejection names the file: {log}"
+    );
+    // The watcher still works after the rejections: a good file is picked up.
+    install(&gw.plugin_dir(), "tag", &v2);
+    until_version(&c, &gw, "2").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_plugin_file_keeps_serving_its_last_good_version() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&tag_config(&up), &[("tag", fixture_wasm("fixture_tag_v1"))]);
+    let c = Client::http1();
+    until_version(&c, &gw, "1").await;
+    std::fs::remove_file(gw.plugin_dir().join("tag.wasm")).unwrap();
+    assert!(
+        gw.wait_for_log("keeping its last good version"),
+        "{}",
+        gw.log()
+    );
+    let r = c.get(&gw.url("/"), "t.test", &[]).await;
+    assert_eq!(
+        (r.status.as_u16(), r.header("x-plugin-version")),
+        (200, Some("1"))
+    );
+}
+
+fn routes_config(stable_upstream: &Upstream, extra: Option<&Upstream>) -> String {
+    let extra_router = extra.map_or(String::new(), |_| {
+        "    extra: { rule: \"PathPrefix(`/extra`)\", service: extra }\n".into()
+    });
+    let extra_service = extra.map_or(String::new(), |u| {
+        format!(
+            "    extra: {{ loadBalancer: {{ servers: [{{ url: \"{}\" }}] }} }}\n",
+            u.url()
+        )
+    });
+    format!(
+        r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+http:
+  routers:
+    stable: {{ rule: "PathPrefix(`/load`) || PathPrefix(`/probe`)", service: stable, middlewares: [hdrs] }}
+{extra_router}  services:
+    stable: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+{extra_service}  middlewares:
+    hdrs:
+      headers:
+        customResponseHeaders: {{ X-Upstream-Seen: "yes" }}
+"#,
+        stable_upstream.url()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewriting_the_config_under_load_fails_no_request_on_stable_routes() {
+    let a = Upstream::start("a").await;
+    let b = Upstream::start("b").await;
+    let extra = Upstream::start("extra").await;
+    let gw = Gateway::start(&routes_config(&a, None), &[]);
+    let c = Client::http1();
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = steady_load(&c, gw.url("/load"), stop.clone());
+    let mut latencies = Vec::new();
+    for i in 0..20 {
+        // Alternate: add /extra and move the stable route to upstream b; then remove /extra and
+        // move it back to a.
+        let (stable, with_extra, want) = if i % 2 == 0 {
+            (&b, Some(&extra), "b")
+        } else {
+            (&a, None, "a")
+        };
+        let written = Instant::now();
+        std::fs::write(gw.config_path(), routes_config(stable, with_extra)).unwrap();
+        loop {
+            let r = c.get(&gw.url("/probe"), "t.test", &[]).await;
+            if r.text() == want {
+                break;
+            }
+            assert!(
+                written.elapsed() < VISIBLE_WITHIN,
+                "config {i} not applied; log:\n{}",
+                gw.log()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        latencies.push(written.elapsed());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let extra_status = c.get(&gw.url("/extra"), "t.test", &[]).await.status;
+        assert_eq!(extra_status, if with_extra.is_some() { 200 } else { 404 });
+
+        if i == 10 {
+            // An invalid config in between changes nothing.
+            let rejected = gw.log_count("reload rejected");
+            std::fs::write(
+                gw.config_path(),
+                "http:\n  routers:\n    broken: { rule: \"Hots(`x`)\", service: nowhere }\n",
+            )
+            .unwrap();
+            let until = Instant::now() + VISIBLE_WITHIN;
+            while gw.log_count("reload rejected") == rejected {
+                assert!(
+                    Instant::now() < until,
+                    "invalid config not reported; log:\n{}",
+                    gw.log()
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(
+                c.get(&gw.url("/probe"), "t.test", &[]).await.text(),
+                want,
+                "the old config keeps serving"
+            );
+            assert_eq!(
+                c.get(&gw.url("/extra"), "t.test", &[]).await.status,
+                extra_status
+            );
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let statuses = load.await.unwrap();
+    let failed = statuses.iter().filter(|s| **s != 200).count();
+    eprintln!(
+        "config rewrite: write -> applied: {}; {} requests under load",
+        summary(&mut latencies),
+        statuses.len()
+    );
+    assert!(
+        statuses.len() > 500,
+        "the load ran ({} requests)",
+        statuses.len()
+    );
+    assert_eq!(
+        failed, 0,
+        "failed requests on the stable route during config rewrites"
+    );
+    assert!(
+        gw.log().contains("file:") || gw.log().contains("gateway.yml:"),
+        "the rejection is located"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_forces_a_reload() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&tag_config(&up), &[("tag", fixture_wasm("fixture_tag_v1"))]);
+    let before = gw.log_count("configuration reloaded");
+    gw.signal("HUP");
+    let until = Instant::now() + VISIBLE_WITHIN;
+    while gw.log_count("configuration reloaded") == before {
+        assert!(
+            Instant::now() < until,
+            "no reload after SIGHUP; log:\n{}",
+            gw.log()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gw.log().contains("SIGHUP"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_slow_response_complete_then_exits_zero() {
+    let slow =
+        Upstream::start_with("slow", UpstreamBehavior::Slow(Duration::from_millis(1500))).await;
+    let mut gw = Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    transport: {{ lifeCycle: {{ graceTimeOut: 20s }} }}
+http:
+  routers:
+    r: {{ rule: "PathPrefix(`/`)", service: slow }}
+  services:
+    slow: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+"#,
+            slow.url()
+        ),
+        &[],
+    );
+    let c = Client::http1();
+    let url = gw.url("/slow");
+    let pending = tokio::spawn(async move { c.get(&url, "t.test", &[]).await });
+    // Let the request reach the upstream before the signal.
+    let until = Instant::now() + VISIBLE_WITHIN;
+    while slow.count() == 0 && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    gw.signal("TERM");
+    let r = pending.await.unwrap();
+    assert_eq!(
+        (r.status.as_u16(), r.text().as_str()),
+        (200, "slow"),
+        "the in-flight response completes"
+    );
+    let status = gw
+        .wait_exit(Duration::from_secs(30))
+        .expect("the gateway exits after draining");
+    assert!(
+        status.success(),
+        "exit status {status:?}; log:\n{}",
+        gw.log()
+    );
+    // New connections are refused once shutdown started.
+    assert!(std::net::TcpStream::connect(gw.addr).is_err());
+}
+
+/// Resident memory of a process in bytes, from /proc.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_plugin_reloads_do_not_grow_memory() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&tag_config(&up), &[("tag", fixture_wasm("fixture_tag_v1"))]);
+    let versions = [
+        std::fs::read(fixture_wasm("fixture_tag_v1")).unwrap(),
+        std::fs::read(fixture_wasm("fixture_tag_v2")).unwrap(),
+    ];
+    let c = Client::http1();
+    until_version(&c, &gw, "1").await;
+    let mut after_first = 0;
+    let mut latencies = Vec::new();
+    for i in 0..100 {
+        let (bytes, want) = if i % 2 == 0 {
+            (&versions[1], "2")
+        } else {
+            (&versions[0], "1")
+        };
+        install(&gw.plugin_dir(), "tag", bytes);
+        latencies.push(until_version(&c, &gw, want).await);
+        if i == 0 {
+            after_first = rss_bytes(gw.pid());
+        }
+    }
+    let after_hundred = rss_bytes(gw.pid());
+    let growth = after_hundred.saturating_sub(after_first);
+    eprintln!(
+        "RSS after 1 reload {after_first} B, after 100 {after_hundred} B, growth {growth} B; swap {}",
+        summary(&mut latencies)
+    );
+    // Measured: ~5 MB, all of it in the first ~20 reloads (allocator and pool warm-up), flat
+    // after; before bounding warm pool slots it was 24 MB and still climbing.
+    assert!(
+        growth < 8 << 20,
+        "RSS grew by {growth} bytes over 100 plugin reloads"
+    );
+}
