@@ -434,3 +434,68 @@ async fn a_hundred_plugin_reloads_do_not_grow_memory() {
         "RSS grew by {growth} bytes over 100 plugin reloads"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_plugin_version_that_rejects_its_config_never_replaces_the_old_one() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&tag_config(&up), &[("tag", fixture_wasm("fixture_tag_v1"))]);
+    let c = Client::http1();
+    until_version(&c, &gw, "1").await;
+    let before = gw.log_count("reload rejected");
+    // A valid component whose validate-config refuses the middleware's config (`{}` lacks the
+    // `mode` it requires).
+    install(
+        &gw.plugin_dir(),
+        "tag",
+        &std::fs::read(fixture_wasm("fixture_bad_output")).unwrap(),
+    );
+    let until = Instant::now() + VISIBLE_WITHIN;
+    while gw.log_count("reload rejected") == before {
+        assert!(
+            Instant::now() < until,
+            "the rejection was not reported; log:\n{}",
+            gw.log()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(gw.log().contains("rejected its config"), "{}", gw.log());
+    for _ in 0..5 {
+        let r = c.get(&gw.url("/"), "t.test", &[("x-fault", "1")]).await;
+        assert_eq!(
+            (r.status.as_u16(), r.header("x-plugin-version")),
+            (200, Some("1"))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_compile_cache_is_ignored_and_rebuilt() {
+    let up = Upstream::start("app").await;
+    let cache = tempfile::tempdir().unwrap();
+    let plugins = [("tag", fixture_wasm("fixture_tag_v1"))];
+    {
+        let gw = Gateway::start_with_cache(&tag_config(&up), &plugins, cache.path());
+        until_version(&Client::http1(), &gw, "1").await;
+    }
+    // Overwrite every cached artifact with garbage.
+    let mut corrupted = 0;
+    let mut dirs = vec![cache.path().to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                std::fs::write(&path, b"definitely not a compiled module").unwrap();
+                corrupted += 1;
+            }
+        }
+    }
+    assert!(corrupted > 0, "the first run wrote the cache");
+    let gw = Gateway::start_with_cache(&tag_config(&up), &plugins, cache.path());
+    let r = Client::http1().get(&gw.url("/"), "t.test", &[]).await;
+    assert_eq!(
+        (r.status.as_u16(), r.header("x-plugin-version")),
+        (200, Some("1"))
+    );
+}

@@ -30,12 +30,17 @@ impl Gateway {
     /// entrypoint `web` on `127.0.0.1:0`). `plugins` are (name, .wasm path) copied into the
     /// plugin directory `plugins/` next to the config.
     pub fn start(yaml: &str, plugins: &[(&str, PathBuf)]) -> Gateway {
+        Self::start_with_cache(yaml, plugins, &cache_dir())
+    }
+
+    /// Like `start`, with its own compiled-plugin cache directory.
+    pub fn start_with_cache(yaml: &str, plugins: &[(&str, PathBuf)], cache: &Path) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = write_config(dir.path(), yaml, plugins);
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
             .arg("run")
             .arg(&path)
-            .env("WASMGATE_CACHE_DIR", cache_dir())
+            .env("WASMGATE_CACHE_DIR", cache)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
