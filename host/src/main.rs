@@ -42,12 +42,32 @@ fn init_logging(default_level: &str) {
         .try_init();
 }
 
+/// The tokio runtime every command runs on. `WASMGATE_WORKER_THREADS=1` gives a current-thread
+/// runtime (one thread does all the work: what the benchmark harness compares against
+/// single-worker proxies); `N > 1` a multi-thread runtime with N workers; unset (or not a
+/// positive number) the default multi-thread runtime, one worker per core.
+fn async_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let workers = std::env::var("WASMGATE_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0);
+    match workers {
+        Some(1) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match async_runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");

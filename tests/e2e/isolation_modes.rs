@@ -118,3 +118,36 @@ http:
         }
     }
 }
+
+/// Regression: std's `HashMap` imports `wasi:random/insecure-seed` at an older 0.2.x version
+/// than the host's; the import used to be stubbed as a trap under its exact name, so every
+/// plugin using a `HashMap` (and every regex plugin) failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_using_std_hashmap_gets_random_seeds_at_its_wasi_version() {
+    let up = Upstream::start("app").await;
+    for mode in ["pooled", "per-request"] {
+        let gw = Gateway::start(
+            &format!(
+                r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+plugins:
+  directory: plugins
+http:
+  routers:
+    r: {{ rule: "PathPrefix(`/`)", service: app, middlewares: [maps] }}
+  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+  middlewares:
+    maps:
+      plugin: {{ name: std-hashmap, isolation: {mode} }}
+"#,
+                up.url()
+            ),
+            &[("std-hashmap", fixture_wasm("fixture_std_hashmap"))],
+        );
+        let r = Client::http1().get(&gw.url("/"), "h.test", &[]).await;
+        assert_eq!(r.status, 200, "{mode}: {}", gw.log());
+        assert_eq!(up.last().header("x-hashmap-entries"), Some("2"), "{mode}");
+    }
+}

@@ -3,14 +3,19 @@
 
 mod support;
 
+mod access_middlewares;
 mod config_errors;
 mod fault_containment;
+mod fuzz_corpus;
 mod headers_plugin;
 mod hot_reload;
 mod isolation_modes;
 mod load_balancing;
+mod path_bypass;
+mod request_smuggling;
 mod rewrite_middlewares;
 mod routing;
 mod streaming;
 mod upstream_failures;
 mod websocket_grpc;
+mod worker_threads;

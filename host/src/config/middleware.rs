@@ -4,41 +4,44 @@
 
 use std::time::Duration;
 
+use super::auth_deadline::auth_runtime;
+use super::chain::{CHAIN_KEY, resolve_chain};
 use super::model_dynamic::MiddlewareConfig;
 use super::model_static::PluginRuntimeConfig;
-use super::raw::{RawPluginMiddleware, RawRuntime};
+use super::raw::RawPluginMiddleware;
 use super::report::Reporter;
 use super::resolve_static::entries_of;
 use super::runtime::apply_runtime;
 use super::tree::{Node, Seg};
+use super::users_file::inline_users_file;
 
 /// Every Traefik v3 HTTP middleware key, with the bundled plugin that implements it (`None`:
 /// not supported yet). The one place to add a mapping when a bundled plugin lands.
 pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
-    ("addPrefix", None),
-    ("basicAuth", None),
+    ("addPrefix", Some("add-prefix")),
+    ("basicAuth", Some("basic-auth")),
     ("buffering", None),
-    ("chain", None),
+    ("chain", None), // not a plugin: resolved by the config itself (chain.rs)
     ("circuitBreaker", None),
     ("compress", None),
     ("contentType", None),
-    ("digestAuth", None),
+    ("digestAuth", Some("digest-auth")),
     ("errors", None),
     ("forwardAuth", None),
     ("grpcWeb", None),
     ("headers", Some("headers")),
     ("inFlightReq", None),
-    ("ipAllowList", None),
-    ("ipWhiteList", None),
+    ("ipAllowList", Some("ip-allow-list")),
+    ("ipWhiteList", Some("ip-allow-list")),
     ("passTLSClientCert", None),
     ("rateLimit", None),
-    ("redirectRegex", None),
-    ("redirectScheme", None),
-    ("replacePath", None),
-    ("replacePathRegex", None),
+    ("redirectRegex", Some("redirect-regex")),
+    ("redirectScheme", Some("redirect-scheme")),
+    ("replacePath", Some("replace-path")),
+    ("replacePathRegex", Some("replace-path-regex")),
     ("retry", None),
-    ("stripPrefix", None),
-    ("stripPrefixRegex", None),
+    ("stripPrefix", Some("strip-prefix")),
+    ("stripPrefixRegex", Some("strip-prefix-regex")),
 ];
 
 /// The key that names any plugin: `plugin: {name: ..., config: ...}`.
@@ -83,6 +86,9 @@ pub(crate) fn resolve_middleware(
     };
     let type_key = entry.key.as_str();
     let entry_path = ["http", "middlewares", name, type_key];
+    if type_key == CHAIN_KEY {
+        return resolve_chain(reporter, file, name, entry, base);
+    }
     let (plugin, config, raw_runtime) = if type_key == PLUGIN_KEY {
         let raw: RawPluginMiddleware =
             reporter.parse(file, &entry.value, &entry_path, entry.line)?;
@@ -99,9 +105,11 @@ pub(crate) fn resolve_middleware(
     } else {
         match TRAEFIK_MIDDLEWARES.iter().find(|(key, _)| *key == type_key) {
             Some((_, Some(plugin))) => {
-                let config: serde_json::Value =
+                let mut config: serde_json::Value =
                     reporter.parse(file, &entry.value, &entry_path, entry.line)?;
-                ((*plugin).to_string(), Some(config), RawRuntime::default())
+                inline_users_file(reporter, file, &entry_path, &mut config)?;
+                let runtime = auth_runtime(type_key, &config, base.defaults);
+                ((*plugin).to_string(), Some(config), runtime)
             }
             Some((_, None)) => {
                 let reason = format!("middleware type \"{type_key}\" is not supported yet");
@@ -146,5 +154,6 @@ pub(crate) fn resolve_middleware(
         config_json,
         runtime,
         type_key: type_key.to_string(),
+        chain: None,
     })
 }

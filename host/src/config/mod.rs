@@ -19,6 +19,8 @@
 //! ([`duration`]); sizes are integer bytes or `"64KiB"`/`"16MiB"`/`"1GiB"` (powers of 1024),
 //! `"KB"`/`"MB"`/`"GB"` (powers of 1000) ([`size`]).
 
+mod auth_deadline;
+mod chain;
 mod de;
 pub mod duration;
 mod error;
@@ -36,6 +38,7 @@ mod service;
 pub mod size;
 mod source;
 mod tree;
+mod users_file;
 mod validate;
 
 #[cfg(test)]
@@ -44,12 +47,16 @@ mod tests;
 use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrors};
-pub use load::load;
+pub use load::{load, load_from_str};
 pub use middleware::{PLUGIN_KEY, TRAEFIK_MIDDLEWARES};
 pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
     DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig, RouterConfig, ServerConfig,
     ServersTransportConfig, ServiceConfig,
+};
+pub use model_dynamic::{
+    FailoverConfig, HealthCheckConfig, MirrorConfig, MirroringConfig, PassiveHealthConfig,
+    RetryConfig, SameSite, StickyCookieConfig, WeightedConfig, WeightedServiceConfig,
 };
 pub use model_static::{
     DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE,

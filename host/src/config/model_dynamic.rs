@@ -42,28 +42,214 @@ pub struct RouterConfig {
     pub priority: Option<i64>,
 }
 
-/// `http.services.<name>`: exactly one kind. Only `loadBalancer` exists so far.
+/// `http.services.<name>`: exactly one kind. References between services (weighted children,
+/// mirroring main and mirrors, failover main and fallback) are checked and acyclic.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "built once per service at load time; boxing buys nothing"
+)]
 pub enum ServiceConfig {
     LoadBalancer(LoadBalancerConfig),
+    Weighted(WeightedConfig),
+    Mirroring(MirroringConfig),
+    Failover(FailoverConfig),
+}
+
+impl ServiceConfig {
+    /// The services this one forwards to, with the key path (below the kind key) naming each.
+    pub fn children(&self) -> Vec<(&str, Vec<String>)> {
+        match self {
+            ServiceConfig::LoadBalancer(_) => Vec::new(),
+            ServiceConfig::Weighted(w) => w
+                .services
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let path = ["weighted", "services", &i.to_string(), "name"];
+                    (c.name.as_str(), path.map(str::to_string).to_vec())
+                })
+                .collect(),
+            ServiceConfig::Mirroring(m) => {
+                let mut out = vec![(
+                    m.service.as_str(),
+                    vec!["mirroring".into(), "service".into()],
+                )];
+                for (i, mirror) in m.mirrors.iter().enumerate() {
+                    let path = ["mirroring", "mirrors", &i.to_string(), "name"];
+                    out.push((mirror.name.as_str(), path.map(str::to_string).to_vec()));
+                }
+                out
+            }
+            ServiceConfig::Failover(f) => vec![
+                (
+                    f.service.as_str(),
+                    vec!["failover".into(), "service".into()],
+                ),
+                (
+                    f.fallback.as_str(),
+                    vec!["failover".into(), "fallback".into()],
+                ),
+            ],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadBalancerConfig {
-    /// At least one server.
+    /// At least one server, at least one with a weight above 0.
     pub servers: Vec<ServerConfig>,
     /// `passHostHeader`, default true: forward the client's Host instead of the server's.
     pub pass_host_header: bool,
     /// Name of an `http.serversTransports` entry; `None` means [`ServersTransportConfig::default`].
     pub servers_transport: Option<String>,
+    /// `sticky.cookie`: pin a client to a server; `None` = no stickiness.
+    pub sticky: Option<StickyCookieConfig>,
+    /// `healthCheck`: active probes; `None` = servers are taken as up.
+    pub health_check: Option<HealthCheckConfig>,
+    /// `passiveHealthCheck`: eject servers that fail real requests; `None` = off.
+    pub passive_health_check: Option<PassiveHealthConfig>,
+    /// `retry` (a wasmgate extension): retry idempotent body-less requests on another server.
+    pub retry: Option<RetryConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Scheme http, https or h2c, with a host.
     pub url: http::Uri,
-    /// `weight`, default 1 (kept for the weighted balancer).
+    /// `weight`, default 1; 0 keeps the server out of the rotation (drained).
     pub weight: u32,
+}
+
+/// `SameSite` attribute of the sticky cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    None,
+    Lax,
+    Strict,
+}
+
+/// `sticky.cookie`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StickyCookieConfig {
+    /// `name`; default `_` + 6 hex digits of a hash of the service name (Traefik's shape).
+    pub name: String,
+    /// `secure`, default false.
+    pub secure: bool,
+    /// `httpOnly`, default false.
+    pub http_only: bool,
+    /// `sameSite`: none, lax, strict; default unset.
+    pub same_site: Option<SameSite>,
+    /// `maxAge` in seconds; 0 (default) = a session cookie.
+    pub max_age: u64,
+    /// `path`, default `/`.
+    pub path: String,
+    /// `domain`, default unset (the host the client asked for).
+    pub domain: Option<String>,
+}
+
+/// Default `healthCheck.interval`.
+pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(30);
+/// Default `healthCheck.timeout`.
+pub const DEFAULT_HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `healthCheck`: one probe per server every `interval` (`unhealthy_interval` while it is down).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheckConfig {
+    /// `path` (with an optional query), default `/`.
+    pub path: String,
+    /// `method`, default GET.
+    pub method: http::Method,
+    /// `scheme` override (http or h2c); default: the server's.
+    pub scheme: Option<String>,
+    /// `port` override; default: the server's.
+    pub port: Option<u16>,
+    /// `hostname`: the Host header of probes; default: the server's host and port.
+    pub hostname: Option<http::HeaderValue>,
+    /// `headers` added to probes.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// `interval`, default 30 s.
+    pub interval: Duration,
+    /// `unhealthyInterval`, default = `interval`.
+    pub unhealthy_interval: Duration,
+    /// `timeout` for a whole probe, default 5 s.
+    pub timeout: Duration,
+    /// `status`: the expected status; `None` (default) accepts 200-399.
+    pub status: Option<u16>,
+}
+
+/// Default `passiveHealthCheck.failureWindow`.
+pub const DEFAULT_FAILURE_WINDOW: Duration = Duration::from_secs(10);
+
+/// `passiveHealthCheck`: `max_failed_attempts` failures within `failure_window` eject a server
+/// for `failure_window`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassiveHealthConfig {
+    /// `failureWindow`, default 10 s: the counting window and the ejection period.
+    pub failure_window: Duration,
+    /// `maxFailedAttempts`, default 1.
+    pub max_failed_attempts: u32,
+    /// `failureStatuses` (wasmgate extension): response statuses that count as failures, as
+    /// inclusive ranges; default none (only connection errors and timeouts count).
+    pub failure_statuses: Vec<(u16, u16)>,
+}
+
+/// Default `retry.initialInterval`.
+pub const DEFAULT_RETRY_INITIAL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// `retry`: Traefik's retry middleware semantics, applied by the load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// `attempts`: tries in all, the first included; at least 1.
+    pub attempts: u32,
+    /// `initialInterval`, default 100 ms; doubles after each retry.
+    pub initial_interval: Duration,
+}
+
+/// `weighted`: a service of services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightedConfig {
+    /// At least one, at least one with a weight above 0.
+    pub services: Vec<WeightedServiceConfig>,
+    pub sticky: Option<StickyCookieConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightedServiceConfig {
+    /// A service in `http.services` (`@file` suffix dropped).
+    pub name: String,
+    /// `weight`, default 1.
+    pub weight: u32,
+}
+
+/// Default `mirroring.maxBodySize` (Traefik's is unlimited; buffering without a bound is a
+/// memory hazard, so wasmgate caps it unless `-1` is given).
+pub const DEFAULT_MIRROR_MAX_BODY_SIZE: u64 = 1 << 20;
+
+/// `mirroring`: the client gets `service`'s response; mirrors get copies, fire-and-forget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirroringConfig {
+    pub service: String,
+    pub mirrors: Vec<MirrorConfig>,
+    /// `mirrorBody`, default true; false sends mirrors the head with an empty body.
+    pub mirror_body: bool,
+    /// `maxBodySize`: a request body larger than this is not mirrored; `None` = unlimited
+    /// (`-1`); default 1 MiB.
+    pub max_body_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorConfig {
+    pub name: String,
+    /// `percent` of requests copied, 0-100.
+    pub percent: u32,
+}
+
+/// `failover`: `service` while it has an available server, else `fallback`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverConfig {
+    pub service: String,
+    pub fallback: String,
 }
 
 /// `http.serversTransports.<name>`: how upstream connections are made and kept.
@@ -101,4 +287,7 @@ pub struct MiddlewareConfig {
     pub runtime: PluginRuntimeConfig,
     /// The YAML key that chose the type: `"plugin"`, `"headers"`, ... (for messages).
     pub type_key: String,
+    /// For a Traefik `chain`: its members in order (then `plugin` is empty and no plugin runs;
+    /// routers naming the chain get its members, see [`HttpConfig::expand_middlewares`]).
+    pub chain: Option<Vec<String>>,
 }

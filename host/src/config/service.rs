@@ -1,15 +1,26 @@
-//! Resolves `http.services.<name>` (load balancers over server URLs) and
-//! `http.serversTransports.<name>`.
+//! Resolves `http.services.<name>` (one of `loadBalancer`, `weighted`, `mirroring`, `failover`)
+//! and `http.serversTransports.<name>`.
+//!
+//! Submodules: `raw` (serde shapes), `load_balancer` (servers, sticky, health, retry),
+//! `composite` (services of services), `references` (names exist, no cycles).
 
-use super::model_dynamic::{
-    LoadBalancerConfig, ServerConfig, ServersTransportConfig, ServiceConfig,
-};
-use super::raw::{RawLoadBalancer, RawServersTransport};
+mod composite;
+mod load_balancer;
+#[cfg(test)]
+mod load_tests;
+pub(crate) mod raw;
+mod references;
+
+use super::model_dynamic::{ServersTransportConfig, ServiceConfig};
+use super::raw::RawServersTransport;
 use super::report::Reporter;
 use super::resolve_static::entries_of;
 use super::tree::{Node, Seg};
+use composite::{resolve_failover, resolve_mirroring, resolve_weighted};
+use load_balancer::{At, resolve_load_balancer};
+use raw::{RawFailover, RawLoadBalancer, RawMirroring, RawWeighted};
+pub(crate) use references::check_service_references;
 
-/// Traefik's service kinds; only the first is implemented.
 const SERVICE_KINDS: &[&str] = &["loadBalancer", "weighted", "mirroring", "failover"];
 const SERVER_SCHEMES: &[&str] = &["http", "https", "h2c"];
 
@@ -51,67 +62,39 @@ pub(crate) fn resolve_service(
             return None;
         }
     };
-    match entry.key.as_str() {
-        "loadBalancer" => {}
-        kind if SERVICE_KINDS.contains(&kind) => {
-            reporter.at(
-                file,
-                &path,
-                format!("service type \"{kind}\" is not supported yet"),
-            );
-            return None;
-        }
-        kind => {
-            let reason = format!(
-                "unknown service type \"{kind}\" (allowed: {})",
-                SERVICE_KINDS.join(", ")
-            );
-            reporter.at(file, &path, reason);
-            return None;
-        }
-    }
-    let lb_path = ["http", "services", name, "loadBalancer"];
-    let raw: RawLoadBalancer = reporter.parse(file, &entry.value, &lb_path, entry.line)?;
-    if raw.servers.is_empty() {
-        let servers_path = ["http", "services", name, "loadBalancer", "servers"];
-        reporter.at(file, &servers_path, "at least one server is required");
+    let kind = entry.key.as_str();
+    if !SERVICE_KINDS.contains(&kind) {
+        let reason = format!(
+            "unknown service type \"{kind}\" (allowed: {})",
+            SERVICE_KINDS.join(", ")
+        );
+        reporter.at(file, &path, reason);
         return None;
     }
-    let mut servers = Vec::with_capacity(raw.servers.len());
-    let mut all_valid = true;
-    for (index, server) in raw.servers.iter().enumerate() {
-        match parse_server_url(&server.url) {
-            Ok(url) => servers.push(ServerConfig {
-                url,
-                weight: server.weight.unwrap_or(1),
-            }),
-            Err(reason) => {
-                let index = index.to_string();
-                let url_path = [
-                    "http",
-                    "services",
-                    name,
-                    "loadBalancer",
-                    "servers",
-                    &index,
-                    "url",
-                ];
-                reporter.at(
-                    file,
-                    &url_path,
-                    format!("invalid server URL \"{}\": {reason}", server.url),
-                );
-                all_valid = false;
-            }
+    let kind_path = ["http", "services", name, kind];
+    let at = At {
+        file,
+        base: &kind_path,
+    };
+    let (value, line) = (&entry.value, entry.line);
+    match kind {
+        "loadBalancer" => {
+            let raw: RawLoadBalancer = reporter.parse(file, value, &kind_path, line)?;
+            resolve_load_balancer(reporter, &at, name, raw).map(ServiceConfig::LoadBalancer)
+        }
+        "weighted" => {
+            let raw: RawWeighted = reporter.parse(file, value, &kind_path, line)?;
+            resolve_weighted(reporter, &at, name, raw).map(ServiceConfig::Weighted)
+        }
+        "mirroring" => {
+            let raw: RawMirroring = reporter.parse(file, value, &kind_path, line)?;
+            resolve_mirroring(reporter, &at, raw).map(ServiceConfig::Mirroring)
+        }
+        _ => {
+            let raw: RawFailover = reporter.parse(file, value, &kind_path, line)?;
+            Some(ServiceConfig::Failover(resolve_failover(raw)))
         }
     }
-    all_valid.then(|| {
-        ServiceConfig::LoadBalancer(LoadBalancerConfig {
-            servers,
-            pass_host_header: raw.pass_host_header.unwrap_or(true),
-            servers_transport: raw.servers_transport.as_deref().map(local_name),
-        })
-    })
 }
 
 /// A server URL: scheme http, https or h2c, and a host.

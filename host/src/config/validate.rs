@@ -52,7 +52,9 @@ pub(crate) fn check_references(
         let Some(def) = definitions.services.get(name) else {
             continue;
         };
-        let ServiceConfig::LoadBalancer(lb) = service;
+        let ServiceConfig::LoadBalancer(lb) = service else {
+            continue;
+        };
         if let Some(transport) = &lb.servers_transport
             && !definitions.transports.contains_key(transport)
         {
@@ -61,4 +63,6 @@ pub(crate) fn check_references(
             reporter.at(def.file, &path, reason);
         }
     }
+    super::service::check_service_references(reporter, http, definitions);
+    super::chain::check_chains(reporter, http, definitions);
 }

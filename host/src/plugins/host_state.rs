@@ -8,7 +8,6 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use wasmtime::component::{Resource, ResourceTable};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::wasmgate::plugin::{clock, http as wit_http, log, types};
 use super::bindings::{EditError, LogLevel};
@@ -29,9 +28,6 @@ pub struct PluginIdentity {
 pub struct HostState {
     pub(crate) table: ResourceTable,
     pub(crate) memory: MemoryCap,
-    /// Created on the first WASI call: most plugins never make one, and building a context
-    /// (random generators, clocks) would otherwise cost every fresh instance.
-    pub(crate) wasi: Option<WasiCtx>,
     pub(crate) identity: PluginIdentity,
 }
 
@@ -40,20 +36,7 @@ impl HostState {
         HostState {
             table: ResourceTable::new(),
             memory: MemoryCap::new(memory_limit),
-            wasi: None,
             identity,
-        }
-    }
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        let ctx = self
-            .wasi
-            .get_or_insert_with(super::wasi_subset::locked_down_ctx);
-        WasiCtxView {
-            ctx,
-            table: &mut self.table,
         }
     }
 }

@@ -279,6 +279,8 @@ impl PluginRegistry {
         // Imports outside our contract and the WASI subset (filesystem, sockets, stdio...)
         // become traps: a component may import them, but calling one fails that request only.
         let mut linker = (*self.linker).clone();
+        super::wasi_subset::define_for(&mut linker, &component, self.engine.engine())
+            .map_err(|e| LoadError::World(format!("{e:#}")))?;
         linker
             .define_unknown_imports_as_traps(&component)
             .map_err(|e| LoadError::World(format!("{e:#}")))?;
@@ -298,7 +300,6 @@ impl PluginRegistry {
 fn build_linker(engine: &PluginEngine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine.engine());
     Middleware::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
-    super::wasi_subset::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 

@@ -14,6 +14,12 @@ pub enum GatewayError {
     /// The client sent a request the gateway will not process.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// The request target is longer than the gateway accepts.
+    #[error("request target too long")]
+    UriTooLong,
+    /// The request path breaks the normalisation policy (encoded slash, NUL...).
+    #[error("bad request path: {0}")]
+    BadPath(#[from] super::path::PathError),
     /// A fail-closed middleware failed (trap, timeout, memory, invalid output).
     #[error("middleware failed")]
     Plugin(#[from] PluginError),
@@ -32,7 +38,8 @@ impl GatewayError {
     pub fn status(&self) -> StatusCode {
         match self {
             GatewayError::NoRoute => StatusCode::NOT_FOUND,
-            GatewayError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            GatewayError::BadRequest(_) | GatewayError::BadPath(_) => StatusCode::BAD_REQUEST,
+            GatewayError::UriTooLong => StatusCode::URI_TOO_LONG,
             GatewayError::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
             GatewayError::NoServer => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
@@ -43,6 +50,10 @@ impl GatewayError {
     /// The response sent to the client. The body names the status only: internal detail (plugin
     /// traps, upstream addresses) goes to the log, not to clients.
     pub fn into_response(self) -> Response<ProxyBody> {
+        let close = matches!(
+            self,
+            GatewayError::BadRequest(_) | GatewayError::BadPath(_) | GatewayError::UriTooLong
+        );
         let status = self.status();
         let text = format!(
             "{} {}\n",
@@ -55,6 +66,13 @@ impl GatewayError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if close {
+            // After a malformed request the connection's framing cannot be trusted: close it.
+            resp.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
         resp
     }
 }

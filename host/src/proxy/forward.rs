@@ -1,7 +1,11 @@
 //! Forwarding to upstream servers over pooled connections.
 //!
-//! One `UpstreamTransport` (a hyper client with its connection pool) per `serversTransport`;
-//! services that name none share the default one. Bodies stream in both directions.
+//! One `UpstreamTransport` per `serversTransport` (services that name none share the default
+//! one): an HTTP/1.1 client and an HTTP/2 prior-knowledge client (`h2c://` servers, gRPC), each
+//! with its connection pool. Bodies stream in both directions; trailers pass through.
+//!
+//! Neither pool can cap the connections per host (hyper-util's legacy client has no such
+//! setting, only `pool_max_idle_per_host`), so `maxConnsPerHost` is not offered.
 
 use std::time::Duration;
 
@@ -25,10 +29,20 @@ pub struct TransportSettings {
     pub max_idle_conns_per_host: usize,
 }
 
-/// A pooled HTTP/1.1 client to upstream servers.
+/// How a server is spoken to, decided by its URL scheme at config time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamProtocol {
+    /// `http://` (and `https://`): HTTP/1.1, upgrades (WebSocket) supported.
+    Http1,
+    /// `h2c://`: HTTP/2 with prior knowledge over plain TCP.
+    H2c,
+}
+
+/// Pooled clients to upstream servers.
 #[derive(Clone)]
 pub struct UpstreamTransport {
     client: Client<HttpConnector, ProxyBody>,
+    h2c: Client<HttpConnector, ProxyBody>,
     response_header_timeout: Option<Duration>,
 }
 
@@ -39,14 +53,18 @@ impl UpstreamTransport {
         connector.set_connect_timeout(Some(settings.dial_timeout));
         connector.set_nodelay(true);
         connector.enforce_http(false);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(settings.idle_conn_timeout)
-            .pool_max_idle_per_host(settings.max_idle_conns_per_host)
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .timer(hyper_util::rt::TokioTimer::new())
-            .build(connector);
+        let builder = |http2_only: bool| {
+            Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(settings.idle_conn_timeout)
+                .pool_max_idle_per_host(settings.max_idle_conns_per_host)
+                .pool_timer(hyper_util::rt::TokioTimer::new())
+                .timer(hyper_util::rt::TokioTimer::new())
+                .http2_only(http2_only)
+                .build(connector.clone())
+        };
         UpstreamTransport {
-            client,
+            client: builder(false),
+            h2c: builder(true),
             response_header_timeout: settings.response_header_timeout,
         }
     }
@@ -57,6 +75,7 @@ impl UpstreamTransport {
         &self,
         scheme: &Scheme,
         authority: &Authority,
+        protocol: UpstreamProtocol,
         pass_host_header: bool,
         mut req: Request<ProxyBody>,
     ) -> Result<Response<Incoming>, GatewayError> {
@@ -69,7 +88,16 @@ impl UpstreamTransport {
             Some(path_and_query.unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")));
         *req.uri_mut() = Uri::from_parts(parts)
             .map_err(|e| GatewayError::UpstreamUnreachable(format!("bad upstream URI: {e}")))?;
-        *req.version_mut() = Version::HTTP_11;
+        let client = match protocol {
+            UpstreamProtocol::Http1 => {
+                *req.version_mut() = Version::HTTP_11;
+                &self.client
+            }
+            UpstreamProtocol::H2c => {
+                *req.version_mut() = Version::HTTP_2;
+                &self.h2c
+            }
+        };
         let headers = req.headers_mut();
         if pass_host_header {
             // HTTP/2 clients send :authority instead of Host; carry it over.
@@ -83,7 +111,7 @@ impl UpstreamTransport {
             headers.insert(header::HOST, v);
         }
 
-        let call = self.client.request(req);
+        let call = client.request(req);
         let result = match self.response_header_timeout {
             Some(limit) => match tokio::time::timeout(limit, call).await {
                 Ok(r) => r,

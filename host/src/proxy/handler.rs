@@ -19,7 +19,8 @@ use hyper::body::Incoming;
 use super::body::{ProxyBody, full, stream};
 use super::errors::GatewayError;
 use super::headers::{set_forwarded, strip_hop_by_hop};
-use super::path::normalize;
+use super::path::{PathPolicy, normalize};
+use super::upgrade::take_client_upgrade;
 use crate::plugins::{RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply};
 use crate::router::RequestFacts;
 use crate::runtime::{RouteTarget, Runtime};
@@ -59,8 +60,10 @@ async fn proxy(
     req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, GatewayError> {
     let (mut parts, body) = req.into_parts();
+    super::framing::check_request(&parts)?;
     let raw_path = parts.uri.path().to_owned();
-    if let std::borrow::Cow::Owned(normal) = normalize(&raw_path) {
+    let normal = normalize(&raw_path, PathPolicy::default())?;
+    if let std::borrow::Cow::Owned(normal) = normal {
         set_uri_path(&mut parts, &normal)?;
     }
     strip_hop_by_hop(&mut parts.headers);
@@ -103,12 +106,16 @@ async fn proxy(
         target.router.clone(),
         chain.len(),
     );
-    let (head, outcome) = chain.on_request(head, &mut state);
+    let (mut head, outcome) = chain.on_request(head, &mut state);
     let (resp_head, upstream_body) = match outcome {
         RequestOutcome::Failed(e) => return Err(e.into()),
         RequestOutcome::Respond(reply) => (reply_head(&reply), ReplyOrStream::Reply(reply.body)),
         RequestOutcome::Forward => {
-            let upstream_parts = clone_for_upstream(&head.parts);
+            let mut upstream_parts = clone_for_upstream(&head.parts);
+            // The client connection's upgrade handle (WebSocket) goes with the forwarded request.
+            if let Some(upgrade) = head.parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
+                upstream_parts.extensions.insert(upgrade);
+            }
             let resp = forward(target, upstream_parts, body).await?;
             let (p, b) = resp.into_parts();
             (ResponseHead::new(p), ReplyOrStream::Stream(b))
@@ -133,25 +140,23 @@ enum ReplyOrStream {
     Stream(Incoming),
 }
 
-/// Picks a server and forwards the request; the response head has hop-by-hop headers removed.
+/// Forwards the request through the route's service (balancing, health, retry, mirroring,
+/// failover: `runtime::service`); the response head has hop-by-hop headers removed. An
+/// upgrade request (WebSocket) keeps its upgrade headers, and a 101 answer splices the two
+/// connections (`upgrade`).
 async fn forward(
     target: &RouteTarget,
-    parts: Parts,
+    mut parts: Parts,
     body: Incoming,
 ) -> Result<Response<Incoming>, GatewayError> {
-    let service = &target.service;
-    let server = service.pick().ok_or(GatewayError::NoServer)?;
+    let upgrade = take_client_upgrade(&mut parts);
     let req = Request::from_parts(parts, stream(body));
-    let mut resp = service
-        .transport
-        .send(
-            &server.scheme,
-            &server.authority,
-            service.pass_host_header,
-            req,
-        )
-        .await?;
+    let mut resp = target.service.forward(req).await?;
+    let switched = upgrade.and_then(|u| u.on_response(&mut resp));
     strip_hop_by_hop(resp.headers_mut());
+    if let Some(switched) = switched {
+        switched.restore_headers(resp.headers_mut());
+    }
     Ok(resp)
 }
 

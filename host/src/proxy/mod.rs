@@ -3,10 +3,12 @@
 pub mod body;
 pub mod errors;
 pub mod forward;
+pub mod framing;
 pub mod handler;
 pub mod headers;
 pub mod path;
 pub mod server;
+pub mod upgrade;
 
 pub use errors::GatewayError;
 pub use server::{Entrypoint, SharedRuntime};

@@ -11,8 +11,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::handler::{Connection, handle};
 use crate::runtime::Runtime;
@@ -59,6 +60,8 @@ impl Entrypoint {
             }
         };
         let graceful = GracefulShutdown::new();
+        let limits = ConnectionLimits::default();
+        let connections = Arc::new(Semaphore::new(limits.max_connections));
         loop {
             let accepted = tokio::select! {
                 r = self.listener.accept() => r,
@@ -87,7 +90,11 @@ impl Entrypoint {
                 let snapshot = runtime.load_full();
                 async move { Ok::<_, Infallible>(handle(snapshot, &conn, req).await) }
             });
-            let builder = auto::Builder::new(TokioExecutor::new());
+            let Ok(permit) = connections.clone().try_acquire_owned() else {
+                shed(stream, &self.name);
+                continue;
+            };
+            let builder = limits.builder();
             let connection = builder
                 .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .into_owned();
@@ -96,6 +103,7 @@ impl Entrypoint {
                 if let Err(e) = watched.await {
                     tracing::debug!(%client, "connection ended with error: {e}");
                 }
+                drop(permit);
             });
         }
         drop(self.listener);
@@ -117,4 +125,69 @@ impl Entrypoint {
             );
         }
     }
+}
+
+/// Per-entrypoint protocol limits. Defaults are safe for an internet-facing listener.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Open client connections; beyond it new connections get 503 and are closed.
+    pub max_connections: usize,
+    /// Largest HTTP/1 request head (request line + headers): beyond it, 431 (or 414 for the
+    /// request line alone).
+    pub max_head_bytes: usize,
+    /// Time a client has to send a complete request head; then the connection is closed
+    /// (slowloris). hyper closes without a response, as nginx does.
+    pub header_read_timeout: Duration,
+    /// HTTP/2: concurrent streams per connection.
+    pub h2_max_concurrent_streams: u32,
+    /// HTTP/2: decoded header list size.
+    pub h2_max_header_list_size: u32,
+    /// HTTP/2: streams reset by the client before the server accepted them (rapid reset).
+    pub h2_max_pending_accept_reset_streams: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 10_000,
+            max_head_bytes: 64 << 10,
+            header_read_timeout: Duration::from_secs(10),
+            h2_max_concurrent_streams: 250,
+            h2_max_header_list_size: 64 << 10,
+            h2_max_pending_accept_reset_streams: 20,
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// A connection builder with these limits (HTTP/1.1 and HTTP/2 prior knowledge).
+    fn builder(&self) -> auto::Builder<TokioExecutor> {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .max_buf_size(self.max_head_bytes)
+            .header_read_timeout(self.header_read_timeout);
+        builder
+            .http2()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .max_concurrent_streams(self.h2_max_concurrent_streams)
+            .max_header_list_size(self.h2_max_header_list_size)
+            .max_pending_accept_reset_streams(self.h2_max_pending_accept_reset_streams);
+        builder
+    }
+}
+
+/// Answers a connection over the limit with 503 and closes it, without reading its request.
+fn shed(mut stream: tokio::net::TcpStream, entrypoint: &str) {
+    tracing::warn!(
+        entrypoint,
+        "connection limit reached: shedding a connection with 503"
+    );
+    tokio::spawn(async move {
+        let _ = stream
+            .write_all(b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+            .await;
+        let _ = stream.shutdown().await;
+    });
 }

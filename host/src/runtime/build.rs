@@ -5,17 +5,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::config::{
-    ConfigError, Isolation as ConfigIsolation, LoadedConfig, PluginRuntimeConfig,
-    ServersTransportConfig, ServiceConfig,
-};
+use crate::config::{ConfigError, Isolation as ConfigIsolation, LoadedConfig, PluginRuntimeConfig};
 use crate::plugins::{
     Chain, ConfigureError, Isolation, MiddlewareBudget, PluginMiddleware, PluginRegistry,
 };
-use crate::proxy::forward::{TransportSettings, UpstreamTransport};
 use crate::router::{Route, RouteTable, Rule};
 
-use super::{RouteTarget, Runtime, Server, Service};
+use super::build_services::build_services;
+use super::{RouteTarget, Runtime};
 
 /// Converts a middleware's runtime settings from config into the plugin runtime's budget.
 pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
@@ -34,15 +31,6 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
     }
 }
 
-fn transport_settings(t: &ServersTransportConfig) -> TransportSettings {
-    TransportSettings {
-        dial_timeout: t.dial_timeout,
-        response_header_timeout: t.response_header_timeout,
-        idle_conn_timeout: t.idle_conn_timeout,
-        max_idle_conns_per_host: t.max_idle_conns_per_host,
-    }
-}
-
 /// Builds the runtime, or every error found (each located in the config). Must run inside the
 /// tokio runtime (transports spawn their pool reapers).
 pub fn build_runtime(
@@ -55,6 +43,10 @@ pub fn build_runtime(
     // Middlewares: resolve the plugin, validate its config, build its instance pool.
     let mut middlewares: BTreeMap<&str, Arc<PluginMiddleware>> = BTreeMap::new();
     for (name, mw) in &http.middlewares {
+        if mw.chain.is_some() {
+            // A Traefik chain runs no plugin of its own: routers get its members instead.
+            continue;
+        }
         let key = [
             &["http", "middlewares", name.as_str()][..],
             &[mw.type_key.as_str()],
@@ -97,58 +89,8 @@ pub fn build_runtime(
         }
     }
 
-    // Transports: one per serversTransport, plus the default.
-    let default_transport =
-        UpstreamTransport::new(&transport_settings(&ServersTransportConfig::default()));
-    let transports: HashMap<&str, UpstreamTransport> = http
-        .servers_transports
-        .iter()
-        .map(|(name, t)| {
-            (
-                name.as_str(),
-                UpstreamTransport::new(&transport_settings(t)),
-            )
-        })
-        .collect();
-
-    // Services.
-    let mut services: HashMap<&str, Arc<Service>> = HashMap::new();
-    for (name, svc) in &http.services {
-        let ServiceConfig::LoadBalancer(lb) = svc;
-        let mut servers = Vec::with_capacity(lb.servers.len());
-        for (i, s) in lb.servers.iter().enumerate() {
-            match (s.url.scheme().cloned(), s.url.authority().cloned()) {
-                (Some(scheme), Some(authority)) => servers.push(Server { scheme, authority }),
-                _ => errors.push(config.error_at(
-                    &[
-                        "http",
-                        "services",
-                        name,
-                        "loadBalancer",
-                        "servers",
-                        &i.to_string(),
-                        "url",
-                    ],
-                    format!("server URL {} needs a scheme and a host", s.url),
-                )),
-            }
-        }
-        let transport = lb
-            .servers_transport
-            .as_deref()
-            .and_then(|t| transports.get(t).cloned())
-            .unwrap_or_else(|| default_transport.clone());
-        services.insert(
-            name.as_str(),
-            Arc::new(Service {
-                name: Arc::from(name.as_str()),
-                servers,
-                balancer: crate::lb::RoundRobin::new(),
-                pass_host_header: lb.pass_host_header,
-                transport,
-            }),
-        );
-    }
+    // Services (and their transports, health probes).
+    let services = build_services(config, &mut errors);
 
     // Routers, grouped by entrypoint.
     let mut per_entrypoint: HashMap<String, Vec<Route<RouteTarget>>> = config
@@ -172,8 +114,8 @@ pub fn build_runtime(
             // The config module already reported the missing service.
             continue;
         };
-        let chain: Option<Vec<Arc<PluginMiddleware>>> = router
-            .middlewares
+        let chain: Option<Vec<Arc<PluginMiddleware>>> = http
+            .expand_middlewares(&router.middlewares)
             .iter()
             .map(|m| middlewares.get(m.as_str()).cloned())
             .collect();

@@ -2,6 +2,7 @@
 //! swapped whole (one `ArcSwap` store) on reload. Requests load it once and never lock.
 
 pub mod build;
+pub mod build_services;
 pub mod service;
 
 use std::collections::HashMap;

@@ -1,32 +1,120 @@
-//! A service as the proxy uses it: servers, a balancer, and the transport to reach them.
+//! A service as the proxy uses it, built from `http.services.<name>`:
+//!
+//! - `loadBalancer` → [`LoadBalancer`] (servers, health, sticky, retry);
+//! - `weighted` → [`Weighted`]: smooth weighted round robin over child services, optional
+//!   sticky cookie, unavailable children skipped;
+//! - `mirroring` → [`Mirroring`]: the main service answers; mirrors get copies
+//!   (fire-and-forget, `mirroring.rs`);
+//! - `failover` → [`Failover`]: the main service while it has an available server, else the
+//!   fallback.
+//!
+//! A request descends through the composite services in a loop (no boxing, no recursion) to
+//! one load balancer. Health propagates upwards on demand: a parent asks its children, which
+//! read their servers' atomic flags.
+
+mod mirroring;
 
 use std::sync::Arc;
 
-use http::uri::{Authority, Scheme};
+use http::header::SET_COOKIE;
+use http::{HeaderValue, Request, Response};
+use hyper::body::Incoming;
 
-use crate::lb::RoundRobin;
-use crate::proxy::forward::UpstreamTransport;
-
-/// One upstream server, parsed once at config time.
-#[derive(Debug, Clone)]
-pub struct Server {
-    pub scheme: Scheme,
-    pub authority: Authority,
-}
+pub use crate::lb::Server;
+use crate::lb::sticky::StickyCookie;
+use crate::lb::{LoadBalancer, SmoothWeighted};
+use crate::proxy::body::ProxyBody;
+use crate::proxy::errors::GatewayError;
+pub use mirroring::{Mirror, Mirroring};
 
 pub struct Service {
     pub name: Arc<str>,
-    pub servers: Vec<Server>,
-    pub balancer: RoundRobin,
-    pub pass_host_header: bool,
-    pub transport: UpstreamTransport,
+    pub kind: ServiceKind,
+}
+
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per service, built at load time; boxing would add a pointer hop per request"
+)]
+pub enum ServiceKind {
+    LoadBalancer(LoadBalancer),
+    Weighted(Weighted),
+    Mirroring(Mirroring),
+    Failover(Failover),
+}
+
+/// Child services with weights.
+pub struct Weighted {
+    pub children: Box<[Arc<Service>]>,
+    pub schedule: SmoothWeighted,
+    pub sticky: Option<StickyCookie>,
+}
+
+pub struct Failover {
+    pub main: Arc<Service>,
+    pub fallback: Arc<Service>,
 }
 
 impl Service {
-    /// The server for the next request, or `None` if the service has none.
-    pub fn pick(&self) -> Option<&Server> {
-        self.balancer
-            .pick(self.servers.len())
-            .and_then(|i| self.servers.get(i))
+    /// Whether a request sent here now could reach a server (read from atomics, no I/O).
+    pub fn is_available(&self) -> bool {
+        match &self.kind {
+            ServiceKind::LoadBalancer(lb) => lb.is_available(),
+            ServiceKind::Weighted(w) => w.children.iter().any(|c| c.is_available()),
+            ServiceKind::Mirroring(m) => m.main.is_available(),
+            ServiceKind::Failover(f) => f.main.is_available() || f.fallback.is_available(),
+        }
+    }
+
+    /// Forwards the request and returns the response head (body streaming). Sticky cookies
+    /// set by weighted services on the way down are added to the response.
+    pub async fn forward(
+        &self,
+        mut req: Request<ProxyBody>,
+    ) -> Result<Response<Incoming>, GatewayError> {
+        // Most paths set no cookie; the vector allocates only when one does.
+        let mut cookies: Vec<HeaderValue> = Vec::new();
+        let mut service = self;
+        let result = loop {
+            match &service.kind {
+                ServiceKind::LoadBalancer(lb) => break lb.forward(req).await,
+                ServiceKind::Weighted(w) => {
+                    let (child, cookie) = w.pick(req.headers()).ok_or(GatewayError::NoServer)?;
+                    cookies.extend(cookie);
+                    service = child;
+                }
+                ServiceKind::Failover(f) => {
+                    service = if f.main.is_available() {
+                        &f.main
+                    } else {
+                        &f.fallback
+                    };
+                }
+                ServiceKind::Mirroring(m) => {
+                    req = m.copy_to_mirrors(req).await?;
+                    service = &m.main;
+                }
+            }
+        };
+        let mut resp = result?;
+        for cookie in cookies {
+            resp.headers_mut().append(SET_COOKIE, cookie);
+        }
+        Ok(resp)
+    }
+}
+
+impl Weighted {
+    /// The child for this request and, when the sticky pin is new or changed, its cookie.
+    fn pick(&self, headers: &http::HeaderMap) -> Option<(&Arc<Service>, Option<HeaderValue>)> {
+        let available = |i: usize| self.children.get(i).is_some_and(|c| c.is_available());
+        if let Some(sticky) = &self.sticky
+            && let Some(i) = sticky.pinned(headers).filter(|&i| available(i))
+        {
+            return self.children.get(i).map(|c| (c, None));
+        }
+        let i = self.schedule.pick(available)?;
+        let cookie = self.sticky.as_ref().and_then(|s| s.set_cookie(i));
+        self.children.get(i).map(|c| (c, cookie))
     }
 }

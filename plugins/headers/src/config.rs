@@ -1,7 +1,10 @@
 //! The `headers` config: Traefik's option names, checked once at `validate-config` / `init`.
 
-use plugin_sdk::rules::{check_header_name, check_header_value};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::cors::Cors;
+use crate::json::{header_map, kind};
+use crate::secure::Secure;
 
 /// One configured header edit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,22 +15,48 @@ pub enum HeaderEdit {
     Remove(String),
 }
 
-/// The parsed config. Both lists default to empty; edits apply in name order.
+impl HeaderEdit {
+    /// The header's name, lower-case.
+    pub fn name(&self) -> &str {
+        match self {
+            HeaderEdit::Set(name, _) | HeaderEdit::Remove(name) => name,
+        }
+    }
+}
+
+/// The parsed config. Every option defaults to off / empty; custom edits apply in name order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeadersConfig {
     /// `customRequestHeaders`: applied to the request in `on-request`.
     pub request: Vec<HeaderEdit>,
     /// `customResponseHeaders`: applied to the response in `on-response`.
     pub response: Vec<HeaderEdit>,
+    /// The `accessControl*` and `addVaryHeader` options.
+    pub cors: Cors,
+    /// The security options (`stsSeconds`, `frameDeny`, `allowedHosts`...).
+    pub secure: Secure,
 }
 
 const REQUEST_OPTION: &str = "customRequestHeaders";
 const RESPONSE_OPTION: &str = "customResponseHeaders";
 
+/// Options Traefik v2 had and v3 removed: refused with a pointer to what replaced them.
+const REMOVED_IN_V3: &[(&str, &str)] = &[
+    ("sslRedirect", "use the redirectScheme middleware"),
+    ("sslTemporaryRedirect", "use the redirectScheme middleware"),
+    ("sslHost", "use the redirectRegex middleware"),
+    ("sslForceHost", "use the redirectRegex middleware"),
+    ("featurePolicy", "use permissionsPolicy"),
+    (
+        "accessControlAllowOrigin",
+        "use accessControlAllowOriginList",
+    ),
+];
+
 impl HeadersConfig {
-    /// Parse the middleware's JSON config. A blank config or `null` means no edits; anything but
-    /// the two supported options is refused by name, as are invalid header names and values and
-    /// names configured twice (case-insensitively).
+    /// Parse the middleware's JSON config. A blank config or `null` means no edits; an option
+    /// Traefik v3 does not have is refused by name, as are invalid header names and values,
+    /// regexes that do not compile and names configured twice (case-insensitively).
     pub fn parse(config: &str) -> Result<Self, String> {
         if config.trim().is_empty() {
             return Ok(Self::default());
@@ -44,65 +73,40 @@ impl HeadersConfig {
             match option.as_str() {
                 REQUEST_OPTION => parsed.request = edits(REQUEST_OPTION, value)?,
                 RESPONSE_OPTION => parsed.response = edits(RESPONSE_OPTION, value)?,
-                _ => return Err(format!("unknown option {option:?}")),
+                name if Cors::OPTIONS.contains(&name) => parsed.cors.set(name, value)?,
+                name if Secure::OPTIONS.contains(&name) => parsed.secure.set(name, value)?,
+                name => {
+                    return Err(match REMOVED_IN_V3.iter().find(|(old, _)| *old == name) {
+                        Some((_, instead)) => {
+                            format!("option {name:?} was removed in Traefik v3 ({instead})")
+                        }
+                        None => format!("unknown option {name:?}"),
+                    });
+                }
             }
         }
+        parsed.cors.finish();
         Ok(parsed)
     }
 }
 
 fn edits(option: &str, value: Value) -> Result<Vec<HeaderEdit>, String> {
-    let map: Map<String, Value> = match value {
-        Value::Null => return Ok(Vec::new()),
-        Value::Object(map) => map,
-        other => {
-            return Err(format!(
-                "{option}: must be a map of header name to value, got {}",
-                kind(&other)
-            ));
-        }
-    };
+    let map = header_map(option, value)?;
     let mut edits: Vec<HeaderEdit> = Vec::with_capacity(map.len());
-    for (name, value) in map {
-        check_header_name(&name).map_err(|_| format!("{option}: invalid header name {name:?}"))?;
+    for (name, text) in map {
         let lower = name.to_ascii_lowercase();
-        if edits.iter().any(|e| edit_name(e) == lower) {
+        if edits.iter().any(|e| e.name() == lower) {
             return Err(format!("{option}: header {name:?} is configured twice"));
         }
-        let Value::String(text) = value else {
-            return Err(format!(
-                "{option}: header {name:?}: value must be a string, got {}",
-                kind(&value)
-            ));
-        };
         if text.is_empty() {
             edits.push(HeaderEdit::Remove(lower));
         } else {
-            check_header_value(text.as_bytes())
-                .map_err(|_| format!("{option}: header {name:?}: invalid header value {text:?}"))?;
             edits.push(HeaderEdit::Set(lower, text.into_bytes()));
         }
     }
     // Sorted whatever map order serde_json was built with, so the order of edits is stable.
-    edits.sort_by(|a, b| edit_name(a).cmp(edit_name(b)));
+    edits.sort_by(|a, b| a.name().cmp(b.name()));
     Ok(edits)
-}
-
-fn edit_name(edit: &HeaderEdit) -> &str {
-    match edit {
-        HeaderEdit::Set(name, _) | HeaderEdit::Remove(name) => name,
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
-    }
 }
 
 #[cfg(test)]
@@ -126,6 +130,7 @@ mod tests {
                     "x-custom-response-header".into(),
                     b"value".to_vec()
                 )],
+                ..HeadersConfig::default()
             })
         );
     }
@@ -144,8 +149,19 @@ mod tests {
     #[test]
     fn unknown_options_are_refused_by_name() {
         assert_eq!(
-            HeadersConfig::parse(r#"{"stsSeconds": 31536000}"#),
-            Err(r#"unknown option "stsSeconds""#.to_string())
+            HeadersConfig::parse(r#"{"stsSecondz": 31536000}"#),
+            Err(r#"unknown option "stsSecondz""#.to_string())
+        );
+    }
+
+    #[test]
+    fn options_traefik_v3_removed_are_refused_with_their_replacement() {
+        assert_eq!(
+            HeadersConfig::parse(r#"{"sslRedirect": true}"#),
+            Err(
+                r#"option "sslRedirect" was removed in Traefik v3 (use the redirectScheme middleware)"#
+                    .to_string()
+            )
         );
     }
 

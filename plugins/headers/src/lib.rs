@@ -1,43 +1,74 @@
-//! Bundled plugin `headers`: Traefik's `headers` middleware.
+//! Bundled plugin `headers`: Traefik's `headers` middleware (custom headers, CORS, security).
 //!
-//! Supported options (both optional, maps of header name to value):
-//! - `customRequestHeaders`: set on the request before it goes upstream;
-//! - `customResponseHeaders`: set on the response before it goes to the client.
+//! Options, with Traefik v3's names and semantics (all optional):
+//! - `customRequestHeaders` / `customResponseHeaders`: maps of header name to value, set on the
+//!   request before it goes upstream / on the response before it goes to the client; an empty
+//!   value removes the header;
+//! - CORS: `accessControlAllowCredentials`, `accessControlAllowHeaders`,
+//!   `accessControlAllowMethods`, `accessControlAllowOriginList`,
+//!   `accessControlAllowOriginListRegex`, `accessControlExposeHeaders`, `accessControlMaxAge`,
+//!   `addVaryHeader` — preflights are answered by the plugin with 200 (see [`cors`]);
+//! - security: `allowedHosts`, `hostsProxyHeaders`, `sslProxyHeaders`, `stsSeconds`,
+//!   `stsIncludeSubdomains`, `stsPreload`, `forceSTSHeader`, `frameDeny`,
+//!   `customFrameOptionsValue`, `contentTypeNosniff`, `browserXssFilter`,
+//!   `customBrowserXSSValue`, `contentSecurityPolicy`, `contentSecurityPolicyReportOnly`,
+//!   `publicKey`, `referrerPolicy`, `permissionsPolicy`, `isDevelopment` (see [`secure`]).
 //!
-//! An empty value removes the header. Any other option (Traefik's CORS and security options come
-//! in a later version) is refused at config load with `unknown option "NAME"`.
+//! Any other option is refused at config load with `unknown option "NAME"` (options Traefik v3
+//! removed, such as `sslRedirect`, say what replaced them).
+//!
+//! Order, as in Traefik: a preflight is answered first; then custom request headers; then the
+//! host check. On the way back the security headers are set first, then the custom response
+//! headers, then the CORS headers, so a custom header can override a security header.
 //!
 //! ```yaml
 //! http:
 //!   middlewares:
-//!     add-headers:
+//!     secured:
 //!       headers:
-//!         customRequestHeaders:
-//!           X-Script-Name: "test"
-//!           X-Forwarded-Server: ""     # removed
-//!         customResponseHeaders:
-//!           X-Custom-Response-Header: "value"
+//!         customRequestHeaders: { X-Script-Name: "test", X-Forwarded-Server: "" }
+//!         accessControlAllowMethods: [GET, OPTIONS, PUT]
+//!         accessControlAllowOriginList: ["https://app.example.com"]
+//!         accessControlMaxAge: 100
+//!         addVaryHeader: true
+//!         stsSeconds: 31536000
+//!         frameDeny: true
 //! ```
 //!
-//! Cost per request: one host call per configured header in each hook; nothing is read.
+//! Cost per request: one host call per configured custom header in each hook; CORS reads
+//! `Origin` once per response (only with an origin list) and three headers per `OPTIONS`
+//! request; security headers cost one host call each, the host check one or two reads.
 
 mod config;
+pub mod cors;
+mod json;
+pub mod secure;
+mod sink;
 
-use plugin_sdk::{Action, EditError, Middleware, Request, Response};
+use plugin_sdk::{Action, Middleware, Request, Response};
 
 pub use config::{HeaderEdit, HeadersConfig};
+use secure::{Secure, Verdict};
+use sink::HeaderSink;
 
 /// The `headers` middleware: the parsed config, shared by every hook call on the instance.
 pub struct Headers {
     config: HeadersConfig,
+    /// Whether any security option is set (else that phase is skipped).
+    secure: bool,
 }
 
 impl Middleware for Headers {
     fn from_config(config: &str) -> Result<Self, String> {
-        HeadersConfig::parse(config).map(|config| Headers { config })
+        let config = HeadersConfig::parse(config)?;
+        let secure = config.secure.defined();
+        Ok(Headers { config, secure })
     }
 
     fn on_request(&self, req: &mut Request<'_>) -> Action {
+        if let Some(reply) = self.config.cors.preflight(req) {
+            return Action::Respond(reply);
+        }
         for edit in &self.config.request {
             let applied = match edit {
                 HeaderEdit::Set(name, value) => req.set_header(name, value),
@@ -46,98 +77,48 @@ impl Middleware for Headers {
                     Ok(())
                 }
             };
-            report(applied, "request", edit);
+            if let Err(e) = applied {
+                plugin_sdk::warn!("headers: request edit {edit:?} refused: {e}");
+            }
+        }
+        if self.secure && self.config.secure.on_request(req) == Verdict::BadHost {
+            let mut reply = Secure::bad_host_reply();
+            self.custom_and_cors(req, &mut reply);
+            return Action::Respond(reply);
         }
         Action::Continue
     }
 
-    fn on_response(&self, _req: &mut Request<'_>, resp: &mut Response<'_>) -> Action {
-        for edit in &self.config.response {
-            let applied = match edit {
-                HeaderEdit::Set(name, value) => resp.set_header(name, value),
-                HeaderEdit::Remove(name) => {
-                    resp.remove_header(name);
-                    Ok(())
-                }
-            };
-            report(applied, "response", edit);
+    fn on_response(&self, req: &mut Request<'_>, resp: &mut Response<'_>) -> Action {
+        if self.secure {
+            self.config.secure.apply(req, resp);
         }
+        self.custom_and_cors(req, resp);
         Action::Continue
     }
 }
 
-/// Names and values were checked at config load, so a refusal here is the host's output budget
-/// (header count or bytes): log it and go on with the head as it was.
-fn report(applied: Result<(), EditError>, head: &str, edit: &HeaderEdit) {
-    if let Err(e) = applied {
-        plugin_sdk::warn!("headers: {head} edit {edit:?} refused: {e}");
+impl Headers {
+    /// What Traefik's header modifier does to every response but a preflight's: the custom
+    /// response headers, then the CORS headers.
+    fn custom_and_cors(&self, req: &Request<'_>, head: &mut impl HeaderSink) {
+        for edit in &self.config.response {
+            match edit {
+                HeaderEdit::Set(name, value) => head.set(name, value),
+                HeaderEdit::Remove(name) => head.remove(name),
+            }
+        }
+        let cors = &self.config.cors;
+        let origin = if cors.checks_origin() {
+            req.header_str("origin")
+        } else {
+            None
+        };
+        cors.apply(origin.as_deref(), head);
     }
 }
 
 plugin_sdk::export_middleware!(Headers);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use plugin_sdk::testing::{self, TestRequest, TestResponse};
-
-    const CONFIG: &str = r#"{
-        "customRequestHeaders": {"X-Script-Name": "test", "X-Forwarded-Server": ""},
-        "customResponseHeaders": {"X-Custom-Response-Header": "value", "Server": ""}
-    }"#;
-
-    #[test]
-    fn request_headers_are_set_replaced_and_removed() {
-        let mw = testing::instance::<Headers>(CONFIG).unwrap_or_else(|e| panic!("{e}"));
-        let mut req = TestRequest::get("/")
-            .header("x-script-name", "old")
-            .header("X-Script-Name", "older")
-            .header("x-forwarded-server", "gw1")
-            .header("accept", "*/*");
-        assert!(testing::on_request(&mw, &mut req).is_continue());
-        assert_eq!(req.header_all("x-script-name"), vec![b"test".to_vec()]);
-        assert_eq!(req.header_bytes("x-forwarded-server"), None);
-        assert_eq!(req.header_str("accept").as_deref(), Some("*/*"));
-    }
-
-    #[test]
-    fn response_headers_are_set_and_removed_and_the_request_is_untouched() {
-        let mw = testing::instance::<Headers>(CONFIG).unwrap_or_else(|e| panic!("{e}"));
-        let mut req = TestRequest::get("/");
-        let before = req.clone();
-        let mut resp = TestResponse::new(200)
-            .header("server", "nginx")
-            .header("content-type", "text/html");
-        assert!(testing::on_response(&mw, &mut req, &mut resp).is_continue());
-        assert_eq!(
-            resp.header_str("x-custom-response-header").as_deref(),
-            Some("value")
-        );
-        assert_eq!(resp.header_bytes("server"), None);
-        assert_eq!(
-            resp.header_str("content-type").as_deref(),
-            Some("text/html")
-        );
-        assert_eq!(resp.status, 200);
-        assert_eq!(req, before);
-    }
-
-    #[test]
-    fn an_empty_config_changes_nothing() {
-        let mw = testing::instance::<Headers>("{}").unwrap_or_else(|e| panic!("{e}"));
-        let mut req = TestRequest::get("/").header("a", "1");
-        let mut resp = TestResponse::new(404).header("b", "2");
-        let (req_before, resp_before) = (req.clone(), resp.clone());
-        assert!(testing::on_request(&mw, &mut req).is_continue());
-        assert!(testing::on_response(&mw, &mut req, &mut resp).is_continue());
-        assert_eq!((req, resp), (req_before, resp_before));
-    }
-
-    #[test]
-    fn validate_config_reports_unknown_options() {
-        assert_eq!(
-            testing::validate_config::<Headers>(r#"{"customRequestHeaders": {}, "stsSeconds": 1}"#),
-            Err(r#"unknown option "stsSeconds""#.to_string())
-        );
-    }
-}
+mod tests;

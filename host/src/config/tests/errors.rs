@@ -102,7 +102,7 @@ fn service_and_transport_errors() {
         errors("err_services.yml"),
         [
             format!(
-                "{file}:6: http.services.weighted-svc: service type \"weighted\" is not supported yet"
+                "{file}:8: http.services.weighted-svc.weighted.services: at least one service is required"
             ),
             format!(
                 "{file}:11: http.services.empty.loadBalancer.servers: at least one server is required"

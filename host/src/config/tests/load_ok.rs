@@ -29,6 +29,7 @@ fn json_of(middleware: &MiddlewareConfig) -> serde_json::Value {
 fn load_balancer(service: Option<&ServiceConfig>) -> &LoadBalancerConfig {
     match service {
         Some(ServiceConfig::LoadBalancer(lb)) => lb,
+        Some(other) => panic!("not a load balancer: {other:?}"),
         None => panic!("service missing"),
     }
 }

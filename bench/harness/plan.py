@@ -1,0 +1,88 @@
+"""What one benchmark run measures: scenarios, connection counts, durations, contenders' order.
+
+A scenario names the work every proxy does per request; a contender that lacks part of it runs
+what it has and the report says what was missing (never faked), or does not run it at all when
+the missing part is the point of the scenario (the rate limit in (c)).
+"""
+
+from dataclasses import dataclass, field
+
+USER = "bench"
+PASSWORD = "bench-secret"
+# Far above any load two cores can offer: the limiter runs on every request, never trips.
+RATE_FAR_ABOVE = 1_000_000
+# Far below the offered load: most requests are answered 429 by the proxy itself.
+RATE_TRIPPING = 1_000
+RATE_BURST = 100
+
+RESPONSE_HEADER = "X-Bench-Proxy"
+
+UPSTREAM_PORT = 9100
+PROXY_CORE = 0
+LOAD_CORE = 1
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    path: str = "/"
+    header: bool = False
+    auth: bool = False
+    rate: int | None = None
+    # Requests admitted at once above the average rate (nginx's `burst`, Traefik's `burst`).
+    burst: int = 0
+    keepalive: bool = True
+    # The feature without which a contender does not run this scenario at all.
+    essential: str | None = None
+
+    def features(self) -> list[str]:
+        out = []
+        if self.rate is not None:
+            out.append("rate")
+        if self.auth:
+            out.append("auth")
+        if self.header:
+            out.append("header")
+        return out
+
+
+SCENARIOS = [
+    Scenario("a", "(a) plain proxy, 1 KiB"),
+    Scenario("a16k", "(a) plain proxy, 16 KiB", path="/16k"),
+    Scenario("hdr", "(b) part: response header only, 1 KiB", header=True),
+    Scenario(
+        "b",
+        "(b) response header + basic auth + rate limit (not tripping), 1 KiB",
+        header=True,
+        auth=True,
+        rate=RATE_FAR_ABOVE,
+        # As large as the rate: nginx reads its clock once per event-loop pass, so a small burst
+        # rejects requests that arrive within one pass even far below the rate.
+        burst=RATE_FAR_ABOVE,
+    ),
+    Scenario(
+        "c",
+        f"(c) rate limit tripping ({RATE_TRIPPING}/s, burst {RATE_BURST}), 1 KiB",
+        rate=RATE_TRIPPING,
+        burst=RATE_BURST,
+        essential="rate",
+    ),
+    Scenario("d", "(d) keep-alive off (new connection per request), 1 KiB", keepalive=False),
+]
+
+
+@dataclass
+class Mode:
+    name: str
+    rounds: int
+    warmup_s: int
+    duration_s: int
+    conns: list[int]
+    scenarios: list[Scenario] = field(default_factory=lambda: list(SCENARIOS))
+
+
+def mode(quick: bool) -> Mode:
+    if quick:
+        return Mode("quick", rounds=1, warmup_s=1, duration_s=1, conns=[64])
+    return Mode("full", rounds=3, warmup_s=2, duration_s=6, conns=[16, 64, 256])

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The benchmark, in one command: wasmgate side by side with nginx, HAProxy and Caddy.
+#
+#   bash bench/run.sh            # full: 3 rounds, 16/64/256 connections (about half an hour)
+#   bash bench/run.sh --quick    # quick: 1 round, 64 connections, 1 s runs (about a minute)
+#
+# Further options (rounds, durations, a subset of scenarios or contenders): --help.
+# Installs what it needs (bench/setup.sh), builds wasmgate and the bench upstream in release
+# mode, then writes bench/results/<timestamp>.md + .png and latest.md + latest.png
+# (quick mode: bench/results/quick/, not meant to be committed).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+for arg in "$@"; do
+  if [ "$arg" = "-h" ] || [ "$arg" = "--help" ]; then
+    exec python3 "$here/harness/main.py" --help
+  fi
+done
+bash "$repo/scripts/setup.sh"
+bash "$here/setup.sh"
+(cd "$repo" && cargo build --release -p wasmgate -p wasmgate-bench-upstream)
+cd "$repo"
+exec "$here/.venv/bin/python" "$here/harness/main.py" --command-line "bash bench/run.sh $*" "$@"

@@ -1,0 +1,279 @@
+//! A `loadBalancer` service at request time: pick a server (sticky cookie first, then smooth
+//! weighted round robin over the available servers), forward, observe the outcome (passive
+//! health), and retry an idempotent body-less request on another server when the connection
+//! fails.
+//!
+//! Per request on the happy path: a cookie scan when sticky, one atomic increment for the
+//! pick, one or two atomic loads per server considered; no lock, no allocation of our own.
+
+use std::sync::Arc;
+
+use http::header::SET_COOKIE;
+use http::uri::{Authority, Scheme};
+use http::{Request, Response};
+use hyper::body::{Body, Incoming};
+
+use super::health::active::{HealthTasks, ProbeTarget, start};
+use super::health::passive::PassivePolicy;
+use super::health::{Clock, ServerHealth};
+use super::retry::RetryPolicy;
+use super::sticky::StickyCookie;
+use super::swrr::SmoothWeighted;
+use crate::config::{HealthCheckConfig, LoadBalancerConfig};
+use crate::proxy::body::{ProxyBody, empty};
+use crate::proxy::errors::GatewayError;
+use crate::proxy::forward::{UpstreamProtocol, UpstreamTransport};
+
+/// One upstream server, parsed once at config time.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// The URL as configured (logs, sticky cookie id).
+    pub url: Arc<str>,
+    pub scheme: Scheme,
+    pub authority: Authority,
+    pub protocol: UpstreamProtocol,
+    pub weight: u32,
+}
+
+/// Why a load balancer could not be built (the config module checks these first).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadBalancerError {
+    #[error("server URL {0} needs a scheme and a host")]
+    ServerUrl(String),
+    #[error("sticky cookie: {0}")]
+    Cookie(#[from] http::header::InvalidHeaderValue),
+}
+
+pub struct LoadBalancer {
+    service: Arc<str>,
+    servers: Box<[Server]>,
+    health: Arc<[ServerHealth]>,
+    clock: Clock,
+    schedule: SmoothWeighted,
+    sticky: Option<StickyCookie>,
+    passive: Option<PassivePolicy>,
+    retry: Option<RetryPolicy>,
+    pass_host_header: bool,
+    transport: UpstreamTransport,
+    /// Active health probes; they stop when the balancer is dropped.
+    _probes: Option<HealthTasks>,
+}
+
+impl Server {
+    pub fn from_url(url: &http::Uri, weight: u32) -> Result<Server, LoadBalancerError> {
+        let bad = || LoadBalancerError::ServerUrl(url.to_string());
+        let authority = url.authority().cloned().ok_or_else(bad)?;
+        let (scheme, protocol) = match url.scheme_str() {
+            Some("h2c") => (Scheme::HTTP, UpstreamProtocol::H2c),
+            Some(_) => (
+                url.scheme().cloned().ok_or_else(bad)?,
+                UpstreamProtocol::Http1,
+            ),
+            None => return Err(bad()),
+        };
+        Ok(Server {
+            url: Arc::from(url.to_string().trim_end_matches('/')),
+            scheme,
+            authority,
+            protocol,
+            weight,
+        })
+    }
+}
+
+impl LoadBalancer {
+    /// Builds the balancer and starts its health probes (inside the tokio runtime).
+    pub fn new(
+        service: Arc<str>,
+        config: &LoadBalancerConfig,
+        transport: UpstreamTransport,
+    ) -> Result<Self, LoadBalancerError> {
+        let servers = config
+            .servers
+            .iter()
+            .map(|s| Server::from_url(&s.url, s.weight))
+            .collect::<Result<Vec<_>, _>>()?;
+        let weights: Vec<u32> = servers.iter().map(|s| s.weight).collect();
+        let sticky = match &config.sticky {
+            Some(c) => {
+                let keys: Vec<&str> = servers.iter().map(|s| &*s.url).collect();
+                Some(StickyCookie::new(c, &keys)?)
+            }
+            None => None,
+        };
+        let health: Arc<[ServerHealth]> = servers.iter().map(|_| ServerHealth::default()).collect();
+        let probes = config.health_check.as_ref().map(|hc| {
+            let targets = servers.iter().map(|s| probe_target(s, hc)).collect();
+            start(
+                service.clone(),
+                hc,
+                targets,
+                health.clone(),
+                transport.clone(),
+            )
+        });
+        Ok(LoadBalancer {
+            service,
+            schedule: SmoothWeighted::new(&weights),
+            servers: servers.into_boxed_slice(),
+            health,
+            clock: Clock::new(),
+            sticky,
+            passive: config.passive_health_check.as_ref().map(PassivePolicy::new),
+            retry: config.retry.as_ref().map(RetryPolicy::new),
+            pass_host_header: config.pass_host_header,
+            transport,
+            _probes: probes,
+        })
+    }
+
+    pub fn servers(&self) -> &[Server] {
+        &self.servers
+    }
+
+    fn available(&self, server: usize) -> bool {
+        self.health
+            .get(server)
+            .is_some_and(|h| h.is_available(&self.clock))
+    }
+
+    /// Whether any server in the rotation is available (failover and weighted parents ask).
+    pub fn is_available(&self) -> bool {
+        self.servers
+            .iter()
+            .enumerate()
+            .any(|(i, s)| s.weight > 0 && self.available(i))
+    }
+
+    fn pick(&self, exclude: &[usize]) -> Option<usize> {
+        self.schedule
+            .pick(|i| !exclude.contains(&i) && self.available(i))
+    }
+
+    /// Forwards to one server (retrying on another if allowed) and returns its response head;
+    /// a new or changed sticky pin adds `Set-Cookie`.
+    pub async fn forward(
+        &self,
+        req: Request<ProxyBody>,
+    ) -> Result<Response<Incoming>, GatewayError> {
+        let pinned = self
+            .sticky
+            .as_ref()
+            .and_then(|s| s.pinned(req.headers()))
+            .filter(|&i| self.available(i));
+        let first = match pinned {
+            Some(i) => i,
+            None => self.pick(&[]).ok_or(GatewayError::NoServer)?,
+        };
+        let retry = self
+            .retry
+            .as_ref()
+            .filter(|r| r.applies_to(req.method(), req.body().is_end_stream()));
+        let (server, mut resp) = match retry {
+            None => (first, self.send_to(first, req).await?),
+            Some(policy) => self.send_with_retry(first, req, policy).await?,
+        };
+        if pinned != Some(server)
+            && let Some(cookie) = self.sticky.as_ref().and_then(|s| s.set_cookie(server))
+        {
+            resp.headers_mut().append(SET_COOKIE, cookie);
+        }
+        Ok(resp)
+    }
+
+    async fn send_with_retry(
+        &self,
+        first: usize,
+        req: Request<ProxyBody>,
+        policy: &RetryPolicy,
+    ) -> Result<(usize, Response<Incoming>), GatewayError> {
+        let (parts, _empty_body) = req.into_parts();
+        let mut tried = Vec::new();
+        let mut server = first;
+        let mut attempt = 1;
+        loop {
+            match self.send_to(server, copy_head(&parts)).await {
+                Err(GatewayError::UpstreamUnreachable(reason)) if attempt < policy.attempts() => {
+                    tracing::debug!(
+                        service = &*self.service,
+                        server = &*self.servers[server].url,
+                        attempt,
+                        "retrying on another server: {reason}"
+                    );
+                    tried.push(server);
+                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    attempt += 1;
+                    server = match self.pick(&tried).or_else(|| self.pick(&[])) {
+                        Some(s) => s,
+                        None => return Err(GatewayError::UpstreamUnreachable(reason)),
+                    };
+                }
+                other => return other.map(|resp| (server, resp)),
+            }
+        }
+    }
+
+    /// One exchange with one server, observed by passive health.
+    async fn send_to(
+        &self,
+        index: usize,
+        req: Request<ProxyBody>,
+    ) -> Result<Response<Incoming>, GatewayError> {
+        let server = &self.servers[index];
+        let result = self
+            .transport
+            .send(
+                &server.scheme,
+                &server.authority,
+                server.protocol,
+                self.pass_host_header,
+                req,
+            )
+            .await;
+        if let Some(passive) = &self.passive {
+            let failed = match &result {
+                Ok(resp) => passive.counts_status(resp.status().as_u16()),
+                Err(GatewayError::UpstreamUnreachable(_) | GatewayError::UpstreamTimeout) => true,
+                Err(_) => false,
+            };
+            if failed && passive.record_failure(&self.health[index], &self.clock) {
+                tracing::warn!(
+                    service = &*self.service,
+                    server = &*server.url,
+                    "passive health check: server ejected"
+                );
+            }
+        }
+        result
+    }
+}
+
+/// A body-less copy of a request head, for one more attempt.
+fn copy_head(parts: &http::request::Parts) -> Request<ProxyBody> {
+    let mut req = Request::new(empty());
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.version_mut() = parts.version;
+    *req.headers_mut() = parts.headers.clone();
+    req
+}
+
+/// Where the probes of `server` go: its address with the health check's overrides.
+fn probe_target(server: &Server, hc: &HealthCheckConfig) -> ProbeTarget {
+    let (scheme, protocol) = match hc.scheme.as_deref() {
+        Some("h2c") => (Scheme::HTTP, UpstreamProtocol::H2c),
+        Some("https") => (Scheme::HTTPS, UpstreamProtocol::Http1),
+        Some(_) => (Scheme::HTTP, UpstreamProtocol::Http1),
+        None => (server.scheme.clone(), server.protocol),
+    };
+    let authority = hc
+        .port
+        .and_then(|port| format!("{}:{port}", server.authority.host()).parse().ok())
+        .unwrap_or_else(|| server.authority.clone());
+    ProbeTarget {
+        scheme,
+        authority,
+        protocol,
+        label: server.url.clone(),
+    }
+}

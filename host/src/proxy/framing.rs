@@ -1,0 +1,129 @@
+//! HTTP/1 framing and target checks that run before anything else touches a request: the
+//! request-smuggling defences hyper does not already enforce (hyper rejects malformed or
+//! conflicting `Content-Length`, bad header names, NUL/CR/LF in values, non-chunked final
+//! codings and HTTP/1.0 with `Transfer-Encoding`; the suite in tests/e2e pins those too).
+//!
+//! hyper itself handles `Content-Length` together with `Transfer-Encoding` by dropping the
+//! `Content-Length`, reading the body as chunked and closing the connection after the response
+//! (RFC 9112 §6.3), so the bytes after the body are never read as another request; the
+//! header check below therefore only sees what hyper left (it cannot turn that case into 400).
+//!
+//! Cost: a few header lookups per request, no allocation.
+
+use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING, UPGRADE};
+use http::request::Parts;
+
+use super::errors::GatewayError;
+
+/// Longest request target (path and query) accepted, as nginx's default 8 KiB buffers; longer
+/// targets get 414. (Whole heads beyond the entrypoint's head limit get 431 from hyper.)
+pub const MAX_TARGET_BYTES: usize = 8 << 10;
+
+/// Rejects a request whose framing or target is ambiguous (400, and the connection closes):
+/// - `Transfer-Encoding` together with `Content-Length` (RFC 9112 §6.1: a proxy must not forward
+///   both; the classic CL.TE / TE.CL smuggling);
+/// - `Transfer-Encoding` that is anything but a single `chunked` (repeated headers,
+///   `chunked, chunked`, trailing whitespace or tabs, unknown codings);
+/// - more than one `Host`, or a `Host` that disagrees with an absolute-form target;
+/// - `Upgrade: h2c` on cleartext (h2c upgrade is not enabled; prior-knowledge h2c is).
+pub fn check_request(parts: &Parts) -> Result<(), GatewayError> {
+    if parts.uri.path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_TARGET_BYTES {
+        return Err(GatewayError::UriTooLong);
+    }
+    let te_count = parts.headers.get_all(TRANSFER_ENCODING).iter().count();
+    if te_count > 0 {
+        if parts.headers.contains_key(CONTENT_LENGTH) {
+            return Err(GatewayError::BadRequest(
+                "Transfer-Encoding together with Content-Length",
+            ));
+        }
+        let only_chunked = te_count == 1
+            && parts
+                .headers
+                .get(TRANSFER_ENCODING)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
+        if !only_chunked {
+            return Err(GatewayError::BadRequest(
+                "Transfer-Encoding other than a single \"chunked\"",
+            ));
+        }
+    }
+    let mut hosts = parts.headers.get_all(HOST).iter();
+    let host = hosts.next();
+    if hosts.next().is_some() {
+        return Err(GatewayError::BadRequest("more than one Host header"));
+    }
+    if let (Some(authority), Some(host)) = (parts.uri.authority(), host)
+        && !authority
+            .as_str()
+            .as_bytes()
+            .eq_ignore_ascii_case(host.as_bytes())
+    {
+        return Err(GatewayError::BadRequest(
+            "Host disagrees with the absolute-form target",
+        ));
+    }
+    if parts.headers.get_all(UPGRADE).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.split(',').any(|p| p.trim().eq_ignore_ascii_case("h2c")))
+    }) {
+        return Err(GatewayError::BadRequest("h2c upgrade is not enabled"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(raw: &[(&str, &str)], uri: &str) -> Parts {
+        let mut b = http::Request::builder().uri(uri);
+        for (n, v) in raw {
+            b = b.header(*n, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn plain_requests_pass() {
+        assert!(check_request(&parts(&[("host", "a"), ("content-length", "3")], "/")).is_ok());
+        assert!(
+            check_request(&parts(
+                &[("host", "a"), ("transfer-encoding", "Chunked")],
+                "/"
+            ))
+            .is_ok()
+        );
+        assert!(check_request(&parts(&[("host", "A:80")], "http://a:80/x")).is_ok());
+        assert!(check_request(&parts(&[("upgrade", "websocket")], "/")).is_ok());
+    }
+
+    #[test]
+    fn ambiguous_framing_and_targets_are_rejected() {
+        let bad = [
+            (
+                vec![("transfer-encoding", "chunked"), ("content-length", "4")],
+                "/",
+            ),
+            (vec![("transfer-encoding", "chunked, chunked")], "/"),
+            (vec![("transfer-encoding", "chunked\t")], "/"),
+            (
+                vec![
+                    ("transfer-encoding", "chunked"),
+                    ("transfer-encoding", "chunked"),
+                ],
+                "/",
+            ),
+            (vec![("transfer-encoding", "gzip")], "/"),
+            (vec![("host", "a"), ("host", "b")], "/"),
+            (vec![("host", "a")], "http://b/"),
+            (vec![("upgrade", "h2c")], "/"),
+        ];
+        for (headers, uri) in bad {
+            assert!(
+                check_request(&parts(&headers, uri)).is_err(),
+                "{headers:?} {uri}"
+            );
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Bundled plugin `basic-auth`: Traefik's `basicAuth` middleware.
+//!
+//! Options (Traefik v3 names and semantics):
+//! - `users`: htpasswd lines `name:hash`, with bcrypt (`htpasswd -B`), MD5-crypt (`$apr1$`,
+//!   `htpasswd -m`; also `$1$`) or SHA1 (`{SHA}`, `htpasswd -s`) hashes;
+//! - `usersFile`: an htpasswd file, read by the gateway at config load (relative to the config
+//!   file that names it) and handed to the plugin as `users` entries before the inline ones;
+//! - `realm` (default `traefik`), sent as `WWW-Authenticate: Basic realm="<realm>"`;
+//! - `removeHeader`: remove `Authorization` before forwarding;
+//! - `headerField`: a header set to the authenticated user name for the upstream.
+//!
+//! A request without valid credentials gets `401` with `WWW-Authenticate`, `Content-Type:
+//! text/plain` and the body `401 Unauthorized\n`; the upstream is not contacted.
+//!
+//! ```yaml
+//! http:
+//!   middlewares:
+//!     staff:
+//!       basicAuth:
+//!         users: ["bob:$apr1$ehJ3QxtF$mwOXxqW6kyPP63QyvznES1"]
+//!         realm: Staff
+//!         headerField: X-WebAuth-User
+//!         removeHeader: true
+//! ```
+//!
+//! Cost: a hash verification on a cold (user, password) — bcrypt dominates, 2^cost rounds — then,
+//! for a minute, one SHA-256 per request (see [`cache`]). Keep this middleware `pooled` (the
+//! default) so the cache stays warm.
+
+pub mod cache;
+mod config;
+mod hash;
+mod md5crypt;
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use plugin_sdk::{Action, Middleware, Reply, Request};
+
+use cache::{Cached, VerificationCache};
+pub use config::{BasicAuthConfig, DEFAULT_REALM};
+pub use hash::PasswordHash;
+
+/// Go's `base64.StdEncoding`: padding required, non-zero trailing bits tolerated.
+const GO_STD_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+);
+
+/// The `basicAuth` middleware: parsed users and the instance's verification cache.
+pub struct BasicAuth {
+    config: BasicAuthConfig,
+    cache: VerificationCache,
+    challenge: String,
+}
+
+impl Middleware for BasicAuth {
+    fn from_config(config: &str) -> Result<Self, String> {
+        let config = BasicAuthConfig::parse(config)?;
+        let mut key = [0u8; 32];
+        if let Err(e) = getrandom::fill(&mut key) {
+            // The key only hides passwords in the cache's memory; the cache stays correct.
+            plugin_sdk::warn!("basic-auth: no random cache key ({e}); using a fixed one");
+        }
+        let challenge = format!("Basic realm=\"{}\"", config.realm);
+        Ok(BasicAuth {
+            config,
+            cache: VerificationCache::new(key),
+            challenge,
+        })
+    }
+
+    fn on_request(&self, req: &mut Request<'_>) -> Action {
+        let Some(user) = self.authenticate(req) else {
+            return Action::Respond(
+                Reply::new(401)
+                    .header("content-type", "text/plain")
+                    .header("www-authenticate", &self.challenge)
+                    .body("401 Unauthorized\n"),
+            );
+        };
+        if let Some(field) = &self.config.header_field
+            && let Err(e) = req.set_header(field, &user)
+        {
+            plugin_sdk::warn!("basic-auth: cannot set {field}: {e}");
+        }
+        if self.config.remove_header {
+            req.remove_header("authorization");
+        }
+        Action::Continue
+    }
+}
+
+impl BasicAuth {
+    /// The user whose `Authorization: Basic` credentials are valid, if any.
+    fn authenticate(&self, req: &Request<'_>) -> Option<String> {
+        let header = req.header("authorization")?;
+        let (user, password) = parse_basic(&header)?;
+        let hash = self.config.users.get(&user)?;
+        let now = plugin_sdk::monotonic_now();
+        let digest = self.cache.digest(&user, &password);
+        let valid = match self.cache.lookup(&user, &digest, now) {
+            Cached::Valid => true,
+            Cached::Invalid => false,
+            Cached::Unknown => {
+                let valid = hash.verify(&password);
+                self.cache.record(&user, digest, valid, now);
+                valid
+            }
+        };
+        valid.then_some(user)
+    }
+}
+
+/// Go's `Request.BasicAuth`: `Basic ` (any case), base64 of `user:password`, split at the first
+/// `:`. A user name that is not UTF-8 can match no configured user.
+fn parse_basic(header: &[u8]) -> Option<(String, Vec<u8>)> {
+    const PREFIX: &[u8] = b"basic ";
+    let (prefix, encoded) = header.split_at_checked(PREFIX.len())?;
+    if !prefix.eq_ignore_ascii_case(PREFIX) {
+        return None;
+    }
+    let decoded = GO_STD_BASE64.decode(encoded).ok()?;
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    let user = String::from_utf8(decoded[..colon].to_vec()).ok()?;
+    Some((user, decoded[colon + 1..].to_vec()))
+}
+
+plugin_sdk::export_middleware!(BasicAuth);
+
+#[cfg(test)]
+mod tests;

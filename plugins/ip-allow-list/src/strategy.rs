@@ -1,0 +1,94 @@
+//! `ipStrategy`: which address of a request is checked (Traefik's `ip.Strategy`).
+//!
+//! - no `ipStrategy`, or one with neither `depth` nor `excludedIPs`: the TCP peer's address;
+//! - `depth: n` (n > 0): the n-th entry from the right of the first `X-Forwarded-For` header
+//!   (none when it has fewer entries, and the request is refused); `depth` wins over
+//!   `excludedIPs`;
+//! - `excludedIPs`: the right-most `X-Forwarded-For` entry not in those ranges;
+//! - `ipv6Subnet` (1..=128, with `depth` or the peer address): an IPv6 address is replaced by
+//!   the first address of its subnet of that size, so a whole /64 counts as one client.
+//!
+//! The gateway sets `X-Forwarded-For` itself before any middleware runs (the client's own value
+//! is not trusted; there is no trusted-proxies setting yet), so `depth: 1` reads the peer
+//! address; the strategies see more when a middleware earlier in the chain fills the header.
+
+use std::net::IpAddr;
+
+use plugin_sdk::Request;
+
+use crate::net::{IpRange, mask, parse_addr};
+
+/// How the checked address is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// The TCP peer.
+    RemoteAddr { ipv6_subnet: Option<u8> },
+    /// The `depth`-th `X-Forwarded-For` entry from the right.
+    Depth {
+        depth: usize,
+        ipv6_subnet: Option<u8>,
+    },
+    /// The right-most `X-Forwarded-For` entry outside these ranges.
+    Excluded(Vec<IpRange>),
+}
+
+impl Strategy {
+    /// The address to check, as text ("" when there is none); one header read at most.
+    pub fn client_ip(&self, req: &Request<'_>) -> String {
+        match self {
+            Strategy::RemoteAddr { ipv6_subnet } => {
+                let addr = req.client_addr();
+                let ip = match parse_addr(&addr) {
+                    Some(ip) => ip.to_string(),
+                    None => addr,
+                };
+                subnet(ip, *ipv6_subnet)
+            }
+            Strategy::Depth { depth, ipv6_subnet } => {
+                let xff = req.header_str("x-forwarded-for").unwrap_or_default();
+                let entries: Vec<&str> = xff.split(',').collect();
+                match entries.len().checked_sub(*depth) {
+                    Some(i) => subnet(entries[i].trim().to_string(), *ipv6_subnet),
+                    None => String::new(),
+                }
+            }
+            Strategy::Excluded(excluded) => {
+                let xff = req.header_str("x-forwarded-for").unwrap_or_default();
+                xff.split(',')
+                    .rev()
+                    .map(str::trim)
+                    .find(|entry| {
+                        !parse_addr(entry).is_some_and(|ip| excluded.iter().any(|r| r.contains(ip)))
+                    })
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        }
+    }
+}
+
+/// Traefik's `getIPv6SubnetIP`: an IPv6 address masked to `bits`; anything else unchanged.
+fn subnet(ip: String, bits: Option<u8>) -> String {
+    match (bits, ip.parse::<IpAddr>()) {
+        (Some(bits), Ok(addr @ IpAddr::V6(v6))) if v6.to_ipv4_mapped().is_none() => {
+            mask(addr, bits).to_string()
+        }
+        _ => ip,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_subnets_mask_only_ipv6() {
+        assert_eq!(
+            subnet("2001:db8:1:2:3:4:5:6".into(), Some(64)),
+            "2001:db8:1:2::"
+        );
+        assert_eq!(subnet("10.1.2.3".into(), Some(64)), "10.1.2.3");
+        assert_eq!(subnet("2001:db8::1".into(), None), "2001:db8::1");
+        assert_eq!(subnet("junk".into(), Some(64)), "junk");
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Fuzzes wasmgate with libFuzzer (cargo-fuzz), installing cargo-fuzz first if it is missing.
+#
+#   bash scripts/fuzz.sh list                       # the targets: config path plugin_output rule
+#   bash scripts/fuzz.sh <target> [seconds] [-- libFuzzer flags...]   # default 60 s, one job
+#   bash scripts/fuzz.sh merge <target>             # add what a run found to the kept seeds
+#
+# A run reads the kept seeds (fuzz/corpus/<target>/, also replayed by `cargo test`, see
+# tests/e2e/fuzz_corpus.rs) and writes what it discovers to fuzz/work/<target>/ (ignored by
+# git); `merge` copies into the kept corpus only the inputs that add coverage. A crash stops the
+# run and leaves the input in fuzz/artifacts/<target>/; replay it with
+# `cargo +stable fuzz run -s none <target> fuzz/artifacts/<target>/crash-...`, and once fixed
+# copy it into fuzz/corpus/<target>/ so the test suite keeps it fixed.
+#
+# Toolchain: stable with `--sanitizer none` by default. The code under test is safe Rust, so the
+# fuzzer looks for panics and broken properties, which need no sanitizer; and host/build.rs
+# builds the plugin components into the shared target/wasm with the calling toolchain, which
+# must be the one the rest of the workspace uses. FUZZ_TOOLCHAIN=nightly FUZZ_SANITIZER=address
+# gives ASan (needs `rustup target add --toolchain nightly wasm32-wasip2`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+toolchain="${FUZZ_TOOLCHAIN:-stable}"
+sanitizer="${FUZZ_SANITIZER:-none}"
+if ! cargo "+$toolchain" fuzz --version >/dev/null 2>&1; then
+  cargo "+$toolchain" install --locked cargo-fuzz
+fi
+fuzz=(cargo "+$toolchain" fuzz)
+build=(--sanitizer "$sanitizer" --codegen-units 16)
+
+target="${1:-}"
+case "$target" in
+  list)
+    "${fuzz[@]}" list
+    ;;
+  merge)
+    name="${2:?usage: fuzz.sh merge <target>}"
+    mkdir -p "fuzz/work/$name"
+    "${fuzz[@]}" run "${build[@]}" "$name" "fuzz/corpus/$name" "fuzz/work/$name" -- -merge=1
+    ;;
+  "" | -h | --help)
+    sed -n '2,8p' "$0"
+    exit 2
+    ;;
+  *)
+    seconds="${2:-60}"
+    shift $(($# < 2 ? $# : 2))
+    [ "${1:-}" = "--" ] && shift
+    mkdir -p "fuzz/work/$target"
+    "${fuzz[@]}" run "${build[@]}" "$target" "fuzz/work/$target" "fuzz/corpus/$target" -- \
+      -max_total_time="$seconds" -timeout=10 -print_final_stats=1 "$@"
+    ;;
+esac

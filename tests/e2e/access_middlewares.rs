@@ -1,0 +1,73 @@
+//! Traefik's access-control middlewares, served by bundled plugins and the config: the CORS and
+//! security options of `headers`, `basicAuth`, `digestAuth`, `ipAllowList` (and `ipWhiteList`),
+//! and `chain`. One test per documented option, asserting what the upstream receives and what
+//! the client gets, plus the config errors `wasmgate check` reports.
+
+mod basic_auth;
+mod chain;
+mod cors;
+mod digest_auth;
+mod ip_allow_list;
+mod security;
+
+use crate::support::client::{Reply, empty};
+use crate::support::{Client, Gateway, Upstream, check_config};
+
+/// A gateway config with one router per `(path prefix, middleware list)`, all to `upstream`.
+fn config(upstream: &Upstream, routes: &[(&str, &str)], middlewares: &str) -> String {
+    let mut routers = String::new();
+    for (i, (prefix, chain)) in routes.iter().enumerate() {
+        routers.push_str(&format!(
+            "    r{i}:\n      rule: \"PathPrefix(`{prefix}`)\"\n      service: app\n      middlewares: [{chain}]\n"
+        ));
+    }
+    format!(
+        r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+http:
+  routers:
+{routers}  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+  middlewares:
+{middlewares}
+"#,
+        upstream.url()
+    )
+}
+
+/// An upstream and a gateway in front of it.
+async fn start(routes: &[(&str, &str)], middlewares: &str) -> (Upstream, Gateway) {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&config(&up, routes, middlewares), &[]);
+    (up, gw)
+}
+
+/// Sends `method target` with these headers and an empty body over HTTP/1.1.
+async fn send(gw: &Gateway, method: &str, target: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut req = http::Request::builder().method(method).uri(gw.url(target));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    Client::http1()
+        .send(req.body(empty()).expect("request"))
+        .await
+}
+
+/// Runs `wasmgate check` on a config with these routes and middlewares (upstream never
+/// contacted) and returns its stderr, asserting the config is refused.
+fn refused(routes: &[(&str, &str)], middlewares: &str) -> String {
+    let yaml = format!(
+        "entryPoints:\n  web: {{ address: \"127.0.0.1:0\" }}\nhttp:\n  routers:\n{}  services:\n    app: {{ loadBalancer: {{ servers: [{{ url: \"http://127.0.0.1:1\" }}] }} }}\n  middlewares:\n{middlewares}",
+        routes
+            .iter()
+            .enumerate()
+            .map(|(i, (prefix, chain))| format!(
+                "    r{i}:\n      rule: \"PathPrefix(`{prefix}`)\"\n      service: app\n      middlewares: [{chain}]\n"
+            ))
+            .collect::<String>()
+    );
+    let (ok, stdout, stderr) = check_config(&yaml, &[]);
+    assert!(!ok, "config must be refused; stdout: {stdout}");
+    stderr
+}
