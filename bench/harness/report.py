@@ -1,6 +1,7 @@
 """The results file: ratios first (they survive a noisy machine), then the medians behind them,
 then the machine, versions and exact command lines. Also writes the chart beside it."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -206,13 +207,14 @@ def write(out_dir: Path, stamp: str, info: dict, results: list[dict], scenarios:
     png = out_dir / f"{stamp}.png"
     chart.draw(png, info, results, scenarios, names, conns_list)
     m = info["mode"]
+    readme = os.path.relpath(Path(__file__).resolve().parents[1] / "README.md", out_dir)
     lines = [
         f"# wasmgate vs nginx, HAProxy, Caddy — {stamp} UTC ({m['name']} mode)",
         "",
         f"{m['rounds']} round(s), contenders interleaved (order rotated each round); per run "
         f"{m['warmup_s']} s warm-up (discarded) + {m['duration_s']} s measured; "
         "ratios are medians of per-round ratios, (min–max) beside them. "
-        "How to read this: [bench/README.md](../README.md).",
+        f"How to read this: [bench/README.md]({readme}).",
         "",
         "![requests per second per contender and scenario](PNG)",
         "",

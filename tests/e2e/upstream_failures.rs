@@ -68,3 +68,50 @@ http:
     let r = c.get(&gw.url("/fast"), "x.test", &[]).await;
     assert_eq!((r.status.as_u16(), r.text().as_str()), (200, "fast"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_conns_per_host_caps_upstream_connections_and_queues_the_rest() {
+    let slow =
+        Upstream::start_with("slow", UpstreamBehavior::Slow(Duration::from_millis(300))).await;
+    let gw = Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+http:
+  routers:
+    r: {{ rule: "PathPrefix(`/`)", service: slow }}
+  services:
+    slow:
+      loadBalancer:
+        servers: [{{ url: "{}" }}]
+        serversTransport: capped
+  serversTransports:
+    capped:
+      maxConnsPerHost: 2
+"#,
+            slow.url()
+        ),
+        &[],
+    );
+    let c = Client::http1();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (c, url) = (c.clone(), gw.url(&format!("/{i}")));
+            tokio::spawn(async move { c.get(&url, "x.test", &[]).await.status.as_u16() })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(
+            t.await.unwrap(),
+            200,
+            "queued requests are served once a connection frees"
+        );
+    }
+    assert_eq!(slow.count(), 8);
+    assert_eq!(
+        slow.peak_in_flight(),
+        2,
+        "never more than maxConnsPerHost connections (HTTP/1: one request each)"
+    );
+}

@@ -263,6 +263,10 @@ pub struct ServersTransportConfig {
     pub idle_conn_timeout: Duration,
     /// `maxIdleConnsPerHost`, default 200.
     pub max_idle_conns_per_host: usize,
+    /// `maxConnsPerHost`: open connections per server, idle or busy; default (and `0`) = no
+    /// limit. A request that needs a new connection beyond it waits for one to close, up to the
+    /// dial timeout.
+    pub max_conns_per_host: Option<usize>,
 }
 
 impl Default for ServersTransportConfig {
@@ -272,6 +276,7 @@ impl Default for ServersTransportConfig {
             response_header_timeout: None,
             idle_conn_timeout: DEFAULT_IDLE_CONN_TIMEOUT,
             max_idle_conns_per_host: DEFAULT_MAX_IDLE_CONNS_PER_HOST,
+            max_conns_per_host: None,
         }
     }
 }

@@ -104,6 +104,7 @@ pub(crate) struct RawRouter {
 pub(crate) struct RawServersTransport {
     pub(crate) forwarding_timeouts: Option<RawForwardingTimeouts>,
     pub(crate) max_idle_conns_per_host: Option<usize>,
+    pub(crate) max_conns_per_host: Option<usize>,
 }
 
 /// `http.serversTransports.<name>.forwardingTimeouts`.

@@ -142,6 +142,7 @@ pub(crate) fn resolve_transport(
     if let Some(max_idle) = raw.max_idle_conns_per_host {
         transport.max_idle_conns_per_host = max_idle;
     }
+    transport.max_conns_per_host = raw.max_conns_per_host.filter(|n| *n > 0);
     Some(transport)
 }
 

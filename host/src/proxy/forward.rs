@@ -4,8 +4,8 @@
 //! one): an HTTP/1.1 client and an HTTP/2 prior-knowledge client (`h2c://` servers, gRPC), each
 //! with its connection pool. Bodies stream in both directions; trailers pass through.
 //!
-//! Neither pool can cap the connections per host (hyper-util's legacy client has no such
-//! setting, only `pool_max_idle_per_host`), so `maxConnsPerHost` is not offered.
+//! hyper-util's client cannot cap connections per host, so `maxConnsPerHost` is enforced by
+//! the connector (`conn_limit`): a connection holds a per-server permit until it closes.
 
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::body::ProxyBody;
+use super::conn_limit::LimitedConnector;
 use super::errors::GatewayError;
 
 /// Connection and timeout settings of a transport.
@@ -27,6 +28,8 @@ pub struct TransportSettings {
     pub response_header_timeout: Option<Duration>,
     pub idle_conn_timeout: Duration,
     pub max_idle_conns_per_host: usize,
+    /// Open connections per server (`None`: unlimited).
+    pub max_conns_per_host: Option<usize>,
 }
 
 /// How a server is spoken to, decided by its URL scheme at config time.
@@ -41,8 +44,8 @@ pub enum UpstreamProtocol {
 /// Pooled clients to upstream servers.
 #[derive(Clone)]
 pub struct UpstreamTransport {
-    client: Client<HttpConnector, ProxyBody>,
-    h2c: Client<HttpConnector, ProxyBody>,
+    client: Client<LimitedConnector, ProxyBody>,
+    h2c: Client<LimitedConnector, ProxyBody>,
     response_header_timeout: Option<Duration>,
 }
 
@@ -53,6 +56,11 @@ impl UpstreamTransport {
         connector.set_connect_timeout(Some(settings.dial_timeout));
         connector.set_nodelay(true);
         connector.enforce_http(false);
+        let connector = LimitedConnector::new(
+            connector,
+            settings.max_conns_per_host,
+            settings.dial_timeout,
+        );
         let builder = |http2_only: bool| {
             Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(settings.idle_conn_timeout)

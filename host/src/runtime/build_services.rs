@@ -22,6 +22,7 @@ fn transport_settings(t: &ServersTransportConfig) -> TransportSettings {
         response_header_timeout: t.response_header_timeout,
         idle_conn_timeout: t.idle_conn_timeout,
         max_idle_conns_per_host: t.max_idle_conns_per_host,
+        max_conns_per_host: t.max_conns_per_host,
     }
 }
 

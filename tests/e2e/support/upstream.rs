@@ -45,6 +45,8 @@ pub struct Upstream {
     pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<Recorded>>>,
     count: Arc<AtomicUsize>,
+    /// Highest number of requests being handled at the same time.
+    peak_in_flight: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -61,6 +63,9 @@ impl Upstream {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let count = Arc::new(AtomicUsize::new(0));
         let (reqs, cnt, nm) = (requests.clone(), count.clone(), name.to_owned());
+        let peak_in_flight = Arc::new(AtomicUsize::new(0));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let (peak, now) = (peak_in_flight.clone(), in_flight.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -68,11 +73,15 @@ impl Upstream {
                 };
                 let (reqs, cnt, nm, behavior) =
                     (reqs.clone(), cnt.clone(), nm.clone(), behavior.clone());
+                let (peak, now) = (peak.clone(), now.clone());
                 tokio::spawn(async move {
                     let svc = service_fn(move |req: Request<Incoming>| {
                         let (reqs, cnt, nm, behavior) =
                             (reqs.clone(), cnt.clone(), nm.clone(), behavior.clone());
+                        let (peak, now) = (peak.clone(), now.clone());
                         async move {
+                            let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+                            peak.fetch_max(current, Ordering::SeqCst);
                             let (parts, body) = req.into_parts();
                             // Count the body while streaming it (never held in memory).
                             let mut body = body;
@@ -94,7 +103,9 @@ impl Upstream {
                                 headers: parts.headers.clone(),
                                 body_len,
                             });
-                            Ok::<_, Infallible>(respond(&nm, &behavior, body_len).await)
+                            let resp = respond(&nm, &behavior, body_len).await;
+                            now.fetch_sub(1, Ordering::SeqCst);
+                            Ok::<_, Infallible>(resp)
                         }
                     });
                     let _ = auto::Builder::new(TokioExecutor::new())
@@ -107,6 +118,7 @@ impl Upstream {
             addr,
             requests,
             count,
+            peak_in_flight,
             task,
         }
     }
@@ -118,6 +130,11 @@ impl Upstream {
     /// Requests fully received so far.
     pub fn count(&self) -> usize {
         self.count.load(Ordering::SeqCst)
+    }
+
+    /// The most requests this upstream was handling at once.
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak_in_flight.load(Ordering::SeqCst)
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
