@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::config::{self, LoadedConfig};
 use crate::plugins::{EngineSettings, PluginEngine, PluginRegistry};
 use crate::proxy::Entrypoint;
+use crate::proxy::server::ConnectionLimits;
 use crate::reload::Reloader;
 use crate::runtime::{Runtime, build_runtime};
 
@@ -110,6 +111,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
             runtime.clone(),
             shutdown_rx.clone(),
             ep.grace_timeout,
+            ConnectionLimits::from(&ep.limits),
         )));
     }
 

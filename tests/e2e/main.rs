@@ -15,6 +15,7 @@ mod path_bypass;
 mod request_smuggling;
 mod rewrite_middlewares;
 mod routing;
+mod slow_clients;
 mod streaming;
 mod upstream_failures;
 mod websocket_grpc;

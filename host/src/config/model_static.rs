@@ -45,6 +45,33 @@ pub struct EntryPointConfig {
     /// `transport.lifeCycle.graceTimeOut`: how long in-flight requests may run after SIGTERM
     /// before the listener's connections are closed. Default 10 s, as in Traefik.
     pub grace_timeout: std::time::Duration,
+    /// `transport.limits`: connection and request-head limits of this entrypoint.
+    pub limits: EntryPointLimits,
+}
+
+/// Protocol limits of an entrypoint (`transport.limits`), with safe defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryPointLimits {
+    /// `maxConnections`, default 10 000: beyond it, new connections get 503 and are closed.
+    pub max_connections: usize,
+    /// `maxHeaderBytes`, default 64 KiB (minimum 8 KiB): larger request heads get 431.
+    pub max_header_bytes: usize,
+    /// `headerReadTimeout`, default 10 s: a client slower to send its request head is
+    /// disconnected (slowloris).
+    pub header_read_timeout: std::time::Duration,
+    /// `h2MaxConcurrentStreams`, default 250.
+    pub h2_max_concurrent_streams: u32,
+}
+
+impl Default for EntryPointLimits {
+    fn default() -> Self {
+        EntryPointLimits {
+            max_connections: 10_000,
+            max_header_bytes: 64 << 10,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            h2_max_concurrent_streams: 250,
+        }
+    }
 }
 
 /// Traefik's default `graceTimeOut`.

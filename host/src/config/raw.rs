@@ -21,6 +21,17 @@ pub(crate) struct RawEntryPoint {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RawEntryPointTransport {
     pub(crate) life_cycle: Option<RawLifeCycle>,
+    pub(crate) limits: Option<RawEntryPointLimits>,
+}
+
+/// `entryPoints.<name>.transport.limits` (wasmgate's; unset keys keep the defaults).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawEntryPointLimits {
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) max_header_bytes: Option<SizeValue>,
+    pub(crate) header_read_timeout: Option<DurationValue>,
+    pub(crate) h2_max_concurrent_streams: Option<u32>,
 }
 
 /// `entryPoints.<name>.transport.lifeCycle`.

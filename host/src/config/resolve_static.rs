@@ -145,16 +145,40 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
             continue;
         }
         seen.push((address, ep.key.as_str()));
-        let grace_timeout = raw
-            .transport
-            .and_then(|t| t.life_cycle)
+        let transport = raw.transport.unwrap_or_default();
+        let grace_timeout = transport
+            .life_cycle
             .and_then(|l| l.grace_time_out)
             .map_or(super::model_static::DEFAULT_GRACE_TIMEOUT, |d| d.0);
+        let mut limits = super::model_static::EntryPointLimits::default();
+        if let Some(raw_limits) = transport.limits {
+            let limits_path = ["entryPoints", ep.key.as_str(), "transport", "limits"];
+            if let Some(n) = raw_limits.max_connections {
+                if n == 0 {
+                    reporter.at(0, &limits_path, "maxConnections must be at least 1");
+                }
+                limits.max_connections = n.max(1);
+            }
+            if let Some(size) = raw_limits.max_header_bytes {
+                let bytes = usize::try_from(size.0).unwrap_or(usize::MAX);
+                if bytes < 8 << 10 {
+                    reporter.at(0, &limits_path, "maxHeaderBytes must be at least 8KiB");
+                }
+                limits.max_header_bytes = bytes.max(8 << 10);
+            }
+            if let Some(d) = raw_limits.header_read_timeout {
+                limits.header_read_timeout = d.0;
+            }
+            if let Some(n) = raw_limits.h2_max_concurrent_streams {
+                limits.h2_max_concurrent_streams = n;
+            }
+        }
         parts.config.entry_points.insert(
             ep.key.clone(),
             EntryPointConfig {
                 address,
                 grace_timeout,
+                limits,
             },
         );
     }

@@ -51,6 +51,7 @@ impl Entrypoint {
         runtime: SharedRuntime,
         mut shutdown: watch::Receiver<bool>,
         grace: Duration,
+        limits: ConnectionLimits,
     ) {
         let local = match self.listener.local_addr() {
             Ok(a) => a,
@@ -60,7 +61,6 @@ impl Entrypoint {
             }
         };
         let graceful = GracefulShutdown::new();
-        let limits = ConnectionLimits::default();
         let connections = Arc::new(Semaphore::new(limits.max_connections));
         loop {
             let accepted = tokio::select! {
@@ -155,6 +155,18 @@ impl Default for ConnectionLimits {
             h2_max_concurrent_streams: 250,
             h2_max_header_list_size: 64 << 10,
             h2_max_pending_accept_reset_streams: 20,
+        }
+    }
+}
+
+impl From<&crate::config::EntryPointLimits> for ConnectionLimits {
+    fn from(c: &crate::config::EntryPointLimits) -> Self {
+        ConnectionLimits {
+            max_connections: c.max_connections,
+            max_head_bytes: c.max_header_bytes,
+            header_read_timeout: c.header_read_timeout,
+            h2_max_concurrent_streams: c.h2_max_concurrent_streams,
+            ..ConnectionLimits::default()
         }
     }
 }

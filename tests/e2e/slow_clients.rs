@@ -1,0 +1,123 @@
+//! Slow and excessive clients: slowloris connections are cut at the header-read timeout while
+//! normal clients keep being served; connections beyond the limit get 503 at once.
+
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{Client, Gateway, Upstream};
+
+fn gateway(up: &Upstream, limits: &str) -> Gateway {
+    Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    transport:
+      limits: {limits}
+http:
+  routers:
+    r: {{ rule: "PathPrefix(`/`)", service: app }}
+  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+"#,
+            up.url()
+        ),
+        &[],
+    )
+}
+
+/// Trickles a request head one byte every 500 ms until the gateway closes the connection;
+/// returns true if it did (false if the whole head could be sent).
+async fn trickle(addr: std::net::SocketAddr) -> bool {
+    let Ok(mut s) = TcpStream::connect(addr).await else {
+        return true;
+    };
+    let head = b"GET / HTTP/1.1\r\nHost: slow.test\r\nX-Padding: aaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+    let mut buf = [0u8; 256];
+    for byte in head {
+        if s.write_all(&[*byte]).await.is_err() {
+            return true;
+        }
+        // A closed connection shows up as EOF (or a reset) on read.
+        match tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+            Err(_) => {}
+        }
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_connections_are_cut_at_the_header_timeout_while_others_are_served() {
+    let up = Upstream::start("app").await;
+    let gw = gateway(&up, "{ headerReadTimeout: 1s }");
+    let slow: Vec<_> = (0..200).map(|_| tokio::spawn(trickle(gw.addr))).collect();
+    // A normal client keeps getting answers while the 200 slow ones hang on.
+    let c = Client::http1();
+    for _ in 0..20 {
+        assert_eq!(c.get(&gw.url("/"), "ok.test", &[]).await.status, 200);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = Instant::now();
+    for t in slow {
+        assert!(
+            tokio::time::timeout(Duration::from_secs(30), t)
+                .await
+                .expect("hang guard")
+                .unwrap(),
+            "a slowloris connection was allowed to send its whole head"
+        );
+    }
+    eprintln!(
+        "slowloris: all 200 connections closed; waited {:?} after the normal client",
+        started.elapsed()
+    );
+    assert_eq!(up.count(), 20, "no slow request reached the upstream");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_get_503_with_retry_after() {
+    let up = Upstream::start("app").await;
+    let gw = gateway(&up, "{ maxConnections: 5, headerReadTimeout: 30s }");
+    // Five idle connections take every slot.
+    let mut idle = Vec::new();
+    for _ in 0..5 {
+        idle.push(TcpStream::connect(gw.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut extra = TcpStream::connect(gw.addr).await.unwrap();
+    let _ = extra.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), extra.read_to_string(&mut answer))
+        .await
+        .expect("the shed answer comes at once")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    // Freeing the slots lets clients in again.
+    drop(idle);
+    let c = Client::http1();
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut s = TcpStream::connect(gw.addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text).await;
+        if text.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(Instant::now() < until, "slots were not freed: {text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(c.get(&gw.url("/"), "a", &[]).await.status, 200);
+    assert_eq!(up.count(), 2, "the shed request never reached the upstream");
+}
