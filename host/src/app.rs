@@ -112,6 +112,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
             shutdown_rx.clone(),
             ep.grace_timeout,
             ConnectionLimits::from(&ep.limits),
+            ep.forwarded.clone(),
         )));
     }
 

@@ -143,3 +143,38 @@ async fn forwarding_headers_are_set_and_hop_by_hop_headers_removed() {
     );
     assert_eq!(seen.header("keep-alive"), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_forwarder_keeps_its_forwarding_headers_and_the_client_ip_is_appended() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    forwardedHeaders:
+      trustedIPs: ["127.0.0.1/32", "10.0.0.0/8"]
+http:
+  routers:
+    r: {{ rule: "PathPrefix(`/`)", service: app }}
+  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+"#,
+            up.url()
+        ),
+        &[],
+    );
+    let r = Client::http1()
+        .get(
+            &gw.url("/"),
+            "t.test",
+            &[("x-forwarded-for", "203.0.113.7"), ("x-forwarded-proto", "https"), ("x-real-ip", "203.0.113.7")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let seen = up.last();
+    assert_eq!(seen.header("x-forwarded-for"), Some("203.0.113.7, 127.0.0.1"));
+    assert_eq!(seen.header("x-forwarded-proto"), Some("https"), "kept from the trusted hop");
+    assert_eq!(seen.header("x-real-ip"), Some("203.0.113.7"));
+}

@@ -47,6 +47,25 @@ pub struct EntryPointConfig {
     pub grace_timeout: std::time::Duration,
     /// `transport.limits`: connection and request-head limits of this entrypoint.
     pub limits: EntryPointLimits,
+    /// `forwardedHeaders`: whose `X-Forwarded-*` headers are kept.
+    pub forwarded: ForwardedHeadersConfig,
+}
+
+/// Traefik's `forwardedHeaders`: clients whose `X-Forwarded-*` / `X-Real-Ip` are kept (and
+/// `X-Forwarded-For` appended to); from anyone else they are replaced. Default: trust nobody.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForwardedHeadersConfig {
+    /// `trustedIPs`: addresses or CIDR ranges.
+    pub trusted: Vec<ipnet::IpNet>,
+    /// `insecure`: trust every client.
+    pub insecure: bool,
+}
+
+impl ForwardedHeadersConfig {
+    /// Whether a client at `ip` may speak for the hops before it.
+    pub fn trusts(&self, ip: std::net::IpAddr) -> bool {
+        self.insecure || self.trusted.iter().any(|net| net.contains(&ip))
+    }
 }
 
 /// Protocol limits of an entrypoint (`transport.limits`), with safe defaults.

@@ -13,7 +13,18 @@ use super::size::SizeValue;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RawEntryPoint {
     pub(crate) address: String,
+    pub(crate) forwarded_headers: Option<RawForwardedHeaders>,
     pub(crate) transport: Option<RawEntryPointTransport>,
+}
+
+/// `entryPoints.<name>.forwardedHeaders` (Traefik's shape).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawForwardedHeaders {
+    #[serde(default, rename = "trustedIPs")]
+    pub(crate) trusted_ips: Vec<String>,
+    #[serde(default)]
+    pub(crate) insecure: bool,
 }
 
 /// `entryPoints.<name>.transport` (Traefik's shape; only `lifeCycle` so far).

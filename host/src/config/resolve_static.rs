@@ -145,6 +145,33 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
             continue;
         }
         seen.push((address, ep.key.as_str()));
+        let mut forwarded = super::model_static::ForwardedHeadersConfig::default();
+        if let Some(raw_fwd) = raw.forwarded_headers {
+            forwarded.insecure = raw_fwd.insecure;
+            for (i, text) in raw_fwd.trusted_ips.iter().enumerate() {
+                let parsed = text
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+                match parsed {
+                    Ok(net) => forwarded.trusted.push(net),
+                    Err(_) => {
+                        let index = i.to_string();
+                        let path = [
+                            "entryPoints",
+                            ep.key.as_str(),
+                            "forwardedHeaders",
+                            "trustedIPs",
+                            index.as_str(),
+                        ];
+                        reporter.at(
+                            0,
+                            &path,
+                            format!("\"{text}\" is not an IP address or CIDR range"),
+                        );
+                    }
+                }
+            }
+        }
         let transport = raw.transport.unwrap_or_default();
         let grace_timeout = transport
             .life_cycle
@@ -179,6 +206,7 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                 address,
                 grace_timeout,
                 limits,
+                forwarded,
             },
         );
     }

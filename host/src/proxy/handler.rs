@@ -32,6 +32,9 @@ pub struct Connection {
     pub client: SocketAddr,
     pub local: SocketAddr,
     pub tls: bool,
+    /// The client is in the entrypoint's `forwardedHeaders.trustedIPs`: its `X-Forwarded-*`
+    /// headers are kept.
+    pub trusted_forwarder: bool,
 }
 
 /// Handles one request against a runtime snapshot. Never fails: errors become responses.
@@ -75,6 +78,7 @@ async fn proxy(
         conn.local.port(),
         conn.tls,
         authority.as_deref(),
+        conn.trusted_forwarder,
     );
 
     let table = runtime

@@ -48,32 +48,61 @@ pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-h
 pub static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 pub static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
-/// Sets `X-Forwarded-For/-Proto/-Host/-Port` and `X-Real-Ip` from what the gateway saw,
-/// replacing whatever the client sent (clients are not trusted to speak for the gateway).
+/// `X-Forwarded-For/-Proto/-Host/-Port`, `X-Real-Ip` and `Forwarded`, as Traefik's
+/// `forwardedHeaders` does. From an untrusted client they are removed first (a client must not
+/// speak for the gateway); from a trusted one (a load balancer in front) they are kept. Then
+/// the client's IP is appended to `X-Forwarded-For`, and the others are set where absent.
 pub fn set_forwarded(
     headers: &mut HeaderMap,
     client: SocketAddr,
     local_port: u16,
     tls: bool,
     host: Option<&str>,
+    trusted: bool,
 ) {
+    if !trusted {
+        for name in [
+            &X_FORWARDED_FOR,
+            &X_FORWARDED_PROTO,
+            &X_FORWARDED_HOST,
+            &X_FORWARDED_PORT,
+            &X_REAL_IP,
+        ] {
+            headers.remove(name);
+        }
+        headers.remove(header::FORWARDED);
+    }
     let ip = client.ip().to_string();
-    if let Ok(v) = HeaderValue::from_str(&ip) {
-        headers.insert(&X_FORWARDED_FOR, v.clone());
+    let chain: Vec<&str> = headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let xff = if chain.is_empty() {
+        ip.clone()
+    } else {
+        format!("{}, {ip}", chain.join(", "))
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert(&X_FORWARDED_FOR, v);
+    }
+    if !headers.contains_key(&X_REAL_IP)
+        && let Ok(v) = HeaderValue::from_str(&ip)
+    {
         headers.insert(&X_REAL_IP, v);
     }
-    let proto = if tls { "https" } else { "http" };
-    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
-    headers.insert(&X_FORWARDED_PORT, HeaderValue::from(local_port));
-    match host.and_then(|h| HeaderValue::from_str(h).ok()) {
-        Some(v) => {
-            headers.insert(&X_FORWARDED_HOST, v);
-        }
-        None => {
-            headers.remove(&X_FORWARDED_HOST);
-        }
+    if !headers.contains_key(&X_FORWARDED_PROTO) {
+        let proto = if tls { "https" } else { "http" };
+        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     }
-    headers.remove(header::FORWARDED);
+    if !headers.contains_key(&X_FORWARDED_PORT) {
+        headers.insert(&X_FORWARDED_PORT, HeaderValue::from(local_port));
+    }
+    if !headers.contains_key(&X_FORWARDED_HOST)
+        && let Some(v) = host.and_then(|h| HeaderValue::from_str(h).ok())
+    {
+        headers.insert(&X_FORWARDED_HOST, v);
+    }
 }
 
 #[cfg(test)]
@@ -115,11 +144,37 @@ mod tests {
             8080,
             false,
             Some("a.test"),
+            false,
         );
         assert_eq!(h.get("x-forwarded-for").unwrap(), "10.1.2.3");
         assert_eq!(h.get("x-forwarded-proto").unwrap(), "http");
         assert_eq!(h.get("x-forwarded-host").unwrap(), "a.test");
         assert_eq!(h.get("x-forwarded-port").unwrap(), "8080");
         assert!(!h.contains_key(header::FORWARDED));
+    }
+}
+
+#[cfg(test)]
+mod trusted_tests {
+    use super::*;
+
+    #[test]
+    fn a_trusted_forwarder_keeps_the_chain_and_the_client_ip_is_appended() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        h.insert("x-real-ip", HeaderValue::from_static("203.0.113.7"));
+        set_forwarded(
+            &mut h,
+            "10.0.0.2:4000".parse().unwrap(),
+            80,
+            false,
+            Some("a.test"),
+            true,
+        );
+        assert_eq!(h.get("x-forwarded-for").unwrap(), "203.0.113.7, 10.0.0.2");
+        assert_eq!(h.get("x-forwarded-proto").unwrap(), "https");
+        assert_eq!(h.get("x-real-ip").unwrap(), "203.0.113.7");
+        assert_eq!(h.get("x-forwarded-host").unwrap(), "a.test");
     }
 }

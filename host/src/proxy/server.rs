@@ -52,6 +52,7 @@ impl Entrypoint {
         mut shutdown: watch::Receiver<bool>,
         grace: Duration,
         limits: ConnectionLimits,
+        forwarded: crate::config::ForwardedHeadersConfig,
     ) {
         let local = match self.listener.local_addr() {
             Ok(a) => a,
@@ -81,6 +82,7 @@ impl Entrypoint {
                 client,
                 local,
                 tls: false,
+                trusted_forwarder: forwarded.trusts(client.ip()),
             });
             let runtime = runtime.clone();
             let service = service_fn(move |req| {
