@@ -78,6 +78,7 @@ fn reference_example_loads_with_every_value() {
             response_header_timeout: Some(Duration::from_secs(2)),
             idle_conn_timeout: Duration::from_secs(90),
             max_idle_conns_per_host: 200,
+            max_conns_per_host: None,
         }
     );
 

@@ -234,6 +234,7 @@ mod tests {
             response_header_timeout: None,
             idle_conn_timeout: d.idle_conn_timeout,
             max_idle_conns_per_host: d.max_idle_conns_per_host,
+            max_conns_per_host: None,
         });
         let config = HealthCheckConfig {
             path: "/health".into(),
