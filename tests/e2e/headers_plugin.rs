@@ -169,12 +169,23 @@ http:
         .get(
             &gw.url("/"),
             "t.test",
-            &[("x-forwarded-for", "203.0.113.7"), ("x-forwarded-proto", "https"), ("x-real-ip", "203.0.113.7")],
+            &[
+                ("x-forwarded-for", "203.0.113.7"),
+                ("x-forwarded-proto", "https"),
+                ("x-real-ip", "203.0.113.7"),
+            ],
         )
         .await;
     assert_eq!(r.status, 200);
     let seen = up.last();
-    assert_eq!(seen.header("x-forwarded-for"), Some("203.0.113.7, 127.0.0.1"));
-    assert_eq!(seen.header("x-forwarded-proto"), Some("https"), "kept from the trusted hop");
+    assert_eq!(
+        seen.header("x-forwarded-for"),
+        Some("203.0.113.7, 127.0.0.1")
+    );
+    assert_eq!(
+        seen.header("x-forwarded-proto"),
+        Some("https"),
+        "kept from the trusted hop"
+    );
     assert_eq!(seen.header("x-real-ip"), Some("203.0.113.7"));
 }

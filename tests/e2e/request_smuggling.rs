@@ -144,3 +144,92 @@ async fn oversized_request_lines_and_heads_are_refused() {
     );
     assert_eq!(up.count(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_chunked_bodies_get_400_and_never_reach_the_upstream_whole() {
+    let up = Upstream::start("app").await;
+    let gw = gateway(&up);
+    let addr = gw.addr;
+    let cases: [(&str, &[u8]); 3] = [
+        ("chunk_size_overflow", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\nx\r\n0\r\n\r\n"),
+        ("chunk_size_not_hex", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
+        ("chunk_missing_crlf", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"),
+    ];
+    let results = tokio::task::spawn_blocking(move || {
+        cases
+            .iter()
+            .map(|(name, raw)| (*name, exchange(addr, raw)))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (name, (status, closed)) in results {
+        assert!(status.starts_with("HTTP/1.1 400"), "{name}: {status:?}");
+        assert!(closed, "{name}: connection must be closed");
+    }
+    assert_eq!(
+        up.count(),
+        0,
+        "no malformed body reached the upstream as a complete request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_over_the_entrypoint_limit_get_413_declared_or_chunked() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    transport:
+      limits: {{ maxBodyBytes: 1KiB }}
+http:
+  routers:
+    all: {{ rule: "PathPrefix(`/`)", service: app }}
+  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+"#,
+            up.url()
+        ),
+        &[],
+    );
+    let addr = gw.addr;
+    let (declared, chunked, small) = tokio::task::spawn_blocking(move || {
+        let mut declared = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2048\r\n\r\n".to_vec();
+        declared.extend(std::iter::repeat_n(b'x', 2048));
+        let mut chunked =
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for _ in 0..4 {
+            chunked.extend_from_slice(b"200\r\n");
+            chunked.extend(std::iter::repeat_n(b'y', 512));
+            chunked.extend_from_slice(b"\r\n");
+        }
+        chunked.extend_from_slice(b"0\r\n\r\n");
+        let small =
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+                .to_vec();
+        (
+            exchange(addr, &declared),
+            exchange(addr, &chunked),
+            exchange(addr, &small),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        declared.0.starts_with("HTTP/1.1 413"),
+        "declared: {declared:?}"
+    );
+    assert!(
+        chunked.0.starts_with("HTTP/1.1 413"),
+        "chunked: {chunked:?}"
+    );
+    assert!(small.0.starts_with("HTTP/1.1 200"), "small: {small:?}");
+    assert_eq!(
+        up.count(),
+        1,
+        "only the small body reached the upstream whole"
+    );
+}

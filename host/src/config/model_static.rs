@@ -80,6 +80,8 @@ pub struct EntryPointLimits {
     pub header_read_timeout: std::time::Duration,
     /// `h2MaxConcurrentStreams`, default 250.
     pub h2_max_concurrent_streams: u32,
+    /// `maxBodyBytes`: larger request bodies get 413. Default none (as Traefik).
+    pub max_body_bytes: Option<u64>,
 }
 
 impl Default for EntryPointLimits {
@@ -89,6 +91,7 @@ impl Default for EntryPointLimits {
             max_header_bytes: 64 << 10,
             header_read_timeout: std::time::Duration::from_secs(10),
             h2_max_concurrent_streams: 250,
+            max_body_bytes: None,
         }
     }
 }

@@ -43,6 +43,7 @@ pub(crate) struct RawEntryPointLimits {
     pub(crate) max_header_bytes: Option<SizeValue>,
     pub(crate) header_read_timeout: Option<DurationValue>,
     pub(crate) h2_max_concurrent_streams: Option<u32>,
+    pub(crate) max_body_bytes: Option<SizeValue>,
 }
 
 /// `entryPoints.<name>.transport.lifeCycle`.

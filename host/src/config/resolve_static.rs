@@ -199,6 +199,7 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
             if let Some(n) = raw_limits.h2_max_concurrent_streams {
                 limits.h2_max_concurrent_streams = n;
             }
+            limits.max_body_bytes = raw_limits.max_body_bytes.map(|s| s.0);
         }
         parts.config.entry_points.insert(
             ep.key.clone(),

@@ -14,6 +14,9 @@ pub enum GatewayError {
     /// The client sent a request the gateway will not process.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
+    /// The request body is larger than the entrypoint accepts (`maxBodyBytes`).
+    #[error("request body too large")]
+    PayloadTooLarge,
     /// The request target is longer than the gateway accepts.
     #[error("request target too long")]
     UriTooLong,
@@ -40,6 +43,7 @@ impl GatewayError {
             GatewayError::NoRoute => StatusCode::NOT_FOUND,
             GatewayError::BadRequest(_) | GatewayError::BadPath(_) => StatusCode::BAD_REQUEST,
             GatewayError::UriTooLong => StatusCode::URI_TOO_LONG,
+            GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
             GatewayError::NoServer => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
@@ -52,7 +56,10 @@ impl GatewayError {
     pub fn into_response(self) -> Response<ProxyBody> {
         let close = matches!(
             self,
-            GatewayError::BadRequest(_) | GatewayError::BadPath(_) | GatewayError::UriTooLong
+            GatewayError::BadRequest(_)
+                | GatewayError::BadPath(_)
+                | GatewayError::UriTooLong
+                | GatewayError::PayloadTooLarge
         );
         let status = self.status();
         let text = format!(

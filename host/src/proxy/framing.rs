@@ -72,6 +72,21 @@ pub fn check_request(parts: &Parts) -> Result<(), GatewayError> {
     Ok(())
 }
 
+/// 413 at once when a declared `Content-Length` is over the entrypoint's body limit (a chunked
+/// body is counted while it streams, see `client_body`).
+pub fn check_declared_length(parts: &Parts, limit: Option<u64>) -> Result<(), GatewayError> {
+    let Some(limit) = limit else { return Ok(()) };
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > limit => Err(GatewayError::PayloadTooLarge),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,8 @@ pub struct Connection {
     /// The client is in the entrypoint's `forwardedHeaders.trustedIPs`: its `X-Forwarded-*`
     /// headers are kept.
     pub trusted_forwarder: bool,
+    /// The entrypoint's `maxBodyBytes` (`None`: unlimited).
+    pub max_body_bytes: Option<u64>,
 }
 
 /// Handles one request against a runtime snapshot. Never fails: errors become responses.
@@ -64,6 +66,7 @@ async fn proxy(
 ) -> Result<Response<ProxyBody>, GatewayError> {
     let (mut parts, body) = req.into_parts();
     super::framing::check_request(&parts)?;
+    super::framing::check_declared_length(&parts, conn.max_body_bytes)?;
     let raw_path = parts.uri.path().to_owned();
     let normal = normalize(&raw_path, PathPolicy::default())?;
     if let std::borrow::Cow::Owned(normal) = normal {
@@ -95,7 +98,7 @@ async fn proxy(
     let target: &RouteTarget = &table.find(&facts).ok_or(GatewayError::NoRoute)?.target;
 
     if target.chain.is_empty() {
-        let resp = forward(target, parts, body).await?;
+        let resp = forward(target, parts, body, conn.max_body_bytes).await?;
         let (resp_parts, resp_body) = resp.into_parts();
         return Ok(Response::from_parts(resp_parts, stream(resp_body)));
     }
@@ -120,7 +123,7 @@ async fn proxy(
             if let Some(upgrade) = head.parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
                 upstream_parts.extensions.insert(upgrade);
             }
-            let resp = forward(target, upstream_parts, body).await?;
+            let resp = forward(target, upstream_parts, body, conn.max_body_bytes).await?;
             let (p, b) = resp.into_parts();
             (ResponseHead::new(p), ReplyOrStream::Stream(b))
         }
@@ -152,10 +155,16 @@ async fn forward(
     target: &RouteTarget,
     mut parts: Parts,
     body: Incoming,
+    max_body_bytes: Option<u64>,
 ) -> Result<Response<Incoming>, GatewayError> {
     let upgrade = take_client_upgrade(&mut parts);
-    let req = Request::from_parts(parts, stream(body));
-    let mut resp = target.service.forward(req).await?;
+    let (body, watch) = super::client_body::watch(body, max_body_bytes);
+    let req = Request::from_parts(parts, body);
+    let mut resp = target
+        .service
+        .forward(req)
+        .await
+        .map_err(|e| watch.blame(e))?;
     let switched = upgrade.and_then(|u| u.on_response(&mut resp));
     strip_hop_by_hop(resp.headers_mut());
     if let Some(switched) = switched {

@@ -1,6 +1,7 @@
 //! The HTTP proxy: listeners, the per-request pipeline, forwarding, header hygiene.
 
 pub mod body;
+pub mod client_body;
 pub mod conn_limit;
 pub mod errors;
 pub mod forward;

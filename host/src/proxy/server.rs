@@ -83,6 +83,7 @@ impl Entrypoint {
                 local,
                 tls: false,
                 trusted_forwarder: forwarded.trusts(client.ip()),
+                max_body_bytes: limits.max_body_bytes,
             });
             let runtime = runtime.clone();
             let service = service_fn(move |req| {
@@ -140,6 +141,9 @@ pub struct ConnectionLimits {
     /// Time a client has to send a complete request head; then the connection is closed
     /// (slowloris). hyper closes without a response, as nginx does.
     pub header_read_timeout: Duration,
+    /// Request body size; larger bodies get 413 (`None`: unlimited, the default, as in
+    /// Traefik).
+    pub max_body_bytes: Option<u64>,
     /// HTTP/2: concurrent streams per connection.
     pub h2_max_concurrent_streams: u32,
     /// HTTP/2: decoded header list size.
@@ -154,6 +158,7 @@ impl Default for ConnectionLimits {
             max_connections: 10_000,
             max_head_bytes: 64 << 10,
             header_read_timeout: Duration::from_secs(10),
+            max_body_bytes: None,
             h2_max_concurrent_streams: 250,
             h2_max_header_list_size: 64 << 10,
             h2_max_pending_accept_reset_streams: 20,
@@ -168,6 +173,7 @@ impl From<&crate::config::EntryPointLimits> for ConnectionLimits {
             max_head_bytes: c.max_header_bytes,
             header_read_timeout: c.header_read_timeout,
             h2_max_concurrent_streams: c.h2_max_concurrent_streams,
+            max_body_bytes: c.max_body_bytes,
             ..ConnectionLimits::default()
         }
     }

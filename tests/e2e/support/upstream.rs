@@ -86,11 +86,22 @@ impl Upstream {
                             // Count the body while streaming it (never held in memory).
                             let mut body = body;
                             let mut body_len = 0usize;
+                            let mut aborted = false;
                             while let Some(frame) = body.frame().await {
                                 match frame {
                                     Ok(f) => body_len += f.data_ref().map(|d| d.len()).unwrap_or(0),
-                                    Err(_) => break,
+                                    Err(_) => {
+                                        aborted = true;
+                                        break;
+                                    }
                                 }
+                            }
+                            if aborted {
+                                // Not a request: the sender broke it off. Not counted.
+                                now.fetch_sub(1, Ordering::SeqCst);
+                                let mut resp = Response::new(Full::new(Bytes::new()).boxed());
+                                *resp.status_mut() = http::StatusCode::BAD_REQUEST;
+                                return Ok::<_, Infallible>(resp);
                             }
                             cnt.fetch_add(1, Ordering::SeqCst);
                             reqs.lock().unwrap().push(Recorded {
@@ -127,7 +138,7 @@ impl Upstream {
         format!("http://{}", self.addr)
     }
 
-    /// Requests fully received so far.
+    /// Requests fully received so far (a request whose body broke off is not counted).
     pub fn count(&self) -> usize {
         self.count.load(Ordering::SeqCst)
     }
