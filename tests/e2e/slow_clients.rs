@@ -121,3 +121,68 @@ async fn connections_beyond_the_limit_get_503_with_retry_after() {
     assert_eq!(c.get(&gw.url("/"), "a", &[]).await.status, 200);
     assert_eq!(up.count(), 2, "the shed request never reached the upstream");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_at_its_in_flight_limit_sheds_with_503_and_other_routers_are_unaffected() {
+    let slow = Upstream::start_with(
+        "slow",
+        crate::support::UpstreamBehavior::Slow(Duration::from_millis(800)),
+    )
+    .await;
+    let fast = Upstream::start("fast").await;
+    let gw = Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+http:
+  routers:
+    slow: {{ rule: "PathPrefix(`/slow`)", service: slow, maxInFlight: 2 }}
+    fast: {{ rule: "PathPrefix(`/fast`)", service: fast }}
+  services:
+    slow: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+    fast: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+"#,
+            slow.url(),
+            fast.url()
+        ),
+        &[],
+    );
+    let c = Client::http1();
+    let busy: Vec<_> = (0..2)
+        .map(|_| {
+            let (c, url) = (c.clone(), gw.url("/slow"));
+            tokio::spawn(async move { c.get(&url, "s.test", &[]).await.status.as_u16() })
+        })
+        .collect();
+    // Wait until both occupy the router (the upstream has them).
+    let until = Instant::now() + Duration::from_secs(10);
+    while slow.peak_in_flight() < 2 {
+        assert!(
+            Instant::now() < until,
+            "the two slow requests never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let shed = c.get(&gw.url("/slow"), "s.test", &[]).await;
+    assert_eq!(shed.status, 503);
+    assert_eq!(shed.header("retry-after"), Some("1"));
+    assert_eq!(
+        c.get(&gw.url("/fast"), "s.test", &[]).await.status,
+        200,
+        "other routers are unaffected"
+    );
+    for b in busy {
+        assert_eq!(b.await.unwrap(), 200);
+    }
+    assert_eq!(
+        c.get(&gw.url("/slow"), "s.test", &[]).await.status,
+        200,
+        "capacity comes back"
+    );
+    assert_eq!(
+        slow.count(),
+        3,
+        "the shed request never reached the upstream"
+    );
+}

@@ -40,6 +40,9 @@ pub struct RouterConfig {
     pub middlewares: Vec<String>,
     /// Explicit priority; `None` means "rule length" (decided by the router module).
     pub priority: Option<i64>,
+    /// `maxInFlight` (wasmgate's): requests this router handles at once; beyond it, 503 with
+    /// `Retry-After` at once instead of an unbounded queue. `None`: unlimited.
+    pub max_in_flight: Option<usize>,
 }
 
 /// `http.services.<name>`: exactly one kind. References between services (weighted children,

@@ -117,6 +117,7 @@ pub(crate) struct RawRouter {
     #[serde(default)]
     pub(crate) middlewares: Vec<String>,
     pub(crate) priority: Option<i64>,
+    pub(crate) max_in_flight: Option<usize>,
 }
 
 // Service shapes (`loadBalancer`, `weighted`, `mirroring`, `failover`) are in `service/raw.rs`.

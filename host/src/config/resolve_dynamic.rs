@@ -174,5 +174,6 @@ fn resolve_router(raw: RawRouter) -> RouterConfig {
         entry_points: raw.entry_points,
         middlewares: raw.middlewares.iter().map(|m| local_name(m)).collect(),
         priority: raw.priority,
+        max_in_flight: raw.max_in_flight.filter(|n| *n > 0),
     }
 }

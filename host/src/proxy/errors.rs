@@ -26,6 +26,9 @@ pub enum GatewayError {
     /// A fail-closed middleware failed (trap, timeout, memory, invalid output).
     #[error("middleware failed")]
     Plugin(#[from] PluginError),
+    /// The router is at its `maxInFlight`: shed instead of queueing.
+    #[error("router overloaded")]
+    Overloaded,
     /// The service has no server to send to.
     #[error("no server available")]
     NoServer,
@@ -45,7 +48,7 @@ impl GatewayError {
             GatewayError::UriTooLong => StatusCode::URI_TOO_LONG,
             GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            GatewayError::NoServer => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::NoServer | GatewayError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
@@ -73,6 +76,10 @@ impl GatewayError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if matches!(self, GatewayError::Overloaded) {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
         if close {
             // After a malformed request the connection's framing cannot be trusted: close it.
             resp.headers_mut().insert(

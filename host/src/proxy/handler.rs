@@ -96,6 +96,16 @@ async fn proxy(
         client_ip: conn.client.ip(),
     };
     let target: &RouteTarget = &table.find(&facts).ok_or(GatewayError::NoRoute)?.target;
+    // Held until the response head is ready (the body then streams outside the count).
+    let _in_flight = match &target.in_flight {
+        Some(permits) => Some(
+            permits
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| GatewayError::Overloaded)?,
+        ),
+        None => None,
+    };
 
     if target.chain.is_empty() {
         let resp = forward(target, parts, body, conn.max_body_bytes).await?;

@@ -125,6 +125,9 @@ pub fn build_runtime(
             continue;
         };
         let chain = Chain::new(chain);
+        let in_flight = router
+            .max_in_flight
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
         let priority = router.priority.unwrap_or_else(|| rule.default_priority());
         let eps: Vec<String> = if router.entry_points.is_empty() {
             per_entrypoint.keys().cloned().collect()
@@ -143,6 +146,7 @@ pub fn build_runtime(
                     router: Arc::from(name.as_str()),
                     chain: chain.clone(),
                     service: service.clone(),
+                    in_flight: in_flight.clone(),
                 },
             });
         }

@@ -18,6 +18,8 @@ pub struct RouteTarget {
     pub router: Arc<str>,
     pub chain: Chain,
     pub service: Arc<Service>,
+    /// The router's `maxInFlight` permits (shared by its entrypoints); `None`: unlimited.
+    pub in_flight: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// Route tables by entrypoint name.

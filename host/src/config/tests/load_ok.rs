@@ -57,6 +57,7 @@ fn reference_example_loads_with_every_value() {
             entry_points: vec!["web".to_string()],
             middlewares: vec!["add-headers".to_string(), "guard".to_string()],
             priority: Some(10),
+            max_in_flight: None,
         }
     );
     let lb = load_balancer(http.services.get("api-svc"));
