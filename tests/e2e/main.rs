@@ -4,6 +4,7 @@
 mod support;
 
 mod access_middlewares;
+mod broken_upstreams;
 mod config_errors;
 mod fault_containment;
 mod fuzz_corpus;

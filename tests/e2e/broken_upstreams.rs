@@ -1,0 +1,103 @@
+//! Upstreams that misbehave: the client must never get a truncated response that looks
+//! complete, nor anything ambiguous relayed.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use crate::support::Gateway;
+
+/// A raw upstream answering every connection with `response` (then closing).
+fn raw_upstream(response: &'static [u8]) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(response);
+            // Dropping the stream closes the connection.
+        }
+    });
+    addr
+}
+
+fn gateway_to(addr: SocketAddr) -> Gateway {
+    Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web: {{ address: "127.0.0.1:0" }}
+http:
+  routers:
+    r: {{ rule: "PathPrefix(`/`)", service: broken }}
+  services:
+    broken: {{ loadBalancer: {{ servers: [{{ url: "http://{addr}" }}] }} }}
+"#
+        ),
+        &[],
+    )
+}
+
+/// Sends one keep-alive GET and reads until the gateway closes or 5 s pass; returns what came
+/// back and whether the connection was closed (2 s without data counts as open).
+fn get_raw(addr: SocketAddr) -> (String, bool) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let closed = loop {
+        match s.read(&mut chunk) {
+            Ok(0) => break true,
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    (String::from_utf8_lossy(&out).into_owned(), closed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_closing_mid_body_aborts_the_client_stream() {
+    let up = raw_upstream(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
+    let gw = gateway_to(up);
+    let addr = gw.addr;
+    let (text, closed) = tokio::task::spawn_blocking(move || get_raw(addr))
+        .await
+        .unwrap();
+    // Either nothing was sent yet (hyper aborts before flushing the head) or a head and part of
+    // the body: in both cases the connection is closed, never left open as if complete.
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 200"),
+        "{text}"
+    );
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    assert!(
+        body.len() < 100,
+        "the client must not receive a complete body: {body:?}"
+    );
+    assert!(
+        closed,
+        "a truncated response must not leave the connection open as if complete"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_sending_both_content_length_and_transfer_encoding_is_not_relayed_ambiguously()
+{
+    let up = raw_upstream(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    );
+    let gw = gateway_to(up);
+    let addr = gw.addr;
+    let (text, _) = tokio::task::spawn_blocking(move || get_raw(addr))
+        .await
+        .unwrap();
+    let lower = text.to_ascii_lowercase();
+    let has_cl = lower.contains("\r\ncontent-length:");
+    let has_te = lower.contains("\r\ntransfer-encoding:");
+    assert!(!(has_cl && has_te), "never relay both framings: {text}");
+    eprintln!("CL+TE upstream -> client got: {:?}", text.lines().next());
+}
