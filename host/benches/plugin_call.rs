@@ -81,6 +81,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // `--only NAME` (e.g. `floor/pooled`) runs one case, for profiling.
+    let args: Vec<String> = std::env::args().collect();
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let (warmup, iterations) = if quick {
         (2_000, 20_000)
     } else {
@@ -101,6 +108,16 @@ fn main() {
     // the cost of lending the heads and calling both hooks.
     for (label, config) in [("headers", CONFIG), ("floor", "{}")] {
         for isolation in [Isolation::Pooled, Isolation::PerRequest] {
+            let mode = match isolation {
+                Isolation::Pooled => "pooled",
+                Isolation::PerRequest => "per-request",
+            };
+            if only
+                .as_deref()
+                .is_some_and(|o| o != format!("{label}/{mode}"))
+            {
+                continue;
+            }
             let budget = MiddlewareBudget {
                 isolation,
                 ..MiddlewareBudget::default()
@@ -112,10 +129,6 @@ fn main() {
             run(&chain, warmup);
             let mut samples = run(&chain, iterations);
             samples.sort_unstable();
-            let mode = match isolation {
-                Isolation::Pooled => "pooled",
-                Isolation::PerRequest => "per-request",
-            };
             println!(
                 "{:<22} {:>10.2} {:>10.2} {:>10}",
                 format!("{label}/{mode}"),

@@ -105,12 +105,15 @@ enum Frame {
 pub(crate) fn parse(text: &str) -> Result<ParsedTree, SyntaxError> {
     let mut builder = Builder::default();
     let mut documents = 0usize;
+    // An empty node at the very end (e.g. an explicit `?` key) starts past the last line:
+    // errors must point at a line that exists.
+    let last_line = last_content_line(text);
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| SyntaxError {
-            line: e.marker().line().min(last_content_line(text)),
+            line: e.marker().line().min(last_line),
             reason: e.info().to_string(),
         })?;
-        let line = span.start.line();
+        let line = span.start.line().clamp(1, last_line);
         match event {
             Event::DocumentStart(_) => {
                 documents += 1;

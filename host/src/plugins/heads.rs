@@ -116,11 +116,12 @@ impl RequestHead {
     fn replace_path_and_query(&mut self, pq: &str) -> Result<(), EditError> {
         let pq = PathAndQuery::try_from(pq)
             .map_err(|e| EditError::Invalid(format!("invalid path or query: {e}")))?;
-        let mut uri_parts = std::mem::take(&mut self.parts.uri).into_parts();
+        let mut uri_parts = self.parts.uri.clone().into_parts();
         uri_parts.path_and_query = Some(pq);
-        // Rebuilding from parts that came from a valid Uri with a valid path cannot fail, but a
-        // guest must never be able to panic the host: fall back to origin-form.
-        self.parts.uri = Uri::from_parts(uri_parts).unwrap_or_else(|_| Uri::default());
+        // An authority-form target (CONNECT) has no path to replace: refuse, keep the target.
+        self.parts.uri = Uri::from_parts(uri_parts).map_err(|e| {
+            EditError::Invalid(format!("this request target has no path to set: {e}"))
+        })?;
         Ok(())
     }
 
@@ -226,7 +227,10 @@ impl HeaderEdits {
         if headers.len() - existing + 1 > max_headers {
             return Err(EditError::LimitExceeded);
         }
-        headers.insert(name, value);
+        // `HeaderMap` holds at most 32 768 entries whatever the budget says.
+        headers
+            .try_insert(name, value)
+            .map_err(|_| EditError::LimitExceeded)?;
         Ok(())
     }
 
@@ -241,7 +245,9 @@ impl HeaderEdits {
         if headers.len() + 1 > max_headers {
             return Err(EditError::LimitExceeded);
         }
-        headers.append(name, value);
+        headers
+            .try_append(name, value)
+            .map_err(|_| EditError::LimitExceeded)?;
         Ok(())
     }
 

@@ -39,13 +39,20 @@ pub fn validate_reply(reply: Reply, budget: &MiddlewareBudget) -> Result<ValidRe
             budget.max_reply_body_size
         )));
     }
-    let mut headers = HeaderMap::with_capacity(reply.headers.len());
+    // `HeaderMap` holds at most 32 768 entries whatever the budget says.
+    let reply_len = reply.headers.len();
+    let too_many = || {
+        invalid(format!(
+            "reply has {reply_len} headers, more than a header map holds"
+        ))
+    };
+    let mut headers = HeaderMap::try_with_capacity(reply_len.min(1024)).map_err(|_| too_many())?;
     for (name, value) in reply.headers {
         let n = header_name(&name)
             .map_err(|_| invalid(format!("reply header name {name:?} is not a valid token")))?;
         let v = header_value(value)
             .map_err(|_| invalid(format!("reply header {name:?} has an invalid value")))?;
-        headers.append(n, v);
+        headers.try_append(n, v).map_err(|_| too_many())?;
     }
     Ok(ValidReply {
         status,
