@@ -96,6 +96,11 @@ def _b_over_a(info, results, conns_list, proxies) -> list[str]:
             hdr_cpu = ratio(results, ("a", c, p), ("hdr", c, p), "cpu_us")
             if why or (partial and p == US):
                 text = f"n/a ({why or partial})"
+                did = _plan(info, "b", p)["features"] if not why else []
+                part = ratio(results, ("b", c, p), ("a", c, p), "rps")
+                if did and part:
+                    part_cpu = ratio(results, ("a", c, p), ("b", c, p), "cpu_us")
+                    text += f"; {' + '.join(did)} only: {part.fmt(2)} · per CPU-second: {part_cpu.fmt(2)}"
                 if hdr:
                     text += f"; header only (hdr ÷ a): {hdr.fmt(2)} · per CPU-second: {hdr_cpu.fmt(2)}"
                 cells.append(text)
@@ -130,6 +135,15 @@ def _goals(info, results, conns_list) -> list[str]:
         verdict = "n/a" if not cpu else ("met" if cpu.med >= goal else "not met")
         return f"| {label} | {rps.fmt(2)} | {cpu.fmt(2)} | {verdict} |"
 
+    did = (_plan(info, "b", US) or {}).get("features", [])
+    part_rows = []
+    if _partial(info, "b", US) and not _why_not(info, results, "b", US) and len(did) > 1:
+        part_rps = ratio(results, ("b", c, US), ("a", c, US), "rps")
+        part_cpu = ratio(results, ("a", c, US), ("b", c, US), "cpu_us")
+        part_rows.append(
+            f"| … what wasmgate has of (b) today: {' + '.join(did)} (b ÷ a) | {part_rps.fmt(2)} | {part_cpu.fmt(2)} | "
+            f"{'n/a' if not part_cpu else ('within 10%' if part_cpu.med >= 0.9 else 'over 10%')} |"
+        )
     hdr_rps = ratio(results, ("hdr", c, US), ("a", c, US), "rps")
     hdr_cpu = ratio(results, ("a", c, US), ("hdr", c, US), "cpu_us")
     return [
@@ -141,6 +155,7 @@ def _goals(info, results, conns_list) -> list[str]:
         row("the three Wasm plugins cost ≤ 10% (b ÷ a ≥ 0.90 on wasmgate)", ("b", US), ("a", US), 0.9),
         f"| … the header plugin alone (hdr ÷ a on wasmgate) | {hdr_rps.fmt(2)} | {hdr_cpu.fmt(2)} | "
         f"{'n/a' if not hdr_cpu else ('within 10%' if hdr_cpu.med >= 0.9 else 'over 10%')} |",
+        *part_rows,
         row("≥ 4× Caddy (a)", ("a", US), ("a", "caddy"), 4.0),
         "",
         "Requests/s: median (min–max) of per-round ratios. Requests per CPU-second: the inverse "

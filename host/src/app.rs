@@ -20,7 +20,8 @@ use crate::runtime::{Runtime, build_runtime};
 pub fn default_cache_dir() -> Option<PathBuf> {
     match std::env::var_os("WASMGATE_CACHE_DIR") {
         Some(v) if v == "off" => return None,
-        Some(v) => return Some(PathBuf::from(v)),
+        // wasmtime's cache wants an absolute directory.
+        Some(v) => return std::path::absolute(PathBuf::from(v)).ok(),
         None => {}
     }
     let base = std::env::var_os("XDG_CACHE_HOME")
