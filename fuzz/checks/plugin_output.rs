@@ -12,7 +12,7 @@
 //! G<count>           <count> generated reply headers x-g0, x-g1... (count capped at 70 000)
 //! L<headers> <body>  the budget: max headers, max reply body bytes (default: the defaults)
 //! U<target>          the request target before any edit (default /start?x=1; ignored if
-//!                    invalid or in authority-form, which no plugin sees)
+//!                    invalid); an authority-form target (`a.test:443`) makes it a CONNECT
 //! s<name>:<value>    request head set-header   a<name>:<value>  request head append-header
 //! r<name>            request head remove-header
 //! n<count>           <count> request head appends of generated names (capped at 70 000)
@@ -196,10 +196,11 @@ impl Script {
         let Ok(uri) = Uri::try_from(arg) else {
             return;
         };
-        if uri.path_and_query().is_none() && uri.scheme().is_none() {
-            return;
-        }
+        let connect = uri.scheme().is_none() && uri.path_and_query().is_none();
         self.request = request_head(uri);
+        if connect {
+            self.request.parts.method = http::Method::CONNECT;
+        }
         check_request_wire(&self.request);
     }
 
@@ -241,8 +242,11 @@ impl Script {
     fn finish(self) {
         let budget = self.budget;
         let reply = self.reply;
+        // `HeaderMap` holds at most 24 576 entries (3/4 of its 32 768 slots); more is refused
+        // whatever the budget says.
         let valid = (200..=599).contains(&reply.status)
             && reply.headers.len() <= budget.max_headers
+            && reply.headers.len() <= 24_576
             && reply.body.len() <= budget.max_reply_body_size
             && reply
                 .headers
@@ -323,14 +327,12 @@ fn check_header_edit(headers: &mut HeaderMap, max: usize, set: bool, name: &str,
 /// Writes the request head as HTTP/1.1 and parses it back: same method, target and fields.
 fn check_request_wire(head: &RequestHead) {
     let parts = &head.parts;
-    let target = if parts.uri.scheme().is_some() {
-        parts.uri.to_string()
-    } else {
-        parts
-            .uri
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .to_owned()
+    let uri = &parts.uri;
+    let target = match (uri.scheme(), uri.path_and_query(), uri.authority()) {
+        (Some(_), _, _) => uri.to_string(),
+        (None, Some(pq), _) => pq.as_str().to_owned(),
+        (None, None, Some(authority)) => authority.as_str().to_owned(),
+        (None, None, None) => "/".to_owned(),
     };
     let mut wire = format!("{} {target} HTTP/1.1\r\n", parts.method).into_bytes();
     write_fields(&mut wire, &parts.headers);
