@@ -3,11 +3,11 @@
 #
 #   bash scripts/fuzz.sh list                       # the targets: config path plugin_output rule
 #   bash scripts/fuzz.sh <target> [seconds] [-- libFuzzer flags...]   # default 60 s, one job
-#   bash scripts/fuzz.sh merge <target>             # add what a run found to the kept seeds
+#   bash scripts/fuzz.sh merge <target>             # stage what a run found that adds coverage
 #
 # A run reads the kept seeds (fuzz/corpus/<target>/, also replayed by `cargo test`, see
 # tests/e2e/fuzz_corpus.rs) and writes what it discovers to fuzz/work/<target>/ (ignored by
-# git); `merge` copies into the kept corpus only the inputs that add coverage. A crash stops the
+# git); `merge` stages the small inputs that add coverage, to pick from. A crash stops the
 # run and leaves the input in fuzz/artifacts/<target>/; replay it with
 # `cargo +stable fuzz run -s none <target> fuzz/artifacts/<target>/crash-...`, and once fixed
 # copy it into fuzz/corpus/<target>/ so the test suite keeps it fixed.
@@ -35,9 +35,18 @@ case "$target" in
     "${fuzz[@]}" list
     ;;
   merge)
+    # Runs the kept seeds, then adds (greedy set cover) the found inputs of at most 512 bytes
+    # that cover something new, into a staging copy: pick from it, keep the corpus < ~200 files.
     name="${2:?usage: fuzz.sh merge <target>}"
-    mkdir -p "fuzz/work/$name"
-    "${fuzz[@]}" run "${build[@]}" "$name" "fuzz/corpus/$name" "fuzz/work/$name" -- -merge=1
+    staging="fuzz/work/$name-merged"
+    candidates="fuzz/work/$name-small"
+    rm -rf "$staging" "$candidates"
+    mkdir -p "$staging" "$candidates" "fuzz/work/$name"
+    cp "fuzz/corpus/$name"/* "$staging"/
+    find "fuzz/work/$name" -maxdepth 1 -type f -size -513c -exec cp {} "$candidates"/ \;
+    "${fuzz[@]}" run "${build[@]}" "$name" "$staging" "$candidates" -- -merge=1 -set_cover_merge=1
+    added=$(comm -13 <(ls "fuzz/corpus/$name" | sort) <(ls "$staging" | sort) | wc -l)
+    echo "$added inputs add coverage: the new files in $staging (not in fuzz/corpus/$name)"
     ;;
   "" | -h | --help)
     sed -n '2,8p' "$0"
