@@ -24,6 +24,7 @@
 //! In names and values `\n`, `\r`, `\t`, `\0`, `\\` and `\xHH` are escapes; a name is cut at the
 //! first `:` before unescaping, so `\x3a` puts a colon in a name. Other first bytes are ignored.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -35,6 +36,8 @@ use wasmgate::plugins::heads::{
 };
 use wasmgate::plugins::reply::validate_reply;
 
+/// Distinct header names a `HeaderMap` can hold.
+const HEADER_MAP_MAX_NAMES: usize = 24_576;
 /// Upper bound of a generated count: past `HeaderMap`'s 32 768-entry capacity.
 const MAX_COUNT: usize = 70_000;
 /// Upper bound of `P` padding: past the 16 KiB header value limit.
@@ -242,11 +245,16 @@ impl Script {
     fn finish(self) {
         let budget = self.budget;
         let reply = self.reply;
-        // `HeaderMap` holds at most 24 576 entries (3/4 of its 32 768 slots); more is refused
-        // whatever the budget says.
+        // `HeaderMap` holds at most 24 576 distinct names (3/4 of its 32 768 slots; repeated
+        // values of one name do not count); more is refused whatever the budget says.
+        let distinct_names: HashSet<String> = reply
+            .headers
+            .iter()
+            .map(|(name, _)| name.to_ascii_lowercase())
+            .collect();
         let valid = (200..=599).contains(&reply.status)
             && reply.headers.len() <= budget.max_headers
-            && reply.headers.len() <= 24_576
+            && distinct_names.len() <= HEADER_MAP_MAX_NAMES
             && reply.body.len() <= budget.max_reply_body_size
             && reply
                 .headers
