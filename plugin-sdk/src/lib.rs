@@ -2,7 +2,8 @@
 //!
 //! A plugin is a type that implements [`Middleware`], exported with one line,
 //! [`export_middleware!`]. Built for `wasm32-wasip2`, the crate becomes a WebAssembly component for
-//! the `wasmgate:plugin/middleware@0.1.0` world (the contract lives in the repository's `wit/`);
+//! the `wasmgate:plugin/middleware-with-capabilities@0.1.0` world (`middleware` plus the
+//! `capabilities` interface; the contract lives in the repository's `wit/`);
 //! built natively, the same code runs against the in-memory doubles of the `testing` module, so
 //! a plugin's unit tests are plain `cargo test`.
 //!
@@ -62,6 +63,11 @@
 //!   instance's life; the hooks borrow it. In `pooled` mode one instance serves many requests, one
 //!   at a time, so keep per-request data out of `self` (use [`Request::set_state`] to carry data
 //!   from `on_request` to `on_response`) and use `Cell`/`RefCell` for deliberate instance state.
+//! - Once per configured middleware, right after an `init`, the gateway asks
+//!   [`Middleware::wants_response_hook`] and [`Middleware::response_body_peek`] (the component
+//!   targets the `middleware-with-capabilities` world): a middleware that answers `false` never
+//!   gets its response hook called; one that asks for a body peek gets
+//!   [`Middleware::on_response_body`] instead of [`Middleware::on_response`].
 //! - [`Request`] and [`Response`] are views of heads the host owns: every method is one host call
 //!   and nothing is copied into the guest up front, so read only what you need.
 //! - A hook called before a successful `init` (a host bug) logs an error and traps; the host then
@@ -97,7 +103,7 @@ pub use log::{Level, log, monotonic_now};
 pub use request::Request;
 pub use response::Response;
 
-/// A middleware plugin: its parsed config plus the two hooks.
+/// A middleware plugin: its parsed config, the two hooks, and (optionally) what it needs.
 ///
 /// One value lives per instance, built by `init` from the middleware's config and borrowed by
 /// every hook call on that instance.
@@ -125,13 +131,53 @@ pub trait Middleware: Sized + 'static {
         let _ = (req, resp);
         Action::Continue
     }
+
+    /// Whether the gateway should call the response hook ([`Middleware::on_response`] or
+    /// [`Middleware::on_response_body`]) at all. Return `false` from a middleware that only acts on
+    /// requests: the gateway then skips that hook call (~0.35 µs) on every request.
+    ///
+    /// Asked once per configured middleware, on an instance right after its `init`, so the answer
+    /// may depend on the config (`self`); never per request. Default: `true`.
+    fn wants_response_hook(&self) -> bool {
+        true
+    }
+
+    /// How many leading bytes of the response body to see in [`Middleware::on_response_body`]
+    /// (0: none, and the gateway calls [`Middleware::on_response`] as usual). The gateway caps
+    /// it at 65536.
+    ///
+    /// Asked once per configured middleware, like [`Middleware::wants_response_hook`] (ignored
+    /// when that is `false`). Cost: the gateway holds up to this many bytes of every response
+    /// through the middleware before sending the head, and copies them into the instance for
+    /// each call; declare only what you read. Default: 0.
+    fn response_body_peek(&self) -> u32 {
+        0
+    }
+
+    /// Called instead of [`Middleware::on_response`] when [`Middleware::response_body_peek`] is
+    /// above 0, with the first bytes of the response body: at most that many, fewer when the
+    /// body is shorter; `complete` says whether `body_start` is the whole body. A response
+    /// without a body (to `HEAD`, 1xx, 204, 304) gives an empty, complete `body_start`.
+    ///
+    /// Read-only: the client receives the body unchanged; to send another, return
+    /// [`Action::Respond`] with a whole reply. Default: calls `on_response`.
+    fn on_response_body(
+        &self,
+        req: &mut Request<'_>,
+        resp: &mut Response<'_>,
+        body_start: &[u8],
+        complete: bool,
+    ) -> Action {
+        let _ = (body_start, complete);
+        self.on_response(req, resp)
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub use guest::__private;
 
-/// Export a [`Middleware`] type as the component's `handler` interface:
+/// Export a [`Middleware`] type as the component's `handler` and `capabilities` interfaces:
 /// `plugin_sdk::export_middleware!(MyPlugin);` once, at the plugin crate's root.
 ///
 /// For `wasm32` it defines the instance's config slot and the component exports; natively (this

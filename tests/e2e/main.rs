@@ -4,11 +4,15 @@
 mod support;
 
 mod access_middlewares;
+mod accounting;
 mod broken_upstreams;
 mod config_errors;
+mod content_type;
 mod fault_containment;
 mod fuzz_corpus;
+mod h2_floods;
 mod headers_plugin;
+mod hop_by_hop;
 mod hot_reload;
 mod isolation_modes;
 mod load_balancing;
@@ -18,6 +22,7 @@ mod rewrite_middlewares;
 mod routing;
 mod slow_clients;
 mod streaming;
+mod timeouts;
 mod upstream_failures;
 mod websocket_grpc;
 mod worker_threads;

@@ -233,3 +233,43 @@ http:
         "only the small body reached the upstream whole"
     );
 }
+
+/// `http2.h2cUpgrade: ignore`: the request is served over HTTP/1.1 (as nginx and Envoy do), the
+/// connection is never upgraded, and neither `Upgrade` nor `HTTP2-Settings` reaches the upstream
+/// (h2c smuggling needs a proxy that relays the upgrade).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ignored_h2c_upgrade_is_served_over_http1_and_never_relayed() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    http2: {{ h2cUpgrade: ignore, maxConcurrentStreams: 50 }}
+http:
+  routers:
+    all: {{ rule: "PathPrefix(`/`)", service: app }}
+  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+"#,
+            up.url()
+        ),
+        &[],
+    );
+    let addr = gw.addr;
+    let (status, _) = tokio::task::spawn_blocking(move || {
+        exchange(
+            addr,
+            b"GET /h2c HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+        )
+    })
+    .await
+    .unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_eq!(up.count(), 1);
+    let seen = up.last();
+    assert_eq!(seen.path_and_query, "/h2c");
+    assert_eq!(seen.header("upgrade"), None);
+    assert_eq!(seen.header("http2-settings"), None);
+}

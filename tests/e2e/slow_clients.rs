@@ -29,8 +29,8 @@ http:
     )
 }
 
-/// Trickles a request head one byte every 500 ms until the gateway closes the connection;
-/// returns true if it did (false if the whole head could be sent).
+/// Trickles a request head one byte per second (the issue's slowloris rate) until the gateway
+/// closes the connection; returns true if it did (false if the whole head could be sent).
 async fn trickle(addr: std::net::SocketAddr) -> bool {
     let Ok(mut s) = TcpStream::connect(addr).await else {
         return true;
@@ -42,7 +42,7 @@ async fn trickle(addr: std::net::SocketAddr) -> bool {
             return true;
         }
         // A closed connection shows up as EOF (or a reset) on read.
-        match tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf)).await {
+        match tokio::time::timeout(Duration::from_secs(1), s.read(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) => return true,
             Ok(Ok(_)) => {}
             Err(_) => {}
@@ -58,10 +58,15 @@ async fn slowloris_connections_are_cut_at_the_header_timeout_while_others_are_se
     let slow: Vec<_> = (0..200).map(|_| tokio::spawn(trickle(gw.addr))).collect();
     // A normal client keeps getting answers while the 200 slow ones hang on.
     let c = Client::http1();
+    let mut slowest = Duration::ZERO;
     for _ in 0..20 {
+        let sent = Instant::now();
         assert_eq!(c.get(&gw.url("/"), "ok.test", &[]).await.status, 200);
+        slowest = slowest.max(sent.elapsed());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Reported, not asserted (shared machine): the normal client's worst latency meanwhile.
+    eprintln!("slowloris: normal client's slowest of 20 requests: {slowest:?}");
     let started = Instant::now();
     for t in slow {
         assert!(
@@ -184,5 +189,148 @@ http:
         slow.count(),
         3,
         "the shed request never reached the upstream"
+    );
+}
+
+/// Sends one GET on a fresh connection and returns the status line (empty if the connection
+/// closed without an answer).
+async fn one_shot(addr: std::net::SocketAddr, path: &str) -> String {
+    let Ok(mut s) = TcpStream::connect(addr).await else {
+        return String::new();
+    };
+    let req = format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    let _ = s.write_all(req.as_bytes()).await;
+    let mut text = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut text)).await;
+    String::from_utf8_lossy(&text)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// An upstream that counts requests and answers none until released.
+struct HoldingUpstream {
+    addr: std::net::SocketAddr,
+    arrived: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    release: tokio::sync::watch::Sender<bool>,
+}
+
+async fn holding_upstream() -> HoldingUpstream {
+    use std::sync::atomic::Ordering;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let arrived = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (release, released) = tokio::sync::watch::channel(false);
+    let counter = arrived.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let (counter, mut released) = (counter.clone(), released.clone());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                if matches!(s.read(&mut buf).await, Ok(n) if n > 0) {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let _ = released.wait_for(|r| *r).await;
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                        .await;
+                }
+            });
+        }
+    });
+    HoldingUpstream {
+        addr,
+        arrived,
+        release,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floods_beyond_the_connection_and_in_flight_limits_are_shed_with_bounded_memory() {
+    use std::sync::atomic::Ordering;
+    let hold = holding_upstream().await;
+    let fast = Upstream::start("fast").await;
+    let gw = Gateway::start(
+        &format!(
+            r#"
+entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    transport: {{ limits: {{ maxConnections: 40, headerReadTimeout: 30s }} }}
+http:
+  routers:
+    held: {{ rule: "PathPrefix(`/held`)", service: held, maxInFlight: 4 }}
+    fast: {{ rule: "PathPrefix(`/fast`)", service: fast }}
+  services:
+    held: {{ loadBalancer: {{ servers: [{{ url: "http://{}" }}] }} }}
+    fast: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
+"#,
+            hold.addr,
+            fast.url()
+        ),
+        &[],
+    );
+    assert!(one_shot(gw.addr, "/fast").await.starts_with("HTTP/1.1 200"));
+    let (baseline_kib, _) = gw.memory_kib();
+    gw.reset_peak_memory();
+    // Four requests fill the router (the upstream holds them).
+    let busy: Vec<_> = (0..4)
+        .map(|_| tokio::spawn(one_shot(gw.addr, "/held")))
+        .collect();
+    let until = Instant::now() + Duration::from_secs(20);
+    while hold.arrived.load(Ordering::SeqCst) < 4 {
+        assert!(Instant::now() < until, "the held requests never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Router full: every further request to it is shed with 503.
+    let mut router_shed = 0;
+    for _ in 0..5 {
+        let wave: Vec<_> = (0..30)
+            .map(|_| tokio::spawn(one_shot(gw.addr, "/held")))
+            .collect();
+        for t in wave {
+            if t.await.unwrap().starts_with("HTTP/1.1 503") {
+                router_shed += 1;
+            }
+        }
+    }
+    assert_eq!(router_shed, 150, "a full router sheds every request");
+    // 36 idle connections + the 4 held ones fill the entrypoint: 2000 more connections, 100 at
+    // a time, are each answered 503 at once and never queued.
+    let mut idle = Vec::new();
+    for _ in 0..36 {
+        idle.push(TcpStream::connect(gw.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut statuses = std::collections::HashMap::<String, usize>::new();
+    for _ in 0..20 {
+        let wave: Vec<_> = (0..100)
+            .map(|_| tokio::spawn(one_shot(gw.addr, "/fast")))
+            .collect();
+        for t in wave {
+            *statuses.entry(t.await.unwrap()).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        statuses.get("HTTP/1.1 503 Service Unavailable").copied(),
+        Some(2000),
+        "{statuses:?}"
+    );
+    let (_, peak_kib) = gw.memory_kib();
+    hold.release.send_replace(true);
+    for b in busy {
+        assert!(b.await.unwrap().starts_with("HTTP/1.1 200"));
+    }
+    drop(idle);
+    eprintln!("flood: baseline {baseline_kib} KiB, peak {peak_kib} KiB");
+    assert_eq!(
+        hold.arrived.load(Ordering::SeqCst),
+        4,
+        "only admitted requests reach the upstream"
+    );
+    assert_eq!(fast.count(), 1, "no shed connection reached the upstream");
+    assert!(
+        peak_kib < baseline_kib + 32 * 1024,
+        "memory must stay bounded under a connection flood: {baseline_kib} -> {peak_kib} KiB"
     );
 }

@@ -112,7 +112,7 @@ fn read_source(
     path: PathBuf,
     origin: Option<&[&str]>,
 ) -> bool {
-    let text = match fs::read_to_string(&path) {
+    let text = match super::bounded_read::read_bounded(&path) {
         Ok(text) => text,
         Err(error) => {
             match origin {
@@ -180,16 +180,27 @@ fn add_source(
     }
 }
 
+/// Most YAML files a provider directory may hold (subdirectories included).
+const MAX_PROVIDER_FILES: usize = 4096;
+
 /// Every `*.yml` / `*.yaml` file under `dir`, subdirectories included (as Traefik does).
+/// Symbolic links to directories are not followed (no loops), and a directory with more than
+/// [`MAX_PROVIDER_FILES`] YAML files is an error (a mistaken `directory: /` ends quickly).
 fn yaml_files_in(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
             yaml_files_in(&path, out)?;
         } else if path
             .extension()
             .is_some_and(|ext| ext == "yml" || ext == "yaml")
         {
+            if out.len() >= MAX_PROVIDER_FILES {
+                return Err(std::io::Error::other(format!(
+                    "more than {MAX_PROVIDER_FILES} YAML files"
+                )));
+            }
             out.push(path);
         }
     }

@@ -24,7 +24,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("chain", None), // not a plugin: resolved by the config itself (chain.rs)
     ("circuitBreaker", None),
     ("compress", None),
-    ("contentType", None),
+    ("contentType", Some("content-type")),
     ("digestAuth", Some("digest-auth")),
     ("errors", None),
     ("forwardAuth", None),

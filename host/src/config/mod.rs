@@ -20,6 +20,7 @@
 //! `"KB"`/`"MB"`/`"GB"` (powers of 1000) ([`size`]).
 
 mod auth_deadline;
+mod bounded_read;
 mod chain;
 mod de;
 pub mod duration;
@@ -61,7 +62,7 @@ pub use model_dynamic::{
 pub use model_static::{
     DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE,
     DEFAULT_MAX_REQUESTS_PER_INSTANCE, DEFAULT_MEMORY_LIMIT, DEFAULT_POOL_SIZE, EntryPointConfig,
-    EntryPointLimits, ForwardedHeadersConfig, Isolation, LogConfig, MIN_MEMORY_LIMIT,
+    EntryPointLimits, ForwardedHeadersConfig, H2cUpgrade, Isolation, LogConfig, MIN_MEMORY_LIMIT,
     PluginRuntimeConfig, PluginsConfig, StaticConfig,
 };
 

@@ -82,7 +82,31 @@ pub struct EntryPointLimits {
     pub h2_max_concurrent_streams: u32,
     /// `maxBodyBytes`: larger request bodies get 413. Default none (as Traefik).
     pub max_body_bytes: Option<u64>,
+    /// `bodyReadTimeout`, default 30 s: longest pause between two pieces of a request body;
+    /// then the request fails with 408 and the connection closes. `0` disables it.
+    pub body_read_timeout: Option<Duration>,
+    /// `respondingTimeouts.readTimeout` (Traefik's key and default, 60 s): the whole request
+    /// body must have arrived this long after its head; then 408 and close. `0` disables it.
+    pub read_timeout: Option<Duration>,
+    /// `respondingTimeouts.writeTimeout` (Traefik's key; default 0 = none, as Traefik, so
+    /// long downloads, streams and WebSockets are not cut): the overall request deadline,
+    /// counted from the request head. A response head not ready by then is answered with 504;
+    /// a response body still streaming is aborted.
+    pub write_timeout: Option<Duration>,
+    /// `http2.h2cUpgrade`: what to do with an HTTP/1.1 `Upgrade: h2c` request.
+    pub h2c_upgrade: H2cUpgrade,
+    /// `respondingTimeouts.idleTimeout` (Traefik's key and default, 180 s): a client connection
+    /// with no bytes in either direction for this long is closed gracefully (an idle keep-alive
+    /// connection at once; a request in flight may finish first). `0` disables it.
+    pub idle_timeout: Option<Duration>,
 }
+
+/// Default `bodyReadTimeout`.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Traefik v3's default `respondingTimeouts.readTimeout`.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Traefik's default `respondingTimeouts.idleTimeout`.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(180);
 
 impl Default for EntryPointLimits {
     fn default() -> Self {
@@ -92,6 +116,11 @@ impl Default for EntryPointLimits {
             header_read_timeout: std::time::Duration::from_secs(10),
             h2_max_concurrent_streams: 250,
             max_body_bytes: None,
+            body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
+            read_timeout: Some(DEFAULT_READ_TIMEOUT),
+            write_timeout: None,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            h2c_upgrade: H2cUpgrade::Reject,
         }
     }
 }
@@ -157,6 +186,21 @@ impl Default for PluginRuntimeConfig {
             max_headers: DEFAULT_MAX_HEADERS,
         }
     }
+}
+
+/// `entryPoints.<name>.http2.h2cUpgrade: reject | ignore`. The gateway never performs an h2c
+/// upgrade (RFC 9113 deprecates it, and a proxy that relays one lets a client tunnel past every
+/// router rule: "h2c smuggling"); HTTP/2 over cleartext is served with prior knowledge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum H2cUpgrade {
+    /// Answer 400 and close (the default: the request is not served).
+    #[default]
+    Reject,
+    /// Serve the request over HTTP/1.1 as if the upgrade had not been asked for (RFC 9110 §7.8
+    /// lets a server ignore `Upgrade`), as nginx and Envoy do; `Upgrade` and `HTTP2-Settings`
+    /// are hop-by-hop and never reach the upstream. For clients such as `curl --http2`.
+    Ignore,
 }
 
 /// `isolation: pooled | per-request`.

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::duration::DurationValue;
-use super::model_static::Isolation;
+use super::model_static::{H2cUpgrade, Isolation};
 use super::size::SizeValue;
 
 /// `entryPoints.<name>`.
@@ -15,6 +15,15 @@ pub(crate) struct RawEntryPoint {
     pub(crate) address: String,
     pub(crate) forwarded_headers: Option<RawForwardedHeaders>,
     pub(crate) transport: Option<RawEntryPointTransport>,
+    pub(crate) http2: Option<RawHttp2>,
+}
+
+/// `entryPoints.<name>.http2` (Traefik's `maxConcurrentStreams`, wasmgate's `h2cUpgrade`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawHttp2 {
+    pub(crate) max_concurrent_streams: Option<u32>,
+    pub(crate) h2c_upgrade: Option<H2cUpgrade>,
 }
 
 /// `entryPoints.<name>.forwardedHeaders` (Traefik's shape).
@@ -27,12 +36,23 @@ pub(crate) struct RawForwardedHeaders {
     pub(crate) insecure: bool,
 }
 
-/// `entryPoints.<name>.transport` (Traefik's shape; only `lifeCycle` so far).
+/// `entryPoints.<name>.transport` (Traefik's `lifeCycle` and `respondingTimeouts`, wasmgate's
+/// `limits`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RawEntryPointTransport {
     pub(crate) life_cycle: Option<RawLifeCycle>,
+    pub(crate) responding_timeouts: Option<RawRespondingTimeouts>,
     pub(crate) limits: Option<RawEntryPointLimits>,
+}
+
+/// `entryPoints.<name>.transport.respondingTimeouts` (Traefik's keys; `0` disables one).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawRespondingTimeouts {
+    pub(crate) read_timeout: Option<DurationValue>,
+    pub(crate) write_timeout: Option<DurationValue>,
+    pub(crate) idle_timeout: Option<DurationValue>,
 }
 
 /// `entryPoints.<name>.transport.limits` (wasmgate's; unset keys keep the defaults).
@@ -42,6 +62,7 @@ pub(crate) struct RawEntryPointLimits {
     pub(crate) max_connections: Option<usize>,
     pub(crate) max_header_bytes: Option<SizeValue>,
     pub(crate) header_read_timeout: Option<DurationValue>,
+    pub(crate) body_read_timeout: Option<DurationValue>,
     pub(crate) h2_max_concurrent_streams: Option<u32>,
     pub(crate) max_body_bytes: Option<SizeValue>,
 }

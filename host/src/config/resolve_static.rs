@@ -200,6 +200,28 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                 limits.h2_max_concurrent_streams = n;
             }
             limits.max_body_bytes = raw_limits.max_body_bytes.map(|s| s.0);
+            if let Some(d) = raw_limits.body_read_timeout {
+                limits.body_read_timeout = nonzero(d.0);
+            }
+        }
+        if let Some(http2) = raw.http2 {
+            if let Some(n) = http2.max_concurrent_streams {
+                limits.h2_max_concurrent_streams = n;
+            }
+            if let Some(mode) = http2.h2c_upgrade {
+                limits.h2c_upgrade = mode;
+            }
+        }
+        if let Some(timeouts) = transport.responding_timeouts {
+            if let Some(d) = timeouts.read_timeout {
+                limits.read_timeout = nonzero(d.0);
+            }
+            if let Some(d) = timeouts.write_timeout {
+                limits.write_timeout = nonzero(d.0);
+            }
+            if let Some(d) = timeouts.idle_timeout {
+                limits.idle_timeout = nonzero(d.0);
+            }
         }
         parts.config.entry_points.insert(
             ep.key.clone(),
@@ -211,6 +233,11 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
             },
         );
     }
+}
+
+/// A configured timeout: `0` means "none", as in Traefik.
+fn nonzero(d: std::time::Duration) -> Option<std::time::Duration> {
+    (!d.is_zero()).then_some(d)
 }
 
 /// Two listeners clash when they share a port (other than 0, "any free port") and their IPs are

@@ -11,8 +11,6 @@
 //! Runs at config load (and reload), one small file read per middleware that sets it; the file
 //! is not watched, so a change to it takes effect at the next config (re)load.
 
-use std::fs;
-use std::io::Read as _;
 use std::path::Path;
 
 use serde_json::Value;
@@ -23,8 +21,6 @@ use super::report::Reporter;
 const TYPES: [&str; 2] = ["basicAuth", "digestAuth"];
 const USERS_FILE: &str = "usersFile";
 const USERS: &str = "users";
-/// Largest users file read: 16 MiB.
-const MAX_BYTES: u64 = 16 << 20;
 
 /// Inlines `usersFile` into `config`, the JSON of the middleware whose type key ends
 /// `entry_path` (`["http", "middlewares", name, type]`) in file `file`. `None` after reporting
@@ -60,7 +56,7 @@ pub(crate) fn inline_users_file(
         .parent()
         .unwrap_or(Path::new(""));
     let path = base.join(&name);
-    let text = match read_bounded(&path) {
+    let text = match super::bounded_read::read_bounded(&path) {
         Ok(text) => text,
         Err(error) => {
             let reason = format!("cannot read \"{}\": {error}", path.display());
@@ -85,22 +81,6 @@ pub(crate) fn inline_users_file(
     }
     options.insert(USERS.to_string(), Value::Array(users));
     Some(())
-}
-
-/// The text of a regular file of at most [`MAX_BYTES`] (a device or a FIFO named by mistake
-/// would otherwise never end).
-fn read_bounded(path: &Path) -> std::io::Result<String> {
-    if !fs::metadata(path)?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mut text = String::new();
-    fs::File::open(path)?
-        .take(MAX_BYTES + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_BYTES {
-        return Err(std::io::Error::other("larger than 16 MiB"));
-    }
-    Ok(text)
 }
 
 #[cfg(test)]

@@ -1,10 +1,15 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
+//! Generated for the `middleware-with-capabilities` world, which includes `middleware`: its
+//! imports are the same, so one linker serves both worlds, and its per-interface export loaders
+//! (`handler::GuestIndices`, `capabilities::GuestIndices`) let the registry accept a component
+//! of either world (see `registry::ComponentExports`).
+//!
 //! Host-owned resources map to our own head types, so a request head moves into a store's
 //! resource table for the length of a hook call and comes back out afterwards: nothing is copied.
 
 wasmtime::component::bindgen!({
-    world: "middleware",
+    world: "middleware-with-capabilities",
     path: "../wit",
     with: {
         "wasmgate:plugin/http.request": crate::plugins::heads::RequestHead,
@@ -15,7 +20,13 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
+pub use self::exports::wasmgate::plugin::capabilities;
+pub use self::exports::wasmgate::plugin::capabilities::Declaration;
+pub use self::exports::wasmgate::plugin::handler;
 pub use self::wasmgate::plugin::http::Action;
 pub use self::wasmgate::plugin::http::Reply;
 pub use self::wasmgate::plugin::types::EditError;
 pub use self::wasmgate::plugin::types::LogLevel;
+
+/// The world name's Rust type, for `add_to_linker` (imports are those of `middleware`).
+pub type Middleware = MiddlewareWithCapabilities;

@@ -4,11 +4,16 @@
 //! invalid output) fails the request with 500, or — for a fail-open middleware — passes the
 //! head on exactly as it was before that middleware ran. Every failure is logged with the
 //! middleware, plugin and content hash.
+//!
+//! Capabilities are applied here too: the response hooks skip middlewares that declared they
+//! do not need one, and [`Chain::body_peek`] tells the proxy how many leading response-body
+//! bytes to hold for the chain's `on-response-body` callers (both fixed at config time).
 
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, Uri};
 
+use super::capabilities::BodyStart;
 use super::error::PluginError;
 use super::heads::{RequestHead, ResponseHead};
 use super::middleware::{HookDecision, InstanceSlot, PluginMiddleware};
@@ -18,6 +23,8 @@ use super::reply::ValidReply;
 #[derive(Clone, Default)]
 pub struct Chain {
     middlewares: Arc<[Arc<PluginMiddleware>]>,
+    /// The largest response-body peek any middleware declared (0: none).
+    body_peek: usize,
 }
 
 /// What a request carries through its chain between the request and response hooks.
@@ -58,9 +65,21 @@ struct RequestSnapshot {
 
 impl Chain {
     pub fn new(middlewares: Vec<Arc<PluginMiddleware>>) -> Self {
+        let body_peek = middlewares
+            .iter()
+            .map(|mw| mw.capabilities().body_peek)
+            .max()
+            .unwrap_or(0);
         Chain {
             middlewares: middlewares.into(),
+            body_peek,
         }
+    }
+
+    /// How many leading bytes of the response body the proxy must hold before the response
+    /// hooks (the largest declaration in the chain, at most `MAX_BODY_PEEK`); 0: stream as is.
+    pub fn body_peek(&self) -> usize {
+        self.body_peek
     }
 
     pub fn len(&self) -> usize {
@@ -113,23 +132,48 @@ impl Chain {
         (head, RequestOutcome::Forward)
     }
 
-    /// Runs the response hooks of the middlewares whose request hook continued, in reverse
-    /// order. When a hook replaces the response, the earlier hooks see the replacement.
+    /// [`Chain::on_response_with_body`] without body bytes: for callers that hold none (a
+    /// middleware that declared a peek gets an empty, incomplete body start).
     pub fn on_response(
+        &self,
+        req: RequestHead,
+        resp: ResponseHead,
+        state: &mut ChainState,
+    ) -> (RequestHead, ResponseHead, ResponseOutcome) {
+        self.on_response_with_body(req, resp, state, BodyStart::UNKNOWN)
+    }
+
+    /// Runs the response hooks of the middlewares whose request hook continued, in reverse
+    /// order, skipping those that declared no response hook. `body` is the first bytes of the
+    /// response body (at least [`Chain::body_peek`] of them, or all of a shorter body) for the
+    /// middlewares that declared a peek. When a hook replaces the response, the earlier hooks
+    /// see the replacement's head, and its body as their body start.
+    pub fn on_response_with_body(
         &self,
         mut req: RequestHead,
         mut resp: ResponseHead,
         state: &mut ChainState,
+        body: BodyStart<'_>,
     ) -> (RequestHead, ResponseHead, ResponseOutcome) {
         let mut replacement: Option<ValidReply> = None;
         for i in (0..state.ran).rev() {
             let mw = &self.middlewares[i];
+            if !mw.capabilities().response_hook {
+                continue;
+            }
             req.current = i;
             let snapshot = mw
                 .budget()
                 .fail_open
                 .then(|| (resp.parts.status, resp.parts.headers.clone()));
-            let (r, s, result) = mw.on_response(req, resp, &mut state.slots[i]);
+            let body = match &replacement {
+                Some(reply) => BodyStart {
+                    bytes: &reply.body,
+                    complete: true,
+                },
+                None => body,
+            };
+            let (r, s, result) = mw.on_response(req, resp, &mut state.slots[i], body);
             (req, resp) = (r, s);
             match result {
                 Ok(HookDecision::Continue) => {}

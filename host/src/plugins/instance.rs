@@ -7,17 +7,18 @@
 use wasmtime::Store;
 use wasmtime::component::Resource;
 
-use super::bindings::{Action, Middleware};
+use super::bindings::{Action, Declaration};
 use super::budget::MiddlewareBudget;
 use super::engine::PluginEngine;
 use super::error::PluginError;
+use super::exports::InstanceExports;
 use super::heads::{RequestHead, ResponseHead};
 use super::host_state::{HostState, PluginIdentity};
 use super::registry::CompiledPlugin;
 
 pub struct PluginInstance {
     store: Store<HostState>,
-    bindings: Middleware,
+    bindings: InstanceExports,
     /// Requests served so far (`on-request` calls; for recycling).
     pub(crate) requests: u64,
 }
@@ -40,6 +41,7 @@ impl PluginInstance {
         let bindings = plugin
             .pre
             .instantiate(&mut store)
+            .and_then(|instance| plugin.exports.load(&mut store, &instance))
             .map_err(|e| classify(e, &store, budget))?;
         Ok(PluginInstance {
             store,
@@ -61,7 +63,7 @@ impl PluginInstance {
             .set_epoch_deadline(engine.deadline_ticks(budget.deadline));
         let result = inst
             .bindings
-            .wasmgate_plugin_handler()
+            .handler
             .call_init(&mut inst.store, config_json)
             .map_err(|e| classify(e, &inst.store, budget))?;
         result.map_err(PluginError::Init)?;
@@ -78,7 +80,7 @@ impl PluginInstance {
         self.store
             .set_epoch_deadline(engine.deadline_ticks(budget.deadline));
         self.bindings
-            .wasmgate_plugin_handler()
+            .handler
             .call_validate_config(&mut self.store, config_json)
             .map_err(|e| classify(e, &self.store, budget))
     }
@@ -97,7 +99,7 @@ impl PluginInstance {
         let borrow = Resource::<RequestHead>::new_borrow(own.rep());
         let result = self
             .bindings
-            .wasmgate_plugin_handler()
+            .handler
             .call_on_request(&mut self.store, borrow)
             .map_err(|e| classify(e, &self.store, budget));
         let head = take_back(&mut self.store, own);
@@ -120,11 +122,63 @@ impl PluginInstance {
             .unwrap_or_else(|_| unreachable_table_full());
         let result = self
             .bindings
-            .wasmgate_plugin_handler()
+            .handler
             .call_on_response(
                 &mut self.store,
                 Resource::new_borrow(req_own.rep()),
                 Resource::new_borrow(resp_own.rep()),
+            )
+            .map_err(|e| classify(e, &self.store, budget));
+        let resp = take_back(&mut self.store, resp_own);
+        let req = take_back(&mut self.store, req_own);
+        (req, resp, result)
+    }
+
+    /// Runs `declare` on a configured instance; `Ok(None)` for a plain-`middleware` component
+    /// (it has no `capabilities` export). Config time only.
+    pub fn declare(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+    ) -> Result<Option<Declaration>, PluginError> {
+        let Some(capabilities) = &self.bindings.capabilities else {
+            return Ok(None);
+        };
+        self.store.set_epoch_deadline(deadline_ticks);
+        capabilities
+            .call_declare(&mut self.store)
+            .map(Some)
+            .map_err(|e| classify(e, &self.store, budget))
+    }
+
+    /// Calls `on-response-body`, lending both heads and copying `body_start` into the guest;
+    /// both heads always come back. Only for components that declared a body peek (the caller
+    /// checks); a plain-`middleware` instance gets `on-response` instead.
+    pub fn on_response_body(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+        req: RequestHead,
+        resp: ResponseHead,
+        body_start: &[u8],
+        complete: bool,
+    ) -> (RequestHead, ResponseHead, Result<Action, PluginError>) {
+        let Some(capabilities) = &self.bindings.capabilities else {
+            return self.on_response(deadline_ticks, budget, req, resp);
+        };
+        self.store.set_epoch_deadline(deadline_ticks);
+        let table = &mut self.store.data_mut().table;
+        let req_own = table.push(req).unwrap_or_else(|_| unreachable_table_full());
+        let resp_own = table
+            .push(resp)
+            .unwrap_or_else(|_| unreachable_table_full());
+        let result = capabilities
+            .call_on_response_body(
+                &mut self.store,
+                Resource::new_borrow(req_own.rep()),
+                Resource::new_borrow(resp_own.rep()),
+                body_start,
+                complete,
             )
             .map_err(|e| classify(e, &self.store, budget));
         let resp = take_back(&mut self.store, resp_own);

@@ -4,6 +4,11 @@
 //! Per request, `pooled` mode pops a warm instance from a lock-free queue (or instantiates one
 //! if the queue is empty) and pushes it back after the call; `per-request` mode instantiates a
 //! fresh one from the `InstancePre` and keeps it in the request's slot for both hooks.
+//!
+//! For a `middleware-with-capabilities` plugin, configuring also instantiates and `init`s one
+//! instance and asks it `declare` (its [`Capabilities`]); that instance then becomes the first
+//! pooled one (pooled mode) or is dropped (per-request mode). Config-time cost: one more
+//! instantiation and `init` per such middleware.
 
 use std::sync::Arc;
 
@@ -11,8 +16,10 @@ use crossbeam_queue::ArrayQueue;
 
 use super::bindings::Action;
 use super::budget::{Isolation, MiddlewareBudget};
+use super::capabilities::{BodyStart, Capabilities};
 use super::engine::PluginEngine;
 use super::error::PluginError;
+use super::exports::World;
 use super::heads::{RequestHead, ResponseHead};
 use super::host_state::PluginIdentity;
 use super::instance::PluginInstance;
@@ -45,6 +52,7 @@ pub struct PluginMiddleware {
     config_json: Arc<str>,
     budget: MiddlewareBudget,
     deadline_ticks: u64,
+    capabilities: Capabilities,
     pool: ArrayQueue<PluginInstance>,
 }
 
@@ -82,7 +90,7 @@ impl PluginMiddleware {
             }
         }
         let deadline_ticks = engine.deadline_ticks(budget.deadline);
-        Ok(PluginMiddleware {
+        let mut middleware = PluginMiddleware {
             identity,
             pool: ArrayQueue::new(budget.pool_size.max(1)),
             plugin,
@@ -90,7 +98,46 @@ impl PluginMiddleware {
             config_json: Arc::from(config_json),
             budget,
             deadline_ticks,
-        })
+            capabilities: Capabilities::PLAIN,
+        };
+        if middleware.plugin.world() == World::WithCapabilities {
+            middleware.capabilities = middleware.ask_capabilities();
+        }
+        Ok(middleware)
+    }
+
+    /// Asks a fresh, configured instance what the middleware needs (`declare`). A failure (in
+    /// `init` or `declare`) is logged and gives the plain-world answer: the same failure then
+    /// surfaces on requests, where it fails (or passes, fail-open) each one as before.
+    fn ask_capabilities(&self) -> Capabilities {
+        let declared = self.fresh_instance().and_then(|mut inst| {
+            let declared = inst.declare(self.deadline_ticks, &self.budget)?;
+            if self.budget.isolation == Isolation::Pooled {
+                // Configured and unused: the first warm instance.
+                let _ = self.pool.push(inst);
+            }
+            Ok(declared)
+        });
+        match declared {
+            Ok(Some(declared)) => Capabilities::from_declaration(&declared),
+            Ok(None) => Capabilities::PLAIN,
+            Err(err) => {
+                let id = &self.identity;
+                tracing::warn!(
+                    middleware = &*id.middleware,
+                    plugin = &*id.plugin,
+                    hash = &*id.hash,
+                    kind = err.kind(),
+                    "cannot read the plugin's capabilities, calling every hook without body: {err}"
+                );
+                Capabilities::PLAIN
+            }
+        }
+    }
+
+    /// What the middleware declared (after the host's caps); fixed for its life.
+    pub fn capabilities(&self) -> Capabilities {
+        self.capabilities
     }
 
     pub fn name(&self) -> &str {
@@ -163,12 +210,15 @@ impl PluginMiddleware {
         (head, decision)
     }
 
-    /// Runs `on-response`. Both heads always come back (possibly edited).
+    /// Runs `on-response`, or `on-response-body` with at most the declared number of leading
+    /// bytes of `body` when the middleware declared a peek. Both heads always come back
+    /// (possibly edited). The caller skips middlewares that declared no response hook.
     pub fn on_response(
         &self,
         mut req: RequestHead,
         mut resp: ResponseHead,
         slot: &mut InstanceSlot,
+        body: BodyStart<'_>,
     ) -> (RequestHead, ResponseHead, Result<HookDecision, PluginError>) {
         let mut inst = match self.checkout(slot) {
             Ok(inst) => inst,
@@ -176,7 +226,20 @@ impl PluginMiddleware {
         };
         req.max_headers = self.budget.max_headers;
         resp.max_headers = self.budget.max_headers;
-        let (req, resp, result) = inst.on_response(self.deadline_ticks, &self.budget, req, resp);
+        let peek = self.capabilities.body_peek;
+        let (req, resp, result) = if peek > 0 {
+            let body = body.limited_to(peek);
+            inst.on_response_body(
+                self.deadline_ticks,
+                &self.budget,
+                req,
+                resp,
+                body.bytes,
+                body.complete,
+            )
+        } else {
+            inst.on_response(self.deadline_ticks, &self.budget, req, resp)
+        };
         let decision = result.and_then(|action| self.decide(action));
         self.checkin(inst, decision.is_err(), slot);
         (req, resp, decision)

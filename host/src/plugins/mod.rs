@@ -2,14 +2,18 @@
 //!
 //! Config time: `PluginRegistry` compiles components (cached by content hash) and
 //! `PluginMiddleware::configure` validates each middleware's config with its plugin.
-//! Request time: `Chain::on_request` / `Chain::on_response` lend the heads to the plugins under
-//! each middleware's budget.
+//! `PluginMiddleware::configure` also asks a `middleware-with-capabilities` plugin, once, whether
+//! it needs its response hook and how much of the response body (`capabilities`).
+//! Request time: `Chain::on_request` / `Chain::on_response_with_body` lend the heads (and the
+//! body's first bytes, where a middleware asked) to the plugins under each middleware's budget.
 
 pub mod bindings;
 pub mod budget;
+pub mod capabilities;
 pub mod chain;
 pub mod engine;
 pub mod error;
+pub mod exports;
 pub mod heads;
 pub mod host_state;
 pub mod instance;
@@ -20,9 +24,11 @@ pub mod reply;
 pub mod wasi_subset;
 
 pub use budget::{Isolation, MiddlewareBudget};
+pub use capabilities::{BodyStart, Capabilities, MAX_BODY_PEEK};
 pub use chain::{Chain, ChainState, RequestOutcome, ResponseOutcome};
 pub use engine::{EngineSettings, PluginEngine};
 pub use error::{LoadError, PluginError};
+pub use exports::World;
 pub use heads::{RequestHead, ResponseHead};
 pub use middleware::{ConfigureError, PluginMiddleware};
 pub use registry::{CompiledPlugin, PluginRegistry, PluginSource};

@@ -38,6 +38,21 @@ pub enum GatewayError {
     /// The upstream did not send a response head within the configured timeout.
     #[error("upstream timed out")]
     UpstreamTimeout,
+    /// The upstream's response body failed while the gateway held its first bytes for a
+    /// middleware's `on-response-body` (before any of the response was sent).
+    #[error("upstream response body failed: {0}")]
+    UpstreamBodyFailed(String),
+    /// The upstream's response head is ambiguous or malformed (both `Content-Length` and
+    /// `Transfer-Encoding`, an obfuscated `Transfer-Encoding`...): never relayed.
+    #[error("upstream sent an invalid response: {0}")]
+    UpstreamBadResponse(&'static str),
+    /// The client did not send its request body in time (`readTimeout` / `bodyReadTimeout`).
+    #[error("request body read timed out")]
+    RequestTimeout,
+    /// The entrypoint's overall request deadline (`writeTimeout`) passed before the response
+    /// head was ready.
+    #[error("request deadline exceeded")]
+    DeadlineExceeded,
 }
 
 impl GatewayError {
@@ -49,8 +64,15 @@ impl GatewayError {
             GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
             GatewayError::NoServer | GatewayError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            GatewayError::UpstreamUnreachable(_) => StatusCode::BAD_GATEWAY,
-            GatewayError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            GatewayError::UpstreamUnreachable(_)
+            | GatewayError::UpstreamBadResponse(_)
+            | GatewayError::UpstreamBodyFailed(_) => {
+                StatusCode::BAD_GATEWAY
+            }
+            GatewayError::UpstreamTimeout | GatewayError::DeadlineExceeded => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
+            GatewayError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
@@ -63,6 +85,7 @@ impl GatewayError {
                 | GatewayError::BadPath(_)
                 | GatewayError::UriTooLong
                 | GatewayError::PayloadTooLarge
+                | GatewayError::RequestTimeout
         );
         let status = self.status();
         let text = format!(

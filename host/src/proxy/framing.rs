@@ -14,6 +14,7 @@ use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING, UPGRADE};
 use http::request::Parts;
 
 use super::errors::GatewayError;
+use crate::config::H2cUpgrade;
 
 /// Longest request target (path and query) accepted, as nginx's default 8 KiB buffers; longer
 /// targets get 414. (Whole heads beyond the entrypoint's head limit get 431 from hyper.)
@@ -25,8 +26,9 @@ pub const MAX_TARGET_BYTES: usize = 8 << 10;
 /// - `Transfer-Encoding` that is anything but a single `chunked` (repeated headers,
 ///   `chunked, chunked`, trailing whitespace or tabs, unknown codings);
 /// - more than one `Host`, or a `Host` that disagrees with an absolute-form target;
-/// - `Upgrade: h2c` on cleartext (h2c upgrade is not enabled; prior-knowledge h2c is).
-pub fn check_request(parts: &Parts) -> Result<(), GatewayError> {
+/// - `Upgrade: h2c` when the entrypoint's `http2.h2cUpgrade` is `reject` (the default; the
+///   upgrade itself is never performed, prior-knowledge h2c is served).
+pub fn check_request(parts: &Parts, h2c: H2cUpgrade) -> Result<(), GatewayError> {
     if parts.uri.path_and_query().map_or(0, |pq| pq.as_str().len()) > MAX_TARGET_BYTES {
         return Err(GatewayError::UriTooLong);
     }
@@ -63,11 +65,46 @@ pub fn check_request(parts: &Parts) -> Result<(), GatewayError> {
             "Host disagrees with the absolute-form target",
         ));
     }
-    if parts.headers.get_all(UPGRADE).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|s| s.split(',').any(|p| p.trim().eq_ignore_ascii_case("h2c")))
-    }) {
-        return Err(GatewayError::BadRequest("h2c upgrade is not enabled"));
+    if h2c == H2cUpgrade::Reject
+        && parts.headers.get_all(UPGRADE).iter().any(|v| {
+            v.to_str()
+                .is_ok_and(|s| s.split(',').any(|p| p.trim().eq_ignore_ascii_case("h2c")))
+        })
+    {
+        return Err(GatewayError::BadRequest("h2c upgrade is refused"));
+    }
+    Ok(())
+}
+
+/// Rejects an upstream response whose framing is ambiguous (→ 502; the response is dropped,
+/// never relayed, and its connection is not reused because its body is never read to the end):
+/// `Transfer-Encoding` together with `Content-Length`, `Transfer-Encoding` that is anything but
+/// a single `chunked`, or `Transfer-Encoding` in an HTTP/1.0 response. hyper's client already
+/// refuses malformed or conflicting `Content-Length`, bad names and NUL/CR/LF in values (502).
+pub fn check_response<B>(resp: &http::Response<B>) -> Result<(), GatewayError> {
+    let headers = resp.headers();
+    let te_count = headers.get_all(TRANSFER_ENCODING).iter().count();
+    if te_count == 0 {
+        return Ok(());
+    }
+    if headers.contains_key(CONTENT_LENGTH) {
+        return Err(GatewayError::UpstreamBadResponse(
+            "Transfer-Encoding together with Content-Length",
+        ));
+    }
+    if resp.version() == http::Version::HTTP_10 {
+        return Err(GatewayError::UpstreamBadResponse(
+            "Transfer-Encoding in an HTTP/1.0 response",
+        ));
+    }
+    let only_chunked = te_count == 1
+        && headers
+            .get(TRANSFER_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"));
+    if !only_chunked {
+        return Err(GatewayError::UpstreamBadResponse(
+            "Transfer-Encoding other than a single \"chunked\"",
+        ));
     }
     Ok(())
 }
@@ -99,18 +136,72 @@ mod tests {
         b.body(()).unwrap().into_parts().0
     }
 
+    fn check_request_default(parts: &Parts) -> Result<(), GatewayError> {
+        check_request(parts, H2cUpgrade::Reject)
+    }
+
+    #[test]
+    fn an_h2c_upgrade_is_refused_or_ignored_as_configured() {
+        let p = parts(
+            &[
+                ("connection", "Upgrade, HTTP2-Settings"),
+                ("upgrade", "h2c"),
+            ],
+            "/",
+        );
+        assert!(check_request(&p, H2cUpgrade::Reject).is_err());
+        assert!(check_request(&p, H2cUpgrade::Ignore).is_ok());
+    }
+
+    fn response(raw: &[(&str, &str)]) -> http::Response<()> {
+        let mut b = http::Response::builder().status(200);
+        for (n, v) in raw {
+            b = b.header(*n, *v);
+        }
+        b.body(()).unwrap()
+    }
+
+    #[test]
+    fn upstream_responses_with_ambiguous_framing_are_refused() {
+        assert!(check_response(&response(&[("content-length", "5")])).is_ok());
+        assert!(check_response(&response(&[("transfer-encoding", "chunked")])).is_ok());
+        for bad in [
+            &[("content-length", "5"), ("transfer-encoding", "chunked")][..],
+            &[
+                ("transfer-encoding", "chunked"),
+                ("transfer-encoding", "chunked"),
+            ][..],
+            &[("transfer-encoding", "chunked, chunked")][..],
+            &[("transfer-encoding", "gzip, chunked")][..],
+            &[("transfer-encoding", "identity")][..],
+        ] {
+            assert!(
+                matches!(
+                    check_response(&response(bad)),
+                    Err(GatewayError::UpstreamBadResponse(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        let mut old = response(&[("transfer-encoding", "chunked")]);
+        *old.version_mut() = http::Version::HTTP_10;
+        assert!(check_response(&old).is_err());
+    }
+
     #[test]
     fn plain_requests_pass() {
-        assert!(check_request(&parts(&[("host", "a"), ("content-length", "3")], "/")).is_ok());
         assert!(
-            check_request(&parts(
+            check_request_default(&parts(&[("host", "a"), ("content-length", "3")], "/")).is_ok()
+        );
+        assert!(
+            check_request_default(&parts(
                 &[("host", "a"), ("transfer-encoding", "Chunked")],
                 "/"
             ))
             .is_ok()
         );
-        assert!(check_request(&parts(&[("host", "A:80")], "http://a:80/x")).is_ok());
-        assert!(check_request(&parts(&[("upgrade", "websocket")], "/")).is_ok());
+        assert!(check_request_default(&parts(&[("host", "A:80")], "http://a:80/x")).is_ok());
+        assert!(check_request_default(&parts(&[("upgrade", "websocket")], "/")).is_ok());
     }
 
     #[test]
@@ -136,7 +227,7 @@ mod tests {
         ];
         for (headers, uri) in bad {
             assert!(
-                check_request(&parts(&headers, uri)).is_err(),
+                check_request_default(&parts(&headers, uri)).is_err(),
                 "{headers:?} {uri}"
             );
         }

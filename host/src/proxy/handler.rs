@@ -15,8 +15,11 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{Request, Response};
 use hyper::body::Incoming;
+use tokio::time::Instant;
 
 use super::body::{ProxyBody, full, stream};
+use super::body_peek::HeldBody;
+use super::client_body::BodyPolicy;
 use super::errors::GatewayError;
 use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::path::{PathPolicy, normalize};
@@ -37,19 +40,67 @@ pub struct Connection {
     pub trusted_forwarder: bool,
     /// The entrypoint's `maxBodyBytes` (`None`: unlimited).
     pub max_body_bytes: Option<u64>,
+    /// The entrypoint's per-request timeouts.
+    pub timeouts: RequestTimeouts,
+    /// The entrypoint's `http2.h2cUpgrade`.
+    pub h2c_upgrade: crate::config::H2cUpgrade,
+}
+
+/// Per-request timeouts of an entrypoint (`None`: no such timeout).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestTimeouts {
+    /// `respondingTimeouts.readTimeout`: the request body must be complete this long after the
+    /// head arrived.
+    pub read: Option<std::time::Duration>,
+    /// `bodyReadTimeout`: longest pause between two pieces of the request body.
+    pub body_inactivity: Option<std::time::Duration>,
+    /// `respondingTimeouts.writeTimeout`: the overall request deadline.
+    pub write: Option<std::time::Duration>,
+}
+
+impl From<&super::server::ConnectionLimits> for RequestTimeouts {
+    fn from(l: &super::server::ConnectionLimits) -> Self {
+        RequestTimeouts {
+            read: l.read_timeout,
+            body_inactivity: l.body_read_timeout,
+            write: l.write_timeout,
+        }
+    }
 }
 
 /// Handles one request against a runtime snapshot. Never fails: errors become responses.
+///
+/// With a `writeTimeout` on the entrypoint the whole exchange runs under that deadline: a
+/// response head not ready in time is answered with 504, a body still streaming is aborted.
 pub async fn handle(
     runtime: Arc<Runtime>,
     conn: &Connection,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    match proxy(&runtime, conn, req).await {
+    let uri = req.uri().clone();
+    let started = Instant::now();
+    let policy = BodyPolicy {
+        max_bytes: conn.max_body_bytes,
+        read_deadline: conn.timeouts.read.map(|d| started + d),
+        inactivity: conn.timeouts.body_inactivity,
+    };
+    let outcome = match conn.timeouts.write {
+        None => proxy(&runtime, conn, req, policy).await,
+        Some(limit) => {
+            let deadline = started + limit;
+            match tokio::time::timeout_at(deadline, proxy(&runtime, conn, req, policy)).await {
+                Ok(result) => {
+                    result.map(|resp| resp.map(|body| super::deadline::until(body, deadline)))
+                }
+                Err(_) => Err(GatewayError::DeadlineExceeded),
+            }
+        }
+    };
+    match outcome {
         Ok(resp) => resp,
         Err(err) => {
+            let path = uri.path();
             match &err {
                 GatewayError::NoRoute => tracing::debug!(%method, path, "no route"),
                 _ => tracing::warn!(%method, path, client = %conn.client, "{err}"),
@@ -63,9 +114,10 @@ async fn proxy(
     runtime: &Runtime,
     conn: &Connection,
     req: Request<Incoming>,
+    policy: BodyPolicy,
 ) -> Result<Response<ProxyBody>, GatewayError> {
     let (mut parts, body) = req.into_parts();
-    super::framing::check_request(&parts)?;
+    super::framing::check_request(&parts, conn.h2c_upgrade)?;
     super::framing::check_declared_length(&parts, conn.max_body_bytes)?;
     let raw_path = parts.uri.path().to_owned();
     let normal = normalize(&raw_path, PathPolicy::default())?;
@@ -108,7 +160,7 @@ async fn proxy(
     };
 
     if target.chain.is_empty() {
-        let resp = forward(target, parts, body, conn.max_body_bytes).await?;
+        let resp = forward(target, parts, body, policy).await?;
         let (resp_parts, resp_body) = resp.into_parts();
         return Ok(Response::from_parts(resp_parts, stream(resp_body)));
     }
@@ -133,22 +185,26 @@ async fn proxy(
             if let Some(upgrade) = head.parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
                 upstream_parts.extensions.insert(upgrade);
             }
-            let resp = forward(target, upstream_parts, body, conn.max_body_bytes).await?;
+            let resp = forward(target, upstream_parts, body, policy).await?;
             let (p, b) = resp.into_parts();
             (ResponseHead::new(p), ReplyOrStream::Stream(b))
         }
     };
-    let (_req, resp_head, outcome) = chain.on_response(head, resp_head, &mut state);
+    // Where a middleware declared a body peek, hold the body's first bytes for the response
+    // hooks (`body_peek`); otherwise the upstream body stays a plain stream.
+    let method = head.parts.method.clone();
+    let status = resp_head.parts.status;
+    let held = match upstream_body {
+        ReplyOrStream::Reply(bytes) => HeldBody::Reply(bytes),
+        ReplyOrStream::Stream(b) => HeldBody::peek(b, chain.body_peek(), &method, status).await?,
+    };
+    let body_start = held.body_start(&method, status);
+    let (_req, resp_head, outcome) =
+        chain.on_response_with_body(head, resp_head, &mut state, body_start);
     match outcome {
         ResponseOutcome::Failed(e) => Err(e.into()),
         ResponseOutcome::Replace(reply) => Ok(reply_response(reply)),
-        ResponseOutcome::Forward => {
-            let body = match upstream_body {
-                ReplyOrStream::Reply(bytes) => full(bytes),
-                ReplyOrStream::Stream(b) => stream(b),
-            };
-            Ok(Response::from_parts(resp_head.parts, body))
-        }
+        ResponseOutcome::Forward => Ok(Response::from_parts(resp_head.parts, held.into_body())),
     }
 }
 
@@ -165,16 +221,17 @@ async fn forward(
     target: &RouteTarget,
     mut parts: Parts,
     body: Incoming,
-    max_body_bytes: Option<u64>,
+    policy: BodyPolicy,
 ) -> Result<Response<Incoming>, GatewayError> {
     let upgrade = take_client_upgrade(&mut parts);
-    let (body, watch) = super::client_body::watch(body, max_body_bytes);
+    let (body, watch) = super::client_body::watch(body, policy);
     let req = Request::from_parts(parts, body);
     let mut resp = target
         .service
         .forward(req)
         .await
         .map_err(|e| watch.blame(e))?;
+    super::framing::check_response(&resp)?;
     let switched = upgrade.and_then(|u| u.on_response(&mut resp));
     strip_hop_by_hop(resp.headers_mut());
     if let Some(switched) = switched {

@@ -10,12 +10,13 @@ use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use super::handler::{Connection, handle};
+use super::handler::{Connection, RequestTimeouts, handle};
+use super::idle::{Activity, ActivityIo};
+use super::reset_guard::ConnectionResets;
 use crate::runtime::Runtime;
 
 /// The live runtime; replaced whole on reload, loaded once per request.
@@ -61,8 +62,9 @@ impl Entrypoint {
                 return;
             }
         };
-        let graceful = GracefulShutdown::new();
-        let connections = Arc::new(Semaphore::new(limits.max_connections));
+        let max_connections = limits.max_connections.clamp(1, u32::MAX as usize);
+        let connections = Arc::new(Semaphore::new(max_connections));
+        let timeouts = RequestTimeouts::from(&limits);
         loop {
             let accepted = tokio::select! {
                 r = self.listener.accept() => r,
@@ -77,6 +79,10 @@ impl Entrypoint {
                 }
             };
             let _ = stream.set_nodelay(true);
+            let Ok(permit) = connections.clone().try_acquire_owned() else {
+                shed(stream, &self.name);
+                continue;
+            };
             let conn = Arc::new(Connection {
                 entrypoint: self.name.clone(),
                 client,
@@ -84,40 +90,84 @@ impl Entrypoint {
                 tls: false,
                 trusted_forwarder: forwarded.trusts(client.ip()),
                 max_body_bytes: limits.max_body_bytes,
+                timeouts,
+                h2c_upgrade: limits.h2c_upgrade,
             });
             let runtime = runtime.clone();
+            let resets = ConnectionResets::new(limits.h2_max_premature_resets);
+            let accounting = resets.clone();
             let service = service_fn(move |req| {
                 let conn = conn.clone();
                 // One snapshot per request: a reload between two requests of a keep-alive
                 // connection takes effect on the next request.
                 let snapshot = runtime.load_full();
-                async move { Ok::<_, Infallible>(handle(snapshot, &conn, req).await) }
+                let guard = accounting.start();
+                async move {
+                    let resp = handle(snapshot, &conn, req).await;
+                    guard.answered();
+                    Ok::<_, Infallible>(resp)
+                }
             });
-            let Ok(permit) = connections.clone().try_acquire_owned() else {
-                shed(stream, &self.name);
-                continue;
-            };
-            let builder = limits.builder();
-            let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            let activity = Activity::new();
+            let io = TokioIo::new(ActivityIo::new(stream, activity.clone()));
+            let connection = limits
+                .builder()
+                .serve_connection_with_upgrades(io, service)
                 .into_owned();
-            let watched = graceful.watch(connection);
+            let mut shutdown = shutdown.clone();
+            let idle_timeout = limits.idle_timeout;
+            // Runs the connection to its end. On shutdown, or once no bytes have moved for
+            // `idle_timeout`, it is shut down gracefully: an idle keep-alive connection closes
+            // at once, requests in flight finish first (HTTP/2: GOAWAY, open streams finish).
             tokio::spawn(async move {
-                if let Err(e) = watched.await {
+                let mut connection = std::pin::pin!(connection);
+                let mut idle = std::pin::pin!(idle(&activity, idle_timeout));
+                let mut closing = false;
+                if *shutdown.borrow_and_update() {
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+                let result = loop {
+                    tokio::select! {
+                        result = connection.as_mut() => break result,
+                        // A dropped sender (the gateway is exiting) counts as shutdown too.
+                        _ = shutdown.changed(), if !closing => {
+                            connection.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                        () = resets.tripped(), if !closing => {
+                            tracing::warn!(
+                                %client,
+                                "closing a connection that reset most of its requests \
+                                 after they were forwarded (rapid reset)"
+                            );
+                            connection.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                        () = &mut idle, if !closing => {
+                            tracing::debug!(%client, "closing an idle client connection");
+                            connection.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                    }
+                };
+                if let Err(e) = result {
                     tracing::debug!(%client, "connection ended with error: {e}");
                 }
                 drop(permit);
             });
         }
         drop(self.listener);
-        let open = graceful.count();
+        let open = max_connections - connections.available_permits();
         tracing::info!(
             entrypoint = &*self.name,
             open,
             ?grace,
             "draining connections"
         );
-        if tokio::time::timeout(grace, graceful.shutdown())
+        // Every connection task holds one permit until its connection has ended.
+        let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+        if tokio::time::timeout(grace, connections.acquire_many(all))
             .await
             .is_err()
         {
@@ -127,6 +177,14 @@ impl Entrypoint {
                 "grace period over; dropping connections still open"
             );
         }
+    }
+}
+
+/// Resolves once the connection has moved no bytes for `idle_timeout`; never without one.
+async fn idle(activity: &Activity, idle_timeout: Option<Duration>) {
+    match idle_timeout {
+        Some(idle) => activity.idle_for(idle).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -144,24 +202,45 @@ pub struct ConnectionLimits {
     /// Request body size; larger bodies get 413 (`None`: unlimited, the default, as in
     /// Traefik).
     pub max_body_bytes: Option<u64>,
+    /// Longest pause between two pieces of a request body (408 and close).
+    pub body_read_timeout: Option<Duration>,
+    /// Time from the request head to the end of its body (408 and close).
+    pub read_timeout: Option<Duration>,
+    /// Overall request deadline from the request head (504 before the response head; the
+    /// response body is aborted after it).
+    pub write_timeout: Option<Duration>,
+    /// A connection with no bytes moving for this long is shut down gracefully.
+    pub idle_timeout: Option<Duration>,
+    /// What an HTTP/1.1 `Upgrade: h2c` request gets.
+    pub h2c_upgrade: crate::config::H2cUpgrade,
     /// HTTP/2: concurrent streams per connection.
     pub h2_max_concurrent_streams: u32,
     /// HTTP/2: decoded header list size.
     pub h2_max_header_list_size: u32,
     /// HTTP/2: streams reset by the client before the server accepted them (rapid reset).
     pub h2_max_pending_accept_reset_streams: usize,
+    /// Requests a connection may abandon before their response head (a reset after accept)
+    /// before the premature-reset ratio is checked (`reset_guard`).
+    pub h2_max_premature_resets: u32,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
+        let defaults = crate::config::EntryPointLimits::default();
         ConnectionLimits {
             max_connections: 10_000,
             max_head_bytes: 64 << 10,
             header_read_timeout: Duration::from_secs(10),
             max_body_bytes: None,
+            body_read_timeout: defaults.body_read_timeout,
+            read_timeout: defaults.read_timeout,
+            write_timeout: defaults.write_timeout,
+            idle_timeout: defaults.idle_timeout,
+            h2c_upgrade: defaults.h2c_upgrade,
             h2_max_concurrent_streams: 250,
             h2_max_header_list_size: 64 << 10,
             h2_max_pending_accept_reset_streams: 20,
+            h2_max_premature_resets: 20,
         }
     }
 }
@@ -174,6 +253,11 @@ impl From<&crate::config::EntryPointLimits> for ConnectionLimits {
             header_read_timeout: c.header_read_timeout,
             h2_max_concurrent_streams: c.h2_max_concurrent_streams,
             max_body_bytes: c.max_body_bytes,
+            body_read_timeout: c.body_read_timeout,
+            read_timeout: c.read_timeout,
+            write_timeout: c.write_timeout,
+            idle_timeout: c.idle_timeout,
+            h2c_upgrade: c.h2c_upgrade,
             ..ConnectionLimits::default()
         }
     }

@@ -1,9 +1,11 @@
-//! The four exports, in terms of a [`Middleware`] type and the instance's config slot.
+//! The exports (`handler`: four functions; `capabilities`: two), in terms of a [`Middleware`]
+//! type and the instance's config slot.
 
 use std::cell::OnceCell;
 use std::sync::Once;
 use std::thread::LocalKey;
 
+use super::bindings::exports::wasmgate::plugin::capabilities::Declaration;
 use super::wit::http as wit_http;
 use crate::{Action, Level, Middleware, Request, Response};
 
@@ -47,6 +49,37 @@ pub fn on_response<T: Middleware>(
     slot.with(|cell| {
         let middleware = initialised(cell);
         to_wit(middleware.on_response(&mut Request::new(req), &mut Response::new(resp)))
+    })
+}
+
+/// `declare`: what the configured middleware needs (asked once per configured middleware).
+pub fn declare<T: Middleware>(slot: &'static LocalKey<OnceCell<T>>) -> Declaration {
+    slot.with(|cell| {
+        let middleware = initialised(cell);
+        Declaration {
+            response_hook: middleware.wants_response_hook(),
+            response_body_peek: middleware.response_body_peek(),
+        }
+    })
+}
+
+/// `on-response-body`: lend the heads and the body's first bytes to
+/// [`Middleware::on_response_body`].
+pub fn on_response_body<T: Middleware>(
+    slot: &'static LocalKey<OnceCell<T>>,
+    req: &wit_http::Request,
+    resp: &wit_http::Response,
+    body_start: &[u8],
+    complete: bool,
+) -> wit_http::Action {
+    slot.with(|cell| {
+        let middleware = initialised(cell);
+        to_wit(middleware.on_response_body(
+            &mut Request::new(req),
+            &mut Response::new(resp),
+            body_start,
+            complete,
+        ))
     })
 }
 

@@ -8,7 +8,7 @@ mod heads;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "middleware",
+        world: "middleware-with-capabilities",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",
@@ -27,14 +27,20 @@ pub(crate) use bindings::wasmgate::plugin as wit;
 #[doc(hidden)]
 pub mod __private {
     pub use super::bindings;
+    pub use super::bindings::exports::wasmgate::plugin::capabilities::{
+        Declaration, Guest as CapabilitiesGuest,
+    };
     pub use super::bindings::exports::wasmgate::plugin::handler::Guest;
-    pub use super::glue::{init, on_request, on_response, validate_config};
+    pub use super::glue::{
+        declare, init, on_request, on_response, on_response_body, validate_config,
+    };
     pub use super::wit::http::{
         Action as WitAction, Request as WitRequest, Response as WitResponse,
     };
 }
 
-/// Export a [`Middleware`](crate::Middleware) type as the component's `handler` interface.
+/// Export a [`Middleware`](crate::Middleware) type as the component's `handler` and
+/// `capabilities` interfaces (world `middleware-with-capabilities`).
 ///
 /// Invoke it once, at the crate root of a `cdylib` plugin crate: `plugin_sdk::export_middleware!(MyPlugin);`.
 /// It defines the instance's slot for the parsed config (set by `init`) and the component exports.
@@ -72,6 +78,27 @@ macro_rules! export_middleware {
                     resp: &$crate::__private::WitResponse,
                 ) -> $crate::__private::WitAction {
                     $crate::__private::on_response(&__WASMGATE_INSTANCE, req, resp)
+                }
+            }
+
+            impl $crate::__private::CapabilitiesGuest for __WasmgateMiddleware {
+                fn declare() -> $crate::__private::Declaration {
+                    $crate::__private::declare(&__WASMGATE_INSTANCE)
+                }
+
+                fn on_response_body(
+                    req: &$crate::__private::WitRequest,
+                    resp: &$crate::__private::WitResponse,
+                    body_start: ::std::vec::Vec<u8>,
+                    complete: bool,
+                ) -> $crate::__private::WitAction {
+                    $crate::__private::on_response_body(
+                        &__WASMGATE_INSTANCE,
+                        req,
+                        resp,
+                        &body_start,
+                        complete,
+                    )
                 }
             }
 

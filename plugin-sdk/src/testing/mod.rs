@@ -66,6 +66,64 @@ pub fn on_response<T: Middleware>(
     checked(on_response_unchecked(middleware, req, resp))
 }
 
+/// Call `on_response_body` directly, lending `req`, `resp` and the given body start.
+///
+/// # Panics
+/// If the hook returns a reply the host would refuse, as [`on_request`].
+#[track_caller]
+pub fn on_response_body<T: Middleware>(
+    middleware: &T,
+    req: &mut TestRequest,
+    resp: &mut TestResponse,
+    body_start: &[u8],
+    complete: bool,
+) -> Action {
+    checked(middleware.on_response_body(
+        &mut Request::new(req),
+        &mut Response::new(resp),
+        body_start,
+        complete,
+    ))
+}
+
+/// The most response-body bytes the gateway hands a middleware (`response_body_peek` is
+/// capped to this).
+pub const MAX_BODY_PEEK: usize = 64 << 10;
+
+/// Run the response side as the gateway does for a response whose whole body is `body`
+/// (pass `b""` for a response without one): `None` when the middleware declared no response
+/// hook (the gateway never calls it); else `on_response_body` with the first
+/// `response_body_peek` bytes (capped at [`MAX_BODY_PEEK`]) when that is above 0, or
+/// `on_response`.
+///
+/// # Panics
+/// If the hook returns a reply the host would refuse, as [`on_request`].
+#[track_caller]
+pub fn response_hook<T: Middleware>(
+    middleware: &T,
+    req: &mut TestRequest,
+    resp: &mut TestResponse,
+    body: &[u8],
+) -> Option<Action> {
+    if !middleware.wants_response_hook() {
+        return None;
+    }
+    let peek = usize::try_from(middleware.response_body_peek())
+        .unwrap_or(MAX_BODY_PEEK)
+        .min(MAX_BODY_PEEK);
+    if peek == 0 {
+        return Some(on_response(middleware, req, resp));
+    }
+    let start = &body[..body.len().min(peek)];
+    Some(on_response_body(
+        middleware,
+        req,
+        resp,
+        start,
+        start.len() == body.len(),
+    ))
+}
+
 /// [`on_request`] without the reply check, for tests that want to see a reply the gateway would
 /// refuse (such as the gateway's own fixtures).
 pub fn on_request_unchecked<T: Middleware>(middleware: &T, req: &mut TestRequest) -> Action {

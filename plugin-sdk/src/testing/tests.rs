@@ -256,3 +256,115 @@ fn edits_past_the_header_budget_are_refused_and_change_nothing() {
     assert_eq!(req.header_all("x-a"), vec![b"replaced".to_vec()]);
     assert_eq!(req.header_bytes("x-new"), None);
 }
+
+/// Declares its needs from the config: `"off"` no response hook, a number a body peek.
+struct Sniffer {
+    peek: u32,
+    hook: bool,
+}
+
+impl Middleware for Sniffer {
+    fn from_config(config: &str) -> Result<Self, String> {
+        match config {
+            "off" => Ok(Sniffer {
+                peek: 0,
+                hook: false,
+            }),
+            n => n
+                .parse()
+                .map(|peek| Sniffer { peek, hook: true })
+                .map_err(|_| format!("not a number: {n}")),
+        }
+    }
+
+    fn wants_response_hook(&self) -> bool {
+        self.hook
+    }
+
+    fn response_body_peek(&self) -> u32 {
+        self.peek
+    }
+
+    fn on_response(&self, _req: &mut Request<'_>, resp: &mut Response<'_>) -> Action {
+        let _ = resp.set_header("x-hook", "on-response");
+        Action::Continue
+    }
+
+    fn on_response_body(
+        &self,
+        _req: &mut Request<'_>,
+        resp: &mut Response<'_>,
+        body_start: &[u8],
+        complete: bool,
+    ) -> Action {
+        let _ = resp.set_header("x-hook", "on-response-body");
+        let _ = resp.set_header("x-seen", format!("{}:{complete}", body_start.len()));
+        Action::Continue
+    }
+}
+
+/// Only `on_response`: the default `on_response_body` falls back to it.
+struct HeadOnly;
+
+impl Middleware for HeadOnly {
+    fn from_config(_: &str) -> Result<Self, String> {
+        Ok(HeadOnly)
+    }
+
+    fn on_response(&self, _req: &mut Request<'_>, resp: &mut Response<'_>) -> Action {
+        let _ = resp.set_header("x-hook", "on-response");
+        Action::Continue
+    }
+}
+
+fn run_response_hook<T: Middleware>(mw: &T, body: &[u8]) -> (Option<Action>, TestResponse) {
+    let mut req = TestRequest::get("/");
+    let mut resp = TestResponse::new(200);
+    let action = response_hook(mw, &mut req, &mut resp, body);
+    (action, resp)
+}
+
+#[test]
+fn the_defaults_declare_every_hook_and_no_body() {
+    let mw = instance::<HeadOnly>("{}").unwrap_or_else(|e| panic!("{e}"));
+    assert!(mw.wants_response_hook());
+    assert_eq!(mw.response_body_peek(), 0);
+    let mut req = TestRequest::get("/");
+    let mut resp = TestResponse::new(200);
+    assert!(on_response_body(&mw, &mut req, &mut resp, b"<html>", true).is_continue());
+    assert_eq!(resp.header_str("x-hook").as_deref(), Some("on-response"));
+}
+
+#[test]
+fn response_hook_dispatches_as_the_gateway_does() {
+    let off = instance::<Sniffer>("off").unwrap_or_else(|e| panic!("{e}"));
+    let (action, resp) = run_response_hook(&off, b"body");
+    assert!(action.is_none(), "an opted-out middleware is not called");
+    assert_eq!(resp.header_str("x-hook"), None);
+
+    let plain = instance::<Sniffer>("0").unwrap_or_else(|e| panic!("{e}"));
+    let (action, resp) = run_response_hook(&plain, b"body");
+    assert!(action.is_some_and(|a| a.is_continue()));
+    assert_eq!(resp.header_str("x-hook").as_deref(), Some("on-response"));
+
+    let peek = instance::<Sniffer>("4").unwrap_or_else(|e| panic!("{e}"));
+    let (_, resp) = run_response_hook(&peek, b"0123456789");
+    assert_eq!(
+        resp.header_str("x-hook").as_deref(),
+        Some("on-response-body")
+    );
+    assert_eq!(resp.header_str("x-seen").as_deref(), Some("4:false"));
+    let (_, resp) = run_response_hook(&peek, b"012");
+    assert_eq!(resp.header_str("x-seen").as_deref(), Some("3:true"));
+    let (_, resp) = run_response_hook(&peek, b"");
+    assert_eq!(resp.header_str("x-seen").as_deref(), Some("0:true"));
+
+    let huge = instance::<Sniffer>("4000000").unwrap_or_else(|e| panic!("{e}"));
+    let body = vec![b'x'; MAX_BODY_PEEK + 10];
+    let (_, resp) = run_response_hook(&huge, &body);
+    assert_eq!(
+        resp.header_str("x-seen"),
+        Some(format!("{MAX_BODY_PEEK}:false")),
+        "the peek is capped at 64 KiB"
+    );
+}

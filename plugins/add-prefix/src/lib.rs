@@ -53,6 +53,11 @@ impl AddPrefix {
 }
 
 impl Middleware for AddPrefix {
+    /// Request-only: the gateway skips the response hook (one call per request saved).
+    fn wants_response_hook(&self) -> bool {
+        false
+    }
+
     fn from_config(config: &str) -> Result<Self, String> {
         let options: Options = options::parse(config)?;
         if options.prefix.as_str().is_empty() {

@@ -48,6 +48,11 @@ enum Outcome {
 }
 
 impl Middleware for DigestAuth {
+    /// Request-only: the gateway skips the response hook (one call per request saved).
+    fn wants_response_hook(&self) -> bool {
+        false
+    }
+
     fn from_config(config: &str) -> Result<Self, String> {
         let parsed = DigestAuthConfig::parse(config)?;
         let nonces = Nonces::new(config);

@@ -36,6 +36,11 @@ pub struct IpAllowList {
 }
 
 impl Middleware for IpAllowList {
+    /// Request-only: the gateway skips the response hook (one call per request saved).
+    fn wants_response_hook(&self) -> bool {
+        false
+    }
+
     fn from_config(config: &str) -> Result<Self, String> {
         IpAllowListConfig::parse(config).map(|config| IpAllowList { config })
     }

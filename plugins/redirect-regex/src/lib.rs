@@ -84,6 +84,11 @@ pub fn request_url(tls: bool, authority: &str, path: &str, query: Option<&str>) 
 }
 
 impl Middleware for RedirectRegex {
+    /// Request-only: the gateway skips the response hook (one call per request saved).
+    fn wants_response_hook(&self) -> bool {
+        false
+    }
+
     fn from_config(config: &str) -> Result<Self, String> {
         let options: Options = options::parse(config)?;
         if options.regex.as_str().is_empty() {

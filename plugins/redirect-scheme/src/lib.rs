@@ -124,6 +124,11 @@ impl RedirectScheme {
 }
 
 impl Middleware for RedirectScheme {
+    /// Request-only: the gateway skips the response hook (one call per request saved).
+    fn wants_response_hook(&self) -> bool {
+        false
+    }
+
     fn from_config(config: &str) -> Result<Self, String> {
         let options: Options = options::parse(config)?;
         let scheme = options.scheme.0;

@@ -72,6 +72,11 @@ impl ReplacePathRegex {
 }
 
 impl Middleware for ReplacePathRegex {
+    /// Request-only: the gateway skips the response hook (one call per request saved).
+    fn wants_response_hook(&self) -> bool {
+        false
+    }
+
     fn from_config(config: &str) -> Result<Self, String> {
         let options: Options = options::parse(config)?;
         let regex =

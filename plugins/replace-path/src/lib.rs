@@ -65,6 +65,11 @@ pub fn replaced_path_header(path: &str) -> Vec<u8> {
 }
 
 impl Middleware for ReplacePath {
+    /// Request-only: the gateway skips the response hook (one call per request saved).
+    fn wants_response_hook(&self) -> bool {
+        false
+    }
+
     fn from_config(config: &str) -> Result<Self, String> {
         let options: Options = options::parse(config)?;
         let wire = uri::wire_path(options.path.as_str()).map_err(|e| format!("path: {e}"))?;

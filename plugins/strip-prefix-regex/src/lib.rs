@@ -90,6 +90,11 @@ impl StripPrefixRegex {
 }
 
 impl Middleware for StripPrefixRegex {
+    /// Request-only: the gateway skips the response hook (one call per request saved).
+    fn wants_response_hook(&self) -> bool {
+        false
+    }
+
     fn from_config(config: &str) -> Result<Self, String> {
         let options: Options = options::parse(config)?;
         let expressions = options

@@ -154,6 +154,28 @@ impl Gateway {
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// The process's resident set and its peak since start or the last `reset_peak_memory`,
+    /// in KiB (`VmRSS`, `VmHWM` from /proc/<pid>/status).
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/<pid>/status");
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("{name} missing in /proc/<pid>/status"))
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    /// Resets the peak resident set (`VmHWM`) to the current one (writes 5 to
+    /// /proc/<pid>/clear_refs), so a later `memory_kib` shows the peak of what came after.
+    pub fn reset_peak_memory(&self) {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5")
+            .expect("write /proc/<pid>/clear_refs");
+    }
 }
 
 impl Drop for Gateway {

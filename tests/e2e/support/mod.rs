@@ -3,6 +3,8 @@
 
 pub mod client;
 pub mod gateway;
+pub mod h1_raw;
+pub mod h2_raw;
 pub mod upstream;
 
 pub use client::Client;

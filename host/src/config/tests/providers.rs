@@ -86,3 +86,38 @@ fn malformed_provider_file_reports_its_own_line_without_cascading() {
         "router r names service s from the broken file: no \"is not defined\" error on top"
     );
 }
+
+/// Regression (fuzzing note of issue 7): a provider path naming a device or a huge file is a
+/// clear error at its key, never an endless read.
+#[test]
+fn provider_files_that_are_devices_or_too_large_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let main = dir.path().join("gateway.yml");
+    let base = "entryPoints:\n  web: { address: \"127.0.0.1:0\" }\n";
+    std::fs::write(
+        &main,
+        format!("{base}providers:\n  file: {{ filename: /dev/zero }}\n"),
+    )
+    .expect("write");
+    let text = match crate::config::load(&main) {
+        Ok(_) => panic!("/dev/zero must not load"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        text.contains("providers.file.filename") && text.contains("not a regular file"),
+        "{text}"
+    );
+    let huge = dir.path().join("huge.yml");
+    let file = std::fs::File::create(&huge).expect("create");
+    file.set_len((16 << 20) + 1).expect("sparse file");
+    std::fs::write(
+        &main,
+        format!("{base}providers:\n  file: {{ filename: huge.yml }}\n"),
+    )
+    .expect("write");
+    let text = match crate::config::load(&main) {
+        Ok(_) => panic!("a 16 MiB + 1 file must not load"),
+        Err(e) => e.to_string(),
+    };
+    assert!(text.contains("larger than 16 MiB"), "{text}");
+}
