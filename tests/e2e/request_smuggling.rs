@@ -123,17 +123,30 @@ async fn oversized_request_lines_and_heads_are_refused() {
     let up = Upstream::start("app").await;
     let gw = gateway(&up);
     let addr = gw.addr;
-    let (uri, head) = tokio::task::spawn_blocking(move || {
+    let (uri, head, count) = tokio::task::spawn_blocking(move || {
         let mut long_uri = b"GET /".to_vec();
         long_uri.extend(std::iter::repeat_n(b'a', 10_000));
         long_uri.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
         let mut big_head = b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: ".to_vec();
         big_head.extend(std::iter::repeat_n(b'b', 70_000));
         big_head.extend_from_slice(b"\r\n\r\n");
-        (exchange(addr, &long_uri), exchange(addr, &big_head))
+        let mut many_headers = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        for i in 0..150 {
+            many_headers.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
+        }
+        many_headers.extend_from_slice(b"\r\n");
+        (
+            exchange(addr, &long_uri),
+            exchange(addr, &big_head),
+            exchange(addr, &many_headers),
+        )
     })
     .await
     .unwrap();
+    assert!(
+        count.0.starts_with("HTTP/1.1 431"),
+        "more than 100 header fields: {count:?}"
+    );
     assert!(
         uri.0.starts_with("HTTP/1.1 414"),
         "long request line: {uri:?}"
@@ -150,7 +163,9 @@ async fn malformed_chunked_bodies_get_400_and_never_reach_the_upstream_whole() {
     let up = Upstream::start("app").await;
     let gw = gateway(&up);
     let addr = gw.addr;
-    let cases: [(&str, &[u8]); 3] = [
+    let cases: [(&str, &[u8]); 5] = [
+        ("chunk_size_bare_lf", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n"),
+        ("chunk_data_bare_lf", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n"),
         ("chunk_size_overflow", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\nx\r\n0\r\n\r\n"),
         ("chunk_size_not_hex", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"),
         ("chunk_missing_crlf", b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n"),
