@@ -26,7 +26,7 @@ use crate::plugins::BodyStart;
 /// How long the peek waits for more of a body once it holds some data. Go's `net/http` (and so
 /// Traefik) sniffs whatever the first write carried; waiting a little for a full prefix gives
 /// better answers without holding back a stream that only trickles.
-pub const PEEK_LINGER: std::time::Duration = std::time::Duration::from_millis(100);
+pub const PEEK_LINGER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A response body as the response hooks see it and the client then receives it.
 pub enum HeldBody {
