@@ -1,46 +1,73 @@
-//! Microbenchmark: one middleware (the bundled `headers` plugin, the Traefik `headers` config
-//! of a typical route) on a request with 10 headers, `on-request` + `on-response`, in both
-//! isolation modes. Reports median and p99 in µs per request (both hooks together).
+//! Microbenchmark of the plugin boundary: each bundled plugin with a typical Traefik config, on
+//! a request with 10 ordinary headers, the chain's request hooks then its response hooks (what
+//! the gateway calls for one request: `on-response` only where a middleware declared it wants
+//! it), mostly in `pooled` mode; the chain `headers` + `basicAuth` (cache warm) +
+//! `stripPrefix`; a few `per-request` rows; and cold bcrypt verifications (cost 5 and 10) with
+//! the deadline the config layer gives them. Reports median and p99 per request.
 //!
-//! Run: `cargo bench -p wasmgate --bench plugin_call` (add `-- --quick` for a short run).
-//! No gateway, no sockets: this measures the plugin boundary only.
+//! Run: `cargo bench -p wasmgate --bench plugin_call` (add `-- --quick` for a short run, about
+//! 10 s in all; `-- --only LABEL` for one row, e.g. `chain/pooled`, for profiling;
+//! `-- --samples N` for N samples per warm row, e.g. a long run of one row under `perf`;
+//! `-- --plugin-dir DIR` to measure `*.wasm` files in DIR instead of the bundled plugins of the
+//! same name, e.g. a plugin rebuilt without relinking the host).
+//! No gateway, no sockets: this measures the plugin boundary only. Middleware configs go
+//! through `wasmgate::config::load_from_str`, so plugins get exactly the JSON and budget a
+//! gateway would give them.
 
+#[path = "plugin_call/auth.rs"]
+mod auth;
+#[path = "plugin_call/cases.rs"]
+mod cases;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
+use wasmgate::config::{DEFAULT_DEADLINE, LoadedConfig, load_from_str};
 use wasmgate::plugins::{
-    Chain, EngineSettings, Isolation, MiddlewareBudget, PluginEngine, PluginMiddleware,
-    PluginRegistry, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome,
+    Chain, EngineSettings, Isolation, PluginEngine, PluginMiddleware, PluginRegistry, RequestHead,
+    RequestOutcome, ResponseHead, ResponseOutcome,
 };
+use wasmgate::runtime::build::budget_from_config;
 
-const CONFIG: &str = r#"{
-  "customRequestHeaders": {"X-Script-Name": "bench", "X-Remove-Me": ""},
-  "customResponseHeaders": {"X-Custom-Response": "yes"}
-}"#;
+use auth::{COLD, ColdBcrypt, DIGEST_URI, DigestClient, basic};
+use cases::{CONFIG, Expect, ROWS, RequestMaker, RequestParts, Row};
 
-fn request_head(chain_len: usize) -> RequestHead {
-    let mut b = Request::builder().method("GET").uri("/api/v1/users?page=2");
-    for (n, v) in [
-        ("host", "api.example.com"),
-        ("user-agent", "bench/1.0"),
-        ("accept", "application/json"),
-        ("accept-encoding", "gzip, br"),
-        ("accept-language", "en-GB,en;q=0.9"),
-        ("x-request-id", "7f3c2a1e-44b1-4a77-9c1e-0c8f5d2b9a10"),
-        ("x-remove-me", "secret"),
-        ("cookie", "session=abcdef0123456789"),
-        ("x-forwarded-for", "10.0.0.1"),
-        ("x-forwarded-proto", "http"),
-    ] {
+const BASE_HEADERS: [(&str, &str); 8] = [
+    ("user-agent", "bench/1.0"),
+    ("accept", "application/json"),
+    ("accept-encoding", "gzip, br"),
+    ("accept-language", "en-GB,en;q=0.9"),
+    ("x-request-id", "7f3c2a1e-44b1-4a77-9c1e-0c8f5d2b9a10"),
+    ("x-remove-me", "secret"),
+    ("cookie", "session=abcdef0123456789"),
+    ("x-forwarded-for", "10.0.0.1"),
+];
+
+/// `GET /api/v1/users?page=2` with `host`, the 8 base headers, `x-forwarded-proto` and `extra`.
+fn request_head(parts: RequestParts, chain_len: usize) -> RequestHead {
+    let mut b = Request::builder()
+        .method("GET")
+        .uri(DIGEST_URI)
+        .header("host", parts.host);
+    for (n, v) in BASE_HEADERS {
         b = b.header(n, v);
     }
-    let (parts, ()) = b.body(()).expect("valid request").into_parts();
+    b = b.header(
+        "x-forwarded-proto",
+        if parts.tls { "https" } else { "http" },
+    );
+    for (n, v) in &parts.extra {
+        b = b.header(*n, v.as_str());
+    }
+    let (head, ()) = b.body(()).expect("valid request").into_parts();
+    let raw_path = head.uri.path().to_string();
     RequestHead::new(
-        parts,
-        "/api/v1/users".into(),
-        "10.0.0.1:50000".parse().expect("addr"),
-        false,
+        head,
+        raw_path,
+        parts.client,
+        parts.tls,
         Arc::from("bench"),
         chain_len,
     )
@@ -57,85 +84,296 @@ fn response_head() -> ResponseHead {
     ResponseHead::new(parts)
 }
 
-fn run(chain: &Chain, iterations: usize) -> Vec<Duration> {
-    let mut samples = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
-        let head = request_head(chain.len());
-        let resp = response_head();
-        let started = Instant::now();
-        let mut state = chain.start();
-        let (head, outcome) = chain.on_request(head, &mut state);
-        assert!(matches!(outcome, RequestOutcome::Forward));
-        let (_req, _resp, outcome) = chain.on_response(head, resp, &mut state);
-        drop(state);
-        samples.push(started.elapsed());
-        assert!(matches!(outcome, ResponseOutcome::Forward));
+/// One request through `chain` (both hooks, as the gateway runs them): its duration and what
+/// came back (`Forward`, or the status of a plugin's reply). A plugin failure is `Err`.
+fn one(chain: &Chain, head: RequestHead) -> (Duration, Result<Expect, String>) {
+    let resp = response_head();
+    let started = Instant::now();
+    let mut state = chain.start();
+    let (head, outcome) = chain.on_request(head, &mut state);
+    let (_req, _resp, response) = chain.on_response(head, resp, &mut state);
+    drop(state);
+    let elapsed = started.elapsed();
+    let result = match (outcome, response) {
+        (RequestOutcome::Failed(e), _) | (_, ResponseOutcome::Failed(e)) => Err(e.to_string()),
+        (RequestOutcome::Respond(reply), _) => Ok(Expect::Respond(reply.status.as_u16())),
+        (RequestOutcome::Forward, ResponseOutcome::Replace(reply)) => {
+            Ok(Expect::Respond(reply.status.as_u16()))
+        }
+        (RequestOutcome::Forward, ResponseOutcome::Forward) => Ok(Expect::Forward),
+    };
+    (elapsed, result)
+}
+
+fn run(chain: &Chain, maker: &mut RequestMaker, expect: Expect, n: usize) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let head = request_head(maker.next(), chain.len());
+        let (elapsed, got) = one(chain, head);
+        assert_eq!(got, Ok(expect), "the row must measure the path it names");
+        samples.push(elapsed);
     }
     samples
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx].as_secs_f64() * 1e6
+    sorted[idx]
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The middleware `name` of `config`, configured as the gateway would (its budget from the
+/// config layer), optionally switched to `per-request`.
+fn middleware(
+    engine: &Arc<PluginEngine>,
+    registry: &PluginRegistry,
+    config: &LoadedConfig,
+    name: &str,
+    per_request: bool,
+) -> Arc<PluginMiddleware> {
+    let mw = config
+        .dynamic
+        .http
+        .middlewares
+        .get(name)
+        .unwrap_or_else(|| panic!("middleware {name} in the bench config"));
+    let plugin = registry
+        .compiled(&mw.plugin)
+        .expect("compile")
+        .unwrap_or_else(|| panic!("plugin {}", mw.plugin));
+    let mut budget = budget_from_config(&mw.runtime);
+    if per_request {
+        budget.isolation = Isolation::PerRequest;
+    }
+    Arc::new(
+        PluginMiddleware::configure(engine.clone(), name, plugin, &mw.config_json, budget)
+            .expect("configure"),
+    )
+}
+
+/// The Digest client for a chain holding `digest-auth`: one unauthenticated request for the
+/// challenge (also warms the instance).
+fn digest_client(chain: &Chain) -> DigestClient {
+    let mut plain = RequestMaker::new(cases::Req::Plain, None);
+    let mut state = chain.start();
+    let (_, outcome) = chain.on_request(request_head(plain.next(), chain.len()), &mut state);
+    let RequestOutcome::Respond(reply) = outcome else {
+        panic!("digest-auth must challenge a request without credentials");
+    };
+    let challenge = reply
+        .headers
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .expect("a WWW-Authenticate challenge");
+    DigestClient::from_challenge(challenge).expect("nonce and opaque in the challenge")
+}
+
+struct Bench {
+    engine: Arc<PluginEngine>,
+    registry: PluginRegistry,
+    quick: bool,
+    only: Option<String>,
+    samples: Option<usize>,
+}
+
+impl Bench {
+    fn warm_row(&self, config: &LoadedConfig, row: &Row) {
+        let mws = row
+            .middlewares
+            .iter()
+            .map(|name| middleware(&self.engine, &self.registry, config, name, row.per_request))
+            .collect();
+        let chain = Chain::new(mws);
+        let digest = row
+            .middlewares
+            .contains(&"digest-auth")
+            .then(|| digest_client(&chain));
+        let mut maker = RequestMaker::new(row.req, digest);
+        let (warmup, iterations) = if self.quick {
+            (2_000, 20_000)
+        } else {
+            (20_000, 200_000)
+        };
+        let iterations = self.samples.unwrap_or(iterations);
+        run(&chain, &mut maker, row.expect, warmup);
+        let mut samples = run(&chain, &mut maker, row.expect, iterations);
+        samples.sort_unstable();
+        println!(
+            "{:<34} {:>10.2} {:>10.2} {:>10}",
+            row.label,
+            us(percentile(&samples, 0.5)),
+            us(percentile(&samples, 0.99)),
+            samples.len()
+        );
+    }
+
+    /// Cold verifications of `cold`'s hash: each sample is a user the instance has not verified
+    /// yet. With `deadline`, the middleware's deadline is forced to it (instead of what the
+    /// config layer chose). Returns the sorted samples that passed and the number that failed.
+    fn cold_samples(
+        &self,
+        cold: &ColdBcrypt,
+        n: usize,
+        deadline: Option<Duration>,
+    ) -> (Vec<Duration>, usize, Duration) {
+        let text = cold.config(n + 1, None);
+        let config = load_from_str("cold.yaml", &text).expect("cold config loads");
+        let mw = &config.dynamic.http.middlewares["cold"];
+        let plugin = self
+            .registry
+            .compiled(&mw.plugin)
+            .expect("compile")
+            .expect("basic-auth plugin");
+        let mut budget = budget_from_config(&mw.runtime);
+        if let Some(d) = deadline {
+            budget.deadline = d;
+        }
+        let used = budget.deadline;
+        let mw = PluginMiddleware::configure(
+            self.engine.clone(),
+            "cold",
+            plugin,
+            &mw.config_json,
+            budget,
+        )
+        .expect("configure");
+        let chain = Chain::new(vec![Arc::new(mw)]);
+        let head = |user: usize| {
+            let parts = RequestParts {
+                host: "api.example.com",
+                tls: false,
+                client: ([10, 0, 0, 1], 50000).into(),
+                extra: vec![("authorization", basic(&format!("u{user}"), cold.password))],
+            };
+            request_head(parts, 1)
+        };
+        // u0 warms the instance (instantiation, init), off the clock.
+        let _ = one(&chain, head(0));
+        let mut samples = Vec::with_capacity(n);
+        let mut failed = 0;
+        for user in 1..=n {
+            let (elapsed, got) = one(&chain, head(user));
+            match got {
+                Ok(Expect::Forward) => samples.push(elapsed),
+                Ok(other) => panic!("cold login of u{user} answered {other:?}"),
+                Err(_) => failed += 1,
+            }
+        }
+        samples.sort_unstable();
+        (samples, failed, used)
+    }
+
+    fn cold_rows(&self) {
+        let wanted = |label: &str| self.only.as_deref().is_none_or(|o| o == label);
+        if !COLD.iter().any(|c| wanted(c.label)) {
+            return;
+        }
+        println!();
+        println!(
+            "cold bcrypt: a user the verification cache has not seen, pooled, one request each"
+        );
+        println!(
+            "{:<34} {:>10} {:>10} {:>10} {:>8} {:>12}",
+            "row", "median ms", "p99 ms", "max ms", "killed", "deadline ms"
+        );
+        for cold in &COLD {
+            if !wanted(cold.label) {
+                continue;
+            }
+            let n = match (self.quick, cold.label.ends_with("10")) {
+                (true, false) => 40,
+                (true, true) => 10,
+                (false, false) => 300,
+                (false, true) => 40,
+            };
+            let (samples, failed, deadline) = self.cold_samples(cold, n, None);
+            print_cold(cold.label, &samples, failed, n, deadline);
+            if cold.label.ends_with("10") {
+                // What the plain default deadline would do to the same logins.
+                let n = if self.quick { 4 } else { 10 };
+                let (samples, failed, deadline) =
+                    self.cold_samples(cold, n, Some(DEFAULT_DEADLINE));
+                print_cold(
+                    "  (same, plain default deadline)",
+                    &samples,
+                    failed,
+                    n,
+                    deadline,
+                );
+            }
+        }
+    }
+}
+
+fn print_cold(label: &str, samples: &[Duration], failed: usize, n: usize, deadline: Duration) {
+    let stat = |p: f64| {
+        if samples.is_empty() {
+            "-".to_string()
+        } else {
+            format!("{:.1}", ms(percentile(samples, p)))
+        }
+    };
+    println!(
+        "{:<34} {:>10} {:>10} {:>10} {:>8} {:>12.0}",
+        label,
+        stat(0.5),
+        stat(0.99),
+        stat(1.0),
+        format!("{failed}/{n}"),
+        ms(deadline)
+    );
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    // `--only NAME` (e.g. `floor/pooled`) runs one case, for profiling.
     let args: Vec<String> = std::env::args().collect();
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
-    let (warmup, iterations) = if quick {
-        (2_000, 20_000)
-    } else {
-        (20_000, 200_000)
+    let value_of = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
     };
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = value_of("--only");
+    let plugin_dir = value_of("--plugin-dir").map(PathBuf::from);
+    let samples = value_of("--samples").map(|n| n.parse().expect("--samples takes a count"));
     let engine = Arc::new(PluginEngine::new(EngineSettings::default()).expect("engine"));
-    let registry = PluginRegistry::load(engine.clone(), None).expect("registry");
-    let plugin = registry
-        .compiled("headers")
-        .expect("compile")
-        .expect("bundled headers plugin");
-    println!("plugin_call: one middleware, 10 request headers, on-request + on-response");
-    println!(
-        "{:<22} {:>10} {:>10} {:>10}",
-        "plugin/isolation", "median µs", "p99 µs", "samples"
-    );
-    // `headers` sets 2 headers and removes 1; `floor` is the same plugin with nothing to do:
-    // the cost of lending the heads and calling both hooks.
-    for (label, config) in [("headers", CONFIG), ("floor", "{}")] {
-        for isolation in [Isolation::Pooled, Isolation::PerRequest] {
-            let mode = match isolation {
-                Isolation::Pooled => "pooled",
-                Isolation::PerRequest => "per-request",
-            };
-            if only
-                .as_deref()
-                .is_some_and(|o| o != format!("{label}/{mode}"))
-            {
-                continue;
-            }
-            let budget = MiddlewareBudget {
-                isolation,
-                ..MiddlewareBudget::default()
-            };
-            let mw =
-                PluginMiddleware::configure(engine.clone(), "hdrs", plugin.clone(), config, budget)
-                    .expect("configure");
-            let chain = Chain::new(vec![Arc::new(mw)]);
-            run(&chain, warmup);
-            let mut samples = run(&chain, iterations);
-            samples.sort_unstable();
-            println!(
-                "{:<22} {:>10.2} {:>10.2} {:>10}",
-                format!("{label}/{mode}"),
-                percentile(&samples, 0.5),
-                percentile(&samples, 0.99),
-                samples.len()
-            );
-        }
+    let registry = PluginRegistry::load(engine.clone(), plugin_dir.as_deref()).expect("registry");
+    let config = load_from_str("bench.yaml", CONFIG).expect("bench config loads");
+    let bench = Bench {
+        engine,
+        registry,
+        quick,
+        only,
+        samples,
+    };
+    println!("plugin_call: 10 request headers; request hooks, then the response hooks wanted");
+    if let Some(dir) = &plugin_dir {
+        println!("plugins from {} override the bundled ones", dir.display());
     }
+    println!("load average at start: {}", load_average());
+    println!(
+        "{:<34} {:>10} {:>10} {:>10}",
+        "row", "median µs", "p99 µs", "samples"
+    );
+    for row in ROWS {
+        if bench.only.as_deref().is_some_and(|o| o != row.label) {
+            continue;
+        }
+        bench.warm_row(&config, row);
+    }
+    bench.cold_rows();
+    println!("load average at end: {}", load_average());
 }

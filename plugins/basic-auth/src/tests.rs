@@ -115,16 +115,25 @@ fn a_verified_password_is_served_from_the_cache_and_a_wrong_one_is_remembered() 
 
 #[test]
 fn parse_basic_follows_go() {
+    let parsed =
+        |header: &[u8]| parse_basic(header).map(|c| (c.user().to_string(), c.password().to_vec()));
     assert_eq!(
-        parse_basic(b"Basic dXNlcjpwYXNz"),
+        parsed(b"Basic dXNlcjpwYXNz"),
         Some(("user".to_string(), b"pass".to_vec()))
     );
     assert_eq!(
-        parse_basic(b"Basic Og=="),
+        parsed(b"Basic Og=="),
         Some((String::new(), Vec::new())),
         "empty user and password"
     );
-    assert_eq!(parse_basic(b"Basic dXNlcjpwYXNz=="), None, "bad padding");
-    assert_eq!(parse_basic(b"Basic"), None);
-    assert_eq!(parse_basic(b"Basicx dXNlcjpwYXNz"), None);
+    assert_eq!(
+        parsed(b"Basic dXNlcjpwOmFzcw=="),
+        Some(("user".to_string(), b"p:ass".to_vec())),
+        "split at the first colon"
+    );
+    assert_eq!(parsed(b"Basic dXNlcjpwYXNz=="), None, "bad padding");
+    assert_eq!(parsed(b"Basic"), None);
+    assert_eq!(parsed(b"Basicx dXNlcjpwYXNz"), None);
+    // "\xff:pw": a user name that is not UTF-8.
+    assert_eq!(parsed(b"Basic /zpwdw=="), None);
 }

@@ -86,6 +86,7 @@ impl HeadersConfig {
             }
         }
         parsed.cors.finish();
+        parsed.secure.finish();
         Ok(parsed)
     }
 }

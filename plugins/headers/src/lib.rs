@@ -37,7 +37,10 @@
 //!
 //! Cost per request: one host call per configured custom header in each hook; CORS reads
 //! `Origin` once per response (only with an origin list) and three headers per `OPTIONS`
-//! request; security headers cost one host call each, the host check one or two reads.
+//! request; security headers cost one host call each, the host check one or two reads. Each
+//! host call is ~0.15 µs: in `pooled` mode the bench's custom-headers config (3 edits) costs
+//! ~1.3 µs per request and a CORS + security config (11 host calls) ~3.0 µs, nearly all of it
+//! host-side: the two hook calls and the host calls (`plugin_call` bench, quiet 2-core VM).
 
 mod config;
 pub mod cors;
@@ -87,6 +90,12 @@ impl Middleware for Headers {
             return Action::Respond(reply);
         }
         Action::Continue
+    }
+
+    /// Only when the config has response-side work: security headers, custom response headers
+    /// or CORS headers; otherwise the gateway skips the response hook.
+    fn wants_response_hook(&self) -> bool {
+        self.secure || !self.config.response.is_empty() || self.config.cors.defined
     }
 
     fn on_response(&self, req: &mut Request<'_>, resp: &mut Response<'_>) -> Action {

@@ -62,6 +62,9 @@ pub struct Secure {
     pub permissions_policy: String,
     /// `isDevelopment`: no host check, no STS, no HPKP.
     pub is_development: bool,
+    /// The `Strict-Transport-Security` value, made by [`Secure::finish`] from the `sts*` options
+    /// (empty while `stsSeconds` is 0), so responses do not format it.
+    pub sts_header: String,
 }
 
 /// What the request phase decided.
@@ -133,8 +136,22 @@ impl Secure {
         Ok(())
     }
 
+    /// Called once every option is read: prepares the `Strict-Transport-Security` value.
+    pub fn finish(&mut self) {
+        self.sts_header.clear();
+        if self.sts_seconds != 0 {
+            self.sts_header = format!("max-age={}", self.sts_seconds);
+            if self.sts_include_subdomains {
+                self.sts_header.push_str("; includeSubDomains");
+            }
+            if self.sts_preload {
+                self.sts_header.push_str("; preload");
+            }
+        }
+    }
+
     /// Whether any option is set (Traefik's `HasSecureHeadersDefined`); otherwise this part of
-    /// the plugin does nothing and costs nothing.
+    /// the plugin does nothing and costs nothing. (`sts_header` is only set with `stsSeconds`.)
     pub fn defined(&self) -> bool {
         *self != Secure::default()
     }
@@ -192,14 +209,7 @@ impl Secure {
                 req.state().is_some_and(|s| s == [1])
             };
         if self.sts_seconds != 0 && (ssl || self.force_sts_header) && !self.is_development {
-            let mut value = format!("max-age={}", self.sts_seconds);
-            if self.sts_include_subdomains {
-                value.push_str("; includeSubDomains");
-            }
-            if self.sts_preload {
-                value.push_str("; preload");
-            }
-            head.set("strict-transport-security", value.as_bytes());
+            head.set("strict-transport-security", self.sts_header.as_bytes());
         }
         if !self.custom_frame_options_value.is_empty() {
             head.set(
