@@ -292,3 +292,25 @@ http: {}
     assert!(!ok, "a mistyped key is a config error");
     assert!(stderr.contains("readTimeOut"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_http2_connection_gets_goaway_and_is_closed_at_the_idle_timeout() {
+    use crate::support::h2_raw::{GOAWAY, RawH2};
+    let up = Upstream::start("app").await;
+    let gw = gateway(&up.url(), "{ respondingTimeouts: { idleTimeout: 300ms } }");
+    let addr = gw.addr;
+    let (frames, closed) = tokio::task::spawn_blocking(move || {
+        let (mut conn, _) = RawH2::handshake(addr).expect("h2 handshake");
+        conn.read_until_closed(GUARD).expect("read")
+    })
+    .await
+    .unwrap();
+    assert!(
+        closed,
+        "the idle HTTP/2 connection was left open: {frames:?}"
+    );
+    assert!(
+        frames.iter().any(|f| f.kind == GOAWAY),
+        "an HTTP/2 client is told with GOAWAY: {frames:?}"
+    );
+}

@@ -66,9 +66,7 @@ impl GatewayError {
             GatewayError::NoServer | GatewayError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::UpstreamUnreachable(_)
             | GatewayError::UpstreamBadResponse(_)
-            | GatewayError::UpstreamBodyFailed(_) => {
-                StatusCode::BAD_GATEWAY
-            }
+            | GatewayError::UpstreamBodyFailed(_) => StatusCode::BAD_GATEWAY,
             GatewayError::UpstreamTimeout | GatewayError::DeadlineExceeded => {
                 StatusCode::GATEWAY_TIMEOUT
             }

@@ -33,7 +33,7 @@ impl Activity {
         })
     }
 
-    fn touch(&self) {
+    pub(crate) fn touch(&self) {
         let ms = self.started.elapsed().as_millis();
         self.last_ms
             .store(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Relaxed);

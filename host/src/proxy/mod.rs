@@ -3,8 +3,8 @@
 pub mod body;
 pub mod body_peek;
 pub mod client_body;
-pub mod deadline;
 pub mod conn_limit;
+pub mod deadline;
 pub mod errors;
 pub mod forward;
 pub mod framing;

@@ -25,6 +25,8 @@ pub struct ConnectionResets {
     limit: u32,
     started: AtomicU32,
     premature: AtomicU32,
+    /// Requests whose guard is alive (started, handler not finished or dropped).
+    in_flight: AtomicU32,
     trip: Notify,
 }
 
@@ -35,6 +37,7 @@ impl ConnectionResets {
             limit: limit.max(1),
             started: AtomicU32::new(0),
             premature: AtomicU32::new(0),
+            in_flight: AtomicU32::new(0),
             trip: Notify::new(),
         })
     }
@@ -42,10 +45,17 @@ impl ConnectionResets {
     /// Called when a request starts; the guard reports how it ended.
     pub fn start(self: &Arc<Self>) -> RequestGuard {
         self.started.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
         RequestGuard {
             resets: self.clone(),
             answered: false,
         }
+    }
+
+    /// Requests of this connection whose handler is still running (their response head is not
+    /// ready yet).
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Resolves once the connection has reset too many of its requests prematurely.
@@ -79,6 +89,7 @@ impl RequestGuard {
 
 impl Drop for RequestGuard {
     fn drop(&mut self) {
+        self.resets.in_flight.fetch_sub(1, Ordering::Relaxed);
         if !self.answered {
             self.resets.record_premature();
         }
@@ -103,7 +114,10 @@ mod tests {
             drop(resets.start());
         }
         assert!(!is_tripped(&resets).await, "below the limit");
-        drop(resets.start());
+        let last = resets.start();
+        assert_eq!(resets.in_flight(), 1);
+        drop(last);
+        assert_eq!(resets.in_flight(), 0);
         assert!(is_tripped(&resets).await, "5 of 5 requests reset");
     }
 

@@ -116,12 +116,17 @@ impl Entrypoint {
                 .into_owned();
             let mut shutdown = shutdown.clone();
             let idle_timeout = limits.idle_timeout;
-            // Runs the connection to its end. On shutdown, or once no bytes have moved for
-            // `idle_timeout`, it is shut down gracefully: an idle keep-alive connection closes
-            // at once, requests in flight finish first (HTTP/2: GOAWAY, open streams finish).
+            // Runs the connection to its end. On shutdown, once no bytes have moved for
+            // `idle_timeout`, or after too many premature resets, it is shut down gracefully:
+            // an idle keep-alive connection closes at once, requests in flight finish first
+            // (HTTP/2: GOAWAY, open streams finish). A connection that then stays idle for
+            // another `idle_timeout` with no request in flight is dropped (an HTTP/2 client
+            // that never acknowledges the GOAWAY's PING would otherwise stay forever), as is
+            // a rapid-reset connection [`RESET_DRAIN`] after its GOAWAY.
             tokio::spawn(async move {
                 let mut connection = std::pin::pin!(connection);
-                let mut idle = std::pin::pin!(idle(&activity, idle_timeout));
+                let mut idle_wait = std::pin::pin!(idle(&activity, idle_timeout, false));
+                let mut drain_limit = std::pin::pin!(deadline(None));
                 let mut closing = false;
                 if *shutdown.borrow_and_update() {
                     connection.as_mut().graceful_shutdown();
@@ -143,12 +148,20 @@ impl Entrypoint {
                             );
                             connection.as_mut().graceful_shutdown();
                             closing = true;
+                            drain_limit.set(deadline(Some(RESET_DRAIN)));
                         }
-                        () = &mut idle, if !closing => {
-                            tracing::debug!(%client, "closing an idle client connection");
-                            connection.as_mut().graceful_shutdown();
-                            closing = true;
+                        () = &mut idle_wait => {
+                            if !closing {
+                                tracing::debug!(%client, "closing an idle client connection");
+                                connection.as_mut().graceful_shutdown();
+                                closing = true;
+                            } else if resets.in_flight() == 0 {
+                                tracing::debug!(%client, "dropping a connection idle while closing");
+                                break Ok(());
+                            }
+                            idle_wait.set(idle(&activity, idle_timeout, true));
                         }
+                        () = &mut drain_limit => break Ok(()),
                     }
                 };
                 if let Err(e) = result {
@@ -181,12 +194,28 @@ impl Entrypoint {
 }
 
 /// Resolves once the connection has moved no bytes for `idle_timeout`; never without one.
-async fn idle(activity: &Activity, idle_timeout: Option<Duration>) {
+/// With `from_now`, the idle period starts now (the next period of a connection already
+/// closing) rather than at the last byte moved.
+async fn idle(activity: &Activity, idle_timeout: Option<Duration>, from_now: bool) {
+    if from_now {
+        activity.touch();
+    }
     match idle_timeout {
         Some(idle) => activity.idle_for(idle).await,
         None => std::future::pending().await,
     }
 }
+
+/// Resolves after `after`; never with `None`.
+async fn deadline(after: Option<Duration>) {
+    match after {
+        Some(after) => tokio::time::sleep(after).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How long a connection closed for rapid reset may take to finish after its GOAWAY.
+const RESET_DRAIN: Duration = Duration::from_secs(1);
 
 /// Per-entrypoint protocol limits. Defaults are safe for an internet-facing listener.
 #[derive(Debug, Clone)]
