@@ -125,10 +125,12 @@ impl Reloader {
             registry: Arc::new(registry),
         };
         tracing::info!(trigger = why, "configuration reloaded");
+        release_freed_memory();
         ReloadOutcome::Applied
     }
 
     fn rejected(&self, why: &str, errors: Vec<String>) -> ReloadOutcome {
+        release_freed_memory();
         for e in &errors {
             tracing::error!(
                 trigger = why,
@@ -266,5 +268,17 @@ async fn recv_signal(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> 
     match s {
         Some(s) => s.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Hands the heap memory a reload freed (the old runtime, compile scratch) back to the OS.
+/// glibc keeps freed memory in its per-thread arenas, and reloads run on the blocking pool's
+/// threads: without this, RSS climbed ~5 MB over the first reloads before levelling off.
+/// Runs on the reload thread after the swap; costs a walk of the allocator's free lists.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` takes no pointers; it only releases free memory glibc holds.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

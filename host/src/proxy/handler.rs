@@ -42,6 +42,8 @@ pub struct Connection {
     pub max_body_bytes: Option<u64>,
     /// The entrypoint's per-request timeouts.
     pub timeouts: RequestTimeouts,
+    /// Forwarding header values of this connection (client IP, port, scheme), built once.
+    pub forwarded_values: super::headers::ForwardedValues,
     /// The entrypoint's `http2.h2cUpgrade`.
     pub h2c_upgrade: crate::config::H2cUpgrade,
 }
@@ -119,28 +121,28 @@ async fn proxy(
     let (mut parts, body) = req.into_parts();
     super::framing::check_request(&parts, conn.h2c_upgrade)?;
     super::framing::check_declared_length(&parts, conn.max_body_bytes)?;
-    let raw_path = parts.uri.path().to_owned();
-    let normal = normalize(&raw_path, PathPolicy::default())?;
-    if let std::borrow::Cow::Owned(normal) = normal {
+    // The target as the client sent it (a cheap clone: the parts share the request buffer);
+    // plugins can read its raw path.
+    let original_uri = parts.uri.clone();
+    if let std::borrow::Cow::Owned(normal) = normalize(original_uri.path(), PathPolicy::default())?
+    {
         set_uri_path(&mut parts, &normal)?;
     }
     strip_hop_by_hop(&mut parts.headers);
-    let host = RequestFacts::host_of(&parts).map(str::to_owned);
     let authority = authority_of(&parts);
     set_forwarded(
         &mut parts.headers,
-        conn.client,
-        conn.local.port(),
-        conn.tls,
-        authority.as_deref(),
+        &conn.forwarded_values,
+        authority.as_ref(),
         conn.trusted_forwarder,
     );
+    let host = RequestFacts::host_of(&parts);
 
     let table = runtime
         .routes(&conn.entrypoint)
         .ok_or(GatewayError::NoRoute)?;
     let facts = RequestFacts {
-        host: host.as_deref(),
+        host,
         path: parts.uri.path(),
         query: parts.uri.query(),
         method: &parts.method,
@@ -169,7 +171,7 @@ async fn proxy(
     let mut state = chain.start();
     let head = RequestHead::new(
         parts,
-        raw_path,
+        original_uri.path().to_owned(),
         conn.client,
         conn.tls,
         target.router.clone(),
@@ -265,18 +267,11 @@ fn reply_response(reply: ValidReply) -> Response<ProxyBody> {
 }
 
 /// Host and port as the client addressed the gateway (for `X-Forwarded-Host`).
-fn authority_of(parts: &Parts) -> Option<String> {
-    parts
-        .uri
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            parts
-                .headers
-                .get(http::header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
+fn authority_of(parts: &Parts) -> Option<http::HeaderValue> {
+    match parts.uri.authority() {
+        Some(a) => http::HeaderValue::from_str(a.as_str()).ok(),
+        None => parts.headers.get(http::header::HOST).cloned(),
+    }
 }
 
 fn set_uri_path(parts: &mut Parts, path: &str) -> Result<(), GatewayError> {

@@ -17,9 +17,20 @@ const HOP_BY_HOP: [HeaderName; 7] = [
     header::TRANSFER_ENCODING,
 ];
 
+/// Whether `name` is one of the headers [`strip_hop_by_hop`] may remove or inspect.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(name) || name == header::UPGRADE || name == header::TE
+}
+
 /// Removes hop-by-hop headers, every header named in `Connection`, `Upgrade`, and `TE` unless it
 /// is exactly `trailers` (which gRPC needs end to end).
+///
+/// Cost: one pass over the header names (standard names compare as integers) for a message
+/// that carries none of them, the common case; otherwise a dozen map removals.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -48,16 +59,43 @@ pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-h
 pub static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 pub static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
+/// The forwarding header values that depend only on the client connection, built once per
+/// connection so requests only clone them (a reference count, no allocation).
+#[derive(Debug, Clone)]
+pub struct ForwardedValues {
+    /// The client's IP, for `X-Forwarded-For` and `X-Real-Ip`.
+    pub client_ip: HeaderValue,
+    /// The gateway port the client connected to, for `X-Forwarded-Port`.
+    pub port: HeaderValue,
+    /// `http` or `https`, for `X-Forwarded-Proto`.
+    pub proto: HeaderValue,
+}
+
+impl ForwardedValues {
+    /// Runs once per accepted connection.
+    pub fn new(client: SocketAddr, local_port: u16, tls: bool) -> Self {
+        let ip = client.ip().to_string();
+        ForwardedValues {
+            // An IP address is always a valid header value.
+            client_ip: HeaderValue::from_str(&ip)
+                .unwrap_or_else(|_| HeaderValue::from_static("unknown")),
+            port: HeaderValue::from(local_port),
+            proto: HeaderValue::from_static(if tls { "https" } else { "http" }),
+        }
+    }
+}
+
 /// `X-Forwarded-For/-Proto/-Host/-Port`, `X-Real-Ip` and `Forwarded`, as Traefik's
 /// `forwardedHeaders` does. From an untrusted client they are removed first (a client must not
 /// speak for the gateway); from a trusted one (a load balancer in front) they are kept. Then
 /// the client's IP is appended to `X-Forwarded-For`, and the others are set where absent.
+/// `host` is the host the client addressed (for `X-Forwarded-Host`).
+///
+/// Cost: a few map operations; no allocation unless a trusted client sent a chain to append to.
 pub fn set_forwarded(
     headers: &mut HeaderMap,
-    client: SocketAddr,
-    local_port: u16,
-    tls: bool,
-    host: Option<&str>,
+    values: &ForwardedValues,
+    host: Option<&HeaderValue>,
     trusted: bool,
 ) {
     if !trusted {
@@ -72,36 +110,33 @@ pub fn set_forwarded(
         }
         headers.remove(header::FORWARDED);
     }
-    let ip = client.ip().to_string();
-    let chain: Vec<&str> = headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let xff = if chain.is_empty() {
-        ip.clone()
+    let xff = if trusted && headers.contains_key(&X_FORWARDED_FOR) {
+        let chain: Vec<&str> = headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let ip = values.client_ip.to_str().unwrap_or("unknown");
+        HeaderValue::from_str(&format!("{}, {ip}", chain.join(", "))).ok()
     } else {
-        format!("{}, {ip}", chain.join(", "))
+        Some(values.client_ip.clone())
     };
-    if let Ok(v) = HeaderValue::from_str(&xff) {
+    if let Some(v) = xff {
         headers.insert(&X_FORWARDED_FOR, v);
     }
-    if !headers.contains_key(&X_REAL_IP)
-        && let Ok(v) = HeaderValue::from_str(&ip)
-    {
-        headers.insert(&X_REAL_IP, v);
+    if !headers.contains_key(&X_REAL_IP) {
+        headers.insert(&X_REAL_IP, values.client_ip.clone());
     }
     if !headers.contains_key(&X_FORWARDED_PROTO) {
-        let proto = if tls { "https" } else { "http" };
-        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+        headers.insert(&X_FORWARDED_PROTO, values.proto.clone());
     }
     if !headers.contains_key(&X_FORWARDED_PORT) {
-        headers.insert(&X_FORWARDED_PORT, HeaderValue::from(local_port));
+        headers.insert(&X_FORWARDED_PORT, values.port.clone());
     }
     if !headers.contains_key(&X_FORWARDED_HOST)
-        && let Some(v) = host.and_then(|h| HeaderValue::from_str(h).ok())
+        && let Some(v) = host
     {
-        headers.insert(&X_FORWARDED_HOST, v);
+        headers.insert(&X_FORWARDED_HOST, v.clone());
     }
 }
 
@@ -138,12 +173,11 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
         h.insert(header::FORWARDED, HeaderValue::from_static("for=6.6.6.6"));
+        let values = ForwardedValues::new("10.1.2.3:5555".parse().unwrap(), 8080, false);
         set_forwarded(
             &mut h,
-            "10.1.2.3:5555".parse().unwrap(),
-            8080,
-            false,
-            Some("a.test"),
+            &values,
+            Some(&HeaderValue::from_static("a.test")),
             false,
         );
         assert_eq!(h.get("x-forwarded-for").unwrap(), "10.1.2.3");
@@ -164,12 +198,11 @@ mod trusted_tests {
         h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
         h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
         h.insert("x-real-ip", HeaderValue::from_static("203.0.113.7"));
+        let values = ForwardedValues::new("10.0.0.2:4000".parse().unwrap(), 80, false);
         set_forwarded(
             &mut h,
-            "10.0.0.2:4000".parse().unwrap(),
-            80,
-            false,
-            Some("a.test"),
+            &values,
+            Some(&HeaderValue::from_static("a.test")),
             true,
         );
         assert_eq!(h.get("x-forwarded-for").unwrap(), "203.0.113.7, 10.0.0.2");

@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use super::handler::{Connection, RequestTimeouts, handle};
+use super::headers::ForwardedValues;
 use super::idle::{Activity, ActivityIo};
 use super::reset_guard::ConnectionResets;
 use crate::runtime::Runtime;
@@ -92,6 +93,7 @@ impl Entrypoint {
                 max_body_bytes: limits.max_body_bytes,
                 timeouts,
                 h2c_upgrade: limits.h2c_upgrade,
+                forwarded_values: ForwardedValues::new(client, local.port(), false),
             });
             let runtime = runtime.clone();
             let resets = ConnectionResets::new(limits.h2_max_premature_resets);
@@ -102,11 +104,13 @@ impl Entrypoint {
                 // connection takes effect on the next request.
                 let snapshot = runtime.load_full();
                 let guard = accounting.start();
-                async move {
+                // Boxed: the request's future is large (routing, plugin chain, upstream call)
+                // and hyper moves it into its dispatcher; a pointer moves cheaper than its bytes.
+                Box::pin(async move {
                     let resp = handle(snapshot, &conn, req).await;
                     guard.answered();
                     Ok::<_, Infallible>(resp)
-                }
+                })
             });
             let activity = Activity::new();
             let io = TokioIo::new(ActivityIo::new(stream, activity.clone()));
