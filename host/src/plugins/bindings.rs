@@ -6,7 +6,8 @@
 //! of either world (see `registry::ComponentExports`).
 //!
 //! Host-owned resources map to our own head types, so a request head moves into a store's
-//! resource table for the length of a hook call and comes back out afterwards: nothing is copied.
+//! lent-head slot (`lent`) for the length of a hook call and comes back out afterwards:
+//! nothing is copied.
 
 wasmtime::component::bindgen!({
     world: "middleware-with-capabilities",

@@ -1,7 +1,7 @@
 //! Request and response heads as the plugins see them: host-owned, lent to a hook call.
 //!
-//! A head moves into the store's resource table for one hook call and comes back out after it
-//! (a move of a few hundred bytes, no copy of headers). Every edit a plugin makes goes through the
+//! A head moves into its instance's lent-head slot (`lent`) for one hook call and comes back
+//! out after it (a move of a few hundred bytes, no copy of headers). Every edit a plugin makes goes through the
 //! checks here, so whatever a plugin does, the head stays a valid HTTP head within the budget.
 
 use std::net::SocketAddr;

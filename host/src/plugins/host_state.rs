@@ -1,17 +1,18 @@
 //! The data every plugin store carries, and the host side of the imports (`log`, `clock`, `http`).
 //!
-//! One `HostState` per instance. Host calls are synchronous and cheap: a resource-table lookup
+//! One `HostState` per instance. Host calls are synchronous and cheap: a slot lookup (`lent`)
 //! and a header-map operation; nothing here blocks or allocates unless the guest asks for data.
 
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use wasmtime::component::{Resource, ResourceTable};
+use wasmtime::component::Resource;
 
 use super::bindings::wasmgate::plugin::{clock, http as wit_http, log, types};
 use super::bindings::{EditError, LogLevel};
 use super::heads::{HeaderEdits, RequestHead, ResponseHead};
+use super::lent::LentHeads;
 use super::limits::MemoryCap;
 
 /// Who this instance is, for log lines and errors.
@@ -26,7 +27,8 @@ pub struct PluginIdentity {
 }
 
 pub struct HostState {
-    pub(crate) table: ResourceTable,
+    /// The heads lent for the current hook call.
+    pub(crate) heads: LentHeads,
     pub(crate) memory: MemoryCap,
     pub(crate) identity: PluginIdentity,
 }
@@ -34,7 +36,7 @@ pub struct HostState {
 impl HostState {
     pub fn new(identity: PluginIdentity, memory_limit: u64) -> Self {
         HostState {
-            table: ResourceTable::new(),
+            heads: LentHeads::default(),
             memory: MemoryCap::new(memory_limit),
             identity,
         }
@@ -76,35 +78,38 @@ type EditResult = wasmtime::Result<Result<(), EditError>>;
 
 impl wit_http::HostRequest for HostState {
     fn method(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&r)?.parts.method.as_str().to_owned())
+        Ok(self.heads.request(&r)?.parts.method.as_str().to_owned())
     }
     fn scheme(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&r)?.scheme().to_owned())
+        Ok(self.heads.request(&r)?.scheme().to_owned())
     }
     fn authority(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<Option<String>> {
-        Ok(self.table.get(&r)?.authority())
+        Ok(self.heads.request(&r)?.authority())
     }
     fn path(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&r)?.path().to_owned())
+        Ok(self.heads.request(&r)?.path().to_owned())
     }
     fn raw_path(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&r)?.raw_path.clone())
+        Ok(self.heads.request(&r)?.raw_path.clone())
     }
     fn query(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<Option<String>> {
-        Ok(self.table.get(&r)?.query().map(str::to_owned))
+        Ok(self.heads.request(&r)?.query().map(str::to_owned))
     }
     fn set_path(&mut self, r: Resource<RequestHead>, path: String) -> EditResult {
-        Ok(self.table.get_mut(&r)?.set_path(&path))
+        Ok(self.heads.request_mut(&r)?.set_path(&path))
     }
     fn set_query(&mut self, r: Resource<RequestHead>, query: Option<String>) -> EditResult {
-        Ok(self.table.get_mut(&r)?.set_query(query.as_deref()))
+        Ok(self.heads.request_mut(&r)?.set_query(query.as_deref()))
     }
     fn header(
         &mut self,
         r: Resource<RequestHead>,
         name: String,
     ) -> wasmtime::Result<Option<Vec<u8>>> {
-        Ok(HeaderEdits::get(&self.table.get(&r)?.parts.headers, &name))
+        Ok(HeaderEdits::get(
+            &self.heads.request(&r)?.parts.headers,
+            &name,
+        ))
     }
     fn header_all(
         &mut self,
@@ -112,15 +117,15 @@ impl wit_http::HostRequest for HostState {
         name: String,
     ) -> wasmtime::Result<Vec<Vec<u8>>> {
         Ok(HeaderEdits::get_all(
-            &self.table.get(&r)?.parts.headers,
+            &self.heads.request(&r)?.parts.headers,
             &name,
         ))
     }
     fn headers(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
-        Ok(HeaderEdits::all(&self.table.get(&r)?.parts.headers))
+        Ok(HeaderEdits::all(&self.heads.request(&r)?.parts.headers))
     }
     fn set_header(&mut self, r: Resource<RequestHead>, name: String, value: Vec<u8>) -> EditResult {
-        let head = self.table.get_mut(&r)?;
+        let head = self.heads.request_mut(&r)?;
         Ok(HeaderEdits::set(
             &mut head.parts.headers,
             head.max_headers,
@@ -134,7 +139,7 @@ impl wit_http::HostRequest for HostState {
         name: String,
         value: Vec<u8>,
     ) -> EditResult {
-        let head = self.table.get_mut(&r)?;
+        let head = self.heads.request_mut(&r)?;
         Ok(HeaderEdits::append(
             &mut head.parts.headers,
             head.max_headers,
@@ -143,23 +148,23 @@ impl wit_http::HostRequest for HostState {
         ))
     }
     fn remove_header(&mut self, r: Resource<RequestHead>, name: String) -> wasmtime::Result<()> {
-        HeaderEdits::remove(&mut self.table.get_mut(&r)?.parts.headers, &name);
+        HeaderEdits::remove(&mut self.heads.request_mut(&r)?.parts.headers, &name);
         Ok(())
     }
     fn client_addr(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&r)?.client_addr.to_string())
+        Ok(self.heads.request(&r)?.client_addr.to_string())
     }
     fn is_tls(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<bool> {
-        Ok(self.table.get(&r)?.tls)
+        Ok(self.heads.request(&r)?.tls)
     }
     fn router_name(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&r)?.router.to_string())
+        Ok(self.heads.request(&r)?.router.to_string())
     }
     fn get_state(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<Option<Vec<u8>>> {
-        Ok(self.table.get(&r)?.state())
+        Ok(self.heads.request(&r)?.state())
     }
     fn set_state(&mut self, r: Resource<RequestHead>, value: Vec<u8>) -> EditResult {
-        Ok(self.table.get_mut(&r)?.set_state(value))
+        Ok(self.heads.request_mut(&r)?.set_state(value))
     }
     /// Heads are owned by the host and lent as borrows; a guest never owns one, so a drop is
     /// only ever the host's own bookkeeping and the head is taken back by the caller.
@@ -170,17 +175,20 @@ impl wit_http::HostRequest for HostState {
 
 impl wit_http::HostResponse for HostState {
     fn status(&mut self, r: Resource<ResponseHead>) -> wasmtime::Result<u16> {
-        Ok(self.table.get(&r)?.parts.status.as_u16())
+        Ok(self.heads.response(&r)?.parts.status.as_u16())
     }
     fn set_status(&mut self, r: Resource<ResponseHead>, status: u16) -> EditResult {
-        Ok(self.table.get_mut(&r)?.set_status(status))
+        Ok(self.heads.response_mut(&r)?.set_status(status))
     }
     fn header(
         &mut self,
         r: Resource<ResponseHead>,
         name: String,
     ) -> wasmtime::Result<Option<Vec<u8>>> {
-        Ok(HeaderEdits::get(&self.table.get(&r)?.parts.headers, &name))
+        Ok(HeaderEdits::get(
+            &self.heads.response(&r)?.parts.headers,
+            &name,
+        ))
     }
     fn header_all(
         &mut self,
@@ -188,12 +196,12 @@ impl wit_http::HostResponse for HostState {
         name: String,
     ) -> wasmtime::Result<Vec<Vec<u8>>> {
         Ok(HeaderEdits::get_all(
-            &self.table.get(&r)?.parts.headers,
+            &self.heads.response(&r)?.parts.headers,
             &name,
         ))
     }
     fn headers(&mut self, r: Resource<ResponseHead>) -> wasmtime::Result<Vec<(String, Vec<u8>)>> {
-        Ok(HeaderEdits::all(&self.table.get(&r)?.parts.headers))
+        Ok(HeaderEdits::all(&self.heads.response(&r)?.parts.headers))
     }
     fn set_header(
         &mut self,
@@ -201,7 +209,7 @@ impl wit_http::HostResponse for HostState {
         name: String,
         value: Vec<u8>,
     ) -> EditResult {
-        let head = self.table.get_mut(&r)?;
+        let head = self.heads.response_mut(&r)?;
         Ok(HeaderEdits::set(
             &mut head.parts.headers,
             head.max_headers,
@@ -215,7 +223,7 @@ impl wit_http::HostResponse for HostState {
         name: String,
         value: Vec<u8>,
     ) -> EditResult {
-        let head = self.table.get_mut(&r)?;
+        let head = self.heads.response_mut(&r)?;
         Ok(HeaderEdits::append(
             &mut head.parts.headers,
             head.max_headers,
@@ -224,7 +232,7 @@ impl wit_http::HostResponse for HostState {
         ))
     }
     fn remove_header(&mut self, r: Resource<ResponseHead>, name: String) -> wasmtime::Result<()> {
-        HeaderEdits::remove(&mut self.table.get_mut(&r)?.parts.headers, &name);
+        HeaderEdits::remove(&mut self.heads.response_mut(&r)?.parts.headers, &name);
         Ok(())
     }
     fn drop(&mut self, _r: Resource<ResponseHead>) -> wasmtime::Result<()> {

@@ -1,11 +1,10 @@
 //! One plugin instance: a store, its bindings, and the calls into it under a deadline.
 //!
 //! Cost per hook call on a warm instance: set the epoch deadline, move the head into the
-//! resource table, call, move it back (~1 µs for a headers-style plugin). An instance that
+//! slot (`lent`), call, move it back (~1 µs for a headers-style plugin). An instance that
 //! failed in any way is poisoned: the caller must drop it, never reuse it.
 
 use wasmtime::Store;
-use wasmtime::component::Resource;
 
 use super::bindings::{Action, Declaration};
 use super::budget::MiddlewareBudget;
@@ -94,15 +93,13 @@ impl PluginInstance {
     ) -> (RequestHead, Result<Action, PluginError>) {
         self.requests += 1;
         self.store.set_epoch_deadline(deadline_ticks);
-        let own =
-            (self.store.data_mut().table.push(head)).unwrap_or_else(|_| unreachable_table_full());
-        let borrow = Resource::<RequestHead>::new_borrow(own.rep());
+        let borrow = self.store.data_mut().heads.lend_request(head);
         let result = self
             .bindings
             .handler
             .call_on_request(&mut self.store, borrow)
             .map_err(|e| classify(e, &self.store, budget));
-        let head = take_back(&mut self.store, own);
+        let head = self.store.data_mut().heads.take_request();
         (head, result)
     }
 
@@ -115,22 +112,16 @@ impl PluginInstance {
         resp: ResponseHead,
     ) -> (RequestHead, ResponseHead, Result<Action, PluginError>) {
         self.store.set_epoch_deadline(deadline_ticks);
-        let table = &mut self.store.data_mut().table;
-        let req_own = table.push(req).unwrap_or_else(|_| unreachable_table_full());
-        let resp_own = table
-            .push(resp)
-            .unwrap_or_else(|_| unreachable_table_full());
+        let heads = &mut self.store.data_mut().heads;
+        let req_borrow = heads.lend_request(req);
+        let resp_borrow = heads.lend_response(resp);
         let result = self
             .bindings
             .handler
-            .call_on_response(
-                &mut self.store,
-                Resource::new_borrow(req_own.rep()),
-                Resource::new_borrow(resp_own.rep()),
-            )
+            .call_on_response(&mut self.store, req_borrow, resp_borrow)
             .map_err(|e| classify(e, &self.store, budget));
-        let resp = take_back(&mut self.store, resp_own);
-        let req = take_back(&mut self.store, req_own);
+        let heads = &mut self.store.data_mut().heads;
+        let (req, resp) = (heads.take_request(), heads.take_response());
         (req, resp, result)
     }
 
@@ -167,22 +158,20 @@ impl PluginInstance {
             return self.on_response(deadline_ticks, budget, req, resp);
         };
         self.store.set_epoch_deadline(deadline_ticks);
-        let table = &mut self.store.data_mut().table;
-        let req_own = table.push(req).unwrap_or_else(|_| unreachable_table_full());
-        let resp_own = table
-            .push(resp)
-            .unwrap_or_else(|_| unreachable_table_full());
+        let heads = &mut self.store.data_mut().heads;
+        let req_borrow = heads.lend_request(req);
+        let resp_borrow = heads.lend_response(resp);
         let result = capabilities
             .call_on_response_body(
                 &mut self.store,
-                Resource::new_borrow(req_own.rep()),
-                Resource::new_borrow(resp_own.rep()),
+                req_borrow,
+                resp_borrow,
                 body_start,
                 complete,
             )
             .map_err(|e| classify(e, &self.store, budget));
-        let resp = take_back(&mut self.store, resp_own);
-        let req = take_back(&mut self.store, req_own);
+        let heads = &mut self.store.data_mut().heads;
+        let (req, resp) = (heads.take_request(), heads.take_response());
         (req, resp, result)
     }
 }
@@ -193,18 +182,4 @@ fn classify(
     budget: &MiddlewareBudget,
 ) -> PluginError {
     PluginError::from_call(err, store.data().memory.exceeded(), budget.deadline)
-}
-
-/// Takes a lent head back out of the table. The guest only ever held a borrow, so the entry is
-/// still there whatever the guest did (even after a trap).
-fn take_back<T: 'static>(store: &mut Store<HostState>, own: Resource<T>) -> T {
-    match store.data_mut().table.delete(own) {
-        Ok(v) => v,
-        Err(e) => panic!("host invariant broken: lent head missing from the resource table: {e}"),
-    }
-}
-
-/// The table holds at most two heads at a time; it cannot be full.
-fn unreachable_table_full() -> ! {
-    panic!("host invariant broken: resource table full with at most two entries")
 }

@@ -17,6 +17,7 @@ pub mod exports;
 pub mod heads;
 pub mod host_state;
 pub mod instance;
+mod lent;
 pub mod limits;
 pub mod middleware;
 pub mod registry;
