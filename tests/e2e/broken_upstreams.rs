@@ -24,20 +24,7 @@ fn raw_upstream(response: &'static [u8]) -> SocketAddr {
 }
 
 fn gateway_to(addr: SocketAddr) -> Gateway {
-    Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: broken }}
-  services:
-    broken: {{ loadBalancer: {{ servers: [{{ url: "http://{addr}" }}] }} }}
-"#
-        ),
-        &[],
-    )
+    Gateway::single_route(&format!("http://{addr}"), "")
 }
 
 /// Sends one keep-alive GET and reads until the gateway closes or 5 s pass; returns what came

@@ -27,23 +27,9 @@ const MAX_HEADER_LIST: u32 = 64 << 10;
 const MEMORY_CAP_KIB: u64 = 48 << 10;
 
 fn gateway(up: &Upstream, max_streams: u32) -> Gateway {
-    Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-    transport:
-      limits: {{ h2MaxConcurrentStreams: {max_streams} }}
-http:
-  routers:
-    all: {{ rule: "PathPrefix(`/`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            up.url()
-        ),
-        &[],
+    Gateway::single_route(
+        &up.url(),
+        &format!("transport: {{ limits: {{ h2MaxConcurrentStreams: {max_streams} }} }}"),
     )
 }
 

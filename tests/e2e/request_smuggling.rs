@@ -29,21 +29,7 @@ fn exchange(addr: SocketAddr, raw: &[u8]) -> (String, bool) {
 }
 
 fn gateway(up: &Upstream) -> Gateway {
-    Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    all: {{ rule: "PathPrefix(`/`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            up.url()
-        ),
-        &[],
-    )
+    Gateway::single_route(&up.url(), "")
 }
 
 const ATTACKS: &[(&str, &[u8], &str)] = &[
@@ -255,22 +241,9 @@ http:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ignored_h2c_upgrade_is_served_over_http1_and_never_relayed() {
     let up = Upstream::start("app").await;
-    let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-    http2: {{ h2cUpgrade: ignore, maxConcurrentStreams: 50 }}
-http:
-  routers:
-    all: {{ rule: "PathPrefix(`/`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            up.url()
-        ),
-        &[],
+    let gw = Gateway::single_route(
+        &up.url(),
+        "http2: { h2cUpgrade: ignore, maxConcurrentStreams: 50 }",
     );
     let addr = gw.addr;
     let (status, _) = tokio::task::spawn_blocking(move || {

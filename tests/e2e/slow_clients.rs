@@ -9,24 +9,7 @@ use tokio::net::TcpStream;
 use crate::support::{Client, Gateway, Upstream};
 
 fn gateway(up: &Upstream, limits: &str) -> Gateway {
-    Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-    transport:
-      limits: {limits}
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            up.url()
-        ),
-        &[],
-    )
+    Gateway::single_route(&up.url(), &format!("transport: {{ limits: {limits} }}"))
 }
 
 /// Trickles a request head one byte per second (the issue's slowloris rate) until the gateway

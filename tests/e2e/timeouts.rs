@@ -18,22 +18,7 @@ use crate::support::{Gateway, Upstream, UpstreamBehavior};
 const GUARD: Duration = Duration::from_secs(20);
 
 fn gateway(upstream: &str, transport: &str) -> Gateway {
-    Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-    transport: {transport}
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{upstream}" }}] }} }}
-"#
-        ),
-        &[],
-    )
+    Gateway::single_route(upstream, &format!("transport: {transport}"))
 }
 
 /// Reads one HTTP/1.1 response with a `Content-Length` body from `s`; returns the status line

@@ -33,6 +33,28 @@ impl Gateway {
         Self::start_with_cache(yaml, plugins, &cache_dir())
     }
 
+    /// A gateway with one catch-all router to one upstream server at `server_url`, and no
+    /// plugins: the shape most protocol suites need. `entrypoint` is YAML for the entrypoint
+    /// `web` beyond its address (e.g. `transport: { limits: { maxConnections: 5 } }`), or "".
+    pub fn single_route(server_url: &str, entrypoint: &str) -> Gateway {
+        Self::start(
+            &format!(
+                r#"
+entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    {entrypoint}
+http:
+  routers:
+    all: {{ rule: "PathPrefix(`/`)", service: app }}
+  services:
+    app: {{ loadBalancer: {{ servers: [{{ url: "{server_url}" }}] }} }}
+"#
+            ),
+            &[],
+        )
+    }
+
     /// Like `start`, with its own compiled-plugin cache directory.
     pub fn start_with_cache(yaml: &str, plugins: &[(&str, PathBuf)], cache: &Path) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
