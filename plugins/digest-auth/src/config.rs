@@ -2,11 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use plugin_sdk::rules::{check_header_name, check_header_value};
-use serde_json::Value;
+use plugin_sdk::rules::check_header_value;
 
-/// Traefik's default realm.
-pub const DEFAULT_REALM: &str = "traefik";
+pub use crate::auth_options::DEFAULT_REALM;
 
 /// The parsed config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,60 +25,13 @@ impl DigestAuthConfig {
     /// the lines of `usersFile` first when it loads the config. Any other option is refused by
     /// name.
     pub fn parse(config: &str) -> Result<Self, String> {
-        let options = match serde_json::from_str::<Value>(config)
-            .map_err(|e| format!("config is not valid JSON: {e}"))?
-        {
-            Value::Null => serde_json::Map::new(),
-            Value::Object(options) => options,
-            other => return Err(format!("config must be an object, got {}", kind(&other))),
-        };
-        let mut parsed = DigestAuthConfig {
-            users: BTreeMap::new(),
-            realm: DEFAULT_REALM.to_string(),
-            remove_header: false,
-            header_field: None,
-        };
-        for (option, value) in options {
-            match option.as_str() {
-                "users" => parsed.users = users(value)?,
-                "usersFile" => {
-                    return Err("usersFile: only a Traefik digestAuth middleware's usersFile is read (by the gateway, at config load); list the users in `users`".into());
-                }
-                "realm" => {
-                    let realm = string(&option, value)?;
-                    check_header_value(realm.as_bytes())
-                        .map_err(|_| format!("realm: invalid character in {realm:?}"))?;
-                    if realm.contains('"') {
-                        return Err(format!("realm: must not contain '\"', got {realm:?}"));
-                    }
-                    if !realm.is_empty() {
-                        parsed.realm = realm;
-                    }
-                }
-                "removeHeader" => {
-                    parsed.remove_header = match value {
-                        Value::Null => false,
-                        Value::Bool(b) => b,
-                        other => {
-                            return Err(format!(
-                                "removeHeader: must be a boolean, got {}",
-                                kind(&other)
-                            ));
-                        }
-                    };
-                }
-                "headerField" => {
-                    let field = string(&option, value)?;
-                    if !field.is_empty() {
-                        check_header_name(&field)
-                            .map_err(|_| format!("headerField: invalid header name {field:?}"))?;
-                        parsed.header_field = Some(field.to_ascii_lowercase());
-                    }
-                }
-                _ => return Err(format!("unknown option {option:?}")),
-            }
-        }
-        Ok(parsed)
+        let options = crate::auth_options::parse(config, "digestAuth", "user:realm:hash")?;
+        Ok(DigestAuthConfig {
+            users: users(options.users)?,
+            realm: options.realm,
+            remove_header: options.remove_header,
+            header_field: options.header_field,
+        })
     }
 
     /// The HA1 of `user` in this middleware's realm.
@@ -91,17 +42,9 @@ impl DigestAuthConfig {
     }
 }
 
-fn users(value: Value) -> Result<BTreeMap<String, String>, String> {
-    let entries = match value {
-        Value::Null => return Ok(BTreeMap::new()),
-        Value::Array(entries) => entries,
-        other => return Err(format!("users: must be a list, got {}", kind(&other))),
-    };
+fn users(entries: Vec<String>) -> Result<BTreeMap<String, String>, String> {
     let mut users = BTreeMap::new();
-    for (i, entry) in entries.into_iter().enumerate() {
-        let Value::String(entry) = entry else {
-            return Err(format!("users[{i}]: must be a string \"user:realm:hash\""));
-        };
+    for (i, entry) in entries.iter().enumerate() {
         let parts: Vec<&str> = entry.split(':').collect();
         let [user, realm, ha1] = parts[..] else {
             return Err(format!(
@@ -118,25 +61,6 @@ fn users(value: Value) -> Result<BTreeMap<String, String>, String> {
         users.insert(format!("{user}:{realm}"), ha1.to_ascii_lowercase());
     }
     Ok(users)
-}
-
-fn string(option: &str, value: Value) -> Result<String, String> {
-    match value {
-        Value::Null => Ok(String::new()),
-        Value::String(s) => Ok(s),
-        other => Err(format!("{option}: must be a string, got {}", kind(&other))),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
-    }
 }
 
 #[cfg(test)]
