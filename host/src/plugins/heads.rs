@@ -18,9 +18,28 @@ pub const MAX_HEADER_VALUE_BYTES: usize = 16 * 1024;
 /// Largest per-request scratch state a middleware may keep.
 pub const MAX_STATE_BYTES: usize = 64 * 1024;
 
-/// The request head lent to `on-request` / `on-response`.
+/// The request head lent to `on-request` / `on-response`: boxed, so the many moves of a hook
+/// call (handler -> chain -> middleware -> instance -> lent slot and back) move a pointer, not
+/// a few hundred bytes. One allocation per request that has a plugin chain.
 #[derive(Debug)]
-pub struct RequestHead {
+pub struct RequestHead(Box<RequestHeadFields>);
+
+impl std::ops::Deref for RequestHead {
+    type Target = RequestHeadFields;
+    fn deref(&self) -> &RequestHeadFields {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for RequestHead {
+    fn deref_mut(&mut self) -> &mut RequestHeadFields {
+        &mut self.0
+    }
+}
+
+/// What a [`RequestHead`] holds.
+#[derive(Debug)]
+pub struct RequestHeadFields {
     /// Method, URI (path and query as they will be sent upstream), version and headers.
     pub parts: http::request::Parts,
     /// The path exactly as the client sent it, before normalisation.
@@ -49,7 +68,7 @@ impl RequestHead {
         router: Arc<str>,
         chain_len: usize,
     ) -> Self {
-        RequestHead {
+        RequestHead(Box::new(RequestHeadFields {
             parts,
             raw_path,
             client_addr,
@@ -58,9 +77,11 @@ impl RequestHead {
             states: vec![None; chain_len],
             current: 0,
             max_headers: usize::MAX,
-        }
+        }))
     }
+}
 
+impl RequestHeadFields {
     pub fn scheme(&self) -> &'static str {
         if self.tls { "https" } else { "http" }
     }

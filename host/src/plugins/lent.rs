@@ -10,7 +10,7 @@
 
 use wasmtime::component::Resource;
 
-use super::heads::{RequestHead, ResponseHead};
+use super::heads::{RequestHead, RequestHeadFields, ResponseHead};
 
 /// Rep of the borrow handle for the lent request.
 const REQUEST_REP: u32 = 1;
@@ -52,7 +52,10 @@ impl LentHeads {
         }
     }
 
-    pub(crate) fn request(&self, r: &Resource<RequestHead>) -> wasmtime::Result<&RequestHead> {
+    pub(crate) fn request(
+        &self,
+        r: &Resource<RequestHead>,
+    ) -> wasmtime::Result<&RequestHeadFields> {
         match &self.request {
             Some(head) if r.rep() == REQUEST_REP => Ok(head),
             _ => Err(wasmtime::Error::msg(
@@ -64,9 +67,9 @@ impl LentHeads {
     pub(crate) fn request_mut(
         &mut self,
         r: &Resource<RequestHead>,
-    ) -> wasmtime::Result<&mut RequestHead> {
+    ) -> wasmtime::Result<&mut RequestHeadFields> {
         match &mut self.request {
-            Some(head) if r.rep() == REQUEST_REP => Ok(head),
+            Some(head) if r.rep() == REQUEST_REP => Ok(&mut **head),
             _ => Err(wasmtime::Error::msg(
                 "request handle used outside its hook call",
             )),
