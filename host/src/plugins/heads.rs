@@ -50,8 +50,11 @@ pub struct RequestHeadFields {
     pub tls: bool,
     /// Name of the router that matched.
     pub router: Arc<str>,
-    /// Per-middleware scratch (index = position in the chain).
+    /// Per-middleware scratch (index = position in the chain); allocated on the first
+    /// `set-state`, so requests whose plugins keep no state pay nothing for it.
     states: Vec<Option<Vec<u8>>>,
+    /// Length of the chain (the number of scratch slots that may be used).
+    chain_len: usize,
     /// Chain position of the middleware currently being called; selects its scratch.
     pub(crate) current: usize,
     /// Header count a plugin may grow the head to (set per call from the middleware's budget).
@@ -74,7 +77,8 @@ impl RequestHead {
             client_addr,
             tls,
             router,
-            states: vec![None; chain_len],
+            states: Vec::new(),
+            chain_len,
             current: 0,
             max_headers: usize::MAX,
         }))
@@ -154,15 +158,16 @@ impl RequestHeadFields {
         if value.len() > MAX_STATE_BYTES {
             return Err(EditError::LimitExceeded);
         }
-        match self.states.get_mut(self.current) {
-            Some(slot) => {
-                *slot = Some(value);
-                Ok(())
-            }
-            None => Err(EditError::Invalid(
+        if self.current >= self.chain_len {
+            return Err(EditError::Invalid(
                 "no state slot for this middleware".into(),
-            )),
+            ));
         }
+        if self.states.is_empty() {
+            self.states = vec![None; self.chain_len];
+        }
+        self.states[self.current] = Some(value);
+        Ok(())
     }
 }
 
