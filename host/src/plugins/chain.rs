@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use http::{HeaderMap, Method, Uri};
 
+use super::budget::Isolation;
 use super::capabilities::BodyStart;
 use super::error::PluginError;
 use super::heads::{RequestHead, ResponseHead};
@@ -29,10 +30,30 @@ pub struct Chain {
 
 /// What a request carries through its chain between the request and response hooks.
 pub struct ChainState {
-    /// Per-request instances (per-request isolation mode), by chain position.
+    /// Per-request instances (per-request isolation mode), by chain position; empty (no
+    /// allocation) until a middleware first keeps an instance between its hooks.
     slots: Vec<InstanceSlot>,
+    /// The slot lent to pooled middlewares; they never leave an instance in it.
+    spare: InstanceSlot,
     /// How many middlewares (from the start) get their response hook.
     ran: usize,
+}
+
+impl ChainState {
+    /// The instance slot of chain position `i`. Only per-request middlewares keep an
+    /// instance in it between their hooks; pooled ones get an always-empty spare, so a chain of
+    /// pooled middlewares allocates no slots at all.
+    fn slot(&mut self, i: usize, per_request: bool) -> &mut InstanceSlot {
+        if i < self.slots.len() {
+            return &mut self.slots[i];
+        }
+        if per_request {
+            self.slots.resize_with(i + 1, || None);
+            return &mut self.slots[i];
+        }
+        self.spare = None;
+        &mut self.spare
+    }
 }
 
 /// The result of the request hooks.
@@ -92,7 +113,8 @@ impl Chain {
 
     pub fn start(&self) -> ChainState {
         ChainState {
-            slots: (0..self.middlewares.len()).map(|_| None).collect(),
+            slots: Vec::new(),
+            spare: None,
             ran: 0,
         }
     }
@@ -110,7 +132,10 @@ impl Chain {
                 uri: head.parts.uri.clone(),
                 headers: head.parts.headers.clone(),
             });
-            let (h, result) = mw.on_request(head, &mut state.slots[i]);
+            let (h, result) = mw.on_request(
+                head,
+                state.slot(i, mw.budget().isolation == Isolation::PerRequest),
+            );
             head = h;
             match result {
                 Ok(HookDecision::Continue) => state.ran = i + 1,
@@ -173,7 +198,12 @@ impl Chain {
                 },
                 None => body,
             };
-            let (r, s, result) = mw.on_response(req, resp, &mut state.slots[i], body);
+            let (r, s, result) = mw.on_response(
+                req,
+                resp,
+                state.slot(i, mw.budget().isolation == Isolation::PerRequest),
+                body,
+            );
             (req, resp) = (r, s);
             match result {
                 Ok(HookDecision::Continue) => {}
