@@ -5,7 +5,8 @@
 //! body until at least that many data bytes are held or the body ends. The held frames are then
 //! sent first, unchanged (trailers included), and the rest of the body streams behind them
 //! without a copy. Cost: one copy of at most the peek length to join the prefix when it spans
-//! several frames (none when one frame holds it), plus the frames' memory until they are sent —
+//! several frames (none when one frame holds it; runs of frames under 1 KiB are joined as they
+//! arrive, so a byte-per-chunk upstream cannot make the gateway hold a frame per byte), plus the frames' memory until they are sent —
 //! at most the peek plus the overshoot of the last frame read. Chains without a peek never get
 //! here and stream as before.
 
@@ -27,6 +28,9 @@ use crate::plugins::BodyStart;
 /// Traefik) sniffs whatever the first write carried; waiting a little for a full prefix gives
 /// better answers without holding back a stream that only trickles.
 pub const PEEK_LINGER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Data frames shorter than this are joined while held (a copy of at most the peek length).
+const SMALL_FRAME: usize = 1024;
 
 /// A response body as the response hooks see it and the client then receives it.
 pub enum HeldBody {
@@ -112,6 +116,9 @@ where
     /// server-sent events, is not held back: the hooks see what came so far, not complete).
     async fn read(mut body: B, want: usize) -> Result<Peeked<B>, B::Error> {
         let mut frames = VecDeque::new();
+        // Runs of small data frames are joined as they arrive, so an upstream sending its body
+        // a byte per chunk cannot make the gateway hold one frame per byte.
+        let mut small = BytesMut::new();
         let mut held = 0usize;
         let mut ended = body.is_end_stream();
         while !ended && held < want {
@@ -128,14 +135,26 @@ where
                 Some(frame) => {
                     let frame = frame?;
                     match frame.data_ref() {
+                        Some(data) if data.len() < SMALL_FRAME => {
+                            held += data.len();
+                            small.extend_from_slice(data);
+                            ended = body.is_end_stream();
+                            continue;
+                        }
                         Some(data) => held += data.len(),
                         // Trailers end the body.
                         None => ended = frame.is_trailers(),
+                    }
+                    if !small.is_empty() {
+                        frames.push_back(Frame::data(small.split().freeze()));
                     }
                     frames.push_back(frame);
                     ended = ended || body.is_end_stream();
                 }
             }
+        }
+        if !small.is_empty() {
+            frames.push_back(Frame::data(small.freeze()));
         }
         let prefix = join_prefix(&frames, want);
         Ok(Peeked {
@@ -280,7 +299,8 @@ mod tests {
         let peeked = Peeked::read(body_of(frames), 6)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(peeked.frames.len(), 2, "stops once 6 bytes are held");
+        assert_eq!(peeked.data_len(), 6, "stops once 6 bytes are held");
+        assert_eq!(peeked.frames.len(), 1, "the two small frames are joined");
         assert_eq!(
             peeked.size_hint().lower(),
             6,
@@ -335,6 +355,29 @@ mod tests {
         let start = peeked.body_start();
         assert_eq!((start.bytes, start.complete), (&b"data: 1\n\n"[..], false));
         drop(tx);
+    }
+
+    /// Regression: a prefix sent one byte per chunk is held in a bounded number of frames.
+    #[tokio::test]
+    async fn a_prefix_in_one_byte_frames_is_held_in_few_frames() {
+        let bytes: Vec<&'static str> = std::iter::repeat_n("x", 3000).collect();
+        let mut parts = data(&bytes);
+        parts.push(Frame::data(Bytes::from(vec![b'y'; 4096])));
+        parts.extend(data(&["z"; 10]));
+        let peeked = Peeked::read(body_of(parts), 2048)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            peeked.frames.len(),
+            1,
+            "2048 one-byte frames joined into one"
+        );
+        assert_eq!(peeked.body_start().bytes.len(), 2048);
+        let collected = peeked.collect().await.unwrap_or_else(|e| panic!("{e}"));
+        let all = collected.to_bytes();
+        assert_eq!(all.len(), 3000 + 4096 + 10, "nothing lost or duplicated");
+        assert!(all[..3000].iter().all(|&b| b == b'x'));
+        assert!(all[3000..7096].iter().all(|&b| b == b'y'));
     }
 
     #[test]
