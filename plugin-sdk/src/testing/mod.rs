@@ -52,6 +52,25 @@ pub fn on_request<T: Middleware>(middleware: &T, req: &mut TestRequest) -> Actio
     checked(on_request_unchecked(middleware, req))
 }
 
+/// Configures `T` with `config`, sends `GET target` through `on_request` and asserts that the
+/// request continues; returns it to inspect the edits (the shape of most rewrite-plugin tests).
+///
+/// # Panics
+/// If the config is refused, the hook does not continue, or it returns an invalid reply.
+#[track_caller]
+pub fn continued_get<T: Middleware>(config: &str, target: &str) -> TestRequest {
+    let middleware = match instance::<T>(config) {
+        Ok(m) => m,
+        Err(e) => panic!("config {config} refused: {e}"),
+    };
+    let mut req = TestRequest::get(target);
+    assert!(
+        on_request(&middleware, &mut req).is_continue(),
+        "{target} did not continue"
+    );
+    req
+}
+
 /// Call `on_response` as the host does, lending `req` (with the state `on_request` left in it)
 /// and `resp`.
 ///

@@ -85,10 +85,7 @@ mod tests {
     use plugin_sdk::testing::{self, TestRequest};
 
     fn run(config: &str, target: &str) -> TestRequest {
-        let mw = testing::instance::<AddPrefix>(config).unwrap_or_else(|e| panic!("{e}"));
-        let mut req = TestRequest::get(target);
-        assert!(testing::on_request(&mw, &mut req).is_continue());
-        req
+        testing::continued_get::<AddPrefix>(config, target)
     }
 
     #[test]

@@ -135,10 +135,7 @@ mod tests {
     use plugin_sdk::testing::{self, TestRequest};
 
     fn run(config: &str, target: &str) -> TestRequest {
-        let mw = testing::instance::<StripPrefixRegex>(config).unwrap_or_else(|e| panic!("{e}"));
-        let mut req = TestRequest::get(target);
-        assert!(testing::on_request(&mw, &mut req).is_continue());
-        req
+        testing::continued_get::<StripPrefixRegex>(config, target)
     }
 
     #[test]
