@@ -11,35 +11,31 @@ mod ip_allow_list;
 mod security;
 
 use crate::support::client::{Reply, empty};
-use crate::support::{Client, Gateway, Upstream, check_config};
+use crate::support::{Client, Config, Gateway, Upstream, check_config};
 
-/// A gateway config with one router per `(path prefix, middleware list)`, all to `upstream`.
-fn config(upstream: &Upstream, routes: &[(&str, &str)], middlewares: &str) -> String {
-    let mut routers = String::new();
-    for (i, (prefix, chain)) in routes.iter().enumerate() {
-        routers.push_str(&format!(
-            "    r{i}:\n      rule: \"PathPrefix(`{prefix}`)\"\n      service: app\n      middlewares: [{chain}]\n"
-        ));
-    }
-    format!(
-        r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-{routers}  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
-{middlewares}
-"#,
-        upstream.url()
-    )
+/// A gateway config with one router per `(path prefix, middleware list)`, all to the server at
+/// `upstream_url`. With one router, the middlewares start on line 10 of the file.
+fn config(upstream_url: &str, routes: &[(&str, &str)], middlewares: &str) -> String {
+    routes
+        .iter()
+        .enumerate()
+        .fold(Config::new(), |config, (i, (prefix, chain))| {
+            config.route_through(
+                &format!("r{i}"),
+                &format!("PathPrefix(`{prefix}`)"),
+                "app",
+                chain,
+            )
+        })
+        .service("app", upstream_url)
+        .middlewares(middlewares)
+        .yaml()
 }
 
 /// An upstream and a gateway in front of it.
 async fn start(routes: &[(&str, &str)], middlewares: &str) -> (Upstream, Gateway) {
     let up = Upstream::start("app").await;
-    let gw = Gateway::start(&config(&up, routes, middlewares), &[]);
+    let gw = Gateway::start(&config(&up.url(), routes, middlewares), &[]);
     (up, gw)
 }
 
@@ -57,16 +53,7 @@ async fn send(gw: &Gateway, method: &str, target: &str, headers: &[(&str, &str)]
 /// Runs `wasmgate check` on a config with these routes and middlewares (upstream never
 /// contacted) and returns its stderr, asserting the config is refused.
 fn refused(routes: &[(&str, &str)], middlewares: &str) -> String {
-    let yaml = format!(
-        "entryPoints:\n  web: {{ address: \"127.0.0.1:0\" }}\nhttp:\n  routers:\n{}  services:\n    app: {{ loadBalancer: {{ servers: [{{ url: \"http://127.0.0.1:1\" }}] }} }}\n  middlewares:\n{middlewares}",
-        routes
-            .iter()
-            .enumerate()
-            .map(|(i, (prefix, chain))| format!(
-                "    r{i}:\n      rule: \"PathPrefix(`{prefix}`)\"\n      service: app\n      middlewares: [{chain}]\n"
-            ))
-            .collect::<String>()
-    );
+    let yaml = config("http://127.0.0.1:1", routes, middlewares);
     let (ok, stdout, stderr) = check_config(&yaml, &[]);
     assert!(!ok, "config must be refused; stdout: {stdout}");
     stderr

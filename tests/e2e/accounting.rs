@@ -16,7 +16,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 
 use crate::support::h1_raw::{Answer, RawH1};
-use crate::support::{Client, Gateway, Upstream, fixture_wasm};
+use crate::support::{Client, Config, Gateway, Upstream, fixture_wasm};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -73,27 +73,18 @@ impl Ledger {
 
 fn gateway(up: &Upstream) -> Gateway {
     Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-plugins:
-  directory: plugins
-http:
-  routers:
-    admin:
-      rule: "(Host(`app.test`) || Host(`127.0.0.1`)) && PathPrefix(`/admin`)"
-      service: app
-      middlewares: [deny]
-    app: {{ rule: "Host(`app.test`) || Host(`127.0.0.1`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
-    deny:
-      plugin: {{ name: deny, config: {{ status: 403 }} }}
-"#,
-            up.url()
-        ),
+        &Config::new()
+            .plugin_dir()
+            .route_through(
+                "admin",
+                "(Host(`app.test`) || Host(`127.0.0.1`)) && PathPrefix(`/admin`)",
+                "app",
+                "deny",
+            )
+            .route("app", "Host(`app.test`) || Host(`127.0.0.1`)", "app")
+            .service("app", &up.url())
+            .middlewares("    deny:\n      plugin: { name: deny, config: { status: 403 } }\n")
+            .yaml(),
         &[("deny", fixture_wasm("fixture_deny"))],
     )
 }

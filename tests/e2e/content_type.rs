@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::client::empty;
-use crate::support::{Client, Gateway, fixture_wasm};
+use crate::support::{Client, Config, Gateway, fixture_wasm};
 
 const HTML: &str = "text/html; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -158,42 +158,39 @@ async fn start_broken_upstream() -> (String, tokio::task::JoinHandle<()>) {
 /// (fixtures that report their calls around contentType), `plain.test` (plain-world fixture),
 /// `broken.test` (contentType in front of the broken upstream).
 fn gateway(upstream: &str, broken: &str) -> Gateway {
-    let yaml = format!(
-        r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-plugins:
-  directory: plugins
-http:
-  routers:
-    on: {{ rule: "Host(`on.test`)", service: app, middlewares: [sniff] }}
-    off: {{ rule: "Host(`off.test`)", service: app, middlewares: [nosniff] }}
-    hooks:
-      rule: "Host(`hooks.test`)"
-      service: app
-      middlewares: [opted-out, opted-in, peek-cap, sniff, peek-16]
-    plain: {{ rule: "Host(`plain.test`)", service: app, middlewares: [plain, sniff] }}
-    broken: {{ rule: "Host(`broken.test`)", service: broken, middlewares: [sniff] }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{upstream}" }}] }} }}
-    broken: {{ loadBalancer: {{ servers: [{{ url: "{broken}" }}] }} }}
-  middlewares:
+    let yaml = Config::new()
+        .plugin_dir()
+        .route_through("on", "Host(`on.test`)", "app", "sniff")
+        .route_through("off", "Host(`off.test`)", "app", "nosniff")
+        .route_through(
+            "hooks",
+            "Host(`hooks.test`)",
+            "app",
+            "opted-out, opted-in, peek-cap, sniff, peek-16",
+        )
+        .route_through("plain", "Host(`plain.test`)", "app", "plain, sniff")
+        .route_through("broken", "Host(`broken.test`)", "broken", "sniff")
+        .service("app", upstream)
+        .service("broken", broken)
+        .middlewares(
+            r#"
     sniff:
-      contentType: {{}}
+      contentType: {}
     nosniff:
-      contentType: {{ autoDetect: false }}
+      contentType: { autoDetect: false }
     opted-out:
-      plugin: {{ name: hooks-declared, config: {{ responseHook: false, name: "out" }} }}
+      plugin: { name: hooks-declared, config: { responseHook: false, name: "out" } }
     opted-in:
-      plugin: {{ name: hooks-declared, config: {{ name: "in" }} }}
+      plugin: { name: hooks-declared, config: { name: "in" } }
     peek-cap:
-      plugin: {{ name: hooks-declared, config: {{ peek: 1000000, name: "cap" }} }}
+      plugin: { name: hooks-declared, config: { peek: 1000000, name: "cap" } }
     peek-16:
-      plugin: {{ name: hooks-declared, config: {{ peek: 16, name: "16" }} }}
+      plugin: { name: hooks-declared, config: { peek: 16, name: "16" } }
     plain:
-      plugin: {{ name: plain-world }}
-"#
-    );
+      plugin: { name: plain-world }
+"#,
+        )
+        .yaml();
     Gateway::start(
         &yaml,
         &[

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Client, Gateway, Upstream, fixture_wasm};
+use crate::support::{Client, Config, Gateway, Upstream, fixture_wasm};
 
 const MODES: [&str; 2] = ["pooled", "per-request"];
 
@@ -13,19 +13,13 @@ const MODES: [&str; 2] = ["pooled", "per-request"];
 /// plain route `/plain` to the same upstream.
 fn gateway(up: &Upstream, fixture: &str, config: &str, isolation: &str, extra: &str) -> Gateway {
     Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-plugins:
-  directory: plugins
-http:
-  routers:
-    faulty: {{ rule: "PathPrefix(`/faulty`)", service: app, middlewares: [bad] }}
-    plain: {{ rule: "PathPrefix(`/plain`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
+        &Config::new()
+            .plugin_dir()
+            .route_through("faulty", "PathPrefix(`/faulty`)", "app", "bad")
+            .route("plain", "PathPrefix(`/plain`)", "app")
+            .service("app", &up.url())
+            .middlewares(&format!(
+                r#"
     bad:
       plugin:
         name: {fixture}
@@ -34,9 +28,9 @@ http:
         deadline: 100ms
         memoryLimit: 8MiB
 {extra}
-"#,
-            up.url()
-        ),
+"#
+            ))
+            .yaml(),
         &[(
             fixture,
             fixture_wasm(&format!("fixture_{}", fixture.replace('-', "_"))),
@@ -143,26 +137,20 @@ async fn invalid_plugin_output_is_refused_with_500() {
 async fn a_fail_open_middleware_passes_the_request_on_unchanged() {
     let up = Upstream::start("app").await;
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-plugins:
-  directory: plugins
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app, middlewares: [flaky] }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
+        &Config::new()
+            .plugin_dir()
+            .route_through("r", "PathPrefix(`/`)", "app", "flaky")
+            .service("app", &up.url())
+            .middlewares(
+                r#"
     flaky:
       plugin:
         name: trap
-        config: {{ how: panic }}
+        config: { how: panic }
         failOpen: true
 "#,
-            up.url()
-        ),
+            )
+            .yaml(),
         &[("trap", fixture_wasm("fixture_trap"))],
     );
     let r = Client::http1()

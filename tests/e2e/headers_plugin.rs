@@ -1,28 +1,15 @@
 //! The bundled `headers` plugin (Traefik's `headers` middleware), short-circuiting plugins,
 //! and forwarding headers.
 
-use crate::support::{Client, Gateway, Upstream, fixture_wasm};
+use crate::support::{Client, Config, Gateway, Upstream, fixture_wasm};
 
 fn config(upstream: &Upstream, middlewares: &str, chain: &str) -> String {
-    format!(
-        r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-plugins:
-  directory: plugins
-http:
-  routers:
-    app:
-      rule: "PathPrefix(`/`)"
-      service: app
-      middlewares: [{chain}]
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
-{middlewares}
-"#,
-        upstream.url()
-    )
+    Config::new()
+        .plugin_dir()
+        .route_through("app", "PathPrefix(`/`)", "app", chain)
+        .service("app", &upstream.url())
+        .middlewares(middlewares)
+        .yaml()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,21 +135,11 @@ async fn forwarding_headers_are_set_and_hop_by_hop_headers_removed() {
 async fn a_trusted_forwarder_keeps_its_forwarding_headers_and_the_client_ip_is_appended() {
     let up = Upstream::start("app").await;
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-    forwardedHeaders:
-      trustedIPs: ["127.0.0.1/32", "10.0.0.0/8"]
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            up.url()
-        ),
+        &Config::new()
+            .entrypoint(r#"forwardedHeaders: { trustedIPs: ["127.0.0.1/32", "10.0.0.0/8"] }"#)
+            .route("r", "PathPrefix(`/`)", "app")
+            .service("app", &up.url())
+            .yaml(),
         &[],
     );
     let r = Client::http1()

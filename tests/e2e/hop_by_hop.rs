@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use crate::support::h1_raw::{Answer, RawH1, RawResponse};
-use crate::support::{Gateway, Upstream};
+use crate::support::{Config, Gateway, Upstream};
 
 /// `bob:s3cret-m` (`htpasswd -nbm bob s3cret-m`).
 const BOB_HASH: &str = "bob:$apr1$ehJ3QxtF$mwOXxqW6kyPP63QyvznES1";
@@ -33,21 +33,16 @@ const HOP_RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: X-Up-Secret\r\nX-Up
 
 fn gateway(up: &Upstream, raw: SocketAddr) -> Gateway {
     Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    hdrs: {{ rule: "PathPrefix(`/hdrs`)", service: app, middlewares: [setUser] }}
-    auth: {{ rule: "PathPrefix(`/auth`)", service: app, middlewares: [auth] }}
-    plain: {{ rule: "PathPrefix(`/plain`)", service: app }}
-    resp: {{ rule: "PathPrefix(`/resp`)", service: raw }}
-    respSet: {{ rule: "PathPrefix(`/resp-set`)", service: raw, middlewares: [setResp] }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-    raw: {{ loadBalancer: {{ servers: [{{ url: "http://{raw}" }}] }} }}
-  middlewares:
+        &Config::new()
+            .route_through("hdrs", "PathPrefix(`/hdrs`)", "app", "setUser")
+            .route_through("auth", "PathPrefix(`/auth`)", "app", "auth")
+            .route("plain", "PathPrefix(`/plain`)", "app")
+            .route("resp", "PathPrefix(`/resp`)", "raw")
+            .route_through("respSet", "PathPrefix(`/resp-set`)", "raw", "setResp")
+            .service("app", &up.url())
+            .service("raw", &format!("http://{raw}"))
+            .middlewares(&format!(
+                r#"
     setUser:
       headers:
         customRequestHeaders:
@@ -61,9 +56,9 @@ http:
       headers:
         customResponseHeaders:
           X-Up-Secret: "from-plugin"
-"#,
-            up.url()
-        ),
+"#
+            ))
+            .yaml(),
         &[],
     )
 }

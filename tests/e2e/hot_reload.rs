@@ -5,30 +5,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{Client, Gateway, Upstream, UpstreamBehavior, fixture_wasm};
+use crate::support::{Client, Config, Gateway, Upstream, UpstreamBehavior, fixture_wasm};
 
 /// Bound for "the change is visible": a hang guard, not a performance assertion. The measured
 /// latencies are printed (the issue note reports them).
 const VISIBLE_WITHIN: Duration = Duration::from_secs(10);
 
 fn tag_config(up: &Upstream) -> String {
-    format!(
-        r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-plugins:
-  directory: plugins
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app, middlewares: [tag] }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
-    tag:
-      plugin: {{ name: tag }}
-"#,
-        up.url()
-    )
+    Config::new()
+        .plugin_dir()
+        .route_through("r", "PathPrefix(`/`)", "app", "tag")
+        .service("app", &up.url())
+        .middlewares("    tag:\n      plugin: { name: tag }\n")
+        .yaml()
 }
 
 /// Replaces a plugin file atomically (write a temp file, rename over), as deploy tools do.
@@ -205,31 +194,24 @@ async fn a_removed_plugin_file_keeps_serving_its_last_good_version() {
 }
 
 fn routes_config(stable_upstream: &Upstream, extra: Option<&Upstream>) -> String {
-    let extra_router = extra.map_or(String::new(), |_| {
-        "    extra: { rule: \"PathPrefix(`/extra`)\", service: extra }\n".into()
-    });
-    let extra_service = extra.map_or(String::new(), |u| {
-        format!(
-            "    extra: {{ loadBalancer: {{ servers: [{{ url: \"{}\" }}] }} }}\n",
-            u.url()
+    let config = Config::new()
+        .route_through(
+            "stable",
+            "PathPrefix(`/load`) || PathPrefix(`/probe`)",
+            "stable",
+            "hdrs",
         )
-    });
-    format!(
-        r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    stable: {{ rule: "PathPrefix(`/load`) || PathPrefix(`/probe`)", service: stable, middlewares: [hdrs] }}
-{extra_router}  services:
-    stable: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-{extra_service}  middlewares:
-    hdrs:
-      headers:
-        customResponseHeaders: {{ X-Upstream-Seen: "yes" }}
-"#,
-        stable_upstream.url()
-    )
+        .service("stable", &stable_upstream.url())
+        .middlewares(
+            "    hdrs:\n      headers:\n        customResponseHeaders: { X-Upstream-Seen: \"yes\" }\n",
+        );
+    match extra {
+        Some(extra) => config
+            .route("extra", "PathPrefix(`/extra`)", "extra")
+            .service("extra", &extra.url()),
+        None => config,
+    }
+    .yaml()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,20 +325,11 @@ async fn sigterm_lets_a_slow_response_complete_then_exits_zero() {
     let slow =
         Upstream::start_with("slow", UpstreamBehavior::Slow(Duration::from_millis(1500))).await;
     let mut gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-    transport: {{ lifeCycle: {{ graceTimeOut: 20s }} }}
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: slow }}
-  services:
-    slow: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            slow.url()
-        ),
+        &Config::new()
+            .entrypoint("transport: { lifeCycle: { graceTimeOut: 20s } }")
+            .route("r", "PathPrefix(`/`)", "slow")
+            .service("slow", &slow.url())
+            .yaml(),
         &[],
     );
     let c = Client::http1();

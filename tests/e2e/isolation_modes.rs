@@ -1,29 +1,18 @@
 //! Pooled instances are reused and recycled; per-request instances are never shared; the
 //! per-request scratch state survives from on-request to on-response.
 
-use crate::support::{Client, Gateway, Upstream, fixture_wasm};
+use crate::support::{Client, Config, Gateway, Upstream, fixture_wasm};
 
 fn counter_gateway(up: &Upstream, runtime: &str) -> Gateway {
     Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-plugins:
-  directory: plugins
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app, middlewares: [count] }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
-    count:
-      plugin:
-        name: counter
-{runtime}
-"#,
-            up.url()
-        ),
+        &Config::new()
+            .plugin_dir()
+            .route_through("r", "PathPrefix(`/`)", "app", "count")
+            .service("app", &up.url())
+            .middlewares(&format!(
+                "    count:\n      plugin:\n        name: counter\n{runtime}\n"
+            ))
+            .yaml(),
         &[("counter", fixture_wasm("fixture_counter"))],
     )
 }
@@ -81,23 +70,14 @@ async fn per_request_state_survives_between_hooks_and_stays_private_to_the_reque
     let up = Upstream::start("app").await;
     for mode in ["pooled", "per-request"] {
         let gw = Gateway::start(
-            &format!(
-                r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-plugins:
-  directory: plugins
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app, middlewares: [state] }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
-    state:
-      plugin: {{ name: echo-state, isolation: {mode} }}
-"#,
-                up.url()
-            ),
+            &Config::new()
+                .plugin_dir()
+                .route_through("r", "PathPrefix(`/`)", "app", "state")
+                .service("app", &up.url())
+                .middlewares(&format!(
+                    "    state:\n      plugin: {{ name: echo-state, isolation: {mode} }}\n"
+                ))
+                .yaml(),
             &[("echo-state", fixture_wasm("fixture_echo_state"))],
         );
         let c = Client::http1();
@@ -127,23 +107,14 @@ async fn a_plugin_using_std_hashmap_gets_random_seeds_at_its_wasi_version() {
     let up = Upstream::start("app").await;
     for mode in ["pooled", "per-request"] {
         let gw = Gateway::start(
-            &format!(
-                r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-plugins:
-  directory: plugins
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app, middlewares: [maps] }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
-    maps:
-      plugin: {{ name: std-hashmap, isolation: {mode} }}
-"#,
-                up.url()
-            ),
+            &Config::new()
+                .plugin_dir()
+                .route_through("r", "PathPrefix(`/`)", "app", "maps")
+                .service("app", &up.url())
+                .middlewares(&format!(
+                    "    maps:\n      plugin: {{ name: std-hashmap, isolation: {mode} }}\n"
+                ))
+                .yaml(),
             &[("std-hashmap", fixture_wasm("fixture_std_hashmap"))],
         );
         let r = Client::http1().get(&gw.url("/"), "h.test", &[]).await;

@@ -15,24 +15,17 @@ use std::time::{Duration, Instant};
 use http::{Method, Request};
 use http_body_util::BodyExt;
 
-use crate::support::Gateway;
 use crate::support::client::{Body, Client, Reply, empty};
+use crate::support::{Config, Gateway};
 
 /// A gateway whose single router sends everything to service `app`; `services` is the YAML
 /// of `http.services` (indented by 4 spaces).
 fn gateway(services: &str) -> Gateway {
     Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app }}
-  services:
-{services}
-"#
-        ),
+        &Config::new()
+            .route("r", "PathPrefix(`/`)", "app")
+            .services(services)
+            .yaml(),
         &[],
     )
 }

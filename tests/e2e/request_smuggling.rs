@@ -178,24 +178,7 @@ async fn malformed_chunked_bodies_get_400_and_never_reach_the_upstream_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_over_the_entrypoint_limit_get_413_declared_or_chunked() {
     let up = Upstream::start("app").await;
-    let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-    transport:
-      limits: {{ maxBodyBytes: 1KiB }}
-http:
-  routers:
-    all: {{ rule: "PathPrefix(`/`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            up.url()
-        ),
-        &[],
-    );
+    let gw = Gateway::single_route(&up.url(), "transport: { limits: { maxBodyBytes: 1KiB } }");
     let addr = gw.addr;
     let (declared, chunked, small) = tokio::task::spawn_blocking(move || {
         let mut declared = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2048\r\n\r\n".to_vec();

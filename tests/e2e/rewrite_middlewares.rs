@@ -5,27 +5,15 @@
 //! options refused by `wasmgate check`.
 
 use crate::support::client::{Reply, empty};
-use crate::support::{Client, Gateway, Upstream, check_config};
+use crate::support::{Client, Config, Gateway, Upstream, check_config};
 
 /// A gateway whose one router sends everything through `chain` to `upstream`.
 fn config(upstream: &Upstream, middlewares: &str, chain: &str) -> String {
-    format!(
-        r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    app:
-      rule: "PathPrefix(`/`)"
-      service: app
-      middlewares: [{chain}]
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
-{middlewares}
-"#,
-        upstream.url()
-    )
+    Config::new()
+        .route_through("app", "PathPrefix(`/`)", "app", chain)
+        .service("app", &upstream.url())
+        .middlewares(middlewares)
+        .yaml()
 }
 
 async fn start(middlewares: &str, chain: &str) -> (Upstream, Gateway) {

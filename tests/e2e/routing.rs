@@ -1,33 +1,18 @@
 //! Routing by Traefik v3 rules, priorities, 404, and round robin.
 
-use crate::support::{Client, Gateway, Upstream};
+use crate::support::{Client, Config, Gateway, Upstream};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routers_send_to_their_services_by_host_and_path_prefix() {
     let a = Upstream::start("a").await;
     let b = Upstream::start("b").await;
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    api-a:
-      rule: "Host(`a.test`) && PathPrefix(`/api`)"
-      service: svc-a
-    site-b:
-      rule: "Host(`b.test`)"
-      service: svc-b
-  services:
-    svc-a:
-      loadBalancer: {{ servers: [{{ url: "{}" }}] }}
-    svc-b:
-      loadBalancer: {{ servers: [{{ url: "{}" }}] }}
-"#,
-            a.url(),
-            b.url()
-        ),
+        &Config::new()
+            .route("api-a", "Host(`a.test`) && PathPrefix(`/api`)", "svc-a")
+            .route("site-b", "Host(`b.test`)", "svc-b")
+            .service("svc-a", &a.url())
+            .service("svc-b", &b.url())
+            .yaml(),
         &[],
     );
     let c = Client::http1();
@@ -59,31 +44,20 @@ async fn longer_rules_win_by_default_and_explicit_priority_overrides() {
     let specific = Upstream::start("specific").await;
     let forced = Upstream::start("forced").await;
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    general:
-      rule: "PathPrefix(`/`)"
-      service: general
-    specific:
-      rule: "PathPrefix(`/shop`) && Method(`GET`)"
-      service: specific
-    forced:
-      rule: "Path(`/shop/cart`)"
-      priority: 1000
-      service: forced
-  services:
-    general: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-    specific: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-    forced: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            general.url(),
-            specific.url(),
-            forced.url()
-        ),
+        &Config::new()
+            .route("general", "PathPrefix(`/`)", "general")
+            .route(
+                "specific",
+                "PathPrefix(`/shop`) && Method(`GET`)",
+                "specific",
+            )
+            .routers(
+                "    forced: { rule: \"Path(`/shop/cart`)\", priority: 1000, service: forced }\n",
+            )
+            .service("general", &general.url())
+            .service("specific", &specific.url())
+            .service("forced", &forced.url())
+            .yaml(),
         &[],
     );
     let c = Client::http1();
@@ -104,21 +78,14 @@ async fn round_robin_splits_requests_evenly_across_two_servers() {
     let s1 = Upstream::start("s1").await;
     let s2 = Upstream::start("s2").await;
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    all: {{ rule: "PathPrefix(`/`)", service: pair }}
-  services:
-    pair:
-      loadBalancer:
-        servers: [{{ url: "{}" }}, {{ url: "{}" }}]
-"#,
-            s1.url(),
-            s2.url()
-        ),
+        &Config::new()
+            .route("all", "PathPrefix(`/`)", "pair")
+            .services(&format!(
+                "    pair: {{ loadBalancer: {{ servers: [{{ url: \"{}\" }}, {{ url: \"{}\" }}] }} }}\n",
+                s1.url(),
+                s2.url()
+            ))
+            .yaml(),
         &[],
     );
     let c = Client::http1();
@@ -132,18 +99,10 @@ http:
 async fn http2_prior_knowledge_clients_are_routed_by_authority() {
     let a = Upstream::start("a").await;
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    a: {{ rule: "Host(`127.0.0.1`)", service: a }}
-  services:
-    a: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            a.url()
-        ),
+        &Config::new()
+            .route("a", "Host(`127.0.0.1`)", "a")
+            .service("a", &a.url())
+            .yaml(),
         &[],
     );
     let r = Client::http2().get(&gw.url("/h2"), "", &[]).await;

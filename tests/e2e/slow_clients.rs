@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{Client, Gateway, Upstream};
+use crate::support::{Client, Config, Gateway, Upstream};
 
 fn gateway(up: &Upstream, limits: &str) -> Gateway {
     Gateway::single_route(&up.url(), &format!("transport: {{ limits: {limits} }}"))
@@ -119,21 +119,12 @@ async fn a_router_at_its_in_flight_limit_sheds_with_503_and_other_routers_are_un
     .await;
     let fast = Upstream::start("fast").await;
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    slow: {{ rule: "PathPrefix(`/slow`)", service: slow, maxInFlight: 2 }}
-    fast: {{ rule: "PathPrefix(`/fast`)", service: fast }}
-  services:
-    slow: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-    fast: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            slow.url(),
-            fast.url()
-        ),
+        &Config::new()
+            .routers("    slow: { rule: \"PathPrefix(`/slow`)\", service: slow, maxInFlight: 2 }\n")
+            .route("fast", "PathPrefix(`/fast`)", "fast")
+            .service("slow", &slow.url())
+            .service("fast", &fast.url())
+            .yaml(),
         &[],
     );
     let c = Client::http1();
@@ -234,23 +225,13 @@ async fn floods_beyond_the_connection_and_in_flight_limits_are_shed_with_bounded
     let hold = holding_upstream().await;
     let fast = Upstream::start("fast").await;
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-    transport: {{ limits: {{ maxConnections: 40, headerReadTimeout: 30s }} }}
-http:
-  routers:
-    held: {{ rule: "PathPrefix(`/held`)", service: held, maxInFlight: 4 }}
-    fast: {{ rule: "PathPrefix(`/fast`)", service: fast }}
-  services:
-    held: {{ loadBalancer: {{ servers: [{{ url: "http://{}" }}] }} }}
-    fast: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            hold.addr,
-            fast.url()
-        ),
+        &Config::new()
+            .entrypoint("transport: { limits: { maxConnections: 40, headerReadTimeout: 30s } }")
+            .routers("    held: { rule: \"PathPrefix(`/held`)\", service: held, maxInFlight: 4 }\n")
+            .route("fast", "PathPrefix(`/fast`)", "fast")
+            .service("held", &format!("http://{}", hold.addr))
+            .service("fast", &fast.url())
+            .yaml(),
         &[],
     );
     assert!(one_shot(gw.addr, "/fast").await.starts_with("HTTP/1.1 200"));

@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use hyper::body::Frame;
 
 use crate::support::client::Body;
-use crate::support::{Client, Gateway, Upstream, UpstreamBehavior};
+use crate::support::{Client, Config, Gateway, Upstream, UpstreamBehavior};
 
 const BODY: usize = 10 << 20;
 /// Peak RSS growth allowed while 10 MiB pass through: far below the body size.
@@ -73,22 +73,13 @@ fn upload(size: usize) -> Body {
 }
 
 fn config(upstream: &Upstream) -> String {
-    format!(
-        r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app, middlewares: [hdrs] }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-  middlewares:
-    hdrs:
-      headers:
-        customResponseHeaders: {{ X-Through-Plugin: "1" }}
-"#,
-        upstream.url()
-    )
+    Config::new()
+        .route_through("r", "PathPrefix(`/`)", "app", "hdrs")
+        .service("app", &upstream.url())
+        .middlewares(
+            "    hdrs:\n      headers:\n        customResponseHeaders: { X-Through-Plugin: \"1\" }\n",
+        )
+        .yaml()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

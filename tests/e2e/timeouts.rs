@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::support::{Gateway, Upstream, UpstreamBehavior};
+use crate::support::{Config, Gateway, Upstream, UpstreamBehavior};
 
 /// Longest any single wait in these tests may take before the test gives up.
 const GUARD: Duration = Duration::from_secs(20);
@@ -250,28 +250,23 @@ async fn the_request_deadline_aborts_a_response_body_still_streaming() {
 #[test]
 fn responding_timeouts_are_checked_at_load() {
     let (ok, _, stderr) = crate::support::check_config(
-        r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
+        &Config::new()
+            .entrypoint(
+                r#"
     transport:
       respondingTimeouts: { readTimeout: 5s, writeTimeout: 0, idleTimeout: 1m }
       limits: { bodyReadTimeout: "soon" }
-http: {}
 "#,
+            )
+            .yaml(),
         &[],
     );
     assert!(!ok, "an unparsable duration is a config error");
     assert!(stderr.contains("bodyReadTimeout"), "{stderr}");
     let (ok, _, stderr) = crate::support::check_config(
-        r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-    transport:
-      respondingTimeouts: { readTimeOut: 5s }
-http: {}
-"#,
+        &Config::new()
+            .entrypoint("transport: { respondingTimeouts: { readTimeOut: 5s } }")
+            .yaml(),
         &[],
     );
     assert!(!ok, "a mistyped key is a config error");

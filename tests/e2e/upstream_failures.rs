@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Client, Gateway, Upstream, UpstreamBehavior};
+use crate::support::{Client, Config, Gateway, Upstream, UpstreamBehavior};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_upstream_gives_502() {
@@ -13,17 +13,10 @@ async fn an_unreachable_upstream_gives_502() {
         .unwrap()
         .port();
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: dead }}
-  services:
-    dead: {{ loadBalancer: {{ servers: [{{ url: "http://127.0.0.1:{port}" }}] }} }}
-"#
-        ),
+        &Config::new()
+            .route("r", "PathPrefix(`/`)", "dead")
+            .service("dead", &format!("http://127.0.0.1:{port}"))
+            .yaml(),
         &[],
     );
     let r = Client::http1().get(&gw.url("/"), "x.test", &[]).await;
@@ -35,15 +28,11 @@ async fn an_upstream_slower_than_the_timeout_gives_504_and_a_fast_one_still_work
     let slow = Upstream::start_with("slow", UpstreamBehavior::Slow(Duration::from_secs(5))).await;
     let fast = Upstream::start("fast").await;
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    slow: {{ rule: "PathPrefix(`/slow`)", service: slow }}
-    fast: {{ rule: "PathPrefix(`/fast`)", service: fast }}
-  services:
+        &Config::new()
+            .route("slow", "PathPrefix(`/slow`)", "slow")
+            .route("fast", "PathPrefix(`/fast`)", "fast")
+            .services(&format!(
+                r#"
     slow:
       loadBalancer:
         servers: [{{ url: "{}" }}]
@@ -52,14 +41,19 @@ http:
       loadBalancer:
         servers: [{{ url: "{}" }}]
         serversTransport: impatient
+"#,
+                slow.url(),
+                fast.url()
+            ))
+            .http(
+                r#"
   serversTransports:
     impatient:
       forwardingTimeouts:
         responseHeaderTimeout: 300ms
 "#,
-            slow.url(),
-            fast.url()
-        ),
+            )
+            .yaml(),
         &[],
     );
     let c = Client::http1();
@@ -74,24 +68,14 @@ async fn max_conns_per_host_caps_upstream_connections_and_queues_the_rest() {
     let slow =
         Upstream::start_with("slow", UpstreamBehavior::Slow(Duration::from_millis(300))).await;
     let gw = Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: slow }}
-  services:
-    slow:
-      loadBalancer:
-        servers: [{{ url: "{}" }}]
-        serversTransport: capped
-  serversTransports:
-    capped:
-      maxConnsPerHost: 2
-"#,
-            slow.url()
-        ),
+        &Config::new()
+            .route("r", "PathPrefix(`/`)", "slow")
+            .services(&format!(
+                "    slow: {{ loadBalancer: {{ servers: [{{ url: \"{}\" }}], serversTransport: capped }} }}\n",
+                slow.url()
+            ))
+            .http("  serversTransports:\n    capped:\n      maxConnsPerHost: 2\n")
+            .yaml(),
         &[],
     );
     let c = Client::http1();

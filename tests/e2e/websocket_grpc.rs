@@ -22,8 +22,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::support::Gateway;
 use crate::support::client::Client;
+use crate::support::{Config, Gateway};
 
 /// Bounds every step of these tests (a hang guard, not a timing assertion).
 async fn guard<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
@@ -34,23 +34,15 @@ async fn guard<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
 
 fn gateway_to(url: &str) -> Gateway {
     Gateway::start(
-        &format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    r: {{ rule: "PathPrefix(`/`)", service: app }}
-    # The same upstream behind a plugin chain: the upgrade must survive the middlewares.
-    chained: {{ rule: "PathPrefix(`/chained`)", service: app, middlewares: [hdrs] }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{url}" }}] }} }}
-  middlewares:
-    hdrs:
-      headers:
-        customRequestHeaders: {{ X-Through-Chain: "1" }}
-"#
-        ),
+        &Config::new()
+            .route("r", "PathPrefix(`/`)", "app")
+            // The same upstream behind a plugin chain: the upgrade must survive the middlewares.
+            .route_through("chained", "PathPrefix(`/chained`)", "app", "hdrs")
+            .service("app", url)
+            .middlewares(
+                "    hdrs:\n      headers:\n        customRequestHeaders: { X-Through-Chain: \"1\" }\n",
+            )
+            .yaml(),
         &[],
     )
 }

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{Client, Upstream};
+use crate::support::{Client, Config, Upstream};
 
 /// Kills the gateway when the test ends, however it ends.
 struct Spawned {
@@ -42,18 +42,10 @@ fn spawn_with_workers(upstream: &Upstream, workers: &str) -> Spawned {
     let config = dir.path().join("gateway.yml");
     std::fs::write(
         &config,
-        format!(
-            r#"
-entryPoints:
-  web: {{ address: "127.0.0.1:0" }}
-http:
-  routers:
-    app: {{ rule: "PathPrefix(`/`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{}" }}] }} }}
-"#,
-            upstream.url()
-        ),
+        Config::new()
+            .route("app", "PathPrefix(`/`)", "app")
+            .service("app", &upstream.url())
+            .yaml(),
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))

@@ -92,7 +92,7 @@ async fn users_file_lines_are_read_by_the_gateway_at_load() {
         file.display()
     );
     let up = Upstream::start("app").await;
-    let gw = Gateway::start(&config(&up, &[("/", "team")], &mws), &[]);
+    let gw = Gateway::start(&config(&up.url(), &[("/", "team")], &mws), &[]);
     let frank = "Basic ZnJhbms6ZmlsZS1wdw=="; // frank:file-pw
     let r = send(&gw, "GET", "/", &[("authorization", frank)]).await;
     assert_eq!(r.status, 200);
@@ -108,9 +108,9 @@ fn an_unreadable_users_file_or_a_bad_option_is_a_config_error_naming_it() {
         &[("/", "team")],
         "    team:\n      basicAuth:\n        usersFile: no-such-file.htpasswd\n",
     );
-    // 4 + 4 (one router) + 3 lines before the middleware; its usersFile is on line 14.
+    // The middlewares start on line 10 (see `config`); its usersFile is on line 12.
     assert!(
-        stderr.contains("gateway.yml:14: http.middlewares.team.basicAuth.usersFile: cannot read"),
+        stderr.contains("gateway.yml:12: http.middlewares.team.basicAuth.usersFile: cannot read"),
         "{stderr}"
     );
     assert!(stderr.contains("no-such-file.htpasswd"), "{stderr}");

@@ -126,7 +126,7 @@ async fn a_digest_users_file_is_read_by_the_gateway_and_the_header_kept_without_
         file.display()
     );
     let up = Upstream::start("app").await;
-    let gw = Gateway::start(&config(&up, &[("/", "fromfile")], &mws), &[]);
+    let gw = Gateway::start(&config(&up.url(), &[("/", "fromfile")], &mws), &[]);
     let c = challenge(&send(&gw, "GET", "/", &[]).await);
     let auth = authorization("carol", "digest-pw", "GET", "/", &c);
     let r = send(&gw, "GET", "/", &[("authorization", &auth)]).await;

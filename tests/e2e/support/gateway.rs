@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::Config;
+
 /// Path of a guest component built by host/build.rs (e.g. `fixture_loop`).
 pub fn fixture_wasm(stem: &str) -> PathBuf {
     Path::new(env!("WASMGATE_WASM_DIR")).join(format!("{stem}.wasm"))
@@ -38,19 +40,11 @@ impl Gateway {
     /// `web` beyond its address (e.g. `transport: { limits: { maxConnections: 5 } }`), or "".
     pub fn single_route(server_url: &str, entrypoint: &str) -> Gateway {
         Self::start(
-            &format!(
-                r#"
-entryPoints:
-  web:
-    address: "127.0.0.1:0"
-    {entrypoint}
-http:
-  routers:
-    all: {{ rule: "PathPrefix(`/`)", service: app }}
-  services:
-    app: {{ loadBalancer: {{ servers: [{{ url: "{server_url}" }}] }} }}
-"#
-            ),
+            &Config::new()
+                .entrypoint(entrypoint)
+                .route("all", "PathPrefix(`/`)", "app")
+                .service("app", server_url)
+                .yaml(),
             &[],
         )
     }

@@ -2,11 +2,13 @@
 //! a real HTTP client, all over loopback sockets.
 
 pub mod client;
+pub mod config;
 pub mod gateway;
 pub mod h1_raw;
 pub mod h2_raw;
 pub mod upstream;
 
 pub use client::Client;
+pub use config::Config;
 pub use gateway::{Gateway, check_config, fixture_wasm};
 pub use upstream::{Upstream, UpstreamBehavior};
