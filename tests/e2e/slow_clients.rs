@@ -76,7 +76,7 @@ async fn connections_beyond_the_limit_get_503_with_retry_after() {
     for _ in 0..5 {
         idle.push(TcpStream::connect(gw.addr).await.unwrap());
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::task::block_in_place(|| gw.wait_for_client_connections(5));
     let mut extra = TcpStream::connect(gw.addr).await.unwrap();
     let _ = extra.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").await;
     let mut answer = String::new();
@@ -260,12 +260,15 @@ async fn floods_beyond_the_connection_and_in_flight_limits_are_shed_with_bounded
     }
     assert_eq!(router_shed, 150, "a full router sheds every request");
     // 36 idle connections + the 4 held ones fill the entrypoint: 2000 more connections, 100 at
-    // a time, are each answered 503 at once and never queued.
+    // a time, are each answered 503 at once and never queued. First the gateway lets go of the
+    // shed connections (else an idle one could find no slot), then it takes all 36 in.
+    let wait = |open| tokio::task::block_in_place(|| gw.wait_for_client_connections(open));
+    wait(4);
     let mut idle = Vec::new();
     for _ in 0..36 {
         idle.push(TcpStream::connect(gw.addr).await.unwrap());
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    wait(40);
     let mut statuses = std::collections::HashMap::<String, usize>::new();
     for _ in 0..20 {
         let wave: Vec<_> = (0..100)

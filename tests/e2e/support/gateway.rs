@@ -171,6 +171,27 @@ impl Gateway {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Waits (bounded, as a hang guard) until the gateway holds exactly `open` client
+    /// connections on its entrypoint and has none left in the listener's accept queue, as the
+    /// kernel's socket table (/proc/net/tcp) shows them: a connection counts from its handshake
+    /// until the gateway closes its side. Tests of connection limits await this instead of
+    /// sleeping and hoping the gateway has accepted (or let go of) what they opened.
+    pub fn wait_for_client_connections(&self, open: usize) {
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            let seen = client_connections(self.addr);
+            if seen == (open, 0) {
+                return;
+            }
+            assert!(
+                Instant::now() < until,
+                "the gateway holds (open, not yet accepted) = {seen:?} client connections, \
+                 not ({open}, 0)"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The process's resident set and its peak since start or the last `reset_peak_memory`,
     /// in KiB (`VmRSS`, `VmHWM` from /proc/<pid>/status).
     pub fn memory_kib(&self) -> (u64, u64) {
@@ -228,4 +249,42 @@ pub fn check_config(yaml: &str, plugins: &[(&str, PathBuf)]) -> (bool, String, S
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `(open, waiting)` for the IPv4 listener at `addr`, from /proc/net/tcp: `open` counts the
+/// server-side sockets of its connections the gateway has not closed (ESTABLISHED or
+/// CLOSE_WAIT), `waiting` the connections still in the accept queue (the listener's rx_queue).
+fn client_connections(addr: SocketAddr) -> (usize, usize) {
+    const ESTABLISHED: &str = "01";
+    const CLOSE_WAIT: &str = "08";
+    const LISTEN: &str = "0A";
+    let std::net::IpAddr::V4(ip) = addr.ip() else {
+        panic!("{addr}: only IPv4 listeners are looked up");
+    };
+    // IPv4 addresses are printed as the u32 in host byte order (little-endian here).
+    let local = format!(
+        "{:08X}:{:04X}",
+        u32::from_le_bytes(ip.octets()),
+        addr.port()
+    );
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
+    let (mut open, mut waiting) = (0, 0);
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [_, address, _, state, queues, ..] = fields[..] else {
+            continue;
+        };
+        if address != local {
+            continue;
+        }
+        match state {
+            ESTABLISHED | CLOSE_WAIT => open += 1,
+            LISTEN => {
+                let rx = queues.split_once(':').map_or("0", |(_, rx)| rx);
+                waiting = usize::from_str_radix(rx, 16).expect("rx_queue");
+            }
+            _ => {}
+        }
+    }
+    (open, waiting)
 }
