@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The same build as the tests' (scripts/check-shared-build.sh keeps it so): after
+# scripts/test.sh this takes a second, not a rebuild of wasmtime.
 cargo build -p wasmgate
 # host/build.rs built every guest component; put the example plugin in the plugin directory.
 mkdir -p examples/quickstart/plugins
