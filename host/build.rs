@@ -8,10 +8,11 @@
 //!   `(name, component bytes)` per crate in `plugins/`; the name is the crate name without
 //!   `wasmgate-plugin-`.
 //!
-//! Runs only when the guest sources change (`wit/`, `plugin-sdk/`, `plugins/`, `tests/plugins/`,
-//! `examples/rust-plugin/`, the workspace manifest, lock file and cargo config). The nested build
-//! uses the `plugin` profile and its own target directory, `target/wasm`, so it never contends
-//! with the outer build's lock; when nothing changed it is a no-op of about a second.
+//! Runs only when the guest sources change (`wit/`, `plugin-contract/`, `plugin-sdk/`,
+//! `traefik-options/`, `plugins/`, `tests/plugins/`, `examples/rust-plugin/`, the workspace
+//! manifest, lock file and cargo config). The nested build uses the `plugin` profile and its own
+//! target directory, `target/wasm`, so it never contends with the outer build's lock; when
+//! nothing changed it is a no-op of about a second.
 
 use std::env;
 use std::ffi::OsString;
@@ -29,7 +30,9 @@ const GUEST_CRATES: &[&str] = &["examples/rust-plugin"];
 /// Everything a guest component is built from.
 const WATCHED: &[&str] = &[
     "wit",
+    "plugin-contract",
     "plugin-sdk",
+    "traefik-options",
     "plugins",
     "tests/plugins",
     "examples/rust-plugin",

@@ -4,24 +4,21 @@
 //! Each check is a pure function over bytes, costs one pass over its input, and matches what the
 //! gateway refuses, so a plugin can turn a bad configured header into a config error at load time
 //! instead of a refused edit at request time.
+//!
+//! The limits are the host's own: both take them from the `plugin-contract` crate, whose test
+//! also holds `wit/plugin.wit`'s text to them.
 
 use crate::{EditError, Reply};
 
-/// Largest per-request scratch a middleware may keep with [`Request::set_state`](crate::Request::set_state).
-pub const MAX_STATE_BYTES: usize = 64 * 1024;
-
-/// Largest header value the host accepts in an edit or a reply.
-pub const MAX_HEADER_VALUE_BYTES: usize = 16 * 1024;
-
-/// Default cap on the body of a [`Reply`] (the gateway's `maxReplyBodySize` budget).
-pub const DEFAULT_MAX_REPLY_BODY: usize = 64 * 1024;
-
-/// Default cap on the header count of a reply, and of a head after an edit (the gateway's
-/// `maxHeaders` budget).
-pub const DEFAULT_MAX_HEADERS: usize = 100;
-
-/// The statuses a plugin may set or reply with: a plugin cannot produce an interim 1xx.
-pub const STATUS_RANGE: std::ops::RangeInclusive<u16> = 200..=599;
+/// The contract's limits: [`MAX_STATE_BYTES`] (per-request scratch kept with
+/// [`Request::set_state`](crate::Request::set_state)), [`MAX_HEADER_VALUE_BYTES`] (a header value
+/// in an edit or a reply), [`DEFAULT_MAX_REPLY_BODY`] and [`DEFAULT_MAX_HEADERS`] (the gateway's
+/// default `maxReplyBodySize` and `maxHeaders` budgets), [`STATUS_RANGE`] (200..=599: a plugin
+/// cannot produce an interim 1xx).
+pub use plugin_contract::{
+    DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY, MAX_HEADER_VALUE_BYTES, MAX_STATE_BYTES,
+    STATUS_RANGE,
+};
 
 /// A header name must be a non-empty RFC 9110 token (`!#$%&'*+-.^_`|~`, digits, letters).
 ///
@@ -57,7 +54,9 @@ pub fn check_status(status: u16) -> Result<(), EditError> {
         Ok(())
     } else {
         Err(EditError::Invalid(format!(
-            "status {status} is outside 200..=599"
+            "status {status} is outside {}..={}",
+            STATUS_RANGE.start(),
+            STATUS_RANGE.end()
         )))
     }
 }

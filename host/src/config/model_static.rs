@@ -18,10 +18,12 @@ pub const DEFAULT_MEMORY_LIMIT: u64 = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_REQUESTS_PER_INSTANCE: u64 = 10_000;
 /// Default number of warm instances kept per middleware.
 pub const DEFAULT_POOL_SIZE: usize = 64;
-/// Default cap on the body of a reply a plugin answers with.
-pub const DEFAULT_MAX_REPLY_BODY_SIZE: usize = 64 * 1024;
-/// Default cap on the header count a plugin may leave on a head or put in a reply.
-pub const DEFAULT_MAX_HEADERS: usize = 100;
+/// Default cap on the body of a reply a plugin answers with (the plugin contract's, which the
+/// SDK and the WIT state too).
+pub const DEFAULT_MAX_REPLY_BODY_SIZE: usize = plugin_contract::DEFAULT_MAX_REPLY_BODY;
+/// Default cap on the header count a plugin may leave on a head or put in a reply (the plugin
+/// contract's).
+pub const DEFAULT_MAX_HEADERS: usize = plugin_contract::DEFAULT_MAX_HEADERS;
 /// Default engine epoch period (`plugins.epochTick`); deadlines are counted in these ticks.
 pub const DEFAULT_EPOCH_TICK: Duration = Duration::from_millis(1);
 /// Smallest accepted `memoryLimit`: one WebAssembly page.

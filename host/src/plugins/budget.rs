@@ -2,19 +2,18 @@
 
 use std::time::Duration;
 
-/// How instances are shared between requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Isolation {
-    /// Warm, configured instances, each serving one hook call at a time; discarded after any
-    /// failure, recycled after `max_requests_per_instance` calls.
-    Pooled,
-    /// A fresh instance for every request (kept for that request's two hooks, then dropped): no
-    /// request can observe another's data.
-    PerRequest,
-}
+use crate::config::{
+    DEFAULT_DEADLINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE,
+    DEFAULT_MAX_REQUESTS_PER_INSTANCE, DEFAULT_MEMORY_LIMIT, DEFAULT_POOL_SIZE,
+};
 
-/// Budgets of one middleware. Defaults: pooled, 50 ms, 16 MiB, 10 000 calls, 64 warm
-/// instances, fail-closed, 64 KiB reply body, 100 headers.
+/// How instances are shared between requests: the config's `isolation` value as it is (one enum
+/// for config and runtime).
+pub use crate::config::Isolation;
+
+/// Budgets of one middleware. Defaults are the config's `plugins.defaults` (pooled, 50 ms,
+/// 16 MiB, 10 000 calls, 64 warm instances, fail-closed, 64 KiB reply body, 100 headers), from
+/// the same constants.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MiddlewareBudget {
     pub isolation: Isolation,
@@ -31,13 +30,41 @@ impl Default for MiddlewareBudget {
     fn default() -> Self {
         MiddlewareBudget {
             isolation: Isolation::Pooled,
-            deadline: Duration::from_millis(50),
-            memory_limit: 16 << 20,
-            max_requests_per_instance: 10_000,
-            pool_size: 64,
+            deadline: DEFAULT_DEADLINE,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            max_requests_per_instance: DEFAULT_MAX_REQUESTS_PER_INSTANCE,
+            pool_size: DEFAULT_POOL_SIZE,
             fail_open: false,
-            max_reply_body_size: 64 << 10,
-            max_headers: 100,
+            max_reply_body_size: DEFAULT_MAX_REPLY_BODY_SIZE,
+            max_headers: DEFAULT_MAX_HEADERS,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PluginRuntimeConfig;
+
+    #[test]
+    fn default_budget_is_the_configs_default() {
+        let config = PluginRuntimeConfig::default();
+        let budget = MiddlewareBudget::default();
+        assert_eq!(budget.isolation, config.isolation);
+        assert_eq!(budget.deadline, config.deadline);
+        assert_eq!(budget.memory_limit, config.memory_limit);
+        assert_eq!(
+            budget.max_requests_per_instance,
+            config.max_requests_per_instance
+        );
+        assert_eq!(budget.pool_size, config.pool_size);
+        assert_eq!(budget.fail_open, config.fail_open);
+        assert_eq!(budget.max_reply_body_size, config.max_reply_body_size);
+        assert_eq!(budget.max_headers, config.max_headers);
+        assert_eq!(
+            budget.max_reply_body_size,
+            plugin_contract::DEFAULT_MAX_REPLY_BODY
+        );
+        assert_eq!(budget.max_headers, plugin_contract::DEFAULT_MAX_HEADERS);
     }
 }

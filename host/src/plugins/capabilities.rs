@@ -7,8 +7,9 @@
 
 use super::bindings::Declaration;
 
-/// The most response-body bytes the host holds for one middleware (and so for one chain).
-pub const MAX_BODY_PEEK: usize = 64 << 10;
+/// The most response-body bytes the host holds for one middleware (and so for one chain): the
+/// contract's cap, shared with plugin-sdk and stated in the WIT.
+pub use plugin_contract::MAX_BODY_PEEK;
 
 /// A middleware's declared needs, after the host's caps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

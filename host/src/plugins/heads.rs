@@ -13,10 +13,10 @@ use http::{HeaderMap, Uri};
 
 use super::bindings::EditError;
 
-/// Largest single header value a plugin may write.
-pub const MAX_HEADER_VALUE_BYTES: usize = 16 * 1024;
-/// Largest per-request scratch state a middleware may keep.
-pub const MAX_STATE_BYTES: usize = 64 * 1024;
+/// The contract's limits (shared with plugin-sdk and stated in the WIT): the largest single
+/// header value a plugin may write, the largest per-request scratch a middleware may keep, the
+/// statuses a plugin may set or reply with.
+pub use plugin_contract::{MAX_HEADER_VALUE_BYTES, MAX_STATE_BYTES, STATUS_RANGE};
 
 /// The request head lent to `on-request` / `on-response`: boxed, so the many moves of a hook
 /// call (handler -> chain -> middleware -> instance -> lent slot and back) move a pointer, not
@@ -192,11 +192,14 @@ impl ResponseHead {
     }
 }
 
-/// A status a plugin may set or reply with: 200..=599 (a plugin cannot produce interim 1xx).
+/// A status a plugin may set or reply with: [`STATUS_RANGE`], 200..=599 (a plugin cannot
+/// produce interim 1xx).
 pub fn valid_status(status: u16) -> Result<http::StatusCode, EditError> {
-    if !(200..=599).contains(&status) {
+    if !STATUS_RANGE.contains(&status) {
         return Err(EditError::Invalid(format!(
-            "status {status} is outside 200..=599"
+            "status {status} is outside {}..={}",
+            STATUS_RANGE.start(),
+            STATUS_RANGE.end()
         )));
     }
     http::StatusCode::from_u16(status)
@@ -281,5 +284,57 @@ impl HeaderEdits {
         if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
             headers.remove(name);
         }
+    }
+}
+
+/// The host enforces the contract's limits: the values plugin-sdk checks and the WIT states
+/// (plugin-contract's own test holds the WIT text to them).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_head() -> RequestHead {
+        let (parts, ()) = http::Request::new(()).into_parts();
+        let peer = SocketAddr::from(([127, 0, 0, 1], 1));
+        RequestHead::new(parts, "/".into(), peer, false, Arc::from("r"), 1)
+    }
+
+    #[test]
+    fn a_plugin_may_set_exactly_the_statuses_200_to_599() {
+        assert_eq!(STATUS_RANGE, 200..=599);
+        for status in 0..=1000 {
+            assert_eq!(
+                valid_status(status).is_ok(),
+                STATUS_RANGE.contains(&status),
+                "{status}"
+            );
+        }
+        let (parts, ()) = http::Response::new(()).into_parts();
+        let mut response = ResponseHead::new(parts);
+        assert!(matches!(
+            response.set_status(103),
+            Err(EditError::Invalid(_))
+        ));
+        assert_eq!(response.parts.status, http::StatusCode::OK);
+    }
+
+    #[test]
+    fn header_values_over_the_contract_limit_are_limit_exceeded() {
+        assert!(header_value(vec![b'a'; MAX_HEADER_VALUE_BYTES]).is_ok());
+        assert!(matches!(
+            header_value(vec![b'a'; MAX_HEADER_VALUE_BYTES + 1]),
+            Err(EditError::LimitExceeded)
+        ));
+    }
+
+    #[test]
+    fn state_over_the_contract_limit_is_limit_exceeded() {
+        let mut head = request_head();
+        assert!(head.set_state(vec![0; MAX_STATE_BYTES]).is_ok());
+        assert!(matches!(
+            head.set_state(vec![0; MAX_STATE_BYTES + 1]),
+            Err(EditError::LimitExceeded)
+        ));
+        assert_eq!(head.state().map(|s| s.len()), Some(MAX_STATE_BYTES));
     }
 }

@@ -6,7 +6,7 @@ use http::HeaderMap;
 use super::bindings::Reply;
 use super::budget::MiddlewareBudget;
 use super::error::PluginError;
-use super::heads::{header_name, header_value, valid_status};
+use super::heads::{STATUS_RANGE, header_name, header_value, valid_status};
 
 /// A plugin's reply that passed validation.
 #[derive(Debug)]
@@ -21,8 +21,10 @@ pub fn validate_reply(reply: Reply, budget: &MiddlewareBudget) -> Result<ValidRe
     let invalid = |why: String| PluginError::InvalidOutput(why);
     let status = valid_status(reply.status).map_err(|_| {
         invalid(format!(
-            "reply status {} is outside 200..=599",
-            reply.status
+            "reply status {} is outside {}..={}",
+            reply.status,
+            STATUS_RANGE.start(),
+            STATUS_RANGE.end()
         ))
     })?;
     if reply.headers.len() > budget.max_headers {

@@ -106,8 +106,8 @@ pub fn on_response_body<T: Middleware>(
 }
 
 /// The most response-body bytes the gateway hands a middleware (`response_body_peek` is
-/// capped to this).
-pub const MAX_BODY_PEEK: usize = 64 << 10;
+/// capped to this), the host's own value.
+pub use plugin_contract::MAX_BODY_PEEK;
 
 /// Run the response side as the gateway does for a response whose whole body is `body`
 /// (pass `b""` for a response without one): `None` when the middleware declared no response

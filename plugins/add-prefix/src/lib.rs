@@ -19,15 +19,9 @@
 //!
 //! Cost per request: two host calls (read the path, set it) and one allocation.
 
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/options.rs"]
-pub mod options;
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/uri.rs"]
-pub mod uri;
-
 use plugin_sdk::{Action, Middleware, Request};
 use serde::Deserialize;
+use traefik_options::{options, uri};
 
 use options::Text;
 

@@ -6,7 +6,7 @@ use plugin_sdk::rules::check_header_value;
 
 use crate::hash::PasswordHash;
 
-pub use crate::auth_options::DEFAULT_REALM;
+pub use traefik_options::auth_options::DEFAULT_REALM;
 
 /// The parsed config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,7 @@ impl BasicAuthConfig {
     /// puts the lines of `usersFile` first when it loads the config, so this plugin never sees
     /// `usersFile` from a Traefik `basicAuth` key. Any other option is refused by name.
     pub fn parse(config: &str) -> Result<Self, String> {
-        let options = crate::auth_options::parse(config, "basicAuth", "name:hash")?;
+        let options = traefik_options::auth_options::parse(config, "basicAuth", "name:hash")?;
         Ok(BasicAuthConfig {
             users: users(options.users)?,
             realm: options.realm,

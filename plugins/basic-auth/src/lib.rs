@@ -29,9 +29,6 @@
 //! SipHash digest (see [`cache`]), ~1.1 µs in all (`plugin_call` bench, quiet 2-core VM). Keep
 //! this middleware `pooled` (the default) so the cache stays warm.
 
-/// The options shared with `digestAuth` (users list, realm, removeHeader, headerField).
-#[path = "../../strip-prefix/src/shared/auth_options.rs"]
-mod auth_options;
 pub mod cache;
 mod config;
 mod hash;

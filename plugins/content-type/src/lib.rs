@@ -23,13 +23,11 @@
 //! before sending the head (`response_body_peek`); one call with those bytes, one or two header
 //! reads, and one header write when it sniffs.
 
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/options.rs"]
-pub mod options;
 pub mod sniff;
 
 use plugin_sdk::{Action, Middleware, Request, Response};
 use serde::Deserialize;
+use traefik_options::options;
 
 use options::Flag;
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use plugin_sdk::rules::check_header_value;
 
-pub use crate::auth_options::DEFAULT_REALM;
+pub use traefik_options::auth_options::DEFAULT_REALM;
 
 /// The parsed config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,8 @@ impl DigestAuthConfig {
     /// the lines of `usersFile` first when it loads the config. Any other option is refused by
     /// name.
     pub fn parse(config: &str) -> Result<Self, String> {
-        let options = crate::auth_options::parse(config, "digestAuth", "user:realm:hash")?;
+        let options =
+            traefik_options::auth_options::parse(config, "digestAuth", "user:realm:hash")?;
         Ok(DigestAuthConfig {
             users: users(options.users)?,
             realm: options.realm,

@@ -17,9 +17,6 @@
 //!
 //! Cost per request: three MD5 and one HMAC-SHA256 over a few dozen bytes.
 
-/// The options shared with `basicAuth` (users list, realm, removeHeader, headerField).
-#[path = "../../strip-prefix/src/shared/auth_options.rs"]
-mod auth_options;
 mod config;
 pub mod nonce;
 mod params;

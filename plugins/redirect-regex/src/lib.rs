@@ -29,19 +29,10 @@
 //! Cost per request: four host calls (scheme, authority, path, query), one string build and one
 //! regex search; the replacement and the reply only when redirecting.
 
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/go_regex.rs"]
-pub mod go_regex;
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/options.rs"]
-pub mod options;
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/redirect.rs"]
-pub mod redirect;
-
+use go_regex::Regex;
 use plugin_sdk::{Action, Middleware, Request};
-use regex::Regex;
 use serde::Deserialize;
+use traefik_options::{go_regex, options, redirect};
 
 use options::{Flag, Text};
 

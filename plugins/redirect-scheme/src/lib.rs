@@ -31,15 +31,9 @@
 //! Cost per request: four host calls (scheme, `X-Forwarded-Proto`, authority, path and query),
 //! two string builds, and the reply when redirecting.
 
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/options.rs"]
-pub mod options;
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/redirect.rs"]
-pub mod redirect;
-
 use plugin_sdk::{Action, Middleware, Request};
 use serde::Deserialize;
+use traefik_options::{options, redirect};
 
 use options::{Flag, Text};
 

@@ -27,19 +27,10 @@
 //! Cost per request: one host call and one regex search; on a match, the replacement plus two
 //! host calls (path, header).
 
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/go_regex.rs"]
-pub mod go_regex;
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/options.rs"]
-pub mod options;
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/uri.rs"]
-pub mod uri;
-
+use go_regex::Regex;
 use plugin_sdk::{Action, Middleware, Reply, Request};
-use regex::Regex;
 use serde::Deserialize;
+use traefik_options::{go_regex, options, uri};
 
 use options::Text;
 

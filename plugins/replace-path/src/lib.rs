@@ -21,16 +21,10 @@
 //! Cost per request: three host calls (read the path, set it, add the header); decoding the
 //! original path only when it holds `%` escapes.
 
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/options.rs"]
-pub mod options;
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/uri.rs"]
-pub mod uri;
-
 use plugin_sdk::rules::check_header_value;
 use plugin_sdk::{Action, Middleware, Request};
 use serde::Deserialize;
+use traefik_options::{options, uri};
 
 use options::Text;
 

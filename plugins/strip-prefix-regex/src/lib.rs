@@ -20,20 +20,11 @@
 //! Cost per request: one host call to read the path plus one regex search per expression until
 //! one matches; two more host calls when one does.
 
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/go_regex.rs"]
-pub mod go_regex;
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/options.rs"]
-pub mod options;
-#[doc(hidden)]
-#[path = "../../strip-prefix/src/shared/uri.rs"]
-pub mod uri;
-
+use go_regex::BytesRegex as Regex;
 use plugin_sdk::rules::check_header_value;
 use plugin_sdk::{Action, Middleware, Request};
-use regex::bytes::Regex;
 use serde::Deserialize;
+use traefik_options::{go_regex, options, uri};
 
 use options::TextList;
 

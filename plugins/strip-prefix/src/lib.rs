@@ -25,19 +25,11 @@
 //! matches. No allocation beyond the path the host returns, unless the stripped path needs a
 //! leading `/` added. About 1 µs per request in `pooled` mode (`plugin_call` bench), nearly all
 //! of it the hook and the three host calls.
-//!
-//! This crate also holds the modules the other request-rewriting plugins share, in
-//! `src/shared/` (each includes the ones it needs with `#[path]`).
 
 mod config;
-#[doc(hidden)]
-#[path = "shared/options.rs"]
-pub mod options;
-#[doc(hidden)]
-#[path = "shared/uri.rs"]
-pub mod uri;
 
 use std::borrow::Cow;
+use traefik_options::{options, uri};
 
 use plugin_sdk::{Action, Middleware, Request};
 

@@ -1,5 +1,5 @@
-//! The answer Traefik's redirect middlewares give (its `moveHandler`), shared with `#[path]` by
-//! `redirect-scheme` and `redirect-regex` (see `options.rs` for why).
+//! The answer Traefik's redirect middlewares give (its `moveHandler`), used by `redirect-scheme`
+//! and `redirect-regex`. Runs per redirected request: one reply built.
 
 use plugin_sdk::Reply;
 

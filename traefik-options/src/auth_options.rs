@@ -1,8 +1,8 @@
 //! The options `basicAuth` and `digestAuth` share, with Traefik's names: `users` (a list of
 //! strings; each plugin parses its own line format), `realm`, `removeHeader`, `headerField`.
 //! A `usersFile` reaching a plugin is refused: the gateway reads it at config load and puts its
-//! lines first in `users`. Any other option is refused by name. Included by both plugins with
-//! `#[path]`; runs at `validate-config` / `init` only.
+//! lines first in `users`. Any other option is refused by name. Runs at `validate-config` / `init`
+//! only.
 
 use plugin_sdk::rules::{check_header_name, check_header_value};
 use serde_json::Value;

@@ -1,9 +1,7 @@
 //! Traefik's option types, read from the JSON the gateway hands a plugin.
 //!
-//! Shared by the request-rewriting plugins (`add-prefix`, `strip-prefix`, `strip-prefix-regex`,
-//! `replace-path`, `replace-path-regex`, `redirect-scheme`, `redirect-regex`), each of which
-//! includes this file with `#[path]`: plugin crates cannot depend on each other (each exports a
-//! component), and this is the single copy.
+//! Used by the request-rewriting plugins (`add-prefix`, `strip-prefix`, `strip-prefix-regex`,
+//! `replace-path`, `replace-path-regex`, `redirect-scheme`, `redirect-regex`) and `content-type`.
 //!
 //! The gateway turns the middleware's YAML into JSON typed as written, while Traefik's file
 //! provider reads every YAML scalar as text and converts it to the field's type. So, as in

@@ -4,8 +4,7 @@
 //! segments resolved); Traefik's middlewares work on Go's decoded `URL.Path` and keep the encoded
 //! form (`URL.RawPath`) alongside. These helpers translate between the two so each plugin can do
 //! what Traefik does while the path sent upstream keeps the client's encoding wherever Traefik's
-//! does. Shared with `#[path]` by the path plugins (see `options.rs` for why). Every function is
-//! one pass over its input.
+//! does. Used by the path plugins. Every function is one pass over its input.
 
 use std::borrow::Cow;
 

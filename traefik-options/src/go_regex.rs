@@ -1,6 +1,7 @@
 //! Traefik's regular expressions are Go's (RE2 syntax); Rust's `regex` crate is close but not the
 //! same. This module rewrites a Go pattern into a Rust pattern with the same meaning, then
-//! compiles it. Shared with `#[path]` by the regex plugins (see `options.rs` for why).
+//! compiles it. Used by the regex plugins (`stripPrefixRegex`, `replacePathRegex`,
+//! `redirectRegex`), which turn on this crate's `go-regex` feature.
 //!
 //! What differs, and what the rewrite does:
 //! - `\d \w \s \b` (and `\D \W \S \B`) are ASCII-only in Go, Unicode-aware in Rust: they become
@@ -21,8 +22,13 @@
 //! Runs at config load and once per instance; cost is one pass over the pattern plus the
 //! crate's compilation.
 
+/// A compiled pattern matching text (`str`), from [`compile`].
+pub use regex::Regex;
+/// A compiled pattern matching bytes, from [`compile_bytes`].
+pub use regex::bytes::Regex as BytesRegex;
+
 /// Compiles a Go pattern for matching text (`str`).
-pub fn compile(pattern: &str) -> Result<regex::Regex, String> {
+pub fn compile(pattern: &str) -> Result<Regex, String> {
     regex::RegexBuilder::new(&translate(pattern))
         .octal(true)
         .build()
@@ -30,7 +36,7 @@ pub fn compile(pattern: &str) -> Result<regex::Regex, String> {
 }
 
 /// Compiles a Go pattern for matching bytes that may not be UTF-8 (a decoded path).
-pub fn compile_bytes(pattern: &str) -> Result<regex::bytes::Regex, String> {
+pub fn compile_bytes(pattern: &str) -> Result<BytesRegex, String> {
     regex::bytes::RegexBuilder::new(&translate(pattern))
         .octal(true)
         .build()

@@ -1,0 +1,38 @@
+//! The numeric rules of the plugin contract: what the host enforces on a plugin's edits and
+//! replies, what the SDK checks up front (`plugin_sdk::rules`), and what `wit/plugin.wit`
+//! documents. The host and the SDK both take their values from here, and this crate's test
+//! (`tests/wit_documents_the_rules.rs`) fails when the WIT's text says otherwise, so the three
+//! cannot drift apart.
+//!
+//! Constants only, no dependencies: linking it costs a guest nothing.
+//!
+//! Changing a limit here changes what a deployed plugin may do; the WIT text changes with it
+//! (the test says where), and a tightening is a breaking change of the package.
+
+use std::ops::RangeInclusive;
+
+/// Lowest status a plugin may set (`set-status`) or reply with: a plugin cannot produce an
+/// interim 1xx response.
+pub const MIN_STATUS: u16 = 200;
+/// Highest status a plugin may set or reply with.
+pub const MAX_STATUS: u16 = 599;
+/// [`MIN_STATUS`]`..=`[`MAX_STATUS`].
+pub const STATUS_RANGE: RangeInclusive<u16> = MIN_STATUS..=MAX_STATUS;
+
+/// Largest header value a plugin may write (edit or reply); a longer one is `limit-exceeded`.
+pub const MAX_HEADER_VALUE_BYTES: usize = 16 * 1024;
+
+/// Largest per-request scratch (`set-state`) a middleware may keep; more is `limit-exceeded`.
+pub const MAX_STATE_BYTES: usize = 64 * 1024;
+
+/// Cap on a middleware's declared `response-body-peek`: the host holds at most this many bytes
+/// of a response for the body hook.
+pub const MAX_BODY_PEEK: usize = 64 * 1024;
+
+/// Default cap on the body of a reply (`plugins.defaults.maxReplyBodySize`; configurable per
+/// middleware).
+pub const DEFAULT_MAX_REPLY_BODY: usize = 64 * 1024;
+
+/// Default cap on the header count of a reply, and of a head after an edit
+/// (`plugins.defaults.maxHeaders`; configurable per middleware).
+pub const DEFAULT_MAX_HEADERS: usize = 100;
