@@ -7,11 +7,12 @@ bash scripts/setup.sh
 # The same build as the tests' (scripts/check-shared-build.sh keeps it so): after
 # scripts/test.sh this takes a second, not a rebuild of wasmtime.
 cargo build -p wasmgate
+wasmgate="${CARGO_TARGET_DIR:-target}/debug/wasmgate"
 # host/build.rs built every guest component; put the example plugin in the plugin directory.
 mkdir -p examples/quickstart/plugins
 cp target/wasm/wasm32-wasip2/plugin/example_rust_plugin.wasm examples/quickstart/plugins/api-key.wasm
-./target/debug/wasmgate check examples/quickstart/wasmgate.yml
-./target/debug/wasmgate demo-upstream --listen 127.0.0.1:9001 &
+"$wasmgate" check examples/quickstart/wasmgate.yml
+"$wasmgate" demo-upstream --listen 127.0.0.1:9001 &
 upstream=$!
 trap 'kill $upstream 2>/dev/null || true' EXIT
 cat <<'MSG'
@@ -22,4 +23,4 @@ Try it (see examples/quickstart/README.md for what you should see):
   curl -si http://127.0.0.1:8080/public/hello     # no key needed here
 
 MSG
-./target/debug/wasmgate run examples/quickstart/wasmgate.yml
+"$wasmgate" run examples/quickstart/wasmgate.yml
