@@ -24,12 +24,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{Request, Response};
+use wasmgate::app::build::budget_from_config;
 use wasmgate::config::{DEFAULT_DEADLINE, LoadedConfig, load_from_str};
 use wasmgate::plugins::{
     Chain, EngineSettings, Isolation, PluginEngine, PluginMiddleware, PluginRegistry, RequestHead,
     RequestOutcome, ResponseHead, ResponseOutcome,
 };
-use wasmgate::runtime::build::budget_from_config;
 
 use auth::{COLD, ColdBcrypt, DIGEST_URI, DigestClient, basic};
 use cases::{CONFIG, Expect, ROWS, RequestMaker, RequestParts, Row};

@@ -1,4 +1,5 @@
-//! A tiny upstream for the quickstart: echoes what it received as JSON. Not used by the proxy.
+//! A tiny upstream for the quickstart (`wasmgate demo-upstream`): echoes what it received as
+//! JSON. Part of the binary only, not the library or the proxy.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -1,15 +1,25 @@
 //! wasmgate: a Traefik-style gateway whose middlewares are sandboxed WebAssembly components.
 //!
-//! Layout follows the runtime concerns (see DESIGN.md): `config` (static + dynamic model,
-//! validation), `router` (Traefik v3 rules), `plugins` (wasmtime engine, registry, instance pools),
-//! `lb` (balancers), `proxy` (HTTP server and forwarding).
+//! The modules follow the data path, and each only uses the ones below it (see
+//! ARCHITECTURE.md; the tests in `layering.rs` keep it so):
+//!
+//! - `app`: start-up, building a routing snapshot from a config, reload;
+//! - `proxy`: listeners, connection limits, the per-request pipeline, the error -> status map;
+//! - `router`: Traefik v3 rules and route tables;
+//! - `plugins`: the wasmtime engine, plugin registry, instance pools, middleware chains;
+//! - `lb`: services (load balancer, weighted, failover, mirroring), health, sticky, retry;
+//! - `upstream`: the pooled transport to upstream servers and its errors;
+//! - `config`: the Traefik static + dynamic model and its resolution;
+//! - `yaml`: the line-keeping YAML reader the config is read with.
 
 pub mod app;
 pub mod config;
-pub mod demo_upstream;
 pub mod lb;
 pub mod plugins;
 pub mod proxy;
-pub mod reload;
 pub mod router;
-pub mod runtime;
+pub mod upstream;
+pub mod yaml;
+
+#[cfg(test)]
+mod layering;

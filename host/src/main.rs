@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod demo_upstream;
+
 #[derive(Parser)]
 #[command(
     name = "wasmgate",
@@ -127,7 +129,7 @@ fn main() -> ExitCode {
         }
         Command::DemoUpstream { listen } => {
             init_logging("info");
-            match rt.block_on(wasmgate::demo_upstream::serve(listen)) {
+            match rt.block_on(demo_upstream::serve(listen)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("wasmgate demo-upstream: {e:#}");

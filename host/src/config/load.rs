@@ -6,12 +6,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::LoadedConfig;
-use super::error::{ConfigError, ConfigErrors, Diagnostics};
-use super::report::Reporter;
 use super::resolve_dynamic::resolve_dynamic;
 use super::resolve_static::{FileProvider, resolve_static};
-use super::source::SourceMap;
-use super::tree::parse;
+use crate::yaml::error::{ConfigError, ConfigErrors, Diagnostics};
+use crate::yaml::report::Reporter;
+use crate::yaml::source::SourceMap;
+use crate::yaml::tree::parse;
 
 const FILENAME_KEY: &[&str] = &["providers", "file", "filename"];
 const DIRECTORY_KEY: &[&str] = &["providers", "file", "directory"];

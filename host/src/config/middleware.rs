@@ -2,18 +2,15 @@
 //! `plugin: {name, config, <runtime overrides>}` or a Traefik built-in key mapped to a bundled
 //! plugin through [`TRAEFIK_MIDDLEWARES`].
 
-use std::time::Duration;
-
 use super::auth_deadline::auth_runtime;
-use super::chain::{CHAIN_KEY, resolve_chain};
 use super::model_dynamic::MiddlewareConfig;
-use super::model_static::PluginRuntimeConfig;
+use super::plugin_runtime::{RuntimeBase, apply_runtime};
 use super::raw::RawPluginMiddleware;
-use super::report::Reporter;
+use super::resolve_chain::{CHAIN_KEY, resolve_chain};
 use super::resolve_static::entries_of;
-use super::runtime::apply_runtime;
-use super::tree::{Node, Seg};
 use super::users_file::inline_users_file;
+use crate::yaml::report::Reporter;
+use crate::yaml::tree::{Node, Seg};
 
 /// Every Traefik v3 HTTP middleware key, with the bundled plugin that implements it (`None`:
 /// not supported yet). The one place to add a mapping when a bundled plugin lands.
@@ -21,7 +18,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("addPrefix", Some("add-prefix")),
     ("basicAuth", Some("basic-auth")),
     ("buffering", None),
-    ("chain", None), // not a plugin: resolved by the config itself (chain.rs)
+    ("chain", None), // not a plugin: resolved by the config itself (resolve_chain.rs)
     ("circuitBreaker", None),
     ("compress", None),
     ("contentType", Some("content-type")),
@@ -46,12 +43,6 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
 
 /// The key that names any plugin: `plugin: {name: ..., config: ...}`.
 pub const PLUGIN_KEY: &str = "plugin";
-
-/// What middlewares start from: `plugins.defaults` and the epoch tick deadlines must not undercut.
-pub(crate) struct RuntimeBase<'a> {
-    pub(crate) defaults: &'a PluginRuntimeConfig,
-    pub(crate) epoch_tick: Duration,
-}
 
 /// Resolves one middleware defined in `file` with its name key on `line`; `None` after
 /// reporting when it cannot be.

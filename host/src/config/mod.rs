@@ -6,14 +6,13 @@
 //! and cross-checked; every problem is reported as `file:line: key: reason`, in source order.
 //!
 //! How it is put together, in load order:
-//! - `tree`: saphyr-parser events -> a node tree that keeps lines (also the line index);
-//! - `de`: a serde deserializer over that tree, so `raw` keeps derive + `deny_unknown_fields`
-//!   while errors know their key path and line;
-//! - `resolve_static`, `resolve_dynamic` (+ `service`, `middleware`, `runtime`): raw -> model,
-//!   one entity at a time so that every bad entity is reported;
+//! - the `yaml` layer below reads each file into a line-keeping tree and deserializes entities
+//!   from it with their key paths and lines;
+//! - `resolve_static`, `resolve_dynamic` (+ `resolve_service`, `resolve_middleware`,
+//!   `plugin_runtime`): raw -> model, one entity at a time so that every bad entity is
+//!   reported;
 //! - `validate`: references between entities;
-//! - `source`: key path -> file and line, also for errors found later by other modules
-//!   ([`LoadedConfig::error_at`]).
+//! - errors found later by other modules are located through [`LoadedConfig::error_at`].
 //!
 //! Values: durations are Traefik/Go strings (`"50ms"`, `"1m30s"`) or integer seconds
 //! ([`duration`]); sizes are integer bytes or `"64KiB"`/`"16MiB"`/`"1GiB"` (powers of 1024),
@@ -21,24 +20,19 @@
 
 mod auth_deadline;
 mod bounded_read;
-mod chain;
-mod de;
+mod definitions;
 pub mod duration;
-mod error;
 mod load;
 mod middleware;
 mod model_dynamic;
 mod model_static;
+mod plugin_runtime;
 mod raw;
-mod report;
+mod resolve_chain;
 mod resolve_dynamic;
+mod resolve_service;
 mod resolve_static;
-mod runtime;
-mod scalar;
-mod service;
 pub mod size;
-mod source;
-mod tree;
 mod users_file;
 mod validate;
 
@@ -47,7 +41,7 @@ mod tests;
 
 use std::path::Path;
 
-pub use error::{ConfigError, ConfigErrors};
+pub use crate::yaml::{ConfigError, ConfigErrors};
 pub use load::{load, load_from_str};
 pub use middleware::{PLUGIN_KEY, TRAEFIK_MIDDLEWARES};
 pub use model_dynamic::{
@@ -66,8 +60,8 @@ pub use model_static::{
     PluginRuntimeConfig, PluginsConfig, StaticConfig,
 };
 
-use error::Diagnostics;
-use source::SourceMap;
+use crate::yaml::error::Diagnostics;
+use crate::yaml::source::SourceMap;
 
 /// A configuration that loaded and passed every check this module does, with the parsed files
 /// kept so that later checks (rules, plugins) can point at the right line.

@@ -1,5 +1,5 @@
 //! The serde-facing shapes of the YAML, one per entity (camelCase, unknown keys rejected).
-//! Deserialized with [`super::de::from_node`] one entity at a time, then resolved into the
+//! Deserialized with [`crate::yaml::de::from_node`] one entity at a time, then resolved into the
 //! public model types by [`super::resolve_static`] / [`super::resolve_dynamic`].
 
 use serde::Deserialize;

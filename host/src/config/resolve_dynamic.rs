@@ -2,33 +2,16 @@
 //! files is an error naming both), and resolves each router, service, middleware and servers
 //! transport on its own so that every bad entity is reported.
 
-use std::collections::BTreeMap;
-
-use super::middleware::{RuntimeBase, resolve_middleware};
+use super::definitions::{Definition, Definitions, local_name};
+use super::middleware::resolve_middleware;
 use super::model_dynamic::{DynamicConfig, HttpConfig, RouterConfig};
+use super::plugin_runtime::RuntimeBase;
 use super::raw::RawRouter;
-use super::report::Reporter;
+use super::resolve_service::{resolve_service, resolve_transport};
 use super::resolve_static::{STATIC_KEYS, StaticParts, entries_of};
-use super::service::{local_name, resolve_service, resolve_transport};
-use super::tree::{Entry, Node, Seg};
 use super::validate::check_references;
-
-/// Where one named entity was defined.
-#[derive(Clone, Copy)]
-pub(crate) struct Definition<'n> {
-    pub(crate) file: usize,
-    pub(crate) line: usize,
-    pub(crate) node: &'n Node,
-}
-
-/// Every named entity of the merged `http:` sections, before resolution.
-#[derive(Default)]
-pub(crate) struct Definitions<'n> {
-    pub(crate) routers: BTreeMap<String, Definition<'n>>,
-    pub(crate) services: BTreeMap<String, Definition<'n>>,
-    pub(crate) middlewares: BTreeMap<String, Definition<'n>>,
-    pub(crate) transports: BTreeMap<String, Definition<'n>>,
-}
+use crate::yaml::report::Reporter;
+use crate::yaml::tree::{Entry, Seg};
 
 const HTTP_KEYS: &str = "routers, services, middlewares, serversTransports";
 
@@ -47,7 +30,7 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> Definitions<'n> {
         };
         let entries: &'n [Entry] = if file == 0 {
             match &root.value {
-                super::tree::Value::Map(entries) => entries,
+                crate::yaml::tree::Value::Map(entries) => entries,
                 _ => continue,
             }
         } else {

@@ -5,10 +5,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use super::model_static::{EntryPointConfig, LogConfig, PluginsConfig, StaticConfig};
+use super::plugin_runtime::apply_runtime;
 use super::raw::{RawEntryPoint, RawLog, RawPlugins, RawProviders};
-use super::report::Reporter;
-use super::runtime::apply_runtime;
-use super::tree::{Entry, Node, Resolved, Seg, Value};
+use crate::yaml::report::Reporter;
+use crate::yaml::tree::{Entry, Node, Resolved, Seg, Value};
 
 /// Top-level keys of the main file.
 pub(crate) const STATIC_KEYS: &[&str] = &["entryPoints", "providers", "plugins", "log"];

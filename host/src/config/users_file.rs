@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::report::Reporter;
+use crate::yaml::report::Reporter;
 
 /// The middleware types whose `usersFile` is read.
 const TYPES: [&str; 2] = ["basicAuth", "digestAuth"];

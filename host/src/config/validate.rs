@@ -6,9 +6,9 @@
 
 use std::collections::BTreeSet;
 
+use super::definitions::Definitions;
 use super::model_dynamic::{HttpConfig, ServiceConfig};
-use super::report::Reporter;
-use super::resolve_dynamic::Definitions;
+use crate::yaml::report::Reporter;
 
 pub(crate) fn check_references(
     reporter: &mut Reporter<'_>,
@@ -63,6 +63,6 @@ pub(crate) fn check_references(
             reporter.at(def.file, &path, reason);
         }
     }
-    super::service::check_service_references(reporter, http, definitions);
-    super::chain::check_chains(reporter, http, definitions);
+    super::resolve_service::check_service_references(reporter, http, definitions);
+    super::resolve_chain::check_chains(reporter, http, definitions);
 }

@@ -13,6 +13,7 @@ use http::uri::{Authority, Scheme};
 use http::{Request, Response};
 use hyper::body::{Body, Incoming};
 
+use super::error::ServiceError;
 use super::health::active::{HealthTasks, ProbeTarget, start};
 use super::health::passive::PassivePolicy;
 use super::health::{Clock, ServerHealth};
@@ -20,9 +21,9 @@ use super::retry::RetryPolicy;
 use super::sticky::StickyCookie;
 use super::swrr::SmoothWeighted;
 use crate::config::{HealthCheckConfig, LoadBalancerConfig};
-use crate::proxy::body::{ProxyBody, empty};
-use crate::proxy::errors::GatewayError;
-use crate::proxy::forward::{UpstreamProtocol, UpstreamTransport};
+use crate::upstream::body::{ProxyBody, empty};
+use crate::upstream::error::UpstreamError;
+use crate::upstream::transport::{UpstreamProtocol, UpstreamTransport};
 
 /// One upstream server, parsed once at config time.
 #[derive(Debug, Clone)]
@@ -155,7 +156,7 @@ impl LoadBalancer {
     pub async fn forward(
         &self,
         req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, GatewayError> {
+    ) -> Result<Response<Incoming>, ServiceError> {
         let pinned = self
             .sticky
             .as_ref()
@@ -163,7 +164,7 @@ impl LoadBalancer {
             .filter(|&i| self.available(i));
         let first = match pinned {
             Some(i) => i,
-            None => self.pick(&[]).ok_or(GatewayError::NoServer)?,
+            None => self.pick(&[]).ok_or(ServiceError::NoServer)?,
         };
         let retry = self
             .retry
@@ -186,14 +187,14 @@ impl LoadBalancer {
         first: usize,
         req: Request<ProxyBody>,
         policy: &RetryPolicy,
-    ) -> Result<(usize, Response<Incoming>), GatewayError> {
+    ) -> Result<(usize, Response<Incoming>), ServiceError> {
         let (parts, _empty_body) = req.into_parts();
         let mut tried = Vec::new();
         let mut server = first;
         let mut attempt = 1;
         loop {
             match self.send_to(server, copy_head(&parts)).await {
-                Err(GatewayError::UpstreamUnreachable(reason)) if attempt < policy.attempts() => {
+                Err(UpstreamError::Unreachable(reason)) if attempt < policy.attempts() => {
                     tracing::debug!(
                         service = &*self.service,
                         server = &*self.servers[server].url,
@@ -205,10 +206,10 @@ impl LoadBalancer {
                     attempt += 1;
                     server = match self.pick(&tried).or_else(|| self.pick(&[])) {
                         Some(s) => s,
-                        None => return Err(GatewayError::UpstreamUnreachable(reason)),
+                        None => return Err(UpstreamError::Unreachable(reason).into()),
                     };
                 }
-                other => return other.map(|resp| (server, resp)),
+                other => return other.map(|resp| (server, resp)).map_err(ServiceError::from),
             }
         }
     }
@@ -218,7 +219,7 @@ impl LoadBalancer {
         &self,
         index: usize,
         req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, GatewayError> {
+    ) -> Result<Response<Incoming>, UpstreamError> {
         let server = &self.servers[index];
         let result = self
             .transport
@@ -233,8 +234,7 @@ impl LoadBalancer {
         if let Some(passive) = &self.passive {
             let failed = match &result {
                 Ok(resp) => passive.counts_status(resp.status().as_u16()),
-                Err(GatewayError::UpstreamUnreachable(_) | GatewayError::UpstreamTimeout) => true,
-                Err(_) => false,
+                Err(UpstreamError::Unreachable(_) | UpstreamError::Timeout) => true,
             };
             if failed && passive.record_failure(&self.health[index], &self.clock) {
                 tracing::warn!(

@@ -20,9 +20,9 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use super::body::{BodyError, ProxyBody, full, stream};
-use super::errors::GatewayError;
+use super::error::GatewayError;
 use crate::plugins::BodyStart;
+use crate::upstream::body::{BodyError, ProxyBody, full, stream};
 
 /// How long the peek waits for more of a body once it holds some data. Go's `net/http` (and so
 /// Traefik) sniffs whatever the first write carried; waiting a little for a full prefix gives

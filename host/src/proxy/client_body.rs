@@ -23,8 +23,8 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
-use super::body::{BodyError, ProxyBody};
-use super::errors::GatewayError;
+use super::error::GatewayError;
+use crate::upstream::body::{BodyError, ProxyBody};
 
 const TOO_LARGE: u8 = 1;
 const MALFORMED: u8 = 2;
@@ -49,12 +49,12 @@ pub struct BodyWatch {
 
 impl BodyWatch {
     /// The error to answer with when forwarding failed: the body's fault if it went wrong.
-    pub fn blame(&self, err: GatewayError) -> GatewayError {
+    pub fn blame(&self, err: impl Into<GatewayError>) -> GatewayError {
         match self.state.load(Ordering::Relaxed) {
             TOO_LARGE => GatewayError::PayloadTooLarge,
             MALFORMED => GatewayError::BadRequest("malformed request body"),
             TIMED_OUT => GatewayError::RequestTimeout,
-            _ => err,
+            _ => err.into(),
         }
     }
 }

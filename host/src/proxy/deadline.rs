@@ -14,7 +14,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use tokio::time::{Instant, Sleep};
 
-use super::body::{BodyError, ProxyBody};
+use crate::upstream::body::{BodyError, ProxyBody};
 
 /// `body`, failing at `deadline` if it has not ended by then.
 pub fn until(body: ProxyBody, deadline: Instant) -> ProxyBody {
@@ -61,7 +61,7 @@ impl Body for Deadline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proxy::body::full;
+    use crate::upstream::body::full;
 
     #[tokio::test]
     async fn a_body_still_streaming_at_the_deadline_fails() {

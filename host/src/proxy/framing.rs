@@ -13,7 +13,7 @@
 use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING, UPGRADE};
 use http::request::Parts;
 
-use super::errors::GatewayError;
+use super::error::GatewayError;
 use crate::config::H2cUpgrade;
 
 /// Longest request target (path and query) accepted, as nginx's default 8 KiB buffers; longer

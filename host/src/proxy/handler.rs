@@ -17,16 +17,16 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use super::body::{ProxyBody, full, stream};
 use super::body_peek::HeldBody;
 use super::client_body::BodyPolicy;
-use super::errors::GatewayError;
+use super::error::GatewayError;
 use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::path::{PathPolicy, normalize};
+use super::snapshot::{RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
 use crate::plugins::{RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply};
 use crate::router::RequestFacts;
-use crate::runtime::{RouteTarget, Runtime};
+use crate::upstream::body::{ProxyBody, full, stream};
 
 /// Where a request came in.
 #[derive(Debug, Clone)]
@@ -60,8 +60,8 @@ pub struct RequestTimeouts {
     pub write: Option<std::time::Duration>,
 }
 
-impl From<&super::server::ConnectionLimits> for RequestTimeouts {
-    fn from(l: &super::server::ConnectionLimits) -> Self {
+impl From<&super::connection_limits::ConnectionLimits> for RequestTimeouts {
+    fn from(l: &super::connection_limits::ConnectionLimits) -> Self {
         RequestTimeouts {
             read: l.read_timeout,
             body_inactivity: l.body_read_timeout,
@@ -75,7 +75,7 @@ impl From<&super::server::ConnectionLimits> for RequestTimeouts {
 /// With a `writeTimeout` on the entrypoint the whole exchange runs under that deadline: a
 /// response head not ready in time is answered with 504, a body still streaming is aborted.
 pub async fn handle(
-    runtime: Arc<Runtime>,
+    runtime: Arc<Snapshot>,
     conn: &Connection,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
@@ -113,7 +113,7 @@ pub async fn handle(
 }
 
 async fn proxy(
-    runtime: &Runtime,
+    runtime: &Snapshot,
     conn: &Connection,
     req: Request<Incoming>,
     policy: BodyPolicy,
@@ -216,7 +216,7 @@ enum ReplyOrStream {
 }
 
 /// Forwards the request through the route's service (balancing, health, retry, mirroring,
-/// failover: `runtime::service`); the response head has hop-by-hop headers removed. An
+/// failover: `lb::service`); the response head has hop-by-hop headers removed. An
 /// upgrade request (WebSocket) keeps its upgrade headers, and a 101 answer splices the two
 /// connections (`upgrade`).
 async fn forward(

@@ -1,12 +1,12 @@
-//! The HTTP proxy: listeners, the per-request pipeline, forwarding, header hygiene.
+//! Downstream: listeners, connection limits, idle and reset guards, the per-request pipeline
+//! (framing, path, forwarding headers, body watchers), the routing snapshot the pipeline reads,
+//! and the one map from errors to statuses (`error`).
 
-pub mod body;
 pub mod body_peek;
 pub mod client_body;
-pub mod conn_limit;
+pub mod connection_limits;
 pub mod deadline;
-pub mod errors;
-pub mod forward;
+pub mod error;
 pub mod framing;
 pub mod handler;
 pub mod headers;
@@ -14,7 +14,10 @@ pub mod idle;
 pub mod path;
 pub mod reset_guard;
 pub mod server;
+pub mod snapshot;
 pub mod upgrade;
 
-pub use errors::GatewayError;
-pub use server::{Entrypoint, SharedRuntime};
+pub use connection_limits::ConnectionLimits;
+pub use error::GatewayError;
+pub use server::Entrypoint;
+pub use snapshot::{RouteTarget, SharedSnapshot, Snapshot};

@@ -1,27 +1,23 @@
 //! Entrypoint listeners: accept TCP connections and serve HTTP/1.1 and HTTP/2 (h2c prior
-//! knowledge) on them with hyper, handing each request to the handler with the current runtime.
+//! knowledge) on them with hyper, handing each request to the handler with the current snapshot.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+use super::connection_limits::ConnectionLimits;
 use super::handler::{Connection, RequestTimeouts, handle};
 use super::headers::ForwardedValues;
 use super::idle::{Activity, ActivityIo};
 use super::reset_guard::ConnectionResets;
-use crate::runtime::Runtime;
-
-/// The live runtime; replaced whole on reload, loaded once per request.
-pub type SharedRuntime = Arc<ArcSwap<Runtime>>;
+use super::snapshot::SharedSnapshot;
 
 /// A bound entrypoint, ready to serve.
 pub struct Entrypoint {
@@ -50,7 +46,7 @@ impl Entrypoint {
     /// remaining connections are dropped.
     pub async fn serve(
         self,
-        runtime: SharedRuntime,
+        snapshot: SharedSnapshot,
         mut shutdown: watch::Receiver<bool>,
         grace: Duration,
         limits: ConnectionLimits,
@@ -95,19 +91,19 @@ impl Entrypoint {
                 h2c_upgrade: limits.h2c_upgrade,
                 forwarded_values: ForwardedValues::new(client, local.port(), false),
             });
-            let runtime = runtime.clone();
+            let snapshot = snapshot.clone();
             let resets = ConnectionResets::new(limits.h2_max_premature_resets);
             let accounting = resets.clone();
             let service = service_fn(move |req| {
                 let conn = conn.clone();
                 // One snapshot per request: a reload between two requests of a keep-alive
                 // connection takes effect on the next request.
-                let snapshot = runtime.load_full();
+                let current = snapshot.load_full();
                 let guard = accounting.start();
                 // Boxed: the request's future is large (routing, plugin chain, upstream call)
                 // and hyper moves it into its dispatcher; a pointer moves cheaper than its bytes.
                 Box::pin(async move {
-                    let resp = handle(snapshot, &conn, req).await;
+                    let resp = handle(current, &conn, req).await;
                     guard.answered();
                     Ok::<_, Infallible>(resp)
                 })
@@ -220,100 +216,6 @@ async fn deadline(after: Option<Duration>) {
 
 /// How long a connection closed for rapid reset may take to finish after its GOAWAY.
 const RESET_DRAIN: Duration = Duration::from_secs(1);
-
-/// Per-entrypoint protocol limits. Defaults are safe for an internet-facing listener.
-#[derive(Debug, Clone)]
-pub struct ConnectionLimits {
-    /// Open client connections; beyond it new connections get 503 and are closed.
-    pub max_connections: usize,
-    /// Largest HTTP/1 request head (request line + headers): beyond it, 431 (or 414 for the
-    /// request line alone).
-    pub max_head_bytes: usize,
-    /// Time a client has to send a complete request head; then the connection is closed
-    /// (slowloris). hyper closes without a response, as nginx does.
-    pub header_read_timeout: Duration,
-    /// Request body size; larger bodies get 413 (`None`: unlimited, the default, as in
-    /// Traefik).
-    pub max_body_bytes: Option<u64>,
-    /// Longest pause between two pieces of a request body (408 and close).
-    pub body_read_timeout: Option<Duration>,
-    /// Time from the request head to the end of its body (408 and close).
-    pub read_timeout: Option<Duration>,
-    /// Overall request deadline from the request head (504 before the response head; the
-    /// response body is aborted after it).
-    pub write_timeout: Option<Duration>,
-    /// A connection with no bytes moving for this long is shut down gracefully.
-    pub idle_timeout: Option<Duration>,
-    /// What an HTTP/1.1 `Upgrade: h2c` request gets.
-    pub h2c_upgrade: crate::config::H2cUpgrade,
-    /// HTTP/2: concurrent streams per connection.
-    pub h2_max_concurrent_streams: u32,
-    /// HTTP/2: decoded header list size.
-    pub h2_max_header_list_size: u32,
-    /// HTTP/2: streams reset by the client before the server accepted them (rapid reset).
-    pub h2_max_pending_accept_reset_streams: usize,
-    /// Requests a connection may abandon before their response head (a reset after accept)
-    /// before the premature-reset ratio is checked (`reset_guard`).
-    pub h2_max_premature_resets: u32,
-}
-
-impl Default for ConnectionLimits {
-    fn default() -> Self {
-        let defaults = crate::config::EntryPointLimits::default();
-        ConnectionLimits {
-            max_connections: 10_000,
-            max_head_bytes: 64 << 10,
-            header_read_timeout: Duration::from_secs(10),
-            max_body_bytes: None,
-            body_read_timeout: defaults.body_read_timeout,
-            read_timeout: defaults.read_timeout,
-            write_timeout: defaults.write_timeout,
-            idle_timeout: defaults.idle_timeout,
-            h2c_upgrade: defaults.h2c_upgrade,
-            h2_max_concurrent_streams: 250,
-            h2_max_header_list_size: 64 << 10,
-            h2_max_pending_accept_reset_streams: 20,
-            h2_max_premature_resets: 20,
-        }
-    }
-}
-
-impl From<&crate::config::EntryPointLimits> for ConnectionLimits {
-    fn from(c: &crate::config::EntryPointLimits) -> Self {
-        ConnectionLimits {
-            max_connections: c.max_connections,
-            max_head_bytes: c.max_header_bytes,
-            header_read_timeout: c.header_read_timeout,
-            h2_max_concurrent_streams: c.h2_max_concurrent_streams,
-            max_body_bytes: c.max_body_bytes,
-            body_read_timeout: c.body_read_timeout,
-            read_timeout: c.read_timeout,
-            write_timeout: c.write_timeout,
-            idle_timeout: c.idle_timeout,
-            h2c_upgrade: c.h2c_upgrade,
-            ..ConnectionLimits::default()
-        }
-    }
-}
-
-impl ConnectionLimits {
-    /// A connection builder with these limits (HTTP/1.1 and HTTP/2 prior knowledge).
-    fn builder(&self) -> auto::Builder<TokioExecutor> {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder
-            .http1()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .max_buf_size(self.max_head_bytes)
-            .header_read_timeout(self.header_read_timeout);
-        builder
-            .http2()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .max_concurrent_streams(self.h2_max_concurrent_streams)
-            .max_header_list_size(self.h2_max_header_list_size)
-            .max_pending_accept_reset_streams(self.h2_max_pending_accept_reset_streams);
-        builder
-    }
-}
 
 /// Answers a connection over the limit with 503 and closes it, without reading its request.
 fn shed(mut stream: tokio::net::TcpStream, entrypoint: &str) {

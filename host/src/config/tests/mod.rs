@@ -4,7 +4,6 @@
 mod errors;
 mod load_ok;
 mod providers;
-mod yaml;
 
 use std::path::{Path, PathBuf};
 

@@ -16,8 +16,8 @@ use tokio::task::AbortHandle;
 
 use super::ServerHealth;
 use crate::config::HealthCheckConfig;
-use crate::proxy::body::empty;
-use crate::proxy::forward::{UpstreamProtocol, UpstreamTransport};
+use crate::upstream::body::empty;
+use crate::upstream::transport::{UpstreamProtocol, UpstreamTransport};
 
 /// Where one server is probed (scheme and port overrides already applied).
 #[derive(Debug, Clone)]
@@ -178,7 +178,7 @@ mod tests {
 
     use super::*;
     use crate::config::ServersTransportConfig;
-    use crate::proxy::forward::TransportSettings;
+    use crate::upstream::transport::TransportSettings;
 
     /// A server answering `/health` with 200 or 503 per `healthy`, counting probes.
     async fn health_server(healthy: Arc<AtomicBool>, probes: Arc<AtomicUsize>) -> Authority {

@@ -2,14 +2,14 @@
 //! as written (minus a Traefik `@file` suffix); whether they exist, and that no service reaches
 //! itself, is checked once everything is resolved (`references.rs`).
 
-use super::load_balancer::{At, resolve_sticky};
-use super::local_name;
+use super::balancer::{At, resolve_sticky};
 use super::raw::{RawFailover, RawMirroring, RawWeighted};
+use crate::config::definitions::local_name;
 use crate::config::model_dynamic::{
     DEFAULT_MIRROR_MAX_BODY_SIZE, FailoverConfig, MirrorConfig, MirroringConfig, WeightedConfig,
     WeightedServiceConfig,
 };
-use crate::config::report::Reporter;
+use crate::yaml::report::Reporter;
 
 pub(crate) fn resolve_weighted(
     reporter: &mut Reporter<'_>,

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::middleware::RuntimeBase;
+use super::definitions::{Definitions, local_name};
 use super::model_dynamic::{HttpConfig, MiddlewareConfig};
-use super::report::Reporter;
-use super::resolve_dynamic::Definitions;
-use super::tree::Entry;
+use super::plugin_runtime::RuntimeBase;
+use crate::yaml::report::Reporter;
+use crate::yaml::tree::Entry;
 
 /// The middleware type key of a chain.
 pub(crate) const CHAIN_KEY: &str = "chain";
@@ -46,11 +46,6 @@ pub(crate) fn resolve_chain(
         type_key: CHAIN_KEY.to_string(),
         chain: Some(raw.middlewares.iter().map(|m| local_name(m)).collect()),
     })
-}
-
-/// A Traefik `@file` provider suffix names the same middleware here.
-fn local_name(name: &str) -> String {
-    name.strip_suffix("@file").unwrap_or(name).to_string()
 }
 
 /// Reports chain members that are not defined and chains that contain themselves (the cycle

@@ -2,8 +2,10 @@
 
 use http::{Response, StatusCode, header};
 
-use super::body::{ProxyBody, full};
+use crate::lb::ServiceError;
 use crate::plugins::PluginError;
+use crate::upstream::UpstreamError;
+use crate::upstream::body::{ProxyBody, full};
 
 /// Errors classified by where they come from; the status follows from the variant.
 #[derive(Debug, thiserror::Error)]
@@ -109,5 +111,19 @@ impl GatewayError {
             );
         }
         resp
+    }
+}
+
+/// Service and upstream failures keep their place in the one status map.
+impl From<ServiceError> for GatewayError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NoServer => GatewayError::NoServer,
+            ServiceError::BadRequest(reason) => GatewayError::BadRequest(reason),
+            ServiceError::Upstream(UpstreamError::Unreachable(reason)) => {
+                GatewayError::UpstreamUnreachable(reason)
+            }
+            ServiceError::Upstream(UpstreamError::Timeout) => GatewayError::UpstreamTimeout,
+        }
     }
 }

@@ -1,11 +1,11 @@
 //! Live reload: the config file(s) and the plugin directory are watched; a change (or SIGHUP)
-//! rebuilds everything off the request threads and swaps the runtime atomically.
+//! rebuilds everything off the request threads and swaps the snapshot atomically.
 //!
 //! One reload = load and validate the config, rescan the plugin directory (only new or changed
 //! components are compiled; a rejected file keeps the previous version), build a complete new
-//! `Runtime` (every middleware's config validated by its plugin), and store it in the shared
+//! `Snapshot` (every middleware's config validated by its plugin), and store it in the shared
 //! `ArcSwap`. Any error rejects the reload as a whole with `file:line: key: reason` lines, and
-//! the old runtime keeps serving. Requests in flight keep the runtime (and plugin versions)
+//! the old snapshot keeps serving. Requests in flight keep the snapshot (and plugin versions)
 //! they started with; each new request loads the current one.
 //!
 //! Static settings (entry points, plugin directory, engine) are read once at start-up; a
@@ -19,10 +19,10 @@ use std::time::Duration;
 use notify::{Event, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
+use super::build::build_snapshot;
 use crate::config::{self, LoadedConfig};
 use crate::plugins::PluginRegistry;
-use crate::proxy::SharedRuntime;
-use crate::runtime::build_runtime;
+use crate::proxy::SharedSnapshot;
 
 /// Quiet time after the last file event before a reload starts (editors and copies write in
 /// bursts). A reload starts at the latest `MAX_DEBOUNCE` after the first event of a burst.
@@ -38,7 +38,7 @@ struct Live {
 pub struct Reloader {
     config_path: PathBuf,
     plugin_dir: Option<PathBuf>,
-    runtime: SharedRuntime,
+    snapshot: SharedSnapshot,
     live: Mutex<Live>,
 }
 
@@ -46,7 +46,7 @@ pub struct Reloader {
 #[derive(Debug)]
 pub enum ReloadOutcome {
     Applied,
-    /// The config or a plugin's validation failed; the old runtime keeps serving.
+    /// The config or a plugin's validation failed; the old snapshot keeps serving.
     Rejected(Vec<String>),
 }
 
@@ -55,13 +55,13 @@ impl Reloader {
         config_path: PathBuf,
         config: LoadedConfig,
         registry: PluginRegistry,
-        runtime: SharedRuntime,
+        snapshot: SharedSnapshot,
     ) -> Arc<Self> {
         let plugin_dir = config.static_config.plugins.directory.clone();
         Arc::new(Reloader {
             config_path,
             plugin_dir,
-            runtime,
+            snapshot,
             live: Mutex::new(Live {
                 config,
                 registry: Arc::new(registry),
@@ -113,13 +113,13 @@ impl Reloader {
             .map(|m| m.plugin.clone())
             .collect();
         let registry = live.registry.rescan(self.plugin_dir.as_deref(), &in_use);
-        let runtime = match build_runtime(&config, &registry) {
+        let snapshot = match build_snapshot(&config, &registry) {
             Ok(r) => r,
             Err(errors) => {
                 return self.rejected(why, errors.iter().map(ToString::to_string).collect());
             }
         };
-        self.runtime.store(Arc::new(runtime));
+        self.snapshot.store(Arc::new(snapshot));
         *live = Live {
             config,
             registry: Arc::new(registry),
@@ -271,7 +271,7 @@ async fn recv_signal(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> 
     }
 }
 
-/// Hands the heap memory a reload freed (the old runtime, compile scratch) back to the OS.
+/// Hands the heap memory a reload freed (the old snapshot, compile scratch) back to the OS.
 /// glibc keeps freed memory in its per-thread arenas, and reloads run on the blocking pool's
 /// threads: without this, RSS climbed ~5 MB over the first reloads before levelling off.
 /// Runs on the reload thread after the swap; costs a walk of the allocator's free lists.

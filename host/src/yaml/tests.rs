@@ -2,8 +2,8 @@
 
 use serde::Deserialize;
 
-use crate::config::de::{DeError, from_node};
-use crate::config::tree::{Node, Resolved, Scalar, Seg, parse};
+use crate::yaml::de::{DeError, from_node};
+use crate::yaml::tree::{Node, Resolved, Scalar, Seg, parse};
 
 fn tree(text: &str) -> Node {
     match parse(text) {

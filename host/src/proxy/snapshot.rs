@@ -1,17 +1,15 @@
-//! The runtime snapshot: everything a request needs, built from a config at load time and
-//! swapped whole (one `ArcSwap` store) on reload. Requests load it once and never lock.
-
-pub mod build;
-pub mod build_services;
-pub mod service;
+//! The routing snapshot: everything a request needs, built from a config at load time (by
+//! `app::build`) and swapped whole (one `ArcSwap` store) on reload. Requests load it once and
+//! never lock.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
+use crate::lb::Service;
 use crate::plugins::Chain;
 use crate::router::RouteTable;
-pub use build::build_runtime;
-pub use service::{Server, Service};
 
 /// What a matched router leads to.
 pub struct RouteTarget {
@@ -24,12 +22,15 @@ pub struct RouteTarget {
 
 /// Route tables by entrypoint name.
 #[derive(Default)]
-pub struct Runtime {
+pub struct Snapshot {
     pub entrypoints: HashMap<String, RouteTable<RouteTarget>>,
 }
 
-impl Runtime {
+impl Snapshot {
     pub fn routes(&self, entrypoint: &str) -> Option<&RouteTable<RouteTarget>> {
         self.entrypoints.get(entrypoint)
     }
 }
+
+/// The live snapshot; replaced whole on reload, loaded once per request.
+pub type SharedSnapshot = Arc<ArcSwap<Snapshot>>;

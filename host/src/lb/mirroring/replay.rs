@@ -15,7 +15,7 @@ use http::HeaderMap;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
 
-use crate::proxy::body::{BodyError, ProxyBody};
+use crate::upstream::body::{BodyError, ProxyBody};
 
 /// Picks `percent` of the requests it sees.
 #[derive(Debug)]
@@ -173,7 +173,7 @@ impl Body for PrefixedBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proxy::body::full;
+    use crate::upstream::body::full;
 
     #[test]
     fn fifty_percent_is_every_other_request() {

@@ -4,7 +4,7 @@
 //! - `weighted` → [`Weighted`]: smooth weighted round robin over child services, optional
 //!   sticky cookie, unavailable children skipped;
 //! - `mirroring` → [`Mirroring`]: the main service answers; mirrors get copies
-//!   (fire-and-forget, `mirroring.rs`);
+//!   (fire-and-forget, [`super::mirroring`]);
 //! - `failover` → [`Failover`]: the main service while it has an available server, else the
 //!   fallback.
 //!
@@ -12,20 +12,21 @@
 //! one load balancer. Health propagates upwards on demand: a parent asks its children, which
 //! read their servers' atomic flags.
 
-mod mirroring;
-
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use http::header::SET_COOKIE;
 use http::{HeaderValue, Request, Response};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-pub use crate::lb::Server;
-use crate::lb::sticky::StickyCookie;
-use crate::lb::{LoadBalancer, SmoothWeighted};
-use crate::proxy::body::ProxyBody;
-use crate::proxy::errors::GatewayError;
-pub use mirroring::{Mirror, Mirroring};
+use super::error::ServiceError;
+use super::load_balancer::LoadBalancer;
+use super::mirroring::{CopyTarget, Mirroring};
+use super::sticky::StickyCookie;
+use super::swrr::SmoothWeighted;
+use crate::upstream::body::ProxyBody;
 
 pub struct Service {
     pub name: Arc<str>,
@@ -39,7 +40,7 @@ pub struct Service {
 pub enum ServiceKind {
     LoadBalancer(LoadBalancer),
     Weighted(Weighted),
-    Mirroring(Mirroring),
+    Mirroring(Mirroring<Service>),
     Failover(Failover),
 }
 
@@ -71,7 +72,7 @@ impl Service {
     pub async fn forward(
         &self,
         mut req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, GatewayError> {
+    ) -> Result<Response<Incoming>, ServiceError> {
         // Most paths set no cookie; the vector allocates only when one does.
         let mut cookies: Vec<HeaderValue> = Vec::new();
         let mut service = self;
@@ -79,7 +80,7 @@ impl Service {
             match &service.kind {
                 ServiceKind::LoadBalancer(lb) => break lb.forward(req).await,
                 ServiceKind::Weighted(w) => {
-                    let (child, cookie) = w.pick(req.headers()).ok_or(GatewayError::NoServer)?;
+                    let (child, cookie) = w.pick(req.headers()).ok_or(ServiceError::NoServer)?;
                     cookies.extend(cookie);
                     service = child;
                 }
@@ -116,5 +117,21 @@ impl Weighted {
         let i = self.schedule.pick(available)?;
         let cookie = self.sticky.as_ref().and_then(|s| s.set_cookie(i));
         self.children.get(i).map(|c| (c, cookie))
+    }
+}
+
+impl CopyTarget for Service {
+    fn send_copy(
+        self: Arc<Self>,
+        req: Request<ProxyBody>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            match self.forward(req).await {
+                Ok(resp) => {
+                    let _ = resp.into_body().collect().await;
+                }
+                Err(e) => tracing::debug!(mirror = &*self.name, "mirror copy failed: {e}"),
+            }
+        })
     }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// the key when the problem is not under one (malformed YAML: `file:line: reason`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
-    /// The file as it was named: the path given to [`super::load`], or a provider file joined
+    /// The file as it was named: the path given to `config::load`, or a provider file joined
     /// onto the directory of the file that named it.
     pub file: PathBuf,
     /// 1-based line of the key (or of the sequence item) the error is about.
@@ -36,7 +36,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// Every problem found in one load, in source order (main file first, then provider files in the
-/// order they were read; by line within a file). Never empty when returned by [`super::load`].
+/// order they were read; by line within a file). Never empty when returned by `config::load`.
 #[derive(Debug)]
 pub struct ConfigErrors(pub Vec<ConfigError>);
 

@@ -1,6 +1,6 @@
-//! Building a `Runtime` from a loaded config: parse rules, resolve plugins, validate every
+//! Building a routing [`Snapshot`] from a loaded config: parse rules, resolve plugins, validate every
 //! middleware's config with its plugin, create services and transports. Runs at start-up and
-//! reload, never per request. Any error rejects the whole config (the old runtime stays).
+//! reload, never per request. Any error rejects the whole config (the old snapshot stays).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use crate::plugins::{
 use crate::router::{Route, RouteTable, Rule};
 
 use super::build_services::build_services;
-use super::{RouteTarget, Runtime};
+use crate::proxy::{RouteTarget, Snapshot};
 
 /// Converts a middleware's runtime settings from config into the plugin runtime's budget.
 pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
@@ -31,12 +31,12 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
     }
 }
 
-/// Builds the runtime, or every error found (each located in the config). Must run inside the
+/// Builds the snapshot, or every error found (each located in the config). Must run inside the
 /// tokio runtime (transports spawn their pool reapers).
-pub fn build_runtime(
+pub fn build_snapshot(
     config: &LoadedConfig,
     registry: &PluginRegistry,
-) -> Result<Runtime, Vec<ConfigError>> {
+) -> Result<Snapshot, Vec<ConfigError>> {
     let http = &config.dynamic.http;
     let mut errors = Vec::new();
 
@@ -155,7 +155,7 @@ pub fn build_runtime(
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Runtime {
+    Ok(Snapshot {
         entrypoints: per_entrypoint
             .into_iter()
             .map(|(ep, routes)| (ep, RouteTable::new(routes)))

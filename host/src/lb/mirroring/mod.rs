@@ -14,38 +14,51 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::{Request, header};
-use http_body_util::BodyExt;
 use hyper::body::Body;
 
-use super::Service;
-use crate::lb::mirror::{Buffered, MirrorSampler, Replay, buffer_up_to};
-use crate::proxy::body::ProxyBody;
-use crate::proxy::errors::GatewayError;
+pub mod replay;
+
+use super::error::ServiceError;
+use crate::upstream::body::ProxyBody;
+use replay::{Buffered, MirrorSampler, Replay, buffer_up_to};
 
 /// Outstanding mirror copies allowed per mirroring service.
 pub const MAX_IN_FLIGHT: usize = 256;
 
-pub struct Mirror {
-    pub service: Arc<Service>,
+/// Where mirror copies go: a service, seen only through what mirroring needs of it, so that
+/// this module does not depend on the service tree that contains it (`S` is
+/// [`Service`](super::service::Service) in the gateway).
+pub trait CopyTarget: Send + Sync + 'static {
+    /// Sends one copy to completion; the response is read and dropped, a failure logged.
+    /// Returns a boxed future: the service's own `forward` awaits the mirroring step, so an
+    /// `async fn` here would make the future types of the two depend on each other.
+    fn send_copy(
+        self: Arc<Self>,
+        req: Request<ProxyBody>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+pub struct Mirror<S> {
+    pub service: Arc<S>,
     pub sampler: MirrorSampler,
 }
 
-pub struct Mirroring {
+pub struct Mirroring<S> {
     pub name: Arc<str>,
-    pub main: Arc<Service>,
-    pub mirrors: Box<[Mirror]>,
+    pub main: Arc<S>,
+    pub mirrors: Box<[Mirror<S>]>,
     pub mirror_body: bool,
     pub max_body_size: Option<u64>,
     pub in_flight: Arc<AtomicUsize>,
 }
 
-impl Mirroring {
+impl<S: CopyTarget> Mirroring<S> {
     /// Sends copies of `req` to the mirrors that take it and returns the request for the main
     /// service (its body possibly buffered, never shortened).
-    pub(super) async fn copy_to_mirrors(
+    pub async fn copy_to_mirrors(
         &self,
         req: Request<ProxyBody>,
-    ) -> Result<Request<ProxyBody>, GatewayError> {
+    ) -> Result<Request<ProxyBody>, ServiceError> {
         // Every sampler sees every request, so each mirror's percentage holds on its own. A
         // bit mask (the config allows at most 64 mirrors) keeps this step allocation-free.
         let mut takers: u64 = 0;
@@ -75,7 +88,7 @@ impl Mirroring {
                         service = &*self.name,
                         "request body failed while buffering: {e}"
                     );
-                    return Err(GatewayError::BadRequest("request body could not be read"));
+                    return Err(ServiceError::BadRequest("request body could not be read"));
                 }
             }
         };
@@ -108,21 +121,12 @@ impl Mirroring {
     }
 }
 
-/// One mirror copy, to completion; the response is read and dropped. A plain function
-/// returning a boxed future: `Service::forward` awaits the mirroring step, so an `async fn`
-/// here would make the future types of the two functions depend on each other.
-fn send_copy(
-    service: Arc<Service>,
+/// One mirror copy, to completion; the outstanding count drops when it is done.
+async fn send_copy<S: CopyTarget>(
+    service: Arc<S>,
     req: Request<ProxyBody>,
     in_flight: Arc<AtomicUsize>,
-) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-    Box::pin(async move {
-        match service.forward(req).await {
-            Ok(resp) => {
-                let _ = resp.into_body().collect().await;
-            }
-            Err(e) => tracing::debug!(mirror = &*service.name, "mirror copy failed: {e}"),
-        }
-        in_flight.fetch_sub(1, Ordering::Relaxed);
-    })
+) {
+    service.send_copy(req).await;
+    in_flight.fetch_sub(1, Ordering::Relaxed);
 }

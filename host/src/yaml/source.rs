@@ -1,5 +1,5 @@
 //! The key-path -> line index over every file of one load, so that any error (found here or by
-//! the lead's rule/plugin checks through [`super::LoadedConfig::error_at`]) can be located.
+//! the lead's rule/plugin checks through `config::LoadedConfig::error_at`) can be located.
 //!
 //! Lookups walk the parsed trees: O(depth x keys per level), only on the error path.
 
@@ -122,7 +122,7 @@ impl SourceMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::tree::parse;
+    use crate::yaml::tree::parse;
 
     fn map_of(files: &[(&str, &str)]) -> SourceMap {
         let mut map = SourceMap::default();

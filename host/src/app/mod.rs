@@ -1,5 +1,9 @@
-//! Start-up and shutdown of a gateway process: config -> engine -> registry -> runtime ->
-//! listeners. `main.rs` only parses arguments and calls in here.
+//! Start-up, reload and shutdown of a gateway process: config -> engine -> registry ->
+//! routing snapshot -> listeners. `main.rs` only parses arguments and calls in here.
+//!
+//! - `build`, `build_services`: a loaded config -> a [`Snapshot`] (route tables, plugin
+//!   chains, services, transports);
+//! - `reload`: watch the config and plugin files, rebuild and swap the snapshot.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,10 +14,13 @@ use tokio::sync::watch;
 
 use crate::config::{self, LoadedConfig};
 use crate::plugins::{EngineSettings, PluginEngine, PluginRegistry};
-use crate::proxy::Entrypoint;
-use crate::proxy::server::ConnectionLimits;
-use crate::reload::Reloader;
-use crate::runtime::{Runtime, build_runtime};
+use crate::proxy::{ConnectionLimits, Entrypoint, Snapshot};
+use build::build_snapshot;
+use reload::Reloader;
+
+pub mod build;
+pub mod build_services;
+pub mod reload;
 
 /// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else
 /// `$XDG_CACHE_HOME/wasmgate`, else `$HOME/.cache/wasmgate`.
@@ -30,11 +37,11 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("wasmgate"))
 }
 
-/// Everything a config needs before it can serve: the plugin engine, the registry, the runtime.
+/// Everything a config needs before it can serve: the plugin engine, the registry, the snapshot.
 pub struct Prepared {
     pub config: LoadedConfig,
     pub registry: PluginRegistry,
-    pub runtime: Runtime,
+    pub snapshot: Snapshot,
 }
 
 /// Loads and validates a config completely (plugins compiled, every middleware's config
@@ -63,12 +70,12 @@ pub fn prepare(path: &Path) -> Result<Prepared, Vec<String>> {
                     .to_string(),
             ]
         })?;
-    let runtime = build_runtime(&config, &registry)
+    let snapshot = build_snapshot(&config, &registry)
         .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
     Ok(Prepared {
         config,
         registry,
-        runtime,
+        snapshot,
     })
 }
 
@@ -89,7 +96,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
             anyhow::bail!("invalid configuration: {} error(s)", errors.len());
         }
     };
-    let runtime = Arc::new(ArcSwap::from_pointee(prepared.runtime));
+    let snapshot = Arc::new(ArcSwap::from_pointee(prepared.snapshot));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let entry_points = prepared.config.static_config.entry_points.clone();
     // Watch before listening: a change made once the gateway says it listens is never missed.
@@ -97,7 +104,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         path.clone(),
         prepared.config,
         prepared.registry,
-        runtime.clone(),
+        snapshot.clone(),
     );
     let reload_task = tokio::spawn(reloader.watch().run(shutdown_rx.clone()));
     let mut tasks = Vec::new();
@@ -109,7 +116,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         println!("entrypoint {name} listening on {local}");
         tracing::info!(entrypoint = name.as_str(), %local, "listening");
         tasks.push(tokio::spawn(entrypoint.serve(
-            runtime.clone(),
+            snapshot.clone(),
             shutdown_rx.clone(),
             ep.grace_timeout,
             ConnectionLimits::from(&ep.limits),

@@ -1,20 +1,21 @@
-//! Building the services of a runtime from `http.services` and `http.serversTransports`:
+//! Building the services of a snapshot from `http.services` and `http.serversTransports`:
 //! one transport (connection pools) per servers transport plus the default, then each service
 //! after the services it names (the config module has checked that they exist and form no
 //! cycle). Runs at start-up and reload, never per request; load balancers with a health check
-//! start their probes here (they stop when the runtime holding them is dropped).
+//! start their probes here (they stop when the snapshot holding them is dropped).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
 use crate::config::{ConfigError, LoadedConfig, ServersTransportConfig, ServiceConfig};
-use crate::lb::mirror::MirrorSampler;
+use crate::lb::mirroring::replay::MirrorSampler;
 use crate::lb::sticky::StickyCookie;
 use crate::lb::{LoadBalancer, SmoothWeighted};
-use crate::proxy::forward::{TransportSettings, UpstreamTransport};
+use crate::upstream::transport::{TransportSettings, UpstreamTransport};
 
-use super::service::{Failover, Mirror, Mirroring, Service, ServiceKind, Weighted};
+use crate::lb::mirroring::{Mirror, Mirroring};
+use crate::lb::service::{Failover, Service, ServiceKind, Weighted};
 
 fn transport_settings(t: &ServersTransportConfig) -> TransportSettings {
     TransportSettings {

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::definitions::Definitions;
 use crate::config::model_dynamic::HttpConfig;
-use crate::config::report::Reporter;
-use crate::config::resolve_dynamic::Definitions;
+use crate::yaml::report::Reporter;
 
 pub(crate) fn check_service_references(
     reporter: &mut Reporter<'_>,

@@ -6,16 +6,17 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Method};
 use sha2::{Digest, Sha256};
 
-use super::parse_server_url;
 use super::raw::{
     RawCookie, RawHealthCheck, RawLoadBalancer, RawPassiveHealthCheck, RawRetry, RawSticky,
 };
+use super::server_url::parse_server_url;
+use crate::config::definitions::local_name;
 use crate::config::model_dynamic::{
     DEFAULT_FAILURE_WINDOW, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_TIMEOUT,
     DEFAULT_RETRY_INITIAL_INTERVAL, HealthCheckConfig, LoadBalancerConfig, PassiveHealthConfig,
     RetryConfig, SameSite, ServerConfig, StickyCookieConfig,
 };
-use crate::config::report::Reporter;
+use crate::yaml::report::Reporter;
 
 /// Where errors of one service go: the file and the key path of its kind key.
 pub(crate) struct At<'p> {
@@ -94,7 +95,7 @@ pub(crate) fn resolve_load_balancer(
     ok.then(|| LoadBalancerConfig {
         servers,
         pass_host_header: raw.pass_host_header.unwrap_or(true),
-        servers_transport: raw.servers_transport.as_deref().map(super::local_name),
+        servers_transport: raw.servers_transport.as_deref().map(local_name),
         sticky,
         health_check,
         passive_health_check: passive,

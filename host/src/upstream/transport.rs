@@ -5,7 +5,7 @@
 //! with its connection pool. Bodies stream in both directions; trailers pass through.
 //!
 //! hyper-util's client cannot cap connections per host, so `maxConnsPerHost` is enforced by
-//! the connector (`conn_limit`): a connection holds a per-server permit until it closes.
+//! the connector (`per_host_limit`): a connection holds a per-server permit until it closes.
 
 use std::time::Duration;
 
@@ -17,8 +17,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::body::ProxyBody;
-use super::conn_limit::LimitedConnector;
-use super::errors::GatewayError;
+use super::error::UpstreamError;
+use super::per_host_limit::LimitedConnector;
 
 /// Connection and timeout settings of a transport.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ impl UpstreamTransport {
         protocol: UpstreamProtocol,
         pass_host_header: bool,
         mut req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, GatewayError> {
+    ) -> Result<Response<Incoming>, UpstreamError> {
         let original_authority = req.uri().authority().cloned();
         let path_and_query = req.uri().path_and_query().cloned();
         let mut parts = http::uri::Parts::default();
@@ -95,7 +95,7 @@ impl UpstreamTransport {
         parts.path_and_query =
             Some(path_and_query.unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")));
         *req.uri_mut() = Uri::from_parts(parts)
-            .map_err(|e| GatewayError::UpstreamUnreachable(format!("bad upstream URI: {e}")))?;
+            .map_err(|e| UpstreamError::Unreachable(format!("bad upstream URI: {e}")))?;
         let client = match protocol {
             UpstreamProtocol::Http1 => {
                 *req.version_mut() = Version::HTTP_11;
@@ -123,11 +123,11 @@ impl UpstreamTransport {
         let result = match self.response_header_timeout {
             Some(limit) => match tokio::time::timeout(limit, call).await {
                 Ok(r) => r,
-                Err(_) => return Err(GatewayError::UpstreamTimeout),
+                Err(_) => return Err(UpstreamError::Timeout),
             },
             None => call.await,
         };
-        result.map_err(|e| GatewayError::UpstreamUnreachable(error_chain(&e)))
+        result.map_err(|e| UpstreamError::Unreachable(error_chain(&e)))
     }
 }
 

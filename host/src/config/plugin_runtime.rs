@@ -5,7 +5,13 @@ use std::time::Duration;
 
 use super::model_static::{MIN_MEMORY_LIMIT, PluginRuntimeConfig};
 use super::raw::RawRuntime;
-use super::report::Reporter;
+use crate::yaml::report::Reporter;
+
+/// What middlewares start from: `plugins.defaults` and the epoch tick deadlines must not undercut.
+pub(crate) struct RuntimeBase<'a> {
+    pub(crate) defaults: &'a PluginRuntimeConfig,
+    pub(crate) epoch_tick: Duration,
+}
 
 /// `base` with every key set in `raw` applied. `path` is where `raw` sits in `file` (e.g.
 /// `["plugins", "defaults"]`); a bad value is reported at its own key and the base value kept.
