@@ -99,7 +99,7 @@ impl LoadedConfig {
         diagnostics.into_sorted()
     }
 
-    /// Every file this config was read from, the main file first (for a future file watcher).
+    /// Every file this config was read from, the main file first (the reload watcher watches them).
     pub fn files(&self) -> Vec<&Path> {
         self.sources
             .files()

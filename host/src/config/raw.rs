@@ -114,7 +114,7 @@ pub(crate) struct RawProviders {
 }
 
 /// `providers.file`: exactly one of `filename` / `directory`. `watch` is accepted for Traefik
-/// compatibility; reloading is not implemented yet, so it has no effect.
+/// compatibility and has no effect: the gateway always watches its config files (`app::reload`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RawFileProvider {
@@ -122,7 +122,7 @@ pub(crate) struct RawFileProvider {
     pub(crate) directory: Option<String>,
     #[allow(
         dead_code,
-        reason = "accepted for Traefik compatibility; read once reload exists"
+        reason = "accepted for Traefik compatibility; the files are always watched"
     )]
     pub(crate) watch: Option<bool>,
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// Pool and engine sizing. Defaults follow the measurements in DESIGN.md.
+/// Pool and engine sizing. Defaults follow the measurements in ARCHITECTURE.md ("The plugin
+/// runtime").
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
     /// Period of the epoch ticker; deadlines are rounded up to whole ticks.
