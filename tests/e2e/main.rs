@@ -19,6 +19,7 @@ mod load_balancing;
 mod path_bypass;
 mod request_smuggling;
 mod rewrite_middlewares;
+mod route_bypass;
 mod routing;
 mod slow_clients;
 mod streaming;

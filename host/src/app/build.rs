@@ -9,6 +9,7 @@ use crate::config::{ConfigError, Isolation as ConfigIsolation, LoadedConfig, Plu
 use crate::plugins::{
     Chain, ConfigureError, Isolation, MiddlewareBudget, PluginMiddleware, PluginRegistry,
 };
+use crate::router::path::Encoded;
 use crate::router::{Route, RouteTable, Rule};
 
 use super::build_services::build_services;
@@ -43,8 +44,9 @@ pub fn build_snapshot(
     // Middlewares: resolve the plugin, validate its config, build its instance pool.
     let mut middlewares: BTreeMap<&str, Arc<PluginMiddleware>> = BTreeMap::new();
     for (name, mw) in &http.middlewares {
-        if mw.chain.is_some() {
-            // A Traefik chain runs no plugin of its own: routers get its members instead.
+        if mw.chain.is_some() || mw.encoded_characters.is_some() {
+            // A Traefik chain runs no plugin of its own: routers get its members instead. An
+            // `encodedCharacters` middleware is a setting of the routers using it (below).
             continue;
         }
         let key = [
@@ -114,9 +116,20 @@ pub fn build_snapshot(
             // The config module already reported the missing service.
             continue;
         };
-        let chain: Option<Vec<Arc<PluginMiddleware>>> = http
-            .expand_middlewares(&router.middlewares)
+        let expanded = http.expand_middlewares(&router.middlewares);
+        // Several `encodedCharacters` middlewares on one router: each must allow an escape.
+        let encoded_characters = expanded
             .iter()
+            .filter_map(|m| http.middlewares.get(m)?.encoded_characters.as_ref())
+            .map(Encoded::from)
+            .reduce(Encoded::intersection);
+        let chain: Option<Vec<Arc<PluginMiddleware>>> = expanded
+            .iter()
+            .filter(|m| {
+                http.middlewares
+                    .get(m.as_str())
+                    .is_none_or(|c| c.encoded_characters.is_none())
+            })
             .map(|m| middlewares.get(m.as_str()).cloned())
             .collect();
         let Some(chain) = chain else {
@@ -147,6 +160,7 @@ pub fn build_snapshot(
                     chain: chain.clone(),
                     service: service.clone(),
                     in_flight: in_flight.clone(),
+                    encoded_characters,
                 },
             });
         }

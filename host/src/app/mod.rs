@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use crate::config::{self, LoadedConfig};
 use crate::plugins::{EngineSettings, PluginEngine, PluginRegistry};
 use crate::proxy::{ConnectionLimits, Entrypoint, Snapshot};
+use crate::router::path::{Encoded, PathPolicy};
 use build::build_snapshot;
 use reload::Reloader;
 
@@ -121,6 +122,10 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
             ep.grace_timeout,
             ConnectionLimits::from(&ep.limits),
             ep.forwarded.clone(),
+            PathPolicy {
+                allowed: Encoded::from(&ep.encoded_characters),
+                merge_slashes: true,
+            },
         )));
     }
 

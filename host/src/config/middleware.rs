@@ -4,8 +4,9 @@
 
 use super::auth_deadline::auth_runtime;
 use super::model_dynamic::MiddlewareConfig;
+use super::model_static::EncodedCharacters;
 use super::plugin_runtime::{RuntimeBase, apply_runtime};
-use super::raw::RawPluginMiddleware;
+use super::raw::{RawEncodedCharacters, RawPluginMiddleware};
 use super::resolve_chain::{CHAIN_KEY, resolve_chain};
 use super::resolve_static::entries_of;
 use super::users_file::inline_users_file;
@@ -23,6 +24,8 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("compress", None),
     ("contentType", Some("content-type")),
     ("digestAuth", Some("digest-auth")),
+    // not a plugin: part of the gateway's path reading (router::path), see below
+    ("encodedCharacters", None),
     ("errors", None),
     ("forwardAuth", None),
     ("grpcWeb", None),
@@ -40,6 +43,11 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("stripPrefix", Some("strip-prefix")),
     ("stripPrefixRegex", Some("strip-prefix-regex")),
 ];
+
+/// Traefik's `encodedCharacters` middleware: not a plugin but a per-router override of the
+/// entrypoint's `http.encodedCharacters`, checked where the path is read (options default to
+/// `false`, as in Traefik).
+pub(crate) const ENCODED_CHARACTERS_KEY: &str = "encodedCharacters";
 
 /// The key that names any plugin: `plugin: {name: ..., config: ...}`.
 pub const PLUGIN_KEY: &str = "plugin";
@@ -79,6 +87,18 @@ pub(crate) fn resolve_middleware(
     let entry_path = ["http", "middlewares", name, type_key];
     if type_key == CHAIN_KEY {
         return resolve_chain(reporter, file, name, entry, base);
+    }
+    if type_key == ENCODED_CHARACTERS_KEY {
+        let raw: RawEncodedCharacters =
+            reporter.parse(file, &entry.value, &entry_path, entry.line)?;
+        return Some(MiddlewareConfig {
+            plugin: String::new(),
+            config_json: "{}".to_string(),
+            runtime: base.defaults.clone(),
+            type_key: type_key.to_string(),
+            chain: None,
+            encoded_characters: Some(raw.over(EncodedCharacters::default())),
+        });
     }
     let (plugin, config, raw_runtime) = if type_key == PLUGIN_KEY {
         let raw: RawPluginMiddleware =
@@ -146,5 +166,6 @@ pub(crate) fn resolve_middleware(
         runtime,
         type_key: type_key.to_string(),
         chain: None,
+        encoded_characters: None,
     })
 }

@@ -298,4 +298,8 @@ pub struct MiddlewareConfig {
     /// For a Traefik `chain`: its members in order (then `plugin` is empty and no plugin runs;
     /// routers naming the chain get its members, see [`HttpConfig::expand_middlewares`]).
     pub chain: Option<Vec<String>>,
+    /// For Traefik's `encodedCharacters`: the escapes the routers using it allow in the path,
+    /// overriding their entrypoint's (then `plugin` is empty and no plugin runs; the check is
+    /// part of the gateway's path reading, `router::path`).
+    pub encoded_characters: Option<super::model_static::EncodedCharacters>,
 }

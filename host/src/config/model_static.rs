@@ -51,6 +51,38 @@ pub struct EntryPointConfig {
     pub limits: EntryPointLimits,
     /// `forwardedHeaders`: whose `X-Forwarded-*` headers are kept.
     pub forwarded: ForwardedHeadersConfig,
+    /// `http.encodedCharacters`: which ambiguous escapes the request path may hold.
+    pub encoded_characters: EncodedCharacters,
+}
+
+/// Traefik's `encodedCharacters` options: which percent-encoded reserved characters a request
+/// path may hold (a refused one answers 400). On an entrypoint (`http.encodedCharacters`) an
+/// absent option takes [`EncodedCharacters::ENTRYPOINT_DEFAULT`]; in the per-router
+/// `encodedCharacters` middleware an absent option is `false`, as in Traefik.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EncodedCharacters {
+    pub allow_encoded_slash: bool,
+    pub allow_encoded_back_slash: bool,
+    pub allow_encoded_null_character: bool,
+    pub allow_encoded_semicolon: bool,
+    pub allow_encoded_percent: bool,
+    pub allow_encoded_question_mark: bool,
+    pub allow_encoded_hash: bool,
+}
+
+impl EncodedCharacters {
+    /// An entrypoint's default: `%2F`, `%5C` and `%00` refused (an upstream may read them as a
+    /// separator or a string end: the split views behind most route bypasses), `%3B`, `%25`,
+    /// `%3F` and `%23` allowed (Traefik v3.6 allows all seven by default).
+    pub const ENTRYPOINT_DEFAULT: EncodedCharacters = EncodedCharacters {
+        allow_encoded_slash: false,
+        allow_encoded_back_slash: false,
+        allow_encoded_null_character: false,
+        allow_encoded_semicolon: true,
+        allow_encoded_percent: true,
+        allow_encoded_question_mark: true,
+        allow_encoded_hash: true,
+    };
 }
 
 /// Traefik's `forwardedHeaders`: clients whose `X-Forwarded-*` / `X-Real-Ip` are kept (and

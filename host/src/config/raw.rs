@@ -16,6 +16,60 @@ pub(crate) struct RawEntryPoint {
     pub(crate) forwarded_headers: Option<RawForwardedHeaders>,
     pub(crate) transport: Option<RawEntryPointTransport>,
     pub(crate) http2: Option<RawHttp2>,
+    pub(crate) http: Option<RawEntryPointHttp>,
+}
+
+/// `entryPoints.<name>.http` (so far Traefik's `encodedCharacters`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawEntryPointHttp {
+    pub(crate) encoded_characters: Option<RawEncodedCharacters>,
+}
+
+/// Traefik's `encodedCharacters` options, on an entrypoint or as a router middleware; an
+/// absent option takes the default of where it is written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawEncodedCharacters {
+    pub(crate) allow_encoded_slash: Option<bool>,
+    pub(crate) allow_encoded_back_slash: Option<bool>,
+    pub(crate) allow_encoded_null_character: Option<bool>,
+    pub(crate) allow_encoded_semicolon: Option<bool>,
+    pub(crate) allow_encoded_percent: Option<bool>,
+    pub(crate) allow_encoded_question_mark: Option<bool>,
+    pub(crate) allow_encoded_hash: Option<bool>,
+}
+
+impl RawEncodedCharacters {
+    /// The options written, the others from `defaults`.
+    pub(crate) fn over(
+        &self,
+        defaults: super::model_static::EncodedCharacters,
+    ) -> super::model_static::EncodedCharacters {
+        super::model_static::EncodedCharacters {
+            allow_encoded_slash: self
+                .allow_encoded_slash
+                .unwrap_or(defaults.allow_encoded_slash),
+            allow_encoded_back_slash: self
+                .allow_encoded_back_slash
+                .unwrap_or(defaults.allow_encoded_back_slash),
+            allow_encoded_null_character: self
+                .allow_encoded_null_character
+                .unwrap_or(defaults.allow_encoded_null_character),
+            allow_encoded_semicolon: self
+                .allow_encoded_semicolon
+                .unwrap_or(defaults.allow_encoded_semicolon),
+            allow_encoded_percent: self
+                .allow_encoded_percent
+                .unwrap_or(defaults.allow_encoded_percent),
+            allow_encoded_question_mark: self
+                .allow_encoded_question_mark
+                .unwrap_or(defaults.allow_encoded_question_mark),
+            allow_encoded_hash: self
+                .allow_encoded_hash
+                .unwrap_or(defaults.allow_encoded_hash),
+        }
+    }
 }
 
 /// `entryPoints.<name>.http2` (Traefik's `maxConcurrentStreams`, wasmgate's `h2cUpgrade`).

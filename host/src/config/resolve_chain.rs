@@ -45,6 +45,7 @@ pub(crate) fn resolve_chain(
         runtime: base.defaults.clone(),
         type_key: CHAIN_KEY.to_string(),
         chain: Some(raw.middlewares.iter().map(|m| local_name(m)).collect()),
+        encoded_characters: None,
     })
 }
 

@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use super::model_static::{EntryPointConfig, LogConfig, PluginsConfig, StaticConfig};
+use super::model_static::{
+    EncodedCharacters, EntryPointConfig, LogConfig, PluginsConfig, StaticConfig,
+};
 use super::plugin_runtime::apply_runtime;
 use super::raw::{RawEntryPoint, RawLog, RawPlugins, RawProviders};
 use crate::yaml::report::Reporter;
@@ -230,6 +232,12 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                 grace_timeout,
                 limits,
                 forwarded,
+                encoded_characters: raw
+                    .http
+                    .and_then(|http| http.encoded_characters)
+                    .map_or(EncodedCharacters::ENTRYPOINT_DEFAULT, |raw| {
+                        raw.over(EncodedCharacters::ENTRYPOINT_DEFAULT)
+                    }),
             },
         );
     }

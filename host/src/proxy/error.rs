@@ -24,7 +24,7 @@ pub enum GatewayError {
     UriTooLong,
     /// The request path breaks the normalisation policy (encoded slash, NUL...).
     #[error("bad request path: {0}")]
-    BadPath(#[from] super::path::PathError),
+    BadPath(#[from] crate::router::path::PathError),
     /// A fail-closed middleware failed (trap, timeout, memory, invalid output).
     #[error("middleware failed")]
     Plugin(#[from] PluginError),

@@ -21,11 +21,11 @@ use super::body_peek::HeldBody;
 use super::client_body::BodyPolicy;
 use super::error::GatewayError;
 use super::headers::{set_forwarded, strip_hop_by_hop};
-use super::path::{PathPolicy, normalize};
 use super::snapshot::{RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
 use crate::plugins::{RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply};
 use crate::router::RequestFacts;
+use crate::router::path::{PathPolicy, normalize};
 use crate::upstream::body::{ProxyBody, full, stream};
 
 /// Where a request came in.
@@ -46,6 +46,8 @@ pub struct Connection {
     pub forwarded_values: super::headers::ForwardedValues,
     /// The entrypoint's `http2.h2cUpgrade`.
     pub h2c_upgrade: crate::config::H2cUpgrade,
+    /// The entrypoint's path reading (`http.encodedCharacters`, slash merging).
+    pub path_policy: PathPolicy,
 }
 
 /// Per-request timeouts of an entrypoint (`None`: no such timeout).
@@ -124,8 +126,10 @@ async fn proxy(
     // The target as the client sent it (a cheap clone: the parts share the request buffer);
     // plugins can read its raw path.
     let original_uri = parts.uri.clone();
-    if let std::borrow::Cow::Owned(normal) = normalize(original_uri.path(), PathPolicy::default())?
-    {
+    // One reading of the path for the router, the plugins and the upstream (`router::path`).
+    let normalized = normalize(original_uri.path(), conn.path_policy.merge_slashes)?;
+    let encoded = normalized.encoded;
+    if let std::borrow::Cow::Owned(normal) = normalized.path {
         set_uri_path(&mut parts, &normal)?;
     }
     strip_hop_by_hop(&mut parts.headers);
@@ -149,7 +153,18 @@ async fn proxy(
         headers: &parts.headers,
         client_ip: conn.client.ip(),
     };
-    let target: &RouteTarget = &table.find(&facts).ok_or(GatewayError::NoRoute)?.target;
+    let Some(route) = table.find(&facts) else {
+        // A refused encoding answers 400 whether or not some router would have matched.
+        encoded.check(conn.path_policy.allowed)?;
+        return Err(GatewayError::NoRoute);
+    };
+    let target: &RouteTarget = &route.target;
+    // The matched router's `encodedCharacters` middleware, if any, overrides the entrypoint's.
+    encoded.check(
+        target
+            .encoded_characters
+            .unwrap_or(conn.path_policy.allowed),
+    )?;
     // Held until the response head is ready (the body then streams outside the count).
     let _in_flight = match &target.in_flight {
         Some(permits) => Some(

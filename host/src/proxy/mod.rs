@@ -1,5 +1,5 @@
 //! Downstream: listeners, connection limits, idle and reset guards, the per-request pipeline
-//! (framing, path, forwarding headers, body watchers), the routing snapshot the pipeline reads,
+//! (framing, forwarding headers, body watchers; the path is read by `router::path`), the routing snapshot the pipeline reads,
 //! and the one map from errors to statuses (`error`).
 
 pub mod body_peek;
@@ -11,7 +11,6 @@ pub mod framing;
 pub mod handler;
 pub mod headers;
 pub mod idle;
-pub mod path;
 pub mod reset_guard;
 pub mod server;
 pub mod snapshot;

@@ -51,6 +51,7 @@ impl Entrypoint {
         grace: Duration,
         limits: ConnectionLimits,
         forwarded: crate::config::ForwardedHeadersConfig,
+        path_policy: crate::router::path::PathPolicy,
     ) {
         let local = match self.listener.local_addr() {
             Ok(a) => a,
@@ -89,6 +90,7 @@ impl Entrypoint {
                 max_body_bytes: limits.max_body_bytes,
                 timeouts,
                 h2c_upgrade: limits.h2c_upgrade,
+                path_policy,
                 forwarded_values: ForwardedValues::new(client, local.port(), false),
             });
             let snapshot = snapshot.clone();

@@ -18,6 +18,9 @@ pub struct RouteTarget {
     pub service: Arc<Service>,
     /// The router's `maxInFlight` permits (shared by its entrypoints); `None`: unlimited.
     pub in_flight: Option<Arc<tokio::sync::Semaphore>>,
+    /// Encoded characters the router's `encodedCharacters` middleware allows in the path,
+    /// overriding the entrypoint's; `None`: the entrypoint's apply.
+    pub encoded_characters: Option<crate::router::path::Encoded>,
 }
 
 /// Route tables by entrypoint name.

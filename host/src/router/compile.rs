@@ -154,7 +154,7 @@ impl Matcher {
                         offset: first.offset,
                     });
                 }
-                let path = first.value.into_boxed_str();
+                let path = super::path::canonical_rule_path(&first.value).into_boxed_str();
                 match kind {
                     MatcherKind::Path => Matcher::Path(path),
                     _ => Matcher::PathPrefix(path),

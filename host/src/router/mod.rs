@@ -18,6 +18,10 @@
 //! - `HostRegexp` is matched case-insensitively (Traefik lowercases the host; same outcome for
 //!   lowercase patterns, and an uppercase pattern is not silently dead). Regexes are unanchored,
 //!   as in Go: write `^...$` for a full match.
+//! - `Path`, `PathPrefix` and `PathRegexp` see the request path after [`path::normalize`]
+//!   (escapes of unreserved characters decoded, other escapes upper-cased, dot segments removed,
+//!   slashes merged), and `Path`/`PathPrefix` literals are put in the same form at parse time
+//!   ([`path::canonical_rule_path`]), so `/%61dmin`, `/api/../admin` and `/admin` are one path.
 //! - `PathPrefix` is a plain string prefix: `/api` matches `/api`, `/api/x` and `/apix`.
 //! - `Method` uppercases its argument; the request method is compared exactly.
 //! - `Header` compares each value of the header exactly; names are case-insensitive.
@@ -37,6 +41,7 @@ mod facts;
 mod lexer;
 mod matcher;
 mod parser;
+pub mod path;
 mod query;
 mod table;
 
