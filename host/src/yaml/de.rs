@@ -10,6 +10,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Unexpected, Visitor};
 
+use super::case_fold::{field_for, split_scalar};
 use super::tree::{Entry, Node, Resolved, Seg, Value};
 
 /// A deserialization error with the key path and line of the node it is about.
@@ -184,6 +185,7 @@ impl NodeDe<'_> {
                 entries: entries.iter(),
                 parent: &self,
                 value: None,
+                fields: None,
             }),
         }
     }
@@ -253,15 +255,24 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         result.map_err(|e| e.at(&path, line))
     }
 
-    /// Structs are mappings only (serde would also take a sequence, by position).
+    /// Structs are mappings only (serde would also take a sequence, by position); keys name
+    /// fields case-insensitively, as in Traefik ([`super::case_fold::field_for`]).
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        _fields: &'static [&'static str],
+        fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
         match &self.node.value {
-            Value::Map(_) => self.deserialize_any(visitor),
+            Value::Map(entries) => {
+                let result = visitor.visit_map(MapDe {
+                    entries: entries.iter(),
+                    parent: &self,
+                    value: None,
+                    fields: Some(fields),
+                });
+                result.map_err(|e| e.at(&self.path, self.line))
+            }
             _ => {
                 let found = describe(&unexpected(self.node));
                 let error: DeError =
@@ -275,9 +286,26 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         visitor.visit_unit()
     }
 
+    /// A list; a single non-null scalar is the list of its comma-separated parts, as Traefik
+    /// reads it (`entryPoints: web`) ([`super::case_fold::split_scalar`]).
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        let (path, line) = (self.path.clone(), self.line);
+        let result = match &self.node.value {
+            Value::Scalar(scalar) if scalar.resolve() != Resolved::Null => {
+                let items = split_scalar(scalar, self.node.line);
+                visitor.visit_seq(SeqDe {
+                    items: items.iter().enumerate(),
+                    parent: &self,
+                })
+            }
+            _ => self.any(visitor),
+        };
+        result.map_err(|e| e.at(&path, line))
+    }
+
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map
+        bytes byte_buf unit unit_struct tuple tuple_struct map
     }
 }
 
@@ -314,6 +342,9 @@ struct MapDe<'a, 'p> {
     entries: std::slice::Iter<'a, Entry>,
     parent: &'p NodeDe<'a>,
     value: Option<&'a Entry>,
+    /// A struct's field names, which keys match case-insensitively; `None` for a map, whose
+    /// keys are data and kept as written.
+    fields: Option<&'static [&'static str]>,
 }
 
 impl<'de> de::MapAccess<'de> for MapDe<'_, '_> {
@@ -328,7 +359,11 @@ impl<'de> de::MapAccess<'de> for MapDe<'_, '_> {
         };
         self.value = Some(entry);
         let path = self.parent.child(Seg::Key(entry.key.clone()));
-        seed.deserialize(KeyDe { key: &entry.key })
+        let key = self
+            .fields
+            .and_then(|fields| field_for(&entry.key, fields))
+            .unwrap_or(&entry.key);
+        seed.deserialize(KeyDe { key })
             .map(Some)
             .map_err(|e| e.at(&path, entry.line))
     }

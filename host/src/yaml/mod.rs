@@ -4,12 +4,14 @@
 //!   `scalar` resolving plain scalars the YAML 1.2 core-schema way;
 //! - `de`: a serde deserializer over that tree, so the config's raw model keeps derive +
 //!   `deny_unknown_fields` while errors know their key path and line;
+//! - `case_fold`: Traefik's reading of keys (any case) and of a scalar where a list is expected;
 //! - `source`: key path -> file and line, for errors found at any stage;
 //! - `report`: collects located errors while a config is resolved, so one load reports every
 //!   problem; `error`: the located error (`file:line: key: reason`) and the sorted list.
 //!
 //! Knows YAML, files and lines; nothing of Traefik's keys.
 
+pub(crate) mod case_fold;
 pub(crate) mod de;
 pub mod error;
 pub(crate) mod report;

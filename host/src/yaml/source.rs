@@ -64,10 +64,13 @@ impl SourceMap {
         for seg in key_path {
             let seg = seg.as_ref();
             let found = match node.map(|n| &n.value) {
+                // Keys are read case-insensitively (Traefik's rule): a path spelt as the model
+                // spells it finds the key as the file spells it.
                 Some(Value::Map(entries)) => entries
                     .iter()
                     .find(|e| e.key == seg)
-                    .map(|e| (Seg::Key(seg.to_string()), e.line, &e.value)),
+                    .or_else(|| entries.iter().find(|e| e.key.eq_ignore_ascii_case(seg)))
+                    .map(|e| (Seg::Key(e.key.clone()), e.line, &e.value)),
                 Some(Value::Seq(items)) => seg
                     .parse::<usize>()
                     .ok()

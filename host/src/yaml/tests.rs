@@ -184,3 +184,58 @@ fn deserialize_errors_carry_path_and_line() {
         Some("expected a mapping, found sequence".to_string())
     );
 }
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Router {
+    entry_points: Vec<String>,
+    #[serde(default)]
+    ports: Vec<u16>,
+    rule: Option<String>,
+}
+
+#[test]
+fn struct_keys_match_in_any_case_as_traefik_reads_them() {
+    let router: Router =
+        from_node(&tree("entrypoints: [web]\nRULE: x\n"), &[], 1).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(router.entry_points, ["web"]);
+    assert_eq!(router.rule.as_deref(), Some("x"));
+    let error = from_node::<Router>(&tree("entryPoint: [web]\n"), &[], 1).err();
+    assert_eq!(
+        error.map(|e| (e.reason, e.location)),
+        Some((
+            "unknown key \"entryPoint\" (allowed: entryPoints, ports, rule)".to_string(),
+            Some((vec![Seg::Key("entryPoint".into())], 1))
+        ))
+    );
+    let error = from_node::<Router>(&tree("entryPoints: [a]\nentrypoints: [b]\n"), &[], 1).err();
+    assert_eq!(
+        error.map(|e| e.reason),
+        Some("duplicate key \"entryPoints\"".to_string())
+    );
+}
+
+#[test]
+fn map_keys_are_data_and_keep_their_case() {
+    let json = to_json("Headers:\n  X-Id: 1\n");
+    assert_eq!(json, serde_json::json!({"Headers": {"X-Id": 1}}));
+}
+
+#[test]
+fn a_scalar_where_a_list_is_expected_splits_on_commas() {
+    let router: Router = from_node(&tree("entryPoints: web\nports: 80, 443\n"), &[], 1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(router.entry_points, ["web"]);
+    assert_eq!(router.ports, [80, 443]);
+    let router: Router = from_node(&tree("entryPoints: \" web , websecure\"\n"), &[], 1)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(router.entry_points, ["web", "websecure"]);
+    let error = from_node::<Router>(&tree("entryPoints: [a]\nports: 80, x\n"), &[], 1).err();
+    assert_eq!(
+        error.map(|e| (e.reason, e.location)),
+        Some((
+            "expected an integer from 0 to 65535, found string \"x\"".to_string(),
+            Some((vec![Seg::Key("ports".into()), Seg::Index(1)], 2))
+        ))
+    );
+}
