@@ -23,13 +23,13 @@ mod bounded_read;
 mod definitions;
 pub mod duration;
 mod load;
-mod middleware;
 mod model_dynamic;
 mod model_static;
 mod plugin_runtime;
 mod raw;
 mod resolve_chain;
 mod resolve_dynamic;
+mod resolve_middleware;
 mod resolve_service;
 mod resolve_static;
 pub mod size;
@@ -43,7 +43,6 @@ use std::path::Path;
 
 pub use crate::yaml::{ConfigError, ConfigErrors};
 pub use load::{load, load_from_str};
-pub use middleware::{PLUGIN_KEY, TRAEFIK_MIDDLEWARES};
 pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
     DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig, RouterConfig, ServerConfig,
@@ -59,6 +58,7 @@ pub use model_static::{
     EntryPointConfig, EntryPointLimits, ForwardedHeadersConfig, H2cUpgrade, Isolation, LogConfig,
     MIN_MEMORY_LIMIT, PluginRuntimeConfig, PluginsConfig, StaticConfig,
 };
+pub use resolve_middleware::{PLUGIN_KEY, TRAEFIK_MIDDLEWARES};
 
 use crate::yaml::error::Diagnostics;
 use crate::yaml::source::SourceMap;

@@ -3,10 +3,10 @@
 //! transport on its own so that every bad entity is reported.
 
 use super::definitions::{Definition, Definitions, local_name};
-use super::middleware::resolve_middleware;
 use super::model_dynamic::{DynamicConfig, HttpConfig, RouterConfig};
 use super::plugin_runtime::RuntimeBase;
 use super::raw::RawRouter;
+use super::resolve_middleware::resolve_middleware;
 use super::resolve_service::{resolve_service, resolve_transport};
 use super::resolve_static::{STATIC_KEYS, StaticParts, entries_of};
 use super::validate::check_references;
