@@ -31,9 +31,8 @@ use std::sync::Arc;
 use http::{HeaderMap, Request, Response, Uri};
 use wasmgate::plugins::MiddlewareBudget;
 use wasmgate::plugins::bindings::Reply;
-use wasmgate::plugins::heads::{
-    HeaderEdits, MAX_HEADER_VALUE_BYTES, RequestHead, ResponseHead, header_name, header_value,
-};
+use wasmgate::plugins::head_edits::{HeaderEdits, header_name, header_value};
+use wasmgate::plugins::heads::{MAX_HEADER_VALUE_BYTES, RequestHead, ResponseHead};
 use wasmgate::plugins::reply::validate_reply;
 
 /// Distinct header names a `HeaderMap` can hold.

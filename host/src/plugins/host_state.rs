@@ -11,7 +11,8 @@ use wasmtime::component::Resource;
 
 use super::bindings::wasmgate::plugin::{clock, http as wit_http, log, types};
 use super::bindings::{EditError, LogLevel};
-use super::heads::{HeaderEdits, RequestHead, ResponseHead};
+use super::head_edits::HeaderEdits;
+use super::heads::{RequestHead, ResponseHead};
 use super::lent::LentHeads;
 use super::limits::MemoryCap;
 

@@ -14,6 +14,7 @@ pub mod chain;
 pub mod engine;
 pub mod error;
 pub mod exports;
+pub mod head_edits;
 pub mod heads;
 pub mod host_state;
 pub mod instance;

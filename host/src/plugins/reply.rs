@@ -6,7 +6,8 @@ use http::HeaderMap;
 use super::bindings::Reply;
 use super::budget::MiddlewareBudget;
 use super::error::PluginError;
-use super::heads::{STATUS_RANGE, header_name, header_value, valid_status};
+use super::head_edits::{header_name, header_value, valid_status};
+use super::heads::STATUS_RANGE;
 
 /// A plugin's reply that passed validation.
 #[derive(Debug)]
