@@ -24,6 +24,7 @@ mod routing;
 mod slow_clients;
 mod streaming;
 mod timeouts;
+mod traefik_config;
 mod upstream_failures;
 mod websocket_grpc;
 mod worker_threads;

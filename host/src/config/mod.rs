@@ -25,7 +25,9 @@ pub mod duration;
 mod load;
 mod model_dynamic;
 mod model_static;
+mod plugin_form;
 mod plugin_runtime;
+mod provider_names;
 mod raw;
 mod resolve_chain;
 mod resolve_dynamic;
@@ -33,6 +35,7 @@ mod resolve_middleware;
 mod resolve_service;
 mod resolve_static;
 pub mod size;
+mod traefik_options;
 mod users_file;
 mod validate;
 

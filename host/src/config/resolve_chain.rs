@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::definitions::{Definitions, local_name};
 use super::model_dynamic::{HttpConfig, MiddlewareConfig};
 use super::plugin_runtime::RuntimeBase;
+use super::provider_names::undefined_reason;
 use crate::yaml::report::Reporter;
 use crate::yaml::tree::Entry;
 
@@ -76,11 +77,7 @@ pub(crate) fn check_chains(
                     "middlewares",
                     &index,
                 ];
-                reporter.at(
-                    def.file,
-                    &key,
-                    format!("middleware \"{member}\" is not defined"),
-                );
+                reporter.at(def.file, &key, undefined_reason("middleware", member));
             }
         }
     }

@@ -14,6 +14,7 @@ use crate::yaml::report::Reporter;
 use crate::yaml::tree::{Entry, Seg};
 
 const HTTP_KEYS: &str = "routers, services, middlewares, serversTransports";
+const HTTP_SECTIONS: &[&str] = &["routers", "services", "middlewares", "serversTransports"];
 
 fn key(name: &str) -> Seg {
     Seg::Key(name.to_string())
@@ -40,7 +41,9 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> Definitions<'n> {
             }
         };
         for entry in entries {
-            match entry.key.as_str() {
+            // Section names match in any case (Traefik's reading); `tls` is found by `resolve_tls`.
+            let folded = crate::yaml::case_fold::field_for(&entry.key, &["http"]);
+            match folded.unwrap_or(entry.key.as_str()) {
                 "http" => collect_http(reporter, file, entry, &mut definitions),
                 _ if file == 0 => {}
                 static_key if STATIC_KEYS.contains(&static_key) => reporter.exact(
@@ -71,7 +74,8 @@ fn collect_http<'n>(
         return;
     };
     for section in sections {
-        let (kind, target) = match section.key.as_str() {
+        let folded = crate::yaml::case_fold::field_for(&section.key, HTTP_SECTIONS);
+        let (kind, target) = match folded.unwrap_or(section.key.as_str()) {
             "routers" => ("router", &mut definitions.routers),
             "services" => ("service", &mut definitions.services),
             "middlewares" => ("middleware", &mut definitions.middlewares),

@@ -1,14 +1,18 @@
-//! Resolves `http.middlewares.<name>` to the plugin that implements it: either
-//! `plugin: {name, config, <runtime overrides>}` or a Traefik built-in key mapped to a bundled
-//! plugin through [`TRAEFIK_MIDDLEWARES`].
+//! Resolves `http.middlewares.<name>` to the plugin that implements it: either `plugin:` (wasmgate's
+//! `{name, config, <runtime overrides>}` or Traefik's `{<pluginName>: {...}}`, see
+//! [`super::plugin_form`]) or a Traefik built-in key mapped to a bundled plugin through
+//! [`TRAEFIK_MIDDLEWARES`], its options read as Traefik reads them
+//! ([`super::traefik_options`]). Type keys match in any case, as in Traefik.
 
 use super::auth_deadline::auth_runtime;
 use super::model_dynamic::MiddlewareConfig;
 use super::model_static::EncodedCharacters;
+use super::plugin_form::read_plugin;
 use super::plugin_runtime::{RuntimeBase, apply_runtime};
-use super::raw::{RawEncodedCharacters, RawPluginMiddleware};
+use super::raw::RawEncodedCharacters;
 use super::resolve_chain::{CHAIN_KEY, resolve_chain};
 use super::resolve_static::entries_of;
+use super::traefik_options::normalize_options;
 use super::users_file::inline_users_file;
 use crate::yaml::report::Reporter;
 use crate::yaml::tree::{Node, Seg};
@@ -52,6 +56,25 @@ pub(crate) const ENCODED_CHARACTERS_KEY: &str = "encodedCharacters";
 /// The key that names any plugin: `plugin: {name: ..., config: ...}`.
 pub const PLUGIN_KEY: &str = "plugin";
 
+/// The middleware type a key names: Traefik's spelling of a known type written in any case
+/// (`redirectscheme`, as Traefik reads it), else the key as written.
+fn type_key_of(key: &str) -> &str {
+    let known = TRAEFIK_MIDDLEWARES
+        .iter()
+        .map(|(type_key, _)| *type_key)
+        .chain([PLUGIN_KEY]);
+    let mut folded = None;
+    for type_key in known {
+        if type_key == key {
+            return type_key;
+        }
+        if folded.is_none() && type_key.eq_ignore_ascii_case(key) {
+            folded = Some(type_key);
+        }
+    }
+    folded.unwrap_or(key)
+}
+
 /// Resolves one middleware defined in `file` with its name key on `line`; `None` after
 /// reporting when it cannot be.
 pub(crate) fn resolve_middleware(
@@ -83,7 +106,7 @@ pub(crate) fn resolve_middleware(
             return None;
         }
     };
-    let type_key = entry.key.as_str();
+    let type_key = type_key_of(&entry.key);
     let entry_path = ["http", "middlewares", name, type_key];
     if type_key == CHAIN_KEY {
         return resolve_chain(reporter, file, name, entry, base);
@@ -101,23 +124,13 @@ pub(crate) fn resolve_middleware(
         });
     }
     let (plugin, config, raw_runtime) = if type_key == PLUGIN_KEY {
-        let raw: RawPluginMiddleware =
-            reporter.parse(file, &entry.value, &entry_path, entry.line)?;
-        if raw.name.trim().is_empty() {
-            reporter.at(
-                file,
-                &["http", "middlewares", name, type_key, "name"],
-                "must not be empty",
-            );
-            return None;
-        }
-        let runtime = raw.runtime();
-        (raw.name, raw.config, runtime)
+        read_plugin(reporter, file, &entry_path, entry)?
     } else {
         match TRAEFIK_MIDDLEWARES.iter().find(|(key, _)| *key == type_key) {
             Some((_, Some(plugin))) => {
                 let mut config: serde_json::Value =
                     reporter.parse(file, &entry.value, &entry_path, entry.line)?;
+                normalize_options(type_key, &mut config);
                 inline_users_file(reporter, file, &entry_path, &mut config)?;
                 let runtime = auth_runtime(type_key, &config, base.defaults);
                 ((*plugin).to_string(), Some(config), runtime)

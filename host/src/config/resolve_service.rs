@@ -57,7 +57,9 @@ pub(crate) fn resolve_service(
             return None;
         }
     };
-    let kind = entry.key.as_str();
+    // Service types match in any case (`loadbalancer`), as Traefik reads them.
+    let folded = crate::yaml::case_fold::field_for(&entry.key, SERVICE_KINDS);
+    let kind = folded.unwrap_or(entry.key.as_str());
     if !SERVICE_KINDS.contains(&kind) {
         let reason = format!(
             "unknown service type \"{kind}\" (allowed: {})",

@@ -15,6 +15,7 @@ use crate::yaml::tree::{Entry, Node, Resolved, Seg, Value};
 /// Top-level keys of the main file.
 pub(crate) const STATIC_KEYS: &[&str] = &["entryPoints", "providers", "plugins", "log"];
 const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, http";
+const MAIN_KEY_NAMES: &[&str] = &["entryPoints", "providers", "plugins", "log", "http"];
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 
 /// Where `providers.file` points, resolved against the main file's directory.
@@ -77,7 +78,9 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
     let mut plugins_given = false;
     for entry in entries {
         let path = [entry.key.as_str()];
-        match entry.key.as_str() {
+        // Top-level keys match in any case, as Traefik reads them.
+        let folded = crate::yaml::case_fold::field_for(&entry.key, MAIN_KEY_NAMES);
+        match folded.unwrap_or(entry.key.as_str()) {
             "entryPoints" => resolve_entry_points(reporter, entry, &mut parts),
             "providers" => {
                 if let Some(raw) =

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use super::definitions::Definitions;
 use super::model_dynamic::{HttpConfig, ServiceConfig};
+use super::provider_names::undefined_reason;
 use crate::yaml::report::Reporter;
 
 pub(crate) fn check_references(
@@ -22,13 +23,13 @@ pub(crate) fn check_references(
         };
         let base = ["http", "routers", name.as_str()];
         if !definitions.services.contains_key(&router.service) {
-            let reason = format!("service \"{}\" is not defined", router.service);
+            let reason = undefined_reason("service", &router.service);
             reporter.at(def.file, &[base[0], base[1], base[2], "service"], reason);
         }
         for (index, middleware) in router.middlewares.iter().enumerate() {
             if !definitions.middlewares.contains_key(middleware) {
                 let index = index.to_string();
-                let reason = format!("middleware \"{middleware}\" is not defined");
+                let reason = undefined_reason("middleware", middleware);
                 reporter.at(
                     def.file,
                     &[base[0], base[1], base[2], "middlewares", &index],
@@ -58,7 +59,7 @@ pub(crate) fn check_references(
         if let Some(transport) = &lb.servers_transport
             && !definitions.transports.contains_key(transport)
         {
-            let reason = format!("servers transport \"{transport}\" is not defined");
+            let reason = undefined_reason("servers transport", transport);
             let path = ["http", "services", name, "loadBalancer", "serversTransport"];
             reporter.at(def.file, &path, reason);
         }

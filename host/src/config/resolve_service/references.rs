@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::config::definitions::Definitions;
 use crate::config::model_dynamic::HttpConfig;
+use crate::config::provider_names::undefined_reason;
 use crate::yaml::report::Reporter;
 
 pub(crate) fn check_service_references(
@@ -21,11 +22,7 @@ pub(crate) fn check_service_references(
             if !definitions.services.contains_key(child) {
                 let mut path = vec!["http", "services", name.as_str()];
                 path.extend(keys.iter().map(String::as_str));
-                reporter.at(
-                    def.file,
-                    &path,
-                    format!("service \"{child}\" is not defined"),
-                );
+                reporter.at(def.file, &path, undefined_reason("service", child));
             }
         }
     }

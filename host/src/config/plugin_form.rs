@@ -1,0 +1,88 @@
+//! The two ways a middleware names a plugin under `plugin:`:
+//!
+//! - wasmgate's form, `plugin: {name: <plugin>, config: {...}, isolation: ..., ...}`, with the
+//!   runtime overrides of `plugins.defaults`;
+//! - Traefik's form, `plugin: {<pluginName>: {...config...}}`, the way every Traefik plugin user
+//!   writes it: one key, the plugin's name, whose value is its config. The plugin is looked up
+//!   by that name in the plugin directory (and among the bundled plugins); runtime settings are
+//!   `plugins.defaults`.
+//!
+//! A mapping with `name` or `config` (in any case) is wasmgate's form; a mapping with exactly one
+//! other key is Traefik's; anything else is refused with both forms spelt out. Runs at config
+//! load, once per `plugin:` middleware.
+
+use serde_json::Value;
+
+use super::raw::{RawPluginMiddleware, RawRuntime};
+use crate::yaml::report::Reporter;
+use crate::yaml::tree::{Entry, Resolved, Seg, Value as Yaml};
+
+/// What the error for a `plugin:` of neither shape says.
+pub(crate) const BOTH_FORMS: &str = "write either wasmgate's form `plugin: {name: <plugin>, \
+     config: {...}}` or Traefik's form `plugin: {<plugin>: {...config...}}` (one plugin name \
+     whose value is its config)";
+
+/// The plugin a `plugin:` entry (`entry`, under `path`) names: its name, config and runtime
+/// overrides; `None` after reporting.
+pub(crate) fn read_plugin(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    path: &[&str],
+    entry: &Entry,
+) -> Option<(String, Option<Value>, RawRuntime)> {
+    let entries = match &entry.value.value {
+        Yaml::Map(entries) => entries.as_slice(),
+        Yaml::Scalar(scalar) if scalar.resolve() == Resolved::Null => &[],
+        _ => {
+            reporter.at(file, path, format!("expected a mapping: {BOTH_FORMS}"));
+            return None;
+        }
+    };
+    let wasmgate_form = entries
+        .iter()
+        .any(|e| e.key.eq_ignore_ascii_case("name") || e.key.eq_ignore_ascii_case("config"));
+    if wasmgate_form {
+        let raw: RawPluginMiddleware = reporter.parse(file, &entry.value, path, entry.line)?;
+        if raw.name.trim().is_empty() {
+            reporter.at(file, &[path, &["name"]].concat(), "must not be empty");
+            return None;
+        }
+        let runtime = raw.runtime();
+        return Some((raw.name, raw.config, runtime));
+    }
+    let [plugin] = entries else {
+        let found = if entries.is_empty() {
+            "no plugin".to_string()
+        } else {
+            let keys: Vec<String> = entries.iter().map(|e| format!("\"{}\"", e.key)).collect();
+            format!("{} keys ({})", keys.len(), keys.join(", "))
+        };
+        reporter.at(file, path, format!("has {found}: {BOTH_FORMS}"));
+        return None;
+    };
+    let config_path: Vec<&str> = [path, &[plugin.key.as_str()]].concat();
+    if plugin.key.trim().is_empty() {
+        let segs: Vec<Seg> = config_path
+            .iter()
+            .map(|k| Seg::Key((*k).to_string()))
+            .collect();
+        reporter.exact(
+            file,
+            &segs,
+            Some(plugin.line),
+            "the plugin name must not be empty",
+        );
+        return None;
+    }
+    let config: Value = reporter.parse(file, &plugin.value, &config_path, plugin.line)?;
+    if !matches!(config, Value::Object(_) | Value::Null) {
+        let segs: Vec<Seg> = config_path
+            .iter()
+            .map(|k| Seg::Key((*k).to_string()))
+            .collect();
+        let reason = format!("the config of plugin \"{}\" must be a mapping", plugin.key);
+        reporter.exact(file, &segs, Some(plugin.line), reason);
+        return None;
+    }
+    Some((plugin.key.clone(), Some(config), RawRuntime::default()))
+}

@@ -1,0 +1,193 @@
+//! Traefik file-provider configs as Traefik users write them run as-is (issue 13): keys and
+//! middleware types in any case, a scalar where a list is expected, numbers and booleans as
+//! header values, `name@file` references, Traefik's plugin form; references to providers
+//! wasmgate does not have are refused naming the reference.
+
+use crate::support::{Client, Gateway, Upstream, check_config};
+
+/// `bob:s3cret-m` (`htpasswd -nbm bob s3cret-m`).
+const BOB_HASH: &str = "bob:$apr1$ehJ3QxtF$mwOXxqW6kyPP63QyvznES1";
+const BOB: &str = "Basic Ym9iOnMzY3JldC1t";
+
+/// A Traefik dynamic config in the spellings found in real ones: lowercase keys, scalars for
+/// lists, `@file` names, numbers as header values, Traefik's plugin form.
+fn traefik_yaml(upstream: &str) -> String {
+    format!(
+        r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+http:
+  routers:
+    secure:
+      rule: "PathPrefix(`/secure`)"
+      entrypoints: web
+      service: app@file
+      middlewares: auth@file
+    old:
+      rule: "PathPrefix(`/old`)"
+      EntryPoints: web
+      service: app
+      middlewares: [to-https]
+    lan:
+      rule: "PathPrefix(`/lan`)"
+      service: app
+      middlewares: lan-only
+    local:
+      rule: "PathPrefix(`/local`)"
+      service: app
+      middlewares: loopback-or-lan
+    hdr:
+      rule: "PathPrefix(`/hdr`)"
+      service: app
+      middlewares: fwd, demo
+  services:
+    app:
+      loadbalancer:
+        servers:
+          - URL: "{upstream}"
+  middlewares:
+    auth:
+      basicauth:
+        users: "{BOB_HASH}"
+    to-https:
+      redirectscheme:
+        scheme: https
+        permanent: true
+    lan-only:
+      ipWhiteList:
+        sourceRange: "10.0.0.0/8, 192.168.0.0/16"
+    loopback-or-lan:
+      ipallowlist:
+        sourcerange: "10.0.0.0/8, 127.0.0.1/32"
+    fwd:
+      headers:
+        customRequestHeaders:
+          X-Backend-Port: 443
+          X-Forwarded-Ssl: true
+    demo:
+      plugin:
+        headers:
+          customResponseHeaders:
+            X-Plugin-Form: traefik
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traefik_config_in_its_own_spellings_serves_as_traefik_would() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&traefik_yaml(&up.url()), &[]);
+    let client = Client::http1();
+
+    // `users: "<one entry>"` is a one-user list; `middlewares: auth@file` a one-item list.
+    let r = client.get(&gw.url("/secure"), "app.test", &[]).await;
+    assert_eq!(r.status, 401, "no credentials");
+    let r = client
+        .get(&gw.url("/secure"), "app.test", &[("authorization", BOB)])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "app");
+
+    // `redirectscheme` in lowercase is Traefik's redirectScheme.
+    let r = client.get(&gw.url("/old/p?x=1"), "app.test", &[]).await;
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("https://app.test/old/p?x=1"));
+
+    // `sourceRange: "a, b"` is two ranges: loopback is in neither of the first pair...
+    let r = client.get(&gw.url("/lan"), "app.test", &[]).await;
+    assert_eq!(r.status, 403);
+    // ...and in the second (key and type in lowercase).
+    let r = client.get(&gw.url("/local"), "app.test", &[]).await;
+    assert_eq!(r.status, 200);
+
+    // Numbers and booleans are header values as written; Traefik's plugin form runs the plugin
+    // named by its key.
+    let before = up.count();
+    let r = client.get(&gw.url("/hdr"), "app.test", &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-plugin-form"), Some("traefik"));
+    assert_eq!(up.count(), before + 1);
+    let seen = up.last();
+    assert_eq!(seen.header("x-backend-port"), Some("443"));
+    assert_eq!(seen.header("x-forwarded-ssl"), Some("true"));
+}
+
+#[test]
+fn references_to_other_providers_are_refused_naming_the_reference() {
+    let yaml = r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+http:
+  routers:
+    dashboard:
+      rule: "PathPrefix(`/dashboard`)"
+      service: api@internal
+    whoami:
+      rule: "PathPrefix(`/`)"
+      service: whoami@docker
+      middlewares: [auth@kubernetescrd]
+"#;
+    let (ok, stdout, stderr) = check_config(yaml, &[]);
+    assert!(!ok, "must be refused; stdout: {stdout}");
+    // One line per reference, in line order, each `<path>/gateway.yml:LINE: key: reason`.
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines[0].contains(
+            "gateway.yml:8: http.routers.dashboard.service: service \"api@internal\" is not available yet"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].contains(
+            "gateway.yml:11: http.routers.whoami.service: provider \"docker\" is not available: \"whoami@docker\""
+        ),
+        "{stderr}"
+    );
+    assert!(
+        lines[2].contains(
+            "gateway.yml:12: http.routers.whoami.middlewares[0]: provider \"kubernetescrd\" is not available: \"auth@kubernetescrd\""
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_plugin_of_neither_form_is_refused_explaining_both() {
+    let yaml = r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+http:
+  middlewares:
+    m:
+      plugin:
+        first: {}
+        second: {}
+"#;
+    let (ok, _, stderr) = check_config(yaml, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("gateway.yml:7: http.middlewares.m.plugin: has 2 keys (\"first\", \"second\"): write either wasmgate's form `plugin: {name: <plugin>, config: {...}}` or Traefik's form `plugin: {<plugin>: {...config...}}`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn traefiks_plugin_form_naming_a_missing_plugin_says_which() {
+    let yaml = r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+http:
+  middlewares:
+    m:
+      plugin:
+        traefik-plugin-ghost:
+          option: 1
+"#;
+    let (ok, _, stderr) = check_config(yaml, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("gateway.yml:7: http.middlewares.m.plugin: middleware \"m\" uses plugin \"traefik-plugin-ghost\", which does not exist"),
+        "{stderr}"
+    );
+}
