@@ -191,3 +191,32 @@ http:
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_without_servers_loads_with_a_warning_and_answers_503() {
+    let yaml = r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+http:
+  routers:
+    r:
+      rule: "PathPrefix(`/`)"
+      service: empty
+  services:
+    empty:
+      loadBalancer:
+        servers: []
+"#;
+    let (ok, stdout, stderr) = check_config(yaml, &[]);
+    assert!(ok, "a service without servers loads; stderr: {stderr}");
+    assert!(stdout.contains("OK"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "gateway.yml:12: http.services.empty.loadBalancer.servers: no servers: the service answers 503"
+        ),
+        "check warns at the servers key: {stderr}"
+    );
+    let gw = Gateway::start(yaml, &[]);
+    let r = Client::http1().get(&gw.url("/"), "app.test", &[]).await;
+    assert_eq!(r.status, 503);
+}

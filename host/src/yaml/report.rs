@@ -27,6 +27,20 @@ impl Reporter<'_> {
         self.diagnostics.push(file, error);
     }
 
+    /// A warning at `key_path` in file `file`: something that loads (as Traefik loads it) but
+    /// will not work as the author may expect. Logged at once, located like an error
+    /// (`file:line: key: reason`); `wasmgate check` prints it, `run` logs it at every load.
+    pub(crate) fn warn<S: AsRef<str>>(
+        &mut self,
+        file: usize,
+        key_path: &[S],
+        reason: impl Into<String>,
+    ) {
+        let location = self.sources.locate_in(file, key_path);
+        let warning = self.sources.error_at(location, reason);
+        tracing::warn!("{warning}");
+    }
+
     /// An error whose line and path are already known.
     pub(crate) fn exact(
         &mut self,

@@ -44,8 +44,11 @@ pub(crate) fn resolve_load_balancer(
 ) -> Option<LoadBalancerConfig> {
     let mut ok = true;
     if raw.servers.is_empty() {
-        at.report(reporter, &["servers"], "at least one server is required");
-        return None;
+        // Traefik loads a service without servers and answers 503 (no available server).
+        let path: Vec<&str> = at.base.iter().chain(&["servers"]).copied().collect();
+        let reason =
+            "no servers: the service answers 503 (no available server) until some are added";
+        reporter.warn(at.file, &path, reason);
     }
     let mut servers = Vec::with_capacity(raw.servers.len());
     for (index, server) in raw.servers.iter().enumerate() {
@@ -62,7 +65,7 @@ pub(crate) fn resolve_load_balancer(
             }
         }
     }
-    if ok && servers.iter().all(|s| s.weight == 0) {
+    if ok && !servers.is_empty() && servers.iter().all(|s| s.weight == 0) {
         at.report(
             reporter,
             &["servers"],

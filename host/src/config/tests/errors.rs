@@ -105,9 +105,6 @@ fn service_and_transport_errors() {
                 "{file}:8: http.services.weighted-svc.weighted.services: at least one service is required"
             ),
             format!(
-                "{file}:11: http.services.empty.loadBalancer.servers: at least one server is required"
-            ),
-            format!(
                 "{file}:16: http.services.bad-url.loadBalancer.servers[1].url: invalid server URL \"ftp://127.0.0.1\": unsupported scheme \"ftp\" (allowed: http, https, h2c)"
             ),
             format!(

