@@ -18,6 +18,7 @@ pub mod lb;
 pub mod plugins;
 pub mod proxy;
 pub mod router;
+pub mod tls;
 pub mod upstream;
 pub mod yaml;
 

@@ -11,6 +11,7 @@ use crate::plugins::{
 };
 use crate::router::path::Encoded;
 use crate::router::{Route, RouteTable, Rule};
+use crate::tls::{TlsRouter, TlsSetup};
 
 use super::build_services::build_services;
 use crate::proxy::{RouteTarget, Snapshot};
@@ -101,6 +102,12 @@ pub fn build_snapshot(
         .keys()
         .map(|ep| (ep.clone(), Vec::new()))
         .collect();
+    // Routers with `tls` are matched on TLS connections only (Traefik's rule).
+    let mut per_entrypoint_tls: HashMap<String, Vec<Route<RouteTarget>>> = per_entrypoint
+        .keys()
+        .map(|ep| (ep.clone(), Vec::new()))
+        .collect();
+    let mut tls_routers: Vec<TlsRouter<'_>> = Vec::new();
     for (name, router) in &http.routers {
         let rule = match Rule::parse(&router.rule) {
             Ok(rule) => rule,
@@ -148,7 +155,25 @@ pub fn build_snapshot(
             router.entry_points.clone()
         };
         for ep in eps {
-            let Some(routes) = per_entrypoint.get_mut(&ep) else {
+            let Some((ep_name, ep_config)) = config.static_config.entry_points.get_key_value(&ep)
+            else {
+                continue;
+            };
+            // The router's own `tls`, else its entrypoint's `http.tls`.
+            let router_tls = router.tls.as_ref().or(ep_config.tls.as_ref());
+            let table = match router_tls {
+                Some(router_tls) => {
+                    tls_routers.push(TlsRouter {
+                        entrypoint: ep_name,
+                        router: name,
+                        hosts: rule.hosts(),
+                        options: router_tls.options_name(),
+                    });
+                    &mut per_entrypoint_tls
+                }
+                None => &mut per_entrypoint,
+            };
+            let Some(routes) = table.get_mut(&ep) else {
                 continue;
             };
             routes.push(Route {
@@ -166,13 +191,24 @@ pub fn build_snapshot(
         }
     }
 
+    // Certificates (every file read and checked) and TLS options, for the TLS entrypoints.
+    let tls = TlsSetup::build(config, &tls_routers).unwrap_or_else(|tls_errors| {
+        errors.extend(tls_errors);
+        TlsSetup::default()
+    });
+
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Snapshot {
-        entrypoints: per_entrypoint
+    let tables = |routes: HashMap<String, Vec<Route<RouteTarget>>>| {
+        routes
             .into_iter()
             .map(|(ep, routes)| (ep, RouteTable::new(routes)))
-            .collect(),
+            .collect()
+    };
+    Ok(Snapshot {
+        entrypoints: tables(per_entrypoint),
+        tls_entrypoints: tables(per_entrypoint_tls),
+        tls: tls.into_entrypoints(),
     })
 }

@@ -12,19 +12,38 @@ use crate::config::{ConfigError, LoadedConfig, ServersTransportConfig, ServiceCo
 use crate::lb::mirroring::replay::MirrorSampler;
 use crate::lb::sticky::StickyCookie;
 use crate::lb::{LoadBalancer, SmoothWeighted};
+use crate::upstream::UpstreamTls;
 use crate::upstream::transport::{TransportSettings, UpstreamTransport};
 
 use crate::lb::mirroring::{Mirror, Mirroring};
 use crate::lb::service::{Failover, Service, ServiceKind, Weighted};
 
-fn transport_settings(t: &ServersTransportConfig) -> TransportSettings {
+fn transport_settings(t: &ServersTransportConfig, tls: Option<UpstreamTls>) -> TransportSettings {
     TransportSettings {
         dial_timeout: t.dial_timeout,
         response_header_timeout: t.response_header_timeout,
         idle_conn_timeout: t.idle_conn_timeout,
         max_idle_conns_per_host: t.max_idle_conns_per_host,
         max_conns_per_host: t.max_conns_per_host,
+        tls,
     }
+}
+
+/// The TLS side of servers transport `name` (`None`: the default transport); a file that does
+/// not load goes to `errors`, and the transport is built without TLS (the config is rejected).
+fn upstream_tls(
+    config: &LoadedConfig,
+    name: Option<&str>,
+    t: &ServersTransportConfig,
+    errors: &mut Vec<ConfigError>,
+) -> Option<UpstreamTls> {
+    let site = |reason: &str| match name {
+        Some(name) => config.error_at(&["http", "serversTransports", name], reason),
+        None => config.error_at(&["http"], reason),
+    };
+    crate::tls::upstream_tls(&t.tls, site)
+        .map_err(|e| errors.push(e))
+        .ok()
 }
 
 /// Every service that could be built, by name; problems go to `errors`, located in the
@@ -34,18 +53,15 @@ pub fn build_services<'c>(
     errors: &mut Vec<ConfigError>,
 ) -> HashMap<&'c str, Arc<Service>> {
     let http = &config.dynamic.http;
-    let default_transport =
-        UpstreamTransport::new(&transport_settings(&ServersTransportConfig::default()));
-    let transports: HashMap<&str, UpstreamTransport> = http
-        .servers_transports
-        .iter()
-        .map(|(name, t)| {
-            (
-                name.as_str(),
-                UpstreamTransport::new(&transport_settings(t)),
-            )
-        })
-        .collect();
+    let defaults = ServersTransportConfig::default();
+    let default_tls = upstream_tls(config, None, &defaults, errors);
+    let default_transport = UpstreamTransport::new(&transport_settings(&defaults, default_tls));
+    let mut transports: HashMap<&str, UpstreamTransport> = HashMap::new();
+    for (name, t) in &http.servers_transports {
+        let tls = upstream_tls(config, Some(name), t, errors);
+        let transport = UpstreamTransport::new(&transport_settings(t, tls));
+        transports.insert(name.as_str(), transport);
+    }
     let mut builder = Builder {
         config,
         default_transport,

@@ -76,13 +76,24 @@ impl Reloader {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The paths whose changes trigger a reload: every config file, the plugin directory.
+    /// The paths whose changes trigger a reload: every config file, every certificate, key and
+    /// CA file the config names (`tls`, servers transports; as at start-up), the plugin
+    /// directory.
     pub fn watched_paths(&self) -> (Vec<PathBuf>, Option<PathBuf>) {
         let live = self.lock();
         let files = live
             .config
             .files()
             .into_iter()
+            .chain(live.config.dynamic.tls.files())
+            .chain(
+                live.config
+                    .dynamic
+                    .http
+                    .servers_transports
+                    .values()
+                    .flat_map(|t| t.tls.files()),
+            )
             .map(Path::to_path_buf)
             .collect();
         (files, self.plugin_dir.clone())

@@ -25,15 +25,19 @@ pub mod duration;
 mod load;
 mod model_dynamic;
 mod model_static;
+mod model_tls;
 mod plugin_form;
 mod plugin_runtime;
 mod provider_names;
 mod raw;
+mod raw_tls;
 mod resolve_chain;
 mod resolve_dynamic;
 mod resolve_middleware;
 mod resolve_service;
 mod resolve_static;
+mod resolve_tls;
+mod router_tls;
 pub mod size;
 mod traefik_options;
 mod users_file;
@@ -60,6 +64,11 @@ pub use model_static::{
     DEFAULT_MAX_REQUESTS_PER_INSTANCE, DEFAULT_MEMORY_LIMIT, DEFAULT_POOL_SIZE, EncodedCharacters,
     EntryPointConfig, EntryPointLimits, ForwardedHeadersConfig, H2cUpgrade, Isolation, LogConfig,
     MIN_MEMORY_LIMIT, PluginRuntimeConfig, PluginsConfig, StaticConfig,
+};
+pub use model_tls::{
+    CertificateConfig, CipherSuite, ClientAuthConfig, ClientAuthType, Curve, DEFAULT_TLS_OPTIONS,
+    KeySite, PemSource, RouterTlsConfig, TlsConfig, TlsOptionsConfig, TlsVersion,
+    UpstreamTlsConfig,
 };
 pub use resolve_middleware::{PLUGIN_KEY, TRAEFIK_MIDDLEWARES};
 

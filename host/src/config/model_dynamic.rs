@@ -17,6 +17,8 @@ pub const DEFAULT_MAX_IDLE_CONNS_PER_HOST: usize = 200;
 #[derive(Debug, Clone, Default)]
 pub struct DynamicConfig {
     pub http: HttpConfig,
+    /// `tls:` (certificates, stores, options).
+    pub tls: super::model_tls::TlsConfig,
 }
 
 /// `http:`; every map is keyed by the name used in the YAML.
@@ -43,6 +45,9 @@ pub struct RouterConfig {
     /// `maxInFlight` (wasmgate's): requests this router handles at once; beyond it, 503 with
     /// `Retry-After` at once instead of an unbounded queue. `None`: unlimited.
     pub max_in_flight: Option<usize>,
+    /// `tls`: the router matches TLS connections only (without it, plain ones only); also set
+    /// from its entrypoints' `http.tls` when the router has none.
+    pub tls: Option<super::model_tls::RouterTlsConfig>,
 }
 
 /// `http.services.<name>`: exactly one kind. References between services (weighted children,
@@ -270,6 +275,8 @@ pub struct ServersTransportConfig {
     /// limit. A request that needs a new connection beyond it waits for one to close, up to the
     /// dial timeout.
     pub max_conns_per_host: Option<usize>,
+    /// `serverName`, `insecureSkipVerify`, `rootCAs`, `certificates`, `peerCertURI`.
+    pub tls: super::model_tls::UpstreamTlsConfig,
 }
 
 impl Default for ServersTransportConfig {
@@ -280,6 +287,7 @@ impl Default for ServersTransportConfig {
             idle_conn_timeout: DEFAULT_IDLE_CONN_TIMEOUT,
             max_idle_conns_per_host: DEFAULT_MAX_IDLE_CONNS_PER_HOST,
             max_conns_per_host: None,
+            tls: super::model_tls::UpstreamTlsConfig::default(),
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct EntryPointConfig {
     pub forwarded: ForwardedHeadersConfig,
     /// `http.encodedCharacters`: which ambiguous escapes the request path may hold.
     pub encoded_characters: EncodedCharacters,
+    /// `http.tls`: every router on this entrypoint without a `tls` of its own gets this one.
+    pub tls: Option<super::model_tls::RouterTlsConfig>,
 }
 
 /// Traefik's `encodedCharacters` options: which percent-encoded reserved characters a request

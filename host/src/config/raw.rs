@@ -24,6 +24,7 @@ pub(crate) struct RawEntryPoint {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RawEntryPointHttp {
     pub(crate) encoded_characters: Option<RawEncodedCharacters>,
+    pub(crate) tls: Option<super::raw_tls::RawRouterTls>,
 }
 
 /// Traefik's `encodedCharacters` options, on an entrypoint or as a router middleware; an
@@ -193,6 +194,7 @@ pub(crate) struct RawRouter {
     pub(crate) middlewares: Vec<String>,
     pub(crate) priority: Option<i64>,
     pub(crate) max_in_flight: Option<usize>,
+    pub(crate) tls: Option<super::raw_tls::RawRouterTls>,
 }
 
 // Service shapes (`loadBalancer`, `weighted`, `mirroring`, `failover`) are in `service/raw.rs`.
@@ -204,6 +206,14 @@ pub(crate) struct RawServersTransport {
     pub(crate) forwarding_timeouts: Option<RawForwardingTimeouts>,
     pub(crate) max_idle_conns_per_host: Option<usize>,
     pub(crate) max_conns_per_host: Option<usize>,
+    pub(crate) server_name: Option<String>,
+    pub(crate) insecure_skip_verify: Option<bool>,
+    #[serde(default, rename = "rootCAs")]
+    pub(crate) root_cas: Vec<String>,
+    #[serde(default)]
+    pub(crate) certificates: Vec<super::raw_tls::RawCertificate>,
+    #[serde(rename = "peerCertURI")]
+    pub(crate) peer_cert_uri: Option<String>,
 }
 
 /// `http.serversTransports.<name>.forwardingTimeouts`.

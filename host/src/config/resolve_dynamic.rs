@@ -9,6 +9,8 @@ use super::raw::RawRouter;
 use super::resolve_middleware::resolve_middleware;
 use super::resolve_service::{resolve_service, resolve_transport};
 use super::resolve_static::{STATIC_KEYS, StaticParts, entries_of};
+use super::resolve_tls::resolve_tls;
+use super::router_tls::{check_options_reference, resolve_router_tls};
 use super::validate::check_references;
 use crate::yaml::report::Reporter;
 use crate::yaml::tree::{Entry, Seg};
@@ -45,6 +47,8 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> Definitions<'n> {
             let folded = crate::yaml::case_fold::field_for(&entry.key, &["http"]);
             match folded.unwrap_or(entry.key.as_str()) {
                 "http" => collect_http(reporter, file, entry, &mut definitions),
+                // Read by `resolve_tls`, from every file.
+                "tls" => {}
                 _ if file == 0 => {}
                 static_key if STATIC_KEYS.contains(&static_key) => reporter.exact(
                     file,
@@ -56,7 +60,7 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> Definitions<'n> {
                     file,
                     &[key(other)],
                     Some(entry.line),
-                    format!("unknown key \"{other}\" (allowed in a provider file: http)"),
+                    format!("unknown key \"{other}\" (allowed in a provider file: http, tls)"),
                 ),
             }
         }
@@ -120,11 +124,26 @@ pub(crate) fn resolve_dynamic(
     complete: bool,
 ) -> DynamicConfig {
     let definitions = collect(reporter);
+    let tls = resolve_tls(reporter);
     let mut http = HttpConfig::default();
     for (name, def) in &definitions.routers {
         let path = ["http", "routers", name.as_str()];
-        if let Some(raw) = reporter.parse::<RawRouter>(def.file, def.node, &path, def.line) {
-            http.routers.insert(name.clone(), resolve_router(raw));
+        if let Some(mut raw) = reporter.parse::<RawRouter>(def.file, def.node, &path, def.line) {
+            let router_tls = raw.tls.take().map(|raw_tls| {
+                let at = ["http", "routers", name.as_str(), "tls"];
+                let router_tls = resolve_router_tls(reporter, def.file, &at, raw_tls);
+                check_options_reference(reporter, def.file, &at, &router_tls, &tls);
+                router_tls
+            });
+            let mut router = resolve_router(raw);
+            router.tls = router_tls;
+            http.routers.insert(name.clone(), router);
+        }
+    }
+    for (name, ep) in &statics.config.entry_points {
+        if let Some(ep_tls) = &ep.tls {
+            let at = ["entryPoints", name.as_str(), "http", "tls"];
+            check_options_reference(reporter, 0, &at, ep_tls, &tls);
         }
     }
     for (name, def) in &definitions.services {
@@ -151,7 +170,7 @@ pub(crate) fn resolve_dynamic(
     if complete {
         check_references(reporter, &http, &definitions, &statics.entry_point_names);
     }
-    DynamicConfig { http }
+    DynamicConfig { http, tls }
 }
 
 fn resolve_router(raw: RawRouter) -> RouterConfig {
@@ -162,5 +181,6 @@ fn resolve_router(raw: RawRouter) -> RouterConfig {
         middlewares: raw.middlewares.iter().map(|m| local_name(m)).collect(),
         priority: raw.priority,
         max_in_flight: raw.max_in_flight.filter(|n| *n > 0),
+        tls: None,
     }
 }

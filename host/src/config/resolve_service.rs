@@ -120,5 +120,15 @@ pub(crate) fn resolve_transport(
         transport.max_idle_conns_per_host = max_idle;
     }
     transport.max_conns_per_host = raw.max_conns_per_host.filter(|n| *n > 0);
+    transport.tls = super::resolve_tls::resolve_upstream_tls(
+        reporter,
+        file,
+        name,
+        raw.server_name,
+        raw.insecure_skip_verify,
+        raw.root_cas,
+        raw.certificates,
+        raw.peer_cert_uri,
+    );
     Some(transport)
 }

@@ -14,7 +14,7 @@ use crate::yaml::tree::{Entry, Node, Resolved, Seg, Value};
 
 /// Top-level keys of the main file.
 pub(crate) const STATIC_KEYS: &[&str] = &["entryPoints", "providers", "plugins", "log"];
-const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, http";
+const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, http, tls";
 const MAIN_KEY_NAMES: &[&str] = &["entryPoints", "providers", "plugins", "log", "http"];
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 
@@ -101,7 +101,8 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
                     parts.config.log = resolve_log(reporter, raw);
                 }
             }
-            "http" => {}
+            // Dynamic configuration, resolved by `resolve_dynamic` / `resolve_tls`.
+            "http" | "tls" => {}
             other => reporter.exact(
                 0,
                 &[key(other)],
@@ -228,6 +229,14 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                 limits.idle_timeout = nonzero(d.0);
             }
         }
+        let (encoded_characters, tls) = match raw.http {
+            Some(http) => (http.encoded_characters, http.tls),
+            None => (None, None),
+        };
+        let tls = tls.map(|raw_tls| {
+            let at = ["entryPoints", ep.key.as_str(), "http", "tls"];
+            super::router_tls::resolve_router_tls(reporter, 0, &at, raw_tls)
+        });
         parts.config.entry_points.insert(
             ep.key.clone(),
             EntryPointConfig {
@@ -235,12 +244,11 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                 grace_timeout,
                 limits,
                 forwarded,
-                encoded_characters: raw
-                    .http
-                    .and_then(|http| http.encoded_characters)
+                encoded_characters: encoded_characters
                     .map_or(EncodedCharacters::ENTRYPOINT_DEFAULT, |raw| {
                         raw.over(EncodedCharacters::ENTRYPOINT_DEFAULT)
                     }),
+                tls,
             },
         );
     }

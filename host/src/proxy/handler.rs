@@ -143,7 +143,7 @@ async fn proxy(
     let host = RequestFacts::host_of(&parts);
 
     let table = runtime
-        .routes(&conn.entrypoint)
+        .routes_for(&conn.entrypoint, conn.tls)
         .ok_or(GatewayError::NoRoute)?;
     let facts = RequestFacts {
         host,

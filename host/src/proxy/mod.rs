@@ -4,6 +4,7 @@
 
 pub mod body_peek;
 pub mod client_body;
+mod connection;
 pub mod connection_limits;
 pub mod deadline;
 pub mod error;

@@ -1,22 +1,19 @@
-//! Entrypoint listeners: accept TCP connections and serve HTTP/1.1 and HTTP/2 (h2c prior
-//! knowledge) on them with hyper, handing each request to the handler with the current snapshot.
+//! Entrypoint listeners: accept TCP connections, shed those over the limit, and hand each to
+//! its own task (`connection`: TLS when the snapshot has TLS routers for the entrypoint, then
+//! HTTP/1.1 and HTTP/2 with hyper).
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
+use super::connection::ConnectionTask;
 use super::connection_limits::ConnectionLimits;
-use super::handler::{Connection, RequestTimeouts, handle};
+use super::handler::{Connection, RequestTimeouts};
 use super::headers::ForwardedValues;
-use super::idle::{Activity, ActivityIo};
-use super::reset_guard::ConnectionResets;
 use super::snapshot::SharedSnapshot;
 
 /// A bound entrypoint, ready to serve.
@@ -81,7 +78,7 @@ impl Entrypoint {
                 shed(stream, &self.name);
                 continue;
             };
-            let conn = Arc::new(Connection {
+            let conn = Connection {
                 entrypoint: self.name.clone(),
                 client,
                 local,
@@ -92,85 +89,18 @@ impl Entrypoint {
                 h2c_upgrade: limits.h2c_upgrade,
                 path_policy,
                 forwarded_values: ForwardedValues::new(client, local.port(), false),
-            });
-            let snapshot = snapshot.clone();
-            let resets = ConnectionResets::new(limits.h2_max_premature_resets);
-            let accounting = resets.clone();
-            let service = service_fn(move |req| {
-                let conn = conn.clone();
-                // One snapshot per request: a reload between two requests of a keep-alive
-                // connection takes effect on the next request.
-                let current = snapshot.load_full();
-                let guard = accounting.start();
-                // Boxed: the request's future is large (routing, plugin chain, upstream call)
-                // and hyper moves it into its dispatcher; a pointer moves cheaper than its bytes.
-                Box::pin(async move {
-                    let resp = handle(current, &conn, req).await;
-                    guard.answered();
-                    Ok::<_, Infallible>(resp)
-                })
-            });
-            let activity = Activity::new();
-            let io = TokioIo::new(ActivityIo::new(stream, activity.clone()));
-            let connection = limits
-                .builder()
-                .serve_connection_with_upgrades(io, service)
-                .into_owned();
-            let mut shutdown = shutdown.clone();
-            let idle_timeout = limits.idle_timeout;
-            // Runs the connection to its end. On shutdown, once no bytes have moved for
-            // `idle_timeout`, or after too many premature resets, it is shut down gracefully:
-            // an idle keep-alive connection closes at once, requests in flight finish first
-            // (HTTP/2: GOAWAY, open streams finish). A connection that then stays idle for
-            // another `idle_timeout` with no request in flight is dropped (an HTTP/2 client
-            // that never acknowledges the GOAWAY's PING would otherwise stay forever), as is
-            // a rapid-reset connection [`RESET_DRAIN`] after its GOAWAY.
-            tokio::spawn(async move {
-                let mut connection = std::pin::pin!(connection);
-                let mut idle_wait = std::pin::pin!(idle(&activity, idle_timeout, false));
-                let mut drain_limit = std::pin::pin!(deadline(None));
-                let mut closing = false;
-                if *shutdown.borrow_and_update() {
-                    connection.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-                let result = loop {
-                    tokio::select! {
-                        result = connection.as_mut() => break result,
-                        // A dropped sender (the gateway is exiting) counts as shutdown too.
-                        _ = shutdown.changed(), if !closing => {
-                            connection.as_mut().graceful_shutdown();
-                            closing = true;
-                        }
-                        () = resets.tripped(), if !closing => {
-                            tracing::warn!(
-                                %client,
-                                "closing a connection that reset most of its requests \
-                                 after they were forwarded (rapid reset)"
-                            );
-                            connection.as_mut().graceful_shutdown();
-                            closing = true;
-                            drain_limit.set(deadline(Some(RESET_DRAIN)));
-                        }
-                        () = &mut idle_wait => {
-                            if !closing {
-                                tracing::debug!(%client, "closing an idle client connection");
-                                connection.as_mut().graceful_shutdown();
-                                closing = true;
-                            } else if resets.in_flight() == 0 {
-                                tracing::debug!(%client, "dropping a connection idle while closing");
-                                break Ok(());
-                            }
-                            idle_wait.set(idle(&activity, idle_timeout, true));
-                        }
-                        () = &mut drain_limit => break Ok(()),
-                    }
-                };
-                if let Err(e) = result {
-                    tracing::debug!(%client, "connection ended with error: {e}");
-                }
-                drop(permit);
-            });
+            };
+            // The TLS side of the snapshot current at accept: certificates renewed by a reload
+            // reach the connections accepted after it.
+            let tls = snapshot.load().tls.get(&*self.name).cloned();
+            let task = ConnectionTask {
+                conn,
+                snapshot: snapshot.clone(),
+                limits: limits.clone(),
+                shutdown: shutdown.clone(),
+                permit,
+            };
+            tokio::spawn(task.run(stream, tls));
         }
         drop(self.listener);
         let open = max_connections - connections.available_permits();
@@ -194,30 +124,6 @@ impl Entrypoint {
         }
     }
 }
-
-/// Resolves once the connection has moved no bytes for `idle_timeout`; never without one.
-/// With `from_now`, the idle period starts now (the next period of a connection already
-/// closing) rather than at the last byte moved.
-async fn idle(activity: &Activity, idle_timeout: Option<Duration>, from_now: bool) {
-    if from_now {
-        activity.touch();
-    }
-    match idle_timeout {
-        Some(idle) => activity.idle_for(idle).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Resolves after `after`; never with `None`.
-async fn deadline(after: Option<Duration>) {
-    match after {
-        Some(after) => tokio::time::sleep(after).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// How long a connection closed for rapid reset may take to finish after its GOAWAY.
-const RESET_DRAIN: Duration = Duration::from_secs(1);
 
 /// Answers a connection over the limit with 503 and closes it, without reading its request.
 fn shed(mut stream: tokio::net::TcpStream, entrypoint: &str) {

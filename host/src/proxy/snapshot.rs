@@ -23,15 +23,33 @@ pub struct RouteTarget {
     pub encoded_characters: Option<crate::router::path::Encoded>,
 }
 
-/// Route tables by entrypoint name.
+/// Route tables by entrypoint name, and the TLS side of the entrypoints that terminate TLS.
 #[derive(Default)]
 pub struct Snapshot {
+    /// Routers without `tls`: matched on plain connections.
     pub entrypoints: HashMap<String, RouteTable<RouteTarget>>,
+    /// Routers with `tls` (their own or their entrypoint's `http.tls`): matched on TLS
+    /// connections only, as in Traefik.
+    pub tls_entrypoints: HashMap<String, RouteTable<RouteTarget>>,
+    /// Certificates and options of each entrypoint with TLS routers; read once per accepted
+    /// connection, so a reload's certificates reach the connections accepted after it.
+    pub tls: HashMap<String, Arc<crate::tls::EntrypointTls>>,
 }
 
 impl Snapshot {
+    /// The routers of `entrypoint` that plain connections match.
     pub fn routes(&self, entrypoint: &str) -> Option<&RouteTable<RouteTarget>> {
         self.entrypoints.get(entrypoint)
+    }
+
+    /// The routers of `entrypoint` a connection matches: the TLS routers on a TLS connection,
+    /// the others on a plain one.
+    pub fn routes_for(&self, entrypoint: &str, tls: bool) -> Option<&RouteTable<RouteTarget>> {
+        if tls {
+            self.tls_entrypoints.get(entrypoint)
+        } else {
+            self.entrypoints.get(entrypoint)
+        }
     }
 }
 

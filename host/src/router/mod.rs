@@ -38,6 +38,7 @@ mod compile;
 mod error;
 mod expr;
 mod facts;
+mod hosts;
 mod lexer;
 mod matcher;
 mod parser;

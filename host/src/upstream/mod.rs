@@ -7,8 +7,10 @@
 pub mod body;
 pub mod error;
 pub mod per_host_limit;
+pub mod tls;
 pub mod transport;
 
 pub use body::ProxyBody;
 pub use error::UpstreamError;
+pub use tls::UpstreamTls;
 pub use transport::{TransportSettings, UpstreamProtocol, UpstreamTransport};

@@ -19,6 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use super::body::ProxyBody;
 use super::error::UpstreamError;
 use super::per_host_limit::LimitedConnector;
+use hyper_rustls::HttpsConnector;
 
 /// Connection and timeout settings of a transport.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct TransportSettings {
     pub max_idle_conns_per_host: usize,
     /// Open connections per server (`None`: unlimited).
     pub max_conns_per_host: Option<usize>,
+    /// TLS for `https://` servers (`None`: no trust anchors, `https://` servers fail).
+    pub tls: Option<super::tls::UpstreamTls>,
 }
 
 /// How a server is spoken to, decided by its URL scheme at config time.
@@ -44,8 +47,8 @@ pub enum UpstreamProtocol {
 /// Pooled clients to upstream servers.
 #[derive(Clone)]
 pub struct UpstreamTransport {
-    client: Client<LimitedConnector, ProxyBody>,
-    h2c: Client<LimitedConnector, ProxyBody>,
+    client: Client<HttpsConnector<LimitedConnector>, ProxyBody>,
+    h2c: Client<HttpsConnector<LimitedConnector>, ProxyBody>,
     response_header_timeout: Option<Duration>,
 }
 
@@ -61,6 +64,7 @@ impl UpstreamTransport {
             settings.max_conns_per_host,
             settings.dial_timeout,
         );
+        let connector = super::tls::https_connector(connector, settings.tls.as_ref());
         let builder = |http2_only: bool| {
             Client::builder(TokioExecutor::new())
                 .pool_idle_timeout(settings.idle_conn_timeout)

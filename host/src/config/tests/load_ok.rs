@@ -58,6 +58,7 @@ fn reference_example_loads_with_every_value() {
             middlewares: vec!["add-headers".to_string(), "guard".to_string()],
             priority: Some(10),
             max_in_flight: None,
+            tls: None,
         }
     );
     let lb = load_balancer(http.services.get("api-svc"));
@@ -80,6 +81,7 @@ fn reference_example_loads_with_every_value() {
             idle_conn_timeout: Duration::from_secs(90),
             max_idle_conns_per_host: 200,
             max_conns_per_host: None,
+            tls: Default::default(),
         }
     );
 

@@ -235,6 +235,7 @@ mod tests {
             idle_conn_timeout: d.idle_conn_timeout,
             max_idle_conns_per_host: d.max_idle_conns_per_host,
             max_conns_per_host: None,
+            tls: None,
         });
         let config = HealthCheckConfig {
             path: "/health".into(),

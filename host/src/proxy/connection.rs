@@ -1,0 +1,181 @@
+//! One accepted client connection, from its first byte to its end: on an entrypoint that
+//! terminates TLS the first byte tells a TLS handshake from plain HTTP (Traefik serves both on
+//! one entrypoint: TLS routers on TLS connections, the others on plain ones), the handshake
+//! runs with the options of the ClientHello's server name (`tls`), and then hyper serves
+//! HTTP/1.1 or HTTP/2 (ALPN `h2` over TLS, prior knowledge in clear) with the idle, shutdown and
+//! rapid-reset guards.
+//!
+//! Runs on its own task per connection; the TLS decision costs one `peek` and one snapshot
+//! load per connection, nothing per request.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, watch};
+
+use super::connection_limits::ConnectionLimits;
+use super::handler::{Connection, handle};
+use super::headers::ForwardedValues;
+use super::idle::{Activity, ActivityIo};
+use super::reset_guard::ConnectionResets;
+use super::snapshot::SharedSnapshot;
+use crate::tls::{EntrypointTls, is_tls_client_hello};
+
+/// What serving one connection needs; the task owns it until the connection ends.
+pub(super) struct ConnectionTask {
+    pub(super) conn: Connection,
+    pub(super) snapshot: SharedSnapshot,
+    pub(super) limits: ConnectionLimits,
+    pub(super) shutdown: watch::Receiver<bool>,
+    /// The entrypoint's connection slot, released when the connection ends.
+    pub(super) permit: OwnedSemaphorePermit,
+}
+
+impl ConnectionTask {
+    /// Serves `stream`. With `tls` (the entrypoint has TLS routers in the current snapshot) a
+    /// connection whose first byte starts a TLS record is handshaken first; the client has
+    /// `headerReadTimeout` for its first byte and again for the handshake.
+    pub(super) async fn run(mut self, stream: TcpStream, tls: Option<Arc<EntrypointTls>>) {
+        let Some(tls) = tls else {
+            return self.serve(stream).await;
+        };
+        let client = self.conn.client;
+        let limit = self.limits.header_read_timeout;
+        let mut first = [0u8; 1];
+        match tokio::time::timeout(limit, stream.peek(&mut first)).await {
+            Ok(Ok(1..)) if is_tls_client_hello(first[0]) => {}
+            Ok(Ok(1..)) => return self.serve(stream).await,
+            Ok(Ok(_)) | Ok(Err(_)) => return,
+            Err(_) => {
+                tracing::debug!(%client, "closing a connection that sent nothing");
+                return;
+            }
+        }
+        match tokio::time::timeout(limit, tls.accept(stream)).await {
+            Ok(Ok(stream)) => {
+                self.conn.tls = true;
+                self.conn.forwarded_values =
+                    ForwardedValues::new(client, self.conn.local.port(), true);
+                self.serve(stream).await;
+            }
+            Ok(Err(e)) => tracing::debug!(%client, "{e}"),
+            Err(_) => tracing::debug!(%client, "TLS handshake timed out"),
+        }
+    }
+
+    /// Runs the connection to its end. On shutdown, once no bytes have moved for
+    /// `idle_timeout`, or after too many premature resets, it is shut down gracefully: an idle
+    /// keep-alive connection closes at once, requests in flight finish first (HTTP/2: GOAWAY,
+    /// open streams finish). A connection that then stays idle for another `idle_timeout` with
+    /// no request in flight is dropped (an HTTP/2 client that never acknowledges the GOAWAY's
+    /// PING would otherwise stay forever), as is a rapid-reset connection [`RESET_DRAIN`] after
+    /// its GOAWAY.
+    async fn serve<IO>(self, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let ConnectionTask {
+            conn,
+            snapshot,
+            limits,
+            mut shutdown,
+            permit,
+        } = self;
+        let client = conn.client;
+        let conn = Arc::new(conn);
+        let resets = ConnectionResets::new(limits.h2_max_premature_resets);
+        let accounting = resets.clone();
+        let service = service_fn(move |req| {
+            let conn = conn.clone();
+            // One snapshot per request: a reload between two requests of a keep-alive
+            // connection takes effect on the next request.
+            let current = snapshot.load_full();
+            let guard = accounting.start();
+            // Boxed: the request's future is large (routing, plugin chain, upstream call)
+            // and hyper moves it into its dispatcher; a pointer moves cheaper than its bytes.
+            Box::pin(async move {
+                let resp = handle(current, &conn, req).await;
+                guard.answered();
+                Ok::<_, Infallible>(resp)
+            })
+        });
+        let activity = Activity::new();
+        let io = TokioIo::new(ActivityIo::new(io, activity.clone()));
+        let builder = limits.builder();
+        let connection = builder.serve_connection_with_upgrades(io, service);
+        let idle_timeout = limits.idle_timeout;
+        let mut connection = std::pin::pin!(connection);
+        let mut idle_wait = std::pin::pin!(idle(&activity, idle_timeout, false));
+        let mut drain_limit = std::pin::pin!(deadline(None));
+        let mut closing = false;
+        if *shutdown.borrow_and_update() {
+            connection.as_mut().graceful_shutdown();
+            closing = true;
+        }
+        let result = loop {
+            tokio::select! {
+                result = connection.as_mut() => break result,
+                // A dropped sender (the gateway is exiting) counts as shutdown too.
+                _ = shutdown.changed(), if !closing => {
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+                () = resets.tripped(), if !closing => {
+                    tracing::warn!(
+                        %client,
+                        "closing a connection that reset most of its requests \
+                         after they were forwarded (rapid reset)"
+                    );
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                    drain_limit.set(deadline(Some(RESET_DRAIN)));
+                }
+                () = &mut idle_wait => {
+                    if !closing {
+                        tracing::debug!(%client, "closing an idle client connection");
+                        connection.as_mut().graceful_shutdown();
+                        closing = true;
+                    } else if resets.in_flight() == 0 {
+                        tracing::debug!(%client, "dropping a connection idle while closing");
+                        break Ok(());
+                    }
+                    idle_wait.set(idle(&activity, idle_timeout, true));
+                }
+                () = &mut drain_limit => break Ok(()),
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(%client, "connection ended with error: {e}");
+        }
+        drop(permit);
+    }
+}
+
+/// Resolves once the connection has moved no bytes for `idle_timeout`; never without one.
+/// With `from_now`, the idle period starts now (the next period of a connection already
+/// closing) rather than at the last byte moved.
+async fn idle(activity: &Activity, idle_timeout: Option<Duration>, from_now: bool) {
+    if from_now {
+        activity.touch();
+    }
+    match idle_timeout {
+        Some(idle) => activity.idle_for(idle).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves after `after`; never with `None`.
+async fn deadline(after: Option<Duration>) {
+    match after {
+        Some(after) => tokio::time::sleep(after).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How long a connection closed for rapid reset may take to finish after its GOAWAY.
+const RESET_DRAIN: Duration = Duration::from_secs(1);

@@ -1,0 +1,117 @@
+//! `https://` servers: verified against `rootCAs` and `serverName`, HTTP/2 by ALPN, a client
+//! certificate for servers that ask (mTLS to the upstream), `insecureSkipVerify`; a server
+//! whose certificate does not verify gets 502 and a log line saying why.
+
+use crate::support::tls::{TestCa, TlsUpstream};
+use crate::support::{Client, Config, Gateway};
+
+/// A gateway with one catch-all router to `https://<up>` through servers transport `t`
+/// (`transport` is its YAML body, 6 spaces in).
+fn gateway(up: &TlsUpstream, transport: &str) -> Gateway {
+    let yaml = Config::new()
+        .route("all", "PathPrefix(`/`)", "app")
+        .services(&format!(
+            "    app:\n      loadBalancer:\n        serversTransport: t\n        servers: [{{ url: \"https://{}\" }}]\n",
+            up.addr
+        ))
+        .http(&format!("  serversTransports:\n    t:\n{transport}"))
+        .yaml();
+    Gateway::start(&yaml, &[])
+}
+
+#[tokio::test]
+async fn a_private_ca_and_server_name_verify_the_upstream_and_h2_is_negotiated() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("upstream ca");
+    let up = TlsUpstream::start(&ca.leaf(&["backend.test"]), None).await;
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let roots = format!("      rootCAs: [\"{}\"]\n", ca_file.display());
+
+    let gw = gateway(&up, &format!("      serverName: backend.test\n{roots}"));
+    let reply = Client::http1().get(&gw.url("/"), "a.test", &[]).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.text()),
+        (200, "https HTTP/2.0".to_string())
+    );
+    drop(gw);
+
+    // The URL's host (an IP address) is not in the certificate: refused, and said why.
+    let gw = gateway(&up, &roots);
+    assert_eq!(
+        Client::http1()
+            .get(&gw.url("/"), "a.test", &[])
+            .await
+            .status,
+        502
+    );
+    assert!(gw.wait_for_log("certificate"), "log:\n{}", gw.log());
+    drop(gw);
+
+    let gw = gateway(&up, &format!("      serverName: other.test\n{roots}"));
+    assert_eq!(
+        Client::http1()
+            .get(&gw.url("/"), "a.test", &[])
+            .await
+            .status,
+        502
+    );
+    drop(gw);
+
+    // Without rootCAs the system store is used, which does not know the test CA...
+    let gw = gateway(&up, "      serverName: backend.test\n");
+    assert_eq!(
+        Client::http1()
+            .get(&gw.url("/"), "a.test", &[])
+            .await
+            .status,
+        502
+    );
+    drop(gw);
+    // ...unless verification is off.
+    let gw = gateway(&up, "      insecureSkipVerify: true\n");
+    assert_eq!(
+        Client::http1()
+            .get(&gw.url("/"), "a.test", &[])
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_client_certificate_is_presented_to_an_upstream_that_requires_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server_ca, client_ca) = (TestCa::new("server ca"), TestCa::new("client ca"));
+    let up = TlsUpstream::start(&server_ca.leaf(&["backend.test"]), Some(&client_ca)).await;
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, server_ca.pem()).unwrap();
+    let base = format!(
+        "      serverName: backend.test\n      rootCAs: [\"{}\"]\n",
+        ca_file.display()
+    );
+    let (cert, key) = client_ca.leaf(&["gateway"]).write(dir.path(), "client");
+    let with_cert = format!(
+        "{base}      certificates:\n        - {{ certFile: \"{}\", keyFile: \"{}\" }}\n",
+        cert.display(),
+        key.display()
+    );
+    let gw = gateway(&up, &with_cert);
+    assert_eq!(
+        Client::http1()
+            .get(&gw.url("/"), "a.test", &[])
+            .await
+            .status,
+        200
+    );
+    drop(gw);
+
+    let gw = gateway(&up, &base);
+    assert_eq!(
+        Client::http1()
+            .get(&gw.url("/"), "a.test", &[])
+            .await
+            .status,
+        502
+    );
+}
