@@ -90,7 +90,7 @@ fn main() -> ExitCode {
         Command::Check { config } => {
             init_logging("warn");
             let _guard = rt.enter();
-            match wasmgate::app::prepare(&config) {
+            match wasmgate::app::check::check(&config) {
                 Ok(p) => {
                     println!(
                         "{}: OK ({} routers, {} services, {} middlewares)",

@@ -105,7 +105,10 @@ fn a_plugin_rejecting_its_config_fails_the_load_with_its_reason() {
     assert_rejected(
         &yaml,
         &[],
-        &["gateway.yml:19: http.middlewares.h.headers", "stsSecondz"],
+        &[
+            "gateway.yml:20: http.middlewares.h.headers.stsSecondz: plugin \"headers\" rejected its config",
+            "unknown option \"stsSecondz\"",
+        ],
     );
 }
 
@@ -142,6 +145,54 @@ fn run_refuses_to_start_on_an_invalid_config() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("bad.yml:15: http.routers.r.service"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_reports_config_rule_and_plugin_errors_in_one_run_in_line_order() {
+    let yaml = format!(
+        "{HEAD}  routers:
+    bad-key:
+      rule: \"Host(`a`)\"
+      service: app
+      prioritee: 3
+    bad-rule:
+      rule: \"Hots(`a`)\"
+      service: app
+      middlewares: [h]
+  middlewares:
+    h:
+      headers:
+        stsSecondz: 3
+    gone:
+      rateLimit: {{ average: 1 }}
+"
+    );
+    let (ok, stdout, stderr) = check_config(&yaml, &[]);
+    assert!(!ok, "config must be rejected; stdout: {stdout}");
+    let located: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.split_once("gateway.yml:").map(|(_, rest)| rest))
+        .collect();
+    assert_eq!(located.len(), 4, "{stderr}");
+    assert!(
+        located[0].starts_with("16: http.routers.bad-key.prioritee"),
+        "{stderr}"
+    );
+    assert!(
+        located[1].starts_with("18: http.routers.bad-rule.rule: invalid rule"),
+        "{stderr}"
+    );
+    // The plugin's refusal is placed at the option it names.
+    assert!(
+        located[2].starts_with(
+            "24: http.middlewares.h.headers.stsSecondz: plugin \"headers\" rejected its config"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        located[3].starts_with("25: http.middlewares.gone"),
         "{stderr}"
     );
 }

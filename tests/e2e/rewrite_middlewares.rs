@@ -425,11 +425,11 @@ http:
     let (ok, stdout, stderr) = check_config(yaml, &[]);
     assert!(!ok, "config must be rejected; stdout: {stdout}");
     for needle in [
-        "gateway.yml:17: http.middlewares.strip.stripPrefix",
+        "gateway.yml:18: http.middlewares.strip.stripPrefix.prefix:",
         r#"unknown option "prefix" (known: "prefixes", "forceSlash")"#,
-        "gateway.yml:20: http.middlewares.to-https.redirectScheme",
+        "gateway.yml:22: http.middlewares.to-https.redirectScheme.permanent:",
         r#"permanent: expected true or false, got "yes""#,
-        "gateway.yml:24: http.middlewares.rewrite.replacePathRegex",
+        "gateway.yml:25: http.middlewares.rewrite.replacePathRegex.regex:",
         r#"regex: invalid regular expression "^/api/(""#,
     ] {
         assert!(

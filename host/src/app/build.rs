@@ -86,7 +86,12 @@ pub fn build_snapshot(
             Ok(m) => {
                 middlewares.insert(name.as_str(), Arc::new(m));
             }
-            Err(e @ ConfigureError::Rejected { .. }) | Err(e @ ConfigureError::Failed { .. }) => {
+            Err(ConfigureError::Rejected { plugin, reason }) => {
+                errors.push(super::config_rejection::rejection_at(
+                    config, &key, &plugin, &reason,
+                ));
+            }
+            Err(e @ ConfigureError::Failed { .. }) => {
                 errors.push(config.error_at(&key, e.to_string()));
             }
         }

@@ -3,7 +3,8 @@
 //!
 //! - `build`, `build_services`: a loaded config -> a [`Snapshot`] (route tables, plugin
 //!   chains, services, transports);
-//! - `reload`: watch the config and plugin files, rebuild and swap the snapshot.
+//! - `reload`: watch the config and plugin files, rebuild and swap the snapshot;
+//! - `check`: `wasmgate check`, every problem of every stage in one run.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +22,8 @@ use reload::Reloader;
 
 pub mod build;
 pub mod build_services;
+pub mod check;
+mod config_rejection;
 pub mod reload;
 
 /// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else

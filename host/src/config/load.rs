@@ -32,6 +32,20 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
     load_providers_and_resolve(path, sources, diagnostics)
 }
 
+/// [`load`] for `wasmgate check`, which reports every problem of a config in one run: the
+/// config's errors, and the config as far as it resolved (every entity without an error of its
+/// own) so that the later checks (rules, plugins' `validate-config`) can run on the rest. The
+/// config is `None` only when the main file cannot be read or is not YAML.
+pub fn load_for_check(path: &Path) -> (Option<LoadedConfig>, ConfigErrors) {
+    let mut diagnostics = Diagnostics::default();
+    let mut sources = SourceMap::default();
+    if !read_source(&mut sources, &mut diagnostics, path.to_path_buf(), None) {
+        return (None, diagnostics.into_sorted());
+    }
+    let (config, diagnostics) = resolve_all(path, sources, diagnostics);
+    (Some(config), diagnostics.into_sorted())
+}
+
 /// [`load`] for a main file already in memory: `text` is parsed as the file `name` (the name
 /// errors carry; relative provider and `usersFile` paths are relative to its directory). Only
 /// the files the text names are read. Used by the fuzz targets and their corpus regression
@@ -52,9 +66,24 @@ pub fn load_from_str(name: &str, text: &str) -> Result<LoadedConfig, ConfigError
 /// Everything [`load`] does once the main file (at `path`) is parsed into `sources`.
 fn load_providers_and_resolve(
     path: &Path,
+    sources: SourceMap,
+    diagnostics: Diagnostics,
+) -> Result<LoadedConfig, ConfigErrors> {
+    let (config, diagnostics) = resolve_all(path, sources, diagnostics);
+    if diagnostics.is_empty() {
+        Ok(config)
+    } else {
+        Err(diagnostics.into_sorted())
+    }
+}
+
+/// Reads the provider files and resolves everything: the config as far as it resolved, and
+/// every problem found.
+fn resolve_all(
+    path: &Path,
     mut sources: SourceMap,
     mut diagnostics: Diagnostics,
-) -> Result<LoadedConfig, ConfigErrors> {
+) -> (LoadedConfig, Diagnostics) {
     let main_dir = path.parent().unwrap_or(Path::new(""));
     let mut reporter = Reporter {
         sources: &sources,
@@ -92,15 +121,12 @@ fn load_providers_and_resolve(
         diagnostics: &mut diagnostics,
     };
     let dynamic = resolve_dynamic(&mut reporter, &statics, all_parsed);
-    if diagnostics.is_empty() {
-        Ok(LoadedConfig {
-            static_config: statics.config,
-            dynamic,
-            sources,
-        })
-    } else {
-        Err(diagnostics.into_sorted())
-    }
+    let config = LoadedConfig {
+        static_config: statics.config,
+        dynamic,
+        sources,
+    };
+    (config, diagnostics)
 }
 
 /// Reads and parses one file into `sources`. A read failure is reported at `origin` (the main

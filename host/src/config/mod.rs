@@ -27,7 +27,9 @@ mod model_dynamic;
 mod model_static;
 mod model_tls;
 mod plugin_form;
+mod plugin_form;
 mod plugin_runtime;
+mod provider_names;
 mod provider_names;
 mod raw;
 mod raw_tls;
@@ -40,6 +42,7 @@ mod resolve_tls;
 mod router_tls;
 pub mod size;
 mod traefik_options;
+mod traefik_options;
 mod users_file;
 mod validate;
 
@@ -49,7 +52,7 @@ mod tests;
 use std::path::Path;
 
 pub use crate::yaml::{ConfigError, ConfigErrors};
-pub use load::{load, load_from_str};
+pub use load::{load, load_for_check, load_from_str};
 pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
     DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig, RouterConfig, ServerConfig,
