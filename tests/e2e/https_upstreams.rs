@@ -115,3 +115,42 @@ async fn a_client_certificate_is_presented_to_an_upstream_that_requires_one() {
         502
     );
 }
+
+#[tokio::test]
+async fn peer_cert_uri_checks_the_uri_san_instead_of_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("mesh ca");
+    let identity = "spiffe://mesh.test/backend";
+    let up = TlsUpstream::start(&ca.leaf_with_uri(&["backend.test"], Some(identity)), None).await;
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let roots = format!("      rootCAs: [\"{}\"]\n", ca_file.display());
+
+    // The URL's host (an IP address) is not in the certificate; the URI is, and that is enough.
+    let gw = gateway(&up, &format!("{roots}      peerCertURI: \"{identity}\"\n"));
+    assert_eq!(
+        Client::http1()
+            .get(&gw.url("/"), "a.test", &[])
+            .await
+            .status,
+        200
+    );
+    drop(gw);
+
+    let gw = gateway(
+        &up,
+        &format!("{roots}      peerCertURI: spiffe://mesh.test/other\n"),
+    );
+    assert_eq!(
+        Client::http1()
+            .get(&gw.url("/"), "a.test", &[])
+            .await
+            .status,
+        502
+    );
+    assert!(
+        gw.wait_for_log("spiffe://mesh.test/other"),
+        "log:\n{}",
+        gw.log()
+    );
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use rustls::ProtocolVersion;
 
-use crate::support::tls::{Hello, Leaf, TestCa, connect, get, served_cert};
+use crate::support::tls::{Hello, Leaf, TestCa, connect, get, h2_get, h2_sender, served_cert};
 use crate::support::{Client, Config, Gateway, Upstream, check_config};
 
 /// Bound for "the reload is visible": a hang guard, not a performance assertion.
@@ -285,6 +285,32 @@ async fn a_replaced_certificate_reaches_new_connections_and_a_broken_pair_is_ref
             .is_ok_and(|c| c == first.der)
     );
     let kept = connect(gw.addr, &Hello::sni("r.test")).await.unwrap();
+    let h2 = Hello {
+        alpn: vec!["h2"],
+        ..Hello::sni("r.test")
+    };
+    let mut kept_h2 = h2_sender(connect(gw.addr, &h2).await.unwrap()).await;
+    assert_eq!(h2_get(&mut kept_h2, "r.test", "/").await, Ok(200));
+
+    // New connections, one after another, all through the swap: none may fail.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = {
+        let (stop, addr) = (stop.clone(), gw.addr);
+        tokio::spawn(async move {
+            let (mut ok, mut failed) = (0usize, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let result = match connect(addr, &Hello::sni("r.test")).await {
+                    Ok(conn) => get(conn, "r.test", "/load").await.map(|r| r.0),
+                    Err(e) => Err(e.to_string()),
+                };
+                match result {
+                    Ok(200) => ok += 1,
+                    other => failed.push(format!("{other:?}")),
+                }
+            }
+            (ok, failed)
+        })
+    };
 
     let (cert, key) = (dir.path().join("r.pem"), dir.path().join("r.key"));
     replace(&key, &second.key_pem);
@@ -305,8 +331,18 @@ async fn a_replaced_certificate_reaches_new_connections_and_a_broken_pair_is_ref
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     println!("new certificate served after {:?}", started.elapsed());
-    // A connection handshaken before the swap keeps working.
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (ok, failed) = load.await.unwrap();
+    let total = ok + failed.len();
+    assert!(
+        failed.is_empty(),
+        "{} of {total} requests failed during the swap: {failed:?}",
+        failed.len()
+    );
+    println!("{total} new TLS connections during the swap, none failed");
+    // Connections handshaken before the swap keep working (HTTP/1.1 and HTTP/2).
     assert_eq!(get(kept, "r.test", "/").await.map(|r| r.0), Ok(200));
+    assert_eq!(h2_get(&mut kept_h2, "r.test", "/").await, Ok(200));
 
     // A key that is not the certificate's: the reload is refused, the old pair keeps serving.
     replace(&key, &ca.leaf(&["r.test"]).key_pem);
@@ -366,4 +402,31 @@ fn check_reports_missing_files_mismatched_keys_and_unknown_options() {
     ] {
         assert!(stderr.contains(&needle), "want {needle:?} in:\n{stderr}");
     }
+}
+
+#[tokio::test]
+async fn redirect_scheme_sends_plain_http_to_the_tls_router_of_the_same_host() {
+    let up = Upstream::start("app").await;
+    let dir = tempfile::tempdir().unwrap();
+    let leaf = TestCa::new("ca").leaf(&["a.test"]);
+    let tls = format!("  certificates:\n{}", leaf.entry(dir.path(), "a"));
+    let routers = "    plain: { rule: \"Host(`a.test`)\", service: app, middlewares: [to-https] }\n\
+                   \x20   secure: { rule: \"Host(`a.test`)\", service: app, middlewares: [to-https], tls: {} }\n";
+    let mut yaml = Config::new()
+        .routers(routers)
+        .service("app", &up.url())
+        .middlewares("    to-https: { redirectScheme: { scheme: https, permanent: true } }\n")
+        .yaml();
+    yaml.push_str("tls:\n");
+    yaml.push_str(&tls);
+    let gw = Gateway::start(&yaml, &[]);
+
+    let plain = Client::http1().get(&gw.url("/x?q=1"), "a.test", &[]).await;
+    assert_eq!(plain.status, 301);
+    assert_eq!(plain.header("location"), Some("https://a.test/x?q=1"));
+    assert_eq!(up.count(), 0);
+    // On TLS the same middleware sees an https request (is-tls) and lets it through.
+    let conn = connect(gw.addr, &Hello::sni("a.test")).await.unwrap();
+    assert_eq!(get(conn, "a.test", "/x?q=1").await.map(|r| r.0), Ok(200));
+    assert_eq!(up.count(), 1);
 }

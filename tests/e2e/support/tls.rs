@@ -42,8 +42,17 @@ impl TestCa {
 
     /// A leaf for `names` (server or client), signed by this CA.
     pub fn leaf(&self, names: &[&str]) -> Leaf {
+        self.leaf_with_uri(names, None)
+    }
+
+    /// A leaf for `names` that also names `uri` in its subjectAltName (SPIFFE-style identities).
+    pub fn leaf_with_uri(&self, names: &[&str], uri: Option<&str>) -> Leaf {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let params = CertificateParams::new(names).expect("leaf params");
+        let mut params = CertificateParams::new(names).expect("leaf params");
+        if let Some(uri) = uri {
+            let uri = rcgen::string::Ia5String::try_from(uri).expect("ascii uri");
+            params.subject_alt_names.push(rcgen::SanType::URI(uri));
+        }
         let key = KeyPair::generate().expect("leaf key");
         let cert = params.signed_by(&key, &self.issuer).expect("sign leaf");
         Leaf {
@@ -197,6 +206,35 @@ pub async fn get(conn: Handshaken, host: &str, path: &str) -> Result<(u16, Strin
         .map_err(|e| e.to_string())?
         .to_bytes();
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// An HTTP/2 connection over a handshaken stream (ALPN must have chosen `h2`), kept open for
+/// several requests.
+pub async fn h2_sender(conn: Handshaken) -> hyper::client::conn::http2::SendRequest<Empty<Bytes>> {
+    assert_eq!(
+        conn.alpn.as_deref(),
+        Some(&b"h2"[..]),
+        "ALPN did not choose h2"
+    );
+    let (send, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(conn.stream))
+            .await
+            .expect("h2 handshake");
+    tokio::spawn(connection);
+    send
+}
+
+/// One GET on a kept HTTP/2 connection; its status.
+pub async fn h2_get(
+    send: &mut hyper::client::conn::http2::SendRequest<Empty<Bytes>>,
+    host: &str,
+    path: &str,
+) -> Result<u16, String> {
+    let req = http::Request::get(format!("https://{host}{path}"))
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let resp = send.send_request(req).await.map_err(|e| e.to_string())?;
+    Ok(resp.status().as_u16())
 }
 
 /// Accepts any server certificate; handshake signatures are still verified.
