@@ -3,7 +3,7 @@
 //! whose certificate does not verify gets 502 and a log line saying why.
 
 use crate::support::tls::{TestCa, TlsUpstream};
-use crate::support::{Client, Config, Gateway};
+use crate::support::{Client, Config, Gateway, check_config};
 
 /// A gateway with one catch-all router to `https://<up>` through servers transport `t`
 /// (`transport` is its YAML body, 6 spaces in).
@@ -153,4 +153,35 @@ async fn peer_cert_uri_checks_the_uri_san_instead_of_the_name() {
         "log:\n{}",
         gw.log()
     );
+}
+
+#[test]
+fn check_names_a_servers_transport_file_that_does_not_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing-ca.pem");
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let yaml = Config::new()
+        .route("all", "PathPrefix(`/`)", "app")
+        .services(
+            "    app:\n      loadBalancer:\n        serversTransport: t\n        servers: [{ url: \"https://127.0.0.1:1\" }]\n",
+        )
+        .http(&format!(
+            "  serversTransports:\n    t:\n      rootCAs: [\"{}\"]\n    u:\n      certificates:\n        - {{ certFile: \"{}\", keyFile: \"{}\" }}\n",
+            missing.display(),
+            not_pem.display(),
+            not_pem.display()
+        ))
+        .yaml();
+    let (ok, _, stderr) = check_config(&yaml, &[]);
+    assert!(!ok);
+    for needle in [
+        format!(
+            "http.serversTransports.t.rootCAs: cannot read \"{}\"",
+            missing.display()
+        ),
+        "http.serversTransports.u.certificates[0].certFile: no PEM certificate found".to_string(),
+    ] {
+        assert!(stderr.contains(&needle), "want {needle:?} in:\n{stderr}");
+    }
 }

@@ -193,3 +193,58 @@ fn hosts_options(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_config() -> Arc<ServerConfig> {
+        let provider = rustls::crypto::ring::default_provider();
+        let default = generated(&provider).expect("default certificate");
+        let resolver = Arc::new(StoreResolver {
+            store: Arc::new(CertStore::new(default)),
+            strict: false,
+        });
+        Arc::new(
+            ServerConfig::builder_with_provider(Arc::new(provider))
+                .with_safe_default_protocol_versions()
+                .expect("versions")
+                .with_no_client_auth()
+                .with_cert_resolver(resolver),
+        )
+    }
+
+    fn router<'a>(ep: &'a str, name: &'a str, host: &str, options: &'a str) -> TlsRouter<'a> {
+        TlsRouter {
+            entrypoint: ep,
+            router: name,
+            hosts: vec![host.to_string()],
+            options,
+        }
+    }
+
+    #[test]
+    fn each_host_gets_its_routers_options_and_a_disputed_host_the_default() {
+        let (default, modern, old) = (server_config(), server_config(), server_config());
+        let configs = BTreeMap::from([
+            ("default", default.clone()),
+            ("modern", modern.clone()),
+            ("old", old.clone()),
+        ]);
+        let routers = [
+            router("web", "r1", "a.test", "modern"),
+            router("web", "r2", "a.test", "old"),
+            router("web", "r3", "b.test", "modern"),
+            router("web", "r4", "b.test", "modern"),
+            router("other", "r5", "c.test", "old"),
+        ];
+        let side = EntrypointTls {
+            by_host: hosts_options("web", &routers, &configs),
+            default: default.clone(),
+        };
+        assert!(Arc::ptr_eq(side.config_for(Some("a.test")), &default));
+        assert!(Arc::ptr_eq(side.config_for(Some("B.Test.")), &modern));
+        assert!(Arc::ptr_eq(side.config_for(Some("c.test")), &default));
+        assert!(Arc::ptr_eq(side.config_for(None), &default));
+    }
+}
