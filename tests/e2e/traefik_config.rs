@@ -220,3 +220,68 @@ http:
     let r = Client::http1().get(&gw.url("/"), "app.test", &[]).await;
     assert_eq!(r.status, 503);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deprecated_headers_ssl_options_load_with_a_warning_and_redirect_as_traefik_does() {
+    let up = Upstream::start("app").await;
+    let yaml = format!(
+        r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+http:
+  routers:
+    perm:
+      rule: "PathPrefix(`/perm`)"
+      service: app
+      middlewares: [to-https]
+    temp:
+      rule: "PathPrefix(`/temp`)"
+      service: app
+      middlewares: [to-secure-host]
+  services:
+    app:
+      loadBalancer:
+        servers: [{{ url: "{}" }}]
+  middlewares:
+    to-https:
+      headers:
+        sslRedirect: true
+        sslProxyHeaders: {{ X-Ssl: "on" }}
+        featurePolicy: "camera 'none'"
+    to-secure-host:
+      headers:
+        sslRedirect: true
+        sslTemporaryRedirect: true
+        sslHost: secure.test
+"#,
+        up.url()
+    );
+    let (ok, _, stderr) = check_config(&yaml, &[]);
+    assert!(ok, "deprecated options load: {stderr}");
+    assert!(
+        stderr.contains("gateway.yml:21: http.middlewares.to-https.headers.sslRedirect: option \"sslRedirect\" is deprecated in Traefik v3: use an entrypoint redirection or the redirectScheme middleware"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("http.middlewares.to-https.headers.featurePolicy: option \"featurePolicy\" is deprecated in Traefik v3: use permissionsPolicy"),
+        "{stderr}"
+    );
+
+    let gw = Gateway::start(&yaml, &[]);
+    let client = Client::http1();
+    // Plain HTTP: 301 to the same host over HTTPS, path and query kept.
+    let r = client.get(&gw.url("/perm/p?x=1"), "app.test", &[]).await;
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("https://app.test/perm/p?x=1"));
+    assert_eq!(up.count(), 0);
+    // A request an sslProxyHeaders header marks as HTTPS goes on, with Feature-Policy set.
+    let r = client
+        .get(&gw.url("/perm"), "app.test", &[("x-ssl", "on")])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("feature-policy"), Some("camera 'none'"));
+    // sslTemporaryRedirect: 307; sslHost: that host.
+    let r = client.get(&gw.url("/temp/q"), "app.test", &[]).await;
+    assert_eq!(r.status, 307);
+    assert_eq!(r.header("location"), Some("https://secure.test/temp/q"));
+}

@@ -12,7 +12,7 @@ use super::plugin_runtime::{RuntimeBase, apply_runtime};
 use super::raw::RawEncodedCharacters;
 use super::resolve_chain::{CHAIN_KEY, resolve_chain};
 use super::resolve_static::entries_of;
-use super::traefik_options::normalize_options;
+use super::traefik_options::{deprecated_options, normalize_options};
 use super::users_file::inline_users_file;
 use crate::yaml::report::Reporter;
 use crate::yaml::tree::{Node, Seg};
@@ -131,6 +131,9 @@ pub(crate) fn resolve_middleware(
                 let mut config: serde_json::Value =
                     reporter.parse(file, &entry.value, &entry_path, entry.line)?;
                 normalize_options(type_key, &mut config);
+                for (option, warning) in deprecated_options(type_key, &config) {
+                    reporter.warn(file, &[&entry_path[..], &[option]].concat(), warning);
+                }
                 inline_users_file(reporter, file, &entry_path, &mut config)?;
                 let runtime = auth_runtime(type_key, &config, base.defaults);
                 ((*plugin).to_string(), Some(config), runtime)

@@ -112,6 +112,22 @@ const OPTIONS: &[(&str, &[(&str, Kind)])] = &[
         "redirectScheme",
         &[("scheme", Text), ("port", Text), ("permanent", Scalar)],
     ),
+    (
+        "rateLimit",
+        &[
+            ("average", Scalar),
+            ("period", Scalar),
+            ("burst", Scalar),
+            (
+                "sourceCriterion",
+                Struct(&[
+                    ("ipStrategy", IP_STRATEGY),
+                    ("requestHeaderName", Text),
+                    ("requestHost", Scalar),
+                ]),
+            ),
+        ],
+    ),
     ("replacePath", &[("path", Text)]),
     (
         "replacePathRegex",
@@ -120,6 +136,37 @@ const OPTIONS: &[(&str, &[(&str, Kind)])] = &[
     ("stripPrefix", &[("prefixes", List), ("forceSlash", Scalar)]),
     ("stripPrefixRegex", &[("regex", List)]),
 ];
+
+/// Options Traefik v3 still reads but has deprecated, with what replaces them (the comments of
+/// its `dynamic.Headers`): loaded, with a warning at load.
+const DEPRECATED: &[(&str, &str, &str)] = &[
+    (
+        "headers",
+        "sslRedirect",
+        "an entrypoint redirection or the redirectScheme middleware",
+    ),
+    (
+        "headers",
+        "sslTemporaryRedirect",
+        "an entrypoint redirection or the redirectScheme middleware",
+    ),
+    ("headers", "sslHost", "the redirectRegex middleware"),
+    ("headers", "sslForceHost", "the redirectRegex middleware"),
+    ("headers", "featurePolicy", "permissionsPolicy"),
+];
+
+/// The deprecated options set in `config` (already normalized) of a `type_key` middleware, each
+/// with the warning to give.
+pub(crate) fn deprecated_options(type_key: &str, config: &Value) -> Vec<(&'static str, String)> {
+    DEPRECATED
+        .iter()
+        .filter(|(key, option, _)| *key == type_key && config.get(option).is_some())
+        .map(|(_, option, instead)| {
+            let warning = format!("option \"{option}\" is deprecated in Traefik v3: use {instead}");
+            (*option, warning)
+        })
+        .collect()
+}
 
 /// Rewrites `config`, the options of a `type_key` middleware as read from YAML, the way
 /// Traefik's file provider reads them (see the module doc). Other types are left alone.
@@ -268,6 +315,18 @@ mod tests {
         assert_eq!(
             normalized("redirectScheme", json!({"port": 8443, "permanent": true})),
             json!({"port": "8443", "permanent": true})
+        );
+    }
+
+    #[test]
+    fn deprecated_headers_options_are_named_with_their_replacement() {
+        let config = normalized("headers", json!({"sslredirect": true, "frameDeny": true}));
+        assert_eq!(
+            deprecated_options("headers", &config),
+            [(
+                "sslRedirect",
+                "option \"sslRedirect\" is deprecated in Traefik v3: use an entrypoint redirection or the redirectScheme middleware".to_string()
+            )]
         );
     }
 

@@ -40,18 +40,12 @@ pub struct HeadersConfig {
 const REQUEST_OPTION: &str = "customRequestHeaders";
 const RESPONSE_OPTION: &str = "customResponseHeaders";
 
-/// Options Traefik v2 had and v3 removed: refused with a pointer to what replaced them.
-const REMOVED_IN_V3: &[(&str, &str)] = &[
-    ("sslRedirect", "use the redirectScheme middleware"),
-    ("sslTemporaryRedirect", "use the redirectScheme middleware"),
-    ("sslHost", "use the redirectRegex middleware"),
-    ("sslForceHost", "use the redirectRegex middleware"),
-    ("featurePolicy", "use permissionsPolicy"),
-    (
-        "accessControlAllowOrigin",
-        "use accessControlAllowOriginList",
-    ),
-];
+/// Options Traefik v2 had and v3 removed: refused with a pointer to what replaced them. (The
+/// `ssl*` redirect options and `featurePolicy` are deprecated, not removed: v3 still reads them.)
+const REMOVED_IN_V3: &[(&str, &str)] = &[(
+    "accessControlAllowOrigin",
+    "use accessControlAllowOriginList",
+)];
 
 impl HeadersConfig {
     /// Parse the middleware's JSON config. A blank config or `null` means no edits; an option
@@ -158,12 +152,25 @@ mod tests {
     #[test]
     fn options_traefik_v3_removed_are_refused_with_their_replacement() {
         assert_eq!(
-            HeadersConfig::parse(r#"{"sslRedirect": true}"#),
+            HeadersConfig::parse(r#"{"accessControlAllowOrigin": "*"}"#),
             Err(
-                r#"option "sslRedirect" was removed in Traefik v3 (use the redirectScheme middleware)"#
+                r#"option "accessControlAllowOrigin" was removed in Traefik v3 (use accessControlAllowOriginList)"#
                     .to_string()
             )
         );
+    }
+
+    #[test]
+    fn options_traefik_v3_deprecated_are_read() {
+        let parsed = HeadersConfig::parse(
+            r#"{"sslRedirect": true, "sslTemporaryRedirect": true, "sslHost": "a.test",
+                "sslForceHost": true, "featurePolicy": "camera 'none'"}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let ssl = &parsed.secure.ssl_redirect;
+        assert!(ssl.redirect && ssl.temporary && ssl.force_host);
+        assert_eq!(ssl.host, "a.test");
+        assert_eq!(parsed.secure.feature_policy, "camera 'none'");
     }
 
     #[test]

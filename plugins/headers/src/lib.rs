@@ -12,14 +12,17 @@
 //!   `stsIncludeSubdomains`, `stsPreload`, `forceSTSHeader`, `frameDeny`,
 //!   `customFrameOptionsValue`, `contentTypeNosniff`, `browserXssFilter`,
 //!   `customBrowserXSSValue`, `contentSecurityPolicy`, `contentSecurityPolicyReportOnly`,
-//!   `publicKey`, `referrerPolicy`, `permissionsPolicy`, `isDevelopment` (see [`secure`]).
+//!   `publicKey`, `referrerPolicy`, `permissionsPolicy`, `isDevelopment` (see [`secure`]);
+//! - deprecated in Traefik v3 (the gateway warns at load): `featurePolicy`, and `sslRedirect`,
+//!   `sslTemporaryRedirect`, `sslHost`, `sslForceHost` (see [`ssl_redirect`]).
 //!
-//! Any other option is refused at config load with `unknown option "NAME"` (options Traefik v3
-//! removed, such as `sslRedirect`, say what replaced them).
+//! Any other option is refused at config load with `unknown option "NAME"`
+//! (`accessControlAllowOrigin`, which v3 removed, says what replaced it).
 //!
-//! Order, as in Traefik: a preflight is answered first; then custom request headers; then the
-//! host check. On the way back the security headers are set first, then the custom response
-//! headers, then the CORS headers, so a custom header can override a security header.
+//! Order, as in Traefik: a preflight is answered first; then custom request headers; then the host
+//! check, then the HTTPS redirect. On the way back the security headers are set first, then the
+//! custom response headers, then the CORS headers, so a custom header can override a security
+//! header.
 //!
 //! ```yaml
 //! http:
@@ -47,6 +50,7 @@ pub mod cors;
 mod json;
 pub mod secure;
 mod sink;
+pub mod ssl_redirect;
 
 use plugin_sdk::{Action, Middleware, Request, Response};
 
@@ -84,10 +88,16 @@ impl Middleware for Headers {
                 plugin_sdk::warn!("headers: request edit {edit:?} refused: {e}");
             }
         }
-        if self.secure && self.config.secure.on_request(req) == Verdict::BadHost {
-            let mut reply = Secure::bad_host_reply();
-            self.custom_and_cors(req, &mut reply);
-            return Action::Respond(reply);
+        if self.secure {
+            match self.config.secure.on_request(req) {
+                Verdict::Pass => {}
+                Verdict::BadHost => {
+                    let mut reply = Secure::bad_host_reply();
+                    self.custom_and_cors(req, &mut reply);
+                    return Action::Respond(reply);
+                }
+                Verdict::Redirect(reply) => return Action::Respond(reply),
+            }
         }
         Action::Continue
     }

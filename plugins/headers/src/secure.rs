@@ -13,7 +13,9 @@
 //!   `X-Content-Type-Options: nosniff`, `X-XSS-Protection` (`customBrowserXSSValue`, else
 //!   `1; mode=block` with `browserXssFilter`), `Content-Security-Policy`,
 //!   `Content-Security-Policy-Report-Only` (`$NONCE` becomes `'nonce-<random>'`, new per
-//!   response), `Referrer-Policy` and `Permissions-Policy`, each replacing what the upstream sent.
+//!   response), `Referrer-Policy` and `Permissions-Policy`, each replacing what the upstream sent;
+//! - the options v3 keeps as deprecated: `featurePolicy` (`Feature-Policy`) and the HTTPS
+//!   redirect ones ([`crate::ssl_redirect`]).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
@@ -22,6 +24,7 @@ use serde_json::Value;
 
 use crate::json::{boolean, header_map, header_names, header_value, integer, string_list};
 use crate::sink::HeaderSink;
+use crate::ssl_redirect::SslRedirect;
 
 /// The security options. All default to off / empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,8 +63,12 @@ pub struct Secure {
     pub referrer_policy: String,
     /// `permissionsPolicy`.
     pub permissions_policy: String,
-    /// `isDevelopment`: no host check, no STS, no HPKP.
+    /// `isDevelopment`: no host check, no STS, no HPKP, no HTTPS redirect.
     pub is_development: bool,
+    /// `featurePolicy` (deprecated in Traefik v3 for `permissionsPolicy`): `Feature-Policy`.
+    pub feature_policy: String,
+    /// `sslRedirect`, `sslTemporaryRedirect`, `sslHost`, `sslForceHost` (deprecated in v3).
+    pub ssl_redirect: SslRedirect,
     /// The `Strict-Transport-Security` value, made by [`Secure::finish`] from the `sts*` options
     /// (empty while `stsSeconds` is 0), so responses do not format it.
     pub sts_header: String,
@@ -74,6 +81,8 @@ pub enum Verdict {
     Pass,
     /// The host is not in `allowedHosts`.
     BadHost,
+    /// Not HTTPS (or not `sslHost`): the redirect to send (deprecated `sslRedirect` options).
+    Redirect(Reply),
 }
 
 impl Secure {
@@ -97,6 +106,11 @@ impl Secure {
         "referrerPolicy",
         "permissionsPolicy",
         "isDevelopment",
+        "featurePolicy",
+        "sslRedirect",
+        "sslTemporaryRedirect",
+        "sslHost",
+        "sslForceHost",
     ];
 
     /// Reads one option (a name from [`Secure::OPTIONS`]).
@@ -131,6 +145,8 @@ impl Secure {
             "referrerPolicy" => self.referrer_policy = header_value(option, value)?,
             "permissionsPolicy" => self.permissions_policy = header_value(option, value)?,
             "isDevelopment" => self.is_development = boolean(option, value)?,
+            "featurePolicy" => self.feature_policy = header_value(option, value)?,
+            name if SslRedirect::OPTIONS.contains(&name) => self.ssl_redirect.set(name, value)?,
             _ => return Err(format!("unknown option {option:?}")),
         }
         Ok(())
@@ -165,18 +181,31 @@ impl Secure {
     /// The request phase: the host check, and the HTTPS decision kept for the response phase
     /// (in the request's state, only when `sslProxyHeaders` could make it differ from TLS).
     pub fn on_request(&self, req: &mut Request<'_>) -> Verdict {
-        if !self.allowed_hosts.is_empty() && !self.is_development {
+        let host = || {
             let proxied = self
                 .hosts_proxy_headers
                 .iter()
                 .find_map(|name| req.header_str(name).filter(|h| !h.is_empty()));
-            let host = proxied.or_else(|| req.authority()).unwrap_or_default();
+            proxied.or_else(|| req.authority()).unwrap_or_default()
+        };
+        if !self.allowed_hosts.is_empty() && !self.is_development {
+            let host = host();
             if !self
                 .allowed_hosts
                 .iter()
                 .any(|allowed| allowed.eq_ignore_ascii_case(&host))
             {
                 return Verdict::BadHost;
+            }
+        }
+        if self.ssl_redirect.active() && !self.is_development {
+            let ssl = req.is_tls()
+                || self
+                    .ssl_proxy_headers
+                    .iter()
+                    .any(|(name, value)| req.header(name).unwrap_or_default() == value.as_bytes());
+            if let Some(reply) = self.ssl_redirect.reply(req, &host(), ssl) {
+                return Verdict::Redirect(reply);
             }
         }
         if self.needs_ssl() && !self.ssl_proxy_headers.is_empty() {
@@ -260,6 +289,9 @@ impl Secure {
         }
         if !self.permissions_policy.is_empty() {
             head.set("permissions-policy", self.permissions_policy.as_bytes());
+        }
+        if !self.feature_policy.is_empty() {
+            head.set("feature-policy", self.feature_policy.as_bytes());
         }
     }
 }

@@ -182,11 +182,11 @@ async fn is_development_turns_the_host_check_off() {
 fn headers_options_traefik_v3_removed_or_mistyped_are_config_errors_naming_them() {
     let stderr = refused(
         &[("/", "old")],
-        "    old:\n      headers:\n        sslRedirect: true\n",
+        "    old:\n      headers:\n        accessControlAllowOrigin: \"*\"\n",
     );
     assert!(
         stderr.contains("http.middlewares.old.headers")
-            && stderr.contains("option \"sslRedirect\" was removed in Traefik v3"),
+            && stderr.contains("option \"accessControlAllowOrigin\" was removed in Traefik v3"),
         "{stderr}"
     );
     let stderr = refused(
