@@ -6,3 +6,9 @@ set -euo pipefail
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi
+# promtool (Debian package `prometheus`) for the metrics suite's `promtool check metrics`;
+# optional: the suite checks the exposition format itself without it. Root only, never prompts.
+if ! command -v promtool >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends prometheus \
+    >/dev/null 2>&1 || echo "setup: promtool not installed (optional)" >&2
+fi

@@ -12,6 +12,7 @@
 //! - `config`: the Traefik static + dynamic model and its resolution;
 //! - `yaml`: the line-keeping YAML reader the config is read with.
 
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod lb;

@@ -191,6 +191,7 @@ pub fn build_snapshot(
                     service: service.clone(),
                     in_flight: in_flight.clone(),
                     encoded_characters,
+                    observe: crate::admin::RouteHandles::resolve(name, &router.service),
                 },
             });
         }

@@ -51,8 +51,18 @@ pub struct Prepared {
 /// Loads and validates a config completely (plugins compiled, every middleware's config
 /// validated by its plugin). Errors are `file:line: key: reason` lines.
 pub fn prepare(path: &Path) -> Result<Prepared, Vec<String>> {
+    prepare_with(path, |_| Ok(()))
+}
+
+/// [`prepare`], running `setup` on the loaded config before the snapshot is built (`run`
+/// installs the metrics and access-log recorder there, so routes resolve their handles).
+fn prepare_with(
+    path: &Path,
+    setup: impl FnOnce(&LoadedConfig) -> Result<(), Vec<String>>,
+) -> Result<Prepared, Vec<String>> {
     let config = config::load(path)
         .map_err(|errs| errs.0.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+    setup(&config)?;
     let plugins = &config.static_config.plugins;
     let settings = EngineSettings {
         epoch_tick: plugins.epoch_tick,
@@ -91,7 +101,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     // Absolute, so file events (which carry absolute paths) match the config's files.
     let path = std::fs::canonicalize(path)
         .with_context(|| format!("cannot open config {}", path.display()))?;
-    let prepared = match prepare(&path) {
+    let prepared = match prepare_with(&path, install_recorder) {
         Ok(p) => p,
         Err(errors) => {
             for e in &errors {
@@ -100,6 +110,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
             anyhow::bail!("invalid configuration: {} error(s)", errors.len());
         }
     };
+    crate::admin::config_loaded(true);
     let snapshot = Arc::new(ArcSwap::from_pointee(prepared.snapshot));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let entry_points = prepared.config.static_config.entry_points.clone();
@@ -139,7 +150,37 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         let _ = t.await;
     }
     let _ = reload_task.await;
+    let flush = || crate::admin::flush_access_log(std::time::Duration::from_secs(2));
+    let _ = tokio::task::spawn_blocking(flush).await;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Installs the process's metrics and access-log recorder from the static config (`admin`).
+fn install_recorder(config: &LoadedConfig) -> Result<(), Vec<String>> {
+    let s = &config.static_config;
+    let recorder = crate::admin::Recorder::new(
+        s.metrics.as_ref(),
+        s.access_log.as_ref(),
+        s.entry_points.keys().map(String::as_str),
+    )
+    .map_err(|e| {
+        let path = s
+            .access_log
+            .as_ref()
+            .and_then(|l| l.file_path.as_ref())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        vec![
+            config
+                .error_at(
+                    &["accessLog", "filePath"],
+                    format!("cannot open {path}: {e}"),
+                )
+                .to_string(),
+        ]
+    })?;
+    crate::admin::install(recorder);
     Ok(())
 }
 

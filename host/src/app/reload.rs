@@ -135,12 +135,14 @@ impl Reloader {
             config,
             registry: Arc::new(registry),
         };
+        crate::admin::config_loaded(true);
         tracing::info!(trigger = why, "configuration reloaded");
         release_freed_memory();
         ReloadOutcome::Applied
     }
 
     fn rejected(&self, why: &str, errors: Vec<String>) -> ReloadOutcome {
+        crate::admin::config_loaded(false);
         release_freed_memory();
         for e in &errors {
             tracing::error!(

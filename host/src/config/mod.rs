@@ -24,6 +24,7 @@ mod definitions;
 pub mod duration;
 mod load;
 mod model_dynamic;
+mod model_observability;
 mod model_static;
 mod model_tls;
 mod plugin_form;
@@ -34,6 +35,7 @@ mod raw_tls;
 mod resolve_chain;
 mod resolve_dynamic;
 mod resolve_middleware;
+mod resolve_observability;
 mod resolve_service;
 mod resolve_static;
 mod resolve_tls;
@@ -58,6 +60,10 @@ pub use model_dynamic::{
 pub use model_dynamic::{
     FailoverConfig, HealthCheckConfig, MirrorConfig, MirroringConfig, PassiveHealthConfig,
     RetryConfig, SameSite, StickyCookieConfig, WeightedConfig, WeightedServiceConfig,
+};
+pub use model_observability::{
+    AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode,
+    PrometheusConfig,
 };
 pub use model_static::{
     DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE,

@@ -36,6 +36,10 @@ pub struct StaticConfig {
     pub entry_points: BTreeMap<String, EntryPointConfig>,
     pub plugins: PluginsConfig,
     pub log: LogConfig,
+    /// `metrics.prometheus`; `None`: no metrics are recorded.
+    pub metrics: Option<super::model_observability::PrometheusConfig>,
+    /// `accessLog`; `None`: no access log.
+    pub access_log: Option<super::model_observability::AccessLogConfig>,
 }
 
 /// `entryPoints.<name>`.

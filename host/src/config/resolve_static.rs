@@ -13,9 +13,24 @@ use crate::yaml::report::Reporter;
 use crate::yaml::tree::{Entry, Node, Resolved, Seg, Value};
 
 /// Top-level keys of the main file.
-pub(crate) const STATIC_KEYS: &[&str] = &["entryPoints", "providers", "plugins", "log"];
-const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, http, tls";
-const MAIN_KEY_NAMES: &[&str] = &["entryPoints", "providers", "plugins", "log", "http"];
+pub(crate) const STATIC_KEYS: &[&str] = &[
+    "entryPoints",
+    "providers",
+    "plugins",
+    "log",
+    "metrics",
+    "accessLog",
+];
+const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, http, tls";
+const MAIN_KEY_NAMES: &[&str] = &[
+    "entryPoints",
+    "providers",
+    "plugins",
+    "log",
+    "metrics",
+    "accessLog",
+    "http",
+];
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 
 /// Where `providers.file` points, resolved against the main file's directory.
@@ -65,6 +80,8 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             entry_points: BTreeMap::new(),
             plugins: PluginsConfig::default(),
             log: LogConfig::default(),
+            metrics: None,
+            access_log: None,
         },
         entry_point_names: BTreeSet::new(),
         provider: None,
@@ -76,6 +93,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
     };
     let mut raw_plugins = RawPlugins::default();
     let mut plugins_given = false;
+    let mut raw_metrics = None;
     for entry in entries {
         let path = [entry.key.as_str()];
         // Top-level keys match in any case, as Traefik reads them.
@@ -101,6 +119,16 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
                     parts.config.log = resolve_log(reporter, raw);
                 }
             }
+            "metrics" => {
+                raw_metrics = reporter.parse(0, &entry.value, &path, entry.line);
+            }
+            "accessLog" => {
+                if let Some(raw) = reporter.parse(0, &entry.value, &path, entry.line) {
+                    parts.config.access_log = Some(
+                        super::resolve_observability::resolve_access_log(reporter, raw, main_dir),
+                    );
+                }
+            }
             // Dynamic configuration, resolved by `resolve_dynamic` / `resolve_tls`.
             "http" | "tls" => {}
             other => reporter.exact(
@@ -110,6 +138,11 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
                 format!("unknown key \"{other}\" (allowed: {MAIN_KEYS})"),
             ),
         }
+    }
+    if let Some(raw) = raw_metrics {
+        // After the entry points: `metrics.prometheus.entryPoint` must name one.
+        parts.config.metrics =
+            super::resolve_observability::resolve_metrics(reporter, raw, &parts.entry_point_names);
     }
     if plugins_given {
         parts.config.plugins = resolve_plugins(reporter, raw_plugins, main_dir);

@@ -81,6 +81,70 @@ pub async fn handle(
     conn: &Connection,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    match crate::admin::recorder() {
+        None => handle_unrecorded(runtime, conn, req, &mut Seen::default()).await,
+        Some(recorder) => handle_recorded(recorder, runtime, conn, req).await,
+    }
+}
+
+/// What the pipeline learnt about a request for the recorder: the route it matched, whether
+/// it reached the service, the upstream's status.
+#[derive(Default)]
+struct Seen {
+    route: Option<(Arc<str>, crate::admin::RouteHandles)>,
+    forwarded: bool,
+    origin: Option<u16>,
+}
+
+/// [`handle`] with metrics or the access log on: the request is recorded when its response body
+/// has gone out (`admin::RecordedBody`); `GET /metrics` on the metrics entrypoint is answered
+/// here, as Traefik's `prometheus@internal` router would.
+async fn handle_recorded(
+    recorder: &'static crate::admin::Recorder,
+    runtime: Arc<Snapshot>,
+    conn: &Connection,
+    req: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let (parts, body) = req.into_parts();
+    if let Some((text, content_type)) = recorder.metrics_page(&conn.entrypoint, &parts) {
+        let mut resp = Response::new(full(text));
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(content_type),
+        );
+        return resp;
+    }
+    let req = Request::from_parts(parts, body);
+    let mut exchange = crate::admin::Exchange::start(
+        recorder,
+        crate::admin::exchange::Arrival {
+            entrypoint: &conn.entrypoint,
+            client: conn.client,
+            tls: conn.tls,
+            method: req.method(),
+            uri: req.uri(),
+            version: req.version(),
+            headers: req.headers(),
+        },
+    );
+    let mut seen = Seen::default();
+    let resp = handle_unrecorded(runtime, conn, req, &mut seen).await;
+    if let Some((router, handles)) = &seen.route {
+        exchange.routed(router, handles, seen.forwarded, seen.origin);
+    }
+    let status = resp.status().as_u16();
+    resp.map(|body| {
+        use http_body_util::BodyExt;
+        crate::admin::RecordedBody::new(body, status, exchange).boxed()
+    })
+}
+
+async fn handle_unrecorded(
+    runtime: Arc<Snapshot>,
+    conn: &Connection,
+    req: Request<Incoming>,
+    seen: &mut Seen,
+) -> Response<ProxyBody> {
     let method = req.method().clone();
     let uri = req.uri().clone();
     let started = Instant::now();
@@ -90,10 +154,11 @@ pub async fn handle(
         inactivity: conn.timeouts.body_inactivity,
     };
     let outcome = match conn.timeouts.write {
-        None => proxy(&runtime, conn, req, policy).await,
+        None => proxy(&runtime, conn, req, policy, seen).await,
         Some(limit) => {
             let deadline = started + limit;
-            match tokio::time::timeout_at(deadline, proxy(&runtime, conn, req, policy)).await {
+            let proxied = proxy(&runtime, conn, req, policy, seen);
+            match tokio::time::timeout_at(deadline, proxied).await {
                 Ok(result) => {
                     result.map(|resp| resp.map(|body| super::deadline::until(body, deadline)))
                 }
@@ -119,6 +184,7 @@ async fn proxy(
     conn: &Connection,
     req: Request<Incoming>,
     policy: BodyPolicy,
+    seen: &mut Seen,
 ) -> Result<Response<ProxyBody>, GatewayError> {
     let (mut parts, body) = req.into_parts();
     super::framing::check_request(&parts, conn.h2c_upgrade)?;
@@ -159,6 +225,9 @@ async fn proxy(
         return Err(GatewayError::NoRoute);
     };
     let target: &RouteTarget = &route.target;
+    if crate::admin::recorder().is_some() {
+        seen.route = Some((target.router.clone(), target.observe.clone()));
+    }
     // The matched router's `encodedCharacters` middleware, if any, overrides the entrypoint's.
     encoded.check(
         target
@@ -177,7 +246,9 @@ async fn proxy(
     };
 
     if target.chain.is_empty() {
+        seen.forwarded = true;
         let resp = forward(target, parts, body, policy).await?;
+        seen.origin = Some(resp.status().as_u16());
         let (resp_parts, resp_body) = resp.into_parts();
         return Ok(Response::from_parts(resp_parts, stream(resp_body)));
     }
@@ -202,7 +273,9 @@ async fn proxy(
             if let Some(upgrade) = head.parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
                 upstream_parts.extensions.insert(upgrade);
             }
+            seen.forwarded = true;
             let resp = forward(target, upstream_parts, body, policy).await?;
+            seen.origin = Some(resp.status().as_u16());
             let (p, b) = resp.into_parts();
             (ResponseHead::new(p), ReplyOrStream::Stream(b))
         }

@@ -59,6 +59,7 @@ impl Entrypoint {
         };
         let max_connections = limits.max_connections.clamp(1, u32::MAX as usize);
         let connections = Arc::new(Semaphore::new(max_connections));
+        crate::admin::watch_connections(&self.name, &connections, max_connections);
         let timeouts = RequestTimeouts::from(&limits);
         loop {
             let accepted = tokio::select! {

@@ -21,6 +21,9 @@ pub struct RouteTarget {
     /// Encoded characters the router's `encodedCharacters` middleware allows in the path,
     /// overriding the entrypoint's; `None`: the entrypoint's apply.
     pub encoded_characters: Option<crate::router::path::Encoded>,
+    /// Where this route's metrics and access-log fields go (resolved at build time; empty when
+    /// nothing records).
+    pub observe: crate::admin::RouteHandles,
 }
 
 /// Route tables by entrypoint name, and the TLS side of the entrypoints that terminate TLS.

@@ -1,0 +1,449 @@
+//! The access log: Traefik's Common Log Format line or JSON object (Traefik's field names),
+//! written off the request path.
+//!
+//! A request hands an [`AccessRecord`] to a bounded channel (`try_send`: never waits); when the
+//! channel is full the line is counted as dropped (`wasmgate_accesslog_dropped_lines_total`).
+//! One writer thread formats and writes the lines, flushing whenever the channel is empty.
+//! `SIGUSR1` reopens the file (after logrotate renamed it), as Traefik does; lines sent before
+//! the signal go to the old file, later ones to the new.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc;
+
+use crate::config::{AccessLogConfig, AccessLogFormat, FieldMode};
+
+use super::timefmt::{clf_time, rfc3339_utc};
+
+/// One request as the access log sees it. Built only when the access log is on.
+#[derive(Debug)]
+pub struct AccessRecord {
+    pub start: SystemTime,
+    pub client: SocketAddr,
+    pub method: http::Method,
+    /// The request target as the client sent it.
+    pub path: String,
+    pub version: http::Version,
+    pub host: Option<String>,
+    /// Request headers whose mode is keep or redact (lower-case names), values as sent.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub entrypoint: Arc<str>,
+    pub tls: bool,
+    pub status: u16,
+    /// The upstream's status, when the request reached one.
+    pub origin_status: Option<u16>,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    pub duration: Duration,
+    pub router: Option<Arc<str>>,
+    pub service: Option<Arc<str>>,
+    pub retry_attempts: u32,
+    /// Requests seen since start (Traefik's `RequestCount`).
+    pub request_count: u64,
+}
+
+enum Msg {
+    Line(Box<AccessRecord>),
+    Reopen,
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
+/// The handle requests log through; cheap to share.
+#[derive(Debug)]
+pub struct AccessLog {
+    pub(super) config: Arc<AccessLogConfig>,
+    tx: mpsc::Sender<Msg>,
+    dropped: Arc<AtomicU64>,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Msg")
+    }
+}
+
+impl AccessLog {
+    /// Opens the output and starts the writer thread; with a file, `SIGUSR1` reopens it. Must
+    /// run inside the tokio runtime (the signal listener).
+    pub fn start(config: AccessLogConfig, dropped: Arc<AtomicU64>) -> std::io::Result<AccessLog> {
+        let out = Output::open(config.file_path.clone())?;
+        let (tx, rx) = mpsc::channel(config.buffering_size.max(1));
+        let config = Arc::new(config);
+        let writer_config = config.clone();
+        std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || write_lines(rx, out, &writer_config))?;
+        if config.file_path.is_some() {
+            let reopen = tx.clone();
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()) {
+                Ok(mut usr1) => {
+                    tokio::spawn(async move {
+                        while usr1.recv().await.is_some() {
+                            if reopen.send(Msg::Reopen).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!("cannot listen for SIGUSR1 (access-log reopen): {e}"),
+            }
+        }
+        Ok(AccessLog {
+            config,
+            tx,
+            dropped,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// Counts a request (Traefik's `RequestCount`); returns its number.
+    pub fn next_request(&self) -> u64 {
+        self.requests.fetch_add(1, Relaxed) + 1
+    }
+
+    /// Whether the filters keep a request with this outcome.
+    pub fn keeps(&self, status: u16, retries: u32, duration: Duration) -> bool {
+        self.config
+            .filters
+            .as_ref()
+            .is_none_or(|f| f.keeps(status, retries, duration))
+    }
+
+    /// Hands a line to the writer; never waits. When the writer is behind the line is dropped
+    /// and counted.
+    pub fn send(&self, record: Box<AccessRecord>) {
+        if self.tx.try_send(Msg::Line(record)).is_err() {
+            self.dropped.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Waits (blocking, up to `limit`) until every line sent so far is written.
+    pub fn flush(&self, limit: Duration) {
+        let (done, wait) = std::sync::mpsc::channel();
+        if self.tx.blocking_send(Msg::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(limit);
+        }
+    }
+}
+
+enum Output {
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+    File(PathBuf, std::io::BufWriter<std::fs::File>),
+}
+
+impl Output {
+    fn open(path: Option<PathBuf>) -> std::io::Result<Output> {
+        Ok(match path {
+            None => Output::Stdout(std::io::BufWriter::new(std::io::stdout())),
+            Some(path) => {
+                let file = open_append(&path)?;
+                Output::File(path, std::io::BufWriter::new(file))
+            }
+        })
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Output::Stdout(w) => w,
+            Output::File(_, w) => w,
+        }
+    }
+}
+
+fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+}
+
+/// The writer thread: until every sender is gone.
+fn write_lines(mut rx: mpsc::Receiver<Msg>, mut out: Output, config: &AccessLogConfig) {
+    let mut line = String::with_capacity(512);
+    while let Some(msg) = rx.blocking_recv() {
+        let mut next = Some(msg);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Line(record) => {
+                    line.clear();
+                    format_line(&mut line, &record, config);
+                    if let Err(e) = out.writer().write_all(line.as_bytes()) {
+                        tracing::warn!("access log: cannot write: {e}");
+                    }
+                }
+                Msg::Reopen => {
+                    let _ = out.writer().flush();
+                    if let Output::File(path, w) = &mut out {
+                        match open_append(path) {
+                            Ok(file) => *w = std::io::BufWriter::new(file),
+                            Err(e) => {
+                                tracing::warn!("access log: cannot reopen {}: {e}", path.display())
+                            }
+                        }
+                    }
+                }
+                Msg::Flush(done) => {
+                    let _ = out.writer().flush();
+                    let _ = done.send(());
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        let _ = out.writer().flush();
+    }
+}
+
+/// One line (with its newline) in the configured format.
+pub fn format_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
+    match config.format {
+        AccessLogFormat::Common => common_line(out, r, config),
+        AccessLogFormat::Json => json_line(out, r, config),
+    }
+}
+
+const REDACTED: &str = "REDACTED";
+
+/// A field's value under its mode: `None` when dropped.
+fn field<'a>(config: &AccessLogConfig, name: &str, value: &'a str) -> Option<&'a str> {
+    match config.fields.field_mode(name) {
+        FieldMode::Keep => Some(value),
+        FieldMode::Drop => None,
+        FieldMode::Redact => Some(REDACTED),
+    }
+}
+
+fn header<'a>(config: &AccessLogConfig, r: &'a AccessRecord, name: &str) -> Option<&'a str> {
+    let (n, v) = r.headers.iter().find(|(n, _)| n.as_str() == name)?;
+    match config.fields.header_mode(n.as_str()) {
+        FieldMode::Keep => Some(v.to_str().unwrap_or("-")),
+        FieldMode::Drop => None,
+        FieldMode::Redact => Some(REDACTED),
+    }
+}
+
+fn protocol(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+/// Traefik's CLF: `ClientHost - ClientUsername [StartLocal] "RequestMethod RequestPath
+/// RequestProtocol" DownstreamStatus DownstreamContentSize "Referer" "User-Agent" RequestCount
+/// "RouterName" "ServiceURL" Durationms`.
+fn common_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
+    use std::fmt::Write as _;
+    let dash = |v: Option<&str>| v.map_or("-".to_string(), str::to_string);
+    let quoted = |v: Option<&str>| v.map_or("\"-\"".to_string(), |v| format!("\"{v}\""));
+    let client = r.client.ip().to_string();
+    let status = r.status.to_string();
+    let size = r.response_bytes.to_string();
+    let count = r.request_count.to_string();
+    let _ = writeln!(
+        out,
+        "{} - - [{}] \"{} {} {}\" {} {} {} {} {} {} {} {}ms",
+        dash(field(config, "ClientHost", &client)),
+        clf_time(r.start),
+        dash(field(config, "RequestMethod", r.method.as_str())),
+        dash(field(config, "RequestPath", &r.path)),
+        dash(field(config, "RequestProtocol", protocol(r.version))),
+        dash(field(config, "DownstreamStatus", &status)),
+        dash(field(config, "DownstreamContentSize", &size)),
+        quoted(header(config, r, "referer")),
+        quoted(header(config, r, "user-agent")),
+        dash(field(config, "RequestCount", &count)),
+        quoted(
+            r.router
+                .as_deref()
+                .and_then(|v| field(config, "RouterName", v))
+        ),
+        quoted(None),
+        r.duration.as_millis(),
+    );
+}
+
+fn json_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
+    use serde_json::{Map, Value};
+    let mut map = Map::new();
+    let mut put = |name: &str, value: Value| match config.fields.field_mode(name) {
+        FieldMode::Keep => {
+            map.insert(name.to_string(), value);
+        }
+        FieldMode::Drop => {}
+        FieldMode::Redact => {
+            map.insert(name.to_string(), Value::from(REDACTED));
+        }
+    };
+    let (host, port) = match r.host.as_deref().map(|h| h.rsplit_once(':')) {
+        Some(Some((h, p))) if !h.ends_with(']') || h.starts_with('[') => (h, p),
+        _ => (r.host.as_deref().unwrap_or(""), ""),
+    };
+    put("ClientAddr", r.client.to_string().into());
+    put("ClientHost", r.client.ip().to_string().into());
+    put("ClientPort", r.client.port().to_string().into());
+    put("ClientUsername", "-".into());
+    put("DownstreamContentSize", r.response_bytes.into());
+    put("DownstreamStatus", r.status.into());
+    put(
+        "Duration",
+        u64::try_from(r.duration.as_nanos())
+            .unwrap_or(u64::MAX)
+            .into(),
+    );
+    if let Some(origin) = r.origin_status {
+        put("OriginStatus", origin.into());
+    }
+    put("RequestAddr", r.host.clone().unwrap_or_default().into());
+    put("RequestContentSize", r.request_bytes.into());
+    put("RequestCount", r.request_count.into());
+    put("RequestHost", host.into());
+    put("RequestMethod", r.method.as_str().into());
+    put("RequestPath", r.path.clone().into());
+    put(
+        "RequestPort",
+        if port.is_empty() { "-" } else { port }.into(),
+    );
+    put("RequestProtocol", protocol(r.version).into());
+    put("RequestScheme", if r.tls { "https" } else { "http" }.into());
+    put("RetryAttempts", r.retry_attempts.into());
+    if let Some(router) = &r.router {
+        put("RouterName", router.to_string().into());
+    }
+    if let Some(service) = &r.service {
+        put("ServiceName", service.to_string().into());
+    }
+    let start = rfc3339_utc(r.start);
+    put("StartLocal", start.clone().into());
+    put("StartUTC", start.clone().into());
+    put("entryPointName", r.entrypoint.to_string().into());
+    for (name, value) in &r.headers {
+        let value = match config.fields.header_mode(name.as_str()) {
+            FieldMode::Keep => value.to_str().unwrap_or("").to_string(),
+            FieldMode::Drop => continue,
+            FieldMode::Redact => REDACTED.to_string(),
+        };
+        map.insert(
+            format!("request_{}", canonical(name.as_str())),
+            value.into(),
+        );
+    }
+    map.insert("level".into(), "info".into());
+    map.insert("msg".into(), "".into());
+    map.insert("time".into(), start.into());
+    if let Ok(text) = serde_json::to_string(&Value::Object(map)) {
+        out.push_str(&text);
+    }
+    out.push('\n');
+}
+
+/// `user-agent` -> `User-Agent`, the spelling Traefik's (Go's) header keys have.
+fn canonical(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        out.push(if upper { c.to_ascii_uppercase() } else { c });
+        upper = c == '-';
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AccessLogFields, AccessLogFilters};
+
+    fn record() -> AccessRecord {
+        AccessRecord {
+            start: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            client: SocketAddr::from(([10, 0, 0, 1], 5555)),
+            method: http::Method::GET,
+            path: "/a?b=1".into(),
+            version: http::Version::HTTP_11,
+            host: Some("example.com:8080".into()),
+            headers: vec![
+                (
+                    http::header::USER_AGENT,
+                    http::HeaderValue::from_static("curl/8"),
+                ),
+                (
+                    http::header::AUTHORIZATION,
+                    http::HeaderValue::from_static("Basic x"),
+                ),
+            ],
+            entrypoint: Arc::from("web"),
+            tls: false,
+            status: 200,
+            origin_status: Some(200),
+            request_bytes: 0,
+            response_bytes: 12,
+            duration: Duration::from_millis(7),
+            router: Some(Arc::from("api")),
+            service: Some(Arc::from("backend")),
+            retry_attempts: 0,
+            request_count: 3,
+        }
+    }
+
+    fn config(format: AccessLogFormat) -> AccessLogConfig {
+        let mut fields = AccessLogFields {
+            headers_default_mode: FieldMode::Keep,
+            ..AccessLogFields::default()
+        };
+        fields
+            .headers
+            .insert("authorization".into(), FieldMode::Redact);
+        AccessLogConfig {
+            format,
+            fields,
+            ..AccessLogConfig::default()
+        }
+    }
+
+    #[test]
+    fn common_log_format_line() {
+        let mut line = String::new();
+        format_line(&mut line, &record(), &config(AccessLogFormat::Common));
+        assert_eq!(
+            line,
+            "10.0.0.1 - - [14/Nov/2023:22:13:20 +0000] \"GET /a?b=1 HTTP/1.1\" 200 12 \"-\" \"curl/8\" 3 \"api\" \"-\" 7ms\n"
+        );
+    }
+
+    #[test]
+    fn json_line_has_traefik_field_names_and_redacts_headers() {
+        let mut line = String::new();
+        format_line(&mut line, &record(), &config(AccessLogFormat::Json));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        assert_eq!(v["ClientHost"], "10.0.0.1");
+        assert_eq!(v["DownstreamStatus"], 200);
+        assert_eq!(v["RouterName"], "api");
+        assert_eq!(v["ServiceName"], "backend");
+        assert_eq!(v["Duration"], 7_000_000);
+        assert_eq!(v["RequestHost"], "example.com");
+        assert_eq!(v["StartUTC"], "2023-11-14T22:13:20Z");
+        assert_eq!(v["request_User-Agent"], "curl/8");
+        assert_eq!(v["request_Authorization"], "REDACTED");
+    }
+
+    #[test]
+    fn filters_keep_a_request_when_any_filter_matches() {
+        let f = AccessLogFilters {
+            status_codes: vec![500..=599],
+            retry_attempts: true,
+            min_duration: Some(Duration::from_millis(100)),
+        };
+        assert!(f.keeps(502, 0, Duration::ZERO));
+        assert!(f.keeps(200, 1, Duration::ZERO));
+        assert!(f.keeps(200, 0, Duration::from_millis(200)));
+        assert!(!f.keeps(200, 0, Duration::from_millis(10)));
+    }
+}

@@ -1,0 +1,222 @@
+//! One request's recording: started when the request arrives, told where it was routed, and
+//! finished when its response body has gone out (or was dropped), which is when the duration
+//! and the bytes sent are known. Built only when a recorder is active.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
+
+use bytes::Buf;
+use http_body::{Body, Frame, SizeHint};
+
+use super::access_log::AccessRecord;
+use super::metrics::{Observation, Protocol, SeriesSet, method_label};
+use super::{Recorder, RouteHandles};
+use crate::config::FieldMode;
+
+/// The recording of one request in flight.
+#[derive(Debug)]
+pub struct Exchange {
+    recorder: &'static Recorder,
+    started: Instant,
+    method: &'static str,
+    protocol: Protocol,
+    request_bytes: u64,
+    entrypoint: Option<Arc<SeriesSet>>,
+    route: Option<RouteHandles>,
+    forwarded: bool,
+    record: Option<Box<AccessRecord>>,
+}
+
+/// What the request pipeline tells about the client side, before routing.
+pub struct Arrival<'a> {
+    pub entrypoint: &'a Arc<str>,
+    pub client: std::net::SocketAddr,
+    pub tls: bool,
+    pub method: &'a http::Method,
+    pub uri: &'a http::Uri,
+    pub version: http::Version,
+    pub headers: &'a http::HeaderMap,
+}
+
+impl Exchange {
+    /// Starts recording a request (allocates only for the access log).
+    pub fn start(recorder: &'static Recorder, a: Arrival<'_>) -> Exchange {
+        let request_bytes = a
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let record = recorder.access_log.as_ref().map(|log| {
+            let fields = &log.config.fields;
+            let headers = a
+                .headers
+                .iter()
+                .filter(|(n, _)| fields.header_mode(n.as_str()) != FieldMode::Drop)
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect();
+            Box::new(AccessRecord {
+                start: SystemTime::now(),
+                client: a.client,
+                method: a.method.clone(),
+                path: a
+                    .uri
+                    .path_and_query()
+                    .map_or_else(|| a.uri.path().to_string(), |pq| pq.as_str().to_string()),
+                version: a.version,
+                host: a
+                    .uri
+                    .authority()
+                    .map(|h| h.as_str().to_string())
+                    .or_else(|| {
+                        a.headers
+                            .get(http::header::HOST)
+                            .and_then(|h| h.to_str().ok())
+                            .map(str::to_string)
+                    }),
+                headers,
+                entrypoint: a.entrypoint.clone(),
+                tls: a.tls,
+                status: 0,
+                origin_status: None,
+                request_bytes,
+                response_bytes: 0,
+                duration: Default::default(),
+                router: None,
+                service: None,
+                retry_attempts: 0,
+                request_count: log.next_request(),
+            })
+        });
+        Exchange {
+            recorder,
+            started: Instant::now(),
+            method: method_label(a.method),
+            protocol: Protocol::of(a.headers),
+            request_bytes,
+            entrypoint: recorder.entrypoints.get(&**a.entrypoint).cloned(),
+            route: None,
+            forwarded: false,
+            record,
+        }
+    }
+
+    /// The request matched `router`; `forwarded`: it went to the service (`origin`: the
+    /// upstream's status, when one answered).
+    pub fn routed(
+        &mut self,
+        router: &Arc<str>,
+        handles: &RouteHandles,
+        forwarded: bool,
+        origin: Option<u16>,
+    ) {
+        self.route = Some(handles.clone());
+        self.forwarded = forwarded;
+        if let Some(r) = &mut self.record {
+            r.router = Some(router.clone());
+            r.service = handles.service_name.clone();
+            r.origin_status = origin;
+        }
+    }
+
+    /// Records the finished exchange.
+    pub fn finish(mut self, status: u16, response_bytes: u64) {
+        let duration = self.started.elapsed();
+        let obs = Observation {
+            code: status,
+            method: self.method,
+            protocol: self.protocol,
+            duration,
+            request_bytes: self.request_bytes,
+            response_bytes,
+        };
+        if let Some(ep) = &self.entrypoint {
+            ep.record(&obs);
+        }
+        if let Some(route) = &self.route {
+            if let Some(router) = &route.router {
+                router.record(&obs);
+            }
+            if self.forwarded
+                && let Some(service) = &route.service
+            {
+                service.record(&obs);
+            }
+        }
+        if let (Some(log), Some(mut record)) = (&self.recorder.access_log, self.record.take())
+            && log.keeps(status, record.retry_attempts, duration)
+        {
+            record.status = status;
+            record.response_bytes = response_bytes;
+            record.duration = duration;
+            log.send(record);
+        }
+    }
+}
+
+/// A response body that finishes its [`Exchange`] when it ends or is dropped, counting the
+/// bytes that went out.
+pub struct RecordedBody<B> {
+    inner: B,
+    status: u16,
+    sent: u64,
+    exchange: Option<Exchange>,
+}
+
+impl<B> RecordedBody<B> {
+    pub fn new(inner: B, status: u16, exchange: Exchange) -> Self {
+        RecordedBody {
+            inner,
+            status,
+            sent: 0,
+            exchange: Some(exchange),
+        }
+    }
+}
+
+impl<B> Drop for RecordedBody<B> {
+    fn drop(&mut self) {
+        if let Some(ex) = self.exchange.take() {
+            ex.finish(self.status, self.sent);
+        }
+    }
+}
+
+impl<B> Body for RecordedBody<B>
+where
+    B: Body + Unpin,
+    B::Data: Buf,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            this.sent += data.remaining() as u64;
+        }
+        if matches!(polled, Poll::Ready(None))
+            && this.inner.is_end_stream()
+            && let Some(ex) = this.exchange.take()
+        {
+            ex.finish(this.status, this.sent);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}

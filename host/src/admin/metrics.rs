@@ -1,0 +1,577 @@
+//! Prometheus metrics with Traefik's names and labels.
+//!
+//! Recording takes no lock: every entrypoint, router and service has a [`SeriesSet`] resolved
+//! when the config (or a reload's snapshot) is built, and a request adds to the atomics of one
+//! [`Series`] in it, found by (code, method, protocol) in a copy-on-write list read through one
+//! `ArcSwap` load. Only the first request of a new (code, method, protocol) takes the set's
+//! insert lock. Sets are never removed, so counters survive reloads, as Prometheus expects.
+//!
+//! Exposition goes through `prometheus-client` (the Prometheus org's Rust client): a
+//! [`Collector`] reads the atomics at scrape time and the crate's text encoder writes the
+//! format (HELP/TYPE lines, escaping, `_total`, histogram `_bucket`/`_sum`/`_count`). Its own
+//! `Family` and `Histogram` types are not used on the request path: `Family` takes a read lock
+//! per lookup and `Histogram` a write lock per observation.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::config::PrometheusConfig;
+
+/// Traefik's `protocol` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Protocol {
+    Http,
+    Websocket,
+    Sse,
+    Grpc,
+}
+
+impl Protocol {
+    /// From the request head, as Traefik classifies it.
+    pub fn of(headers: &http::HeaderMap) -> Protocol {
+        let has = |name: http::header::HeaderName, needle: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().contains(needle))
+        };
+        if has(http::header::UPGRADE, "websocket") {
+            Protocol::Websocket
+        } else if has(http::header::CONTENT_TYPE, "application/grpc") {
+            Protocol::Grpc
+        } else if has(http::header::ACCEPT, "text/event-stream") {
+            Protocol::Sse
+        } else {
+            Protocol::Http
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Websocket => "websocket",
+            Protocol::Sse => "sse",
+            Protocol::Grpc => "grpc",
+        }
+    }
+}
+
+/// The `method` label: the standard methods by name; any other method is
+/// `EXTENSION_METHOD`, so clients cannot grow the label set without bound.
+pub fn method_label(method: &http::Method) -> &'static str {
+    match *method {
+        http::Method::GET => "GET",
+        http::Method::HEAD => "HEAD",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::DELETE => "DELETE",
+        http::Method::PATCH => "PATCH",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::CONNECT => "CONNECT",
+        http::Method::TRACE => "TRACE",
+        _ => "EXTENSION_METHOD",
+    }
+}
+
+/// One exchange as the metrics see it, measured when the response body has ended.
+#[derive(Debug, Clone, Copy)]
+pub struct Observation {
+    pub code: u16,
+    pub method: &'static str,
+    pub protocol: Protocol,
+    pub duration: Duration,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct SeriesKey {
+    code: u16,
+    method: &'static str,
+    protocol: Protocol,
+}
+
+/// The counters of one label combination.
+#[derive(Debug)]
+struct Series {
+    requests: AtomicU64,
+    request_bytes: AtomicU64,
+    response_bytes: AtomicU64,
+    /// Per bucket (not cumulative), the last one is `+Inf`.
+    buckets: Box<[AtomicU64]>,
+    duration_nanos: AtomicU64,
+}
+
+/// Every series of one entrypoint, router or service. Resolved at config time and shared by
+/// the snapshots that route to it.
+#[derive(Debug)]
+pub struct SeriesSet {
+    /// Label pairs that name this set (`entrypoint`, or `router` and `service`, or `service`).
+    labels: Vec<(&'static str, String)>,
+    bounds: Arc<[f64]>,
+    series: ArcSwap<Vec<(SeriesKey, Arc<Series>)>>,
+    insert: Mutex<()>,
+}
+
+impl SeriesSet {
+    fn new(labels: Vec<(&'static str, String)>, bounds: Arc<[f64]>) -> Self {
+        SeriesSet {
+            labels,
+            bounds,
+            series: ArcSwap::from_pointee(Vec::new()),
+            insert: Mutex::new(()),
+        }
+    }
+
+    /// Adds one exchange. Lock-free once its (code, method, protocol) has been seen.
+    pub fn record(&self, obs: &Observation) {
+        let key = SeriesKey {
+            code: obs.code,
+            method: obs.method,
+            protocol: obs.protocol,
+        };
+        let found = self
+            .series
+            .load()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| s.clone());
+        let series = match found {
+            Some(s) => s,
+            None => self.insert(key),
+        };
+        series.requests.fetch_add(1, Relaxed);
+        series.request_bytes.fetch_add(obs.request_bytes, Relaxed);
+        series.response_bytes.fetch_add(obs.response_bytes, Relaxed);
+        let secs = obs.duration.as_secs_f64();
+        let bucket = self
+            .bounds
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(self.bounds.len());
+        series.buckets[bucket].fetch_add(1, Relaxed);
+        let nanos = u64::try_from(obs.duration.as_nanos()).unwrap_or(u64::MAX);
+        series.duration_nanos.fetch_add(nanos, Relaxed);
+    }
+
+    fn insert(&self, key: SeriesKey) -> Arc<Series> {
+        let _guard = self.insert.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.series.load();
+        if let Some((_, s)) = current.iter().find(|(k, _)| *k == key) {
+            return s.clone();
+        }
+        let series = Arc::new(Series {
+            requests: AtomicU64::new(0),
+            request_bytes: AtomicU64::new(0),
+            response_bytes: AtomicU64::new(0),
+            buckets: (0..=self.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            duration_nanos: AtomicU64::new(0),
+        });
+        let mut next: Vec<_> = current.iter().cloned().collect();
+        next.push((key, series.clone()));
+        next.sort_by_key(|(k, _)| *k);
+        self.series.store(Arc::new(next));
+        series
+    }
+}
+
+/// The gateway's metrics: the sets by entrypoint, router and service, reload and connection
+/// figures. One per process (`admin::install`).
+#[derive(Debug)]
+pub struct Metrics {
+    config: PrometheusConfig,
+    bounds: Arc<[f64]>,
+    entrypoints: Mutex<BTreeMap<String, Arc<SeriesSet>>>,
+    routers: Mutex<BTreeMap<(String, String), Arc<SeriesSet>>>,
+    services: Mutex<BTreeMap<String, Arc<SeriesSet>>>,
+    /// Open connections by entrypoint: the entrypoint's connection semaphore and its size (every
+    /// open connection holds one permit), read at scrape time.
+    open_connections: Mutex<BTreeMap<String, (Arc<tokio::sync::Semaphore>, usize)>>,
+    reloads: AtomicU64,
+    reload_failures: AtomicU64,
+    /// Unix time (seconds) of the last configuration applied; 0 before the first.
+    last_reload_success: AtomicI64,
+    /// Access-log lines dropped because the writer fell behind (shared with the access log).
+    access_log_dropped: Mutex<Arc<AtomicU64>>,
+}
+
+impl Metrics {
+    pub fn new(config: PrometheusConfig) -> Arc<Metrics> {
+        let bounds: Arc<[f64]> = config.buckets.clone().into();
+        Arc::new(Metrics {
+            config,
+            bounds,
+            entrypoints: Mutex::default(),
+            routers: Mutex::default(),
+            services: Mutex::default(),
+            open_connections: Mutex::default(),
+            reloads: AtomicU64::new(0),
+            reload_failures: AtomicU64::new(0),
+            last_reload_success: AtomicI64::new(0),
+            access_log_dropped: Mutex::default(),
+        })
+    }
+
+    /// The entry point that answers `/metrics`.
+    pub fn entry_point(&self) -> &str {
+        &self.config.entry_point
+    }
+
+    /// The set of an entrypoint; `None` when `addEntryPointsLabels` is off. Config time only.
+    pub fn entrypoint(&self, name: &str) -> Option<Arc<SeriesSet>> {
+        self.config.add_entry_points_labels.then(|| {
+            let mut sets = lock(&self.entrypoints);
+            sets.entry(name.to_string())
+                .or_insert_with(|| {
+                    let labels = vec![("entrypoint", name.to_string())];
+                    Arc::new(SeriesSet::new(labels, self.bounds.clone()))
+                })
+                .clone()
+        })
+    }
+
+    /// The set of a router (labelled with its service); `None` when `addRoutersLabels` is off.
+    pub fn router(&self, router: &str, service: &str) -> Option<Arc<SeriesSet>> {
+        self.config.add_routers_labels.then(|| {
+            let mut sets = lock(&self.routers);
+            sets.entry((router.to_string(), service.to_string()))
+                .or_insert_with(|| {
+                    let labels = vec![
+                        ("router", router.to_string()),
+                        ("service", service.to_string()),
+                    ];
+                    Arc::new(SeriesSet::new(labels, self.bounds.clone()))
+                })
+                .clone()
+        })
+    }
+
+    /// The set of a service; `None` when `addServicesLabels` is off.
+    pub fn service(&self, service: &str) -> Option<Arc<SeriesSet>> {
+        self.config.add_services_labels.then(|| {
+            let mut sets = lock(&self.services);
+            sets.entry(service.to_string())
+                .or_insert_with(|| {
+                    let labels = vec![("service", service.to_string())];
+                    Arc::new(SeriesSet::new(labels, self.bounds.clone()))
+                })
+                .clone()
+        })
+    }
+
+    /// Reports an entrypoint's open connections from its connection-slot semaphore.
+    pub fn watch_connections(
+        &self,
+        entrypoint: &str,
+        slots: Arc<tokio::sync::Semaphore>,
+        size: usize,
+    ) {
+        lock(&self.open_connections).insert(entrypoint.to_string(), (slots, size));
+    }
+
+    /// The access log's dropped-line counter, shown as `wasmgate_accesslog_dropped_lines_total`.
+    pub(super) fn share_dropped_lines(&self, dropped: Arc<AtomicU64>) {
+        *lock(&self.access_log_dropped) = dropped;
+    }
+
+    /// A configuration was applied (start-up or reload) or refused.
+    pub fn config_loaded(&self, applied: bool) {
+        if applied {
+            self.reloads.fetch_add(1, Relaxed);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            self.last_reload_success.store(now, Relaxed);
+        } else {
+            self.reload_failures.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The Prometheus text format (0.0.4, what Traefik serves and `promtool check metrics`
+    /// reads): the OpenMetrics text with counter families named by their `_total` samples and
+    /// without the OpenMetrics-only `# EOF` / `# UNIT` lines.
+    pub fn render_text(self: &Arc<Self>) -> String {
+        let open = self.render();
+        let counters: std::collections::HashSet<&str> = open
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.strip_suffix(" counter"))
+            .collect();
+        let mut out = String::with_capacity(open.len() + 64 * counters.len());
+        for line in open.lines() {
+            if line == "# EOF" || line.starts_with("# UNIT ") {
+                continue;
+            }
+            let meta = ["# HELP ", "# TYPE "]
+                .into_iter()
+                .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+            match meta {
+                Some((prefix, rest)) => {
+                    let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                    let total = if counters.contains(name) {
+                        "_total"
+                    } else {
+                        ""
+                    };
+                    out.push_str(&format!("{prefix}{name}{total} {tail}\n"));
+                }
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
+    /// The OpenMetrics text as `prometheus-client` writes it.
+    pub fn render(self: &Arc<Self>) -> String {
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Scrape(self.clone())));
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
+            tracing::warn!("cannot encode metrics: {e}");
+        }
+        out
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Reads the atomics at scrape time.
+#[derive(Debug)]
+struct Scrape(Arc<Metrics>);
+
+impl Collector for Scrape {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let m = &self.0;
+        let counter = |encoder: &mut DescriptorEncoder<'_>, name: &str, help: &str, v: u64| {
+            let metric = ConstU64(v);
+            let e = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            metric.encode(e)
+        };
+        counter(
+            &mut encoder,
+            "traefik_config_reloads",
+            "Configurations applied (start-up and reloads).",
+            m.reloads.load(Relaxed),
+        )?;
+        counter(
+            &mut encoder,
+            "traefik_config_reloads_failure",
+            "Reloads refused (the previous configuration kept serving).",
+            m.reload_failures.load(Relaxed),
+        )?;
+        let last = m.last_reload_success.load(Relaxed);
+        let e = encoder.encode_descriptor(
+            "traefik_config_last_reload_success",
+            "Unix time of the last configuration applied.",
+            None,
+            MetricType::Gauge,
+        )?;
+        GaugeI64(last).encode(e)?;
+        {
+            let open = lock(&m.open_connections);
+            let mut e = encoder.encode_descriptor(
+                "traefik_open_connections",
+                "Open client connections.",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (ep, (slots, size)) in open.iter() {
+                let n = size.saturating_sub(slots.available_permits());
+                let labels = [("entrypoint", ep.as_str()), ("protocol", "TCP")];
+                GaugeI64(i64::try_from(n).unwrap_or(i64::MAX)).encode(e.encode_family(&labels)?)?;
+            }
+        }
+        counter(
+            &mut encoder,
+            "wasmgate_accesslog_dropped_lines",
+            "Access-log lines dropped because the writer fell behind.",
+            lock(&m.access_log_dropped).load(Relaxed),
+        )?;
+        let scopes: [(&str, Vec<Arc<SeriesSet>>); 3] = [
+            (
+                "entrypoint",
+                lock(&m.entrypoints).values().cloned().collect(),
+            ),
+            ("router", lock(&m.routers).values().cloned().collect()),
+            ("service", lock(&m.services).values().cloned().collect()),
+        ];
+        for (scope, sets) in &scopes {
+            if sets.is_empty() {
+                continue;
+            }
+            encode_scope(&mut encoder, scope, sets)?;
+        }
+        Ok(())
+    }
+}
+
+fn encode_scope(
+    encoder: &mut DescriptorEncoder<'_>,
+    scope: &str,
+    sets: &[Arc<SeriesSet>],
+) -> Result<(), std::fmt::Error> {
+    type Pick = fn(&Series) -> u64;
+    let counters: [(&str, &str, Pick); 3] = [
+        ("requests", "HTTP requests processed", |s| {
+            s.requests.load(Relaxed)
+        }),
+        ("requests_bytes", "Bytes of request bodies", |s| {
+            s.request_bytes.load(Relaxed)
+        }),
+        ("responses_bytes", "Bytes of response bodies", |s| {
+            s.response_bytes.load(Relaxed)
+        }),
+    ];
+    for (suffix, help, pick) in counters {
+        let name = format!("traefik_{scope}_{suffix}");
+        let help = format!("{help}, by {scope}.");
+        let mut e = encoder.encode_descriptor(&name, &help, None, MetricType::Counter)?;
+        for_each_series(sets, |labels, s| {
+            ConstU64(pick(s)).encode(e.encode_family(&labels)?)
+        })?;
+    }
+    let name = format!("traefik_{scope}_request_duration_seconds");
+    let help = format!("HTTP request durations, by {scope}.");
+    let mut e = encoder.encode_descriptor(&name, &help, None, MetricType::Histogram)?;
+    for set in sets {
+        let series = set.series.load();
+        for (key, s) in series.iter() {
+            let labels = labels_of(set, key);
+            // Per-bucket counts: the encoder writes them cumulated, as the format wants.
+            let mut total = 0;
+            let mut buckets = Vec::with_capacity(s.buckets.len());
+            for (i, count) in s.buckets.iter().enumerate() {
+                let count = count.load(Relaxed);
+                total += count;
+                let bound = set.bounds.get(i).copied().unwrap_or(f64::MAX);
+                buckets.push((bound, count));
+            }
+            let sum = Duration::from_nanos(s.duration_nanos.load(Relaxed)).as_secs_f64();
+            let mut family = e.encode_family(&labels)?;
+            family.encode_histogram::<NoLabelSet>(sum, total, &buckets, None)?;
+        }
+    }
+    Ok(())
+}
+
+fn labels_of<'a>(set: &'a SeriesSet, key: &SeriesKey) -> Vec<(&'a str, String)> {
+    let mut labels: Vec<(&str, String)> = vec![
+        ("code", key.code.to_string()),
+        ("method", key.method.to_string()),
+        ("protocol", key.protocol.label().to_string()),
+    ];
+    labels.extend(set.labels.iter().map(|(k, v)| (*k, v.clone())));
+    labels
+}
+
+fn for_each_series(
+    sets: &[Arc<SeriesSet>],
+    mut f: impl FnMut(Vec<(&str, String)>, &Series) -> Result<(), std::fmt::Error>,
+) -> Result<(), std::fmt::Error> {
+    for set in sets {
+        for (key, s) in set.series.load().iter() {
+            f(labels_of(set, key), s)?;
+        }
+    }
+    Ok(())
+}
+
+/// A counter value read at scrape time.
+#[derive(Debug)]
+struct ConstU64(u64);
+
+impl EncodeMetric for ConstU64 {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::MetricEncoder<'_>,
+    ) -> Result<(), std::fmt::Error> {
+        encoder.encode_counter::<NoLabelSet, _, u64>(&self.0, None)
+    }
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
+    }
+}
+
+/// A gauge value read at scrape time.
+#[derive(Debug)]
+struct GaugeI64(i64);
+
+impl EncodeMetric for GaugeI64 {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::MetricEncoder<'_>,
+    ) -> Result<(), std::fmt::Error> {
+        encoder.encode_gauge(&self.0)
+    }
+    fn metric_type(&self) -> MetricType {
+        MetricType::Gauge
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(code: u16, secs: f64) -> Observation {
+        Observation {
+            code,
+            method: "GET",
+            protocol: Protocol::Http,
+            duration: Duration::from_secs_f64(secs),
+            request_bytes: 3,
+            response_bytes: 10,
+        }
+    }
+
+    #[test]
+    fn counts_by_code_and_fills_histogram_buckets() {
+        let metrics = Metrics::new(PrometheusConfig::default());
+        let Some(ep) = metrics.entrypoint("web") else {
+            panic!("entrypoint labels are on by default");
+        };
+        ep.record(&obs(200, 0.05));
+        ep.record(&obs(200, 2.0));
+        ep.record(&obs(404, 0.2));
+        let text = metrics.render_text();
+        assert!(text.contains(
+            "traefik_entrypoint_requests_total{code=\"200\",method=\"GET\",protocol=\"http\",entrypoint=\"web\"} 2"
+        ), "{text}");
+        assert!(text.contains(
+            "traefik_entrypoint_request_duration_seconds_bucket{le=\"0.1\",code=\"200\",method=\"GET\",protocol=\"http\",entrypoint=\"web\"} 1"
+        ), "{text}");
+        assert!(text.contains(
+            "traefik_entrypoint_request_duration_seconds_bucket{le=\"+Inf\",code=\"200\",method=\"GET\",protocol=\"http\",entrypoint=\"web\"} 2"
+        ), "{text}");
+        assert!(text.contains(
+            "traefik_entrypoint_responses_bytes_total{code=\"404\",method=\"GET\",protocol=\"http\",entrypoint=\"web\"} 10"
+        ), "{text}");
+        // Routers are off by default, as in Traefik.
+        assert!(metrics.router("r", "s").is_none());
+    }
+
+    #[test]
+    fn reloads_count_applied_and_refused_configurations() {
+        let metrics = Metrics::new(PrometheusConfig::default());
+        metrics.config_loaded(true);
+        metrics.config_loaded(false);
+        let text = metrics.render_text();
+        assert!(text.contains("traefik_config_reloads_total 1\n"), "{text}");
+        assert!(
+            text.contains("traefik_config_reloads_failure_total 1\n"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! What the gateway records about itself: Prometheus metrics (`metrics`) and the access log
+//! (`access_log`). A low layer: the request pipeline (`proxy`) records into it, `app` builds it
+//! from the static config and serves `/metrics`; it imports only `config`.
+//!
+//! One [`Recorder`] per process, installed by `app::run` before the first snapshot is built
+//! ([`install`]); `wasmgate check` and unit tests never install one, and then every hook is a
+//! no-op. Per-router and per-service handles are resolved when a snapshot is built
+//! ([`RouteHandles::resolve`]); a request pays one `OnceLock` read when nothing is on.
+
+pub mod access_log;
+pub mod exchange;
+pub mod metrics;
+mod timefmt;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+
+use crate::config::{AccessLogConfig, PrometheusConfig};
+pub use access_log::{AccessLog, AccessRecord};
+pub use exchange::{Exchange, RecordedBody};
+pub use metrics::{Metrics, SeriesSet};
+
+/// The process's metrics and access log.
+#[derive(Debug)]
+pub struct Recorder {
+    pub metrics: Option<Arc<Metrics>>,
+    pub access_log: Option<AccessLog>,
+    /// Entrypoint series by entrypoint name, resolved at start-up.
+    entrypoints: HashMap<String, Arc<SeriesSet>>,
+}
+
+static RECORDER: OnceLock<Recorder> = OnceLock::new();
+
+impl Recorder {
+    /// Builds the recorder of a static config; starts the access-log writer (inside the tokio
+    /// runtime). Fails when the access-log file cannot be opened.
+    pub fn new<'a>(
+        metrics: Option<&PrometheusConfig>,
+        access_log: Option<&AccessLogConfig>,
+        entrypoints: impl IntoIterator<Item = &'a str>,
+    ) -> std::io::Result<Recorder> {
+        let metrics = metrics.map(|c| Metrics::new(c.clone()));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let access_log = access_log
+            .map(|c| AccessLog::start(c.clone(), dropped.clone()))
+            .transpose()?;
+        let mut sets = HashMap::new();
+        if let Some(m) = &metrics {
+            for ep in entrypoints {
+                if let Some(set) = m.entrypoint(ep) {
+                    sets.insert(ep.to_string(), set);
+                }
+            }
+            m.share_dropped_lines(dropped);
+        }
+        Ok(Recorder {
+            metrics,
+            access_log,
+            entrypoints: sets,
+        })
+    }
+
+    /// Whether anything is recorded per request.
+    pub fn is_active(&self) -> bool {
+        self.metrics.is_some() || self.access_log.is_some()
+    }
+
+    /// The metrics page and its content type when this request is `GET /metrics` on the
+    /// metrics entrypoint: OpenMetrics when the client asks for it (Prometheus does), else the
+    /// Prometheus text format.
+    pub fn metrics_page(
+        &self,
+        entrypoint: &str,
+        req: &http::request::Parts,
+    ) -> Option<(String, &'static str)> {
+        let m = self.metrics.as_ref()?;
+        let is_page = m.entry_point() == entrypoint
+            && req.uri.path() == "/metrics"
+            && (req.method == http::Method::GET || req.method == http::Method::HEAD);
+        if !is_page {
+            return None;
+        }
+        let open_metrics = req
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("application/openmetrics-text"));
+        Some(if open_metrics {
+            (
+                m.render(),
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )
+        } else {
+            (m.render_text(), "text/plain; version=0.0.4; charset=utf-8")
+        })
+    }
+}
+
+/// Installs the process's recorder; a second call is ignored (returns false).
+pub fn install(recorder: Recorder) -> bool {
+    RECORDER.set(recorder).is_ok()
+}
+
+/// The installed recorder, when one records anything.
+pub fn recorder() -> Option<&'static Recorder> {
+    RECORDER.get().filter(|r| r.is_active())
+}
+
+/// Records a configuration applied (start-up, reload) or a reload refused.
+pub fn config_loaded(applied: bool) {
+    if let Some(m) = RECORDER.get().and_then(|r| r.metrics.as_ref()) {
+        m.config_loaded(applied);
+    }
+}
+
+/// Reports an entrypoint's open connections from its connection-slot semaphore (each open
+/// connection holds one of `size` permits); read at scrape time only.
+pub fn watch_connections(entrypoint: &str, slots: &Arc<tokio::sync::Semaphore>, size: usize) {
+    if let Some(m) = RECORDER.get().and_then(|r| r.metrics.as_ref()) {
+        m.watch_connections(entrypoint, slots.clone(), size);
+    }
+}
+
+/// What a route records into, resolved when a snapshot is built.
+#[derive(Debug, Clone, Default)]
+pub struct RouteHandles {
+    pub router: Option<Arc<SeriesSet>>,
+    pub service: Option<Arc<SeriesSet>>,
+    /// The service's name, for the access log (`ServiceName`).
+    pub service_name: Option<Arc<str>>,
+}
+
+impl RouteHandles {
+    /// The handles of router `router` leading to service `service`; empty when nothing records.
+    pub fn resolve(router: &str, service: &str) -> RouteHandles {
+        let Some(rec) = recorder() else {
+            return RouteHandles::default();
+        };
+        let metrics = rec.metrics.as_ref();
+        RouteHandles {
+            router: metrics.and_then(|m| m.router(router, service)),
+            service: metrics.and_then(|m| m.service(service)),
+            service_name: Some(Arc::from(service)),
+        }
+    }
+}
+
+/// Waits (blocking; call off the async threads) until the access-log lines sent so far are
+/// written, for at most `limit`. At shutdown, so no line of a served request is lost.
+pub fn flush_access_log(limit: std::time::Duration) {
+    if let Some(log) = RECORDER.get().and_then(|r| r.access_log.as_ref()) {
+        log.flush(limit);
+    }
+}

@@ -1,0 +1,513 @@
+//! Metrics and access log, seen from outside: a real gateway process, real clients, a scrape of
+//! `/metrics` checked against the requests sent (and by `promtool check metrics` when the
+//! Debian `prometheus` package is installed, else by the small exposition parser below), and
+//! the access-log file read back line by line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::{Client, Config, Gateway, Upstream, check_config, fixture_wasm};
+
+/// An address nothing listens on (a dead upstream).
+fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// A free local port for the `traefik` entrypoint (bound and released: the gateway binds it
+/// right after).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Routers `ok` (200 from the upstream), `deny` (403 from the deny plugin, never reaching the
+/// service), `dead` (502: nothing listens); anything else is 404.
+fn mixed(up: &Upstream) -> Config {
+    Config::new()
+        .plugin_dir()
+        .route("ok", "PathPrefix(`/ok`)", "app")
+        .route_through("deny", "PathPrefix(`/deny`)", "app", "deny")
+        .route("dead", "PathPrefix(`/dead`)", "gone")
+        .service("app", &up.url())
+        .service("gone", &dead_url())
+        .middlewares("    deny:\n      plugin: { name: deny, config: { status: 403 } }\n")
+}
+
+fn with_statics(config: &Config, entrypoints: &str, statics: &str) -> String {
+    let yaml = config.yaml();
+    let yaml = yaml.replacen("entryPoints:\n", &format!("entryPoints:\n{entrypoints}"), 1);
+    format!("{yaml}{statics}")
+}
+
+fn deny_plugin() -> Vec<(&'static str, std::path::PathBuf)> {
+    vec![("deny", fixture_wasm("fixture_deny"))]
+}
+
+/// Sends `n` GETs to `path_of(i)` with headers, 16 at a time; returns the statuses by code.
+async fn send_many(
+    c: &Client,
+    gw: &Gateway,
+    n: usize,
+    path_of: impl Fn(usize) -> String,
+    headers: &'static [(&'static str, &'static str)],
+) -> BTreeMap<u16, usize> {
+    let mut counts = BTreeMap::new();
+    let paths: Vec<String> = (0..n).map(path_of).collect();
+    for batch in paths.chunks(16) {
+        let mut tasks = Vec::new();
+        for path in batch {
+            let (c, url) = (c.clone(), gw.url(path));
+            tasks.push(tokio::spawn(async move {
+                c.get(&url, "app.test", headers).await.status.as_u16()
+            }));
+        }
+        for t in tasks {
+            *counts.entry(t.await.unwrap()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// The path of request `i` of a mixed run: 200, 403, 502 and 404 in turn.
+fn mixed_path(i: usize) -> String {
+    match i % 4 {
+        0 => format!("/ok/{i}"),
+        1 => format!("/deny/{i}"),
+        2 => format!("/dead/{i}"),
+        _ => format!("/nothing/{i}"),
+    }
+}
+
+/// One sample of the exposition: metric name and labels (sorted).
+type SampleKey = (String, Vec<(String, String)>);
+
+/// A small parser of the Prometheus text format: checks every line is a comment or a
+/// well-formed sample, and returns the samples.
+fn parse_exposition(text: &str) -> BTreeMap<SampleKey, f64> {
+    let mut samples = BTreeMap::new();
+    for line in text.lines() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (series, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("bad line {line:?}"));
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            v => v
+                .parse()
+                .unwrap_or_else(|_| panic!("bad value in {line:?}")),
+        };
+        let (name, labels) = match series.split_once('{') {
+            None => (series.to_string(), Vec::new()),
+            Some((name, rest)) => {
+                let body = rest
+                    .strip_suffix('}')
+                    .unwrap_or_else(|| panic!("bad labels {line:?}"));
+                let mut labels: Vec<(String, String)> = body
+                    .split("\",")
+                    .filter(|p| !p.is_empty())
+                    .map(|pair| {
+                        let (k, v) = pair
+                            .split_once("=\"")
+                            .unwrap_or_else(|| panic!("bad label {line:?}"));
+                        (k.to_string(), v.trim_end_matches('"').to_string())
+                    })
+                    .collect();
+                labels.sort();
+                (name.to_string(), labels)
+            }
+        };
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad metric name in {line:?}"
+        );
+        assert!(
+            samples.insert((name, labels), value).is_none(),
+            "duplicate sample {line:?}"
+        );
+    }
+    samples
+}
+
+fn value(samples: &BTreeMap<SampleKey, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let mut want: Vec<(String, String)> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    want.sort();
+    samples
+        .get(&(name.to_string(), want.clone()))
+        .copied()
+        .unwrap_or_else(|| panic!("no sample {name}{want:?}"))
+}
+
+async fn scrape(c: &Client, url: &str) -> String {
+    let r = c.get(url, "metrics.test", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.text()
+}
+
+/// `promtool check metrics` on a scrape, when promtool is installed (scripts/setup.sh installs
+/// it where it can); returns whether it ran.
+fn promtool_check(text: &str) -> bool {
+    use std::io::Write;
+    let Ok(mut child) = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        return false;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_every_request_by_code_router_and_service() {
+    let up = Upstream::start("app").await;
+    let port = free_port();
+    let yaml = with_statics(
+        &mixed(&up),
+        &format!("  traefik:\n    address: \"127.0.0.1:{port}\"\n"),
+        "metrics:\n  prometheus:\n    addRoutersLabels: true\n    buckets: [0.05, 0.5, 2]\n",
+    );
+    let gw = Gateway::start(&yaml, &deny_plugin());
+    let c = Client::http1();
+    let counts = send_many(&c, &gw, 80, mixed_path, &[]).await;
+    assert_eq!(
+        counts,
+        BTreeMap::from([(200, 20), (403, 20), (404, 20), (502, 20)])
+    );
+    let text = scrape(&c, &format!("http://127.0.0.1:{port}/metrics")).await;
+    let s = parse_exposition(&text);
+    let ep = |code| {
+        value(
+            &s,
+            "traefik_entrypoint_requests_total",
+            &[
+                ("code", code),
+                ("method", "GET"),
+                ("protocol", "http"),
+                ("entrypoint", "web"),
+            ],
+        )
+    };
+    for code in ["200", "403", "404", "502"] {
+        assert_eq!(ep(code), 20.0, "entrypoint, code {code}\n{text}");
+    }
+    let router = |code, router, service| {
+        value(
+            &s,
+            "traefik_router_requests_total",
+            &[
+                ("code", code),
+                ("method", "GET"),
+                ("protocol", "http"),
+                ("router", router),
+                ("service", service),
+            ],
+        )
+    };
+    assert_eq!(router("200", "ok", "app"), 20.0);
+    assert_eq!(router("403", "deny", "app"), 20.0);
+    assert_eq!(router("502", "dead", "gone"), 20.0);
+    let service = |code, service| {
+        value(
+            &s,
+            "traefik_service_requests_total",
+            &[
+                ("code", code),
+                ("method", "GET"),
+                ("protocol", "http"),
+                ("service", service),
+            ],
+        )
+    };
+    // The deny plugin answers before the service: the service counts only what reached it.
+    assert_eq!(service("200", "app"), 20.0);
+    assert_eq!(service("502", "gone"), 20.0);
+    assert!(!text.contains("code=\"403\",method=\"GET\",protocol=\"http\",service=\"app\"}"));
+    // The histogram counts every request and uses the configured buckets.
+    let hist = [
+        ("code", "200"),
+        ("method", "GET"),
+        ("protocol", "http"),
+        ("entrypoint", "web"),
+    ];
+    assert_eq!(
+        value(
+            &s,
+            "traefik_entrypoint_request_duration_seconds_count",
+            &hist
+        ),
+        20.0
+    );
+    let mut inf = hist.to_vec();
+    inf.push(("le", "+Inf"));
+    assert_eq!(
+        value(
+            &s,
+            "traefik_entrypoint_request_duration_seconds_bucket",
+            &inf
+        ),
+        20.0
+    );
+    let mut half = hist.to_vec();
+    half.push(("le", "0.5"));
+    value(
+        &s,
+        "traefik_entrypoint_request_duration_seconds_bucket",
+        &half,
+    );
+    // The upstream's bodies went out: response bytes were counted for the 200s.
+    let bytes = value(&s, "traefik_entrypoint_responses_bytes_total", &hist);
+    assert!(bytes > 0.0, "{text}");
+    // The scraping connection is open on the traefik entrypoint.
+    let open = value(
+        &s,
+        "traefik_open_connections",
+        &[("entrypoint", "traefik"), ("protocol", "TCP")],
+    );
+    assert!(open >= 1.0, "{text}");
+    assert_eq!(value(&s, "traefik_config_reloads_total", &[]), 1.0);
+    let checked = promtool_check(&text);
+    eprintln!(
+        "promtool check metrics: {}",
+        if checked { "passed" } else { "not installed" }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_counters_follow_an_accepted_and_a_refused_reload() {
+    let up = Upstream::start("app").await;
+    let statics = "metrics:\n  prometheus:\n    entryPoint: web\n";
+    let config = Config::new()
+        .route("ok", "PathPrefix(`/ok`)", "app")
+        .service("app", &up.url());
+    let gw = Gateway::start(&with_statics(&config, "", statics), &[]);
+    let c = Client::http1();
+    let s = parse_exposition(&scrape(&c, &gw.url("/metrics")).await);
+    assert_eq!(value(&s, "traefik_config_reloads_total", &[]), 1.0);
+    let first = value(&s, "traefik_config_last_reload_success", &[]);
+    assert!(first > 1.6e9, "a Unix time: {first}");
+
+    std::thread::sleep(Duration::from_millis(1100));
+    let grown = config.clone().route("more", "PathPrefix(`/more`)", "app");
+    std::fs::write(gw.config_path(), with_statics(&grown, "", statics)).unwrap();
+    assert!(gw.wait_for_log("configuration reloaded"), "{}", gw.log());
+    let s = parse_exposition(&scrape(&c, &gw.url("/metrics")).await);
+    assert_eq!(value(&s, "traefik_config_reloads_total", &[]), 2.0);
+    assert_eq!(value(&s, "traefik_config_reloads_failure_total", &[]), 0.0);
+    let second = value(&s, "traefik_config_last_reload_success", &[]);
+    assert!(second > first, "{second} > {first}");
+
+    let broken = with_statics(&grown, "", statics).replace("PathPrefix(`/more`)", "Nope(`x`)");
+    std::fs::write(gw.config_path(), broken).unwrap();
+    assert!(gw.wait_for_log("reload rejected"), "{}", gw.log());
+    let s = parse_exposition(&scrape(&c, &gw.url("/metrics")).await);
+    assert_eq!(value(&s, "traefik_config_reloads_total", &[]), 2.0);
+    assert_eq!(value(&s, "traefik_config_reloads_failure_total", &[]), 1.0);
+    assert_eq!(value(&s, "traefik_config_last_reload_success", &[]), second);
+}
+
+#[test]
+fn a_metrics_entrypoint_that_is_not_declared_is_a_config_error() {
+    let yaml = format!(
+        "{}metrics:\n  prometheus: {{}}\n",
+        Config::new()
+            .route("r", "PathPrefix(`/`)", "app")
+            .service("app", "http://127.0.0.1:9")
+            .yaml()
+    );
+    let (ok, _, stderr) = check_config(&yaml, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("metrics.prometheus")
+            && stderr.contains("\"traefik\" (which serves /metrics) is not declared"),
+        "{stderr}"
+    );
+    let yaml = yaml.replace("prometheus: {}", "prometheus: {}\n  datadog: {}");
+    let (ok, _, stderr) = check_config(&yaml, &[]);
+    assert!(
+        !ok && stderr.contains("metrics.datadog: not supported yet"),
+        "{stderr}"
+    );
+}
+
+/// Waits until `path` holds `lines` lines (the writer runs off the request path).
+fn read_lines(path: &Path, lines: usize) -> Vec<String> {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let got: Vec<String> = text.lines().map(str::to_string).collect();
+        if got.len() >= lines || Instant::now() > until {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_access_log_has_one_line_per_request_with_headers_redacted() {
+    let up = Upstream::start("app").await;
+    let statics = "accessLog:\n  filePath: access.json\n  format: json\n  fields:\n    names: { ClientUsername: drop }\n    headers:\n      defaultMode: keep\n      names: { Authorization: redact, X-Secret: drop }\n";
+    let gw = Gateway::start(&with_statics(&mixed(&up), "", statics), &deny_plugin());
+    let c = Client::http1();
+    const HEADERS: &[(&str, &str)] = &[
+        ("authorization", "Bearer hunter2"),
+        ("x-secret", "s3"),
+        ("user-agent", "obs-test/1"),
+    ];
+    let n = 400;
+    let counts = send_many(&c, &gw, n, mixed_path, HEADERS).await;
+    let log = gw.config_path().with_file_name("access.json");
+    let lines = read_lines(&log, n);
+    assert_eq!(lines.len(), n, "one line per request");
+    let mut by_status = BTreeMap::new();
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let status = v["DownstreamStatus"].as_u64().unwrap() as u16;
+        *by_status.entry(status).or_insert(0) += 1;
+        assert_eq!(v["request_Authorization"], "REDACTED", "{line}");
+        assert_eq!(v["request_User-Agent"], "obs-test/1", "{line}");
+        assert!(v.get("request_X-Secret").is_none(), "{line}");
+        assert!(v.get("ClientUsername").is_none(), "{line}");
+        assert!(
+            !line.contains("hunter2") && !line.contains("s3\""),
+            "{line}"
+        );
+        assert_eq!(v["ClientHost"], "127.0.0.1");
+        assert_eq!(v["RequestMethod"], "GET");
+        assert_eq!(v["entryPointName"], "web");
+        assert!(v["Duration"].as_u64().is_some());
+        let path = v["RequestPath"].as_str().unwrap();
+        match status {
+            200 => {
+                assert!(path.starts_with("/ok/"), "{line}");
+                assert_eq!(v["RouterName"], "ok");
+                assert_eq!(v["ServiceName"], "app");
+                assert_eq!(v["OriginStatus"], 200);
+            }
+            403 => {
+                assert_eq!(v["RouterName"], "deny");
+                assert!(v.get("OriginStatus").is_none(), "{line}");
+            }
+            502 => assert_eq!(v["RouterName"], "dead"),
+            404 => assert!(v.get("RouterName").is_none(), "{line}"),
+            other => panic!("unexpected status {other}: {line}"),
+        }
+    }
+    assert_eq!(by_status, counts);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn common_log_format_lines_pass_the_status_filter_only() {
+    let up = Upstream::start("app").await;
+    let statics =
+        "accessLog:\n  filePath: access.log\n  filters:\n    statusCodes: [\"400-499\"]\n";
+    let gw = Gateway::start(&with_statics(&mixed(&up), "", statics), &deny_plugin());
+    let c = Client::http1();
+    let counts = send_many(&c, &gw, 200, mixed_path, &[("user-agent", "clf-test")]).await;
+    let want = counts[&403] + counts[&404];
+    let log = gw.config_path().with_file_name("access.log");
+    let lines = read_lines(&log, want);
+    // Give a stray extra line time to show up before counting.
+    std::thread::sleep(Duration::from_millis(200));
+    let lines = if lines.len() == want {
+        read_lines(&log, want)
+    } else {
+        lines
+    };
+    assert_eq!(lines.len(), want, "{}", lines.join("\n"));
+    for line in &lines {
+        // 127.0.0.1 - - [03/Dec/2026:10:00:00 +0000] "GET /deny/1 HTTP/1.1" 403 7 "-" "-" 12 "deny" "-" 0ms
+        let (client, rest) = line
+            .split_once(" - - [")
+            .unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(client, "127.0.0.1");
+        let (_time, rest) = rest.split_once("] \"").unwrap_or_else(|| panic!("{line}"));
+        let (request, rest) = rest.split_once("\" ").unwrap_or_else(|| panic!("{line}"));
+        assert!(
+            request.starts_with("GET /") && request.ends_with(" HTTP/1.1"),
+            "{line}"
+        );
+        let status: u16 = rest[..3].parse().unwrap_or_else(|_| panic!("{line}"));
+        assert!((400..500).contains(&status), "{line}");
+        assert!(line.ends_with("ms"), "{line}");
+        // Headers are dropped by default (Traefik's headers.defaultMode), so no user agent.
+        assert!(!line.contains("clf-test"), "{line}");
+        if status == 403 {
+            assert!(line.contains("\"deny\" \"-\""), "{line}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigusr1_after_a_rename_reopens_the_file_and_loses_no_line() {
+    let up = Upstream::start("app").await;
+    let statics = "accessLog:\n  filePath: access.log\n";
+    let config = Config::new()
+        .route("ok", "PathPrefix(`/`)", "app")
+        .service("app", &up.url());
+    let gw = Gateway::start(&with_statics(&config, "", statics), &[]);
+    let c = Client::http1();
+    let log = gw.config_path().with_file_name("access.log");
+    let rotated = gw.config_path().with_file_name("access.log.1");
+    send_many(&c, &gw, 150, |i| format!("/before/{i}"), &[]).await;
+    std::fs::rename(&log, &rotated).unwrap();
+    gw.signal("USR1");
+    let until = Instant::now() + Duration::from_secs(10);
+    while !log.exists() {
+        assert!(
+            Instant::now() < until,
+            "no new file after SIGUSR1; log:\n{}",
+            gw.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    send_many(&c, &gw, 150, |i| format!("/after/{i}"), &[]).await;
+    let new = read_lines(&log, 150);
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    let old: Vec<&str> = old.lines().collect();
+    // A line of the first batch can still be on its way when the signal lands (the line is
+    // sent when the response body is dropped, just after the client has its response): it
+    // then goes to the new file. None is lost, and none of the second batch goes to the old.
+    let before = |lines: &[&str]| lines.iter().filter(|l| l.contains("/before/")).count();
+    let new: Vec<&str> = new.iter().map(String::as_str).collect();
+    assert_eq!(
+        before(&old) + before(&new),
+        150,
+        "no line of the first batch is lost"
+    );
+    assert!(
+        before(&old) >= 140,
+        "the renamed file keeps the lines before the signal"
+    );
+    assert_eq!(
+        old.len(),
+        before(&old),
+        "nothing after the signal goes to the renamed file"
+    );
+    assert_eq!(new.iter().filter(|l| l.contains("/after/")).count(), 150);
+}
