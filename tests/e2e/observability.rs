@@ -511,3 +511,67 @@ async fn sigusr1_after_a_rename_reopens_the_file_and_loses_no_line() {
     );
     assert_eq!(new.iter().filter(|l| l.contains("/after/")).count(), 150);
 }
+
+/// The sum of the samples of `name` whose labels include `subset`.
+fn sum_matching(samples: &BTreeMap<SampleKey, f64>, name: &str, subset: &[(&str, &str)]) -> f64 {
+    samples
+        .iter()
+        .filter(|((n, labels), _)| {
+            n == name
+                && subset
+                    .iter()
+                    .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+        })
+        .map(|(_, v)| v)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trapping_plugin_shows_in_its_failure_counter_with_kind_trap() {
+    let up = Upstream::start("app").await;
+    let statics = "metrics:\n  prometheus:\n    entryPoint: web\n";
+    let config = Config::new()
+        .plugin_dir()
+        .route_through("guarded", "PathPrefix(`/app`)", "app", "boom")
+        .service("app", &up.url())
+        .middlewares("    boom:\n      plugin: { name: trap }\n");
+    let gw = Gateway::start(
+        &with_statics(&config, "", statics),
+        &[("trap", fixture_wasm("fixture_trap"))],
+    );
+    let c = Client::http1();
+    for _ in 0..6 {
+        assert_eq!(c.get(&gw.url("/app/x"), "app.test", &[]).await.status, 200);
+    }
+    for _ in 0..4 {
+        let r = c
+            .get(&gw.url("/app/x"), "app.test", &[("x-fault", "1")])
+            .await;
+        assert_eq!(r.status, 500);
+    }
+    let text = scrape(&c, &gw.url("/metrics")).await;
+    let s = parse_exposition(&text);
+    let who = [
+        ("middleware", "boom"),
+        ("plugin", "trap"),
+        ("hook", "on-request"),
+    ];
+    assert_eq!(
+        sum_matching(&s, "wasmgate_plugin_calls_total", &who),
+        10.0,
+        "{text}"
+    );
+    let mut trap = who.to_vec();
+    trap.push(("kind", "trap"));
+    assert_eq!(
+        sum_matching(&s, "wasmgate_plugin_failures_total", &trap),
+        4.0,
+        "{text}"
+    );
+    assert_eq!(
+        sum_matching(&s, "wasmgate_plugin_failures_total", &who),
+        4.0,
+        "{text}"
+    );
+    promtool_check(&text);
+}

@@ -23,6 +23,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
+use super::plugin_metrics::PluginCounters;
 use crate::config::PrometheusConfig;
 
 /// Traefik's `protocol` label.
@@ -195,6 +196,8 @@ pub struct Metrics {
     /// Open connections by entrypoint: the entrypoint's connection semaphore and its size (every
     /// open connection holds one permit), read at scrape time.
     open_connections: Mutex<BTreeMap<String, (Arc<tokio::sync::Semaphore>, usize)>>,
+    /// Plugin figures by (middleware, plugin, content hash).
+    plugins: Mutex<BTreeMap<(String, String, String), Arc<PluginCounters>>>,
     reloads: AtomicU64,
     reload_failures: AtomicU64,
     /// Unix time (seconds) of the last configuration applied; 0 before the first.
@@ -213,6 +216,7 @@ impl Metrics {
             routers: Mutex::default(),
             services: Mutex::default(),
             open_connections: Mutex::default(),
+            plugins: Mutex::default(),
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
             last_reload_success: AtomicI64::new(0),
@@ -265,6 +269,16 @@ impl Metrics {
                 })
                 .clone()
         })
+    }
+
+    /// The counters of middleware `middleware` running `plugin` at content hash `hash`; the
+    /// same counters for the same triple across reloads. Config time only.
+    pub fn plugin(&self, middleware: &str, plugin: &str, hash: &str) -> Arc<PluginCounters> {
+        let key = (middleware.to_string(), plugin.to_string(), hash.to_string());
+        lock(&self.plugins)
+            .entry(key)
+            .or_insert_with(|| Arc::new(PluginCounters::new(middleware, plugin, hash)))
+            .clone()
     }
 
     /// Reports an entrypoint's open connections from its connection-slot semaphore.
@@ -400,6 +414,7 @@ impl Collector for Scrape {
             "Access-log lines dropped because the writer fell behind.",
             lock(&m.access_log_dropped).load(Relaxed),
         )?;
+        encode_plugins(&mut encoder, &lock(&m.plugins))?;
         let scopes: [(&str, Vec<Arc<SeriesSet>>); 3] = [
             (
                 "entrypoint",
@@ -416,6 +431,51 @@ impl Collector for Scrape {
         }
         Ok(())
     }
+}
+
+fn encode_plugins(
+    encoder: &mut DescriptorEncoder<'_>,
+    plugins: &BTreeMap<(String, String, String), Arc<PluginCounters>>,
+) -> Result<(), std::fmt::Error> {
+    if plugins.is_empty() {
+        return Ok(());
+    }
+    let mut e = encoder.encode_descriptor(
+        "wasmgate_plugin_calls",
+        "Plugin hook calls, by middleware, plugin version and hook.",
+        None,
+        MetricType::Counter,
+    )?;
+    for p in plugins.values() {
+        for (hook, n) in p.calls() {
+            let labels = [
+                ("middleware", p.middleware.as_str()),
+                ("plugin", p.plugin.as_str()),
+                ("hash", p.hash.as_str()),
+                ("hook", hook),
+            ];
+            ConstU64(n).encode(e.encode_family(&labels)?)?;
+        }
+    }
+    let mut e = encoder.encode_descriptor(
+        "wasmgate_plugin_failures",
+        "Failed plugin hook calls, by kind (trap, deadline, memory, invalid_output...).",
+        None,
+        MetricType::Counter,
+    )?;
+    for p in plugins.values() {
+        for (hook, kind, n) in p.failures() {
+            let labels = [
+                ("middleware", p.middleware.as_str()),
+                ("plugin", p.plugin.as_str()),
+                ("hash", p.hash.as_str()),
+                ("hook", hook),
+                ("kind", kind),
+            ];
+            ConstU64(n).encode(e.encode_family(&labels)?)?;
+        }
+    }
+    Ok(())
 }
 
 fn encode_scope(

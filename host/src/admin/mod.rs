@@ -10,6 +10,7 @@
 pub mod access_log;
 pub mod exchange;
 pub mod metrics;
+pub mod plugin_metrics;
 mod timefmt;
 
 use std::collections::HashMap;
@@ -120,6 +121,17 @@ pub fn watch_connections(entrypoint: &str, slots: &Arc<tokio::sync::Semaphore>, 
     if let Some(m) = RECORDER.get().and_then(|r| r.metrics.as_ref()) {
         m.watch_connections(entrypoint, slots.clone(), size);
     }
+}
+
+/// The call and failure counters of a middleware's plugin version; `None` without metrics.
+/// Config time (when the middleware is configured).
+pub fn plugin_counters(
+    middleware: &str,
+    plugin: &str,
+    hash: &str,
+) -> Option<Arc<plugin_metrics::PluginCounters>> {
+    let metrics = RECORDER.get()?.metrics.as_ref()?;
+    Some(metrics.plugin(middleware, plugin, hash))
 }
 
 /// What a route records into, resolved when a snapshot is built.

@@ -19,6 +19,7 @@ use super::error::PluginError;
 use super::heads::{RequestHead, ResponseHead};
 use super::middleware::{HookDecision, InstanceSlot, PluginMiddleware};
 use super::reply::ValidReply;
+use crate::admin::plugin_metrics::Hook;
 
 /// The middlewares of one router, in config order. Built at config time, shared by requests.
 #[derive(Clone, Default)]
@@ -137,6 +138,9 @@ impl Chain {
                 state.slot(i, mw.budget().isolation == Isolation::PerRequest),
             );
             head = h;
+            if let Some(c) = mw.counters() {
+                c.called(Hook::Request);
+            }
             match result {
                 Ok(HookDecision::Continue) => state.ran = i + 1,
                 Ok(HookDecision::Respond(reply)) => return (head, RequestOutcome::Respond(reply)),
@@ -205,6 +209,9 @@ impl Chain {
                 body,
             );
             (req, resp) = (r, s);
+            if let Some(c) = mw.counters() {
+                c.called(Hook::Response);
+            }
             match result {
                 Ok(HookDecision::Continue) => {}
                 Ok(HookDecision::Respond(reply)) => {
@@ -238,6 +245,19 @@ impl Chain {
 }
 
 fn log_failure(mw: &PluginMiddleware, hook: &str, err: &PluginError) {
+    if let Some(c) = mw.counters() {
+        let which = if hook == "on-request" {
+            Hook::Request
+        } else {
+            Hook::Response
+        };
+        // The metrics say `deadline` where the log says `timeout`.
+        let kind = match err {
+            PluginError::Timeout(_) => "deadline",
+            other => other.kind(),
+        };
+        c.failed(which, kind);
+    }
     let id = mw.identity();
     tracing::warn!(
         middleware = &*id.middleware,

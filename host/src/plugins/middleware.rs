@@ -54,6 +54,8 @@ pub struct PluginMiddleware {
     deadline_ticks: u64,
     capabilities: Capabilities,
     pool: ArrayQueue<PluginInstance>,
+    /// Hook calls and failures (`admin`); `None` when metrics are off.
+    counters: Option<Arc<crate::admin::plugin_metrics::PluginCounters>>,
 }
 
 impl PluginMiddleware {
@@ -90,7 +92,10 @@ impl PluginMiddleware {
             }
         }
         let deadline_ticks = engine.deadline_ticks(budget.deadline);
+        let counters =
+            crate::admin::plugin_counters(&identity.middleware, &identity.plugin, &identity.hash);
         let mut middleware = PluginMiddleware {
+            counters,
             identity,
             pool: ArrayQueue::new(budget.pool_size.max(1)),
             plugin,
@@ -146,6 +151,11 @@ impl PluginMiddleware {
 
     pub fn identity(&self) -> &PluginIdentity {
         &self.identity
+    }
+
+    /// Where this middleware's hook calls and failures are counted (metrics on).
+    pub fn counters(&self) -> Option<&crate::admin::plugin_metrics::PluginCounters> {
+        self.counters.as_deref()
     }
 
     pub fn budget(&self) -> &MiddlewareBudget {
