@@ -86,6 +86,7 @@
 //! gateway links them to traps or empty implementations.
 
 mod action;
+pub mod counters;
 mod error;
 mod log;
 mod request;

@@ -19,6 +19,8 @@
 pub mod auth_options;
 #[cfg(feature = "go-regex")]
 pub mod go_regex;
+pub mod ip_net;
+pub mod ip_strategy;
 pub mod options;
 pub mod redirect;
 pub mod uri;

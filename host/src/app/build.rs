@@ -30,6 +30,7 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
         fail_open: c.fail_open,
         max_reply_body_size: c.max_reply_body_size,
         max_headers: c.max_headers,
+        counters: None,
     }
 }
 
@@ -75,7 +76,21 @@ pub fn build_snapshot(
                 continue;
             }
         };
-        let budget = budget_from_config(&mw.runtime);
+        let mut budget = budget_from_config(&mw.runtime);
+        if compiled.imports_counters() {
+            if !mw.runtime.counters {
+                errors.push(config.error_at(
+                    &key,
+                    format!(
+                        "middleware {name:?}: plugin {:?} imports the counters capability, which \
+                         its config does not grant (add capabilities: [counters] to its plugin: entry)",
+                        mw.plugin
+                    ),
+                ));
+                continue;
+            }
+            budget.counters = Some(crate::plugins::counters::scope_for(name));
+        }
         match PluginMiddleware::configure(
             registry.engine().clone(),
             name,

@@ -211,6 +211,9 @@ pub struct PluginRuntimeConfig {
     pub max_reply_body_size: usize,
     /// `maxHeaders`, default 100; at least 1.
     pub max_headers: usize,
+    /// `capabilities: [counters]` (or a built-in key whose bundled plugin needs it): the
+    /// middleware may use the `counters` import. Default false.
+    pub counters: bool,
 }
 
 impl Default for PluginRuntimeConfig {
@@ -224,6 +227,7 @@ impl Default for PluginRuntimeConfig {
             fail_open: false,
             max_reply_body_size: DEFAULT_MAX_REPLY_BODY_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
+            counters: false,
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::model_static::{MIN_MEMORY_LIMIT, PluginRuntimeConfig};
-use super::raw::RawRuntime;
+use super::raw::{Capability, RawRuntime};
 use crate::yaml::report::Reporter;
 
 /// What middlewares start from: `plugins.defaults` and the epoch tick deadlines must not undercut.
@@ -89,6 +89,9 @@ pub(crate) fn apply_runtime(
             0 => report("maxHeaders", "must be at least 1".to_string()),
             n => out.max_headers = n,
         }
+    }
+    if let Some(granted) = &raw.capabilities {
+        out.counters = granted.contains(&Capability::Counters);
     }
     out
 }

@@ -152,6 +152,18 @@ pub(crate) struct RawRuntime {
     pub(crate) fail_open: Option<bool>,
     pub(crate) max_reply_body_size: Option<SizeValue>,
     pub(crate) max_headers: Option<usize>,
+    /// Capabilities granted: only in a middleware's `plugin:` (or by a built-in key for its
+    /// bundled plugin), never in `plugins.defaults`.
+    #[serde(skip)]
+    pub(crate) capabilities: Option<Vec<Capability>>,
+}
+
+/// A host capability a middleware's config grants (`capabilities: [counters]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum Capability {
+    /// The `counters` interface (token buckets shared by the middleware's instances).
+    Counters,
 }
 
 /// `log:`.
@@ -241,6 +253,8 @@ pub(crate) struct RawPluginMiddleware {
     pub(crate) fail_open: Option<bool>,
     pub(crate) max_reply_body_size: Option<SizeValue>,
     pub(crate) max_headers: Option<usize>,
+    /// Host capabilities granted to the plugin (e.g. `[counters]`).
+    pub(crate) capabilities: Option<Vec<Capability>>,
 }
 
 impl RawPluginMiddleware {
@@ -255,6 +269,7 @@ impl RawPluginMiddleware {
             fail_open: self.fail_open,
             max_reply_body_size: self.max_reply_body_size,
             max_headers: self.max_headers,
+            capabilities: self.capabilities.clone(),
         }
     }
 }

@@ -9,7 +9,7 @@ use super::model_dynamic::MiddlewareConfig;
 use super::model_static::EncodedCharacters;
 use super::plugin_form::read_plugin;
 use super::plugin_runtime::{RuntimeBase, apply_runtime};
-use super::raw::RawEncodedCharacters;
+use super::raw::{Capability, RawEncodedCharacters};
 use super::resolve_chain::{CHAIN_KEY, resolve_chain};
 use super::resolve_static::entries_of;
 use super::traefik_options::{deprecated_options, normalize_options};
@@ -38,7 +38,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("ipAllowList", Some("ip-allow-list")),
     ("ipWhiteList", Some("ip-allow-list")),
     ("passTLSClientCert", None),
-    ("rateLimit", None),
+    ("rateLimit", Some("rate-limit")),
     ("redirectRegex", Some("redirect-regex")),
     ("redirectScheme", Some("redirect-scheme")),
     ("replacePath", Some("replace-path")),
@@ -47,6 +47,15 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("stripPrefix", Some("strip-prefix")),
     ("stripPrefixRegex", Some("strip-prefix-regex")),
 ];
+
+/// The capabilities a built-in key grants to its bundled plugin (a `plugin:` middleware names
+/// its own in `capabilities`).
+fn bundled_grants(type_key: &str) -> Option<Vec<Capability>> {
+    match type_key {
+        "rateLimit" => Some(vec![Capability::Counters]),
+        _ => None,
+    }
+}
 
 /// Traefik's `encodedCharacters` middleware: not a plugin but a per-router override of the
 /// entrypoint's `http.encodedCharacters`, checked where the path is read (options default to
@@ -135,7 +144,8 @@ pub(crate) fn resolve_middleware(
                     reporter.warn(file, &[&entry_path[..], &[option]].concat(), warning);
                 }
                 inline_users_file(reporter, file, &entry_path, &mut config)?;
-                let runtime = auth_runtime(type_key, &config, base.defaults);
+                let mut runtime = auth_runtime(type_key, &config, base.defaults);
+                runtime.capabilities = bundled_grants(type_key);
                 ((*plugin).to_string(), Some(config), runtime)
             }
             Some((_, None)) => {

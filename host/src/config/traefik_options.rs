@@ -128,6 +128,22 @@ const OPTIONS: &[(&str, &[(&str, Kind)])] = &[
             ),
         ],
     ),
+    (
+        "rateLimit",
+        &[
+            ("average", Scalar),
+            ("period", Scalar),
+            ("burst", Scalar),
+            (
+                "sourceCriterion",
+                Struct(&[
+                    ("ipStrategy", IP_STRATEGY),
+                    ("requestHeaderName", Text),
+                    ("requestHost", Scalar),
+                ]),
+            ),
+        ],
+    ),
     ("replacePath", &[("path", Text)]),
     (
         "replacePathRegex",

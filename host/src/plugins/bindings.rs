@@ -1,7 +1,8 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
-//! Generated for the `middleware-with-capabilities` world, which includes `middleware`: its
-//! imports are the same, so one linker serves both worlds, and its per-interface export loaders
+//! Generated for the `middleware-with-counters` world, which includes
+//! `middleware-with-capabilities` and so `middleware`: its imports are theirs plus `counters`,
+//! so one linker serves every world (a component imports only what it calls), and its per-interface export loaders
 //! (`handler::GuestIndices`, `capabilities::GuestIndices`) let the registry accept a component
 //! of either world (see `registry::ComponentExports`).
 //!
@@ -10,7 +11,7 @@
 //! nothing is copied.
 
 wasmtime::component::bindgen!({
-    world: "middleware-with-capabilities",
+    world: "middleware-with-counters",
     path: "../wit",
     with: {
         "wasmgate:plugin/http.request": crate::plugins::heads::RequestHead,
@@ -29,5 +30,5 @@ pub use self::wasmgate::plugin::http::Reply;
 pub use self::wasmgate::plugin::types::EditError;
 pub use self::wasmgate::plugin::types::LogLevel;
 
-/// The world name's Rust type, for `add_to_linker` (imports are those of `middleware`).
-pub type Middleware = MiddlewareWithCapabilities;
+/// The world name's Rust type, for `add_to_linker` (every import of every world).
+pub type Middleware = MiddlewareWithCounters;

@@ -1,6 +1,9 @@
 //! What one middleware may spend: isolation mode, deadline, memory, output bounds.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use super::counters::CounterScope;
 
 use crate::config::{
     DEFAULT_DEADLINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE,
@@ -24,6 +27,9 @@ pub struct MiddlewareBudget {
     pub fail_open: bool,
     pub max_reply_body_size: usize,
     pub max_headers: usize,
+    /// The middleware's counters when its config grants `counters` (else `None`, and a
+    /// component importing `counters` is refused at load).
+    pub counters: Option<Arc<CounterScope>>,
 }
 
 impl Default for MiddlewareBudget {
@@ -37,6 +43,7 @@ impl Default for MiddlewareBudget {
             fail_open: false,
             max_reply_body_size: DEFAULT_MAX_REPLY_BODY_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
+            counters: None,
         }
     }
 }

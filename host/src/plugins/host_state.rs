@@ -11,6 +11,7 @@ use wasmtime::component::Resource;
 
 use super::bindings::wasmgate::plugin::{clock, http as wit_http, log, types};
 use super::bindings::{EditError, LogLevel};
+use super::counters::CounterScope;
 use super::head_edits::HeaderEdits;
 use super::heads::{RequestHead, ResponseHead};
 use super::lent::LentHeads;
@@ -32,6 +33,8 @@ pub struct HostState {
     pub(crate) heads: LentHeads,
     pub(crate) memory: MemoryCap,
     pub(crate) identity: PluginIdentity,
+    /// The middleware's counters, when its config grants `counters` (`counters_import`).
+    pub(crate) counters: Option<Arc<CounterScope>>,
 }
 
 impl HostState {
@@ -40,6 +43,7 @@ impl HostState {
             heads: LentHeads::default(),
             memory: MemoryCap::new(memory_limit),
             identity,
+            counters: None,
         }
     }
 }

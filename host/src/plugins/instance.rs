@@ -30,10 +30,9 @@ impl PluginInstance {
         identity: PluginIdentity,
         budget: &MiddlewareBudget,
     ) -> Result<Self, PluginError> {
-        let mut store = Store::new(
-            engine.engine(),
-            HostState::new(identity, budget.memory_limit),
-        );
+        let mut state = HostState::new(identity, budget.memory_limit);
+        state.counters = budget.counters.clone();
+        let mut store = Store::new(engine.engine(), state);
         store.limiter(|s| &mut s.memory);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(engine.deadline_ticks(budget.deadline));

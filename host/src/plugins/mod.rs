@@ -11,6 +11,8 @@ pub mod bindings;
 pub mod budget;
 pub mod capabilities;
 pub mod chain;
+pub mod counters;
+mod counters_import;
 pub mod engine;
 pub mod error;
 pub mod exports;

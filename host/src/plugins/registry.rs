@@ -80,7 +80,20 @@ impl CompiledPlugin {
     pub fn world(&self) -> World {
         self.exports.world()
     }
+
+    /// Whether the component imports the `counters` interface, so that its middlewares need the
+    /// `counters` grant. Config time only (a walk of the component's import names).
+    pub fn imports_counters(&self) -> bool {
+        let component = self.pre.component();
+        component
+            .component_type()
+            .imports(component.engine())
+            .any(|(name, _)| name == COUNTERS_IMPORT)
+    }
 }
+
+/// Import name of the `counters` interface in a component.
+pub const COUNTERS_IMPORT: &str = "wasmgate:plugin/counters@0.1.0";
 
 impl std::fmt::Debug for CompiledPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

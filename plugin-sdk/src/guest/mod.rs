@@ -8,7 +8,9 @@ mod heads;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "middleware-with-capabilities",
+        // Includes `middleware-with-capabilities`; `counters` is imported only by plugins
+        // that call it (unused imports are left out of the component).
+        world: "middleware-with-counters",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",

@@ -29,7 +29,7 @@ impl IpAllowListConfig {
         for (option, value) in options {
             match option.as_str() {
                 "sourceRange" => source_range = ranges(&option, value)?,
-                "ipStrategy" => strategy = ip_strategy(value)?,
+                "ipStrategy" => strategy = traefik_options::ip_strategy::parse(value)?,
                 "rejectStatusCode" => {
                     let code = integer(&option, value)?;
                     if code != 0 {
@@ -58,42 +58,6 @@ impl IpAllowListConfig {
             reject_status,
         })
     }
-}
-
-fn ip_strategy(value: Value) -> Result<Strategy, String> {
-    let options = object("ipStrategy", value)?;
-    let (mut depth, mut excluded, mut ipv6_subnet) = (0, Vec::new(), None);
-    for (option, value) in options {
-        let name = format!("ipStrategy.{option}");
-        match option.as_str() {
-            "depth" => depth = integer(&name, value)?,
-            "excludedIPs" => excluded = ranges(&name, value)?,
-            "ipv6Subnet" => {
-                if !value.is_null() {
-                    let bits = integer(&name, value)?;
-                    ipv6_subnet = Some(
-                        u8::try_from(bits)
-                            .ok()
-                            .filter(|b| (1..=128).contains(b))
-                            .ok_or_else(|| {
-                                format!("{name}: invalid IPv6 subnet {bits}, must be 1..=128")
-                            })?,
-                    );
-                }
-            }
-            _ => return Err(format!("ipStrategy: unknown option {option:?}")),
-        }
-    }
-    Ok(if depth > 0 {
-        Strategy::Depth {
-            depth: usize::try_from(depth).unwrap_or(usize::MAX),
-            ipv6_subnet,
-        }
-    } else if !excluded.is_empty() {
-        Strategy::Excluded(excluded)
-    } else {
-        Strategy::RemoteAddr { ipv6_subnet }
-    })
 }
 
 fn ranges(option: &str, value: Value) -> Result<Vec<IpRange>, String> {

@@ -22,9 +22,10 @@
 //! configured ranges.
 
 mod config;
-mod net;
 mod status;
-pub mod strategy;
+
+use traefik_options::ip_net as net;
+pub use traefik_options::ip_strategy as strategy;
 
 use plugin_sdk::{Action, Middleware, Reply, Request};
 

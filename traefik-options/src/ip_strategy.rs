@@ -16,7 +16,9 @@ use std::net::IpAddr;
 
 use plugin_sdk::Request;
 
-use crate::net::{IpRange, mask, parse_addr};
+use serde_json::{Map, Value};
+
+use crate::ip_net::{IpRange, mask, parse_addr};
 
 /// How the checked address is chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +66,98 @@ impl Strategy {
                     .to_string()
             }
         }
+    }
+}
+
+/// Parses Traefik's `ipStrategy` options (`depth`, `excludedIPs`, `ipv6Subnet`); `null` is the
+/// TCP peer. Any other option is refused by name.
+pub fn parse(value: Value) -> Result<Strategy, String> {
+    let options = match value {
+        Value::Null => Map::new(),
+        Value::Object(map) => map,
+        other => return Err(format!("ipStrategy must be a map, got {}", kind(&other))),
+    };
+    let (mut depth, mut excluded, mut ipv6_subnet) = (0, Vec::new(), None);
+    for (option, value) in options {
+        let name = format!("ipStrategy.{option}");
+        match option.as_str() {
+            "depth" => depth = integer(&name, value)?,
+            "excludedIPs" => excluded = ranges(&name, value)?,
+            "ipv6Subnet" => {
+                if !value.is_null() {
+                    let bits = integer(&name, value)?;
+                    ipv6_subnet = Some(
+                        u8::try_from(bits)
+                            .ok()
+                            .filter(|b| (1..=128).contains(b))
+                            .ok_or_else(|| {
+                                format!("{name}: invalid IPv6 subnet {bits}, must be 1..=128")
+                            })?,
+                    );
+                }
+            }
+            _ => return Err(format!("ipStrategy: unknown option {option:?}")),
+        }
+    }
+    Ok(if depth > 0 {
+        Strategy::Depth {
+            depth: usize::try_from(depth).unwrap_or(usize::MAX),
+            ipv6_subnet,
+        }
+    } else if !excluded.is_empty() {
+        Strategy::Excluded(excluded)
+    } else {
+        Strategy::RemoteAddr { ipv6_subnet }
+    })
+}
+
+/// A list of addresses and CIDR ranges (`null`: none).
+pub fn ranges(option: &str, value: Value) -> Result<Vec<IpRange>, String> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        other => return Err(format!("{option}: must be a list, got {}", kind(&other))),
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let Value::String(text) = item else {
+                return Err(format!(
+                    "{option}[{i}]: must be a string, got {}",
+                    kind(&item)
+                ));
+            };
+            IpRange::parse(&text).ok_or_else(|| {
+                format!("{option}[{i}]: {text:?} is neither an IP address nor a CIDR range")
+            })
+        })
+        .collect()
+}
+
+/// A whole number given as a number or as text (Traefik's file provider reads both).
+fn integer(option: &str, value: Value) -> Result<i64, String> {
+    match value {
+        Value::Null => Ok(0),
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| format!("{option}: must be a whole number, got {n}")),
+        Value::String(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{option}: must be a whole number, got {text:?}")),
+        other => Err(format!("{option}: must be a number, got {}", kind(&other))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
     }
 }
 

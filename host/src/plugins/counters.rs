@@ -1,0 +1,255 @@
+//! The in-process backend of the `counters` capability: token buckets keyed by string, one
+//! [`CounterScope`] per configured middleware.
+//!
+//! Hot path: hash the key, lock one of [`SHARDS`] small mutexes, update one bucket (no
+//! allocation once the key exists). Two requests contend only when their keys share a shard.
+//! Each scope holds at most [`MAX_KEYS`] keys: a shard over its share first drops the buckets
+//! that have refilled (indistinguishable from a fresh one, so nothing is lost), then, under a
+//! flood of distinct keys, the least recently used ones, so memory stays bounded.
+//!
+//! Scopes are looked up by middleware name ([`scope_for`]) and shared while any snapshot holds
+//! them, so a reload keeps each middleware's buckets.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Instant;
+
+/// Shards per scope: a power of two well above the core count.
+pub const SHARDS: usize = 64;
+
+/// Keys one middleware may hold (Traefik's rateLimit keeps 65536 sources).
+pub const MAX_KEYS: usize = 65536;
+
+/// What a `take` decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    Allowed,
+    /// Nanoseconds until the bucket holds the cost (`u64::MAX`: never).
+    Denied(u64),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    /// Nanoseconds since the scope's origin at the last update.
+    at: u64,
+}
+
+#[derive(Default)]
+struct Shard {
+    buckets: HashMap<Box<str>, Bucket>,
+}
+
+/// One middleware's counters.
+pub struct CounterScope {
+    shards: Box<[Mutex<Shard>]>,
+    hasher: RandomState,
+    origin: Instant,
+    per_shard: usize,
+}
+
+impl std::fmt::Debug for CounterScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CounterScope")
+            .field("max_keys", &(self.per_shard * SHARDS))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two scopes are equal when they are the same scope.
+impl PartialEq for CounterScope {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Default for CounterScope {
+    fn default() -> Self {
+        Self::with_capacity(MAX_KEYS)
+    }
+}
+
+impl CounterScope {
+    /// A scope holding at most `max_keys` keys (rounded up to a multiple of [`SHARDS`]).
+    pub fn with_capacity(max_keys: usize) -> Self {
+        CounterScope {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            hasher: RandomState::new(),
+            origin: Instant::now(),
+            per_shard: max_keys.div_ceil(SHARDS).max(1),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Takes `cost` tokens from bucket `key` (rate tokens a second, at most `burst`, starts
+    /// full) if it holds them. A rate that is not above 0 means no limit.
+    pub fn take(&self, key: &str, cost: u32, rate: f64, burst: u32) -> Take {
+        self.take_at(key, cost, rate, burst, self.now())
+    }
+
+    fn take_at(&self, key: &str, cost: u32, rate: f64, burst: u32, now: u64) -> Take {
+        if rate.is_nan() || rate <= 0.0 {
+            return Take::Allowed;
+        }
+        let (cost, burst) = (f64::from(cost), f64::from(burst));
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
+        // A poisoned shard only means a panic elsewhere mid-update; the buckets stay usable.
+        let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = match shard.buckets.get_mut(key) {
+            Some(bucket) => {
+                let elapsed = now.saturating_sub(bucket.at) as f64 / 1e9;
+                bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
+                bucket.at = now;
+                bucket
+            }
+            None => {
+                if shard.buckets.len() >= self.per_shard {
+                    shard.evict(self.per_shard, now, rate, burst);
+                }
+                shard.buckets.entry(Box::from(key)).or_insert(Bucket {
+                    tokens: burst,
+                    at: now,
+                })
+            }
+        };
+        if bucket.tokens >= cost {
+            bucket.tokens -= cost;
+            Take::Allowed
+        } else if cost > burst {
+            Take::Denied(u64::MAX)
+        } else {
+            let wait = (cost - bucket.tokens) / rate * 1e9;
+            Take::Denied(if wait >= u64::MAX as f64 {
+                u64::MAX
+            } else {
+                wait.ceil() as u64
+            })
+        }
+    }
+
+    /// Keys held now (tests).
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).buckets.len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Shard {
+    /// Brings a full shard down to 7/8 of `cap`: refilled buckets first (lossless), then the
+    /// least recently used. Amortised: runs once per `cap / 8` new keys at most.
+    fn evict(&mut self, cap: usize, now: u64, rate: f64, burst: f64) {
+        let target = cap - cap / 8;
+        self.buckets.retain(|_, b| {
+            let elapsed = now.saturating_sub(b.at) as f64 / 1e9;
+            b.tokens + elapsed * rate < burst
+        });
+        if self.buckets.len() <= target {
+            return;
+        }
+        let mut ages: Vec<u64> = self.buckets.values().map(|b| b.at).collect();
+        let excess = self.buckets.len() - target;
+        let (_, cutoff, _) = ages.select_nth_unstable(excess - 1);
+        let cutoff = *cutoff;
+        let mut removed = 0;
+        self.buckets.retain(|_, b| {
+            if removed < excess && b.at <= cutoff {
+                removed += 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+/// The scope of middleware `name`: the one live scope of that name if a snapshot still holds
+/// it (a reload keeps the buckets), else a new one. Config time only.
+pub fn scope_for(name: &str) -> Arc<CounterScope> {
+    static SCOPES: OnceLock<Mutex<HashMap<Box<str>, Weak<CounterScope>>>> = OnceLock::new();
+    let mut scopes = SCOPES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(scope) = scopes.get(name).and_then(Weak::upgrade) {
+        return scope;
+    }
+    scopes.retain(|_, weak| weak.strong_count() > 0);
+    let scope = Arc::new(CounterScope::default());
+    scopes.insert(Box::from(name), Arc::downgrade(&scope));
+    scope
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEC: u64 = 1_000_000_000;
+
+    #[test]
+    fn a_bucket_starts_full_and_refills_at_the_rate() {
+        let scope = CounterScope::default();
+        for _ in 0..50 {
+            assert_eq!(scope.take_at("a", 1, 100.0, 50, 0), Take::Allowed);
+        }
+        assert_eq!(scope.take_at("a", 1, 100.0, 50, 0), Take::Denied(SEC / 100));
+        // 100 ms later: 10 tokens.
+        let admitted = (0..20)
+            .filter(|_| scope.take_at("a", 1, 100.0, 50, SEC / 10) == Take::Allowed)
+            .count();
+        assert_eq!(admitted, 10);
+        // Never above burst.
+        let admitted = (0..100)
+            .filter(|_| scope.take_at("a", 1, 100.0, 50, 100 * SEC) == Take::Allowed)
+            .count();
+        assert_eq!(admitted, 50);
+    }
+
+    #[test]
+    fn keys_are_independent_and_rate_zero_is_no_limit() {
+        let scope = CounterScope::default();
+        assert_eq!(scope.take_at("a", 1, 1.0, 1, 0), Take::Allowed);
+        assert!(matches!(scope.take_at("a", 1, 1.0, 1, 0), Take::Denied(_)));
+        assert_eq!(scope.take_at("b", 1, 1.0, 1, 0), Take::Allowed);
+        for _ in 0..1000 {
+            assert_eq!(scope.take_at("a", 1, 0.0, 1, 0), Take::Allowed);
+        }
+        assert_eq!(scope.take_at("c", 2, 1.0, 1, 0), Take::Denied(u64::MAX));
+    }
+
+    #[test]
+    fn a_flood_of_distinct_keys_stays_bounded() {
+        let scope = CounterScope::with_capacity(1024);
+        for i in 0..100_000u64 {
+            scope.take_at(&format!("k{i}"), 1, 1.0, 10, i);
+        }
+        assert!(scope.len() <= 1024, "{} keys held", scope.len());
+        // A key used just now survives the eviction of older ones.
+        scope.take_at("hot", 1, 1.0, 10, 200_000);
+        for i in 0..200u64 {
+            scope.take_at(&format!("n{i}"), 1, 1.0, 10, 200_001 + i);
+        }
+        assert!(matches!(
+            scope.take_at("hot", 10, 1.0, 10, 200_500),
+            Take::Denied(_)
+        ));
+    }
+
+    #[test]
+    fn a_middleware_name_keeps_its_scope_while_held() {
+        let a = scope_for("counters-test-mw");
+        a.take("k", 1, 1.0, 1);
+        let again = scope_for("counters-test-mw");
+        assert!(Arc::ptr_eq(&a, &again));
+        assert!(!Arc::ptr_eq(&a, &scope_for("counters-test-other")));
+    }
+}
