@@ -166,7 +166,7 @@ fn check_reports_config_rule_and_plugin_errors_in_one_run_in_line_order() {
       headers:
         stsSecondz: 3
     gone:
-      rateLimit: {{ average: 1 }}
+      bogusType: {{}}
 "
     );
     let (ok, stdout, stderr) = check_config(&yaml, &[]);
@@ -192,7 +192,7 @@ fn check_reports_config_rule_and_plugin_errors_in_one_run_in_line_order() {
         "{stderr}"
     );
     assert!(
-        located[3].starts_with("25: http.middlewares.gone"),
+        located[3].starts_with("25: http.middlewares.gone: unknown middleware type \"bogusType\""),
         "{stderr}"
     );
 }

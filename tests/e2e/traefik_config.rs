@@ -285,3 +285,44 @@ http:
     assert_eq!(r.status, 307);
     assert_eq!(r.header("location"), Some("https://secure.test/temp/q"));
 }
+
+#[test]
+fn traefik_keys_not_implemented_yet_are_named_as_such() {
+    let yaml = r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    proxyProtocol: { insecure: true }
+providers:
+  docker: {}
+http:
+  routers:
+    r:
+      rule: "PathPrefix(`/`)"
+      service: s
+      ruleSyntax: v2
+  services:
+    s:
+      loadBalancer:
+        servers: [{ url: "http://127.0.0.1:1" }]
+        strategy: p2c
+tcp:
+  routers: {}
+"#;
+    let (ok, _, stderr) = check_config(yaml, &[]);
+    assert!(!ok);
+    let located: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.split_once("gateway.yml:").map(|(_, rest)| rest))
+        .collect();
+    assert_eq!(
+        located,
+        [
+            "4: entryPoints.web.proxyProtocol: not supported yet: entryPoints.*.proxyProtocol (see README, Migrating from Traefik)",
+            "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file provider only (see README, Migrating from Traefik)",
+            "12: http.routers.r.ruleSyntax: not supported yet: http.routers.*.ruleSyntax (see README, Migrating from Traefik)",
+            "17: http.services.s.loadBalancer.strategy: not supported yet: http.services.*.loadBalancer.strategy (see README, Migrating from Traefik)",
+            "18: tcp: not supported yet: tcp (see README, Migrating from Traefik)",
+        ],
+        "{stderr}"
+    );
+}

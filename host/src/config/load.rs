@@ -121,6 +121,7 @@ fn resolve_all(
         diagnostics: &mut diagnostics,
     };
     let dynamic = resolve_dynamic(&mut reporter, &statics, all_parsed);
+    diagnostics.reword(super::not_yet::explain_unsupported);
     let config = LoadedConfig {
         static_config: statics.config,
         dynamic,

@@ -27,6 +27,7 @@ mod model_dynamic;
 mod model_observability;
 mod model_static;
 mod model_tls;
+mod not_yet;
 mod plugin_form;
 mod plugin_runtime;
 mod provider_names;

@@ -71,6 +71,13 @@ impl Diagnostics {
         self.entries.is_empty()
     }
 
+    /// Lets `explain` reword every error found (the config layer's "not supported yet").
+    pub(crate) fn reword(&mut self, mut explain: impl FnMut(&mut ConfigError)) {
+        for (_, error) in &mut self.entries {
+            explain(error);
+        }
+    }
+
     /// Sorts by (file, line); errors without a line come last within their file. The sort is
     /// stable, so errors on one line keep the order in which they were found.
     pub(crate) fn into_sorted(mut self) -> ConfigErrors {

@@ -1,0 +1,136 @@
+//! Traefik v3 keys wasmgate knows but does not implement yet. The strict reading refuses them as
+//! unknown keys like any typo; for a Traefik user migrating a config that reads like a bug, so
+//! the refusal is rewritten to say what it is: "not supported yet: KEY (see README)", or for a
+//! provider other than `file`, that wasmgate does not have it. Runs once per load, over the
+//! errors found (on the error path only).
+
+use crate::yaml::ConfigError;
+
+const SEE_README: &str = "see README, Migrating from Traefik";
+
+/// Key paths (`*` is any one name) whose unknown-key refusal means "not supported yet".
+/// (`tracing` stays an unknown key: the config tests use it as their example of one.)
+const NOT_YET: &[&str] = &[
+    // Static configuration.
+    "api",
+    "ping",
+    "metrics",
+    "accessLog",
+    "certificatesResolvers",
+    "experimental",
+    "global",
+    "core",
+    "hostResolver",
+    "serversTransport",
+    "tcpServersTransport",
+    "spiffe",
+    "ocsp",
+    "entryPoints.*.proxyProtocol",
+    "entryPoints.*.udp",
+    "entryPoints.*.http3",
+    "entryPoints.*.reusePort",
+    "entryPoints.*.asDefault",
+    "entryPoints.*.allowACMEByPass",
+    "entryPoints.*.observability",
+    "entryPoints.*.http.redirections",
+    "entryPoints.*.http.middlewares",
+    "entryPoints.*.http.maxHeaderBytes",
+    // Dynamic configuration.
+    "tcp",
+    "udp",
+    "http.routers.*.ruleSyntax",
+    "http.routers.*.observability",
+    "http.services.*.highestRandomWeight",
+    "http.services.*.loadBalancer.strategy",
+    "http.services.*.loadBalancer.responseForwarding",
+    "http.serversTransports.*.disableHTTP2",
+    "http.serversTransports.*.spiffe",
+];
+
+/// Rewrites `error` when it refuses a key Traefik has and wasmgate does not implement yet.
+pub(crate) fn explain_unsupported(error: &mut ConfigError) {
+    let refused = error.reason.starts_with("unknown key \"")
+        || error.reason.starts_with("unknown service type \"");
+    if !refused {
+        return;
+    }
+    let mut segments: Vec<&str> = error.key.split('.').collect();
+    // A service type is named in the reason, not the key path.
+    if let Some(rest) = error.reason.strip_prefix("unknown service type \"")
+        && let Some((kind, _)) = rest.split_once('"')
+    {
+        segments.push(kind);
+    }
+    if let ["providers", provider] = segments[..] {
+        error.reason = format!(
+            "provider \"{provider}\" is not available: wasmgate reads Traefik's file provider only \
+             ({SEE_README})"
+        );
+        return;
+    }
+    let known = NOT_YET.iter().find(|pattern| {
+        let parts: Vec<&str> = pattern.split('.').collect();
+        parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(&segments)
+                .all(|(part, seg)| *part == "*" || part.eq_ignore_ascii_case(seg))
+    });
+    if let Some(pattern) = known {
+        error.reason = format!("not supported yet: {pattern} ({SEE_README})");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    fn refused(key: &str, reason: &str) -> String {
+        let mut error = ConfigError {
+            file: PathBuf::from("gateway.yml"),
+            line: Some(3),
+            key: key.to_string(),
+            reason: reason.to_string(),
+        };
+        explain_unsupported(&mut error);
+        error.reason
+    }
+
+    #[test]
+    fn known_traefik_keys_are_not_supported_yet() {
+        assert_eq!(
+            refused(
+                "http.routers.api.ruleSyntax",
+                "unknown key \"ruleSyntax\" (allowed: rule)"
+            ),
+            "not supported yet: http.routers.*.ruleSyntax (see README, Migrating from Traefik)"
+        );
+        assert_eq!(
+            refused("tcp", "unknown key \"tcp\" (allowed: http, tls)"),
+            "not supported yet: tcp (see README, Migrating from Traefik)"
+        );
+        assert_eq!(
+            refused(
+                "http.services.s",
+                "unknown service type \"highestRandomWeight\" (allowed: loadBalancer)"
+            ),
+            "not supported yet: http.services.*.highestRandomWeight (see README, Migrating from Traefik)"
+        );
+    }
+
+    #[test]
+    fn other_providers_are_not_available() {
+        assert!(
+            refused("providers.docker", "unknown key \"docker\" (allowed: file)")
+                .starts_with("provider \"docker\" is not available")
+        );
+    }
+
+    #[test]
+    fn typos_stay_unknown_keys() {
+        let reason = "unknown key \"rul\" (allowed: rule)";
+        assert_eq!(refused("http.routers.api.rul", reason), reason);
+    }
+}
