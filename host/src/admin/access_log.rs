@@ -435,6 +435,22 @@ mod tests {
     }
 
     #[test]
+    fn a_full_queue_drops_and_counts_lines_instead_of_waiting() {
+        let (tx, _rx) = mpsc::channel(2);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let log = AccessLog {
+            config: Arc::new(config(AccessLogFormat::Json)),
+            tx,
+            dropped: dropped.clone(),
+            requests: AtomicU64::new(0),
+        };
+        for _ in 0..5 {
+            log.send(Box::new(record()));
+        }
+        assert_eq!(dropped.load(Relaxed), 3);
+    }
+
+    #[test]
     fn filters_keep_a_request_when_any_filter_matches() {
         let f = AccessLogFilters {
             status_codes: vec![500..=599],

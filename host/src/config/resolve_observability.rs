@@ -275,6 +275,67 @@ fn parse_status_range(text: &str) -> Option<std::ops::RangeInclusive<u16>> {
 #[cfg(test)]
 mod tests {
     use super::parse_status_range;
+    use crate::config::{AccessLogFormat, FieldMode, load_from_str};
+
+    const HEAD: &str =
+        "entryPoints:\n  web: { address: \":80\" }\n  traefik: { address: \":8080\" }\n";
+
+    #[test]
+    fn metrics_and_access_log_load_with_traefik_defaults() {
+        let text = format!(
+            "{HEAD}metrics:\n  prometheus: {{ addRoutersLabels: true }}\naccessLog:\n  format: JSON\n  filters: {{ statusCodes: [\"500-599\"], minDuration: 10ms }}\n  fields:\n    headers: {{ names: {{ Authorization: redact }} }}\n"
+        );
+        let loaded = load_from_str("/etc/gw/main.yml", &text).unwrap_or_else(|e| {
+            panic!(
+                "{}",
+                e.0.iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+        let s = loaded.static_config;
+        let Some(m) = s.metrics else {
+            panic!("metrics")
+        };
+        assert_eq!(m.entry_point, "traefik");
+        assert_eq!(m.buckets, vec![0.1, 0.3, 1.2, 5.0]);
+        assert!(m.add_entry_points_labels && m.add_routers_labels && m.add_services_labels);
+        let Some(log) = s.access_log else {
+            panic!("accessLog")
+        };
+        assert_eq!(log.format, AccessLogFormat::Json);
+        assert_eq!(log.file_path, None);
+        let Some(f) = log.filters else {
+            panic!("filters")
+        };
+        assert_eq!(f.status_codes, vec![500..=599]);
+        assert_eq!(f.min_duration, Some(std::time::Duration::from_millis(10)));
+        assert_eq!(log.fields.header_mode("authorization"), FieldMode::Redact);
+        assert_eq!(log.fields.header_mode("user-agent"), FieldMode::Drop);
+    }
+
+    #[test]
+    fn unsupported_and_invalid_observability_keys_are_located_errors() {
+        let text = format!(
+            "{HEAD}metrics:\n  prometheus:\n    entryPoint: admin\n    headerLabels: {{ a: b }}\n    buckets: [1, 0.5]\naccessLog:\n  format: xml\n  filters: {{ statusCodes: [\"abc\"] }}\n  fields: {{ defaultMode: hide }}\n"
+        );
+        let Err(errors) = load_from_str("main.yml", &text) else {
+            panic!("accepted")
+        };
+        let lines: Vec<String> = errors.0.iter().map(|e| e.to_string()).collect();
+        let all = lines.join("\n");
+        for want in [
+            "metrics.prometheus.entryPoint: entry point \"admin\" (which serves /metrics) is not declared",
+            "metrics.prometheus.headerLabels: not supported yet",
+            "metrics.prometheus.buckets: bucket bounds must be finite and strictly ascending",
+            "accessLog.format: unknown format \"xml\"",
+            "accessLog.filters.statusCodes[0]: \"abc\" is not a status code",
+            "accessLog.fields.defaultMode: unknown mode \"hide\"",
+        ] {
+            assert!(all.contains(want), "missing {want:?} in:\n{all}");
+        }
+    }
 
     #[test]
     fn status_ranges() {
