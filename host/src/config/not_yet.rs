@@ -14,8 +14,6 @@ const NOT_YET: &[&str] = &[
     // Static configuration.
     "api",
     "ping",
-    "metrics",
-    "accessLog",
     "certificatesResolvers",
     "experimental",
     "global",
