@@ -326,3 +326,29 @@ tcp:
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_v2_rule_is_named_as_v2_syntax_and_its_v3_spelling_routes() {
+    let up = Upstream::start("app").await;
+    let config = |rule: &str| {
+        format!(
+            "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\nhttp:\n  routers:\n    r:\n      rule: '{rule}'\n      service: app\n  services:\n    app:\n      loadBalancer:\n        servers: [{{ url: \"{}\" }}]\n",
+            up.url()
+        )
+    };
+    let (ok, _, stderr) = check_config(&config("HostRegexp(`{sub:[a-z]+}.example.com`)"), &[]);
+    assert!(!ok);
+    let hint = "(this is Traefik v2 rule syntax, and ruleSyntax v2 is not supported yet; in v3: ";
+    let Some((_, v3)) = stderr.split_once(hint) else {
+        panic!("the error names v2 syntax: {stderr}");
+    };
+    let v3 = v3.trim_end().trim_end_matches(')');
+    assert_eq!(v3, r"HostRegexp(`^[a-z]+\.example\.com$`");
+    // The v3 spelling the error gives loads and routes as the v2 rule did in Traefik.
+    let gw = Gateway::start(&config(&format!("{v3})")), &[]);
+    let client = Client::http1();
+    let r = client.get(&gw.url("/"), "abc.example.com", &[]).await;
+    assert_eq!(r.status, 200);
+    let r = client.get(&gw.url("/"), "a1.example.com", &[]).await;
+    assert_eq!(r.status, 404);
+}

@@ -134,7 +134,10 @@ pub fn build_snapshot(
             Err(e) => {
                 errors.push(config.error_at(
                     &["http", "routers", name, "rule"],
-                    format!("invalid rule: {e}"),
+                    format!(
+                        "invalid rule: {e}{}",
+                        super::v2_rule::v2_hint(&router.rule).unwrap_or_default()
+                    ),
                 ));
                 continue;
             }

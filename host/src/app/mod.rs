@@ -25,6 +25,7 @@ pub mod build_services;
 pub mod check;
 mod config_rejection;
 pub mod reload;
+mod v2_rule;
 
 /// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else
 /// `$XDG_CACHE_HOME/wasmgate`, else `$HOME/.cache/wasmgate`.
