@@ -3,7 +3,10 @@
 //!
 //! A plugin that calls [`take`] imports `counters`, and the gateway loads it only for a
 //! middleware whose config grants `counters`; a plugin that never calls it does not import it.
-//! Natively (unit tests) the buckets live in the calling thread, so tests do not share them.
+//! Natively (unit tests) the buckets and counts live in the calling thread, so tests do not
+//! share them.
+
+use crate::Request;
 
 /// What [`take`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +25,30 @@ pub fn take(key: &str, cost: u32, rate_per_second: f64, burst: u32) -> Take {
     imp::take(key, cost, rate_per_second, burst)
 }
 
+/// Counts this request as one of at most `limit` requests in flight under `key`: `true` (and
+/// counted) if fewer than `limit` were, else `false` (nothing counted). The host releases the
+/// count when the request is done with — its response head ready, a failure, or the client
+/// gone — so the plugin never does; call it once per key per request. Natively the count is
+/// released by [`testing::release_in_flight`](crate::testing::release_in_flight).
+pub fn acquire_in_flight(req: &mut Request<'_>, key: &str, limit: u32) -> bool {
+    imp::acquire_in_flight(req.backend(), key, limit)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn release_native(keys: Vec<String>) {
+    imp::release(keys);
+}
+
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use super::Take;
     use crate::guest::wit::counters::{self, TakeResult};
+    use crate::request::RequestRef;
+
+    /// The host counts the request of the current hook call, which is `req`.
+    pub(super) fn acquire_in_flight(_req: &mut RequestRef<'_>, key: &str, limit: u32) -> bool {
+        counters::acquire_in_flight(key, limit)
+    }
 
     pub(super) fn take(key: &str, cost: u32, rate: f64, burst: u32) -> Take {
         match counters::take(key, cost, rate, burst) {
@@ -43,6 +66,33 @@ mod imp {
 
     thread_local! {
         static BUCKETS: RefCell<HashMap<String, (f64, u64)>> = RefCell::new(HashMap::new());
+        static IN_FLIGHT: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
+    }
+
+    pub(super) fn acquire_in_flight(
+        req: &mut &mut crate::testing::TestRequest,
+        key: &str,
+        limit: u32,
+    ) -> bool {
+        IN_FLIGHT.with_borrow_mut(|counts| {
+            let count = counts.entry(key.to_string()).or_insert(0);
+            if *count >= limit {
+                return false;
+            }
+            *count += 1;
+            req.in_flight.push(key.to_string());
+            true
+        })
+    }
+
+    pub(super) fn release(keys: Vec<String>) {
+        IN_FLIGHT.with_borrow_mut(|counts| {
+            for key in keys {
+                if let Some(count) = counts.get_mut(&key) {
+                    *count = count.saturating_sub(1);
+                }
+            }
+        })
     }
 
     /// The host's semantics on the calling thread's buckets (no key bound: tests are small).

@@ -45,6 +45,11 @@ impl<'a> Request<'a> {
         Request { head }
     }
 
+    /// The host resource (or test double) behind this view, for capability calls.
+    pub(crate) fn backend(&mut self) -> &mut RequestRef<'a> {
+        &mut self.head
+    }
+
     /// Method, upper-case as received (`GET`, `POST`...).
     pub fn method(&self) -> String {
         RequestHead::method(&self.head)

@@ -1,12 +1,14 @@
-//! Traefik's `rateLimit`, served by the bundled `rate-limit` plugin on the host's `counters`
-//! capability: the admitted count under an offered load above the limit, independent sources,
-//! the 429's retry headers, and the grant a component importing `counters` needs.
+//! Traefik's `rateLimit` and `inFlightReq`, served by the bundled `rate-limit` and
+//! `in-flight-req` plugins on the host's `counters` capability: the admitted count under an
+//! offered load above the limit, independent sources, the 429's retry headers, the upstream held
+//! to `amount` with places freed by finished and aborted requests, and the grant a component
+//! importing `counters` needs.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{Client, Config, Gateway, Upstream, check_config};
+use crate::support::{Client, Config, Gateway, Upstream, UpstreamBehavior, check_config};
 
 /// A gateway routing everything through middleware `limit` (defined by `middlewares`).
 fn config(upstream_url: &str, middlewares: &str) -> String {
@@ -123,4 +125,72 @@ fn a_plugin_importing_counters_needs_the_grant_at_load() {
     );
     let (ok, stdout, stderr) = check_config(&granted, &[]);
     assert!(ok, "loads with the grant: {stdout} {stderr}");
+}
+
+/// Sends `n` concurrent GETs to `url`; their statuses (0: the client gave up) in order.
+async fn concurrent(url: &str, n: usize, give_up: Option<Duration>) -> Vec<u16> {
+    let client = Client::http1();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.to_string());
+            tokio::spawn(async move {
+                let get = client.get(&url, "", &[]);
+                match give_up {
+                    Some(limit) => match tokio::time::timeout(limit, get).await {
+                        Ok(reply) => reply.status.as_u16(),
+                        Err(_) => 0,
+                    },
+                    None => get.await.status.as_u16(),
+                }
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.expect("request task"));
+    }
+    statuses
+}
+
+fn count(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_req_holds_the_upstream_to_amount_and_frees_finished_and_aborted_requests() {
+    let up = Upstream::start_with("app", UpstreamBehavior::Slow(Duration::from_millis(600))).await;
+    let yaml = config(
+        &up.url(),
+        "    limit:\n      inFlightReq:\n        amount: 4\n",
+    );
+    let gw = Gateway::start(&yaml, &[]);
+    let url = gw.url("/");
+
+    let statuses = concurrent(&url, 20, None).await;
+    assert_eq!(count(&statuses, 200), 4, "{statuses:?}");
+    assert_eq!(count(&statuses, 429), 16, "{statuses:?}");
+    assert!(up.peak_in_flight() <= 4, "peak {}", up.peak_in_flight());
+
+    // The slow ones are done: 4 fit again.
+    let statuses = concurrent(&url, 4, None).await;
+    assert_eq!(statuses, [200; 4]);
+    assert!(up.peak_in_flight() <= 4, "peak {}", up.peak_in_flight());
+
+    // Clients that give up mid-request free their places too.
+    let statuses = concurrent(&url, 4, Some(Duration::from_millis(150))).await;
+    assert_eq!(statuses, [0; 4]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let statuses = concurrent(&url, 4, None).await;
+        if statuses == [200; 4] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "places never freed after aborts: {statuses:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // (The upstream may still be sleeping on the abandoned requests, so its own peak can now
+    // pass 4: the gateway stopped waiting for them when their clients went away.)
 }

@@ -23,4 +23,5 @@ pub mod ip_net;
 pub mod ip_strategy;
 pub mod options;
 pub mod redirect;
+pub mod source_criterion;
 pub mod uri;

@@ -34,7 +34,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("forwardAuth", None),
     ("grpcWeb", None),
     ("headers", Some("headers")),
-    ("inFlightReq", None),
+    ("inFlightReq", Some("in-flight-req")),
     ("ipAllowList", Some("ip-allow-list")),
     ("ipWhiteList", Some("ip-allow-list")),
     ("passTLSClientCert", None),
@@ -52,7 +52,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
 /// its own in `capabilities`).
 fn bundled_grants(type_key: &str) -> Option<Vec<Capability>> {
     match type_key {
-        "rateLimit" => Some(vec![Capability::Counters]),
+        "rateLimit" | "inFlightReq" => Some(vec![Capability::Counters]),
         _ => None,
     }
 }

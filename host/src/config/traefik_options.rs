@@ -45,6 +45,12 @@ const IP_STRATEGY: Kind = Struct(&[
     ("ipv6Subnet", Scalar),
 ]);
 
+const SOURCE_CRITERION: Kind = Struct(&[
+    ("ipStrategy", IP_STRATEGY),
+    ("requestHeaderName", Text),
+    ("requestHost", Scalar),
+]);
+
 const HEADERS: &[(&str, Kind)] = &[
     ("customRequestHeaders", TextMap),
     ("customResponseHeaders", TextMap),
@@ -113,20 +119,8 @@ const OPTIONS: &[(&str, &[(&str, Kind)])] = &[
         &[("scheme", Text), ("port", Text), ("permanent", Scalar)],
     ),
     (
-        "rateLimit",
-        &[
-            ("average", Scalar),
-            ("period", Scalar),
-            ("burst", Scalar),
-            (
-                "sourceCriterion",
-                Struct(&[
-                    ("ipStrategy", IP_STRATEGY),
-                    ("requestHeaderName", Text),
-                    ("requestHost", Scalar),
-                ]),
-            ),
-        ],
+        "inFlightReq",
+        &[("amount", Scalar), ("sourceCriterion", SOURCE_CRITERION)],
     ),
     (
         "rateLimit",
@@ -134,14 +128,7 @@ const OPTIONS: &[(&str, &[(&str, Kind)])] = &[
             ("average", Scalar),
             ("period", Scalar),
             ("burst", Scalar),
-            (
-                "sourceCriterion",
-                Struct(&[
-                    ("ipStrategy", IP_STRATEGY),
-                    ("requestHeaderName", Text),
-                    ("requestHost", Scalar),
-                ]),
-            ),
+            ("sourceCriterion", SOURCE_CRITERION),
         ],
     ),
     ("replacePath", &[("path", Text)]),

@@ -39,6 +39,30 @@ struct Bucket {
 #[derive(Default)]
 struct Shard {
     buckets: HashMap<Box<str>, Bucket>,
+    /// Requests in flight by key; a key is present only while its count is above 0, so the
+    /// map is bounded by the requests in flight.
+    in_flight: HashMap<Box<str>, u32>,
+}
+
+/// One request counted in flight under a key of a scope; dropping it releases the count
+/// (exactly once: it is not `Clone`). The request head holds it, so a request that ends in any
+/// way (response head ready, failure, client gone) releases it.
+#[derive(Debug)]
+pub struct InFlightLease {
+    scope: Arc<CounterScope>,
+    key: Box<str>,
+}
+
+impl Drop for InFlightLease {
+    fn drop(&mut self) {
+        let mut shard = self.scope.shard(&self.key);
+        if let Some(count) = shard.in_flight.get_mut(&*self.key) {
+            *count -= 1;
+            if *count == 0 {
+                shard.in_flight.remove(&*self.key);
+            }
+        }
+    }
 }
 
 /// One middleware's counters.
@@ -81,6 +105,34 @@ impl CounterScope {
         }
     }
 
+    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, Shard> {
+        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
+        // A poisoned shard only means a panic elsewhere mid-update; the counts stay usable.
+        shard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts one request in flight under `key` if fewer than `limit` are; the lease releases it.
+    pub fn acquire_in_flight(self: &Arc<Self>, key: &str, limit: u32) -> Option<InFlightLease> {
+        let mut shard = self.shard(key);
+        match shard.in_flight.get_mut(key) {
+            Some(count) if *count >= limit => return None,
+            Some(count) => *count += 1,
+            None if limit == 0 => return None,
+            None => {
+                shard.in_flight.insert(Box::from(key), 1);
+            }
+        }
+        Some(InFlightLease {
+            scope: self.clone(),
+            key: Box::from(key),
+        })
+    }
+
+    /// Requests counted in flight under `key` now.
+    pub fn in_flight(&self, key: &str) -> u32 {
+        self.shard(key).in_flight.get(key).copied().unwrap_or(0)
+    }
+
     fn now(&self) -> u64 {
         u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
@@ -96,9 +148,7 @@ impl CounterScope {
             return Take::Allowed;
         }
         let (cost, burst) = (f64::from(cost), f64::from(burst));
-        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
-        // A poisoned shard only means a panic elsewhere mid-update; the buckets stay usable.
-        let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        let mut shard = self.shard(key);
         let bucket = match shard.buckets.get_mut(key) {
             Some(bucket) => {
                 let elapsed = now.saturating_sub(bucket.at) as f64 / 1e9;
@@ -242,6 +292,27 @@ mod tests {
             scope.take_at("hot", 10, 1.0, 10, 200_500),
             Take::Denied(_)
         ));
+    }
+
+    #[test]
+    fn in_flight_counts_are_bounded_and_released_by_dropping_the_lease() {
+        let scope = Arc::new(CounterScope::default());
+        let leases: Vec<_> = (0..4)
+            .map(|_| scope.acquire_in_flight("h", 4).expect("under the limit"))
+            .collect();
+        assert!(scope.acquire_in_flight("h", 4).is_none());
+        assert!(scope.acquire_in_flight("other", 4).is_some());
+        assert_eq!(scope.in_flight("h"), 4);
+        drop(leases);
+        assert_eq!(scope.in_flight("h"), 0);
+        assert!(scope.acquire_in_flight("h", 0).is_none());
+        // Released keys leave nothing behind.
+        assert!(
+            scope
+                .shards
+                .iter()
+                .all(|s| s.lock().unwrap().in_flight.is_empty())
+        );
     }
 
     #[test]

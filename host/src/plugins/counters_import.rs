@@ -6,8 +6,19 @@
 //! it traps, failing that request only.
 
 use super::bindings::wasmgate::plugin::counters::{self, TakeResult};
-use super::counters::Take;
+use super::counters::{CounterScope, Take};
 use super::host_state::HostState;
+
+impl HostState {
+    fn granted_counters(&self) -> wasmtime::Result<&std::sync::Arc<CounterScope>> {
+        self.counters.as_ref().ok_or_else(|| {
+            wasmtime::format_err!(
+                "middleware {:?} called counters without the counters grant",
+                &*self.identity.middleware
+            )
+        })
+    }
+}
 
 impl counters::Host for HostState {
     fn take(
@@ -17,15 +28,20 @@ impl counters::Host for HostState {
         rate_per_second: f64,
         burst: u32,
     ) -> wasmtime::Result<TakeResult> {
-        let Some(scope) = &self.counters else {
-            return Err(wasmtime::format_err!(
-                "middleware {:?} called counters.take without the counters grant",
-                &*self.identity.middleware
-            ));
-        };
+        let scope = self.granted_counters()?;
         Ok(match scope.take(&key, cost, rate_per_second, burst) {
             Take::Allowed => TakeResult::Allowed,
             Take::Denied(wait) => TakeResult::Denied(wait),
         })
+    }
+
+    fn acquire_in_flight(&mut self, key: String, limit: u32) -> wasmtime::Result<bool> {
+        // Checked first, so a call outside a hook counts nothing.
+        self.heads.current_request_mut()?;
+        let Some(lease) = self.granted_counters()?.acquire_in_flight(&key, limit) else {
+            return Ok(false);
+        };
+        self.heads.current_request_mut()?.in_flight.push(lease);
+        Ok(true)
     }
 }

@@ -9,6 +9,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::counters::InFlightLease;
+
 /// The contract's limits (shared with plugin-sdk and stated in the WIT): the largest single
 /// header value a plugin may write, the largest per-request scratch a middleware may keep, the
 /// statuses a plugin may set or reply with.
@@ -55,6 +57,9 @@ pub struct RequestHeadFields {
     pub(crate) current: usize,
     /// Header count a plugin may grow the head to (set per call from the middleware's budget).
     pub(crate) max_headers: usize,
+    /// In-flight counts taken for this request (`counters.acquire-in-flight`); released when
+    /// the head is dropped, however the request ends.
+    pub(crate) in_flight: Vec<InFlightLease>,
 }
 
 impl RequestHead {
@@ -77,6 +82,7 @@ impl RequestHead {
             chain_len,
             current: 0,
             max_headers: usize::MAX,
+            in_flight: Vec::new(),
         }))
     }
 }

@@ -64,6 +64,14 @@ impl LentHeads {
         }
     }
 
+    /// The request of the current hook call, for imports that act on it without a handle.
+    pub(crate) fn current_request_mut(&mut self) -> wasmtime::Result<&mut RequestHeadFields> {
+        match &mut self.request {
+            Some(head) => Ok(&mut **head),
+            None => Err(wasmtime::Error::msg("no request outside a hook call")),
+        }
+    }
+
     pub(crate) fn request_mut(
         &mut self,
         r: &Resource<RequestHead>,

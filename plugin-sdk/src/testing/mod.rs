@@ -143,6 +143,12 @@ pub fn response_hook<T: Middleware>(
     ))
 }
 
+/// What the host does when a request is done with (response head ready, failure, client gone):
+/// releases every in-flight count the request took (`counters::acquire_in_flight`).
+pub fn release_in_flight(req: &mut TestRequest) {
+    crate::counters::release_native(std::mem::take(&mut req.in_flight));
+}
+
 /// [`on_request`] without the reply check, for tests that want to see a reply the gateway would
 /// refuse (such as the gateway's own fixtures).
 pub fn on_request_unchecked<T: Middleware>(middleware: &T, req: &mut TestRequest) -> Action {

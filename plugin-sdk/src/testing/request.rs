@@ -39,6 +39,9 @@ pub struct TestRequest {
     pub state: Option<Vec<u8>>,
     /// Most header values a plugin's edit may leave in the head (the middleware's `maxHeaders`).
     pub max_headers: usize,
+    /// Keys this request is counted in flight under (`counters::acquire_in_flight`), until
+    /// [`release_in_flight`](crate::testing::release_in_flight) plays the host's release.
+    pub in_flight: Vec<String>,
 }
 
 impl TestRequest {
@@ -68,6 +71,7 @@ impl TestRequest {
             router_name: "test-router".to_string(),
             state: None,
             max_headers: DEFAULT_MAX_HEADERS,
+            in_flight: Vec::new(),
         }
     }
 

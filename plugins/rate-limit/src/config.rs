@@ -1,29 +1,10 @@
 //! The `rateLimit` config: Traefik's option names, checked once at `validate-config` / `init`.
 
-use plugin_sdk::Request;
 use serde_json::{Map, Value};
-use traefik_options::ip_strategy::{self, Strategy};
+use traefik_options::source_criterion;
+pub use traefik_options::source_criterion::Source;
 
 use crate::go_duration;
-
-/// Whose bucket a request takes from (Traefik's `sourceCriterion`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Ip(Strategy),
-    Header(String),
-    Host,
-}
-
-impl Source {
-    /// The bucket key of `req`.
-    pub fn of(&self, req: &Request<'_>) -> String {
-        match self {
-            Source::Ip(strategy) => strategy.client_ip(req),
-            Source::Header(name) => req.header_str(name).unwrap_or_default(),
-            Source::Host => req.authority().unwrap_or_default(),
-        }
-    }
-}
 
 /// The parsed config.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +24,7 @@ impl RateLimitConfig {
             serde_json::from_str(config).map_err(|e| format!("config is not valid JSON: {e}"))?,
         )?;
         let (mut average, mut period_ns, mut burst) = (0i64, 1_000_000_000u64, 1i64);
-        let mut source = Source::Ip(Strategy::RemoteAddr { ipv6_subnet: None });
+        let mut source = Source::PEER;
         for (option, value) in options {
             match option.as_str() {
                 "average" => average = integer(&option, &value)?,
@@ -54,7 +35,7 @@ impl RateLimitConfig {
                         period_ns = ns;
                     }
                 }
-                "sourceCriterion" => source = source_criterion(value)?,
+                "sourceCriterion" => source = source_criterion::parse(value, Source::PEER)?,
                 _ => return Err(format!("unknown option {option:?}")),
             }
         }
@@ -67,43 +48,6 @@ impl RateLimitConfig {
             burst: u32::try_from(burst.max(1)).unwrap_or(u32::MAX),
             source,
         })
-    }
-}
-
-fn source_criterion(value: Value) -> Result<Source, String> {
-    let options = object("sourceCriterion", value)?;
-    let mut found = Vec::new();
-    for (option, value) in options {
-        let name = format!("sourceCriterion.{option}");
-        match option.as_str() {
-            "ipStrategy" if !value.is_null() => {
-                found.push(("ipStrategy", Source::Ip(ip_strategy::parse(value)?)));
-            }
-            "requestHeaderName" => match value {
-                Value::Null => {}
-                Value::String(header) if header.is_empty() => {}
-                Value::String(header) => found.push(("requestHeaderName", Source::Header(header))),
-                _ => return Err(format!("{name}: must be a header name")),
-            },
-            "requestHost" => {
-                if flag(&name, &value)? {
-                    found.push(("requestHost", Source::Host));
-                }
-            }
-            "ipStrategy" => {}
-            _ => return Err(format!("sourceCriterion: unknown option {option:?}")),
-        }
-    }
-    match found.len() {
-        0 => Ok(Source::Ip(Strategy::RemoteAddr { ipv6_subnet: None })),
-        1 => Ok(found.remove(0).1),
-        _ => {
-            let names: Vec<&str> = found.iter().map(|(n, _)| *n).collect();
-            Err(format!(
-                "sourceCriterion: {} are mutually exclusive",
-                names.join(" and ")
-            ))
-        }
     }
 }
 
@@ -145,19 +89,5 @@ fn integer(option: &str, value: &Value) -> Result<i64, String> {
             .parse()
             .map_err(|_| format!("{option}: must be a whole number, got {text:?}")),
         _ => Err(format!("{option}: must be a number")),
-    }
-}
-
-/// Go's `strconv.ParseBool` forms.
-fn flag(option: &str, value: &Value) -> Result<bool, String> {
-    match value {
-        Value::Null => Ok(false),
-        Value::Bool(b) => Ok(*b),
-        Value::String(text) => match text.as_str() {
-            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
-            "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-            _ => Err(format!("{option}: must be true or false, got {text:?}")),
-        },
-        _ => Err(format!("{option}: must be true or false")),
     }
 }
