@@ -408,6 +408,8 @@ async fn json_access_log_has_one_line_per_request_with_headers_redacted() {
                 assert_eq!(v["RouterName"], "ok");
                 assert_eq!(v["ServiceName"], "app");
                 assert_eq!(v["OriginStatus"], 200);
+                assert_eq!(v["ServiceURL"], up.url().as_str());
+                assert_eq!(v["RetryAttempts"], 0);
             }
             403 => {
                 assert_eq!(v["RouterName"], "deny");
@@ -574,4 +576,38 @@ async fn a_trapping_plugin_shows_in_its_failure_counter_with_kind_trap() {
         "{text}"
     );
     promtool_check(&text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_show_in_the_service_counter_and_the_access_log_with_the_answering_server() {
+    let up = Upstream::start("live").await;
+    let statics = "metrics:\n  prometheus:\n    entryPoint: web\naccessLog:\n  filePath: access.json\n  format: json\n";
+    let service = format!(
+        "    pair:\n      loadBalancer:\n        servers: [{{ url: \"{}\" }}, {{ url: \"{}\" }}]\n        retry: {{ attempts: 2, initialInterval: 1ms }}\n",
+        dead_url(),
+        up.url()
+    );
+    let config = Config::new()
+        .route("r", "PathPrefix(`/`)", "pair")
+        .services(&service);
+    let gw = Gateway::start(&with_statics(&config, "", statics), &[]);
+    let c = Client::http1();
+    let counts = send_many(&c, &gw, 20, |i| format!("/x/{i}"), &[]).await;
+    assert_eq!(counts, BTreeMap::from([(200, 20)]));
+    let text = scrape(&c, &gw.url("/metrics")).await;
+    let s = parse_exposition(&text);
+    let retries = value(&s, "traefik_service_retries_total", &[("service", "pair")]);
+    assert!(retries > 0.0, "{text}");
+    let lines = read_lines(&gw.config_path().with_file_name("access.json"), 20);
+    assert_eq!(lines.len(), 20);
+    let mut logged = 0.0;
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["ServiceURL"], up.url().as_str(), "{line}");
+        logged += v["RetryAttempts"].as_f64().unwrap();
+    }
+    assert_eq!(
+        logged, retries,
+        "the log's RetryAttempts add up to the counter"
+    );
 }

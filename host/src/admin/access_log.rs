@@ -42,6 +42,8 @@ pub struct AccessRecord {
     pub duration: Duration,
     pub router: Option<Arc<str>>,
     pub service: Option<Arc<str>>,
+    /// The server that answered (`ServiceURL`).
+    pub service_url: Option<Arc<str>>,
     pub retry_attempts: u32,
     /// Requests seen since start (Traefik's `RequestCount`).
     pub request_count: u64,
@@ -266,7 +268,11 @@ fn common_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
                 .as_deref()
                 .and_then(|v| field(config, "RouterName", v))
         ),
-        quoted(None),
+        quoted(
+            r.service_url
+                .as_deref()
+                .and_then(|v| field(config, "ServiceURL", v))
+        ),
         r.duration.as_millis(),
     );
 }
@@ -320,6 +326,11 @@ fn json_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
     }
     if let Some(service) = &r.service {
         put("ServiceName", service.to_string().into());
+    }
+    if let Some(url) = &r.service_url {
+        put("ServiceURL", url.to_string().into());
+        let addr = url.split_once("://").map_or(&**url, |(_, rest)| rest);
+        put("ServiceAddr", addr.trim_end_matches('/').into());
     }
     let start = rfc3339_utc(r.start);
     put("StartLocal", start.clone().into());
@@ -388,6 +399,7 @@ mod tests {
             duration: Duration::from_millis(7),
             router: Some(Arc::from("api")),
             service: Some(Arc::from("backend")),
+            service_url: Some(Arc::from("http://10.0.0.2:80")),
             retry_attempts: 0,
             request_count: 3,
         }
@@ -414,7 +426,7 @@ mod tests {
         format_line(&mut line, &record(), &config(AccessLogFormat::Common));
         assert_eq!(
             line,
-            "10.0.0.1 - - [14/Nov/2023:22:13:20 +0000] \"GET /a?b=1 HTTP/1.1\" 200 12 \"-\" \"curl/8\" 3 \"api\" \"-\" 7ms\n"
+            "10.0.0.1 - - [14/Nov/2023:22:13:20 +0000] \"GET /a?b=1 HTTP/1.1\" 200 12 \"-\" \"curl/8\" 3 \"api\" \"http://10.0.0.2:80\" 7ms\n"
         );
     }
 
@@ -427,6 +439,8 @@ mod tests {
         assert_eq!(v["DownstreamStatus"], 200);
         assert_eq!(v["RouterName"], "api");
         assert_eq!(v["ServiceName"], "backend");
+        assert_eq!(v["ServiceURL"], "http://10.0.0.2:80");
+        assert_eq!(v["ServiceAddr"], "10.0.0.2:80");
         assert_eq!(v["Duration"], 7_000_000);
         assert_eq!(v["RequestHost"], "example.com");
         assert_eq!(v["StartUTC"], "2023-11-14T22:13:20Z");

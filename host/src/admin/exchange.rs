@@ -86,6 +86,7 @@ impl Exchange {
                 duration: Default::default(),
                 router: None,
                 service: None,
+                service_url: None,
                 retry_attempts: 0,
                 request_count: log.next_request(),
             })
@@ -118,6 +119,14 @@ impl Exchange {
             r.router = Some(router.clone());
             r.service = handles.service_name.clone();
             r.origin_status = origin;
+        }
+    }
+
+    /// The server that answered (`ServiceURL`) and the retries it took (`RetryAttempts`).
+    pub fn served(&mut self, served: Option<super::ServedBy>) {
+        if let (Some(r), Some(s)) = (&mut self.record, served) {
+            r.retry_attempts = s.retries;
+            r.service_url = Some(s.url);
         }
     }
 

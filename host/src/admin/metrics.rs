@@ -196,6 +196,8 @@ pub struct Metrics {
     /// Open connections by entrypoint: the entrypoint's connection semaphore and its size (every
     /// open connection holds one permit), read at scrape time.
     open_connections: Mutex<BTreeMap<String, (Arc<tokio::sync::Semaphore>, usize)>>,
+    /// Retries by service.
+    retries: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
     /// Plugin figures by (middleware, plugin, content hash).
     plugins: Mutex<BTreeMap<(String, String, String), Arc<PluginCounters>>>,
     reloads: AtomicU64,
@@ -217,6 +219,7 @@ impl Metrics {
             services: Mutex::default(),
             open_connections: Mutex::default(),
             plugins: Mutex::default(),
+            retries: Mutex::default(),
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
             last_reload_success: AtomicI64::new(0),
@@ -279,6 +282,16 @@ impl Metrics {
             .entry(key)
             .or_insert_with(|| Arc::new(PluginCounters::new(middleware, plugin, hash)))
             .clone()
+    }
+
+    /// The retry counter of a service (`None` when `addServicesLabels` is off). Config time.
+    pub fn service_retries(&self, service: &str) -> Option<Arc<AtomicU64>> {
+        self.config.add_services_labels.then(|| {
+            lock(&self.retries)
+                .entry(service.to_string())
+                .or_default()
+                .clone()
+        })
     }
 
     /// Reports an entrypoint's open connections from its connection-slot semaphore.
@@ -415,6 +428,21 @@ impl Collector for Scrape {
             lock(&m.access_log_dropped).load(Relaxed),
         )?;
         encode_plugins(&mut encoder, &lock(&m.plugins))?;
+        {
+            let retries = lock(&m.retries);
+            if !retries.is_empty() {
+                let mut e = encoder.encode_descriptor(
+                    "traefik_service_retries",
+                    "Requests retried on another server, by service.",
+                    None,
+                    MetricType::Counter,
+                )?;
+                for (service, n) in retries.iter() {
+                    let labels = [("service", service.as_str())];
+                    ConstU64(n.load(Relaxed)).encode(e.encode_family(&labels)?)?;
+                }
+            }
+        }
         let scopes: [(&str, Vec<Arc<SeriesSet>>); 3] = [
             (
                 "entrypoint",

@@ -134,6 +134,20 @@ pub fn plugin_counters(
     Some(metrics.plugin(middleware, plugin, hash))
 }
 
+/// The server that answered a forwarded request and how many retries it took; the load
+/// balancer puts it on the upstream response (only when a recorder is on).
+#[derive(Debug, Clone)]
+pub struct ServedBy {
+    pub url: Arc<str>,
+    pub retries: u32,
+}
+
+/// The `traefik_service_retries_total` counter of a service; `None` without metrics or with
+/// `addServicesLabels: false`. Config time.
+pub fn service_retries(service: &str) -> Option<Arc<AtomicU64>> {
+    RECORDER.get()?.metrics.as_ref()?.service_retries(service)
+}
+
 /// What a route records into, resolved when a snapshot is built.
 #[derive(Debug, Clone, Default)]
 pub struct RouteHandles {

@@ -54,6 +54,8 @@ pub struct LoadBalancer {
     sticky: Option<StickyCookie>,
     passive: Option<PassivePolicy>,
     retry: Option<RetryPolicy>,
+    /// `traefik_service_retries_total` of this service (metrics on).
+    retries: Option<Arc<std::sync::atomic::AtomicU64>>,
     pass_host_header: bool,
     transport: UpstreamTransport,
     /// Active health probes; they stop when the balancer is dropped.
@@ -114,6 +116,7 @@ impl LoadBalancer {
             )
         });
         Ok(LoadBalancer {
+            retries: crate::admin::service_retries(&service),
             service,
             schedule: SmoothWeighted::new(&weights),
             servers: servers.into_boxed_slice(),
@@ -170,10 +173,17 @@ impl LoadBalancer {
             .retry
             .as_ref()
             .filter(|r| r.applies_to(req.method(), req.body().is_end_stream()));
-        let (server, mut resp) = match retry {
-            None => (first, self.send_to(first, req).await?),
+        let (server, retries, mut resp) = match retry {
+            None => (first, 0, self.send_to(first, req).await?),
             Some(policy) => self.send_with_retry(first, req, policy).await?,
         };
+        if crate::admin::recorder().is_some() {
+            // For the access log (`ServiceURL`, `RetryAttempts`); only when something records.
+            resp.extensions_mut().insert(crate::admin::ServedBy {
+                url: self.servers[server].url.clone(),
+                retries,
+            });
+        }
         if pinned != Some(server)
             && let Some(cookie) = self.sticky.as_ref().and_then(|s| s.set_cookie(server))
         {
@@ -187,7 +197,7 @@ impl LoadBalancer {
         first: usize,
         req: Request<ProxyBody>,
         policy: &RetryPolicy,
-    ) -> Result<(usize, Response<Incoming>), ServiceError> {
+    ) -> Result<(usize, u32, Response<Incoming>), ServiceError> {
         let (parts, _empty_body) = req.into_parts();
         let mut tried = Vec::new();
         let mut server = first;
@@ -202,6 +212,9 @@ impl LoadBalancer {
                         "retrying on another server: {reason}"
                     );
                     tried.push(server);
+                    if let Some(retries) = &self.retries {
+                        retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     tokio::time::sleep(policy.backoff(attempt)).await;
                     attempt += 1;
                     server = match self.pick(&tried).or_else(|| self.pick(&[])) {
@@ -209,7 +222,11 @@ impl LoadBalancer {
                         None => return Err(UpstreamError::Unreachable(reason).into()),
                     };
                 }
-                other => return other.map(|resp| (server, resp)).map_err(ServiceError::from),
+                other => {
+                    return other
+                        .map(|resp| (server, attempt - 1, resp))
+                        .map_err(ServiceError::from);
+                }
             }
         }
     }

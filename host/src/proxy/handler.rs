@@ -94,6 +94,8 @@ struct Seen {
     route: Option<(Arc<str>, crate::admin::RouteHandles)>,
     forwarded: bool,
     origin: Option<u16>,
+    /// The server that answered, as the load balancer reported it.
+    served: Option<crate::admin::ServedBy>,
 }
 
 /// [`handle`] with metrics or the access log on: the request is recorded when its response body
@@ -131,6 +133,7 @@ async fn handle_recorded(
     let resp = handle_unrecorded(runtime, conn, req, &mut seen).await;
     if let Some((router, handles)) = &seen.route {
         exchange.routed(router, handles, seen.forwarded, seen.origin);
+        exchange.served(seen.served.take());
     }
     let status = resp.status().as_u16();
     resp.map(|body| {
@@ -249,6 +252,7 @@ async fn proxy(
         seen.forwarded = true;
         let resp = forward(target, parts, body, policy).await?;
         seen.origin = Some(resp.status().as_u16());
+        seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
         let (resp_parts, resp_body) = resp.into_parts();
         return Ok(Response::from_parts(resp_parts, stream(resp_body)));
     }
@@ -276,6 +280,7 @@ async fn proxy(
             seen.forwarded = true;
             let resp = forward(target, upstream_parts, body, policy).await?;
             seen.origin = Some(resp.status().as_u16());
+            seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
             let (p, b) = resp.into_parts();
             (ResponseHead::new(p), ReplyOrStream::Stream(b))
         }
