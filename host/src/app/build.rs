@@ -103,7 +103,11 @@ pub fn build_snapshot(
             }
             Err(ConfigureError::Rejected { plugin, reason }) => {
                 errors.push(super::config_rejection::rejection_at(
-                    config, &key, &plugin, &reason,
+                    config,
+                    &key,
+                    &plugin,
+                    &mw.config_json,
+                    &reason,
                 ));
             }
             Err(e @ ConfigureError::Failed { .. }) => {

@@ -5,23 +5,34 @@
 //! (`traefik-options`): `unknown option "stsSecondz" ...`, or `prefixes[1]: expected text, got
 //! a map`. The option path is looked up under the middleware's options — the Traefik type key,
 //! `plugin.config` (wasmgate's plugin form) or `plugin.<pluginName>` (Traefik's). A reason
-//! naming no option, or one not written in the file, stays at the type key. Runs on the error
-//! path of a load only.
+//! naming no option, or one not written in the file, stays at the type key. A reason that only
+//! has a JSON decoder's position (`... at line 1 column 24`) is placed at the option that
+//! position falls in, without the position ([`super::json_position`]). Runs on the error path of
+//! a load only.
 
+use super::json_position::{path_at, strip_position};
 use crate::config::{ConfigError, LoadedConfig};
 
 /// The error for plugin `plugin` rejecting the config of the middleware whose type key is at
-/// `key` (`["http", "middlewares", name, type_key]`) with `reason`.
+/// `key` (`["http", "middlewares", name, type_key]`), whose config JSON is `config_json`, with
+/// `reason`.
 pub(crate) fn rejection_at(
     config: &LoadedConfig,
     key: &[&str],
     plugin: &str,
+    config_json: &str,
     reason: &str,
 ) -> ConfigError {
+    let (reason, column) = strip_position(reason);
     let whole = format!("plugin {plugin:?} rejected its config: {reason}");
-    let Some((option, _)) = option_of(reason) else {
-        return config.error_at(key, whole);
+    let option = match (option_of(reason), column) {
+        (Some((option, _)), _) => option,
+        (None, Some(column)) => path_at(config_json, column),
+        (None, None) => Vec::new(),
     };
+    if option.is_empty() {
+        return config.error_at(key, whole);
+    }
     let base = config.error_at(key, "");
     for options_key in options_keys(key, plugin) {
         let options = config.error_at(&options_key, "");

@@ -24,6 +24,7 @@ pub mod build;
 pub mod build_services;
 pub mod check;
 mod config_rejection;
+mod json_position;
 pub mod reload;
 mod v2_rule;
 
