@@ -6,11 +6,7 @@
 //! `ArcSwap` load. Only the first request of a new (code, method, protocol) takes the set's
 //! insert lock. Sets are never removed, so counters survive reloads, as Prometheus expects.
 //!
-//! Exposition goes through `prometheus-client` (the Prometheus org's Rust client): a
-//! [`Collector`] reads the atomics at scrape time and the crate's text encoder writes the
-//! format (HELP/TYPE lines, escaping, `_total`, histogram `_bucket`/`_sum`/`_count`). Its own
-//! `Family` and `Histogram` types are not used on the request path: `Family` takes a read lock
-//! per lookup and `Histogram` a write lock per observation.
+//! The scrape side (reading these atomics into the exposition format) is `super::exposition`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -18,10 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
-use prometheus_client::metrics::MetricType;
-use prometheus_client::registry::Registry;
 
 use super::plugin_metrics::PluginCounters;
 use crate::config::PrometheusConfig;
@@ -55,7 +47,7 @@ impl Protocol {
         }
     }
 
-    fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             Protocol::Http => "http",
             Protocol::Websocket => "websocket",
@@ -94,21 +86,21 @@ pub struct Observation {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct SeriesKey {
-    code: u16,
-    method: &'static str,
-    protocol: Protocol,
+pub(super) struct SeriesKey {
+    pub(super) code: u16,
+    pub(super) method: &'static str,
+    pub(super) protocol: Protocol,
 }
 
 /// The counters of one label combination.
 #[derive(Debug)]
-struct Series {
-    requests: AtomicU64,
-    request_bytes: AtomicU64,
-    response_bytes: AtomicU64,
+pub(super) struct Series {
+    pub(super) requests: AtomicU64,
+    pub(super) request_bytes: AtomicU64,
+    pub(super) response_bytes: AtomicU64,
     /// Per bucket (not cumulative), the last one is `+Inf`.
-    buckets: Box<[AtomicU64]>,
-    duration_nanos: AtomicU64,
+    pub(super) buckets: Box<[AtomicU64]>,
+    pub(super) duration_nanos: AtomicU64,
 }
 
 /// Every series of one entrypoint, router or service. Resolved at config time and shared by
@@ -116,9 +108,9 @@ struct Series {
 #[derive(Debug)]
 pub struct SeriesSet {
     /// Label pairs that name this set (`entrypoint`, or `router` and `service`, or `service`).
-    labels: Vec<(&'static str, String)>,
-    bounds: Arc<[f64]>,
-    series: ArcSwap<Vec<(SeriesKey, Arc<Series>)>>,
+    pub(super) labels: Vec<(&'static str, String)>,
+    pub(super) bounds: Arc<[f64]>,
+    pub(super) series: ArcSwap<Vec<(SeriesKey, Arc<Series>)>>,
     insert: Mutex<()>,
 }
 
@@ -190,22 +182,22 @@ impl SeriesSet {
 pub struct Metrics {
     config: PrometheusConfig,
     bounds: Arc<[f64]>,
-    entrypoints: Mutex<BTreeMap<String, Arc<SeriesSet>>>,
-    routers: Mutex<BTreeMap<(String, String), Arc<SeriesSet>>>,
-    services: Mutex<BTreeMap<String, Arc<SeriesSet>>>,
+    pub(super) entrypoints: Mutex<BTreeMap<String, Arc<SeriesSet>>>,
+    pub(super) routers: Mutex<BTreeMap<(String, String), Arc<SeriesSet>>>,
+    pub(super) services: Mutex<BTreeMap<String, Arc<SeriesSet>>>,
     /// Open connections by entrypoint: the entrypoint's connection semaphore and its size (every
     /// open connection holds one permit), read at scrape time.
-    open_connections: Mutex<BTreeMap<String, (Arc<tokio::sync::Semaphore>, usize)>>,
+    pub(super) open_connections: Mutex<BTreeMap<String, (Arc<tokio::sync::Semaphore>, usize)>>,
     /// Retries by service.
-    retries: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
+    pub(super) retries: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
     /// Plugin figures by (middleware, plugin, content hash).
-    plugins: Mutex<BTreeMap<(String, String, String), Arc<PluginCounters>>>,
-    reloads: AtomicU64,
-    reload_failures: AtomicU64,
+    pub(super) plugins: Mutex<BTreeMap<(String, String, String), Arc<PluginCounters>>>,
+    pub(super) reloads: AtomicU64,
+    pub(super) reload_failures: AtomicU64,
     /// Unix time (seconds) of the last configuration applied; 0 before the first.
-    last_reload_success: AtomicI64,
+    pub(super) last_reload_success: AtomicI64,
     /// Access-log lines dropped because the writer fell behind (shared with the access log).
-    access_log_dropped: Mutex<Arc<AtomicU64>>,
+    pub(super) access_log_dropped: Mutex<Arc<AtomicU64>>,
 }
 
 impl Metrics {
@@ -321,292 +313,10 @@ impl Metrics {
             self.reload_failures.fetch_add(1, Relaxed);
         }
     }
-
-    /// The Prometheus text format (0.0.4, what Traefik serves and `promtool check metrics`
-    /// reads): the OpenMetrics text with counter families named by their `_total` samples and
-    /// without the OpenMetrics-only `# EOF` / `# UNIT` lines.
-    pub fn render_text(self: &Arc<Self>) -> String {
-        let open = self.render();
-        let counters: std::collections::HashSet<&str> = open
-            .lines()
-            .filter_map(|l| l.strip_prefix("# TYPE "))
-            .filter_map(|l| l.strip_suffix(" counter"))
-            .collect();
-        let mut out = String::with_capacity(open.len() + 64 * counters.len());
-        for line in open.lines() {
-            if line == "# EOF" || line.starts_with("# UNIT ") {
-                continue;
-            }
-            let meta = ["# HELP ", "# TYPE "]
-                .into_iter()
-                .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
-            match meta {
-                Some((prefix, rest)) => {
-                    let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-                    let total = if counters.contains(name) {
-                        "_total"
-                    } else {
-                        ""
-                    };
-                    out.push_str(&format!("{prefix}{name}{total} {tail}\n"));
-                }
-                None => {
-                    out.push_str(line);
-                    out.push('\n');
-                }
-            }
-        }
-        out
-    }
-
-    /// The OpenMetrics text as `prometheus-client` writes it.
-    pub fn render(self: &Arc<Self>) -> String {
-        let mut registry = Registry::default();
-        registry.register_collector(Box::new(Scrape(self.clone())));
-        let mut out = String::new();
-        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &registry) {
-            tracing::warn!("cannot encode metrics: {e}");
-        }
-        out
-    }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Reads the atomics at scrape time.
-#[derive(Debug)]
-struct Scrape(Arc<Metrics>);
-
-impl Collector for Scrape {
-    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
-        let m = &self.0;
-        let counter = |encoder: &mut DescriptorEncoder<'_>, name: &str, help: &str, v: u64| {
-            let metric = ConstU64(v);
-            let e = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-            metric.encode(e)
-        };
-        counter(
-            &mut encoder,
-            "traefik_config_reloads",
-            "Configurations applied (start-up and reloads).",
-            m.reloads.load(Relaxed),
-        )?;
-        counter(
-            &mut encoder,
-            "traefik_config_reloads_failure",
-            "Reloads refused (the previous configuration kept serving).",
-            m.reload_failures.load(Relaxed),
-        )?;
-        let last = m.last_reload_success.load(Relaxed);
-        let e = encoder.encode_descriptor(
-            "traefik_config_last_reload_success",
-            "Unix time of the last configuration applied.",
-            None,
-            MetricType::Gauge,
-        )?;
-        GaugeI64(last).encode(e)?;
-        {
-            let open = lock(&m.open_connections);
-            let mut e = encoder.encode_descriptor(
-                "traefik_open_connections",
-                "Open client connections.",
-                None,
-                MetricType::Gauge,
-            )?;
-            for (ep, (slots, size)) in open.iter() {
-                let n = size.saturating_sub(slots.available_permits());
-                let labels = [("entrypoint", ep.as_str()), ("protocol", "TCP")];
-                GaugeI64(i64::try_from(n).unwrap_or(i64::MAX)).encode(e.encode_family(&labels)?)?;
-            }
-        }
-        counter(
-            &mut encoder,
-            "wasmgate_accesslog_dropped_lines",
-            "Access-log lines dropped because the writer fell behind.",
-            lock(&m.access_log_dropped).load(Relaxed),
-        )?;
-        encode_plugins(&mut encoder, &lock(&m.plugins))?;
-        {
-            let retries = lock(&m.retries);
-            if !retries.is_empty() {
-                let mut e = encoder.encode_descriptor(
-                    "traefik_service_retries",
-                    "Requests retried on another server, by service.",
-                    None,
-                    MetricType::Counter,
-                )?;
-                for (service, n) in retries.iter() {
-                    let labels = [("service", service.as_str())];
-                    ConstU64(n.load(Relaxed)).encode(e.encode_family(&labels)?)?;
-                }
-            }
-        }
-        let scopes: [(&str, Vec<Arc<SeriesSet>>); 3] = [
-            (
-                "entrypoint",
-                lock(&m.entrypoints).values().cloned().collect(),
-            ),
-            ("router", lock(&m.routers).values().cloned().collect()),
-            ("service", lock(&m.services).values().cloned().collect()),
-        ];
-        for (scope, sets) in &scopes {
-            if sets.is_empty() {
-                continue;
-            }
-            encode_scope(&mut encoder, scope, sets)?;
-        }
-        Ok(())
-    }
-}
-
-fn encode_plugins(
-    encoder: &mut DescriptorEncoder<'_>,
-    plugins: &BTreeMap<(String, String, String), Arc<PluginCounters>>,
-) -> Result<(), std::fmt::Error> {
-    if plugins.is_empty() {
-        return Ok(());
-    }
-    let mut e = encoder.encode_descriptor(
-        "wasmgate_plugin_calls",
-        "Plugin hook calls, by middleware, plugin version and hook.",
-        None,
-        MetricType::Counter,
-    )?;
-    for p in plugins.values() {
-        for (hook, n) in p.calls() {
-            let labels = [
-                ("middleware", p.middleware.as_str()),
-                ("plugin", p.plugin.as_str()),
-                ("hash", p.hash.as_str()),
-                ("hook", hook),
-            ];
-            ConstU64(n).encode(e.encode_family(&labels)?)?;
-        }
-    }
-    let mut e = encoder.encode_descriptor(
-        "wasmgate_plugin_failures",
-        "Failed plugin hook calls, by kind (trap, deadline, memory, invalid_output...).",
-        None,
-        MetricType::Counter,
-    )?;
-    for p in plugins.values() {
-        for (hook, kind, n) in p.failures() {
-            let labels = [
-                ("middleware", p.middleware.as_str()),
-                ("plugin", p.plugin.as_str()),
-                ("hash", p.hash.as_str()),
-                ("hook", hook),
-                ("kind", kind),
-            ];
-            ConstU64(n).encode(e.encode_family(&labels)?)?;
-        }
-    }
-    Ok(())
-}
-
-fn encode_scope(
-    encoder: &mut DescriptorEncoder<'_>,
-    scope: &str,
-    sets: &[Arc<SeriesSet>],
-) -> Result<(), std::fmt::Error> {
-    type Pick = fn(&Series) -> u64;
-    let counters: [(&str, &str, Pick); 3] = [
-        ("requests", "HTTP requests processed", |s| {
-            s.requests.load(Relaxed)
-        }),
-        ("requests_bytes", "Bytes of request bodies", |s| {
-            s.request_bytes.load(Relaxed)
-        }),
-        ("responses_bytes", "Bytes of response bodies", |s| {
-            s.response_bytes.load(Relaxed)
-        }),
-    ];
-    for (suffix, help, pick) in counters {
-        let name = format!("traefik_{scope}_{suffix}");
-        let help = format!("{help}, by {scope}.");
-        let mut e = encoder.encode_descriptor(&name, &help, None, MetricType::Counter)?;
-        for_each_series(sets, |labels, s| {
-            ConstU64(pick(s)).encode(e.encode_family(&labels)?)
-        })?;
-    }
-    let name = format!("traefik_{scope}_request_duration_seconds");
-    let help = format!("HTTP request durations, by {scope}.");
-    let mut e = encoder.encode_descriptor(&name, &help, None, MetricType::Histogram)?;
-    for set in sets {
-        let series = set.series.load();
-        for (key, s) in series.iter() {
-            let labels = labels_of(set, key);
-            // Per-bucket counts: the encoder writes them cumulated, as the format wants.
-            let mut total = 0;
-            let mut buckets = Vec::with_capacity(s.buckets.len());
-            for (i, count) in s.buckets.iter().enumerate() {
-                let count = count.load(Relaxed);
-                total += count;
-                let bound = set.bounds.get(i).copied().unwrap_or(f64::MAX);
-                buckets.push((bound, count));
-            }
-            let sum = Duration::from_nanos(s.duration_nanos.load(Relaxed)).as_secs_f64();
-            let mut family = e.encode_family(&labels)?;
-            family.encode_histogram::<NoLabelSet>(sum, total, &buckets, None)?;
-        }
-    }
-    Ok(())
-}
-
-fn labels_of<'a>(set: &'a SeriesSet, key: &SeriesKey) -> Vec<(&'a str, String)> {
-    let mut labels: Vec<(&str, String)> = vec![
-        ("code", key.code.to_string()),
-        ("method", key.method.to_string()),
-        ("protocol", key.protocol.label().to_string()),
-    ];
-    labels.extend(set.labels.iter().map(|(k, v)| (*k, v.clone())));
-    labels
-}
-
-fn for_each_series(
-    sets: &[Arc<SeriesSet>],
-    mut f: impl FnMut(Vec<(&str, String)>, &Series) -> Result<(), std::fmt::Error>,
-) -> Result<(), std::fmt::Error> {
-    for set in sets {
-        for (key, s) in set.series.load().iter() {
-            f(labels_of(set, key), s)?;
-        }
-    }
-    Ok(())
-}
-
-/// A counter value read at scrape time.
-#[derive(Debug)]
-struct ConstU64(u64);
-
-impl EncodeMetric for ConstU64 {
-    fn encode(
-        &self,
-        mut encoder: prometheus_client::encoding::MetricEncoder<'_>,
-    ) -> Result<(), std::fmt::Error> {
-        encoder.encode_counter::<NoLabelSet, _, u64>(&self.0, None)
-    }
-    fn metric_type(&self) -> MetricType {
-        MetricType::Counter
-    }
-}
-
-/// A gauge value read at scrape time.
-#[derive(Debug)]
-struct GaugeI64(i64);
-
-impl EncodeMetric for GaugeI64 {
-    fn encode(
-        &self,
-        mut encoder: prometheus_client::encoding::MetricEncoder<'_>,
-    ) -> Result<(), std::fmt::Error> {
-        encoder.encode_gauge(&self.0)
-    }
-    fn metric_type(&self) -> MetricType {
-        MetricType::Gauge
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 pub mod access_log;
 pub mod exchange;
+mod exposition;
 pub mod metrics;
 pub mod plugin_metrics;
 mod timefmt;
