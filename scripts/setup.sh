@@ -9,6 +9,11 @@ fi
 # promtool (Debian package `prometheus`) for the metrics suite's `promtool check metrics`;
 # optional: the suite checks the exposition format itself without it. Root only, never prompts.
 if ! command -v promtool >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends prometheus \
-    >/dev/null 2>&1 || echo "setup: promtool not installed (optional)" >&2
+  install_prometheus() {
+    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends \
+      prometheus >/dev/null 2>&1
+  }
+  # A fresh machine may have no package lists yet: read them once, then try again.
+  install_prometheus || { timeout 300 apt-get update -qq >/dev/null 2>&1 && install_prometheus; } ||
+    echo "setup: promtool not installed (optional)" >&2
 fi
