@@ -33,25 +33,23 @@ pub(crate) fn rejection_at(
     if option.is_empty() {
         return config.error_at(key, whole);
     }
-    let base = config.error_at(key, "");
     for options_key in options_keys(key, plugin) {
-        let options = config.error_at(&options_key, "");
-        if options_key.len() > key.len() && options.line == base.line {
+        if options_key.len() > key.len() && !config.is_written(&options_key) {
             // `plugin.config` / `plugin.<name>` is not in the file.
             continue;
         }
         let mut path = options_key.clone();
         path.extend(option.iter().map(String::as_str));
-        let mut at = config.error_at(&path, "");
         // An index into a list written as one scalar (`users: "a"`) points at the scalar.
-        while let Some(last) = path.last()
-            && last.bytes().all(|b| b.is_ascii_digit())
-            && at.key.ends_with(&format!(".{last}"))
+        while path.len() > options_key.len() + 1
+            && path
+                .last()
+                .is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()))
+            && !config.is_written(&path)
         {
             path.pop();
-            at = config.error_at(&path, "");
         }
-        if at.line == options.line {
+        if !config.is_written(&path) {
             // The option is not written (a default the plugin refuses): keep the type key.
             break;
         }

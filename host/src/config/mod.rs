@@ -92,6 +92,12 @@ pub struct LoadedConfig {
 }
 
 impl LoadedConfig {
+    /// Whether every key of `key_path` is written in some file (keys in any case, as they are
+    /// read); on the error path only.
+    pub fn is_written(&self, key_path: &[&str]) -> bool {
+        self.sources.locate(key_path).is_complete(key_path.len())
+    }
+
     /// An error located at a dotted key path, e.g. `["http","routers","api","rule"]`; used for
     /// errors the config module cannot find itself (rule syntax, missing plugin, a plugin's
     /// validate-config). The file is the one that defines the path (a router in a provider file

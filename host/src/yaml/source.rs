@@ -26,6 +26,13 @@ pub(crate) struct Location {
     depth: usize,
 }
 
+impl Location {
+    /// Whether all `len` segments of the path looked up were found.
+    pub(crate) fn is_complete(&self, len: usize) -> bool {
+        self.depth == len
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SourceMap {
     files: Vec<SourceFile>,
