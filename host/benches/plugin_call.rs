@@ -149,6 +149,9 @@ fn middleware(
         .expect("compile")
         .unwrap_or_else(|| panic!("plugin {}", mw.plugin));
     let mut budget = budget_from_config(&mw.runtime);
+    if plugin.imports_counters() && mw.runtime.counters {
+        budget.counters = Some(wasmgate::plugins::counters::scope_for(name));
+    }
     if per_request {
         budget.isolation = Isolation::PerRequest;
     }

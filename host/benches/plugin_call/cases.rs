@@ -64,6 +64,11 @@ http:
         users: ["carol:traefik:3f9220f5ccb299c92bf498b9b67930ec"]
     ip-allow-list:
       ipAllowList: { sourceRange: ["10.0.0.0/8", "192.168.0.0/16"] }
+    # A limit far above the offered load (the policy scenario's): every request takes a token.
+    rate-limit:
+      rateLimit: { average: 1000000000, burst: 1000000000 }
+    in-flight-req:
+      inFlightReq: { amount: 1000000 }
 "#;
 
 /// Password of `alice` in [`CONFIG`]'s `basic-auth`.
@@ -199,6 +204,8 @@ pub const ROWS: &[Row] = &[
         Req::Outsider,
         Expect::Respond(403),
     ),
+    row("rate-limit/pooled", &["rate-limit"], Req::Plain, FWD),
+    row("in-flight-req/pooled", &["in-flight-req"], Req::Plain, FWD),
     row("chain/pooled", CHAIN, Req::Basic, FWD),
     row(
         "chain:cors+security/pooled",
