@@ -43,6 +43,14 @@ const NOT_YET: &[&str] = &[
     "http.services.*.loadBalancer.responseForwarding",
     "http.serversTransports.*.disableHTTP2",
     "http.serversTransports.*.spiffe",
+    "http.serversTransports.*.forwardingTimeouts.readIdleTimeout",
+    "http.serversTransports.*.forwardingTimeouts.pingTimeout",
+    "http.services.*.loadBalancer.healthCheck.mode",
+    "http.services.*.loadBalancer.healthCheck.followRedirects",
+    "http.services.*.mirroring.healthCheck",
+    "http.services.*.weighted.healthCheck",
+    "http.services.*.weighted.sticky",
+    "http.services.*.failover.healthCheck",
 ];
 
 /// Rewrites `error` when it refuses a key Traefik has and wasmgate does not implement yet.
@@ -104,6 +112,13 @@ mod tests {
                 "unknown key \"ruleSyntax\" (allowed: rule)"
             ),
             "not supported yet: http.routers.*.ruleSyntax (see README, Migrating from Traefik)"
+        );
+        assert_eq!(
+            refused(
+                "http.services.s.weighted.sticky",
+                "unknown key \"sticky\" (allowed: services)"
+            ),
+            "not supported yet: http.services.*.weighted.sticky (see README, Migrating from Traefik)"
         );
         assert_eq!(
             refused("tcp", "unknown key \"tcp\" (allowed: http, tls)"),
