@@ -219,6 +219,7 @@ http:
     let gw = Gateway::start(yaml, &[]);
     let r = Client::http1().get(&gw.url("/"), "app.test", &[]).await;
     assert_eq!(r.status, 503);
+    assert_eq!(r.text(), "no available server\n", "Traefik's body");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

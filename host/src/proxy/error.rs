@@ -76,8 +76,9 @@ impl GatewayError {
         }
     }
 
-    /// The response sent to the client. The body names the status only: internal detail (plugin
-    /// traps, upstream addresses) goes to the log, not to clients.
+    /// The response sent to the client. The body names the status only (a service without a
+    /// server says `no available server`, as Traefik does): internal detail (plugin traps,
+    /// upstream addresses) goes to the log, not to clients.
     pub fn into_response(self) -> Response<ProxyBody> {
         let close = matches!(
             self,
@@ -88,11 +89,16 @@ impl GatewayError {
                 | GatewayError::RequestTimeout
         );
         let status = self.status();
-        let text = format!(
-            "{} {}\n",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("")
-        );
+        let text = match self {
+            // Traefik's own words for a service without a healthy server (scripts and
+            // monitors written for Traefik look for them).
+            GatewayError::NoServer => "no available server\n".to_owned(),
+            _ => format!(
+                "{} {}\n",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            ),
+        };
         let mut resp = Response::new(full(text));
         *resp.status_mut() = status;
         resp.headers_mut().insert(
