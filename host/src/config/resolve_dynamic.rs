@@ -44,7 +44,7 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> Definitions<'n> {
         };
         for entry in entries {
             // Section names match in any case (Traefik's reading); `tls` is found by `resolve_tls`.
-            let folded = crate::yaml::case_fold::field_for(&entry.key, &["http"]);
+            let folded = crate::yaml::case_fold::field_for(&entry.key, &["http", "tls"]);
             match folded.unwrap_or(entry.key.as_str()) {
                 "http" => collect_http(reporter, file, entry, &mut definitions),
                 // Read by `resolve_tls`, from every file.

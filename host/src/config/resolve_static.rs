@@ -30,6 +30,7 @@ const MAIN_KEY_NAMES: &[&str] = &[
     "metrics",
     "accessLog",
     "http",
+    "tls",
 ];
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 

@@ -19,6 +19,7 @@ use crate::yaml::report::Reporter;
 use crate::yaml::tree::{Entry, Seg, Value};
 
 const TLS_KEYS: &str = "certificates, options, stores";
+const TLS_SECTIONS: &[&str] = &["certificates", "options", "stores"];
 
 /// `tls.stores.<name>`.
 #[derive(Debug, Default, Deserialize)]
@@ -80,7 +81,11 @@ pub(crate) fn resolve_tls(reporter: &mut Reporter<'_>) -> TlsConfig {
         let Some(Value::Map(entries)) = source.root.as_ref().map(|r| &r.value) else {
             continue;
         };
-        let Some(entry) = entries.iter().find(|e| e.key == "tls") else {
+        // `tls` and its sections match in any case, as Traefik reads them.
+        let Some(entry) = entries
+            .iter()
+            .find(|e| crate::yaml::case_fold::field_for(&e.key, &["tls"]).is_some())
+        else {
             continue;
         };
         let dir = source.path.parent().unwrap_or(Path::new(""));
@@ -89,7 +94,8 @@ pub(crate) fn resolve_tls(reporter: &mut Reporter<'_>) -> TlsConfig {
             continue;
         };
         for section in sections {
-            match section.key.as_str() {
+            let folded = crate::yaml::case_fold::field_for(&section.key, TLS_SECTIONS);
+            match folded.unwrap_or(section.key.as_str()) {
                 "certificates" => certificates(reporter, file, dir, section, &mut tls),
                 "options" => {
                     options(reporter, file, dir, section, &mut tls, &mut defined);
@@ -506,6 +512,26 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
         }
+    }
+
+    #[test]
+    fn tls_and_its_sections_are_read_in_any_case() {
+        let yaml = format!(
+            "{PREAMBLE}http:\n  routers:\n    r: {{ rule: \"Host(`a.test`)\", service: s, tls: {{}} }}\n\
+             \x20 services:\n    s: {{ loadBalancer: {{ servers: [{{ url: \"http://127.0.0.1:1\" }}] }} }}\n\
+             TLS:\n  Certificates:\n    - {{ certFile: a.pem, keyFile: a.key }}\n\
+             \x20 OPTIONS:\n    modern:\n      minVersion: VersionTLS13\n"
+        );
+        let config = match crate::config::load_from_str("/etc/gw/gw.yml", &yaml) {
+            Ok(config) => config,
+            Err(errors) => panic!("{errors}"),
+        };
+        let tls = &config.dynamic.tls;
+        assert_eq!(
+            tls.certificates[0].cert,
+            PemSource::File("/etc/gw/a.pem".into())
+        );
+        assert_eq!(tls.options["modern"].min_version, TlsVersion::Tls13);
     }
 
     #[test]
