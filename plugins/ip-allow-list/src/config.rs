@@ -28,7 +28,9 @@ impl IpAllowListConfig {
         let mut reject_status = 403;
         for (option, value) in options {
             match option.as_str() {
-                "sourceRange" => source_range = ranges(&option, value)?,
+                "sourceRange" => {
+                    source_range = traefik_options::ip_strategy::ranges(&option, value)?;
+                }
                 "ipStrategy" => strategy = traefik_options::ip_strategy::parse(value)?,
                 "rejectStatusCode" => {
                     let code = integer(&option, value)?;
@@ -58,29 +60,6 @@ impl IpAllowListConfig {
             reject_status,
         })
     }
-}
-
-fn ranges(option: &str, value: Value) -> Result<Vec<IpRange>, String> {
-    let items = match value {
-        Value::Null => return Ok(Vec::new()),
-        Value::Array(items) => items,
-        other => return Err(format!("{option}: must be a list, got {}", kind(&other))),
-    };
-    items
-        .into_iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let Value::String(text) = item else {
-                return Err(format!(
-                    "{option}[{i}]: must be a string, got {}",
-                    kind(&item)
-                ));
-            };
-            IpRange::parse(&text).ok_or_else(|| {
-                format!("{option}[{i}]: {text:?} is neither an IP address nor a CIDR range")
-            })
-        })
-        .collect()
 }
 
 fn object(option: &str, value: Value) -> Result<Map<String, Value>, String> {
