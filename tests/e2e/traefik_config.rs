@@ -353,3 +353,105 @@ async fn a_v2_rule_is_named_as_v2_syntax_and_its_v3_spelling_routes() {
     let r = client.get(&gw.url("/"), "a1.example.com", &[]).await;
     assert_eq!(r.status, 404);
 }
+
+/// A provider file written as a Go template (issue 13, item 2): `range` over `list` and
+/// `until`, `env` with `default`, trim markers — rendered as Traefik's file provider does.
+const TEMPLATED_PROVIDER_FILE: &str = r#"http:
+  routers:
+{{- range $i, $name := list "alpha" "beta" }}
+    r-{{ $name }}:
+      rule: "PathPrefix(`/{{ $name }}`)"
+      service: app
+      middlewares: [tag-{{ $i }}]
+{{- end }}
+  middlewares:
+{{- range $i := until 2 }}
+    tag-{{ $i }}:
+      headers:
+        customRequestHeaders:
+          X-Tag: "{{ env "WASMGATE_TEST_TAG" | default "none" }}-{{ $i }}"
+          X-Unset: {{ env "WASMGATE_TEST_UNSET" | default "fallback" | quote }}
+{{- end }}
+  services:
+    app:
+      loadBalancer:
+        servers:
+          - url: "{{ env "WASMGATE_TEST_UPSTREAM" }}"
+"#;
+
+/// The main file naming `provider` as its file provider.
+fn main_with_provider(provider: &std::path::Path) -> String {
+    format!(
+        "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\nproviders:\n  file:\n    filename: \"{}\"\n",
+        provider.display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_templated_provider_file_renders_as_traefiks_file_provider_does() {
+    let up = Upstream::start("app").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let provider = dir.path().join("dynamic.yml");
+    std::fs::write(&provider, TEMPLATED_PROVIDER_FILE).expect("write provider file");
+    let upstream_url = up.url();
+    let gw = Gateway::start_with_env(
+        &main_with_provider(&provider),
+        &[
+            ("WASMGATE_TEST_UPSTREAM", upstream_url.as_str()),
+            ("WASMGATE_TEST_TAG", "blue"),
+        ],
+    );
+    for (path, tag) in [("/alpha/x", "blue-0"), ("/beta/y", "blue-1")] {
+        let r = Client::http1().get(&gw.url(path), "app.test", &[]).await;
+        assert_eq!(r.status, 200, "{path}: {}", gw.log());
+        let seen = up.last();
+        assert_eq!(seen.header("x-tag"), Some(tag), "{path}");
+        assert_eq!(seen.header("x-unset"), Some("fallback"), "{path}");
+    }
+    let r = Client::http1()
+        .get(&gw.url("/gamma"), "app.test", &[])
+        .await;
+    assert_eq!(
+        r.status, 404,
+        "only the routers the template produced exist"
+    );
+}
+
+#[test]
+fn template_errors_and_errors_in_rendered_yaml_point_at_the_template_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let provider = dir.path().join("dynamic.yml");
+    std::fs::write(
+        &provider,
+        "http:\n  routers:\n    r:\n      rule: \"{{ nosuch \"x\" }}\"\n",
+    )
+    .expect("write");
+    let (ok, _, stderr) = check_config(&main_with_provider(&provider), &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!(
+            "{}:4: template: function \"nosuch\" not defined",
+            provider.display()
+        )),
+        "{stderr}"
+    );
+
+    // A misspelt key produced by a range: reported at the line the user wrote, once per
+    // rendered copy, not at the rendered file's line numbers.
+    std::fs::write(
+        &provider,
+        "http:\n  services:\n{{- range $i := until 2 }}\n    s{{ $i }}:\n      loadBalancer:\n        servrs: []\n{{- end }}\n",
+    )
+    .expect("write");
+    let (ok, _, stderr) = check_config(&main_with_provider(&provider), &[]);
+    assert!(!ok);
+    for service in ["s0", "s1"] {
+        assert!(
+            stderr.contains(&format!(
+                "{}:6: http.services.{service}.loadBalancer.servrs: unknown key",
+                provider.display()
+            )),
+            "{stderr}"
+        );
+    }
+}

@@ -167,7 +167,44 @@ fn read_source(
             return false;
         }
     };
+    if origin.is_some() && traefik_template::has_actions(&text) {
+        return add_template_source(sources, diagnostics, path, &text);
+    }
     add_source(sources, diagnostics, path, &text)
+}
+
+/// A provider file that holds template actions: rendered as Traefik's file provider does (Go
+/// template, sprig functions, `env` from the process environment), then parsed, with every line
+/// the parse records pointing back at the template line it came from. A template error is
+/// reported as `file:line: template: reason`. Returns whether the file rendered and parsed.
+fn add_template_source(
+    sources: &mut SourceMap,
+    diagnostics: &mut Diagnostics,
+    path: PathBuf,
+    text: &str,
+) -> bool {
+    let rendered = match traefik_template::render(
+        text,
+        &traefik_template::ProcessEnvironment,
+        traefik_template::Limits::default(),
+    ) {
+        Ok(rendered) => rendered,
+        Err(error) => {
+            let file = sources.add(path.clone(), None);
+            diagnostics.push(
+                file,
+                ConfigError {
+                    file: path,
+                    line: Some(error.line),
+                    key: String::new(),
+                    reason: format!("template: {}", error.reason),
+                },
+            );
+            return false;
+        }
+    };
+    let map = |line: usize| rendered.source_line(line);
+    add_parsed(sources, diagnostics, path, &rendered.text, Some(&map))
 }
 
 /// Parses `text`, the contents of `path`, into `sources`; reports a YAML error at its line.
@@ -178,8 +215,24 @@ fn add_source(
     path: PathBuf,
     text: &str,
 ) -> bool {
-    match parse(text) {
-        Ok(tree) => {
+    add_parsed(sources, diagnostics, path, text, None)
+}
+
+/// [`add_source`], with the lines of the parse passed through `line_map` when the text was
+/// rendered from a template.
+fn add_parsed(
+    sources: &mut SourceMap,
+    diagnostics: &mut Diagnostics,
+    path: PathBuf,
+    text: &str,
+    line_map: Option<&dyn Fn(usize) -> usize>,
+) -> bool {
+    let parsed = parse(text);
+    match parsed {
+        Ok(mut tree) => {
+            if let Some(map) = line_map {
+                tree.remap_lines(map);
+            }
             let file = sources.add(path, tree.root);
             let mut reporter = Reporter {
                 sources,
@@ -197,7 +250,7 @@ fn add_source(
                 file,
                 ConfigError {
                     file: path,
-                    line: Some(error.line),
+                    line: Some(line_map.map_or(error.line, |map| map(error.line))),
                     key: String::new(),
                     reason,
                 },

@@ -84,6 +84,32 @@ pub(crate) struct ParsedTree {
     pub(crate) issues: Vec<TreeIssue>,
 }
 
+impl ParsedTree {
+    /// Replaces every line number with `map(line)`: for a file rendered from a template, the
+    /// template line each rendered line came from. Config load only; linear in the tree.
+    pub(crate) fn remap_lines(&mut self, map: &dyn Fn(usize) -> usize) {
+        fn node(n: &mut Node, map: &dyn Fn(usize) -> usize) {
+            n.line = map(n.line);
+            match &mut n.value {
+                Value::Scalar(_) => {}
+                Value::Seq(items) => items.iter_mut().for_each(|item| node(item, map)),
+                Value::Map(entries) => {
+                    for entry in entries {
+                        entry.line = map(entry.line);
+                        node(&mut entry.value, map);
+                    }
+                }
+            }
+        }
+        if let Some(root) = &mut self.root {
+            node(root, map);
+        }
+        for issue in &mut self.issues {
+            issue.line = map(issue.line);
+        }
+    }
+}
+
 enum Frame {
     Seq {
         line: usize,

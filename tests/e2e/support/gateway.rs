@@ -51,11 +51,26 @@ impl Gateway {
 
     /// Like `start`, with its own compiled-plugin cache directory.
     pub fn start_with_cache(yaml: &str, plugins: &[(&str, PathBuf)], cache: &Path) -> Gateway {
+        Self::spawn(yaml, plugins, cache, &[])
+    }
+
+    /// Like `start`, with these variables added to the gateway's environment.
+    pub fn start_with_env(yaml: &str, env: &[(&str, &str)]) -> Gateway {
+        Self::spawn(yaml, &[], &cache_dir(), env)
+    }
+
+    fn spawn(
+        yaml: &str,
+        plugins: &[(&str, PathBuf)],
+        cache: &Path,
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = write_config(dir.path(), yaml, plugins);
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
             .arg("run")
             .arg(&path)
+            .envs(env.iter().copied())
             .env("WASMGATE_CACHE_DIR", cache)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
