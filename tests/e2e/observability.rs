@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{Client, Config, Gateway, Upstream, check_config, fixture_wasm};
+use crate::support::{Client, Config, Gateway, Upstream, check_config, fixture_wasm, free_port};
 
 /// An address nothing listens on (a dead upstream).
 fn dead_url() -> String {
@@ -15,13 +15,6 @@ fn dead_url() -> String {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     format!("http://{addr}")
-}
-
-/// A free local port for the `traefik` entrypoint (bound and released: the gateway binds it
-/// right after).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// Routers `ok` (200 from the upstream), `deny` (403 from the deny plugin, never reaching the

@@ -14,7 +14,9 @@ use crate::router::{Route, RouteTable, Rule};
 use crate::tls::{TlsRouter, TlsSetup};
 
 use super::build_services::build_services;
-use crate::proxy::{RouteTarget, Snapshot};
+use crate::admin::api::Internals;
+use crate::config::InternalService;
+use crate::proxy::{Backend, RouteTarget, Snapshot};
 
 /// Converts a middleware's runtime settings from config into the plugin runtime's budget.
 pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
@@ -146,9 +148,14 @@ pub fn build_snapshot(
                 continue;
             }
         };
-        let Some(service) = services.get(router.service.as_str()).cloned() else {
-            // The config module already reported the missing service.
-            continue;
+        let backend = match services.get(router.service.as_str()) {
+            Some(service) => Backend::Service(service.clone()),
+            None => match InternalService::from_reference(&router.service) {
+                // The config module checked that its static section is there.
+                Some(internal) => Backend::Internal(internal),
+                // The config module already reported the missing service.
+                None => continue,
+            },
         };
         let expanded = http.expand_middlewares(&router.middlewares);
         // Several `encodedCharacters` middlewares on one router: each must allow an escape.
@@ -210,7 +217,7 @@ pub fn build_snapshot(
                 target: RouteTarget {
                     router: Arc::from(name.as_str()),
                     chain: chain.clone(),
-                    service: service.clone(),
+                    backend: backend.clone(),
                     in_flight: in_flight.clone(),
                     encoded_characters,
                     observe: crate::admin::RouteHandles::resolve(name, &router.service),
@@ -234,9 +241,11 @@ pub fn build_snapshot(
             .map(|(ep, routes)| (ep, RouteTable::new(routes)))
             .collect()
     };
+    let status = super::server_status::LoadBalancerStatus::new(&services);
     Ok(Snapshot {
         entrypoints: tables(per_entrypoint),
         tls_entrypoints: tables(per_entrypoint_tls),
         tls: tls.into_entrypoints(),
+        internals: Some(Arc::new(Internals::build(config, Arc::new(status)))),
     })
 }

@@ -26,6 +26,7 @@ pub mod check;
 mod config_rejection;
 mod json_position;
 pub mod reload;
+mod server_status;
 mod v2_rule;
 
 /// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else
@@ -146,6 +147,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     }
 
     wait_for_shutdown_signal().await;
+    crate::admin::api::set_draining();
     tracing::info!("shutting down: no new connections; waiting for requests in flight");
     let _ = shutdown_tx.send(true);
     for t in tasks {

@@ -24,6 +24,7 @@ mod definitions;
 pub mod duration;
 mod load;
 mod model_dynamic;
+mod model_internal;
 mod model_observability;
 mod model_static;
 mod model_tls;
@@ -35,6 +36,7 @@ mod raw;
 mod raw_tls;
 mod resolve_chain;
 mod resolve_dynamic;
+mod resolve_internal;
 mod resolve_middleware;
 mod resolve_observability;
 mod resolve_service;
@@ -62,6 +64,7 @@ pub use model_dynamic::{
     FailoverConfig, HealthCheckConfig, MirrorConfig, MirroringConfig, PassiveHealthConfig,
     RetryConfig, SameSite, StickyCookieConfig, WeightedConfig, WeightedServiceConfig,
 };
+pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{
     AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode,
     PrometheusConfig,

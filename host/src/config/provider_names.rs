@@ -4,8 +4,9 @@
 //! wasmgate is Traefik's file provider only: `name@file` is the file's own `name` (the suffix
 //! is dropped by [`super::definitions::local_name`]); Traefik's internal services
 //! (`api@internal`, `dashboard@internal`, `ping@internal`, `prometheus@internal`,
-//! `noop@internal`) are not available yet; any other provider (`@docker`, `@kubernetescrd`,
-//! ...) is not available at all. Runs on the error path of the reference checks only.
+//! `noop@internal`) are services only (`super::resolve_internal` checks them); any other
+//! provider (`@docker`, `@kubernetescrd`, ...) is not available at all. Runs on the error path
+//! of the reference checks only.
 
 /// The names Traefik's `internal` provider defines.
 const INTERNAL: &[&str] = &["api", "dashboard", "ping", "prometheus", "noop"];
@@ -18,8 +19,8 @@ pub(crate) fn undefined_reason(kind: &str, name: &str) -> String {
     };
     match provider {
         "internal" if INTERNAL.contains(&local) => format!(
-            "{kind} \"{name}\" is not available yet: wasmgate does not provide Traefik's \
-             internal {local} {kind} (see README, Migrating from Traefik)"
+            "{kind} \"{name}\" is not defined: Traefik's internal \"{local}\" is a service, \
+             not a {kind}"
         ),
         "internal" => format!(
             "{kind} \"{name}\" is not defined (Traefik's internal provider has no \"{local}\")"
@@ -45,10 +46,10 @@ mod tests {
     }
 
     #[test]
-    fn internal_services_are_not_available_yet() {
+    fn internal_services_are_services_only() {
         assert!(
-            undefined_reason("service", "api@internal")
-                .starts_with("service \"api@internal\" is not available yet")
+            undefined_reason("middleware", "api@internal")
+                .starts_with("middleware \"api@internal\" is not defined: Traefik's internal")
         );
         assert!(
             undefined_reason("service", "bogus@internal")

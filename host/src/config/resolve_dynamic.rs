@@ -168,8 +168,15 @@ pub(crate) fn resolve_dynamic(
         }
     }
     if complete {
-        check_references(reporter, &http, &definitions, &statics.entry_point_names);
+        check_references(
+            reporter,
+            &http,
+            &definitions,
+            &statics.entry_point_names,
+            &statics.config,
+        );
     }
+    super::resolve_internal::add_internal_routers(&mut http, &statics.config);
     DynamicConfig { http, tls }
 }
 

@@ -20,8 +20,11 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "log",
     "metrics",
     "accessLog",
+    "api",
+    "ping",
 ];
-const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, http, tls";
+const MAIN_KEYS: &str =
+    "entryPoints, providers, plugins, log, metrics, accessLog, api, ping, http, tls";
 const MAIN_KEY_NAMES: &[&str] = &[
     "entryPoints",
     "providers",
@@ -29,6 +32,8 @@ const MAIN_KEY_NAMES: &[&str] = &[
     "log",
     "metrics",
     "accessLog",
+    "api",
+    "ping",
     "http",
     "tls",
 ];
@@ -83,6 +88,8 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             log: LogConfig::default(),
             metrics: None,
             access_log: None,
+            api: None,
+            ping: None,
         },
         entry_point_names: BTreeSet::new(),
         provider: None,
@@ -95,6 +102,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
     let mut raw_plugins = RawPlugins::default();
     let mut plugins_given = false;
     let mut raw_metrics = None;
+    let mut raw_ping = None;
     for entry in entries {
         let path = [entry.key.as_str()];
         // Top-level keys match in any case, as Traefik reads them.
@@ -130,6 +138,12 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
                     );
                 }
             }
+            "api" => {
+                if let Some(raw) = reporter.parse(0, &entry.value, &path, entry.line) {
+                    parts.config.api = Some(super::resolve_internal::resolve_api(reporter, raw));
+                }
+            }
+            "ping" => raw_ping = reporter.parse(0, &entry.value, &path, entry.line),
             // Dynamic configuration, resolved by `resolve_dynamic` / `resolve_tls`.
             "http" | "tls" => {}
             other => reporter.exact(
@@ -145,6 +159,19 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
         parts.config.metrics =
             super::resolve_observability::resolve_metrics(reporter, raw, &parts.entry_point_names);
     }
+    if let Some(raw) = raw_ping {
+        // After the entry points: `ping.entryPoint` must name one.
+        parts.config.ping = Some(super::resolve_internal::resolve_ping(
+            reporter,
+            raw,
+            &parts.entry_point_names,
+        ));
+    }
+    super::resolve_internal::check_api_entry_point(
+        reporter,
+        parts.config.api.as_ref(),
+        &parts.entry_point_names,
+    );
     if plugins_given {
         parts.config.plugins = resolve_plugins(reporter, raw_plugins, main_dir);
     }

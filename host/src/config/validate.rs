@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use super::definitions::Definitions;
 use super::model_dynamic::{HttpConfig, ServiceConfig};
+use super::model_static::StaticConfig;
 use super::provider_names::undefined_reason;
 use crate::yaml::report::Reporter;
 
@@ -16,6 +17,7 @@ pub(crate) fn check_references(
     http: &HttpConfig,
     definitions: &Definitions<'_>,
     entry_points: &BTreeSet<String>,
+    statics: &StaticConfig,
 ) {
     for (name, router) in &http.routers {
         let Some(def) = definitions.routers.get(name) else {
@@ -23,8 +25,15 @@ pub(crate) fn check_references(
         };
         let base = ["http", "routers", name.as_str()];
         if !definitions.services.contains_key(&router.service) {
-            let reason = undefined_reason("service", &router.service);
-            reporter.at(def.file, &[base[0], base[1], base[2], "service"], reason);
+            let reason = match super::resolve_internal::internal_reference(&router.service, statics)
+            {
+                Some(Ok(_)) => None,
+                Some(Err(reason)) => Some(reason),
+                None => Some(undefined_reason("service", &router.service)),
+            };
+            if let Some(reason) = reason {
+                reporter.at(def.file, &[base[0], base[1], base[2], "service"], reason);
+            }
         }
         for (index, middleware) in router.middlewares.iter().enumerate() {
             if !definitions.middlewares.contains_key(middleware) {

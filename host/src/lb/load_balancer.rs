@@ -135,6 +135,18 @@ impl LoadBalancer {
         &self.servers
     }
 
+    /// Each server's URL and whether its health checks have it up (the API's `serverStatus`).
+    pub fn server_status(&self) -> Vec<(String, bool)> {
+        self.servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let up = self.health.get(i).is_some_and(|h| h.is_up());
+                (s.url.to_string(), up)
+            })
+            .collect()
+    }
+
     fn available(&self, server: usize) -> bool {
         self.health
             .get(server)

@@ -21,7 +21,7 @@ use super::body_peek::HeldBody;
 use super::client_body::BodyPolicy;
 use super::error::GatewayError;
 use super::headers::{set_forwarded, strip_hop_by_hop};
-use super::snapshot::{RouteTarget, Snapshot};
+use super::snapshot::{Backend, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
 use crate::plugins::{RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply};
 use crate::router::RequestFacts;
@@ -249,8 +249,15 @@ async fn proxy(
     };
 
     if target.chain.is_empty() {
+        let service = match &target.backend {
+            Backend::Service(service) => service,
+            Backend::Internal(internal) => {
+                let (head, body) = internal_answer(runtime, *internal, &parts);
+                return Ok(Response::from_parts(head, full(body)));
+            }
+        };
         seen.forwarded = true;
-        let resp = forward(target, parts, body, policy).await?;
+        let resp = forward(service, parts, body, policy).await?;
         seen.origin = Some(resp.status().as_u16());
         seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
         let (resp_parts, resp_body) = resp.into_parts();
@@ -271,19 +278,25 @@ async fn proxy(
     let (resp_head, upstream_body) = match outcome {
         RequestOutcome::Failed(e) => return Err(e.into()),
         RequestOutcome::Respond(reply) => (reply_head(&reply), ReplyOrStream::Reply(reply.body)),
-        RequestOutcome::Forward => {
-            let mut upstream_parts = clone_for_upstream(&head.parts);
-            // The client connection's upgrade handle (WebSocket) goes with the forwarded request.
-            if let Some(upgrade) = head.parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
-                upstream_parts.extensions.insert(upgrade);
+        RequestOutcome::Forward => match target.backend {
+            Backend::Internal(service) => {
+                let (parts, body) = internal_answer(runtime, service, &head.parts);
+                (ResponseHead::new(parts), ReplyOrStream::Reply(body))
             }
-            seen.forwarded = true;
-            let resp = forward(target, upstream_parts, body, policy).await?;
-            seen.origin = Some(resp.status().as_u16());
-            seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
-            let (p, b) = resp.into_parts();
-            (ResponseHead::new(p), ReplyOrStream::Stream(b))
-        }
+            Backend::Service(ref service) => {
+                let mut upstream_parts = clone_for_upstream(&head.parts);
+                // The client connection's upgrade handle (WebSocket) goes with the forwarded request.
+                if let Some(upgrade) = head.parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
+                    upstream_parts.extensions.insert(upgrade);
+                }
+                seen.forwarded = true;
+                let resp = forward(service, upstream_parts, body, policy).await?;
+                seen.origin = Some(resp.status().as_u16());
+                seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
+                let (p, b) = resp.into_parts();
+                (ResponseHead::new(p), ReplyOrStream::Stream(b))
+            }
+        },
     };
     // Where a middleware declared a body peek, hold the body's first bytes for the response
     // hooks (`body_peek`); otherwise the upstream body stays a plain stream.
@@ -308,12 +321,12 @@ enum ReplyOrStream {
     Stream(Incoming),
 }
 
-/// Forwards the request through the route's service (balancing, health, retry, mirroring,
+/// Forwards the request through the router's service (balancing, health, retry, mirroring,
 /// failover: `lb::service`); the response head has hop-by-hop headers removed. An
 /// upgrade request (WebSocket) keeps its upgrade headers, and a 101 answer splices the two
 /// connections (`upgrade`).
 async fn forward(
-    target: &RouteTarget,
+    service: &crate::lb::Service,
     mut parts: Parts,
     body: Incoming,
     policy: BodyPolicy,
@@ -321,11 +334,7 @@ async fn forward(
     let upgrade = take_client_upgrade(&mut parts);
     let (body, watch) = super::client_body::watch(body, policy);
     let req = Request::from_parts(parts, body);
-    let mut resp = target
-        .service
-        .forward(req)
-        .await
-        .map_err(|e| watch.blame(e))?;
+    let mut resp = service.forward(req).await.map_err(|e| watch.blame(e))?;
     super::framing::check_response(&resp)?;
     let switched = upgrade.and_then(|u| u.on_response(&mut resp));
     strip_hop_by_hop(resp.headers_mut());
@@ -333,6 +342,36 @@ async fn forward(
         switched.restore_headers(resp.headers_mut());
     }
     Ok(resp)
+}
+
+/// The answer of one of Traefik's internal services (`api@internal`, `ping@internal`...) to
+/// the request head `parts` (after the router's request hooks).
+fn internal_answer(
+    runtime: &Snapshot,
+    service: crate::config::InternalService,
+    parts: &Parts,
+) -> (http::response::Parts, bytes::Bytes) {
+    let reply = match &runtime.internals {
+        Some(internals) => internals.answer(service, &parts.method, &parts.uri),
+        None => {
+            let mut resp = Response::new(());
+            *resp.status_mut() = http::StatusCode::NOT_FOUND;
+            return (resp.into_parts().0, bytes::Bytes::new());
+        }
+    };
+    let mut resp = Response::new(());
+    *resp.status_mut() = reply.status;
+    let headers = resp.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(reply.content_type),
+    );
+    for (name, value) in reply.headers {
+        if let Ok(value) = http::HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    (resp.into_parts().0, reply.body)
 }
 
 /// The request as it goes upstream, keeping the plugins' view of it for the response hooks.

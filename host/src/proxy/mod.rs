@@ -20,4 +20,4 @@ pub mod upgrade;
 pub use connection_limits::ConnectionLimits;
 pub use error::GatewayError;
 pub use server::Entrypoint;
-pub use snapshot::{RouteTarget, SharedSnapshot, Snapshot};
+pub use snapshot::{Backend, RouteTarget, SharedSnapshot, Snapshot};

@@ -11,11 +11,21 @@ use crate::lb::Service;
 use crate::plugins::Chain;
 use crate::router::RouteTable;
 
+/// Where a router sends its requests.
+#[derive(Clone)]
+pub enum Backend {
+    /// A service of the config (load balancer, weighted, mirroring, failover).
+    Service(Arc<Service>),
+    /// One of Traefik's internal services (`api@internal`, `ping@internal`...), answered by
+    /// the gateway itself (`admin::api`).
+    Internal(crate::config::InternalService),
+}
+
 /// What a matched router leads to.
 pub struct RouteTarget {
     pub router: Arc<str>,
     pub chain: Chain,
-    pub service: Arc<Service>,
+    pub backend: Backend,
     /// The router's `maxInFlight` permits (shared by its entrypoints); `None`: unlimited.
     pub in_flight: Option<Arc<tokio::sync::Semaphore>>,
     /// Encoded characters the router's `encodedCharacters` middleware allows in the path,
@@ -37,6 +47,9 @@ pub struct Snapshot {
     /// Certificates and options of each entrypoint with TLS routers; read once per accepted
     /// connection, so a reload's certificates reach the connections accepted after it.
     pub tls: HashMap<String, Arc<crate::tls::EntrypointTls>>,
+    /// The internal services' state of this config (API documents, ping); `None` in snapshots
+    /// built without one (tests).
+    pub internals: Option<Arc<crate::admin::api::Internals>>,
 }
 
 impl Snapshot {

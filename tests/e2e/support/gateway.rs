@@ -14,6 +14,13 @@ pub fn fixture_wasm(stem: &str) -> PathBuf {
     Path::new(env!("WASMGATE_WASM_DIR")).join(format!("{stem}.wasm"))
 }
 
+/// A free local port (bound and released: a gateway entry point binds it right after), for an
+/// entry point whose address a test must know, such as `traefik`.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
+
 /// Compiled plugins are cached here across the gateways a test run starts.
 fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("wasmgate-plugin-cache")

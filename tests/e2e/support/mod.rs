@@ -11,5 +11,5 @@ pub mod upstream;
 
 pub use client::Client;
 pub use config::Config;
-pub use gateway::{Gateway, check_config, fixture_wasm};
+pub use gateway::{Gateway, check_config, fixture_wasm, free_port};
 pub use upstream::{Upstream, UpstreamBehavior};

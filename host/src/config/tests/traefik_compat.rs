@@ -162,7 +162,7 @@ fn file_provider_names_resolve_and_other_providers_are_named() {
     assert_eq!(errors.len(), 2, "{errors:#?}");
     assert!(
         errors[0].starts_with(
-            "gateway.yml:12: http.routers.dash.service: service \"api@internal\" is not available yet"
+            "gateway.yml:12: http.routers.dash.service: service \"api@internal\" is not defined: Traefik's internal service exists only when the static section `api` is configured"
         ),
         "{errors:#?}"
     );
