@@ -300,3 +300,108 @@ http:
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plugin_and_reload_views_show_versions_users_refused_files_and_refused_reloads() {
+    let up = Upstream::start("app").await;
+    let port = free_port();
+    let yaml = crate::support::Config::new()
+        .plugin_dir()
+        .route_through("r", "PathPrefix(`/`)", "app", "tag")
+        .service("app", &up.url())
+        .middlewares("    tag:\n      plugin: { name: tag }\n")
+        .yaml()
+        .replacen(
+            "entryPoints:\n",
+            &format!("entryPoints:\n  traefik:\n    address: \"127.0.0.1:{port}\"\n"),
+            1,
+        )
+        + "api:\n  insecure: true\n";
+    let gw = Gateway::start(
+        &yaml,
+        &[("tag", crate::support::fixture_wasm("fixture_tag_v1"))],
+    );
+    let api = |path: &str| format!("http://127.0.0.1:{port}/api/{path}");
+    let c = Client::http1();
+
+    let (status, plugins, _) = json(&c, &api("plugins")).await;
+    assert_eq!(status, 200);
+    let find = |name: &str| {
+        plugins
+            .as_array()
+            .and_then(|all| all.iter().find(|p| p["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} listed: {plugins}"))
+    };
+    let tag = find("tag");
+    assert_eq!(tag["status"], "loaded");
+    assert_eq!(tag["usedBy"], serde_json::json!(["tag@file"]));
+    assert!(
+        tag["source"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("tag.wasm"),
+        "{tag}"
+    );
+    assert_eq!(tag["hash"].as_str().map(str::len), Some(64));
+    assert!(
+        tag["world"].is_string() && tag["size"].as_u64() > Some(0),
+        "{tag}"
+    );
+    let headers = find("headers");
+    assert_eq!(
+        (headers["source"].as_str(), headers["status"].as_str()),
+        (Some("bundled"), Some("unused"))
+    );
+
+    let (_, reloads, _) = json(&c, &api("reloads")).await;
+    assert_eq!(reloads[0]["trigger"], "start-up");
+    assert_eq!(reloads[0]["accepted"], true);
+
+    // A new version of a plugin in use that is not a component: refused, listed with its
+    // reason, and the good version stays.
+    std::fs::write(gw.plugin_dir().join(".tag.tmp"), b"not a component").expect("write");
+    std::fs::rename(
+        gw.plugin_dir().join(".tag.tmp"),
+        gw.plugin_dir().join("tag.wasm"),
+    )
+    .expect("rename");
+    assert!(gw.wait_for_log("plugin rejected"), "{}", gw.log());
+    let mut refused = Value::Null;
+    for _ in 0..400 {
+        let (_, plugins, _) = json(&c, &api("plugins")).await;
+        if let Some(found) = plugins
+            .as_array()
+            .and_then(|all| all.iter().find(|p| p["status"] == "refused"))
+        {
+            refused = found.clone();
+            assert!(
+                plugins.as_array().is_some_and(|all| all
+                    .iter()
+                    .any(|p| p["name"] == "tag" && p["status"] == "loaded")),
+                "the good version is still listed: {plugins}"
+            );
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(refused["name"], "tag", "a refused entry appeared");
+    assert!(
+        refused["reason"].is_string() && refused["at"].is_string(),
+        "{refused}"
+    );
+
+    // A refused reload is listed first, with its located error.
+    let before = gw.log_count("reload rejected");
+    std::fs::write(gw.config_path(), format!("{yaml}bogus: 1\n")).expect("write config");
+    while gw.log_count("reload rejected") == before {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (_, reloads, _) = json(&c, &api("reloads")).await;
+    assert_eq!(reloads[0]["accepted"], false, "{reloads}");
+    let error = reloads[0]["errors"][0].as_str().unwrap_or_default();
+    assert!(
+        error.contains("gateway.yml:") && error.contains("bogus"),
+        "{reloads}"
+    );
+}

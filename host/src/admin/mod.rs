@@ -14,6 +14,7 @@ mod exposition;
 pub mod metrics;
 pub mod plugin_metrics;
 mod timefmt;
+pub use timefmt::rfc3339_utc;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;

@@ -246,6 +246,10 @@ pub fn build_snapshot(
         entrypoints: tables(per_entrypoint),
         tls_entrypoints: tables(per_entrypoint_tls),
         tls: tls.into_entrypoints(),
-        internals: Some(Arc::new(Internals::build(config, Arc::new(status)))),
+        internals: Some(Arc::new(Internals::build(
+            config,
+            Arc::new(status),
+            super::plugin_view::plugin_documents(config, registry),
+        ))),
     })
 }

@@ -25,6 +25,7 @@ pub mod build_services;
 pub mod check;
 mod config_rejection;
 mod json_position;
+mod plugin_view;
 pub mod reload;
 mod server_status;
 mod v2_rule;
@@ -114,6 +115,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         }
     };
     crate::admin::config_loaded(true);
+    crate::admin::api::record_reload("start-up", true, &[]);
     let snapshot = Arc::new(ArcSwap::from_pointee(prepared.snapshot));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let entry_points = prepared.config.static_config.entry_points.clone();

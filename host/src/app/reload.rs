@@ -136,6 +136,7 @@ impl Reloader {
             registry: Arc::new(registry),
         };
         crate::admin::config_loaded(true);
+        crate::admin::api::record_reload(why, true, &[]);
         tracing::info!(trigger = why, "configuration reloaded");
         release_freed_memory();
         ReloadOutcome::Applied
@@ -143,6 +144,7 @@ impl Reloader {
 
     fn rejected(&self, why: &str, errors: Vec<String>) -> ReloadOutcome {
         crate::admin::config_loaded(false);
+        crate::admin::api::record_reload(why, false, &errors);
         release_freed_memory();
         for e in &errors {
             tracing::error!(

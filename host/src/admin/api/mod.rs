@@ -11,6 +11,7 @@ mod dashboard;
 mod listing;
 mod model;
 mod redact;
+mod reloads;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +21,7 @@ use http::{Method, StatusCode, Uri};
 
 use crate::config::{InternalService, LoadedConfig};
 pub use model::ApiModel;
+pub use reloads::record_reload;
 
 /// The live health of a service's servers: `(url, up)` for each server of a load-balancer
 /// service, `None` for another kind or an unknown name. Called per API request.
@@ -85,11 +87,19 @@ pub struct Internals {
 }
 
 impl Internals {
-    /// Builds the API documents of `config` (config time).
-    pub fn build(config: &LoadedConfig, status: Arc<dyn ServerStatus>) -> Internals {
+    /// Builds the API documents of `config` (config time); `plugins` is the `/api/plugins`
+    /// list, built by `app` from the plugin registry.
+    pub fn build(
+        config: &LoadedConfig,
+        status: Arc<dyn ServerStatus>,
+        plugins: Vec<serde_json::Value>,
+    ) -> Internals {
         let statics = &config.static_config;
         Internals {
-            model: statics.api.as_ref().map(|_| ApiModel::build(config)),
+            model: statics
+                .api
+                .as_ref()
+                .map(|_| ApiModel::build(config, plugins)),
             base_path: statics
                 .api
                 .as_ref()

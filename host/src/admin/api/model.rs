@@ -21,6 +21,8 @@ pub struct ApiModel {
     entry_points: BTreeMap<String, Value>,
     features: Value,
     started: String,
+    /// wasmgate's `/api/plugins`: every plugin the registry holds and every refused file.
+    plugins: Vec<Value>,
 }
 
 /// `name@file` for the file's entities; an `@internal` name as it is.
@@ -46,7 +48,7 @@ fn finish(mut doc: Map<String, Value>, name: &str) -> Value {
 
 impl ApiModel {
     /// Builds every document of `config`. Config time; linear in the config.
-    pub fn build(config: &LoadedConfig) -> ApiModel {
+    pub fn build(config: &LoadedConfig, plugins: Vec<Value>) -> ApiModel {
         let http = &config.dynamic.http;
         let all_entry_points: Vec<String> =
             config.static_config.entry_points.keys().cloned().collect();
@@ -198,6 +200,7 @@ impl ApiModel {
             entry_points,
             features,
             started: super::super::timefmt::rfc3339_utc(SystemTime::now()),
+            plugins,
         }
     }
 
@@ -287,6 +290,16 @@ impl ApiModel {
             }
             ["http", "middlewares", name] => one(self.middlewares.get(*name), "middleware"),
             ["tcp" | "udp", "routers" | "services" | "middlewares"] => criteria.page(Vec::new()),
+            ["plugins"] | ["plugins", ""] => {
+                let items = self
+                    .plugins
+                    .iter()
+                    .filter(|p| criteria.search_in(&[p["name"].as_str().unwrap_or_default()]))
+                    .cloned()
+                    .collect();
+                criteria.page(items)
+            }
+            ["reloads"] | ["reloads", ""] => criteria.page(super::reloads::history()),
             _ => InternalReply::not_found("page"),
         }
     }

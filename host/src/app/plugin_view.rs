@@ -1,0 +1,62 @@
+//! wasmgate's `/api/plugins` documents: every plugin the registry holds (bundled or from the
+//! plugin directory) with its content hash, size, world and the middlewares that use it
+//! (`loaded`: compiled for a middleware; `unused`: read but not compiled, as nothing uses it),
+//! then every plugin file the registry refused and why (a new version of a plugin in use that
+//! failed to compile or load; the last good version stays). Built with each snapshot.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::config::LoadedConfig;
+use crate::plugins::PluginRegistry;
+
+pub fn plugin_documents(config: &LoadedConfig, registry: &PluginRegistry) -> Vec<Value> {
+    let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (name, middleware) in &config.dynamic.http.middlewares {
+        if !middleware.plugin.is_empty() {
+            users
+                .entry(middleware.plugin.as_str())
+                .or_default()
+                .push(format!("{name}@file"));
+        }
+    }
+    let mut files: Vec<_> = registry.files().collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut out: Vec<Value> = files
+        .into_iter()
+        .map(|file| {
+            let used_by = users.get(file.name.as_str()).cloned().unwrap_or_default();
+            // Only plugins a middleware uses are compiled (already, for this snapshot); the
+            // others are not compiled just to be listed.
+            let world = if used_by.is_empty() {
+                Value::Null
+            } else {
+                match registry.compiled(&file.name) {
+                    Ok(Some(compiled)) => json!(compiled.world().name()),
+                    _ => Value::Null,
+                }
+            };
+            json!({
+                "name": file.name,
+                "source": file.source.to_string(),
+                "hash": file.hash,
+                "size": file.bytes.len(),
+                "world": world,
+                "status": if used_by.is_empty() { "unused" } else { "loaded" },
+                "usedBy": used_by,
+            })
+        })
+        .collect();
+    for rejected in registry.rejected() {
+        out.push(json!({
+            "name": rejected.name,
+            "source": rejected.path.display().to_string(),
+            "hash": rejected.hash,
+            "status": "refused",
+            "reason": rejected.reason,
+            "at": crate::admin::rfc3339_utc(rejected.at),
+        }));
+    }
+    out
+}
