@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# Everything a fresh machine needs before building: the Wasm target the plugins compile to.
-# Idempotent; safe to run before every build. (RUSTUP_AUTO_INSTALL=0 machines do not install
+# Everything a fresh machine needs before building and testing: the Wasm target the plugins
+# compile to, and the Debian packages the test suites run as real peers. Idempotent; safe to run
+# before every build (each step checks first). (RUSTUP_AUTO_INSTALL=0 machines do not install
 # targets from rust-toolchain.toml on their own.)
 set -euo pipefail
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
   rustup target add wasm32-wasip2
 fi
+
+# Installs Debian packages as root, never prompting; a fresh machine may have no package lists
+# yet, so they are read once and the install tried again. Returns non-zero when it cannot.
+apt_install() {
+  [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null || return 1
+  local install=(env DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y
+    --no-install-recommends "$@")
+  "${install[@]}" >/dev/null 2>&1 ||
+    { timeout 300 apt-get update -qq >/dev/null 2>&1 && "${install[@]}" >/dev/null 2>&1; }
+}
+
 # promtool (Debian package `prometheus`) for the metrics suite's `promtool check metrics`;
-# optional: the suite checks the exposition format itself without it. Root only, never prompts.
-if ! command -v promtool >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-  install_prometheus() {
-    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y --no-install-recommends \
-      prometheus >/dev/null 2>&1
-  }
-  # A fresh machine may have no package lists yet: read them once, then try again.
-  install_prometheus || { timeout 300 apt-get update -qq >/dev/null 2>&1 && install_prometheus; } ||
-    echo "setup: promtool not installed (optional)" >&2
+# optional: the suite checks the exposition format itself without it.
+if ! command -v promtool >/dev/null 2>&1; then
+  apt_install prometheus || echo "setup: promtool not installed (optional)" >&2
+fi
+# Headless Chromium: the dashboard suite loads the dashboard in a real browser (required; about
+# 50 s to install on a fresh machine).
+if ! command -v chromium >/dev/null 2>&1; then
+  apt_install chromium ||
+    echo "setup: chromium could not be installed (run as root); the dashboard test needs it" >&2
 fi

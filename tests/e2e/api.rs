@@ -405,3 +405,88 @@ async fn the_plugin_and_reload_views_show_versions_users_refused_files_and_refus
         "{reloads}"
     );
 }
+
+/// Runs headless Chromium (Debian `chromium`, installed by scripts/setup.sh) on `url` with
+/// `mode` (`--dump-dom`, or `--screenshot=FILE`); virtual time lets the page's fetches and
+/// rendering finish before the DOM is dumped. Returns what Chromium printed.
+fn chromium(url: &str, mode: &str) -> String {
+    let profile = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--window-size=1280,1500",
+            "--virtual-time-budget=15000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(mode)
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("chromium could not run ({e}); scripts/setup.sh installs it (Debian chromium)")
+        });
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_lists_the_configured_objects_in_a_real_browser() {
+    let up = Upstream::start("app").await;
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}", listener.local_addr().expect("addr"))
+    };
+    let port = free_port();
+    let _gw = Gateway::start(&config(&up.url(), &dead, port), &[]);
+    // The dead server is DOWN before the page is read, so the page shows both states.
+    let c = Client::http1();
+    let service = format!("http://127.0.0.1:{port}/api/http/services/dead@file");
+    for _ in 0..400 {
+        let (_, doc, _) = json(&c, &service).await;
+        if doc["serverStatus"][&dead] == "DOWN" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let page = format!("http://127.0.0.1:{port}/dashboard/");
+    let dom = tokio::task::spawn_blocking({
+        let page = page.clone();
+        move || chromium(&page, "--dump-dom")
+    })
+    .await
+    .expect("chromium task");
+    for shown in [
+        "app@file",
+        "gone@file",
+        "admin@file",
+        "api@internal",
+        "PathPrefix(`/app`)",
+        "dead@file",
+        "admin-auth@file",
+        "basicauth",
+        "UP",
+        "DOWN",
+        "start-up",
+    ] {
+        assert!(dom.contains(shown), "the dashboard shows {shown:?}; DOM:\n{dom}");
+    }
+    assert!(!dom.contains("HTTP 4") && !dom.contains("HTTP 5"), "no API call failed: {dom}");
+    // A screenshot for people to look at (kept in the test's output directory).
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+    let arg = format!("--screenshot={}", shot.display());
+    tokio::task::spawn_blocking(move || chromium(&page, &arg))
+        .await
+        .expect("chromium task");
+    assert!(
+        std::fs::metadata(&shot).is_ok_and(|m| m.len() > 10_000),
+        "a screenshot was written to {}",
+        shot.display()
+    );
+}
