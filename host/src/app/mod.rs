@@ -22,6 +22,7 @@ use reload::Reloader;
 
 pub mod build;
 pub mod build_services;
+mod build_tcp;
 pub mod check;
 mod config_rejection;
 mod json_position;

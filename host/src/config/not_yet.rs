@@ -34,7 +34,12 @@ const NOT_YET: &[&str] = &[
     "entryPoints.*.http.middlewares",
     "entryPoints.*.http.maxHeaderBytes",
     // Dynamic configuration.
-    "tcp",
+    "tcp.middlewares",
+    "tcp.serversTransports",
+    "tcp.routers.*.middlewares",
+    "tcp.routers.*.ruleSyntax",
+    "tcp.services.*.loadBalancer.serversTransport",
+    "tcp.services.*.loadBalancer.healthCheck",
     "udp",
     "http.routers.*.ruleSyntax",
     "http.routers.*.observability",
@@ -121,8 +126,15 @@ mod tests {
             "not supported yet: http.services.*.weighted.sticky (see README, Migrating from Traefik)"
         );
         assert_eq!(
-            refused("tcp", "unknown key \"tcp\" (allowed: http, tls)"),
-            "not supported yet: tcp (see README, Migrating from Traefik)"
+            refused("udp", "unknown key \"udp\" (allowed: http, tcp, tls)"),
+            "not supported yet: udp (see README, Migrating from Traefik)"
+        );
+        assert_eq!(
+            refused(
+                "tcp.middlewares",
+                "unknown key \"middlewares\" (allowed: routers, services)"
+            ),
+            "not supported yet: tcp.middlewares (see README, Migrating from Traefik)"
         );
         assert_eq!(
             refused(

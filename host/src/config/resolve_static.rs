@@ -21,7 +21,7 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "metrics",
     "accessLog",
 ];
-const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, http, tls";
+const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, http, tcp, tls";
 const MAIN_KEY_NAMES: &[&str] = &[
     "entryPoints",
     "providers",
@@ -30,6 +30,7 @@ const MAIN_KEY_NAMES: &[&str] = &[
     "metrics",
     "accessLog",
     "http",
+    "tcp",
     "tls",
 ];
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
@@ -131,7 +132,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
                 }
             }
             // Dynamic configuration, resolved by `resolve_dynamic` / `resolve_tls`.
-            "http" | "tls" => {}
+            "http" | "tcp" | "tls" => {}
             other => reporter.exact(
                 0,
                 &[key(other)],

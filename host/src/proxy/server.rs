@@ -93,7 +93,14 @@ impl Entrypoint {
             };
             // The TLS side of the snapshot current at accept: certificates renewed by a reload
             // reach the connections accepted after it.
-            let tls = snapshot.load().tls.get(&*self.name).cloned();
+            // Its TCP routers likewise (none: the connection takes the HTTP path).
+            let (tls, tcp) = {
+                let current = snapshot.load();
+                (
+                    current.tls.get(&*self.name).cloned(),
+                    current.tcp.get(&*self.name).cloned(),
+                )
+            };
             let task = ConnectionTask {
                 conn,
                 snapshot: snapshot.clone(),
@@ -101,7 +108,7 @@ impl Entrypoint {
                 shutdown: shutdown.clone(),
                 permit,
             };
-            tokio::spawn(task.run(stream, tls));
+            tokio::spawn(task.run(stream, tls, tcp));
         }
         drop(self.listener);
         let open = max_connections - connections.available_permits();

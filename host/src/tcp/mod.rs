@@ -1,0 +1,29 @@
+//! TCP routers and services (Traefik's `tcp:`): rules over the connection (`HostSNI`,
+//! `HostSNIRegexp`, `ClientIP`, `ALPN`), the ClientHello read before deciding, TLS passthrough
+//! and termination, PROXY protocol to servers, and the byte forwarding itself.
+//!
+//! When things run:
+//! - at config time (`app::build`): [`TcpRule::parse`], the [`TcpEntrypoint`] route tables
+//!   and the [`TcpService`] trees;
+//! - per connection, only on an entrypoint that has TCP routers (the others keep the HTTP
+//!   path as it was): [`TcpEntrypoint::route`] decides where the connection goes, and
+//!   [`serve`] forwards it when a TCP router took it.
+
+mod client_hello;
+mod dispatch;
+mod forward;
+mod prefixed;
+pub mod proxy_protocol;
+mod rule;
+mod serve;
+mod service;
+mod table;
+
+pub use client_hello::{FirstBytes, HelloInfo, read_first_bytes};
+pub use dispatch::{TcpEntrypoint, TcpTarget, TcpTls, Verdict};
+pub use forward::{Forwarded, forward};
+pub use prefixed::Prefixed;
+pub use rule::{ConnFacts, TcpRule};
+pub use serve::{TcpConnection, serve};
+pub use service::{TcpLoadBalancer, TcpService};
+pub use table::{TcpRoute, TcpRoutes};
