@@ -26,6 +26,7 @@ mod route_bypass;
 mod routing;
 mod slow_clients;
 mod streaming;
+mod tcp;
 mod timeouts;
 mod tls;
 mod traefik_config;
