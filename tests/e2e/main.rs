@@ -19,6 +19,7 @@ mod isolation_modes;
 mod load_balancing;
 mod observability;
 mod path_bypass;
+mod proxy_protocol;
 mod rate_limit;
 mod request_smuggling;
 mod rewrite_middlewares;

@@ -292,7 +292,7 @@ fn traefik_keys_not_implemented_yet_are_named_as_such() {
     let yaml = r#"entryPoints:
   web:
     address: "127.0.0.1:0"
-    proxyProtocol: { insecure: true }
+    reusePort: true
 providers:
   docker: {}
 http:
@@ -318,7 +318,7 @@ tcp:
     assert_eq!(
         located,
         [
-            "4: entryPoints.web.proxyProtocol: not supported yet: entryPoints.*.proxyProtocol (see README, Migrating from Traefik)",
+            "4: entryPoints.web.reusePort: not supported yet: entryPoints.*.reusePort (see README, Migrating from Traefik)",
             "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file provider only (see README, Migrating from Traefik)",
             "12: http.routers.r.ruleSyntax: not supported yet: http.routers.*.ruleSyntax (see README, Migrating from Traefik)",
             "17: http.services.s.loadBalancer.strategy: not supported yet: http.services.*.loadBalancer.strategy (see README, Migrating from Traefik)",

@@ -23,7 +23,6 @@ const NOT_YET: &[&str] = &[
     "tcpServersTransport",
     "spiffe",
     "ocsp",
-    "entryPoints.*.proxyProtocol",
     "entryPoints.*.udp",
     "entryPoints.*.http3",
     "entryPoints.*.reusePort",

@@ -24,7 +24,8 @@ use super::headers::ForwardedValues;
 use super::idle::{Activity, ActivityIo};
 use super::reset_guard::ConnectionResets;
 use super::snapshot::SharedSnapshot;
-use crate::tcp::{TcpConnection, TcpEntrypoint, Verdict};
+use crate::config::ForwardedHeadersConfig;
+use crate::tcp::{TcpConnection, TcpEntrypoint, Verdict, read_proxy_header};
 use crate::tls::{EntrypointTls, is_tls_client_hello};
 
 /// What serving one connection needs; the task owns it until the connection ends.
@@ -35,6 +36,15 @@ pub(super) struct ConnectionTask {
     pub(super) shutdown: watch::Receiver<bool>,
     /// The entrypoint's connection slot, released when the connection ends.
     pub(super) permit: OwnedSemaphorePermit,
+    /// The entrypoint's `proxyProtocol`, if it has one.
+    pub(super) proxy_protocol: Option<Arc<ProxyProtocolTrust>>,
+}
+
+/// An entrypoint's `proxyProtocol`: who may send a PROXY header, and its `forwardedHeaders`
+/// trust, decided again for the client a header names.
+pub(super) struct ProxyProtocolTrust {
+    pub(super) senders: ForwardedHeadersConfig,
+    pub(super) forwarded: ForwardedHeadersConfig,
 }
 
 impl ConnectionTask {
@@ -44,11 +54,29 @@ impl ConnectionTask {
     /// handshaken first; the client has `headerReadTimeout` for its first byte and again for the
     /// handshake.
     pub(super) async fn run(
-        self,
-        stream: TcpStream,
+        mut self,
+        mut stream: TcpStream,
         tls: Option<Arc<EntrypointTls>>,
         tcp: Option<Arc<TcpEntrypoint>>,
     ) {
+        if let Some(trust) = self.proxy_protocol.clone() {
+            let peer = self.conn.client;
+            let trusted = trust.senders.trusts(peer.ip());
+            let limit = self.limits.header_read_timeout;
+            match read_proxy_header(&mut stream, peer, trusted, limit).await {
+                Ok(Some(client)) => {
+                    self.conn.client = client;
+                    self.conn.trusted_forwarder = trust.forwarded.trusts(client.ip());
+                    self.conn.forwarded_values =
+                        ForwardedValues::new(client, self.conn.local.port(), false);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(%peer, "closing a connection: {e}");
+                    return;
+                }
+            }
+        }
         if let Some(tcp) = tcp {
             return self.run_with_tcp(stream, tls, &tcp).await;
         }
@@ -140,6 +168,7 @@ impl ConnectionTask {
             limits,
             mut shutdown,
             permit,
+            proxy_protocol: _,
         } = self;
         let client = conn.client;
         let conn = Arc::new(conn);

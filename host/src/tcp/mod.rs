@@ -5,6 +5,8 @@
 //! When things run:
 //! - at config time (`app::build`): [`TcpRule::parse`], the [`TcpEntrypoint`] route tables
 //!   and the [`TcpService`] trees;
+//! - per connection on an entrypoint with `proxyProtocol`: [`read_proxy_header`] (the client
+//!   behind an L4 balancer, for every router, plugin and `X-Forwarded-For`);
 //! - per connection, only on an entrypoint that has TCP routers (the others keep the HTTP
 //!   path as it was): [`TcpEntrypoint::route`] decides where the connection goes, and
 //!   [`serve`] forwards it when a TCP router took it.
@@ -13,6 +15,7 @@ mod client_hello;
 mod dispatch;
 mod forward;
 mod prefixed;
+mod proxy_header;
 pub mod proxy_protocol;
 mod rule;
 mod serve;
@@ -23,6 +26,7 @@ pub use client_hello::{FirstBytes, HelloInfo, read_first_bytes};
 pub use dispatch::{TcpEntrypoint, TcpTarget, TcpTls, Verdict};
 pub use forward::{Forwarded, forward};
 pub use prefixed::Prefixed;
+pub use proxy_header::{ProxyHeaderError, read_proxy_header};
 pub use rule::{ConnFacts, TcpRule};
 pub use serve::{TcpConnection, serve};
 pub use service::{TcpLoadBalancer, TcpService};
