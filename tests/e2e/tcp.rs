@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 
 use crate::support::tcp_backend::{ProxyHeader, TcpBackend};
 use crate::support::tls::{Hello, TestCa, TlsUpstream, connect, get, served_cert};
-use crate::support::{Config, Gateway, Upstream, check_config};
+use crate::support::{Client, Config, Gateway, Upstream, check_config};
 
 /// Bound for "the reload is visible": a hang guard, not a performance assertion.
 const VISIBLE_WITHIN: Duration = Duration::from_secs(10);
@@ -67,6 +67,7 @@ async fn passthrough_goes_to_each_backend_by_server_name_beside_an_https_router(
     let app = Upstream::start("app").await;
     let http = format!(
         "  routers:\n    web: {{ rule: \"Host(`web.test`)\", service: app, tls: {{}} }}\n\
+         \x20   plain: {{ rule: \"Host(`plain.test`)\", service: app }}\n\
          \x20 services:\n    app: {{ loadBalancer: {{ servers: [{{ url: \"{}\" }}] }} }}\n",
         app.url()
     );
@@ -102,6 +103,10 @@ async fn passthrough_goes_to_each_backend_by_server_name_beside_an_https_router(
     assert!(conn.served == own.der);
     assert_eq!(get(conn, "web.test", "/x").await.unwrap().0, 200);
     assert_eq!(app.count(), 1);
+    // Plain HTTP on the same entrypoint too (its first bytes were read to route it).
+    let plain = Client::http1().get(&gw.url("/p"), "plain.test", &[]).await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(app.count(), 2);
 
     // Terminated by the TCP router: the gateway's certificate, the backend gets plain bytes.
     let mut conn = connect(gw.addr, &Hello::sni("db.test")).await.unwrap();
