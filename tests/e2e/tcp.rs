@@ -361,3 +361,67 @@ async fn a_reloaded_tcp_route_takes_new_connections_and_established_ones_keep_th
     assert_eq!(&back, b"still here");
     assert!(new.accepted() >= 1);
 }
+
+/// Whether the gateway closed `addr`'s new connection without a byte from a backend.
+async fn closed_without_a_byte(addr: std::net::SocketAddr) -> bool {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(VISIBLE_WITHIN, stream.read(&mut buf))
+        .await
+        .expect("closed in time");
+    matches!(read, Ok(0) | Err(_))
+}
+
+#[tokio::test]
+async fn tcp_ip_allow_list_closes_a_refused_client_before_it_reaches_the_server() {
+    let backend = TcpBackend::start(Some("hello"), false).await;
+    let tcp = |range: &str| {
+        format!(
+            "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s, middlewares: [only] }}\n\
+             \x20 middlewares:\n    only: {{ ipAllowList: {{ sourceRange: [\"{range}\"] }} }}\n\
+             \x20 services:\n{}",
+            lb("s", &backend)
+        )
+    };
+    let gw = Gateway::start(&yaml("", "", &tcp("10.0.0.0/8"), ""), &[]);
+    assert!(closed_without_a_byte(gw.addr).await);
+    assert_eq!(backend.accepted(), 0, "no connection reached the server");
+    let gw = Gateway::start(&yaml("", "", &tcp("127.0.0.1"), ""), &[]);
+    assert_eq!(banner(gw.addr).await, "hello");
+}
+
+#[tokio::test]
+async fn tcp_in_flight_conn_caps_open_connections_per_client() {
+    let backend = TcpBackend::start(Some("hello"), false).await;
+    let tcp = format!(
+        "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s, middlewares: [two] }}\n\
+         \x20 middlewares:\n    two: {{ inFlightConn: {{ amount: 2 }} }}\n\
+         \x20 services:\n{}",
+        lb("s", &backend)
+    );
+    let gw = Gateway::start(&yaml("", "", &tcp, ""), &[]);
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut reader = BufReader::new(TcpStream::connect(gw.addr).await.unwrap());
+        let mut line = String::new();
+        reader.read_line(&mut line).await.unwrap();
+        assert_eq!(line, "hello\n");
+        open.push(reader);
+    }
+    assert!(closed_without_a_byte(gw.addr).await, "a third is refused");
+    assert_eq!(backend.accepted(), 2);
+    // Once one ends, its slot is free again.
+    drop(open.pop());
+    let start = Instant::now();
+    loop {
+        let mut reader = BufReader::new(TcpStream::connect(gw.addr).await.unwrap());
+        let mut line = String::new();
+        let read = tokio::time::timeout(VISIBLE_WITHIN, reader.read_line(&mut line)).await;
+        if matches!(read, Ok(Ok(n)) if n > 0) {
+            assert_eq!(line, "hello\n");
+            break;
+        }
+        assert!(start.elapsed() < VISIBLE_WITHIN, "the slot never came back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

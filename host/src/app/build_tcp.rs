@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::{
-    ConfigError, DEFAULT_DIAL_TIMEOUT, LoadedConfig, TcpRouterConfig, TcpServiceConfig,
+    ConfigError, DEFAULT_DIAL_TIMEOUT, LoadedConfig, TcpMiddlewareConfig, TcpRouterConfig,
+    TcpServiceConfig,
 };
 use crate::tcp::{
-    TcpEntrypoint, TcpLoadBalancer, TcpRoute, TcpRoutes, TcpRule, TcpService, TcpTarget, TcpTls,
+    InFlightPerIp, TcpEntrypoint, TcpLoadBalancer, TcpMiddleware, TcpRoute, TcpRoutes, TcpRule,
+    TcpService, TcpTarget, TcpTls,
 };
 use crate::tls::{TlsRouter, TlsSetup};
 
@@ -138,6 +140,23 @@ pub(super) fn build_tcp_entrypoints(
     errors: &mut Vec<ConfigError>,
 ) -> HashMap<String, Arc<TcpEntrypoint>> {
     let services = build_services(config);
+    let middlewares: HashMap<&str, Arc<TcpMiddleware>> = config
+        .dynamic
+        .tcp
+        .middlewares
+        .iter()
+        .map(|(name, m)| {
+            let built = match m {
+                TcpMiddlewareConfig::IpAllowList(nets) => {
+                    TcpMiddleware::IpAllowList(nets.clone().into_boxed_slice())
+                }
+                TcpMiddlewareConfig::InFlightConn(amount) => {
+                    TcpMiddleware::InFlightConn(InFlightPerIp::new(*amount))
+                }
+            };
+            (name.as_str(), Arc::new(built))
+        })
+        .collect();
     let mut plain: BTreeMap<&str, Vec<TcpRoute<TcpTarget>>> = BTreeMap::new();
     let mut with_tls: BTreeMap<&str, Vec<TcpRoute<TcpTarget>>> = BTreeMap::new();
     for router in routers {
@@ -164,8 +183,19 @@ pub(super) fn build_tcp_entrypoints(
         } else {
             &mut with_tls
         };
+        let chain: Option<Box<[Arc<TcpMiddleware>]>> = router
+            .config
+            .middlewares
+            .iter()
+            .map(|m| middlewares.get(m.as_str()).cloned())
+            .collect();
+        let Some(chain) = chain else {
+            // Unknown middleware: reported by the config module.
+            continue;
+        };
         let target = Arc::new(TcpTarget {
             router: Arc::from(router.name),
+            middlewares: chain,
             service,
             tls: tcp_tls,
         });

@@ -76,8 +76,8 @@ pub use model_static::{
     MIN_MEMORY_LIMIT, PluginRuntimeConfig, PluginsConfig, StaticConfig,
 };
 pub use model_tcp::{
-    DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpRouterConfig, TcpRouterTls,
-    TcpServerConfig, TcpServiceConfig, TcpWeightedService,
+    DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig,
+    TcpRouterConfig, TcpRouterTls, TcpServerConfig, TcpServiceConfig, TcpWeightedService,
 };
 pub use model_tls::{
     CertificateConfig, CipherSuite, ClientAuthConfig, ClientAuthType, Curve, DEFAULT_TLS_OPTIONS,

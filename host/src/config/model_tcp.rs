@@ -14,6 +14,17 @@ pub const DEFAULT_TERMINATION_DELAY: Duration = Duration::from_millis(100);
 pub struct TcpConfig {
     pub routers: BTreeMap<String, TcpRouterConfig>,
     pub services: BTreeMap<String, TcpServiceConfig>,
+    pub middlewares: BTreeMap<String, TcpMiddlewareConfig>,
+}
+
+/// `tcp.middlewares.<name>`: Traefik's two TCP middlewares, run by the host (no plugin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TcpMiddlewareConfig {
+    /// `ipAllowList.sourceRange` (also `ipWhiteList`): other clients are closed before any
+    /// byte reaches a server.
+    IpAllowList(Vec<ipnet::IpNet>),
+    /// `inFlightConn.amount`: connections open at once per client IP; beyond it, closed.
+    InFlightConn(u32),
 }
 
 /// `tcp.routers.<name>`.
@@ -26,6 +37,8 @@ pub struct TcpRouterConfig {
     pub entry_points: Vec<String>,
     /// Explicit priority; `None`: the rule length (`HostSNI(`*`)` alone: -1, tried last).
     pub priority: Option<i64>,
+    /// Names in `tcp.middlewares`, in order (`@file` suffixes dropped).
+    pub middlewares: Vec<String>,
     /// `tls`: the router matches TLS connections (passthrough or terminated); without it,
     /// plain TCP connections.
     pub tls: Option<TcpRouterTls>,

@@ -33,9 +33,7 @@ const NOT_YET: &[&str] = &[
     "entryPoints.*.http.middlewares",
     "entryPoints.*.http.maxHeaderBytes",
     // Dynamic configuration.
-    "tcp.middlewares",
     "tcp.serversTransports",
-    "tcp.routers.*.middlewares",
     "tcp.routers.*.ruleSyntax",
     "tcp.services.*.loadBalancer.serversTransport",
     "tcp.services.*.loadBalancer.healthCheck",
@@ -130,10 +128,10 @@ mod tests {
         );
         assert_eq!(
             refused(
-                "tcp.middlewares",
-                "unknown key \"middlewares\" (allowed: routers, services)"
+                "tcp.serversTransports",
+                "unknown key \"serversTransports\" (allowed: routers, services, middlewares)"
             ),
-            "not supported yet: tcp.middlewares (see README, Migrating from Traefik)"
+            "not supported yet: tcp.serversTransports (see README, Migrating from Traefik)"
         );
         assert_eq!(
             refused(

@@ -13,6 +13,32 @@ pub(crate) struct RawTcpRouter {
     pub(crate) entry_points: Vec<String>,
     pub(crate) priority: Option<i64>,
     pub(crate) tls: Option<RawTcpRouterTls>,
+    #[serde(default)]
+    pub(crate) middlewares: Vec<String>,
+}
+
+/// `tcp.middlewares.<name>`: one of Traefik's TCP middleware types.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawTcpMiddleware {
+    #[serde(alias = "ipWhiteList")]
+    pub(crate) ip_allow_list: Option<RawTcpIpAllowList>,
+    pub(crate) in_flight_conn: Option<RawInFlightConn>,
+}
+
+/// `...ipAllowList`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawTcpIpAllowList {
+    #[serde(default)]
+    pub(crate) source_range: Vec<String>,
+}
+
+/// `...inFlightConn`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawInFlightConn {
+    pub(crate) amount: i64,
 }
 
 /// `tcp.routers.<name>.tls`: an HTTP router's keys plus `passthrough`.

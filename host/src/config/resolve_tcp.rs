@@ -7,25 +7,26 @@ use std::time::Duration;
 
 use super::definitions::{Definition, local_name};
 use super::model_tcp::{
-    DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpRouterConfig, TcpRouterTls,
-    TcpServerConfig, TcpServiceConfig, TcpWeightedService,
+    DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig,
+    TcpRouterConfig, TcpRouterTls, TcpServerConfig, TcpServiceConfig, TcpWeightedService,
 };
 use super::model_tls::TlsConfig;
 use super::provider_names::undefined_reason;
-use super::raw_tcp::{RawTcpLoadBalancer, RawTcpRouter, RawTcpService};
+use super::raw_tcp::{RawTcpLoadBalancer, RawTcpMiddleware, RawTcpRouter, RawTcpService};
 use super::raw_tls::RawRouterTls;
 use super::resolve_static::entries_of;
 use super::router_tls::{check_options_reference, resolve_router_tls};
 use crate::yaml::report::Reporter;
 use crate::yaml::tree::{Entry, Seg};
 
-const TCP_SECTIONS: &[&str] = &["routers", "services"];
+const TCP_SECTIONS: &[&str] = &["routers", "services", "middlewares"];
 
 /// Every `tcp:` router and service defined, where, before resolution.
 #[derive(Default)]
 pub(crate) struct TcpDefinitions<'n> {
     pub(crate) routers: BTreeMap<String, Definition<'n>>,
     pub(crate) services: BTreeMap<String, Definition<'n>>,
+    pub(crate) middlewares: BTreeMap<String, Definition<'n>>,
 }
 
 fn key(name: &str) -> Seg {
@@ -47,8 +48,10 @@ pub(crate) fn collect_tcp<'n>(
         let (kind, target) = match folded.unwrap_or(section.key.as_str()) {
             "routers" => ("TCP router", &mut definitions.routers),
             "services" => ("TCP service", &mut definitions.services),
+            "middlewares" => ("TCP middleware", &mut definitions.middlewares),
             other => {
-                let reason = format!("unknown key \"{other}\" (allowed: routers, services)");
+                let reason =
+                    format!("unknown key \"{other}\" (allowed: routers, services, middlewares)");
                 reporter.exact(file, &[key("tcp"), key(other)], Some(section.line), reason);
                 continue;
             }
@@ -117,6 +120,7 @@ pub(crate) fn resolve_tcp(
             entry_points: raw.entry_points,
             priority: raw.priority,
             tls: router_tls,
+            middlewares: raw.middlewares.iter().map(|m| local_name(m)).collect(),
         };
         tcp.routers.insert(name.clone(), router);
     }
@@ -129,10 +133,71 @@ pub(crate) fn resolve_tcp(
             tcp.services.insert(name.clone(), service);
         }
     }
+    for (name, def) in &definitions.middlewares {
+        let path = ["tcp", "middlewares", name.as_str()];
+        let Some(raw) = reporter.parse::<RawTcpMiddleware>(def.file, def.node, &path, def.line)
+        else {
+            continue;
+        };
+        if let Some(middleware) = resolve_middleware(reporter, def.file, name, raw) {
+            tcp.middlewares.insert(name.clone(), middleware);
+        }
+    }
     if complete {
         check_references(reporter, &tcp, definitions, entry_points);
     }
     tcp
+}
+
+fn resolve_middleware(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    name: &str,
+    raw: RawTcpMiddleware,
+) -> Option<TcpMiddlewareConfig> {
+    let base = ["tcp", "middlewares", name];
+    match (raw.ip_allow_list, raw.in_flight_conn) {
+        (Some(list), None) => {
+            let at = [base[0], base[1], base[2], "ipAllowList", "sourceRange"];
+            if list.source_range.is_empty() {
+                reporter.at(file, &at, "at least one address or CIDR range is required");
+                return None;
+            }
+            let mut nets = Vec::new();
+            for (index, text) in list.source_range.iter().enumerate() {
+                let parsed = text
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+                match parsed {
+                    Ok(net) => nets.push(net),
+                    Err(_) => {
+                        let index = index.to_string();
+                        let at = [at[0], at[1], at[2], at[3], at[4], &index];
+                        let reason = format!("\"{text}\" is not an IP address or CIDR range");
+                        reporter.at(file, &at, reason);
+                    }
+                }
+            }
+            (nets.len() == list.source_range.len())
+                .then_some(TcpMiddlewareConfig::IpAllowList(nets))
+        }
+        (None, Some(in_flight)) => match u32::try_from(in_flight.amount) {
+            Ok(amount) if amount > 0 => Some(TcpMiddlewareConfig::InFlightConn(amount)),
+            _ => {
+                let at = [base[0], base[1], base[2], "inFlightConn", "amount"];
+                reporter.at(file, &at, "must be at least 1");
+                None
+            }
+        },
+        _ => {
+            reporter.at(
+                file,
+                &base,
+                "a TCP middleware needs exactly one of ipAllowList, inFlightConn",
+            );
+            None
+        }
+    }
 }
 
 fn resolve_service(
@@ -276,6 +341,17 @@ fn check_references(
         if !definitions.services.contains_key(&router.service) {
             let reason = undefined_reason("TCP service", &router.service);
             reporter.at(def.file, &["tcp", "routers", name, "service"], reason);
+        }
+        for (index, middleware) in router.middlewares.iter().enumerate() {
+            if !definitions.middlewares.contains_key(middleware) {
+                let index = index.to_string();
+                let at = ["tcp", "routers", name, "middlewares", &index];
+                reporter.at(
+                    def.file,
+                    &at,
+                    undefined_reason("TCP middleware", middleware),
+                );
+            }
         }
         for (index, ep) in router.entry_points.iter().enumerate() {
             if !entry_points.contains(ep) {

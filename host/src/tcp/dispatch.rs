@@ -43,6 +43,8 @@ pub enum TcpTls {
 #[derive(Debug)]
 pub struct TcpTarget {
     pub router: Arc<str>,
+    /// The router's middlewares, in order; each may refuse the connection.
+    pub middlewares: Box<[Arc<super::middleware::TcpMiddleware>]>,
     pub service: Arc<TcpService>,
     pub tls: TcpTls,
 }

@@ -14,6 +14,7 @@
 mod client_hello;
 mod dispatch;
 mod forward;
+mod middleware;
 mod prefixed;
 mod proxy_header;
 pub mod proxy_protocol;
@@ -25,6 +26,7 @@ mod table;
 pub use client_hello::{FirstBytes, HelloInfo, read_first_bytes};
 pub use dispatch::{TcpEntrypoint, TcpTarget, TcpTls, Verdict};
 pub use forward::{Forwarded, forward};
+pub use middleware::{InFlightLease, InFlightPerIp, TcpMiddleware};
 pub use prefixed::Prefixed;
 pub use proxy_header::{ProxyHeaderError, read_proxy_header};
 pub use rule::{ConnFacts, TcpRule};

@@ -30,6 +30,14 @@ pub async fn serve<IO>(target: &TcpTarget, io: IO, conn: TcpConnection)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    // Held until the connection ends.
+    let mut leases = Vec::new();
+    for middleware in target.middlewares.iter() {
+        if let Err(why) = middleware.admit(conn.client.ip(), &mut leases) {
+            tracing::debug!(router = &*target.router, client = %conn.client, "{why}; closing");
+            return;
+        }
+    }
     match &target.tls {
         TcpTls::Terminate(config) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(config.clone());
