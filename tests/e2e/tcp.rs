@@ -425,3 +425,40 @@ async fn tcp_in_flight_conn_caps_open_connections_per_client() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn an_idle_tcp_connection_is_closed_after_the_entrypoints_idle_timeout() {
+    let backend = TcpBackend::start(Some("hello"), false).await;
+    let tcp = format!(
+        "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s }}\n  services:\n{}",
+        lb("s", &backend)
+    );
+    let entrypoint = "transport: { respondingTimeouts: { idleTimeout: 200ms } }";
+    let gw = Gateway::start(&yaml(entrypoint, "", &tcp, ""), &[]);
+    let mut reader = BufReader::new(TcpStream::connect(gw.addr).await.unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).await.unwrap();
+    assert_eq!(line, "hello\n");
+    // Nothing moves either way: the gateway closes the connection.
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(VISIBLE_WITHIN, reader.read_to_end(&mut rest)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+}
+
+#[tokio::test]
+async fn a_server_that_cannot_be_reached_closes_the_client_connection() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let tcp = format!(
+        "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: gone }}\n\
+         \x20 services:\n    gone: {{ loadBalancer: {{ servers: [{{ address: \"{address}\" }}] }} }}\n"
+    );
+    let gw = Gateway::start(&yaml("", "", &tcp, ""), &[]);
+    assert!(closed_without_a_byte(gw.addr).await);
+    assert!(
+        gw.wait_for_log("cannot connect to the TCP server"),
+        "{}",
+        gw.log()
+    );
+}
