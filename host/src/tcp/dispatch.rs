@@ -137,3 +137,100 @@ impl TcpEntrypoint {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::rule::TcpRule;
+    use super::super::service::TcpLoadBalancer;
+    use super::super::table::TcpRoute;
+    use super::*;
+
+    fn target(name: &str) -> Arc<TcpTarget> {
+        let lb = TcpLoadBalancer::new(name, vec![("x:1".into(), 1)], None, None, Duration::ZERO);
+        Arc::new(TcpTarget {
+            router: Arc::from(name),
+            middlewares: Box::new([]),
+            service: Arc::new(TcpService::LoadBalancer(lb)),
+            tls: TcpTls::Passthrough,
+        })
+    }
+
+    fn routes(rules: &[(&str, &str)]) -> TcpRoutes<TcpTarget> {
+        TcpRoutes::new(
+            rules
+                .iter()
+                .map(|(name, rule)| {
+                    let rule = TcpRule::parse(rule).unwrap();
+                    TcpRoute {
+                        name: name.to_string(),
+                        priority: rule.default_priority(),
+                        rule,
+                        target: target(name),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    fn hello(sni: &str) -> Vec<u8> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from(sni.to_string()).unwrap();
+        let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+        let mut out = Vec::new();
+        conn.write_tls(&mut out).unwrap();
+        out
+    }
+
+    /// Where a TLS client naming `sni` goes: the TCP router's name, "https" or "close".
+    async fn verdict(ep: &TcpEntrypoint, https: Option<&[&str]>, sni: &str) -> String {
+        let bytes = hello(sni);
+        let hosts: Vec<String> = https.unwrap_or(&[]).iter().map(|h| h.to_string()).collect();
+        let serves = move |name: &str| hosts.iter().any(|h| h == name);
+        let https = https.map(|_| &serves as &(dyn Fn(&str) -> bool + Sync));
+        let client = "127.0.0.1:5000".parse().unwrap();
+        match ep
+            .route(&bytes[..], client, https, Duration::from_secs(5))
+            .await
+        {
+            Verdict::Tcp(target, io) => {
+                assert_eq!(io.pending(), &bytes[..], "the ClientHello is replayed");
+                target.router.to_string()
+            }
+            Verdict::Https(_) => "https".into(),
+            Verdict::Http(_) => "http".into(),
+            Verdict::Close => "close".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn tls_connections_follow_traefiks_order() {
+        let ep = TcpEntrypoint {
+            plain: TcpRoutes::default(),
+            tls: routes(&[("db", "HostSNI(`db.test`)"), ("any", "HostSNI(`*`)")]),
+            https_routers: true,
+        };
+        let hosts: &[&str] = &["web.test", "db.test"];
+        // An HTTPS router naming the host wins over a TCP router naming it too.
+        assert_eq!(verdict(&ep, Some(hosts), "db.test").await, "https");
+        assert_eq!(verdict(&ep, Some(&["web.test"]), "db.test").await, "db");
+        // HTTPS routers win over the TCP catch-all...
+        assert_eq!(verdict(&ep, Some(hosts), "other.test").await, "https");
+        // ...which takes the rest when there are none.
+        let ep = TcpEntrypoint {
+            https_routers: false,
+            ..ep
+        };
+        assert_eq!(verdict(&ep, Some(&[]), "other.test").await, "any");
+        let ep = TcpEntrypoint {
+            tls: routes(&[("db", "HostSNI(`db.test`)")]),
+            ..ep
+        };
+        assert_eq!(verdict(&ep, None, "other.test").await, "close");
+        assert_eq!(verdict(&ep, Some(&[]), "other.test").await, "https");
+    }
+}
