@@ -462,3 +462,50 @@ async fn a_server_that_cannot_be_reached_closes_the_client_connection() {
         gw.log()
     );
 }
+
+/// `traefik_open_connections` of entrypoint `web` on the metrics page at `url`.
+async fn open_connections(client: &Client, url: &str) -> Option<u64> {
+    let page = client.get(url, "metrics.test", &[]).await.text();
+    page.lines()
+        .find_map(|l| {
+            l.strip_prefix("traefik_open_connections{entrypoint=\"web\",protocol=\"TCP\"} ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn forwarded_tcp_connections_are_counted_as_open_connections_until_they_end() {
+    let backend = TcpBackend::start(Some("hello"), false).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tcp = format!(
+        "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s, entryPoints: [web] }}\n  services:\n{}",
+        lb("s", &backend)
+    );
+    let mut config = yaml("", "", &tcp, "").replacen(
+        "entryPoints:\n",
+        &format!("entryPoints:\n  traefik:\n    address: \"127.0.0.1:{port}\"\n"),
+        1,
+    );
+    config.push_str("metrics:\n  prometheus: {}\n");
+    let gw = Gateway::start(&config, &[]);
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut reader = BufReader::new(TcpStream::connect(gw.addr).await.unwrap());
+        let mut line = String::new();
+        reader.read_line(&mut line).await.unwrap();
+        open.push(reader);
+    }
+    let client = Client::http1();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    assert_eq!(open_connections(&client, &url).await, Some(2));
+    drop(open);
+    let start = Instant::now();
+    while open_connections(&client, &url).await != Some(0) {
+        assert!(start.elapsed() < VISIBLE_WITHIN, "connections never ended");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
