@@ -19,6 +19,7 @@ pub mod lb;
 pub mod plugins;
 pub mod proxy;
 pub mod router;
+pub mod tcp;
 pub mod tls;
 pub mod upstream;
 pub mod yaml;

@@ -134,7 +134,7 @@ http:
     assert_eq!(lines.len(), 3, "{stderr}");
     assert!(
         lines[0].contains(
-            "gateway.yml:8: http.routers.dashboard.service: service \"api@internal\" is not available yet"
+            "gateway.yml:8: http.routers.dashboard.service: service \"api@internal\" is not defined: Traefik's internal service exists only when the static section `api` is configured"
         ),
         "{stderr}"
     );
@@ -292,7 +292,7 @@ fn traefik_keys_not_implemented_yet_are_named_as_such() {
     let yaml = r#"entryPoints:
   web:
     address: "127.0.0.1:0"
-    proxyProtocol: { insecure: true }
+    reusePort: true
 providers:
   docker: {}
 http:
@@ -307,7 +307,7 @@ http:
         servers: [{ url: "http://127.0.0.1:1" }]
         strategy: p2c
 tcp:
-  routers: {}
+  serversTransports: {}
 "#;
     let (ok, _, stderr) = check_config(yaml, &[]);
     assert!(!ok);
@@ -318,11 +318,11 @@ tcp:
     assert_eq!(
         located,
         [
-            "4: entryPoints.web.proxyProtocol: not supported yet: entryPoints.*.proxyProtocol (see README, Migrating from Traefik)",
+            "4: entryPoints.web.reusePort: not supported yet: entryPoints.*.reusePort (see README, Migrating from Traefik)",
             "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file provider only (see README, Migrating from Traefik)",
             "12: http.routers.r.ruleSyntax: not supported yet: http.routers.*.ruleSyntax (see README, Migrating from Traefik)",
             "17: http.services.s.loadBalancer.strategy: not supported yet: http.services.*.loadBalancer.strategy (see README, Migrating from Traefik)",
-            "18: tcp: not supported yet: tcp (see README, Migrating from Traefik)",
+            "19: tcp.serversTransports: not supported yet: tcp.serversTransports (see README, Migrating from Traefik)",
         ],
         "{stderr}"
     );

@@ -226,11 +226,30 @@ pub fn build_snapshot(
         }
     }
 
+    // TCP routers: rules parsed; those terminating TLS give their entrypoints a TLS side.
+    let tcp_routers = super::build_tcp::parse_tcp_routers(config, &mut tls_routers, &mut errors);
+
     // Certificates (every file read and checked) and TLS options, for the TLS entrypoints.
     let tls = TlsSetup::build(config, &tls_routers).unwrap_or_else(|tls_errors| {
         errors.extend(tls_errors);
         TlsSetup::default()
     });
+    let https_entrypoints: std::collections::HashSet<&str> = per_entrypoint_tls
+        .iter()
+        .filter(|(_, routes)| !routes.is_empty())
+        .map(|(ep, _)| ep.as_str())
+        .collect();
+    let tcp = if errors.is_empty() {
+        super::build_tcp::build_tcp_entrypoints(
+            config,
+            tcp_routers,
+            &tls,
+            &https_entrypoints,
+            &mut errors,
+        )
+    } else {
+        HashMap::new()
+    };
 
     if !errors.is_empty() {
         return Err(errors);
@@ -246,6 +265,7 @@ pub fn build_snapshot(
         entrypoints: tables(per_entrypoint),
         tls_entrypoints: tables(per_entrypoint_tls),
         tls: tls.into_entrypoints(),
+        tcp,
         internals: Some(Arc::new(Internals::build(
             config,
             Arc::new(status),

@@ -15,13 +15,14 @@ use tokio::sync::watch;
 
 use crate::config::{self, LoadedConfig};
 use crate::plugins::{EngineSettings, PluginEngine, PluginRegistry};
-use crate::proxy::{ConnectionLimits, Entrypoint, Snapshot};
+use crate::proxy::{ConnectionLimits, Entrypoint, Snapshot, TrustedSenders};
 use crate::router::path::{Encoded, PathPolicy};
 use build::build_snapshot;
 use reload::Reloader;
 
 pub mod build;
 pub mod build_services;
+mod build_tcp;
 pub mod check;
 mod config_rejection;
 mod json_position;
@@ -140,7 +141,10 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
             shutdown_rx.clone(),
             ep.grace_timeout,
             ConnectionLimits::from(&ep.limits),
-            ep.forwarded.clone(),
+            TrustedSenders {
+                forwarded: ep.forwarded.clone(),
+                proxy_protocol: ep.proxy_protocol.clone(),
+            },
             PathPolicy {
                 allowed: Encoded::from(&ep.encoded_characters),
                 merge_slashes: true,

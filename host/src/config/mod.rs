@@ -27,12 +27,14 @@ mod model_dynamic;
 mod model_internal;
 mod model_observability;
 mod model_static;
+mod model_tcp;
 mod model_tls;
 mod not_yet;
 mod plugin_form;
 mod plugin_runtime;
 mod provider_names;
 mod raw;
+mod raw_tcp;
 mod raw_tls;
 mod resolve_chain;
 mod resolve_dynamic;
@@ -41,6 +43,7 @@ mod resolve_middleware;
 mod resolve_observability;
 mod resolve_service;
 mod resolve_static;
+mod resolve_tcp;
 mod resolve_tls;
 mod router_tls;
 pub mod size;
@@ -74,6 +77,10 @@ pub use model_static::{
     DEFAULT_MAX_REQUESTS_PER_INSTANCE, DEFAULT_MEMORY_LIMIT, DEFAULT_POOL_SIZE, EncodedCharacters,
     EntryPointConfig, EntryPointLimits, ForwardedHeadersConfig, H2cUpgrade, Isolation, LogConfig,
     MIN_MEMORY_LIMIT, PluginRuntimeConfig, PluginsConfig, StaticConfig,
+};
+pub use model_tcp::{
+    DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig,
+    TcpRouterConfig, TcpRouterTls, TcpServerConfig, TcpServiceConfig, TcpWeightedService,
 };
 pub use model_tls::{
     CertificateConfig, CipherSuite, ClientAuthConfig, ClientAuthType, Curve, DEFAULT_TLS_OPTIONS,

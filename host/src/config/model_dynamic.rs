@@ -19,6 +19,8 @@ pub struct DynamicConfig {
     pub http: HttpConfig,
     /// `tls:` (certificates, stores, options).
     pub tls: super::model_tls::TlsConfig,
+    /// `tcp:` (TCP routers and services).
+    pub tcp: super::model_tcp::TcpConfig,
 }
 
 /// `http:`; every map is keyed by the name used in the YAML.

@@ -59,6 +59,9 @@ pub struct EntryPointConfig {
     pub limits: EntryPointLimits,
     /// `forwardedHeaders`: whose `X-Forwarded-*` headers are kept.
     pub forwarded: ForwardedHeadersConfig,
+    /// `proxyProtocol`: who may send a PROXY protocol header (v1 or v2) naming the client;
+    /// `None`: headers are not read (a client's bytes are its own).
+    pub proxy_protocol: Option<ForwardedHeadersConfig>,
     /// `http.encodedCharacters`: which ambiguous escapes the request path may hold.
     pub encoded_characters: EncodedCharacters,
     /// `http.tls`: every router on this entrypoint without a `tls` of its own gets this one.
@@ -97,6 +100,7 @@ impl EncodedCharacters {
 
 /// Traefik's `forwardedHeaders`: clients whose `X-Forwarded-*` / `X-Real-Ip` are kept (and
 /// `X-Forwarded-For` appended to); from anyone else they are replaced. Default: trust nobody.
+/// The same keys name who may send a PROXY protocol header (`proxyProtocol`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ForwardedHeadersConfig {
     /// `trustedIPs`: addresses or CIDR ranges.

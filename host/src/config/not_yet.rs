@@ -21,7 +21,6 @@ const NOT_YET: &[&str] = &[
     "tcpServersTransport",
     "spiffe",
     "ocsp",
-    "entryPoints.*.proxyProtocol",
     "entryPoints.*.udp",
     "entryPoints.*.http3",
     "entryPoints.*.reusePort",
@@ -32,7 +31,10 @@ const NOT_YET: &[&str] = &[
     "entryPoints.*.http.middlewares",
     "entryPoints.*.http.maxHeaderBytes",
     // Dynamic configuration.
-    "tcp",
+    "tcp.serversTransports",
+    "tcp.routers.*.ruleSyntax",
+    "tcp.services.*.loadBalancer.serversTransport",
+    "tcp.services.*.loadBalancer.healthCheck",
     "udp",
     "http.routers.*.ruleSyntax",
     "http.routers.*.observability",
@@ -119,8 +121,15 @@ mod tests {
             "not supported yet: http.services.*.weighted.sticky (see README, Migrating from Traefik)"
         );
         assert_eq!(
-            refused("tcp", "unknown key \"tcp\" (allowed: http, tls)"),
-            "not supported yet: tcp (see README, Migrating from Traefik)"
+            refused("udp", "unknown key \"udp\" (allowed: http, tcp, tls)"),
+            "not supported yet: udp (see README, Migrating from Traefik)"
+        );
+        assert_eq!(
+            refused(
+                "tcp.serversTransports",
+                "unknown key \"serversTransports\" (allowed: routers, services, middlewares)"
+            ),
+            "not supported yet: tcp.serversTransports (see README, Migrating from Traefik)"
         );
         assert_eq!(
             refused(

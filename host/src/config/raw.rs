@@ -14,6 +14,8 @@ use super::size::SizeValue;
 pub(crate) struct RawEntryPoint {
     pub(crate) address: String,
     pub(crate) forwarded_headers: Option<RawForwardedHeaders>,
+    /// Same shape as `forwardedHeaders`: `trustedIPs` and `insecure`.
+    pub(crate) proxy_protocol: Option<RawForwardedHeaders>,
     pub(crate) transport: Option<RawEntryPointTransport>,
     pub(crate) http2: Option<RawHttp2>,
     pub(crate) http: Option<RawEntryPointHttp>,

@@ -9,6 +9,7 @@ use super::raw::RawRouter;
 use super::resolve_middleware::resolve_middleware;
 use super::resolve_service::{resolve_service, resolve_transport};
 use super::resolve_static::{STATIC_KEYS, StaticParts, entries_of};
+use super::resolve_tcp::{TcpDefinitions, collect_tcp, resolve_tcp};
 use super::resolve_tls::resolve_tls;
 use super::router_tls::{check_options_reference, resolve_router_tls};
 use super::validate::check_references;
@@ -24,9 +25,10 @@ fn key(name: &str) -> Seg {
 
 /// Collects `http:` from every file read (file 0 is the main file; its static keys were
 /// checked by the static resolver, provider files may hold only `http`).
-pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> Definitions<'n> {
+pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> (Definitions<'n>, TcpDefinitions<'n>) {
     let sources = reporter.sources;
     let mut definitions = Definitions::default();
+    let mut tcp = TcpDefinitions::default();
     for (file, source) in sources.files().iter().enumerate() {
         let Some(root) = source.root.as_ref() else {
             continue;
@@ -44,9 +46,10 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> Definitions<'n> {
         };
         for entry in entries {
             // Section names match in any case (Traefik's reading); `tls` is found by `resolve_tls`.
-            let folded = crate::yaml::case_fold::field_for(&entry.key, &["http", "tls"]);
+            let folded = crate::yaml::case_fold::field_for(&entry.key, &["http", "tcp", "tls"]);
             match folded.unwrap_or(entry.key.as_str()) {
                 "http" => collect_http(reporter, file, entry, &mut definitions),
+                "tcp" => collect_tcp(reporter, file, entry, &mut tcp),
                 // Read by `resolve_tls`, from every file.
                 "tls" => {}
                 _ if file == 0 => {}
@@ -60,12 +63,12 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> Definitions<'n> {
                     file,
                     &[key(other)],
                     Some(entry.line),
-                    format!("unknown key \"{other}\" (allowed in a provider file: http, tls)"),
+                    format!("unknown key \"{other}\" (allowed in a provider file: http, tcp, tls)"),
                 ),
             }
         }
     }
-    definitions
+    (definitions, tcp)
 }
 
 fn collect_http<'n>(
@@ -123,8 +126,15 @@ pub(crate) fn resolve_dynamic(
     statics: &StaticParts,
     complete: bool,
 ) -> DynamicConfig {
-    let definitions = collect(reporter);
+    let (definitions, tcp_definitions) = collect(reporter);
     let tls = resolve_tls(reporter);
+    let tcp = resolve_tcp(
+        reporter,
+        &tcp_definitions,
+        &tls,
+        &statics.entry_point_names,
+        complete,
+    );
     let mut http = HttpConfig::default();
     for (name, def) in &definitions.routers {
         let path = ["http", "routers", name.as_str()];
@@ -177,7 +187,7 @@ pub(crate) fn resolve_dynamic(
         );
     }
     super::resolve_internal::add_internal_routers(&mut http, &statics.config);
-    DynamicConfig { http, tls }
+    DynamicConfig { http, tls, tcp }
 }
 
 fn resolve_router(raw: RawRouter) -> RouterConfig {

@@ -24,7 +24,7 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "ping",
 ];
 const MAIN_KEYS: &str =
-    "entryPoints, providers, plugins, log, metrics, accessLog, api, ping, http, tls";
+    "entryPoints, providers, plugins, log, metrics, accessLog, api, ping, http, tcp, tls";
 const MAIN_KEY_NAMES: &[&str] = &[
     "entryPoints",
     "providers",
@@ -35,6 +35,7 @@ const MAIN_KEY_NAMES: &[&str] = &[
     "api",
     "ping",
     "http",
+    "tcp",
     "tls",
 ];
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
@@ -145,7 +146,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             }
             "ping" => raw_ping = reporter.parse(0, &entry.value, &path, entry.line),
             // Dynamic configuration, resolved by `resolve_dynamic` / `resolve_tls`.
-            "http" | "tls" => {}
+            "http" | "tcp" | "tls" => {}
             other => reporter.exact(
                 0,
                 &[key(other)],
@@ -212,33 +213,13 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
             continue;
         }
         seen.push((address, ep.key.as_str()));
-        let mut forwarded = super::model_static::ForwardedHeadersConfig::default();
-        if let Some(raw_fwd) = raw.forwarded_headers {
-            forwarded.insecure = raw_fwd.insecure;
-            for (i, text) in raw_fwd.trusted_ips.iter().enumerate() {
-                let parsed = text
-                    .parse::<ipnet::IpNet>()
-                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
-                match parsed {
-                    Ok(net) => forwarded.trusted.push(net),
-                    Err(_) => {
-                        let index = i.to_string();
-                        let path = [
-                            "entryPoints",
-                            ep.key.as_str(),
-                            "forwardedHeaders",
-                            "trustedIPs",
-                            index.as_str(),
-                        ];
-                        reporter.at(
-                            0,
-                            &path,
-                            format!("\"{text}\" is not an IP address or CIDR range"),
-                        );
-                    }
-                }
-            }
-        }
+        let forwarded = raw
+            .forwarded_headers
+            .map(|raw_fwd| trusted_senders(reporter, &ep.key, "forwardedHeaders", raw_fwd))
+            .unwrap_or_default();
+        let proxy_protocol = raw
+            .proxy_protocol
+            .map(|raw_pp| trusted_senders(reporter, &ep.key, "proxyProtocol", raw_pp));
         let transport = raw.transport.unwrap_or_default();
         let grace_timeout = transport
             .life_cycle
@@ -305,6 +286,7 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                 grace_timeout,
                 limits,
                 forwarded,
+                proxy_protocol,
                 encoded_characters: encoded_characters
                     .map_or(EncodedCharacters::ENTRYPOINT_DEFAULT, |raw| {
                         raw.over(EncodedCharacters::ENTRYPOINT_DEFAULT)
@@ -436,6 +418,35 @@ fn resolve_log(reporter: &mut Reporter<'_>, raw: RawLog) -> LogConfig {
         reporter.at(0, &["log", "level"], reason);
         LogConfig::default()
     }
+}
+
+/// `trustedIPs` and `insecure` of an entrypoint's `forwardedHeaders` or `proxyProtocol`
+/// (`section`); each entry that is not an address or CIDR range is reported.
+fn trusted_senders(
+    reporter: &mut Reporter<'_>,
+    entrypoint: &str,
+    section: &str,
+    raw: super::raw::RawForwardedHeaders,
+) -> super::model_static::ForwardedHeadersConfig {
+    let mut senders = super::model_static::ForwardedHeadersConfig {
+        insecure: raw.insecure,
+        ..Default::default()
+    };
+    for (i, text) in raw.trusted_ips.iter().enumerate() {
+        let parsed = text
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match parsed {
+            Ok(net) => senders.trusted.push(net),
+            Err(_) => {
+                let index = i.to_string();
+                let path = ["entryPoints", entrypoint, section, "trustedIPs", &index];
+                let reason = format!("\"{text}\" is not an IP address or CIDR range");
+                reporter.at(0, &path, reason);
+            }
+        }
+    }
+    senders
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ use super::headers::ForwardedValues;
 use super::idle::{Activity, ActivityIo};
 use super::reset_guard::ConnectionResets;
 use super::snapshot::SharedSnapshot;
+use crate::config::ForwardedHeadersConfig;
+use crate::tcp::{TcpConnection, TcpEntrypoint, Verdict, read_proxy_header};
 use crate::tls::{EntrypointTls, is_tls_client_hello};
 
 /// What serving one connection needs; the task owns it until the connection ends.
@@ -34,13 +36,50 @@ pub(super) struct ConnectionTask {
     pub(super) shutdown: watch::Receiver<bool>,
     /// The entrypoint's connection slot, released when the connection ends.
     pub(super) permit: OwnedSemaphorePermit,
+    /// The entrypoint's `proxyProtocol`, if it has one.
+    pub(super) proxy_protocol: Option<Arc<ProxyProtocolTrust>>,
+}
+
+/// An entrypoint's `proxyProtocol`: who may send a PROXY header, and its `forwardedHeaders`
+/// trust, decided again for the client a header names.
+pub(super) struct ProxyProtocolTrust {
+    pub(super) senders: ForwardedHeadersConfig,
+    pub(super) forwarded: ForwardedHeadersConfig,
 }
 
 impl ConnectionTask {
-    /// Serves `stream`. With `tls` (the entrypoint has TLS routers in the current snapshot) a
-    /// connection whose first byte starts a TLS record is handshaken first; the client has
-    /// `headerReadTimeout` for its first byte and again for the handshake.
-    pub(super) async fn run(mut self, stream: TcpStream, tls: Option<Arc<EntrypointTls>>) {
+    /// Serves `stream`. With `tcp` (the entrypoint has TCP routers) the TCP side decides first
+    /// where the connection goes (`tcp::TcpEntrypoint::route`). With `tls` (the entrypoint has
+    /// TLS routers in the current snapshot) a connection whose first byte starts a TLS record is
+    /// handshaken first; the client has `headerReadTimeout` for its first byte and again for the
+    /// handshake.
+    pub(super) async fn run(
+        mut self,
+        mut stream: TcpStream,
+        tls: Option<Arc<EntrypointTls>>,
+        tcp: Option<Arc<TcpEntrypoint>>,
+    ) {
+        if let Some(trust) = self.proxy_protocol.clone() {
+            let peer = self.conn.client;
+            let trusted = trust.senders.trusts(peer.ip());
+            let limit = self.limits.header_read_timeout;
+            match read_proxy_header(&mut stream, peer, trusted, limit).await {
+                Ok(Some(client)) => {
+                    self.conn.client = client;
+                    self.conn.trusted_forwarder = trust.forwarded.trusts(client.ip());
+                    self.conn.forwarded_values =
+                        ForwardedValues::new(client, self.conn.local.port(), false);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(%peer, "closing a connection: {e}");
+                    return;
+                }
+            }
+        }
+        if let Some(tcp) = tcp {
+            return self.run_with_tcp(stream, tls, &tcp).await;
+        }
         let Some(tls) = tls else {
             return self.serve(stream).await;
         };
@@ -56,6 +95,50 @@ impl ConnectionTask {
                 return;
             }
         }
+        self.handshake_and_serve(stream, &tls).await;
+    }
+
+    /// Routes a connection on an entrypoint with TCP routers: to a TCP router (served here
+    /// until both sides are done), to HTTP, or to HTTPS.
+    async fn run_with_tcp(
+        self,
+        stream: TcpStream,
+        tls: Option<Arc<EntrypointTls>>,
+        tcp: &TcpEntrypoint,
+    ) {
+        let client = self.conn.client;
+        let limit = self.limits.header_read_timeout;
+        let serves_host = |name: &str| tls.as_ref().is_some_and(|t| t.serves_host(name));
+        let https: Option<&(dyn Fn(&str) -> bool + Sync)> = tls.as_ref().map(|_| &serves_host as _);
+        match tcp.route(stream, client, https, limit).await {
+            Verdict::Tcp(target, io) => {
+                let conn = TcpConnection {
+                    client,
+                    local: self.conn.local,
+                    idle: self.limits.idle_timeout,
+                    handshake: limit,
+                };
+                crate::tcp::serve(&target, io, conn).await;
+                drop(self.permit);
+            }
+            Verdict::Http(io) => self.serve(io).await,
+            Verdict::Https(io) => {
+                if let Some(tls) = &tls {
+                    self.handshake_and_serve(io, tls).await;
+                }
+            }
+            Verdict::Close => {}
+        }
+    }
+
+    /// Handshakes `stream` with the entrypoint's TLS side (within `headerReadTimeout`), then
+    /// serves HTTP over it.
+    async fn handshake_and_serve<IO>(mut self, stream: IO, tls: &EntrypointTls)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let client = self.conn.client;
+        let limit = self.limits.header_read_timeout;
         match tokio::time::timeout(limit, tls.accept(stream)).await {
             Ok(Ok(stream)) => {
                 self.conn.tls = true;
@@ -85,6 +168,7 @@ impl ConnectionTask {
             limits,
             mut shutdown,
             permit,
+            proxy_protocol: _,
         } = self;
         let client = conn.client;
         let conn = Arc::new(conn);

@@ -19,5 +19,5 @@ pub mod upgrade;
 
 pub use connection_limits::ConnectionLimits;
 pub use error::GatewayError;
-pub use server::Entrypoint;
+pub use server::{Entrypoint, TrustedSenders};
 pub use snapshot::{Backend, RouteTarget, SharedSnapshot, Snapshot};

@@ -10,11 +10,19 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use super::connection::ConnectionTask;
+use super::connection::{ConnectionTask, ProxyProtocolTrust};
 use super::connection_limits::ConnectionLimits;
 use super::handler::{Connection, RequestTimeouts};
 use super::headers::ForwardedValues;
 use super::snapshot::SharedSnapshot;
+
+/// Whom an entrypoint believes about the client: `forwardedHeaders` (whose `X-Forwarded-*`
+/// are kept) and `proxyProtocol` (who may send a PROXY header; `None`: headers are not read).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedSenders {
+    pub forwarded: crate::config::ForwardedHeadersConfig,
+    pub proxy_protocol: Option<crate::config::ForwardedHeadersConfig>,
+}
 
 /// A bound entrypoint, ready to serve.
 pub struct Entrypoint {
@@ -47,9 +55,13 @@ impl Entrypoint {
         mut shutdown: watch::Receiver<bool>,
         grace: Duration,
         limits: ConnectionLimits,
-        forwarded: crate::config::ForwardedHeadersConfig,
+        senders: TrustedSenders,
         path_policy: crate::router::path::PathPolicy,
     ) {
+        let TrustedSenders {
+            forwarded,
+            proxy_protocol,
+        } = senders;
         let local = match self.listener.local_addr() {
             Ok(a) => a,
             Err(e) => {
@@ -61,6 +73,12 @@ impl Entrypoint {
         let connections = Arc::new(Semaphore::new(max_connections));
         crate::admin::watch_connections(&self.name, &connections, max_connections);
         let timeouts = RequestTimeouts::from(&limits);
+        let proxy_protocol = proxy_protocol.map(|senders| {
+            Arc::new(ProxyProtocolTrust {
+                senders,
+                forwarded: forwarded.clone(),
+            })
+        });
         loop {
             let accepted = tokio::select! {
                 r = self.listener.accept() => r,
@@ -93,15 +111,23 @@ impl Entrypoint {
             };
             // The TLS side of the snapshot current at accept: certificates renewed by a reload
             // reach the connections accepted after it.
-            let tls = snapshot.load().tls.get(&*self.name).cloned();
+            // Its TCP routers likewise (none: the connection takes the HTTP path).
+            let (tls, tcp) = {
+                let current = snapshot.load();
+                (
+                    current.tls.get(&*self.name).cloned(),
+                    current.tcp.get(&*self.name).cloned(),
+                )
+            };
             let task = ConnectionTask {
                 conn,
                 snapshot: snapshot.clone(),
                 limits: limits.clone(),
                 shutdown: shutdown.clone(),
                 permit,
+                proxy_protocol: proxy_protocol.clone(),
             };
-            tokio::spawn(task.run(stream, tls));
+            tokio::spawn(task.run(stream, tls, tcp));
         }
         drop(self.listener);
         let open = max_connections - connections.available_permits();

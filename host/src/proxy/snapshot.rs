@@ -47,6 +47,10 @@ pub struct Snapshot {
     /// Certificates and options of each entrypoint with TLS routers; read once per accepted
     /// connection, so a reload's certificates reach the connections accepted after it.
     pub tls: HashMap<String, Arc<crate::tls::EntrypointTls>>,
+    /// TCP routers of each entrypoint that has some; read once per accepted connection. An
+    /// entrypoint without TCP routers is absent, and its connections take the HTTP path as
+    /// they would without TCP support.
+    pub tcp: HashMap<String, Arc<crate::tcp::TcpEntrypoint>>,
     /// The internal services' state of this config (API documents, ping); `None` in snapshots
     /// built without one (tests).
     pub internals: Option<Arc<crate::admin::api::Internals>>,

@@ -213,7 +213,7 @@ fn ascii_host(matcher: &'static str, arg: Arg) -> Result<String, RuleError> {
     }
 }
 
-fn regex(
+pub(crate) fn regex(
     matcher: &'static str,
     pattern: &str,
     offset: usize,
@@ -250,7 +250,7 @@ fn bad_regex(matcher: &'static str, pattern: &str, offset: usize, err: &regex::E
 }
 
 /// Parses a `ClientIP` argument: an address or a CIDR range (host bits allowed, as in Go).
-fn client_net(arg: Arg) -> Result<IpNet, RuleError> {
+pub(crate) fn client_net(arg: Arg) -> Result<IpNet, RuleError> {
     let parsed = arg
         .value
         .parse::<IpNet>()

@@ -130,4 +130,38 @@ pub enum RuleError {
         value: String,
         offset: usize,
     },
+
+    /// A name that is not a TCP matcher in a TCP router's rule (an HTTP matcher such as `Host`
+    /// included: a TCP connection has no HTTP request to match).
+    #[error("{}", unknown_tcp_matcher(name, *offset, *http_matcher))]
+    UnknownTcpMatcher {
+        name: String,
+        offset: usize,
+        /// The name is an HTTP router matcher.
+        http_matcher: bool,
+    },
+
+    /// A TCP matcher argument that cannot be used (`HostSNI` with an invalid name, `ALPN`
+    /// naming `acme-tls/1`).
+    #[error("invalid value {value:?} for {matcher} at offset {offset}: {reason}")]
+    BadTcpArgument {
+        matcher: &'static str,
+        value: String,
+        reason: &'static str,
+        offset: usize,
+    },
+}
+
+/// The TCP router matchers, in the order error messages list them.
+pub(crate) const TCP_MATCHER_NAMES: &str = "HostSNI, HostSNIRegexp, ClientIP, ALPN";
+
+fn unknown_tcp_matcher(name: &str, offset: usize, http_matcher: bool) -> String {
+    if http_matcher {
+        format!(
+            "{name} at offset {offset} is an HTTP matcher; a TCP router matches with \
+             {TCP_MATCHER_NAMES}"
+        )
+    } else {
+        format!("unknown matcher {name:?} at offset {offset} (expected one of {TCP_MATCHER_NAMES})")
+    }
 }

@@ -53,7 +53,16 @@ mod fuzz_tests;
 #[cfg(test)]
 mod rule_tests;
 
+pub(crate) use compile::{Arg, client_net, regex};
 pub use error::RuleError;
+pub(crate) use expr::Expr;
+pub(crate) use parser::{Grammar, parse_with};
+
+/// Whether `name` is an HTTP router matcher (in one of Traefik's spellings); TCP rules use it
+/// to say why `Host` and its kind are refused there.
+pub(crate) fn is_http_matcher(name: &str) -> bool {
+    compile::MatcherKind::lookup(name).is_some()
+}
 pub use facts::RequestFacts;
 pub use parser::{MAX_DEPTH, MAX_RULE_LEN};
 pub use table::{Route, RouteTable};

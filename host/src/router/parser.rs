@@ -26,8 +26,56 @@ pub const MAX_RULE_LEN: usize = 64 * 1024;
 
 const EXPECT_OPERAND: &str = "a matcher, '!' or '('";
 
-/// Parses and compiles `text`.
+/// A matcher language the parser reads: how names resolve and arguments compile. HTTP's
+/// matchers are [`HttpGrammar`]; TCP routers bring their own (`tcp::rule`).
+pub(crate) trait Grammar {
+    type Kind: Copy;
+    type Matcher;
+    /// Resolves the matcher name at `offset` (before its arguments are read).
+    fn lookup(&self, name: &str, offset: usize) -> Result<Self::Kind, RuleError>;
+    /// Compiles a matcher of `kind` (named at `offset`) with its arguments.
+    fn compile(
+        &self,
+        kind: Self::Kind,
+        args: Vec<Arg>,
+        offset: usize,
+    ) -> Result<Self::Matcher, RuleError>;
+}
+
+/// The HTTP router matchers (`Host`, `Path`, ...).
+pub(crate) struct HttpGrammar;
+
+impl Grammar for HttpGrammar {
+    type Kind = MatcherKind;
+    type Matcher = Matcher;
+
+    fn lookup(&self, name: &str, offset: usize) -> Result<MatcherKind, RuleError> {
+        MatcherKind::lookup(name).ok_or_else(|| RuleError::UnknownMatcher {
+            name: name.to_owned(),
+            offset,
+        })
+    }
+
+    fn compile(
+        &self,
+        kind: MatcherKind,
+        args: Vec<Arg>,
+        offset: usize,
+    ) -> Result<Matcher, RuleError> {
+        Matcher::compile(kind, args, offset)
+    }
+}
+
+/// Parses and compiles `text` as an HTTP rule.
 pub(crate) fn parse(text: &str) -> Result<Expr, RuleError> {
+    parse_with(text, &HttpGrammar)
+}
+
+/// Parses and compiles `text` with the matchers of `grammar`.
+pub(crate) fn parse_with<G: Grammar>(
+    text: &str,
+    grammar: &G,
+) -> Result<Expr<G::Matcher>, RuleError> {
     if text.len() > MAX_RULE_LEN {
         return Err(RuleError::TooLong {
             len: text.len(),
@@ -43,6 +91,7 @@ pub(crate) fn parse(text: &str) -> Result<Expr, RuleError> {
         lexer,
         current,
         depth: 0,
+        grammar,
     };
     let expr = parser.or()?;
     match parser.current.kind {
@@ -57,15 +106,16 @@ pub(crate) fn parse(text: &str) -> Result<Expr, RuleError> {
     }
 }
 
-struct Parser<'a> {
+struct Parser<'a, 'g, G> {
     lexer: Lexer<'a>,
+    grammar: &'g G,
     /// The next unconsumed token (one token of lookahead).
     current: Token<'a>,
     /// How many `(` and `!` enclose the current position.
     depth: usize,
 }
 
-impl<'a> Parser<'a> {
+impl<'a, G: Grammar> Parser<'a, '_, G> {
     /// Consumes the current token and returns it.
     fn advance(&mut self) -> Result<Token<'a>, RuleError> {
         let next = self.lexer.next_token()?;
@@ -83,7 +133,7 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    fn or(&mut self) -> Result<Expr, RuleError> {
+    fn or(&mut self) -> Result<Expr<G::Matcher>, RuleError> {
         let first = self.and()?;
         if self.current.kind != TokenKind::Or {
             return Ok(first);
@@ -96,7 +146,7 @@ impl<'a> Parser<'a> {
         Ok(Expr::Any(operands.into()))
     }
 
-    fn and(&mut self) -> Result<Expr, RuleError> {
+    fn and(&mut self) -> Result<Expr<G::Matcher>, RuleError> {
         let first = self.unary()?;
         if self.current.kind != TokenKind::And {
             return Ok(first);
@@ -109,7 +159,7 @@ impl<'a> Parser<'a> {
         Ok(Expr::All(operands.into()))
     }
 
-    fn unary(&mut self) -> Result<Expr, RuleError> {
+    fn unary(&mut self) -> Result<Expr<G::Matcher>, RuleError> {
         if self.current.kind != TokenKind::Not {
             return self.primary();
         }
@@ -120,7 +170,7 @@ impl<'a> Parser<'a> {
         Ok(Expr::Not(Box::new(inner)))
     }
 
-    fn primary(&mut self) -> Result<Expr, RuleError> {
+    fn primary(&mut self) -> Result<Expr<G::Matcher>, RuleError> {
         let token = self.advance()?;
         match token.kind {
             TokenKind::LParen => {
@@ -158,11 +208,8 @@ impl<'a> Parser<'a> {
     }
 
     /// A matcher call whose name `name` (at `offset`) was just consumed.
-    fn matcher(&mut self, name: &str, offset: usize) -> Result<Expr, RuleError> {
-        let kind = MatcherKind::lookup(name).ok_or_else(|| RuleError::UnknownMatcher {
-            name: name.to_owned(),
-            offset,
-        })?;
+    fn matcher(&mut self, name: &str, offset: usize) -> Result<Expr<G::Matcher>, RuleError> {
+        let kind = self.grammar.lookup(name, offset)?;
         let open = self.advance()?;
         match open.kind {
             TokenKind::LParen => {}
@@ -211,7 +258,7 @@ impl<'a> Parser<'a> {
                 self.advance()?;
             }
         }
-        Matcher::compile(kind, args, offset).map(Expr::Match)
+        self.grammar.compile(kind, args, offset).map(Expr::Match)
     }
 }
 

@@ -51,6 +51,17 @@ impl EntrypointTls {
         found.unwrap_or(&self.default)
     }
 
+    /// Whether a TLS router of this entrypoint names `server_name` in a `Host` matcher (the
+    /// HTTPS side then takes the connection before TCP routers, as in Traefik).
+    pub fn serves_host(&self, server_name: &str) -> bool {
+        let name = server_name.strip_suffix('.').unwrap_or(server_name);
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.by_host.contains_key(&name.to_ascii_lowercase())
+        } else {
+            self.by_host.contains_key(name)
+        }
+    }
+
     /// Reads the ClientHello from `io`, picks the options of its server name, and completes the
     /// handshake. The caller bounds how long this may take.
     ///

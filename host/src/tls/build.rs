@@ -32,6 +32,9 @@ pub struct TlsRouter<'a> {
 #[derive(Debug, Default)]
 pub struct TlsSetup {
     entrypoints: HashMap<String, Arc<EntrypointTls>>,
+    /// The `ServerConfig` of every `tls.options` entry (TCP routers that terminate TLS use
+    /// their options' config directly).
+    options: BTreeMap<String, Arc<ServerConfig>>,
 }
 
 impl TlsSetup {
@@ -111,7 +114,20 @@ impl TlsSetup {
                 (ep.to_string(), Arc::new(side))
             })
             .collect();
-        Ok(TlsSetup { entrypoints })
+        let options = configs
+            .into_iter()
+            .map(|(name, config)| (name.to_string(), config))
+            .collect();
+        Ok(TlsSetup {
+            entrypoints,
+            options,
+        })
+    }
+
+    /// The `ServerConfig` of the `tls.options` entry `name`; `None` when no TLS is set up or
+    /// the name is unknown (reported by the config module).
+    pub fn options(&self, name: &str) -> Option<&Arc<ServerConfig>> {
+        self.options.get(name)
     }
 
     /// The TLS side of entrypoint `name`; `None` when it serves no TLS router.

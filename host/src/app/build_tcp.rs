@@ -1,0 +1,226 @@
+//! The TCP side of a snapshot: `tcp.routers` parsed and checked, `tcp.services` built, and per
+//! entrypoint the plain and TLS route tables connections are routed with. Runs at start-up and
+//! on every reload (and for `wasmgate check`), never per connection.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::config::{
+    ConfigError, DEFAULT_DIAL_TIMEOUT, LoadedConfig, TcpMiddlewareConfig, TcpRouterConfig,
+    TcpServiceConfig,
+};
+use crate::tcp::{
+    InFlightPerIp, TcpEntrypoint, TcpLoadBalancer, TcpMiddleware, TcpRoute, TcpRoutes, TcpRule,
+    TcpService, TcpTarget, TcpTls,
+};
+use crate::tls::{TlsRouter, TlsSetup};
+
+/// A TCP router whose rule parsed, with the entrypoints it is on.
+pub(super) struct ParsedTcpRouter<'a> {
+    name: &'a str,
+    config: &'a TcpRouterConfig,
+    rule: TcpRule,
+    entry_points: Vec<&'a str>,
+}
+
+/// Parses every TCP router's rule (errors pushed) and adds, for each router that terminates
+/// TLS, a TLS router without hosts to `tls_routers`: its entrypoint then gets a TLS side, and
+/// TLS connections no router takes are answered by HTTPS (404), as in Traefik.
+pub(super) fn parse_tcp_routers<'a>(
+    config: &'a LoadedConfig,
+    tls_routers: &mut Vec<TlsRouter<'a>>,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<ParsedTcpRouter<'a>> {
+    let mut parsed = Vec::new();
+    for (name, router) in &config.dynamic.tcp.routers {
+        let at = ["tcp", "routers", name.as_str(), "rule"];
+        let rule = match TcpRule::parse(&router.rule) {
+            Ok(rule) => rule,
+            Err(e) => {
+                errors.push(config.error_at(&at, format!("invalid rule: {e}")));
+                continue;
+            }
+        };
+        if router.tls.is_none()
+            && let Some(matcher) = rule.tls_only_matcher()
+        {
+            errors.push(config.error_at(
+                &at,
+                format!(
+                    "{matcher} needs tls on the router: a plain TCP connection has no server \
+                     name or ALPN (use HostSNI(`*`), or add tls)"
+                ),
+            ));
+            continue;
+        }
+        let entry_points: Vec<&str> = if router.entry_points.is_empty() {
+            config
+                .static_config
+                .entry_points
+                .keys()
+                .map(String::as_str)
+                .collect()
+        } else {
+            router.entry_points.iter().map(String::as_str).collect()
+        };
+        if let Some(tls) = router.tls.as_ref().filter(|t| !t.passthrough) {
+            for ep in &entry_points {
+                tls_routers.push(TlsRouter {
+                    entrypoint: ep,
+                    router: name,
+                    hosts: Vec::new(),
+                    options: tls.options_name(),
+                });
+            }
+        }
+        parsed.push(ParsedTcpRouter {
+            name,
+            config: router,
+            rule,
+            entry_points,
+        });
+    }
+    parsed
+}
+
+/// Every TCP service, children before the weighted services over them.
+fn build_services(config: &LoadedConfig) -> HashMap<&str, Arc<TcpService>> {
+    fn build<'a>(
+        name: &'a str,
+        services: &'a BTreeMap<String, TcpServiceConfig>,
+        built: &mut HashMap<&'a str, Arc<TcpService>>,
+        depth: usize,
+    ) -> Option<Arc<TcpService>> {
+        if let Some(done) = built.get(name) {
+            return Some(done.clone());
+        }
+        // Cycles are refused by the config module; the bound only keeps this finite anyway.
+        if depth > 64 {
+            return None;
+        }
+        let service = match services.get(name)? {
+            TcpServiceConfig::LoadBalancer(lb) => TcpService::LoadBalancer(TcpLoadBalancer::new(
+                name,
+                lb.servers
+                    .iter()
+                    .map(|s| (s.address.clone(), s.weight))
+                    .collect(),
+                lb.proxy_protocol,
+                lb.termination_delay,
+                DEFAULT_DIAL_TIMEOUT,
+            )),
+            TcpServiceConfig::Weighted(children) => {
+                let mut built_children = Vec::new();
+                for child in children {
+                    let (key, _) = services.get_key_value(&child.name)?;
+                    built_children.push((build(key, services, built, depth + 1)?, child.weight));
+                }
+                TcpService::weighted(built_children)
+            }
+        };
+        let service = Arc::new(service);
+        built.insert(name, service.clone());
+        Some(service)
+    }
+    let services = &config.dynamic.tcp.services;
+    let mut built = HashMap::new();
+    for name in services.keys() {
+        build(name, services, &mut built, 0);
+    }
+    built
+}
+
+/// The TCP side of each entrypoint that has TCP routers. `https_entrypoints`: the entrypoints
+/// with HTTP routers that use TLS.
+pub(super) fn build_tcp_entrypoints(
+    config: &LoadedConfig,
+    routers: Vec<ParsedTcpRouter<'_>>,
+    tls: &TlsSetup,
+    https_entrypoints: &HashSet<&str>,
+    errors: &mut Vec<ConfigError>,
+) -> HashMap<String, Arc<TcpEntrypoint>> {
+    let services = build_services(config);
+    let middlewares: HashMap<&str, Arc<TcpMiddleware>> = config
+        .dynamic
+        .tcp
+        .middlewares
+        .iter()
+        .map(|(name, m)| {
+            let built = match m {
+                TcpMiddlewareConfig::IpAllowList(nets) => {
+                    TcpMiddleware::IpAllowList(nets.clone().into_boxed_slice())
+                }
+                TcpMiddlewareConfig::InFlightConn(amount) => {
+                    TcpMiddleware::InFlightConn(InFlightPerIp::new(*amount))
+                }
+            };
+            (name.as_str(), Arc::new(built))
+        })
+        .collect();
+    let mut plain: BTreeMap<&str, Vec<TcpRoute<TcpTarget>>> = BTreeMap::new();
+    let mut with_tls: BTreeMap<&str, Vec<TcpRoute<TcpTarget>>> = BTreeMap::new();
+    for router in routers {
+        let Some(service) = services.get(router.config.service.as_str()).cloned() else {
+            // Unknown service: reported by the config module.
+            continue;
+        };
+        let tcp_tls = match &router.config.tls {
+            None => TcpTls::None,
+            Some(t) if t.passthrough => TcpTls::Passthrough,
+            Some(t) => match tls.options(t.options_name()) {
+                Some(server) => TcpTls::Terminate(server.clone()),
+                None => {
+                    // An unknown options name is reported by the config module; a broken one
+                    // by the TLS setup.
+                    let at = ["tcp", "routers", router.name, "tls"];
+                    errors.push(config.error_at(&at, "its TLS options could not be built"));
+                    continue;
+                }
+            },
+        };
+        let table = if matches!(tcp_tls, TcpTls::None) {
+            &mut plain
+        } else {
+            &mut with_tls
+        };
+        let chain: Option<Box<[Arc<TcpMiddleware>]>> = router
+            .config
+            .middlewares
+            .iter()
+            .map(|m| middlewares.get(m.as_str()).cloned())
+            .collect();
+        let Some(chain) = chain else {
+            // Unknown middleware: reported by the config module.
+            continue;
+        };
+        let target = Arc::new(TcpTarget {
+            router: Arc::from(router.name),
+            middlewares: chain,
+            service,
+            tls: tcp_tls,
+        });
+        let priority = router
+            .config
+            .priority
+            .unwrap_or_else(|| router.rule.default_priority());
+        for ep in router.entry_points {
+            table.entry(ep).or_default().push(TcpRoute {
+                name: router.name.to_string(),
+                rule: router.rule.clone(),
+                priority,
+                target: target.clone(),
+            });
+        }
+    }
+    let eps: HashSet<&str> = plain.keys().chain(with_tls.keys()).copied().collect();
+    eps.into_iter()
+        .map(|ep| {
+            let side = TcpEntrypoint {
+                plain: TcpRoutes::new(plain.remove(ep).unwrap_or_default()),
+                tls: TcpRoutes::new(with_tls.remove(ep).unwrap_or_default()),
+                https_routers: https_entrypoints.contains(ep),
+            };
+            (ep.to_string(), Arc::new(side))
+        })
+        .collect()
+}

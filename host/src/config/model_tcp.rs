@@ -1,0 +1,102 @@
+//! The resolved `tcp:` section (Traefik's TCP routers and services), merged over the main file
+//! and every provider file. Reference checks (router -> service and entry points, weighted ->
+//! services) have passed when a [`TcpConfig`] is handed out; rules are parsed by `tcp::rule`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Traefik's default `terminationDelay`: how long the other direction of a connection may go on
+/// once one side has closed its half.
+pub const DEFAULT_TERMINATION_DELAY: Duration = Duration::from_millis(100);
+
+/// `tcp:`; maps keyed by the names used in the YAML.
+#[derive(Debug, Clone, Default)]
+pub struct TcpConfig {
+    pub routers: BTreeMap<String, TcpRouterConfig>,
+    pub services: BTreeMap<String, TcpServiceConfig>,
+    pub middlewares: BTreeMap<String, TcpMiddlewareConfig>,
+}
+
+/// `tcp.middlewares.<name>`: Traefik's two TCP middlewares, run by the host (no plugin).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TcpMiddlewareConfig {
+    /// `ipAllowList.sourceRange` (also `ipWhiteList`): other clients are closed before any
+    /// byte reaches a server.
+    IpAllowList(Vec<ipnet::IpNet>),
+    /// `inFlightConn.amount`: connections open at once per client IP; beyond it, closed.
+    InFlightConn(u32),
+}
+
+/// `tcp.routers.<name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpRouterConfig {
+    pub rule: String,
+    /// A service in `tcp.services` (`@file` suffix dropped).
+    pub service: String,
+    /// Entry point names; empty means all entry points.
+    pub entry_points: Vec<String>,
+    /// Explicit priority; `None`: the rule length (`HostSNI(`*`)` alone: -1, tried last).
+    pub priority: Option<i64>,
+    /// Names in `tcp.middlewares`, in order (`@file` suffixes dropped).
+    pub middlewares: Vec<String>,
+    /// `tls`: the router matches TLS connections (passthrough or terminated); without it,
+    /// plain TCP connections.
+    pub tls: Option<TcpRouterTls>,
+}
+
+/// `tcp.routers.<name>.tls`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpRouterTls {
+    /// `passthrough: true`: the TLS bytes go to the backend as they came (the backend
+    /// terminates); false: the gateway terminates with `options` and forwards the plain stream.
+    pub passthrough: bool,
+    /// `options`: a `tls.options` name (`default` when absent).
+    pub options: Option<String>,
+}
+
+impl TcpRouterTls {
+    /// The TLS options name this router uses.
+    pub fn options_name(&self) -> &str {
+        self.options
+            .as_deref()
+            .unwrap_or(super::model_tls::DEFAULT_TLS_OPTIONS)
+    }
+}
+
+/// `tcp.services.<name>`: exactly one kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TcpServiceConfig {
+    LoadBalancer(TcpLoadBalancerConfig),
+    /// `weighted.services`: children in `tcp.services` with their weights.
+    Weighted(Vec<TcpWeightedService>),
+}
+
+/// `...weighted.services[i]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpWeightedService {
+    /// A service in `tcp.services` (`@file` suffix dropped).
+    pub name: String,
+    /// `weight`, default 1.
+    pub weight: u32,
+}
+
+/// `tcp.services.<name>.loadBalancer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpLoadBalancerConfig {
+    /// At least one server with a weight above 0.
+    pub servers: Vec<TcpServerConfig>,
+    /// `proxyProtocol.version` (1 or 2): a PROXY protocol header is sent to the server first.
+    pub proxy_protocol: Option<u8>,
+    /// `terminationDelay` (milliseconds, Traefik's unit): once one side closes its half, the
+    /// other direction may go on this long; `None` (a negative value) waits for it to end.
+    pub termination_delay: Option<Duration>,
+}
+
+/// `...loadBalancer.servers[i]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpServerConfig {
+    /// `address`: `host:port`, resolved when a connection is dialled.
+    pub address: String,
+    /// `weight`, default 1; 0 keeps the server out of the rotation.
+    pub weight: u32,
+}

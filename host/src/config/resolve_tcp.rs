@@ -1,0 +1,408 @@
+//! `tcp:` from the main file and every provider file: gathered (a name defined in two files is
+//! an error naming both), each router and service resolved on its own, then references checked
+//! (router -> service and entry points, weighted -> services, no cycle). Runs once per load.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use super::definitions::{Definition, local_name};
+use super::model_tcp::{
+    DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig,
+    TcpRouterConfig, TcpRouterTls, TcpServerConfig, TcpServiceConfig, TcpWeightedService,
+};
+use super::model_tls::TlsConfig;
+use super::provider_names::undefined_reason;
+use super::raw_tcp::{RawTcpLoadBalancer, RawTcpMiddleware, RawTcpRouter, RawTcpService};
+use super::raw_tls::RawRouterTls;
+use super::resolve_static::entries_of;
+use super::router_tls::{check_options_reference, resolve_router_tls};
+use crate::yaml::report::Reporter;
+use crate::yaml::tree::{Entry, Seg};
+
+const TCP_SECTIONS: &[&str] = &["routers", "services", "middlewares"];
+
+/// Every `tcp:` router and service defined, where, before resolution.
+#[derive(Default)]
+pub(crate) struct TcpDefinitions<'n> {
+    pub(crate) routers: BTreeMap<String, Definition<'n>>,
+    pub(crate) services: BTreeMap<String, Definition<'n>>,
+    pub(crate) middlewares: BTreeMap<String, Definition<'n>>,
+}
+
+fn key(name: &str) -> Seg {
+    Seg::Key(name.to_string())
+}
+
+/// Adds the entities of one file's `tcp:` entry to `definitions`.
+pub(crate) fn collect_tcp<'n>(
+    reporter: &mut Reporter<'n>,
+    file: usize,
+    tcp: &'n Entry,
+    definitions: &mut TcpDefinitions<'n>,
+) {
+    let Some(sections) = entries_of(reporter, file, &tcp.value, &[key("tcp")], tcp.line) else {
+        return;
+    };
+    for section in sections {
+        let folded = crate::yaml::case_fold::field_for(&section.key, TCP_SECTIONS);
+        let (kind, target) = match folded.unwrap_or(section.key.as_str()) {
+            "routers" => ("TCP router", &mut definitions.routers),
+            "services" => ("TCP service", &mut definitions.services),
+            "middlewares" => ("TCP middleware", &mut definitions.middlewares),
+            other => {
+                let reason =
+                    format!("unknown key \"{other}\" (allowed: routers, services, middlewares)");
+                reporter.exact(file, &[key("tcp"), key(other)], Some(section.line), reason);
+                continue;
+            }
+        };
+        let path = [key("tcp"), key(&section.key)];
+        let Some(entities) = entries_of(reporter, file, &section.value, &path, section.line) else {
+            continue;
+        };
+        for entity in entities {
+            if let Some(first) = target.get(&entity.key) {
+                let reason = format!(
+                    "{kind} \"{}\" is already defined in {}:{}",
+                    entity.key,
+                    reporter.sources.path(first.file).display(),
+                    first.line
+                );
+                let at = [key("tcp"), key(&section.key), key(&entity.key)];
+                reporter.exact(file, &at, Some(entity.line), reason);
+                continue;
+            }
+            let definition = Definition {
+                file,
+                line: entity.line,
+                node: &entity.value,
+            };
+            target.insert(entity.key.clone(), definition);
+        }
+    }
+}
+
+/// Resolves every gathered TCP router and service; with `complete` (every file read), checks
+/// the references between them and to `entry_points`.
+pub(crate) fn resolve_tcp(
+    reporter: &mut Reporter<'_>,
+    definitions: &TcpDefinitions<'_>,
+    tls: &TlsConfig,
+    entry_points: &BTreeSet<String>,
+    complete: bool,
+) -> TcpConfig {
+    let mut tcp = TcpConfig::default();
+    for (name, def) in &definitions.routers {
+        let path = ["tcp", "routers", name.as_str()];
+        let Some(raw) = reporter.parse::<RawTcpRouter>(def.file, def.node, &path, def.line) else {
+            continue;
+        };
+        let router_tls = raw.tls.map(|raw_tls| {
+            let at = ["tcp", "routers", name.as_str(), "tls"];
+            let passthrough = raw_tls.passthrough.unwrap_or(false);
+            let as_http = RawRouterTls {
+                options: raw_tls.options,
+                cert_resolver: raw_tls.cert_resolver,
+                domains: raw_tls.domains,
+            };
+            let resolved = resolve_router_tls(reporter, def.file, &at, as_http);
+            if !passthrough {
+                check_options_reference(reporter, def.file, &at, &resolved, tls);
+            }
+            TcpRouterTls {
+                passthrough,
+                options: resolved.options,
+            }
+        });
+        let router = TcpRouterConfig {
+            rule: raw.rule,
+            service: local_name(&raw.service),
+            entry_points: raw.entry_points,
+            priority: raw.priority,
+            tls: router_tls,
+            middlewares: raw.middlewares.iter().map(|m| local_name(m)).collect(),
+        };
+        tcp.routers.insert(name.clone(), router);
+    }
+    for (name, def) in &definitions.services {
+        let path = ["tcp", "services", name.as_str()];
+        let Some(raw) = reporter.parse::<RawTcpService>(def.file, def.node, &path, def.line) else {
+            continue;
+        };
+        if let Some(service) = resolve_service(reporter, def.file, name, raw) {
+            tcp.services.insert(name.clone(), service);
+        }
+    }
+    for (name, def) in &definitions.middlewares {
+        let path = ["tcp", "middlewares", name.as_str()];
+        let Some(raw) = reporter.parse::<RawTcpMiddleware>(def.file, def.node, &path, def.line)
+        else {
+            continue;
+        };
+        if let Some(middleware) = resolve_middleware(reporter, def.file, name, raw) {
+            tcp.middlewares.insert(name.clone(), middleware);
+        }
+    }
+    if complete {
+        check_references(reporter, &tcp, definitions, entry_points);
+    }
+    tcp
+}
+
+fn resolve_middleware(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    name: &str,
+    raw: RawTcpMiddleware,
+) -> Option<TcpMiddlewareConfig> {
+    let base = ["tcp", "middlewares", name];
+    match (raw.ip_allow_list, raw.in_flight_conn) {
+        (Some(list), None) => {
+            let at = [base[0], base[1], base[2], "ipAllowList", "sourceRange"];
+            if list.source_range.is_empty() {
+                reporter.at(file, &at, "at least one address or CIDR range is required");
+                return None;
+            }
+            let mut nets = Vec::new();
+            for (index, text) in list.source_range.iter().enumerate() {
+                let parsed = text
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+                match parsed {
+                    Ok(net) => nets.push(net),
+                    Err(_) => {
+                        let index = index.to_string();
+                        let at = [at[0], at[1], at[2], at[3], at[4], &index];
+                        let reason = format!("\"{text}\" is not an IP address or CIDR range");
+                        reporter.at(file, &at, reason);
+                    }
+                }
+            }
+            (nets.len() == list.source_range.len())
+                .then_some(TcpMiddlewareConfig::IpAllowList(nets))
+        }
+        (None, Some(in_flight)) => match u32::try_from(in_flight.amount) {
+            Ok(amount) if amount > 0 => Some(TcpMiddlewareConfig::InFlightConn(amount)),
+            _ => {
+                let at = [base[0], base[1], base[2], "inFlightConn", "amount"];
+                reporter.at(file, &at, "must be at least 1");
+                None
+            }
+        },
+        _ => {
+            reporter.at(
+                file,
+                &base,
+                "a TCP middleware needs exactly one of ipAllowList, inFlightConn",
+            );
+            None
+        }
+    }
+}
+
+fn resolve_service(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    name: &str,
+    raw: RawTcpService,
+) -> Option<TcpServiceConfig> {
+    let base = ["tcp", "services", name];
+    match (raw.load_balancer, raw.weighted) {
+        (Some(lb), None) => resolve_load_balancer(reporter, file, name, lb),
+        (None, Some(weighted)) => {
+            if weighted.services.is_empty() {
+                let at = [base[0], base[1], base[2], "weighted", "services"];
+                reporter.at(file, &at, "at least one service is required");
+                return None;
+            }
+            let services: Vec<TcpWeightedService> = weighted
+                .services
+                .into_iter()
+                .map(|s| TcpWeightedService {
+                    name: local_name(&s.name),
+                    weight: s.weight.unwrap_or(1),
+                })
+                .collect();
+            if services.iter().all(|s| s.weight == 0) {
+                let at = [base[0], base[1], base[2], "weighted", "services"];
+                reporter.at(file, &at, "every service has weight 0");
+                return None;
+            }
+            Some(TcpServiceConfig::Weighted(services))
+        }
+        _ => {
+            reporter.at(
+                file,
+                &base,
+                "a TCP service needs exactly one of loadBalancer, weighted",
+            );
+            None
+        }
+    }
+}
+
+fn resolve_load_balancer(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    name: &str,
+    raw: RawTcpLoadBalancer,
+) -> Option<TcpServiceConfig> {
+    let lb_path = ["tcp", "services", name, "loadBalancer"];
+    let mut ok = true;
+    if raw.servers.is_empty() {
+        reporter.at(
+            file,
+            &[lb_path[0], lb_path[1], lb_path[2], lb_path[3], "servers"],
+            "at least one server is required",
+        );
+        return None;
+    }
+    let mut servers = Vec::new();
+    for (index, server) in raw.servers.into_iter().enumerate() {
+        let index = index.to_string();
+        if let Err(reason) = check_address(&server.address) {
+            let at = [
+                lb_path[0], lb_path[1], lb_path[2], lb_path[3], "servers", &index, "address",
+            ];
+            reporter.at(file, &at, reason);
+            ok = false;
+            continue;
+        }
+        servers.push(TcpServerConfig {
+            address: server.address,
+            weight: server.weight.unwrap_or(1),
+        });
+    }
+    if ok && servers.iter().all(|s| s.weight == 0) {
+        let at = [lb_path[0], lb_path[1], lb_path[2], lb_path[3], "servers"];
+        reporter.at(file, &at, "every server has weight 0");
+        ok = false;
+    }
+    let proxy_protocol = match raw.proxy_protocol {
+        // Traefik's default version is 2.
+        Some(pp) => match pp.version.unwrap_or(2) {
+            v @ (1 | 2) => Some(v),
+            other => {
+                let at = [
+                    lb_path[0],
+                    lb_path[1],
+                    lb_path[2],
+                    lb_path[3],
+                    "proxyProtocol",
+                    "version",
+                ];
+                reporter.at(
+                    file,
+                    &at,
+                    format!("version {other} does not exist (1 or 2)"),
+                );
+                ok = false;
+                None
+            }
+        },
+        None => None,
+    };
+    let termination_delay = match raw.termination_delay {
+        None => Some(DEFAULT_TERMINATION_DELAY),
+        Some(ms) if ms < 0 => None,
+        Some(ms) => Some(Duration::from_millis(ms.unsigned_abs())),
+    };
+    ok.then_some(TcpServiceConfig::LoadBalancer(TcpLoadBalancerConfig {
+        servers,
+        proxy_protocol,
+        termination_delay,
+    }))
+}
+
+/// `host:port` with a port number; the host is resolved when dialling.
+fn check_address(address: &str) -> Result<(), String> {
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return Err(format!("{address:?} is not host:port"));
+    };
+    if host.is_empty() {
+        return Err(format!("{address:?} has no host"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(format!("{address:?} has no valid port")),
+    }
+}
+
+fn check_references(
+    reporter: &mut Reporter<'_>,
+    tcp: &TcpConfig,
+    definitions: &TcpDefinitions<'_>,
+    entry_points: &BTreeSet<String>,
+) {
+    for (name, router) in &tcp.routers {
+        let Some(def) = definitions.routers.get(name) else {
+            continue;
+        };
+        if !definitions.services.contains_key(&router.service) {
+            let reason = undefined_reason("TCP service", &router.service);
+            reporter.at(def.file, &["tcp", "routers", name, "service"], reason);
+        }
+        for (index, middleware) in router.middlewares.iter().enumerate() {
+            if !definitions.middlewares.contains_key(middleware) {
+                let index = index.to_string();
+                let at = ["tcp", "routers", name, "middlewares", &index];
+                reporter.at(
+                    def.file,
+                    &at,
+                    undefined_reason("TCP middleware", middleware),
+                );
+            }
+        }
+        for (index, ep) in router.entry_points.iter().enumerate() {
+            if !entry_points.contains(ep) {
+                let index = index.to_string();
+                let at = ["tcp", "routers", name, "entryPoints", &index];
+                reporter.at(
+                    def.file,
+                    &at,
+                    format!("entry point \"{ep}\" is not defined"),
+                );
+            }
+        }
+    }
+    for (name, service) in &tcp.services {
+        let (Some(def), TcpServiceConfig::Weighted(children)) =
+            (definitions.services.get(name), service)
+        else {
+            continue;
+        };
+        for (index, child) in children.iter().enumerate() {
+            let index = index.to_string();
+            let at = [
+                "tcp", "services", name, "weighted", "services", &index, "name",
+            ];
+            if !definitions.services.contains_key(&child.name) {
+                reporter.at(def.file, &at, undefined_reason("TCP service", &child.name));
+            } else if reaches(tcp, &child.name, name) {
+                let reason = format!(
+                    "service \"{}\" leads back to \"{name}\" (a cycle)",
+                    child.name
+                );
+                reporter.at(def.file, &at, reason);
+            }
+        }
+    }
+}
+
+/// Whether service `from` reaches `target` through weighted children.
+fn reaches(tcp: &TcpConfig, from: &str, target: &str) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![from];
+    while let Some(current) = stack.pop() {
+        if current == target {
+            return true;
+        }
+        if !seen.insert(current) {
+            continue;
+        }
+        if let Some(TcpServiceConfig::Weighted(children)) = tcp.services.get(current) {
+            stack.extend(children.iter().map(|c| c.name.as_str()));
+        }
+    }
+    false
+}

@@ -1,0 +1,236 @@
+//! Which handler gets a connection on an entrypoint with TCP routers: a TCP router (plain,
+//! TLS passthrough or TLS terminated), the HTTP server, or the HTTPS server. Traefik v3's
+//! order (`pkg/server/router/tcp/router.go`):
+//!
+//! 1. With plain TCP routers and neither TLS TCP routers nor HTTPS routers, a matching plain
+//!    router takes the connection at once, before any byte is read (so a protocol where the
+//!    server speaks first works).
+//! 2. Otherwise the first bytes are read (the entrypoint's `headerReadTimeout` bounds the wait).
+//!    Silence until then: a matching plain TCP router gets the connection (a server-speaks-first
+//!    protocol beside TLS routers; Traefik closes it instead), else it is closed.
+//! 3. Not TLS: a matching plain TCP router, else HTTP.
+//! 4. TLS, with the ClientHello's server name and ALPN: an HTTPS router naming the host, then a
+//!    TLS TCP router that is not the catch-all, then HTTPS (any HTTPS router), then the TLS
+//!    catch-all (`HostSNI(`*`)`), then HTTPS with the default options (404), else closed.
+//!
+//! Runs once per connection; the route tables were built at config time.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ServerConfig;
+use tokio::io::AsyncRead;
+
+use super::client_hello::{FirstBytes, HelloInfo, read_first_bytes};
+use super::prefixed::Prefixed;
+use super::rule::ConnFacts;
+use super::service::TcpService;
+use super::table::TcpRoutes;
+
+/// What a TCP router does with TLS.
+#[derive(Debug)]
+pub enum TcpTls {
+    /// A router without `tls`: plain connections.
+    None,
+    /// `passthrough: true`: the TLS bytes go to the backend untouched.
+    Passthrough,
+    /// Terminated with these options; the backend gets the decrypted stream.
+    Terminate(Arc<ServerConfig>),
+}
+
+/// What a matched TCP router leads to.
+#[derive(Debug)]
+pub struct TcpTarget {
+    pub router: Arc<str>,
+    /// The router's middlewares, in order; each may refuse the connection.
+    pub middlewares: Box<[Arc<super::middleware::TcpMiddleware>]>,
+    pub service: Arc<TcpService>,
+    pub tls: TcpTls,
+}
+
+/// The TCP side of one entrypoint in one snapshot.
+#[derive(Debug, Default)]
+pub struct TcpEntrypoint {
+    /// Routers without `tls`.
+    pub plain: TcpRoutes<TcpTarget>,
+    /// Routers with `tls` (passthrough or terminated).
+    pub tls: TcpRoutes<TcpTarget>,
+    /// The entrypoint has HTTP routers with TLS.
+    pub https_routers: bool,
+}
+
+/// Where a connection goes; the bytes read to decide are replayed by the `Prefixed` stream.
+pub enum Verdict<IO> {
+    Tcp(Arc<TcpTarget>, Prefixed<IO>),
+    Http(Prefixed<IO>),
+    Https(Prefixed<IO>),
+    Close,
+}
+
+impl TcpEntrypoint {
+    /// Decides where `io` from `client` goes (see the module docs). `serves_host` tells whether
+    /// an HTTPS router of this entrypoint names a host; `https` whether the entrypoint has a
+    /// TLS side at all.
+    pub async fn route<IO: AsyncRead + Unpin>(
+        &self,
+        mut io: IO,
+        client: SocketAddr,
+        https: Option<&(dyn Fn(&str) -> bool + Sync)>,
+        first_byte: Duration,
+    ) -> Verdict<IO> {
+        let plain_facts = ConnFacts {
+            server_name: None,
+            alpn: &[],
+            client_ip: client.ip(),
+        };
+        if !self.plain.is_empty()
+            && self.tls.is_empty()
+            && !self.https_routers
+            && let Some((target, _)) = self.plain.find(&plain_facts)
+        {
+            return Verdict::Tcp(target.clone(), Prefixed::new(Vec::new(), io));
+        }
+        let (bytes, hello) = match read_first_bytes(&mut io, first_byte).await {
+            FirstBytes::Silent => {
+                return match self.plain.find(&plain_facts) {
+                    Some((target, _)) => {
+                        Verdict::Tcp(target.clone(), Prefixed::new(Vec::new(), io))
+                    }
+                    None => {
+                        tracing::debug!(%client, "closing a connection that sent nothing");
+                        Verdict::Close
+                    }
+                };
+            }
+            FirstBytes::Gone => return Verdict::Close,
+            FirstBytes::Plain(bytes) => {
+                let io = Prefixed::new(bytes, io);
+                return match self.plain.find(&plain_facts) {
+                    Some((target, _)) => Verdict::Tcp(target.clone(), io),
+                    None => Verdict::Http(io),
+                };
+            }
+            FirstBytes::Tls(bytes, hello) => (bytes, hello),
+        };
+        let io = Prefixed::new(bytes, io);
+        let HelloInfo { server_name, alpn } = &hello;
+        let facts = ConnFacts {
+            server_name: server_name.as_deref(),
+            alpn,
+            client_ip: client.ip(),
+        };
+        let names_host = match (https, server_name) {
+            (Some(serves), Some(name)) => serves(name),
+            _ => false,
+        };
+        if names_host {
+            return Verdict::Https(io);
+        }
+        let tcp = self.tls.find(&facts);
+        match tcp {
+            Some((target, false)) => Verdict::Tcp(target.clone(), io),
+            _ if self.https_routers && https.is_some() => Verdict::Https(io),
+            Some((target, true)) => Verdict::Tcp(target.clone(), io),
+            None if https.is_some() => Verdict::Https(io),
+            None => Verdict::Close,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::rule::TcpRule;
+    use super::super::service::TcpLoadBalancer;
+    use super::super::table::TcpRoute;
+    use super::*;
+
+    fn target(name: &str) -> Arc<TcpTarget> {
+        let lb = TcpLoadBalancer::new(name, vec![("x:1".into(), 1)], None, None, Duration::ZERO);
+        Arc::new(TcpTarget {
+            router: Arc::from(name),
+            middlewares: Box::new([]),
+            service: Arc::new(TcpService::LoadBalancer(lb)),
+            tls: TcpTls::Passthrough,
+        })
+    }
+
+    fn routes(rules: &[(&str, &str)]) -> TcpRoutes<TcpTarget> {
+        TcpRoutes::new(
+            rules
+                .iter()
+                .map(|(name, rule)| {
+                    let rule = TcpRule::parse(rule).unwrap();
+                    TcpRoute {
+                        name: name.to_string(),
+                        priority: rule.default_priority(),
+                        rule,
+                        target: target(name),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    fn hello(sni: &str) -> Vec<u8> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from(sni.to_string()).unwrap();
+        let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+        let mut out = Vec::new();
+        conn.write_tls(&mut out).unwrap();
+        out
+    }
+
+    /// Where a TLS client naming `sni` goes: the TCP router's name, "https" or "close".
+    async fn verdict(ep: &TcpEntrypoint, https: Option<&[&str]>, sni: &str) -> String {
+        let bytes = hello(sni);
+        let hosts: Vec<String> = https.unwrap_or(&[]).iter().map(|h| h.to_string()).collect();
+        let serves = move |name: &str| hosts.iter().any(|h| h == name);
+        let https = https.map(|_| &serves as &(dyn Fn(&str) -> bool + Sync));
+        let client = "127.0.0.1:5000".parse().unwrap();
+        match ep
+            .route(&bytes[..], client, https, Duration::from_secs(5))
+            .await
+        {
+            Verdict::Tcp(target, io) => {
+                assert_eq!(io.pending(), &bytes[..], "the ClientHello is replayed");
+                target.router.to_string()
+            }
+            Verdict::Https(_) => "https".into(),
+            Verdict::Http(_) => "http".into(),
+            Verdict::Close => "close".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn tls_connections_follow_traefiks_order() {
+        let ep = TcpEntrypoint {
+            plain: TcpRoutes::default(),
+            tls: routes(&[("db", "HostSNI(`db.test`)"), ("any", "HostSNI(`*`)")]),
+            https_routers: true,
+        };
+        let hosts: &[&str] = &["web.test", "db.test"];
+        // An HTTPS router naming the host wins over a TCP router naming it too.
+        assert_eq!(verdict(&ep, Some(hosts), "db.test").await, "https");
+        assert_eq!(verdict(&ep, Some(&["web.test"]), "db.test").await, "db");
+        // HTTPS routers win over the TCP catch-all...
+        assert_eq!(verdict(&ep, Some(hosts), "other.test").await, "https");
+        // ...which takes the rest when there are none.
+        let ep = TcpEntrypoint {
+            https_routers: false,
+            ..ep
+        };
+        assert_eq!(verdict(&ep, Some(&[]), "other.test").await, "any");
+        let ep = TcpEntrypoint {
+            tls: routes(&[("db", "HostSNI(`db.test`)")]),
+            ..ep
+        };
+        assert_eq!(verdict(&ep, None, "other.test").await, "close");
+        assert_eq!(verdict(&ep, Some(&[]), "other.test").await, "https");
+    }
+}

@@ -1,0 +1,35 @@
+//! TCP routers and services (Traefik's `tcp:`): rules over the connection (`HostSNI`,
+//! `HostSNIRegexp`, `ClientIP`, `ALPN`), the ClientHello read before deciding, TLS passthrough
+//! and termination, PROXY protocol to servers, and the byte forwarding itself.
+//!
+//! When things run:
+//! - at config time (`app::build`): [`TcpRule::parse`], the [`TcpEntrypoint`] route tables
+//!   and the [`TcpService`] trees;
+//! - per connection on an entrypoint with `proxyProtocol`: [`read_proxy_header`] (the client
+//!   behind an L4 balancer, for every router, plugin and `X-Forwarded-For`);
+//! - per connection, only on an entrypoint that has TCP routers (the others keep the HTTP
+//!   path as it was): [`TcpEntrypoint::route`] decides where the connection goes, and
+//!   [`serve`] forwards it when a TCP router took it.
+
+mod client_hello;
+mod dispatch;
+mod forward;
+mod middleware;
+mod prefixed;
+mod proxy_header;
+pub mod proxy_protocol;
+mod rule;
+mod serve;
+mod service;
+mod table;
+
+pub use client_hello::{FirstBytes, HelloInfo, read_first_bytes};
+pub use dispatch::{TcpEntrypoint, TcpTarget, TcpTls, Verdict};
+pub use forward::{Forwarded, forward};
+pub use middleware::{InFlightLease, InFlightPerIp, TcpMiddleware};
+pub use prefixed::Prefixed;
+pub use proxy_header::{ProxyHeaderError, read_proxy_header};
+pub use rule::{ConnFacts, TcpRule};
+pub use serve::{TcpConnection, serve};
+pub use service::{TcpLoadBalancer, TcpService};
+pub use table::{TcpRoute, TcpRoutes};

@@ -1,0 +1,103 @@
+//! TCP services as connections use them: a load balancer over server addresses (smooth
+//! weighted round robin, `lb::SmoothWeighted`) or a weighted service over other TCP services.
+//! Built at config time; a pick is one atomic increment per level, no lock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::lb::SmoothWeighted;
+
+/// A TCP load balancer: where connections go and how.
+#[derive(Debug)]
+pub struct TcpLoadBalancer {
+    pub name: Arc<str>,
+    servers: Box<[Box<str>]>,
+    rotation: SmoothWeighted,
+    /// PROXY protocol version to send first (1 or 2), if any.
+    pub proxy_protocol: Option<u8>,
+    /// See `TcpLoadBalancerConfig::termination_delay`.
+    pub termination_delay: Option<Duration>,
+    /// How long dialling a server may take.
+    pub dial_timeout: Duration,
+}
+
+impl TcpLoadBalancer {
+    pub fn new(
+        name: &str,
+        servers: Vec<(String, u32)>,
+        proxy_protocol: Option<u8>,
+        termination_delay: Option<Duration>,
+        dial_timeout: Duration,
+    ) -> Self {
+        let weights: Vec<u32> = servers.iter().map(|(_, w)| *w).collect();
+        TcpLoadBalancer {
+            name: Arc::from(name),
+            servers: servers
+                .into_iter()
+                .map(|(a, _)| a.into_boxed_str())
+                .collect(),
+            rotation: SmoothWeighted::new(&weights),
+            proxy_protocol,
+            termination_delay,
+            dial_timeout,
+        }
+    }
+}
+
+/// A TCP service.
+#[derive(Debug)]
+pub enum TcpService {
+    LoadBalancer(TcpLoadBalancer),
+    Weighted {
+        children: Box<[Arc<TcpService>]>,
+        rotation: SmoothWeighted,
+    },
+}
+
+impl TcpService {
+    /// A weighted service over `children` with their weights.
+    pub fn weighted(children: Vec<(Arc<TcpService>, u32)>) -> Self {
+        let weights: Vec<u32> = children.iter().map(|(_, w)| *w).collect();
+        TcpService::Weighted {
+            children: children.into_iter().map(|(c, _)| c).collect(),
+            rotation: SmoothWeighted::new(&weights),
+        }
+    }
+
+    /// The load balancer and server address for the next connection; `None` when no server
+    /// has a weight (config checks prevent it).
+    pub fn pick(&self) -> Option<(&TcpLoadBalancer, &str)> {
+        match self {
+            TcpService::LoadBalancer(lb) => {
+                let i = lb.rotation.pick(|_| true)?;
+                Some((lb, lb.servers.get(i)?))
+            }
+            TcpService::Weighted { children, rotation } => {
+                let i = rotation.pick(|_| true)?;
+                children.get(i)?.pick()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weighted_services_split_connections_by_weight() {
+        let lb = |name: &str, addr: &str| {
+            Arc::new(TcpService::LoadBalancer(TcpLoadBalancer::new(
+                name,
+                vec![(addr.to_string(), 1)],
+                None,
+                None,
+                Duration::from_secs(1),
+            )))
+        };
+        let service = TcpService::weighted(vec![(lb("a", "a:1"), 3), (lb("b", "b:1"), 1)]);
+        let picks: Vec<&str> = (0..8).filter_map(|_| service.pick().map(|p| p.1)).collect();
+        assert_eq!(picks.iter().filter(|a| **a == "a:1").count(), 6);
+        assert_eq!(picks.iter().filter(|a| **a == "b:1").count(), 2);
+    }
+}
