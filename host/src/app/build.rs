@@ -31,6 +31,7 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
         max_reply_body_size: c.max_reply_body_size,
         max_headers: c.max_headers,
         counters: None,
+        outbound: None,
     }
 }
 

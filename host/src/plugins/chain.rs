@@ -18,6 +18,8 @@ use super::capabilities::BodyStart;
 use super::error::PluginError;
 use super::heads::{RequestHead, ResponseHead};
 use super::middleware::{HookDecision, InstanceSlot, PluginMiddleware};
+use super::outbound::Subrequest;
+use super::outbound_send::SubrequestResult;
 use super::reply::ValidReply;
 use crate::admin::plugin_metrics::Hook;
 
@@ -38,6 +40,9 @@ pub struct ChainState {
     spare: InstanceSlot,
     /// How many middlewares (from the start) get their response hook.
     ran: usize,
+    /// The middleware waiting for a subrequest's answer (request phase), with what a fail-open
+    /// one must restore if its subresponse hook fails.
+    waiting: Option<(usize, Option<RequestSnapshot>)>,
 }
 
 impl ChainState {
@@ -66,6 +71,9 @@ pub enum RequestOutcome {
     Respond(ValidReply),
     /// A fail-closed plugin failed: answer 500.
     Failed(PluginError),
+    /// A middleware recorded a subrequest (`outbound-http.send`) and continued: send it, then
+    /// hand the answer to [`Chain::resume_request`], which runs the rest of the chain.
+    Subrequest(Box<Subrequest>),
 }
 
 /// The result of the response hooks.
@@ -76,6 +84,12 @@ pub enum ResponseOutcome {
     Replace(ValidReply),
     /// A fail-closed plugin failed: answer 500.
     Failed(PluginError),
+}
+
+/// Where the request hooks go after one middleware's hook.
+enum Step {
+    Next(RequestHead),
+    Done(RequestHead, RequestOutcome),
 }
 
 /// Request edits a fail-open middleware must be able to undo.
@@ -117,16 +131,53 @@ impl Chain {
             slots: Vec::new(),
             spare: None,
             ran: 0,
+            waiting: None,
         }
     }
 
-    /// Runs every request hook in order. The head always comes back.
+    /// Runs every request hook in order. The head always comes back. Stops early with
+    /// [`RequestOutcome::Subrequest`] when a middleware recorded one.
     pub fn on_request(
+        &self,
+        head: RequestHead,
+        state: &mut ChainState,
+    ) -> (RequestHead, RequestOutcome) {
+        self.request_hooks_from(0, head, state)
+    }
+
+    /// Hands the answer to the subrequest of [`RequestOutcome::Subrequest`] to the middleware
+    /// that recorded it (`on-request-subresponse`, on any of its instances), then runs the rest
+    /// of the request hooks as [`Chain::on_request`] does.
+    pub fn resume_request(
         &self,
         mut head: RequestHead,
         state: &mut ChainState,
+        answer: SubrequestResult,
     ) -> (RequestHead, RequestOutcome) {
-        for (i, mw) in self.middlewares.iter().enumerate() {
+        let Some((i, snapshot)) = state.waiting.take() else {
+            let err = PluginError::InvalidOutput("a subrequest answer nobody waits for".into());
+            return (head, RequestOutcome::Failed(err));
+        };
+        let mw = &self.middlewares[i];
+        head.current = i;
+        let (h, result) = mw.on_request_subresponse(
+            head,
+            state.slot(i, mw.budget().isolation == Isolation::PerRequest),
+            answer,
+        );
+        match self.after_request_hook(i, h, result, snapshot, state, "on-request-subresponse") {
+            Step::Next(head) => self.request_hooks_from(i + 1, head, state),
+            Step::Done(head, outcome) => (head, outcome),
+        }
+    }
+
+    fn request_hooks_from(
+        &self,
+        start: usize,
+        mut head: RequestHead,
+        state: &mut ChainState,
+    ) -> (RequestHead, RequestOutcome) {
+        for (i, mw) in self.middlewares.iter().enumerate().skip(start) {
             head.current = i;
             let snapshot = mw.budget().fail_open.then(|| RequestSnapshot {
                 method: head.parts.method.clone(),
@@ -137,28 +188,56 @@ impl Chain {
                 head,
                 state.slot(i, mw.budget().isolation == Isolation::PerRequest),
             );
-            head = h;
-            if let Some(c) = mw.counters() {
-                c.called(Hook::Request);
-            }
-            match result {
-                Ok(HookDecision::Continue) => state.ran = i + 1,
-                Ok(HookDecision::Respond(reply)) => return (head, RequestOutcome::Respond(reply)),
-                Err(err) => {
-                    log_failure(mw, "on-request", &err);
-                    match snapshot {
-                        Some(s) => {
-                            head.parts.method = s.method;
-                            head.parts.uri = s.uri;
-                            head.parts.headers = s.headers;
-                            state.ran = i + 1;
-                        }
-                        None => return (head, RequestOutcome::Failed(err)),
-                    }
-                }
+            match self.after_request_hook(i, h, result, snapshot, state, "on-request") {
+                Step::Next(h) => head = h,
+                Step::Done(h, outcome) => return (h, outcome),
             }
         }
         (head, RequestOutcome::Forward)
+    }
+
+    /// What follows a request-side hook of middleware `i`: the failure policy, and a recorded
+    /// subrequest kept only when the hook continued.
+    fn after_request_hook(
+        &self,
+        i: usize,
+        mut head: RequestHead,
+        result: Result<HookDecision, PluginError>,
+        snapshot: Option<RequestSnapshot>,
+        state: &mut ChainState,
+        hook: &str,
+    ) -> Step {
+        let mw = &self.middlewares[i];
+        if let Some(c) = mw.counters() {
+            c.called(Hook::Request);
+        }
+        let pending = head.pending_subrequest.take();
+        match result {
+            Ok(HookDecision::Continue) => match pending {
+                Some(sub) => {
+                    state.waiting = Some((i, snapshot));
+                    Step::Done(head, RequestOutcome::Subrequest(sub))
+                }
+                None => {
+                    state.ran = i + 1;
+                    Step::Next(head)
+                }
+            },
+            Ok(HookDecision::Respond(reply)) => Step::Done(head, RequestOutcome::Respond(reply)),
+            Err(err) => {
+                log_failure(mw, hook, &err);
+                match snapshot {
+                    Some(s) => {
+                        head.parts.method = s.method;
+                        head.parts.uri = s.uri;
+                        head.parts.headers = s.headers;
+                        state.ran = i + 1;
+                        Step::Next(head)
+                    }
+                    None => Step::Done(head, RequestOutcome::Failed(err)),
+                }
+            }
+        }
     }
 
     /// [`Chain::on_response_with_body`] without body bytes: for callers that hold none (a
@@ -246,7 +325,7 @@ impl Chain {
 
 fn log_failure(mw: &PluginMiddleware, hook: &str, err: &PluginError) {
     if let Some(c) = mw.counters() {
-        let which = if hook == "on-request" {
+        let which = if hook.starts_with("on-request") {
             Hook::Request
         } else {
             Hook::Response

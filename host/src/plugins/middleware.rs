@@ -24,6 +24,7 @@ use super::heads::{RequestHead, ResponseHead};
 use super::host_state::PluginIdentity;
 use super::instance::PluginInstance;
 use super::registry::CompiledPlugin;
+use super::outbound_send::SubrequestResult;
 use super::reply::{ValidReply, validate_reply};
 
 /// What a hook decided, once validated.
@@ -253,6 +254,27 @@ impl PluginMiddleware {
         let decision = result.and_then(|action| self.decide(action));
         self.checkin(inst, decision.is_err(), slot);
         (req, resp, decision)
+    }
+
+    /// Runs `on-request-subresponse` with the answer to the subrequest this middleware recorded
+    /// for the request; on any instance (pooled: the pool's next one). The head always comes
+    /// back.
+    pub fn on_request_subresponse(
+        &self,
+        mut head: RequestHead,
+        slot: &mut InstanceSlot,
+        answer: SubrequestResult,
+    ) -> (RequestHead, Result<HookDecision, PluginError>) {
+        let mut inst = match self.checkout(slot) {
+            Ok(inst) => inst,
+            Err(e) => return (head, Err(e)),
+        };
+        head.max_headers = self.budget.max_headers;
+        let (head, result) =
+            inst.on_request_subresponse(self.deadline_ticks, &self.budget, head, answer);
+        let decision = result.and_then(|action| self.decide(action));
+        self.checkin(inst, decision.is_err(), slot);
+        (head, decision)
     }
 
     fn decide(&self, action: Action) -> Result<HookDecision, PluginError> {

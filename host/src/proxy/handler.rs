@@ -267,9 +267,21 @@ async fn proxy(
         target.router.clone(),
         chain.len(),
     );
-    let (mut head, outcome) = chain.on_request(head, &mut state);
+    let (mut head, mut outcome) = chain.on_request(head, &mut state);
+    // A middleware that recorded a subrequest (`outbound-http`) waits for it here, on this
+    // request's task: no thread and no plugin instance is held while the answer comes.
+    while let RequestOutcome::Subrequest(sub) = outcome {
+        let answer = sub.send().await;
+        (head, outcome) = chain.resume_request(head, &mut state, answer);
+    }
     let (resp_head, upstream_body) = match outcome {
         RequestOutcome::Failed(e) => return Err(e.into()),
+        // The loop above leaves none; were one left, the request fails like a plugin failure.
+        RequestOutcome::Subrequest(_) => {
+            return Err(GatewayError::Plugin(crate::plugins::PluginError::InvalidOutput(
+                "an unsent subrequest".into(),
+            )));
+        }
         RequestOutcome::Respond(reply) => (reply_head(&reply), ReplyOrStream::Reply(reply.body)),
         RequestOutcome::Forward => {
             let mut upstream_parts = clone_for_upstream(&head.parts);
