@@ -44,6 +44,9 @@ pub fn build_snapshot(
     let http = &config.dynamic.http;
     let mut errors = Vec::new();
 
+    // Services (and their transports, health probes); built first, for outbound-http grants.
+    let services = build_services(config, &mut errors);
+
     // Middlewares: resolve the plugin, validate its config, build its instance pool.
     let mut middlewares: BTreeMap<&str, Arc<PluginMiddleware>> = BTreeMap::new();
     for (name, mw) in &http.middlewares {
@@ -92,6 +95,27 @@ pub fn build_snapshot(
             }
             budget.counters = Some(crate::plugins::counters::scope_for(name));
         }
+        if compiled.imports_outbound_http() {
+            let Some(outbound) = &mw.runtime.outbound else {
+                errors.push(config.error_at(
+                    &key,
+                    format!(
+                        "middleware {name:?}: plugin {:?} imports the outbound-http capability, \
+                         which its config does not grant (add capabilities: [outbound-http] and \
+                         outboundHttp: {{allow: [...]}} to its plugin: entry)",
+                        mw.plugin
+                    ),
+                ));
+                continue;
+            };
+            match super::outbound_grant::build(config, &key, outbound, &services) {
+                Ok(grant) => budget.outbound = Some(grant),
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            }
+        }
         match PluginMiddleware::configure(
             registry.engine().clone(),
             name,
@@ -116,9 +140,6 @@ pub fn build_snapshot(
             }
         }
     }
-
-    // Services (and their transports, health probes).
-    let services = build_services(config, &mut errors);
 
     // Routers, grouped by entrypoint.
     let mut per_entrypoint: HashMap<String, Vec<Route<RouteTarget>>> = config

@@ -6,6 +6,7 @@
 
 use wasmtime::Store;
 
+use super::bindings::subresponses as wit_sub;
 use super::bindings::{Action, Declaration};
 use super::budget::MiddlewareBudget;
 use super::engine::PluginEngine;
@@ -13,7 +14,6 @@ use super::error::PluginError;
 use super::exports::InstanceExports;
 use super::heads::{RequestHead, ResponseHead};
 use super::host_state::{HostState, PluginIdentity};
-use super::bindings::subresponses as wit_sub;
 use super::outbound_send::{SubrequestFailure, SubrequestResult};
 use super::registry::CompiledPlugin;
 
@@ -218,7 +218,12 @@ impl PluginInstance {
         let req_borrow = heads.lend_request(req);
         let resp_borrow = heads.lend_response(resp);
         let result = hooks
-            .call_on_response_subresponse(&mut self.store, req_borrow, resp_borrow, to_wit(answer).as_ref())
+            .call_on_response_subresponse(
+                &mut self.store,
+                req_borrow,
+                resp_borrow,
+                to_wit(answer).as_ref(),
+            )
             .map_err(|e| classify(e, &self.store, budget));
         let heads = &mut self.store.data_mut().heads;
         let (req, resp) = (heads.take_request(), heads.take_response());
@@ -238,7 +243,9 @@ fn to_wit(answer: SubrequestResult) -> Result<wit_sub::Subresponse, wit_sub::Sub
             body: r.body,
             body_truncated: r.body_truncated,
         }),
-        Err(SubrequestFailure::Unreachable(why)) => Err(wit_sub::SubrequestFailure::Unreachable(why)),
+        Err(SubrequestFailure::Unreachable(why)) => {
+            Err(wit_sub::SubrequestFailure::Unreachable(why))
+        }
         Err(SubrequestFailure::Timeout) => Err(wit_sub::SubrequestFailure::Timeout),
         Err(SubrequestFailure::NoServer) => Err(wit_sub::SubrequestFailure::NoServer),
     }

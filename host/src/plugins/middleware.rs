@@ -23,8 +23,8 @@ use super::exports::World;
 use super::heads::{RequestHead, ResponseHead};
 use super::host_state::PluginIdentity;
 use super::instance::PluginInstance;
-use super::registry::CompiledPlugin;
 use super::outbound_send::SubrequestResult;
+use super::registry::CompiledPlugin;
 use super::reply::{ValidReply, validate_reply};
 
 /// What a hook decided, once validated.

@@ -39,7 +39,8 @@ impl Origin {
         let uri: Uri = url
             .parse()
             .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
-        Origin::of(&uri).ok_or_else(|| format!("{url:?} is not an absolute http:// or https:// URL"))
+        Origin::of(&uri)
+            .ok_or_else(|| format!("{url:?} is not an absolute http:// or https:// URL"))
     }
 
     fn of(uri: &Uri) -> Option<Origin> {
@@ -212,9 +213,7 @@ pub fn check(grant: &Arc<OutboundGrant>, asked: Asked<'_>) -> Result<Subrequest,
                 ))
             })?;
             if !pq.starts_with('/') {
-                return Err(Refusal::Invalid(format!(
-                    "path {pq:?} must start with '/'"
-                )));
+                return Err(Refusal::Invalid(format!("path {pq:?} must start with '/'")));
             }
             let pq = PathAndQuery::try_from(pq)
                 .map_err(|e| Refusal::Invalid(format!("path {pq:?} is not valid: {e}")))?;

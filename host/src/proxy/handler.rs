@@ -278,9 +278,9 @@ async fn proxy(
         RequestOutcome::Failed(e) => return Err(e.into()),
         // The loop above leaves none; were one left, the request fails like a plugin failure.
         RequestOutcome::Subrequest(_) => {
-            return Err(GatewayError::Plugin(crate::plugins::PluginError::InvalidOutput(
-                "an unsent subrequest".into(),
-            )));
+            return Err(GatewayError::Plugin(
+                crate::plugins::PluginError::InvalidOutput("an unsent subrequest".into()),
+            ));
         }
         RequestOutcome::Respond(reply) => (reply_head(&reply), ReplyOrStream::Reply(reply.body)),
         RequestOutcome::Forward => {
