@@ -9,6 +9,7 @@ mod broken_upstreams;
 mod config_errors;
 mod content_type;
 mod fault_containment;
+mod forward_auth;
 mod fuzz_corpus;
 mod h2_floods;
 mod headers_plugin;

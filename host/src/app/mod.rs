@@ -25,7 +25,7 @@ pub mod build_services;
 pub mod check;
 mod config_rejection;
 mod json_position;
-mod outbound_grant;
+pub mod outbound_grant;
 pub mod reload;
 mod v2_rule;
 
