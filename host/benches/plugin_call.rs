@@ -111,7 +111,9 @@ fn one(chain: &Chain, head: RequestHead) -> (Duration, Result<Expect, String>) {
             Ok(Expect::Respond(reply.status.as_u16()))
         }
         (RequestOutcome::Forward, ResponseOutcome::Forward) => Ok(Expect::Forward),
-        (RequestOutcome::Subrequest(_), _) => Err("an unanswered subrequest".to_string()),
+        (RequestOutcome::Subrequest(_), _) | (_, ResponseOutcome::Subrequest(_)) => {
+            Err("an unanswered subrequest".to_string())
+        }
     };
     (elapsed, result)
 }

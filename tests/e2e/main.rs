@@ -8,6 +8,7 @@ mod accounting;
 mod broken_upstreams;
 mod config_errors;
 mod content_type;
+mod errors_pages;
 mod fault_containment;
 mod forward_auth;
 mod fuzz_corpus;

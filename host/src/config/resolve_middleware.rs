@@ -31,7 +31,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("digestAuth", Some("digest-auth")),
     // not a plugin: part of the gateway's path reading (router::path), see below
     ("encodedCharacters", None),
-    ("errors", None),
+    ("errors", Some("errors")),
     ("forwardAuth", Some("forward-auth")),
     ("grpcWeb", None),
     ("headers", Some("headers")),
@@ -54,7 +54,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
 fn bundled_grants(type_key: &str) -> Option<Vec<Capability>> {
     match type_key {
         "rateLimit" | "inFlightReq" => Some(vec![Capability::Counters]),
-        "forwardAuth" => Some(vec![Capability::OutboundHttp]),
+        "forwardAuth" | "errors" => Some(vec![Capability::OutboundHttp]),
         _ => None,
     }
 }
@@ -85,6 +85,33 @@ fn forward_auth_grant(
         services: Vec::new(),
         timeout: None,
         max_response_body_size,
+    })
+}
+
+/// Traefik's `errors`: its bundled plugin is granted `outbound-http` to its `service`.
+const ERRORS_KEY: &str = "errors";
+
+/// The allow-list of an `errors` middleware: its `service` (required, as in Traefik).
+fn errors_grant(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    entry_path: &[&str],
+    config: &serde_json::Value,
+) -> Option<RawOutboundHttp> {
+    let Some(service) = config
+        .get("service")
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty())
+    else {
+        let reason = "service: required (the service that serves the error pages)";
+        reporter.at(file, entry_path, reason);
+        return None;
+    };
+    Some(RawOutboundHttp {
+        allow: Vec::new(),
+        services: vec![service.to_string()],
+        timeout: None,
+        max_response_body_size: None,
     })
 }
 
@@ -177,11 +204,17 @@ pub(crate) fn resolve_middleware(
                 inline_users_file(reporter, file, &entry_path, &mut config)?;
                 let mut runtime = auth_runtime(type_key, &config, base.defaults);
                 runtime.capabilities = bundled_grants(type_key);
-                if type_key == FORWARD_AUTH_KEY {
-                    runtime.outbound_http =
-                        Some(forward_auth_grant(reporter, file, &entry_path, &config)?);
-                    // The auth server's refusal is the reply: let a page up to the grant's
-                    // 1 MiB answer cap through (the default reply cap is 64 KiB).
+                let grant = match type_key {
+                    FORWARD_AUTH_KEY => {
+                        Some(forward_auth_grant(reporter, file, &entry_path, &config)?)
+                    }
+                    ERRORS_KEY => Some(errors_grant(reporter, file, &entry_path, &config)?),
+                    _ => None,
+                };
+                if grant.is_some() {
+                    runtime.outbound_http = grant;
+                    // The auth server's refusal or the error page is the reply: let a page up
+                    // to the grant's 1 MiB answer cap through (the default reply cap is 64 KiB).
                     runtime
                         .max_reply_body_size
                         .get_or_insert(SizeValue(1024 * 1024));

@@ -95,6 +95,15 @@ const OPTIONS: &[(&str, &[(&str, Kind)])] = &[
     ("contentType", &[("autoDetect", Scalar)]),
     ("headers", HEADERS),
     (
+        "errors",
+        &[
+            ("status", List),
+            ("service", Text),
+            ("query", Text),
+            ("statusRewrites", Scalar),
+        ],
+    ),
+    (
         "forwardAuth",
         &[
             ("address", Text),

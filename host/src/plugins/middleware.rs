@@ -277,6 +277,28 @@ impl PluginMiddleware {
         (head, decision)
     }
 
+    /// Runs `on-response-subresponse` with the answer to the subrequest this middleware's
+    /// response hook recorded. Both heads always come back.
+    pub fn on_response_subresponse(
+        &self,
+        mut req: RequestHead,
+        mut resp: ResponseHead,
+        slot: &mut InstanceSlot,
+        answer: SubrequestResult,
+    ) -> (RequestHead, ResponseHead, Result<HookDecision, PluginError>) {
+        let mut inst = match self.checkout(slot) {
+            Ok(inst) => inst,
+            Err(e) => return (req, resp, Err(e)),
+        };
+        req.max_headers = self.budget.max_headers;
+        resp.max_headers = self.budget.max_headers;
+        let (req, resp, result) =
+            inst.on_response_subresponse(self.deadline_ticks, &self.budget, req, resp, answer);
+        let decision = result.and_then(|action| self.decide(action));
+        self.checkin(inst, decision.is_err(), slot);
+        (req, resp, decision)
+    }
+
     fn decide(&self, action: Action) -> Result<HookDecision, PluginError> {
         match action {
             Action::Continue => Ok(HookDecision::Continue),

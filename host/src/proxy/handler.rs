@@ -306,10 +306,20 @@ async fn proxy(
         ReplyOrStream::Stream(b) => HeldBody::peek(b, chain.body_peek(), &method, status).await?,
     };
     let body_start = held.body_start(&method, status);
-    let (_req, resp_head, outcome) =
+    let (mut head, mut resp_head, mut outcome) =
         chain.on_response_with_body(head, resp_head, &mut state, body_start);
+    // A response hook's subrequest (e.g. `errors` fetching its page), awaited as above.
+    while let ResponseOutcome::Subrequest(sub) = outcome {
+        let answer = sub.send().await;
+        (head, resp_head, outcome) =
+            chain.resume_response(head, resp_head, &mut state, body_start, answer);
+    }
+    drop(head);
     match outcome {
         ResponseOutcome::Failed(e) => Err(e.into()),
+        ResponseOutcome::Subrequest(_) => Err(GatewayError::Plugin(
+            crate::plugins::PluginError::InvalidOutput("an unsent subrequest".into()),
+        )),
         ResponseOutcome::Replace(reply) => Ok(reply_response(reply)),
         ResponseOutcome::Forward => Ok(Response::from_parts(resp_head.parts, held.into_body())),
     }

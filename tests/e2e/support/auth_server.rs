@@ -6,7 +6,10 @@
 //! - `/deny`: 401, `www-authenticate: Basic realm="auth"`, body `denied by auth`;
 //! - `/redirect`: 302, `location: /login?from=auth` (relative), body `see /login`;
 //! - `/hang`: never answers until [`AuthServer::release`] (then 200 as `/allow`); while held,
-//!   counted by [`AuthServer::hanging`].
+//!   counted by [`AuthServer::hanging`];
+//! - `/unavailable`: 503, body `upstream down` (an upstream for the `errors` suite);
+//! - `/{code}.html`: 200, `content-type: text/html`, body `<h1>error {code}</h1>` (an error-page
+//!   service).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -172,6 +175,22 @@ async fn answer(
             let _ = released.wait_for(|r| *r).await;
             allow()
         }
-        _ => reply(404, &[], "no such auth path"),
+        "/unavailable" => reply(503, &[], "upstream down"),
+        page => match page
+            .strip_prefix('/')
+            .and_then(|p| p.strip_suffix(".html"))
+            .and_then(|code| code.parse::<u16>().ok())
+        {
+            Some(code) => {
+                let mut resp =
+                    Response::new(Full::new(Bytes::from(format!("<h1>error {code}</h1>"))));
+                resp.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/html"),
+                );
+                resp
+            }
+            None => reply(404, &[], "no such auth path"),
+        },
     }
 }
