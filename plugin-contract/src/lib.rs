@@ -36,3 +36,13 @@ pub const DEFAULT_MAX_REPLY_BODY: usize = 64 * 1024;
 /// Default cap on the header count of a reply, and of a head after an edit
 /// (`plugins.defaults.maxHeaders`; configurable per middleware).
 pub const DEFAULT_MAX_HEADERS: usize = 100;
+
+/// The largest body of an `outbound-http` subrequest.
+pub const MAX_SUBREQUEST_BODY: usize = 64 * 1024;
+
+/// The most response-body bytes the host reads from a subrequest's answer, whatever the plugin
+/// asks for.
+pub const MAX_SUBRESPONSE_BODY: usize = 1024 * 1024;
+
+/// Subrequests one request may send through one middleware.
+pub const MAX_SUBREQUESTS_PER_MIDDLEWARE: usize = 4;

@@ -130,3 +130,23 @@ fn reply_documents_the_default_budgets() {
         ),
     );
 }
+
+#[test]
+fn outbound_http_documents_its_limits() {
+    use plugin_contract::{
+        MAX_SUBREQUEST_BODY, MAX_SUBREQUESTS_PER_MIDDLEWARE, MAX_SUBRESPONSE_BODY,
+    };
+    let wit = wit_text();
+    assert_documents(
+        &wit,
+        "record subrequest",
+        &format!("a body of at most {}", kib(MAX_SUBREQUEST_BODY)),
+    );
+    assert_eq!(MAX_SUBRESPONSE_BODY, 1024 * 1024);
+    assert_documents(&wit, "max-response-body:", "caps it at 1 MiB");
+    assert_documents(
+        &wit,
+        "too-many,",
+        &format!("already sent {MAX_SUBREQUESTS_PER_MIDDLEWARE} subrequests"),
+    );
+}

@@ -89,6 +89,7 @@ mod action;
 pub mod counters;
 mod error;
 mod log;
+pub mod outbound;
 mod request;
 mod response;
 pub mod rules;
@@ -171,6 +172,28 @@ pub trait Middleware: Sized + 'static {
     ) -> Action {
         let _ = (body_start, complete);
         self.on_response(req, resp)
+    }
+
+    /// Called with the answer to the subrequest that [`Middleware::on_request`] (or an earlier
+    /// call of this hook) recorded with [`outbound::send`], once the gateway has it: decides as
+    /// `on_request` would (continue, possibly after recording another subrequest, or reply).
+    /// May run on another instance than `on_request` did: keep what it needs in the request's
+    /// state. Default: continue.
+    fn on_request_subresponse(&self, req: &mut Request<'_>, answer: outbound::Answer) -> Action {
+        let _ = (req, answer);
+        Action::Continue
+    }
+
+    /// The same for a subrequest recorded by a response hook; a reply replaces the response.
+    /// Default: continue.
+    fn on_response_subresponse(
+        &self,
+        req: &mut Request<'_>,
+        resp: &mut Response<'_>,
+        answer: outbound::Answer,
+    ) -> Action {
+        let _ = (req, resp, answer);
+        Action::Continue
     }
 }
 

@@ -69,6 +69,10 @@ http:
       rateLimit: { average: 1000000000, burst: 1000000000 }
     in-flight-req:
       inFlightReq: { amount: 1000000 }
+    # The auth server's answer is made up by the bench (200 with X-Auth-User): the row is the
+    # plugin's own cost, both request-side hook calls, without the network exchange.
+    forward-auth:
+      forwardAuth: { address: "http://auth.example:9000/verify", authResponseHeaders: [X-Auth-User] }
 "#;
 
 /// Password of `alice` in [`CONFIG`]'s `basic-auth`.
@@ -206,6 +210,7 @@ pub const ROWS: &[Row] = &[
     ),
     row("rate-limit/pooled", &["rate-limit"], Req::Plain, FWD),
     row("in-flight-req/pooled", &["in-flight-req"], Req::Plain, FWD),
+    row("forward-auth/pooled", &["forward-auth"], Req::Plain, FWD),
     row("chain/pooled", CHAIN, Req::Basic, FWD),
     row(
         "chain:cors+security/pooled",

@@ -33,6 +33,7 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
         max_reply_body_size: c.max_reply_body_size,
         max_headers: c.max_headers,
         counters: None,
+        outbound: None,
     }
 }
 
@@ -44,6 +45,9 @@ pub fn build_snapshot(
 ) -> Result<Snapshot, Vec<ConfigError>> {
     let http = &config.dynamic.http;
     let mut errors = Vec::new();
+
+    // Services (and their transports, health probes); built first, for outbound-http grants.
+    let services = build_services(config, &mut errors);
 
     // Middlewares: resolve the plugin, validate its config, build its instance pool.
     let mut middlewares: BTreeMap<&str, Arc<PluginMiddleware>> = BTreeMap::new();
@@ -93,6 +97,27 @@ pub fn build_snapshot(
             }
             budget.counters = Some(crate::plugins::counters::scope_for(name));
         }
+        if compiled.imports_outbound_http() {
+            let Some(outbound) = &mw.runtime.outbound else {
+                errors.push(config.error_at(
+                    &key,
+                    format!(
+                        "middleware {name:?}: plugin {:?} imports the outbound-http capability, \
+                         which its config does not grant (add capabilities: [outbound-http] and \
+                         outboundHttp: {{allow: [...]}} to its plugin: entry)",
+                        mw.plugin
+                    ),
+                ));
+                continue;
+            };
+            match super::outbound_grant::build(config, &key, outbound, &services) {
+                Ok(grant) => budget.outbound = Some(grant),
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            }
+        }
         match PluginMiddleware::configure(
             registry.engine().clone(),
             name,
@@ -117,9 +142,6 @@ pub fn build_snapshot(
             }
         }
     }
-
-    // Services (and their transports, health probes).
-    let services = build_services(config, &mut errors);
 
     // Routers, grouped by entrypoint.
     let mut per_entrypoint: HashMap<String, Vec<Route<RouteTarget>>> = config

@@ -26,6 +26,7 @@ mod build_tcp;
 pub mod check;
 mod config_rejection;
 mod json_position;
+pub mod outbound_grant;
 mod plugin_view;
 pub mod reload;
 mod server_status;

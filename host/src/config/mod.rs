@@ -76,7 +76,7 @@ pub use model_static::{
     DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE,
     DEFAULT_MAX_REQUESTS_PER_INSTANCE, DEFAULT_MEMORY_LIMIT, DEFAULT_POOL_SIZE, EncodedCharacters,
     EntryPointConfig, EntryPointLimits, ForwardedHeadersConfig, H2cUpgrade, Isolation, LogConfig,
-    MIN_MEMORY_LIMIT, PluginRuntimeConfig, PluginsConfig, StaticConfig,
+    MIN_MEMORY_LIMIT, OutboundHttpConfig, PluginRuntimeConfig, PluginsConfig, StaticConfig,
 };
 pub use model_tcp::{
     DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig,

@@ -222,6 +222,23 @@ pub struct PluginRuntimeConfig {
     /// `capabilities: [counters]` (or a built-in key whose bundled plugin needs it): the
     /// middleware may use the `counters` import. Default false.
     pub counters: bool,
+    /// `capabilities: [outbound-http]` with `outboundHttp` (or Traefik's `forwardAuth`, for its
+    /// address): where the middleware may send subrequests. Default none.
+    pub outbound: Option<OutboundHttpConfig>,
+}
+
+/// What an `outbound-http` grant allows, as written (origins are checked where the grant is
+/// built, `app::build`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboundHttpConfig {
+    /// `outboundHttp.allow`: origins.
+    pub allow: Vec<String>,
+    /// `outboundHttp.services`: service names.
+    pub services: Vec<String>,
+    /// `outboundHttp.timeout`; `None`: 30 s.
+    pub timeout: Option<Duration>,
+    /// `outboundHttp.maxResponseBodySize`; `None`: 1 MiB.
+    pub max_response_body_size: Option<u64>,
 }
 
 impl Default for PluginRuntimeConfig {
@@ -236,6 +253,7 @@ impl Default for PluginRuntimeConfig {
             max_reply_body_size: DEFAULT_MAX_REPLY_BODY_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
             counters: false,
+            outbound: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::model_static::{MIN_MEMORY_LIMIT, PluginRuntimeConfig};
+use super::model_static::{MIN_MEMORY_LIMIT, OutboundHttpConfig, PluginRuntimeConfig};
 use super::raw::{Capability, RawRuntime};
 use crate::yaml::report::Reporter;
 
@@ -92,6 +92,34 @@ pub(crate) fn apply_runtime(
     }
     if let Some(granted) = &raw.capabilities {
         out.counters = granted.contains(&Capability::Counters);
+    }
+    let outbound_granted = raw
+        .capabilities
+        .as_ref()
+        .is_some_and(|c| c.contains(&Capability::OutboundHttp));
+    match (&raw.outbound_http, outbound_granted) {
+        (Some(o), true) if o.allow.is_empty() && o.services.is_empty() => report(
+            "outboundHttp",
+            "allows nothing: list origins under allow or services under services".to_string(),
+        ),
+        (Some(o), true) => {
+            out.outbound = Some(OutboundHttpConfig {
+                allow: o.allow.clone(),
+                services: o.services.clone(),
+                timeout: o.timeout.map(|t| t.0),
+                max_response_body_size: o.max_response_body_size.map(|s| s.0),
+            })
+        }
+        (None, true) => report(
+            "capabilities",
+            "outbound-http needs an allow-list: outboundHttp: {allow: [...], services: [...]}"
+                .to_string(),
+        ),
+        (Some(_), false) => report(
+            "outboundHttp",
+            "has no effect without capabilities: [outbound-http]".to_string(),
+        ),
+        (None, false) => {}
     }
     out
 }

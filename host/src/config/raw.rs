@@ -158,6 +158,10 @@ pub(crate) struct RawRuntime {
     /// bundled plugin), never in `plugins.defaults`.
     #[serde(skip)]
     pub(crate) capabilities: Option<Vec<Capability>>,
+    /// What the `outbound-http` grant allows: only with it, in a middleware's `plugin:` (or set
+    /// by a built-in key for its bundled plugin).
+    #[serde(skip)]
+    pub(crate) outbound_http: Option<RawOutboundHttp>,
 }
 
 /// A host capability a middleware's config grants (`capabilities: [counters]`).
@@ -166,6 +170,25 @@ pub(crate) struct RawRuntime {
 pub(crate) enum Capability {
     /// The `counters` interface (token buckets shared by the middleware's instances).
     Counters,
+    /// The `outbound-http` interface (subrequests to the `outboundHttp` allow-list).
+    #[serde(rename = "outbound-http", alias = "outboundHttp")]
+    OutboundHttp,
+}
+
+/// `plugin.outboundHttp`: where a middleware granted `outbound-http` may send subrequests.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawOutboundHttp {
+    /// Origins (`http://host:port`, `https://host`); a URL's path is ignored.
+    #[serde(default)]
+    pub(crate) allow: Vec<String>,
+    /// Services of the config, by name.
+    #[serde(default)]
+    pub(crate) services: Vec<String>,
+    /// The longest wait for a whole answer (default and maximum 30 s).
+    pub(crate) timeout: Option<DurationValue>,
+    /// The largest answer body read (default and maximum 1 MiB).
+    pub(crate) max_response_body_size: Option<SizeValue>,
 }
 
 /// `log:`.
@@ -257,6 +280,8 @@ pub(crate) struct RawPluginMiddleware {
     pub(crate) max_headers: Option<usize>,
     /// Host capabilities granted to the plugin (e.g. `[counters]`).
     pub(crate) capabilities: Option<Vec<Capability>>,
+    /// The `outbound-http` allow-list.
+    pub(crate) outbound_http: Option<RawOutboundHttp>,
 }
 
 impl RawPluginMiddleware {
@@ -272,6 +297,7 @@ impl RawPluginMiddleware {
             max_reply_body_size: self.max_reply_body_size,
             max_headers: self.max_headers,
             capabilities: self.capabilities.clone(),
+            outbound_http: self.outbound_http.clone(),
         }
     }
 }

@@ -9,9 +9,10 @@ use super::model_dynamic::MiddlewareConfig;
 use super::model_static::EncodedCharacters;
 use super::plugin_form::read_plugin;
 use super::plugin_runtime::{RuntimeBase, apply_runtime};
-use super::raw::{Capability, RawEncodedCharacters};
+use super::raw::{Capability, RawEncodedCharacters, RawOutboundHttp};
 use super::resolve_chain::{CHAIN_KEY, resolve_chain};
 use super::resolve_static::entries_of;
+use super::size::SizeValue;
 use super::traefik_options::{deprecated_options, normalize_options};
 use super::users_file::inline_users_file;
 use crate::yaml::report::Reporter;
@@ -30,8 +31,8 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("digestAuth", Some("digest-auth")),
     // not a plugin: part of the gateway's path reading (router::path), see below
     ("encodedCharacters", None),
-    ("errors", None),
-    ("forwardAuth", None),
+    ("errors", Some("errors")),
+    ("forwardAuth", Some("forward-auth")),
     ("grpcWeb", None),
     ("headers", Some("headers")),
     ("inFlightReq", Some("in-flight-req")),
@@ -53,8 +54,65 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
 fn bundled_grants(type_key: &str) -> Option<Vec<Capability>> {
     match type_key {
         "rateLimit" | "inFlightReq" => Some(vec![Capability::Counters]),
+        "forwardAuth" | "errors" => Some(vec![Capability::OutboundHttp]),
         _ => None,
     }
+}
+
+/// Traefik's `forwardAuth`: its bundled plugin is granted `outbound-http` to its `address`.
+const FORWARD_AUTH_KEY: &str = "forwardAuth";
+
+/// The allow-list of a `forwardAuth` middleware: its `address` (required, as in Traefik), with
+/// the answer body capped by `maxResponseBodySize` where it is set and not negative (at most
+/// the contract's 1 MiB either way). Traefik waits 30 s for the auth server: the grant's default.
+fn forward_auth_grant(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    entry_path: &[&str],
+    config: &serde_json::Value,
+) -> Option<RawOutboundHttp> {
+    let Some(address) = config.get("address").and_then(serde_json::Value::as_str) else {
+        let reason = "address: required (the URL of the authentication server)";
+        reporter.at(file, entry_path, reason);
+        return None;
+    };
+    let max_response_body_size = config
+        .get("maxResponseBodySize")
+        .and_then(serde_json::Value::as_u64)
+        .map(SizeValue);
+    Some(RawOutboundHttp {
+        allow: vec![address.to_string()],
+        services: Vec::new(),
+        timeout: None,
+        max_response_body_size,
+    })
+}
+
+/// Traefik's `errors`: its bundled plugin is granted `outbound-http` to its `service`.
+const ERRORS_KEY: &str = "errors";
+
+/// The allow-list of an `errors` middleware: its `service` (required, as in Traefik).
+fn errors_grant(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    entry_path: &[&str],
+    config: &serde_json::Value,
+) -> Option<RawOutboundHttp> {
+    let Some(service) = config
+        .get("service")
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty())
+    else {
+        let reason = "service: required (the service that serves the error pages)";
+        reporter.at(file, entry_path, reason);
+        return None;
+    };
+    Some(RawOutboundHttp {
+        allow: Vec::new(),
+        services: vec![service.to_string()],
+        timeout: None,
+        max_response_body_size: None,
+    })
 }
 
 /// Traefik's `encodedCharacters` middleware: not a plugin but a per-router override of the
@@ -146,6 +204,21 @@ pub(crate) fn resolve_middleware(
                 inline_users_file(reporter, file, &entry_path, &mut config)?;
                 let mut runtime = auth_runtime(type_key, &config, base.defaults);
                 runtime.capabilities = bundled_grants(type_key);
+                let grant = match type_key {
+                    FORWARD_AUTH_KEY => {
+                        Some(forward_auth_grant(reporter, file, &entry_path, &config)?)
+                    }
+                    ERRORS_KEY => Some(errors_grant(reporter, file, &entry_path, &config)?),
+                    _ => None,
+                };
+                if grant.is_some() {
+                    runtime.outbound_http = grant;
+                    // The auth server's refusal or the error page is the reply: let a page up
+                    // to the grant's 1 MiB answer cap through (the default reply cap is 64 KiB).
+                    runtime
+                        .max_reply_body_size
+                        .get_or_insert(SizeValue(1024 * 1024));
+                }
                 ((*plugin).to_string(), Some(config), runtime)
             }
             Some((_, None)) => {

@@ -95,6 +95,42 @@ const OPTIONS: &[(&str, &[(&str, Kind)])] = &[
     ("contentType", &[("autoDetect", Scalar)]),
     ("headers", HEADERS),
     (
+        "errors",
+        &[
+            ("status", List),
+            ("service", Text),
+            ("query", Text),
+            ("statusRewrites", Scalar),
+        ],
+    ),
+    (
+        "forwardAuth",
+        &[
+            ("address", Text),
+            (
+                "tls",
+                Struct(&[
+                    ("ca", Text),
+                    ("cert", Text),
+                    ("key", Text),
+                    ("insecureSkipVerify", Scalar),
+                    ("caOptional", Scalar),
+                ]),
+            ),
+            ("trustForwardHeader", Scalar),
+            ("authResponseHeaders", List),
+            ("authResponseHeadersRegex", Text),
+            ("authRequestHeaders", List),
+            ("addAuthCookiesToResponse", List),
+            ("headerField", Text),
+            ("forwardBody", Scalar),
+            ("maxBodySize", Scalar),
+            ("preserveLocationHeader", Scalar),
+            ("preserveRequestMethod", Scalar),
+            ("maxResponseBodySize", Scalar),
+        ],
+    ),
+    (
         "ipAllowList",
         &[
             ("sourceRange", List),

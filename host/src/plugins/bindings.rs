@@ -1,17 +1,18 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
-//! Generated for the `middleware-with-counters` world, which includes
-//! `middleware-with-capabilities` and so `middleware`: its imports are theirs plus `counters`,
-//! so one linker serves every world (a component imports only what it calls), and its per-interface export loaders
-//! (`handler::GuestIndices`, `capabilities::GuestIndices`) let the registry accept a component
-//! of either world (see `registry::ComponentExports`).
+//! Generated for the `middleware-with-outbound-http` world, which includes
+//! `middleware-with-counters`, `middleware-with-capabilities` and so `middleware`: its imports
+//! are theirs plus `counters` and `outbound-http`, so one linker serves every world (a component
+//! imports only what it calls), and its per-interface export loaders (`handler::GuestIndices`,
+//! `capabilities::GuestIndices`, `subresponses::GuestIndices`) let the registry accept a
+//! component of any world (see `exports::ComponentExports`).
 //!
 //! Host-owned resources map to our own head types, so a request head moves into a store's
 //! lent-head slot (`lent`) for the length of a hook call and comes back out afterwards:
 //! nothing is copied.
 
 wasmtime::component::bindgen!({
-    world: "middleware-with-counters",
+    world: "middleware-with-outbound-http",
     path: "../wit",
     with: {
         "wasmgate:plugin/http.request": crate::plugins::heads::RequestHead,
@@ -25,10 +26,11 @@ wasmtime::component::bindgen!({
 pub use self::exports::wasmgate::plugin::capabilities;
 pub use self::exports::wasmgate::plugin::capabilities::Declaration;
 pub use self::exports::wasmgate::plugin::handler;
+pub use self::exports::wasmgate::plugin::subresponses;
 pub use self::wasmgate::plugin::http::Action;
 pub use self::wasmgate::plugin::http::Reply;
 pub use self::wasmgate::plugin::types::EditError;
 pub use self::wasmgate::plugin::types::LogLevel;
 
 /// The world name's Rust type, for `add_to_linker` (every import of every world).
-pub type Middleware = MiddlewareWithCounters;
+pub type Middleware = MiddlewareWithOutboundHttp;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::counters::CounterScope;
+use super::outbound::OutboundGrant;
 
 use crate::config::{
     DEFAULT_DEADLINE, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE,
@@ -30,6 +31,9 @@ pub struct MiddlewareBudget {
     /// The middleware's counters when its config grants `counters` (else `None`, and a
     /// component importing `counters` is refused at load).
     pub counters: Option<Arc<CounterScope>>,
+    /// What the middleware may reach when its config grants `outbound-http` (else `None`, and
+    /// a component importing `outbound-http` is refused at load).
+    pub outbound: Option<Arc<OutboundGrant>>,
 }
 
 impl Default for MiddlewareBudget {
@@ -44,6 +48,7 @@ impl Default for MiddlewareBudget {
             max_reply_body_size: DEFAULT_MAX_REPLY_BODY_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
             counters: None,
+            outbound: None,
         }
     }
 }

@@ -18,6 +18,8 @@ use super::capabilities::BodyStart;
 use super::error::PluginError;
 use super::heads::{RequestHead, ResponseHead};
 use super::middleware::{HookDecision, InstanceSlot, PluginMiddleware};
+use super::outbound::Subrequest;
+use super::outbound_send::SubrequestResult;
 use super::reply::ValidReply;
 use crate::admin::plugin_metrics::Hook;
 
@@ -38,6 +40,11 @@ pub struct ChainState {
     spare: InstanceSlot,
     /// How many middlewares (from the start) get their response hook.
     ran: usize,
+    /// The middleware waiting for a subrequest's answer (request phase), with what a fail-open
+    /// one must restore if its subresponse hook fails.
+    waiting: Option<(usize, Option<RequestSnapshot>)>,
+    /// The same in the response phase.
+    response_waiting: Option<ResponseWaiting>,
 }
 
 impl ChainState {
@@ -66,6 +73,9 @@ pub enum RequestOutcome {
     Respond(ValidReply),
     /// A fail-closed plugin failed: answer 500.
     Failed(PluginError),
+    /// A middleware recorded a subrequest (`outbound-http.send`) and continued: send it, then
+    /// hand the answer to [`Chain::resume_request`], which runs the rest of the chain.
+    Subrequest(Box<Subrequest>),
 }
 
 /// The result of the response hooks.
@@ -76,6 +86,15 @@ pub enum ResponseOutcome {
     Replace(ValidReply),
     /// A fail-closed plugin failed: answer 500.
     Failed(PluginError),
+    /// A response hook recorded a subrequest and continued: send it, then hand the answer to
+    /// [`Chain::resume_response`].
+    Subrequest(Box<Subrequest>),
+}
+
+/// Where the request hooks go after one middleware's hook.
+enum Step {
+    Next(RequestHead),
+    Done(RequestHead, RequestOutcome),
 }
 
 /// Request edits a fail-open middleware must be able to undo.
@@ -117,16 +136,54 @@ impl Chain {
             slots: Vec::new(),
             spare: None,
             ran: 0,
+            waiting: None,
+            response_waiting: None,
         }
     }
 
-    /// Runs every request hook in order. The head always comes back.
+    /// Runs every request hook in order. The head always comes back. Stops early with
+    /// [`RequestOutcome::Subrequest`] when a middleware recorded one.
     pub fn on_request(
+        &self,
+        head: RequestHead,
+        state: &mut ChainState,
+    ) -> (RequestHead, RequestOutcome) {
+        self.request_hooks_from(0, head, state)
+    }
+
+    /// Hands the answer to the subrequest of [`RequestOutcome::Subrequest`] to the middleware
+    /// that recorded it (`on-request-subresponse`, on any of its instances), then runs the rest
+    /// of the request hooks as [`Chain::on_request`] does.
+    pub fn resume_request(
         &self,
         mut head: RequestHead,
         state: &mut ChainState,
+        answer: SubrequestResult,
     ) -> (RequestHead, RequestOutcome) {
-        for (i, mw) in self.middlewares.iter().enumerate() {
+        let Some((i, snapshot)) = state.waiting.take() else {
+            let err = PluginError::InvalidOutput("a subrequest answer nobody waits for".into());
+            return (head, RequestOutcome::Failed(err));
+        };
+        let mw = &self.middlewares[i];
+        head.current = i;
+        let (h, result) = mw.on_request_subresponse(
+            head,
+            state.slot(i, mw.budget().isolation == Isolation::PerRequest),
+            answer,
+        );
+        match self.after_request_hook(i, h, result, snapshot, state, "on-request-subresponse") {
+            Step::Next(head) => self.request_hooks_from(i + 1, head, state),
+            Step::Done(head, outcome) => (head, outcome),
+        }
+    }
+
+    fn request_hooks_from(
+        &self,
+        start: usize,
+        mut head: RequestHead,
+        state: &mut ChainState,
+    ) -> (RequestHead, RequestOutcome) {
+        for (i, mw) in self.middlewares.iter().enumerate().skip(start) {
             head.current = i;
             let snapshot = mw.budget().fail_open.then(|| RequestSnapshot {
                 method: head.parts.method.clone(),
@@ -137,28 +194,56 @@ impl Chain {
                 head,
                 state.slot(i, mw.budget().isolation == Isolation::PerRequest),
             );
-            head = h;
-            if let Some(c) = mw.counters() {
-                c.called(Hook::Request);
-            }
-            match result {
-                Ok(HookDecision::Continue) => state.ran = i + 1,
-                Ok(HookDecision::Respond(reply)) => return (head, RequestOutcome::Respond(reply)),
-                Err(err) => {
-                    log_failure(mw, "on-request", &err);
-                    match snapshot {
-                        Some(s) => {
-                            head.parts.method = s.method;
-                            head.parts.uri = s.uri;
-                            head.parts.headers = s.headers;
-                            state.ran = i + 1;
-                        }
-                        None => return (head, RequestOutcome::Failed(err)),
-                    }
-                }
+            match self.after_request_hook(i, h, result, snapshot, state, "on-request") {
+                Step::Next(h) => head = h,
+                Step::Done(h, outcome) => return (h, outcome),
             }
         }
         (head, RequestOutcome::Forward)
+    }
+
+    /// What follows a request-side hook of middleware `i`: the failure policy, and a recorded
+    /// subrequest kept only when the hook continued.
+    fn after_request_hook(
+        &self,
+        i: usize,
+        mut head: RequestHead,
+        result: Result<HookDecision, PluginError>,
+        snapshot: Option<RequestSnapshot>,
+        state: &mut ChainState,
+        hook: &str,
+    ) -> Step {
+        let mw = &self.middlewares[i];
+        if let Some(c) = mw.counters() {
+            c.called(Hook::Request);
+        }
+        let pending = head.pending_subrequest.take();
+        match result {
+            Ok(HookDecision::Continue) => match pending {
+                Some(sub) => {
+                    state.waiting = Some((i, snapshot));
+                    Step::Done(head, RequestOutcome::Subrequest(sub))
+                }
+                None => {
+                    state.ran = i + 1;
+                    Step::Next(head)
+                }
+            },
+            Ok(HookDecision::Respond(reply)) => Step::Done(head, RequestOutcome::Respond(reply)),
+            Err(err) => {
+                log_failure(mw, hook, &err);
+                match snapshot {
+                    Some(s) => {
+                        head.parts.method = s.method;
+                        head.parts.uri = s.uri;
+                        head.parts.headers = s.headers;
+                        state.ran = i + 1;
+                        Step::Next(head)
+                    }
+                    None => Step::Done(head, RequestOutcome::Failed(err)),
+                }
+            }
+        }
     }
 
     /// [`Chain::on_response_with_body`] without body bytes: for callers that hold none (a
@@ -176,16 +261,82 @@ impl Chain {
     /// order, skipping those that declared no response hook. `body` is the first bytes of the
     /// response body (at least [`Chain::body_peek`] of them, or all of a shorter body) for the
     /// middlewares that declared a peek. When a hook replaces the response, the earlier hooks
-    /// see the replacement's head, and its body as their body start.
+    /// see the replacement's head, and its body as their body start. Stops early with
+    /// [`ResponseOutcome::Subrequest`] when a middleware recorded one.
     pub fn on_response_with_body(
+        &self,
+        req: RequestHead,
+        resp: ResponseHead,
+        state: &mut ChainState,
+        body: BodyStart<'_>,
+    ) -> (RequestHead, ResponseHead, ResponseOutcome) {
+        let below = state.ran;
+        self.response_hooks_below(below, req, resp, state, body, None)
+    }
+
+    /// Hands the answer to the subrequest of [`ResponseOutcome::Subrequest`] to the middleware
+    /// that recorded it (`on-response-subresponse`), then runs the remaining response hooks as
+    /// [`Chain::on_response_with_body`] does (`body` as given to it).
+    pub fn resume_response(
         &self,
         mut req: RequestHead,
         mut resp: ResponseHead,
         state: &mut ChainState,
         body: BodyStart<'_>,
+        answer: SubrequestResult,
     ) -> (RequestHead, ResponseHead, ResponseOutcome) {
-        let mut replacement: Option<ValidReply> = None;
-        for i in (0..state.ran).rev() {
+        let Some(waiting) = state.response_waiting.take() else {
+            let err = PluginError::InvalidOutput("a subrequest answer nobody waits for".into());
+            return (req, resp, ResponseOutcome::Failed(err));
+        };
+        let ResponseWaiting {
+            index: i,
+            snapshot,
+            mut replacement,
+        } = waiting;
+        let mw = &self.middlewares[i];
+        req.current = i;
+        let (r, s, result) = mw.on_response_subresponse(
+            req,
+            resp,
+            state.slot(i, mw.budget().isolation == Isolation::PerRequest),
+            answer,
+        );
+        (req, resp) = (r, s);
+        let step = self.after_response_hook(
+            i,
+            &mut req,
+            &mut resp,
+            result,
+            snapshot,
+            &mut replacement,
+            "on-response-subresponse",
+        );
+        match step {
+            ResponseStep::Next => {}
+            ResponseStep::Failed(err) => return (req, resp, ResponseOutcome::Failed(err)),
+            ResponseStep::Subrequest(sub, snapshot) => {
+                state.response_waiting = Some(ResponseWaiting {
+                    index: i,
+                    snapshot,
+                    replacement,
+                });
+                return (req, resp, ResponseOutcome::Subrequest(sub));
+            }
+        }
+        self.response_hooks_below(i, req, resp, state, body, replacement)
+    }
+
+    fn response_hooks_below(
+        &self,
+        below: usize,
+        mut req: RequestHead,
+        mut resp: ResponseHead,
+        state: &mut ChainState,
+        body: BodyStart<'_>,
+        mut replacement: Option<ValidReply>,
+    ) -> (RequestHead, ResponseHead, ResponseOutcome) {
+        for i in (0..below).rev() {
             let mw = &self.middlewares[i];
             if !mw.capabilities().response_hook {
                 continue;
@@ -209,25 +360,25 @@ impl Chain {
                 body,
             );
             (req, resp) = (r, s);
-            if let Some(c) = mw.counters() {
-                c.called(Hook::Response);
-            }
-            match result {
-                Ok(HookDecision::Continue) => {}
-                Ok(HookDecision::Respond(reply)) => {
-                    resp.parts.status = reply.status;
-                    resp.parts.headers = reply.headers.clone();
-                    replacement = Some(reply);
-                }
-                Err(err) => {
-                    log_failure(mw, "on-response", &err);
-                    match snapshot {
-                        Some((status, headers)) => {
-                            resp.parts.status = status;
-                            resp.parts.headers = headers;
-                        }
-                        None => return (req, resp, ResponseOutcome::Failed(err)),
-                    }
+            let step = self.after_response_hook(
+                i,
+                &mut req,
+                &mut resp,
+                result,
+                snapshot,
+                &mut replacement,
+                "on-response",
+            );
+            match step {
+                ResponseStep::Next => {}
+                ResponseStep::Failed(err) => return (req, resp, ResponseOutcome::Failed(err)),
+                ResponseStep::Subrequest(sub, snapshot) => {
+                    state.response_waiting = Some(ResponseWaiting {
+                        index: i,
+                        snapshot,
+                        replacement,
+                    });
+                    return (req, resp, ResponseOutcome::Subrequest(sub));
                 }
             }
         }
@@ -242,11 +393,73 @@ impl Chain {
         };
         (req, resp, outcome)
     }
+
+    /// What follows a response-side hook of middleware `i`: the failure policy, a replacement,
+    /// and a recorded subrequest kept only when the hook continued.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the response loop's state, passed by reference instead of a one-use struct"
+    )]
+    fn after_response_hook(
+        &self,
+        i: usize,
+        req: &mut RequestHead,
+        resp: &mut ResponseHead,
+        result: Result<HookDecision, PluginError>,
+        snapshot: Option<(http::StatusCode, HeaderMap)>,
+        replacement: &mut Option<ValidReply>,
+        hook: &str,
+    ) -> ResponseStep {
+        let mw = &self.middlewares[i];
+        if let Some(c) = mw.counters() {
+            c.called(Hook::Response);
+        }
+        let pending = req.pending_subrequest.take();
+        match result {
+            Ok(HookDecision::Continue) => match pending {
+                Some(sub) => ResponseStep::Subrequest(sub, snapshot),
+                None => ResponseStep::Next,
+            },
+            Ok(HookDecision::Respond(reply)) => {
+                resp.parts.status = reply.status;
+                resp.parts.headers = reply.headers.clone();
+                *replacement = Some(reply);
+                ResponseStep::Next
+            }
+            Err(err) => {
+                log_failure(mw, hook, &err);
+                match snapshot {
+                    Some((status, headers)) => {
+                        resp.parts.status = status;
+                        resp.parts.headers = headers;
+                        ResponseStep::Next
+                    }
+                    None => ResponseStep::Failed(err),
+                }
+            }
+        }
+    }
+}
+
+/// Where the response hooks go after one middleware's hook.
+enum ResponseStep {
+    Next,
+    Failed(PluginError),
+    Subrequest(Box<Subrequest>, Option<(http::StatusCode, HeaderMap)>),
+}
+
+/// A middleware waiting for a subrequest's answer in the response phase, with the response
+/// loop's state: what a fail-open middleware restores, and the reply that replaces the
+/// upstream's so far.
+struct ResponseWaiting {
+    index: usize,
+    snapshot: Option<(http::StatusCode, HeaderMap)>,
+    replacement: Option<ValidReply>,
 }
 
 fn log_failure(mw: &PluginMiddleware, hook: &str, err: &PluginError) {
     if let Some(c) = mw.counters() {
-        let which = if hook == "on-request" {
+        let which = if hook.starts_with("on-request") {
             Hook::Request
         } else {
             Hook::Response

@@ -8,12 +8,15 @@
 use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre};
 
-use super::bindings::{capabilities, handler};
+use super::bindings::{capabilities, handler, subresponses};
 use super::error::LoadError;
 use super::host_state::HostState;
 
 /// Export name of the `capabilities` interface in a component.
 const CAPABILITIES_EXPORT: &str = "wasmgate:plugin/capabilities@0.1.0";
+
+/// Export name of the `subresponses` interface in a component.
+const SUBRESPONSES_EXPORT: &str = "wasmgate:plugin/subresponses@0.1.0";
 
 /// The world a component was built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +41,15 @@ impl World {
 pub struct ComponentExports {
     handler: handler::GuestIndices,
     capabilities: Option<capabilities::GuestIndices>,
+    subresponses: Option<subresponses::GuestIndices>,
 }
 
 /// The exported functions of one instance.
 pub struct InstanceExports {
     pub handler: handler::Guest,
     pub capabilities: Option<capabilities::Guest>,
+    /// The hooks that receive subrequest answers (`middleware-with-outbound-http`).
+    pub subresponses: Option<subresponses::Guest>,
 }
 
 impl ComponentExports {
@@ -56,10 +62,20 @@ impl ComponentExports {
             None => None,
             Some(_) => Some(capabilities::GuestIndices::new(pre).map_err(world_err)?),
         };
+        let subresponses = match pre.component().get_export_index(None, SUBRESPONSES_EXPORT) {
+            None => None,
+            Some(_) => Some(subresponses::GuestIndices::new(pre).map_err(world_err)?),
+        };
         Ok(ComponentExports {
             handler,
             capabilities,
+            subresponses,
         })
+    }
+
+    /// Whether the component exports the `subresponses` hooks.
+    pub fn has_subresponses(&self) -> bool {
+        self.subresponses.is_some()
     }
 
     pub fn world(&self) -> World {
@@ -80,9 +96,14 @@ impl ComponentExports {
             Some(indices) => Some(indices.load(&mut *store, instance)?),
             None => None,
         };
+        let subresponses = match &self.subresponses {
+            Some(indices) => Some(indices.load(&mut *store, instance)?),
+            None => None,
+        };
         Ok(InstanceExports {
             handler,
             capabilities,
+            subresponses,
         })
     }
 }

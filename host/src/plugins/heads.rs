@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::counters::InFlightLease;
+use super::outbound::Subrequest;
 
 /// The contract's limits (shared with plugin-sdk and stated in the WIT): the largest single
 /// header value a plugin may write, the largest per-request scratch a middleware may keep, the
@@ -60,6 +61,11 @@ pub struct RequestHeadFields {
     /// In-flight counts taken for this request (`counters.acquire-in-flight`); released when
     /// the head is dropped, however the request ends.
     pub(crate) in_flight: Vec<InFlightLease>,
+    /// The subrequest the current hook recorded (`outbound-http.send`), taken by the chain when
+    /// the hook returns.
+    pub(crate) pending_subrequest: Option<Box<Subrequest>>,
+    /// Subrequests recorded so far, by chain position; allocated on the first one.
+    subrequest_counts: Vec<u8>,
 }
 
 impl RequestHead {
@@ -83,6 +89,8 @@ impl RequestHead {
             current: 0,
             max_headers: usize::MAX,
             in_flight: Vec::new(),
+            pending_subrequest: None,
+            subrequest_counts: Vec::new(),
         }))
     }
 }
@@ -114,6 +122,18 @@ impl RequestHeadFields {
 
     pub fn state(&self) -> Option<Vec<u8>> {
         self.states.get(self.current).cloned().flatten()
+    }
+
+    /// Subrequests the middleware at chain position `i` has recorded for this request.
+    pub(crate) fn subrequests_sent(&self, i: usize) -> usize {
+        self.subrequest_counts.get(i).map_or(0, |n| usize::from(*n))
+    }
+
+    pub(crate) fn count_subrequest(&mut self, i: usize) {
+        if self.subrequest_counts.len() <= i {
+            self.subrequest_counts.resize(i + 1, 0);
+        }
+        self.subrequest_counts[i] = self.subrequest_counts[i].saturating_add(1);
     }
 }
 

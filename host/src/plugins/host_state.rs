@@ -35,6 +35,8 @@ pub struct HostState {
     pub(crate) identity: PluginIdentity,
     /// The middleware's counters, when its config grants `counters` (`counters_import`).
     pub(crate) counters: Option<Arc<CounterScope>>,
+    /// The middleware's `outbound-http` grant (`outbound_import`).
+    pub(crate) outbound: Option<Arc<super::outbound::OutboundGrant>>,
 }
 
 impl HostState {
@@ -44,6 +46,7 @@ impl HostState {
             memory: MemoryCap::new(memory_limit),
             identity,
             counters: None,
+            outbound: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use wasmtime::Store;
 
+use super::bindings::subresponses as wit_sub;
 use super::bindings::{Action, Declaration};
 use super::budget::MiddlewareBudget;
 use super::engine::PluginEngine;
@@ -13,6 +14,7 @@ use super::error::PluginError;
 use super::exports::InstanceExports;
 use super::heads::{RequestHead, ResponseHead};
 use super::host_state::{HostState, PluginIdentity};
+use super::outbound_send::{SubrequestFailure, SubrequestResult};
 use super::registry::CompiledPlugin;
 
 pub struct PluginInstance {
@@ -32,6 +34,7 @@ impl PluginInstance {
     ) -> Result<Self, PluginError> {
         let mut state = HostState::new(identity, budget.memory_limit);
         state.counters = budget.counters.clone();
+        state.outbound = budget.outbound.clone();
         let mut store = Store::new(engine.engine(), state);
         store.limiter(|s| &mut s.memory);
         store.epoch_deadline_trap();
@@ -172,6 +175,79 @@ impl PluginInstance {
         let heads = &mut self.store.data_mut().heads;
         let (req, resp) = (heads.take_request(), heads.take_response());
         (req, resp, result)
+    }
+}
+
+impl PluginInstance {
+    /// Calls `on-request-subresponse` with the answer to the subrequest the middleware recorded,
+    /// lending `head`; the head always comes back. A component without the `subresponses`
+    /// export cannot have recorded one (it is refused at load), so that is a trap.
+    pub fn on_request_subresponse(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+        head: RequestHead,
+        answer: SubrequestResult,
+    ) -> (RequestHead, Result<Action, PluginError>) {
+        let Some(hooks) = &self.bindings.subresponses else {
+            return (head, Err(no_subresponse_hooks()));
+        };
+        self.store.set_epoch_deadline(deadline_ticks);
+        let borrow = self.store.data_mut().heads.lend_request(head);
+        let result = hooks
+            .call_on_request_subresponse(&mut self.store, borrow, to_wit(answer).as_ref())
+            .map_err(|e| classify(e, &self.store, budget));
+        let head = self.store.data_mut().heads.take_request();
+        (head, result)
+    }
+
+    /// Calls `on-response-subresponse`, lending both heads; both always come back.
+    pub fn on_response_subresponse(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+        req: RequestHead,
+        resp: ResponseHead,
+        answer: SubrequestResult,
+    ) -> (RequestHead, ResponseHead, Result<Action, PluginError>) {
+        let Some(hooks) = &self.bindings.subresponses else {
+            return (req, resp, Err(no_subresponse_hooks()));
+        };
+        self.store.set_epoch_deadline(deadline_ticks);
+        let heads = &mut self.store.data_mut().heads;
+        let req_borrow = heads.lend_request(req);
+        let resp_borrow = heads.lend_response(resp);
+        let result = hooks
+            .call_on_response_subresponse(
+                &mut self.store,
+                req_borrow,
+                resp_borrow,
+                to_wit(answer).as_ref(),
+            )
+            .map_err(|e| classify(e, &self.store, budget));
+        let heads = &mut self.store.data_mut().heads;
+        let (req, resp) = (heads.take_request(), heads.take_response());
+        (req, resp, result)
+    }
+}
+
+fn no_subresponse_hooks() -> PluginError {
+    PluginError::Trap("a subrequest was recorded by a component without subresponse hooks".into())
+}
+
+fn to_wit(answer: SubrequestResult) -> Result<wit_sub::Subresponse, wit_sub::SubrequestFailure> {
+    match answer {
+        Ok(r) => Ok(wit_sub::Subresponse {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+            body_truncated: r.body_truncated,
+        }),
+        Err(SubrequestFailure::Unreachable(why)) => {
+            Err(wit_sub::SubrequestFailure::Unreachable(why))
+        }
+        Err(SubrequestFailure::Timeout) => Err(wit_sub::SubrequestFailure::Timeout),
+        Err(SubrequestFailure::NoServer) => Err(wit_sub::SubrequestFailure::NoServer),
     }
 }
 

@@ -23,6 +23,7 @@ use super::exports::World;
 use super::heads::{RequestHead, ResponseHead};
 use super::host_state::PluginIdentity;
 use super::instance::PluginInstance;
+use super::outbound_send::SubrequestResult;
 use super::registry::CompiledPlugin;
 use super::reply::{ValidReply, validate_reply};
 
@@ -250,6 +251,49 @@ impl PluginMiddleware {
         } else {
             inst.on_response(self.deadline_ticks, &self.budget, req, resp)
         };
+        let decision = result.and_then(|action| self.decide(action));
+        self.checkin(inst, decision.is_err(), slot);
+        (req, resp, decision)
+    }
+
+    /// Runs `on-request-subresponse` with the answer to the subrequest this middleware recorded
+    /// for the request; on any instance (pooled: the pool's next one). The head always comes
+    /// back.
+    pub fn on_request_subresponse(
+        &self,
+        mut head: RequestHead,
+        slot: &mut InstanceSlot,
+        answer: SubrequestResult,
+    ) -> (RequestHead, Result<HookDecision, PluginError>) {
+        let mut inst = match self.checkout(slot) {
+            Ok(inst) => inst,
+            Err(e) => return (head, Err(e)),
+        };
+        head.max_headers = self.budget.max_headers;
+        let (head, result) =
+            inst.on_request_subresponse(self.deadline_ticks, &self.budget, head, answer);
+        let decision = result.and_then(|action| self.decide(action));
+        self.checkin(inst, decision.is_err(), slot);
+        (head, decision)
+    }
+
+    /// Runs `on-response-subresponse` with the answer to the subrequest this middleware's
+    /// response hook recorded. Both heads always come back.
+    pub fn on_response_subresponse(
+        &self,
+        mut req: RequestHead,
+        mut resp: ResponseHead,
+        slot: &mut InstanceSlot,
+        answer: SubrequestResult,
+    ) -> (RequestHead, ResponseHead, Result<HookDecision, PluginError>) {
+        let mut inst = match self.checkout(slot) {
+            Ok(inst) => inst,
+            Err(e) => return (req, resp, Err(e)),
+        };
+        req.max_headers = self.budget.max_headers;
+        resp.max_headers = self.budget.max_headers;
+        let (req, resp, result) =
+            inst.on_response_subresponse(self.deadline_ticks, &self.budget, req, resp, answer);
         let decision = result.and_then(|action| self.decide(action));
         self.checkin(inst, decision.is_err(), slot);
         (req, resp, decision)

@@ -92,6 +92,21 @@ impl CompiledPlugin {
     }
 }
 
+impl CompiledPlugin {
+    /// Whether the component imports `outbound-http`, so that its middlewares need the
+    /// `outbound-http` grant. Config time only.
+    pub fn imports_outbound_http(&self) -> bool {
+        let component = self.pre.component();
+        component
+            .component_type()
+            .imports(component.engine())
+            .any(|(name, _)| name == OUTBOUND_HTTP_IMPORT)
+    }
+}
+
+/// Import name of the `outbound-http` interface in a component.
+pub const OUTBOUND_HTTP_IMPORT: &str = "wasmgate:plugin/outbound-http@0.1.0";
+
 /// Import name of the `counters` interface in a component.
 pub const COUNTERS_IMPORT: &str = "wasmgate:plugin/counters@0.1.0";
 
@@ -312,11 +327,19 @@ impl PluginRegistry {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::World(format!("{e:#}")))?;
         let exports = ComponentExports::resolve(&instance_pre)?;
-        Ok(CompiledPlugin {
+        let compiled = CompiledPlugin {
             file: file.clone(),
             pre: instance_pre,
             exports,
-        })
+        };
+        if compiled.imports_outbound_http() && !compiled.exports.has_subresponses() {
+            return Err(LoadError::World(
+                "imports outbound-http but does not export the subresponses hooks that receive \
+                 the answers (world middleware-with-outbound-http)"
+                    .into(),
+            ));
+        }
+        Ok(compiled)
     }
 }
 

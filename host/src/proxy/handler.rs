@@ -274,9 +274,21 @@ async fn proxy(
         target.router.clone(),
         chain.len(),
     );
-    let (mut head, outcome) = chain.on_request(head, &mut state);
+    let (mut head, mut outcome) = chain.on_request(head, &mut state);
+    // A middleware that recorded a subrequest (`outbound-http`) waits for it here, on this
+    // request's task: no thread and no plugin instance is held while the answer comes.
+    while let RequestOutcome::Subrequest(sub) = outcome {
+        let answer = sub.send().await;
+        (head, outcome) = chain.resume_request(head, &mut state, answer);
+    }
     let (resp_head, upstream_body) = match outcome {
         RequestOutcome::Failed(e) => return Err(e.into()),
+        // The loop above leaves none; were one left, the request fails like a plugin failure.
+        RequestOutcome::Subrequest(_) => {
+            return Err(GatewayError::Plugin(
+                crate::plugins::PluginError::InvalidOutput("an unsent subrequest".into()),
+            ));
+        }
         RequestOutcome::Respond(reply) => (reply_head(&reply), ReplyOrStream::Reply(reply.body)),
         RequestOutcome::Forward => match target.backend {
             Backend::Internal(service) => {
@@ -307,10 +319,20 @@ async fn proxy(
         ReplyOrStream::Stream(b) => HeldBody::peek(b, chain.body_peek(), &method, status).await?,
     };
     let body_start = held.body_start(&method, status);
-    let (_req, resp_head, outcome) =
+    let (mut head, mut resp_head, mut outcome) =
         chain.on_response_with_body(head, resp_head, &mut state, body_start);
+    // A response hook's subrequest (e.g. `errors` fetching its page), awaited as above.
+    while let ResponseOutcome::Subrequest(sub) = outcome {
+        let answer = sub.send().await;
+        (head, resp_head, outcome) =
+            chain.resume_response(head, resp_head, &mut state, body_start, answer);
+    }
+    drop(head);
     match outcome {
         ResponseOutcome::Failed(e) => Err(e.into()),
+        ResponseOutcome::Subrequest(_) => Err(GatewayError::Plugin(
+            crate::plugins::PluginError::InvalidOutput("an unsent subrequest".into()),
+        )),
         ResponseOutcome::Replace(reply) => Ok(reply_response(reply)),
         ResponseOutcome::Forward => Ok(Response::from_parts(resp_head.parts, held.into_body())),
     }

@@ -6,8 +6,9 @@ use std::sync::Once;
 use std::thread::LocalKey;
 
 use super::bindings::exports::wasmgate::plugin::capabilities::Declaration;
+use super::bindings::exports::wasmgate::plugin::subresponses as wit_sub;
 use super::wit::http as wit_http;
-use crate::{Action, Level, Middleware, Request, Response};
+use crate::{Action, Level, Middleware, Request, Response, outbound};
 
 /// `validate-config`: parse, report, drop.
 pub fn validate_config<T: Middleware>(config: &str) -> Result<(), String> {
@@ -81,6 +82,53 @@ pub fn on_response_body<T: Middleware>(
             complete,
         ))
     })
+}
+
+/// `on-request-subresponse`: lend the request and the answer to
+/// [`Middleware::on_request_subresponse`].
+pub fn on_request_subresponse<T: Middleware>(
+    slot: &'static LocalKey<OnceCell<T>>,
+    req: &wit_http::Request,
+    answer: Result<wit_sub::Subresponse, wit_sub::SubrequestFailure>,
+) -> wit_http::Action {
+    slot.with(|cell| {
+        let middleware = initialised(cell);
+        to_wit(middleware.on_request_subresponse(&mut Request::new(req), from_wit(answer)))
+    })
+}
+
+/// `on-response-subresponse`: lend both heads and the answer to
+/// [`Middleware::on_response_subresponse`].
+pub fn on_response_subresponse<T: Middleware>(
+    slot: &'static LocalKey<OnceCell<T>>,
+    req: &wit_http::Request,
+    resp: &wit_http::Response,
+    answer: Result<wit_sub::Subresponse, wit_sub::SubrequestFailure>,
+) -> wit_http::Action {
+    slot.with(|cell| {
+        let middleware = initialised(cell);
+        to_wit(middleware.on_response_subresponse(
+            &mut Request::new(req),
+            &mut Response::new(resp),
+            from_wit(answer),
+        ))
+    })
+}
+
+fn from_wit(answer: Result<wit_sub::Subresponse, wit_sub::SubrequestFailure>) -> outbound::Answer {
+    match answer {
+        Ok(r) => Ok(outbound::Subresponse {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+            body_truncated: r.body_truncated,
+        }),
+        Err(wit_sub::SubrequestFailure::Unreachable(why)) => {
+            Err(outbound::SubrequestFailure::Unreachable(why))
+        }
+        Err(wit_sub::SubrequestFailure::Timeout) => Err(outbound::SubrequestFailure::Timeout),
+        Err(wit_sub::SubrequestFailure::NoServer) => Err(outbound::SubrequestFailure::NoServer),
+    }
 }
 
 /// Replaces std's default panic hook (once per instance, before any plugin code runs) with one

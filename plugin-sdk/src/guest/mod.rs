@@ -8,9 +8,10 @@ mod heads;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        // Includes `middleware-with-capabilities`; `counters` is imported only by plugins
-        // that call it (unused imports are left out of the component).
-        world: "middleware-with-counters",
+        // Includes `middleware-with-counters` and `middleware-with-capabilities`; `counters`
+        // and `outbound-http` are imported only by plugins that call them (unused imports are
+        // left out of the component), so only those need a grant.
+        world: "middleware-with-outbound-http",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",
@@ -33,8 +34,13 @@ pub mod __private {
         Declaration, Guest as CapabilitiesGuest,
     };
     pub use super::bindings::exports::wasmgate::plugin::handler::Guest;
+    pub use super::bindings::exports::wasmgate::plugin::subresponses::{
+        Guest as SubresponsesGuest, SubrequestFailure as WitSubrequestFailure,
+        Subresponse as WitSubresponse,
+    };
     pub use super::glue::{
-        declare, init, on_request, on_response, on_response_body, validate_config,
+        declare, init, on_request, on_request_subresponse, on_response, on_response_body,
+        on_response_subresponse, validate_config,
     };
     pub use super::wit::http::{
         Action as WitAction, Request as WitRequest, Response as WitResponse,
@@ -100,6 +106,34 @@ macro_rules! export_middleware {
                         resp,
                         &body_start,
                         complete,
+                    )
+                }
+            }
+
+            impl $crate::__private::SubresponsesGuest for __WasmgateMiddleware {
+                fn on_request_subresponse(
+                    req: &$crate::__private::WitRequest,
+                    answer: ::core::result::Result<
+                        $crate::__private::WitSubresponse,
+                        $crate::__private::WitSubrequestFailure,
+                    >,
+                ) -> $crate::__private::WitAction {
+                    $crate::__private::on_request_subresponse(&__WASMGATE_INSTANCE, req, answer)
+                }
+
+                fn on_response_subresponse(
+                    req: &$crate::__private::WitRequest,
+                    resp: &$crate::__private::WitResponse,
+                    answer: ::core::result::Result<
+                        $crate::__private::WitSubresponse,
+                        $crate::__private::WitSubrequestFailure,
+                    >,
+                ) -> $crate::__private::WitAction {
+                    $crate::__private::on_response_subresponse(
+                        &__WASMGATE_INSTANCE,
+                        req,
+                        resp,
+                        answer,
                     )
                 }
             }

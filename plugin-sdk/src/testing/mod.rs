@@ -176,3 +176,38 @@ fn checked(action: Action) -> Action {
 
 #[cfg(test)]
 mod tests;
+
+/// Call `on_request_subresponse` as the host does after sending the subrequest that
+/// `on_request` recorded: takes it out of `req.subrequest` (the host sends each once) and
+/// lends `req` with `answer`.
+///
+/// # Panics
+/// If the hook returns a reply the host would refuse, as [`on_request`].
+#[track_caller]
+pub fn on_request_subresponse<T: Middleware>(
+    middleware: &T,
+    req: &mut TestRequest,
+    answer: crate::outbound::Answer,
+) -> Action {
+    req.subrequest = None;
+    checked(middleware.on_request_subresponse(&mut Request::new(req), answer))
+}
+
+/// Call `on_response_subresponse` as the host does after a response hook's subrequest.
+///
+/// # Panics
+/// If the hook returns a reply the host would refuse, as [`on_request`].
+#[track_caller]
+pub fn on_response_subresponse<T: Middleware>(
+    middleware: &T,
+    req: &mut TestRequest,
+    resp: &mut TestResponse,
+    answer: crate::outbound::Answer,
+) -> Action {
+    req.subrequest = None;
+    checked(middleware.on_response_subresponse(
+        &mut Request::new(req),
+        &mut Response::new(resp),
+        answer,
+    ))
+}

@@ -42,6 +42,8 @@ pub struct TestRequest {
     /// Keys this request is counted in flight under (`counters::acquire_in_flight`), until
     /// [`release_in_flight`](crate::testing::release_in_flight) plays the host's release.
     pub in_flight: Vec<String>,
+    /// The subrequest the last hook recorded (`outbound::send`), as the host would send it.
+    pub subrequest: Option<crate::outbound::Subrequest>,
 }
 
 impl TestRequest {
@@ -72,6 +74,7 @@ impl TestRequest {
             state: None,
             max_headers: DEFAULT_MAX_HEADERS,
             in_flight: Vec::new(),
+            subrequest: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Shared support for the end-to-end suites: real upstream servers, a real gateway process,
 //! a real HTTP client, all over loopback sockets.
 
+pub mod auth_server;
 pub mod client;
 pub mod config;
 pub mod gateway;
@@ -10,6 +11,7 @@ pub mod tcp_backend;
 pub mod tls;
 pub mod upstream;
 
+pub use auth_server::AuthServer;
 pub use client::Client;
 pub use config::Config;
 pub use gateway::{Gateway, check_config, fixture_wasm, free_port};

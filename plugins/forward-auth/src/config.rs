@@ -1,0 +1,131 @@
+//! `forwardAuth`'s options as Traefik v3 declares them (`dynamic.ForwardAuth`), read once per
+//! instance. Options this plugin cannot honour yet are refused by name rather than ignored.
+
+use serde::Deserialize;
+use serde_json::Value;
+use traefik_options::go_regex::{self, Regex};
+use traefik_options::options::{self, Flag, Text, TextList};
+
+/// The options as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+struct Options {
+    address: Text,
+    tls: Option<Value>,
+    trust_forward_header: Flag,
+    auth_response_headers: TextList,
+    auth_response_headers_regex: Text,
+    auth_request_headers: TextList,
+    add_auth_cookies_to_response: TextList,
+    header_field: Text,
+    forward_body: Flag,
+    max_body_size: Option<Value>,
+    preserve_location_header: Flag,
+    preserve_request_method: Flag,
+    max_response_body_size: Option<Value>,
+}
+
+/// The checked configuration of one `forwardAuth` middleware.
+#[derive(Debug)]
+pub struct ForwardAuthConfig {
+    pub address: String,
+    pub trust_forward_header: bool,
+    pub auth_response_headers: Vec<String>,
+    pub auth_response_headers_regex: Option<Regex>,
+    pub auth_request_headers: Vec<String>,
+    pub add_auth_cookies_to_response: Vec<String>,
+    pub preserve_location_header: bool,
+    pub preserve_request_method: bool,
+    /// `maxResponseBodySize` when set and not negative.
+    pub max_response_body_size: Option<u32>,
+}
+
+/// The most answer-body bytes asked for when `maxResponseBodySize` is unset (the contract's cap).
+const ANSWER_CAP: u32 = 1024 * 1024;
+
+impl ForwardAuthConfig {
+    pub fn parse(config: &str) -> Result<Self, String> {
+        let o: Options = options::parse(config)?;
+        let address = o.address.0.trim().to_string();
+        if address.is_empty() {
+            return Err("address: required (the URL of the authentication server)".into());
+        }
+        if !(address.starts_with("http://") || address.starts_with("https://")) {
+            return Err(format!(
+                "address: {address:?} must be an http:// or https:// URL"
+            ));
+        }
+        if o.tls.as_ref().is_some_and(|v| !v.is_null()) {
+            return Err(
+                "tls: not supported yet (https:// addresses are verified against the \
+                        system's trust store; a CA, client certificate or insecureSkipVerify \
+                        cannot be set)"
+                    .into(),
+            );
+        }
+        if o.forward_body.0 {
+            return Err(
+                "forwardBody: not supported yet (the request body is not sent to the \
+                 authentication server)"
+                    .into(),
+            );
+        }
+        if !o.header_field.0.is_empty() {
+            return Err(
+                "headerField: not supported yet (the access log's user field cannot be set by a \
+                 plugin)"
+                    .into(),
+            );
+        }
+        if let Some(v) = &o.max_body_size {
+            whole_number("maxBodySize", v)?;
+        }
+        let max_response_body_size = match &o.max_response_body_size {
+            None | Some(Value::Null) => None,
+            Some(v) => match whole_number("maxResponseBodySize", v)? {
+                n if n < 0 => None,
+                n => Some(u32::try_from(n).unwrap_or(u32::MAX)),
+            },
+        };
+        let regex = match o.auth_response_headers_regex.0.as_str() {
+            "" => None,
+            pattern => Some(
+                go_regex::compile(pattern).map_err(|e| format!("authResponseHeadersRegex: {e}"))?,
+            ),
+        };
+        Ok(ForwardAuthConfig {
+            address,
+            trust_forward_header: o.trust_forward_header.0,
+            auth_response_headers: o.auth_response_headers.0,
+            auth_response_headers_regex: regex,
+            auth_request_headers: o.auth_request_headers.0,
+            add_auth_cookies_to_response: o.add_auth_cookies_to_response.0,
+            preserve_location_header: o.preserve_location_header.0,
+            preserve_request_method: o.preserve_request_method.0,
+            max_response_body_size,
+        })
+    }
+
+    /// The answer-body bytes to ask the host for: one more than `maxResponseBodySize`, so that
+    /// a body over it is seen as cut.
+    pub fn answer_cap(&self) -> u32 {
+        match self.max_response_body_size {
+            Some(n) => n.saturating_add(1).min(ANSWER_CAP),
+            None => ANSWER_CAP,
+        }
+    }
+}
+
+/// An int64 option, given as a number or as text (Traefik's file provider reads both).
+fn whole_number(option: &str, value: &Value) -> Result<i64, String> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| format!("{option}: must be a whole number, got {n}")),
+        Value::String(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| format!("{option}: must be a whole number, got {text:?}")),
+        _ => Err(format!("{option}: must be a number")),
+    }
+}

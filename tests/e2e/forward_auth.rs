@@ -1,0 +1,282 @@
+//! Traefik's `forwardAuth`, served by the bundled `forward-auth` plugin on the host's
+//! `outbound-http` capability, against a real authentication server (`support::auth_server`):
+//! what the auth server is sent, what reaches the upstream on a 2xx, refusals returned as sent,
+//! a hanging or unreachable server, that the wait holds no gateway thread; and a user plugin on
+//! the same capability, its grant and its allow-list.
+
+use crate::support::{AuthServer, Client, Config, Gateway, Upstream, check_config, fixture_wasm};
+
+/// A gateway whose router `/` goes through middleware `auth` (defined by `middlewares`) to the
+/// upstream, and whose router `/free` goes to the upstream directly.
+fn config(upstream_url: &str, middlewares: &str) -> String {
+    Config::new()
+        .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
+        .route("free", "PathPrefix(`/free`)", "app")
+        .service("app", upstream_url)
+        .middlewares(middlewares)
+        .yaml()
+}
+
+fn forward_auth(address: &str, options: &str) -> String {
+    format!("    auth:\n      forwardAuth:\n        address: \"{address}\"\n{options}")
+}
+
+#[tokio::test]
+async fn a_2xx_answer_forwards_the_request_with_the_auth_response_headers() {
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let options = "        authResponseHeaders: [X-Auth-User]\n        authResponseHeadersRegex: \"^X-Auth-G\"\n";
+    let gw = Gateway::start(
+        &config(&up.url(), &forward_auth(&auth.url("/allow"), options)),
+        &[],
+    );
+    let reply = Client::http1()
+        .get(
+            &gw.url("/app/page?q=1"),
+            "site.test",
+            &[("x-auth-user", "forged"), ("authorization", "Bearer t")],
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), "app");
+    let seen = up.last();
+    assert_eq!(
+        seen.header("x-auth-user"),
+        Some("alice"),
+        "copied over the forged value"
+    );
+    assert_eq!(
+        seen.header("x-auth-group"),
+        Some("dev"),
+        "copied by the regex"
+    );
+    assert_eq!(seen.path_and_query, "/app/page?q=1");
+
+    let asked = auth.last();
+    assert_eq!(asked.method, "GET");
+    assert_eq!(asked.path_and_query, "/allow");
+    assert_eq!(asked.header("authorization"), Some("Bearer t"));
+    assert_eq!(asked.header("x-forwarded-method"), Some("GET"));
+    assert_eq!(asked.header("x-forwarded-uri"), Some("/app/page?q=1"));
+    assert_eq!(asked.header("x-forwarded-host"), Some("site.test"));
+    assert_eq!(asked.header("x-forwarded-proto"), Some("http"));
+    assert_eq!(asked.header("x-forwarded-for"), Some("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn refusals_reach_the_client_as_the_auth_server_sent_them() {
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let middlewares = format!(
+        "{}    moved:\n      forwardAuth:\n        address: \"{}\"\n",
+        forward_auth(&auth.url("/deny"), ""),
+        auth.url("/redirect")
+    );
+    let yaml = Config::new()
+        .route_through("denied", "PathPrefix(`/`)", "app", "auth")
+        .route_through("moved", "PathPrefix(`/moved`)", "app", "moved")
+        .service("app", &up.url())
+        .middlewares(&middlewares)
+        .yaml();
+    let gw = Gateway::start(&yaml, &[]);
+    let client = Client::http1();
+
+    let denied = client.get(&gw.url("/x"), "", &[]).await;
+    assert_eq!(denied.status, 401);
+    assert_eq!(
+        denied.header("www-authenticate"),
+        Some("Basic realm=\"auth\"")
+    );
+    assert_eq!(denied.text(), "denied by auth");
+
+    let moved = client.get(&gw.url("/moved"), "", &[]).await;
+    assert_eq!(moved.status, 302);
+    let expected = auth.url("/login?from=auth");
+    assert_eq!(
+        moved.header("location"),
+        Some(expected.as_str()),
+        "made absolute"
+    );
+    assert_eq!(moved.text(), "see /login");
+    assert_eq!(up.count(), 0, "nothing reached the upstream");
+}
+
+#[tokio::test]
+async fn auth_request_headers_limit_what_the_auth_server_is_sent() {
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let options = "        authRequestHeaders: [Cookie]\n";
+    let gw = Gateway::start(
+        &config(&up.url(), &forward_auth(&auth.url("/allow"), options)),
+        &[],
+    );
+    let headers = [("cookie", "s=1"), ("authorization", "secret")];
+    let reply = Client::http1().get(&gw.url("/"), "", &headers).await;
+    assert_eq!(reply.status, 200);
+    let asked = auth.last();
+    assert_eq!(asked.header("cookie"), Some("s=1"));
+    assert_eq!(asked.header("authorization"), None);
+    assert_eq!(
+        asked.header("x-forwarded-method"),
+        Some("GET"),
+        "always set"
+    );
+}
+
+#[tokio::test]
+async fn trust_forward_header_decides_whose_x_forwarded_values_are_sent() {
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let claimed = [
+        ("x-forwarded-method", "DELETE"),
+        ("x-forwarded-uri", "/claimed"),
+    ];
+    for (trust, method, uri) in [(false, "GET", "/real"), (true, "DELETE", "/claimed")] {
+        let options = format!("        trustForwardHeader: {trust}\n");
+        let gw = Gateway::start(
+            &config(&up.url(), &forward_auth(&auth.url("/allow"), &options)),
+            &[],
+        );
+        let reply = Client::http1().get(&gw.url("/real"), "", &claimed).await;
+        assert_eq!(reply.status, 200);
+        let asked = auth.last();
+        assert_eq!(
+            asked.header("x-forwarded-method"),
+            Some(method),
+            "trust {trust}"
+        );
+        assert_eq!(asked.header("x-forwarded-uri"), Some(uri), "trust {trust}");
+    }
+}
+
+/// More requests wait on the auth server than the gateway has worker threads (2 on CI): if a
+/// wait held a thread, the other route could not answer until the auth server did.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_on_the_auth_server_holds_no_gateway_thread() {
+    const WAITING: usize = 8;
+    const OTHERS: usize = 40;
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let gw = Gateway::start(
+        &config(&up.url(), &forward_auth(&auth.url("/hang"), "")),
+        &[],
+    );
+    let client = Client::http1();
+    let waiting: Vec<_> = (0..WAITING)
+        .map(|_| {
+            let (client, url) = (client.clone(), gw.url("/guarded"));
+            tokio::spawn(async move { client.get(&url, "", &[]).await.status.as_u16() })
+        })
+        .collect();
+    auth.wait_hanging(WAITING).await;
+    let mut served = 0;
+    for _ in 0..OTHERS {
+        if Client::http1().get(&gw.url("/free"), "", &[]).await.status == 200 {
+            served += 1;
+        }
+    }
+    assert_eq!(served, OTHERS, "the other route kept serving");
+    assert!(
+        waiting.iter().all(|t| !t.is_finished()),
+        "the guarded requests were still waiting on the auth server meanwhile"
+    );
+    assert_eq!(auth.hanging(), WAITING);
+    auth.release();
+    for task in waiting {
+        assert_eq!(
+            task.await.unwrap(),
+            200,
+            "let through once the auth server said 200"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_auth_server_past_the_deadline_or_unreachable_gives_500() {
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/auth", closed.local_addr().unwrap());
+    drop(closed);
+    // The plugin: form of the same bundled plugin sets the grant's deadline (Traefik's is 30 s).
+    let plugin = |name: &str, address: &str, origin: &str| {
+        format!(
+            "    {name}:\n      plugin:\n        name: forward-auth\n        config: {{ address: \"{address}\" }}\n        capabilities: [outbound-http]\n        outboundHttp: {{ allow: [\"{origin}\"], timeout: 300ms }}\n"
+        )
+    };
+    let middlewares =
+        plugin("auth", &auth.url("/hang"), &auth.url("")) + &plugin("dead", &dead, &dead);
+    let yaml = Config::new()
+        .route_through("slow", "PathPrefix(`/`)", "app", "auth")
+        .route_through("dead", "PathPrefix(`/dead`)", "app", "dead")
+        .service("app", &up.url())
+        .middlewares(&middlewares)
+        .yaml();
+    let gw = Gateway::start(&yaml, &[]);
+    let client = Client::http1();
+    let slow = client.get(&gw.url("/slow"), "", &[]).await;
+    assert_eq!(slow.status, 500, "past the deadline: {}", slow.text());
+    let dead = client.get(&gw.url("/dead"), "", &[]).await;
+    assert_eq!(dead.status, 500, "unreachable: {}", dead.text());
+    assert_eq!(up.count(), 0);
+}
+
+fn probe(grant: &str) -> String {
+    format!("    auth:\n      plugin:\n        name: outbound-probe\n{grant}")
+}
+
+#[tokio::test]
+async fn a_user_plugin_asks_allow_listed_addresses_only() {
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let grant = format!(
+        "        config: \"{}\"\n        capabilities: [outbound-http]\n        outboundHttp:\n          allow: [\"{}\"]\n",
+        auth.url("/allow"),
+        auth.url("")
+    );
+    let yaml = Config::new()
+        .plugin_dir()
+        .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
+        .service("app", &up.url())
+        .middlewares(&probe(&grant))
+        .yaml();
+    let gw = Gateway::start(
+        &yaml,
+        &[("outbound-probe", fixture_wasm("fixture_outbound_probe"))],
+    );
+    let client = Client::http1();
+    let reply = client.get(&gw.url("/"), "", &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let seen = up.last();
+    assert_eq!(seen.header("x-probe-status"), Some("200"));
+    assert_eq!(seen.header("x-probe-body"), Some("ok"));
+
+    let elsewhere = format!("http://{}/allow", up.addr);
+    let refused = client
+        .get(&gw.url("/"), "", &[("x-probe-url", &elsewhere)])
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.text().contains("NotAllowed"), "{}", refused.text());
+    assert_eq!(
+        auth.requests().len(),
+        1,
+        "the refused subrequest was never sent"
+    );
+}
+
+#[test]
+fn a_plugin_importing_outbound_http_needs_the_grant_at_load() {
+    let plugins = [("outbound-probe", fixture_wasm("fixture_outbound_probe"))];
+    let with_dir = |grant: &str| {
+        Config::new()
+            .plugin_dir()
+            .route_through("r", "PathPrefix(`/`)", "app", "auth")
+            .service("app", "http://127.0.0.1:1")
+            .middlewares(&probe(grant))
+            .yaml()
+    };
+    let (ok, stdout, stderr) = check_config(&with_dir(""), &plugins);
+    assert!(!ok, "refused without the grant; stdout: {stdout}");
+    assert!(
+        stderr.contains(".yml:")
+            && stderr.contains("http.middlewares.auth")
+            && stderr.contains("outbound-http"),
+        "{stderr}"
+    );
+    let granted = "        capabilities: [outbound-http]\n        outboundHttp: { allow: [\"http://127.0.0.1:9\"] }\n";
+    let (ok, stdout, stderr) = check_config(&with_dir(granted), &plugins);
+    assert!(ok, "loads with the grant: {stdout} {stderr}");
+}
