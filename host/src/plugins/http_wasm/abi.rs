@@ -12,11 +12,13 @@ use http::header::HeaderMap;
 use wasmtime::{Caller, Linker, Memory};
 
 use super::body::MAX_BUFFERED_BODY;
-use super::module::HTTP_HANDLER;
 use super::state::{GuestState, Phase, SUPPORTED_FEATURES};
 use crate::plugins::head_edits::{HeaderEdits, valid_status};
 
 type Result<T> = wasmtime::Result<T>;
+
+/// The import module of the http-wasm handler ABI.
+pub const HTTP_HANDLER: &str = "http_handler";
 
 const HEADER_REQUEST: i32 = 0;
 const HEADER_RESPONSE: i32 = 1;
@@ -138,11 +140,15 @@ fn headers_to_edit(state: &mut GuestState, kind: i32) -> Result<(&mut HeaderMap,
 /// Defines every `http_handler` function in `linker`. Config time, once per module.
 pub fn add_to_linker(linker: &mut Linker<GuestState>) -> Result<()> {
     let m = HTTP_HANDLER;
-    linker.func_wrap(m, "log", |mut caller: Caller<'_, GuestState>, level: i32, ptr: i32, len: i32| {
-        let message = read_guest(&caller, ptr, len)?;
-        super::wasi_p1::log_line(caller.data_mut(), level, &message);
-        Ok(())
-    })?;
+    linker.func_wrap(
+        m,
+        "log",
+        |mut caller: Caller<'_, GuestState>, level: i32, ptr: i32, len: i32| {
+            let message = read_guest(&caller, ptr, len)?;
+            super::wasi_p1::log_line(caller.data_mut(), level, &message);
+            Ok(())
+        },
+    )?;
     linker.func_wrap(m, "log_enabled", |level: i32| -> i32 {
         let enabled = match level {
             i32::MIN..=-1 => tracing::enabled!(tracing::Level::DEBUG),
@@ -153,63 +159,93 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> Result<()> {
         };
         i32::from(enabled)
     })?;
-    linker.func_wrap(m, "get_config", |mut caller: Caller<'_, GuestState>, buf: i32, limit: i32| {
-        let config = caller.data().config.clone();
-        write_if_fits(&mut caller, buf, limit, &config)
-    })?;
-    linker.func_wrap(m, "enable_features", |mut caller: Caller<'_, GuestState>, wanted: i32| {
-        let state = caller.data_mut();
-        // Buffering is decided when the route's chain is built, from what guests enable at
-        // start: a request cannot turn it on for itself (the body may already be streaming).
-        let grantable = if state.phase == Phase::Init {
-            SUPPORTED_FEATURES
-        } else {
-            state.init_features
-        };
-        let granted = (wanted as u32) & grantable;
-        state.features |= granted;
-        if state.phase == Phase::Init {
-            state.init_features |= granted;
-        }
-        Ok(state.features as i32)
-    })?;
-    linker.func_wrap(m, "get_method", |mut caller: Caller<'_, GuestState>, buf: i32, limit: i32| {
-        let method = in_request(caller.data_mut(), "get_method")?.parts.method.clone();
-        write_if_fits(&mut caller, buf, limit, method.as_str().as_bytes())
-    })?;
-    linker.func_wrap(m, "set_method", |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| {
-        let bytes = read_guest(&caller, ptr, len)?;
-        let method = http::Method::from_bytes(&bytes)
-            .map_err(|_| trap("set_method: not a valid method token"))?;
-        in_request(caller.data_mut(), "set_method")?.parts.method = method;
-        Ok(())
-    })?;
-    linker.func_wrap(m, "get_uri", |mut caller: Caller<'_, GuestState>, buf: i32, limit: i32| {
-        let head = in_request(caller.data_mut(), "get_uri")?;
-        let uri = head
-            .parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_else(|| "/".to_owned());
-        write_if_fits(&mut caller, buf, limit, uri.as_bytes())
-    })?;
-    linker.func_wrap(m, "set_uri", |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| {
-        let uri = utf8(read_guest(&caller, ptr, len)?, "URI")?;
-        let head = in_request(caller.data_mut(), "set_uri")?;
-        let (path, query) = match uri.split_once('?') {
-            Some((path, query)) => (path, Some(query)),
-            None => (uri.as_str(), None),
-        };
-        head.set_path(path)
-            .and_then(|()| head.set_query(query))
-            .map_err(|e| trap(format!("set_uri refused: {e:?}")))
-    })?;
+    linker.func_wrap(
+        m,
+        "get_config",
+        |mut caller: Caller<'_, GuestState>, buf: i32, limit: i32| {
+            let config = caller.data().config.clone();
+            write_if_fits(&mut caller, buf, limit, &config)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "enable_features",
+        |mut caller: Caller<'_, GuestState>, wanted: i32| {
+            let state = caller.data_mut();
+            // Buffering is decided when the route's chain is built, from what guests enable at
+            // start: a request cannot turn it on for itself (the body may already be streaming).
+            let grantable = if state.phase == Phase::Init {
+                SUPPORTED_FEATURES
+            } else {
+                state.init_features
+            };
+            let granted = (wanted as u32) & grantable;
+            state.features |= granted;
+            if state.phase == Phase::Init {
+                state.init_features |= granted;
+            }
+            Ok(state.features as i32)
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "get_method",
+        |mut caller: Caller<'_, GuestState>, buf: i32, limit: i32| {
+            let method = in_request(caller.data_mut(), "get_method")?
+                .parts
+                .method
+                .clone();
+            write_if_fits(&mut caller, buf, limit, method.as_str().as_bytes())
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "set_method",
+        |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| {
+            let bytes = read_guest(&caller, ptr, len)?;
+            let method = http::Method::from_bytes(&bytes)
+                .map_err(|_| trap("set_method: not a valid method token"))?;
+            in_request(caller.data_mut(), "set_method")?.parts.method = method;
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "get_uri",
+        |mut caller: Caller<'_, GuestState>, buf: i32, limit: i32| {
+            let head = in_request(caller.data_mut(), "get_uri")?;
+            let uri = head
+                .parts
+                .uri
+                .path_and_query()
+                .map(|pq| pq.as_str().to_owned())
+                .unwrap_or_else(|| "/".to_owned());
+            write_if_fits(&mut caller, buf, limit, uri.as_bytes())
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "set_uri",
+        |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| {
+            let uri = utf8(read_guest(&caller, ptr, len)?, "URI")?;
+            let head = in_request(caller.data_mut(), "set_uri")?;
+            let (path, query) = match uri.split_once('?') {
+                Some((path, query)) => (path, Some(query)),
+                None => (uri.as_str(), None),
+            };
+            head.set_path(path)
+                .and_then(|()| head.set_query(query))
+                .map_err(|e| trap(format!("set_uri refused: {e:?}")))
+        },
+    )?;
     linker.func_wrap(
         m,
         "get_protocol_version",
         |mut caller: Caller<'_, GuestState>, buf: i32, limit: i32| {
-            let version = match in_request(caller.data_mut(), "get_protocol_version")?.parts.version {
+            let version = match in_request(caller.data_mut(), "get_protocol_version")?
+                .parts
+                .version
+            {
                 http::Version::HTTP_09 => "HTTP/0.9",
                 http::Version::HTTP_10 => "HTTP/1.0",
                 http::Version::HTTP_2 => "HTTP/2.0",
@@ -219,16 +255,25 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> Result<()> {
             write_if_fits(&mut caller, buf, limit, version.as_bytes())
         },
     )?;
-    linker.func_wrap(m, "get_source_addr", |mut caller: Caller<'_, GuestState>, buf: i32, limit: i32| {
-        let addr = in_request(caller.data_mut(), "get_source_addr")?.client_addr.to_string();
-        write_if_fits(&mut caller, buf, limit, addr.as_bytes())
-    })?;
+    linker.func_wrap(
+        m,
+        "get_source_addr",
+        |mut caller: Caller<'_, GuestState>, buf: i32, limit: i32| {
+            let addr = in_request(caller.data_mut(), "get_source_addr")?
+                .client_addr
+                .to_string();
+            write_if_fits(&mut caller, buf, limit, addr.as_bytes())
+        },
+    )?;
     linker.func_wrap(
         m,
         "get_header_names",
         |mut caller: Caller<'_, GuestState>, kind: i32, buf: i32, limit: i32| {
             let names: Vec<Vec<u8>> = match headers_of(caller.data_mut(), kind)? {
-                Some((headers, _)) => headers.keys().map(|n| n.as_str().as_bytes().to_vec()).collect(),
+                Some((headers, _)) => headers
+                    .keys()
+                    .map(|n| n.as_str().as_bytes().to_vec())
+                    .collect(),
                 None => Vec::new(),
             };
             let items: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
@@ -238,7 +283,12 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> Result<()> {
     linker.func_wrap(
         m,
         "get_header_values",
-        |mut caller: Caller<'_, GuestState>, kind: i32, name: i32, name_len: i32, buf: i32, limit: i32| {
+        |mut caller: Caller<'_, GuestState>,
+         kind: i32,
+         name: i32,
+         name_len: i32,
+         buf: i32,
+         limit: i32| {
             let name = utf8(read_guest(&caller, name, name_len)?, "header name")?;
             let values = match headers_of(caller.data_mut(), kind)? {
                 Some((headers, _)) => HeaderEdits::get_all(headers, &name),
@@ -251,7 +301,12 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> Result<()> {
     linker.func_wrap(
         m,
         "set_header_value",
-        |mut caller: Caller<'_, GuestState>, kind: i32, name: i32, name_len: i32, value: i32, value_len: i32| {
+        |mut caller: Caller<'_, GuestState>,
+         kind: i32,
+         name: i32,
+         name_len: i32,
+         value: i32,
+         value_len: i32| {
             let name = utf8(read_guest(&caller, name, name_len)?, "header name")?;
             let value = read_guest(&caller, value, value_len)?;
             let (headers, max) = headers_to_edit(caller.data_mut(), kind)?;
@@ -262,7 +317,12 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> Result<()> {
     linker.func_wrap(
         m,
         "add_header_value",
-        |mut caller: Caller<'_, GuestState>, kind: i32, name: i32, name_len: i32, value: i32, value_len: i32| {
+        |mut caller: Caller<'_, GuestState>,
+         kind: i32,
+         name: i32,
+         name_len: i32,
+         value: i32,
+         value_len: i32| {
             let name = utf8(read_guest(&caller, name, name_len)?, "header name")?;
             let value = read_guest(&caller, value, value_len)?;
             let (headers, max) = headers_to_edit(caller.data_mut(), kind)?;
@@ -331,26 +391,40 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>) -> Result<()> {
             Ok(())
         },
     )?;
-    linker.func_wrap(m, "get_status_code", |caller: Caller<'_, GuestState>| -> Result<i32> {
-        let state = caller.data();
-        match (state.phase, &state.response) {
-            (Phase::Response, Some(resp)) => Ok(i32::from(resp.parts.status.as_u16())),
-            (Phase::Request, _) => Ok(i32::from(state.pending.status.map_or(200, |s| s.as_u16()))),
-            _ => Err(trap("get_status_code called outside a request")),
-        }
-    })?;
-    linker.func_wrap(m, "set_status_code", |mut caller: Caller<'_, GuestState>, code: i32| {
-        let status = u16::try_from(code)
-            .ok()
-            .and_then(|c| valid_status(c).ok())
-            .ok_or_else(|| trap(format!("set_status_code({code}) refused: outside 200..=599")))?;
-        let state = caller.data_mut();
-        match (state.phase, state.response.as_mut()) {
-            (Phase::Response, Some(resp)) => resp.parts.status = status,
-            (Phase::Request, _) => state.pending.status = Some(status),
-            _ => return Err(trap("set_status_code called outside a request")),
-        }
-        Ok(())
-    })?;
+    linker.func_wrap(
+        m,
+        "get_status_code",
+        |caller: Caller<'_, GuestState>| -> Result<i32> {
+            let state = caller.data();
+            match (state.phase, &state.response) {
+                (Phase::Response, Some(resp)) => Ok(i32::from(resp.parts.status.as_u16())),
+                (Phase::Request, _) => {
+                    Ok(i32::from(state.pending.status.map_or(200, |s| s.as_u16())))
+                }
+                _ => Err(trap("get_status_code called outside a request")),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        m,
+        "set_status_code",
+        |mut caller: Caller<'_, GuestState>, code: i32| {
+            let status = u16::try_from(code)
+                .ok()
+                .and_then(|c| valid_status(c).ok())
+                .ok_or_else(|| {
+                    trap(format!(
+                        "set_status_code({code}) refused: outside 200..=599"
+                    ))
+                })?;
+            let state = caller.data_mut();
+            match (state.phase, state.response.as_mut()) {
+                (Phase::Response, Some(resp)) => resp.parts.status = status,
+                (Phase::Request, _) => state.pending.status = Some(status),
+                _ => return Err(trap("set_status_code called outside a request")),
+            }
+            Ok(())
+        },
+    )?;
     Ok(())
 }

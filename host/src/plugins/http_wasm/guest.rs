@@ -183,7 +183,11 @@ impl HttpWasmMiddleware {
         inst.requests += 1;
         head.max_headers = self.budget.max_headers;
         let position = head.current;
-        let body = head.parts.extensions.get::<BufferedBody>().map(|b| b.0.clone());
+        let body = head
+            .parts
+            .extensions
+            .get::<BufferedBody>()
+            .map(|b| b.0.clone());
         let state = inst.store.data_mut();
         state.start_request();
         state.request_body = BodyReader {
@@ -224,7 +228,12 @@ impl HttpWasmMiddleware {
             Ok(mut list) => list.push((position, inst, ctx)),
             // Poisoned only by a panic while pushing; the instance is dropped, the request
             // goes on without its response hook.
-            Err(_) => return (head, Err(PluginError::Trap("instance hold-over lost".into()))),
+            Err(_) => {
+                return (
+                    head,
+                    Err(PluginError::Trap("instance hold-over lost".into())),
+                );
+            }
         }
         (head, Ok(GuestDecision::Continue))
     }
@@ -272,23 +281,27 @@ impl HttpWasmMiddleware {
         &self,
         req: RequestHead,
         mut resp: ResponseHead,
-    ) -> (RequestHead, ResponseHead, Result<GuestDecision, PluginError>) {
+    ) -> (
+        RequestHead,
+        ResponseHead,
+        Result<GuestDecision, PluginError>,
+    ) {
         let position = req.current;
-        let held = req
-            .parts
-            .extensions
-            .get::<HeldGuests>()
-            .and_then(|held| {
-                let mut list = held.0.lock().ok()?;
-                let at = list.iter().position(|(p, _, _)| *p == position)?;
-                Some(list.swap_remove(at))
-            });
+        let held = req.parts.extensions.get::<HeldGuests>().and_then(|held| {
+            let mut list = held.0.lock().ok()?;
+            let at = list.iter().position(|(p, _, _)| *p == position)?;
+            Some(list.swap_remove(at))
+        });
         let Some((_, mut inst, ctx)) = held else {
             // No instance held (cannot happen for a request whose hook continued).
             return (req, resp, Ok(GuestDecision::Continue));
         };
         resp.max_headers = self.budget.max_headers;
-        let body = resp.parts.extensions.get::<BufferedBody>().map(|b| b.0.clone());
+        let body = resp
+            .parts
+            .extensions
+            .get::<BufferedBody>()
+            .map(|b| b.0.clone());
         let state = inst.store.data_mut();
         // Response headers the guest set in `handle_request` apply to the response it let
         // through.

@@ -33,8 +33,8 @@ pub fn wasm_file_of(dir: &Path) -> Result<Option<PathBuf>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", manifest_path.display())),
     };
-    let manifest: Manifest = serde_yaml_ng::from_str(&text)
-        .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    let manifest: Manifest =
+        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", manifest_path.display()))?;
     let runtime = manifest.runtime.as_deref().unwrap_or("yaegi");
     if !runtime.eq_ignore_ascii_case("wasm") {
         return Err(format!(

@@ -8,12 +8,10 @@
 
 use wasmtime::{ExternType, InstancePre, Linker, Module, ValType};
 
+use super::abi::HTTP_HANDLER;
 use super::state::GuestState;
 use crate::plugins::engine::PluginEngine;
 use crate::plugins::error::LoadError;
-
-/// The import module of the http-wasm handler ABI.
-pub const HTTP_HANDLER: &str = "http_handler";
 
 /// Whether `bytes` is a core Wasm module (not a component): the preamble's version field.
 pub fn is_core_module(bytes: &[u8]) -> bool {
@@ -44,7 +42,8 @@ impl HttpWasmModule {
     pub fn compile(engine: &PluginEngine, bytes: &[u8]) -> Result<Self, LoadError> {
         let module = Module::new(engine.engine(), bytes)
             .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        let not_http_wasm = |why: String| LoadError::World(format!("not an http-wasm guest: {why}"));
+        let not_http_wasm =
+            |why: String| LoadError::World(format!("not an http-wasm guest: {why}"));
         if !module.imports().any(|i| i.module() == HTTP_HANDLER) {
             return Err(not_http_wasm(format!(
                 "a core module must import from \"{HTTP_HANDLER}\""
@@ -59,7 +58,9 @@ impl HttpWasmModule {
         )
         .map_err(not_http_wasm)?;
         if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
-            return Err(not_http_wasm("it must export its memory as \"memory\"".into()));
+            return Err(not_http_wasm(
+                "it must export its memory as \"memory\"".into(),
+            ));
         }
         let mut linker: Linker<GuestState> = Linker::new(engine.engine());
         super::abi::add_to_linker(&mut linker).map_err(|e| LoadError::World(format!("{e:#}")))?;
@@ -92,7 +93,9 @@ fn check_export(
         a.len() == b.len() && a.zip(b).all(|(x, y)| ValType::eq(&x, y))
     };
     if !same(&mut ty.params(), params) || !same(&mut ty.results(), results) {
-        return Err(format!("its export \"{name}\" has type {ty}, the ABI says ({params:?}) -> ({results:?})"));
+        return Err(format!(
+            "its export \"{name}\" has type {ty}, the ABI says ({params:?}) -> ({results:?})"
+        ));
     }
     Ok(())
 }

@@ -82,7 +82,13 @@ pub fn log_line(state: &mut GuestState, level: i32, message: &[u8]) {
     let id = &state.identity;
     let (mw, plugin, hash) = (&*id.middleware, &*id.plugin, &*id.hash);
     if dropped > 0 {
-        tracing::warn!(middleware = mw, plugin, hash, dropped, "guest log lines dropped (rate limit)");
+        tracing::warn!(
+            middleware = mw,
+            plugin,
+            hash,
+            dropped,
+            "guest log lines dropped (rate limit)"
+        );
     }
     if !allowed {
         return;
@@ -150,17 +156,21 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
             Ok(ESUCCESS)
         },
     )?;
-    linker.func_wrap(w, "fd_fdstat_get", |mut caller: Caller<'_, GuestState>, fd: i32, out: i32| {
-        if !(0..=2).contains(&fd) {
-            return Ok(EBADF);
-        }
-        // fdstat: filetype u8 (2: character device), flags u16, rights u64 x2 (24 bytes).
-        let mut stat = [0u8; 24];
-        stat[0] = 2;
-        stat[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
-        mem_write(&mut caller, out, &stat)?;
-        Ok(ESUCCESS)
-    })?;
+    linker.func_wrap(
+        w,
+        "fd_fdstat_get",
+        |mut caller: Caller<'_, GuestState>, fd: i32, out: i32| {
+            if !(0..=2).contains(&fd) {
+                return Ok(EBADF);
+            }
+            // fdstat: filetype u8 (2: character device), flags u16, rights u64 x2 (24 bytes).
+            let mut stat = [0u8; 24];
+            stat[0] = 2;
+            stat[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+            mem_write(&mut caller, out, &stat)?;
+            Ok(ESUCCESS)
+        },
+    )?;
     linker.func_wrap(w, "fd_prestat_get", |_fd: i32, _out: i32| EBADF)?;
     linker.func_wrap(w, "fd_prestat_dir_name", |_fd: i32, _p: i32, _l: i32| EBADF)?;
     linker.func_wrap(w, "fd_close", |_fd: i32| EBADF)?;
@@ -196,25 +206,33 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
             Ok(ESUCCESS)
         },
     )?;
-    linker.func_wrap(w, "clock_res_get", |mut caller: Caller<'_, GuestState>, id: i32, out: i32| {
-        if !(0..=1).contains(&id) {
-            return Ok(EINVAL);
-        }
-        mem_write(&mut caller, out, &1_000u64.to_le_bytes())?;
-        Ok(ESUCCESS)
-    })?;
-    linker.func_wrap(w, "random_get", |mut caller: Caller<'_, GuestState>, buf: i32, len: i32| {
-        let len = usize::try_from(len as u32).unwrap_or(0);
-        if len > 1 << 20 {
-            return Ok(EINVAL);
-        }
-        let mut bytes = vec![0u8; len];
-        if getrandom::fill(&mut bytes).is_err() {
-            return Ok(ENOSYS);
-        }
-        mem_write(&mut caller, buf, &bytes)?;
-        Ok(ESUCCESS)
-    })?;
+    linker.func_wrap(
+        w,
+        "clock_res_get",
+        |mut caller: Caller<'_, GuestState>, id: i32, out: i32| {
+            if !(0..=1).contains(&id) {
+                return Ok(EINVAL);
+            }
+            mem_write(&mut caller, out, &1_000u64.to_le_bytes())?;
+            Ok(ESUCCESS)
+        },
+    )?;
+    linker.func_wrap(
+        w,
+        "random_get",
+        |mut caller: Caller<'_, GuestState>, buf: i32, len: i32| {
+            let len = usize::try_from(len as u32).unwrap_or(0);
+            if len > 1 << 20 {
+                return Ok(EINVAL);
+            }
+            let mut bytes = vec![0u8; len];
+            if getrandom::fill(&mut bytes).is_err() {
+                return Ok(ENOSYS);
+            }
+            mem_write(&mut caller, buf, &bytes)?;
+            Ok(ESUCCESS)
+        },
+    )?;
     linker.func_wrap(w, "sched_yield", || ESUCCESS)?;
     linker.func_wrap(w, "proc_exit", |code: i32| -> Result<()> {
         Err(wasmtime::Error::new(GuestExit(code)))
@@ -227,7 +245,8 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
         if DEFINED.contains(&import.name()) {
             continue;
         }
-        let returns_errno = ty.results().len() == 1 && matches!(ty.results().next(), Some(ValType::I32));
+        let returns_errno =
+            ty.results().len() == 1 && matches!(ty.results().next(), Some(ValType::I32));
         if returns_errno {
             linker.func_new(w, import.name(), ty, |_caller, _params, results| {
                 results[0] = Val::I32(ENOSYS);
