@@ -35,6 +35,19 @@ where
     Ok(Ok(buf.freeze()))
 }
 
+/// A declared `Content-Length` over `MAX_BUFFERED_BODY` is refused (413) before any of the body
+/// is read.
+pub fn check_declared_length(headers: &http::HeaderMap) -> Result<(), GatewayError> {
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(len) if len > MAX_BUFFERED_BODY as u64 => Err(GatewayError::PayloadTooLarge),
+        _ => Ok(()),
+    }
+}
+
 /// The client's whole request body, read under the entrypoint's body policy. Over
 /// `MAX_BUFFERED_BODY` (or `maxBodyBytes`): 413; too slow: 408; malformed: 400.
 pub async fn collect_request(body: Incoming, policy: BodyPolicy) -> Result<Bytes, GatewayError> {

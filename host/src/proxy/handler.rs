@@ -266,6 +266,7 @@ async fn proxy(
     if chain.buffer_request()
         && let ClientBody::Stream(stream) = body
     {
+        super::body_buffer::check_declared_length(&parts.headers)?;
         let bytes = super::body_buffer::collect_request(stream, policy).await?;
         parts.extensions.insert(BufferedBody(bytes));
         body = ClientBody::Buffered;
