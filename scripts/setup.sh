@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Everything a fresh machine needs before building: the Wasm target the plugins compile to.
+# Everything a fresh machine needs before building: the Wasm targets the plugins compile to.
 # Idempotent; safe to run before every build. (RUSTUP_AUTO_INSTALL=0 machines do not install
 # targets from rust-toolchain.toml on their own.)
 set -euo pipefail
-if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
-  rustup target add wasm32-wasip2
-fi
+# wasm32-wasip2: components (plugins, fixtures); wasm32-wasip1: the http-wasm guest built from
+# source (tests/http-wasm/rust-guest), a core module like Traefik's Wasm plugins.
+for target in wasm32-wasip2 wasm32-wasip1; do
+  if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+    rustup target add "$target"
+  fi
+done
 # promtool (Debian package `prometheus`) for the metrics suite's `promtool check metrics`;
 # optional: the suite checks the exposition format itself without it. Root only, never prompts.
 if ! command -v promtool >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

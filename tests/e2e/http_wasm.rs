@@ -254,3 +254,85 @@ async fn replacing_plugin_wasm_in_a_traefik_layout_hot_reloads_the_guest() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The guest built from source with the published `http-wasm-guest` crate (host/build.rs).
+fn rust_guest() -> Vec<u8> {
+    std::fs::read(env!("WASMGATE_HTTP_WASM_RUST_GUEST")).expect("the http-wasm Rust guest")
+}
+
+fn rust_guest_layout(name: &str) -> Vec<(String, Vec<u8>)> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/http-wasm/rust-guest/.traefik.yml");
+    vec![
+        (
+            format!("plugins/{name}/.traefik.yml"),
+            std::fs::read(&manifest).expect("the guest's .traefik.yml"),
+        ),
+        (format!("plugins/{name}/plugin.wasm"), rust_guest()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_built_with_the_http_wasm_guest_crate_runs_with_traefiks_layout_and_config() {
+    let up = Upstream::start("app").await;
+    let gw = start(
+        &config(&up, "apikey", "{ key: secret, tag: rs }", ""),
+        &rust_guest_layout("apikey"),
+    );
+    let c = Client::http1();
+    let key = ("x-api-key", "secret");
+
+    let r = c.get(&gw.url("/hw"), "r.test", &[]).await;
+    assert_eq!(r.status, 401, "{}", gw.log());
+    assert_eq!(r.header("www-authenticate"), Some("ApiKey"));
+    assert_eq!(r.text(), "missing or wrong api key");
+    assert_eq!(up.count(), 0);
+
+    let r = c.get(&gw.url("/hw"), "r.test", &[key]).await;
+    assert_eq!(r.status, 200, "{}", gw.log());
+    assert_eq!(r.text(), "app");
+    assert_eq!(r.header("x-guest-response"), Some("rs"));
+    assert_eq!(up.last().header("x-guest"), Some("rs"));
+
+    // buffer_request: the guest reads the body, the upstream still receives all of it.
+    let req = http::Request::post(gw.url("/hw/upload"))
+        .header("host", "r.test")
+        .header(key.0, key.1)
+        .body(
+            Full::new(Bytes::from_static(b"0123456789"))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+        .expect("request");
+    let r = c.send(req).await;
+    assert_eq!(r.status, 200, "{}", gw.log());
+    let seen = up.last();
+    assert_eq!(seen.header("x-body-len"), Some("10"));
+    assert_eq!(seen.body_len, 10);
+
+    // buffer_response: the guest rewrites the upstream's body.
+    let r = c
+        .get(&gw.url("/hw"), "r.test", &[key, ("x-rewrite", "1")])
+        .await;
+    assert_eq!(r.status, 200, "{}", gw.log());
+    assert_eq!(r.text(), "rewritten: app");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_whose_start_rejects_its_config_is_a_config_error_naming_the_middleware() {
+    let yaml = Config::new()
+        .plugin_dir()
+        .route_through("hw", "PathPrefix(`/hw`)", "app", "guard")
+        .service("app", "http://127.0.0.1:9")
+        .middlewares("    guard:\n      plugin:\n        apikey: { tag: no-key }\n")
+        .yaml();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wasm = dir.path().join("apikey.wasm");
+    std::fs::write(&wasm, rust_guest()).expect("write guest");
+    let (ok, _, stderr) = crate::support::check_config(&yaml, &[("apikey", wasm)]);
+    assert!(!ok, "a guest that panics at start must be refused");
+    assert!(
+        stderr.contains("gateway.yml:") && stderr.contains("guard") && stderr.contains("apikey"),
+        "{stderr}"
+    );
+}
