@@ -174,6 +174,12 @@ async fn assert_guest_fault_contained(fixture: &str, isolation: &str) {
     for round in 0..2 {
         let r = c.get(&gw.url("/hw"), "f.test", &[("x-fault", "1")]).await;
         assert_eq!(r.status, 500, "{fixture} ({isolation}) round {round}");
+        assert!(
+            up.requests()
+                .iter()
+                .all(|seen| seen.header("evil").is_none()),
+            "nothing the failed call wrote reaches the upstream"
+        );
         let r = c.get(&gw.url("/hw"), "f.test", &[]).await;
         assert_eq!(
             r.status, 200,
@@ -197,6 +203,11 @@ async fn a_looping_http_wasm_guest_is_stopped_by_its_deadline() {
     for isolation in ["pooled", "per-request"] {
         assert_guest_fault_contained("loop", isolation).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_wasm_guest_cannot_inject_a_header_line_the_edit_traps() {
+    assert_guest_fault_contained("bad_edit", "pooled").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -104,6 +104,50 @@ fn check_export(
 mod tests {
     use super::*;
 
+    fn compile(wat: &str) -> Result<HttpWasmModule, LoadError> {
+        let engine = PluginEngine::new(crate::plugins::EngineSettings::default()).expect("engine");
+        HttpWasmModule::compile(&engine, &wat::parse_str(wat).expect("valid WAT"))
+    }
+
+    const HOOKS: &str = r#"(func (export "handle_request") (result i64) (i64.const 1))
+        (func (export "handle_response") (param i32 i32))"#;
+
+    #[test]
+    fn a_guest_missing_what_the_abi_requires_is_refused_with_the_reason() {
+        let import = r#"(import "http_handler" "log" (func (param i32 i32 i32)))"#;
+        let no_import = format!(r#"(module (memory (export "memory") 1) {HOOKS})"#);
+        let no_memory = format!("(module {import} {HOOKS})");
+        let bad_hook = format!(
+            r#"(module {import} (memory (export "memory") 1)
+                (func (export "handle_request") (result i32) (i32.const 1))
+                (func (export "handle_response") (param i32 i32)))"#
+        );
+        for (wat, reason) in [
+            (no_import, "must import from \"http_handler\""),
+            (no_memory, "must export its memory"),
+            (bad_hook, "export \"handle_request\" has type"),
+        ] {
+            let err = compile(&wat).expect_err("refused").to_string();
+            assert!(err.contains(reason), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_guest_may_import_wasi_functions_the_subset_does_not_implement() {
+        let wat = format!(
+            r#"(module
+                (import "http_handler" "log" (func (param i32 i32 i32)))
+                (import "wasi_snapshot_preview1" "path_open"
+                    (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+                (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+                (memory (export "memory") 1)
+                (func (export "_start"))
+                {HOOKS})"#
+        );
+        let module = compile(&wat).expect("links: path_open answers ENOSYS");
+        assert_eq!(module.init_export, Some("_start"));
+    }
+
     #[test]
     fn a_core_module_is_told_from_a_component_by_its_preamble() {
         assert!(is_core_module(b"\0asm\x01\0\0\0"));
