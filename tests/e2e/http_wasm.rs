@@ -163,7 +163,9 @@ async fn an_http_wasm_guest_reads_and_replaces_the_bodies_it_buffers() {
 /// Faults once per round, recovers on the same route; other routes and the process unaffected.
 async fn assert_guest_fault_contained(fixture: &str, isolation: &str) {
     let up = Upstream::start("app").await;
-    let runtime = format!("        isolation: {isolation}\n        deadline: 100ms\n");
+    let runtime = format!(
+        "        isolation: {isolation}\n        deadline: 100ms\n        memoryLimit: 8MiB\n"
+    );
     let gw = start(
         &config(&up, fixture, "{}", &runtime),
         &traefik_layout(fixture, guest(fixture)),
@@ -208,6 +210,25 @@ async fn a_looping_http_wasm_guest_is_stopped_by_its_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http_wasm_guest_cannot_inject_a_header_line_the_edit_traps() {
     assert_guest_fault_contained("bad_edit", "pooled").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_wasm_guest_growing_past_its_memory_limit_fails_only_that_request() {
+    assert_guest_fault_contained("grow", "pooled").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fail_open_http_wasm_guest_that_traps_passes_the_request_on() {
+    let up = Upstream::start("app").await;
+    let gw = start(
+        &config(&up, "trap", "{}", "        failOpen: true\n"),
+        &traefik_layout("trap", guest("trap")),
+    );
+    let c = Client::http1();
+    let r = c.get(&gw.url("/hw"), "o.test", &[("x-fault", "1")]).await;
+    assert_eq!(r.status, 200, "{}", gw.log());
+    assert_eq!(r.text(), "app");
+    assert!(gw.wait_for_log("plugin failed"), "{}", gw.log());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
