@@ -32,6 +32,12 @@ use crate::plugins::heads::{RequestHead, ResponseHead};
 use crate::plugins::host_state::PluginIdentity;
 use crate::plugins::reply::ValidReply;
 
+/// The least time a guest's start function (`_initialize` / `_start`) gets: a language
+/// runtime's start (Go's scheduler and heap, Rust's `main` parsing the config) costs more than
+/// a hook, and on a loaded machine a 50 ms hook deadline would fail starts spuriously. The
+/// middleware's `deadline` applies when it is longer.
+const MIN_START_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What a guest's hook decided.
 pub enum GuestDecision {
     Continue,
@@ -118,7 +124,8 @@ impl HttpWasmMiddleware {
         let mut store = Store::new(self.engine.engine(), state);
         store.limiter(|s| &mut s.memory);
         store.epoch_deadline_trap();
-        store.set_epoch_deadline(self.deadline_ticks);
+        let start_deadline = self.budget.deadline.max(MIN_START_DEADLINE);
+        store.set_epoch_deadline(self.engine.deadline_ticks(start_deadline));
         let instance = match self.module.pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(e) => return Err(PluginError::Instantiate(format!("{e:#}"))),
@@ -141,7 +148,8 @@ impl HttpWasmMiddleware {
             if let Err(e) = start.call(&mut store, ()) {
                 // A command's `main` may end with `proc_exit(0)`: a clean start.
                 if super::wasi_p1::exit_code(&e) != Some(0) {
-                    return Err(self.classify(e, &store));
+                    let exceeded = store.data().memory.exceeded();
+                    return Err(PluginError::from_call(e, exceeded, start_deadline));
                 }
             }
         }
