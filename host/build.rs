@@ -36,11 +36,19 @@ const WATCHED: &[&str] = &[
     "plugins",
     "tests/plugins",
     "examples/rust-plugin",
+    "tests/http-wasm/rust-guest/src",
+    "tests/http-wasm/rust-guest/Cargo.toml",
+    "tests/http-wasm/rust-guest/Cargo.lock",
     "Cargo.toml",
     "Cargo.lock",
     ".cargo/config.toml",
 ];
 const BUNDLED_PREFIX: &str = "wasmgate-plugin-";
+/// The http-wasm guest built from source with the published `http-wasm-guest` crate (a Traefik
+/// Wasm plugin: a core module for `wasm32-wasip1`). Its own workspace and lock file; built into
+/// `target/wasm-p1` and exposed as `WASMGATE_HTTP_WASM_RUST_GUEST` (the `.wasm` path).
+const HTTP_WASM_GUEST: &str = "tests/http-wasm/rust-guest";
+const HTTP_WASM_TARGET: &str = "wasm32-wasip1";
 
 /// A guest crate: its package name and whether it ships inside the binary.
 struct Guest {
@@ -76,7 +84,8 @@ fn run() -> Result<(), String> {
     }
 
     let guests = discover_guests(&root)?;
-    check_wasm_target()?;
+    check_wasm_target(WASM_TARGET)?;
+    check_wasm_target(HTTP_WASM_TARGET)?;
     let target_dir = root.join("target").join("wasm");
     build_guests(&root, &target_dir, &guests)?;
 
@@ -91,6 +100,11 @@ fn run() -> Result<(), String> {
         }
     }
     println!("cargo:rustc-env=WASMGATE_WASM_DIR={}", wasm_dir.display());
+    let http_wasm_guest = build_http_wasm_guest(&root)?;
+    println!(
+        "cargo:rustc-env=WASMGATE_HTTP_WASM_RUST_GUEST={}",
+        http_wasm_guest.display()
+    );
     write_bundled_list(&env_path("OUT_DIR")?, &wasm_dir, &guests)
 }
 
@@ -153,25 +167,71 @@ fn package_name(manifest: &Path) -> Result<String, String> {
 
 /// Fails early, with the fix, when the standard library for the guest target is not installed
 /// (otherwise the nested build fails with "can't find crate for `core`").
-fn check_wasm_target() -> Result<(), String> {
+fn check_wasm_target(target: &str) -> Result<(), String> {
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| OsString::from("rustc"));
     let output = Command::new(&rustc)
         .args(["--print", "sysroot"])
         .output()
         .map_err(|e| format!("running {} --print sysroot: {e}", rustc.to_string_lossy()))?;
     let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    let target_lib = Path::new(&sysroot)
-        .join("lib")
-        .join("rustlib")
-        .join(WASM_TARGET);
+    let target_lib = Path::new(&sysroot).join("lib").join("rustlib").join(target);
     if output.status.success() && target_lib.is_dir() {
         Ok(())
     } else {
         Err(format!(
-            "the {WASM_TARGET} target is not installed for this toolchain ({sysroot}); \
-             plugins are built for it. Run: rustup target add {WASM_TARGET}"
+            "the {target} target is not installed for this toolchain ({sysroot}); \
+             plugins are built for it. Run: scripts/setup.sh (or rustup target add {target})"
         ))
     }
+}
+
+/// `cargo build --release --locked --target wasm32-wasip1` of the http-wasm Rust guest, with
+/// the outer build's environment removed as for the components. A no-op of about a second
+/// when nothing changed (cargo's own freshness check).
+fn build_http_wasm_guest(root: &Path) -> Result<PathBuf, String> {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    let target_dir = root.join("target").join("wasm-p1");
+    let mut command = Command::new(&cargo);
+    command
+        .current_dir(root.join(HTTP_WASM_GUEST))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            HTTP_WASM_TARGET,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    for (name, _) in env::vars_os() {
+        if leaks_from_outer_build(&name.to_string_lossy()) {
+            command.env_remove(&name);
+        }
+    }
+    let output = command
+        .output()
+        .map_err(|e| format!("running {}: {e}", cargo.to_string_lossy()))?;
+    if !output.status.success() {
+        eprintln!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return Err(format!(
+            "building the http-wasm guest in {HTTP_WASM_GUEST} failed; its output is above"
+        ));
+    }
+    let wasm = target_dir
+        .join(HTTP_WASM_TARGET)
+        .join("release")
+        .join("http_wasm_rust_guest.wasm");
+    if !wasm.is_file() {
+        return Err(format!(
+            "the http-wasm guest build succeeded but {} is missing",
+            wasm.display()
+        ));
+    }
+    Ok(wasm)
 }
 
 /// One `cargo build --target wasm32-wasip2 --profile plugin -p ... -p ...`, with the outer

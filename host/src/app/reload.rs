@@ -38,6 +38,9 @@ struct Live {
 pub struct Reloader {
     config_path: PathBuf,
     plugin_dir: Option<PathBuf>,
+    /// `experimental.localPlugins` directories (Traefik plugin layout), watched like the
+    /// plugin directory.
+    local_plugin_dirs: Vec<PathBuf>,
     snapshot: SharedSnapshot,
     live: Mutex<Live>,
 }
@@ -58,9 +61,17 @@ impl Reloader {
         snapshot: SharedSnapshot,
     ) -> Arc<Self> {
         let plugin_dir = config.static_config.plugins.directory.clone();
+        let local_plugin_dirs = config
+            .static_config
+            .plugins
+            .local_plugins
+            .iter()
+            .map(|(_, dir)| dir.clone())
+            .collect();
         Arc::new(Reloader {
             config_path,
             plugin_dir,
+            local_plugin_dirs,
             snapshot,
             live: Mutex::new(Live {
                 config,
@@ -189,6 +200,7 @@ impl Reloader {
         let relevant = Relevance {
             files: files.clone(),
             plugin_dir: plugin_dir.clone(),
+            local_plugin_dirs: self.local_plugin_dirs.clone(),
         };
         let mut watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
             if let Ok(event) = event
@@ -200,15 +212,21 @@ impl Reloader {
         })?;
         // Watch directories, not files: editors and `mv` replace files, which ends a watch on
         // the old inode.
-        let mut dirs: BTreeSet<PathBuf> = files
+        let dirs: BTreeSet<PathBuf> = files
             .iter()
             .filter_map(|f| f.parent().map(Path::to_path_buf))
             .collect();
-        if let Some(d) = plugin_dir {
-            dirs.insert(d);
+        for dir in dirs.iter().filter(|d| Some(*d) != plugin_dir.as_ref()) {
+            watcher.watch(dir, RecursiveMode::NonRecursive)?;
         }
-        for dir in dirs {
-            watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+        // Recursive: Traefik-layout plugins live in sub-directories (`<name>/plugin.wasm`).
+        if let Some(d) = plugin_dir {
+            watcher.watch(&d, RecursiveMode::Recursive)?;
+        }
+        for dir in &self.local_plugin_dirs {
+            if let Err(e) = watcher.watch(dir, RecursiveMode::NonRecursive) {
+                tracing::warn!(dir = %dir.display(), "cannot watch a local plugin directory: {e}");
+            }
         }
         Ok(watcher)
     }
@@ -241,10 +259,12 @@ impl ReloadTrigger {
     }
 }
 
-/// Which file events matter: a config file, or a `.wasm` file in the plugin directory.
+/// Which file events matter: a config file, or a `.wasm` file (or a Traefik manifest) in the
+/// plugin directory, its sub-directories or a local plugin directory.
 struct Relevance {
     files: Vec<PathBuf>,
     plugin_dir: Option<PathBuf>,
+    local_plugin_dirs: Vec<PathBuf>,
 }
 
 impl Relevance {
@@ -261,7 +281,18 @@ impl Relevance {
             Some("yml" | "yaml")
         );
         let is_wasm = path.extension().and_then(|e| e.to_str()) == Some("wasm");
+        let is_manifest = path.file_name().and_then(|n| n.to_str())
+            == Some(crate::plugins::http_wasm::layout::MANIFEST);
+        let in_plugin_tree = self
+            .plugin_dir
+            .as_deref()
+            .is_some_and(|d| path.starts_with(d))
+            || self
+                .local_plugin_dirs
+                .iter()
+                .any(|d| path.parent() == Some(d.as_path()));
         (in_plugin_dir && is_wasm)
+            || (in_plugin_tree && (is_wasm || is_manifest))
             || (is_config && self.files.iter().any(|f| f.parent() == path.parent()))
     }
 }

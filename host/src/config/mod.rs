@@ -22,6 +22,7 @@ mod auth_deadline;
 mod bounded_read;
 mod definitions;
 pub mod duration;
+mod experimental;
 mod load;
 mod model_dynamic;
 mod model_internal;

@@ -187,6 +187,9 @@ pub struct PluginsConfig {
     pub defaults: PluginRuntimeConfig,
     /// `epochTick` (default 1 ms): the engine epoch period used for deadlines.
     pub epoch_tick: Duration,
+    /// Static `experimental.localPlugins`: plugin name -> its Traefik plugin directory
+    /// (`plugins-local/src/<moduleName>` next to the main file).
+    pub local_plugins: Vec<(String, PathBuf)>,
 }
 
 impl Default for PluginsConfig {
@@ -195,6 +198,7 @@ impl Default for PluginsConfig {
             directory: None,
             defaults: PluginRuntimeConfig::default(),
             epoch_tick: DEFAULT_EPOCH_TICK,
+            local_plugins: Vec::new(),
         }
     }
 }

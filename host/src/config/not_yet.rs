@@ -13,7 +13,14 @@ const SEE_README: &str = "see README, Migrating from Traefik";
 const NOT_YET: &[&str] = &[
     // Static configuration.
     "certificatesResolvers",
-    "experimental",
+    "experimental.plugins",
+    "experimental.fastProxy",
+    "experimental.otlpLogs",
+    "experimental.kubernetesGateway",
+    "experimental.kubernetesIngressNGINX",
+    "experimental.knative",
+    "experimental.abortOnPluginFailure",
+    "experimental.http3",
     "global",
     "core",
     "hostResolver",

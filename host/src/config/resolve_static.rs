@@ -22,9 +22,10 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "accessLog",
     "api",
     "ping",
+    "experimental",
 ];
-const MAIN_KEYS: &str =
-    "entryPoints, providers, plugins, log, metrics, accessLog, api, ping, http, tcp, tls";
+const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, api, ping, experimental, \
+     http, tcp, tls";
 const MAIN_KEY_NAMES: &[&str] = &[
     "entryPoints",
     "providers",
@@ -34,6 +35,7 @@ const MAIN_KEY_NAMES: &[&str] = &[
     "accessLog",
     "api",
     "ping",
+    "experimental",
     "http",
     "tcp",
     "tls",
@@ -104,6 +106,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
     let mut plugins_given = false;
     let mut raw_metrics = None;
     let mut raw_ping = None;
+    let mut local_plugins = Vec::new();
     for entry in entries {
         let path = [entry.key.as_str()];
         // Top-level keys match in any case, as Traefik reads them.
@@ -127,6 +130,12 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             "log" => {
                 if let Some(raw) = reporter.parse::<RawLog>(0, &entry.value, &path, entry.line) {
                     parts.config.log = resolve_log(reporter, raw);
+                }
+            }
+            "experimental" => {
+                if let Some(raw) = reporter.parse(0, &entry.value, &path, entry.line) {
+                    local_plugins =
+                        super::experimental::resolve_experimental(reporter, raw, main_dir);
                 }
             }
             "metrics" => {
@@ -176,6 +185,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
     if plugins_given {
         parts.config.plugins = resolve_plugins(reporter, raw_plugins, main_dir);
     }
+    parts.config.plugins.local_plugins = local_plugins;
     if parts.entry_point_names.is_empty() {
         reporter.at(0, &["entryPoints"], "at least one entry point is required");
     }

@@ -29,6 +29,9 @@ pub struct Chain {
     middlewares: Arc<[Arc<PluginMiddleware>]>,
     /// The largest response-body peek any middleware declared (0: none).
     body_peek: usize,
+    /// Whether some middleware (an http-wasm guest) needs the request / response body whole.
+    buffer_request: bool,
+    buffer_response: bool,
 }
 
 /// What a request carries through its chain between the request and response hooks.
@@ -111,10 +114,27 @@ impl Chain {
             .map(|mw| mw.capabilities().body_peek)
             .max()
             .unwrap_or(0);
+        let (buffer_request, buffer_response) = middlewares
+            .iter()
+            .map(|mw| mw.buffers_bodies())
+            .fold((false, false), |(a, b), (x, y)| (a || x, b || y));
         Chain {
             middlewares: middlewares.into(),
             body_peek,
+            buffer_request,
+            buffer_response,
         }
+    }
+
+    /// Whether the proxy must collect the request body whole (up to
+    /// `http_wasm::MAX_BUFFERED_BODY`) into the head's `extensions` before the request hooks.
+    pub fn buffer_request(&self) -> bool {
+        self.buffer_request
+    }
+
+    /// Whether the proxy must collect the response body whole before the response hooks.
+    pub fn buffer_response(&self) -> bool {
+        self.buffer_response
     }
 
     /// How many leading bytes of the response body the proxy must hold before the response

@@ -48,7 +48,10 @@ pub type InstanceSlot = Option<PluginInstance>;
 
 pub struct PluginMiddleware {
     identity: PluginIdentity,
-    plugin: Arc<CompiledPlugin>,
+    /// Set for a Traefik Wasm plugin (http-wasm guest): it then runs every hook, and `plugin`
+    /// is `None` (`http_wasm`).
+    http_wasm: Option<super::http_wasm::HttpWasmMiddleware>,
+    plugin: Option<Arc<CompiledPlugin>>,
     engine: Arc<PluginEngine>,
     config_json: Arc<str>,
     budget: MiddlewareBudget,
@@ -98,15 +101,16 @@ impl PluginMiddleware {
         let mut middleware = PluginMiddleware {
             counters,
             identity,
+            http_wasm: None,
             pool: ArrayQueue::new(budget.pool_size.max(1)),
-            plugin,
+            plugin: Some(plugin),
             engine,
             config_json: Arc::from(config_json),
             budget,
             deadline_ticks,
             capabilities: Capabilities::PLAIN,
         };
-        if middleware.plugin.world() == World::WithCapabilities {
+        if middleware.plugin.as_ref().map(|p| p.world()) == Some(World::WithCapabilities) {
             middleware.capabilities = middleware.ask_capabilities();
         }
         Ok(middleware)
@@ -141,6 +145,51 @@ impl PluginMiddleware {
         }
     }
 
+    /// A middleware running a Traefik Wasm plugin (an http-wasm guest, see `http_wasm`),
+    /// `identity` naming the guest. Config time: starts one guest instance.
+    pub fn http_wasm(
+        engine: Arc<PluginEngine>,
+        identity: PluginIdentity,
+        module: Arc<super::http_wasm::HttpWasmModule>,
+        config_json: &str,
+        budget: MiddlewareBudget,
+    ) -> Result<Self, ConfigureError> {
+        let guest = super::http_wasm::HttpWasmMiddleware::configure(
+            engine.clone(),
+            identity.clone(),
+            module,
+            config_json,
+            budget.clone(),
+        )
+        .map_err(|source| ConfigureError::Failed {
+            plugin: identity.plugin.to_string(),
+            source,
+        })?;
+        let counters =
+            crate::admin::plugin_counters(&identity.middleware, &identity.plugin, &identity.hash);
+        Ok(PluginMiddleware {
+            counters,
+            identity,
+            http_wasm: Some(guest),
+            pool: ArrayQueue::new(1),
+            plugin: None,
+            engine,
+            config_json: Arc::from(config_json),
+            deadline_ticks: 0,
+            budget,
+            capabilities: Capabilities::PLAIN,
+        })
+    }
+
+    /// Which bodies the proxy must buffer whole for this middleware: (request, response).
+    /// Only http-wasm guests that enabled `buffer_request` / `buffer_response` ask for it.
+    pub fn buffers_bodies(&self) -> (bool, bool) {
+        match &self.http_wasm {
+            Some(guest) => (guest.buffers_request(), guest.buffers_response()),
+            None => (false, false),
+        }
+    }
+
     /// What the middleware declared (after the host's caps); fixed for its life.
     pub fn capabilities(&self) -> Capabilities {
         self.capabilities
@@ -164,9 +213,14 @@ impl PluginMiddleware {
     }
 
     fn fresh_instance(&self) -> Result<PluginInstance, PluginError> {
+        let Some(plugin) = &self.plugin else {
+            return Err(PluginError::Instantiate(
+                "an http-wasm middleware has no component instances".into(),
+            ));
+        };
         PluginInstance::configured(
             &self.engine,
-            &self.plugin,
+            plugin,
             self.identity.clone(),
             &self.budget,
             &self.config_json,
@@ -210,6 +264,10 @@ impl PluginMiddleware {
         mut head: RequestHead,
         slot: &mut InstanceSlot,
     ) -> (RequestHead, Result<HookDecision, PluginError>) {
+        if let Some(guest) = &self.http_wasm {
+            let (head, result) = guest.on_request(head);
+            return (head, result.map(HookDecision::from));
+        }
         let mut inst = match self.checkout(slot) {
             Ok(inst) => inst,
             Err(e) => return (head, Err(e)),
@@ -231,6 +289,10 @@ impl PluginMiddleware {
         slot: &mut InstanceSlot,
         body: BodyStart<'_>,
     ) -> (RequestHead, ResponseHead, Result<HookDecision, PluginError>) {
+        if let Some(guest) = &self.http_wasm {
+            let (req, resp, result) = guest.on_response(req, resp);
+            return (req, resp, result.map(HookDecision::from));
+        }
         let mut inst = match self.checkout(slot) {
             Ok(inst) => inst,
             Err(e) => return (req, resp, Err(e)),
@@ -305,6 +367,15 @@ impl PluginMiddleware {
             Action::Respond(reply) => {
                 validate_reply(reply, &self.budget).map(HookDecision::Respond)
             }
+        }
+    }
+}
+
+impl From<super::http_wasm::guest::GuestDecision> for HookDecision {
+    fn from(decision: super::http_wasm::guest::GuestDecision) -> Self {
+        match decision {
+            super::http_wasm::guest::GuestDecision::Continue => HookDecision::Continue,
+            super::http_wasm::guest::GuestDecision::Respond(reply) => HookDecision::Respond(reply),
         }
     }
 }

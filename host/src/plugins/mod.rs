@@ -19,6 +19,7 @@ pub mod exports;
 pub mod head_edits;
 pub mod heads;
 pub mod host_state;
+pub mod http_wasm;
 pub mod instance;
 mod lent;
 pub mod limits;

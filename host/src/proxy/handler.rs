@@ -23,6 +23,7 @@ use super::error::GatewayError;
 use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::snapshot::{Backend, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
+use crate::plugins::http_wasm::BufferedBody;
 use crate::plugins::{RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply};
 use crate::router::RequestFacts;
 use crate::router::path::{PathPolicy, normalize};
@@ -257,7 +258,7 @@ async fn proxy(
             }
         };
         seen.forwarded = true;
-        let resp = forward(service, parts, body, policy).await?;
+        let resp = forward(service, parts, ClientBody::Stream(body), policy).await?;
         seen.origin = Some(resp.status().as_u16());
         seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
         let (resp_parts, resp_body) = resp.into_parts();
@@ -266,6 +267,17 @@ async fn proxy(
 
     let chain = &target.chain;
     let mut state = chain.start();
+    // An http-wasm middleware that enabled `buffer_request` reads the body whole
+    // (`body_buffer`); everyone else's request body streams.
+    let mut body = ClientBody::Stream(body);
+    if chain.buffer_request()
+        && let ClientBody::Stream(stream) = body
+    {
+        super::body_buffer::check_declared_length(&parts.headers)?;
+        let bytes = super::body_buffer::collect_request(stream, policy).await?;
+        parts.extensions.insert(BufferedBody(bytes));
+        body = ClientBody::Buffered;
+    }
     let head = RequestHead::new(
         parts,
         original_uri.path().to_owned(),
@@ -301,6 +313,10 @@ async fn proxy(
                 if let Some(upgrade) = head.parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
                     upstream_parts.extensions.insert(upgrade);
                 }
+                // A body a middleware buffered or wrote replaces the client's stream.
+                if let Some(BufferedBody(bytes)) = head.parts.extensions.remove::<BufferedBody>() {
+                    body = ClientBody::Full(bytes);
+                }
                 seen.forwarded = true;
                 let resp = forward(service, upstream_parts, body, policy).await?;
                 seen.origin = Some(resp.status().as_u16());
@@ -314,10 +330,25 @@ async fn proxy(
     // hooks (`body_peek`); otherwise the upstream body stays a plain stream.
     let method = head.parts.method.clone();
     let status = resp_head.parts.status;
+    let mut resp_head = resp_head;
     let held = match upstream_body {
         ReplyOrStream::Reply(bytes) => HeldBody::Reply(bytes),
+        // An http-wasm middleware that enabled `buffer_response` gets the body whole.
+        ReplyOrStream::Stream(b)
+            if chain.buffer_response() && super::body_peek::may_have_body(&method, status) =>
+        {
+            HeldBody::Reply(super::body_buffer::collect_response(b).await?)
+        }
         ReplyOrStream::Stream(b) => HeldBody::peek(b, chain.body_peek(), &method, status).await?,
     };
+    if chain.buffer_response()
+        && let HeldBody::Reply(bytes) = &held
+    {
+        resp_head
+            .parts
+            .extensions
+            .insert(BufferedBody(bytes.clone()));
+    }
     let body_start = held.body_start(&method, status);
     let (mut head, mut resp_head, mut outcome) =
         chain.on_response_with_body(head, resp_head, &mut state, body_start);
@@ -338,6 +369,16 @@ async fn proxy(
     }
 }
 
+/// The client's request body on its way upstream.
+enum ClientBody {
+    /// Streamed as it arrives (the default).
+    Stream(Incoming),
+    /// Read whole into the head's `BufferedBody` for the chain (taken back after it).
+    Buffered,
+    /// A whole body: buffered for a middleware, or written by one.
+    Full(bytes::Bytes),
+}
+
 enum ReplyOrStream {
     Reply(bytes::Bytes),
     Stream(Incoming),
@@ -350,11 +391,18 @@ enum ReplyOrStream {
 async fn forward(
     service: &crate::lb::Service,
     mut parts: Parts,
-    body: Incoming,
+    body: ClientBody,
     policy: BodyPolicy,
 ) -> Result<Response<Incoming>, GatewayError> {
     let upgrade = take_client_upgrade(&mut parts);
-    let (body, watch) = super::client_body::watch(body, policy);
+    let (body, watch) = match body {
+        ClientBody::Stream(body) => super::client_body::watch(body, policy),
+        ClientBody::Full(bytes) => (full(bytes), super::client_body::BodyWatch::default()),
+        ClientBody::Buffered => (
+            crate::upstream::body::empty(),
+            super::client_body::BodyWatch::default(),
+        ),
+    };
     let req = Request::from_parts(parts, body);
     let mut resp = service.forward(req).await.map_err(|e| watch.blame(e))?;
     super::framing::check_response(&resp)?;

@@ -2,6 +2,7 @@
 //! (framing, forwarding headers, body watchers; the path is read by `router::path`), the routing snapshot the pipeline reads,
 //! and the one map from errors to statuses (`error`).
 
+pub mod body_buffer;
 pub mod body_peek;
 pub mod client_body;
 mod connection;

@@ -74,9 +74,33 @@ impl Gateway {
     ) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = write_config(dir.path(), yaml, plugins);
+        Self::launch(dir, &path, cache, env)
+    }
+
+    /// Like `start` without plugins, with `files` (path relative to the config's directory,
+    /// contents) written first: e.g. Traefik plugin layouts, `plugins/<name>/.traefik.yml`.
+    pub fn start_with_files(yaml: &str, files: &[(&str, Vec<u8>)]) -> Gateway {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (relative, bytes) in files {
+            let path = dir.path().join(relative);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("create fixture dir");
+            }
+            std::fs::write(&path, bytes).expect("write fixture file");
+        }
+        let path = write_config(dir.path(), yaml, &[]);
+        Self::launch(dir, &path, &cache_dir(), &[])
+    }
+
+    fn launch(
+        dir: tempfile::TempDir,
+        path: &Path,
+        cache: &Path,
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
             .arg("run")
-            .arg(&path)
+            .arg(path)
             .envs(env.iter().copied())
             .env("WASMGATE_CACHE_DIR", cache)
             .env("RUST_LOG", "info")

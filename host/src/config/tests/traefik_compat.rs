@@ -250,3 +250,48 @@ fn a_service_without_servers_loads_as_in_traefik() {
     };
     assert!(lb.servers.is_empty());
 }
+
+#[test]
+fn experimental_local_plugins_name_plugin_directories_under_plugins_local_src() {
+    let config = load_ok(
+        "Experimental:
+  localPlugins:
+    demo:
+      moduleName: github.com/acme/demo
+      settings: { useUnsafe: false, envs: [], mounts: [] }
+http: {}
+",
+    );
+    let local = &config.static_config.plugins.local_plugins;
+    assert_eq!(local.len(), 1);
+    assert_eq!(local[0].0, "demo");
+    assert!(
+        local[0]
+            .1
+            .ends_with("plugins-local/src/github.com/acme/demo"),
+        "{:?}",
+        local[0].1
+    );
+}
+
+#[test]
+fn experimental_keys_other_than_local_plugins_are_not_supported_yet() {
+    let errors = load_errors(
+        "experimental:\n  plugins:\n    demo: { moduleName: x, version: v1 }\nhttp: {}\n",
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("experimental.plugins") && e.contains("not supported yet")),
+        "{errors:?}"
+    );
+    let errors = load_errors(
+        "experimental:\n  localPlugins:\n    demo:\n      moduleName: ../escape\n      settings: { mounts: [/etc] }\nhttp: {}\n",
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("gateway.yml:") && e.contains("localPlugins.demo.moduleName")),
+        "{errors:?}"
+    );
+}

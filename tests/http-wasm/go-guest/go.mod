@@ -1,0 +1,3 @@
+module wasmgate.test/httpwasm/goguest
+
+go 1.24
