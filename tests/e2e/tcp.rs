@@ -509,3 +509,47 @@ async fn forwarded_tcp_connections_are_counted_as_open_connections_until_they_en
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn servers_with_tls_are_reached_over_tls_verified_by_the_transports_root_cas() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, other) = (TestCa::new("ca"), TestCa::new("other"));
+    let backend = TlsUpstream::start(&ca.leaf(&["db.internal"]), None).await;
+    let (ca_file, other_file) = (dir.path().join("ca.pem"), dir.path().join("other.pem"));
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    std::fs::write(&other_file, other.pem()).unwrap();
+    let tcp = |roots: &std::path::Path| {
+        format!(
+            "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: db }}\n\
+             \x20 services:\n    db: {{ loadBalancer: {{ servers: [{{ address: \"{}\", tls: true }}], serversTransport: t }} }}\n\
+             \x20 serversTransports:\n    t: {{ dialTimeout: 5s, tls: {{ serverName: db.internal, rootCAs: [\"{}\"] }} }}\n",
+            backend.addr,
+            roots.display()
+        )
+    };
+    let request = b"GET / HTTP/1.1\r\nhost: db.internal\r\nconnection: close\r\n\r\n";
+    let gw = Gateway::start(&yaml("", "", &tcp(&ca_file), ""), &[]);
+    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(VISIBLE_WITHIN, stream.read_to_end(&mut answer))
+        .await
+        .expect("answer in time")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("https HTTP/1.1"), "{answer}");
+
+    // A server certificate from a CA the transport does not trust: the client is closed.
+    let gw = Gateway::start(&yaml("", "", &tcp(&other_file), ""), &[]);
+    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(VISIBLE_WITHIN, stream.read_to_end(&mut answer)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+    assert!(
+        gw.wait_for_log("TLS to the TCP server failed"),
+        "{}",
+        gw.log()
+    );
+}

@@ -76,8 +76,9 @@ pub use model_static::{
     MIN_MEMORY_LIMIT, PluginRuntimeConfig, PluginsConfig, StaticConfig,
 };
 pub use model_tcp::{
-    DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig,
-    TcpRouterConfig, TcpRouterTls, TcpServerConfig, TcpServiceConfig, TcpWeightedService,
+    DEFAULT_TCP_DIAL_TIMEOUT, DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig,
+    TcpMiddlewareConfig, TcpRouterConfig, TcpRouterTls, TcpServerConfig, TcpServersTransportConfig,
+    TcpServiceConfig, TcpWeightedService,
 };
 pub use model_tls::{
     CertificateConfig, CipherSuite, ClientAuthConfig, ClientAuthType, Curve, DEFAULT_TLS_OPTIONS,

@@ -7,19 +7,22 @@ use std::time::Duration;
 
 use super::definitions::{Definition, local_name};
 use super::model_tcp::{
-    DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig,
-    TcpRouterConfig, TcpRouterTls, TcpServerConfig, TcpServiceConfig, TcpWeightedService,
+    TcpConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig, TcpRouterConfig, TcpRouterTls,
+    TcpServerConfig, TcpServersTransportConfig, TcpServiceConfig, TcpWeightedService,
 };
 use super::model_tls::TlsConfig;
 use super::provider_names::undefined_reason;
-use super::raw_tcp::{RawTcpLoadBalancer, RawTcpMiddleware, RawTcpRouter, RawTcpService};
+use super::raw_tcp::{
+    RawTcpLoadBalancer, RawTcpMiddleware, RawTcpRouter, RawTcpServersTransport, RawTcpService,
+};
 use super::raw_tls::RawRouterTls;
 use super::resolve_static::entries_of;
+use super::resolve_tls::resolve_upstream_tls;
 use super::router_tls::{check_options_reference, resolve_router_tls};
 use crate::yaml::report::Reporter;
 use crate::yaml::tree::{Entry, Seg};
 
-const TCP_SECTIONS: &[&str] = &["routers", "services", "middlewares"];
+const TCP_SECTIONS: &[&str] = &["routers", "services", "middlewares", "serversTransports"];
 
 /// Every `tcp:` router and service defined, where, before resolution.
 #[derive(Default)]
@@ -27,6 +30,7 @@ pub(crate) struct TcpDefinitions<'n> {
     pub(crate) routers: BTreeMap<String, Definition<'n>>,
     pub(crate) services: BTreeMap<String, Definition<'n>>,
     pub(crate) middlewares: BTreeMap<String, Definition<'n>>,
+    pub(crate) transports: BTreeMap<String, Definition<'n>>,
 }
 
 fn key(name: &str) -> Seg {
@@ -49,9 +53,12 @@ pub(crate) fn collect_tcp<'n>(
             "routers" => ("TCP router", &mut definitions.routers),
             "services" => ("TCP service", &mut definitions.services),
             "middlewares" => ("TCP middleware", &mut definitions.middlewares),
+            "serversTransports" => ("TCP servers transport", &mut definitions.transports),
             other => {
-                let reason =
-                    format!("unknown key \"{other}\" (allowed: routers, services, middlewares)");
+                let reason = format!(
+                    "unknown key \"{other}\" (allowed: routers, services, middlewares, \
+                     serversTransports)"
+                );
                 reporter.exact(file, &[key("tcp"), key(other)], Some(section.line), reason);
                 continue;
             }
@@ -142,6 +149,35 @@ pub(crate) fn resolve_tcp(
         if let Some(middleware) = resolve_middleware(reporter, def.file, name, raw) {
             tcp.middlewares.insert(name.clone(), middleware);
         }
+    }
+    for (name, def) in &definitions.transports {
+        let path = ["tcp", "serversTransports", name.as_str()];
+        let Some(raw) =
+            reporter.parse::<RawTcpServersTransport>(def.file, def.node, &path, def.line)
+        else {
+            continue;
+        };
+        let mut transport = TcpServersTransportConfig::default();
+        if let Some(d) = raw.dial_timeout {
+            transport.dial_timeout = d.0;
+        }
+        if let Some(d) = raw.termination_delay {
+            transport.termination_delay = d.0;
+        }
+        transport.tls = raw.tls.map(|t| {
+            let at = ["tcp", "serversTransports", name.as_str(), "tls"];
+            resolve_upstream_tls(
+                reporter,
+                def.file,
+                &at,
+                t.server_name,
+                t.insecure_skip_verify,
+                t.root_cas,
+                t.certificates,
+                t.peer_cert_uri,
+            )
+        });
+        tcp.servers_transports.insert(name.clone(), transport);
     }
     if complete {
         check_references(reporter, &tcp, definitions, entry_points);
@@ -271,6 +307,7 @@ fn resolve_load_balancer(
         servers.push(TcpServerConfig {
             address: server.address,
             weight: server.weight.unwrap_or(1),
+            tls: server.tls.unwrap_or(false),
         });
     }
     if ok && servers.iter().all(|s| s.weight == 0) {
@@ -302,15 +339,14 @@ fn resolve_load_balancer(
         },
         None => None,
     };
-    let termination_delay = match raw.termination_delay {
-        None => Some(DEFAULT_TERMINATION_DELAY),
-        Some(ms) if ms < 0 => None,
-        Some(ms) => Some(Duration::from_millis(ms.unsigned_abs())),
-    };
+    let termination_delay = raw
+        .termination_delay
+        .map(|ms| (ms >= 0).then(|| Duration::from_millis(ms.unsigned_abs())));
     ok.then_some(TcpServiceConfig::LoadBalancer(TcpLoadBalancerConfig {
         servers,
         proxy_protocol,
         termination_delay,
+        servers_transport: raw.servers_transport.map(|t| local_name(&t)),
     }))
 }
 
@@ -366,6 +402,15 @@ fn check_references(
         }
     }
     for (name, service) in &tcp.services {
+        if let (Some(def), TcpServiceConfig::LoadBalancer(lb)) =
+            (definitions.services.get(name), service)
+            && let Some(transport) = &lb.servers_transport
+            && !definitions.transports.contains_key(transport)
+        {
+            let at = ["tcp", "services", name, "loadBalancer", "serversTransport"];
+            let reason = undefined_reason("TCP servers transport", transport);
+            reporter.at(def.file, &at, reason);
+        }
         let (Some(def), TcpServiceConfig::Weighted(children)) =
             (definitions.services.get(name), service)
         else {

@@ -16,7 +16,7 @@ fn tcp_sections_merge_across_files_in_any_case() {
         panic!("{:?}", tcp.services["db"]);
     };
     assert_eq!(lb.servers[0].weight, 2);
-    assert_eq!(lb.termination_delay, None, "negative: no limit");
+    assert_eq!(lb.termination_delay, Some(None), "negative: no limit");
     assert_eq!(lb.proxy_protocol, Some(2), "Traefik's default version");
     assert!(matches!(&tcp.services["both"], TcpServiceConfig::Weighted(w) if w[0].weight == 3));
     assert!(
