@@ -553,3 +553,29 @@ async fn servers_with_tls_are_reached_over_tls_verified_by_the_transports_root_c
         gw.log()
     );
 }
+
+#[test]
+fn check_reports_tcp_tls_middleware_and_transport_references_once_each() {
+    let yaml = "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n\
+                tcp:\n  routers:\n\
+                \x20   r: { rule: \"HostSNI(`a.test`)\", service: s, tls: { certResolver: le, options: nope } }\n\
+                \x20   w: { rule: \"HostSNI(`*`)\", service: s, middlewares: [missing] }\n\
+                \x20 services:\n\
+                \x20   s: { loadBalancer: { servers: [{ address: \"127.0.0.1:9\" }], serversTransport: t } }\n";
+    let (ok, _, stderr) = check_config(yaml, &[]);
+    assert!(!ok);
+    let located: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.split_once("gateway.yml:").map(|(_, rest)| rest))
+        .collect();
+    assert_eq!(
+        located,
+        [
+            "6: tcp.routers.r.tls.certResolver: not supported yet (ACME is not implemented; use tls.certificates)",
+            "6: tcp.routers.r.tls.options: unknown TLS options \"nope\" (defined: default)",
+            "7: tcp.routers.w.middlewares[0]: TCP middleware \"missing\" is not defined",
+            "9: tcp.services.s.loadBalancer.serversTransport: TCP servers transport \"t\" is not defined",
+        ],
+        "{stderr}"
+    );
+}
