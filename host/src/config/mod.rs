@@ -42,6 +42,7 @@ mod resolve_observability;
 mod resolve_service;
 mod resolve_static;
 mod resolve_tcp;
+mod resolve_tcp_entity;
 mod resolve_tls;
 mod router_tls;
 pub mod size;
