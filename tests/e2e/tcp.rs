@@ -255,7 +255,7 @@ async fn a_server_that_speaks_first_is_reached_beside_tls_routers() {
     );
     let tls = format!("  certificates:\n{}", own.entry(dir.path(), "own"));
     // The wait for the client's first byte is the entrypoint's headerReadTimeout.
-    let entrypoint = "transport: { limits: { headerReadTimeout: 1s } }";
+    let entrypoint = "transport: { limits: { headerReadTimeout: 2s } }";
     let gw = Gateway::start(&yaml(entrypoint, &http, &tcp, &tls), &[]);
     assert_eq!(banner(gw.addr).await, "220 smtp ready");
     let conn = connect(gw.addr, &Hello::sni("web.test")).await.unwrap();

@@ -83,7 +83,7 @@ async fn an_idle_tcp_connection_is_closed_after_the_entrypoints_idle_timeout() {
         "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s }}\n  services:\n{}",
         lb("s", &backend)
     );
-    let entrypoint = "transport: { respondingTimeouts: { idleTimeout: 200ms } }";
+    let entrypoint = "transport: { respondingTimeouts: { idleTimeout: 1s } }";
     let gw = Gateway::start(&yaml(entrypoint, "", &tcp, ""), &[]);
     let mut reader = BufReader::new(TcpStream::connect(gw.addr).await.unwrap());
     let mut line = String::new();
