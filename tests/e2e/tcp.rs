@@ -1,8 +1,9 @@
 //! TCP routers and services over real sockets: TLS passthrough by server name beside an HTTPS
 //! router on one entrypoint, TLS terminated by a TCP router, plain TCP with `HostSNI(`*`)`
 //! (half-close both ways, bytes in = bytes out), a weighted service, `ClientIP`, `ALPN` and
-//! priority, a server that speaks first, the PROXY protocol to servers, `wasmgate check`
-//! errors, and a hot reload that leaves established connections on their route.
+//! priority, a server that speaks first, the PROXY protocol to servers, and a hot reload that
+//! leaves established connections on their route. `services`: middlewares, transports, idle
+//! and unreachable servers, metrics; `checks`: `wasmgate check` errors.
 
 use std::time::{Duration, Instant};
 
@@ -11,14 +12,17 @@ use tokio::net::TcpStream;
 
 use crate::support::tcp_backend::{ProxyHeader, TcpBackend};
 use crate::support::tls::{Hello, TestCa, TlsUpstream, connect, get, served_cert};
-use crate::support::{Client, Config, Gateway, Upstream, check_config};
+use crate::support::{Client, Config, Gateway, Upstream};
+
+mod checks;
+mod services;
 
 /// Bound for "the reload is visible": a hang guard, not a performance assertion.
-const VISIBLE_WITHIN: Duration = Duration::from_secs(10);
+pub(crate) const VISIBLE_WITHIN: Duration = Duration::from_secs(10);
 
 /// A config: entrypoint `web` (with `entrypoint` YAML), `http` keys (2 spaces in), then the
 /// `tcp:` and `tls:` bodies (2 spaces in).
-fn yaml(entrypoint: &str, http: &str, tcp: &str, tls: &str) -> String {
+pub(crate) fn yaml(entrypoint: &str, http: &str, tcp: &str, tls: &str) -> String {
     let mut out = Config::new().entrypoint(entrypoint).http(http).yaml();
     if !tcp.is_empty() {
         out.push_str("tcp:\n");
@@ -31,7 +35,7 @@ fn yaml(entrypoint: &str, http: &str, tcp: &str, tls: &str) -> String {
     out
 }
 
-fn lb(name: &str, backend: &TcpBackend) -> String {
+pub(crate) fn lb(name: &str, backend: &TcpBackend) -> String {
     format!(
         "    {name}: {{ loadBalancer: {{ servers: [{{ address: \"{}\" }}] }} }}\n",
         backend.addr
@@ -39,7 +43,7 @@ fn lb(name: &str, backend: &TcpBackend) -> String {
 }
 
 /// Reads the banner line a backend speaks first, without sending anything.
-async fn banner(addr: std::net::SocketAddr) -> String {
+pub(crate) async fn banner(addr: std::net::SocketAddr) -> String {
     let stream = TcpStream::connect(addr).await.expect("connect");
     let mut line = String::new();
     let mut reader = BufReader::new(stream);
@@ -251,7 +255,7 @@ async fn a_server_that_speaks_first_is_reached_beside_tls_routers() {
     );
     let tls = format!("  certificates:\n{}", own.entry(dir.path(), "own"));
     // The wait for the client's first byte is the entrypoint's headerReadTimeout.
-    let entrypoint = "transport: { limits: { headerReadTimeout: 1s } }";
+    let entrypoint = "transport: { limits: { headerReadTimeout: 2s } }";
     let gw = Gateway::start(&yaml(entrypoint, &http, &tcp, &tls), &[]);
     assert_eq!(banner(gw.addr).await, "220 smtp ready");
     let conn = connect(gw.addr, &Hello::sni("web.test")).await.unwrap();
@@ -284,39 +288,6 @@ async fn proxy_protocol_v1_and_v2_tell_the_server_the_client_address() {
                 source: client
             }]
         );
-    }
-}
-
-#[test]
-fn check_reports_http_matchers_plain_host_sni_and_unknown_services_in_tcp_routers() {
-    let yaml = "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n\
-                tcp:\n  routers:\n\
-                \x20   r: { rule: \"Host(`a.test`)\", service: s }\n\
-                \x20   p: { rule: \"HostSNI(`a.test`)\", service: s }\n\
-                \x20   u: { rule: \"HostSNI(`*`)\", service: nope }\n\
-                \x20 services:\n\
-                \x20   s: { loadBalancer: { servers: [{ address: \"127.0.0.1\" }], proxyProtocol: { version: 3 } } }\n";
-    let (ok, stdout, stderr) = check_config(yaml, &[]);
-    assert!(!ok, "stdout: {stdout}");
-    for needle in [
-        ":8: tcp.routers.u.service: TCP service \"nope\" is not defined",
-        ":10: tcp.services.s.loadBalancer.servers[0].address: \"127.0.0.1\" is not host:port",
-        ":10: tcp.services.s.loadBalancer.proxyProtocol.version: version 3 does not exist (1 or 2)",
-    ] {
-        assert!(stderr.contains(needle), "want {needle:?} in:\n{stderr}");
-    }
-    let yaml = yaml
-        .replace("\"127.0.0.1\"", "\"127.0.0.1:9\"")
-        .replace("version: 3", "version: 1")
-        .replace("service: nope", "service: s");
-    let (ok, _, stderr) = check_config(&yaml, &[]);
-    assert!(!ok);
-    for needle in [
-        ":6: tcp.routers.r.rule: invalid rule: Host at offset 0 is an HTTP matcher; a TCP router \
-         matches with HostSNI, HostSNIRegexp, ClientIP, ALPN",
-        ":7: tcp.routers.p.rule: HostSNI with a host name needs tls on the router",
-    ] {
-        assert!(stderr.contains(needle), "want {needle:?} in:\n{stderr}");
     }
 }
 
@@ -360,152 +331,4 @@ async fn a_reloaded_tcp_route_takes_new_connections_and_established_ones_keep_th
     established.read_exact(&mut back).await.unwrap();
     assert_eq!(&back, b"still here");
     assert!(new.accepted() >= 1);
-}
-
-/// Whether the gateway closed `addr`'s new connection without a byte from a backend.
-async fn closed_without_a_byte(addr: std::net::SocketAddr) -> bool {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let mut buf = [0u8; 64];
-    let read = tokio::time::timeout(VISIBLE_WITHIN, stream.read(&mut buf))
-        .await
-        .expect("closed in time");
-    matches!(read, Ok(0) | Err(_))
-}
-
-#[tokio::test]
-async fn tcp_ip_allow_list_closes_a_refused_client_before_it_reaches_the_server() {
-    let backend = TcpBackend::start(Some("hello"), false).await;
-    let tcp = |range: &str| {
-        format!(
-            "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s, middlewares: [only] }}\n\
-             \x20 middlewares:\n    only: {{ ipAllowList: {{ sourceRange: [\"{range}\"] }} }}\n\
-             \x20 services:\n{}",
-            lb("s", &backend)
-        )
-    };
-    let gw = Gateway::start(&yaml("", "", &tcp("10.0.0.0/8"), ""), &[]);
-    assert!(closed_without_a_byte(gw.addr).await);
-    assert_eq!(backend.accepted(), 0, "no connection reached the server");
-    let gw = Gateway::start(&yaml("", "", &tcp("127.0.0.1"), ""), &[]);
-    assert_eq!(banner(gw.addr).await, "hello");
-}
-
-#[tokio::test]
-async fn tcp_in_flight_conn_caps_open_connections_per_client() {
-    let backend = TcpBackend::start(Some("hello"), false).await;
-    let tcp = format!(
-        "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s, middlewares: [two] }}\n\
-         \x20 middlewares:\n    two: {{ inFlightConn: {{ amount: 2 }} }}\n\
-         \x20 services:\n{}",
-        lb("s", &backend)
-    );
-    let gw = Gateway::start(&yaml("", "", &tcp, ""), &[]);
-    let mut open = Vec::new();
-    for _ in 0..2 {
-        let mut reader = BufReader::new(TcpStream::connect(gw.addr).await.unwrap());
-        let mut line = String::new();
-        reader.read_line(&mut line).await.unwrap();
-        assert_eq!(line, "hello\n");
-        open.push(reader);
-    }
-    assert!(closed_without_a_byte(gw.addr).await, "a third is refused");
-    assert_eq!(backend.accepted(), 2);
-    // Once one ends, its slot is free again.
-    drop(open.pop());
-    let start = Instant::now();
-    loop {
-        let mut reader = BufReader::new(TcpStream::connect(gw.addr).await.unwrap());
-        let mut line = String::new();
-        let read = tokio::time::timeout(VISIBLE_WITHIN, reader.read_line(&mut line)).await;
-        if matches!(read, Ok(Ok(n)) if n > 0) {
-            assert_eq!(line, "hello\n");
-            break;
-        }
-        assert!(start.elapsed() < VISIBLE_WITHIN, "the slot never came back");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-#[tokio::test]
-async fn an_idle_tcp_connection_is_closed_after_the_entrypoints_idle_timeout() {
-    let backend = TcpBackend::start(Some("hello"), false).await;
-    let tcp = format!(
-        "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s }}\n  services:\n{}",
-        lb("s", &backend)
-    );
-    let entrypoint = "transport: { respondingTimeouts: { idleTimeout: 200ms } }";
-    let gw = Gateway::start(&yaml(entrypoint, "", &tcp, ""), &[]);
-    let mut reader = BufReader::new(TcpStream::connect(gw.addr).await.unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).await.unwrap();
-    assert_eq!(line, "hello\n");
-    // Nothing moves either way: the gateway closes the connection.
-    let mut rest = Vec::new();
-    let read = tokio::time::timeout(VISIBLE_WITHIN, reader.read_to_end(&mut rest)).await;
-    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
-}
-
-#[tokio::test]
-async fn a_server_that_cannot_be_reached_closes_the_client_connection() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = closed.local_addr().unwrap();
-    drop(closed);
-    let tcp = format!(
-        "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: gone }}\n\
-         \x20 services:\n    gone: {{ loadBalancer: {{ servers: [{{ address: \"{address}\" }}] }} }}\n"
-    );
-    let gw = Gateway::start(&yaml("", "", &tcp, ""), &[]);
-    assert!(closed_without_a_byte(gw.addr).await);
-    assert!(
-        gw.wait_for_log("cannot connect to the TCP server"),
-        "{}",
-        gw.log()
-    );
-}
-
-/// `traefik_open_connections` of entrypoint `web` on the metrics page at `url`.
-async fn open_connections(client: &Client, url: &str) -> Option<u64> {
-    let page = client.get(url, "metrics.test", &[]).await.text();
-    page.lines()
-        .find_map(|l| {
-            l.strip_prefix("traefik_open_connections{entrypoint=\"web\",protocol=\"TCP\"} ")
-        })
-        .and_then(|v| v.trim().parse().ok())
-}
-
-#[tokio::test]
-async fn forwarded_tcp_connections_are_counted_as_open_connections_until_they_end() {
-    let backend = TcpBackend::start(Some("hello"), false).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let tcp = format!(
-        "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s, entryPoints: [web] }}\n  services:\n{}",
-        lb("s", &backend)
-    );
-    let mut config = yaml("", "", &tcp, "").replacen(
-        "entryPoints:\n",
-        &format!("entryPoints:\n  traefik:\n    address: \"127.0.0.1:{port}\"\n"),
-        1,
-    );
-    config.push_str("metrics:\n  prometheus: {}\n");
-    let gw = Gateway::start(&config, &[]);
-    let mut open = Vec::new();
-    for _ in 0..2 {
-        let mut reader = BufReader::new(TcpStream::connect(gw.addr).await.unwrap());
-        let mut line = String::new();
-        reader.read_line(&mut line).await.unwrap();
-        open.push(reader);
-    }
-    let client = Client::http1();
-    let url = format!("http://127.0.0.1:{port}/metrics");
-    assert_eq!(open_connections(&client, &url).await, Some(2));
-    drop(open);
-    let start = Instant::now();
-    while open_connections(&client, &url).await != Some(0) {
-        assert!(start.elapsed() < VISIBLE_WITHIN, "connections never ended");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -306,8 +306,8 @@ http:
       loadBalancer:
         servers: [{ url: "http://127.0.0.1:1" }]
         strategy: p2c
-tcp:
-  serversTransports: {}
+udp:
+  routers: {}
 "#;
     let (ok, _, stderr) = check_config(yaml, &[]);
     assert!(!ok);
@@ -322,7 +322,7 @@ tcp:
             "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file provider only (see README, Migrating from Traefik)",
             "12: http.routers.r.ruleSyntax: not supported yet: http.routers.*.ruleSyntax (see README, Migrating from Traefik)",
             "17: http.services.s.loadBalancer.strategy: not supported yet: http.services.*.loadBalancer.strategy (see README, Migrating from Traefik)",
-            "19: tcp.serversTransports: not supported yet: tcp.serversTransports (see README, Migrating from Traefik)",
+            "18: udp: not supported yet: udp (see README, Migrating from Traefik)",
         ],
         "{stderr}"
     );

@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::{
-    ConfigError, DEFAULT_DIAL_TIMEOUT, LoadedConfig, TcpMiddlewareConfig, TcpRouterConfig,
+    ConfigError, LoadedConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig, TcpRouterConfig,
     TcpServiceConfig,
 };
 use crate::tcp::{
-    InFlightPerIp, TcpEntrypoint, TcpLoadBalancer, TcpMiddleware, TcpRoute, TcpRoutes, TcpRule,
-    TcpService, TcpTarget, TcpTls,
+    InFlightPerIp, TcpConnectSettings, TcpEntrypoint, TcpLoadBalancer, TcpMiddleware, TcpRoute,
+    TcpRoutes, TcpRule, TcpServer, TcpService, TcpTarget, TcpTls,
 };
-use crate::tls::{TlsRouter, TlsSetup};
+use crate::tls::{TlsRouter, TlsSetup, upstream_tls};
 
 /// A TCP router whose rule parsed, with the entrypoints it is on.
 pub(super) struct ParsedTcpRouter<'a> {
@@ -83,9 +83,52 @@ pub(super) fn parse_tcp_routers<'a>(
     parsed
 }
 
-/// Every TCP service, children before the weighted services over them.
-fn build_services(config: &LoadedConfig) -> HashMap<&str, Arc<TcpService>> {
-    fn build<'a>(
+/// How the load balancer `lb` (service `name`) connects: its keys over its servers transport's.
+/// The TLS client config is built only when a server asks for TLS (files read then).
+fn connect_settings(
+    config: &LoadedConfig,
+    name: &str,
+    lb: &TcpLoadBalancerConfig,
+    errors: &mut Vec<ConfigError>,
+) -> Option<TcpConnectSettings> {
+    let tcp = &config.dynamic.tcp;
+    let transport_name = lb.servers_transport.as_deref();
+    let transport = transport_name
+        .and_then(|t| tcp.servers_transports.get(t))
+        .cloned()
+        .unwrap_or_default();
+    let tls = if lb.servers.iter().any(|s| s.tls) {
+        let at: Vec<&str> = match transport_name {
+            Some(t) if transport.tls.is_some() => vec!["tcp", "serversTransports", t, "tls"],
+            _ => vec!["tcp", "services", name, "loadBalancer", "servers"],
+        };
+        let tls_config = transport.tls.clone().unwrap_or_default();
+        match upstream_tls(&tls_config, |reason| config.error_at(&at, reason)) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                errors.push(e);
+                return None;
+            }
+        }
+    } else {
+        None
+    };
+    Some(TcpConnectSettings {
+        proxy_protocol: lb.proxy_protocol,
+        termination_delay: lb
+            .termination_delay
+            .unwrap_or(Some(transport.termination_delay)),
+        dial_timeout: transport.dial_timeout,
+        tls,
+    })
+}
+
+/// Every TCP service: load balancers first, then the weighted services over them.
+fn build_services<'a>(
+    config: &'a LoadedConfig,
+    errors: &mut Vec<ConfigError>,
+) -> HashMap<&'a str, Arc<TcpService>> {
+    fn weighted<'a>(
         name: &'a str,
         services: &'a BTreeMap<String, TcpServiceConfig>,
         built: &mut HashMap<&'a str, Arc<TcpService>>,
@@ -95,37 +138,44 @@ fn build_services(config: &LoadedConfig) -> HashMap<&str, Arc<TcpService>> {
             return Some(done.clone());
         }
         // Cycles are refused by the config module; the bound only keeps this finite anyway.
+        let TcpServiceConfig::Weighted(children) = services.get(name)? else {
+            return None;
+        };
         if depth > 64 {
             return None;
         }
-        let service = match services.get(name)? {
-            TcpServiceConfig::LoadBalancer(lb) => TcpService::LoadBalancer(TcpLoadBalancer::new(
-                name,
-                lb.servers
-                    .iter()
-                    .map(|s| (s.address.clone(), s.weight))
-                    .collect(),
-                lb.proxy_protocol,
-                lb.termination_delay,
-                DEFAULT_DIAL_TIMEOUT,
-            )),
-            TcpServiceConfig::Weighted(children) => {
-                let mut built_children = Vec::new();
-                for child in children {
-                    let (key, _) = services.get_key_value(&child.name)?;
-                    built_children.push((build(key, services, built, depth + 1)?, child.weight));
-                }
-                TcpService::weighted(built_children)
-            }
-        };
-        let service = Arc::new(service);
+        let mut built_children = Vec::new();
+        for child in children {
+            let (key, _) = services.get_key_value(&child.name)?;
+            built_children.push((weighted(key, services, built, depth + 1)?, child.weight));
+        }
+        let service = Arc::new(TcpService::weighted(built_children));
         built.insert(name, service.clone());
         Some(service)
     }
     let services = &config.dynamic.tcp.services;
     let mut built = HashMap::new();
+    for (name, service) in services {
+        let TcpServiceConfig::LoadBalancer(lb) = service else {
+            continue;
+        };
+        let Some(settings) = connect_settings(config, name, lb, errors) else {
+            continue;
+        };
+        let servers = lb
+            .servers
+            .iter()
+            .map(|s| TcpServer {
+                address: s.address.as_str().into(),
+                weight: s.weight,
+                tls: s.tls,
+            })
+            .collect();
+        let service = TcpService::LoadBalancer(TcpLoadBalancer::new(name, servers, settings));
+        built.insert(name.as_str(), Arc::new(service));
+    }
     for name in services.keys() {
-        build(name, services, &mut built, 0);
+        weighted(name, services, &mut built, 0);
     }
     built
 }
@@ -139,7 +189,7 @@ pub(super) fn build_tcp_entrypoints(
     https_entrypoints: &HashSet<&str>,
     errors: &mut Vec<ConfigError>,
 ) -> HashMap<String, Arc<TcpEntrypoint>> {
-    let services = build_services(config);
+    let services = build_services(config, errors);
     let middlewares: HashMap<&str, Arc<TcpMiddleware>> = config
         .dynamic
         .tcp
@@ -171,9 +221,11 @@ pub(super) fn build_tcp_entrypoints(
                 Some(server) => TcpTls::Terminate(server.clone()),
                 None => {
                     // An unknown options name is reported by the config module; a broken one
-                    // by the TLS setup.
-                    let at = ["tcp", "routers", router.name, "tls"];
-                    errors.push(config.error_at(&at, "its TLS options could not be built"));
+                    // by the TLS setup. Anything else would be a gap between the two.
+                    if config.dynamic.tls.options.contains_key(t.options_name()) {
+                        let at = ["tcp", "routers", router.name, "tls"];
+                        errors.push(config.error_at(&at, "its TLS options could not be built"));
+                    }
                     continue;
                 }
             },

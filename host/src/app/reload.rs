@@ -88,7 +88,7 @@ impl Reloader {
     }
 
     /// The paths whose changes trigger a reload: every config file, every certificate, key and
-    /// CA file the config names (`tls`, servers transports; as at start-up), the plugin
+    /// CA file the config names (`tls`, HTTP and TCP servers transports; as at start-up), the plugin
     /// directory.
     pub fn watched_paths(&self) -> (Vec<PathBuf>, Option<PathBuf>) {
         let live = self.lock();
@@ -104,6 +104,15 @@ impl Reloader {
                     .servers_transports
                     .values()
                     .flat_map(|t| t.tls.files()),
+            )
+            .chain(
+                live.config
+                    .dynamic
+                    .tcp
+                    .servers_transports
+                    .values()
+                    .filter_map(|t| t.tls.as_ref())
+                    .flat_map(|tls| tls.files()),
             )
             .map(Path::to_path_buf)
             .collect();

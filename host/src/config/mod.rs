@@ -45,6 +45,7 @@ mod resolve_observability;
 mod resolve_service;
 mod resolve_static;
 mod resolve_tcp;
+mod resolve_tcp_entity;
 mod resolve_tls;
 mod router_tls;
 pub mod size;
@@ -80,8 +81,9 @@ pub use model_static::{
     MIN_MEMORY_LIMIT, OutboundHttpConfig, PluginRuntimeConfig, PluginsConfig, StaticConfig,
 };
 pub use model_tcp::{
-    DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig,
-    TcpRouterConfig, TcpRouterTls, TcpServerConfig, TcpServiceConfig, TcpWeightedService,
+    DEFAULT_TCP_DIAL_TIMEOUT, DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig,
+    TcpMiddlewareConfig, TcpRouterConfig, TcpRouterTls, TcpServerConfig, TcpServersTransportConfig,
+    TcpServiceConfig, TcpWeightedService,
 };
 pub use model_tls::{
     CertificateConfig, CipherSuite, ClientAuthConfig, ClientAuthType, Curve, DEFAULT_TLS_OPTIONS,

@@ -15,6 +15,32 @@ pub struct TcpConfig {
     pub routers: BTreeMap<String, TcpRouterConfig>,
     pub services: BTreeMap<String, TcpServiceConfig>,
     pub middlewares: BTreeMap<String, TcpMiddlewareConfig>,
+    pub servers_transports: BTreeMap<String, TcpServersTransportConfig>,
+}
+
+/// Default `dialTimeout` of a TCP servers transport (Traefik's).
+pub const DEFAULT_TCP_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `tcp.serversTransports.<name>`: how connections to TCP servers are made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpServersTransportConfig {
+    /// `dialTimeout`, default 30 s.
+    pub dial_timeout: Duration,
+    /// `terminationDelay`, default 100 ms (a load balancer's own `terminationDelay` wins).
+    pub termination_delay: Duration,
+    /// `tls`: for servers with `tls: true` (`serverName`, `insecureSkipVerify`, `rootCAs`,
+    /// `certificates`, `peerCertURI`); `None`: the system's trust store, the address's host.
+    pub tls: Option<super::model_tls::UpstreamTlsConfig>,
+}
+
+impl Default for TcpServersTransportConfig {
+    fn default() -> Self {
+        TcpServersTransportConfig {
+            dial_timeout: DEFAULT_TCP_DIAL_TIMEOUT,
+            termination_delay: DEFAULT_TERMINATION_DELAY,
+            tls: None,
+        }
+    }
 }
 
 /// `tcp.middlewares.<name>`: Traefik's two TCP middlewares, run by the host (no plugin).
@@ -87,9 +113,12 @@ pub struct TcpLoadBalancerConfig {
     pub servers: Vec<TcpServerConfig>,
     /// `proxyProtocol.version` (1 or 2): a PROXY protocol header is sent to the server first.
     pub proxy_protocol: Option<u8>,
-    /// `terminationDelay` (milliseconds, Traefik's unit): once one side closes its half, the
-    /// other direction may go on this long; `None` (a negative value) waits for it to end.
-    pub termination_delay: Option<Duration>,
+    /// `terminationDelay` (milliseconds, Traefik's unit) as written: once one side closes its
+    /// half, the other direction may go on this long. `None`: unset (the servers transport's
+    /// applies); `Some(None)`: a negative value, no limit.
+    pub termination_delay: Option<Option<Duration>>,
+    /// `serversTransport`: a name in `tcp.serversTransports`; `None`: the defaults.
+    pub servers_transport: Option<String>,
 }
 
 /// `...loadBalancer.servers[i]`.
@@ -99,4 +128,6 @@ pub struct TcpServerConfig {
     pub address: String,
     /// `weight`, default 1; 0 keeps the server out of the rotation.
     pub weight: u32,
+    /// `tls`: connect to this server over TLS (the servers transport's `tls` settings).
+    pub tls: bool,
 }

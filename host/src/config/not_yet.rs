@@ -38,9 +38,10 @@ const NOT_YET: &[&str] = &[
     "entryPoints.*.http.middlewares",
     "entryPoints.*.http.maxHeaderBytes",
     // Dynamic configuration.
-    "tcp.serversTransports",
+    "tcp.serversTransports.*.dialKeepAlive",
+    "tcp.serversTransports.*.spiffe",
+    "tcp.serversTransports.*.proxyProtocol",
     "tcp.routers.*.ruleSyntax",
-    "tcp.services.*.loadBalancer.serversTransport",
     "tcp.services.*.loadBalancer.healthCheck",
     "udp",
     "http.routers.*.ruleSyntax",
@@ -133,10 +134,10 @@ mod tests {
         );
         assert_eq!(
             refused(
-                "tcp.serversTransports",
-                "unknown key \"serversTransports\" (allowed: routers, services, middlewares)"
+                "tcp.serversTransports.t.spiffe",
+                "unknown key \"spiffe\" (allowed: dialTimeout, terminationDelay, tls)"
             ),
-            "not supported yet: tcp.serversTransports (see README, Migrating from Traefik)"
+            "not supported yet: tcp.serversTransports.*.spiffe (see README, Migrating from Traefik)"
         );
         assert_eq!(
             refused(

@@ -68,6 +68,30 @@ pub(crate) struct RawTcpLoadBalancer {
     pub(crate) servers: Vec<RawTcpServer>,
     pub(crate) proxy_protocol: Option<RawProxyProtocol>,
     pub(crate) termination_delay: Option<i64>,
+    pub(crate) servers_transport: Option<String>,
+}
+
+/// `tcp.serversTransports.<name>`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawTcpServersTransport {
+    pub(crate) dial_timeout: Option<super::duration::DurationValue>,
+    pub(crate) termination_delay: Option<super::duration::DurationValue>,
+    pub(crate) tls: Option<RawTcpTransportTls>,
+}
+
+/// `tcp.serversTransports.<name>.tls`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawTcpTransportTls {
+    pub(crate) server_name: Option<String>,
+    pub(crate) insecure_skip_verify: Option<bool>,
+    #[serde(default, rename = "rootCAs")]
+    pub(crate) root_cas: Vec<String>,
+    #[serde(default)]
+    pub(crate) certificates: Vec<super::raw_tls::RawCertificate>,
+    #[serde(rename = "peerCertURI")]
+    pub(crate) peer_cert_uri: Option<String>,
 }
 
 /// `...loadBalancer.servers[i]`.
@@ -76,6 +100,7 @@ pub(crate) struct RawTcpLoadBalancer {
 pub(crate) struct RawTcpServer {
     pub(crate) address: String,
     pub(crate) weight: Option<u32>,
+    pub(crate) tls: Option<bool>,
 }
 
 /// `...loadBalancer.proxyProtocol`.

@@ -123,7 +123,7 @@ pub(crate) fn resolve_transport(
     transport.tls = super::resolve_tls::resolve_upstream_tls(
         reporter,
         file,
-        name,
+        &path,
         raw.server_name,
         raw.insecure_skip_verify,
         raw.root_cas,

@@ -3,23 +3,23 @@
 //! (router -> service and entry points, weighted -> services, no cycle). Runs once per load.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use super::definitions::{Definition, local_name};
 use super::model_tcp::{
-    DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig,
-    TcpRouterConfig, TcpRouterTls, TcpServerConfig, TcpServiceConfig, TcpWeightedService,
+    TcpConfig, TcpRouterConfig, TcpRouterTls, TcpServersTransportConfig, TcpServiceConfig,
 };
 use super::model_tls::TlsConfig;
 use super::provider_names::undefined_reason;
-use super::raw_tcp::{RawTcpLoadBalancer, RawTcpMiddleware, RawTcpRouter, RawTcpService};
+use super::raw_tcp::{RawTcpMiddleware, RawTcpRouter, RawTcpServersTransport, RawTcpService};
 use super::raw_tls::RawRouterTls;
 use super::resolve_static::entries_of;
+use super::resolve_tcp_entity::{resolve_middleware, resolve_service};
+use super::resolve_tls::resolve_upstream_tls;
 use super::router_tls::{check_options_reference, resolve_router_tls};
 use crate::yaml::report::Reporter;
 use crate::yaml::tree::{Entry, Seg};
 
-const TCP_SECTIONS: &[&str] = &["routers", "services", "middlewares"];
+const TCP_SECTIONS: &[&str] = &["routers", "services", "middlewares", "serversTransports"];
 
 /// Every `tcp:` router and service defined, where, before resolution.
 #[derive(Default)]
@@ -27,6 +27,7 @@ pub(crate) struct TcpDefinitions<'n> {
     pub(crate) routers: BTreeMap<String, Definition<'n>>,
     pub(crate) services: BTreeMap<String, Definition<'n>>,
     pub(crate) middlewares: BTreeMap<String, Definition<'n>>,
+    pub(crate) transports: BTreeMap<String, Definition<'n>>,
 }
 
 fn key(name: &str) -> Seg {
@@ -49,9 +50,12 @@ pub(crate) fn collect_tcp<'n>(
             "routers" => ("TCP router", &mut definitions.routers),
             "services" => ("TCP service", &mut definitions.services),
             "middlewares" => ("TCP middleware", &mut definitions.middlewares),
+            "serversTransports" => ("TCP servers transport", &mut definitions.transports),
             other => {
-                let reason =
-                    format!("unknown key \"{other}\" (allowed: routers, services, middlewares)");
+                let reason = format!(
+                    "unknown key \"{other}\" (allowed: routers, services, middlewares, \
+                     serversTransports)"
+                );
                 reporter.exact(file, &[key("tcp"), key(other)], Some(section.line), reason);
                 continue;
             }
@@ -143,189 +147,39 @@ pub(crate) fn resolve_tcp(
             tcp.middlewares.insert(name.clone(), middleware);
         }
     }
+    for (name, def) in &definitions.transports {
+        let path = ["tcp", "serversTransports", name.as_str()];
+        let Some(raw) =
+            reporter.parse::<RawTcpServersTransport>(def.file, def.node, &path, def.line)
+        else {
+            continue;
+        };
+        let mut transport = TcpServersTransportConfig::default();
+        if let Some(d) = raw.dial_timeout {
+            transport.dial_timeout = d.0;
+        }
+        if let Some(d) = raw.termination_delay {
+            transport.termination_delay = d.0;
+        }
+        transport.tls = raw.tls.map(|t| {
+            let at = ["tcp", "serversTransports", name.as_str(), "tls"];
+            resolve_upstream_tls(
+                reporter,
+                def.file,
+                &at,
+                t.server_name,
+                t.insecure_skip_verify,
+                t.root_cas,
+                t.certificates,
+                t.peer_cert_uri,
+            )
+        });
+        tcp.servers_transports.insert(name.clone(), transport);
+    }
     if complete {
         check_references(reporter, &tcp, definitions, entry_points);
     }
     tcp
-}
-
-fn resolve_middleware(
-    reporter: &mut Reporter<'_>,
-    file: usize,
-    name: &str,
-    raw: RawTcpMiddleware,
-) -> Option<TcpMiddlewareConfig> {
-    let base = ["tcp", "middlewares", name];
-    match (raw.ip_allow_list, raw.in_flight_conn) {
-        (Some(list), None) => {
-            let at = [base[0], base[1], base[2], "ipAllowList", "sourceRange"];
-            if list.source_range.is_empty() {
-                reporter.at(file, &at, "at least one address or CIDR range is required");
-                return None;
-            }
-            let mut nets = Vec::new();
-            for (index, text) in list.source_range.iter().enumerate() {
-                let parsed = text
-                    .parse::<ipnet::IpNet>()
-                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
-                match parsed {
-                    Ok(net) => nets.push(net),
-                    Err(_) => {
-                        let index = index.to_string();
-                        let at = [at[0], at[1], at[2], at[3], at[4], &index];
-                        let reason = format!("\"{text}\" is not an IP address or CIDR range");
-                        reporter.at(file, &at, reason);
-                    }
-                }
-            }
-            (nets.len() == list.source_range.len())
-                .then_some(TcpMiddlewareConfig::IpAllowList(nets))
-        }
-        (None, Some(in_flight)) => match u32::try_from(in_flight.amount) {
-            Ok(amount) if amount > 0 => Some(TcpMiddlewareConfig::InFlightConn(amount)),
-            _ => {
-                let at = [base[0], base[1], base[2], "inFlightConn", "amount"];
-                reporter.at(file, &at, "must be at least 1");
-                None
-            }
-        },
-        _ => {
-            reporter.at(
-                file,
-                &base,
-                "a TCP middleware needs exactly one of ipAllowList, inFlightConn",
-            );
-            None
-        }
-    }
-}
-
-fn resolve_service(
-    reporter: &mut Reporter<'_>,
-    file: usize,
-    name: &str,
-    raw: RawTcpService,
-) -> Option<TcpServiceConfig> {
-    let base = ["tcp", "services", name];
-    match (raw.load_balancer, raw.weighted) {
-        (Some(lb), None) => resolve_load_balancer(reporter, file, name, lb),
-        (None, Some(weighted)) => {
-            if weighted.services.is_empty() {
-                let at = [base[0], base[1], base[2], "weighted", "services"];
-                reporter.at(file, &at, "at least one service is required");
-                return None;
-            }
-            let services: Vec<TcpWeightedService> = weighted
-                .services
-                .into_iter()
-                .map(|s| TcpWeightedService {
-                    name: local_name(&s.name),
-                    weight: s.weight.unwrap_or(1),
-                })
-                .collect();
-            if services.iter().all(|s| s.weight == 0) {
-                let at = [base[0], base[1], base[2], "weighted", "services"];
-                reporter.at(file, &at, "every service has weight 0");
-                return None;
-            }
-            Some(TcpServiceConfig::Weighted(services))
-        }
-        _ => {
-            reporter.at(
-                file,
-                &base,
-                "a TCP service needs exactly one of loadBalancer, weighted",
-            );
-            None
-        }
-    }
-}
-
-fn resolve_load_balancer(
-    reporter: &mut Reporter<'_>,
-    file: usize,
-    name: &str,
-    raw: RawTcpLoadBalancer,
-) -> Option<TcpServiceConfig> {
-    let lb_path = ["tcp", "services", name, "loadBalancer"];
-    let mut ok = true;
-    if raw.servers.is_empty() {
-        reporter.at(
-            file,
-            &[lb_path[0], lb_path[1], lb_path[2], lb_path[3], "servers"],
-            "at least one server is required",
-        );
-        return None;
-    }
-    let mut servers = Vec::new();
-    for (index, server) in raw.servers.into_iter().enumerate() {
-        let index = index.to_string();
-        if let Err(reason) = check_address(&server.address) {
-            let at = [
-                lb_path[0], lb_path[1], lb_path[2], lb_path[3], "servers", &index, "address",
-            ];
-            reporter.at(file, &at, reason);
-            ok = false;
-            continue;
-        }
-        servers.push(TcpServerConfig {
-            address: server.address,
-            weight: server.weight.unwrap_or(1),
-        });
-    }
-    if ok && servers.iter().all(|s| s.weight == 0) {
-        let at = [lb_path[0], lb_path[1], lb_path[2], lb_path[3], "servers"];
-        reporter.at(file, &at, "every server has weight 0");
-        ok = false;
-    }
-    let proxy_protocol = match raw.proxy_protocol {
-        // Traefik's default version is 2.
-        Some(pp) => match pp.version.unwrap_or(2) {
-            v @ (1 | 2) => Some(v),
-            other => {
-                let at = [
-                    lb_path[0],
-                    lb_path[1],
-                    lb_path[2],
-                    lb_path[3],
-                    "proxyProtocol",
-                    "version",
-                ];
-                reporter.at(
-                    file,
-                    &at,
-                    format!("version {other} does not exist (1 or 2)"),
-                );
-                ok = false;
-                None
-            }
-        },
-        None => None,
-    };
-    let termination_delay = match raw.termination_delay {
-        None => Some(DEFAULT_TERMINATION_DELAY),
-        Some(ms) if ms < 0 => None,
-        Some(ms) => Some(Duration::from_millis(ms.unsigned_abs())),
-    };
-    ok.then_some(TcpServiceConfig::LoadBalancer(TcpLoadBalancerConfig {
-        servers,
-        proxy_protocol,
-        termination_delay,
-    }))
-}
-
-/// `host:port` with a port number; the host is resolved when dialling.
-fn check_address(address: &str) -> Result<(), String> {
-    let Some((host, port)) = address.rsplit_once(':') else {
-        return Err(format!("{address:?} is not host:port"));
-    };
-    if host.is_empty() {
-        return Err(format!("{address:?} has no host"));
-    }
-    match port.parse::<u16>() {
-        Ok(p) if p > 0 => Ok(()),
-        _ => Err(format!("{address:?} has no valid port")),
-    }
 }
 
 fn check_references(
@@ -366,6 +220,15 @@ fn check_references(
         }
     }
     for (name, service) in &tcp.services {
+        if let (Some(def), TcpServiceConfig::LoadBalancer(lb)) =
+            (definitions.services.get(name), service)
+            && let Some(transport) = &lb.servers_transport
+            && !definitions.transports.contains_key(transport)
+        {
+            let at = ["tcp", "services", name, "loadBalancer", "serversTransport"];
+            let reason = undefined_reason("TCP servers transport", transport);
+            reporter.at(def.file, &at, reason);
+        }
         let (Some(def), TcpServiceConfig::Weighted(children)) =
             (definitions.services.get(name), service)
         else {

@@ -165,7 +165,7 @@ fn certificate(
 pub(crate) fn resolve_upstream_tls(
     reporter: &Reporter<'_>,
     file: usize,
-    name: &str,
+    at: &[&str],
     server_name: Option<String>,
     insecure_skip_verify: Option<bool>,
     root_cas: Vec<String>,
@@ -177,15 +177,14 @@ pub(crate) fn resolve_upstream_tls(
         .path(file)
         .parent()
         .unwrap_or(Path::new(""));
-    let at = ["http", "serversTransports", name];
     let root_cas_site =
-        (!root_cas.is_empty()).then(|| site(reporter, file, &[at[0], at[1], at[2], "rootCAs"]));
+        (!root_cas.is_empty()).then(|| site(reporter, file, &[at, &["rootCAs"]].concat()));
     let certificates = certificates
         .into_iter()
         .enumerate()
         .map(|(i, raw)| {
             let index = i.to_string();
-            let at = [at[0], at[1], at[2], "certificates", index.as_str()];
+            let at = [at, &["certificates", index.as_str()]].concat();
             certificate(reporter, file, dir, &at, raw)
         })
         .collect();

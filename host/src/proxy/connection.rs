@@ -78,7 +78,9 @@ impl ConnectionTask {
             }
         }
         if let Some(tcp) = tcp {
-            return self.run_with_tcp(stream, tls, &tcp).await;
+            // Boxed: the TCP path's future (ClientHello reading, forwarding) must not grow the
+            // task of every plain HTTP connection.
+            return Box::pin(self.run_with_tcp(stream, tls, &tcp)).await;
         }
         let Some(tls) = tls else {
             return self.serve(stream).await;

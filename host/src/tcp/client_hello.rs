@@ -47,7 +47,8 @@ pub async fn read_first_bytes<IO: AsyncRead + Unpin>(
     io: &mut IO,
     first_byte: Duration,
 ) -> FirstBytes {
-    let mut chunk = [0u8; 4096];
+    // On the heap: this future lives in the connection's task for as long as it is read.
+    let mut chunk = vec![0u8; 4096];
     let n = match tokio::time::timeout(first_byte, io.read(&mut chunk)).await {
         Err(_) => return FirstBytes::Silent,
         Ok(Ok(0)) | Ok(Err(_)) => return FirstBytes::Gone,

@@ -141,12 +141,23 @@ impl TcpEntrypoint {
 #[cfg(test)]
 mod tests {
     use super::super::rule::TcpRule;
-    use super::super::service::TcpLoadBalancer;
+    use super::super::service::{TcpConnectSettings, TcpLoadBalancer, TcpServer};
     use super::super::table::TcpRoute;
     use super::*;
 
     fn target(name: &str) -> Arc<TcpTarget> {
-        let lb = TcpLoadBalancer::new(name, vec![("x:1".into(), 1)], None, None, Duration::ZERO);
+        let server = TcpServer {
+            address: "x:1".into(),
+            weight: 1,
+            tls: false,
+        };
+        let settings = TcpConnectSettings {
+            proxy_protocol: None,
+            termination_delay: None,
+            dial_timeout: Duration::ZERO,
+            tls: None,
+        };
+        let lb = TcpLoadBalancer::new(name, vec![server], settings);
         Arc::new(TcpTarget {
             router: Arc::from(name),
             middlewares: Box::new([]),

@@ -31,5 +31,5 @@ pub use prefixed::Prefixed;
 pub use proxy_header::{ProxyHeaderError, read_proxy_header};
 pub use rule::{ConnFacts, TcpRule};
 pub use serve::{TcpConnection, serve};
-pub use service::{TcpLoadBalancer, TcpService};
+pub use service::{TcpConnectSettings, TcpLoadBalancer, TcpServer, TcpService};
 pub use table::{TcpRoute, TcpRoutes};

@@ -56,14 +56,16 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let router = &*target.router;
-    let Some((lb, address)) = target.service.pick() else {
+    let Some((lb, server)) = target.service.pick() else {
         tracing::warn!(
             router,
             "TCP service has no server; closing the client connection"
         );
         return;
     };
-    let dialled = tokio::time::timeout(lb.dial_timeout, TcpStream::connect(address)).await;
+    let address = &*server.address;
+    let settings = &lb.settings;
+    let dialled = tokio::time::timeout(settings.dial_timeout, TcpStream::connect(address)).await;
     let mut backend = match dialled {
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => {
@@ -78,7 +80,7 @@ where
         }
     };
     let _ = backend.set_nodelay(true);
-    if let Some(version) = lb.proxy_protocol {
+    if let Some(version) = settings.proxy_protocol {
         let header = proxy_protocol::header(version, conn.client, conn.local);
         if let Err(e) = backend.write_all(&header).await {
             tracing::warn!(
@@ -89,7 +91,44 @@ where
             return;
         }
     }
-    let done: Forwarded = forward(io, backend, conn.idle, lb.termination_delay).await;
+    let done: Forwarded = match (server.tls, &settings.tls) {
+        (true, Some(tls)) => {
+            let Some(name) = tls.server_name.clone().or_else(|| host_name(address)) else {
+                tracing::warn!(
+                    router,
+                    server = address,
+                    "no server name for TLS to the server"
+                );
+                return;
+            };
+            let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+            let handshake = connector.connect(name, backend);
+            match tokio::time::timeout(settings.dial_timeout, handshake).await {
+                Ok(Ok(backend)) => {
+                    forward(io, backend, conn.idle, settings.termination_delay).await
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(
+                        router,
+                        service = &*lb.name,
+                        server = address,
+                        "TLS to the TCP server failed: {e}; closing the client connection"
+                    );
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        router,
+                        service = &*lb.name,
+                        server = address,
+                        "TLS to the TCP server timed out; closing the client connection"
+                    );
+                    return;
+                }
+            }
+        }
+        _ => forward(io, backend, conn.idle, settings.termination_delay).await,
+    };
     tracing::debug!(
         router,
         server = address,
@@ -99,4 +138,11 @@ where
         cut = done.cut,
         "TCP connection ended"
     );
+}
+
+/// The host part of `host:port` as a TLS server name (brackets of an IPv6 literal dropped).
+fn host_name(address: &str) -> Option<rustls::pki_types::ServerName<'static>> {
+    let (host, _) = address.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    rustls::pki_types::ServerName::try_from(host.to_string()).ok()
 }

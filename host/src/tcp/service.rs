@@ -6,40 +6,48 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::lb::SmoothWeighted;
+use crate::upstream::UpstreamTls;
+
+/// One server of a TCP load balancer.
+#[derive(Debug)]
+pub struct TcpServer {
+    /// `host:port`, resolved when dialled.
+    pub address: Box<str>,
+    pub weight: u32,
+    /// Connect over TLS (the load balancer's `tls`).
+    pub tls: bool,
+}
+
+/// How a TCP load balancer connects, from its own keys and its servers transport.
+#[derive(Debug, Clone)]
+pub struct TcpConnectSettings {
+    /// PROXY protocol version to send first (1 or 2), if any.
+    pub proxy_protocol: Option<u8>,
+    /// Once one side has closed its half, how long the other may go on; `None`: no limit.
+    pub termination_delay: Option<Duration>,
+    /// How long dialling a server (and a TLS handshake with it) may take.
+    pub dial_timeout: Duration,
+    /// The client config for servers with `tls: true`.
+    pub tls: Option<UpstreamTls>,
+}
 
 /// A TCP load balancer: where connections go and how.
 #[derive(Debug)]
 pub struct TcpLoadBalancer {
     pub name: Arc<str>,
-    servers: Box<[Box<str>]>,
+    servers: Box<[TcpServer]>,
     rotation: SmoothWeighted,
-    /// PROXY protocol version to send first (1 or 2), if any.
-    pub proxy_protocol: Option<u8>,
-    /// See `TcpLoadBalancerConfig::termination_delay`.
-    pub termination_delay: Option<Duration>,
-    /// How long dialling a server may take.
-    pub dial_timeout: Duration,
+    pub settings: TcpConnectSettings,
 }
 
 impl TcpLoadBalancer {
-    pub fn new(
-        name: &str,
-        servers: Vec<(String, u32)>,
-        proxy_protocol: Option<u8>,
-        termination_delay: Option<Duration>,
-        dial_timeout: Duration,
-    ) -> Self {
-        let weights: Vec<u32> = servers.iter().map(|(_, w)| *w).collect();
+    pub fn new(name: &str, servers: Vec<TcpServer>, settings: TcpConnectSettings) -> Self {
+        let weights: Vec<u32> = servers.iter().map(|s| s.weight).collect();
         TcpLoadBalancer {
             name: Arc::from(name),
-            servers: servers
-                .into_iter()
-                .map(|(a, _)| a.into_boxed_str())
-                .collect(),
+            servers: servers.into_boxed_slice(),
             rotation: SmoothWeighted::new(&weights),
-            proxy_protocol,
-            termination_delay,
-            dial_timeout,
+            settings,
         }
     }
 }
@@ -66,7 +74,7 @@ impl TcpService {
 
     /// The load balancer and server address for the next connection; `None` when no server
     /// has a weight (config checks prevent it).
-    pub fn pick(&self) -> Option<(&TcpLoadBalancer, &str)> {
+    pub fn pick(&self) -> Option<(&TcpLoadBalancer, &TcpServer)> {
         match self {
             TcpService::LoadBalancer(lb) => {
                 let i = lb.rotation.pick(|_| true)?;
@@ -87,16 +95,26 @@ mod tests {
     #[test]
     fn weighted_services_split_connections_by_weight() {
         let lb = |name: &str, addr: &str| {
+            let server = TcpServer {
+                address: addr.into(),
+                weight: 1,
+                tls: false,
+            };
             Arc::new(TcpService::LoadBalancer(TcpLoadBalancer::new(
                 name,
-                vec![(addr.to_string(), 1)],
-                None,
-                None,
-                Duration::from_secs(1),
+                vec![server],
+                TcpConnectSettings {
+                    proxy_protocol: None,
+                    termination_delay: None,
+                    dial_timeout: Duration::from_secs(1),
+                    tls: None,
+                },
             )))
         };
         let service = TcpService::weighted(vec![(lb("a", "a:1"), 3), (lb("b", "b:1"), 1)]);
-        let picks: Vec<&str> = (0..8).filter_map(|_| service.pick().map(|p| p.1)).collect();
+        let picks: Vec<&str> = (0..8)
+            .filter_map(|_| service.pick().map(|p| &*p.1.address))
+            .collect();
         assert_eq!(picks.iter().filter(|a| **a == "a:1").count(), 6);
         assert_eq!(picks.iter().filter(|a| **a == "b:1").count(), 2);
     }

@@ -4,6 +4,7 @@
 mod errors;
 mod load_ok;
 mod providers;
+mod tcp;
 mod traefik_compat;
 
 use std::path::{Path, PathBuf};
