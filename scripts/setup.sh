@@ -17,3 +17,7 @@ if ! command -v promtool >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]] && command -v a
   install_prometheus || { timeout 300 apt-get update -qq >/dev/null 2>&1 && install_prometheus; } ||
     echo "setup: promtool not installed (optional)" >&2
 fi
+# The JavaScript and Python plugin toolchains (componentize-js, componentize-py) under
+# target/lang-tools/, for the language suite (tests/e2e/languages.rs). Required: that suite fails
+# with the command to run when they are missing.
+bash scripts/setup-lang-tools.sh

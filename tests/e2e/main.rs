@@ -16,6 +16,7 @@ mod hop_by_hop;
 mod hot_reload;
 mod https_upstreams;
 mod isolation_modes;
+mod languages;
 mod load_balancing;
 mod observability;
 mod path_bypass;

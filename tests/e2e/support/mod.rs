@@ -6,6 +6,7 @@ pub mod config;
 pub mod gateway;
 pub mod h1_raw;
 pub mod h2_raw;
+pub mod lang_build;
 pub mod tls;
 pub mod upstream;
 

@@ -1,0 +1,72 @@
+//! The API-key guard example in every plugin language, as component files for the suites.
+//!
+//! Rust's is built by host/build.rs with the other guests; JavaScript's and Python's by
+//! `scripts/build-lang-plugin.sh`, which caches them by content under `target/lang-wasm/` (a
+//! cache hit costs a few milliseconds, a build 10-20 s). Each language is built at most once per
+//! test process. A toolchain that is not installed fails the test with the command to run
+//! (`bash scripts/setup.sh`); it never skips.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use super::fixture_wasm;
+
+/// A language the guard example is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Rust,
+    Js,
+    Python,
+}
+
+impl Lang {
+    /// The argument of `scripts/build-lang-plugin.sh`, and the name in test messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Rust => "rust",
+            Lang::Js => "js",
+            Lang::Python => "python",
+        }
+    }
+}
+
+/// The guard component of `lang`, built if its sources changed.
+pub fn guard_wasm(lang: Lang) -> PathBuf {
+    static JS: OnceLock<PathBuf> = OnceLock::new();
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    match lang {
+        Lang::Rust => fixture_wasm("example_rust_plugin"),
+        Lang::Js => JS.get_or_init(|| build(lang)).clone(),
+        Lang::Python => PYTHON.get_or_init(|| build(lang)).clone(),
+    }
+}
+
+fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host crate sits in the workspace")
+}
+
+fn build(lang: Lang) -> PathBuf {
+    let root = workspace_root();
+    let out = Command::new("bash")
+        .arg(root.join("scripts/build-lang-plugin.sh"))
+        .arg(lang.name())
+        .output()
+        .expect("run bash scripts/build-lang-plugin.sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "building the {} guard failed:\n{stderr}",
+        lang.name()
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = root.join(stdout.lines().last().unwrap_or_default().trim());
+    assert!(
+        path.is_file(),
+        "the {} build printed {stdout:?}, which is not a file",
+        lang.name()
+    );
+    path
+}
