@@ -18,6 +18,7 @@ mod https_upstreams;
 mod isolation_modes;
 mod languages;
 mod load_balancing;
+mod minimal_wasi;
 mod observability;
 mod path_bypass;
 mod rate_limit;

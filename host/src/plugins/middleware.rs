@@ -72,6 +72,7 @@ impl PluginMiddleware {
             middleware: Arc::from(name),
             plugin: Arc::from(plugin.file.name.as_str()),
             hash: Arc::from(plugin.file.short_hash()),
+            output_budget: Arc::default(),
         };
         let failed = |source| ConfigureError::Failed {
             plugin: plugin.file.name.clone(),

@@ -23,8 +23,10 @@ pub mod instance;
 mod lent;
 pub mod limits;
 pub mod middleware;
+pub mod plugin_output;
 pub mod registry;
 pub mod reply;
+pub mod wasi_stdio;
 pub mod wasi_subset;
 
 pub use budget::{Isolation, MiddlewareBudget};
