@@ -4,13 +4,14 @@
 //! `scripts/build-lang-plugin.sh`, which caches them by content under `target/lang-wasm/` (a
 //! cache hit costs a few milliseconds, a build 10-20 s). Each language is built at most once per
 //! test process. A toolchain that is not installed fails the test with the command to run
-//! (`bash scripts/setup.sh`); it never skips.
+//! (`bash scripts/setup.sh`); it never skips. A JavaScript or Python build is compiled into the
+//! suites' compiled-plugin cache once, before any gateway needs it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use super::fixture_wasm;
+use super::{Config, check_config, fixture_wasm};
 
 /// A language the guard example is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +38,28 @@ pub fn guard_wasm(lang: Lang) -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     match lang {
         Lang::Rust => fixture_wasm("example_rust_plugin"),
-        Lang::Js => JS.get_or_init(|| build(lang)).clone(),
-        Lang::Python => PYTHON.get_or_init(|| build(lang)).clone(),
+        Lang::Js => JS.get_or_init(|| precompiled(build(lang))).clone(),
+        Lang::Python => PYTHON.get_or_init(|| precompiled(build(lang))).clone(),
     }
+}
+
+/// Compiles `wasm` into the suites' shared compiled-plugin cache with `wasmgate check` (no time
+/// limit), so that gateways then load it in well under a second: compiling a 12-18 MB engine
+/// component takes 30-80 s in a debug build on a busy machine, too close to the time a gateway
+/// is given to start.
+fn precompiled(wasm: PathBuf) -> PathBuf {
+    let yaml = Config::new()
+        .plugin_dir()
+        .service("app", "http://127.0.0.1:1")
+        .route_through("r", "PathPrefix(`/`)", "app", "guard")
+        .middlewares(
+            "    guard:\n      plugin:\n        name: guard\n        \
+             config: { keys: { a: k } }\n        deadline: 2s\n",
+        )
+        .yaml();
+    let (ok, stdout, stderr) = check_config(&yaml, &[("guard", wasm.clone())]);
+    assert!(ok, "{} does not load: {stdout}{stderr}", wasm.display());
+    wasm
 }
 
 fn workspace_root() -> &'static Path {
