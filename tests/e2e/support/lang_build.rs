@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use super::{Config, check_config, fixture_wasm};
+use super::gateway::check_config_niced;
+use super::{Config, fixture_wasm};
 
 /// A language the guard example is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +47,7 @@ pub fn guard_wasm(lang: Lang) -> PathBuf {
 /// Compiles `wasm` into the suites' shared compiled-plugin cache with `wasmgate check` (no time
 /// limit), so that gateways then load it in well under a second: compiling a 12-18 MB engine
 /// component takes 30-80 s in a debug build on a busy machine, too close to the time a gateway
-/// is given to start.
+/// is given to start. Niced, like the build: the other suites' deadline tests run beside it.
 fn precompiled(wasm: PathBuf) -> PathBuf {
     let yaml = Config::new()
         .plugin_dir()
@@ -57,7 +58,7 @@ fn precompiled(wasm: PathBuf) -> PathBuf {
              config: { keys: { a: k } }\n        deadline: 2s\n",
         )
         .yaml();
-    let (ok, stdout, stderr) = check_config(&yaml, &[("guard", wasm.clone())]);
+    let (ok, stdout, stderr) = check_config_niced(&yaml, &[("guard", wasm.clone())]);
     assert!(ok, "{} does not load: {stdout}{stderr}", wasm.display());
     wasm
 }
@@ -70,7 +71,9 @@ fn workspace_root() -> &'static Path {
 
 fn build(lang: Lang) -> PathBuf {
     let root = workspace_root();
-    let out = Command::new("bash")
+    // Lowest CPU priority: the other suites' deadline tests run beside it.
+    let out = Command::new("nice")
+        .args(["-n", "19", "bash"])
         .arg(root.join("scripts/build-lang-plugin.sh"))
         .arg(lang.name())
         .output()
