@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The tools that build the JavaScript and Python example plugins (examples/js-plugin,
-# examples/python-plugin), installed into the project's own target/lang-tools/ with pinned
-# versions, so the language suite (tests/e2e/languages.rs) builds them from source:
-#   target/lang-tools/js/  npm prefix with @bytecodealliance/componentize-js
-#   target/lang-tools/py/  a Python venv with componentize-py
+# The tools that build the JavaScript, Python and C example plugins (examples/js-plugin,
+# examples/python-plugin, examples/c-plugin), installed into the project's own target/lang-tools/
+# with pinned versions, so the language suite (tests/e2e/languages.rs) builds them from source:
+#   target/lang-tools/js/     npm prefix with @bytecodealliance/componentize-js
+#   target/lang-tools/py/     a Python venv with componentize-py
+#   target/lang-tools/wit-c/  tools/wit-c built (C bindings from wit/, core module -> component)
+#   Debian's clang, lld, wasi-libc and wasm32 compiler-rt (as root, through apt-get)
 # Idempotent: a tool already at its pinned version is left alone (a second run takes well under a
 # second). First run: ~25 s for npm, ~10 s for pip. Needs Node.js (>= 18, with npm) and Python 3
 # (>= 3.10, with venv); on a Debian machine without them, as root, they are installed first.
@@ -44,3 +46,12 @@ if [[ ! -f $py_stamp ]]; then
   "$TOOLS/py/bin/pip" install -q --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY_VERSION"
   touch "$py_stamp"
 fi
+
+# C: Debian's clang + wasi-libc (headers and libc for wasm32-wasi) + compiler-rt builtins.
+if ! command -v clang >/dev/null || [[ ! -d /usr/include/wasm32-wasi ]] ||
+   ! ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1; then
+  apt_install clang lld wasi-libc libclang-rt-14-dev-wasm32 ||
+    { echo "setup: clang, lld, wasi-libc, libclang-rt-14-dev-wasm32 could not be installed (needed for examples/c-plugin)" >&2; exit 1; }
+fi
+# tools/wit-c: the wit-bindgen-c and wit-component libraries behind a tiny CLI (its own lock file).
+CARGO_TARGET_DIR="$TOOLS/wit-c" cargo build -q --locked --manifest-path tools/wit-c/Cargo.toml

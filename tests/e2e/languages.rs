@@ -1,6 +1,6 @@
 //! One behaviour, every plugin language: the API-key guard example (examples/rust-plugin,
-//! examples/js-plugin, examples/python-plugin), built from source, behind a real gateway in both
-//! isolation modes, with the default memory cap (no `memoryLimit`: the host fits it to the
+//! examples/js-plugin, examples/python-plugin, examples/c-plugin), built from source, behind a
+//! real gateway in both isolation modes, with the default memory cap (no `memoryLimit`: the host fits it to the
 //! component). The checks are the same for each language; only the component differs.
 //!
 //! Every middleware here has `deadline: 2s` instead of the default 50 ms: the tests run a debug
@@ -100,7 +100,7 @@ async fn the_guard_behaves_the_same(lang: Lang) {
         }
         assert_eq!(up.count(), before + 2, "{what}");
     }
-    if lang != Lang::Rust {
+    if matches!(lang, Lang::Js | Lang::Python) {
         // No `memoryLimit` in the config: the engine-based components (9-13 MiB of initial
         // memory) get their initial memory + 8 MiB instead of the default 16 MiB.
         assert!(
@@ -191,4 +191,10 @@ async fn the_javascript_api_key_guard_refuses_bad_keys_passes_the_user_and_repor
 async fn the_python_api_key_guard_refuses_bad_keys_passes_the_user_and_reports_config_errors() {
     the_guard_behaves_the_same(Lang::Python).await;
     config_errors_name_file_line_and_reason(Lang::Python);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_c_api_key_guard_refuses_bad_keys_passes_the_user_and_reports_config_errors() {
+    the_guard_behaves_the_same(Lang::C).await;
+    config_errors_name_file_line_and_reason(Lang::C);
 }

@@ -1,6 +1,6 @@
 //! The API-key guard example in every plugin language, as component files for the suites.
 //!
-//! Rust's is built by host/build.rs with the other guests; JavaScript's and Python's by
+//! Rust's is built by host/build.rs with the other guests; JavaScript's, Python's and C's by
 //! `scripts/build-lang-plugin.sh`, which caches them by content under `target/lang-wasm/` (a
 //! cache hit costs a few milliseconds, a build 10-20 s). Each language is built at most once per
 //! test process. A toolchain that is not installed fails the test with the command to run
@@ -20,6 +20,7 @@ pub enum Lang {
     Rust,
     Js,
     Python,
+    C,
 }
 
 impl Lang {
@@ -29,6 +30,7 @@ impl Lang {
             Lang::Rust => "rust",
             Lang::Js => "js",
             Lang::Python => "python",
+            Lang::C => "c",
         }
     }
 }
@@ -37,10 +39,13 @@ impl Lang {
 pub fn guard_wasm(lang: Lang) -> PathBuf {
     static JS: OnceLock<PathBuf> = OnceLock::new();
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    static C: OnceLock<PathBuf> = OnceLock::new();
     match lang {
         Lang::Rust => fixture_wasm("example_rust_plugin"),
         Lang::Js => JS.get_or_init(|| precompiled(build(lang))).clone(),
         Lang::Python => PYTHON.get_or_init(|| precompiled(build(lang))).clone(),
+        // About 100 KB: it compiles in well under a second.
+        Lang::C => C.get_or_init(|| build(lang)).clone(),
     }
 }
 
