@@ -40,3 +40,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium ||
     echo "setup: chromium could not be installed (run as root); the dashboard test needs it" >&2
 fi
+# The JavaScript and Python plugin toolchains (componentize-js, componentize-py) under
+# target/lang-tools/, for the language suite (tests/e2e/languages.rs). Required: that suite fails
+# with the command to run when they are missing.
+bash scripts/setup-lang-tools.sh

@@ -39,6 +39,8 @@ pub(super) fn configure(
         middleware: Arc::from(name),
         plugin: Arc::from(mw.plugin.as_str()),
         hash: Arc::from(hash),
+        // http-wasm guests log through their own preview-1 writer (rate-limited there).
+        output_budget: Arc::default(),
     };
     PluginMiddleware::http_wasm(
         registry.engine().clone(),

@@ -36,6 +36,34 @@ pub struct MiddlewareBudget {
     pub outbound: Option<Arc<OutboundGrant>>,
 }
 
+/// Room a component gets above its initial linear memory when `memoryLimit` is left at its
+/// default (see `MiddlewareBudget::fit_memory_to`).
+pub const MEMORY_HEADROOM: u64 = 8 << 20;
+
+impl MiddlewareBudget {
+    /// Whether the memory cap is the default one, which `fit_memory_to` may raise.
+    pub fn memory_limit_is_default(&self) -> bool {
+        self.memory_limit == DEFAULT_MEMORY_LIMIT
+    }
+
+    /// Fits the default memory cap to a component whose instances start with `initial` bytes of
+    /// linear memory: components built around a language engine start big (measured: JavaScript
+    /// 9.1 MiB, Python 12.4 MiB), so the default 16 MiB is raised to `initial` + 8 MiB where
+    /// that is more, at most `max` (the engine's largest memory). A cap set in the config
+    /// (any value but the default) is kept as it is. Config time, once per middleware. Returns
+    /// the new cap when it changed.
+    pub fn fit_memory_to(&mut self, initial: u64, max: u64) -> Option<u64> {
+        if !self.memory_limit_is_default() {
+            return None;
+        }
+        let fitted = initial.saturating_add(MEMORY_HEADROOM).min(max);
+        (fitted > self.memory_limit).then(|| {
+            self.memory_limit = fitted;
+            fitted
+        })
+    }
+}
+
 impl Default for MiddlewareBudget {
     fn default() -> Self {
         MiddlewareBudget {
@@ -56,6 +84,30 @@ impl Default for MiddlewareBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_memory_cap_fits_big_components_and_a_configured_one_stays() {
+        let mut budget = MiddlewareBudget::default();
+        assert_eq!(
+            budget.fit_memory_to(170 << 10, 256 << 20),
+            None,
+            "small: 16 MiB"
+        );
+        assert_eq!(budget.memory_limit, DEFAULT_MEMORY_LIMIT);
+        let python = 13_041_664;
+        assert_eq!(
+            budget.fit_memory_to(python, 256 << 20),
+            Some(python + MEMORY_HEADROOM)
+        );
+        let mut capped = MiddlewareBudget::default();
+        assert_eq!(capped.fit_memory_to(300 << 20, 256 << 20), Some(256 << 20));
+        let mut configured = MiddlewareBudget {
+            memory_limit: 8 << 20,
+            ..MiddlewareBudget::default()
+        };
+        assert_eq!(configured.fit_memory_to(python, 256 << 20), None);
+        assert_eq!(configured.memory_limit, 8 << 20);
+    }
     use crate::config::PluginRuntimeConfig;
 
     #[test]

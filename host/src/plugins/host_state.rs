@@ -16,6 +16,7 @@ use super::head_edits::HeaderEdits;
 use super::heads::{RequestHead, ResponseHead};
 use super::lent::LentHeads;
 use super::limits::MemoryCap;
+use super::plugin_output::{OutputBudget, PluginOutput, Stream, Writer};
 
 /// Who this instance is, for log lines and errors.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct PluginIdentity {
     pub plugin: Arc<str>,
     /// Short content hash of the component.
     pub hash: Arc<str>,
+    /// How much of its stdout/stderr the middleware may still log (shared by its instances).
+    pub output_budget: Arc<OutputBudget>,
 }
 
 pub struct HostState {
@@ -37,6 +40,8 @@ pub struct HostState {
     pub(crate) counters: Option<Arc<CounterScope>>,
     /// The middleware's `outbound-http` grant (`outbound_import`).
     pub(crate) outbound: Option<Arc<super::outbound::OutboundGrant>>,
+    /// Unfinished stdout/stderr lines (`wasi_stdio`).
+    pub(crate) output: PluginOutput,
 }
 
 impl HostState {
@@ -47,8 +52,26 @@ impl HostState {
             identity,
             counters: None,
             outbound: None,
+            output: PluginOutput::default(),
         }
     }
+
+    /// Bytes the guest wrote to its stdout or stderr (`wasi_stdio`): logged line by line.
+    pub(crate) fn write_output(&mut self, stream: Stream, bytes: &[u8]) {
+        let id = &self.identity;
+        let who = Writer {
+            middleware: &id.middleware,
+            plugin: &id.plugin,
+            hash: &id.hash,
+        };
+        self.output.write(&id.output_budget, who, stream, bytes);
+    }
+}
+
+/// Nanoseconds on the process-wide monotonic clock (`clock.monotonic-now`, and WASI's
+/// `monotonic-clock.now`): one origin for every instance and plugin version.
+pub(crate) fn monotonic_nanos() -> u64 {
+    u64::try_from(clock_origin().elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The process-wide origin of `monotonic-now`.
@@ -76,7 +99,7 @@ impl log::Host for HostState {
 
 impl clock::Host for HostState {
     fn monotonic_now(&mut self) -> wasmtime::Result<u64> {
-        Ok(u64::try_from(clock_origin().elapsed().as_nanos()).unwrap_or(u64::MAX))
+        Ok(monotonic_nanos())
     }
 }
 

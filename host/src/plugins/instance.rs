@@ -71,6 +71,17 @@ impl PluginInstance {
         Ok(inst)
     }
 
+    /// Linear memory the instance holds so far, in bytes (right after instantiation: the
+    /// component's initial memory).
+    pub fn memory_peak(&self) -> u64 {
+        self.store.data().memory.peak()
+    }
+
+    /// Changes this instance's memory cap for the growth to come. Config time (the probe).
+    pub fn set_memory_limit(&mut self, limit: u64) {
+        self.store.data_mut().memory.set_limit(limit);
+    }
+
     /// Runs `validate-config`; `Ok(Err(reason))` is the plugin's rejection.
     pub fn validate_config(
         &mut self,

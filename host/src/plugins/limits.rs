@@ -17,6 +17,9 @@ const MAX_TABLE_ELEMENTS: usize = 100_000;
 pub struct MemoryCap {
     limit: usize,
     exceeded: bool,
+    /// Largest linear memory granted so far (the initial memories count: wasmtime asks the
+    /// limiter when it creates them).
+    peak: usize,
 }
 
 impl MemoryCap {
@@ -24,7 +27,18 @@ impl MemoryCap {
         MemoryCap {
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
             exceeded: false,
+            peak: 0,
         }
+    }
+
+    /// Largest linear memory granted so far, in bytes.
+    pub fn peak(&self) -> u64 {
+        u64::try_from(self.peak).unwrap_or(u64::MAX)
+    }
+
+    /// Changes the cap for the growth to come (what is already granted stays).
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = usize::try_from(limit).unwrap_or(usize::MAX);
     }
 
     /// Whether the guest tried to grow past the cap since the instance was created.
@@ -56,6 +70,7 @@ impl ResourceLimiter for MemoryCap {
             }
             .into());
         }
+        self.peak = self.peak.max(desired);
         Ok(true)
     }
 

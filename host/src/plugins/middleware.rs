@@ -76,13 +76,36 @@ impl PluginMiddleware {
             middleware: Arc::from(name),
             plugin: Arc::from(plugin.file.name.as_str()),
             hash: Arc::from(plugin.file.short_hash()),
+            output_budget: Arc::default(),
         };
         let failed = |source| ConfigureError::Failed {
             plugin: plugin.file.name.clone(),
             source,
         };
-        let mut probe =
-            PluginInstance::bare(&engine, &plugin, identity.clone(), &budget).map_err(failed)?;
+        // With the default memory cap, the probe may start as big as the engine allows, and
+        // its initial memory sets the middleware's cap (`MiddlewareBudget::fit_memory_to`).
+        let mut budget = budget;
+        let max_memory = u64::try_from(engine.settings().max_memory_size).unwrap_or(u64::MAX);
+        let probe_budget = if budget.memory_limit_is_default() {
+            MiddlewareBudget {
+                memory_limit: max_memory,
+                ..budget.clone()
+            }
+        } else {
+            budget.clone()
+        };
+        let mut probe = PluginInstance::bare(&engine, &plugin, identity.clone(), &probe_budget)
+            .map_err(failed)?;
+        let initial_memory = probe.memory_peak();
+        if let Some(fitted) = budget.fit_memory_to(initial_memory, max_memory) {
+            tracing::info!(
+                middleware = name,
+                plugin = plugin.file.name.as_str(),
+                "memory cap {fitted} bytes: the component starts with {initial_memory} bytes of \
+                 linear memory (memoryLimit not set)"
+            );
+        }
+        probe.set_memory_limit(budget.memory_limit);
         match probe
             .validate_config(&engine, &budget, config_json)
             .map_err(failed)?

@@ -27,8 +27,10 @@ pub mod middleware;
 pub mod outbound;
 mod outbound_import;
 pub mod outbound_send;
+pub mod plugin_output;
 pub mod registry;
 pub mod reply;
+pub mod wasi_stdio;
 pub mod wasi_subset;
 
 pub use budget::{Isolation, MiddlewareBudget};

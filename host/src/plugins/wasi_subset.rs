@@ -3,16 +3,21 @@
 //!
 //! Language runtimes import WASI even for pure computation: Rust's std asks
 //! `wasi:random/insecure-seed` for `HashMap` seeds (the `regex` crate builds one per pattern),
-//! `SystemTime` reads the wall clock. We implement only what is safe and non-blocking on a
-//! proxy thread, backed by nothing sensitive:
+//! `SystemTime` reads the wall clock, Go's runtime reads the monotonic clock and its arguments
+//! and writes to stderr at start-up. We implement only what is safe and non-blocking on a proxy
+//! thread, backed by nothing sensitive:
 //! - `wasi:random/{random,insecure,insecure-seed}`: real randomness (at most 64 KiB per call);
 //! - `wasi:clocks/wall-clock`: a clock frozen at the Unix epoch (plugins get no wall clock;
 //!   the contract's `clock` gives monotonic time);
+//! - `wasi:clocks/monotonic-clock`: `now` and `resolution` (the contract's clock, in ns);
+//!   `subscribe-*` trap: a plugin must not sleep on a proxy thread;
 //! - `wasi:cli/environment`: no variables, no arguments, no working directory;
-//! - `wasi:cli/exit`: traps.
+//! - `wasi:cli/exit`: traps;
+//! - stdout and stderr to the gateway log, an empty stdin, no terminal, no preopened
+//!   directories, and the `wasi:io` streams and pollables those need (`wasi_stdio`).
 //!
-//! Everything else a component imports (filesystem, sockets, stdio streams, polling) is linked
-//! as a trap by the registry: a plugin that tries to print or open a file fails that request.
+//! Everything else a component imports (filesystem operations, sockets, HTTP) is linked as a
+//! trap by the registry: a plugin that tries to open a file or a socket fails that request.
 //!
 //! Why by hand rather than wasmtime-wasi: a guest built with an older toolchain imports e.g.
 //! `wasi:random/insecure-seed@0.2.6`; the registry's trap stubs are defined under that exact
@@ -23,7 +28,7 @@
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker, LinkerInstance, Val};
 
-use super::host_state::HostState;
+use super::host_state::{HostState, monotonic_nanos};
 
 /// Largest random buffer one call may ask for; larger requests trap (a guest must not be able
 /// to make the host allocate without bound).
@@ -45,7 +50,15 @@ pub fn define_for(
         if !(version.is_empty() || version.starts_with("0.2.")) {
             continue;
         }
+        if super::wasi_stdio::define(linker, &name, interface)? {
+            continue;
+        }
         match interface {
+            "wasi:clocks/monotonic-clock" => {
+                let mut i = linker.instance(&name)?;
+                i.func_wrap("now", |_, ()| Ok((monotonic_nanos(),)))?;
+                i.func_wrap("resolution", |_, ()| Ok((1u64,)))?;
+            }
             "wasi:random/random" => {
                 let mut i = linker.instance(&name)?;
                 random_bytes(&mut i, "get-random-bytes")?;

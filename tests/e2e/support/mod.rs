@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod h1_raw;
 pub mod h2_raw;
 pub mod tcp_backend;
+pub mod lang_build;
 pub mod tls;
 pub mod upstream;
 
