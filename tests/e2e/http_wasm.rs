@@ -367,6 +367,10 @@ async fn a_guest_whose_start_rejects_its_config_is_a_config_error_naming_the_mid
         stderr.contains("gateway.yml:") && stderr.contains("guard") && stderr.contains("apikey"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("it wrote to stderr:") && stderr.contains("config: key is required"),
+        "the guest's own reason is in the error: {stderr}"
+    );
 }
 
 /// The Go guest (`tests/http-wasm/go-guest`, standard library only), built with the Go

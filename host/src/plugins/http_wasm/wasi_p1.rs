@@ -140,7 +140,12 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
                 text.extend(mem_read(&caller, ptr, len)?);
             }
             let n = u32::try_from(text.len()).unwrap_or(u32::MAX);
-            log_line(caller.data_mut(), if fd == 2 { 1 } else { 0 }, &text);
+            if fd == 2 {
+                caller.data_mut().remember_stderr(&text);
+            }
+            if !text.iter().all(u8::is_ascii_whitespace) {
+                log_line(caller.data_mut(), if fd == 2 { 1 } else { 0 }, &text);
+            }
             mem_write(&mut caller, written, &n.to_le_bytes())?;
             Ok(ESUCCESS)
         },
