@@ -424,3 +424,24 @@ async fn a_go_guest_with_hand_written_wasmimports_runs_with_traefiks_config() {
         assert_eq!(up.last().header("x-guest"), Some("gopher"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_plugin_without_its_directory_is_a_config_error_naming_the_key() {
+    let yaml = format!(
+        "{}experimental:\n  localPlugins:\n    gone:\n      moduleName: example.com/acme/gone\n",
+        Config::new()
+            .route("r", "PathPrefix(`/`)", "app")
+            .service("app", "http://127.0.0.1:9")
+            .yaml()
+    );
+    let (ok, _, stderr) = crate::support::check_config(&yaml, &[]);
+    assert!(!ok, "a missing local plugin must be refused");
+    assert!(
+        stderr.contains("gateway.yml:") && stderr.contains("experimental.localPlugins"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("example.com/acme/gone"),
+        "the directory is named: {stderr}"
+    );
+}
