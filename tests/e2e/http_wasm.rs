@@ -445,3 +445,23 @@ async fn a_local_plugin_without_its_directory_is_a_config_error_naming_the_key()
         "the directory is named: {stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guests_stdout_goes_to_the_gateway_log_with_its_middleware_name() {
+    let up = Upstream::start("app").await;
+    let gw = start(
+        &config(&up, "chatty", "{}", ""),
+        &traefik_layout("chatty", guest("stdout")),
+    );
+    let c = Client::http1();
+    let r = c.get(&gw.url("/hw"), "c.test", &[]).await;
+    assert_eq!(r.status, 200, "{}", gw.log());
+    assert!(gw.wait_for_log("hello from guest"), "{}", gw.log());
+    let log = gw.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("hello from guest"))
+        .expect("the guest's line");
+    assert!(line.contains("guard") && line.contains("chatty"), "{line}");
+    assert!(!log.contains("clock or random failed"), "{log}");
+}

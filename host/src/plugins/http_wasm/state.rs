@@ -165,3 +165,19 @@ impl LogBudget {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guest_logs_at_most_its_lines_per_second_and_the_rest_are_counted() {
+        let mut budget = LogBudget::new();
+        for _ in 0..LOG_LINES_PER_SECOND {
+            assert_eq!(budget.take(), (true, 0));
+        }
+        assert_eq!(budget.take(), (false, 0));
+        assert_eq!(budget.take(), (false, 0));
+        assert_eq!(budget.dropped, 2);
+    }
+}
