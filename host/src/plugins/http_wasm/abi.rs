@@ -9,9 +9,10 @@
 //! traps, which fails this request only (the instance is then discarded).
 
 use http::header::HeaderMap;
-use wasmtime::{Caller, Linker, Memory};
+use wasmtime::{Caller, Linker};
 
 use super::body::MAX_BUFFERED_BODY;
+use super::memory::{read_guest, trap, write_if_fits, write_list};
 use super::state::{GuestState, Phase, SUPPORTED_FEATURES};
 use crate::plugins::head_edits::{HeaderEdits, valid_status};
 
@@ -26,68 +27,6 @@ const HEADER_REQUEST_TRAILERS: i32 = 2;
 const HEADER_RESPONSE_TRAILERS: i32 = 3;
 const BODY_REQUEST: i32 = 0;
 const BODY_RESPONSE: i32 = 1;
-
-fn trap(message: impl Into<String>) -> wasmtime::Error {
-    wasmtime::Error::msg(message.into())
-}
-
-/// The guest's exported memory (looked up once per instance by `guest`, kept in the state).
-fn memory(caller: &Caller<'_, GuestState>) -> Result<Memory> {
-    caller
-        .data()
-        .memory_export
-        .ok_or_else(|| trap("http-wasm guest has no exported memory"))
-}
-
-fn range(ptr: i32, len: i32, size: usize) -> Result<std::ops::Range<usize>> {
-    let start = ptr as u32 as usize;
-    let end = start
-        .checked_add(len as u32 as usize)
-        .filter(|end| *end <= size)
-        .ok_or_else(|| trap("http-wasm guest passed a buffer outside its memory"))?;
-    Ok(start..end)
-}
-
-/// Copies `len` bytes at `ptr` out of guest memory.
-fn read_guest(caller: &Caller<'_, GuestState>, ptr: i32, len: i32) -> Result<Vec<u8>> {
-    let data = memory(caller)?.data(caller);
-    Ok(data[range(ptr, len, data.len())?].to_vec())
-}
-
-/// Writes `value` at `buf` when it fits in `limit`; returns its length either way.
-fn write_if_fits(
-    caller: &mut Caller<'_, GuestState>,
-    buf: i32,
-    limit: i32,
-    value: &[u8],
-) -> Result<i32> {
-    let len = i32::try_from(value.len()).map_err(|_| trap("value too large for the ABI"))?;
-    if value.len() <= limit as u32 as usize {
-        let data = memory(caller)?.data_mut(&mut *caller);
-        let r = range(buf, len, data.len())?;
-        data[r].copy_from_slice(value);
-    }
-    Ok(len)
-}
-
-/// Writes NUL-terminated `items` when they fit; returns `count << 32 | len` either way.
-fn write_list(
-    caller: &mut Caller<'_, GuestState>,
-    buf: i32,
-    limit: i32,
-    items: &[&[u8]],
-) -> Result<i64> {
-    if items.is_empty() {
-        return Ok(0);
-    }
-    let mut joined = Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum());
-    for item in items {
-        joined.extend_from_slice(item);
-        joined.push(0);
-    }
-    let len = write_if_fits(caller, buf, limit, &joined)?;
-    Ok(((items.len() as i64) << 32) | i64::from(len as u32))
-}
 
 fn utf8(bytes: Vec<u8>, what: &str) -> Result<String> {
     String::from_utf8(bytes).map_err(|_| trap(format!("http-wasm guest passed a non-UTF-8 {what}")))

@@ -148,8 +148,7 @@ impl HttpWasmMiddleware {
             if let Err(e) = start.call(&mut store, ()) {
                 // A command's `main` may end with `proc_exit(0)`: a clean start.
                 if super::wasi_p1::exit_code(&e) != Some(0) {
-                    let exceeded = store.data().memory.exceeded();
-                    return Err(PluginError::from_call(e, exceeded, start_deadline));
+                    return Err(start_failure(e, &store, start_deadline));
                 }
             }
         }
@@ -345,5 +344,32 @@ impl HttpWasmMiddleware {
                 (req, resp, reply.map(GuestDecision::Respond))
             }
         }
+    }
+}
+
+/// Why a guest's start failed, in one line: the trap's root cause or exit code (not the wasm
+/// backtrace) and what the guest last wrote to stderr (its panic message), which is what its
+/// author needs.
+fn start_failure(
+    err: wasmtime::Error,
+    store: &Store<GuestState>,
+    deadline: std::time::Duration,
+) -> PluginError {
+    let state = store.data();
+    let exit = super::wasi_p1::exit_code(&err);
+    let cause = err.root_cause().to_string();
+    match PluginError::from_call(err, state.memory.exceeded(), deadline) {
+        PluginError::Trap(_) => {
+            let mut reason = match exit {
+                Some(code) => format!("the guest's start function exited with code {code}"),
+                None => format!("the guest's start function trapped: {cause}"),
+            };
+            let stderr = state.stderr_summary();
+            if !stderr.is_empty() {
+                reason.push_str(&format!("; it wrote to stderr: {stderr}"));
+            }
+            PluginError::Trap(reason)
+        }
+        other => other,
     }
 }

@@ -11,6 +11,7 @@
 //! - `state`: what one guest store carries (config, features, the heads of the current call);
 //! - `abi`: the `http_handler` host functions, each checked like a component's edits
 //!   (`plugins::head_edits`); a failed edit traps, as the ABI says a host does;
+//! - `memory`: bounds-checked reads and writes of the guest's memory;
 //! - `wasi_p1`: the preview-1 WASI subset such guests import (stdout/stderr to the log, clocks,
 //!   random, empty args and environ; no filesystem);
 //! - `guest`: the middleware: instance pool, lifecycle (`_initialize`/`_start`, features),
@@ -22,6 +23,7 @@ pub mod abi;
 pub mod body;
 pub mod guest;
 pub mod layout;
+pub mod memory;
 pub mod module;
 pub mod state;
 pub mod wasi_p1;

@@ -72,7 +72,13 @@ pub struct GuestState {
     pub(crate) log: LogBudget,
     /// The guest's `memory` export, looked up once after instantiation.
     pub(crate) memory_export: Option<wasmtime::Memory>,
+    /// The last bytes the guest wrote to stderr (at most [`STDERR_TAIL`]): a failed start is
+    /// reported with them (a Rust panic message, a Go `panic:` line).
+    pub(crate) stderr_tail: Vec<u8>,
 }
+
+/// How much of a guest's stderr is kept for error messages.
+pub const STDERR_TAIL: usize = 512;
 
 impl GuestState {
     pub fn new(identity: PluginIdentity, memory_limit: u64, config: Arc<[u8]>) -> Self {
@@ -92,7 +98,21 @@ impl GuestState {
             response_body_written: None,
             log: LogBudget::new(),
             memory_export: None,
+            stderr_tail: Vec::new(),
         }
+    }
+
+    /// Keeps `bytes` as the end of what the guest wrote to stderr.
+    pub(crate) fn remember_stderr(&mut self, bytes: &[u8]) {
+        self.stderr_tail.extend_from_slice(bytes);
+        let excess = self.stderr_tail.len().saturating_sub(STDERR_TAIL);
+        self.stderr_tail.drain(..excess);
+    }
+
+    /// The stderr tail as one line of text, for an error message.
+    pub(crate) fn stderr_summary(&self) -> String {
+        let text = String::from_utf8_lossy(&self.stderr_tail);
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
     /// Clears what the previous request left, before `handle_request`.
@@ -143,5 +163,21 @@ impl LogBudget {
             self.dropped = self.dropped.saturating_add(1);
             (false, dropped_before)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_guest_logs_at_most_its_lines_per_second_and_the_rest_are_counted() {
+        let mut budget = LogBudget::new();
+        for _ in 0..LOG_LINES_PER_SECOND {
+            assert_eq!(budget.take(), (true, 0));
+        }
+        assert_eq!(budget.take(), (false, 0));
+        assert_eq!(budget.take(), (false, 0));
+        assert_eq!(budget.dropped, 2);
     }
 }

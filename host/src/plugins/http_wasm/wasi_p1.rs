@@ -20,6 +20,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::{Caller, ExternType, Linker, Module, Val, ValType};
 
+use super::memory::{read_guest, write_at};
 use super::state::GuestState;
 
 type Result<T> = wasmtime::Result<T>;
@@ -44,35 +45,6 @@ pub fn exit_code(err: &wasmtime::Error) -> Option<i32> {
 fn monotonic_origin() -> Instant {
     static ORIGIN: OnceLock<Instant> = OnceLock::new();
     *ORIGIN.get_or_init(Instant::now)
-}
-
-fn mem_write(caller: &mut Caller<'_, GuestState>, ptr: i32, bytes: &[u8]) -> Result<()> {
-    let memory = caller
-        .data()
-        .memory_export
-        .ok_or_else(|| wasmtime::Error::msg("guest has no exported memory"))?;
-    let data = memory.data_mut(&mut *caller);
-    let start = ptr as u32 as usize;
-    let end = start
-        .checked_add(bytes.len())
-        .filter(|e| *e <= data.len())
-        .ok_or_else(|| wasmtime::Error::msg("WASI call with a pointer outside memory"))?;
-    data[start..end].copy_from_slice(bytes);
-    Ok(())
-}
-
-fn mem_read(caller: &Caller<'_, GuestState>, ptr: u32, len: u32) -> Result<Vec<u8>> {
-    let memory = caller
-        .data()
-        .memory_export
-        .ok_or_else(|| wasmtime::Error::msg("guest has no exported memory"))?;
-    let data = memory.data(caller);
-    let start = ptr as usize;
-    let end = start
-        .checked_add(len as usize)
-        .filter(|e| *e <= data.len())
-        .ok_or_else(|| wasmtime::Error::msg("WASI call with a pointer outside memory"))?;
-    Ok(data[start..end].to_vec())
 }
 
 /// Logs one guest line at an http-wasm level (-1 debug, 0 info, 1 warn, 2 error), under the
@@ -132,16 +104,21 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
             if fd != 1 && fd != 2 {
                 return Ok(EBADF);
             }
-            let table = mem_read(&caller, iovs as u32, (iovs_len as u32).saturating_mul(8))?;
+            let table = read_guest(&caller, iovs, iovs_len.saturating_mul(8))?;
             let mut text = Vec::new();
             for iov in table.chunks_exact(8) {
                 let ptr = u32::from_le_bytes([iov[0], iov[1], iov[2], iov[3]]);
                 let len = u32::from_le_bytes([iov[4], iov[5], iov[6], iov[7]]);
-                text.extend(mem_read(&caller, ptr, len)?);
+                text.extend(read_guest(&caller, ptr as i32, len as i32)?);
             }
             let n = u32::try_from(text.len()).unwrap_or(u32::MAX);
-            log_line(caller.data_mut(), if fd == 2 { 1 } else { 0 }, &text);
-            mem_write(&mut caller, written, &n.to_le_bytes())?;
+            if fd == 2 {
+                caller.data_mut().remember_stderr(&text);
+            }
+            if !text.iter().all(u8::is_ascii_whitespace) {
+                log_line(caller.data_mut(), if fd == 2 { 1 } else { 0 }, &text);
+            }
+            write_at(&mut caller, written, &n.to_le_bytes())?;
             Ok(ESUCCESS)
         },
     )?;
@@ -152,7 +129,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
             if fd != 0 {
                 return Ok(EBADF);
             }
-            mem_write(&mut caller, read, &0u32.to_le_bytes())?;
+            write_at(&mut caller, read, &0u32.to_le_bytes())?;
             Ok(ESUCCESS)
         },
     )?;
@@ -167,7 +144,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
             let mut stat = [0u8; 24];
             stat[0] = 2;
             stat[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
-            mem_write(&mut caller, out, &stat)?;
+            write_at(&mut caller, out, &stat)?;
             Ok(ESUCCESS)
         },
     )?;
@@ -182,8 +159,8 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
             w,
             sizes,
             |mut caller: Caller<'_, GuestState>, count: i32, size: i32| {
-                mem_write(&mut caller, count, &0u32.to_le_bytes())?;
-                mem_write(&mut caller, size, &0u32.to_le_bytes())?;
+                write_at(&mut caller, count, &0u32.to_le_bytes())?;
+                write_at(&mut caller, size, &0u32.to_le_bytes())?;
                 Ok(ESUCCESS)
             },
         )?;
@@ -202,7 +179,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
                 _ => return Ok(EINVAL),
             };
             let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
-            mem_write(&mut caller, out, &nanos.to_le_bytes())?;
+            write_at(&mut caller, out, &nanos.to_le_bytes())?;
             Ok(ESUCCESS)
         },
     )?;
@@ -213,7 +190,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
             if !(0..=1).contains(&id) {
                 return Ok(EINVAL);
             }
-            mem_write(&mut caller, out, &1_000u64.to_le_bytes())?;
+            write_at(&mut caller, out, &1_000u64.to_le_bytes())?;
             Ok(ESUCCESS)
         },
     )?;
@@ -229,7 +206,7 @@ pub fn add_to_linker(linker: &mut Linker<GuestState>, module: &Module) -> Result
             if getrandom::fill(&mut bytes).is_err() {
                 return Ok(ENOSYS);
             }
-            mem_write(&mut caller, buf, &bytes)?;
+            write_at(&mut caller, buf, &bytes)?;
             Ok(ESUCCESS)
         },
     )?;
