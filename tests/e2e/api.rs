@@ -474,9 +474,15 @@ async fn the_dashboard_lists_the_configured_objects_in_a_real_browser() {
         "DOWN",
         "start-up",
     ] {
-        assert!(dom.contains(shown), "the dashboard shows {shown:?}; DOM:\n{dom}");
+        assert!(
+            dom.contains(shown),
+            "the dashboard shows {shown:?}; DOM:\n{dom}"
+        );
     }
-    assert!(!dom.contains("HTTP 4") && !dom.contains("HTTP 5"), "no API call failed: {dom}");
+    assert!(
+        !dom.contains("HTTP 4") && !dom.contains("HTTP 5"),
+        "no API call failed: {dom}"
+    );
     // A screenshot for people to look at (kept in the test's output directory).
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
     let _ = std::fs::remove_file(&shot);

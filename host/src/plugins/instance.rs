@@ -24,6 +24,10 @@ pub struct PluginInstance {
     pub(crate) requests: u64,
 }
 
+/// Least time a config-time call (`validate-config`) gets, whatever the middleware's request
+/// deadline: config loads run off the request path, on machines that may be busy.
+pub const CONFIG_TIME_DEADLINE: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl PluginInstance {
     /// Instantiates the plugin without configuring it (for `validate-config`).
     pub fn bare(
@@ -82,15 +86,19 @@ impl PluginInstance {
         self.store.data_mut().memory.set_limit(limit);
     }
 
-    /// Runs `validate-config`; `Ok(Err(reason))` is the plugin's rejection.
+    /// Runs `validate-config`; `Ok(Err(reason))` is the plugin's rejection. Config time: the
+    /// call gets at least [`CONFIG_TIME_DEADLINE`], so a config is never refused because a
+    /// loaded machine ran a plugin's check slower than a request's budget; a plugin that loops
+    /// is still stopped.
     pub fn validate_config(
         &mut self,
         engine: &PluginEngine,
         budget: &MiddlewareBudget,
         config_json: &str,
     ) -> Result<Result<(), String>, PluginError> {
+        let deadline = budget.deadline.max(CONFIG_TIME_DEADLINE);
         self.store
-            .set_epoch_deadline(engine.deadline_ticks(budget.deadline));
+            .set_epoch_deadline(engine.deadline_ticks(deadline));
         self.bindings
             .handler
             .call_validate_config(&mut self.store, config_json)

@@ -92,12 +92,7 @@ impl Gateway {
         Self::launch(dir, &path, &cache_dir(), &[])
     }
 
-    fn launch(
-        dir: tempfile::TempDir,
-        path: &Path,
-        cache: &Path,
-        env: &[(&str, &str)],
-    ) -> Gateway {
+    fn launch(dir: tempfile::TempDir, path: &Path, cache: &Path, env: &[(&str, &str)]) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
             .arg("run")
             .arg(path)

@@ -7,8 +7,8 @@ pub mod config;
 pub mod gateway;
 pub mod h1_raw;
 pub mod h2_raw;
-pub mod tcp_backend;
 pub mod lang_build;
+pub mod tcp_backend;
 pub mod tls;
 pub mod upstream;
 
