@@ -496,3 +496,48 @@ async fn the_dashboard_lists_the_configured_objects_in_a_real_browser() {
         shot.display()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_turns_503_during_the_accept_grace_of_a_graceful_shutdown() {
+    let port = free_port();
+    let yaml = format!(
+        r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+  traefik:
+    address: "127.0.0.1:{port}"
+    transport:
+      lifeCycle:
+        requestAcceptGraceTimeout: 3s
+ping:
+  terminatingStatusCode: 503
+"#
+    );
+    let mut gw = Gateway::start(&yaml, &[]);
+    let ping = format!("http://127.0.0.1:{port}/ping");
+    // A fresh connection per probe, as a load balancer's health check makes.
+    let probe = || async {
+        let c = Client::http1();
+        c.get(&ping, "lb.test", &[]).await.status.as_u16()
+    };
+    assert_eq!(probe().await, 200);
+    gw.signal("TERM");
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        let status = probe().await;
+        seen.push(status);
+        if status == 503 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        seen.last(),
+        Some(&503),
+        "ping went 503 while still accepting: {seen:?}"
+    );
+    assert!(
+        gw.wait_exit(std::time::Duration::from_secs(30)).is_some(),
+        "the gateway stops after the accept grace"
+    );
+}

@@ -148,7 +148,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         tracing::info!(entrypoint = name.as_str(), %local, "listening");
         tasks.push(tokio::spawn(entrypoint.serve(
             snapshot.clone(),
-            shutdown_rx.clone(),
+            delayed(shutdown_rx.clone(), ep.accept_grace),
             ep.grace_timeout,
             ConnectionLimits::from(&ep.limits),
             TrustedSenders {
@@ -164,7 +164,10 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
 
     wait_for_shutdown_signal().await;
     crate::admin::api::set_draining();
-    tracing::info!("shutting down: no new connections; waiting for requests in flight");
+    tracing::info!(
+        "shutting down: /ping answers 503; each entry point stops accepting after its \
+         requestAcceptGraceTimeout and waits for the requests in flight"
+    );
     let _ = shutdown_tx.send(true);
     for t in tasks {
         let _ = t.await;
@@ -174,6 +177,27 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let _ = tokio::task::spawn_blocking(flush).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A shutdown signal for one entry point: `shutdown` flipped, `accept_grace` later (Traefik's
+/// `requestAcceptGraceTimeout`: the entry point serves as usual meanwhile). Zero: `shutdown`
+/// itself.
+fn delayed(
+    shutdown: watch::Receiver<bool>,
+    accept_grace: std::time::Duration,
+) -> watch::Receiver<bool> {
+    if accept_grace.is_zero() {
+        return shutdown;
+    }
+    let (tx, rx) = watch::channel(false);
+    let mut shutdown = shutdown;
+    tokio::spawn(async move {
+        if shutdown.wait_for(|&stop| stop).await.is_ok() {
+            tokio::time::sleep(accept_grace).await;
+        }
+        let _ = tx.send(true);
+    });
+    rx
 }
 
 /// Installs the process's metrics and access-log recorder from the static config (`admin`).

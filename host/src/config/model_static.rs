@@ -55,6 +55,10 @@ pub struct EntryPointConfig {
     /// `transport.lifeCycle.graceTimeOut`: how long in-flight requests may run after SIGTERM
     /// before the listener's connections are closed. Default 10 s, as in Traefik.
     pub grace_timeout: std::time::Duration,
+    /// `transport.lifeCycle.requestAcceptGraceTimeout`: once shutdown starts, the entry point
+    /// keeps accepting and serving this long (load balancers see `/ping` go 503 and move
+    /// away) before it stops accepting and drains. Zero by default.
+    pub accept_grace: std::time::Duration,
     /// `transport.limits`: connection and request-head limits of this entrypoint.
     pub limits: EntryPointLimits,
     /// `forwardedHeaders`: whose `X-Forwarded-*` headers are kept.

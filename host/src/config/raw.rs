@@ -131,6 +131,9 @@ pub(crate) struct RawLifeCycle {
     /// How long in-flight requests may take to finish once shutdown starts (Traefik's
     /// `graceTimeOut`, default 10s).
     pub(crate) grace_time_out: Option<DurationValue>,
+    /// How long the entry point keeps accepting and serving as usual once shutdown starts,
+    /// while `/ping` answers 503 (Traefik's `requestAcceptGraceTimeout`, default 0).
+    pub(crate) request_accept_grace_timeout: Option<DurationValue>,
 }
 
 /// `plugins:`.

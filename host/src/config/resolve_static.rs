@@ -231,10 +231,13 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
             .proxy_protocol
             .map(|raw_pp| trusted_senders(reporter, &ep.key, "proxyProtocol", raw_pp));
         let transport = raw.transport.unwrap_or_default();
-        let grace_timeout = transport
-            .life_cycle
-            .and_then(|l| l.grace_time_out)
+        let life_cycle = transport.life_cycle.unwrap_or_default();
+        let grace_timeout = life_cycle
+            .grace_time_out
             .map_or(super::model_static::DEFAULT_GRACE_TIMEOUT, |d| d.0);
+        let accept_grace = life_cycle
+            .request_accept_grace_timeout
+            .map_or(std::time::Duration::ZERO, |d| d.0);
         let mut limits = super::model_static::EntryPointLimits::default();
         if let Some(raw_limits) = transport.limits {
             let limits_path = ["entryPoints", ep.key.as_str(), "transport", "limits"];
@@ -294,6 +297,7 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
             EntryPointConfig {
                 address,
                 grace_timeout,
+                accept_grace,
                 limits,
                 forwarded,
                 proxy_protocol,
