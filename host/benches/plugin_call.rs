@@ -382,6 +382,7 @@ impl Bench {
                 middleware: Arc::from("hw"),
                 plugin: Arc::from("hw"),
                 hash: Arc::from("bench"),
+                output_budget: Arc::default(),
             };
             let mw = PluginMiddleware::http_wasm(
                 self.engine.clone(),
