@@ -9,12 +9,28 @@ use crate::support::{AuthServer, Client, Config, Gateway, Upstream, check_config
 /// A gateway whose router `/` goes through middleware `auth` (defined by `middlewares`) to the
 /// upstream, and whose router `/free` goes to the upstream directly.
 fn config(upstream_url: &str, middlewares: &str) -> String {
-    Config::new()
-        .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
-        .route("free", "PathPrefix(`/free`)", "app")
-        .service("app", upstream_url)
-        .middlewares(middlewares)
-        .yaml()
+    roomy(
+        Config::new()
+            .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
+            .route("free", "PathPrefix(`/free`)", "app")
+            .service("app", upstream_url)
+            .middlewares(middlewares),
+    )
+}
+
+/// The config's YAML with a plugin deadline of 2 s instead of 50 ms: these suites check what
+/// the auth exchange does, and a debug build on a loaded 2-core CI machine can take longer
+/// than 50 ms for one hook call (which would be a 500 of its own).
+pub(crate) fn roomy(config: Config) -> String {
+    let yaml = config.yaml();
+    let defaults = "  defaults:\n    deadline: 2s\n";
+    match yaml.find("plugins:\n") {
+        Some(at) => {
+            let end = at + "plugins:\n".len();
+            format!("{}{defaults}{}", &yaml[..end], &yaml[end..])
+        }
+        None => format!("{yaml}plugins:\n{defaults}"),
+    }
 }
 
 fn forward_auth(address: &str, options: &str) -> String {
@@ -70,12 +86,13 @@ async fn refusals_reach_the_client_as_the_auth_server_sent_them() {
         forward_auth(&auth.url("/deny"), ""),
         auth.url("/redirect")
     );
-    let yaml = Config::new()
-        .route_through("denied", "PathPrefix(`/`)", "app", "auth")
-        .route_through("moved", "PathPrefix(`/moved`)", "app", "moved")
-        .service("app", &up.url())
-        .middlewares(&middlewares)
-        .yaml();
+    let yaml = roomy(
+        Config::new()
+            .route_through("denied", "PathPrefix(`/`)", "app", "auth")
+            .route_through("moved", "PathPrefix(`/moved`)", "app", "moved")
+            .service("app", &up.url())
+            .middlewares(&middlewares),
+    );
     let gw = Gateway::start(&yaml, &[]);
     let client = Client::http1();
 
@@ -200,12 +217,13 @@ async fn an_auth_server_past_the_deadline_or_unreachable_gives_500() {
     };
     let middlewares =
         plugin("auth", &auth.url("/hang"), &auth.url("")) + &plugin("dead", &dead, &dead);
-    let yaml = Config::new()
-        .route_through("slow", "PathPrefix(`/`)", "app", "auth")
-        .route_through("dead", "PathPrefix(`/dead`)", "app", "dead")
-        .service("app", &up.url())
-        .middlewares(&middlewares)
-        .yaml();
+    let yaml = roomy(
+        Config::new()
+            .route_through("slow", "PathPrefix(`/`)", "app", "auth")
+            .route_through("dead", "PathPrefix(`/dead`)", "app", "dead")
+            .service("app", &up.url())
+            .middlewares(&middlewares),
+    );
     let gw = Gateway::start(&yaml, &[]);
     let client = Client::http1();
     let slow = client.get(&gw.url("/slow"), "", &[]).await;
@@ -227,12 +245,13 @@ async fn a_user_plugin_asks_allow_listed_addresses_only() {
         auth.url("/allow"),
         auth.url("")
     );
-    let yaml = Config::new()
-        .plugin_dir()
-        .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
-        .service("app", &up.url())
-        .middlewares(&probe(&grant))
-        .yaml();
+    let yaml = roomy(
+        Config::new()
+            .plugin_dir()
+            .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
+            .service("app", &up.url())
+            .middlewares(&probe(&grant)),
+    );
     let gw = Gateway::start(
         &yaml,
         &[("outbound-probe", fixture_wasm("fixture_outbound_probe"))],
