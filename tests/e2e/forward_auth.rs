@@ -299,3 +299,25 @@ fn a_plugin_importing_outbound_http_needs_the_grant_at_load() {
     let (ok, stdout, stderr) = check_config(&with_dir(granted), &plugins);
     assert!(ok, "loads with the grant: {stdout} {stderr}");
 }
+
+#[test]
+fn forward_auth_options_not_supported_yet_are_config_errors_at_their_line() {
+    let check = |options: &str| {
+        let yaml = config(
+            "http://127.0.0.1:1",
+            &forward_auth("http://127.0.0.1:9/auth", options),
+        );
+        check_config(&yaml, &[])
+    };
+    let (ok, _, stderr) = check("        forwardBody: true\n        maxBodySize: 1024\n");
+    assert!(!ok, "forwardBody is refused, not ignored");
+    assert!(
+        stderr.contains(".yml:") && stderr.contains("forwardBody: not supported yet"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check("        tls:\n          insecureSkipVerify: true\n");
+    assert!(!ok && stderr.contains("tls: not supported yet"), "{stderr}");
+    let (ok, stdout, stderr) =
+        check("        maxBodySize: 1024\n        preserveLocationHeader: true\n");
+    assert!(ok, "{stdout} {stderr}");
+}
