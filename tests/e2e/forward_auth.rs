@@ -76,6 +76,8 @@ async fn a_2xx_answer_forwards_the_request_with_the_auth_response_headers() {
     assert_eq!(asked.header("x-forwarded-host"), Some("site.test"));
     assert_eq!(asked.header("x-forwarded-proto"), Some("http"));
     assert_eq!(asked.header("x-forwarded-for"), Some("127.0.0.1"));
+    let auth_host = auth.addr.to_string();
+    assert_eq!(asked.header("host"), Some(auth_host.as_str()), "the auth server's own host");
 }
 
 #[tokio::test]

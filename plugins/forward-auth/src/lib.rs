@@ -154,7 +154,8 @@ impl ForwardAuth {
         let mut headers: Vec<(String, Vec<u8>)> = req
             .headers()
             .into_iter()
-            .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
+            // Go keeps the Host apart from the headers: the auth server gets its own host.
+            .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()) && name != "host")
             .filter(|(name, _)| {
                 allowed.is_empty() || allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
             })
