@@ -4,6 +4,7 @@
 //! a hanging or unreachable server, that the wait holds no gateway thread; and a user plugin on
 //! the same capability, its grant and its allow-list.
 
+use crate::support::tls::{TestCa, TlsUpstream};
 use crate::support::{AuthServer, Client, Config, Gateway, Upstream, check_config, fixture_wasm};
 
 /// A gateway whose router `/` goes through middleware `auth` (defined by `middlewares`) to the
@@ -77,7 +78,11 @@ async fn a_2xx_answer_forwards_the_request_with_the_auth_response_headers() {
     assert_eq!(asked.header("x-forwarded-proto"), Some("http"));
     assert_eq!(asked.header("x-forwarded-for"), Some("127.0.0.1"));
     let auth_host = auth.addr.to_string();
-    assert_eq!(asked.header("host"), Some(auth_host.as_str()), "the auth server's own host");
+    assert_eq!(
+        asked.header("host"),
+        Some(auth_host.as_str()),
+        "the auth server's own host"
+    );
 }
 
 #[tokio::test]
@@ -303,7 +308,7 @@ fn a_plugin_importing_outbound_http_needs_the_grant_at_load() {
 }
 
 #[test]
-fn forward_auth_options_not_supported_yet_are_config_errors_at_their_line() {
+fn forward_auth_options_not_supported_yet_and_bad_tls_files_are_config_errors() {
     let check = |options: &str| {
         let yaml = config(
             "http://127.0.0.1:1",
@@ -317,9 +322,45 @@ fn forward_auth_options_not_supported_yet_are_config_errors_at_their_line() {
         stderr.contains(".yml:") && stderr.contains("forwardBody: not supported yet"),
         "{stderr}"
     );
-    let (ok, _, stderr) = check("        tls:\n          insecureSkipVerify: true\n");
-    assert!(!ok && stderr.contains("tls: not supported yet"), "{stderr}");
+    let (ok, _, stderr) = check("        tls:\n          cert: client.pem\n");
+    assert!(
+        !ok && stderr.contains("cert and key go together"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check("        tls:\n          ca: missing-ca.pem\n");
+    assert!(
+        !ok && stderr.contains("missing-ca.pem"),
+        "a CA file that does not load: {stderr}"
+    );
     let (ok, stdout, stderr) =
         check("        maxBodySize: 1024\n        preserveLocationHeader: true\n");
     assert!(ok, "{stdout} {stderr}");
+}
+
+/// `tls.ca` verifies an https auth server signed by a private CA; without it the system trust
+/// store cannot, and the request gets 500; `insecureSkipVerify` accepts any certificate.
+#[tokio::test]
+async fn an_https_auth_server_is_verified_with_tls_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("auth ca");
+    let auth = TlsUpstream::start(&ca.leaf(&["127.0.0.1"]), None).await;
+    let ca_file = dir.path().join("auth-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let up = Upstream::start("app").await;
+    let address = format!("https://{}/verify", auth.addr);
+    for (tls, status) in [
+        (
+            format!("        tls:\n          ca: \"{}\"\n", ca_file.display()),
+            200,
+        ),
+        (String::new(), 500),
+        (
+            "        tls:\n          insecureSkipVerify: true\n".to_string(),
+            200,
+        ),
+    ] {
+        let gw = Gateway::start(&config(&up.url(), &forward_auth(&address, &tls)), &[]);
+        let reply = Client::http1().get(&gw.url("/"), "", &[]).await;
+        assert_eq!(reply.status, status, "tls {tls:?}: {}", reply.text());
+    }
 }
