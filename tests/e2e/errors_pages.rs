@@ -2,20 +2,22 @@
 //! (`outbound-http`, granted for the configured service only) fetches the error page, which
 //! replaces the upstream's body while the client keeps the status.
 
+use crate::forward_auth::roomy;
 use crate::support::{AuthServer, Client, Config, Gateway};
 
 #[tokio::test]
 async fn a_503_from_the_upstream_is_replaced_by_the_error_services_page() {
     // One server plays both parts: `/unavailable` answers 503, `/{code}.html` serves pages.
     let server = AuthServer::start().await;
-    let yaml = Config::new()
-        .route_through("r", "PathPrefix(`/`)", "app", "pages")
-        .service("app", &server.url(""))
-        .service("error-pages", &server.url(""))
-        .middlewares(
-            "    pages:\n      errors:\n        status: [\"500-599\"]\n        service: error-pages\n        query: \"/{status}.html\"\n",
-        )
-        .yaml();
+    let yaml = roomy(
+        Config::new()
+            .route_through("r", "PathPrefix(`/`)", "app", "pages")
+            .service("app", &server.url(""))
+            .service("error-pages", &server.url(""))
+            .middlewares(
+                "    pages:\n      errors:\n        status: [\"500-599\"]\n        service: error-pages\n        query: \"/{status}.html\"\n",
+            ),
+    );
     let gw = Gateway::start(&yaml, &[]);
     let client = Client::http1();
 

@@ -4,17 +4,34 @@
 //! a hanging or unreachable server, that the wait holds no gateway thread; and a user plugin on
 //! the same capability, its grant and its allow-list.
 
+use crate::support::tls::{TestCa, TlsUpstream};
 use crate::support::{AuthServer, Client, Config, Gateway, Upstream, check_config, fixture_wasm};
 
 /// A gateway whose router `/` goes through middleware `auth` (defined by `middlewares`) to the
 /// upstream, and whose router `/free` goes to the upstream directly.
 fn config(upstream_url: &str, middlewares: &str) -> String {
-    Config::new()
-        .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
-        .route("free", "PathPrefix(`/free`)", "app")
-        .service("app", upstream_url)
-        .middlewares(middlewares)
-        .yaml()
+    roomy(
+        Config::new()
+            .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
+            .route("free", "PathPrefix(`/free`)", "app")
+            .service("app", upstream_url)
+            .middlewares(middlewares),
+    )
+}
+
+/// The config's YAML with a plugin deadline of 2 s instead of 50 ms: these suites check what
+/// the auth exchange does, and a debug build on a loaded 2-core CI machine can take longer
+/// than 50 ms for one hook call (which would be a 500 of its own).
+pub(crate) fn roomy(config: Config) -> String {
+    let yaml = config.yaml();
+    let defaults = "  defaults:\n    deadline: 2s\n";
+    match yaml.find("plugins:\n") {
+        Some(at) => {
+            let end = at + "plugins:\n".len();
+            format!("{}{defaults}{}", &yaml[..end], &yaml[end..])
+        }
+        None => format!("{yaml}plugins:\n{defaults}"),
+    }
 }
 
 fn forward_auth(address: &str, options: &str) -> String {
@@ -60,6 +77,12 @@ async fn a_2xx_answer_forwards_the_request_with_the_auth_response_headers() {
     assert_eq!(asked.header("x-forwarded-host"), Some("site.test"));
     assert_eq!(asked.header("x-forwarded-proto"), Some("http"));
     assert_eq!(asked.header("x-forwarded-for"), Some("127.0.0.1"));
+    let auth_host = auth.addr.to_string();
+    assert_eq!(
+        asked.header("host"),
+        Some(auth_host.as_str()),
+        "the auth server's own host"
+    );
 }
 
 #[tokio::test]
@@ -70,12 +93,13 @@ async fn refusals_reach_the_client_as_the_auth_server_sent_them() {
         forward_auth(&auth.url("/deny"), ""),
         auth.url("/redirect")
     );
-    let yaml = Config::new()
-        .route_through("denied", "PathPrefix(`/`)", "app", "auth")
-        .route_through("moved", "PathPrefix(`/moved`)", "app", "moved")
-        .service("app", &up.url())
-        .middlewares(&middlewares)
-        .yaml();
+    let yaml = roomy(
+        Config::new()
+            .route_through("denied", "PathPrefix(`/`)", "app", "auth")
+            .route_through("moved", "PathPrefix(`/moved`)", "app", "moved")
+            .service("app", &up.url())
+            .middlewares(&middlewares),
+    );
     let gw = Gateway::start(&yaml, &[]);
     let client = Client::http1();
 
@@ -200,12 +224,13 @@ async fn an_auth_server_past_the_deadline_or_unreachable_gives_500() {
     };
     let middlewares =
         plugin("auth", &auth.url("/hang"), &auth.url("")) + &plugin("dead", &dead, &dead);
-    let yaml = Config::new()
-        .route_through("slow", "PathPrefix(`/`)", "app", "auth")
-        .route_through("dead", "PathPrefix(`/dead`)", "app", "dead")
-        .service("app", &up.url())
-        .middlewares(&middlewares)
-        .yaml();
+    let yaml = roomy(
+        Config::new()
+            .route_through("slow", "PathPrefix(`/`)", "app", "auth")
+            .route_through("dead", "PathPrefix(`/dead`)", "app", "dead")
+            .service("app", &up.url())
+            .middlewares(&middlewares),
+    );
     let gw = Gateway::start(&yaml, &[]);
     let client = Client::http1();
     let slow = client.get(&gw.url("/slow"), "", &[]).await;
@@ -227,12 +252,13 @@ async fn a_user_plugin_asks_allow_listed_addresses_only() {
         auth.url("/allow"),
         auth.url("")
     );
-    let yaml = Config::new()
-        .plugin_dir()
-        .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
-        .service("app", &up.url())
-        .middlewares(&probe(&grant))
-        .yaml();
+    let yaml = roomy(
+        Config::new()
+            .plugin_dir()
+            .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
+            .service("app", &up.url())
+            .middlewares(&probe(&grant)),
+    );
     let gw = Gateway::start(
         &yaml,
         &[("outbound-probe", fixture_wasm("fixture_outbound_probe"))],
@@ -279,4 +305,62 @@ fn a_plugin_importing_outbound_http_needs_the_grant_at_load() {
     let granted = "        capabilities: [outbound-http]\n        outboundHttp: { allow: [\"http://127.0.0.1:9\"] }\n";
     let (ok, stdout, stderr) = check_config(&with_dir(granted), &plugins);
     assert!(ok, "loads with the grant: {stdout} {stderr}");
+}
+
+#[test]
+fn forward_auth_options_not_supported_yet_and_bad_tls_files_are_config_errors() {
+    let check = |options: &str| {
+        let yaml = config(
+            "http://127.0.0.1:1",
+            &forward_auth("http://127.0.0.1:9/auth", options),
+        );
+        check_config(&yaml, &[])
+    };
+    let (ok, _, stderr) = check("        forwardBody: true\n        maxBodySize: 1024\n");
+    assert!(!ok, "forwardBody is refused, not ignored");
+    assert!(
+        stderr.contains(".yml:") && stderr.contains("forwardBody: not supported yet"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check("        tls:\n          cert: client.pem\n");
+    assert!(
+        !ok && stderr.contains("cert and key go together"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check("        tls:\n          ca: missing-ca.pem\n");
+    assert!(
+        !ok && stderr.contains("missing-ca.pem"),
+        "a CA file that does not load: {stderr}"
+    );
+    let (ok, stdout, stderr) =
+        check("        maxBodySize: 1024\n        preserveLocationHeader: true\n");
+    assert!(ok, "{stdout} {stderr}");
+}
+
+/// `tls.ca` verifies an https auth server signed by a private CA; without it the system trust
+/// store cannot, and the request gets 500; `insecureSkipVerify` accepts any certificate.
+#[tokio::test]
+async fn an_https_auth_server_is_verified_with_tls_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("auth ca");
+    let auth = TlsUpstream::start(&ca.leaf(&["127.0.0.1"]), None).await;
+    let ca_file = dir.path().join("auth-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let up = Upstream::start("app").await;
+    let address = format!("https://{}/verify", auth.addr);
+    for (tls, status) in [
+        (
+            format!("        tls:\n          ca: \"{}\"\n", ca_file.display()),
+            200,
+        ),
+        (String::new(), 500),
+        (
+            "        tls:\n          insecureSkipVerify: true\n".to_string(),
+            200,
+        ),
+    ] {
+        let gw = Gateway::start(&config(&up.url(), &forward_auth(&address, &tls)), &[]);
+        let reply = Client::http1().get(&gw.url("/"), "", &[]).await;
+        assert_eq!(reply.status, status, "tls {tls:?}: {}", reply.text());
+    }
 }

@@ -1,7 +1,8 @@
 //! Building a middleware's `outbound-http` grant from its config: the allowed origins (checked
 //! here, each a located error when it is not an absolute `http://` / `https://` URL), the
 //! allowed services (resolved to the snapshot's services), and a transport of its own for URL
-//! destinations (pooled connections; `https://` verified against the system's trust store).
+//! destinations (pooled connections; `https://` verified against the grant's CA, e.g.
+//! `forwardAuth.tls.ca`, else the system's trust store; a client certificate where given).
 //! Runs at config load, once per granted middleware.
 
 use std::collections::HashMap;
@@ -36,7 +37,8 @@ pub fn build(
         allowed.insert(name.clone(), service.clone());
     }
     let defaults = ServersTransportConfig::default();
-    let tls = crate::tls::upstream_tls(&defaults.tls, |reason| at(reason.to_string()))?;
+    let tls_config = outbound.tls.as_ref().unwrap_or(&defaults.tls);
+    let tls = crate::tls::upstream_tls(tls_config, |reason| at(reason.to_string()))?;
     let transport = UpstreamTransport::new(&TransportSettings {
         dial_timeout: defaults.dial_timeout,
         response_header_timeout: None,

@@ -20,6 +20,7 @@
 
 mod auth_deadline;
 mod bounded_read;
+mod client_tls;
 mod definitions;
 pub mod duration;
 mod experimental;

@@ -247,6 +247,8 @@ pub struct OutboundHttpConfig {
     pub timeout: Option<Duration>,
     /// `outboundHttp.maxResponseBodySize`; `None`: 1 MiB.
     pub max_response_body_size: Option<u64>,
+    /// TLS to `https://` origins (Traefik's `forwardAuth.tls`); `None`: the system trust store.
+    pub tls: Option<super::model_tls::UpstreamTlsConfig>,
 }
 
 impl Default for PluginRuntimeConfig {

@@ -108,6 +108,7 @@ pub(crate) fn apply_runtime(
                 services: o.services.clone(),
                 timeout: o.timeout.map(|t| t.0),
                 max_response_body_size: o.max_response_body_size.map(|s| s.0),
+                tls: o.tls.clone(),
             })
         }
         (None, true) => report(

@@ -192,6 +192,9 @@ pub(crate) struct RawOutboundHttp {
     pub(crate) timeout: Option<DurationValue>,
     /// The largest answer body read (default and maximum 1 MiB).
     pub(crate) max_response_body_size: Option<SizeValue>,
+    /// TLS to `https://` origins (`forwardAuth.tls`); the system trust store when unset.
+    #[serde(skip)]
+    pub(crate) tls: Option<super::model_tls::UpstreamTlsConfig>,
 }
 
 /// `log:`.

@@ -5,6 +5,7 @@
 //! ([`super::traefik_options`]). Type keys match in any case, as in Traefik.
 
 use super::auth_deadline::auth_runtime;
+use super::client_tls::resolve_client_tls;
 use super::model_dynamic::MiddlewareConfig;
 use super::model_static::EncodedCharacters;
 use super::plugin_form::read_plugin;
@@ -80,11 +81,19 @@ fn forward_auth_grant(
         .get("maxResponseBodySize")
         .and_then(serde_json::Value::as_u64)
         .map(SizeValue);
+    let tls = match config.get("tls") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(tls) => {
+            let at = [entry_path, &["tls"]].concat();
+            Some(resolve_client_tls(reporter, file, &at, tls)?)
+        }
+    };
     Some(RawOutboundHttp {
         allow: vec![address.to_string()],
         services: Vec::new(),
         timeout: None,
         max_response_body_size,
+        tls,
     })
 }
 
@@ -112,6 +121,7 @@ fn errors_grant(
         services: vec![service.to_string()],
         timeout: None,
         max_response_body_size: None,
+        tls: None,
     })
 }
 

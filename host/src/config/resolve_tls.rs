@@ -59,7 +59,7 @@ fn key(name: &str) -> Seg {
 }
 
 /// Where `path` is in `file`, for errors found later.
-fn site(reporter: &Reporter<'_>, file: usize, path: &[&str]) -> KeySite {
+pub(super) fn site(reporter: &Reporter<'_>, file: usize, path: &[&str]) -> KeySite {
     let location = reporter.sources.locate_in(file, path);
     let error = reporter.sources.error_at(location, "");
     KeySite {
@@ -199,7 +199,7 @@ pub(crate) fn resolve_upstream_tls(
 }
 
 /// Inline PEM (as Traefik accepts) or a path relative to `dir`.
-fn pem_source(dir: &Path, value: String) -> PemSource {
+pub(super) fn pem_source(dir: &Path, value: String) -> PemSource {
     if value.contains("-----BEGIN") {
         PemSource::Inline(value)
     } else {

@@ -55,13 +55,19 @@ impl ForwardAuthConfig {
                 "address: {address:?} must be an http:// or https:// URL"
             ));
         }
-        if o.tls.as_ref().is_some_and(|v| !v.is_null()) {
-            return Err(
-                "tls: not supported yet (https:// addresses are verified against the \
-                        system's trust store; a CA, client certificate or insecureSkipVerify \
-                        cannot be set)"
-                    .into(),
-            );
+        // `tls` (ca, cert, key, insecureSkipVerify) is the host's: it builds the grant's
+        // transport from it at config load. Only its shape is checked here.
+        if let Some(tls) = o.tls.as_ref().filter(|v| !v.is_null()) {
+            let Value::Object(map) = tls else {
+                return Err("tls: must be a map (ca, cert, key, insecureSkipVerify)".into());
+            };
+            const KNOWN: [&str; 5] = ["ca", "cert", "key", "insecureSkipVerify", "caOptional"];
+            if let Some(key) = map.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+                return Err(format!(
+                    "tls: unknown option {key:?} (known: {})",
+                    KNOWN.map(|k| format!("{k:?}")).join(", ")
+                ));
+            }
         }
         if o.forward_body.0 {
             return Err(

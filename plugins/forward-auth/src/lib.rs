@@ -21,9 +21,10 @@
 //!   Traefik's client), gives 500 with an empty body; so does an answer body over
 //!   `maxResponseBodySize`.
 //!
-//! Not supported yet, refused at load by name: `tls` (https:// addresses are verified against
-//! the system trust store), `forwardBody` (the body is never sent; `maxBodySize` is accepted and
-//! has no effect without it), `headerField`.
+//! `tls` (`ca`, `cert`, `key`, `insecureSkipVerify`) configures the host's connection to an
+//! `https://` address (the system trust store without `ca`). Not supported yet, refused at load
+//! by name: `forwardBody` (the body is never sent; `maxBodySize` is accepted and has no effect
+//! without it), `headerField`.
 //!
 //! Cost per request: the host calls to read the headers and to record the subrequest, then,
 //! after the answer, one more hook call (`on-request-subresponse`) on any pooled instance; no
@@ -154,7 +155,8 @@ impl ForwardAuth {
         let mut headers: Vec<(String, Vec<u8>)> = req
             .headers()
             .into_iter()
-            .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()))
+            // Go keeps the Host apart from the headers: the auth server gets its own host.
+            .filter(|(name, _)| !HOP_BY_HOP.contains(&name.as_str()) && name != "host")
             .filter(|(name, _)| {
                 allowed.is_empty() || allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
             })

@@ -169,7 +169,7 @@ fn options_not_supported_yet_are_refused_by_name() {
             "forwardBody",
         ),
         (
-            r#"{"address": "http://a.test", "tls": {"insecureSkipVerify": true}}"#,
+            r#"{"address": "http://a.test", "tls": {"insecure": true}}"#,
             "tls",
         ),
         (
