@@ -11,12 +11,15 @@ use std::time::{Duration, Instant};
 use crate::support::{Client, Config, Gateway, Upstream, UpstreamBehavior, check_config};
 
 /// A gateway routing everything through middleware `limit` (defined by `middlewares`).
+/// The bundled plugins get a 2 s deadline instead of 50 ms: these suites count admissions, and
+/// a plugin call starved of CPU on a loaded 2-core machine must not turn into a 500.
 fn config(upstream_url: &str, middlewares: &str) -> String {
     Config::new()
         .route_through("r", "PathPrefix(`/`)", "app", "limit")
         .service("app", upstream_url)
         .middlewares(middlewares)
         .yaml()
+        + "plugins:\n  defaults:\n    deadline: 2s\n"
 }
 
 async fn start(middlewares: &str) -> (Upstream, Gateway) {
