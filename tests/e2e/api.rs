@@ -541,3 +541,65 @@ ping:
         "the gateway stops after the accept grace"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_routers_services_and_middlewares_are_listed_in_traefiks_shapes() {
+    let port = free_port();
+    let yaml = format!(
+        r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+  db:
+    address: "127.0.0.1:0"
+  traefik:
+    address: "127.0.0.1:{port}"
+api:
+  insecure: true
+tcp:
+  routers:
+    pg:
+      entryPoints: [db]
+      rule: "HostSNI(`*`)"
+      service: pg
+      middlewares: [office]
+  services:
+    pg:
+      loadBalancer:
+        servers: [{{ address: "127.0.0.1:5432" }}]
+        proxyProtocol: {{ version: 2 }}
+  middlewares:
+    office:
+      ipAllowList:
+        sourceRange: ["10.0.0.0/8"]
+"#
+    );
+    let _gw = Gateway::start(&yaml, &[]);
+    let api = |path: &str| format!("http://127.0.0.1:{port}/api/{path}");
+    let c = Client::http1();
+    let (status, routers, _) = json(&c, &api("tcp/routers")).await;
+    assert_eq!(status, 200);
+    assert_eq!(names(&routers), ["pg@file"]);
+    assert_eq!(routers[0]["rule"], "HostSNI(`*`)");
+    assert_eq!(routers[0]["service"], "pg@file");
+    assert_eq!(
+        routers[0]["middlewares"],
+        serde_json::json!(["office@file"])
+    );
+    let (_, service, _) = json(&c, &api("tcp/services/pg@file")).await;
+    assert_eq!(
+        service["loadBalancer"]["servers"][0]["address"],
+        "127.0.0.1:5432"
+    );
+    assert_eq!(service["loadBalancer"]["proxyProtocol"]["version"], 2);
+    assert_eq!(service["usedBy"], serde_json::json!(["pg@file"]));
+    let (_, middlewares, _) = json(&c, &api("tcp/middlewares")).await;
+    assert_eq!(middlewares[0]["type"], "ipallowlist");
+    assert_eq!(
+        middlewares[0]["ipAllowList"]["sourceRange"],
+        serde_json::json!(["10.0.0.0/8"])
+    );
+    let (_, overview, _) = json(&c, &api("overview")).await;
+    assert_eq!(overview["tcp"]["routers"]["total"], 1);
+    let (_, rawdata, _) = json(&c, &api("rawdata")).await;
+    assert_eq!(rawdata["tcpServices"]["pg@file"]["type"], "loadbalancer");
+}

@@ -8,10 +8,12 @@
 //! layer never reaches up to `lb`).
 
 mod dashboard;
+mod documents;
 mod listing;
 mod model;
 mod redact;
 mod reloads;
+mod tcp_model;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

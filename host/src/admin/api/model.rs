@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use http::{StatusCode, Uri};
 use serde_json::{Map, Value, json};
 
+use super::documents::{RouterFacts, UsedBy, finish, kind_document, qualified, router_document};
 use super::listing::{Criteria, percent_decode};
 use super::{InternalReply, ServerStatus};
 use crate::config::{LoadedConfig, ServiceConfig};
@@ -23,27 +24,7 @@ pub struct ApiModel {
     started: String,
     /// wasmgate's `/api/plugins`: every plugin the registry holds and every refused file.
     plugins: Vec<Value>,
-}
-
-/// `name@file` for the file's entities; an `@internal` name as it is.
-fn qualified(name: &str) -> String {
-    if name.contains('@') {
-        name.to_string()
-    } else {
-        format!("{name}@file")
-    }
-}
-
-fn provider_of(qualified: &str) -> &str {
-    qualified.rsplit_once('@').map_or("file", |(_, p)| p)
-}
-
-/// The common tail of every entry: status, name, provider.
-fn finish(mut doc: Map<String, Value>, name: &str) -> Value {
-    doc.insert("status".into(), json!("enabled"));
-    doc.insert("name".into(), json!(name));
-    doc.insert("provider".into(), json!(provider_of(name)));
-    Value::Object(doc)
+    tcp: super::tcp_model::TcpDocuments,
 }
 
 impl ApiModel {
@@ -52,45 +33,26 @@ impl ApiModel {
         let http = &config.dynamic.http;
         let all_entry_points: Vec<String> =
             config.static_config.entry_points.keys().cloned().collect();
-        let mut used_by_service: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut used_by_middleware: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut used_by = UsedBy::default();
         let mut routers = BTreeMap::new();
         for (name, router) in &http.routers {
-            let name = qualified(name);
-            let service = qualified(&router.service);
-            used_by_service
-                .entry(service.clone())
-                .or_default()
-                .push(name.clone());
-            let middlewares: Vec<String> =
-                router.middlewares.iter().map(|m| qualified(m)).collect();
-            for m in &middlewares {
-                used_by_middleware
-                    .entry(m.clone())
-                    .or_default()
-                    .push(name.clone());
-            }
-            let using = if router.entry_points.is_empty() {
-                all_entry_points.clone()
-            } else {
-                router.entry_points.clone()
-            };
-            let mut doc = Map::new();
-            doc.insert("entryPoints".into(), json!(using));
-            if !middlewares.is_empty() {
-                doc.insert("middlewares".into(), json!(middlewares));
-            }
-            doc.insert("service".into(), json!(service));
-            doc.insert("rule".into(), json!(router.rule));
             let priority = router
                 .priority
                 .unwrap_or_else(|| i64::try_from(router.rule.len()).unwrap_or(i64::MAX));
-            doc.insert("priority".into(), json!(priority));
-            if let Some(tls) = &router.tls {
-                doc.insert("tls".into(), json!({ "options": tls.options_name() }));
-            }
-            doc.insert("using".into(), json!(using));
-            routers.insert(name.clone(), finish(doc, &name));
+            let facts = RouterFacts {
+                name,
+                rule: &router.rule,
+                service: &router.service,
+                middlewares: &router.middlewares,
+                entry_points: &router.entry_points,
+                priority: Some(priority),
+                tls: router
+                    .tls
+                    .as_ref()
+                    .map(|tls| json!({ "options": tls.options_name() })),
+            };
+            let (name, doc) = router_document(facts, &all_entry_points, &mut used_by);
+            routers.insert(name, doc);
         }
 
         let mut services = BTreeMap::new();
@@ -141,14 +103,8 @@ impl ApiModel {
                     json!({ "service": qualified(&f.service), "fallback": qualified(&f.fallback) }),
                 ),
             };
-            let mut doc = Map::new();
-            doc.insert(kind.into(), body);
-            doc.insert(
-                "usedBy".into(),
-                json!(used_by_service.get(&name).cloned().unwrap_or_default()),
-            );
-            doc.insert("type".into(), json!(kind.to_ascii_lowercase()));
-            services.insert(name.clone(), finish(doc, &name));
+            let doc = kind_document(&name, kind, body, used_by.service(&name));
+            services.insert(name, doc);
         }
 
         let mut middlewares = BTreeMap::new();
@@ -167,10 +123,7 @@ impl ApiModel {
             if !mw.plugin.is_empty() {
                 doc.insert("plugin".into(), json!(mw.plugin));
             }
-            doc.insert(
-                "usedBy".into(),
-                json!(used_by_middleware.get(&name).cloned().unwrap_or_default()),
-            );
+            doc.insert("usedBy".into(), used_by.middleware(&name));
             doc.insert("type".into(), json!(type_key.to_ascii_lowercase()));
             middlewares.insert(name.clone(), finish(doc, &name));
         }
@@ -201,6 +154,7 @@ impl ApiModel {
             features,
             started: super::super::timefmt::rfc3339_utc(SystemTime::now()),
             plugins,
+            tcp: super::tcp_model::TcpDocuments::build(&config.dynamic.tcp, &all_entry_points),
         }
     }
 
@@ -289,7 +243,42 @@ impl ApiModel {
                 criteria.page(items)
             }
             ["http", "middlewares", name] => one(self.middlewares.get(*name), "middleware"),
-            ["tcp" | "udp", "routers" | "services" | "middlewares"] => criteria.page(Vec::new()),
+            ["tcp", "routers"] | ["tcp", "routers", ""] => {
+                let items = self
+                    .tcp
+                    .routers
+                    .iter()
+                    .filter(|(name, doc)| {
+                        let rule = doc["rule"].as_str().unwrap_or_default();
+                        let service = doc["service"].as_str().unwrap_or_default();
+                        criteria.with_status("enabled")
+                            && criteria.search_in(&[rule, name.as_str()])
+                            && criteria.with_service(service)
+                    })
+                    .map(|(_, doc)| doc.clone())
+                    .collect();
+                criteria.page(items)
+            }
+            ["tcp", "routers", name] => one(self.tcp.routers.get(*name), "router"),
+            ["tcp", kind @ ("services" | "middlewares")]
+            | ["tcp", kind @ ("services" | "middlewares"), ""] => {
+                let documents = if *kind == "services" {
+                    &self.tcp.services
+                } else {
+                    &self.tcp.middlewares
+                };
+                let items = documents
+                    .iter()
+                    .filter(|(name, _)| {
+                        criteria.with_status("enabled") && criteria.search_in(&[name.as_str()])
+                    })
+                    .map(|(_, doc)| doc.clone())
+                    .collect();
+                criteria.page(items)
+            }
+            ["tcp", "services", name] => one(self.tcp.services.get(*name), "service"),
+            ["tcp", "middlewares", name] => one(self.tcp.middlewares.get(*name), "middleware"),
+            ["udp", "routers" | "services" | "middlewares"] => criteria.page(Vec::new()),
             ["plugins"] | ["plugins", ""] => {
                 let items = self
                     .plugins
@@ -307,6 +296,11 @@ impl ApiModel {
     fn overview(&self) -> InternalReply {
         let count = |n: usize| json!({ "total": n, "warnings": 0, "errors": 0 });
         let empty = json!({ "routers": count(0), "services": count(0), "middlewares": count(0) });
+        let tcp = json!({
+            "routers": count(self.tcp.routers.len()),
+            "services": count(self.tcp.services.len()),
+            "middlewares": count(self.tcp.middlewares.len()),
+        });
         InternalReply::json(
             StatusCode::OK,
             &json!({
@@ -315,7 +309,7 @@ impl ApiModel {
                     "services": count(self.services.len()),
                     "middlewares": count(self.middlewares.len()),
                 },
-                "tcp": empty,
+                "tcp": tcp,
                 "udp": empty,
                 "features": self.features,
                 "providers": ["File"],
@@ -335,6 +329,9 @@ impl ApiModel {
                 "routers": self.routers,
                 "middlewares": self.middlewares,
                 "services": services,
+                "tcpRouters": self.tcp.routers,
+                "tcpMiddlewares": self.tcp.middlewares,
+                "tcpServices": self.tcp.services,
             }),
         )
     }
