@@ -1,4 +1,4 @@
-//! Every named entity of the merged `http:` sections, where it was defined, before
+//! Every named entity of the merged `http:` and `tcp:` sections, where it was defined, before
 //! resolution: what references between entities are checked against.
 
 use std::collections::BTreeMap;
@@ -19,7 +19,7 @@ pub(crate) struct Definition<'n> {
     pub(crate) node: &'n Node,
 }
 
-/// Every named entity of the merged `http:` sections, before resolution.
+/// Every named entity of the merged `http:` (or `tcp:`) sections, before resolution.
 #[derive(Default)]
 pub(crate) struct Definitions<'n> {
     pub(crate) routers: BTreeMap<String, Definition<'n>>,

@@ -9,15 +9,12 @@ use super::raw::RawRouter;
 use super::resolve_middleware::resolve_middleware;
 use super::resolve_service::{resolve_service, resolve_transport};
 use super::resolve_static::{STATIC_KEYS, StaticParts, entries_of};
-use super::resolve_tcp::{TcpDefinitions, collect_tcp, resolve_tcp};
+use super::resolve_tcp::resolve_tcp;
 use super::resolve_tls::resolve_tls;
 use super::router_tls::{check_options_reference, resolve_router_tls};
 use super::validate::check_references;
 use crate::yaml::report::Reporter;
 use crate::yaml::tree::{Entry, Seg};
-
-const HTTP_KEYS: &str = "routers, services, middlewares, serversTransports";
-const HTTP_SECTIONS: &[&str] = &["routers", "services", "middlewares", "serversTransports"];
 
 fn key(name: &str) -> Seg {
     Seg::Key(name.to_string())
@@ -25,10 +22,10 @@ fn key(name: &str) -> Seg {
 
 /// Collects `http:` from every file read (file 0 is the main file; its static keys were
 /// checked by the static resolver, provider files may hold only `http`).
-pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> (Definitions<'n>, TcpDefinitions<'n>) {
+pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> (Definitions<'n>, Definitions<'n>) {
     let sources = reporter.sources;
     let mut definitions = Definitions::default();
-    let mut tcp = TcpDefinitions::default();
+    let mut tcp = Definitions::default();
     for (file, source) in sources.files().iter().enumerate() {
         let Some(root) = source.root.as_ref() else {
             continue;
@@ -48,8 +45,8 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> (Definitions<'n>, TcpD
             // Section names match in any case (Traefik's reading); `tls` is found by `resolve_tls`.
             let folded = crate::yaml::case_fold::field_for(&entry.key, &["http", "tcp", "tls"]);
             match folded.unwrap_or(entry.key.as_str()) {
-                "http" => collect_http(reporter, file, entry, &mut definitions),
-                "tcp" => collect_tcp(reporter, file, entry, &mut tcp),
+                "http" => collect_sections(reporter, file, "http", "", entry, &mut definitions),
+                "tcp" => collect_sections(reporter, file, "tcp", "TCP ", entry, &mut tcp),
                 // Read by `resolve_tls`, from every file.
                 "tls" => {}
                 _ if file == 0 => {}
@@ -71,42 +68,51 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> (Definitions<'n>, TcpD
     (definitions, tcp)
 }
 
-fn collect_http<'n>(
+/// The sections of `http:` and of `tcp:`, as named in errors.
+const SECTION_KEYS: &str = "routers, services, middlewares, serversTransports";
+const SECTIONS: &[&str] = &["routers", "services", "middlewares", "serversTransports"];
+
+/// Adds the entities of one file's `http:` or `tcp:` entry (`root`) to `definitions`; an
+/// entity defined twice is reported at its second definition, naming the first. `kind_prefix`
+/// qualifies the entity kinds in errors (`""` or `"TCP "`). Config load only.
+fn collect_sections<'n>(
     reporter: &mut Reporter<'n>,
     file: usize,
-    http: &'n Entry,
+    root: &str,
+    kind_prefix: &str,
+    entry: &'n Entry,
     definitions: &mut Definitions<'n>,
 ) {
-    let Some(sections) = entries_of(reporter, file, &http.value, &[key("http")], http.line) else {
+    let Some(sections) = entries_of(reporter, file, &entry.value, &[key(root)], entry.line) else {
         return;
     };
     for section in sections {
-        let folded = crate::yaml::case_fold::field_for(&section.key, HTTP_SECTIONS);
+        let folded = crate::yaml::case_fold::field_for(&section.key, SECTIONS);
         let (kind, target) = match folded.unwrap_or(section.key.as_str()) {
             "routers" => ("router", &mut definitions.routers),
             "services" => ("service", &mut definitions.services),
             "middlewares" => ("middleware", &mut definitions.middlewares),
             "serversTransports" => ("servers transport", &mut definitions.transports),
             other => {
-                let reason = format!("unknown key \"{other}\" (allowed: {HTTP_KEYS})");
-                reporter.exact(file, &[key("http"), key(other)], Some(section.line), reason);
+                let reason = format!("unknown key \"{other}\" (allowed: {SECTION_KEYS})");
+                reporter.exact(file, &[key(root), key(other)], Some(section.line), reason);
                 continue;
             }
         };
-        let path = [key("http"), key(&section.key)];
+        let path = [key(root), key(&section.key)];
         let Some(entities) = entries_of(reporter, file, &section.value, &path, section.line) else {
             continue;
         };
         for entity in entities {
             if let Some(first) = target.get(&entity.key) {
                 let reason = format!(
-                    "{kind} \"{}\" is already defined in {}:{}",
+                    "{kind_prefix}{kind} \"{}\" is already defined in {}:{}",
                     entity.key,
                     reporter.sources.path(first.file).display(),
                     first.line
                 );
-                let entity_path = [key("http"), key(&section.key), key(&entity.key)];
-                reporter.exact(file, &entity_path, Some(entity.line), reason);
+                let at = [key(root), key(&section.key), key(&entity.key)];
+                reporter.exact(file, &at, Some(entity.line), reason);
                 continue;
             }
             let definition = Definition {

@@ -2,9 +2,9 @@
 //! an error naming both), each router and service resolved on its own, then references checked
 //! (router -> service and entry points, weighted -> services, no cycle). Runs once per load.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use super::definitions::{Definition, local_name};
+use super::definitions::{Definitions, local_name};
 use super::model_tcp::{
     TcpConfig, TcpRouterConfig, TcpRouterTls, TcpServersTransportConfig, TcpServiceConfig,
 };
@@ -12,85 +12,16 @@ use super::model_tls::TlsConfig;
 use super::provider_names::undefined_reason;
 use super::raw_tcp::{RawTcpMiddleware, RawTcpRouter, RawTcpServersTransport, RawTcpService};
 use super::raw_tls::RawRouterTls;
-use super::resolve_static::entries_of;
 use super::resolve_tcp_entity::{resolve_middleware, resolve_service};
 use super::resolve_tls::resolve_upstream_tls;
 use super::router_tls::{check_options_reference, resolve_router_tls};
 use crate::yaml::report::Reporter;
-use crate::yaml::tree::{Entry, Seg};
-
-const TCP_SECTIONS: &[&str] = &["routers", "services", "middlewares", "serversTransports"];
-
-/// Every `tcp:` router and service defined, where, before resolution.
-#[derive(Default)]
-pub(crate) struct TcpDefinitions<'n> {
-    pub(crate) routers: BTreeMap<String, Definition<'n>>,
-    pub(crate) services: BTreeMap<String, Definition<'n>>,
-    pub(crate) middlewares: BTreeMap<String, Definition<'n>>,
-    pub(crate) transports: BTreeMap<String, Definition<'n>>,
-}
-
-fn key(name: &str) -> Seg {
-    Seg::Key(name.to_string())
-}
-
-/// Adds the entities of one file's `tcp:` entry to `definitions`.
-pub(crate) fn collect_tcp<'n>(
-    reporter: &mut Reporter<'n>,
-    file: usize,
-    tcp: &'n Entry,
-    definitions: &mut TcpDefinitions<'n>,
-) {
-    let Some(sections) = entries_of(reporter, file, &tcp.value, &[key("tcp")], tcp.line) else {
-        return;
-    };
-    for section in sections {
-        let folded = crate::yaml::case_fold::field_for(&section.key, TCP_SECTIONS);
-        let (kind, target) = match folded.unwrap_or(section.key.as_str()) {
-            "routers" => ("TCP router", &mut definitions.routers),
-            "services" => ("TCP service", &mut definitions.services),
-            "middlewares" => ("TCP middleware", &mut definitions.middlewares),
-            "serversTransports" => ("TCP servers transport", &mut definitions.transports),
-            other => {
-                let reason = format!(
-                    "unknown key \"{other}\" (allowed: routers, services, middlewares, \
-                     serversTransports)"
-                );
-                reporter.exact(file, &[key("tcp"), key(other)], Some(section.line), reason);
-                continue;
-            }
-        };
-        let path = [key("tcp"), key(&section.key)];
-        let Some(entities) = entries_of(reporter, file, &section.value, &path, section.line) else {
-            continue;
-        };
-        for entity in entities {
-            if let Some(first) = target.get(&entity.key) {
-                let reason = format!(
-                    "{kind} \"{}\" is already defined in {}:{}",
-                    entity.key,
-                    reporter.sources.path(first.file).display(),
-                    first.line
-                );
-                let at = [key("tcp"), key(&section.key), key(&entity.key)];
-                reporter.exact(file, &at, Some(entity.line), reason);
-                continue;
-            }
-            let definition = Definition {
-                file,
-                line: entity.line,
-                node: &entity.value,
-            };
-            target.insert(entity.key.clone(), definition);
-        }
-    }
-}
 
 /// Resolves every gathered TCP router and service; with `complete` (every file read), checks
 /// the references between them and to `entry_points`.
 pub(crate) fn resolve_tcp(
     reporter: &mut Reporter<'_>,
-    definitions: &TcpDefinitions<'_>,
+    definitions: &Definitions<'_>,
     tls: &TlsConfig,
     entry_points: &BTreeSet<String>,
     complete: bool,
@@ -185,7 +116,7 @@ pub(crate) fn resolve_tcp(
 fn check_references(
     reporter: &mut Reporter<'_>,
     tcp: &TcpConfig,
-    definitions: &TcpDefinitions<'_>,
+    definitions: &Definitions<'_>,
     entry_points: &BTreeSet<String>,
 ) {
     for (name, router) in &tcp.routers {
