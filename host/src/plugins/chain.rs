@@ -332,17 +332,8 @@ impl Chain {
             &mut replacement,
             "on-response-subresponse",
         );
-        match step {
-            ResponseStep::Next => {}
-            ResponseStep::Failed(err) => return (req, resp, ResponseOutcome::Failed(err)),
-            ResponseStep::Subrequest(sub, snapshot) => {
-                state.response_waiting = Some(ResponseWaiting {
-                    index: i,
-                    snapshot,
-                    replacement,
-                });
-                return (req, resp, ResponseOutcome::Subrequest(sub));
-            }
+        if let Some(stop) = step.stop_at(i, state, &mut replacement) {
+            return (req, resp, stop);
         }
         self.response_hooks_below(i, req, resp, state, body, replacement)
     }
@@ -389,17 +380,8 @@ impl Chain {
                 &mut replacement,
                 "on-response",
             );
-            match step {
-                ResponseStep::Next => {}
-                ResponseStep::Failed(err) => return (req, resp, ResponseOutcome::Failed(err)),
-                ResponseStep::Subrequest(sub, snapshot) => {
-                    state.response_waiting = Some(ResponseWaiting {
-                        index: i,
-                        snapshot,
-                        replacement,
-                    });
-                    return (req, resp, ResponseOutcome::Subrequest(sub));
-                }
+            if let Some(stop) = step.stop_at(i, state, &mut replacement) {
+                return (req, resp, stop);
             }
         }
         let outcome = match replacement {
@@ -466,6 +448,31 @@ enum ResponseStep {
     Next,
     Failed(PluginError),
     Subrequest(Box<Subrequest>, Option<(http::StatusCode, HeaderMap)>),
+}
+
+impl ResponseStep {
+    /// Where the response hooks stop after middleware `index`'s step: `None` to go on; a
+    /// failure; or its subrequest, with the loop's state parked in `state` until
+    /// `resume_response` brings the answer.
+    fn stop_at(
+        self,
+        index: usize,
+        state: &mut ChainState,
+        replacement: &mut Option<ValidReply>,
+    ) -> Option<ResponseOutcome> {
+        match self {
+            ResponseStep::Next => None,
+            ResponseStep::Failed(err) => Some(ResponseOutcome::Failed(err)),
+            ResponseStep::Subrequest(sub, snapshot) => {
+                state.response_waiting = Some(ResponseWaiting {
+                    index,
+                    snapshot,
+                    replacement: replacement.take(),
+                });
+                Some(ResponseOutcome::Subrequest(sub))
+            }
+        }
+    }
 }
 
 /// A middleware waiting for a subrequest's answer in the response phase, with the response
