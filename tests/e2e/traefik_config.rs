@@ -300,7 +300,7 @@ http:
     r:
       rule: "PathPrefix(`/`)"
       service: s
-      ruleSyntax: v2
+      observability: {}
   services:
     s:
       loadBalancer:
@@ -320,7 +320,7 @@ udp:
         [
             "4: entryPoints.web.reusePort: not supported yet: entryPoints.*.reusePort (see README, Migrating from Traefik)",
             "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file provider only (see README, Migrating from Traefik)",
-            "12: http.routers.r.ruleSyntax: not supported yet: http.routers.*.ruleSyntax (see README, Migrating from Traefik)",
+            "12: http.routers.r.observability: not supported yet: http.routers.*.observability (see README, Migrating from Traefik)",
             "17: http.services.s.loadBalancer.strategy: not supported yet: http.services.*.loadBalancer.strategy (see README, Migrating from Traefik)",
             "18: udp: not supported yet: udp (see README, Migrating from Traefik)",
         ],
@@ -339,7 +339,8 @@ async fn a_v2_rule_is_named_as_v2_syntax_and_its_v3_spelling_routes() {
     };
     let (ok, _, stderr) = check_config(&config("HostRegexp(`{sub:[a-z]+}.example.com`)"), &[]);
     assert!(!ok);
-    let hint = "(this is Traefik v2 rule syntax, and ruleSyntax v2 is not supported yet; in v3: ";
+    let hint = "(this is Traefik v2 rule syntax: add `ruleSyntax: v2` to the router, or write it \
+                in v3: ";
     let Some((_, v3)) = stderr.split_once(hint) else {
         panic!("the error names v2 syntax: {stderr}");
     };
@@ -352,6 +353,91 @@ async fn a_v2_rule_is_named_as_v2_syntax_and_its_v3_spelling_routes() {
     assert_eq!(r.status, 200);
     let r = client.get(&gw.url("/"), "a1.example.com", &[]).await;
     assert_eq!(r.status, 404);
+}
+
+/// `ruleSyntax: v2` on a router, and `core.defaultRuleSyntax: v2` for every router without
+/// one, load v2 rules and route them as Traefik v2 did (issue 13, item 5): several hosts in one
+/// `Host`, a `HostRegexp` template (its literal dots are dots), `Headers`, several `Query`
+/// pairs that must all match; a router saying `v3` next to them keeps v3 syntax.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_rule_syntax_per_router_and_by_default_routes_as_traefik_v2() {
+    let up = Upstream::start("app").await;
+    let other = Upstream::start("other").await;
+    let config = format!(
+        r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+core:
+  defaultRuleSyntax: v2
+http:
+  routers:
+    hosts:
+      rule: "Host(`a.test`, `b.test`) && Headers(`X-Env`, `prod`)"
+      service: app
+    template:
+      rule: "HostRegexp(`{{sub:[a-z]+}}.example.com`)"
+      ruleSyntax: v2
+      service: app
+    query:
+      rule: "Host(`q.test`) && Query(`a=1`, `b=2`)"
+      service: other
+    modern:
+      rule: "Host(`v3.test`) && Header(`X-Env`, `prod`)"
+      ruleSyntax: v3
+      service: other
+  services:
+    app:
+      loadBalancer:
+        servers: [{{ url: "{}" }}]
+    other:
+      loadBalancer:
+        servers: [{{ url: "{}" }}]
+"#,
+        up.url(),
+        other.url()
+    );
+    let gw = Gateway::start(&config, &[]);
+    let client = Client::http1();
+    let prod = [("x-env", "prod")];
+    for host in ["a.test", "b.test"] {
+        let r = client.get(&gw.url("/"), host, &prod).await;
+        assert_eq!(r.status, 200, "{host}");
+        assert_eq!(r.header("x-upstream"), Some("app"));
+    }
+    assert_eq!(client.get(&gw.url("/"), "a.test", &[]).await.status, 404);
+    assert_eq!(
+        client
+            .get(&gw.url("/"), "abc.example.com", &[])
+            .await
+            .status,
+        200
+    );
+    // The template's dots are literal: `abcXexample.com` is not `abc.example.com`.
+    assert_eq!(
+        client
+            .get(&gw.url("/"), "abcxexample.com", &[])
+            .await
+            .status,
+        404
+    );
+    let r = client.get(&gw.url("/?a=1&b=2"), "q.test", &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-upstream"), Some("other"));
+    assert_eq!(
+        client.get(&gw.url("/?a=1"), "q.test", &[]).await.status,
+        404
+    );
+    assert_eq!(client.get(&gw.url("/"), "v3.test", &prod).await.status, 200);
+
+    let bad = config.replace("ruleSyntax: v3", "ruleSyntax: v4");
+    let (ok, _, stderr) = check_config(&bad, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(
+            "http.routers.modern.ruleSyntax: \"v4\" is not a rule syntax (write v2 or v3)"
+        ),
+        "{stderr}"
+    );
 }
 
 /// A provider file written as a Go template (issue 13, item 2): `range` over `list` and

@@ -189,7 +189,7 @@ pub fn build_snapshot(
                     &["http", "routers", name, "rule"],
                     format!(
                         "invalid rule: {e}{}",
-                        super::v2_rule::v2_hint(&router.rule).unwrap_or_default()
+                        crate::config::v2_hint(&router.rule).unwrap_or_default()
                     ),
                 ));
                 continue;

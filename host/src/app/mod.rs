@@ -31,7 +31,6 @@ pub mod outbound_grant;
 mod plugin_view;
 pub mod reload;
 mod server_status;
-mod v2_rule;
 
 /// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else
 /// `$XDG_CACHE_HOME/wasmgate`, else `$HOME/.cache/wasmgate`.

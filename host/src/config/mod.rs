@@ -49,9 +49,11 @@ mod resolve_tcp;
 mod resolve_tcp_entity;
 mod resolve_tls;
 mod router_tls;
+mod rule_syntax;
 pub mod size;
 mod traefik_options;
 mod users_file;
+mod v2_rule;
 mod validate;
 
 #[cfg(test)]
@@ -92,6 +94,7 @@ pub use model_tls::{
     UpstreamTlsConfig,
 };
 pub use resolve_middleware::{PLUGIN_KEY, TRAEFIK_MIDDLEWARES};
+pub use v2_rule::v2_hint;
 
 use crate::yaml::error::Diagnostics;
 use crate::yaml::source::SourceMap;

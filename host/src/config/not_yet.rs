@@ -22,7 +22,6 @@ const NOT_YET: &[&str] = &[
     "experimental.abortOnPluginFailure",
     "experimental.http3",
     "global",
-    "core",
     "hostResolver",
     "serversTransport",
     "tcpServersTransport",
@@ -41,10 +40,8 @@ const NOT_YET: &[&str] = &[
     "tcp.serversTransports.*.dialKeepAlive",
     "tcp.serversTransports.*.spiffe",
     "tcp.serversTransports.*.proxyProtocol",
-    "tcp.routers.*.ruleSyntax",
     "tcp.services.*.loadBalancer.healthCheck",
     "udp",
-    "http.routers.*.ruleSyntax",
     "http.routers.*.observability",
     "http.services.*.highestRandomWeight",
     "http.services.*.loadBalancer.strategy",
@@ -116,10 +113,10 @@ mod tests {
     fn known_traefik_keys_are_not_supported_yet() {
         assert_eq!(
             refused(
-                "http.routers.api.ruleSyntax",
-                "unknown key \"ruleSyntax\" (allowed: rule)"
+                "http.routers.api.observability",
+                "unknown key \"observability\" (allowed: rule)"
             ),
-            "not supported yet: http.routers.*.ruleSyntax (see README, Migrating from Traefik)"
+            "not supported yet: http.routers.*.observability (see README, Migrating from Traefik)"
         );
         assert_eq!(
             refused(

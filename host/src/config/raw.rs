@@ -238,6 +238,8 @@ pub(crate) struct RawRouter {
     pub(crate) priority: Option<i64>,
     pub(crate) max_in_flight: Option<usize>,
     pub(crate) tls: Option<super::raw_tls::RawRouterTls>,
+    /// `v2` or `v3`, see [`super::rule_syntax`].
+    pub(crate) rule_syntax: Option<String>,
 }
 
 // Service shapes (`loadBalancer`, `weighted`, `mirroring`, `failover`) are in `service/raw.rs`.

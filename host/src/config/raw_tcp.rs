@@ -15,6 +15,8 @@ pub(crate) struct RawTcpRouter {
     pub(crate) tls: Option<RawTcpRouterTls>,
     #[serde(default)]
     pub(crate) middlewares: Vec<String>,
+    /// `v2` or `v3`, see [`super::rule_syntax`].
+    pub(crate) rule_syntax: Option<String>,
 }
 
 /// `tcp.middlewares.<name>`: one of Traefik's TCP middleware types.

@@ -140,6 +140,7 @@ pub(crate) fn resolve_dynamic(
         &tls,
         &statics.entry_point_names,
         complete,
+        statics.default_rule_syntax,
     );
     let mut http = HttpConfig::default();
     for (name, def) in &definitions.routers {
@@ -151,6 +152,14 @@ pub(crate) fn resolve_dynamic(
                 check_options_reference(reporter, def.file, &at, &router_tls, &tls);
                 router_tls
             });
+            raw.rule = super::rule_syntax::rule_in_v3(
+                reporter,
+                def.file,
+                &path,
+                std::mem::take(&mut raw.rule),
+                raw.rule_syntax.as_deref(),
+                statics.default_rule_syntax,
+            );
             let mut router = resolve_router(raw);
             router.tls = router_tls;
             http.routers.insert(name.clone(), router);

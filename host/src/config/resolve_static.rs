@@ -23,9 +23,10 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "api",
     "ping",
     "experimental",
+    "core",
 ];
 const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, api, ping, experimental, \
-     http, tcp, tls";
+     core, http, tcp, tls";
 const MAIN_KEY_NAMES: &[&str] = &[
     "entryPoints",
     "providers",
@@ -36,6 +37,7 @@ const MAIN_KEY_NAMES: &[&str] = &[
     "api",
     "ping",
     "experimental",
+    "core",
     "http",
     "tcp",
     "tls",
@@ -57,6 +59,15 @@ pub(crate) struct StaticParts {
     /// router that names it fail).
     pub(crate) entry_point_names: BTreeSet<String>,
     pub(crate) provider: Option<FileProvider>,
+    /// `core.defaultRuleSyntax`: the syntax of routers without a `ruleSyntax` of their own.
+    pub(crate) default_rule_syntax: super::rule_syntax::RuleSyntax,
+}
+
+/// `core:` (Traefik's static `core` section).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawCore {
+    default_rule_syntax: Option<String>,
 }
 
 /// The entries of a mapping node; `None` (after reporting) when it is not a mapping. A null
@@ -96,6 +107,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
         },
         entry_point_names: BTreeSet::new(),
         provider: None,
+        default_rule_syntax: super::rule_syntax::RuleSyntax::default(),
     };
     let sources = reporter.sources;
     let entries = match sources.root(0) {
@@ -154,6 +166,14 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
                 }
             }
             "ping" => raw_ping = reporter.parse(0, &entry.value, &path, entry.line),
+            "core" => {
+                if let Some(raw) = reporter.parse::<RawCore>(0, &entry.value, &path, entry.line) {
+                    parts.default_rule_syntax = super::rule_syntax::RuleSyntax::resolve_default(
+                        reporter,
+                        raw.default_rule_syntax.as_deref(),
+                    );
+                }
+            }
             // Dynamic configuration, resolved by `resolve_dynamic` / `resolve_tls`.
             "http" | "tcp" | "tls" => {}
             other => reporter.exact(

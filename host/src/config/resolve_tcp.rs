@@ -25,6 +25,7 @@ pub(crate) fn resolve_tcp(
     tls: &TlsConfig,
     entry_points: &BTreeSet<String>,
     complete: bool,
+    default_syntax: super::rule_syntax::RuleSyntax,
 ) -> TcpConfig {
     let mut tcp = TcpConfig::default();
     for (name, def) in &definitions.routers {
@@ -49,8 +50,16 @@ pub(crate) fn resolve_tcp(
                 options: resolved.options,
             }
         });
+        let rule = super::rule_syntax::rule_in_v3(
+            reporter,
+            def.file,
+            &path,
+            raw.rule,
+            raw.rule_syntax.as_deref(),
+            default_syntax,
+        );
         let router = TcpRouterConfig {
-            rule: raw.rule,
+            rule,
             service: local_name(&raw.service),
             entry_points: raw.entry_points,
             priority: raw.priority,

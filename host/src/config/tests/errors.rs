@@ -58,7 +58,7 @@ fn unknown_keys_are_named_with_their_line() {
     assert_eq!(
         errors("err_unknown_key.yml"),
         [
-            "src/config/testdata/err_unknown_key.yml:8: http.routers.api.servce: unknown key \"servce\" (allowed: rule, service, entryPoints, middlewares, priority, maxInFlight, tls)",
+            "src/config/testdata/err_unknown_key.yml:8: http.routers.api.servce: unknown key \"servce\" (allowed: rule, service, entryPoints, middlewares, priority, maxInFlight, tls, ruleSyntax)",
             "src/config/testdata/err_unknown_key.yml:15: http.services.svc.loadBalancer.servers[0].wieght: unknown key \"wieght\" (allowed: url, weight)",
         ]
     );
@@ -140,7 +140,7 @@ fn errors_of_every_section_are_collected_in_source_order() {
         errors("err_multi.yml"),
         [
             format!(
-                "{file}:4: tracing: unknown key \"tracing\" (allowed: entryPoints, providers, plugins, log, metrics, accessLog, api, ping, experimental, http, tcp, tls)"
+                "{file}:4: tracing: unknown key \"tracing\" (allowed: entryPoints, providers, plugins, log, metrics, accessLog, api, ping, experimental, core, http, tcp, tls)"
             ),
             format!(
                 "{file}:6: log.level: unknown log level \"loud\" (allowed: trace, debug, info, warn, error)"

@@ -1,28 +1,52 @@
-//! Traefik v2 rule syntax, recognised when a rule does not parse, so the error can say so and
-//! show the v3 spelling (Traefik v3 still reads v2 rules with `ruleSyntax: v2`, which wasmgate
-//! does not support yet). Following Traefik's v2 -> v3 migration guide:
+//! Traefik v2 rule syntax in v3 spelling. Two uses:
 //!
-//! - several values in one matcher: ``Host(`a`, `b`)`` -> ``(Host(`a`) || Host(`b`))``;
-//! - `Headers` / `HeadersRegexp` -> `Header` / `HeaderRegexp`;
+//! - a router with `ruleSyntax: v2` (or every router, with `core.defaultRuleSyntax: v2`) has its
+//!   rule rewritten once at load ([`v2_to_v3`]), then parsed as any v3 rule;
+//! - a v3 rule that does not parse is checked for v2 spellings, so the error can say so and show
+//!   the v3 one ([`v2_hint`]).
+//!
+//! Following Traefik's v2 -> v3 migration guide:
+//!
+//! - several values in one matcher: ``Host(`a`, `b`)`` -> ``(Host(`a`) || Host(`b`))`` (also
+//!   `HostSNI`, `ALPN`, `Method`, `ClientIP`...); several pairs in ``Query(`a=1`, `b=2`)`` must
+//!   all match: ``(Query(`a`, `1`) && Query(`b`, `2`))``;
+//! - `Headers` / `HeadersRegexp` -> `Header` / `HeaderRegexp`, `HostHeader` -> `Host`;
 //! - ``Query(`k=v`)`` -> ``Query(`k`, `v`)``;
-//! - `{name:regex}` / `{name}` placeholders: ``HostRegexp(`{sub:[a-z]+}.example.com`)`` ->
-//!   ``HostRegexp(`^[a-z]+\.example\.com$`)``, ``Path(`/p/{id:[0-9]+}`)`` ->
-//!   ``PathRegexp(`^/p/[0-9]+$`)`` (`PathPrefix` without the `$`).
+//! - v2's `HostRegexp`, `HostSNIRegexp`, and `Path` / `PathPrefix` with placeholders are
+//!   templates: literal text is escaped, `{name:regex}` is `regex`, `{name}` one label or
+//!   segment: ``HostRegexp(`{sub:[a-z]+}.example.com`)`` -> ``HostRegexp(`^[a-z]+\.example\.com$`)``,
+//!   ``Path(`/p/{id:[0-9]+}`)`` -> ``PathRegexp(`^/p/[0-9]+$`)`` (`PathPrefix` without the `$`).
 //!
-//! Text only, on the error path of a load: one pass over the rule.
+//! Text only, one pass over the rule, at load (never per request).
+
+/// How a `HostRegexp` / `HostSNIRegexp` argument without placeholders is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The rule is v2 (`ruleSyntax: v2`): every `HostRegexp` argument is a v2 template.
+    V2,
+    /// Guessing on the error path: only an argument with `{...}` is surely a v2 template.
+    Hint,
+}
+
+/// A `ruleSyntax: v2` rule in v3 spelling; `None` when it cannot be read as matcher calls (then
+/// the v3 parser reports the rule as written).
+pub(crate) fn v2_to_v3(rule: &str) -> Option<String> {
+    to_v3(rule, Mode::V2)
+}
 
 /// The hint to append to a rule's parse error: `None` when the rule has nothing of v2.
-pub(crate) fn v2_hint(rule: &str) -> Option<String> {
-    let v3 = to_v3(rule)?;
+pub fn v2_hint(rule: &str) -> Option<String> {
+    let v3 = to_v3(rule, Mode::Hint)?;
     (v3 != rule).then(|| {
         format!(
-            " (this is Traefik v2 rule syntax, and ruleSyntax v2 is not supported yet; in v3: {v3})"
+            " (this is Traefik v2 rule syntax: add `ruleSyntax: v2` to the router, or write it \
+             in v3: {v3})"
         )
     })
 }
 
 /// `rule` with every matcher call in v3 spelling; `None` when it cannot be read as calls.
-fn to_v3(rule: &str) -> Option<String> {
+fn to_v3(rule: &str, mode: Mode) -> Option<String> {
     let mut out = String::with_capacity(rule.len());
     let mut rest = rule;
     while let Some(open) = rest.find('(') {
@@ -38,7 +62,7 @@ fn to_v3(rule: &str) -> Option<String> {
             continue;
         }
         let (args, after) = backtick_args(rest)?;
-        out.push_str(&call(name, &args));
+        out.push_str(&call(name, &args, mode));
         rest = after;
     }
     out.push_str(rest);
@@ -64,31 +88,39 @@ fn backtick_args(text: &str) -> Option<(Vec<&str>, &str)> {
 }
 
 /// One matcher call in v3 spelling.
-fn call(name: &str, args: &[&str]) -> String {
+fn call(name: &str, args: &[&str], mode: Mode) -> String {
     let name = match name {
         "Headers" => "Header",
         "HeadersRegexp" => "HeaderRegexp",
+        "HostHeader" => "Host",
         other => other,
     };
     let one_value = [
         "Host",
         "HostRegexp",
+        "HostSNI",
+        "HostSNIRegexp",
+        "ALPN",
         "Path",
         "PathPrefix",
         "Method",
         "ClientIP",
     ];
     if one_value.contains(&name) && args.len() > 1 {
-        let calls: Vec<String> = args.iter().map(|arg| call(name, &[arg])).collect();
+        let calls: Vec<String> = args.iter().map(|arg| call(name, &[arg], mode)).collect();
         return format!("({})", calls.join(" || "));
+    }
+    if name == "Query" && args.len() > 1 {
+        let calls: Vec<String> = args.iter().map(|arg| call(name, &[arg], mode)).collect();
+        return format!("({})", calls.join(" && "));
     }
     match (name, args) {
         ("Query", [pair]) if pair.contains('=') => {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             format!("Query(`{key}`, `{value}`)")
         }
-        ("HostRegexp", [host]) if host.contains('{') => {
-            format!("HostRegexp(`^{}$`)", placeholders(host, "[^.]+"))
+        ("HostRegexp" | "HostSNIRegexp", [host]) if mode == Mode::V2 || host.contains('{') => {
+            format!("{name}(`^{}$`)", placeholders(host, "[^.]+"))
         }
         ("Path" | "PathPrefix", [path]) if path.contains('{') => {
             let end = if name == "Path" { "$" } else { "" };
@@ -175,8 +207,39 @@ mod tests {
                 "PathRegexp(`^/p/[0-9]{2}/[^/]+$`)",
             ),
         ] {
-            assert_eq!(to_v3(v2).as_deref(), Some(v3), "{v2}");
+            assert_eq!(to_v3(v2, Mode::Hint).as_deref(), Some(v3), "{v2}");
         }
+    }
+
+    #[test]
+    fn v2_router_rules_read_every_regexp_argument_as_a_template() {
+        for (v2, v3) in [
+            ("HostRegexp(`example.com`)", r"HostRegexp(`^example\.com$`)"),
+            (
+                "HostSNI(`a.test`, `b.test`) && ALPN(`h2`, `http/1.1`)",
+                "(HostSNI(`a.test`) || HostSNI(`b.test`)) && (ALPN(`h2`) || ALPN(`http/1.1`))",
+            ),
+            (
+                "HostSNIRegexp(`{sub}.test`)",
+                r"HostSNIRegexp(`^[^.]+\.test$`)",
+            ),
+            (
+                "Query(`a=1`, `b=2`)",
+                "(Query(`a`, `1`) && Query(`b`, `2`))",
+            ),
+            ("HostHeader(`a.test`)", "Host(`a.test`)"),
+            (
+                "ClientIP(`10.0.0.0/8`, `::1`)",
+                "(ClientIP(`10.0.0.0/8`) || ClientIP(`::1`))",
+            ),
+        ] {
+            assert_eq!(v2_to_v3(v2).as_deref(), Some(v3), "{v2}");
+        }
+        // On the error path a regexp without placeholders may well be v3: no hint for it.
+        assert_eq!(
+            to_v3("HostRegexp(`^a$`)", Mode::Hint).as_deref(),
+            Some("HostRegexp(`^a$`)")
+        );
     }
 
     #[test]
