@@ -9,6 +9,7 @@ mod api;
 mod broken_upstreams;
 mod config_errors;
 mod content_type;
+mod entry_points;
 mod errors_pages;
 mod fault_containment;
 mod forward_auth;

@@ -23,6 +23,7 @@ mod bounded_read;
 mod client_tls;
 mod definitions;
 pub mod duration;
+mod entry_point_http;
 mod experimental;
 mod load;
 mod model_dynamic;
@@ -80,8 +81,9 @@ pub use model_observability::{
 pub use model_static::{
     DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE,
     DEFAULT_MAX_REQUESTS_PER_INSTANCE, DEFAULT_MEMORY_LIMIT, DEFAULT_POOL_SIZE, EncodedCharacters,
-    EntryPointConfig, EntryPointLimits, ForwardedHeadersConfig, H2cUpgrade, Isolation, LogConfig,
-    MIN_MEMORY_LIMIT, OutboundHttpConfig, PluginRuntimeConfig, PluginsConfig, StaticConfig,
+    EntryPointConfig, EntryPointLimits, EntryPointRedirect, ForwardedHeadersConfig, H2cUpgrade,
+    Isolation, LogConfig, MIN_MEMORY_LIMIT, OutboundHttpConfig, PluginRuntimeConfig, PluginsConfig,
+    StaticConfig,
 };
 pub use model_tcp::{
     DEFAULT_TCP_DIAL_TIMEOUT, DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig,

@@ -70,6 +70,25 @@ pub struct EntryPointConfig {
     pub encoded_characters: EncodedCharacters,
     /// `http.tls`: every router on this entrypoint without a `tls` of its own gets this one.
     pub tls: Option<super::model_tls::RouterTlsConfig>,
+    /// `http.redirections.entryPoint`: a router redirecting every request of this entrypoint
+    /// (see `config::entry_point_http`).
+    pub redirect: Option<EntryPointRedirect>,
+    /// `http.middlewares`: put in front of the middlewares of every router on this entrypoint
+    /// (`@file` suffixes kept as written; resolved at load).
+    pub middlewares: Vec<String>,
+}
+
+/// A resolved `http.redirections.entryPoint`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryPointRedirect {
+    /// `to` as written: an entrypoint name, or `:port`.
+    pub to: String,
+    /// The port the client is sent to: `to`'s own, or that of the entrypoint it names (filled
+    /// in once every entrypoint is read).
+    pub port: Option<u16>,
+    pub scheme: String,
+    pub permanent: bool,
+    pub priority: i64,
 }
 
 /// Traefik's `encodedCharacters` options: which percent-encoded reserved characters a request

@@ -33,8 +33,6 @@ const NOT_YET: &[&str] = &[
     "entryPoints.*.asDefault",
     "entryPoints.*.allowACMEByPass",
     "entryPoints.*.observability",
-    "entryPoints.*.http.redirections",
-    "entryPoints.*.http.middlewares",
     "entryPoints.*.http.maxHeaderBytes",
     // Dynamic configuration.
     "tcp.serversTransports.*.dialKeepAlive",

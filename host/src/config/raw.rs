@@ -21,12 +21,15 @@ pub(crate) struct RawEntryPoint {
     pub(crate) http: Option<RawEntryPointHttp>,
 }
 
-/// `entryPoints.<name>.http` (so far Traefik's `encodedCharacters`).
+/// `entryPoints.<name>.http`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RawEntryPointHttp {
     pub(crate) encoded_characters: Option<RawEncodedCharacters>,
     pub(crate) tls: Option<super::raw_tls::RawRouterTls>,
+    pub(crate) redirections: Option<super::entry_point_http::RawRedirections>,
+    #[serde(default)]
+    pub(crate) middlewares: Vec<String>,
 }
 
 /// Traefik's `encodedCharacters` options, on an entrypoint or as a router middleware; an

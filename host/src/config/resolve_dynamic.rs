@@ -200,8 +200,14 @@ pub(crate) fn resolve_dynamic(
             &statics.entry_point_names,
             &statics.config,
         );
+        super::entry_point_http::check_entry_point_middlewares(
+            reporter,
+            &statics.config,
+            &|name| definitions.middlewares.contains_key(name),
+        );
     }
     super::resolve_internal::add_internal_routers(&mut http, &statics.config);
+    super::entry_point_http::apply_entry_point_http(&mut http, &statics.config);
     DynamicConfig { http, tls, tcp }
 }
 

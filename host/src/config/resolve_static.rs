@@ -304,10 +304,11 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                 limits.idle_timeout = nonzero(d.0);
             }
         }
-        let (encoded_characters, tls) = match raw.http {
-            Some(http) => (http.encoded_characters, http.tls),
-            None => (None, None),
-        };
+        let http = raw.http.unwrap_or_default();
+        let (encoded_characters, tls) = (http.encoded_characters, http.tls);
+        let redirect = http
+            .redirections
+            .and_then(|raw| super::entry_point_http::resolve_redirections(reporter, &ep.key, raw));
         let tls = tls.map(|raw_tls| {
             let at = ["entryPoints", ep.key.as_str(), "http", "tls"];
             super::router_tls::resolve_router_tls(reporter, 0, &at, raw_tls)
@@ -326,9 +327,12 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                         raw.over(EncodedCharacters::ENTRYPOINT_DEFAULT)
                     }),
                 tls,
+                redirect,
+                middlewares: http.middlewares,
             },
         );
     }
+    super::entry_point_http::resolve_redirect_ports(reporter, &mut parts.config.entry_points);
 }
 
 /// A configured timeout: `0` means "none", as in Traefik.

@@ -1,0 +1,151 @@
+//! An entrypoint's `http.redirections` and `http.middlewares` (Traefik's static keys, issue 13):
+//! the redirect every Traefik user writes to send `web` to `websecure`, and middlewares put in
+//! front of every router of one entrypoint.
+
+use http::{Method, Request};
+
+use crate::support::client::empty;
+use crate::support::{Client, Gateway, Upstream, check_config, free_port};
+
+/// `redirections.entryPoint.to` naming an entrypoint redirects every request of `web` to that
+/// entrypoint's port with `https`, permanently unless told otherwise (301 for GET, 308 for
+/// other methods, as Traefik); `to: ":8443"` uses that port; the target entrypoint's own
+/// routers are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entry_point_redirections_send_every_request_to_the_target_entry_point() {
+    let up = Upstream::start("app").await;
+    let (secure, alt) = (free_port(), free_port());
+    let config = format!(
+        r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    http:
+      redirections:
+        entryPoint:
+          to: websecure
+  websecure:
+    address: "127.0.0.1:{secure}"
+  alt:
+    address: "127.0.0.1:{alt}"
+    http:
+      redirections:
+        entryPoint: {{ to: ":8443", permanent: false }}
+http:
+  routers:
+    app:
+      rule: "PathPrefix(`/`)"
+      service: app
+  services:
+    app:
+      loadBalancer:
+        servers: [{{ url: "{}" }}]
+"#,
+        up.url()
+    );
+    let gw = Gateway::start(&config, &[]);
+    let client = Client::http1();
+    let r = client.get(&gw.url("/a/b?x=1"), "app.test", &[]).await;
+    assert_eq!(r.status, 301);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("https://app.test:{secure}/a/b?x=1").as_str())
+    );
+    let post = Request::builder()
+        .method(Method::POST)
+        .uri(gw.url("/form"))
+        .header("host", "app.test:80")
+        .body(empty())
+        .unwrap();
+    let r = client.send(post).await;
+    assert_eq!(r.status, 308);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("https://app.test:{secure}/form").as_str())
+    );
+    let r = client
+        .get(&format!("http://127.0.0.1:{alt}/p"), "app.test", &[])
+        .await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("https://app.test:8443/p"));
+    assert_eq!(up.count(), 0, "no redirected request reached the upstream");
+    let r = client
+        .get(&format!("http://127.0.0.1:{secure}/p"), "app.test", &[])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(up.count(), 1);
+
+    let bad = config.replace("to: websecure", "to: nowhere");
+    let (ok, _, stderr) = check_config(&bad, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(
+            "gateway.yml:7: entryPoints.web.http.redirections.entryPoint.to: entry point \
+             \"nowhere\" is not declared under entryPoints"
+        ),
+        "{stderr}"
+    );
+}
+
+/// `http.middlewares` of an entrypoint run before a router's own middlewares on that
+/// entrypoint only: a router on two entrypoints is split as Traefik splits it, and the copy on
+/// the other entrypoint runs without them. A name that is no middleware is an error at its
+/// line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entry_point_middlewares_run_first_on_that_entry_point_only() {
+    let up = Upstream::start("app").await;
+    let side = free_port();
+    let config = format!(
+        r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    http:
+      middlewares:
+        - tag@file
+  side:
+    address: "127.0.0.1:{side}"
+http:
+  routers:
+    app:
+      rule: "PathPrefix(`/`)"
+      service: app
+      middlewares: [own]
+  middlewares:
+    tag:
+      headers:
+        customRequestHeaders: {{ X-Entry: web, X-Order: entrypoint }}
+    own:
+      headers:
+        customRequestHeaders: {{ X-Order: router }}
+  services:
+    app:
+      loadBalancer:
+        servers: [{{ url: "{}" }}]
+"#,
+        up.url()
+    );
+    let gw = Gateway::start(&config, &[]);
+    let client = Client::http1();
+    assert_eq!(client.get(&gw.url("/"), "app.test", &[]).await.status, 200);
+    let seen = up.last();
+    assert_eq!(seen.header("x-entry"), Some("web"));
+    // The entrypoint's middleware ran first: the router's own overwrote its header.
+    assert_eq!(seen.header("x-order"), Some("router"));
+    let r = client
+        .get(&format!("http://127.0.0.1:{side}/"), "app.test", &[])
+        .await;
+    assert_eq!(r.status, 200);
+    let seen = up.last();
+    assert_eq!(seen.header("x-entry"), None);
+    assert_eq!(seen.header("x-order"), Some("router"));
+
+    let bad = config.replace("- tag@file", "- missing");
+    let (ok, _, stderr) = check_config(&bad, &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(
+            "gateway.yml:6: entryPoints.web.http.middlewares[0]: middleware \"missing\" is not \
+             defined"
+        ),
+        "{stderr}"
+    );
+}
