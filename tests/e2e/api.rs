@@ -508,14 +508,15 @@ async fn ping_turns_503_during_the_accept_grace_of_a_graceful_shutdown() {
     address: "127.0.0.1:{port}"
     transport:
       lifeCycle:
-        requestAcceptGraceTimeout: 3s
+        requestAcceptGraceTimeout: 8s
 ping:
   terminatingStatusCode: 503
 "#
     );
     let mut gw = Gateway::start(&yaml, &[]);
     let ping = format!("http://127.0.0.1:{port}/ping");
-    // A fresh connection per probe, as a load balancer's health check makes.
+    // A fresh connection per probe, as a load balancer's health check makes. The grace is long
+    // enough that a loaded machine still sees ping answer during it.
     let probe = || async {
         let c = Client::http1();
         c.get(&ping, "lb.test", &[]).await.status.as_u16()

@@ -149,3 +149,55 @@ http:
         "{stderr}"
     );
 }
+
+/// Routers without `entryPoints` go to the entry points marked `asDefault`; when none is
+/// marked, to every entry point but Traefik's own `traefik` (where the API lives). Also loads
+/// Traefik's `global` section (nothing to switch off: wasmgate never calls home) and
+/// `http.maxHeaderBytes`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routers_without_entry_points_go_to_the_default_entry_points() {
+    let up = Upstream::start("app").await;
+    let other = free_port();
+    let config = |default_key: &str| {
+        format!(
+            r#"global:
+  checkNewVersion: false
+  sendAnonymousUsage: false
+entryPoints:
+  web:
+    address: "127.0.0.1:0"
+    {default_key}
+    http:
+      maxHeaderBytes: 8KiB
+  traefik:
+    address: "127.0.0.1:{other}"
+http:
+  routers:
+    app:
+      rule: "PathPrefix(`/`)"
+      service: app
+  services:
+    app:
+      loadBalancer:
+        servers: [{{ url: "{}" }}]
+"#,
+            up.url()
+        )
+    };
+    let client = Client::http1();
+    let on_other = format!("http://127.0.0.1:{other}/");
+    for default_key in ["asDefault: true", "asDefault: false"] {
+        let gw = Gateway::start(&config(default_key), &[]);
+        assert_eq!(client.get(&gw.url("/"), "app.test", &[]).await.status, 200);
+        assert_eq!(
+            client.get(&on_other, "app.test", &[]).await.status,
+            404,
+            "{default_key}: the router is not on the traefik entry point"
+        );
+        let big = "x".repeat(10 << 10);
+        let r = client
+            .get(&gw.url("/"), "app.test", &[("x-big", &big)])
+            .await;
+        assert_eq!(r.status, 431, "http.maxHeaderBytes applies");
+    }
+}

@@ -292,9 +292,12 @@ async fn rewriting_the_config_under_load_fails_no_request_on_stable_routes() {
         "the load ran ({} requests)",
         statuses.len()
     );
+    let failures: Vec<_> = statuses.iter().filter(|s| **s != 200).collect();
     assert_eq!(
-        failed, 0,
-        "failed requests on the stable route during config rewrites"
+        failed,
+        0,
+        "failed requests on the stable route during config rewrites: {failures:?}; log:\n{}",
+        gw.log()
     );
     assert!(
         gw.log().contains("file:") || gw.log().contains("gateway.yml:"),

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use super::definitions::local_name;
 use super::model_dynamic::{HttpConfig, MiddlewareConfig, RouterConfig};
 use super::model_static::{EntryPointConfig, EntryPointRedirect, StaticConfig};
+use super::resolve_internal::TRAEFIK_ENTRY_POINT;
 use crate::yaml::report::Reporter;
 
 /// The priority Traefik gives the redirecting router unless one is written.
@@ -152,6 +153,39 @@ pub(crate) fn check_entry_point_middlewares(
                 let reason = super::provider_names::undefined_reason("middleware", middleware);
                 reporter.at(0, &at, reason);
             }
+        }
+    }
+}
+
+/// Gives every router without `entryPoints` (HTTP and TCP) the default entry points: those with
+/// `asDefault: true`, else all but Traefik's own `traefik`, as Traefik does; so "every entry point" is
+/// decided here once, not by each reader of the config.
+pub(crate) fn fill_default_entry_points(
+    http: &mut HttpConfig,
+    tcp: &mut super::model_tcp::TcpConfig,
+    statics: &StaticConfig,
+) {
+    let marked: Vec<String> = statics
+        .entry_points
+        .iter()
+        .filter(|(_, ep)| ep.as_default)
+        .map(|(name, _)| name.clone())
+        .collect();
+    let defaults = if marked.is_empty() {
+        statics
+            .entry_points
+            .keys()
+            .filter(|name| name.as_str() != TRAEFIK_ENTRY_POINT)
+            .cloned()
+            .collect()
+    } else {
+        marked
+    };
+    let empty_http = http.routers.values_mut().map(|r| &mut r.entry_points);
+    let empty_tcp = tcp.routers.values_mut().map(|r| &mut r.entry_points);
+    for entry_points in empty_http.chain(empty_tcp) {
+        if entry_points.is_empty() {
+            entry_points.clone_from(&defaults);
         }
     }
 }

@@ -73,6 +73,9 @@ pub struct EntryPointConfig {
     /// `http.redirections.entryPoint`: a router redirecting every request of this entrypoint
     /// (see `config::entry_point_http`).
     pub redirect: Option<EntryPointRedirect>,
+    /// `asDefault`: routers without `entryPoints` are attached to the entry points that say
+    /// so; when none does, to every entry point but `traefik` (Traefik's rule).
+    pub as_default: bool,
     /// `http.middlewares`: put in front of the middlewares of every router on this entrypoint
     /// (`@file` suffixes kept as written; resolved at load).
     pub middlewares: Vec<String>,

@@ -21,7 +21,6 @@ const NOT_YET: &[&str] = &[
     "experimental.knative",
     "experimental.abortOnPluginFailure",
     "experimental.http3",
-    "global",
     "hostResolver",
     "serversTransport",
     "tcpServersTransport",
@@ -30,10 +29,8 @@ const NOT_YET: &[&str] = &[
     "entryPoints.*.udp",
     "entryPoints.*.http3",
     "entryPoints.*.reusePort",
-    "entryPoints.*.asDefault",
     "entryPoints.*.allowACMEByPass",
     "entryPoints.*.observability",
-    "entryPoints.*.http.maxHeaderBytes",
     // Dynamic configuration.
     "tcp.serversTransports.*.dialKeepAlive",
     "tcp.serversTransports.*.spiffe",

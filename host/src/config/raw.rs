@@ -19,6 +19,7 @@ pub(crate) struct RawEntryPoint {
     pub(crate) transport: Option<RawEntryPointTransport>,
     pub(crate) http2: Option<RawHttp2>,
     pub(crate) http: Option<RawEntryPointHttp>,
+    pub(crate) as_default: Option<bool>,
 }
 
 /// `entryPoints.<name>.http`.
@@ -28,6 +29,7 @@ pub(crate) struct RawEntryPointHttp {
     pub(crate) encoded_characters: Option<RawEncodedCharacters>,
     pub(crate) tls: Option<super::raw_tls::RawRouterTls>,
     pub(crate) redirections: Option<super::entry_point_http::RawRedirections>,
+    pub(crate) max_header_bytes: Option<SizeValue>,
     #[serde(default)]
     pub(crate) middlewares: Vec<String>,
 }

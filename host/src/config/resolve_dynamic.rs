@@ -206,6 +206,8 @@ pub(crate) fn resolve_dynamic(
             &|name| definitions.middlewares.contains_key(name),
         );
     }
+    let mut tcp = tcp;
+    super::entry_point_http::fill_default_entry_points(&mut http, &mut tcp, &statics.config);
     super::resolve_internal::add_internal_routers(&mut http, &statics.config);
     super::entry_point_http::apply_entry_point_http(&mut http, &statics.config);
     DynamicConfig { http, tls, tcp }

@@ -13,7 +13,7 @@ use super::model_static::StaticConfig;
 use crate::yaml::report::Reporter;
 
 /// The entry point Traefik serves its own endpoints on.
-const TRAEFIK_ENTRY_POINT: &str = "traefik";
+pub(crate) const TRAEFIK_ENTRY_POINT: &str = "traefik";
 
 /// Priorities of the internal routers: above any router a user writes (Traefik's values).
 const PING_PRIORITY: i64 = i32::MAX as i64;

@@ -24,9 +24,10 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "ping",
     "experimental",
     "core",
+    "global",
 ];
 const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, api, ping, experimental, \
-     core, http, tcp, tls";
+     core, global, http, tcp, tls";
 const MAIN_KEY_NAMES: &[&str] = &[
     "entryPoints",
     "providers",
@@ -38,6 +39,7 @@ const MAIN_KEY_NAMES: &[&str] = &[
     "ping",
     "experimental",
     "core",
+    "global",
     "http",
     "tcp",
     "tls",
@@ -61,6 +63,23 @@ pub(crate) struct StaticParts {
     pub(crate) provider: Option<FileProvider>,
     /// `core.defaultRuleSyntax`: the syntax of routers without a `ruleSyntax` of their own.
     pub(crate) default_rule_syntax: super::rule_syntax::RuleSyntax,
+}
+
+/// `global:` (Traefik's update check and anonymous usage statistics): read and ignored, since
+/// wasmgate never calls home.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawGlobal {
+    #[allow(
+        dead_code,
+        reason = "accepted for Traefik files; nothing to switch off"
+    )]
+    check_new_version: Option<bool>,
+    #[allow(
+        dead_code,
+        reason = "accepted for Traefik files; nothing to switch off"
+    )]
+    send_anonymous_usage: Option<bool>,
 }
 
 /// `core:` (Traefik's static `core` section).
@@ -166,6 +185,9 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
                 }
             }
             "ping" => raw_ping = reporter.parse(0, &entry.value, &path, entry.line),
+            "global" => {
+                let _ = reporter.parse::<RawGlobal>(0, &entry.value, &path, entry.line);
+            }
             "core" => {
                 if let Some(raw) = reporter.parse::<RawCore>(0, &entry.value, &path, entry.line) {
                     parts.default_rule_syntax = super::rule_syntax::RuleSyntax::resolve_default(
@@ -305,6 +327,14 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
             }
         }
         let http = raw.http.unwrap_or_default();
+        if let Some(size) = http.max_header_bytes {
+            let bytes = usize::try_from(size.0).unwrap_or(usize::MAX);
+            if bytes < 8 << 10 {
+                let at = ["entryPoints", ep.key.as_str(), "http", "maxHeaderBytes"];
+                reporter.at(0, &at, "must be at least 8KiB");
+            }
+            limits.max_header_bytes = bytes.max(8 << 10);
+        }
         let (encoded_characters, tls) = (http.encoded_characters, http.tls);
         let redirect = http
             .redirections
@@ -328,6 +358,7 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                     }),
                 tls,
                 redirect,
+                as_default: raw.as_default.unwrap_or(false),
                 middlewares: http.middlewares,
             },
         );

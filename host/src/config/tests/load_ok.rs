@@ -166,7 +166,9 @@ fn optional_keys_left_out_take_defaults() {
     );
     let http = &config.dynamic.http;
     let router = &http.routers["plain"];
-    assert!(router.entry_points.is_empty() && router.middlewares.is_empty());
+    // No `entryPoints`: every entry point (none is `asDefault`), filled in at load.
+    assert_eq!(router.entry_points, ["admin", "web"]);
+    assert!(router.middlewares.is_empty());
     assert_eq!(router.priority, None);
     assert_eq!(
         router.service, "plain-svc",
