@@ -185,3 +185,50 @@ fn check_names_a_servers_transport_file_that_does_not_load() {
         assert!(stderr.contains(&needle), "want {needle:?} in:\n{stderr}");
     }
 }
+
+/// Traefik's static `serversTransport` is the transport of every load balancer that names
+/// none: an `https://` server with a private CA verifies through its `rootCAs`, and
+/// `insecureSkipVerify` there turns verification off for all of them; a service naming its own
+/// transport still uses that one.
+#[tokio::test]
+async fn the_static_servers_transport_is_the_default_of_every_load_balancer() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("upstream ca");
+    let up = TlsUpstream::start(&ca.leaf(&["127.0.0.1"]), None).await;
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let config = |static_transport: &str| {
+        let yaml = Config::new()
+            .route("all", "PathPrefix(`/`)", "app")
+            .route("strict", "PathPrefix(`/strict`)", "strict")
+            .services(&format!(
+                "    app:\n      loadBalancer:\n        servers: [{{ url: \"https://{0}\" }}]\n    strict:\n      loadBalancer:\n        serversTransport: strict\n        servers: [{{ url: \"https://{0}\" }}]\n",
+                up.addr
+            ))
+            .http("  serversTransports:\n    strict:\n      serverName: nobody.test\n")
+            .yaml();
+        format!("serversTransport:\n{static_transport}{yaml}")
+    };
+    let status = |gw: &Gateway, path: &'static str| {
+        let url = gw.url(path);
+        async move { Client::http1().get(&url, "a.test", &[]).await.status }
+    };
+    let roots = format!("  rootCAs: [\"{}\"]\n", ca_file.display());
+    let gw = Gateway::start(&config(&roots), &[]);
+    assert_eq!(status(&gw, "/").await, 200, "log:\n{}", gw.log());
+    assert_eq!(status(&gw, "/strict").await, 502, "its own transport");
+    drop(gw);
+    let gw = Gateway::start(&config("  maxIdleConnsPerHost: 4\n"), &[]);
+    assert_eq!(
+        status(&gw, "/").await,
+        502,
+        "the system roots do not know the CA"
+    );
+    drop(gw);
+    let gw = Gateway::start(&config("  insecureSkipVerify: true\n"), &[]);
+    assert_eq!(status(&gw, "/").await, 200);
+
+    let (ok, _, stderr) = check_config(&config("  rootCAs: [\"/nonexistent/ca.pem\"]\n"), &[]);
+    assert!(!ok);
+    assert!(stderr.contains("serversTransport"), "{stderr}");
+}

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
-use crate::config::{ConfigError, LoadedConfig, ServersTransportConfig, ServiceConfig};
+use crate::config::{
+    ConfigError, DEFAULT_TRANSPORT, LoadedConfig, ServersTransportConfig, ServiceConfig,
+};
 use crate::lb::mirroring::replay::MirrorSampler;
 use crate::lb::sticky::StickyCookie;
 use crate::lb::{LoadBalancer, SmoothWeighted};
@@ -39,7 +41,7 @@ fn upstream_tls(
 ) -> Option<UpstreamTls> {
     let site = |reason: &str| match name {
         Some(name) => config.error_at(&["http", "serversTransports", name], reason),
-        None => config.error_at(&["http"], reason),
+        None => config.error_at(&["serversTransport"], reason),
     };
     crate::tls::upstream_tls(&t.tls, site)
         .map_err(|e| errors.push(e))
@@ -53,11 +55,20 @@ pub fn build_services<'c>(
     errors: &mut Vec<ConfigError>,
 ) -> HashMap<&'c str, Arc<Service>> {
     let http = &config.dynamic.http;
-    let defaults = ServersTransportConfig::default();
+    // The static `serversTransport` when written, else the built-in defaults.
+    let defaults = http
+        .servers_transports
+        .get(DEFAULT_TRANSPORT)
+        .cloned()
+        .unwrap_or_default();
     let default_tls = upstream_tls(config, None, &defaults, errors);
     let default_transport = UpstreamTransport::new(&transport_settings(&defaults, default_tls));
     let mut transports: HashMap<&str, UpstreamTransport> = HashMap::new();
+    transports.insert(DEFAULT_TRANSPORT, default_transport.clone());
     for (name, t) in &http.servers_transports {
+        if name == DEFAULT_TRANSPORT {
+            continue;
+        }
         let tls = upstream_tls(config, Some(name), t, errors);
         let transport = UpstreamTransport::new(&transport_settings(t, tls));
         transports.insert(name.as_str(), transport);

@@ -66,8 +66,8 @@ pub use crate::yaml::{ConfigError, ConfigErrors};
 pub use load::{load, load_for_check, load_from_str};
 pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
-    DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig, RouterConfig, ServerConfig,
-    ServersTransportConfig, ServiceConfig,
+    DEFAULT_TRANSPORT, DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig,
+    RouterConfig, ServerConfig, ServersTransportConfig, ServiceConfig,
 };
 pub use model_dynamic::{
     FailoverConfig, HealthCheckConfig, MirrorConfig, MirroringConfig, PassiveHealthConfig,

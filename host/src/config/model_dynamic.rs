@@ -294,6 +294,10 @@ impl Default for ServersTransportConfig {
     }
 }
 
+/// The name of the static `serversTransport` in `http.serversTransports`: the transport of
+/// every load balancer that names none (Traefik's name for it).
+pub const DEFAULT_TRANSPORT: &str = "default@internal";
+
 /// A middleware resolved to the plugin that implements it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MiddlewareConfig {

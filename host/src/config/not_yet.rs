@@ -22,7 +22,6 @@ const NOT_YET: &[&str] = &[
     "experimental.abortOnPluginFailure",
     "experimental.http3",
     "hostResolver",
-    "serversTransport",
     "tcpServersTransport",
     "spiffe",
     "ocsp",

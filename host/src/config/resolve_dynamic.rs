@@ -3,7 +3,7 @@
 //! transport on its own so that every bad entity is reported.
 
 use super::definitions::{Definition, Definitions, local_name};
-use super::model_dynamic::{DynamicConfig, HttpConfig, RouterConfig};
+use super::model_dynamic::{DynamicConfig, HttpConfig, RouterConfig, ServersTransportConfig};
 use super::plugin_runtime::RuntimeBase;
 use super::raw::RawRouter;
 use super::resolve_middleware::resolve_middleware;
@@ -177,7 +177,8 @@ pub(crate) fn resolve_dynamic(
         }
     }
     for (name, def) in &definitions.transports {
-        if let Some(transport) = resolve_transport(reporter, def.file, name, def.node, def.line) {
+        let path = ["http", "serversTransports", name.as_str()];
+        if let Some(transport) = resolve_transport(reporter, def.file, &path, def.node, def.line) {
             http.servers_transports.insert(name.clone(), transport);
         }
     }
@@ -206,11 +207,29 @@ pub(crate) fn resolve_dynamic(
             &|name| definitions.middlewares.contains_key(name),
         );
     }
+    if let Some(transport) = static_servers_transport(reporter) {
+        let name = super::model_dynamic::DEFAULT_TRANSPORT.to_string();
+        http.servers_transports.insert(name, transport);
+    }
     let mut tcp = tcp;
     super::entry_point_http::fill_default_entry_points(&mut http, &mut tcp, &statics.config);
     super::resolve_internal::add_internal_routers(&mut http, &statics.config);
     super::entry_point_http::apply_entry_point_http(&mut http, &statics.config);
     DynamicConfig { http, tls, tcp }
+}
+
+/// The main file's static `serversTransport` (Traefik's default for every load balancer that
+/// names none), read with the keys of `http.serversTransports`.
+fn static_servers_transport(reporter: &mut Reporter<'_>) -> Option<ServersTransportConfig> {
+    let root = reporter.sources.root(0)?;
+    let crate::yaml::tree::Value::Map(entries) = &root.value else {
+        return None;
+    };
+    let entry = entries.iter().find(|e| {
+        crate::yaml::case_fold::field_for(&e.key, &["serversTransport"]) == Some("serversTransport")
+    })?;
+    let path = [entry.key.as_str()];
+    resolve_transport(reporter, 0, &path, &entry.value, entry.line)
 }
 
 fn resolve_router(raw: RawRouter) -> RouterConfig {

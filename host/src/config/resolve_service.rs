@@ -98,12 +98,11 @@ pub(crate) fn resolve_service(
 pub(crate) fn resolve_transport(
     reporter: &mut Reporter<'_>,
     file: usize,
-    name: &str,
+    path: &[&str],
     node: &Node,
     line: usize,
 ) -> Option<ServersTransportConfig> {
-    let path = ["http", "serversTransports", name];
-    let raw: RawServersTransport = reporter.parse(file, node, &path, line)?;
+    let raw: RawServersTransport = reporter.parse(file, node, path, line)?;
     let mut transport = ServersTransportConfig::default();
     if let Some(timeouts) = raw.forwarding_timeouts {
         if let Some(dial) = timeouts.dial_timeout {
@@ -123,7 +122,7 @@ pub(crate) fn resolve_transport(
     transport.tls = super::resolve_tls::resolve_upstream_tls(
         reporter,
         file,
-        &path,
+        path,
         raw.server_name,
         raw.insecure_skip_verify,
         raw.root_cas,

@@ -25,9 +25,10 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "experimental",
     "core",
     "global",
+    "serversTransport",
 ];
 const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, api, ping, experimental, \
-     core, global, http, tcp, tls";
+     core, global, serversTransport, http, tcp, tls";
 const MAIN_KEY_NAMES: &[&str] = &[
     "entryPoints",
     "providers",
@@ -40,6 +41,7 @@ const MAIN_KEY_NAMES: &[&str] = &[
     "experimental",
     "core",
     "global",
+    "serversTransport",
     "http",
     "tcp",
     "tls",
@@ -196,8 +198,9 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
                     );
                 }
             }
-            // Dynamic configuration, resolved by `resolve_dynamic` / `resolve_tls`.
-            "http" | "tcp" | "tls" => {}
+            // Dynamic configuration, resolved by `resolve_dynamic` / `resolve_tls`; the static
+            // `serversTransport` too (it becomes `default@internal` among the transports).
+            "http" | "tcp" | "tls" | "serversTransport" => {}
             other => reporter.exact(
                 0,
                 &[key(other)],
