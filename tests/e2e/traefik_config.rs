@@ -58,7 +58,7 @@ http:
         sourceRange: "10.0.0.0/8, 192.168.0.0/16"
     loopback-or-lan:
       ipallowlist:
-        sourcerange: "10.0.0.0/8, 127.0.0.1/32"
+        sourcerange: ["10.0.0.0/8, 127.0.0.1/32"]
     fwd:
       headers:
         customRequestHeaders:
@@ -96,7 +96,8 @@ async fn a_traefik_config_in_its_own_spellings_serves_as_traefik_would() {
     // `sourceRange: "a, b"` is two ranges: loopback is in neither of the first pair...
     let r = client.get(&gw.url("/lan"), "app.test", &[]).await;
     assert_eq!(r.status, 403);
-    // ...and in the second (key and type in lowercase).
+    // ...and in the second (key and type in lowercase; a list item holding a comma is split
+    // too, as Traefik splits it).
     let r = client.get(&gw.url("/local"), "app.test", &[]).await;
     assert_eq!(r.status, 200);
 

@@ -222,21 +222,25 @@ fn normalize(kind: Kind, value: &mut Value) {
                 *value = Value::String(text);
             }
         }
+        // Traefik's parser joins a list's items with commas and splits the whole again, so an
+        // item holding a comma is several items, as a scalar holding one is.
         List => match value {
             Value::Array(items) => {
-                for item in items {
-                    normalize(Text, item);
+                let mut split = Vec::with_capacity(items.len());
+                for mut item in std::mem::take(items) {
+                    normalize(Text, &mut item);
+                    match item.as_str() {
+                        Some(text) if text.contains(',') => split.extend(comma_parts(text)),
+                        _ => split.push(item),
+                    }
                 }
+                *items = split;
             }
             Value::Null => {}
             other => {
                 if let Some(text) = scalar_text(other).or_else(|| other.as_str().map(str::to_owned))
                 {
-                    let parts = text
-                        .split(',')
-                        .map(|part| Value::String(part.trim().to_string()))
-                        .collect();
-                    *other = Value::Array(parts);
+                    *other = Value::Array(comma_parts(&text).collect());
                 }
             }
         },
@@ -259,6 +263,12 @@ fn normalize(kind: Kind, value: &mut Value) {
         }
         Scalar => {}
     }
+}
+
+/// `text` split on commas, each part trimmed.
+fn comma_parts(text: &str) -> impl Iterator<Item = Value> + '_ {
+    text.split(',')
+        .map(|part| Value::String(part.trim().to_string()))
 }
 
 /// The text of a number or boolean (a string is already text; other values are not scalars).
@@ -339,6 +349,13 @@ mod tests {
         assert_eq!(
             normalized("stripPrefix", json!({"prefixes": ["/a", 2]})),
             json!({"prefixes": ["/a", "2"]})
+        );
+        assert_eq!(
+            normalized(
+                "ipAllowList",
+                json!({"sourceRange": ["10.0.0.0/8, ::1", "127.0.0.1"]})
+            ),
+            json!({"sourceRange": ["10.0.0.0/8", "::1", "127.0.0.1"]})
         );
     }
 

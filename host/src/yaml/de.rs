@@ -287,12 +287,27 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
     }
 
     /// A list; a single non-null scalar is the list of its comma-separated parts, as Traefik
-    /// reads it (`entryPoints: web`) ([`super::case_fold::split_scalar`]).
+    /// reads it (`entryPoints: web`) ([`super::case_fold::split_scalar`]); so is each scalar
+    /// item of a list (`sourceRange: ["10.0.0.0/8, 192.168.0.0/16"]` is two ranges), since
+    /// Traefik's parser joins a list's items with commas and splits them again.
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let (path, line) = (self.path.clone(), self.line);
         let result = match &self.node.value {
             Value::Scalar(scalar) if scalar.resolve() != Resolved::Null => {
                 let items = split_scalar(scalar, self.node.line);
+                visitor.visit_seq(SeqDe {
+                    items: items.iter().enumerate(),
+                    parent: &self,
+                })
+            }
+            Value::Seq(items) if items.iter().any(has_comma) => {
+                let items: Vec<Node> = items
+                    .iter()
+                    .flat_map(|item| match &item.value {
+                        Value::Scalar(scalar) if has_comma(item) => split_scalar(scalar, item.line),
+                        _ => vec![item.clone()],
+                    })
+                    .collect();
                 visitor.visit_seq(SeqDe {
                     items: items.iter().enumerate(),
                     parent: &self,
@@ -307,6 +322,11 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_> {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
         bytes byte_buf unit unit_struct tuple tuple_struct map
     }
+}
+
+/// A list item that Traefik's parser would split: a scalar (not null) holding a comma.
+fn has_comma(item: &Node) -> bool {
+    matches!(&item.value, Value::Scalar(s) if s.resolve() != Resolved::Null && s.text.contains(','))
 }
 
 struct SeqDe<'a, 'p> {

@@ -230,6 +230,15 @@ fn a_scalar_where_a_list_is_expected_splits_on_commas() {
     let router: Router = from_node(&tree("entryPoints: \" web , websecure\"\n"), &[], 1)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(router.entry_points, ["web", "websecure"]);
+    // Each item of a list is split too, as Traefik's parser joins and splits a list's items.
+    let router: Router = from_node(
+        &tree("entryPoints: [\"a, b\", c]\nports: [80, 443]\n"),
+        &[],
+        1,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(router.entry_points, ["a", "b", "c"]);
+    assert_eq!(router.ports, [80, 443]);
     let error = from_node::<Router>(&tree("entryPoints: [a]\nports: 80, x\n"), &[], 1).err();
     assert_eq!(
         error.map(|e| (e.reason, e.location)),
