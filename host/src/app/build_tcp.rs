@@ -156,8 +156,24 @@ fn build_services<'a>(
     let services = &config.dynamic.tcp.services;
     let mut built = HashMap::new();
     for (name, service) in services {
-        let TcpServiceConfig::LoadBalancer(lb) = service else {
-            continue;
+        let lb = match service {
+            TcpServiceConfig::LoadBalancer(lb) => lb,
+            TcpServiceConfig::Passthrough => {
+                let transport = crate::config::TcpServersTransportConfig::default();
+                let settings = TcpConnectSettings {
+                    proxy_protocol: None,
+                    termination_delay: Some(transport.termination_delay),
+                    dial_timeout: transport.dial_timeout,
+                    tls: None,
+                };
+                let passthrough = TcpService::Passthrough {
+                    name: Arc::from(name.as_str()),
+                    settings,
+                };
+                built.insert(name.as_str(), Arc::new(passthrough));
+                continue;
+            }
+            TcpServiceConfig::Weighted(_) => continue,
         };
         let Some(settings) = connect_settings(config, name, lb, errors) else {
             continue;

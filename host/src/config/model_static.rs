@@ -70,7 +70,27 @@ pub struct EntryPointConfig {
     pub encoded_characters: EncodedCharacters,
     /// `http.tls`: every router on this entrypoint without a `tls` of its own gets this one.
     pub tls: Option<super::model_tls::RouterTlsConfig>,
+    /// `transparent`: connections redirected here by iptables keep their original
+    /// destination, and their protocol is detected; `None`: a normal entrypoint.
+    pub transparent: Option<TransparentConfig>,
 }
+
+/// `entryPoints.<name>.transparent`: a mesh sidecar's inbound or outbound listener. Each
+/// connection's original destination (`SO_ORIGINAL_DST`, before iptables `REDIRECT`) is read
+/// for `OriginalDst` / `OriginalDstPort` rules and `passthrough` services, and its protocol is
+/// detected from its first bytes (TLS, HTTP/1.x, h2c, else opaque TCP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransparentConfig {
+    /// `detectTimeout`: how long to wait for the client's first bytes before taking the
+    /// connection as opaque TCP (a protocol where the server speaks first). Default 1 s.
+    pub detect_timeout: std::time::Duration,
+    /// `opaquePorts`: original destination ports whose connections skip detection and go to
+    /// the plain TCP routers at once.
+    pub opaque_ports: Vec<u16>,
+}
+
+/// [`TransparentConfig::detect_timeout`] when not set.
+pub const DEFAULT_DETECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Traefik's `encodedCharacters` options: which percent-encoded reserved characters a request
 /// path may hold (a refused one answers 400). On an entrypoint (`http.encodedCharacters`) an

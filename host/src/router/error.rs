@@ -153,7 +153,8 @@ pub enum RuleError {
 }
 
 /// The TCP router matchers, in the order error messages list them.
-pub(crate) const TCP_MATCHER_NAMES: &str = "HostSNI, HostSNIRegexp, ClientIP, ALPN";
+pub(crate) const TCP_MATCHER_NAMES: &str =
+    "HostSNI, HostSNIRegexp, ClientIP, ALPN, OriginalDst, OriginalDstPort";
 
 fn unknown_tcp_matcher(name: &str, offset: usize, http_matcher: bool) -> String {
     if http_matcher {

@@ -22,7 +22,10 @@ use std::time::Duration;
 use rustls::ServerConfig;
 use tokio::io::AsyncRead;
 
+use crate::config::TransparentConfig;
+
 use super::client_hello::{FirstBytes, HelloInfo, read_first_bytes};
+use super::detect::looks_like_http;
 use super::prefixed::Prefixed;
 use super::rule::ConnFacts;
 use super::service::TcpService;
@@ -60,6 +63,18 @@ pub struct TcpEntrypoint {
     pub https_routers: bool,
 }
 
+/// Who a connection is from and, on a `transparent` entrypoint, where it was going and how
+/// its protocol is detected. Built once per connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    pub client: SocketAddr,
+    /// The destination before iptables redirected it; `None` when not redirected.
+    pub original_dst: Option<SocketAddr>,
+    /// The entrypoint's `transparent` settings: protocol detection instead of Traefik's order
+    /// (see [`TcpEntrypoint::route`]).
+    pub transparent: Option<&'a TransparentConfig>,
+}
+
 /// Where a connection goes; the bytes read to decide are replayed by the `Prefixed` stream.
 pub enum Verdict<IO> {
     Tcp(Arc<TcpTarget>, Prefixed<IO>),
@@ -72,26 +87,65 @@ impl TcpEntrypoint {
     /// Decides where `io` from `client` goes (see the module docs). `serves_host` tells whether
     /// an HTTPS router of this entrypoint names a host; `https` whether the entrypoint has a
     /// TLS side at all.
+    ///
+    /// On a `transparent` entrypoint the protocol is detected instead (`detect`): a connection
+    /// to an opaque port goes to a plain TCP router at once; otherwise the first bytes are
+    /// awaited for `detectTimeout`; silence goes to a plain TCP router; an HTTP/1.x request
+    /// line or the HTTP/2 preface goes to HTTP unless a plain TCP router other than the
+    /// catch-all matches; other plain bytes go to a plain TCP router (else the connection is
+    /// closed); TLS follows the order above.
     pub async fn route<IO: AsyncRead + Unpin>(
         &self,
-        mut io: IO,
-        client: SocketAddr,
+        io: IO,
+        arrival: Arrival<'_>,
         https: Option<&(dyn Fn(&str) -> bool + Sync)>,
         first_byte: Duration,
     ) -> Verdict<IO> {
+        let client = arrival.client;
         let plain_facts = ConnFacts {
             server_name: None,
             alpn: &[],
             client_ip: client.ip(),
+            original_dst: arrival.original_dst,
         };
-        if !self.plain.is_empty()
-            && self.tls.is_empty()
-            && !self.https_routers
-            && let Some((target, _)) = self.plain.find(&plain_facts)
-        {
-            return Verdict::Tcp(target.clone(), Prefixed::new(Vec::new(), io));
+        let opaque = arrival.transparent.is_some_and(|t| {
+            arrival
+                .original_dst
+                .is_some_and(|dst| t.opaque_ports.contains(&dst.port()))
+        });
+        let shortcut = match arrival.transparent {
+            Some(_) => opaque,
+            None => !self.plain.is_empty() && self.tls.is_empty() && !self.https_routers,
+        };
+        if shortcut {
+            return match self.plain.find(&plain_facts) {
+                Some((target, _)) => Verdict::Tcp(target.clone(), Prefixed::new(Vec::new(), io)),
+                None if opaque => {
+                    tracing::debug!(%client, "no plain TCP router for an opaque port; closing");
+                    Verdict::Close
+                }
+                None => {
+                    self.route_read(io, arrival, https, first_byte, plain_facts)
+                        .await
+                }
+            };
         }
-        let (bytes, hello) = match read_first_bytes(&mut io, first_byte).await {
+        self.route_read(io, arrival, https, first_byte, plain_facts)
+            .await
+    }
+
+    /// [`TcpEntrypoint::route`] once the first bytes must be read.
+    async fn route_read<IO: AsyncRead + Unpin>(
+        &self,
+        mut io: IO,
+        arrival: Arrival<'_>,
+        https: Option<&(dyn Fn(&str) -> bool + Sync)>,
+        first_byte: Duration,
+        plain_facts: ConnFacts<'_>,
+    ) -> Verdict<IO> {
+        let client = arrival.client;
+        let wait = arrival.transparent.map_or(first_byte, |t| t.detect_timeout);
+        let (bytes, hello) = match read_first_bytes(&mut io, wait).await {
             FirstBytes::Silent => {
                 return match self.plain.find(&plain_facts) {
                     Some((target, _)) => {
@@ -104,6 +158,20 @@ impl TcpEntrypoint {
                 };
             }
             FirstBytes::Gone => return Verdict::Close,
+            FirstBytes::Plain(bytes) if arrival.transparent.is_some() => {
+                let http = looks_like_http(&bytes);
+                let io = Prefixed::new(bytes, io);
+                return match self.plain.find(&plain_facts) {
+                    Some((target, catch_all)) if !(http && catch_all) => {
+                        Verdict::Tcp(target.clone(), io)
+                    }
+                    _ if http => Verdict::Http(io),
+                    _ => {
+                        tracing::debug!(%client, "no plain TCP router for an opaque protocol");
+                        Verdict::Close
+                    }
+                };
+            }
             FirstBytes::Plain(bytes) => {
                 let io = Prefixed::new(bytes, io);
                 return match self.plain.find(&plain_facts) {
@@ -119,6 +187,7 @@ impl TcpEntrypoint {
             server_name: server_name.as_deref(),
             alpn,
             client_ip: client.ip(),
+            original_dst: arrival.original_dst,
         };
         let names_host = match (https, server_name) {
             (Some(serves), Some(name)) => serves(name),
@@ -203,9 +272,13 @@ mod tests {
         let hosts: Vec<String> = https.unwrap_or(&[]).iter().map(|h| h.to_string()).collect();
         let serves = move |name: &str| hosts.iter().any(|h| h == name);
         let https = https.map(|_| &serves as &(dyn Fn(&str) -> bool + Sync));
-        let client = "127.0.0.1:5000".parse().unwrap();
+        let arrival = Arrival {
+            client: "127.0.0.1:5000".parse().unwrap(),
+            original_dst: None,
+            transparent: None,
+        };
         match ep
-            .route(&bytes[..], client, https, Duration::from_secs(5))
+            .route(&bytes[..], arrival, https, Duration::from_secs(5))
             .await
         {
             Verdict::Tcp(target, io) => {
