@@ -78,6 +78,7 @@ impl ConnectionTask {
                     None
                 }
             };
+            self.conn.original_dst = original_dst;
             if let Some(dst) = original_dst
                 && is_own(peer, dst)
             {

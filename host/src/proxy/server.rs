@@ -117,6 +117,7 @@ impl Entrypoint {
                 h2c_upgrade: limits.h2c_upgrade,
                 path_policy,
                 forwarded_values: ForwardedValues::new(client, local.port(), false),
+                original_dst: None,
             };
             // The TLS side of the snapshot current at accept: certificates renewed by a reload
             // reach the connections accepted after it.

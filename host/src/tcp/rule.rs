@@ -24,7 +24,8 @@ use ipnet::IpNet;
 use regex::Regex;
 
 use crate::router::{
-    Arg, Expr, Grammar, RuleError, client_net, is_http_matcher, parse_with, regex,
+    Arg, Expr, Grammar, RuleError, client_net, is_http_matcher, original_dst, original_dst_port,
+    parse_with, regex,
 };
 
 /// What a TCP rule looks at, read once per connection before routing.
@@ -163,7 +164,7 @@ impl Grammar for TcpGrammar {
                 offset: empty.offset,
             });
         }
-        let bad = |arg: &Arg, reason| RuleError::BadTcpArgument {
+        let bad = |arg: &Arg, reason| RuleError::BadArgument {
             matcher,
             value: arg.value.clone(),
             reason,
@@ -206,20 +207,14 @@ impl Grammar for TcpGrammar {
                 }
                 Ok(TcpMatcher::Alpn(arg.value.into_bytes().into()))
             }
-            Kind::OriginalDst => {
-                let arg = args.remove(0);
-                match arg.value.parse() {
-                    Ok(addr) => Ok(TcpMatcher::OriginalDst(addr)),
-                    Err(_) => Err(bad(&arg, "not an ip:port address (IPv6 in brackets)")),
-                }
-            }
-            Kind::OriginalDstPort => {
-                let arg = args.remove(0);
-                match arg.value.parse() {
-                    Ok(port) => Ok(TcpMatcher::OriginalDstPort(port)),
-                    Err(_) => Err(bad(&arg, "not a port number")),
-                }
-            }
+            Kind::OriginalDst => Ok(TcpMatcher::OriginalDst(original_dst(
+                matcher,
+                args.remove(0),
+            )?)),
+            Kind::OriginalDstPort => Ok(TcpMatcher::OriginalDstPort(original_dst_port(
+                matcher,
+                args.remove(0),
+            )?)),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Virtual services in Traefik's keys: a router per host name (`reviews.default.svc`, reached
-//! through a transparent entrypoint at a service IP that exists nowhere), a `weighted` service
+//! through a transparent entrypoint at a service IP that exists nowhere) or per original
+//! destination (`OriginalDst`), a `weighted` service
 //! over versioned subsets (canary), a more specific router with `Header` for the override, and
 //! a weight change by hot reload of the file provider.
 
@@ -15,6 +16,7 @@ fn reviews(v1: &Upstream, v2: &Upstream, weights: (u32, u32)) -> String {
         .entrypoint("transparent: {}")
         .routers(
             "    reviews: { rule: \"Host(`reviews.default.svc`)\", service: reviews }\n\
+             \x20   reviews-by-ip: { rule: \"OriginalDst(`10.96.0.21:9080`)\", service: reviews }\n\
              \x20   reviews-canary:\n\
              \x20     rule: \"Host(`reviews.default.svc`) && Header(`x-canary`, `true`)\"\n\
              \x20     service: reviews-v2\n",
@@ -56,6 +58,14 @@ fn a_virtual_service_splits_exactly_by_weight_and_the_canary_header_always_picks
             assert_eq!(reply.text(), "v2");
         }
         assert_eq!((v1.count(), v2.count()), (1800, 300));
+        // Addressed by its service IP and port instead of its name (any Host).
+        for _ in 0..100 {
+            let reply = client
+                .get("http://10.96.0.21:9080/", "whatever.test", &[])
+                .await;
+            assert_eq!(reply.status, 200);
+        }
+        assert_eq!((v1.count(), v2.count()), (1890, 310));
     });
 }
 
