@@ -189,3 +189,31 @@ fn the_gateways_own_dial_redirected_back_to_it_is_refused_instead_of_looping() {
         assert_eq!(backend.accepted(), 0);
     });
 }
+
+#[test]
+fn ipv6_connections_keep_their_original_destination() {
+    let ns = Netns::create();
+    ns.run(|| async {
+        let reviews = Upstream::start("reviews").await;
+        let echo_backend = TcpBackend::start(None, false).await;
+        let yaml = format!(
+            "entryPoints:\n  web:\n    address: \"[::1]:0\"\n    transparent: {{ detectTimeout: 300ms }}\n\
+             http:\n  routers:\n    reviews: {{ rule: \"Host(`reviews.default.svc`)\", service: reviews }}\n\
+             \x20 services:\n    reviews: {{ loadBalancer: {{ servers: [{{ url: \"{}\" }}] }} }}\n\
+             tcp:\n  routers:\n    echo: {{ rule: \"OriginalDst(`[fd00:96::11]:7`)\", service: echo }}\n\
+             \x20 services:\n    echo: {{ loadBalancer: {{ servers: [{{ address: \"{}\" }}] }} }}\n",
+            reviews.url(),
+            echo_backend.addr
+        );
+        let gw = Gateway::start_in_group(&yaml, GATEWAY_GID);
+        ns.redirect_outbound_v6(gw.addr.port());
+
+        let reply = Client::http1()
+            .get("http://[fd00:96::10]:9080/v6", "reviews.default.svc", &[])
+            .await;
+        assert_eq!((reply.status.as_u16(), reply.text()), (200, "reviews".into()));
+        let bytes = b"\x00v6 opaque".to_vec();
+        assert!(echo("[fd00:96::11]:7", &bytes).await == bytes);
+        assert_eq!(echo_backend.accepted(), 1);
+    });
+}

@@ -15,6 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub const POD_IP: &str = "10.200.0.1";
 /// Service addresses: routed out of the namespace but assigned to nothing.
 pub const SERVICE_NET: &str = "10.96.0.0/16";
+/// The namespace's own IPv6 address, and IPv6 service addresses (assigned to nothing).
+pub const POD_IP6: &str = "fd00:200::1";
+pub const SERVICE_NET6: &str = "fd00:96::/64";
 /// The group the gateway runs as; the REDIRECT rules exempt it (Istio uses 1337 as well).
 pub const GATEWAY_GID: u32 = 1337;
 
@@ -63,6 +66,26 @@ impl Netns {
         }
         self.nat_output(&["-d", "127.0.0.0/8", "-j", "RETURN"]);
         self.nat_output(&["-j", "REDIRECT", "--to-ports", &port.to_string()]);
+    }
+
+    /// The IPv6 side: the address [`POD_IP6`], a route for [`SERVICE_NET6`], and the same
+    /// outbound capture with `ip6tables` (no exemption: these tests do not dial out over IPv6).
+    pub fn redirect_outbound_v6(&self, port: u16) {
+        let pod = format!("{POD_IP6}/64");
+        self.exec("ip", &["-6", "addr", "add", &pod, "dev", "v0", "nodad"]);
+        self.exec(
+            "ip",
+            &["-6", "route", "add", SERVICE_NET6, "via", "fd00:200::2"],
+        );
+        let port = port.to_string();
+        for rule in [
+            &["-d", "::1", "-j", "RETURN"][..],
+            &["-j", "REDIRECT", "--to-ports", &port],
+        ] {
+            let mut args = vec!["-t", "nat", "-A", "OUTPUT", "-p", "tcp"];
+            args.extend_from_slice(rule);
+            self.exec("ip6tables", &args);
+        }
     }
 
     /// Appends a TCP rule to the `nat` table's `OUTPUT` chain.
