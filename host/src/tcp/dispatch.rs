@@ -317,4 +317,53 @@ mod tests {
         assert_eq!(verdict(&ep, None, "other.test").await, "close");
         assert_eq!(verdict(&ep, Some(&[]), "other.test").await, "https");
     }
+
+    /// Where `first` bytes go on a transparent entrypoint with `plain` routes, redirected from
+    /// `dst`: the router's name, "http" or "close".
+    async fn detected(plain: &[(&str, &str)], dst: &str, first: &[u8]) -> String {
+        let ep = TcpEntrypoint {
+            plain: routes(plain),
+            ..TcpEntrypoint::default()
+        };
+        let transparent = TransparentConfig {
+            detect_timeout: Duration::from_secs(5),
+            opaque_ports: vec![3306],
+        };
+        let arrival = Arrival {
+            client: "10.0.0.1:5000".parse().unwrap(),
+            original_dst: Some(dst.parse().unwrap()),
+            transparent: Some(&transparent),
+        };
+        match ep.route(first, arrival, None, Duration::from_secs(5)).await {
+            Verdict::Tcp(target, io) => {
+                assert_eq!(io.pending(), first, "the first bytes are replayed");
+                target.router.to_string()
+            }
+            Verdict::Http(io) => {
+                assert_eq!(io.pending(), first, "the first bytes are replayed");
+                "http".into()
+            }
+            Verdict::Https(_) => "https".into(),
+            Verdict::Close => "close".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn detection_sends_http_to_http_and_other_bytes_to_plain_tcp_routers() {
+        let catch_all = [("any", "HostSNI(`*`)")];
+        let get = b"GET / HTTP/1.1\r\nhost: a\r\n\r\n";
+        let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        assert_eq!(detected(&catch_all, "10.96.0.1:80", get).await, "http");
+        assert_eq!(detected(&catch_all, "10.96.0.1:80", preface).await, "http");
+        assert_eq!(
+            detected(&catch_all, "10.96.0.1:6379", b"*1\r\n").await,
+            "any"
+        );
+        assert_eq!(detected(&[], "10.96.0.1:6379", b"*1\r\n").await, "close");
+        // A router naming the destination takes HTTP bytes too; an opaque port is not read.
+        let by_port = [("web", "OriginalDstPort(`80`)"), ("any", "HostSNI(`*`)")];
+        assert_eq!(detected(&by_port, "10.96.0.1:80", get).await, "web");
+        let db = [("db", "OriginalDstPort(`3306`)")];
+        assert_eq!(detected(&db, "10.96.0.1:3306", b"").await, "db");
+    }
 }
