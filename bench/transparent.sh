@@ -10,8 +10,9 @@
 # `direct` (clients dial it) and `mesh` (`transparent: {}`; clients dial a service IP that
 # iptables REDIRECTs to it: NAT, SO_ORIGINAL_DST, protocol detection). wrk runs with keep-alive
 # (per-request cost: detection happens once per connection) and with `Connection: close` (a new
-# connection per request: the per-connection cost shows). Prints requests/s and p50 latency of
-# each, and mesh/direct ratios. Numbers, not assertions; the machine's load average is printed.
+# connection per request: the per-connection cost shows). Prints requests/s, p50 latency and
+# the gateway's CPU µs per request (from /proc; it depends far less on a noisy machine than
+# requests/s do) of each, and mesh/direct ratios. Numbers, not assertions; the machine's load average is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE=${PROFILE:-release}
@@ -56,9 +57,11 @@ http:
       loadBalancer:
         servers: [{ url: "http://127.0.0.1:9100" }]
 YAML
-in_ns "$bin/bench-upstream" --listen 127.0.0.1:9100 >"$work/upstream.log" 2>&1 &
+# Started with `ip netns exec` itself (not the function: `$!` of a function is a subshell), which
+# execs the program, so `$!` is the program's pid.
+ip netns exec "$ns" "$bin/bench-upstream" --listen 127.0.0.1:9100 >"$work/upstream.log" 2>&1 &
 pids+=($!)
-RUST_LOG=warn in_ns "$bin/wasmgate" run "$work/gateway.yml" >"$work/gateway.log" 2>&1 &
+RUST_LOG=warn ip netns exec "$ns" "$bin/wasmgate" run "$work/gateway.yml" >"$work/gateway.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do
   [[ $(grep -c "listening on" "$work/gateway.log" || true) -ge 2 ]] && break
@@ -67,38 +70,51 @@ done
 in_ns wrk -t1 -c8 -d1s http://127.0.0.1:18000/ >/dev/null   # warm-up, discarded
 in_ns wrk -t1 -c8 -d1s http://10.96.0.10/ >/dev/null
 
-# Runs wrk; prints "requests/s p50_ms".
+gateway_pid=${pids[1]}
+ticks=$(getconf CLK_TCK)
+# The gateway's CPU time so far (user + system), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$gateway_pid/stat"; }
+
+# Runs wrk; prints "requests/s p50_ms gateway_cpu_us_per_request".
 measure() {
-  local out
+  local out before after
+  before=$(cpu_ticks)
   out=$(in_ns wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@")
-  local rps p50
+  after=$(cpu_ticks)
+  local rps p50 requests
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
   p50=$(awk '$1 == "50%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
-  echo "$rps $p50"
+  awk -v r="$rps" -v p="$p50" -v t=$((after - before)) -v hz="$ticks" -v n="$requests" \
+    'BEGIN { printf "%s %s %.1f\n", r, p, t * 1e6 / hz / n }'
 }
 
 echo "profile $PROFILE, $CONNECTIONS connections, ${DURATION}s runs, $ROUNDS rounds (order alternates);" \
   "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-12s %6s %12s %10s %12s %10s %10s %10s\n' scenario round "direct rps" "p50 ms" \
-  "mesh rps" "p50 ms" "rps ratio" "p50 ratio"
+printf '%-12s %6s %11s %8s %8s %11s %8s %8s %10s %10s\n' scenario round "direct rps" "p50 ms" \
+  "cpu us" "mesh rps" "p50 ms" "cpu us" "rps ratio" "cpu ratio"
 for mode in keep-alive close; do
   headers=()
   [[ $mode == close ]] && headers=(-H "Connection: close")
   ratios=()
   for round in $(seq 1 "$ROUNDS"); do
     if ((round % 2)); then
-      read -r d_rps d_p50 < <(measure "${headers[@]}" http://127.0.0.1:18000/)
-      read -r m_rps m_p50 < <(measure "${headers[@]}" http://10.96.0.10/)
+      read -r d_rps d_p50 d_cpu < <(measure "${headers[@]}" http://127.0.0.1:18000/)
+      read -r m_rps m_p50 m_cpu < <(measure "${headers[@]}" http://10.96.0.10/)
     else
-      read -r m_rps m_p50 < <(measure "${headers[@]}" http://10.96.0.10/)
-      read -r d_rps d_p50 < <(measure "${headers[@]}" http://127.0.0.1:18000/)
+      read -r m_rps m_p50 m_cpu < <(measure "${headers[@]}" http://10.96.0.10/)
+      read -r d_rps d_p50 d_cpu < <(measure "${headers[@]}" http://127.0.0.1:18000/)
     fi
-    line=$(awk -v s="$mode" -v r="$round" -v a="$d_rps" -v b="$d_p50" -v c="$m_rps" -v d="$m_p50" \
-      'BEGIN { printf "%-12s %6d %12.0f %10.3f %12.0f %10.3f %10.3f %10.3f", s, r, a, b, c, d, c / a, d / b }')
+    line=$(awk -v s="$mode" -v r="$round" -v a="$d_rps" -v b="$d_p50" -v e="$d_cpu" \
+      -v c="$m_rps" -v d="$m_p50" -v f="$m_cpu" 'BEGIN {
+        printf "%-12s %6d %11.0f %8.2f %8.1f %11.0f %8.2f %8.1f %10.3f %10.3f",
+          s, r, a, b, e, c, d, f, c / a, f / e }')
     echo "$line"
-    ratios+=("$(awk '{print $7}' <<<"$line")")
+    ratios+=("$(awk '{print $9, $10}' <<<"$line")")
   done
-  median=$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}')
-  echo "$mode: median mesh/direct requests/s ratio $median"
+  median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+  rps_median=$(printf '%s\n' "${ratios[@]}" | awk '{print $1}' | median)
+  cpu_median=$(printf '%s\n' "${ratios[@]}" | awk '{print $2}' | median)
+  echo "$mode: median mesh/direct ratios: requests/s $rps_median, gateway CPU per request $cpu_median"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
