@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 
 use crate::support::tcp_backend::TcpBackend;
 use crate::support::tls::{TestCa, TlsUpstream, served_cert};
-use crate::support::{Client, Config, Gateway, Upstream};
+use crate::support::{Client, Config, Gateway, Upstream, check_config};
 use crate::tcp::banner;
 
 mod netns;
@@ -216,4 +216,16 @@ fn ipv6_connections_keep_their_original_destination() {
         assert!(echo("[fd00:96::11]:7", &bytes).await == bytes);
         assert_eq!(echo_backend.accepted(), 1);
     });
+}
+
+#[test]
+fn a_passthrough_service_on_no_transparent_entrypoint_is_a_config_error() {
+    let yaml = Config::new().yaml()
+        + "tcp:\n  routers:\n    out: { rule: \"HostSNI(`*`)\", service: out }\n\
+           \x20 services:\n    out: { passthrough: {} }\n";
+    let (ok, _, stderr) = check_config(&yaml, &[]);
+    assert!(!ok);
+    let want = "tcp.routers.out.service: a passthrough service forwards to the original \
+                destination, which only a transparent entrypoint has";
+    assert!(stderr.contains(want), "{stderr}");
 }
