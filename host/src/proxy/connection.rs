@@ -46,6 +46,9 @@ pub(super) struct ConnectionTask {
     pub(super) transparent: Option<Arc<TransparentConfig>>,
 }
 
+/// A connection on a `transparent` entrypoint that is the gateway's own dial, redirected back.
+struct RedirectedBack;
+
 /// An entrypoint's `proxyProtocol`: who may send a PROXY header, and its `forwardedHeaders`
 /// trust, decided again for the client a header names.
 pub(super) struct ProxyProtocolTrust {
@@ -54,7 +57,9 @@ pub(super) struct ProxyProtocolTrust {
 }
 
 impl ConnectionTask {
-    /// Serves `stream`. With `tcp` (the entrypoint has TCP routers) the TCP side decides first
+    /// Serves `stream`. On a `transparent` entrypoint its original destination is read first
+    /// and its protocol detected (`tcp::TcpEntrypoint::route`, with or without TCP routers).
+    /// With `tcp` (the entrypoint has TCP routers) the TCP side decides first
     /// where the connection goes (`tcp::TcpEntrypoint::route`). With `tls` (the entrypoint has
     /// TLS routers in the current snapshot) a connection whose first byte starts a TLS record is
     /// handshaken first; the client has `headerReadTimeout` for its first byte and again for the
@@ -67,27 +72,10 @@ impl ConnectionTask {
     ) {
         let mut original_dst = None;
         if self.transparent.is_some() {
-            let peer = self.conn.client;
-            original_dst = match stream
-                .local_addr()
-                .and_then(|l| original_dst_of(&stream, l))
-            {
-                Ok(dst) => dst,
-                Err(e) => {
-                    tracing::debug!(%peer, "no original destination: {e}");
-                    None
-                }
-            };
-            self.conn.original_dst = original_dst;
-            if let Some(dst) = original_dst
-                && is_own(peer, dst)
-            {
-                tracing::warn!(%peer, original_dst = %dst,
-                    "refusing the gateway's own connection redirected back to it (a loop): \
-                     exempt the gateway's user or group from the iptables REDIRECT rule \
-                     (-m owner --uid-owner/--gid-owner ... -j RETURN)");
+            let Ok(dst) = self.original_destination(&stream) else {
                 return;
-            }
+            };
+            original_dst = dst;
         }
         if let Some(trust) = self.proxy_protocol.clone() {
             let peer = self.conn.client;
@@ -134,6 +122,34 @@ impl ConnectionTask {
             }
         }
         self.handshake_and_serve(stream, &tls).await;
+    }
+
+    /// On a `transparent` entrypoint, before anything is read: where the connection was going
+    /// before iptables redirected it (kept in `conn` for HTTP rules; `None` when it was not
+    /// redirected), or the gateway's own dial come back (refused, logged). Two system calls.
+    fn original_destination(
+        &mut self,
+        stream: &TcpStream,
+    ) -> Result<Option<std::net::SocketAddr>, RedirectedBack> {
+        let peer = self.conn.client;
+        let dst = match stream.local_addr().and_then(|l| original_dst_of(stream, l)) {
+            Ok(dst) => dst,
+            Err(e) => {
+                tracing::debug!(%peer, "no original destination: {e}");
+                None
+            }
+        };
+        if let Some(dst) = dst
+            && is_own(peer, dst)
+        {
+            tracing::warn!(%peer, original_dst = %dst,
+                "refusing the gateway's own connection redirected back to it (a loop): \
+                 exempt the gateway's user or group from the iptables REDIRECT rule \
+                 (-m owner --uid-owner/--gid-owner ... -j RETURN)");
+            return Err(RedirectedBack);
+        }
+        self.conn.original_dst = dst;
+        Ok(dst)
     }
 
     /// Routes a connection on an entrypoint with TCP routers or a `transparent` one (with its
