@@ -40,6 +40,14 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium ||
     echo "setup: chromium could not be installed (run as root); the dashboard test needs it" >&2
 fi
+# iproute2 (`ip netns`, veth pairs) and iptables (`nat` REDIRECT, owner match) for the
+# transparent-mode suite (tests/e2e/mesh.rs), which builds its own network namespaces as root.
+if ! command -v ip >/dev/null 2>&1; then
+  apt_install iproute2 || echo "setup: iproute2 not installed; the mesh suite needs it" >&2
+fi
+if ! command -v iptables >/dev/null 2>&1; then
+  apt_install iptables || echo "setup: iptables not installed; the mesh suite needs it" >&2
+fi
 # The JavaScript and Python plugin toolchains (componentize-js, componentize-py) under
 # target/lang-tools/, for the language suite (tests/e2e/languages.rs). Required: that suite fails
 # with the command to run when they are missing.

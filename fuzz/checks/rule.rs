@@ -30,6 +30,7 @@ impl Request {
             method: &self.method,
             headers: &self.headers,
             client_ip: self.client_ip,
+            original_dst: None,
         }
     }
 }

@@ -23,6 +23,7 @@ mod https_upstreams;
 mod isolation_modes;
 mod languages;
 mod load_balancing;
+mod mesh;
 mod minimal_wasi;
 mod observability;
 mod path_bypass;

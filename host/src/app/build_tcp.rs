@@ -63,6 +63,23 @@ pub(super) fn parse_tcp_routers<'a>(
         } else {
             router.entry_points.iter().map(String::as_str).collect()
         };
+        let passthrough = matches!(
+            config.dynamic.tcp.services.get(router.service.as_str()),
+            Some(TcpServiceConfig::Passthrough)
+        );
+        let transparent = |ep: &&str| {
+            let ep = config.static_config.entry_points.get(*ep);
+            ep.is_some_and(|ep| ep.transparent.is_some())
+        };
+        if passthrough && !entry_points.iter().any(transparent) {
+            let at = ["tcp", "routers", name.as_str(), "service"];
+            errors.push(config.error_at(
+                &at,
+                "a passthrough service forwards to the original destination, which only a \
+                 transparent entrypoint has: none of the router's entrypoints is transparent",
+            ));
+            continue;
+        }
         if let Some(tls) = router.tls.as_ref().filter(|t| !t.passthrough) {
             for ep in &entry_points {
                 tls_routers.push(TlsRouter {
@@ -156,8 +173,24 @@ fn build_services<'a>(
     let services = &config.dynamic.tcp.services;
     let mut built = HashMap::new();
     for (name, service) in services {
-        let TcpServiceConfig::LoadBalancer(lb) = service else {
-            continue;
+        let lb = match service {
+            TcpServiceConfig::LoadBalancer(lb) => lb,
+            TcpServiceConfig::Passthrough => {
+                let transport = crate::config::TcpServersTransportConfig::default();
+                let settings = TcpConnectSettings {
+                    proxy_protocol: None,
+                    termination_delay: Some(transport.termination_delay),
+                    dial_timeout: transport.dial_timeout,
+                    tls: None,
+                };
+                let passthrough = TcpService::Passthrough {
+                    name: Arc::from(name.as_str()),
+                    settings,
+                };
+                built.insert(name.as_str(), Arc::new(passthrough));
+                continue;
+            }
+            TcpServiceConfig::Weighted(_) => continue,
         };
         let Some(settings) = connect_settings(config, name, lb, errors) else {
             continue;

@@ -141,7 +141,8 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     for (name, ep) in &entry_points {
         let entrypoint = Entrypoint::bind(name, ep.address)
             .await
-            .with_context(|| format!("entrypoint {name}: cannot listen on {}", ep.address))?;
+            .with_context(|| format!("entrypoint {name}: cannot listen on {}", ep.address))?
+            .with_transparent(ep.transparent.clone());
         let local = entrypoint.local_addr()?;
         println!("entrypoint {name} listening on {local}");
         tracing::info!(entrypoint = name.as_str(), %local, "listening");

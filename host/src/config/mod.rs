@@ -83,7 +83,7 @@ pub use model_static::{
     DEFAULT_MAX_REQUESTS_PER_INSTANCE, DEFAULT_MEMORY_LIMIT, DEFAULT_POOL_SIZE, EncodedCharacters,
     EntryPointConfig, EntryPointLimits, EntryPointRedirect, ForwardedHeadersConfig, H2cUpgrade,
     Isolation, LogConfig, MIN_MEMORY_LIMIT, OutboundHttpConfig, PluginRuntimeConfig, PluginsConfig,
-    StaticConfig,
+    StaticConfig, TransparentConfig,
 };
 pub use model_tcp::{
     DEFAULT_TCP_DIAL_TIMEOUT, DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig,

@@ -79,6 +79,9 @@ pub struct EntryPointConfig {
     /// `http.middlewares`: put in front of the middlewares of every router on this entrypoint
     /// (`@file` suffixes kept as written; resolved at load).
     pub middlewares: Vec<String>,
+    /// `transparent`: connections redirected here by iptables keep their original
+    /// destination, and their protocol is detected; `None`: a normal entrypoint.
+    pub transparent: Option<TransparentConfig>,
 }
 
 /// A resolved `http.redirections.entryPoint`.
@@ -93,6 +96,23 @@ pub struct EntryPointRedirect {
     pub permanent: bool,
     pub priority: i64,
 }
+
+/// `entryPoints.<name>.transparent`: a mesh sidecar's inbound or outbound listener. Each
+/// connection's original destination (`SO_ORIGINAL_DST`, before iptables `REDIRECT`) is read
+/// for `OriginalDst` / `OriginalDstPort` rules and `passthrough` services, and its protocol is
+/// detected from its first bytes (TLS, HTTP/1.x, h2c, else opaque TCP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransparentConfig {
+    /// `detectTimeout`: how long to wait for the client's first bytes before taking the
+    /// connection as opaque TCP (a protocol where the server speaks first). Default 1 s.
+    pub detect_timeout: std::time::Duration,
+    /// `opaquePorts`: original destination ports whose connections skip detection and go to
+    /// the plain TCP routers at once.
+    pub opaque_ports: Vec<u16>,
+}
+
+/// [`TransparentConfig::detect_timeout`] when not set.
+pub const DEFAULT_DETECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Traefik's `encodedCharacters` options: which percent-encoded reserved characters a request
 /// path may hold (a refused one answers 400). On an entrypoint (`http.encodedCharacters`) an

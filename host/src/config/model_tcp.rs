@@ -95,6 +95,9 @@ pub enum TcpServiceConfig {
     LoadBalancer(TcpLoadBalancerConfig),
     /// `weighted.services`: children in `tcp.services` with their weights.
     Weighted(Vec<TcpWeightedService>),
+    /// `passthrough: {}`: to the connection's original destination (a `transparent`
+    /// entrypoint's connection that iptables redirected).
+    Passthrough,
 }
 
 /// `...weighted.services[i]`.

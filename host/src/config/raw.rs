@@ -20,6 +20,15 @@ pub(crate) struct RawEntryPoint {
     pub(crate) http2: Option<RawHttp2>,
     pub(crate) http: Option<RawEntryPointHttp>,
     pub(crate) as_default: Option<bool>,
+    pub(crate) transparent: Option<RawTransparent>,
+}
+
+/// `entryPoints.<name>.transparent` (`{}` turns it on with the defaults).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawTransparent {
+    pub(crate) detect_timeout: Option<DurationValue>,
+    pub(crate) opaque_ports: Option<Vec<u16>>,
 }
 
 /// `entryPoints.<name>.http`.

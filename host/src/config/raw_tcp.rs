@@ -60,7 +60,13 @@ pub(crate) struct RawTcpRouterTls {
 pub(crate) struct RawTcpService {
     pub(crate) load_balancer: Option<RawTcpLoadBalancer>,
     pub(crate) weighted: Option<RawTcpWeighted>,
+    pub(crate) passthrough: Option<RawPassthrough>,
 }
+
+/// `...passthrough: {}` (no options).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawPassthrough {}
 
 /// `tcp.services.<name>.loadBalancer`.
 #[derive(Debug, Deserialize)]

@@ -363,6 +363,14 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                 redirect,
                 as_default: raw.as_default.unwrap_or(false),
                 middlewares: http.middlewares,
+                transparent: raw
+                    .transparent
+                    .map(|t| super::model_static::TransparentConfig {
+                        detect_timeout: t
+                            .detect_timeout
+                            .map_or(super::model_static::DEFAULT_DETECT_TIMEOUT, |d| d.0),
+                        opaque_ports: t.opaque_ports.unwrap_or_default(),
+                    }),
             },
         );
     }

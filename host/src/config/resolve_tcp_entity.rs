@@ -70,9 +70,10 @@ pub(crate) fn resolve_service(
     raw: RawTcpService,
 ) -> Option<TcpServiceConfig> {
     let base = ["tcp", "services", name];
-    match (raw.load_balancer, raw.weighted) {
-        (Some(lb), None) => resolve_load_balancer(reporter, file, name, lb),
-        (None, Some(weighted)) => {
+    match (raw.load_balancer, raw.weighted, raw.passthrough) {
+        (None, None, Some(_)) => Some(TcpServiceConfig::Passthrough),
+        (Some(lb), None, None) => resolve_load_balancer(reporter, file, name, lb),
+        (None, Some(weighted), None) => {
             if weighted.services.is_empty() {
                 let at = [base[0], base[1], base[2], "weighted", "services"];
                 reporter.at(file, &at, "at least one service is required");
@@ -97,7 +98,7 @@ pub(crate) fn resolve_service(
             reporter.at(
                 file,
                 &base,
-                "a TCP service needs exactly one of loadBalancer, weighted",
+                "a TCP service needs exactly one of loadBalancer, weighted, passthrough",
             );
             None
         }

@@ -25,7 +25,11 @@ use super::idle::{Activity, ActivityIo};
 use super::reset_guard::ConnectionResets;
 use super::snapshot::SharedSnapshot;
 use crate::config::ForwardedHeadersConfig;
-use crate::tcp::{TcpConnection, TcpEntrypoint, Verdict, read_proxy_header};
+use crate::config::TransparentConfig;
+use crate::tcp::{
+    Arrival, TcpConnection, TcpEntrypoint, Verdict, is_own, original_dst as original_dst_of,
+    read_proxy_header,
+};
 use crate::tls::{EntrypointTls, is_tls_client_hello};
 
 /// What serving one connection needs; the task owns it until the connection ends.
@@ -38,7 +42,12 @@ pub(super) struct ConnectionTask {
     pub(super) permit: OwnedSemaphorePermit,
     /// The entrypoint's `proxyProtocol`, if it has one.
     pub(super) proxy_protocol: Option<Arc<ProxyProtocolTrust>>,
+    /// The entrypoint's `transparent` settings, if it is one.
+    pub(super) transparent: Option<Arc<TransparentConfig>>,
 }
+
+/// A connection on a `transparent` entrypoint that is the gateway's own dial, redirected back.
+struct RedirectedBack;
 
 /// An entrypoint's `proxyProtocol`: who may send a PROXY header, and its `forwardedHeaders`
 /// trust, decided again for the client a header names.
@@ -48,7 +57,9 @@ pub(super) struct ProxyProtocolTrust {
 }
 
 impl ConnectionTask {
-    /// Serves `stream`. With `tcp` (the entrypoint has TCP routers) the TCP side decides first
+    /// Serves `stream`. On a `transparent` entrypoint its original destination is read first
+    /// and its protocol detected (`tcp::TcpEntrypoint::route`, with or without TCP routers).
+    /// With `tcp` (the entrypoint has TCP routers) the TCP side decides first
     /// where the connection goes (`tcp::TcpEntrypoint::route`). With `tls` (the entrypoint has
     /// TLS routers in the current snapshot) a connection whose first byte starts a TLS record is
     /// handshaken first; the client has `headerReadTimeout` for its first byte and again for the
@@ -59,6 +70,13 @@ impl ConnectionTask {
         tls: Option<Arc<EntrypointTls>>,
         tcp: Option<Arc<TcpEntrypoint>>,
     ) {
+        let mut original_dst = None;
+        if self.transparent.is_some() {
+            let Ok(dst) = self.original_destination(&stream) else {
+                return;
+            };
+            original_dst = dst;
+        }
         if let Some(trust) = self.proxy_protocol.clone() {
             let peer = self.conn.client;
             let trusted = trust.senders.trusts(peer.ip());
@@ -77,10 +95,16 @@ impl ConnectionTask {
                 }
             }
         }
+        if let Some(transparent) = self.transparent.clone() {
+            // Protocol detection needs the TCP side even without TCP routers.
+            let tcp = tcp.unwrap_or_default();
+            let detect = Some(&*transparent);
+            return Box::pin(self.run_with_tcp(stream, tls, &tcp, original_dst, detect)).await;
+        }
         if let Some(tcp) = tcp {
             // Boxed: the TCP path's future (ClientHello reading, forwarding) must not grow the
             // task of every plain HTTP connection.
-            return Box::pin(self.run_with_tcp(stream, tls, &tcp)).await;
+            return Box::pin(self.run_with_tcp(stream, tls, &tcp, None, None)).await;
         }
         let Some(tls) = tls else {
             return self.serve(stream).await;
@@ -100,25 +124,62 @@ impl ConnectionTask {
         self.handshake_and_serve(stream, &tls).await;
     }
 
-    /// Routes a connection on an entrypoint with TCP routers: to a TCP router (served here
-    /// until both sides are done), to HTTP, or to HTTPS.
+    /// On a `transparent` entrypoint, before anything is read: where the connection was going
+    /// before iptables redirected it (kept in `conn` for HTTP rules; `None` when it was not
+    /// redirected), or the gateway's own dial come back (refused, logged). Two system calls.
+    fn original_destination(
+        &mut self,
+        stream: &TcpStream,
+    ) -> Result<Option<std::net::SocketAddr>, RedirectedBack> {
+        let peer = self.conn.client;
+        let dst = match stream.local_addr().and_then(|l| original_dst_of(stream, l)) {
+            Ok(dst) => dst,
+            Err(e) => {
+                tracing::debug!(%peer, "no original destination: {e}");
+                None
+            }
+        };
+        if let Some(dst) = dst
+            && is_own(peer, dst)
+        {
+            tracing::warn!(%peer, original_dst = %dst,
+                "refusing the gateway's own connection redirected back to it (a loop): \
+                 exempt the gateway's user or group from the iptables REDIRECT rule \
+                 (-m owner --uid-owner/--gid-owner ... -j RETURN)");
+            return Err(RedirectedBack);
+        }
+        self.conn.original_dst = dst;
+        Ok(dst)
+    }
+
+    /// Routes a connection on an entrypoint with TCP routers or a `transparent` one (with its
+    /// original destination and detection settings): to a TCP router (served here until both
+    /// sides are done), to HTTP, or to HTTPS.
     async fn run_with_tcp(
         self,
         stream: TcpStream,
         tls: Option<Arc<EntrypointTls>>,
         tcp: &TcpEntrypoint,
+        original_dst: Option<std::net::SocketAddr>,
+        transparent: Option<&TransparentConfig>,
     ) {
         let client = self.conn.client;
         let limit = self.limits.header_read_timeout;
         let serves_host = |name: &str| tls.as_ref().is_some_and(|t| t.serves_host(name));
         let https: Option<&(dyn Fn(&str) -> bool + Sync)> = tls.as_ref().map(|_| &serves_host as _);
-        match tcp.route(stream, client, https, limit).await {
+        let arrival = Arrival {
+            client,
+            original_dst,
+            transparent,
+        };
+        match tcp.route(stream, arrival, https, limit).await {
             Verdict::Tcp(target, io) => {
                 let conn = TcpConnection {
                     client,
                     local: self.conn.local,
                     idle: self.limits.idle_timeout,
                     handshake: limit,
+                    original_dst,
                 };
                 crate::tcp::serve(&target, io, conn).await;
                 drop(self.permit);
@@ -171,6 +232,7 @@ impl ConnectionTask {
             mut shutdown,
             permit,
             proxy_protocol: _,
+            transparent: _,
         } = self;
         let client = conn.client;
         let conn = Arc::new(conn);

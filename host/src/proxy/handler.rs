@@ -49,6 +49,8 @@ pub struct Connection {
     pub h2c_upgrade: crate::config::H2cUpgrade,
     /// The entrypoint's path reading (`http.encodedCharacters`, slash merging).
     pub path_policy: PathPolicy,
+    /// Where the client was going before iptables redirected it (`transparent` entrypoints).
+    pub original_dst: Option<SocketAddr>,
 }
 
 /// Per-request timeouts of an entrypoint (`None`: no such timeout).
@@ -222,6 +224,7 @@ async fn proxy(
         method: &parts.method,
         headers: &parts.headers,
         client_ip: conn.client.ip(),
+        original_dst: conn.original_dst,
     };
     let Some(route) = table.find(&facts) else {
         // A refused encoding answers 400 whether or not some router would have matched.

@@ -28,6 +28,8 @@ pub struct TrustedSenders {
 pub struct Entrypoint {
     pub name: Arc<str>,
     pub listener: TcpListener,
+    /// `transparent`: connections redirected by iptables (original destination, detection).
+    pub transparent: Option<Arc<crate::config::TransparentConfig>>,
 }
 
 impl Entrypoint {
@@ -36,7 +38,14 @@ impl Entrypoint {
         Ok(Entrypoint {
             name: Arc::from(name),
             listener,
+            transparent: None,
         })
+    }
+
+    /// Makes this a `transparent` entrypoint (see [`crate::config::TransparentConfig`]).
+    pub fn with_transparent(mut self, config: Option<crate::config::TransparentConfig>) -> Self {
+        self.transparent = config.map(Arc::new);
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -108,6 +117,7 @@ impl Entrypoint {
                 h2c_upgrade: limits.h2c_upgrade,
                 path_policy,
                 forwarded_values: ForwardedValues::new(client, local.port(), false),
+                original_dst: None,
             };
             // The TLS side of the snapshot current at accept: certificates renewed by a reload
             // reach the connections accepted after it.
@@ -126,6 +136,7 @@ impl Entrypoint {
                 shutdown: shutdown.clone(),
                 permit,
                 proxy_protocol: proxy_protocol.clone(),
+                transparent: self.transparent.clone(),
             };
             tokio::spawn(task.run(stream, tls, tcp));
         }

@@ -3,7 +3,7 @@
 //! methods are valid tokens, hosts are ASCII, networks parse) and regex compilation.
 //! Runs at parse time only.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use http::{HeaderName, Method};
 use ipnet::IpNet;
@@ -31,10 +31,12 @@ pub(crate) enum MatcherKind {
     Query,
     QueryRegexp,
     ClientIp,
+    OriginalDst,
+    OriginalDstPort,
 }
 
 impl MatcherKind {
-    const ALL: [MatcherKind; 11] = [
+    const ALL: [MatcherKind; 13] = [
         MatcherKind::Host,
         MatcherKind::HostRegexp,
         MatcherKind::Path,
@@ -46,6 +48,8 @@ impl MatcherKind {
         MatcherKind::Query,
         MatcherKind::QueryRegexp,
         MatcherKind::ClientIp,
+        MatcherKind::OriginalDst,
+        MatcherKind::OriginalDstPort,
     ];
 
     /// The canonical spelling, as in Traefik's documentation.
@@ -62,6 +66,8 @@ impl MatcherKind {
             MatcherKind::Query => "Query",
             MatcherKind::QueryRegexp => "QueryRegexp",
             MatcherKind::ClientIp => "ClientIP",
+            MatcherKind::OriginalDst => "OriginalDst",
+            MatcherKind::OriginalDstPort => "OriginalDstPort",
         }
     }
 
@@ -196,6 +202,10 @@ impl Matcher {
                 Matcher::QueryRegexp(first.value.into(), bytes_regex(matcher, &second)?)
             }
             MatcherKind::ClientIp => Matcher::ClientIp(client_net(first)?),
+            MatcherKind::OriginalDst => Matcher::OriginalDst(original_dst(matcher, first)?),
+            MatcherKind::OriginalDstPort => {
+                Matcher::OriginalDstPort(original_dst_port(matcher, first)?)
+            }
         })
     }
 }
@@ -247,6 +257,26 @@ fn bad_regex(matcher: &'static str, pattern: &str, offset: usize, err: &regex::E
         reason,
         offset,
     }
+}
+
+/// Parses an `OriginalDst` argument (HTTP and TCP rules): `ip:port`, IPv6 in brackets.
+pub(crate) fn original_dst(matcher: &'static str, arg: Arg) -> Result<SocketAddr, RuleError> {
+    arg.value.parse().map_err(|_| RuleError::BadArgument {
+        matcher,
+        value: arg.value,
+        reason: "not an ip:port address (IPv6 in brackets)",
+        offset: arg.offset,
+    })
+}
+
+/// Parses an `OriginalDstPort` argument (HTTP and TCP rules): a port number.
+pub(crate) fn original_dst_port(matcher: &'static str, arg: Arg) -> Result<u16, RuleError> {
+    arg.value.parse().map_err(|_| RuleError::BadArgument {
+        matcher,
+        value: arg.value,
+        reason: "not a port number",
+        offset: arg.offset,
+    })
 }
 
 /// Parses a `ClientIP` argument: an address or a CIDR range (host bits allowed, as in Go).

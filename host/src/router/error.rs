@@ -6,7 +6,7 @@
 
 /// The matcher names the parser knows, in the order error messages list them.
 pub(crate) const MATCHER_NAMES: &str = "Host, HostRegexp, Path, PathPrefix, PathRegexp, Method, \
-     Header, HeaderRegexp, Query, QueryRegexp, ClientIP";
+     Header, HeaderRegexp, Query, QueryRegexp, ClientIP, OriginalDst, OriginalDstPort";
 
 /// A rule that does not parse or does not compile. `Display` is a human reason with position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -141,10 +141,10 @@ pub enum RuleError {
         http_matcher: bool,
     },
 
-    /// A TCP matcher argument that cannot be used (`HostSNI` with an invalid name, `ALPN`
-    /// naming `acme-tls/1`).
+    /// A matcher argument that cannot be used (`HostSNI` with an invalid name, `ALPN` naming
+    /// `acme-tls/1`, an `OriginalDst` that is not `ip:port`).
     #[error("invalid value {value:?} for {matcher} at offset {offset}: {reason}")]
-    BadTcpArgument {
+    BadArgument {
         matcher: &'static str,
         value: String,
         reason: &'static str,
@@ -153,7 +153,8 @@ pub enum RuleError {
 }
 
 /// The TCP router matchers, in the order error messages list them.
-pub(crate) const TCP_MATCHER_NAMES: &str = "HostSNI, HostSNIRegexp, ClientIP, ALPN";
+pub(crate) const TCP_MATCHER_NAMES: &str =
+    "HostSNI, HostSNIRegexp, ClientIP, ALPN, OriginalDst, OriginalDstPort";
 
 fn unknown_tcp_matcher(name: &str, offset: usize, http_matcher: bool) -> String {
     if http_matcher {

@@ -84,7 +84,8 @@ fn matcher_errors_name_the_matcher_and_offset() {
     assert_eq!(
         err("Hots(`a.test`)"),
         "unknown matcher \"Hots\" at offset 0 (expected one of Host, HostRegexp, Path, \
-         PathPrefix, PathRegexp, Method, Header, HeaderRegexp, Query, QueryRegexp, ClientIP)"
+         PathPrefix, PathRegexp, Method, Header, HeaderRegexp, Query, QueryRegexp, ClientIP, \
+         OriginalDst, OriginalDstPort)"
     );
     assert_eq!(err("Host()"), "Host at offset 0 takes 1 argument, got 0");
     assert_eq!(

@@ -1,6 +1,6 @@
 //! What a rule can look at: a handful of borrows into the request, built once per request.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// The parts of a request that rules match on, borrowed from it. Built once per request
 /// (costs a few pointer copies) and shared by every rule the router tries.
@@ -19,6 +19,9 @@ pub struct RequestFacts<'a> {
     /// The peer address of the connection (`ClientIP` does not look at `X-Forwarded-For`,
     /// as in Traefik).
     pub client_ip: IpAddr,
+    /// Where the connection was going before iptables redirected it to a `transparent`
+    /// entrypoint; `None` elsewhere (`OriginalDst` rules then never match).
+    pub original_dst: Option<SocketAddr>,
 }
 
 impl<'a> RequestFacts<'a> {

@@ -98,6 +98,7 @@ fn facts_for<'a>(headers: &'a HeaderMap, method: &'a Method) -> [RequestFacts<'a
             method,
             headers,
             client_ip: v4,
+            original_dst: None,
         },
         RequestFacts {
             host: None,
@@ -106,6 +107,7 @@ fn facts_for<'a>(headers: &'a HeaderMap, method: &'a Method) -> [RequestFacts<'a
             method,
             headers,
             client_ip: v6,
+            original_dst: None,
         },
         RequestFacts {
             host: Some("::1"),
@@ -114,6 +116,7 @@ fn facts_for<'a>(headers: &'a HeaderMap, method: &'a Method) -> [RequestFacts<'a
             method,
             headers,
             client_ip: v6,
+            original_dst: None,
         },
     ]
 }

@@ -1,7 +1,7 @@
-//! The eleven Traefik v3 matchers, compiled (see `compile.rs`), evaluated per request against
+//! The eleven Traefik v3 matchers and the mesh's two (`OriginalDst`, `OriginalDstPort`), compiled (see `compile.rs`), evaluated per request against
 //! [`RequestFacts`] without allocating.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use http::{HeaderName, Method};
 use ipnet::IpNet;
@@ -30,6 +30,9 @@ pub(crate) enum Matcher {
     QueryRegexp(Box<str>, regex::bytes::Regex),
     /// A single address is stored as a /32 or /128 network; IPv4-mapped IPv6 is stored as IPv4.
     ClientIp(IpNet),
+    /// The connection's destination before iptables redirected it (`transparent`).
+    OriginalDst(SocketAddr),
+    OriginalDstPort(u16),
 }
 
 impl Matcher {
@@ -60,6 +63,10 @@ impl Matcher {
             Matcher::QueryRegexp(key, re) => query_values(facts, key)
                 .any(|raw| query::with_decoded(raw, |value| re.is_match(value))),
             Matcher::ClientIp(net) => net.contains(&canonical_ip(facts.client_ip)),
+            Matcher::OriginalDst(addr) => facts.original_dst == Some(*addr),
+            Matcher::OriginalDstPort(port) => {
+                facts.original_dst.is_some_and(|dst| dst.port() == *port)
+            }
         }
     }
 }

@@ -5,7 +5,8 @@
 //! Host(`a.test`) && (PathPrefix(`/api`) || Header(`X-Api`, `1`)) && !ClientIP(`10.0.0.0/8`)
 //! ```
 //! Matchers: `Host`, `HostRegexp`, `Path`, `PathPrefix`, `PathRegexp`, `Method`, `Header`,
-//! `HeaderRegexp`, `Query`, `QueryRegexp`, `ClientIP`; combined with `!` > `&&` > `||` and
+//! `HeaderRegexp`, `Query`, `QueryRegexp`, `ClientIP`, and wasmgate's `OriginalDst`,
+//! `OriginalDstPort` (transparent entrypoints); combined with `!` > `&&` > `||` and
 //! parentheses. Arguments are backquoted (raw) or double-quoted (Go escapes) strings.
 //!
 //! When things run: [`Rule::parse`] at config load (regexes compiled there, once);
@@ -31,6 +32,8 @@
 //!   `k`'s values is `v`. Keys and values are compared after `+`/`%XX` decoding, pairs are read
 //!   as Go's `url.ParseQuery` does.
 //! - `ClientIP` looks at the connection's peer address; IPv4-mapped IPv6 counts as IPv4.
+//! - `OriginalDst(`ip:port`)` / `OriginalDstPort(`port`)` look at where the connection was
+//!   going before iptables redirected it to a `transparent` entrypoint; never true elsewhere.
 //! - Matcher names are accepted in Traefik's four spellings (`PathPrefix`, `pathprefix`,
 //!   `PATHPREFIX`, `Pathprefix`). Empty arguments are errors, as in Traefik.
 
@@ -53,7 +56,7 @@ mod fuzz_tests;
 #[cfg(test)]
 mod rule_tests;
 
-pub(crate) use compile::{Arg, client_net, regex};
+pub(crate) use compile::{Arg, client_net, original_dst, original_dst_port, regex};
 pub use error::RuleError;
 pub(crate) use expr::Expr;
 pub(crate) use parser::{Grammar, parse_with};

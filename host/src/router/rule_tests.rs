@@ -15,6 +15,7 @@ struct Req {
     method: Method,
     headers: HeaderMap,
     ip: IpAddr,
+    original_dst: Option<std::net::SocketAddr>,
 }
 
 fn req() -> Req {
@@ -25,6 +26,7 @@ fn req() -> Req {
         method: Method::GET,
         headers: HeaderMap::new(),
         ip: [192, 0, 2, 1].into(),
+        original_dst: None,
     }
 }
 
@@ -54,6 +56,10 @@ impl Req {
         self.ip = ip.parse().unwrap();
         self
     }
+    fn redirected_from(mut self, dst: &str) -> Self {
+        self.original_dst = Some(dst.parse().unwrap());
+        self
+    }
     fn facts(&self) -> RequestFacts<'_> {
         RequestFacts {
             host: self.host.as_deref(),
@@ -62,6 +68,7 @@ impl Req {
             method: &self.method,
             headers: &self.headers,
             client_ip: self.ip,
+            original_dst: self.original_dst,
         }
     }
     fn is(&self, rule: &str) -> bool {
@@ -97,6 +104,7 @@ fn host_ignores_the_port_via_host_of() {
         method: &parts.method,
         headers: &parts.headers,
         client_ip: [127, 0, 0, 1].into(),
+        original_dst: None,
     };
     assert!(Rule::parse("Host(`a.test`)").unwrap().matches(&facts));
 }
@@ -221,6 +229,33 @@ fn query_regexp_matches_decoded_values() {
     assert!(!r.is("QueryRegexp(`missing`, `.*`)"));
     let long = format!("v={}", "%41".repeat(2000));
     assert!(req().query(&long).is("QueryRegexp(`v`, `^A{2000}$`)"));
+}
+
+#[test]
+fn original_destination_matchers_see_only_redirected_connections() {
+    let rule = "OriginalDst(`10.96.0.10:80`)";
+    assert!(req().redirected_from("10.96.0.10:80").is(rule));
+    assert!(!req().redirected_from("10.96.0.10:81").is(rule));
+    assert!(!req().is(rule));
+    assert!(
+        req()
+            .redirected_from("[fd00::1]:80")
+            .is("OriginalDst(`[fd00::1]:80`)")
+    );
+    assert!(
+        req()
+            .redirected_from("10.96.0.9:80")
+            .is("OriginalDstPort(`80`)")
+    );
+    assert!(!req().is("OriginalDstPort(`80`)"));
+    let err = Rule::parse("OriginalDst(`reviews:80`)")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not an ip:port address"), "{err}");
+    let err = Rule::parse("OriginalDstPort(`65536`)")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a port number"), "{err}");
 }
 
 #[test]

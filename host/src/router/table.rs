@@ -80,6 +80,7 @@ mod tests {
             method: &http::Method::GET,
             headers: &headers,
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            original_dst: None,
         };
         table.find(&facts).map(|r| r.name.as_str())
     }

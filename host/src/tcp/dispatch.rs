@@ -22,7 +22,10 @@ use std::time::Duration;
 use rustls::ServerConfig;
 use tokio::io::AsyncRead;
 
+use crate::config::TransparentConfig;
+
 use super::client_hello::{FirstBytes, HelloInfo, read_first_bytes};
+use super::detect::looks_like_http;
 use super::prefixed::Prefixed;
 use super::rule::ConnFacts;
 use super::service::TcpService;
@@ -60,6 +63,18 @@ pub struct TcpEntrypoint {
     pub https_routers: bool,
 }
 
+/// Who a connection is from and, on a `transparent` entrypoint, where it was going and how
+/// its protocol is detected. Built once per connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    pub client: SocketAddr,
+    /// The destination before iptables redirected it; `None` when not redirected.
+    pub original_dst: Option<SocketAddr>,
+    /// The entrypoint's `transparent` settings: protocol detection instead of Traefik's order
+    /// (see [`TcpEntrypoint::route`]).
+    pub transparent: Option<&'a TransparentConfig>,
+}
+
 /// Where a connection goes; the bytes read to decide are replayed by the `Prefixed` stream.
 pub enum Verdict<IO> {
     Tcp(Arc<TcpTarget>, Prefixed<IO>),
@@ -72,26 +87,65 @@ impl TcpEntrypoint {
     /// Decides where `io` from `client` goes (see the module docs). `serves_host` tells whether
     /// an HTTPS router of this entrypoint names a host; `https` whether the entrypoint has a
     /// TLS side at all.
+    ///
+    /// On a `transparent` entrypoint the protocol is detected instead (`detect`): a connection
+    /// to an opaque port goes to a plain TCP router at once; otherwise the first bytes are
+    /// awaited for `detectTimeout`; silence goes to a plain TCP router; an HTTP/1.x request
+    /// line or the HTTP/2 preface goes to HTTP unless a plain TCP router other than the
+    /// catch-all matches; other plain bytes go to a plain TCP router (else the connection is
+    /// closed); TLS follows the order above.
     pub async fn route<IO: AsyncRead + Unpin>(
         &self,
-        mut io: IO,
-        client: SocketAddr,
+        io: IO,
+        arrival: Arrival<'_>,
         https: Option<&(dyn Fn(&str) -> bool + Sync)>,
         first_byte: Duration,
     ) -> Verdict<IO> {
+        let client = arrival.client;
         let plain_facts = ConnFacts {
             server_name: None,
             alpn: &[],
             client_ip: client.ip(),
+            original_dst: arrival.original_dst,
         };
-        if !self.plain.is_empty()
-            && self.tls.is_empty()
-            && !self.https_routers
-            && let Some((target, _)) = self.plain.find(&plain_facts)
-        {
-            return Verdict::Tcp(target.clone(), Prefixed::new(Vec::new(), io));
+        let opaque = arrival.transparent.is_some_and(|t| {
+            arrival
+                .original_dst
+                .is_some_and(|dst| t.opaque_ports.contains(&dst.port()))
+        });
+        let shortcut = match arrival.transparent {
+            Some(_) => opaque,
+            None => !self.plain.is_empty() && self.tls.is_empty() && !self.https_routers,
+        };
+        if shortcut {
+            return match self.plain.find(&plain_facts) {
+                Some((target, _)) => Verdict::Tcp(target.clone(), Prefixed::new(Vec::new(), io)),
+                None if opaque => {
+                    tracing::debug!(%client, "no plain TCP router for an opaque port; closing");
+                    Verdict::Close
+                }
+                None => {
+                    self.route_read(io, arrival, https, first_byte, plain_facts)
+                        .await
+                }
+            };
         }
-        let (bytes, hello) = match read_first_bytes(&mut io, first_byte).await {
+        self.route_read(io, arrival, https, first_byte, plain_facts)
+            .await
+    }
+
+    /// [`TcpEntrypoint::route`] once the first bytes must be read.
+    async fn route_read<IO: AsyncRead + Unpin>(
+        &self,
+        mut io: IO,
+        arrival: Arrival<'_>,
+        https: Option<&(dyn Fn(&str) -> bool + Sync)>,
+        first_byte: Duration,
+        plain_facts: ConnFacts<'_>,
+    ) -> Verdict<IO> {
+        let client = arrival.client;
+        let wait = arrival.transparent.map_or(first_byte, |t| t.detect_timeout);
+        let (bytes, hello) = match read_first_bytes(&mut io, wait).await {
             FirstBytes::Silent => {
                 return match self.plain.find(&plain_facts) {
                     Some((target, _)) => {
@@ -104,6 +158,20 @@ impl TcpEntrypoint {
                 };
             }
             FirstBytes::Gone => return Verdict::Close,
+            FirstBytes::Plain(bytes) if arrival.transparent.is_some() => {
+                let http = looks_like_http(&bytes);
+                let io = Prefixed::new(bytes, io);
+                return match self.plain.find(&plain_facts) {
+                    Some((target, catch_all)) if !(http && catch_all) => {
+                        Verdict::Tcp(target.clone(), io)
+                    }
+                    _ if http => Verdict::Http(io),
+                    _ => {
+                        tracing::debug!(%client, "no plain TCP router for an opaque protocol");
+                        Verdict::Close
+                    }
+                };
+            }
             FirstBytes::Plain(bytes) => {
                 let io = Prefixed::new(bytes, io);
                 return match self.plain.find(&plain_facts) {
@@ -119,6 +187,7 @@ impl TcpEntrypoint {
             server_name: server_name.as_deref(),
             alpn,
             client_ip: client.ip(),
+            original_dst: arrival.original_dst,
         };
         let names_host = match (https, server_name) {
             (Some(serves), Some(name)) => serves(name),
@@ -203,9 +272,13 @@ mod tests {
         let hosts: Vec<String> = https.unwrap_or(&[]).iter().map(|h| h.to_string()).collect();
         let serves = move |name: &str| hosts.iter().any(|h| h == name);
         let https = https.map(|_| &serves as &(dyn Fn(&str) -> bool + Sync));
-        let client = "127.0.0.1:5000".parse().unwrap();
+        let arrival = Arrival {
+            client: "127.0.0.1:5000".parse().unwrap(),
+            original_dst: None,
+            transparent: None,
+        };
         match ep
-            .route(&bytes[..], client, https, Duration::from_secs(5))
+            .route(&bytes[..], arrival, https, Duration::from_secs(5))
             .await
         {
             Verdict::Tcp(target, io) => {
@@ -243,5 +316,54 @@ mod tests {
         };
         assert_eq!(verdict(&ep, None, "other.test").await, "close");
         assert_eq!(verdict(&ep, Some(&[]), "other.test").await, "https");
+    }
+
+    /// Where `first` bytes go on a transparent entrypoint with `plain` routes, redirected from
+    /// `dst`: the router's name, "http" or "close".
+    async fn detected(plain: &[(&str, &str)], dst: &str, first: &[u8]) -> String {
+        let ep = TcpEntrypoint {
+            plain: routes(plain),
+            ..TcpEntrypoint::default()
+        };
+        let transparent = TransparentConfig {
+            detect_timeout: Duration::from_secs(5),
+            opaque_ports: vec![3306],
+        };
+        let arrival = Arrival {
+            client: "10.0.0.1:5000".parse().unwrap(),
+            original_dst: Some(dst.parse().unwrap()),
+            transparent: Some(&transparent),
+        };
+        match ep.route(first, arrival, None, Duration::from_secs(5)).await {
+            Verdict::Tcp(target, io) => {
+                assert_eq!(io.pending(), first, "the first bytes are replayed");
+                target.router.to_string()
+            }
+            Verdict::Http(io) => {
+                assert_eq!(io.pending(), first, "the first bytes are replayed");
+                "http".into()
+            }
+            Verdict::Https(_) => "https".into(),
+            Verdict::Close => "close".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn detection_sends_http_to_http_and_other_bytes_to_plain_tcp_routers() {
+        let catch_all = [("any", "HostSNI(`*`)")];
+        let get = b"GET / HTTP/1.1\r\nhost: a\r\n\r\n";
+        let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+        assert_eq!(detected(&catch_all, "10.96.0.1:80", get).await, "http");
+        assert_eq!(detected(&catch_all, "10.96.0.1:80", preface).await, "http");
+        assert_eq!(
+            detected(&catch_all, "10.96.0.1:6379", b"*1\r\n").await,
+            "any"
+        );
+        assert_eq!(detected(&[], "10.96.0.1:6379", b"*1\r\n").await, "close");
+        // A router naming the destination takes HTTP bytes too; an opaque port is not read.
+        let by_port = [("web", "OriginalDstPort(`80`)"), ("any", "HostSNI(`*`)")];
+        assert_eq!(detected(&by_port, "10.96.0.1:80", get).await, "web");
+        let db = [("db", "OriginalDstPort(`3306`)")];
+        assert_eq!(detected(&db, "10.96.0.1:3306", b"").await, "db");
     }
 }

@@ -5,6 +5,9 @@
 //! When things run:
 //! - at config time (`app::build`): [`TcpRule::parse`], the [`TcpEntrypoint`] route tables
 //!   and the [`TcpService`] trees;
+//! - per connection on a `transparent` entrypoint: [`original_dst`] (where iptables
+//!   redirected it from), [`is_own`] (a loop of the gateway's own dial), and protocol
+//!   detection in [`TcpEntrypoint::route`] (`detect`);
 //! - per connection on an entrypoint with `proxyProtocol`: [`read_proxy_header`] (the client
 //!   behind an L4 balancer, for every router, plugin and `X-Forwarded-For`);
 //! - per connection, only on an entrypoint that has TCP routers (the others keep the HTTP
@@ -12,9 +15,12 @@
 //!   [`serve`] forwards it when a TCP router took it.
 
 mod client_hello;
+mod detect;
 mod dispatch;
 mod forward;
 mod middleware;
+mod original_dst;
+mod own_dials;
 mod prefixed;
 mod proxy_header;
 pub mod proxy_protocol;
@@ -24,12 +30,14 @@ mod service;
 mod table;
 
 pub use client_hello::{FirstBytes, HelloInfo, read_first_bytes};
-pub use dispatch::{TcpEntrypoint, TcpTarget, TcpTls, Verdict};
+pub use dispatch::{Arrival, TcpEntrypoint, TcpTarget, TcpTls, Verdict};
 pub use forward::{Forwarded, forward};
 pub use middleware::{InFlightLease, InFlightPerIp, TcpMiddleware};
+pub use original_dst::original_dst;
+pub use own_dials::is_own;
 pub use prefixed::Prefixed;
 pub use proxy_header::{ProxyHeaderError, read_proxy_header};
 pub use rule::{ConnFacts, TcpRule};
 pub use serve::{TcpConnection, serve};
-pub use service::{TcpConnectSettings, TcpLoadBalancer, TcpServer, TcpService};
+pub use service::{TcpConnectSettings, TcpLoadBalancer, TcpPick, TcpServer, TcpService};
 pub use table::{TcpRoute, TcpRoutes};

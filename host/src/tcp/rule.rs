@@ -1,5 +1,5 @@
 //! TCP router rules: Traefik v3's TCP matchers (`HostSNI`, `HostSNIRegexp`, `ClientIP`,
-//! `ALPN`) combined with `&&`, `||`, `!` and parentheses, read by the router module's parser.
+//! `ALPN`) and the mesh's `OriginalDst`, `OriginalDstPort`, combined with `&&`, `||`, `!` and parentheses, read by the router module's parser.
 //!
 //! Parsed at config load; [`TcpRule::matches`] runs once per connection (per route tried) over
 //! the [`ConnFacts`] read before routing, and allocates nothing.
@@ -14,14 +14,18 @@
 //! - `HostSNIRegexp` is matched case-insensitively and unanchored (write `^...$`).
 //! - `ALPN(`h2`)` matches when the client offers that protocol; `acme-tls/1` is refused.
 //! - `ClientIP` takes an address or a CIDR range; IPv4-mapped IPv6 counts as IPv4.
+//! - `OriginalDst(`10.96.0.10:80`)` and `OriginalDstPort(`80`)` match the destination a
+//!   client dialled before iptables redirected it to a `transparent` entrypoint; they never
+//!   match elsewhere, nor a connection addressed to the gateway itself.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use ipnet::IpNet;
 use regex::Regex;
 
 use crate::router::{
-    Arg, Expr, Grammar, RuleError, client_net, is_http_matcher, parse_with, regex,
+    Arg, Expr, Grammar, RuleError, client_net, is_http_matcher, original_dst, original_dst_port,
+    parse_with, regex,
 };
 
 /// What a TCP rule looks at, read once per connection before routing.
@@ -32,6 +36,8 @@ pub struct ConnFacts<'a> {
     /// The protocols the ClientHello offers (ALPN); empty on a plain connection.
     pub alpn: &'a [Vec<u8>],
     pub client_ip: IpAddr,
+    /// Where the client was going before iptables redirected it (`transparent` entrypoints).
+    pub original_dst: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,14 +46,18 @@ enum Kind {
     HostSniRegexp,
     ClientIp,
     Alpn,
+    OriginalDst,
+    OriginalDstPort,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [
+    const ALL: [Kind; 6] = [
         Kind::HostSni,
         Kind::HostSniRegexp,
         Kind::ClientIp,
         Kind::Alpn,
+        Kind::OriginalDst,
+        Kind::OriginalDstPort,
     ];
 
     fn name(self) -> &'static str {
@@ -56,6 +66,8 @@ impl Kind {
             Kind::HostSniRegexp => "HostSNIRegexp",
             Kind::ClientIp => "ClientIP",
             Kind::Alpn => "ALPN",
+            Kind::OriginalDst => "OriginalDst",
+            Kind::OriginalDstPort => "OriginalDstPort",
         }
     }
 }
@@ -70,6 +82,8 @@ pub(crate) enum TcpMatcher {
     HostSniRegexp(Regex),
     ClientIp(IpNet),
     Alpn(Box<[u8]>),
+    OriginalDst(SocketAddr),
+    OriginalDstPort(u16),
 }
 
 impl TcpMatcher {
@@ -83,6 +97,10 @@ impl TcpMatcher {
             TcpMatcher::HostSniRegexp(re) => re.is_match(facts.server_name.unwrap_or("")),
             TcpMatcher::ClientIp(net) => net.contains(&canonical_ip(facts.client_ip)),
             TcpMatcher::Alpn(proto) => facts.alpn.iter().any(|p| **p == **proto),
+            TcpMatcher::OriginalDst(addr) => facts.original_dst == Some(*addr),
+            TcpMatcher::OriginalDstPort(port) => {
+                facts.original_dst.is_some_and(|d| d.port() == *port)
+            }
         }
     }
 
@@ -146,7 +164,7 @@ impl Grammar for TcpGrammar {
                 offset: empty.offset,
             });
         }
-        let bad = |arg: &Arg, reason| RuleError::BadTcpArgument {
+        let bad = |arg: &Arg, reason| RuleError::BadArgument {
             matcher,
             value: arg.value.clone(),
             reason,
@@ -189,6 +207,14 @@ impl Grammar for TcpGrammar {
                 }
                 Ok(TcpMatcher::Alpn(arg.value.into_bytes().into()))
             }
+            Kind::OriginalDst => Ok(TcpMatcher::OriginalDst(original_dst(
+                matcher,
+                args.remove(0),
+            )?)),
+            Kind::OriginalDstPort => Ok(TcpMatcher::OriginalDstPort(original_dst_port(
+                matcher,
+                args.remove(0),
+            )?)),
         }
     }
 }
@@ -258,6 +284,7 @@ mod tests {
             server_name: sni,
             alpn,
             client_ip: ip.parse().unwrap(),
+            original_dst: None,
         }
     }
 
@@ -289,12 +316,34 @@ mod tests {
     }
 
     #[test]
+    fn original_destination_rules_match_only_redirected_connections() {
+        let rule = TcpRule::parse("OriginalDst(`10.96.0.10:80`) || OriginalDstPort(`25`)").unwrap();
+        let mut conn = facts(None, &[], "10.0.0.1");
+        assert!(!rule.matches(&conn));
+        conn.original_dst = Some("10.96.0.10:80".parse().unwrap());
+        assert!(rule.matches(&conn));
+        conn.original_dst = Some("10.96.0.11:80".parse().unwrap());
+        assert!(!rule.matches(&conn));
+        conn.original_dst = Some("10.96.0.11:25".parse().unwrap());
+        assert!(rule.matches(&conn));
+        assert!(rule.tls_only_matcher().is_none());
+        let err = TcpRule::parse("OriginalDstPort(`http`)")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a port number"), "{err}");
+        let err = TcpRule::parse("OriginalDst(`svc:80`)")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not an ip:port"), "{err}");
+    }
+
+    #[test]
     fn http_matchers_and_bad_arguments_are_refused() {
         let err = TcpRule::parse("Host(`a.test`)").unwrap_err().to_string();
         assert_eq!(
             err,
             "Host at offset 0 is an HTTP matcher; a TCP router matches with HostSNI, \
-             HostSNIRegexp, ClientIP, ALPN"
+             HostSNIRegexp, ClientIP, ALPN, OriginalDst, OriginalDstPort"
         );
         let err = TcpRule::parse("HostSNI(`a b`)").unwrap_err().to_string();
         assert!(err.contains("not a host name"), "{err}");

@@ -11,7 +11,9 @@ use tokio::net::TcpStream;
 
 use super::dispatch::{TcpTarget, TcpTls};
 use super::forward::{Forwarded, forward};
+use super::own_dials::{DialLease, register};
 use super::proxy_protocol;
+use super::service::TcpPick;
 
 /// Per-connection settings from the entrypoint.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +25,9 @@ pub struct TcpConnection {
     pub idle: Option<Duration>,
     /// Bound on a terminated TLS handshake.
     pub handshake: Duration,
+    /// Where the client was going before iptables redirected it (`transparent` entrypoints);
+    /// `None` otherwise, or when it dialled the gateway itself.
+    pub original_dst: Option<SocketAddr>,
 }
 
 /// Serves `io` (bytes read to route it included) with `target`.
@@ -56,25 +61,41 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let router = &*target.router;
-    let Some((lb, server)) = target.service.pick() else {
-        tracing::warn!(
-            router,
-            "TCP service has no server; closing the client connection"
-        );
-        return;
+    let (service, address, settings, server_tls) = match target.service.pick() {
+        Some(TcpPick::Server(lb, server)) => (
+            &*lb.name,
+            Dial::Named(&server.address),
+            &lb.settings,
+            server.tls,
+        ),
+        Some(TcpPick::OriginalDst(name, settings)) => {
+            let Some(dst) = conn.original_dst else {
+                // Not redirected: the original destination is the gateway itself.
+                tracing::warn!(router, service = name, client = %conn.client,
+                    "passthrough refused: the connection was not redirected here (it is addressed \
+                     to the gateway itself; forwarding it would loop); closing it");
+                return;
+            };
+            (name, Dial::Original(dst), settings, false)
+        }
+        None => {
+            tracing::warn!(
+                router,
+                "TCP service has no server; closing the client connection"
+            );
+            return;
+        }
     };
-    let address = &*server.address;
-    let settings = &lb.settings;
-    let dialled = tokio::time::timeout(settings.dial_timeout, TcpStream::connect(address)).await;
-    let mut backend = match dialled {
-        Ok(Ok(stream)) => stream,
+    let dialled = tokio::time::timeout(settings.dial_timeout, dial(address)).await;
+    let (mut backend, _lease) = match dialled {
+        Ok(Ok(dialled)) => dialled,
         Ok(Err(e)) => {
-            tracing::warn!(router, service = &*lb.name, server = address, client = %conn.client,
+            tracing::warn!(router, service, server = %address, client = %conn.client,
                 "cannot connect to the TCP server: {e}; closing the client connection");
             return;
         }
         Err(_) => {
-            tracing::warn!(router, service = &*lb.name, server = address, client = %conn.client,
+            tracing::warn!(router, service, server = %address, client = %conn.client,
                 "connecting to the TCP server timed out; closing the client connection");
             return;
         }
@@ -85,18 +106,22 @@ where
         if let Err(e) = backend.write_all(&header).await {
             tracing::warn!(
                 router,
-                server = address,
+                server = %address,
                 "cannot send the PROXY protocol header: {e}"
             );
             return;
         }
     }
-    let done: Forwarded = match (server.tls, &settings.tls) {
+    let done: Forwarded = match (server_tls, &settings.tls) {
         (true, Some(tls)) => {
-            let Some(name) = tls.server_name.clone().or_else(|| host_name(address)) else {
+            let Some(name) = tls
+                .server_name
+                .clone()
+                .or_else(|| host_name(&address.to_string()))
+            else {
                 tracing::warn!(
                     router,
-                    server = address,
+                    server = %address,
                     "no server name for TLS to the server"
                 );
                 return;
@@ -110,8 +135,8 @@ where
                 Ok(Err(e)) => {
                     tracing::warn!(
                         router,
-                        service = &*lb.name,
-                        server = address,
+                        service,
+                        server = %address,
                         "TLS to the TCP server failed: {e}; closing the client connection"
                     );
                     return;
@@ -119,8 +144,8 @@ where
                 Err(_) => {
                     tracing::warn!(
                         router,
-                        service = &*lb.name,
-                        server = address,
+                        service,
+                        server = %address,
                         "TLS to the TCP server timed out; closing the client connection"
                     );
                     return;
@@ -131,13 +156,51 @@ where
     };
     tracing::debug!(
         router,
-        server = address,
+        server = %address,
         client = %conn.client,
         bytes_in = done.client_to_backend,
         bytes_out = done.backend_to_client,
         cut = done.cut,
         "TCP connection ended"
     );
+}
+
+/// A server to dial: a configured `host:port` (resolved when dialled) or an original destination.
+#[derive(Debug, Clone, Copy)]
+enum Dial<'a> {
+    Named(&'a str),
+    Original(SocketAddr),
+}
+
+impl std::fmt::Display for Dial<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dial::Named(name) => f.write_str(name),
+            Dial::Original(addr) => addr.fmt(f),
+        }
+    }
+}
+
+/// Connects to `address`. An original destination is dialled from a port registered first
+/// (`own_dials`), so that the connection, should iptables redirect it back to a transparent
+/// entrypoint, is recognised there and refused rather than dialled again.
+async fn dial(address: Dial<'_>) -> std::io::Result<(TcpStream, Option<DialLease>)> {
+    match address {
+        Dial::Named(name) => Ok((TcpStream::connect(name).await?, None)),
+        Dial::Original(dst) => {
+            let socket = match dst {
+                SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+            };
+            let any: SocketAddr = match dst {
+                SocketAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+                SocketAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+            };
+            socket.bind(any)?;
+            let lease = register(socket.local_addr()?.port(), dst);
+            Ok((socket.connect(dst).await?, Some(lease)))
+        }
+    }
 }
 
 /// The host part of `host:port` as a TLS server name (brackets of an IPv6 literal dropped).

@@ -60,6 +60,20 @@ pub enum TcpService {
         children: Box<[Arc<TcpService>]>,
         rotation: SmoothWeighted,
     },
+    /// `passthrough: {}`: each connection goes to its own original destination.
+    Passthrough {
+        name: Arc<str>,
+        settings: TcpConnectSettings,
+    },
+}
+
+/// Where the next connection of a service goes.
+#[derive(Debug)]
+pub enum TcpPick<'a> {
+    /// A server of a load balancer.
+    Server(&'a TcpLoadBalancer, &'a TcpServer),
+    /// The connection's original destination, dialled with these settings.
+    OriginalDst(&'a str, &'a TcpConnectSettings),
 }
 
 impl TcpService {
@@ -72,17 +86,20 @@ impl TcpService {
         }
     }
 
-    /// The load balancer and server address for the next connection; `None` when no server
-    /// has a weight (config checks prevent it).
-    pub fn pick(&self) -> Option<(&TcpLoadBalancer, &TcpServer)> {
+    /// Where the next connection goes; `None` when no server has a weight (config checks
+    /// prevent it).
+    pub fn pick(&self) -> Option<TcpPick<'_>> {
         match self {
             TcpService::LoadBalancer(lb) => {
                 let i = lb.rotation.pick(|_| true)?;
-                Some((lb, lb.servers.get(i)?))
+                Some(TcpPick::Server(lb, lb.servers.get(i)?))
             }
             TcpService::Weighted { children, rotation } => {
                 let i = rotation.pick(|_| true)?;
                 children.get(i)?.pick()
+            }
+            TcpService::Passthrough { name, settings } => {
+                Some(TcpPick::OriginalDst(name, settings))
             }
         }
     }
@@ -113,7 +130,10 @@ mod tests {
         };
         let service = TcpService::weighted(vec![(lb("a", "a:1"), 3), (lb("b", "b:1"), 1)]);
         let picks: Vec<&str> = (0..8)
-            .filter_map(|_| service.pick().map(|p| &*p.1.address))
+            .filter_map(|_| match service.pick() {
+                Some(TcpPick::Server(_, server)) => Some(&*server.address),
+                _ => None,
+            })
             .collect();
         assert_eq!(picks.iter().filter(|a| **a == "a:1").count(), 6);
         assert_eq!(picks.iter().filter(|a| **a == "b:1").count(), 2);

@@ -92,8 +92,31 @@ impl Gateway {
         Self::launch(dir, &path, &cache_dir(), &[])
     }
 
+    /// Like `start` without plugins, the process running with group id `gid` (root's user
+    /// otherwise), so that iptables can tell the gateway's own connections apart
+    /// (`-m owner --gid-owner`). Started from a thread inside a network namespace, the gateway
+    /// runs in that namespace.
+    pub fn start_in_group(yaml: &str, gid: u32) -> Gateway {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write_config(dir.path(), yaml, &[]);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wasmgate"));
+        std::os::unix::process::CommandExt::gid(&mut command, gid);
+        Self::launch_command(command, dir, &path, &cache_dir(), &[])
+    }
+
     fn launch(dir: tempfile::TempDir, path: &Path, cache: &Path, env: &[(&str, &str)]) -> Gateway {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+        let command = Command::new(env!("CARGO_BIN_EXE_wasmgate"));
+        Self::launch_command(command, dir, path, cache, env)
+    }
+
+    fn launch_command(
+        mut command: Command,
+        dir: tempfile::TempDir,
+        path: &Path,
+        cache: &Path,
+        env: &[(&str, &str)],
+    ) -> Gateway {
+        let mut child = command
             .arg("run")
             .arg(path)
             .envs(env.iter().copied())

@@ -33,7 +33,12 @@ impl TcpBackend {
     /// An echo server; with `banner` it first writes `banner\n`; with `proxy_protocol` it first
     /// reads a PROXY header (closing the connection if there is none).
     pub async fn start(banner: Option<&str>, proxy_protocol: bool) -> TcpBackend {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on("127.0.0.1:0", banner, proxy_protocol).await
+    }
+
+    /// Like `start`, listening on `addr` (e.g. a network namespace's own address).
+    pub async fn start_on(addr: &str, banner: Option<&str>, proxy_protocol: bool) -> TcpBackend {
+        let listener = TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let accepted = Arc::new(AtomicUsize::new(0));
         let headers = Arc::new(Mutex::new(Vec::new()));

@@ -29,7 +29,7 @@ fn check_reports_http_matchers_plain_host_sni_and_unknown_services_in_tcp_router
     assert!(!ok);
     for needle in [
         ":6: tcp.routers.r.rule: invalid rule: Host at offset 0 is an HTTP matcher; a TCP router \
-         matches with HostSNI, HostSNIRegexp, ClientIP, ALPN",
+         matches with HostSNI, HostSNIRegexp, ClientIP, ALPN, OriginalDst, OriginalDstPort",
         ":7: tcp.routers.p.rule: HostSNI with a host name needs tls on the router",
     ] {
         assert!(stderr.contains(needle), "want {needle:?} in:\n{stderr}");

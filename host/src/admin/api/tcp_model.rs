@@ -63,6 +63,7 @@ impl TcpDocuments {
                         .collect();
                     ("weighted", json!({ "services": children }))
                 }
+                TcpServiceConfig::Passthrough => ("passthrough", json!({})),
             };
             let doc = kind_document(&name, kind, body, used_by.service(&name));
             services.insert(name, doc);
