@@ -5,6 +5,7 @@
 pub mod body_buffer;
 pub mod body_peek;
 pub mod client_body;
+pub mod compress_body;
 mod connection;
 pub mod connection_limits;
 pub mod deadline;
@@ -13,6 +14,7 @@ pub mod framing;
 pub mod handler;
 pub mod headers;
 pub mod idle;
+pub mod prefixed_body;
 pub mod reset_guard;
 pub mod server;
 pub mod snapshot;
