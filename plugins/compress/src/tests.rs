@@ -29,7 +29,9 @@ fn small_excluded_encoded_and_range_responses_are_left_alone() {
     assert_eq!(run("{}", gzip(), html(100)).1, None, "under 1024 bytes");
     let sse = TestResponse::new(200).header("content-type", "text/event-stream");
     assert_eq!(run("{}", gzip(), sse).1, None, "excluded by default");
-    let png = html(4096).header("content-type", "image/png");
+    let png = TestResponse::new(200)
+        .header("content-type", "image/png")
+        .header("content-length", "4096");
     let only_text = r#"{"includedContentTypes": ["text/html"]}"#;
     assert_eq!(run(only_text, gzip(), png).1, None, "not included");
     let encoded = html(4096).header("content-encoding", "br");
