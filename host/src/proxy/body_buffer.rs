@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 
 use super::client_body::{BodyPolicy, BodyWatch, watch};
 use super::error::GatewayError;
-use super::prefixed_body::prefixed;
+use crate::lb::mirroring::replay::prefixed;
 use crate::plugins::body::{BodyLimit, OverLimit};
 use crate::upstream::body::{ProxyBody, stream};
 

@@ -14,7 +14,6 @@ pub mod framing;
 pub mod handler;
 pub mod headers;
 pub mod idle;
-pub mod prefixed_body;
 pub mod reset_guard;
 pub mod server;
 pub mod snapshot;
