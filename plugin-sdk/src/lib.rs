@@ -86,6 +86,8 @@
 //! gateway links them to traps or empty implementations.
 
 mod action;
+pub mod body;
+pub mod compression;
 pub mod counters;
 mod error;
 mod log;

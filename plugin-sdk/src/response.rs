@@ -34,6 +34,12 @@ impl<'a> Response<'a> {
         Response { head }
     }
 
+    /// The host resource (or test double) behind this view, for capability calls.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub(crate) fn backend(&mut self) -> &mut ResponseRef<'a> {
+        &mut self.head
+    }
+
     /// Status code.
     pub fn status(&self) -> u16 {
         ResponseHead::status(&self.head)

@@ -34,6 +34,25 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
         max_headers: c.max_headers,
         counters: None,
         outbound: None,
+        body: None,
+        compression: false,
+    }
+}
+
+/// A middleware's `body` grant as the plugin runtime keeps it.
+fn body_grant(body: &crate::config::BodyConfig) -> crate::plugins::body::BodyGrant {
+    use crate::config::OverLimit as Config;
+    use crate::plugins::body::{BodyLimit, OverLimit};
+    let limit = |l: &crate::config::BodyLimitConfig| BodyLimit {
+        max_bytes: usize::try_from(l.max_bytes).unwrap_or(usize::MAX),
+        over_limit: match l.over_limit {
+            Config::Reject => OverLimit::Reject,
+            Config::Pass => OverLimit::Pass,
+        },
+    };
+    crate::plugins::body::BodyGrant {
+        request: body.request.as_ref().map(limit),
+        response: body.response.as_ref().map(limit),
     }
 }
 
@@ -142,6 +161,40 @@ pub fn build_snapshot(
                     continue;
                 }
             }
+        }
+        // A grant makes the host hold the bodies whether or not the plugin reads them
+        // (Traefik's `buffering` only asks for that); importing `body` needs the grant.
+        if let Some(body) = &mw.runtime.body {
+            budget.body = Some(body_grant(body));
+        }
+        if compiled.imports_body() && mw.runtime.body.is_none() {
+            {
+                errors.push(config.error_at(
+                    &key,
+                    format!(
+                        "middleware {name:?}: plugin {:?} imports the body capability, which its \
+                         config does not grant (add capabilities: [body] and \
+                         body: {{request: {{maxBytes: ...}}, response: {{...}}}} to its plugin: entry)",
+                        mw.plugin
+                    ),
+                ));
+                continue;
+            }
+        }
+        if compiled.imports_compression() {
+            if !mw.runtime.compression {
+                errors.push(config.error_at(
+                    &key,
+                    format!(
+                        "middleware {name:?}: plugin {:?} imports the compression capability, \
+                         which its config does not grant (add capabilities: [compression] to its \
+                         plugin: entry)",
+                        mw.plugin
+                    ),
+                ));
+                continue;
+            }
+            budget.compression = true;
         }
         match PluginMiddleware::configure(
             registry.engine().clone(),

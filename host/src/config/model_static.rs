@@ -275,6 +275,43 @@ pub struct PluginRuntimeConfig {
     /// `capabilities: [outbound-http]` with `outboundHttp` (or Traefik's `forwardAuth`, for its
     /// address): where the middleware may send subrequests. Default none.
     pub outbound: Option<OutboundHttpConfig>,
+    /// `capabilities: [body]` with `body` (or Traefik's `buffering`): which bodies the
+    /// middleware gets whole, and their caps. Default none.
+    pub body: Option<BodyConfig>,
+    /// `capabilities: [compression]` (or Traefik's `compress`): the middleware may ask for its
+    /// responses to be compressed. Default false.
+    pub compression: bool,
+}
+
+/// The most a `body` grant may hold of one body (`body.*.maxBytes`).
+pub const MAX_BODY_GRANT_BYTES: u64 = 64 << 20;
+
+/// The default `body.*.maxBytes`.
+pub const DEFAULT_BODY_GRANT_BYTES: u64 = 1 << 20;
+
+/// What a `body` grant covers, as written (checked in `plugin_runtime`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BodyConfig {
+    pub request: Option<BodyLimitConfig>,
+    pub response: Option<BodyLimitConfig>,
+}
+
+/// One body's cap and what happens beyond it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimitConfig {
+    pub max_bytes: u64,
+    pub over_limit: OverLimit,
+}
+
+/// `body.*.overLimit`: what happens to a body over its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum OverLimit {
+    /// 413 for a request body, 502 for a response body.
+    #[default]
+    Reject,
+    /// Streamed on unread.
+    Pass,
 }
 
 /// What an `outbound-http` grant allows, as written (origins are checked where the grant is
@@ -306,6 +343,8 @@ impl Default for PluginRuntimeConfig {
             max_headers: DEFAULT_MAX_HEADERS,
             counters: false,
             outbound: None,
+            body: None,
+            compression: false,
         }
     }
 }

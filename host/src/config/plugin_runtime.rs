@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
-use super::model_static::{MIN_MEMORY_LIMIT, OutboundHttpConfig, PluginRuntimeConfig};
-use super::raw::{Capability, RawRuntime};
+use super::model_static::{
+    BodyConfig, BodyLimitConfig, DEFAULT_BODY_GRANT_BYTES, MAX_BODY_GRANT_BYTES, MIN_MEMORY_LIMIT,
+    OutboundHttpConfig, PluginRuntimeConfig,
+};
+use super::raw::{Capability, RawBodyLimit, RawRuntime};
 use crate::yaml::report::Reporter;
 
 /// What middlewares start from: `plugins.defaults` and the epoch tick deadlines must not undercut.
@@ -92,6 +95,7 @@ pub(crate) fn apply_runtime(
     }
     if let Some(granted) = &raw.capabilities {
         out.counters = granted.contains(&Capability::Counters);
+        out.compression = granted.contains(&Capability::Compression);
     }
     let outbound_granted = raw
         .capabilities
@@ -119,6 +123,47 @@ pub(crate) fn apply_runtime(
         (Some(_), false) => report(
             "outboundHttp",
             "has no effect without capabilities: [outbound-http]".to_string(),
+        ),
+        (None, false) => {}
+    }
+    let body_granted = raw
+        .capabilities
+        .as_ref()
+        .is_some_and(|c| c.contains(&Capability::Body));
+    match (&raw.body, body_granted) {
+        (Some(b), true) if b.request.is_none() && b.response.is_none() => report(
+            "body",
+            "grants no body: give request: {maxBytes: ...} and/or response: {maxBytes: ...}"
+                .to_string(),
+        ),
+        (Some(b), true) => {
+            let mut limit = |which: &str, raw: &Option<RawBodyLimit>| {
+                let raw = raw.as_ref()?;
+                let max_bytes = raw.max_bytes.map_or(DEFAULT_BODY_GRANT_BYTES, |s| s.0);
+                if max_bytes == 0 || max_bytes > MAX_BODY_GRANT_BYTES {
+                    report(
+                        "body",
+                        format!("{which}.maxBytes must be between 1 and 64MiB, got {max_bytes}"),
+                    );
+                    return None;
+                }
+                Some(BodyLimitConfig {
+                    max_bytes,
+                    over_limit: raw.over_limit.unwrap_or_default(),
+                })
+            };
+            let request = limit("request", &b.request);
+            let response = limit("response", &b.response);
+            out.body = Some(BodyConfig { request, response });
+        }
+        (None, true) => report(
+            "capabilities",
+            "body needs to say which bodies: body: {request: {maxBytes: ...}, response: {...}}"
+                .to_string(),
+        ),
+        (Some(_), false) => report(
+            "body",
+            "has no effect without capabilities: [body]".to_string(),
         ),
         (None, false) => {}
     }

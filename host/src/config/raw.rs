@@ -179,6 +179,10 @@ pub(crate) struct RawRuntime {
     /// by a built-in key for its bundled plugin).
     #[serde(skip)]
     pub(crate) outbound_http: Option<RawOutboundHttp>,
+    /// Which bodies the `body` grant covers: only with it, in a middleware's `plugin:` (or set
+    /// by a built-in key for its bundled plugin).
+    #[serde(skip)]
+    pub(crate) body: Option<RawBody>,
 }
 
 /// A host capability a middleware's config grants (`capabilities: [counters]`).
@@ -190,6 +194,28 @@ pub(crate) enum Capability {
     /// The `outbound-http` interface (subrequests to the `outboundHttp` allow-list).
     #[serde(rename = "outbound-http", alias = "outboundHttp")]
     OutboundHttp,
+    /// The `body` interface (the request and/or response body, buffered up to a cap).
+    Body,
+    /// The `compression` interface (response bodies compressed by the host, streamed).
+    Compression,
+}
+
+/// `plugin.body`: which bodies a middleware granted `body` gets whole, and their caps.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawBody {
+    pub(crate) request: Option<RawBodyLimit>,
+    pub(crate) response: Option<RawBodyLimit>,
+}
+
+/// `plugin.body.request` / `.response`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawBodyLimit {
+    /// The most bytes held (default 1 MiB, at most 64 MiB).
+    pub(crate) max_bytes: Option<SizeValue>,
+    /// `reject` (default: 413 / 500) or `pass` (streamed on unread).
+    pub(crate) over_limit: Option<super::model_static::OverLimit>,
 }
 
 /// `plugin.outboundHttp`: where a middleware granted `outbound-http` may send subrequests.
@@ -304,6 +330,8 @@ pub(crate) struct RawPluginMiddleware {
     pub(crate) capabilities: Option<Vec<Capability>>,
     /// The `outbound-http` allow-list.
     pub(crate) outbound_http: Option<RawOutboundHttp>,
+    /// The bodies the `body` grant covers.
+    pub(crate) body: Option<RawBody>,
 }
 
 impl RawPluginMiddleware {
@@ -320,6 +348,7 @@ impl RawPluginMiddleware {
             max_headers: self.max_headers,
             capabilities: self.capabilities.clone(),
             outbound_http: self.outbound_http.clone(),
+            body: self.body.clone(),
         }
     }
 }

@@ -24,10 +24,10 @@ use crate::yaml::tree::{Node, Seg};
 pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("addPrefix", Some("add-prefix")),
     ("basicAuth", Some("basic-auth")),
-    ("buffering", None),
+    ("buffering", Some("buffering")),
     ("chain", None), // not a plugin: resolved by the config itself (resolve_chain.rs)
     ("circuitBreaker", None),
-    ("compress", None),
+    ("compress", Some("compress")),
     ("contentType", Some("content-type")),
     ("digestAuth", Some("digest-auth")),
     // not a plugin: part of the gateway's path reading (router::path), see below
@@ -56,9 +56,14 @@ fn bundled_grants(type_key: &str) -> Option<Vec<Capability>> {
     match type_key {
         "rateLimit" | "inFlightReq" => Some(vec![Capability::Counters]),
         "forwardAuth" | "errors" => Some(vec![Capability::OutboundHttp]),
+        "compress" => Some(vec![Capability::Compression]),
+        "buffering" => Some(vec![Capability::Body]),
         _ => None,
     }
 }
+
+/// Traefik's `buffering`: its bundled plugin is granted `body` with the caps of its options.
+const BUFFERING_KEY: &str = "buffering";
 
 /// Traefik's `forwardAuth`: its bundled plugin is granted `outbound-http` to its `address`.
 const FORWARD_AUTH_KEY: &str = "forwardAuth";
@@ -221,6 +226,9 @@ pub(crate) fn resolve_middleware(
                     ERRORS_KEY => Some(errors_grant(reporter, file, &entry_path, &config)?),
                     _ => None,
                 };
+                if type_key == BUFFERING_KEY {
+                    runtime.body = Some(super::buffering_grant::grant(&config));
+                }
                 if grant.is_some() {
                     runtime.outbound_http = grant;
                     // The auth server's refusal or the error page is the reply: let a page up

@@ -1,8 +1,10 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
-//! Generated for the `middleware-with-outbound-http` world, which includes
+//! Generated for the `middleware-with-compression` world, which includes `middleware-with-body`,
+//! `middleware-with-outbound-http`,
 //! `middleware-with-counters`, `middleware-with-capabilities` and so `middleware`: its imports
-//! are theirs plus `counters` and `outbound-http`, so one linker serves every world (a component
+//! are theirs plus `counters`, `outbound-http`, `body` and `compression`, so one linker serves
+//! every world (a component
 //! imports only what it calls), and its per-interface export loaders (`handler::GuestIndices`,
 //! `capabilities::GuestIndices`, `subresponses::GuestIndices`) let the registry accept a
 //! component of any world (see `exports::ComponentExports`).
@@ -12,7 +14,7 @@
 //! nothing is copied.
 
 wasmtime::component::bindgen!({
-    world: "middleware-with-outbound-http",
+    world: "middleware-with-compression",
     path: "../wit",
     with: {
         "wasmgate:plugin/http.request": crate::plugins::heads::RequestHead,
@@ -33,4 +35,4 @@ pub use self::wasmgate::plugin::types::EditError;
 pub use self::wasmgate::plugin::types::LogLevel;
 
 /// The world name's Rust type, for `add_to_linker` (every import of every world).
-pub type Middleware = MiddlewareWithOutboundHttp;
+pub type Middleware = MiddlewareWithCompression;

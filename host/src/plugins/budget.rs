@@ -34,6 +34,12 @@ pub struct MiddlewareBudget {
     /// What the middleware may reach when its config grants `outbound-http` (else `None`, and
     /// a component importing `outbound-http` is refused at load).
     pub outbound: Option<Arc<OutboundGrant>>,
+    /// Which bodies the middleware may read and replace when its config grants `body` (else
+    /// `None`, and a component importing `body` is refused at load).
+    pub body: Option<super::body::BodyGrant>,
+    /// Whether the middleware may ask for its responses to be compressed (config grants
+    /// `compression`; else a component importing it is refused at load).
+    pub compression: bool,
 }
 
 /// Room a component gets above its initial linear memory when `memoryLimit` is left at its
@@ -77,6 +83,8 @@ impl Default for MiddlewareBudget {
             max_headers: DEFAULT_MAX_HEADERS,
             counters: None,
             outbound: None,
+            body: None,
+            compression: false,
         }
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use http::{HeaderMap, Method, Uri};
 
+use super::body::{BodyLimit, merge_limits};
 use super::budget::Isolation;
 use super::capabilities::BodyStart;
 use super::error::PluginError;
@@ -29,9 +30,13 @@ pub struct Chain {
     middlewares: Arc<[Arc<PluginMiddleware>]>,
     /// The largest response-body peek any middleware declared (0: none).
     body_peek: usize,
-    /// Whether some middleware (an http-wasm guest) needs the request / response body whole.
-    buffer_request: bool,
-    buffer_response: bool,
+    /// Whether some middleware (an http-wasm guest, a component granted `body`) needs the
+    /// request / response body whole, and up to what (the chain's merged limit).
+    request_body: Option<BodyLimit>,
+    response_body: Option<BodyLimit>,
+    /// Whether some middleware was granted `compression` (its responses may then carry a
+    /// `CompressWith`).
+    compresses: bool,
 }
 
 /// What a request carries through its chain between the request and response hooks.
@@ -114,27 +119,44 @@ impl Chain {
             .map(|mw| mw.capabilities().body_peek)
             .max()
             .unwrap_or(0);
-        let (buffer_request, buffer_response) = middlewares
-            .iter()
-            .map(|mw| mw.buffers_bodies())
-            .fold((false, false), |(a, b), (x, y)| (a || x, b || y));
+        let request_body = merge_limits(middlewares.iter().map(|mw| mw.buffers_bodies().0));
+        let response_body = merge_limits(middlewares.iter().map(|mw| mw.buffers_bodies().1));
+        let compresses = middlewares.iter().any(|mw| mw.budget().compression);
         Chain {
             middlewares: middlewares.into(),
             body_peek,
-            buffer_request,
-            buffer_response,
+            request_body,
+            response_body,
+            compresses,
         }
     }
 
-    /// Whether the proxy must collect the request body whole (up to
-    /// `http_wasm::MAX_BUFFERED_BODY`) into the head's `extensions` before the request hooks.
+    /// Whether the proxy must collect the request body whole into the head's `extensions`
+    /// before the request hooks.
     pub fn buffer_request(&self) -> bool {
-        self.buffer_request
+        self.request_body.is_some()
     }
 
     /// Whether the proxy must collect the response body whole before the response hooks.
     pub fn buffer_response(&self) -> bool {
-        self.buffer_response
+        self.response_body.is_some()
+    }
+
+    /// The request body's limit when [`Chain::buffer_request`]: the smallest cap granted in
+    /// the chain, refused beyond it if any middleware says so (`body::merge_limits`).
+    pub fn request_body_limit(&self) -> Option<BodyLimit> {
+        self.request_body
+    }
+
+    /// The same for the response body.
+    pub fn response_body_limit(&self) -> Option<BodyLimit> {
+        self.response_body
+    }
+
+    /// Whether a response hook may have asked for the body to be compressed
+    /// (`compression_import::CompressWith`); false: the proxy does not look.
+    pub fn compresses(&self) -> bool {
+        self.compresses
     }
 
     /// How many leading bytes of the response body the proxy must hold before the response

@@ -40,6 +40,10 @@ pub struct HostState {
     pub(crate) counters: Option<Arc<CounterScope>>,
     /// The middleware's `outbound-http` grant (`outbound_import`).
     pub(crate) outbound: Option<Arc<super::outbound::OutboundGrant>>,
+    /// The middleware's `body` grant (`body_import`).
+    pub(crate) body: Option<super::body::BodyGrant>,
+    /// Whether the middleware's config grants `compression` (`compression_import`).
+    pub(crate) compression: bool,
     /// Unfinished stdout/stderr lines (`wasi_stdio`).
     pub(crate) output: PluginOutput,
 }
@@ -52,6 +56,8 @@ impl HostState {
             identity,
             counters: None,
             outbound: None,
+            body: None,
+            compression: false,
             output: PluginOutput::default(),
         }
     }

@@ -39,6 +39,8 @@ impl PluginInstance {
         let mut state = HostState::new(identity, budget.memory_limit);
         state.counters = budget.counters.clone();
         state.outbound = budget.outbound.clone();
+        state.body = budget.body;
+        state.compression = budget.compression;
         let mut store = Store::new(engine.engine(), state);
         store.limiter(|s| &mut s.memory);
         store.epoch_deadline_trap();

@@ -72,6 +72,17 @@ impl LentHeads {
         }
     }
 
+    /// The response of the current hook call (response hooks only), for imports that act on
+    /// it without a handle.
+    pub(crate) fn current_response_mut(&mut self) -> Option<&mut ResponseHead> {
+        self.response.as_mut()
+    }
+
+    /// Whether a response is lent: the current call is a response hook.
+    pub(crate) fn in_response_hook(&self) -> bool {
+        self.response.is_some()
+    }
+
     pub(crate) fn request_mut(
         &mut self,
         r: &Resource<RequestHead>,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crossbeam_queue::ArrayQueue;
 
 use super::bindings::Action;
+use super::body::{BodyLimit, OverLimit};
 use super::budget::{Isolation, MiddlewareBudget};
 use super::capabilities::{BodyStart, Capabilities};
 use super::engine::PluginEngine;
@@ -204,12 +205,25 @@ impl PluginMiddleware {
         })
     }
 
-    /// Which bodies the proxy must buffer whole for this middleware: (request, response).
-    /// Only http-wasm guests that enabled `buffer_request` / `buffer_response` ask for it.
-    pub fn buffers_bodies(&self) -> (bool, bool) {
+    /// Which bodies the proxy must buffer whole for this middleware, with their limits:
+    /// (request, response). http-wasm guests that enabled `buffer_request` / `buffer_response`
+    /// ask for it (up to `MAX_BUFFERED_BODY`, refused beyond), and components granted `body`.
+    pub fn buffers_bodies(&self) -> (Option<BodyLimit>, Option<BodyLimit>) {
         match &self.http_wasm {
-            Some(guest) => (guest.buffers_request(), guest.buffers_response()),
-            None => (false, false),
+            Some(guest) => {
+                let whole = BodyLimit {
+                    max_bytes: super::http_wasm::MAX_BUFFERED_BODY,
+                    over_limit: OverLimit::Reject,
+                };
+                (
+                    guest.buffers_request().then_some(whole),
+                    guest.buffers_response().then_some(whole),
+                )
+            }
+            None => match self.budget.body {
+                Some(grant) => (grant.request, grant.response),
+                None => (None, None),
+            },
         }
     }
 

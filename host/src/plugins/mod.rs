@@ -8,9 +8,12 @@
 //! body's first bytes, where a middleware asked) to the plugins under each middleware's budget.
 
 pub mod bindings;
+pub mod body;
+mod body_import;
 pub mod budget;
 pub mod capabilities;
 pub mod chain;
+pub mod compression_import;
 pub mod counters;
 mod counters_import;
 pub mod engine;
@@ -36,6 +39,7 @@ pub mod wasi_subset;
 pub use budget::{Isolation, MiddlewareBudget};
 pub use capabilities::{BodyStart, Capabilities, MAX_BODY_PEEK};
 pub use chain::{Chain, ChainState, RequestOutcome, ResponseOutcome};
+pub use compression_import::{CompressWith, ContentCoding};
 pub use engine::{EngineSettings, PluginEngine};
 pub use error::{LoadError, PluginError};
 pub use exports::World;

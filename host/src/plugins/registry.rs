@@ -105,6 +105,38 @@ impl CompiledPlugin {
     }
 }
 
+impl CompiledPlugin {
+    /// Whether the component imports `body`, so that its middlewares need the `body` grant.
+    /// Config time only.
+    pub fn imports_body(&self) -> bool {
+        self.imports(BODY_IMPORT)
+    }
+}
+
+impl CompiledPlugin {
+    /// Whether the component imports the interface named `import` (a walk of its import
+    /// names; config time only).
+    fn imports(&self, import: &str) -> bool {
+        let component = self.pre.component();
+        component
+            .component_type()
+            .imports(component.engine())
+            .any(|(name, _)| name == import)
+    }
+
+    /// Whether the component imports `compression`, so that its middlewares need the
+    /// `compression` grant. Config time only.
+    pub fn imports_compression(&self) -> bool {
+        self.imports(COMPRESSION_IMPORT)
+    }
+}
+
+/// Import name of the `compression` interface in a component.
+pub const COMPRESSION_IMPORT: &str = "wasmgate:plugin/compression@0.1.0";
+
+/// Import name of the `body` interface in a component.
+pub const BODY_IMPORT: &str = "wasmgate:plugin/body@0.1.0";
+
 /// Import name of the `outbound-http` interface in a component.
 pub const OUTBOUND_HTTP_IMPORT: &str = "wasmgate:plugin/outbound-http@0.1.0";
 

@@ -40,6 +40,8 @@ pub enum HeldBody {
     Stream(Incoming),
     /// An upstream body whose first frames are held.
     Peeked(Peeked),
+    /// A body over a `body` grant's cap, passed on unread (`body_buffer::Collected::Passed`).
+    Passed(ProxyBody),
 }
 
 /// An upstream body (`Incoming`; any body in unit tests) with its first frames read.
@@ -93,7 +95,7 @@ impl HeldBody {
                 complete: true,
             },
             HeldBody::Peeked(peeked) => peeked.body_start(),
-            HeldBody::Stream(_) => BodyStart::UNKNOWN,
+            HeldBody::Stream(_) | HeldBody::Passed(_) => BodyStart::UNKNOWN,
         }
     }
 
@@ -103,6 +105,7 @@ impl HeldBody {
             HeldBody::Reply(bytes) => full(bytes),
             HeldBody::Stream(body) => stream(body),
             HeldBody::Peeked(peeked) => peeked.boxed(),
+            HeldBody::Passed(body) => body,
         }
     }
 }

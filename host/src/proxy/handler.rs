@@ -17,12 +17,15 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
+use super::body_buffer::Collected;
 use super::body_peek::HeldBody;
 use super::client_body::BodyPolicy;
 use super::error::GatewayError;
 use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::snapshot::{Backend, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
+use crate::plugins::CompressWith;
+use crate::plugins::body::OverCap;
 use crate::plugins::http_wasm::BufferedBody;
 use crate::plugins::{RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply};
 use crate::router::RequestFacts;
@@ -270,16 +273,23 @@ async fn proxy(
 
     let chain = &target.chain;
     let mut state = chain.start();
-    // An http-wasm middleware that enabled `buffer_request` reads the body whole
-    // (`body_buffer`); everyone else's request body streams.
+    // A middleware granted `body` (or an http-wasm one that enabled `buffer_request`) reads
+    // the body whole, up to the chain's cap (`body_buffer`); everyone else's request body
+    // streams.
     let mut body = ClientBody::Stream(body);
-    if chain.buffer_request()
+    if let Some(limit) = chain.request_body_limit()
         && let ClientBody::Stream(stream) = body
     {
-        super::body_buffer::check_declared_length(&parts.headers)?;
-        let bytes = super::body_buffer::collect_request(stream, policy).await?;
-        parts.extensions.insert(BufferedBody(bytes));
-        body = ClientBody::Buffered;
+        match super::body_buffer::collect_request(stream, &parts.headers, policy, limit).await? {
+            Collected::Whole(bytes) => {
+                parts.extensions.insert(BufferedBody(bytes));
+                body = ClientBody::Buffered;
+            }
+            Collected::Passed((passed, watch)) => {
+                parts.extensions.insert(OverCap(limit.max_bytes as u64));
+                body = ClientBody::Passed(passed, watch);
+            }
+        }
     }
     let head = RequestHead::new(
         parts,
@@ -334,15 +344,28 @@ async fn proxy(
     let method = head.parts.method.clone();
     let status = resp_head.parts.status;
     let mut resp_head = resp_head;
-    let held = match upstream_body {
-        ReplyOrStream::Reply(bytes) => HeldBody::Reply(bytes),
-        // An http-wasm middleware that enabled `buffer_response` gets the body whole.
-        ReplyOrStream::Stream(b)
-            if chain.buffer_response() && super::body_peek::may_have_body(&method, status) =>
-        {
-            HeldBody::Reply(super::body_buffer::collect_response(b).await?)
+    // A middleware granted the response body (or an http-wasm one that enabled
+    // `buffer_response`) gets it whole, up to the chain's cap.
+    let whole = chain
+        .response_body_limit()
+        .filter(|_| super::body_peek::may_have_body(&method, status));
+    let held = match (upstream_body, whole) {
+        (ReplyOrStream::Reply(bytes), _) => HeldBody::Reply(bytes),
+        (ReplyOrStream::Stream(b), Some(limit)) => {
+            match super::body_buffer::collect_response(b, &resp_head.parts.headers, limit).await? {
+                Collected::Whole(bytes) => HeldBody::Reply(bytes),
+                Collected::Passed(passed) => {
+                    resp_head
+                        .parts
+                        .extensions
+                        .insert(OverCap(limit.max_bytes as u64));
+                    HeldBody::Passed(passed)
+                }
+            }
         }
-        ReplyOrStream::Stream(b) => HeldBody::peek(b, chain.body_peek(), &method, status).await?,
+        (ReplyOrStream::Stream(b), None) => {
+            HeldBody::peek(b, chain.body_peek(), &method, status).await?
+        }
     };
     if chain.buffer_response()
         && let HeldBody::Reply(bytes) = &held
@@ -368,7 +391,30 @@ async fn proxy(
             crate::plugins::PluginError::InvalidOutput("an unsent subrequest".into()),
         )),
         ResponseOutcome::Replace(reply) => Ok(reply_response(reply)),
-        ResponseOutcome::Forward => Ok(Response::from_parts(resp_head.parts, held.into_body())),
+        ResponseOutcome::Forward => {
+            let mut parts = resp_head.parts;
+            // The held body, or the one a middleware granted `body` put in its place.
+            let mut body = match chain.buffer_response() {
+                true => match parts.extensions.remove::<BufferedBody>() {
+                    Some(BufferedBody(bytes)) => full(bytes),
+                    None => held.into_body(),
+                },
+                false => held.into_body(),
+            };
+            // A middleware granted `compression` chose an encoding: compress while streaming.
+            if chain.compresses()
+                && let Some(CompressWith(coding)) = parts.extensions.remove::<CompressWith>()
+            {
+                body = match super::compress_body::compress(body, coding) {
+                    Ok(compressed) => {
+                        super::compress_body::set_head(&mut parts.headers, coding);
+                        compressed
+                    }
+                    Err(unchanged) => unchanged,
+                };
+            }
+            Ok(Response::from_parts(parts, body))
+        }
     }
 }
 
@@ -380,6 +426,9 @@ enum ClientBody {
     Buffered,
     /// A whole body: buffered for a middleware, or written by one.
     Full(bytes::Bytes),
+    /// A body over the chain's cap passed on unread (the bytes read first, then the rest),
+    /// already under the entrypoint's body policy.
+    Passed(ProxyBody, super::client_body::BodyWatch),
 }
 
 enum ReplyOrStream {
@@ -401,6 +450,7 @@ async fn forward(
     let (body, watch) = match body {
         ClientBody::Stream(body) => super::client_body::watch(body, policy),
         ClientBody::Full(bytes) => (full(bytes), super::client_body::BodyWatch::default()),
+        ClientBody::Passed(body, watch) => (body, watch),
         ClientBody::Buffered => (
             crate::upstream::body::empty(),
             super::client_body::BodyWatch::default(),

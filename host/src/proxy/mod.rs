@@ -5,6 +5,7 @@
 pub mod body_buffer;
 pub mod body_peek;
 pub mod client_body;
+pub mod compress_body;
 mod connection;
 pub mod connection_limits;
 pub mod deadline;

@@ -44,6 +44,9 @@ pub struct TestRequest {
     pub in_flight: Vec<String>,
     /// The subrequest the last hook recorded (`outbound::send`), as the host would send it.
     pub subrequest: Option<crate::outbound::Subrequest>,
+    /// The request body as the host would hold it for a middleware granted `body`
+    /// (`body::request_body`); `None`: not held (not granted, or over the cap).
+    pub body: Option<Vec<u8>>,
 }
 
 impl TestRequest {
@@ -75,6 +78,7 @@ impl TestRequest {
             max_headers: DEFAULT_MAX_HEADERS,
             in_flight: Vec::new(),
             subrequest: None,
+            body: None,
         }
     }
 

@@ -17,6 +17,12 @@ pub struct TestResponse {
     pub headers: Vec<(String, Vec<u8>)>,
     /// Most header values a plugin's edit may leave in the head (the middleware's `maxHeaders`).
     pub max_headers: usize,
+    /// The response body as the host would hold it for a middleware granted `body`
+    /// (`body::response_body`); `None`: not held.
+    pub body: Option<Vec<u8>>,
+    /// The encoding the last hook asked the host to compress the body with
+    /// (`compression::compress_response`).
+    pub compress_with: Option<crate::compression::Encoding>,
 }
 
 impl TestResponse {
@@ -33,6 +39,8 @@ impl TestResponse {
             status,
             headers: Vec::new(),
             max_headers: DEFAULT_MAX_HEADERS,
+            body: None,
+            compress_with: None,
         }
     }
 

@@ -131,6 +131,7 @@ async fn answer(
             .unwrap_or_default(),
         headers: parts.headers,
         body_len: 0,
+        body_head: Vec::new(),
     });
     let reply = |status: u16, headers: &[(&str, &str)], body: &'static str| {
         let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));

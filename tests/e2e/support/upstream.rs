@@ -22,7 +22,12 @@ pub struct Recorded {
     pub path_and_query: String,
     pub headers: http::HeaderMap,
     pub body_len: usize,
+    /// The body's first bytes (at most [`RECORDED_BODY_HEAD`]).
+    pub body_head: Vec<u8>,
 }
+
+/// How many leading body bytes a [`Recorded`] keeps.
+pub const RECORDED_BODY_HEAD: usize = 256;
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -86,10 +91,17 @@ impl Upstream {
                             // Count the body while streaming it (never held in memory).
                             let mut body = body;
                             let mut body_len = 0usize;
+                            let mut body_head = Vec::new();
                             let mut aborted = false;
                             while let Some(frame) = body.frame().await {
                                 match frame {
-                                    Ok(f) => body_len += f.data_ref().map(|d| d.len()).unwrap_or(0),
+                                    Ok(f) => {
+                                        let data = f.data_ref().map(|d| &d[..]).unwrap_or_default();
+                                        let room =
+                                            RECORDED_BODY_HEAD.saturating_sub(body_head.len());
+                                        body_head.extend_from_slice(&data[..room.min(data.len())]);
+                                        body_len += data.len();
+                                    }
                                     Err(_) => {
                                         aborted = true;
                                         break;
@@ -113,6 +125,7 @@ impl Upstream {
                                     .unwrap_or_default(),
                                 headers: parts.headers.clone(),
                                 body_len,
+                                body_head,
                             });
                             let resp = respond(&nm, &behavior, body_len).await;
                             now.fetch_sub(1, Ordering::SeqCst);

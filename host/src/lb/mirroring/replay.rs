@@ -84,14 +84,7 @@ pub async fn buffer_up_to(mut body: ProxyBody, limit: Option<u64>) -> Result<Buf
             Ok(chunk) => {
                 data.extend_from_slice(&chunk);
                 if data.len() as u64 > limit {
-                    let prefix = data.freeze();
-                    return Ok(Buffered::TooLarge(
-                        PrefixedBody {
-                            prefix: Some(prefix),
-                            rest: body,
-                        }
-                        .boxed(),
-                    ));
+                    return Ok(Buffered::TooLarge(prefixed(data.freeze(), body)));
                 }
             }
             Err(frame) => {
@@ -133,6 +126,17 @@ impl Body for ReplayBody {
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
     }
+}
+
+/// `prefix` (bytes already read from a body), then the unread rest of it, as one body: what a
+/// body read up to a cap and found longer sends on (mirroring's `maxBodySize`, the `body`
+/// capability's `overLimit: pass`). One frame for the prefix, no copy.
+pub fn prefixed(prefix: Bytes, rest: ProxyBody) -> ProxyBody {
+    PrefixedBody {
+        prefix: Some(prefix),
+        rest,
+    }
+    .boxed()
 }
 
 /// Bytes already read, then the rest of the stream.

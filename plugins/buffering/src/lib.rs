@@ -1,0 +1,86 @@
+//! Bundled plugin `buffering`: Traefik's `buffering` middleware. The work is the host's: the
+//! config maps the options onto the middleware's `body` grant (`config::buffering`), so the
+//! gateway reads the request (and response) body whole before passing it on, and refuses one
+//! over the cap — a 10 MiB upload over `maxRequestBodyBytes` gets 413 before the upstream sees
+//! a byte. The plugin itself only checks the options and runs no hook per request.
+//!
+//! Options (Traefik v3 names):
+//! - `maxRequestBodyBytes` (0 or absent: no limit): larger request bodies get 413;
+//! - `memRequestBodyBytes` (default 1 MiB): with no limit, the most held; the rest of a
+//!   longer body streams on (Traefik spills it to disk; the gateway never writes bodies to disk);
+//! - `maxResponseBodyBytes`, `memResponseBodyBytes`: the same for responses (over the limit:
+//!   502, where Traefik answers 500);
+//! - `retryExpression`: not supported (a config error), the service's `retry` is not built yet.
+//!
+//! Held bodies are at most 64 MiB (a larger limit is a config error).
+
+use plugin_sdk::{Action, Middleware, Request};
+use serde_json::{Map, Value};
+
+/// The `buffering` middleware: the host holds the bodies; nothing to do per request.
+pub struct Buffering;
+
+impl Middleware for Buffering {
+    fn from_config(config: &str) -> Result<Self, String> {
+        let options = match serde_json::from_str(config) {
+            Ok(Value::Object(map)) => map,
+            Ok(Value::Null) => Map::new(),
+            Ok(_) => return Err("config must be a map".to_string()),
+            Err(e) => return Err(format!("config is not valid JSON: {e}")),
+        };
+        for (option, value) in options {
+            match option.as_str() {
+                "maxRequestBodyBytes"
+                | "memRequestBodyBytes"
+                | "maxResponseBodyBytes"
+                | "memResponseBodyBytes" => {
+                    let ok = match &value {
+                        Value::Number(n) => n.as_i64().is_some(),
+                        Value::String(s) => s.trim().parse::<i64>().is_ok(),
+                        _ => false,
+                    };
+                    if !ok {
+                        return Err(format!("{option}: must be a whole number of bytes"));
+                    }
+                }
+                "retryExpression" => {
+                    return Err(
+                        "retryExpression: not supported yet (bodies are held, but not replayed)"
+                            .to_string(),
+                    );
+                }
+                _ => return Err(format!("unknown option {option:?}")),
+            }
+        }
+        Ok(Buffering)
+    }
+
+    fn wants_response_hook(&self) -> bool {
+        false
+    }
+
+    fn on_request(&self, _req: &mut Request<'_>) -> Action {
+        Action::Continue
+    }
+}
+
+plugin_sdk::export_middleware!(Buffering);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plugin_sdk::testing;
+
+    #[test]
+    fn numbers_are_accepted_and_retry_expression_is_refused() {
+        let ok = r#"{"maxRequestBodyBytes": 2000000, "memRequestBodyBytes": "1048576"}"#;
+        assert!(testing::instance::<Buffering>(ok).is_ok());
+        for bad in [
+            r#"{"maxRequestBodyBytes": "lots"}"#,
+            r#"{"retryExpression": "IsNetworkError() && Attempts() < 2"}"#,
+            r#"{"colour": 1}"#,
+        ] {
+            assert!(testing::instance::<Buffering>(bad).is_err(), "{bad}");
+        }
+    }
+}
