@@ -79,14 +79,20 @@ async fn verified_chain(
 
 /// Waits until the gateway logs that `name`'s certificate was obtained; the log on failure.
 async fn wait_issued(gw: &Gateway, name: &str) {
+    wait_issued_times(gw, name, 1).await;
+}
+
+/// Waits until the gateway has logged `times` certificates obtained for `name`.
+async fn wait_issued_times(gw: &Gateway, name: &str, times: usize) {
     let until = Instant::now() + ISSUED_WITHIN;
     let needle = format!("domain=\"{name}\"");
     loop {
         let log = gw.log();
-        if log
+        let obtained = log
             .lines()
-            .any(|l| l.contains("ACME certificate obtained") && l.contains(&needle))
-        {
+            .filter(|l| l.contains("ACME certificate obtained") && l.contains(&needle))
+            .count();
+        if obtained >= times {
             return;
         }
         assert!(
@@ -201,5 +207,44 @@ fn check_names_the_key_of_each_acme_mistake() {
              (defined: dns, nodir, rsa)",
         ],
         "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_is_renewed_before_it_expires_and_served_without_restart() {
+    let up = Upstream::start("app").await;
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("acme.json");
+    let (web, websecure) = (free_port(), free_port());
+    // Certificates living 30 s: renewed two thirds into their life (after about 20 s).
+    let pebble = Pebble::start_issuing_for(web, websecure, Some(30));
+    let root = CertificateDer::from_pem_slice(pebble.root_pem().await.as_bytes())
+        .expect("pebble's root is PEM");
+    let yaml = gateway_config(web, websecure, &pebble, &storage, &up);
+    let secure = SocketAddr::from(([127, 0, 0, 1], websecure));
+    let gw = Gateway::start(&yaml, &[]);
+
+    wait_issued(&gw, HTTP01_NAME).await;
+    let first = verified_chain(secure, HTTP01_NAME, &root)
+        .await
+        .expect("first certificate");
+    wait_issued_times(&gw, HTTP01_NAME, 2).await;
+    let renewed = verified_chain(secure, HTTP01_NAME, &root)
+        .await
+        .expect("renewed certificate");
+    assert_ne!(
+        first[0], renewed[0],
+        "a new certificate is served after renewal"
+    );
+    let stored = std::fs::read_to_string(&storage).expect("storage");
+    let stored: serde_json::Value = serde_json::from_str(&stored).expect("json");
+    let certs = stored["byhttp"]["Certificates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        certs.len(),
+        1,
+        "the renewed certificate replaces the old one: {stored}"
     );
 }

@@ -49,6 +49,12 @@ impl Pebble {
     /// Starts pebble validating HTTP-01 on `http_port` and TLS-ALPN-01 on `tls_port` of
     /// 127.0.0.1 (the gateway's entrypoints).
     pub fn start(http_port: u16, tls_port: u16) -> Pebble {
+        Self::start_issuing_for(http_port, tls_port, None)
+    }
+
+    /// Like `start`, issuing certificates valid for `lifetime_secs` (pebble's default: 5
+    /// years).
+    pub fn start_issuing_for(http_port: u16, tls_port: u16, lifetime_secs: Option<u64>) -> Pebble {
         let dir = tempfile::tempdir().expect("tempdir");
         let ca = TestCa::new("pebble https test ca");
         let ca_file = dir.path().join("pebble-ca.pem");
@@ -57,7 +63,7 @@ impl Pebble {
             .leaf(&["127.0.0.1", "localhost"])
             .write(dir.path(), "pebble");
         let (listen, management, dns) = (free_port(), free_port(), free_port());
-        let config = serde_json::json!({ "pebble": {
+        let mut config = serde_json::json!({ "pebble": {
             "listenAddress": format!("127.0.0.1:{listen}"),
             "managementListenAddress": format!("127.0.0.1:{management}"),
             "certificate": cert,
@@ -67,6 +73,9 @@ impl Pebble {
             "ocspResponderURL": "",
             "externalAccountBindingRequired": false,
         }});
+        if let Some(secs) = lifetime_secs {
+            config["pebble"]["certificateValidityPeriod"] = secs.into();
+        }
         let config_file = dir.path().join("pebble.json");
         std::fs::write(&config_file, config.to_string()).expect("write pebble config");
         let mut dns_child = Command::new("pebble-challtestsrv")

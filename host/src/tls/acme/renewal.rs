@@ -3,6 +3,8 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::validity::Validity;
+
 /// First wait after a failed order; doubled after each failure up to [`LONGEST_RETRY`].
 pub(crate) const FIRST_RETRY: Duration = Duration::from_secs(2);
 /// Longest wait between two failed orders.
@@ -26,10 +28,18 @@ pub(crate) fn renew_before(certificates_duration: Duration) -> Duration {
     })
 }
 
-/// When a certificate expiring at `not_after` is renewed.
-pub(crate) fn renew_at(not_after: SystemTime, certificates_duration: Duration) -> SystemTime {
-    not_after
-        .checked_sub(renew_before(certificates_duration))
+/// When a certificate valid over `validity` is renewed: [`renew_before`] its expiry, but never
+/// later than two thirds into its life (a CA issuing shorter certificates than
+/// `certificatesDuration` says would otherwise be asked again at once, forever).
+pub(crate) fn renew_at(validity: Validity, certificates_duration: Duration) -> SystemTime {
+    let lifetime = validity
+        .not_after
+        .duration_since(validity.not_before)
+        .unwrap_or_default();
+    let before = renew_before(certificates_duration).min(lifetime / 3);
+    validity
+        .not_after
+        .checked_sub(before)
         .unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
@@ -50,9 +60,25 @@ mod tests {
             renew_before(Duration::from_secs(3600)),
             Duration::from_secs(1200)
         );
-        let expiry = SystemTime::UNIX_EPOCH + Duration::from_secs(100 * DAY);
-        let at = renew_at(expiry, ninety);
-        assert_eq!(at, SystemTime::UNIX_EPOCH + Duration::from_secs(70 * DAY));
+        let day = |n: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(n * DAY);
+        let validity = Validity {
+            not_before: day(10),
+            not_after: day(100),
+        };
+        assert_eq!(renew_at(validity, ninety), day(70));
+    }
+
+    #[test]
+    fn certificates_shorter_than_configured_renew_two_thirds_into_their_life() {
+        let at = |n: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(n);
+        let validity = Validity {
+            not_before: at(0),
+            not_after: at(6 * DAY),
+        };
+        assert_eq!(
+            renew_at(validity, Duration::from_secs(90 * DAY)),
+            at(4 * DAY)
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::challenges::Challenges;
 use super::issue::{AcmeError, ChallengeKind, issue};
 use super::renewal::{FIRST_RETRY, LONGEST_SLEEP, next_retry, renew_at};
 use super::storage::{self, CertificateRecord, StorageError};
-use super::validity::not_after;
+use super::validity::{Validity, validity};
 use crate::config::AcmeResolverConfig;
 
 /// One resolver and its account (restored or created on its first order).
@@ -37,7 +37,7 @@ pub struct AcmeService {
     /// Serialises reads-then-writes of the storage files (resolvers may share one).
     storage_lock: tokio::sync::Mutex<()>,
     /// When each stored certificate expires, by resolver and names (as loaded at start).
-    stored_expiry: BTreeMap<(String, Vec<String>), SystemTime>,
+    stored_expiry: BTreeMap<(String, Vec<String>), Validity>,
 }
 
 impl std::fmt::Debug for AcmeService {
@@ -82,7 +82,7 @@ impl AcmeService {
                         continue;
                     }
                 };
-                if let Some(expiry) = key.end_entity_cert().ok().and_then(|c| not_after(c)) {
+                if let Some(expiry) = key.end_entity_cert().ok().and_then(|c| validity(c)) {
                     stored_expiry.insert((name.clone(), names.clone()), expiry);
                 }
                 certificates.insert(&names, &key);
@@ -137,7 +137,7 @@ impl AcmeService {
         self: Arc<Self>,
         resolver: Arc<Resolver>,
         names: Vec<String>,
-        mut expiry: Option<SystemTime>,
+        mut expiry: Option<Validity>,
     ) {
         let mut retry = FIRST_RETRY;
         let main = names.first().cloned().unwrap_or_default();
@@ -169,8 +169,8 @@ impl AcmeService {
         }
     }
 
-    /// Orders a certificate for `names`, stores it and serves it; returns its expiry.
-    async fn obtain(&self, resolver: &Resolver, names: &[String]) -> Result<SystemTime, AcmeError> {
+    /// Orders a certificate for `names`, stores it and serves it; returns its validity.
+    async fn obtain(&self, resolver: &Resolver, names: &[String]) -> Result<Validity, AcmeError> {
         let account = {
             let mut cached = resolver.account.lock().await;
             match cached.as_ref() {
@@ -205,7 +205,7 @@ impl AcmeService {
         let expiry = key
             .end_entity_cert()
             .ok()
-            .and_then(|c| not_after(c))
+            .and_then(|c| validity(c))
             .ok_or_else(|| {
                 AcmeError::Local("the issued certificate has no readable expiry".into())
             })?;

@@ -1,4 +1,4 @@
-//! When a certificate expires: its `notAfter`, read from the DER with a minimal walk of the
+//! When a certificate is valid: its `notBefore` and `notAfter`, read from the DER with a minimal walk of the
 //! X.509 structure (Certificate → TBSCertificate → Validity). Runs when a stored certificate is
 //! loaded and after each issuance; costs a few dozen byte reads.
 
@@ -26,8 +26,15 @@ fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, &rest[..len], &rest[len..]))
 }
 
-/// The `notAfter` of a DER certificate; `None` when the structure is not X.509 as expected.
-pub(crate) fn not_after(der: &[u8]) -> Option<SystemTime> {
+/// The validity period of a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Validity {
+    pub(crate) not_before: SystemTime,
+    pub(crate) not_after: SystemTime,
+}
+
+/// The validity of a DER certificate; `None` when the structure is not X.509 as expected.
+pub(crate) fn validity(der: &[u8]) -> Option<Validity> {
     const SEQUENCE: u8 = 0x30;
     const VERSION: u8 = 0xa0;
     let (tag, certificate, _) = element(der)?;
@@ -45,9 +52,14 @@ pub(crate) fn not_after(der: &[u8]) -> Option<SystemTime> {
     }
     let (tag, validity, _) = element(rest)?;
     (tag == SEQUENCE).then_some(())?;
-    let (_, _, after_not_before) = element(validity)?;
+    let (tag, time, after_not_before) = element(validity)?;
+    let not_before = parse_time(tag, time)?;
     let (tag, time, _) = element(after_not_before)?;
-    parse_time(tag, time)
+    let not_after = parse_time(tag, time)?;
+    Some(Validity {
+        not_before,
+        not_after,
+    })
 }
 
 /// UTCTime (`YYMMDDHHMMSSZ`, tag 0x17) or GeneralizedTime (`YYYYMMDDHHMMSSZ`, tag 0x18).
@@ -86,13 +98,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_not_after_of_a_generated_certificate_is_read() {
+    fn the_validity_of_a_generated_certificate_is_read() {
         let mut params = rcgen::CertificateParams::new(vec!["a.test".to_string()]).expect("params");
         params.not_after = rcgen::date_time_ymd(2031, 7, 9);
         let key = rcgen::KeyPair::generate().expect("key");
         let cert = params.self_signed(&key).expect("cert");
         let expected = SystemTime::UNIX_EPOCH + Duration::from_secs(1_941_321_600);
-        assert_eq!(not_after(cert.der()), Some(expected));
-        assert_eq!(not_after(b"\x30\x03\x02\x01"), None);
+        let read = validity(cert.der()).map(|v| v.not_after);
+        assert_eq!(read, Some(expected));
+        assert_eq!(validity(b"\x30\x03\x02\x01"), None);
     }
 }
