@@ -53,6 +53,43 @@ fn gateway_config(
     )
 }
 
+/// Pebble validating against two gateway entrypoints picked for the test, and the gateway's
+/// config with two resolvers (HTTP-01 and TLS-ALPN-01) storing into one file.
+struct Setup {
+    pebble: Pebble,
+    /// Pebble's issuing root.
+    root: CertificateDer<'static>,
+    yaml: String,
+    /// The `websecure` entrypoint.
+    secure: SocketAddr,
+    storage: std::path::PathBuf,
+    _up: Upstream,
+    _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    /// `lifetime_secs`: how long pebble's certificates live (its default: 5 years).
+    async fn start(lifetime_secs: Option<u64>) -> Setup {
+        let up = Upstream::start("app").await;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = dir.path().join("acme.json");
+        let (web, websecure) = (free_port(), free_port());
+        let pebble = Pebble::start_issuing_for(web, websecure, lifetime_secs);
+        let root = CertificateDer::from_pem_slice(pebble.root_pem().await.as_bytes())
+            .expect("pebble's root is PEM");
+        let yaml = gateway_config(web, websecure, &pebble, &storage, &up);
+        Setup {
+            pebble,
+            root,
+            yaml,
+            secure: SocketAddr::from(([127, 0, 0, 1], websecure)),
+            storage,
+            _up: up,
+            _dir: dir,
+        }
+    }
+}
+
 /// A TLS handshake with `sni` that verifies the served chain against `root` (and the name).
 async fn verified_chain(
     addr: SocketAddr,
@@ -105,15 +142,13 @@ async fn wait_issued_times(gw: &Gateway, name: &str, times: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routers_get_certificates_by_http01_and_tls_alpn01_and_a_restart_reuses_them() {
-    let up = Upstream::start("app").await;
-    let dir = tempfile::tempdir().unwrap();
-    let storage = dir.path().join("acme.json");
-    let (web, websecure) = (free_port(), free_port());
-    let mut pebble = Pebble::start(web, websecure);
-    let root = CertificateDer::from_pem_slice(pebble.root_pem().await.as_bytes())
-        .expect("pebble's root is PEM");
-    let yaml = gateway_config(web, websecure, &pebble, &storage, &up);
-    let secure = SocketAddr::from(([127, 0, 0, 1], websecure));
+    let mut setup = Setup::start(None).await;
+    let (root, yaml, secure, storage) = (
+        setup.root.clone(),
+        setup.yaml.clone(),
+        setup.secure,
+        setup.storage.clone(),
+    );
 
     let gw = Gateway::start(&yaml, &[]);
     // Until a certificate exists the default one is served: nothing pebble signed.
@@ -149,8 +184,8 @@ async fn routers_get_certificates_by_http01_and_tls_alpn01_and_a_restart_reuses_
     drop(gw);
 
     // With pebble gone, a restarted gateway serves the stored certificates at once.
-    pebble.stop();
-    assert!(!pebble.is_running());
+    setup.pebble.stop();
+    assert!(!setup.pebble.is_running());
     let gw = Gateway::start(&yaml, &[]);
     assert!(
         gw.wait_for_log("listening entrypoint=\"websecure\""),
@@ -212,16 +247,14 @@ fn check_names_the_key_of_each_acme_mistake() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_certificate_is_renewed_before_it_expires_and_served_without_restart() {
-    let up = Upstream::start("app").await;
-    let dir = tempfile::tempdir().unwrap();
-    let storage = dir.path().join("acme.json");
-    let (web, websecure) = (free_port(), free_port());
     // Certificates living 30 s: renewed two thirds into their life (after about 20 s).
-    let pebble = Pebble::start_issuing_for(web, websecure, Some(30));
-    let root = CertificateDer::from_pem_slice(pebble.root_pem().await.as_bytes())
-        .expect("pebble's root is PEM");
-    let yaml = gateway_config(web, websecure, &pebble, &storage, &up);
-    let secure = SocketAddr::from(([127, 0, 0, 1], websecure));
+    let setup = Setup::start(Some(30)).await;
+    let (root, yaml, secure, storage) = (
+        setup.root.clone(),
+        setup.yaml.clone(),
+        setup.secure,
+        setup.storage.clone(),
+    );
     let gw = Gateway::start(&yaml, &[]);
 
     wait_issued(&gw, HTTP01_NAME).await;

@@ -47,13 +47,8 @@ fn wait_for_line(child: &mut Child, needle: &str, what: &str) {
 
 impl Pebble {
     /// Starts pebble validating HTTP-01 on `http_port` and TLS-ALPN-01 on `tls_port` of
-    /// 127.0.0.1 (the gateway's entrypoints).
-    pub fn start(http_port: u16, tls_port: u16) -> Pebble {
-        Self::start_issuing_for(http_port, tls_port, None)
-    }
-
-    /// Like `start`, issuing certificates valid for `lifetime_secs` (pebble's default: 5
-    /// years).
+    /// 127.0.0.1 (the gateway's entrypoints), issuing certificates valid for `lifetime_secs`
+    /// (`None`: pebble's default, 5 years).
     pub fn start_issuing_for(http_port: u16, tls_port: u16, lifetime_secs: Option<u64>) -> Pebble {
         let dir = tempfile::tempdir().expect("tempdir");
         let ca = TestCa::new("pebble https test ca");
