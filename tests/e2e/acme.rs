@@ -45,6 +45,7 @@ fn gateway_config(
          certificatesResolvers:\n  byhttp:\n{}  bytls:\n{}\
          http:\n  routers:\n\
          \x20   viahttp: {{ rule: \"Host(`{HTTP01_NAME}`)\", service: app, entryPoints: [websecure], tls: {{ certResolver: byhttp }} }}\n\
+         \x20   catchall: {{ rule: \"PathPrefix(`/`)\", service: app, entryPoints: [web] }}\n\
          \x20   viatls: {{ rule: \"Host(`{ALPN_NAME}`)\", service: app, entryPoints: [websecure], tls: {{ certResolver: bytls }} }}\n\
          \x20 services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
         resolver("httpChallenge: { entryPoint: web }"),
@@ -279,5 +280,63 @@ async fn a_certificate_is_renewed_before_it_expires_and_served_without_restart()
         certs.len(),
         1,
         "the renewed certificate replaces the old one: {stored}"
+    );
+}
+
+#[tokio::test]
+async fn until_a_certificate_exists_the_default_is_served_and_failed_orders_are_retried() {
+    let up = Upstream::start("app").await;
+    let dir = tempfile::tempdir().unwrap();
+    // A CA that is not there: every order fails.
+    let closed = free_port();
+    let websecure = free_port();
+    let yaml = format!(
+        "entryPoints:\n  web: {{ address: \"127.0.0.1:0\" }}\n  websecure: {{ address: \"127.0.0.1:{websecure}\" }}\n\
+         certificatesResolvers:\n  le:\n    acme:\n      storage: \"{}\"\n      caServer: \"https://127.0.0.1:{closed}/dir\"\n      tlsChallenge: {{}}\n\
+         http:\n  routers:\n\
+         \x20   app: {{ rule: \"Host(`down.acme.test`)\", service: app, entryPoints: [websecure], tls: {{ certResolver: le }} }}\n\
+         \x20 services:\n    app:\n      loadBalancer:\n        servers:\n          - url: \"{}\"\n",
+        dir.path().join("acme.json").display(),
+        up.url()
+    );
+    let gw = Gateway::start(&yaml, &[]);
+    assert!(
+        gw.wait_for_log("listening entrypoint=\"websecure\""),
+        "{}",
+        gw.log()
+    );
+    let secure = SocketAddr::from(([127, 0, 0, 1], websecure));
+    let served = crate::support::tls::served_cert(secure, "down.acme.test")
+        .await
+        .expect("handshake");
+    let default = crate::support::tls::served_cert(secure, "other.test")
+        .await
+        .expect("handshake");
+    assert_eq!(
+        served, default,
+        "the default certificate until one is issued"
+    );
+    let conn =
+        crate::support::tls::connect(secure, &crate::support::tls::Hello::sni("down.acme.test"))
+            .await
+            .expect("handshake");
+    let (status, _) = crate::support::tls::get(conn, "down.acme.test", "/")
+        .await
+        .expect("GET");
+    assert_eq!(status, 200, "requests are served meanwhile");
+    let failure = "cannot obtain an ACME certificate";
+    let until = Instant::now() + ISSUED_WITHIN;
+    while gw.log_count(failure) < 2 {
+        assert!(Instant::now() < until, "no retry:\n{}", gw.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let log = gw.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(failure))
+        .unwrap_or_default();
+    assert!(
+        line.contains("resolver=\"le\"") && line.contains("domain=\"down.acme.test\""),
+        "the failure names the resolver and the domain: {line}"
     );
 }
