@@ -340,3 +340,29 @@ async fn until_a_certificate_exists_the_default_is_served_and_failed_orders_are_
         "the failure names the resolver and the domain: {line}"
     );
 }
+
+#[test]
+fn a_storage_file_that_is_not_acme_json_stops_start_up_naming_its_resolver() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = dir.path().join("acme.json");
+    std::fs::write(&storage, "not json").unwrap();
+    let yaml = format!(
+        "entryPoints:\n  web: {{ address: \"127.0.0.1:0\" }}\n\
+         certificatesResolvers:\n  le:\n    acme:\n      storage: \"{}\"\n      tlsChallenge: {{}}\n",
+        storage.display()
+    );
+    let path = dir.path().join("gateway.yml");
+    std::fs::write(&path, yaml).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+        .arg("run")
+        .arg(&path)
+        .output()
+        .expect("run wasmgate");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("gateway.yml:6: certificatesResolvers.le.acme.storage:")
+            && stderr.contains("is not an ACME storage file"),
+        "{stderr}"
+    );
+}

@@ -208,13 +208,8 @@ fn delayed(
 /// snapshot on; orders start once routers ask for names.
 fn install_acme(config: &LoadedConfig) -> Result<(), Vec<String>> {
     let resolvers = &config.static_config.certificate_resolvers;
-    crate::tls::acme::install(resolvers).map_err(|e| {
-        let name = resolvers
-            .keys()
-            .next()
-            .map(String::as_str)
-            .unwrap_or_default();
-        let at = ["certificatesResolvers", name, "acme", "storage"];
+    crate::tls::acme::install(resolvers).map_err(|(name, e)| {
+        let at = ["certificatesResolvers", name.as_str(), "acme", "storage"];
         vec![config.error_at(&at, e.to_string()).to_string()]
     })
 }

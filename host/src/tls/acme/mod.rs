@@ -45,10 +45,10 @@ static SERVICE: OnceLock<Arc<AcmeService>> = OnceLock::new();
 /// are none). A second call is ignored (static config needs a restart).
 ///
 /// # Errors
-/// A storage file that cannot be read or parsed.
+/// A storage file that cannot be read or parsed, with the resolver that names it.
 pub fn install(
     resolvers: &std::collections::BTreeMap<String, crate::config::AcmeResolverConfig>,
-) -> Result<(), StorageError> {
+) -> Result<(), (String, StorageError)> {
     if resolvers.is_empty() {
         return Ok(());
     }

@@ -53,15 +53,16 @@ impl AcmeService {
     /// cannot be used is skipped with a warning, and obtained again).
     ///
     /// # Errors
-    /// A storage file that exists but cannot be read or is not ACME storage JSON.
+    /// A storage file that exists but cannot be read or is not ACME storage JSON, with the
+    /// name of the resolver that names it.
     pub fn start(
         resolvers: &BTreeMap<String, AcmeResolverConfig>,
-    ) -> Result<AcmeService, StorageError> {
+    ) -> Result<AcmeService, (String, StorageError)> {
         let certificates = AcmeCertificates::default();
         let mut stored_expiry = BTreeMap::new();
         let provider = rustls::crypto::ring::default_provider();
         for (name, config) in resolvers {
-            let stored = storage::read(&config.storage)?;
+            let stored = storage::read(&config.storage).map_err(|e| (name.clone(), e))?;
             let Some(record) = stored.resolvers.get(name) else {
                 continue;
             };
