@@ -34,6 +34,12 @@ apt_install() {
 if ! command -v promtool >/dev/null 2>&1; then
   apt_install prometheus || echo "setup: promtool not installed (optional)" >&2
 fi
+# pebble (Debian package `pebble`: the ACME test CA and its DNS, pebble-challtestsrv) for the
+# ACME suite (tests/e2e/acme.rs), which starts it itself. Required by that suite.
+if ! command -v pebble >/dev/null 2>&1 || ! command -v pebble-challtestsrv >/dev/null 2>&1; then
+  apt_install pebble ||
+    echo "setup: pebble could not be installed (run as root); the ACME test needs it" >&2
+fi
 # Headless Chromium: the dashboard suite loads the dashboard in a real browser (required; about
 # 50 s to install on a fresh machine).
 if ! command -v chromium >/dev/null 2>&1; then

@@ -5,6 +5,7 @@ mod support;
 
 mod access_middlewares;
 mod accounting;
+mod acme;
 mod api;
 mod body_capability;
 mod broken_upstreams;

@@ -234,6 +234,8 @@ pub fn build_snapshot(
         .map(|ep| (ep.clone(), Vec::new()))
         .collect();
     let mut tls_routers: Vec<TlsRouter<'_>> = Vec::new();
+    // (resolver, names) of the routers with a `tls.certResolver`.
+    let mut acme_wanted: Vec<(String, Vec<String>)> = Vec::new();
     for (name, router) in &http.routers {
         let rule = match Rule::parse(&router.rule) {
             Ok(rule) => rule,
@@ -297,6 +299,9 @@ pub fn build_snapshot(
             let router_tls = router.tls.as_ref().or(ep_config.tls.as_ref());
             let table = match router_tls {
                 Some(router_tls) => {
+                    if let Some(resolver) = &router_tls.cert_resolver {
+                        acme_wanted.extend(acme_names(router_tls, &rule.hosts(), resolver));
+                    }
                     tls_routers.push(TlsRouter {
                         entrypoint: ep_name,
                         router: name,
@@ -360,6 +365,10 @@ pub fn build_snapshot(
             .map(|(ep, routes)| (ep, RouteTable::new(routes)))
             .collect()
     };
+    // The snapshot is good: its routers' ACME certificates are kept from now on.
+    for (resolver, names) in acme_wanted {
+        crate::tls::acme::maintain(&resolver, names);
+    }
     let status = super::server_status::LoadBalancerStatus::new(&services);
     Ok(Snapshot {
         entrypoints: tables(per_entrypoint),
@@ -372,4 +381,22 @@ pub fn build_snapshot(
             super::plugin_view::plugin_documents(config, registry),
         ))),
     })
+}
+
+/// The certificates a router with `tls.certResolver` asks `resolver` for: one per
+/// `tls.domains` entry, else one for the `Host` names of its rule (Traefik's rule).
+fn acme_names(
+    router_tls: &crate::config::RouterTlsConfig,
+    hosts: &[String],
+    resolver: &str,
+) -> Vec<(String, Vec<String>)> {
+    if router_tls.certificate_domains.is_empty() {
+        let hosts: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        return vec![(resolver.to_string(), hosts)];
+    }
+    router_tls
+        .certificate_domains
+        .iter()
+        .map(|names| (resolver.to_string(), names.clone()))
+        .collect()
 }

@@ -115,7 +115,11 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     // Absolute, so file events (which carry absolute paths) match the config's files.
     let path = std::fs::canonicalize(path)
         .with_context(|| format!("cannot open config {}", path.display()))?;
-    let prepared = match prepare_with(&path, install_recorder) {
+    let setup = |config: &LoadedConfig| {
+        install_recorder(config)?;
+        install_acme(config)
+    };
+    let prepared = match prepare_with(&path, setup) {
         Ok(p) => p,
         Err(errors) => {
             for e in &errors {
@@ -198,6 +202,16 @@ fn delayed(
         let _ = tx.send(true);
     });
     rx
+}
+
+/// Starts the ACME resolvers (`tls::acme`): their stored certificates are served from the first
+/// snapshot on; orders start once routers ask for names.
+fn install_acme(config: &LoadedConfig) -> Result<(), Vec<String>> {
+    let resolvers = &config.static_config.certificate_resolvers;
+    crate::tls::acme::install(resolvers).map_err(|(name, e)| {
+        let at = ["certificatesResolvers", name.as_str(), "acme", "storage"];
+        vec![config.error_at(&at, e.to_string()).to_string()]
+    })
 }
 
 /// Installs the process's metrics and access-log recorder from the static config (`admin`).

@@ -27,6 +27,7 @@ pub mod duration;
 mod entry_point_http;
 mod experimental;
 mod load;
+mod model_acme;
 mod model_dynamic;
 mod model_internal;
 mod model_observability;
@@ -40,6 +41,7 @@ mod provider_names;
 mod raw;
 mod raw_tcp;
 mod raw_tls;
+mod resolve_acme;
 mod resolve_chain;
 mod resolve_dynamic;
 mod resolve_internal;
@@ -65,6 +67,7 @@ use std::path::Path;
 
 pub use crate::yaml::{ConfigError, ConfigErrors};
 pub use load::{load, load_for_check, load_from_str};
+pub use model_acme::{AcmeKeyType, AcmeResolverConfig, DEFAULT_CERTIFICATES_DURATION};
 pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
     DEFAULT_TRANSPORT, DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig,
@@ -96,6 +99,7 @@ pub use model_tls::{
     KeySite, PemSource, RouterTlsConfig, TlsConfig, TlsOptionsConfig, TlsVersion,
     UpstreamTlsConfig,
 };
+pub use resolve_acme::LEGO_CA_CERTIFICATES;
 pub use resolve_middleware::{PLUGIN_KEY, TRAEFIK_MIDDLEWARES};
 pub use v2_rule::v2_hint;
 

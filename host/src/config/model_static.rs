@@ -44,6 +44,8 @@ pub struct StaticConfig {
     pub api: Option<super::model_internal::ApiConfig>,
     /// `ping`; `None`: no `/ping` (`ping@internal` is not defined).
     pub ping: Option<super::model_internal::PingConfig>,
+    /// `certificatesResolvers.<name>.acme`, by resolver name.
+    pub certificate_resolvers: BTreeMap<String, super::model_acme::AcmeResolverConfig>,
 }
 
 /// `entryPoints.<name>`.

@@ -206,8 +206,14 @@ impl Default for TlsOptionsConfig {
 pub struct RouterTlsConfig {
     /// `options`: a name in `tls.options` (`@file` suffix dropped); `None`: `default`.
     pub options: Option<String>,
-    /// `domains[].main` and `.sans` (accepted; certificates come from `tls.certificates`).
+    /// `domains[].main` and `.sans`, flattened.
     pub domains: Vec<String>,
+    /// `certResolver`: the ACME resolver (`certificatesResolvers.<name>`) that obtains the
+    /// certificates of this router's domains.
+    pub cert_resolver: Option<String>,
+    /// `domains[]` as written: one certificate per entry (main name first, then its sans).
+    /// Empty: the router's `Host` names make one certificate (Traefik's rule).
+    pub certificate_domains: Vec<Vec<String>>,
 }
 
 impl RouterTlsConfig {

@@ -12,7 +12,6 @@ const SEE_README: &str = "see README, Migrating from Traefik";
 /// (`tracing` stays an unknown key: the config tests use it as their example of one.)
 const NOT_YET: &[&str] = &[
     // Static configuration.
-    "certificatesResolvers",
     "experimental.plugins",
     "experimental.fastProxy",
     "experimental.otlpLogs",

@@ -6,6 +6,7 @@ use super::definitions::{Definition, Definitions, local_name};
 use super::model_dynamic::{DynamicConfig, HttpConfig, RouterConfig, ServersTransportConfig};
 use super::plugin_runtime::RuntimeBase;
 use super::raw::RawRouter;
+use super::resolve_acme::check_resolver_reference;
 use super::resolve_middleware::resolve_middleware;
 use super::resolve_service::{resolve_service, resolve_transport};
 use super::resolve_static::{STATIC_KEYS, StaticParts, entries_of};
@@ -150,6 +151,13 @@ pub(crate) fn resolve_dynamic(
                 let at = ["http", "routers", name.as_str(), "tls"];
                 let router_tls = resolve_router_tls(reporter, def.file, &at, raw_tls);
                 check_options_reference(reporter, def.file, &at, &router_tls, &tls);
+                check_resolver_reference(
+                    reporter,
+                    def.file,
+                    &at,
+                    &router_tls,
+                    &statics.resolver_names,
+                );
                 router_tls
             });
             raw.rule = super::rule_syntax::rule_in_v3(
@@ -169,6 +177,7 @@ pub(crate) fn resolve_dynamic(
         if let Some(ep_tls) = &ep.tls {
             let at = ["entryPoints", name.as_str(), "http", "tls"];
             check_options_reference(reporter, 0, &at, ep_tls, &tls);
+            check_resolver_reference(reporter, 0, &at, ep_tls, &statics.resolver_names);
         }
     }
     for (name, def) in &definitions.services {

@@ -26,9 +26,10 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "core",
     "global",
     "serversTransport",
+    "certificatesResolvers",
 ];
 const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, api, ping, experimental, \
-     core, global, serversTransport, http, tcp, tls";
+     core, global, serversTransport, certificatesResolvers, http, tcp, tls";
 const MAIN_KEY_NAMES: &[&str] = &[
     "entryPoints",
     "providers",
@@ -42,6 +43,7 @@ const MAIN_KEY_NAMES: &[&str] = &[
     "core",
     "global",
     "serversTransport",
+    "certificatesResolvers",
     "http",
     "tcp",
     "tls",
@@ -63,6 +65,9 @@ pub(crate) struct StaticParts {
     /// router that names it fail).
     pub(crate) entry_point_names: BTreeSet<String>,
     pub(crate) provider: Option<FileProvider>,
+    /// Every `certificatesResolvers` name written, valid or not (routers naming an invalid
+    /// one get only its own errors).
+    pub(crate) resolver_names: BTreeSet<String>,
     /// `core.defaultRuleSyntax`: the syntax of routers without a `ruleSyntax` of their own.
     pub(crate) default_rule_syntax: super::rule_syntax::RuleSyntax,
 }
@@ -125,10 +130,12 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             access_log: None,
             api: None,
             ping: None,
+            certificate_resolvers: BTreeMap::new(),
         },
         entry_point_names: BTreeSet::new(),
         provider: None,
         default_rule_syntax: super::rule_syntax::RuleSyntax::default(),
+        resolver_names: BTreeSet::new(),
     };
     let sources = reporter.sources;
     let entries = match sources.root(0) {
@@ -140,6 +147,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
     let mut raw_metrics = None;
     let mut raw_ping = None;
     let mut local_plugins = Vec::new();
+    let mut raw_resolvers = None;
     for entry in entries {
         let path = [entry.key.as_str()];
         // Top-level keys match in any case, as Traefik reads them.
@@ -187,6 +195,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
                 }
             }
             "ping" => raw_ping = reporter.parse(0, &entry.value, &path, entry.line),
+            "certificatesResolvers" => raw_resolvers = Some(entry),
             "global" => {
                 let _ = reporter.parse::<RawGlobal>(0, &entry.value, &path, entry.line);
             }
@@ -222,6 +231,10 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             &parts.entry_point_names,
         ));
     }
+    if let Some(entry) = raw_resolvers {
+        // After the entry points: `httpChallenge.entryPoint` must name one.
+        resolve_resolvers(reporter, entry, main_dir, &mut parts);
+    }
     super::resolve_internal::check_api_entry_point(
         reporter,
         parts.config.api.as_ref(),
@@ -235,6 +248,33 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
         reporter.at(0, &["entryPoints"], "at least one entry point is required");
     }
     parts
+}
+
+/// `certificatesResolvers.<name>`: each parsed and resolved (`resolve_acme`).
+fn resolve_resolvers(
+    reporter: &mut Reporter<'_>,
+    entry: &Entry,
+    main_dir: &Path,
+    parts: &mut StaticParts,
+) {
+    let path = [key(&entry.key)];
+    let Some(entries) = entries_of(reporter, 0, &entry.value, &path, entry.line) else {
+        return;
+    };
+    for resolver in entries {
+        parts.resolver_names.insert(resolver.key.clone());
+        let at = ["certificatesResolvers", resolver.key.as_str()];
+        let Some(raw) = reporter.parse(0, &resolver.value, &at, resolver.line) else {
+            continue;
+        };
+        let names = &parts.entry_point_names;
+        let resolved =
+            super::resolve_acme::resolve_resolver(reporter, &resolver.key, raw, main_dir, names);
+        if let Some(config) = resolved {
+            let resolvers = &mut parts.config.certificate_resolvers;
+            resolvers.insert(resolver.key.clone(), config);
+        }
+    }
 }
 
 fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut StaticParts) {

@@ -594,8 +594,8 @@ mod tests {
             [
                 "/etc/gw/gw.yml:10: http.routers.r.tls.options: unknown TLS options \"nope\" \
                  (defined: default, old)",
-                "/etc/gw/gw.yml:11: http.routers.r.tls.certResolver: not supported yet (ACME is \
-                 not implemented; use tls.certificates)",
+                "/etc/gw/gw.yml:11: http.routers.r.tls.certResolver: unknown certificate resolver \"le\" \
+                 (certificatesResolvers defines none)",
                 "/etc/gw/gw.yml:17: tls.options.old.minVersion: VersionTLS10 is not supported: \
                  rustls implements TLS 1.2 and 1.3 only (use VersionTLS12 or VersionTLS13)",
                 "/etc/gw/gw.yml:18: tls.options.old.cipherSuites[0]: \

@@ -7,31 +7,40 @@ use super::model_tls::{DEFAULT_TLS_OPTIONS, RouterTlsConfig, TlsConfig};
 use super::raw_tls::RawRouterTls;
 use crate::yaml::report::Reporter;
 
-/// A router's or an entrypoint's `tls` at `at` in `file`: `certResolver` is reported (no ACME
-/// yet); the options name is checked later against `tls.options`
-/// ([`check_options_reference`]).
+/// A router's or an entrypoint's `tls` at `at` in `file`. The options name is checked later
+/// against `tls.options` ([`check_options_reference`]), the `certResolver` against the static
+/// resolvers (`resolve_acme::check_resolver_reference`); TCP routers cannot use one yet.
 pub(crate) fn resolve_router_tls(
     reporter: &mut Reporter<'_>,
     file: usize,
     at: &[&str],
     raw: RawRouterTls,
 ) -> RouterTlsConfig {
-    if raw.cert_resolver.is_some() {
+    if raw.cert_resolver.is_some() && at.first() == Some(&"tcp") {
         let path = [at, &["certResolver"]].concat();
         reporter.at(
             file,
             &path,
-            "not supported yet (ACME is not implemented; use tls.certificates)",
+            "not supported yet on TCP routers (use tls.certificates)",
         );
     }
-    let domains = raw
+    let certificate_domains: Vec<Vec<String>> = raw
         .domains
         .into_iter()
-        .flat_map(|d| d.main.into_iter().chain(d.sans))
+        .map(|d| {
+            d.main
+                .into_iter()
+                .chain(d.sans)
+                .map(|n| n.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
+        .filter(|names| !names.is_empty())
         .collect();
     RouterTlsConfig {
         options: raw.options.map(|o| local_name(&o)),
-        domains,
+        domains: certificate_domains.iter().flatten().cloned().collect(),
+        cert_resolver: raw.cert_resolver.map(|r| local_name(&r)),
+        certificate_domains,
     }
 }
 

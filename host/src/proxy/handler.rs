@@ -87,6 +87,12 @@ pub async fn handle(
     conn: &Connection,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    // A CA validating an HTTP-01 challenge is answered before any router (as Traefik does).
+    if !conn.tls
+        && let Some(answer) = crate::tls::acme::http01_answer(&conn.entrypoint, req.uri().path())
+    {
+        return Response::new(full(answer));
+    }
     match crate::admin::recorder() {
         None => handle_unrecorded(runtime, conn, req, &mut Seen::default()).await,
         Some(recorder) => handle_recorded(recorder, runtime, conn, req).await,

@@ -75,7 +75,12 @@ impl EntrypointTls {
         let start = LazyConfigAcceptor::new(Acceptor::default(), io)
             .await
             .map_err(HandshakeError::Failed)?;
-        let config = self.config_for(start.client_hello().server_name()).clone();
+        let hello = start.client_hello();
+        // A CA validating a TLS-ALPN-01 challenge gets the challenge certificate.
+        let config = match super::acme::tls_alpn01_config(&hello) {
+            Some(challenge) => challenge,
+            None => self.config_for(hello.server_name()).clone(),
+        };
         start
             .into_stream(config)
             .await

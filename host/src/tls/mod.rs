@@ -13,6 +13,7 @@
 //!   wildcard, then the default certificate unless `sniStrict`).
 
 mod accept;
+pub mod acme;
 mod build;
 mod certs;
 mod client_auth;

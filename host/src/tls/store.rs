@@ -72,11 +72,12 @@ pub(crate) struct StoreResolver {
 
 impl ResolvesServerCert for StoreResolver {
     fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let found = client_hello
-            .server_name()
-            .and_then(|name| self.store.find(name));
+        let name = client_hello.server_name();
+        let found = name.and_then(|name| self.store.find(name)).cloned();
+        // Certificates from ACME resolvers, after the configured ones.
+        let found = found.or_else(|| name.and_then(super::acme::find));
         match found {
-            Some(key) => Some(key.clone()),
+            Some(key) => Some(key),
             None if self.strict => None,
             None => Some(self.store.default.clone()),
         }

@@ -68,7 +68,7 @@ pub fn upstream_tls(
 
 /// The system's trust anchors (`SSL_CERT_FILE` / `SSL_CERT_DIR` or the platform's store), read
 /// on first use; certificates that cannot be used are skipped with a warning.
-fn system_roots() -> Arc<RootCertStore> {
+pub(crate) fn system_roots() -> Arc<RootCertStore> {
     static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
     ROOTS
         .get_or_init(|| {

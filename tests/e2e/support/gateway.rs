@@ -303,6 +303,14 @@ pub fn check_config(yaml: &str, plugins: &[(&str, PathBuf)]) -> (bool, String, S
     run_check(Command::new(env!("CARGO_BIN_EXE_wasmgate")), yaml, plugins)
 }
 
+/// The `LINE: key: reason` part of each error line `wasmgate check` wrote for `gateway.yml`.
+pub fn located_errors(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter_map(|line| line.split_once("gateway.yml:").map(|(_, rest)| rest))
+        .collect()
+}
+
 /// `check_config` at the lowest CPU priority (`nice -n 19`): for compiling big components into
 /// the shared cache while timing-sensitive suites run beside it on the same cores.
 pub fn check_config_niced(yaml: &str, plugins: &[(&str, PathBuf)]) -> (bool, String, String) {
