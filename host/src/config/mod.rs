@@ -21,6 +21,7 @@
 mod auth_deadline;
 mod bounded_read;
 mod client_tls;
+mod contribution;
 mod definitions;
 pub mod duration;
 mod experimental;
@@ -28,6 +29,7 @@ mod load;
 mod model_dynamic;
 mod model_internal;
 mod model_observability;
+mod model_providers;
 mod model_static;
 mod model_tcp;
 mod model_tls;
@@ -35,7 +37,9 @@ mod not_yet;
 mod plugin_form;
 mod plugin_runtime;
 mod provider_names;
+mod provider_scope;
 mod raw;
+mod raw_providers;
 mod raw_tcp;
 mod raw_tls;
 mod resolve_chain;
@@ -43,6 +47,7 @@ mod resolve_dynamic;
 mod resolve_internal;
 mod resolve_middleware;
 mod resolve_observability;
+mod resolve_providers;
 mod resolve_service;
 mod resolve_static;
 mod resolve_tcp;
@@ -60,7 +65,8 @@ mod tests;
 use std::path::Path;
 
 pub use crate::yaml::{ConfigError, ConfigErrors};
-pub use load::{load, load_for_check, load_from_str};
+pub use contribution::{Contribution, ContributionBody, KvTree};
+pub use load::{load, load_for_check, load_from_str, load_with};
 pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
     DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig, RouterConfig, ServerConfig,
@@ -74,6 +80,10 @@ pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{
     AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode,
     PrometheusConfig,
+};
+pub use model_providers::{
+    DEFAULT_POLL_INTERVAL, DEFAULT_POLL_TIMEOUT, DEFAULT_ROOT_KEY, HttpProviderConfig,
+    KvProviderConfig, ProvidersConfig,
 };
 pub use model_static::{
     DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK, DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE,
@@ -103,6 +113,8 @@ pub struct LoadedConfig {
     pub static_config: StaticConfig,
     pub dynamic: DynamicConfig,
     sources: SourceMap,
+    /// How many of `sources` are files (the control-plane providers' contributions follow).
+    file_count: usize,
 }
 
 impl LoadedConfig {
@@ -138,11 +150,13 @@ impl LoadedConfig {
         diagnostics.into_sorted()
     }
 
-    /// Every file this config was read from, the main file first (the reload watcher watches them).
+    /// Every file this config was read from, the main file first (the reload watcher watches them);
+    /// not the control-plane providers' contributions, which are not files.
     pub fn files(&self) -> Vec<&Path> {
         self.sources
             .files()
             .iter()
+            .take(self.file_count)
             .map(|f| f.path.as_path())
             .collect()
     }

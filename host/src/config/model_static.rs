@@ -44,6 +44,9 @@ pub struct StaticConfig {
     pub api: Option<super::model_internal::ApiConfig>,
     /// `ping`; `None`: no `/ping` (`ping@internal` is not defined).
     pub ping: Option<super::model_internal::PingConfig>,
+    /// `providers.http`, `providers.redis`, `providers.etcd` (`providers.file` is read by the
+    /// loader itself).
+    pub providers: super::model_providers::ProvidersConfig,
 }
 
 /// `entryPoints.<name>`.

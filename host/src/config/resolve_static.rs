@@ -57,6 +57,13 @@ pub(crate) struct StaticParts {
     /// router that names it fail).
     pub(crate) entry_point_names: BTreeSet<String>,
     pub(crate) provider: Option<FileProvider>,
+    /// `providers.http`, `.redis`, `.etcd` as written; resolved by the loader
+    /// (`super::resolve_providers`).
+    pub(crate) control_planes: (
+        Option<super::raw_providers::RawHttpProvider>,
+        Option<super::raw_providers::RawKvProvider>,
+        Option<super::raw_providers::RawKvProvider>,
+    ),
 }
 
 /// The entries of a mapping node; `None` (after reporting) when it is not a mapping. A null
@@ -93,9 +100,11 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             access_log: None,
             api: None,
             ping: None,
+            providers: super::model_providers::ProvidersConfig::default(),
         },
         entry_point_names: BTreeSet::new(),
         provider: None,
+        control_planes: (None, None, None),
     };
     let sources = reporter.sources;
     let entries = match sources.root(0) {
@@ -114,9 +123,10 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
         match folded.unwrap_or(entry.key.as_str()) {
             "entryPoints" => resolve_entry_points(reporter, entry, &mut parts),
             "providers" => {
-                if let Some(raw) =
+                if let Some(mut raw) =
                     reporter.parse::<RawProviders>(0, &entry.value, &path, entry.line)
                 {
+                    parts.control_planes = (raw.http.take(), raw.redis.take(), raw.etcd.take());
                     parts.provider = resolve_provider(reporter, raw, main_dir);
                 }
             }
