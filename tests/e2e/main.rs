@@ -25,6 +25,7 @@ mod load_balancing;
 mod minimal_wasi;
 mod observability;
 mod path_bypass;
+mod providers;
 mod proxy_protocol;
 mod rate_limit;
 mod request_smuggling;
