@@ -21,9 +21,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, watch};
 
 use super::backoff::Backoff;
-use crate::config::{
-    ConfigError, Contribution, ContributionBody, HttpProviderConfig, UpstreamTlsConfig,
-};
+use crate::config::{ConfigError, Contribution, ContributionBody, HttpProviderConfig};
 
 /// The largest configuration body read (a bigger one fails the poll).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -74,10 +72,7 @@ impl HttpProvider {
                 .map_err(|e| HttpProviderError::Setup(format!("headers.{name}: {e}")))?;
             headers.push((name, value));
         }
-        let tls_config = config
-            .tls
-            .clone()
-            .unwrap_or_else(UpstreamTlsConfig::default);
+        let tls_config = config.tls.clone().unwrap_or_default();
         let site = |reason: &str| ConfigError {
             file: PathBuf::from("providers.http"),
             line: None,
