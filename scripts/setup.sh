@@ -54,6 +54,16 @@ fi
 if ! command -v iptables >/dev/null 2>&1; then
   apt_install iptables || echo "setup: iptables not installed; the mesh suite needs it" >&2
 fi
+# The stores the provider suites run as real peers (tests/e2e/providers): redis-server and
+# etcd (Debian packages `redis-server`, `etcd-server`). Required by those suites.
+if ! command -v redis-server >/dev/null 2>&1; then
+  apt_install redis-server ||
+    echo "setup: redis-server could not be installed (run as root); the Redis provider test needs it" >&2
+fi
+if ! command -v etcd >/dev/null 2>&1; then
+  apt_install etcd-server ||
+    echo "setup: etcd-server could not be installed (run as root); the etcd provider test needs it" >&2
+fi
 # The JavaScript and Python plugin toolchains (componentize-js, componentize-py) under
 # target/lang-tools/, for the language suite (tests/e2e/languages.rs). Required: that suite fails
 # with the command to run when they are missing.

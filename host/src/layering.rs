@@ -15,7 +15,18 @@ use std::path::{Path, PathBuf};
 /// The layers from top to bottom: a module may use the ones after it, never one before it.
 /// `tls`, `tcp` and `admin` are the places ARCHITECTURE.md reserves for those capabilities.
 const LAYERS: &[&str] = &[
-    "app", "proxy", "tls", "tcp", "router", "plugins", "lb", "upstream", "admin", "config", "yaml",
+    "app",
+    "providers",
+    "proxy",
+    "tls",
+    "tcp",
+    "router",
+    "plugins",
+    "lb",
+    "upstream",
+    "admin",
+    "config",
+    "yaml",
 ];
 
 /// Files that belong to no layer: the library root and this check. The binary's own modules

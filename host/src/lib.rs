@@ -4,6 +4,7 @@
 //! ARCHITECTURE.md; the tests in `layering.rs` keep it so):
 //!
 //! - `app`: start-up, building a routing snapshot from a config, reload;
+//! - `providers`: control-plane providers (HTTP, Redis, etcd) feeding reloads;
 //! - `proxy`: listeners, connection limits, the per-request pipeline, the error -> status map;
 //! - `router`: Traefik v3 rules and route tables;
 //! - `plugins`: the wasmtime engine, plugin registry, instance pools, middleware chains;
@@ -17,6 +18,7 @@ pub mod app;
 pub mod config;
 pub mod lb;
 pub mod plugins;
+pub mod providers;
 pub mod proxy;
 pub mod router;
 pub mod tcp;

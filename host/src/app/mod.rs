@@ -4,6 +4,7 @@
 //! - `build`, `build_services`: a loaded config -> a [`Snapshot`] (route tables, plugin
 //!   chains, services, transports);
 //! - `reload`: watch the config and plugin files, rebuild and swap the snapshot;
+//! - `provider_start`: the control-plane providers started before the first snapshot;
 //! - `check`: `wasmgate check`, every problem of every stage in one run.
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ mod config_rejection;
 mod json_position;
 pub mod outbound_grant;
 mod plugin_view;
+mod provider_start;
 pub mod reload;
 mod server_status;
 
@@ -57,16 +59,17 @@ pub struct Prepared {
 /// Loads and validates a config completely (plugins compiled, every middleware's config
 /// validated by its plugin). Errors are `file:line: key: reason` lines.
 pub fn prepare(path: &Path) -> Result<Prepared, Vec<String>> {
-    prepare_with(path, |_| Ok(()))
+    prepare_with(path, &[], |_| Ok(()))
 }
 
 /// [`prepare`], running `setup` on the loaded config before the snapshot is built (`run`
 /// installs the metrics and access-log recorder there, so routes resolve their handles).
 fn prepare_with(
     path: &Path,
+    contributions: &[config::Contribution],
     setup: impl FnOnce(&LoadedConfig) -> Result<(), Vec<String>>,
 ) -> Result<Prepared, Vec<String>> {
-    let config = config::load(path)
+    let config = config::load_with(path, contributions)
         .map_err(|errs| errs.0.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
     setup(&config)?;
     let plugins = &config.static_config.plugins;
@@ -119,7 +122,23 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         install_recorder(config)?;
         install_acme(config)
     };
-    let prepared = match prepare_with(&path, setup) {
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut providers = provider_start::StartedProviders::start(&path, &shutdown_rx).await;
+    let mut first = std::mem::take(&mut providers.first);
+    let mut attempt = prepare_with(&path, &first, setup);
+    if let Err(errors) = &attempt
+        && !first.is_empty()
+    {
+        // The providers' first contributions are refused: start from the files alone; each
+        // contribution is offered again as a reload, which reports why it is refused.
+        tracing::warn!(
+            "starting without the providers' first configuration ({} error(s))",
+            errors.len()
+        );
+        providers.offer_again(std::mem::take(&mut first));
+        attempt = prepare_with(&path, &[], setup);
+    }
+    let prepared = match attempt {
         Ok(p) => p,
         Err(errors) => {
             for e in &errors {
@@ -131,7 +150,6 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     crate::admin::config_loaded(true);
     crate::admin::api::record_reload("start-up", true, &[]);
     let snapshot = Arc::new(ArcSwap::from_pointee(prepared.snapshot));
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let entry_points = prepared.config.static_config.entry_points.clone();
     // Watch before listening: a change made once the gateway says it listens is never missed.
     let reloader = Reloader::new(
@@ -139,8 +157,13 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         prepared.config,
         prepared.registry,
         snapshot.clone(),
+        first,
     );
-    let reload_task = tokio::spawn(reloader.watch().run(shutdown_rx.clone()));
+    let updates = std::mem::replace(
+        &mut providers.updates,
+        tokio::sync::mpsc::unbounded_channel().1,
+    );
+    let reload_task = tokio::spawn(reloader.watch(updates).run(shutdown_rx.clone()));
     let mut tasks = Vec::new();
     for (name, ep) in &entry_points {
         let entrypoint = Entrypoint::bind(name, ep.address)

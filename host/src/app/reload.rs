@@ -11,7 +11,7 @@
 //! Static settings (entry points, plugin directory, engine) are read once at start-up; a
 //! reload that changes them logs that a restart is needed and applies the rest.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +20,7 @@ use notify::{Event, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
 use super::build::build_snapshot;
-use crate::config::{self, LoadedConfig};
+use crate::config::{self, Contribution, LoadedConfig};
 use crate::plugins::PluginRegistry;
 use crate::proxy::SharedSnapshot;
 
@@ -33,6 +33,8 @@ const MAX_DEBOUNCE: Duration = Duration::from_millis(500);
 struct Live {
     config: LoadedConfig,
     registry: Arc<PluginRegistry>,
+    /// Each control-plane provider's last accepted contribution (`crate::providers`).
+    contributions: BTreeMap<&'static str, Contribution>,
 }
 
 pub struct Reloader {
@@ -59,6 +61,7 @@ impl Reloader {
         config: LoadedConfig,
         registry: PluginRegistry,
         snapshot: SharedSnapshot,
+        contributions: Vec<Contribution>,
     ) -> Arc<Self> {
         let plugin_dir = config.static_config.plugins.directory.clone();
         let local_plugin_dirs = config
@@ -76,6 +79,7 @@ impl Reloader {
             live: Mutex::new(Live {
                 config,
                 registry: Arc::new(registry),
+                contributions: contributions.into_iter().map(|c| (c.provider, c)).collect(),
             }),
         })
     }
@@ -122,8 +126,34 @@ impl Reloader {
     /// Rebuilds and swaps. Blocking and CPU-heavy (compiles changed plugins): call it from a
     /// blocking thread, inside the tokio runtime (transports need its handle).
     pub fn reload(&self, why: &str) -> ReloadOutcome {
+        self.reload_with(why, None)
+    }
+
+    /// [`Reloader::reload`] with a provider's new contribution in place of its last accepted
+    /// one. Accepted: it becomes that provider's last good contribution. Refused: the provider
+    /// keeps its last good one (and the gateway its snapshot), and the refusal names the
+    /// provider. Blocking, as `reload`.
+    pub fn reload_provider(&self, candidate: Contribution) -> ReloadOutcome {
+        let why = format!("provider {}", candidate.provider);
+        let provider = candidate.provider;
+        let outcome = self.reload_with(&why, Some(candidate));
+        if let ReloadOutcome::Rejected(_) = &outcome {
+            tracing::error!(
+                provider,
+                "the provider's change was refused; its last good configuration keeps serving"
+            );
+        }
+        outcome
+    }
+
+    fn reload_with(&self, why: &str, candidate: Option<Contribution>) -> ReloadOutcome {
         let mut live = self.lock();
-        let config = match config::load(&self.config_path) {
+        let mut contributions = live.contributions.clone();
+        if let Some(candidate) = candidate {
+            contributions.insert(candidate.provider, candidate);
+        }
+        let inputs: Vec<Contribution> = contributions.values().cloned().collect();
+        let config = match config::load_with(&self.config_path, &inputs) {
             Ok(c) => c,
             Err(errors) => {
                 return self.rejected(why, errors.0.iter().map(ToString::to_string).collect());
@@ -154,6 +184,7 @@ impl Reloader {
         *live = Live {
             config,
             registry: Arc::new(registry),
+            contributions,
         };
         crate::admin::config_loaded(true);
         crate::admin::api::record_reload(why, true, &[]);
@@ -176,8 +207,12 @@ impl Reloader {
     }
 
     /// Starts watching the config files and the plugin directory. Call before serving, so no
-    /// change made after the gateway reports it is listening can be missed.
-    pub fn watch(self: &Arc<Self>) -> ReloadTrigger {
+    /// change made after the gateway reports it is listening can be missed. `providers`
+    /// carries the control-plane providers' contributions (`crate::providers`).
+    pub fn watch(
+        self: &Arc<Self>,
+        providers: mpsc::UnboundedReceiver<Contribution>,
+    ) -> ReloadTrigger {
         let (tx, rx) = mpsc::unbounded_channel::<()>();
         let watcher = match self.start_watcher(tx) {
             Ok(w) => Some(w),
@@ -198,6 +233,7 @@ impl Reloader {
             events: rx,
             hangup,
             _watcher: watcher,
+            providers,
         }
     }
 
@@ -247,11 +283,16 @@ pub struct ReloadTrigger {
     events: mpsc::UnboundedReceiver<()>,
     hangup: Option<tokio::signal::unix::Signal>,
     _watcher: Option<notify::RecommendedWatcher>,
+    /// Contributions of the control-plane providers, each applied by
+    /// [`Reloader::reload_provider`].
+    providers: mpsc::UnboundedReceiver<Contribution>,
 }
 
 impl ReloadTrigger {
     /// Reloads on every (debounced) change or SIGHUP until `shutdown` flips. Reloads run one
     /// at a time on the blocking pool.
+    /// Each contribution of a control-plane provider is applied the same way
+    /// ([`Reloader::reload_provider`]), one reload at a time with the file reloads.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         loop {
             let why = tokio::select! {
@@ -261,6 +302,11 @@ impl ReloadTrigger {
                     "file change"
                 }
                 Some(()) = recv_signal(&mut self.hangup) => "SIGHUP",
+                Some(candidate) = self.providers.recv() => {
+                    let reloader = self.reloader.clone();
+                    let _ = tokio::task::spawn_blocking(move || reloader.reload_provider(candidate)).await;
+                    continue;
+                }
             };
             let reloader = self.reloader.clone();
             let _ = tokio::task::spawn_blocking(move || reloader.reload(why)).await;

@@ -6,7 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::LoadedConfig;
+use super::contribution::{Contribution, ContributionBody};
 use super::resolve_dynamic::resolve_dynamic;
+use super::resolve_providers::resolve_providers;
 use super::resolve_static::{FileProvider, resolve_static};
 use crate::yaml::error::{ConfigError, ConfigErrors, Diagnostics};
 use crate::yaml::report::Reporter;
@@ -24,12 +26,25 @@ const DIRECTORY_KEY: &[&str] = &["providers", "file", "directory"];
 /// Every problem found, each as `file:line: key: reason`, in source order. A main file that
 /// cannot be read or is not YAML stops the load at once; everything else is collected.
 pub fn load(path: &Path) -> Result<LoadedConfig, ConfigErrors> {
+    load_with(path, &[])
+}
+
+/// [`load`], with the dynamic configuration of the control-plane providers added after the
+/// file provider's files (`contributions`, one per provider). Runs on every reload; costs one
+/// parse per text contribution and a clone per tree contribution.
+///
+/// # Errors
+/// As [`load`]; an error in a contribution names its origin in place of a file.
+pub fn load_with(
+    path: &Path,
+    contributions: &[Contribution],
+) -> Result<LoadedConfig, ConfigErrors> {
     let mut diagnostics = Diagnostics::default();
     let mut sources = SourceMap::default();
     if !read_source(&mut sources, &mut diagnostics, path.to_path_buf(), None) {
         return Err(diagnostics.into_sorted());
     }
-    load_providers_and_resolve(path, sources, diagnostics)
+    load_providers_and_resolve(path, sources, diagnostics, contributions)
 }
 
 /// [`load`] for `wasmgate check`, which reports every problem of a config in one run: the
@@ -42,7 +57,7 @@ pub fn load_for_check(path: &Path) -> (Option<LoadedConfig>, ConfigErrors) {
     if !read_source(&mut sources, &mut diagnostics, path.to_path_buf(), None) {
         return (None, diagnostics.into_sorted());
     }
-    let (config, diagnostics) = resolve_all(path, sources, diagnostics);
+    let (config, diagnostics) = resolve_all(path, sources, diagnostics, &[]);
     (Some(config), diagnostics.into_sorted())
 }
 
@@ -60,7 +75,7 @@ pub fn load_from_str(name: &str, text: &str) -> Result<LoadedConfig, ConfigError
     if !add_source(&mut sources, &mut diagnostics, path.to_path_buf(), text) {
         return Err(diagnostics.into_sorted());
     }
-    load_providers_and_resolve(path, sources, diagnostics)
+    load_providers_and_resolve(path, sources, diagnostics, &[])
 }
 
 /// Everything [`load`] does once the main file (at `path`) is parsed into `sources`.
@@ -68,8 +83,9 @@ fn load_providers_and_resolve(
     path: &Path,
     sources: SourceMap,
     diagnostics: Diagnostics,
+    contributions: &[Contribution],
 ) -> Result<LoadedConfig, ConfigErrors> {
-    let (config, diagnostics) = resolve_all(path, sources, diagnostics);
+    let (config, diagnostics) = resolve_all(path, sources, diagnostics, contributions);
     if diagnostics.is_empty() {
         Ok(config)
     } else {
@@ -83,13 +99,16 @@ fn resolve_all(
     path: &Path,
     mut sources: SourceMap,
     mut diagnostics: Diagnostics,
+    contributions: &[Contribution],
 ) -> (LoadedConfig, Diagnostics) {
     let main_dir = path.parent().unwrap_or(Path::new(""));
     let mut reporter = Reporter {
         sources: &sources,
         diagnostics: &mut diagnostics,
     };
-    let statics = resolve_static(&mut reporter, main_dir);
+    let mut statics = resolve_static(&mut reporter, main_dir);
+    let (http, redis, etcd) = std::mem::take(&mut statics.control_planes);
+    statics.config.providers = resolve_providers(&mut reporter, http, redis, etcd);
     let mut all_parsed = true;
     match &statics.provider {
         Some(FileProvider::File(file)) if !same_file(file, path) => {
@@ -114,6 +133,10 @@ fn resolve_all(
         }
         Some(FileProvider::File(_)) | None => {}
     }
+    let file_count = sources.files().len();
+    for contribution in contributions {
+        all_parsed &= add_contribution(&mut sources, &mut diagnostics, contribution);
+    }
     // With a provider file unreadable its names are unknown, and reference checks would only
     // add misleading "is not defined" errors, so they are skipped.
     let mut reporter = Reporter {
@@ -126,8 +149,32 @@ fn resolve_all(
         static_config: statics.config,
         dynamic,
         sources,
+        file_count,
     };
     (config, diagnostics)
+}
+
+/// Adds one provider's dynamic configuration to `sources`, as if it were a provider file
+/// named by its origin, its names in the provider's namespace (`super::provider_scope`).
+/// Returns whether it parsed.
+fn add_contribution(
+    sources: &mut SourceMap,
+    diagnostics: &mut Diagnostics,
+    contribution: &Contribution,
+) -> bool {
+    let origin = contribution.origin.clone();
+    let parsed = match &contribution.body {
+        ContributionBody::Text(text) => add_source(sources, diagnostics, origin, text),
+        ContributionBody::Tree(tree) => {
+            sources.add(origin, tree.as_ref().map(|t| t.0.clone()));
+            true
+        }
+    };
+    let last = sources.files().len().saturating_sub(1);
+    if let Some(root) = sources.root_mut(last) {
+        super::provider_scope::scope_to_provider(root, contribution.provider);
+    }
+    parsed
 }
 
 /// Reads and parses one file into `sources`. A read failure is reported at `origin` (the main

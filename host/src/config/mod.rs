@@ -22,6 +22,7 @@ mod auth_deadline;
 mod bounded_read;
 mod buffering_grant;
 mod client_tls;
+mod contribution;
 mod definitions;
 pub mod duration;
 mod entry_point_http;
@@ -31,6 +32,7 @@ mod model_acme;
 mod model_dynamic;
 mod model_internal;
 mod model_observability;
+mod model_providers;
 mod model_static;
 mod model_tcp;
 mod model_tls;
@@ -38,7 +40,9 @@ mod not_yet;
 mod plugin_form;
 mod plugin_runtime;
 mod provider_names;
+mod provider_scope;
 mod raw;
+mod raw_providers;
 mod raw_tcp;
 mod raw_tls;
 mod resolve_acme;
@@ -47,6 +51,7 @@ mod resolve_dynamic;
 mod resolve_internal;
 mod resolve_middleware;
 mod resolve_observability;
+mod resolve_providers;
 mod resolve_service;
 mod resolve_static;
 mod resolve_tcp;
@@ -66,7 +71,8 @@ mod tests;
 use std::path::Path;
 
 pub use crate::yaml::{ConfigError, ConfigErrors};
-pub use load::{load, load_for_check, load_from_str};
+pub use contribution::{Contribution, ContributionBody, KvTree};
+pub use load::{load, load_for_check, load_from_str, load_with};
 pub use model_acme::{AcmeKeyType, AcmeResolverConfig, DEFAULT_CERTIFICATES_DURATION};
 pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
@@ -81,6 +87,10 @@ pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{
     AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode,
     PrometheusConfig,
+};
+pub use model_providers::{
+    DEFAULT_POLL_INTERVAL, DEFAULT_POLL_TIMEOUT, DEFAULT_ROOT_KEY, HttpProviderConfig,
+    KvProviderConfig, ProvidersConfig,
 };
 pub use model_static::{
     BodyConfig, BodyLimitConfig, DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK, DEFAULT_MAX_HEADERS,
@@ -113,6 +123,8 @@ pub struct LoadedConfig {
     pub static_config: StaticConfig,
     pub dynamic: DynamicConfig,
     sources: SourceMap,
+    /// How many of `sources` are files (the control-plane providers' contributions follow).
+    file_count: usize,
 }
 
 impl LoadedConfig {
@@ -148,11 +160,13 @@ impl LoadedConfig {
         diagnostics.into_sorted()
     }
 
-    /// Every file this config was read from, the main file first (the reload watcher watches them).
+    /// Every file this config was read from, the main file first (the reload watcher watches them);
+    /// not the control-plane providers' contributions, which are not files.
     pub fn files(&self) -> Vec<&Path> {
         self.sources
             .files()
             .iter()
+            .take(self.file_count)
             .map(|f| f.path.as_path())
             .collect()
     }

@@ -46,6 +46,9 @@ pub struct StaticConfig {
     pub ping: Option<super::model_internal::PingConfig>,
     /// `certificatesResolvers.<name>.acme`, by resolver name.
     pub certificate_resolvers: BTreeMap<String, super::model_acme::AcmeResolverConfig>,
+    /// `providers.http`, `providers.redis`, `providers.etcd` (`providers.file` is read by the
+    /// loader itself).
+    pub providers: super::model_providers::ProvidersConfig,
 }
 
 /// `entryPoints.<name>`.

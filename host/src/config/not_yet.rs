@@ -1,8 +1,8 @@
 //! Traefik v3 keys wasmgate knows but does not implement yet. The strict reading refuses them as
 //! unknown keys like any typo; for a Traefik user migrating a config that reads like a bug, so
 //! the refusal is rewritten to say what it is: "not supported yet: KEY (see README)", or for a
-//! provider other than `file`, that wasmgate does not have it. Runs once per load, over the
-//! errors found (on the error path only).
+//! provider wasmgate does not have (`docker`, `kubernetesCRD`...), that it does not have it.
+//! Runs once per load, over the errors found (on the error path only).
 
 use crate::yaml::ConfigError;
 
@@ -67,8 +67,8 @@ pub(crate) fn explain_unsupported(error: &mut ConfigError) {
     }
     if let ["providers", provider] = segments[..] {
         error.reason = format!(
-            "provider \"{provider}\" is not available: wasmgate reads Traefik's file provider only \
-             ({SEE_README})"
+            "provider \"{provider}\" is not available: wasmgate reads Traefik's file, http, redis \
+             and etcd providers ({SEE_README})"
         );
         return;
     }

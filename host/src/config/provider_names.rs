@@ -1,8 +1,9 @@
 //! Traefik's provider-qualified names (`name@provider`) in references, and what the error says
 //! when one names nothing wasmgate has.
 //!
-//! wasmgate is Traefik's file provider only: `name@file` is the file's own `name` (the suffix
-//! is dropped by [`super::definitions::local_name`]); Traefik's internal services
+//! `name@file` is the file's own `name` (the suffix is dropped by
+//! [`super::definitions::local_name`]); `name@http`, `name@redis`, `name@etcd` are named so by
+//! `super::provider_scope`; Traefik's internal services
 //! (`api@internal`, `dashboard@internal`, `ping@internal`, `prometheus@internal`,
 //! `noop@internal`) are services only (`super::resolve_internal` checks them); any other
 //! provider (`@docker`, `@kubernetescrd`, ...) is not available at all. Runs on the error path
@@ -25,9 +26,13 @@ pub(crate) fn undefined_reason(kind: &str, name: &str) -> String {
         "internal" => format!(
             "{kind} \"{name}\" is not defined (Traefik's internal provider has no \"{local}\")"
         ),
+        "http" | "redis" | "etcd" => format!(
+            "{kind} \"{name}\" is not defined (the {provider} provider defines no {kind} \
+             \"{local}\")"
+        ),
         _ => format!(
             "provider \"{provider}\" is not available: \"{name}\" names a {kind} of Traefik's \
-             {provider} provider; wasmgate reads the file provider only (write \"{local}\" or \
+             {provider} provider; wasmgate reads the file, http, redis and etcd providers (write \"{local}\" or \
              \"{local}@file\" for one defined in the files)"
         ),
     }

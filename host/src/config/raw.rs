@@ -249,6 +249,9 @@ pub(crate) struct RawLog {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RawProviders {
     pub(crate) file: Option<RawFileProvider>,
+    pub(crate) http: Option<super::raw_providers::RawHttpProvider>,
+    pub(crate) redis: Option<super::raw_providers::RawKvProvider>,
+    pub(crate) etcd: Option<super::raw_providers::RawKvProvider>,
 }
 
 /// `providers.file`: exactly one of `filename` / `directory`. `watch` is accepted for Traefik

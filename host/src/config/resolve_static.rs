@@ -70,6 +70,13 @@ pub(crate) struct StaticParts {
     pub(crate) resolver_names: BTreeSet<String>,
     /// `core.defaultRuleSyntax`: the syntax of routers without a `ruleSyntax` of their own.
     pub(crate) default_rule_syntax: super::rule_syntax::RuleSyntax,
+    /// `providers.http`, `.redis`, `.etcd` as written; resolved by the loader
+    /// (`super::resolve_providers`).
+    pub(crate) control_planes: (
+        Option<super::raw_providers::RawHttpProvider>,
+        Option<super::raw_providers::RawKvProvider>,
+        Option<super::raw_providers::RawKvProvider>,
+    ),
 }
 
 /// `global:` (Traefik's update check and anonymous usage statistics): read and ignored, since
@@ -131,11 +138,13 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             api: None,
             ping: None,
             certificate_resolvers: BTreeMap::new(),
+            providers: super::model_providers::ProvidersConfig::default(),
         },
         entry_point_names: BTreeSet::new(),
         provider: None,
         default_rule_syntax: super::rule_syntax::RuleSyntax::default(),
         resolver_names: BTreeSet::new(),
+        control_planes: (None, None, None),
     };
     let sources = reporter.sources;
     let entries = match sources.root(0) {
@@ -155,9 +164,10 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
         match folded.unwrap_or(entry.key.as_str()) {
             "entryPoints" => resolve_entry_points(reporter, entry, &mut parts),
             "providers" => {
-                if let Some(raw) =
+                if let Some(mut raw) =
                     reporter.parse::<RawProviders>(0, &entry.value, &path, entry.line)
                 {
+                    parts.control_planes = (raw.http.take(), raw.redis.take(), raw.etcd.take());
                     parts.provider = resolve_provider(reporter, raw, main_dir);
                 }
             }

@@ -60,6 +60,11 @@ impl SourceMap {
         self.files.get(index).and_then(|f| f.root.as_ref())
     }
 
+    /// File `index`'s tree, to rewrite before the load reads it (a provider's namespace).
+    pub(crate) fn root_mut(&mut self, index: usize) -> Option<&mut Node> {
+        self.files.get_mut(index).and_then(|f| f.root.as_mut())
+    }
+
     /// Locates `key_path` within file `index`. A segment under a sequence is read as an index
     /// (`["servers", "1"]` renders `servers[1]`). When only a prefix exists the line is the
     /// deepest existing key's (or `None` when not even the first segment exists).

@@ -4,6 +4,7 @@
 pub mod auth_server;
 pub mod client;
 pub mod config;
+pub mod control_plane;
 pub mod gateway;
 pub mod h1_raw;
 pub mod h2_raw;
@@ -16,5 +17,6 @@ pub mod upstream;
 pub use auth_server::AuthServer;
 pub use client::Client;
 pub use config::Config;
+pub use control_plane::ControlPlane;
 pub use gateway::{Gateway, check_config, fixture_wasm, free_port, located_errors};
 pub use upstream::{Upstream, UpstreamBehavior};

@@ -121,3 +121,61 @@ fn provider_files_that_are_devices_or_too_large_are_refused() {
     };
     assert!(text.contains("larger than 16 MiB"), "{text}");
 }
+
+fn contribution(provider: &'static str, text: &str) -> crate::config::Contribution {
+    crate::config::Contribution {
+        provider,
+        origin: std::path::PathBuf::from(format!("{provider} provider test")),
+        body: crate::config::ContributionBody::Text(text.to_string()),
+    }
+}
+
+#[test]
+fn control_plane_providers_have_their_own_namespaces_and_reach_each_other_by_suffix() {
+    let http = contribution(
+        "http",
+        "http:\n  routers:\n    r:\n      rule: \"Path(`/r`)\"\n      service: svc@redis\n      \
+         middlewares: [add@file, own]\n  middlewares:\n    own:\n      headers:\n        \
+         customRequestHeaders: {X-B: \"2\"}\n",
+    );
+    let redis = contribution(
+        "redis",
+        r#"{"http": {"services": {"svc": {"loadBalancer": {"servers": [{"url": "http://127.0.0.1:2"}]}}}}}"#,
+    );
+    let path = super::fixture("control_plane/gateway.yml");
+    let config = match crate::config::load_with(&path, &[http, redis]) {
+        Ok(config) => config,
+        Err(errors) => panic!("should load, got:\n{errors}"),
+    };
+    let routers = &config.dynamic.http.routers;
+    assert_eq!(routers["fromfile"].service, "svc@redis");
+    assert_eq!(routers["r@http"].service, "svc@redis");
+    assert_eq!(routers["r@http"].middlewares, ["add", "own@http"]);
+    assert!(config.dynamic.http.services.contains_key("svc@redis"));
+    assert_eq!(
+        config.files(),
+        [path.as_path()],
+        "contributions are not watched files"
+    );
+}
+
+#[test]
+fn a_bare_name_in_a_provider_is_its_own_and_errors_name_the_provider() {
+    let http = contribution(
+        "http",
+        "http:\n  routers:\n    r:\n      rule: \"Path(`/r`)\"\n      service: local\n",
+    );
+    let path = super::fixture("control_plane/gateway.yml");
+    let errors = match crate::config::load_with(&path, &[http]) {
+        Ok(_) => panic!("local means local@http, which is not defined"),
+        Err(errors) => errors.0.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    };
+    assert!(
+        errors.contains(
+            &"http provider test:5: http.routers.r@http.service: service \"local@http\" is not \
+              defined (the http provider defines no service \"local\")"
+                .to_string()
+        ),
+        "{errors:?}"
+    );
+}

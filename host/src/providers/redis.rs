@@ -1,0 +1,159 @@
+//! `providers.redis`: Traefik's KV layout in Redis. A session connects to the first endpoint
+//! that answers, subscribes to the keyspace notifications of `<rootKey>/*` (database `db`),
+//! reads every key under `<rootKey>/` (SCAN + MGET) and sends the tree; then each burst of
+//! notifications (debounced) re-reads the tree and sends it when it changed. Every
+//! [`RESYNC`] the tree is read again anyway, for a server whose notifications are off (the
+//! session logs that once). A lost connection ends the session: the error is logged with the
+//! endpoint, and a new session starts after a back-off; the last good config keeps serving.
+//!
+//! Cost: one SCAN pass + one MGET per change (and per [`RESYNC`]), on one connection, plus a
+//! pub/sub connection.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::{AsyncCommands, IntoConnectionInfo, RedisConnectionInfo};
+use tokio::sync::{mpsc, watch};
+
+use super::backoff::Backoff;
+use super::kv_source::{KvSource, Session};
+use crate::config::KvProviderConfig;
+
+/// How often the tree is re-read without a notification.
+const RESYNC: Duration = Duration::from_secs(2);
+/// First wait after a failed session (doubling up to the back-off cap).
+const RETRY: Duration = Duration::from_millis(200);
+/// Keys asked per SCAN step.
+const SCAN_COUNT: usize = 1000;
+
+pub(crate) struct RedisProvider {
+    config: KvProviderConfig,
+}
+
+impl RedisProvider {
+    pub(crate) fn new(config: KvProviderConfig) -> RedisProvider {
+        RedisProvider { config }
+    }
+
+    /// Runs sessions until `shutdown` flips.
+    pub(crate) async fn run(
+        self,
+        updates: mpsc::UnboundedSender<crate::config::Contribution>,
+        shutdown: watch::Receiver<bool>,
+    ) {
+        let source = KvSource::new("redis", self.config.clone(), updates, shutdown);
+        source
+            .run(Backoff::new(RETRY), |endpoint| self.session(endpoint))
+            .await;
+    }
+
+    fn client(&self, endpoint: &str) -> redis::RedisResult<redis::Client> {
+        let (host, port) = match endpoint.rsplit_once(':') {
+            Some((host, port)) => (host.trim_matches(['[', ']']), port.parse().unwrap_or(6379)),
+            None => (endpoint, 6379),
+        };
+        let mut settings = RedisConnectionInfo::default().set_db(self.config.db);
+        if let Some(user) = &self.config.username {
+            settings = settings.set_username(user);
+        }
+        if let Some(password) = &self.config.password {
+            settings = settings.set_password(password);
+        }
+        let info = (host.to_string(), port)
+            .into_connection_info()?
+            .set_redis_settings(settings);
+        redis::Client::open(info)
+    }
+
+    /// One connection's life: see the module doc.
+    async fn session(&self, endpoint: String) -> Result<Session, String> {
+        let client = self.client(&endpoint).map_err(|e| e.to_string())?;
+        let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
+        let pattern = format!("__keyspace@{}__:{}/*", self.config.db, self.config.root_key);
+        pubsub
+            .psubscribe(&pattern)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .map_err(|e| e.to_string())?;
+        warn_when_notifications_are_off(&mut conn, &endpoint).await;
+        let root = self.config.root_key.clone();
+        let events = pubsub.into_on_message().map(|_| ());
+        Ok(Session::new(
+            events,
+            move || {
+                let mut conn = conn.clone();
+                let root = root.clone();
+                async move { read_tree(&mut conn, &root).await.map_err(|e| e.to_string()) }
+            },
+            RESYNC,
+        ))
+    }
+}
+
+/// Every key under `root/` and its value (keys deleted between SCAN and MGET are left out).
+async fn read_tree(
+    conn: &mut redis::aio::MultiplexedConnection,
+    root: &str,
+) -> redis::RedisResult<Vec<(String, String)>> {
+    let pattern = format!("{root}/*");
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(SCAN_COUNT)
+            .query_async(conn)
+            .await?;
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values: Vec<Option<String>> = conn.mget(&keys).await?;
+    Ok(keys
+        .into_iter()
+        .zip(values)
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect())
+}
+
+/// Logs once per session when the server does not publish keyspace events for string
+/// writes and deletions (`notify-keyspace-events` without `K` and `A`/`$g`): changes are
+/// then seen at the next resync only.
+async fn warn_when_notifications_are_off(
+    conn: &mut redis::aio::MultiplexedConnection,
+    endpoint: &str,
+) {
+    let reply: redis::RedisResult<Vec<String>> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("notify-keyspace-events")
+        .query_async(conn)
+        .await;
+    let flags = match reply {
+        Ok(pair) => pair.get(1).cloned().unwrap_or_default(),
+        // CONFIG may be renamed or refused on managed servers: nothing to say.
+        Err(_) => return,
+    };
+    let on = flags.contains('K')
+        && (flags.contains('A') || (flags.contains('$') && flags.contains('g')));
+    if !on {
+        tracing::warn!(
+            provider = "redis",
+            endpoint,
+            flags,
+            "keyspace notifications are off (set notify-keyspace-events KA); changes are read every {RESYNC:?}"
+        );
+    }
+}
