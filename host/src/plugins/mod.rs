@@ -14,6 +14,7 @@ pub mod chain;
 pub mod counters;
 mod counters_import;
 pub mod engine;
+pub mod epoch_ticker;
 pub mod error;
 pub mod exports;
 pub mod head_edits;
