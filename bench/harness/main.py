@@ -96,6 +96,7 @@ def measure_one(p: Proxy, scenario: Scenario, features: list[str], conns: int, m
         "seconds": res.seconds,
         "p50_us": res.p50_us,
         "p99_us": res.p99_us,
+        "p999_us": res.p999_us,
         "cpu_user_us": user_us,
         "cpu_sys_us": sys_us,
         "cpu_us": user_us + sys_us,

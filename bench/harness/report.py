@@ -166,14 +166,14 @@ def _goals(info, results, conns_list) -> list[str]:
 
 def _per_contender(info, results, s: Scenario, conns_list, proxies) -> list[str]:
     rows = [
-        "| conns | proxy | req/s | p50 ms | p99 ms | CPU µs/req | user | sys | proxy busy | cores busy | peak RSS MiB | non-2xx | socket errors |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| conns | proxy | req/s | p50 ms | p99 ms | p99.9 ms | CPU µs/req | user | sys | proxy busy | cores busy | peak RSS MiB | non-2xx | socket errors |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in conns_list:
         for p in proxies:
             why = _why_not(info, results, s.id, p)
             if why:
-                rows.append(f"| {c} | {LABEL[p]} | n/a ({why}) ||||||||||| ")
+                rows.append(f"| {c} | {LABEL[p]} | n/a ({why}) |||||||||||| ")
                 continue
             g = lambda k: metric(results, s.id, c, p, k)  # noqa: E731
             partial = _partial(info, s.id, p)
@@ -181,7 +181,7 @@ def _per_contender(info, results, s: Scenario, conns_list, proxies) -> list[str]
             name = LABEL[p] + (f" (did {did} only: {partial})" if partial else "")
             rows.append(
                 f"| {c} | {name} | {g('rps').fmt(0)} | {g('p50_us').fmt(2, 1e-3, False)} | "
-                f"{g('p99_us').fmt(2, 1e-3, False)} | {g('cpu_us').fmt(1)} | {g('cpu_user_us').fmt(1, spread=False)} | "
+                f"{g('p99_us').fmt(2, 1e-3, False)} | {g('p999_us').fmt(2, 1e-3, False)} | {g('cpu_us').fmt(1)} | {g('cpu_user_us').fmt(1, spread=False)} | "
                 f"{g('cpu_sys_us').fmt(1, spread=False)} | {g('busy').fmt(0, 100, False)}% | "
                 f"{g('proxy_core_all').fmt(0, 100, False)}% / {g('load_core_all').fmt(0, 100, False)}% | "
                 f"{g('rss_kib').fmt(1, 1 / 1024, False)} | {g('non_2xx').fmt(0, spread=False)} | "

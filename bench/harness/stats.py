@@ -33,7 +33,8 @@ def by_round(results: list[dict], scenario: str, conns: int, proxy: str) -> dict
 
 
 def metric(results: list[dict], scenario: str, conns: int, proxy: str, key: str) -> Spread:
-    return Spread([r[key] for r in by_round(results, scenario, conns, proxy).values()])
+    # Older results files lack the newer keys (p999_us): they read as not measured.
+    return Spread([r.get(key, float("nan")) for r in by_round(results, scenario, conns, proxy).values()])
 
 
 def ratio(results, num: tuple[str, int, str], den: tuple[str, int, str], key: str) -> Spread:

@@ -1,15 +1,18 @@
 """Runs wrk on the load-generator core and reads its summary.
 
 wrk prints a fixed text summary; this reads requests, duration, the latency percentiles of
-`--latency`, non-2xx/3xx responses and socket errors from it.
+`--latency` (p99.9 from `percentiles.lua`), non-2xx/3xx responses and socket errors from it.
 """
 
 import re
 import shlex
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from plan import LOAD_CORE
+
+PERCENTILES_LUA = Path(__file__).resolve().parent / "percentiles.lua"
 
 
 @dataclass
@@ -18,6 +21,7 @@ class WrkResult:
     seconds: float
     p50_us: float
     p99_us: float
+    p999_us: float
     non_2xx: int
     socket_errors: int
 
@@ -27,7 +31,7 @@ class WrkResult:
 
 
 def command(url: str, conns: int, seconds: int, headers: list[str]) -> list[str]:
-    cmd = ["taskset", "-c", str(LOAD_CORE), "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency"]
+    cmd = ["taskset", "-c", str(LOAD_CORE), "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(PERCENTILES_LUA)]
     for h in headers:
         cmd += ["-H", h]
     return cmd + [url]
@@ -54,6 +58,7 @@ def parse(out: str) -> WrkResult:
     requests = int(m.group(1))
     seconds = _duration_us(m.group(2) + m.group(3)) / 1e6
     pct = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)\s*$", out, re.M))
+    extra = {float(k): float(v) for k, v in re.findall(r"^percentile ([\d.]+) (\d+)$", out, re.M)}
     non2 = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errs = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return WrkResult(
@@ -61,6 +66,7 @@ def parse(out: str) -> WrkResult:
         seconds=seconds,
         p50_us=_duration_us(pct["50"]) if "50" in pct else float("nan"),
         p99_us=_duration_us(pct["99"]) if "99" in pct else float("nan"),
+        p999_us=extra.get(99.9, float("nan")),
         non_2xx=int(non2.group(1)) if non2 else 0,
         socket_errors=sum(int(x) for x in errs.groups()) if errs else 0,
     )

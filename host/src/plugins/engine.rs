@@ -2,14 +2,19 @@
 //!
 //! Created once at start-up. Every plugin, bundled or from the plugin directory, is compiled
 //! with it, and every instance is allocated from its pool. An epoch ticker thread increments the
-//! engine's epoch every `epoch_tick`; a hook call's deadline is counted in those ticks.
+//! engine's epoch every `epoch_tick` while some call may still be running (`epoch_ticker`); a
+//! hook call's deadline is counted in those ticks.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::epoch_ticker::{EpochArm, EpochTicker};
+
+/// How long the epoch ticker keeps ticking after the last armed deadline could have passed,
+/// before it parks: long enough that a steady stream of requests never parks it (no wake-up
+/// syscall on the request path), short enough that an idle gateway stops waking up.
+const TICKER_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Pool and engine sizing. Defaults follow the measurements in ARCHITECTURE.md ("The plugin
 /// runtime").
@@ -51,8 +56,7 @@ impl Default for EngineSettings {
 pub struct PluginEngine {
     engine: Engine,
     settings: EngineSettings,
-    ticker_stop: Arc<AtomicBool>,
-    ticker: Option<JoinHandle<()>>,
+    ticker: EpochTicker,
 }
 
 impl PluginEngine {
@@ -90,21 +94,18 @@ impl PluginEngine {
         }
         let engine = Engine::new(&config)?;
 
-        let ticker_stop = Arc::new(AtomicBool::new(false));
-        let ticker = {
-            let engine = engine.clone();
-            let stop = ticker_stop.clone();
-            let tick = settings.epoch_tick;
-            std::thread::Builder::new()
-                .name("wasmgate-epoch".into())
-                .spawn(move || run_ticker(&engine, tick, &stop))?
-        };
+        let ticker = EpochTicker::start(engine.clone(), settings.epoch_tick, TICKER_IDLE_AFTER)?;
         Ok(PluginEngine {
             engine,
             settings,
-            ticker_stop,
-            ticker: Some(ticker),
+            ticker,
         })
+    }
+
+    /// What every entry into a plugin sets its deadline with (`EpochArm::arm`), so that the
+    /// ticker runs while the call may.
+    pub fn epoch_arm(&self) -> &EpochArm {
+        self.ticker.arm()
     }
 
     pub fn engine(&self) -> &Engine {
@@ -121,31 +122,5 @@ impl PluginEngine {
         let tick = self.settings.epoch_tick.as_nanos().max(1);
         let ticks = deadline.as_nanos().div_ceil(tick);
         u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1)
-    }
-}
-
-/// Keeps the epoch equal to the number of whole ticks since start. `sleep` overshoots (timer
-/// slack, scheduling), so a late wake-up increments several times: deadlines follow the wall
-/// time, not the number of wake-ups.
-fn run_ticker(engine: &Engine, tick: Duration, stop: &AtomicBool) {
-    let start = std::time::Instant::now();
-    let tick_nanos = tick.as_nanos().max(1);
-    let mut ticks: u128 = 0;
-    while !stop.load(Ordering::Relaxed) {
-        std::thread::sleep(tick);
-        let due = start.elapsed().as_nanos() / tick_nanos;
-        while ticks < due {
-            engine.increment_epoch();
-            ticks += 1;
-        }
-    }
-}
-
-impl Drop for PluginEngine {
-    fn drop(&mut self) {
-        self.ticker_stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.ticker.take() {
-            let _ = t.join();
-        }
     }
 }

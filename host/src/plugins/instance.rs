@@ -10,6 +10,7 @@ use super::bindings::subresponses as wit_sub;
 use super::bindings::{Action, Declaration};
 use super::budget::MiddlewareBudget;
 use super::engine::PluginEngine;
+use super::epoch_ticker::EpochArm;
 use super::error::PluginError;
 use super::exports::InstanceExports;
 use super::heads::{RequestHead, ResponseHead};
@@ -20,6 +21,8 @@ use super::registry::CompiledPlugin;
 pub struct PluginInstance {
     store: Store<HostState>,
     bindings: InstanceExports,
+    /// Sets each call's deadline and keeps the engine's epoch ticker awake for it.
+    arm: EpochArm,
     /// Requests served so far (`on-request` calls; for recycling).
     pub(crate) requests: u64,
 }
@@ -44,7 +47,8 @@ impl PluginInstance {
         let mut store = Store::new(engine.engine(), state);
         store.limiter(|s| &mut s.memory);
         store.epoch_deadline_trap();
-        store.set_epoch_deadline(engine.deadline_ticks(budget.deadline));
+        let arm = engine.epoch_arm().clone();
+        arm.arm(&mut store, engine.deadline_ticks(budget.deadline));
         let bindings = plugin
             .pre
             .instantiate(&mut store)
@@ -53,6 +57,7 @@ impl PluginInstance {
         Ok(PluginInstance {
             store,
             bindings,
+            arm,
             requests: 0,
         })
     }
@@ -66,8 +71,8 @@ impl PluginInstance {
         config_json: &str,
     ) -> Result<Self, PluginError> {
         let mut inst = Self::bare(engine, plugin, identity, budget)?;
-        inst.store
-            .set_epoch_deadline(engine.deadline_ticks(budget.deadline));
+        inst.arm
+            .arm(&mut inst.store, engine.deadline_ticks(budget.deadline));
         let result = inst
             .bindings
             .handler
@@ -99,8 +104,8 @@ impl PluginInstance {
         config_json: &str,
     ) -> Result<Result<(), String>, PluginError> {
         let deadline = budget.deadline.max(CONFIG_TIME_DEADLINE);
-        self.store
-            .set_epoch_deadline(engine.deadline_ticks(deadline));
+        self.arm
+            .arm(&mut self.store, engine.deadline_ticks(deadline));
         self.bindings
             .handler
             .call_validate_config(&mut self.store, config_json)
@@ -115,7 +120,7 @@ impl PluginInstance {
         head: RequestHead,
     ) -> (RequestHead, Result<Action, PluginError>) {
         self.requests += 1;
-        self.store.set_epoch_deadline(deadline_ticks);
+        self.arm.arm(&mut self.store, deadline_ticks);
         let borrow = self.store.data_mut().heads.lend_request(head);
         let result = self
             .bindings
@@ -134,7 +139,7 @@ impl PluginInstance {
         req: RequestHead,
         resp: ResponseHead,
     ) -> (RequestHead, ResponseHead, Result<Action, PluginError>) {
-        self.store.set_epoch_deadline(deadline_ticks);
+        self.arm.arm(&mut self.store, deadline_ticks);
         let heads = &mut self.store.data_mut().heads;
         let req_borrow = heads.lend_request(req);
         let resp_borrow = heads.lend_response(resp);
@@ -158,7 +163,7 @@ impl PluginInstance {
         let Some(capabilities) = &self.bindings.capabilities else {
             return Ok(None);
         };
-        self.store.set_epoch_deadline(deadline_ticks);
+        self.arm.arm(&mut self.store, deadline_ticks);
         capabilities
             .call_declare(&mut self.store)
             .map(Some)
@@ -180,7 +185,7 @@ impl PluginInstance {
         let Some(capabilities) = &self.bindings.capabilities else {
             return self.on_response(deadline_ticks, budget, req, resp);
         };
-        self.store.set_epoch_deadline(deadline_ticks);
+        self.arm.arm(&mut self.store, deadline_ticks);
         let heads = &mut self.store.data_mut().heads;
         let req_borrow = heads.lend_request(req);
         let resp_borrow = heads.lend_response(resp);
@@ -213,7 +218,7 @@ impl PluginInstance {
         let Some(hooks) = &self.bindings.subresponses else {
             return (head, Err(no_subresponse_hooks()));
         };
-        self.store.set_epoch_deadline(deadline_ticks);
+        self.arm.arm(&mut self.store, deadline_ticks);
         let borrow = self.store.data_mut().heads.lend_request(head);
         let result = hooks
             .call_on_request_subresponse(&mut self.store, borrow, to_wit(answer).as_ref())
@@ -234,7 +239,7 @@ impl PluginInstance {
         let Some(hooks) = &self.bindings.subresponses else {
             return (req, resp, Err(no_subresponse_hooks()));
         };
-        self.store.set_epoch_deadline(deadline_ticks);
+        self.arm.arm(&mut self.store, deadline_ticks);
         let heads = &mut self.store.data_mut().heads;
         let req_borrow = heads.lend_request(req);
         let resp_borrow = heads.lend_response(resp);

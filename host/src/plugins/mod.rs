@@ -17,6 +17,7 @@ pub mod compression_import;
 pub mod counters;
 mod counters_import;
 pub mod engine;
+pub mod epoch_ticker;
 pub mod error;
 pub mod exports;
 pub mod head_edits;

@@ -125,7 +125,9 @@ impl HttpWasmMiddleware {
         store.limiter(|s| &mut s.memory);
         store.epoch_deadline_trap();
         let start_deadline = self.budget.deadline.max(MIN_START_DEADLINE);
-        store.set_epoch_deadline(self.engine.deadline_ticks(start_deadline));
+        self.engine
+            .epoch_arm()
+            .arm(&mut store, self.engine.deadline_ticks(start_deadline));
         let instance = match self.module.pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(e) => return Err(PluginError::Instantiate(format!("{e:#}"))),
@@ -202,7 +204,9 @@ impl HttpWasmMiddleware {
             read: 0,
         };
         state.request = Some(head);
-        inst.store.set_epoch_deadline(self.deadline_ticks);
+        self.engine
+            .epoch_arm()
+            .arm(&mut inst.store, self.deadline_ticks);
         let result = inst.handle_request.call(&mut inst.store, ());
         let state = inst.store.data_mut();
         let Some(mut head) = state.request.take() else {
@@ -324,7 +328,9 @@ impl HttpWasmMiddleware {
         };
         state.request = Some(req);
         state.response = Some(resp);
-        inst.store.set_epoch_deadline(self.deadline_ticks);
+        self.engine
+            .epoch_arm()
+            .arm(&mut inst.store, self.deadline_ticks);
         let result = inst.handle_response.call(&mut inst.store, (ctx, 0));
         let state = inst.store.data_mut();
         let (Some(req), Some(resp)) = (state.request.take(), state.response.take()) else {

@@ -1,0 +1,134 @@
+"""Before/after: two wasmgate binaries (or one binary under two settings) interleaved, for
+measuring one change.
+
+    bench/.venv/bin/python bench/harness/ab.py --before target/bench-before/wasmgate \\
+        [--after target/release/wasmgate] [--scenarios a,hdr] [--conns 64] [--rounds 5]
+        [--before-env K=V] [--after-env K=V] [--workers N]
+
+Round by round, scenario by scenario, `before` and `after` run one after the other (the order
+alternates each round), with the same fixed upstream, wrk command, pinning and warm-up as the
+full harness (`main.measure_one`). Prints every run, then per scenario the medians and the
+median of the per-round ratios after ÷ before (requests/s, CPU µs per request, p99), and the
+load average before and after: the figures a commit message quotes. Writes nothing under
+bench/results; the raw runs go to target/bench/ab-<timestamp>/results.json.
+"""
+
+import argparse
+import json
+import shutil
+import statistics
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import machine
+from main import REPO, measure_one, start_upstream
+from plan import SCENARIOS, UPSTREAM_PORT, mode
+from process import get
+from proxies import Wasmgate
+
+
+class Side(Wasmgate):
+    """One side of the comparison: its own binary, name and extra environment."""
+
+    def __init__(self, workdir: Path, binary: Path, name: str, env: dict[str, str]):
+        workdir.mkdir(parents=True, exist_ok=True)
+        super().__init__(workdir, binary)
+        self.name = name
+        self.extra_env = env
+
+    def command(self, config: Path) -> tuple[list[str], dict[str, str]]:
+        cmd, env = super().command(config)
+        return cmd, env | self.extra_env
+
+
+def parse_env(pairs: list[str]) -> dict[str, str]:
+    return dict(p.split("=", 1) for p in pairs)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--before", required=True)
+    ap.add_argument("--after", default=str(REPO / "target" / "release" / "wasmgate"))
+    ap.add_argument("--before-env", action="append", default=[])
+    ap.add_argument("--after-env", action="append", default=[])
+    ap.add_argument("--workers", type=int, default=1, help="WASMGATE_WORKER_THREADS for both sides")
+    ap.add_argument("--scenarios", default="a,hdr")
+    ap.add_argument("--conns", default="64")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--duration", type=int, default=4)
+    ap.add_argument("--warmup", type=int, default=1)
+    args = ap.parse_args()
+
+    m = mode(True)
+    m.duration_s, m.warmup_s = args.duration, args.warmup
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    workdir = REPO / "target" / "bench" / f"ab-{stamp}"
+    (workdir / "bin").mkdir(parents=True)
+    # Private copies, so a rebuild during the run changes nothing.
+    shutil.copy2(args.before, workdir / "bin" / "before")
+    shutil.copy2(args.after, workdir / "bin" / "after")
+    shutil.copy2(REPO / "target" / "release" / "bench-upstream", workdir / "bin" / "bench-upstream")
+    workers = {"WASMGATE_WORKER_THREADS": str(args.workers)}
+    sides = [
+        Side(workdir / "before", workdir / "bin" / "before", "before", workers | parse_env(args.before_env)),
+        Side(workdir / "after", workdir / "bin" / "after", "after", workers | parse_env(args.after_env)),
+    ]
+    scenarios = [s for s in SCENARIOS if s.id in args.scenarios.split(",")]
+    conns_list = [int(c) for c in args.conns.split(",")]
+    load_before = machine.load_average()
+    upstream = start_upstream(workdir / "bin" / "bench-upstream", workdir / "upstream.log")
+    if get(UPSTREAM_PORT, "/", {})[0] != 200:
+        raise RuntimeError("bench-upstream does not answer 200")
+    results = []
+    began = time.monotonic()
+    try:
+        for rnd in range(args.rounds):
+            order = sides if rnd % 2 == 0 else sides[::-1]
+            for s in scenarios:
+                for conns in conns_list:
+                    for side in order:
+                        r = measure_one(side, s, s.features(), conns, m, rnd == 0)
+                        if "error" in r:
+                            raise RuntimeError(f"{side.name} {s.id}: {r['error']}")
+                        r |= {"round": rnd, "scenario": s.id, "conns": conns, "proxy": side.name}
+                        results.append(r)
+                        print(
+                            f"{time.monotonic() - began:5.0f}s r{rnd} {s.id:4} c={conns:<3} {side.name:6} "
+                            f"{r['rps']:8.0f} req/s  CPU {r['cpu_us']:5.1f} µs/req "
+                            f"({r['cpu_user_us']:.1f} user {r['cpu_sys_us']:.1f} sys)  "
+                            f"p50 {r['p50_us'] / 1000:.2f} p99 {r['p99_us'] / 1000:.2f} "
+                            f"p99.9 {r['p999_us'] / 1000:.2f} ms  busy {r['busy']:.0%}",
+                            flush=True,
+                        )
+    finally:
+        upstream.terminate()
+        upstream.wait()
+    load_after = machine.load_average()
+    (workdir / "results.json").write_text(json.dumps(results, indent=1))
+
+    print(f"\nload average before {load_before}, after {load_after}; {args.rounds} rounds; raw: {workdir}")
+    print("scenario conns | before: req/s, CPU µs (user/sys), p99 ms | after: same | after÷before: req/s, req per CPU-s, p99")
+    for s in scenarios:
+        for conns in conns_list:
+            runs = {side.name: {r["round"]: r for r in results if r["scenario"] == s.id and r["conns"] == conns and r["proxy"] == side.name} for side in sides}
+            med = lambda name, k: statistics.median(r[k] for r in runs[name].values())  # noqa: E731
+            ratio = lambda k, inv=False: statistics.median(  # noqa: E731
+                (runs["before"][i][k] / runs["after"][i][k]) if inv else (runs["after"][i][k] / runs["before"][i][k])
+                for i in runs["after"]
+            )
+            cols = []
+            for name in ("before", "after"):
+                cols.append(
+                    f"{med(name, 'rps'):7.0f} {med(name, 'cpu_us'):5.1f} ({med(name, 'cpu_user_us'):.1f}/{med(name, 'cpu_sys_us'):.1f}) "
+                    f"{med(name, 'p99_us') / 1000:5.2f}"
+                )
+            print(
+                f"{s.id:8} {conns:5} | {cols[0]} | {cols[1]} | "
+                f"{ratio('rps'):.3f} {ratio('cpu_us', inv=True):.3f} {ratio('p99_us'):.2f}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

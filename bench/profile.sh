@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Where wasmgate's CPU time goes on one scenario: perf samples of the release gateway (one
+# worker, pinned to core 0) under wrk (core 1, with the bench upstream), folded into a flame
+# graph and a flat list of the hottest functions.
+#
+#   bash bench/profile.sh a   [binary] [seconds]   # plain proxy, 1 KiB
+#   bash bench/profile.sh hdr [binary] [seconds]   # one `headers` plugin (a response header)
+#
+# Writes bench/results/profile-<scenario>-<timestamp>.svg and .txt (the flat list), keeps
+# perf.data under target/bench/. Needs perf (Debian `linux-perf`) and inferno
+# (`cargo install inferno`); call graphs come from DWARF (the release profile keeps line
+# tables, not frame pointers), so perf copies 16 KiB of stack per sample: sampling is kept at
+# 499 Hz, which costs the gateway a few percent.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+scenario="${1:?scenario: a or hdr}"
+binary="${2:-$repo/target/release/wasmgate}"
+seconds="${3:-8}"
+command -v perf >/dev/null || { echo "perf missing: apt-get install linux-perf" >&2; exit 1; }
+command -v inferno-flamegraph >/dev/null || { echo "inferno missing: cargo install inferno" >&2; exit 1; }
+
+stamp="$(date -u +%Y%m%d-%H%M%S)"
+work="$repo/target/bench/profile-$scenario-$stamp"
+mkdir -p "$work"
+case "$scenario" in
+  a) middlewares="" ; defs=" {}" ;;
+  hdr) middlewares="hdr" ; defs=$'\n    hdr:\n      headers: { customResponseHeaders: { X-Bench-Proxy: "wasmgate" } }' ;;
+  *) echo "unknown scenario $scenario" >&2; exit 2 ;;
+esac
+cat > "$work/config.yml" <<YAML
+entryPoints:
+  web: { address: "127.0.0.1:8304" }
+log: { level: warn }
+http:
+  routers:
+    bench: { rule: "PathPrefix(\`/\`)", service: up, middlewares: [$middlewares] }
+  services:
+    up:
+      loadBalancer:
+        servers: [{ url: "http://127.0.0.1:9100" }]
+        serversTransport: pool
+  serversTransports:
+    pool: { maxIdleConnsPerHost: 512 }
+  middlewares:$defs
+YAML
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+taskset -c 1 "$repo/target/release/bench-upstream" --listen 127.0.0.1:9100 > "$work/upstream.log" 2>&1 &
+pids+=($!)
+WASMGATE_WORKER_THREADS=1 WASMGATE_CACHE_DIR="$work/cache" RUST_LOG=warn \
+  taskset -c 0 "$binary" run "$work/config.yml" > "$work/gateway.log" 2>&1 &
+gw=$!
+pids+=($gw)
+for _ in $(seq 100); do
+  curl -fsS -o /dev/null http://127.0.0.1:8304/ 2>/dev/null && break
+  sleep 0.2
+done
+taskset -c 1 wrk -t1 -c64 -d2s http://127.0.0.1:8304/ > /dev/null
+taskset -c 1 wrk -t1 -c64 -d"$((seconds + 2))s" --latency http://127.0.0.1:8304/ > "$work/wrk.txt" &
+wrk_pid=$!
+sleep 1
+perf record -F 499 --call-graph dwarf,16384 -p "$gw" -o "$work/perf.data" -- sleep "$seconds" 2> "$work/perf-record.log"
+wait "$wrk_pid"
+out="$here/results/profile-$scenario-$stamp"
+perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf > "$work/folded.txt"
+inferno-flamegraph --title "wasmgate, scenario $scenario, 64 connections, one worker ($stamp UTC)" \
+  < "$work/folded.txt" > "$out.svg"
+{
+  echo "# wasmgate, scenario $scenario, $stamp UTC; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  grep -E "Requests/sec|requests in" "$work/wrk.txt"
+  echo "# self time by function (perf report --no-children), top 60"
+  perf report -i "$work/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.3 2>/dev/null \
+    | grep -v '^#' | grep -v '^$' | head -60
+} > "$out.txt"
+echo "wrote $out.svg $out.txt"
