@@ -320,7 +320,7 @@ udp:
         located,
         [
             "4: entryPoints.web.reusePort: not supported yet: entryPoints.*.reusePort (see README, Migrating from Traefik)",
-            "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file provider only (see README, Migrating from Traefik)",
+            "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file, http, redis and etcd providers (see README, Migrating from Traefik)",
             "12: http.routers.r.observability: not supported yet: http.routers.*.observability (see README, Migrating from Traefik)",
             "17: http.services.s.loadBalancer.strategy: not supported yet: http.services.*.loadBalancer.strategy (see README, Migrating from Traefik)",
             "18: udp: not supported yet: udp (see README, Migrating from Traefik)",
