@@ -43,6 +43,7 @@ http:
   services:
     app:
       loadbalancer:
+        strategy: wrr
         servers:
           - URL: "{upstream}"
   middlewares:
@@ -322,7 +323,7 @@ udp:
             "4: entryPoints.web.reusePort: not supported yet: entryPoints.*.reusePort (see README, Migrating from Traefik)",
             "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file, http, redis and etcd providers (see README, Migrating from Traefik)",
             "12: http.routers.r.observability: not supported yet: http.routers.*.observability (see README, Migrating from Traefik)",
-            "17: http.services.s.loadBalancer.strategy: not supported yet: http.services.*.loadBalancer.strategy (see README, Migrating from Traefik)",
+            "17: http.services.s.loadBalancer.strategy: not supported yet: strategy \"p2c\" (wrr is the only one so far; see README, Migrating from Traefik)",
             "18: udp: not supported yet: udp (see README, Migrating from Traefik)",
         ],
         "{stderr}"

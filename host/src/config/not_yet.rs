@@ -37,7 +37,6 @@ const NOT_YET: &[&str] = &[
     "udp",
     "http.routers.*.observability",
     "http.services.*.highestRandomWeight",
-    "http.services.*.loadBalancer.strategy",
     "http.services.*.loadBalancer.responseForwarding",
     "http.serversTransports.*.disableHTTP2",
     "http.serversTransports.*.spiffe",

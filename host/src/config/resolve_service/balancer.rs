@@ -73,6 +73,18 @@ pub(crate) fn resolve_load_balancer(
         );
         ok = false;
     }
+    // `wrr` is what every load balancer does; Traefik's others (`p2c`, `hrw`, `leasttime`) are
+    // refused by name rather than silently balanced round robin.
+    if let Some(strategy) = raw.strategy.as_deref()
+        && !strategy.eq_ignore_ascii_case("wrr")
+    {
+        let reason = format!(
+            "not supported yet: strategy \"{strategy}\" (wrr is the only one so far; see README, \
+             Migrating from Traefik)"
+        );
+        at.report(reporter, &["strategy"], reason);
+        ok = false;
+    }
     // Resolve every part before giving up, so that each bad key is reported.
     let sticky = raw.sticky.map(|s| resolve_sticky(reporter, at, service, s));
     let health_check = raw

@@ -25,6 +25,8 @@ pub(crate) struct RawLoadBalancer {
     #[serde(alias = "passiveHealthcheck")]
     pub(crate) passive_health_check: Option<RawPassiveHealthCheck>,
     pub(crate) retry: Option<RawRetry>,
+    /// Traefik's balancing strategy; only `wrr` (its default, and wasmgate's only one so far).
+    pub(crate) strategy: Option<String>,
 }
 
 /// `...loadBalancer.servers[i]`.
