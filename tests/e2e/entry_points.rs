@@ -201,3 +201,57 @@ http:
         assert_eq!(r.status, 431, "http.maxHeaderBytes applies");
     }
 }
+
+/// `reusePort: true` lets a second gateway process listen on the same port (an upgrade
+/// without a gap): both serve, the kernel spreading new connections between them. Without it
+/// the second process cannot listen and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reuse_port_lets_two_gateways_listen_on_one_port() {
+    let (old, new) = (Upstream::start("old").await, Upstream::start("new").await);
+    let port = free_port();
+    let config = |up: &Upstream, reuse: bool| {
+        format!(
+            r#"entryPoints:
+  web:
+    address: "127.0.0.1:{port}"
+    reusePort: {reuse}
+http:
+  routers:
+    app:
+      rule: "PathPrefix(`/`)"
+      service: app
+  services:
+    app:
+      loadBalancer:
+        servers: [{{ url: "{}" }}]
+"#,
+            up.url()
+        )
+    };
+    let _first = Gateway::start(&config(&old, true), &[]);
+    let _second = Gateway::start(&config(&new, true), &[]);
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..64 {
+        // A new connection each time, so that the kernel picks a listener each time.
+        let reply = Client::http1().get(&url, "app.test", &[]).await;
+        assert_eq!(reply.status, 200);
+        seen.insert(reply.text());
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 2, "both processes served: {seen:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.yml");
+    std::fs::write(&path, config(&new, false)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+        .arg("run")
+        .arg(&path)
+        .output()
+        .expect("run wasmgate");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot listen"), "{stderr}");
+}

@@ -294,7 +294,7 @@ fn traefik_keys_not_implemented_yet_are_named_as_such() {
     let yaml = r#"entryPoints:
   web:
     address: "127.0.0.1:0"
-    reusePort: true
+    http3: {}
 providers:
   docker: {}
 http:
@@ -320,7 +320,7 @@ udp:
     assert_eq!(
         located,
         [
-            "4: entryPoints.web.reusePort: not supported yet: entryPoints.*.reusePort (see README, Migrating from Traefik)",
+            "4: entryPoints.web.http3: not supported yet: entryPoints.*.http3 (see README, Migrating from Traefik)",
             "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file, http, redis and etcd providers (see README, Migrating from Traefik)",
             "12: http.routers.r.observability: not supported yet: http.routers.*.observability (see README, Migrating from Traefik)",
             "17: http.services.s.loadBalancer.strategy: not supported yet: strategy \"p2c\" (wrr is the only one so far; see README, Migrating from Traefik)",

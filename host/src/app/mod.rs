@@ -166,7 +166,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let reload_task = tokio::spawn(reloader.watch(updates).run(shutdown_rx.clone()));
     let mut tasks = Vec::new();
     for (name, ep) in &entry_points {
-        let entrypoint = Entrypoint::bind(name, ep.address)
+        let entrypoint = Entrypoint::bind(name, ep.address, ep.reuse_port)
             .await
             .with_context(|| format!("entrypoint {name}: cannot listen on {}", ep.address))?
             .with_transparent(ep.transparent.clone());

@@ -81,6 +81,9 @@ pub struct EntryPointConfig {
     /// `asDefault`: routers without `entryPoints` are attached to the entry points that say
     /// so; when none does, to every entry point but `traefik` (Traefik's rule).
     pub as_default: bool,
+    /// `reusePort`: the listener sets `SO_REUSEPORT`, so several gateway processes can listen
+    /// on this port at once (the kernel spreads new connections between them).
+    pub reuse_port: bool,
     /// `http.middlewares`: put in front of the middlewares of every router on this entrypoint
     /// (`@file` suffixes kept as written; resolved at load).
     pub middlewares: Vec<String>,

@@ -26,7 +26,6 @@ const NOT_YET: &[&str] = &[
     "ocsp",
     "entryPoints.*.udp",
     "entryPoints.*.http3",
-    "entryPoints.*.reusePort",
     "entryPoints.*.allowACMEByPass",
     "entryPoints.*.observability",
     // Dynamic configuration.

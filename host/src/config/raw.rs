@@ -20,6 +20,7 @@ pub(crate) struct RawEntryPoint {
     pub(crate) http2: Option<RawHttp2>,
     pub(crate) http: Option<RawEntryPointHttp>,
     pub(crate) as_default: Option<bool>,
+    pub(crate) reuse_port: Option<bool>,
     pub(crate) transparent: Option<RawTransparent>,
 }
 

@@ -412,6 +412,7 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                 tls,
                 redirect,
                 as_default: raw.as_default.unwrap_or(false),
+                reuse_port: raw.reuse_port.unwrap_or(false),
                 middlewares: http.middlewares,
                 transparent: raw
                     .transparent

@@ -24,6 +24,9 @@ pub struct TrustedSenders {
     pub proxy_protocol: Option<crate::config::ForwardedHeadersConfig>,
 }
 
+/// The accept queue length of an entrypoint's socket (what tokio's `TcpListener::bind` uses).
+const LISTEN_BACKLOG: u32 = 1024;
+
 /// A bound entrypoint, ready to serve.
 pub struct Entrypoint {
     pub name: Arc<str>,
@@ -33,8 +36,22 @@ pub struct Entrypoint {
 }
 
 impl Entrypoint {
-    pub async fn bind(name: &str, addr: SocketAddr) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
+    /// Listens on `addr` (`SO_REUSEADDR` as tokio's own bind sets it; with `reuse_port`, also
+    /// `SO_REUSEPORT`, so that several processes can listen on one port and the kernel spreads
+    /// the connections: Traefik's `reusePort`, for upgrades without a gap). Runs once per
+    /// entrypoint at start-up.
+    pub async fn bind(name: &str, addr: SocketAddr, reuse_port: bool) -> std::io::Result<Self> {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        if reuse_port {
+            socket.set_reuseport(true)?;
+        }
+        socket.bind(addr)?;
+        let listener = socket.listen(LISTEN_BACKLOG)?;
         Ok(Entrypoint {
             name: Arc::from(name),
             listener,
