@@ -44,6 +44,8 @@ http:
     app:
       loadbalancer:
         strategy: wrr
+        responseForwarding:
+          flushInterval: -1
         servers:
           - URL: "{upstream}"
   middlewares:

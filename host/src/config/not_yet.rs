@@ -36,7 +36,6 @@ const NOT_YET: &[&str] = &[
     "udp",
     "http.routers.*.observability",
     "http.services.*.highestRandomWeight",
-    "http.services.*.loadBalancer.responseForwarding",
     "http.serversTransports.*.disableHTTP2",
     "http.serversTransports.*.spiffe",
     "http.serversTransports.*.forwardingTimeouts.readIdleTimeout",

@@ -27,6 +27,49 @@ pub(crate) struct RawLoadBalancer {
     pub(crate) retry: Option<RawRetry>,
     /// Traefik's balancing strategy; only `wrr` (its default, and wasmgate's only one so far).
     pub(crate) strategy: Option<String>,
+    /// Read and checked only: wasmgate writes each response chunk as it arrives.
+    #[allow(
+        dead_code,
+        reason = "accepted: every chunk is already forwarded at once"
+    )]
+    pub(crate) response_forwarding: Option<RawResponseForwarding>,
+}
+
+/// `...loadBalancer.responseForwarding`: Traefik flushes the response to the client every
+/// `flushInterval` (default 100ms; `-1` at once). wasmgate always forwards each chunk as it
+/// arrives (Traefik's `-1`), which is at least as prompt as any interval, so the key is
+/// accepted and has nothing to change.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawResponseForwarding {
+    #[allow(
+        dead_code,
+        reason = "accepted: every chunk is already forwarded at once"
+    )]
+    pub(crate) flush_interval: Option<FlushInterval>,
+}
+
+/// A `flushInterval`: a duration, or Traefik's `-1` (at once).
+#[derive(Debug)]
+pub(crate) enum FlushInterval {
+    Immediate,
+    #[allow(
+        dead_code,
+        reason = "accepted: every chunk is already forwarded at once"
+    )]
+    Every(DurationValue),
+}
+
+impl<'de> Deserialize<'de> for FlushInterval {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text.trim() == "-1" {
+            return Ok(FlushInterval::Immediate);
+        }
+        crate::config::duration::parse_duration(&text)
+            .map(|d| FlushInterval::Every(DurationValue(d)))
+            .map_err(de::Error::custom)
+    }
 }
 
 /// `...loadBalancer.servers[i]`.
@@ -258,5 +301,18 @@ impl Visitor<'_> for MirrorBodyLimitVisitor {
         parse_size(text)
             .map(|n| MirrorBodyLimit(Some(n)))
             .map_err(|reason| E::custom(format_args!("invalid size \"{text}\": {reason}")))
+    }
+}
+
+#[cfg(test)]
+mod flush_interval_tests {
+    use super::FlushInterval;
+
+    #[test]
+    fn flush_interval_is_a_duration_or_minus_one() {
+        let read = |text: &str| serde_json::from_str::<FlushInterval>(text);
+        assert!(matches!(read("\"-1\""), Ok(FlushInterval::Immediate)));
+        assert!(matches!(read("\"100ms\""), Ok(FlushInterval::Every(_))));
+        assert!(read("\"soon\"").is_err());
     }
 }
