@@ -351,15 +351,7 @@ fn a_storage_file_that_is_not_acme_json_stops_start_up_naming_its_resolver() {
          certificatesResolvers:\n  le:\n    acme:\n      storage: \"{}\"\n      tlsChallenge: {{}}\n",
         storage.display()
     );
-    let path = dir.path().join("gateway.yml");
-    std::fs::write(&path, yaml).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmgate"))
-        .arg("run")
-        .arg(&path)
-        .output()
-        .expect("run wasmgate");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = crate::support::run_refused(&yaml);
     assert!(
         stderr.contains("gateway.yml:6: certificatesResolvers.le.acme.storage:")
             && stderr.contains("is not an ACME storage file"),

@@ -164,13 +164,13 @@ fn cpu_ms(pid: u32) -> u64 {
     ticks * 10
 }
 
-/// Not a check, a measurement (`cargo test -p wasmgate --test e2e measure_gzip -- --ignored
-/// --nocapture`): 1 MiB responses gzipped natively by the host while streaming (`compress`)
-/// against gzip inside the plugin on the `body` capability (`tests/plugins/wasm-gzip`, flate2
-/// compiled to Wasm), sequential requests; prints the gateway's CPU time and peak RSS growth.
+/// 1 MiB responses gzipped natively by the host while streaming (`compress`) and inside a
+/// plugin on the `body` capability (`tests/plugins/wasm-gzip`, flate2 compiled to Wasm): both
+/// decode to the upstream's bytes. It also prints what each costs the gateway (CPU time and
+/// peak RSS growth over sequential requests; `--nocapture` shows it), the measurement behind
+/// compressing natively; nothing about time is asserted.
 #[tokio::test]
-#[ignore = "measurement, run by hand"]
-async fn measure_gzip_in_wasm_against_native() {
+async fn gzip_natively_and_in_a_plugin_both_decode_and_their_cost_is_printed() {
     let up = Upstream::start_with("app", UpstreamBehavior::BigBody(MIB)).await;
     let yaml = roomy(
         Config::new()

@@ -5,7 +5,7 @@
 use http::{Method, Request};
 
 use crate::support::client::empty;
-use crate::support::{Client, Gateway, Upstream, check_config, free_port};
+use crate::support::{Client, Gateway, Upstream, check_config, free_port, run_refused};
 
 /// `redirections.entryPoint.to` naming an entrypoint redirects every request of `web` to that
 /// entrypoint's port with `https`, permanently unless told otherwise (301 for GET, 308 for
@@ -243,15 +243,6 @@ http:
     }
     assert_eq!(seen.len(), 2, "both processes served: {seen:?}");
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gateway.yml");
-    std::fs::write(&path, config(&new, false)).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasmgate"))
-        .arg("run")
-        .arg(&path)
-        .output()
-        .expect("run wasmgate");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = run_refused(&config(&new, false));
     assert!(stderr.contains("cannot listen"), "{stderr}");
 }

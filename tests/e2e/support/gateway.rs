@@ -303,6 +303,22 @@ pub fn check_config(yaml: &str, plugins: &[(&str, PathBuf)]) -> (bool, String, S
     run_check(Command::new(env!("CARGO_BIN_EXE_wasmgate")), yaml, plugins)
 }
 
+/// Runs `wasmgate run` on a config (written as `gateway.yml` in a temporary directory) that
+/// must stop start-up; returns its stderr. Panics when the gateway exits successfully.
+pub fn run_refused(yaml: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("gateway.yml");
+    std::fs::write(&path, yaml).expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+        .arg("run")
+        .arg(&path)
+        .output()
+        .expect("run wasmgate");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "start-up was not refused: {stderr}");
+    stderr
+}
+
 /// The `LINE: key: reason` part of each error line `wasmgate check` wrote for `gateway.yml`.
 pub fn located_errors(stderr: &str) -> Vec<&str> {
     stderr

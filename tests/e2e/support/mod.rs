@@ -18,5 +18,5 @@ pub use auth_server::AuthServer;
 pub use client::Client;
 pub use config::Config;
 pub use control_plane::ControlPlane;
-pub use gateway::{Gateway, check_config, fixture_wasm, free_port, located_errors};
+pub use gateway::{Gateway, check_config, fixture_wasm, free_port, located_errors, run_refused};
 pub use upstream::{Upstream, UpstreamBehavior};

@@ -1,7 +1,7 @@
 //! Measurement fixture: compresses the whole response body with gzip (level 6) inside the
 //! instance, on the `body` capability — the alternative to the host's native, streamed
 //! `compression` capability, kept to measure one against the other
-//! (`tests/e2e/compress.rs`, `measure_gzip_in_wasm_against_native`).
+//! (`tests/e2e/compress.rs`, `gzip_natively_and_in_a_plugin_both_decode_and_their_cost_is_printed`).
 
 use std::io::Write;
 
