@@ -18,6 +18,8 @@ for arg in "$@"; do
 done
 bash "$repo/scripts/setup.sh"
 bash "$here/setup.sh"
-(cd "$repo" && cargo build --release -p wasmgate -p wasmgate-bench-upstream)
+# WASMGATE_BENCH_PROFILE=bench-fast: same-binary ratios without the fat-LTO build (Cargo.toml).
+profile="${WASMGATE_BENCH_PROFILE:-release}"
+(cd "$repo" && cargo build --profile "$profile" -p wasmgate -p wasmgate-bench-upstream)
 cd "$repo"
 exec "$here/.venv/bin/python" "$here/harness/main.py" --command-line "bash bench/run.sh $*" "$@"

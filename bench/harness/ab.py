@@ -2,7 +2,7 @@
 measuring one change.
 
     bench/.venv/bin/python bench/harness/ab.py --before target/bench-before/wasmgate \\
-        [--after target/release/wasmgate] [--scenarios a,hdr] [--conns 64] [--rounds 5]
+        [--after target/$WASMGATE_BENCH_PROFILE/wasmgate] [--scenarios a,hdr] [--conns 64] [--rounds 5]
         [--before-env K=V] [--after-env K=V] [--workers N]
 
 Round by round, scenario by scenario, `before` and `after` run one after the other (the order
@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import machine
-from main import REPO, measure_one, start_upstream
+from main import BUILD_DIR, REPO, measure_one, start_upstream
 from plan import SCENARIOS, UPSTREAM_PORT, mode
 from process import get
 from proxies import Wasmgate
@@ -49,7 +49,7 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--before", required=True)
-    ap.add_argument("--after", default=str(REPO / "target" / "release" / "wasmgate"))
+    ap.add_argument("--after", default=str(BUILD_DIR / "wasmgate"))
     ap.add_argument("--before-env", action="append", default=[])
     ap.add_argument("--after-env", action="append", default=[])
     ap.add_argument("--workers", type=int, default=1, help="WASMGATE_WORKER_THREADS for both sides")
@@ -68,7 +68,7 @@ def main() -> int:
     # Private copies, so a rebuild during the run changes nothing.
     shutil.copy2(args.before, workdir / "bin" / "before")
     shutil.copy2(args.after, workdir / "bin" / "after")
-    shutil.copy2(REPO / "target" / "release" / "bench-upstream", workdir / "bin" / "bench-upstream")
+    shutil.copy2(BUILD_DIR / "bench-upstream", workdir / "bin" / "bench-upstream")
     workers = {"WASMGATE_WORKER_THREADS": str(args.workers)}
     sides = [
         Side(workdir / "before", workdir / "bin" / "before", "before", workers | parse_env(args.before_env)),

@@ -9,6 +9,7 @@ proxy's CPU time from /proc, read its peak RSS, stop it.
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,10 @@ from proxies.base import basic_authorization
 
 BENCH = Path(__file__).resolve().parent.parent
 REPO = BENCH.parent
+# The cargo profile the binaries come from: `release` (the default, the only one quoted against
+# nginx/HAProxy) or `bench-fast` (same-binary ratios on a busy machine; see Cargo.toml).
+PROFILE = os.environ.get("WASMGATE_BENCH_PROFILE", "release")
+BUILD_DIR = REPO / "target" / PROFILE
 
 
 def parse_args() -> argparse.Namespace:
@@ -135,9 +140,9 @@ def command_lines(
 
 
 def bin_dir(workdir: Path) -> Path:
-    """Where a run's own copies of the binaries are (runs before those copies: target/release)."""
+    """Where a run's own copies of the binaries are (runs before those copies: the build directory)."""
     own = workdir / "bin"
-    return own if own.is_dir() else REPO / "target" / "release"
+    return own if own.is_dir() else BUILD_DIR
 
 
 def contenders(workdir: Path) -> list[Proxy]:
@@ -185,10 +190,10 @@ def main() -> int:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     workdir = REPO / "target" / "bench" / stamp
     workdir.mkdir(parents=True, exist_ok=True)
-    # Private copies: a rebuild of target/release by someone else mid-run changes nothing here.
+    # Private copies: a rebuild of the build directory by someone else mid-run changes nothing here.
     (workdir / "bin").mkdir(exist_ok=True)
     for name in ("wasmgate", "bench-upstream"):
-        shutil.copy2(REPO / "target" / "release" / name, workdir / "bin" / name)
+        shutil.copy2(BUILD_DIR / name, workdir / "bin" / name)
     proxies = contenders(workdir)
     if args.contenders:
         wanted = args.contenders.split(",")
