@@ -358,3 +358,27 @@ fn a_storage_file_that_is_not_acme_json_stops_start_up_naming_its_resolver() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_stores_generated_certificate_comes_from_its_resolver() {
+    const DEFAULT_NAME: &str = "default.acme.test";
+    let setup = Setup::start(None).await;
+    let yaml = format!(
+        "{}tls:\n  stores:\n    default:\n      defaultGeneratedCert:\n        resolver: bytls\n        \
+         domain: {{ main: \"{DEFAULT_NAME}\", sans: [\"www.{DEFAULT_NAME}\"] }}\n",
+        setup.yaml
+    );
+    let gw = Gateway::start(&yaml, &[]);
+    wait_issued(&gw, DEFAULT_NAME).await;
+    let obtained = verified_chain(setup.secure, DEFAULT_NAME, &setup.root)
+        .await
+        .unwrap_or_else(|e| panic!("the certificate of {DEFAULT_NAME} verifies: {e}"));
+    // A name that no certificate covers gets the default certificate: the one obtained.
+    let served = crate::support::tls::served_cert(setup.secure, "nothing-covers.this.test")
+        .await
+        .expect("handshake");
+    assert_eq!(
+        served, obtained[0],
+        "the default is the resolver's certificate"
+    );
+}

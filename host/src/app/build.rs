@@ -365,6 +365,10 @@ pub fn build_snapshot(
             .map(|(ep, routes)| (ep, RouteTable::new(routes)))
             .collect()
     };
+    // The default store's `defaultGeneratedCert` is kept like a router's certificate.
+    if let Some(generated) = &config.dynamic.tls.default_generated {
+        acme_wanted.push((generated.resolver.clone(), generated.names.clone()));
+    }
     // The snapshot is good: its routers' ACME certificates are kept from now on.
     for (resolver, names) in acme_wanted {
         crate::tls::acme::maintain(&resolver, names);

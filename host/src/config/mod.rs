@@ -106,8 +106,8 @@ pub use model_tcp::{
 };
 pub use model_tls::{
     CertificateConfig, CipherSuite, ClientAuthConfig, ClientAuthType, Curve, DEFAULT_TLS_OPTIONS,
-    KeySite, PemSource, RouterTlsConfig, TlsConfig, TlsOptionsConfig, TlsVersion,
-    UpstreamTlsConfig,
+    DefaultGeneratedCert, KeySite, PemSource, RouterTlsConfig, TlsConfig, TlsOptionsConfig,
+    TlsVersion, UpstreamTlsConfig,
 };
 pub use resolve_acme::LEGO_CA_CERTIFICATES;
 pub use resolve_middleware::{PLUGIN_KEY, TRAEFIK_MIDDLEWARES};

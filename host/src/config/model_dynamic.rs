@@ -129,6 +129,9 @@ pub struct ServerConfig {
     pub url: http::Uri,
     /// `weight`, default 1; 0 keeps the server out of the rotation (drained).
     pub weight: u32,
+    /// `preservePath`: the URL's path is put before the request's path (Traefik v3.4); by
+    /// default the path in a server URL is not used, as in Traefik.
+    pub preserve_path: bool,
 }
 
 /// `SameSite` attribute of the sticky cookie.

@@ -24,6 +24,21 @@ pub struct TlsConfig {
     pub options: BTreeMap<String, TlsOptionsConfig>,
     /// `tls.stores.default.defaultCertificate`; `None`: a generated self-signed certificate.
     pub default_certificate: Option<CertificateConfig>,
+    /// `tls.stores.default.defaultGeneratedCert`: the default certificate obtained from an ACME
+    /// resolver (served once obtained; until then `default_certificate` or a generated one).
+    pub default_generated: Option<DefaultGeneratedCert>,
+}
+
+/// `tls.stores.default.defaultGeneratedCert` (Traefik's keys `resolver`, `domain.main`,
+/// `domain.sans`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultGeneratedCert {
+    /// `certificatesResolvers.<resolver>`.
+    pub resolver: String,
+    /// The main name first, then the SANs, lowercase.
+    pub names: Vec<String>,
+    /// The file that wrote it (for the resolver reference check).
+    pub file: usize,
 }
 
 impl Default for TlsConfig {
@@ -35,6 +50,7 @@ impl Default for TlsConfig {
                 TlsOptionsConfig::default(),
             )]),
             default_certificate: None,
+            default_generated: None,
         }
     }
 }

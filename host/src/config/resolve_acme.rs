@@ -161,17 +161,30 @@ pub(crate) fn check_resolver_reference(
     let Some(name) = &router_tls.cert_resolver else {
         return;
     };
-    if !resolver_names.contains(name) {
-        let known: Vec<&str> = resolver_names.iter().map(String::as_str).collect();
-        let path = [at, &["certResolver"]].concat();
-        let reason = if known.is_empty() {
-            format!("unknown certificate resolver \"{name}\" (certificatesResolvers defines none)")
-        } else {
-            format!(
-                "unknown certificate resolver \"{name}\" (defined: {})",
-                known.join(", ")
-            )
-        };
-        reporter.at(file, &path, reason);
+    let path = [at, &["certResolver"]].concat();
+    check_resolver_name(reporter, file, &path, name, resolver_names);
+}
+
+/// Reports `name` (written at `path` in `file`) when the static `certificatesResolvers` does
+/// not define it: a router's `certResolver`, the default store's `defaultGeneratedCert.resolver`.
+pub(crate) fn check_resolver_name(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    path: &[&str],
+    name: &str,
+    resolver_names: &BTreeSet<String>,
+) {
+    if resolver_names.contains(name) {
+        return;
     }
+    let known: Vec<&str> = resolver_names.iter().map(String::as_str).collect();
+    let reason = if known.is_empty() {
+        format!("unknown certificate resolver \"{name}\" (certificatesResolvers defines none)")
+    } else {
+        format!(
+            "unknown certificate resolver \"{name}\" (defined: {})",
+            known.join(", ")
+        )
+    };
+    reporter.at(file, path, reason);
 }

@@ -6,7 +6,7 @@ use super::definitions::{Definition, Definitions, local_name};
 use super::model_dynamic::{DynamicConfig, HttpConfig, RouterConfig, ServersTransportConfig};
 use super::plugin_runtime::RuntimeBase;
 use super::raw::RawRouter;
-use super::resolve_acme::check_resolver_reference;
+use super::resolve_acme::{check_resolver_name, check_resolver_reference};
 use super::resolve_middleware::resolve_middleware;
 use super::resolve_service::{resolve_service, resolve_transport};
 use super::resolve_static::{STATIC_KEYS, StaticParts, entries_of};
@@ -135,6 +135,23 @@ pub(crate) fn resolve_dynamic(
 ) -> DynamicConfig {
     let (definitions, tcp_definitions) = collect(reporter);
     let tls = resolve_tls(reporter);
+    if let Some(generated) = &tls.default_generated {
+        let path = [
+            "tls",
+            "stores",
+            "default",
+            "defaultGeneratedCert",
+            "resolver",
+        ];
+        let name = generated.resolver.as_str();
+        check_resolver_name(
+            reporter,
+            generated.file,
+            &path,
+            name,
+            &statics.resolver_names,
+        );
+    }
     let tcp = resolve_tcp(
         reporter,
         &tcp_definitions,

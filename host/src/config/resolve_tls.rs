@@ -10,8 +10,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::model_tls::{
-    CertificateConfig, CipherSuite, ClientAuthConfig, ClientAuthType, Curve, KeySite, PemSource,
-    TlsConfig, TlsOptionsConfig, TlsVersion, UpstreamTlsConfig,
+    CertificateConfig, CipherSuite, ClientAuthConfig, ClientAuthType, Curve, DefaultGeneratedCert,
+    KeySite, PemSource, TlsConfig, TlsOptionsConfig, TlsVersion, UpstreamTlsConfig,
 };
 use super::raw_tls::RawCertificate;
 use super::resolve_static::entries_of;
@@ -26,7 +26,15 @@ const TLS_SECTIONS: &[&str] = &["certificates", "options", "stores"];
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawStore {
     default_certificate: Option<RawCertificate>,
-    default_generated_cert: Option<serde_json::Value>,
+    default_generated_cert: Option<RawGeneratedCert>,
+}
+
+/// `tls.stores.default.defaultGeneratedCert`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawGeneratedCert {
+    resolver: String,
+    domain: super::raw_tls::RawDomain,
 }
 
 /// `tls.options.<name>`.
@@ -127,13 +135,21 @@ fn certificates(
     for (i, raw) in list.into_iter().enumerate() {
         let index = i.to_string();
         let at = ["tls", "certificates", index.as_str()];
+        // As in Traefik, a certificate goes to every store it names (none: "default"), and
+        // only the store "default" serves connections: other stores load and are not used.
         for (j, store) in raw.stores.iter().enumerate() {
             if store != "default" {
                 let j = j.to_string();
                 let path = [at[0], at[1], at[2], "stores", j.as_str()];
-                let reason = format!("store \"{store}\": only the default store is supported");
-                reporter.at(file, &path, reason);
+                let reason = format!(
+                    "store \"{store}\" is not used: only the store \"default\" serves \
+                     connections (as in Traefik)"
+                );
+                reporter.warn(file, &path, reason);
             }
+        }
+        if !raw.stores.is_empty() && !raw.stores.iter().any(|s| s == "default") {
+            continue;
         }
         tls.certificates
             .push(certificate(reporter, file, dir, &at, raw));
@@ -222,7 +238,10 @@ fn stores(
     for store in stores {
         let at = ["tls", "stores", store.key.as_str()];
         if store.key != "default" {
-            reporter.at(file, &at, "only the store \"default\" is supported");
+            // Traefik builds such a store and never uses it.
+            let reason = "this store is not used: only the store \"default\" serves connections \
+                          (as in Traefik)";
+            reporter.warn(file, &at, reason);
             continue;
         }
         if let Some((first_file, first_line)) = *default_store {
@@ -237,9 +256,32 @@ fn stores(
         let Some(raw) = reporter.parse::<RawStore>(file, &store.value, &at, store.line) else {
             continue;
         };
-        if raw.default_generated_cert.is_some() {
-            let path = [at[0], at[1], at[2], "defaultGeneratedCert"];
-            reporter.at(file, &path, "not supported yet (it needs ACME)");
+        if let Some(generated) = raw.default_generated_cert {
+            let domain = generated.domain;
+            match domain.main.filter(|m| !m.is_empty()) {
+                Some(main) => {
+                    let names = std::iter::once(main)
+                        .chain(domain.sans)
+                        .map(|n| n.to_ascii_lowercase())
+                        .collect();
+                    tls.default_generated = Some(DefaultGeneratedCert {
+                        resolver: generated.resolver,
+                        names,
+                        file,
+                    });
+                }
+                None => {
+                    let path = [
+                        at[0],
+                        at[1],
+                        at[2],
+                        "defaultGeneratedCert",
+                        "domain",
+                        "main",
+                    ];
+                    reporter.at(file, &path, "a main domain is required");
+                }
+            }
         }
         if let Some(cert) = raw.default_certificate {
             let at = [at[0], at[1], at[2], "defaultCertificate"];
@@ -608,7 +650,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_tls_keys_and_stores_are_refused() {
+    fn unknown_tls_keys_are_refused_and_other_stores_load_unused_as_in_traefik() {
         let found = errors(
             "tls:\n  certificates:\n    - { certFile: a.pem, keyFile: a.key, stores: [other] }\n\
              \x20 stores:\n    other: {}\n  bogus: {}\n",
@@ -616,12 +658,35 @@ mod tests {
         assert_eq!(
             found,
             [
-                "/etc/gw/gw.yml:6: tls.certificates[0].stores[0]: store \"other\": only the \
-                 default store is supported",
-                "/etc/gw/gw.yml:8: tls.stores.other: only the store \"default\" is supported",
                 "/etc/gw/gw.yml:9: tls.bogus: unknown key \"bogus\" (allowed: certificates, \
-                 options, stores)",
+              options, stores)"
             ]
+        );
+        let yaml = format!(
+            "{PREAMBLE}tls:\n  certificates:\n\
+             \x20   - {{ certFile: a.pem, keyFile: a.key, stores: [other] }}\n\
+             \x20   - {{ certFile: b.pem, keyFile: b.key, stores: [other, default] }}\n\
+             \x20   - {{ certFile: c.pem, keyFile: c.key }}\n\
+             \x20 stores:\n    other: {{}}\n"
+        );
+        let config = match crate::config::load_from_str("/etc/gw/gw.yml", &yaml) {
+            Ok(config) => config,
+            Err(errors) => panic!("{errors}"),
+        };
+        let served: Vec<&PemSource> = config
+            .dynamic
+            .tls
+            .certificates
+            .iter()
+            .map(|c| &c.cert)
+            .collect();
+        assert_eq!(
+            served,
+            [
+                &PemSource::File("/etc/gw/b.pem".into()),
+                &PemSource::File("/etc/gw/c.pem".into())
+            ],
+            "only the certificates of the default store are served"
         );
     }
 

@@ -34,6 +34,8 @@ pub struct Server {
     pub authority: Authority,
     pub protocol: UpstreamProtocol,
     pub weight: u32,
+    /// `preservePath`: the URL's path, put before each request's path.
+    pub path_prefix: Option<Arc<str>>,
 }
 
 /// Why a load balancer could not be built (the config module checks these first).
@@ -63,7 +65,11 @@ pub struct LoadBalancer {
 }
 
 impl Server {
-    pub fn from_url(url: &http::Uri, weight: u32) -> Result<Server, LoadBalancerError> {
+    pub fn from_url(
+        url: &http::Uri,
+        weight: u32,
+        preserve_path: bool,
+    ) -> Result<Server, LoadBalancerError> {
         let bad = || LoadBalancerError::ServerUrl(url.to_string());
         let authority = url.authority().cloned().ok_or_else(bad)?;
         let (scheme, protocol) = match url.scheme_str() {
@@ -80,6 +86,11 @@ impl Server {
             authority,
             protocol,
             weight,
+            path_prefix: if preserve_path {
+                super::server_path::prefix_of(url)
+            } else {
+                None
+            },
         })
     }
 }
@@ -94,7 +105,7 @@ impl LoadBalancer {
         let servers = config
             .servers
             .iter()
-            .map(|s| Server::from_url(&s.url, s.weight))
+            .map(|s| Server::from_url(&s.url, s.weight, s.preserve_path))
             .collect::<Result<Vec<_>, _>>()?;
         let weights: Vec<u32> = servers.iter().map(|s| s.weight).collect();
         let sticky = match &config.sticky {
@@ -247,9 +258,12 @@ impl LoadBalancer {
     async fn send_to(
         &self,
         index: usize,
-        req: Request<ProxyBody>,
+        mut req: Request<ProxyBody>,
     ) -> Result<Response<Incoming>, UpstreamError> {
         let server = &self.servers[index];
+        if let Some(prefix) = &server.path_prefix {
+            super::server_path::apply(prefix, &mut req);
+        }
         let result = self
             .transport
             .send(

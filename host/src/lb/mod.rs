@@ -15,6 +15,7 @@ pub mod health;
 pub mod load_balancer;
 pub mod mirroring;
 pub mod retry;
+pub mod server_path;
 pub mod service;
 pub mod sticky;
 pub mod swrr;

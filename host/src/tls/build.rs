@@ -58,6 +58,7 @@ impl TlsSetup {
         if tls_entrypoints.is_empty()
             && tls.certificates.is_empty()
             && tls.default_certificate.is_none()
+            && tls.default_generated.is_none()
         {
             return Ok(TlsSetup::default());
         }
@@ -175,6 +176,9 @@ fn certificate_store(
     let mut store = CertStore::new(default?);
     for pair in &pairs {
         store.add(&pair.names, &pair.key);
+    }
+    if let Some(main) = tls.default_generated.as_ref().and_then(|g| g.names.first()) {
+        store.default_from_acme(main.clone());
     }
     Some(store)
 }

@@ -16,6 +16,9 @@ pub struct CertStore {
     /// By the part after `*.`: `*.example.test` is under `example.test`.
     wildcard: HashMap<String, Arc<CertifiedKey>>,
     default: Arc<CertifiedKey>,
+    /// `defaultGeneratedCert`: the main name of the ACME certificate served as the default
+    /// once it exists (`default` until then).
+    default_from_acme: Option<String>,
 }
 
 impl CertStore {
@@ -25,7 +28,22 @@ impl CertStore {
             exact: HashMap::new(),
             wildcard: HashMap::new(),
             default,
+            default_from_acme: None,
         }
+    }
+
+    /// Serves the ACME certificate of `main_name` as the default once it has been obtained.
+    pub fn default_from_acme(&mut self, main_name: String) {
+        self.default_from_acme = Some(main_name);
+    }
+
+    /// The default certificate at this moment: the ACME one of `defaultGeneratedCert` when it
+    /// exists, else the configured (or generated) one.
+    fn current_default(&self) -> Arc<CertifiedKey> {
+        self.default_from_acme
+            .as_deref()
+            .and_then(super::acme::find)
+            .unwrap_or_else(|| self.default.clone())
     }
 
     /// Adds `key` under each of `names` (lowercase; `*.` prefix for a wildcard) not taken yet.
@@ -79,7 +97,7 @@ impl ResolvesServerCert for StoreResolver {
         match found {
             Some(key) => Some(key),
             None if self.strict => None,
-            None => Some(self.store.default.clone()),
+            None => Some(self.store.current_default()),
         }
     }
 }

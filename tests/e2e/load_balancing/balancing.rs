@@ -168,3 +168,30 @@ async fn a_sticky_client_whose_server_dies_is_re_pinned_by_retry_without_an_erro
     let new_cookie = cookie_pair(r.header("set-cookie").expect("re-pinned"));
     all_stick(&client, &url, &new_cookie, &new_server).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preserve_path_puts_the_server_urls_path_before_the_request_path() {
+    let up = crate::support::Upstream::start("app").await;
+    let gw = gateway(&format!(
+        r#"    app:
+      weighted:
+        services: [{{ name: kept, weight: 1 }}, {{ name: dropped, weight: 1 }}]
+    kept:
+      loadBalancer:
+        servers: [{{ url: "{0}/base/", preservePath: true }}]
+    dropped:
+      loadBalancer:
+        servers: [{{ url: "{0}/base/" }}]"#,
+        up.url()
+    ));
+    let client = Client::http1();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let r = client.get(&gw.url("/users?id=7"), "app.test", &[]).await;
+        assert_eq!(r.status, 200, "{}", gw.log());
+        seen.push(up.last().path_and_query);
+    }
+    seen.sort();
+    // Traefik's rule: a server URL's path is used only with preservePath, joined with one slash.
+    assert_eq!(seen, ["/base/users?id=7", "/users?id=7"]);
+}

@@ -56,6 +56,7 @@ pub(crate) fn resolve_load_balancer(
             Ok(url) => servers.push(ServerConfig {
                 url,
                 weight: server.weight.unwrap_or(1),
+                preserve_path: server.preserve_path.unwrap_or(false),
             }),
             Err(reason) => {
                 let index = index.to_string();

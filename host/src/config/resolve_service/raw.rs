@@ -78,6 +78,7 @@ impl<'de> Deserialize<'de> for FlushInterval {
 pub(crate) struct RawServer {
     pub(crate) url: String,
     pub(crate) weight: Option<u32>,
+    pub(crate) preserve_path: Option<bool>,
 }
 
 /// `...sticky`.
