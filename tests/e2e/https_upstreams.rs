@@ -232,3 +232,19 @@ async fn the_static_servers_transport_is_the_default_of_every_load_balancer() {
     assert!(!ok);
     assert!(stderr.contains("serversTransport"), "{stderr}");
 }
+
+#[tokio::test]
+async fn disable_http2_keeps_an_https_upstream_on_http1() {
+    let ca = TestCa::new("upstream ca");
+    let up = TlsUpstream::start(&ca.leaf(&["backend.test"]), None).await;
+    let gw = gateway(
+        &up,
+        "      insecureSkipVerify: true\n      disableHTTP2: true\n",
+    );
+    let reply = Client::http1().get(&gw.url("/"), "a.test", &[]).await;
+    assert_eq!(
+        (reply.status.as_u16(), reply.text()),
+        (200, "https HTTP/1.1".to_string()),
+        "the upstream offers h2 and is answered in HTTP/1.1"
+    );
+}

@@ -45,5 +45,6 @@ mod timeouts;
 mod tls;
 mod traefik_config;
 mod upstream_failures;
+mod upstream_h2_pings;
 mod websocket_grpc;
 mod worker_threads;

@@ -28,6 +28,11 @@ fn transport_settings(t: &ServersTransportConfig, tls: Option<UpstreamTls>) -> T
         max_idle_conns_per_host: t.max_idle_conns_per_host,
         max_conns_per_host: t.max_conns_per_host,
         tls,
+        http2: crate::upstream::transport::Http2Settings {
+            read_idle_timeout: t.read_idle_timeout,
+            ping_timeout: t.ping_timeout,
+            disabled: t.disable_http2,
+        },
     }
 }
 

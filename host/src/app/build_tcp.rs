@@ -136,6 +136,7 @@ fn connect_settings(
             .termination_delay
             .unwrap_or(Some(transport.termination_delay)),
         dial_timeout: transport.dial_timeout,
+        keep_alive: transport.dial_keep_alive,
         tls,
     })
 }
@@ -181,6 +182,7 @@ fn build_services<'a>(
                     proxy_protocol: None,
                     termination_delay: Some(transport.termination_delay),
                     dial_timeout: transport.dial_timeout,
+                    keep_alive: transport.dial_keep_alive,
                     tls: None,
                 };
                 let passthrough = TcpService::Passthrough {

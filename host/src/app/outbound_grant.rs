@@ -46,6 +46,7 @@ pub fn build(
         max_idle_conns_per_host: defaults.max_idle_conns_per_host,
         max_conns_per_host: None,
         tls: Some(tls),
+        http2: Default::default(),
     });
     let max_body = outbound
         .max_response_body_size

@@ -282,7 +282,19 @@ pub struct ServersTransportConfig {
     pub max_conns_per_host: Option<usize>,
     /// `serverName`, `insecureSkipVerify`, `rootCAs`, `certificates`, `peerCertURI`.
     pub tls: super::model_tls::UpstreamTlsConfig,
+    /// `forwardingTimeouts.readIdleTimeout`: an HTTP/2 connection that received no frame for
+    /// this long is sent a PING; default (and `0`) = no health pings, as in Traefik.
+    pub read_idle_timeout: Option<Duration>,
+    /// `forwardingTimeouts.pingTimeout`: the connection is closed when a PING is not answered
+    /// within it; default 15 s.
+    pub ping_timeout: Duration,
+    /// `disableHTTP2`: `https://` servers are offered HTTP/1.1 only (`h2c://` servers are
+    /// HTTP/2 by their scheme and keep it).
+    pub disable_http2: bool,
 }
+
+/// Traefik's default `forwardingTimeouts.pingTimeout`.
+pub const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Default for ServersTransportConfig {
     fn default() -> Self {
@@ -293,6 +305,9 @@ impl Default for ServersTransportConfig {
             max_idle_conns_per_host: DEFAULT_MAX_IDLE_CONNS_PER_HOST,
             max_conns_per_host: None,
             tls: super::model_tls::UpstreamTlsConfig::default(),
+            read_idle_timeout: None,
+            ping_timeout: DEFAULT_PING_TIMEOUT,
+            disable_http2: false,
         }
     }
 }

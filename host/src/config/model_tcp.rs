@@ -21,6 +21,9 @@ pub struct TcpConfig {
 /// Default `dialTimeout` of a TCP servers transport (Traefik's).
 pub const DEFAULT_TCP_DIAL_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Default `dialKeepAlive` of a TCP servers transport (Go's dialer, Traefik's default).
+pub const DEFAULT_DIAL_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
 /// `tcp.serversTransports.<name>`: how connections to TCP servers are made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpServersTransportConfig {
@@ -28,6 +31,9 @@ pub struct TcpServersTransportConfig {
     pub dial_timeout: Duration,
     /// `terminationDelay`, default 100 ms (a load balancer's own `terminationDelay` wins).
     pub termination_delay: Duration,
+    /// `dialKeepAlive`: TCP keep-alive probes on connections to servers after this much
+    /// idleness and at this interval; default (and `0`) 15 s, as Go's dialer.
+    pub dial_keep_alive: Duration,
     /// `tls`: for servers with `tls: true` (`serverName`, `insecureSkipVerify`, `rootCAs`,
     /// `certificates`, `peerCertURI`); `None`: the system's trust store, the address's host.
     pub tls: Option<super::model_tls::UpstreamTlsConfig>,
@@ -38,6 +44,7 @@ impl Default for TcpServersTransportConfig {
         TcpServersTransportConfig {
             dial_timeout: DEFAULT_TCP_DIAL_TIMEOUT,
             termination_delay: DEFAULT_TERMINATION_DELAY,
+            dial_keep_alive: DEFAULT_DIAL_KEEP_ALIVE,
             tls: None,
         }
     }

@@ -303,6 +303,8 @@ pub(crate) struct RawServersTransport {
     pub(crate) certificates: Vec<super::raw_tls::RawCertificate>,
     #[serde(rename = "peerCertURI")]
     pub(crate) peer_cert_uri: Option<String>,
+    #[serde(rename = "disableHTTP2")]
+    pub(crate) disable_http2: Option<bool>,
 }
 
 /// `http.serversTransports.<name>.forwardingTimeouts`.
@@ -312,6 +314,8 @@ pub(crate) struct RawForwardingTimeouts {
     pub(crate) dial_timeout: Option<DurationValue>,
     pub(crate) response_header_timeout: Option<DurationValue>,
     pub(crate) idle_conn_timeout: Option<DurationValue>,
+    pub(crate) read_idle_timeout: Option<DurationValue>,
+    pub(crate) ping_timeout: Option<DurationValue>,
 }
 
 /// `http.middlewares.<name>.plugin`: a plugin by name, its config, and runtime overrides (the

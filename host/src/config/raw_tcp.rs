@@ -85,6 +85,7 @@ pub(crate) struct RawTcpLoadBalancer {
 pub(crate) struct RawTcpServersTransport {
     pub(crate) dial_timeout: Option<super::duration::DurationValue>,
     pub(crate) termination_delay: Option<super::duration::DurationValue>,
+    pub(crate) dial_keep_alive: Option<super::duration::DurationValue>,
     pub(crate) tls: Option<RawTcpTransportTls>,
 }
 

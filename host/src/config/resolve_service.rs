@@ -114,7 +114,14 @@ pub(crate) fn resolve_transport(
         if let Some(idle) = timeouts.idle_conn_timeout {
             transport.idle_conn_timeout = idle.0;
         }
+        if let Some(read_idle) = timeouts.read_idle_timeout {
+            transport.read_idle_timeout = Some(read_idle.0).filter(|d| !d.is_zero());
+        }
+        if let Some(ping) = timeouts.ping_timeout {
+            transport.ping_timeout = ping.0;
+        }
     }
+    transport.disable_http2 = raw.disable_http2.unwrap_or(false);
     if let Some(max_idle) = raw.max_idle_conns_per_host {
         transport.max_idle_conns_per_host = max_idle;
     }

@@ -101,6 +101,9 @@ pub(crate) fn resolve_tcp(
         if let Some(d) = raw.termination_delay {
             transport.termination_delay = d.0;
         }
+        if let Some(d) = raw.dial_keep_alive.filter(|d| !d.0.is_zero()) {
+            transport.dial_keep_alive = d.0;
+        }
         transport.tls = raw.tls.map(|t| {
             let at = ["tcp", "serversTransports", name.as_str(), "tls"];
             resolve_upstream_tls(

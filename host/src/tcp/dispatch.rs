@@ -224,6 +224,7 @@ mod tests {
             proxy_protocol: None,
             termination_delay: None,
             dial_timeout: Duration::ZERO,
+            keep_alive: Duration::from_secs(15),
             tls: None,
         };
         let lb = TcpLoadBalancer::new(name, vec![server], settings);

@@ -101,6 +101,12 @@ where
         }
     };
     let _ = backend.set_nodelay(true);
+    let keep_alive = socket2::TcpKeepalive::new()
+        .with_time(settings.keep_alive)
+        .with_interval(settings.keep_alive);
+    if let Err(e) = socket2::SockRef::from(&backend).set_tcp_keepalive(&keep_alive) {
+        tracing::debug!(router, server = %address, "cannot set TCP keep-alive: {e}");
+    }
     if let Some(version) = settings.proxy_protocol {
         let header = proxy_protocol::header(version, conn.client, conn.local);
         if let Err(e) = backend.write_all(&header).await {

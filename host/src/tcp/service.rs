@@ -27,6 +27,8 @@ pub struct TcpConnectSettings {
     pub termination_delay: Option<Duration>,
     /// How long dialling a server (and a TLS handshake with it) may take.
     pub dial_timeout: Duration,
+    /// TCP keep-alive idle time and probe interval on connections to servers.
+    pub keep_alive: Duration,
     /// The client config for servers with `tls: true`.
     pub tls: Option<UpstreamTls>,
 }
@@ -124,6 +126,7 @@ mod tests {
                     proxy_protocol: None,
                     termination_delay: None,
                     dial_timeout: Duration::from_secs(1),
+                    keep_alive: Duration::from_secs(15),
                     tls: None,
                 },
             )))

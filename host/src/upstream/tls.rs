@@ -26,6 +26,7 @@ pub struct UpstreamTls {
 pub(super) fn https_connector(
     inner: LimitedConnector,
     tls: Option<&UpstreamTls>,
+    offer_http2: bool,
 ) -> HttpsConnector<LimitedConnector> {
     let config = match tls {
         Some(tls) => (*tls.config).clone(),
@@ -38,7 +39,11 @@ pub(super) fn https_connector(
         Some(name) => builder.with_server_name_resolver(FixedServerNameResolver::new(name)),
         None => builder,
     };
-    builder.enable_all_versions().wrap_connector(inner)
+    if offer_http2 {
+        builder.enable_all_versions().wrap_connector(inner)
+    } else {
+        builder.enable_http1().wrap_connector(inner)
+    }
 }
 
 /// A client config that trusts nothing (servers transports always get one from the `tls`

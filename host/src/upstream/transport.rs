@@ -33,6 +33,28 @@ pub struct TransportSettings {
     pub max_conns_per_host: Option<usize>,
     /// TLS for `https://` servers (`None`: no trust anchors, `https://` servers fail).
     pub tls: Option<super::tls::UpstreamTls>,
+    pub http2: Http2Settings,
+}
+
+/// HTTP/2 to upstreams: health pings and whether `https://` servers may pick it.
+#[derive(Debug, Clone)]
+pub struct Http2Settings {
+    /// A PING after this long without a received frame (`None`: no pings).
+    pub read_idle_timeout: Option<Duration>,
+    /// An unanswered PING closes the connection after this long.
+    pub ping_timeout: Duration,
+    /// `https://` servers are offered HTTP/1.1 only by ALPN.
+    pub disabled: bool,
+}
+
+impl Default for Http2Settings {
+    fn default() -> Self {
+        Http2Settings {
+            read_idle_timeout: None,
+            ping_timeout: Duration::from_secs(15),
+            disabled: false,
+        }
+    }
 }
 
 /// How a server is spoken to, decided by its URL scheme at config time.
@@ -64,15 +86,24 @@ impl UpstreamTransport {
             settings.max_conns_per_host,
             settings.dial_timeout,
         );
-        let connector = super::tls::https_connector(connector, settings.tls.as_ref());
+        let h2 = &settings.http2;
+        let connector = super::tls::https_connector(connector, settings.tls.as_ref(), !h2.disabled);
         let builder = |http2_only: bool| {
-            Client::builder(TokioExecutor::new())
+            let mut builder = Client::builder(TokioExecutor::new());
+            builder
                 .pool_idle_timeout(settings.idle_conn_timeout)
                 .pool_max_idle_per_host(settings.max_idle_conns_per_host)
                 .pool_timer(hyper_util::rt::TokioTimer::new())
                 .timer(hyper_util::rt::TokioTimer::new())
-                .http2_only(http2_only)
-                .build(connector.clone())
+                .http2_only(http2_only);
+            if let Some(interval) = h2.read_idle_timeout {
+                // hyper pings when nothing was read for `interval` (Go's ReadIdleTimeout).
+                builder
+                    .http2_keep_alive_interval(interval)
+                    .http2_keep_alive_timeout(h2.ping_timeout)
+                    .http2_keep_alive_while_idle(true);
+            }
+            builder.build(connector.clone())
         };
         UpstreamTransport {
             client: builder(false),

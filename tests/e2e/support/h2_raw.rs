@@ -230,6 +230,23 @@ impl RawH2 {
         Err(io::Error::other("no SETTINGS from the server"))
     }
 
+    /// The server side of an accepted connection: reads the client's preface and sends an
+    /// empty SETTINGS frame (acknowledging the client's is left to the caller).
+    pub fn accept(mut stream: TcpStream) -> io::Result<RawH2> {
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let mut preface = [0u8; PREFACE.len()];
+        stream.read_exact(&mut preface)?;
+        if preface != PREFACE {
+            return Err(io::Error::other("not an HTTP/2 client preface"));
+        }
+        stream.write_all(&settings(&[]))?;
+        Ok(RawH2 {
+            stream,
+            buf: Vec::new(),
+        })
+    }
+
     pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes)
     }

@@ -203,3 +203,42 @@ async fn servers_with_tls_are_reached_over_tls_verified_by_the_transports_root_c
         gw.log()
     );
 }
+
+#[tokio::test]
+async fn dial_keep_alive_sets_tcp_keep_alive_on_the_connection_to_the_server() {
+    let backend = TcpBackend::start(None, false).await;
+    let tcp = format!(
+        "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: db }}\n\
+         \x20 services:\n    db: {{ loadBalancer: {{ servers: [{{ address: \"{}\" }}], serversTransport: t }} }}\n\
+         \x20 serversTransports:\n    t: {{ dialKeepAlive: 7s }}\n",
+        backend.addr
+    );
+    let gw = Gateway::start(&yaml("", "", &tcp, ""), &[]);
+    let mut stream = TcpStream::connect(gw.addr).await.unwrap();
+    stream.write_all(b"ping\n").await.unwrap();
+    let mut echo = [0u8; 5];
+    tokio::time::timeout(VISIBLE_WITHIN, stream.read_exact(&mut echo))
+        .await
+        .expect("echo in time")
+        .unwrap();
+    // The kernel's view of the gateway's socket to the server: `ss -o` shows its keep-alive
+    // timer (never more than the configured 7 s).
+    let out = std::process::Command::new("ss")
+        .args(["-Htno", "state", "established", "dst"])
+        .arg(backend.addr.to_string())
+        .output()
+        .expect("ss (iproute2, installed by scripts/setup.sh)");
+    let sockets = String::from_utf8_lossy(&out.stdout);
+    let timer = sockets
+        .lines()
+        .find_map(|l| l.split("timer:(").nth(1))
+        .unwrap_or_else(|| panic!("no socket to the server: {sockets}"));
+    assert!(timer.starts_with("keepalive,"), "{sockets}");
+    let secs: u64 = timer
+        .trim_start_matches("keepalive,")
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX);
+    assert!(secs <= 7, "keep-alive timer {timer} exceeds dialKeepAlive");
+}

@@ -236,6 +236,7 @@ mod tests {
             max_idle_conns_per_host: d.max_idle_conns_per_host,
             max_conns_per_host: None,
             tls: None,
+            http2: Default::default(),
         });
         let config = HealthCheckConfig {
             path: "/health".into(),
