@@ -82,6 +82,9 @@ fn reference_example_loads_with_every_value() {
             max_idle_conns_per_host: 200,
             max_conns_per_host: None,
             tls: Default::default(),
+            read_idle_timeout: None,
+            ping_timeout: Duration::from_secs(15),
+            disable_http2: false,
         }
     );
 
