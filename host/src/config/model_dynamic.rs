@@ -189,6 +189,9 @@ pub struct HealthCheckConfig {
     pub timeout: Duration,
     /// `status`: the expected status; `None` (default) accepts 200-399.
     pub status: Option<u16>,
+    /// `followRedirects`, default true (Traefik's): a 3xx answer with a `Location` is followed
+    /// (at most 10 times) and the last answer is judged; false judges the 3xx itself.
+    pub follow_redirects: bool,
 }
 
 /// Default `passiveHealthCheck.failureWindow`.

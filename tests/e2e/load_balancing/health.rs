@@ -207,3 +207,70 @@ async fn a_reload_stops_the_health_probes_of_the_services_it_replaces() {
         old.probes()
     );
 }
+
+/// A server whose `/moved` redirects (302) to `/ready`; counts the requests for each.
+async fn redirecting_server() -> (String, Arc<[AtomicUsize; 2]>) {
+    use http_body_util::Full;
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Arc<[AtomicUsize; 2]> = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let counts = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let counts = counts.clone();
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let mut resp = http::Response::new(Full::new(bytes::Bytes::new()));
+                    match req.uri().path() {
+                        "/moved" => {
+                            counts[0].fetch_add(1, Ordering::SeqCst);
+                            *resp.status_mut() = http::StatusCode::FOUND;
+                            resp.headers_mut()
+                                .insert("location", http::HeaderValue::from_static("/ready"));
+                        }
+                        "/ready" => {
+                            counts[1].fetch_add(1, Ordering::SeqCst);
+                        }
+                        _ => {}
+                    }
+                    async move { Ok::<_, std::convert::Infallible>(resp) }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, svc)
+                    .await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_probes_follow_redirects_unless_told_not_to() {
+    for follow in [None, Some(false)] {
+        let (url, seen) = redirecting_server().await;
+        let option = follow.map_or(String::new(), |f| format!(", followRedirects: {f}"));
+        let _gw = gateway(&format!(
+            "    app:\n      loadBalancer:\n        servers: [{{ url: \"{url}\" }}]\n        \
+             healthCheck: {{ path: /moved, interval: 50ms{option} }}"
+        ));
+        eventually("three probes", || {
+            let seen = seen.clone();
+            async move { seen[0].load(Ordering::SeqCst) >= 3 }
+        })
+        .await;
+        let (moved, ready) = (
+            seen[0].load(Ordering::SeqCst),
+            seen[1].load(Ordering::SeqCst),
+        );
+        match follow {
+            // Traefik's default: each probe follows the 302 to /ready.
+            None => assert!(
+                ready + 1 >= moved && ready >= 2,
+                "{moved} probes, {ready} followed"
+            ),
+            Some(_) => assert_eq!(ready, 0, "{moved} probes, none followed"),
+        }
+    }
+}

@@ -219,6 +219,17 @@ fn resolve_health_check(
         at.report(reporter, &["healthCheck", key], reason);
         ok = false;
     };
+    // Traefik's `mode`: `http` (the default) probes with a request; `grpc` (the gRPC health
+    // protocol) is not done here yet.
+    if let Some(mode) = raw.mode.as_deref()
+        && !mode.eq_ignore_ascii_case("http")
+    {
+        let reason = format!(
+            "not supported yet: mode \"{mode}\" (http is the only one so far; see README, \
+             Migrating from Traefik)"
+        );
+        fail(reporter, "mode", reason);
+    }
     let path = raw.path.unwrap_or_else(|| "/".to_string());
     if !path.starts_with('/') || path.parse::<http::uri::PathAndQuery>().is_err() {
         fail(
@@ -305,6 +316,7 @@ fn resolve_health_check(
         unhealthy_interval,
         timeout,
         status: raw.status,
+        follow_redirects: raw.follow_redirects.unwrap_or(true),
     })
 }
 

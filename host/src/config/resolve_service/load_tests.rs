@@ -90,6 +90,7 @@ fn every_service_kind_loads_with_its_options() {
             unhealthy_interval: Duration::from_millis(500),
             timeout: Duration::from_secs(1),
             status: Some(204),
+            follow_redirects: true,
         })
     );
     assert_eq!(

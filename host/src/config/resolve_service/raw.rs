@@ -115,6 +115,8 @@ pub(crate) struct RawHealthCheck {
     pub(crate) unhealthy_interval: Option<DurationValue>,
     pub(crate) timeout: Option<DurationValue>,
     pub(crate) status: Option<u16>,
+    pub(crate) mode: Option<String>,
+    pub(crate) follow_redirects: Option<bool>,
 }
 
 /// `...loadBalancer.passiveHealthCheck`.

@@ -41,7 +41,11 @@ struct Probe {
     unhealthy_interval: std::time::Duration,
     timeout: std::time::Duration,
     status: Option<u16>,
+    follow_redirects: bool,
 }
+
+/// Redirects a probe follows at most (Go's client stops after 10).
+const MAX_REDIRECTS: usize = 10;
 
 /// The running probe tasks of one service; dropping this stops them.
 #[derive(Debug)]
@@ -80,6 +84,7 @@ pub fn start(
         unhealthy_interval: config.unhealthy_interval,
         timeout: config.timeout,
         status: config.status,
+        follow_redirects: config.follow_redirects,
     });
     let handles = targets
         .into_iter()
@@ -121,33 +126,45 @@ pub fn start(
 impl Probe {
     /// One probe: `Ok` when it passed, else why not.
     async fn run(&self, transport: &UpstreamTransport, target: &ProbeTarget) -> Result<(), String> {
-        let mut req = Request::new(empty());
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = http::Uri::from(self.path.clone());
-        for (name, value) in &self.headers {
-            req.headers_mut().insert(name, value.clone());
-        }
-        let pass_host = match &self.hostname {
-            Some(host) => {
-                req.headers_mut().insert(header::HOST, host.clone());
-                true
-            }
-            None => false,
-        };
         let exchange = async {
-            let resp = transport
-                .send(
-                    &target.scheme,
-                    &target.authority,
-                    target.protocol,
-                    pass_host,
-                    req,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            let status = resp.status().as_u16();
-            // Read the (small) body so that the connection can be reused.
-            let _ = resp.into_body().collect().await;
+            let mut at = super::probe_redirect::Hop::first(target, &self.path, &self.method);
+            let mut hops = 0;
+            let status = loop {
+                let mut req = Request::new(empty());
+                *req.method_mut() = at.method.clone();
+                *req.uri_mut() = http::Uri::from(at.path.clone());
+                for (name, value) in &self.headers {
+                    req.headers_mut().insert(name, value.clone());
+                }
+                let pass_host = match &self.hostname {
+                    Some(host) => {
+                        req.headers_mut().insert(header::HOST, host.clone());
+                        true
+                    }
+                    None => false,
+                };
+                let resp = transport
+                    .send(&at.scheme, &at.authority, at.protocol, pass_host, req)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = resp.status().as_u16();
+                let next = self
+                    .follow_redirects
+                    .then(|| at.follow(status, resp.headers().get(header::LOCATION)))
+                    .flatten();
+                // Read the (small) body so that the connection can be reused.
+                let _ = resp.into_body().collect().await;
+                match next {
+                    Some(_) if hops == MAX_REDIRECTS => {
+                        return Err(format!("stopped after {MAX_REDIRECTS} redirects"));
+                    }
+                    Some(next) => {
+                        at = next;
+                        hops += 1;
+                    }
+                    None => break status,
+                }
+            };
             let expected = match self.status {
                 Some(s) => status == s,
                 None => (200..400).contains(&status),
@@ -252,6 +269,7 @@ mod tests {
             unhealthy_interval: Duration::from_millis(10),
             timeout: Duration::from_secs(1),
             status: None,
+            follow_redirects: true,
         };
         let target = ProbeTarget {
             scheme: Scheme::HTTP,

@@ -4,6 +4,7 @@
 
 pub mod active;
 pub mod passive;
+mod probe_redirect;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
