@@ -127,7 +127,13 @@ impl Probe {
     /// One probe: `Ok` when it passed, else why not.
     async fn run(&self, transport: &UpstreamTransport, target: &ProbeTarget) -> Result<(), String> {
         let exchange = async {
-            let mut at = super::probe_redirect::Hop::first(target, &self.path, &self.method);
+            let mut at = super::probe_redirect::Hop {
+                scheme: target.scheme.clone(),
+                authority: target.authority.clone(),
+                protocol: target.protocol,
+                path: self.path.clone(),
+                method: self.method.clone(),
+            };
             let mut hops = 0;
             let status = loop {
                 let mut req = Request::new(empty());

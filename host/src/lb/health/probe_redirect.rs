@@ -5,7 +5,6 @@
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Method, Uri};
 
-use super::active::ProbeTarget;
 use crate::upstream::transport::UpstreamProtocol;
 
 /// Where one request of a probe goes.
@@ -19,17 +18,6 @@ pub(crate) struct Hop {
 }
 
 impl Hop {
-    /// The configured probe request to `target`.
-    pub(crate) fn first(target: &ProbeTarget, path: &PathAndQuery, method: &Method) -> Hop {
-        Hop {
-            scheme: target.scheme.clone(),
-            authority: target.authority.clone(),
-            protocol: target.protocol,
-            path: path.clone(),
-            method: method.clone(),
-        }
-    }
-
     /// The next request after an answer with `status` and `location`, when it redirects:
     /// an absolute URL (http or https) goes to its host, a path stays on this one; 303, and
     /// 301/302 after a non-GET/HEAD, become GET (Go's rules).
