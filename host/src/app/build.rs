@@ -71,7 +71,7 @@ pub fn build_snapshot(
     // Middlewares: resolve the plugin, validate its config, build its instance pool.
     let mut middlewares: BTreeMap<&str, Arc<PluginMiddleware>> = BTreeMap::new();
     for (name, mw) in &http.middlewares {
-        if mw.chain.is_some() || mw.encoded_characters.is_some() {
+        if mw.chain.is_some() || mw.encoded_characters.is_some() || mw.native.is_some() {
             // A Traefik chain runs no plugin of its own: routers get its members instead. An
             // `encodedCharacters` middleware is a setting of the routers using it (below).
             continue;
@@ -271,7 +271,7 @@ pub fn build_snapshot(
             .filter(|m| {
                 http.middlewares
                     .get(m.as_str())
-                    .is_none_or(|c| c.encoded_characters.is_none())
+                    .is_none_or(|c| c.encoded_characters.is_none() && c.native.is_none())
             })
             .map(|m| middlewares.get(m.as_str()).cloned())
             .collect();
@@ -281,6 +281,7 @@ pub fn build_snapshot(
             continue;
         };
         let chain = Chain::new(chain);
+        let native = super::build_native::native_middlewares(name, &expanded, http);
         let in_flight = router
             .max_in_flight
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
@@ -326,6 +327,7 @@ pub fn build_snapshot(
                     in_flight: in_flight.clone(),
                     encoded_characters,
                     observe: crate::admin::RouteHandles::resolve(name, &router.service),
+                    native: native.clone(),
                 },
             });
         }

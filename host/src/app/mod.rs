@@ -23,6 +23,7 @@ use reload::Reloader;
 
 pub mod build;
 mod build_http_wasm;
+mod build_native;
 pub mod build_services;
 mod build_tcp;
 pub mod check;

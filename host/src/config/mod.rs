@@ -20,6 +20,7 @@
 
 mod auth_deadline;
 mod bounded_read;
+pub mod breaker_expression;
 mod buffering_grant;
 mod client_tls;
 mod contribution;
@@ -50,6 +51,7 @@ mod resolve_chain;
 mod resolve_dynamic;
 mod resolve_internal;
 mod resolve_middleware;
+mod resolve_native;
 mod resolve_observability;
 mod resolve_providers;
 mod resolve_service;
@@ -75,13 +77,14 @@ pub use contribution::{Contribution, ContributionBody, KvTree};
 pub use load::{load, load_for_check, load_from_str, load_with};
 pub use model_acme::{AcmeKeyType, AcmeResolverConfig, DEFAULT_CERTIFICATES_DURATION};
 pub use model_dynamic::{
+    CircuitBreakerConfig, FailoverConfig, GrpcWebConfig, HealthCheckConfig, MirrorConfig,
+    MirroringConfig, NativeMiddleware, PassiveHealthConfig, RetryConfig, SameSite,
+    StickyCookieConfig, WeightedConfig, WeightedServiceConfig,
+};
+pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
     DEFAULT_TRANSPORT, DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig,
     RouterConfig, ServerConfig, ServersTransportConfig, ServiceConfig,
-};
-pub use model_dynamic::{
-    FailoverConfig, HealthCheckConfig, MirrorConfig, MirroringConfig, PassiveHealthConfig,
-    RetryConfig, SameSite, StickyCookieConfig, WeightedConfig, WeightedServiceConfig,
 };
 pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{

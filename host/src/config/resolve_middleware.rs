@@ -26,6 +26,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("basicAuth", Some("basic-auth")),
     ("buffering", Some("buffering")),
     ("chain", None), // not a plugin: resolved by the config itself (resolve_chain.rs)
+    // not plugins: run by the proxy around forwarding (resolve_native.rs)
     ("circuitBreaker", None),
     ("compress", Some("compress")),
     ("contentType", Some("content-type")),
@@ -193,16 +194,30 @@ pub(crate) fn resolve_middleware(
     if type_key == CHAIN_KEY {
         return resolve_chain(reporter, file, name, entry, base);
     }
+    // Settings the gateway applies itself: no plugin runs for them.
+    let without_plugin = MiddlewareConfig {
+        plugin: String::new(),
+        config_json: "{}".to_string(),
+        runtime: base.defaults.clone(),
+        type_key: type_key.to_string(),
+        chain: None,
+        encoded_characters: None,
+        native: None,
+    };
     if type_key == ENCODED_CHARACTERS_KEY {
         let raw: RawEncodedCharacters =
             reporter.parse(file, &entry.value, &entry_path, entry.line)?;
         return Some(MiddlewareConfig {
-            plugin: String::new(),
-            config_json: "{}".to_string(),
-            runtime: base.defaults.clone(),
-            type_key: type_key.to_string(),
-            chain: None,
             encoded_characters: Some(raw.over(EncodedCharacters::default())),
+            ..without_plugin
+        });
+    }
+    if super::resolve_native::is_native(type_key) {
+        let native =
+            super::resolve_native::resolve_native(reporter, file, &entry_path, type_key, entry)?;
+        return Some(MiddlewareConfig {
+            native: Some(native),
+            ..without_plugin
         });
     }
     let (plugin, config, raw_runtime) = if type_key == PLUGIN_KEY {
@@ -284,5 +299,6 @@ pub(crate) fn resolve_middleware(
         type_key: type_key.to_string(),
         chain: None,
         encoded_characters: None,
+        native: None,
     })
 }

@@ -177,11 +177,13 @@ impl LoadBalancer {
             .pick(|i| !exclude.contains(&i) && self.available(i))
     }
 
-    /// Forwards to one server (retrying on another if allowed) and returns its response head;
-    /// a new or changed sticky pin adds `Set-Cookie`.
+    /// Forwards to one server (retrying on another if allowed: the service's `retry`, else
+    /// the router's `route_retry`) and returns its response head; a new or changed sticky pin
+    /// adds `Set-Cookie`.
     pub async fn forward(
         &self,
         req: Request<ProxyBody>,
+        route_retry: Option<&RetryPolicy>,
     ) -> Result<Response<Incoming>, ServiceError> {
         let pinned = self
             .sticky
@@ -195,6 +197,7 @@ impl LoadBalancer {
         let retry = self
             .retry
             .as_ref()
+            .or(route_retry)
             .filter(|r| r.applies_to(req.method(), req.body().is_end_stream()));
         let (server, retries, mut resp) = match retry {
             None => (first, 0, self.send_to(first, req).await?),

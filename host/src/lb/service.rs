@@ -24,6 +24,7 @@ use hyper::body::Incoming;
 use super::error::ServiceError;
 use super::load_balancer::LoadBalancer;
 use super::mirroring::{CopyTarget, Mirroring};
+use super::retry::RetryPolicy;
 use super::sticky::StickyCookie;
 use super::swrr::SmoothWeighted;
 use crate::upstream::body::ProxyBody;
@@ -71,14 +72,24 @@ impl Service {
     /// set by weighted services on the way down are added to the response.
     pub async fn forward(
         &self,
+        req: Request<ProxyBody>,
+    ) -> Result<Response<Incoming>, ServiceError> {
+        self.forward_retrying(req, None).await
+    }
+
+    /// [`forward`](Self::forward) with a router's `retry` middleware: the load balancer the
+    /// request reaches retries with `retry` where it has no `retry` of its own.
+    pub async fn forward_retrying(
+        &self,
         mut req: Request<ProxyBody>,
+        retry: Option<&RetryPolicy>,
     ) -> Result<Response<Incoming>, ServiceError> {
         // Most paths set no cookie; the vector allocates only when one does.
         let mut cookies: Vec<HeaderValue> = Vec::new();
         let mut service = self;
         let result = loop {
             match &service.kind {
-                ServiceKind::LoadBalancer(lb) => break lb.forward(req).await,
+                ServiceKind::LoadBalancer(lb) => break lb.forward(req, retry).await,
                 ServiceKind::Weighted(w) => {
                     let (child, cookie) = w.pick(req.headers()).ok_or(ServiceError::NoServer)?;
                     cookies.extend(cookie);

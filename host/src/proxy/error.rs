@@ -31,6 +31,10 @@ pub enum GatewayError {
     /// The router is at its `maxInFlight`: shed instead of queueing.
     #[error("router overloaded")]
     Overloaded,
+    /// A `circuitBreaker` is tripped (or recovering and held this request back): answered
+    /// with its `responseCode` and Traefik's body, the status text.
+    #[error("circuit breaker open")]
+    CircuitOpen(StatusCode),
     /// The service has no server to send to.
     #[error("no server available")]
     NoServer,
@@ -73,6 +77,7 @@ impl GatewayError {
                 StatusCode::GATEWAY_TIMEOUT
             }
             GatewayError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            GatewayError::CircuitOpen(status) => *status,
         }
     }
 
@@ -93,6 +98,8 @@ impl GatewayError {
             // Traefik's own words for a service without a healthy server (scripts and
             // monitors written for Traefik look for them).
             GatewayError::NoServer => "no available server\n".to_owned(),
+            // Traefik's fallback writes the status text alone.
+            GatewayError::CircuitOpen(_) => status.canonical_reason().unwrap_or("").to_owned(),
             _ => format!(
                 "{} {}\n",
                 status.as_u16(),

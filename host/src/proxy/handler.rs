@@ -21,9 +21,11 @@ use super::body_buffer::Collected;
 use super::body_peek::HeldBody;
 use super::client_body::BodyPolicy;
 use super::error::GatewayError;
+use super::grpc_web::{Classified, GrpcWebCall};
 use super::headers::{set_forwarded, strip_hop_by_hop};
-use super::snapshot::{Backend, RouteTarget, Snapshot};
+use super::snapshot::{Backend, NativeMiddlewares, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
+use crate::lb::breaker::Admission;
 use crate::plugins::CompressWith;
 use crate::plugins::body::OverCap;
 use crate::plugins::http_wasm::BufferedBody;
@@ -261,6 +263,17 @@ async fn proxy(
         None => None,
     };
 
+    // A `grpcWeb` middleware answers CORS preflights here and translates its calls around
+    // forwarding (`grpc_web`).
+    let grpc_web = match &target.native.grpc_web {
+        None => None,
+        Some(grpc_web) => match grpc_web.classify(&parts) {
+            Classified::Other => None,
+            Classified::Preflight(answer) => return Ok(answer),
+            Classified::Call(call) => Some(call),
+        },
+    };
+
     if target.chain.is_empty() {
         let service = match &target.backend {
             Backend::Service(service) => service,
@@ -270,11 +283,19 @@ async fn proxy(
             }
         };
         seen.forwarded = true;
-        let resp = forward(service, parts, ClientBody::Stream(body), policy).await?;
+        let native = Native {
+            middlewares: &target.native,
+            grpc_web: grpc_web.as_ref(),
+        };
+        let resp = forward(service, native, parts, ClientBody::Stream(body), policy).await?;
         seen.origin = Some(resp.status().as_u16());
         seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
         let (resp_parts, resp_body) = resp.into_parts();
-        return Ok(Response::from_parts(resp_parts, stream(resp_body)));
+        let resp = Response::from_parts(resp_parts, stream(resp_body));
+        return Ok(match &grpc_web {
+            Some(call) => call.response_to_grpc_web(resp),
+            None => resp,
+        });
     }
 
     let chain = &target.chain;
@@ -337,7 +358,11 @@ async fn proxy(
                     body = ClientBody::Full(bytes);
                 }
                 seen.forwarded = true;
-                let resp = forward(service, upstream_parts, body, policy).await?;
+                let native = Native {
+                    middlewares: &target.native,
+                    grpc_web: grpc_web.as_ref(),
+                };
+                let resp = forward(service, native, upstream_parts, body, policy).await?;
                 seen.origin = Some(resp.status().as_u16());
                 seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
                 let (p, b) = resp.into_parts();
@@ -419,9 +444,21 @@ async fn proxy(
                     Err(unchanged) => unchanged,
                 };
             }
-            Ok(Response::from_parts(parts, body))
+            let resp = Response::from_parts(parts, body);
+            Ok(match &grpc_web {
+                Some(call) => call.response_to_grpc_web(resp),
+                None => resp,
+            })
         }
     }
+}
+
+/// The router's native middlewares for one request (`snapshot::NativeMiddlewares`), with the
+/// gRPC-Web call being translated, if any.
+#[derive(Clone, Copy)]
+struct Native<'a> {
+    middlewares: &'a NativeMiddlewares,
+    grpc_web: Option<&'a GrpcWebCall>,
 }
 
 /// The client's request body on its way upstream.
@@ -446,8 +483,48 @@ enum ReplyOrStream {
 /// failover: `lb::service`); the response head has hop-by-hop headers removed. An
 /// upgrade request (WebSocket) keeps its upgrade headers, and a 101 answer splices the two
 /// connections (`upgrade`).
+///
+/// The router's native middlewares act here: each `circuitBreaker` admits the request (or it
+/// is answered with the breaker's `responseCode`) and is told the outcome (the status the
+/// client gets, 502 / 504 for network failures, and the time to the response head); a
+/// `grpcWeb` call is turned into gRPC; `retry` goes down to the load balancer.
 async fn forward(
     service: &crate::lb::Service,
+    native: Native<'_>,
+    mut parts: Parts,
+    body: ClientBody,
+    policy: BodyPolicy,
+) -> Result<Response<Incoming>, GatewayError> {
+    let breakers = &native.middlewares.breakers;
+    for breaker in breakers.iter() {
+        if let Admission::Refuse(code) = breaker.admit() {
+            let status =
+                http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
+            return Err(GatewayError::CircuitOpen(status));
+        }
+    }
+    if let Some(call) = native.grpc_web {
+        call.request_to_grpc(&mut parts);
+    }
+    let started = breakers.first().map(|_| Instant::now());
+    let result = exchange(service, native, parts, body, policy).await;
+    if let Some(started) = started {
+        let status = match &result {
+            Ok(resp) => resp.status(),
+            Err(e) => e.status(),
+        };
+        let latency = started.elapsed();
+        for breaker in breakers.iter() {
+            breaker.record(status.as_u16(), latency);
+        }
+    }
+    result
+}
+
+/// One trip through the service: body watch, upgrade, hop-by-hop headers of the answer.
+async fn exchange(
+    service: &crate::lb::Service,
+    native: Native<'_>,
     mut parts: Parts,
     body: ClientBody,
     policy: BodyPolicy,
@@ -462,8 +539,15 @@ async fn forward(
             super::client_body::BodyWatch::default(),
         ),
     };
+    let body = match native.grpc_web {
+        Some(call) => call.request_body(body),
+        None => body,
+    };
     let req = Request::from_parts(parts, body);
-    let mut resp = service.forward(req).await.map_err(|e| watch.blame(e))?;
+    let mut resp = service
+        .forward_retrying(req, native.middlewares.retry.as_ref())
+        .await
+        .map_err(|e| watch.blame(e))?;
     super::framing::check_response(&resp)?;
     let switched = upgrade.and_then(|u| u.on_response(&mut resp));
     strip_hop_by_hop(resp.headers_mut());

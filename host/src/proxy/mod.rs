@@ -1,5 +1,6 @@
 //! Downstream: listeners, connection limits, idle and reset guards, the per-request pipeline
 //! (framing, forwarding headers, body watchers; the path is read by `router::path`), the routing snapshot the pipeline reads,
+//! the natively run middlewares (`grpc_web`; the circuit breaker and retry live in `lb`),
 //! and the one map from errors to statuses (`error`).
 
 pub mod body_buffer;
@@ -11,6 +12,7 @@ pub mod connection_limits;
 pub mod deadline;
 pub mod error;
 pub mod framing;
+pub mod grpc_web;
 pub mod handler;
 pub mod headers;
 pub mod idle;
@@ -22,4 +24,4 @@ pub mod upgrade;
 pub use connection_limits::ConnectionLimits;
 pub use error::GatewayError;
 pub use server::{Entrypoint, TrustedSenders};
-pub use snapshot::{Backend, RouteTarget, SharedSnapshot, Snapshot};
+pub use snapshot::{Backend, NativeMiddlewares, RouteTarget, SharedSnapshot, Snapshot};

@@ -71,7 +71,7 @@ fn middleware_type_and_runtime_errors() {
         errors("err_middlewares.yml"),
         [
             format!(
-                "{file}:6: http.middlewares.limit: middleware type \"circuitBreaker\" is not supported yet"
+                "{file}:6: http.middlewares.limit: middleware type \"passTLSClientCert\" is not supported yet"
             ),
             format!("{file}:9: http.middlewares.odd: unknown middleware type \"foo\""),
             format!(

@@ -1,0 +1,40 @@
+//! A router's native middlewares (`circuitBreaker`, `grpcWeb`, `retry`), built at config time
+//! from the middlewares its chain names. Each router gets its own circuit breaker (as each
+//! Traefik router gets its own middleware instance); a reload starts them in standby.
+
+use std::sync::Arc;
+
+use crate::config::{HttpConfig, NativeMiddleware};
+use crate::lb::breaker::CircuitBreaker;
+use crate::lb::retry::RetryPolicy;
+use crate::proxy::NativeMiddlewares;
+use crate::proxy::grpc_web::GrpcWeb;
+
+/// The native middlewares among `expanded` (a router's middlewares, chains expanded).
+pub(super) fn native_middlewares(
+    router: &str,
+    expanded: &[String],
+    http: &HttpConfig,
+) -> NativeMiddlewares {
+    let mut native = NativeMiddlewares::default();
+    let mut breakers = Vec::new();
+    for name in expanded {
+        match http.middlewares.get(name).and_then(|m| m.native.as_ref()) {
+            None => {}
+            Some(NativeMiddleware::CircuitBreaker(config)) => {
+                breakers.push(Arc::new(CircuitBreaker::new(
+                    Arc::from(router),
+                    config.clone(),
+                )));
+            }
+            Some(NativeMiddleware::GrpcWeb(config)) => {
+                native.grpc_web = Some(Arc::new(GrpcWeb::new(config)));
+            }
+            Some(NativeMiddleware::Retry(config)) => {
+                native.retry = Some(RetryPolicy::new(config));
+            }
+        }
+    }
+    native.breakers = breakers.into_boxed_slice();
+    native
+}
