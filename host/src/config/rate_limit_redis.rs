@@ -183,3 +183,31 @@ fn timeout(value: &Value) -> Result<Duration, String> {
     }
     Ok(d)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn endpoints_are_a_list_or_traefiks_comma_scalar_and_never_empty() {
+        assert_eq!(
+            endpoints(&json!("a:1, b:2")),
+            Ok(vec!["a:1".to_string(), "b:2".to_string()])
+        );
+        assert_eq!(endpoints(&json!(["a:1"])), Ok(vec!["a:1".to_string()]));
+        assert!(endpoints(&json!([])).is_err());
+        assert!(endpoints(&json!("a:1,")).is_err());
+        assert!(endpoints(&json!(6379)).is_err());
+    }
+
+    #[test]
+    fn timeouts_are_go_durations_or_seconds_and_never_zero() {
+        assert_eq!(timeout(&json!("250ms")), Ok(Duration::from_millis(250)));
+        assert_eq!(timeout(&json!(2)), Ok(Duration::from_secs(2)));
+        assert!(timeout(&json!("0s")).is_err());
+        assert!(timeout(&json!(0)).is_err());
+        assert!(timeout(&json!("-1s")).is_err());
+        assert!(boolean(&json!("FALSE")) == Ok(false) && boolean(&json!(1)).is_err());
+    }
+}
