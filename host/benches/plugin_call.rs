@@ -18,6 +18,8 @@
 mod auth;
 #[path = "plugin_call/cases.rs"]
 mod cases;
+#[path = "plugin_call/redis.rs"]
+mod redis;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -92,14 +94,25 @@ fn one(chain: &Chain, head: RequestHead) -> (Duration, Result<Expect, String>) {
     let mut state = chain.start();
     let (mut head, mut outcome) = chain.on_request(head, &mut state);
     // forward-auth: the auth server's 200, made up here (the row measures the plugin only).
-    while let RequestOutcome::Subrequest(_) = outcome {
-        let answer = Subresponse {
-            status: 200,
-            headers: vec![("x-auth-user".to_string(), b"alice".to_vec())],
-            body: Vec::new(),
-            body_truncated: false,
-        };
-        (head, outcome) = chain.resume_request(head, &mut state, Ok(answer));
+    loop {
+        match outcome {
+            RequestOutcome::Subrequest(_) => {
+                let answer = Subresponse {
+                    status: 200,
+                    headers: vec![("x-auth-user".to_string(), b"alice".to_vec())],
+                    body: Vec::new(),
+                    body_truncated: false,
+                };
+                (head, outcome) = chain.resume_request(head, &mut state, Ok(answer));
+            }
+            // rate-limit with `redis`: the real round trip to the bench's redis-server, awaited
+            // on a current-thread runtime as the request's task would await it.
+            RequestOutcome::Takes(takes) => {
+                let answers = runtime().block_on(takes.run());
+                (head, outcome) = chain.resume_takes(head, &mut state, answers);
+            }
+            _ => break,
+        }
     }
     let (_req, _resp, response) = chain.on_response(head, resp, &mut state);
     drop(state);
@@ -111,9 +124,8 @@ fn one(chain: &Chain, head: RequestHead) -> (Duration, Result<Expect, String>) {
             Ok(Expect::Respond(reply.status.as_u16()))
         }
         (RequestOutcome::Forward, ResponseOutcome::Forward) => Ok(Expect::Forward),
-        (RequestOutcome::Subrequest(_), _) | (_, ResponseOutcome::Subrequest(_)) => {
-            Err("an unanswered subrequest".to_string())
-        }
+        (RequestOutcome::Subrequest(_) | RequestOutcome::Takes(_), _)
+        | (_, ResponseOutcome::Subrequest(_)) => Err("an unanswered subrequest".to_string()),
     };
     (elapsed, result)
 }
@@ -169,14 +181,7 @@ fn middleware(
         && let Some(outbound) = &mw.runtime.outbound
     {
         // The grant's transport spawns its pool reaper: built inside a runtime.
-        static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-        let runtime = RUNTIME.get_or_init(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime")
-        });
-        let _entered = runtime.enter();
+        let _entered = runtime().enter();
         let key = ["http", "middlewares", name];
         let grant = wasmgate::app::outbound_grant::build(
             config,
@@ -186,6 +191,11 @@ fn middleware(
         )
         .expect("the grant");
         budget.outbound = Some(grant);
+    }
+    if let Some(redis) = &mw.runtime.counters_redis {
+        budget.redis_counters = Some(
+            wasmgate::plugins::redis_counters::RedisCounters::new(name, redis).expect("redis"),
+        );
     }
     if per_request {
         budget.isolation = Isolation::PerRequest;
@@ -473,6 +483,17 @@ fn print_cold(label: &str, samples: &[Duration], failed: usize, n: usize, deadli
     );
 }
 
+/// The runtime the bench awaits on (subrequest transports, Redis takes).
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    })
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -516,6 +537,7 @@ fn main() {
         }
         bench.warm_row(&config, row);
     }
+    redis::rows(&bench);
     bench.http_wasm_rows();
     bench.cold_rows();
     println!("load average at end: {}", load_average());

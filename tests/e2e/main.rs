@@ -36,6 +36,7 @@ mod path_bypass;
 mod providers;
 mod proxy_protocol;
 mod rate_limit;
+mod rate_limit_redis;
 mod request_smuggling;
 mod retry;
 mod rewrite_middlewares;

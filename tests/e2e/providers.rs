@@ -4,4 +4,4 @@
 
 mod http_endpoint;
 mod kv_fleet;
-mod stores;
+pub(crate) mod stores;

@@ -36,6 +36,7 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
         outbound: None,
         body: None,
         compression: false,
+        redis_counters: None,
     }
 }
 
@@ -140,6 +141,21 @@ pub fn build_snapshot(
                 continue;
             }
             budget.counters = Some(crate::plugins::counters::scope_for(name));
+            if let Some(redis) = &mw.runtime.counters_redis {
+                // Traefik's bucket names: `rate:<name>@<provider>:<source>`.
+                let traefik_name = if name.contains('@') {
+                    name.clone()
+                } else {
+                    format!("{name}@file")
+                };
+                match crate::plugins::redis_counters::RedisCounters::new(&traefik_name, redis) {
+                    Ok(redis) => budget.redis_counters = Some(redis),
+                    Err(e) => {
+                        errors.push(config.error_at(&[&key[..], &["redis"]].concat(), e));
+                        continue;
+                    }
+                }
+            }
         }
         if compiled.imports_outbound_http() {
             let Some(outbound) = &mw.runtime.outbound else {

@@ -42,6 +42,7 @@ mod plugin_form;
 mod plugin_runtime;
 mod provider_names;
 mod provider_scope;
+mod rate_limit_redis;
 mod raw;
 mod raw_providers;
 mod raw_tcp;
@@ -112,6 +113,7 @@ pub use model_tls::{
     DefaultGeneratedCert, KeySite, PemSource, RouterTlsConfig, TlsConfig, TlsOptionsConfig,
     TlsVersion, UpstreamTlsConfig,
 };
+pub use rate_limit_redis::CountersRedisConfig;
 pub use resolve_acme::LEGO_CA_CERTIFICATES;
 pub use resolve_middleware::{PLUGIN_KEY, TRAEFIK_MIDDLEWARES};
 pub use v2_rule::v2_hint;

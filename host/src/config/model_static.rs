@@ -289,6 +289,9 @@ pub struct PluginRuntimeConfig {
     /// `capabilities: [compression]` (or Traefik's `compress`): the middleware may ask for its
     /// responses to be compressed. Default false.
     pub compression: bool,
+    /// Traefik's `rateLimit.redis`: the middleware's token buckets live in this Redis instead
+    /// of in process. Default none.
+    pub counters_redis: Option<super::rate_limit_redis::CountersRedisConfig>,
 }
 
 /// The most a `body` grant may hold of one body (`body.*.maxBytes`).
@@ -353,6 +356,7 @@ impl Default for PluginRuntimeConfig {
             outbound: None,
             body: None,
             compression: false,
+            counters_redis: None,
         }
     }
 }

@@ -10,6 +10,7 @@ use super::model_dynamic::MiddlewareConfig;
 use super::model_static::EncodedCharacters;
 use super::plugin_form::read_plugin;
 use super::plugin_runtime::{RuntimeBase, apply_runtime};
+use super::rate_limit_redis::take_redis;
 use super::raw::{Capability, RawEncodedCharacters, RawOutboundHttp};
 use super::resolve_chain::{CHAIN_KEY, resolve_chain};
 use super::resolve_static::entries_of;
@@ -62,6 +63,9 @@ fn bundled_grants(type_key: &str) -> Option<Vec<Capability>> {
         _ => None,
     }
 }
+
+/// Traefik's `rateLimit`: its `redis` option selects the Redis backend of its `counters`.
+const RATE_LIMIT_KEY: &str = "rateLimit";
 
 /// Traefik's `buffering`: its bundled plugin is granted `body` with the caps of its options.
 const BUFFERING_KEY: &str = "buffering";
@@ -220,8 +224,9 @@ pub(crate) fn resolve_middleware(
             ..without_plugin
         });
     }
-    let (plugin, config, raw_runtime) = if type_key == PLUGIN_KEY {
-        read_plugin(reporter, file, &entry_path, entry)?
+    let (plugin, config, raw_runtime, redis) = if type_key == PLUGIN_KEY {
+        let (plugin, config, raw_runtime) = read_plugin(reporter, file, &entry_path, entry)?;
+        (plugin, config, raw_runtime, None)
     } else {
         match TRAEFIK_MIDDLEWARES.iter().find(|(key, _)| *key == type_key) {
             Some((_, Some(plugin))) => {
@@ -244,6 +249,11 @@ pub(crate) fn resolve_middleware(
                 if type_key == BUFFERING_KEY {
                     runtime.body = Some(super::buffering_grant::grant(&config));
                 }
+                let redis = if type_key == RATE_LIMIT_KEY {
+                    take_redis(reporter, file, &entry_path, &mut config).ok()?
+                } else {
+                    None
+                };
                 if grant.is_some() {
                     runtime.outbound_http = grant;
                     // The auth server's refusal or the error page is the reply: let a page up
@@ -252,7 +262,7 @@ pub(crate) fn resolve_middleware(
                         .max_reply_body_size
                         .get_or_insert(SizeValue(1024 * 1024));
                 }
-                ((*plugin).to_string(), Some(config), runtime)
+                ((*plugin).to_string(), Some(config), runtime, redis)
             }
             Some((_, None)) => {
                 let reason = format!("middleware type \"{type_key}\" is not supported yet");
@@ -284,7 +294,7 @@ pub(crate) fn resolve_middleware(
         },
     };
     let runtime_path = ["http", "middlewares", name, PLUGIN_KEY];
-    let runtime = apply_runtime(
+    let mut runtime = apply_runtime(
         reporter,
         file,
         &runtime_path,
@@ -292,6 +302,7 @@ pub(crate) fn resolve_middleware(
         &raw_runtime,
         base.epoch_tick,
     );
+    runtime.counters_redis = redis;
     Some(MiddlewareConfig {
         plugin,
         config_json,

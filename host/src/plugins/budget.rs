@@ -31,6 +31,9 @@ pub struct MiddlewareBudget {
     /// The middleware's counters when its config grants `counters` (else `None`, and a
     /// component importing `counters` is refused at load).
     pub counters: Option<Arc<CounterScope>>,
+    /// Where the token buckets live when the config names a Redis (`rateLimit.redis`); else
+    /// in `counters`, in process.
+    pub redis_counters: Option<Arc<super::redis_counters::RedisCounters>>,
     /// What the middleware may reach when its config grants `outbound-http` (else `None`, and
     /// a component importing `outbound-http` is refused at load).
     pub outbound: Option<Arc<OutboundGrant>>,
@@ -82,6 +85,7 @@ impl Default for MiddlewareBudget {
             max_reply_body_size: DEFAULT_MAX_REPLY_BODY_SIZE,
             max_headers: DEFAULT_MAX_HEADERS,
             counters: None,
+            redis_counters: None,
             outbound: None,
             body: None,
             compression: false,

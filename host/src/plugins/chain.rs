@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use http::{HeaderMap, Method, Uri};
+use http::HeaderMap;
 
 use super::body::{BodyLimit, merge_limits};
 use super::budget::Isolation;
@@ -21,13 +21,15 @@ use super::heads::{RequestHead, ResponseHead};
 use super::middleware::{HookDecision, InstanceSlot, PluginMiddleware};
 use super::outbound::Subrequest;
 use super::outbound_send::SubrequestResult;
+use super::remote_take::TakeBatch;
 use super::reply::ValidReply;
+use super::undo::{HookStart, RequestSnapshot, TakeWaiting};
 use crate::admin::plugin_metrics::Hook;
 
 /// The middlewares of one router, in config order. Built at config time, shared by requests.
 #[derive(Clone, Default)]
 pub struct Chain {
-    middlewares: Arc<[Arc<PluginMiddleware>]>,
+    pub(super) middlewares: Arc<[Arc<PluginMiddleware>]>,
     /// The largest response-body peek any middleware declared (0: none).
     body_peek: usize,
     /// Whether some middleware (an http-wasm guest, a component granted `body`) needs the
@@ -53,13 +55,15 @@ pub struct ChainState {
     waiting: Option<(usize, Option<RequestSnapshot>)>,
     /// The same in the response phase.
     response_waiting: Option<ResponseWaiting>,
+    /// The middleware waiting for Redis' answers to its takes (`remote_take`).
+    pub(super) take_waiting: Option<Box<TakeWaiting>>,
 }
 
 impl ChainState {
     /// The instance slot of chain position `i`. Only per-request middlewares keep an
     /// instance in it between their hooks; pooled ones get an always-empty spare, so a chain of
     /// pooled middlewares allocates no slots at all.
-    fn slot(&mut self, i: usize, per_request: bool) -> &mut InstanceSlot {
+    pub(super) fn slot(&mut self, i: usize, per_request: bool) -> &mut InstanceSlot {
         if i < self.slots.len() {
             return &mut self.slots[i];
         }
@@ -84,6 +88,9 @@ pub enum RequestOutcome {
     /// A middleware recorded a subrequest (`outbound-http.send`) and continued: send it, then
     /// hand the answer to [`Chain::resume_request`], which runs the rest of the chain.
     Subrequest(Box<Subrequest>),
+    /// A middleware took from a Redis-backed bucket: send the takes, then hand the answers to
+    /// [`Chain::resume_takes`] (`remote_take`).
+    Takes(Box<TakeBatch>),
 }
 
 /// The result of the response hooks.
@@ -100,16 +107,9 @@ pub enum ResponseOutcome {
 }
 
 /// Where the request hooks go after one middleware's hook.
-enum Step {
+pub(super) enum Step {
     Next(RequestHead),
     Done(RequestHead, RequestOutcome),
-}
-
-/// Request edits a fail-open middleware must be able to undo.
-struct RequestSnapshot {
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
 }
 
 impl Chain {
@@ -180,6 +180,7 @@ impl Chain {
             ran: 0,
             waiting: None,
             response_waiting: None,
+            take_waiting: None,
         }
     }
 
@@ -213,13 +214,25 @@ impl Chain {
             state.slot(i, mw.budget().isolation == Isolation::PerRequest),
             answer,
         );
-        match self.after_request_hook(i, h, result, snapshot, state, "on-request-subresponse") {
+        let step = self.after_request_hook(i, h, result, snapshot, state, "on-request-subresponse");
+        self.continue_after(i, step, state)
+    }
+
+    /// After middleware `i` of a resumed request: the rest of the request hooks, or where the
+    /// step stopped.
+    pub(super) fn continue_after(
+        &self,
+        i: usize,
+        step: Step,
+        state: &mut ChainState,
+    ) -> (RequestHead, RequestOutcome) {
+        match step {
             Step::Next(head) => self.request_hooks_from(i + 1, head, state),
             Step::Done(head, outcome) => (head, outcome),
         }
     }
 
-    fn request_hooks_from(
+    pub(super) fn request_hooks_from(
         &self,
         start: usize,
         mut head: RequestHead,
@@ -227,16 +240,19 @@ impl Chain {
     ) -> (RequestHead, RequestOutcome) {
         for (i, mw) in self.middlewares.iter().enumerate().skip(start) {
             head.current = i;
-            let snapshot = mw.budget().fail_open.then(|| RequestSnapshot {
-                method: head.parts.method.clone(),
-                uri: head.parts.uri.clone(),
-                headers: head.parts.headers.clone(),
-            });
+            let replayable = mw.budget().redis_counters.is_some();
+            let snapshot =
+                (mw.budget().fail_open || replayable).then(|| RequestSnapshot::of(&head));
+            let before = replayable.then(|| HookStart::of(&head, i));
             let (h, result) = mw.on_request(
                 head,
                 state.slot(i, mw.budget().isolation == Isolation::PerRequest),
             );
-            match self.after_request_hook(i, h, result, snapshot, state, "on-request") {
+            let step = match before {
+                Some(start) => self.after_replayable_hook(i, h, result, snapshot, start, state),
+                None => self.after_request_hook(i, h, result, snapshot, state, "on-request"),
+            };
+            match step {
                 Step::Next(h) => head = h,
                 Step::Done(h, outcome) => return (h, outcome),
             }
@@ -246,7 +262,35 @@ impl Chain {
 
     /// What follows a request-side hook of middleware `i`: the failure policy, and a recorded
     /// subrequest kept only when the hook continued.
-    fn after_request_hook(
+    pub(super) fn after_request_hook(
+        &self,
+        i: usize,
+        head: RequestHead,
+        result: Result<HookDecision, PluginError>,
+        snapshot: Option<RequestSnapshot>,
+        state: &mut ChainState,
+        hook: &str,
+    ) -> Step {
+        let mw = &self.middlewares[i];
+        if let Some(c) = mw.counters() {
+            c.called(Hook::Request);
+        }
+        if result.is_ok()
+            && let Some(takes) = head.remote_takes.as_deref()
+            && takes.has_pending()
+        {
+            // Only a first `on-request` call is replayed (`remote_take`).
+            let err = PluginError::InvalidOutput(format!(
+                "a Redis-backed take in {hook}, which cannot be replayed"
+            ));
+            return self.settle_request_hook(i, head, Err(err), snapshot, state, hook);
+        }
+        self.settle_request_hook(i, head, result, snapshot, state, hook)
+    }
+
+    /// [`Chain::after_request_hook`] without counting the call (a parked hook's result, counted
+    /// when it returned).
+    pub(super) fn settle_request_hook(
         &self,
         i: usize,
         mut head: RequestHead,
@@ -256,8 +300,8 @@ impl Chain {
         hook: &str,
     ) -> Step {
         let mw = &self.middlewares[i];
-        if let Some(c) = mw.counters() {
-            c.called(Hook::Request);
+        if let Some(takes) = head.remote_takes.as_deref_mut() {
+            takes.discard_pending();
         }
         let pending = head.pending_subrequest.take();
         match result {
@@ -275,14 +319,12 @@ impl Chain {
             Err(err) => {
                 log_failure(mw, hook, &err);
                 match snapshot {
-                    Some(s) => {
-                        head.parts.method = s.method;
-                        head.parts.uri = s.uri;
-                        head.parts.headers = s.headers;
+                    Some(s) if mw.budget().fail_open => {
+                        s.restore(&mut head);
                         state.ran = i + 1;
                         Step::Next(head)
                     }
-                    None => Step::Done(head, RequestOutcome::Failed(err)),
+                    _ => Step::Done(head, RequestOutcome::Failed(err)),
                 }
             }
         }
@@ -506,7 +548,7 @@ struct ResponseWaiting {
     replacement: Option<ValidReply>,
 }
 
-fn log_failure(mw: &PluginMiddleware, hook: &str, err: &PluginError) {
+pub(super) fn log_failure(mw: &PluginMiddleware, hook: &str, err: &PluginError) {
     if let Some(c) = mw.counters() {
         let which = if hook.starts_with("on-request") {
             Hook::Request

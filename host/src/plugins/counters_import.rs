@@ -29,7 +29,24 @@ impl counters::Host for HostState {
         burst: u32,
     ) -> wasmtime::Result<TakeResult> {
         let scope = self.granted_counters()?;
-        Ok(match scope.take(&key, cost, rate_per_second, burst) {
+        let take = match &self.redis_counters {
+            None => scope.take(&key, cost, rate_per_second, burst),
+            // Redis-backed: recorded, answered after the hook (`remote_take`).
+            Some(_) => {
+                if self.heads.in_response_hook() {
+                    return Err(wasmtime::format_err!(
+                        "middleware {:?}: a Redis-backed take is answered in on-request only",
+                        &*self.identity.middleware
+                    ));
+                }
+                self.heads
+                    .current_request_mut()?
+                    .remote_takes
+                    .get_or_insert_default()
+                    .take(&key, cost, rate_per_second, burst)
+            }
+        };
+        Ok(match take {
             Take::Allowed => TakeResult::Allowed,
             Take::Denied(wait) => TakeResult::Denied(wait),
         })

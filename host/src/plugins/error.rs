@@ -32,6 +32,9 @@ pub enum PluginError {
     Instantiate(String),
     #[error("plugin rejected its config at init: {0}")]
     Init(String),
+    /// A Redis-backed `counters` take got no answer and the middleware denies on error.
+    #[error("counters backend failed: {0}")]
+    Counters(String),
 }
 
 impl PluginError {
@@ -59,6 +62,7 @@ impl PluginError {
             PluginError::InvalidOutput(_) => "invalid_output",
             PluginError::Instantiate(_) => "instantiate",
             PluginError::Init(_) => "init",
+            PluginError::Counters(_) => "counters",
         }
     }
 }

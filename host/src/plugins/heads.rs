@@ -66,6 +66,8 @@ pub struct RequestHeadFields {
     pub(crate) pending_subrequest: Option<Box<Subrequest>>,
     /// Subrequests recorded so far, by chain position; allocated on the first one.
     subrequest_counts: Vec<u8>,
+    /// Takes from a Redis-backed bucket (`remote_take`); allocated on the first one.
+    pub(crate) remote_takes: Option<Box<super::remote_take::RemoteTakes>>,
 }
 
 impl RequestHead {
@@ -91,6 +93,7 @@ impl RequestHead {
             in_flight: Vec::new(),
             pending_subrequest: None,
             subrequest_counts: Vec::new(),
+            remote_takes: None,
         }))
     }
 }

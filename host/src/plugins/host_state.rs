@@ -38,6 +38,8 @@ pub struct HostState {
     pub(crate) identity: PluginIdentity,
     /// The middleware's counters, when its config grants `counters` (`counters_import`).
     pub(crate) counters: Option<Arc<CounterScope>>,
+    /// The Redis backend of its token buckets, when its config names one (`counters_import`).
+    pub(crate) redis_counters: Option<Arc<super::redis_counters::RedisCounters>>,
     /// The middleware's `outbound-http` grant (`outbound_import`).
     pub(crate) outbound: Option<Arc<super::outbound::OutboundGrant>>,
     /// The middleware's `body` grant (`body_import`).
@@ -55,6 +57,7 @@ impl HostState {
             memory: MemoryCap::new(memory_limit),
             identity,
             counters: None,
+            redis_counters: None,
             outbound: None,
             body: None,
             compression: false,

@@ -41,6 +41,7 @@ impl PluginInstance {
     ) -> Result<Self, PluginError> {
         let mut state = HostState::new(identity, budget.memory_limit);
         state.counters = budget.counters.clone();
+        state.redis_counters = budget.redis_counters.clone();
         state.outbound = budget.outbound.clone();
         state.body = budget.body;
         state.compression = budget.compression;

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::{AsyncCommands, IntoConnectionInfo, RedisConnectionInfo};
+use redis::AsyncCommands;
 use tokio::sync::{mpsc, watch};
 
 use super::backoff::Backoff;
@@ -48,21 +48,12 @@ impl RedisProvider {
     }
 
     fn client(&self, endpoint: &str) -> redis::RedisResult<redis::Client> {
-        let (host, port) = match endpoint.rsplit_once(':') {
-            Some((host, port)) => (host.trim_matches(['[', ']']), port.parse().unwrap_or(6379)),
-            None => (endpoint, 6379),
-        };
-        let mut settings = RedisConnectionInfo::default().set_db(self.config.db);
-        if let Some(user) = &self.config.username {
-            settings = settings.set_username(user);
-        }
-        if let Some(password) = &self.config.password {
-            settings = settings.set_password(password);
-        }
-        let info = (host.to_string(), port)
-            .into_connection_info()?
-            .set_redis_settings(settings);
-        redis::Client::open(info)
+        crate::plugins::redis_counters::client(
+            endpoint,
+            self.config.db,
+            self.config.username.as_deref(),
+            self.config.password.as_deref(),
+        )
     }
 
     /// One connection's life: see the module doc.

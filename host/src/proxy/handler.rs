@@ -327,16 +327,26 @@ async fn proxy(
         chain.len(),
     );
     let (mut head, mut outcome) = chain.on_request(head, &mut state);
-    // A middleware that recorded a subrequest (`outbound-http`) waits for it here, on this
-    // request's task: no thread and no plugin instance is held while the answer comes.
-    while let RequestOutcome::Subrequest(sub) = outcome {
-        let answer = sub.send().await;
-        (head, outcome) = chain.resume_request(head, &mut state, answer);
-    }
+    // A middleware that recorded a subrequest (`outbound-http`) or took from a Redis-backed
+    // bucket (`remote_take`) waits for the answer here, on this request's task: no thread and
+    // no plugin instance is held while it comes.
+    let (mut head, outcome) = loop {
+        match outcome {
+            RequestOutcome::Subrequest(sub) => {
+                let answer = sub.send().await;
+                (head, outcome) = chain.resume_request(head, &mut state, answer);
+            }
+            RequestOutcome::Takes(takes) => {
+                let answers = takes.run().await;
+                (head, outcome) = chain.resume_takes(head, &mut state, answers);
+            }
+            done => break (head, done),
+        }
+    };
     let (resp_head, upstream_body) = match outcome {
         RequestOutcome::Failed(e) => return Err(e.into()),
         // The loop above leaves none; were one left, the request fails like a plugin failure.
-        RequestOutcome::Subrequest(_) => {
+        RequestOutcome::Subrequest(_) | RequestOutcome::Takes(_) => {
             return Err(GatewayError::Plugin(
                 crate::plugins::PluginError::InvalidOutput("an unsent subrequest".into()),
             ));

@@ -1,0 +1,139 @@
+//! The chain's side of Redis-backed takes ("take, then replay", `remote_take`): parking a
+//! request whose `on-request` hook took from a Redis bucket, and resuming it with Redis'
+//! answers.
+//!
+//! When it runs: only for middlewares whose `counters` are backed by Redis (fixed at config
+//! time); every other middleware goes through `Chain::request_hooks_from` as before. Cost on a
+//! parked request: a copy of the head's method, URI and headers taken before the hook (to undo
+//! its edits before a replay), and on a refusal one more hook call.
+
+use super::budget::Isolation;
+use super::chain::{Chain, ChainState, RequestOutcome, Step, log_failure};
+use super::counters::Take;
+use super::error::PluginError;
+use super::heads::RequestHead;
+use super::middleware::HookDecision;
+use super::remote_take::{MAX_ROUNDS, TakeAnswers};
+use super::undo::{HookStart, RequestSnapshot, TakeWaiting};
+use crate::admin::plugin_metrics::Hook;
+
+/// A request and where the chain left it.
+type Parked = (RequestHead, RequestOutcome);
+
+impl Chain {
+    /// After `on-request` of the Redis-backed middleware `i`: parks the request when the call
+    /// took from a Redis bucket and did not fail (`Step::Done` with `RequestOutcome::Takes`);
+    /// else what `after_request_hook` does.
+    pub(super) fn after_replayable_hook(
+        &self,
+        i: usize,
+        mut head: RequestHead,
+        result: Result<HookDecision, PluginError>,
+        snapshot: Option<RequestSnapshot>,
+        start: HookStart,
+        state: &mut ChainState,
+    ) -> Step {
+        let mw = &self.middlewares[i];
+        let pending = head
+            .remote_takes
+            .as_deref()
+            .is_some_and(|t| t.has_pending());
+        let redis = match &mw.budget().redis_counters {
+            Some(redis) if pending && result.is_ok() => redis.clone(),
+            _ => return self.after_request_hook(i, head, result, snapshot, state, "on-request"),
+        };
+        let decision = match result {
+            Ok(decision) => decision,
+            Err(e) => {
+                return self.after_request_hook(i, head, Err(e), snapshot, state, "on-request");
+            }
+        };
+        if let Some(c) = mw.counters() {
+            c.called(Hook::Request);
+        }
+        let takes = head.remote_takes.get_or_insert_default();
+        if takes.rounds >= MAX_ROUNDS {
+            let err = PluginError::InvalidOutput(format!(
+                "took from new Redis keys in {MAX_ROUNDS} replays in a row"
+            ));
+            return self.settle_request_hook(i, head, Err(err), snapshot, state, "on-request");
+        }
+        takes.rounds += 1;
+        let batch = takes.batch(redis);
+        state.take_waiting = Some(Box::new(TakeWaiting {
+            i,
+            decision,
+            snapshot,
+            start,
+        }));
+        Step::Done(head, RequestOutcome::Takes(Box::new(batch)))
+    }
+
+    /// Hands Redis' answers to the middleware parked by [`RequestOutcome::Takes`]: its hook's
+    /// result stands when every take was allowed (or Redis failed and `denyOnError` is off);
+    /// a refusal undoes the hook's edits and calls it again with the answers; a Redis failure
+    /// with `denyOnError` is a failure of the middleware (500, or passed on when fail-open).
+    /// Then runs the rest of the chain.
+    pub fn resume_takes(
+        &self,
+        mut head: RequestHead,
+        state: &mut ChainState,
+        answers: TakeAnswers,
+    ) -> Parked {
+        let Some(waiting) = state.take_waiting.take() else {
+            let err = PluginError::InvalidOutput("Redis answers nobody waits for".into());
+            return (head, RequestOutcome::Failed(err));
+        };
+        let TakeWaiting {
+            i,
+            decision,
+            snapshot,
+            start,
+        } = *waiting;
+        let mw = &self.middlewares[i];
+        let takes = head.remote_takes.get_or_insert_default();
+        let n = answers.takes.len();
+        let stands = match answers.result {
+            Ok(list) => takes.answer(answers.takes, list),
+            Err(e) if answers.deny_on_error => {
+                let err = PluginError::Counters(e.to_string());
+                return self.finish(i, head, Err(err), snapshot, state);
+            }
+            Err(e) => {
+                let err = PluginError::Counters(e.to_string());
+                log_failure(mw, "counters (denyOnError: false, let through)", &err);
+                takes.answer(answers.takes, vec![Take::Allowed; n])
+            }
+        };
+        if stands {
+            return self.finish(i, head, Ok(decision), snapshot, state);
+        }
+        // A take was refused: undo what the call did and call it again with the answers.
+        if let Some(s) = snapshot {
+            s.restore(&mut head);
+        }
+        start.restore(&mut head, i);
+        let snapshot = Some(RequestSnapshot::of(&head));
+        let start = HookStart::of(&head, i);
+        head.current = i;
+        let (h, result) = mw.on_request(
+            head,
+            state.slot(i, mw.budget().isolation == Isolation::PerRequest),
+        );
+        let step = self.after_replayable_hook(i, h, result, snapshot, start, state);
+        self.continue_after(i, step, state)
+    }
+
+    /// Settles middleware `i`'s (already counted) result and runs the rest of the chain.
+    fn finish(
+        &self,
+        i: usize,
+        head: RequestHead,
+        result: Result<HookDecision, PluginError>,
+        snapshot: Option<RequestSnapshot>,
+        state: &mut ChainState,
+    ) -> Parked {
+        let step = self.settle_request_hook(i, head, result, snapshot, state, "on-request");
+        self.continue_after(i, step, state)
+    }
+}

@@ -1,0 +1,150 @@
+//! Takes on a Redis-backed bucket, as a request records and replays them ("take, then
+//! replay"): the hook's `take` never waits for Redis.
+//!
+//! When it runs: inside an `on-request` call of a middleware whose `counters` are backed by
+//! Redis. The first time the hook takes from a key, [`RemoteTakes::take`] records the take and
+//! answers `allowed` provisionally. When the hook returns, `plugins::Chain` stops with
+//! `RequestOutcome::Takes`, and the proxy awaits [`TakeBatch::run`] on the request's task (no
+//! thread, no plugin instance held). If Redis allowed every take, the hook's own result stands
+//! (it acted on the true answers). If one was denied, the chain undoes the hook's head edits and
+//! calls the hook again: this time `take` answers from [`RemoteTakes`] what Redis said, so the
+//! plugin builds its refusal as it would have. Each take reaches Redis exactly once.
+//!
+//! Cost: nothing for middlewares on the in-process backend; for Redis ones, one small vector
+//! on the request head, and a second hook call only on a refusal.
+
+use std::sync::Arc;
+
+use super::counters::Take;
+use super::redis_counters::{RedisCounters, RedisTakeError};
+
+/// Rounds of take-then-replay a request may go through before it fails (a plugin whose replay
+/// takes from new keys each time).
+pub const MAX_ROUNDS: u8 = 4;
+
+/// One `take` call's arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TakeRequest {
+    pub key: Box<str>,
+    pub cost: u32,
+    pub rate: f64,
+    pub burst: u32,
+}
+
+/// The Redis takes of the current middleware of one request.
+#[derive(Debug, Default)]
+pub struct RemoteTakes {
+    /// Recorded in this hook call, not yet sent.
+    pending: Vec<TakeRequest>,
+    /// What Redis answered, with whether this hook call already used the answer.
+    answered: Vec<(TakeRequest, Take, bool)>,
+    /// Rounds sent so far.
+    pub(crate) rounds: u8,
+}
+
+impl RemoteTakes {
+    /// The answer to `take`: Redis' answer to the same take of an earlier round, else a
+    /// provisional `allowed` with the take recorded.
+    pub fn take(&mut self, key: &str, cost: u32, rate: f64, burst: u32) -> Take {
+        if let Some((_, take, used)) = self
+            .answered
+            .iter_mut()
+            .find(|(r, _, used)| !*used && *r.key == *key && r.cost == cost)
+        {
+            *used = true;
+            return *take;
+        }
+        self.pending.push(TakeRequest {
+            key: key.into(),
+            cost,
+            rate,
+            burst,
+        });
+        Take::Allowed
+    }
+
+    /// Whether the hook call that just returned recorded takes.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// The recorded takes, to send.
+    pub(crate) fn batch(&mut self, counters: Arc<RedisCounters>) -> TakeBatch {
+        TakeBatch {
+            counters,
+            takes: std::mem::take(&mut self.pending),
+        }
+    }
+
+    /// Records Redis' answers; true when all of them allowed (the hook's result stands).
+    /// Every answer is marked unused for a replay.
+    pub(crate) fn answer(&mut self, takes: Vec<TakeRequest>, answers: Vec<Take>) -> bool {
+        let all_allowed = answers.iter().all(|a| *a == Take::Allowed);
+        for entry in &mut self.answered {
+            entry.2 = false;
+        }
+        self.answered
+            .extend(takes.into_iter().zip(answers).map(|(r, a)| (r, a, false)));
+        all_allowed
+    }
+
+    /// Forgets the takes of a hook call that will not be replayed (it failed).
+    pub(crate) fn discard_pending(&mut self) {
+        self.pending.clear();
+    }
+}
+
+/// Takes recorded by one hook call, sent together after it returned.
+pub struct TakeBatch {
+    counters: Arc<RedisCounters>,
+    pub(crate) takes: Vec<TakeRequest>,
+}
+
+/// Redis' answers to a [`TakeBatch`], in its order, with the takes they answer.
+pub struct TakeAnswers {
+    pub(crate) takes: Vec<TakeRequest>,
+    pub(crate) result: Result<Vec<Take>, RedisTakeError>,
+    /// Whether a failure fails the request (`denyOnError`) or lets every take through.
+    pub(crate) deny_on_error: bool,
+}
+
+impl TakeBatch {
+    /// Sends the takes one after the other on the request's task (a hook takes one or two).
+    pub async fn run(self) -> TakeAnswers {
+        let mut answers = Vec::with_capacity(self.takes.len());
+        let mut result = Ok(());
+        for t in &self.takes {
+            match self.counters.take(&t.key, t.cost, t.rate, t.burst).await {
+                Ok(take) => answers.push(take),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        TakeAnswers {
+            deny_on_error: self.counters.deny_on_error(),
+            takes: self.takes,
+            result: result.map(|()| answers),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_take_is_recorded_and_a_replay_gets_the_answer() {
+        let mut takes = RemoteTakes::default();
+        assert_eq!(takes.take("a", 1, 10.0, 5), Take::Allowed);
+        assert!(takes.has_pending());
+        let sent = std::mem::take(&mut takes.pending);
+        assert!(!takes.answer(sent, vec![Take::Denied(7)]));
+        assert!(!takes.has_pending());
+        // The replay sees Redis' answer, once; a second take of the key is a new one.
+        assert_eq!(takes.take("a", 1, 10.0, 5), Take::Denied(7));
+        assert_eq!(takes.take("a", 1, 10.0, 5), Take::Allowed);
+        assert!(takes.has_pending());
+    }
+}

@@ -1,0 +1,202 @@
+//! Traefik's `rateLimit.redis`: the buckets of a rate limit kept in a real `redis-server`
+//! (started here on a port picked here, stopped by PID), shared by two real gateway processes;
+//! what `denyOnError` does while Redis is down, and limiting coming back with Redis without a
+//! restart; located config errors.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::providers::stores::Store;
+use crate::support::{Client, Config, Gateway, Upstream, check_config};
+
+/// Hang guard while waiting for an event (a status to show up); never asserted as a time.
+const AWAIT_WITHIN: Duration = Duration::from_secs(20);
+
+/// Middleware `name`: a rate limit in the Redis at `endpoint`.
+fn limit(name: &str, limit: &str, endpoint: &str, extra: &str) -> String {
+    format!(
+        "    {name}:\n      rateLimit:\n{limit}        redis:\n          endpoints: [\"{endpoint}\"]\n{extra}"
+    )
+}
+
+/// One router per (path prefix, middleware); a 2 s plugin deadline (counts must not turn
+/// into 500s on a loaded machine, as in `rate_limit`).
+fn config(upstream: &str, routes: &[(&str, &str)], middlewares: &str) -> String {
+    let mut c = Config::new()
+        .service("app", upstream)
+        .middlewares(middlewares);
+    for (prefix, mw) in routes {
+        c = c.route_through(mw, &format!("PathPrefix(`{prefix}`)"), "app", mw);
+    }
+    c.yaml() + "plugins:\n  defaults:\n    deadline: 2s\n"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_sharing_one_redis_admit_one_limit_together() {
+    let redis = Store::redis().await;
+    let up = Upstream::start("app").await;
+    let mws = limit(
+        "limit",
+        "        average: 100\n        period: 1s\n        burst: 50\n",
+        &redis.endpoint(),
+        "",
+    );
+    let yaml = config(&up.url(), &[("/", "limit")], &mws);
+    let (a, b) = (Gateway::start(&yaml, &[]), Gateway::start(&yaml, &[]));
+    let urls = [a.url("/"), b.url("/")];
+    let client = Client::http1();
+    // 400 req/s in all, alternating between the gateways: each alone offers 200 req/s, twice
+    // what the limit admits, so separate buckets would admit about twice the shared limit.
+    let counts: Arc<[AtomicUsize; 4]> = Arc::new(Default::default());
+    let mut ticker = tokio::time::interval(Duration::from_micros(2500));
+    let mut tasks = Vec::new();
+    let start = Instant::now();
+    let mut last_sent = start;
+    let mut n = 0usize;
+    while start.elapsed() < Duration::from_secs(4) {
+        ticker.tick().await;
+        last_sent = Instant::now();
+        let (client, url, counts) = (client.clone(), urls[n % 2].clone(), counts.clone());
+        let which = n % 2;
+        n += 1;
+        tasks.push(tokio::spawn(async move {
+            match client.get(&url, "", &[]).await.status.as_u16() {
+                200 => counts[which].fetch_add(1, Ordering::Relaxed),
+                429 => counts[2 + which].fetch_add(1, Ordering::Relaxed),
+                other => panic!("unexpected status {other}"),
+            };
+        }));
+    }
+    for task in tasks {
+        task.await.expect("request task");
+    }
+    // The buckets decided over a span between the last send and the last answer (on a loaded
+    // machine requests still queue after the last send, and tokens keep refilling).
+    let t_sent = last_sent.duration_since(start).as_secs_f64();
+    let t_done = start.elapsed().as_secs_f64();
+    let [a_ok, b_ok, a_no, b_no] = [0, 1, 2, 3].map(|i| counts[i].load(Ordering::Relaxed));
+    let admitted = a_ok + b_ok;
+    let (low, high) = (50.0 + 100.0 * t_sent, 50.0 + 100.0 * t_done);
+    assert!(
+        admitted as f64 >= 0.95 * low && admitted as f64 <= 1.05 * high,
+        "admitted {a_ok} + {b_ok}, refused {a_no} + {b_no}: expected {low:.0}..{high:.0} \
+         together (sent for {t_sent:.3}s, answered by {t_done:.3}s; separate buckets would \
+         give about twice)"
+    );
+    assert!(a_ok > 0 && b_ok > 0, "both gateways admit: {a_ok}, {b_ok}");
+    assert!(a_no > 0 && b_no > 0, "both gateways refuse: {a_no}, {b_no}");
+    assert_eq!(up.count(), admitted);
+}
+
+/// Statuses of `n` GETs in a row.
+async fn statuses(client: &Client, url: &str, n: usize) -> Vec<u16> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(client.get(url, "", &[]).await.status.as_u16());
+    }
+    out
+}
+
+/// GETs `url` until it answers `status` (the event awaited); panics past the hang guard.
+async fn until_status(client: &Client, url: &str, status: u16) {
+    let started = Instant::now();
+    loop {
+        if client.get(url, "", &[]).await.status.as_u16() == status {
+            return;
+        }
+        assert!(
+            started.elapsed() < AWAIT_WITHIN,
+            "{url} never answered {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_denies_or_lets_through_by_deny_on_error_and_limiting_resumes_with_redis() {
+    let mut redis = Store::redis().await;
+    let up = Upstream::start("app").await;
+    // Three requests, then one a minute.
+    let rate = "        average: 1\n        period: 1m\n        burst: 3\n";
+    let mws = limit("deny", rate, &redis.endpoint(), "")
+        + &limit(
+            "allow",
+            rate,
+            &redis.endpoint(),
+            "          denyOnError: false\n",
+        );
+    let yaml = config(&up.url(), &[("/deny", "deny"), ("/allow", "allow")], &mws);
+    let gw = Gateway::start(&yaml, &[]);
+    let client = Client::http1();
+    let (deny, allow) = (gw.url("/deny"), gw.url("/allow"));
+    for url in [&deny, &allow] {
+        assert_eq!(
+            statuses(&client, url, 5).await,
+            [200, 200, 200, 429, 429],
+            "{url}"
+        );
+    }
+
+    redis.stop();
+    // Redis down: `denyOnError: true` (Traefik's default) fails with 500 ...
+    until_status(&client, &deny, 500).await;
+    assert_eq!(statuses(&client, &deny, 5).await, [500; 5]);
+    // ... `false` lets every request through, unlimited, though its bucket is empty.
+    assert_eq!(statuses(&client, &allow, 5).await, [200; 5]);
+
+    // Redis back (same port, its data kept): the same process limits again, from the
+    // buckets Redis kept (empty: the next token is a minute away).
+    let forwarded = up.count();
+    redis.restart().await;
+    until_status(&client, &deny, 429).await;
+    assert_eq!(statuses(&client, &deny, 3).await, [429; 3]);
+    assert_eq!(statuses(&client, &allow, 3).await, [429; 3]);
+    assert_eq!(
+        up.count(),
+        forwarded,
+        "nothing was forwarded once limiting resumed"
+    );
+    assert!(
+        gw.log().contains("counters backend failed"),
+        "the Redis failures are logged"
+    );
+}
+
+#[test]
+fn redis_options_are_checked_at_their_line() {
+    let cases: [(&str, &str); 4] = [
+        ("          readTimeout: 0s\n", "readTimeout"),
+        (
+            "          tls:\n            ca: /etc/ca.pem\n",
+            "not supported yet",
+        ),
+        ("          poolsize: many\n", "whole number"),
+        ("          sentinel: x\n", "unknown option"),
+    ];
+    for (extra, reason) in cases {
+        let mws = limit("limit", "        average: 10\n", "127.0.0.1:6379", extra);
+        let yaml = config("http://127.0.0.1:1", &[("/", "limit")], &mws);
+        let key = extra.trim_start().split(':').next().unwrap_or_default();
+        let line = yaml
+            .lines()
+            .position(|l| l.trim_start().starts_with(&format!("{key}:")))
+            .map(|i| i + 1)
+            .unwrap_or_else(|| panic!("{key} in the config"));
+        let (ok, stdout, stderr) = check_config(&yaml, &[]);
+        assert!(!ok, "refused: {extra}; stdout: {stdout}");
+        assert!(
+            stderr.contains(&format!(".yml:{line}:")) && stderr.contains(reason),
+            "expected line {line} and {reason:?}: {stderr}"
+        );
+    }
+    let fine = limit(
+        "limit",
+        "        average: 10\n",
+        "127.0.0.1:6379",
+        "          db: 2\n          poolSize: 4\n          readTimeout: 500ms\n          denyOnError: false\n",
+    );
+    let (ok, stdout, stderr) =
+        check_config(&config("http://127.0.0.1:1", &[("/", "limit")], &fine), &[]);
+    assert!(ok, "a full redis block loads: {stdout} {stderr}");
+}
