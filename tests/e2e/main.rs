@@ -13,6 +13,7 @@ mod buffering;
 mod compress;
 mod config_errors;
 mod content_type;
+mod distributed_tracing;
 mod entry_points;
 mod errors_pages;
 mod fault_containment;

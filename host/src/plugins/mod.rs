@@ -13,6 +13,7 @@ mod body_import;
 pub mod budget;
 pub mod capabilities;
 pub mod chain;
+mod chain_trace;
 pub mod compression_import;
 pub mod counters;
 mod counters_import;
