@@ -3,13 +3,18 @@ measuring one change.
 
     bench/.venv/bin/python bench/harness/ab.py --before target/bench-before/wasmgate \\
         [--after target/$WASMGATE_BENCH_PROFILE/wasmgate] [--scenarios a,hdr] [--conns 64] [--rounds 5]
-        [--before-env K=V] [--after-env K=V] [--workers N]
+        [--before-env K=V] [--after-env K=V] [--before-static YAML] [--after-static YAML]
+        [--workers N]
 
 Round by round, scenario by scenario, `before` and `after` run one after the other (the order
 alternates each round), with the same fixed upstream, wrk command, pinning and warm-up as the
 full harness (`main.measure_one`). Prints every run, then per scenario the medians and the
 median of the per-round ratios after ÷ before (requests/s, CPU µs per request, p99), and the
-load average before and after: the figures a commit message quotes. Writes nothing under
+load average before and after: the figures a commit message quotes. `--after-static` (and
+`--before-static`) append static YAML to that side's generated config, `{upstream}` standing for
+the bench upstream's port: one binary with a setting on against off, e.g.
+`--after-static 'tracing: { otlp: { http: { endpoint: "http://127.0.0.1:{upstream}" } } }'`
+(the upstream answers the exports). Writes nothing under
 bench/results; the raw runs go to target/bench/ab-<timestamp>/results.json.
 """
 
@@ -31,11 +36,18 @@ from proxies import Wasmgate
 class Side(Wasmgate):
     """One side of the comparison: its own binary, name and extra environment."""
 
-    def __init__(self, workdir: Path, binary: Path, name: str, env: dict[str, str]):
+    def __init__(self, workdir: Path, binary: Path, name: str, env: dict[str, str], static: str = ""):
         workdir.mkdir(parents=True, exist_ok=True)
         super().__init__(workdir, binary)
         self.name = name
         self.extra_env = env
+        self.static = static.replace("{upstream}", str(UPSTREAM_PORT))
+
+    def config(self, scenario, features: list[str]) -> Path:
+        path = super().config(scenario, features)
+        if self.static:
+            path.write_text(path.read_text() + self.static.rstrip("\n") + "\n")
+        return path
 
     def command(self, config: Path) -> tuple[list[str], dict[str, str]]:
         cmd, env = super().command(config)
@@ -52,6 +64,8 @@ def main() -> int:
     ap.add_argument("--after", default=str(BUILD_DIR / "wasmgate"))
     ap.add_argument("--before-env", action="append", default=[])
     ap.add_argument("--after-env", action="append", default=[])
+    ap.add_argument("--before-static", default="", help="static YAML appended to the before side's config")
+    ap.add_argument("--after-static", default="", help="static YAML appended to the after side's config")
     ap.add_argument("--workers", type=int, default=1, help="WASMGATE_WORKER_THREADS for both sides")
     ap.add_argument("--scenarios", default="a,hdr")
     ap.add_argument("--conns", default="64")
@@ -71,8 +85,8 @@ def main() -> int:
     shutil.copy2(BUILD_DIR / "bench-upstream", workdir / "bin" / "bench-upstream")
     workers = {"WASMGATE_WORKER_THREADS": str(args.workers)}
     sides = [
-        Side(workdir / "before", workdir / "bin" / "before", "before", workers | parse_env(args.before_env)),
-        Side(workdir / "after", workdir / "bin" / "after", "after", workers | parse_env(args.after_env)),
+        Side(workdir / "before", workdir / "bin" / "before", "before", workers | parse_env(args.before_env), args.before_static),
+        Side(workdir / "after", workdir / "bin" / "after", "after", workers | parse_env(args.after_env), args.after_static),
     ]
     scenarios = [s for s in SCENARIOS if s.id in args.scenarios.split(",")]
     conns_list = [int(c) for c in args.conns.split(",")]

@@ -14,6 +14,7 @@ mod circuit_breaker;
 mod compress;
 mod config_errors;
 mod content_type;
+mod distributed_tracing;
 mod entry_points;
 mod errors_pages;
 mod fault_containment;

@@ -14,6 +14,7 @@ mod exposition;
 pub mod metrics;
 pub mod plugin_metrics;
 mod timefmt;
+pub mod trace;
 pub use timefmt::rfc3339_utc;
 
 use std::collections::HashMap;
@@ -164,7 +165,12 @@ impl RouteHandles {
     /// The handles of router `router` leading to service `service`; empty when nothing records.
     pub fn resolve(router: &str, service: &str) -> RouteHandles {
         let Some(rec) = recorder() else {
-            return RouteHandles::default();
+            // Tracing names the service on the request's span.
+            let traced = trace::tracer().is_some();
+            return RouteHandles {
+                service_name: traced.then(|| Arc::from(service)),
+                ..RouteHandles::default()
+            };
         };
         let metrics = rec.metrics.as_ref();
         RouteHandles {

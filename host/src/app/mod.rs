@@ -34,6 +34,7 @@ mod plugin_view;
 mod provider_start;
 pub mod reload;
 mod server_status;
+mod trace_client;
 
 /// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else
 /// `$XDG_CACHE_HOME/wasmgate`, else `$HOME/.cache/wasmgate`.
@@ -121,6 +122,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot open config {}", path.display()))?;
     let setup = |config: &LoadedConfig| {
         install_recorder(config)?;
+        install_tracing(config)?;
         install_acme(config)
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -203,6 +205,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let _ = reload_task.await;
     let flush = || crate::admin::flush_access_log(std::time::Duration::from_secs(2));
     let _ = tokio::task::spawn_blocking(flush).await;
+    crate::admin::trace::shutdown(std::time::Duration::from_secs(2)).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -264,6 +267,25 @@ fn install_recorder(config: &LoadedConfig) -> Result<(), Vec<String>> {
     })?;
     crate::admin::install(recorder);
     Ok(())
+}
+
+/// Starts tracing (`admin::trace`) when the static config has `tracing`: the exporter's HTTP
+/// client (TLS files read here) and its export task. Once per process; a second call (start-up
+/// retried without the providers' contributions) keeps the first.
+fn install_tracing(config: &LoadedConfig) -> Result<(), Vec<String>> {
+    let Some(tracing_config) = &config.static_config.tracing else {
+        return Ok(());
+    };
+    if crate::admin::trace::tracer().is_some() {
+        return Ok(());
+    }
+    let site = |reason: &str| config.error_at(&["tracing", "otlp", "http", "tls"], reason);
+    let client = trace_client::ExportClient::shared(tracing_config.otlp_http.tls.as_ref(), site)
+        .map_err(|e| vec![e.to_string()])?;
+    crate::admin::trace::install(tracing_config, client).map_err(|e| {
+        let at = ["tracing", "otlp", "http", "endpoint"];
+        vec![config.error_at(&at, e.to_string()).to_string()]
+    })
 }
 
 async fn wait_for_shutdown_signal() {

@@ -109,6 +109,9 @@ fn resolve_all(
     let mut statics = resolve_static(&mut reporter, main_dir);
     let (http, redis, etcd) = std::mem::take(&mut statics.control_planes);
     statics.config.providers = resolve_providers(&mut reporter, http, redis, etcd);
+    if let Some(raw) = statics.tracing.take() {
+        statics.config.tracing = super::resolve_tracing::resolve_tracing(&mut reporter, raw);
+    }
     let mut all_parsed = true;
     match &statics.provider {
         Some(FileProvider::File(file)) if !same_file(file, path) => {

@@ -47,6 +47,7 @@ mod raw;
 mod raw_providers;
 mod raw_tcp;
 mod raw_tls;
+mod raw_tracing;
 mod resolve_acme;
 mod resolve_chain;
 mod resolve_dynamic;
@@ -60,6 +61,7 @@ mod resolve_static;
 mod resolve_tcp;
 mod resolve_tcp_entity;
 mod resolve_tls;
+mod resolve_tracing;
 mod router_tls;
 mod rule_syntax;
 pub mod size;
@@ -89,8 +91,8 @@ pub use model_dynamic::{
 };
 pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{
-    AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode,
-    PrometheusConfig,
+    AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode, OtlpHttpConfig,
+    PrometheusConfig, TracingConfig,
 };
 pub use model_providers::{
     DEFAULT_POLL_INTERVAL, DEFAULT_POLL_TIMEOUT, DEFAULT_ROOT_KEY, HttpProviderConfig,

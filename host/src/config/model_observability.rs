@@ -130,3 +130,45 @@ pub struct AccessLogConfig {
     pub filters: Option<AccessLogFilters>,
     pub fields: AccessLogFields,
 }
+
+/// Traefik's default `tracing.serviceName`.
+pub const DEFAULT_TRACING_SERVICE_NAME: &str = "traefik";
+/// Traefik's default `tracing.otlp.http.endpoint`.
+pub const DEFAULT_OTLP_HTTP_ENDPOINT: &str = "https://localhost:4318";
+/// The path spans are posted to when the endpoint names none (the OTLP/HTTP default).
+pub const OTLP_TRACES_PATH: &str = "/v1/traces";
+
+/// `tracing` (present: tracing is on). Read once at start-up; `admin::trace` builds the tracer
+/// and the exporter from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracingConfig {
+    /// `serviceName` (default `traefik`, as Traefik): the resource's `service.name`.
+    pub service_name: String,
+    /// `sampleRate` (default 1.0): the fraction of new traces recorded; a request carrying a
+    /// `traceparent` follows its parent's decision (parent-based sampling).
+    pub sample_rate: f64,
+    /// `resourceAttributes` and the older `globalAttributes` (merged; the former wins): added
+    /// to the resource of every exported span.
+    pub resource_attributes: BTreeMap<String, String>,
+    /// `capturedRequestHeaders`, lower case: recorded as `http.request.header.<name>` on the
+    /// request span.
+    pub captured_request_headers: Vec<String>,
+    /// `capturedResponseHeaders`, lower case: `http.response.header.<name>`.
+    pub captured_response_headers: Vec<String>,
+    /// `safeQueryParams`: query parameters whose values are recorded as sent; every other
+    /// value is `REDACTED` in `url.query`.
+    pub safe_query_params: Vec<String>,
+    /// `otlp.http`: where spans are exported.
+    pub otlp_http: OtlpHttpConfig,
+}
+
+/// `tracing.otlp.http`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtlpHttpConfig {
+    /// `endpoint` with the path spans are posted to (`/v1/traces` when it names none).
+    pub endpoint: http::Uri,
+    /// `headers`: sent with every export request (e.g. an API key).
+    pub headers: BTreeMap<String, String>,
+    /// `tls`: for an `https` endpoint (`None`: the system's trust store).
+    pub tls: Option<super::model_tls::UpstreamTlsConfig>,
+}

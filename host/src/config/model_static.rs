@@ -40,6 +40,8 @@ pub struct StaticConfig {
     pub metrics: Option<super::model_observability::PrometheusConfig>,
     /// `accessLog`; `None`: no access log.
     pub access_log: Option<super::model_observability::AccessLogConfig>,
+    /// `tracing`; `None`: no spans, no trace-context handling (nothing per request).
+    pub tracing: Option<super::model_observability::TracingConfig>,
     /// `api`; `None`: no API, no dashboard (`api@internal` is not defined).
     pub api: Option<super::model_internal::ApiConfig>,
     /// `ping`; `None`: no `/ping` (`ping@internal` is not defined).

@@ -9,7 +9,6 @@ use crate::yaml::ConfigError;
 const SEE_README: &str = "see README, Migrating from Traefik";
 
 /// Key paths (`*` is any one name) whose unknown-key refusal means "not supported yet".
-/// (`tracing` stays an unknown key: the config tests use it as their example of one.)
 const NOT_YET: &[&str] = &[
     // Static configuration.
     "experimental.plugins",

@@ -20,6 +20,7 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "log",
     "metrics",
     "accessLog",
+    "tracing",
     "api",
     "ping",
     "experimental",
@@ -28,8 +29,8 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "serversTransport",
     "certificatesResolvers",
 ];
-const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, api, ping, experimental, \
-     core, global, serversTransport, certificatesResolvers, http, tcp, tls";
+const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, tracing, api, ping, \
+     experimental, core, global, serversTransport, certificatesResolvers, http, tcp, tls";
 const MAIN_KEY_NAMES: &[&str] = &[
     "entryPoints",
     "providers",
@@ -77,6 +78,9 @@ pub(crate) struct StaticParts {
         Option<super::raw_providers::RawKvProvider>,
         Option<super::raw_providers::RawKvProvider>,
     ),
+    /// `tracing` as written (`Some(None)`: the key with no value); resolved by the loader
+    /// (`super::resolve_tracing`).
+    pub(crate) tracing: Option<Option<super::raw_tracing::RawTracing>>,
 }
 
 /// `global:` (Traefik's update check and anonymous usage statistics): read and ignored, since
@@ -135,6 +139,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             log: LogConfig::default(),
             metrics: None,
             access_log: None,
+            tracing: None,
             api: None,
             ping: None,
             certificate_resolvers: BTreeMap::new(),
@@ -145,6 +150,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
         default_rule_syntax: super::rule_syntax::RuleSyntax::default(),
         resolver_names: BTreeSet::new(),
         control_planes: (None, None, None),
+        tracing: None,
     };
     let sources = reporter.sources;
     let entries = match sources.root(0) {
@@ -197,6 +203,12 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
                     parts.config.access_log = Some(
                         super::resolve_observability::resolve_access_log(reporter, raw, main_dir),
                     );
+                }
+            }
+            "tracing" => {
+                // `tracing:` with no value (null) is tracing on with every default.
+                if let Some(raw) = reporter.parse(0, &entry.value, &path, entry.line) {
+                    parts.tracing = Some(raw);
                 }
             }
             "api" => {

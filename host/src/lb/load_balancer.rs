@@ -20,6 +20,7 @@ use super::health::{Clock, ServerHealth};
 use super::retry::RetryPolicy;
 use super::sticky::StickyCookie;
 use super::swrr::SmoothWeighted;
+use crate::admin::trace::TraceParent;
 use crate::config::{HealthCheckConfig, LoadBalancerConfig};
 use crate::upstream::body::{ProxyBody, empty};
 use crate::upstream::error::UpstreamError;
@@ -182,9 +183,15 @@ impl LoadBalancer {
     /// adds `Set-Cookie`.
     pub async fn forward(
         &self,
-        req: Request<ProxyBody>,
+        mut req: Request<ProxyBody>,
         route_retry: Option<&RetryPolicy>,
     ) -> Result<Response<Incoming>, ServiceError> {
+        // Tracing on: the span the attempts go under (put there by the proxy).
+        let trace = match crate::admin::trace::tracer() {
+            Some(_) => req.extensions_mut().remove::<TraceParent>(),
+            None => None,
+        };
+        let trace = trace.as_ref();
         let pinned = self
             .sticky
             .as_ref()
@@ -200,8 +207,8 @@ impl LoadBalancer {
             .or(route_retry)
             .filter(|r| r.applies_to(req.method(), req.body().is_end_stream()));
         let (server, retries, mut resp) = match retry {
-            None => (first, 0, self.send_to(first, req).await?),
-            Some(policy) => self.send_with_retry(first, req, policy).await?,
+            None => (first, 0, self.send_to(first, req, trace).await?),
+            Some(policy) => self.send_with_retry(first, req, policy, trace).await?,
         };
         if crate::admin::recorder().is_some() {
             // For the access log (`ServiceURL`, `RetryAttempts`); only when something records.
@@ -223,13 +230,14 @@ impl LoadBalancer {
         first: usize,
         req: Request<ProxyBody>,
         policy: &RetryPolicy,
+        trace: Option<&TraceParent>,
     ) -> Result<(usize, u32, Response<Incoming>), ServiceError> {
         let (parts, _empty_body) = req.into_parts();
         let mut tried = Vec::new();
         let mut server = first;
         let mut attempt = 1;
         loop {
-            match self.send_to(server, copy_head(&parts)).await {
+            match self.send_to(server, copy_head(&parts), trace).await {
                 Err(UpstreamError::Unreachable(reason)) if attempt < policy.attempts() => {
                     tracing::debug!(
                         service = &*self.service,
@@ -257,16 +265,27 @@ impl LoadBalancer {
         }
     }
 
-    /// One exchange with one server, observed by passive health.
+    /// One exchange with one server, observed by passive health and, when tracing, by its own
+    /// span (whose context the server receives as `traceparent`).
     async fn send_to(
         &self,
         index: usize,
         mut req: Request<ProxyBody>,
+        trace: Option<&TraceParent>,
     ) -> Result<Response<Incoming>, UpstreamError> {
         let server = &self.servers[index];
         if let Some(prefix) = &server.path_prefix {
             super::server_path::apply(prefix, &mut req);
         }
+        let attempt = match trace {
+            Some(parent) => {
+                let (mut parts, body) = req.into_parts();
+                let span = parent.attempt(&server.url, &mut parts);
+                req = Request::from_parts(parts, body);
+                span
+            }
+            None => None,
+        };
         let result = self
             .transport
             .send(
@@ -277,6 +296,13 @@ impl LoadBalancer {
                 req,
             )
             .await;
+        if let Some(span) = attempt {
+            span.finish(match &result {
+                Ok(resp) => Ok(resp.status().as_u16()),
+                Err(UpstreamError::Unreachable(_)) => Err("unreachable"),
+                Err(UpstreamError::Timeout) => Err("timeout"),
+            });
+        }
         if let Some(passive) = &self.passive {
             let failed = match &result {
                 Ok(resp) => passive.counts_status(resp.status().as_u16()),

@@ -16,6 +16,7 @@ use http::HeaderMap;
 use super::body::{BodyLimit, merge_limits};
 use super::budget::Isolation;
 use super::capabilities::BodyStart;
+use super::chain_trace::{ChainTrace, labels_of};
 use super::error::PluginError;
 use super::heads::{RequestHead, ResponseHead};
 use super::middleware::{HookDecision, InstanceSlot, PluginMiddleware};
@@ -25,6 +26,7 @@ use super::remote_take::TakeBatch;
 use super::reply::ValidReply;
 use super::undo::{HookStart, RequestSnapshot, TakeWaiting};
 use crate::admin::plugin_metrics::Hook;
+use crate::admin::trace::{MiddlewareLabels, TraceParent};
 
 /// The middlewares of one router, in config order. Built at config time, shared by requests.
 #[derive(Clone, Default)]
@@ -39,6 +41,8 @@ pub struct Chain {
     /// Whether some middleware was granted `compression` (its responses may then carry a
     /// `CompressWith`).
     compresses: bool,
+    /// Each middleware's span name and attributes (tracing on only).
+    trace_labels: Option<Arc<[MiddlewareLabels]>>,
 }
 
 /// What a request carries through its chain between the request and response hooks.
@@ -57,6 +61,8 @@ pub struct ChainState {
     response_waiting: Option<ResponseWaiting>,
     /// The middleware waiting for Redis' answers to its takes (`remote_take`).
     pub(super) take_waiting: Option<Box<TakeWaiting>>,
+    /// The middleware spans (tracing on, request sampled).
+    trace: Option<ChainTrace>,
 }
 
 impl ChainState {
@@ -122,12 +128,14 @@ impl Chain {
         let request_body = merge_limits(middlewares.iter().map(|mw| mw.buffers_bodies().0));
         let response_body = merge_limits(middlewares.iter().map(|mw| mw.buffers_bodies().1));
         let compresses = middlewares.iter().any(|mw| mw.budget().compression);
+        let trace_labels = labels_of(&middlewares);
         Chain {
             middlewares: middlewares.into(),
             body_peek,
             request_body,
             response_body,
             compresses,
+            trace_labels,
         }
     }
 
@@ -181,6 +189,26 @@ impl Chain {
             waiting: None,
             response_waiting: None,
             take_waiting: None,
+            trace: None,
+        }
+    }
+
+    /// Traces the middlewares of this request under `parent` (the request's span), when it is
+    /// sampled. Call before the request hooks.
+    pub fn trace(&self, state: &mut ChainState, parent: TraceParent) {
+        if let Some(labels) = &self.trace_labels
+            && parent.is_recording()
+        {
+            state.trace = Some(ChainTrace::new(labels.clone(), parent));
+        }
+    }
+
+    /// The span the upstream request goes under: the innermost open middleware span, or
+    /// `root` when nothing is traced in the chain.
+    pub fn trace_parent(&self, state: &ChainState, root: &TraceParent) -> TraceParent {
+        match &state.trace {
+            Some(t) => t.innermost(),
+            None => root.clone(),
         }
     }
 
@@ -240,6 +268,9 @@ impl Chain {
     ) -> (RequestHead, RequestOutcome) {
         for (i, mw) in self.middlewares.iter().enumerate().skip(start) {
             head.current = i;
+            if let Some(t) = &mut state.trace {
+                t.enter(i);
+            }
             let replayable = mw.budget().redis_counters.is_some();
             let snapshot =
                 (mw.budget().fail_open || replayable).then(|| RequestSnapshot::of(&head));
@@ -318,6 +349,9 @@ impl Chain {
             Ok(HookDecision::Respond(reply)) => Step::Done(head, RequestOutcome::Respond(reply)),
             Err(err) => {
                 log_failure(mw, hook, &err);
+                if let Some(t) = &state.trace {
+                    t.failed(i, &err);
+                }
                 match snapshot {
                     Some(s) if mw.budget().fail_open => {
                         s.restore(&mut head);
@@ -413,6 +447,11 @@ impl Chain {
     ) -> (RequestHead, ResponseHead, ResponseOutcome) {
         for i in (0..below).rev() {
             let mw = &self.middlewares[i];
+            if let Some(t) = &mut state.trace {
+                // Spans deeper than this middleware (one that answered, or ran no response
+                // hook) end before its response hook runs.
+                t.close_from(i + 1);
+            }
             if !mw.capabilities().response_hook {
                 continue;
             }
@@ -435,6 +474,9 @@ impl Chain {
                 body,
             );
             (req, resp) = (r, s);
+            if let (Err(err), Some(t)) = (&result, &state.trace) {
+                t.failed(i, err);
+            }
             let step = self.after_response_hook(
                 i,
                 &mut req,
@@ -447,6 +489,9 @@ impl Chain {
             if let Some(stop) = step.stop_at(i, state, &mut replacement) {
                 return (req, resp, stop);
             }
+        }
+        if let Some(t) = &mut state.trace {
+            t.close_from(0);
         }
         let outcome = match replacement {
             // The last replacement's body, with the head as later (earlier-in-chain) hooks left it.

@@ -14,6 +14,7 @@ pub mod budget;
 pub mod capabilities;
 pub mod chain;
 mod chain_takes;
+mod chain_trace;
 pub mod compression_import;
 pub mod counters;
 mod counters_import;

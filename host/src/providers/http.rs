@@ -13,10 +13,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use http_body_util::{BodyExt, Empty, Limited};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, watch};
 
@@ -81,15 +80,7 @@ impl HttpProvider {
         };
         let tls = crate::tls::upstream_tls(&tls_config, site)
             .map_err(|e| HttpProviderError::Setup(e.to_string()))?;
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(config.poll_timeout));
-        let connector = HttpsConnectorBuilder::new()
-            .with_tls_config((*tls.config).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = crate::upstream::own_client::own_client(&tls, config.poll_timeout);
         Ok(HttpProvider {
             config,
             headers,

@@ -25,6 +25,7 @@ use super::grpc_web::{Classified, GrpcWebCall};
 use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::snapshot::{Backend, NativeMiddlewares, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
+use crate::admin::trace::TraceParent;
 use crate::lb::breaker::Admission;
 use crate::plugins::CompressWith;
 use crate::plugins::body::OverCap;
@@ -95,9 +96,59 @@ pub async fn handle(
     {
         return Response::new(full(answer));
     }
+    match crate::admin::trace::tracer() {
+        None => handle_observed(runtime, conn, req, None).await,
+        Some(tracer) => handle_traced(tracer, runtime, conn, req).await,
+    }
+}
+
+/// [`handle`] with tracing on: the request's server span (under the client's `traceparent`,
+/// if any) from here until the response head is ready; the chain and the load balancer hang
+/// their spans under it.
+async fn handle_traced(
+    tracer: &'static crate::admin::trace::Tracer,
+    runtime: Arc<Snapshot>,
+    conn: &Connection,
+    req: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let span = tracer.start_request(arrival(conn, &req));
+    let resp = handle_observed(runtime, conn, req, Some(span.parent())).await;
+    span.finish(resp.status().as_u16(), resp.headers());
+    resp
+}
+
+/// What the recorder and the tracer read of a request when it arrives.
+fn arrival<'a>(
+    conn: &'a Connection,
+    req: &'a Request<Incoming>,
+) -> crate::admin::exchange::Arrival<'a> {
+    crate::admin::exchange::Arrival {
+        entrypoint: &conn.entrypoint,
+        client: conn.client,
+        tls: conn.tls,
+        method: req.method(),
+        uri: req.uri(),
+        version: req.version(),
+        headers: req.headers(),
+    }
+}
+
+/// [`handle`] past tracing: recorded (metrics, access log) or not.
+async fn handle_observed(
+    runtime: Arc<Snapshot>,
+    conn: &Connection,
+    req: Request<Incoming>,
+    trace: Option<TraceParent>,
+) -> Response<ProxyBody> {
     match crate::admin::recorder() {
-        None => handle_unrecorded(runtime, conn, req, &mut Seen::default()).await,
-        Some(recorder) => handle_recorded(recorder, runtime, conn, req).await,
+        None => {
+            let mut seen = Seen {
+                trace,
+                ..Seen::default()
+            };
+            handle_unrecorded(runtime, conn, req, &mut seen).await
+        }
+        Some(recorder) => handle_recorded(recorder, runtime, conn, req, trace).await,
     }
 }
 
@@ -110,6 +161,8 @@ struct Seen {
     origin: Option<u16>,
     /// The server that answered, as the load balancer reported it.
     served: Option<crate::admin::ServedBy>,
+    /// The request's span (tracing on): the chain's and the upstream's spans go under it.
+    trace: Option<TraceParent>,
 }
 
 /// [`handle`] with metrics or the access log on: the request is recorded when its response body
@@ -120,6 +173,7 @@ async fn handle_recorded(
     runtime: Arc<Snapshot>,
     conn: &Connection,
     req: Request<Incoming>,
+    trace: Option<TraceParent>,
 ) -> Response<ProxyBody> {
     let (parts, body) = req.into_parts();
     if let Some((text, content_type)) = recorder.metrics_page(&conn.entrypoint, &parts) {
@@ -131,19 +185,11 @@ async fn handle_recorded(
         return resp;
     }
     let req = Request::from_parts(parts, body);
-    let mut exchange = crate::admin::Exchange::start(
-        recorder,
-        crate::admin::exchange::Arrival {
-            entrypoint: &conn.entrypoint,
-            client: conn.client,
-            tls: conn.tls,
-            method: req.method(),
-            uri: req.uri(),
-            version: req.version(),
-            headers: req.headers(),
-        },
-    );
-    let mut seen = Seen::default();
+    let mut exchange = crate::admin::Exchange::start(recorder, arrival(conn, &req));
+    let mut seen = Seen {
+        trace,
+        ..Seen::default()
+    };
     let resp = handle_unrecorded(runtime, conn, req, &mut seen).await;
     if let Some((router, handles)) = &seen.route {
         exchange.routed(router, handles, seen.forwarded, seen.origin);
@@ -246,6 +292,9 @@ async fn proxy(
     if crate::admin::recorder().is_some() {
         seen.route = Some((target.router.clone(), target.observe.clone()));
     }
+    if let Some(trace) = &seen.trace {
+        trace.routed(&target.router, target.observe.service_name.as_ref());
+    }
     // The matched router's `encodedCharacters` middleware, if any, overrides the entrypoint's.
     encoded.check(
         target
@@ -283,6 +332,9 @@ async fn proxy(
             }
         };
         seen.forwarded = true;
+        if let Some(trace) = &seen.trace {
+            parts.extensions.insert(trace.clone());
+        }
         let native = Native {
             middlewares: &target.native,
             grpc_web: grpc_web.as_ref(),
@@ -300,6 +352,9 @@ async fn proxy(
 
     let chain = &target.chain;
     let mut state = chain.start();
+    if let Some(trace) = &seen.trace {
+        chain.trace(&mut state, trace.clone());
+    }
     // A middleware granted `body` (or an http-wasm one that enabled `buffer_request`) reads
     // the body whole, up to the chain's cap (`body_buffer`); everyone else's request body
     // streams.
@@ -368,6 +423,11 @@ async fn proxy(
                     body = ClientBody::Full(bytes);
                 }
                 seen.forwarded = true;
+                if let Some(trace) = &seen.trace {
+                    upstream_parts
+                        .extensions
+                        .insert(chain.trace_parent(&state, trace));
+                }
                 let native = Native {
                     middlewares: &target.native,
                     grpc_web: grpc_web.as_ref(),

@@ -6,6 +6,7 @@
 
 pub mod body;
 pub mod error;
+pub mod own_client;
 pub mod per_host_limit;
 pub mod tls;
 pub mod transport;

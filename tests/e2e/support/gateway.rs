@@ -66,6 +66,15 @@ impl Gateway {
         Self::spawn(yaml, &[], &cache_dir(), env)
     }
 
+    /// Like `start` (with plugins), with these variables added to the gateway's environment.
+    pub fn start_with_plugins_and_env(
+        yaml: &str,
+        plugins: &[(&str, PathBuf)],
+        env: &[(&str, &str)],
+    ) -> Gateway {
+        Self::spawn(yaml, plugins, &cache_dir(), env)
+    }
+
     fn spawn(
         yaml: &str,
         plugins: &[(&str, PathBuf)],
