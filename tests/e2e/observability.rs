@@ -370,7 +370,7 @@ async fn json_access_log_has_one_line_per_request_with_headers_redacted() {
         ("x-secret", "s3"),
         ("user-agent", "obs-test/1"),
     ];
-    let n = 400;
+    let n = 1000;
     let counts = send_many(&c, &gw, n, mixed_path, HEADERS).await;
     let log = gw.config_path().with_file_name("access.json");
     let lines = read_lines(&log, n);
@@ -422,7 +422,8 @@ async fn common_log_format_lines_pass_the_status_filter_only() {
         "accessLog:\n  filePath: access.log\n  filters:\n    statusCodes: [\"400-499\"]\n";
     let gw = Gateway::start(&with_statics(&mixed(&up), "", statics), &deny_plugin());
     let c = Client::http1();
-    let counts = send_many(&c, &gw, 200, mixed_path, &[("user-agent", "clf-test")]).await;
+    let counts = send_many(&c, &gw, 1000, mixed_path, &[("user-agent", "clf-test")]).await;
+    assert_eq!(counts.values().sum::<usize>(), 1000);
     let want = counts[&403] + counts[&404];
     let log = gw.config_path().with_file_name("access.log");
     let lines = read_lines(&log, want);
