@@ -116,21 +116,16 @@ def main() -> int:
     unknown = [p for p in parts if p not in OBSERVABILITY]
     if unknown:
         ap.error(f"unknown --observability-parts {unknown}; known: {sorted(OBSERVABILITY)}")
+    envs = {"before": args.before_env, "after": args.after_env}
     sides = [
         Side(
-            workdir / "before",
-            workdir / "bin" / "before",
-            "before",
-            workers | parse_env(args.before_env),
-            parts if args.observability == "before" else [],
-        ),
-        Side(
-            workdir / "after",
-            workdir / "bin" / "after",
-            "after",
-            workers | parse_env(args.after_env),
-            parts if args.observability == "after" else [],
-        ),
+            workdir / name,
+            workdir / "bin" / name,
+            name,
+            workers | parse_env(envs[name]),
+            parts if args.observability == name else [],
+        )
+        for name in ("before", "after")
     ]
     scenarios = [s for s in SCENARIOS if s.id in args.scenarios.split(",")]
     conns_list = [int(c) for c in args.conns.split(",")]

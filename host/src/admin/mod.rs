@@ -8,6 +8,7 @@
 //! ([`RouteHandles::resolve`]); a request pays one `OnceLock` read when nothing is on.
 
 pub mod access_log;
+mod access_log_json;
 pub mod api;
 pub mod exchange;
 mod exposition;
