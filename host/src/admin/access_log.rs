@@ -8,46 +8,18 @@
 //! the signal go to the old file, later ones to the new.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use crate::config::{AccessLogConfig, AccessLogFormat, FieldMode};
 
+pub use super::access_record::AccessRecord;
+use super::access_record::{REDACTED, protocol};
 use super::timefmt::clf_time;
-
-/// One request as the access log sees it. Built only when the access log is on.
-#[derive(Debug)]
-pub struct AccessRecord {
-    pub start: SystemTime,
-    pub client: SocketAddr,
-    pub method: http::Method,
-    /// The request target as the client sent it.
-    pub path: String,
-    pub version: http::Version,
-    pub host: Option<String>,
-    /// Request headers whose mode is keep or redact (lower-case names), values as sent.
-    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    pub entrypoint: Arc<str>,
-    pub tls: bool,
-    pub status: u16,
-    /// The upstream's status, when the request reached one.
-    pub origin_status: Option<u16>,
-    pub request_bytes: u64,
-    pub response_bytes: u64,
-    pub duration: Duration,
-    pub router: Option<Arc<str>>,
-    pub service: Option<Arc<str>>,
-    /// The server that answered (`ServiceURL`).
-    pub service_url: Option<Arc<str>>,
-    pub retry_attempts: u32,
-    /// Requests seen since start (Traefik's `RequestCount`).
-    pub request_count: u64,
-}
 
 enum Msg {
     Line(Box<AccessRecord>),
@@ -209,8 +181,6 @@ pub fn format_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig)
     }
 }
 
-pub(super) const REDACTED: &str = "REDACTED";
-
 /// A field's value under its mode: `None` when dropped.
 fn field<'a>(config: &AccessLogConfig, name: &str, value: &'a str) -> Option<&'a str> {
     match config.fields.field_mode(name) {
@@ -226,16 +196,6 @@ fn header<'a>(config: &AccessLogConfig, r: &'a AccessRecord, name: &str) -> Opti
         FieldMode::Keep => Some(v.to_str().unwrap_or("-")),
         FieldMode::Drop => None,
         FieldMode::Redact => Some(REDACTED),
-    }
-}
-
-pub(super) fn protocol(v: http::Version) -> &'static str {
-    match v {
-        http::Version::HTTP_09 => "HTTP/0.9",
-        http::Version::HTTP_10 => "HTTP/1.0",
-        http::Version::HTTP_2 => "HTTP/2.0",
-        http::Version::HTTP_3 => "HTTP/3.0",
-        _ => "HTTP/1.1",
     }
 }
 
@@ -281,6 +241,8 @@ fn common_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
 mod tests {
     use super::*;
     use crate::config::{AccessLogFields, AccessLogFilters};
+    use std::net::SocketAddr;
+    use std::time::SystemTime;
 
     fn record() -> AccessRecord {
         AccessRecord {

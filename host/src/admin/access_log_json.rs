@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::access_log::{AccessRecord, REDACTED, protocol};
+use super::access_record::{AccessRecord, REDACTED, protocol};
 use super::rfc3339_utc;
 use crate::config::{AccessLogConfig, FieldMode};
 

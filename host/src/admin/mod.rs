@@ -9,6 +9,7 @@
 
 pub mod access_log;
 mod access_log_json;
+mod access_record;
 pub mod api;
 pub mod exchange;
 mod exposition;
