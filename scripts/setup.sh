@@ -29,10 +29,12 @@ apt_install() {
     { timeout 300 apt-get update -qq >/dev/null 2>&1 && "${install[@]}" >/dev/null 2>&1; }
 }
 
-# promtool (Debian package `prometheus`) for the metrics suite's `promtool check metrics`;
-# optional: the suite checks the exposition format itself without it.
-if ! command -v promtool >/dev/null 2>&1; then
-  apt_install prometheus || echo "setup: promtool not installed (optional)" >&2
+# Debian package `prometheus`: `promtool check metrics` on the gateway's scrapes and the real
+# Prometheus server that the metrics suites start (tests/e2e/observability.rs,
+# tests/e2e/prometheus_server.rs). Required by those suites.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  apt_install prometheus ||
+    echo "setup: prometheus could not be installed (run as root); the metrics suites need it" >&2
 fi
 # pebble (Debian package `pebble`: the ACME test CA and its DNS, pebble-challtestsrv) for the
 # ACME suite (tests/e2e/acme.rs), which starts it itself. Required by that suite.

@@ -4,7 +4,14 @@ measuring one change.
     bench/.venv/bin/python bench/harness/ab.py --before target/bench-before/wasmgate \\
         [--after target/$WASMGATE_BENCH_PROFILE/wasmgate] [--scenarios a,hdr] [--conns 64] [--rounds 5]
         [--before-env K=V] [--after-env K=V] [--before-static YAML] [--after-static YAML]
-        [--workers N]
+        [--workers N] [--observability after]
+
+`--observability after` (or `before`) turns on, for that side only, Prometheus metrics (served on
+the proxy's own entry point) and the access log in JSON to a file in the side's work directory:
+the issue-15 cost check is one binary against itself,
+
+    bench/.venv/bin/python bench/harness/ab.py --before target/bench-fast/wasmgate \\
+        --after target/bench-fast/wasmgate --observability after --scenarios a --rounds 3
 
 Round by round, scenario by scenario, `before` and `after` run one after the other (the order
 alternates each round), with the same fixed upstream, wrk command, pinning and warm-up as the
@@ -33,20 +40,50 @@ from process import get
 from proxies import Wasmgate
 
 
-class Side(Wasmgate):
-    """One side of the comparison: its own binary, name and extra environment."""
+# Static config appended for `--observability`: metrics on the proxy's entry point, JSON access
+# log to a file (what issue 15's cost check names).
+OBSERVABILITY = {
+    "metrics": """metrics:
+  prometheus:
+    entryPoint: web
+    addRoutersLabels: true
+""",
+    "accesslog": """accessLog:
+  filePath: {log}
+  format: json
+""",
+}
 
-    def __init__(self, workdir: Path, binary: Path, name: str, env: dict[str, str], static: str = ""):
+
+class Side(Wasmgate):
+    """One side of the comparison: its own binary, name, extra environment, static YAML
+    appended to its config and whether metrics and the access log are on."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        binary: Path,
+        name: str,
+        env: dict[str, str],
+        static: str = "",
+        observability: list[str] | None = None,
+    ):
         workdir.mkdir(parents=True, exist_ok=True)
         super().__init__(workdir, binary)
         self.name = name
         self.extra_env = env
         self.static = static.replace("{upstream}", str(UPSTREAM_PORT))
+        self.observability = observability or []
 
     def config(self, scenario, features: list[str]) -> Path:
         path = super().config(scenario, features)
+        extra = "".join(OBSERVABILITY[part] for part in self.observability)
+        if extra:
+            extra = extra.format(log=self.workdir / "access.json")
         if self.static:
-            path.write_text(path.read_text() + self.static.rstrip("\n") + "\n")
+            extra += self.static.rstrip("\n") + "\n"
+        if extra:
+            path.write_text(path.read_text() + extra)
         return path
 
     def command(self, config: Path) -> tuple[list[str], dict[str, str]]:
@@ -67,6 +104,17 @@ def main() -> int:
     ap.add_argument("--before-static", default="", help="static YAML appended to the before side's config")
     ap.add_argument("--after-static", default="", help="static YAML appended to the after side's config")
     ap.add_argument("--workers", type=int, default=1, help="WASMGATE_WORKER_THREADS for both sides")
+    ap.add_argument(
+        "--observability",
+        choices=["none", "before", "after"],
+        default="none",
+        help="the side that runs with metrics and a JSON access log to a file",
+    )
+    ap.add_argument(
+        "--observability-parts",
+        default="metrics,accesslog",
+        help="what --observability turns on: metrics, accesslog or both (to tell their costs apart)",
+    )
     ap.add_argument("--scenarios", default="a,hdr")
     ap.add_argument("--conns", default="64")
     ap.add_argument("--rounds", type=int, default=5)
@@ -84,9 +132,22 @@ def main() -> int:
     shutil.copy2(args.after, workdir / "bin" / "after")
     shutil.copy2(BUILD_DIR / "bench-upstream", workdir / "bin" / "bench-upstream")
     workers = {"WASMGATE_WORKER_THREADS": str(args.workers)}
+    parts = [p for p in args.observability_parts.split(",") if p]
+    unknown = [p for p in parts if p not in OBSERVABILITY]
+    if unknown:
+        ap.error(f"unknown --observability-parts {unknown}; known: {sorted(OBSERVABILITY)}")
+    envs = {"before": args.before_env, "after": args.after_env}
+    statics = {"before": args.before_static, "after": args.after_static}
     sides = [
-        Side(workdir / "before", workdir / "bin" / "before", "before", workers | parse_env(args.before_env), args.before_static),
-        Side(workdir / "after", workdir / "bin" / "after", "after", workers | parse_env(args.after_env), args.after_static),
+        Side(
+            workdir / name,
+            workdir / "bin" / name,
+            name,
+            workers | parse_env(envs[name]),
+            statics[name],
+            parts if args.observability == name else [],
+        )
+        for name in ("before", "after")
     ]
     scenarios = [s for s in SCENARIOS if s.id in args.scenarios.split(",")]
     conns_list = [int(c) for c in args.conns.split(",")]

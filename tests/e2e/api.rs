@@ -324,6 +324,9 @@ async fn the_plugin_and_reload_views_show_versions_users_refused_files_and_refus
     let api = |path: &str| format!("http://127.0.0.1:{port}/api/{path}");
     let c = Client::http1();
 
+    for _ in 0..5 {
+        assert_eq!(c.get(&gw.url("/x"), "app.test", &[]).await.status, 200);
+    }
     let (status, plugins, _) = json(&c, &api("plugins")).await;
     assert_eq!(status, 200);
     let find = |name: &str| {
@@ -335,6 +338,22 @@ async fn the_plugin_and_reload_views_show_versions_users_refused_files_and_refus
     };
     let tag = find("tag");
     assert_eq!(tag["status"], "loaded");
+    // Live figures of the middleware running it (the API alone keeps them, no metrics on).
+    let live = &tag["middlewares"][0];
+    assert_eq!(live["calls"]["on-request"], 5, "{tag}");
+    assert_eq!(live["failures"], serde_json::json!({}), "{tag}");
+    let p50 = live["durationSeconds"]["on-request"]["p50"].as_f64();
+    let p99 = live["durationSeconds"]["on-request"]["p99"].as_f64();
+    assert!(
+        matches!((p50, p99), (Some(a), Some(b)) if a > 0.0 && a <= b),
+        "{tag}"
+    );
+    assert_eq!(live["durationSeconds"]["on-request"]["count"], 5, "{tag}");
+    let instances = &live["instances"];
+    assert!(
+        instances["live"].as_u64() >= Some(1) && instances["idle"] == instances["live"],
+        "{tag}"
+    );
     assert_eq!(tag["usedBy"], serde_json::json!(["tag@file"]));
     assert!(
         tag["source"]
@@ -443,7 +462,7 @@ async fn the_dashboard_lists_the_configured_objects_in_a_real_browser() {
         format!("http://{}", listener.local_addr().expect("addr"))
     };
     let port = free_port();
-    let _gw = Gateway::start(&config(&up.url(), &dead, port), &[]);
+    let gw = Gateway::start(&config(&up.url(), &dead, port), &[]);
     // The dead server is DOWN before the page is read, so the page shows both states.
     let c = Client::http1();
     let service = format!("http://127.0.0.1:{port}/api/http/services/dead@file");
@@ -453,6 +472,10 @@ async fn the_dashboard_lists_the_configured_objects_in_a_real_browser() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    // Traffic through the bundled `tag` and `strip` plugins, for the live figures.
+    for _ in 0..7 {
+        assert_eq!(c.get(&gw.url("/app/x"), "app.test", &[]).await.status, 200);
     }
     let page = format!("http://127.0.0.1:{port}/dashboard/");
     let dom = tokio::task::spawn_blocking({
@@ -473,6 +496,8 @@ async fn the_dashboard_lists_the_configured_objects_in_a_real_browser() {
         "UP",
         "DOWN",
         "start-up",
+        "<span class=\"calls\">7</span> calls",
+        "live /",
     ] {
         assert!(
             dom.contains(shown),

@@ -8,46 +8,18 @@
 //! the signal go to the old file, later ones to the new.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use crate::config::{AccessLogConfig, AccessLogFormat, FieldMode};
 
-use super::timefmt::{clf_time, rfc3339_utc};
-
-/// One request as the access log sees it. Built only when the access log is on.
-#[derive(Debug)]
-pub struct AccessRecord {
-    pub start: SystemTime,
-    pub client: SocketAddr,
-    pub method: http::Method,
-    /// The request target as the client sent it.
-    pub path: String,
-    pub version: http::Version,
-    pub host: Option<String>,
-    /// Request headers whose mode is keep or redact (lower-case names), values as sent.
-    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    pub entrypoint: Arc<str>,
-    pub tls: bool,
-    pub status: u16,
-    /// The upstream's status, when the request reached one.
-    pub origin_status: Option<u16>,
-    pub request_bytes: u64,
-    pub response_bytes: u64,
-    pub duration: Duration,
-    pub router: Option<Arc<str>>,
-    pub service: Option<Arc<str>>,
-    /// The server that answered (`ServiceURL`).
-    pub service_url: Option<Arc<str>>,
-    pub retry_attempts: u32,
-    /// Requests seen since start (Traefik's `RequestCount`).
-    pub request_count: u64,
-}
+pub use super::access_record::AccessRecord;
+use super::access_record::{REDACTED, protocol};
+use super::timefmt::clf_time;
 
 enum Msg {
     Line(Box<AccessRecord>),
@@ -205,11 +177,9 @@ fn write_lines(mut rx: mpsc::Receiver<Msg>, mut out: Output, config: &AccessLogC
 pub fn format_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
     match config.format {
         AccessLogFormat::Common => common_line(out, r, config),
-        AccessLogFormat::Json => json_line(out, r, config),
+        AccessLogFormat::Json => super::access_log_json::json_line(out, r, config),
     }
 }
-
-const REDACTED: &str = "REDACTED";
 
 /// A field's value under its mode: `None` when dropped.
 fn field<'a>(config: &AccessLogConfig, name: &str, value: &'a str) -> Option<&'a str> {
@@ -226,16 +196,6 @@ fn header<'a>(config: &AccessLogConfig, r: &'a AccessRecord, name: &str) -> Opti
         FieldMode::Keep => Some(v.to_str().unwrap_or("-")),
         FieldMode::Drop => None,
         FieldMode::Redact => Some(REDACTED),
-    }
-}
-
-fn protocol(v: http::Version) -> &'static str {
-    match v {
-        http::Version::HTTP_09 => "HTTP/0.9",
-        http::Version::HTTP_10 => "HTTP/1.0",
-        http::Version::HTTP_2 => "HTTP/2.0",
-        http::Version::HTTP_3 => "HTTP/3.0",
-        _ => "HTTP/1.1",
     }
 }
 
@@ -277,100 +237,12 @@ fn common_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
     );
 }
 
-fn json_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
-    use serde_json::{Map, Value};
-    let mut map = Map::new();
-    let mut put = |name: &str, value: Value| match config.fields.field_mode(name) {
-        FieldMode::Keep => {
-            map.insert(name.to_string(), value);
-        }
-        FieldMode::Drop => {}
-        FieldMode::Redact => {
-            map.insert(name.to_string(), Value::from(REDACTED));
-        }
-    };
-    let (host, port) = match r.host.as_deref().map(|h| h.rsplit_once(':')) {
-        Some(Some((h, p))) if !h.ends_with(']') || h.starts_with('[') => (h, p),
-        _ => (r.host.as_deref().unwrap_or(""), ""),
-    };
-    put("ClientAddr", r.client.to_string().into());
-    put("ClientHost", r.client.ip().to_string().into());
-    put("ClientPort", r.client.port().to_string().into());
-    put("ClientUsername", "-".into());
-    put("DownstreamContentSize", r.response_bytes.into());
-    put("DownstreamStatus", r.status.into());
-    put(
-        "Duration",
-        u64::try_from(r.duration.as_nanos())
-            .unwrap_or(u64::MAX)
-            .into(),
-    );
-    if let Some(origin) = r.origin_status {
-        put("OriginStatus", origin.into());
-    }
-    put("RequestAddr", r.host.clone().unwrap_or_default().into());
-    put("RequestContentSize", r.request_bytes.into());
-    put("RequestCount", r.request_count.into());
-    put("RequestHost", host.into());
-    put("RequestMethod", r.method.as_str().into());
-    put("RequestPath", r.path.clone().into());
-    put(
-        "RequestPort",
-        if port.is_empty() { "-" } else { port }.into(),
-    );
-    put("RequestProtocol", protocol(r.version).into());
-    put("RequestScheme", if r.tls { "https" } else { "http" }.into());
-    put("RetryAttempts", r.retry_attempts.into());
-    if let Some(router) = &r.router {
-        put("RouterName", router.to_string().into());
-    }
-    if let Some(service) = &r.service {
-        put("ServiceName", service.to_string().into());
-    }
-    if let Some(url) = &r.service_url {
-        put("ServiceURL", url.to_string().into());
-        let addr = url.split_once("://").map_or(&**url, |(_, rest)| rest);
-        put("ServiceAddr", addr.trim_end_matches('/').into());
-    }
-    let start = rfc3339_utc(r.start);
-    put("StartLocal", start.clone().into());
-    put("StartUTC", start.clone().into());
-    put("entryPointName", r.entrypoint.to_string().into());
-    for (name, value) in &r.headers {
-        let value = match config.fields.header_mode(name.as_str()) {
-            FieldMode::Keep => value.to_str().unwrap_or("").to_string(),
-            FieldMode::Drop => continue,
-            FieldMode::Redact => REDACTED.to_string(),
-        };
-        map.insert(
-            format!("request_{}", canonical(name.as_str())),
-            value.into(),
-        );
-    }
-    map.insert("level".into(), "info".into());
-    map.insert("msg".into(), "".into());
-    map.insert("time".into(), start.into());
-    if let Ok(text) = serde_json::to_string(&Value::Object(map)) {
-        out.push_str(&text);
-    }
-    out.push('\n');
-}
-
-/// `user-agent` -> `User-Agent`, the spelling Traefik's (Go's) header keys have.
-fn canonical(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = true;
-    for c in name.chars() {
-        out.push(if upper { c.to_ascii_uppercase() } else { c });
-        upper = c == '-';
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::{AccessLogFields, AccessLogFilters};
+    use std::net::SocketAddr;
+    use std::time::SystemTime;
 
     fn record() -> AccessRecord {
         AccessRecord {

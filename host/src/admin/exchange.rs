@@ -27,6 +27,8 @@ pub struct Exchange {
     route: Option<RouteHandles>,
     forwarded: bool,
     record: Option<Box<AccessRecord>>,
+    /// The `headerLabels` headers' values (empty without `headerLabels`: no allocation).
+    header_values: Box<[http::HeaderValue]>,
 }
 
 /// What the request pipeline tells about the client side, before routing.
@@ -91,7 +93,23 @@ impl Exchange {
                 request_count: log.next_request(),
             })
         });
+        let header_values = recorder
+            .metrics
+            .as_ref()
+            .map(|m| {
+                m.header_labels()
+                    .iter()
+                    .map(|(_, header)| {
+                        a.headers
+                            .get(header)
+                            .cloned()
+                            .unwrap_or_else(|| http::HeaderValue::from_static(""))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Exchange {
+            header_values,
             recorder,
             started: Instant::now(),
             method: method_label(a.method),
@@ -140,6 +158,7 @@ impl Exchange {
             duration,
             request_bytes: self.request_bytes,
             response_bytes,
+            header_values: &self.header_values,
         };
         if let Some(ep) = &self.entrypoint {
             ep.record(&obs);

@@ -7,7 +7,6 @@
 //! `Family` and `Histogram` types are not used on the request path: `Family` takes a read lock
 //! per lookup and `Histogram` a write lock per observation.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -17,8 +16,8 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
+use super::exposition_values::{ConstU64, GaugeI64};
 use super::metrics::{Metrics, Series, SeriesKey, SeriesSet, lock};
-use super::plugin_metrics::PluginCounters;
 
 impl Metrics {
     /// The Prometheus text format (0.0.4, what Traefik serves and `promtool check metrics`
@@ -122,7 +121,8 @@ impl Collector for Scrape {
             "Access-log lines dropped because the writer fell behind.",
             lock(&m.access_log_dropped).load(Relaxed),
         )?;
-        encode_plugins(&mut encoder, &lock(&m.plugins))?;
+        super::exposition_plugins::encode_plugins(&mut encoder, &lock(&m.plugins))?;
+        super::exposition_published::encode_published(&mut encoder, &m.published)?;
         {
             let retries = lock(&m.retries);
             if !retries.is_empty() {
@@ -150,61 +150,17 @@ impl Collector for Scrape {
             if sets.is_empty() {
                 continue;
             }
-            encode_scope(&mut encoder, scope, sets)?;
+            encode_scope(&mut encoder, scope, sets, m.header_labels())?;
         }
         Ok(())
     }
-}
-
-fn encode_plugins(
-    encoder: &mut DescriptorEncoder<'_>,
-    plugins: &BTreeMap<(String, String, String), Arc<PluginCounters>>,
-) -> Result<(), std::fmt::Error> {
-    if plugins.is_empty() {
-        return Ok(());
-    }
-    let mut e = encoder.encode_descriptor(
-        "wasmgate_plugin_calls",
-        "Plugin hook calls, by middleware, plugin version and hook.",
-        None,
-        MetricType::Counter,
-    )?;
-    for p in plugins.values() {
-        for (hook, n) in p.calls() {
-            let labels = [
-                ("middleware", p.middleware.as_str()),
-                ("plugin", p.plugin.as_str()),
-                ("hash", p.hash.as_str()),
-                ("hook", hook),
-            ];
-            ConstU64(n).encode(e.encode_family(&labels)?)?;
-        }
-    }
-    let mut e = encoder.encode_descriptor(
-        "wasmgate_plugin_failures",
-        "Failed plugin hook calls, by kind (trap, deadline, memory, invalid_output...).",
-        None,
-        MetricType::Counter,
-    )?;
-    for p in plugins.values() {
-        for (hook, kind, n) in p.failures() {
-            let labels = [
-                ("middleware", p.middleware.as_str()),
-                ("plugin", p.plugin.as_str()),
-                ("hash", p.hash.as_str()),
-                ("hook", hook),
-                ("kind", kind),
-            ];
-            ConstU64(n).encode(e.encode_family(&labels)?)?;
-        }
-    }
-    Ok(())
 }
 
 fn encode_scope(
     encoder: &mut DescriptorEncoder<'_>,
     scope: &str,
     sets: &[Arc<SeriesSet>],
+    header_labels: &[(String, http::HeaderName)],
 ) -> Result<(), std::fmt::Error> {
     type Pick = fn(&Series) -> u64;
     let counters: [(&str, &str, Pick); 3] = [
@@ -222,6 +178,19 @@ fn encode_scope(
         let name = format!("traefik_{scope}_{suffix}");
         let help = format!("{help}, by {scope}.");
         let mut e = encoder.encode_descriptor(&name, &help, None, MetricType::Counter)?;
+        if suffix == "requests" && !header_labels.is_empty() {
+            // `headerLabels`: only the requests counters carry them (Traefik's rule).
+            for set in sets {
+                for (key, values, n) in set.header_series.load().iter() {
+                    let mut labels = labels_of(set, key);
+                    for ((label, _), value) in header_labels.iter().zip(values.iter()) {
+                        labels.push((label.as_str(), value.clone()));
+                    }
+                    ConstU64(n.load(Relaxed)).encode(e.encode_family(&labels)?)?;
+                }
+            }
+            continue;
+        }
         for_each_series(sets, |labels, s| {
             ConstU64(pick(s)).encode(e.encode_family(&labels)?)
         })?;
@@ -270,36 +239,4 @@ fn for_each_series(
         }
     }
     Ok(())
-}
-
-/// A counter value read at scrape time.
-#[derive(Debug)]
-struct ConstU64(u64);
-
-impl EncodeMetric for ConstU64 {
-    fn encode(
-        &self,
-        mut encoder: prometheus_client::encoding::MetricEncoder<'_>,
-    ) -> Result<(), std::fmt::Error> {
-        encoder.encode_counter::<NoLabelSet, _, u64>(&self.0, None)
-    }
-    fn metric_type(&self) -> MetricType {
-        MetricType::Counter
-    }
-}
-
-/// A gauge value read at scrape time.
-#[derive(Debug)]
-struct GaugeI64(i64);
-
-impl EncodeMetric for GaugeI64 {
-    fn encode(
-        &self,
-        mut encoder: prometheus_client::encoding::MetricEncoder<'_>,
-    ) -> Result<(), std::fmt::Error> {
-        encoder.encode_gauge(&self.0)
-    }
-    fn metric_type(&self) -> MetricType {
-        MetricType::Gauge
-    }
 }

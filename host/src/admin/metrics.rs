@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
-use super::plugin_metrics::PluginCounters;
+use super::histogram::bucket_of;
+use super::plugin_metrics::PluginTable;
+use super::published::Published;
 use crate::config::PrometheusConfig;
 
 /// Traefik's `protocol` label.
@@ -76,14 +78,21 @@ pub fn method_label(method: &http::Method) -> &'static str {
 
 /// One exchange as the metrics see it, measured when the response body has ended.
 #[derive(Debug, Clone, Copy)]
-pub struct Observation {
+pub struct Observation<'a> {
     pub code: u16,
     pub method: &'static str,
     pub protocol: Protocol,
     pub duration: Duration,
     pub request_bytes: u64,
     pub response_bytes: u64,
+    /// The request's values of the `headerLabels` headers, in the config's label order (empty
+    /// when none is configured).
+    pub header_values: &'a [http::HeaderValue],
 }
+
+/// A `*_requests_total` counter with `headerLabels` values: its key, the header values as
+/// label values, and the count.
+pub(super) type HeaderSeries = (SeriesKey, Box<[String]>, Arc<AtomicU64>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct SeriesKey {
@@ -111,6 +120,8 @@ pub struct SeriesSet {
     pub(super) labels: Vec<(&'static str, String)>,
     pub(super) bounds: Arc<[f64]>,
     pub(super) series: ArcSwap<Vec<(SeriesKey, Arc<Series>)>>,
+    /// The requests counters by header values, when `headerLabels` is configured.
+    pub(super) header_series: ArcSwap<Vec<HeaderSeries>>,
     insert: Mutex<()>,
 }
 
@@ -120,6 +131,7 @@ impl SeriesSet {
             labels,
             bounds,
             series: ArcSwap::from_pointee(Vec::new()),
+            header_series: ArcSwap::from_pointee(Vec::new()),
             insert: Mutex::new(()),
         }
     }
@@ -144,15 +156,41 @@ impl SeriesSet {
         series.requests.fetch_add(1, Relaxed);
         series.request_bytes.fetch_add(obs.request_bytes, Relaxed);
         series.response_bytes.fetch_add(obs.response_bytes, Relaxed);
-        let secs = obs.duration.as_secs_f64();
-        let bucket = self
-            .bounds
-            .iter()
-            .position(|b| secs <= *b)
-            .unwrap_or(self.bounds.len());
-        series.buckets[bucket].fetch_add(1, Relaxed);
+        series.buckets[bucket_of(&self.bounds, obs.duration)].fetch_add(1, Relaxed);
         let nanos = u64::try_from(obs.duration.as_nanos()).unwrap_or(u64::MAX);
         series.duration_nanos.fetch_add(nanos, Relaxed);
+        if !obs.header_values.is_empty() {
+            self.count_by_headers(key, obs.header_values);
+        }
+    }
+
+    /// The `headerLabels` requests counter: lock-free once these values have been seen.
+    fn count_by_headers(&self, key: SeriesKey, values: &[http::HeaderValue]) {
+        let same = |(k, v, _): &&HeaderSeries| {
+            *k == key
+                && v.len() == values.len()
+                && v.iter()
+                    .zip(values)
+                    .all(|(a, b)| a.as_bytes() == b.as_bytes())
+        };
+        if let Some((_, _, n)) = self.header_series.load().iter().find(same) {
+            n.fetch_add(1, Relaxed);
+            return;
+        }
+        let _guard = self.insert.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.header_series.load();
+        if let Some((_, _, n)) = current.iter().find(same) {
+            n.fetch_add(1, Relaxed);
+            return;
+        }
+        let labels = values
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        let mut next: Vec<HeaderSeries> = current.iter().cloned().collect();
+        next.push((key, labels, Arc::new(AtomicU64::new(1))));
+        next.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        self.header_series.store(Arc::new(next));
     }
 
     fn insert(&self, key: SeriesKey) -> Arc<Series> {
@@ -190,18 +228,20 @@ pub struct Metrics {
     pub(super) open_connections: Mutex<BTreeMap<String, (Arc<tokio::sync::Semaphore>, usize)>>,
     /// Retries by service.
     pub(super) retries: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
-    /// Plugin figures by (middleware, plugin, content hash).
-    pub(super) plugins: Mutex<BTreeMap<(String, String, String), Arc<PluginCounters>>>,
+    /// Plugin figures by (middleware, plugin, content hash); shared with the API.
+    pub(super) plugins: Arc<PluginTable>,
     pub(super) reloads: AtomicU64,
     pub(super) reload_failures: AtomicU64,
     /// Unix time (seconds) of the last configuration applied; 0 before the first.
     pub(super) last_reload_success: AtomicI64,
     /// Access-log lines dropped because the writer fell behind (shared with the access log).
     pub(super) access_log_dropped: Mutex<Arc<AtomicU64>>,
+    /// Server health, certificates, refused plugin files and reload durations.
+    pub(super) published: Published,
 }
 
 impl Metrics {
-    pub fn new(config: PrometheusConfig) -> Arc<Metrics> {
+    pub fn new(config: PrometheusConfig, plugins: Arc<PluginTable>) -> Arc<Metrics> {
         let bounds: Arc<[f64]> = config.buckets.clone().into();
         Arc::new(Metrics {
             config,
@@ -210,18 +250,25 @@ impl Metrics {
             routers: Mutex::default(),
             services: Mutex::default(),
             open_connections: Mutex::default(),
-            plugins: Mutex::default(),
+            plugins,
             retries: Mutex::default(),
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
             last_reload_success: AtomicI64::new(0),
             access_log_dropped: Mutex::default(),
+            published: Published::new(),
         })
     }
 
-    /// The entry point that answers `/metrics`.
-    pub fn entry_point(&self) -> &str {
-        &self.config.entry_point
+    /// The entry point that answers `/metrics`; `None` with `manualRouting` (a user's router
+    /// to `prometheus@internal` serves it).
+    pub fn entry_point(&self) -> Option<&str> {
+        (!self.config.manual_routing).then_some(self.config.entry_point.as_str())
+    }
+
+    /// `headerLabels`: (label, header) pairs, sorted by label.
+    pub fn header_labels(&self) -> &[(String, http::HeaderName)] {
+        &self.config.header_labels
     }
 
     /// The set of an entrypoint; `None` when `addEntryPointsLabels` is off. Config time only.
@@ -266,16 +313,6 @@ impl Metrics {
         })
     }
 
-    /// The counters of middleware `middleware` running `plugin` at content hash `hash`; the
-    /// same counters for the same triple across reloads. Config time only.
-    pub fn plugin(&self, middleware: &str, plugin: &str, hash: &str) -> Arc<PluginCounters> {
-        let key = (middleware.to_string(), plugin.to_string(), hash.to_string());
-        lock(&self.plugins)
-            .entry(key)
-            .or_insert_with(|| Arc::new(PluginCounters::new(middleware, plugin, hash)))
-            .clone()
-    }
-
     /// The retry counter of a service (`None` when `addServicesLabels` is off). Config time.
     pub fn service_retries(&self, service: &str) -> Option<Arc<AtomicU64>> {
         self.config.add_services_labels.then(|| {
@@ -315,7 +352,7 @@ impl Metrics {
     }
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -323,7 +360,7 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
-    fn obs(code: u16, secs: f64) -> Observation {
+    fn obs(code: u16, secs: f64) -> Observation<'static> {
         Observation {
             code,
             method: "GET",
@@ -331,12 +368,13 @@ mod tests {
             duration: Duration::from_secs_f64(secs),
             request_bytes: 3,
             response_bytes: 10,
+            header_values: &[],
         }
     }
 
     #[test]
     fn counts_by_code_and_fills_histogram_buckets() {
-        let metrics = Metrics::new(PrometheusConfig::default());
+        let metrics = Metrics::new(PrometheusConfig::default(), Arc::default());
         let Some(ep) = metrics.entrypoint("web") else {
             panic!("entrypoint labels are on by default");
         };
@@ -361,8 +399,43 @@ mod tests {
     }
 
     #[test]
+    fn header_labels_split_the_requests_counters_only() {
+        let metrics = Metrics::new(
+            PrometheusConfig {
+                header_labels: vec![(
+                    "tenant".to_string(),
+                    http::HeaderName::from_static("x-tenant"),
+                )],
+                ..PrometheusConfig::default()
+            },
+            Arc::default(),
+        );
+        let Some(ep) = metrics.entrypoint("web") else {
+            panic!("entrypoint labels are on by default");
+        };
+        let a = [http::HeaderValue::from_static("a")];
+        let none = [http::HeaderValue::from_static("")];
+        for values in [&a, &a, &none] {
+            ep.record(&Observation {
+                header_values: values,
+                ..obs(200, 0.05)
+            });
+        }
+        let text = metrics.render_text();
+        assert!(text.contains(
+            "traefik_entrypoint_requests_total{code=\"200\",method=\"GET\",protocol=\"http\",entrypoint=\"web\",tenant=\"a\"} 2"
+        ), "{text}");
+        assert!(text.contains(
+            "traefik_entrypoint_requests_total{code=\"200\",method=\"GET\",protocol=\"http\",entrypoint=\"web\",tenant=\"\"} 1"
+        ), "{text}");
+        assert!(text.contains(
+            "traefik_entrypoint_responses_bytes_total{code=\"200\",method=\"GET\",protocol=\"http\",entrypoint=\"web\"} 30"
+        ), "{text}");
+    }
+
+    #[test]
     fn reloads_count_applied_and_refused_configurations() {
-        let metrics = Metrics::new(PrometheusConfig::default());
+        let metrics = Metrics::new(PrometheusConfig::default(), Arc::default());
         metrics.config_loaded(true);
         metrics.config_loaded(false);
         let text = metrics.render_text();

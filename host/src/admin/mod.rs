@@ -8,11 +8,18 @@
 //! ([`RouteHandles::resolve`]); a request pays one `OnceLock` read when nothing is on.
 
 pub mod access_log;
+mod access_log_json;
+mod access_record;
 pub mod api;
 pub mod exchange;
 mod exposition;
+mod exposition_plugins;
+mod exposition_published;
+mod exposition_values;
+pub mod histogram;
 pub mod metrics;
 pub mod plugin_metrics;
+pub mod published;
 mod timefmt;
 pub mod trace;
 pub use timefmt::rfc3339_utc;
@@ -30,6 +37,8 @@ pub use metrics::{Metrics, SeriesSet};
 #[derive(Debug)]
 pub struct Recorder {
     pub metrics: Option<Arc<Metrics>>,
+    /// Every middleware's plugin counters, when metrics or the API show them.
+    pub plugins: Option<Arc<plugin_metrics::PluginTable>>,
     pub access_log: Option<AccessLog>,
     /// Entrypoint series by entrypoint name, resolved at start-up.
     entrypoints: HashMap<String, Arc<SeriesSet>>,
@@ -39,13 +48,16 @@ static RECORDER: OnceLock<Recorder> = OnceLock::new();
 
 impl Recorder {
     /// Builds the recorder of a static config; starts the access-log writer (inside the tokio
-    /// runtime). Fails when the access-log file cannot be opened.
+    /// runtime). `api`: the API is on, so plugin figures are kept for `/api/plugins` even
+    /// without metrics. Fails when the access-log file cannot be opened.
     pub fn new<'a>(
         metrics: Option<&PrometheusConfig>,
         access_log: Option<&AccessLogConfig>,
+        api: bool,
         entrypoints: impl IntoIterator<Item = &'a str>,
     ) -> std::io::Result<Recorder> {
-        let metrics = metrics.map(|c| Metrics::new(c.clone()));
+        let plugins = (metrics.is_some() || api).then(Arc::default);
+        let metrics = metrics.map(|c| Metrics::new(c.clone(), plugins.clone().unwrap_or_default()));
         let dropped = Arc::new(AtomicU64::new(0));
         let access_log = access_log
             .map(|c| AccessLog::start(c.clone(), dropped.clone()))
@@ -61,6 +73,7 @@ impl Recorder {
         }
         Ok(Recorder {
             metrics,
+            plugins,
             access_log,
             entrypoints: sets,
         })
@@ -80,7 +93,7 @@ impl Recorder {
         req: &http::request::Parts,
     ) -> Option<(String, &'static str)> {
         let m = self.metrics.as_ref()?;
-        let is_page = m.entry_point() == entrypoint
+        let is_page = m.entry_point() == Some(entrypoint)
             && req.uri.path() == "/metrics"
             && (req.method == http::Method::GET || req.method == http::Method::HEAD);
         if !is_page {
@@ -112,10 +125,37 @@ pub fn recorder() -> Option<&'static Recorder> {
     RECORDER.get().filter(|r| r.is_active())
 }
 
-/// Records a configuration applied (start-up, reload) or a reload refused.
-pub fn config_loaded(applied: bool) {
-    if let Some(m) = RECORDER.get().and_then(|r| r.metrics.as_ref()) {
+fn metrics() -> Option<&'static Arc<Metrics>> {
+    RECORDER.get()?.metrics.as_ref()
+}
+
+/// Records a configuration applied (start-up, reload) or a reload refused, and how long
+/// reading, checking and building it took.
+pub fn config_loaded(applied: bool, took: std::time::Duration) {
+    if let Some(m) = metrics() {
         m.config_loaded(applied);
+        m.published.reload_durations.observe(took);
+    }
+}
+
+/// The servers' health of the snapshot just built (`traefik_service_server_up`).
+pub fn publish_servers(health: Arc<dyn published::ServerHealth>) {
+    if let Some(m) = metrics() {
+        *metrics::lock(&m.published.servers) = Some(health);
+    }
+}
+
+/// The certificates served from now on (`traefik_tls_certs_not_after`).
+pub fn publish_certificates(certs: Vec<published::ServedCertificate>) {
+    if let Some(m) = metrics() {
+        *metrics::lock(&m.published.certificates) = certs;
+    }
+}
+
+/// The plugin files the registry refuses now (`wasmgate_plugin_files_rejected`).
+pub fn publish_rejected_files(files: Vec<published::RejectedFile>) {
+    if let Some(m) = metrics() {
+        *metrics::lock(&m.published.rejected_files) = files;
     }
 }
 
@@ -127,15 +167,39 @@ pub fn watch_connections(entrypoint: &str, slots: &Arc<tokio::sync::Semaphore>, 
     }
 }
 
-/// The call and failure counters of a middleware's plugin version; `None` without metrics.
-/// Config time (when the middleware is configured).
+/// The counters of middleware `middleware` running `plugin` at content hash `hash` (the same
+/// counters for the same triple across reloads); `None` without metrics and API. Config time
+/// (when the middleware is configured).
 pub fn plugin_counters(
     middleware: &str,
     plugin: &str,
     hash: &str,
 ) -> Option<Arc<plugin_metrics::PluginCounters>> {
-    let metrics = RECORDER.get()?.metrics.as_ref()?;
-    Some(metrics.plugin(middleware, plugin, hash))
+    let table = RECORDER.get()?.plugins.as_ref()?;
+    let key = (middleware.to_string(), plugin.to_string(), hash.to_string());
+    Some(
+        metrics::lock(table)
+            .entry(key)
+            .or_insert_with(|| {
+                Arc::new(plugin_metrics::PluginCounters::new(
+                    middleware, plugin, hash,
+                ))
+            })
+            .clone(),
+    )
+}
+
+/// The counters of every middleware running `plugin` at the version whose full content hash
+/// is `hash`; empty without metrics and API. Per API call.
+pub fn plugin_figures(plugin: &str, hash: &str) -> Vec<Arc<plugin_metrics::PluginCounters>> {
+    let Some(table) = RECORDER.get().and_then(|r| r.plugins.as_ref()) else {
+        return Vec::new();
+    };
+    metrics::lock(table)
+        .values()
+        .filter(|c| c.plugin == plugin && !c.hash.is_empty() && hash.starts_with(&c.hash))
+        .cloned()
+        .collect()
 }
 
 /// The server that answered a forwarded request and how many retries it took; the load

@@ -391,7 +391,19 @@ pub fn build_snapshot(
     for (resolver, names) in acme_wanted {
         crate::tls::acme::maintain(&resolver, names);
     }
-    let status = super::server_status::LoadBalancerStatus::new(&services);
+    let status = Arc::new(super::server_status::LoadBalancerStatus::new(&services));
+    crate::admin::publish_servers(status.clone());
+    crate::admin::publish_certificates(tls.certificates().to_vec());
+    crate::admin::publish_rejected_files(
+        registry
+            .rejected()
+            .iter()
+            .map(|r| crate::admin::published::RejectedFile {
+                plugin: r.name.clone(),
+                hash: r.hash.clone(),
+            })
+            .collect(),
+    );
     Ok(Snapshot {
         entrypoints: tables(per_entrypoint),
         tls_entrypoints: tables(per_entrypoint_tls),
@@ -399,7 +411,7 @@ pub fn build_snapshot(
         tcp,
         internals: Some(Arc::new(Internals::build(
             config,
-            Arc::new(status),
+            status,
             super::plugin_view::plugin_documents(config, registry),
         ))),
     })

@@ -128,6 +128,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut providers = provider_start::StartedProviders::start(&path, &shutdown_rx).await;
     let mut first = std::mem::take(&mut providers.first);
+    let started = std::time::Instant::now();
     let mut attempt = prepare_with(&path, &first, setup);
     if let Err(errors) = &attempt
         && !first.is_empty()
@@ -150,7 +151,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
             anyhow::bail!("invalid configuration: {} error(s)", errors.len());
         }
     };
-    crate::admin::config_loaded(true);
+    crate::admin::config_loaded(true, started.elapsed());
     crate::admin::api::record_reload("start-up", true, &[]);
     let snapshot = Arc::new(ArcSwap::from_pointee(prepared.snapshot));
     let entry_points = prepared.config.static_config.entry_points.clone();
@@ -247,6 +248,7 @@ fn install_recorder(config: &LoadedConfig) -> Result<(), Vec<String>> {
     let recorder = crate::admin::Recorder::new(
         s.metrics.as_ref(),
         s.access_log.as_ref(),
+        s.api.is_some(),
         s.entry_points.keys().map(String::as_str),
     )
     .map_err(|e| {

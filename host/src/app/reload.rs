@@ -147,6 +147,7 @@ impl Reloader {
     }
 
     fn reload_with(&self, why: &str, candidate: Option<Contribution>) -> ReloadOutcome {
+        let started = std::time::Instant::now();
         let mut live = self.lock();
         let mut contributions = live.contributions.clone();
         if let Some(candidate) = candidate {
@@ -156,7 +157,11 @@ impl Reloader {
         let config = match config::load_with(&self.config_path, &inputs) {
             Ok(c) => c,
             Err(errors) => {
-                return self.rejected(why, errors.0.iter().map(ToString::to_string).collect());
+                return self.rejected(
+                    why,
+                    errors.0.iter().map(ToString::to_string).collect(),
+                    started,
+                );
             }
         };
         if config.static_config.entry_points != live.config.static_config.entry_points
@@ -177,7 +182,11 @@ impl Reloader {
         let snapshot = match build_snapshot(&config, &registry) {
             Ok(r) => r,
             Err(errors) => {
-                return self.rejected(why, errors.iter().map(ToString::to_string).collect());
+                return self.rejected(
+                    why,
+                    errors.iter().map(ToString::to_string).collect(),
+                    started,
+                );
             }
         };
         self.snapshot.store(Arc::new(snapshot));
@@ -186,15 +195,20 @@ impl Reloader {
             registry: Arc::new(registry),
             contributions,
         };
-        crate::admin::config_loaded(true);
+        crate::admin::config_loaded(true, started.elapsed());
         crate::admin::api::record_reload(why, true, &[]);
         tracing::info!(trigger = why, "configuration reloaded");
         release_freed_memory();
         ReloadOutcome::Applied
     }
 
-    fn rejected(&self, why: &str, errors: Vec<String>) -> ReloadOutcome {
-        crate::admin::config_loaded(false);
+    fn rejected(
+        &self,
+        why: &str,
+        errors: Vec<String>,
+        started: std::time::Instant,
+    ) -> ReloadOutcome {
+        crate::admin::config_loaded(false, started.elapsed());
         crate::admin::api::record_reload(why, false, &errors);
         release_freed_memory();
         for e in &errors {

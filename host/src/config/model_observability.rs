@@ -27,6 +27,12 @@ pub struct PrometheusConfig {
     pub add_routers_labels: bool,
     /// `addServicesLabels` (default true): the `traefik_service_*` families.
     pub add_services_labels: bool,
+    /// `headerLabels`: extra labels of the `*_requests_total` families, each the value of one
+    /// request header (empty when absent), as `(label, header)`, sorted by label.
+    pub header_labels: Vec<(String, http::HeaderName)>,
+    /// `manualRouting`: `/metrics` is not answered on `entryPoint`; a router of the user's
+    /// names `prometheus@internal` instead.
+    pub manual_routing: bool,
 }
 
 impl Default for PrometheusConfig {
@@ -37,6 +43,8 @@ impl Default for PrometheusConfig {
             add_entry_points_labels: true,
             add_routers_labels: false,
             add_services_labels: true,
+            header_labels: Vec::new(),
+            manual_routing: false,
         }
     }
 }

@@ -37,7 +37,7 @@ struct RawPrometheus {
     add_entry_points_labels: Option<bool>,
     add_routers_labels: Option<bool>,
     add_services_labels: Option<bool>,
-    header_labels: Option<serde_json::Value>,
+    header_labels: Option<BTreeMap<String, String>>,
     manual_routing: Option<bool>,
 }
 
@@ -103,14 +103,38 @@ pub(crate) fn resolve_metrics(
     }
     let raw = raw.prometheus?;
     let defaults = PrometheusConfig::default();
-    if raw.header_labels.is_some() {
-        reporter.at(0, &["metrics", "prometheus", "headerLabels"], NOT_YET);
+    let mut header_labels = Vec::new();
+    for (label, header) in raw.header_labels.unwrap_or_default() {
+        let key = ["metrics", "prometheus", "headerLabels", label.as_str()];
+        const TAKEN: [&str; 7] = [
+            "code",
+            "method",
+            "protocol",
+            "entrypoint",
+            "router",
+            "service",
+            "le",
+        ];
+        let valid_label = label
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid_label || TAKEN.contains(&label.as_str()) {
+            let reason = format!(
+                "\"{label}\" cannot be a label name (a Prometheus name not among {TAKEN:?})"
+            );
+            reporter.at(0, &key, reason);
+            continue;
+        }
+        match http::HeaderName::from_bytes(header.as_bytes()) {
+            Ok(name) => header_labels.push((label, name)),
+            Err(_) => reporter.at(0, &key, format!("\"{header}\" is not a header name")),
+        }
     }
-    if raw.manual_routing == Some(true) {
-        reporter.at(0, &["metrics", "prometheus", "manualRouting"], NOT_YET);
-    }
+    let manual_routing = raw.manual_routing.unwrap_or(false);
     let entry_point = raw.entry_point.unwrap_or(defaults.entry_point);
-    if !entry_points.contains(&entry_point) {
+    if !manual_routing && !entry_points.contains(&entry_point) {
         let reason = format!(
             "entry point \"{entry_point}\" (which serves /metrics) is not declared under entryPoints"
         );
@@ -145,6 +169,8 @@ pub(crate) fn resolve_metrics(
         add_services_labels: raw
             .add_services_labels
             .unwrap_or(defaults.add_services_labels),
+        header_labels,
+        manual_routing,
     })
 }
 
@@ -318,7 +344,7 @@ mod tests {
     #[test]
     fn unsupported_and_invalid_observability_keys_are_located_errors() {
         let text = format!(
-            "{HEAD}metrics:\n  prometheus:\n    entryPoint: admin\n    headerLabels: {{ a: b }}\n    buckets: [1, 0.5]\naccessLog:\n  format: xml\n  filters: {{ statusCodes: [\"abc\"] }}\n  fields: {{ defaultMode: hide }}\n"
+            "{HEAD}metrics:\n  prometheus:\n    entryPoint: admin\n    headerLabels: {{ code: b }}\n    buckets: [1, 0.5]\naccessLog:\n  format: xml\n  filters: {{ statusCodes: [\"abc\"] }}\n  fields: {{ defaultMode: hide }}\n"
         );
         let Err(errors) = load_from_str("main.yml", &text) else {
             panic!("accepted")
@@ -327,7 +353,7 @@ mod tests {
         let all = lines.join("\n");
         for want in [
             "metrics.prometheus.entryPoint: entry point \"admin\" (which serves /metrics) is not declared",
-            "metrics.prometheus.headerLabels: not supported yet",
+            "metrics.prometheus.headerLabels.code: \"code\" cannot be a label name",
             "metrics.prometheus.buckets: bucket bounds must be finite and strictly ascending",
             "accessLog.format: unknown format \"xml\"",
             "accessLog.filters.statusCodes[0]: \"abc\" is not a status code",

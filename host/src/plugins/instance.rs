@@ -25,6 +25,8 @@ pub struct PluginInstance {
     arm: EpochArm,
     /// Requests served so far (`on-request` calls; for recycling).
     pub(crate) requests: u64,
+    /// Counts this instance in its middleware's live instances (metrics on) until dropped.
+    pub(crate) live: Option<crate::admin::plugin_metrics::LiveInstance>,
 }
 
 /// Least time a config-time call (`validate-config`) gets, whatever the middleware's request
@@ -60,6 +62,7 @@ impl PluginInstance {
             bindings,
             arm,
             requests: 0,
+            live: None,
         })
     }
 

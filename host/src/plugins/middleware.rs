@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 use crossbeam_queue::ArrayQueue;
 
+use crate::admin::plugin_metrics::Hook;
+
 use super::bindings::Action;
 use super::body::{BodyLimit, OverLimit};
 use super::budget::{Isolation, MiddlewareBudget};
@@ -148,7 +150,7 @@ impl PluginMiddleware {
             let declared = inst.declare(self.deadline_ticks, &self.budget)?;
             if self.budget.isolation == Isolation::Pooled {
                 // Configured and unused: the first warm instance.
-                let _ = self.pool.push(inst);
+                self.park(inst);
             }
             Ok(declared)
         });
@@ -255,13 +257,38 @@ impl PluginMiddleware {
                 "an http-wasm middleware has no component instances".into(),
             ));
         };
-        PluginInstance::configured(
+        let mut inst = PluginInstance::configured(
             &self.engine,
             plugin,
             self.identity.clone(),
             &self.budget,
             &self.config_json,
-        )
+        )?;
+        inst.live = self.counters.as_ref().map(|c| c.instantiated());
+        Ok(inst)
+    }
+
+    /// Puts an instance in the pool (a full pool drops it), counting it as idle.
+    fn park(&self, inst: PluginInstance) {
+        if self.pool.push(inst).is_ok()
+            && let Some(c) = &self.counters
+        {
+            c.idle_changed(1);
+        }
+    }
+
+    /// Runs one hook call `call`, timing it into the hook-duration histogram when metrics are
+    /// on (two clock reads).
+    fn timed<T>(&self, hook: Hook, call: impl FnOnce() -> T) -> T {
+        match &self.counters {
+            None => call(),
+            Some(c) => {
+                let started = std::time::Instant::now();
+                let out = call();
+                c.took(hook, started.elapsed());
+                out
+            }
+        }
     }
 
     /// An instance for one call: from the request's slot (per-request), the warm pool, or new.
@@ -272,6 +299,9 @@ impl PluginMiddleware {
         if self.budget.isolation == Isolation::Pooled
             && let Some(inst) = self.pool.pop()
         {
+            if let Some(c) = &self.counters {
+                c.idle_changed(-1);
+            }
             return Ok(inst);
         }
         self.fresh_instance()
@@ -288,15 +318,14 @@ impl PluginMiddleware {
             Isolation::PerRequest => *slot = Some(inst),
             Isolation::Pooled => {
                 if inst.requests < self.budget.max_requests_per_instance {
-                    // A full pool drops the surplus instance.
-                    let _ = self.pool.push(inst);
+                    self.park(inst);
                 }
             }
         }
     }
 
     /// Runs `on-request`. The head always comes back (possibly edited).
-    pub fn on_request(
+    fn on_request_call(
         &self,
         mut head: RequestHead,
         slot: &mut InstanceSlot,
@@ -319,7 +348,7 @@ impl PluginMiddleware {
     /// Runs `on-response`, or `on-response-body` with at most the declared number of leading
     /// bytes of `body` when the middleware declared a peek. Both heads always come back
     /// (possibly edited). The caller skips middlewares that declared no response hook.
-    pub fn on_response(
+    fn on_response_call(
         &self,
         mut req: RequestHead,
         mut resp: ResponseHead,
@@ -358,7 +387,7 @@ impl PluginMiddleware {
     /// Runs `on-request-subresponse` with the answer to the subrequest this middleware recorded
     /// for the request; on any instance (pooled: the pool's next one). The head always comes
     /// back.
-    pub fn on_request_subresponse(
+    fn on_request_subresponse_call(
         &self,
         mut head: RequestHead,
         slot: &mut InstanceSlot,
@@ -378,7 +407,7 @@ impl PluginMiddleware {
 
     /// Runs `on-response-subresponse` with the answer to the subrequest this middleware's
     /// response hook recorded. Both heads always come back.
-    pub fn on_response_subresponse(
+    fn on_response_subresponse_call(
         &self,
         mut req: RequestHead,
         mut resp: ResponseHead,
@@ -398,12 +427,68 @@ impl PluginMiddleware {
         (req, resp, decision)
     }
 
+    /// Runs `on-request` (timed). The head always comes back (possibly edited).
+    pub fn on_request(
+        &self,
+        head: RequestHead,
+        slot: &mut InstanceSlot,
+    ) -> (RequestHead, Result<HookDecision, PluginError>) {
+        self.timed(Hook::Request, || self.on_request_call(head, slot))
+    }
+
+    /// Runs the response hook (timed); see `on_response_call`.
+    pub fn on_response(
+        &self,
+        req: RequestHead,
+        resp: ResponseHead,
+        slot: &mut InstanceSlot,
+        body: BodyStart<'_>,
+    ) -> (RequestHead, ResponseHead, Result<HookDecision, PluginError>) {
+        self.timed(Hook::Response, || {
+            self.on_response_call(req, resp, slot, body)
+        })
+    }
+
+    /// Runs `on-request-subresponse` (timed); see `on_request_subresponse_call`.
+    pub fn on_request_subresponse(
+        &self,
+        head: RequestHead,
+        slot: &mut InstanceSlot,
+        answer: SubrequestResult,
+    ) -> (RequestHead, Result<HookDecision, PluginError>) {
+        self.timed(Hook::Request, || {
+            self.on_request_subresponse_call(head, slot, answer)
+        })
+    }
+
+    /// Runs `on-response-subresponse` (timed); see `on_response_subresponse_call`.
+    pub fn on_response_subresponse(
+        &self,
+        req: RequestHead,
+        resp: ResponseHead,
+        slot: &mut InstanceSlot,
+        answer: SubrequestResult,
+    ) -> (RequestHead, ResponseHead, Result<HookDecision, PluginError>) {
+        self.timed(Hook::Response, || {
+            self.on_response_subresponse_call(req, resp, slot, answer)
+        })
+    }
+
     fn decide(&self, action: Action) -> Result<HookDecision, PluginError> {
         match action {
             Action::Continue => Ok(HookDecision::Continue),
             Action::Respond(reply) => {
                 validate_reply(reply, &self.budget).map(HookDecision::Respond)
             }
+        }
+    }
+}
+
+impl Drop for PluginMiddleware {
+    /// The pooled instances go with the middleware (a reload replaced it): no longer idle.
+    fn drop(&mut self) {
+        if let Some(c) = &self.counters {
+            c.idle_changed(-i64::try_from(self.pool.len()).unwrap_or(0));
         }
     }
 }

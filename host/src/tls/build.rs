@@ -15,6 +15,7 @@ use super::client_auth::verifier;
 use super::default_cert::generated;
 use super::server_config::{provider_for, server_config};
 use super::store::{CertStore, StoreResolver};
+use crate::admin::published::ServedCertificate;
 use crate::config::{ConfigError, DEFAULT_TLS_OPTIONS, LoadedConfig};
 
 /// A TLS router on one entrypoint, as the TLS side needs it.
@@ -35,6 +36,8 @@ pub struct TlsSetup {
     /// The `ServerConfig` of every `tls.options` entry (TCP routers that terminate TLS use
     /// their options' config directly).
     options: BTreeMap<String, Arc<ServerConfig>>,
+    /// The configured certificates, for `traefik_tls_certs_not_after`.
+    certificates: Vec<ServedCertificate>,
 }
 
 impl TlsSetup {
@@ -64,7 +67,7 @@ impl TlsSetup {
         }
         let mut errors = Vec::new();
         let base = rustls::crypto::ring::default_provider();
-        let Some(store) = certificate_store(config, &base, &mut errors) else {
+        let Some((store, certificates)) = certificate_store(config, &base, &mut errors) else {
             return Err(errors);
         };
         let store = Arc::new(store);
@@ -122,6 +125,7 @@ impl TlsSetup {
         Ok(TlsSetup {
             entrypoints,
             options,
+            certificates,
         })
     }
 
@@ -136,19 +140,25 @@ impl TlsSetup {
         self.entrypoints.get(name)
     }
 
+    /// The configured certificates this setup serves, described for the metrics.
+    pub fn certificates(&self) -> &[ServedCertificate] {
+        &self.certificates
+    }
+
     /// Every TLS entrypoint's side, by entrypoint name.
     pub fn into_entrypoints(self) -> HashMap<String, Arc<EntrypointTls>> {
         self.entrypoints
     }
 }
 
-/// Every configured pair under its names, over the default certificate. `None` when the default
-/// certificate cannot be had (the error is pushed).
+/// Every configured pair under its names, over the default certificate, and the configured
+/// certificates described for the metrics (the generated default is not). `None` when the
+/// default certificate cannot be had (the error is pushed).
 fn certificate_store(
     config: &LoadedConfig,
     provider: &CryptoProvider,
     errors: &mut Vec<ConfigError>,
-) -> Option<CertStore> {
+) -> Option<(CertStore, Vec<ServedCertificate>)> {
     let tls = &config.dynamic.tls;
     let default = match &tls.default_certificate {
         Some(pair) => match load_pair(pair, provider) {
@@ -173,14 +183,24 @@ fn certificate_store(
             Err(e) => errors.push(e),
         }
     }
-    let mut store = CertStore::new(default?);
+    let default = default?;
+    let mut served: Vec<&Arc<rustls::sign::CertifiedKey>> = pairs.iter().map(|p| &p.key).collect();
+    if tls.default_certificate.is_some() {
+        served.push(&default);
+    }
+    let certificates = served
+        .into_iter()
+        .filter_map(|key| key.cert.first())
+        .filter_map(|leaf| super::served_certificates::describe(leaf))
+        .collect();
+    let mut store = CertStore::new(default);
     for pair in &pairs {
         store.add(&pair.names, &pair.key);
     }
     if let Some(main) = tls.default_generated.as_ref().and_then(|g| g.names.first()) {
         store.default_from_acme(main.clone());
     }
-    Some(store)
+    Some((store, certificates))
 }
 
 /// The options config of each host the TLS routers of `entrypoint` name. A host whose routers

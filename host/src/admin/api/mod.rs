@@ -11,6 +11,7 @@ mod dashboard;
 mod documents;
 mod listing;
 mod model;
+mod plugin_figures;
 mod redact;
 mod reloads;
 mod tcp_model;

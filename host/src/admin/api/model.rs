@@ -284,7 +284,7 @@ impl ApiModel {
                     .plugins
                     .iter()
                     .filter(|p| criteria.search_in(&[p["name"].as_str().unwrap_or_default()]))
-                    .cloned()
+                    .map(super::plugin_figures::with_live_figures)
                     .collect();
                 criteria.page(items)
             }

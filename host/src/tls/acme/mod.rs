@@ -35,6 +35,7 @@ use rustls::sign::CertifiedKey;
 pub use issue::AcmeError;
 pub use service::AcmeService;
 pub use storage::StorageError;
+pub(crate) use validity::validity;
 
 /// The path prefix of HTTP-01 challenges (RFC 8555 §8.3).
 pub const HTTP01_PREFIX: &str = "/.well-known/acme-challenge/";

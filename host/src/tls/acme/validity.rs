@@ -1,30 +1,10 @@
 //! When a certificate is valid: its `notBefore` and `notAfter`, read from the DER with a minimal walk of the
-//! X.509 structure (Certificate → TBSCertificate → Validity). Runs when a stored certificate is
+//! X.509 structure (`tls::der`). Runs when a stored certificate is
 //! loaded and after each issuance; costs a few dozen byte reads.
 
 use std::time::{Duration, SystemTime};
 
-/// One DER element: its tag and contents, and the bytes after it.
-fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = der.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 || rest.len() < count {
-            return None;
-        }
-        let len = rest[..count]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, &rest[count..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
-}
+use crate::tls::der::{element, tbs_fields};
 
 /// The validity period of a certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,24 +15,8 @@ pub(crate) struct Validity {
 
 /// The validity of a DER certificate; `None` when the structure is not X.509 as expected.
 pub(crate) fn validity(der: &[u8]) -> Option<Validity> {
-    const SEQUENCE: u8 = 0x30;
-    const VERSION: u8 = 0xa0;
-    let (tag, certificate, _) = element(der)?;
-    (tag == SEQUENCE).then_some(())?;
-    let (tag, tbs, _) = element(certificate)?;
-    (tag == SEQUENCE).then_some(())?;
-    let mut rest = tbs;
-    let (tag, _, after) = element(rest)?;
-    if tag == VERSION {
-        rest = after;
-    }
-    // serialNumber, signature, issuer, then validity.
-    for _ in 0..3 {
-        rest = element(rest)?.2;
-    }
-    let (tag, validity, _) = element(rest)?;
-    (tag == SEQUENCE).then_some(())?;
-    let (tag, time, after_not_before) = element(validity)?;
+    let fields = tbs_fields(der)?;
+    let (tag, time, after_not_before) = element(fields.validity)?;
     let not_before = parse_time(tag, time)?;
     let (tag, time, _) = element(after_not_before)?;
     let not_after = parse_time(tag, time)?;

@@ -1,0 +1,48 @@
+//! One request as the access log sees it, and the spellings both line formats share.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// What a redacted field or header reads.
+pub(super) const REDACTED: &str = "REDACTED";
+
+/// One request as the access log sees it. Built only when the access log is on.
+#[derive(Debug)]
+pub struct AccessRecord {
+    pub start: SystemTime,
+    pub client: SocketAddr,
+    pub method: http::Method,
+    /// The request target as the client sent it.
+    pub path: String,
+    pub version: http::Version,
+    pub host: Option<String>,
+    /// Request headers whose mode is keep or redact (lower-case names), values as sent.
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub entrypoint: Arc<str>,
+    pub tls: bool,
+    pub status: u16,
+    /// The upstream's status, when the request reached one.
+    pub origin_status: Option<u16>,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    pub duration: Duration,
+    pub router: Option<Arc<str>>,
+    pub service: Option<Arc<str>>,
+    /// The server that answered (`ServiceURL`).
+    pub service_url: Option<Arc<str>>,
+    pub retry_attempts: u32,
+    /// Requests seen since start (Traefik's `RequestCount`).
+    pub request_count: u64,
+}
+
+/// The `RequestProtocol` spelling of a version.
+pub(super) fn protocol(v: http::Version) -> &'static str {
+    match v {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/1.1",
+    }
+}
