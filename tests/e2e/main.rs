@@ -31,6 +31,7 @@ mod mesh;
 mod minimal_wasi;
 mod observability;
 mod path_bypass;
+mod plugin_tool;
 mod providers;
 mod proxy_protocol;
 mod rate_limit;
