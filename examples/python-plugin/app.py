@@ -33,13 +33,42 @@ def _valid_header_value(value):
     return all(b == 0x09 or 0x20 <= b != 0x7F for b in value.encode("utf-8"))
 
 
+_MAX_DEPTH = 32
+
+
+def _nesting_depth(text):
+    """How deep `[` and `{` nest in `text`, outside JSON strings (one pass, no allocation)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
 class Config:
     """The checked config: the same rules and messages as the Rust example."""
 
     def __init__(self, text):
+        # Deeply nested JSON would exhaust the call stack inside CPython's parser, a trap no
+        # `except` catches (found by `wasmgate plugin test`'s garbage configs): refuse it first.
+        if _nesting_depth(text) > _MAX_DEPTH:
+            raise ValueError(f"api-key config: nested deeper than {_MAX_DEPTH} levels")
         try:
             raw = json.loads(text)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise ValueError(f"api-key config: {e}") from None
         if not isinstance(raw, dict):
             raise ValueError("api-key config: expected a JSON object")

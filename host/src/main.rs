@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod demo_upstream;
+mod plugin_command;
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +27,11 @@ enum Command {
     Check { config: PathBuf },
     /// List the plugins a config can use (bundled and from its plugin directory).
     Plugins { config: PathBuf },
+    /// Plugin authors' tools: a new project, a conformance run, what a file is.
+    Plugin {
+        #[command(subcommand)]
+        command: plugin_command::PluginCommand,
+    },
     /// A tiny upstream for examples: answers every request with a JSON echo of what it received.
     DemoUpstream {
         #[arg(long, default_value = "127.0.0.1:9001")]
@@ -126,6 +132,11 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        Command::Plugin { command } => {
+            init_logging("warn");
+            let _guard = rt.enter();
+            plugin_command::run(command)
         }
         Command::DemoUpstream { listen } => {
             init_logging("info");

@@ -65,7 +65,22 @@ impl<'a> Request<'a> {
         RequestHead::authority(&self.head)
     }
 
-    /// The normalised path (dot segments resolved) the router matched, without the query.
+    /// The path the router matched and the upstream receives, without the query: the
+    /// gateway's one normalisation of the client's path (`router::path` in the host; the
+    /// contract's `path` in `wit/plugin.wit`).
+    ///
+    /// What it decodes: only percent-escapes of *unreserved* characters (`A-Z a-z 0-9 - . _ ~`),
+    /// so `/%61dmin` reads `/admin`. Dot segments are resolved (`/api/../admin` and
+    /// `/api/%2e%2e/admin` read `/admin`; `..` never climbs above `/`) and runs of `/` are
+    /// merged.
+    ///
+    /// What it does not decode: every other escape stays encoded, with upper-case hex digits —
+    /// `%2F` stays `%2F` (never a separator), `%20` stays `%20`, `%C3%A9` stays `%C3%A9` (not
+    /// `é`), `%25` stays `%25` (so `%252e` is never read as `.`). It is never decoded twice. `+`
+    /// is not a space. A path with a `%` that starts no escape never reaches a plugin (the
+    /// gateway answers 400). For the bytes as the client sent them, use [`Request::raw_path`];
+    /// to compare with text containing non-ASCII characters, percent-encode that text with
+    /// upper-case hex digits first.
     pub fn path(&self) -> String {
         RequestHead::path(&self.head)
     }

@@ -34,6 +34,7 @@ mod mesh;
 mod minimal_wasi;
 mod observability;
 mod path_bypass;
+mod plugin_tool;
 mod prometheus_server;
 mod providers;
 mod proxy_protocol;

@@ -7,7 +7,7 @@
 //! - `provider_start`: the control-plane providers started before the first snapshot;
 //! - `check`: `wasmgate check`, every problem of every stage in one run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -30,26 +30,14 @@ pub mod check;
 mod config_rejection;
 mod json_position;
 pub mod outbound_grant;
+pub mod plugin_tool;
 mod plugin_view;
 mod provider_start;
 pub mod reload;
 mod server_status;
 mod trace_client;
 
-/// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else
-/// `$XDG_CACHE_HOME/wasmgate`, else `$HOME/.cache/wasmgate`.
-pub fn default_cache_dir() -> Option<PathBuf> {
-    match std::env::var_os("WASMGATE_CACHE_DIR") {
-        Some(v) if v == "off" => return None,
-        // wasmtime's cache wants an absolute directory.
-        Some(v) => return std::path::absolute(PathBuf::from(v)).ok(),
-        None => {}
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("wasmgate"))
-}
+pub use crate::plugins::engine::default_cache_dir;
 
 /// Everything a config needs before it can serve: the plugin engine, the registry, the snapshot.
 pub struct Prepared {

@@ -99,11 +99,12 @@ pub use model_providers::{
     KvProviderConfig, ProvidersConfig,
 };
 pub use model_static::{
-    BodyConfig, BodyLimitConfig, DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK, DEFAULT_MAX_HEADERS,
-    DEFAULT_MAX_REPLY_BODY_SIZE, DEFAULT_MAX_REQUESTS_PER_INSTANCE, DEFAULT_MEMORY_LIMIT,
-    DEFAULT_POOL_SIZE, EncodedCharacters, EntryPointConfig, EntryPointLimits, EntryPointRedirect,
-    ForwardedHeadersConfig, H2cUpgrade, Isolation, LogConfig, MIN_MEMORY_LIMIT, OutboundHttpConfig,
-    OverLimit, PluginRuntimeConfig, PluginsConfig, StaticConfig, TransparentConfig,
+    BodyConfig, BodyLimitConfig, DEFAULT_BODY_GRANT_BYTES, DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK,
+    DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE, DEFAULT_MAX_REQUESTS_PER_INSTANCE,
+    DEFAULT_MEMORY_LIMIT, DEFAULT_POOL_SIZE, EncodedCharacters, EntryPointConfig, EntryPointLimits,
+    EntryPointRedirect, ForwardedHeadersConfig, H2cUpgrade, Isolation, LogConfig, MIN_MEMORY_LIMIT,
+    OutboundHttpConfig, OverLimit, PluginRuntimeConfig, PluginsConfig, StaticConfig,
+    TransparentConfig,
 };
 pub use model_tcp::{
     DEFAULT_TCP_DIAL_TIMEOUT, DEFAULT_TERMINATION_DELAY, TcpConfig, TcpLoadBalancerConfig,

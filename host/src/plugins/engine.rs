@@ -52,6 +52,22 @@ impl Default for EngineSettings {
     }
 }
 
+/// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else
+/// `$XDG_CACHE_HOME/wasmgate`, else `$HOME/.cache/wasmgate`. Read once per engine created.
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    match std::env::var_os("WASMGATE_CACHE_DIR") {
+        Some(v) if v == "off" => return None,
+        // wasmtime's cache wants an absolute directory.
+        Some(v) => return std::path::absolute(PathBuf::from(v)).ok(),
+        None => {}
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("wasmgate"))
+}
+
 /// The engine plus its ticker; dropping it stops the ticker.
 pub struct PluginEngine {
     engine: Engine,

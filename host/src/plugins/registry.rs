@@ -207,6 +207,33 @@ impl PluginRegistry {
         })
     }
 
+    /// Adds one plugin file by path (name = file stem), overriding a bundled plugin of that
+    /// name: how `wasmgate plugin test` / `plugin inspect` load a file with the gateway's own
+    /// engine and linker. Returns the plugin's name. Nothing is compiled yet.
+    pub fn with_file(mut self, path: &Path) -> Result<(Self, String), LoadError> {
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("plugin")
+            .to_owned();
+        let file = PluginFile::new(
+            name.clone(),
+            PluginSource::File(path.to_owned()),
+            Arc::from(bytes),
+        );
+        self.files.insert(name.clone(), file);
+        Ok((self, name))
+    }
+
+    /// The plugin file of that name (bytes, hash, source), if any.
+    pub fn file(&self, name: &str) -> Option<&PluginFile> {
+        self.files.get(name)
+    }
+
     /// Adds Traefik's `experimental.localPlugins` (name -> plugin directory with a
     /// `.traefik.yml`), which override plugins of the same name. Start-up only; a directory
     /// that cannot be used is an error naming it.
