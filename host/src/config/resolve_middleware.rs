@@ -198,6 +198,7 @@ pub(crate) fn resolve_middleware(
             reporter.parse(file, &entry.value, &entry_path, entry.line)?;
         return Some(MiddlewareConfig {
             plugin: String::new(),
+            sha256: None,
             config_json: "{}".to_string(),
             runtime: base.defaults.clone(),
             type_key: type_key.to_string(),
@@ -205,8 +206,9 @@ pub(crate) fn resolve_middleware(
             encoded_characters: Some(raw.over(EncodedCharacters::default())),
         });
     }
-    let (plugin, config, raw_runtime) = if type_key == PLUGIN_KEY {
-        read_plugin(reporter, file, &entry_path, entry)?
+    let (plugin, sha256, config, raw_runtime) = if type_key == PLUGIN_KEY {
+        let choice = read_plugin(reporter, file, &entry_path, entry)?;
+        (choice.name, choice.sha256, choice.config, choice.runtime)
     } else {
         match TRAEFIK_MIDDLEWARES.iter().find(|(key, _)| *key == type_key) {
             Some((_, Some(plugin))) => {
@@ -237,7 +239,7 @@ pub(crate) fn resolve_middleware(
                         .max_reply_body_size
                         .get_or_insert(SizeValue(1024 * 1024));
                 }
-                ((*plugin).to_string(), Some(config), runtime)
+                ((*plugin).to_string(), None, Some(config), runtime)
             }
             Some((_, None)) => {
                 let reason = format!("middleware type \"{type_key}\" is not supported yet");
@@ -279,6 +281,7 @@ pub(crate) fn resolve_middleware(
     );
     Some(MiddlewareConfig {
         plugin,
+        sha256,
         config_json,
         runtime,
         type_key: type_key.to_string(),

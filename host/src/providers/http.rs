@@ -43,6 +43,32 @@ pub(crate) enum HttpProviderError {
     NotText,
 }
 
+/// An HTTP/1.1 client for `http://` and `https://` URLs with the client TLS of `tls` (its
+/// files read here, once; `site` names the setting in errors) and `connect_timeout`. Shared
+/// by the HTTP provider and the plugin store.
+pub(crate) fn https_client(
+    tls: &crate::config::UpstreamTlsConfig,
+    connect_timeout: Duration,
+    site: &str,
+) -> Result<Client<HttpsConnector<HttpConnector>, Empty<Bytes>>, String> {
+    let at = |reason: &str| ConfigError {
+        file: PathBuf::from(site),
+        line: None,
+        key: "tls".to_string(),
+        reason: reason.to_string(),
+    };
+    let tls = crate::tls::upstream_tls(tls, at).map_err(|e| e.to_string())?;
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(connect_timeout));
+    let connector = HttpsConnectorBuilder::new()
+        .with_tls_config((*tls.config).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
 /// What one poll found.
 enum Polled {
     /// 304, or the same body as last time.
@@ -73,23 +99,8 @@ impl HttpProvider {
             headers.push((name, value));
         }
         let tls_config = config.tls.clone().unwrap_or_default();
-        let site = |reason: &str| ConfigError {
-            file: PathBuf::from("providers.http"),
-            line: None,
-            key: "tls".to_string(),
-            reason: reason.to_string(),
-        };
-        let tls = crate::tls::upstream_tls(&tls_config, site)
-            .map_err(|e| HttpProviderError::Setup(e.to_string()))?;
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(config.poll_timeout));
-        let connector = HttpsConnectorBuilder::new()
-            .with_tls_config((*tls.config).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = https_client(&tls_config, config.poll_timeout, "providers.http")
+            .map_err(HttpProviderError::Setup)?;
         Ok(HttpProvider {
             config,
             headers,

@@ -47,27 +47,9 @@ impl RedisProvider {
             .await;
     }
 
-    fn client(&self, endpoint: &str) -> redis::RedisResult<redis::Client> {
-        let (host, port) = match endpoint.rsplit_once(':') {
-            Some((host, port)) => (host.trim_matches(['[', ']']), port.parse().unwrap_or(6379)),
-            None => (endpoint, 6379),
-        };
-        let mut settings = RedisConnectionInfo::default().set_db(self.config.db);
-        if let Some(user) = &self.config.username {
-            settings = settings.set_username(user);
-        }
-        if let Some(password) = &self.config.password {
-            settings = settings.set_password(password);
-        }
-        let info = (host.to_string(), port)
-            .into_connection_info()?
-            .set_redis_settings(settings);
-        redis::Client::open(info)
-    }
-
     /// One connection's life: see the module doc.
     async fn session(&self, endpoint: String) -> Result<Session, String> {
-        let client = self.client(&endpoint).map_err(|e| e.to_string())?;
+        let client = client(&self.config, &endpoint).map_err(|e| e.to_string())?;
         let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
         let pattern = format!("__keyspace@{}__:{}/*", self.config.db, self.config.root_key);
         pubsub
@@ -93,7 +75,52 @@ impl RedisProvider {
     }
 }
 
-/// Every key under `root/` and its value (keys deleted between SCAN and MGET are left out).
+/// A client of `endpoint` (`host:port`) with the provider's database and credentials.
+fn client(config: &KvProviderConfig, endpoint: &str) -> redis::RedisResult<redis::Client> {
+    let (host, port) = match endpoint.rsplit_once(':') {
+        Some((host, port)) => (host.trim_matches(['[', ']']), port.parse().unwrap_or(6379)),
+        None => (endpoint, 6379),
+    };
+    let mut settings = RedisConnectionInfo::default().set_db(config.db);
+    if let Some(user) = &config.username {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = &config.password {
+        settings = settings.set_password(password);
+    }
+    let info = (host.to_string(), port)
+        .into_connection_info()?
+        .set_redis_settings(settings);
+    redis::Client::open(info)
+}
+
+/// The bytes stored at `key`, from the first endpoint that answers (`None`: no such key).
+/// One connection per call: the plugin fetcher calls it only while a pinned file is missing.
+pub(crate) async fn get_bytes(
+    config: &KvProviderConfig,
+    key: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let mut last_error = String::from("no endpoint");
+    for endpoint in &config.endpoints {
+        let attempt = async {
+            let client = client(config, endpoint)?;
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            redis::cmd("GET")
+                .arg(key)
+                .query_async::<Option<Vec<u8>>>(&mut conn)
+                .await
+        };
+        match attempt.await {
+            Ok(value) => return Ok(value),
+            Err(e) => last_error = format!("{endpoint}: {e}"),
+        }
+    }
+    Err(last_error)
+}
+
+/// Every key under `root/` and its value (keys deleted between SCAN and MGET are left out),
+/// except pinned plugin files under `root/plugins/` (binary, and not config: the plugin
+/// fetcher reads them one by one).
 async fn read_tree(
     conn: &mut redis::aio::MultiplexedConnection,
     root: &str,
@@ -116,6 +143,8 @@ async fn read_tree(
         }
         cursor = next;
     }
+    let plugins = super::kv_tree::kv_plugin_prefix(root);
+    keys.retain(|k| !k.starts_with(&plugins));
     keys.sort();
     keys.dedup();
     if keys.is_empty() {

@@ -165,6 +165,25 @@ impl Store {
         }
     }
 
+    /// Writes one binary value (a plugin file).
+    pub async fn put_bytes(&self, key: &str, value: &[u8]) {
+        match self.kind {
+            Kind::Redis => {
+                let mut conn = self.redis_conn().await.expect("redis connection");
+                let () = redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("SET");
+            }
+            Kind::Etcd => {
+                let body = serde_json::json!({"key": B64.encode(key), "value": B64.encode(value)});
+                self.etcd_call("/v3/kv/put", &body).await.expect("etcd put");
+            }
+        }
+    }
+
     /// Deletes `keys`.
     pub async fn delete(&self, keys: &[&str]) {
         match self.kind {
