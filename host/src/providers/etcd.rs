@@ -17,9 +17,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{Request, header};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
@@ -36,7 +36,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest range answer read.
 const MAX_RANGE: usize = 64 * 1024 * 1024;
 
-pub(crate) type EtcdClient = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type EtcdClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 pub(crate) struct EtcdProvider {
     config: KvProviderConfig,
@@ -44,11 +44,11 @@ pub(crate) struct EtcdProvider {
 }
 
 impl EtcdProvider {
-    pub(crate) fn new(config: KvProviderConfig) -> EtcdProvider {
-        EtcdProvider {
-            config,
-            client: new_client(),
-        }
+    /// # Errors
+    /// A `tls` file that does not load.
+    pub(crate) fn new(config: KvProviderConfig) -> Result<EtcdProvider, String> {
+        let client = new_client(&config)?;
+        Ok(EtcdProvider { config, client })
     }
 
     /// Runs sessions until `shutdown` flips.
@@ -65,7 +65,7 @@ impl EtcdProvider {
 
     /// One watch's life: see the module doc.
     async fn session(&self, endpoint: String) -> Result<Session, String> {
-        let base = base_url(&endpoint);
+        let base = base_url(&self.config, &endpoint);
         let token = authenticate(&self.client, &self.config, &base).await?;
         let prefix = format!("{}/", self.config.root_key);
         // Two ranges around `<rootKey>/plugins/`: pinned plugin files are binary and not
@@ -121,10 +121,12 @@ impl EtcdProvider {
     }
 }
 
-/// `http://host:port` for an endpoint written without a scheme.
-fn base_url(endpoint: &str) -> String {
+/// `http://host:port` (`https://` with `tls`) for an endpoint written without a scheme.
+fn base_url(config: &KvProviderConfig, endpoint: &str) -> String {
     if endpoint.contains("://") {
         endpoint.trim_end_matches('/').to_string()
+    } else if config.tls.is_some() {
+        format!("https://{endpoint}")
     } else {
         format!("http://{endpoint}")
     }
@@ -147,11 +149,11 @@ async fn authenticate(
         .map(str::to_owned))
 }
 
-/// The HTTP client of the JSON gateway (the provider's and the plugin fetcher's).
-pub(crate) fn new_client() -> EtcdClient {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(CALL_TIMEOUT));
-    Client::builder(TokioExecutor::new()).build(connector)
+/// The HTTP client of the JSON gateway (the provider's and the plugin fetcher's), with the
+/// provider's `tls` (files read here, once).
+pub(crate) fn new_client(config: &KvProviderConfig) -> Result<EtcdClient, String> {
+    let tls = config.tls.clone().unwrap_or_default();
+    super::http::https_client(&tls, CALL_TIMEOUT, "providers.etcd")
 }
 
 /// The bytes stored at `key`, from the first endpoint that answers (`None`: no such key).
@@ -162,7 +164,7 @@ pub(crate) async fn get_bytes(
 ) -> Result<Option<Vec<u8>>, String> {
     let mut last_error = String::from("no endpoint");
     for endpoint in &config.endpoints {
-        let base = base_url(endpoint);
+        let base = base_url(config, endpoint);
         let attempt = async {
             let token = authenticate(client, config, &base).await?;
             let range = json!({"key": B64.encode(key)});

@@ -46,11 +46,15 @@ pub(crate) enum HttpProviderError {
 /// An HTTP/1.1 client for `http://` and `https://` URLs with the client TLS of `tls` (its
 /// files read here, once; `site` names the setting in errors) and `connect_timeout`. Shared
 /// by the HTTP provider and the plugin store.
-pub(crate) fn https_client(
+pub(crate) fn https_client<B>(
     tls: &crate::config::UpstreamTlsConfig,
     connect_timeout: Duration,
     site: &str,
-) -> Result<Client<HttpsConnector<HttpConnector>, Empty<Bytes>>, String> {
+) -> Result<Client<HttpsConnector<HttpConnector>, B>, String>
+where
+    B: hyper::body::Body + Send,
+    B::Data: Send,
+{
     let at = |reason: &str| ConfigError {
         file: PathBuf::from(site),
         line: None,

@@ -63,10 +63,14 @@ pub fn start(
         ));
     }
     if let Some(etcd) = &config.etcd {
-        let provider = etcd::EtcdProvider::new(etcd.clone());
-        tasks.push(tokio::spawn(
-            provider.run(updates.clone(), shutdown.clone()),
-        ));
+        match etcd::EtcdProvider::new(etcd.clone()) {
+            Ok(provider) => {
+                tasks.push(tokio::spawn(
+                    provider.run(updates.clone(), shutdown.clone()),
+                ));
+            }
+            Err(e) => tracing::error!(provider = "etcd", "provider not started: {e}"),
+        }
     }
     tasks
 }

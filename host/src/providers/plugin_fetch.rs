@@ -53,7 +53,7 @@ enum Source {
     },
     Redis(KvProviderConfig),
     Etcd {
-        config: KvProviderConfig,
+        config: Box<KvProviderConfig>,
         client: super::etcd::EtcdClient,
     },
 }
@@ -144,10 +144,13 @@ impl PluginFetcher {
             sources.push(Source::Redis(redis.clone()));
         }
         if let Some(etcd) = &providers.etcd {
-            sources.push(Source::Etcd {
-                config: etcd.clone(),
-                client: super::etcd::new_client(),
-            });
+            match super::etcd::new_client(etcd) {
+                Ok(client) => sources.push(Source::Etcd {
+                    config: Box::new(etcd.clone()),
+                    client,
+                }),
+                Err(e) => tracing::error!("etcd plugin files not used: {e}"),
+            }
         }
         (!sources.is_empty()).then_some(PluginFetcher {
             sources,

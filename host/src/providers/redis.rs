@@ -75,7 +75,8 @@ impl RedisProvider {
     }
 }
 
-/// A client of `endpoint` (`host:port`) with the provider's database and credentials.
+/// A client of `endpoint` (`host:port`) with the provider's database and credentials, over
+/// TLS when `tls` is set (its CA and client certificate files are read here, per session).
 fn client(config: &KvProviderConfig, endpoint: &str) -> redis::RedisResult<redis::Client> {
     let (host, port) = match endpoint.rsplit_once(':') {
         Some((host, port)) => (host.trim_matches(['[', ']']), port.parse().unwrap_or(6379)),
@@ -88,10 +89,46 @@ fn client(config: &KvProviderConfig, endpoint: &str) -> redis::RedisResult<redis
     if let Some(password) = &config.password {
         settings = settings.set_password(password);
     }
-    let info = (host.to_string(), port)
-        .into_connection_info()?
-        .set_redis_settings(settings);
-    redis::Client::open(info)
+    let Some(tls) = &config.tls else {
+        let info = (host.to_string(), port)
+            .into_connection_info()?
+            .set_redis_settings(settings);
+        return redis::Client::open(info);
+    };
+    let addr = redis::ConnectionAddr::TcpTls {
+        host: host.to_string(),
+        port,
+        insecure: tls.insecure_skip_verify,
+        tls_params: None,
+    };
+    let info = addr.into_connection_info()?.set_redis_settings(settings);
+    redis::Client::build_with_tls(info, tls_certificates(tls)?)
+}
+
+/// The CA and client certificate of `tls` as the Redis client takes them (PEM bytes).
+fn tls_certificates(
+    tls: &crate::config::UpstreamTlsConfig,
+) -> redis::RedisResult<redis::TlsCertificates> {
+    let read = |source| {
+        crate::tls::read_pem(source)
+            .map_err(|reason| redis::RedisError::from((redis::ErrorKind::Io, "tls", reason)))
+    };
+    let mut root_cert = Vec::new();
+    for ca in &tls.root_cas {
+        root_cert.extend(read(ca)?);
+        root_cert.push(b'\n');
+    }
+    let client_tls = match tls.certificates.first() {
+        Some(pair) => Some(redis::ClientTlsConfig {
+            client_cert: read(&pair.cert)?,
+            client_key: read(&pair.key)?,
+        }),
+        None => None,
+    };
+    Ok(redis::TlsCertificates {
+        client_tls,
+        root_cert: (!root_cert.is_empty()).then_some(root_cert),
+    })
 }
 
 /// The bytes stored at `key`, from the first endpoint that answers (`None`: no such key).
