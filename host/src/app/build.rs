@@ -2,7 +2,7 @@
 //! middleware's config with its plugin, create services and transports. Runs at start-up and
 //! reload, never per request. Any error rejects the whole config (the old snapshot stays).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::config::{ConfigError, Isolation as ConfigIsolation, LoadedConfig, PluginRuntimeConfig};
@@ -63,6 +63,18 @@ pub fn build_snapshot(
     config: &LoadedConfig,
     registry: &PluginRegistry,
 ) -> Result<Snapshot, Vec<ConfigError>> {
+    build_snapshot_pending(config, registry, &BTreeSet::new())
+}
+
+/// [`build_snapshot`] with the middlewares in `pending` left out: their pinned plugin file is
+/// not here yet (`super::pins`). Every router using one of them answers 503 instead of running
+/// without it (a missing auth plugin must not open its route). Start-up only: a reload waits
+/// for the files instead, keeping the previous snapshot.
+pub(crate) fn build_snapshot_pending(
+    config: &LoadedConfig,
+    registry: &PluginRegistry,
+    pending: &BTreeSet<String>,
+) -> Result<Snapshot, Vec<ConfigError>> {
     let http = &config.dynamic.http;
     let mut errors = Vec::new();
 
@@ -72,18 +84,24 @@ pub fn build_snapshot(
     // Middlewares: resolve the plugin, validate its config, build its instance pool.
     let mut middlewares: BTreeMap<&str, Arc<PluginMiddleware>> = BTreeMap::new();
     for (name, mw) in &http.middlewares {
-        if mw.chain.is_some() || mw.encoded_characters.is_some() || mw.native.is_some() {
+        if mw.chain.is_some()
+            || mw.encoded_characters.is_some()
+            || mw.native.is_some()
+            || pending.contains(name)
+        {
             // A Traefik chain runs no plugin of its own: routers get its members instead. An
-            // `encodedCharacters` middleware is a setting of the routers using it (below).
+            // `encodedCharacters` middleware is a setting of the routers using it (below). A
+            // pending one has no plugin file yet.
             continue;
         }
+        let plugin = mw.registry_name();
         let key = [
             &["http", "middlewares", name.as_str()][..],
             &[mw.type_key.as_str()],
         ]
         .concat();
         // A Traefik Wasm plugin (http-wasm guest) rather than a component.
-        match registry.http_wasm_module(&mw.plugin) {
+        match registry.http_wasm_module(&plugin) {
             Ok(Some(module)) => {
                 match super::build_http_wasm::configure(
                     config,
@@ -107,7 +125,7 @@ pub fn build_snapshot(
                 continue;
             }
         }
-        let compiled = match registry.compiled(&mw.plugin) {
+        let compiled = match registry.compiled(&plugin) {
             Ok(Some(c)) => c,
             Ok(None) => {
                 let mut known: Vec<&str> = registry.files().map(|f| f.name.as_str()).collect();
@@ -276,6 +294,11 @@ pub fn build_snapshot(
             },
         };
         let expanded = http.expand_middlewares(&router.middlewares);
+        let (backend, expanded) = if expanded.iter().any(|m| pending.contains(m)) {
+            (Backend::PluginsPending, Vec::new())
+        } else {
+            (backend, expanded)
+        };
         // Several `encodedCharacters` middlewares on one router: each must allow an escape.
         let encoded_characters = expanded
             .iter()

@@ -32,7 +32,7 @@ pub(super) fn configure(
     }
     let hash = registry
         .files()
-        .find(|f| f.name == mw.plugin)
+        .find(|f| f.name == mw.registry_name())
         .map(|f| f.short_hash().to_owned())
         .unwrap_or_default();
     let identity = PluginIdentity {

@@ -9,8 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::build::build_snapshot;
-use super::{Prepared, default_cache_dir};
+use super::{Prepared, compiled_cache_dir};
 use crate::config::{self, ConfigError};
 use crate::plugins::{EngineSettings, PluginEngine, PluginRegistry};
 
@@ -25,7 +24,7 @@ pub fn check(path: &Path) -> Result<Prepared, Vec<String>> {
     let plugins = &config.static_config.plugins;
     let settings = EngineSettings {
         epoch_tick: plugins.epoch_tick,
-        cache_dir: default_cache_dir(),
+        cache_dir: compiled_cache_dir(),
         ..EngineSettings::default()
     };
     let engine = match PluginEngine::new(settings) {
@@ -50,14 +49,19 @@ pub fn check(path: &Path) -> Result<Prepared, Vec<String>> {
             return Err(lines(config.errors_in_source_order(errors).0));
         }
     };
-    let registry = match registry.with_local_plugins(&plugins.local_plugins) {
+    let mut registry = match registry.with_local_plugins(&plugins.local_plugins) {
         Ok(registry) => registry,
         Err(e) => {
             errors.push(config.error_at(&["experimental", "localPlugins"], e.to_string()));
             return Err(lines(config.errors_in_source_order(errors).0));
         }
     };
-    match build_snapshot(&config, &registry) {
+    // `check` fetches nothing: a pinned file must be in the plugin directory or the cache.
+    let files = crate::plugins::PinnedFiles::new(super::pinned_files_dir());
+    let missing = super::pins::resolve_pins(&config, &mut registry, &files);
+    errors.extend(super::pins::missing_errors(&config, &missing, &[]));
+    let pending = super::pins::middlewares(&missing);
+    match super::build::build_snapshot_pending(&config, &registry, &pending) {
         Ok(snapshot) if errors.is_empty() => Ok(Prepared {
             config,
             registry,

@@ -15,11 +15,13 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::config::{self, LoadedConfig};
-use crate::plugins::{EngineSettings, PluginEngine, PluginRegistry};
+use crate::plugins::pinned_files::PINNED_FILES_DIR;
+use crate::plugins::{EngineSettings, PinnedFiles, PluginEngine, PluginRegistry};
 use crate::proxy::{ConnectionLimits, Entrypoint, Snapshot, TrustedSenders};
 use crate::router::path::{Encoded, PathPolicy};
-use build::build_snapshot;
-use reload::Reloader;
+use build::build_snapshot_pending;
+use pins::MissingPin;
+use reload::{PinWait, Reloader};
 
 pub mod build;
 mod build_http_wasm;
@@ -30,6 +32,7 @@ pub mod check;
 mod config_rejection;
 mod json_position;
 pub mod outbound_grant;
+mod pins;
 pub mod plugin_tool;
 mod plugin_view;
 mod provider_start;
@@ -37,7 +40,13 @@ pub mod reload;
 mod server_status;
 mod trace_client;
 
-pub use crate::plugins::engine::default_cache_dir;
+pub use crate::plugins::engine::{compiled_cache_dir, default_cache_dir};
+
+/// Where plugin files pinned by hash are kept: `plugin-files/` in [`default_cache_dir`]
+/// (`None`, memory only, when the cache is off).
+pub fn pinned_files_dir() -> Option<std::path::PathBuf> {
+    default_cache_dir().map(|dir| dir.join(PINNED_FILES_DIR))
+}
 
 /// Everything a config needs before it can serve: the plugin engine, the registry, the snapshot.
 pub struct Prepared {
@@ -48,29 +57,41 @@ pub struct Prepared {
 
 /// Loads and validates a config completely (plugins compiled, every middleware's config
 /// validated by its plugin). Errors are `file:line: key: reason` lines.
+/// Plugins pinned by hash must be in the plugin directory or the pinned-file cache (nothing is
+/// fetched here).
 pub fn prepare(path: &Path) -> Result<Prepared, Vec<String>> {
-    prepare_with(path, &[], |_| Ok(()))
+    let files = PinnedFiles::new(pinned_files_dir());
+    let (prepared, missing) = prepare_with(path, &[], &files, |_| Ok(()))?;
+    if missing.is_empty() {
+        return Ok(prepared);
+    }
+    let errors = pins::missing_errors(&prepared.config, &missing, &[]);
+    Err(errors.iter().map(ToString::to_string).collect())
 }
 
 /// [`prepare`], running `setup` on the loaded config before the snapshot is built (`run`
 /// installs the metrics and access-log recorder there, so routes resolve their handles).
+/// Pinned plugin files are taken from `files`; the pins found nowhere are returned with a
+/// snapshot whose routers using them answer 503 (`build::build_snapshot_pending`), unless the
+/// config has no source to fetch them from (an error).
 fn prepare_with(
     path: &Path,
     contributions: &[config::Contribution],
+    files: &PinnedFiles,
     setup: impl FnOnce(&LoadedConfig) -> Result<(), Vec<String>>,
-) -> Result<Prepared, Vec<String>> {
+) -> Result<(Prepared, Vec<MissingPin>), Vec<String>> {
     let config = config::load_with(path, contributions)
         .map_err(|errs| errs.0.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
     setup(&config)?;
     let plugins = &config.static_config.plugins;
     let settings = EngineSettings {
         epoch_tick: plugins.epoch_tick,
-        cache_dir: default_cache_dir(),
+        cache_dir: compiled_cache_dir(),
         ..EngineSettings::default()
     };
     let engine = PluginEngine::new(settings)
         .map_err(|e| vec![format!("cannot start the plugin engine: {e:#}")])?;
-    let registry = PluginRegistry::load(Arc::new(engine), plugins.directory.as_deref())
+    let mut registry = PluginRegistry::load(Arc::new(engine), plugins.directory.as_deref())
         .map_err(|e| {
             let dir = plugins
                 .directory
@@ -91,13 +112,20 @@ fn prepare_with(
                     .to_string(),
             ]
         })?;
-    let snapshot = build_snapshot(&config, &registry)
+    let missing = pins::resolve_pins(&config, &mut registry, files);
+    let sources = pins::sources(&config);
+    if !missing.is_empty() && sources.is_empty() {
+        let errors = pins::missing_errors(&config, &missing, &sources);
+        return Err(errors.iter().map(ToString::to_string).collect());
+    }
+    let snapshot = build_snapshot_pending(&config, &registry, &pins::middlewares(&missing))
         .map_err(|errs| errs.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
-    Ok(Prepared {
+    let prepared = Prepared {
         config,
         registry,
         snapshot,
-    })
+    };
+    Ok((prepared, missing))
 }
 
 /// Serves until SIGTERM or SIGINT, reloading on config or plugin changes and on SIGHUP.
@@ -114,10 +142,18 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         install_acme(config)
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let mut providers = provider_start::StartedProviders::start(&path, &shutdown_rx).await;
+    let files = Arc::new(PinnedFiles::new(pinned_files_dir()));
+    let (wanted, wanted_rx) = watch::channel(std::collections::BTreeSet::new());
+    let (arrived_tx, arrived) = tokio::sync::mpsc::unbounded_channel();
+    let fetch = provider_start::FetchSetup {
+        files: files.clone(),
+        wanted: wanted_rx,
+        arrived: arrived_tx,
+    };
+    let mut providers = provider_start::StartedProviders::start(&path, &shutdown_rx, fetch).await;
     let mut first = std::mem::take(&mut providers.first);
     let started = std::time::Instant::now();
-    let mut attempt = prepare_with(&path, &first, setup);
+    let mut attempt = prepare_with(&path, &first, &files, setup);
     if let Err(errors) = &attempt
         && !first.is_empty()
     {
@@ -128,9 +164,9 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
             errors.len()
         );
         providers.offer_again(std::mem::take(&mut first));
-        attempt = prepare_with(&path, &[], setup);
+        attempt = prepare_with(&path, &[], &files, setup);
     }
-    let prepared = match attempt {
+    let (prepared, missing) = match attempt {
         Ok(p) => p,
         Err(errors) => {
             for e in &errors {
@@ -140,7 +176,23 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         }
     };
     crate::admin::config_loaded(true, started.elapsed());
-    crate::admin::api::record_reload("start-up", true, &[]);
+    if missing.is_empty() {
+        crate::admin::api::record_reload("start-up", true, &[]);
+    } else {
+        // Serving, but not ready: routers using the missing plugins answer 503, and so does
+        // `/ping`, until the fetcher brings the files and the reload that follows applies.
+        crate::admin::api::set_waiting_for_plugins(true);
+        let sources = pins::sources(&prepared.config);
+        let lines: Vec<String> = pins::missing_errors(&prepared.config, &missing, &sources)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        for line in &lines {
+            tracing::warn!("not ready, waiting for a plugin file: {line}");
+        }
+        crate::admin::api::record_reload("start-up", false, &lines);
+        wanted.send_replace(pins::hashes(&missing));
+    }
     let snapshot = Arc::new(ArcSwap::from_pointee(prepared.snapshot));
     let entry_points = prepared.config.static_config.entry_points.clone();
     // Watch before listening: a change made once the gateway says it listens is never missed.
@@ -150,12 +202,13 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         prepared.registry,
         snapshot.clone(),
         first,
+        PinWait { files, wanted },
     );
     let updates = std::mem::replace(
         &mut providers.updates,
         tokio::sync::mpsc::unbounded_channel().1,
     );
-    let reload_task = tokio::spawn(reloader.watch(updates).run(shutdown_rx.clone()));
+    let reload_task = tokio::spawn(reloader.watch(updates, arrived).run(shutdown_rx.clone()));
     let mut tasks = Vec::new();
     for (name, ep) in &entry_points {
         let entrypoint = Entrypoint::bind(name, ep.address, ep.reuse_port)

@@ -9,11 +9,22 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{self, Contribution, ProvidersConfig};
+use crate::plugins::PinnedFiles;
+use crate::providers::PluginFetcher;
+
+/// What the pinned-plugin fetcher (`crate::providers::plugin_fetch`) is started with: where
+/// files are kept, the hashes wanted (set by start-up and reloads), where arrivals are sent.
+pub(crate) struct FetchSetup {
+    pub(crate) files: Arc<PinnedFiles>,
+    pub(crate) wanted: watch::Receiver<BTreeSet<String>>,
+    pub(crate) arrived: mpsc::UnboundedSender<String>,
+}
 
 /// How long start-up waits for a KV store's first tree.
 const KV_WAIT: Duration = Duration::from_secs(2);
@@ -29,14 +40,26 @@ pub(crate) struct StartedProviders {
 
 impl StartedProviders {
     /// Starts the providers the config at `path` names (none when it does not load this far:
-    /// start-up then reports the config's errors) and waits for their first contributions.
-    pub(crate) async fn start(path: &Path, shutdown: &watch::Receiver<bool>) -> StartedProviders {
-        let providers = match config::load_for_check(path) {
-            (Some(loaded), _) => loaded.static_config.providers,
-            (None, _) => ProvidersConfig::default(),
+    /// start-up then reports the config's errors) and the pinned-plugin fetcher over
+    /// `plugins.store` and the KV providers, and waits for the providers' first contributions.
+    pub(crate) async fn start(
+        path: &Path,
+        shutdown: &watch::Receiver<bool>,
+        fetch: FetchSetup,
+    ) -> StartedProviders {
+        let (providers, store) = match config::load_for_check(path) {
+            (Some(loaded), _) => (
+                loaded.static_config.providers,
+                loaded.static_config.plugins.store,
+            ),
+            (None, _) => (ProvidersConfig::default(), None),
         };
         let (sender, mut updates) = mpsc::unbounded_channel();
-        let tasks = crate::providers::start(&providers, &sender, shutdown);
+        let mut tasks = crate::providers::start(&providers, &sender, shutdown);
+        if let Some(fetcher) = PluginFetcher::new(store.as_deref(), &providers, fetch.files) {
+            let run = fetcher.run(fetch.wanted, fetch.arrived, shutdown.clone());
+            tasks.push(tokio::spawn(run));
+        }
         let mut waiting: BTreeSet<&'static str> = BTreeSet::new();
         let mut wait = Duration::ZERO;
         if let Some(http) = &providers.http {

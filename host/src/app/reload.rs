@@ -10,6 +10,11 @@
 //!
 //! Static settings (entry points, plugin directory, engine) are read once at start-up; a
 //! reload that changes them logs that a restart is needed and applies the rest.
+//!
+//! A config that pins a plugin file not here yet (`super::pins`) waits: the old snapshot keeps
+//! serving, the wait is reported (log and `/api/reloads`, with the pinned `file:line`), the
+//! fetcher is asked for the files, and the config is tried again when one arrives. Provider
+//! contributions that wait are kept and applied with it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,8 +25,9 @@ use notify::{Event, RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
 use super::build::build_snapshot;
+use super::pins;
 use crate::config::{self, Contribution, LoadedConfig};
-use crate::plugins::PluginRegistry;
+use crate::plugins::{PinnedFiles, PluginRegistry};
 use crate::proxy::SharedSnapshot;
 
 /// Quiet time after the last file event before a reload starts (editors and copies write in
@@ -35,6 +41,15 @@ struct Live {
     registry: Arc<PluginRegistry>,
     /// Each control-plane provider's last accepted contribution (`crate::providers`).
     contributions: BTreeMap<&'static str, Contribution>,
+    /// Contributions newer than the accepted ones, waiting for pinned plugin files; tried
+    /// with every reload until they are applied or replaced.
+    waiting: BTreeMap<&'static str, Contribution>,
+}
+
+/// Pinned plugin files: the files here, and the hashes the fetcher is asked for.
+pub struct PinWait {
+    pub(crate) files: Arc<PinnedFiles>,
+    pub(crate) wanted: watch::Sender<BTreeSet<String>>,
 }
 
 pub struct Reloader {
@@ -45,6 +60,7 @@ pub struct Reloader {
     local_plugin_dirs: Vec<PathBuf>,
     snapshot: SharedSnapshot,
     live: Mutex<Live>,
+    pins: PinWait,
 }
 
 /// How a reload went.
@@ -53,6 +69,9 @@ pub enum ReloadOutcome {
     Applied,
     /// The config or a plugin's validation failed; the old snapshot keeps serving.
     Rejected(Vec<String>),
+    /// The config pins plugin files not here yet; the old snapshot keeps serving until they
+    /// arrive (the lines say which, where).
+    Waiting(Vec<String>),
 }
 
 impl Reloader {
@@ -62,6 +81,7 @@ impl Reloader {
         registry: PluginRegistry,
         snapshot: SharedSnapshot,
         contributions: Vec<Contribution>,
+        pins: PinWait,
     ) -> Arc<Self> {
         let plugin_dir = config.static_config.plugins.directory.clone();
         let local_plugin_dirs = config
@@ -80,7 +100,9 @@ impl Reloader {
                 config,
                 registry: Arc::new(registry),
                 contributions: contributions.into_iter().map(|c| (c.provider, c)).collect(),
+                waiting: BTreeMap::new(),
             }),
+            pins,
         })
     }
 
@@ -129,6 +151,12 @@ impl Reloader {
         self.reload_with(why, None)
     }
 
+    /// Tries the config again once a pinned plugin file arrived (`crate::providers::
+    /// plugin_fetch`), with the contributions that waited for it. Blocking, as `reload`.
+    pub fn plugin_arrived(&self) -> ReloadOutcome {
+        self.reload_with("plugin fetched", None)
+    }
+
     /// [`Reloader::reload`] with a provider's new contribution in place of its last accepted
     /// one. Accepted: it becomes that provider's last good contribution. Refused: the provider
     /// keeps its last good one (and the gateway its snapshot), and the refusal names the
@@ -149,7 +177,11 @@ impl Reloader {
     fn reload_with(&self, why: &str, candidate: Option<Contribution>) -> ReloadOutcome {
         let started = std::time::Instant::now();
         let mut live = self.lock();
+        // The newest contribution of each provider: its candidate, else what waits, else its
+        // last accepted one.
         let mut contributions = live.contributions.clone();
+        contributions.extend(live.waiting.iter().map(|(p, c)| (*p, c.clone())));
+        let candidate_provider = candidate.as_ref().map(|c| c.provider);
         if let Some(candidate) = candidate {
             contributions.insert(candidate.provider, candidate);
         }
@@ -157,11 +189,11 @@ impl Reloader {
         let config = match config::load_with(&self.config_path, &inputs) {
             Ok(c) => c,
             Err(errors) => {
-                return self.rejected(
-                    why,
-                    errors.0.iter().map(ToString::to_string).collect(),
-                    started,
-                );
+                if let Some(provider) = candidate_provider {
+                    live.waiting.remove(provider);
+                }
+                let errors = errors.0.iter().map(ToString::to_string).collect();
+                return self.rejected(why, errors, started);
             }
         };
         if config.static_config.entry_points != live.config.static_config.entry_points
@@ -176,17 +208,39 @@ impl Reloader {
             .middlewares
             .values()
             .chain(config.dynamic.http.middlewares.values())
-            .map(|m| m.plugin.clone())
+            .map(|m| m.registry_name().into_owned())
             .collect();
-        let registry = live.registry.rescan(self.plugin_dir.as_deref(), &in_use);
+        let mut registry = live.registry.rescan(self.plugin_dir.as_deref(), &in_use);
+        let missing = pins::resolve_pins(&config, &mut registry, &self.pins.files);
+        self.pins.wanted.send_replace(pins::hashes(&missing));
+        if !missing.is_empty() {
+            let sources = pins::sources(&config);
+            let lines: Vec<String> = pins::missing_errors(&config, &missing, &sources)
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            if sources.is_empty() {
+                if let Some(provider) = candidate_provider {
+                    live.waiting.remove(provider);
+                }
+                return self.rejected(why, lines, started);
+            }
+            // The candidate waits with the files (what waited already still does).
+            if let Some(provider) = candidate_provider
+                && let Some(contribution) = contributions.remove(provider)
+            {
+                live.waiting.insert(provider, contribution);
+            }
+            return self.waiting(why, lines);
+        }
         let snapshot = match build_snapshot(&config, &registry) {
             Ok(r) => r,
             Err(errors) => {
-                return self.rejected(
-                    why,
-                    errors.iter().map(ToString::to_string).collect(),
-                    started,
-                );
+                if let Some(provider) = candidate_provider {
+                    live.waiting.remove(provider);
+                }
+                let errors = errors.iter().map(ToString::to_string).collect();
+                return self.rejected(why, errors, started);
             }
         };
         self.snapshot.store(Arc::new(snapshot));
@@ -194,12 +248,27 @@ impl Reloader {
             config,
             registry: Arc::new(registry),
             contributions,
+            waiting: BTreeMap::new(),
         };
+        // Every plugin of the serving snapshot is present and compiled.
+        crate::admin::api::set_waiting_for_plugins(false);
         crate::admin::config_loaded(true, started.elapsed());
         crate::admin::api::record_reload(why, true, &[]);
         tracing::info!(trigger = why, "configuration reloaded");
         release_freed_memory();
         ReloadOutcome::Applied
+    }
+
+    /// Reports a config that waits for pinned plugin files (the old snapshot keeps serving).
+    fn waiting(&self, why: &str, lines: Vec<String>) -> ReloadOutcome {
+        crate::admin::api::record_reload(why, false, &lines);
+        for line in &lines {
+            tracing::warn!(
+                trigger = why,
+                "configuration waits for a plugin file: {line}"
+            );
+        }
+        ReloadOutcome::Waiting(lines)
     }
 
     fn rejected(
@@ -226,6 +295,7 @@ impl Reloader {
     pub fn watch(
         self: &Arc<Self>,
         providers: mpsc::UnboundedReceiver<Contribution>,
+        arrived: mpsc::UnboundedReceiver<String>,
     ) -> ReloadTrigger {
         let (tx, rx) = mpsc::unbounded_channel::<()>();
         let watcher = match self.start_watcher(tx) {
@@ -248,6 +318,7 @@ impl Reloader {
             hangup,
             _watcher: watcher,
             providers,
+            arrived,
         }
     }
 
@@ -300,6 +371,8 @@ pub struct ReloadTrigger {
     /// Contributions of the control-plane providers, each applied by
     /// [`Reloader::reload_provider`].
     providers: mpsc::UnboundedReceiver<Contribution>,
+    /// Hashes of pinned plugin files the fetcher kept ([`Reloader::plugin_arrived`]).
+    arrived: mpsc::UnboundedReceiver<String>,
 }
 
 impl ReloadTrigger {
@@ -319,6 +392,13 @@ impl ReloadTrigger {
                 Some(candidate) = self.providers.recv() => {
                     let reloader = self.reloader.clone();
                     let _ = tokio::task::spawn_blocking(move || reloader.reload_provider(candidate)).await;
+                    continue;
+                }
+                Some(_) = self.arrived.recv() => {
+                    // Several files of one config arrive together: one reload for all.
+                    while self.arrived.try_recv().is_ok() {}
+                    let reloader = self.reloader.clone();
+                    let _ = tokio::task::spawn_blocking(move || reloader.plugin_arrived()).await;
                     continue;
                 }
             };

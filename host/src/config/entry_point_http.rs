@@ -210,6 +210,7 @@ pub(crate) fn apply_entry_point_http(http: &mut HttpConfig, statics: &StaticConf
             middleware_name.clone(),
             MiddlewareConfig {
                 plugin: "redirect-scheme".to_string(),
+                sha256: None,
                 config_json: options.to_string(),
                 runtime: statics.plugins.defaults.clone(),
                 type_key: "redirectScheme".to_string(),

@@ -87,7 +87,7 @@ pub use model_dynamic::{
 pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
     DEFAULT_TRANSPORT, DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig,
-    RouterConfig, ServerConfig, ServersTransportConfig, ServiceConfig,
+    RouterConfig, ServerConfig, ServersTransportConfig, ServiceConfig, pinned_name,
 };
 pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{

@@ -324,6 +324,10 @@ pub const DEFAULT_TRANSPORT: &str = "default@internal";
 pub struct MiddlewareConfig {
     /// Plugin name: `plugin.name`, or the bundled plugin a Traefik key maps to.
     pub plugin: String,
+    /// `plugin.sha256`: the plugin is pinned to the file with this content hash (64 lowercase
+    /// hex digits), found in the plugin directory, the plugin-file cache, `plugins.store` or
+    /// the KV store (`app::pins`). `None`: the plugin of that name, whatever its bytes.
+    pub sha256: Option<String>,
     /// The plugin's config as compact JSON text; `"{}"` when absent or null.
     pub config_json: String,
     /// `plugins.defaults` with this middleware's overrides applied.
@@ -371,4 +375,21 @@ pub struct CircuitBreakerConfig {
 pub struct GrpcWebConfig {
     /// `allowOrigins`: origins allowed by CORS (`*` for any); empty allows none.
     pub allow_origins: Vec<String>,
+}
+
+impl MiddlewareConfig {
+    /// The name this middleware's plugin has in the plugin registry: `plugin`, or for a pinned
+    /// plugin `<plugin>@sha256:<hash>` (the registry holds pinned files under that name, so
+    /// two middlewares may pin two versions of one plugin).
+    pub fn registry_name(&self) -> std::borrow::Cow<'_, str> {
+        match &self.sha256 {
+            None => std::borrow::Cow::Borrowed(self.plugin.as_str()),
+            Some(hash) => std::borrow::Cow::Owned(pinned_name(&self.plugin, hash)),
+        }
+    }
+}
+
+/// The registry name of plugin `name` pinned to content hash `sha256`.
+pub fn pinned_name(name: &str, sha256: &str) -> String {
+    format!("{name}@sha256:{sha256}")
 }

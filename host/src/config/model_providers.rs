@@ -48,4 +48,7 @@ pub struct KvProviderConfig {
     pub password: Option<String>,
     /// `db` (Redis only; default 0).
     pub db: i64,
+    /// `tls`: TLS to the store (Traefik's `ca`, `cert`, `key`, `insecureSkipVerify`); plain
+    /// TCP when unset.
+    pub tls: Option<UpstreamTlsConfig>,
 }

@@ -246,6 +246,9 @@ pub struct PluginsConfig {
     /// Static `experimental.localPlugins`: plugin name -> its Traefik plugin directory
     /// (`plugins-local/src/<moduleName>` next to the main file).
     pub local_plugins: Vec<(String, PathBuf)>,
+    /// `store.url`: an HTTP plugin store that pinned plugin files (`plugin.sha256`) are
+    /// fetched from, as `<url>/<sha256>.wasm`.
+    pub store: Option<String>,
 }
 
 impl Default for PluginsConfig {
@@ -255,6 +258,7 @@ impl Default for PluginsConfig {
             defaults: PluginRuntimeConfig::default(),
             epoch_tick: DEFAULT_EPOCH_TICK,
             local_plugins: Vec::new(),
+            store: None,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The two ways a middleware names a plugin under `plugin:`:
 //!
 //! - wasmgate's form, `plugin: {name: <plugin>, config: {...}, isolation: ..., ...}`, with the
-//!   runtime overrides of `plugins.defaults`;
+//!   runtime overrides of `plugins.defaults`, and optionally `sha256: <hex>`, which pins the
+//!   plugin to the file with that content hash (a fleet runs the same bytes everywhere; the
+//!   file is found or fetched by `app::pins`);
 //! - Traefik's form, `plugin: {<pluginName>: {...config...}}`, the way every Traefik plugin user
 //!   writes it: one key, the plugin's name, whose value is its config. The plugin is looked up
 //!   by that name in the plugin directory (and among the bundled plugins); runtime settings are
@@ -22,14 +24,28 @@ pub(crate) const BOTH_FORMS: &str = "write either wasmgate's form `plugin: {name
      config: {...}}` or Traefik's form `plugin: {<plugin>: {...config...}}` (one plugin name \
      whose value is its config)";
 
-/// The plugin a `plugin:` entry (`entry`, under `path`) names: its name, config and runtime
-/// overrides; `None` after reporting.
+/// What a `plugin:` entry names.
+pub(crate) struct PluginChoice {
+    pub(crate) name: String,
+    /// `sha256`, lowercased: the content hash the plugin is pinned to.
+    pub(crate) sha256: Option<String>,
+    pub(crate) config: Option<Value>,
+    pub(crate) runtime: RawRuntime,
+}
+
+/// Whether `text` is a SHA-256 in hex (64 digits, either case).
+fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The plugin a `plugin:` entry (`entry`, under `path`) names: its name, pin, config and
+/// runtime overrides; `None` after reporting.
 pub(crate) fn read_plugin(
     reporter: &mut Reporter<'_>,
     file: usize,
     path: &[&str],
     entry: &Entry,
-) -> Option<(String, Option<Value>, RawRuntime)> {
+) -> Option<PluginChoice> {
     let entries = match &entry.value.value {
         Yaml::Map(entries) => entries.as_slice(),
         Yaml::Scalar(scalar) if scalar.resolve() == Resolved::Null => &[],
@@ -48,7 +64,23 @@ pub(crate) fn read_plugin(
             return None;
         }
         let runtime = raw.runtime();
-        return Some((raw.name, raw.config, runtime));
+        let sha256 = match raw.sha256 {
+            Some(hash) if !is_sha256_hex(hash.trim()) => {
+                let reason = format!(
+                    "\"{hash}\" is not a SHA-256: write the 64 hex digits of the plugin file's \
+                     hash (sha256sum <file>)"
+                );
+                reporter.at(file, &[path, &["sha256"]].concat(), reason);
+                return None;
+            }
+            hash => hash.map(|h| h.trim().to_ascii_lowercase()),
+        };
+        return Some(PluginChoice {
+            name: raw.name,
+            sha256,
+            config: raw.config,
+            runtime,
+        });
     }
     let [plugin] = entries else {
         let found = if entries.is_empty() {
@@ -84,5 +116,10 @@ pub(crate) fn read_plugin(
         reporter.exact(file, &segs, Some(plugin.line), reason);
         return None;
     }
-    Some((plugin.key.clone(), Some(config), RawRuntime::default()))
+    Some(PluginChoice {
+        name: plugin.key.clone(),
+        sha256: None,
+        config: Some(config),
+        runtime: RawRuntime::default(),
+    })
 }

@@ -158,6 +158,15 @@ pub(crate) struct RawPlugins {
     pub(crate) directory: Option<String>,
     pub(crate) defaults: Option<RawRuntime>,
     pub(crate) epoch_tick: Option<DurationValue>,
+    /// Where pinned plugin files are fetched from.
+    pub(crate) store: Option<RawPluginStore>,
+}
+
+/// `plugins.store`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawPluginStore {
+    pub(crate) url: String,
 }
 
 /// `plugins.defaults`; every key optional, unset keys keep the built-in defaults.
@@ -325,6 +334,8 @@ pub(crate) struct RawForwardingTimeouts {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RawPluginMiddleware {
     pub(crate) name: String,
+    /// Pins the plugin to the file with this SHA-256 (hex).
+    pub(crate) sha256: Option<String>,
     pub(crate) config: Option<serde_json::Value>,
     pub(crate) isolation: Option<Isolation>,
     pub(crate) deadline: Option<DurationValue>,

@@ -30,4 +30,6 @@ pub(crate) struct RawKvProvider {
     pub(crate) password: Option<String>,
     /// Redis only (refused for etcd by the resolver).
     pub(crate) db: Option<i64>,
+    /// Traefik's `ca`, `cert`, `key`, `insecureSkipVerify`.
+    pub(crate) tls: Option<serde_json::Value>,
 }

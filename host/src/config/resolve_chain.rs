@@ -42,6 +42,7 @@ pub(crate) fn resolve_chain(
     let raw: RawChain = reporter.parse(file, &entry.value, &path, entry.line)?;
     Some(MiddlewareConfig {
         plugin: String::new(),
+        sha256: None,
         config_json: "{}".to_string(),
         runtime: base.defaults.clone(),
         type_key: CHAIN_KEY.to_string(),

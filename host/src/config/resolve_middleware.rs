@@ -201,6 +201,7 @@ pub(crate) fn resolve_middleware(
     // Settings the gateway applies itself: no plugin runs for them.
     let without_plugin = MiddlewareConfig {
         plugin: String::new(),
+        sha256: None,
         config_json: "{}".to_string(),
         runtime: base.defaults.clone(),
         type_key: type_key.to_string(),
@@ -224,9 +225,15 @@ pub(crate) fn resolve_middleware(
             ..without_plugin
         });
     }
-    let (plugin, config, raw_runtime, redis) = if type_key == PLUGIN_KEY {
-        let (plugin, config, raw_runtime) = read_plugin(reporter, file, &entry_path, entry)?;
-        (plugin, config, raw_runtime, None)
+    let (plugin, sha256, config, raw_runtime, redis) = if type_key == PLUGIN_KEY {
+        let choice = read_plugin(reporter, file, &entry_path, entry)?;
+        (
+            choice.name,
+            choice.sha256,
+            choice.config,
+            choice.runtime,
+            None,
+        )
     } else {
         match TRAEFIK_MIDDLEWARES.iter().find(|(key, _)| *key == type_key) {
             Some((_, Some(plugin))) => {
@@ -262,7 +269,7 @@ pub(crate) fn resolve_middleware(
                         .max_reply_body_size
                         .get_or_insert(SizeValue(1024 * 1024));
                 }
-                ((*plugin).to_string(), Some(config), runtime, redis)
+                ((*plugin).to_string(), None, Some(config), runtime, redis)
             }
             Some((_, None)) => {
                 let reason = format!("middleware type \"{type_key}\" is not supported yet");
@@ -305,6 +312,7 @@ pub(crate) fn resolve_middleware(
     runtime.counters_redis = redis;
     Some(MiddlewareConfig {
         plugin,
+        sha256,
         config_json,
         runtime,
         type_key: type_key.to_string(),

@@ -95,6 +95,15 @@ fn resolve_kv(
         reporter.at(0, &["providers", name, "rootKey"], "must not be empty");
         return None;
     }
+    let tls = match &raw.tls {
+        Some(value) => Some(resolve_client_tls(
+            reporter,
+            0,
+            &["providers", name, "tls"],
+            value,
+        )?),
+        None => None,
+    };
     let endpoints = if raw.endpoints.is_empty() {
         vec![default_endpoint.to_string()]
     } else {
@@ -106,5 +115,6 @@ fn resolve_kv(
         username: raw.username,
         password: raw.password,
         db: raw.db.unwrap_or(0),
+        tls,
     })
 }

@@ -520,6 +520,17 @@ fn resolve_plugins(reporter: &mut Reporter<'_>, raw: RawPlugins, main_dir: &Path
         directory: raw.directory.map(|dir| join_clean(main_dir, &dir)),
         ..PluginsConfig::default()
     };
+    if let Some(store) = raw.store {
+        let url = store.url.trim().trim_end_matches('/').to_string();
+        if (url.starts_with("http://") || url.starts_with("https://"))
+            && url.parse::<http::Uri>().is_ok()
+        {
+            plugins.store = Some(url);
+        } else {
+            let reason = format!("\"{url}\" is not an http:// or https:// URL");
+            reporter.at(0, &["plugins", "store", "url"], reason);
+        }
+    }
     if let Some(tick) = raw.epoch_tick {
         if tick.0.is_zero() {
             reporter.at(0, &["plugins", "epochTick"], "must be greater than 0");

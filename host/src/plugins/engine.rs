@@ -52,8 +52,16 @@ impl Default for EngineSettings {
     }
 }
 
-/// Where compiled plugins are cached: `$WASMGATE_CACHE_DIR` (`off` disables), else
-/// `$XDG_CACHE_HOME/wasmgate`, else `$HOME/.cache/wasmgate`. Read once per engine created.
+/// Where wasmtime keeps compiled components: `compiled/` in [`default_cache_dir`]. Its own
+/// directory, because wasmtime's cache cleanup deletes every file in it that it did not write
+/// (the pinned plugin files live beside it).
+pub fn compiled_cache_dir() -> Option<std::path::PathBuf> {
+    default_cache_dir().map(|dir| dir.join("compiled"))
+}
+
+/// The gateway's cache directory (compiled plugins under `compiled/`, pinned plugin files under
+/// `plugin-files/`): `$WASMGATE_CACHE_DIR` (`off` disables), else `$XDG_CACHE_HOME/wasmgate`,
+/// else `$HOME/.cache/wasmgate`. Read once per engine created.
 pub fn default_cache_dir() -> Option<std::path::PathBuf> {
     use std::path::PathBuf;
     match std::env::var_os("WASMGATE_CACHE_DIR") {

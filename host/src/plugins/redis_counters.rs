@@ -128,6 +128,7 @@ impl RedisCounters {
                     settings.db,
                     settings.username.as_deref(),
                     settings.password.as_deref(),
+                    None,
                 )
                 .map_err(|e| format!("endpoint {endpoint:?}: {e}"))
             })
@@ -296,14 +297,22 @@ impl RedisCounters {
     }
 }
 
+/// TLS to a Redis server: whether its certificate goes unverified, and the CA and client
+/// certificate PEM bytes (read by the caller).
+pub struct RedisTls {
+    pub insecure: bool,
+    pub certificates: redis::TlsCertificates,
+}
+
 /// A client for `endpoint` (`host[:port]`, port 6379 by default; IPv6 hosts in brackets), with
-/// database `db` and the credentials selected on every connection. Shared with
-/// `providers.redis`.
+/// database `db` and the credentials selected on every connection, over TLS when `tls` is
+/// given. Shared with `providers.redis`.
 pub fn client(
     endpoint: &str,
     db: i64,
     username: Option<&str>,
     password: Option<&str>,
+    tls: Option<RedisTls>,
 ) -> redis::RedisResult<redis::Client> {
     let (host, port) = match endpoint.rsplit_once(':') {
         Some((host, port)) => (host.trim_matches(['[', ']']), port.parse().unwrap_or(6379)),
@@ -316,8 +325,18 @@ pub fn client(
     if let Some(password) = password {
         settings = settings.set_password(password);
     }
-    let info = (host.to_string(), port)
-        .into_connection_info()?
-        .set_redis_settings(settings);
-    redis::Client::open(info)
+    let Some(tls) = tls else {
+        let info = (host.to_string(), port)
+            .into_connection_info()?
+            .set_redis_settings(settings);
+        return redis::Client::open(info);
+    };
+    let addr = redis::ConnectionAddr::TcpTls {
+        host: host.to_string(),
+        port,
+        insecure: tls.insecure,
+        tls_params: None,
+    };
+    let info = addr.into_connection_info()?.set_redis_settings(settings);
+    redis::Client::build_with_tls(info, tls.certificates)
 }

@@ -30,6 +30,9 @@ mod bundled {
 pub enum PluginSource {
     Bundled,
     File(PathBuf),
+    /// A file pinned by content hash (`plugin: {name, sha256}`), from the plugin directory,
+    /// the pinned-file cache or a plugin store (`PinnedFiles`).
+    Pinned,
 }
 
 impl std::fmt::Display for PluginSource {
@@ -37,6 +40,7 @@ impl std::fmt::Display for PluginSource {
         match self {
             PluginSource::Bundled => f.write_str("bundled"),
             PluginSource::File(p) => write!(f, "{}", p.display()),
+            PluginSource::Pinned => f.write_str("pinned by sha256"),
         }
     }
 }
@@ -60,6 +64,11 @@ impl PluginFile {
             hash,
             bytes,
         }
+    }
+
+    /// A file pinned by content hash, known to the registry as `registry_name`.
+    pub fn pinned(registry_name: String, bytes: Arc<[u8]>) -> Self {
+        Self::new(registry_name, PluginSource::Pinned, bytes)
     }
 
     /// First 12 hex digits of the content hash, for log lines.
@@ -347,7 +356,14 @@ impl PluginRegistry {
             }
         }
         // Files that disappeared: keep the last good version while a middleware uses it.
+        // Pinned files never change (their name holds their hash): kept while in use.
         for (name, prev) in &self.files {
+            if prev.source == PluginSource::Pinned {
+                if in_use.contains(name) {
+                    next.adopt(self, prev.clone());
+                }
+                continue;
+            }
             if prev.source == PluginSource::Bundled || seen.contains(name) || !in_use.contains(name)
             {
                 continue;
@@ -377,7 +393,7 @@ impl PluginRegistry {
     fn reject(&mut self, file: &PluginFile, err: &LoadError) {
         let path = match &file.source {
             PluginSource::File(p) => p.clone(),
-            PluginSource::Bundled => PathBuf::new(),
+            PluginSource::Bundled | PluginSource::Pinned => PathBuf::new(),
         };
         tracing::error!(
             plugin = file.name.as_str(),
@@ -410,6 +426,12 @@ impl PluginRegistry {
 
     pub fn contains(&self, name: &str) -> bool {
         self.files.contains_key(name)
+    }
+
+    /// Adds a pinned file under its registry name (`<plugin>@sha256:<hash>`, its
+    /// `PluginFile::name`). Config time; compiled on first use like any other file.
+    pub fn add_pinned(&mut self, file: PluginFile) {
+        self.files.insert(file.name.clone(), file);
     }
 
     /// The compiled plugin of that name, compiling it on first use. `Ok(None)` if no plugin has

@@ -17,9 +17,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{Request, header};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
@@ -36,7 +36,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest range answer read.
 const MAX_RANGE: usize = 64 * 1024 * 1024;
 
-type EtcdClient = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type EtcdClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 pub(crate) struct EtcdProvider {
     config: KvProviderConfig,
@@ -44,11 +44,11 @@ pub(crate) struct EtcdProvider {
 }
 
 impl EtcdProvider {
-    pub(crate) fn new(config: KvProviderConfig) -> EtcdProvider {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(CALL_TIMEOUT));
-        let client = Client::builder(TokioExecutor::new()).build(connector);
-        EtcdProvider { config, client }
+    /// # Errors
+    /// A `tls` file that does not load.
+    pub(crate) fn new(config: KvProviderConfig) -> Result<EtcdProvider, String> {
+        let client = new_client(&config)?;
+        Ok(EtcdProvider { config, client })
     }
 
     /// Runs sessions until `shutdown` flips.
@@ -65,26 +65,16 @@ impl EtcdProvider {
 
     /// One watch's life: see the module doc.
     async fn session(&self, endpoint: String) -> Result<Session, String> {
-        let base = if endpoint.contains("://") {
-            endpoint.trim_end_matches('/').to_string()
-        } else {
-            format!("http://{endpoint}")
-        };
-        let token = match (&self.config.username, &self.config.password) {
-            (Some(name), password) => {
-                let body = json!({"name": name, "password": password.as_deref().unwrap_or("")});
-                let answer =
-                    call(&self.client, &base, "/v3/auth/authenticate", &body, None).await?;
-                answer
-                    .get("token")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            }
-            (None, _) => None,
-        };
+        let base = base_url(&self.config, &endpoint);
+        let token = authenticate(&self.client, &self.config, &base).await?;
         let prefix = format!("{}/", self.config.root_key);
-        let range =
-            json!({"key": B64.encode(&prefix), "range_end": B64.encode(prefix_end(&prefix))});
+        // Two ranges around `<rootKey>/plugins/`: pinned plugin files are binary and not
+        // config (the plugin fetcher reads them one by one).
+        let plugins = super::kv_tree::kv_plugin_prefix(&self.config.root_key);
+        let ranges = [
+            json!({"key": B64.encode(&prefix), "range_end": B64.encode(&plugins)}),
+            json!({"key": B64.encode(prefix_end(&plugins)), "range_end": B64.encode(prefix_end(&prefix))}),
+        ];
         let watch_body = json!({"create_request": {
             "key": B64.encode(&prefix),
             "range_end": B64.encode(prefix_end(&prefix)),
@@ -114,17 +104,86 @@ impl EtcdProvider {
         Ok(Session::new(
             events,
             move || {
-                let (client, base, range, token) =
-                    (client.clone(), base.clone(), range.clone(), token.clone());
+                let (client, base, ranges, token) =
+                    (client.clone(), base.clone(), ranges.clone(), token.clone());
                 async move {
-                    let answer =
-                        call(&client, &base, "/v3/kv/range", &range, token.as_deref()).await?;
-                    pairs_of(&answer)
+                    let mut pairs = Vec::new();
+                    for range in &ranges {
+                        let answer =
+                            call(&client, &base, "/v3/kv/range", range, token.as_deref()).await?;
+                        pairs.extend(pairs_of(&answer)?);
+                    }
+                    Ok(pairs)
                 }
             },
             RESYNC,
         ))
     }
+}
+
+/// `http://host:port` (`https://` with `tls`) for an endpoint written without a scheme.
+fn base_url(config: &KvProviderConfig, endpoint: &str) -> String {
+    if endpoint.contains("://") {
+        endpoint.trim_end_matches('/').to_string()
+    } else if config.tls.is_some() {
+        format!("https://{endpoint}")
+    } else {
+        format!("http://{endpoint}")
+    }
+}
+
+/// A token for the provider's `username` (`/v3/auth/authenticate`); `None` without one.
+async fn authenticate(
+    client: &EtcdClient,
+    config: &KvProviderConfig,
+    base: &str,
+) -> Result<Option<String>, String> {
+    let Some(name) = &config.username else {
+        return Ok(None);
+    };
+    let body = json!({"name": name, "password": config.password.as_deref().unwrap_or("")});
+    let answer = call(client, base, "/v3/auth/authenticate", &body, None).await?;
+    Ok(answer
+        .get("token")
+        .and_then(Value::as_str)
+        .map(str::to_owned))
+}
+
+/// The HTTP client of the JSON gateway (the provider's and the plugin fetcher's), with the
+/// provider's `tls` (files read here, once).
+pub(crate) fn new_client(config: &KvProviderConfig) -> Result<EtcdClient, String> {
+    let tls = config.tls.clone().unwrap_or_default();
+    super::http::https_client(&tls, CALL_TIMEOUT, "providers.etcd")
+}
+
+/// The bytes stored at `key`, from the first endpoint that answers (`None`: no such key).
+pub(crate) async fn get_bytes(
+    client: &EtcdClient,
+    config: &KvProviderConfig,
+    key: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let mut last_error = String::from("no endpoint");
+    for endpoint in &config.endpoints {
+        let base = base_url(config, endpoint);
+        let attempt = async {
+            let token = authenticate(client, config, &base).await?;
+            let range = json!({"key": B64.encode(key)});
+            let answer = call(client, &base, "/v3/kv/range", &range, token.as_deref()).await?;
+            let value = answer
+                .get("kvs")
+                .and_then(Value::as_array)
+                .and_then(|kvs| kvs.first())
+                .map(|kv| kv.get("value").and_then(Value::as_str).unwrap_or(""));
+            value
+                .map(|v| B64.decode(v).map_err(|e| format!("range: bad base64: {e}")))
+                .transpose()
+        };
+        match attempt.await {
+            Ok(value) => return Ok(value),
+            Err(e) => last_error = format!("{endpoint}: {e}"),
+        }
+    }
+    Err(last_error)
 }
 
 /// One JSON call to the gateway, bounded by [`CALL_TIMEOUT`].

@@ -42,6 +42,31 @@ pub(crate) enum HttpProviderError {
     NotText,
 }
 
+/// An HTTP/1.1 client for `http://` and `https://` URLs with the client TLS of `tls` (its
+/// files read here, once; `site` names the setting in errors) and `connect_timeout`. Shared
+/// by the HTTP provider and the plugin store.
+pub(crate) fn https_client<B>(
+    tls: &crate::config::UpstreamTlsConfig,
+    connect_timeout: Duration,
+    site: &str,
+) -> Result<Client<HttpsConnector<HttpConnector>, B>, String>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+{
+    let at = |reason: &str| ConfigError {
+        file: PathBuf::from(site),
+        line: None,
+        key: "tls".to_string(),
+        reason: reason.to_string(),
+    };
+    let tls = crate::tls::upstream_tls(tls, at).map_err(|e| e.to_string())?;
+    Ok(crate::upstream::own_client::own_client(
+        &tls,
+        connect_timeout,
+    ))
+}
+
 /// What one poll found.
 enum Polled {
     /// 304, or the same body as last time.
@@ -72,15 +97,8 @@ impl HttpProvider {
             headers.push((name, value));
         }
         let tls_config = config.tls.clone().unwrap_or_default();
-        let site = |reason: &str| ConfigError {
-            file: PathBuf::from("providers.http"),
-            line: None,
-            key: "tls".to_string(),
-            reason: reason.to_string(),
-        };
-        let tls = crate::tls::upstream_tls(&tls_config, site)
-            .map_err(|e| HttpProviderError::Setup(e.to_string()))?;
-        let client = crate::upstream::own_client::own_client(&tls, config.poll_timeout);
+        let client = https_client(&tls_config, config.poll_timeout, "providers.http")
+            .map_err(HttpProviderError::Setup)?;
         Ok(HttpProvider {
             config,
             headers,

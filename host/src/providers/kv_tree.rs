@@ -27,6 +27,13 @@ struct Branch {
     children: BTreeMap<String, Branch>,
 }
 
+/// The KV prefix of pinned plugin files under `root_key`: `<rootKey>/plugins/`. Not config
+/// (Traefik's layout has no `plugins` key): the providers leave it out of the tree, and
+/// `super::plugin_fetch` reads `<prefix><sha256>` one file at a time.
+pub(crate) fn kv_plugin_prefix(root_key: &str) -> String {
+    format!("{}/plugins/", root_key.trim_matches('/'))
+}
+
 /// The tree of every pair under `root_key/` (pairs in any order); `None` when there is none.
 pub(crate) fn kv_tree(root_key: &str, pairs: &[(String, String)]) -> Option<KvTree> {
     let prefix = format!("{}/", root_key.trim_matches('/'));

@@ -15,12 +15,15 @@
 //!   re-reads on a slow timer, for a store whose notifications are off).
 //! - `etcd`: reads the prefix over etcd's v3 JSON gateway, then waits on a watch of it.
 //! - `kv_tree`: Traefik's KV layout (key paths, list indices) into a config tree.
+//! - `plugin_fetch`: plugin files pinned by hash, fetched from `plugins.store` or from
+//!   `<rootKey>/plugins/<sha256>` in the KV stores, checked against the hash.
 
 mod backoff;
 mod etcd;
 mod http;
 mod kv_source;
 mod kv_tree;
+pub mod plugin_fetch;
 mod redis;
 
 use std::time::Duration;
@@ -28,6 +31,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Contribution, ProvidersConfig};
+pub use plugin_fetch::PluginFetcher;
 
 /// Quiet time after the last change event of a KV store before its tree is read (a writer
 /// sets several keys for one change); at most [`MAX_DEBOUNCE`] after the first event.
@@ -59,10 +63,14 @@ pub fn start(
         ));
     }
     if let Some(etcd) = &config.etcd {
-        let provider = etcd::EtcdProvider::new(etcd.clone());
-        tasks.push(tokio::spawn(
-            provider.run(updates.clone(), shutdown.clone()),
-        ));
+        match etcd::EtcdProvider::new(etcd.clone()) {
+            Ok(provider) => {
+                tasks.push(tokio::spawn(
+                    provider.run(updates.clone(), shutdown.clone()),
+                ));
+            }
+            Err(e) => tracing::error!(provider = "etcd", "provider not started: {e}"),
+        }
     }
     tasks
 }

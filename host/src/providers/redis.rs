@@ -47,18 +47,9 @@ impl RedisProvider {
             .await;
     }
 
-    fn client(&self, endpoint: &str) -> redis::RedisResult<redis::Client> {
-        crate::plugins::redis_counters::client(
-            endpoint,
-            self.config.db,
-            self.config.username.as_deref(),
-            self.config.password.as_deref(),
-        )
-    }
-
     /// One connection's life: see the module doc.
     async fn session(&self, endpoint: String) -> Result<Session, String> {
-        let client = self.client(&endpoint).map_err(|e| e.to_string())?;
+        let client = client(&self.config, &endpoint).map_err(|e| e.to_string())?;
         let mut pubsub = client.get_async_pubsub().await.map_err(|e| e.to_string())?;
         let pattern = format!("__keyspace@{}__:{}/*", self.config.db, self.config.root_key);
         pubsub
@@ -84,7 +75,78 @@ impl RedisProvider {
     }
 }
 
-/// Every key under `root/` and its value (keys deleted between SCAN and MGET are left out).
+/// A client of `endpoint` (`host:port`) with the provider's database and credentials, over
+/// TLS when `tls` is set (its CA and client certificate files are read here, per session).
+fn client(config: &KvProviderConfig, endpoint: &str) -> redis::RedisResult<redis::Client> {
+    let tls = match &config.tls {
+        Some(tls) => Some(crate::plugins::redis_counters::RedisTls {
+            insecure: tls.insecure_skip_verify,
+            certificates: tls_certificates(tls)?,
+        }),
+        None => None,
+    };
+    crate::plugins::redis_counters::client(
+        endpoint,
+        config.db,
+        config.username.as_deref(),
+        config.password.as_deref(),
+        tls,
+    )
+}
+
+/// The CA and client certificate of `tls` as the Redis client takes them (PEM bytes).
+fn tls_certificates(
+    tls: &crate::config::UpstreamTlsConfig,
+) -> redis::RedisResult<redis::TlsCertificates> {
+    let read = |source| {
+        crate::tls::read_pem(source)
+            .map_err(|reason| redis::RedisError::from((redis::ErrorKind::Io, "tls", reason)))
+    };
+    let mut root_cert = Vec::new();
+    for ca in &tls.root_cas {
+        root_cert.extend(read(ca)?);
+        root_cert.push(b'\n');
+    }
+    let client_tls = match tls.certificates.first() {
+        Some(pair) => Some(redis::ClientTlsConfig {
+            client_cert: read(&pair.cert)?,
+            client_key: read(&pair.key)?,
+        }),
+        None => None,
+    };
+    Ok(redis::TlsCertificates {
+        client_tls,
+        root_cert: (!root_cert.is_empty()).then_some(root_cert),
+    })
+}
+
+/// The bytes stored at `key`, from the first endpoint that answers (`None`: no such key).
+/// One connection per call: the plugin fetcher calls it only while a pinned file is missing.
+pub(crate) async fn get_bytes(
+    config: &KvProviderConfig,
+    key: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let mut last_error = String::from("no endpoint");
+    for endpoint in &config.endpoints {
+        let attempt = async {
+            let client = client(config, endpoint)?;
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            redis::cmd("GET")
+                .arg(key)
+                .query_async::<Option<Vec<u8>>>(&mut conn)
+                .await
+        };
+        match attempt.await {
+            Ok(value) => return Ok(value),
+            Err(e) => last_error = format!("{endpoint}: {e}"),
+        }
+    }
+    Err(last_error)
+}
+
+/// Every key under `root/` and its value (keys deleted between SCAN and MGET are left out),
+/// except pinned plugin files under `root/plugins/` (binary, and not config: the plugin
+/// fetcher reads them one by one).
 async fn read_tree(
     conn: &mut redis::aio::MultiplexedConnection,
     root: &str,
@@ -107,6 +169,8 @@ async fn read_tree(
         }
         cursor = next;
     }
+    let plugins = super::kv_tree::kv_plugin_prefix(root);
+    keys.retain(|k| !k.starts_with(&plugins));
     keys.sort();
     keys.dedup();
     if keys.is_empty() {

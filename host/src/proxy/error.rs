@@ -59,6 +59,9 @@ pub enum GatewayError {
     /// head was ready.
     #[error("request deadline exceeded")]
     DeadlineExceeded,
+    /// The router's pinned plugin file is not here yet (the gateway is not ready).
+    #[error("waiting for a pinned plugin file")]
+    PluginsPending,
 }
 
 impl GatewayError {
@@ -69,7 +72,9 @@ impl GatewayError {
             GatewayError::UriTooLong => StatusCode::URI_TOO_LONG,
             GatewayError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Plugin(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            GatewayError::NoServer | GatewayError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            GatewayError::NoServer | GatewayError::Overloaded | GatewayError::PluginsPending => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             GatewayError::UpstreamUnreachable(_)
             | GatewayError::UpstreamBadResponse(_)
             | GatewayError::UpstreamBodyFailed(_) => StatusCode::BAD_GATEWAY,
@@ -112,7 +117,10 @@ impl GatewayError {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("text/plain; charset=utf-8"),
         );
-        if matches!(self, GatewayError::Overloaded) {
+        if matches!(
+            self,
+            GatewayError::Overloaded | GatewayError::PluginsPending
+        ) {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }

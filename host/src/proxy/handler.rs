@@ -330,6 +330,7 @@ async fn proxy(
                 let (head, body) = internal_answer(runtime, *internal, &parts);
                 return Ok(Response::from_parts(head, full(body)));
             }
+            Backend::PluginsPending => return Err(GatewayError::PluginsPending),
         };
         seen.forwarded = true;
         if let Some(trace) = &seen.trace {
@@ -412,6 +413,8 @@ async fn proxy(
                 let (parts, body) = internal_answer(runtime, service, &head.parts);
                 (ResponseHead::new(parts), ReplyOrStream::Reply(body))
             }
+            // Built with an empty chain (`app::build`), so never reached with a chain to run.
+            Backend::PluginsPending => return Err(GatewayError::PluginsPending),
             Backend::Service(ref service) => {
                 let mut upstream_parts = clone_for_upstream(&head.parts);
                 // The client connection's upgrade handle (WebSocket) goes with the forwarded request.

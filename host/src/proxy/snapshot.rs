@@ -19,6 +19,9 @@ pub enum Backend {
     /// One of Traefik's internal services (`api@internal`, `ping@internal`...), answered by
     /// the gateway itself (`admin::api`).
     Internal(crate::config::InternalService),
+    /// A router whose middlewares pin a plugin file that is not here yet (start-up before the
+    /// fetch): answered 503 until a snapshot with the file replaces this one.
+    PluginsPending,
 }
 
 /// What a matched router leads to.

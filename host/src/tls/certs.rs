@@ -24,7 +24,7 @@ pub(crate) struct LoadedPair {
 }
 
 /// The bytes of a PEM source; a file is read with a size bound.
-fn read_pem(source: &PemSource) -> Result<Vec<u8>, String> {
+pub fn read_pem(source: &PemSource) -> Result<Vec<u8>, String> {
     match source {
         PemSource::Inline(text) => Ok(text.as_bytes().to_vec()),
         PemSource::File(path) => {

@@ -27,5 +27,6 @@ mod upstream_verify;
 
 pub use accept::{EntrypointTls, HandshakeError, is_tls_client_hello};
 pub use build::{TlsRouter, TlsSetup};
+pub use certs::read_pem;
 pub use store::CertStore;
 pub use upstream::upstream_tls;

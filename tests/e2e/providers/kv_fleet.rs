@@ -19,6 +19,17 @@ fn gateway_yaml(provider: &str, endpoint: &str) -> String {
     )
 }
 
+/// Writes the router `all` (every path) to the service `app`, whose one server is `url`.
+async fn put_catch_all(store: &Store, url: &str) {
+    store
+        .put(&[
+            ("traefik/http/routers/all/rule", "PathPrefix(`/`)"),
+            ("traefik/http/routers/all/service", "app"),
+            (URL_KEY, url),
+        ])
+        .await;
+}
+
 /// Polls `gw` until `upstream` answers; returns when it first did.
 async fn until_served_by(c: Client, gw_url: String, upstream: &'static str) -> Instant {
     let started = Instant::now();
@@ -64,13 +75,7 @@ fn median_max(mut values: Vec<Duration>) -> (Duration, Duration) {
 
 async fn fleet_converges_refuses_and_survives_a_restart(mut store: Store, provider: &str) {
     let (a, b) = (Upstream::start("a").await, Upstream::start("b").await);
-    store
-        .put(&[
-            ("traefik/http/routers/all/rule", "PathPrefix(`/`)"),
-            ("traefik/http/routers/all/service", "app"),
-            (URL_KEY, &a.url()),
-        ])
-        .await;
+    put_catch_all(&store, &a.url()).await;
     let yaml = gateway_yaml(provider, &store.endpoint());
     let gws: Vec<Gateway> = (0..3).map(|_| Gateway::start(&yaml, &[])).collect();
     converge(&gws, "a", Instant::now()).await;
@@ -159,4 +164,36 @@ async fn redis_fleet_of_three_converges_refuses_half_written_changes_and_survive
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etcd_fleet_of_three_converges_refuses_half_written_changes_and_survives_a_store_restart() {
     fleet_converges_refuses_and_survives_a_restart(Store::etcd().await, "etcd").await;
+}
+
+/// `providers.<store>.tls`: the gateway reads the store over TLS, trusting the test's CA
+/// (`tls.ca`), and picks up a change made after start-up.
+async fn a_provider_reads_its_store_over_tls(store: Store, provider: &str) {
+    let (a, b) = (Upstream::start("a").await, Upstream::start("b").await);
+    put_catch_all(&store, &a.url()).await;
+    let (endpoint, ca) = store.tls_endpoint();
+    let yaml = format!(
+        "{}    tls:\n      ca: \"{}\"\n",
+        gateway_yaml(provider, &endpoint),
+        ca.display()
+    );
+    let gw = Gateway::start(&yaml, &[]);
+    until_served_by(Client::http1(), gw.url("/probe"), "a").await;
+    store.put(&[(URL_KEY, &b.url())]).await;
+    until_served_by(Client::http1(), gw.url("/probe"), "b").await;
+    assert!(
+        !gw.log().contains("store unavailable"),
+        "log:\n{}",
+        gw.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_provider_reads_a_tls_redis_server() {
+    a_provider_reads_its_store_over_tls(Store::redis_tls().await, "redis").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_etcd_provider_reads_an_https_etcd() {
+    a_provider_reads_its_store_over_tls(Store::etcd_tls().await, "etcd").await;
 }

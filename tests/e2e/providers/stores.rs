@@ -20,6 +20,8 @@ pub struct Store {
     peer_port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// With TLS: a second, TLS-only client port, and the CA file its certificate chains to.
+    tls: Option<(u16, PathBuf)>,
 }
 
 #[derive(Clone, Copy)]
@@ -39,16 +41,50 @@ impl Store {
         Self::start(Kind::Etcd).await
     }
 
-    async fn start(kind: Kind) -> Store {
-        let mut store = Store {
+    /// `redis-server` also listening with TLS (`tls-port`), its certificate signed by a CA
+    /// made for the test.
+    pub async fn redis_tls() -> Store {
+        Self::start_tls(Kind::Redis).await
+    }
+
+    /// `etcd` also serving its clients over HTTPS, as [`Self::redis_tls`].
+    pub async fn etcd_tls() -> Store {
+        Self::start_tls(Kind::Etcd).await
+    }
+
+    fn new(kind: Kind) -> Store {
+        Store {
             kind,
             port: free_port(),
             peer_port: free_port(),
             dir: tempfile::tempdir().expect("store dir"),
             child: None,
-        };
+            tls: None,
+        }
+    }
+
+    async fn start(kind: Kind) -> Store {
+        let mut store = Self::new(kind);
         store.launch().await;
         store
+    }
+
+    async fn start_tls(kind: Kind) -> Store {
+        let mut store = Self::new(kind);
+        let ca = crate::support::tls::TestCa::new("store test CA");
+        let ca_path = store.dir.path().join("ca.pem");
+        std::fs::write(&ca_path, ca.pem()).expect("write ca");
+        ca.leaf(&["localhost", "127.0.0.1"])
+            .write(store.dir.path(), "server");
+        store.tls = Some((free_port(), ca_path));
+        store.launch().await;
+        store
+    }
+
+    /// `host:port` of the TLS port, and the CA file (a store started with TLS).
+    pub fn tls_endpoint(&self) -> (String, PathBuf) {
+        let (port, ca) = self.tls.clone().expect("a store started with TLS");
+        (format!("127.0.0.1:{port}"), ca)
     }
 
     /// `host:port` for the gateway's `endpoints`.
@@ -73,18 +109,38 @@ impl Store {
                     .args(["--notify-keyspace-events", "KA"])
                     .arg("--dir")
                     .arg(dir);
+                if let Some((tls_port, ca)) = &self.tls {
+                    c.args(["--tls-port", &tls_port.to_string()])
+                        .arg("--tls-cert-file")
+                        .arg(dir.join("server.pem"))
+                        .arg("--tls-key-file")
+                        .arg(dir.join("server.key"))
+                        .arg("--tls-ca-cert-file")
+                        .arg(ca)
+                        .args(["--tls-auth-clients", "no"]);
+                }
                 c
             }
             Kind::Etcd => {
                 let client = format!("http://127.0.0.1:{}", self.port);
                 let peer = format!("http://127.0.0.1:{}", self.peer_port);
+                let listen = match &self.tls {
+                    Some((tls_port, _)) => format!("{client},https://127.0.0.1:{tls_port}"),
+                    None => client.clone(),
+                };
                 let mut c = Command::new("etcd");
+                if self.tls.is_some() {
+                    c.arg("--cert-file")
+                        .arg(dir.join("server.pem"))
+                        .arg("--key-file")
+                        .arg(dir.join("server.key"));
+                }
                 c.args(["--name", "t"])
                     .arg("--data-dir")
                     .arg(PathBuf::from(dir).join("etcd"))
                     .args([
                         "--listen-client-urls",
-                        &client,
+                        &listen,
                         "--advertise-client-urls",
                         &client,
                     ])
@@ -161,6 +217,25 @@ impl Store {
                     .collect();
                 let txn = serde_json::json!({"success": success});
                 self.etcd_call("/v3/kv/txn", &txn).await.expect("etcd txn");
+            }
+        }
+    }
+
+    /// Writes one binary value (a plugin file).
+    pub async fn put_bytes(&self, key: &str, value: &[u8]) {
+        match self.kind {
+            Kind::Redis => {
+                let mut conn = self.redis_conn().await.expect("redis connection");
+                let () = redis::cmd("SET")
+                    .arg(key)
+                    .arg(value)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("SET");
+            }
+            Kind::Etcd => {
+                let body = serde_json::json!({"key": B64.encode(key), "value": B64.encode(value)});
+                self.etcd_call("/v3/kv/put", &body).await.expect("etcd put");
             }
         }
     }

@@ -80,6 +80,16 @@ pub fn set_draining() {
     DRAINING.store(true, Ordering::Relaxed);
 }
 
+/// Set while the serving snapshot lacks a pinned plugin file (start-up before the fetch):
+/// `/ping` answers 503 so that a load balancer sends no traffic to a gateway that is not
+/// ready. Cleared by `app` when a snapshot with every plugin present and compiled is served.
+static WAITING_FOR_PLUGINS: AtomicBool = AtomicBool::new(false);
+
+/// Whether the serving snapshot waits for pinned plugin files (see [`WAITING_FOR_PLUGINS`]).
+pub fn set_waiting_for_plugins(waiting: bool) {
+    WAITING_FOR_PLUGINS.store(waiting, Ordering::Relaxed);
+}
+
 /// The internal services of one snapshot.
 pub struct Internals {
     model: Option<ApiModel>,
@@ -137,6 +147,13 @@ impl Internals {
                         .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                     let text = status.canonical_reason().unwrap_or("Service Unavailable");
                     InternalReply::new(status, "text/plain; charset=utf-8", text.to_string())
+                } else if WAITING_FOR_PLUGINS.load(Ordering::Relaxed) {
+                    let body = "waiting for pinned plugin files";
+                    InternalReply::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "text/plain; charset=utf-8",
+                        body,
+                    )
                 } else {
                     InternalReply::new(StatusCode::OK, "text/plain; charset=utf-8", "OK")
                 }

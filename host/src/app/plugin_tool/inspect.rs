@@ -88,7 +88,7 @@ pub enum ToolError {
 /// and a registry holding just `path`.
 pub fn load(path: &Path) -> Result<(PluginRegistry, String), ToolError> {
     let settings = crate::plugins::EngineSettings {
-        cache_dir: crate::plugins::engine::default_cache_dir(),
+        cache_dir: crate::plugins::engine::compiled_cache_dir(),
         ..crate::plugins::EngineSettings::default()
     };
     let engine = PluginEngine::new(settings).map_err(|e| ToolError::Engine(format!("{e:#}")))?;

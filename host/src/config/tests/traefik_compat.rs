@@ -201,6 +201,63 @@ fn traefiks_plugin_form_names_the_plugin_by_its_key() {
 }
 
 #[test]
+fn a_plugin_pinned_by_sha256_has_its_own_registry_name_and_a_bad_hash_is_refused() {
+    let hash = "AB".repeat(32);
+    let config = load_ok(&format!(
+        "http:
+  middlewares:
+    pinned:
+      plugin:
+        name: my-plugin
+        sha256: {hash}
+        config: {{headerName: X-Demo}}
+    unpinned:
+      plugin:
+        name: my-plugin
+"
+    ));
+    let http = &config.dynamic.http;
+    let lower = "ab".repeat(32);
+    assert_eq!(
+        http.middlewares["pinned"].sha256.as_deref(),
+        Some(lower.as_str())
+    );
+    assert_eq!(
+        http.middlewares["pinned"].registry_name(),
+        format!("my-plugin@sha256:{lower}")
+    );
+    assert_eq!(http.middlewares["unpinned"].registry_name(), "my-plugin");
+    let errors = load_errors(
+        "http:
+  middlewares:
+    short:
+      plugin:
+        name: my-plugin
+        sha256: abc
+",
+    );
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].starts_with(
+            "gateway.yml:9: http.middlewares.short.plugin.sha256: \"abc\" is not a SHA-256"
+        ),
+        "{errors:#?}"
+    );
+    let store = load_ok("plugins:\n  store:\n    url: http://store.test/plugins/\n");
+    assert_eq!(
+        store.static_config.plugins.store.as_deref(),
+        Some("http://store.test/plugins")
+    );
+    let errors = load_errors("plugins:\n  store:\n    url: ftp://store.test\n");
+    assert_eq!(
+        errors,
+        [
+            "gateway.yml:6: plugins.store.url: \"ftp://store.test\" is not an http:// or https:// URL"
+        ]
+    );
+}
+
+#[test]
 fn a_plugin_of_neither_shape_explains_both() {
     let errors = load_errors(
         "http:
