@@ -51,6 +51,7 @@ mod tcp;
 mod timeouts;
 mod tls;
 mod traefik_config;
+mod traefik_reference;
 mod upstream_failures;
 mod upstream_h2_pings;
 mod websocket_grpc;

@@ -8,6 +8,9 @@ use super::error::{ConfigError, Diagnostics};
 use super::source::SourceMap;
 use super::tree::{Node, Seg, TreeIssue, render_path};
 
+/// How many unknown keys of one entity are reported (each one more read of a copy).
+const MAX_UNKNOWN_KEYS: usize = 32;
+
 /// Locates errors against the files read so far and records them.
 pub(crate) struct Reporter<'a> {
     pub(crate) sources: &'a SourceMap,
@@ -84,8 +87,42 @@ impl Reporter<'_> {
         match from_node(node, &path, line) {
             Ok(value) => Some(value),
             Err(error) => {
-                self.de_error(file, error);
+                self.every_unknown_key::<T>(file, node, &path, line, error);
                 None
+            }
+        }
+    }
+
+    /// Reports `error` and, when it is an unknown key, every other unknown key of the entity
+    /// too (serde stops at the first): the key is dropped from a copy of the node and the
+    /// entity read again, up to [`MAX_UNKNOWN_KEYS`] times. Runs on the error path only.
+    fn every_unknown_key<T: DeserializeOwned>(
+        &mut self,
+        file: usize,
+        node: &Node,
+        path: &[Seg],
+        line: usize,
+        mut error: DeError,
+    ) {
+        let mut copy: Option<Node> = None;
+        for _ in 0..MAX_UNKNOWN_KEYS {
+            let below = match &error.location {
+                Some((at, _)) if error.reason.starts_with("unknown key \"") => {
+                    at.strip_prefix(path).map(<[Seg]>::to_vec)
+                }
+                _ => None,
+            };
+            self.de_error(file, error);
+            let Some(below) = below.filter(|b| !b.is_empty()) else {
+                return;
+            };
+            let node = copy.get_or_insert_with(|| node.clone());
+            if !super::tree::remove_at(node, &below) {
+                return;
+            }
+            match from_node::<T>(node, path, line) {
+                Ok(_) => return,
+                Err(next) => error = next,
             }
         }
     }

@@ -39,6 +39,41 @@ pub(crate) fn render_path(path: &[Seg]) -> String {
     out
 }
 
+/// Removes the entry (or item) at `path` below `node`; false when there is none. Used on the
+/// error path to read an entity again without a key already reported.
+pub(crate) fn remove_at(node: &mut Node, path: &[Seg]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut at = node;
+    for seg in parents {
+        let next = match (seg, &mut at.value) {
+            (Seg::Key(k), Value::Map(entries)) => entries
+                .iter_mut()
+                .find(|e| e.key == *k)
+                .map(|e| &mut e.value),
+            (Seg::Index(i), Value::Seq(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => at = n,
+            None => return false,
+        }
+    }
+    match (last, &mut at.value) {
+        (Seg::Key(k), Value::Map(entries)) => {
+            let before = entries.len();
+            entries.retain(|e| e.key != *k);
+            entries.len() != before
+        }
+        (Seg::Index(i), Value::Seq(items)) if *i < items.len() => {
+            items.remove(*i);
+            true
+        }
+        _ => false,
+    }
+}
+
 /// A YAML node and the 1-based line where it starts.
 #[derive(Debug, Clone)]
 pub(crate) struct Node {

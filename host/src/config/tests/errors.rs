@@ -65,6 +65,27 @@ fn unknown_keys_are_named_with_their_line() {
 }
 
 #[test]
+fn every_unknown_key_of_one_entity_is_named_in_one_run() {
+    let file = "src/config/testdata/err_unknown_keys_all.yml";
+    let allowed = "(allowed: forwardingTimeouts, maxIdleConnsPerHost, maxConnsPerHost, serverName, \
+                   insecureSkipVerify, rootCAs, certificates, peerCertURI, disableHTTP2)";
+    assert_eq!(
+        errors("err_unknown_keys_all.yml"),
+        [
+            format!(
+                "{file}:7: http.serversTransports.t.forwardingTimeout: unknown key \"forwardingTimeout\" {allowed}"
+            ),
+            format!(
+                "{file}:8: http.serversTransports.t.maxIdleConns: unknown key \"maxIdleConns\" {allowed}"
+            ),
+            format!(
+                "{file}:9: http.serversTransports.t.serverNam: unknown key \"serverNam\" {allowed}"
+            ),
+        ]
+    );
+}
+
+#[test]
 fn middleware_type_and_runtime_errors() {
     let file = "src/config/testdata/err_middlewares.yml";
     assert_eq!(
