@@ -3,7 +3,8 @@
 //!
 //! A request hands an [`AccessRecord`] to a bounded channel (`try_send`: never waits); when the
 //! channel is full the line is counted as dropped (`wasmgate_accesslog_dropped_lines_total`).
-//! One writer thread formats and writes the lines, flushing whenever the channel is empty.
+//! One writer thread polls the channel (every 5 ms while lines come, 50 ms when idle), formats
+//! and writes what it finds with one flush per round; requests never wake it.
 //! `SIGUSR1` reopens the file (after logrotate renamed it), as Traefik does; lines sent before
 //! the signal go to the old file, later ones to the new.
 
@@ -138,11 +139,26 @@ fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
 }
 
 /// The writer thread: until every sender is gone.
+///
+/// It polls the channel instead of waiting on it: a parked receiver would make every request's
+/// `try_send` wake it (a futex call and a context switch per line, measured as +10 µs of system
+/// time per request on the plain proxy path). Each round drains what came, writes it through
+/// the buffer with one flush, and sleeps [`POLL_BUSY`] after a round that wrote lines, else
+/// [`POLL_IDLE`]: at the default 4096-line channel that holds up to ~80 000 lines a second
+/// coming out of idle before any is dropped.
 fn write_lines(mut rx: mpsc::Receiver<Msg>, mut out: Output, config: &AccessLogConfig) {
     let mut line = String::with_capacity(512);
-    while let Some(msg) = rx.blocking_recv() {
-        let mut next = Some(msg);
-        while let Some(msg) = next.take() {
+    loop {
+        let mut wrote = false;
+        loop {
+            let msg = match rx.try_recv() {
+                Ok(msg) => msg,
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    let _ = out.writer().flush();
+                    return;
+                }
+            };
             match msg {
                 Msg::Line(record) => {
                     line.clear();
@@ -150,6 +166,7 @@ fn write_lines(mut rx: mpsc::Receiver<Msg>, mut out: Output, config: &AccessLogC
                     if let Err(e) = out.writer().write_all(line.as_bytes()) {
                         tracing::warn!("access log: cannot write: {e}");
                     }
+                    wrote = true;
                 }
                 Msg::Reopen => {
                     let _ = out.writer().flush();
@@ -167,11 +184,16 @@ fn write_lines(mut rx: mpsc::Receiver<Msg>, mut out: Output, config: &AccessLogC
                     let _ = done.send(());
                 }
             }
-            next = rx.try_recv().ok();
         }
         let _ = out.writer().flush();
+        std::thread::sleep(if wrote { POLL_BUSY } else { POLL_IDLE });
     }
 }
+
+/// The writer's pause after a round that wrote lines.
+const POLL_BUSY: Duration = Duration::from_millis(5);
+/// The writer's pause after a round that found nothing.
+const POLL_IDLE: Duration = Duration::from_millis(50);
 
 /// One line (with its newline) in the configured format.
 pub fn format_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
