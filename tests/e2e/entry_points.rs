@@ -46,7 +46,11 @@ http:
     // `start` waits for `web` only; the other two entry points are awaited by their log line.
     for name in ["websecure", "alt"] {
         let listening = format!("listening entrypoint=\"{name}\"");
-        assert!(gw.wait_for_log(&listening), "{name} not listening:\n{}", gw.log());
+        assert!(
+            gw.wait_for_log(&listening),
+            "{name} not listening:\n{}",
+            gw.log()
+        );
     }
     let client = Client::http1();
     let r = client.get(&gw.url("/a/b?x=1"), "app.test", &[]).await;
