@@ -5,6 +5,7 @@
 #
 #   bash bench/profile.sh a   [binary] [seconds]   # plain proxy, 1 KiB
 #   bash bench/profile.sh hdr [binary] [seconds]   # one `headers` plugin (a response header)
+#   bash bench/profile.sh log [binary] [seconds]   # plain proxy + metrics + JSON access log to a file
 #
 # Writes bench/results/profile-<scenario>-<timestamp>.svg and .txt (the flat list), keeps
 # perf.data under target/bench/. Needs perf (Debian `linux-perf`) and inferno
@@ -24,14 +25,21 @@ stamp="$(date -u +%Y%m%d-%H%M%S)"
 work="$repo/target/bench/profile-$scenario-$stamp"
 mkdir -p "$work"
 case "$scenario" in
-  a) middlewares="" ; defs=" {}" ;;
+  a|log) middlewares="" ; defs=" {}" ;;
   hdr) middlewares="hdr" ; defs=$'\n    hdr:\n      headers: { customResponseHeaders: { X-Bench-Proxy: "wasmgate" } }' ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
+observability=""
+if [ "$scenario" = log ]; then
+  # What issue 15's cost check turns on (bench/harness/ab.py --observability).
+  observability="metrics: { prometheus: { entryPoint: web, addRoutersLabels: true } }
+accessLog: { filePath: \"$work/access.json\", format: json }"
+fi
 cat > "$work/config.yml" <<YAML
 entryPoints:
   web: { address: "127.0.0.1:8304" }
 log: { level: warn }
+$observability
 http:
   routers:
     bench: { rule: "PathPrefix(\`/\`)", service: up, middlewares: [$middlewares] }

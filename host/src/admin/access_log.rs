@@ -115,10 +115,10 @@ enum Output {
 impl Output {
     fn open(path: Option<PathBuf>) -> std::io::Result<Output> {
         Ok(match path {
-            None => Output::Stdout(std::io::BufWriter::new(std::io::stdout())),
+            None => Output::Stdout(std::io::BufWriter::with_capacity(WRITE_BUFFER, std::io::stdout())),
             Some(path) => {
                 let file = open_append(&path)?;
-                Output::File(path, std::io::BufWriter::new(file))
+                Output::File(path, std::io::BufWriter::with_capacity(WRITE_BUFFER, file))
             }
         })
     }
@@ -172,7 +172,7 @@ fn write_lines(mut rx: mpsc::Receiver<Msg>, mut out: Output, config: &AccessLogC
                     let _ = out.writer().flush();
                     if let Output::File(path, w) = &mut out {
                         match open_append(path) {
-                            Ok(file) => *w = std::io::BufWriter::new(file),
+                            Ok(file) => *w = std::io::BufWriter::with_capacity(WRITE_BUFFER, file),
                             Err(e) => {
                                 tracing::warn!("access log: cannot reopen {}: {e}", path.display())
                             }
@@ -189,6 +189,9 @@ fn write_lines(mut rx: mpsc::Receiver<Msg>, mut out: Output, config: &AccessLogC
         std::thread::sleep(if wrote { POLL_BUSY } else { POLL_IDLE });
     }
 }
+
+/// The writer's buffer: a round's lines go out in few `write` calls (a JSON line is ~0.5 KiB).
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// The writer's pause after a round that wrote lines.
 const POLL_BUSY: Duration = Duration::from_millis(5);

@@ -37,6 +37,19 @@ impl Object<'_> {
         }
     }
 
+    /// A request header as Traefik names it: `request_<Canonical-Name>` (header names are
+    /// lower-case tokens: no escaping needed).
+    fn header(&mut self, lower: &str, value: &str) {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        self.out.push_str("\"request_");
+        push_canonical(self.out, lower);
+        self.out.push_str("\":");
+        json_string(self.out, value);
+    }
+
     /// A named field under its `fields.names` mode.
     fn field(&mut self, config: &AccessLogConfig, name: &str, value: V<'_>) {
         match config.fields.field_mode(name) {
@@ -47,22 +60,32 @@ impl Object<'_> {
     }
 }
 
-/// `s` as a JSON string (quotes, backslashes and control characters escaped).
+/// `s` as a JSON string (quotes, backslashes and control characters escaped). Runs of bytes
+/// that need no escape (nearly every value) are copied whole.
 fn json_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+    let bytes = s.as_bytes();
+    let mut copied = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..0x20 => "",
+            _ => continue,
+        };
+        // Every byte matched above is ASCII, so `i` is a character boundary.
+        out.push_str(&s[copied..i]);
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(escaped);
         }
+        copied = i + 1;
     }
+    out.push_str(&s[copied..]);
     out.push('"');
 }
 
@@ -132,23 +155,18 @@ pub(super) fn json_line(out: &mut String, r: &AccessRecord, config: &AccessLogCo
             FieldMode::Drop => continue,
             FieldMode::Redact => REDACTED,
         };
-        o.raw(
-            &format!("request_{}", canonical(name.as_str())),
-            V::S(value),
-        );
+        o.header(name.as_str(), value);
     }
     o.out.push_str("}\n");
 }
 
-/// `user-agent` -> `User-Agent`, the spelling Traefik's (Go's) header keys have.
-fn canonical(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
+/// `user-agent` -> `User-Agent`, the spelling Traefik's (Go's) header keys have, appended.
+fn push_canonical(out: &mut String, name: &str) {
     let mut upper = true;
     for c in name.chars() {
         out.push(if upper { c.to_ascii_uppercase() } else { c });
         upper = c == '-';
     }
-    out
 }
 
 #[cfg(test)]
