@@ -34,7 +34,7 @@ pub struct CountersRedisConfig {
     /// Redis unreachable or failing: `true` fails the request (500), `false` lets it through.
     pub deny_on_error: bool,
     /// `tls`: connect over TLS, with these CA / client certificate files.
-    pub tls: Option<super::UpstreamTlsConfig>,
+    pub tls: Option<super::model_tls::UpstreamTlsConfig>,
 }
 
 impl Default for CountersRedisConfig {
@@ -57,13 +57,20 @@ impl Default for CountersRedisConfig {
 /// The option that names the Redis in a `rateLimit`.
 const REDIS_KEY: &str = "redis";
 
-/// Removes `redis` from a `rateLimit`'s options (at `entry_path` in `file`) and checks it.
-/// `Ok(None)`: no Redis (in-process buckets). `Err(())`: reported.
+/// How `tls` is read: the caller's client-TLS reader (`config::client_tls`, kept out of this
+/// file's imports), reporting at the path it is given.
+pub(crate) type TlsReader =
+    fn(&mut Reporter<'_>, usize, &[&str], &Value) -> Option<super::model_tls::UpstreamTlsConfig>;
+
+/// Removes `redis` from a `rateLimit`'s options (at `entry_path` in `file`) and checks it,
+/// reading `tls` with `read_tls`. `Ok(None)`: no Redis (in-process buckets). `Err(())`:
+/// reported.
 pub(crate) fn take_redis(
     reporter: &mut Reporter<'_>,
     file: usize,
     entry_path: &[&str],
     config: &mut Value,
+    read_tls: TlsReader,
 ) -> Result<Option<CountersRedisConfig>, ()> {
     let Some(options) = config.as_object_mut() else {
         return Ok(None);
@@ -91,7 +98,7 @@ pub(crate) fn take_redis(
     for (key, value) in &map {
         if key.eq_ignore_ascii_case("tls") {
             let path = [&at[..], &[key.as_str()]].concat();
-            match super::client_tls::resolve_client_tls(reporter, file, &path, value) {
+            match read_tls(reporter, file, &path, value) {
                 Some(tls) => out.tls = Some(tls),
                 None => ok = false,
             }
