@@ -194,7 +194,8 @@ fn middleware(
     }
     if let Some(redis) = &mw.runtime.counters_redis {
         budget.redis_counters = Some(
-            wasmgate::plugins::redis_counters::RedisCounters::new(name, redis).expect("redis"),
+            wasmgate::plugins::redis_counters::RedisCounters::new(name, redis, None)
+                .expect("redis"),
         );
     }
     if per_request {

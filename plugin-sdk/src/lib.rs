@@ -2,8 +2,9 @@
 //!
 //! A plugin is a type that implements [`Middleware`], exported with one line,
 //! [`export_middleware!`]. Built for `wasm32-wasip2`, the crate becomes a WebAssembly component for
-//! the `wasmgate:plugin/middleware-with-capabilities@0.1.0` world (`middleware` plus the
-//! `capabilities` interface; the contract lives in the repository's `wit/`);
+//! the `wasmgate:plugin/middleware-with-completion@0.1.0` world (`middleware` plus the
+//! capability interfaces, each imported only when called; the contract lives in the
+//! repository's `wit/`);
 //! built natively, the same code runs against the in-memory doubles of the `testing` module, so
 //! a plugin's unit tests are plain `cargo test`.
 //!
@@ -87,6 +88,7 @@
 
 mod action;
 pub mod body;
+pub mod completion;
 pub mod compression;
 pub mod counters;
 mod error;
@@ -196,6 +198,24 @@ pub trait Middleware: Sized + 'static {
     ) -> Action {
         let _ = (req, resp, answer);
         Action::Continue
+    }
+
+    /// Whether the gateway should call [`Middleware::on_complete`] for this middleware's
+    /// requests. Asked once per configured middleware, like
+    /// [`Middleware::wants_response_hook`]. Default: `false` (the gateway then does nothing
+    /// more per request).
+    fn wants_on_complete(&self) -> bool {
+        false
+    }
+
+    /// Called once for every request whose `on_request` ran here, after the response has been
+    /// sent (or the client went away, or the upstream failed), with this middleware's
+    /// per-request state ([`Request::set_state`]) as its last hook left it. Runs off the
+    /// response path, on any instance; there is no request to read or edit. In-flight counts
+    /// this middleware took ([`counters::acquire_in_flight`]) are released after it returns.
+    /// Default: nothing.
+    fn on_complete(&self, state: Option<&[u8]>, outcome: completion::Outcome) {
+        let _ = (state, outcome);
     }
 }
 

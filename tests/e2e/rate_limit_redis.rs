@@ -1,7 +1,7 @@
 //! Traefik's `rateLimit.redis`: the buckets of a rate limit kept in a real `redis-server`
 //! (started here on a port picked here, stopped by PID), shared by two real gateway processes;
 //! what `denyOnError` does while Redis is down, and limiting coming back with Redis without a
-//! restart; located config errors.
+//! restart; a Redis reached over TLS (`redis.tls`); located config errors.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -167,10 +167,7 @@ async fn redis_down_denies_or_lets_through_by_deny_on_error_and_limiting_resumes
 fn redis_options_are_checked_at_their_line() {
     let cases: [(&str, &str); 4] = [
         ("          readTimeout: 0s\n", "readTimeout"),
-        (
-            "          tls:\n            ca: /etc/ca.pem\n",
-            "not supported yet",
-        ),
+        ("          tls: yes\n", "must be a map"),
         ("          poolsize: many\n", "whole number"),
         ("          sentinel: x\n", "unknown option"),
     ];
@@ -199,4 +196,25 @@ fn redis_options_are_checked_at_their_line() {
     let (ok, stdout, stderr) =
         check_config(&config("http://127.0.0.1:1", &[("/", "limit")], &fine), &[]);
     assert!(ok, "a full redis block loads: {stdout} {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_over_tls_holds_the_buckets_and_an_unverified_server_is_refused() {
+    let redis = Store::redis_tls().await;
+    let (endpoint, ca) = redis.tls_endpoint();
+    let up = Upstream::start("app").await;
+    let rate = "        average: 1\n        period: 1m\n        burst: 2\n";
+    let trusted = format!("          tls:\n            ca: \"{}\"\n", ca.display());
+    // No `ca`: the server's certificate (from the test's own CA) is checked against the
+    // system's trust store and refused; `denyOnError` (default true) then gives 500.
+    let untrusted = "          tls: {}\n";
+    let mws =
+        limit("limit", rate, &endpoint, &trusted) + &limit("untrusted", rate, &endpoint, untrusted);
+    let yaml = config(&up.url(), &[("/ok", "limit"), ("/no", "untrusted")], &mws);
+    let gw = Gateway::start(&yaml, &[]);
+    let client = Client::http1();
+    let statuses = statuses(&client, &gw.url("/ok"), 3).await;
+    assert_eq!(statuses, [200, 200, 429], "burst 2 through the TLS Redis");
+    let refused = client.get(&gw.url("/no"), "", &[]).await;
+    assert_eq!(refused.status, 500, "{}", refused.text());
 }

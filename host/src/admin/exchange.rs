@@ -184,6 +184,15 @@ impl Exchange {
     }
 }
 
+/// The data bytes in one polled body frame (0 for trailers, errors, the end, pending): what a
+/// body wrapper that counts bytes sent adds per poll.
+pub fn data_len<D: Buf, E>(polled: &Poll<Option<Result<Frame<D>, E>>>) -> u64 {
+    match polled {
+        Poll::Ready(Some(Ok(frame))) => frame.data_ref().map_or(0, |d| d.remaining() as u64),
+        _ => 0,
+    }
+}
+
 /// A response body that finishes its [`Exchange`] when it ends or is dropped, counting the
 /// bytes that went out.
 pub struct RecordedBody<B> {
@@ -226,11 +235,7 @@ where
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled
-            && let Some(data) = frame.data_ref()
-        {
-            this.sent += data.remaining() as u64;
-        }
+        this.sent += data_len(&polled);
         if matches!(polled, Poll::Ready(None))
             && this.inner.is_end_stream()
             && let Some(ex) = this.exchange.take()

@@ -166,7 +166,17 @@ pub(crate) fn build_snapshot_pending(
                 } else {
                     format!("{name}@file")
                 };
-                match crate::plugins::redis_counters::RedisCounters::new(&traefik_name, redis) {
+                let tls = match redis.tls.as_ref().map(crate::providers::redis_tls) {
+                    None => None,
+                    Some(Ok(tls)) => Some(tls),
+                    Some(Err(e)) => {
+                        let at = [&key[..], &["redis", "tls"]].concat();
+                        errors.push(config.error_at(&at, e.to_string()));
+                        continue;
+                    }
+                };
+                match crate::plugins::redis_counters::RedisCounters::new(&traefik_name, redis, tls)
+                {
                     Ok(redis) => budget.redis_counters = Some(redis),
                     Err(e) => {
                         errors.push(config.error_at(&[&key[..], &["redis"]].concat(), e));

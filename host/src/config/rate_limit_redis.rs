@@ -5,7 +5,9 @@
 //! Keys, as Traefik v3 has them: `endpoints` (default `localhost:6379`), `username`,
 //! `password`, `db`, `poolSize`, `minIdleConns`, `maxActiveConns`, `readTimeout` (3s),
 //! `writeTimeout` (3s), `dialTimeout` (5s), `denyOnError` (true: Redis failing gives 500;
-//! false: the request passes unlimited) and `tls` (not supported yet). Keys match in any case.
+//! false: the request passes unlimited) and `tls` (`ca`, `cert`, `key`, `insecureSkipVerify`;
+//! files relative to the config file, read as the providers' Redis TLS is). Keys match in any
+//! case.
 //! Unlike Traefik, a timeout of 0 ("none") is refused: a request must never wait on Redis
 //! without bound.
 
@@ -31,6 +33,8 @@ pub struct CountersRedisConfig {
     pub dial_timeout: Duration,
     /// Redis unreachable or failing: `true` fails the request (500), `false` lets it through.
     pub deny_on_error: bool,
+    /// `tls`: connect over TLS, with these CA / client certificate files.
+    pub tls: Option<super::model_tls::UpstreamTlsConfig>,
 }
 
 impl Default for CountersRedisConfig {
@@ -45,6 +49,7 @@ impl Default for CountersRedisConfig {
             write_timeout: Duration::from_secs(3),
             dial_timeout: Duration::from_secs(5),
             deny_on_error: true,
+            tls: None,
         }
     }
 }
@@ -52,13 +57,20 @@ impl Default for CountersRedisConfig {
 /// The option that names the Redis in a `rateLimit`.
 const REDIS_KEY: &str = "redis";
 
-/// Removes `redis` from a `rateLimit`'s options (at `entry_path` in `file`) and checks it.
-/// `Ok(None)`: no Redis (in-process buckets). `Err(())`: reported.
+/// How `tls` is read: the caller's client-TLS reader (`config::client_tls`, kept out of this
+/// file's imports), reporting at the path it is given.
+pub(crate) type TlsReader =
+    fn(&mut Reporter<'_>, usize, &[&str], &Value) -> Option<super::model_tls::UpstreamTlsConfig>;
+
+/// Removes `redis` from a `rateLimit`'s options (at `entry_path` in `file`) and checks it,
+/// reading `tls` with `read_tls`. `Ok(None)`: no Redis (in-process buckets). `Err(())`:
+/// reported.
 pub(crate) fn take_redis(
     reporter: &mut Reporter<'_>,
     file: usize,
     entry_path: &[&str],
     config: &mut Value,
+    read_tls: TlsReader,
 ) -> Result<Option<CountersRedisConfig>, ()> {
     let Some(options) = config.as_object_mut() else {
         return Ok(None);
@@ -84,6 +96,14 @@ pub(crate) fn take_redis(
     let (mut pool_size, mut max_active) = (0u64, 0u64);
     let mut ok = true;
     for (key, value) in &map {
+        if key.eq_ignore_ascii_case("tls") {
+            let path = [&at[..], &[key.as_str()]].concat();
+            match read_tls(reporter, file, &path, value) {
+                Some(tls) => out.tls = Some(tls),
+                None => ok = false,
+            }
+            continue;
+        }
         let mut report = |reason: String| {
             let path = [&at[..], &[key.as_str()]].concat();
             reporter.at(file, &path, reason);
@@ -102,7 +122,6 @@ pub(crate) fn take_redis(
             "writetimeout" => timeout(value).map(|d| out.write_timeout = d),
             "dialtimeout" => timeout(value).map(|d| out.dial_timeout = d),
             "denyonerror" => boolean(value).map(|b| out.deny_on_error = b),
-            "tls" => Err("not supported yet: TLS to Redis (use a local or tunnelled Redis)".into()),
             _ => Err(
                 "unknown option (known: endpoints, username, password, db, poolSize, \
                       minIdleConns, maxActiveConns, readTimeout, writeTimeout, dialTimeout, \

@@ -257,7 +257,7 @@ pub(crate) fn resolve_middleware(
                     runtime.body = Some(super::buffering_grant::grant(&config));
                 }
                 let redis = if type_key == RATE_LIMIT_KEY {
-                    take_redis(reporter, file, &entry_path, &mut config).ok()?
+                    take_redis(reporter, file, &entry_path, &mut config, resolve_client_tls).ok()?
                 } else {
                     None
                 };

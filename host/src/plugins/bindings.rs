@@ -1,12 +1,13 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
-//! Generated for the `middleware-with-compression` world, which includes `middleware-with-body`,
+//! Generated for the `middleware-with-completion` world, which includes
+//! `middleware-with-compression`, `middleware-with-body`,
 //! `middleware-with-outbound-http`,
 //! `middleware-with-counters`, `middleware-with-capabilities` and so `middleware`: its imports
 //! are theirs plus `counters`, `outbound-http`, `body` and `compression`, so one linker serves
 //! every world (a component
 //! imports only what it calls), and its per-interface export loaders (`handler::GuestIndices`,
-//! `capabilities::GuestIndices`, `subresponses::GuestIndices`) let the registry accept a
+//! `capabilities::GuestIndices`, `subresponses::GuestIndices`, `completion::GuestIndices`) let the registry accept a
 //! component of any world (see `exports::ComponentExports`).
 //!
 //! Host-owned resources map to our own head types, so a request head moves into a store's
@@ -14,7 +15,7 @@
 //! nothing is copied.
 
 wasmtime::component::bindgen!({
-    world: "middleware-with-compression",
+    world: "middleware-with-completion",
     path: "../wit",
     with: {
         "wasmgate:plugin/http.request": crate::plugins::heads::RequestHead,
@@ -27,6 +28,7 @@ wasmtime::component::bindgen!({
 
 pub use self::exports::wasmgate::plugin::capabilities;
 pub use self::exports::wasmgate::plugin::capabilities::Declaration;
+pub use self::exports::wasmgate::plugin::completion;
 pub use self::exports::wasmgate::plugin::handler;
 pub use self::exports::wasmgate::plugin::subresponses;
 pub use self::wasmgate::plugin::http::Action;
@@ -35,4 +37,4 @@ pub use self::wasmgate::plugin::types::EditError;
 pub use self::wasmgate::plugin::types::LogLevel;
 
 /// The world name's Rust type, for `add_to_linker` (every import of every world).
-pub type Middleware = MiddlewareWithCompression;
+pub type Middleware = MiddlewareWithCompletion;

@@ -17,7 +17,9 @@ use super::body::{BodyLimit, merge_limits};
 use super::budget::Isolation;
 use super::capabilities::BodyStart;
 use super::chain_trace::{ChainTrace, labels_of};
+use super::completion::PendingCompletion;
 use super::error::PluginError;
+pub(super) use super::failure_log::log_failure;
 use super::heads::{RequestHead, ResponseHead};
 use super::middleware::{HookDecision, InstanceSlot, PluginMiddleware};
 use super::outbound::Subrequest;
@@ -41,6 +43,8 @@ pub struct Chain {
     /// Whether some middleware was granted `compression` (its responses may then carry a
     /// `CompressWith`).
     compresses: bool,
+    /// Whether some middleware asked for `on-complete` (`completion`).
+    completes: bool,
     /// Each middleware's span name and attributes (tracing on only).
     trace_labels: Option<Arc<[MiddlewareLabels]>>,
 }
@@ -54,6 +58,8 @@ pub struct ChainState {
     spare: InstanceSlot,
     /// How many middlewares (from the start) get their response hook.
     ran: usize,
+    /// How many middlewares (from the start) had their `on-request` called.
+    entered: usize,
     /// The middleware waiting for a subrequest's answer (request phase), with what a fail-open
     /// one must restore if its subresponse hook fails.
     waiting: Option<(usize, Option<RequestSnapshot>)>,
@@ -128,6 +134,7 @@ impl Chain {
         let request_body = merge_limits(middlewares.iter().map(|mw| mw.buffers_bodies().0));
         let response_body = merge_limits(middlewares.iter().map(|mw| mw.buffers_bodies().1));
         let compresses = middlewares.iter().any(|mw| mw.budget().compression);
+        let completes = middlewares.iter().any(|mw| mw.completes());
         let trace_labels = labels_of(&middlewares);
         Chain {
             middlewares: middlewares.into(),
@@ -135,8 +142,23 @@ impl Chain {
             request_body,
             response_body,
             compresses,
+            completes,
             trace_labels,
         }
+    }
+
+    /// A request's pending `on-complete` calls, when some middleware of the chain asked for
+    /// them (fixed at config time); `None` otherwise, at the cost of one branch. Call before
+    /// the request hooks (the hook's duration counts from here).
+    pub fn completion(&self) -> Option<PendingCompletion> {
+        self.completes
+            .then(|| PendingCompletion::new(self.middlewares.clone()))
+    }
+
+    /// Tells `completion` how many `on-request` calls this request has had so far. Call after
+    /// each request-phase step ([`Chain::on_request`], the resumes).
+    pub fn note_entered(&self, state: &ChainState, completion: &mut PendingCompletion) {
+        completion.entered(state.entered);
     }
 
     /// Whether the proxy must collect the request body whole into the head's `extensions`
@@ -186,6 +208,7 @@ impl Chain {
             slots: Vec::new(),
             spare: None,
             ran: 0,
+            entered: 0,
             waiting: None,
             response_waiting: None,
             take_waiting: None,
@@ -268,6 +291,7 @@ impl Chain {
     ) -> (RequestHead, RequestOutcome) {
         for (i, mw) in self.middlewares.iter().enumerate().skip(start) {
             head.current = i;
+            state.entered = i + 1;
             if let Some(t) = &mut state.trace {
                 t.enter(i);
             }
@@ -591,30 +615,4 @@ struct ResponseWaiting {
     index: usize,
     snapshot: Option<(http::StatusCode, HeaderMap)>,
     replacement: Option<ValidReply>,
-}
-
-pub(super) fn log_failure(mw: &PluginMiddleware, hook: &str, err: &PluginError) {
-    if let Some(c) = mw.counters() {
-        let which = if hook.starts_with("on-request") {
-            Hook::Request
-        } else {
-            Hook::Response
-        };
-        // The metrics say `deadline` where the log says `timeout`.
-        let kind = match err {
-            PluginError::Timeout(_) => "deadline",
-            other => other.kind(),
-        };
-        c.failed(which, kind);
-    }
-    let id = mw.identity();
-    tracing::warn!(
-        middleware = &*id.middleware,
-        plugin = &*id.plugin,
-        hash = &*id.hash,
-        hook,
-        kind = err.kind(),
-        fail_open = mw.budget().fail_open,
-        "plugin failed: {err}"
-    );
 }

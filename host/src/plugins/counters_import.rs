@@ -58,7 +58,9 @@ impl counters::Host for HostState {
         let Some(lease) = self.granted_counters()?.acquire_in_flight(&key, limit) else {
             return Ok(false);
         };
-        self.heads.current_request_mut()?.in_flight.push(lease);
+        let head = self.heads.current_request_mut()?;
+        let owner = head.current;
+        head.in_flight.push((owner, lease));
         Ok(true)
     }
 }

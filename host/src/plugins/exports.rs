@@ -8,7 +8,7 @@
 use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre};
 
-use super::bindings::{capabilities, handler, subresponses};
+use super::bindings::{capabilities, completion, handler, subresponses};
 use super::error::LoadError;
 use super::host_state::HostState;
 
@@ -17,6 +17,9 @@ const CAPABILITIES_EXPORT: &str = "wasmgate:plugin/capabilities@0.1.0";
 
 /// Export name of the `subresponses` interface in a component.
 const SUBRESPONSES_EXPORT: &str = "wasmgate:plugin/subresponses@0.1.0";
+
+/// Export name of the `completion` interface in a component.
+const COMPLETION_EXPORT: &str = "wasmgate:plugin/completion@0.1.0";
 
 /// The world a component was built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,7 @@ pub struct ComponentExports {
     handler: handler::GuestIndices,
     capabilities: Option<capabilities::GuestIndices>,
     subresponses: Option<subresponses::GuestIndices>,
+    completion: Option<completion::GuestIndices>,
 }
 
 /// The exported functions of one instance.
@@ -50,6 +54,8 @@ pub struct InstanceExports {
     pub capabilities: Option<capabilities::Guest>,
     /// The hooks that receive subrequest answers (`middleware-with-outbound-http`).
     pub subresponses: Option<subresponses::Guest>,
+    /// `wants-on-complete` and `on-complete` (`middleware-with-completion`).
+    pub completion: Option<completion::Guest>,
 }
 
 impl ComponentExports {
@@ -66,16 +72,26 @@ impl ComponentExports {
             None => None,
             Some(_) => Some(subresponses::GuestIndices::new(pre).map_err(world_err)?),
         };
+        let completion = match pre.component().get_export_index(None, COMPLETION_EXPORT) {
+            None => None,
+            Some(_) => Some(completion::GuestIndices::new(pre).map_err(world_err)?),
+        };
         Ok(ComponentExports {
             handler,
             capabilities,
             subresponses,
+            completion,
         })
     }
 
     /// Whether the component exports the `subresponses` hooks.
     pub fn has_subresponses(&self) -> bool {
         self.subresponses.is_some()
+    }
+
+    /// Whether the component exports the `completion` hooks (it may still decline them).
+    pub fn has_completion(&self) -> bool {
+        self.completion.is_some()
     }
 
     pub fn world(&self) -> World {
@@ -100,10 +116,15 @@ impl ComponentExports {
             Some(indices) => Some(indices.load(&mut *store, instance)?),
             None => None,
         };
+        let completion = match &self.completion {
+            Some(indices) => Some(indices.load(&mut *store, instance)?),
+            None => None,
+        };
         Ok(InstanceExports {
             handler,
             capabilities,
             subresponses,
+            completion,
         })
     }
 }

@@ -58,9 +58,11 @@ pub struct RequestHeadFields {
     pub(crate) current: usize,
     /// Header count a plugin may grow the head to (set per call from the middleware's budget).
     pub(crate) max_headers: usize,
-    /// In-flight counts taken for this request (`counters.acquire-in-flight`); released when
-    /// the head is dropped, however the request ends.
-    pub(crate) in_flight: Vec<InFlightLease>,
+    /// In-flight counts taken for this request (`counters.acquire-in-flight`), with the chain
+    /// position of the middleware that took each; released when the head is dropped, however
+    /// the request ends (those of a middleware that asked for `on-complete` move to the
+    /// request's `completion::PendingCompletion` after the request hooks).
+    pub(crate) in_flight: Vec<(usize, InFlightLease)>,
     /// The subrequest the current hook recorded (`outbound-http.send`), taken by the chain when
     /// the hook returns.
     pub(crate) pending_subrequest: Option<Box<Subrequest>>,

@@ -261,6 +261,45 @@ impl PluginInstance {
     }
 }
 
+impl PluginInstance {
+    /// Asks `wants-on-complete` of a configured instance; false for a component without the
+    /// `completion` export. Config time only.
+    pub fn wants_on_complete(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+    ) -> Result<bool, PluginError> {
+        let Some(hooks) = &self.bindings.completion else {
+            return Ok(false);
+        };
+        self.arm.arm(&mut self.store, deadline_ticks);
+        hooks
+            .call_wants_on_complete(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))
+    }
+
+    /// Calls `on-complete` with the middleware's scratch for the request and its outcome. No
+    /// head is lent (the request is over). Only for middlewares that asked for it (the caller
+    /// checks); a component without the export cannot have.
+    pub fn on_complete(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+        state: Option<&[u8]>,
+        outcome: super::bindings::completion::Outcome,
+    ) -> Result<(), PluginError> {
+        let Some(hooks) = &self.bindings.completion else {
+            return Err(PluginError::Trap(
+                "on-complete for a component without the completion export".into(),
+            ));
+        };
+        self.arm.arm(&mut self.store, deadline_ticks);
+        hooks
+            .call_on_complete(&mut self.store, state, outcome)
+            .map_err(|e| classify(e, &self.store, budget))
+    }
+}
+
 fn no_subresponse_hooks() -> PluginError {
     PluginError::Trap("a subrequest was recorded by a component without subresponse hooks".into())
 }

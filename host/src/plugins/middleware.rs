@@ -60,6 +60,8 @@ pub struct PluginMiddleware {
     budget: MiddlewareBudget,
     deadline_ticks: u64,
     capabilities: Capabilities,
+    /// The plugin asked for `on-complete` (`completion`), fixed at config time.
+    completes: bool,
     pool: ArrayQueue<PluginInstance>,
     /// Hook calls and failures (`admin`); `None` when metrics are off.
     counters: Option<Arc<crate::admin::plugin_metrics::PluginCounters>>,
@@ -135,28 +137,37 @@ impl PluginMiddleware {
             budget,
             deadline_ticks,
             capabilities: Capabilities::PLAIN,
+            completes: false,
         };
-        if middleware.plugin.as_ref().map(|p| p.world()) == Some(World::WithCapabilities) {
-            middleware.capabilities = middleware.ask_capabilities();
+        let asks = middleware
+            .plugin
+            .as_ref()
+            .is_some_and(|p| p.world() == World::WithCapabilities || p.exports.has_completion());
+        if asks {
+            (middleware.capabilities, middleware.completes) = middleware.ask_declarations();
         }
         Ok(middleware)
     }
 
-    /// Asks a fresh, configured instance what the middleware needs (`declare`). A failure (in
-    /// `init` or `declare`) is logged and gives the plain-world answer: the same failure then
+    /// Asks a fresh, configured instance what the middleware needs (`declare`,
+    /// `wants-on-complete`). A failure (in `init` or either call) is logged and gives the
+    /// plain-world answer (every hook, no body, no `on-complete`): the same failure then
     /// surfaces on requests, where it fails (or passes, fail-open) each one as before.
-    fn ask_capabilities(&self) -> Capabilities {
+    fn ask_declarations(&self) -> (Capabilities, bool) {
         let declared = self.fresh_instance().and_then(|mut inst| {
             let declared = inst.declare(self.deadline_ticks, &self.budget)?;
+            let completes = inst.wants_on_complete(self.deadline_ticks, &self.budget)?;
             if self.budget.isolation == Isolation::Pooled {
                 // Configured and unused: the first warm instance.
                 self.park(inst);
             }
-            Ok(declared)
+            Ok((declared, completes))
         });
         match declared {
-            Ok(Some(declared)) => Capabilities::from_declaration(&declared),
-            Ok(None) => Capabilities::PLAIN,
+            Ok((Some(declared), completes)) => {
+                (Capabilities::from_declaration(&declared), completes)
+            }
+            Ok((None, completes)) => (Capabilities::PLAIN, completes),
             Err(err) => {
                 let id = &self.identity;
                 tracing::warn!(
@@ -166,7 +177,7 @@ impl PluginMiddleware {
                     kind = err.kind(),
                     "cannot read the plugin's capabilities, calling every hook without body: {err}"
                 );
-                Capabilities::PLAIN
+                (Capabilities::PLAIN, false)
             }
         }
     }
@@ -204,6 +215,7 @@ impl PluginMiddleware {
             deadline_ticks: 0,
             budget,
             capabilities: Capabilities::PLAIN,
+            completes: false,
         })
     }
 
@@ -232,6 +244,26 @@ impl PluginMiddleware {
     /// What the middleware declared (after the host's caps); fixed for its life.
     pub fn capabilities(&self) -> Capabilities {
         self.capabilities
+    }
+
+    /// Whether the middleware asked for `on-complete`; fixed for its life.
+    pub fn completes(&self) -> bool {
+        self.completes
+    }
+
+    /// Runs `on-complete` with the middleware's scratch for one request and its outcome, on
+    /// any instance (pooled: the pool's next one; per-request: a fresh one, dropped after).
+    /// A failure is returned for the caller to log; the instance is then discarded.
+    pub fn on_complete(
+        &self,
+        state: Option<&[u8]>,
+        outcome: super::bindings::completion::Outcome,
+    ) -> Result<(), PluginError> {
+        let mut slot = None;
+        let mut inst = self.checkout(&mut slot)?;
+        let result = inst.on_complete(self.deadline_ticks, &self.budget, state, outcome);
+        self.checkin(inst, result.is_err(), &mut slot);
+        result
     }
 
     pub fn name(&self) -> &str {

@@ -115,9 +115,14 @@ impl PartialEq for RedisCounters {
 }
 
 impl RedisCounters {
-    /// The buckets of middleware `middleware` (its Traefik name, `name@provider`). Config time;
-    /// an endpoint that is not `host[:port]` is an error.
-    pub fn new(middleware: &str, settings: &RedisSettings) -> Result<Arc<Self>, String> {
+    /// The buckets of middleware `middleware` (its Traefik name, `name@provider`), over TLS
+    /// with `tls` (the caller read `settings.tls`' files). Config time; an endpoint that is not
+    /// `host[:port]` is an error.
+    pub fn new(
+        middleware: &str,
+        settings: &RedisSettings,
+        tls: Option<RedisTls>,
+    ) -> Result<Arc<Self>, String> {
         let settings = settings.clone();
         let clients = settings
             .endpoints
@@ -128,7 +133,7 @@ impl RedisCounters {
                     settings.db,
                     settings.username.as_deref(),
                     settings.password.as_deref(),
-                    None,
+                    tls.clone(),
                 )
                 .map_err(|e| format!("endpoint {endpoint:?}: {e}"))
             })
@@ -299,6 +304,7 @@ impl RedisCounters {
 
 /// TLS to a Redis server: whether its certificate goes unverified, and the CA and client
 /// certificate PEM bytes (read by the caller).
+#[derive(Clone)]
 pub struct RedisTls {
     pub insecure: bool,
     pub certificates: redis::TlsCertificates,

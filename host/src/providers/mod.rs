@@ -32,6 +32,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::{Contribution, ProvidersConfig};
 pub use plugin_fetch::PluginFetcher;
+pub(crate) use redis::redis_tls;
 
 /// Quiet time after the last change event of a KV store before its tree is read (a writer
 /// sets several keys for one change); at most [`MAX_DEBOUNCE`] after the first event.

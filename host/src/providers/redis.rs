@@ -79,10 +79,7 @@ impl RedisProvider {
 /// TLS when `tls` is set (its CA and client certificate files are read here, per session).
 fn client(config: &KvProviderConfig, endpoint: &str) -> redis::RedisResult<redis::Client> {
     let tls = match &config.tls {
-        Some(tls) => Some(crate::plugins::redis_counters::RedisTls {
-            insecure: tls.insecure_skip_verify,
-            certificates: tls_certificates(tls)?,
-        }),
+        Some(tls) => Some(redis_tls(tls)?),
         None => None,
     };
     crate::plugins::redis_counters::client(
@@ -92,6 +89,17 @@ fn client(config: &KvProviderConfig, endpoint: &str) -> redis::RedisResult<redis
         config.password.as_deref(),
         tls,
     )
+}
+
+/// `tls` as the Redis client takes it: its files read (PEM), and whether the server's
+/// certificate goes unverified. Shared with the rate limit's Redis (`app::build`).
+pub(crate) fn redis_tls(
+    tls: &crate::config::UpstreamTlsConfig,
+) -> redis::RedisResult<crate::plugins::redis_counters::RedisTls> {
+    Ok(crate::plugins::redis_counters::RedisTls {
+        insecure: tls.insecure_skip_verify,
+        certificates: tls_certificates(tls)?,
+    })
 }
 
 /// The CA and client certificate of `tls` as the Redis client takes them (PEM bytes).

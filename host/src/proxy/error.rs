@@ -86,6 +86,19 @@ impl GatewayError {
         }
     }
 
+    /// Whether the upstream failed (unreachable, timed out, broke or garbled its answer) or the
+    /// exchange ran out of time: what `on-complete` reports as `upstream-failed`.
+    pub fn is_upstream_failure(&self) -> bool {
+        matches!(
+            self,
+            GatewayError::UpstreamUnreachable(_)
+                | GatewayError::UpstreamTimeout
+                | GatewayError::UpstreamBodyFailed(_)
+                | GatewayError::UpstreamBadResponse(_)
+                | GatewayError::DeadlineExceeded
+        )
+    }
+
     /// The response sent to the client. The body names the status only (a service without a
     /// server says `no available server`, as Traefik does): internal detail (plugin traps,
     /// upstream addresses) goes to the log, not to clients.

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use super::body_buffer::Collected;
 use super::body_peek::HeldBody;
 use super::client_body::BodyPolicy;
+use super::completion_body::CompletionBody;
 use super::error::GatewayError;
 use super::grpc_web::{Classified, GrpcWebCall};
 use super::headers::{set_forwarded, strip_hop_by_hop};
@@ -28,9 +29,12 @@ use super::upgrade::take_client_upgrade;
 use crate::admin::trace::TraceParent;
 use crate::lb::breaker::Admission;
 use crate::plugins::CompressWith;
+use crate::plugins::bindings::completion::Ending;
 use crate::plugins::body::OverCap;
 use crate::plugins::http_wasm::BufferedBody;
-use crate::plugins::{RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply};
+use crate::plugins::{
+    PendingCompletion, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply,
+};
 use crate::router::RequestFacts;
 use crate::router::path::{PathPolicy, normalize};
 use crate::upstream::body::{ProxyBody, full, stream};
@@ -163,6 +167,9 @@ struct Seen {
     served: Option<crate::admin::ServedBy>,
     /// The request's span (tracing on): the chain's and the upstream's spans go under it.
     trace: Option<TraceParent>,
+    /// The chain's `on-complete` calls (some middleware asked): kept here, outside the
+    /// request's future, so that they run however the exchange ends.
+    completion: Option<PendingCompletion>,
 }
 
 /// [`handle`] with metrics or the access log on: the request is recorded when its response body
@@ -233,15 +240,29 @@ async fn handle_unrecorded(
             }
         }
     };
-    match outcome {
-        Ok(resp) => resp,
+    let (resp, whole) = match outcome {
+        Ok(resp) => (resp, Ending::Complete),
         Err(err) => {
             let path = uri.path();
             match &err {
                 GatewayError::NoRoute => tracing::debug!(%method, path, "no route"),
                 _ => tracing::warn!(%method, path, client = %conn.client, "{err}"),
             }
-            err.into_response()
+            let whole = match err.is_upstream_failure() {
+                true => Ending::UpstreamFailed,
+                false => Ending::Complete,
+            };
+            (err.into_response(), whole)
+        }
+    };
+    match seen.completion.take() {
+        None => resp,
+        Some(completion) => {
+            let status = resp.status().as_u16();
+            resp.map(|body| {
+                use http_body_util::BodyExt;
+                CompletionBody::new(body, status, whole, completion).boxed()
+            })
         }
     }
 }
@@ -357,6 +378,8 @@ async fn proxy(
 
     let chain = &target.chain;
     let mut state = chain.start();
+    // Middlewares that asked for `on-complete` are called once the exchange has ended.
+    seen.completion = chain.completion();
     if let Some(trace) = &seen.trace {
         chain.trace(&mut state, trace.clone());
     }
@@ -391,6 +414,10 @@ async fn proxy(
     // bucket (`remote_take`) waits for the answer here, on this request's task: no thread and
     // no plugin instance is held while it comes.
     let (mut head, outcome) = loop {
+        // Before each wait: a client gone during it still gets the hooks called.
+        if let Some(completion) = &mut seen.completion {
+            chain.note_entered(&state, completion);
+        }
         match outcome {
             RequestOutcome::Subrequest(sub) => {
                 let answer = sub.send().await;
@@ -403,6 +430,9 @@ async fn proxy(
             done => break (head, done),
         }
     };
+    if let Some(completion) = &mut seen.completion {
+        completion.keep_request(&mut head);
+    }
     let (resp_head, upstream_body) = match outcome {
         RequestOutcome::Failed(e) => return Err(e.into()),
         // The loop above leaves none; were one left, the request fails like a plugin failure.
@@ -491,6 +521,9 @@ async fn proxy(
         let answer = sub.send().await;
         (head, resp_head, outcome) =
             chain.resume_response(head, resp_head, &mut state, body_start, answer);
+    }
+    if let Some(completion) = &mut seen.completion {
+        completion.keep_response(&mut head);
     }
     drop(head);
     match outcome {

@@ -6,6 +6,7 @@
 pub mod body_buffer;
 pub mod body_peek;
 pub mod client_body;
+pub mod completion_body;
 pub mod compress_body;
 mod connection;
 pub mod connection_limits;

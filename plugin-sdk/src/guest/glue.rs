@@ -6,9 +6,10 @@ use std::sync::Once;
 use std::thread::LocalKey;
 
 use super::bindings::exports::wasmgate::plugin::capabilities::Declaration;
+use super::bindings::exports::wasmgate::plugin::completion as wit_completion;
 use super::bindings::exports::wasmgate::plugin::subresponses as wit_sub;
 use super::wit::http as wit_http;
-use crate::{Action, Level, Middleware, Request, Response, outbound};
+use crate::{Action, Level, Middleware, Request, Response, completion, outbound};
 
 /// `validate-config`: parse, report, drop.
 pub fn validate_config<T: Middleware>(config: &str) -> Result<(), String> {
@@ -113,6 +114,31 @@ pub fn on_response_subresponse<T: Middleware>(
             from_wit(answer),
         ))
     })
+}
+
+/// `wants-on-complete`: asked once per configured middleware.
+pub fn wants_on_complete<T: Middleware>(slot: &'static LocalKey<OnceCell<T>>) -> bool {
+    slot.with(|cell| initialised(cell).wants_on_complete())
+}
+
+/// `on-complete`: the request's outcome to [`Middleware::on_complete`].
+pub fn on_complete<T: Middleware>(
+    slot: &'static LocalKey<OnceCell<T>>,
+    state: Option<Vec<u8>>,
+    outcome: wit_completion::Outcome,
+) {
+    let ending = match outcome.ending {
+        wit_completion::Ending::Complete => completion::Ending::Complete,
+        wit_completion::Ending::ClientGone => completion::Ending::ClientGone,
+        wit_completion::Ending::UpstreamFailed => completion::Ending::UpstreamFailed,
+    };
+    let outcome = completion::Outcome {
+        status: outcome.status,
+        body_bytes: outcome.body_bytes,
+        duration_ns: outcome.duration_ns,
+        ending,
+    };
+    slot.with(|cell| initialised(cell).on_complete(state.as_deref(), outcome));
 }
 
 fn from_wit(answer: Result<wit_sub::Subresponse, wit_sub::SubrequestFailure>) -> outbound::Answer {

@@ -13,7 +13,9 @@ pub mod bindings {
         // `outbound-http`, `body` and `compression` are imported
         // only by plugins that call them (unused imports are left out of the component), so
         // only those need a grant.
-        world: "middleware-with-compression",
+        // `middleware-with-completion` adds the `completion` export, declined by default
+        // (`Middleware::wants_on_complete`).
+        world: "middleware-with-completion",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",
@@ -35,14 +37,17 @@ pub mod __private {
     pub use super::bindings::exports::wasmgate::plugin::capabilities::{
         Declaration, Guest as CapabilitiesGuest,
     };
+    pub use super::bindings::exports::wasmgate::plugin::completion::{
+        Guest as CompletionGuest, Outcome as WitOutcome,
+    };
     pub use super::bindings::exports::wasmgate::plugin::handler::Guest;
     pub use super::bindings::exports::wasmgate::plugin::subresponses::{
         Guest as SubresponsesGuest, SubrequestFailure as WitSubrequestFailure,
         Subresponse as WitSubresponse,
     };
     pub use super::glue::{
-        declare, init, on_request, on_request_subresponse, on_response, on_response_body,
-        on_response_subresponse, validate_config,
+        declare, init, on_complete, on_request, on_request_subresponse, on_response,
+        on_response_body, on_response_subresponse, validate_config, wants_on_complete,
     };
     pub use super::wit::http::{
         Action as WitAction, Request as WitRequest, Response as WitResponse,
@@ -137,6 +142,19 @@ macro_rules! export_middleware {
                         resp,
                         answer,
                     )
+                }
+            }
+
+            impl $crate::__private::CompletionGuest for __WasmgateMiddleware {
+                fn wants_on_complete() -> bool {
+                    $crate::__private::wants_on_complete(&__WASMGATE_INSTANCE)
+                }
+
+                fn on_complete(
+                    state: ::core::option::Option<::std::vec::Vec<u8>>,
+                    outcome: $crate::__private::WitOutcome,
+                ) {
+                    $crate::__private::on_complete(&__WASMGATE_INSTANCE, state, outcome)
                 }
             }
 

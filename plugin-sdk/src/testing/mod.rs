@@ -149,6 +149,22 @@ pub fn release_in_flight(req: &mut TestRequest) {
     crate::counters::release_native(std::mem::take(&mut req.in_flight));
 }
 
+/// What the host does when a request's exchange has ended, for a middleware that
+/// [`wants_on_complete`](Middleware::wants_on_complete): calls
+/// [`on_complete`](Middleware::on_complete) with the request's state, then releases the
+/// in-flight counts the request took. A middleware that does not want it only gets the
+/// release, as from the host.
+pub fn complete<T: Middleware>(
+    middleware: &T,
+    req: &mut TestRequest,
+    outcome: crate::completion::Outcome,
+) {
+    if middleware.wants_on_complete() {
+        middleware.on_complete(req.state.as_deref(), outcome);
+    }
+    release_in_flight(req);
+}
+
 /// [`on_request`] without the reply check, for tests that want to see a reply the gateway would
 /// refuse (such as the gateway's own fixtures).
 pub fn on_request_unchecked<T: Middleware>(middleware: &T, req: &mut TestRequest) -> Action {

@@ -9,8 +9,10 @@
 //!
 //! A request over the cap gets 429 with oxy's text (`max connections reached: <amount>`). The
 //! count is taken in `on-request` and released by the host, never by the plugin, when the
-//! request is done with: its response head is ready (the body then streams outside the count,
-//! as with a router's `maxInFlight`), it failed, or the client went away.
+//! request is over, as in Traefik (released when the next handler has written the whole
+//! response): the plugin asks for `on-complete`, so the host holds the count until the response
+//! body has been sent, the upstream failed, or the client went away, and releases it after
+//! that hook.
 //!
 //! ```yaml
 //! http:
@@ -22,7 +24,8 @@
 //!           ipStrategy: { depth: 1 }
 //! ```
 //!
-//! Cost per request: one or two host calls to read the source, one `acquire-in-flight`.
+//! Cost per request: one or two host calls to read the source, one `acquire-in-flight`, and
+//! the `on-complete` call (an empty hook, off the response path).
 
 use plugin_sdk::counters;
 use plugin_sdk::{Action, Middleware, Reply, Request};
@@ -36,9 +39,15 @@ pub struct InFlightReq {
 }
 
 impl Middleware for InFlightReq {
-    /// Request-only: the host releases the count, so no response hook is needed.
+    /// The host releases the count, so no response hook is needed.
     fn wants_response_hook(&self) -> bool {
         false
+    }
+
+    /// The count is held until the exchange is over, body included: the host releases it
+    /// after this middleware's `on-complete` (which has nothing more to do).
+    fn wants_on_complete(&self) -> bool {
+        true
     }
 
     fn from_config(config: &str) -> Result<Self, String> {

@@ -23,7 +23,14 @@ fn at_most_amount_per_host_by_default_and_released_requests_make_room() {
     assert_eq!(reply.body, b"max connections reached: 2");
     // Another host has its own count.
     assert!(testing::on_request(&mw, &mut req("b.example")).is_continue());
-    testing::release_in_flight(&mut first);
+    let done = plugin_sdk::completion::Outcome {
+        status: Some(200),
+        body_bytes: 0,
+        duration_ns: 1,
+        ending: plugin_sdk::completion::Ending::Complete,
+    };
+    assert!(mw.wants_on_complete());
+    testing::complete(&mw, &mut first, done);
     assert!(first.in_flight.is_empty());
     assert!(testing::on_request(&mw, &mut req("a.example")).is_continue());
 }
