@@ -1,9 +1,10 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
-//! Generated for the `middleware-with-compression` world, which includes `middleware-with-body`,
-//! `middleware-with-outbound-http`,
+//! Generated for the `middleware-with-connection` world, which includes
+//! `middleware-with-compression`, `middleware-with-body`, `middleware-with-outbound-http`,
 //! `middleware-with-counters`, `middleware-with-capabilities` and so `middleware`: its imports
-//! are theirs plus `counters`, `outbound-http`, `body` and `compression`, so one linker serves
+//! are theirs plus `counters`, `outbound-http`, `body`, `compression` and `connection`, so one
+//! linker serves
 //! every world (a component
 //! imports only what it calls), and its per-interface export loaders (`handler::GuestIndices`,
 //! `capabilities::GuestIndices`, `subresponses::GuestIndices`) let the registry accept a
@@ -14,7 +15,7 @@
 //! nothing is copied.
 
 wasmtime::component::bindgen!({
-    world: "middleware-with-compression",
+    world: "middleware-with-connection",
     path: "../wit",
     with: {
         "wasmgate:plugin/http.request": crate::plugins::heads::RequestHead,
@@ -35,4 +36,4 @@ pub use self::wasmgate::plugin::types::EditError;
 pub use self::wasmgate::plugin::types::LogLevel;
 
 /// The world name's Rust type, for `add_to_linker` (every import of every world).
-pub type Middleware = MiddlewareWithCompression;
+pub type Middleware = MiddlewareWithConnection;

@@ -26,6 +26,7 @@ use super::reset_guard::ConnectionResets;
 use super::snapshot::SharedSnapshot;
 use crate::config::ForwardedHeadersConfig;
 use crate::config::TransparentConfig;
+use crate::plugins::ConnectionFacts;
 use crate::tcp::{
     Arrival, TcpConnection, TcpEntrypoint, Verdict, is_own, original_dst as original_dst_of,
     read_proxy_header,
@@ -149,6 +150,12 @@ impl ConnectionTask {
             return Err(RedirectedBack);
         }
         self.conn.original_dst = dst;
+        if dst.is_some() {
+            self.conn.facts = Arc::new(ConnectionFacts {
+                original_dst: dst,
+                ..ConnectionFacts::clone(&self.conn.facts)
+            });
+        }
         Ok(dst)
     }
 
@@ -205,6 +212,14 @@ impl ConnectionTask {
         match tokio::time::timeout(limit, tls.accept(stream)).await {
             Ok(Ok(stream)) => {
                 self.conn.tls = true;
+                if let Some(chain) = stream.get_ref().1.peer_certificates()
+                    && !chain.is_empty()
+                {
+                    self.conn.facts = Arc::new(ConnectionFacts {
+                        client_certificates: chain.to_vec(),
+                        ..ConnectionFacts::clone(&self.conn.facts)
+                    });
+                }
                 self.conn.forwarded_values =
                     ForwardedValues::new(client, self.conn.local.port(), true);
                 self.serve(stream).await;

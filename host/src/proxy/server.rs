@@ -99,6 +99,9 @@ impl Entrypoint {
         let connections = Arc::new(Semaphore::new(max_connections));
         crate::admin::watch_connections(&self.name, &connections, max_connections);
         let timeouts = RequestTimeouts::from(&limits);
+        // One for all the plain connections of this entrypoint (`ConnectionTask` makes its
+        // own for a connection with client certificates or an original destination).
+        let facts = Arc::new(crate::plugins::ConnectionFacts::at(local));
         let proxy_protocol = proxy_protocol.map(|senders| {
             Arc::new(ProxyProtocolTrust {
                 senders,
@@ -135,6 +138,7 @@ impl Entrypoint {
                 path_policy,
                 forwarded_values: ForwardedValues::new(client, local.port(), false),
                 original_dst: None,
+                facts: facts.clone(),
             };
             // The TLS side of the snapshot current at accept: certificates renewed by a reload
             // reach the connections accepted after it.

@@ -8,12 +8,13 @@ mod heads;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        // Includes `middleware-with-body`, `middleware-with-outbound-http`,
-        // `middleware-with-counters` and `middleware-with-capabilities`; `counters`,
-        // `outbound-http`, `body` and `compression` are imported
+        // Includes `middleware-with-compression`, `middleware-with-body`,
+        // `middleware-with-outbound-http`, `middleware-with-counters` and
+        // `middleware-with-capabilities`; `counters`, `outbound-http`, `body`, `compression`
+        // and `connection` are imported
         // only by plugins that call them (unused imports are left out of the component), so
-        // only those need a grant.
-        world: "middleware-with-compression",
+        // only those need a grant (`connection` needs none).
+        world: "middleware-with-connection",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",
