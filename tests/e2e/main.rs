@@ -33,6 +33,7 @@ mod load_balancing;
 mod mesh;
 mod minimal_wasi;
 mod observability;
+mod pass_tls_client_cert;
 mod path_bypass;
 mod plugin_tool;
 mod prometheus_server;
