@@ -176,6 +176,47 @@ fn plugins_read_the_original_destination_of_a_redirected_connection() {
     });
 }
 
+#[test]
+fn tproxy_connections_keep_their_destination_for_routing_and_plugins() {
+    let ns = Netns::create();
+    ns.run(|| async {
+        let reviews = Upstream::start("reviews").await;
+        let echo_backend = TcpBackend::start(None, false).await;
+        let http = format!(
+            "  routers:\n    reviews: {{ rule: \"Host(`reviews.default.svc`)\", service: reviews, middlewares: [conn] }}\n\
+             \x20 middlewares:\n    conn:\n      plugin: {{ name: conn-info }}\n\
+             \x20 services:\n    reviews: {{ loadBalancer: {{ servers: [{{ url: \"{}\" }}] }} }}\n",
+            reviews.url()
+        );
+        let mut yaml = Config::new()
+            .entrypoint("transparent: { detectTimeout: 300ms, tproxy: true }")
+            .plugin_dir()
+            .http(&http)
+            .yaml();
+        yaml.push_str(&format!(
+            "tcp:\n  routers:\n    echo: {{ rule: \"OriginalDst(`10.96.0.11:7`)\", service: echo }}\n\
+             \x20 services:\n    echo: {{ loadBalancer: {{ servers: [{{ address: \"{}\" }}] }} }}\n",
+            echo_backend.addr
+        ));
+        let plugins = [("conn-info", fixture_wasm("fixture_conn_info"))];
+        let gw = Gateway::start_in_group_with_plugins(&yaml, GATEWAY_GID, &plugins);
+        ns.tproxy_outbound(gw.addr.port());
+
+        let reply = Client::http1()
+            .get("http://10.96.0.10:9080/t", "reviews.default.svc:9080", &[])
+            .await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", gw.log());
+        let seen = reviews.last();
+        assert_eq!(seen.header("x-original-dst"), Some("10.96.0.10:9080"));
+        let listener = gw.addr.to_string();
+        assert_eq!(seen.header("x-local-addr"), Some(listener.as_str()));
+        // The TCP side routes on the same destination.
+        let bytes = b"\x00\x01tproxy bytes".to_vec();
+        assert!(echo("10.96.0.11:7", &bytes).await == bytes, "{}", gw.log());
+        assert_eq!(echo_backend.accepted(), 1);
+    });
+}
+
 /// A server on the namespace's own address (as another pod's port would be), and a gateway
 /// whose every connection goes to `passthrough`, behind the outbound capture (with or without
 /// the owner-match exemption of the gateway's group).

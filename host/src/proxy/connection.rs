@@ -29,7 +29,7 @@ use crate::config::TransparentConfig;
 use crate::plugins::ConnectionFacts;
 use crate::tcp::{
     Arrival, TcpConnection, TcpEntrypoint, Verdict, is_own, original_dst as original_dst_of,
-    read_proxy_header,
+    read_proxy_header, tproxy_destination,
 };
 use crate::tls::{EntrypointTls, is_tls_client_hello};
 
@@ -133,7 +133,14 @@ impl ConnectionTask {
         stream: &TcpStream,
     ) -> Result<Option<std::net::SocketAddr>, RedirectedBack> {
         let peer = self.conn.client;
-        let dst = match stream.local_addr().and_then(|l| original_dst_of(stream, l)) {
+        let tproxy = self.transparent.as_ref().is_some_and(|t| t.tproxy);
+        let found = match stream.local_addr() {
+            // TPROXY rewrote nothing: the connection's own address is where it was going.
+            Ok(local) if tproxy => Ok(tproxy_destination(local, self.conn.local)),
+            Ok(local) => original_dst_of(stream, local),
+            Err(e) => Err(e),
+        };
+        let dst = match found {
             Ok(dst) => dst,
             Err(e) => {
                 tracing::debug!(%peer, "no original destination: {e}");

@@ -40,7 +40,16 @@ impl Entrypoint {
     /// `SO_REUSEPORT`, so that several processes can listen on one port and the kernel spreads
     /// the connections: Traefik's `reusePort`, for upgrades without a gap). Runs once per
     /// entrypoint at start-up.
-    pub async fn bind(name: &str, addr: SocketAddr, reuse_port: bool) -> std::io::Result<Self> {
+    ///
+    /// With `ip_transparent` (a `transparent` entrypoint's `tproxy`), the socket gets
+    /// `IP_TRANSPARENT` before it binds, so iptables `TPROXY` can hand it connections
+    /// addressed elsewhere (needs `CAP_NET_ADMIN`).
+    pub async fn bind(
+        name: &str,
+        addr: SocketAddr,
+        reuse_port: bool,
+        ip_transparent: bool,
+    ) -> std::io::Result<Self> {
         let socket = if addr.is_ipv4() {
             tokio::net::TcpSocket::new_v4()?
         } else {
@@ -49,6 +58,9 @@ impl Entrypoint {
         socket.set_reuseaddr(true)?;
         if reuse_port {
             socket.set_reuseport(true)?;
+        }
+        if ip_transparent {
+            crate::tcp::set_ip_transparent(&socket, addr.is_ipv6())?;
         }
         socket.bind(addr)?;
         let listener = socket.listen(LISTEN_BACKLOG)?;
