@@ -88,7 +88,7 @@
 mod action;
 pub mod body;
 pub mod compression;
-pub mod connection;
+pub mod client_connection;
 pub mod counters;
 mod error;
 mod log;

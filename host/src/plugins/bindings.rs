@@ -1,6 +1,6 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
-//! Generated for the `middleware-with-connection` world, which includes
+//! Generated for the `middleware-with-client-connection` world, which includes
 //! `middleware-with-compression`, `middleware-with-body`, `middleware-with-outbound-http`,
 //! `middleware-with-counters`, `middleware-with-capabilities` and so `middleware`: its imports
 //! are theirs plus `counters`, `outbound-http`, `body`, `compression` and `connection`, so one
@@ -15,7 +15,7 @@
 //! nothing is copied.
 
 wasmtime::component::bindgen!({
-    world: "middleware-with-connection",
+    world: "middleware-with-client-connection",
     path: "../wit",
     with: {
         "wasmgate:plugin/http.request": crate::plugins::heads::RequestHead,
@@ -36,4 +36,4 @@ pub use self::wasmgate::plugin::types::EditError;
 pub use self::wasmgate::plugin::types::LogLevel;
 
 /// The world name's Rust type, for `add_to_linker` (every import of every world).
-pub type Middleware = MiddlewareWithConnection;
+pub type Middleware = MiddlewareWithClientConnection;

@@ -5,10 +5,10 @@
 //! Cost: one host call; `client-certificates` copies the DER of the chain into the instance
 //! (a few KiB), the addresses format one `ip:port` each. Nothing is gathered per request.
 
-use super::bindings::wasmgate::plugin::connection;
+use super::bindings::wasmgate::plugin::client_connection;
 use super::host_state::HostState;
 
-impl connection::Host for HostState {
+impl client_connection::Host for HostState {
     fn client_certificates(&mut self) -> wasmtime::Result<Vec<Vec<u8>>> {
         let facts = &self.heads.current_request()?.connection;
         Ok(facts

@@ -11,10 +11,10 @@ pub mod bindings {
         // Includes `middleware-with-compression`, `middleware-with-body`,
         // `middleware-with-outbound-http`, `middleware-with-counters` and
         // `middleware-with-capabilities`; `counters`, `outbound-http`, `body`, `compression`
-        // and `connection` are imported
+        // and `client-connection` are imported
         // only by plugins that call them (unused imports are left out of the component), so
-        // only those need a grant (`connection` needs none).
-        world: "middleware-with-connection",
+        // only those need a grant (`client-connection` needs none).
+        world: "middleware-with-client-connection",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",

@@ -49,11 +49,11 @@ pub struct TestRequest {
     /// (`body::request_body`); `None`: not held (not granted, or over the cap).
     pub body: Option<Vec<u8>>,
     /// The client certificates of the connection, DER, leaf first
-    /// (`connection::client_certificates`).
+    /// (`client_connection::client_certificates`).
     pub client_certificates: Vec<Vec<u8>>,
-    /// The gateway's address the connection arrived on (`connection::local_addr`).
+    /// The gateway's address the connection arrived on (`client_connection::local_addr`).
     pub local_addr: String,
-    /// The original destination of a redirected connection (`connection::original_destination`
+    /// The original destination of a redirected connection (`client_connection::original_destination`
     /// answers it, else `local_addr`).
     pub original_dst: Option<String>,
 }

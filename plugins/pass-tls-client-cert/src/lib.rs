@@ -34,7 +34,7 @@ pub mod der;
 pub mod info;
 
 use base64::Engine as _;
-use plugin_sdk::{Action, Middleware, Request, connection};
+use plugin_sdk::{Action, Middleware, Request, client_connection};
 use serde::Deserialize;
 use traefik_options::options::{self, Flag};
 
@@ -161,7 +161,7 @@ impl Middleware for PassTlsClientCert {
         if !self.pem && self.info.is_none() {
             return Action::Continue;
         }
-        let chain = connection::client_certificates(req);
+        let chain = client_connection::client_certificates(req);
         if chain.is_empty() {
             if self.pem {
                 req.remove_header(CERT_HEADER);

@@ -59,7 +59,7 @@ const WORLDS: &[(&str, &str)] = &[
     ("middleware-with-outbound-http", OUTBOUND_HTTP_IMPORT),
     ("middleware-with-body", BODY_IMPORT),
     ("middleware-with-compression", COMPRESSION_IMPORT),
-    ("middleware-with-connection", CONNECTION_IMPORT),
+    ("middleware-with-client-connection", CONNECTION_IMPORT),
 ];
 
 /// The smallest world whose imports and exports cover what the component uses. An exported
@@ -288,6 +288,6 @@ mod tests {
         let all = names(&[COUNTERS_IMPORT, COMPRESSION_IMPORT]);
         assert_eq!(world_of(&all, &handler), "middleware-with-compression");
         let conn = names(&[CONNECTION_IMPORT]);
-        assert_eq!(world_of(&conn, &handler), "middleware-with-connection");
+        assert_eq!(world_of(&conn, &handler), "middleware-with-client-connection");
     }
 }

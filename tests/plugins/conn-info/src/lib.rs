@@ -2,7 +2,7 @@
 //! `x-client-certs` (the number of client certificates) from the `connection` interface, so
 //! an end-to-end test can see what a plugin reads.
 
-use plugin_sdk::{Action, Middleware, Request, connection};
+use plugin_sdk::{Action, Middleware, Request, client_connection};
 
 pub struct ConnInfo;
 
@@ -16,9 +16,9 @@ impl Middleware for ConnInfo {
     }
 
     fn on_request(&self, req: &mut Request<'_>) -> Action {
-        let dst = connection::original_destination(req);
-        let local = connection::local_addr(req);
-        let certs = connection::client_certificates(req).len();
+        let dst = client_connection::original_destination(req);
+        let local = client_connection::local_addr(req);
+        let certs = client_connection::client_certificates(req).len();
         let _ = req.set_header("x-original-dst", dst);
         let _ = req.set_header("x-local-addr", local);
         let _ = req.set_header("x-client-certs", certs.to_string());

@@ -1,4 +1,4 @@
-//! The `connection` interface: what the gateway knows about the client connection of the
+//! The `client-connection` interface: what the gateway knows about the client connection of the
 //! request: the client certificate chain of a TLS connection, the address the client dialled
 //! (the original destination on a `transparent` entrypoint) and the gateway's own address.
 //!
@@ -28,7 +28,7 @@ pub fn local_addr(req: &Request<'_>) -> String {
 
 #[cfg(target_arch = "wasm32")]
 mod imp {
-    use crate::guest::wit::connection as wit;
+    use crate::guest::wit::client_connection as wit;
     use crate::request::RequestRef;
 
     // The host answers for the request of the current hook call, which is `req`'s.
