@@ -9,7 +9,7 @@
 //!   `wasmgate-plugin-`.
 //!
 //! Runs only when the guest sources change (`wit/`, `plugin-contract/`, `plugin-sdk/`,
-//! `traefik-options/`, `plugins/`, `tests/plugins/`, `examples/rust-plugin/`, the workspace
+//! `traefik-options/`, `der-walk/`, `plugins/`, `tests/plugins/`, `examples/rust-plugin/`, the workspace
 //! manifest, lock file and cargo config). The nested build uses the `plugin` profile and its own
 //! target directory, `target/wasm`, so it never contends with the outer build's lock; when
 //! nothing changed it is a no-op of about a second.
@@ -33,6 +33,7 @@ const WATCHED: &[&str] = &[
     "plugin-contract",
     "plugin-sdk",
     "traefik-options",
+    "der-walk",
     "plugins",
     "tests/plugins",
     "examples/rust-plugin",

@@ -283,7 +283,19 @@ fn request_head(uri: Uri) -> RequestHead {
         .headers
         .insert(http::header::HOST, http::HeaderValue::from_static("a.test"));
     let client = SocketAddr::from(([192, 0, 2, 1], 40000));
-    RequestHead::new(parts, "/start".into(), client, false, Arc::from("fuzz"), 1)
+    let connection = Arc::new(wasmgate::plugins::ConnectionFacts::at(SocketAddr::from((
+        [192, 0, 2, 2],
+        80,
+    ))));
+    RequestHead::new(
+        parts,
+        "/start".into(),
+        client,
+        false,
+        connection,
+        Arc::from("fuzz"),
+        1,
+    )
 }
 
 /// One set-header (`set`) or append-header edit: accepted exactly when the name, value and

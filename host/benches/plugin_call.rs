@@ -29,8 +29,8 @@ use http::{Request, Response};
 use wasmgate::app::build::budget_from_config;
 use wasmgate::config::{DEFAULT_DEADLINE, LoadedConfig, load_from_str};
 use wasmgate::plugins::{
-    Chain, EngineSettings, Isolation, PluginEngine, PluginMiddleware, PluginRegistry, RequestHead,
-    RequestOutcome, ResponseHead, ResponseOutcome, Subresponse,
+    Chain, ConnectionFacts, EngineSettings, Isolation, PluginEngine, PluginMiddleware,
+    PluginRegistry, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, Subresponse,
 };
 
 use auth::{COLD, ColdBcrypt, DIGEST_URI, DigestClient, basic};
@@ -46,6 +46,15 @@ const BASE_HEADERS: [(&str, &str); 8] = [
     ("cookie", "session=abcdef0123456789"),
     ("x-forwarded-for", "10.0.0.1"),
 ];
+
+/// The connection every benchmarked request arrived on (shared, as the proxy shares one per
+/// connection).
+static CONNECTION: std::sync::LazyLock<Arc<ConnectionFacts>> = std::sync::LazyLock::new(|| {
+    Arc::new(ConnectionFacts::at(std::net::SocketAddr::from((
+        [127, 0, 0, 1],
+        8080,
+    ))))
+});
 
 /// `GET /api/v1/users?page=2` with `host`, the 8 base headers, `x-forwarded-proto` and `extra`.
 fn request_head(parts: RequestParts, chain_len: usize) -> RequestHead {
@@ -70,6 +79,7 @@ fn request_head(parts: RequestParts, chain_len: usize) -> RequestHead {
         raw_path,
         parts.client,
         parts.tls,
+        CONNECTION.clone(),
         Arc::from("bench"),
         chain_len,
     )

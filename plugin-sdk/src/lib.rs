@@ -90,6 +90,7 @@ mod action;
 pub mod body;
 pub mod completion;
 pub mod compression;
+pub mod client_connection;
 pub mod counters;
 mod error;
 mod log;

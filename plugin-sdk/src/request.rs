@@ -50,6 +50,11 @@ impl<'a> Request<'a> {
         &mut self.head
     }
 
+    /// The same, for read-only capability calls.
+    pub(crate) fn backend_ref(&self) -> &RequestRef<'a> {
+        &self.head
+    }
+
     /// Method, upper-case as received (`GET`, `POST`...).
     pub fn method(&self) -> String {
         RequestHead::method(&self.head)

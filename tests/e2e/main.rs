@@ -34,6 +34,7 @@ mod mesh;
 mod minimal_wasi;
 mod observability;
 mod on_complete;
+mod pass_tls_client_cert;
 mod path_bypass;
 mod plugin_tool;
 mod prometheus_server;

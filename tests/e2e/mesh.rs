@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 
 use crate::support::tcp_backend::TcpBackend;
 use crate::support::tls::{TestCa, TlsUpstream, served_cert};
-use crate::support::{Client, Config, Gateway, Upstream, check_config};
+use crate::support::{Client, Config, Gateway, Upstream, check_config, fixture_wasm};
 use crate::tcp::banner;
 
 mod netns;
@@ -138,6 +138,81 @@ fn redirected_connections_reach_their_service_by_detected_protocol() {
         assert_eq!(banner(smtp_ip).await, "220 smtp.test ESMTP");
         // An opaque port skips detection altogether.
         assert_eq!(banner("10.96.0.14:3306".parse().unwrap()).await, "mysql 8.0");
+        assert_eq!(echo_backend.accepted(), 1);
+    });
+}
+
+#[test]
+fn plugins_read_the_original_destination_of_a_redirected_connection() {
+    let ns = Netns::create();
+    ns.run(|| async {
+        let reviews = Upstream::start("reviews").await;
+        let http = format!(
+            "  routers:\n    reviews: {{ rule: \"Host(`reviews.default.svc`)\", service: reviews, middlewares: [conn] }}\n\
+             \x20 middlewares:\n    conn:\n      plugin: {{ name: conn-info }}\n\
+             \x20 services:\n    reviews: {{ loadBalancer: {{ servers: [{{ url: \"{}\" }}] }} }}\n",
+            reviews.url()
+        );
+        let yaml = Config::new()
+            .entrypoint("transparent: { detectTimeout: 300ms }")
+            .plugin_dir()
+            .http(&http)
+            .yaml();
+        let plugins = [("conn-info", fixture_wasm("fixture_conn_info"))];
+        let gw = Gateway::start_in_group_with_plugins(&yaml, GATEWAY_GID, &plugins);
+        ns.redirect_outbound(gw.addr.port(), true);
+
+        let reply = Client::http1()
+            .get("http://10.96.0.10:9080/r", "reviews.default.svc:9080", &[])
+            .await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", gw.log());
+        let seen = reviews.last();
+        // The service address the client dialled, which nothing listens on; the gateway's
+        // own socket is another address.
+        assert_eq!(seen.header("x-original-dst"), Some("10.96.0.10:9080"));
+        let local = gw.addr.to_string();
+        assert_eq!(seen.header("x-local-addr"), Some(local.as_str()));
+        assert_eq!(seen.header("x-client-certs"), Some("0"));
+    });
+}
+
+#[test]
+fn tproxy_connections_keep_their_destination_for_routing_and_plugins() {
+    let ns = Netns::create();
+    ns.run(|| async {
+        let reviews = Upstream::start("reviews").await;
+        let echo_backend = TcpBackend::start(None, false).await;
+        let http = format!(
+            "  routers:\n    reviews: {{ rule: \"Host(`reviews.default.svc`)\", service: reviews, middlewares: [conn] }}\n\
+             \x20 middlewares:\n    conn:\n      plugin: {{ name: conn-info }}\n\
+             \x20 services:\n    reviews: {{ loadBalancer: {{ servers: [{{ url: \"{}\" }}] }} }}\n",
+            reviews.url()
+        );
+        let mut yaml = Config::new()
+            .entrypoint("transparent: { detectTimeout: 300ms, tproxy: true }")
+            .plugin_dir()
+            .http(&http)
+            .yaml();
+        yaml.push_str(&format!(
+            "tcp:\n  routers:\n    echo: {{ rule: \"OriginalDst(`10.96.0.11:7`)\", service: echo }}\n\
+             \x20 services:\n    echo: {{ loadBalancer: {{ servers: [{{ address: \"{}\" }}] }} }}\n",
+            echo_backend.addr
+        ));
+        let plugins = [("conn-info", fixture_wasm("fixture_conn_info"))];
+        let gw = Gateway::start_in_group_with_plugins(&yaml, GATEWAY_GID, &plugins);
+        ns.tproxy_outbound(gw.addr.port());
+
+        let reply = Client::http1()
+            .get("http://10.96.0.10:9080/t", "reviews.default.svc:9080", &[])
+            .await;
+        assert_eq!(reply.status.as_u16(), 200, "{}", gw.log());
+        let seen = reviews.last();
+        assert_eq!(seen.header("x-original-dst"), Some("10.96.0.10:9080"));
+        let listener = gw.addr.to_string();
+        assert_eq!(seen.header("x-local-addr"), Some(listener.as_str()));
+        // The TCP side routes on the same destination.
+        let bytes = b"\x00\x01tproxy bytes".to_vec();
+        assert!(echo("10.96.0.11:7", &bytes).await == bytes, "{}", gw.log());
         assert_eq!(echo_backend.accepted(), 1);
     });
 }

@@ -25,7 +25,6 @@ const NOT_SUPPORTED_YET: &[(&str, &str)] = &[
         "http.middlewares.Middleware10.forwardAuth.forwardBody",
         "forwardBody",
     ),
-    ("http.middlewares.Middleware16", "passTLSClientCert"),
     ("http.serversTransports.ServersTransport0.spiffe", "spiffe"),
     ("http.serversTransports.ServersTransport1.spiffe", "spiffe"),
     (

@@ -211,7 +211,8 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     let reload_task = tokio::spawn(reloader.watch(updates, arrived).run(shutdown_rx.clone()));
     let mut tasks = Vec::new();
     for (name, ep) in &entry_points {
-        let entrypoint = Entrypoint::bind(name, ep.address, ep.reuse_port)
+        let tproxy = ep.transparent.as_ref().is_some_and(|t| t.tproxy);
+        let entrypoint = Entrypoint::bind(name, ep.address, ep.reuse_port, tproxy)
             .await
             .with_context(|| format!("entrypoint {name}: cannot listen on {}", ep.address))?
             .with_transparent(ep.transparent.clone());

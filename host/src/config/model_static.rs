@@ -119,6 +119,10 @@ pub struct TransparentConfig {
     /// `opaquePorts`: original destination ports whose connections skip detection and go to
     /// the plain TCP routers at once.
     pub opaque_ports: Vec<u16>,
+    /// `tproxy`: connections arrive by iptables `TPROXY` instead of `REDIRECT`: the listener
+    /// is opened with `IP_TRANSPARENT` (needs `CAP_NET_ADMIN`), and a connection's original
+    /// destination is its own local address (nothing was rewritten). Default false.
+    pub tproxy: bool,
 }
 
 /// [`TransparentConfig::detect_timeout`] when not set.

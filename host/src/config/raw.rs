@@ -30,6 +30,7 @@ pub(crate) struct RawEntryPoint {
 pub(crate) struct RawTransparent {
     pub(crate) detect_timeout: Option<DurationValue>,
     pub(crate) opaque_ports: Option<Vec<u16>>,
+    pub(crate) tproxy: Option<bool>,
 }
 
 /// `entryPoints.<name>.http`.

@@ -41,7 +41,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("inFlightReq", Some("in-flight-req")),
     ("ipAllowList", Some("ip-allow-list")),
     ("ipWhiteList", Some("ip-allow-list")),
-    ("passTLSClientCert", None),
+    ("passTLSClientCert", Some("pass-tls-client-cert")),
     ("rateLimit", Some("rate-limit")),
     ("redirectRegex", Some("redirect-regex")),
     ("redirectScheme", Some("redirect-scheme")),

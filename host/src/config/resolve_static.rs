@@ -433,6 +433,7 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                             .detect_timeout
                             .map_or(super::model_static::DEFAULT_DETECT_TIMEOUT, |d| d.0),
                         opaque_ports: t.opaque_ports.unwrap_or_default(),
+                        tproxy: t.tproxy.unwrap_or(false),
                     }),
             },
         );

@@ -87,9 +87,49 @@ const HEADERS: &[(&str, Kind)] = &[
     ("sslForceHost", Scalar),
 ];
 
+/// The subject fields `passTLSClientCert.info.subject` can select (the issuer's lack
+/// `organizationalUnit`, as in Traefik).
+const CERT_SUBJECT: Kind = Struct(&[
+    ("country", Scalar),
+    ("province", Scalar),
+    ("locality", Scalar),
+    ("organization", Scalar),
+    ("organizationalUnit", Scalar),
+    ("commonName", Scalar),
+    ("serialNumber", Scalar),
+    ("domainComponent", Scalar),
+]);
+
+const CERT_ISSUER: Kind = Struct(&[
+    ("country", Scalar),
+    ("province", Scalar),
+    ("locality", Scalar),
+    ("organization", Scalar),
+    ("commonName", Scalar),
+    ("serialNumber", Scalar),
+    ("domainComponent", Scalar),
+]);
+
 /// Every Traefik middleware key with a bundled plugin, and its options.
 const OPTIONS: &[(&str, &[(&str, Kind)])] = &[
     ("addPrefix", &[("prefix", Text)]),
+    (
+        "passTLSClientCert",
+        &[
+            ("pem", Scalar),
+            (
+                "info",
+                Struct(&[
+                    ("notAfter", Scalar),
+                    ("notBefore", Scalar),
+                    ("sans", Scalar),
+                    ("serialNumber", Scalar),
+                    ("subject", CERT_SUBJECT),
+                    ("issuer", CERT_ISSUER),
+                ]),
+            ),
+        ],
+    ),
     ("basicAuth", AUTH),
     ("digestAuth", AUTH),
     ("contentType", &[("autoDetect", Scalar)]),

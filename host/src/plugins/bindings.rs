@@ -1,10 +1,10 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
-//! Generated for the `middleware-with-completion` world, which includes
-//! `middleware-with-compression`, `middleware-with-body`,
-//! `middleware-with-outbound-http`,
+//! Generated for the `middleware-with-client-connection` world, which includes
+//! `middleware-with-completion`, `middleware-with-compression`, `middleware-with-body`, `middleware-with-outbound-http`,
 //! `middleware-with-counters`, `middleware-with-capabilities` and so `middleware`: its imports
-//! are theirs plus `counters`, `outbound-http`, `body` and `compression`, so one linker serves
+//! are theirs plus `counters`, `outbound-http`, `body`, `compression` and `connection`, so one
+//! linker serves
 //! every world (a component
 //! imports only what it calls), and its per-interface export loaders (`handler::GuestIndices`,
 //! `capabilities::GuestIndices`, `subresponses::GuestIndices`, `completion::GuestIndices`) let the registry accept a
@@ -15,7 +15,7 @@
 //! nothing is copied.
 
 wasmtime::component::bindgen!({
-    world: "middleware-with-completion",
+    world: "middleware-with-client-connection",
     path: "../wit",
     with: {
         "wasmgate:plugin/http.request": crate::plugins::heads::RequestHead,
@@ -37,4 +37,4 @@ pub use self::wasmgate::plugin::types::EditError;
 pub use self::wasmgate::plugin::types::LogLevel;
 
 /// The world name's Rust type, for `add_to_linker` (every import of every world).
-pub type Middleware = MiddlewareWithCompletion;
+pub type Middleware = MiddlewareWithClientConnection;

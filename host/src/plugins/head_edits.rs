@@ -184,7 +184,16 @@ mod tests {
     fn request_head() -> RequestHead {
         let (parts, ()) = http::Request::new(()).into_parts();
         let peer = SocketAddr::from(([127, 0, 0, 1], 1));
-        RequestHead::new(parts, "/".into(), peer, false, Arc::from("r"), 1)
+        let connection = Arc::new(crate::plugins::ConnectionFacts::at(peer));
+        RequestHead::new(
+            parts,
+            "/".into(),
+            peer,
+            false,
+            connection,
+            Arc::from("r"),
+            1,
+        )
     }
 
     #[test]

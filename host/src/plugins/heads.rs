@@ -9,6 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::connection_facts::ConnectionFacts;
 use super::counters::InFlightLease;
 use super::outbound::Subrequest;
 
@@ -47,6 +48,8 @@ pub struct RequestHeadFields {
     pub client_addr: SocketAddr,
     /// Whether the client reached the gateway over TLS.
     pub tls: bool,
+    /// The client connection's facts (`connection` interface), shared by its requests.
+    pub connection: Arc<ConnectionFacts>,
     /// Name of the router that matched.
     pub router: Arc<str>,
     /// Per-middleware scratch (index = position in the chain); allocated on the first
@@ -73,12 +76,14 @@ pub struct RequestHeadFields {
 }
 
 impl RequestHead {
-    /// Wraps a request head for a chain of `chain_len` middlewares.
+    /// Wraps a request head for a chain of `chain_len` middlewares, on the connection
+    /// `connection`.
     pub fn new(
         parts: http::request::Parts,
         raw_path: String,
         client_addr: SocketAddr,
         tls: bool,
+        connection: Arc<ConnectionFacts>,
         router: Arc<str>,
         chain_len: usize,
     ) -> Self {
@@ -87,6 +92,7 @@ impl RequestHead {
             raw_path,
             client_addr,
             tls,
+            connection,
             router,
             states: Vec::new(),
             chain_len,

@@ -64,6 +64,14 @@ impl LentHeads {
         }
     }
 
+    /// The request of the current hook call, for imports that read it without a handle.
+    pub(crate) fn current_request(&self) -> wasmtime::Result<&RequestHeadFields> {
+        match &self.request {
+            Some(head) => Ok(head),
+            None => Err(wasmtime::Error::msg("no request outside a hook call")),
+        }
+    }
+
     /// The request of the current hook call, for imports that act on it without a handle.
     pub(crate) fn current_request_mut(&mut self) -> wasmtime::Result<&mut RequestHeadFields> {
         match &mut self.request {

@@ -26,9 +26,10 @@ use super::reset_guard::ConnectionResets;
 use super::snapshot::SharedSnapshot;
 use crate::config::ForwardedHeadersConfig;
 use crate::config::TransparentConfig;
+use crate::plugins::ConnectionFacts;
 use crate::tcp::{
     Arrival, TcpConnection, TcpEntrypoint, Verdict, is_own, original_dst as original_dst_of,
-    read_proxy_header,
+    read_proxy_header, tproxy_destination,
 };
 use crate::tls::{EntrypointTls, is_tls_client_hello};
 
@@ -132,7 +133,14 @@ impl ConnectionTask {
         stream: &TcpStream,
     ) -> Result<Option<std::net::SocketAddr>, RedirectedBack> {
         let peer = self.conn.client;
-        let dst = match stream.local_addr().and_then(|l| original_dst_of(stream, l)) {
+        let tproxy = self.transparent.as_ref().is_some_and(|t| t.tproxy);
+        let found = match stream.local_addr() {
+            // TPROXY rewrote nothing: the connection's own address is where it was going.
+            Ok(local) if tproxy => Ok(tproxy_destination(local, self.conn.local)),
+            Ok(local) => original_dst_of(stream, local),
+            Err(e) => Err(e),
+        };
+        let dst = match found {
             Ok(dst) => dst,
             Err(e) => {
                 tracing::debug!(%peer, "no original destination: {e}");
@@ -149,6 +157,12 @@ impl ConnectionTask {
             return Err(RedirectedBack);
         }
         self.conn.original_dst = dst;
+        if dst.is_some() {
+            self.conn.facts = Arc::new(ConnectionFacts {
+                original_dst: dst,
+                ..ConnectionFacts::clone(&self.conn.facts)
+            });
+        }
         Ok(dst)
     }
 
@@ -205,6 +219,14 @@ impl ConnectionTask {
         match tokio::time::timeout(limit, tls.accept(stream)).await {
             Ok(Ok(stream)) => {
                 self.conn.tls = true;
+                if let Some(chain) = stream.get_ref().1.peer_certificates()
+                    && !chain.is_empty()
+                {
+                    self.conn.facts = Arc::new(ConnectionFacts {
+                        client_certificates: chain.to_vec(),
+                        ..ConnectionFacts::clone(&self.conn.facts)
+                    });
+                }
                 self.conn.forwarded_values =
                     ForwardedValues::new(client, self.conn.local.port(), true);
                 self.serve(stream).await;

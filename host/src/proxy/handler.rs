@@ -33,7 +33,7 @@ use crate::plugins::bindings::completion::Ending;
 use crate::plugins::body::OverCap;
 use crate::plugins::http_wasm::BufferedBody;
 use crate::plugins::{
-    PendingCompletion, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply,
+    ConnectionFacts, PendingCompletion, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply,
 };
 use crate::router::RequestFacts;
 use crate::router::path::{PathPolicy, normalize};
@@ -61,6 +61,10 @@ pub struct Connection {
     pub path_policy: PathPolicy,
     /// Where the client was going before iptables redirected it (`transparent` entrypoints).
     pub original_dst: Option<SocketAddr>,
+    /// What plugins may read about this connection (`connection` interface): shared by the
+    /// entrypoint's plain connections, made anew for one with client certificates or an
+    /// original destination.
+    pub facts: Arc<ConnectionFacts>,
 }
 
 /// Per-request timeouts of an entrypoint (`None`: no such timeout).
@@ -406,6 +410,7 @@ async fn proxy(
         original_uri.path().to_owned(),
         conn.client,
         conn.tls,
+        conn.facts.clone(),
         target.router.clone(),
         chain.len(),
     );

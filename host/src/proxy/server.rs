@@ -40,7 +40,16 @@ impl Entrypoint {
     /// `SO_REUSEPORT`, so that several processes can listen on one port and the kernel spreads
     /// the connections: Traefik's `reusePort`, for upgrades without a gap). Runs once per
     /// entrypoint at start-up.
-    pub async fn bind(name: &str, addr: SocketAddr, reuse_port: bool) -> std::io::Result<Self> {
+    ///
+    /// With `ip_transparent` (a `transparent` entrypoint's `tproxy`), the socket gets
+    /// `IP_TRANSPARENT` before it binds, so iptables `TPROXY` can hand it connections
+    /// addressed elsewhere (needs `CAP_NET_ADMIN`).
+    pub async fn bind(
+        name: &str,
+        addr: SocketAddr,
+        reuse_port: bool,
+        ip_transparent: bool,
+    ) -> std::io::Result<Self> {
         let socket = if addr.is_ipv4() {
             tokio::net::TcpSocket::new_v4()?
         } else {
@@ -49,6 +58,9 @@ impl Entrypoint {
         socket.set_reuseaddr(true)?;
         if reuse_port {
             socket.set_reuseport(true)?;
+        }
+        if ip_transparent {
+            crate::tcp::set_ip_transparent(&socket, addr.is_ipv6())?;
         }
         socket.bind(addr)?;
         let listener = socket.listen(LISTEN_BACKLOG)?;
@@ -99,6 +111,9 @@ impl Entrypoint {
         let connections = Arc::new(Semaphore::new(max_connections));
         crate::admin::watch_connections(&self.name, &connections, max_connections);
         let timeouts = RequestTimeouts::from(&limits);
+        // One for all the plain connections of this entrypoint (`ConnectionTask` makes its
+        // own for a connection with client certificates or an original destination).
+        let facts = Arc::new(crate::plugins::ConnectionFacts::at(local));
         let proxy_protocol = proxy_protocol.map(|senders| {
             Arc::new(ProxyProtocolTrust {
                 senders,
@@ -135,6 +150,7 @@ impl Entrypoint {
                 path_policy,
                 forwarded_values: ForwardedValues::new(client, local.port(), false),
                 original_dst: None,
+                facts: facts.clone(),
             };
             // The TLS side of the snapshot current at accept: certificates renewed by a reload
             // reach the connections accepted after it.

@@ -329,6 +329,7 @@ mod tests {
         let transparent = TransparentConfig {
             detect_timeout: Duration::from_secs(5),
             opaque_ports: vec![3306],
+            tproxy: false,
         };
         let arrival = Arrival {
             client: "10.0.0.1:5000".parse().unwrap(),

@@ -28,6 +28,7 @@ mod rule;
 mod serve;
 mod service;
 mod table;
+mod tproxy;
 
 pub use client_hello::{FirstBytes, HelloInfo, read_first_bytes};
 pub use dispatch::{Arrival, TcpEntrypoint, TcpTarget, TcpTls, Verdict};
@@ -41,3 +42,4 @@ pub use rule::{ConnFacts, TcpRule};
 pub use serve::{TcpConnection, serve};
 pub use service::{TcpConnectSettings, TcpLoadBalancer, TcpPick, TcpServer, TcpService};
 pub use table::{TcpRoute, TcpRoutes};
+pub use tproxy::{set_ip_transparent, tproxy_destination};

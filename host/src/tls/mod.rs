@@ -18,7 +18,6 @@ mod build;
 mod certs;
 mod client_auth;
 mod default_cert;
-mod der;
 mod served_certificates;
 mod server_config;
 mod store;

@@ -3,14 +3,10 @@
 //! store is built; published by `app` once the snapshot is good.
 
 use crate::admin::published::ServedCertificate;
-use crate::tls::der::{SEQUENCE, element, tbs_fields};
+use der_walk::{OID, element, integer_decimal, subject_alt_names, tbs_fields};
 
 /// OID 2.5.4.3 (commonName), DER-encoded contents.
 const COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
-/// OID 2.5.29.17 (subjectAltName).
-const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
-const OID: u8 = 0x06;
-const OCTET_STRING: u8 = 0x04;
 /// GeneralName `dNSName` ([2] IMPLICIT IA5String).
 const DNS_NAME: u8 = 0x82;
 
@@ -28,7 +24,7 @@ pub(crate) fn describe(der: &[u8]) -> Option<ServedCertificate> {
             .map(dns_names)
             .unwrap_or_default()
             .join(","),
-        serial: decimal(fields.serial),
+        serial: integer_decimal(fields.serial),
         not_after: i64::try_from(not_after.as_secs()).ok()?,
     })
 }
@@ -51,69 +47,11 @@ fn common_name(mut rdns: &[u8]) -> Option<String> {
 }
 
 /// The dNSName entries of the subjectAltName extension, in order.
-fn dns_names(mut extensions: &[u8]) -> Vec<String> {
-    let mut names = Vec::new();
-    while let Some((tag, extension, rest)) = element(extensions) {
-        extensions = rest;
-        if tag != SEQUENCE {
-            continue;
-        }
-        let Some((OID, oid, mut after)) = element(extension) else {
-            continue;
-        };
-        if oid != SUBJECT_ALT_NAME {
-            continue;
-        }
-        // An optional `critical` BOOLEAN before the value.
-        while let Some((tag, value, next)) = element(after) {
-            if tag == OCTET_STRING {
-                if let Some((SEQUENCE, mut general, _)) = element(value) {
-                    while let Some((tag, name, next)) = element(general) {
-                        if tag == DNS_NAME {
-                            names.push(String::from_utf8_lossy(name).into_owned());
-                        }
-                        general = next;
-                    }
-                }
-                break;
-            }
-            after = next;
-        }
-    }
-    names
-}
-
-/// A DER INTEGER's contents in decimal, as Go's `big.Int.String()` prints a serial.
-fn decimal(be: &[u8]) -> String {
-    let negative = be.first().is_some_and(|b| b & 0x80 != 0);
-    let mut digits: Vec<u8> = be.iter().copied().skip_while(|b| *b == 0).collect();
-    if negative {
-        // Two's complement: a negative serial (not allowed by RFC 5280, seen in the wild).
-        let mut carry = true;
-        for b in digits.iter_mut().rev() {
-            let (v, c) = (!*b).overflowing_add(u8::from(carry));
-            *b = v;
-            carry = c;
-        }
-    }
-    let mut out = Vec::new();
-    while digits.iter().any(|b| *b != 0) {
-        let mut rem = 0u32;
-        for b in digits.iter_mut() {
-            let cur = (rem << 8) | u32::from(*b);
-            *b = u8::try_from(cur / 10).unwrap_or(0);
-            rem = cur % 10;
-        }
-        out.push(b'0' + u8::try_from(rem).unwrap_or(0));
-    }
-    if out.is_empty() {
-        out.push(b'0');
-    }
-    if negative {
-        out.push(b'-');
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
+fn dns_names(extensions: &[u8]) -> Vec<String> {
+    subject_alt_names(extensions)
+        .filter(|(tag, _)| *tag == DNS_NAME)
+        .map(|(_, name)| String::from_utf8_lossy(name).into_owned())
+        .collect()
 }
 
 #[cfg(test)]
@@ -145,9 +83,9 @@ mod tests {
 
     #[test]
     fn serials_print_in_decimal() {
-        assert_eq!(decimal(&[0x00, 0xff]), "255");
-        assert_eq!(decimal(&[0x00]), "0");
-        assert_eq!(decimal(&[0xff]), "-1");
-        assert_eq!(decimal(&[0x30, 0x39]), "12345");
+        assert_eq!(integer_decimal(&[0x00, 0xff]), "255");
+        assert_eq!(integer_decimal(&[0x00]), "0");
+        assert_eq!(integer_decimal(&[0xff]), "-1");
+        assert_eq!(integer_decimal(&[0x30, 0x39]), "12345");
     }
 }

@@ -8,14 +8,15 @@ mod heads;
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        // Includes `middleware-with-body`, `middleware-with-outbound-http`,
-        // `middleware-with-counters` and `middleware-with-capabilities`; `counters`,
-        // `outbound-http`, `body` and `compression` are imported
+        // Includes `middleware-with-compression`, `middleware-with-body`,
+        // `middleware-with-outbound-http`, `middleware-with-counters` and
+        // `middleware-with-capabilities`; `counters`, `outbound-http`, `body`, `compression`
+        // and `client-connection` are imported
         // only by plugins that call them (unused imports are left out of the component), so
-        // only those need a grant.
+        // only those need a grant (`client-connection` needs none).
         // `middleware-with-completion` adds the `completion` export, declined by default
         // (`Middleware::wants_on_complete`).
-        world: "middleware-with-completion",
+        world: "middleware-with-client-connection",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",

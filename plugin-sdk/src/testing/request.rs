@@ -11,7 +11,8 @@ use crate::rules::{DEFAULT_MAX_HEADERS, check_path, check_query, check_state};
 ///
 /// Build it with the constructors and builder methods; inspect it after a hook through the public
 /// fields and the `header_*` getters. Defaults: `GET`, scheme `http`, no authority, no query, no
-/// headers, client `127.0.0.1:40000`, no TLS, router `test-router`, no state, and the gateway's
+/// headers, client `127.0.0.1:40000`, gateway address `127.0.0.1:8080`, not redirected, no TLS
+/// (no client certificates), router `test-router`, no state, and the gateway's
 /// default header budget (an edit may not leave more than 100 header values).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestRequest {
@@ -47,6 +48,14 @@ pub struct TestRequest {
     /// The request body as the host would hold it for a middleware granted `body`
     /// (`body::request_body`); `None`: not held (not granted, or over the cap).
     pub body: Option<Vec<u8>>,
+    /// The client certificates of the connection, DER, leaf first
+    /// (`client_connection::client_certificates`).
+    pub client_certificates: Vec<Vec<u8>>,
+    /// The gateway's address the connection arrived on (`client_connection::local_addr`).
+    pub local_addr: String,
+    /// The original destination of a redirected connection (`client_connection::original_destination`
+    /// answers it, else `local_addr`).
+    pub original_dst: Option<String>,
 }
 
 impl TestRequest {
@@ -79,7 +88,22 @@ impl TestRequest {
             in_flight: Vec::new(),
             subrequest: None,
             body: None,
+            client_certificates: Vec::new(),
+            local_addr: "127.0.0.1:8080".to_string(),
+            original_dst: None,
         }
+    }
+
+    /// Present these client certificates (DER, leaf first) on a TLS connection.
+    pub fn client_certificates(mut self, chain: Vec<Vec<u8>>) -> Self {
+        self.client_certificates = chain;
+        self.tls(true)
+    }
+
+    /// Mark the connection as redirected from `addr` (`ip:port`, a `transparent` entrypoint).
+    pub fn original_dst(mut self, addr: &str) -> Self {
+        self.original_dst = Some(addr.to_string());
+        self
     }
 
     /// `GET target`.

@@ -88,6 +88,68 @@ impl Netns {
         }
     }
 
+    /// The capture by `TPROXY` instead of `REDIRECT` (nothing rewritten): TCP this namespace
+    /// sends to [`SERVICE_NET`] is marked in `mangle OUTPUT` (except the gateway's group),
+    /// routed by the mark to loopback (`ip rule` + a `local` route), and diverted in `mangle
+    /// PREROUTING` to the listener on `127.0.0.1:port` (which needs `IP_TRANSPARENT`).
+    pub fn tproxy_outbound(&self, port: u16) {
+        let gid = GATEWAY_GID.to_string();
+        self.exec("ip", &["rule", "add", "fwmark", "1", "lookup", "100"]);
+        self.exec(
+            "ip",
+            &[
+                "route",
+                "add",
+                "local",
+                "0.0.0.0/0",
+                "dev",
+                "lo",
+                "table",
+                "100",
+            ],
+        );
+        let mark = [
+            "-t",
+            "mangle",
+            "-A",
+            "OUTPUT",
+            "-p",
+            "tcp",
+            "-d",
+            SERVICE_NET,
+            "-m",
+            "owner",
+            "!",
+            "--gid-owner",
+            &gid,
+            "-j",
+            "MARK",
+            "--set-mark",
+            "1",
+        ];
+        self.exec("iptables", &mark);
+        let port = port.to_string();
+        let divert = [
+            "-t",
+            "mangle",
+            "-A",
+            "PREROUTING",
+            "-p",
+            "tcp",
+            "-d",
+            SERVICE_NET,
+            "-j",
+            "TPROXY",
+            "--on-port",
+            &port,
+            "--on-ip",
+            "127.0.0.1",
+            "--tproxy-mark",
+            "1",
+        ];
+        self.exec("iptables", &divert);
+    }
+
     /// Appends a TCP rule to the `nat` table's `OUTPUT` chain.
     fn nat_output(&self, rule: &[&str]) {
         let mut args = vec!["-t", "nat", "-A", "OUTPUT", "-p", "tcp"];

@@ -106,8 +106,17 @@ impl Gateway {
     /// (`-m owner --gid-owner`). Started from a thread inside a network namespace, the gateway
     /// runs in that namespace.
     pub fn start_in_group(yaml: &str, gid: u32) -> Gateway {
+        Self::start_in_group_with_plugins(yaml, gid, &[])
+    }
+
+    /// [`Gateway::start_in_group`] with `plugins` in its plugin directory.
+    pub fn start_in_group_with_plugins(
+        yaml: &str,
+        gid: u32,
+        plugins: &[(&str, PathBuf)],
+    ) -> Gateway {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = write_config(dir.path(), yaml, &[]);
+        let path = write_config(dir.path(), yaml, plugins);
         let mut command = Command::new(env!("CARGO_BIN_EXE_wasmgate"));
         std::os::unix::process::CommandExt::gid(&mut command, gid);
         Self::launch_command(command, dir, &path, &cache_dir(), &[])

@@ -26,10 +26,16 @@ pub struct TestCa {
 impl TestCa {
     pub fn new(name: &str) -> TestCa {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, name);
+        TestCa::from_params(params)
+    }
+
+    /// A self-signed CA with these parameters (made a CA here), for tests that need to know
+    /// its serial number, validity or name.
+    pub fn from_params(mut params: CertificateParams) -> TestCa {
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let key = KeyPair::generate().expect("ca key");
         TestCa {
             issuer: CertifiedIssuer::self_signed(params, key).expect("ca cert"),
@@ -38,6 +44,22 @@ impl TestCa {
 
     pub fn pem(&self) -> String {
         self.issuer.pem()
+    }
+
+    /// The CA's own certificate, DER.
+    pub fn der(&self) -> CertificateDer<'static> {
+        self.issuer.der().clone()
+    }
+
+    /// A leaf made from `params`, signed by this CA.
+    pub fn sign(&self, params: CertificateParams) -> Leaf {
+        let key = KeyPair::generate().expect("leaf key");
+        let cert = params.signed_by(&key, &self.issuer).expect("sign leaf");
+        Leaf {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            der: cert.der().clone(),
+        }
     }
 
     /// A leaf for `names` (server or client), signed by this CA.
@@ -53,13 +75,7 @@ impl TestCa {
             let uri = rcgen::string::Ia5String::try_from(uri).expect("ascii uri");
             params.subject_alt_names.push(rcgen::SanType::URI(uri));
         }
-        let key = KeyPair::generate().expect("leaf key");
-        let cert = params.signed_by(&key, &self.issuer).expect("sign leaf");
-        Leaf {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            der: cert.der().clone(),
-        }
+        self.sign(params)
     }
 }
 
@@ -102,6 +118,8 @@ pub struct Hello {
     pub alpn: Vec<&'static str>,
     /// A client certificate to present.
     pub client_cert: Option<Leaf>,
+    /// Certificates sent after the client certificate (its chain).
+    pub client_chain: Vec<CertificateDer<'static>>,
 }
 
 impl Hello {
@@ -139,7 +157,12 @@ pub async fn connect(addr: SocketAddr, hello: &Hello) -> std::io::Result<Handsha
         Some(leaf) => {
             let key = PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).expect("client key");
             builder
-                .with_client_auth_cert(vec![leaf.der.clone()], key)
+                .with_client_auth_cert(
+                    std::iter::once(leaf.der.clone())
+                        .chain(hello.client_chain.iter().cloned())
+                        .collect(),
+                    key,
+                )
                 .expect("client cert")
         }
         None => builder.with_no_client_auth(),
@@ -175,6 +198,16 @@ pub async fn served_cert(addr: SocketAddr, sni: &str) -> std::io::Result<Certifi
 /// One GET over a handshaken connection (HTTP/2 when ALPN chose `h2`); status and
 /// `x-upstream` / body of the answer.
 pub async fn get(conn: Handshaken, host: &str, path: &str) -> Result<(u16, String), String> {
+    get_with(conn, host, path, &[]).await
+}
+
+/// [`get`] with these request headers.
+pub async fn get_with(
+    conn: Handshaken,
+    host: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Result<(u16, String), String> {
     let h2 = conn.alpn.as_deref() == Some(b"h2");
     let io = TokioIo::new(conn.stream);
     let mut req = http::Request::get(path);
@@ -182,6 +215,9 @@ pub async fn get(conn: Handshaken, host: &str, path: &str) -> Result<(u16, Strin
         req = req.uri(format!("https://{host}{path}"));
     } else {
         req = req.header("host", host);
+    }
+    for (name, value) in headers {
+        req = req.header(*name, *value);
     }
     let req = req.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
     let resp = if h2 {

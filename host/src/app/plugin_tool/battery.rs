@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version};
 
-use crate::plugins::{RequestHead, ResponseHead};
+use crate::plugins::{ConnectionFacts, RequestHead, ResponseHead};
 
 /// One request of the battery and the response its response hook sees.
 pub struct Case {
@@ -180,6 +180,10 @@ impl Case {
             self.raw_path.clone(),
             SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)), 50_123),
             self.tls,
+            Arc::new(ConnectionFacts::at(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+                if self.tls { 443 } else { 80 },
+            ))),
             Arc::from("plugin-test"),
             1,
         ))

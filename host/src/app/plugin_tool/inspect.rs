@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::plugins::host_state::PluginIdentity;
 use crate::plugins::instance::PluginInstance;
 use crate::plugins::registry::{
-    BODY_IMPORT, COMPRESSION_IMPORT, COUNTERS_IMPORT, OUTBOUND_HTTP_IMPORT,
+    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, OUTBOUND_HTTP_IMPORT,
 };
 use crate::plugins::{CompiledPlugin, MiddlewareBudget, PluginEngine, PluginRegistry};
 
@@ -59,6 +59,7 @@ const WORLDS: &[(&str, &str)] = &[
     ("middleware-with-outbound-http", OUTBOUND_HTTP_IMPORT),
     ("middleware-with-body", BODY_IMPORT),
     ("middleware-with-compression", COMPRESSION_IMPORT),
+    ("middleware-with-client-connection", CONNECTION_IMPORT),
 ];
 
 /// The smallest world whose imports and exports cover what the component uses. An exported
@@ -287,5 +288,7 @@ mod tests {
         );
         let all = names(&[COUNTERS_IMPORT, COMPRESSION_IMPORT]);
         assert_eq!(world_of(&all, &handler), "middleware-with-compression");
+        let conn = names(&[CONNECTION_IMPORT]);
+        assert_eq!(world_of(&conn, &handler), "middleware-with-client-connection");
     }
 }

@@ -91,9 +91,6 @@ fn middleware_type_and_runtime_errors() {
     assert_eq!(
         errors("err_middlewares.yml"),
         [
-            format!(
-                "{file}:6: http.middlewares.limit: middleware type \"passTLSClientCert\" is not supported yet"
-            ),
             format!("{file}:9: http.middlewares.odd: unknown middleware type \"foo\""),
             format!(
                 "{file}:11: http.middlewares.two: has 2 middleware type keys (\"headers\", \"plugin\"); exactly one is allowed"
