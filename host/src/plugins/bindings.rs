@@ -1,6 +1,8 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
-//! Generated for the `middleware-with-compression` world, which includes `middleware-with-body`,
+//! Generated for the `middleware-with-connections` world: every HTTP world below plus the
+//! `connection` export of connection-level (L4) middlewares (world `connection-middleware`).
+//! `middleware-with-compression` includes `middleware-with-body`,
 //! `middleware-with-outbound-http`,
 //! `middleware-with-counters`, `middleware-with-capabilities` and so `middleware`: its imports
 //! are theirs plus `counters`, `outbound-http`, `body` and `compression`, so one linker serves
@@ -14,7 +16,7 @@
 //! nothing is copied.
 
 wasmtime::component::bindgen!({
-    world: "middleware-with-compression",
+    world: "middleware-with-connections",
     path: "../wit",
     with: {
         "wasmgate:plugin/http.request": crate::plugins::heads::RequestHead,
@@ -27,6 +29,7 @@ wasmtime::component::bindgen!({
 
 pub use self::exports::wasmgate::plugin::capabilities;
 pub use self::exports::wasmgate::plugin::capabilities::Declaration;
+pub use self::exports::wasmgate::plugin::connection;
 pub use self::exports::wasmgate::plugin::handler;
 pub use self::exports::wasmgate::plugin::subresponses;
 pub use self::wasmgate::plugin::http::Action;
@@ -35,4 +38,4 @@ pub use self::wasmgate::plugin::types::EditError;
 pub use self::wasmgate::plugin::types::LogLevel;
 
 /// The world name's Rust type, for `add_to_linker` (every import of every world).
-pub type Middleware = MiddlewareWithCompression;
+pub type Middleware = MiddlewareWithConnections;

@@ -595,10 +595,11 @@ struct ResponseWaiting {
 
 pub(super) fn log_failure(mw: &PluginMiddleware, hook: &str, err: &PluginError) {
     if let Some(c) = mw.counters() {
-        let which = if hook.starts_with("on-request") {
-            Hook::Request
-        } else {
+        // `on-connect` (a connection middleware's only hook) counts as a request hook.
+        let which = if hook.starts_with("on-response") {
             Hook::Response
+        } else {
+            Hook::Request
         };
         // The metrics say `deadline` where the log says `timeout`.
         let kind = match err {

@@ -50,6 +50,8 @@ pub struct Inspection {
 
 const CAPABILITIES_EXPORT: &str = "wasmgate:plugin/capabilities@0.1.0";
 
+const CONNECTION_EXPORT: &str = "wasmgate:plugin/connection@0.1.0";
+
 /// The contract's worlds, each including the previous one (`wit/plugin.wit`), with what first
 /// appears in each.
 const WORLDS: &[(&str, &str)] = &[
@@ -66,6 +68,10 @@ const WORLDS: &[(&str, &str)] = &[
 /// they are only called for a plugin that imports `outbound-http`.
 pub fn world_of(imports: &[String], exports: &[String]) -> &'static str {
     let uses = |name: &str| imports.iter().chain(exports).any(|n| n == name);
+    // A connection-level (L4) middleware: its own world, beside the HTTP chain.
+    if uses(CONNECTION_EXPORT) {
+        return "connection-middleware";
+    }
     WORLDS
         .iter()
         .rev()
@@ -286,5 +292,7 @@ mod tests {
         );
         let all = names(&[COUNTERS_IMPORT, COMPRESSION_IMPORT]);
         assert_eq!(world_of(&all, &handler), "middleware-with-compression");
+        let connection = names(&[CONNECTION_EXPORT]);
+        assert_eq!(world_of(&counters, &connection), "connection-middleware");
     }
 }
