@@ -1,7 +1,9 @@
 //! Connection-level (L4) plugins on TCP routers: a looping and a trapping plugin are stopped
 //! (deadline, trap) and close only their own connection while others go on; the plugin file is
-//! hot-reloaded; the plugin sees the ClientHello's server name and ALPN offer. (Traefik's
-//! `ipAllowList` / `inFlightConn`, now bundled plugins of the same world, are in `services`.)
+//! hot-reloaded; the plugin sees the ClientHello's server name and ALPN offer; `ipAllowList`
+//! sees the client a trusted PROXY header names; `inFlightConn` counts survive a reload; worlds
+//! are checked both ways. (Traefik's `ipAllowList` / `inFlightConn` basics, on their bundled
+//! plugins, are in `services`.)
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -207,4 +209,73 @@ fn check_refuses_a_connection_plugin_under_http_and_an_http_plugin_under_tcp() {
         assert!(!ok);
         assert!(stderr.contains(needle), "want {needle:?} in:\n{stderr}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tcp_ip_allow_list_plugin_sees_the_client_a_trusted_proxy_header_names() {
+    let backend = TcpBackend::start(None, false).await;
+    let tcp = format!(
+        "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s, middlewares: [only] }}\n\
+         \x20 middlewares:\n    only: {{ ipAllowList: {{ sourceRange: [\"203.0.113.0/24\"] }} }}\n\
+         \x20 services:\n    s: {{ loadBalancer: {{ servers: [{{ address: \"{}\" }}] }} }}\n",
+        backend.addr
+    );
+    let yaml = super::yaml(
+        "proxyProtocol: { trustedIPs: [\"127.0.0.1\"] }",
+        "",
+        &tcp,
+        "",
+    );
+    let gw = Gateway::start(&yaml, &[]);
+    // The loopback sender itself is outside the range: refused.
+    let mut direct = TcpStream::connect(gw.addr).await.unwrap();
+    assert!(
+        closed(
+            &mut direct,
+            b"PROXY TCP4 198.51.100.1 127.0.0.1 5000 80\r\nx"
+        )
+        .await
+    );
+    assert_eq!(backend.accepted(), 0);
+    // The client the header names is inside: admitted, and its bytes reach the server.
+    let mut proxied = TcpStream::connect(gw.addr).await.unwrap();
+    proxied
+        .write_all(b"PROXY TCP4 203.0.113.7 127.0.0.1 5000 80\r\n")
+        .await
+        .unwrap();
+    assert_eq!(echo(&mut proxied, b"hi").await.as_deref(), Some(&b"hi"[..]));
+    assert_eq!(backend.accepted(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_conn_counts_open_connections_across_a_reload() {
+    let backend = TcpBackend::start(None, false).await;
+    let tcp = |extra: &str| {
+        format!(
+            "  routers:\n    all: {{ rule: \"HostSNI(`*`)\", service: s, middlewares: [one] }}\n{extra}\
+             \x20 middlewares:\n    one: {{ inFlightConn: {{ amount: 1 }} }}\n\
+             \x20 services:\n    s: {{ loadBalancer: {{ servers: [{{ address: \"{}\" }}] }} }}\n",
+            backend.addr
+        )
+    };
+    let gw = Gateway::start(&super::yaml("", "", &tcp(""), ""), &[]);
+    let mut open = TcpStream::connect(gw.addr).await.unwrap();
+    assert_eq!(echo(&mut open, b"a").await.as_deref(), Some(&b"a"[..]));
+    // A reload (another router added) builds the middleware again; the open connection
+    // still counts.
+    let reloads = gw.log_count("configuration reloaded");
+    let extra = "    other: { rule: \"ClientIP(`10.0.0.1`)\", service: s }\n";
+    std::fs::write(gw.config_path(), super::yaml("", "", &tcp(extra), "")).unwrap();
+    let until = Instant::now() + VISIBLE_WITHIN;
+    while gw.log_count("configuration reloaded") == reloads {
+        assert!(Instant::now() < until, "no reload:\n{}", gw.log());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut second = TcpStream::connect(gw.addr).await.unwrap();
+    assert!(
+        closed(&mut second, b"b").await,
+        "the count survived the reload"
+    );
+    assert_eq!(backend.accepted(), 1);
+    assert_eq!(echo(&mut open, b"c").await.as_deref(), Some(&b"c"[..]));
 }
