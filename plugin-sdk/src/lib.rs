@@ -52,6 +52,11 @@
 //! # }
 //! ```
 //!
+//! A connection-level (L4) middleware for `tcp.middlewares` implements
+//! [`connection::ConnectionMiddleware`] instead and is exported with
+//! [`export_connection_middleware!`]; the component then targets the `connection-middleware`
+//! world (see the [`connection`] module).
+//!
 //! The crate needs `crate-type = ["cdylib", "rlib"]` (cdylib for the component, rlib for native
 //! tests). Build it with `cargo build --target wasm32-wasip2 --profile plugin -p <crate>`.
 //!

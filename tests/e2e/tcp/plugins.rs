@@ -51,6 +51,15 @@ async fn closed(stream: &mut TcpStream, msg: &[u8]) -> bool {
     matches!(read, Ok(0) | Err(_))
 }
 
+/// Waits until the gateway logs a reload beyond the `before` it had logged.
+async fn reloaded(gw: &Gateway, before: usize) {
+    let until = Instant::now() + VISIBLE_WITHIN;
+    while gw.log_count("configuration reloaded") == before {
+        assert!(Instant::now() < until, "no reload:\n{}", gw.log());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Clients from 127.0.0.2 go through the probe in `mode`; the others through no middleware.
 async fn misbehaving_plugin_closes_only_its_connection(mode: &str, logged: &str) {
     let backend = TcpBackend::start(None, false).await;
@@ -137,11 +146,7 @@ async fn a_connection_plugin_file_is_hot_reloaded() {
     let tmp = gw.plugin_dir().join(".gate.wasm.tmp");
     std::fs::write(&tmp, bytes).unwrap();
     std::fs::rename(&tmp, gw.plugin_dir().join("gate.wasm")).unwrap();
-    let until = Instant::now() + VISIBLE_WITHIN;
-    while gw.log_count("configuration reloaded") == reloads {
-        assert!(Instant::now() < until, "no reload:\n{}", gw.log());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    reloaded(&gw, reloads).await;
     let mut admitted = TcpStream::connect(gw.addr).await.unwrap();
     assert_eq!(
         echo(&mut admitted, b"in").await.as_deref(),
@@ -266,11 +271,7 @@ async fn in_flight_conn_counts_open_connections_across_a_reload() {
     let reloads = gw.log_count("configuration reloaded");
     let extra = "    other: { rule: \"ClientIP(`10.0.0.1`)\", service: s }\n";
     std::fs::write(gw.config_path(), super::yaml("", "", &tcp(extra), "")).unwrap();
-    let until = Instant::now() + VISIBLE_WITHIN;
-    while gw.log_count("configuration reloaded") == reloads {
-        assert!(Instant::now() < until, "no reload:\n{}", gw.log());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    reloaded(&gw, reloads).await;
     let mut second = TcpStream::connect(gw.addr).await.unwrap();
     assert!(
         closed(&mut second, b"b").await,
