@@ -39,6 +39,12 @@ pub(crate) fn release_native(keys: Vec<String>) {
     imp::release(keys);
 }
 
+/// Natively: counts one under `key` if fewer than `limit` are counted (the host's rule).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn acquire_native(key: &str, limit: u32) -> bool {
+    imp::acquire(key, limit)
+}
+
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use super::Take;
@@ -74,13 +80,20 @@ mod imp {
         key: &str,
         limit: u32,
     ) -> bool {
+        let counted = acquire(key, limit);
+        if counted {
+            req.in_flight.push(key.to_string());
+        }
+        counted
+    }
+
+    pub(super) fn acquire(key: &str, limit: u32) -> bool {
         IN_FLIGHT.with_borrow_mut(|counts| {
             let count = counts.entry(key.to_string()).or_insert(0);
             if *count >= limit {
                 return false;
             }
             *count += 1;
-            req.in_flight.push(key.to_string());
             true
         })
     }

@@ -53,6 +53,11 @@
 //! # }
 //! ```
 //!
+//! A connection-level (L4) middleware for `tcp.middlewares` implements
+//! [`connection::ConnectionMiddleware`] instead and is exported with
+//! [`export_connection_middleware!`]; the component then targets the `connection-middleware`
+//! world (see the [`connection`] module).
+//!
 //! The crate needs `crate-type = ["cdylib", "rlib"]` (cdylib for the component, rlib for native
 //! tests). Build it with `cargo build --target wasm32-wasip2 --profile plugin -p <crate>`.
 //!
@@ -91,6 +96,7 @@ pub mod body;
 pub mod completion;
 pub mod compression;
 pub mod client_connection;
+pub mod connection;
 pub mod counters;
 mod error;
 mod log;
@@ -223,12 +229,28 @@ pub trait Middleware: Sized + 'static {
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub use guest::__private;
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub use guest::connection::__private as __private_connection;
 
 /// Export a [`Middleware`] type as the component's `handler` and `capabilities` interfaces:
 /// `plugin_sdk::export_middleware!(MyPlugin);` once, at the plugin crate's root.
 ///
 /// For `wasm32` it defines the instance's config slot and the component exports; natively (this
 /// expansion) it only checks at compile time that the type implements [`Middleware`].
+/// Export a [`connection::ConnectionMiddleware`] type as the component's `connection`
+/// interface (world `connection-middleware`). Natively: a compile-time check only.
+#[cfg(not(target_arch = "wasm32"))]
+#[macro_export]
+macro_rules! export_connection_middleware {
+    ($middleware:ty) => {
+        const _: () = {
+            const fn assert_connection_middleware<T: $crate::connection::ConnectionMiddleware>() {}
+            assert_connection_middleware::<$middleware>();
+        };
+    };
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 #[macro_export]
 macro_rules! export_middleware {

@@ -370,3 +370,47 @@ fn plugin_inspect_names_the_world_of_bundled_capability_and_http_wasm_plugins() 
     );
     assert!(stdout.contains("hooks (pooled):"), "{stdout}{stderr}");
 }
+
+/// A connection-level (L4) plugin: `inspect` names its world; `plugin test` runs `on-connect`
+/// (plain and TLS connection) instead of the HTTP battery, and fails naming a trap or loop.
+#[test]
+fn plugin_inspect_and_test_handle_connection_level_plugins() {
+    let allow = inspect(&fixture_wasm("wasmgate_plugin_tcp_in_flight_conn"));
+    assert_eq!(world(&allow), "connection-middleware", "{allow}");
+    assert!(
+        allow.contains("  wasmgate:plugin/counters@0.1.0"),
+        "{allow}"
+    );
+
+    let run = |config: &str| {
+        let out = wasmgate()
+            .args(["plugin", "test"])
+            .arg(fixture_wasm("fixture_connection_probe"))
+            .args(["--config", config])
+            .output()
+            .expect("run plugin test");
+        let (stdout, stderr) = text(&out);
+        (out.status.code(), stdout, stderr)
+    };
+    let (code, stdout, stderr) = run(r#"{"mode": "sni", "sni": "example.test", "alpn": "h2"}"#);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    for needle in [
+        "world:          connection-middleware",
+        "ok   on-connect: plain: reject (want example.test / h2",
+        "ok   on-connect: tls: accept",
+        "cost: on-connect median",
+    ] {
+        assert!(stdout.contains(needle), "want {needle:?} in:\n{stdout}");
+    }
+    for (mode, failure) in [
+        ("trap", "plugin trapped"),
+        ("loop", "exceeded its deadline"),
+    ] {
+        let (code, stdout, stderr) = run(&format!(r#"{{"mode": "{mode}"}}"#));
+        assert_eq!(code, Some(1), "{mode}: {stdout}{stderr}");
+        assert!(
+            stdout.contains("FAIL on-connect: plain: ") && stdout.contains(failure),
+            "{mode}: {stdout}"
+        );
+    }
+}

@@ -15,6 +15,7 @@ use crate::support::tls::{Hello, TestCa, TlsUpstream, connect, get, served_cert}
 use crate::support::{Client, Config, Gateway, Upstream};
 
 mod checks;
+mod plugins;
 mod services;
 
 /// Bound for "the reload is visible": a hang guard, not a performance assertion.

@@ -135,8 +135,9 @@ pub fn ranges(option: &str, value: Value) -> Result<Vec<IpRange>, String> {
         .collect()
 }
 
-/// A whole number given as a number or as text (Traefik's file provider reads both).
-fn integer(option: &str, value: Value) -> Result<i64, String> {
+/// A whole number given as a number or as text (Traefik's file provider reads both); `null`
+/// reads as 0. Errors name `option`.
+pub fn integer(option: &str, value: Value) -> Result<i64, String> {
     match value {
         Value::Null => Ok(0),
         Value::Number(n) => n

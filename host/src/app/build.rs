@@ -145,6 +145,18 @@ pub(crate) fn build_snapshot_pending(
                 continue;
             }
         };
+        if !compiled.world().is_http() {
+            errors.push(config.error_at(
+                &key,
+                format!(
+                    "middleware {name:?}: plugin {:?} is a connection middleware ({}); use it \
+                     under tcp.middlewares",
+                    mw.plugin,
+                    compiled.world().name()
+                ),
+            ));
+            continue;
+        }
         let mut budget = budget_from_config(&mw.runtime);
         if compiled.imports_counters() {
             if !mw.runtime.counters {
@@ -401,6 +413,8 @@ pub(crate) fn build_snapshot_pending(
             tcp_routers,
             &tls,
             &https_entrypoints,
+            registry,
+            &budget_from_config(&config.static_config.plugins.defaults),
             &mut errors,
         )
     } else {

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::config::{
-    ConfigError, LoadedConfig, TcpLoadBalancerConfig, TcpMiddlewareConfig, TcpRouterConfig,
-    TcpServiceConfig,
+    ConfigError, LoadedConfig, TcpLoadBalancerConfig, TcpRouterConfig, TcpServiceConfig,
 };
+use crate::plugins::{MiddlewareBudget, PluginMiddleware, PluginRegistry};
 use crate::tcp::{
-    InFlightPerIp, TcpConnectSettings, TcpEntrypoint, TcpLoadBalancer, TcpMiddleware, TcpRoute,
-    TcpRoutes, TcpRule, TcpServer, TcpService, TcpTarget, TcpTls,
+    TcpConnectSettings, TcpEntrypoint, TcpLoadBalancer, TcpRoute, TcpRoutes, TcpRule, TcpServer,
+    TcpService, TcpTarget, TcpTls,
 };
 use crate::tls::{TlsRouter, TlsSetup, upstream_tls};
 
@@ -222,26 +222,13 @@ pub(super) fn build_tcp_entrypoints(
     routers: Vec<ParsedTcpRouter<'_>>,
     tls: &TlsSetup,
     https_entrypoints: &HashSet<&str>,
+    registry: &PluginRegistry,
+    defaults: &MiddlewareBudget,
     errors: &mut Vec<ConfigError>,
 ) -> HashMap<String, Arc<TcpEntrypoint>> {
     let services = build_services(config, errors);
-    let middlewares: HashMap<&str, Arc<TcpMiddleware>> = config
-        .dynamic
-        .tcp
-        .middlewares
-        .iter()
-        .map(|(name, m)| {
-            let built = match m {
-                TcpMiddlewareConfig::IpAllowList(nets) => {
-                    TcpMiddleware::IpAllowList(nets.clone().into_boxed_slice())
-                }
-                TcpMiddlewareConfig::InFlightConn(amount) => {
-                    TcpMiddleware::InFlightConn(InFlightPerIp::new(*amount))
-                }
-            };
-            (name.as_str(), Arc::new(built))
-        })
-        .collect();
+    let middlewares =
+        super::build_tcp_middlewares::build_tcp_middlewares(config, registry, defaults, errors);
     let mut plain: BTreeMap<&str, Vec<TcpRoute<TcpTarget>>> = BTreeMap::new();
     let mut with_tls: BTreeMap<&str, Vec<TcpRoute<TcpTarget>>> = BTreeMap::new();
     for router in routers {
@@ -270,7 +257,7 @@ pub(super) fn build_tcp_entrypoints(
         } else {
             &mut with_tls
         };
-        let chain: Option<Box<[Arc<TcpMiddleware>]>> = router
+        let chain: Option<Box<[Arc<PluginMiddleware>]>> = router
             .config
             .middlewares
             .iter()

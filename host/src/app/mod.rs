@@ -28,6 +28,7 @@ mod build_http_wasm;
 mod build_native;
 pub mod build_services;
 mod build_tcp;
+mod build_tcp_middlewares;
 pub mod check;
 mod config_rejection;
 mod json_position;

@@ -50,7 +50,8 @@ impl Default for TcpServersTransportConfig {
     }
 }
 
-/// `tcp.middlewares.<name>`: Traefik's two TCP middlewares, run by the host (no plugin).
+/// `tcp.middlewares.<name>`: Traefik's two TCP middlewares (each run by its bundled
+/// connection-level plugin), or any connection-level plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TcpMiddlewareConfig {
     /// `ipAllowList.sourceRange` (also `ipWhiteList`): other clients are closed before any
@@ -58,6 +59,13 @@ pub enum TcpMiddlewareConfig {
     IpAllowList(Vec<ipnet::IpNet>),
     /// `inFlightConn.amount`: connections open at once per client IP; beyond it, closed.
     InFlightConn(u32),
+    /// `plugin: {name, config, capabilities}`: a connection-level plugin by name, its config as
+    /// JSON text, and whether it is granted `counters`.
+    Plugin {
+        name: String,
+        config_json: String,
+        counters: bool,
+    },
 }
 
 /// `tcp.routers.<name>`.

@@ -26,6 +26,19 @@ pub(crate) struct RawTcpMiddleware {
     #[serde(alias = "ipWhiteList")]
     pub(crate) ip_allow_list: Option<RawTcpIpAllowList>,
     pub(crate) in_flight_conn: Option<RawInFlightConn>,
+    /// A connection-level plugin (wasmgate's own key, as `plugin:` under `http.middlewares`).
+    pub(crate) plugin: Option<RawTcpPlugin>,
+}
+
+/// `...plugin`: a `connection-middleware` component by name, with its config.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawTcpPlugin {
+    pub(crate) name: String,
+    pub(crate) config: Option<serde_json::Value>,
+    /// Only `counters` applies to connection middlewares.
+    #[serde(default)]
+    pub(crate) capabilities: Vec<String>,
 }
 
 /// `...ipAllowList`.

@@ -19,8 +19,33 @@ pub(crate) fn resolve_middleware(
     raw: RawTcpMiddleware,
 ) -> Option<TcpMiddlewareConfig> {
     let base = ["tcp", "middlewares", name];
-    match (raw.ip_allow_list, raw.in_flight_conn) {
-        (Some(list), None) => {
+    match (raw.ip_allow_list, raw.in_flight_conn, raw.plugin) {
+        (None, None, Some(plugin)) => {
+            let mut counters = false;
+            for (index, capability) in plugin.capabilities.iter().enumerate() {
+                match capability.as_str() {
+                    "counters" => counters = true,
+                    other => {
+                        let index = index.to_string();
+                        let at = [base[0], base[1], base[2], "plugin", "capabilities", &index];
+                        let reason = format!(
+                            "{other:?} does not apply to a connection middleware (only counters)"
+                        );
+                        reporter.at(file, &at, reason);
+                        return None;
+                    }
+                }
+            }
+            let config = plugin
+                .config
+                .unwrap_or(serde_json::Value::Object(Default::default()));
+            Some(TcpMiddlewareConfig::Plugin {
+                name: plugin.name,
+                config_json: config.to_string(),
+                counters,
+            })
+        }
+        (Some(list), None, None) => {
             let at = [base[0], base[1], base[2], "ipAllowList", "sourceRange"];
             if list.source_range.is_empty() {
                 reporter.at(file, &at, "at least one address or CIDR range is required");
@@ -44,7 +69,7 @@ pub(crate) fn resolve_middleware(
             (nets.len() == list.source_range.len())
                 .then_some(TcpMiddlewareConfig::IpAllowList(nets))
         }
-        (None, Some(in_flight)) => match u32::try_from(in_flight.amount) {
+        (None, Some(in_flight), None) => match u32::try_from(in_flight.amount) {
             Ok(amount) if amount > 0 => Some(TcpMiddlewareConfig::InFlightConn(amount)),
             _ => {
                 let at = [base[0], base[1], base[2], "inFlightConn", "amount"];
@@ -56,7 +81,7 @@ pub(crate) fn resolve_middleware(
             reporter.at(
                 file,
                 &base,
-                "a TCP middleware needs exactly one of ipAllowList, inFlightConn",
+                "a TCP middleware needs exactly one of ipAllowList, inFlightConn, plugin",
             );
             None
         }

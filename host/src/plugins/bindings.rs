@@ -1,21 +1,22 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
-//! Generated for the `middleware-with-client-connection` world, which includes
-//! `middleware-with-completion`, `middleware-with-compression`, `middleware-with-body`, `middleware-with-outbound-http`,
+//! Generated for the `middleware-with-connections` world: every HTTP world plus the
+//! `connection` export of connection-level (L4) middlewares (world `connection-middleware`).
+//! The HTTP worlds: `middleware-with-client-connection` includes `middleware-with-completion`,
+//! `middleware-with-compression`, `middleware-with-body`, `middleware-with-outbound-http`,
 //! `middleware-with-counters`, `middleware-with-capabilities` and so `middleware`: its imports
-//! are theirs plus `counters`, `outbound-http`, `body`, `compression` and `connection`, so one
-//! linker serves
-//! every world (a component
-//! imports only what it calls), and its per-interface export loaders (`handler::GuestIndices`,
-//! `capabilities::GuestIndices`, `subresponses::GuestIndices`, `completion::GuestIndices`) let the registry accept a
-//! component of any world (see `exports::ComponentExports`).
+//! are theirs plus `counters`, `outbound-http`, `body`, `compression` and `client-connection`,
+//! so one linker serves every world (a component imports only what it calls), and its
+//! per-interface export loaders (`handler::GuestIndices`, `connection::GuestIndices`,
+//! `capabilities::GuestIndices`, `subresponses::GuestIndices`, `completion::GuestIndices`) let
+//! the registry accept a component of any world (see `exports::ComponentExports`).
 //!
 //! Host-owned resources map to our own head types, so a request head moves into a store's
 //! lent-head slot (`lent`) for the length of a hook call and comes back out afterwards:
 //! nothing is copied.
 
 wasmtime::component::bindgen!({
-    world: "middleware-with-client-connection",
+    world: "middleware-with-connections",
     path: "../wit",
     with: {
         "wasmgate:plugin/http.request": crate::plugins::heads::RequestHead,
@@ -29,6 +30,7 @@ wasmtime::component::bindgen!({
 pub use self::exports::wasmgate::plugin::capabilities;
 pub use self::exports::wasmgate::plugin::capabilities::Declaration;
 pub use self::exports::wasmgate::plugin::completion;
+pub use self::exports::wasmgate::plugin::connection;
 pub use self::exports::wasmgate::plugin::handler;
 pub use self::exports::wasmgate::plugin::subresponses;
 pub use self::wasmgate::plugin::http::Action;
@@ -37,4 +39,4 @@ pub use self::wasmgate::plugin::types::EditError;
 pub use self::wasmgate::plugin::types::LogLevel;
 
 /// The world name's Rust type, for `add_to_linker` (every import of every world).
-pub type Middleware = MiddlewareWithClientConnection;
+pub type Middleware = MiddlewareWithConnections;

@@ -53,6 +53,15 @@ impl counters::Host for HostState {
     }
 
     fn acquire_in_flight(&mut self, key: String, limit: u32) -> wasmtime::Result<bool> {
+        // In `on-connect`: the connection holds the count until it closes.
+        if self.connection_leases.is_some() {
+            let lease = self.granted_counters()?.acquire_in_flight(&key, limit);
+            let counted = lease.is_some();
+            if let (Some(leases), Some(lease)) = (self.connection_leases.as_mut(), lease) {
+                leases.push(lease);
+            }
+            return Ok(counted);
+        }
         // Checked first, so a call outside a hook counts nothing.
         self.heads.current_request_mut()?;
         let Some(lease) = self.granted_counters()?.acquire_in_flight(&key, limit) else {

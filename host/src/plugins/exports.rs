@@ -1,14 +1,16 @@
 //! Which world a compiled component targets, and the export lookups for its instances.
 //!
-//! Both worlds share their imports (`middleware-with-capabilities` includes `middleware`), so a
-//! component is told apart only by its exports: `handler` is required, `capabilities` optional.
+//! The worlds share their imports (`middleware-with-capabilities` includes `middleware`), so a
+//! component is told apart only by its exports: an HTTP middleware exports `handler` (and
+//! optionally `capabilities`), a connection middleware (`connection-middleware`) exports
+//! `connection` instead; one of the two is required.
 //! Runs once per compiled component, at config time (string lookups in the component's export
 //! table); per instance, `load` type-checks and fetches the functions (a few µs, at instantiation).
 
 use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre};
 
-use super::bindings::{capabilities, completion, handler, subresponses};
+use super::bindings::{capabilities, completion, connection, handler, subresponses};
 use super::error::LoadError;
 use super::host_state::HostState;
 
@@ -21,6 +23,12 @@ const SUBRESPONSES_EXPORT: &str = "wasmgate:plugin/subresponses@0.1.0";
 /// Export name of the `completion` interface in a component.
 const COMPLETION_EXPORT: &str = "wasmgate:plugin/completion@0.1.0";
 
+/// Export name of the `handler` interface in a component.
+const HANDLER_EXPORT: &str = "wasmgate:plugin/handler@0.1.0";
+
+/// Export name of the `connection` interface in a component.
+const CONNECTION_EXPORT: &str = "wasmgate:plugin/connection@0.1.0";
+
 /// The world a component was built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum World {
@@ -28,6 +36,8 @@ pub enum World {
     Middleware,
     /// `middleware-with-capabilities`: declares its needs once per configured middleware.
     WithCapabilities,
+    /// `connection-middleware`: a connection-level (L4) middleware, for `tcp.middlewares`.
+    Connection,
 }
 
 impl World {
@@ -35,14 +45,23 @@ impl World {
         match self {
             World::Middleware => "middleware",
             World::WithCapabilities => "middleware-with-capabilities",
+            World::Connection => "connection-middleware",
         }
+    }
+
+    /// Whether its components serve HTTP middlewares (else connection ones).
+    pub fn is_http(self) -> bool {
+        !matches!(self, World::Connection)
     }
 }
 
 /// Export indices of a compiled component, resolved once.
 #[derive(Clone)]
 pub struct ComponentExports {
-    handler: handler::GuestIndices,
+    /// `None` for a connection middleware.
+    handler: Option<handler::GuestIndices>,
+    /// `Some` for a connection middleware only.
+    connection: Option<connection::GuestIndices>,
     capabilities: Option<capabilities::GuestIndices>,
     subresponses: Option<subresponses::GuestIndices>,
     completion: Option<completion::GuestIndices>,
@@ -50,7 +69,10 @@ pub struct ComponentExports {
 
 /// The exported functions of one instance.
 pub struct InstanceExports {
-    pub handler: handler::Guest,
+    /// `None` for a connection middleware.
+    pub handler: Option<handler::Guest>,
+    /// `Some` for a connection middleware only.
+    pub connection: Option<connection::Guest>,
     pub capabilities: Option<capabilities::Guest>,
     /// The hooks that receive subrequest answers (`middleware-with-outbound-http`).
     pub subresponses: Option<subresponses::Guest>,
@@ -59,11 +81,33 @@ pub struct InstanceExports {
 }
 
 impl ComponentExports {
-    /// Finds the exports of either world. A component without `handler`, or one that exports a
-    /// `capabilities` instance lacking a function, is refused (`LoadError::World`).
+    /// Finds the exports of any world. A component with neither `handler` nor `connection` (or
+    /// both), or one that exports an instance lacking a function, is refused (`LoadError::World`).
     pub fn resolve(pre: &InstancePre<HostState>) -> Result<Self, LoadError> {
         let world_err = |e: wasmtime::Error| LoadError::World(format!("{e:#}"));
-        let handler = handler::GuestIndices::new(pre).map_err(world_err)?;
+        let exported = |name| pre.component().get_export_index(None, name).is_some();
+        let (handler, connection) = match (exported(HANDLER_EXPORT), exported(CONNECTION_EXPORT)) {
+            (true, false) => (
+                Some(handler::GuestIndices::new(pre).map_err(world_err)?),
+                None,
+            ),
+            (false, true) => (
+                None,
+                Some(connection::GuestIndices::new(pre).map_err(world_err)?),
+            ),
+            (true, true) => {
+                return Err(LoadError::World(format!(
+                    "the component exports both {HANDLER_EXPORT} and {CONNECTION_EXPORT}; a \
+                     plugin is either an HTTP or a connection middleware"
+                )));
+            }
+            (false, false) => {
+                return Err(LoadError::World(format!(
+                    "the component exports neither {HANDLER_EXPORT} (an HTTP middleware) nor \
+                     {CONNECTION_EXPORT} (a connection middleware)"
+                )));
+            }
+        };
         let capabilities = match pre.component().get_export_index(None, CAPABILITIES_EXPORT) {
             None => None,
             Some(_) => Some(capabilities::GuestIndices::new(pre).map_err(world_err)?),
@@ -78,6 +122,7 @@ impl ComponentExports {
         };
         Ok(ComponentExports {
             handler,
+            connection,
             capabilities,
             subresponses,
             completion,
@@ -95,9 +140,10 @@ impl ComponentExports {
     }
 
     pub fn world(&self) -> World {
-        match self.capabilities {
-            Some(_) => World::WithCapabilities,
-            None => World::Middleware,
+        match (&self.connection, &self.capabilities) {
+            (Some(_), _) => World::Connection,
+            (None, Some(_)) => World::WithCapabilities,
+            (None, None) => World::Middleware,
         }
     }
 
@@ -107,7 +153,14 @@ impl ComponentExports {
         store: &mut Store<HostState>,
         instance: &Instance,
     ) -> wasmtime::Result<InstanceExports> {
-        let handler = self.handler.load(&mut *store, instance)?;
+        let handler = match &self.handler {
+            Some(indices) => Some(indices.load(&mut *store, instance)?),
+            None => None,
+        };
+        let connection = match &self.connection {
+            Some(indices) => Some(indices.load(&mut *store, instance)?),
+            None => None,
+        };
         let capabilities = match &self.capabilities {
             Some(indices) => Some(indices.load(&mut *store, instance)?),
             None => None,
@@ -122,6 +175,7 @@ impl ComponentExports {
         };
         Ok(InstanceExports {
             handler,
+            connection,
             capabilities,
             subresponses,
             completion,

@@ -9,7 +9,8 @@ use crate::admin::plugin_metrics::Hook;
 
 pub(super) fn log_failure(mw: &PluginMiddleware, hook: &str, err: &PluginError) {
     if let Some(c) = mw.counters() {
-        let which = if hook.starts_with("on-request") {
+        // `on-connect` (a connection middleware's only hook) counts as a request hook.
+        let which = if hook.starts_with("on-request") || hook == "on-connect" {
             Hook::Request
         } else {
             Hook::Response

@@ -48,6 +48,10 @@ pub struct HostState {
     pub(crate) compression: bool,
     /// Unfinished stdout/stderr lines (`wasi_stdio`).
     pub(crate) output: PluginOutput,
+    /// During an `on-connect` call only: the in-flight counts the connection took
+    /// (`counters.acquire-in-flight`), held by the connection once the call returns
+    /// (`connection`).
+    pub(crate) connection_leases: Option<Vec<super::counters::InFlightLease>>,
 }
 
 impl HostState {
@@ -62,6 +66,7 @@ impl HostState {
             body: None,
             compression: false,
             output: PluginOutput::default(),
+            connection_leases: None,
         }
     }
 

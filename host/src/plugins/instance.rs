@@ -19,10 +19,10 @@ use super::outbound_send::{SubrequestFailure, SubrequestResult};
 use super::registry::CompiledPlugin;
 
 pub struct PluginInstance {
-    store: Store<HostState>,
-    bindings: InstanceExports,
+    pub(super) store: Store<HostState>,
+    pub(super) bindings: InstanceExports,
     /// Sets each call's deadline and keeps the engine's epoch ticker awake for it.
-    arm: EpochArm,
+    pub(super) arm: EpochArm,
     /// Requests served so far (`on-request` calls; for recycling).
     pub(crate) requests: u64,
     /// Counts this instance in its middleware's live instances (metrics on) until dropped.
@@ -77,11 +77,12 @@ impl PluginInstance {
         let mut inst = Self::bare(engine, plugin, identity, budget)?;
         inst.arm
             .arm(&mut inst.store, engine.deadline_ticks(budget.deadline));
-        let result = inst
-            .bindings
-            .handler
-            .call_init(&mut inst.store, config_json)
-            .map_err(|e| classify(e, &inst.store, budget))?;
+        let result = match (&inst.bindings.handler, &inst.bindings.connection) {
+            (Some(handler), _) => handler.call_init(&mut inst.store, config_json),
+            (None, Some(connection)) => connection.call_init(&mut inst.store, config_json),
+            (None, None) => return Err(wrong_world()),
+        }
+        .map_err(|e| classify(e, &inst.store, budget))?;
         result.map_err(PluginError::Init)?;
         Ok(inst)
     }
@@ -110,10 +111,14 @@ impl PluginInstance {
         let deadline = budget.deadline.max(CONFIG_TIME_DEADLINE);
         self.arm
             .arm(&mut self.store, engine.deadline_ticks(deadline));
-        self.bindings
-            .handler
-            .call_validate_config(&mut self.store, config_json)
-            .map_err(|e| classify(e, &self.store, budget))
+        match (&self.bindings.handler, &self.bindings.connection) {
+            (Some(handler), _) => handler.call_validate_config(&mut self.store, config_json),
+            (None, Some(connection)) => {
+                connection.call_validate_config(&mut self.store, config_json)
+            }
+            (None, None) => return Err(wrong_world()),
+        }
+        .map_err(|e| classify(e, &self.store, budget))
     }
 
     /// Calls `on-request`, lending `head`; the head always comes back, edited or not.
@@ -123,12 +128,13 @@ impl PluginInstance {
         budget: &MiddlewareBudget,
         head: RequestHead,
     ) -> (RequestHead, Result<Action, PluginError>) {
+        let Some(handler) = &self.bindings.handler else {
+            return (head, Err(wrong_world()));
+        };
         self.requests += 1;
         self.arm.arm(&mut self.store, deadline_ticks);
         let borrow = self.store.data_mut().heads.lend_request(head);
-        let result = self
-            .bindings
-            .handler
+        let result = handler
             .call_on_request(&mut self.store, borrow)
             .map_err(|e| classify(e, &self.store, budget));
         let head = self.store.data_mut().heads.take_request();
@@ -143,13 +149,14 @@ impl PluginInstance {
         req: RequestHead,
         resp: ResponseHead,
     ) -> (RequestHead, ResponseHead, Result<Action, PluginError>) {
+        let Some(handler) = &self.bindings.handler else {
+            return (req, resp, Err(wrong_world()));
+        };
         self.arm.arm(&mut self.store, deadline_ticks);
         let heads = &mut self.store.data_mut().heads;
         let req_borrow = heads.lend_request(req);
         let resp_borrow = heads.lend_response(resp);
-        let result = self
-            .bindings
-            .handler
+        let result = handler
             .call_on_response(&mut self.store, req_borrow, resp_borrow)
             .map_err(|e| classify(e, &self.store, budget));
         let heads = &mut self.store.data_mut().heads;
@@ -300,6 +307,13 @@ impl PluginInstance {
     }
 }
 
+/// A hook of the other kind of middleware: the builder checks worlds at config time
+/// (`http.middlewares` take HTTP middlewares, `tcp.middlewares` connection ones), so this is a
+/// host bug; it fails the call like a trap would.
+pub(super) fn wrong_world() -> PluginError {
+    PluginError::Trap("the component does not export the hook the host called".into())
+}
+
 fn no_subresponse_hooks() -> PluginError {
     PluginError::Trap("a subrequest was recorded by a component without subresponse hooks".into())
 }
@@ -320,7 +334,7 @@ fn to_wit(answer: SubrequestResult) -> Result<wit_sub::Subresponse, wit_sub::Sub
     }
 }
 
-fn classify(
+pub(super) fn classify(
     err: wasmtime::Error,
     store: &Store<HostState>,
     budget: &MiddlewareBudget,

@@ -58,7 +58,7 @@ pub struct PluginMiddleware {
     engine: Arc<PluginEngine>,
     config_json: Arc<str>,
     budget: MiddlewareBudget,
-    deadline_ticks: u64,
+    pub(super) deadline_ticks: u64,
     capabilities: Capabilities,
     /// The plugin asked for `on-complete` (`completion`), fixed at config time.
     completes: bool,
@@ -311,7 +311,7 @@ impl PluginMiddleware {
 
     /// Runs one hook call `call`, timing it into the hook-duration histogram when metrics are
     /// on (two clock reads).
-    fn timed<T>(&self, hook: Hook, call: impl FnOnce() -> T) -> T {
+    pub(super) fn timed<T>(&self, hook: Hook, call: impl FnOnce() -> T) -> T {
         match &self.counters {
             None => call(),
             Some(c) => {
@@ -324,7 +324,7 @@ impl PluginMiddleware {
     }
 
     /// An instance for one call: from the request's slot (per-request), the warm pool, or new.
-    fn checkout(&self, slot: &mut InstanceSlot) -> Result<PluginInstance, PluginError> {
+    pub(super) fn checkout(&self, slot: &mut InstanceSlot) -> Result<PluginInstance, PluginError> {
         if let Some(inst) = slot.take() {
             return Ok(inst);
         }
@@ -342,7 +342,7 @@ impl PluginMiddleware {
     /// Returns an instance after a call. Failed instances are dropped (never reused); pooled ones
     /// go back to the pool unless they served their quota of requests; per-request ones stay in the slot
     /// until the request ends.
-    fn checkin(&self, inst: PluginInstance, failed: bool, slot: &mut InstanceSlot) {
+    pub(super) fn checkin(&self, inst: PluginInstance, failed: bool, slot: &mut InstanceSlot) {
         if failed {
             return;
         }
@@ -513,6 +513,16 @@ impl PluginMiddleware {
                 validate_reply(reply, &self.budget).map(HookDecision::Respond)
             }
         }
+    }
+}
+
+impl std::fmt::Debug for PluginMiddleware {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginMiddleware")
+            .field("middleware", &self.identity.middleware)
+            .field("plugin", &self.identity.plugin)
+            .field("hash", &self.identity.hash)
+            .finish_non_exhaustive()
     }
 }
 

@@ -72,14 +72,7 @@ pub async fn read_first_bytes<IO: AsyncRead + Unpin>(
         }
         match acceptor.accept() {
             Ok(Some(accepted)) => {
-                let hello = accepted.client_hello();
-                let info = HelloInfo {
-                    server_name: hello.server_name().map(str::to_ascii_lowercase),
-                    alpn: hello
-                        .alpn()
-                        .map(|protocols| protocols.map(<[u8]>::to_vec).collect())
-                        .unwrap_or_default(),
-                };
+                let info = hello_info(&accepted);
                 return FirstBytes::Tls(bytes, info);
             }
             Ok(None) => {}
@@ -95,6 +88,35 @@ pub async fn read_first_bytes<IO: AsyncRead + Unpin>(
         let start = bytes.len();
         bytes.extend_from_slice(&chunk[..n]);
         fresh = start..bytes.len();
+    }
+}
+
+/// The server name and ALPN of an accepted ClientHello.
+fn hello_info(accepted: &rustls::server::Accepted) -> HelloInfo {
+    let hello = accepted.client_hello();
+    HelloInfo {
+        server_name: hello.server_name().map(str::to_ascii_lowercase),
+        alpn: hello
+            .alpn()
+            .map(|protocols| protocols.map(<[u8]>::to_vec).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// The server name and ALPN of the complete ClientHello at the start of `bytes` (bytes read
+/// by [`read_first_bytes`]); `None` when they do not hold one. One ClientHello parse, no
+/// handshake: for connection middlewares (`tcp::serve`), which get what routing saw.
+pub fn parse_hello(mut bytes: &[u8]) -> Option<HelloInfo> {
+    if bytes.first() != Some(&TLS_HANDSHAKE_RECORD) {
+        return None;
+    }
+    let mut acceptor = Acceptor::default();
+    while !bytes.is_empty() {
+        acceptor.read_tls(&mut bytes).ok()?;
+    }
+    match acceptor.accept() {
+        Ok(Some(accepted)) => Some(hello_info(&accepted)),
+        _ => None,
     }
 }
 
@@ -138,6 +160,10 @@ mod tests {
         assert_eq!(bytes, hello);
         assert_eq!(info.server_name.as_deref(), Some("svc.test"));
         assert_eq!(info.alpn, vec![b"h2".to_vec(), b"x-db".to_vec()]);
+        let again = parse_hello(&bytes).expect("the bytes read hold the ClientHello");
+        assert_eq!(again.server_name, info.server_name);
+        assert_eq!(again.alpn, info.alpn);
+        assert!(parse_hello(b"GET / HTTP/1.1").is_none());
     }
 
     #[tokio::test]

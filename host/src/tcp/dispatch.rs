@@ -46,8 +46,9 @@ pub enum TcpTls {
 #[derive(Debug)]
 pub struct TcpTarget {
     pub router: Arc<str>,
-    /// The router's middlewares, in order; each may refuse the connection.
-    pub middlewares: Box<[Arc<super::middleware::TcpMiddleware>]>,
+    /// The router's middlewares (connection-level plugins), in order; each may refuse the
+    /// connection (`admission`).
+    pub middlewares: Box<[Arc<crate::plugins::PluginMiddleware>]>,
     pub service: Arc<TcpService>,
     pub tls: TcpTls,
 }

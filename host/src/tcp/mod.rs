@@ -1,6 +1,7 @@
 //! TCP routers and services (Traefik's `tcp:`): rules over the connection (`HostSNI`,
 //! `HostSNIRegexp`, `ClientIP`, `ALPN`), the ClientHello read before deciding, TLS passthrough
-//! and termination, PROXY protocol to servers, and the byte forwarding itself.
+//! and termination, connection-level middlewares (plugins, `admission`), PROXY protocol to
+//! servers, and the byte forwarding itself.
 //!
 //! When things run:
 //! - at config time (`app::build`): [`TcpRule::parse`], the [`TcpEntrypoint`] route tables
@@ -14,11 +15,11 @@
 //!   path as it was): [`TcpEntrypoint::route`] decides where the connection goes, and
 //!   [`serve`] forwards it when a TCP router took it.
 
+mod admission;
 mod client_hello;
 mod detect;
 mod dispatch;
 mod forward;
-mod middleware;
 mod original_dst;
 mod own_dials;
 mod prefixed;
@@ -30,10 +31,10 @@ mod service;
 mod table;
 mod tproxy;
 
+pub use admission::{ConnectionLeases, admit};
 pub use client_hello::{FirstBytes, HelloInfo, read_first_bytes};
 pub use dispatch::{Arrival, TcpEntrypoint, TcpTarget, TcpTls, Verdict};
 pub use forward::{Forwarded, forward};
-pub use middleware::{InFlightLease, InFlightPerIp, TcpMiddleware};
 pub use original_dst::original_dst;
 pub use own_dials::is_own;
 pub use prefixed::Prefixed;

@@ -1,4 +1,5 @@
-//! Serving one connection a TCP router took: terminate TLS if the router says so, pick a
+//! Serving one connection a TCP router took: run its middlewares (`admission`; a rejection
+//! closes it before any server is dialled), terminate TLS if the router says so, pick a
 //! server, dial it (a failure closes the client connection, logged), send the PROXY protocol
 //! header if the service asks for it, then forward both ways (`forward`). Runs on the
 //! connection's task until both sides are done.
@@ -9,9 +10,11 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::admission::admit;
 use super::dispatch::{TcpTarget, TcpTls};
 use super::forward::{Forwarded, forward};
 use super::own_dials::{DialLease, register};
+use super::prefixed::Prefixed;
 use super::proxy_protocol;
 use super::service::TcpPick;
 
@@ -31,18 +34,20 @@ pub struct TcpConnection {
 }
 
 /// Serves `io` (bytes read to route it included) with `target`.
-pub async fn serve<IO>(target: &TcpTarget, io: IO, conn: TcpConnection)
+pub async fn serve<IO>(target: &TcpTarget, io: Prefixed<IO>, conn: TcpConnection)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send,
 {
     // Held until the connection ends.
-    let mut leases = Vec::new();
-    for middleware in target.middlewares.iter() {
-        if let Err(why) = middleware.admit(conn.client.ip(), &mut leases) {
-            tracing::debug!(router = &*target.router, client = %conn.client, "{why}; closing");
-            return;
-        }
-    }
+    let Some(_leases) = admit(
+        &target.middlewares,
+        &target.router,
+        conn.client,
+        conn.local,
+        io.pending(),
+    ) else {
+        return;
+    };
     match &target.tls {
         TcpTls::Terminate(config) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(config.clone());

@@ -162,7 +162,7 @@ fn from_wit(answer: Result<wit_sub::Subresponse, wit_sub::SubrequestFailure>) ->
 /// `RUST_BACKTRACE` and write to stderr, WASI imports a gateway may not provide; with either, the
 /// operator would not see the message. The panic still aborts afterwards: a trap for the host.
 /// A plugin may install its own hook from `from_config`; it then replaces this one.
-fn route_panics_to_host_log() {
+pub(super) fn route_panics_to_host_log() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
@@ -173,7 +173,7 @@ fn route_panics_to_host_log() {
 
 /// The instance's config. A hook before a successful `init` is a host bug: log it and trap, so
 /// the host fails the request and discards the instance instead of running an unconfigured plugin.
-fn initialised<T>(cell: &OnceCell<T>) -> &T {
+pub(super) fn initialised<T>(cell: &OnceCell<T>) -> &T {
     match cell.get() {
         Some(middleware) => middleware,
         None => {

@@ -1,6 +1,7 @@
 //! The component side: bindings generated from `wit/`, the host-backed heads, and the glue the
 //! [`export_middleware!`](crate::export_middleware) macro expands to.
 
+pub mod connection;
 mod glue;
 mod heads;
 

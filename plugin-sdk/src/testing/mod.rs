@@ -22,10 +22,12 @@
 //!
 //! Only available natively (`cfg(not(target_arch = "wasm32"))`).
 
+pub(crate) mod connection;
 mod fields;
 mod request;
 mod response;
 
+pub use connection::{TestConnection, close, connection_instance, on_connect};
 pub use request::TestRequest;
 pub use response::TestResponse;
 

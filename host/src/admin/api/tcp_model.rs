@@ -80,6 +80,7 @@ impl TcpDocuments {
                 TcpMiddlewareConfig::InFlightConn(amount) => {
                     ("inFlightConn", json!({ "amount": amount }))
                 }
+                TcpMiddlewareConfig::Plugin { name, .. } => ("plugin", json!({ "name": name })),
             };
             let doc = kind_document(&name, kind, body, used_by.middleware(&name));
             middlewares.insert(name, doc);

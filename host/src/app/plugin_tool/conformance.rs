@@ -234,6 +234,19 @@ pub fn run(
         let _ = writeln!(out, "hooks not run: the given config was not accepted");
         return Ok(failures);
     };
+    if !plugin.world().is_http() {
+        let (results, cost) = super::connection_check::drive(&first);
+        for result in results {
+            match result {
+                Ok(what) => ok(out, "on-connect", &what),
+                Err(why) => failures.push(fail(out, "on-connect", why)),
+            }
+        }
+        if let Some(cost) = cost {
+            let _ = writeln!(out, "{cost}");
+        }
+        return Ok(failures);
+    }
 
     let cases = battery();
     for &mode in &opts.modes {

@@ -50,6 +50,8 @@ pub struct Inspection {
 
 const CAPABILITIES_EXPORT: &str = "wasmgate:plugin/capabilities@0.1.0";
 
+const CONNECTION_EXPORT: &str = "wasmgate:plugin/connection@0.1.0";
+
 /// The contract's worlds, each including the previous one (`wit/plugin.wit`), with what first
 /// appears in each.
 const WORLDS: &[(&str, &str)] = &[
@@ -68,6 +70,10 @@ const WORLDS: &[(&str, &str)] = &[
 /// answers `wants-on-complete` with true, which is known only once configured).
 pub fn world_of(imports: &[String], exports: &[String]) -> &'static str {
     let uses = |name: &str| imports.iter().chain(exports).any(|n| n == name);
+    // A connection-level (L4) middleware: its own world, beside the HTTP chain.
+    if uses(CONNECTION_EXPORT) {
+        return "connection-middleware";
+    }
     WORLDS
         .iter()
         .rev()
@@ -290,5 +296,7 @@ mod tests {
         assert_eq!(world_of(&all, &handler), "middleware-with-compression");
         let conn = names(&[CONNECTION_IMPORT]);
         assert_eq!(world_of(&conn, &handler), "middleware-with-client-connection");
+        let connection = names(&[CONNECTION_EXPORT]);
+        assert_eq!(world_of(&counters, &connection), "connection-middleware");
     }
 }
