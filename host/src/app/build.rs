@@ -432,6 +432,7 @@ pub(crate) fn build_snapshot_pending(
         tls_entrypoints: tables(per_entrypoint_tls),
         tls: tls.into_entrypoints(),
         tcp,
+        udp: super::build_udp::build_udp_entrypoints(config),
         internals: Some(Arc::new(Internals::build(
             config,
             status,
