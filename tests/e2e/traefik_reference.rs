@@ -29,14 +29,6 @@ const NOT_SUPPORTED_YET: &[(&str, &str)] = &[
     ("http.serversTransports.ServersTransport0.spiffe", "spiffe"),
     ("http.serversTransports.ServersTransport1.spiffe", "spiffe"),
     (
-        "tcp.routers.TCPRouter0.tls.certResolver",
-        "certResolver` on TCP routers",
-    ),
-    (
-        "tcp.routers.TCPRouter1.tls.certResolver",
-        "certResolver` on TCP routers",
-    ),
-    (
         "tcp.serversTransports.TCPServersTransport0.tls.spiffe",
         "spiffe",
     ),

@@ -23,6 +23,7 @@ use build::build_snapshot_pending;
 use pins::MissingPin;
 use reload::{PinWait, Reloader};
 
+mod acme_names;
 pub mod build;
 mod build_http_wasm;
 mod build_native;

@@ -176,6 +176,7 @@ pub(crate) fn resolve_dynamic(
         &tcp_definitions,
         &tls,
         (&statics.entry_point_names, &statics.udp_entry_point_names),
+        &statics.resolver_names,
         complete,
         statics.default_rule_syntax,
     );
@@ -186,7 +187,7 @@ pub(crate) fn resolve_dynamic(
         if let Some(mut raw) = reporter.parse::<RawRouter>(def.file, def.node, &path, def.line) {
             let router_tls = raw.tls.take().map(|raw_tls| {
                 let at = ["http", "routers", name.as_str(), "tls"];
-                let router_tls = resolve_router_tls(reporter, def.file, &at, raw_tls);
+                let router_tls = resolve_router_tls(raw_tls);
                 check_options_reference(reporter, def.file, &at, &router_tls, &tls);
                 check_resolver_reference(
                     reporter,

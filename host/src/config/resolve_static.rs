@@ -428,10 +428,7 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
         let redirect = http
             .redirections
             .and_then(|raw| super::entry_point_http::resolve_redirections(reporter, &ep.key, raw));
-        let tls = tls.map(|raw_tls| {
-            let at = ["entryPoints", ep.key.as_str(), "http", "tls"];
-            super::router_tls::resolve_router_tls(reporter, 0, &at, raw_tls)
-        });
+        let tls = tls.map(super::router_tls::resolve_router_tls);
         parts.config.entry_points.insert(
             ep.key.clone(),
             EntryPointConfig {

@@ -13,6 +13,7 @@ use super::model_tls::TlsConfig;
 use super::provider_names::undefined_reason;
 use super::raw_tcp::{RawTcpMiddleware, RawTcpRouter, RawTcpServersTransport, RawTcpService};
 use super::raw_tls::RawRouterTls;
+use super::resolve_acme::check_resolver_reference;
 use super::resolve_tcp_entity::{resolve_middleware, resolve_service};
 use super::resolve_tls::resolve_upstream_tls;
 use super::router_tls::{check_options_reference, resolve_router_tls};
@@ -25,6 +26,7 @@ pub(crate) fn resolve_tcp(
     definitions: &Definitions<'_>,
     tls: &TlsConfig,
     (entry_points, udp_names): (&BTreeSet<String>, &BTreeSet<String>),
+    resolver_names: &BTreeSet<String>,
     complete: bool,
     default_syntax: super::rule_syntax::RuleSyntax,
 ) -> TcpConfig {
@@ -42,13 +44,16 @@ pub(crate) fn resolve_tcp(
                 cert_resolver: raw_tls.cert_resolver,
                 domains: raw_tls.domains,
             };
-            let resolved = resolve_router_tls(reporter, def.file, &at, as_http);
+            let resolved = resolve_router_tls(as_http);
             if !passthrough {
                 check_options_reference(reporter, def.file, &at, &resolved, tls);
             }
+            check_resolver_reference(reporter, def.file, &at, &resolved, resolver_names);
             TcpRouterTls {
                 passthrough,
                 options: resolved.options,
+                cert_resolver: resolved.cert_resolver,
+                certificate_domains: resolved.certificate_domains,
             }
         });
         let rule = super::rule_syntax::rule_in_v3(

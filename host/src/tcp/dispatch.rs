@@ -193,7 +193,10 @@ impl TcpEntrypoint {
             (Some(serves), Some(name)) => serves(name),
             _ => false,
         };
-        if names_host {
+        // A CA validating a TLS-ALPN-01 challenge is answered by the TLS side (which holds the
+        // challenge certificates), whatever TCP router the name has, as in Traefik.
+        let acme_challenge = alpn.iter().any(|p| p.as_slice() == b"acme-tls/1");
+        if names_host || (acme_challenge && https.is_some()) {
             return Verdict::Https(io);
         }
         let tcp = self.tls.find(&facts);

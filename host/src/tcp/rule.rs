@@ -273,6 +273,18 @@ impl TcpRule {
     pub fn text(&self) -> &str {
         &self.text
     }
+
+    /// The names of the rule's `HostSNI` matchers (not `*`), lowercase: what a router with a
+    /// `certResolver` and no `domains` asks certificates for. Config time.
+    pub fn host_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for matcher in self.expr.matchers() {
+            if let TcpMatcher::HostSni(names) = matcher {
+                out.extend(names.iter().map(|n| n.to_string()));
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
