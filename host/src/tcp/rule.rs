@@ -291,6 +291,21 @@ impl TcpRule {
 mod tests {
     use super::*;
 
+    #[test]
+    fn host_names_are_the_rules_host_sni_names() {
+        let rule = TcpRule::parse(
+            "(HostSNI(`a.test`, `B.test`) || HostSNI(`*`)) && ALPN(`h2`) || HostSNIRegexp(`^c`)",
+        )
+        .unwrap();
+        assert_eq!(rule.host_names(), ["a.test", "b.test"]);
+        assert!(
+            TcpRule::parse("HostSNI(`*`)")
+                .unwrap()
+                .host_names()
+                .is_empty()
+        );
+    }
+
     fn facts<'a>(sni: Option<&'a str>, alpn: &'a [Vec<u8>], ip: &str) -> ConnFacts<'a> {
         ConnFacts {
             server_name: sni,
