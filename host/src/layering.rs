@@ -20,6 +20,7 @@ const LAYERS: &[&str] = &[
     "proxy",
     "tls",
     "tcp",
+    "udp",
     "router",
     "plugins",
     "lb",

@@ -23,6 +23,7 @@ pub mod proxy;
 pub mod router;
 pub mod tcp;
 pub mod tls;
+pub mod udp;
 pub mod upstream;
 pub mod yaml;
 

@@ -17,12 +17,26 @@ use tokio_rustls::TlsConnector;
 use crate::support::pebble::Pebble;
 use crate::support::{Gateway, Upstream, free_port};
 
+mod tcp_routers;
+
 /// Hang guard for an issuance (pebble validates in well under a second; a loaded CI machine
 /// may be much slower). Not a performance assertion.
 const ISSUED_WITHIN: Duration = Duration::from_secs(180);
 
 const HTTP01_NAME: &str = "http01.acme.test";
 const ALPN_NAME: &str = "alpn.acme.test";
+
+/// A `certificatesResolvers` entry's body (4 spaces in) for pebble, storing into `storage`,
+/// with the `challenge` key (e.g. `tlsChallenge: {}`).
+fn resolver_yaml(pebble: &Pebble, storage: &Path, challenge: &str) -> String {
+    format!(
+        "    acme:\n      email: ops@acme.test\n      storage: \"{}\"\n      caServer: \"{}\"\n      \
+         caCertificates: [\"{}\"]\n      {challenge}\n",
+        storage.display(),
+        pebble.directory_url,
+        pebble.ca_file.display()
+    )
+}
 
 fn gateway_config(
     web: u16,
@@ -31,15 +45,7 @@ fn gateway_config(
     storage: &Path,
     up: &Upstream,
 ) -> String {
-    let resolver = |challenge: &str| {
-        format!(
-            "    acme:\n      email: ops@acme.test\n      storage: \"{}\"\n      caServer: \"{}\"\n      \
-             caCertificates: [\"{}\"]\n      {challenge}\n",
-            storage.display(),
-            pebble.directory_url,
-            pebble.ca_file.display()
-        )
-    };
+    let resolver = |challenge: &str| resolver_yaml(pebble, storage, challenge);
     format!(
         "entryPoints:\n  web: {{ address: \"127.0.0.1:{web}\" }}\n  websecure: {{ address: \"127.0.0.1:{websecure}\" }}\n\
          certificatesResolvers:\n  byhttp:\n{}  bytls:\n{}\
@@ -97,6 +103,17 @@ async fn verified_chain(
     sni: &str,
     root: &CertificateDer<'static>,
 ) -> Result<Vec<CertificateDer<'static>>, String> {
+    let stream = verified_stream(addr, sni, root).await?;
+    let chain = stream.get_ref().1.peer_certificates().unwrap_or_default();
+    Ok(chain.to_vec())
+}
+
+/// A TLS connection with `sni` whose served chain verified against `root` (and the name).
+async fn verified_stream(
+    addr: SocketAddr,
+    sni: &str,
+    root: &CertificateDer<'static>,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(root.clone()).map_err(|e| e.to_string())?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -107,12 +124,10 @@ async fn verified_chain(
         .with_no_client_auth();
     let tcp = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     let name = ServerName::try_from(sni.to_string()).map_err(|e| e.to_string())?;
-    let stream = TlsConnector::from(Arc::new(config))
+    TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
-        .map_err(|e| e.to_string())?;
-    let chain = stream.get_ref().1.peer_certificates().unwrap_or_default();
-    Ok(chain.to_vec())
+        .map_err(|e| e.to_string())
 }
 
 /// Waits until the gateway logs that `name`'s certificate was obtained; the log on failure.

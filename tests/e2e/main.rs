@@ -54,6 +54,7 @@ mod timeouts;
 mod tls;
 mod traefik_config;
 mod traefik_reference;
+mod udp;
 mod upstream_failures;
 mod upstream_h2_pings;
 mod websocket_grpc;

@@ -310,8 +310,8 @@ http:
       loadBalancer:
         servers: [{ url: "http://127.0.0.1:1" }]
         strategy: p2c
-udp:
-  routers: {}
+hostResolver:
+  cnameFlattening: true
 "#;
     let (ok, _, stderr) = check_config(yaml, &[]);
     assert!(!ok);
@@ -326,7 +326,7 @@ udp:
             "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file, http, redis and etcd providers (see README, Migrating from Traefik)",
             "12: http.routers.r.observability: not supported yet: http.routers.*.observability (see README, Migrating from Traefik)",
             "17: http.services.s.loadBalancer.strategy: not supported yet: strategy \"p2c\" (wrr is the only one so far; see README, Migrating from Traefik)",
-            "18: udp: not supported yet: udp (see README, Migrating from Traefik)",
+            "18: hostResolver: not supported yet: hostResolver (see README, Migrating from Traefik)",
         ],
         "{stderr}"
     );

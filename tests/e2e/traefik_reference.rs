@@ -28,14 +28,6 @@ const NOT_SUPPORTED_YET: &[(&str, &str)] = &[
     ("http.serversTransports.ServersTransport0.spiffe", "spiffe"),
     ("http.serversTransports.ServersTransport1.spiffe", "spiffe"),
     (
-        "tcp.routers.TCPRouter0.tls.certResolver",
-        "certResolver` on TCP routers",
-    ),
-    (
-        "tcp.routers.TCPRouter1.tls.certResolver",
-        "certResolver` on TCP routers",
-    ),
-    (
         "tcp.serversTransports.TCPServersTransport0.tls.spiffe",
         "spiffe",
     ),
@@ -43,7 +35,6 @@ const NOT_SUPPORTED_YET: &[(&str, &str)] = &[
         "tcp.serversTransports.TCPServersTransport1.tls.spiffe",
         "spiffe",
     ),
-    ("udp", "`udp`"),
 ];
 
 /// Writes the files the reference names (`@DIR@/...`) into `dir`.
@@ -79,11 +70,12 @@ fn traefiks_reference_dynamic_configuration_loads_but_for_what_the_readme_lists(
     let dynamic = dir.path().join("dynamic.yml");
     let text = REFERENCE.replace("@DIR@", &dir.path().display().to_string());
     std::fs::write(&dynamic, text).expect("write the reference");
-    // The static side the reference's names need: its entry points (UDP ones aside: UDP is
-    // not supported yet, and the `udp` section is refused below) and the resolver `foobar`.
+    // The static side the reference's names need: its entry points (`udp` and `udp2` are UDP
+    // ones) and the resolver `foobar`.
     let static_yaml = format!(
         "entryPoints:\n  web: {{ address: \"127.0.0.1:0\" }}\n  websecure: {{ address: \"127.0.0.1:0\" }}\n\
          \x20 tcp: {{ address: \"127.0.0.1:0\" }}\n  tcpsecure: {{ address: \"127.0.0.1:0\" }}\n\
+         \x20 udp: {{ address: \"127.0.0.1:0/udp\" }}\n  udp2: {{ address: \"127.0.0.1:0/udp\" }}\n\
          certificatesResolvers:\n  foobar:\n    acme:\n      email: ops@example.com\n      \
          storage: \"{}\"\n      caServer: \"https://127.0.0.1:1/dir\"\n      tlsChallenge: {{}}\n\
          providers:\n  file:\n    filename: \"{}\"\n",

@@ -362,7 +362,12 @@ pub(crate) fn build_snapshot_pending(
             let table = match router_tls {
                 Some(router_tls) => {
                     if let Some(resolver) = &router_tls.cert_resolver {
-                        acme_wanted.extend(acme_names(router_tls, &rule.hosts(), resolver));
+                        let domains = &router_tls.certificate_domains;
+                        acme_wanted.extend(super::acme_names::acme_names(
+                            domains,
+                            &rule.hosts(),
+                            resolver,
+                        ));
                     }
                     tls_routers.push(TlsRouter {
                         entrypoint: ep_name,
@@ -395,7 +400,12 @@ pub(crate) fn build_snapshot_pending(
     }
 
     // TCP routers: rules parsed; those terminating TLS give their entrypoints a TLS side.
-    let tcp_routers = super::build_tcp::parse_tcp_routers(config, &mut tls_routers, &mut errors);
+    let tcp_routers = super::build_tcp::parse_tcp_routers(
+        config,
+        &mut tls_routers,
+        &mut acme_wanted,
+        &mut errors,
+    );
 
     // Certificates (every file read and checked) and TLS options, for the TLS entrypoints.
     let tls = TlsSetup::build(config, &tls_routers).unwrap_or_else(|tls_errors| {
@@ -456,28 +466,11 @@ pub(crate) fn build_snapshot_pending(
         tls_entrypoints: tables(per_entrypoint_tls),
         tls: tls.into_entrypoints(),
         tcp,
+        udp: super::build_udp::build_udp_entrypoints(config),
         internals: Some(Arc::new(Internals::build(
             config,
             status,
             super::plugin_view::plugin_documents(config, registry),
         ))),
     })
-}
-
-/// The certificates a router with `tls.certResolver` asks `resolver` for: one per
-/// `tls.domains` entry, else one for the `Host` names of its rule (Traefik's rule).
-fn acme_names(
-    router_tls: &crate::config::RouterTlsConfig,
-    hosts: &[String],
-    resolver: &str,
-) -> Vec<(String, Vec<String>)> {
-    if router_tls.certificate_domains.is_empty() {
-        let hosts: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
-        return vec![(resolver.to_string(), hosts)];
-    }
-    router_tls
-        .certificate_domains
-        .iter()
-        .map(|names| (resolver.to_string(), names.clone()))
-        .collect()
 }

@@ -25,10 +25,12 @@ pub(super) struct ParsedTcpRouter<'a> {
 
 /// Parses every TCP router's rule (errors pushed) and adds, for each router that terminates
 /// TLS, a TLS router without hosts to `tls_routers`: its entrypoint then gets a TLS side, and
-/// TLS connections no router takes are answered by HTTPS (404), as in Traefik.
+/// TLS connections no router takes are answered by HTTPS (404), as in Traefik. A router with
+/// `tls.certResolver` adds the certificates it wants to `acme_wanted` (resolver, names).
 pub(super) fn parse_tcp_routers<'a>(
     config: &'a LoadedConfig,
     tls_routers: &mut Vec<TlsRouter<'a>>,
+    acme_wanted: &mut Vec<(String, Vec<String>)>,
     errors: &mut Vec<ConfigError>,
 ) -> Vec<ParsedTcpRouter<'a>> {
     let mut parsed = Vec::new();
@@ -79,6 +81,16 @@ pub(super) fn parse_tcp_routers<'a>(
                  transparent entrypoint has: none of the router's entrypoints is transparent",
             ));
             continue;
+        }
+        if let Some(tls) = &router.tls
+            && let Some(resolver) = &tls.cert_resolver
+        {
+            let wanted = super::acme_names::acme_names(
+                &tls.certificate_domains,
+                &rule.host_names(),
+                resolver,
+            );
+            acme_wanted.extend(wanted.into_iter().filter(|(_, names)| !names.is_empty()));
         }
         if let Some(tls) = router.tls.as_ref().filter(|t| !t.passthrough) {
             for ep in &entry_points {

@@ -23,12 +23,14 @@ use build::build_snapshot_pending;
 use pins::MissingPin;
 use reload::{PinWait, Reloader};
 
+mod acme_names;
 pub mod build;
 mod build_http_wasm;
 mod build_native;
 pub mod build_services;
 mod build_tcp;
 mod build_tcp_middlewares;
+mod build_udp;
 pub mod check;
 mod config_rejection;
 mod json_position;
@@ -196,6 +198,7 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     }
     let snapshot = Arc::new(ArcSwap::from_pointee(prepared.snapshot));
     let entry_points = prepared.config.static_config.entry_points.clone();
+    let udp_entry_points = prepared.config.static_config.udp_entry_points.clone();
     // Watch before listening: a change made once the gateway says it listens is never missed.
     let reloader = Reloader::new(
         path.clone(),
@@ -235,6 +238,17 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
             },
         )));
     }
+    for (name, ep) in &udp_entry_points {
+        let entrypoint = crate::udp::UdpEntrypoint::bind(name, ep.address, ep.timeout)
+            .await
+            .with_context(|| format!("entrypoint {name}: cannot listen on {}/udp", ep.address))?;
+        let local = entrypoint.local_addr()?;
+        println!("entrypoint {name} listening on {local}/udp");
+        tracing::info!(entrypoint = name.as_str(), %local, "listening (UDP)");
+        tasks.push(tokio::spawn(
+            entrypoint.serve(udp_routes(&snapshot, name), shutdown_rx.clone()),
+        ));
+    }
 
     wait_for_shutdown_signal().await;
     crate::admin::api::set_draining();
@@ -252,6 +266,16 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     crate::admin::trace::shutdown(std::time::Duration::from_secs(2)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The live snapshot's service for UDP entrypoint `name`, read by its listener once per new
+/// session.
+fn udp_routes(
+    snapshot: &Arc<ArcSwap<crate::proxy::Snapshot>>,
+    name: &str,
+) -> crate::udp::UdpRouteSource {
+    let (snapshot, name) = (snapshot.clone(), name.to_string());
+    Arc::new(move || snapshot.load().udp.get(&name).cloned())
 }
 
 /// A shutdown signal for one entry point: `shutdown` flipped, `accept_grace` later (Traefik's

@@ -197,6 +197,7 @@ impl Reloader {
             }
         };
         if config.static_config.entry_points != live.config.static_config.entry_points
+            || config.static_config.udp_entry_points != live.config.static_config.udp_entry_points
             || config.static_config.plugins.directory != self.plugin_dir
         {
             tracing::warn!("entry points or the plugin directory changed: restart to apply them");

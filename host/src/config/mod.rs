@@ -27,7 +27,9 @@ mod contribution;
 mod definitions;
 pub mod duration;
 mod entry_point_http;
+mod entry_point_udp;
 mod experimental;
+mod listen_address;
 mod load;
 mod model_acme;
 mod model_dynamic;
@@ -37,6 +39,7 @@ mod model_providers;
 mod model_static;
 mod model_tcp;
 mod model_tls;
+mod model_udp;
 mod not_yet;
 mod plugin_form;
 mod plugin_runtime;
@@ -48,6 +51,7 @@ mod raw_providers;
 mod raw_tcp;
 mod raw_tls;
 mod raw_tracing;
+mod raw_udp;
 mod resolve_acme;
 mod resolve_chain;
 mod resolve_dynamic;
@@ -62,6 +66,7 @@ mod resolve_tcp;
 mod resolve_tcp_entity;
 mod resolve_tls;
 mod resolve_tracing;
+mod resolve_udp;
 mod router_tls;
 mod rule_syntax;
 pub mod size;
@@ -115,6 +120,9 @@ pub use model_tls::{
     CertificateConfig, CipherSuite, ClientAuthConfig, ClientAuthType, Curve, DEFAULT_TLS_OPTIONS,
     DefaultGeneratedCert, KeySite, PemSource, RouterTlsConfig, TlsConfig, TlsOptionsConfig,
     TlsVersion, UpstreamTlsConfig,
+};
+pub use model_udp::{
+    DEFAULT_UDP_TIMEOUT, UdpConfig, UdpEntryPointConfig, UdpRouterConfig, UdpServiceConfig,
 };
 pub use rate_limit_redis::CountersRedisConfig;
 pub use resolve_acme::LEGO_CA_CERTIFICATES;

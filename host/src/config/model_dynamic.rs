@@ -21,6 +21,8 @@ pub struct DynamicConfig {
     pub tls: super::model_tls::TlsConfig,
     /// `tcp:` (TCP routers and services).
     pub tcp: super::model_tcp::TcpConfig,
+    /// `udp:` (UDP routers and services).
+    pub udp: super::model_udp::UdpConfig,
 }
 
 /// `http:`; every map is keyed by the name used in the YAML.

@@ -51,6 +51,9 @@ pub struct StaticConfig {
     /// `providers.http`, `providers.redis`, `providers.etcd` (`providers.file` is read by the
     /// loader itself).
     pub providers: super::model_providers::ProvidersConfig,
+    /// Entry points whose address ends in `/udp`; only UDP routers use them (not in
+    /// `entry_points`).
+    pub udp_entry_points: BTreeMap<String, super::model_udp::UdpEntryPointConfig>,
 }
 
 /// `entryPoints.<name>`.

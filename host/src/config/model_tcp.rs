@@ -93,6 +93,13 @@ pub struct TcpRouterTls {
     pub passthrough: bool,
     /// `options`: a `tls.options` name (`default` when absent).
     pub options: Option<String>,
+    /// `certResolver`: an ACME resolver that obtains certificates for this router's names
+    /// (served where the gateway terminates; ordered for passthrough routers too, as Traefik
+    /// does).
+    pub cert_resolver: Option<String>,
+    /// `domains`: one certificate per entry (`main` then `sans`, lowercase); empty: one for
+    /// the `HostSNI` names of the rule.
+    pub certificate_domains: Vec<Vec<String>>,
 }
 
 impl TcpRouterTls {

@@ -23,7 +23,6 @@ const NOT_YET: &[&str] = &[
     "tcpServersTransport",
     "spiffe",
     "ocsp",
-    "entryPoints.*.udp",
     "entryPoints.*.http3",
     "entryPoints.*.allowACMEByPass",
     "entryPoints.*.observability",
@@ -32,7 +31,6 @@ const NOT_YET: &[&str] = &[
     "tcp.serversTransports.*.tls.spiffe",
     "tcp.serversTransports.*.proxyProtocol",
     "tcp.services.*.loadBalancer.healthCheck",
-    "udp",
     "http.routers.*.observability",
     "http.services.*.highestRandomWeight",
     "http.serversTransports.*.spiffe",
@@ -108,10 +106,6 @@ mod tests {
                 "unknown key \"sticky\" (allowed: services)"
             ),
             "not supported yet: http.services.*.weighted.sticky (see README, Migrating from Traefik)"
-        );
-        assert_eq!(
-            refused("udp", "unknown key \"udp\" (allowed: http, tcp, tls)"),
-            "not supported yet: udp (see README, Migrating from Traefik)"
         );
         assert_eq!(
             refused(

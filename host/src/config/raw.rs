@@ -22,6 +22,8 @@ pub(crate) struct RawEntryPoint {
     pub(crate) as_default: Option<bool>,
     pub(crate) reuse_port: Option<bool>,
     pub(crate) transparent: Option<RawTransparent>,
+    /// `udp.timeout`, on an entry point whose address ends in `/udp`.
+    pub(crate) udp: Option<super::raw_udp::RawEntryPointUdp>,
 }
 
 /// `entryPoints.<name>.transparent` (`{}` turns it on with the defaults).

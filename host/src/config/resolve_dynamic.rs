@@ -23,10 +23,11 @@ fn key(name: &str) -> Seg {
 
 /// Collects `http:` from every file read (file 0 is the main file; its static keys were
 /// checked by the static resolver, provider files may hold only `http`).
-pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> (Definitions<'n>, Definitions<'n>) {
+pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> Collected<'n> {
     let sources = reporter.sources;
     let mut definitions = Definitions::default();
     let mut tcp = Definitions::default();
+    let mut udp = Definitions::default();
     for (file, source) in sources.files().iter().enumerate() {
         let Some(root) = source.root.as_ref() else {
             continue;
@@ -44,10 +45,13 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> (Definitions<'n>, Defi
         };
         for entry in entries {
             // Section names match in any case (Traefik's reading); `tls` is found by `resolve_tls`.
-            let folded = crate::yaml::case_fold::field_for(&entry.key, &["http", "tcp", "tls"]);
+            let folded =
+                crate::yaml::case_fold::field_for(&entry.key, &["http", "tcp", "udp", "tls"]);
+            let (all, udp_only) = (SECTIONS, &SECTIONS[..2]);
             match folded.unwrap_or(entry.key.as_str()) {
-                "http" => collect_sections(reporter, file, "http", "", entry, &mut definitions),
-                "tcp" => collect_sections(reporter, file, "tcp", "TCP ", entry, &mut tcp),
+                "http" => collect_sections(reporter, file, ("http", "", all), entry, &mut definitions),
+                "tcp" => collect_sections(reporter, file, ("tcp", "TCP ", all), entry, &mut tcp),
+                "udp" => collect_sections(reporter, file, ("udp", "UDP ", udp_only), entry, &mut udp),
                 // Read by `resolve_tls`, from every file.
                 "tls" => {}
                 _ if file == 0 => {}
@@ -61,26 +65,36 @@ pub(crate) fn collect<'n>(reporter: &mut Reporter<'n>) -> (Definitions<'n>, Defi
                     file,
                     &[key(other)],
                     Some(entry.line),
-                    format!("unknown key \"{other}\" (allowed in a provider file: http, tcp, tls)"),
+                    format!("unknown key \"{other}\" (allowed in a provider file: http, tcp, udp, tls)"),
                 ),
             }
         }
     }
-    (definitions, tcp)
+    Collected {
+        http: definitions,
+        tcp,
+        udp,
+    }
 }
 
-/// The sections of `http:` and of `tcp:`, as named in errors.
-const SECTION_KEYS: &str = "routers, services, middlewares, serversTransports";
+/// The entities of `http:`, `tcp:` and `udp:` from every file, before resolution.
+pub(crate) struct Collected<'n> {
+    pub(crate) http: Definitions<'n>,
+    pub(crate) tcp: Definitions<'n>,
+    pub(crate) udp: Definitions<'n>,
+}
+
+/// The sections of `http:` and of `tcp:` (`udp:` has the first two).
 const SECTIONS: &[&str] = &["routers", "services", "middlewares", "serversTransports"];
 
-/// Adds the entities of one file's `http:` or `tcp:` entry (`root`) to `definitions`; an
-/// entity defined twice is reported at its second definition, naming the first. `kind_prefix`
-/// qualifies the entity kinds in errors (`""` or `"TCP "`). Config load only.
+/// Adds the entities of one file's `http:`, `tcp:` or `udp:` entry to `definitions`; an
+/// entity defined twice is reported at its second definition, naming the first. `section` is
+/// the root key, the prefix qualifying entity kinds in errors (`""`, `"TCP "`, `"UDP "`) and
+/// the sections allowed under it. Config load only.
 fn collect_sections<'n>(
     reporter: &mut Reporter<'n>,
     file: usize,
-    root: &str,
-    kind_prefix: &str,
+    (root, kind_prefix, allowed): (&str, &str, &'static [&'static str]),
     entry: &'n Entry,
     definitions: &mut Definitions<'n>,
 ) {
@@ -88,14 +102,15 @@ fn collect_sections<'n>(
         return;
     };
     for section in sections {
-        let folded = crate::yaml::case_fold::field_for(&section.key, SECTIONS);
-        let (kind, target) = match folded.unwrap_or(section.key.as_str()) {
-            "routers" => ("router", &mut definitions.routers),
-            "services" => ("service", &mut definitions.services),
-            "middlewares" => ("middleware", &mut definitions.middlewares),
-            "serversTransports" => ("servers transport", &mut definitions.transports),
-            other => {
-                let reason = format!("unknown key \"{other}\" (allowed: {SECTION_KEYS})");
+        let folded = crate::yaml::case_fold::field_for(&section.key, allowed);
+        let (kind, target) = match folded {
+            Some("routers") => ("router", &mut definitions.routers),
+            Some("services") => ("service", &mut definitions.services),
+            Some("middlewares") => ("middleware", &mut definitions.middlewares),
+            Some("serversTransports") => ("servers transport", &mut definitions.transports),
+            _ => {
+                let other = section.key.as_str();
+                let reason = format!("unknown key \"{other}\" (allowed: {})", allowed.join(", "));
                 reporter.exact(file, &[key(root), key(other)], Some(section.line), reason);
                 continue;
             }
@@ -133,7 +148,11 @@ pub(crate) fn resolve_dynamic(
     statics: &StaticParts,
     complete: bool,
 ) -> DynamicConfig {
-    let (definitions, tcp_definitions) = collect(reporter);
+    let Collected {
+        http: definitions,
+        tcp: tcp_definitions,
+        udp: udp_definitions,
+    } = collect(reporter);
     let tls = resolve_tls(reporter);
     if let Some(generated) = &tls.default_generated {
         let path = [
@@ -156,17 +175,19 @@ pub(crate) fn resolve_dynamic(
         reporter,
         &tcp_definitions,
         &tls,
-        &statics.entry_point_names,
+        (&statics.entry_point_names, &statics.udp_entry_point_names),
+        &statics.resolver_names,
         complete,
         statics.default_rule_syntax,
     );
+    let udp = super::resolve_udp::resolve_udp(reporter, &udp_definitions, statics, complete);
     let mut http = HttpConfig::default();
     for (name, def) in &definitions.routers {
         let path = ["http", "routers", name.as_str()];
         if let Some(mut raw) = reporter.parse::<RawRouter>(def.file, def.node, &path, def.line) {
             let router_tls = raw.tls.take().map(|raw_tls| {
                 let at = ["http", "routers", name.as_str(), "tls"];
-                let router_tls = resolve_router_tls(reporter, def.file, &at, raw_tls);
+                let router_tls = resolve_router_tls(raw_tls);
                 check_options_reference(reporter, def.file, &at, &router_tls, &tls);
                 check_resolver_reference(
                     reporter,
@@ -241,7 +262,12 @@ pub(crate) fn resolve_dynamic(
     super::entry_point_http::fill_default_entry_points(&mut http, &mut tcp, &statics.config);
     super::resolve_internal::add_internal_routers(&mut http, &statics.config);
     super::entry_point_http::apply_entry_point_http(&mut http, &statics.config);
-    DynamicConfig { http, tls, tcp }
+    DynamicConfig {
+        http,
+        tls,
+        tcp,
+        udp,
+    }
 }
 
 /// The main file's static `serversTransport` (Traefik's default for every load balancer that

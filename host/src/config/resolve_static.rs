@@ -1,7 +1,9 @@
 //! Resolves the static part of the main file: `entryPoints`, `providers`, `plugins`, `log`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+
+use super::listen_address::{addresses_clash, parse_listen_address};
 use std::path::{Path, PathBuf};
 
 use super::model_static::{
@@ -30,7 +32,7 @@ pub(crate) const STATIC_KEYS: &[&str] = &[
     "certificatesResolvers",
 ];
 const MAIN_KEYS: &str = "entryPoints, providers, plugins, log, metrics, accessLog, tracing, api, ping, \
-     experimental, core, global, serversTransport, certificatesResolvers, http, tcp, tls";
+     experimental, core, global, serversTransport, certificatesResolvers, http, tcp, udp, tls";
 const MAIN_KEY_NAMES: &[&str] = &[
     "entryPoints",
     "providers",
@@ -47,6 +49,7 @@ const MAIN_KEY_NAMES: &[&str] = &[
     "certificatesResolvers",
     "http",
     "tcp",
+    "udp",
     "tls",
 ];
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
@@ -63,8 +66,10 @@ pub(crate) enum FileProvider {
 pub(crate) struct StaticParts {
     pub(crate) config: StaticConfig,
     /// Every entry point name written, valid or not (so a bad address does not also make every
-    /// router that names it fail).
+    /// router that names it fail), UDP ones aside.
     pub(crate) entry_point_names: BTreeSet<String>,
+    /// Every UDP entry point name (address ending in `/udp`), valid or not.
+    pub(crate) udp_entry_point_names: BTreeSet<String>,
     pub(crate) provider: Option<FileProvider>,
     /// Every `certificatesResolvers` name written, valid or not (routers naming an invalid
     /// one get only its own errors).
@@ -144,8 +149,10 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             ping: None,
             certificate_resolvers: BTreeMap::new(),
             providers: super::model_providers::ProvidersConfig::default(),
+            udp_entry_points: BTreeMap::new(),
         },
         entry_point_names: BTreeSet::new(),
+        udp_entry_point_names: BTreeSet::new(),
         provider: None,
         default_rule_syntax: super::rule_syntax::RuleSyntax::default(),
         resolver_names: BTreeSet::new(),
@@ -231,7 +238,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             }
             // Dynamic configuration, resolved by `resolve_dynamic` / `resolve_tls`; the static
             // `serversTransport` too (it becomes `default@internal` among the transports).
-            "http" | "tcp" | "tls" | "serversTransport" => {}
+            "http" | "tcp" | "udp" | "tls" | "serversTransport" => {}
             other => reporter.exact(
                 0,
                 &[key(other)],
@@ -266,7 +273,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
         parts.config.plugins = resolve_plugins(reporter, raw_plugins, main_dir);
     }
     parts.config.plugins.local_plugins = local_plugins;
-    if parts.entry_point_names.is_empty() {
+    if parts.entry_point_names.is_empty() && parts.udp_entry_point_names.is_empty() {
         reporter.at(0, &["entryPoints"], "at least one entry point is required");
     }
     parts
@@ -306,12 +313,29 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
     };
     // In source order, so a clash is reported on the second entry point.
     let mut seen: Vec<(SocketAddr, &str)> = Vec::new();
+    let mut seen_udp: Vec<(SocketAddr, String)> = Vec::new();
     for ep in entries {
         parts.entry_point_names.insert(ep.key.clone());
         let key_path = ["entryPoints", ep.key.as_str()];
         let Some(raw) = reporter.parse::<RawEntryPoint>(0, &ep.value, &key_path, ep.line) else {
             continue;
         };
+        if super::entry_point_udp::udp_address(&raw.address).is_some() {
+            // A UDP entry point: only UDP routers may name it.
+            parts.entry_point_names.remove(&ep.key);
+            parts.udp_entry_point_names.insert(ep.key.clone());
+            let resolved = super::entry_point_udp::resolve_udp_entry_point(
+                reporter,
+                &ep.key,
+                raw,
+                &mut seen_udp,
+            );
+            if let Some(udp) = resolved {
+                parts.config.udp_entry_points.insert(ep.key.clone(), udp);
+            }
+            continue;
+        }
+        super::entry_point_udp::refuse_udp_on_tcp(reporter, &ep.key, &raw);
         let address_path = ["entryPoints", ep.key.as_str(), "address"];
         let address = match parse_listen_address(&raw.address) {
             Ok(address) => address,
@@ -404,10 +428,7 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
         let redirect = http
             .redirections
             .and_then(|raw| super::entry_point_http::resolve_redirections(reporter, &ep.key, raw));
-        let tls = tls.map(|raw_tls| {
-            let at = ["entryPoints", ep.key.as_str(), "http", "tls"];
-            super::router_tls::resolve_router_tls(reporter, 0, &at, raw_tls)
-        });
+        let tls = tls.map(super::router_tls::resolve_router_tls);
         parts.config.entry_points.insert(
             ep.key.clone(),
             EntryPointConfig {
@@ -444,42 +465,6 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
 /// A configured timeout: `0` means "none", as in Traefik.
 fn nonzero(d: std::time::Duration) -> Option<std::time::Duration> {
     (!d.is_zero()).then_some(d)
-}
-
-/// Two listeners clash when they share a port (other than 0, "any free port") and their IPs are
-/// equal or either is the unspecified address of the same family.
-fn addresses_clash(a: SocketAddr, b: SocketAddr) -> bool {
-    a.port() != 0
-        && a.port() == b.port()
-        && a.is_ipv4() == b.is_ipv4()
-        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
-}
-
-/// Parses a Traefik entry point address: `host:port` with an IP host, `:port` for all IPv4
-/// interfaces, `[v6]:port`; an optional `/tcp` suffix.
-pub(crate) fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
-    let text = match text.rsplit_once('/') {
-        Some((address, "tcp")) => address,
-        Some((_, "udp")) => return Err("UDP entry points are not supported yet".to_string()),
-        Some((_, other)) => return Err(format!("unknown protocol \"{other}\"")),
-        None => text,
-    };
-    let Some((host, port)) = text.rsplit_once(':') else {
-        return Err("missing port (write \":8080\" or \"127.0.0.1:8080\")".to_string());
-    };
-    let port: u16 = port.parse().map_err(|_| "invalid port".to_string())?;
-    let ip = if host.is_empty() {
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-    } else if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        v6.parse()
-            .map_err(|_| format!("invalid IPv6 address \"{v6}\""))?
-    } else if host.contains(':') {
-        return Err("IPv6 addresses must be in brackets, e.g. \"[::1]:8080\"".to_string());
-    } else {
-        host.parse()
-            .map_err(|_| format!("host must be an IP address, not \"{host}\""))?
-    };
-    Ok(SocketAddr::new(ip, port))
 }
 
 /// `dir` joined with `relative` (kept as is when absolute), without `.` components, so that
@@ -602,60 +587,4 @@ fn trusted_senders(
         }
     }
     senders
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn listen_addresses() {
-        let v4 = |a: [u8; 4], port| SocketAddr::new(IpAddr::from(a), port);
-        assert_eq!(
-            parse_listen_address("127.0.0.1:8080"),
-            Ok(v4([127, 0, 0, 1], 8080))
-        );
-        assert_eq!(parse_listen_address(":8080"), Ok(v4([0, 0, 0, 0], 8080)));
-        assert_eq!(parse_listen_address(":80/tcp"), Ok(v4([0, 0, 0, 0], 80)));
-        assert_eq!(
-            parse_listen_address("[::1]:443"),
-            Ok(SocketAddr::new(
-                "::1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-                443
-            ))
-        );
-        assert_eq!(
-            parse_listen_address("127.0.0.1:99999"),
-            Err("invalid port".to_string())
-        );
-        assert_eq!(
-            parse_listen_address("8080"),
-            Err("missing port (write \":8080\" or \"127.0.0.1:8080\")".to_string())
-        );
-        assert_eq!(
-            parse_listen_address("localhost:80"),
-            Err("host must be an IP address, not \"localhost\"".to_string())
-        );
-        assert_eq!(
-            parse_listen_address(":53/udp"),
-            Err("UDP entry points are not supported yet".to_string())
-        );
-    }
-
-    #[test]
-    fn clashing_listeners() {
-        let parse =
-            |s: &str| parse_listen_address(s).unwrap_or(SocketAddr::from(([1, 1, 1, 1], 1)));
-        assert!(addresses_clash(parse(":8080"), parse("127.0.0.1:8080")));
-        assert!(addresses_clash(
-            parse("127.0.0.1:8080"),
-            parse("127.0.0.1:8080")
-        ));
-        assert!(!addresses_clash(
-            parse("127.0.0.1:8080"),
-            parse("127.0.0.2:8080")
-        ));
-        assert!(!addresses_clash(parse("127.0.0.1:0"), parse("127.0.0.1:0")));
-        assert!(!addresses_clash(parse(":8080"), parse("[::1]:8080")));
-    }
 }

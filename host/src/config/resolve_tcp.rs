@@ -7,11 +7,13 @@ use std::collections::BTreeSet;
 use super::definitions::{Definitions, local_name};
 use super::model_tcp::{
     TcpConfig, TcpRouterConfig, TcpRouterTls, TcpServersTransportConfig, TcpServiceConfig,
+    TcpWeightedService,
 };
 use super::model_tls::TlsConfig;
 use super::provider_names::undefined_reason;
 use super::raw_tcp::{RawTcpMiddleware, RawTcpRouter, RawTcpServersTransport, RawTcpService};
 use super::raw_tls::RawRouterTls;
+use super::resolve_acme::check_resolver_reference;
 use super::resolve_tcp_entity::{resolve_middleware, resolve_service};
 use super::resolve_tls::resolve_upstream_tls;
 use super::router_tls::{check_options_reference, resolve_router_tls};
@@ -23,7 +25,8 @@ pub(crate) fn resolve_tcp(
     reporter: &mut Reporter<'_>,
     definitions: &Definitions<'_>,
     tls: &TlsConfig,
-    entry_points: &BTreeSet<String>,
+    (entry_points, udp_names): (&BTreeSet<String>, &BTreeSet<String>),
+    resolver_names: &BTreeSet<String>,
     complete: bool,
     default_syntax: super::rule_syntax::RuleSyntax,
 ) -> TcpConfig {
@@ -41,13 +44,16 @@ pub(crate) fn resolve_tcp(
                 cert_resolver: raw_tls.cert_resolver,
                 domains: raw_tls.domains,
             };
-            let resolved = resolve_router_tls(reporter, def.file, &at, as_http);
+            let resolved = resolve_router_tls(as_http);
             if !passthrough {
                 check_options_reference(reporter, def.file, &at, &resolved, tls);
             }
+            check_resolver_reference(reporter, def.file, &at, &resolved, resolver_names);
             TcpRouterTls {
                 passthrough,
                 options: resolved.options,
+                cert_resolver: resolved.cert_resolver,
+                certificate_domains: resolved.certificate_domains,
             }
         });
         let rule = super::rule_syntax::rule_in_v3(
@@ -120,7 +126,7 @@ pub(crate) fn resolve_tcp(
         tcp.servers_transports.insert(name.clone(), transport);
     }
     if complete {
-        check_references(reporter, &tcp, definitions, entry_points);
+        check_references(reporter, &tcp, definitions, (entry_points, udp_names));
     }
     tcp
 }
@@ -129,7 +135,7 @@ fn check_references(
     reporter: &mut Reporter<'_>,
     tcp: &TcpConfig,
     definitions: &Definitions<'_>,
-    entry_points: &BTreeSet<String>,
+    (entry_points, udp_names): (&BTreeSet<String>, &BTreeSet<String>),
 ) {
     for (name, router) in &tcp.routers {
         let Some(def) = definitions.routers.get(name) else {
@@ -154,11 +160,9 @@ fn check_references(
             if !entry_points.contains(ep) {
                 let index = index.to_string();
                 let at = ["tcp", "routers", name, "entryPoints", &index];
-                reporter.at(
-                    def.file,
-                    &at,
-                    format!("entry point \"{ep}\" is not defined"),
-                );
+                let reason =
+                    super::entry_point_udp::undefined_entry_point(ep, udp_names.contains(ep));
+                reporter.at(def.file, &at, reason);
             }
         }
     }
@@ -177,26 +181,75 @@ fn check_references(
         else {
             continue;
         };
-        for (index, child) in children.iter().enumerate() {
-            let index = index.to_string();
-            let at = [
-                "tcp", "services", name, "weighted", "services", &index, "name",
-            ];
-            if !definitions.services.contains_key(&child.name) {
-                reporter.at(def.file, &at, undefined_reason("TCP service", &child.name));
-            } else if reaches(tcp, &child.name, name) {
-                let reason = format!(
-                    "service \"{}\" leads back to \"{name}\" (a cycle)",
-                    child.name
-                );
-                reporter.at(def.file, &at, reason);
-            }
+        let site = WeightedSite {
+            file: def.file,
+            section: "tcp",
+            kind: "TCP service",
+            name,
+        };
+        check_weighted(reporter, &site, children, &definitions.services, |n| {
+            weighted_children(tcp, n)
+        });
+    }
+}
+
+/// The weighted children of TCP service `name` (none for other kinds).
+fn weighted_children<'c>(tcp: &'c TcpConfig, name: &str) -> &'c [TcpWeightedService] {
+    match tcp.services.get(name) {
+        Some(TcpServiceConfig::Weighted(children)) => children.as_slice(),
+        _ => &[],
+    }
+}
+
+/// A weighted service being checked: where it is defined and how errors name it.
+pub(crate) struct WeightedSite<'a> {
+    pub(crate) file: usize,
+    /// `tcp` or `udp`.
+    pub(crate) section: &'a str,
+    /// `TCP service` or `UDP service`.
+    pub(crate) kind: &'a str,
+    pub(crate) name: &'a str,
+}
+
+/// Reports each child of a TCP or UDP weighted service that is not defined or leads back to
+/// it. Config time.
+pub(crate) fn check_weighted<'c, V>(
+    reporter: &mut Reporter<'_>,
+    site: &WeightedSite<'_>,
+    children: &'c [TcpWeightedService],
+    defined: &std::collections::BTreeMap<String, V>,
+    children_of: impl Fn(&str) -> &'c [TcpWeightedService],
+) {
+    for (index, child) in children.iter().enumerate() {
+        let index = index.to_string();
+        let at = [
+            site.section,
+            "services",
+            site.name,
+            "weighted",
+            "services",
+            &index,
+            "name",
+        ];
+        if !defined.contains_key(&child.name) {
+            reporter.at(site.file, &at, undefined_reason(site.kind, &child.name));
+        } else if reaches_through(&child.name, site.name, &children_of) {
+            let reason = format!(
+                "service \"{}\" leads back to \"{}\" (a cycle)",
+                child.name, site.name
+            );
+            reporter.at(site.file, &at, reason);
         }
     }
 }
 
-/// Whether service `from` reaches `target` through weighted children.
-fn reaches(tcp: &TcpConfig, from: &str, target: &str) -> bool {
+/// Whether service `from` reaches `target` through the weighted `children` of each service
+/// (TCP or UDP). Config time, once per weighted child.
+pub(crate) fn reaches_through<'c>(
+    from: &'c str,
+    target: &str,
+    children: &impl Fn(&str) -> &'c [TcpWeightedService],
+) -> bool {
     let mut seen = BTreeSet::new();
     let mut stack = vec![from];
     while let Some(current) = stack.pop() {
@@ -206,9 +259,7 @@ fn reaches(tcp: &TcpConfig, from: &str, target: &str) -> bool {
         if !seen.insert(current) {
             continue;
         }
-        if let Some(TcpServiceConfig::Weighted(children)) = tcp.services.get(current) {
-            stack.extend(children.iter().map(|c| c.name.as_str()));
-        }
+        stack.extend(children(current).iter().map(|c| c.name.as_str()));
     }
     false
 }

@@ -9,7 +9,7 @@ use super::model_tcp::{
     TcpLoadBalancerConfig, TcpMiddlewareConfig, TcpServerConfig, TcpServiceConfig,
     TcpWeightedService,
 };
-use super::raw_tcp::{RawTcpLoadBalancer, RawTcpMiddleware, RawTcpService};
+use super::raw_tcp::{RawTcpLoadBalancer, RawTcpMiddleware, RawTcpService, RawTcpWeighted};
 use crate::yaml::report::Reporter;
 
 pub(crate) fn resolve_middleware(
@@ -99,25 +99,7 @@ pub(crate) fn resolve_service(
         (None, None, Some(_)) => Some(TcpServiceConfig::Passthrough),
         (Some(lb), None, None) => resolve_load_balancer(reporter, file, name, lb),
         (None, Some(weighted), None) => {
-            if weighted.services.is_empty() {
-                let at = [base[0], base[1], base[2], "weighted", "services"];
-                reporter.at(file, &at, "at least one service is required");
-                return None;
-            }
-            let services: Vec<TcpWeightedService> = weighted
-                .services
-                .into_iter()
-                .map(|s| TcpWeightedService {
-                    name: local_name(&s.name),
-                    weight: s.weight.unwrap_or(1),
-                })
-                .collect();
-            if services.iter().all(|s| s.weight == 0) {
-                let at = [base[0], base[1], base[2], "weighted", "services"];
-                reporter.at(file, &at, "every service has weight 0");
-                return None;
-            }
-            Some(TcpServiceConfig::Weighted(services))
+            resolve_weighted(reporter, file, base, weighted).map(TcpServiceConfig::Weighted)
         }
         _ => {
             reporter.at(
@@ -128,6 +110,34 @@ pub(crate) fn resolve_service(
             None
         }
     }
+}
+
+/// `<base>.weighted` of a TCP or UDP service (`base`: `tcp|udp`, `services`, name): at least
+/// one child, not every weight 0 (default weight 1).
+pub(crate) fn resolve_weighted(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    base: [&str; 3],
+    weighted: RawTcpWeighted,
+) -> Option<Vec<TcpWeightedService>> {
+    let at = [base[0], base[1], base[2], "weighted", "services"];
+    if weighted.services.is_empty() {
+        reporter.at(file, &at, "at least one service is required");
+        return None;
+    }
+    let services: Vec<TcpWeightedService> = weighted
+        .services
+        .into_iter()
+        .map(|s| TcpWeightedService {
+            name: local_name(&s.name),
+            weight: s.weight.unwrap_or(1),
+        })
+        .collect();
+    if services.iter().all(|s| s.weight == 0) {
+        reporter.at(file, &at, "every service has weight 0");
+        return None;
+    }
+    Some(services)
 }
 
 fn resolve_load_balancer(
@@ -203,8 +213,9 @@ fn resolve_load_balancer(
     }))
 }
 
-/// `host:port` with a port number; the host is resolved when dialling.
-fn check_address(address: &str) -> Result<(), String> {
+/// `host:port` with a port number; the host is resolved when dialling (TCP servers) or when a
+/// session starts (UDP servers).
+pub(crate) fn check_address(address: &str) -> Result<(), String> {
     let Some((host, port)) = address.rsplit_once(':') else {
         return Err(format!("{address:?} is not host:port"));
     };

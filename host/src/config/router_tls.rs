@@ -7,23 +7,10 @@ use super::model_tls::{DEFAULT_TLS_OPTIONS, RouterTlsConfig, TlsConfig};
 use super::raw_tls::RawRouterTls;
 use crate::yaml::report::Reporter;
 
-/// A router's or an entrypoint's `tls` at `at` in `file`. The options name is checked later
+/// A router's or an entrypoint's `tls`. The options name is checked later
 /// against `tls.options` ([`check_options_reference`]), the `certResolver` against the static
-/// resolvers (`resolve_acme::check_resolver_reference`); TCP routers cannot use one yet.
-pub(crate) fn resolve_router_tls(
-    reporter: &mut Reporter<'_>,
-    file: usize,
-    at: &[&str],
-    raw: RawRouterTls,
-) -> RouterTlsConfig {
-    if raw.cert_resolver.is_some() && at.first() == Some(&"tcp") {
-        let path = [at, &["certResolver"]].concat();
-        reporter.at(
-            file,
-            &path,
-            "not supported yet on TCP routers (use tls.certificates)",
-        );
-    }
+/// resolvers (`resolve_acme::check_resolver_reference`).
+pub(crate) fn resolve_router_tls(raw: RawRouterTls) -> RouterTlsConfig {
     let certificate_domains: Vec<Vec<String>> = raw
         .domains
         .into_iter()

@@ -49,7 +49,8 @@ pub(crate) fn check_references(
         for (index, entry_point) in router.entry_points.iter().enumerate() {
             if !entry_points.contains(entry_point) {
                 let index = index.to_string();
-                let reason = format!("entry point \"{entry_point}\" is not defined");
+                let udp = statics.udp_entry_points.contains_key(entry_point);
+                let reason = super::entry_point_udp::undefined_entry_point(entry_point, udp);
                 reporter.at(
                     def.file,
                     &[base[0], base[1], base[2], "entryPoints", &index],

@@ -69,6 +69,9 @@ pub struct Snapshot {
     /// entrypoint without TCP routers is absent, and its connections take the HTTP path as
     /// they would without TCP support.
     pub tcp: HashMap<String, Arc<crate::tcp::TcpEntrypoint>>,
+    /// The service of each UDP entrypoint's router; read once per new UDP session (an
+    /// entrypoint without a router is absent: its datagrams are dropped).
+    pub udp: HashMap<String, Arc<crate::udp::UdpService>>,
     /// The internal services' state of this config (API documents, ping); `None` in snapshots
     /// built without one (tests).
     pub internals: Option<Arc<crate::admin::api::Internals>>,

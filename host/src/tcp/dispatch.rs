@@ -194,7 +194,10 @@ impl TcpEntrypoint {
             (Some(serves), Some(name)) => serves(name),
             _ => false,
         };
-        if names_host {
+        // A CA validating a TLS-ALPN-01 challenge is answered by the TLS side (which holds the
+        // challenge certificates), whatever TCP router the name has, as in Traefik.
+        let acme_challenge = alpn.iter().any(|p| p.as_slice() == b"acme-tls/1");
+        if names_host || (acme_challenge && https.is_some()) {
             return Verdict::Https(io);
         }
         let tcp = self.tls.find(&facts);
@@ -254,13 +257,14 @@ mod tests {
         )
     }
 
-    fn hello(sni: &str) -> Vec<u8> {
+    fn hello(sni: &str, alpn: &[&[u8]]) -> Vec<u8> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(rustls::RootCertStore::empty())
             .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         let name = rustls::pki_types::ServerName::try_from(sni.to_string()).unwrap();
         let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
         let mut out = Vec::new();
@@ -270,7 +274,17 @@ mod tests {
 
     /// Where a TLS client naming `sni` goes: the TCP router's name, "https" or "close".
     async fn verdict(ep: &TcpEntrypoint, https: Option<&[&str]>, sni: &str) -> String {
-        let bytes = hello(sni);
+        verdict_offering(ep, https, sni, &[]).await
+    }
+
+    /// Like `verdict`, the client offering the ALPN protocols `alpn`.
+    async fn verdict_offering(
+        ep: &TcpEntrypoint,
+        https: Option<&[&str]>,
+        sni: &str,
+        alpn: &[&[u8]],
+    ) -> String {
+        let bytes = hello(sni, alpn);
         let hosts: Vec<String> = https.unwrap_or(&[]).iter().map(|h| h.to_string()).collect();
         let serves = move |name: &str| hosts.iter().any(|h| h == name);
         let https = https.map(|_| &serves as &(dyn Fn(&str) -> bool + Sync));
@@ -318,6 +332,26 @@ mod tests {
         };
         assert_eq!(verdict(&ep, None, "other.test").await, "close");
         assert_eq!(verdict(&ep, Some(&[]), "other.test").await, "https");
+    }
+
+    #[tokio::test]
+    async fn an_acme_tls_alpn_challenge_goes_to_the_tls_side_whatever_tcp_router_has_the_name() {
+        let ep = TcpEntrypoint {
+            plain: TcpRoutes::default(),
+            tls: routes(&[("db", "HostSNI(`db.test`)")]),
+            https_routers: false,
+        };
+        let acme: &[&[u8]] = &[b"acme-tls/1"];
+        assert_eq!(
+            verdict_offering(&ep, Some(&[]), "db.test", acme).await,
+            "https"
+        );
+        assert_eq!(
+            verdict_offering(&ep, Some(&[]), "db.test", &[b"h2"]).await,
+            "db"
+        );
+        // Without a TLS side there is no challenge to answer: the TCP router keeps it.
+        assert_eq!(verdict_offering(&ep, None, "db.test", acme).await, "db");
     }
 
     /// Where `first` bytes go on a transparent entrypoint with `plain` routes, redirected from

@@ -273,11 +273,38 @@ impl TcpRule {
     pub fn text(&self) -> &str {
         &self.text
     }
+
+    /// The names of the rule's `HostSNI` matchers (not `*`), lowercase: what a router with a
+    /// `certResolver` and no `domains` asks certificates for. Config time.
+    pub fn host_names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for matcher in self.expr.matchers() {
+            if let TcpMatcher::HostSni(names) = matcher {
+                out.extend(names.iter().map(|n| n.to_string()));
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_names_are_the_rules_host_sni_names() {
+        let rule = TcpRule::parse(
+            "(HostSNI(`a.test`, `B.test`) || HostSNI(`*`)) && ALPN(`h2`) || HostSNIRegexp(`^c`)",
+        )
+        .unwrap();
+        assert_eq!(rule.host_names(), ["a.test", "b.test"]);
+        assert!(
+            TcpRule::parse("HostSNI(`*`)")
+                .unwrap()
+                .host_names()
+                .is_empty()
+        );
+    }
 
     fn facts<'a>(sni: Option<&'a str>, alpn: &'a [Vec<u8>], ip: &str) -> ConnFacts<'a> {
         ConnFacts {

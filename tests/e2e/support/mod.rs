@@ -14,6 +14,7 @@ pub mod otlp_receiver;
 pub mod pebble;
 pub mod tcp_backend;
 pub mod tls;
+pub mod udp_backend;
 pub mod upstream;
 
 pub use auth_server::AuthServer;

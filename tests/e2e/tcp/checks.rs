@@ -53,8 +53,8 @@ fn check_reports_tcp_tls_middleware_and_transport_references_once_each() {
     assert_eq!(
         located,
         [
-            "6: tcp.routers.r.tls.certResolver: not supported yet on TCP routers (use tls.certificates)",
             "6: tcp.routers.r.tls.options: unknown TLS options \"nope\" (defined: default)",
+            "6: tcp.routers.r.tls.certResolver: unknown certificate resolver \"le\" (certificatesResolvers defines none)",
             "7: tcp.routers.w.middlewares[0]: TCP middleware \"missing\" is not defined",
             "9: tcp.services.s.loadBalancer.serversTransport: TCP servers transport \"t\" is not defined",
         ],

@@ -15,6 +15,7 @@ mod plugin_figures;
 mod redact;
 mod reloads;
 mod tcp_model;
+mod udp_model;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

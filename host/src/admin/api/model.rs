@@ -25,6 +25,7 @@ pub struct ApiModel {
     /// wasmgate's `/api/plugins`: every plugin the registry holds and every refused file.
     plugins: Vec<Value>,
     tcp: super::tcp_model::TcpDocuments,
+    udp: super::udp_model::UdpDocuments,
 }
 
 impl ApiModel {
@@ -155,6 +156,15 @@ impl ApiModel {
             started: super::super::timefmt::rfc3339_utc(SystemTime::now()),
             plugins,
             tcp: super::tcp_model::TcpDocuments::build(&config.dynamic.tcp, &all_entry_points),
+            udp: super::udp_model::UdpDocuments::build(
+                &config.dynamic.udp,
+                &config
+                    .static_config
+                    .udp_entry_points
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
 
@@ -278,7 +288,35 @@ impl ApiModel {
             }
             ["tcp", "services", name] => one(self.tcp.services.get(*name), "service"),
             ["tcp", "middlewares", name] => one(self.tcp.middlewares.get(*name), "middleware"),
-            ["udp", "routers" | "services" | "middlewares"] => criteria.page(Vec::new()),
+            ["udp", "routers"] | ["udp", "routers", ""] => {
+                let items = self
+                    .udp
+                    .routers
+                    .iter()
+                    .filter(|(name, doc)| {
+                        let service = doc["service"].as_str().unwrap_or_default();
+                        criteria.with_status("enabled")
+                            && criteria.search_in(&[name.as_str()])
+                            && criteria.with_service(service)
+                    })
+                    .map(|(_, doc)| doc.clone())
+                    .collect();
+                criteria.page(items)
+            }
+            ["udp", "services"] | ["udp", "services", ""] => {
+                let items = self
+                    .udp
+                    .services
+                    .iter()
+                    .filter(|(name, _)| {
+                        criteria.with_status("enabled") && criteria.search_in(&[name.as_str()])
+                    })
+                    .map(|(_, doc)| doc.clone())
+                    .collect();
+                criteria.page(items)
+            }
+            ["udp", "routers", name] => one(self.udp.routers.get(*name), "router"),
+            ["udp", "services", name] => one(self.udp.services.get(*name), "service"),
             ["plugins"] | ["plugins", ""] => {
                 let items = self
                     .plugins
@@ -295,7 +333,10 @@ impl ApiModel {
 
     fn overview(&self) -> InternalReply {
         let count = |n: usize| json!({ "total": n, "warnings": 0, "errors": 0 });
-        let empty = json!({ "routers": count(0), "services": count(0), "middlewares": count(0) });
+        let udp = json!({
+            "routers": count(self.udp.routers.len()),
+            "services": count(self.udp.services.len()),
+        });
         let tcp = json!({
             "routers": count(self.tcp.routers.len()),
             "services": count(self.tcp.services.len()),
@@ -310,7 +351,7 @@ impl ApiModel {
                     "middlewares": count(self.middlewares.len()),
                 },
                 "tcp": tcp,
-                "udp": empty,
+                "udp": udp,
                 "features": self.features,
                 "providers": ["File"],
             }),
@@ -332,6 +373,8 @@ impl ApiModel {
                 "tcpRouters": self.tcp.routers,
                 "tcpMiddlewares": self.tcp.middlewares,
                 "tcpServices": self.tcp.services,
+                "udpRouters": self.udp.routers,
+                "udpServices": self.udp.services,
             }),
         )
     }

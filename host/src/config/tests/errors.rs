@@ -158,7 +158,7 @@ fn errors_of_every_section_are_collected_in_source_order() {
         errors("err_multi.yml"),
         [
             format!(
-                "{file}:4: pilot: unknown key \"pilot\" (allowed: entryPoints, providers, plugins, log, metrics, accessLog, tracing, api, ping, experimental, core, global, serversTransport, certificatesResolvers, http, tcp, tls)"
+                "{file}:4: pilot: unknown key \"pilot\" (allowed: entryPoints, providers, plugins, log, metrics, accessLog, tracing, api, ping, experimental, core, global, serversTransport, certificatesResolvers, http, tcp, udp, tls)"
             ),
             format!(
                 "{file}:6: log.level: unknown log level \"loud\" (allowed: trace, debug, info, warn, error)"
