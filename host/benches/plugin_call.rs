@@ -2,8 +2,10 @@
 //! a request with 10 ordinary headers, the chain's request hooks then its response hooks (what
 //! the gateway calls for one request: `on-response` only where a middleware declared it wants
 //! it), mostly in `pooled` mode; the chain `headers` + `basicAuth` (cache warm) +
-//! `stripPrefix`; a few `per-request` rows; and cold bcrypt verifications (cost 5 and 10) with
-//! the deadline the config layer gives them. Reports median and p99 per request.
+//! `stripPrefix`; a few `per-request` rows; the API-key guard example in each plugin language
+//! (Rust, C, Go, JavaScript, Python: `guard-<lang>/pooled|per-request`, with size, compile time
+//! and initial memory); and cold bcrypt verifications (cost 5 and 10) with the deadline the
+//! config layer gives them. Reports median and p99 per request.
 //!
 //! Run: `cargo bench -p wasmgate --bench plugin_call` (add `-- --quick` for a short run, about
 //! 10 s in all; `-- --only LABEL` for one row, e.g. `chain/pooled`, for profiling;
@@ -18,6 +20,8 @@
 mod auth;
 #[path = "plugin_call/cases.rs"]
 mod cases;
+#[path = "plugin_call/languages.rs"]
+mod languages;
 #[path = "plugin_call/redis.rs"]
 mod redis;
 
@@ -141,6 +145,18 @@ fn run(chain: &Chain, maker: &mut RequestMaker, expect: Expect, n: usize) -> Vec
     samples
 }
 
+/// One row of the warm table: median and p99 in µs, and the sample count.
+fn print_row(label: &str, mut samples: Vec<Duration>) {
+    samples.sort_unstable();
+    println!(
+        "{:<34} {:>10.2} {:>10.2} {:>10}",
+        label,
+        us(percentile(&samples, 0.5)),
+        us(percentile(&samples, 0.99)),
+        samples.len()
+    );
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx]
@@ -251,15 +267,7 @@ impl Bench {
         };
         let iterations = self.samples.unwrap_or(iterations);
         run(&chain, &mut maker, row.expect, warmup);
-        let mut samples = run(&chain, &mut maker, row.expect, iterations);
-        samples.sort_unstable();
-        println!(
-            "{:<34} {:>10.2} {:>10.2} {:>10}",
-            row.label,
-            us(percentile(&samples, 0.5)),
-            us(percentile(&samples, 0.99)),
-            samples.len()
-        );
+        print_row(row.label, run(&chain, &mut maker, row.expect, iterations));
     }
 
     /// Cold verifications of `cold`'s hash: each sample is a user the instance has not verified
@@ -410,15 +418,7 @@ impl Bench {
                 (20_000, 200_000)
             };
             run(&chain, &mut maker, expect, warmup);
-            let mut samples = run(&chain, &mut maker, expect, iterations);
-            samples.sort_unstable();
-            println!(
-                "{:<34} {:>10.2} {:>10.2} {:>10}",
-                label,
-                us(percentile(&samples, 0.5)),
-                us(percentile(&samples, 0.99)),
-                samples.len()
-            );
+            print_row(label, run(&chain, &mut maker, expect, iterations));
         }
     }
 
@@ -538,6 +538,7 @@ fn main() {
         bench.warm_row(&config, row);
     }
     redis::rows(&bench);
+    languages::rows(&bench);
     bench.http_wasm_rows();
     bench.cold_rows();
     println!("load average at end: {}", load_average());
