@@ -78,11 +78,12 @@ case $lang in
   go)
     # Go's own toolchain (>= 1.24: //go:wasmexport) builds a wasip1 reactor core module with the
     # hand-written binding (examples/go-plugin/wasmgate); wit-c embeds the `middleware` world
-    # and adds the WASI preview-1 adapter. ~20 s cold (the Go standard library for wasip1), ~2 s
-    # with Go's build cache warm.
+    # and adds the WASI preview-1 adapter. ~20 s with Go's build cache cold (the standard library
+    # for wasip1), ~2 s warm. No -trimpath: the same flags as host/build.rs's Go http-wasm guest,
+    # so the two share the compiled standard library (a fresh machine builds it once).
     gen=$(mktemp -d)
     trap 'rm -f "$tmp"; rm -rf "$gen"' EXIT
-    (cd "$src" && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o "$gen/core.wasm" .) >&2
+    (cd "$src" && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$gen/core.wasm" .) >&2
     "$tool" component "$gen/core.wasm" "$tmp" wit middleware
     ;;
 esac

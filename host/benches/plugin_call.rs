@@ -329,8 +329,8 @@ impl Bench {
     /// http-wasm guests (Traefik Wasm plugins, core modules), pooled and per-request: a WAT
     /// guest that sets one request header and one response header (the same work as a small
     /// `headers` config, through the http-wasm host instead of the component contract), and
-    /// the Rust guest built with `http-wasm-guest` answering 401 (its size and compile time
-    /// printed above the rows).
+    /// the Rust guest built with `http-wasm-guest` and the Go guest (standard library) answering
+    /// 401 (their size and compile time printed above the rows).
     fn http_wasm_rows(&self) {
         const GUEST: &str = r#"(module
           (import "http_handler" "set_header_value" (func $set (param i32 i32 i32 i32 i32)))
@@ -359,6 +359,41 @@ impl Bench {
             rust_guest.len() / 1024,
             ms(guard_compile)
         );
+        // The Go guest (standard library, host/build.rs; empty path without a Go toolchain),
+        // on the same reject path.
+        let go_guest = Some(env!("WASMGATE_HTTP_WASM_GO_GUEST"))
+            .filter(|p| !p.is_empty())
+            .map(|p| std::fs::read(p).expect("go guest"));
+        let go_guard = go_guest.as_ref().map(|bytes| {
+            let (module, took) = compile(bytes);
+            println!(
+                "(http-wasm-go-guard: {} KiB, compiled in {:.1} ms)",
+                bytes.len() / 1024,
+                ms(took)
+            );
+            module
+        });
+        if go_guard.is_none() {
+            println!("(http-wasm-go-guard rows skipped: no Go toolchain; run scripts/setup.sh)");
+        }
+        let go_rows = go_guard.iter().flat_map(|guard| {
+            [
+                (
+                    "http-wasm-go-guard/pooled",
+                    guard,
+                    r#"{"key":"secret"}"#,
+                    Expect::Respond(401),
+                    Isolation::Pooled,
+                ),
+                (
+                    "http-wasm-go-guard/per-request",
+                    guard,
+                    r#"{"key":"secret"}"#,
+                    Expect::Respond(401),
+                    Isolation::PerRequest,
+                ),
+            ]
+        });
         for (label, module, config, expect, isolation) in [
             (
                 "http-wasm-headers/pooled",
@@ -388,12 +423,24 @@ impl Bench {
                 Expect::Respond(401),
                 Isolation::PerRequest,
             ),
-        ] {
+        ]
+        .into_iter()
+        .chain(go_rows)
+        {
             if self.only.as_deref().is_some_and(|o| o != label) {
                 continue;
             }
+            // Go's runtime starts in every fresh instance (about a millisecond, more on a busy
+            // machine): a 2 s deadline so that a slow start is measured, not killed (it does not
+            // change what a call costs), and fewer samples.
+            let go_start = label.starts_with("http-wasm-go") && isolation == Isolation::PerRequest;
             let budget = wasmgate::plugins::MiddlewareBudget {
                 isolation,
+                deadline: if go_start {
+                    Duration::from_secs(2)
+                } else {
+                    DEFAULT_DEADLINE
+                },
                 ..Default::default()
             };
             let identity = wasmgate::plugins::host_state::PluginIdentity {
@@ -412,10 +459,11 @@ impl Bench {
             .expect("configure the http-wasm guest");
             let chain = Chain::new(vec![Arc::new(mw)]);
             let mut maker = RequestMaker::new(cases::Req::Plain, None);
-            let (warmup, iterations) = if self.quick {
-                (2_000, 20_000)
-            } else {
-                (20_000, 200_000)
+            let (warmup, iterations) = match (self.quick, go_start) {
+                (true, false) => (2_000, 20_000),
+                (true, true) => (50, 500),
+                (false, false) => (20_000, 200_000),
+                (false, true) => (200, 5_000),
             };
             run(&chain, &mut maker, expect, warmup);
             print_row(label, run(&chain, &mut maker, expect, iterations));

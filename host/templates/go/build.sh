@@ -24,7 +24,7 @@ fi
 build() {
   local gen
   gen=$(mktemp -d)
-  GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o "$gen/core.wasm" . >&2
+  GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$gen/core.wasm" . >&2
   "$tool" component "$gen/core.wasm" "$1" wit middleware
   rm -rf "$gen"
 }
