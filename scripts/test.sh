@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Fails in seconds when the tests and `cargo build -p wasmgate` would build wasmtime twice.
 bash scripts/check-shared-build.sh
-# The language suite's JavaScript and Python components compile in 30-80 s each: do that now,
+# The language suite's JavaScript and Python components compile in 30-80 s each (Go's 6-12 s): do that now,
 # before the suites run beside each other (see the script).
 bash scripts/precompile-lang-plugins.sh
 

@@ -2,8 +2,10 @@
 //! a request with 10 ordinary headers, the chain's request hooks then its response hooks (what
 //! the gateway calls for one request: `on-response` only where a middleware declared it wants
 //! it), mostly in `pooled` mode; the chain `headers` + `basicAuth` (cache warm) +
-//! `stripPrefix`; a few `per-request` rows; and cold bcrypt verifications (cost 5 and 10) with
-//! the deadline the config layer gives them. Reports median and p99 per request.
+//! `stripPrefix`; a few `per-request` rows; the API-key guard example in each plugin language
+//! (Rust, C, Go, JavaScript, Python: `guard-<lang>/pooled|per-request`, with size, compile time
+//! and initial memory); and cold bcrypt verifications (cost 5 and 10) with the deadline the
+//! config layer gives them. Reports median and p99 per request.
 //!
 //! Run: `cargo bench -p wasmgate --bench plugin_call` (add `-- --quick` for a short run, about
 //! 10 s in all; `-- --only LABEL` for one row, e.g. `chain/pooled`, for profiling;
@@ -18,6 +20,8 @@
 mod auth;
 #[path = "plugin_call/cases.rs"]
 mod cases;
+#[path = "plugin_call/languages.rs"]
+mod languages;
 #[path = "plugin_call/redis.rs"]
 mod redis;
 
@@ -151,6 +155,18 @@ fn run(chain: &Chain, maker: &mut RequestMaker, expect: Expect, n: usize) -> Vec
     samples
 }
 
+/// One row of the warm table: median and p99 in µs, and the sample count.
+fn print_row(label: &str, mut samples: Vec<Duration>) {
+    samples.sort_unstable();
+    println!(
+        "{:<34} {:>10.2} {:>10.2} {:>10}",
+        label,
+        us(percentile(&samples, 0.5)),
+        us(percentile(&samples, 0.99)),
+        samples.len()
+    );
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx]
@@ -262,15 +278,7 @@ impl Bench {
         };
         let iterations = self.samples.unwrap_or(iterations);
         run(&chain, &mut maker, row.expect, warmup);
-        let mut samples = run(&chain, &mut maker, row.expect, iterations);
-        samples.sort_unstable();
-        println!(
-            "{:<34} {:>10.2} {:>10.2} {:>10}",
-            row.label,
-            us(percentile(&samples, 0.5)),
-            us(percentile(&samples, 0.99)),
-            samples.len()
-        );
+        print_row(row.label, run(&chain, &mut maker, row.expect, iterations));
     }
 
     /// Cold verifications of `cold`'s hash: each sample is a user the instance has not verified
@@ -332,8 +340,8 @@ impl Bench {
     /// http-wasm guests (Traefik Wasm plugins, core modules), pooled and per-request: a WAT
     /// guest that sets one request header and one response header (the same work as a small
     /// `headers` config, through the http-wasm host instead of the component contract), and
-    /// the Rust guest built with `http-wasm-guest` answering 401 (its size and compile time
-    /// printed above the rows).
+    /// the Rust guest built with `http-wasm-guest` and the Go guest (standard library) answering
+    /// 401 (their size and compile time printed above the rows).
     fn http_wasm_rows(&self) {
         const GUEST: &str = r#"(module
           (import "http_handler" "set_header_value" (func $set (param i32 i32 i32 i32 i32)))
@@ -362,6 +370,41 @@ impl Bench {
             rust_guest.len() / 1024,
             ms(guard_compile)
         );
+        // The Go guest (standard library, host/build.rs; empty path without a Go toolchain),
+        // on the same reject path.
+        let go_guest = Some(env!("WASMGATE_HTTP_WASM_GO_GUEST"))
+            .filter(|p| !p.is_empty())
+            .map(|p| std::fs::read(p).expect("go guest"));
+        let go_guard = go_guest.as_ref().map(|bytes| {
+            let (module, took) = compile(bytes);
+            println!(
+                "(http-wasm-go-guard: {} KiB, compiled in {:.1} ms)",
+                bytes.len() / 1024,
+                ms(took)
+            );
+            module
+        });
+        if go_guard.is_none() {
+            println!("(http-wasm-go-guard rows skipped: no Go toolchain; run scripts/setup.sh)");
+        }
+        let go_rows = go_guard.iter().flat_map(|guard| {
+            [
+                (
+                    "http-wasm-go-guard/pooled",
+                    guard,
+                    r#"{"key":"secret"}"#,
+                    Expect::Respond(401),
+                    Isolation::Pooled,
+                ),
+                (
+                    "http-wasm-go-guard/per-request",
+                    guard,
+                    r#"{"key":"secret"}"#,
+                    Expect::Respond(401),
+                    Isolation::PerRequest,
+                ),
+            ]
+        });
         for (label, module, config, expect, isolation) in [
             (
                 "http-wasm-headers/pooled",
@@ -391,12 +434,24 @@ impl Bench {
                 Expect::Respond(401),
                 Isolation::PerRequest,
             ),
-        ] {
+        ]
+        .into_iter()
+        .chain(go_rows)
+        {
             if self.only.as_deref().is_some_and(|o| o != label) {
                 continue;
             }
+            // Go's runtime starts in every fresh instance (about a millisecond, more on a busy
+            // machine): a 2 s deadline so that a slow start is measured, not killed (it does not
+            // change what a call costs), and fewer samples.
+            let go_start = label.starts_with("http-wasm-go") && isolation == Isolation::PerRequest;
             let budget = wasmgate::plugins::MiddlewareBudget {
                 isolation,
+                deadline: if go_start {
+                    Duration::from_secs(2)
+                } else {
+                    DEFAULT_DEADLINE
+                },
                 ..Default::default()
             };
             let identity = wasmgate::plugins::host_state::PluginIdentity {
@@ -415,21 +470,14 @@ impl Bench {
             .expect("configure the http-wasm guest");
             let chain = Chain::new(vec![Arc::new(mw)]);
             let mut maker = RequestMaker::new(cases::Req::Plain, None);
-            let (warmup, iterations) = if self.quick {
-                (2_000, 20_000)
-            } else {
-                (20_000, 200_000)
+            let (warmup, iterations) = match (self.quick, go_start) {
+                (true, false) => (2_000, 20_000),
+                (true, true) => (50, 500),
+                (false, false) => (20_000, 200_000),
+                (false, true) => (200, 5_000),
             };
             run(&chain, &mut maker, expect, warmup);
-            let mut samples = run(&chain, &mut maker, expect, iterations);
-            samples.sort_unstable();
-            println!(
-                "{:<34} {:>10.2} {:>10.2} {:>10}",
-                label,
-                us(percentile(&samples, 0.5)),
-                us(percentile(&samples, 0.99)),
-                samples.len()
-            );
+            print_row(label, run(&chain, &mut maker, expect, iterations));
         }
     }
 
@@ -549,6 +597,7 @@ fn main() {
         bench.warm_row(&config, row);
     }
     redis::rows(&bench);
+    languages::rows(&bench);
     bench.http_wasm_rows();
     bench.cold_rows();
     println!("load average at end: {}", load_average());

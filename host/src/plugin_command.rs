@@ -14,7 +14,7 @@ pub enum PluginCommand {
     /// Write a ready plugin project (an API-key guard to start from) into ./NAME.
     New {
         name: String,
-        /// rust, js, python or c.
+        /// rust, js, python, c or go.
         #[arg(long)]
         lang: String,
         /// Rust only: the plugin-sdk directory to depend on (default: the SDK of the source

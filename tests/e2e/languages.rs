@@ -1,7 +1,7 @@
 //! One behaviour, every plugin language: the API-key guard example (examples/rust-plugin,
-//! examples/js-plugin, examples/python-plugin, examples/c-plugin), built from source, behind a
-//! real gateway in both isolation modes, with the default memory cap (no `memoryLimit`: the host fits it to the
-//! component). The checks are the same for each language; only the component differs.
+//! examples/js-plugin, examples/python-plugin, examples/c-plugin, examples/go-plugin), built from
+//! source, behind a real gateway in both isolation modes, with the default memory cap (no
+//! `memoryLimit`: the host fits it to the component). The checks are the same for each language; only the component differs.
 //!
 //! Every middleware here has `deadline: 2s` instead of the default 50 ms: the tests run a debug
 //! build of the host on a shared 2-core machine, where a fresh Python instance (per-request
@@ -197,4 +197,10 @@ async fn the_python_api_key_guard_refuses_bad_keys_passes_the_user_and_reports_c
 async fn the_c_api_key_guard_refuses_bad_keys_passes_the_user_and_reports_config_errors() {
     the_guard_behaves_the_same(Lang::C).await;
     config_errors_name_file_line_and_reason(Lang::C);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_go_api_key_guard_refuses_bad_keys_passes_the_user_and_reports_config_errors() {
+    the_guard_behaves_the_same(Lang::Go).await;
+    config_errors_name_file_line_and_reason(Lang::Go);
 }

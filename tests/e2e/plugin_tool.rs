@@ -4,8 +4,8 @@
 //! check on each misbehaving fixture; `plugin inspect` naming the world of a bundled plugin, a
 //! capability plugin and an http-wasm guest.
 //!
-//! Builds are cached by content so an unchanged tree does not rebuild: JavaScript, Python and C
-//! through the projects' own `WASMGATE_BUILD_CACHE` (in `target/lang-wasm/scaffold/`), Rust
+//! Builds are cached by content so an unchanged tree does not rebuild: JavaScript, Python, C and
+//! Go through the projects' own `WASMGATE_BUILD_CACHE` (in `target/lang-wasm/scaffold/`), Rust
 //! through a shared `CARGO_TARGET_DIR` (`target/scaffold-rust/`: dependencies built once). The
 //! language tools are the ones `scripts/setup.sh` installed under `target/lang-tools/` (the
 //! command `plugin new` prints names them); a missing one fails the test naming the script.
@@ -204,18 +204,25 @@ fn plugin_new_js_and_python_build_and_pass_plugin_test() {
     }
 }
 
+/// Go: the scaffold holds the hand-written binding of the contract, builds with Go's own
+/// toolchain and wit-c, and passes `plugin test` like the others.
 #[test]
-fn plugin_new_refuses_go_naming_what_is_missing_and_writes_nothing() {
+fn plugin_new_go_builds_and_passes_plugin_test() {
+    scaffold_build_and_test("go");
+}
+
+#[test]
+fn plugin_new_refuses_an_unknown_language_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = wasmgate()
-        .args(["plugin", "new", "x", "--lang", "go"])
+        .args(["plugin", "new", "x", "--lang", "cobol"])
         .current_dir(dir.path())
         .output()
         .expect("run wasmgate");
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("Go components are not supported yet") && stderr.contains("http-wasm"),
+        stderr.contains("unknown language \"cobol\"") && stderr.contains("c or go"),
         "{stderr}"
     );
     assert!(!dir.path().join("x").exists());

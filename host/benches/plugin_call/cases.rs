@@ -97,6 +97,8 @@ pub enum Req {
     BasicCors,
     /// With carol's `Authorization: Digest`, a new nonce count each time.
     Digest,
+    /// With alice's `x-api-key` (the guard example of every language).
+    ApiKey,
 }
 
 /// What a request must come back with (checked on every sample, so a row measures the path
@@ -281,6 +283,9 @@ impl RequestMaker {
                     parts.extra.push(("authorization", d.next()));
                 }
             }
+            Req::ApiKey => parts
+                .extra
+                .push(("x-api-key", "alice-secret-key".to_string())),
         }
         parts
     }

@@ -1,6 +1,6 @@
 //! The API-key guard example in every plugin language, as component files for the suites.
 //!
-//! Rust's is built by host/build.rs with the other guests; JavaScript's, Python's and C's by
+//! Rust's is built by host/build.rs with the other guests; JavaScript's, Python's, C's and Go's by
 //! `scripts/build-lang-plugin.sh`, which caches them by content under `target/lang-wasm/` (a
 //! cache hit costs a few milliseconds, a build 10-20 s). Each language is built at most once per
 //! test process. A toolchain that is not installed fails the test with the command to run
@@ -21,6 +21,7 @@ pub enum Lang {
     Js,
     Python,
     C,
+    Go,
 }
 
 impl Lang {
@@ -31,6 +32,7 @@ impl Lang {
             Lang::Js => "js",
             Lang::Python => "python",
             Lang::C => "c",
+            Lang::Go => "go",
         }
     }
 }
@@ -40,12 +42,15 @@ pub fn guard_wasm(lang: Lang) -> PathBuf {
     static JS: OnceLock<PathBuf> = OnceLock::new();
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     static C: OnceLock<PathBuf> = OnceLock::new();
+    static GO: OnceLock<PathBuf> = OnceLock::new();
     match lang {
         Lang::Rust => fixture_wasm("example_rust_plugin"),
         Lang::Js => JS.get_or_init(|| precompiled(build(lang))).clone(),
         Lang::Python => PYTHON.get_or_init(|| precompiled(build(lang))).clone(),
         // About 100 KB: it compiles in well under a second.
         Lang::C => C.get_or_init(|| build(lang)).clone(),
+        // About 2 MB (Go's runtime): compiled once into the shared cache like the engines.
+        Lang::Go => GO.get_or_init(|| precompiled(build(lang))).clone(),
     }
 }
 

@@ -17,25 +17,20 @@ pub enum Lang {
     Js,
     Python,
     C,
+    Go,
 }
 
 impl Lang {
-    /// Parses `--lang`. `go` is refused with what is missing.
+    /// Parses `--lang`.
     pub fn parse(text: &str) -> Result<Lang, String> {
         match text {
             "rust" => Ok(Lang::Rust),
             "js" | "javascript" => Ok(Lang::Js),
             "python" | "py" => Ok(Lang::Python),
             "c" => Ok(Lang::C),
-            "go" => Err(
-                "Go components are not supported yet: the gateway has no Go component build \
-                 (wit-bindgen's Go generator and the WASI preview-1 adapter are not wired up; \
-                 issue 16). Go plugins run today as http-wasm guests (Traefik's Wasm plugin \
-                 format): see tests/http-wasm/go-guest in the gateway's source tree."
-                    .into(),
-            ),
+            "go" | "golang" => Ok(Lang::Go),
             other => Err(format!(
-                "unknown language {other:?}: expected rust, js, python or c"
+                "unknown language {other:?}: expected rust, js, python, c or go"
             )),
         }
     }
@@ -53,6 +48,42 @@ const CONTRACT: &str = include_str!("../../../../wit/plugin.wit");
 const CACHED_BUILD: &str = include_str!("../../../templates/common/cached-build.sh");
 const TEST_SH: &str = include_str!("../../../templates/common/test.sh");
 const GITIGNORE: &str = include_str!("../../../templates/common/gitignore");
+
+/// The Go example as it is: the guard and the hand-written binding of the contract.
+const GO_FILES: &[(&str, &str)] = &[
+    (
+        "go.mod",
+        include_str!("../../../../examples/go-plugin/go.mod"),
+    ),
+    (
+        "main.go",
+        include_str!("../../../../examples/go-plugin/main.go"),
+    ),
+    (
+        "config.go",
+        include_str!("../../../../examples/go-plugin/config.go"),
+    ),
+    (
+        "wasmgate/abi.go",
+        include_str!("../../../../examples/go-plugin/wasmgate/abi.go"),
+    ),
+    (
+        "wasmgate/imports.go",
+        include_str!("../../../../examples/go-plugin/wasmgate/imports.go"),
+    ),
+    (
+        "wasmgate/http.go",
+        include_str!("../../../../examples/go-plugin/wasmgate/http.go"),
+    ),
+    (
+        "wasmgate/log.go",
+        include_str!("../../../../examples/go-plugin/wasmgate/log.go"),
+    ),
+    (
+        "wasmgate/exports.go",
+        include_str!("../../../../examples/go-plugin/wasmgate/exports.go"),
+    ),
+];
 
 /// One file of a project: path inside it, contents before substitution, executable or not.
 type Template = (&'static str, &'static str, bool);
@@ -144,6 +175,23 @@ fn templates(lang: Lang) -> Vec<Template> {
                 false,
             ),
         ]),
+        Lang::Go => files.extend(
+            GO_FILES
+                .iter()
+                .map(|&(rel, text)| (rel, text, false))
+                .chain([
+                    (
+                        "build.sh",
+                        include_str!("../../../templates/go/build.sh"),
+                        true,
+                    ),
+                    (
+                        "README.md",
+                        include_str!("../../../templates/go/README.md"),
+                        false,
+                    ),
+                ]),
+        ),
     }
     if lang != Lang::Rust {
         files.push(("wit/plugin.wit", CONTRACT, false));
@@ -209,7 +257,7 @@ fn tool_env(lang: Lang, tree: &Path) -> String {
             tools.join("js/node_modules/.bin/componentize-js"),
         ),
         Lang::Python => ("COMPONENTIZE_PY", tools.join("py/bin/componentize-py")),
-        Lang::C => ("WIT_C", tools.join("wit-c/debug/wit-c")),
+        Lang::C | Lang::Go => ("WIT_C", tools.join("wit-c/debug/wit-c")),
     };
     if path.exists() {
         format!("{var}={} ", quoted(&path))
@@ -302,13 +350,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn go_is_refused_naming_what_is_missing_and_names_are_checked() {
-        let err = Lang::parse("go").expect_err("no Go components yet");
-        assert!(
-            err.contains("not supported yet") && err.contains("http-wasm"),
-            "{err}"
-        );
-        assert!(Lang::parse("cobol").is_err());
+    fn languages_and_names_are_checked() {
+        assert_eq!(Lang::parse("go"), Ok(Lang::Go));
+        let err = Lang::parse("cobol").expect_err("unknown language");
+        assert!(err.contains("rust, js, python, c or go"), "{err}");
         assert!(check_name("my-guard_2").is_ok());
         for bad in ["", "Guard", "9lives", "a/b", "a b"] {
             assert!(check_name(bad).is_err(), "{bad}");
@@ -349,6 +394,7 @@ mod tests {
             (Lang::Js, "j"),
             (Lang::Python, "p"),
             (Lang::C, "c"),
+            (Lang::Go, "g"),
         ] {
             let s = create(&tmp, name, lang, None).expect("scaffold");
             for rel in &s.files {

@@ -1,0 +1,3 @@
+module wasmgate-plugin
+
+go 1.24
