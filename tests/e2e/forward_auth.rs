@@ -364,3 +364,65 @@ async fn an_https_auth_server_is_verified_with_tls_ca() {
         assert_eq!(reply.status, status, "tls {tls:?}: {}", reply.text());
     }
 }
+
+fn post(url: String, body: &'static [u8]) -> http::Request<crate::support::client::Body> {
+    use http_body_util::BodyExt;
+    let body = http_body_util::Full::new(bytes::Bytes::from_static(body))
+        .map_err(|never| match never {})
+        .boxed();
+    http::Request::post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .expect("request")
+}
+
+#[tokio::test]
+async fn forward_body_sends_the_body_to_the_auth_server_and_still_to_the_upstream() {
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let options = "        forwardBody: true\n        maxBodySize: 64\n        preserveRequestMethod: true\n";
+    let gw = Gateway::start(
+        &config(&up.url(), &forward_auth(&auth.url("/allow"), options)),
+        &[],
+    );
+    let client = Client::http1();
+    let payload: &[u8] = br#"{"order":42,"sig":"abc"}"#;
+    let reply = client.send(post(gw.url("/orders"), payload)).await;
+    assert_eq!(reply.status, 200);
+    let asked = auth.last();
+    assert_eq!(asked.method, "POST");
+    assert_eq!(asked.body_head, payload, "the auth server got the body");
+    assert_eq!(asked.header("content-type"), Some("application/json"));
+    let seen = up.last();
+    assert_eq!(seen.body_len, payload.len());
+    assert_eq!(seen.body_head, payload, "the upstream got it intact");
+    assert_eq!(seen.header("x-auth-user"), Some("alice"));
+
+    // Over maxBodySize: 401 with an empty body, as Traefik answers; nobody is asked.
+    let asked_before = auth.requests().len();
+    let over = client.send(post(gw.url("/orders"), &[b'x'; 65])).await;
+    assert_eq!(over.status, 401);
+    assert!(over.body.is_empty());
+    assert_eq!(auth.requests().len(), asked_before, "the auth server was not asked");
+    assert_eq!(up.count(), 1, "the upstream saw only the first request");
+
+    // Exactly maxBodySize still goes through.
+    let exact = client.send(post(gw.url("/orders"), &[b'y'; 64])).await;
+    assert_eq!(exact.status, 200);
+    assert_eq!(auth.last().body_len, 64);
+    assert_eq!(up.last().body_len, 64);
+}
+
+#[tokio::test]
+async fn without_forward_body_the_auth_server_gets_no_body_and_the_upstream_all_of_it() {
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let gw = Gateway::start(
+        &config(&up.url(), &forward_auth(&auth.url("/allow"), "        maxBodySize: 4\n")),
+        &[],
+    );
+    let reply = Client::http1()
+        .send(post(gw.url("/orders"), b"a body longer than four bytes"))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(auth.last().body_len, 0);
+    assert_eq!(up.last().body_len, b"a body longer than four bytes".len());
+}

@@ -22,8 +22,8 @@ const NOT_SUPPORTED_YET: &[(&str, &str)] = &[
         "retryExpression",
     ),
     (
-        "http.middlewares.Middleware10.forwardAuth.forwardBody",
-        "forwardBody",
+        "http.middlewares.Middleware10.forwardAuth.headerField",
+        "headerField",
     ),
     ("http.serversTransports.ServersTransport0.spiffe", "spiffe"),
     ("http.serversTransports.ServersTransport1.spiffe", "spiffe"),

@@ -7,7 +7,7 @@
 use super::auth_deadline::auth_runtime;
 use super::client_tls::resolve_client_tls;
 use super::model_dynamic::MiddlewareConfig;
-use super::model_static::EncodedCharacters;
+use super::model_static::{BodyConfig, BodyLimitConfig, EncodedCharacters, OverLimit};
 use super::plugin_form::read_plugin;
 use super::plugin_runtime::{RuntimeBase, apply_runtime};
 use super::rate_limit_redis::take_redis;
@@ -105,6 +105,35 @@ fn forward_auth_grant(
         max_response_body_size,
         tls,
     })
+}
+
+/// The `body` grant of a `forwardAuth` middleware's bundled plugin, which imports `body` for
+/// `forwardBody`: the request body up to `maxBodySize` (64 KiB when unset or negative, the
+/// contract's largest subrequest body; the plugin refuses a larger `maxBodySize`), passed on
+/// unread beyond it so that the plugin answers 401 as Traefik does. Without `forwardBody` the
+/// grant names no body: nothing is held and the plugin reads none.
+fn forward_auth_body(config: &serde_json::Value) -> BodyConfig {
+    let forward_body = match config.get("forwardBody") {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    let max_body_size = config.get("maxBodySize").and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    });
+    let cap = plugin_contract::MAX_SUBREQUEST_BODY as u64;
+    let max_bytes = match max_body_size {
+        Some(n) if n >= 0 => (n as u64).min(cap),
+        _ => cap,
+    };
+    BodyConfig {
+        request: forward_body.then_some(BodyLimitConfig {
+            max_bytes,
+            over_limit: OverLimit::Pass,
+        }),
+        response: None,
+    }
 }
 
 /// Traefik's `errors`: its bundled plugin is granted `outbound-http` to its `service`.
@@ -286,6 +315,8 @@ pub(crate) fn resolve_middleware(
             }
         }
     };
+    let forward_auth_body = (type_key == FORWARD_AUTH_KEY)
+        .then(|| forward_auth_body(config.as_ref().unwrap_or(&serde_json::Value::Null)));
     let config_json = match config {
         None | Some(serde_json::Value::Null) => "{}".to_string(),
         Some(value) => match serde_json::to_string(&value) {
@@ -310,6 +341,9 @@ pub(crate) fn resolve_middleware(
         base.epoch_tick,
     );
     runtime.counters_redis = redis;
+    if let Some(body) = forward_auth_body {
+        runtime.body = Some(body);
+    }
     Some(MiddlewareConfig {
         plugin,
         sha256,
