@@ -379,7 +379,8 @@ fn post(url: String, body: &'static [u8]) -> http::Request<crate::support::clien
 #[tokio::test]
 async fn forward_body_sends_the_body_to_the_auth_server_and_still_to_the_upstream() {
     let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
-    let options = "        forwardBody: true\n        maxBodySize: 64\n        preserveRequestMethod: true\n";
+    let options =
+        "        forwardBody: true\n        maxBodySize: 64\n        preserveRequestMethod: true\n";
     let gw = Gateway::start(
         &config(&up.url(), &forward_auth(&auth.url("/allow"), options)),
         &[],
@@ -402,7 +403,11 @@ async fn forward_body_sends_the_body_to_the_auth_server_and_still_to_the_upstrea
     let over = client.send(post(gw.url("/orders"), &[b'x'; 65])).await;
     assert_eq!(over.status, 401);
     assert!(over.body.is_empty());
-    assert_eq!(auth.requests().len(), asked_before, "the auth server was not asked");
+    assert_eq!(
+        auth.requests().len(),
+        asked_before,
+        "the auth server was not asked"
+    );
     assert_eq!(up.count(), 1, "the upstream saw only the first request");
 
     // Exactly maxBodySize still goes through.
@@ -416,7 +421,10 @@ async fn forward_body_sends_the_body_to_the_auth_server_and_still_to_the_upstrea
 async fn without_forward_body_the_auth_server_gets_no_body_and_the_upstream_all_of_it() {
     let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
     let gw = Gateway::start(
-        &config(&up.url(), &forward_auth(&auth.url("/allow"), "        maxBodySize: 4\n")),
+        &config(
+            &up.url(),
+            &forward_auth(&auth.url("/allow"), "        maxBodySize: 4\n"),
+        ),
         &[],
     );
     let reply = Client::http1()

@@ -67,6 +67,40 @@ fn bundled_grants(type_key: &str) -> Option<Vec<Capability>> {
 /// Traefik's `rateLimit`: its `redis` option selects the Redis backend of its `counters`.
 const RATE_LIMIT_KEY: &str = "rateLimit";
 
+/// Traefik's `rateLimit` waits for a token up to `maxDelay` before refusing: 1/(2·rate) with the
+/// rate (requests a second) truncated to a whole number as Go's `time.Duration(rate)` does, and
+/// 500 ms for a rate below 1; nothing without `average`. Read from the (already normalised)
+/// options; the plugin checks them (an invalid `period` makes it refuse the config anyway).
+fn rate_limit_max_wait(config: &serde_json::Value) -> std::time::Duration {
+    use std::time::Duration;
+    let number = |key: &str| {
+        config.get(key).and_then(|v| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        })
+    };
+    let average = number("average").unwrap_or(0.0);
+    if average <= 0.0 {
+        return Duration::ZERO;
+    }
+    let period = match config.get("period") {
+        Some(serde_json::Value::String(text)) => match text.trim().parse::<f64>() {
+            Ok(seconds) => Duration::try_from_secs_f64(seconds).ok(),
+            Err(_) => super::duration::parse_duration(text.trim()).ok(),
+        },
+        Some(v) => v.as_f64().and_then(|s| Duration::try_from_secs_f64(s).ok()),
+        None => None,
+    }
+    .filter(|p| !p.is_zero())
+    .unwrap_or(Duration::from_secs(1));
+    let rate = average / period.as_secs_f64();
+    if rate < 1.0 {
+        Duration::from_millis(500)
+    } else {
+        Duration::from_secs(1) / (2 * rate.min(f64::from(u32::MAX / 2)) as u32)
+    }
+}
+
 /// Traefik's `buffering`: its bundled plugin is granted `body` with the caps of its options.
 const BUFFERING_KEY: &str = "buffering";
 
@@ -237,6 +271,7 @@ pub(crate) fn resolve_middleware(
         chain: None,
         encoded_characters: None,
         native: None,
+        retry_expression: None,
     };
     if type_key == ENCODED_CHARACTERS_KEY {
         let raw: RawEncodedCharacters =
@@ -254,6 +289,7 @@ pub(crate) fn resolve_middleware(
             ..without_plugin
         });
     }
+    let mut retry_expression = None;
     let (plugin, sha256, config, raw_runtime, redis) = if type_key == PLUGIN_KEY {
         let choice = read_plugin(reporter, file, &entry_path, entry)?;
         (
@@ -284,6 +320,12 @@ pub(crate) fn resolve_middleware(
                 };
                 if type_key == BUFFERING_KEY {
                     runtime.body = Some(super::buffering_grant::grant(&config));
+                    retry_expression = super::buffering_grant::retry_expression(
+                        reporter,
+                        file,
+                        &entry_path,
+                        &config,
+                    )?;
                 }
                 let redis = if type_key == RATE_LIMIT_KEY {
                     take_redis(reporter, file, &entry_path, &mut config, resolve_client_tls).ok()?
@@ -315,6 +357,8 @@ pub(crate) fn resolve_middleware(
             }
         }
     };
+    let counters_max_wait = (type_key == RATE_LIMIT_KEY)
+        .then(|| rate_limit_max_wait(config.as_ref().unwrap_or(&serde_json::Value::Null)));
     let forward_auth_body = (type_key == FORWARD_AUTH_KEY)
         .then(|| forward_auth_body(config.as_ref().unwrap_or(&serde_json::Value::Null)));
     let config_json = match config {
@@ -344,6 +388,9 @@ pub(crate) fn resolve_middleware(
     if let Some(body) = forward_auth_body {
         runtime.body = Some(body);
     }
+    if let Some(wait) = counters_max_wait {
+        runtime.counters_max_wait = wait;
+    }
     Some(MiddlewareConfig {
         plugin,
         sha256,
@@ -353,5 +400,6 @@ pub(crate) fn resolve_middleware(
         chain: None,
         encoded_characters: None,
         native: None,
+        retry_expression,
     })
 }

@@ -211,7 +211,13 @@ fn without_forward_body_no_body_is_sent_and_max_body_size_is_checked() {
     let mut req = TestRequest::post("/upload");
     req.body = Some(b"12345".to_vec());
     assert!(testing::on_request(&mw, &mut req).is_continue());
-    assert!(req.subrequest.as_ref().expect("a subrequest").body.is_empty());
+    assert!(
+        req.subrequest
+            .as_ref()
+            .expect("a subrequest")
+            .body
+            .is_empty()
+    );
     let over = r#"{"address": "http://auth.test/", "forwardBody": true, "maxBodySize": 70000}"#;
     assert!(testing::instance::<ForwardAuth>(over).is_err());
     let unlimited = r#"{"address": "http://auth.test/", "forwardBody": true, "maxBodySize": -1}"#;
