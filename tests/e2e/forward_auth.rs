@@ -217,9 +217,10 @@ async fn an_auth_server_past_the_deadline_or_unreachable_gives_500() {
     let dead = format!("http://{}/auth", closed.local_addr().unwrap());
     drop(closed);
     // The plugin: form of the same bundled plugin sets the grant's deadline (Traefik's is 30 s).
+    // The plugin imports `body` (for `forwardBody`), so that form grants it too.
     let plugin = |name: &str, address: &str, origin: &str| {
         format!(
-            "    {name}:\n      plugin:\n        name: forward-auth\n        config: {{ address: \"{address}\" }}\n        capabilities: [outbound-http]\n        outboundHttp: {{ allow: [\"{origin}\"], timeout: 300ms }}\n"
+            "    {name}:\n      plugin:\n        name: forward-auth\n        config: {{ address: \"{address}\" }}\n        capabilities: [outbound-http, body]\n        outboundHttp: {{ allow: [\"{origin}\"], timeout: 300ms }}\n        body: {{ request: {{ maxBytes: 64KiB, overLimit: pass }} }}\n"
         )
     };
     let middlewares =
@@ -308,7 +309,7 @@ fn a_plugin_importing_outbound_http_needs_the_grant_at_load() {
 }
 
 #[test]
-fn forward_auth_options_not_supported_yet_and_bad_tls_files_are_config_errors() {
+fn forward_auth_options_not_supported_yet_bad_sizes_and_bad_tls_files_are_config_errors() {
     let check = |options: &str| {
         let yaml = config(
             "http://127.0.0.1:1",
@@ -316,12 +317,20 @@ fn forward_auth_options_not_supported_yet_and_bad_tls_files_are_config_errors() 
         );
         check_config(&yaml, &[])
     };
-    let (ok, _, stderr) = check("        forwardBody: true\n        maxBodySize: 1024\n");
-    assert!(!ok, "forwardBody is refused, not ignored");
+    let (ok, _, stderr) = check("        headerField: X-WebAuth-User\n");
+    assert!(!ok, "headerField is refused, not ignored");
     assert!(
-        stderr.contains(".yml:") && stderr.contains("forwardBody: not supported yet"),
+        stderr.contains(".yml:") && stderr.contains("headerField: not supported yet"),
         "{stderr}"
     );
+    // forwardBody sends at most 64 KiB: a larger maxBodySize is refused where it is written.
+    let (ok, _, stderr) = check("        forwardBody: true\n        maxBodySize: 1048576\n");
+    assert!(
+        !ok && stderr.contains(".yml:") && stderr.contains("maxBodySize: 1048576 is over 65536"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check("        forwardBody: true\n        maxBodySize: 1024\n");
+    assert!(ok, "{stderr}");
     let (ok, _, stderr) = check("        tls:\n          cert: client.pem\n");
     assert!(
         !ok && stderr.contains("cert and key go together"),
@@ -380,7 +389,7 @@ fn post(url: String, body: &'static [u8]) -> http::Request<crate::support::clien
 async fn forward_body_sends_the_body_to_the_auth_server_and_still_to_the_upstream() {
     let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
     let options =
-        "        forwardBody: true\n        maxBodySize: 64\n        preserveRequestMethod: true\n";
+        "        forwardBody: true\n        maxBodySize: 64\n        preserveRequestMethod: true\n        authResponseHeaders: [X-Auth-User]\n";
     let gw = Gateway::start(
         &config(&up.url(), &forward_auth(&auth.url("/allow"), options)),
         &[],

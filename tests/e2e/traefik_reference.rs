@@ -18,10 +18,6 @@ const NOT_SUPPORTED_YET: &[(&str, &str)] = &[
     ("http.routers.Router0.observability", "observability"),
     ("http.routers.Router1.observability", "observability"),
     (
-        "http.middlewares.Middleware03.buffering.retryExpression",
-        "retryExpression",
-    ),
-    (
         "http.middlewares.Middleware10.forwardAuth.headerField",
         "headerField",
     ),
