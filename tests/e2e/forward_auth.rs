@@ -388,8 +388,7 @@ fn post(url: String, body: &'static [u8]) -> http::Request<crate::support::clien
 #[tokio::test]
 async fn forward_body_sends_the_body_to_the_auth_server_and_still_to_the_upstream() {
     let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
-    let options =
-        "        forwardBody: true\n        maxBodySize: 64\n        preserveRequestMethod: true\n        authResponseHeaders: [X-Auth-User]\n";
+    let options = "        forwardBody: true\n        maxBodySize: 64\n        preserveRequestMethod: true\n        authResponseHeaders: [X-Auth-User]\n";
     let gw = Gateway::start(
         &config(&up.url(), &forward_auth(&auth.url("/allow"), options)),
         &[],

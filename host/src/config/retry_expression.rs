@@ -366,7 +366,7 @@ mod tests {
                 "after a whole expression",
             ),
             ("RequestMethod() < \"GET\"", "== or !="),
-            ("ResponseCode() > 1.5", "whole number"),
+            ("ResponseCode() > 1.5", "unexpected character '.'"),
             ("\"open", "unterminated"),
             ("IsNetworkError() & Attempts() < 2", "unexpected character"),
         ] {
