@@ -403,3 +403,43 @@ pub(crate) fn resolve_middleware(
         retry_expression,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{forward_auth_body, rate_limit_max_wait};
+    use crate::config::model_static::OverLimit;
+
+    #[test]
+    fn rate_limit_waits_up_to_half_a_token_interval_as_traefik() {
+        let wait = |config: serde_json::Value| rate_limit_max_wait(&config);
+        assert_eq!(
+            wait(serde_json::json!({"average": 10})),
+            Duration::from_millis(50)
+        );
+        // Go truncates the rate to whole requests a second.
+        let fractional = serde_json::json!({"average": 107, "period": "10s"});
+        assert_eq!(wait(fractional), Duration::from_millis(50));
+        assert_eq!(
+            wait(serde_json::json!({"average": 1})),
+            Duration::from_millis(500)
+        );
+        let slow = serde_json::json!({"average": 1, "period": "1m"});
+        assert_eq!(wait(slow), Duration::from_millis(500));
+        assert_eq!(wait(serde_json::json!({})), Duration::ZERO);
+    }
+
+    #[test]
+    fn forward_auth_holds_the_request_body_only_with_forward_body() {
+        assert_eq!(forward_auth_body(&serde_json::json!({})).request, None);
+        let limit = |config: serde_json::Value| {
+            let request = forward_auth_body(&config).request;
+            request.map(|l| (l.max_bytes, l.over_limit))
+        };
+        let body = serde_json::json!({"forwardBody": true, "maxBodySize": 42});
+        assert_eq!(limit(body), Some((42, OverLimit::Pass)));
+        let unlimited = serde_json::json!({"forwardBody": true, "maxBodySize": -1});
+        assert_eq!(limit(unlimited), Some((64 * 1024, OverLimit::Pass)));
+    }
+}
