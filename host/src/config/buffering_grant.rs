@@ -44,8 +44,8 @@ pub(crate) fn grant(config: &serde_json::Value) -> RawBody {
     }
 }
 
-/// `retryExpression`, parsed (`None` when absent or empty); `Err` after reporting a bad one at
-/// its key (`file:line: http.middlewares.NAME.buffering.retryExpression: reason`).
+/// `retryExpression`, parsed (`Some(None)` when absent or empty); `None` after reporting a bad
+/// one at its key (`file:line: http.middlewares.NAME.buffering.retryExpression: reason`).
 pub(crate) fn retry_expression(
     reporter: &mut Reporter<'_>,
     file: usize,
