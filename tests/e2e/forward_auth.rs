@@ -217,9 +217,10 @@ async fn an_auth_server_past_the_deadline_or_unreachable_gives_500() {
     let dead = format!("http://{}/auth", closed.local_addr().unwrap());
     drop(closed);
     // The plugin: form of the same bundled plugin sets the grant's deadline (Traefik's is 30 s).
+    // The plugin imports `body` (for `forwardBody`), so that form grants it too.
     let plugin = |name: &str, address: &str, origin: &str| {
         format!(
-            "    {name}:\n      plugin:\n        name: forward-auth\n        config: {{ address: \"{address}\" }}\n        capabilities: [outbound-http]\n        outboundHttp: {{ allow: [\"{origin}\"], timeout: 300ms }}\n"
+            "    {name}:\n      plugin:\n        name: forward-auth\n        config: {{ address: \"{address}\" }}\n        capabilities: [outbound-http, body]\n        outboundHttp: {{ allow: [\"{origin}\"], timeout: 300ms }}\n        body: {{ request: {{ maxBytes: 64KiB, overLimit: pass }} }}\n"
         )
     };
     let middlewares =
@@ -308,7 +309,7 @@ fn a_plugin_importing_outbound_http_needs_the_grant_at_load() {
 }
 
 #[test]
-fn forward_auth_options_not_supported_yet_and_bad_tls_files_are_config_errors() {
+fn forward_auth_options_not_supported_yet_bad_sizes_and_bad_tls_files_are_config_errors() {
     let check = |options: &str| {
         let yaml = config(
             "http://127.0.0.1:1",
@@ -316,12 +317,20 @@ fn forward_auth_options_not_supported_yet_and_bad_tls_files_are_config_errors() 
         );
         check_config(&yaml, &[])
     };
-    let (ok, _, stderr) = check("        forwardBody: true\n        maxBodySize: 1024\n");
-    assert!(!ok, "forwardBody is refused, not ignored");
+    let (ok, _, stderr) = check("        headerField: X-WebAuth-User\n");
+    assert!(!ok, "headerField is refused, not ignored");
     assert!(
-        stderr.contains(".yml:") && stderr.contains("forwardBody: not supported yet"),
+        stderr.contains(".yml:") && stderr.contains("headerField: not supported yet"),
         "{stderr}"
     );
+    // forwardBody sends at most 64 KiB: a larger maxBodySize is refused where it is written.
+    let (ok, _, stderr) = check("        forwardBody: true\n        maxBodySize: 1048576\n");
+    assert!(
+        !ok && stderr.contains(".yml:") && stderr.contains("maxBodySize: 1048576 is over 65536"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check("        forwardBody: true\n        maxBodySize: 1024\n");
+    assert!(ok, "{stderr}");
     let (ok, _, stderr) = check("        tls:\n          cert: client.pem\n");
     assert!(
         !ok && stderr.contains("cert and key go together"),
@@ -363,4 +372,73 @@ async fn an_https_auth_server_is_verified_with_tls_ca() {
         let reply = Client::http1().get(&gw.url("/"), "", &[]).await;
         assert_eq!(reply.status, status, "tls {tls:?}: {}", reply.text());
     }
+}
+
+fn post(url: String, body: &'static [u8]) -> http::Request<crate::support::client::Body> {
+    use http_body_util::BodyExt;
+    let body = http_body_util::Full::new(bytes::Bytes::from_static(body))
+        .map_err(|never| match never {})
+        .boxed();
+    http::Request::post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .expect("request")
+}
+
+#[tokio::test]
+async fn forward_body_sends_the_body_to_the_auth_server_and_still_to_the_upstream() {
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let options = "        forwardBody: true\n        maxBodySize: 64\n        preserveRequestMethod: true\n        authResponseHeaders: [X-Auth-User]\n";
+    let gw = Gateway::start(
+        &config(&up.url(), &forward_auth(&auth.url("/allow"), options)),
+        &[],
+    );
+    let client = Client::http1();
+    let payload: &[u8] = br#"{"order":42,"sig":"abc"}"#;
+    let reply = client.send(post(gw.url("/orders"), payload)).await;
+    assert_eq!(reply.status, 200);
+    let asked = auth.last();
+    assert_eq!(asked.method, "POST");
+    assert_eq!(asked.body_head, payload, "the auth server got the body");
+    assert_eq!(asked.header("content-type"), Some("application/json"));
+    let seen = up.last();
+    assert_eq!(seen.body_len, payload.len());
+    assert_eq!(seen.body_head, payload, "the upstream got it intact");
+    assert_eq!(seen.header("x-auth-user"), Some("alice"));
+
+    // Over maxBodySize: 401 with an empty body, as Traefik answers; nobody is asked.
+    let asked_before = auth.requests().len();
+    let over = client.send(post(gw.url("/orders"), &[b'x'; 65])).await;
+    assert_eq!(over.status, 401);
+    assert!(over.body.is_empty());
+    assert_eq!(
+        auth.requests().len(),
+        asked_before,
+        "the auth server was not asked"
+    );
+    assert_eq!(up.count(), 1, "the upstream saw only the first request");
+
+    // Exactly maxBodySize still goes through.
+    let exact = client.send(post(gw.url("/orders"), &[b'y'; 64])).await;
+    assert_eq!(exact.status, 200);
+    assert_eq!(auth.last().body_len, 64);
+    assert_eq!(up.last().body_len, 64);
+}
+
+#[tokio::test]
+async fn without_forward_body_the_auth_server_gets_no_body_and_the_upstream_all_of_it() {
+    let (auth, up) = (AuthServer::start().await, Upstream::start("app").await);
+    let gw = Gateway::start(
+        &config(
+            &up.url(),
+            &forward_auth(&auth.url("/allow"), "        maxBodySize: 4\n"),
+        ),
+        &[],
+    );
+    let reply = Client::http1()
+        .send(post(gw.url("/orders"), b"a body longer than four bytes"))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(auth.last().body_len, 0);
+    assert_eq!(up.last().body_len, b"a body longer than four bytes".len());
 }

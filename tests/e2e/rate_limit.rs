@@ -197,3 +197,30 @@ async fn in_flight_req_holds_the_upstream_to_amount_and_frees_finished_and_abort
     // (The upstream may still be sleeping on the abandoned requests, so its own peak can now
     // pass 4: the gateway stopped waiting for them when their clients went away.)
 }
+
+/// Traefik's `maxDelay`: a request whose token is at most 1/(2·rate) away waits for it instead
+/// of being refused. With 1 request a second and burst 1, `maxDelay` is 500 ms: the first request
+/// takes the token; the second, sent 600 ms later, finds the next token 400 ms away and is
+/// admitted after waiting for it; a third right after it would wait about a second, more than
+/// `maxDelay`: refused. (The pause is the scenario, not an assertion: a longer one only makes
+/// the second request find its token sooner.)
+#[tokio::test]
+async fn a_request_close_to_its_token_waits_for_it_instead_of_being_refused() {
+    let (up, gw) = start(
+        "    limit:\n      rateLimit:\n        average: 1\n        period: 1s\n        burst: 1\n",
+    )
+    .await;
+    let client = Client::http1();
+    let url = gw.url("/");
+    let first = client.get(&url, "", &[]).await.status.as_u16();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let second = client.get(&url, "", &[]).await.status.as_u16();
+    let third = client.get(&url, "", &[]);
+    let third = third.await;
+    let statuses = [first, second, third.status.as_u16()];
+    assert_eq!(count(&statuses, 200), 2, "{statuses:?}");
+    assert_eq!(count(&statuses, 429), 1, "{statuses:?}");
+    assert_eq!(statuses[2], 429, "the third is refused: {statuses:?}");
+    assert!(third.header("retry-after").is_some());
+    assert_eq!(up.count(), 2);
+}

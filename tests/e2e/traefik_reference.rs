@@ -18,12 +18,8 @@ const NOT_SUPPORTED_YET: &[(&str, &str)] = &[
     ("http.routers.Router0.observability", "observability"),
     ("http.routers.Router1.observability", "observability"),
     (
-        "http.middlewares.Middleware03.buffering.retryExpression",
-        "retryExpression",
-    ),
-    (
-        "http.middlewares.Middleware10.forwardAuth.forwardBody",
-        "forwardBody",
+        "http.middlewares.Middleware10.forwardAuth.headerField",
+        "headerField",
     ),
     ("http.serversTransports.ServersTransport0.spiffe", "spiffe"),
     ("http.serversTransports.ServersTransport1.spiffe", "spiffe"),

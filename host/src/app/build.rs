@@ -37,6 +37,7 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
         body: None,
         compression: false,
         redis_counters: None,
+        take_max_wait_ns: 0,
     }
 }
 
@@ -171,6 +172,8 @@ pub(crate) fn build_snapshot_pending(
                 continue;
             }
             budget.counters = Some(crate::plugins::counters::scope_for(name));
+            budget.take_max_wait_ns =
+                u64::try_from(mw.runtime.counters_max_wait.as_nanos()).unwrap_or(u64::MAX);
             if let Some(redis) = &mw.runtime.counters_redis {
                 // Traefik's bucket names: `rate:<name>@<provider>:<source>`.
                 let traefik_name = if name.contains('@') {

@@ -1,4 +1,5 @@
-//! A router's native middlewares (`circuitBreaker`, `grpcWeb`, `retry`), built at config time
+//! A router's native middlewares (`circuitBreaker`, `grpcWeb`, `retry`, and `buffering`'s
+//! `retryExpression`), built at config time
 //! from the middlewares its chain names. Each router gets its own circuit breaker (as each
 //! Traefik router gets its own middleware instance); a reload starts them in standby.
 
@@ -19,6 +20,14 @@ pub(super) fn native_middlewares(
     let mut native = NativeMiddlewares::default();
     let mut breakers = Vec::new();
     for name in expanded {
+        // A `buffering` with `retryExpression` (the last one where a chain names several).
+        if let Some(expression) = http
+            .middlewares
+            .get(name)
+            .and_then(|m| m.retry_expression.as_ref())
+        {
+            native.buffer_retry = Some(Arc::new(expression.clone()));
+        }
         match http.middlewares.get(name).and_then(|m| m.native.as_ref()) {
             None => {}
             Some(NativeMiddleware::CircuitBreaker(config)) => {

@@ -1,13 +1,18 @@
 //! Traefik's `buffering` options as the `body` grant of its bundled plugin: the host holds the
 //! bodies, the plugin only checks the options (`plugins/buffering`).
 //!
+//! `retryExpression` is parsed here too ([`retry_expression`]): the proxy sends the held request
+//! again while it holds (`proxy::handler`).
+//!
 //! `max*BodyBytes` above 0: held up to that, refused beyond (413 for a request, 502 for a
 //! response). 0 or absent (Traefik: no limit): held up to `mem*BodyBytes` (default 1 MiB, as
 //! Traefik's), the rest streamed on. Config time only.
 
 use super::model_static::OverLimit;
 use super::raw::{RawBody, RawBodyLimit};
+use super::retry_expression::{RetryExpression, parse_retry_expression};
 use super::size::SizeValue;
+use crate::yaml::report::Reporter;
 
 /// Traefik's default `memRequestBodyBytes` / `memResponseBodyBytes`.
 const DEFAULT_MEM_BYTES: u64 = 1 << 20;
@@ -36,6 +41,36 @@ pub(crate) fn grant(config: &serde_json::Value) -> RawBody {
     RawBody {
         request: side("maxRequestBodyBytes", "memRequestBodyBytes"),
         response: side("maxResponseBodyBytes", "memResponseBodyBytes"),
+    }
+}
+
+/// `retryExpression`, parsed (`Some(None)` when absent or empty); `None` after reporting a bad
+/// one at its key (`file:line: http.middlewares.NAME.buffering.retryExpression: reason`).
+pub(crate) fn retry_expression(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    entry_path: &[&str],
+    config: &serde_json::Value,
+) -> Option<Option<RetryExpression>> {
+    let at = [entry_path, &["retryExpression"]].concat();
+    match config.get("retryExpression") {
+        None | Some(serde_json::Value::Null) => Some(None),
+        Some(serde_json::Value::String(text)) if text.trim().is_empty() => Some(None),
+        Some(serde_json::Value::String(text)) => match parse_retry_expression(text) {
+            Ok(expression) => Some(Some(expression)),
+            Err(reason) => {
+                reporter.at(file, &at, reason);
+                None
+            }
+        },
+        Some(_) => {
+            reporter.at(
+                file,
+                &at,
+                "must be a string, e.g. \"IsNetworkError() && Attempts() < 2\"",
+            );
+            None
+        }
     }
 }
 

@@ -217,6 +217,7 @@ pub(crate) fn apply_entry_point_http(http: &mut HttpConfig, statics: &StaticConf
                 chain: None,
                 encoded_characters: None,
                 native: None,
+                retry_expression: None,
             },
         );
         http.routers.insert(

@@ -67,6 +67,7 @@ mod resolve_tcp_entity;
 mod resolve_tls;
 mod resolve_tracing;
 mod resolve_udp;
+pub mod retry_expression;
 mod router_tls;
 mod rule_syntax;
 pub mod size;

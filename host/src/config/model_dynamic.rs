@@ -347,6 +347,9 @@ pub struct MiddlewareConfig {
     /// itself around the forwarding step (then `plugin` is empty and no plugin runs; see
     /// ARCHITECTURE, "Native middlewares").
     pub native: Option<NativeMiddleware>,
+    /// For Traefik's `buffering`: its `retryExpression`, parsed; the proxy sends a buffered
+    /// request again while it holds (the plugin still runs and the host holds the bodies).
+    pub retry_expression: Option<super::retry_expression::RetryExpression>,
 }
 
 /// The middlewares the proxy runs natively, each with its resolved options.

@@ -305,6 +305,10 @@ pub struct PluginRuntimeConfig {
     /// Traefik's `rateLimit.redis`: the middleware's token buckets live in this Redis instead
     /// of in process. Default none.
     pub counters_redis: Option<super::rate_limit_redis::CountersRedisConfig>,
+    /// The longest an in-process `counters.take` may make a request wait for its tokens
+    /// instead of refusing it (Traefik's `rateLimit` delays up to 1/(2·rate), at most 500 ms;
+    /// set for its bundled plugin only). Default zero: a short bucket refuses at once.
+    pub counters_max_wait: Duration,
 }
 
 /// The most a `body` grant may hold of one body (`body.*.maxBytes`).
@@ -370,6 +374,7 @@ impl Default for PluginRuntimeConfig {
             body: None,
             compression: false,
             counters_redis: None,
+            counters_max_wait: Duration::ZERO,
         }
     }
 }

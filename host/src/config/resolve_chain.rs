@@ -49,6 +49,7 @@ pub(crate) fn resolve_chain(
         chain: Some(raw.middlewares.iter().map(|m| local_name(m)).collect()),
         encoded_characters: None,
         native: None,
+        retry_expression: None,
     })
 }
 

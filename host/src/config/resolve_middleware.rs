@@ -7,7 +7,7 @@
 use super::auth_deadline::auth_runtime;
 use super::client_tls::resolve_client_tls;
 use super::model_dynamic::MiddlewareConfig;
-use super::model_static::EncodedCharacters;
+use super::model_static::{BodyConfig, BodyLimitConfig, EncodedCharacters, OverLimit};
 use super::plugin_form::read_plugin;
 use super::plugin_runtime::{RuntimeBase, apply_runtime};
 use super::rate_limit_redis::take_redis;
@@ -67,6 +67,40 @@ fn bundled_grants(type_key: &str) -> Option<Vec<Capability>> {
 /// Traefik's `rateLimit`: its `redis` option selects the Redis backend of its `counters`.
 const RATE_LIMIT_KEY: &str = "rateLimit";
 
+/// Traefik's `rateLimit` waits for a token up to `maxDelay` before refusing: 1/(2·rate) with the
+/// rate (requests a second) truncated to a whole number as Go's `time.Duration(rate)` does, and
+/// 500 ms for a rate below 1; nothing without `average`. Read from the (already normalised)
+/// options; the plugin checks them (an invalid `period` makes it refuse the config anyway).
+fn rate_limit_max_wait(config: &serde_json::Value) -> std::time::Duration {
+    use std::time::Duration;
+    let number = |key: &str| {
+        config.get(key).and_then(|v| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        })
+    };
+    let average = number("average").unwrap_or(0.0);
+    if average <= 0.0 {
+        return Duration::ZERO;
+    }
+    let period = match config.get("period") {
+        Some(serde_json::Value::String(text)) => match text.trim().parse::<f64>() {
+            Ok(seconds) => Duration::try_from_secs_f64(seconds).ok(),
+            Err(_) => super::duration::parse_duration(text.trim()).ok(),
+        },
+        Some(v) => v.as_f64().and_then(|s| Duration::try_from_secs_f64(s).ok()),
+        None => None,
+    }
+    .filter(|p| !p.is_zero())
+    .unwrap_or(Duration::from_secs(1));
+    let rate = average / period.as_secs_f64();
+    if rate < 1.0 {
+        Duration::from_millis(500)
+    } else {
+        Duration::from_secs(1) / (2 * rate.min(f64::from(u32::MAX / 2)) as u32)
+    }
+}
+
 /// Traefik's `buffering`: its bundled plugin is granted `body` with the caps of its options.
 const BUFFERING_KEY: &str = "buffering";
 
@@ -105,6 +139,35 @@ fn forward_auth_grant(
         max_response_body_size,
         tls,
     })
+}
+
+/// The `body` grant of a `forwardAuth` middleware's bundled plugin, which imports `body` for
+/// `forwardBody`: the request body up to `maxBodySize` (64 KiB when unset or negative, the
+/// contract's largest subrequest body; the plugin refuses a larger `maxBodySize`), passed on
+/// unread beyond it so that the plugin answers 401 as Traefik does. Without `forwardBody` the
+/// grant names no body: nothing is held and the plugin reads none.
+fn forward_auth_body(config: &serde_json::Value) -> BodyConfig {
+    let forward_body = match config.get("forwardBody") {
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    let max_body_size = config.get("maxBodySize").and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    });
+    let cap = plugin_contract::MAX_SUBREQUEST_BODY as u64;
+    let max_bytes = match max_body_size {
+        Some(n) if n >= 0 => (n as u64).min(cap),
+        _ => cap,
+    };
+    BodyConfig {
+        request: forward_body.then_some(BodyLimitConfig {
+            max_bytes,
+            over_limit: OverLimit::Pass,
+        }),
+        response: None,
+    }
 }
 
 /// Traefik's `errors`: its bundled plugin is granted `outbound-http` to its `service`.
@@ -208,6 +271,7 @@ pub(crate) fn resolve_middleware(
         chain: None,
         encoded_characters: None,
         native: None,
+        retry_expression: None,
     };
     if type_key == ENCODED_CHARACTERS_KEY {
         let raw: RawEncodedCharacters =
@@ -225,6 +289,7 @@ pub(crate) fn resolve_middleware(
             ..without_plugin
         });
     }
+    let mut retry_expression = None;
     let (plugin, sha256, config, raw_runtime, redis) = if type_key == PLUGIN_KEY {
         let choice = read_plugin(reporter, file, &entry_path, entry)?;
         (
@@ -255,6 +320,12 @@ pub(crate) fn resolve_middleware(
                 };
                 if type_key == BUFFERING_KEY {
                     runtime.body = Some(super::buffering_grant::grant(&config));
+                    retry_expression = super::buffering_grant::retry_expression(
+                        reporter,
+                        file,
+                        &entry_path,
+                        &config,
+                    )?;
                 }
                 let redis = if type_key == RATE_LIMIT_KEY {
                     take_redis(reporter, file, &entry_path, &mut config, resolve_client_tls).ok()?
@@ -286,6 +357,10 @@ pub(crate) fn resolve_middleware(
             }
         }
     };
+    let counters_max_wait = (type_key == RATE_LIMIT_KEY)
+        .then(|| rate_limit_max_wait(config.as_ref().unwrap_or(&serde_json::Value::Null)));
+    let forward_auth_body = (type_key == FORWARD_AUTH_KEY)
+        .then(|| forward_auth_body(config.as_ref().unwrap_or(&serde_json::Value::Null)));
     let config_json = match config {
         None | Some(serde_json::Value::Null) => "{}".to_string(),
         Some(value) => match serde_json::to_string(&value) {
@@ -310,6 +385,12 @@ pub(crate) fn resolve_middleware(
         base.epoch_tick,
     );
     runtime.counters_redis = redis;
+    if let Some(body) = forward_auth_body {
+        runtime.body = Some(body);
+    }
+    if let Some(wait) = counters_max_wait {
+        runtime.counters_max_wait = wait;
+    }
     Some(MiddlewareConfig {
         plugin,
         sha256,
@@ -319,5 +400,46 @@ pub(crate) fn resolve_middleware(
         chain: None,
         encoded_characters: None,
         native: None,
+        retry_expression,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{forward_auth_body, rate_limit_max_wait};
+    use crate::config::model_static::OverLimit;
+
+    #[test]
+    fn rate_limit_waits_up_to_half_a_token_interval_as_traefik() {
+        let wait = |config: serde_json::Value| rate_limit_max_wait(&config);
+        assert_eq!(
+            wait(serde_json::json!({"average": 10})),
+            Duration::from_millis(50)
+        );
+        // Go truncates the rate to whole requests a second.
+        let fractional = serde_json::json!({"average": 107, "period": "10s"});
+        assert_eq!(wait(fractional), Duration::from_millis(50));
+        assert_eq!(
+            wait(serde_json::json!({"average": 1})),
+            Duration::from_millis(500)
+        );
+        let slow = serde_json::json!({"average": 1, "period": "1m"});
+        assert_eq!(wait(slow), Duration::from_millis(500));
+        assert_eq!(wait(serde_json::json!({})), Duration::ZERO);
+    }
+
+    #[test]
+    fn forward_auth_holds_the_request_body_only_with_forward_body() {
+        assert_eq!(forward_auth_body(&serde_json::json!({})).request, None);
+        let limit = |config: serde_json::Value| {
+            let request = forward_auth_body(&config).request;
+            request.map(|l| (l.max_bytes, l.over_limit))
+        };
+        let body = serde_json::json!({"forwardBody": true, "maxBodySize": 42});
+        assert_eq!(limit(body), Some((42, OverLimit::Pass)));
+        let unlimited = serde_json::json!({"forwardBody": true, "maxBodySize": -1});
+        assert_eq!(limit(unlimited), Some((64 * 1024, OverLimit::Pass)));
+    }
 }

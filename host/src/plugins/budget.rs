@@ -34,6 +34,9 @@ pub struct MiddlewareBudget {
     /// Where the token buckets live when the config names a Redis (`rateLimit.redis`); else
     /// in `counters`, in process.
     pub redis_counters: Option<Arc<super::redis_counters::RedisCounters>>,
+    /// The longest an in-process `take` may delay a request rather than refuse it, in
+    /// nanoseconds (`counters::CounterScope::reserve`); 0: refuse at once.
+    pub take_max_wait_ns: u64,
     /// What the middleware may reach when its config grants `outbound-http` (else `None`, and
     /// a component importing `outbound-http` is refused at load).
     pub outbound: Option<Arc<OutboundGrant>>,
@@ -86,6 +89,7 @@ impl Default for MiddlewareBudget {
             max_headers: DEFAULT_MAX_HEADERS,
             counters: None,
             redis_counters: None,
+            take_max_wait_ns: 0,
             outbound: None,
             body: None,
             compression: false,

@@ -29,6 +29,17 @@ pub enum Take {
     Denied(u64),
 }
 
+/// What a [`CounterScope::reserve`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Taken; go on now.
+    Now,
+    /// Taken ahead of the refill: go on after this many nanoseconds.
+    After(u64),
+    /// Nothing taken: nanoseconds until the bucket holds the cost (`u64::MAX`: never).
+    Denied(u64),
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     tokens: f64,
@@ -144,8 +155,38 @@ impl CounterScope {
     }
 
     fn take_at(&self, key: &str, cost: u32, rate: f64, burst: u32, now: u64) -> Take {
+        match self.reserve_at(key, cost, rate, burst, 0, now) {
+            Reservation::Now | Reservation::After(_) => Take::Allowed,
+            Reservation::Denied(wait) => Take::Denied(wait),
+        }
+    }
+
+    /// As [`take`](Self::take), but when the bucket will hold `cost` tokens within
+    /// `max_wait_ns`, takes them now (the bucket goes below zero, so later takes wait behind
+    /// this one, as Go's `rate.Limiter::Reserve`) and answers how long the caller must wait
+    /// before acting on them. Traefik's `rateLimit` semantics (`maxDelay`). Same cost as `take`.
+    pub fn reserve(
+        &self,
+        key: &str,
+        cost: u32,
+        rate: f64,
+        burst: u32,
+        max_wait_ns: u64,
+    ) -> Reservation {
+        self.reserve_at(key, cost, rate, burst, max_wait_ns, self.now())
+    }
+
+    fn reserve_at(
+        &self,
+        key: &str,
+        cost: u32,
+        rate: f64,
+        burst: u32,
+        max_wait_ns: u64,
+        now: u64,
+    ) -> Reservation {
         if rate.is_nan() || rate <= 0.0 {
-            return Take::Allowed;
+            return Reservation::Now;
         }
         let (cost, burst) = (f64::from(cost), f64::from(burst));
         let mut shard = self.shard(key);
@@ -168,16 +209,22 @@ impl CounterScope {
         };
         if bucket.tokens >= cost {
             bucket.tokens -= cost;
-            Take::Allowed
-        } else if cost > burst {
-            Take::Denied(u64::MAX)
+            return Reservation::Now;
+        }
+        if cost > burst {
+            return Reservation::Denied(u64::MAX);
+        }
+        let wait = (cost - bucket.tokens) / rate * 1e9;
+        let wait = if wait >= u64::MAX as f64 {
+            u64::MAX
         } else {
-            let wait = (cost - bucket.tokens) / rate * 1e9;
-            Take::Denied(if wait >= u64::MAX as f64 {
-                u64::MAX
-            } else {
-                wait.ceil() as u64
-            })
+            wait.ceil() as u64
+        };
+        if wait <= max_wait_ns {
+            bucket.tokens -= cost;
+            Reservation::After(wait)
+        } else {
+            Reservation::Denied(wait)
         }
     }
 
@@ -262,6 +309,35 @@ mod tests {
             .filter(|_| scope.take_at("a", 1, 100.0, 50, 100 * SEC) == Take::Allowed)
             .count();
         assert_eq!(admitted, 50);
+    }
+
+    #[test]
+    fn a_reservation_waits_for_a_close_token_and_later_takes_queue_behind_it() {
+        let scope = CounterScope::default();
+        // 1 token a second, burst 1, waits of up to 500 ms accepted.
+        let max = SEC / 2;
+        assert_eq!(scope.reserve_at("a", 1, 1.0, 1, max, 0), Reservation::Now);
+        // 600 ms later the token is 400 ms away: reserved.
+        assert_eq!(
+            scope.reserve_at("a", 1, 1.0, 1, max, 6 * SEC / 10),
+            Reservation::After(4 * SEC / 10)
+        );
+        // Right after, the next token is 1.4 s away (behind the reservation): refused, and
+        // nothing taken.
+        assert_eq!(
+            scope.reserve_at("a", 1, 1.0, 1, max, 6 * SEC / 10),
+            Reservation::Denied(14 * SEC / 10)
+        );
+        assert_eq!(
+            scope.reserve_at("a", 1, 1.0, 1, max, 16 * SEC / 10),
+            Reservation::After(4 * SEC / 10)
+        );
+        // `take` never waits.
+        assert_eq!(scope.take_at("b", 1, 1.0, 1, 0), Take::Allowed);
+        assert_eq!(
+            scope.take_at("b", 1, 1.0, 1, 6 * SEC / 10),
+            Take::Denied(4 * SEC / 10)
+        );
     }
 
     #[test]

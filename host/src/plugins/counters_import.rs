@@ -6,7 +6,7 @@
 //! it traps, failing that request only.
 
 use super::bindings::wasmgate::plugin::counters::{self, TakeResult};
-use super::counters::{CounterScope, Take};
+use super::counters::{CounterScope, Reservation, Take};
 use super::host_state::HostState;
 
 impl HostState {
@@ -28,9 +28,32 @@ impl counters::Host for HostState {
         rate_per_second: f64,
         burst: u32,
     ) -> wasmtime::Result<TakeResult> {
-        let scope = self.granted_counters()?;
+        self.granted_counters()?;
         let take = match &self.redis_counters {
-            None => scope.take(&key, cost, rate_per_second, burst),
+            // Allowed to wait (Traefik's rateLimit): a close token is reserved and the request
+            // waits for it after its request hooks, on its own task (`proxy::handler`).
+            None if self.take_max_wait_ns > 0 && !self.heads.in_response_hook() => {
+                let max_wait = self.take_max_wait_ns;
+                // Fields borrowed apart: the scope (granted, checked above) and the head.
+                let Some(scope) = self.counters.as_ref() else {
+                    return Err(wasmtime::format_err!("counters without the grant"));
+                };
+                match self.heads.current_request_mut() {
+                    Ok(head) => match scope.reserve(&key, cost, rate_per_second, burst, max_wait) {
+                        Reservation::Now => Take::Allowed,
+                        Reservation::After(wait) => {
+                            head.take_delay_ns = head.take_delay_ns.max(wait);
+                            Take::Allowed
+                        }
+                        Reservation::Denied(wait) => Take::Denied(wait),
+                    },
+                    // No request to delay (`on-complete`): no wait.
+                    Err(_) => scope.take(&key, cost, rate_per_second, burst),
+                }
+            }
+            None => self
+                .granted_counters()?
+                .take(&key, cost, rate_per_second, burst),
             // Redis-backed: recorded, answered after the hook (`remote_take`).
             Some(_) => {
                 if self.heads.in_response_hook() {

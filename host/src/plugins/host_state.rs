@@ -40,6 +40,8 @@ pub struct HostState {
     pub(crate) counters: Option<Arc<CounterScope>>,
     /// The Redis backend of its token buckets, when its config names one (`counters_import`).
     pub(crate) redis_counters: Option<Arc<super::redis_counters::RedisCounters>>,
+    /// The longest an in-process `take` may delay the request instead of refusing it (ns).
+    pub(crate) take_max_wait_ns: u64,
     /// The middleware's `outbound-http` grant (`outbound_import`).
     pub(crate) outbound: Option<Arc<super::outbound::OutboundGrant>>,
     /// The middleware's `body` grant (`body_import`).
@@ -62,6 +64,7 @@ impl HostState {
             identity,
             counters: None,
             redis_counters: None,
+            take_max_wait_ns: 0,
             outbound: None,
             body: None,
             compression: false,

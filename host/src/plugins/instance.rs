@@ -44,6 +44,7 @@ impl PluginInstance {
         let mut state = HostState::new(identity, budget.memory_limit);
         state.counters = budget.counters.clone();
         state.redis_counters = budget.redis_counters.clone();
+        state.take_max_wait_ns = budget.take_max_wait_ns;
         state.outbound = budget.outbound.clone();
         state.body = budget.body;
         state.compression = budget.compression;

@@ -436,6 +436,13 @@ async fn proxy(
             done => break (head, done),
         }
     };
+    // A rate limit that reserved a token still to come (`counters` with a wait, Traefik's
+    // `rateLimit` maxDelay): the request waits for it here, on its own task, holding no thread
+    // and no plugin instance.
+    if head.take_delay_ns > 0 {
+        let wait = std::mem::take(&mut head.take_delay_ns);
+        tokio::time::sleep(std::time::Duration::from_nanos(wait)).await;
+    }
     if let Some(completion) = &mut seen.completion {
         completion.keep_request(&mut head);
     }
@@ -623,7 +630,14 @@ async fn forward(
         call.request_to_grpc(&mut parts);
     }
     let started = breakers.first().map(|_| Instant::now());
-    let result = exchange(service, native, parts, body, policy).await;
+    let result = match (native.middlewares.buffer_retry.as_deref(), body) {
+        (Some(expression), ClientBody::Full(bytes))
+            if !parts.headers.contains_key(http::header::UPGRADE) =>
+        {
+            exchange_retrying(service, native, parts, bytes, policy, expression).await
+        }
+        (_, body) => exchange(service, native, parts, body, policy).await,
+    };
     if let Some(started) = started {
         let status = match &result {
             Ok(resp) => resp.status(),
@@ -635,6 +649,49 @@ async fn forward(
         }
     }
     result
+}
+
+/// Retries oxy's `buffer` makes at most (its `DefaultMaxRetryAttempts`).
+const MAX_BUFFER_RETRIES: u32 = 10;
+
+/// `buffering.retryExpression`: the request, its body held whole (`bytes`), goes through the
+/// service; after each attempt the expression is evaluated with the attempts so far and the
+/// attempt's status (the gateway's 502 / 504 where the upstream failed), and while it holds
+/// (at most [`MAX_BUFFER_RETRIES`] times) the request is sent again, a copy of the same head
+/// and body; the answer of a dropped attempt is discarded unread. Only the forwarding step is
+/// repeated: the request hooks ran once (Traefik repeats the middlewares after `buffering`).
+/// Runs on the request's task; costs a head copy per attempt.
+async fn exchange_retrying(
+    service: &crate::lb::Service,
+    native: Native<'_>,
+    parts: Parts,
+    bytes: bytes::Bytes,
+    policy: BodyPolicy,
+    expression: &crate::config::retry_expression::RetryExpression,
+) -> Result<Response<Incoming>, GatewayError> {
+    let mut attempts = 1;
+    loop {
+        let body = ClientBody::Full(bytes.clone());
+        let result = exchange(service, native, parts.clone(), body, policy).await;
+        let response_code = match &result {
+            Ok(resp) => resp.status().as_u16(),
+            Err(e) => e.status().as_u16(),
+        };
+        let facts = crate::config::retry_expression::AttemptFacts {
+            attempts,
+            response_code,
+            method: parts.method.as_str(),
+        };
+        if attempts > MAX_BUFFER_RETRIES || !expression.holds(&facts) {
+            return result;
+        }
+        tracing::debug!(
+            attempts,
+            response_code,
+            "buffering: retryExpression holds, sending again"
+        );
+        attempts += 1;
+    }
 }
 
 /// One trip through the service: body watch, upgrade, hop-by-hop headers of the answer.

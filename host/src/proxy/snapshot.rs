@@ -52,6 +52,9 @@ pub struct NativeMiddlewares {
     pub grpc_web: Option<Arc<super::grpc_web::GrpcWeb>>,
     /// `retry`, handed to the load balancer (whose own `retry`, if any, wins).
     pub retry: Option<crate::lb::retry::RetryPolicy>,
+    /// `buffering.retryExpression`: a request whose body the chain held whole is sent again
+    /// while it holds after an attempt (`handler::forward`).
+    pub buffer_retry: Option<Arc<crate::config::retry_expression::RetryExpression>>,
 }
 
 /// Route tables by entrypoint name, and the TLS side of the entrypoints that terminate TLS.

@@ -10,7 +10,10 @@
 //!   longer body streams on (Traefik spills it to disk; the gateway never writes bodies to disk);
 //! - `maxResponseBodyBytes`, `memResponseBodyBytes`: the same for responses (over the limit:
 //!   502, where Traefik answers 500);
-//! - `retryExpression`: not supported (a config error), the service's `retry` is not built yet.
+//! - `retryExpression` (e.g. `IsNetworkError() && Attempts() < 2`): the gateway parses it at
+//!   config time and, after each attempt at forwarding the held request, sends it again while
+//!   the expression holds (at most 10 retries, as oxy); a request whose body was over the mem
+//!   size (streamed on, not held) is not retried.
 //!
 //! Held bodies are at most 64 MiB (a larger limit is a config error).
 
@@ -43,11 +46,11 @@ impl Middleware for Buffering {
                         return Err(format!("{option}: must be a whole number of bytes"));
                     }
                 }
+                // Parsed and applied by the gateway (it replays the held request).
                 "retryExpression" => {
-                    return Err(
-                        "retryExpression: not supported yet (bodies are held, but not replayed)"
-                            .to_string(),
-                    );
+                    if !matches!(value, Value::String(_) | Value::Null) {
+                        return Err("retryExpression: must be a string".to_string());
+                    }
                 }
                 _ => return Err(format!("unknown option {option:?}")),
             }
@@ -72,12 +75,13 @@ mod tests {
     use plugin_sdk::testing;
 
     #[test]
-    fn numbers_are_accepted_and_retry_expression_is_refused() {
-        let ok = r#"{"maxRequestBodyBytes": 2000000, "memRequestBodyBytes": "1048576"}"#;
+    fn numbers_and_a_retry_expression_are_accepted() {
+        let ok = r#"{"maxRequestBodyBytes": 2000000, "memRequestBodyBytes": "1048576",
+            "retryExpression": "IsNetworkError() && Attempts() < 2"}"#;
         assert!(testing::instance::<Buffering>(ok).is_ok());
         for bad in [
             r#"{"maxRequestBodyBytes": "lots"}"#,
-            r#"{"retryExpression": "IsNetworkError() && Attempts() < 2"}"#,
+            r#"{"retryExpression": 2}"#,
             r#"{"colour": 1}"#,
         ] {
             assert!(testing::instance::<Buffering>(bad).is_err(), "{bad}");

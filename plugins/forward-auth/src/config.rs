@@ -38,7 +38,15 @@ pub struct ForwardAuthConfig {
     pub preserve_request_method: bool,
     /// `maxResponseBodySize` when set and not negative.
     pub max_response_body_size: Option<u32>,
+    /// `forwardBody`: the most request-body bytes sent to the authentication server
+    /// (`maxBodySize`, or [`FORWARD_BODY_CAP`] when unset or negative); `None`: no body sent.
+    pub forward_body: Option<usize>,
 }
+
+/// The most request-body bytes `forwardBody` sends, whatever `maxBodySize` says: the largest
+/// subrequest body of the contract (`outbound-http`), 64 KiB. Traefik's default (-1) sends any
+/// body; here a longer one is refused like one over `maxBodySize` (401).
+pub const FORWARD_BODY_CAP: usize = 64 * 1024;
 
 /// The most answer-body bytes asked for when `maxResponseBodySize` is unset (the contract's cap).
 const ANSWER_CAP: u32 = 1024 * 1024;
@@ -69,13 +77,6 @@ impl ForwardAuthConfig {
                 ));
             }
         }
-        if o.forward_body.0 {
-            return Err(
-                "forwardBody: not supported yet (the request body is not sent to the \
-                 authentication server)"
-                    .into(),
-            );
-        }
         if !o.header_field.0.is_empty() {
             return Err(
                 "headerField: not supported yet (the access log's user field cannot be set by a \
@@ -83,9 +84,23 @@ impl ForwardAuthConfig {
                     .into(),
             );
         }
-        if let Some(v) = &o.max_body_size {
-            whole_number("maxBodySize", v)?;
-        }
+        let max_body_size = match &o.max_body_size {
+            None | Some(Value::Null) => -1,
+            Some(v) => whole_number("maxBodySize", v)?,
+        };
+        let forward_body = match (o.forward_body.0, max_body_size) {
+            (false, _) => None,
+            (true, n) if n < 0 => Some(FORWARD_BODY_CAP),
+            (true, n) => match usize::try_from(n) {
+                Ok(n) if n <= FORWARD_BODY_CAP => Some(n),
+                _ => {
+                    return Err(format!(
+                        "maxBodySize: {n} is over {FORWARD_BODY_CAP}, the largest body the \
+                         gateway sends to the authentication server"
+                    ));
+                }
+            },
+        };
         let max_response_body_size = match &o.max_response_body_size {
             None | Some(Value::Null) => None,
             Some(v) => match whole_number("maxResponseBodySize", v)? {
@@ -109,6 +124,7 @@ impl ForwardAuthConfig {
             preserve_location_header: o.preserve_location_header.0,
             preserve_request_method: o.preserve_request_method.0,
             max_response_body_size,
+            forward_body,
         })
     }
 

@@ -5,7 +5,7 @@
 //!
 //! Semantics (Traefik v3, `pkg/middlewares/auth/forward.go`):
 //! - the auth request is a `GET` (the client's method with `preserveRequestMethod`) to
-//!   `address` as written, without a body, carrying the client's headers (only those named in
+//!   `address` as written, without a body (with `forwardBody`, the request's), carrying the client's headers (only those named in
 //!   `authRequestHeaders` when it is set) and `X-Forwarded-For` (the client's address),
 //!   `X-Forwarded-Method`, `-Proto`, `-Host`, `-Uri` (the request's); with `trustForwardHeader`
 //!   the request's own `X-Forwarded-*` values are sent instead where present (and
@@ -21,10 +21,17 @@
 //!   Traefik's client), gives 500 with an empty body; so does an answer body over
 //!   `maxResponseBodySize`.
 //!
+//! `forwardBody` sends the request body with the auth request (its `content-type` among the
+//! copied headers); the upstream still gets it, unchanged. The host holds it (the `body` grant
+//! `forwardAuth` gives its plugin, capped at `maxBodySize`); a body over `maxBodySize` gets 401
+//! with an empty body, as in Traefik. Traefik's default `maxBodySize` (-1) sends any body; here
+//! the cap is then 64 KiB, the contract's largest subrequest body ([`config::FORWARD_BODY_CAP`]),
+//! and a `maxBodySize` above it is a config error. Without `forwardBody` the plugin reads no
+//! body and the host holds none (its grant names no body).
+//!
 //! `tls` (`ca`, `cert`, `key`, `insecureSkipVerify`) configures the host's connection to an
 //! `https://` address (the system trust store without `ca`). Not supported yet, refused at load
-//! by name: `forwardBody` (the body is never sent; `maxBodySize` is accepted and has no effect
-//! without it), `headerField`.
+//! by name: `headerField`.
 //!
 //! Cost per request: the host calls to read the headers and to record the subrequest, then,
 //! after the answer, one more hook call (`on-request-subresponse`) on any pooled instance; no
@@ -34,6 +41,7 @@ mod config;
 mod location;
 
 use config::ForwardAuthConfig;
+use plugin_sdk::body::{self, BodyError};
 use plugin_sdk::outbound::{self, Answer, Destination, Subrequest, Subresponse};
 use plugin_sdk::{Action, Middleware, Reply, Request, Response};
 
@@ -82,6 +90,12 @@ impl Middleware for ForwardAuth {
         };
         let mut ask = Subrequest::new(method, Destination::Url(self.config.address.clone()))
             .max_response_body(self.config.answer_cap());
+        if let Some(cap) = self.config.forward_body {
+            match self.request_body(req, cap) {
+                Ok(body) => ask.body = body,
+                Err(reply) => return Action::Respond(reply),
+            }
+        }
         ask.headers = self.auth_request_headers(req);
         match outbound::send(req, ask) {
             Ok(()) => Action::Continue,
@@ -148,6 +162,28 @@ impl Middleware for ForwardAuth {
 }
 
 impl ForwardAuth {
+    /// `forwardBody`: the request body, held by the host (the middleware's `body` grant caps it
+    /// at `cap`), copied for the auth request; the upstream still gets the held body. Over
+    /// `maxBodySize`: 401 with no body, as Traefik answers.
+    fn request_body(&self, req: &mut Request<'_>, cap: usize) -> Result<Vec<u8>, Reply> {
+        match body::request_body(req) {
+            Ok(bytes) if bytes.len() <= cap => Ok(bytes),
+            Ok(_) | Err(BodyError::TooLarge(_)) => {
+                log_debug(&format!(
+                    "forward-auth: request body is too large, maxBodySize: {cap}"
+                ));
+                Err(Reply::new(401))
+            }
+            Err(e) => {
+                plugin_sdk::log(
+                    plugin_sdk::Level::Error,
+                    &format!("forward-auth: cannot read the request body: {e:?}"),
+                );
+                Err(Reply::new(500))
+            }
+        }
+    }
+
     /// The headers of the auth request (`writeHeader` in Traefik).
     fn auth_request_headers(&self, req: &Request<'_>) -> Vec<(String, Vec<u8>)> {
         let trust = self.config.trust_forward_header;

@@ -165,10 +165,6 @@ fn auth_cookies_replace_the_upstreams_of_the_same_name() {
 fn options_not_supported_yet_are_refused_by_name() {
     for (config, option) in [
         (
-            r#"{"address": "http://a.test", "forwardBody": true}"#,
-            "forwardBody",
-        ),
-        (
             r#"{"address": "http://a.test", "tls": {"insecure": true}}"#,
             "tls",
         ),
@@ -182,4 +178,48 @@ fn options_not_supported_yet_are_refused_by_name() {
         let err = testing::validate_config::<ForwardAuth>(config).expect_err(config);
         assert!(err.contains(option), "{config}: {err}");
     }
+}
+
+#[test]
+fn forward_body_sends_the_request_body_and_keeps_it_for_the_upstream() {
+    let mw = auth(r#"{"address": "http://auth.test/", "forwardBody": true, "maxBodySize": 16}"#);
+    let mut req = TestRequest::post("/upload").header("content-type", "application/json");
+    req.body = Some(b"{\"a\":1}".to_vec());
+    assert!(testing::on_request(&mw, &mut req).is_continue());
+    let sub = req.subrequest.as_ref().expect("a subrequest");
+    assert_eq!(sub.body, b"{\"a\":1}");
+    assert_eq!(
+        sent_header(&req, "content-type").as_deref(),
+        Some("application/json")
+    );
+    assert_eq!(req.body.as_deref(), Some(&b"{\"a\":1}"[..]));
+}
+
+#[test]
+fn a_body_over_max_body_size_is_refused_with_401() {
+    let mw = auth(r#"{"address": "http://auth.test/", "forwardBody": true, "maxBodySize": 4}"#);
+    let mut req = TestRequest::post("/upload");
+    req.body = Some(b"12345".to_vec());
+    let action = testing::on_request(&mw, &mut req);
+    assert_eq!(action.reply().map(|r| r.status), Some(401));
+    assert!(req.subrequest.is_none());
+}
+
+#[test]
+fn without_forward_body_no_body_is_sent_and_max_body_size_is_checked() {
+    let mw = auth(r#"{"address": "http://auth.test/", "maxBodySize": 4}"#);
+    let mut req = TestRequest::post("/upload");
+    req.body = Some(b"12345".to_vec());
+    assert!(testing::on_request(&mw, &mut req).is_continue());
+    assert!(
+        req.subrequest
+            .as_ref()
+            .expect("a subrequest")
+            .body
+            .is_empty()
+    );
+    let over = r#"{"address": "http://auth.test/", "forwardBody": true, "maxBodySize": 70000}"#;
+    assert!(testing::instance::<ForwardAuth>(over).is_err());
+    let unlimited = r#"{"address": "http://auth.test/", "forwardBody": true, "maxBodySize": -1}"#;
+    assert!(testing::instance::<ForwardAuth>(unlimited).is_ok());
 }

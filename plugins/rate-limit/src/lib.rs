@@ -11,10 +11,13 @@
 //!   request's host); the client's IP (TCP peer) by default.
 //!
 //! A refused request gets 429 `Too Many Requests` with `Retry-After` (whole seconds, rounded
-//! up) and `X-Retry-In` (Go's duration text), as Traefik sends them. Traefik also delays a
-//! request by up to 1/(2·rate) when a token is that close; a hook cannot wait without holding a
-//! gateway thread, so here such a request is refused at once (the admitted count over time is
-//! the same: `burst + rate·t`).
+//! up) and `X-Retry-In` (Go's duration text), as Traefik sends them. As in Traefik, a request
+//! whose token is at most `maxDelay` away (1/(2·rate), with the rate truncated to a whole number
+//! of requests a second; 500 ms below 1 a second) is admitted after waiting for it rather than
+//! refused: the gateway's `rateLimit` grant lets the host's `take` reserve such a token and
+//! answer `allowed`, and the request waits for it after the request hooks, on its own task (no
+//! thread, no plugin instance held). The hook itself never waits. With `redis`, a short bucket
+//! is refused at once (no wait).
 //!
 //! ```yaml
 //! http:

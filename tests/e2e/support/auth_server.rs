@@ -1,5 +1,5 @@
 //! A real authentication server for the forwardAuth suites (hyper, on the test's runtime). It
-//! records every request and answers by path:
+//! records every request (with its body) and answers by path:
 //!
 //! - `/allow`: 200, `x-auth-user: alice`, `x-auth-group: dev`, `set-cookie: session=from-auth`,
 //!   body `ok`;
@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -120,7 +120,11 @@ async fn answer(
     hanging: &AtomicUsize,
     mut released: watch::Receiver<bool>,
 ) -> Response<Full<Bytes>> {
-    let (parts, _) = req.into_parts();
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
     let path = parts.uri.path().to_string();
     requests.lock().unwrap().push(Recorded {
         method: parts.method.to_string(),
@@ -130,8 +134,8 @@ async fn answer(
             .map(|p| p.to_string())
             .unwrap_or_default(),
         headers: parts.headers,
-        body_len: 0,
-        body_head: Vec::new(),
+        body_len: body.len(),
+        body_head: body[..body.len().min(super::upstream::RECORDED_BODY_HEAD)].to_vec(),
     });
     let reply = |status: u16, headers: &[(&str, &str)], body: &'static str| {
         let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));

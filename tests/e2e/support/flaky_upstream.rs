@@ -1,6 +1,7 @@
 //! An HTTP/1.1 upstream that breaks connections on demand: while it is "down", or for its
 //! first N connections, it accepts and closes at once (the gateway sees a network error before
-//! any response head); otherwise it answers 200 `ok`. Counts both.
+//! any response head); otherwise it answers 200 `ok`. Counts both, and keeps the bodies of the
+//! requests it answered.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::Response;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -19,6 +20,8 @@ struct State {
     close_next: AtomicUsize,
     closed: AtomicUsize,
     served: AtomicUsize,
+    /// The body of each request answered, in order.
+    bodies: std::sync::Mutex<Vec<Bytes>>,
 }
 
 pub struct FlakyUpstream {
@@ -51,9 +54,15 @@ impl FlakyUpstream {
                 }
                 let served = shared.clone();
                 tokio::spawn(async move {
-                    let svc = service_fn(move |_req| {
-                        served.served.fetch_add(1, Ordering::SeqCst);
+                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let served = served.clone();
                         async move {
+                            let body = match req.into_body().collect().await {
+                                Ok(collected) => collected.to_bytes(),
+                                Err(_) => Bytes::new(),
+                            };
+                            served.bodies.lock().unwrap().push(body);
+                            served.served.fetch_add(1, Ordering::SeqCst);
                             Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
                         }
                     });
@@ -78,6 +87,11 @@ impl FlakyUpstream {
     /// Connections closed without an answer so far.
     pub fn closed(&self) -> usize {
         self.state.closed.load(Ordering::SeqCst)
+    }
+
+    /// The bodies of the requests answered so far, in order.
+    pub fn bodies(&self) -> Vec<Bytes> {
+        self.state.bodies.lock().unwrap().clone()
     }
 
     /// Requests answered 200 so far.
