@@ -26,14 +26,14 @@ case $lang in
     src=examples/c-plugin
     tool=$tools/wit-c/debug/wit-c
     # The tool's sources and the compiler's version stand for "the tool version".
-    stamp=$( { command -v clang >/dev/null && clang --version | head -1; cat tools/wit-c/Cargo.lock tools/wit-c/src/main.rs; } 2>/dev/null | sha256sum | cut -c1-16)
+    stamp=$( { command -v clang >/dev/null && clang --version | head -1; cat tools/wit-c/Cargo.lock tools/wit-c/src/*.rs; } 2>/dev/null | sha256sum | cut -c1-16)
     [[ -d /usr/include/wasm32-wasi ]] || tool=/nonexistent
     ;;
   go)
     src=examples/go-plugin
     tool=$tools/wit-c/debug/wit-c
     # Go's version and wit-c's sources (the component step and its WASI adapter).
-    stamp=$( { command -v go >/dev/null && go version; cat tools/wit-c/Cargo.lock tools/wit-c/src/main.rs; } 2>/dev/null | sha256sum | cut -c1-16)
+    stamp=$( { command -v go >/dev/null && go version; cat tools/wit-c/Cargo.lock tools/wit-c/src/*.rs; } 2>/dev/null | sha256sum | cut -c1-16)
     command -v go >/dev/null || tool=/nonexistent
     ;;
   *) echo "build-lang-plugin.sh: unknown language $lang (js, python, c or go)" >&2; exit 2 ;;
