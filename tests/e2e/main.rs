@@ -33,6 +33,7 @@ mod load_balancing;
 mod mesh;
 mod minimal_wasi;
 mod observability;
+mod router_observability;
 mod on_complete;
 mod pass_tls_client_cert;
 mod path_bypass;

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
-use crate::config::{AccessLogConfig, PrometheusConfig};
+use crate::config::{AccessLogConfig, ObservabilityFlags, PrometheusConfig};
 pub use access_log::{AccessLog, AccessRecord};
 pub use exchange::{Exchange, RecordedBody};
 pub use metrics::{Metrics, SeriesSet};
@@ -223,24 +223,30 @@ pub struct RouteHandles {
     pub service: Option<Arc<SeriesSet>>,
     /// The service's name, for the access log (`ServiceName`).
     pub service_name: Option<Arc<str>>,
+    /// The router's `observability` (its own, else its entrypoint's): which signals its
+    /// requests produce. Read once per request, a branch per signal.
+    pub signals: ObservabilityFlags,
 }
 
 impl RouteHandles {
-    /// The handles of router `router` leading to service `service`; empty when nothing records.
-    pub fn resolve(router: &str, service: &str) -> RouteHandles {
+    /// The handles of router `router` leading to service `service`, producing the signals
+    /// `signals` allows; without metrics (or with `metrics: false`) no series is resolved.
+    pub fn resolve(router: &str, service: &str, signals: ObservabilityFlags) -> RouteHandles {
         let Some(rec) = recorder() else {
             // Tracing names the service on the request's span.
             let traced = trace::tracer().is_some();
             return RouteHandles {
                 service_name: traced.then(|| Arc::from(service)),
+                signals,
                 ..RouteHandles::default()
             };
         };
-        let metrics = rec.metrics.as_ref();
+        let metrics = rec.metrics.as_ref().filter(|_| signals.metrics);
         RouteHandles {
             router: metrics.and_then(|m| m.router(router, service)),
             service: metrics.and_then(|m| m.service(service)),
             service_name: Some(Arc::from(service)),
+            signals,
         }
     }
 }

@@ -35,6 +35,7 @@ mod model_acme;
 mod model_dynamic;
 mod model_internal;
 mod model_observability;
+mod model_router_observability;
 mod model_providers;
 mod model_static;
 mod model_tcp;
@@ -95,6 +96,7 @@ pub use model_dynamic::{
     RouterConfig, ServerConfig, ServersTransportConfig, ServiceConfig, pinned_name,
 };
 pub use model_internal::{ApiConfig, InternalService, PingConfig};
+pub use model_router_observability::{ObservabilityFlags, TraceVerbosity};
 pub use model_observability::{
     AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode, OtlpHttpConfig,
     PrometheusConfig, TracingConfig,

@@ -148,6 +148,7 @@ pub(crate) fn add_internal_routers(http: &mut HttpConfig, statics: &StaticConfig
         priority: Some(priority),
         max_in_flight: None,
         tls: None,
+        observability: None,
     };
     if let Some(api) = statics.api.as_ref().filter(|api| api.insecure) {
         let base = &api.base_path;

@@ -36,6 +36,9 @@ pub struct Tracer {
     captured_request: Box<[Captured]>,
     captured_response: Box<[Captured]>,
     safe_query: Box<[String]>,
+    /// `sampleRate`: a new trace at 0 is never recorded (the request's attributes are then not
+    /// gathered).
+    sample_rate: f64,
     export: Arc<export::ExportTask>,
 }
 
@@ -99,6 +102,7 @@ pub fn install(config: &TracingConfig, client: Arc<dyn HttpClient>) -> Result<()
             &config.captured_response_headers,
         ),
         safe_query: config.safe_query_params.clone().into_boxed_slice(),
+        sample_rate: config.sample_rate,
         export,
     };
     TRACER.set(tracer).map_err(|_| TraceSetupError::Installed)

@@ -58,7 +58,7 @@ fn unknown_keys_are_named_with_their_line() {
     assert_eq!(
         errors("err_unknown_key.yml"),
         [
-            "src/config/testdata/err_unknown_key.yml:8: http.routers.api.servce: unknown key \"servce\" (allowed: rule, service, entryPoints, middlewares, priority, maxInFlight, tls, ruleSyntax)",
+            "src/config/testdata/err_unknown_key.yml:8: http.routers.api.servce: unknown key \"servce\" (allowed: rule, service, entryPoints, middlewares, priority, maxInFlight, tls, ruleSyntax, observability)",
             "src/config/testdata/err_unknown_key.yml:15: http.services.svc.loadBalancer.servers[0].wieght: unknown key \"wieght\" (allowed: url, weight, preservePath)",
         ]
     );

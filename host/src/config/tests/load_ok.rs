@@ -59,6 +59,7 @@ fn reference_example_loads_with_every_value() {
             priority: Some(10),
             max_in_flight: None,
             tls: None,
+            observability: None,
         }
     );
     let lb = load_balancer(http.services.get("api-svc"));
