@@ -7,6 +7,7 @@ mod access_middlewares;
 mod accounting;
 mod acme;
 mod api;
+mod api_debug;
 mod body_capability;
 mod broken_upstreams;
 mod buffering;

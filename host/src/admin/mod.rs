@@ -20,6 +20,7 @@ pub mod histogram;
 pub mod metrics;
 pub mod plugin_metrics;
 pub mod published;
+pub mod runtime_figures;
 mod timefmt;
 pub mod trace;
 pub use timefmt::rfc3339_utc;
@@ -162,6 +163,7 @@ pub fn publish_rejected_files(files: Vec<published::RejectedFile>) {
 /// Reports an entrypoint's open connections from its connection-slot semaphore (each open
 /// connection holds one of `size` permits); read at scrape time only.
 pub fn watch_connections(entrypoint: &str, slots: &Arc<tokio::sync::Semaphore>, size: usize) {
+    runtime_figures::watch(entrypoint, slots, size);
     if let Some(m) = RECORDER.get().and_then(|r| r.metrics.as_ref()) {
         m.watch_connections(entrypoint, slots.clone(), size);
     }

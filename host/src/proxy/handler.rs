@@ -438,7 +438,10 @@ async fn proxy(
             chain.note_entered(&state, completion);
         }
         match outcome {
-            RequestOutcome::Subrequest(sub) => {
+            RequestOutcome::Subrequest(mut sub) => {
+                if let Some(root) = &seen.trace {
+                    sub.trace = Some(chain.trace_parent(&state, root));
+                }
                 let answer = sub.send().await;
                 (head, outcome) = chain.resume_request(head, &mut state, answer);
             }
@@ -536,7 +539,10 @@ async fn proxy(
     let (mut head, mut resp_head, mut outcome) =
         chain.on_response_with_body(head, resp_head, &mut state, body_start);
     // A response hook's subrequest (e.g. `errors` fetching its page), awaited as above.
-    while let ResponseOutcome::Subrequest(sub) = outcome {
+    while let ResponseOutcome::Subrequest(mut sub) = outcome {
+        if let Some(root) = &seen.trace {
+            sub.trace = Some(chain.trace_parent(&state, root));
+        }
         let answer = sub.send().await;
         (head, resp_head, outcome) =
             chain.resume_response(head, resp_head, &mut state, body_start, answer);

@@ -271,6 +271,34 @@ impl TraceParent {
     /// client's.
     /// Unsampled: no span; the headers carry this parent's context.
     pub fn attempt(&self, server: &str, parts: &mut http::request::Parts) -> Option<AttemptSpan> {
+        let (method, uri) = (&parts.method, &parts.uri);
+        self.client_span("ReverseProxy", server, method, uri, &mut parts.headers)
+    }
+
+    /// Starts the span of a plugin's subrequest (`outbound-http`, e.g. forwardAuth's call to
+    /// the auth server) to `server` + `uri` and puts its context on `headers`, as
+    /// [`TraceParent::attempt`] does. A subrequest to a service gets its load balancer's
+    /// attempt span under this one.
+    pub fn subrequest(
+        &self,
+        server: &str,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &mut HeaderMap,
+    ) -> Option<AttemptSpan> {
+        self.client_span("Subrequest", server, method, uri, headers)
+    }
+
+    /// A client span named `name` under this parent, its context injected into `headers`
+    /// (this parent's when the trace is not recorded: then no span).
+    fn client_span(
+        &self,
+        name: &'static str,
+        server: &str,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &mut HeaderMap,
+    ) -> Option<AttemptSpan> {
         let tracer = super::tracer()?;
         let inject = |cx: &Context, headers: &mut HeaderMap| {
             opentelemetry::propagation::TextMapPropagator::inject_context(
@@ -280,10 +308,9 @@ impl TraceParent {
             );
         };
         if !self.is_recording() {
-            inject(&self.cx, &mut parts.headers);
+            inject(&self.cx, headers);
             return None;
         }
-        let (method, uri) = (&parts.method, &parts.uri);
         let mut attrs = Vec::with_capacity(8);
         attrs.push(KeyValue::new("http.request.method", method_value(method)));
         let query = uri
@@ -309,13 +336,20 @@ impl TraceParent {
         }
         let builder = tracer
             .sdk
-            .span_builder("ReverseProxy")
+            .span_builder(name)
             .with_kind(SpanKind::Client)
             .with_attributes(attrs);
         let span = tracer.sdk.build_with_context(builder, &self.cx);
         let cx = self.cx.with_span(span);
-        inject(&cx, &mut parts.headers);
+        inject(&cx, headers);
         Some(AttemptSpan { cx })
+    }
+
+    /// This place's context, to put on a request for a layer below (`lb` reads it).
+    pub fn child_parent(span: &AttemptSpan) -> TraceParent {
+        TraceParent {
+            cx: span.cx.clone(),
+        }
     }
 }
 
