@@ -437,7 +437,10 @@ async fn acme_issued_certificates_show_in_the_tls_certs_not_after_metrics() {
             let serial = der_walk::integer_decimal(fields.serial);
             let found = not_after_samples(scrape, name);
             assert_eq!(found.len(), 1, "{name}: {found:?}\n{scrape}");
-            assert_eq!(found[0].0, serial, "{name}: the served certificate's serial");
+            assert_eq!(
+                found[0].0, serial,
+                "{name}: the served certificate's serial"
+            );
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()

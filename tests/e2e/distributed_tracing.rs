@@ -349,7 +349,10 @@ async fn a_forward_auth_call_is_a_child_span_of_its_middleware_and_the_auth_serv
     let sub = one(&spans, "Subrequest", |s| s.name == "Subrequest");
     let attempt = one(&spans, "ReverseProxy", |s| s.name == "ReverseProxy");
     assert_eq!(mw.parent_span_id, root.span_id);
-    assert_eq!(sub.parent_span_id, mw.span_id, "under the middleware that sent it");
+    assert_eq!(
+        sub.parent_span_id, mw.span_id,
+        "under the middleware that sent it"
+    );
     assert_eq!(sub.kind, 3, "client span");
     assert_eq!(sub.trace_id, root.trace_id);
     assert_eq!(sub.attr("http.request.method"), Some("GET"));
@@ -372,10 +375,16 @@ async fn a_forward_auth_call_is_a_child_span_of_its_middleware_and_the_auth_serv
             .header("traceparent")
             .expect("traceparent to the auth server"),
     );
-    assert_eq!((trace_id.as_str(), flags.as_str()), (root.trace_id.as_str(), "01"));
+    assert_eq!(
+        (trace_id.as_str(), flags.as_str()),
+        (root.trace_id.as_str(), "01")
+    );
     assert_eq!(parent_id, sub.span_id);
-    let (_, up_trace, up_parent, _) =
-        traceparent(up.last().header("traceparent").expect("traceparent upstream"));
+    let (_, up_trace, up_parent, _) = traceparent(
+        up.last()
+            .header("traceparent")
+            .expect("traceparent upstream"),
+    );
     assert_eq!(up_trace, root.trace_id);
     assert_eq!(up_parent, attempt.span_id);
 }

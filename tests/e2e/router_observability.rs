@@ -41,12 +41,9 @@ async fn get(c: &Client, url: &str) -> u16 {
 async fn routers_with_access_logs_or_metrics_off_write_no_line_and_count_in_no_series() {
     let up = Upstream::start("app").await;
     let (side, metrics) = (free_port(), free_port());
-    let statics = "accessLog:\n  filePath: access.log\nmetrics:\n  prometheus:\n    addRoutersLabels: true\n";
-    let yaml = with_statics(
-        &four_routers(&up),
-        &side_entrypoint(side, metrics),
-        statics,
-    );
+    let statics =
+        "accessLog:\n  filePath: access.log\nmetrics:\n  prometheus:\n    addRoutersLabels: true\n";
+    let yaml = with_statics(&four_routers(&up), &side_entrypoint(side, metrics), statics);
     let gw = Gateway::start(&yaml, &[]);
     let c = Client::http1();
     let side_url = |path: &str| format!("http://127.0.0.1:{side}{path}");
@@ -132,8 +129,10 @@ async fn routers_with_access_logs_or_metrics_off_write_no_line_and_count_in_no_s
         .collect();
     for silent in ["quiet", "inherit"] {
         assert!(
-            per_request.iter().all(|l| !l.contains(&format!("router=\"{silent}\""))
-                && !l.contains(&format!("service=\"{silent}-svc\""))),
+            per_request
+                .iter()
+                .all(|l| !l.contains(&format!("router=\"{silent}\""))
+                    && !l.contains(&format!("service=\"{silent}-svc\""))),
             "{silent} has series: {text}"
         );
     }
@@ -178,12 +177,13 @@ async fn a_router_with_tracing_off_exports_no_span_and_the_others_still_do() {
         assert_eq!(received.header("traceparent"), Some(incoming));
     }
     for received in &requests[3..] {
-        let sent = received.header("traceparent").expect("traceparent upstream");
+        let sent = received
+            .header("traceparent")
+            .expect("traceparent upstream");
         assert!(!sent.contains("0af7651916cd43dd8448eb211c80319c"), "{sent}");
     }
-    let roots = |s: &[crate::support::ReceivedSpan]| {
-        s.iter().filter(|s| s.name == "EntryPoint").count()
-    };
+    let roots =
+        |s: &[crate::support::ReceivedSpan]| s.iter().filter(|s| s.name == "EntryPoint").count();
     receiver.wait_for(PATIENCE, |s| roots(s) >= 3).await;
     // A graceful stop exports whatever is still queued: a hidden span would be there now.
     gw.signal("TERM");
@@ -191,7 +191,11 @@ async fn a_router_with_tracing_off_exports_no_span_and_the_others_still_do() {
     assert_eq!(receiver.problems(), Vec::<String>::new());
     let spans = receiver.spans();
     let roots: Vec<_> = spans.iter().filter(|s| s.name == "EntryPoint").collect();
-    assert_eq!(roots.len(), 3, "two traced requests and the 404: {spans:#?}");
+    assert_eq!(
+        roots.len(),
+        3,
+        "two traced requests and the 404: {spans:#?}"
+    );
     for s in &spans {
         assert_ne!(s.trace_id, "0af7651916cd43dd8448eb211c80319c", "{s:#?}");
         assert!(

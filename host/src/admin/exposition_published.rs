@@ -28,7 +28,10 @@ pub(super) fn encode_published(
     let mut certs = lock(&published.certificates).clone();
     // ACME-issued ones too; one sample per certificate (a configured file may hold one).
     for acme in super::published::acme_certificates() {
-        if !certs.iter().any(|c| c.serial == acme.serial && c.cn == acme.cn) {
+        if !certs
+            .iter()
+            .any(|c| c.serial == acme.serial && c.cn == acme.cn)
+        {
             certs.push(acme);
         }
     }

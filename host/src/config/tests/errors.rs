@@ -211,3 +211,15 @@ fn error_at_locates_keys_for_other_modules() {
     let sorted = config.errors_in_source_order(vec![plugin.clone(), rule.clone()]);
     assert_eq!(sorted.0, [rule, plugin]);
 }
+
+#[test]
+fn an_unknown_trace_verbosity_is_located() {
+    let found = errors("err_router_observability.yml");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(
+            "src/config/testdata/err_router_observability.yml:9: http.routers.own.observability.traceVerbosity:"
+        ) && found[0].contains("verbose"),
+        "{found:?}"
+    );
+}
