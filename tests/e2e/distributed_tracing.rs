@@ -301,7 +301,10 @@ fn tracing_config_errors_are_located() {
             "{}: tracing.sampleRate: 2 is not a fraction between 0 and 1",
             tracing_line + 1
         ),
-        format!("{}: tracing.otlp.grpc: not supported yet", tracing_line + 3),
+        format!(
+            "{}: tracing.otlp.grpc: export over one of otlp.http and otlp.grpc, not both",
+            tracing_line + 3
+        ),
         format!(
             "{}: tracing.otlp.http.endpoint: \"ftp://collector\": the scheme must be http or https",
             tracing_line + 6
@@ -387,4 +390,35 @@ async fn a_forward_auth_call_is_a_child_span_of_its_middleware_and_the_auth_serv
     );
     assert_eq!(up_trace, root.trace_id);
     assert_eq!(up_parent, attempt.span_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_grpc_exports_the_same_spans_with_its_headers_as_metadata() {
+    let receiver = OtlpReceiver::start().await;
+    let up = Upstream::start("app").await;
+    let statics = format!(
+        "tracing:\n  serviceName: grpc-gw\n  otlp:\n    grpc:\n      endpoint: \"{}\"\n      insecure: true\n      headers: {{ x-api-key: k1 }}\n",
+        receiver.addr
+    );
+    let yaml = format!("{}{statics}", two_middlewares(&up).yaml());
+    let gw = Gateway::start_with_plugins_and_env(&yaml, &[], FAST_EXPORT);
+    let r = Client::http1()
+        .get(&gw.url("/api/items/1"), "trace.test", &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The request, two middlewares, the upstream attempt.
+    let spans = receiver.wait_for(PATIENCE, |s| s.len() >= 4).await;
+    assert_eq!(receiver.problems(), Vec::<String>::new());
+    assert_eq!(spans.len(), 4, "{spans:#?}");
+    assert!(receiver.grpc_exports() >= 1);
+    assert_eq!(receiver.exports(), receiver.grpc_exports(), "gRPC only");
+    assert_eq!(receiver.metadata("x-api-key").as_deref(), Some("k1"));
+    let root = one(&spans, "EntryPoint", |s| s.name == "EntryPoint");
+    assert_eq!(root.service_name, "grpc-gw");
+    let (_, trace_id, _, _) = traceparent(
+        up.last()
+            .header("traceparent")
+            .expect("traceparent upstream"),
+    );
+    assert_eq!(trace_id, root.trace_id);
 }

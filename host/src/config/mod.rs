@@ -97,8 +97,8 @@ pub use model_dynamic::{
 };
 pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{
-    AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode, OtlpHttpConfig,
-    PrometheusConfig, TracingConfig,
+    AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode, OtlpGrpcConfig,
+    OtlpHttpConfig, PrometheusConfig, TracingConfig,
 };
 pub use model_providers::{
     DEFAULT_POLL_INTERVAL, DEFAULT_POLL_TIMEOUT, DEFAULT_ROOT_KEY, HttpProviderConfig,
