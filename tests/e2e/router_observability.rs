@@ -41,8 +41,7 @@ async fn get(c: &Client, url: &str) -> u16 {
 async fn routers_with_access_logs_or_metrics_off_write_no_line_and_count_in_no_series() {
     let up = Upstream::start("app").await;
     let (side, metrics) = (free_port(), free_port());
-    let statics =
-        "accessLog:\n  filePath: access.log\nmetrics:\n  prometheus:\n    addRoutersLabels: true\n";
+    let statics = "accessLog:\n  filePath: access.log\nmetrics:\n  prometheus:\n    addRoutersLabels: true\napi:\n  insecure: true\n";
     let yaml = with_statics(&four_routers(&up), &side_entrypoint(side, metrics), statics);
     let gw = Gateway::start(&yaml, &[]);
     let c = Client::http1();
@@ -84,6 +83,29 @@ async fn routers_with_access_logs_or_metrics_off_write_no_line_and_count_in_no_s
         ],
         "{lines:#?}"
     );
+
+    // The API shows a router's own block, and none for a router that inherits.
+    let api = |name: &str| {
+        let (c, url) = (
+            c.clone(),
+            format!("http://127.0.0.1:{metrics}/api/http/routers/{name}@file"),
+        );
+        async move {
+            let r = c.get(&url, "obs.test", &[]).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            serde_json::from_slice::<serde_json::Value>(&r.body).expect("JSON")
+        }
+    };
+    assert_eq!(
+        api("quiet").await["observability"],
+        serde_json::json!({
+            "accessLogs": false,
+            "metrics": false,
+            "tracing": true,
+            "traceVerbosity": "minimal",
+        })
+    );
+    assert!(api("inherit").await.get("observability").is_none());
 
     let text = scrape(&c, &format!("http://127.0.0.1:{metrics}/metrics")).await;
     let s = parse_exposition(&text);
@@ -187,7 +209,9 @@ async fn a_router_with_tracing_off_exports_no_span_and_the_others_still_do() {
     receiver.wait_for(PATIENCE, |s| roots(s) >= 3).await;
     // A graceful stop exports whatever is still queued: a hidden span would be there now.
     gw.signal("TERM");
-    assert!(gw.wait_exit(PATIENCE).is_some(), "gateway did not stop");
+    // Off this runtime's worker: the receiver's tasks keep running while the gateway exits.
+    let exited = tokio::task::block_in_place(|| gw.wait_exit(PATIENCE));
+    assert!(exited.is_some(), "gateway did not stop");
     assert_eq!(receiver.problems(), Vec::<String>::new());
     let spans = receiver.spans();
     let roots: Vec<_> = spans.iter().filter(|s| s.name == "EntryPoint").collect();
