@@ -397,3 +397,79 @@ async fn the_default_stores_generated_certificate_comes_from_its_resolver() {
         "the default is the resolver's certificate"
     );
 }
+
+/// The `traefik_tls_certs_not_after` samples of a scrape whose `sans` label is `name`:
+/// `(serial, value)`.
+fn not_after_samples(scrape: &str, name: &str) -> Vec<(String, f64)> {
+    let samples = crate::observability::parse_exposition(scrape);
+    samples
+        .iter()
+        .filter(|((metric, labels), _)| {
+            metric == "traefik_tls_certs_not_after"
+                && labels.iter().any(|(k, v)| k == "sans" && v == name)
+        })
+        .map(|((_, labels), value)| {
+            let serial = labels
+                .iter()
+                .find(|(k, _)| k == "serial")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            (serial, *value)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acme_issued_certificates_show_in_the_tls_certs_not_after_metrics() {
+    let mut setup = Setup::start(None).await;
+    let metrics_port = free_port();
+    let yaml = setup.yaml.replacen(
+        "entryPoints:\n",
+        &format!("entryPoints:\n  traefik: {{ address: \"127.0.0.1:{metrics_port}\" }}\n"),
+        1,
+    ) + "metrics:\n  prometheus: {}\n";
+    let c = crate::support::Client::http1();
+    let metrics_url = format!("http://127.0.0.1:{metrics_port}/metrics");
+    let check = |scrape: &str, served: &[(&str, Vec<CertificateDer<'static>>)]| {
+        for (name, chain) in served {
+            let leaf = &chain[0];
+            let fields = der_walk::tbs_fields(leaf).expect("the served leaf parses");
+            let serial = der_walk::integer_decimal(fields.serial);
+            let found = not_after_samples(scrape, name);
+            assert_eq!(found.len(), 1, "{name}: {found:?}\n{scrape}");
+            assert_eq!(
+                found[0].0, serial,
+                "{name}: the served certificate's serial"
+            );
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64();
+            assert!(found[0].1 > now, "{name}: expires in the future: {scrape}");
+        }
+    };
+
+    let gw = Gateway::start(&yaml, &[]);
+    wait_issued(&gw, HTTP01_NAME).await;
+    wait_issued(&gw, ALPN_NAME).await;
+    let mut served = Vec::new();
+    for name in [HTTP01_NAME, ALPN_NAME] {
+        let chain = verified_chain(setup.secure, name, &setup.root).await;
+        served.push((name, chain.unwrap_or_else(|e| panic!("{name}: {e}"))));
+    }
+    let scrape = crate::observability::scrape(&c, &metrics_url).await;
+    check(&scrape, &served);
+    crate::observability::promtool_check(&scrape);
+    drop(gw);
+
+    // Read back from storage at start-up (before any snapshot or scrape), they show too.
+    setup.pebble.stop();
+    let gw = Gateway::start(&yaml, &[]);
+    assert!(
+        gw.wait_for_log("listening entrypoint=\"traefik\""),
+        "{}",
+        gw.log()
+    );
+    let scrape = crate::observability::scrape(&c, &metrics_url).await;
+    check(&scrape, &served);
+}

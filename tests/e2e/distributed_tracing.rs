@@ -237,7 +237,9 @@ async fn sample_rate_zero_exports_nothing_and_still_propagates_an_unsampled_cont
     assert_eq!(trace_ids.len(), 5, "a new trace per request");
     // A graceful stop exports whatever is queued: nothing may come.
     gw.signal("TERM");
-    assert!(gw.wait_exit(PATIENCE).is_some(), "gateway did not stop");
+    // Off this runtime's worker: the receiver's tasks keep running while the gateway exits.
+    let exited = tokio::task::block_in_place(|| gw.wait_exit(PATIENCE));
+    assert!(exited.is_some(), "gateway did not stop");
     assert_eq!(receiver.exports(), 0, "{:#?}", receiver.spans());
 }
 
@@ -301,7 +303,10 @@ fn tracing_config_errors_are_located() {
             "{}: tracing.sampleRate: 2 is not a fraction between 0 and 1",
             tracing_line + 1
         ),
-        format!("{}: tracing.otlp.grpc: not supported yet", tracing_line + 3),
+        format!(
+            "{}: tracing.otlp.grpc: export over one of otlp.http and otlp.grpc, not both",
+            tracing_line + 3
+        ),
         format!(
             "{}: tracing.otlp.http.endpoint: \"ftp://collector\": the scheme must be http or https",
             tracing_line + 6
@@ -312,4 +317,110 @@ fn tracing_config_errors_are_located() {
             "missing {want:?} in {lines:#?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forward_auth_call_is_a_child_span_of_its_middleware_and_the_auth_server_continues_it() {
+    let receiver = OtlpReceiver::start().await;
+    let (auth, up) = (
+        crate::support::AuthServer::start().await,
+        Upstream::start("app").await,
+    );
+    let config = Config::new()
+        .route_through("guarded", "PathPrefix(`/`)", "app", "auth")
+        .service("app", &up.url())
+        .middlewares(&format!(
+            "    auth:\n      forwardAuth:\n        address: \"{}\"\n",
+            auth.url("/allow")
+        ));
+    let yaml = format!(
+        "{}{}",
+        crate::forward_auth::roomy(config),
+        tracing_yaml(&receiver, "")
+    );
+    let gw = Gateway::start_with_plugins_and_env(&yaml, &[], FAST_EXPORT);
+    let r = Client::http1()
+        .get(&gw.url("/page"), "trace.test", &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The request, the auth middleware, its subrequest, the upstream attempt.
+    let spans = receiver.wait_for(PATIENCE, |s| s.len() >= 4).await;
+    assert_eq!(receiver.problems(), Vec::<String>::new());
+    assert_eq!(spans.len(), 4, "{spans:#?}");
+    let root = one(&spans, "EntryPoint", |s| s.name == "EntryPoint");
+    let mw = one(&spans, "auth span", |s| {
+        s.attr("traefik.middleware.name") == Some("auth")
+    });
+    let sub = one(&spans, "Subrequest", |s| s.name == "Subrequest");
+    let attempt = one(&spans, "ReverseProxy", |s| s.name == "ReverseProxy");
+    assert_eq!(mw.parent_span_id, root.span_id);
+    assert_eq!(
+        sub.parent_span_id, mw.span_id,
+        "under the middleware that sent it"
+    );
+    assert_eq!(sub.kind, 3, "client span");
+    assert_eq!(sub.trace_id, root.trace_id);
+    assert_eq!(sub.attr("http.request.method"), Some("GET"));
+    assert_eq!(sub.attr("http.response.status_code"), Some("200"));
+    assert_eq!(
+        sub.attr("url.full"),
+        Some(auth.url("/allow").as_str()),
+        "{sub:#?}"
+    );
+    assert_eq!(
+        sub.attr("server.address"),
+        Some(auth.addr.ip().to_string().as_str())
+    );
+    assert_eq!(attempt.parent_span_id, mw.span_id);
+    // The auth server was sent the subrequest's context, the upstream the attempt's.
+    let asked = auth.requests();
+    assert_eq!(asked.len(), 1);
+    let (_, trace_id, parent_id, flags) = traceparent(
+        asked[0]
+            .header("traceparent")
+            .expect("traceparent to the auth server"),
+    );
+    assert_eq!(
+        (trace_id.as_str(), flags.as_str()),
+        (root.trace_id.as_str(), "01")
+    );
+    assert_eq!(parent_id, sub.span_id);
+    let (_, up_trace, up_parent, _) = traceparent(
+        up.last()
+            .header("traceparent")
+            .expect("traceparent upstream"),
+    );
+    assert_eq!(up_trace, root.trace_id);
+    assert_eq!(up_parent, attempt.span_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_grpc_exports_the_same_spans_with_its_headers_as_metadata() {
+    let receiver = OtlpReceiver::start().await;
+    let up = Upstream::start("app").await;
+    let statics = format!(
+        "tracing:\n  serviceName: grpc-gw\n  otlp:\n    grpc:\n      endpoint: \"{}\"\n      insecure: true\n      headers: {{ x-api-key: k1 }}\n",
+        receiver.addr
+    );
+    let yaml = format!("{}{statics}", two_middlewares(&up).yaml());
+    let gw = Gateway::start_with_plugins_and_env(&yaml, &[], FAST_EXPORT);
+    let r = Client::http1()
+        .get(&gw.url("/api/items/1"), "trace.test", &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The request, two middlewares, the upstream attempt.
+    let spans = receiver.wait_for(PATIENCE, |s| s.len() >= 4).await;
+    assert_eq!(receiver.problems(), Vec::<String>::new());
+    assert_eq!(spans.len(), 4, "{spans:#?}");
+    assert!(receiver.grpc_exports() >= 1);
+    assert_eq!(receiver.exports(), receiver.grpc_exports(), "gRPC only");
+    assert_eq!(receiver.metadata("x-api-key").as_deref(), Some("k1"));
+    let root = one(&spans, "EntryPoint", |s| s.name == "EntryPoint");
+    assert_eq!(root.service_name, "grpc-gw");
+    let (_, trace_id, _, _) = traceparent(
+        up.last()
+            .header("traceparent")
+            .expect("traceparent upstream"),
+    );
+    assert_eq!(trace_id, root.trace_id);
 }

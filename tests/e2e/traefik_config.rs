@@ -304,7 +304,7 @@ http:
     r:
       rule: "PathPrefix(`/`)"
       service: s
-      observability: {}
+      observability: { tracing: false }
   services:
     s:
       loadBalancer:
@@ -324,7 +324,6 @@ hostResolver:
         [
             "4: entryPoints.web.http3: not supported yet: entryPoints.*.http3 (see README, Migrating from Traefik)",
             "6: providers.docker: provider \"docker\" is not available: wasmgate reads Traefik's file, http, redis and etcd providers (see README, Migrating from Traefik)",
-            "12: http.routers.r.observability: not supported yet: http.routers.*.observability (see README, Migrating from Traefik)",
             "17: http.services.s.loadBalancer.strategy: not supported yet: strategy \"p2c\" (wrr is the only one so far; see README, Migrating from Traefik)",
             "18: hostResolver: not supported yet: hostResolver (see README, Migrating from Traefik)",
         ],

@@ -15,8 +15,6 @@ const README: &str = include_str!("../../README.md");
 /// The refusals left, as `key` (after `dynamic.yml:LINE: `) and the word the README names it
 /// by. Each must say "not supported yet".
 const NOT_SUPPORTED_YET: &[(&str, &str)] = &[
-    ("http.routers.Router0.observability", "observability"),
-    ("http.routers.Router1.observability", "observability"),
     (
         "http.middlewares.Middleware10.forwardAuth.headerField",
         "headerField",

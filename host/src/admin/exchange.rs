@@ -13,7 +13,7 @@ use http_body::{Body, Frame, SizeHint};
 use super::access_log::AccessRecord;
 use super::metrics::{Observation, Protocol, SeriesSet, method_label};
 use super::{Recorder, RouteHandles};
-use crate::config::FieldMode;
+use crate::config::{FieldMode, ObservabilityFlags};
 
 /// The recording of one request in flight.
 #[derive(Debug)]
@@ -29,6 +29,8 @@ pub struct Exchange {
     record: Option<Box<AccessRecord>>,
     /// The `headerLabels` headers' values (empty without `headerLabels`: no allocation).
     header_values: Box<[http::HeaderValue]>,
+    /// The entrypoint's `observability`: what is recorded when no router claims the request.
+    unrouted: ObservabilityFlags,
 }
 
 /// What the request pipeline tells about the client side, before routing.
@@ -40,6 +42,8 @@ pub struct Arrival<'a> {
     pub uri: &'a http::Uri,
     pub version: http::Version,
     pub headers: &'a http::HeaderMap,
+    /// The entrypoint's `observability` defaults.
+    pub signals: ObservabilityFlags,
 }
 
 impl Exchange {
@@ -119,6 +123,7 @@ impl Exchange {
             route: None,
             forwarded: false,
             record,
+            unrouted: a.signals,
         }
     }
 
@@ -160,9 +165,13 @@ impl Exchange {
             response_bytes,
             header_values: &self.header_values,
         };
-        if let Some(ep) = &self.entrypoint {
+        let signals = self.route.as_ref().map_or(self.unrouted, |r| r.signals);
+        if signals.metrics
+            && let Some(ep) = &self.entrypoint
+        {
             ep.record(&obs);
         }
+        // A router with `metrics: false` resolved no router or service series.
         if let Some(route) = &self.route {
             if let Some(router) = &route.router {
                 router.record(&obs);
@@ -174,6 +183,7 @@ impl Exchange {
             }
         }
         if let (Some(log), Some(mut record)) = (&self.recorder.access_log, self.record.take())
+            && signals.access_logs
             && log.keeps(status, record.retry_attempts, duration)
         {
             record.status = status;

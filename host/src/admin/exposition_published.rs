@@ -25,7 +25,16 @@ pub(super) fn encode_published(
             GaugeI64(i64::from(*up)).encode(e.encode_family(&labels)?)?;
         }
     }
-    let certs = lock(&published.certificates).clone();
+    let mut certs = lock(&published.certificates).clone();
+    // ACME-issued ones too; one sample per certificate (a configured file may hold one).
+    for acme in super::published::acme_certificates() {
+        if !certs
+            .iter()
+            .any(|c| c.serial == acme.serial && c.cn == acme.cn)
+        {
+            certs.push(acme);
+        }
+    }
     if !certs.is_empty() {
         let mut e = encoder.encode_descriptor(
             "traefik_tls_certs_not_after",

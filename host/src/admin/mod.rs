@@ -20,6 +20,7 @@ pub mod histogram;
 pub mod metrics;
 pub mod plugin_metrics;
 pub mod published;
+pub mod runtime_figures;
 mod timefmt;
 pub mod trace;
 pub use timefmt::rfc3339_utc;
@@ -28,7 +29,7 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
-use crate::config::{AccessLogConfig, PrometheusConfig};
+use crate::config::{AccessLogConfig, ObservabilityFlags, PrometheusConfig};
 pub use access_log::{AccessLog, AccessRecord};
 pub use exchange::{Exchange, RecordedBody};
 pub use metrics::{Metrics, SeriesSet};
@@ -162,6 +163,7 @@ pub fn publish_rejected_files(files: Vec<published::RejectedFile>) {
 /// Reports an entrypoint's open connections from its connection-slot semaphore (each open
 /// connection holds one of `size` permits); read at scrape time only.
 pub fn watch_connections(entrypoint: &str, slots: &Arc<tokio::sync::Semaphore>, size: usize) {
+    runtime_figures::watch(entrypoint, slots, size);
     if let Some(m) = RECORDER.get().and_then(|r| r.metrics.as_ref()) {
         m.watch_connections(entrypoint, slots.clone(), size);
     }
@@ -223,24 +225,30 @@ pub struct RouteHandles {
     pub service: Option<Arc<SeriesSet>>,
     /// The service's name, for the access log (`ServiceName`).
     pub service_name: Option<Arc<str>>,
+    /// The router's `observability` (its own, else its entrypoint's): which signals its
+    /// requests produce. Read once per request, a branch per signal.
+    pub signals: ObservabilityFlags,
 }
 
 impl RouteHandles {
-    /// The handles of router `router` leading to service `service`; empty when nothing records.
-    pub fn resolve(router: &str, service: &str) -> RouteHandles {
+    /// The handles of router `router` leading to service `service`, producing the signals
+    /// `signals` allows; without metrics (or with `metrics: false`) no series is resolved.
+    pub fn resolve(router: &str, service: &str, signals: ObservabilityFlags) -> RouteHandles {
         let Some(rec) = recorder() else {
             // Tracing names the service on the request's span.
             let traced = trace::tracer().is_some();
             return RouteHandles {
                 service_name: traced.then(|| Arc::from(service)),
+                signals,
                 ..RouteHandles::default()
             };
         };
-        let metrics = rec.metrics.as_ref();
+        let metrics = rec.metrics.as_ref().filter(|_| signals.metrics);
         RouteHandles {
             router: metrics.and_then(|m| m.router(router, service)),
             service: metrics.and_then(|m| m.service(service)),
             service_name: Some(Arc::from(service)),
+            signals,
         }
     }
 }

@@ -28,6 +28,24 @@ pub struct ServedCertificate {
     pub not_after: i64,
 }
 
+/// The certificates ACME resolvers hold now (issued, renewed or read from storage), written by
+/// `tls::acme` after each change, read at scrape time. Kept outside the recorder: storage is
+/// read before the recorder is installed.
+static ACME_CERTIFICATES: Mutex<Vec<ServedCertificate>> = Mutex::new(Vec::new());
+
+/// Replaces the ACME certificates shown in `traefik_tls_certs_not_after`. After an issuance.
+pub fn publish_acme_certificates(certs: Vec<ServedCertificate>) {
+    *ACME_CERTIFICATES.lock().unwrap_or_else(|p| p.into_inner()) = certs;
+}
+
+/// The ACME certificates published last. Scrape time.
+pub(super) fn acme_certificates() -> Vec<ServedCertificate> {
+    ACME_CERTIFICATES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
 /// A refused plugin file (the last good version keeps serving).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RejectedFile {

@@ -219,7 +219,8 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         let entrypoint = Entrypoint::bind(name, ep.address, ep.reuse_port, tproxy)
             .await
             .with_context(|| format!("entrypoint {name}: cannot listen on {}", ep.address))?
-            .with_transparent(ep.transparent.clone());
+            .with_transparent(ep.transparent.clone())
+            .with_observability(ep.observability);
         let local = entrypoint.local_addr()?;
         println!("entrypoint {name} listening on {local}");
         tracing::info!(entrypoint = name.as_str(), %local, "listening");

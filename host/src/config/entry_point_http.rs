@@ -230,6 +230,7 @@ pub(crate) fn apply_entry_point_http(http: &mut HttpConfig, statics: &StaticConf
                 priority: Some(redirect.priority),
                 max_in_flight: None,
                 tls: None,
+                observability: None,
             },
         );
     }

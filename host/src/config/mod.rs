@@ -36,6 +36,7 @@ mod model_dynamic;
 mod model_internal;
 mod model_observability;
 mod model_providers;
+mod model_router_observability;
 mod model_static;
 mod model_tcp;
 mod model_tls;
@@ -97,13 +98,14 @@ pub use model_dynamic::{
 };
 pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{
-    AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode, OtlpHttpConfig,
-    PrometheusConfig, TracingConfig,
+    AccessLogConfig, AccessLogFields, AccessLogFilters, AccessLogFormat, FieldMode, OtlpGrpcConfig,
+    OtlpHttpConfig, PrometheusConfig, TracingConfig,
 };
 pub use model_providers::{
     DEFAULT_POLL_INTERVAL, DEFAULT_POLL_TIMEOUT, DEFAULT_ROOT_KEY, HttpProviderConfig,
     KvProviderConfig, ProvidersConfig,
 };
+pub use model_router_observability::{ObservabilityFlags, TraceVerbosity};
 pub use model_static::{
     BodyConfig, BodyLimitConfig, DEFAULT_BODY_GRANT_BYTES, DEFAULT_DEADLINE, DEFAULT_EPOCH_TICK,
     DEFAULT_MAX_HEADERS, DEFAULT_MAX_REPLY_BODY_SIZE, DEFAULT_MAX_REQUESTS_PER_INSTANCE,

@@ -52,6 +52,8 @@ pub struct RouterConfig {
     /// `tls`: the router matches TLS connections only (without it, plain ones only); also set
     /// from its entrypoints' `http.tls` when the router has none.
     pub tls: Option<super::model_tls::RouterTlsConfig>,
+    /// `observability`: the router's own signals; `None`: its entrypoints' defaults.
+    pub observability: Option<super::model_router_observability::ObservabilityFlags>,
 }
 
 /// `http.services.<name>`: exactly one kind. References between services (weighted children,

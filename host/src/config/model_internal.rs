@@ -13,6 +13,9 @@ pub struct ApiConfig {
     pub insecure: bool,
     /// `basePath` (default `/`): the prefix of `/api` and `/dashboard/`.
     pub base_path: String,
+    /// `debug` (default false): `api@internal` also serves `<basePath>debug/vars`, the
+    /// process's runtime figures as JSON (Traefik's expvar page; no pprof).
+    pub debug: bool,
 }
 
 /// `ping:` — a health endpoint for load balancers in front of the gateway.

@@ -145,6 +145,8 @@ pub const DEFAULT_TRACING_SERVICE_NAME: &str = "traefik";
 pub const DEFAULT_OTLP_HTTP_ENDPOINT: &str = "https://localhost:4318";
 /// The path spans are posted to when the endpoint names none (the OTLP/HTTP default).
 pub const OTLP_TRACES_PATH: &str = "/v1/traces";
+/// Traefik's default `tracing.otlp.grpc.endpoint`.
+pub const DEFAULT_OTLP_GRPC_ENDPOINT: &str = "localhost:4317";
 
 /// `tracing` (present: tracing is on). Read once at start-up; `admin::trace` builds the tracer
 /// and the exporter from it.
@@ -166,8 +168,20 @@ pub struct TracingConfig {
     /// `safeQueryParams`: query parameters whose values are recorded as sent; every other
     /// value is `REDACTED` in `url.query`.
     pub safe_query_params: Vec<String>,
-    /// `otlp.http`: where spans are exported.
+    /// `otlp.http`: where spans are exported (unless `otlp.grpc` is given).
     pub otlp_http: OtlpHttpConfig,
+    /// `otlp.grpc`: export over OTLP/gRPC instead (plaintext HTTP/2 only).
+    pub otlp_grpc: Option<OtlpGrpcConfig>,
+}
+
+/// `tracing.otlp.grpc` (Traefik's keys). Plaintext only: `insecure: true` is required, since
+/// TLS to the collector is not supported over gRPC yet (`otlp.http` has it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtlpGrpcConfig {
+    /// `endpoint` (default `localhost:4317`, Traefik's), as `http://host:port`.
+    pub endpoint: http::Uri,
+    /// `headers`: sent as gRPC metadata with every export.
+    pub headers: BTreeMap<String, String>,
 }
 
 /// `tracing.otlp.http`.

@@ -95,6 +95,9 @@ pub struct EntryPointConfig {
     /// `transparent`: connections redirected here by iptables keep their original
     /// destination, and their protocol is detected; `None`: a normal entrypoint.
     pub transparent: Option<TransparentConfig>,
+    /// `observability`: what the routers on this entrypoint without their own `observability`
+    /// produce, and what a request matching no router produces.
+    pub observability: super::model_router_observability::ObservabilityFlags,
 }
 
 /// A resolved `http.redirections.entryPoint`.

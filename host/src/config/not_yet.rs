@@ -25,13 +25,11 @@ const NOT_YET: &[&str] = &[
     "ocsp",
     "entryPoints.*.http3",
     "entryPoints.*.allowACMEByPass",
-    "entryPoints.*.observability",
     // Dynamic configuration.
     "tcp.serversTransports.*.spiffe",
     "tcp.serversTransports.*.tls.spiffe",
     "tcp.serversTransports.*.proxyProtocol",
     "tcp.services.*.loadBalancer.healthCheck",
-    "http.routers.*.observability",
     "http.services.*.highestRandomWeight",
     "http.serversTransports.*.spiffe",
     "http.services.*.mirroring.healthCheck",
@@ -95,10 +93,10 @@ mod tests {
     fn known_traefik_keys_are_not_supported_yet() {
         assert_eq!(
             refused(
-                "http.routers.api.observability",
-                "unknown key \"observability\" (allowed: rule)"
+                "entryPoints.web.http3",
+                "unknown key \"http3\" (allowed: address)"
             ),
-            "not supported yet: http.routers.*.observability (see README, Migrating from Traefik)"
+            "not supported yet: entryPoints.*.http3 (see README, Migrating from Traefik)"
         );
         assert_eq!(
             refused(

@@ -24,6 +24,8 @@ pub(crate) struct RawEntryPoint {
     pub(crate) transparent: Option<RawTransparent>,
     /// `udp.timeout`, on an entry point whose address ends in `/udp`.
     pub(crate) udp: Option<super::raw_udp::RawEntryPointUdp>,
+    /// The default `observability` of the routers on this entrypoint.
+    pub(crate) observability: Option<super::model_router_observability::RawObservability>,
 }
 
 /// `entryPoints.<name>.transparent` (`{}` turns it on with the defaults).
@@ -296,6 +298,7 @@ pub(crate) struct RawRouter {
     pub(crate) tls: Option<super::raw_tls::RawRouterTls>,
     /// `v2` or `v3`, see [`super::rule_syntax`].
     pub(crate) rule_syntax: Option<String>,
+    pub(crate) observability: Option<super::model_router_observability::RawObservability>,
 }
 
 // Service shapes (`loadBalancer`, `weighted`, `mirroring`, `failover`) are in `service/raw.rs`.

@@ -28,7 +28,18 @@ pub(crate) struct RawTracing {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawOtlp {
     pub(crate) http: Option<RawOtlpHttp>,
-    pub(crate) grpc: Option<serde_json::Value>,
+    pub(crate) grpc: Option<RawOtlpGrpc>,
+}
+
+/// `tracing.otlp.grpc`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOtlpGrpc {
+    pub(crate) endpoint: Option<String>,
+    pub(crate) insecure: Option<bool>,
+    #[serde(default)]
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) tls: Option<serde_json::Value>,
 }
 
 /// `tracing.otlp.http`.

@@ -293,5 +293,6 @@ fn resolve_router(raw: RawRouter) -> RouterConfig {
         priority: raw.priority,
         max_in_flight: raw.max_in_flight.filter(|n| *n > 0),
         tls: None,
+        observability: raw.observability.map(|o| o.resolve()),
     }
 }

@@ -42,9 +42,6 @@ pub(crate) struct RawPing {
 }
 
 pub(crate) fn resolve_api(reporter: &mut Reporter<'_>, raw: RawApi) -> ApiConfig {
-    if raw.debug == Some(true) {
-        reporter.at(0, &["api", "debug"], "not supported yet");
-    }
     let _ = raw.disable_dashboard_ad;
     let mut base_path = raw.base_path.unwrap_or_else(|| "/".to_string());
     if !base_path.starts_with('/') {
@@ -58,6 +55,7 @@ pub(crate) fn resolve_api(reporter: &mut Reporter<'_>, raw: RawApi) -> ApiConfig
         dashboard: raw.dashboard.unwrap_or(true),
         insecure: raw.insecure.unwrap_or(false),
         base_path,
+        debug: raw.debug.unwrap_or(false),
     }
 }
 
@@ -148,13 +146,18 @@ pub(crate) fn add_internal_routers(http: &mut HttpConfig, statics: &StaticConfig
         priority: Some(priority),
         max_in_flight: None,
         tls: None,
+        observability: None,
     };
     if let Some(api) = statics.api.as_ref().filter(|api| api.insecure) {
         let base = &api.base_path;
         http.routers.insert(
             "api@internal".to_string(),
             router(
-                format!("PathPrefix(`{base}api`)"),
+                if api.debug {
+                    format!("PathPrefix(`{base}api`) || PathPrefix(`{base}debug`)")
+                } else {
+                    format!("PathPrefix(`{base}api`)")
+                },
                 "api@internal",
                 TRAEFIK_ENTRY_POINT,
                 API_PRIORITY,

@@ -456,6 +456,7 @@ fn resolve_entry_points(reporter: &mut Reporter<'_>, entry: &Entry, parts: &mut 
                         opaque_ports: t.opaque_ports.unwrap_or_default(),
                         tproxy: t.tproxy.unwrap_or(false),
                     }),
+                observability: raw.observability.map(|o| o.resolve()).unwrap_or_default(),
             },
         );
     }

@@ -1,14 +1,14 @@
 //! Resolves the static key `tracing` (Traefik v3's shape and defaults) into
 //! [`super::model_observability::TracingConfig`]. Its presence turns tracing on, as in Traefik
-//! (`tracing: {}` exports to `https://localhost:4318`). Export over OTLP/gRPC is refused at its
-//! key ("not supported yet"): wasmgate exports over OTLP/HTTP only.
+//! (`tracing: {}` exports to `https://localhost:4318`). `otlp.grpc` exports over OTLP/gRPC
+//! instead, plaintext only (TLS there is refused as "not supported yet").
 
 use super::client_tls::resolve_client_tls;
 use super::model_observability::{
-    DEFAULT_OTLP_HTTP_ENDPOINT, DEFAULT_TRACING_SERVICE_NAME, OTLP_TRACES_PATH, OtlpHttpConfig,
-    TracingConfig,
+    DEFAULT_OTLP_GRPC_ENDPOINT, DEFAULT_OTLP_HTTP_ENDPOINT, DEFAULT_TRACING_SERVICE_NAME,
+    OTLP_TRACES_PATH, OtlpGrpcConfig, OtlpHttpConfig, TracingConfig,
 };
-use super::raw_tracing::{RawOtlpHttp, RawTracing};
+use super::raw_tracing::{RawOtlpGrpc, RawOtlpHttp, RawTracing};
 use crate::yaml::report::Reporter;
 
 /// `tracing` -> its settings; `None` after reporting a problem that leaves nothing to export to.
@@ -43,10 +43,15 @@ pub(crate) fn resolve_tracing(
     let mut resource_attributes = raw.global_attributes.unwrap_or_default();
     resource_attributes.extend(raw.resource_attributes.unwrap_or_default());
     let otlp = raw.otlp.unwrap_or_default();
-    if otlp.grpc.is_some() {
-        let reason = "not supported yet: wasmgate exports spans over OTLP/HTTP (otlp.http)";
-        reporter.at(0, &["tracing", "otlp", "grpc"], reason);
-    }
+    let otlp_grpc = match otlp.grpc {
+        None => None,
+        Some(_) if otlp.http.is_some() => {
+            let reason = "export over one of otlp.http and otlp.grpc, not both";
+            reporter.at(0, &["tracing", "otlp", "grpc"], reason);
+            None
+        }
+        Some(grpc) => Some(resolve_otlp_grpc(reporter, grpc)?),
+    };
     let otlp_http = resolve_otlp_http(reporter, otlp.http.unwrap_or_default())?;
     Some(TracingConfig {
         service_name: raw
@@ -59,6 +64,59 @@ pub(crate) fn resolve_tracing(
         captured_response_headers,
         safe_query_params: raw.safe_query_params,
         otlp_http,
+        otlp_grpc,
+    })
+}
+
+/// `otlp.grpc`: plaintext only (`insecure: true`); the endpoint `host:port` (or
+/// `http://host:port`), headers as metadata.
+fn resolve_otlp_grpc(reporter: &mut Reporter<'_>, raw: RawOtlpGrpc) -> Option<OtlpGrpcConfig> {
+    let mut ok = true;
+    if raw.tls.is_some() || raw.insecure != Some(true) {
+        let at: &[&str] = if raw.tls.is_some() {
+            &["tracing", "otlp", "grpc", "tls"]
+        } else {
+            &["tracing", "otlp", "grpc", "insecure"]
+        };
+        let reason = "not supported yet: TLS over otlp.grpc (set insecure: true for plaintext, \
+                      or export over otlp.http, which has tls)";
+        reporter.at(0, at, reason);
+        ok = false;
+    }
+    let text = raw
+        .endpoint
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_OTLP_GRPC_ENDPOINT.to_string());
+    let text = text.trim();
+    let with_scheme = if text.contains("://") {
+        text.to_string()
+    } else {
+        format!("http://{text}")
+    };
+    let endpoint = match with_scheme.parse::<http::Uri>() {
+        Ok(uri) if uri.scheme_str() == Some("http") && uri.authority().is_some() => uri,
+        _ => {
+            let at = ["tracing", "otlp", "grpc", "endpoint"];
+            reporter.at(
+                0,
+                &at,
+                format!("\"{text}\": not host:port or http://host:port"),
+            );
+            return None;
+        }
+    };
+    for (name, value) in &raw.headers {
+        let valid = http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+            && http::HeaderValue::from_str(value).is_ok();
+        if !valid {
+            let path = ["tracing", "otlp", "grpc", "headers", name.as_str()];
+            reporter.at(0, &path, "not a valid header name and value");
+            ok = false;
+        }
+    }
+    ok.then_some(OtlpGrpcConfig {
+        endpoint,
+        headers: raw.headers,
     })
 }
 
@@ -219,10 +277,26 @@ mod tests {
         for want in [
             "main.yml:4: tracing.sampleRate: 1.5 is not a fraction between 0 and 1",
             "main.yml:5: tracing.capturedRequestHeaders[0]: \"bad header\" is not a header name",
-            "main.yml:7: tracing.otlp.grpc: not supported yet",
         ] {
             assert!(all.contains(want), "missing {want:?} in:\n{all}");
         }
+        assert!(
+            all.contains("tracing.otlp.grpc.insecure: not supported yet: TLS over otlp.grpc"),
+            "{all}"
+        );
+        let text = format!(
+            "{HEAD}tracing:\n  otlp:\n    grpc: {{ endpoint: \"127.0.0.1:4317\", insecure: true }}\n"
+        );
+        let Some(t) = load_from_str("main.yml", &text)
+            .ok()
+            .and_then(|l| l.static_config.tracing)
+        else {
+            panic!("plaintext gRPC is accepted");
+        };
+        assert_eq!(
+            t.otlp_grpc.map(|g| g.endpoint.to_string()),
+            Some("http://127.0.0.1:4317/".to_string())
+        );
         let text = format!("{HEAD}tracing:\n  otlp:\n    http:\n      endpoint: ftp://collector\n");
         let all = errors_of(&text);
         let want = "main.yml:6: tracing.otlp.http.endpoint: \"ftp://collector\": the scheme must be http or https";

@@ -153,6 +153,9 @@ pub struct Subrequest {
     /// The plugin's body cap, within the grant's.
     pub max_body: usize,
     pub grant: Arc<OutboundGrant>,
+    /// Where its span goes (tracing on and the router traced): the span of the middleware
+    /// that recorded it. Set by the pipeline before sending.
+    pub trace: Option<crate::admin::trace::TraceParent>,
 }
 
 /// Why `send` refused (mapped onto the WIT's `send-error` by `outbound_import`).
@@ -255,6 +258,7 @@ pub fn check(grant: &Arc<OutboundGrant>, asked: Asked<'_>) -> Result<Subrequest,
         timeout,
         max_body,
         grant: grant.clone(),
+        trace: None,
     })
 }
 

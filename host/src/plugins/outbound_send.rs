@@ -11,6 +11,7 @@ use http::Request;
 use http_body_util::BodyExt;
 
 use super::outbound::{Subrequest, Target, scheme_and_authority};
+use crate::admin::trace::{AttemptSpan, TraceParent};
 use crate::lb::ServiceError;
 use crate::upstream::UpstreamProtocol;
 use crate::upstream::body::full;
@@ -36,12 +37,44 @@ pub type SubrequestResult = Result<Subresponse, SubrequestFailure>;
 
 impl Subrequest {
     /// Sends the subrequest and reads its response (bounded by the timeout and the body cap).
-    pub async fn send(self) -> SubrequestResult {
+    /// With tracing on (`trace` set), the exchange has its own client span under the
+    /// middleware's, whose context the destination receives as `traceparent`.
+    pub async fn send(mut self) -> SubrequestResult {
+        let span = self.start_span();
         let timeout = self.timeout;
-        match tokio::time::timeout(timeout, self.exchange()).await {
+        let result = match tokio::time::timeout(timeout, self.exchange()).await {
             Ok(result) => result,
             Err(_) => Err(SubrequestFailure::Timeout),
+        };
+        if let Some(span) = span {
+            span.finish(match &result {
+                Ok(answer) => Ok(answer.status),
+                Err(SubrequestFailure::Timeout) => Err("timeout"),
+                Err(SubrequestFailure::NoServer) => Err("no_server"),
+                Err(SubrequestFailure::Unreachable(_)) => Err("unreachable"),
+            });
         }
+        result
+    }
+
+    /// Opens the subrequest's span and injects its context into the headers; a service's load
+    /// balancer then hangs its attempt span under it (`trace` is left for `lb`).
+    fn start_span(&mut self) -> Option<AttemptSpan> {
+        let parent = self.trace.take()?;
+        let (server, uri) = match &self.target {
+            Target::Url(uri) => {
+                let server = scheme_and_authority(uri)
+                    .map(|(scheme, authority)| format!("{scheme}://{authority}"))
+                    .unwrap_or_default();
+                (server, uri.clone())
+            }
+            Target::Service(_, pq) => (String::new(), http::Uri::from(pq.clone())),
+        };
+        let span = parent.subrequest(&server, &self.method, &uri, &mut self.headers);
+        if matches!(self.target, Target::Service(..)) {
+            self.trace = Some(span.as_ref().map_or(parent, TraceParent::child_parent));
+        }
+        span
     }
 
     async fn exchange(self) -> SubrequestResult {
@@ -62,6 +95,9 @@ impl Subrequest {
             }
             Target::Service(service, pq) => {
                 *req.uri_mut() = http::Uri::from(pq);
+                if let Some(trace) = self.trace {
+                    req.extensions_mut().insert(trace);
+                }
                 service.forward(req).await.map_err(|e| match e {
                     ServiceError::NoServer => SubrequestFailure::NoServer,
                     other => SubrequestFailure::Unreachable(other.to_string()),

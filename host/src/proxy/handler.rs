@@ -26,7 +26,7 @@ use super::grpc_web::{Classified, GrpcWebCall};
 use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::snapshot::{Backend, NativeMiddlewares, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
-use crate::admin::trace::TraceParent;
+use crate::admin::trace::{RequestSpan, TraceParent};
 use crate::lb::breaker::Admission;
 use crate::plugins::CompressWith;
 use crate::plugins::bindings::completion::Ending;
@@ -66,6 +66,8 @@ pub struct Connection {
     /// entrypoint's plain connections, made anew for one with client certificates or an
     /// original destination.
     pub facts: Arc<ConnectionFacts>,
+    /// The entrypoint's `observability`: what a request matching no router records.
+    pub observability: crate::config::ObservabilityFlags,
 }
 
 /// Per-request timeouts of an entrypoint (`None`: no such timeout).
@@ -121,8 +123,12 @@ async fn handle_traced(
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
     let span = tracer.start_request(arrival(conn, &req));
-    let resp = handle_observed(runtime, conn, req, Some(span.parent())).await;
-    span.finish(resp.status().as_u16(), resp.headers());
+    let resp = handle_observed(runtime, conn, req, Some(&span)).await;
+    span.finish(
+        resp.status().as_u16(),
+        resp.headers(),
+        conn.observability.tracing,
+    );
     resp
 }
 
@@ -139,6 +145,7 @@ fn arrival<'a>(
         uri: req.uri(),
         version: req.version(),
         headers: req.headers(),
+        signals: conn.observability,
     }
 }
 
@@ -147,30 +154,33 @@ async fn handle_observed(
     runtime: Arc<Snapshot>,
     conn: &Connection,
     req: Request<Incoming>,
-    trace: Option<TraceParent>,
+    request_span: Option<&RequestSpan>,
 ) -> Response<ProxyBody> {
     match crate::admin::recorder() {
         None => {
             let mut seen = Seen {
-                trace,
+                request_span,
                 ..Seen::default()
             };
             handle_unrecorded(runtime, conn, req, &mut seen).await
         }
-        Some(recorder) => handle_recorded(recorder, runtime, conn, req, trace).await,
+        Some(recorder) => handle_recorded(recorder, runtime, conn, req, request_span).await,
     }
 }
 
 /// What the pipeline learnt about a request for the recorder: the route it matched, whether
 /// it reached the service, the upstream's status.
 #[derive(Default)]
-struct Seen {
+struct Seen<'a> {
     route: Option<(Arc<str>, crate::admin::RouteHandles)>,
     forwarded: bool,
     origin: Option<u16>,
     /// The server that answered, as the load balancer reported it.
     served: Option<crate::admin::ServedBy>,
-    /// The request's span (tracing on): the chain's and the upstream's spans go under it.
+    /// The request's server span (tracing on), opened once the router is known.
+    request_span: Option<&'a RequestSpan>,
+    /// Where the chain's and the upstream's spans go: the request's span, when tracing is on
+    /// and the router's `observability.tracing` too.
     trace: Option<TraceParent>,
     /// The chain's `on-complete` calls (some middleware asked): kept here, outside the
     /// request's future, so that they run however the exchange ends.
@@ -185,7 +195,7 @@ async fn handle_recorded(
     runtime: Arc<Snapshot>,
     conn: &Connection,
     req: Request<Incoming>,
-    trace: Option<TraceParent>,
+    request_span: Option<&RequestSpan>,
 ) -> Response<ProxyBody> {
     let (parts, body) = req.into_parts();
     if let Some((text, content_type)) = recorder.metrics_page(&conn.entrypoint, &parts) {
@@ -199,7 +209,7 @@ async fn handle_recorded(
     let req = Request::from_parts(parts, body);
     let mut exchange = crate::admin::Exchange::start(recorder, arrival(conn, &req));
     let mut seen = Seen {
-        trace,
+        request_span,
         ..Seen::default()
     };
     let resp = handle_unrecorded(runtime, conn, req, &mut seen).await;
@@ -218,7 +228,7 @@ async fn handle_unrecorded(
     runtime: Arc<Snapshot>,
     conn: &Connection,
     req: Request<Incoming>,
-    seen: &mut Seen,
+    seen: &mut Seen<'_>,
 ) -> Response<ProxyBody> {
     let method = req.method().clone();
     let uri = req.uri().clone();
@@ -277,7 +287,7 @@ async fn proxy(
     conn: &Connection,
     req: Request<Incoming>,
     policy: BodyPolicy,
-    seen: &mut Seen,
+    seen: &mut Seen<'_>,
 ) -> Result<Response<ProxyBody>, GatewayError> {
     let (mut parts, body) = req.into_parts();
     super::framing::check_request(&parts, conn.h2c_upgrade)?;
@@ -322,8 +332,12 @@ async fn proxy(
     if crate::admin::recorder().is_some() {
         seen.route = Some((target.router.clone(), target.observe.clone()));
     }
-    if let Some(trace) = &seen.trace {
-        trace.routed(&target.router, target.observe.service_name.as_ref());
+    if let Some(span) = seen.request_span {
+        seen.trace = span.open(
+            target.observe.signals.tracing,
+            &target.router,
+            target.observe.service_name.as_ref(),
+        );
     }
     // The matched router's `encodedCharacters` middleware, if any, overrides the entrypoint's.
     encoded.check(
@@ -425,7 +439,10 @@ async fn proxy(
             chain.note_entered(&state, completion);
         }
         match outcome {
-            RequestOutcome::Subrequest(sub) => {
+            RequestOutcome::Subrequest(mut sub) => {
+                if let Some(root) = &seen.trace {
+                    sub.trace = Some(chain.trace_parent(&state, root));
+                }
                 let answer = sub.send().await;
                 (head, outcome) = chain.resume_request(head, &mut state, answer);
             }
@@ -530,7 +547,10 @@ async fn proxy(
     let (mut head, mut resp_head, mut outcome) =
         chain.on_response_with_body(head, resp_head, &mut state, body_start);
     // A response hook's subrequest (e.g. `errors` fetching its page), awaited as above.
-    while let ResponseOutcome::Subrequest(sub) = outcome {
+    while let ResponseOutcome::Subrequest(mut sub) = outcome {
+        if let Some(root) = &seen.trace {
+            sub.trace = Some(chain.trace_parent(&state, root));
+        }
         let answer = sub.send().await;
         (head, resp_head, outcome) =
             chain.resume_response(head, resp_head, &mut state, body_start, answer);

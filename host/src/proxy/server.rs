@@ -33,6 +33,9 @@ pub struct Entrypoint {
     pub listener: TcpListener,
     /// `transparent`: connections redirected by iptables (original destination, detection).
     pub transparent: Option<Arc<crate::config::TransparentConfig>>,
+    /// `observability`: the signals of requests that no router with its own `observability`
+    /// claims (every signal on by default).
+    pub observability: crate::config::ObservabilityFlags,
 }
 
 impl Entrypoint {
@@ -68,12 +71,19 @@ impl Entrypoint {
             name: Arc::from(name),
             listener,
             transparent: None,
+            observability: Default::default(),
         })
     }
 
     /// Makes this a `transparent` entrypoint (see [`crate::config::TransparentConfig`]).
     pub fn with_transparent(mut self, config: Option<crate::config::TransparentConfig>) -> Self {
         self.transparent = config.map(Arc::new);
+        self
+    }
+
+    /// Gives this entrypoint its `observability` defaults.
+    pub fn with_observability(mut self, flags: crate::config::ObservabilityFlags) -> Self {
+        self.observability = flags;
         self
     }
 
@@ -151,6 +161,7 @@ impl Entrypoint {
                 forwarded_values: ForwardedValues::new(client, local.port(), false),
                 original_dst: None,
                 facts: facts.clone(),
+                observability: self.observability,
             };
             // The TLS side of the snapshot current at accept: certificates renewed by a reload
             // reach the connections accepted after it.

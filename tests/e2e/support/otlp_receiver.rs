@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -47,6 +47,9 @@ struct Received {
     spans: Vec<ReceivedSpan>,
     /// Export requests received, and what was wrong with any (path, content type, body).
     exports: usize,
+    /// Of those, over gRPC, and the request headers (metadata) they came with.
+    grpc_exports: usize,
+    metadata: Vec<(String, String)>,
     problems: Vec<String>,
 }
 
@@ -79,14 +82,19 @@ impl OtlpReceiver {
                                 .await
                                 .map(|b| b.to_bytes())
                                 .unwrap_or_default();
+                            let grpc = is_grpc(&parts);
                             record(&store, &parts, &bytes);
                             notify.notify_waiters();
-                            let mut resp = Response::new(Full::new(Bytes::new()));
-                            resp.headers_mut().insert(
-                                http::header::CONTENT_TYPE,
-                                http::HeaderValue::from_static("application/x-protobuf"),
-                            );
-                            Ok::<_, Infallible>(resp)
+                            Ok::<_, Infallible>(if grpc {
+                                grpc_ok()
+                            } else {
+                                let mut resp = Response::new(Reply::plain());
+                                resp.headers_mut().insert(
+                                    http::header::CONTENT_TYPE,
+                                    http::HeaderValue::from_static("application/x-protobuf"),
+                                );
+                                resp
+                            })
                         }
                     });
                     let _ = auto::Builder::new(TokioExecutor::new())
@@ -114,6 +122,21 @@ impl OtlpReceiver {
 
     pub fn exports(&self) -> usize {
         self.received.lock().unwrap().exports
+    }
+
+    /// Exports received over gRPC.
+    pub fn grpc_exports(&self) -> usize {
+        self.received.lock().unwrap().grpc_exports
+    }
+
+    /// The value of metadata (request header) `name` on a gRPC export, if any came with it.
+    pub fn metadata(&self, name: &str) -> Option<String> {
+        let received = self.received.lock().unwrap();
+        received
+            .metadata
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// What was wrong with the exports received (must be empty).
@@ -148,10 +171,78 @@ impl Drop for OtlpReceiver {
     }
 }
 
+/// The gRPC method an OTLP/gRPC exporter calls.
+const GRPC_EXPORT: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+fn is_grpc(parts: &http::request::Parts) -> bool {
+    parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// A unary gRPC success: an empty `ExportTraceServiceResponse` (a zero-length message) and
+/// `grpc-status: 0` in the trailers.
+fn grpc_ok() -> Response<Reply> {
+    let mut trailers = http::HeaderMap::new();
+    trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+    let mut resp = Response::new(Reply {
+        data: Some(Bytes::from_static(&[0, 0, 0, 0, 0])),
+        trailers: Some(trailers),
+    });
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/grpc"),
+    );
+    resp
+}
+
+/// The receiver's answer body: data, then trailers (gRPC), each optional.
+pub struct Reply {
+    data: Option<Bytes>,
+    trailers: Option<http::HeaderMap>,
+}
+
+impl Reply {
+    fn plain() -> Reply {
+        Reply {
+            data: None,
+            trailers: None,
+        }
+    }
+}
+
+impl http_body::Body for Reply {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        let frame = match (self.data.take(), self.trailers.take()) {
+            (Some(data), trailers) => {
+                self.trailers = trailers;
+                Some(Ok(http_body::Frame::data(data)))
+            }
+            (None, Some(trailers)) => Some(Ok(http_body::Frame::trailers(trailers))),
+            (None, None) => None,
+        };
+        std::task::Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none() && self.trailers.is_none()
+    }
+}
+
 fn record(store: &Mutex<Received>, parts: &http::request::Parts, body: &[u8]) {
     let mut received = store.lock().unwrap();
     received.exports += 1;
-    if parts.method != http::Method::POST || parts.uri.path() != "/v1/traces" {
+    let grpc = is_grpc(parts);
+    let path = if grpc { GRPC_EXPORT } else { "/v1/traces" };
+    if parts.method != http::Method::POST || parts.uri.path() != path {
         let problem = format!("{} {}", parts.method, parts.uri);
         received.problems.push(problem);
     }
@@ -160,11 +251,37 @@ fn record(store: &Mutex<Received>, parts: &http::request::Parts, body: &[u8]) {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if content_type != "application/x-protobuf" {
+    if !grpc && content_type != "application/x-protobuf" {
         received
             .problems
             .push(format!("content-type {content_type:?}"));
     }
+    if grpc {
+        received.grpc_exports += 1;
+        received.metadata.extend(
+            parts
+                .headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string()))),
+        );
+    }
+    // A gRPC message: 1 byte "compressed" (0), 4 bytes big-endian length, the message.
+    let body = match grpc {
+        false => body,
+        true => match body {
+            [0, a, b, c, d, rest @ ..]
+                if u32::from_be_bytes([*a, *b, *c, *d]) as usize == rest.len() =>
+            {
+                rest
+            }
+            _ => {
+                received
+                    .problems
+                    .push("not one uncompressed gRPC message".to_string());
+                return;
+            }
+        },
+    };
     let request = match ExportTraceServiceRequest::decode(body) {
         Ok(r) => r,
         Err(e) => {

@@ -53,6 +53,8 @@ pub struct RouterFacts<'a> {
     pub entry_points: &'a [String],
     pub priority: Option<i64>,
     pub tls: Option<Value>,
+    /// The router's own `observability`, when it has one.
+    pub observability: Option<Value>,
 }
 
 /// A router's document (`entryPoints`, `middlewares`, `service`, `rule`, `priority`, `tls`,
@@ -94,6 +96,9 @@ pub fn router_document(
     }
     if let Some(tls) = router.tls {
         doc.insert("tls".into(), tls);
+    }
+    if let Some(observability) = router.observability {
+        doc.insert("observability".into(), observability);
     }
     doc.insert("using".into(), json!(using));
     let doc = finish(doc, &name);

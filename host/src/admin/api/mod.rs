@@ -96,6 +96,8 @@ pub struct Internals {
     model: Option<ApiModel>,
     base_path: String,
     dashboard: bool,
+    /// `api.debug`: `<basePath>debug/vars` is served.
+    debug: bool,
     ping_terminating_status: u16,
     status: Arc<dyn ServerStatus>,
 }
@@ -109,6 +111,7 @@ impl Internals {
         plugins: Vec<serde_json::Value>,
     ) -> Internals {
         let statics = &config.static_config;
+        super::runtime_figures::mark_started();
         Internals {
             model: statics
                 .api
@@ -119,6 +122,7 @@ impl Internals {
                 .as_ref()
                 .map_or_else(|| "/".to_string(), |api| api.base_path.clone()),
             dashboard: statics.api.as_ref().is_some_and(|api| api.dashboard),
+            debug: statics.api.as_ref().is_some_and(|api| api.debug),
             ping_terminating_status: statics
                 .ping
                 .as_ref()
@@ -172,12 +176,30 @@ impl Internals {
             InternalService::Dashboard if self.dashboard => {
                 dashboard::answer(&self.base_path, uri.path())
             }
+            InternalService::Api if self.debug_path(uri) => {
+                if uri.path() == format!("{}debug/vars", self.base_path) {
+                    InternalReply::json(StatusCode::OK, &super::runtime_figures::document())
+                } else {
+                    InternalReply::not_found("debug page (only debug/vars is served; no pprof)")
+                }
+            }
             InternalService::Api => match &self.model {
                 Some(model) => model.answer(&self.base_path, uri, self.status.as_ref()),
                 None => InternalReply::not_found("api"),
             },
             InternalService::Dashboard | InternalService::Noop => InternalReply::not_found("page"),
         }
+    }
+}
+
+impl Internals {
+    /// Under `<basePath>debug/` with `api.debug` on.
+    fn debug_path(&self, uri: &Uri) -> bool {
+        self.debug
+            && uri
+                .path()
+                .strip_prefix(self.base_path.as_str())
+                .is_some_and(|rest| rest == "debug" || rest.starts_with("debug/"))
     }
 }
 
@@ -199,6 +221,7 @@ mod tests {
             model: None,
             base_path: "/".to_string(),
             dashboard: false,
+            debug: false,
             ping_terminating_status: 204,
             status: Arc::new(NoServers),
         };

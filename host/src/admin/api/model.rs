@@ -51,6 +51,18 @@ impl ApiModel {
                     .tls
                     .as_ref()
                     .map(|tls| json!({ "options": tls.options_name() })),
+                observability: router.observability.map(|o| {
+                    let verbosity = match o.trace_verbosity {
+                        crate::config::TraceVerbosity::Minimal => "minimal",
+                        crate::config::TraceVerbosity::Detailed => "detailed",
+                    };
+                    json!({
+                        "accessLogs": o.access_logs,
+                        "metrics": o.metrics,
+                        "tracing": o.tracing,
+                        "traceVerbosity": verbosity,
+                    })
+                }),
             };
             let (name, doc) = router_document(facts, &all_entry_points, &mut used_by);
             routers.insert(name, doc);

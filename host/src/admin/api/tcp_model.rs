@@ -32,6 +32,7 @@ impl TcpDocuments {
                 tls: router.tls.as_ref().map(
                     |tls| json!({ "passthrough": tls.passthrough, "options": tls.options_name() }),
                 ),
+                observability: None,
             };
             let (name, doc) = router_document(facts, all_entry_points, &mut used_by);
             routers.insert(name, doc);

@@ -29,6 +29,7 @@ impl UdpDocuments {
                 entry_points: &router.entry_points,
                 priority: None,
                 tls: None,
+                observability: None,
             };
             let (name, mut doc) = router_document(facts, udp_entry_points, &mut used_by);
             // A UDP router has no rule (Traefik's UDPRouter has none).

@@ -1,6 +1,7 @@
 //! Tracing (static `tracing`): OpenTelemetry spans per request, middleware and upstream
 //! attempt (`spans`), W3C trace-context extracted from requests and injected into upstream
-//! requests (`carrier`), exported over OTLP/HTTP in batches off the request path (`export`).
+//! requests (`carrier`), exported over OTLP/HTTP (or plaintext OTLP/gRPC) in batches off the
+//! request path (`export`).
 //!
 //! Off unless the static config has `tracing`: then [`install`] is never called, [`tracer`]
 //! answers `None` (one `OnceLock` read), and the pipeline builds no span, parses no header and
@@ -36,6 +37,9 @@ pub struct Tracer {
     captured_request: Box<[Captured]>,
     captured_response: Box<[Captured]>,
     safe_query: Box<[String]>,
+    /// `sampleRate`: a new trace at 0 is never recorded (the request's attributes are then not
+    /// gathered).
+    sample_rate: f64,
     export: Arc<export::ExportTask>,
 }
 
@@ -57,20 +61,25 @@ pub fn install(config: &TracingConfig, client: Arc<dyn HttpClient>) -> Result<()
     if TRACER.get().is_some() {
         return Err(TraceSetupError::Installed);
     }
-    let headers: HashMap<String, String> = config
-        .otlp_http
-        .headers
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let mut exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(Protocol::HttpBinary)
-        .with_endpoint(config.otlp_http.endpoint.to_string())
-        .with_headers(headers)
-        .with_shared_http_client(client)
-        .build()
-        .map_err(|e| TraceSetupError::Exporter(e.to_string()))?;
+    let mut exporter = match &config.otlp_grpc {
+        Some(grpc) => grpc_exporter(grpc)?,
+        None => {
+            let headers: HashMap<String, String> = config
+                .otlp_http
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(Protocol::HttpBinary)
+                .with_endpoint(config.otlp_http.endpoint.to_string())
+                .with_headers(headers)
+                .with_shared_http_client(client)
+                .build()
+                .map_err(|e| TraceSetupError::Exporter(e.to_string()))?
+        }
+    };
     let resource = Resource::builder()
         .with_service_name(config.service_name.clone())
         .with_attributes([KeyValue::new("service.version", env!("CARGO_PKG_VERSION"))])
@@ -99,9 +108,36 @@ pub fn install(config: &TracingConfig, client: Arc<dyn HttpClient>) -> Result<()
             &config.captured_response_headers,
         ),
         safe_query: config.safe_query_params.clone().into_boxed_slice(),
+        sample_rate: config.sample_rate,
         export,
     };
     TRACER.set(tracer).map_err(|_| TraceSetupError::Installed)
+}
+
+/// The OTLP/gRPC exporter of `tracing.otlp.grpc` (plaintext; tonic's own HTTP/2 channel,
+/// connected on first export). Start-up, inside the tokio runtime.
+fn grpc_exporter(
+    grpc: &crate::config::OtlpGrpcConfig,
+) -> Result<opentelemetry_otlp::SpanExporter, TraceSetupError> {
+    use opentelemetry_otlp::WithTonicConfig;
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in &grpc.headers {
+        // Checked at load.
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    let metadata = opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers);
+    let endpoint = grpc.endpoint.to_string();
+    opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint.trim_end_matches('/'))
+        .with_metadata(metadata)
+        .build()
+        .map_err(|e| TraceSetupError::Exporter(e.to_string()))
 }
 
 /// The tracer, when tracing is on. Per request: one atomic load.

@@ -19,11 +19,11 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use http::HeaderMap;
-use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, KeyValue, Value};
 
 use super::Tracer;
@@ -37,31 +37,47 @@ pub struct TraceParent {
     cx: Context,
 }
 
-/// The server span of one request.
+/// The server span of one request. Opened once the request is routed, when its router's
+/// `observability.tracing` allows ([`RequestSpan::open`]), or when it ends for a request no
+/// router took (the entrypoint's `observability.tracing` decides); it starts at the request's
+/// arrival either way.
 pub struct RequestSpan {
     tracer: &'static Tracer,
-    cx: Context,
+    incoming: Context,
+    started: SystemTime,
+    /// The arrival's attributes, taken by the span when it opens (empty when the sampler is
+    /// known to drop it: an unsampled parent, or `sampleRate: 0` for a new trace).
+    attrs: Mutex<Vec<KeyValue>>,
+    /// Set once: the span's context, or `None` when the router's `tracing` is off.
+    opened: OnceLock<Option<Context>>,
 }
 
 impl Tracer {
-    /// Starts the request's server span under the client's trace context, if it sent one.
+    /// Reads the client's trace context and the request's attributes; the span itself is
+    /// opened once the router is known.
     pub fn start_request(&'static self, a: Arrival<'_>) -> RequestSpan {
         let incoming = opentelemetry::propagation::TextMapPropagator::extract_with_context(
             &self.propagator,
             &Context::new(),
             &HeaderExtractor(a.headers),
         );
-        let builder = self
-            .sdk
-            .span_builder("EntryPoint")
-            .with_kind(SpanKind::Server);
-        let mut span = self.sdk.build_with_context(builder, &incoming);
-        if span.is_recording() {
-            span.set_attributes(self.server_attributes(&a));
-        }
+        let parent = incoming.span().span_context().clone();
+        let dropped = if parent.is_valid() {
+            !parent.is_sampled()
+        } else {
+            self.sample_rate <= 0.0
+        };
+        let attrs = if dropped {
+            Vec::new()
+        } else {
+            self.server_attributes(&a)
+        };
         RequestSpan {
             tracer: self,
-            cx: incoming.with_span(span),
+            incoming,
+            started: SystemTime::now(),
+            attrs: Mutex::new(attrs),
+            opened: OnceLock::new(),
         }
     }
 
@@ -118,16 +134,58 @@ impl Tracer {
 }
 
 impl RequestSpan {
-    /// Where the route's middleware and upstream spans go.
-    pub fn parent(&self) -> TraceParent {
-        TraceParent {
-            cx: self.cx.clone(),
-        }
+    /// The request matched `router` (leading to `service`): opens the span when `tracing` (the
+    /// router's `observability.tracing`) is on and returns where the route's middleware and
+    /// upstream spans go; `None` when it is off. Once per request, after routing.
+    pub fn open(
+        &self,
+        tracing: bool,
+        router: &Arc<str>,
+        service: Option<&Arc<str>>,
+    ) -> Option<TraceParent> {
+        let cx = self
+            .opened
+            .get_or_init(|| tracing.then(|| self.build(Some((router, service)))));
+        cx.as_ref().map(|cx| TraceParent { cx: cx.clone() })
     }
 
-    /// Ends the span with the response's status (5xx: error, as Traefik's server spans).
-    pub fn finish(self, status: u16, headers: &HeaderMap) {
-        let span = self.cx.span();
+    fn build(&self, route: Option<(&Arc<str>, Option<&Arc<str>>)>) -> Context {
+        let tracer = self.tracer;
+        let mut attrs = std::mem::take(
+            &mut *self
+                .attrs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if let Some((router, service)) = route
+            && !attrs.is_empty()
+        {
+            attrs.push(KeyValue::new("traefik.router.name", router.clone()));
+            if let Some(service) = service {
+                attrs.push(KeyValue::new("traefik.service.name", service.clone()));
+            }
+        }
+        let builder = tracer
+            .sdk
+            .span_builder("EntryPoint")
+            .with_kind(SpanKind::Server)
+            .with_start_time(self.started)
+            .with_attributes(attrs);
+        let span = tracer.sdk.build_with_context(builder, &self.incoming);
+        self.incoming.with_span(span)
+    }
+
+    /// Ends the span with the response's status (5xx: error, as Traefik's server spans). A
+    /// request no router took opens its span here when `unrouted_tracing` (the entrypoint's
+    /// `observability.tracing`) is on.
+    pub fn finish(&self, status: u16, headers: &HeaderMap, unrouted_tracing: bool) {
+        let opened = self
+            .opened
+            .get_or_init(|| unrouted_tracing.then(|| self.build(None)));
+        let Some(cx) = opened else {
+            return;
+        };
+        let span = cx.span();
         if span.is_recording() {
             let mut attrs = vec![KeyValue::new(
                 "http.response.status_code",
@@ -194,18 +252,6 @@ impl TraceParent {
         self.cx.span().is_recording()
     }
 
-    /// The request matched `router`, which leads to `service` (on the request's span, before
-    /// any child is made).
-    pub fn routed(&self, router: &std::sync::Arc<str>, service: Option<&std::sync::Arc<str>>) {
-        let span = self.cx.span();
-        if span.is_recording() {
-            span.set_attribute(KeyValue::new("traefik.router.name", router.clone()));
-            if let Some(service) = service {
-                span.set_attribute(KeyValue::new("traefik.service.name", service.clone()));
-            }
-        }
-    }
-
     /// Starts a middleware's span under this one.
     pub fn middleware(&self, labels: &MiddlewareLabels) -> Option<MiddlewareSpan> {
         let tracer = super::tracer()?;
@@ -225,6 +271,34 @@ impl TraceParent {
     /// client's.
     /// Unsampled: no span; the headers carry this parent's context.
     pub fn attempt(&self, server: &str, parts: &mut http::request::Parts) -> Option<AttemptSpan> {
+        let (method, uri) = (&parts.method, &parts.uri);
+        self.client_span("ReverseProxy", server, method, uri, &mut parts.headers)
+    }
+
+    /// Starts the span of a plugin's subrequest (`outbound-http`, e.g. forwardAuth's call to
+    /// the auth server) to `server` + `uri` and puts its context on `headers`, as
+    /// [`TraceParent::attempt`] does. A subrequest to a service gets its load balancer's
+    /// attempt span under this one.
+    pub fn subrequest(
+        &self,
+        server: &str,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &mut HeaderMap,
+    ) -> Option<AttemptSpan> {
+        self.client_span("Subrequest", server, method, uri, headers)
+    }
+
+    /// A client span named `name` under this parent, its context injected into `headers`
+    /// (this parent's when the trace is not recorded: then no span).
+    fn client_span(
+        &self,
+        name: &'static str,
+        server: &str,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &mut HeaderMap,
+    ) -> Option<AttemptSpan> {
         let tracer = super::tracer()?;
         let inject = |cx: &Context, headers: &mut HeaderMap| {
             opentelemetry::propagation::TextMapPropagator::inject_context(
@@ -234,10 +308,9 @@ impl TraceParent {
             );
         };
         if !self.is_recording() {
-            inject(&self.cx, &mut parts.headers);
+            inject(&self.cx, headers);
             return None;
         }
-        let (method, uri) = (&parts.method, &parts.uri);
         let mut attrs = Vec::with_capacity(8);
         attrs.push(KeyValue::new("http.request.method", method_value(method)));
         let query = uri
@@ -263,13 +336,20 @@ impl TraceParent {
         }
         let builder = tracer
             .sdk
-            .span_builder("ReverseProxy")
+            .span_builder(name)
             .with_kind(SpanKind::Client)
             .with_attributes(attrs);
         let span = tracer.sdk.build_with_context(builder, &self.cx);
         let cx = self.cx.with_span(span);
-        inject(&cx, &mut parts.headers);
+        inject(&cx, headers);
         Some(AttemptSpan { cx })
+    }
+
+    /// This place's context, to put on a request for a layer below (`lb` reads it).
+    pub fn child_parent(span: &AttemptSpan) -> TraceParent {
+        TraceParent {
+            cx: span.cx.clone(),
+        }
     }
 }
 

@@ -58,7 +58,7 @@ fn unknown_keys_are_named_with_their_line() {
     assert_eq!(
         errors("err_unknown_key.yml"),
         [
-            "src/config/testdata/err_unknown_key.yml:8: http.routers.api.servce: unknown key \"servce\" (allowed: rule, service, entryPoints, middlewares, priority, maxInFlight, tls, ruleSyntax)",
+            "src/config/testdata/err_unknown_key.yml:8: http.routers.api.servce: unknown key \"servce\" (allowed: rule, service, entryPoints, middlewares, priority, maxInFlight, tls, ruleSyntax, observability)",
             "src/config/testdata/err_unknown_key.yml:15: http.services.svc.loadBalancer.servers[0].wieght: unknown key \"wieght\" (allowed: url, weight, preservePath)",
         ]
     );
@@ -210,4 +210,16 @@ fn error_at_locates_keys_for_other_modules() {
     );
     let sorted = config.errors_in_source_order(vec![plugin.clone(), rule.clone()]);
     assert_eq!(sorted.0, [rule, plugin]);
+}
+
+#[test]
+fn an_unknown_trace_verbosity_is_located() {
+    let found = errors("err_router_observability.yml");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(
+            "src/config/testdata/err_router_observability.yml:9: http.routers.own.observability.traceVerbosity:"
+        ) && found[0].contains("verbose"),
+        "{found:?}"
+    );
 }

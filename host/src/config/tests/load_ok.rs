@@ -59,6 +59,7 @@ fn reference_example_loads_with_every_value() {
             priority: Some(10),
             max_in_flight: None,
             tls: None,
+            observability: None,
         }
     );
     let lb = load_balancer(http.services.get("api-svc"));
@@ -235,4 +236,31 @@ fn durations_sizes_and_plugin_config_values() {
         json_of(middleware),
         json!({"id": 12, "ratio": 0.5, "on": true, "nothing": null, "name": "12", "list": ["a", 1]})
     );
+}
+
+#[test]
+fn router_observability_is_its_own_block_else_none_and_entry_points_keep_their_defaults() {
+    use crate::config::{ObservabilityFlags, TraceVerbosity};
+    let config = loaded("router_observability.yml");
+    let eps = &config.static_config.entry_points;
+    assert_eq!(eps["web"].observability, ObservabilityFlags::default());
+    assert_eq!(
+        eps["side"].observability,
+        ObservabilityFlags {
+            access_logs: false,
+            tracing: false,
+            ..ObservabilityFlags::default()
+        }
+    );
+    let routers = &config.dynamic.http.routers;
+    assert_eq!(
+        routers["own"].observability,
+        Some(ObservabilityFlags {
+            access_logs: true,
+            metrics: false,
+            tracing: true,
+            trace_verbosity: TraceVerbosity::Detailed,
+        })
+    );
+    assert_eq!(routers["inherits"].observability, None);
 }

@@ -39,6 +39,26 @@ impl AcmeCertificates {
             }
             map
         });
+        self.publish();
+    }
+
+    /// Shows every certificate held now in `traefik_tls_certs_not_after` (each once, however
+    /// many names it serves). After each change: issuances are rare.
+    fn publish(&self) {
+        let map = self.by_name.load();
+        let mut keys: Vec<&Arc<CertifiedKey>> = Vec::new();
+        for key in map.values() {
+            if !keys.iter().any(|k| Arc::ptr_eq(k, key)) {
+                keys.push(key);
+            }
+        }
+        let mut certs: Vec<_> = keys
+            .iter()
+            .filter_map(|k| k.end_entity_cert().ok())
+            .filter_map(|der| crate::tls::served_certificates::describe(der))
+            .collect();
+        certs.sort_by(|a, b| (&a.cn, &a.serial).cmp(&(&b.cn, &b.serial)));
+        crate::admin::published::publish_acme_certificates(certs);
     }
 }
 
