@@ -118,6 +118,7 @@ def measure_one(p: Proxy, scenario: Scenario, features: list[str], conns: int, m
         "proxy_core_all": procstat.busy_between(c0, c1, PROXY_CORE),
         "load_core_all": procstat.busy_between(c0, c1, LOAD_CORE),
         "rss_kib": rss,
+        "load1": os.getloadavg()[0],
         "non_2xx": res.non_2xx,
         "socket_errors": res.socket_errors,
         "admitted_rps": (res.requests - res.non_2xx) / res.seconds if res.seconds else 0.0,
@@ -211,12 +212,14 @@ def main() -> int:
 
     info = {
         "stamp": stamp,
+        # Only a release run of every scenario and contender replaces latest.md.
+        "complete": PROFILE == "release" and not args.scenarios and not args.contenders,
         "mode": asdict(m) | {"scenarios": [s.id for s in m.scenarios]},
         "command_line": args.command_line,
         "machine": machine.describe(REPO),
         "load_before": machine.load_average(),
         "versions": {p.name: p.version() for p in proxies}
-        | {"wasmgate revision": machine.git_revision(REPO)}
+        | {"wasmgate revision": machine.git_revision(REPO), "wasmgate cargo profile": PROFILE}
         | machine.tool_versions(REPO),
     }
 

@@ -340,7 +340,11 @@ def write(out_dir: Path, stamp: str, info: dict, results: list[dict], scenarios:
         lines += [f"### {s.title}", "", *_per_contender(info, results, s, conns_list, names), ""]
     lines += ["## Machine", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info["machine"].items()]
-    lines += [f"| load average before / after | {info['load_before']} / {info['load_after']} |", ""]
+    lines += [f"| load average before / after | {info['load_before']} / {info['load_after']} |"]
+    loads = [r["load1"] for r in results if "load1" in r]
+    if loads:
+        lines += [f"| load average (1 min) during the runs | {min(loads):.1f}–{max(loads):.1f} (median {sorted(loads)[len(loads) // 2]:.1f}) |"]
+    lines += [""]
     lines += ["## Versions", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info["versions"].items()]
     lines += ["", "## What each contender did", ""]
@@ -375,6 +379,10 @@ def write(out_dir: Path, stamp: str, info: dict, results: list[dict], scenarios:
     text = "\n".join(lines)
     md = out_dir / f"{stamp}.md"
     md.write_text(text.replace("](PNG)", f"]({png.name})"))
+    if not info.get("complete", True):
+        # A subset of scenarios or contenders, or not the release build: latest.md stays the
+        # last complete run.
+        return [md, png]
     latest_png = out_dir / "latest.png"
     shutil.copyfile(png, latest_png)
     latest = out_dir / "latest.md"
