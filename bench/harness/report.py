@@ -232,6 +232,8 @@ def _per_contender(info, results, s: Scenario, conns_list, proxies) -> list[str]
     for c in conns_list:
         for p in proxies:
             why = _why_not(info, results, s.id, p)
+            if why and s.guard and p != US:
+                continue  # wasmgate-only: no row for the others
             if why:
                 rows.append(f"| {c} | {LABEL[p]} | n/a ({why}) |||||||||||| ")
                 continue
