@@ -7,7 +7,7 @@
 #
 # Further options (rounds, durations, a subset of scenarios or contenders) and the list of
 # scenarios: --help. WASMGATE_BENCH_PROFILE=bench-fast builds and measures the bench-fast cargo
-# profile (release without LTO) instead of release.
+# profile (release without LTO) instead of release; WASMGATE_BENCH_PORT_OFFSET=N moves every port by N.
 # Installs what it needs (bench/setup.sh), builds wasmgate and the bench upstream in release
 # mode, then writes bench/results/<timestamp>.md + .png and latest.md + latest.png
 # (quick mode: bench/results/quick/, not meant to be committed).

@@ -5,6 +5,7 @@ what it has and the report says what was missing (never faked), or does not run 
 the missing part is the point of the scenario (the rate limit in (c)).
 """
 
+import os
 from dataclasses import dataclass, field
 
 USER = "bench"
@@ -30,7 +31,11 @@ ECHO_BYTES = 16 * 1024
 TLS_SUITE = "TLS_AES_128_GCM_SHA256"
 TLS_GROUP = "X25519"
 
-UPSTREAM_PORT = 9100
+# WASMGATE_BENCH_PORT_OFFSET=N moves every port by N (the upstream's 9100, the proxies' 8301-8304):
+# two benchmarks of different worktrees on one machine then do not take each other's ports (their
+# figures still disturb each other: the cores are shared).
+PORT_OFFSET = int(os.environ.get("WASMGATE_BENCH_PORT_OFFSET", "0"))
+UPSTREAM_PORT = 9100 + PORT_OFFSET
 PROXY_CORE = 0
 LOAD_CORE = 1
 

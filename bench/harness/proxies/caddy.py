@@ -5,7 +5,7 @@ crypto/tls; no raw TCP proxy (that is the separate layer4 plugin, not in the sta
 import subprocess
 from pathlib import Path
 
-from plan import PASSWORD, RESPONSE_HEADER, TLS_GROUP, UPSTREAM_PORT, USER, Scenario
+from plan import PASSWORD, PORT_OFFSET, RESPONSE_HEADER, TLS_GROUP, UPSTREAM_PORT, USER, Scenario
 from proxies.base import Proxy
 
 POOL = 512
@@ -13,7 +13,7 @@ POOL = 512
 
 class Caddy(Proxy):
     name = "caddy"
-    port = 8303
+    port = 8303 + PORT_OFFSET
 
     def __init__(self, workdir: Path, binary: Path):
         super().__init__(workdir)

@@ -5,13 +5,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from plan import PASSWORD, RESPONSE_HEADER, TLS_GROUP, TLS_SUITE, UPSTREAM_PORT, USER, Scenario
+from plan import PASSWORD, PORT_OFFSET, RESPONSE_HEADER, TLS_GROUP, TLS_SUITE, UPSTREAM_PORT, USER, Scenario
 from proxies.base import Proxy, sha1_b64
 
 
 class Haproxy(Proxy):
     name = "haproxy"
-    port = 8302
+    port = 8302 + PORT_OFFSET
 
     def binary(self) -> str:
         return shutil.which("haproxy") or "/usr/sbin/haproxy"

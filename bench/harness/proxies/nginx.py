@@ -5,7 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from plan import PASSWORD, RESPONSE_HEADER, TLS_GROUP, TLS_SUITE, UPSTREAM_PORT, USER, Scenario
+from plan import PASSWORD, PORT_OFFSET, RESPONSE_HEADER, TLS_GROUP, TLS_SUITE, UPSTREAM_PORT, USER, Scenario
 from proxies.base import Proxy, sha1_b64
 
 POOL = 512
@@ -14,7 +14,7 @@ STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 
 class Nginx(Proxy):
     name = "nginx"
-    port = 8301
+    port = 8301 + PORT_OFFSET
 
     def binary(self) -> str:
         return shutil.which("nginx") or "/usr/sbin/nginx"

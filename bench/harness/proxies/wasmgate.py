@@ -11,6 +11,7 @@ from plan import (
     GUARD_KEY,
     GUARD_USER,
     PASSWORD,
+    PORT_OFFSET,
     RESPONSE_HEADER,
     TLS_GROUP,
     TLS_SUITE,
@@ -55,7 +56,7 @@ def guard_component(lang: str) -> Path:
 
 class Wasmgate(Proxy):
     name = "wasmgate"
-    port = 8304
+    port = 8304 + PORT_OFFSET
 
     def __init__(self, workdir: Path, binary: Path):
         super().__init__(workdir)
