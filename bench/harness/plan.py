@@ -5,6 +5,7 @@ what it has and the report says what was missing (never faked), or does not run 
 the missing part is the point of the scenario (the rate limit in (c)).
 """
 
+import os
 from dataclasses import dataclass, field
 
 USER = "bench"
@@ -17,7 +18,24 @@ RATE_BURST = 100
 
 RESPONSE_HEADER = "X-Bench-Proxy"
 
-UPSTREAM_PORT = 9100
+# The guard plugin's scenarios (examples/rust-plugin, examples/js-plugin: the same API-key guard):
+# every request carries a good key, so each one runs the guard's check and header edits.
+GUARD_HEADER = "x-api-key"
+GUARD_USER = "alice"
+GUARD_KEY = "alice-secret-key"
+
+# Bytes each way per request in the TCP passthrough scenario (a POST to the upstream's /echo).
+ECHO_BYTES = 16 * 1024
+# TLS in (e) and (f), the same for every contender: TLS 1.3 only, one suite, one key exchange
+# group, one ECDSA P-256 certificate generated for the run (certs.py).
+TLS_SUITE = "TLS_AES_128_GCM_SHA256"
+TLS_GROUP = "X25519"
+
+# WASMGATE_BENCH_PORT_OFFSET=N moves every port by N (the upstream's 9100, the proxies' 8301-8304):
+# two benchmarks of different worktrees on one machine then do not take each other's ports (their
+# figures still disturb each other: the cores are shared).
+PORT_OFFSET = int(os.environ.get("WASMGATE_BENCH_PORT_OFFSET", "0"))
+UPSTREAM_PORT = 9100 + PORT_OFFSET
 PROXY_CORE = 0
 LOAD_CORE = 1
 
@@ -33,11 +51,25 @@ class Scenario:
     # Requests admitted at once above the average rate (nginx's `burst`, Traefik's `burst`).
     burst: int = 0
     keepalive: bool = True
+    # Clients speak HTTPS to the proxy (TLS terminated there; the upstream stays plain HTTP).
+    tls: bool = False
+    # The proxy forwards raw TCP (no HTTP parsing); with `echo_bytes` wrk POSTs that many bytes to
+    # the upstream's /echo, which sends them back.
+    tcp: bool = False
+    echo_bytes: int = 0
+    # The guard plugin in this language ("rs" or "js") on the route: a wasmgate-only scenario.
+    guard: str | None = None
     # The feature without which a contender does not run this scenario at all.
     essential: str | None = None
 
     def features(self) -> list[str]:
         out = []
+        if self.tls:
+            out.append("tls")
+        if self.tcp:
+            out.append("tcp")
+        if self.guard:
+            out.append(f"guard-{self.guard}")
         if self.rate is not None:
             out.append("rate")
         if self.auth:
@@ -69,6 +101,24 @@ SCENARIOS = [
         essential="rate",
     ),
     Scenario("d", "(d) keep-alive off (new connection per request), 1 KiB", keepalive=False),
+    Scenario("e", "(e) HTTPS keep-alive, TLS 1.3, ECDSA P-256, 1 KiB", tls=True, essential="tls"),
+    Scenario(
+        "f",
+        "(f) HTTPS, a new TLS connection per request (handshakes/s), TLS 1.3, ECDSA P-256, 1 KiB",
+        tls=True,
+        keepalive=False,
+        essential="tls",
+    ),
+    Scenario(
+        "g",
+        "(g) raw TCP passthrough, 16 KiB echo (16 KiB each way per request)",
+        path="/echo",
+        tcp=True,
+        echo_bytes=ECHO_BYTES,
+        essential="tcp",
+    ),
+    Scenario("guard-rs", "guard plugin in Rust (API key, pooled), 1 KiB", guard="rs", essential="guard-rs"),
+    Scenario("guard-js", "guard plugin in JavaScript (API key, pooled), 1 KiB", guard="js", essential="guard-js"),
 ]
 
 

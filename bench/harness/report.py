@@ -5,7 +5,7 @@ import os
 import shutil
 from pathlib import Path
 
-from plan import RATE_BURST, RATE_TRIPPING, Scenario
+from plan import ECHO_BYTES, RATE_BURST, RATE_TRIPPING, TLS_GROUP, TLS_SUITE, Scenario
 from stats import Spread, metric, ratio
 
 US = "wasmgate"
@@ -75,6 +75,8 @@ def _ratio_table(info, results, scenarios, conns_list, key: str, proxies: list[s
         "|---|---:|" + "---:|" * len(others),
     ]
     for s in scenarios:
+        if not any((_plan(info, s.id, o) or {}).get("runs") for o in others):
+            continue  # a wasmgate-only scenario (the guard plugin): see its own section
         for c in conns_list:
             cells = [_ratio_cell(info, results, s.id, c, o, key, notes) for o in others]
             rows.append(f"| {s.id} | {c} | " + " | ".join(cells) + " |")
@@ -117,7 +119,7 @@ def _b_over_a(info, results, conns_list, proxies) -> list[str]:
     return rows
 
 
-def _goals(info, results, conns_list) -> list[str]:
+def _goals(info, results, conns_list, scenario_ids=()) -> list[str]:
     """Each goal as a throughput ratio X ÷ Y, measured two ways: requests/s, and the inverse
     ratio of CPU µs per request (Y's CPU ÷ X's: requests per CPU-second), which holds up when
     other work shares the proxy core. The verdict follows the CPU figure."""
@@ -157,11 +159,69 @@ def _goals(info, results, conns_list) -> list[str]:
         f"{'n/a' if not hdr_cpu else ('within 10%' if hdr_cpu.med >= 0.9 else 'over 10%')} |",
         *part_rows,
         row("≥ 4× Caddy (a)", ("a", US), ("a", "caddy"), 4.0),
+        *(
+            [row("HTTPS keep-alive ≥ 1.0× nginx (e)", ("e", US), ("e", "nginx"), 1.0)]
+            if "e" in scenario_ids
+            else []
+        ),
+        *(
+            [row("TLS handshakes ≥ 1.0× nginx (f: one handshake per request)", ("f", US), ("f", "nginx"), 1.0)]
+            if "f" in scenario_ids
+            else []
+        ),
         "",
         "Requests/s: median (min–max) of per-round ratios. Requests per CPU-second: the inverse "
         "ratio of the proxies' CPU µs per request (user + sys), per round; on a saturated core the "
         "two agree, on a shared core only the second one holds still.",
     ]
+
+
+def _guard(info, results, conns_list, scenario_ids) -> list[str]:
+    """The guard plugin on the proxy path, per language, as a ratio of wasmgate's plain proxy."""
+    rows = [
+        "The same API-key guard (examples/rust-plugin, examples/js-plugin), default `pooled` "
+        "isolation, every request with a good key (checked, key header stripped, user header "
+        "set); ratios of wasmgate's own (a) in the same rounds: requests/s · requests per "
+        "CPU-second (a's CPU µs per request ÷ the guard's).",
+        "",
+        "| conns | guard | ÷ plain proxy (a): requests/s | ÷ (a): per CPU-second | CPU µs/req (a → guard) |",
+        "|---:|---|---:|---:|---|",
+    ]
+    for c in conns_list:
+        for sid, lang in (("guard-rs", "Rust"), ("guard-js", "JavaScript")):
+            if sid not in scenario_ids:
+                continue
+            why = _why_not(info, results, sid, US) or _why_not(info, results, "a", US)
+            if why:
+                rows.append(f"| {c} | {lang} | n/a ({why}) | | |")
+                continue
+            rps = ratio(results, (sid, c, US), ("a", c, US), "rps")
+            cpu = ratio(results, ("a", c, US), (sid, c, US), "cpu_us")
+            a_cpu, g_cpu = metric(results, "a", c, US, "cpu_us"), metric(results, sid, c, US, "cpu_us")
+            rows.append(f"| {c} | {lang} | {rps.fmt(2)} | {cpu.fmt(2)} | {a_cpu.fmt(1, spread=False)} → {g_cpu.fmt(1, spread=False)} |")
+    return rows
+
+
+def _tcp_echo(info, results, conns_list, proxies) -> list[str]:
+    kib = ECHO_BYTES // 1024
+    rows = [
+        f"One request = {kib} KiB from the client to the upstream's /echo and the same {kib} KiB "
+        "back, through the proxy's raw TCP forwarding (no HTTP parsing in the proxy).",
+        "",
+        f"| conns | proxy | MiB/s each way | CPU µs per {kib} KiB echo | CPU µs per MiB forwarded (both ways) |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    for c in conns_list:
+        for p in proxies:
+            why = _why_not(info, results, "g", p)
+            if why:
+                rows.append(f"| {c} | {LABEL[p]} | n/a ({why}) | | |")
+                continue
+            mib = Spread([v * ECHO_BYTES / 2**20 for v in metric(results, "g", c, p, "rps").values])
+            cpu = metric(results, "g", c, p, "cpu_us")
+            per_mib = Spread([v * 2**20 / (2 * ECHO_BYTES) for v in cpu.values])
+            rows.append(f"| {c} | {LABEL[p]} | {mib.fmt(1)} | {cpu.fmt(1)} | {per_mib.fmt(1, spread=False)} |")
+    return rows
 
 
 def _per_contender(info, results, s: Scenario, conns_list, proxies) -> list[str]:
@@ -172,6 +232,8 @@ def _per_contender(info, results, s: Scenario, conns_list, proxies) -> list[str]
     for c in conns_list:
         for p in proxies:
             why = _why_not(info, results, s.id, p)
+            if why and s.guard and p != US:
+                continue  # wasmgate-only: no row for the others
             if why:
                 rows.append(f"| {c} | {LABEL[p]} | n/a ({why}) |||||||||||| ")
                 continue
@@ -235,7 +297,7 @@ def write(out_dir: Path, stamp: str, info: dict, results: list[dict], scenarios:
         "",
         "## Goals",
         "",
-        *_goals(info, results, conns_list),
+        *_goals(info, results, conns_list, [s.id for s in scenarios]),
         "",
         "## Ratios: requests/s, wasmgate ÷ contender (> 1: wasmgate serves more)",
         "",
@@ -250,6 +312,23 @@ def write(out_dir: Path, stamp: str, info: dict, results: list[dict], scenarios:
         lines += ["## Scenario (b) ÷ scenario (a) per contender: requests/s · requests per CPU-second", "", *_b_over_a(info, results, conns_list, names), ""]
     if any(s.id == "c" for s in scenarios):
         lines += ["## (c) Rate limit tripping", "", *_tripping(info, results, conns_list, names), ""]
+    ids = [s.id for s in scenarios]
+    if any(s.tls for s in scenarios):
+        lines += [
+            "## (e), (f) HTTPS",
+            "",
+            f"Every contender: TLS 1.3 only, {TLS_SUITE}, key exchange {TLS_GROUP}, the same ECDSA "
+            "P-256 certificate generated for the run (checked on the first round: the harness "
+            "verifies it and the agreed version and suite). In (f) wrk opens a new connection "
+            "per request without resuming a session: one full handshake per request, so CPU µs "
+            "per request is CPU µs per handshake (plus one proxied request). Session tickets "
+            "are each proxy's default.",
+            "",
+        ]
+    if "g" in ids:
+        lines += ["## (g) Raw TCP passthrough", "", *_tcp_echo(info, results, conns_list, names), ""]
+    if any(s.guard for s in scenarios) and "a" in ids:
+        lines += ["## Guard plugin on the proxy path (wasmgate only)", "", *_guard(info, results, conns_list, ids), ""]
     lines += ["## Medians per contender", ""]
     lines += [
         "CPU µs/req: user + kernel time of the proxy's processes over the measured run ÷ requests "
@@ -263,7 +342,11 @@ def write(out_dir: Path, stamp: str, info: dict, results: list[dict], scenarios:
         lines += [f"### {s.title}", "", *_per_contender(info, results, s, conns_list, names), ""]
     lines += ["## Machine", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info["machine"].items()]
-    lines += [f"| load average before / after | {info['load_before']} / {info['load_after']} |", ""]
+    lines += [f"| load average before / after | {info['load_before']} / {info['load_after']} |"]
+    loads = [r["load1"] for r in results if "load1" in r]
+    if loads:
+        lines += [f"| load average (1 min) during the runs | {min(loads):.1f}–{max(loads):.1f} (median {sorted(loads)[len(loads) // 2]:.1f}) |"]
+    lines += [""]
     lines += ["## Versions", "", "| | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in info["versions"].items()]
     lines += ["", "## What each contender did", ""]
@@ -290,7 +373,7 @@ def write(out_dir: Path, stamp: str, info: dict, results: list[dict], scenarios:
     ]
     lines += ["```", "", "## Configs", ""]
     for p in proxies:
-        for sid in ("a", "b"):
+        for sid in ("a", "b", "e", "g", "guard-js"):
             f = p.config_file(sid)
             if f:
                 lines += [f"<details><summary>{LABEL[p.name]}, scenario {sid} ({f.name})</summary>", "", "```", f.read_text().rstrip(), "```", "</details>", ""]
@@ -298,6 +381,10 @@ def write(out_dir: Path, stamp: str, info: dict, results: list[dict], scenarios:
     text = "\n".join(lines)
     md = out_dir / f"{stamp}.md"
     md.write_text(text.replace("](PNG)", f"]({png.name})"))
+    if not info.get("complete", True):
+        # A subset of scenarios or contenders, or not the release build: latest.md stays the
+        # last complete run.
+        return [md, png]
     latest_png = out_dir / "latest.png"
     shutil.copyfile(png, latest_png)
     latest = out_dir / "latest.md"

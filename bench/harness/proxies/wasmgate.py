@@ -1,20 +1,62 @@
 """wasmgate (release build): one worker (WASMGATE_WORKER_THREADS=1, a current-thread runtime),
 Traefik-style config, every middleware a bundled Wasm plugin, no access log."""
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
-from plan import PASSWORD, RESPONSE_HEADER, UPSTREAM_PORT, USER, Scenario
+from plan import (
+    GUARD_HEADER,
+    GUARD_KEY,
+    GUARD_USER,
+    PASSWORD,
+    PORT_OFFSET,
+    RESPONSE_HEADER,
+    TLS_GROUP,
+    TLS_SUITE,
+    UPSTREAM_PORT,
+    USER,
+    Scenario,
+)
 from proxies.base import Proxy, sha1_b64
 
 POOL = 512
 # Traefik middleware key and the name the report uses when wasmgate lacks it.
 MIDDLEWARES = {"rate": "rateLimit", "auth": "basicAuth", "header": "headers"}
+REPO = Path(__file__).resolve().parents[3]
+# The API-key guard (examples/rust-plugin, examples/js-plugin): host/build.rs builds the Rust one
+# with the `plugin` profile whatever the gateway's profile; scripts/build-lang-plugin.sh builds
+# the JavaScript one (cached by content under target/lang-wasm/).
+RUST_GUARD = REPO / "target" / "wasm" / "wasm32-wasip2" / "plugin" / "example_rust_plugin.wasm"
+GUARD_LANGS = {"rs": "Rust", "js": "JavaScript"}
+
+
+class GuardMissing(Exception):
+    """The guard plugin of a language could not be found or built."""
+
+
+def guard_component(lang: str) -> Path:
+    """The guard plugin's component in `lang` ("rs" or "js")."""
+    if lang == "rs":
+        if not RUST_GUARD.is_file():
+            raise GuardMissing(f"{RUST_GUARD.relative_to(REPO)} not built (cargo build -p wasmgate builds it)")
+        return RUST_GUARD
+    done = subprocess.run(
+        ["bash", str(REPO / "scripts" / "build-lang-plugin.sh"), lang],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        raise GuardMissing(f"the {GUARD_LANGS[lang]} guard did not build: {last}")
+    return REPO / done.stdout.strip().splitlines()[-1]
 
 
 class Wasmgate(Proxy):
     name = "wasmgate"
-    port = 8304
+    port = 8304 + PORT_OFFSET
 
     def __init__(self, workdir: Path, binary: Path):
         super().__init__(workdir)
@@ -26,34 +68,86 @@ class Wasmgate(Proxy):
         return out.stdout.strip().removeprefix("wasmgate ")
 
     def missing(self, feature: str) -> str | None:
-        """Asks the binary (`wasmgate check`) whether it has the plugin behind `feature`."""
+        """Asks the binary (`wasmgate check`) whether it has the plugin or the part behind
+        `feature`."""
         if feature not in self._missing:
-            probe = Scenario(f"probe-{feature}", "probe", rate=1000, burst=100, header=True, auth=True)
-            config = self.config(probe, [feature])
+            probe = Scenario(
+                f"probe-{feature}",
+                "probe",
+                rate=1000,
+                burst=100,
+                header=True,
+                auth=True,
+                tls=feature == "tls",
+                tcp=feature == "tcp",
+                guard=feature.removeprefix("guard-") if feature.startswith("guard-") else None,
+            )
+            try:
+                config = self.config(probe, [feature])
+            except GuardMissing as e:
+                self._missing[feature] = str(e)
+                return self._missing[feature]
             done = subprocess.run(
                 [str(self.binary), "check", str(config)],
                 capture_output=True,
                 text=True,
                 env=self.env_for_check(),
             )
-            self._missing[feature] = (
-                None
-                if done.returncode == 0
-                else f"{MIDDLEWARES[feature]} plugin not built yet"
-            )
+            if done.returncode == 0:
+                self._missing[feature] = None
+            elif feature in MIDDLEWARES:
+                self._missing[feature] = f"{MIDDLEWARES[feature]} plugin not built yet"
+            else:
+                last = (done.stderr.strip().splitlines() or ["?"])[-1]
+                self._missing[feature] = f"`wasmgate check` refused the {feature} config: {last}"
             if done.returncode != 0:
                 (self.workdir / f"probe-{feature}.err").write_text(done.stderr)
         return self._missing[feature]
 
     def env_for_check(self) -> dict[str, str]:
-        import os
-
         env = dict(os.environ)
         env.update(self.command(Path("."))[1])
         return env
 
     def config(self, scenario: Scenario, features: list[str]) -> Path:
+        text = self._tcp_config(scenario) if scenario.tcp else self._http_config(scenario, features)
+        path = self.workdir / f"wasmgate-{scenario.id}.yml"
+        path.write_text(text)
+        return path
+
+    def _tcp_config(self, scenario: Scenario) -> str:
+        """Raw TCP: a catch-all TCP router on a plain entry point (no HTTP router on it, so each
+        connection is handed to the TCP router at once)."""
+        return f"""# generated by bench/harness for scenario {scenario.id}
+entryPoints:
+  tcp: {{ address: "127.0.0.1:{self.port}" }}
+log: {{ level: warn }}
+tcp:
+  routers:
+    bench: {{ rule: "HostSNI(`*`)", service: up, entryPoints: [tcp] }}
+  services:
+    up:
+      loadBalancer:
+        servers: [{{ address: "127.0.0.1:{UPSTREAM_PORT}" }}]
+"""
+
+    def _guard(self, lang: str) -> tuple[str, str]:
+        """Copies the guard component into its own plugin directory; its middleware entry."""
+        plugins = self.workdir / f"plugins-{lang}"
+        plugins.mkdir(exist_ok=True)
+        target = plugins / f"api-key-{lang}.wasm"
+        source = guard_component(lang)
+        if not target.exists() or target.stat().st_size != source.stat().st_size:
+            shutil.copy2(source, target)
+        body = (
+            f"plugin: {{ name: api-key-{lang}, config: {{ header: {GUARD_HEADER}, "
+            f'keys: {{ {GUARD_USER}: "{GUARD_KEY}" }}, userHeader: x-api-user }} }}'
+        )
+        return str(plugins), body
+
+    def _http_config(self, scenario: Scenario, features: list[str]) -> str:
         mws: list[tuple[str, str]] = []
+        plugin_dir = None
         if "rate" in features:
             mws.append(
                 (
@@ -67,15 +161,23 @@ class Wasmgate(Proxy):
             mws.append(
                 ("hdr", f'headers: {{ customResponseHeaders: {{ {RESPONSE_HEADER}: "wasmgate" }} }}')
             )
+        for f in features:
+            if f.startswith("guard-"):
+                plugin_dir, body = self._guard(f.removeprefix("guard-"))
+                mws.append(("guard", body))
         names = ", ".join(n for n, _ in mws)
         defs = "".join(f"\n    {n}:\n      {body}" for n, body in mws)
+        tls = "tls" in features
+        entry_tls = ", http: { tls: {} }" if tls else ""
+        router_tls = ", tls: {}" if tls else ""
+        plugins = f'plugins: {{ directory: "{plugin_dir}" }}\n' if plugin_dir else ""
         text = f"""# generated by bench/harness for scenario {scenario.id}
 entryPoints:
-  web: {{ address: "127.0.0.1:{self.port}" }}
+  web: {{ address: "127.0.0.1:{self.port}"{entry_tls} }}
 log: {{ level: warn }}
-http:
+{plugins}http:
   routers:
-    bench: {{ rule: "PathPrefix(`/`)", service: up, middlewares: [{names}] }}
+    bench: {{ rule: "PathPrefix(`/`)", service: up, middlewares: [{names}]{router_tls} }}
   services:
     up:
       loadBalancer:
@@ -85,9 +187,21 @@ http:
     pool: {{ maxIdleConnsPerHost: {POOL} }}
   middlewares:{defs or " {}"}
 """
-        path = self.workdir / f"wasmgate-{scenario.id}.yml"
-        path.write_text(text)
-        return path
+        if tls:
+            f = self.tls_files()
+            text += f"""tls:
+  certificates:
+    - {{ certFile: "{f.cert}", keyFile: "{f.key}" }}
+  stores:
+    default:
+      defaultCertificate: {{ certFile: "{f.cert}", keyFile: "{f.key}" }}
+  options:
+    default:
+      minVersion: VersionTLS13
+      cipherSuites: [{TLS_SUITE}]
+      curvePreferences: [{TLS_GROUP}]
+"""
+        return text
 
     def command(self, config: Path) -> tuple[list[str], dict[str, str]]:
         env = {

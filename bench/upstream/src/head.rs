@@ -1,5 +1,5 @@
 //! The little of an HTTP/1.1 request head the bench upstream needs: where it ends, whether the
-//! path asks for the large body, the body length, and `Connection: close`.
+//! path asks for the large body or an echo, the body length, and `Connection: close`.
 
 /// What a buffer holds.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub struct Head {
     pub body_len: usize,
     /// The path is `/16k` (query ignored).
     pub large: bool,
+    /// The path is `/echo` (query ignored): the answer's body is the request's body.
+    pub echo: bool,
     /// `Connection: close` was sent.
     pub close: bool,
 }
@@ -71,6 +73,7 @@ pub fn parse_head(buf: &[u8]) -> Parsed {
         head_len: end + 4,
         body_len,
         large: path == b"/16k",
+        echo: path == b"/echo",
         close,
     })
 }
@@ -92,6 +95,16 @@ fn trim_spaces(mut v: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_post_to_echo_asks_for_its_body_back() {
+        let buf = b"POST /echo?x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+        let Parsed::Complete(h) = parse_head(buf) else {
+            panic!("not complete")
+        };
+        assert_eq!((h.echo, h.large, h.body_len), (true, false, 3));
+        assert_eq!(&buf[h.head_len..h.total_len()], b"abc");
+    }
 
     #[test]
     fn a_head_without_its_blank_line_is_incomplete() {

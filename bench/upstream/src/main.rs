@@ -1,7 +1,8 @@
 //! `bench-upstream`: the fixed upstream every contender in `bench/` proxies to.
 //!
 //! One thread (tokio current-thread runtime), HTTP/1.1 with keep-alive, a canned response per
-//! request: `GET /16k` gets a 16 KiB body, any other path 1 KiB. It parses only what it must
+//! request: `GET /16k` gets a 16 KiB body, any other path 1 KiB; `/echo` answers with the
+//! request's own body (the TCP passthrough scenario's 16 KiB echo: one copy per request). It parses only what it must
 //! (where a request head ends, its path, `Content-Length`, `Connection: close`), so that nearly
 //! all of its CPU goes to the kernel's socket work and it leaves the load-generator core to wrk.
 //!
@@ -47,6 +48,18 @@ fn response(body_len: usize) -> Vec<u8> {
     .into_bytes();
     out.extend(std::iter::repeat_n(b'x', body_len));
     out
+}
+
+/// Appends a `200` whose body is `body` (the request's own) to `out`.
+fn echo(out: &mut Vec<u8>, body: &[u8]) {
+    out.extend_from_slice(
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(body);
 }
 
 fn main() -> ExitCode {
@@ -125,11 +138,15 @@ async fn connection(mut stream: TcpStream, canned: Rc<Canned>) {
                     if buf.len() < req.total_len() {
                         break; // the body has not all arrived yet
                     }
-                    out.extend_from_slice(if req.large {
-                        &canned.large
+                    if req.echo {
+                        echo(&mut out, &buf[req.head_len..req.total_len()]);
                     } else {
-                        &canned.small
-                    });
+                        out.extend_from_slice(if req.large {
+                            &canned.large
+                        } else {
+                            &canned.small
+                        });
+                    }
                     buf.drain(..req.total_len());
                     if req.close {
                         close = true;
