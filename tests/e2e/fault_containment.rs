@@ -185,3 +185,19 @@ async fn a_looping_plugin_does_not_stall_concurrent_requests_on_other_routes() {
         .await;
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_instance_that_creeps_towards_its_memory_cap_is_retired_before_it_fails() {
+    let up = Upstream::start("app").await;
+    let gw = gateway(&up, "memory-hog", "{}", "pooled", "");
+    let c = Client::http1();
+    // 64 × 256 KiB never freed: twice the 8 MiB cap over the run, an eighth of it per 32 calls.
+    for i in 0..64 {
+        let r = c
+            .get(&gw.url("/faulty"), "f.test", &[("x-leak", "256")])
+            .await;
+        assert_eq!(r.status, 200, "request {i}: {}", gw.log());
+    }
+    assert_eq!(up.count(), 64);
+    assert!(!gw.log().contains("plugin failed"), "{}", gw.log());
+}

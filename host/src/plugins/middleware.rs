@@ -301,6 +301,17 @@ impl PluginMiddleware {
     }
 
     /// Puts an instance in the pool (a full pool drops it), counting it as idle.
+    /// Whether a pooled instance has grown into the last eighth of its memory cap. It is then
+    /// retired (dropped; a fresh one is made on demand) rather than pooled, so a guest whose
+    /// memory creeps up call after call (a language runtime that never gives back what it
+    /// allocated: a ComponentizeJS guard was measured growing by about a kilobyte per request)
+    /// is replaced before its growth traps a request on the cap. A request that needs more than
+    /// that eighth in one call still hits the cap, as it should. Cost: one comparison per call.
+    fn near_memory_cap(&self, inst: &PluginInstance) -> bool {
+        let limit = self.budget.memory_limit;
+        inst.memory_peak() > limit - limit / 8
+    }
+
     fn park(&self, inst: PluginInstance) {
         if self.pool.push(inst).is_ok()
             && let Some(c) = &self.counters
@@ -349,7 +360,9 @@ impl PluginMiddleware {
         match self.budget.isolation {
             Isolation::PerRequest => *slot = Some(inst),
             Isolation::Pooled => {
-                if inst.requests < self.budget.max_requests_per_instance {
+                if inst.requests < self.budget.max_requests_per_instance
+                    && !self.near_memory_cap(&inst)
+                {
                     self.park(inst);
                 }
             }

@@ -1,7 +1,8 @@
 //! Test fixture `memory-hog`: when the request carries `x-fault`, allocates 1 MiB blocks in
 //! on-request until allocation fails, so only the host's memory cap stops it (a failed
 //! `memory.grow` makes std's allocation-failure handler write to stderr and abort: a trap either
-//! way). Without `x-fault` it continues. Config is ignored.
+//! way). With `x-leak: N` it allocates N KiB and never frees them (a guest whose memory creeps
+//! up request after request). Without either it continues. Config is ignored.
 
 use plugin_sdk::{Action, Middleware, Request};
 
@@ -9,6 +10,9 @@ const BLOCK: usize = 1 << 20;
 
 /// The request header that asks for the fault.
 pub const FAULT_HEADER: &str = "x-fault";
+
+/// The request header that asks for a leak of that many KiB.
+pub const LEAK_HEADER: &str = "x-leak";
 
 /// No config, no state.
 pub struct Hog;
@@ -19,6 +23,14 @@ impl Middleware for Hog {
     }
 
     fn on_request(&self, req: &mut Request<'_>) -> Action {
+        if let Some(kib) = req
+            .header(LEAK_HEADER)
+            .and_then(|v| std::str::from_utf8(&v).ok()?.parse::<usize>().ok())
+        {
+            // Touched, then forgotten: the pages stay grown for the instance's life.
+            std::mem::forget(std::hint::black_box(vec![0x5a_u8; kib << 10]));
+            return Action::Continue;
+        }
         if req.header(FAULT_HEADER).is_none() {
             return Action::Continue;
         }
