@@ -18,6 +18,10 @@ repo="$(cd "$here/.." && pwd)"
 scenario="${1:?scenario: a or hdr}"
 binary="${2:-$repo/target/release/wasmgate}"
 seconds="${3:-8}"
+# The bench upstream beside the binary, else the one of the bench profile's build.
+upstream="$(dirname "$binary")/bench-upstream"
+[[ -x $upstream ]] || upstream="$repo/target/${WASMGATE_BENCH_PROFILE:-release}/bench-upstream"
+[[ -x $upstream ]] || { echo "bench-upstream missing: build it (cargo build --profile ${WASMGATE_BENCH_PROFILE:-release} -p wasmgate-bench-upstream)" >&2; exit 1; }
 command -v perf >/dev/null || { echo "perf missing: apt-get install linux-perf" >&2; exit 1; }
 command -v inferno-flamegraph >/dev/null || { echo "inferno missing: cargo install inferno" >&2; exit 1; }
 
@@ -56,22 +60,29 @@ YAML
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-taskset -c 1 "$repo/target/release/bench-upstream" --listen 127.0.0.1:9100 > "$work/upstream.log" 2>&1 &
+taskset -c 1 "$upstream" --listen 127.0.0.1:9100 > "$work/upstream.log" 2>&1 &
 pids+=($!)
 WASMGATE_WORKER_THREADS=1 WASMGATE_CACHE_DIR="$work/cache" RUST_LOG=warn \
   taskset -c 0 "$binary" run "$work/config.yml" > "$work/gateway.log" 2>&1 &
 gw=$!
 pids+=($gw)
+ready=0
 for _ in $(seq 100); do
-  curl -fsS -o /dev/null http://127.0.0.1:8304/ 2>/dev/null && break
+  curl -fsS -o /dev/null http://127.0.0.1:8304/ 2>/dev/null && { ready=1; break; }
   sleep 0.2
 done
+# A profile of an error path (no upstream, another benchmark on the ports) is worse than none.
+[[ $ready == 1 ]] || { echo "profile.sh: no 200 through the gateway; see $work/*.log" >&2; exit 1; }
 taskset -c 1 wrk -t1 -c64 -d2s http://127.0.0.1:8304/ > /dev/null
 taskset -c 1 wrk -t1 -c64 -d"$((seconds + 2))s" --latency http://127.0.0.1:8304/ > "$work/wrk.txt" &
 wrk_pid=$!
 sleep 1
 perf record -F 499 --call-graph dwarf,16384 -p "$gw" -o "$work/perf.data" -- sleep "$seconds" 2> "$work/perf-record.log"
 wait "$wrk_pid"
+if grep -q "Non-2xx" "$work/wrk.txt"; then
+  echo "profile.sh: some responses were not 2xx (see $work/wrk.txt); not writing a profile" >&2
+  exit 1
+fi
 out="$here/results/profile-$scenario-$stamp"
 perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf > "$work/folded.txt"
 inferno-flamegraph --title "wasmgate, scenario $scenario, 64 connections, one worker ($stamp UTC)" \
