@@ -48,7 +48,7 @@ pub(super) fn https_connector(
 
 /// A client config that trusts nothing (servers transports always get one from the `tls`
 /// layer; this is for transports built without, e.g. in tests).
-fn without_roots() -> ClientConfig {
+pub(super) fn without_roots() -> ClientConfig {
     ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         // Not config- or peer-controlled: the ring provider has suites for both versions.
