@@ -192,3 +192,40 @@ async fn h2c_requests_share_one_connection() {
     assert_eq!(c.0, StatusCode::OK);
     assert!(accepted.load(Ordering::SeqCst) <= 2, "the connection is shared");
 }
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let Ok((stream, _)) = listener.accept().await else { return };
+        let svc = service_fn(|_req: Request<hyper::body::Incoming>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from_static(
+                b"ok",
+            ))))
+        });
+        // Ends when the client closes the connection.
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), svc)
+            .await;
+        let _ = closed_tx.send(());
+    });
+    let t = UpstreamTransport::new(&TransportSettings {
+        dial_timeout: Duration::from_secs(10),
+        response_header_timeout: None,
+        idle_conn_timeout: Duration::from_millis(50),
+        max_idle_conns_per_host: 8,
+        max_conns_per_host: None,
+        tls: None,
+        http2: Default::default(),
+    });
+    let authority: Authority = addr.to_string().parse().unwrap();
+    let target = target(&t, &authority);
+    assert_eq!(get(&t, &target).await.0, StatusCode::OK);
+    tokio::time::timeout(Duration::from_secs(10), closed_rx)
+        .await
+        .expect("the reaper closes the idle connection")
+        .unwrap();
+    assert_eq!(target.idle_connections(), 0);
+}
