@@ -152,5 +152,9 @@ async fn a_pooled_upstream_connection_the_server_closed_is_replaced_without_an_e
             "request {i}: a closed idle connection is never used for it"
         );
     }
-    assert_eq!(accepted.load(Ordering::SeqCst), 5, "a new connection per request");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        5,
+        "a new connection per request"
+    );
 }

@@ -56,7 +56,10 @@ impl Dialer {
         h2c: bool,
         http2: Http2Settings,
     ) -> Self {
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let tls = match tls {
             Some((config, name)) => {
                 let mut config = config.clone();
@@ -111,10 +114,15 @@ impl Dialer {
             }
             Some(Err(reason)) => Err(unreachable(reason.clone())),
             Some(Ok((connector, name))) => {
-                let tls = tokio::time::timeout(self.dial_timeout, connector.connect(name.clone(), tcp))
-                    .await
-                    .map_err(|_| unreachable(format!("TLS handshake with {}: timed out", self.host)))?
-                    .map_err(|e| unreachable(format!("TLS handshake with {}: {e}", self.host)))?;
+                let tls =
+                    tokio::time::timeout(self.dial_timeout, connector.connect(name.clone(), tcp))
+                        .await
+                        .map_err(|_| {
+                            unreachable(format!("TLS handshake with {}: timed out", self.host))
+                        })?
+                        .map_err(|e| {
+                            unreachable(format!("TLS handshake with {}: {e}", self.host))
+                        })?;
                 let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
                 let io = Permitted {
                     io: TokioIo::new(tls),

@@ -148,11 +148,13 @@ impl IdleList {
                 // Dropped outside the lock: dropping a sender wakes its connection task.
                 let expired: Vec<IdleConn> = {
                     let mut conns = list.lock();
-                    let (keep, expired) = std::mem::take(&mut *conns).into_iter().partition(
-                        |c: &IdleConn| {
-                            now.saturating_duration_since(c.since) < timeout && !c.sender.is_closed()
-                        },
-                    );
+                    let (keep, expired) =
+                        std::mem::take(&mut *conns)
+                            .into_iter()
+                            .partition(|c: &IdleConn| {
+                                now.saturating_duration_since(c.since) < timeout
+                                    && !c.sender.is_closed()
+                            });
                     *conns = keep;
                     expired
                 };

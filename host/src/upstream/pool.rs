@@ -146,7 +146,10 @@ impl ServerPool {
 
     /// Sends `req` (its URI: the path and query to ask for; the rest comes from the pool) and
     /// waits for the response head.
-    pub async fn send(&self, mut req: Request<ProxyBody>) -> Result<Response<Incoming>, UpstreamError> {
+    pub async fn send(
+        &self,
+        mut req: Request<ProxyBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
         let path = req
             .uri()
             .path_and_query()
@@ -195,7 +198,8 @@ impl ServerPool {
         } else {
             parts.path_and_query = Some(path.clone());
         }
-        Uri::from_parts(parts).map_err(|e| UpstreamError::Unreachable(format!("bad upstream URI: {e}")))
+        Uri::from_parts(parts)
+            .map_err(|e| UpstreamError::Unreachable(format!("bad upstream URI: {e}")))
     }
 
     /// The HTTP/2 request URI: `scheme://authority/path?query` (`:scheme`, `:authority`, `:path`).
@@ -204,7 +208,8 @@ impl ServerPool {
         parts.scheme = Some(self.scheme.clone());
         parts.authority = Some(self.authority.clone());
         parts.path_and_query = Some(path.clone());
-        Uri::from_parts(parts).map_err(|e| UpstreamError::Unreachable(format!("bad upstream URI: {e}")))
+        Uri::from_parts(parts)
+            .map_err(|e| UpstreamError::Unreachable(format!("bad upstream URI: {e}")))
     }
 
     /// The request back when it was never sent on a pooled connection (try again), else the
@@ -228,4 +233,3 @@ impl ServerPool {
         }
     }
 }
-

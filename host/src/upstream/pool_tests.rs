@@ -86,10 +86,20 @@ async fn a_connection_comes_back_idle_after_its_response_and_is_reused() {
     let t = transport(8, None);
     let target = target(&t, &authority);
     for _ in 0..3 {
-        assert_eq!(get(&t, &target).await, (StatusCode::OK, Bytes::from_static(b"ok")));
-        until("the connection is idle again", || target.idle_connections() == 1).await;
+        assert_eq!(
+            get(&t, &target).await,
+            (StatusCode::OK, Bytes::from_static(b"ok"))
+        );
+        until("the connection is idle again", || {
+            target.idle_connections() == 1
+        })
+        .await;
     }
-    assert_eq!(accepted.load(Ordering::SeqCst), 1, "one connection for all requests");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "one connection for all requests"
+    );
 }
 
 #[tokio::test]
@@ -106,7 +116,10 @@ async fn at_most_max_idle_connections_are_kept() {
 }
 
 /// A server that answers each connection's first request with keep-alive, then closes it.
-async fn one_shot_server(accepted: Arc<AtomicUsize>, closed: Arc<tokio::sync::Notify>) -> Authority {
+async fn one_shot_server(
+    accepted: Arc<AtomicUsize>,
+    closed: Arc<tokio::sync::Notify>,
+) -> Authority {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -141,7 +154,10 @@ async fn a_request_on_a_pooled_connection_the_server_closed_is_sent_on_a_new_one
     let t = transport(8, None);
     let target = target(&t, &authority);
     for round in 1..=3 {
-        assert_eq!(get(&t, &target).await, (StatusCode::OK, Bytes::from_static(b"ok")));
+        assert_eq!(
+            get(&t, &target).await,
+            (StatusCode::OK, Bytes::from_static(b"ok"))
+        );
         closed.notified().await;
         assert_eq!(accepted.load(Ordering::SeqCst), round);
     }
@@ -157,7 +173,11 @@ async fn max_conns_per_host_queues_requests_until_a_connection_comes_back() {
     for r in results {
         assert_eq!(r, (StatusCode::OK, Bytes::from_static(b"ok")));
     }
-    assert_eq!(accepted.load(Ordering::SeqCst), 1, "one connection at the cap of 1");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "one connection at the cap of 1"
+    );
 }
 
 #[tokio::test]
@@ -190,7 +210,10 @@ async fn h2c_requests_share_one_connection() {
     assert_eq!(b.0, StatusCode::OK);
     let c = get(&t, &target).await;
     assert_eq!(c.0, StatusCode::OK);
-    assert!(accepted.load(Ordering::SeqCst) <= 2, "the connection is shared");
+    assert!(
+        accepted.load(Ordering::SeqCst) <= 2,
+        "the connection is shared"
+    );
 }
 
 #[tokio::test]
@@ -199,7 +222,9 @@ async fn an_idle_connection_is_closed_after_the_idle_timeout() {
     let addr = listener.local_addr().unwrap();
     let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        let Ok((stream, _)) = listener.accept().await else { return };
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
         let svc = service_fn(|_req: Request<hyper::body::Incoming>| async {
             Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from_static(
                 b"ok",
@@ -228,4 +253,27 @@ async fn an_idle_connection_is_closed_after_the_idle_timeout() {
         .expect("the reaper closes the idle connection")
         .unwrap();
     assert_eq!(target.idle_connections(), 0);
+}
+
+#[tokio::test]
+async fn a_reloaded_transport_with_the_same_settings_keeps_the_idle_connections() {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let authority = counting_server(accepted.clone()).await;
+    let before = transport(8, None);
+    let old = target(&before, &authority);
+    assert_eq!(get(&before, &old).await.0, StatusCode::OK);
+    until("the connection is idle", || old.idle_connections() == 1).await;
+    // What a reload does: new transports from the same settings.
+    let after = transport(8, None);
+    let new = target(&after, &authority);
+    assert_eq!(new.idle_connections(), 1, "the pool is the same");
+    assert_eq!(get(&after, &new).await.0, StatusCode::OK);
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "no new connection after the reload"
+    );
+    // Other settings: another pool.
+    let other = transport(4, None);
+    assert_eq!(target(&other, &authority).idle_connections(), 0);
 }

@@ -1,9 +1,10 @@
-//! TLS to `https://` servers: the connector that wraps the per-server-limited TCP connector,
-//! with the servers transport's rustls client config (roots, client certificate, verification)
-//! and server name. ALPN offers `h2` and `http/1.1`, so a server that speaks HTTP/2 gets it.
+//! TLS to `https://` servers: the servers transport's rustls client config (roots, client
+//! certificate, verification) and server name, used by the pool's connector (`connect`) and by
+//! the legacy client's connector (`https_connector`, wrapping the per-server-limited TCP
+//! connector). ALPN offers `h2` and `http/1.1`, so a server that speaks HTTP/2 gets it.
 //!
 //! Built once per servers transport when a snapshot is built (a reload builds new ones, so
-//! pools never mix transports); the handshake runs once per new upstream connection.
+//! `https://` pools never mix transports); the handshake runs once per new upstream connection.
 
 use std::sync::Arc;
 

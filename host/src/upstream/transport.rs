@@ -12,7 +12,8 @@
 //! measurements and as a fallback.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Request, Response, Uri, header};
@@ -55,6 +56,26 @@ impl UpstreamTarget {
     }
 }
 
+/// What makes two plain-text pools interchangeable (`UpstreamTransport::pool_for`).
+#[derive(PartialEq, Eq, Hash)]
+struct PoolIdentity {
+    scheme: Scheme,
+    authority: Authority,
+    protocol: UpstreamProtocol,
+    dial_timeout: Duration,
+    idle_conn_timeout: Duration,
+    max_idle: usize,
+    max_conns: Option<usize>,
+    read_idle_timeout: Option<Duration>,
+    ping_timeout: Duration,
+}
+
+/// The plain-text pools alive in any snapshot, found again by a reload.
+fn reused() -> &'static Mutex<HashMap<PoolIdentity, Weak<ServerPool>>> {
+    static POOLS: OnceLock<Mutex<HashMap<PoolIdentity, Weak<ServerPool>>>> = OnceLock::new();
+    POOLS.get_or_init(Mutex::default)
+}
+
 fn use_legacy() -> bool {
     static LEGACY: OnceLock<bool> = OnceLock::new();
     *LEGACY.get_or_init(|| {
@@ -78,6 +99,11 @@ impl UpstreamTransport {
     /// The pool of `scheme://authority` spoken with `protocol`, made on first use. Costs a
     /// map lookup under a lock: done when a load balancer is built, and per call for the
     /// callers that name servers per request (health probes, plugins' outbound requests).
+    ///
+    /// A plain-text server (`http://`, `h2c://`) whose transport settings a reload left
+    /// unchanged keeps its pool, idle connections and `maxConnsPerHost` count across the
+    /// reload (`reused`); an `https://` server gets a new pool with each transport, since its
+    /// TLS material may have changed under the same settings.
     pub fn target(
         &self,
         scheme: &Scheme,
@@ -91,7 +117,7 @@ impl UpstreamTransport {
                 let mut pools = self.inner.pools.lock().unwrap_or_else(|p| p.into_inner());
                 let pool = pools
                     .entry(key)
-                    .or_insert_with(|| Arc::new(self.new_pool(scheme, authority, protocol)))
+                    .or_insert_with(|| self.pool_for(scheme, authority, protocol))
                     .clone();
                 Some(pool)
             }
@@ -104,6 +130,38 @@ impl UpstreamTransport {
         }
     }
 
+    /// A pool from an earlier snapshot with the same identity, else a new one.
+    fn pool_for(
+        &self,
+        scheme: &Scheme,
+        authority: &Authority,
+        protocol: UpstreamProtocol,
+    ) -> Arc<ServerPool> {
+        if *scheme == Scheme::HTTPS {
+            return Arc::new(self.new_pool(scheme, authority, protocol));
+        }
+        let s = &self.inner.settings;
+        let identity = PoolIdentity {
+            scheme: scheme.clone(),
+            authority: authority.clone(),
+            protocol,
+            dial_timeout: s.dial_timeout,
+            idle_conn_timeout: s.idle_conn_timeout,
+            max_idle: s.max_idle_conns_per_host,
+            max_conns: s.max_conns_per_host,
+            read_idle_timeout: s.http2.read_idle_timeout,
+            ping_timeout: s.http2.ping_timeout,
+        };
+        let mut reused = reused().lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pool) = reused.get(&identity).and_then(Weak::upgrade) {
+            return pool;
+        }
+        reused.retain(|_, pool| pool.strong_count() > 0);
+        let pool = Arc::new(self.new_pool(scheme, authority, protocol));
+        reused.insert(identity, Arc::downgrade(&pool));
+        pool
+    }
+
     fn new_pool(
         &self,
         scheme: &Scheme,
@@ -112,9 +170,7 @@ impl UpstreamTransport {
     ) -> ServerPool {
         let s = &self.inner.settings;
         let https = *scheme == Scheme::HTTPS;
-        let port = authority
-            .port_u16()
-            .unwrap_or(if https { 443 } else { 80 });
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let without_roots;
         let tls = if https {
             let (config, name) = match &s.tls {
@@ -168,7 +224,12 @@ impl UpstreamTransport {
         pass_host_header: bool,
         mut req: Request<ProxyBody>,
     ) -> Result<Response<Incoming>, UpstreamError> {
-        set_host(&mut req, &target.scheme, &target.authority, pass_host_header);
+        set_host(
+            &mut req,
+            &target.scheme,
+            &target.authority,
+            pass_host_header,
+        );
         match self.inner.settings.response_header_timeout {
             Some(limit) => tokio::time::timeout(limit, self.exchange(target, req))
                 .await
