@@ -120,12 +120,10 @@ impl IdleList {
         }
     }
 
-    /// Resolves when a connection has come back since the last call (`maxConnsPerHost`).
-    pub async fn returned(&self) {
-        match &self.returned {
-            Some(n) => n.notified().await,
-            None => std::future::pending().await,
-        }
+    /// Signalled when a connection comes back or an HTTP/2 connection comes up (`None`: no
+    /// `maxConnsPerHost`, nobody waits).
+    pub fn returned(&self) -> Option<&Notify> {
+        self.returned.as_ref()
     }
 
     /// Closes expired connections every `timeout` until the list is dropped (it holds only a

@@ -101,9 +101,15 @@ impl ServerPool {
         let conn = match self.dialer.connect(permit, &self.idle).await? {
             Fresh::H1(sender, conn) => Conn::H1(Checkout { sender, conn }),
             Fresh::H2(sender) => {
-                let mut slot = self.h2_slot();
-                if slot.as_ref().is_none_or(|s| s.is_closed()) {
-                    *slot = Some(sender.clone());
+                {
+                    let mut slot = self.h2_slot();
+                    if slot.as_ref().is_none_or(|s| s.is_closed()) {
+                        *slot = Some(sender.clone());
+                    }
+                }
+                // Requests waiting at `maxConnsPerHost` can all share it.
+                if let Some(returned) = self.idle.returned() {
+                    returned.notify_waiters();
                 }
                 Conn::H2(sender)
             }
@@ -119,6 +125,12 @@ impl ServerPool {
         let wait = self.dialer.dial_timeout;
         let waited = tokio::time::timeout(wait, async {
             loop {
+                // Registered before looking, so a return in between is not missed.
+                let returned = self.idle.returned().map(|n| n.notified());
+                let mut returned = std::pin::pin!(returned);
+                if let Some(n) = returned.as_mut().as_pin_mut() {
+                    n.enable();
+                }
                 if let Ok(permit) = limit.clone().try_acquire_owned() {
                     return Ok(permit);
                 }
@@ -131,7 +143,12 @@ impl ServerPool {
                             return Ok(permit);
                         }
                     }
-                    () = self.idle.returned() => {}
+                    () = async {
+                        match returned.as_mut().as_pin_mut() {
+                            Some(n) => n.await,
+                            None => std::future::pending().await,
+                        }
+                    } => {}
                 }
             }
         })

@@ -180,15 +180,13 @@ async fn max_conns_per_host_queues_requests_until_a_connection_comes_back() {
     );
 }
 
-#[tokio::test]
-async fn h2c_requests_share_one_connection() {
-    let accepted = Arc::new(AtomicUsize::new(0));
+/// An h2c server answering with the request's HTTP version, counting connections.
+async fn h2c_server(accepted: Arc<AtomicUsize>) -> Authority {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let counter = accepted.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            counter.fetch_add(1, Ordering::SeqCst);
+            accepted.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 let svc = service_fn(|req: Request<hyper::body::Incoming>| async move {
                     let body = format!("{:?}", req.version());
@@ -202,7 +200,13 @@ async fn h2c_requests_share_one_connection() {
             });
         }
     });
-    let authority: Authority = addr.to_string().parse().unwrap();
+    addr.to_string().parse().unwrap()
+}
+
+#[tokio::test]
+async fn h2c_requests_share_one_connection() {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let authority = h2c_server(accepted.clone()).await;
     let t = transport(8, None);
     let target = t.target(&Scheme::HTTP, &authority, UpstreamProtocol::H2c);
     let (a, b) = tokio::join!(get(&t, &target), get(&t, &target));
@@ -214,6 +218,19 @@ async fn h2c_requests_share_one_connection() {
         accepted.load(Ordering::SeqCst) <= 2,
         "the connection is shared"
     );
+}
+
+#[tokio::test]
+async fn h2c_requests_waiting_at_max_conns_share_the_connection_once_it_is_up() {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let authority = h2c_server(accepted.clone()).await;
+    let t = transport(8, Some(1));
+    let target = t.target(&Scheme::HTTP, &authority, UpstreamProtocol::H2c);
+    let results = futures_util::future::join_all((0..4).map(|_| get(&t, &target))).await;
+    for r in results {
+        assert_eq!(r, (StatusCode::OK, Bytes::from_static(b"HTTP/2.0")));
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
