@@ -181,7 +181,9 @@ impl ServerPool {
             };
             let (conn, reused) = match pooled {
                 Some(conn) => (conn, true),
-                None => self.fresh().await?,
+                // Boxed: dialling (DNS, TCP, TLS, handshake) is a large future that runs once
+                // per new connection; inline, every request's future would carry (and move) it.
+                None => Box::pin(self.fresh()).await?,
             };
             let result = match conn {
                 Conn::H1(Checkout { mut sender, conn }) => {

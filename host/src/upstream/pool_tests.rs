@@ -294,3 +294,17 @@ async fn a_reloaded_transport_with_the_same_settings_keeps_the_idle_connections(
     let other = transport(4, None);
     assert_eq!(target(&other, &authority).idle_connections(), 0);
 }
+
+#[test]
+fn a_request_future_stays_small_whatever_dialling_needs() {
+    let t = transport(8, None);
+    let authority: Authority = "127.0.0.1:9".parse().unwrap();
+    let target = target(&t, &authority);
+    let fut = t.send_to(&target, false, Request::new(empty()));
+    // Dialling is boxed: the per-request future holds the send, not the TLS handshake.
+    assert!(
+        std::mem::size_of_val(&fut) < 2048,
+        "{} bytes",
+        std::mem::size_of_val(&fut)
+    );
+}
