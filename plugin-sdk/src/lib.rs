@@ -93,9 +93,9 @@
 
 mod action;
 pub mod body;
-pub mod client_connection;
 pub mod completion;
 pub mod compression;
+pub mod client_connection;
 pub mod connection;
 pub mod counters;
 mod error;

@@ -345,11 +345,7 @@ fn plugin_inspect_names_the_world_of_bundled_capability_and_http_wasm_plugins() 
     );
 
     let certs = inspect(&fixture_wasm("wasmgate_plugin_pass_tls_client_cert"));
-    assert_eq!(
-        world(&certs),
-        "middleware-with-client-connection",
-        "{certs}"
-    );
+    assert_eq!(world(&certs), "middleware-with-client-connection", "{certs}");
     assert!(
         certs.contains("  wasmgate:plugin/client-connection@0.1.0"),
         "{certs}"

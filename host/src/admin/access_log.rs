@@ -115,10 +115,7 @@ enum Output {
 impl Output {
     fn open(path: Option<PathBuf>) -> std::io::Result<Output> {
         Ok(match path {
-            None => Output::Stdout(std::io::BufWriter::with_capacity(
-                WRITE_BUFFER,
-                std::io::stdout(),
-            )),
+            None => Output::Stdout(std::io::BufWriter::with_capacity(WRITE_BUFFER, std::io::stdout())),
             Some(path) => {
                 let file = open_append(&path)?;
                 Output::File(path, std::io::BufWriter::with_capacity(WRITE_BUFFER, file))

@@ -33,8 +33,7 @@ use crate::plugins::bindings::completion::Ending;
 use crate::plugins::body::OverCap;
 use crate::plugins::http_wasm::BufferedBody;
 use crate::plugins::{
-    ConnectionFacts, PendingCompletion, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome,
-    ValidReply,
+    ConnectionFacts, PendingCompletion, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, ValidReply,
 };
 use crate::router::RequestFacts;
 use crate::router::path::{PathPolicy, normalize};

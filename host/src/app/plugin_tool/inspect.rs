@@ -295,10 +295,7 @@ mod tests {
         let all = names(&[COUNTERS_IMPORT, COMPRESSION_IMPORT]);
         assert_eq!(world_of(&all, &handler), "middleware-with-compression");
         let conn = names(&[CONNECTION_IMPORT]);
-        assert_eq!(
-            world_of(&conn, &handler),
-            "middleware-with-client-connection"
-        );
+        assert_eq!(world_of(&conn, &handler), "middleware-with-client-connection");
         let connection = names(&[CONNECTION_EXPORT]);
         assert_eq!(world_of(&counters, &connection), "connection-middleware");
     }
