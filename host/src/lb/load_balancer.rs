@@ -24,7 +24,7 @@ use crate::admin::trace::TraceParent;
 use crate::config::{HealthCheckConfig, LoadBalancerConfig};
 use crate::upstream::body::{ProxyBody, empty};
 use crate::upstream::error::UpstreamError;
-use crate::upstream::transport::{UpstreamProtocol, UpstreamTransport};
+use crate::upstream::transport::{UpstreamProtocol, UpstreamTarget, UpstreamTransport};
 
 /// One upstream server, parsed once at config time.
 #[derive(Debug, Clone)]
@@ -61,6 +61,8 @@ pub struct LoadBalancer {
     retries: Option<Arc<std::sync::atomic::AtomicU64>>,
     pass_host_header: bool,
     transport: UpstreamTransport,
+    /// Each server's connection pool, in `servers` order (resolved once, here).
+    targets: Box<[UpstreamTarget]>,
     /// Active health probes; they stop when the balancer is dropped.
     _probes: Option<HealthTasks>,
 }
@@ -127,8 +129,13 @@ impl LoadBalancer {
                 transport.clone(),
             )
         });
+        let targets = servers
+            .iter()
+            .map(|s| transport.target(&s.scheme, &s.authority, s.protocol))
+            .collect();
         Ok(LoadBalancer {
             retries: crate::admin::service_retries(&service),
+            targets,
             service,
             schedule: SmoothWeighted::new(&weights),
             servers: servers.into_boxed_slice(),
@@ -288,13 +295,7 @@ impl LoadBalancer {
         };
         let result = self
             .transport
-            .send(
-                &server.scheme,
-                &server.authority,
-                server.protocol,
-                self.pass_host_header,
-                req,
-            )
+            .send_to(&self.targets[index], self.pass_host_header, req)
             .await;
         if let Some(span) = attempt {
             span.finish(match &result {

@@ -1,17 +1,25 @@
 //! The upstream side: the body type shared by both sides of the proxy, the pooled HTTP
-//! clients to upstream servers (`transport`), the per-server connection cap
-//! (`per_host_limit`, `maxConnsPerHost`) and the transport's errors.
+//! clients to upstream servers (`transport`: one `pool` per server over hyper's connection
+//! API, `idle` connections, `connect` for new ones; `legacy`: hyper-util's client behind a
+//! switch, with its per-server connection cap `per_host_limit`) and the transport's errors.
 //!
 //! The lowest HTTP layer: it knows nothing of routers, plugins or services.
 
 pub mod body;
+mod connect;
 pub mod error;
+mod idle;
+mod legacy;
 pub mod own_client;
 pub mod per_host_limit;
+pub mod pool;
+#[cfg(test)]
+mod pool_tests;
+pub mod settings;
 pub mod tls;
 pub mod transport;
 
 pub use body::ProxyBody;
 pub use error::UpstreamError;
 pub use tls::UpstreamTls;
-pub use transport::{TransportSettings, UpstreamProtocol, UpstreamTransport};
+pub use transport::{TransportSettings, UpstreamProtocol, UpstreamTarget, UpstreamTransport};

@@ -1,9 +1,10 @@
-//! TLS to `https://` servers: the connector that wraps the per-server-limited TCP connector,
-//! with the servers transport's rustls client config (roots, client certificate, verification)
-//! and server name. ALPN offers `h2` and `http/1.1`, so a server that speaks HTTP/2 gets it.
+//! TLS to `https://` servers: the servers transport's rustls client config (roots, client
+//! certificate, verification) and server name, used by the pool's connector (`connect`) and by
+//! the legacy client's connector (`https_connector`, wrapping the per-server-limited TCP
+//! connector). ALPN offers `h2` and `http/1.1`, so a server that speaks HTTP/2 gets it.
 //!
 //! Built once per servers transport when a snapshot is built (a reload builds new ones, so
-//! pools never mix transports); the handshake runs once per new upstream connection.
+//! `https://` pools never mix transports); the handshake runs once per new upstream connection.
 
 use std::sync::Arc;
 
@@ -48,7 +49,7 @@ pub(super) fn https_connector(
 
 /// A client config that trusts nothing (servers transports always get one from the `tls`
 /// layer; this is for transports built without, e.g. in tests).
-fn without_roots() -> ClientConfig {
+pub(super) fn without_roots() -> ClientConfig {
     ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         // Not config- or peer-controlled: the ring provider has suites for both versions.

@@ -1,0 +1,254 @@
+//! The connection pool of one upstream server (`scheme://host:port` of a servers transport),
+//! built when the service is built, and the exchange of one request over it.
+//!
+//! Per request on a warm HTTP/1.1 pool: one short lock to pop an idle connection, the send,
+//! one lock to return it when the response head is in (`idle`). No task, channel or timer of
+//! the pool's own per request. HTTP/2 (`h2c://`, or ALPN `h2` from an `https://` server): one
+//! shared connection, cloned per request under a short lock.
+//!
+//! A pooled connection the server closed while it was idle fails before the request is
+//! written; hyper hands the request back and it is sent again on another connection (a new
+//! one if the pool has none left), whatever its method, since the server never saw it.
+//! `maxConnsPerHost`: a request that needs a new connection while the server is at its cap
+//! waits, up to the dial timeout, for a connection to come back idle or to close.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{Method, Request, Response, Uri};
+use hyper::body::Incoming;
+use hyper::client::conn::TrySendError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::body::ProxyBody;
+use super::connect::{Dialer, Fresh, H2Sender, error_chain};
+use super::error::UpstreamError;
+use super::idle::{Checkout, IdleList};
+
+/// Sending again after a pooled connection turned out closed: at most this many pooled tries
+/// before a new connection is dialled regardless (a pool full of dead connections).
+const MAX_STALE_TRIES: usize = 8;
+
+pub struct ServerPool {
+    /// `http` or `https` (`h2c://` servers: `http`), and `host:port` as configured.
+    scheme: Scheme,
+    authority: Authority,
+    dialer: Dialer,
+    idle: Arc<IdleList>,
+    /// The shared HTTP/2 connection, once one is up.
+    h2: Mutex<Option<H2Sender>>,
+    /// `maxConnsPerHost` (`None`: unlimited).
+    limit: Option<Arc<Semaphore>>,
+}
+
+/// A connection to send one request on.
+enum Conn {
+    H1(Checkout),
+    H2(H2Sender),
+}
+
+impl ServerPool {
+    pub(super) fn new(
+        scheme: Scheme,
+        authority: Authority,
+        dialer: Dialer,
+        max_idle: usize,
+        idle_timeout: std::time::Duration,
+        max_conns: Option<usize>,
+    ) -> Self {
+        ServerPool {
+            scheme,
+            authority,
+            dialer,
+            idle: IdleList::new(max_idle, idle_timeout, max_conns.is_some()),
+            h2: Mutex::new(None),
+            limit: max_conns.map(|n| Arc::new(Semaphore::new(n))),
+        }
+    }
+
+    /// Idle HTTP/1.1 connections held now.
+    pub fn idle_connections(&self) -> usize {
+        self.idle.len()
+    }
+
+    fn h2_slot(&self) -> MutexGuard<'_, Option<H2Sender>> {
+        self.h2.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A pooled connection, if one is up.
+    fn pooled(&self) -> Option<Conn> {
+        {
+            let mut h2 = self.h2_slot();
+            match h2.as_ref() {
+                Some(s) if !s.is_closed() => return Some(Conn::H2(s.clone())),
+                Some(_) => *h2 = None,
+                None => {}
+            }
+        }
+        self.idle.pop().map(Conn::H1)
+    }
+
+    /// A new connection (waiting at `maxConnsPerHost` for a permit or a returned connection).
+    /// `true` with it: a pooled connection that came back while waiting at the cap.
+    async fn fresh(&self) -> Result<(Conn, bool), UpstreamError> {
+        let permit = match &self.limit {
+            None => None,
+            Some(limit) => match self.permit_or_pooled(limit).await? {
+                Ok(permit) => Some(permit),
+                Err(pooled) => return Ok((pooled, true)),
+            },
+        };
+        let conn = match self.dialer.connect(permit, &self.idle).await? {
+            Fresh::H1(sender, conn) => Conn::H1(Checkout { sender, conn }),
+            Fresh::H2(sender) => {
+                {
+                    let mut slot = self.h2_slot();
+                    if slot.as_ref().is_none_or(|s| s.is_closed()) {
+                        *slot = Some(sender.clone());
+                    }
+                }
+                // Requests waiting at `maxConnsPerHost` can all share it.
+                if let Some(returned) = self.idle.returned() {
+                    returned.notify_waiters();
+                }
+                Conn::H2(sender)
+            }
+        };
+        Ok((conn, false))
+    }
+
+    /// At the cap: a permit for a new connection, or a connection that came back meanwhile.
+    async fn permit_or_pooled(
+        &self,
+        limit: &Arc<Semaphore>,
+    ) -> Result<Result<OwnedSemaphorePermit, Conn>, UpstreamError> {
+        let wait = self.dialer.dial_timeout;
+        let waited = tokio::time::timeout(wait, async {
+            loop {
+                // Registered before looking, so a return in between is not missed.
+                let returned = self.idle.returned().map(|n| n.notified());
+                let mut returned = std::pin::pin!(returned);
+                if let Some(n) = returned.as_mut().as_pin_mut() {
+                    n.enable();
+                }
+                if let Ok(permit) = limit.clone().try_acquire_owned() {
+                    return Ok(permit);
+                }
+                if let Some(conn) = self.pooled() {
+                    return Err(conn);
+                }
+                tokio::select! {
+                    permit = limit.clone().acquire_owned() => {
+                        if let Ok(permit) = permit {
+                            return Ok(permit);
+                        }
+                    }
+                    () = async {
+                        match returned.as_mut().as_pin_mut() {
+                            Some(n) => n.await,
+                            None => std::future::pending().await,
+                        }
+                    } => {}
+                }
+            }
+        })
+        .await;
+        waited.map_err(|_| {
+            UpstreamError::Unreachable(format!(
+                "maxConnsPerHost reached for {}:{}: no connection freed within {wait:?}",
+                self.dialer.host, self.dialer.port
+            ))
+        })
+    }
+
+    /// Sends `req` (its URI: the path and query to ask for; the rest comes from the pool) and
+    /// waits for the response head.
+    pub async fn send(
+        &self,
+        mut req: Request<ProxyBody>,
+    ) -> Result<Response<Incoming>, UpstreamError> {
+        let path = req
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let mut stale_tries = 0;
+        loop {
+            let pooled = if stale_tries < MAX_STALE_TRIES {
+                self.pooled()
+            } else {
+                None
+            };
+            let (conn, reused) = match pooled {
+                Some(conn) => (conn, true),
+                // Boxed: dialling (DNS, TCP, TLS, handshake) is a large future that runs once
+                // per new connection; inline, every request's future would carry (and move) it.
+                None => Box::pin(self.fresh()).await?,
+            };
+            let result = match conn {
+                Conn::H1(Checkout { mut sender, conn }) => {
+                    *req.uri_mut() = self.h1_target(req.method(), &path)?;
+                    *req.version_mut() = http::Version::HTTP_11;
+                    let result = sender.try_send_request(req).await;
+                    if result.is_ok() {
+                        conn.release(sender);
+                    }
+                    result
+                }
+                Conn::H2(mut sender) => {
+                    *req.uri_mut() = self.absolute(&path)?;
+                    *req.version_mut() = http::Version::HTTP_2;
+                    sender.try_send_request(req).await
+                }
+            };
+            match result {
+                Ok(resp) => return Ok(resp),
+                Err(e) => req = self.unsent(e, reused)?,
+            }
+            stale_tries += 1;
+        }
+    }
+
+    /// The HTTP/1.1 request target: origin form (`/path?query`), authority form for CONNECT.
+    fn h1_target(&self, method: &Method, path: &PathAndQuery) -> Result<Uri, UpstreamError> {
+        let mut parts = http::uri::Parts::default();
+        if method == Method::CONNECT {
+            parts.authority = Some(self.authority.clone());
+        } else {
+            parts.path_and_query = Some(path.clone());
+        }
+        Uri::from_parts(parts)
+            .map_err(|e| UpstreamError::Unreachable(format!("bad upstream URI: {e}")))
+    }
+
+    /// The HTTP/2 request URI: `scheme://authority/path?query` (`:scheme`, `:authority`, `:path`).
+    fn absolute(&self, path: &PathAndQuery) -> Result<Uri, UpstreamError> {
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path.clone());
+        Uri::from_parts(parts)
+            .map_err(|e| UpstreamError::Unreachable(format!("bad upstream URI: {e}")))
+    }
+
+    /// The request back when it was never sent on a pooled connection (try again), else the
+    /// error.
+    fn unsent(
+        &self,
+        mut e: TrySendError<Request<ProxyBody>>,
+        reused: bool,
+    ) -> Result<Request<ProxyBody>, UpstreamError> {
+        match e.take_message() {
+            Some(req) if reused => {
+                tracing::debug!(
+                    "pooled connection to {}:{} closed before the request went out, sending again: {}",
+                    self.dialer.host,
+                    self.dialer.port,
+                    error_chain(e.error())
+                );
+                Ok(req)
+            }
+            _ => Err(UpstreamError::Unreachable(error_chain(&e.into_error()))),
+        }
+    }
+}
