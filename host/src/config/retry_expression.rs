@@ -19,6 +19,8 @@
 //! upstream failed); `IsNetworkError()` is `ResponseCode()` being 502 or 504;
 //! `RequestMethod()` is the request's method. Strings are Go's double-quoted literals.
 
+use super::oxy_expression::{Cursor, Token, parse_whole};
+
 /// An integer the expression can compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryMetric {
@@ -26,29 +28,8 @@ pub enum RetryMetric {
     ResponseCode,
 }
 
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RetryOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl RetryOp {
-    fn holds(self, left: i64, right: i64) -> bool {
-        match self {
-            RetryOp::Eq => left == right,
-            RetryOp::Ne => left != right,
-            RetryOp::Lt => left < right,
-            RetryOp::Le => left <= right,
-            RetryOp::Gt => left > right,
-            RetryOp::Ge => left >= right,
-        }
-    }
-}
+/// A comparison operator (oxy's, shared with `circuitBreaker.expression`).
+pub use super::oxy_expression::CompareOp as RetryOp;
 
 /// A parsed `retryExpression`.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,211 +83,80 @@ impl RetryExpression {
 
 /// Parses a `retryExpression`; the error says what is wrong, for `file:line: key: reason`.
 pub fn parse_retry_expression(text: &str) -> Result<RetryExpression, String> {
-    let mut parser = Parser {
-        tokens: tokens(text)?,
-        at: 0,
-    };
-    if parser.tokens.is_empty() {
-        return Err("is empty; e.g. \"IsNetworkError() && Attempts() < 2\"".to_string());
-    }
-    let expression = parser.or()?;
-    match parser.next() {
-        None => Ok(expression),
-        Some(t) => Err(format!(
-            "unexpected {} after a whole expression",
-            describe(&t)
-        )),
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    Ident(String),
-    Int(i64),
-    Str(String),
-    LParen,
-    RParen,
-    And,
-    Or,
-    Not,
-    Op(RetryOp),
-}
-
-fn tokens(text: &str) -> Result<Vec<Token>, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let two = bytes.get(i..i + 2).unwrap_or(&[]);
-        let (token, len) = match c {
-            b' ' | b'\t' | b'\n' | b'\r' => {
-                i += 1;
-                continue;
-            }
-            b'(' => (Token::LParen, 1),
-            b')' => (Token::RParen, 1),
-            _ if two == b"&&" => (Token::And, 2),
-            _ if two == b"||" => (Token::Or, 2),
-            _ if two == b">=" => (Token::Op(RetryOp::Ge), 2),
-            _ if two == b"<=" => (Token::Op(RetryOp::Le), 2),
-            _ if two == b"==" => (Token::Op(RetryOp::Eq), 2),
-            _ if two == b"!=" => (Token::Op(RetryOp::Ne), 2),
-            b'!' => (Token::Not, 1),
-            b'>' => (Token::Op(RetryOp::Gt), 1),
-            b'<' => (Token::Op(RetryOp::Lt), 1),
-            b'"' => {
-                let Some(end) = bytes[i + 1..].iter().position(|b| *b == b'"') else {
-                    return Err(format!("unterminated string at offset {i}"));
-                };
-                let literal = &text[i + 1..i + 1 + end];
-                if literal.contains('\\') {
-                    return Err(format!("escapes are not supported in {literal:?}"));
-                }
-                (Token::Str(literal.to_string()), end + 2)
-            }
-            b'0'..=b'9' | b'-' => {
-                let end = bytes[i + 1..]
-                    .iter()
-                    .position(|b| !b.is_ascii_digit())
-                    .map_or(bytes.len(), |p| i + 1 + p);
-                let literal = &text[i..end];
-                let number = literal
-                    .parse::<i64>()
-                    .map_err(|_| format!("{literal:?} is not a whole number"))?;
-                (Token::Int(number), end - i)
-            }
-            _ if c.is_ascii_alphabetic() => {
-                let end = bytes[i..]
-                    .iter()
-                    .position(|b| !b.is_ascii_alphanumeric())
-                    .map_or(bytes.len(), |p| i + p);
-                (Token::Ident(text[i..end].to_string()), end - i)
-            }
-            _ => {
-                let ch = text[i..].chars().next().unwrap_or('?');
-                return Err(format!("unexpected character {ch:?} at offset {i}"));
-            }
-        };
-        out.push(token);
-        i += len;
-    }
-    Ok(out)
+    parse_whole(
+        text,
+        "is empty; e.g. \"IsNetworkError() && Attempts() < 2\"",
+        or,
+    )
 }
 
 /// The functions the language knows.
 const FUNCTIONS: &str = "IsNetworkError(), Attempts(), ResponseCode(), RequestMethod()";
 
-struct Parser {
-    tokens: Vec<Token>,
-    at: usize,
+fn or(c: &mut Cursor) -> Result<RetryExpression, String> {
+    c.fold(&Token::Or, and, RetryExpression::Or)
 }
 
-impl Parser {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.at)
-    }
+fn and(c: &mut Cursor) -> Result<RetryExpression, String> {
+    c.fold(&Token::And, unary, RetryExpression::And)
+}
 
-    fn next(&mut self) -> Option<Token> {
-        let token = self.tokens.get(self.at).cloned();
-        self.at += 1;
-        token
-    }
-
-    fn expect(&mut self, want: Token, what: &str) -> Result<(), String> {
-        match self.next() {
-            Some(t) if t == want => Ok(()),
-            Some(t) => Err(format!("expected {what}, found {}", describe(&t))),
-            None => Err(format!("expected {what}, found the end")),
+fn unary(c: &mut Cursor) -> Result<RetryExpression, String> {
+    match c.next() {
+        Some(Token::Not) => Ok(RetryExpression::Not(Box::new(unary(c)?))),
+        Some(Token::LParen) => {
+            let inner = or(c)?;
+            c.expect(Token::RParen, "\")\"")?;
+            Ok(inner)
         }
-    }
-
-    fn or(&mut self) -> Result<RetryExpression, String> {
-        let mut left = self.and()?;
-        while self.peek() == Some(&Token::Or) {
-            self.at += 1;
-            left = RetryExpression::Or(Box::new(left), Box::new(self.and()?));
+        Some(Token::Ident(name)) => {
+            c.expect(Token::LParen, &format!("\"(\" after {name}"))?;
+            c.expect(Token::RParen, &format!("\")\" ({name} takes no arguments)"))?;
+            function(c, &name)
         }
-        Ok(left)
-    }
-
-    fn and(&mut self) -> Result<RetryExpression, String> {
-        let mut left = self.unary()?;
-        while self.peek() == Some(&Token::And) {
-            self.at += 1;
-            left = RetryExpression::And(Box::new(left), Box::new(self.unary()?));
-        }
-        Ok(left)
-    }
-
-    fn unary(&mut self) -> Result<RetryExpression, String> {
-        match self.next() {
-            Some(Token::Not) => Ok(RetryExpression::Not(Box::new(self.unary()?))),
-            Some(Token::LParen) => {
-                let inner = self.or()?;
-                self.expect(Token::RParen, "\")\"")?;
-                Ok(inner)
-            }
-            Some(Token::Ident(name)) => {
-                self.expect(Token::LParen, &format!("\"(\" after {name}"))?;
-                self.expect(Token::RParen, &format!("\")\" ({name} takes no arguments)"))?;
-                self.function(&name)
-            }
-            Some(t) => Err(format!(
-                "expected one of {FUNCTIONS}, found {}",
-                describe(&t)
-            )),
-            None => Err(format!("expected one of {FUNCTIONS}, found the end")),
-        }
-    }
-
-    /// After `name()`: the predicate, or the comparison it starts.
-    fn function(&mut self, name: &str) -> Result<RetryExpression, String> {
-        let metric = match name {
-            "IsNetworkError" => return Ok(RetryExpression::IsNetworkError),
-            "Attempts" => RetryMetric::Attempts,
-            "ResponseCode" => RetryMetric::ResponseCode,
-            "RequestMethod" => {
-                let equal = match self.next() {
-                    Some(Token::Op(RetryOp::Eq)) => true,
-                    Some(Token::Op(RetryOp::Ne)) => false,
-                    _ => return Err("RequestMethod() compares with == or != only".to_string()),
-                };
-                return match self.next() {
-                    Some(Token::Str(method)) => Ok(RetryExpression::MethodIs { equal, method }),
-                    _ => Err("RequestMethod() compares with a string, e.g. \"GET\"".to_string()),
-                };
-            }
-            other => return Err(format!("unknown function {other}() (known: {FUNCTIONS})")),
-        };
-        let op = match self.next() {
-            Some(Token::Op(op)) => op,
-            _ => return Err(format!("{name}() must be compared, e.g. {name}() < 2")),
-        };
-        match self.next() {
-            Some(Token::Int(value)) => Ok(RetryExpression::Compare { metric, op, value }),
-            Some(t) => Err(format!(
-                "{name}() compares with a whole number, found {}",
-                describe(&t)
-            )),
-            None => Err(format!(
-                "{name}() compares with a whole number, found the end"
-            )),
-        }
+        Some(t) => Err(format!(
+            "expected one of {FUNCTIONS}, found {}",
+            t.describe()
+        )),
+        None => Err(format!("expected one of {FUNCTIONS}, found the end")),
     }
 }
 
-fn describe(token: &Token) -> String {
-    match token {
-        Token::Ident(name) => format!("{name:?}"),
-        Token::Int(n) => format!("{n}"),
-        Token::Str(s) => format!("\"{s}\""),
-        Token::LParen => "\"(\"".to_string(),
-        Token::RParen => "\")\"".to_string(),
-        Token::And => "\"&&\"".to_string(),
-        Token::Or => "\"||\"".to_string(),
-        Token::Not => "\"!\"".to_string(),
-        Token::Op(op) => format!("{op:?}"),
+/// After `name()`: the predicate, or the comparison it starts.
+fn function(c: &mut Cursor, name: &str) -> Result<RetryExpression, String> {
+    let metric = match name {
+        "IsNetworkError" => return Ok(RetryExpression::IsNetworkError),
+        "Attempts" => RetryMetric::Attempts,
+        "ResponseCode" => RetryMetric::ResponseCode,
+        "RequestMethod" => {
+            let equal = match c.next() {
+                Some(Token::Op(RetryOp::Eq)) => true,
+                Some(Token::Op(RetryOp::Ne)) => false,
+                _ => return Err("RequestMethod() compares with == or != only".to_string()),
+            };
+            return match c.next() {
+                Some(Token::Str(method)) => Ok(RetryExpression::MethodIs { equal, method }),
+                _ => Err("RequestMethod() compares with a string, e.g. \"GET\"".to_string()),
+            };
+        }
+        other => return Err(format!("unknown function {other}() (known: {FUNCTIONS})")),
+    };
+    let op = match c.next() {
+        Some(Token::Op(op)) => op,
+        _ => return Err(format!("{name}() must be compared, e.g. {name}() < 2")),
+    };
+    match c.next() {
+        Some(Token::Number(literal)) => match literal.parse::<i64>() {
+            Ok(value) => Ok(RetryExpression::Compare { metric, op, value }),
+            Err(_) => Err(format!("{literal:?} is not a whole number")),
+        },
+        Some(t) => Err(format!(
+            "{name}() compares with a whole number, found {}",
+            t.describe()
+        )),
+        None => Err(format!(
+            "{name}() compares with a whole number, found the end"
+        )),
     }
 }
 
@@ -366,7 +216,7 @@ mod tests {
                 "after a whole expression",
             ),
             ("RequestMethod() < \"GET\"", "== or !="),
-            ("ResponseCode() > 1.5", "unexpected character '.'"),
+            ("ResponseCode() > 1.5", "\"1.5\" is not a whole number"),
             ("\"open", "unterminated"),
             ("IsNetworkError() & Attempts() < 2", "unexpected character"),
         ] {

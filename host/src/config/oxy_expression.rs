@@ -1,0 +1,190 @@
+//! What vulcand/oxy's two expression languages share (Traefik's `circuitBreaker.expression` and
+//! `buffering.retryExpression`, parsed in `breaker_expression` and `retry_expression`): Go-like
+//! predicates over function calls, with comparisons, `!`, `&&` (binding tighter than `||`) and
+//! parentheses. Here: the comparison operators, the lexer, and a cursor over the tokens with the
+//! left-folded `a (op a)*` loop both grammars use. Config time only; errors are the reason alone
+//! (the caller locates them as `file:line: key: reason`).
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareOp {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Eq,
+    Ne,
+}
+
+impl CompareOp {
+    pub fn holds<T: PartialOrd>(self, left: T, right: T) -> bool {
+        match self {
+            CompareOp::Gt => left > right,
+            CompareOp::Ge => left >= right,
+            CompareOp::Lt => left < right,
+            CompareOp::Le => left <= right,
+            CompareOp::Eq => left == right,
+            CompareOp::Ne => left != right,
+        }
+    }
+}
+
+/// A token. Numbers keep their text: one language reads floats, the other whole numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Token {
+    Ident(String),
+    Number(String),
+    /// A double-quoted string, without escapes.
+    Str(String),
+    LParen,
+    RParen,
+    Comma,
+    And,
+    Or,
+    Not,
+    Op(CompareOp),
+}
+
+impl Token {
+    /// The token as an error message quotes it.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Token::Ident(name) => format!("{name:?}"),
+            Token::Number(n) => n.clone(),
+            Token::Str(s) => format!("\"{s}\""),
+            Token::LParen => "\"(\"".into(),
+            Token::RParen => "\")\"".into(),
+            Token::Comma => "\",\"".into(),
+            Token::And => "\"&&\"".into(),
+            Token::Or => "\"||\"".into(),
+            Token::Not => "\"!\"".into(),
+            Token::Op(op) => format!("{op:?}"),
+        }
+    }
+}
+
+/// Splits `text` into tokens.
+pub(crate) fn tokens(text: &str) -> Result<Vec<Token>, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let two = bytes.get(i..i + 2).unwrap_or(&[]);
+        let (token, len) = match c {
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            b'(' => (Token::LParen, 1),
+            b')' => (Token::RParen, 1),
+            b',' => (Token::Comma, 1),
+            _ if two == b"&&" => (Token::And, 2),
+            _ if two == b"||" => (Token::Or, 2),
+            _ if two == b">=" => (Token::Op(CompareOp::Ge), 2),
+            _ if two == b"<=" => (Token::Op(CompareOp::Le), 2),
+            _ if two == b"==" => (Token::Op(CompareOp::Eq), 2),
+            _ if two == b"!=" => (Token::Op(CompareOp::Ne), 2),
+            b'!' => (Token::Not, 1),
+            b'>' => (Token::Op(CompareOp::Gt), 1),
+            b'<' => (Token::Op(CompareOp::Lt), 1),
+            b'"' => {
+                let Some(end) = bytes[i + 1..].iter().position(|b| *b == b'"') else {
+                    return Err(format!("unterminated string at offset {i}"));
+                };
+                let literal = &text[i + 1..i + 1 + end];
+                if literal.contains('\\') {
+                    return Err(format!("escapes are not supported in {literal:?}"));
+                }
+                (Token::Str(literal.to_string()), end + 2)
+            }
+            b'0'..=b'9' | b'.' | b'-' => {
+                let end = bytes[i + 1..]
+                    .iter()
+                    .position(|b| !(b.is_ascii_digit() || *b == b'.'))
+                    .map_or(bytes.len(), |p| i + 1 + p);
+                (Token::Number(text[i..end].to_string()), end - i)
+            }
+            _ if c.is_ascii_alphabetic() => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|b| !b.is_ascii_alphanumeric())
+                    .map_or(bytes.len(), |p| i + p);
+                (Token::Ident(text[i..end].to_string()), end - i)
+            }
+            _ => {
+                let ch = text[i..].chars().next().unwrap_or('?');
+                return Err(format!("unexpected character {ch:?} at offset {i}"));
+            }
+        };
+        out.push(token);
+        i += len;
+    }
+    Ok(out)
+}
+
+/// A recursive-descent parser's position in the tokens.
+pub(crate) struct Cursor {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl Cursor {
+    pub(crate) fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.at)
+    }
+
+    pub(crate) fn next(&mut self) -> Option<Token> {
+        let token = self.tokens.get(self.at).cloned();
+        self.at += 1;
+        token
+    }
+
+    /// Takes `want`, or says what came instead of `what`.
+    pub(crate) fn expect(&mut self, want: Token, what: &str) -> Result<(), String> {
+        match self.next() {
+            Some(t) if t == want => Ok(()),
+            Some(t) => Err(format!("expected {what}, found {}", t.describe())),
+            None => Err(format!("expected {what}, found the end")),
+        }
+    }
+
+    /// `item ( separator item )*`, folded to the left with `join` (`&&` and `||`).
+    pub(crate) fn fold<E>(
+        &mut self,
+        separator: &Token,
+        item: fn(&mut Cursor) -> Result<E, String>,
+        join: fn(Box<E>, Box<E>) -> E,
+    ) -> Result<E, String> {
+        let mut left = item(self)?;
+        while self.peek() == Some(separator) {
+            self.at += 1;
+            left = join(Box::new(left), Box::new(item(self)?));
+        }
+        Ok(left)
+    }
+}
+
+/// Parses all of `text` with `expression` (the grammar's top rule): `empty` is the reason for a
+/// text without tokens; tokens left after a whole expression are an error.
+pub(crate) fn parse_whole<E>(
+    text: &str,
+    empty: &str,
+    expression: fn(&mut Cursor) -> Result<E, String>,
+) -> Result<E, String> {
+    let mut cursor = Cursor {
+        tokens: tokens(text)?,
+        at: 0,
+    };
+    if cursor.tokens.is_empty() {
+        return Err(empty.to_string());
+    }
+    let parsed = expression(&mut cursor)?;
+    match cursor.next() {
+        None => Ok(parsed),
+        Some(t) => Err(format!(
+            "unexpected {} after a whole expression",
+            t.describe()
+        )),
+    }
+}
