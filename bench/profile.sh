@@ -37,7 +37,9 @@ observability=""
 if [ "$scenario" = log ]; then
   # What issue 15's cost check turns on (bench/harness/ab.py --observability).
   observability="metrics: { prometheus: { entryPoint: web, addRoutersLabels: true } }
-accessLog: { filePath: \"$work/access.json\", format: json }"
+accessLog: { filePath: \"$work/logs/access.json\", format: json }"
+  # Outside the config file's directory, as ab.py keeps it (the file provider watches that one).
+  mkdir -p "$work/logs"
 fi
 cat > "$work/config.yml" <<YAML
 entryPoints:

@@ -79,7 +79,10 @@ class Side(Wasmgate):
         path = super().config(scenario, features)
         extra = "".join(OBSERVABILITY[part] for part in self.observability)
         if extra:
-            extra = extra.format(log=self.workdir / "access.json")
+            # Outside the config file's directory, as a deployment keeps it: the file provider
+            # watches that directory, and each flush of the log would wake its watcher.
+            (self.workdir / "logs").mkdir(exist_ok=True)
+            extra = extra.format(log=self.workdir / "logs" / "access.json")
         if self.static:
             extra += self.static.rstrip("\n") + "\n"
         if extra:

@@ -346,6 +346,18 @@ mod tests {
         assert_eq!(v["StartUTC"], "2023-11-14T22:13:20Z");
         assert_eq!(v["request_User-Agent"], "curl/8");
         assert_eq!(v["request_Authorization"], "REDACTED");
+        assert_eq!(v["ClientPort"], "5555");
+        assert_eq!(v["ClientAddr"], "10.0.0.1:5555");
+        let v6 = AccessRecord {
+            client: "[2001:db8::1]:443".parse().unwrap_or(record().client),
+            ..record()
+        };
+        line.clear();
+        format_line(&mut line, &v6, &config(AccessLogFormat::Json));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        assert_eq!(v["ClientHost"], "2001:db8::1");
+        assert_eq!(v["ClientPort"], "443");
+        assert_eq!(v["ClientAddr"], "[2001:db8::1]:443");
     }
 
     #[test]

@@ -27,13 +27,14 @@ impl Object<'_> {
             self.out.push(',');
         }
         self.first = false;
-        json_string(self.out, key);
-        self.out.push(':');
+        // Keys are this file's own field names: plain ASCII words, nothing to escape.
+        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        self.out.push('"');
+        self.out.push_str(key);
+        self.out.push_str("\":");
         match value {
             V::S(s) => json_string(self.out, s),
-            V::N(n) => {
-                let _ = write!(self.out, "{n}");
-            }
+            V::N(n) => push_u64(self.out, n),
         }
     }
 
@@ -89,21 +90,42 @@ fn json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// `n` in decimal, without the formatting machinery (a JSON line has eight numbers).
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
 /// One JSON line (with its newline).
 pub(super) fn json_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
     let (host, port) = match r.host.as_deref().map(|h| h.rsplit_once(':')) {
         Some(Some((h, p))) if !h.ends_with(']') || h.starts_with('[') => (h, p),
         _ => (r.host.as_deref().unwrap_or(""), ""),
     };
+    // One formatting of the client address; host and port are its two halves (`[v6]:port`).
     let client = r.client.to_string();
-    let client_host = r.client.ip().to_string();
-    let client_port = r.client.port().to_string();
+    let (client_host, client_port) = client
+        .rsplit_once(':')
+        .map_or((client.as_str(), ""), |(h, p)| {
+            (h.trim_start_matches('[').trim_end_matches(']'), p)
+        });
     let start = rfc3339_utc(r.start);
     out.push('{');
     let mut o = Object { out, first: true };
     o.field(config, "ClientAddr", V::S(&client));
-    o.field(config, "ClientHost", V::S(&client_host));
-    o.field(config, "ClientPort", V::S(&client_port));
+    o.field(config, "ClientHost", V::S(client_host));
+    o.field(config, "ClientPort", V::S(client_port));
     o.field(config, "ClientUsername", V::S("-"));
     o.field(config, "DownstreamContentSize", V::N(r.response_bytes));
     o.field(config, "DownstreamStatus", V::N(u64::from(r.status)));
@@ -180,5 +202,14 @@ mod tests {
         assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
         let parsed: String = serde_json::from_str(&out).expect("valid JSON");
         assert_eq!(parsed, "a\"b\\c\nd\u{1}é");
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        for n in [0, 7, 10, 200, 1_234_567, u64::MAX] {
+            let mut out = String::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
     }
 }
