@@ -340,10 +340,17 @@ async fn server_health_certificates_plugin_figures_and_reload_durations_are_scra
     let s = loop {
         let text = scrape(&c, &metrics).await;
         let s = parse_exposition(&text);
-        if sum_matching(&s, "wasmgate_plugin_files_rejected", &[("plugin", "deny")]) == 1.0 {
+        // The refused file is published before that reload's duration is observed: a scrape
+        // between the two saw the first without the second (a failed CI run), so await both.
+        if sum_matching(&s, "wasmgate_plugin_files_rejected", &[("plugin", "deny")]) == 1.0
+            && value(&s, "wasmgate_config_reload_duration_seconds_count", &[]) >= 2.0
+        {
             break s;
         }
-        assert!(Instant::now() < until, "refused file never listed:\n{text}");
+        assert!(
+            Instant::now() < until,
+            "refused file or its reload's duration never listed:\n{text}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(value(&s, "wasmgate_config_reload_duration_seconds_count", &[]) >= 2.0);
