@@ -26,6 +26,11 @@ command -v perf >/dev/null || { echo "perf missing: apt-get install linux-perf" 
 command -v inferno-flamegraph >/dev/null || { echo "inferno missing: cargo install inferno" >&2; exit 1; }
 
 stamp="$(date -u +%Y%m%d-%H%M%S)"
+# Ports as the harness picks them (`WASMGATE_BENCH_PORT_OFFSET` moves both, for a second benchmark
+# on the machine).
+offset="${WASMGATE_BENCH_PORT_OFFSET:-0}"
+gw_port=$((8304 + offset))
+up_port=$((9100 + offset))
 work="$repo/target/bench/profile-$scenario-$stamp"
 mkdir -p "$work"
 case "$scenario" in
@@ -43,7 +48,7 @@ accessLog: { filePath: \"$work/logs/access.json\", format: json }"
 fi
 cat > "$work/config.yml" <<YAML
 entryPoints:
-  web: { address: "127.0.0.1:8304" }
+  web: { address: "127.0.0.1:$gw_port" }
 log: { level: warn }
 $observability
 http:
@@ -52,7 +57,7 @@ http:
   services:
     up:
       loadBalancer:
-        servers: [{ url: "http://127.0.0.1:9100" }]
+        servers: [{ url: "http://127.0.0.1:$up_port" }]
         serversTransport: pool
   serversTransports:
     pool: { maxIdleConnsPerHost: 512 }
@@ -62,7 +67,7 @@ YAML
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
-taskset -c 1 "$upstream" --listen 127.0.0.1:9100 > "$work/upstream.log" 2>&1 &
+taskset -c 1 "$upstream" --listen 127.0.0.1:$up_port > "$work/upstream.log" 2>&1 &
 pids+=($!)
 WASMGATE_WORKER_THREADS=1 WASMGATE_CACHE_DIR="$work/cache" RUST_LOG=warn \
   taskset -c 0 "$binary" run "$work/config.yml" > "$work/gateway.log" 2>&1 &
@@ -70,13 +75,13 @@ gw=$!
 pids+=($gw)
 ready=0
 for _ in $(seq 100); do
-  curl -fsS -o /dev/null http://127.0.0.1:8304/ 2>/dev/null && { ready=1; break; }
+  curl -fsS -o /dev/null http://127.0.0.1:$gw_port/ 2>/dev/null && { ready=1; break; }
   sleep 0.2
 done
 # A profile of an error path (no upstream, another benchmark on the ports) is worse than none.
 [[ $ready == 1 ]] || { echo "profile.sh: no 200 through the gateway; see $work/*.log" >&2; exit 1; }
-taskset -c 1 wrk -t1 -c64 -d2s http://127.0.0.1:8304/ > /dev/null
-taskset -c 1 wrk -t1 -c64 -d"$((seconds + 2))s" --latency http://127.0.0.1:8304/ > "$work/wrk.txt" &
+taskset -c 1 wrk -t1 -c64 -d2s http://127.0.0.1:$gw_port/ > /dev/null
+taskset -c 1 wrk -t1 -c64 -d"$((seconds + 2))s" --latency http://127.0.0.1:$gw_port/ > "$work/wrk.txt" &
 wrk_pid=$!
 sleep 1
 perf record -F 499 --call-graph dwarf,16384 -p "$gw" -o "$work/perf.data" -- sleep "$seconds" 2> "$work/perf-record.log"
