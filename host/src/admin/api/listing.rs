@@ -1,7 +1,10 @@
 //! Traefik's list parameters: paging (`page`, `per_page`, the `X-Next-Page` header) and the
 //! `search`, `status`, `serviceName` and `middlewareName` filters.
 
+use std::collections::BTreeMap;
+
 use http::StatusCode;
+use serde_json::Value;
 
 use super::InternalReply;
 
@@ -70,6 +73,34 @@ impl Criteria {
             None | Some("") => true,
             Some(wanted) => middlewares.iter().any(|m| m == wanted),
         }
+    }
+
+    /// A listing of documents filtered by name only (services, middlewares): the page asked
+    /// for of those `search` matches.
+    pub fn page_by_name(&self, documents: &BTreeMap<String, Value>) -> InternalReply {
+        let items = documents
+            .iter()
+            .filter(|(name, _)| self.with_status("enabled") && self.search_in(&[name.as_str()]))
+            .map(|(_, doc)| doc.clone())
+            .collect();
+        self.page(items)
+    }
+
+    /// A listing of TCP or UDP routers: `search` over rule (when the router has one) and
+    /// name, and `serviceName`.
+    pub fn page_of_l4_routers(&self, routers: &BTreeMap<String, Value>) -> InternalReply {
+        let items = routers
+            .iter()
+            .filter(|(name, doc)| {
+                let rule = doc["rule"].as_str().unwrap_or_default();
+                let service = doc["service"].as_str().unwrap_or_default();
+                self.with_status("enabled")
+                    && self.search_in(&[rule, name.as_str()])
+                    && self.with_service(service)
+            })
+            .map(|(_, doc)| doc.clone())
+            .collect();
+        self.page(items)
     }
 
     /// The page of `items` asked for, with `X-Next-Page`; 400 for a page past the end or a

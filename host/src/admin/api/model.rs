@@ -254,78 +254,26 @@ impl ApiModel {
                 None => InternalReply::not_found("service"),
             },
             ["http", "middlewares"] | ["http", "middlewares", ""] => {
-                let items = self
-                    .middlewares
-                    .iter()
-                    .filter(|(name, _)| {
-                        criteria.with_status("enabled") && criteria.search_in(&[name.as_str()])
-                    })
-                    .map(|(_, doc)| doc.clone())
-                    .collect();
-                criteria.page(items)
+                criteria.page_by_name(&self.middlewares)
             }
             ["http", "middlewares", name] => one(self.middlewares.get(*name), "middleware"),
             ["tcp", "routers"] | ["tcp", "routers", ""] => {
-                let items = self
-                    .tcp
-                    .routers
-                    .iter()
-                    .filter(|(name, doc)| {
-                        let rule = doc["rule"].as_str().unwrap_or_default();
-                        let service = doc["service"].as_str().unwrap_or_default();
-                        criteria.with_status("enabled")
-                            && criteria.search_in(&[rule, name.as_str()])
-                            && criteria.with_service(service)
-                    })
-                    .map(|(_, doc)| doc.clone())
-                    .collect();
-                criteria.page(items)
+                criteria.page_of_l4_routers(&self.tcp.routers)
             }
             ["tcp", "routers", name] => one(self.tcp.routers.get(*name), "router"),
-            ["tcp", kind @ ("services" | "middlewares")]
-            | ["tcp", kind @ ("services" | "middlewares"), ""] => {
-                let documents = if *kind == "services" {
-                    &self.tcp.services
-                } else {
-                    &self.tcp.middlewares
-                };
-                let items = documents
-                    .iter()
-                    .filter(|(name, _)| {
-                        criteria.with_status("enabled") && criteria.search_in(&[name.as_str()])
-                    })
-                    .map(|(_, doc)| doc.clone())
-                    .collect();
-                criteria.page(items)
+            ["tcp", "services"] | ["tcp", "services", ""] => {
+                criteria.page_by_name(&self.tcp.services)
+            }
+            ["tcp", "middlewares"] | ["tcp", "middlewares", ""] => {
+                criteria.page_by_name(&self.tcp.middlewares)
             }
             ["tcp", "services", name] => one(self.tcp.services.get(*name), "service"),
             ["tcp", "middlewares", name] => one(self.tcp.middlewares.get(*name), "middleware"),
             ["udp", "routers"] | ["udp", "routers", ""] => {
-                let items = self
-                    .udp
-                    .routers
-                    .iter()
-                    .filter(|(name, doc)| {
-                        let service = doc["service"].as_str().unwrap_or_default();
-                        criteria.with_status("enabled")
-                            && criteria.search_in(&[name.as_str()])
-                            && criteria.with_service(service)
-                    })
-                    .map(|(_, doc)| doc.clone())
-                    .collect();
-                criteria.page(items)
+                criteria.page_of_l4_routers(&self.udp.routers)
             }
             ["udp", "services"] | ["udp", "services", ""] => {
-                let items = self
-                    .udp
-                    .services
-                    .iter()
-                    .filter(|(name, _)| {
-                        criteria.with_status("enabled") && criteria.search_in(&[name.as_str()])
-                    })
-                    .map(|(_, doc)| doc.clone())
-                    .collect();
-                criteria.page(items)
+                criteria.page_by_name(&self.udp.services)
             }
             ["udp", "routers", name] => one(self.udp.routers.get(*name), "router"),
             ["udp", "services", name] => one(self.udp.services.get(*name), "service"),
