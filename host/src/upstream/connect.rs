@@ -22,6 +22,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::body::ProxyBody;
 use super::error::UpstreamError;
 use super::idle::{ConnShared, H1Sender, IdleList};
+use super::permitted::Permitted;
 use super::settings::Http2Settings;
 
 pub(super) type H2Sender = http2::SendRequest<ProxyBody>;
@@ -239,47 +240,5 @@ where
                 Poll::Ready(())
             }
         }
-    }
-}
-
-/// A connection's I/O holding its server's `maxConnsPerHost` permit (if limited).
-struct Permitted<T> {
-    io: T,
-    _permit: Option<OwnedSemaphorePermit>,
-}
-
-impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for Permitted<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for Permitted<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 }

@@ -12,6 +12,7 @@ mod idle;
 mod legacy;
 pub mod own_client;
 pub mod per_host_limit;
+mod permitted;
 pub mod pool;
 #[cfg(test)]
 mod pool_tests;

@@ -17,7 +17,9 @@ use http::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
+
+use super::permitted::Permitted;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -56,10 +58,7 @@ impl LimitedConnector {
 }
 
 /// A TCP connection holding its server's permit (if limited) for as long as it lives.
-pub struct LimitedConnection {
-    io: TokioIo<TcpStream>,
-    _permit: Option<OwnedSemaphorePermit>,
-}
+pub type LimitedConnection = Permitted<TokioIo<TcpStream>>;
 
 impl tower_service::Service<Uri> for LimitedConnector {
     type Response = LimitedConnection;
@@ -96,41 +95,5 @@ impl tower_service::Service<Uri> for LimitedConnector {
 impl Connection for LimitedConnection {
     fn connected(&self) -> Connected {
         self.io.connected()
-    }
-}
-
-impl hyper::rt::Read for LimitedConnection {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: hyper::rt::ReadBufCursor<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
-    }
-}
-
-impl hyper::rt::Write for LimitedConnection {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
     }
 }
