@@ -99,6 +99,7 @@ pub mod compression;
 pub mod connection;
 pub mod counters;
 mod error;
+pub mod kv;
 mod log;
 pub mod outbound;
 mod request;

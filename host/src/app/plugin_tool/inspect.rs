@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::plugins::host_state::PluginIdentity;
 use crate::plugins::instance::PluginInstance;
 use crate::plugins::registry::{
-    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, OUTBOUND_HTTP_IMPORT,
+    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, KV_IMPORT, OUTBOUND_HTTP_IMPORT,
 };
 use crate::plugins::{CompiledPlugin, MiddlewareBudget, PluginEngine, PluginRegistry};
 
@@ -62,6 +62,7 @@ const WORLDS: &[(&str, &str)] = &[
     ("middleware-with-body", BODY_IMPORT),
     ("middleware-with-compression", COMPRESSION_IMPORT),
     ("middleware-with-client-connection", CONNECTION_IMPORT),
+    ("middleware-with-kv", KV_IMPORT),
 ];
 
 /// The smallest world whose imports and exports cover what the component uses. An exported
