@@ -360,7 +360,7 @@ pub(crate) fn build_snapshot_pending(
             continue;
         };
         let chain = Chain::new(chain);
-        let native = super::build_native::native_middlewares(name, &expanded, http);
+        let native = super::build_native::native_middlewares(&expanded, http);
         let in_flight = router
             .max_in_flight
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));

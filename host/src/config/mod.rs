@@ -20,7 +20,6 @@
 
 mod auth_deadline;
 mod bounded_read;
-pub mod breaker_expression;
 mod buffering_grant;
 mod client_tls;
 mod contribution;
@@ -88,7 +87,7 @@ pub use contribution::{Contribution, ContributionBody, KvTree};
 pub use load::{load, load_for_check, load_from_str, load_with};
 pub use model_acme::{AcmeKeyType, AcmeResolverConfig, DEFAULT_CERTIFICATES_DURATION};
 pub use model_dynamic::{
-    CircuitBreakerConfig, FailoverConfig, GrpcWebConfig, HealthCheckConfig, MirrorConfig,
+    FailoverConfig, GrpcWebConfig, HealthCheckConfig, MirrorConfig,
     MirroringConfig, NativeMiddleware, PassiveHealthConfig, RetryConfig, SameSite,
     StickyCookieConfig, WeightedConfig, WeightedServiceConfig,
 };
