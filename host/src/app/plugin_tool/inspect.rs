@@ -300,6 +300,8 @@ mod tests {
             world_of(&conn, &handler),
             "middleware-with-client-connection"
         );
+        let kv = names(&[KV_IMPORT, CONNECTION_IMPORT]);
+        assert_eq!(world_of(&kv, &handler), "middleware-with-kv");
         let connection = names(&[CONNECTION_EXPORT]);
         assert_eq!(world_of(&counters, &connection), "connection-middleware");
     }
