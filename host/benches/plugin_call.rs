@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 
 use http::{Request, Response};
 use wasmgate::app::build::budget_from_config;
-use wasmgate::plugins::bindings::completion::Ending;
 use wasmgate::config::{DEFAULT_DEADLINE, LoadedConfig, load_from_str};
+use wasmgate::plugins::bindings::completion::Ending;
 use wasmgate::plugins::{
     Chain, ConnectionFacts, EngineSettings, Isolation, PluginEngine, PluginMiddleware,
     PluginRegistry, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, Subresponse,

@@ -163,7 +163,11 @@ fn kv_documents_its_caps() {
         MAX_KV_BYTES / (1024 * 1024)
     );
     assert_documents(&wit, "interface kv", &caps);
-    assert_documents(&wit, "get-many:", &format!("at most {MAX_KV_GET_MANY} keys"));
+    assert_documents(
+        &wit,
+        "get-many:",
+        &format!("at most {MAX_KV_GET_MANY} keys"),
+    );
     assert_documents(
         &wit,
         "value-too-large",

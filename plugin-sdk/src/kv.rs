@@ -275,6 +275,9 @@ mod imp {
 
     pub(super) fn delete(key: &str) -> Result<bool, KvError> {
         check(key, &[])?;
-        Ok(STORE.with_borrow_mut(|store| live(store, key).is_some() && store.remove(key).is_some()))
+        Ok(
+            STORE
+                .with_borrow_mut(|store| live(store, key).is_some() && store.remove(key).is_some()),
+        )
     }
 }

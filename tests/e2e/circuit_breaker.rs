@@ -131,7 +131,10 @@ fn circuit_breaker_config_errors_are_located() {
     // The bundled plugin parses the options: its reasons are placed at the option they name.
     let expect = [
         (
-            format!("{}: http.middlewares.a.circuitBreaker.expression: ", line_of("> 0.5 &&")),
+            format!(
+                "{}: http.middlewares.a.circuitBreaker.expression: ",
+                line_of("> 0.5 &&")
+            ),
             "expression: expected",
         ),
         (
@@ -142,7 +145,10 @@ fn circuit_breaker_config_errors_are_located() {
             "responseCode: must be a status",
         ),
         (
-            format!("{}: http.middlewares.c.circuitBreaker: ", line_of("    c:") + 1),
+            format!(
+                "{}: http.middlewares.c.circuitBreaker: ",
+                line_of("    c:") + 1
+            ),
             "expression: required",
         ),
     ];

@@ -79,8 +79,10 @@ fn a_plugin_importing_kv_needs_the_grant_at_load() {
         .expect("the line");
     let errors = located_errors(&stderr);
     assert!(
-        errors.iter().any(|e| e.starts_with(&format!("{line}: http.middlewares.two"))
-            && e.contains("kv capability")),
+        errors
+            .iter()
+            .any(|e| e.starts_with(&format!("{line}: http.middlewares.two"))
+                && e.contains("kv capability")),
         "{errors:?}"
     );
     assert!(

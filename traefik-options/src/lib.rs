@@ -19,9 +19,9 @@
 //! a compiled regex, which run per request; each module says what it costs.
 
 pub mod auth_options;
+pub mod go_duration;
 #[cfg(feature = "go-regex")]
 pub mod go_regex;
-pub mod go_duration;
 pub mod ip_net;
 pub mod ip_strategy;
 pub mod options;

@@ -215,7 +215,12 @@ pub const ROWS: &[Row] = &[
     ),
     row("rate-limit/pooled", &["rate-limit"], Req::Plain, FWD),
     row("in-flight-req/pooled", &["in-flight-req"], Req::Plain, FWD),
-    row("circuit-breaker/pooled", &["circuit-breaker"], Req::Plain, FWD),
+    row(
+        "circuit-breaker/pooled",
+        &["circuit-breaker"],
+        Req::Plain,
+        FWD,
+    ),
     row("forward-auth/pooled", &["forward-auth"], Req::Plain, FWD),
     row("chain/pooled", CHAIN, Req::Basic, FWD),
     row(

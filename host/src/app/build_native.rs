@@ -9,10 +9,7 @@ use crate::proxy::NativeMiddlewares;
 use crate::proxy::grpc_web::GrpcWeb;
 
 /// The native middlewares among `expanded` (a router's middlewares, chains expanded).
-pub(super) fn native_middlewares(
-    expanded: &[String],
-    http: &HttpConfig,
-) -> NativeMiddlewares {
+pub(super) fn native_middlewares(expanded: &[String], http: &HttpConfig) -> NativeMiddlewares {
     let mut native = NativeMiddlewares::default();
     for name in expanded {
         // A `buffering` with `retryExpression` (the last one where a chain names several).

@@ -169,7 +169,8 @@ impl Shard {
             self.next_expiry = self.next_expiry.min(expires);
         }
         self.bytes += size;
-        self.entries.insert(Box::from(key), Entry { value, expires });
+        self.entries
+            .insert(Box::from(key), Entry { value, expires });
         Ok(())
     }
 }
@@ -228,7 +229,9 @@ impl KvScope {
             origin: Instant::now(),
             per_shard: (
                 max_keys.div_ceil(SHARDS).max(1),
-                max_bytes.div_ceil(SHARDS).max(MAX_KV_KEY_BYTES + MAX_KV_VALUE_BYTES),
+                max_bytes
+                    .div_ceil(SHARDS)
+                    .max(MAX_KV_KEY_BYTES + MAX_KV_VALUE_BYTES),
             ),
         }
     }
@@ -404,7 +407,8 @@ mod tests {
         assert_eq!(kv.increment_at("t", 2, 0, 1), Ok(42));
         kv.set_at("x", b"forty", 0, 1).unwrap();
         assert_eq!(kv.increment_at("x", 1, 0, 1), Err(KvError::NotAnInteger));
-        kv.set_at("max", i64::MAX.to_string().as_bytes(), 0, 1).unwrap();
+        kv.set_at("max", i64::MAX.to_string().as_bytes(), 0, 1)
+            .unwrap();
         assert_eq!(kv.increment_at("max", 1, 0, 1), Err(KvError::NotAnInteger));
         assert_eq!(kv.get_at("x", 1), Ok(Some(b"forty".to_vec())));
     }
@@ -427,7 +431,10 @@ mod tests {
         assert_eq!(kv.get_at("forever", u64::MAX - 1), Ok(Some(b"v".to_vec())));
         // An expired key is absent for compare-and-swap.
         kv.set_at("c", b"old", 1, 1).unwrap();
-        assert_eq!(kv.compare_and_swap_at("c", None, b"new", 0, 2 * MS), Ok(true));
+        assert_eq!(
+            kv.compare_and_swap_at("c", None, b"new", 0, 2 * MS),
+            Ok(true)
+        );
         assert!(!kv.delete("nothing").unwrap());
         assert!(kv.delete("c").unwrap());
     }
@@ -446,7 +453,10 @@ mod tests {
                         let old = kv.get("v").unwrap().unwrap();
                         let n: u64 = std::str::from_utf8(&old).unwrap().parse().unwrap();
                         let new = (n + 1).to_string();
-                        if kv.compare_and_swap("v", Some(&old), new.as_bytes(), 0).unwrap() {
+                        if kv
+                            .compare_and_swap("v", Some(&old), new.as_bytes(), 0)
+                            .unwrap()
+                        {
                             wins += 1;
                         }
                     }
@@ -530,7 +540,7 @@ mod tests {
         let stored = (0..100)
             .filter(|i| kv.set(&format!("b{i}"), &value, 0).is_ok())
             .count();
-        assert!(stored < 100 && stored >= 1, "{stored}");
+        assert!((1..100).contains(&stored), "{stored}");
     }
 
     #[test]

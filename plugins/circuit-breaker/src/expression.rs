@@ -258,7 +258,12 @@ fn code(c: &mut Cursor) -> Result<u16, String> {
 fn metric(c: &mut Cursor) -> Result<Metric, String> {
     let name = match c.next() {
         Some(Token::Ident(name)) => name,
-        Some(t) => return Err(format!("expected one of {FUNCTIONS}, found {}", t.describe())),
+        Some(t) => {
+            return Err(format!(
+                "expected one of {FUNCTIONS}, found {}",
+                t.describe()
+            ));
+        }
         None => return Err(format!("expected one of {FUNCTIONS}, found the end")),
     };
     c.expect(Token::LParen, &format!("\"(\" after {name}"))?;

@@ -95,7 +95,9 @@ fn status(value: &Value) -> Result<u16, String> {
     };
     match n {
         Some(n) if (200..=599).contains(&n) => Ok(n as u16),
-        _ => Err(format!("responseCode: must be a status in 200..599, got {value}")),
+        _ => Err(format!(
+            "responseCode: must be a status in 200..599, got {value}"
+        )),
     }
 }
 
@@ -104,11 +106,9 @@ fn prefix_of(router: &str) -> String {
     if router.len() <= 160 {
         return router.to_string();
     }
-    let hash = router
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+    let hash = router.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
     format!("#{hash:016x}")
 }
 
@@ -193,7 +193,7 @@ impl CircuitBreaker {
 
     /// The window's sums per counter: the 10 seconds up to `second` of `generation`.
     fn sums(&self, prefix: &str, generation: u32, second: u64) -> Result<Vec<i64>, KvError> {
-        let counters = self.plan.len();
+        let counters = self.plan.counters();
         let keys: Vec<String> = (second.saturating_sub(SECONDS - 1)..=second)
             .flat_map(|s| (0..counters).map(move |i| counter_key(prefix, generation, s, i)))
             .collect();

@@ -91,8 +91,8 @@ impl Plan {
         }
     }
 
-    /// Counters per second.
-    pub fn len(&self) -> usize {
+    /// Counters per second (at least 1: the request count).
+    pub fn counters(&self) -> usize {
         self.quantities.len()
     }
 
@@ -116,42 +116,49 @@ impl Plan {
         };
         let requests = sum(Quantity::Requests);
         let ratio = |part: f64, whole: f64| if whole <= 0.0 { 0.0 } else { part / whole };
-        self.expression.holds(&mut |metric, op, value| match metric {
-            Metric::NetworkErrorRatio => {
-                op.holds(ratio(sum(Quantity::NetworkErrors), requests), value)
-            }
-            Metric::ResponseCodeRatio {
-                from,
-                to,
-                dividend_from,
-                dividend_to,
-            } => op.holds(
-                ratio(
-                    sum(Quantity::Codes(from, to)),
-                    sum(Quantity::Codes(dividend_from, dividend_to)),
+        self.expression
+            .holds(&mut |metric, op, value| match metric {
+                Metric::NetworkErrorRatio => {
+                    op.holds(ratio(sum(Quantity::NetworkErrors), requests), value)
+                }
+                Metric::ResponseCodeRatio {
+                    from,
+                    to,
+                    dividend_from,
+                    dividend_to,
+                } => op.holds(
+                    ratio(
+                        sum(Quantity::Codes(from, to)),
+                        sum(Quantity::Codes(dividend_from, dividend_to)),
+                    ),
+                    value,
                 ),
-                value,
-            ),
-            Metric::LatencyAtQuantileMs(q) => {
-                if requests <= 0.0 {
-                    // No request: the latency reads as 0, as oxy's empty histogram.
-                    return op.holds(0.0, value);
+                Metric::LatencyAtQuantileMs(q) => {
+                    if requests <= 0.0 {
+                        // No request: the latency reads as 0, as oxy's empty histogram.
+                        return op.holds(0.0, value);
+                    }
+                    let target = (q / 100.0 * requests).ceil().max(1.0);
+                    let at_most = |n: i64| {
+                        if n < 0 {
+                            0.0
+                        } else {
+                            sum(Quantity::LatencyAtMost(n))
+                        }
+                    };
+                    // The latency at the quantile is above `n`.
+                    let above = |n: i64| at_most(n) < target;
+                    let (floor, ceil_less) = thresholds(value);
+                    let equal = || above(ceil_less) && !above(floor);
+                    match op {
+                        CompareOp::Gt => above(floor),
+                        CompareOp::Ge => above(ceil_less),
+                        CompareOp::Lt => !above(ceil_less),
+                        CompareOp::Le => !above(floor),
+                        CompareOp::Eq => equal(),
+                        CompareOp::Ne => !equal(),
+                    }
                 }
-                let target = (q / 100.0 * requests).ceil().max(1.0);
-                let at_most = |n: i64| if n < 0 { 0.0 } else { sum(Quantity::LatencyAtMost(n)) };
-                // The latency at the quantile is above `n`.
-                let above = |n: i64| at_most(n) < target;
-                let (floor, ceil_less) = thresholds(value);
-                let equal = || above(ceil_less) && !above(floor);
-                match op {
-                    CompareOp::Gt => above(floor),
-                    CompareOp::Ge => above(ceil_less),
-                    CompareOp::Lt => !above(ceil_less),
-                    CompareOp::Le => !above(floor),
-                    CompareOp::Eq => equal(),
-                    CompareOp::Ne => !equal(),
-                }
-            }
-        })
+            })
     }
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use crate::plugins::host_state::PluginIdentity;
 use crate::plugins::instance::PluginInstance;
 use crate::plugins::registry::{
-    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, KV_IMPORT, OUTBOUND_HTTP_IMPORT,
+    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, KV_IMPORT,
+    OUTBOUND_HTTP_IMPORT,
 };
 use crate::plugins::{CompiledPlugin, MiddlewareBudget, PluginEngine, PluginRegistry};
 

@@ -66,7 +66,10 @@ impl Middleware for KvCounter {
                     match kv::compare_and_swap("owner", None, who.as_bytes(), Duration::ZERO) {
                         Ok(true) => Ok("won".to_string()),
                         Ok(false) => kv::get("owner").map(|owner| {
-                            format!("lost:{}", String::from_utf8_lossy(&owner.unwrap_or_default()))
+                            format!(
+                                "lost:{}",
+                                String::from_utf8_lossy(&owner.unwrap_or_default())
+                            )
                         }),
                         Err(e) => Err(e),
                     }
