@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use http::{Request, Response};
 use wasmgate::app::build::budget_from_config;
 use wasmgate::config::{DEFAULT_DEADLINE, LoadedConfig, load_from_str};
+use wasmgate::plugins::bindings::completion::Ending;
 use wasmgate::plugins::{
     Chain, ConnectionFacts, EngineSettings, Isolation, PluginEngine, PluginMiddleware,
     PluginRegistry, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome, Subresponse,
@@ -105,6 +106,9 @@ fn response_head() -> ResponseHead {
 fn one(chain: &Chain, head: RequestHead) -> (Duration, Result<Expect, String>) {
     let resp = response_head();
     let started = Instant::now();
+    // A chain with a middleware that asked for `on-complete` (circuit-breaker, in-flight-req)
+    // pays it here too: outside a Tokio runtime `finish` runs the hooks inline.
+    let mut completion = chain.completion();
     let mut state = chain.start();
     let (mut head, mut outcome) = chain.on_request(head, &mut state);
     // forward-auth: the auth server's 200, made up here (the row measures the plugin only).
@@ -128,7 +132,19 @@ fn one(chain: &Chain, head: RequestHead) -> (Duration, Result<Expect, String>) {
             _ => break,
         }
     }
-    let (_req, _resp, response) = chain.on_response(head, resp, &mut state);
+    if let Some(completion) = &mut completion {
+        chain.note_entered(&state, completion);
+        completion.keep_request(&mut head);
+    }
+    let (mut req, _resp, response) = chain.on_response(head, resp, &mut state);
+    if let Some(mut completion) = completion {
+        completion.keep_response(&mut req);
+        let status = match &response {
+            ResponseOutcome::Replace(reply) => reply.status.as_u16(),
+            _ => 200,
+        };
+        completion.finish(Some(status), 1024, Ending::Complete);
+    }
     drop(state);
     let elapsed = started.elapsed();
     let result = match (outcome, response) {
@@ -200,6 +216,9 @@ fn middleware(
         .expect("compile")
         .unwrap_or_else(|| panic!("plugin {}", mw.plugin));
     let mut budget = budget_from_config(&mw.runtime);
+    if plugin.imports_kv() && mw.runtime.kv {
+        budget.kv = Some(wasmgate::plugins::kv::kv_scope_for(name));
+    }
     if plugin.imports_counters() && mw.runtime.counters {
         budget.counters = Some(wasmgate::plugins::counters::scope_for(name));
     }

@@ -46,3 +46,18 @@ pub const MAX_SUBRESPONSE_BODY: usize = 1024 * 1024;
 
 /// Subrequests one request may send through one middleware.
 pub const MAX_SUBREQUESTS_PER_MIDDLEWARE: usize = 4;
+
+/// Longest `kv` key (bytes); an empty or longer key is `invalid-key`.
+pub const MAX_KV_KEY_BYTES: usize = 256;
+
+/// Longest `kv` value (bytes); a longer one is `value-too-large`.
+pub const MAX_KV_VALUE_BYTES: usize = 4096;
+
+/// Most live `kv` keys one middleware holds.
+pub const MAX_KV_KEYS: usize = 65536;
+
+/// Most bytes of `kv` keys and values one middleware holds.
+pub const MAX_KV_BYTES: usize = 16 * 1024 * 1024;
+
+/// Most keys one `kv.get-many` call reads.
+pub const MAX_KV_GET_MANY: usize = 256;

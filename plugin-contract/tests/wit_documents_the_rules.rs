@@ -150,3 +150,32 @@ fn outbound_http_documents_its_limits() {
         &format!("already sent {MAX_SUBREQUESTS_PER_MIDDLEWARE} subrequests"),
     );
 }
+
+#[test]
+fn kv_documents_its_caps() {
+    use plugin_contract::{
+        MAX_KV_BYTES, MAX_KV_GET_MANY, MAX_KV_KEY_BYTES, MAX_KV_KEYS, MAX_KV_VALUE_BYTES,
+    };
+    let wit = wit_text();
+    let caps = format!(
+        "a key is 1 to {MAX_KV_KEY_BYTES} bytes, a value at most {MAX_KV_VALUE_BYTES} bytes, at \
+         most {MAX_KV_KEYS} keys and {} MiB",
+        MAX_KV_BYTES / (1024 * 1024)
+    );
+    assert_documents(&wit, "interface kv", &caps);
+    assert_documents(
+        &wit,
+        "get-many:",
+        &format!("at most {MAX_KV_GET_MANY} keys"),
+    );
+    assert_documents(
+        &wit,
+        "value-too-large",
+        &format!("longer than {MAX_KV_VALUE_BYTES} bytes"),
+    );
+    assert_documents(
+        &wit,
+        "invalid-key",
+        &format!("longer than {MAX_KV_KEY_BYTES} bytes"),
+    );
+}

@@ -1,4 +1,5 @@
-//! Traefik's `circuitBreaker` middleware: a real gateway in front of an upstream that breaks
+//! Traefik's `circuitBreaker` middleware (the bundled `circuit-breaker` plugin, on `kv` and
+//! `on-complete`): a real gateway in front of an upstream that breaks
 //! every connection trips on `NetworkErrorRatio() > 0.5`, answers 503 without reaching the
 //! upstream while tripped, and returns to forwarding once the upstream is back and the
 //! fallback and recovery durations have passed. State changes are awaited by polling
@@ -127,24 +128,36 @@ fn circuit_breaker_config_errors_are_located() {
             .map(|i| i + 1)
             .unwrap()
     };
+    // The bundled plugin parses the options: its reasons are placed at the option they name.
     let expect = [
-        format!(
-            "{}: http.middlewares.a.circuitBreaker.expression: expected",
-            line_of("> 0.5 &&")
+        (
+            format!(
+                "{}: http.middlewares.a.circuitBreaker.expression: ",
+                line_of("> 0.5 &&")
+            ),
+            "expression: expected",
         ),
-        format!(
-            "{}: http.middlewares.b.circuitBreaker.responseCode: must be a status",
-            line_of("responseCode: 42")
+        (
+            format!(
+                "{}: http.middlewares.b.circuitBreaker.responseCode: ",
+                line_of("responseCode: 42")
+            ),
+            "responseCode: must be a status",
         ),
-        format!(
-            "{}: http.middlewares.c.circuitBreaker: expression: required",
-            line_of("    c:") + 1
+        (
+            format!(
+                "{}: http.middlewares.c.circuitBreaker: ",
+                line_of("    c:") + 1
+            ),
+            "expression: required",
         ),
     ];
-    for want in &expect {
+    for (at, reason) in &expect {
         assert!(
-            errors.iter().any(|e| e.starts_with(want.as_str())),
-            "missing {want:?} in {errors:?}"
+            errors
+                .iter()
+                .any(|e| e.starts_with(at.as_str()) && e.contains(reason)),
+            "missing {at:?} ... {reason:?} in {errors:?}"
         );
     }
 }

@@ -29,6 +29,7 @@ mod hot_reload;
 mod http_wasm;
 mod https_upstreams;
 mod isolation_modes;
+mod kv_plugin;
 mod languages;
 mod load_balancing;
 mod mesh;

@@ -355,6 +355,10 @@ fn plugin_inspect_names_the_world_of_bundled_capability_and_http_wasm_plugins() 
         "{certs}"
     );
 
+    let breaker = inspect(&fixture_wasm("wasmgate_plugin_circuit_breaker"));
+    assert_eq!(world(&breaker), "middleware-with-kv", "{breaker}");
+    assert!(breaker.contains("  wasmgate:plugin/kv@0.1.0"), "{breaker}");
+
     // An http-wasm guest (Traefik's Wasm plugin format): a core module.
     let dir = tempfile::tempdir().expect("tempdir");
     let wat = workspace_root().join("tests/http-wasm/headers.wat");

@@ -12,11 +12,14 @@
 //!   Go's meaning. Only the regex plugins turn the feature on, so the others carry no regex code.
 //! - [`uri`]: Go's `net/url` path encoding rules, for the path plugins.
 //! - [`redirect`]: the reply of Traefik's redirect middlewares.
+//! - [`go_duration`]: Go's duration text (`10s`, `1m30s`), as Traefik reads duration options.
+//! - [`status_text`]: Go's `http.StatusText`, the body of a middleware's own replies.
 //!
 //! Everything here runs at `validate-config` / `init`, except [`uri`], [`redirect`] and matching
 //! a compiled regex, which run per request; each module says what it costs.
 
 pub mod auth_options;
+pub mod go_duration;
 #[cfg(feature = "go-regex")]
 pub mod go_regex;
 pub mod ip_net;
@@ -24,4 +27,5 @@ pub mod ip_strategy;
 pub mod options;
 pub mod redirect;
 pub mod source_criterion;
+pub mod status_text;
 pub mod uri;

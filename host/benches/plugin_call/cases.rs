@@ -69,6 +69,9 @@ http:
       rateLimit: { average: 1000000000, burst: 1000000000 }
     in-flight-req:
       inFlightReq: { amount: 1000000 }
+    # Never trips here (every request forwarded): the standby path, on-complete included.
+    circuit-breaker:
+      circuitBreaker: { expression: "NetworkErrorRatio() > 0.5" }
     # The auth server's answer is made up by the bench (200 with X-Auth-User): the row is the
     # plugin's own cost, both request-side hook calls, without the network exchange.
     forward-auth:
@@ -212,6 +215,12 @@ pub const ROWS: &[Row] = &[
     ),
     row("rate-limit/pooled", &["rate-limit"], Req::Plain, FWD),
     row("in-flight-req/pooled", &["in-flight-req"], Req::Plain, FWD),
+    row(
+        "circuit-breaker/pooled",
+        &["circuit-breaker"],
+        Req::Plain,
+        FWD,
+    ),
     row("forward-auth/pooled", &["forward-auth"], Req::Plain, FWD),
     row("chain/pooled", CHAIN, Req::Basic, FWD),
     row(

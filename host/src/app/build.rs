@@ -36,6 +36,7 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
         outbound: None,
         body: None,
         compression: false,
+        kv: None,
         redis_counters: None,
         take_max_wait_ns: 0,
     }
@@ -255,6 +256,20 @@ pub(crate) fn build_snapshot_pending(
             }
             budget.compression = true;
         }
+        if compiled.imports_kv() {
+            if !mw.runtime.kv {
+                errors.push(config.error_at(
+                    &key,
+                    format!(
+                        "middleware {name:?}: plugin {:?} imports the kv capability, which its \
+                         config does not grant (add capabilities: [kv] to its plugin: entry)",
+                        mw.plugin
+                    ),
+                ));
+                continue;
+            }
+            budget.kv = Some(crate::plugins::kv::kv_scope_for(name));
+        }
         match PluginMiddleware::configure(
             registry.engine().clone(),
             name,
@@ -345,7 +360,7 @@ pub(crate) fn build_snapshot_pending(
             continue;
         };
         let chain = Chain::new(chain);
-        let native = super::build_native::native_middlewares(name, &expanded, http);
+        let native = super::build_native::native_middlewares(&expanded, http);
         let in_flight = router
             .max_in_flight
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));

@@ -1,24 +1,16 @@
-//! A router's native middlewares (`circuitBreaker`, `grpcWeb`, `retry`, and `buffering`'s
-//! `retryExpression`), built at config time
-//! from the middlewares its chain names. Each router gets its own circuit breaker (as each
-//! Traefik router gets its own middleware instance); a reload starts them in standby.
+//! A router's native middlewares (`grpcWeb`, `retry`, and `buffering`'s `retryExpression`),
+//! built at config time from the middlewares its chain names.
 
 use std::sync::Arc;
 
 use crate::config::{HttpConfig, NativeMiddleware};
-use crate::lb::breaker::CircuitBreaker;
 use crate::lb::retry::RetryPolicy;
 use crate::proxy::NativeMiddlewares;
 use crate::proxy::grpc_web::GrpcWeb;
 
 /// The native middlewares among `expanded` (a router's middlewares, chains expanded).
-pub(super) fn native_middlewares(
-    router: &str,
-    expanded: &[String],
-    http: &HttpConfig,
-) -> NativeMiddlewares {
+pub(super) fn native_middlewares(expanded: &[String], http: &HttpConfig) -> NativeMiddlewares {
     let mut native = NativeMiddlewares::default();
-    let mut breakers = Vec::new();
     for name in expanded {
         // A `buffering` with `retryExpression` (the last one where a chain names several).
         if let Some(expression) = http
@@ -30,12 +22,6 @@ pub(super) fn native_middlewares(
         }
         match http.middlewares.get(name).and_then(|m| m.native.as_ref()) {
             None => {}
-            Some(NativeMiddleware::CircuitBreaker(config)) => {
-                breakers.push(Arc::new(CircuitBreaker::new(
-                    Arc::from(router),
-                    config.clone(),
-                )));
-            }
             Some(NativeMiddleware::GrpcWeb(config)) => {
                 native.grpc_web = Some(Arc::new(GrpcWeb::new(config)));
             }
@@ -44,6 +30,5 @@ pub(super) fn native_middlewares(
             }
         }
     }
-    native.breakers = breakers.into_boxed_slice();
     native
 }

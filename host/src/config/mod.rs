@@ -20,7 +20,6 @@
 
 mod auth_deadline;
 mod bounded_read;
-pub mod breaker_expression;
 mod buffering_grant;
 mod client_tls;
 mod contribution;
@@ -88,14 +87,14 @@ pub use contribution::{Contribution, ContributionBody, KvTree};
 pub use load::{load, load_for_check, load_from_str, load_with};
 pub use model_acme::{AcmeKeyType, AcmeResolverConfig, DEFAULT_CERTIFICATES_DURATION};
 pub use model_dynamic::{
-    CircuitBreakerConfig, FailoverConfig, GrpcWebConfig, HealthCheckConfig, MirrorConfig,
-    MirroringConfig, NativeMiddleware, PassiveHealthConfig, RetryConfig, SameSite,
-    StickyCookieConfig, WeightedConfig, WeightedServiceConfig,
-};
-pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,
     DEFAULT_TRANSPORT, DynamicConfig, HttpConfig, LoadBalancerConfig, MiddlewareConfig,
     RouterConfig, ServerConfig, ServersTransportConfig, ServiceConfig, pinned_name,
+};
+pub use model_dynamic::{
+    FailoverConfig, GrpcWebConfig, HealthCheckConfig, MirrorConfig, MirroringConfig,
+    NativeMiddleware, PassiveHealthConfig, RetryConfig, SameSite, StickyCookieConfig,
+    WeightedConfig, WeightedServiceConfig,
 };
 pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{

@@ -345,7 +345,7 @@ pub struct MiddlewareConfig {
     /// overriding their entrypoint's (then `plugin` is empty and no plugin runs; the check is
     /// part of the gateway's path reading, `router::path`).
     pub encoded_characters: Option<super::model_static::EncodedCharacters>,
-    /// For Traefik's `circuitBreaker`, `grpcWeb` and `retry`: a middleware the gateway runs
+    /// For Traefik's `grpcWeb` and `retry`: a middleware the gateway runs
     /// itself around the forwarding step (then `plugin` is empty and no plugin runs; see
     /// ARCHITECTURE, "Native middlewares").
     pub native: Option<NativeMiddleware>,
@@ -357,24 +357,8 @@ pub struct MiddlewareConfig {
 /// The middlewares the proxy runs natively, each with its resolved options.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NativeMiddleware {
-    CircuitBreaker(CircuitBreakerConfig),
     GrpcWeb(GrpcWebConfig),
     Retry(RetryConfig),
-}
-
-/// `circuitBreaker`, with Traefik's defaults filled in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CircuitBreakerConfig {
-    /// `expression`, parsed at config time.
-    pub expression: super::breaker_expression::BreakerExpression,
-    /// `checkPeriod`, default 100 ms: how often the expression is evaluated.
-    pub check_period: Duration,
-    /// `fallbackDuration`, default 10 s: how long the breaker stays tripped.
-    pub fallback_duration: Duration,
-    /// `recoveryDuration`, default 10 s: how long traffic ramps back up.
-    pub recovery_duration: Duration,
-    /// `responseCode`, default 503: the status answered while tripped.
-    pub response_code: u16,
 }
 
 /// `grpcWeb`.

@@ -305,6 +305,9 @@ pub struct PluginRuntimeConfig {
     /// `capabilities: [compression]` (or Traefik's `compress`): the middleware may ask for its
     /// responses to be compressed. Default false.
     pub compression: bool,
+    /// `capabilities: [kv]` (or Traefik's `circuitBreaker`): the middleware may use its `kv`
+    /// store.
+    pub kv: bool,
     /// Traefik's `rateLimit.redis`: the middleware's token buckets live in this Redis instead
     /// of in process. Default none.
     pub counters_redis: Option<super::rate_limit_redis::CountersRedisConfig>,
@@ -376,6 +379,7 @@ impl Default for PluginRuntimeConfig {
             outbound: None,
             body: None,
             compression: false,
+            kv: false,
             counters_redis: None,
             counters_max_wait: Duration::ZERO,
         }

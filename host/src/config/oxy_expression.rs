@@ -1,8 +1,9 @@
-//! What vulcand/oxy's two expression languages share (Traefik's `circuitBreaker.expression` and
-//! `buffering.retryExpression`, parsed in `breaker_expression` and `retry_expression`): Go-like
+//! vulcand/oxy's expression language as Traefik's `buffering.retryExpression` uses it (parsed in
+//! `retry_expression`; `circuitBreaker.expression`, its sibling, is parsed by the bundled
+//! `circuit-breaker` plugin): Go-like
 //! predicates over function calls, with comparisons, `!`, `&&` (binding tighter than `||`) and
 //! parentheses. Here: the comparison operators, the lexer, and a cursor over the tokens with the
-//! left-folded `a (op a)*` loop both grammars use. Config time only; errors are the reason alone
+//! left-folded `a (op a)*` loop of the grammar. Config time only; errors are the reason alone
 //! (the caller locates them as `file:line: key: reason`).
 
 /// A comparison operator.

@@ -96,6 +96,7 @@ pub(crate) fn apply_runtime(
     if let Some(granted) = &raw.capabilities {
         out.counters = granted.contains(&Capability::Counters);
         out.compression = granted.contains(&Capability::Compression);
+        out.kv = granted.contains(&Capability::Kv);
     }
     let outbound_granted = raw
         .capabilities

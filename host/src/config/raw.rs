@@ -213,6 +213,8 @@ pub(crate) enum Capability {
     Body,
     /// The `compression` interface (response bodies compressed by the host, streamed).
     Compression,
+    /// The `kv` interface (counters and values shared by the middleware's instances).
+    Kv,
 }
 
 /// `plugin.body`: which bodies a middleware granted `body` gets whole, and their caps.

@@ -27,8 +27,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("basicAuth", Some("basic-auth")),
     ("buffering", Some("buffering")),
     ("chain", None), // not a plugin: resolved by the config itself (resolve_chain.rs)
-    // not plugins: run by the proxy around forwarding (resolve_native.rs)
-    ("circuitBreaker", None),
+    ("circuitBreaker", Some("circuit-breaker")),
     ("compress", Some("compress")),
     ("contentType", Some("content-type")),
     ("digestAuth", Some("digest-auth")),
@@ -36,6 +35,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("encodedCharacters", None),
     ("errors", Some("errors")),
     ("forwardAuth", Some("forward-auth")),
+    // not plugins: run by the proxy around forwarding (resolve_native.rs)
     ("grpcWeb", None),
     ("headers", Some("headers")),
     ("inFlightReq", Some("in-flight-req")),
@@ -60,6 +60,8 @@ fn bundled_grants(type_key: &str) -> Option<Vec<Capability>> {
         "forwardAuth" | "errors" => Some(vec![Capability::OutboundHttp]),
         "compress" => Some(vec![Capability::Compression]),
         "buffering" => Some(vec![Capability::Body]),
+        // Its window and state (shared by the middleware's instances) live in `kv`.
+        "circuitBreaker" => Some(vec![Capability::Kv]),
         _ => None,
     }
 }

@@ -28,7 +28,7 @@ pub enum RetryMetric {
     ResponseCode,
 }
 
-/// A comparison operator (oxy's, shared with `circuitBreaker.expression`).
+/// A comparison operator (oxy's).
 pub use super::oxy_expression::CompareOp as RetryOp;
 
 /// A parsed `retryExpression`.

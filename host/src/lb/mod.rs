@@ -8,11 +8,9 @@
 //! - `health`: per-server state read on every pick, active probes, passive ejection;
 //! - `retry`: which requests may be retried on another server, and the backoff (a service's
 //!   `retry`, or a router's `retry` middleware handed down by the proxy);
-//! - `breaker`: the `circuitBreaker` middleware's window and states (consulted by the proxy);
 //! - `mirroring`: the mirroring service, its percentages and request-body buffering;
 //! - `error`: what a service can fail with.
 
-pub mod breaker;
 pub mod error;
 pub mod health;
 pub mod load_balancer;

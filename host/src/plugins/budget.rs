@@ -46,6 +46,9 @@ pub struct MiddlewareBudget {
     /// Whether the middleware may ask for its responses to be compressed (config grants
     /// `compression`; else a component importing it is refused at load).
     pub compression: bool,
+    /// The middleware's store when its config grants `kv` (else `None`, and a component
+    /// importing `kv` is refused at load).
+    pub kv: Option<Arc<super::kv::KvScope>>,
 }
 
 /// Room a component gets above its initial linear memory when `memoryLimit` is left at its
@@ -93,6 +96,7 @@ impl Default for MiddlewareBudget {
             outbound: None,
             body: None,
             compression: false,
+            kv: None,
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct HostState {
     pub(crate) body: Option<super::body::BodyGrant>,
     /// Whether the middleware's config grants `compression` (`compression_import`).
     pub(crate) compression: bool,
+    /// The middleware's store, when its config grants `kv` (`kv_import`).
+    pub(crate) kv: Option<Arc<super::kv::KvScope>>,
     /// Unfinished stdout/stderr lines (`wasi_stdio`).
     pub(crate) output: PluginOutput,
     /// During an `on-connect` call only: the in-flight counts the connection took
@@ -68,6 +70,7 @@ impl HostState {
             outbound: None,
             body: None,
             compression: false,
+            kv: None,
             output: PluginOutput::default(),
             connection_leases: None,
         }

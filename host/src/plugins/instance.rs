@@ -48,6 +48,7 @@ impl PluginInstance {
         state.outbound = budget.outbound.clone();
         state.body = budget.body;
         state.compression = budget.compression;
+        state.kv = budget.kv.clone();
         let mut store = Store::new(engine.engine(), state);
         store.limiter(|s| &mut s.memory);
         store.epoch_deadline_trap();

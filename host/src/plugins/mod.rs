@@ -32,6 +32,8 @@ pub mod heads;
 pub mod host_state;
 pub mod http_wasm;
 pub mod instance;
+pub mod kv;
+mod kv_import;
 mod lent;
 pub mod limits;
 pub mod middleware;

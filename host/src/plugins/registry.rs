@@ -138,6 +138,12 @@ impl CompiledPlugin {
     pub fn imports_compression(&self) -> bool {
         self.imports(COMPRESSION_IMPORT)
     }
+
+    /// Whether the component imports `kv`, so that its middlewares need the `kv` grant.
+    /// Config time only.
+    pub fn imports_kv(&self) -> bool {
+        self.imports(KV_IMPORT)
+    }
 }
 
 /// Import name of the `connection` interface in a component (needs no grant; named for
@@ -146,6 +152,9 @@ pub const CONNECTION_IMPORT: &str = "wasmgate:plugin/client-connection@0.1.0";
 
 /// Import name of the `compression` interface in a component.
 pub const COMPRESSION_IMPORT: &str = "wasmgate:plugin/compression@0.1.0";
+
+/// Import name of the `kv` interface in a component.
+pub const KV_IMPORT: &str = "wasmgate:plugin/kv@0.1.0";
 
 /// Import name of the `body` interface in a component.
 pub const BODY_IMPORT: &str = "wasmgate:plugin/body@0.1.0";

@@ -31,10 +31,6 @@ pub enum GatewayError {
     /// The router is at its `maxInFlight`: shed instead of queueing.
     #[error("router overloaded")]
     Overloaded,
-    /// A `circuitBreaker` is tripped (or recovering and held this request back): answered
-    /// with its `responseCode` and Traefik's body, the status text.
-    #[error("circuit breaker open")]
-    CircuitOpen(StatusCode),
     /// The service has no server to send to.
     #[error("no server available")]
     NoServer,
@@ -82,7 +78,6 @@ impl GatewayError {
                 StatusCode::GATEWAY_TIMEOUT
             }
             GatewayError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            GatewayError::CircuitOpen(status) => *status,
         }
     }
 
@@ -116,8 +111,6 @@ impl GatewayError {
             // Traefik's own words for a service without a healthy server (scripts and
             // monitors written for Traefik look for them).
             GatewayError::NoServer => "no available server\n".to_owned(),
-            // Traefik's fallback writes the status text alone.
-            GatewayError::CircuitOpen(_) => status.canonical_reason().unwrap_or("").to_owned(),
             _ => format!(
                 "{} {}\n",
                 status.as_u16(),

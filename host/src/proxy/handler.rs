@@ -27,7 +27,6 @@ use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::snapshot::{Backend, NativeMiddlewares, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
 use crate::admin::trace::{RequestSpan, TraceParent};
-use crate::lb::breaker::Admission;
 use crate::plugins::CompressWith;
 use crate::plugins::bindings::completion::Ending;
 use crate::plugins::body::OverCap;
@@ -627,10 +626,8 @@ enum ReplyOrStream {
 /// upgrade request (WebSocket) keeps its upgrade headers, and a 101 answer splices the two
 /// connections (`upgrade`).
 ///
-/// The router's native middlewares act here: each `circuitBreaker` admits the request (or it
-/// is answered with the breaker's `responseCode`) and is told the outcome (the status the
-/// client gets, 502 / 504 for network failures, and the time to the response head); a
-/// `grpcWeb` call is turned into gRPC; `retry` goes down to the load balancer.
+/// The router's native middlewares act here: a `grpcWeb` call is turned into gRPC; `retry`
+/// goes down to the load balancer.
 async fn forward(
     service: &crate::lb::Service,
     native: Native<'_>,
@@ -638,37 +635,17 @@ async fn forward(
     body: ClientBody,
     policy: BodyPolicy,
 ) -> Result<Response<Incoming>, GatewayError> {
-    let breakers = &native.middlewares.breakers;
-    for breaker in breakers.iter() {
-        if let Admission::Refuse(code) = breaker.admit() {
-            let status =
-                http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::SERVICE_UNAVAILABLE);
-            return Err(GatewayError::CircuitOpen(status));
-        }
-    }
     if let Some(call) = native.grpc_web {
         call.request_to_grpc(&mut parts);
     }
-    let started = breakers.first().map(|_| Instant::now());
-    let result = match (native.middlewares.buffer_retry.as_deref(), body) {
+    match (native.middlewares.buffer_retry.as_deref(), body) {
         (Some(expression), ClientBody::Full(bytes))
             if !parts.headers.contains_key(http::header::UPGRADE) =>
         {
             exchange_retrying(service, native, parts, bytes, policy, expression).await
         }
         (_, body) => exchange(service, native, parts, body, policy).await,
-    };
-    if let Some(started) = started {
-        let status = match &result {
-            Ok(resp) => resp.status(),
-            Err(e) => e.status(),
-        };
-        let latency = started.elapsed();
-        for breaker in breakers.iter() {
-            breaker.record(status.as_u16(), latency);
-        }
     }
-    result
 }
 
 /// Retries oxy's `buffer` makes at most (its `DefaultMaxRetryAttempts`).

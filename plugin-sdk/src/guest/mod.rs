@@ -17,7 +17,8 @@ pub mod bindings {
         // only those need a grant (`client-connection` needs none).
         // `middleware-with-completion` adds the `completion` export, declined by default
         // (`Middleware::wants_on_complete`).
-        world: "middleware-with-client-connection",
+        // `middleware-with-kv` adds the `kv` import (needs the grant, like `counters`).
+        world: "middleware-with-kv",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",

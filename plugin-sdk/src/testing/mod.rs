@@ -145,6 +145,11 @@ pub fn response_hook<T: Middleware>(
     ))
 }
 
+/// Empties the calling thread's `kv` store (natively, [`kv`](crate::kv) keeps one per thread).
+pub fn clear_kv() {
+    crate::kv::clear_native();
+}
+
 /// What the host does when a request is done with (response head ready, failure, client gone):
 /// releases every in-flight count the request took (`counters::acquire_in_flight`).
 pub fn release_in_flight(req: &mut TestRequest) {
