@@ -4,6 +4,8 @@
 #   bash bench/run.sh            # full: 3 rounds, 11 scenarios, 16/64/256 connections (about an hour)
 #   bash bench/run.sh --quick    # quick: 1 round, 64 connections, 1 s runs (about two minutes)
 #   bash bench/run.sh --scenarios e,f,g --rounds 3 --duration 5 --conns 64   # HTTPS and TCP only
+#   bash bench/run.sh --multicore [--workers 2 --rounds 5 ...]  # one gateway worker against N
+#                                  (harness/multicore.py --help; wasmgate only)
 #
 # Further options (rounds, durations, a subset of scenarios or contenders) and the list of
 # scenarios: --help. WASMGATE_BENCH_PROFILE=bench-fast builds and measures the bench-fast cargo
@@ -25,4 +27,8 @@ bash "$here/setup.sh"
 profile="${WASMGATE_BENCH_PROFILE:-release}"
 (cd "$repo" && cargo build --profile "$profile" -p wasmgate -p wasmgate-bench-upstream)
 cd "$repo"
+if [ "${1:-}" = "--multicore" ]; then
+  shift
+  exec "$here/.venv/bin/python" "$here/harness/multicore.py" "$@"
+fi
 exec "$here/.venv/bin/python" "$here/harness/main.py" --command-line "bash bench/run.sh $*" "$@"

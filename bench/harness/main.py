@@ -55,8 +55,8 @@ def parse_args() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def start_upstream(binary: Path, log: Path) -> subprocess.Popen:
-    cmd = ["taskset", "-c", str(LOAD_CORE), str(binary), "--listen", f"127.0.0.1:{UPSTREAM_PORT}"]
+def start_upstream(binary: Path, log: Path, cores: str = str(LOAD_CORE)) -> subprocess.Popen:
+    cmd = ["taskset", "-c", cores, str(binary), "--listen", f"127.0.0.1:{UPSTREAM_PORT}"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(log, "wb"), text=True)
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("listening on"):
@@ -77,11 +77,15 @@ def request_headers(scenario: Scenario) -> dict[str, str]:
     return h
 
 
-def measure_one(p: Proxy, scenario: Scenario, features: list[str], conns: int, m, check: bool) -> dict:
+def measure_one(
+    p: Proxy, scenario: Scenario, features: list[str], conns: int, m, check: bool, load_cores: str = str(LOAD_CORE)
+) -> dict:
+    """One run. The proxy is pinned to its `cores` attribute when it has one (the multi-core
+    scenario), else to the proxy core; wrk to `load_cores`."""
     config = p.config(scenario, features)
     cmd, env = p.command(config)
     headers = request_headers(scenario)
-    running = Running(p.name, cmd, env, p.workdir / "proxy.log")
+    running = Running(p.name, cmd, env, p.workdir / "proxy.log", getattr(p, "cores", str(PROXY_CORE)))
     ca = p.tls_files().cert if scenario.tls else None
     try:
         wait_ready(running, p.port, scenario.path, {k: v for k, v in headers.items() if k != "Connection"}, ca)
@@ -92,9 +96,9 @@ def measure_one(p: Proxy, scenario: Scenario, features: list[str], conns: int, m
                 return {"error": "; ".join(problems)}
         hdrs = [f"{k}: {v}" for k, v in headers.items()]
         url = p.url(scenario.path, scenario.tls)
-        wrk.run(wrk.command(url, conns, m.warmup_s, hdrs, scenario.echo_bytes))
+        wrk.run(wrk.command(url, conns, m.warmup_s, hdrs, scenario.echo_bytes, load_cores))
         c0, t0 = procstat.core_times(), procstat.cpu_ticks(running.pid)
-        res = wrk.run(wrk.command(url, conns, m.duration_s, hdrs, scenario.echo_bytes))
+        res = wrk.run(wrk.command(url, conns, m.duration_s, hdrs, scenario.echo_bytes, load_cores))
         t1, c1 = procstat.cpu_ticks(running.pid), procstat.core_times()
         rss = procstat.peak_rss_kib(running.pid)
     finally:

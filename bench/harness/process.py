@@ -15,9 +15,9 @@ READY_TIMEOUT_S = 30.0
 
 
 class Running:
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path):
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path, cores: str = str(PROXY_CORE)):
         self.name = name
-        self.cmd = ["taskset", "-c", str(PROXY_CORE)] + cmd
+        self.cmd = ["taskset", "-c", cores] + cmd
         self.log = log
         full_env = dict(os.environ)
         full_env.update(env)

@@ -32,10 +32,14 @@ class WrkResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def command(url: str, conns: int, seconds: int, headers: list[str], echo_bytes: int = 0) -> list[str]:
-    """wrk on the load core; with `echo_bytes`, every request POSTs that many bytes."""
+def command(
+    url: str, conns: int, seconds: int, headers: list[str], echo_bytes: int = 0, cores: str = str(LOAD_CORE)
+) -> list[str]:
+    """wrk on the load core (or the `cores` list, one wrk thread per core); with `echo_bytes`,
+    every request POSTs that many bytes."""
     script = ECHO_LUA if echo_bytes else PERCENTILES_LUA
-    cmd = ["taskset", "-c", str(LOAD_CORE), "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    threads = len(cores.split(","))
+    cmd = ["taskset", "-c", cores, "wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(script)]
     for h in headers:
         cmd += ["-H", h]
     return cmd + [url] + (["--", str(echo_bytes)] if echo_bytes else [])

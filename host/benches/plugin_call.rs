@@ -278,6 +278,13 @@ struct Bench {
 }
 
 impl Bench {
+    /// Whether row `label` runs: every row, or those `--only` names (comma-separated).
+    fn wants(&self, label: &str) -> bool {
+        self.only
+            .as_deref()
+            .is_none_or(|o| o.split(',').any(|l| l == label))
+    }
+
     fn warm_row(&self, config: &LoadedConfig, row: &Row) {
         let mws = row
             .middlewares
@@ -457,7 +464,7 @@ impl Bench {
         .into_iter()
         .chain(go_rows)
         {
-            if self.only.as_deref().is_some_and(|o| o != label) {
+            if !self.wants(label) {
                 continue;
             }
             // Go's runtime starts in every fresh instance (about a millisecond, more on a busy
@@ -501,7 +508,7 @@ impl Bench {
     }
 
     fn cold_rows(&self) {
-        let wanted = |label: &str| self.only.as_deref().is_none_or(|o| o == label);
+        let wanted = |label: &str| self.wants(label);
         if !COLD.iter().any(|c| wanted(c.label)) {
             return;
         }
@@ -578,6 +585,25 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// The engine's settings: the gateway's defaults, with `--engine KEY=VALUE` overrides (pool
+/// tuning experiments without a rebuild): `keep-resident=BYTES`, `table-keep-resident=BYTES`,
+/// `pagemap-scan=true|false`.
+fn engine_settings(args: &[String]) -> EngineSettings {
+    let mut settings = EngineSettings::default();
+    for pair in args.windows(2).filter(|w| w[0] == "--engine") {
+        let (key, value) = pair[1].split_once('=').expect("--engine takes KEY=VALUE");
+        let bytes = || value.parse::<usize>().expect("a byte count");
+        match key {
+            "keep-resident" => settings.linear_memory_keep_resident = bytes(),
+            "table-keep-resident" => settings.table_keep_resident = bytes(),
+            "pagemap-scan" => settings.pagemap_scan = value == "true",
+            other => panic!("unknown --engine setting {other}"),
+        }
+        println!("engine: {key} = {value}");
+    }
+    settings
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let value_of = |flag: &str| {
@@ -590,7 +616,8 @@ fn main() {
     let only = value_of("--only");
     let plugin_dir = value_of("--plugin-dir").map(PathBuf::from);
     let samples = value_of("--samples").map(|n| n.parse().expect("--samples takes a count"));
-    let engine = Arc::new(PluginEngine::new(EngineSettings::default()).expect("engine"));
+    let settings = engine_settings(&args);
+    let engine = Arc::new(PluginEngine::new(settings).expect("engine"));
     let registry = PluginRegistry::load(engine.clone(), plugin_dir.as_deref()).expect("registry");
     let config = load_from_str("bench.yaml", CONFIG).expect("bench config loads");
     let bench = Bench {
@@ -610,7 +637,7 @@ fn main() {
         "row", "median µs", "p99 µs", "samples"
     );
     for row in ROWS {
-        if bench.only.as_deref().is_some_and(|o| o != row.label) {
+        if !bench.wants(row.label) {
             continue;
         }
         bench.warm_row(&config, row);

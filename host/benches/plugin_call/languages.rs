@@ -56,7 +56,7 @@ fn component(lang: &str) -> Result<PathBuf, String> {
 /// Runs the language rows (those `--only` selects: `guard-go/pooled`...).
 pub fn rows(bench: &Bench) {
     let label = |lang: &str, mode: &str| format!("guard-{lang}/{mode}");
-    let wanted = |l: &str| bench.only.as_deref().is_none_or(|o| o == l);
+    let wanted = |l: &str| bench.wants(l);
     for lang in LANGUAGES {
         let modes = [("pooled", false), ("per-request", true)];
         if !modes.iter().any(|(m, _)| wanted(&label(lang, m))) {

@@ -73,10 +73,7 @@ const ROWS: [Row; 2] = [
 
 /// Runs the Redis rows (those `--only` selects).
 pub fn rows(bench: &Bench) {
-    let wanted: Vec<&Row> = ROWS
-        .iter()
-        .filter(|r| bench.only.as_deref().is_none_or(|o| o == r.label))
-        .collect();
+    let wanted: Vec<&Row> = ROWS.iter().filter(|r| bench.wants(r.label)).collect();
     if wanted.is_empty() {
         return;
     }

@@ -25,6 +25,7 @@ pub fn check(path: &Path) -> Result<Prepared, Vec<String>> {
     let settings = EngineSettings {
         epoch_tick: plugins.epoch_tick,
         cache_dir: compiled_cache_dir(),
+        artifact_dir: crate::plugins::engine::artifact_dir(),
         ..EngineSettings::default()
     };
     let engine = match PluginEngine::new(settings) {

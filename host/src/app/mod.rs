@@ -90,6 +90,7 @@ fn prepare_with(
     let settings = EngineSettings {
         epoch_tick: plugins.epoch_tick,
         cache_dir: compiled_cache_dir(),
+        artifact_dir: crate::plugins::engine::artifact_dir(),
         ..EngineSettings::default()
     };
     let engine = PluginEngine::new(settings)

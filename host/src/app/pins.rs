@@ -45,7 +45,7 @@ pub(crate) fn resolve_pins(
             .file(&mw.plugin)
             .filter(|f| &f.hash == sha256)
             .map(|f| f.bytes.clone());
-        match in_directory.or_else(|| files.get(sha256)) {
+        match in_directory.or_else(|| files.get(sha256).map(bytes::Bytes::from_owner)) {
             Some(bytes) => registry.add_pinned(PluginFile::pinned(pinned, bytes)),
             None => missing.push(MissingPin {
                 middleware: name.clone(),

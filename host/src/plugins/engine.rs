@@ -28,6 +28,12 @@ pub struct EngineSettings {
     pub total_component_instances: u32,
     /// Memory kept resident (not decommitted) when a pooled slot is reused: cheap fresh instances.
     pub linear_memory_keep_resident: usize,
+    /// Table bytes kept resident (reset with `memset`) when a slot is reused.
+    pub table_keep_resident: usize,
+    /// Whether slot resets ask Linux (6.7+, `PAGEMAP_SCAN`) which pages the instance dirtied
+    /// and restore only those, instead of `memset`-ing the first `linear_memory_keep_resident`
+    /// bytes whatever the instance touched. Falls back to the `memset` where unsupported.
+    pub pagemap_scan: bool,
     /// Freed pool slots kept warm for their last module. Each keeps up to
     /// `linear_memory_keep_resident` bytes resident, so this bounds the RSS that plugin reloads
     /// (new modules, new slots) can pin: with wasmtime's default of 100, 100 reloads grew RSS
@@ -37,6 +43,9 @@ pub struct EngineSettings {
     /// (wasmtime's cache: entries that do not match are recompiled, never trusted). `None`
     /// disables it.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Where compiled components are written and mapped from (`artifacts`), so their code is
+    /// resident only where used. `None`: compiled in memory (through `cache_dir`).
+    pub artifact_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for EngineSettings {
@@ -46,8 +55,11 @@ impl Default for EngineSettings {
             max_memory_size: 256 << 20,
             total_component_instances: 1000,
             linear_memory_keep_resident: 192 << 10,
+            table_keep_resident: 16 << 10,
+            pagemap_scan: false,
             max_unused_warm_slots: 8,
             cache_dir: None,
+            artifact_dir: None,
         }
     }
 }
@@ -57,6 +69,12 @@ impl Default for EngineSettings {
 /// (the pinned plugin files live beside it).
 pub fn compiled_cache_dir() -> Option<std::path::PathBuf> {
     default_cache_dir().map(|dir| dir.join("compiled"))
+}
+
+/// Where compiled components are mapped from (`artifacts`): `artifacts/` in
+/// [`default_cache_dir`].
+pub fn artifact_dir() -> Option<std::path::PathBuf> {
+    default_cache_dir().map(|dir| dir.join("artifacts"))
 }
 
 /// The gateway's cache directory (compiled plugins under `compiled/`, pinned plugin files under
@@ -97,7 +115,12 @@ impl PluginEngine {
             .max_tables_per_component(8)
             .max_memory_size(settings.max_memory_size)
             .linear_memory_keep_resident(settings.linear_memory_keep_resident)
-            .table_keep_resident(16 << 10)
+            .table_keep_resident(settings.table_keep_resident)
+            .pagemap_scan(if settings.pagemap_scan {
+                wasmtime::Enabled::Auto
+            } else {
+                wasmtime::Enabled::No
+            })
             .decommit_batch_size(8)
             .max_unused_warm_slots(settings.max_unused_warm_slots);
 

@@ -7,6 +7,7 @@
 //! Request time: `Chain::on_request` / `Chain::on_response_with_body` lend the heads (and the
 //! body's first bytes, where a middleware asked) to the plugins under each middleware's budget.
 
+mod artifacts;
 pub mod bindings;
 pub mod body;
 mod body_import;

@@ -99,6 +99,7 @@ pub enum ToolError {
 pub fn load(path: &Path) -> Result<(PluginRegistry, String), ToolError> {
     let settings = crate::plugins::EngineSettings {
         cache_dir: crate::plugins::engine::compiled_cache_dir(),
+        artifact_dir: crate::plugins::engine::artifact_dir(),
         ..crate::plugins::EngineSettings::default()
     };
     let engine = PluginEngine::new(settings).map_err(|e| ToolError::Engine(format!("{e:#}")))?;
