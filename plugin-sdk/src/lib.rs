@@ -99,6 +99,7 @@ pub mod compression;
 pub mod connection;
 pub mod counters;
 mod error;
+pub mod identity;
 mod log;
 pub mod outbound;
 mod request;

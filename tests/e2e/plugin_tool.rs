@@ -355,6 +355,13 @@ fn plugin_inspect_names_the_world_of_bundled_capability_and_http_wasm_plugins() 
         "{certs}"
     );
 
+    let basic = inspect(&fixture_wasm("wasmgate_plugin_basic_auth"));
+    assert_eq!(world(&basic), "middleware-with-identity", "{basic}");
+    assert!(
+        basic.contains("  wasmgate:plugin/identity@0.1.0"),
+        "{basic}"
+    );
+
     // An http-wasm guest (Traefik's Wasm plugin format): a core module.
     let dir = tempfile::tempdir().expect("tempdir");
     let wat = workspace_root().join("tests/http-wasm/headers.wat");

@@ -31,6 +31,7 @@ pub mod head_edits;
 pub mod heads;
 pub mod host_state;
 pub mod http_wasm;
+mod identity_import;
 pub mod instance;
 mod lent;
 pub mod limits;

@@ -10,14 +10,14 @@ pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
         // Includes `middleware-with-compression`, `middleware-with-body`,
-        // `middleware-with-outbound-http`, `middleware-with-counters` and
-        // `middleware-with-capabilities`; `counters`, `outbound-http`, `body`, `compression`
-        // and `client-connection` are imported
-        // only by plugins that call them (unused imports are left out of the component), so
-        // only those need a grant (`client-connection` needs none).
+        // `middleware-with-outbound-http`, `middleware-with-counters`,
+        // `middleware-with-capabilities` and `middleware-with-client-connection`; `counters`,
+        // `outbound-http`, `body`, `compression`, `client-connection` and `identity` are
+        // imported only by plugins that call them (unused imports are left out of the
+        // component), so only those need a grant (`client-connection` and `identity` need none).
         // `middleware-with-completion` adds the `completion` export, declined by default
         // (`Middleware::wants_on_complete`).
-        world: "middleware-with-client-connection",
+        world: "middleware-with-identity",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use crate::plugins::host_state::PluginIdentity;
 use crate::plugins::instance::PluginInstance;
 use crate::plugins::registry::{
-    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, OUTBOUND_HTTP_IMPORT,
+    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, IDENTITY_IMPORT,
+    OUTBOUND_HTTP_IMPORT,
 };
 use crate::plugins::{CompiledPlugin, MiddlewareBudget, PluginEngine, PluginRegistry};
 
@@ -62,6 +63,7 @@ const WORLDS: &[(&str, &str)] = &[
     ("middleware-with-body", BODY_IMPORT),
     ("middleware-with-compression", COMPRESSION_IMPORT),
     ("middleware-with-client-connection", CONNECTION_IMPORT),
+    ("middleware-with-identity", IDENTITY_IMPORT),
 ];
 
 /// The smallest world whose imports and exports cover what the component uses. An exported
@@ -299,6 +301,8 @@ mod tests {
             world_of(&conn, &handler),
             "middleware-with-client-connection"
         );
+        let identity = names(&[IDENTITY_IMPORT, CONNECTION_IMPORT]);
+        assert_eq!(world_of(&identity, &handler), "middleware-with-identity");
         let connection = names(&[CONNECTION_EXPORT]);
         assert_eq!(world_of(&counters, &connection), "connection-middleware");
     }
