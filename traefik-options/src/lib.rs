@@ -10,6 +10,7 @@
 //!   `removeHeader`, `headerField`).
 //! - [`go_regex`] (feature `go-regex`): Go (RE2) patterns compiled with the `regex` crate with
 //!   Go's meaning. Only the regex plugins turn the feature on, so the others carry no regex code.
+//! - [`go_duration`]: Go's `time.Duration` text (`rateLimit.period`, `retry.initialInterval`).
 //! - [`uri`]: Go's `net/url` path encoding rules, for the path plugins.
 //! - [`redirect`]: the reply of Traefik's redirect middlewares.
 //!
@@ -17,6 +18,7 @@
 //! a compiled regex, which run per request; each module says what it costs.
 
 pub mod auth_options;
+pub mod go_duration;
 #[cfg(feature = "go-regex")]
 pub mod go_regex;
 pub mod ip_net;

@@ -359,7 +359,6 @@ pub struct MiddlewareConfig {
 pub enum NativeMiddleware {
     CircuitBreaker(CircuitBreakerConfig),
     GrpcWeb(GrpcWebConfig),
-    Retry(RetryConfig),
 }
 
 /// `circuitBreaker`, with Traefik's defaults filled in.

@@ -1,6 +1,6 @@
-//! Traefik's `circuitBreaker`, `grpcWeb` and `retry` middlewares: resolved to options the proxy
+//! Traefik's `circuitBreaker` and `grpcWeb` middlewares: resolved to options the proxy
 //! runs natively around the forwarding step (ARCHITECTURE, "Native middlewares" says why these
-//! three are not plugins). Every bad value is reported at its key; the expression is parsed
+//! two are not plugins). Every bad value is reported at its key; the expression is parsed
 //! here, once, so a typo is a load error and never a request-time surprise.
 
 use std::time::Duration;
@@ -9,16 +9,12 @@ use serde::Deserialize;
 
 use super::breaker_expression::parse_breaker_expression;
 use super::duration::DurationValue;
-use super::model_dynamic::{
-    CircuitBreakerConfig, DEFAULT_RETRY_INITIAL_INTERVAL, GrpcWebConfig, NativeMiddleware,
-    RetryConfig,
-};
+use super::model_dynamic::{CircuitBreakerConfig, GrpcWebConfig, NativeMiddleware};
 use crate::yaml::report::Reporter;
 use crate::yaml::tree::Entry;
 
 pub(crate) const CIRCUIT_BREAKER_KEY: &str = "circuitBreaker";
 pub(crate) const GRPC_WEB_KEY: &str = "grpcWeb";
-pub(crate) const RETRY_KEY: &str = "retry";
 
 /// Traefik's (oxy's) defaults.
 const DEFAULT_CHECK_PERIOD: Duration = Duration::from_millis(100);
@@ -43,16 +39,9 @@ struct RawGrpcWeb {
     allow_origins: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawRetry {
-    attempts: Option<i64>,
-    initial_interval: Option<DurationValue>,
-}
-
 /// Whether `type_key` is one of the native middlewares.
 pub(crate) fn is_native(type_key: &str) -> bool {
-    matches!(type_key, CIRCUIT_BREAKER_KEY | GRPC_WEB_KEY | RETRY_KEY)
+    matches!(type_key, CIRCUIT_BREAKER_KEY | GRPC_WEB_KEY)
 }
 
 /// Resolves the options of a native middleware (`type_key` as [`is_native`] accepted) written
@@ -101,31 +90,10 @@ pub(crate) fn resolve_native(
                 response_code,
             }))
         }
-        GRPC_WEB_KEY => {
+        _ => {
             let raw: RawGrpcWeb = reporter.parse(file, &entry.value, entry_path, entry.line)?;
             Some(NativeMiddleware::GrpcWeb(GrpcWebConfig {
                 allow_origins: raw.allow_origins,
-            }))
-        }
-        _ => {
-            let raw: RawRetry = reporter.parse(file, &entry.value, entry_path, entry.line)?;
-            let attempts = match raw.attempts {
-                Some(n) if n >= 1 => u32::try_from(n).unwrap_or(u32::MAX),
-                Some(n) => {
-                    let reason = format!("must be at least 1 (got {n})");
-                    reporter.at(file, &at("attempts"), reason);
-                    return None;
-                }
-                None => {
-                    reporter.at(file, entry_path, "attempts: required (at least 1)");
-                    return None;
-                }
-            };
-            Some(NativeMiddleware::Retry(RetryConfig {
-                attempts,
-                initial_interval: raw
-                    .initial_interval
-                    .map_or(DEFAULT_RETRY_INITIAL_INTERVAL, |d| d.0),
             }))
         }
     }

@@ -33,6 +33,7 @@ pub use self::exports::wasmgate::plugin::capabilities::Declaration;
 pub use self::exports::wasmgate::plugin::completion;
 pub use self::exports::wasmgate::plugin::connection;
 pub use self::exports::wasmgate::plugin::handler;
+pub use self::exports::wasmgate::plugin::retry_policy;
 pub use self::exports::wasmgate::plugin::subresponses;
 pub use self::wasmgate::plugin::http::Action;
 pub use self::wasmgate::plugin::http::Reply;

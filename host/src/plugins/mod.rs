@@ -45,6 +45,7 @@ pub mod redis_counters;
 pub mod registry;
 pub mod remote_take;
 pub mod reply;
+mod retry_decider;
 mod undo;
 pub mod wasi_stdio;
 pub mod wasi_subset;

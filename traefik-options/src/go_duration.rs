@@ -1,4 +1,5 @@
-//! Go's `time.Duration` text: parsed for `period`, written for `X-Retry-In`.
+//! Go's `time.Duration` text: parsed for `rateLimit.period` and `retry.initialInterval`, written for
+//! `rateLimit`'s `X-Retry-In`.
 
 /// Parses a Go duration (`1s`, `1m30s`, `1.5h`, `250ms`) into nanoseconds; no sign.
 pub fn parse(text: &str) -> Result<u64, String> {
