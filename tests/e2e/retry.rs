@@ -37,6 +37,14 @@ async fn connections_the_upstream_breaks_are_retried_and_the_client_sees_200() {
         metrics.contains("traefik_service_retries_total{service=\"app\"} 2"),
         "{metrics}"
     );
+    // The retry plugin is `policy-only`: none of its hooks ran (it decided through
+    // `retry-after`, which is not a hook of the chain).
+    let hook_calls: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("wasmgate_plugin_calls_total{") && l.contains("again"))
+        .filter(|l| !l.ends_with(" 0"))
+        .collect();
+    assert!(hook_calls.is_empty(), "{hook_calls:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

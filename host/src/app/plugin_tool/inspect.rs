@@ -67,9 +67,10 @@ const WORLDS: &[(&str, &str)] = &[
 ];
 
 /// The smallest world whose imports and exports cover what the component uses. An exported
-/// `subresponses` or `completion` alone does not count: plugin-sdk exports those hooks from
-/// every plugin, and they are only called for a plugin that imports `outbound-http` (or that
-/// answers `wants-on-complete` with true, which is known only once configured).
+/// `subresponses`, `completion` or `retry-policy` alone does not count: plugin-sdk exports those
+/// hooks from every plugin, and they are only called for a plugin that imports `outbound-http`
+/// (or that answers `wants-on-complete` / `wants-retry-policy` so, which is known only once
+/// configured).
 pub fn world_of(imports: &[String], exports: &[String]) -> &'static str {
     let uses = |name: &str| imports.iter().chain(exports).any(|n| n == name);
     // A connection-level (L4) middleware: its own world, beside the HTTP chain.
