@@ -4,7 +4,7 @@
 //! it), mostly in `pooled` mode; the chain `headers` + `basicAuth` (cache warm) +
 //! `stripPrefix`; a few `per-request` rows; the API-key guard example in each plugin language
 //! (Rust, C, Go, JavaScript, Python: `guard-<lang>/pooled|per-request`, with size, compile time
-//! and initial memory); and cold bcrypt verifications (cost 5 and 10) with the deadline the
+//! and initial memory); the retry plugin's `retry-after` (`retry/retry-after`); and cold bcrypt verifications (cost 5 and 10) with the deadline the
 //! config layer gives them. Reports median and p99 per request.
 //!
 //! Run: `cargo bench -p wasmgate --bench plugin_call` (add `-- --quick` for a short run, about
@@ -24,6 +24,8 @@ mod cases;
 mod languages;
 #[path = "plugin_call/redis.rs"]
 mod redis;
+#[path = "plugin_call/retry.rs"]
+mod retry;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -643,6 +645,7 @@ fn main() {
         bench.warm_row(&config, row);
     }
     redis::rows(&bench);
+    retry::rows(&bench);
     languages::rows(&bench);
     bench.http_wasm_rows();
     bench.cold_rows();

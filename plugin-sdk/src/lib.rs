@@ -100,10 +100,12 @@ pub mod connection;
 pub mod counters;
 mod error;
 pub mod kv;
+pub mod identity;
 mod log;
 pub mod outbound;
 mod request;
 mod response;
+pub mod retry;
 pub mod rules;
 
 #[cfg(target_arch = "wasm32")]
@@ -224,6 +226,20 @@ pub trait Middleware: Sized + 'static {
     /// Default: nothing.
     fn on_complete(&self, state: Option<&[u8]>, outcome: completion::Outcome) {
         let _ = (state, outcome);
+    }
+
+    /// Whether the gateway asks [`Middleware::retry_after`] when an attempt of a request
+    /// routed through this middleware fails (see [`retry`]). Asked once per configured
+    /// middleware. Default: [`retry::RetryMode::None`].
+    fn retry_mode(&self) -> retry::RetryMode {
+        retry::RetryMode::None
+    }
+
+    /// After a failed attempt: nanoseconds to wait before the next one, or `None` to give up.
+    /// Runs on any instance, with no request to read. Default: give up.
+    fn retry_after(&self, failed: &retry::FailedAttempt) -> Option<u64> {
+        let _ = failed;
+        None
     }
 }
 

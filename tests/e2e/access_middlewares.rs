@@ -3,6 +3,7 @@
 //! and `chain`. One test per documented option, asserting what the upstream receives and what
 //! the client gets, plus the config errors `wasmgate check` reports.
 
+mod access_log_user;
 mod basic_auth;
 mod chain;
 mod cors;

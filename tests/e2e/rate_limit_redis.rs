@@ -89,6 +89,39 @@ async fn two_gateways_sharing_one_redis_admit_one_limit_together() {
     assert_eq!(up.count(), admitted);
 }
 
+/// Traefik's `maxDelay` on the shared bucket: a request whose token is at most 1/(2·rate) away
+/// waits for it instead of being refused, whichever gateway it reaches. With 1 request a second
+/// and burst 1 (`maxDelay` 500 ms): gateway A admits the first request; the second, sent to
+/// gateway B 600 ms later, finds the shared bucket's next token 400 ms away, reserves it in
+/// Redis and is admitted after waiting; a third, to A right after, would wait about a second
+/// behind that reservation: refused. (The pause is the scenario, not an assertion: a longer
+/// one only makes the second request find its token sooner.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_close_to_its_shared_token_waits_for_it_on_either_gateway() {
+    let redis = Store::redis().await;
+    let up = Upstream::start("app").await;
+    let mws = limit(
+        "limit",
+        "        average: 1\n        period: 1s\n        burst: 1\n",
+        &redis.endpoint(),
+        "",
+    );
+    let yaml = config(&up.url(), &[("/", "limit")], &mws);
+    let (a, b) = (Gateway::start(&yaml, &[]), Gateway::start(&yaml, &[]));
+    let client = Client::http1();
+    let first = client.get(&a.url("/"), "", &[]).await.status.as_u16();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let second = client.get(&b.url("/"), "", &[]).await.status.as_u16();
+    let third = client.get(&a.url("/"), "", &[]).await;
+    assert_eq!(
+        [first, second, third.status.as_u16()],
+        [200, 200, 429],
+        "the second waits for its token, the third is refused"
+    );
+    assert!(third.header("retry-after").is_some());
+    assert_eq!(up.count(), 2);
+}
+
 /// Statuses of `n` GETs in a row.
 async fn statuses(client: &Client, url: &str, n: usize) -> Vec<u16> {
     let mut out = Vec::with_capacity(n);

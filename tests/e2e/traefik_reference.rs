@@ -15,10 +15,6 @@ const README: &str = include_str!("../../README.md");
 /// The refusals left, as `key` (after `dynamic.yml:LINE: `) and the word the README names it
 /// by. Each must say "not supported yet".
 const NOT_SUPPORTED_YET: &[(&str, &str)] = &[
-    (
-        "http.middlewares.Middleware10.forwardAuth.headerField",
-        "headerField",
-    ),
     ("http.serversTransports.ServersTransport0.spiffe", "spiffe"),
     ("http.serversTransports.ServersTransport1.spiffe", "spiffe"),
     (

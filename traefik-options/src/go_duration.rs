@@ -1,4 +1,5 @@
-//! Go's `time.ParseDuration`, as Traefik reads a duration option written as text. Config time.
+//! Go's `time.Duration` text: parsed for `rateLimit.period` and `retry.initialInterval`, written for
+//! `rateLimit`'s `X-Retry-In`.
 
 /// Parses a Go duration (`1s`, `1m30s`, `1.5h`, `250ms`) into nanoseconds; no sign.
 pub fn parse(text: &str) -> Result<u64, String> {
@@ -37,4 +38,40 @@ pub fn parse(text: &str) -> Result<u64, String> {
         rest = &rest[unit_len..];
     }
     Ok(total as u64)
+}
+
+/// Go's `Duration.String()`: `9.999ms`, `1.5s`, `1m0.5s`, `0s`.
+pub fn format(ns: u64) -> String {
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    if ns < 1_000 {
+        return format!("{ns}ns");
+    }
+    if ns < 1_000_000 {
+        return format!("{}µs", fraction(ns, 1_000));
+    }
+    if ns < 1_000_000_000 {
+        return format!("{}ms", fraction(ns, 1_000_000));
+    }
+    let (hours, rest) = (ns / 3_600_000_000_000, ns % 3_600_000_000_000);
+    let (minutes, rest) = (rest / 60_000_000_000, rest % 60_000_000_000);
+    let seconds = fraction(rest, 1_000_000_000);
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds}s"),
+        (0, m) => format!("{m}m{seconds}s"),
+        (h, m) => format!("{h}h{m}m{seconds}s"),
+    }
+}
+
+/// `value / unit` with its fractional digits, trailing zeros dropped.
+fn fraction(value: u64, unit: u64) -> String {
+    let whole = value / unit;
+    let frac = value % unit;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let width = unit.ilog10() as usize;
+    let digits = format!("{frac:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
 }

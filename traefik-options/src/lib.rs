@@ -10,6 +10,7 @@
 //!   `removeHeader`, `headerField`).
 //! - [`go_regex`] (feature `go-regex`): Go (RE2) patterns compiled with the `regex` crate with
 //!   Go's meaning. Only the regex plugins turn the feature on, so the others carry no regex code.
+//! - [`go_duration`]: Go's `time.Duration` text (`rateLimit.period`, `retry.initialInterval`).
 //! - [`uri`]: Go's `net/url` path encoding rules, for the path plugins.
 //! - [`redirect`]: the reply of Traefik's redirect middlewares.
 //! - [`go_duration`]: Go's duration text (`10s`, `1m30s`), as Traefik reads duration options.

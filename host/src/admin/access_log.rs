@@ -240,8 +240,13 @@ fn common_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
     let count = r.request_count.to_string();
     let _ = writeln!(
         out,
-        "{} - - [{}] \"{} {} {}\" {} {} {} {} {} {} {} {}ms",
+        "{} - {} [{}] \"{} {} {}\" {} {} {} {} {} {} {} {}ms",
         dash(field(config, "ClientHost", &client)),
+        dash(
+            r.user
+                .as_deref()
+                .and_then(|u| field(config, "ClientUsername", u))
+        ),
         clf_time(r.start),
         dash(field(config, "RequestMethod", r.method.as_str())),
         dash(field(config, "RequestPath", &r.path)),
@@ -301,6 +306,7 @@ mod tests {
             service: Some(Arc::from("backend")),
             service_url: Some(Arc::from("http://10.0.0.2:80")),
             retry_attempts: 0,
+            user: None,
             request_count: 3,
         }
     }
@@ -331,6 +337,21 @@ mod tests {
     }
 
     #[test]
+    fn a_named_user_fills_client_username_in_both_formats() {
+        let named = AccessRecord {
+            user: Some("alice".into()),
+            ..record()
+        };
+        let mut line = String::new();
+        format_line(&mut line, &named, &config(AccessLogFormat::Common));
+        assert!(line.starts_with("10.0.0.1 - alice [14/Nov/2023"), "{line}");
+        line.clear();
+        format_line(&mut line, &named, &config(AccessLogFormat::Json));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        assert_eq!(v["ClientUsername"], "alice");
+    }
+
+    #[test]
     fn json_line_has_traefik_field_names_and_redacts_headers() {
         let mut line = String::new();
         format_line(&mut line, &record(), &config(AccessLogFormat::Json));
@@ -348,6 +369,7 @@ mod tests {
         assert_eq!(v["request_Authorization"], "REDACTED");
         assert_eq!(v["ClientPort"], "5555");
         assert_eq!(v["ClientAddr"], "10.0.0.1:5555");
+        assert_eq!(v["ClientUsername"], "-", "nobody named");
         let v6 = AccessRecord {
             client: "[2001:db8::1]:443".parse().unwrap_or(record().client),
             ..record()

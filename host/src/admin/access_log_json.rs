@@ -126,7 +126,11 @@ pub(super) fn json_line(out: &mut String, r: &AccessRecord, config: &AccessLogCo
     o.field(config, "ClientAddr", V::S(&client));
     o.field(config, "ClientHost", V::S(client_host));
     o.field(config, "ClientPort", V::S(client_port));
-    o.field(config, "ClientUsername", V::S("-"));
+    o.field(
+        config,
+        "ClientUsername",
+        V::S(r.user.as_deref().unwrap_or("-")),
+    );
     o.field(config, "DownstreamContentSize", V::N(r.response_bytes));
     o.field(config, "DownstreamStatus", V::N(u64::from(r.status)));
     let nanos = u64::try_from(r.duration.as_nanos()).unwrap_or(u64::MAX);

@@ -32,6 +32,9 @@ pub struct AccessRecord {
     /// The server that answered (`ServiceURL`).
     pub service_url: Option<Arc<str>>,
     pub retry_attempts: u32,
+    /// The authenticated user a plugin named (`ClientUsername`; basicAuth, digestAuth,
+    /// forwardAuth's `headerField`).
+    pub user: Option<Box<str>>,
     /// Requests seen since start (Traefik's `RequestCount`).
     pub request_count: u64,
 }

@@ -94,6 +94,7 @@ impl Exchange {
                 service: None,
                 service_url: None,
                 retry_attempts: 0,
+                user: None,
                 request_count: log.next_request(),
             })
         });
@@ -150,6 +151,13 @@ impl Exchange {
         if let (Some(r), Some(s)) = (&mut self.record, served) {
             r.retry_attempts = s.retries;
             r.service_url = Some(s.url);
+        }
+    }
+
+    /// The authenticated user a plugin named (`ClientUsername`).
+    pub fn user(&mut self, user: Box<str>) {
+        if let Some(r) = &mut self.record {
+            r.user = Some(user);
         }
     }
 

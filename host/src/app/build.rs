@@ -359,8 +359,9 @@ pub(crate) fn build_snapshot_pending(
             // the config module).
             continue;
         };
+        let mut native = super::build_native::native_middlewares(&expanded, http);
+        let chain = super::build_native::take_retry_policy(chain, &mut native);
         let chain = Chain::new(chain);
-        let native = super::build_native::native_middlewares(&expanded, http);
         let in_flight = router
             .max_in_flight
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));

@@ -1,10 +1,13 @@
-//! A router's native middlewares (`grpcWeb`, `retry`, and `buffering`'s `retryExpression`),
-//! built at config time from the middlewares its chain names.
+//! A router's native middlewares (`grpcWeb` and `buffering`'s `retryExpression`), built at
+//! config time from the middlewares its chain names, and the retry policy of a plugin that
+//! decides retries (Traefik's `retry`: the bundled `retry` plugin).
 
 use std::sync::Arc;
 
 use crate::config::{HttpConfig, NativeMiddleware};
 use crate::lb::retry::RetryPolicy;
+use crate::plugins::PluginMiddleware;
+use crate::plugins::bindings::retry_policy::RetryMode;
 use crate::proxy::NativeMiddlewares;
 use crate::proxy::grpc_web::GrpcWeb;
 
@@ -25,10 +28,32 @@ pub(super) fn native_middlewares(expanded: &[String], http: &HttpConfig) -> Nati
             Some(NativeMiddleware::GrpcWeb(config)) => {
                 native.grpc_web = Some(Arc::new(GrpcWeb::new(config)));
             }
-            Some(NativeMiddleware::Retry(config)) => {
-                native.retry = Some(RetryPolicy::new(config));
-            }
         }
     }
     native
+}
+
+/// The router's retry policy from its chain: the last middleware whose plugin decides retries
+/// (`retry-policy`) becomes the policy the load balancer asks after a failed attempt; those
+/// that want no other hook (`policy-only`) leave the chain, so they cost a request nothing
+/// until an attempt fails.
+pub(super) fn take_retry_policy(
+    chain: Vec<Arc<PluginMiddleware>>,
+    native: &mut NativeMiddlewares,
+) -> Vec<Arc<PluginMiddleware>> {
+    if chain.iter().all(|m| m.retry_mode() == RetryMode::None) {
+        return chain;
+    }
+    let mut kept = Vec::with_capacity(chain.len());
+    for mw in chain {
+        match mw.retry_mode() {
+            RetryMode::None => kept.push(mw),
+            RetryMode::WithHooks => {
+                native.retry = Some(RetryPolicy::Decided(mw.clone()));
+                kept.push(mw);
+            }
+            RetryMode::PolicyOnly => native.retry = Some(RetryPolicy::Decided(mw)),
+        }
+    }
+    kept
 }

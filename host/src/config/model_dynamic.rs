@@ -358,7 +358,6 @@ pub struct MiddlewareConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum NativeMiddleware {
     GrpcWeb(GrpcWebConfig),
-    Retry(RetryConfig),
 }
 
 /// `grpcWeb`.

@@ -47,7 +47,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("redirectScheme", Some("redirect-scheme")),
     ("replacePath", Some("replace-path")),
     ("replacePathRegex", Some("replace-path-regex")),
-    ("retry", None),
+    ("retry", Some("retry")),
     ("stripPrefix", Some("strip-prefix")),
     ("stripPrefixRegex", Some("strip-prefix-regex")),
 ];

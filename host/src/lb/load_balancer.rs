@@ -244,8 +244,13 @@ impl LoadBalancer {
         let mut server = first;
         let mut attempt = 1;
         loop {
-            match self.send_to(server, copy_head(&parts), trace).await {
-                Err(UpstreamError::Unreachable(reason)) if attempt < policy.attempts() => {
+            let result = self.send_to(server, copy_head(&parts), trace).await;
+            let pause = match &result {
+                Err(UpstreamError::Unreachable(_)) => policy.next(attempt, &parts.method),
+                _ => None,
+            };
+            match (result, pause) {
+                (Err(UpstreamError::Unreachable(reason)), Some(pause)) => {
                     tracing::debug!(
                         service = &*self.service,
                         server = &*self.servers[server].url,
@@ -256,14 +261,14 @@ impl LoadBalancer {
                     if let Some(retries) = &self.retries {
                         retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
-                    tokio::time::sleep(policy.backoff(attempt)).await;
+                    tokio::time::sleep(pause).await;
                     attempt += 1;
                     server = match self.pick(&tried).or_else(|| self.pick(&[])) {
                         Some(s) => s,
                         None => return Err(UpstreamError::Unreachable(reason).into()),
                     };
                 }
-                other => {
+                (other, _) => {
                     return other
                         .map(|resp| (server, attempt - 1, resp))
                         .map_err(ServiceError::from);

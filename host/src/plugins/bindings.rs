@@ -2,10 +2,11 @@
 //!
 //! Generated for the `middleware-with-connections` world: every HTTP world plus the
 //! `connection` export of connection-level (L4) middlewares (world `connection-middleware`).
-//! The HTTP worlds: `middleware-with-client-connection` includes `middleware-with-completion`,
-//! `middleware-with-compression`, `middleware-with-body`, `middleware-with-outbound-http`,
-//! `middleware-with-counters`, `middleware-with-capabilities` and so `middleware`: its imports
-//! are theirs plus `counters`, `outbound-http`, `body`, `compression` and `client-connection`,
+//! The HTTP worlds: `middleware-with-identity` includes `middleware-with-client-connection`,
+//! `middleware-with-completion`, `middleware-with-compression`, `middleware-with-body`,
+//! `middleware-with-outbound-http`, `middleware-with-counters`, `middleware-with-capabilities`
+//! and so `middleware`: its imports are theirs plus `counters`, `outbound-http`, `body`,
+//! `compression`, `client-connection` and `identity`,
 //! so one linker serves every world (a component imports only what it calls), and its
 //! per-interface export loaders (`handler::GuestIndices`, `connection::GuestIndices`,
 //! `capabilities::GuestIndices`, `subresponses::GuestIndices`, `completion::GuestIndices`) let
@@ -32,6 +33,7 @@ pub use self::exports::wasmgate::plugin::capabilities::Declaration;
 pub use self::exports::wasmgate::plugin::completion;
 pub use self::exports::wasmgate::plugin::connection;
 pub use self::exports::wasmgate::plugin::handler;
+pub use self::exports::wasmgate::plugin::retry_policy;
 pub use self::exports::wasmgate::plugin::subresponses;
 pub use self::wasmgate::plugin::http::Action;
 pub use self::wasmgate::plugin::http::Reply;

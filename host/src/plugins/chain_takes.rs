@@ -9,7 +9,7 @@
 
 use super::budget::Isolation;
 use super::chain::{Chain, ChainState, RequestOutcome, Step, log_failure};
-use super::counters::Take;
+use super::counters::Reservation;
 use super::error::PluginError;
 use super::heads::RequestHead;
 use super::middleware::HookDecision;
@@ -93,7 +93,7 @@ impl Chain {
         let mw = &self.middlewares[i];
         let takes = head.remote_takes.get_or_insert_default();
         let n = answers.takes.len();
-        let stands = match answers.result {
+        let taken = match answers.result {
             Ok(list) => takes.answer(answers.takes, list),
             Err(e) if answers.deny_on_error => {
                 let err = PluginError::Counters(e.to_string());
@@ -102,10 +102,12 @@ impl Chain {
             Err(e) => {
                 let err = PluginError::Counters(e.to_string());
                 log_failure(mw, "counters (denyOnError: false, let through)", &err);
-                takes.answer(answers.takes, vec![Take::Allowed; n])
+                takes.answer(answers.takes, vec![Reservation::Now; n])
             }
         };
-        if stands {
+        if let Some(wait) = taken {
+            // Tokens reserved ahead (`maxDelay`): the proxy waits for them after the hooks.
+            head.take_delay_ns = head.take_delay_ns.max(wait);
             return self.finish(i, head, Ok(decision), snapshot, state);
         }
         // A take was refused: undo what the call did and call it again with the answers.

@@ -54,7 +54,8 @@ impl counters::Host for HostState {
             None => self
                 .granted_counters()?
                 .take(&key, cost, rate_per_second, burst),
-            // Redis-backed: recorded, answered after the hook (`remote_take`).
+            // Redis-backed: recorded, answered after the hook (`remote_take`); a replay's
+            // reserved token makes the request wait as an in-process one does.
             Some(_) => {
                 if self.heads.in_response_hook() {
                     return Err(wasmtime::format_err!(
@@ -62,11 +63,23 @@ impl counters::Host for HostState {
                         &*self.identity.middleware
                     ));
                 }
-                self.heads
-                    .current_request_mut()?
-                    .remote_takes
-                    .get_or_insert_default()
-                    .take(&key, cost, rate_per_second, burst)
+                let max_wait = self.take_max_wait_ns;
+                let head = self.heads.current_request_mut()?;
+                let reservation = head.remote_takes.get_or_insert_default().take(
+                    &key,
+                    cost,
+                    rate_per_second,
+                    burst,
+                    max_wait,
+                );
+                match reservation {
+                    Reservation::Now => Take::Allowed,
+                    Reservation::After(wait) => {
+                        head.take_delay_ns = head.take_delay_ns.max(wait);
+                        Take::Allowed
+                    }
+                    Reservation::Denied(wait) => Take::Denied(wait),
+                }
             }
         };
         Ok(match take {

@@ -10,7 +10,7 @@
 use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre};
 
-use super::bindings::{capabilities, completion, connection, handler, subresponses};
+use super::bindings::{capabilities, completion, connection, handler, retry_policy, subresponses};
 use super::error::LoadError;
 use super::host_state::HostState;
 
@@ -22,6 +22,9 @@ const SUBRESPONSES_EXPORT: &str = "wasmgate:plugin/subresponses@0.1.0";
 
 /// Export name of the `completion` interface in a component.
 const COMPLETION_EXPORT: &str = "wasmgate:plugin/completion@0.1.0";
+
+/// Export name of the `retry-policy` interface in a component.
+const RETRY_POLICY_EXPORT: &str = "wasmgate:plugin/retry-policy@0.1.0";
 
 /// Export name of the `handler` interface in a component.
 const HANDLER_EXPORT: &str = "wasmgate:plugin/handler@0.1.0";
@@ -65,6 +68,7 @@ pub struct ComponentExports {
     capabilities: Option<capabilities::GuestIndices>,
     subresponses: Option<subresponses::GuestIndices>,
     completion: Option<completion::GuestIndices>,
+    retry_policy: Option<retry_policy::GuestIndices>,
 }
 
 /// The exported functions of one instance.
@@ -78,6 +82,8 @@ pub struct InstanceExports {
     pub subresponses: Option<subresponses::Guest>,
     /// `wants-on-complete` and `on-complete` (`middleware-with-completion`).
     pub completion: Option<completion::Guest>,
+    /// `wants-retry-policy` and `retry-after` (`middleware-with-retry-policy`).
+    pub retry_policy: Option<retry_policy::Guest>,
 }
 
 impl ComponentExports {
@@ -120,18 +126,28 @@ impl ComponentExports {
             None => None,
             Some(_) => Some(completion::GuestIndices::new(pre).map_err(world_err)?),
         };
+        let retry_policy = match pre.component().get_export_index(None, RETRY_POLICY_EXPORT) {
+            None => None,
+            Some(_) => Some(retry_policy::GuestIndices::new(pre).map_err(world_err)?),
+        };
         Ok(ComponentExports {
             handler,
             connection,
             capabilities,
             subresponses,
             completion,
+            retry_policy,
         })
     }
 
     /// Whether the component exports the `subresponses` hooks.
     pub fn has_subresponses(&self) -> bool {
         self.subresponses.is_some()
+    }
+
+    /// Whether the component exports the `retry-policy` hooks (it may still decline them).
+    pub fn has_retry_policy(&self) -> bool {
+        self.retry_policy.is_some()
     }
 
     /// Whether the component exports the `completion` hooks (it may still decline them).
@@ -173,12 +189,17 @@ impl ComponentExports {
             Some(indices) => Some(indices.load(&mut *store, instance)?),
             None => None,
         };
+        let retry_policy = match &self.retry_policy {
+            Some(indices) => Some(indices.load(&mut *store, instance)?),
+            None => None,
+        };
         Ok(InstanceExports {
             handler,
             connection,
             capabilities,
             subresponses,
             completion,
+            retry_policy,
         })
     }
 }

@@ -76,6 +76,9 @@ pub struct RequestHeadFields {
     /// How long the request waits, after its request hooks, for tokens an in-process `take`
     /// reserved for it (`counters::Reservation::After`); the longest such wait. 0: none.
     pub take_delay_ns: u64,
+    /// The authenticated user a request hook named (`identity.set-user`), for the access log's
+    /// `ClientUsername`. `None` unless a plugin named one.
+    pub user: Option<Box<str>>,
 }
 
 impl RequestHead {
@@ -106,6 +109,7 @@ impl RequestHead {
             subrequest_counts: Vec::new(),
             remote_takes: None,
             take_delay_ns: 0,
+            user: None,
         }))
     }
 }

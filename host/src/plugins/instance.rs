@@ -309,6 +309,43 @@ impl PluginInstance {
     }
 }
 
+impl PluginInstance {
+    /// Asks `wants-retry-policy` of a configured instance; `none` for a component without the
+    /// `retry-policy` export. Config time only.
+    pub fn wants_retry_policy(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+    ) -> Result<super::bindings::retry_policy::RetryMode, PluginError> {
+        let Some(hooks) = &self.bindings.retry_policy else {
+            return Ok(super::bindings::retry_policy::RetryMode::None);
+        };
+        self.arm.arm(&mut self.store, deadline_ticks);
+        hooks
+            .call_wants_retry_policy(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))
+    }
+
+    /// Calls `retry-after` for a failed attempt. No head is lent. Only for middlewares that
+    /// want retries (the caller checks); a component without the export cannot have.
+    pub fn retry_after(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+        failed: &super::bindings::retry_policy::FailedAttempt,
+    ) -> Result<Option<u64>, PluginError> {
+        let Some(hooks) = &self.bindings.retry_policy else {
+            return Err(PluginError::Trap(
+                "retry-after for a component without the retry-policy export".into(),
+            ));
+        };
+        self.arm.arm(&mut self.store, deadline_ticks);
+        hooks
+            .call_retry_after(&mut self.store, failed)
+            .map_err(|e| classify(e, &self.store, budget))
+    }
+}
+
 /// A hook of the other kind of middleware: the builder checks worlds at config time
 /// (`http.middlewares` take HTTP middlewares, `tcp.middlewares` connection ones), so this is a
 /// host bug; it fails the call like a trap would.

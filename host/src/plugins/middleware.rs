@@ -17,6 +17,7 @@ use crossbeam_queue::ArrayQueue;
 use crate::admin::plugin_metrics::Hook;
 
 use super::bindings::Action;
+use super::bindings::retry_policy::RetryMode;
 use super::body::{BodyLimit, OverLimit};
 use super::budget::{Isolation, MiddlewareBudget};
 use super::capabilities::{BodyStart, Capabilities};
@@ -62,6 +63,8 @@ pub struct PluginMiddleware {
     capabilities: Capabilities,
     /// The plugin asked for `on-complete` (`completion`), fixed at config time.
     completes: bool,
+    /// Whether the plugin decides retries (`retry-policy`), fixed at config time.
+    retry: RetryMode,
     pool: ArrayQueue<PluginInstance>,
     /// Hook calls and failures (`admin`); `None` when metrics are off.
     counters: Option<Arc<crate::admin::plugin_metrics::PluginCounters>>,
@@ -138,36 +141,44 @@ impl PluginMiddleware {
             deadline_ticks,
             capabilities: Capabilities::PLAIN,
             completes: false,
+            retry: RetryMode::None,
         };
-        let asks = middleware
-            .plugin
-            .as_ref()
-            .is_some_and(|p| p.world() == World::WithCapabilities || p.exports.has_completion());
+        let asks = middleware.plugin.as_ref().is_some_and(|p| {
+            p.world() == World::WithCapabilities
+                || p.exports.has_completion()
+                || p.exports.has_retry_policy()
+        });
         if asks {
-            (middleware.capabilities, middleware.completes) = middleware.ask_declarations();
+            (
+                middleware.capabilities,
+                middleware.completes,
+                middleware.retry,
+            ) = middleware.ask_declarations();
         }
         Ok(middleware)
     }
 
     /// Asks a fresh, configured instance what the middleware needs (`declare`,
-    /// `wants-on-complete`). A failure (in `init` or either call) is logged and gives the
-    /// plain-world answer (every hook, no body, no `on-complete`): the same failure then
-    /// surfaces on requests, where it fails (or passes, fail-open) each one as before.
-    fn ask_declarations(&self) -> (Capabilities, bool) {
+    /// `wants-on-complete`, `wants-retry-policy`). A failure (in `init` or a call) is logged
+    /// and gives the plain-world answer (every hook, no body, no `on-complete`, no retries):
+    /// the same failure then surfaces on requests, where it fails (or passes, fail-open) each
+    /// one as before.
+    fn ask_declarations(&self) -> (Capabilities, bool, RetryMode) {
         let declared = self.fresh_instance().and_then(|mut inst| {
             let declared = inst.declare(self.deadline_ticks, &self.budget)?;
             let completes = inst.wants_on_complete(self.deadline_ticks, &self.budget)?;
+            let retry = inst.wants_retry_policy(self.deadline_ticks, &self.budget)?;
             if self.budget.isolation == Isolation::Pooled {
                 // Configured and unused: the first warm instance.
                 self.park(inst);
             }
-            Ok((declared, completes))
+            Ok((declared, completes, retry))
         });
         match declared {
-            Ok((Some(declared), completes)) => {
-                (Capabilities::from_declaration(&declared), completes)
+            Ok((Some(declared), completes, retry)) => {
+                (Capabilities::from_declaration(&declared), completes, retry)
             }
-            Ok((None, completes)) => (Capabilities::PLAIN, completes),
+            Ok((None, completes, retry)) => (Capabilities::PLAIN, completes, retry),
             Err(err) => {
                 let id = &self.identity;
                 tracing::warn!(
@@ -177,7 +188,7 @@ impl PluginMiddleware {
                     kind = err.kind(),
                     "cannot read the plugin's capabilities, calling every hook without body: {err}"
                 );
-                (Capabilities::PLAIN, false)
+                (Capabilities::PLAIN, false, RetryMode::None)
             }
         }
     }
@@ -216,6 +227,7 @@ impl PluginMiddleware {
             budget,
             capabilities: Capabilities::PLAIN,
             completes: false,
+            retry: RetryMode::None,
         })
     }
 
@@ -249,6 +261,28 @@ impl PluginMiddleware {
     /// Whether the middleware asked for `on-complete`; fixed for its life.
     pub fn completes(&self) -> bool {
         self.completes
+    }
+
+    /// Whether (and how) the middleware decides retries (`retry-policy`); fixed for its life.
+    pub fn retry_mode(&self) -> RetryMode {
+        self.retry
+    }
+
+    /// Asks `retry-after` about a failed attempt, on any instance (pooled: the pool's next one;
+    /// per-request: a fresh one, dropped after). Nanoseconds to wait before the next attempt,
+    /// or `None` to give up. A failure is returned for the caller to log (it gives up); the
+    /// instance is then discarded.
+    pub fn retry_after(&self, attempt: u32, method: &str) -> Result<Option<u64>, PluginError> {
+        let failed = super::bindings::retry_policy::FailedAttempt {
+            attempt,
+            failure: super::bindings::retry_policy::AttemptFailure::Unreachable,
+            method: method.to_string(),
+        };
+        let mut slot = None;
+        let mut inst = self.checkout(&mut slot)?;
+        let result = inst.retry_after(self.deadline_ticks, &self.budget, &failed);
+        self.checkin(inst, result.is_err(), &mut slot);
+        result
     }
 
     /// Runs `on-complete` with the middleware's scratch for one request and its outcome, on

@@ -10,8 +10,10 @@
 //! LOAD` on first use and again after a `NOSCRIPT`, e.g. when Redis restarted). It keeps
 //! Traefik's layout, a hash `rate:<middleware>:<source>` with fields `last` (microseconds) and
 //! `tokens`, so a wasmgate and a Traefik sharing one Redis share the bucket; the time is Redis'
-//! own clock (`TIME`), so gateways with skewed clocks still agree. Keys expire once they would
-//! be full again (`ceil(burst / rate) + 1` seconds idle).
+//! own clock (`TIME`), so gateways with skewed clocks still agree. A take allowed to wait
+//! (Traefik's `rateLimit` `maxDelay`) reserves a token up to that wait ahead in the same script,
+//! so the reservation is cluster-wide; the request then sleeps on its own task (`proxy::handler`).
+//! Keys expire once they would be full again (`ceil(burst / rate + maxDelay) + 1` seconds idle).
 //!
 //! Connections: `poolSize` multiplexed connections (0: one), capped by `maxActiveConns`,
 //! picked round robin; each pipelines any number of concurrent takes. A connection that fails
@@ -28,7 +30,7 @@ use arc_swap::ArcSwapOption;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ErrorKind, IntoConnectionInfo, RedisConnectionInfo};
 
-use super::counters::Take;
+use super::counters::Reservation;
 
 /// Traefik's key prefix (`redisPrefix`).
 pub const KEY_PREFIX: &str = "rate:";
@@ -37,11 +39,15 @@ pub const KEY_PREFIX: &str = "rate:";
 pub const REDIAL_PAUSE: Duration = Duration::from_millis(50);
 
 /// The bucket update: `KEYS[1]` the bucket; `ARGV` rate (tokens per microsecond), burst, cost,
-/// TTL (seconds). Returns `{wait_us, tokens}`: `wait_us` 0 when the cost was taken, else how
-/// long until the bucket holds it (nothing taken).
+/// TTL (seconds), the longest wait (microseconds) a caller accepts. Returns `{wait_us, tokens,
+/// taken}`: `taken` 1 when the cost was taken, to act on after `wait_us` (0: at once; above 0:
+/// reserved ahead of the refill, the bucket going below zero so later takes queue behind it,
+/// as Traefik's script and Go's `rate.Limiter::Reserve` do); 0 when nothing was taken, the
+/// cost being `wait_us` away, more than the caller waits.
 const SCRIPT: &str = r"
 local key = KEYS[1]
 local rate, burst, cost, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local max_wait = tonumber(ARGV[5])
 local now = redis.call('TIME')
 local t = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local state = redis.call('HMGET', key, 'last', 'tokens')
@@ -52,14 +58,17 @@ end
 if t < last then last = t end
 tokens = math.min(burst, tokens + (t - last) * rate)
 local wait = 0
-if tokens >= cost then
-  tokens = tokens - cost
-else
+if tokens < cost then
   wait = math.ceil((cost - tokens) / rate)
+end
+local taken = 0
+if wait <= max_wait then
+  tokens = tokens - cost
+  taken = 1
 end
 redis.call('HSET', key, 'last', t, 'tokens', tostring(tokens))
 redis.call('EXPIRE', key, ttl)
-return {wait, tostring(tokens)}
+return {wait, tostring(tokens), taken}
 ";
 
 /// How a middleware reaches its Redis (Traefik's `rateLimit.redis`, checked by the config).
@@ -162,22 +171,25 @@ impl RedisCounters {
     }
 
     /// Takes `cost` tokens from the shared bucket `key` (rate tokens a second, at most `burst`,
-    /// starts full) if it holds them, as [`super::counters::CounterScope::take`] does locally.
+    /// starts full) if it holds them or will within `max_wait_ns` (reserved ahead), as
+    /// [`super::counters::CounterScope::reserve`] does locally. The caller does the waiting.
     pub async fn take(
         &self,
         key: &str,
         cost: u32,
         rate: f64,
         burst: u32,
-    ) -> Result<Take, RedisTakeError> {
+        max_wait_ns: u64,
+    ) -> Result<Reservation, RedisTakeError> {
         if rate.is_nan() || rate <= 0.0 {
-            return Ok(Take::Allowed);
+            return Ok(Reservation::Now);
         }
         if cost > burst {
-            return Ok(Take::Denied(u64::MAX));
+            return Ok(Reservation::Denied(u64::MAX));
         }
         let timeout = self.settings.read_timeout + self.settings.write_timeout;
-        match tokio::time::timeout(timeout, self.run_script(key, cost, rate, burst)).await {
+        let script = self.run_script(key, cost, rate, burst, max_wait_ns / 1000);
+        match tokio::time::timeout(timeout, script).await {
             Ok(result) => result,
             Err(_) => Err(RedisTakeError::Timeout {
                 endpoints: self.settings.endpoints.join(","),
@@ -192,11 +204,16 @@ impl RedisCounters {
         cost: u32,
         rate: f64,
         burst: u32,
-    ) -> Result<Take, RedisTakeError> {
+        max_wait_us: u64,
+    ) -> Result<Reservation, RedisTakeError> {
         let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
         let mut conn = self.connection(slot).await?;
-        // Kept idle for as long as it refills: expiring earlier would hand out a full bucket.
-        let ttl = (f64::from(burst) / rate).ceil().min(1e9) as u64 + 1;
+        // Kept idle for as long as it refills (from below zero after a reservation): expiring
+        // earlier would hand out a full bucket.
+        let ttl = (f64::from(burst) / rate + max_wait_us as f64 / 1e6)
+            .ceil()
+            .min(1e9) as u64
+            + 1;
         let full_key = format!("{}{key}", self.prefix);
         let mut reloaded = false;
         loop {
@@ -204,7 +221,7 @@ impl RedisCounters {
                 Some(sha) => sha,
                 None => self.load_script(slot, &mut conn).await?,
             };
-            let reply: redis::RedisResult<(u64, String)> = redis::cmd("EVALSHA")
+            let reply: redis::RedisResult<(u64, String, u8)> = redis::cmd("EVALSHA")
                 .arg(sha.as_str())
                 .arg(1)
                 .arg(&full_key)
@@ -212,11 +229,13 @@ impl RedisCounters {
                 .arg(burst)
                 .arg(cost)
                 .arg(ttl)
+                .arg(max_wait_us)
                 .query_async(&mut conn)
                 .await;
             return match reply {
-                Ok((0, _)) => Ok(Take::Allowed),
-                Ok((wait_us, _)) => Ok(Take::Denied(wait_us.saturating_mul(1000))),
+                Ok((0, _, 1)) => Ok(Reservation::Now),
+                Ok((wait_us, _, 1)) => Ok(Reservation::After(wait_us.saturating_mul(1000))),
+                Ok((wait_us, _, _)) => Ok(Reservation::Denied(wait_us.saturating_mul(1000))),
                 Err(e)
                     if !reloaded
                         && e.kind() == ErrorKind::Server(redis::ServerErrorKind::NoScript) =>

@@ -169,6 +169,10 @@ impl CompiledPlugin {
 /// `plugin inspect`).
 pub const CONNECTION_IMPORT: &str = "wasmgate:plugin/client-connection@0.1.0";
 
+/// Import name of the `identity` interface in a component (needs no grant; named for
+/// `plugin inspect`).
+pub const IDENTITY_IMPORT: &str = "wasmgate:plugin/identity@0.1.0";
+
 /// Import name of the `compression` interface in a component.
 pub const COMPRESSION_IMPORT: &str = "wasmgate:plugin/compression@0.1.0";
 

@@ -6,7 +6,9 @@
 //! answers `allowed` provisionally. When the hook returns, `plugins::Chain` stops with
 //! `RequestOutcome::Takes`, and the proxy awaits [`TakeBatch::run`] on the request's task (no
 //! thread, no plugin instance held). If Redis allowed every take, the hook's own result stands
-//! (it acted on the true answers). If one was denied, the chain undoes the hook's head edits and
+//! (it acted on the true answers); a take allowed to wait (`maxDelay`) that Redis reserved ahead
+//! counts as allowed, and the request waits for its token after its request hooks, as with the
+//! in-process backend. If one was denied, the chain undoes the hook's head edits and
 //! calls the hook again: this time `take` answers from [`RemoteTakes`] what Redis said, so the
 //! plugin builds its refusal as it would have. Each take reaches Redis exactly once.
 //!
@@ -15,7 +17,7 @@
 
 use std::sync::Arc;
 
-use super::counters::Take;
+use super::counters::Reservation;
 use super::redis_counters::{RedisCounters, RedisTakeError};
 
 /// Rounds of take-then-replay a request may go through before it fails (a plugin whose replay
@@ -29,6 +31,8 @@ pub struct TakeRequest {
     pub cost: u32,
     pub rate: f64,
     pub burst: u32,
+    /// The longest wait for a token reserved ahead (Traefik's `maxDelay`; 0: none).
+    pub max_wait_ns: u64,
 }
 
 /// The Redis takes of the current middleware of one request.
@@ -37,15 +41,23 @@ pub struct RemoteTakes {
     /// Recorded in this hook call, not yet sent.
     pending: Vec<TakeRequest>,
     /// What Redis answered, with whether this hook call already used the answer.
-    answered: Vec<(TakeRequest, Take, bool)>,
+    answered: Vec<(TakeRequest, Reservation, bool)>,
     /// Rounds sent so far.
     pub(crate) rounds: u8,
 }
 
 impl RemoteTakes {
-    /// The answer to `take`: Redis' answer to the same take of an earlier round, else a
-    /// provisional `allowed` with the take recorded.
-    pub fn take(&mut self, key: &str, cost: u32, rate: f64, burst: u32) -> Take {
+    /// The answer to `take`: Redis' answer to the same take of an earlier round (a token
+    /// reserved ahead: the wait the caller puts on the request), else a provisional `Now` with
+    /// the take recorded.
+    pub fn take(
+        &mut self,
+        key: &str,
+        cost: u32,
+        rate: f64,
+        burst: u32,
+        max_wait_ns: u64,
+    ) -> Reservation {
         if let Some((_, take, used)) = self
             .answered
             .iter_mut()
@@ -59,8 +71,9 @@ impl RemoteTakes {
             cost,
             rate,
             burst,
+            max_wait_ns,
         });
-        Take::Allowed
+        Reservation::Now
     }
 
     /// Whether the hook call that just returned recorded takes.
@@ -76,16 +89,25 @@ impl RemoteTakes {
         }
     }
 
-    /// Records Redis' answers; true when all of them allowed (the hook's result stands).
-    /// Every answer is marked unused for a replay.
-    pub(crate) fn answer(&mut self, takes: Vec<TakeRequest>, answers: Vec<Take>) -> bool {
-        let all_allowed = answers.iter().all(|a| *a == Take::Allowed);
+    /// Records Redis' answers; `Some(wait)` when all of them took (the hook's result stands,
+    /// and the request waits for its furthest reserved token, 0 when none), `None` when one was
+    /// refused. Every answer is marked unused for a replay.
+    pub(crate) fn answer(
+        &mut self,
+        takes: Vec<TakeRequest>,
+        answers: Vec<Reservation>,
+    ) -> Option<u64> {
+        let all_taken = answers.iter().try_fold(0u64, |wait, a| match a {
+            Reservation::Now => Some(wait),
+            Reservation::After(w) => Some(wait.max(*w)),
+            Reservation::Denied(_) => None,
+        });
         for entry in &mut self.answered {
             entry.2 = false;
         }
         self.answered
             .extend(takes.into_iter().zip(answers).map(|(r, a)| (r, a, false)));
-        all_allowed
+        all_taken
     }
 
     /// Forgets the takes of a hook call that will not be replayed (it failed).
@@ -103,7 +125,7 @@ pub struct TakeBatch {
 /// Redis' answers to a [`TakeBatch`], in its order, with the takes they answer.
 pub struct TakeAnswers {
     pub(crate) takes: Vec<TakeRequest>,
-    pub(crate) result: Result<Vec<Take>, RedisTakeError>,
+    pub(crate) result: Result<Vec<Reservation>, RedisTakeError>,
     /// Whether a failure fails the request (`denyOnError`) or lets every take through.
     pub(crate) deny_on_error: bool,
 }
@@ -114,7 +136,10 @@ impl TakeBatch {
         let mut answers = Vec::with_capacity(self.takes.len());
         let mut result = Ok(());
         for t in &self.takes {
-            match self.counters.take(&t.key, t.cost, t.rate, t.burst).await {
+            let take = self
+                .counters
+                .take(&t.key, t.cost, t.rate, t.burst, t.max_wait_ns);
+            match take.await {
                 Ok(take) => answers.push(take),
                 Err(e) => {
                     result = Err(e);
@@ -137,14 +162,26 @@ mod tests {
     #[test]
     fn a_first_take_is_recorded_and_a_replay_gets_the_answer() {
         let mut takes = RemoteTakes::default();
-        assert_eq!(takes.take("a", 1, 10.0, 5), Take::Allowed);
+        assert_eq!(takes.take("a", 1, 10.0, 5, 0), Reservation::Now);
         assert!(takes.has_pending());
         let sent = std::mem::take(&mut takes.pending);
-        assert!(!takes.answer(sent, vec![Take::Denied(7)]));
+        assert_eq!(takes.answer(sent, vec![Reservation::Denied(7)]), None);
         assert!(!takes.has_pending());
         // The replay sees Redis' answer, once; a second take of the key is a new one.
-        assert_eq!(takes.take("a", 1, 10.0, 5), Take::Denied(7));
-        assert_eq!(takes.take("a", 1, 10.0, 5), Take::Allowed);
+        assert_eq!(takes.take("a", 1, 10.0, 5, 0), Reservation::Denied(7));
+        assert_eq!(takes.take("a", 1, 10.0, 5, 0), Reservation::Now);
         assert!(takes.has_pending());
+    }
+
+    #[test]
+    fn reserved_tokens_make_the_request_wait_for_the_furthest_one() {
+        let mut takes = RemoteTakes::default();
+        takes.take("a", 1, 10.0, 5, 50);
+        takes.take("b", 1, 10.0, 5, 50);
+        let sent = std::mem::take(&mut takes.pending);
+        let answers = vec![Reservation::After(30), Reservation::Now];
+        assert_eq!(takes.answer(sent, answers), Some(30));
+        // A replay of a reserved take gets the reservation (its caller waits for it).
+        assert_eq!(takes.take("a", 1, 10.0, 5, 50), Reservation::After(30));
     }
 }

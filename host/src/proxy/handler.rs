@@ -184,6 +184,8 @@ struct Seen<'a> {
     /// The chain's `on-complete` calls (some middleware asked): kept here, outside the
     /// request's future, so that they run however the exchange ends.
     completion: Option<PendingCompletion>,
+    /// The authenticated user a plugin named (`identity`), for the access log.
+    user: Option<Box<str>>,
 }
 
 /// [`handle`] with metrics or the access log on: the request is recorded when its response body
@@ -215,6 +217,9 @@ async fn handle_recorded(
     if let Some((router, handles)) = &seen.route {
         exchange.routed(router, handles, seen.forwarded, seen.origin);
         exchange.served(seen.served.take());
+    }
+    if let Some(user) = seen.user.take() {
+        exchange.user(user);
     }
     let status = resp.status().as_u16();
     resp.map(|body| {
@@ -452,6 +457,10 @@ async fn proxy(
             done => break (head, done),
         }
     };
+    // The user a request hook named goes to the access-log line however the request ends.
+    if head.user.is_some() {
+        seen.user = head.user.take();
+    }
     // A rate limit that reserved a token still to come (`counters` with a wait, Traefik's
     // `rateLimit` maxDelay): the request waits for it here, on its own task, holding no thread
     // and no plugin instance.

@@ -7,9 +7,10 @@ use std::thread::LocalKey;
 
 use super::bindings::exports::wasmgate::plugin::capabilities::Declaration;
 use super::bindings::exports::wasmgate::plugin::completion as wit_completion;
+use super::bindings::exports::wasmgate::plugin::retry_policy as wit_retry;
 use super::bindings::exports::wasmgate::plugin::subresponses as wit_sub;
 use super::wit::http as wit_http;
-use crate::{Action, Level, Middleware, Request, Response, completion, outbound};
+use crate::{Action, Level, Middleware, Request, Response, completion, outbound, retry};
 
 /// `validate-config`: parse, report, drop.
 pub fn validate_config<T: Middleware>(config: &str) -> Result<(), String> {
@@ -114,6 +115,32 @@ pub fn on_response_subresponse<T: Middleware>(
             from_wit(answer),
         ))
     })
+}
+
+/// `wants-retry-policy`: asked once per configured middleware.
+pub fn wants_retry_policy<T: Middleware>(
+    slot: &'static LocalKey<OnceCell<T>>,
+) -> wit_retry::RetryMode {
+    match slot.with(|cell| initialised(cell).retry_mode()) {
+        retry::RetryMode::None => wit_retry::RetryMode::None,
+        retry::RetryMode::WithHooks => wit_retry::RetryMode::WithHooks,
+        retry::RetryMode::PolicyOnly => wit_retry::RetryMode::PolicyOnly,
+    }
+}
+
+/// `retry-after`: a failed attempt to [`Middleware::retry_after`].
+pub fn retry_after<T: Middleware>(
+    slot: &'static LocalKey<OnceCell<T>>,
+    failed: wit_retry::FailedAttempt,
+) -> Option<u64> {
+    let failed = retry::FailedAttempt {
+        attempt: failed.attempt,
+        failure: match failed.failure {
+            wit_retry::AttemptFailure::Unreachable => retry::AttemptFailure::Unreachable,
+        },
+        method: failed.method,
+    };
+    slot.with(|cell| initialised(cell).retry_after(&failed))
 }
 
 /// `wants-on-complete`: asked once per configured middleware.

@@ -10,14 +10,16 @@ pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
         // Includes `middleware-with-compression`, `middleware-with-body`,
-        // `middleware-with-outbound-http`, `middleware-with-counters` and
-        // `middleware-with-capabilities`; `counters`, `outbound-http`, `body`, `compression`
-        // and `client-connection` are imported
-        // only by plugins that call them (unused imports are left out of the component), so
-        // only those need a grant (`client-connection` needs none).
+        // `middleware-with-outbound-http`, `middleware-with-counters`,
+        // `middleware-with-capabilities` and `middleware-with-client-connection`; `counters`,
+        // `outbound-http`, `body`, `compression`, `client-connection` and `identity` are
+        // imported only by plugins that call them (unused imports are left out of the
+        // component), so only those need a grant (`client-connection` and `identity` need none).
         // `middleware-with-completion` adds the `completion` export, declined by default
         // (`Middleware::wants_on_complete`).
-        // `middleware-with-kv` adds the `kv` import (needs the grant, like `counters`).
+        // `middleware-with-retry-policy` adds the `retry-policy` export, declined by default
+        // (`Middleware::retry_mode`); `middleware-with-kv` adds the `kv` import (needs the
+        // grant, like `counters`).
         world: "middleware-with-kv",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
@@ -44,13 +46,17 @@ pub mod __private {
         Guest as CompletionGuest, Outcome as WitOutcome,
     };
     pub use super::bindings::exports::wasmgate::plugin::handler::Guest;
+    pub use super::bindings::exports::wasmgate::plugin::retry_policy::{
+        FailedAttempt as WitFailedAttempt, Guest as RetryPolicyGuest, RetryMode as WitRetryMode,
+    };
     pub use super::bindings::exports::wasmgate::plugin::subresponses::{
         Guest as SubresponsesGuest, SubrequestFailure as WitSubrequestFailure,
         Subresponse as WitSubresponse,
     };
     pub use super::glue::{
         declare, init, on_complete, on_request, on_request_subresponse, on_response,
-        on_response_body, on_response_subresponse, validate_config, wants_on_complete,
+        on_response_body, on_response_subresponse, retry_after, validate_config, wants_on_complete,
+        wants_retry_policy,
     };
     pub use super::wit::http::{
         Action as WitAction, Request as WitRequest, Response as WitResponse,
@@ -158,6 +164,18 @@ macro_rules! export_middleware {
                     outcome: $crate::__private::WitOutcome,
                 ) {
                     $crate::__private::on_complete(&__WASMGATE_INSTANCE, state, outcome)
+                }
+            }
+
+            impl $crate::__private::RetryPolicyGuest for __WasmgateMiddleware {
+                fn wants_retry_policy() -> $crate::__private::WitRetryMode {
+                    $crate::__private::wants_retry_policy(&__WASMGATE_INSTANCE)
+                }
+
+                fn retry_after(
+                    failed: $crate::__private::WitFailedAttempt,
+                ) -> ::core::option::Option<u64> {
+                    $crate::__private::retry_after(&__WASMGATE_INSTANCE, failed)
                 }
             }
 

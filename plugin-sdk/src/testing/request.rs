@@ -56,6 +56,8 @@ pub struct TestRequest {
     /// The original destination of a redirected connection (`client_connection::original_destination`
     /// answers it, else `local_addr`).
     pub original_dst: Option<String>,
+    /// The authenticated user a hook named for the access log (`identity::set_user`).
+    pub user: Option<String>,
 }
 
 impl TestRequest {
@@ -91,6 +93,7 @@ impl TestRequest {
             client_certificates: Vec::new(),
             local_addr: "127.0.0.1:8080".to_string(),
             original_dst: None,
+            user: None,
         }
     }
 

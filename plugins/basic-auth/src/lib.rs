@@ -88,6 +88,7 @@ impl Middleware for BasicAuth {
                     .body("401 Unauthorized\n"),
             );
         };
+        plugin_sdk::identity::set_user(req, credentials.user());
         if let Some(field) = &self.config.header_field
             && let Err(e) = req.set_header(field, credentials.user())
         {

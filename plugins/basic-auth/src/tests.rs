@@ -46,6 +46,7 @@ fn every_hash_format_lets_its_user_in_with_the_user_passed_upstream() {
         let mut req = TestRequest::get("/").header("authorization", basic(user, password));
         assert!(testing::on_request(&mw, &mut req).is_continue(), "{user}");
         assert_eq!(req.header_str("x-webauth-user").as_deref(), Some(user));
+        assert_eq!(req.user.as_deref(), Some(user), "the access log's user");
         assert_eq!(req.header_bytes("authorization"), None, "removeHeader");
     }
 }

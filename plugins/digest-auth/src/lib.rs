@@ -71,6 +71,7 @@ impl Middleware for DigestAuth {
             Outcome::Stale => return Action::Respond(self.challenge(now, true)),
             Outcome::Denied => return Action::Respond(self.challenge(now, false)),
         };
+        plugin_sdk::identity::set_user(req, &user);
         if let Some(field) = &self.config.header_field
             && let Err(e) = req.set_header(field, &user)
         {

@@ -80,6 +80,7 @@ fn the_right_password_passes_with_the_user_upstream() {
         let mut req = TestRequest::get("/data?x=1").header("authorization", &auth);
         assert!(testing::on_request(&mw, &mut req).is_continue(), "nc {nc}");
         assert_eq!(req.header_str("x-webauth-user").as_deref(), Some("carol"));
+        assert_eq!(req.user.as_deref(), Some("carol"), "the access log's user");
         assert_eq!(req.header_bytes("authorization"), None);
     }
 }

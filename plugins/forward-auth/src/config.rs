@@ -1,5 +1,5 @@
 //! `forwardAuth`'s options as Traefik v3 declares them (`dynamic.ForwardAuth`), read once per
-//! instance. Options this plugin cannot honour yet are refused by name rather than ignored.
+//! instance.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -38,6 +38,9 @@ pub struct ForwardAuthConfig {
     pub preserve_request_method: bool,
     /// `maxResponseBodySize` when set and not negative.
     pub max_response_body_size: Option<u32>,
+    /// `headerField` (lower-case): the answer header whose first value names the authenticated
+    /// user in the access log.
+    pub header_field: Option<String>,
     /// `forwardBody`: the most request-body bytes sent to the authentication server
     /// (`maxBodySize`, or [`FORWARD_BODY_CAP`] when unset or negative); `None`: no body sent.
     pub forward_body: Option<usize>,
@@ -77,13 +80,10 @@ impl ForwardAuthConfig {
                 ));
             }
         }
-        if !o.header_field.0.is_empty() {
-            return Err(
-                "headerField: not supported yet (the access log's user field cannot be set by a \
-                 plugin)"
-                    .into(),
-            );
-        }
+        let header_field = match o.header_field.0.trim() {
+            "" => None,
+            name => Some(name.to_ascii_lowercase()),
+        };
         let max_body_size = match &o.max_body_size {
             None | Some(Value::Null) => -1,
             Some(v) => whole_number("maxBodySize", v)?,
@@ -124,6 +124,7 @@ impl ForwardAuthConfig {
             preserve_location_header: o.preserve_location_header.0,
             preserve_request_method: o.preserve_request_method.0,
             max_response_body_size,
+            header_field,
             forward_body,
         })
     }

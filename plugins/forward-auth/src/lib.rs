@@ -30,8 +30,11 @@
 //! body and the host holds none (its grant names no body).
 //!
 //! `tls` (`ca`, `cert`, `key`, `insecureSkipVerify`) configures the host's connection to an
-//! `https://` address (the system trust store without `ca`). Not supported yet, refused at load
-//! by name: `headerField`.
+//! `https://` address (the system trust store without `ca`).
+//!
+//! `headerField`: the first value of that header in the auth server's answer, whatever its
+//! status, names the authenticated user in the access log (`ClientUsername`), as in Traefik
+//! (which does not forward it upstream; list it in `authResponseHeaders` for that).
 //!
 //! Cost per request: the host calls to read the headers and to record the subrequest, then,
 //! after the answer, one more hook call (`on-request-subresponse`) on any pooled instance; no
@@ -127,6 +130,11 @@ impl Middleware for ForwardAuth {
                 return Action::Respond(Reply::new(500));
             }
         };
+        if let Some(field) = &self.config.header_field
+            && let Some(user) = answer.header(field)
+        {
+            plugin_sdk::identity::set_user(req, &String::from_utf8_lossy(user));
+        }
         if !(200..300).contains(&answer.status) {
             return Action::Respond(self.denial(answer));
         }

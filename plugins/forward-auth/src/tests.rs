@@ -104,6 +104,28 @@ fn a_2xx_answer_copies_the_auth_response_headers_over_the_requests() {
 }
 
 #[test]
+fn header_field_names_the_user_from_the_answer_whatever_its_status() {
+    let mw = auth(r#"{"address": "http://a.test", "headerField": "X-Auth-User"}"#);
+    for status in [200, 401] {
+        let mut req = TestRequest::get("/");
+        assert!(testing::on_request(&mw, &mut req).is_continue());
+        let ok = answer(
+            status,
+            &[("x-auth-user", "alice"), ("x-auth-user", "b")],
+            "",
+        );
+        testing::on_request_subresponse(&mw, &mut req, Ok(ok));
+        assert_eq!(req.user.as_deref(), Some("alice"), "{status}");
+        // Not forwarded upstream unless listed in `authResponseHeaders` (as in Traefik).
+        assert_eq!(req.header_str("x-auth-user"), None);
+    }
+    let mut req = TestRequest::get("/");
+    testing::on_request(&mw, &mut req);
+    testing::on_request_subresponse(&mw, &mut req, Ok(answer(200, &[], "")));
+    assert_eq!(req.user, None, "no header, no user");
+}
+
+#[test]
 fn a_refusal_is_returned_as_sent_with_an_absolute_location() {
     let mw = auth(r#"{"address": "http://a.test/verify"}"#);
     let mut req = TestRequest::get("/");
@@ -162,15 +184,11 @@ fn auth_cookies_replace_the_upstreams_of_the_same_name() {
 }
 
 #[test]
-fn options_not_supported_yet_are_refused_by_name() {
+fn unknown_or_malformed_options_are_refused_by_name() {
     for (config, option) in [
         (
             r#"{"address": "http://a.test", "tls": {"insecure": true}}"#,
             "tls",
-        ),
-        (
-            r#"{"address": "http://a.test", "headerField": "X-User"}"#,
-            "headerField",
         ),
         (r#"{}"#, "address"),
         (r#"{"address": "http://a.test", "bogus": 1}"#, "bogus"),

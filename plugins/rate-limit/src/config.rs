@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 use traefik_options::source_criterion;
 pub use traefik_options::source_criterion::Source;
 
-use crate::go_duration;
+use traefik_options::go_duration;
 
 /// The parsed config.
 #[derive(Debug, Clone, PartialEq)]

@@ -34,10 +34,10 @@
 //! Cost per request: one or two host calls to read the source, one `counters.take`.
 
 mod config;
-mod go_duration;
 
 use plugin_sdk::counters::{self, Take};
 use plugin_sdk::{Action, Middleware, Reply, Request};
+use traefik_options::go_duration;
 
 pub use config::{RateLimitConfig, Source};
 

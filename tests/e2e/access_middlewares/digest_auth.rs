@@ -31,7 +31,7 @@ fn md5_hex(text: &str) -> String {
 }
 
 /// The parameters of a 401's `WWW-Authenticate: Digest ...` challenge.
-fn challenge(r: &Reply) -> HashMap<String, String> {
+pub(super) fn challenge(r: &Reply) -> HashMap<String, String> {
     assert_eq!(r.status, 401);
     assert_eq!(r.text(), "401 Unauthorized\n");
     let header = r.header("www-authenticate").unwrap_or("");
@@ -46,7 +46,7 @@ fn challenge(r: &Reply) -> HashMap<String, String> {
 }
 
 /// The `Authorization` a browser sends for `method uri` after challenge `c`.
-fn authorization(
+pub(super) fn authorization(
     user: &str,
     password: &str,
     method: &str,

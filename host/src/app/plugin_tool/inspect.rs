@@ -14,7 +14,8 @@ use std::sync::Arc;
 use crate::plugins::host_state::PluginIdentity;
 use crate::plugins::instance::PluginInstance;
 use crate::plugins::registry::{
-    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, KV_IMPORT,
+    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, IDENTITY_IMPORT,
+    KV_IMPORT,
     OUTBOUND_HTTP_IMPORT,
 };
 use crate::plugins::{CompiledPlugin, MiddlewareBudget, PluginEngine, PluginRegistry};
@@ -63,13 +64,15 @@ const WORLDS: &[(&str, &str)] = &[
     ("middleware-with-body", BODY_IMPORT),
     ("middleware-with-compression", COMPRESSION_IMPORT),
     ("middleware-with-client-connection", CONNECTION_IMPORT),
+    ("middleware-with-identity", IDENTITY_IMPORT),
     ("middleware-with-kv", KV_IMPORT),
 ];
 
 /// The smallest world whose imports and exports cover what the component uses. An exported
-/// `subresponses` or `completion` alone does not count: plugin-sdk exports those hooks from
-/// every plugin, and they are only called for a plugin that imports `outbound-http` (or that
-/// answers `wants-on-complete` with true, which is known only once configured).
+/// `subresponses`, `completion` or `retry-policy` alone does not count: plugin-sdk exports those
+/// hooks from every plugin, and they are only called for a plugin that imports `outbound-http`
+/// (or that answers `wants-on-complete` / `wants-retry-policy` so, which is known only once
+/// configured).
 pub fn world_of(imports: &[String], exports: &[String]) -> &'static str {
     let uses = |name: &str| imports.iter().chain(exports).any(|n| n == name);
     // A connection-level (L4) middleware: its own world, beside the HTTP chain.
@@ -302,7 +305,9 @@ mod tests {
             world_of(&conn, &handler),
             "middleware-with-client-connection"
         );
-        let kv = names(&[KV_IMPORT, CONNECTION_IMPORT]);
+        let identity = names(&[IDENTITY_IMPORT, CONNECTION_IMPORT]);
+        assert_eq!(world_of(&identity, &handler), "middleware-with-identity");
+        let kv = names(&[KV_IMPORT, IDENTITY_IMPORT, CONNECTION_IMPORT]);
         assert_eq!(world_of(&kv, &handler), "middleware-with-kv");
         let connection = names(&[CONNECTION_EXPORT]);
         assert_eq!(world_of(&counters, &connection), "connection-middleware");
