@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use super::access_record::{AccessRecord, REDACTED, protocol};
-use super::timefmt::Clock;
+use super::rfc3339_utc;
 use crate::config::{AccessLogConfig, FieldMode};
 
 /// A field value.
@@ -61,32 +61,13 @@ impl Object<'_> {
     }
 }
 
-/// The bytes a JSON string cannot hold as they are: quotes, backslashes, control characters.
-const ESCAPED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
-/// `s` as a JSON string (quotes, backslashes and control characters escaped). A value with
-/// nothing to escape (nearly every one) is copied whole after one table-driven scan; otherwise
-/// the runs between escapes are.
+/// `s` as a JSON string (quotes, backslashes and control characters escaped). Runs of bytes
+/// that need no escape (nearly every value) are copied whole.
 fn json_string(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
-    let Some(first) = bytes.iter().position(|&b| ESCAPED[usize::from(b)]) else {
-        out.push_str(s);
-        out.push('"');
-        return;
-    };
     let mut copied = 0;
-    for (i, &b) in bytes.iter().enumerate().skip(first) {
+    for (i, &b) in bytes.iter().enumerate() {
         let escaped = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -109,95 +90,40 @@ fn json_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// `n`'s decimal digits, at the end of `buf`.
-fn digits(mut n: u64, buf: &mut [u8; 20]) -> &str {
-    let mut at = buf.len();
+/// `n` in decimal, without the formatting machinery (a JSON line has eight numbers).
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
     loop {
         at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
+        digits[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    std::str::from_utf8(&buf[at..]).unwrap_or("0")
-}
-
-/// `n` in decimal, without the formatting machinery (a JSON line has eight numbers).
-fn push_u64(out: &mut String, n: u64) {
-    out.push_str(digits(n, &mut [0; 20]));
-}
-
-/// A socket address spelt as its `Display` spells it, on the stack: `1.2.3.4:5` without the
-/// formatting machinery, `[v6]:port` with it (the longest, with a scope id, is 58 bytes).
-struct Spelt {
-    buf: [u8; 64],
-    len: usize,
-}
-
-impl std::fmt::Write for Spelt {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(std::fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
-impl Spelt {
-    fn of(addr: std::net::SocketAddr) -> Spelt {
-        let mut spelt = Spelt {
-            buf: [0; 64],
-            len: 0,
-        };
-        match addr {
-            std::net::SocketAddr::V4(v4) => {
-                let mut buf = [0; 20];
-                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-                    if i > 0 {
-                        let _ = spelt.write_str(".");
-                    }
-                    let _ = spelt.write_str(digits(u64::from(octet), &mut buf));
-                }
-                let _ = spelt.write_str(":");
-                let _ = spelt.write_str(digits(u64::from(v4.port()), &mut buf));
-            }
-            std::net::SocketAddr::V6(v6) => {
-                let _ = write!(spelt, "{v6}");
-            }
-        }
-        spelt
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    for &d in &digits[at..] {
+        out.push(char::from(d));
     }
 }
 
 /// One JSON line (with its newline).
-pub(super) fn json_line(
-    out: &mut String,
-    r: &AccessRecord,
-    config: &AccessLogConfig,
-    clock: &mut Clock,
-) {
+pub(super) fn json_line(out: &mut String, r: &AccessRecord, config: &AccessLogConfig) {
     let (host, port) = match r.host.as_deref().map(|h| h.rsplit_once(':')) {
         Some(Some((h, p))) if !h.ends_with(']') || h.starts_with('[') => (h, p),
         _ => (r.host.as_deref().unwrap_or(""), ""),
     };
     // One formatting of the client address; host and port are its two halves (`[v6]:port`).
-    let client = Spelt::of(r.client);
-    let client = client.as_str();
-    let (client_host, client_port) = client.rsplit_once(':').map_or((client, ""), |(h, p)| {
-        (h.trim_start_matches('[').trim_end_matches(']'), p)
-    });
-    let start = clock.rfc3339(r.start);
+    let client = r.client.to_string();
+    let (client_host, client_port) = client
+        .rsplit_once(':')
+        .map_or((client.as_str(), ""), |(h, p)| {
+            (h.trim_start_matches('[').trim_end_matches(']'), p)
+        });
+    let start = rfc3339_utc(r.start);
     out.push('{');
     let mut o = Object { out, first: true };
-    o.field(config, "ClientAddr", V::S(client));
+    o.field(config, "ClientAddr", V::S(&client));
     o.field(config, "ClientHost", V::S(client_host));
     o.field(config, "ClientPort", V::S(client_port));
     o.field(config, "ClientUsername", V::S("-"));
@@ -234,12 +160,12 @@ pub(super) fn json_line(
         o.field(config, "ServiceAddr", V::S(addr.trim_end_matches('/')));
         o.field(config, "ServiceURL", V::S(url));
     }
-    o.field(config, "StartLocal", V::S(start));
-    o.field(config, "StartUTC", V::S(start));
+    o.field(config, "StartLocal", V::S(&start));
+    o.field(config, "StartUTC", V::S(&start));
     o.field(config, "entryPointName", V::S(&r.entrypoint));
     o.raw("level", V::S("info"));
     o.raw("msg", V::S(""));
-    o.raw("time", V::S(start));
+    o.raw("time", V::S(&start));
     let mut headers = r.headers.iter().peekable();
     while let Some((name, value)) = headers.next() {
         // A repeated header: its last value, as one key.
@@ -284,29 +210,6 @@ mod tests {
             let mut out = String::new();
             push_u64(&mut out, n);
             assert_eq!(out, n.to_string());
-        }
-    }
-
-    #[test]
-    fn socket_addresses_are_spelt_as_display_spells_them() {
-        for addr in [
-            "0.0.0.0:0",
-            "10.0.0.1:5555",
-            "255.255.255.255:65535",
-            "[2001:db8::1]:443",
-            "[::ffff:1.2.3.4]:80",
-            "[fe80::1%4294967295]:65535",
-        ] {
-            let addr: std::net::SocketAddr = match addr.parse() {
-                Ok(a) => a,
-                Err(_) => std::net::SocketAddr::V6(std::net::SocketAddrV6::new(
-                    "fe80::1".parse().unwrap_or(std::net::Ipv6Addr::LOCALHOST),
-                    65535,
-                    0,
-                    u32::MAX,
-                )),
-            };
-            assert_eq!(Spelt::of(addr).as_str(), addr.to_string());
         }
     }
 }

@@ -23,7 +23,7 @@ pub struct Exchange {
     method: &'static str,
     protocol: Protocol,
     request_bytes: u64,
-    entrypoint: Option<&'static SeriesSet>,
+    entrypoint: Option<Arc<SeriesSet>>,
     route: Option<RouteHandles>,
     forwarded: bool,
     record: Option<Box<AccessRecord>>,
@@ -57,15 +57,12 @@ impl Exchange {
             .unwrap_or(0);
         let record = recorder.access_log.as_ref().map(|log| {
             let fields = &log.config.fields;
-            let headers = match fields.logs_headers() {
-                false => Vec::new(),
-                true => a
-                    .headers
-                    .iter()
-                    .filter(|(n, _)| fields.header_mode(n.as_str()) != FieldMode::Drop)
-                    .map(|(n, v)| (n.clone(), v.clone()))
-                    .collect(),
-            };
+            let headers = a
+                .headers
+                .iter()
+                .filter(|(n, _)| fields.header_mode(n.as_str()) != FieldMode::Drop)
+                .map(|(n, v)| (n.clone(), v.clone()))
+                .collect();
             Box::new(AccessRecord {
                 start: SystemTime::now(),
                 client: a.client,
@@ -122,7 +119,7 @@ impl Exchange {
             method: method_label(a.method),
             protocol: Protocol::of(a.headers),
             request_bytes,
-            entrypoint: recorder.entrypoint_series(a.entrypoint),
+            entrypoint: recorder.entrypoints.get(&**a.entrypoint).cloned(),
             route: None,
             forwarded: false,
             record,
@@ -134,18 +131,18 @@ impl Exchange {
     /// upstream's status, when one answered).
     pub fn routed(
         &mut self,
-        router: Arc<str>,
-        handles: RouteHandles,
+        router: &Arc<str>,
+        handles: &RouteHandles,
         forwarded: bool,
         origin: Option<u16>,
     ) {
+        self.route = Some(handles.clone());
         self.forwarded = forwarded;
         if let Some(r) = &mut self.record {
-            r.router = Some(router);
+            r.router = Some(router.clone());
             r.service = handles.service_name.clone();
             r.origin_status = origin;
         }
-        self.route = Some(handles);
     }
 
     /// The server that answered (`ServiceURL`) and the retries it took (`RetryAttempts`).
@@ -170,7 +167,7 @@ impl Exchange {
         };
         let signals = self.route.as_ref().map_or(self.unrouted, |r| r.signals);
         if signals.metrics
-            && let Some(ep) = self.entrypoint
+            && let Some(ep) = &self.entrypoint
         {
             ep.record(&obs);
         }
@@ -185,14 +182,14 @@ impl Exchange {
                 service.record(&obs);
             }
         }
-        if let (Some(log), Some(record)) = (&self.recorder.access_log, &mut self.record)
+        if let (Some(log), Some(mut record)) = (&self.recorder.access_log, self.record.take())
             && signals.access_logs
             && log.keeps(status, record.retry_attempts, duration)
         {
             record.status = status;
             record.response_bytes = response_bytes;
             record.duration = duration;
-            log.log(record);
+            log.send(record);
         }
     }
 }

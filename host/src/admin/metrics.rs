@@ -32,16 +32,11 @@ pub enum Protocol {
 impl Protocol {
     /// From the request head, as Traefik classifies it.
     pub fn of(headers: &http::HeaderMap) -> Protocol {
-        // `needle` is lower case; compared without allocating a lower-case copy.
         let has = |name: http::header::HeaderName, needle: &str| {
             headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| {
-                    v.as_bytes()
-                        .windows(needle.len())
-                        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-                })
+                .is_some_and(|v| v.to_ascii_lowercase().contains(needle))
         };
         if has(http::header::UPGRADE, "websocket") {
             Protocol::Websocket
@@ -148,14 +143,15 @@ impl SeriesSet {
             method: obs.method,
             protocol: obs.protocol,
         };
-        let current = self.series.load();
-        let inserted;
-        let series = match current.iter().find(|(k, _)| *k == key) {
-            Some((_, s)) => &**s,
-            None => {
-                inserted = self.insert(key);
-                &*inserted
-            }
+        let found = self
+            .series
+            .load()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, s)| s.clone());
+        let series = match found {
+            Some(s) => s,
+            None => self.insert(key),
         };
         series.requests.fetch_add(1, Relaxed);
         series.request_bytes.fetch_add(obs.request_bytes, Relaxed);

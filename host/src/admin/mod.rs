@@ -9,7 +9,6 @@
 
 pub mod access_log;
 mod access_log_json;
-mod access_log_shards;
 mod access_record;
 pub mod api;
 pub mod exchange;
@@ -26,6 +25,7 @@ mod timefmt;
 pub mod trace;
 pub use timefmt::rfc3339_utc;
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
@@ -41,9 +41,8 @@ pub struct Recorder {
     /// Every middleware's plugin counters, when metrics or the API show them.
     pub plugins: Option<Arc<plugin_metrics::PluginTable>>,
     pub access_log: Option<AccessLog>,
-    /// Entrypoint series by entrypoint name, resolved at start-up: a few, searched in order
-    /// (cheaper per request than hashing the name).
-    entrypoints: Vec<(String, Arc<SeriesSet>)>,
+    /// Entrypoint series by entrypoint name, resolved at start-up.
+    entrypoints: HashMap<String, Arc<SeriesSet>>,
 }
 
 static RECORDER: OnceLock<Recorder> = OnceLock::new();
@@ -64,13 +63,11 @@ impl Recorder {
         let access_log = access_log
             .map(|c| AccessLog::start(c.clone(), dropped.clone()))
             .transpose()?;
-        let mut sets: Vec<(String, Arc<SeriesSet>)> = Vec::new();
+        let mut sets = HashMap::new();
         if let Some(m) = &metrics {
             for ep in entrypoints {
-                if let Some(set) = m.entrypoint(ep)
-                    && !sets.iter().any(|(name, _)| name == ep)
-                {
-                    sets.push((ep.to_string(), set));
+                if let Some(set) = m.entrypoint(ep) {
+                    sets.insert(ep.to_string(), set);
                 }
             }
             m.share_dropped_lines(dropped);
@@ -81,14 +78,6 @@ impl Recorder {
             access_log,
             entrypoints: sets,
         })
-    }
-
-    /// The series of entrypoint `name`, when metrics are on. Per request.
-    pub fn entrypoint_series(&self, name: &str) -> Option<&SeriesSet> {
-        self.entrypoints
-            .iter()
-            .find(|(ep, _)| ep == name)
-            .map(|(_, set)| &**set)
     }
 
     /// Whether anything is recorded per request.

@@ -10,6 +10,7 @@ struct Civil {
     hour: u64,
     minute: u64,
     second: u64,
+    nanos: u32,
 }
 
 fn civil(t: SystemTime) -> Civil {
@@ -34,6 +35,7 @@ fn civil(t: SystemTime) -> Civil {
         hour: rem / 3600,
         minute: rem % 3600 / 60,
         second: rem % 60,
+        nanos: since.subsec_nanos(),
     }
 }
 
@@ -41,74 +43,30 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+/// `14/Nov/2023:22:13:20 +0000`.
+pub fn clf_time(t: SystemTime) -> String {
+    let c = civil(t);
+    let month = MONTHS[(c.month as usize).saturating_sub(1).min(11)];
+    format!(
+        "{:02}/{month}/{:04}:{:02}:{:02}:{:02} +0000",
+        c.day, c.year, c.hour, c.minute, c.second
+    )
+}
+
 /// `2023-11-14T22:13:20.123456789Z` (fraction omitted when zero, as Go's RFC3339Nano).
 pub fn rfc3339_utc(t: SystemTime) -> String {
-    Clock::default().rfc3339(t).to_string()
-}
-
-/// The second last formatted, spelt both ways, kept by whoever formats many timestamps (each
-/// access-log line buffer has one): a timestamp in the same second as the one before costs no
-/// date arithmetic and no allocation, only its fraction's digits.
-#[derive(Debug, Default)]
-pub struct Clock {
-    /// The Unix second `rfc` and `clf` spell, `None` before the first.
-    second: Option<u64>,
-    /// `2023-11-14T22:13:20`.
-    rfc: String,
-    /// `14/Nov/2023:22:13:20 +0000`.
-    clf: String,
-    /// The last full RFC 3339 timestamp (`rfc` with its fraction and `Z`).
-    full: String,
-}
-
-impl Clock {
-    /// Spells `t`'s second, unless it is the one spelt last; returns its nanoseconds.
-    fn at(&mut self, t: SystemTime) -> u32 {
-        let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-        if self.second != Some(since.as_secs()) {
-            let c = civil(t);
-            let month = MONTHS[(c.month as usize).saturating_sub(1).min(11)];
-            self.rfc = format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                c.year, c.month, c.day, c.hour, c.minute, c.second
-            );
-            self.clf = format!(
-                "{:02}/{month}/{:04}:{:02}:{:02}:{:02} +0000",
-                c.day, c.year, c.hour, c.minute, c.second
-            );
-            self.second = Some(since.as_secs());
-        }
-        since.subsec_nanos()
+    let c = civil(t);
+    let mut out = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        c.year, c.month, c.day, c.hour, c.minute, c.second
+    );
+    if c.nanos != 0 {
+        let frac = format!("{:09}", c.nanos);
+        out.push('.');
+        out.push_str(frac.trim_end_matches('0'));
     }
-
-    /// `14/Nov/2023:22:13:20 +0000`.
-    pub fn clf(&mut self, t: SystemTime) -> &str {
-        self.at(t);
-        &self.clf
-    }
-
-    /// `2023-11-14T22:13:20.123456789Z` (fraction omitted when zero, trailing zeros trimmed,
-    /// as Go's RFC3339Nano).
-    pub fn rfc3339(&mut self, t: SystemTime) -> &str {
-        let nanos = self.at(t);
-        self.full.clear();
-        self.full.push_str(&self.rfc);
-        if nanos != 0 {
-            let mut digits = [b'0'; 9];
-            let mut n = nanos;
-            for d in digits.iter_mut().rev() {
-                *d = b'0' + (n % 10) as u8;
-                n /= 10;
-            }
-            let used = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
-            self.full.push('.');
-            for &d in &digits[..used] {
-                self.full.push(char::from(d));
-            }
-        }
-        self.full.push('Z');
-        &self.full
-    }
+    out.push('Z');
+    out
 }
 
 #[cfg(test)]
@@ -119,29 +77,8 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(Clock::default().clf(t), "29/Feb/2000:00:00:00 +0000");
+        assert_eq!(clf_time(t), "29/Feb/2000:00:00:00 +0000");
         let t = SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000, 500_000_000);
         assert_eq!(rfc3339_utc(t), "2023-11-14T22:13:20.5Z");
-    }
-
-    #[test]
-    fn a_clock_spells_each_instant_as_a_fresh_one_would() {
-        let mut clock = Clock::default();
-        let base = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        for (secs, nanos) in [
-            (0, 0),
-            (0, 1),
-            (0, 120_000_000),
-            (0, 999_999_999),
-            (1, 10),
-            (86_400, 0),
-        ] {
-            let t = base + Duration::new(secs, nanos);
-            assert_eq!(clock.rfc3339(t), Clock::default().rfc3339(t));
-            assert_eq!(clock.clf(t), Clock::default().clf(t));
-        }
-        let t = base + Duration::new(0, 1);
-        assert_eq!(clock.rfc3339(t), "2023-11-14T22:13:20.000000001Z");
-        assert_eq!(clock.clf(t), "14/Nov/2023:22:13:20 +0000");
     }
 }

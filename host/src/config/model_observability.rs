@@ -117,13 +117,6 @@ impl AccessLogFields {
         self.names.get(name).copied().unwrap_or(self.default_mode)
     }
 
-    /// Whether any request header is logged (kept or redacted): Traefik's default logs none,
-    /// and then a request's headers are not looked at.
-    pub fn logs_headers(&self) -> bool {
-        self.headers_default_mode != FieldMode::Drop
-            || self.headers.values().any(|m| *m != FieldMode::Drop)
-    }
-
     /// `lower` must be lower case (header names in `http` are).
     pub fn header_mode(&self, lower: &str) -> FieldMode {
         self.headers

@@ -213,7 +213,7 @@ async fn handle_recorded(
         ..Seen::default()
     };
     let resp = handle_unrecorded(runtime, conn, req, &mut seen).await;
-    if let Some((router, handles)) = seen.route.take() {
+    if let Some((router, handles)) = &seen.route {
         exchange.routed(router, handles, seen.forwarded, seen.origin);
         exchange.served(seen.served.take());
     }
