@@ -60,5 +60,6 @@ mod traefik_reference;
 mod udp;
 mod upstream_failures;
 mod upstream_h2_pings;
+mod user_retry_plugin;
 mod websocket_grpc;
 mod worker_threads;
