@@ -1,5 +1,6 @@
 //! Go's `http.StatusText`: the reason phrase Traefik writes as the body of the replies its
-//! middlewares make themselves (`circuitBreaker`'s `responseCode`). Per reply: one match.
+//! middlewares make themselves (`circuitBreaker`'s `responseCode`, `ipAllowList`'s
+//! `rejectStatusCode`, which Traefik accepts only if Go has a text for it). Per reply: one match.
 
 /// The reason phrase Go knows for `code` (200..=599), if any.
 pub fn text(code: u16) -> Option<&'static str> {

@@ -41,7 +41,6 @@ mod model_tcp;
 mod model_tls;
 mod model_udp;
 mod not_yet;
-pub mod oxy_expression;
 mod plugin_form;
 mod plugin_runtime;
 mod provider_names;

@@ -19,7 +19,7 @@
 //! upstream failed); `IsNetworkError()` is `ResponseCode()` being 502 or 504;
 //! `RequestMethod()` is the request's method. Strings are Go's double-quoted literals.
 
-use super::oxy_expression::{Cursor, Token, parse_whole};
+use oxy_expression::{Cursor, Token, parse_whole};
 
 /// An integer the expression can compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub enum RetryMetric {
 }
 
 /// A comparison operator (oxy's).
-pub use super::oxy_expression::CompareOp as RetryOp;
+pub use oxy_expression::CompareOp as RetryOp;
 
 /// A parsed `retryExpression`.
 #[derive(Debug, Clone, PartialEq)]

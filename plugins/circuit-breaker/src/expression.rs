@@ -17,29 +17,8 @@
 //! oxy compares ratios only with float literals and latencies only with integer ones; here any
 //! number is accepted on either side (`NetworkErrorRatio() > 0` means what it says).
 
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareOp {
-    Gt,
-    Ge,
-    Lt,
-    Le,
-    Eq,
-    Ne,
-}
-
-impl CompareOp {
-    pub fn holds(self, left: f64, right: f64) -> bool {
-        match self {
-            CompareOp::Gt => left > right,
-            CompareOp::Ge => left >= right,
-            CompareOp::Lt => left < right,
-            CompareOp::Le => left <= right,
-            CompareOp::Eq => left == right,
-            CompareOp::Ne => left != right,
-        }
-    }
-}
+pub use oxy_expression::CompareOp;
+use oxy_expression::{Cursor, Token, parse_whole};
 
 /// A measurement over the rolling window (10 s, as oxy's).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,120 +68,6 @@ impl Expression {
                 b.comparisons(out);
             }
         }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    Ident(String),
-    Number(String),
-    LParen,
-    RParen,
-    Comma,
-    And,
-    Or,
-    Op(CompareOp),
-}
-
-impl Token {
-    fn describe(&self) -> String {
-        match self {
-            Token::Ident(name) => format!("{name:?}"),
-            Token::Number(n) => n.clone(),
-            Token::LParen => "\"(\"".into(),
-            Token::RParen => "\")\"".into(),
-            Token::Comma => "\",\"".into(),
-            Token::And => "\"&&\"".into(),
-            Token::Or => "\"||\"".into(),
-            Token::Op(op) => format!("{op:?}"),
-        }
-    }
-}
-
-fn tokens(text: &str) -> Result<Vec<Token>, String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        let two = bytes.get(i..i + 2).unwrap_or(&[]);
-        let (token, len) = match c {
-            b' ' | b'\t' | b'\n' | b'\r' => {
-                i += 1;
-                continue;
-            }
-            b'(' => (Token::LParen, 1),
-            b')' => (Token::RParen, 1),
-            b',' => (Token::Comma, 1),
-            _ if two == b"&&" => (Token::And, 2),
-            _ if two == b"||" => (Token::Or, 2),
-            _ if two == b">=" => (Token::Op(CompareOp::Ge), 2),
-            _ if two == b"<=" => (Token::Op(CompareOp::Le), 2),
-            _ if two == b"==" => (Token::Op(CompareOp::Eq), 2),
-            _ if two == b"!=" => (Token::Op(CompareOp::Ne), 2),
-            b'>' => (Token::Op(CompareOp::Gt), 1),
-            b'<' => (Token::Op(CompareOp::Lt), 1),
-            b'0'..=b'9' | b'.' | b'-' => {
-                let end = bytes[i + 1..]
-                    .iter()
-                    .position(|b| !(b.is_ascii_digit() || *b == b'.'))
-                    .map_or(bytes.len(), |p| i + 1 + p);
-                (Token::Number(text[i..end].to_string()), end - i)
-            }
-            _ if c.is_ascii_alphabetic() => {
-                let end = bytes[i..]
-                    .iter()
-                    .position(|b| !b.is_ascii_alphanumeric())
-                    .map_or(bytes.len(), |p| i + p);
-                (Token::Ident(text[i..end].to_string()), end - i)
-            }
-            _ => {
-                let ch = text[i..].chars().next().unwrap_or('?');
-                return Err(format!("unexpected character {ch:?} at offset {i}"));
-            }
-        };
-        out.push(token);
-        i += len;
-    }
-    Ok(out)
-}
-
-struct Cursor {
-    tokens: Vec<Token>,
-    at: usize,
-}
-
-impl Cursor {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.at)
-    }
-
-    fn next(&mut self) -> Option<Token> {
-        let token = self.tokens.get(self.at).cloned();
-        self.at += 1;
-        token
-    }
-
-    fn expect(&mut self, want: Token, what: &str) -> Result<(), String> {
-        match self.next() {
-            Some(t) if t == want => Ok(()),
-            Some(t) => Err(format!("expected {what}, found {}", t.describe())),
-            None => Err(format!("expected {what}, found the end")),
-        }
-    }
-
-    fn fold(
-        &mut self,
-        separator: &Token,
-        item: fn(&mut Cursor) -> Result<Expression, String>,
-        join: fn(Box<Expression>, Box<Expression>) -> Expression,
-    ) -> Result<Expression, String> {
-        let mut left = item(self)?;
-        while self.peek() == Some(separator) {
-            self.at += 1;
-            left = join(Box::new(left), Box::new(item(self)?));
-        }
-        Ok(left)
     }
 }
 
@@ -299,19 +164,5 @@ fn metric(c: &mut Cursor) -> Result<Metric, String> {
 
 /// Parses an expression; the error is the reason only (the caller names the option).
 pub fn parse(text: &str) -> Result<Expression, String> {
-    let mut cursor = Cursor {
-        tokens: tokens(text)?,
-        at: 0,
-    };
-    if cursor.tokens.is_empty() {
-        return Err("empty expression".to_string());
-    }
-    let parsed = or(&mut cursor)?;
-    match cursor.next() {
-        None => Ok(parsed),
-        Some(t) => Err(format!(
-            "unexpected {} after a whole expression",
-            t.describe()
-        )),
-    }
+    parse_whole(text, "empty expression", or)
 }

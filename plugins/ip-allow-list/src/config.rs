@@ -37,7 +37,7 @@ impl IpAllowListConfig {
                     if code != 0 {
                         reject_status = u16::try_from(code)
                             .ok()
-                            .filter(|c| crate::status::text(*c).is_some())
+                            .filter(|c| traefik_options::status_text::text(*c).is_some())
                             .ok_or_else(|| {
                                 format!("rejectStatusCode: invalid HTTP status code {code}")
                             })?;

@@ -22,7 +22,6 @@
 //! configured ranges.
 
 mod config;
-mod status;
 
 use traefik_options::ip_net as net;
 pub use traefik_options::ip_strategy as strategy;
@@ -56,10 +55,10 @@ impl Middleware for IpAllowList {
         plugin_sdk::debug!("ip-allow-list: refusing {client:?}");
         let code = self.config.reject_status;
         let mut reply = Reply::new(code);
-        if !status::bodyless(code) {
+        if !traefik_options::status_text::bodyless(code) {
             reply = reply
                 .header("content-type", "text/plain; charset=utf-8")
-                .body(status::text(code).unwrap_or_default());
+                .body(traefik_options::status_text::text(code).unwrap_or_default());
         }
         Action::Respond(reply)
     }

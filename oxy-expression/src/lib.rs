@@ -1,10 +1,10 @@
-//! vulcand/oxy's expression language as Traefik's `buffering.retryExpression` uses it (parsed in
-//! `retry_expression`; `circuitBreaker.expression`, its sibling, is parsed by the bundled
-//! `circuit-breaker` plugin): Go-like
-//! predicates over function calls, with comparisons, `!`, `&&` (binding tighter than `||`) and
-//! parentheses. Here: the comparison operators, the lexer, and a cursor over the tokens with the
-//! left-folded `a (op a)*` loop of the grammar. Config time only; errors are the reason alone
-//! (the caller locates them as `file:line: key: reason`).
+//! vulcand/oxy's expression language, which Traefik's `buffering.retryExpression` (parsed by
+//! the gateway's config, `config::retry_expression`) and `circuitBreaker.expression` (parsed by
+//! the bundled `circuit-breaker` plugin) both use: Go-like predicates over function calls, with
+//! comparisons, `!`, `&&` (binding tighter than `||`) and parentheses. Here: the comparison
+//! operators, the lexer, and a cursor over the tokens with the left-folded `a (op a)*` loop of
+//! the grammar; each language's functions are its parser's. Config time only; errors are the
+//! reason alone (the caller locates them as `file:line: key: reason`).
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl CompareOp {
 
 /// A token. Numbers keep their text: one language reads floats, the other whole numbers.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Token {
+pub enum Token {
     Ident(String),
     Number(String),
     /// A double-quoted string, without escapes.
@@ -48,7 +48,7 @@ pub(crate) enum Token {
 
 impl Token {
     /// The token as an error message quotes it.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         match self {
             Token::Ident(name) => format!("{name:?}"),
             Token::Number(n) => n.clone(),
@@ -65,7 +65,7 @@ impl Token {
 }
 
 /// Splits `text` into tokens.
-pub(crate) fn tokens(text: &str) -> Result<Vec<Token>, String> {
+pub fn tokens(text: &str) -> Result<Vec<Token>, String> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
@@ -125,24 +125,26 @@ pub(crate) fn tokens(text: &str) -> Result<Vec<Token>, String> {
 }
 
 /// A recursive-descent parser's position in the tokens.
-pub(crate) struct Cursor {
+pub struct Cursor {
     tokens: Vec<Token>,
     at: usize,
 }
 
 impl Cursor {
-    pub(crate) fn peek(&self) -> Option<&Token> {
+    pub fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.at)
     }
 
-    pub(crate) fn next(&mut self) -> Option<Token> {
+    /// The next token, consumed. (A cursor with `peek` and `expect`, not an `Iterator`.)
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Option<Token> {
         let token = self.tokens.get(self.at).cloned();
         self.at += 1;
         token
     }
 
     /// Takes `want`, or says what came instead of `what`.
-    pub(crate) fn expect(&mut self, want: Token, what: &str) -> Result<(), String> {
+    pub fn expect(&mut self, want: Token, what: &str) -> Result<(), String> {
         match self.next() {
             Some(t) if t == want => Ok(()),
             Some(t) => Err(format!("expected {what}, found {}", t.describe())),
@@ -151,7 +153,7 @@ impl Cursor {
     }
 
     /// `item ( separator item )*`, folded to the left with `join` (`&&` and `||`).
-    pub(crate) fn fold<E>(
+    pub fn fold<E>(
         &mut self,
         separator: &Token,
         item: fn(&mut Cursor) -> Result<E, String>,
@@ -168,7 +170,7 @@ impl Cursor {
 
 /// Parses all of `text` with `expression` (the grammar's top rule): `empty` is the reason for a
 /// text without tokens; tokens left after a whole expression are an error.
-pub(crate) fn parse_whole<E>(
+pub fn parse_whole<E>(
     text: &str,
     empty: &str,
     expression: fn(&mut Cursor) -> Result<E, String>,
