@@ -10,9 +10,10 @@
 //! Scopes are looked up by middleware name ([`scope_for`]) and shared while any snapshot holds
 //! them, so a reload keeps each middleware's buckets.
 
+use super::named_scopes::{NamedScopes, live_scope};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 /// Shards per scope: a power of two well above the core count.
@@ -272,18 +273,8 @@ impl Shard {
 /// The scope of middleware `name`: the one live scope of that name if a snapshot still holds
 /// it (a reload keeps the buckets), else a new one. Config time only.
 pub fn scope_for(name: &str) -> Arc<CounterScope> {
-    static SCOPES: OnceLock<Mutex<HashMap<Box<str>, Weak<CounterScope>>>> = OnceLock::new();
-    let mut scopes = SCOPES
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some(scope) = scopes.get(name).and_then(Weak::upgrade) {
-        return scope;
-    }
-    scopes.retain(|_, weak| weak.strong_count() > 0);
-    let scope = Arc::new(CounterScope::default());
-    scopes.insert(Box::from(name), Arc::downgrade(&scope));
-    scope
+    static SCOPES: NamedScopes<CounterScope> = OnceLock::new();
+    live_scope(&SCOPES, name)
 }
 
 #[cfg(test)]

@@ -11,9 +11,10 @@
 //! Scopes are looked up by middleware name ([`kv_scope_for`]) and shared while any snapshot
 //! holds them, so a reload keeps each middleware's keys.
 
+use super::named_scopes::{NamedScopes, live_scope};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use plugin_contract::{
@@ -377,18 +378,8 @@ impl KvScope {
 /// The store of middleware `name`: the one live scope of that name if a snapshot still holds
 /// it (a reload keeps the keys), else a new one. Config time only.
 pub fn kv_scope_for(name: &str) -> Arc<KvScope> {
-    static SCOPES: OnceLock<Mutex<HashMap<Box<str>, Weak<KvScope>>>> = OnceLock::new();
-    let mut scopes = SCOPES
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some(scope) = scopes.get(name).and_then(Weak::upgrade) {
-        return scope;
-    }
-    scopes.retain(|_, weak| weak.strong_count() > 0);
-    let scope = Arc::new(KvScope::default());
-    scopes.insert(Box::from(name), Arc::downgrade(&scope));
-    scope
+    static SCOPES: NamedScopes<KvScope> = OnceLock::new();
+    live_scope(&SCOPES, name)
 }
 
 #[cfg(test)]

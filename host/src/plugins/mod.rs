@@ -39,6 +39,7 @@ mod kv_import;
 mod lent;
 pub mod limits;
 pub mod middleware;
+mod named_scopes;
 pub mod outbound;
 mod outbound_import;
 pub mod outbound_send;
