@@ -36,6 +36,7 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
         outbound: None,
         body: None,
         compression: false,
+        grpc_web: false,
         kv: None,
         redis_counters: None,
         take_max_wait_ns: 0,
@@ -256,6 +257,7 @@ pub(crate) fn build_snapshot_pending(
             }
             budget.compression = true;
         }
+        budget.grpc_web = compiled.imports_grpc_web();
         if compiled.imports_kv() {
             if !mw.runtime.kv {
                 errors.push(config.error_at(

@@ -37,6 +37,9 @@ pub enum Encoding {
 pub struct GrpcWebCall {
     encoding: Encoding,
     allowed_origin: Option<HeaderValue>,
+    /// Chosen by a plugin (`grpc-web.translate-grpc-web`): the plugin wrote the content types
+    /// and CORS headers, so only the bodies and the framing headers are the host's.
+    by_plugin: bool,
 }
 
 /// What the middleware makes of a request.
@@ -90,6 +93,7 @@ impl GrpcWeb {
             return Classified::Call(GrpcWebCall {
                 encoding,
                 allowed_origin: self.allowed_origin(&parts.headers),
+                by_plugin: false,
             });
         }
         let asks_grpc_web = parts
@@ -159,6 +163,19 @@ fn retype_body(headers: &mut HeaderMap, from: &str, to: &str) {
 }
 
 impl GrpcWebCall {
+    /// The call a plugin asked the host to translate in `mode` (after its request hooks).
+    pub fn by_plugin(mode: crate::plugins::WebMode) -> GrpcWebCall {
+        let encoding = match mode {
+            crate::plugins::WebMode::Binary => Encoding::Binary,
+            crate::plugins::WebMode::Text => Encoding::Text,
+        };
+        GrpcWebCall {
+            encoding,
+            allowed_origin: None,
+            by_plugin: true,
+        }
+    }
+
     /// The gRPC-Web content type (prefix) of this call's encoding.
     fn web_type(&self) -> &'static str {
         match self.encoding {
@@ -169,8 +186,14 @@ impl GrpcWebCall {
 
     /// Turns the request head into a gRPC one: content type `application/grpc[+proto]`,
     /// `te: trailers`, no `content-length` (text bodies shrink when decoded).
+    /// For a plugin's call only the last two: the plugin wrote the content type.
     pub fn request_to_grpc(&self, parts: &mut Parts) {
-        retype_body(&mut parts.headers, self.web_type(), GRPC);
+        match self.by_plugin {
+            true => {
+                parts.headers.remove(header::CONTENT_LENGTH);
+            }
+            false => retype_body(&mut parts.headers, self.web_type(), GRPC),
+        }
         parts
             .headers
             .insert(header::TE, HeaderValue::from_static("trailers"));
@@ -192,10 +215,16 @@ impl GrpcWebCall {
     }
 
     /// Turns the response into a gRPC-Web one: content type, CORS, and the trailers as the
-    /// body's last frame.
+    /// body's last frame. For a plugin's call only the body (and `content-length` dropped): the
+    /// plugin's response hook wrote the content type and CORS headers.
     pub fn response_to_grpc_web(&self, resp: Response<ProxyBody>) -> Response<ProxyBody> {
         let (mut parts, body) = resp.into_parts();
-        retype_body(&mut parts.headers, GRPC, self.web_type());
+        match self.by_plugin {
+            true => {
+                parts.headers.remove(header::CONTENT_LENGTH);
+            }
+            false => retype_body(&mut parts.headers, GRPC, self.web_type()),
+        }
         if let Some(origin) = &self.allowed_origin {
             let names: Vec<&str> = parts.headers.keys().map(|k| k.as_str()).collect();
             let mut exposed = names.join(", ");

@@ -27,7 +27,7 @@ use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::snapshot::{Backend, NativeMiddlewares, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
 use crate::admin::trace::{RequestSpan, TraceParent};
-use crate::plugins::CompressWith;
+use crate::plugins::{CompressWith, TranslateGrpcWeb};
 use crate::plugins::bindings::completion::Ending;
 use crate::plugins::body::OverCap;
 use crate::plugins::http_wasm::BufferedBody;
@@ -362,7 +362,7 @@ async fn proxy(
 
     // A `grpcWeb` middleware answers CORS preflights here and translates its calls around
     // forwarding (`grpc_web`).
-    let grpc_web = match &target.native.grpc_web {
+    let mut grpc_web = match &target.native.grpc_web {
         None => None,
         Some(grpc_web) => match grpc_web.classify(&parts) {
             Classified::Other => None,
@@ -488,6 +488,14 @@ async fn proxy(
             // Built with an empty chain (`app::build`), so never reached with a chain to run.
             Backend::PluginsPending => return Err(GatewayError::PluginsPending),
             Backend::Service(ref service) => {
+                // A plugin asked for this call to be translated as gRPC-Web (`grpc-web`).
+                if grpc_web.is_none()
+                    && chain.translates_grpc_web()
+                    && let Some(TranslateGrpcWeb(mode)) =
+                        head.parts.extensions.remove::<TranslateGrpcWeb>()
+                {
+                    grpc_web = Some(GrpcWebCall::by_plugin(mode));
+                }
                 let mut upstream_parts = clone_for_upstream(&head.parts);
                 // The client connection's upgrade handle (WebSocket) goes with the forwarded request.
                 if let Some(upgrade) = head.parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
