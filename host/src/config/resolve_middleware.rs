@@ -35,8 +35,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("encodedCharacters", None),
     ("errors", Some("errors")),
     ("forwardAuth", Some("forward-auth")),
-    // not plugins: run by the proxy around forwarding (resolve_native.rs)
-    ("grpcWeb", None),
+    ("grpcWeb", Some("grpc-web")),
     ("headers", Some("headers")),
     ("inFlightReq", Some("in-flight-req")),
     ("ipAllowList", Some("ip-allow-list")),
@@ -280,14 +279,6 @@ pub(crate) fn resolve_middleware(
             reporter.parse(file, &entry.value, &entry_path, entry.line)?;
         return Some(MiddlewareConfig {
             encoded_characters: Some(raw.over(EncodedCharacters::default())),
-            ..without_plugin
-        });
-    }
-    if super::resolve_native::is_native(type_key) {
-        let native =
-            super::resolve_native::resolve_native(reporter, file, &entry_path, type_key, entry)?;
-        return Some(MiddlewareConfig {
-            native: Some(native),
             ..without_plugin
         });
     }
