@@ -89,7 +89,6 @@ pub(crate) fn build_snapshot_pending(
     for (name, mw) in &http.middlewares {
         if mw.chain.is_some()
             || mw.encoded_characters.is_some()
-            || mw.native.is_some()
             || pending.contains(name)
         {
             // A Traefik chain runs no plugin of its own: routers get its members instead. An
@@ -352,7 +351,7 @@ pub(crate) fn build_snapshot_pending(
             .filter(|m| {
                 http.middlewares
                     .get(m.as_str())
-                    .is_none_or(|c| c.encoded_characters.is_none() && c.native.is_none())
+                    .is_none_or(|c| c.encoded_characters.is_none())
             })
             .map(|m| middlewares.get(m.as_str()).cloned())
             .collect();

@@ -271,7 +271,6 @@ pub(crate) fn resolve_middleware(
         type_key: type_key.to_string(),
         chain: None,
         encoded_characters: None,
-        native: None,
         retry_expression: None,
     };
     if type_key == ENCODED_CHARACTERS_KEY {
@@ -392,7 +391,6 @@ pub(crate) fn resolve_middleware(
         type_key: type_key.to_string(),
         chain: None,
         encoded_characters: None,
-        native: None,
         retry_expression,
     })
 }
