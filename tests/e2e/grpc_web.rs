@@ -319,7 +319,9 @@ async fn streaming_upstream() -> String {
                         let mut body = req.into_body();
                         let (mut pending, mut echoed) = (Vec::new(), 0);
                         while let Some(Ok(frame)) = body.frame().await {
-                            let Ok(data) = frame.into_data() else { continue };
+                            let Ok(data) = frame.into_data() else {
+                                continue;
+                            };
                             pending.extend_from_slice(&data);
                             while pending.len() >= 5 {
                                 let len = u32::from_be_bytes([

@@ -87,10 +87,7 @@ pub(crate) fn build_snapshot_pending(
     // Middlewares: resolve the plugin, validate its config, build its instance pool.
     let mut middlewares: BTreeMap<&str, Arc<PluginMiddleware>> = BTreeMap::new();
     for (name, mw) in &http.middlewares {
-        if mw.chain.is_some()
-            || mw.encoded_characters.is_some()
-            || pending.contains(name)
-        {
+        if mw.chain.is_some() || mw.encoded_characters.is_some() || pending.contains(name) {
             // A Traefik chain runs no plugin of its own: routers get its members instead. An
             // `encodedCharacters` middleware is a setting of the routers using it (below). A
             // pending one has no plugin file yet.

@@ -91,9 +91,8 @@ pub use model_dynamic::{
     RouterConfig, ServerConfig, ServersTransportConfig, ServiceConfig, pinned_name,
 };
 pub use model_dynamic::{
-    FailoverConfig, HealthCheckConfig, MirrorConfig, MirroringConfig,
-    PassiveHealthConfig, RetryConfig, SameSite, StickyCookieConfig,
-    WeightedConfig, WeightedServiceConfig,
+    FailoverConfig, HealthCheckConfig, MirrorConfig, MirroringConfig, PassiveHealthConfig,
+    RetryConfig, SameSite, StickyCookieConfig, WeightedConfig, WeightedServiceConfig,
 };
 pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{

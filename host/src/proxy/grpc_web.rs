@@ -17,9 +17,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
+use http::Response;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
-use http::Response;
 use http_body::Frame;
 use http_body_util::BodyExt;
 

@@ -27,10 +27,10 @@ use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::snapshot::{Backend, NativeMiddlewares, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
 use crate::admin::trace::{RequestSpan, TraceParent};
-use crate::plugins::{CompressWith, TranslateGrpcWeb};
 use crate::plugins::bindings::completion::Ending;
 use crate::plugins::body::OverCap;
 use crate::plugins::http_wasm::BufferedBody;
+use crate::plugins::{CompressWith, TranslateGrpcWeb};
 use crate::plugins::{
     ConnectionFacts, PendingCompletion, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome,
     ValidReply,

@@ -45,7 +45,10 @@ fn a_text_call_from_another_origin_is_translated_without_cors() {
         .header("origin", "https://elsewhere.example");
     assert!(testing::on_request(&mw, &mut req).is_continue());
     assert_eq!(req.grpc_web, Some(Mode::Text));
-    assert_eq!(req.header_str("content-type").as_deref(), Some("application/grpc"));
+    assert_eq!(
+        req.header_str("content-type").as_deref(),
+        Some("application/grpc")
+    );
     let mut resp = TestResponse::new(200).header("content-type", "application/grpc+proto");
     testing::on_response(&mw, &mut req, &mut resp);
     assert_eq!(

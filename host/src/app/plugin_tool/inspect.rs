@@ -15,8 +15,7 @@ use crate::plugins::host_state::PluginIdentity;
 use crate::plugins::instance::PluginInstance;
 use crate::plugins::registry::{
     BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, GRPC_WEB_IMPORT,
-    IDENTITY_IMPORT, KV_IMPORT,
-    OUTBOUND_HTTP_IMPORT,
+    IDENTITY_IMPORT, KV_IMPORT, OUTBOUND_HTTP_IMPORT,
 };
 use crate::plugins::{CompiledPlugin, MiddlewareBudget, PluginEngine, PluginRegistry};
 
