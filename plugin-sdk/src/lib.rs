@@ -2,7 +2,7 @@
 //!
 //! A plugin is a type that implements [`Middleware`], exported with one line,
 //! [`export_middleware!`]. Built for `wasm32-wasip2`, the crate becomes a WebAssembly component for
-//! the `wasmgate:plugin/middleware-with-kv@0.1.0` world (`middleware` plus the
+//! the `wasmgate:plugin/middleware-with-grpc-web@0.1.0` world (`middleware` plus the
 //! capability interfaces, each imported only when called; the contract lives in the
 //! repository's `wit/`);
 //! built natively, the same code runs against the in-memory doubles of the `testing` module, so
@@ -99,6 +99,7 @@ pub mod compression;
 pub mod connection;
 pub mod counters;
 mod error;
+pub mod grpc_web;
 pub mod identity;
 pub mod kv;
 mod log;

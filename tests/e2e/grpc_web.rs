@@ -303,3 +303,130 @@ fn grpc_web_config_errors_are_located() {
         "{errors:?}"
     );
 }
+
+/// A streaming gRPC server over h2c: answers at once, then echoes each request message as it
+/// arrives (`re:` prefix), and sends the trailers (`grpc-message: echoed N`) when the request
+/// body ends.
+async fn streaming_upstream() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let svc = service_fn(move |req: Request<Incoming>| async move {
+                    let (tx, rx) = tokio::sync::mpsc::channel::<Frame<Bytes>>(4);
+                    tokio::spawn(async move {
+                        let mut body = req.into_body();
+                        let (mut pending, mut echoed) = (Vec::new(), 0);
+                        while let Some(Ok(frame)) = body.frame().await {
+                            let Ok(data) = frame.into_data() else {
+                                continue;
+                            };
+                            pending.extend_from_slice(&data);
+                            while pending.len() >= 5 {
+                                let len = u32::from_be_bytes([
+                                    pending[1], pending[2], pending[3], pending[4],
+                                ]) as usize;
+                                if pending.len() < 5 + len {
+                                    break;
+                                }
+                                let message: Vec<u8> = pending.drain(..5 + len).skip(5).collect();
+                                let echo = grpc_frame(0, &[b"re:", &message[..]].concat());
+                                echoed += 1;
+                                if tx.send(Frame::data(echo)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        let mut trailers = HeaderMap::new();
+                        trailers.insert("grpc-status", HeaderValue::from_static("0"));
+                        let message = format!("echoed {echoed}");
+                        trailers.insert("grpc-message", HeaderValue::from_str(&message).unwrap());
+                        let _ = tx.send(Frame::trailers(trailers)).await;
+                    });
+                    let frames = futures_util::stream::unfold(rx, |mut rx| async move {
+                        rx.recv()
+                            .await
+                            .map(|frame| (Ok::<_, Infallible>(frame), rx))
+                    });
+                    let mut resp = Response::new(StreamBody::new(frames));
+                    resp.headers_mut().insert(
+                        "content-type",
+                        HeaderValue::from_static("application/grpc+proto"),
+                    );
+                    Ok::<_, Infallible>(resp)
+                });
+                let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    format!("h2c://{addr}")
+}
+
+/// Reads the response body until `want` bytes have arrived (or it ends).
+async fn read_at_least(body: &mut Incoming, got: &mut Vec<u8>, want: usize) {
+    while got.len() < want {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    got.extend_from_slice(&data);
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grpc_web_stream_is_translated_message_by_message_both_ways_without_being_held() {
+    let gw = gateway(&streaming_upstream().await);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(2);
+    let frames = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|data| {
+            (
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Frame::data(data)),
+                rx,
+            )
+        })
+    });
+    let req = Request::builder()
+        .method("POST")
+        .uri(gw.url("/echo.Echo/Chat"))
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .body(StreamBody::new(frames).boxed())
+        .unwrap();
+    tx.send(grpc_frame(0, b"one")).await.unwrap();
+    let client = Client::http1();
+    let resp = client.raw().request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers().get("content-type").unwrap(),
+        "application/grpc-web+proto"
+    );
+    let mut body = resp.into_body();
+    let mut got = Vec::new();
+    // The first echo arrives while the request body is still open: nothing waits for its end.
+    let first = grpc_frame(0, b"re:one");
+    read_at_least(&mut body, &mut got, first.len()).await;
+    assert_eq!(&got[..], &first[..]);
+
+    tx.send(grpc_frame(0, b"two")).await.unwrap();
+    let second = grpc_frame(0, b"re:two");
+    read_at_least(&mut body, &mut got, first.len() + second.len()).await;
+    assert_eq!(&got[first.len()..], &second[..]);
+
+    // The request ends; the trailers come back as the body's last frame.
+    drop(tx);
+    read_at_least(&mut body, &mut got, usize::MAX).await;
+    let frames = grpc_messages(&got);
+    assert_eq!(frames.len(), 3, "{frames:?}");
+    assert_eq!(frames[2].0, 0x80);
+    let trailer_block = String::from_utf8(frames[2].1.clone()).unwrap();
+    assert!(
+        trailer_block.contains("grpc-message: echoed 2\r\n"),
+        "{trailer_block:?}"
+    );
+}

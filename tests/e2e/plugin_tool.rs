@@ -358,6 +358,12 @@ fn plugin_inspect_names_the_world_of_bundled_capability_and_http_wasm_plugins() 
     let breaker = inspect(&fixture_wasm("wasmgate_plugin_circuit_breaker"));
     assert_eq!(world(&breaker), "middleware-with-kv", "{breaker}");
     assert!(breaker.contains("  wasmgate:plugin/kv@0.1.0"), "{breaker}");
+    let grpc_web = inspect(&fixture_wasm("wasmgate_plugin_grpc_web"));
+    assert_eq!(world(&grpc_web), "middleware-with-grpc-web", "{grpc_web}");
+    assert!(
+        grpc_web.contains("  wasmgate:plugin/grpc-web@0.1.0"),
+        "{grpc_web}"
+    );
     let basic = inspect(&fixture_wasm("wasmgate_plugin_basic_auth"));
     assert_eq!(world(&basic), "middleware-with-identity", "{basic}");
     assert!(

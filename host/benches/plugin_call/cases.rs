@@ -76,6 +76,10 @@ http:
     # plugin's own cost, both request-side hook calls, without the network exchange.
     forward-auth:
       forwardAuth: { address: "http://auth.example:9000/verify", authResponseHeaders: [X-Auth-User] }
+    # A gRPC-Web call from an allowed origin (the host's codec then streams the bodies; not timed
+    # here) and, on the `pass` row, an ordinary request through the same middleware.
+    grpc-web:
+      grpcWeb: { allowOrigins: ["https://app.example.com"] }
 "#;
 
 /// Password of `alice` in [`CONFIG`]'s `basic-auth`.
@@ -102,6 +106,8 @@ pub enum Req {
     Digest,
     /// With alice's `x-api-key` (the guard example of every language).
     ApiKey,
+    /// A gRPC-Web call (`content-type: application/grpc-web+proto`) with an allowed `Origin`.
+    GrpcWeb,
 }
 
 /// What a request must come back with (checked on every sample, so a row measures the path
@@ -222,6 +228,8 @@ pub const ROWS: &[Row] = &[
         FWD,
     ),
     row("forward-auth/pooled", &["forward-auth"], Req::Plain, FWD),
+    row("grpc-web:pass/pooled", &["grpc-web"], Req::Plain, FWD),
+    row("grpc-web:call/pooled", &["grpc-web"], Req::GrpcWeb, FWD),
     row("chain/pooled", CHAIN, Req::Basic, FWD),
     row(
         "chain:cors+security/pooled",
@@ -295,6 +303,12 @@ impl RequestMaker {
             Req::ApiKey => parts
                 .extra
                 .push(("x-api-key", "alice-secret-key".to_string())),
+            Req::GrpcWeb => {
+                parts
+                    .extra
+                    .push(("content-type", "application/grpc-web+proto".to_string()));
+                parts.extra.push(origin);
+            }
         }
         parts
     }

@@ -36,6 +36,7 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
         outbound: None,
         body: None,
         compression: false,
+        grpc_web: false,
         kv: None,
         redis_counters: None,
         take_max_wait_ns: 0,
@@ -86,11 +87,7 @@ pub(crate) fn build_snapshot_pending(
     // Middlewares: resolve the plugin, validate its config, build its instance pool.
     let mut middlewares: BTreeMap<&str, Arc<PluginMiddleware>> = BTreeMap::new();
     for (name, mw) in &http.middlewares {
-        if mw.chain.is_some()
-            || mw.encoded_characters.is_some()
-            || mw.native.is_some()
-            || pending.contains(name)
-        {
+        if mw.chain.is_some() || mw.encoded_characters.is_some() || pending.contains(name) {
             // A Traefik chain runs no plugin of its own: routers get its members instead. An
             // `encodedCharacters` middleware is a setting of the routers using it (below). A
             // pending one has no plugin file yet.
@@ -256,6 +253,7 @@ pub(crate) fn build_snapshot_pending(
             }
             budget.compression = true;
         }
+        budget.grpc_web = compiled.imports_grpc_web();
         if compiled.imports_kv() {
             if !mw.runtime.kv {
                 errors.push(config.error_at(
@@ -350,7 +348,7 @@ pub(crate) fn build_snapshot_pending(
             .filter(|m| {
                 http.middlewares
                     .get(m.as_str())
-                    .is_none_or(|c| c.encoded_characters.is_none() && c.native.is_none())
+                    .is_none_or(|c| c.encoded_characters.is_none())
             })
             .map(|m| middlewares.get(m.as_str()).cloned())
             .collect();

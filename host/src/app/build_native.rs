@@ -1,15 +1,14 @@
-//! A router's native middlewares (`grpcWeb` and `buffering`'s `retryExpression`), built at
+//! A router's native middlewares (`buffering`'s `retryExpression`), built at
 //! config time from the middlewares its chain names, and the retry policy of a plugin that
 //! decides retries (Traefik's `retry`: the bundled `retry` plugin).
 
 use std::sync::Arc;
 
-use crate::config::{HttpConfig, NativeMiddleware};
+use crate::config::HttpConfig;
 use crate::lb::retry::RetryPolicy;
 use crate::plugins::PluginMiddleware;
 use crate::plugins::bindings::retry_policy::RetryMode;
 use crate::proxy::NativeMiddlewares;
-use crate::proxy::grpc_web::GrpcWeb;
 
 /// The native middlewares among `expanded` (a router's middlewares, chains expanded).
 pub(super) fn native_middlewares(expanded: &[String], http: &HttpConfig) -> NativeMiddlewares {
@@ -22,12 +21,6 @@ pub(super) fn native_middlewares(expanded: &[String], http: &HttpConfig) -> Nati
             .and_then(|m| m.retry_expression.as_ref())
         {
             native.buffer_retry = Some(Arc::new(expression.clone()));
-        }
-        match http.middlewares.get(name).and_then(|m| m.native.as_ref()) {
-            None => {}
-            Some(NativeMiddleware::GrpcWeb(config)) => {
-                native.grpc_web = Some(Arc::new(GrpcWeb::new(config)));
-            }
         }
     }
     native

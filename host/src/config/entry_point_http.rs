@@ -216,7 +216,6 @@ pub(crate) fn apply_entry_point_http(http: &mut HttpConfig, statics: &StaticConf
                 type_key: "redirectScheme".to_string(),
                 chain: None,
                 encoded_characters: None,
-                native: None,
                 retry_expression: None,
             },
         );

@@ -57,7 +57,6 @@ mod resolve_chain;
 mod resolve_dynamic;
 mod resolve_internal;
 mod resolve_middleware;
-mod resolve_native;
 mod resolve_observability;
 mod resolve_providers;
 mod resolve_service;
@@ -91,9 +90,8 @@ pub use model_dynamic::{
     RouterConfig, ServerConfig, ServersTransportConfig, ServiceConfig, pinned_name,
 };
 pub use model_dynamic::{
-    FailoverConfig, GrpcWebConfig, HealthCheckConfig, MirrorConfig, MirroringConfig,
-    NativeMiddleware, PassiveHealthConfig, RetryConfig, SameSite, StickyCookieConfig,
-    WeightedConfig, WeightedServiceConfig,
+    FailoverConfig, HealthCheckConfig, MirrorConfig, MirroringConfig, PassiveHealthConfig,
+    RetryConfig, SameSite, StickyCookieConfig, WeightedConfig, WeightedServiceConfig,
 };
 pub use model_internal::{ApiConfig, InternalService, PingConfig};
 pub use model_observability::{

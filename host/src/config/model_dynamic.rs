@@ -345,26 +345,9 @@ pub struct MiddlewareConfig {
     /// overriding their entrypoint's (then `plugin` is empty and no plugin runs; the check is
     /// part of the gateway's path reading, `router::path`).
     pub encoded_characters: Option<super::model_static::EncodedCharacters>,
-    /// For Traefik's `grpcWeb` and `retry`: a middleware the gateway runs
-    /// itself around the forwarding step (then `plugin` is empty and no plugin runs; see
-    /// ARCHITECTURE, "Native middlewares").
-    pub native: Option<NativeMiddleware>,
     /// For Traefik's `buffering`: its `retryExpression`, parsed; the proxy sends a buffered
     /// request again while it holds (the plugin still runs and the host holds the bodies).
     pub retry_expression: Option<super::retry_expression::RetryExpression>,
-}
-
-/// The middlewares the proxy runs natively, each with its resolved options.
-#[derive(Debug, Clone, PartialEq)]
-pub enum NativeMiddleware {
-    GrpcWeb(GrpcWebConfig),
-}
-
-/// `grpcWeb`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrpcWebConfig {
-    /// `allowOrigins`: origins allowed by CORS (`*` for any); empty allows none.
-    pub allow_origins: Vec<String>,
 }
 
 impl MiddlewareConfig {

@@ -48,7 +48,6 @@ pub(crate) fn resolve_chain(
         type_key: CHAIN_KEY.to_string(),
         chain: Some(raw.middlewares.iter().map(|m| local_name(m)).collect()),
         encoded_characters: None,
-        native: None,
         retry_expression: None,
     })
 }

@@ -35,8 +35,7 @@ pub const TRAEFIK_MIDDLEWARES: &[(&str, Option<&str>)] = &[
     ("encodedCharacters", None),
     ("errors", Some("errors")),
     ("forwardAuth", Some("forward-auth")),
-    // not plugins: run by the proxy around forwarding (resolve_native.rs)
-    ("grpcWeb", None),
+    ("grpcWeb", Some("grpc-web")),
     ("headers", Some("headers")),
     ("inFlightReq", Some("in-flight-req")),
     ("ipAllowList", Some("ip-allow-list")),
@@ -272,7 +271,6 @@ pub(crate) fn resolve_middleware(
         type_key: type_key.to_string(),
         chain: None,
         encoded_characters: None,
-        native: None,
         retry_expression: None,
     };
     if type_key == ENCODED_CHARACTERS_KEY {
@@ -280,14 +278,6 @@ pub(crate) fn resolve_middleware(
             reporter.parse(file, &entry.value, &entry_path, entry.line)?;
         return Some(MiddlewareConfig {
             encoded_characters: Some(raw.over(EncodedCharacters::default())),
-            ..without_plugin
-        });
-    }
-    if super::resolve_native::is_native(type_key) {
-        let native =
-            super::resolve_native::resolve_native(reporter, file, &entry_path, type_key, entry)?;
-        return Some(MiddlewareConfig {
-            native: Some(native),
             ..without_plugin
         });
     }
@@ -401,7 +391,6 @@ pub(crate) fn resolve_middleware(
         type_key: type_key.to_string(),
         chain: None,
         encoded_characters: None,
-        native: None,
         retry_expression,
     })
 }

@@ -113,6 +113,7 @@ const CERT_ISSUER: Kind = Struct(&[
 /// Every Traefik middleware key with a bundled plugin, and its options.
 const OPTIONS: &[(&str, &[(&str, Kind)])] = &[
     ("addPrefix", &[("prefix", Text)]),
+    ("grpcWeb", &[("allowOrigins", List)]),
     ("retry", &[("attempts", Scalar), ("initialInterval", Text)]),
     (
         "passTLSClientCert",

@@ -2,11 +2,13 @@
 //!
 //! Generated for the `middleware-with-connections` world: every HTTP world plus the
 //! `connection` export of connection-level (L4) middlewares (world `connection-middleware`).
-//! The HTTP worlds: `middleware-with-identity` includes `middleware-with-client-connection`,
+//! The HTTP worlds: `middleware-with-grpc-web` includes `middleware-with-kv`,
+//! `middleware-with-retry-policy`, `middleware-with-identity`, which includes
+//! `middleware-with-client-connection`,
 //! `middleware-with-completion`, `middleware-with-compression`, `middleware-with-body`,
 //! `middleware-with-outbound-http`, `middleware-with-counters`, `middleware-with-capabilities`
 //! and so `middleware`: its imports are theirs plus `counters`, `outbound-http`, `body`,
-//! `compression`, `client-connection` and `identity`,
+//! `compression`, `client-connection`, `identity`, `kv` and `grpc-web`,
 //! so one linker serves every world (a component imports only what it calls), and its
 //! per-interface export loaders (`handler::GuestIndices`, `connection::GuestIndices`,
 //! `capabilities::GuestIndices`, `subresponses::GuestIndices`, `completion::GuestIndices`) let

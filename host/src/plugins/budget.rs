@@ -46,6 +46,9 @@ pub struct MiddlewareBudget {
     /// Whether the middleware may ask for its responses to be compressed (config grants
     /// `compression`; else a component importing it is refused at load).
     pub compression: bool,
+    /// Whether the component imports `grpc-web` (no grant: set from its imports at load), so
+    /// its chains look for a `TranslateGrpcWeb` after the hooks.
+    pub grpc_web: bool,
     /// The middleware's store when its config grants `kv` (else `None`, and a component
     /// importing `kv` is refused at load).
     pub kv: Option<Arc<super::kv::KvScope>>,
@@ -96,6 +99,7 @@ impl Default for MiddlewareBudget {
             outbound: None,
             body: None,
             compression: false,
+            grpc_web: false,
             kv: None,
         }
     }

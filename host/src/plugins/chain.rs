@@ -43,6 +43,9 @@ pub struct Chain {
     /// Whether some middleware was granted `compression` (its responses may then carry a
     /// `CompressWith`).
     compresses: bool,
+    /// Whether some middleware imports `grpc-web` (its requests may then carry a
+    /// `TranslateGrpcWeb`).
+    translates_grpc_web: bool,
     /// Whether some middleware asked for `on-complete` (`completion`).
     completes: bool,
     /// Each middleware's span name and attributes (tracing on only).
@@ -134,6 +137,7 @@ impl Chain {
         let request_body = merge_limits(middlewares.iter().map(|mw| mw.buffers_bodies().0));
         let response_body = merge_limits(middlewares.iter().map(|mw| mw.buffers_bodies().1));
         let compresses = middlewares.iter().any(|mw| mw.budget().compression);
+        let translates_grpc_web = middlewares.iter().any(|mw| mw.budget().grpc_web);
         let completes = middlewares.iter().any(|mw| mw.completes());
         let trace_labels = labels_of(&middlewares);
         Chain {
@@ -142,6 +146,7 @@ impl Chain {
             request_body,
             response_body,
             compresses,
+            translates_grpc_web,
             completes,
             trace_labels,
         }
@@ -187,6 +192,12 @@ impl Chain {
     /// (`compression_import::CompressWith`); false: the proxy does not look.
     pub fn compresses(&self) -> bool {
         self.compresses
+    }
+
+    /// Whether a request hook may have asked for the call to be translated as gRPC-Web
+    /// (`grpc_web_import::TranslateGrpcWeb`); false: the proxy does not look.
+    pub fn translates_grpc_web(&self) -> bool {
+        self.translates_grpc_web
     }
 
     /// How many leading bytes of the response body the proxy must hold before the response

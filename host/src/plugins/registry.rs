@@ -158,6 +158,12 @@ impl CompiledPlugin {
         self.imports(COMPRESSION_IMPORT)
     }
 
+    /// Whether the component imports `grpc-web` (no grant needed; its chains then look for a
+    /// translated call). Config time only.
+    pub fn imports_grpc_web(&self) -> bool {
+        self.imports(GRPC_WEB_IMPORT)
+    }
+
     /// Whether the component imports `kv`, so that its middlewares need the `kv` grant.
     /// Config time only.
     pub fn imports_kv(&self) -> bool {
@@ -175,6 +181,9 @@ pub const IDENTITY_IMPORT: &str = "wasmgate:plugin/identity@0.1.0";
 
 /// Import name of the `compression` interface in a component.
 pub const COMPRESSION_IMPORT: &str = "wasmgate:plugin/compression@0.1.0";
+
+/// Import name of the `grpc-web` interface in a component (needs no grant).
+pub const GRPC_WEB_IMPORT: &str = "wasmgate:plugin/grpc-web@0.1.0";
 
 /// Import name of the `kv` interface in a component.
 pub const KV_IMPORT: &str = "wasmgate:plugin/kv@0.1.0";

@@ -1,176 +1,47 @@
-//! Traefik's `grpcWeb` middleware (improbable-eng's `grpcweb` wrapper, which Traefik uses): a
-//! gRPC-Web call from a browser is sent to the upstream as gRPC (over h2c, the service's
-//! `h2c://` servers), and the answer's trailers come back at the end of the body as a gRPC-Web
-//! trailer frame (flag `0x80`, length, `name: value\r\n` lines).
+//! The host's gRPC-Web codec, chosen by a plugin (`grpc-web.translate-grpc-web`; Traefik's
+//! `grpcWeb` is the bundled `plugins/grpc-web`): a gRPC-Web call from a browser goes to the
+//! upstream as gRPC (over h2c, the service's `h2c://` servers), and the answer's trailers come
+//! back at the end of the body as a gRPC-Web trailer frame (flag `0x80`, length,
+//! `name: value\r\n` lines). The plugin classifies requests and writes the content types and
+//! CORS headers; this module does what must happen to the bytes as they stream:
 //!
-//! - `application/grpc-web[+proto]`: the body passes through unchanged, frame by frame;
-//! - `application/grpc-web-text[+proto]`: the request body is base64 decoded as it streams
-//!   and every response frame (the trailer frame too) is base64 encoded on its own;
-//! - CORS as the wrapper's rs/cors does for `allowOrigins` (`*` for any origin): a preflight
-//!   (`OPTIONS` asking for `x-grpc-web`) is answered here, and a call from an allowed origin
-//!   gets `Access-Control-Allow-Origin`, credentials and the response's header names exposed.
+//! - binary (`application/grpc-web[+proto]`): the body passes through unchanged, frame by frame;
+//! - text (`application/grpc-web-text[+proto]`): the request body is base64 decoded as it
+//!   streams and every response frame (the trailer frame too) is base64 encoded on its own;
+//! - `content-length` dropped both ways (the body's length changes), `te: trailers` upstream.
 //!
-//! Other requests pass untouched. Cost for them: one header read. For a call: a header rewrite
-//! and, per body frame, a closure call (plus base64 in text mode); nothing is buffered.
+//! When it runs: after the request hooks (request) and after the response hooks (response) of a
+//! chain whose plugin chose it. Cost: a closure call per body frame (plus base64 in text
+//! mode); nothing is buffered and no plugin instance is called or held while the body streams.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::{BufMut, Bytes, BytesMut};
+use http::Response;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
-use http::{Method, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::BodyExt;
 
-use crate::config::GrpcWebConfig;
-use crate::upstream::body::{ProxyBody, empty};
+use crate::plugins::WebMode;
+use crate::upstream::body::ProxyBody;
 
-/// How a gRPC-Web body is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    Binary,
-    Text,
-}
-
-/// A gRPC-Web call being translated, and the CORS origin it may be answered to.
-#[derive(Debug, Clone)]
+/// A gRPC-Web call being translated (a plugin chose it for this request).
+#[derive(Debug, Clone, Copy)]
 pub struct GrpcWebCall {
-    encoding: Encoding,
-    allowed_origin: Option<HeaderValue>,
-}
-
-/// What the middleware makes of a request.
-pub enum Classified {
-    /// Not gRPC-Web: passes untouched.
-    Other,
-    /// A CORS preflight for a gRPC-Web call: answered with this response.
-    Preflight(Response<ProxyBody>),
-    /// A gRPC-Web call: translated both ways.
-    Call(GrpcWebCall),
-}
-
-/// A router's `grpcWeb` middleware, built at config time.
-#[derive(Debug)]
-pub struct GrpcWeb {
-    any_origin: bool,
-    origins: Box<[String]>,
-}
-
-const GRPC_WEB: &str = "application/grpc-web";
-const GRPC_WEB_TEXT: &str = "application/grpc-web-text";
-const GRPC: &str = "application/grpc";
-
-impl GrpcWeb {
-    pub fn new(config: &GrpcWebConfig) -> GrpcWeb {
-        GrpcWeb {
-            any_origin: config.allow_origins.iter().any(|o| o == "*"),
-            origins: config.allow_origins.clone().into_boxed_slice(),
-        }
-    }
-
-    /// The request's `Origin`, if the config allows it.
-    fn allowed_origin(&self, headers: &HeaderMap) -> Option<HeaderValue> {
-        let origin = headers.get(header::ORIGIN)?;
-        let text = origin.to_str().ok()?;
-        (self.any_origin || self.origins.iter().any(|o| o == text)).then(|| origin.clone())
-    }
-
-    /// Classifies a request (after the router matched it).
-    pub fn classify(&self, parts: &Parts) -> Classified {
-        let content_type = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if content_type.starts_with(GRPC_WEB) {
-            let encoding = match content_type.starts_with(GRPC_WEB_TEXT) {
-                true => Encoding::Text,
-                false => Encoding::Binary,
-            };
-            return Classified::Call(GrpcWebCall {
-                encoding,
-                allowed_origin: self.allowed_origin(&parts.headers),
-            });
-        }
-        let asks_grpc_web = parts
-            .headers
-            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.to_ascii_lowercase().contains("x-grpc-web"));
-        if parts.method == Method::OPTIONS && asks_grpc_web {
-            return Classified::Preflight(self.preflight(&parts.headers));
-        }
-        Classified::Other
-    }
-
-    /// The answer to a preflight: CORS headers for an allowed origin, none otherwise (the
-    /// browser then refuses the call), status 200 either way as rs/cors answers.
-    fn preflight(&self, headers: &HeaderMap) -> Response<ProxyBody> {
-        let mut resp = Response::new(empty());
-        *resp.status_mut() = StatusCode::OK;
-        let out = resp.headers_mut();
-        out.insert(
-            header::VARY,
-            HeaderValue::from_static(
-                "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
-            ),
-        );
-        let Some(origin) = self.allowed_origin(headers) else {
-            return resp;
-        };
-        out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        let method = headers
-            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
-            .cloned()
-            .unwrap_or(HeaderValue::from_static("POST"));
-        out.insert(header::ACCESS_CONTROL_ALLOW_METHODS, method);
-        if let Some(requested) = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
-            out.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
-        }
-        out.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-        out.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-        resp
-    }
-}
-
-/// Replaces the `application/grpc-web[-text]` prefix of a content type with `to`.
-fn retype(value: &HeaderValue, from: &str, to: &str) -> Option<HeaderValue> {
-    let text = value.to_str().ok()?;
-    let rest = text.strip_prefix(from)?;
-    HeaderValue::from_str(&format!("{to}{rest}")).ok()
-}
-
-/// Rewrites the content type's `from` prefix to `to` and drops `content-length` (the body's
-/// length changes on the way).
-fn retype_body(headers: &mut HeaderMap, from: &str, to: &str) {
-    if let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| retype(v, from, to))
-    {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
-    headers.remove(header::CONTENT_LENGTH);
+    mode: WebMode,
 }
 
 impl GrpcWebCall {
-    /// The gRPC-Web content type (prefix) of this call's encoding.
-    fn web_type(&self) -> &'static str {
-        match self.encoding {
-            Encoding::Text => GRPC_WEB_TEXT,
-            Encoding::Binary => GRPC_WEB,
-        }
+    /// The call a plugin asked the host to translate in `mode` (after its request hooks).
+    pub fn by_plugin(mode: WebMode) -> GrpcWebCall {
+        GrpcWebCall { mode }
     }
 
-    /// Turns the request head into a gRPC one: content type `application/grpc[+proto]`,
-    /// `te: trailers`, no `content-length` (text bodies shrink when decoded).
+    /// The request head's framing for gRPC: `te: trailers`, no `content-length` (text bodies
+    /// shrink when decoded). The plugin wrote the content type.
     pub fn request_to_grpc(&self, parts: &mut Parts) {
-        retype_body(&mut parts.headers, self.web_type(), GRPC);
+        parts.headers.remove(header::CONTENT_LENGTH);
         parts
             .headers
             .insert(header::TE, HeaderValue::from_static("trailers"));
@@ -178,9 +49,9 @@ impl GrpcWebCall {
 
     /// The request body the upstream gets: unchanged, or base64 decoded as it streams.
     pub fn request_body(&self, body: ProxyBody) -> ProxyBody {
-        match self.encoding {
-            Encoding::Binary => body,
-            Encoding::Text => {
+        match self.mode {
+            WebMode::Binary => body,
+            WebMode::Text => {
                 let mut decoder = Base64Stream::default();
                 body.map_frame(move |frame| match frame.into_data() {
                     Ok(data) => Frame::data(decoder.push(&data)),
@@ -191,37 +62,13 @@ impl GrpcWebCall {
         }
     }
 
-    /// Turns the response into a gRPC-Web one: content type, CORS, and the trailers as the
-    /// body's last frame.
+    /// The response's body as gRPC-Web: the trailers as the body's last frame, every frame
+    /// base64 encoded in text mode, `content-length` dropped. The plugin's response hook wrote
+    /// the content type and CORS headers.
     pub fn response_to_grpc_web(&self, resp: Response<ProxyBody>) -> Response<ProxyBody> {
         let (mut parts, body) = resp.into_parts();
-        retype_body(&mut parts.headers, GRPC, self.web_type());
-        if let Some(origin) = &self.allowed_origin {
-            let names: Vec<&str> = parts.headers.keys().map(|k| k.as_str()).collect();
-            let mut exposed = names.join(", ");
-            for name in ["grpc-status", "grpc-message"] {
-                if !names.contains(&name) {
-                    exposed.push_str(if exposed.is_empty() { "" } else { ", " });
-                    exposed.push_str(name);
-                }
-            }
-            if let Ok(exposed) = HeaderValue::from_str(&exposed) {
-                parts
-                    .headers
-                    .insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, exposed);
-            }
-            parts
-                .headers
-                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
-            parts.headers.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-            parts
-                .headers
-                .append(header::VARY, HeaderValue::from_static("Origin"));
-        }
-        let encoding = self.encoding;
+        parts.headers.remove(header::CONTENT_LENGTH);
+        let mode = self.mode;
         let body = body
             .map_frame(move |frame| {
                 let data = match frame.into_trailers() {
@@ -231,9 +78,9 @@ impl GrpcWebCall {
                         Err(other) => return other,
                     },
                 };
-                match encoding {
-                    Encoding::Binary => Frame::data(data),
-                    Encoding::Text => Frame::data(Bytes::from(STANDARD.encode(&data))),
+                match mode {
+                    WebMode::Binary => Frame::data(data),
+                    WebMode::Text => Frame::data(Bytes::from(STANDARD.encode(&data))),
                 }
             })
             .boxed();

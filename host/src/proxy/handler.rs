@@ -22,15 +22,15 @@ use super::body_peek::HeldBody;
 use super::client_body::BodyPolicy;
 use super::completion_body::CompletionBody;
 use super::error::GatewayError;
-use super::grpc_web::{Classified, GrpcWebCall};
+use super::grpc_web::GrpcWebCall;
 use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::snapshot::{Backend, NativeMiddlewares, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
 use crate::admin::trace::{RequestSpan, TraceParent};
-use crate::plugins::CompressWith;
 use crate::plugins::bindings::completion::Ending;
 use crate::plugins::body::OverCap;
 use crate::plugins::http_wasm::BufferedBody;
+use crate::plugins::{CompressWith, TranslateGrpcWeb};
 use crate::plugins::{
     ConnectionFacts, PendingCompletion, RequestHead, RequestOutcome, ResponseHead, ResponseOutcome,
     ValidReply,
@@ -360,17 +360,6 @@ async fn proxy(
         None => None,
     };
 
-    // A `grpcWeb` middleware answers CORS preflights here and translates its calls around
-    // forwarding (`grpc_web`).
-    let grpc_web = match &target.native.grpc_web {
-        None => None,
-        Some(grpc_web) => match grpc_web.classify(&parts) {
-            Classified::Other => None,
-            Classified::Preflight(answer) => return Ok(answer),
-            Classified::Call(call) => Some(call),
-        },
-    };
-
     if target.chain.is_empty() {
         let service = match &target.backend {
             Backend::Service(service) => service,
@@ -386,21 +375,19 @@ async fn proxy(
         }
         let native = Native {
             middlewares: &target.native,
-            grpc_web: grpc_web.as_ref(),
+            grpc_web: None,
         };
         let resp = forward(service, native, parts, ClientBody::Stream(body), policy).await?;
         seen.origin = Some(resp.status().as_u16());
         seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
         let (resp_parts, resp_body) = resp.into_parts();
-        let resp = Response::from_parts(resp_parts, stream(resp_body));
-        return Ok(match &grpc_web {
-            Some(call) => call.response_to_grpc_web(resp),
-            None => resp,
-        });
+        return Ok(Response::from_parts(resp_parts, stream(resp_body)));
     }
 
     let chain = &target.chain;
     let mut state = chain.start();
+    // A gRPC-Web call a plugin asked the host to translate (`grpc-web`), once forwarded.
+    let mut grpc_web = None;
     // Middlewares that asked for `on-complete` are called once the exchange has ended.
     seen.completion = chain.completion();
     if let Some(trace) = &seen.trace {
@@ -488,6 +475,13 @@ async fn proxy(
             // Built with an empty chain (`app::build`), so never reached with a chain to run.
             Backend::PluginsPending => return Err(GatewayError::PluginsPending),
             Backend::Service(ref service) => {
+                // A plugin asked for this call to be translated as gRPC-Web (`grpc-web`).
+                if chain.translates_grpc_web()
+                    && let Some(TranslateGrpcWeb(mode)) =
+                        head.parts.extensions.remove::<TranslateGrpcWeb>()
+                {
+                    grpc_web = Some(GrpcWebCall::by_plugin(mode));
+                }
                 let mut upstream_parts = clone_for_upstream(&head.parts);
                 // The client connection's upgrade handle (WebSocket) goes with the forwarded request.
                 if let Some(upgrade) = head.parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
@@ -605,7 +599,7 @@ async fn proxy(
 }
 
 /// The router's native middlewares for one request (`snapshot::NativeMiddlewares`), with the
-/// gRPC-Web call being translated, if any.
+/// gRPC-Web call a plugin asked the host to translate, if any.
 #[derive(Clone, Copy)]
 struct Native<'a> {
     middlewares: &'a NativeMiddlewares,
@@ -635,8 +629,8 @@ enum ReplyOrStream {
 /// upgrade request (WebSocket) keeps its upgrade headers, and a 101 answer splices the two
 /// connections (`upgrade`).
 ///
-/// The router's native middlewares act here: a `grpcWeb` call is turned into gRPC; `retry`
-/// goes down to the load balancer.
+/// The router's native middlewares act here (`retry` goes down to the load balancer), and a
+/// gRPC-Web call a plugin chose is turned into gRPC (`grpc_web`).
 async fn forward(
     service: &crate::lb::Service,
     native: Native<'_>,

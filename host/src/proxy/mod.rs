@@ -1,6 +1,6 @@
 //! Downstream: listeners, connection limits, idle and reset guards, the per-request pipeline
 //! (framing, forwarding headers, body watchers; the path is read by `router::path`), the routing snapshot the pipeline reads,
-//! the natively run middlewares (`grpc_web`; the circuit breaker and retry live in `lb`),
+//! the host codecs plugins choose (`compress_body`, `grpc_web`), the retry of held bodies,
 //! and the one map from errors to statuses (`error`).
 
 pub mod body_buffer;

@@ -37,7 +37,7 @@ pub struct RouteTarget {
     /// Where this route's metrics and access-log fields go (resolved at build time; empty when
     /// nothing records).
     pub observe: crate::admin::RouteHandles,
-    /// The router's `grpcWeb` and `retry` middlewares, run around forwarding.
+    /// The router's `retry` and `buffering.retryExpression`, run around forwarding.
     pub native: NativeMiddlewares,
 }
 
@@ -46,8 +46,6 @@ pub struct RouteTarget {
 /// pays one slice-length test and two `Option` tests.
 #[derive(Default, Clone)]
 pub struct NativeMiddlewares {
-    /// `grpcWeb` (the last one where a chain names several).
-    pub grpc_web: Option<Arc<super::grpc_web::GrpcWeb>>,
     /// `retry`, handed to the load balancer (whose own `retry`, if any, wins).
     pub retry: Option<crate::lb::retry::RetryPolicy>,
     /// `buffering.retryExpression`: a request whose body the chain held whole is sent again

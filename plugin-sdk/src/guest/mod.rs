@@ -19,8 +19,9 @@ pub mod bindings {
         // (`Middleware::wants_on_complete`).
         // `middleware-with-retry-policy` adds the `retry-policy` export, declined by default
         // (`Middleware::retry_mode`); `middleware-with-kv` adds the `kv` import (needs the
-        // grant, like `counters`).
-        world: "middleware-with-kv",
+        // grant, like `counters`); `middleware-with-grpc-web` adds the `grpc-web` import (no
+        // grant).
+        world: "middleware-with-grpc-web",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",

@@ -58,6 +58,8 @@ pub struct TestRequest {
     pub original_dst: Option<String>,
     /// The authenticated user a hook named for the access log (`identity::set_user`).
     pub user: Option<String>,
+    /// The gRPC-Web translation a hook asked for (`grpc_web::translate`).
+    pub grpc_web: Option<crate::grpc_web::Mode>,
 }
 
 impl TestRequest {
@@ -94,6 +96,7 @@ impl TestRequest {
             local_addr: "127.0.0.1:8080".to_string(),
             original_dst: None,
             user: None,
+            grpc_web: None,
         }
     }
 

@@ -111,6 +111,7 @@ fn budget_for(plugin: &CompiledPlugin, opts: &TestOptions, mode: Isolation) -> M
         });
     }
     budget.compression = plugin.imports_compression();
+    budget.grpc_web = plugin.imports_grpc_web();
     if plugin.imports_kv() {
         budget.kv = Some(crate::plugins::kv::kv_scope_for("plugin-test"));
     }

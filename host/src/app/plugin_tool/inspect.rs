@@ -14,8 +14,8 @@ use std::sync::Arc;
 use crate::plugins::host_state::PluginIdentity;
 use crate::plugins::instance::PluginInstance;
 use crate::plugins::registry::{
-    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, IDENTITY_IMPORT,
-    KV_IMPORT, OUTBOUND_HTTP_IMPORT,
+    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, GRPC_WEB_IMPORT,
+    IDENTITY_IMPORT, KV_IMPORT, OUTBOUND_HTTP_IMPORT,
 };
 use crate::plugins::{CompiledPlugin, MiddlewareBudget, PluginEngine, PluginRegistry};
 
@@ -65,6 +65,7 @@ const WORLDS: &[(&str, &str)] = &[
     ("middleware-with-client-connection", CONNECTION_IMPORT),
     ("middleware-with-identity", IDENTITY_IMPORT),
     ("middleware-with-kv", KV_IMPORT),
+    ("middleware-with-grpc-web", GRPC_WEB_IMPORT),
 ];
 
 /// The smallest world whose imports and exports cover what the component uses. An exported
@@ -308,6 +309,8 @@ mod tests {
         assert_eq!(world_of(&identity, &handler), "middleware-with-identity");
         let kv = names(&[KV_IMPORT, IDENTITY_IMPORT, CONNECTION_IMPORT]);
         assert_eq!(world_of(&kv, &handler), "middleware-with-kv");
+        let grpc_web = names(&[GRPC_WEB_IMPORT]);
+        assert_eq!(world_of(&grpc_web, &handler), "middleware-with-grpc-web");
         let connection = names(&[CONNECTION_EXPORT]);
         assert_eq!(world_of(&counters, &connection), "connection-middleware");
     }
