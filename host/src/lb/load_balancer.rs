@@ -22,7 +22,7 @@ use super::sticky::StickyCookie;
 use super::swrr::SmoothWeighted;
 use crate::admin::trace::TraceParent;
 use crate::config::{HealthCheckConfig, LoadBalancerConfig};
-use crate::upstream::body::{ProxyBody, empty};
+use crate::upstream::body::ProxyBody;
 use crate::upstream::error::UpstreamError;
 use crate::upstream::transport::{UpstreamProtocol, UpstreamTarget, UpstreamTransport};
 
@@ -328,12 +328,7 @@ impl LoadBalancer {
 
 /// A body-less copy of a request head, for one more attempt.
 fn copy_head(parts: &http::request::Parts) -> Request<ProxyBody> {
-    let mut req = Request::new(empty());
-    *req.method_mut() = parts.method.clone();
-    *req.uri_mut() = parts.uri.clone();
-    *req.version_mut() = parts.version;
-    *req.headers_mut() = parts.headers.clone();
-    req
+    crate::upstream::replay::copy_head(&parts.method, &parts.uri, parts.version, &parts.headers)
 }
 
 /// Where the probes of `server` go: its address with the health check's overrides.

@@ -10,6 +10,7 @@
 //! response head (connection refused or reset, not a response-header timeout: the server may be
 //! working on it; not an error status).
 
+use crate::upstream::replay::is_idempotent;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -106,13 +107,6 @@ fn backoff(initial: Duration, retry: u32) -> Duration {
         .checked_mul(factor)
         .unwrap_or(MAX_BACKOFF)
         .min(MAX_BACKOFF)
-}
-
-fn is_idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    )
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod permitted;
 pub mod pool;
 #[cfg(test)]
 mod pool_tests;
+pub mod replay;
 pub mod settings;
 pub mod tls;
 pub mod transport;

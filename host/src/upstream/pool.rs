@@ -8,7 +8,13 @@
 //!
 //! A pooled connection the server closed while it was idle fails before the request is
 //! written; hyper hands the request back and it is sent again on another connection (a new
-//! one if the pool has none left), whatever its method, since the server never saw it.
+//! one if the pool has none left), whatever its method, since the server never saw it. A
+//! server may also close an idle connection just as the request goes out on it (an upstream
+//! that closes after its response without `Connection: close`, or its keep-alive timeout
+//! racing the request): hyper then fails after the write, before any response, and keeps the
+//! request. So a body-less idempotent request on a reused connection keeps a copy of its head
+//! (one header-map clone) and is sent once more on a new connection, as Go's transport and
+//! nginx's `proxy_next_upstream error` do.
 //! `maxConnsPerHost`: a request that needs a new connection while the server is at its cap
 //! waits, up to the dial timeout, for a connection to come back idle or to close.
 
@@ -17,13 +23,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Response, Uri};
 use hyper::body::Incoming;
-use hyper::client::conn::TrySendError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::body::ProxyBody;
 use super::connect::{Dialer, Fresh, H2Sender, error_chain};
 use super::error::UpstreamError;
 use super::idle::{Checkout, IdleList};
+use super::replay::{copy_head, is_idempotent};
 
 /// Sending again after a pooled connection turned out closed: at most this many pooled tries
 /// before a new connection is dialled regardless (a pool full of dead connections).
@@ -185,6 +191,8 @@ impl ServerPool {
                 // per new connection; inline, every request's future would carry (and move) it.
                 None => Box::pin(self.fresh()).await?,
             };
+            let spare = (reused && replayable(&req))
+                .then(|| copy_head(req.method(), req.uri(), req.version(), req.headers()));
             let result = match conn {
                 Conn::H1(Checkout { mut sender, conn }) => {
                     *req.uri_mut() = self.h1_target(req.method(), &path)?;
@@ -203,7 +211,31 @@ impl ServerPool {
             };
             match result {
                 Ok(resp) => return Ok(resp),
-                Err(e) => req = self.unsent(e, reused)?,
+                Err(mut e) => match (e.take_message(), spare) {
+                    (Some(unsent), _) if reused => {
+                        tracing::debug!(
+                            "pooled connection to {}:{} closed before the request went out, \
+                             sending again: {}",
+                            self.dialer.host,
+                            self.dialer.port,
+                            error_chain(e.error())
+                        );
+                        req = unsent;
+                    }
+                    (_, Some(copy)) => {
+                        tracing::debug!(
+                            "pooled connection to {}:{} failed before any response, sending \
+                             the idempotent request again on a new connection: {}",
+                            self.dialer.host,
+                            self.dialer.port,
+                            error_chain(e.error())
+                        );
+                        req = copy;
+                        stale_tries = MAX_STALE_TRIES;
+                        continue;
+                    }
+                    _ => return Err(UpstreamError::Unreachable(error_chain(&e.into_error()))),
+                },
             }
             stale_tries += 1;
         }
@@ -230,25 +262,10 @@ impl ServerPool {
         Uri::from_parts(parts)
             .map_err(|e| UpstreamError::Unreachable(format!("bad upstream URI: {e}")))
     }
+}
 
-    /// The request back when it was never sent on a pooled connection (try again), else the
-    /// error.
-    fn unsent(
-        &self,
-        mut e: TrySendError<Request<ProxyBody>>,
-        reused: bool,
-    ) -> Result<Request<ProxyBody>, UpstreamError> {
-        match e.take_message() {
-            Some(req) if reused => {
-                tracing::debug!(
-                    "pooled connection to {}:{} closed before the request went out, sending again: {}",
-                    self.dialer.host,
-                    self.dialer.port,
-                    error_chain(e.error())
-                );
-                Ok(req)
-            }
-            _ => Err(UpstreamError::Unreachable(error_chain(&e.into_error()))),
-        }
-    }
+/// Whether `req` may be sent again from a copy of its head: idempotent, and no body.
+fn replayable(req: &Request<ProxyBody>) -> bool {
+    use http_body::Body as _;
+    is_idempotent(req.method()) && req.body().is_end_stream()
 }

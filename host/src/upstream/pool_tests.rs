@@ -163,6 +163,67 @@ async fn a_request_on_a_pooled_connection_the_server_closed_is_sent_on_a_new_one
     }
 }
 
+/// A server that answers each connection's first request with keep-alive, then reads the
+/// second one whole and closes without answering: the race of an upstream closing an idle
+/// connection just as a request goes out on it, made certain.
+async fn closes_on_the_second_request_server(accepted: Arc<AtomicUsize>) -> Authority {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            accepted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                for answer in [true, false] {
+                    let mut head = Vec::new();
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    if answer {
+                        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        let _ = stream.write_all(ok).await;
+                    }
+                }
+            });
+        }
+    });
+    addr.to_string().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_get_on_a_pooled_connection_the_server_closes_without_answering_is_sent_on_a_new_one() {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let authority = closes_on_the_second_request_server(accepted.clone()).await;
+    let t = transport(8, None);
+    let target = target(&t, &authority);
+    let ok = (StatusCode::OK, Bytes::from_static(b"ok"));
+    assert_eq!(get(&t, &target).await, ok);
+    until("the connection back idle", || {
+        target.idle_connections() == 1
+    })
+    .await;
+    // Sent on the pooled connection, which the server closes unanswered: sent again, once, on
+    // a new connection.
+    assert_eq!(get(&t, &target).await, ok);
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+
+    // A POST is not sent twice: the server may have acted on it.
+    until("the new connection back idle", || {
+        target.idle_connections() == 1
+    })
+    .await;
+    let post = Request::builder()
+        .method("POST")
+        .uri("/x")
+        .body(empty())
+        .unwrap();
+    assert!(t.send_to(&target, false, post).await.is_err());
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn max_conns_per_host_queues_requests_until_a_connection_comes_back() {
     let accepted = Arc::new(AtomicUsize::new(0));
