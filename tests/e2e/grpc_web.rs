@@ -430,3 +430,54 @@ async fn a_grpc_web_stream_is_translated_message_by_message_both_ways_without_be
         "{trailer_block:?}"
     );
 }
+
+/// The `grpc-web` import through a user plugin built with the SDK (`tests/plugins/grpc-web-binary`),
+/// with a policy of its own: a binary call is translated by the gateway's codec as with the
+/// bundled plugin, a text call is refused before the upstream sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_plugin_picks_the_grpc_web_codec_with_a_policy_of_its_own() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let gw = Gateway::start(
+        &Config::new()
+            .plugin_dir()
+            .route_through("grpc", "PathPrefix(`/`)", "app", "mine")
+            .service("app", &grpc_upstream(seen.clone()).await)
+            .middlewares("    mine:\n      plugin: { name: grpc-web-binary }\n")
+            .yaml(),
+        &[(
+            "grpc-web-binary",
+            crate::support::fixture_wasm("fixture_grpc_web_binary"),
+        )],
+    );
+    let reply = call(&gw, "application/grpc-web+proto", "", grpc_frame(0, b"hi")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/grpc-web+proto")
+    );
+    let frames = grpc_messages(&reply.body);
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert_eq!(frames[0], (0, b"re:hi".to_vec()));
+    assert_eq!(
+        frames[1].0, 0x80,
+        "the trailers as the gRPC-Web trailer frame"
+    );
+    assert_eq!(reply.header("access-control-allow-origin"), None);
+    {
+        let upstream = seen.lock().unwrap();
+        assert_eq!(upstream.len(), 1);
+        assert_eq!(
+            upstream[0].headers.get("content-type").unwrap(),
+            "application/grpc+proto"
+        );
+    }
+
+    let text = STANDARD.encode(grpc_frame(0, b"no"));
+    let reply = call(&gw, "application/grpc-web-text", "", Bytes::from(text)).await;
+    assert_eq!(reply.status, 415);
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "the text call never reached the upstream"
+    );
+}
