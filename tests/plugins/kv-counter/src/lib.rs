@@ -12,8 +12,17 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
+
 use plugin_sdk::completion::Outcome;
 use plugin_sdk::{Action, Middleware, Reply, Request, kv};
+
+/// `{"ttlMs": N}`; no config: no time to live.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Config {
+    ttl_ms: u64,
+}
 
 pub struct KvCounter {
     ttl: Duration,
@@ -29,21 +38,15 @@ fn failed(e: kv::KvError) -> Action {
 
 impl Middleware for KvCounter {
     fn from_config(config: &str) -> Result<Self, String> {
-        let ttl_ms = config
-            .split("\"ttlMs\":")
-            .nth(1)
-            .map(|rest| {
-                rest.trim_start()
-                    .split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .unwrap_or("")
-                    .parse::<u64>()
-                    .map_err(|_| "ttlMs: must be a whole number".to_string())
-            })
-            .transpose()?
-            .unwrap_or(0);
+        let config: Config = if config.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_json::from_str::<Option<Config>>(config)
+                .map_err(|e| format!("invalid kv-counter config: {e}"))?
+                .unwrap_or_default()
+        };
         Ok(KvCounter {
-            ttl: Duration::from_millis(ttl_ms),
+            ttl: Duration::from_millis(config.ttl_ms),
         })
     }
 

@@ -9,8 +9,23 @@
 //!
 //! Config: `{"attempts": N}` (default 3).
 
+use serde::Deserialize;
+
 use plugin_sdk::retry::{FailedAttempt, RetryMode};
 use plugin_sdk::{Action, Middleware, Request, identity};
+
+/// `{"attempts": N}`; no config: 3 tries in all.
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+struct Config {
+    attempts: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { attempts: 3 }
+    }
+}
 
 pub struct UserRetry {
     attempts: u32,
@@ -18,20 +33,16 @@ pub struct UserRetry {
 
 impl Middleware for UserRetry {
     fn from_config(config: &str) -> Result<Self, String> {
-        let attempts = config
-            .split("\"attempts\":")
-            .nth(1)
-            .map(|rest| {
-                rest.trim_start()
-                    .split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .unwrap_or("")
-                    .parse::<u32>()
-                    .map_err(|_| "attempts: must be a whole number".to_string())
-            })
-            .transpose()?
-            .unwrap_or(3);
-        Ok(UserRetry { attempts })
+        let config: Config = if config.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_json::from_str::<Option<Config>>(config)
+                .map_err(|e| format!("invalid user-retry config: {e}"))?
+                .unwrap_or_default()
+        };
+        Ok(UserRetry {
+            attempts: config.attempts,
+        })
     }
 
     fn wants_response_hook(&self) -> bool {
