@@ -2,7 +2,7 @@
 workers (`WASMGATE_WORKER_THREADS`), interleaved round by round, on the machine's cores.
 
     bench/.venv/bin/python bench/harness/multicore.py [--binary target/release/wasmgate]
-        [--workers 2] [--scenarios a,hdr] [--conns 64,256] [--rounds 5] [--duration 5]
+        [--workers 2] [--models shared,per-core] [--scenarios a,hdr] [--conns 64,256] [--rounds 5] [--duration 5]
         [--one-cores 0] [--n-cores 0,1] [--load-cores 0,1] [--upstream-cores 0,1]
 
 Each side is pinned to its own cores (`--one-cores` for the one-worker side, `--n-cores` for the
@@ -36,16 +36,17 @@ from proxies import Wasmgate
 class Workers(Wasmgate):
     """wasmgate with `workers` worker threads, pinned to `cores`."""
 
-    def __init__(self, workdir: Path, binary: Path, workers: int, cores: str):
+    def __init__(self, workdir: Path, binary: Path, workers: int, cores: str, model: str = "shared"):
         workdir.mkdir(parents=True, exist_ok=True)
         super().__init__(workdir, binary)
-        self.name = f"w{workers}"
+        self.name = f"w{workers}" if model == "shared" else f"w{workers}{model[0]}"
         self.workers = workers
         self.cores = cores
+        self.model = model
 
     def command(self, config: Path) -> tuple[list[str], dict[str, str]]:
         cmd, env = super().command(config)
-        return cmd, env | {"WASMGATE_WORKER_THREADS": str(self.workers)}
+        return cmd, env | {"WASMGATE_WORKER_THREADS": str(self.workers), "WASMGATE_WORKER_MODEL": self.model}
 
 
 def main() -> int:
@@ -54,6 +55,11 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="workers of the multi-worker side")
     ap.add_argument("--one-cores", default="0")
     ap.add_argument("--n-cores", default="0,1")
+    ap.add_argument(
+        "--models",
+        default="shared",
+        help="comma-separated WASMGATE_WORKER_MODEL of the N-worker sides: shared (one work-stealing runtime), per-core (a runtime and listeners per worker)",
+    )
     ap.add_argument("--load-cores", default="0,1")
     ap.add_argument("--upstream-cores", default="0,1")
     ap.add_argument("--scenarios", default="a,hdr")
@@ -71,9 +77,9 @@ def main() -> int:
     shutil.copy2(args.binary, workdir / "bin" / "wasmgate")
     shutil.copy2(BUILD_DIR / "bench-upstream", workdir / "bin" / "bench-upstream")
     binary = workdir / "bin" / "wasmgate"
-    sides = [
-        Workers(workdir / "w1", binary, 1, args.one_cores),
-        Workers(workdir / f"w{args.workers}", binary, args.workers, args.n_cores),
+    sides = [Workers(workdir / "w1", binary, 1, args.one_cores)] + [
+        Workers(workdir / f"w{args.workers}-{model}", binary, args.workers, args.n_cores, model)
+        for model in args.models.split(",")
     ]
     scenarios = [s for s in SCENARIOS if s.id in args.scenarios.split(",")]
     conns_list = [int(c) for c in args.conns.split(",")]
@@ -95,7 +101,7 @@ def main() -> int:
                         r |= {"round": rnd, "scenario": s.id, "conns": conns, "proxy": side.name}
                         results.append(r)
                         print(
-                            f"{time.monotonic() - began:5.0f}s r{rnd} {s.id:4} c={conns:<3} {side.name:3} "
+                            f"{time.monotonic() - began:5.0f}s r{rnd} {s.id:4} c={conns:<3} {side.name:4} "
                             f"{r['rps']:8.0f} req/s  CPU {r['cpu_us']:5.1f} µs/req "
                             f"({r['cpu_user_us']:.1f} user {r['cpu_sys_us']:.1f} sys)  gateway cores {r['busy']:.2f}  "
                             f"p50 {r['p50_us'] / 1000:.2f} p99 {r['p99_us'] / 1000:.2f} p99.9 {r['p999_us'] / 1000:.2f} ms",
@@ -107,30 +113,31 @@ def main() -> int:
     load_after = machine.load_average()
     (workdir / "results.json").write_text(json.dumps(results, indent=1))
 
-    one, many = sides[0].name, sides[1].name
+    one = sides[0].name
     print(
         f"\nload average before {load_before}, after {load_after}; {args.rounds} rounds; cores: {one} {args.one_cores}, "
-        f"{many} {args.n_cores}, wrk {args.load_cores}, upstream {args.upstream_cores}; raw: {workdir}"
+        f"N workers {args.n_cores}, wrk {args.load_cores}, upstream {args.upstream_cores}; raw: {workdir}"
     )
-    print(
-        f"scenario conns | {one}: req/s, gateway cores, CPU µs/req, p99 ms | {many}: same | "
-        f"{many}÷{one}: req/s, req per gateway CPU-s"
-    )
-    for s in scenarios:
-        for conns in conns_list:
-            runs = {
-                side.name: {r["round"]: r for r in results if r["scenario"] == s.id and r["conns"] == conns and r["proxy"] == side.name}
-                for side in sides
-            }
-            med = lambda name, k: statistics.median(r[k] for r in runs[name].values())  # noqa: E731
-            ratio = lambda k, inv=False: statistics.median(  # noqa: E731
-                (runs[one][i][k] / runs[many][i][k]) if inv else (runs[many][i][k] / runs[one][i][k]) for i in runs[many]
-            )
-            cols = [
-                f"{med(n, 'rps'):7.0f} {med(n, 'busy'):4.2f} {med(n, 'cpu_us'):5.1f} {med(n, 'p99_us') / 1000:5.2f}"
-                for n in (one, many)
-            ]
-            print(f"{s.id:8} {conns:5} | {cols[0]} | {cols[1]} | {ratio('rps'):.3f} {ratio('cpu_us', inv=True):.3f}")
+    for many in (side.name for side in sides[1:]):
+        print(
+            f"scenario conns | {one}: req/s, gateway cores, CPU µs/req, p99 ms | {many}: same | "
+            f"{many}÷{one}: req/s, req per gateway CPU-s"
+        )
+        for s in scenarios:
+            for conns in conns_list:
+                runs = {
+                    side.name: {r["round"]: r for r in results if r["scenario"] == s.id and r["conns"] == conns and r["proxy"] == side.name}
+                    for side in sides
+                }
+                med = lambda name, k: statistics.median(r[k] for r in runs[name].values())  # noqa: E731
+                ratio = lambda k, inv=False: statistics.median(  # noqa: E731
+                    (runs[one][i][k] / runs[many][i][k]) if inv else (runs[many][i][k] / runs[one][i][k]) for i in runs[many]
+                )
+                cols = [
+                    f"{med(n, 'rps'):7.0f} {med(n, 'busy'):4.2f} {med(n, 'cpu_us'):5.1f} {med(n, 'p99_us') / 1000:5.2f}"
+                    for n in (one, many)
+                ]
+                print(f"{s.id:8} {conns:5} | {cols[0]} | {cols[1]} | {ratio('rps'):.3f} {ratio('cpu_us', inv=True):.3f}")
     return 0
 
 

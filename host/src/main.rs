@@ -50,15 +50,25 @@ fn init_logging(default_level: &str) {
         .try_init();
 }
 
+/// `WASMGATE_WORKER_THREADS`: a positive number, or `None` when unset or not one.
+fn worker_threads() -> Option<usize> {
+    std::env::var("WASMGATE_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+}
+
 /// The tokio runtime every command runs on. `WASMGATE_WORKER_THREADS=1` gives a current-thread
 /// runtime (one thread does all the work: what the benchmark harness compares against
 /// single-worker proxies); `N > 1` a multi-thread runtime with N workers; unset (or not a
-/// positive number) the default multi-thread runtime, one worker per core.
-fn async_runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    let workers = std::env::var("WASMGATE_WORKER_THREADS")
-        .ok()
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0);
+/// positive number) the default multi-thread runtime, one worker per core. With per-core
+/// workers (`WASMGATE_WORKER_MODEL=per-core`) the connections have threads of their own
+/// (`app::per_core`) and this runtime only runs the control tasks: one current thread.
+fn async_runtime(model: wasmgate::app::WorkerModel) -> std::io::Result<tokio::runtime::Runtime> {
+    let workers = match model {
+        wasmgate::app::WorkerModel::PerCore(_) => Some(1),
+        wasmgate::app::WorkerModel::Shared => worker_threads(),
+    };
     match workers {
         Some(1) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -75,7 +85,14 @@ fn async_runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match async_runtime() {
+    let model = match wasmgate::app::WorkerModel::from_env(worker_threads()) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("wasmgate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rt = match async_runtime(model) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -85,7 +102,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run { config } => {
             init_logging("info");
-            match rt.block_on(wasmgate::app::run(&config)) {
+            match rt.block_on(wasmgate::app::run_with(&config, model)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("wasmgate: {e:#}");

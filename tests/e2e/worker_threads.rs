@@ -1,5 +1,7 @@
 //! `WASMGATE_WORKER_THREADS`: how many runtime threads serve requests. The benchmark harness
 //! (bench/) runs the gateway with one, like the single-worker proxies it is compared with.
+//! `WASMGATE_WORKER_MODEL=per-core`: that many worker threads, each with its own runtime and its
+//! own `SO_REUSEPORT` listener per entrypoint.
 //!
 //! The gateway is spawned here directly (the shared `Gateway` guard sets no extra environment).
 
@@ -13,6 +15,7 @@ use crate::support::{Client, Config, Upstream};
 struct Spawned {
     child: Child,
     addr: String,
+    config: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -37,21 +40,26 @@ impl Spawned {
     }
 }
 
+/// The gateway's config: every request to `upstream`.
+fn config_for(upstream: &Upstream) -> String {
+    Config::new()
+        .route("app", "PathPrefix(`/`)", "app")
+        .service("app", &upstream.url())
+        .yaml()
+}
+
 fn spawn_with_workers(upstream: &Upstream, workers: &str) -> Spawned {
+    spawn_with_env(upstream, &[("WASMGATE_WORKER_THREADS", workers)])
+}
+
+fn spawn_with_env(upstream: &Upstream, env: &[(&str, &str)]) -> Spawned {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gateway.yml");
-    std::fs::write(
-        &config,
-        Config::new()
-            .route("app", "PathPrefix(`/`)", "app")
-            .service("app", &upstream.url())
-            .yaml(),
-    )
-    .unwrap();
+    std::fs::write(&config, config_for(upstream)).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
         .arg("run")
         .arg(&config)
-        .env("WASMGATE_WORKER_THREADS", workers)
+        .envs(env.iter().copied())
         .env("WASMGATE_CACHE_DIR", "off")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -72,6 +80,7 @@ fn spawn_with_workers(upstream: &Upstream, workers: &str) -> Spawned {
     let mut spawned = Spawned {
         child,
         addr: String::new(),
+        config,
         _dir: dir,
     };
     spawned.addr = rx
@@ -125,4 +134,110 @@ async fn worker_threads_setting_sets_the_runtime_worker_count() {
         .filter(|n| n.starts_with("tokio-"))
         .count();
     assert_eq!(workers, 3, "three runtime worker threads");
+}
+
+/// The listening TCP sockets on `port` (`/proc/net/tcp`, state `0A`): one per listener.
+fn listeners_on(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            cols.len() > 3
+                && cols[3] == "0A"
+                && cols[1].rsplit(':').next() == Some(format!("{port:04X}").as_str())
+        })
+        .count()
+}
+
+const PER_CORE_2: &[(&str, &str)] = &[
+    ("WASMGATE_WORKER_MODEL", "per-core"),
+    ("WASMGATE_WORKER_THREADS", "2"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_core_workers_each_listen_on_the_port_and_serve_every_request() {
+    let up = Upstream::start("app").await;
+    let gw = spawn_with_env(&up, PER_CORE_2);
+    let port: u16 = gw.addr.rsplit(':').next().unwrap().parse().unwrap();
+    assert_eq!(
+        listeners_on(port),
+        2,
+        "one SO_REUSEPORT listener per worker"
+    );
+    let names = gw.thread_names();
+    for worker in ["wasmgate-w0", "wasmgate-w1"] {
+        assert!(
+            names.iter().any(|n| n == worker),
+            "{worker} runs: {names:?}"
+        );
+    }
+    assert_eq!(concurrent_gets(&gw, 64).await, 64, "every request answered");
+    assert_eq!(up.count(), 64, "the upstream saw every request");
+    // Keep-alive reuse on each worker's own upstream connections.
+    let client = Client::http1();
+    let url = format!("http://{}/again", gw.addr);
+    for _ in 0..20 {
+        let r = client.get(&url, "w.test", &[]).await;
+        assert_eq!((r.status.as_u16(), r.text()), (200, "app".to_owned()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_core_workers_serve_a_reloaded_config_and_stop_on_sigterm() {
+    let old = Upstream::start("old").await;
+    let new = Upstream::start("new").await;
+    let mut gw = spawn_with_env(&old, PER_CORE_2);
+    let url = format!("http://{}/r", gw.addr);
+    assert_eq!(Client::http1().get(&url, "w.test", &[]).await.text(), "old");
+    std::fs::write(&gw.config, config_for(&new)).unwrap();
+    // Every worker reads the one snapshot: once a fresh connection sees the new upstream, so
+    // do all the connections after it, whichever worker accepts them.
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while Client::http1().get(&url, "w.test", &[]).await.text() != "new" {
+        assert!(
+            std::time::Instant::now() < until,
+            "the reload was not applied"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let answers: Vec<String> = futures_util::future::join_all(
+        (0..32).map(|_| async { Client::http1().get(&url, "w.test", &[]).await.text() }),
+    )
+    .await;
+    assert!(answers.iter().all(|a| a == "new"), "{answers:?}");
+    // As an operator would stop it.
+    let status = Command::new("kill")
+        .args(["-TERM", &gw.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(exit) = gw.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the gateway did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
+}
+
+#[test]
+fn an_unknown_worker_model_is_refused_with_its_name() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
+        .args(["run", "/nonexistent.yml"])
+        .env("WASMGATE_WORKER_MODEL", "per-thread")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WASMGATE_WORKER_MODEL") && stderr.contains("per-thread"),
+        "{stderr}"
+    );
 }

@@ -20,6 +20,7 @@ use crate::plugins::{EngineSettings, PinnedFiles, PluginEngine, PluginRegistry};
 use crate::proxy::{ConnectionLimits, Entrypoint, Snapshot, TrustedSenders};
 use crate::router::path::{Encoded, PathPolicy};
 use build::build_snapshot_pending;
+pub use per_core::WorkerModel;
 use pins::MissingPin;
 use reload::{PinWait, Reloader};
 
@@ -35,6 +36,7 @@ pub mod check;
 mod config_rejection;
 mod json_position;
 pub mod outbound_grant;
+mod per_core;
 mod pins;
 pub mod plugin_tool;
 mod plugin_view;
@@ -137,6 +139,15 @@ fn prepare_with(
 /// ADDR` (tests and scripts read the bound port from it). On SIGTERM: stop accepting, let
 /// in-flight requests finish within each entrypoint's grace period, exit 0.
 pub async fn run(path: &Path) -> anyhow::Result<()> {
+    run_with(path, WorkerModel::Shared).await
+}
+
+/// [`run`], with the TCP entrypoints served as `workers` says (`per_core`).
+pub async fn run_with(path: &Path, workers: WorkerModel) -> anyhow::Result<()> {
+    if let WorkerModel::PerCore(n) = workers {
+        // Before any pool is built: the upstream pools keep idle connections per worker.
+        crate::upstream::worker::set_count(n);
+    }
     // Absolute, so file events (which carry absolute paths) match the config's files.
     let path = std::fs::canonicalize(path)
         .with_context(|| format!("cannot open config {}", path.display()))?;
@@ -215,7 +226,16 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
     );
     let reload_task = tokio::spawn(reloader.watch(updates, arrived).run(shutdown_rx.clone()));
     let mut tasks = Vec::new();
-    for (name, ep) in &entry_points {
+    if let WorkerModel::PerCore(n) = workers {
+        let shutdown_for =
+            |ep: &config::EntryPointConfig| delayed(shutdown_rx.clone(), ep.accept_grace);
+        tasks.extend(per_core::start(n, &entry_points, &snapshot, shutdown_for).await?);
+    }
+    let shared_entry_points = match workers {
+        WorkerModel::Shared => entry_points.iter().collect::<Vec<_>>(),
+        WorkerModel::PerCore(_) => Vec::new(),
+    };
+    for (name, ep) in shared_entry_points {
         let tproxy = ep.transparent.as_ref().is_some_and(|t| t.tproxy);
         let entrypoint = Entrypoint::bind(name, ep.address, ep.reuse_port, tproxy)
             .await

@@ -36,6 +36,9 @@ pub struct Entrypoint {
     /// `observability`: the signals of requests that no router with its own `observability`
     /// claims (every signal on by default).
     pub observability: crate::config::ObservabilityFlags,
+    /// The entrypoint's connection slots (`maxConnections`) when several listeners share them
+    /// (per-core workers, `app::per_core`); `None`: this listener has its own.
+    pub slots: Option<Arc<Semaphore>>,
 }
 
 impl Entrypoint {
@@ -67,12 +70,26 @@ impl Entrypoint {
         }
         socket.bind(addr)?;
         let listener = socket.listen(LISTEN_BACKLOG)?;
-        Ok(Entrypoint {
+        Ok(Entrypoint::on(name, listener))
+    }
+
+    /// An entrypoint on a listener bound elsewhere: a per-core worker takes its listener over
+    /// from the thread that bound it (`TcpListener::from_std`, which needs the worker's own
+    /// runtime: call it there). Runs once per worker and entrypoint at start-up.
+    pub fn on(name: &str, listener: TcpListener) -> Self {
+        Entrypoint {
             name: Arc::from(name),
             listener,
             transparent: None,
             observability: Default::default(),
-        })
+            slots: None,
+        }
+    }
+
+    /// Shares `slots` (`maxConnections`) with the entrypoint's other listeners.
+    pub fn with_slots(mut self, slots: Arc<Semaphore>) -> Self {
+        self.slots = Some(slots);
+        self
     }
 
     /// Makes this a `transparent` entrypoint (see [`crate::config::TransparentConfig`]).
@@ -118,7 +135,10 @@ impl Entrypoint {
             }
         };
         let max_connections = limits.max_connections.clamp(1, u32::MAX as usize);
-        let connections = Arc::new(Semaphore::new(max_connections));
+        let connections = self
+            .slots
+            .clone()
+            .unwrap_or_else(|| Arc::new(Semaphore::new(max_connections)));
         crate::admin::watch_connections(&self.name, &connections, max_connections);
         let timeouts = RequestTimeouts::from(&limits);
         // One for all the plain connections of this entrypoint (`ConnectionTask` makes its
@@ -192,7 +212,8 @@ impl Entrypoint {
             ?grace,
             "draining connections"
         );
-        // Every connection task holds one permit until its connection has ended.
+        // Every connection task holds one permit until its connection has ended (with shared
+        // slots: every listener's connections, so each worker waits for all of them).
         let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
         if tokio::time::timeout(grace, connections.acquire_many(all))
             .await

@@ -43,8 +43,9 @@ pub(super) struct IdleList {
     timeout: Option<Duration>,
     reaper_started: AtomicBool,
     /// Wakes a request waiting at `maxConnsPerHost` when a connection comes back (`None`: no
-    /// limit, so nobody waits and a return costs no notification).
-    returned: Option<Notify>,
+    /// limit, so nobody waits and a return costs no notification). Shared by the server's
+    /// per-worker lists, since the cap is the server's.
+    returned: Option<Arc<Notify>>,
 }
 
 /// A checked-out connection: its sender and what it returns to.
@@ -54,13 +55,14 @@ pub(super) struct Checkout {
 }
 
 impl IdleList {
-    pub fn new(max_idle: usize, timeout: Duration, limited: bool) -> Arc<Self> {
+    /// `returned`: the server's notification for requests waiting at `maxConnsPerHost`.
+    pub fn new(max_idle: usize, timeout: Duration, returned: Option<Arc<Notify>>) -> Arc<Self> {
         Arc::new(IdleList {
             conns: Mutex::new(Vec::new()),
             max_idle,
             timeout: Some(timeout).filter(|t| !t.is_zero()),
             reaper_started: AtomicBool::new(false),
-            returned: limited.then(Notify::new),
+            returned,
         })
     }
 
@@ -123,7 +125,7 @@ impl IdleList {
     /// Signalled when a connection comes back or an HTTP/2 connection comes up (`None`: no
     /// `maxConnsPerHost`, nobody waits).
     pub fn returned(&self) -> Option<&Notify> {
-        self.returned.as_ref()
+        self.returned.as_deref()
     }
 
     /// Closes expired connections every `timeout` until the list is dropped (it holds only a

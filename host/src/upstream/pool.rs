@@ -17,6 +17,12 @@
 //! nginx's `proxy_next_upstream error` do.
 //! `maxConnsPerHost`: a request that needs a new connection while the server is at its cap
 //! waits, up to the dial timeout, for a connection to come back idle or to close.
+//!
+//! With per-core workers (`app::per_core`) each worker has its own idle list and HTTP/2
+//! connection (`upstream::worker`): a connection is dialled, driven and reused by one worker's
+//! thread, so no request wakes another core. `maxIdleConnsPerHost` is split over the workers
+//! (rounded up); only a request waiting at `maxConnsPerHost` takes an idle connection of
+//! another worker, since the cap is the server's.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -30,6 +36,7 @@ use super::connect::{Dialer, Fresh, H2Sender, error_chain};
 use super::error::UpstreamError;
 use super::idle::{Checkout, IdleList};
 use super::replay::{copy_head, is_idempotent};
+use super::worker;
 
 /// Sending again after a pooled connection turned out closed: at most this many pooled tries
 /// before a new connection is dialled regardless (a pool full of dead connections).
@@ -40,11 +47,36 @@ pub struct ServerPool {
     scheme: Scheme,
     authority: Authority,
     dialer: Dialer,
-    idle: Arc<IdleList>,
-    /// The shared HTTP/2 connection, once one is up.
-    h2: Mutex<Option<H2Sender>>,
+    /// Per worker (one without per-core workers): its idle HTTP/1.1 connections and its
+    /// HTTP/2 connection, once one is up.
+    workers: Box<[WorkerConns]>,
     /// `maxConnsPerHost` (`None`: unlimited).
     limit: Option<Arc<Semaphore>>,
+}
+
+/// One worker's connections to the server.
+struct WorkerConns {
+    idle: Arc<IdleList>,
+    h2: Mutex<Option<H2Sender>>,
+}
+
+impl WorkerConns {
+    fn h2_slot(&self) -> MutexGuard<'_, Option<H2Sender>> {
+        self.h2.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A pooled connection of this worker, if one is up.
+    fn pooled(&self) -> Option<Conn> {
+        {
+            let mut h2 = self.h2_slot();
+            match h2.as_ref() {
+                Some(s) if !s.is_closed() => return Some(Conn::H2(s.clone())),
+                Some(_) => *h2 = None,
+                None => {}
+            }
+        }
+        self.idle.pop().map(Conn::H1)
+    }
 }
 
 /// A connection to send one request on.
@@ -62,36 +94,45 @@ impl ServerPool {
         idle_timeout: std::time::Duration,
         max_conns: Option<usize>,
     ) -> Self {
+        let count = worker::count();
+        let returned = max_conns.map(|_| Arc::new(tokio::sync::Notify::new()));
+        let per_worker = max_idle.div_ceil(count);
+        let workers = (0..count)
+            .map(|_| WorkerConns {
+                idle: IdleList::new(per_worker, idle_timeout, returned.clone()),
+                h2: Mutex::new(None),
+            })
+            .collect();
         ServerPool {
             scheme,
             authority,
             dialer,
-            idle: IdleList::new(max_idle, idle_timeout, max_conns.is_some()),
-            h2: Mutex::new(None),
+            workers,
             limit: max_conns.map(|n| Arc::new(Semaphore::new(n))),
         }
     }
 
-    /// Idle HTTP/1.1 connections held now.
+    /// Idle HTTP/1.1 connections held now (every worker's).
     pub fn idle_connections(&self) -> usize {
-        self.idle.len()
+        self.workers.iter().map(|w| w.idle.len()).sum()
     }
 
-    fn h2_slot(&self) -> MutexGuard<'_, Option<H2Sender>> {
-        self.h2.lock().unwrap_or_else(|p| p.into_inner())
+    /// The calling worker's connections.
+    fn mine(&self) -> &WorkerConns {
+        &self.workers[worker::current() % self.workers.len()]
     }
 
-    /// A pooled connection, if one is up.
+    /// A pooled connection of the calling worker, if one is up.
     fn pooled(&self) -> Option<Conn> {
-        {
-            let mut h2 = self.h2_slot();
-            match h2.as_ref() {
-                Some(s) if !s.is_closed() => return Some(Conn::H2(s.clone())),
-                Some(_) => *h2 = None,
-                None => {}
-            }
-        }
-        self.idle.pop().map(Conn::H1)
+        self.mine().pooled()
+    }
+
+    /// A pooled connection of any worker, the caller's first (waiting at the cap).
+    fn pooled_anywhere(&self) -> Option<Conn> {
+        let first = worker::current() % self.workers.len();
+        (0..self.workers.len())
+            .map(|i| &self.workers[(first + i) % self.workers.len()])
+            .find_map(WorkerConns::pooled)
     }
 
     /// A new connection (waiting at `maxConnsPerHost` for a permit or a returned connection).
@@ -104,17 +145,18 @@ impl ServerPool {
                 Err(pooled) => return Ok((pooled, true)),
             },
         };
-        let conn = match self.dialer.connect(permit, &self.idle).await? {
+        let mine = self.mine();
+        let conn = match self.dialer.connect(permit, &mine.idle).await? {
             Fresh::H1(sender, conn) => Conn::H1(Checkout { sender, conn }),
             Fresh::H2(sender) => {
                 {
-                    let mut slot = self.h2_slot();
+                    let mut slot = mine.h2_slot();
                     if slot.as_ref().is_none_or(|s| s.is_closed()) {
                         *slot = Some(sender.clone());
                     }
                 }
                 // Requests waiting at `maxConnsPerHost` can all share it.
-                if let Some(returned) = self.idle.returned() {
+                if let Some(returned) = mine.idle.returned() {
                     returned.notify_waiters();
                 }
                 Conn::H2(sender)
@@ -132,7 +174,7 @@ impl ServerPool {
         let waited = tokio::time::timeout(wait, async {
             loop {
                 // Registered before looking, so a return in between is not missed.
-                let returned = self.idle.returned().map(|n| n.notified());
+                let returned = self.mine().idle.returned().map(|n| n.notified());
                 let mut returned = std::pin::pin!(returned);
                 if let Some(n) = returned.as_mut().as_pin_mut() {
                     n.enable();
@@ -140,7 +182,7 @@ impl ServerPool {
                 if let Ok(permit) = limit.clone().try_acquire_owned() {
                     return Ok(permit);
                 }
-                if let Some(conn) = self.pooled() {
+                if let Some(conn) = self.pooled_anywhere() {
                     return Err(conn);
                 }
                 tokio::select! {

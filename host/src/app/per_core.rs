@@ -1,0 +1,190 @@
+//! Thread-per-core serving (`WASMGATE_WORKER_MODEL=per-core`): N worker threads, each with its
+//! own current-thread runtime and its own listening socket per TCP entrypoint (all bound to the
+//! same address with `SO_REUSEPORT`, so the kernel spreads new connections over them). A
+//! connection lives and dies on the worker that accepted it: its reads, writes, plugin calls
+//! and upstream requests run on that thread, with no work-stealing scheduler and no wake-up
+//! crossing to another core, as nginx's, HAProxy's and Pingora's workers do. What the workers
+//! share is what a reload swaps (the snapshot), the connection slots of each entrypoint
+//! (`maxConnections` stays a per-entrypoint limit) and the process-wide services (plugin
+//! engine, access-log writer, metrics). The control tasks (reloads, providers, health checks,
+//! UDP entrypoints, shutdown) stay on the runtime that called [`start`].
+//!
+//! When it runs: once at start-up; then each worker until shutdown. Costs one thread per worker
+//! and one socket per worker and entrypoint.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::EntryPointConfig;
+use crate::proxy::{ConnectionLimits, Entrypoint, SharedSnapshot, TrustedSenders};
+use crate::router::path::{Encoded, PathPolicy};
+
+/// How entrypoint connections are spread over threads (`WASMGATE_WORKER_MODEL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerModel {
+    /// One tokio runtime (current-thread for one worker, work-stealing for more) serves every
+    /// connection: the default.
+    Shared,
+    /// This many worker threads, each with its own runtime and listeners.
+    PerCore(usize),
+}
+
+impl WorkerModel {
+    /// Reads `WASMGATE_WORKER_MODEL` (`shared`, the default, or `per-core`); with `per-core`,
+    /// `workers` threads (`WASMGATE_WORKER_THREADS`, else one per core). Runs once at start.
+    pub fn from_env(workers: Option<usize>) -> Result<WorkerModel, String> {
+        match std::env::var("WASMGATE_WORKER_MODEL")
+            .ok()
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("") | Some("shared") => Ok(WorkerModel::Shared),
+            Some("per-core") => Ok(WorkerModel::PerCore(workers.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            }))),
+            Some(other) => Err(format!(
+                "WASMGATE_WORKER_MODEL: {other:?} is neither \"shared\" nor \"per-core\""
+            )),
+        }
+    }
+}
+
+/// One TCP entrypoint as every worker serves it.
+struct Plan {
+    name: String,
+    config: EntryPointConfig,
+    /// One listener per worker, bound and deregistered on the control runtime.
+    listeners: Vec<std::net::TcpListener>,
+    slots: Arc<Semaphore>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Binds every TCP entrypoint once per worker (the first socket picks the port when the config
+/// says `:0`; the others bind the port it got), prints and logs each address once, and starts
+/// the workers. `shutdown_for` gives an entrypoint's shutdown signal (its
+/// `requestAcceptGraceTimeout` applied). The returned handles end once every worker has stopped
+/// accepting and drained its connections.
+pub async fn start(
+    workers: usize,
+    entry_points: &BTreeMap<String, EntryPointConfig>,
+    snapshot: &SharedSnapshot,
+    shutdown_for: impl Fn(&EntryPointConfig) -> watch::Receiver<bool>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let workers = workers.max(1);
+    let mut plans = Vec::new();
+    for (name, ep) in entry_points {
+        let tproxy = ep.transparent.as_ref().is_some_and(|t| t.tproxy);
+        let mut listeners = Vec::with_capacity(workers);
+        let mut address = ep.address;
+        for _ in 0..workers {
+            let bound = Entrypoint::bind(name, address, true, tproxy)
+                .await
+                .with_context(|| format!("entrypoint {name}: cannot listen on {address}"))?;
+            address = bound.local_addr()?;
+            listeners.push(bound.listener.into_std()?);
+        }
+        println!("entrypoint {name} listening on {address}");
+        tracing::info!(entrypoint = name.as_str(), local = %address, workers, "listening (per-core workers)");
+        let max = ConnectionLimits::from(&ep.limits)
+            .max_connections
+            .clamp(1, u32::MAX as usize);
+        plans.push(Plan {
+            name: name.clone(),
+            config: ep.clone(),
+            listeners,
+            slots: Arc::new(Semaphore::new(max)),
+            shutdown: shutdown_for(ep),
+        });
+    }
+    let mut handles = Vec::with_capacity(workers);
+    for worker in (0..workers).rev() {
+        let mine: Vec<WorkerPlan> = plans
+            .iter_mut()
+            .filter_map(|plan| {
+                Some(WorkerPlan {
+                    name: plan.name.clone(),
+                    config: plan.config.clone(),
+                    listener: plan.listeners.pop()?,
+                    slots: plan.slots.clone(),
+                    shutdown: plan.shutdown.clone(),
+                })
+            })
+            .collect();
+        let snapshot = snapshot.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("wasmgate-w{worker}"))
+            .spawn(move || run_worker(worker, mine, snapshot))
+            .context("cannot start a worker thread")?;
+        handles.push(tokio::task::spawn_blocking(move || {
+            if thread.join().is_err() {
+                tracing::error!(worker, "worker thread panicked");
+            }
+        }));
+    }
+    Ok(handles)
+}
+
+/// One worker's share of an entrypoint.
+struct WorkerPlan {
+    name: String,
+    config: EntryPointConfig,
+    listener: std::net::TcpListener,
+    slots: Arc<Semaphore>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// A worker thread's life: its runtime, its listeners, until each entrypoint has drained.
+fn run_worker(worker: usize, plans: Vec<WorkerPlan>, snapshot: SharedSnapshot) {
+    crate::upstream::worker::set_current(worker);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!(worker, "cannot start the worker's runtime: {e}");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let mut tasks = Vec::with_capacity(plans.len());
+        for plan in plans {
+            let listener = match tokio::net::TcpListener::from_std(plan.listener) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!(
+                        worker,
+                        entrypoint = plan.name.as_str(),
+                        "cannot take the listener over: {e}"
+                    );
+                    continue;
+                }
+            };
+            let ep = &plan.config;
+            let entrypoint = Entrypoint::on(&plan.name, listener)
+                .with_transparent(ep.transparent.clone())
+                .with_observability(ep.observability)
+                .with_slots(plan.slots);
+            tasks.push(tokio::spawn(entrypoint.serve(
+                snapshot.clone(),
+                plan.shutdown,
+                ep.grace_timeout,
+                ConnectionLimits::from(&ep.limits),
+                TrustedSenders {
+                    forwarded: ep.forwarded.clone(),
+                    proxy_protocol: ep.proxy_protocol.clone(),
+                },
+                PathPolicy {
+                    allowed: Encoded::from(&ep.encoded_characters),
+                    merge_slashes: true,
+                },
+            )));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    });
+}
