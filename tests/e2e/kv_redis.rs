@@ -85,7 +85,10 @@ async fn two_gateways_sharing_one_redis_see_one_counter_from_every_hook() {
     }
     // Compare-and-swap then get (two `kv` calls, so two replays): one claim for both.
     assert_eq!(ok_text(&client, &a.url("/claim/first")).await, "won");
-    assert_eq!(ok_text(&client, &b.url("/claim/second")).await, "lost:first");
+    assert_eq!(
+        ok_text(&client, &b.url("/claim/second")).await,
+        "lost:first"
+    );
     // `on-response` (a replayed response hook): the header comes from one shared counter.
     for n in 1..=4 {
         let gw = if n % 2 == 0 { &b } else { &a };
@@ -143,7 +146,10 @@ async fn compare_and_swap_in_redis_has_one_winner_across_gateways() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_counter_created_with_a_ttl_expires_in_redis() {
     let redis = Store::redis().await;
-    let yaml = config("http://127.0.0.1:9", &middleware(&redis.endpoint(), 300, ""));
+    let yaml = config(
+        "http://127.0.0.1:9",
+        &middleware(&redis.endpoint(), 300, ""),
+    );
     let gw = Gateway::start(&yaml, &plugins());
     let client = Client::http1();
     let url = gw.url("/window");
@@ -172,7 +178,11 @@ async fn redis_down_answers_the_plugin_a_backend_error_and_redis_back_resumes() 
     assert!(text.starts_with("kv: redis"), "{text}");
     for _ in 0..3 {
         let (status, text) = answer(&client, &hit).await;
-        assert_eq!((status, text.starts_with("kv: redis")), (500, true), "{text}");
+        assert_eq!(
+            (status, text.starts_with("kv: redis")),
+            (500, true),
+            "{text}"
+        );
     }
     // A response hook gets the same error and the response still goes out.
     let reply = client.get(&gw.url("/pass"), "", &[]).await;
@@ -223,7 +233,10 @@ fn kv_redis_options_are_checked_at_their_line() {
         &middleware("127.0.0.1:6379", 0, "").replace("capabilities: [kv]", "isolation: pooled"),
     );
     let (ok, _, stderr) = check_config(&yaml, &plugins());
-    assert!(!ok && stderr.contains("without capabilities: [kv]"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("without capabilities: [kv]"),
+        "{stderr}"
+    );
     let fine = middleware(
         "127.0.0.1:6379",
         0,

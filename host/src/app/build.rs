@@ -180,7 +180,8 @@ pub(crate) fn build_snapshot_pending(
                 } else {
                     format!("{name}@file")
                 };
-                let Some(tls) = redis_tls(config, &[&key[..], &["redis"]].concat(), redis, &mut errors)
+                let Some(tls) =
+                    redis_tls(config, &[&key[..], &["redis"]].concat(), redis, &mut errors)
                 else {
                     continue;
                 };
@@ -269,6 +270,20 @@ pub(crate) fn build_snapshot_pending(
                 let Some(tls) = redis_tls(config, &at, redis, &mut errors) else {
                     continue;
                 };
+                if budget.counters.is_some() && budget.redis_counters.is_none() {
+                    // Its hooks are replayed ("record and re-answer"), and an in-process
+                    // `take` cannot be undone: each replay would take again.
+                    errors.push(config.error_at(
+                        &at,
+                        format!(
+                            "middleware {name:?}: plugin {:?} imports counters, kept in process, \
+                             which cannot be used with kv in Redis (a hook may be called again \
+                             once Redis answered, and its takes would be taken twice)",
+                            mw.plugin
+                        ),
+                    ));
+                    continue;
+                }
                 match crate::plugins::redis_kv::RedisKv::new(name, redis, tls) {
                     Ok(redis) => budget.redis_kv = Some(redis),
                     Err(e) => {

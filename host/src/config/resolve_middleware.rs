@@ -292,8 +292,8 @@ pub(crate) fn resolve_middleware(
                 .as_ref()
                 .is_some_and(|c| c.contains(&Capability::Kv));
             let at = [&entry_path[..], &["kv"]].concat();
-            kv_redis = take_kv_redis(reporter, file, &at, &mut kv, granted, resolve_client_tls)
-                .ok()?;
+            kv_redis =
+                take_kv_redis(reporter, file, &at, &mut kv, granted, resolve_client_tls).ok()?;
         }
         (
             choice.name,

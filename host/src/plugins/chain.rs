@@ -21,10 +21,10 @@ use super::completion::PendingCompletion;
 use super::error::PluginError;
 pub(super) use super::failure_log::log_failure;
 use super::heads::{RequestHead, ResponseHead};
+use super::kv_journal::KvJournal;
 use super::middleware::{HookDecision, InstanceSlot, PluginMiddleware};
 use super::outbound::Subrequest;
 use super::outbound_send::SubrequestResult;
-use super::kv_journal::KvJournal;
 use super::redis_kv::{KvAnswered, KvCall};
 use super::remote_take::TakeBatch;
 use super::reply::ValidReply;
@@ -564,11 +564,9 @@ impl Chain {
         );
         (req, resp) = (r, s);
         let mut journal = req.kv_journal.take();
-        if let (Some(j), Some(redis), Some(undo)) = (
-            journal.as_deref_mut(),
-            &mw.budget().redis_kv,
-            undo,
-        ) && let Some(op) = j.end_call()
+        if let (Some(j), Some(redis), Some(undo)) =
+            (journal.as_deref_mut(), &mw.budget().redis_kv, undo)
+            && let Some(op) = j.end_call()
         {
             // Acted on a provisional `kv` answer: park until Redis answers, then call again.
             if let Some(c) = mw.counters() {

@@ -22,8 +22,8 @@ use std::time::Instant;
 use super::bindings::completion::{Ending, Outcome};
 use super::counters::InFlightLease;
 use super::heads::RequestHead;
-use super::middleware::PluginMiddleware;
 use super::kv::KvError;
+use super::middleware::PluginMiddleware;
 use super::redis_kv::KvCall;
 
 /// A request's `on-complete` calls, waiting for the end of the exchange.

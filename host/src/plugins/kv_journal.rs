@@ -211,7 +211,11 @@ mod tests {
             matches!(&over, Err(KvError::Backend(reason)) if reason.contains("more than")),
             "{over:?}"
         );
-        assert_eq!(j.end_call(), None, "nothing more is sent: the result stands");
+        assert_eq!(
+            j.end_call(),
+            None,
+            "nothing more is sent: the result stands"
+        );
     }
 
     #[test]

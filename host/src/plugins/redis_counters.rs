@@ -62,8 +62,8 @@ return {wait, tostring(tokens), taken}
 /// [`SCRIPT_TEXT`], loaded once per Redis.
 static SCRIPT: LuaScript = LuaScript::new(SCRIPT_TEXT);
 
-pub use super::redis_pool::{RedisSettings, RedisTls, client};
 use super::redis_pool::{LuaScript, RedisPool};
+pub use super::redis_pool::{RedisSettings, RedisTls, client};
 
 /// Why a take got no answer from Redis.
 pub type RedisTakeError = super::redis_pool::RedisFailure;
