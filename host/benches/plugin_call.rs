@@ -165,7 +165,11 @@ fn one(chain: &Chain, head: RequestHead) -> (Duration, Result<Expect, String>) {
         completion.finish(Some(status), 1024, Ending::Complete);
         if let Some(before) = before {
             runtime().block_on(async {
-                while tokio::runtime::Handle::current().metrics().num_alive_tasks() > before {
+                while tokio::runtime::Handle::current()
+                    .metrics()
+                    .num_alive_tasks()
+                    > before
+                {
                     tokio::task::yield_now().await;
                 }
             });
