@@ -138,14 +138,42 @@ fn one(chain: &Chain, head: RequestHead) -> (Duration, Result<Expect, String>) {
         chain.note_entered(&state, completion);
         completion.keep_request(&mut head);
     }
-    let (mut req, _resp, response) = chain.on_response(head, resp, &mut state);
+    let (mut req, mut resp, mut response) = chain.on_response(head, resp, &mut state);
+    // A response hook with `kv` in Redis: the operation awaited, the hook called again.
+    while let ResponseOutcome::Kv(call) = response {
+        let answered = runtime().block_on(call.run());
+        (req, resp, response) = chain.resume_response_kv(
+            req,
+            resp,
+            &mut state,
+            wasmgate::plugins::BodyStart::UNKNOWN,
+            answered,
+        );
+    }
+    drop(resp);
     if let Some(mut completion) = completion {
         completion.keep_response(&mut req);
         let status = match &response {
             ResponseOutcome::Replace(reply) => reply.status.as_u16(),
             _ => 200,
         };
+        // Inside the bench's runtime (the Redis rows) `finish` spawns its task there: run it
+        // to its end here (its `kv` operations in Redis awaited), so the sample includes it.
+        let before = tokio::runtime::Handle::try_current()
+            .map(|h| h.metrics().num_alive_tasks())
+            .ok();
         completion.finish(Some(status), 1024, Ending::Complete);
+        if let Some(before) = before {
+            runtime().block_on(async {
+                while tokio::runtime::Handle::current()
+                    .metrics()
+                    .num_alive_tasks()
+                    > before
+                {
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
     }
     drop(state);
     let elapsed = started.elapsed();
@@ -157,7 +185,9 @@ fn one(chain: &Chain, head: RequestHead) -> (Duration, Result<Expect, String>) {
         }
         (RequestOutcome::Forward, ResponseOutcome::Forward) => Ok(Expect::Forward),
         (RequestOutcome::Subrequest(_) | RequestOutcome::Takes(_), _)
-        | (_, ResponseOutcome::Subrequest(_)) => Err("an unanswered subrequest".to_string()),
+        | (_, ResponseOutcome::Subrequest(_) | ResponseOutcome::Kv(_)) => {
+            Err("an unanswered subrequest".to_string())
+        }
     };
     (elapsed, result)
 }
@@ -238,6 +268,10 @@ fn middleware(
         )
         .expect("the grant");
         budget.outbound = Some(grant);
+    }
+    if let Some(redis) = &mw.runtime.kv_redis {
+        budget.redis_kv =
+            Some(wasmgate::plugins::redis_kv::RedisKv::new(name, redis, None).expect("redis"));
     }
     if let Some(redis) = &mw.runtime.counters_redis {
         budget.redis_counters = Some(

@@ -30,6 +30,7 @@ mod http_wasm;
 mod https_upstreams;
 mod isolation_modes;
 mod kv_plugin;
+mod kv_redis;
 mod languages;
 mod load_balancing;
 mod mesh;

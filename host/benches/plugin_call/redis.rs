@@ -4,6 +4,11 @@
 //! to Redis is awaited (on a current-thread runtime, as the request's task would), the result
 //! stands (`rate-limit/redis`) or, refused, the hook is called again with Redis' answer
 //! (`rate-limit:refused/redis`, the replay). Compare with `rate-limit/pooled` (in process).
+//! `circuit-breaker/redis-kv`: the bundled circuit-breaker with its `kv` in Redis (`kv.redis`,
+//! "record and re-answer"): `on-request` reads the breaker's state (one `get`, so one round trip
+//! and one replay) and `on-complete` counts the request (its `kv` operations awaited on the
+//! same runtime, each a round trip and a replay), all in the sample. Compare with
+//! `circuit-breaker/pooled`.
 //! Without `redis-server` on the PATH the rows say so and are skipped.
 
 use std::process::{Child, Command, Stdio};
@@ -54,7 +59,7 @@ impl Drop for RedisServer {
     }
 }
 
-const ROWS: [Row; 2] = [
+const ROWS: [Row; 3] = [
     Row {
         label: "rate-limit/redis",
         middlewares: &["rate-limit-redis"],
@@ -67,6 +72,13 @@ const ROWS: [Row; 2] = [
         middlewares: &["rate-limit-redis-refused"],
         req: Req::Plain,
         expect: Expect::Respond(429),
+        per_request: false,
+    },
+    Row {
+        label: "circuit-breaker/redis-kv",
+        middlewares: &["circuit-breaker-redis"],
+        req: Req::Plain,
+        expect: Expect::Forward,
         per_request: false,
     },
 ];
@@ -98,6 +110,12 @@ http:
         period: 1h
         burst: 1
         redis: {{ endpoints: ["127.0.0.1:{port}"] }}
+    circuit-breaker-redis:
+      plugin:
+        name: circuit-breaker
+        capabilities: [kv]
+        config: {{ expression: "NetworkErrorRatio() > 0.5" }}
+        kv: {{ redis: {{ endpoints: ["127.0.0.1:{port}"] }} }}
 "#,
         port = redis.port
     );

@@ -38,6 +38,7 @@ pub fn budget_from_config(c: &PluginRuntimeConfig) -> MiddlewareBudget {
         compression: false,
         grpc_web: false,
         kv: None,
+        redis_kv: None,
         redis_counters: None,
         take_max_wait_ns: 0,
     }
@@ -179,14 +180,10 @@ pub(crate) fn build_snapshot_pending(
                 } else {
                     format!("{name}@file")
                 };
-                let tls = match redis.tls.as_ref().map(crate::providers::redis_tls) {
-                    None => None,
-                    Some(Ok(tls)) => Some(tls),
-                    Some(Err(e)) => {
-                        let at = [&key[..], &["redis", "tls"]].concat();
-                        errors.push(config.error_at(&at, e.to_string()));
-                        continue;
-                    }
+                let Some(tls) =
+                    redis_tls(config, &[&key[..], &["redis"]].concat(), redis, &mut errors)
+                else {
+                    continue;
                 };
                 match crate::plugins::redis_counters::RedisCounters::new(&traefik_name, redis, tls)
                 {
@@ -267,6 +264,34 @@ pub(crate) fn build_snapshot_pending(
                 continue;
             }
             budget.kv = Some(crate::plugins::kv::kv_scope_for(name));
+            if let Some(redis) = &mw.runtime.kv_redis {
+                // Keys `kv:<middleware>:<key>` (`redis_kv`).
+                let at = [&key[..], &["kv", "redis"]].concat();
+                let Some(tls) = redis_tls(config, &at, redis, &mut errors) else {
+                    continue;
+                };
+                if budget.counters.is_some() && budget.redis_counters.is_none() {
+                    // Its hooks are replayed ("record and re-answer"), and an in-process
+                    // `take` cannot be undone: each replay would take again.
+                    errors.push(config.error_at(
+                        &at,
+                        format!(
+                            "middleware {name:?}: plugin {:?} imports counters, kept in process, \
+                             which cannot be used with kv in Redis (a hook may be called again \
+                             once Redis answered, and its takes would be taken twice)",
+                            mw.plugin
+                        ),
+                    ));
+                    continue;
+                }
+                match crate::plugins::redis_kv::RedisKv::new(name, redis, tls) {
+                    Ok(redis) => budget.redis_kv = Some(redis),
+                    Err(e) => {
+                        errors.push(config.error_at(&at, e));
+                        continue;
+                    }
+                }
+            }
         }
         match PluginMiddleware::configure(
             registry.engine().clone(),
@@ -494,4 +519,23 @@ pub(crate) fn build_snapshot_pending(
             super::plugin_view::plugin_documents(config, registry),
         ))),
     })
+}
+
+/// The TLS of a middleware's Redis (`at`: its `redis` key), its files read: `Some(None)` for a
+/// plain connection; `None` after pushing the error to `errors`.
+fn redis_tls(
+    config: &crate::config::LoadedConfig,
+    at: &[&str],
+    redis: &crate::config::CountersRedisConfig,
+    errors: &mut Vec<crate::config::ConfigError>,
+) -> Option<Option<crate::plugins::redis_counters::RedisTls>> {
+    match redis.tls.as_ref().map(crate::providers::redis_tls) {
+        None => Some(None),
+        Some(Ok(tls)) => Some(Some(tls)),
+        Some(Err(e)) => {
+            let at = [at, &["tls"]].concat();
+            errors.push(config.error_at(&at, e.to_string()));
+            None
+        }
+    }
 }

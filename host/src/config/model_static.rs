@@ -311,6 +311,9 @@ pub struct PluginRuntimeConfig {
     /// Traefik's `rateLimit.redis`: the middleware's token buckets live in this Redis instead
     /// of in process. Default none.
     pub counters_redis: Option<super::rate_limit_redis::CountersRedisConfig>,
+    /// `plugin.kv.redis`: the middleware's `kv` keys live in this Redis instead of in process
+    /// (`denyOnError` refused: a failure is the plugin's `backend` error). Default none.
+    pub kv_redis: Option<super::rate_limit_redis::CountersRedisConfig>,
     /// The longest an in-process `counters.take` may make a request wait for its tokens
     /// instead of refusing it (Traefik's `rateLimit` delays up to 1/(2·rate), at most 500 ms;
     /// set for its bundled plugin only). Default zero: a short bucket refuses at once.
@@ -381,6 +384,7 @@ impl Default for PluginRuntimeConfig {
             compression: false,
             kv: false,
             counters_redis: None,
+            kv_redis: None,
             counters_max_wait: Duration::ZERO,
         }
     }

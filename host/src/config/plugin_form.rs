@@ -31,6 +31,8 @@ pub(crate) struct PluginChoice {
     pub(crate) sha256: Option<String>,
     pub(crate) config: Option<Value>,
     pub(crate) runtime: RawRuntime,
+    /// wasmgate's form only: `kv` (where the `kv` grant's keys live), unchecked.
+    pub(crate) kv: Option<Value>,
 }
 
 /// Whether `text` is a SHA-256 in hex (64 digits, either case).
@@ -80,6 +82,7 @@ pub(crate) fn read_plugin(
             sha256,
             config: raw.config,
             runtime,
+            kv: raw.kv,
         });
     }
     let [plugin] = entries else {
@@ -121,5 +124,6 @@ pub(crate) fn read_plugin(
         sha256: None,
         config: Some(config),
         runtime: RawRuntime::default(),
+        kv: None,
     })
 }

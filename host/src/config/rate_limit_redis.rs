@@ -141,6 +141,53 @@ pub(crate) fn take_redis(
     if ok { Ok(Some(out)) } else { Err(()) }
 }
 
+/// Checks a `plugin:` middleware's `kv` (at `at` in `file`): `{redis: {...}}` with the keys of
+/// `rateLimit.redis` except `denyOnError` (a failed Redis call answers the plugin
+/// `kv-error::backend`, and the plugin decides), only with `capabilities: [kv]`. `Ok(None)`:
+/// the keys stay in process. `Err(())`: reported.
+pub(crate) fn take_kv_redis(
+    reporter: &mut Reporter<'_>,
+    file: usize,
+    at: &[&str],
+    kv: &mut Value,
+    granted: bool,
+    read_tls: TlsReader,
+) -> Result<Option<CountersRedisConfig>, ()> {
+    if !granted {
+        reporter.at(file, at, "has no effect without capabilities: [kv]");
+        return Err(());
+    }
+    let Some(options) = kv.as_object() else {
+        reporter.at(file, at, "must be a map: kv: {redis: {endpoints: [...]}}");
+        return Err(());
+    };
+    let deny = options
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(REDIS_KEY))
+        .and_then(|(k, v)| {
+            let redis = v.as_object()?;
+            let deny = redis
+                .keys()
+                .find(|d| d.eq_ignore_ascii_case("denyOnError"))?;
+            Some((k.clone(), deny.clone()))
+        });
+    if let Some((redis, deny)) = deny {
+        let path = [at, &[redis.as_str(), deny.as_str()]].concat();
+        let reason = "not for kv: a failed Redis call answers the plugin kv-error backend(reason), \
+                      and the plugin decides";
+        reporter.at(file, &path, reason);
+        return Err(());
+    }
+    let redis = take_redis(reporter, file, at, kv, read_tls)?;
+    let mut ok = true;
+    for key in kv.as_object().into_iter().flat_map(|o| o.keys()) {
+        let path = [at, &[key.as_str()]].concat();
+        reporter.at(file, &path, "unknown option (known: redis)");
+        ok = false;
+    }
+    if ok { Ok(redis) } else { Err(()) }
+}
+
 /// A list of `host:port`, or Traefik's comma-separated scalar form.
 fn endpoints(value: &Value) -> Result<Vec<String>, String> {
     let list: Vec<String> = match value {

@@ -359,6 +359,9 @@ pub(crate) struct RawPluginMiddleware {
     pub(crate) outbound_http: Option<RawOutboundHttp>,
     /// The bodies the `body` grant covers.
     pub(crate) body: Option<RawBody>,
+    /// Where the `kv` grant's keys live (`{redis: {...}}`), checked by
+    /// `rate_limit_redis::take_kv_redis`.
+    pub(crate) kv: Option<serde_json::Value>,
 }
 
 impl RawPluginMiddleware {

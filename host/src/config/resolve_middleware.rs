@@ -10,7 +10,7 @@ use super::model_dynamic::MiddlewareConfig;
 use super::model_static::{BodyConfig, BodyLimitConfig, EncodedCharacters, OverLimit};
 use super::plugin_form::read_plugin;
 use super::plugin_runtime::{RuntimeBase, apply_runtime};
-use super::rate_limit_redis::take_redis;
+use super::rate_limit_redis::{take_kv_redis, take_redis};
 use super::raw::{Capability, RawEncodedCharacters, RawOutboundHttp};
 use super::resolve_chain::{CHAIN_KEY, resolve_chain};
 use super::resolve_static::entries_of;
@@ -282,8 +282,19 @@ pub(crate) fn resolve_middleware(
         });
     }
     let mut retry_expression = None;
+    let mut kv_redis = None;
     let (plugin, sha256, config, raw_runtime, redis) = if type_key == PLUGIN_KEY {
-        let choice = read_plugin(reporter, file, &entry_path, entry)?;
+        let mut choice = read_plugin(reporter, file, &entry_path, entry)?;
+        if let Some(mut kv) = choice.kv.take() {
+            let granted = choice
+                .runtime
+                .capabilities
+                .as_ref()
+                .is_some_and(|c| c.contains(&Capability::Kv));
+            let at = [&entry_path[..], &["kv"]].concat();
+            kv_redis =
+                take_kv_redis(reporter, file, &at, &mut kv, granted, resolve_client_tls).ok()?;
+        }
         (
             choice.name,
             choice.sha256,
@@ -377,6 +388,7 @@ pub(crate) fn resolve_middleware(
         base.epoch_tick,
     );
     runtime.counters_redis = redis;
+    runtime.kv_redis = kv_redis;
     if let Some(body) = forward_auth_body {
         runtime.body = Some(body);
     }

@@ -52,6 +52,8 @@ pub struct MiddlewareBudget {
     /// The middleware's store when its config grants `kv` (else `None`, and a component
     /// importing `kv` is refused at load).
     pub kv: Option<Arc<super::kv::KvScope>>,
+    /// Where `kv` lives when the config names a Redis (`plugin.kv.redis`); else in `kv`.
+    pub redis_kv: Option<Arc<super::redis_kv::RedisKv>>,
 }
 
 /// Room a component gets above its initial linear memory when `memoryLimit` is left at its
@@ -59,6 +61,12 @@ pub struct MiddlewareBudget {
 pub const MEMORY_HEADROOM: u64 = 8 << 20;
 
 impl MiddlewareBudget {
+    /// Whether a request hook may be parked and called again ("take, then replay" for Redis
+    /// buckets, "record and re-answer" for Redis `kv`).
+    pub fn replayable(&self) -> bool {
+        self.redis_counters.is_some() || self.redis_kv.is_some()
+    }
+
     /// Whether the memory cap is the default one, which `fit_memory_to` may raise.
     pub fn memory_limit_is_default(&self) -> bool {
         self.memory_limit == DEFAULT_MEMORY_LIMIT
@@ -101,6 +109,7 @@ impl Default for MiddlewareBudget {
             compression: false,
             grpc_web: false,
             kv: None,
+            redis_kv: None,
         }
     }
 }

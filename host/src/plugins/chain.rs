@@ -21,12 +21,14 @@ use super::completion::PendingCompletion;
 use super::error::PluginError;
 pub(super) use super::failure_log::log_failure;
 use super::heads::{RequestHead, ResponseHead};
+use super::kv_journal::KvJournal;
 use super::middleware::{HookDecision, InstanceSlot, PluginMiddleware};
 use super::outbound::Subrequest;
 use super::outbound_send::SubrequestResult;
+use super::redis_kv::{KvAnswered, KvCall};
 use super::remote_take::TakeBatch;
 use super::reply::ValidReply;
-use super::undo::{HookStart, RequestSnapshot, TakeWaiting};
+use super::undo::{HookStart, RequestSnapshot, ResponseStart, TakeWaiting};
 use crate::admin::plugin_metrics::Hook;
 use crate::admin::trace::{MiddlewareLabels, TraceParent};
 
@@ -119,6 +121,10 @@ pub enum ResponseOutcome {
     /// A response hook recorded a subrequest and continued: send it, then hand the answer to
     /// [`Chain::resume_response`].
     Subrequest(Box<Subrequest>),
+    /// A response hook of a middleware whose `kv` lives in Redis left an operation pending
+    /// (`kv_journal`): send it, then hand the answer to [`Chain::resume_response_kv`], which
+    /// calls the hook again.
+    Kv(Box<KvCall>),
 }
 
 /// Where the request hooks go after one middleware's hook.
@@ -306,10 +312,14 @@ impl Chain {
             if let Some(t) = &mut state.trace {
                 t.enter(i);
             }
-            let replayable = mw.budget().redis_counters.is_some();
+            let replayable = mw.budget().replayable();
             let snapshot =
                 (mw.budget().fail_open || replayable).then(|| RequestSnapshot::of(&head));
             let before = replayable.then(|| HookStart::of(&head, i));
+            if mw.budget().redis_kv.is_some() {
+                // A fresh journal for this hook's `kv` calls (`kv_journal`).
+                head.kv_journal = Some(Box::default());
+            }
             let (h, result) = mw.on_request(
                 head,
                 state.slot(i, mw.budget().isolation == Isolation::PerRequest),
@@ -446,6 +456,7 @@ impl Chain {
             index: i,
             snapshot,
             mut replacement,
+            ..
         } = waiting;
         let mw = &self.middlewares[i];
         req.current = i;
@@ -490,38 +501,12 @@ impl Chain {
             if !mw.capabilities().response_hook {
                 continue;
             }
-            req.current = i;
-            let snapshot = mw
-                .budget()
-                .fail_open
-                .then(|| (resp.parts.status, resp.parts.headers.clone()));
-            let body = match &replacement {
-                Some(reply) => BodyStart {
-                    bytes: &reply.body,
-                    complete: true,
-                },
-                None => body,
-            };
-            let (r, s, result) = mw.on_response(
-                req,
-                resp,
-                state.slot(i, mw.budget().isolation == Isolation::PerRequest),
-                body,
-            );
-            (req, resp) = (r, s);
-            if let (Err(err), Some(t)) = (&result, &state.trace) {
-                t.failed(i, err);
-            }
-            let step = self.after_response_hook(
-                i,
-                &mut req,
-                &mut resp,
-                result,
-                snapshot,
-                &mut replacement,
-                "on-response",
-            );
-            if let Some(stop) = step.stop_at(i, state, &mut replacement) {
+            // A fresh journal for this hook's `kv` calls when they go to Redis (`kv_journal`).
+            let journal = mw.budget().redis_kv.is_some().then(Box::default);
+            let stop;
+            (req, resp, stop) =
+                self.response_hook(i, req, resp, state, body, &mut replacement, journal);
+            if let Some(stop) = stop {
                 return (req, resp, stop);
             }
         }
@@ -538,6 +523,114 @@ impl Chain {
             None => ResponseOutcome::Forward,
         };
         (req, resp, outcome)
+    }
+
+    /// Calls the response hook of middleware `i` (lending `journal`, for a Redis `kv`) and
+    /// settles it; `Some` when the response hooks stop there.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the response loop's state, passed by reference instead of a one-use struct"
+    )]
+    fn response_hook(
+        &self,
+        i: usize,
+        mut req: RequestHead,
+        mut resp: ResponseHead,
+        state: &mut ChainState,
+        body: BodyStart<'_>,
+        replacement: &mut Option<ValidReply>,
+        journal: Option<Box<KvJournal>>,
+    ) -> (RequestHead, ResponseHead, Option<ResponseOutcome>) {
+        let mw = &self.middlewares[i];
+        req.current = i;
+        let snapshot = mw
+            .budget()
+            .fail_open
+            .then(|| (resp.parts.status, resp.parts.headers.clone()));
+        let undo = journal.is_some().then(|| ResponseStart::of(&req, &resp, i));
+        req.kv_journal = journal;
+        let body = match replacement {
+            Some(reply) => BodyStart {
+                bytes: &reply.body,
+                complete: true,
+            },
+            None => body,
+        };
+        let (r, s, result) = mw.on_response(
+            req,
+            resp,
+            state.slot(i, mw.budget().isolation == Isolation::PerRequest),
+            body,
+        );
+        (req, resp) = (r, s);
+        let mut journal = req.kv_journal.take();
+        if let (Some(j), Some(redis), Some(undo)) =
+            (journal.as_deref_mut(), &mw.budget().redis_kv, undo)
+            && let Some(op) = j.end_call()
+        {
+            // Acted on a provisional `kv` answer: park until Redis answers, then call again.
+            if let Some(c) = mw.counters() {
+                c.called(Hook::Response);
+            }
+            state.response_waiting = Some(ResponseWaiting {
+                index: i,
+                snapshot,
+                replacement: replacement.take(),
+                kv: Some(Box::new((undo, journal.take().unwrap_or_default()))),
+            });
+            let call = KvCall {
+                redis: redis.clone(),
+                op,
+            };
+            return (req, resp, Some(ResponseOutcome::Kv(Box::new(call))));
+        }
+        if let (Err(err), Some(t)) = (&result, &state.trace) {
+            t.failed(i, err);
+        }
+        let step = self.after_response_hook(
+            i,
+            &mut req,
+            &mut resp,
+            result,
+            snapshot,
+            replacement,
+            "on-response",
+        );
+        let stop = step.stop_at(i, state, replacement);
+        (req, resp, stop)
+    }
+
+    /// Hands Redis' answer to the `kv` operation of [`ResponseOutcome::Kv`] to the parked
+    /// middleware's journal, undoes what its response hook did to the heads and calls it
+    /// again; then runs the remaining response hooks as [`Chain::on_response_with_body`] does
+    /// (`body` as given to it).
+    pub fn resume_response_kv(
+        &self,
+        mut req: RequestHead,
+        mut resp: ResponseHead,
+        state: &mut ChainState,
+        body: BodyStart<'_>,
+        answered: KvAnswered,
+    ) -> (RequestHead, ResponseHead, ResponseOutcome) {
+        let Some(ResponseWaiting {
+            index: i,
+            replacement: mut kept,
+            kv: Some(parked),
+            ..
+        }) = state.response_waiting.take()
+        else {
+            let err = PluginError::InvalidOutput("a kv answer nobody waits for".into());
+            return (req, resp, ResponseOutcome::Failed(err));
+        };
+        let (undo, mut journal) = *parked;
+        undo.restore(&mut req, &mut resp, i);
+        journal.answer(answered.op, answered.result);
+        let stop;
+        (req, resp, stop) = self.response_hook(i, req, resp, state, body, &mut kept, Some(journal));
+        if let Some(stop) = stop {
+            return (req, resp, stop);
+        }
+        self.response_hooks_below(i, req, resp, state, body, kept)
     }
 
     /// What follows a response-side hook of middleware `i`: the failure policy, a replacement,
@@ -612,6 +705,7 @@ impl ResponseStep {
                     index,
                     snapshot,
                     replacement: replacement.take(),
+                    kv: None,
                 });
                 Some(ResponseOutcome::Subrequest(sub))
             }
@@ -626,4 +720,7 @@ struct ResponseWaiting {
     index: usize,
     snapshot: Option<(http::StatusCode, HeaderMap)>,
     replacement: Option<ValidReply>,
+    /// Parked for a Redis `kv` operation instead (`ResponseOutcome::Kv`): what undoes the
+    /// hook's run, and its journal.
+    kv: Option<Box<(ResponseStart, Box<KvJournal>)>>,
 }

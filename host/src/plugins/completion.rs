@@ -12,7 +12,9 @@
 //!
 //! Finishing spawns one task (on the current Tokio runtime) that calls the hooks innermost
 //! first and then releases the in-flight counts: the client's last bytes never wait for a
-//! plugin, and no instance is held while the body streams.
+//! plugin, and no instance is held while the body streams. A middleware whose `kv` lives in
+//! Redis gets a journal for the call (`kv_journal`): when the hook left a `kv` operation
+//! pending, the task awaits it (no instance held) and calls the hook again with the answer.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,7 +22,9 @@ use std::time::Instant;
 use super::bindings::completion::{Ending, Outcome};
 use super::counters::InFlightLease;
 use super::heads::RequestHead;
+use super::kv::KvError;
 use super::middleware::PluginMiddleware;
+use super::redis_kv::KvCall;
 
 /// A request's `on-complete` calls, waiting for the end of the exchange.
 pub struct PendingCompletion {
@@ -118,15 +122,18 @@ impl Pending {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
                 // The box moves into the task (a pointer), unboxed there.
-                runtime.spawn(async move { (*self).run(outcome) });
+                runtime.spawn(async move { (*self).run(outcome, true).await });
             }
-            Err(_) => (*self).run(outcome),
+            // No runtime (tests outside one): nothing to wait on, so a Redis-backed `kv`
+            // operation is answered `backend(...)` and the future completes at once.
+            Err(_) => futures_util::FutureExt::now_or_never((*self).run(outcome, false))
+                .unwrap_or_default(),
         }
     }
 
     /// Calls `on-complete` of every middleware that asked and whose `on-request` ran,
     /// innermost first; then the in-flight counts go.
-    fn run(self, outcome: Outcome) {
+    async fn run(self, outcome: Outcome, can_wait: bool) {
         let Pending {
             middlewares,
             entered,
@@ -140,7 +147,33 @@ impl Pending {
                 continue;
             }
             let state = states.get(i).and_then(|s| s.as_deref());
-            if let Err(err) = mw.on_complete(state, outcome) {
+            let result = match &mw.budget().redis_kv {
+                None => mw.on_complete(state, outcome, &mut None),
+                Some(redis) => {
+                    let mut journal = Some(Box::default());
+                    loop {
+                        let result = mw.on_complete(state, outcome, &mut journal);
+                        let Some(j) = journal.as_deref_mut() else {
+                            break result;
+                        };
+                        let Some(op) = j.end_call() else {
+                            break result;
+                        };
+                        if !can_wait {
+                            j.answer(op, Err(KvError::Backend("no runtime to wait on".into())));
+                            continue;
+                        }
+                        let answered = KvCall {
+                            redis: redis.clone(),
+                            op,
+                        }
+                        .run()
+                        .await;
+                        j.answer(answered.op, answered.result);
+                    }
+                }
+            };
+            if let Err(err) = result {
                 super::failure_log::log_failure(mw, "on-complete", &err);
             }
         }

@@ -73,6 +73,9 @@ pub struct RequestHeadFields {
     subrequest_counts: Vec<u8>,
     /// Takes from a Redis-backed bucket (`remote_take`); allocated on the first one.
     pub(crate) remote_takes: Option<Box<super::remote_take::RemoteTakes>>,
+    /// The journal lent to the current hook call of a middleware whose `kv` lives in Redis
+    /// (`kv_journal`); `None` otherwise.
+    pub(crate) kv_journal: Option<Box<super::kv_journal::KvJournal>>,
     /// How long the request waits, after its request hooks, for tokens an in-process `take`
     /// reserved for it (`counters::Reservation::After`); the longest such wait. 0: none.
     pub take_delay_ns: u64,
@@ -108,6 +111,7 @@ impl RequestHead {
             pending_subrequest: None,
             subrequest_counts: Vec::new(),
             remote_takes: None,
+            kv_journal: None,
             take_delay_ns: 0,
             user: None,
         }))

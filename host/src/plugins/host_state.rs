@@ -50,6 +50,11 @@ pub struct HostState {
     pub(crate) compression: bool,
     /// The middleware's store, when its config grants `kv` (`kv_import`).
     pub(crate) kv: Option<Arc<super::kv::KvScope>>,
+    /// Whether that store lives in Redis (`redis_kv`): calls go to the lent journal.
+    pub(crate) redis_kv: bool,
+    /// During an `on-complete` call of a Redis-backed middleware only: the journal that
+    /// answers its `kv` calls (`kv_journal`; request hooks use the request head's).
+    pub(crate) kv_journal: Option<Box<super::kv_journal::KvJournal>>,
     /// Unfinished stdout/stderr lines (`wasi_stdio`).
     pub(crate) output: PluginOutput,
     /// During an `on-connect` call only: the in-flight counts the connection took
@@ -71,6 +76,8 @@ impl HostState {
             body: None,
             compression: false,
             kv: None,
+            redis_kv: false,
+            kv_journal: None,
             output: PluginOutput::default(),
             connection_leases: None,
         }

@@ -49,6 +49,7 @@ impl PluginInstance {
         state.body = budget.body;
         state.compression = budget.compression;
         state.kv = budget.kv.clone();
+        state.redis_kv = budget.redis_kv.is_some();
         let mut store = Store::new(engine.engine(), state);
         store.limiter(|s| &mut s.memory);
         store.epoch_deadline_trap();
@@ -296,6 +297,7 @@ impl PluginInstance {
         budget: &MiddlewareBudget,
         state: Option<&[u8]>,
         outcome: super::bindings::completion::Outcome,
+        journal: &mut Option<Box<super::kv_journal::KvJournal>>,
     ) -> Result<(), PluginError> {
         let Some(hooks) = &self.bindings.completion else {
             return Err(PluginError::Trap(
@@ -303,9 +305,13 @@ impl PluginInstance {
             ));
         };
         self.arm.arm(&mut self.store, deadline_ticks);
-        hooks
+        // The journal of a Redis-backed `kv` is lent for the call (`kv_journal`).
+        std::mem::swap(&mut self.store.data_mut().kv_journal, journal);
+        let result = hooks
             .call_on_complete(&mut self.store, state, outcome)
-            .map_err(|e| classify(e, &self.store, budget))
+            .map_err(|e| classify(e, &self.store, budget));
+        std::mem::swap(&mut self.store.data_mut().kv_journal, journal);
+        result
     }
 }
 

@@ -35,6 +35,9 @@ pub enum KvError {
     Full,
     #[error("the value is not a decimal integer, or the result is out of range")]
     NotAnInteger,
+    /// The Redis backend (`redis_kv`) gave no answer; never from the in-process store.
+    #[error("{0}")]
+    Backend(Box<str>),
 }
 
 /// A stored value: counters stay integers (no text round trip per `increment`) and read as
@@ -206,14 +209,14 @@ impl Default for KvScope {
     }
 }
 
-fn check_key(key: &str) -> Result<(), KvError> {
+pub(super) fn check_key(key: &str) -> Result<(), KvError> {
     if key.is_empty() || key.len() > MAX_KV_KEY_BYTES {
         return Err(KvError::InvalidKey);
     }
     Ok(())
 }
 
-fn check_value(value: &[u8]) -> Result<(), KvError> {
+pub(super) fn check_value(value: &[u8]) -> Result<(), KvError> {
     if value.len() > MAX_KV_VALUE_BYTES {
         return Err(KvError::ValueTooLarge);
     }

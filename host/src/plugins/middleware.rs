@@ -292,10 +292,11 @@ impl PluginMiddleware {
         &self,
         state: Option<&[u8]>,
         outcome: super::bindings::completion::Outcome,
+        journal: &mut Option<Box<super::kv_journal::KvJournal>>,
     ) -> Result<(), PluginError> {
         let mut slot = None;
         let mut inst = self.checkout(&mut slot)?;
-        let result = inst.on_complete(self.deadline_ticks, &self.budget, state, outcome);
+        let result = inst.on_complete(self.deadline_ticks, &self.budget, state, outcome, journal);
         self.checkin(inst, result.is_err(), &mut slot);
         result
     }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use super::counters::Reservation;
 use super::redis_counters::{RedisCounters, RedisTakeError};
+use super::redis_kv::{KvAnswered, KvCall};
 
 /// Rounds of take-then-replay a request may go through before it fails (a plugin whose replay
 /// takes from new keys each time).
@@ -82,11 +83,8 @@ impl RemoteTakes {
     }
 
     /// The recorded takes, to send.
-    pub(crate) fn batch(&mut self, counters: Arc<RedisCounters>) -> TakeBatch {
-        TakeBatch {
-            counters,
-            takes: std::mem::take(&mut self.pending),
-        }
+    pub(crate) fn take_pending(&mut self) -> Vec<TakeRequest> {
+        std::mem::take(&mut self.pending)
     }
 
     /// Records Redis' answers; `Some(wait)` when all of them took (the hook's result stands,
@@ -116,10 +114,13 @@ impl RemoteTakes {
     }
 }
 
-/// Takes recorded by one hook call, sent together after it returned.
+/// What one `on-request` call left for Redis, sent together after it returned: its takes
+/// (with the buckets' backend; none when it took nothing) and the `kv` operation it left
+/// pending (`kv_journal`).
 pub struct TakeBatch {
-    counters: Arc<RedisCounters>,
+    pub(crate) counters: Option<Arc<RedisCounters>>,
     pub(crate) takes: Vec<TakeRequest>,
+    pub(crate) kv: Option<KvCall>,
 }
 
 /// Redis' answers to a [`TakeBatch`], in its order, with the takes they answer.
@@ -128,29 +129,37 @@ pub struct TakeAnswers {
     pub(crate) result: Result<Vec<Reservation>, RedisTakeError>,
     /// Whether a failure fails the request (`denyOnError`) or lets every take through.
     pub(crate) deny_on_error: bool,
+    /// The `kv` operation and its answer (a failure is the plugin's `backend` error).
+    pub(crate) kv: Option<KvAnswered>,
 }
 
 impl TakeBatch {
-    /// Sends the takes one after the other on the request's task (a hook takes one or two).
+    /// Sends the takes one after the other on the request's task (a hook takes one or two),
+    /// then the `kv` operation.
     pub async fn run(self) -> TakeAnswers {
         let mut answers = Vec::with_capacity(self.takes.len());
         let mut result = Ok(());
-        for t in &self.takes {
-            let take = self
-                .counters
-                .take(&t.key, t.cost, t.rate, t.burst, t.max_wait_ns);
-            match take.await {
-                Ok(take) => answers.push(take),
-                Err(e) => {
-                    result = Err(e);
-                    break;
+        if let Some(counters) = &self.counters {
+            for t in &self.takes {
+                let take = counters.take(&t.key, t.cost, t.rate, t.burst, t.max_wait_ns);
+                match take.await {
+                    Ok(take) => answers.push(take),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
                 }
             }
         }
+        let kv = match self.kv {
+            Some(call) => Some(call.run().await),
+            None => None,
+        };
         TakeAnswers {
-            deny_on_error: self.counters.deny_on_error(),
+            deny_on_error: self.counters.as_ref().is_some_and(|c| c.deny_on_error()),
             takes: self.takes,
             result: result.map(|()| answers),
+            kv,
         }
     }
 }

@@ -58,11 +58,37 @@ impl HookStart {
     }
 }
 
-/// A middleware parked until Redis answers: its chain position, the hook's own result, and
-/// what undoes the call before a replay.
+/// A middleware parked until Redis answers: its chain position, the hook's own result, what
+/// undoes the call before a replay, and its `kv` journal (Redis-backed `kv` only).
 pub struct TakeWaiting {
     pub(crate) i: usize,
-    pub(crate) decision: HookDecision,
+    pub(crate) decision: Result<HookDecision, super::error::PluginError>,
     pub(crate) snapshot: Option<RequestSnapshot>,
     pub(crate) start: HookStart,
+    pub(crate) journal: Option<Box<super::kv_journal::KvJournal>>,
+}
+
+/// What a replayed response hook must put back: the response's status and headers, and the
+/// request's scratch and leases.
+pub struct ResponseStart {
+    pub(crate) status: http::StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) start: HookStart,
+}
+
+impl ResponseStart {
+    /// Before the response hook of the middleware at chain position `i`.
+    pub fn of(req: &RequestHead, resp: &super::heads::ResponseHead, i: usize) -> Self {
+        ResponseStart {
+            status: resp.parts.status,
+            headers: resp.parts.headers.clone(),
+            start: HookStart::of(req, i),
+        }
+    }
+
+    pub fn restore(self, req: &mut RequestHead, resp: &mut super::heads::ResponseHead, i: usize) {
+        resp.parts.status = self.status;
+        resp.parts.headers = self.headers;
+        self.start.restore(req, i);
+    }
 }

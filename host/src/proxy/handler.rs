@@ -548,14 +548,28 @@ async fn proxy(
     let body_start = held.body_start(&method, status);
     let (mut head, mut resp_head, mut outcome) =
         chain.on_response_with_body(head, resp_head, &mut state, body_start);
-    // A response hook's subrequest (e.g. `errors` fetching its page), awaited as above.
-    while let ResponseOutcome::Subrequest(mut sub) = outcome {
-        if let Some(root) = &seen.trace {
-            sub.trace = Some(chain.trace_parent(&state, root));
+    // A response hook's subrequest (e.g. `errors` fetching its page) or Redis `kv` operation
+    // (`kv_journal`), awaited as above.
+    loop {
+        match outcome {
+            ResponseOutcome::Subrequest(mut sub) => {
+                if let Some(root) = &seen.trace {
+                    sub.trace = Some(chain.trace_parent(&state, root));
+                }
+                let answer = sub.send().await;
+                (head, resp_head, outcome) =
+                    chain.resume_response(head, resp_head, &mut state, body_start, answer);
+            }
+            ResponseOutcome::Kv(call) => {
+                let answered = call.run().await;
+                (head, resp_head, outcome) =
+                    chain.resume_response_kv(head, resp_head, &mut state, body_start, answered);
+            }
+            done => {
+                outcome = done;
+                break;
+            }
         }
-        let answer = sub.send().await;
-        (head, resp_head, outcome) =
-            chain.resume_response(head, resp_head, &mut state, body_start, answer);
     }
     if let Some(completion) = &mut seen.completion {
         completion.keep_response(&mut head);
@@ -563,7 +577,7 @@ async fn proxy(
     drop(head);
     match outcome {
         ResponseOutcome::Failed(e) => Err(e.into()),
-        ResponseOutcome::Subrequest(_) => Err(GatewayError::Plugin(
+        ResponseOutcome::Subrequest(_) | ResponseOutcome::Kv(_) => Err(GatewayError::Plugin(
             crate::plugins::PluginError::InvalidOutput("an unsent subrequest".into()),
         )),
         ResponseOutcome::Replace(reply) => Ok(reply_response(reply)),

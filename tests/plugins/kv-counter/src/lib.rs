@@ -6,7 +6,9 @@
 //!   0: none), and answers its value (1 again once the window expired);
 //! - `/claim/<v>`: compare-and-swap of `owner` from absent to `<v>`: `won` or `lost:<owner>`;
 //! - `/completed`: how many requests the middleware's `on-complete` saw (a counter it
-//!   increments from that hook, where there is no request).
+//!   increments from that hook, where there is no request);
+//! - `/pass...`: goes on to the upstream; its `on-response` increments `responses` and puts the
+//!   new value in `x-responses` (or the error in `x-responses-error`).
 //!
 //! Config: `{"ttlMs": N}` or nothing.
 
@@ -15,7 +17,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use plugin_sdk::completion::Outcome;
-use plugin_sdk::{Action, Middleware, Reply, Request, kv};
+use plugin_sdk::{Action, Middleware, Reply, Request, Response, kv};
 
 /// `{"ttlMs": N}`; no config: no time to live.
 #[derive(Debug, Default, Deserialize)]
@@ -51,7 +53,18 @@ impl Middleware for KvCounter {
     }
 
     fn wants_response_hook(&self) -> bool {
-        false
+        true
+    }
+
+    fn on_response(&self, _req: &mut Request<'_>, resp: &mut Response<'_>) -> Action {
+        let edit = match kv::increment("responses", 1, Duration::ZERO) {
+            Ok(n) => resp.set_header("x-responses", n.to_string()),
+            Err(e) => resp.set_header("x-responses-error", e.to_string()),
+        };
+        match edit {
+            Ok(()) => Action::Continue,
+            Err(_) => Action::Respond(Reply::new(500)),
+        }
     }
 
     fn wants_on_complete(&self) -> bool {
@@ -60,6 +73,9 @@ impl Middleware for KvCounter {
 
     fn on_request(&self, req: &mut Request<'_>) -> Action {
         let path = req.path();
+        if path.starts_with("/pass") {
+            return Action::Continue;
+        }
         let result = match path.as_str() {
             "/hit" => kv::increment("hits", 1, Duration::ZERO).map(|n| n.to_string()),
             "/window" => kv::increment("window", 1, self.ttl).map(|n| n.to_string()),
