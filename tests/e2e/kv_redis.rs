@@ -5,10 +5,12 @@
 //! Redis stopped mid-run answering the plugin `backend(...)` (its own 500 with the reason) and
 //! coming back without a restart; config errors at their line, with the old config kept.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::providers::stores::Store;
-use crate::support::{Client, Config, Gateway, Upstream, check_config, fixture_wasm};
+use crate::support::{
+    Client, Config, Gateway, Upstream, assert_refused_at_key, check_config, fixture_wasm,
+};
 
 /// Hang guard while waiting for an event; never asserted as a time.
 const AWAIT_WITHIN: Duration = Duration::from_secs(20);
@@ -52,22 +54,6 @@ async fn ok_text(client: &Client, url: &str) -> String {
     text
 }
 
-/// GETs `url` until `done` holds for its answer (the event awaited); panics past the guard.
-async fn until(client: &Client, url: &str, done: impl Fn(u16, &str) -> bool) -> (u16, String) {
-    let started = Instant::now();
-    loop {
-        let (status, text) = answer(client, url).await;
-        if done(status, &text) {
-            return (status, text);
-        }
-        assert!(
-            started.elapsed() < AWAIT_WITHIN,
-            "{url} never gave the awaited answer; last {status} {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_gateways_sharing_one_redis_see_one_counter_from_every_hook() {
     let redis = Store::redis().await;
@@ -106,10 +92,11 @@ async fn two_gateways_sharing_one_redis_see_one_counter_from_every_hook() {
     assert_eq!(up.count(), 4);
     // `on-complete` (its own task) counts what both gateways answered: 6 + 2 + 4 before the
     // first of these reads; await it.
-    let (_, completed) = until(&client, &a.url("/completed"), |status, text| {
-        status == 200 && text.parse::<u64>().is_ok_and(|n| n >= 12)
-    })
-    .await;
+    let (_, completed) = client
+        .get_until(&a.url("/completed"), AWAIT_WITHIN, |status, text| {
+            status == 200 && text.parse::<u64>().is_ok_and(|n| n >= 12)
+        })
+        .await;
     assert!(completed.parse::<u64>().is_ok_and(|n| n >= 12));
 }
 
@@ -159,7 +146,11 @@ async fn a_counter_created_with_a_ttl_expires_in_redis() {
     let (_, second) = answer(&client, &url).await;
     assert!(second == "2" || second == "1", "{second}");
     // The window's key expires in Redis (PEXPIRE on creation only): counting starts again.
-    until(&client, &url, |status, text| status == 200 && text == "1").await;
+    client
+        .get_until(&url, AWAIT_WITHIN, |status, text| {
+            status == 200 && text == "1"
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,7 +167,9 @@ async fn redis_down_answers_the_plugin_a_backend_error_and_redis_back_resumes() 
 
     redis.stop();
     // The plugin gets `backend(reason)` and answers its own 500 with it.
-    let (_, text) = until(&client, &hit, |status, _| status == 500).await;
+    let (_, text) = client
+        .get_until(&hit, AWAIT_WITHIN, |status, _| status == 500)
+        .await;
     assert!(text.starts_with("kv: redis"), "{text}");
     for _ in 0..3 {
         let (status, text) = answer(&client, &hit).await;
@@ -199,7 +192,9 @@ async fn redis_down_answers_the_plugin_a_backend_error_and_redis_back_resumes() 
 
     // Redis back (same port, its data kept): the same process counts on from 3.
     redis.restart().await;
-    let (_, text) = until(&client, &hit, |status, _| status == 200).await;
+    let (_, text) = client
+        .get_until(&hit, AWAIT_WITHIN, |status, _| status == 200)
+        .await;
     assert_eq!(text, "4", "the failed increments never reached Redis");
     assert_eq!(ok_text(&client, &hit).await, "5");
 }
@@ -217,17 +212,7 @@ fn kv_redis_options_are_checked_at_their_line() {
             &middleware("127.0.0.1:6379", 0, extra),
         );
         let key = extra.trim_start().split(':').next().unwrap_or_default();
-        let line = yaml
-            .lines()
-            .position(|l| l.trim_start().starts_with(&format!("{key}:")))
-            .map(|i| i + 1)
-            .unwrap_or_else(|| panic!("{key} in the config"));
-        let (ok, stdout, stderr) = check_config(&yaml, &plugins());
-        assert!(!ok, "refused: {extra}; stdout: {stdout}");
-        assert!(
-            stderr.contains(&format!(".yml:{line}:")) && stderr.contains(reason),
-            "expected line {line} and {reason:?}: {stderr}"
-        );
+        assert_refused_at_key(&yaml, &plugins(), key, reason);
     }
     // `kv` without the grant.
     let yaml = config(

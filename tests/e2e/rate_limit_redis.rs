@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::providers::stores::Store;
-use crate::support::{Client, Config, Gateway, Upstream, check_config};
+use crate::support::{Client, Config, Gateway, Upstream, assert_refused_at_key, check_config};
 
 /// Hang guard while waiting for an event (a status to show up); never asserted as a time.
 const AWAIT_WITHIN: Duration = Duration::from_secs(20);
@@ -131,21 +131,6 @@ async fn statuses(client: &Client, url: &str, n: usize) -> Vec<u16> {
     out
 }
 
-/// GETs `url` until it answers `status` (the event awaited); panics past the hang guard.
-async fn until_status(client: &Client, url: &str, status: u16) {
-    let started = Instant::now();
-    loop {
-        if client.get(url, "", &[]).await.status.as_u16() == status {
-            return;
-        }
-        assert!(
-            started.elapsed() < AWAIT_WITHIN,
-            "{url} never answered {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_denies_or_lets_through_by_deny_on_error_and_limiting_resumes_with_redis() {
     let mut redis = Store::redis().await;
@@ -173,7 +158,9 @@ async fn redis_down_denies_or_lets_through_by_deny_on_error_and_limiting_resumes
 
     redis.stop();
     // Redis down: `denyOnError: true` (Traefik's default) fails with 500 ...
-    until_status(&client, &deny, 500).await;
+    client
+        .get_until(&deny, AWAIT_WITHIN, |status, _| status == 500)
+        .await;
     assert_eq!(statuses(&client, &deny, 5).await, [500; 5]);
     // ... `false` lets every request through, unlimited, though its bucket is empty.
     assert_eq!(statuses(&client, &allow, 5).await, [200; 5]);
@@ -182,7 +169,9 @@ async fn redis_down_denies_or_lets_through_by_deny_on_error_and_limiting_resumes
     // buckets Redis kept (empty: the next token is a minute away).
     let forwarded = up.count();
     redis.restart().await;
-    until_status(&client, &deny, 429).await;
+    client
+        .get_until(&deny, AWAIT_WITHIN, |status, _| status == 429)
+        .await;
     assert_eq!(statuses(&client, &deny, 3).await, [429; 3]);
     assert_eq!(statuses(&client, &allow, 3).await, [429; 3]);
     assert_eq!(
@@ -208,17 +197,7 @@ fn redis_options_are_checked_at_their_line() {
         let mws = limit("limit", "        average: 10\n", "127.0.0.1:6379", extra);
         let yaml = config("http://127.0.0.1:1", &[("/", "limit")], &mws);
         let key = extra.trim_start().split(':').next().unwrap_or_default();
-        let line = yaml
-            .lines()
-            .position(|l| l.trim_start().starts_with(&format!("{key}:")))
-            .map(|i| i + 1)
-            .unwrap_or_else(|| panic!("{key} in the config"));
-        let (ok, stdout, stderr) = check_config(&yaml, &[]);
-        assert!(!ok, "refused: {extra}; stdout: {stdout}");
-        assert!(
-            stderr.contains(&format!(".yml:{line}:")) && stderr.contains(reason),
-            "expected line {line} and {reason:?}: {stderr}"
-        );
+        assert_refused_at_key(&yaml, &[], key, reason);
     }
     let fine = limit(
         "limit",

@@ -17,8 +17,7 @@ use tokio::sync::watch;
 use crate::config::{self, LoadedConfig};
 use crate::plugins::pinned_files::PINNED_FILES_DIR;
 use crate::plugins::{EngineSettings, PinnedFiles, PluginEngine, PluginRegistry};
-use crate::proxy::{ConnectionLimits, Entrypoint, Snapshot, TrustedSenders};
-use crate::router::path::{Encoded, PathPolicy};
+use crate::proxy::{Entrypoint, Snapshot};
 use build::build_snapshot_pending;
 pub use per_core::WorkerModel;
 use pins::MissingPin;
@@ -245,20 +244,14 @@ pub async fn run_with(path: &Path, workers: WorkerModel) -> anyhow::Result<()> {
         let local = entrypoint.local_addr()?;
         println!("entrypoint {name} listening on {local}");
         tracing::info!(entrypoint = name.as_str(), %local, "listening");
-        tasks.push(tokio::spawn(entrypoint.serve(
+        let (snapshot, shutdown) = (
             snapshot.clone(),
             delayed(shutdown_rx.clone(), ep.accept_grace),
-            ep.grace_timeout,
-            ConnectionLimits::from(&ep.limits),
-            TrustedSenders {
-                forwarded: ep.forwarded.clone(),
-                proxy_protocol: ep.proxy_protocol.clone(),
-            },
-            PathPolicy {
-                allowed: Encoded::from(&ep.encoded_characters),
-                merge_slashes: true,
-            },
-        )));
+        );
+        let ep = ep.clone();
+        tasks.push(tokio::spawn(async move {
+            entrypoint.serve_as(&ep, snapshot, shutdown).await
+        }));
     }
     for (name, ep) in &udp_entry_points {
         let entrypoint = crate::udp::UdpEntrypoint::bind(name, ep.address, ep.timeout)

@@ -19,8 +19,7 @@ use anyhow::Context;
 use tokio::sync::{Semaphore, watch};
 
 use crate::config::EntryPointConfig;
-use crate::proxy::{ConnectionLimits, Entrypoint, SharedSnapshot, TrustedSenders};
-use crate::router::path::{Encoded, PathPolicy};
+use crate::proxy::{ConnectionLimits, Entrypoint, SharedSnapshot};
 
 /// How entrypoint connections are spread over threads (`WASMGATE_WORKER_MODEL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,24 +163,16 @@ fn run_worker(worker: usize, plans: Vec<WorkerPlan>, snapshot: SharedSnapshot) {
                 }
             };
             let ep = &plan.config;
+            let snapshot = snapshot.clone();
             let entrypoint = Entrypoint::on(&plan.name, listener)
                 .with_transparent(ep.transparent.clone())
                 .with_observability(ep.observability)
                 .with_slots(plan.slots);
-            tasks.push(tokio::spawn(entrypoint.serve(
-                snapshot.clone(),
-                plan.shutdown,
-                ep.grace_timeout,
-                ConnectionLimits::from(&ep.limits),
-                TrustedSenders {
-                    forwarded: ep.forwarded.clone(),
-                    proxy_protocol: ep.proxy_protocol.clone(),
-                },
-                PathPolicy {
-                    allowed: Encoded::from(&ep.encoded_characters),
-                    merge_slashes: true,
-                },
-            )));
+            tasks.push(tokio::spawn(async move {
+                entrypoint
+                    .serve_as(&plan.config, snapshot, plan.shutdown)
+                    .await
+            }));
         }
         for t in tasks {
             let _ = t.await;

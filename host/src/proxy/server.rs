@@ -108,6 +108,34 @@ impl Entrypoint {
         self.listener.local_addr()
     }
 
+    /// [`serve`](Self::serve) with the settings of the entrypoint's static config `ep`
+    /// (grace period, limits, trusted senders, path policy). Runs once per listener.
+    pub async fn serve_as(
+        self,
+        ep: &crate::config::EntryPointConfig,
+        snapshot: SharedSnapshot,
+        shutdown: watch::Receiver<bool>,
+    ) {
+        let senders = TrustedSenders {
+            forwarded: ep.forwarded.clone(),
+            proxy_protocol: ep.proxy_protocol.clone(),
+        };
+        let path_policy = crate::router::path::PathPolicy {
+            allowed: crate::router::path::Encoded::from(&ep.encoded_characters),
+            merge_slashes: true,
+        };
+        let limits = ConnectionLimits::from(&ep.limits);
+        self.serve(
+            snapshot,
+            shutdown,
+            ep.grace_timeout,
+            limits,
+            senders,
+            path_policy,
+        )
+        .await;
+    }
+
     /// Accepts connections until `shutdown` flips to true; each connection is served on its own
     /// task. Accept errors (e.g. too many open files) are logged and retried after a pause.
     ///

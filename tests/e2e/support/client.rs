@@ -68,6 +68,29 @@ impl Client {
         self.send(b.body(empty()).unwrap()).await
     }
 
+    /// GETs `url` (no Host override) until `done` holds for its status and text, the event a
+    /// test awaits; panics when `within` passes first. Returns the answer that satisfied it.
+    pub async fn get_until(
+        &self,
+        url: &str,
+        within: Duration,
+        done: impl Fn(u16, &str) -> bool,
+    ) -> (u16, String) {
+        let started = std::time::Instant::now();
+        loop {
+            let reply = self.get(url, "", &[]).await;
+            let (status, text) = (reply.status.as_u16(), reply.text());
+            if done(status, &text) {
+                return (status, text);
+            }
+            assert!(
+                started.elapsed() < within,
+                "{url} never gave the awaited answer; last {status} {text}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Reply {
         let fut = async {
             let resp = self.inner.request(req).await.expect("request failed");

@@ -321,6 +321,22 @@ pub fn check_config(yaml: &str, plugins: &[(&str, PathBuf)]) -> (bool, String, S
     run_check(Command::new(env!("CARGO_BIN_EXE_wasmgate")), yaml, plugins)
 }
 
+/// Asserts that `wasmgate check` refuses `yaml` with an error at the line of its first `key:`
+/// (`gateway.yml:LINE:`) that mentions `reason`.
+pub fn assert_refused_at_key(yaml: &str, plugins: &[(&str, PathBuf)], key: &str, reason: &str) {
+    let line = yaml
+        .lines()
+        .position(|l| l.trim_start().starts_with(&format!("{key}:")))
+        .map(|i| i + 1)
+        .unwrap_or_else(|| panic!("{key} in the config"));
+    let (ok, stdout, stderr) = check_config(yaml, plugins);
+    assert!(!ok, "refused: {key}; stdout: {stdout}");
+    assert!(
+        stderr.contains(&format!(".yml:{line}:")) && stderr.contains(reason),
+        "expected line {line} and {reason:?}: {stderr}"
+    );
+}
+
 /// Runs `wasmgate run` on a config (written as `gateway.yml` in a temporary directory) that
 /// must stop start-up; returns its stderr. Panics when the gateway exits successfully.
 pub fn run_refused(yaml: &str) -> String {

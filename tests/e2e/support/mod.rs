@@ -22,6 +22,9 @@ pub use client::Client;
 pub use config::Config;
 pub use control_plane::ControlPlane;
 pub use flaky_upstream::FlakyUpstream;
-pub use gateway::{Gateway, check_config, fixture_wasm, free_port, located_errors, run_refused};
+pub use gateway::{
+    Gateway, assert_refused_at_key, check_config, fixture_wasm, free_port, located_errors,
+    run_refused,
+};
 pub use otlp_receiver::{OtlpReceiver, ReceivedSpan};
 pub use upstream::{Upstream, UpstreamBehavior};
