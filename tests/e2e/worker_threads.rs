@@ -40,22 +40,23 @@ impl Spawned {
     }
 }
 
-/// The gateway's config: every request to `upstream`.
-fn config_for(upstream: &Upstream) -> String {
+/// The gateway's config: every request to `upstream`; `entrypoint`: more YAML for `web`.
+fn config_for(upstream: &Upstream, entrypoint: &str) -> String {
     Config::new()
+        .entrypoint(entrypoint)
         .route("app", "PathPrefix(`/`)", "app")
         .service("app", &upstream.url())
         .yaml()
 }
 
 fn spawn_with_workers(upstream: &Upstream, workers: &str) -> Spawned {
-    spawn_with_env(upstream, &[("WASMGATE_WORKER_THREADS", workers)])
+    spawn_with_env(upstream, &[("WASMGATE_WORKER_THREADS", workers)], "")
 }
 
-fn spawn_with_env(upstream: &Upstream, env: &[(&str, &str)]) -> Spawned {
+fn spawn_with_env(upstream: &Upstream, env: &[(&str, &str)], entrypoint: &str) -> Spawned {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gateway.yml");
-    std::fs::write(&config, config_for(upstream)).unwrap();
+    std::fs::write(&config, config_for(upstream, entrypoint)).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
         .arg("run")
         .arg(&config)
@@ -156,16 +157,16 @@ const PER_CORE_2: &[(&str, &str)] = &[
     ("WASMGATE_WORKER_THREADS", "2"),
 ];
 
+fn port_of(gw: &Spawned) -> u16 {
+    gw.addr.rsplit(':').next().unwrap().parse().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn per_core_workers_each_listen_on_the_port_and_serve_every_request() {
+async fn per_core_workers_with_reuse_port_each_listen_on_the_port_and_serve_every_request() {
     let up = Upstream::start("app").await;
-    let gw = spawn_with_env(&up, PER_CORE_2);
-    let port: u16 = gw.addr.rsplit(':').next().unwrap().parse().unwrap();
-    assert_eq!(
-        listeners_on(port),
-        2,
-        "one SO_REUSEPORT listener per worker"
-    );
+    let gw = spawn_with_env(&up, PER_CORE_2, "reusePort: true");
+    let one_per_worker = listeners_on(port_of(&gw));
+    assert_eq!(one_per_worker, 2, "one SO_REUSEPORT listener per worker");
     let names = gw.thread_names();
     for worker in ["wasmgate-w0", "wasmgate-w1"] {
         assert!(
@@ -188,10 +189,16 @@ async fn per_core_workers_each_listen_on_the_port_and_serve_every_request() {
 async fn per_core_workers_serve_a_reloaded_config_and_stop_on_sigterm() {
     let old = Upstream::start("old").await;
     let new = Upstream::start("new").await;
-    let mut gw = spawn_with_env(&old, PER_CORE_2);
+    let mut gw = spawn_with_env(&old, PER_CORE_2, "");
+    // Without `reusePort` the workers share one socket that no other process may join.
+    assert_eq!(listeners_on(port_of(&gw)), 1, "one listening socket");
+    assert!(
+        std::net::TcpListener::bind(&gw.addr).is_err(),
+        "the port stays closed to others"
+    );
     let url = format!("http://{}/r", gw.addr);
     assert_eq!(Client::http1().get(&url, "w.test", &[]).await.text(), "old");
-    std::fs::write(&gw.config, config_for(&new)).unwrap();
+    std::fs::write(&gw.config, config_for(&new, "")).unwrap();
     // Every worker reads the one snapshot: once a fresh connection sees the new upstream, so
     // do all the connections after it, whichever worker accepts them.
     let until = std::time::Instant::now() + Duration::from_secs(30);

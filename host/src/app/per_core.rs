@@ -1,6 +1,7 @@
 //! Thread-per-core serving (`WASMGATE_WORKER_MODEL=per-core`): N worker threads, each with its
-//! own current-thread runtime and its own listening socket per TCP entrypoint (all bound to the
-//! same address with `SO_REUSEPORT`, so the kernel spreads new connections over them). A
+//! own current-thread runtime and its own listener per TCP entrypoint (with `reusePort: true`,
+//! its own socket, all bound to the same address with `SO_REUSEPORT`, so the kernel spreads new
+//! connections over them; otherwise one shared socket, see [`bind_for_workers`]). A
 //! connection lives and dies on the worker that accepted it: its reads, writes, plugin calls
 //! and upstream requests run on that thread, with no work-stealing scheduler and no wake-up
 //! crossing to another core, as nginx's, HAProxy's and Pingora's workers do. What the workers
@@ -76,15 +77,7 @@ pub async fn start(
     let mut plans = Vec::new();
     for (name, ep) in entry_points {
         let tproxy = ep.transparent.as_ref().is_some_and(|t| t.tproxy);
-        let mut listeners = Vec::with_capacity(workers);
-        let mut address = ep.address;
-        for _ in 0..workers {
-            let bound = Entrypoint::bind(name, address, true, tproxy)
-                .await
-                .with_context(|| format!("entrypoint {name}: cannot listen on {address}"))?;
-            address = bound.local_addr()?;
-            listeners.push(bound.listener.into_std()?);
-        }
+        let (listeners, address) = bind_for_workers(name, ep, tproxy, workers).await?;
         println!("entrypoint {name} listening on {address}");
         tracing::info!(entrypoint = name.as_str(), local = %address, workers, "listening (per-core workers)");
         let max = ConnectionLimits::from(&ep.limits)
@@ -124,6 +117,37 @@ pub async fn start(
         }));
     }
     Ok(handles)
+}
+
+/// The listeners of one entrypoint, one per worker, deregistered from the calling runtime.
+/// With `reusePort: true`, one socket per worker, all with `SO_REUSEPORT` (the first picks the
+/// port when the config says `:0`, the others bind the port it got): the kernel balances new
+/// connections over them. With `reusePort: false` (Traefik's default) the port must stay closed
+/// to other processes, which `SO_REUSEPORT` on our sockets would let in: one socket, without
+/// it, shared by every worker (a duplicated descriptor each; a new connection wakes every
+/// worker's poll and one of them accepts it, as nginx's workers share a listening socket).
+async fn bind_for_workers(
+    name: &str,
+    ep: &EntryPointConfig,
+    tproxy: bool,
+    workers: usize,
+) -> anyhow::Result<(Vec<std::net::TcpListener>, std::net::SocketAddr)> {
+    let mut listeners = Vec::with_capacity(workers);
+    let mut address = ep.address;
+    while listeners.len() < workers {
+        let bound = Entrypoint::bind(name, address, ep.reuse_port, tproxy)
+            .await
+            .with_context(|| format!("entrypoint {name}: cannot listen on {address}"))?;
+        address = bound.local_addr()?;
+        let listener = bound.listener.into_std()?;
+        if !ep.reuse_port {
+            for _ in 1..workers {
+                listeners.push(listener.try_clone()?);
+            }
+        }
+        listeners.push(listener);
+    }
+    Ok((listeners, address))
 }
 
 /// One worker's share of an entrypoint.
