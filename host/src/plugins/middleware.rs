@@ -20,7 +20,7 @@ use super::bindings::Action;
 use super::bindings::retry_policy::RetryMode;
 use super::body::{BodyLimit, OverLimit};
 use super::budget::{Isolation, MiddlewareBudget};
-use super::capabilities::{BodyStart, Capabilities};
+use super::capabilities::{BodyStart, Capabilities, HookNeeds};
 use super::engine::PluginEngine;
 use super::error::PluginError;
 use super::exports::World;
@@ -47,6 +47,14 @@ pub enum ConfigureError {
     Failed { plugin: String, source: PluginError },
 }
 
+/// What `ask_declarations` learnt from the plugin.
+struct Declared {
+    capabilities: Capabilities,
+    completes: bool,
+    retry: RetryMode,
+    needs: HookNeeds,
+}
+
 /// An instance a request holds between its hooks (per-request mode only).
 pub type InstanceSlot = Option<PluginInstance>;
 
@@ -65,6 +73,8 @@ pub struct PluginMiddleware {
     completes: bool,
     /// Whether the plugin decides retries (`retry-policy`), fixed at config time.
     retry: RetryMode,
+    /// What the plugin said it needs of each request (`hook-needs`), fixed at config time.
+    needs: HookNeeds,
     pool: ArrayQueue<PluginInstance>,
     /// Hook calls and failures (`admin`); `None` when metrics are off.
     counters: Option<Arc<crate::admin::plugin_metrics::PluginCounters>>,
@@ -142,43 +152,50 @@ impl PluginMiddleware {
             capabilities: Capabilities::PLAIN,
             completes: false,
             retry: RetryMode::None,
+            needs: HookNeeds::ALL,
         };
         let asks = middleware.plugin.as_ref().is_some_and(|p| {
             p.world() == World::WithCapabilities
                 || p.exports.has_completion()
                 || p.exports.has_retry_policy()
+                || p.exports.has_hook_needs()
         });
         if asks {
-            (
-                middleware.capabilities,
-                middleware.completes,
-                middleware.retry,
-            ) = middleware.ask_declarations();
+            let declared = middleware.ask_declarations();
+            middleware.capabilities = declared.capabilities;
+            middleware.completes = declared.completes;
+            middleware.retry = declared.retry;
+            middleware.needs = declared.needs;
         }
         Ok(middleware)
     }
 
     /// Asks a fresh, configured instance what the middleware needs (`declare`,
-    /// `wants-on-complete`, `wants-retry-policy`). A failure (in `init` or a call) is logged
-    /// and gives the plain-world answer (every hook, no body, no `on-complete`, no retries):
-    /// the same failure then surfaces on requests, where it fails (or passes, fail-open) each
-    /// one as before.
-    fn ask_declarations(&self) -> (Capabilities, bool, RetryMode) {
+    /// `wants-on-complete`, `wants-retry-policy`, `hook-needs`). A failure (in `init` or a
+    /// call) is logged and gives the plain-world answer (every hook, no body, no `on-complete`,
+    /// no retries): the same failure then surfaces on requests, where it fails (or passes,
+    /// fail-open) each one as before.
+    fn ask_declarations(&self) -> Declared {
         let declared = self.fresh_instance().and_then(|mut inst| {
             let declared = inst.declare(self.deadline_ticks, &self.budget)?;
             let completes = inst.wants_on_complete(self.deadline_ticks, &self.budget)?;
             let retry = inst.wants_retry_policy(self.deadline_ticks, &self.budget)?;
+            let needs = inst.hook_needs(self.deadline_ticks, &self.budget)?;
             if self.budget.isolation == Isolation::Pooled {
                 // Configured and unused: the first warm instance.
                 self.park(inst);
             }
-            Ok((declared, completes, retry))
+            Ok(Declared {
+                capabilities: declared.map_or(Capabilities::PLAIN, |d| {
+                    Capabilities::from_declaration(&d)
+                }),
+                completes,
+                retry,
+                needs: needs.map_or(HookNeeds::ALL, |n| HookNeeds::from_answer(&n, completes)),
+            })
         });
         match declared {
-            Ok((Some(declared), completes, retry)) => {
-                (Capabilities::from_declaration(&declared), completes, retry)
-            }
-            Ok((None, completes, retry)) => (Capabilities::PLAIN, completes, retry),
+            Ok(declared) => declared,
             Err(err) => {
                 let id = &self.identity;
                 tracing::warn!(
@@ -188,7 +205,12 @@ impl PluginMiddleware {
                     kind = err.kind(),
                     "cannot read the plugin's capabilities, calling every hook without body: {err}"
                 );
-                (Capabilities::PLAIN, false, RetryMode::None)
+                Declared {
+                    capabilities: Capabilities::PLAIN,
+                    completes: false,
+                    retry: RetryMode::None,
+                    needs: HookNeeds::ALL,
+                }
             }
         }
     }
@@ -228,6 +250,7 @@ impl PluginMiddleware {
             capabilities: Capabilities::PLAIN,
             completes: false,
             retry: RetryMode::None,
+            needs: HookNeeds::ALL,
         })
     }
 
@@ -256,6 +279,11 @@ impl PluginMiddleware {
     /// What the middleware declared (after the host's caps); fixed for its life.
     pub fn capabilities(&self) -> Capabilities {
         self.capabilities
+    }
+
+    /// What the middleware needs of each request (`hook-needs`); fixed for its life.
+    pub fn needs(&self) -> HookNeeds {
+        self.needs
     }
 
     /// Whether the middleware asked for `on-complete`; fixed for its life.
