@@ -56,7 +56,7 @@ struct Declared {
 }
 
 /// An instance a request holds between its hooks (per-request mode only).
-pub type InstanceSlot = Option<PluginInstance>;
+pub type InstanceSlot = Option<Box<PluginInstance>>;
 
 pub struct PluginMiddleware {
     identity: PluginIdentity,
@@ -75,7 +75,10 @@ pub struct PluginMiddleware {
     retry: RetryMode,
     /// What the plugin said it needs of each request (`hook-needs`), fixed at config time.
     needs: HookNeeds,
-    pool: ArrayQueue<PluginInstance>,
+    /// Warm instances (pooled mode). Boxed: a call moves each instance out of the pool and back
+    /// in, and an instance is a few hundred bytes (its store handle and every export's
+    /// function handles); a pointer moves instead.
+    pool: ArrayQueue<Box<PluginInstance>>,
     /// Hook calls and failures (`admin`); `None` when metrics are off.
     counters: Option<Arc<crate::admin::plugin_metrics::PluginCounters>>,
 }
@@ -186,9 +189,8 @@ impl PluginMiddleware {
                 self.park(inst);
             }
             Ok(Declared {
-                capabilities: declared.map_or(Capabilities::PLAIN, |d| {
-                    Capabilities::from_declaration(&d)
-                }),
+                capabilities: declared
+                    .map_or(Capabilities::PLAIN, |d| Capabilities::from_declaration(&d)),
                 completes,
                 retry,
                 needs: needs.map_or(HookNeeds::ALL, |n| HookNeeds::from_answer(&n, completes)),
@@ -345,19 +347,19 @@ impl PluginMiddleware {
         &self.budget
     }
 
-    fn fresh_instance(&self) -> Result<PluginInstance, PluginError> {
+    fn fresh_instance(&self) -> Result<Box<PluginInstance>, PluginError> {
         let Some(plugin) = &self.plugin else {
             return Err(PluginError::Instantiate(
                 "an http-wasm middleware has no component instances".into(),
             ));
         };
-        let mut inst = PluginInstance::configured(
+        let mut inst = Box::new(PluginInstance::configured(
             &self.engine,
             plugin,
             self.identity.clone(),
             &self.budget,
             &self.config_json,
-        )?;
+        )?);
         inst.live = self.counters.as_ref().map(|c| c.instantiated());
         Ok(inst)
     }
@@ -374,7 +376,7 @@ impl PluginMiddleware {
         inst.memory_peak() > limit - limit / 8
     }
 
-    fn park(&self, inst: PluginInstance) {
+    fn park(&self, inst: Box<PluginInstance>) {
         if self.pool.push(inst).is_ok()
             && let Some(c) = &self.counters
         {
@@ -397,7 +399,10 @@ impl PluginMiddleware {
     }
 
     /// An instance for one call: from the request's slot (per-request), the warm pool, or new.
-    pub(super) fn checkout(&self, slot: &mut InstanceSlot) -> Result<PluginInstance, PluginError> {
+    pub(super) fn checkout(
+        &self,
+        slot: &mut InstanceSlot,
+    ) -> Result<Box<PluginInstance>, PluginError> {
         if let Some(inst) = slot.take() {
             return Ok(inst);
         }
@@ -415,7 +420,7 @@ impl PluginMiddleware {
     /// Returns an instance after a call. Failed instances are dropped (never reused); pooled ones
     /// go back to the pool unless they served their quota of requests; per-request ones stay in the slot
     /// until the request ends.
-    pub(super) fn checkin(&self, inst: PluginInstance, failed: bool, slot: &mut InstanceSlot) {
+    pub(super) fn checkin(&self, inst: Box<PluginInstance>, failed: bool, slot: &mut InstanceSlot) {
         if failed {
             return;
         }

@@ -340,11 +340,14 @@ fn a_response_headers_only_config_needs_no_request_hook_and_no_request_headers()
 
     let cors = r#"{"accessControlAllowOriginList": ["https://app.example.com"]}"#;
     let cors = testing::instance::<Headers>(cors).unwrap_or_else(|e| panic!("{e}"));
-    assert!(cors.wants_request_hook(), "preflights are answered on request");
+    assert!(
+        cors.wants_request_hook(),
+        "preflights are answered on request"
+    );
     assert!(cors.reads_request_headers_in_response(), "Origin is read");
 
-    let secure = testing::instance::<Headers>(r#"{"frameDeny": true}"#)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let secure =
+        testing::instance::<Headers>(r#"{"frameDeny": true}"#).unwrap_or_else(|e| panic!("{e}"));
     assert!(secure.wants_request_hook());
     assert!(!secure.reads_request_headers_in_response());
 }
