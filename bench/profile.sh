@@ -6,6 +6,7 @@
 #   bash bench/profile.sh a   [binary] [seconds]   # plain proxy, 1 KiB
 #   bash bench/profile.sh hdr [binary] [seconds]   # one `headers` plugin (a response header)
 #   bash bench/profile.sh log [binary] [seconds]   # plain proxy + metrics + JSON access log to a file
+#   bash bench/profile.sh b   [binary] [seconds]   # rateLimit (not tripping) + basicAuth + headers
 #
 # Writes bench/results/profile-<scenario>-<timestamp>.svg and .txt (the flat list), keeps
 # perf.data under target/bench/. Needs perf (Debian `linux-perf`) and inferno
@@ -36,8 +37,16 @@ mkdir -p "$work"
 case "$scenario" in
   a|log) middlewares="" ; defs=" {}" ;;
   hdr) middlewares="hdr" ; defs=$'\n    hdr:\n      headers: { customResponseHeaders: { X-Bench-Proxy: "wasmgate" } }' ;;
+  # As the harness's scenario b (bench/harness/plan.py): user bench, password bench.
+  b) middlewares="limit, auth, hdr"
+     defs=$'\n    limit:\n      rateLimit: { average: 1000000, burst: 1000000, period: 1s }'
+     defs+=$'\n    auth:\n      basicAuth: { users: ["bench:{SHA}CTzbBkUWDmH8bDSU98Oh4qU5yjo="] }'
+     defs+=$'\n    hdr:\n      headers: { customResponseHeaders: { X-Bench-Proxy: "wasmgate" } }' ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
+# wrk's (and the readiness check's) headers: scenario b needs the bench user's credentials.
+auth=()
+[[ $scenario == b ]] && auth=(-H "Authorization: Basic YmVuY2g6YmVuY2gtc2VjcmV0")
 observability=""
 if [ "$scenario" = log ]; then
   # What issue 15's cost check turns on (bench/harness/ab.py --observability).
@@ -75,30 +84,38 @@ gw=$!
 pids+=($gw)
 ready=0
 for _ in $(seq 100); do
-  curl -fsS -o /dev/null http://127.0.0.1:$gw_port/ 2>/dev/null && { ready=1; break; }
+  curl -fsS -o /dev/null "${auth[@]}" http://127.0.0.1:$gw_port/ 2>/dev/null && { ready=1; break; }
   sleep 0.2
 done
 # A profile of an error path (no upstream, another benchmark on the ports) is worse than none.
 [[ $ready == 1 ]] || { echo "profile.sh: no 200 through the gateway; see $work/*.log" >&2; exit 1; }
-taskset -c 1 wrk -t1 -c64 -d2s http://127.0.0.1:$gw_port/ > /dev/null
-taskset -c 1 wrk -t1 -c64 -d"$((seconds + 2))s" --latency http://127.0.0.1:$gw_port/ > "$work/wrk.txt" &
+taskset -c 1 wrk -t1 -c64 -d2s "${auth[@]}" http://127.0.0.1:$gw_port/ > /dev/null
+taskset -c 1 wrk -t1 -c64 -d"$((seconds + 2))s" --latency "${auth[@]}" http://127.0.0.1:$gw_port/ > "$work/wrk.txt" &
 wrk_pid=$!
 sleep 1
-perf record -F 499 --call-graph dwarf,16384 -p "$gw" -o "$work/perf.data" -- sleep "$seconds" 2> "$work/perf-record.log"
+# WASMGATE_PROFILE_FLAT=1: no call graphs, 2999 Hz (self time only, but ~6x the samples and
+# less overhead), for comparing two scenarios' flat lists.
+if [[ ${WASMGATE_PROFILE_FLAT:-0} == 1 ]]; then
+  record=(-F 2999)
+else
+  record=(-F 499 --call-graph dwarf,16384)
+fi
+perf record "${record[@]}" -p "$gw" -o "$work/perf.data" -- sleep "$seconds" 2> "$work/perf-record.log"
 wait "$wrk_pid"
 if grep -q "Non-2xx" "$work/wrk.txt"; then
   echo "profile.sh: some responses were not 2xx (see $work/wrk.txt); not writing a profile" >&2
   exit 1
 fi
 out="$here/results/profile-$scenario-$stamp"
-perf script -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf > "$work/folded.txt"
+# --no-inline: addr2line hangs on the compiled plugin artifacts (.cwasm) perf finds in the stacks.
+perf script --no-inline -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf > "$work/folded.txt"
 inferno-flamegraph --title "wasmgate, scenario $scenario, 64 connections, one worker ($stamp UTC)" \
   < "$work/folded.txt" > "$out.svg"
 {
   echo "# wasmgate, scenario $scenario, $stamp UTC; load: $(cut -d' ' -f1-3 /proc/loadavg)"
   grep -E "Requests/sec|requests in" "$work/wrk.txt"
   echo "# self time by function (perf report --no-children), top 60"
-  perf report -i "$work/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.3 2>/dev/null \
-    | grep -v '^#' | grep -v '^$' | head -60
+  perf report --no-inline -i "$work/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.3 2>/dev/null \
+    | grep -v '^#' | grep -v '^$' | sed 's/  */ /g' | head -60
 } > "$out.txt"
 echo "wrote $out.svg $out.txt"

@@ -2,7 +2,7 @@
 //!
 //! A plugin is a type that implements [`Middleware`], exported with one line,
 //! [`export_middleware!`]. Built for `wasm32-wasip2`, the crate becomes a WebAssembly component for
-//! the `wasmgate:plugin/middleware-with-grpc-web@0.1.0` world (`middleware` plus the
+//! the `wasmgate:plugin/middleware-with-hook-needs@0.1.0` world (`middleware` plus the
 //! capability interfaces, each imported only when called; the contract lives in the
 //! repository's `wit/`);
 //! built natively, the same code runs against the in-memory doubles of the `testing` module, so
@@ -73,7 +73,9 @@
 //!   [`Middleware::wants_response_hook`] and [`Middleware::response_body_peek`] (the component
 //!   targets the `middleware-with-capabilities` world): a middleware that answers `false` never
 //!   gets its response hook called; one that asks for a body peek gets
-//!   [`Middleware::on_response_body`] instead of [`Middleware::on_response`].
+//!   [`Middleware::on_response_body`] instead of [`Middleware::on_response`]. It also asks
+//!   [`Middleware::wants_request_hook`] (`false`: `on_request` is never called) and
+//!   [`Middleware::reads_request_headers_in_response`] (world `middleware-with-hook-needs`).
 //! - [`Request`] and [`Response`] are views of heads the host owns: every method is one host call
 //!   and nothing is copied into the guest up front, so read only what you need.
 //! - A hook called before a successful `init` (a host bug) logs an error and traps; the host then
@@ -156,6 +158,32 @@ pub trait Middleware: Sized + 'static {
     /// Asked once per configured middleware, on an instance right after its `init`, so the answer
     /// may depend on the config (`self`); never per request. Default: `true`.
     fn wants_response_hook(&self) -> bool {
+        true
+    }
+
+    /// Whether the gateway should call [`Middleware::on_request`] at all. Return `false` from a
+    /// middleware whose `on_request` does nothing for this config (one that only edits
+    /// responses): the gateway then goes on as if it had returned [`Action::Continue`], and
+    /// saves that hook call on every request. Ignored (always called) when
+    /// [`Middleware::wants_on_complete`] is `true`.
+    ///
+    /// Asked once per configured middleware, like [`Middleware::wants_response_hook`] (world
+    /// `middleware-with-hook-needs`). Default: `true`.
+    fn wants_request_hook(&self) -> bool {
+        true
+    }
+
+    /// Whether the response hooks read the request's headers ([`Request::header`] and the
+    /// like, from `on_response`, `on_response_body` or `on_response_subresponse`). When every
+    /// middleware of a route whose response hook runs answers `false`, the gateway sends the
+    /// request's headers upstream without keeping a copy (one header-map copy per request
+    /// saved), and in the response hooks the request has no headers (and no
+    /// [`Request::authority`] unless the request target carried one); method, path, query,
+    /// client address and state stay readable.
+    ///
+    /// Asked once per configured middleware, like [`Middleware::wants_response_hook`].
+    /// Default: `true`.
+    fn reads_request_headers_in_response(&self) -> bool {
         true
     }
 

@@ -12,7 +12,7 @@
 //! is not trusted; there is no trusted-proxies setting yet), so `depth: 1` reads the peer
 //! address; the strategies see more when a middleware earlier in the chain fills the header.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use plugin_sdk::Request;
 
@@ -40,6 +40,14 @@ impl Strategy {
         match self {
             Strategy::RemoteAddr { ipv6_subnet } => {
                 let addr = req.client_addr();
+                // An IPv4 peer (`a.b.c.d:port`, as the gateway writes it): its address text is
+                // already canonical (the parser refuses leading zeros), so it is the key as it
+                // is, without a parse into an address and a format back (and no subnet applies).
+                if let Some((ip, _port)) = addr.rsplit_once(':')
+                    && ip.parse::<Ipv4Addr>().is_ok()
+                {
+                    return ip.to_string();
+                }
                 let ip = match parse_addr(&addr) {
                     Some(ip) => ip.to_string(),
                     None => addr,
@@ -164,10 +172,12 @@ fn kind(value: &Value) -> &'static str {
 
 /// Traefik's `getIPv6SubnetIP`: an IPv6 address masked to `bits`; anything else unchanged.
 fn subnet(ip: String, bits: Option<u8>) -> String {
-    match (bits, ip.parse::<IpAddr>()) {
-        (Some(bits), Ok(addr @ IpAddr::V6(v6))) if v6.to_ipv4_mapped().is_none() => {
-            mask(addr, bits).to_string()
-        }
+    let Some(bits) = bits else {
+        // No subnet: no need to parse the address (per request, for the default strategy).
+        return ip;
+    };
+    match ip.parse::<IpAddr>() {
+        Ok(addr @ IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => mask(addr, bits).to_string(),
         _ => ip,
     }
 }
@@ -185,5 +195,16 @@ mod tests {
         assert_eq!(subnet("10.1.2.3".into(), Some(64)), "10.1.2.3");
         assert_eq!(subnet("2001:db8::1".into(), None), "2001:db8::1");
         assert_eq!(subnet("junk".into(), Some(64)), "junk");
+    }
+
+    #[test]
+    fn the_ipv4_text_is_canonical_whenever_it_parses() {
+        for text in ["1.2.3.4", "0.0.0.0", "255.255.255.255", "10.0.20.3"] {
+            let parsed: Ipv4Addr = text.parse().expect("valid");
+            assert_eq!(parsed.to_string(), text);
+        }
+        for odd in ["01.2.3.4", "1.2.3.04", "1.2.3", "1.2.3.4.5", "0x1.2.3.4"] {
+            assert!(odd.parse::<Ipv4Addr>().is_err(), "{odd}");
+        }
     }
 }

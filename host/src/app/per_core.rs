@@ -74,12 +74,13 @@ pub async fn start(
     shutdown_for: impl Fn(&EntryPointConfig) -> watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let workers = workers.max(1);
+    tracing::info!(workers, "per-core workers: a runtime and listeners per worker thread");
     let mut plans = Vec::new();
     for (name, ep) in entry_points {
         let tproxy = ep.transparent.as_ref().is_some_and(|t| t.tproxy);
         let (listeners, address) = bind_for_workers(name, ep, tproxy, workers).await?;
         println!("entrypoint {name} listening on {address}");
-        tracing::info!(entrypoint = name.as_str(), local = %address, workers, "listening (per-core workers)");
+        tracing::info!(entrypoint = name.as_str(), local = %address, "listening");
         let max = ConnectionLimits::from(&ep.limits)
             .max_connections
             .clamp(1, u32::MAX as usize);

@@ -1,5 +1,6 @@
 //! What a configured middleware needs from the host: its response hook at all, and how many
-//! leading bytes of the response body (the `capabilities` interface of the contract).
+//! leading bytes of the response body (the `capabilities` interface of the contract); its
+//! request hook at all, and the request's headers in its response hook (`hook-needs`).
 //!
 //! Fixed at config time (`PluginMiddleware::configure` asks the plugin once, after `init`);
 //! read per request as two plain fields, so a chain skips middlewares that opted out of the
@@ -41,6 +42,33 @@ impl Capabilities {
         Capabilities {
             response_hook: true,
             body_peek: wanted.min(MAX_BODY_PEEK),
+        }
+    }
+}
+
+/// What a middleware needs of each request (`hook-needs`), after the host's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HookNeeds {
+    /// Call `on-request` (else the chain goes on as if it had returned `continue`).
+    pub request_hook: bool,
+    /// The response hooks read the request's headers (else, when no middleware of the chain
+    /// does, the proxy sends them upstream without keeping a copy).
+    pub request_headers_in_response: bool,
+}
+
+impl HookNeeds {
+    /// A component without `hook-needs`, or whose answer could not be read.
+    pub const ALL: HookNeeds = HookNeeds {
+        request_hook: true,
+        request_headers_in_response: true,
+    };
+
+    /// The plugin's answer; a middleware that asked for `on-complete` (`completes`) always
+    /// gets its `on-request` (`on-complete` is called for requests whose `on-request` ran).
+    pub fn from_answer(needs: &super::bindings::hook_needs::Needs, completes: bool) -> Self {
+        HookNeeds {
+            request_hook: needs.request_hook || completes,
+            request_headers_in_response: needs.request_headers_in_response,
         }
     }
 }
@@ -104,6 +132,17 @@ mod tests {
                 body_peek: 0
             }
         );
+    }
+
+    #[test]
+    fn a_middleware_that_completes_always_gets_its_request_hook() {
+        let none = super::super::bindings::hook_needs::Needs {
+            request_hook: false,
+            request_headers_in_response: false,
+        };
+        assert!(!HookNeeds::from_answer(&none, false).request_hook);
+        assert!(HookNeeds::from_answer(&none, true).request_hook);
+        assert!(!HookNeeds::from_answer(&none, true).request_headers_in_response);
     }
 
     #[test]

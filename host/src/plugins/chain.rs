@@ -50,6 +50,9 @@ pub struct Chain {
     translates_grpc_web: bool,
     /// Whether some middleware asked for `on-complete` (`completion`).
     completes: bool,
+    /// Whether some middleware's response hook reads the request's headers (`hook-needs`):
+    /// the proxy then forwards a copy and keeps them for the response hooks.
+    keeps_request_headers: bool,
     /// Each middleware's span name and attributes (tracing on only).
     trace_labels: Option<Arc<[MiddlewareLabels]>>,
 }
@@ -145,6 +148,9 @@ impl Chain {
         let compresses = middlewares.iter().any(|mw| mw.budget().compression);
         let translates_grpc_web = middlewares.iter().any(|mw| mw.budget().grpc_web);
         let completes = middlewares.iter().any(|mw| mw.completes());
+        let keeps_request_headers = middlewares
+            .iter()
+            .any(|mw| mw.capabilities().response_hook && mw.needs().request_headers_in_response);
         let trace_labels = labels_of(&middlewares);
         Chain {
             middlewares: middlewares.into(),
@@ -154,6 +160,7 @@ impl Chain {
             compresses,
             translates_grpc_web,
             completes,
+            keeps_request_headers,
             trace_labels,
         }
     }
@@ -170,6 +177,13 @@ impl Chain {
     /// each request-phase step ([`Chain::on_request`], the resumes).
     pub fn note_entered(&self, state: &ChainState, completion: &mut PendingCompletion) {
         completion.entered(state.entered);
+    }
+
+    /// Whether the response hooks may read the request's headers (some middleware with a
+    /// response hook did not say otherwise, `hook-needs`): the proxy then sends a copy of them
+    /// upstream; else it sends them and the response hooks see a request without headers.
+    pub fn keeps_request_headers(&self) -> bool {
+        self.keeps_request_headers
     }
 
     /// Whether the proxy must collect the request body whole into the head's `extensions`
@@ -311,6 +325,11 @@ impl Chain {
             state.entered = i + 1;
             if let Some(t) = &mut state.trace {
                 t.enter(i);
+            }
+            if !mw.needs().request_hook {
+                // It said its `on-request` does nothing (`hook-needs`): as if it continued.
+                state.ran = i + 1;
+                continue;
             }
             let replayable = mw.budget().replayable();
             let snapshot =

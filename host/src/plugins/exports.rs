@@ -10,7 +10,9 @@
 use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre};
 
-use super::bindings::{capabilities, completion, connection, handler, retry_policy, subresponses};
+use super::bindings::{
+    capabilities, completion, connection, handler, hook_needs, retry_policy, subresponses,
+};
 use super::error::LoadError;
 use super::host_state::HostState;
 
@@ -25,6 +27,9 @@ const COMPLETION_EXPORT: &str = "wasmgate:plugin/completion@0.1.0";
 
 /// Export name of the `retry-policy` interface in a component.
 const RETRY_POLICY_EXPORT: &str = "wasmgate:plugin/retry-policy@0.1.0";
+
+/// Export name of the `hook-needs` interface in a component.
+const HOOK_NEEDS_EXPORT: &str = "wasmgate:plugin/hook-needs@0.1.0";
 
 /// Export name of the `handler` interface in a component.
 const HANDLER_EXPORT: &str = "wasmgate:plugin/handler@0.1.0";
@@ -69,6 +74,7 @@ pub struct ComponentExports {
     subresponses: Option<subresponses::GuestIndices>,
     completion: Option<completion::GuestIndices>,
     retry_policy: Option<retry_policy::GuestIndices>,
+    hook_needs: Option<hook_needs::GuestIndices>,
 }
 
 /// The exported functions of one instance.
@@ -84,6 +90,8 @@ pub struct InstanceExports {
     pub completion: Option<completion::Guest>,
     /// `wants-retry-policy` and `retry-after` (`middleware-with-retry-policy`).
     pub retry_policy: Option<retry_policy::Guest>,
+    /// `hook-needs` (`middleware-with-hook-needs`).
+    pub hook_needs: Option<hook_needs::Guest>,
 }
 
 impl ComponentExports {
@@ -130,6 +138,10 @@ impl ComponentExports {
             None => None,
             Some(_) => Some(retry_policy::GuestIndices::new(pre).map_err(world_err)?),
         };
+        let hook_needs = match pre.component().get_export_index(None, HOOK_NEEDS_EXPORT) {
+            None => None,
+            Some(_) => Some(hook_needs::GuestIndices::new(pre).map_err(world_err)?),
+        };
         Ok(ComponentExports {
             handler,
             connection,
@@ -137,6 +149,7 @@ impl ComponentExports {
             subresponses,
             completion,
             retry_policy,
+            hook_needs,
         })
     }
 
@@ -148,6 +161,11 @@ impl ComponentExports {
     /// Whether the component exports the `retry-policy` hooks (it may still decline them).
     pub fn has_retry_policy(&self) -> bool {
         self.retry_policy.is_some()
+    }
+
+    /// Whether the component exports `hook-needs` (it may still need every hook).
+    pub fn has_hook_needs(&self) -> bool {
+        self.hook_needs.is_some()
     }
 
     /// Whether the component exports the `completion` hooks (it may still decline them).
@@ -193,6 +211,10 @@ impl ComponentExports {
             Some(indices) => Some(indices.load(&mut *store, instance)?),
             None => None,
         };
+        let hook_needs = match &self.hook_needs {
+            Some(indices) => Some(indices.load(&mut *store, instance)?),
+            None => None,
+        };
         Ok(InstanceExports {
             handler,
             connection,
@@ -200,6 +222,7 @@ impl ComponentExports {
             subresponses,
             completion,
             retry_policy,
+            hook_needs,
         })
     }
 }

@@ -139,6 +139,25 @@ impl RequestHeadFields {
         self.parts.uri.path()
     }
 
+    /// The client's address as `SocketAddr`'s text (`a.b.c.d:port`, `[v6]:port`), for
+    /// `request.client-addr`. An IPv4 peer is written digit by digit (per request for a rate
+    /// limit by peer: `fmt` cost several times more).
+    pub fn client_addr_text(&self) -> String {
+        let SocketAddr::V4(v4) = self.client_addr else {
+            return self.client_addr.to_string();
+        };
+        let mut out = String::with_capacity(21);
+        for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            push_decimal(&mut out, u32::from(octet));
+        }
+        out.push(':');
+        push_decimal(&mut out, u32::from(v4.port()));
+        out
+    }
+
     pub fn query(&self) -> Option<&str> {
         self.parts.uri.query()
     }
@@ -160,6 +179,24 @@ impl RequestHeadFields {
     }
 }
 
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // `n % 10` is a digit: the cast cannot truncate.
+        digits[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[start..] {
+        out.push(char::from(d));
+    }
+}
+
 /// The response head lent to `on-response`.
 #[derive(Debug)]
 pub struct ResponseHead {
@@ -172,6 +209,29 @@ impl ResponseHead {
         ResponseHead {
             parts,
             max_headers: usize::MAX,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_address_text_is_socket_addrs_own() {
+        for addr in [
+            "1.2.3.4:5",
+            "0.0.0.0:0",
+            "255.255.255.255:65535",
+            "10.20.30.40:8080",
+            "[::1]:80",
+            "[2001:db8::7]:443",
+        ] {
+            let addr: SocketAddr = addr.parse().expect("valid");
+            let (parts, ()) = http::Request::new(()).into_parts();
+            let connection = Arc::new(ConnectionFacts::at(addr));
+            let head = RequestHead::new(parts, "/".into(), addr, false, connection, "r".into(), 1);
+            assert_eq!(head.client_addr_text(), addr.to_string());
         }
     }
 }

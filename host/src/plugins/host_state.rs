@@ -210,7 +210,7 @@ impl wit_http::HostRequest for HostState {
         Ok(())
     }
     fn client_addr(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
-        Ok(self.heads.request(&r)?.client_addr.to_string())
+        Ok(self.heads.request(&r)?.client_addr_text())
     }
     fn is_tls(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<bool> {
         Ok(self.heads.request(&r)?.tls)

@@ -316,6 +316,25 @@ impl PluginInstance {
 }
 
 impl PluginInstance {
+    /// Asks `hook-needs` of a configured instance; `None` for a component without the export
+    /// (it needs every hook). Config time only.
+    pub fn hook_needs(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+    ) -> Result<Option<super::bindings::hook_needs::Needs>, PluginError> {
+        let Some(hooks) = &self.bindings.hook_needs else {
+            return Ok(None);
+        };
+        self.arm.arm(&mut self.store, deadline_ticks);
+        hooks
+            .call_hook_needs(&mut self.store)
+            .map(Some)
+            .map_err(|e| classify(e, &self.store, budget))
+    }
+}
+
+impl PluginInstance {
     /// Asks `wants-retry-policy` of a configured instance; `none` for a component without the
     /// `retry-policy` export. Config time only.
     pub fn wants_retry_policy(

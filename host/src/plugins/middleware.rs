@@ -20,7 +20,7 @@ use super::bindings::Action;
 use super::bindings::retry_policy::RetryMode;
 use super::body::{BodyLimit, OverLimit};
 use super::budget::{Isolation, MiddlewareBudget};
-use super::capabilities::{BodyStart, Capabilities};
+use super::capabilities::{BodyStart, Capabilities, HookNeeds};
 use super::engine::PluginEngine;
 use super::error::PluginError;
 use super::exports::World;
@@ -47,8 +47,16 @@ pub enum ConfigureError {
     Failed { plugin: String, source: PluginError },
 }
 
+/// What `ask_declarations` learnt from the plugin.
+struct Declared {
+    capabilities: Capabilities,
+    completes: bool,
+    retry: RetryMode,
+    needs: HookNeeds,
+}
+
 /// An instance a request holds between its hooks (per-request mode only).
-pub type InstanceSlot = Option<PluginInstance>;
+pub type InstanceSlot = Option<Box<PluginInstance>>;
 
 pub struct PluginMiddleware {
     identity: PluginIdentity,
@@ -65,7 +73,12 @@ pub struct PluginMiddleware {
     completes: bool,
     /// Whether the plugin decides retries (`retry-policy`), fixed at config time.
     retry: RetryMode,
-    pool: ArrayQueue<PluginInstance>,
+    /// What the plugin said it needs of each request (`hook-needs`), fixed at config time.
+    needs: HookNeeds,
+    /// Warm instances (pooled mode). Boxed: a call moves each instance out of the pool and back
+    /// in, and an instance is a few hundred bytes (its store handle and every export's
+    /// function handles); a pointer moves instead.
+    pool: ArrayQueue<Box<PluginInstance>>,
     /// Hook calls and failures (`admin`); `None` when metrics are off.
     counters: Option<Arc<crate::admin::plugin_metrics::PluginCounters>>,
 }
@@ -142,43 +155,49 @@ impl PluginMiddleware {
             capabilities: Capabilities::PLAIN,
             completes: false,
             retry: RetryMode::None,
+            needs: HookNeeds::ALL,
         };
         let asks = middleware.plugin.as_ref().is_some_and(|p| {
             p.world() == World::WithCapabilities
                 || p.exports.has_completion()
                 || p.exports.has_retry_policy()
+                || p.exports.has_hook_needs()
         });
         if asks {
-            (
-                middleware.capabilities,
-                middleware.completes,
-                middleware.retry,
-            ) = middleware.ask_declarations();
+            let declared = middleware.ask_declarations();
+            middleware.capabilities = declared.capabilities;
+            middleware.completes = declared.completes;
+            middleware.retry = declared.retry;
+            middleware.needs = declared.needs;
         }
         Ok(middleware)
     }
 
     /// Asks a fresh, configured instance what the middleware needs (`declare`,
-    /// `wants-on-complete`, `wants-retry-policy`). A failure (in `init` or a call) is logged
-    /// and gives the plain-world answer (every hook, no body, no `on-complete`, no retries):
-    /// the same failure then surfaces on requests, where it fails (or passes, fail-open) each
-    /// one as before.
-    fn ask_declarations(&self) -> (Capabilities, bool, RetryMode) {
+    /// `wants-on-complete`, `wants-retry-policy`, `hook-needs`). A failure (in `init` or a
+    /// call) is logged and gives the plain-world answer (every hook, no body, no `on-complete`,
+    /// no retries): the same failure then surfaces on requests, where it fails (or passes,
+    /// fail-open) each one as before.
+    fn ask_declarations(&self) -> Declared {
         let declared = self.fresh_instance().and_then(|mut inst| {
             let declared = inst.declare(self.deadline_ticks, &self.budget)?;
             let completes = inst.wants_on_complete(self.deadline_ticks, &self.budget)?;
             let retry = inst.wants_retry_policy(self.deadline_ticks, &self.budget)?;
+            let needs = inst.hook_needs(self.deadline_ticks, &self.budget)?;
             if self.budget.isolation == Isolation::Pooled {
                 // Configured and unused: the first warm instance.
                 self.park(inst);
             }
-            Ok((declared, completes, retry))
+            Ok(Declared {
+                capabilities: declared
+                    .map_or(Capabilities::PLAIN, |d| Capabilities::from_declaration(&d)),
+                completes,
+                retry,
+                needs: needs.map_or(HookNeeds::ALL, |n| HookNeeds::from_answer(&n, completes)),
+            })
         });
         match declared {
-            Ok((Some(declared), completes, retry)) => {
-                (Capabilities::from_declaration(&declared), completes, retry)
-            }
-            Ok((None, completes, retry)) => (Capabilities::PLAIN, completes, retry),
+            Ok(declared) => declared,
             Err(err) => {
                 let id = &self.identity;
                 tracing::warn!(
@@ -188,7 +207,12 @@ impl PluginMiddleware {
                     kind = err.kind(),
                     "cannot read the plugin's capabilities, calling every hook without body: {err}"
                 );
-                (Capabilities::PLAIN, false, RetryMode::None)
+                Declared {
+                    capabilities: Capabilities::PLAIN,
+                    completes: false,
+                    retry: RetryMode::None,
+                    needs: HookNeeds::ALL,
+                }
             }
         }
     }
@@ -228,6 +252,7 @@ impl PluginMiddleware {
             capabilities: Capabilities::PLAIN,
             completes: false,
             retry: RetryMode::None,
+            needs: HookNeeds::ALL,
         })
     }
 
@@ -256,6 +281,11 @@ impl PluginMiddleware {
     /// What the middleware declared (after the host's caps); fixed for its life.
     pub fn capabilities(&self) -> Capabilities {
         self.capabilities
+    }
+
+    /// What the middleware needs of each request (`hook-needs`); fixed for its life.
+    pub fn needs(&self) -> HookNeeds {
+        self.needs
     }
 
     /// Whether the middleware asked for `on-complete`; fixed for its life.
@@ -318,19 +348,19 @@ impl PluginMiddleware {
         &self.budget
     }
 
-    fn fresh_instance(&self) -> Result<PluginInstance, PluginError> {
+    fn fresh_instance(&self) -> Result<Box<PluginInstance>, PluginError> {
         let Some(plugin) = &self.plugin else {
             return Err(PluginError::Instantiate(
                 "an http-wasm middleware has no component instances".into(),
             ));
         };
-        let mut inst = PluginInstance::configured(
+        let mut inst = Box::new(PluginInstance::configured(
             &self.engine,
             plugin,
             self.identity.clone(),
             &self.budget,
             &self.config_json,
-        )?;
+        )?);
         inst.live = self.counters.as_ref().map(|c| c.instantiated());
         Ok(inst)
     }
@@ -347,7 +377,7 @@ impl PluginMiddleware {
         inst.memory_peak() > limit - limit / 8
     }
 
-    fn park(&self, inst: PluginInstance) {
+    fn park(&self, inst: Box<PluginInstance>) {
         if self.pool.push(inst).is_ok()
             && let Some(c) = &self.counters
         {
@@ -370,7 +400,10 @@ impl PluginMiddleware {
     }
 
     /// An instance for one call: from the request's slot (per-request), the warm pool, or new.
-    pub(super) fn checkout(&self, slot: &mut InstanceSlot) -> Result<PluginInstance, PluginError> {
+    pub(super) fn checkout(
+        &self,
+        slot: &mut InstanceSlot,
+    ) -> Result<Box<PluginInstance>, PluginError> {
         if let Some(inst) = slot.take() {
             return Ok(inst);
         }
@@ -388,7 +421,7 @@ impl PluginMiddleware {
     /// Returns an instance after a call. Failed instances are dropped (never reused); pooled ones
     /// go back to the pool unless they served their quota of requests; per-request ones stay in the slot
     /// until the request ends.
-    pub(super) fn checkin(&self, inst: PluginInstance, failed: bool, slot: &mut InstanceSlot) {
+    pub(super) fn checkin(&self, inst: Box<PluginInstance>, failed: bool, slot: &mut InstanceSlot) {
         if failed {
             return;
         }

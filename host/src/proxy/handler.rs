@@ -482,7 +482,8 @@ async fn proxy(
                 {
                     grpc_web = Some(GrpcWebCall::by_plugin(mode));
                 }
-                let mut upstream_parts = clone_for_upstream(&head.parts);
+                let mut upstream_parts =
+                    parts_for_upstream(&mut head.parts, chain.keeps_request_headers());
                 // The client connection's upgrade handle (WebSocket) goes with the forwarded request.
                 if let Some(upgrade) = head.parts.extensions.remove::<hyper::upgrade::OnUpgrade>() {
                     upstream_parts.extensions.insert(upgrade);
@@ -775,13 +776,19 @@ fn internal_answer(
     (resp.into_parts().0, reply.body)
 }
 
-/// The request as it goes upstream, keeping the plugins' view of it for the response hooks.
-fn clone_for_upstream(parts: &Parts) -> Parts {
+/// The request as it goes upstream, keeping the plugins' view of it for the response hooks:
+/// method, URI and version always (cheap: the URI shares its bytes), the headers only when a
+/// response hook may read them (`keep_headers`, `Chain::keeps_request_headers`; a copy of the
+/// header map, ~0.4 µs); otherwise they move upstream and the head keeps none.
+fn parts_for_upstream(parts: &mut Parts, keep_headers: bool) -> Parts {
     let mut req = Request::new(());
     *req.method_mut() = parts.method.clone();
     *req.uri_mut() = parts.uri.clone();
     *req.version_mut() = parts.version;
-    *req.headers_mut() = parts.headers.clone();
+    *req.headers_mut() = match keep_headers {
+        true => parts.headers.clone(),
+        false => std::mem::take(&mut parts.headers),
+    };
     req.into_parts().0
 }
 

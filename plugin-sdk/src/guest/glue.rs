@@ -7,6 +7,7 @@ use std::thread::LocalKey;
 
 use super::bindings::exports::wasmgate::plugin::capabilities::Declaration;
 use super::bindings::exports::wasmgate::plugin::completion as wit_completion;
+use super::bindings::exports::wasmgate::plugin::hook_needs::Needs;
 use super::bindings::exports::wasmgate::plugin::retry_policy as wit_retry;
 use super::bindings::exports::wasmgate::plugin::subresponses as wit_sub;
 use super::wit::http as wit_http;
@@ -62,6 +63,18 @@ pub fn declare<T: Middleware>(slot: &'static LocalKey<OnceCell<T>>) -> Declarati
         Declaration {
             response_hook: middleware.wants_response_hook(),
             response_body_peek: middleware.response_body_peek(),
+        }
+    })
+}
+
+/// `hook-needs`: what the configured middleware needs of each request (asked once per
+/// configured middleware).
+pub fn hook_needs<T: Middleware>(slot: &'static LocalKey<OnceCell<T>>) -> Needs {
+    slot.with(|cell| {
+        let middleware = initialised(cell);
+        Needs {
+            request_hook: middleware.wants_request_hook(),
+            request_headers_in_response: middleware.reads_request_headers_in_response(),
         }
     })
 }

@@ -20,8 +20,10 @@ pub mod bindings {
         // `middleware-with-retry-policy` adds the `retry-policy` export, declined by default
         // (`Middleware::retry_mode`); `middleware-with-kv` adds the `kv` import (needs the
         // grant, like `counters`); `middleware-with-grpc-web` adds the `grpc-web` import (no
-        // grant).
-        world: "middleware-with-grpc-web",
+        // grant); `middleware-with-hook-needs` adds the `hook-needs` export (every hook and
+        // the request's headers needed by default: `Middleware::wants_request_hook`,
+        // `Middleware::reads_request_headers_in_response`).
+        world: "middleware-with-hook-needs",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",
@@ -47,6 +49,9 @@ pub mod __private {
         Guest as CompletionGuest, Outcome as WitOutcome,
     };
     pub use super::bindings::exports::wasmgate::plugin::handler::Guest;
+    pub use super::bindings::exports::wasmgate::plugin::hook_needs::{
+        Guest as HookNeedsGuest, Needs as WitNeeds,
+    };
     pub use super::bindings::exports::wasmgate::plugin::retry_policy::{
         FailedAttempt as WitFailedAttempt, Guest as RetryPolicyGuest, RetryMode as WitRetryMode,
     };
@@ -55,7 +60,7 @@ pub mod __private {
         Subresponse as WitSubresponse,
     };
     pub use super::glue::{
-        declare, init, on_complete, on_request, on_request_subresponse, on_response,
+        declare, hook_needs, init, on_complete, on_request, on_request_subresponse, on_response,
         on_response_body, on_response_subresponse, retry_after, validate_config, wants_on_complete,
         wants_retry_policy,
     };
@@ -165,6 +170,12 @@ macro_rules! export_middleware {
                     outcome: $crate::__private::WitOutcome,
                 ) {
                     $crate::__private::on_complete(&__WASMGATE_INSTANCE, state, outcome)
+                }
+            }
+
+            impl $crate::__private::HookNeedsGuest for __WasmgateMiddleware {
+                fn hook_needs() -> $crate::__private::WitNeeds {
+                    $crate::__private::hook_needs(&__WASMGATE_INSTANCE)
                 }
             }
 

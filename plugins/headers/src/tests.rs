@@ -325,3 +325,29 @@ fn hosts_proxy_headers_take_precedence_over_the_host() {
     let mut any = TestRequest::get("/").authority("other.test");
     assert!(testing::on_request(&dev, &mut any).is_continue());
 }
+
+#[test]
+fn a_response_headers_only_config_needs_no_request_hook_and_no_request_headers() {
+    let only_response = r#"{"customResponseHeaders": {"X-Bench-Proxy": "wasmgate"}}"#;
+    let mw = testing::instance::<Headers>(only_response).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!mw.wants_request_hook());
+    assert!(!mw.reads_request_headers_in_response());
+    assert!(mw.wants_response_hook());
+
+    let request_side = testing::instance::<Headers>(CONFIG).unwrap_or_else(|e| panic!("{e}"));
+    assert!(request_side.wants_request_hook());
+    assert!(!request_side.reads_request_headers_in_response());
+
+    let cors = r#"{"accessControlAllowOriginList": ["https://app.example.com"]}"#;
+    let cors = testing::instance::<Headers>(cors).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        cors.wants_request_hook(),
+        "preflights are answered on request"
+    );
+    assert!(cors.reads_request_headers_in_response(), "Origin is read");
+
+    let secure =
+        testing::instance::<Headers>(r#"{"frameDeny": true}"#).unwrap_or_else(|e| panic!("{e}"));
+    assert!(secure.wants_request_hook());
+    assert!(!secure.reads_request_headers_in_response());
+}
