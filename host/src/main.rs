@@ -58,12 +58,13 @@ fn worker_threads() -> Option<usize> {
         .filter(|&n| n > 0)
 }
 
-/// The tokio runtime every command runs on. `WASMGATE_WORKER_THREADS=1` gives a current-thread
-/// runtime (one thread does all the work: what the benchmark harness compares against
-/// single-worker proxies); `N > 1` a multi-thread runtime with N workers; unset (or not a
-/// positive number) the default multi-thread runtime, one worker per core. With per-core
-/// workers (`WASMGATE_WORKER_MODEL=per-core`) the connections have threads of their own
-/// (`app::per_core`) and this runtime only runs the control tasks: one current thread.
+/// The tokio runtime every command runs on. With per-core workers (`app::per_core`, the
+/// default when there are two or more: `WASMGATE_WORKER_THREADS`, else one per core) the
+/// connections have threads of their own and this runtime only runs the control tasks: one
+/// current thread. `WASMGATE_WORKER_MODEL=shared`: one runtime serves everything, a
+/// multi-thread runtime with that many workers. One worker (`WASMGATE_WORKER_THREADS=1`): a
+/// current-thread runtime does all the work, what the benchmark harness compares against
+/// single-worker proxies.
 fn async_runtime(model: wasmgate::app::WorkerModel) -> std::io::Result<tokio::runtime::Runtime> {
     let workers = match model {
         wasmgate::app::WorkerModel::PerCore(_) => Some(1),

@@ -1,7 +1,7 @@
 //! `WASMGATE_WORKER_THREADS`: how many runtime threads serve requests. The benchmark harness
 //! (bench/) runs the gateway with one, like the single-worker proxies it is compared with.
-//! `WASMGATE_WORKER_MODEL=per-core`: that many worker threads, each with its own runtime and its
-//! own `SO_REUSEPORT` listener per entrypoint.
+//! With two or more, by default (`WASMGATE_WORKER_MODEL=per-core`) each worker thread has its
+//! own runtime and listener per entrypoint; `shared` is one work-stealing runtime.
 //!
 //! The gateway is spawned here directly (the shared `Gateway` guard sets no extra environment).
 
@@ -124,9 +124,16 @@ async fn one_worker_thread_serves_concurrent_requests_without_runtime_worker_thr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn worker_threads_setting_sets_the_runtime_worker_count() {
+async fn worker_threads_setting_sets_the_shared_runtime_worker_count() {
     let up = Upstream::start("app").await;
-    let gw = spawn_with_workers(&up, "3");
+    let gw = spawn_with_env(
+        &up,
+        &[
+            ("WASMGATE_WORKER_THREADS", "3"),
+            ("WASMGATE_WORKER_MODEL", "shared"),
+        ],
+        "",
+    );
     assert_eq!(concurrent_gets(&gw, 32).await, 32, "every request answered");
     assert_eq!(up.count(), 32, "the upstream saw every request");
     let workers = gw
@@ -164,7 +171,8 @@ fn port_of(gw: &Spawned) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_core_workers_with_reuse_port_each_listen_on_the_port_and_serve_every_request() {
     let up = Upstream::start("app").await;
-    let gw = spawn_with_env(&up, PER_CORE_2, "reusePort: true");
+    // Per-core is the default model with two workers or more.
+    let gw = spawn_with_env(&up, &[("WASMGATE_WORKER_THREADS", "2")], "reusePort: true");
     let one_per_worker = listeners_on(port_of(&gw));
     assert_eq!(one_per_worker, 2, "one SO_REUSEPORT listener per worker");
     let names = gw.thread_names();

@@ -1,4 +1,5 @@
-//! Thread-per-core serving (`WASMGATE_WORKER_MODEL=per-core`): N worker threads, each with its
+//! Thread-per-core serving (`WASMGATE_WORKER_MODEL=per-core`, the default with two or more
+//! workers): N worker threads, each with its
 //! own current-thread runtime and its own listener per TCP entrypoint (with `reusePort: true`,
 //! its own socket, all bound to the same address with `SO_REUSEPORT`, so the kernel spreads new
 //! connections over them; otherwise one shared socket, see [`bind_for_workers`]). A
@@ -25,28 +26,29 @@ use crate::proxy::{ConnectionLimits, Entrypoint, SharedSnapshot};
 /// How entrypoint connections are spread over threads (`WASMGATE_WORKER_MODEL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkerModel {
-    /// One tokio runtime (current-thread for one worker, work-stealing for more) serves every
-    /// connection: the default.
+    /// One tokio runtime serves every connection: current-thread for one worker (what the
+    /// benchmarks compare against single-worker proxies), work-stealing for more.
     Shared,
-    /// This many worker threads, each with its own runtime and listeners.
+    /// This many worker threads (two or more), each with its own runtime and listeners.
     PerCore(usize),
 }
 
 impl WorkerModel {
-    /// Reads `WASMGATE_WORKER_MODEL` (`shared`, the default, or `per-core`); with `per-core`,
-    /// `workers` threads (`WASMGATE_WORKER_THREADS`, else one per core). Runs once at start.
+    /// Reads `WASMGATE_WORKER_MODEL`: `per-core` (the default) or `shared`, over `workers`
+    /// threads (`WASMGATE_WORKER_THREADS`, else one per core). One worker is always the shared
+    /// current-thread runtime: per-core would only add a control thread. Runs once at start.
     pub fn from_env(workers: Option<usize>) -> Result<WorkerModel, String> {
+        let workers =
+            workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         match std::env::var("WASMGATE_WORKER_MODEL")
             .ok()
             .as_deref()
             .map(str::trim)
         {
-            None | Some("") | Some("shared") => Ok(WorkerModel::Shared),
-            Some("per-core") => Ok(WorkerModel::PerCore(workers.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, |n| n.get())
-            }))),
+            None | Some("") | Some("per-core") if workers > 1 => Ok(WorkerModel::PerCore(workers)),
+            None | Some("") | Some("per-core") | Some("shared") => Ok(WorkerModel::Shared),
             Some(other) => Err(format!(
-                "WASMGATE_WORKER_MODEL: {other:?} is neither \"shared\" nor \"per-core\""
+                "WASMGATE_WORKER_MODEL: {other:?} is neither \"per-core\" nor \"shared\""
             )),
         }
     }
@@ -74,7 +76,10 @@ pub async fn start(
     shutdown_for: impl Fn(&EntryPointConfig) -> watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let workers = workers.max(1);
-    tracing::info!(workers, "per-core workers: a runtime and listeners per worker thread");
+    tracing::info!(
+        workers,
+        "per-core workers: a runtime and listeners per worker thread"
+    );
     let mut plans = Vec::new();
     for (name, ep) in entry_points {
         let tproxy = ep.transparent.as_ref().is_some_and(|t| t.tproxy);
@@ -107,14 +112,17 @@ pub async fn start(
             })
             .collect();
         let snapshot = snapshot.clone();
-        let thread = std::thread::Builder::new()
+        // Sent when the worker's thread ends, however it ends (the sender drops with it).
+        let (ended, on_end) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new()
             .name(format!("wasmgate-w{worker}"))
-            .spawn(move || run_worker(worker, mine, snapshot))
+            .spawn(move || {
+                let _ended = ended;
+                run_worker(worker, mine, snapshot);
+            })
             .context("cannot start a worker thread")?;
-        handles.push(tokio::task::spawn_blocking(move || {
-            if thread.join().is_err() {
-                tracing::error!(worker, "worker thread panicked");
-            }
+        handles.push(tokio::spawn(async move {
+            let _ = on_end.await;
         }));
     }
     Ok(handles)
