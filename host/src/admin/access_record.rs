@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant};
 
 /// What a redacted field or header reads.
 pub(super) const REDACTED: &str = "REDACTED";
@@ -10,7 +10,9 @@ pub(super) const REDACTED: &str = "REDACTED";
 /// One request as the access log sees it. Built only when the access log is on.
 #[derive(Debug)]
 pub struct AccessRecord {
-    pub start: SystemTime,
+    /// When the request arrived; the writer turns it into wall-clock time
+    /// (`super::timefmt::WallClock`), so the request path reads no wall clock.
+    pub started: Instant,
     pub client: SocketAddr,
     pub method: http::Method,
     /// The request target as the client sent it.

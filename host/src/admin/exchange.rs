@@ -5,7 +5,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
@@ -23,7 +23,7 @@ pub struct Exchange {
     method: &'static str,
     protocol: Protocol,
     request_bytes: u64,
-    entrypoint: Option<Arc<SeriesSet>>,
+    entrypoint: Option<&'static SeriesSet>,
     route: Option<RouteHandles>,
     forwarded: bool,
     record: Option<Box<AccessRecord>>,
@@ -44,10 +44,12 @@ pub struct Arrival<'a> {
     pub headers: &'a http::HeaderMap,
     /// The entrypoint's `observability` defaults.
     pub signals: ObservabilityFlags,
+    /// When the request arrived (the one clock reading the recording needs at the start).
+    pub started: Instant,
 }
 
 impl Exchange {
-    /// Starts recording a request (allocates only for the access log).
+    /// Starts recording a request (allocates only for the access log; reads no clock).
     pub fn start(recorder: &'static Recorder, a: Arrival<'_>) -> Exchange {
         let request_bytes = a
             .headers
@@ -57,14 +59,20 @@ impl Exchange {
             .unwrap_or(0);
         let record = recorder.access_log.as_ref().map(|log| {
             let fields = &log.config.fields;
-            let headers = a
-                .headers
-                .iter()
-                .filter(|(n, _)| fields.header_mode(n.as_str()) != FieldMode::Drop)
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect();
+            // Traefik's default (no header logged): no scan of the request's headers.
+            let none_logged =
+                fields.headers_default_mode == FieldMode::Drop && fields.headers.is_empty();
+            let headers = match none_logged {
+                true => Vec::new(),
+                false => a
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| fields.header_mode(n.as_str()) != FieldMode::Drop)
+                    .map(|(n, v)| (n.clone(), v.clone()))
+                    .collect(),
+            };
             Box::new(AccessRecord {
-                start: SystemTime::now(),
+                started: a.started,
                 client: a.client,
                 method: a.method.clone(),
                 path: a
@@ -116,11 +124,11 @@ impl Exchange {
         Exchange {
             header_values,
             recorder,
-            started: Instant::now(),
+            started: a.started,
             method: method_label(a.method),
             protocol: Protocol::of(a.headers),
             request_bytes,
-            entrypoint: recorder.entrypoints.get(&**a.entrypoint).cloned(),
+            entrypoint: recorder.entrypoints.get(&**a.entrypoint).map(|set| &**set),
             route: None,
             forwarded: false,
             record,
@@ -132,18 +140,18 @@ impl Exchange {
     /// upstream's status, when one answered).
     pub fn routed(
         &mut self,
-        router: &Arc<str>,
-        handles: &RouteHandles,
+        router: Arc<str>,
+        handles: RouteHandles,
         forwarded: bool,
         origin: Option<u16>,
     ) {
-        self.route = Some(handles.clone());
         self.forwarded = forwarded;
         if let Some(r) = &mut self.record {
-            r.router = Some(router.clone());
+            r.router = Some(router);
             r.service = handles.service_name.clone();
             r.origin_status = origin;
         }
+        self.route = Some(handles);
     }
 
     /// The server that answered (`ServiceURL`) and the retries it took (`RetryAttempts`).
@@ -175,7 +183,7 @@ impl Exchange {
         };
         let signals = self.route.as_ref().map_or(self.unrouted, |r| r.signals);
         if signals.metrics
-            && let Some(ep) = &self.entrypoint
+            && let Some(ep) = self.entrypoint
         {
             ep.record(&obs);
         }
