@@ -187,9 +187,9 @@ pub(super) fn json_line(
     config: &AccessLogConfig,
     start: SystemTime,
 ) {
-    let (host, port) = match r.host.as_deref().map(|h| h.rsplit_once(':')) {
+    let (host, port) = match r.host().map(|h| h.rsplit_once(':')) {
         Some(Some((h, p))) if !h.ends_with(']') || h.starts_with('[') => (h, p),
-        _ => (r.host.as_deref().unwrap_or(""), ""),
+        _ => (r.host().unwrap_or(""), ""),
     };
     let client = ClientText::of(r.client);
     let client_text = client.text();
@@ -219,12 +219,12 @@ pub(super) fn json_line(
     if let Some(origin) = r.origin_status {
         o.field("OriginStatus", V::N(u64::from(origin)));
     }
-    o.field("RequestAddr", V::S(r.host.as_deref().unwrap_or("")));
+    o.field("RequestAddr", V::S(r.host().unwrap_or("")));
     o.field("RequestContentSize", V::N(r.request_bytes));
     o.field("RequestCount", V::N(r.request_count));
     o.field("RequestHost", V::S(host));
     o.field("RequestMethod", V::S(r.method.as_str()));
-    o.field("RequestPath", V::S(&r.path));
+    o.field("RequestPath", V::S(r.path()));
     let port = if port.is_empty() { "-" } else { port };
     o.field("RequestPort", V::S(port));
     o.field("RequestProtocol", V::S(protocol(r.version)));

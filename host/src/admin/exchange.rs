@@ -26,7 +26,7 @@ pub struct Exchange {
     entrypoint: Option<&'static SeriesSet>,
     route: Option<RouteHandles>,
     forwarded: bool,
-    record: Option<Box<AccessRecord>>,
+    record: Option<AccessRecord>,
     /// The `headerLabels` headers' values (empty without `headerLabels`: no allocation).
     header_values: Box<[http::HeaderValue]>,
     /// The entrypoint's `observability`: what is recorded when no router claims the request.
@@ -71,25 +71,23 @@ impl Exchange {
                     .map(|(n, v)| (n.clone(), v.clone()))
                     .collect(),
             };
-            Box::new(AccessRecord {
+            let path = a
+                .uri
+                .path_and_query()
+                .map_or_else(|| a.uri.path(), |pq| pq.as_str());
+            let host = a.uri.authority().map(|h| h.as_str()).or_else(|| {
+                a.headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+            });
+            let (target, host_len) = AccessRecord::target(host, path);
+            AccessRecord {
                 started: a.started,
                 client: a.client,
                 method: a.method.clone(),
-                path: a
-                    .uri
-                    .path_and_query()
-                    .map_or_else(|| a.uri.path().to_string(), |pq| pq.as_str().to_string()),
+                target,
+                host_len,
                 version: a.version,
-                host: a
-                    .uri
-                    .authority()
-                    .map(|h| h.as_str().to_string())
-                    .or_else(|| {
-                        a.headers
-                            .get(http::header::HOST)
-                            .and_then(|h| h.to_str().ok())
-                            .map(str::to_string)
-                    }),
                 headers,
                 entrypoint: a.entrypoint.clone(),
                 tls: a.tls,
@@ -104,7 +102,7 @@ impl Exchange {
                 retry_attempts: 0,
                 user: None,
                 request_count: log.next_request(),
-            })
+            }
         });
         let header_values = recorder
             .metrics
