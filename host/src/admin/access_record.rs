@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant};
 
 /// What a redacted field or header reads.
 pub(super) const REDACTED: &str = "REDACTED";
@@ -10,13 +10,17 @@ pub(super) const REDACTED: &str = "REDACTED";
 /// One request as the access log sees it. Built only when the access log is on.
 #[derive(Debug)]
 pub struct AccessRecord {
-    pub start: SystemTime,
+    /// When the request arrived; the writer turns it into wall-clock time
+    /// (`super::timefmt::WallClock`), so the request path reads no wall clock.
+    pub started: Instant,
     pub client: SocketAddr,
     pub method: http::Method,
-    /// The request target as the client sent it.
-    pub path: String,
+    /// `Host` (or the target's authority) followed by the request target as the client sent
+    /// it: one allocation for both (see [`AccessRecord::host`] and [`AccessRecord::path`]).
+    pub target: String,
+    /// How much of `target` is the host; `None`: the request named none.
+    pub host_len: Option<usize>,
     pub version: http::Version,
-    pub host: Option<String>,
     /// Request headers whose mode is keep or redact (lower-case names), values as sent.
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub entrypoint: Arc<str>,
@@ -37,6 +41,26 @@ pub struct AccessRecord {
     pub user: Option<Box<str>>,
     /// Requests seen since start (Traefik's `RequestCount`).
     pub request_count: u64,
+}
+
+impl AccessRecord {
+    /// The `target` and `host_len` of a request to `host` for `path`.
+    pub fn target(host: Option<&str>, path: &str) -> (String, Option<usize>) {
+        let mut target = String::with_capacity(host.map_or(0, str::len) + path.len());
+        target.push_str(host.unwrap_or(""));
+        target.push_str(path);
+        (target, host.map(str::len))
+    }
+
+    /// The request target as the client sent it.
+    pub fn path(&self) -> &str {
+        self.target.get(self.host_len.unwrap_or(0)..).unwrap_or("")
+    }
+
+    /// The request's host (`Host`, or the target's authority), when it named one.
+    pub fn host(&self) -> Option<&str> {
+        self.host_len.and_then(|n| self.target.get(..n))
+    }
 }
 
 /// The `RequestProtocol` spelling of a version.

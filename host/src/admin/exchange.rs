@@ -5,7 +5,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
@@ -23,10 +23,10 @@ pub struct Exchange {
     method: &'static str,
     protocol: Protocol,
     request_bytes: u64,
-    entrypoint: Option<Arc<SeriesSet>>,
+    entrypoint: Option<&'static SeriesSet>,
     route: Option<RouteHandles>,
     forwarded: bool,
-    record: Option<Box<AccessRecord>>,
+    record: Option<AccessRecord>,
     /// The `headerLabels` headers' values (empty without `headerLabels`: no allocation).
     header_values: Box<[http::HeaderValue]>,
     /// The entrypoint's `observability`: what is recorded when no router claims the request.
@@ -44,10 +44,12 @@ pub struct Arrival<'a> {
     pub headers: &'a http::HeaderMap,
     /// The entrypoint's `observability` defaults.
     pub signals: ObservabilityFlags,
+    /// When the request arrived (the one clock reading the recording needs at the start).
+    pub started: Instant,
 }
 
 impl Exchange {
-    /// Starts recording a request (allocates only for the access log).
+    /// Starts recording a request (allocates only for the access log; reads no clock).
     pub fn start(recorder: &'static Recorder, a: Arrival<'_>) -> Exchange {
         let request_bytes = a
             .headers
@@ -57,31 +59,35 @@ impl Exchange {
             .unwrap_or(0);
         let record = recorder.access_log.as_ref().map(|log| {
             let fields = &log.config.fields;
-            let headers = a
-                .headers
-                .iter()
-                .filter(|(n, _)| fields.header_mode(n.as_str()) != FieldMode::Drop)
-                .map(|(n, v)| (n.clone(), v.clone()))
-                .collect();
-            Box::new(AccessRecord {
-                start: SystemTime::now(),
+            // Traefik's default (no header logged): no scan of the request's headers.
+            let none_logged =
+                fields.headers_default_mode == FieldMode::Drop && fields.headers.is_empty();
+            let headers = match none_logged {
+                true => Vec::new(),
+                false => a
+                    .headers
+                    .iter()
+                    .filter(|(n, _)| fields.header_mode(n.as_str()) != FieldMode::Drop)
+                    .map(|(n, v)| (n.clone(), v.clone()))
+                    .collect(),
+            };
+            let path = a
+                .uri
+                .path_and_query()
+                .map_or_else(|| a.uri.path(), |pq| pq.as_str());
+            let host = a.uri.authority().map(|h| h.as_str()).or_else(|| {
+                a.headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+            });
+            let (target, host_len) = AccessRecord::target(host, path);
+            AccessRecord {
+                started: a.started,
                 client: a.client,
                 method: a.method.clone(),
-                path: a
-                    .uri
-                    .path_and_query()
-                    .map_or_else(|| a.uri.path().to_string(), |pq| pq.as_str().to_string()),
+                target,
+                host_len,
                 version: a.version,
-                host: a
-                    .uri
-                    .authority()
-                    .map(|h| h.as_str().to_string())
-                    .or_else(|| {
-                        a.headers
-                            .get(http::header::HOST)
-                            .and_then(|h| h.to_str().ok())
-                            .map(str::to_string)
-                    }),
                 headers,
                 entrypoint: a.entrypoint.clone(),
                 tls: a.tls,
@@ -96,7 +102,7 @@ impl Exchange {
                 retry_attempts: 0,
                 user: None,
                 request_count: log.next_request(),
-            })
+            }
         });
         let header_values = recorder
             .metrics
@@ -116,11 +122,11 @@ impl Exchange {
         Exchange {
             header_values,
             recorder,
-            started: Instant::now(),
+            started: a.started,
             method: method_label(a.method),
             protocol: Protocol::of(a.headers),
             request_bytes,
-            entrypoint: recorder.entrypoints.get(&**a.entrypoint).cloned(),
+            entrypoint: recorder.entrypoints.get(&**a.entrypoint).map(|set| &**set),
             route: None,
             forwarded: false,
             record,
@@ -132,18 +138,18 @@ impl Exchange {
     /// upstream's status, when one answered).
     pub fn routed(
         &mut self,
-        router: &Arc<str>,
-        handles: &RouteHandles,
+        router: Arc<str>,
+        handles: RouteHandles,
         forwarded: bool,
         origin: Option<u16>,
     ) {
-        self.route = Some(handles.clone());
         self.forwarded = forwarded;
         if let Some(r) = &mut self.record {
-            r.router = Some(router.clone());
+            r.router = Some(router);
             r.service = handles.service_name.clone();
             r.origin_status = origin;
         }
+        self.route = Some(handles);
     }
 
     /// The server that answered (`ServiceURL`) and the retries it took (`RetryAttempts`).
@@ -175,7 +181,7 @@ impl Exchange {
         };
         let signals = self.route.as_ref().map_or(self.unrouted, |r| r.signals);
         if signals.metrics
-            && let Some(ep) = &self.entrypoint
+            && let Some(ep) = self.entrypoint
         {
             ep.record(&obs);
         }

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -32,17 +32,19 @@ pub enum Protocol {
 impl Protocol {
     /// From the request head, as Traefik classifies it.
     pub fn of(headers: &http::HeaderMap) -> Protocol {
-        let has = |name: http::header::HeaderName, needle: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.to_ascii_lowercase().contains(needle))
+        // No allocation: browsers send `Accept` on every request.
+        let has = |name: http::header::HeaderName, needle: &[u8]| {
+            headers.get(name).is_some_and(|v| {
+                v.as_bytes()
+                    .windows(needle.len())
+                    .any(|w| w.eq_ignore_ascii_case(needle))
+            })
         };
-        if has(http::header::UPGRADE, "websocket") {
+        if has(http::header::UPGRADE, b"websocket") {
             Protocol::Websocket
-        } else if has(http::header::CONTENT_TYPE, "application/grpc") {
+        } else if has(http::header::CONTENT_TYPE, b"application/grpc") {
             Protocol::Grpc
-        } else if has(http::header::ACCEPT, "text/event-stream") {
+        } else if has(http::header::ACCEPT, b"text/event-stream") {
             Protocol::Sse
         } else {
             Protocol::Http
@@ -112,6 +114,10 @@ pub(super) struct Series {
     pub(super) duration_nanos: AtomicU64,
 }
 
+/// Series a request finds without the `ArcSwap` list (most sets see few label combinations:
+/// 200, 404, 304 by GET and POST).
+const HOT_SERIES: usize = 8;
+
 /// Every series of one entrypoint, router or service. Resolved at config time and shared by
 /// the snapshots that route to it.
 #[derive(Debug)]
@@ -120,6 +126,10 @@ pub struct SeriesSet {
     pub(super) labels: Vec<(&'static str, String)>,
     pub(super) bounds: Arc<[f64]>,
     pub(super) series: ArcSwap<Vec<(SeriesKey, Arc<Series>)>>,
+    /// The first [`HOT_SERIES`] series created, in creation order (also in `series`): a
+    /// request finds its series here with plain loads, no `ArcSwap` guard (an atomic
+    /// read-modify-write to take and one to give back per set per request).
+    hot: [OnceLock<(SeriesKey, Arc<Series>)>; HOT_SERIES],
     /// The requests counters by header values, when `headerLabels` is configured.
     pub(super) header_series: ArcSwap<Vec<HeaderSeries>>,
     insert: Mutex<()>,
@@ -131,37 +141,51 @@ impl SeriesSet {
             labels,
             bounds,
             series: ArcSwap::from_pointee(Vec::new()),
+            hot: Default::default(),
             header_series: ArcSwap::from_pointee(Vec::new()),
             insert: Mutex::new(()),
         }
     }
 
-    /// Adds one exchange. Lock-free once its (code, method, protocol) has been seen.
+    /// Adds one exchange. Lock-free once its (code, method, protocol) has been seen: one
+    /// `ArcSwap` load, a short scan and five atomic adds.
     pub fn record(&self, obs: &Observation) {
         let key = SeriesKey {
             code: obs.code,
             method: obs.method,
             protocol: obs.protocol,
         };
-        let found = self
-            .series
-            .load()
+        let hot = self
+            .hot
             .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, s)| s.clone());
-        let series = match found {
-            Some(s) => s,
-            None => self.insert(key),
-        };
+            .map_while(OnceLock::get)
+            .find(|(k, _)| *k == key);
+        match hot {
+            Some((_, series)) => self.add(series, obs),
+            None => {
+                let known = self.series.load();
+                match known.iter().find(|(k, _)| *k == key) {
+                    Some((_, series)) => self.add(series, obs),
+                    None => {
+                        drop(known);
+                        let series = self.insert(key);
+                        self.add(&series, obs);
+                    }
+                }
+            }
+        }
+        if !obs.header_values.is_empty() {
+            self.count_by_headers(key, obs.header_values);
+        }
+    }
+
+    fn add(&self, series: &Series, obs: &Observation) {
         series.requests.fetch_add(1, Relaxed);
         series.request_bytes.fetch_add(obs.request_bytes, Relaxed);
         series.response_bytes.fetch_add(obs.response_bytes, Relaxed);
         series.buckets[bucket_of(&self.bounds, obs.duration)].fetch_add(1, Relaxed);
         let nanos = u64::try_from(obs.duration.as_nanos()).unwrap_or(u64::MAX);
         series.duration_nanos.fetch_add(nanos, Relaxed);
-        if !obs.header_values.is_empty() {
-            self.count_by_headers(key, obs.header_values);
-        }
     }
 
     /// The `headerLabels` requests counter: lock-free once these values have been seen.
@@ -206,6 +230,10 @@ impl SeriesSet {
             buckets: (0..=self.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
             duration_nanos: AtomicU64::new(0),
         });
+        // Under the insert lock: slots fill in order, so readers stop at the first empty one.
+        if let Some(slot) = self.hot.iter().find(|slot| slot.get().is_none()) {
+            let _ = slot.set((key, series.clone()));
+        }
         let mut next: Vec<_> = current.iter().cloned().collect();
         next.push((key, series.clone()));
         next.sort_by_key(|(k, _)| *k);
@@ -396,6 +424,42 @@ mod tests {
         ), "{text}");
         // Routers are off by default, as in Traefik.
         assert!(metrics.router("r", "s").is_none());
+    }
+
+    #[test]
+    fn codes_beyond_the_hot_slots_are_counted_as_the_first_ones() {
+        let metrics = Metrics::new(PrometheusConfig::default(), Arc::default());
+        let Some(ep) = metrics.entrypoint("web") else {
+            panic!("entrypoint labels are on by default");
+        };
+        let codes: Vec<u16> = (0..HOT_SERIES as u16 * 2).map(|i| 200 + i).collect();
+        for _ in 0..3 {
+            for &code in &codes {
+                ep.record(&obs(code, 0.05));
+            }
+        }
+        let text = metrics.render_text();
+        for code in codes {
+            assert!(text.contains(&format!(
+                "traefik_entrypoint_requests_total{{code=\"{code}\",method=\"GET\",protocol=\"http\",entrypoint=\"web\"}} 3"
+            )), "{code}: {text}");
+        }
+    }
+
+    #[test]
+    fn protocol_is_found_in_any_letter_case() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(Protocol::of(&headers), Protocol::Http);
+        headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("Text/Event-Stream"),
+        );
+        assert_eq!(Protocol::of(&headers), Protocol::Sse);
+        headers.insert(
+            http::header::UPGRADE,
+            http::HeaderValue::from_static("WebSocket"),
+        );
+        assert_eq!(Protocol::of(&headers), Protocol::Websocket);
     }
 
     #[test]

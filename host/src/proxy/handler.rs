@@ -121,7 +121,8 @@ async fn handle_traced(
     conn: &Connection,
     req: Request<Incoming>,
 ) -> Response<ProxyBody> {
-    let span = tracer.start_request(arrival(conn, &req));
+    // The span reads its own wall-clock start; `started` is the recorder's (not used here).
+    let span = tracer.start_request(arrival(conn, &req, Instant::now()));
     let resp = handle_observed(runtime, conn, req, Some(&span)).await;
     span.finish(
         resp.status().as_u16(),
@@ -135,8 +136,10 @@ async fn handle_traced(
 fn arrival<'a>(
     conn: &'a Connection,
     req: &'a Request<Incoming>,
+    started: Instant,
 ) -> crate::admin::exchange::Arrival<'a> {
     crate::admin::exchange::Arrival {
+        started: started.into_std(),
         entrypoint: &conn.entrypoint,
         client: conn.client,
         tls: conn.tls,
@@ -161,7 +164,7 @@ async fn handle_observed(
                 request_span,
                 ..Seen::default()
             };
-            handle_unrecorded(runtime, conn, req, &mut seen).await
+            handle_unrecorded(runtime, conn, req, &mut seen, Instant::now()).await
         }
         Some(recorder) => handle_recorded(recorder, runtime, conn, req, request_span).await,
     }
@@ -208,13 +211,15 @@ async fn handle_recorded(
         return resp;
     }
     let req = Request::from_parts(parts, body);
-    let mut exchange = crate::admin::Exchange::start(recorder, arrival(conn, &req));
+    // One clock reading for the recording and the pipeline's deadlines.
+    let started = Instant::now();
+    let mut exchange = crate::admin::Exchange::start(recorder, arrival(conn, &req, started));
     let mut seen = Seen {
         request_span,
         ..Seen::default()
     };
-    let resp = handle_unrecorded(runtime, conn, req, &mut seen).await;
-    if let Some((router, handles)) = &seen.route {
+    let resp = handle_unrecorded(runtime, conn, req, &mut seen, started).await;
+    if let Some((router, handles)) = seen.route.take() {
         exchange.routed(router, handles, seen.forwarded, seen.origin);
         exchange.served(seen.served.take());
     }
@@ -233,10 +238,10 @@ async fn handle_unrecorded(
     conn: &Connection,
     req: Request<Incoming>,
     seen: &mut Seen<'_>,
+    started: Instant,
 ) -> Response<ProxyBody> {
     let method = req.method().clone();
     let uri = req.uri().clone();
-    let started = Instant::now();
     let policy = BodyPolicy {
         max_bytes: conn.max_body_bytes,
         read_deadline: conn.timeouts.read.map(|d| started + d),
