@@ -23,6 +23,19 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 use serde_json::Value;
 
+/// A middleware's JSON config as its map of options, for plugins that read their options one
+/// by one: `null` is no options; anything else but a map, or text that is not JSON, is refused
+/// (`config must be a map`, `config is not valid JSON: ...`). Runs at config load and once per
+/// instance.
+pub fn option_map(config: &str) -> Result<serde_json::Map<String, Value>, String> {
+    match serde_json::from_str(config) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Null) => Ok(serde_json::Map::new()),
+        Ok(_) => Err("config must be a map".to_string()),
+        Err(e) => Err(format!("config is not valid JSON: {e}")),
+    }
+}
+
 /// Parses a middleware's JSON config into its option struct. Blank text and `null` mean "no
 /// options" (every option at its default).
 ///

@@ -18,19 +18,14 @@
 //! Held bodies are at most 64 MiB (a larger limit is a config error).
 
 use plugin_sdk::{Action, Middleware, Request};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The `buffering` middleware: the host holds the bodies; nothing to do per request.
 pub struct Buffering;
 
 impl Middleware for Buffering {
     fn from_config(config: &str) -> Result<Self, String> {
-        let options = match serde_json::from_str(config) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            Ok(_) => return Err("config must be a map".to_string()),
-            Err(e) => return Err(format!("config is not valid JSON: {e}")),
-        };
+        let options = traefik_options::options::option_map(config)?;
         for (option, value) in options {
             match option.as_str() {
                 "maxRequestBodyBytes"

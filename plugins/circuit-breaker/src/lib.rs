@@ -39,7 +39,7 @@ use std::time::Duration;
 use plugin_sdk::completion::{Ending, Outcome};
 use plugin_sdk::kv::{self, KvError};
 use plugin_sdk::{Action, Level, Middleware, Reply, Request, log, monotonic_now};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use state::{Phase, State, Ticket};
 use window::{COUNTER_TTL_MS, Plan, SECONDS};
@@ -253,12 +253,7 @@ impl CircuitBreaker {
 
 impl Middleware for CircuitBreaker {
     fn from_config(config: &str) -> Result<Self, String> {
-        let options = match serde_json::from_str(config) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            Ok(_) => return Err("config must be a map".to_string()),
-            Err(e) => return Err(format!("config is not valid JSON: {e}")),
-        };
+        let options = traefik_options::options::option_map(config)?;
         let mut text = None;
         let (mut check, mut fallback, mut recovery) = (0, 0, 0);
         let mut response_code = DEFAULT_RESPONSE_CODE;

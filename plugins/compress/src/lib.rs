@@ -30,7 +30,7 @@ mod negotiate;
 
 use plugin_sdk::compression::{self, Encoding};
 use plugin_sdk::{Action, Middleware, Request, Response};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Traefik's default `minResponseBodyBytes`.
 const DEFAULT_MIN_BYTES: u64 = 1024;
@@ -51,12 +51,7 @@ pub struct Compress {
 
 impl Middleware for Compress {
     fn from_config(config: &str) -> Result<Self, String> {
-        let options = match serde_json::from_str(config) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            Ok(_) => return Err("config must be a map".to_string()),
-            Err(e) => return Err(format!("config is not valid JSON: {e}")),
-        };
+        let options = traefik_options::options::option_map(config)?;
         let mut compress = Compress {
             encodings: vec![Encoding::Zstd, Encoding::Brotli, Encoding::Gzip],
             default_encoding: None,

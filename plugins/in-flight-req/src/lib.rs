@@ -29,7 +29,7 @@
 
 use plugin_sdk::counters;
 use plugin_sdk::{Action, Middleware, Reply, Request};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use traefik_options::source_criterion::{self, Source};
 
 /// The `inFlightReq` middleware.
@@ -51,12 +51,7 @@ impl Middleware for InFlightReq {
     }
 
     fn from_config(config: &str) -> Result<Self, String> {
-        let options = match serde_json::from_str(config) {
-            Ok(Value::Object(map)) => map,
-            Ok(Value::Null) => Map::new(),
-            Ok(_) => return Err("config must be a map".to_string()),
-            Err(e) => return Err(format!("config is not valid JSON: {e}")),
-        };
+        let options = traefik_options::options::option_map(config)?;
         let mut amount = None;
         let mut source = Source::Host;
         for (option, value) in options {
