@@ -26,17 +26,12 @@ bench/results; the raw runs go to target/bench/ab-<timestamp>/results.json.
 """
 
 import argparse
-import json
 import shutil
-import statistics
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-import machine
-from main import BUILD_DIR, REPO, measure_one, start_upstream
-from plan import SCENARIOS, UPSTREAM_PORT, mode
-from process import get
+import interleave
+from main import BUILD_DIR
+from plan import UPSTREAM_PORT
 from proxies import Wasmgate
 
 
@@ -119,22 +114,13 @@ def main() -> int:
         default="metrics,accesslog",
         help="what --observability turns on: metrics, accesslog or both (to tell their costs apart)",
     )
-    ap.add_argument("--scenarios", default="a,hdr")
-    ap.add_argument("--conns", default="64")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--duration", type=int, default=4)
-    ap.add_argument("--warmup", type=int, default=1)
+    interleave.add_run_args(ap, conns="64", duration=4)
     args = ap.parse_args()
 
-    m = mode(True)
-    m.duration_s, m.warmup_s = args.duration, args.warmup
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    workdir = REPO / "target" / "bench" / f"ab-{stamp}"
-    (workdir / "bin").mkdir(parents=True)
+    workdir = interleave.work_dir("ab")
     # Private copies, so a rebuild during the run changes nothing.
     shutil.copy2(args.before, workdir / "bin" / "before")
     shutil.copy2(args.after, workdir / "bin" / "after")
-    shutil.copy2(BUILD_DIR / "bench-upstream", workdir / "bin" / "bench-upstream")
     workers = {"WASMGATE_WORKER_THREADS": str(args.workers)}
     parts = [p for p in args.observability_parts.split(",") if p]
     unknown = [p for p in parts if p not in OBSERVABILITY]
@@ -153,61 +139,36 @@ def main() -> int:
         )
         for name in ("before", "after")
     ]
-    scenarios = [s for s in SCENARIOS if s.id in args.scenarios.split(",")]
-    conns_list = [int(c) for c in args.conns.split(",")]
-    load_before = machine.load_average()
-    upstream = start_upstream(workdir / "bin" / "bench-upstream", workdir / "upstream.log")
-    if get(UPSTREAM_PORT, "/", {})[0] != 200:
-        raise RuntimeError("bench-upstream does not answer 200")
-    results = []
-    began = time.monotonic()
-    try:
-        for rnd in range(args.rounds):
-            order = sides if rnd % 2 == 0 else sides[::-1]
-            for s in scenarios:
-                for conns in conns_list:
-                    for side in order:
-                        r = measure_one(side, s, s.features(), conns, m, rnd == 0)
-                        if "error" in r:
-                            raise RuntimeError(f"{side.name} {s.id}: {r['error']}")
-                        r |= {"round": rnd, "scenario": s.id, "conns": conns, "proxy": side.name}
-                        results.append(r)
-                        print(
-                            f"{time.monotonic() - began:5.0f}s r{rnd} {s.id:4} c={conns:<3} {side.name:6} "
-                            f"{r['rps']:8.0f} req/s  CPU {r['cpu_us']:5.1f} µs/req "
-                            f"({r['cpu_user_us']:.1f} user {r['cpu_sys_us']:.1f} sys)  "
-                            f"p50 {r['p50_us'] / 1000:.2f} p99 {r['p99_us'] / 1000:.2f} "
-                            f"p99.9 {r['p999_us'] / 1000:.2f} ms  busy {r['busy']:.0%}",
-                            flush=True,
-                        )
-    finally:
-        upstream.terminate()
-        upstream.wait()
+
+    def remove_logs() -> None:
         # The access logs grow by ~1 GiB a side per run (a ~0.9 KiB JSON line per request).
         for side in sides:
             shutil.rmtree(side.workdir / "logs", ignore_errors=True)
-    load_after = machine.load_average()
-    (workdir / "results.json").write_text(json.dumps(results, indent=1))
 
-    print(f"\nload average before {load_before}, after {load_after}; {args.rounds} rounds; raw: {workdir}")
+    done = interleave.run(
+        sides,
+        args,
+        workdir,
+        lambda r: f"p50 {r['p50_us'] / 1000:.2f} p99 {r['p99_us'] / 1000:.2f} "
+        f"p99.9 {r['p999_us'] / 1000:.2f} ms  busy {r['busy']:.0%}",
+        name_width=6,
+        cleanup=remove_logs,
+    )
+
+    print(f"\nload average before {done.load_before}, after {done.load_after}; {args.rounds} rounds; raw: {workdir}")
     print("scenario conns | before: req/s, CPU µs (user/sys), p99 ms | after: same | after÷before: req/s, req per CPU-s, p99")
-    for s in scenarios:
-        for conns in conns_list:
-            runs = {side.name: {r["round"]: r for r in results if r["scenario"] == s.id and r["conns"] == conns and r["proxy"] == side.name} for side in sides}
-            med = lambda name, k: statistics.median(r[k] for r in runs[name].values())  # noqa: E731
-            ratio = lambda k, inv=False: statistics.median(  # noqa: E731
-                (runs["before"][i][k] / runs["after"][i][k]) if inv else (runs["after"][i][k] / runs["before"][i][k])
-                for i in runs["after"]
-            )
-            cols = []
-            for name in ("before", "after"):
-                cols.append(
-                    f"{med(name, 'rps'):7.0f} {med(name, 'cpu_us'):5.1f} ({med(name, 'cpu_user_us'):.1f}/{med(name, 'cpu_sys_us'):.1f}) "
-                    f"{med(name, 'p99_us') / 1000:5.2f}"
-                )
+    for s in done.scenarios:
+        for conns in done.conns_list:
+            med = lambda name, k: done.median(s.id, conns, name, k)  # noqa: E731
+            cols = [
+                f"{med(name, 'rps'):7.0f} {med(name, 'cpu_us'):5.1f} ({med(name, 'cpu_user_us'):.1f}/{med(name, 'cpu_sys_us'):.1f}) "
+                f"{med(name, 'p99_us') / 1000:5.2f}"
+                for name in ("before", "after")
+            ]
+            ratio = lambda k, inverse=False: done.ratio(s.id, conns, "after", "before", k, inverse)  # noqa: E731
             print(
                 f"{s.id:8} {conns:5} | {cols[0]} | {cols[1]} | "
-                f"{ratio('rps'):.3f} {ratio('cpu_us', inv=True):.3f} {ratio('p99_us'):.2f}"
+                f"{ratio('rps'):.3f} {ratio('cpu_us', inverse=True):.3f} {ratio('p99_us'):.2f}"
             )
     return 0
 
