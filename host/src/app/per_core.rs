@@ -54,19 +54,8 @@ impl WorkerModel {
     }
 }
 
-/// One TCP entrypoint as every worker serves it.
-struct Plan {
-    name: String,
-    config: EntryPointConfig,
-    /// One listener per worker, bound and deregistered on the control runtime.
-    listeners: Vec<std::net::TcpListener>,
-    slots: Arc<Semaphore>,
-    shutdown: watch::Receiver<bool>,
-}
-
-/// Binds every TCP entrypoint once per worker (the first socket picks the port when the config
-/// says `:0`; the others bind the port it got), prints and logs each address once, and starts
-/// the workers. `shutdown_for` gives an entrypoint's shutdown signal (its
+/// Binds every TCP entrypoint for the workers (`bind_for_workers`), prints and logs each address
+/// once, and starts the workers. `shutdown_for` gives an entrypoint's shutdown signal (its
 /// `requestAcceptGraceTimeout` applied). The returned handles end once every worker has stopped
 /// accepting and drained its connections.
 pub async fn start(
@@ -80,37 +69,28 @@ pub async fn start(
         workers,
         "per-core workers: a runtime and listeners per worker thread"
     );
-    let mut plans = Vec::new();
+    let mut per_worker: Vec<Vec<WorkerPlan>> = (0..workers).map(|_| Vec::new()).collect();
     for (name, ep) in entry_points {
-        let tproxy = ep.transparent.as_ref().is_some_and(|t| t.tproxy);
-        let (listeners, address) = bind_for_workers(name, ep, tproxy, workers).await?;
+        let (listeners, address) = bind_for_workers(name, ep, workers).await?;
         println!("entrypoint {name} listening on {address}");
         tracing::info!(entrypoint = name.as_str(), local = %address, "listening");
         let max = ConnectionLimits::from(&ep.limits)
             .max_connections
             .clamp(1, u32::MAX as usize);
-        plans.push(Plan {
-            name: name.clone(),
-            config: ep.clone(),
-            listeners,
-            slots: Arc::new(Semaphore::new(max)),
-            shutdown: shutdown_for(ep),
-        });
+        let slots = Arc::new(Semaphore::new(max));
+        let shutdown = shutdown_for(ep);
+        for (plans, listener) in per_worker.iter_mut().zip(listeners) {
+            plans.push(WorkerPlan {
+                name: name.clone(),
+                config: ep.clone(),
+                listener,
+                slots: slots.clone(),
+                shutdown: shutdown.clone(),
+            });
+        }
     }
     let mut handles = Vec::with_capacity(workers);
-    for worker in (0..workers).rev() {
-        let mine: Vec<WorkerPlan> = plans
-            .iter_mut()
-            .filter_map(|plan| {
-                Some(WorkerPlan {
-                    name: plan.name.clone(),
-                    config: plan.config.clone(),
-                    listener: plan.listeners.pop()?,
-                    slots: plan.slots.clone(),
-                    shutdown: plan.shutdown.clone(),
-                })
-            })
-            .collect();
+    for (worker, plans) in per_worker.into_iter().enumerate() {
         let snapshot = snapshot.clone();
         // Sent when the worker's thread ends, however it ends (the sender drops with it).
         let (ended, on_end) = tokio::sync::oneshot::channel::<()>();
@@ -118,7 +98,7 @@ pub async fn start(
             .name(format!("wasmgate-w{worker}"))
             .spawn(move || {
                 let _ended = ended;
-                run_worker(worker, mine, snapshot);
+                run_worker(worker, plans, snapshot);
             })
             .context("cannot start a worker thread")?;
         handles.push(tokio::spawn(async move {
@@ -138,9 +118,9 @@ pub async fn start(
 async fn bind_for_workers(
     name: &str,
     ep: &EntryPointConfig,
-    tproxy: bool,
     workers: usize,
 ) -> anyhow::Result<(Vec<std::net::TcpListener>, std::net::SocketAddr)> {
+    let tproxy = ep.transparent.as_ref().is_some_and(|t| t.tproxy);
     let mut listeners = Vec::with_capacity(workers);
     let mut address = ep.address;
     while listeners.len() < workers {

@@ -32,5 +32,5 @@ pub fn set_current(index: usize) {
 
 /// The calling thread's worker index (below [`count`]).
 pub fn current() -> usize {
-    CURRENT.with(Cell::get).min(count() - 1)
+    CURRENT.with(Cell::get)
 }
