@@ -103,6 +103,16 @@ fn grpc_messages(body: &[u8]) -> Vec<(u8, Vec<u8>)> {
     out
 }
 
+/// Asserts that `frame` is a gRPC-Web trailer frame (flag 0x80) whose header block holds every
+/// one of `lines`.
+fn assert_trailer_frame(frame: &(u8, Vec<u8>), lines: &[&str]) {
+    assert_eq!(frame.0, 0x80, "a trailer frame");
+    let block = String::from_utf8(frame.1.clone()).unwrap();
+    for line in lines {
+        assert!(block.contains(line), "{line:?} in {block:?}");
+    }
+}
+
 /// Decodes base64 made of padded segments one after another (each frame encoded alone).
 fn decode_segments(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -176,15 +186,9 @@ async fn a_grpc_web_call_reaches_an_h2c_grpc_upstream_and_its_trailers_come_back
     let frames = grpc_messages(&reply.body);
     assert_eq!(frames.len(), 2, "{frames:?}");
     assert_eq!(frames[0], (0, b"re:hello".to_vec()));
-    assert_eq!(frames[1].0, 0x80);
-    let trailer_block = String::from_utf8(frames[1].1.clone()).unwrap();
-    assert!(
-        trailer_block.contains("grpc-status: 0\r\n"),
-        "{trailer_block:?}"
-    );
-    assert!(
-        trailer_block.contains("grpc-message: echoed 1\r\n"),
-        "{trailer_block:?}"
+    assert_trailer_frame(
+        &frames[1],
+        &["grpc-status: 0\r\n", "grpc-message: echoed 1\r\n"],
     );
 
     // CORS for the allowed origin.
@@ -234,12 +238,7 @@ async fn a_grpc_web_text_call_is_decoded_for_the_upstream_and_its_answer_encoded
     let frames = grpc_messages(&decode_segments(&reply.body));
     assert_eq!(frames[0], (0, b"re:one".to_vec()));
     assert_eq!(frames[1], (0, b"re:two!".to_vec()));
-    assert_eq!(frames[2].0, 0x80);
-    let trailer_block = String::from_utf8(frames[2].1.clone()).unwrap();
-    assert!(
-        trailer_block.contains("grpc-message: echoed 2\r\n"),
-        "{trailer_block:?}"
-    );
+    assert_trailer_frame(&frames[2], &["grpc-message: echoed 2\r\n"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -423,12 +422,7 @@ async fn a_grpc_web_stream_is_translated_message_by_message_both_ways_without_be
     read_at_least(&mut body, &mut got, usize::MAX).await;
     let frames = grpc_messages(&got);
     assert_eq!(frames.len(), 3, "{frames:?}");
-    assert_eq!(frames[2].0, 0x80);
-    let trailer_block = String::from_utf8(frames[2].1.clone()).unwrap();
-    assert!(
-        trailer_block.contains("grpc-message: echoed 2\r\n"),
-        "{trailer_block:?}"
-    );
+    assert_trailer_frame(&frames[2], &["grpc-message: echoed 2\r\n"]);
 }
 
 /// The `grpc-web` import through a user plugin built with the SDK (`tests/plugins/grpc-web-binary`),
