@@ -323,6 +323,31 @@ async fn sighup_forces_a_reload() {
     assert!(gw.log().contains("SIGHUP"));
 }
 
+/// A supervisor may stop the gateway the moment it reports listening. The signal handlers are
+/// installed before the first listener is bound, so that SIGTERM drains and exits 0 (it used to
+/// find no handler in the window between "listening" and the wait for signals, and killed the
+/// process: connections reset, exit by signal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_right_after_listening_drains_and_exits_zero() {
+    let up = Upstream::start("app").await;
+    let mut gw = Gateway::start(
+        &Config::new()
+            .route("r", "PathPrefix(`/`)", "app")
+            .service("app", &up.url())
+            .yaml(),
+        &[],
+    );
+    gw.signal("TERM");
+    let status = gw
+        .wait_exit(Duration::from_secs(30))
+        .expect("the gateway exits after SIGTERM");
+    assert!(
+        status.success(),
+        "exit status {status:?}; log:\n{}",
+        gw.log()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_slow_response_complete_then_exits_zero() {
     let slow =

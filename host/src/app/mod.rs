@@ -147,6 +147,7 @@ pub async fn run_with(path: &Path, workers: WorkerModel) -> anyhow::Result<()> {
         // Before any pool is built: the upstream pools keep idle connections per worker.
         crate::upstream::worker::set_count(n);
     }
+    let mut signals = ShutdownSignals::catch();
     // Absolute, so file events (which carry absolute paths) match the config's files.
     let path = std::fs::canonicalize(path)
         .with_context(|| format!("cannot open config {}", path.display()))?;
@@ -265,7 +266,7 @@ pub async fn run_with(path: &Path, workers: WorkerModel) -> anyhow::Result<()> {
         ));
     }
 
-    wait_for_shutdown_signal().await;
+    signals.recv().await;
     crate::admin::api::set_draining();
     tracing::info!(
         "shutting down: /ping answers 503; each entry point stops accepting after its \
@@ -372,17 +373,43 @@ fn install_tracing(config: &LoadedConfig) -> Result<(), Vec<String>> {
     })
 }
 
-async fn wait_for_shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {},
-                _ = tokio::signal::ctrl_c() => {},
+/// SIGTERM and SIGINT, caught from the moment this is built: built before any listener is
+/// bound, so a signal that arrives once the gateway says it listens (a supervisor stopping it
+/// right after start) drains and exits 0 instead of killing the process by the default action.
+struct ShutdownSignals {
+    term: Option<tokio::signal::unix::Signal>,
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignals {
+    fn catch() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        for (name, r) in [("SIGTERM", &term), ("SIGINT", &int)] {
+            if let Err(e) = r {
+                tracing::warn!("cannot catch {name}: {e}");
             }
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+        ShutdownSignals {
+            term: term.ok(),
+            int: int.ok(),
+        }
+    }
+
+    /// Resolves at the first SIGTERM or SIGINT.
+    async fn recv(&mut self) {
+        async fn one(s: &mut Option<tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = one(&mut self.term) => {},
+            _ = one(&mut self.int) => {},
         }
     }
 }
