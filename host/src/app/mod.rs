@@ -40,6 +40,7 @@ mod pins;
 pub mod plugin_tool;
 mod plugin_view;
 mod provider_start;
+mod release_memory;
 pub mod reload;
 mod server_status;
 mod trace_client;
@@ -265,6 +266,8 @@ pub async fn run_with(path: &Path, workers: WorkerModel) -> anyhow::Result<()> {
             entrypoint.serve(udp_routes(&snapshot, name), shutdown_rx.clone()),
         ));
     }
+    // Every entrypoint is serving: what starting used and serving does not goes back.
+    release_memory::release_after_config();
 
     signals.recv().await;
     crate::admin::api::set_draining();

@@ -256,7 +256,7 @@ impl Reloader {
         crate::admin::config_loaded(true, started.elapsed());
         crate::admin::api::record_reload(why, true, &[]);
         tracing::info!(trigger = why, "configuration reloaded");
-        release_freed_memory();
+        super::release_memory::release_after_config();
         ReloadOutcome::Applied
     }
 
@@ -280,7 +280,7 @@ impl Reloader {
     ) -> ReloadOutcome {
         crate::admin::config_loaded(false, started.elapsed());
         crate::admin::api::record_reload(why, false, &errors);
-        release_freed_memory();
+        super::release_memory::release_after_config();
         for e in &errors {
             tracing::error!(
                 trigger = why,
@@ -464,17 +464,5 @@ async fn recv_signal(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> 
     match s {
         Some(s) => s.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-/// Hands the heap memory a reload freed (the old snapshot, compile scratch) back to the OS.
-/// glibc keeps freed memory in its per-thread arenas, and reloads run on the blocking pool's
-/// threads: without this, RSS climbed ~5 MB over the first reloads before levelling off.
-/// Runs on the reload thread after the swap; costs a walk of the allocator's free lists.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `malloc_trim` takes no pointers; it only releases free memory glibc holds.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
