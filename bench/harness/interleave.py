@@ -81,7 +81,7 @@ def run(
     """Runs every scenario and connection count of `args` on every side, round by round, the
     sides' order alternating each round; prints each run (`describe` gives the run's own columns)
     and writes the raw runs to `workdir/results.json`. `cleanup` runs once the upstream is down,
-    whatever happened."""
+    whatever happened; then the private binary copies (`workdir/bin`, ~400 MB) are deleted."""
     m = mode(True)
     m.duration_s, m.warmup_s = args.duration, args.warmup
     scenarios = [s for s in SCENARIOS if s.id in args.scenarios.split(",")]
@@ -113,6 +113,7 @@ def run(
         upstream.terminate()
         upstream.wait()
         cleanup()
+        shutil.rmtree(workdir / "bin", ignore_errors=True)
     load_after = machine.load_average()
     (workdir / "results.json").write_text(json.dumps(results, indent=1))
     return Interleaved(results, scenarios, conns_list, load_before, load_after)
