@@ -58,8 +58,10 @@ struct Shared {
     /// `(now - anchor) / tick`, which the epoch reaches at the ticker's next wake-up.
     /// [`NO_ANCHOR`] while parked (the epoch resumes from where it stopped).
     anchor_ns: AtomicU64,
-    /// The shortest deadline armed since the ticker last parked, in ticks: sets the wake-up
-    /// period.
+    /// The shortest deadline ever armed, in ticks: sets the wake-up period. Never raised (a
+    /// reload to longer deadlines keeps the shorter period: more wake-ups, never a late stop).
+    /// Until the first arm the ticker sleeps [`MAX_SLEEP`], so the very first call may be
+    /// stopped up to that much late.
     shortest: AtomicU64,
     /// Wake-ups so far (tests and diagnostics).
     wakes: AtomicU64,
@@ -213,7 +215,6 @@ fn run(engine: &Engine, idle_ticks: u64, s: &Shared) {
             s.anchor_ns.store(anchor, Ordering::SeqCst);
             continue;
         }
-        s.shortest.store(u64::MAX, Ordering::Relaxed);
         while s.parked.load(Ordering::SeqCst) && !s.stop.load(Ordering::Relaxed) {
             std::thread::park();
         }
