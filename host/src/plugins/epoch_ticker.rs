@@ -137,9 +137,7 @@ impl EpochTicker {
     /// every armed deadline is long), parking once no deadline has been armed for
     /// `idle_after` past the last armed one.
     pub fn start(engine: Engine, tick: Duration, idle_after: Duration) -> std::io::Result<Self> {
-        let tick_ns = u64::try_from(tick.as_nanos())
-            .unwrap_or(u64::MAX)
-            .max(1);
+        let tick_ns = u64::try_from(tick.as_nanos()).unwrap_or(u64::MAX).max(1);
         let shared = Arc::new(Shared {
             ticks: AtomicU64::new(0),
             keep_until: AtomicU64::new(0),
@@ -312,7 +310,10 @@ mod tests {
         )
         .expect("ticker");
         let arm = ticker.arm();
-        assert!(wait_until(|| arm.is_parked()), "the idle ticker never parked");
+        assert!(
+            wait_until(|| arm.is_parked()),
+            "the idle ticker never parked"
+        );
         let (wakes, ticks) = (arm.wakes(), arm.ticks());
 
         // 200 ticks: a wake-up every 25 ticks.
@@ -322,7 +323,10 @@ mod tests {
             Some(&wasmtime::Trap::Interrupt)
         );
         let (woke, ticked) = (arm.wakes() - wakes, arm.ticks() - ticks);
-        assert!(ticked >= 200, "interrupted after {ticked} ticks, before its deadline");
+        assert!(
+            ticked >= 200,
+            "interrupted after {ticked} ticks, before its deadline"
+        );
         assert!(
             woke * 4 < ticked,
             "{woke} wake-ups for {ticked} ticks: the ticker woke every tick"

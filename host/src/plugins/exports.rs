@@ -99,7 +99,11 @@ pub enum Lazy<G> {
 
 impl<G> Lazy<G> {
     fn new(exported: bool) -> Self {
-        if exported { Lazy::Unloaded } else { Lazy::Absent }
+        if exported {
+            Lazy::Unloaded
+        } else {
+            Lazy::Absent
+        }
     }
 
     /// The interface, fetched by `load` on the first call; `Ok(None)` when not exported.
