@@ -338,3 +338,37 @@ impl ComponentExports {
         Ok(exports)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Lazy;
+
+    #[test]
+    fn an_optional_export_is_fetched_once_on_first_use_and_never_when_not_exported() {
+        let mut loads = 0;
+        let mut present = Lazy::new(true);
+        for _ in 0..3 {
+            let got = present
+                .get(|| {
+                    loads += 1;
+                    Ok(7)
+                })
+                .expect("loads");
+            assert_eq!(got, Some(&7));
+        }
+        assert_eq!(loads, 1);
+
+        let mut absent: Lazy<u32> = Lazy::new(false);
+        let got = absent
+            .get(|| panic!("an absent export is never fetched"))
+            .expect("no load");
+        assert_eq!(got, None);
+    }
+
+    #[test]
+    fn a_failed_fetch_is_reported_and_tried_again_on_the_next_use() {
+        let mut lazy = Lazy::new(true);
+        assert!(lazy.get(|| Err(wasmtime::Error::msg("mistyped"))).is_err());
+        assert_eq!(lazy.get(|| Ok(1)).expect("second try"), Some(&1));
+    }
+}
