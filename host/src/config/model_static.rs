@@ -251,7 +251,8 @@ pub struct PluginsConfig {
     pub directory: Option<PathBuf>,
     /// `defaults`: the runtime settings every middleware starts from.
     pub defaults: PluginRuntimeConfig,
-    /// `epochTick` (default 1 ms): the engine epoch period used for deadlines.
+    /// `epochTick` (default 1 ms): the engine epoch period used for deadlines. A runaway call is
+    /// stopped within `max(epochTick, deadline / 8)` after its deadline (`plugins::epoch_ticker`).
     pub epoch_tick: Duration,
     /// Static `experimental.localPlugins`: plugin name -> its Traefik plugin directory
     /// (`plugins-local/src/<moduleName>` next to the main file).

@@ -174,7 +174,11 @@ impl PluginInstance {
         deadline_ticks: u64,
         budget: &MiddlewareBudget,
     ) -> Result<Option<Declaration>, PluginError> {
-        let Some(capabilities) = &self.bindings.capabilities else {
+        let Some(capabilities) = self
+            .bindings
+            .capabilities(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))?
+        else {
             return Ok(None);
         };
         self.arm.arm(&mut self.store, deadline_ticks);
@@ -196,8 +200,10 @@ impl PluginInstance {
         body_start: &[u8],
         complete: bool,
     ) -> (RequestHead, ResponseHead, Result<Action, PluginError>) {
-        let Some(capabilities) = &self.bindings.capabilities else {
-            return self.on_response(deadline_ticks, budget, req, resp);
+        let capabilities = match self.bindings.capabilities(&mut self.store) {
+            Ok(Some(capabilities)) => capabilities,
+            Ok(None) => return self.on_response(deadline_ticks, budget, req, resp),
+            Err(e) => return (req, resp, Err(classify(e, &self.store, budget))),
         };
         self.arm.arm(&mut self.store, deadline_ticks);
         let heads = &mut self.store.data_mut().heads;
@@ -229,8 +235,10 @@ impl PluginInstance {
         head: RequestHead,
         answer: SubrequestResult,
     ) -> (RequestHead, Result<Action, PluginError>) {
-        let Some(hooks) = &self.bindings.subresponses else {
-            return (head, Err(no_subresponse_hooks()));
+        let hooks = match self.bindings.subresponses(&mut self.store) {
+            Ok(Some(hooks)) => hooks,
+            Ok(None) => return (head, Err(no_subresponse_hooks())),
+            Err(e) => return (head, Err(classify(e, &self.store, budget))),
         };
         self.arm.arm(&mut self.store, deadline_ticks);
         let borrow = self.store.data_mut().heads.lend_request(head);
@@ -250,8 +258,10 @@ impl PluginInstance {
         resp: ResponseHead,
         answer: SubrequestResult,
     ) -> (RequestHead, ResponseHead, Result<Action, PluginError>) {
-        let Some(hooks) = &self.bindings.subresponses else {
-            return (req, resp, Err(no_subresponse_hooks()));
+        let hooks = match self.bindings.subresponses(&mut self.store) {
+            Ok(Some(hooks)) => hooks,
+            Ok(None) => return (req, resp, Err(no_subresponse_hooks())),
+            Err(e) => return (req, resp, Err(classify(e, &self.store, budget))),
         };
         self.arm.arm(&mut self.store, deadline_ticks);
         let heads = &mut self.store.data_mut().heads;
@@ -279,7 +289,11 @@ impl PluginInstance {
         deadline_ticks: u64,
         budget: &MiddlewareBudget,
     ) -> Result<bool, PluginError> {
-        let Some(hooks) = &self.bindings.completion else {
+        let Some(hooks) = self
+            .bindings
+            .completion(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))?
+        else {
             return Ok(false);
         };
         self.arm.arm(&mut self.store, deadline_ticks);
@@ -299,7 +313,11 @@ impl PluginInstance {
         outcome: super::bindings::completion::Outcome,
         journal: &mut Option<Box<super::kv_journal::KvJournal>>,
     ) -> Result<(), PluginError> {
-        let Some(hooks) = &self.bindings.completion else {
+        let Some(hooks) = self
+            .bindings
+            .completion(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))?
+        else {
             return Err(PluginError::Trap(
                 "on-complete for a component without the completion export".into(),
             ));
@@ -323,7 +341,11 @@ impl PluginInstance {
         deadline_ticks: u64,
         budget: &MiddlewareBudget,
     ) -> Result<Option<super::bindings::hook_needs::Needs>, PluginError> {
-        let Some(hooks) = &self.bindings.hook_needs else {
+        let Some(hooks) = self
+            .bindings
+            .hook_needs(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))?
+        else {
             return Ok(None);
         };
         self.arm.arm(&mut self.store, deadline_ticks);
@@ -342,7 +364,11 @@ impl PluginInstance {
         deadline_ticks: u64,
         budget: &MiddlewareBudget,
     ) -> Result<super::bindings::retry_policy::RetryMode, PluginError> {
-        let Some(hooks) = &self.bindings.retry_policy else {
+        let Some(hooks) = self
+            .bindings
+            .retry_policy(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))?
+        else {
             return Ok(super::bindings::retry_policy::RetryMode::None);
         };
         self.arm.arm(&mut self.store, deadline_ticks);
@@ -359,7 +385,11 @@ impl PluginInstance {
         budget: &MiddlewareBudget,
         failed: &super::bindings::retry_policy::FailedAttempt,
     ) -> Result<Option<u64>, PluginError> {
-        let Some(hooks) = &self.bindings.retry_policy else {
+        let Some(hooks) = self
+            .bindings
+            .retry_policy(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))?
+        else {
             return Err(PluginError::Trap(
                 "retry-after for a component without the retry-policy export".into(),
             ));
