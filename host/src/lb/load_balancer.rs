@@ -11,7 +11,9 @@ use std::sync::Arc;
 use http::header::SET_COOKIE;
 use http::uri::{Authority, Scheme};
 use http::{Request, Response};
-use hyper::body::{Body, Incoming};
+use hyper::body::Body;
+
+use crate::upstream::UpstreamBody;
 
 use super::error::ServiceError;
 use super::health::active::{HealthTasks, ProbeTarget, start};
@@ -192,7 +194,7 @@ impl LoadBalancer {
         &self,
         mut req: Request<ProxyBody>,
         route_retry: Option<&RetryPolicy>,
-    ) -> Result<Response<Incoming>, ServiceError> {
+    ) -> Result<Response<UpstreamBody>, ServiceError> {
         // Tracing on: the span the attempts go under (put there by the proxy).
         let trace = match crate::admin::trace::tracer() {
             Some(_) => req.extensions_mut().remove::<TraceParent>(),
@@ -238,7 +240,7 @@ impl LoadBalancer {
         req: Request<ProxyBody>,
         policy: &RetryPolicy,
         trace: Option<&TraceParent>,
-    ) -> Result<(usize, u32, Response<Incoming>), ServiceError> {
+    ) -> Result<(usize, u32, Response<UpstreamBody>), ServiceError> {
         let (parts, _empty_body) = req.into_parts();
         let mut tried = Vec::new();
         let mut server = first;
@@ -284,7 +286,7 @@ impl LoadBalancer {
         index: usize,
         mut req: Request<ProxyBody>,
         trace: Option<&TraceParent>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let server = &self.servers[index];
         if let Some(prefix) = &server.path_prefix {
             super::server_path::apply(prefix, &mut req);

@@ -37,7 +37,8 @@ use crate::plugins::{
 };
 use crate::router::RequestFacts;
 use crate::router::path::{PathPolicy, normalize};
-use crate::upstream::body::{ProxyBody, full, stream};
+use crate::upstream::UpstreamBody;
+use crate::upstream::body::{ProxyBody, full};
 
 /// Where a request came in.
 #[derive(Debug, Clone)]
@@ -386,7 +387,7 @@ async fn proxy(
         seen.origin = Some(resp.status().as_u16());
         seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
         let (resp_parts, resp_body) = resp.into_parts();
-        return Ok(Response::from_parts(resp_parts, stream(resp_body)));
+        return Ok(Response::from_parts(resp_parts, resp_body.boxed()));
     }
 
     let chain = &target.chain;
@@ -641,7 +642,7 @@ enum ClientBody {
 
 enum ReplyOrStream {
     Reply(bytes::Bytes),
-    Stream(Incoming),
+    Stream(UpstreamBody),
 }
 
 /// Forwards the request through the router's service (balancing, health, retry, mirroring,
@@ -657,7 +658,7 @@ async fn forward(
     mut parts: Parts,
     body: ClientBody,
     policy: BodyPolicy,
-) -> Result<Response<Incoming>, GatewayError> {
+) -> Result<Response<UpstreamBody>, GatewayError> {
     if let Some(call) = native.grpc_web {
         call.request_to_grpc(&mut parts);
     }
@@ -688,7 +689,7 @@ async fn exchange_retrying(
     bytes: bytes::Bytes,
     policy: BodyPolicy,
     expression: &crate::config::retry_expression::RetryExpression,
-) -> Result<Response<Incoming>, GatewayError> {
+) -> Result<Response<UpstreamBody>, GatewayError> {
     let mut attempts = 1;
     loop {
         let body = ClientBody::Full(bytes.clone());
@@ -721,7 +722,7 @@ async fn exchange(
     mut parts: Parts,
     body: ClientBody,
     policy: BodyPolicy,
-) -> Result<Response<Incoming>, GatewayError> {
+) -> Result<Response<UpstreamBody>, GatewayError> {
     let upgrade = take_client_upgrade(&mut parts);
     let (body, watch) = match body {
         ClientBody::Stream(body) => super::client_body::watch(body, policy),

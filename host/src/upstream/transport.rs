@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Request, Response, Uri, header};
-use hyper::body::Incoming;
 
 use super::body::ProxyBody;
 use super::connect::{Dialer, error_chain};
 use super::error::UpstreamError;
 use super::legacy::LegacyClient;
 use super::pool::ServerPool;
+use super::response_body::UpstreamBody;
 pub use super::settings::{Http2Settings, TransportSettings, UpstreamProtocol};
 
 /// Pooled connections to upstream servers. Cloning shares the pools.
@@ -211,7 +211,7 @@ impl UpstreamTransport {
         protocol: UpstreamProtocol,
         pass_host_header: bool,
         req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let target = self.target(scheme, authority, protocol);
         self.send_to(&target, pass_host_header, req).await
     }
@@ -223,7 +223,7 @@ impl UpstreamTransport {
         target: &UpstreamTarget,
         pass_host_header: bool,
         mut req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
         set_host(
             &mut req,
             &target.scheme,
@@ -242,7 +242,7 @@ impl UpstreamTransport {
         &self,
         target: &UpstreamTarget,
         mut req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
         if let Some(pool) = &target.pool {
             return pool.send(req).await;
         }
@@ -263,6 +263,7 @@ impl UpstreamTransport {
         legacy
             .request(target.protocol, req)
             .await
+            .map(|resp| resp.map(UpstreamBody::Hyper))
             .map_err(|e| UpstreamError::Unreachable(error_chain(&e)))
     }
 }
