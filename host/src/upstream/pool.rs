@@ -262,9 +262,11 @@ impl ServerPool {
         req: Request<ProxyBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         if self.dialer.plain_h1() && own_client_takes(&req) {
-            return self.send_own(req).await;
+            let (head, method) = own_head(req);
+            return self.send_own(head, method).await;
         }
-        let resp = self.send_hyper(req).await?;
+        // Boxed: the plain path's future (every proxied GET's) then holds only its own state.
+        let resp = Box::pin(self.send_hyper(req)).await?;
         Ok(resp.map(UpstreamBody::Hyper))
     }
 
@@ -274,11 +276,9 @@ impl ServerPool {
     /// after it, before any response: an idempotent request is sent again on a new one.
     async fn send_own(
         &self,
-        req: Request<ProxyBody>,
+        head: Vec<u8>,
+        method: Method,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
-        let (parts, _) = req.into_parts();
-        let target = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
-        let head = h1_head::encode_request(&parts.method, target, &parts.headers);
         let mut stale_tries = 0;
         loop {
             let pooled = if stale_tries < MAX_STALE_TRIES {
@@ -290,7 +290,7 @@ impl ServerPool {
                 Some(conn) => (conn, true),
                 None => Box::pin(self.fresh_own()).await?,
             };
-            match conn.exchange(&head, &parts.method).await {
+            match conn.exchange(&head, &method).await {
                 Ok((resp_head, conn)) => {
                     let body = H1Body::new(conn, resp_head.framing, resp_head.keep_alive);
                     let mut resp = Response::new(UpstreamBody::Own(body));
@@ -309,7 +309,7 @@ impl ServerPool {
                     );
                     stale_tries += 1;
                 }
-                Err(failed) if reused && failed.unanswered && is_idempotent(&parts.method) => {
+                Err(failed) if reused && failed.unanswered && is_idempotent(&method) => {
                     tracing::debug!(
                         "pooled connection to {}:{} failed before any response, sending the \
                          idempotent request again on a new connection: {}",
@@ -418,6 +418,15 @@ impl ServerPool {
         Uri::from_parts(parts)
             .map_err(|e| UpstreamError::Unreachable(format!("bad upstream URI: {e}")))
     }
+}
+
+/// The request head the own client writes, and the method (the rest of the request is
+/// dropped here, so the exchange's future does not carry it).
+fn own_head(req: Request<ProxyBody>) -> (Vec<u8>, Method) {
+    let (parts, _) = req.into_parts();
+    let target = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
+    let head = h1_head::encode_request(&parts.method, target, &parts.headers);
+    (head, parts.method)
 }
 
 /// Whether the own client carries `req`: no body, no upgrade (nor CONNECT), and the own
