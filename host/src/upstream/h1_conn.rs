@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::h1_head::{self, ResponseHead};
+use super::h1_head::{self, ResponseHead, Span};
 use super::idle::{IdleList, Pooled};
 
 /// Reads ask for at least this much room (a 1 KiB response with its head fits in one read).
@@ -34,6 +34,8 @@ pub(super) struct H1Conn {
     /// Bytes read and not consumed yet (after a response head: the start of its body).
     pub(super) buf: BytesMut,
     list: Weak<IdleList<H1Conn>>,
+    /// Scratch space for parsing response heads (kept, so a parse allocates nothing for it).
+    spans: Vec<Span>,
     /// The server's `maxConnsPerHost` permit, released when the connection is dropped.
     _permit: Option<OwnedSemaphorePermit>,
 }
@@ -76,6 +78,7 @@ impl H1Conn {
             io,
             buf: BytesMut::with_capacity(READ_CHUNK),
             list: Arc::downgrade(list),
+            spans: Vec::new(),
             _permit: permit,
         }
     }
@@ -99,7 +102,7 @@ impl H1Conn {
         loop {
             if !self.buf.is_empty() {
                 answered = true;
-                match h1_head::parse_response(&mut self.buf, method) {
+                match h1_head::parse_response(&mut self.buf, method, &mut self.spans) {
                     Ok(Some(head)) if head.status.is_informational() => continue,
                     Ok(Some(head)) => return Ok((head, self)),
                     Ok(None) => {}

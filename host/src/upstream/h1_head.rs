@@ -78,16 +78,28 @@ pub(super) struct ResponseHead {
     pub keep_alive: bool,
 }
 
+/// Where one header's name and value sit in a head: name offset and length, value offset and
+/// length.
+pub(super) type Span = (usize, usize, usize, usize);
+
 /// Parses a response head from the front of `buf`, removing it from `buf` when complete.
 /// `Ok(None)`: incomplete, read more. A 1xx interim response (100, 103) is returned like any
-/// other; the caller skips it.
+/// other; the caller skips it. `spans` is scratch space kept by the connection (so no
+/// per-parse table is initialised).
 pub(super) fn parse_response(
     buf: &mut BytesMut,
     method: &Method,
+    spans: &mut Vec<Span>,
 ) -> Result<Option<ResponseHead>, HeadError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut slots);
-    let len = match resp.parse(&buf[..]) {
+    let mut slots =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut []);
+    let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut resp,
+        &buf[..],
+        &mut slots,
+    );
+    let len = match parsed {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
             return Err(HeadError::TooLarge);
@@ -104,16 +116,15 @@ pub(super) fn parse_response(
         .map_err(|_| HeadError::Parse(httparse::Error::Status))?;
     // Where each header sits in `buf`, so names and values become slices of the frozen head.
     let base = buf.as_ptr() as usize;
-    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
-    let count = resp.headers.len();
-    for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
+    spans.clear();
+    spans.extend(resp.headers.iter().map(|h| {
         let name = h.name.as_ptr() as usize - base;
         let value = h.value.as_ptr() as usize - base;
-        *span = (name, h.name.len(), value, h.value.len());
-    }
+        (name, h.name.len(), value, h.value.len())
+    }));
     let head: Bytes = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(count);
-    for &(name, name_len, value, value_len) in &spans[..count] {
+    let mut headers = HeaderMap::with_capacity(spans.len());
+    for &(name, name_len, value, value_len) in spans.iter() {
         let name = HeaderName::from_bytes(&head[name..name + name_len])
             .map_err(|_| HeadError::Parse(httparse::Error::HeaderName))?;
         let value = HeaderValue::from_maybe_shared(head.slice(value..value + value_len))
@@ -208,7 +219,7 @@ mod tests {
 
     fn parse(bytes: &[u8], method: Method) -> Result<Option<ResponseHead>, HeadError> {
         let mut buf = BytesMut::from(bytes);
-        parse_response(&mut buf, &method)
+        parse_response(&mut buf, &method, &mut Vec::new())
     }
 
     #[test]
@@ -229,7 +240,9 @@ mod tests {
     fn a_head_and_the_start_of_its_body_leave_the_body_in_the_buffer() {
         let mut buf =
             BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhel"[..]);
-        let head = parse_response(&mut buf, &Method::GET).unwrap().unwrap();
+        let head = parse_response(&mut buf, &Method::GET, &mut Vec::new())
+            .unwrap()
+            .unwrap();
         assert_eq!(head.status, 200);
         assert_eq!(head.framing, Framing::Length(5));
         assert!(head.keep_alive);
