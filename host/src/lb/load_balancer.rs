@@ -217,7 +217,9 @@ impl LoadBalancer {
             .filter(|r| r.applies_to(req.method(), req.body().is_end_stream()));
         let (server, retries, mut resp) = match retry {
             None => (first, 0, self.send_to(first, req, trace).await?),
-            Some(policy) => self.send_with_retry(first, req, policy, trace).await?,
+            // Boxed: the retry loop (a head copy, a pause, the attempt) must not grow the
+            // future of every request to a service without `retry` (copied as it is created).
+            Some(policy) => Box::pin(self.send_with_retry(first, req, policy, trace)).await?,
         };
         if crate::admin::recorder().is_some() {
             // For the access log (`ServiceURL`, `RetryAttempts`); only when something records.

@@ -103,7 +103,8 @@ impl Service {
                     };
                 }
                 ServiceKind::Mirroring(m) => {
-                    req = m.copy_to_mirrors(req).await?;
+                    // Boxed: the mirrors' copies must not grow every request's future.
+                    req = Box::pin(m.copy_to_mirrors(req)).await?;
                     service = &m.main;
                 }
             }

@@ -109,7 +109,9 @@ pub async fn handle(
     }
     match crate::admin::trace::tracer() {
         None => handle_observed(runtime, conn, req, None).await,
-        Some(tracer) => handle_traced(tracer, runtime, conn, req).await,
+        // Boxed (as the recorded path below): what only tracing needs must not grow the future
+        // of every request, which hyper moves into place per request.
+        Some(tracer) => Box::pin(handle_traced(tracer, runtime, conn, req)).await,
     }
 }
 
@@ -167,7 +169,11 @@ async fn handle_observed(
             };
             handle_unrecorded(runtime, conn, req, &mut seen, Instant::now()).await
         }
-        Some(recorder) => handle_recorded(recorder, runtime, conn, req, request_span).await,
+        // Boxed: the access-log record and the metrics page must not grow the future of every
+        // unrecorded request.
+        Some(recorder) => {
+            Box::pin(handle_recorded(recorder, runtime, conn, req, request_span)).await
+        }
     }
 }
 
@@ -390,6 +396,34 @@ async fn proxy(
         return Ok(Response::from_parts(resp_parts, resp_body.boxed()));
     }
 
+    // Boxed: running the plugin chain (its waits, the forward, the response hooks) is a future
+    // several times the plain path's; inline, every plain request's future (boxed above, in
+    // `handle_unrecorded`) would carry it and copy it when boxed (`memmove`, bench/README).
+    let req = Request::from_parts(parts, body);
+    Box::pin(proxy_chain(
+        runtime,
+        conn,
+        target,
+        req,
+        original_uri,
+        policy,
+        seen,
+    ))
+    .await
+}
+
+/// [`proxy`] for a router with middlewares: the request hooks, the forward (or a reply), the
+/// response hooks.
+async fn proxy_chain(
+    runtime: &Snapshot,
+    conn: &Connection,
+    target: &RouteTarget,
+    req: Request<Incoming>,
+    original_uri: http::Uri,
+    policy: BodyPolicy,
+    seen: &mut Seen<'_>,
+) -> Result<Response<ProxyBody>, GatewayError> {
+    let (mut parts, body) = req.into_parts();
     let chain = &target.chain;
     let mut state = chain.start();
     // A gRPC-Web call a plugin asked the host to translate (`grpc-web`), once forwarded.
