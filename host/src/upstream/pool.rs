@@ -9,7 +9,8 @@
 //! (`connect`: a connection task per connection, the sender returned when the head is in).
 //! Each kind has its own idle list; both share `maxConnsPerHost`, and a request waiting at
 //! the cap closes an idle connection of the other kind to make room.
-//! `WASMGATE_UPSTREAM_H1=hyper` (read once) sends every request through hyper's client. HTTP/2 (`h2c://`, or ALPN `h2` from an `https://` server): one
+//! `WASMGATE_UPSTREAM_H1=hyper` (read once) sends every request through hyper's client.
+//! HTTP/2 (`h2c://`, or ALPN `h2` from an `https://` server): one
 //! shared connection, cloned per request under a short lock.
 //!
 //! A pooled connection the server closed while it was idle fails before the request is
@@ -30,8 +31,10 @@
 //! (rounded up); only a request waiting at `maxConnsPerHost` takes an idle connection of
 //! another worker, since the cap is the server's.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use futures_util::future::Either;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Response, Uri};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -257,17 +260,22 @@ impl ServerPool {
 
     /// Sends `req` (its URI: the path and query to ask for; the rest comes from the pool) and
     /// waits for the response head.
-    pub async fn send(
+    ///
+    /// Not an `async fn`: the choice of client is made here and the own client's future
+    /// returned as it is (no layer of this function's own to copy it into); hyper's path is
+    /// boxed, so the plain path's future (every proxied GET's) holds only its own state.
+    pub fn send(
         &self,
         req: Request<ProxyBody>,
-    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+    ) -> impl Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send + '_ {
         if self.dialer.plain_h1() && own_client_takes(&req) {
             let (head, method) = own_head(req);
-            return self.send_own(head, method).await;
+            return Either::Left(self.send_own(head, method));
         }
-        // Boxed: the plain path's future (every proxied GET's) then holds only its own state.
-        let resp = Box::pin(self.send_hyper(req)).await?;
-        Ok(resp.map(UpstreamBody::Hyper))
+        Either::Right(Box::pin(async move {
+            let resp = self.send_hyper(req).await?;
+            Ok(resp.map(UpstreamBody::Hyper))
+        }))
     }
 
     /// A body-less request through the own client: the head written on a pooled (or new)
