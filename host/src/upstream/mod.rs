@@ -3,7 +3,8 @@
 //! the gateway's own HTTP/1.1 client for body-less requests to `http://` servers (`h1_conn`,
 //! `h1_head`, `h1_body`), hyper's connection API for the rest (`connect` for new ones);
 //! `response_body` is either's response body; `legacy`: hyper-util's client behind a
-//! switch, with its per-server connection cap `per_host_limit`) the transport's errors, and which per-core `worker` a thread is.
+//! switch, with its per-server connection cap `per_host_limit`), the transport's errors, and
+//! which per-core `worker` a thread is.
 //!
 //! The lowest HTTP layer: it knows nothing of routers, plugins or services.
 
