@@ -60,6 +60,7 @@ mod traefik_config;
 mod traefik_reference;
 mod udp;
 mod upstream_failures;
+mod upstream_framing;
 mod upstream_h2_pings;
 mod user_retry_plugin;
 mod websocket_grpc;

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use http::header::SET_COOKIE;
 use http::uri::{Authority, Scheme};
 use http::{Request, Response};
-use hyper::body::{Body, Incoming};
+use hyper::body::Body;
+
+use crate::upstream::UpstreamBody;
 
 use super::error::ServiceError;
 use super::health::active::{HealthTasks, ProbeTarget, start};
@@ -192,7 +194,7 @@ impl LoadBalancer {
         &self,
         mut req: Request<ProxyBody>,
         route_retry: Option<&RetryPolicy>,
-    ) -> Result<Response<Incoming>, ServiceError> {
+    ) -> Result<Response<UpstreamBody>, ServiceError> {
         // Tracing on: the span the attempts go under (put there by the proxy).
         let trace = match crate::admin::trace::tracer() {
             Some(_) => req.extensions_mut().remove::<TraceParent>(),
@@ -215,7 +217,9 @@ impl LoadBalancer {
             .filter(|r| r.applies_to(req.method(), req.body().is_end_stream()));
         let (server, retries, mut resp) = match retry {
             None => (first, 0, self.send_to(first, req, trace).await?),
-            Some(policy) => self.send_with_retry(first, req, policy, trace).await?,
+            // Boxed: the retry loop (a head copy, a pause, the attempt) must not grow the
+            // future of every request to a service without `retry` (copied as it is created).
+            Some(policy) => Box::pin(self.send_with_retry(first, req, policy, trace)).await?,
         };
         if crate::admin::recorder().is_some() {
             // For the access log (`ServiceURL`, `RetryAttempts`); only when something records.
@@ -238,7 +242,7 @@ impl LoadBalancer {
         req: Request<ProxyBody>,
         policy: &RetryPolicy,
         trace: Option<&TraceParent>,
-    ) -> Result<(usize, u32, Response<Incoming>), ServiceError> {
+    ) -> Result<(usize, u32, Response<UpstreamBody>), ServiceError> {
         let (parts, _empty_body) = req.into_parts();
         let mut tried = Vec::new();
         let mut server = first;
@@ -284,7 +288,7 @@ impl LoadBalancer {
         index: usize,
         mut req: Request<ProxyBody>,
         trace: Option<&TraceParent>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let server = &self.servers[index];
         if let Some(prefix) = &server.path_prefix {
             super::server_path::apply(prefix, &mut req);

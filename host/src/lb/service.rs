@@ -16,10 +16,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::upstream::UpstreamBody;
 use http::header::SET_COOKIE;
 use http::{HeaderValue, Request, Response};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use super::error::ServiceError;
 use super::load_balancer::LoadBalancer;
@@ -73,7 +73,7 @@ impl Service {
     pub async fn forward(
         &self,
         req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, ServiceError> {
+    ) -> Result<Response<UpstreamBody>, ServiceError> {
         self.forward_retrying(req, None).await
     }
 
@@ -83,7 +83,7 @@ impl Service {
         &self,
         mut req: Request<ProxyBody>,
         retry: Option<&RetryPolicy>,
-    ) -> Result<Response<Incoming>, ServiceError> {
+    ) -> Result<Response<UpstreamBody>, ServiceError> {
         // Most paths set no cookie; the vector allocates only when one does.
         let mut cookies: Vec<HeaderValue> = Vec::new();
         let mut service = self;
@@ -103,7 +103,8 @@ impl Service {
                     };
                 }
                 ServiceKind::Mirroring(m) => {
-                    req = m.copy_to_mirrors(req).await?;
+                    // Boxed: the mirrors' copies must not grow every request's future.
+                    req = Box::pin(m.copy_to_mirrors(req)).await?;
                     service = &m.main;
                 }
             }

@@ -14,11 +14,13 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
+use crate::upstream::UpstreamBody;
+
 use super::client_body::{BodyPolicy, BodyWatch, watch};
 use super::error::GatewayError;
 use crate::lb::mirroring::replay::prefixed;
 use crate::plugins::body::{BodyLimit, OverLimit};
-use crate::upstream::body::{ProxyBody, stream};
+use crate::upstream::body::ProxyBody;
 
 /// A body read up to a cap.
 pub enum Collected<B> {
@@ -82,7 +84,7 @@ pub async fn collect_request(
 
 /// The upstream's response body up to `limit`. Over the cap: 502, or passed on; failing: 502.
 pub async fn collect_response(
-    body: Incoming,
+    body: UpstreamBody,
     headers: &http::HeaderMap,
     limit: BodyLimit,
 ) -> Result<Collected<ProxyBody>, GatewayError> {
@@ -95,14 +97,14 @@ pub async fn collect_response(
     if declared_length(headers).is_some_and(|len| len > limit.max_bytes as u64) {
         return match limit.over_limit {
             OverLimit::Reject => Err(over()),
-            OverLimit::Pass => Ok(Collected::Passed(stream(body))),
+            OverLimit::Pass => Ok(Collected::Passed(body.boxed())),
         };
     }
     match collect_capped(body, limit.max_bytes).await {
         Ok(Ok(bytes)) => Ok(Collected::Whole(bytes)),
         Ok(Err((read, rest))) => match limit.over_limit {
             OverLimit::Reject => Err(over()),
-            OverLimit::Pass => Ok(Collected::Passed(prefixed(read, stream(rest)))),
+            OverLimit::Pass => Ok(Collected::Passed(prefixed(read, rest.boxed()))),
         },
         Err(e) => Err(GatewayError::UpstreamBodyFailed(e.to_string())),
     }

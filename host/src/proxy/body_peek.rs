@@ -14,15 +14,15 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::upstream::UpstreamBody;
 use bytes::{Bytes, BytesMut};
 use http::{Method, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use super::error::GatewayError;
 use crate::plugins::BodyStart;
-use crate::upstream::body::{BodyError, ProxyBody, full, stream};
+use crate::upstream::body::{BodyError, ProxyBody, full};
 
 /// How long the peek waits for more of a body once it holds some data. Go's `net/http` (and so
 /// Traefik) sniffs whatever the first write carried; waiting a little for a full prefix gives
@@ -37,15 +37,15 @@ pub enum HeldBody {
     /// A plugin's reply: in memory whole.
     Reply(Bytes),
     /// An upstream body nobody peeks at (no peek declared, or no body allowed): streamed as is.
-    Stream(Incoming),
+    Stream(UpstreamBody),
     /// An upstream body whose first frames are held.
     Peeked(Peeked),
     /// A body over a `body` grant's cap, passed on unread (`body_buffer::Collected::Passed`).
     Passed(ProxyBody),
 }
 
-/// An upstream body (`Incoming`; any body in unit tests) with its first frames read.
-pub struct Peeked<B = Incoming> {
+/// An upstream body (`UpstreamBody`; any body in unit tests) with its first frames read.
+pub struct Peeked<B = UpstreamBody> {
     /// The frames read so far, in order (data, and trailers if the body ended with them).
     frames: VecDeque<Frame<Bytes>>,
     /// The first `want` data bytes (or all of a shorter body), joined.
@@ -69,7 +69,7 @@ impl HeldBody {
     /// Reads up to `want` bytes of an upstream body when the response may have one; otherwise
     /// (or with `want` 0) keeps it as a stream. An upstream failure while reading is a 502.
     pub async fn peek(
-        body: Incoming,
+        body: UpstreamBody,
         want: usize,
         method: &Method,
         status: StatusCode,
@@ -103,7 +103,7 @@ impl HeldBody {
     pub fn into_body(self) -> ProxyBody {
         match self {
             HeldBody::Reply(bytes) => full(bytes),
-            HeldBody::Stream(body) => stream(body),
+            HeldBody::Stream(body) => body.boxed(),
             HeldBody::Peeked(peeked) => peeked.boxed(),
             HeldBody::Passed(body) => body,
         }

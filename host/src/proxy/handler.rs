@@ -37,7 +37,8 @@ use crate::plugins::{
 };
 use crate::router::RequestFacts;
 use crate::router::path::{PathPolicy, normalize};
-use crate::upstream::body::{ProxyBody, full, stream};
+use crate::upstream::UpstreamBody;
+use crate::upstream::body::{ProxyBody, full};
 
 /// Where a request came in.
 #[derive(Debug, Clone)]
@@ -108,7 +109,9 @@ pub async fn handle(
     }
     match crate::admin::trace::tracer() {
         None => handle_observed(runtime, conn, req, None).await,
-        Some(tracer) => handle_traced(tracer, runtime, conn, req).await,
+        // Boxed (as the recorded path below): what only tracing needs must not grow the future
+        // of every request, which hyper moves into place per request.
+        Some(tracer) => Box::pin(handle_traced(tracer, runtime, conn, req)).await,
     }
 }
 
@@ -166,7 +169,11 @@ async fn handle_observed(
             };
             handle_unrecorded(runtime, conn, req, &mut seen, Instant::now()).await
         }
-        Some(recorder) => handle_recorded(recorder, runtime, conn, req, request_span).await,
+        // Boxed: the access-log record and the metrics page must not grow the future of every
+        // unrecorded request.
+        Some(recorder) => {
+            Box::pin(handle_recorded(recorder, runtime, conn, req, request_span)).await
+        }
     }
 }
 
@@ -386,9 +393,37 @@ async fn proxy(
         seen.origin = Some(resp.status().as_u16());
         seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
         let (resp_parts, resp_body) = resp.into_parts();
-        return Ok(Response::from_parts(resp_parts, stream(resp_body)));
+        return Ok(Response::from_parts(resp_parts, resp_body.boxed()));
     }
 
+    // Boxed: running the plugin chain (its waits, the forward, the response hooks) is a future
+    // several times the plain path's; inline, every plain request's future (boxed above, in
+    // `handle_unrecorded`) would carry it and copy it when boxed (`memmove`, bench/README).
+    let req = Request::from_parts(parts, body);
+    Box::pin(proxy_chain(
+        runtime,
+        conn,
+        target,
+        req,
+        original_uri,
+        policy,
+        seen,
+    ))
+    .await
+}
+
+/// [`proxy`] for a router with middlewares: the request hooks, the forward (or a reply), the
+/// response hooks.
+async fn proxy_chain(
+    runtime: &Snapshot,
+    conn: &Connection,
+    target: &RouteTarget,
+    req: Request<Incoming>,
+    original_uri: http::Uri,
+    policy: BodyPolicy,
+    seen: &mut Seen<'_>,
+) -> Result<Response<ProxyBody>, GatewayError> {
+    let (mut parts, body) = req.into_parts();
     let chain = &target.chain;
     let mut state = chain.start();
     // A gRPC-Web call a plugin asked the host to translate (`grpc-web`), once forwarded.
@@ -641,7 +676,7 @@ enum ClientBody {
 
 enum ReplyOrStream {
     Reply(bytes::Bytes),
-    Stream(Incoming),
+    Stream(UpstreamBody),
 }
 
 /// Forwards the request through the router's service (balancing, health, retry, mirroring,
@@ -657,7 +692,7 @@ async fn forward(
     mut parts: Parts,
     body: ClientBody,
     policy: BodyPolicy,
-) -> Result<Response<Incoming>, GatewayError> {
+) -> Result<Response<UpstreamBody>, GatewayError> {
     if let Some(call) = native.grpc_web {
         call.request_to_grpc(&mut parts);
     }
@@ -688,7 +723,7 @@ async fn exchange_retrying(
     bytes: bytes::Bytes,
     policy: BodyPolicy,
     expression: &crate::config::retry_expression::RetryExpression,
-) -> Result<Response<Incoming>, GatewayError> {
+) -> Result<Response<UpstreamBody>, GatewayError> {
     let mut attempts = 1;
     loop {
         let body = ClientBody::Full(bytes.clone());
@@ -721,7 +756,7 @@ async fn exchange(
     mut parts: Parts,
     body: ClientBody,
     policy: BodyPolicy,
-) -> Result<Response<Incoming>, GatewayError> {
+) -> Result<Response<UpstreamBody>, GatewayError> {
     let upgrade = take_client_upgrade(&mut parts);
     let (body, watch) = match body {
         ClientBody::Stream(body) => super::client_body::watch(body, policy),

@@ -15,7 +15,6 @@
 use http::header::{CONNECTION, HeaderMap, HeaderValue, UPGRADE};
 use http::request::Parts;
 use http::{Method, Response, StatusCode};
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 
@@ -67,7 +66,7 @@ impl ClientUpgrade {
     /// Called with the upstream's response head. On 101, starts the task that splices the two
     /// connections once both have switched, and returns the headers to restore; on any other
     /// status the client's upgrade is dropped and the response is an ordinary one.
-    pub fn on_response(self, resp: &mut Response<Incoming>) -> Option<Switched> {
+    pub fn on_response<B>(self, resp: &mut Response<B>) -> Option<Switched> {
         if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
             return None;
         }

@@ -21,7 +21,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::body::ProxyBody;
 use super::error::UpstreamError;
-use super::idle::{ConnShared, H1Sender, IdleList};
+use super::idle::{Checkout, ConnShared, H1Sender, IdleList};
 use super::permitted::Permitted;
 use super::settings::Http2Settings;
 
@@ -94,17 +94,9 @@ impl Dialer {
     pub async fn connect(
         &self,
         permit: Option<OwnedSemaphorePermit>,
-        idle: &Arc<IdleList>,
+        idle: &Arc<IdleList<Checkout>>,
     ) -> Result<Fresh, UpstreamError> {
-        let tcp = match tokio::time::timeout(self.dial_timeout, self.tcp()).await {
-            Ok(r) => r?,
-            Err(_) => {
-                return Err(unreachable(format!(
-                    "dial {}:{}: timed out after {:?}",
-                    self.host, self.port, self.dial_timeout
-                )));
-            }
-        };
+        let tcp = self.tcp_timed().await?;
         match &self.tls {
             None => {
                 let io = Permitted {
@@ -134,6 +126,23 @@ impl Dialer {
         }
     }
 
+    /// Whether this server's connections are plain-text HTTP/1.1 (`http://`), which the
+    /// gateway's own client (`h1_conn`) can speak.
+    pub fn plain_h1(&self) -> bool {
+        self.tls.is_none() && !self.h2c
+    }
+
+    /// A TCP connection to the server (`TCP_NODELAY`), within the dial timeout.
+    pub async fn tcp_timed(&self) -> Result<TcpStream, UpstreamError> {
+        match tokio::time::timeout(self.dial_timeout, self.tcp()).await {
+            Ok(r) => r,
+            Err(_) => Err(unreachable(format!(
+                "dial {}:{}: timed out after {:?}",
+                self.host, self.port, self.dial_timeout
+            ))),
+        }
+    }
+
     async fn tcp(&self) -> Result<TcpStream, UpstreamError> {
         let addrs = tokio::net::lookup_host((self.host.as_str(), self.port))
             .await
@@ -157,7 +166,7 @@ impl Dialer {
         &self,
         io: Permitted<T>,
         h2: bool,
-        idle: &Arc<IdleList>,
+        idle: &Arc<IdleList<Checkout>>,
     ) -> Result<Fresh, UpstreamError>
     where
         T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,

@@ -1,7 +1,9 @@
 //! The idle HTTP/1.1 connections of one upstream server, and how a connection comes back to
-//! them once its exchange is over.
+//! them once its exchange is over. One list type for both kinds of connection: hyper's
+//! (`Checkout`, for requests with bodies and upgrades) and the gateway's own (`h1_conn`, for
+//! body-less requests to `http://` servers), each kind in a list of its own.
 //!
-//! A request takes a connection's sender out of the list (`pop`), sends, and as soon as the
+//! For hyper's connections: a request takes a connection's sender out of the list (`pop`), sends, and as soon as the
 //! response head has arrived hands the sender back to its connection (`ConnShared::release`).
 //! The sender cannot take a new request until hyper's dispatcher has read the whole response
 //! body, so a released sender waits in its connection's one-entry slot; the connection's own
@@ -27,17 +29,28 @@ pub(super) type H1Sender = http1::SendRequest<ProxyBody>;
 /// The reaper ticks at most this often, however short the idle timeout.
 const MIN_REAP_INTERVAL: Duration = Duration::from_millis(100);
 
-/// A connection's sender while it is in the list.
-struct IdleConn {
-    sender: H1Sender,
-    conn: Arc<ConnShared>,
+/// A connection that can wait in an [`IdleList`].
+pub(super) trait Pooled: Send + 'static {
+    /// Whether it can take a request now (checked at `pop` and by the reaper; must be cheap).
+    fn usable(&self) -> bool;
+}
+
+impl Pooled for Checkout {
+    fn usable(&self) -> bool {
+        !self.sender.is_closed() && self.sender.is_ready()
+    }
+}
+
+/// A connection while it is in the list.
+struct IdleConn<C> {
+    conn: C,
     since: Instant,
 }
 
 /// The idle HTTP/1.1 connections of one server (LIFO: the most recently used first, so the
 /// others age out when traffic drops).
-pub(super) struct IdleList {
-    conns: Mutex<Vec<IdleConn>>,
+pub(super) struct IdleList<C> {
+    conns: Mutex<Vec<IdleConn<C>>>,
     max_idle: usize,
     /// `None`: idle connections never expire.
     timeout: Option<Duration>,
@@ -54,7 +67,7 @@ pub(super) struct Checkout {
     pub conn: Arc<ConnShared>,
 }
 
-impl IdleList {
+impl<C: Pooled> IdleList<C> {
     /// `returned`: the server's notification for requests waiting at `maxConnsPerHost`.
     pub fn new(max_idle: usize, timeout: Duration, returned: Option<Arc<Notify>>) -> Arc<Self> {
         Arc::new(IdleList {
@@ -66,14 +79,14 @@ impl IdleList {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Vec<IdleConn>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<IdleConn<C>>> {
         // A panic while holding the lock leaves a valid Vec: keep using it.
         self.conns.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The most recently returned live connection, if any (expired and closed ones found on
     /// the way are dropped, which closes them).
-    pub fn pop(&self) -> Option<Checkout> {
+    pub fn pop(&self) -> Option<C> {
         let now = self.timeout.map(|_| Instant::now());
         let mut conns = self.lock();
         while let Some(idle) = conns.pop() {
@@ -81,13 +94,10 @@ impl IdleList {
                 (Some(t), Some(now)) => now.saturating_duration_since(idle.since) >= t,
                 _ => false,
             };
-            if expired || idle.sender.is_closed() || !idle.sender.is_ready() {
+            if expired || !idle.conn.usable() {
                 continue;
             }
-            return Some(Checkout {
-                sender: idle.sender,
-                conn: idle.conn,
-            });
+            return Some(idle.conn);
         }
         None
     }
@@ -97,7 +107,8 @@ impl IdleList {
         self.lock().len()
     }
 
-    fn push(self: &Arc<Self>, sender: H1Sender, conn: Arc<ConnShared>) {
+    /// Takes a connection back (closing it if the list is full).
+    pub fn push(self: &Arc<Self>, conn: C) {
         if self.max_idle == 0 {
             return;
         }
@@ -107,11 +118,7 @@ impl IdleList {
             if conns.len() >= self.max_idle {
                 return;
             }
-            conns.push(IdleConn {
-                sender,
-                conn,
-                since,
-            });
+            conns.push(IdleConn { conn, since });
             self.timeout.is_some() && !self.reaper_started.load(Ordering::Relaxed)
         };
         if let Some(returned) = &self.returned {
@@ -146,14 +153,13 @@ impl IdleList {
                 let Some(list) = list.upgrade() else { return };
                 let now = Instant::now();
                 // Dropped outside the lock: dropping a sender wakes its connection task.
-                let expired: Vec<IdleConn> = {
+                let expired: Vec<IdleConn<C>> = {
                     let mut conns = list.lock();
                     let (keep, expired) =
                         std::mem::take(&mut *conns)
                             .into_iter()
-                            .partition(|c: &IdleConn| {
-                                now.saturating_duration_since(c.since) < timeout
-                                    && !c.sender.is_closed()
+                            .partition(|c: &IdleConn<C>| {
+                                now.saturating_duration_since(c.since) < timeout && c.conn.usable()
                             });
                     *conns = keep;
                     expired
@@ -166,14 +172,14 @@ impl IdleList {
 
 /// What a connection's task and the requests using it share.
 pub(super) struct ConnShared {
-    list: Weak<IdleList>,
+    list: Weak<IdleList<Checkout>>,
     /// A sender handed back before its connection was ready for the next request.
     parked: Mutex<Option<H1Sender>>,
     has_parked: AtomicBool,
 }
 
 impl ConnShared {
-    pub fn new(list: &Arc<IdleList>) -> Arc<Self> {
+    pub fn new(list: &Arc<IdleList<Checkout>>) -> Arc<Self> {
         Arc::new(ConnShared {
             list: Arc::downgrade(list),
             parked: Mutex::new(None),
@@ -193,7 +199,10 @@ impl ConnShared {
         }
         if sender.is_ready() {
             if let Some(list) = self.list.upgrade() {
-                list.push(sender, self.clone());
+                list.push(Checkout {
+                    sender,
+                    conn: self.clone(),
+                });
             }
             return;
         }
@@ -228,7 +237,10 @@ impl ConnShared {
         if let Some(sender) = ready
             && let Some(list) = self.list.upgrade()
         {
-            list.push(sender, self.clone());
+            list.push(Checkout {
+                sender,
+                conn: self.clone(),
+            });
         }
     }
 

@@ -2,8 +2,15 @@
 //! built when the service is built, and the exchange of one request over it.
 //!
 //! Per request on a warm HTTP/1.1 pool: one short lock to pop an idle connection, the send,
-//! one lock to return it when the response head is in (`idle`). No task, channel or timer of
-//! the pool's own per request. HTTP/2 (`h2c://`, or ALPN `h2` from an `https://` server): one
+//! one lock to return it (`idle`). No task, channel or timer of the pool's own per request.
+//! A body-less request without an upgrade to an `http://` server goes through the gateway's
+//! own client (`h1_conn`: the request's task writes the head and reads the response on the
+//! connection, which returns when the body has been read); the others through hyper's
+//! (`connect`: a connection task per connection, the sender returned when the head is in).
+//! Each kind has its own idle list; both share `maxConnsPerHost`, and a request waiting at
+//! the cap closes an idle connection of the other kind to make room.
+//! `WASMGATE_UPSTREAM_H1=hyper` (read once) sends every request through hyper's client.
+//! HTTP/2 (`h2c://`, or ALPN `h2` from an `https://` server): one
 //! shared connection, cloned per request under a short lock.
 //!
 //! A pooled connection the server closed while it was idle fails before the request is
@@ -24,18 +31,23 @@
 //! (rounded up); only a request waiting at `maxConnsPerHost` takes an idle connection of
 //! another worker, since the cap is the server's.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use futures_util::future::Either;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Response, Uri};
-use hyper::body::Incoming;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::body::ProxyBody;
 use super::connect::{Dialer, Fresh, H2Sender, error_chain};
 use super::error::UpstreamError;
+use super::h1_body::H1Body;
+use super::h1_conn::H1Conn;
+use super::h1_head;
 use super::idle::{Checkout, IdleList};
 use super::replay::{copy_head, is_idempotent};
+use super::response_body::UpstreamBody;
 use super::worker;
 
 /// Sending again after a pooled connection turned out closed: at most this many pooled tries
@@ -56,7 +68,10 @@ pub struct ServerPool {
 
 /// One worker's connections to the server.
 struct WorkerConns {
-    idle: Arc<IdleList>,
+    /// hyper's idle HTTP/1.1 connections.
+    idle: Arc<IdleList<Checkout>>,
+    /// The own client's idle connections (`h1_conn`).
+    own: Arc<IdleList<H1Conn>>,
     h2: Mutex<Option<H2Sender>>,
 }
 
@@ -100,6 +115,7 @@ impl ServerPool {
         let workers = (0..count)
             .map(|_| WorkerConns {
                 idle: IdleList::new(per_worker, idle_timeout, returned.clone()),
+                own: IdleList::new(per_worker, idle_timeout, returned.clone()),
                 h2: Mutex::new(None),
             })
             .collect();
@@ -114,7 +130,10 @@ impl ServerPool {
 
     /// Idle HTTP/1.1 connections held now (every worker's).
     pub fn idle_connections(&self) -> usize {
-        self.workers.iter().map(|w| w.idle.len()).sum()
+        self.workers
+            .iter()
+            .map(|w| w.idle.len() + w.own.len())
+            .sum()
     }
 
     /// The calling worker's connections.
@@ -127,12 +146,12 @@ impl ServerPool {
         self.mine().pooled()
     }
 
-    /// A pooled connection of any worker, the caller's first (waiting at the cap).
-    fn pooled_anywhere(&self) -> Option<Conn> {
+    /// What `take` finds in any worker's connections, the caller's first (waiting at the cap).
+    fn anywhere<T>(&self, take: impl Fn(&WorkerConns) -> Option<T>) -> Option<T> {
         let first = worker::current() % self.workers.len();
         (0..self.workers.len())
             .map(|i| &self.workers[(first + i) % self.workers.len()])
-            .find_map(WorkerConns::pooled)
+            .find_map(take)
     }
 
     /// A new connection (waiting at `maxConnsPerHost` for a permit or a returned connection).
@@ -140,7 +159,11 @@ impl ServerPool {
     async fn fresh(&self) -> Result<(Conn, bool), UpstreamError> {
         let permit = match &self.limit {
             None => None,
-            Some(limit) => match self.permit_or_pooled(limit).await? {
+            // Waiting at the cap: an own connection idle is closed to make room.
+            Some(limit) => match self
+                .permit_or_pooled(limit, WorkerConns::pooled, |w| w.own.pop().is_some())
+                .await?
+            {
                 Ok(permit) => Some(permit),
                 Err(pooled) => return Ok((pooled, true)),
             },
@@ -165,11 +188,34 @@ impl ServerPool {
         Ok((conn, false))
     }
 
-    /// At the cap: a permit for a new connection, or a connection that came back meanwhile.
-    async fn permit_or_pooled(
+    /// A new connection of the own client (waiting at `maxConnsPerHost` as [`Self::fresh`]).
+    /// `true` with it: a pooled connection that came back while waiting at the cap.
+    async fn fresh_own(&self) -> Result<(H1Conn, bool), UpstreamError> {
+        let permit = match &self.limit {
+            None => None,
+            // Waiting at the cap: a hyper connection idle is closed to make room (its permit
+            // returns when its task ends).
+            Some(limit) => match self
+                .permit_or_pooled(limit, |w| w.own.pop(), |w| w.idle.pop().is_some())
+                .await?
+            {
+                Ok(permit) => Some(permit),
+                Err(pooled) => return Ok((pooled, true)),
+            },
+        };
+        let tcp = self.dialer.tcp_timed().await?;
+        Ok((H1Conn::new(tcp, &self.mine().own, permit), false))
+    }
+
+    /// At the cap: a permit for a new connection, or a connection (`take`) that came back
+    /// meanwhile. `evict` closes an idle connection of the other kind, if one is there, so
+    /// its permit comes back.
+    async fn permit_or_pooled<T>(
         &self,
         limit: &Arc<Semaphore>,
-    ) -> Result<Result<OwnedSemaphorePermit, Conn>, UpstreamError> {
+        take: impl Fn(&WorkerConns) -> Option<T>,
+        evict: impl Fn(&WorkerConns) -> bool,
+    ) -> Result<Result<OwnedSemaphorePermit, T>, UpstreamError> {
         let wait = self.dialer.dial_timeout;
         let waited = tokio::time::timeout(wait, async {
             loop {
@@ -182,8 +228,11 @@ impl ServerPool {
                 if let Ok(permit) = limit.clone().try_acquire_owned() {
                     return Ok(permit);
                 }
-                if let Some(conn) = self.pooled_anywhere() {
+                if let Some(conn) = self.anywhere(&take) {
                     return Err(conn);
+                }
+                if self.anywhere(|w| evict(w).then_some(())).is_some() {
+                    continue;
                 }
                 tokio::select! {
                     permit = limit.clone().acquire_owned() => {
@@ -211,10 +260,83 @@ impl ServerPool {
 
     /// Sends `req` (its URI: the path and query to ask for; the rest comes from the pool) and
     /// waits for the response head.
-    pub async fn send(
+    ///
+    /// Not an `async fn`: the choice of client is made here and the own client's future
+    /// returned as it is (no layer of this function's own to copy it into); hyper's path is
+    /// boxed, so the plain path's future (every proxied GET's) holds only its own state.
+    pub fn send(
+        &self,
+        req: Request<ProxyBody>,
+    ) -> impl Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send + '_ {
+        if self.dialer.plain_h1() && own_client_takes(&req) {
+            let (head, method) = own_head(req);
+            return Either::Left(self.send_own(head, method));
+        }
+        Either::Right(Box::pin(async move {
+            let resp = self.send_hyper(req).await?;
+            Ok(resp.map(UpstreamBody::Hyper))
+        }))
+    }
+
+    /// A body-less request through the own client: the head written on a pooled (or new)
+    /// connection by this task, the response head read back. A pooled connection that turns
+    /// out closed before the head went out whole: sent again on another (any method); closed
+    /// after it, before any response: an idempotent request is sent again on a new one.
+    async fn send_own(
+        &self,
+        head: Vec<u8>,
+        method: Method,
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let mut stale_tries = 0;
+        loop {
+            let pooled = if stale_tries < MAX_STALE_TRIES {
+                self.mine().own.pop()
+            } else {
+                None
+            };
+            let (conn, reused) = match pooled {
+                Some(conn) => (conn, true),
+                None => Box::pin(self.fresh_own()).await?,
+            };
+            match conn.exchange(&head, &method).await {
+                Ok((resp_head, conn)) => {
+                    let body = H1Body::new(conn, resp_head.framing, resp_head.keep_alive);
+                    let mut resp = Response::new(UpstreamBody::Own(body));
+                    *resp.status_mut() = resp_head.status;
+                    *resp.version_mut() = resp_head.version;
+                    *resp.headers_mut() = resp_head.headers;
+                    return Ok(resp);
+                }
+                Err(failed) if reused && failed.unsent => {
+                    tracing::debug!(
+                        "pooled connection to {}:{} closed before the request went out, \
+                         sending again: {}",
+                        self.dialer.host,
+                        self.dialer.port,
+                        failed.reason
+                    );
+                    stale_tries += 1;
+                }
+                Err(failed) if reused && failed.unanswered && is_idempotent(&method) => {
+                    tracing::debug!(
+                        "pooled connection to {}:{} failed before any response, sending the \
+                         idempotent request again on a new connection: {}",
+                        self.dialer.host,
+                        self.dialer.port,
+                        failed.reason
+                    );
+                    stale_tries = MAX_STALE_TRIES;
+                }
+                Err(failed) => return Err(UpstreamError::Unreachable(failed.reason)),
+            }
+        }
+    }
+
+    /// A request through hyper's client (bodies, upgrades, HTTP/2, TLS).
+    async fn send_hyper(
         &self,
         mut req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<hyper::body::Incoming>, UpstreamError> {
         let path = req
             .uri()
             .path_and_query()
@@ -304,6 +426,28 @@ impl ServerPool {
         Uri::from_parts(parts)
             .map_err(|e| UpstreamError::Unreachable(format!("bad upstream URI: {e}")))
     }
+}
+
+/// The request head the own client writes, and the method (the rest of the request is
+/// dropped here, so the exchange's future does not carry it).
+fn own_head(req: Request<ProxyBody>) -> (Vec<u8>, Method) {
+    let (parts, _) = req.into_parts();
+    let target = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
+    let head = h1_head::encode_request(&parts.method, target, &parts.headers);
+    (head, parts.method)
+}
+
+/// Whether the own client carries `req`: no body, no upgrade (nor CONNECT), and the own
+/// client not switched off (`WASMGATE_UPSTREAM_H1=hyper`).
+fn own_client_takes(req: &Request<ProxyBody>) -> bool {
+    use http_body::Body as _;
+    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let off = *OFF.get_or_init(|| {
+        std::env::var("WASMGATE_UPSTREAM_H1").is_ok_and(|v| v.eq_ignore_ascii_case("hyper"))
+    });
+    !off && req.body().is_end_stream()
+        && req.method() != Method::CONNECT
+        && !req.headers().contains_key(http::header::UPGRADE)
 }
 
 /// Whether `req` may be sent again from a copy of its head: idempotent, and no body.

@@ -12,19 +12,26 @@
 //! measurements and as a fallback.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
+use futures_util::future::Either;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Request, Response, Uri, header};
-use hyper::body::Incoming;
 
 use super::body::ProxyBody;
 use super::connect::{Dialer, error_chain};
 use super::error::UpstreamError;
 use super::legacy::LegacyClient;
 use super::pool::ServerPool;
+use super::response_body::UpstreamBody;
 pub use super::settings::{Http2Settings, TransportSettings, UpstreamProtocol};
+
+/// An exchange on the paths [`UpstreamTransport::send_to`] boxes.
+type BoxedExchange<'a> =
+    Pin<Box<dyn Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send + 'a>>;
 
 /// Pooled connections to upstream servers. Cloning shares the pools.
 #[derive(Clone)]
@@ -211,30 +218,39 @@ impl UpstreamTransport {
         protocol: UpstreamProtocol,
         pass_host_header: bool,
         req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let target = self.target(scheme, authority, protocol);
         self.send_to(&target, pass_host_header, req).await
     }
 
     /// Sends the request to `target` (the request's path and query on that server) and waits
     /// for the response head (bounded by the response-header timeout).
-    pub async fn send_to(
-        &self,
-        target: &UpstreamTarget,
+    ///
+    /// Not an `async fn`: the host header is set here and the pool's own future returned (no
+    /// layer of this function's own, whose creation would copy the pool's future once more per
+    /// request); the timeout and the legacy client's paths are boxed.
+    pub fn send_to<'a>(
+        &'a self,
+        target: &'a UpstreamTarget,
         pass_host_header: bool,
         mut req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> impl Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send + 'a {
         set_host(
             &mut req,
             &target.scheme,
             &target.authority,
             pass_host_header,
         );
-        match self.inner.settings.response_header_timeout {
-            Some(limit) => tokio::time::timeout(limit, self.exchange(target, req))
-                .await
-                .unwrap_or(Err(UpstreamError::Timeout)),
-            None => self.exchange(target, req).await,
+        match (self.inner.settings.response_header_timeout, &target.pool) {
+            (None, Some(pool)) => Either::Left(pool.send(req)),
+            (Some(limit), _) => Either::Right(Box::pin(async move {
+                tokio::time::timeout(limit, self.exchange(target, req))
+                    .await
+                    .unwrap_or(Err(UpstreamError::Timeout))
+            }) as BoxedExchange<'a>),
+            (None, None) => {
+                Either::Right(Box::pin(self.exchange(target, req)) as BoxedExchange<'a>)
+            }
         }
     }
 
@@ -242,7 +258,7 @@ impl UpstreamTransport {
         &self,
         target: &UpstreamTarget,
         mut req: Request<ProxyBody>,
-    ) -> Result<Response<Incoming>, UpstreamError> {
+    ) -> Result<Response<UpstreamBody>, UpstreamError> {
         if let Some(pool) = &target.pool {
             return pool.send(req).await;
         }
@@ -263,6 +279,7 @@ impl UpstreamTransport {
         legacy
             .request(target.protocol, req)
             .await
+            .map(|resp| resp.map(UpstreamBody::Hyper))
             .map_err(|e| UpstreamError::Unreachable(error_chain(&e)))
     }
 }
