@@ -150,7 +150,8 @@ def main() -> int:
         args,
         workdir,
         lambda r: f"p50 {r['p50_us'] / 1000:.2f} p99 {r['p99_us'] / 1000:.2f} "
-        f"p99.9 {r['p999_us'] / 1000:.2f} ms  busy {r['busy']:.0%}",
+        f"p99.9 {r['p999_us'] / 1000:.2f} ms  busy {r['busy']:.0%}"
+        + (f"  log thread {r['log_thread_us']:.2f} µs/req" if r.get("log_thread_us") else ""),
         name_width=6,
         cleanup=remove_logs,
     )

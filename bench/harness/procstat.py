@@ -93,3 +93,24 @@ def busy_between(a: dict[int, CoreTimes], b: dict[int, CoreTimes], core: int) ->
         return float("nan")
     total = b[core].total - a[core].total
     return (b[core].busy - a[core].busy) / total if total else float("nan")
+
+
+def thread_runtime_ns(pid: int) -> dict[str, int]:
+    """On-CPU time (ns, from /proc/PID/task/TID/schedstat) of each thread of `pid`, summed by
+    thread name: how much of the process's CPU one thread (e.g. wasmgate's `access-log`
+    writer) took, at nanosecond resolution."""
+    out: dict[str, int] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        out[name] = out.get(name, 0) + ns
+    return out
