@@ -458,6 +458,91 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_clients_are_spelt_as_the_standard_library_spells_them() {
+        for addr in ["0.0.0.0:0", "10.0.0.1:5555", "255.255.255.255:65535"] {
+            let addr: SocketAddr = addr.parse().expect("an address");
+            let c = ClientText::of(addr);
+            assert_eq!(c.text(), addr.to_string().as_bytes());
+            assert_eq!(&c.text()[c.host.clone()], addr.ip().to_string().as_bytes());
+            assert_eq!(&c.text()[c.port..], addr.port().to_string().as_bytes());
+        }
+    }
+
+    fn record(router: &Arc<str>, url: &Arc<str>) -> AccessRecord {
+        AccessRecord {
+            started: std::time::Instant::now(),
+            client: SocketAddr::from(([10, 0, 0, 1], 5555)),
+            method: http::Method::GET,
+            target: AccessRecord::target(Some("example.com"), "/a").0,
+            host_len: Some("example.com".len()),
+            version: http::Version::HTTP_11,
+            headers: Vec::new(),
+            entrypoint: Arc::from("web"),
+            tls: false,
+            status: 200,
+            origin_status: Some(200),
+            request_bytes: 0,
+            response_bytes: 12,
+            duration: std::time::Duration::from_millis(7),
+            router: Some(router.clone()),
+            service: Some(Arc::from("svc")),
+            service_url: Some(url.clone()),
+            retry_attempts: 0,
+            user: None,
+            request_count: 3,
+        }
+    }
+
+    fn parsed(line: &[u8]) -> serde_json::Value {
+        serde_json::from_slice(line).expect("a JSON line")
+    }
+
+    #[test]
+    fn a_kept_route_block_renders_as_a_fresh_one() {
+        let config = AccessLogConfig::default();
+        let start = SystemTime::UNIX_EPOCH;
+        let mut renderer = Renderer::default();
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a\"quoted\""), Arc::from("b"));
+        let url: Arc<str> = Arc::from("http://10.0.0.2:80/");
+        for router in [&a, &b, &a, &b] {
+            let r = record(router, &url);
+            let mut kept = Vec::new();
+            renderer.line(&mut kept, &r, &config, start);
+            let mut fresh = Vec::new();
+            Renderer::default().line(&mut fresh, &r, &config, start);
+            assert_eq!(kept, fresh);
+            let v = parsed(&kept);
+            assert_eq!(v["RouterName"], &**router);
+            assert_eq!(v["ServiceAddr"], "10.0.0.2:80");
+        }
+    }
+
+    #[test]
+    fn dropped_and_redacted_fields_leave_valid_json() {
+        let mut config = AccessLogConfig::default();
+        config.fields.default_mode = FieldMode::Drop;
+        config
+            .fields
+            .names
+            .insert("DownstreamStatus".into(), FieldMode::Redact);
+        let r = record(&Arc::from("r"), &Arc::from("http://u"));
+        let mut out = Vec::new();
+        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        let v = parsed(&out);
+        assert_eq!(v["DownstreamStatus"], "REDACTED");
+        assert_eq!(v["level"], "info");
+        assert!(v.get("RouterName").is_none(), "{v}");
+        config.fields.names.clear();
+        let mut out = Vec::new();
+        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        let v = parsed(&out);
+        assert_eq!(
+            v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
+            Some(vec!["level".into(), "msg".into(), "time".into()])
+        );
+    }
+
+    #[test]
     fn numbers_are_written_in_decimal() {
         for n in [0, 7, 10, 200, 1_234_567, u64::MAX] {
             let mut out = Vec::new();
