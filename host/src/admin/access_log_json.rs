@@ -314,10 +314,16 @@ impl Renderer {
         config: &AccessLogConfig,
         start: SystemTime,
     ) {
-        let (host, port) = match r.host().map(|h| h.rsplit_once(':')) {
-            Some(Some((h, p))) if !h.ends_with(']') || h.starts_with('[') => (h, p),
-            _ => (r.host().unwrap_or(""), ""),
+        // The target's text read once (an inline one is checked as UTF-8 on each reading).
+        let target = r.target.as_str();
+        let (addr, path) = match r.host_len {
+            Some(n) => (
+                target.get(..n).unwrap_or(""),
+                target.get(n..).unwrap_or(""),
+            ),
+            None => ("", target),
         };
+        let (host, port) = split_host_port(addr);
         let client = ClientText::of(r.client);
         let client_text = client.text();
         let opened = out.len();
@@ -344,12 +350,12 @@ impl Renderer {
         if let Some(origin) = r.origin_status {
             number!(o, "OriginStatus", u64::from(origin));
         }
-        string!(o, "RequestAddr", r.host().unwrap_or(""));
+        string!(o, "RequestAddr", addr);
         number!(o, "RequestContentSize", r.request_bytes);
         number!(o, "RequestCount", r.request_count);
         string!(o, "RequestHost", host);
         string!(o, "RequestMethod", r.method.as_str());
-        string!(o, "RequestPath", r.path());
+        string!(o, "RequestPath", path);
         let port = if port.is_empty() { "-" } else { port };
         string!(o, "RequestPort", port);
         plain!(o, "RequestProtocol", protocol(r.version).as_bytes());
@@ -417,6 +423,21 @@ impl Renderer {
             json,
         });
     }
+}
+
+/// `RequestHost` and `RequestPort` of a `Host`, as Traefik splits it (Go's
+/// `net.SplitHostPort`, the whole value and no port when that fails): `[::1]:80` is `::1`
+/// and `80`, `example.com` has no port, nor has a bare IPv6 address.
+fn split_host_port(addr: &str) -> (&str, &str) {
+    let split = match addr.strip_prefix('[') {
+        Some(rest) => rest
+            .split_once(']')
+            .and_then(|(host, after)| Some((host, after.strip_prefix(':')?))),
+        None => addr
+            .split_once(':')
+            .filter(|(_, port)| !port.contains(':')),
+    };
+    split.unwrap_or((addr, ""))
 }
 
 /// `RouterName`, `ServiceName`, `ServiceAddr`, `ServiceURL`, each under its mode.
@@ -540,6 +561,20 @@ mod tests {
             v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
             Some(vec!["level".into(), "msg".into(), "time".into()])
         );
+    }
+
+    #[test]
+    fn hosts_split_into_host_and_port_as_traefik_splits_them() {
+        for (addr, want) in [
+            ("example.com:8080", ("example.com", "8080")),
+            ("example.com", ("example.com", "")),
+            ("[::1]:443", ("::1", "443")),
+            ("[::1]", ("[::1]", "")),
+            ("::1", ("::1", "")),
+            ("", ("", "")),
+        ] {
+            assert_eq!(split_host_port(addr), want, "{addr}");
+        }
     }
 
     #[test]
