@@ -121,16 +121,22 @@ impl AccessLog {
             .is_none_or(|f| f.keeps(status, retries, duration))
     }
 
-    /// Hands a line to the writer: a push under a short lock, never a wait on the writer.
-    /// When the writer is `bufferingSize` lines behind the line is dropped and counted.
-    pub fn send(&self, record: AccessRecord) {
+    /// Hands the line in `record` (taken, left `None`) to the writer: a push under a short
+    /// lock, never a wait on the writer. When the writer is `bufferingSize` lines behind the
+    /// line is dropped and counted.
+    #[inline]
+    pub fn send(&self, record: &mut Option<AccessRecord>) {
         let mut lines = lock(&self.inbox.lines);
         if lines.len() >= self.inbox.limit {
             drop(lines);
-            self.dropped.fetch_add(1, Relaxed);
+            if record.take().is_some() {
+                self.dropped.fetch_add(1, Relaxed);
+            }
             return;
         }
-        lines.push(record);
+        if let Some(record) = record.take() {
+            lines.push(record);
+        }
     }
 
     /// Waits (blocking, up to `limit`) until every line sent so far is written.
@@ -502,7 +508,7 @@ mod tests {
             requests: AtomicU64::new(0),
         };
         for _ in 0..5 {
-            log.send(record());
+            log.send(&mut Some(record()));
         }
         assert_eq!(dropped.load(Relaxed), 3);
     }
