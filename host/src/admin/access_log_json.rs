@@ -301,7 +301,8 @@ fn same(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
 }
 
 fn address(a: &Option<Arc<str>>) -> usize {
-    a.as_ref().map_or(0, |a| Arc::as_ptr(a).cast::<u8>() as usize)
+    a.as_ref()
+        .map_or(0, |a| Arc::as_ptr(a).cast::<u8>() as usize)
 }
 
 impl Renderer {
@@ -317,10 +318,7 @@ impl Renderer {
         // The target's text read once (an inline one is checked as UTF-8 on each reading).
         let target = r.target.as_str();
         let (addr, path) = match r.host_len {
-            Some(n) => (
-                target.get(..n).unwrap_or(""),
-                target.get(n..).unwrap_or(""),
-            ),
+            Some(n) => (target.get(..n).unwrap_or(""), target.get(n..).unwrap_or("")),
             None => ("", target),
         };
         let (host, port) = split_host_port(addr);
@@ -341,7 +339,11 @@ impl Renderer {
             "ClientHost",
             client_text.get(client.host.clone()).unwrap_or(b"")
         );
-        plain!(o, "ClientPort", client_text.get(client.port..).unwrap_or(b""));
+        plain!(
+            o,
+            "ClientPort",
+            client_text.get(client.port..).unwrap_or(b"")
+        );
         string!(o, "ClientUsername", r.user.as_deref().unwrap_or("-"));
         number!(o, "DownstreamContentSize", r.response_bytes);
         number!(o, "DownstreamStatus", u64::from(r.status));
@@ -410,10 +412,7 @@ impl Renderer {
         let from = o.out.len();
         route_fields(o, r);
         let rendered = o.out.get(from..).unwrap_or_default();
-        let mut json = self.routes[slot]
-            .take()
-            .map(|b| b.json)
-            .unwrap_or_default();
+        let mut json = self.routes[slot].take().map(|b| b.json).unwrap_or_default();
         json.clear();
         json.extend_from_slice(rendered);
         self.routes[slot] = Some(RouteBlock {
@@ -433,9 +432,7 @@ fn split_host_port(addr: &str) -> (&str, &str) {
         Some(rest) => rest
             .split_once(']')
             .and_then(|(host, after)| Some((host, after.strip_prefix(':')?))),
-        None => addr
-            .split_once(':')
-            .filter(|(_, port)| !port.contains(':')),
+        None => addr.split_once(':').filter(|(_, port)| !port.contains(':')),
     };
     split.unwrap_or((addr, ""))
 }

@@ -46,7 +46,10 @@ pub struct AccessRecord {
 impl AccessRecord {
     /// The `target` and `host_len` of a request to `host` for `path`.
     pub fn target(host: Option<&str>, path: &str) -> (TargetText, Option<usize>) {
-        (TargetText::new(host.unwrap_or(""), path), host.map(str::len))
+        (
+            TargetText::new(host.unwrap_or(""), path),
+            host.map(str::len),
+        )
     }
 
     /// The request target as the client sent it.
@@ -124,10 +127,7 @@ mod tests {
         let long = format!("/{}", "x".repeat(200));
         for path in ["/a?b=1", long.as_str()] {
             let (target, host_len) = AccessRecord::target(Some("example.com:8080"), path);
-            assert_eq!(
-                matches!(target, TargetText::Inline { .. }),
-                path.len() < 50
-            );
+            assert_eq!(matches!(target, TargetText::Inline { .. }), path.len() < 50);
             assert_eq!(target.as_str(), format!("example.com:8080{path}"));
             assert_eq!(host_len, Some(16));
         }
