@@ -155,7 +155,12 @@ def main() -> int:
         workdir,
         lambda r: f"p50 {r['p50_us'] / 1000:.2f} p99 {r['p99_us'] / 1000:.2f} "
         f"p99.9 {r['p999_us'] / 1000:.2f} ms  busy {r['busy']:.0%}"
-        + (f"  log thread {r['log_thread_us']:.2f} µs/req" if r.get("log_thread_us") else ""),
+        + (
+            f"  log thread {r['log_thread_us']:.2f} µs/req "
+            f"({r.get('log_thread_user_us', 0):.2f}/{r.get('log_thread_sys_us', 0):.2f})"
+            if r.get("log_thread_us")
+            else ""
+        ),
         name_width=6,
         cleanup=remove_logs,
     )

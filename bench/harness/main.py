@@ -122,6 +122,8 @@ def measure_one(
         "cpu_us": user_us + sys_us,
         # wasmgate's access-log writer thread alone (0 when there is none).
         "log_thread_us": (th1.get("access-log", 0) - th0.get("access-log", 0)) / 1000 / n,
+        "log_thread_user_us": (th1.get("access-log:user", 0) - th0.get("access-log:user", 0)) / 1000 / n,
+        "log_thread_sys_us": (th1.get("access-log:sys", 0) - th0.get("access-log:sys", 0)) / 1000 / n,
         "busy": busy,
         "proxy_core_all": procstat.busy_between(c0, c1, PROXY_CORE),
         "load_core_all": procstat.busy_between(c0, c1, LOAD_CORE),
