@@ -150,65 +150,7 @@ impl AccessLog {
 
 enum Output {
     Stdout(std::io::Stdout),
-    File(PathBuf, std::fs::File, Released),
-}
-
-/// How much of the file the writer has handed back to the kernel: the log's pages are
-/// written back and dropped from the page cache a few MiB behind the end, so the log does not
-/// fill memory that must then be reclaimed (by the writer's own allocations, under load) and
-/// its next pages come from the ones it just gave back.
-#[derive(Default)]
-struct Released {
-    /// The file's end (where the next append lands).
-    end: u64,
-    /// Writeback started up to here.
-    synced: u64,
-    /// Dropped from the page cache up to here.
-    dropped: u64,
-}
-
-/// Writeback is started (and the chunk before dropped) every this many bytes.
-const RELEASE_CHUNK: u64 = 4 << 20;
-
-impl Released {
-    fn at(file: &std::fs::File) -> Released {
-        let end = file.metadata().map_or(0, |m| m.len());
-        Released {
-            end,
-            synced: end,
-            dropped: end,
-        }
-    }
-
-    /// After `n` more bytes were appended: every [`RELEASE_CHUNK`], starts the writeback of the
-    /// last chunk (`sync_file_range`, not waiting) and drops the chunk before it (whose
-    /// writeback began a chunk ago) from the page cache.
-    fn appended(&mut self, file: &std::fs::File, n: u64) {
-        use std::os::fd::AsRawFd;
-        self.end += n;
-        if self.end - self.synced < RELEASE_CHUNK {
-            return;
-        }
-        let fd = file.as_raw_fd();
-        let off = |v: u64| libc::off64_t::try_from(v).unwrap_or(libc::off64_t::MAX);
-        // SAFETY: plain system calls on a file descriptor this `File` owns; they read no memory.
-        unsafe {
-            libc::sync_file_range(
-                fd,
-                off(self.synced),
-                off(self.end - self.synced),
-                libc::SYNC_FILE_RANGE_WRITE,
-            );
-            libc::posix_fadvise(
-                fd,
-                off(self.dropped),
-                off(self.synced - self.dropped),
-                libc::POSIX_FADV_DONTNEED,
-            );
-        }
-        self.dropped = self.synced;
-        self.synced = self.end;
-    }
+    File(PathBuf, std::fs::File),
 }
 
 impl Output {
@@ -217,8 +159,7 @@ impl Output {
             None => Output::Stdout(std::io::stdout()),
             Some(path) => {
                 let file = open_append(&path)?;
-                let released = Released::at(&file);
-                Output::File(path, file, released)
+                Output::File(path, file)
             }
         })
     }
@@ -230,9 +171,7 @@ impl Output {
         }
         let written = match self {
             Output::Stdout(w) => w.lock().write_all(buf).and_then(|()| w.lock().flush()),
-            Output::File(_, w, released) => w.write_all(buf).map(|()| {
-                released.appended(w, buf.len() as u64);
-            }),
+            Output::File(_, w) => w.write_all(buf),
         };
         if let Err(e) = written {
             tracing::warn!("access log: cannot write: {e}");
@@ -242,12 +181,9 @@ impl Output {
 
     /// Opens the file's path again (logrotate renamed the file we write to).
     fn reopen(&mut self) {
-        if let Output::File(path, w, released) = self {
+        if let Output::File(path, w) = self {
             match open_append(path) {
-                Ok(file) => {
-                    *released = Released::at(&file);
-                    *w = file;
-                }
+                Ok(file) => *w = file,
                 Err(e) => tracing::warn!("access log: cannot reopen {}: {e}", path.display()),
             }
         }
