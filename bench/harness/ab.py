@@ -19,7 +19,8 @@ full harness (`main.measure_one`). Prints every run, then per scenario the media
 median of the per-round ratios after ÷ before (requests/s, CPU µs per request, p99), and the
 load average before and after: the figures a commit message quotes. `--after-static` (and
 `--before-static`) append static YAML to that side's generated config, `{upstream}` standing for
-the bench upstream's port: one binary with a setting on against off, e.g.
+the bench upstream's port and `{logs}` for the side's log directory (emptied after each run): one
+binary with a setting on against off, e.g.
 `--after-static 'tracing: { otlp: { http: { endpoint: "http://127.0.0.1:{upstream}" } } }'`
 (the upstream answers the exports). Writes nothing under
 bench/results; the raw runs go to target/bench/ab-<timestamp>/results.json.
@@ -79,7 +80,10 @@ class Side(Wasmgate):
             (self.workdir / "logs").mkdir(exist_ok=True)
             extra = extra.format(log=self.workdir / "logs" / "access.json")
         if self.static:
-            extra += self.static.rstrip("\n") + "\n"
+            # `{logs}`: the side's log directory (emptied after each run), for an access log of
+            # its own settings.
+            (self.workdir / "logs").mkdir(exist_ok=True)
+            extra += self.static.replace("{logs}", str(self.workdir / "logs")).rstrip("\n") + "\n"
         if extra:
             path.write_text(path.read_text() + extra)
         return path
@@ -150,7 +154,13 @@ def main() -> int:
         args,
         workdir,
         lambda r: f"p50 {r['p50_us'] / 1000:.2f} p99 {r['p99_us'] / 1000:.2f} "
-        f"p99.9 {r['p999_us'] / 1000:.2f} ms  busy {r['busy']:.0%}",
+        f"p99.9 {r['p999_us'] / 1000:.2f} ms  busy {r['busy']:.0%}"
+        + (
+            f"  log thread {r['log_thread_us']:.2f} µs/req "
+            f"({r.get('log_thread_user_us', 0):.2f}/{r.get('log_thread_sys_us', 0):.2f})"
+            if r.get("log_thread_us")
+            else ""
+        ),
         name_width=6,
         cleanup=remove_logs,
     )

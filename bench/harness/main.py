@@ -98,7 +98,9 @@ def measure_one(
         url = p.url(scenario.path, scenario.tls)
         wrk.run(wrk.command(url, conns, m.warmup_s, hdrs, scenario.echo_bytes, load_cores))
         c0, t0 = procstat.core_times(), procstat.cpu_ticks(running.pid)
+        th0 = procstat.thread_runtime_ns(running.pid)
         res = wrk.run(wrk.command(url, conns, m.duration_s, hdrs, scenario.echo_bytes, load_cores))
+        th1 = procstat.thread_runtime_ns(running.pid)
         t1, c1 = procstat.cpu_ticks(running.pid), procstat.core_times()
         rss = procstat.peak_rss_kib(running.pid)
     finally:
@@ -118,6 +120,10 @@ def measure_one(
         "cpu_user_us": user_us,
         "cpu_sys_us": sys_us,
         "cpu_us": user_us + sys_us,
+        # wasmgate's access-log writer thread alone (0 when there is none).
+        "log_thread_us": (th1.get("access-log", 0) - th0.get("access-log", 0)) / 1000 / n,
+        "log_thread_user_us": (th1.get("access-log:user", 0) - th0.get("access-log:user", 0)) / 1000 / n,
+        "log_thread_sys_us": (th1.get("access-log:sys", 0) - th0.get("access-log:sys", 0)) / 1000 / n,
         "busy": busy,
         "proxy_core_all": procstat.busy_between(c0, c1, PROXY_CORE),
         "load_core_all": procstat.busy_between(c0, c1, LOAD_CORE),

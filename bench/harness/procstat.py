@@ -93,3 +93,36 @@ def busy_between(a: dict[int, CoreTimes], b: dict[int, CoreTimes], core: int) ->
         return float("nan")
     total = b[core].total - a[core].total
     return (b[core].busy - a[core].busy) / total if total else float("nan")
+
+
+def thread_runtime_ns(pid: int) -> dict[str, int]:
+    """On-CPU time (ns, from /proc/PID/task/TID/schedstat) of each thread of `pid`, summed by
+    thread name: how much of the process's CPU one thread (e.g. wasmgate's `access-log`
+    writer) took, at nanosecond resolution. `<name>:user` and `<name>:sys` hold the same
+    threads' user and kernel time from their `stat` (clock-tick resolution), in ns."""
+    out: dict[str, int] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    tick_ns = 1_000_000_000 // CLK_TCK
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+            fields = _stat_fields_path(f"/proc/{pid}/task/{tid}/stat")
+        except (OSError, ValueError, IndexError):
+            continue
+        out[name] = out.get(name, 0) + ns
+        if fields:
+            out[f"{name}:user"] = out.get(f"{name}:user", 0) + int(fields[11]) * tick_ns
+            out[f"{name}:sys"] = out.get(f"{name}:sys", 0) + int(fields[12]) * tick_ns
+    return out
+
+
+def _stat_fields_path(path: str) -> list[str] | None:
+    with open(path) as f:
+        text = f.read()
+    return text[text.rfind(")") + 2 :].split()

@@ -18,7 +18,7 @@ from pathlib import Path
 HZ = 499
 
 
-def load(d: Path, seconds: float):
+def load(d: Path, seconds: float, hz: int = HZ):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", (d / "wrk.txt").read_text()).group(1))
     samples = int(re.search(r"\((\d+) samples\)", (d / "perf-record.log").read_text()).group(1))
     threads, leaves, total = collections.Counter(), collections.Counter(), 0
@@ -29,7 +29,7 @@ def load(d: Path, seconds: float):
         leaves[(frames[0], frames[-1][:100])] += int(n)
         total += int(n)
     # µs of CPU per request for one unit of folded weight.
-    unit = samples / HZ / seconds * 1e6 / rps / total
+    unit = samples / hz / seconds * 1e6 / rps / total
     return rps, samples, threads, leaves, total, unit
 
 
@@ -38,10 +38,11 @@ def main() -> int:
     ap.add_argument("before", type=Path)
     ap.add_argument("after", type=Path)
     ap.add_argument("--seconds", type=float, default=8, help="the profile.sh recording length")
+    ap.add_argument("--hz", type=int, default=HZ, help="sampling rate (2999 for WASMGATE_PROFILE_FLAT=1 recordings)")
     ap.add_argument("--top", type=int, default=40)
     args = ap.parse_args()
-    b = load(args.before, args.seconds)
-    a = load(args.after, args.seconds)
+    b = load(args.before, args.seconds, args.hz)
+    a = load(args.after, args.seconds, args.hz)
     for name, (rps, samples, _, _, total, unit) in (("before", b), ("after", a)):
         print(f"{name}: {rps:.0f} req/s, {samples} samples, {total * unit:.2f} µs/req")
     print("CPU µs per request by thread (before → after):")

@@ -1,17 +1,18 @@
 //! The access log: Traefik's Common Log Format line or JSON object (Traefik's field names),
 //! written off the request path.
 //!
-//! A request hands an [`AccessRecord`] to a bounded channel (`try_send`: never waits); when the
-//! channel is full the line is counted as dropped (`wasmgate_accesslog_dropped_lines_total`).
-//! One writer thread polls the channel (every 5 ms while lines come, 50 ms when idle), formats
-//! and writes what it finds with one flush per round; requests never wake it.
+//! A request pushes its [`AccessRecord`] onto the log's inbox (a `Vec` behind a mutex held for
+//! the push: no allocation, no wake-up); when the inbox holds `bufferingSize` lines the line is
+//! counted as dropped (`wasmgate_accesslog_dropped_lines_total`). One writer thread swaps the
+//! inbox for its own empty `Vec` every 5 ms while lines come (50 ms when idle), formats and
+//! writes what it took with one `write` per 64 KiB; requests never wake it.
 //! `SIGUSR1` reopens the file (after logrotate renamed it), as Traefik does; lines sent before
 //! the signal go to the old file, later ones to the new.
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
@@ -20,32 +21,53 @@ use crate::config::{AccessLogConfig, AccessLogFormat, FieldMode};
 
 pub use super::access_record::AccessRecord;
 use super::access_record::{REDACTED, protocol};
+use super::metrics::lock;
 use super::timefmt::{WallClock, clf_time};
 
-#[expect(
-    clippy::large_enum_variant,
-    reason = "lines are nearly every message: boxing them would cost an allocation per request, \
-              and a free on the writer thread, to save channel slot space"
-)]
-enum Msg {
-    /// A record by value: the channel's slots hold it, no allocation of its own.
-    Line(AccessRecord),
+/// What the writer is told besides lines (rare: a signal, a shutdown).
+enum Control {
+    /// Write what came so far to the current file, then reopen its path.
     Reopen,
+    /// Write what came so far, then answer.
     Flush(std::sync::mpsc::Sender<()>),
 }
+
+/// The lines requests hand over, taken whole by the writer each round.
+#[derive(Debug)]
+struct Inbox {
+    lines: Mutex<Vec<AccessRecord>>,
+    /// `bufferingSize`: lines beyond it are dropped (and counted) until the writer takes them.
+    limit: usize,
+}
+
+impl Inbox {
+    fn new(limit: usize) -> Inbox {
+        let limit = limit.max(1);
+        Inbox {
+            lines: Mutex::new(Vec::with_capacity(limit.min(PREALLOCATED))),
+            limit,
+        }
+    }
+}
+
+/// Lines the inbox (and the writer's swapped-out copy) has room for from the start: a
+/// round's worth at tens of thousands of requests a second, without growing on the request
+/// path; a larger `bufferingSize` grows them when it is used.
+const PREALLOCATED: usize = 4096;
 
 /// The handle requests log through; cheap to share.
 #[derive(Debug)]
 pub struct AccessLog {
     pub(super) config: Arc<AccessLogConfig>,
-    tx: mpsc::Sender<Msg>,
+    inbox: Arc<Inbox>,
+    control: mpsc::UnboundedSender<Control>,
     dropped: Arc<AtomicU64>,
     requests: AtomicU64,
 }
 
-impl std::fmt::Debug for Msg {
+impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Msg")
+        f.write_str("Control")
     }
 }
 
@@ -54,19 +76,21 @@ impl AccessLog {
     /// run inside the tokio runtime (the signal listener).
     pub fn start(config: AccessLogConfig, dropped: Arc<AtomicU64>) -> std::io::Result<AccessLog> {
         let out = Output::open(config.file_path.clone())?;
-        let (tx, rx) = mpsc::channel(config.buffering_size.max(1));
+        let inbox = Arc::new(Inbox::new(config.buffering_size));
+        let (control, control_rx) = mpsc::unbounded_channel();
         let config = Arc::new(config);
         let writer_config = config.clone();
+        let writer_inbox = inbox.clone();
         std::thread::Builder::new()
             .name("access-log".into())
-            .spawn(move || write_lines(rx, out, &writer_config))?;
+            .spawn(move || write_lines(&writer_inbox, control_rx, out, &writer_config))?;
         if config.file_path.is_some() {
-            let reopen = tx.clone();
+            let reopen = control.clone();
             match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()) {
                 Ok(mut usr1) => {
                     tokio::spawn(async move {
                         while usr1.recv().await.is_some() {
-                            if reopen.send(Msg::Reopen).await.is_err() {
+                            if reopen.send(Control::Reopen).is_err() {
                                 return;
                             }
                         }
@@ -77,7 +101,8 @@ impl AccessLog {
         }
         Ok(AccessLog {
             config,
-            tx,
+            inbox,
+            control,
             dropped,
             requests: AtomicU64::new(0),
         })
@@ -96,18 +121,28 @@ impl AccessLog {
             .is_none_or(|f| f.keeps(status, retries, duration))
     }
 
-    /// Hands a line to the writer; never waits. When the writer is behind the line is dropped
-    /// and counted.
-    pub fn send(&self, record: AccessRecord) {
-        if self.tx.try_send(Msg::Line(record)).is_err() {
-            self.dropped.fetch_add(1, Relaxed);
+    /// Hands the line in `record` (taken, left `None`) to the writer: a push under a short
+    /// lock, never a wait on the writer. When the writer is `bufferingSize` lines behind the
+    /// line is dropped and counted.
+    #[inline]
+    pub fn send(&self, record: &mut Option<AccessRecord>) {
+        let mut lines = lock(&self.inbox.lines);
+        if lines.len() >= self.inbox.limit {
+            drop(lines);
+            if record.take().is_some() {
+                self.dropped.fetch_add(1, Relaxed);
+            }
+            return;
+        }
+        if let Some(record) = record.take() {
+            lines.push(record);
         }
     }
 
     /// Waits (blocking, up to `limit`) until every line sent so far is written.
     pub fn flush(&self, limit: Duration) {
         let (done, wait) = std::sync::mpsc::channel();
-        if self.tx.blocking_send(Msg::Flush(done)).is_ok() {
+        if self.control.send(Control::Flush(done)).is_ok() {
             let _ = wait.recv_timeout(limit);
         }
     }
@@ -143,6 +178,16 @@ impl Output {
         }
         buf.clear();
     }
+
+    /// Opens the file's path again (logrotate renamed the file we write to).
+    fn reopen(&mut self) {
+        if let Output::File(path, w) = self {
+            match open_append(path) {
+                Ok(file) => *w = file,
+                Err(e) => tracing::warn!("access log: cannot reopen {}: {e}", path.display()),
+            }
+        }
+    }
 }
 
 fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
@@ -152,58 +197,88 @@ fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-/// The writer thread: until every sender is gone.
+/// The writer thread's state: the output, its buffer and the lines taken from the inbox.
+struct Writer<'a> {
+    inbox: &'a Inbox,
+    config: &'a AccessLogConfig,
+    out: Output,
+    /// Formatted lines not yet written.
+    buf: Vec<u8>,
+    /// The inbox's lines of this round (swapped with the inbox's empty `Vec`, so neither side
+    /// allocates once both have grown to a round's size).
+    taken: Vec<AccessRecord>,
+    json: super::access_log_json::Renderer,
+}
+
+impl Writer<'_> {
+    /// Takes the inbox's lines and writes them; how many there were.
+    fn drain(&mut self, clock: &WallClock) -> usize {
+        std::mem::swap(&mut *lock(&self.inbox.lines), &mut self.taken);
+        let n = self.taken.len();
+        for record in self.taken.drain(..) {
+            match self.config.format {
+                AccessLogFormat::Json => {
+                    let start = clock.wall(record.started);
+                    self.json.line(&mut self.buf, &record, self.config, start);
+                }
+                AccessLogFormat::Common => format_line(&mut self.buf, &record, self.config, clock),
+            }
+            // The record is freed here: its `Arc`s released; nothing to free for a short
+            // target (kept inline).
+            drop(record);
+            if self.buf.len() >= WRITE_BUFFER {
+                self.out.write_out(&mut self.buf);
+            }
+        }
+        self.out.write_out(&mut self.buf);
+        n
+    }
+}
+
+/// The writer thread: until the log's handle is gone.
 ///
-/// It polls the channel instead of waiting on it: a parked receiver would make every request's
-/// `try_send` wake it (a futex call and a context switch per line, measured as +10 µs of system
-/// time per request on the plain proxy path). Each round drains what came, formats the lines
-/// straight into one buffer written out whenever it nears [`WRITE_BUFFER`] and at the round's
-/// end, and sleeps [`POLL_BUSY`] after a round that wrote lines, else [`POLL_IDLE`]: at the
-/// default 4096-line channel that holds up to ~80 000 lines a second coming out of idle
-/// before any is dropped.
-fn write_lines(mut rx: mpsc::Receiver<Msg>, mut out: Output, config: &AccessLogConfig) {
-    let mut buf = Vec::with_capacity(WRITE_BUFFER + 4096);
+/// It polls the inbox instead of waiting on it: a parked writer would make every request wake
+/// it (a futex call and a context switch per line, measured as +10 µs of system time per
+/// request on the plain proxy path). Each round takes the inbox's lines whole (one lock),
+/// formats them straight into one buffer written out whenever it nears [`WRITE_BUFFER`] and at
+/// the round's end, and sleeps [`POLL_BUSY`] after a round that wrote lines, else
+/// [`POLL_IDLE`]: at the default 4096-line `bufferingSize` that holds up to ~80 000 lines a
+/// second coming out of idle before any is dropped.
+fn write_lines(
+    inbox: &Inbox,
+    mut control: mpsc::UnboundedReceiver<Control>,
+    out: Output,
+    config: &AccessLogConfig,
+) {
+    let mut w = Writer {
+        inbox,
+        config,
+        out,
+        buf: Vec::with_capacity(WRITE_BUFFER + 4096),
+        taken: Vec::with_capacity(inbox.limit.min(PREALLOCATED)),
+        json: super::access_log_json::Renderer::default(),
+    };
     loop {
-        let mut wrote = false;
         // One wall-clock reading per round turns the requests' arrival instants into times.
         let clock = WallClock::now();
         loop {
-            let msg = match rx.try_recv() {
-                Ok(msg) => msg,
+            match control.try_recv() {
+                Ok(Control::Reopen) => {
+                    w.drain(&clock);
+                    w.out.reopen();
+                }
+                Ok(Control::Flush(done)) => {
+                    w.drain(&clock);
+                    let _ = done.send(());
+                }
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => {
-                    out.write_out(&mut buf);
+                    w.drain(&clock);
                     return;
-                }
-            };
-            match msg {
-                Msg::Line(record) => {
-                    format_line(&mut buf, &record, config, &clock);
-                    // The record is freed here, on the writer thread.
-                    drop(record);
-                    if buf.len() >= WRITE_BUFFER {
-                        out.write_out(&mut buf);
-                    }
-                    wrote = true;
-                }
-                Msg::Reopen => {
-                    out.write_out(&mut buf);
-                    if let Output::File(path, w) = &mut out {
-                        match open_append(path) {
-                            Ok(file) => *w = file,
-                            Err(e) => {
-                                tracing::warn!("access log: cannot reopen {}: {e}", path.display())
-                            }
-                        }
-                    }
-                }
-                Msg::Flush(done) => {
-                    out.write_out(&mut buf);
-                    let _ = done.send(());
                 }
             }
         }
-        out.write_out(&mut buf);
+        let wrote = w.drain(&clock) > 0;
         std::thread::sleep(if wrote { POLL_BUSY } else { POLL_IDLE });
     }
 }
@@ -228,7 +303,9 @@ pub fn format_line(
     let start = clock.wall(r.started);
     match config.format {
         AccessLogFormat::Common => common_line(out, r, config, start),
-        AccessLogFormat::Json => super::access_log_json::json_line(out, r, config, start),
+        AccessLogFormat::Json => {
+            super::access_log_json::Renderer::default().line(out, r, config, start)
+        }
     }
 }
 
@@ -321,7 +398,7 @@ mod tests {
             started: *ARRIVAL,
             client: SocketAddr::from(([10, 0, 0, 1], 5555)),
             method: http::Method::GET,
-            target: "example.com:8080/a?b=1".into(),
+            target: AccessRecord::target(Some("example.com:8080"), "/a?b=1").0,
             host_len: Some("example.com:8080".len()),
             version: http::Version::HTTP_11,
             headers: vec![
@@ -421,16 +498,17 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_and_counts_lines_instead_of_waiting() {
-        let (tx, _rx) = mpsc::channel(2);
+        let (control, _rx) = mpsc::unbounded_channel();
         let dropped = Arc::new(AtomicU64::new(0));
         let log = AccessLog {
             config: Arc::new(config(AccessLogFormat::Json)),
-            tx,
+            inbox: Arc::new(Inbox::new(2)),
+            control,
             dropped: dropped.clone(),
             requests: AtomicU64::new(0),
         };
         for _ in 0..5 {
-            log.send(record());
+            log.send(&mut Some(record()));
         }
         assert_eq!(dropped.load(Relaxed), 3);
     }

@@ -2,89 +2,144 @@
 //! straight into the writer thread's output buffer: no map, no intermediate values, no
 //! allocation for an IPv4 client (the usual case). Runs on the writer thread, never on the
 //! request path.
+//!
+//! Each field is one constant copy for its key (with the comma, the quotes and the colon, and
+//! a string value's opening quote) and one for its value. The route's block (`RouterName` to
+//! `ServiceURL`: the same bytes for every request of a route and server) is kept rendered, per
+//! route, in a few slots of the [`Renderer`].
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::access_record::{AccessRecord, REDACTED, protocol};
 use super::timefmt::push_rfc3339_utc;
 use crate::config::{AccessLogConfig, FieldMode};
 
-/// A field value.
-enum V<'a> {
-    S(&'a str),
-    /// Bytes that need no JSON escape (written by this file: digits, a timestamp).
-    Plain(&'a [u8]),
-    N(u64),
-    /// The request's start, RFC 3339 in UTC (the same instant in every field that has it).
-    Time(SystemTime),
+/// A string field: `,"Name":"` then the value, escaped, and its closing quote.
+macro_rules! string {
+    ($o:expr, $name:literal, $value:expr) => {
+        $o.string(concat!(",\"", $name, "\":\""), $name, $value)
+    };
 }
 
-/// One JSON object being written.
+/// A string field whose value needs no escaping (digits, an address this file spelt).
+macro_rules! plain {
+    ($o:expr, $name:literal, $value:expr) => {
+        $o.plain(concat!(",\"", $name, "\":\""), $name, $value)
+    };
+}
+
+/// A number field: `,"Name":` then the digits.
+macro_rules! number {
+    ($o:expr, $name:literal, $value:expr) => {
+        $o.number(concat!(",\"", $name, "\":"), $name, $value)
+    };
+}
+
+/// A time field: the request's start, RFC 3339 in UTC (the same text in every time field).
+macro_rules! time {
+    ($o:expr, $name:literal, $value:expr) => {
+        $o.time(concat!(",\"", $name, "\":\""), $name, $value)
+    };
+}
+
+/// One JSON object being written: every field starts with a comma; the first one's becomes
+/// the opening brace when the object is done.
 struct Object<'o> {
     out: &'o mut Vec<u8>,
     config: &'o AccessLogConfig,
     /// No `fields.names` and `defaultMode: keep` (the default): every field is kept, no lookup.
     keep_all: bool,
-    first: bool,
     /// Where in `out` the start time was written first: later fields copy it.
     stamp: Option<std::ops::Range<usize>>,
 }
 
 impl Object<'_> {
-    fn raw(&mut self, key: &str, value: V<'_>) {
-        // Keys are this file's own field names: plain ASCII words, nothing to escape.
-        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
-        self.out
-            .extend_from_slice(if self.first { b"\"" } else { b",\"" });
-        self.first = false;
+    /// Whether the field is written: `Some(redacted)`, or `None` when dropped.
+    #[inline(always)]
+    fn kept(&self, name: &str) -> Option<bool> {
+        if self.keep_all {
+            return Some(false);
+        }
+        match self.config.fields.field_mode(name) {
+            FieldMode::Keep => Some(false),
+            FieldMode::Drop => None,
+            FieldMode::Redact => Some(true),
+        }
+    }
+
+    /// `key` ends with the value's opening quote.
+    #[inline(always)]
+    fn string(&mut self, key: &str, name: &str, value: &str) {
+        let Some(redacted) = self.kept(name) else {
+            return;
+        };
         self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        match value {
-            V::S(s) => json_string(self.out, s),
-            V::Plain(b) => {
+        match redacted {
+            false => json_string_body(self.out, value),
+            true => self.out.extend_from_slice(REDACTED.as_bytes()),
+        }
+        self.out.push(b'"');
+    }
+
+    /// `key` ends with the value's opening quote.
+    #[inline(always)]
+    fn plain(&mut self, key: &str, name: &str, value: &[u8]) {
+        let Some(redacted) = self.kept(name) else {
+            return;
+        };
+        self.out.extend_from_slice(key.as_bytes());
+        self.out
+            .extend_from_slice(if redacted { REDACTED.as_bytes() } else { value });
+        self.out.push(b'"');
+    }
+
+    #[inline(always)]
+    fn number(&mut self, key: &str, name: &str, value: u64) {
+        let Some(redacted) = self.kept(name) else {
+            return;
+        };
+        self.out.extend_from_slice(key.as_bytes());
+        match redacted {
+            false => push_u64(self.out, value),
+            true => {
                 self.out.push(b'"');
-                self.out.extend_from_slice(b);
-                self.out.push(b'"');
-            }
-            V::N(n) => push_u64(self.out, n),
-            V::Time(t) => {
-                self.out.push(b'"');
-                let at = self.out.len();
-                match self.stamp.clone() {
-                    Some(first) => self.out.extend_from_within(first),
-                    None => push_rfc3339_utc(self.out, t),
-                }
-                self.stamp = Some(at..self.out.len());
+                self.out.extend_from_slice(REDACTED.as_bytes());
                 self.out.push(b'"');
             }
         }
+    }
+
+    /// `key` ends with the value's opening quote.
+    #[inline(always)]
+    fn time(&mut self, key: &str, name: &str, t: SystemTime) {
+        let Some(redacted) = self.kept(name) else {
+            return;
+        };
+        self.out.extend_from_slice(key.as_bytes());
+        if redacted {
+            self.out.extend_from_slice(REDACTED.as_bytes());
+        } else {
+            let at = self.out.len();
+            match self.stamp.clone() {
+                Some(first) => self.out.extend_from_within(first),
+                None => push_rfc3339_utc(self.out, t),
+            }
+            self.stamp = Some(at..self.out.len());
+        }
+        self.out.push(b'"');
     }
 
     /// A request header as Traefik names it: `request_<Canonical-Name>` (header names are
     /// lower-case tokens: no escaping needed).
     fn header(&mut self, lower: &str, value: &str) {
-        self.out
-            .extend_from_slice(if self.first { b"\"" } else { b",\"" });
-        self.first = false;
-        self.out.extend_from_slice(b"request_");
+        self.out.extend_from_slice(b",\"request_");
         push_canonical(self.out, lower);
-        self.out.extend_from_slice(b"\":");
-        json_string(self.out, value);
-    }
-
-    /// A named field under its `fields.names` mode.
-    fn field(&mut self, name: &str, value: V<'_>) {
-        let mode = match self.keep_all {
-            true => FieldMode::Keep,
-            false => self.config.fields.field_mode(name),
-        };
-        match mode {
-            FieldMode::Keep => self.raw(name, value),
-            FieldMode::Drop => {}
-            FieldMode::Redact => self.raw(name, V::S(REDACTED)),
-        }
+        self.out.extend_from_slice(b"\":\"");
+        json_string_body(self.out, value);
+        self.out.push(b'"');
     }
 }
 
@@ -93,15 +148,21 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-/// `s` as a JSON string (quotes, backslashes and control characters escaped). A value with
-/// nothing to escape (nearly every one) is one check and one copy.
+/// `s` as a JSON string (quotes, backslashes and control characters escaped).
+#[cfg(test)]
 fn json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
+    json_string_body(out, s);
+    out.push(b'"');
+}
+
+/// `s` escaped for the inside of a JSON string. A value with nothing to escape (nearly
+/// every one) is one check and one copy.
+fn json_string_body(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     // A fold, not `any`: no early exit, so the check runs over the bytes without a branch each.
     if !bytes.iter().fold(false, |seen, &b| seen | needs_escape(b)) {
         out.extend_from_slice(bytes);
-        out.push(b'"');
         return;
     }
     let mut copied = 0;
@@ -124,22 +185,26 @@ fn json_string(out: &mut Vec<u8>, s: &str) {
         copied = i + 1;
     }
     out.extend_from_slice(&bytes[copied..]);
-    out.push(b'"');
 }
 
 /// `n` in decimal, without the formatting machinery (a JSON line has eight numbers).
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+fn push_u64(out: &mut Vec<u8>, n: u64) {
     let mut digits = [0u8; 20];
+    let at = spell_u64(&mut digits, n);
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// `n`'s decimal digits at the end of `digits`; where they start.
+fn spell_u64(digits: &mut [u8; 20], mut n: u64) -> usize {
     let mut at = digits.len();
     loop {
         at -= 1;
         digits[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return at;
         }
     }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// The client address spelt once on the stack (`1.2.3.4:5` or `[v6]:5`): its host and port
@@ -159,20 +224,48 @@ impl ClientText {
             host: 0..0,
             port: 0,
         };
-        let mut cursor = &mut c.buf[..];
-        // 64 bytes hold the longest `[v6%scope]:port` (58): the write cannot fail.
-        let _ = write!(cursor, "{addr}");
-        let rest = cursor.len();
-        c.len = c.buf.len() - rest;
-        let text = &c.buf[..c.len];
-        let colon = text.iter().rposition(|&b| b == b':').unwrap_or(c.len);
-        c.port = (colon + 1).min(c.len);
-        c.host = match addr {
-            SocketAddr::V4(_) => 0..colon,
-            // `[v6]:port`: the host is what the brackets hold.
-            SocketAddr::V6(_) => 1..colon.saturating_sub(1).max(1),
-        };
+        match addr {
+            // By hand: the formatting machinery costs more than the rest of the line's numbers.
+            SocketAddr::V4(v4) => {
+                for (i, octet) in v4.ip().octets().into_iter().enumerate() {
+                    if i > 0 {
+                        c.push(b".");
+                    }
+                    c.push_number(u64::from(octet));
+                }
+                c.host = 0..c.len;
+                c.push(b":");
+                c.port = c.len;
+                c.push_number(u64::from(v4.port()));
+            }
+            SocketAddr::V6(_) => {
+                let mut cursor = &mut c.buf[..];
+                // 64 bytes hold the longest `[v6%scope]:port` (58): the write cannot fail.
+                let _ = write!(cursor, "{addr}");
+                let rest = cursor.len();
+                c.len = c.buf.len() - rest;
+                let text = &c.buf[..c.len];
+                let colon = text.iter().rposition(|&b| b == b':').unwrap_or(c.len);
+                c.port = (colon + 1).min(c.len);
+                // `[v6]:port`: the host is what the brackets hold.
+                c.host = 1..colon.saturating_sub(1).max(1);
+            }
+        }
         c
+    }
+
+    /// Appends `bytes` (the caller keeps within the buffer: 21 bytes for IPv4 at most).
+    fn push(&mut self, bytes: &[u8]) {
+        if let Some(into) = self.buf.get_mut(self.len..self.len + bytes.len()) {
+            into.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+    }
+
+    fn push_number(&mut self, n: u64) {
+        let mut digits = [0u8; 20];
+        let at = spell_u64(&mut digits, n);
+        self.push(&digits[at..]);
     }
 
     fn text(&self) -> &[u8] {
@@ -180,87 +273,183 @@ impl ClientText {
     }
 }
 
-/// One JSON line (with its newline), `start` being the request's arrival in wall-clock time.
-pub(super) fn json_line(
-    out: &mut Vec<u8>,
-    r: &AccessRecord,
-    config: &AccessLogConfig,
-    start: SystemTime,
-) {
-    let (host, port) = match r.host().map(|h| h.rsplit_once(':')) {
-        Some(Some((h, p))) if !h.ends_with(']') || h.starts_with('[') => (h, p),
-        _ => (r.host().unwrap_or(""), ""),
-    };
-    let client = ClientText::of(r.client);
-    let client_text = client.text();
-    out.push(b'{');
-    let keep_all = config.fields.names.is_empty() && config.fields.default_mode == FieldMode::Keep;
-    let mut o = Object {
-        out,
-        config,
-        keep_all,
-        first: true,
-        stamp: None,
-    };
-    o.field("ClientAddr", V::Plain(client_text));
-    o.field(
-        "ClientHost",
-        V::Plain(client_text.get(client.host.clone()).unwrap_or(b"")),
-    );
-    o.field(
-        "ClientPort",
-        V::Plain(client_text.get(client.port..).unwrap_or(b"")),
-    );
-    o.field("ClientUsername", V::S(r.user.as_deref().unwrap_or("-")));
-    o.field("DownstreamContentSize", V::N(r.response_bytes));
-    o.field("DownstreamStatus", V::N(u64::from(r.status)));
-    let nanos = u64::try_from(r.duration.as_nanos()).unwrap_or(u64::MAX);
-    o.field("Duration", V::N(nanos));
-    if let Some(origin) = r.origin_status {
-        o.field("OriginStatus", V::N(u64::from(origin)));
+/// Renders JSON lines on the writer thread, keeping each recent route's block rendered.
+#[derive(Default)]
+pub(super) struct Renderer {
+    routes: [Option<RouteBlock>; ROUTE_SLOTS],
+}
+
+/// How many routes' blocks the renderer keeps: a slot per route (by its names' addresses),
+/// replaced when another route lands on it.
+const ROUTE_SLOTS: usize = 8;
+
+/// `,"RouterName":…,"ServiceName":…,"ServiceAddr":…,"ServiceURL":…` of one route and server,
+/// rendered; the `Arc`s it was rendered from are held, so their addresses stay theirs.
+struct RouteBlock {
+    router: Option<Arc<str>>,
+    service: Option<Arc<str>>,
+    url: Option<Arc<str>>,
+    json: Vec<u8>,
+}
+
+fn same(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
     }
-    o.field("RequestAddr", V::S(r.host().unwrap_or("")));
-    o.field("RequestContentSize", V::N(r.request_bytes));
-    o.field("RequestCount", V::N(r.request_count));
-    o.field("RequestHost", V::S(host));
-    o.field("RequestMethod", V::S(r.method.as_str()));
-    o.field("RequestPath", V::S(r.path()));
-    let port = if port.is_empty() { "-" } else { port };
-    o.field("RequestPort", V::S(port));
-    o.field("RequestProtocol", V::S(protocol(r.version)));
-    o.field("RequestScheme", V::S(if r.tls { "https" } else { "http" }));
-    o.field("RetryAttempts", V::N(u64::from(r.retry_attempts)));
+}
+
+fn address(a: &Option<Arc<str>>) -> usize {
+    a.as_ref()
+        .map_or(0, |a| Arc::as_ptr(a).cast::<u8>() as usize)
+}
+
+impl Renderer {
+    /// One JSON line (with its newline), `start` being the request's arrival in wall-clock
+    /// time.
+    pub(super) fn line(
+        &mut self,
+        out: &mut Vec<u8>,
+        r: &AccessRecord,
+        config: &AccessLogConfig,
+        start: SystemTime,
+    ) {
+        // The target's text read once (an inline one is checked as UTF-8 on each reading).
+        let target = r.target.as_str();
+        let (addr, path) = match r.host_len {
+            Some(n) => (target.get(..n).unwrap_or(""), target.get(n..).unwrap_or("")),
+            None => ("", target),
+        };
+        let (host, port) = split_host_port(addr);
+        let client = ClientText::of(r.client);
+        let client_text = client.text();
+        let opened = out.len();
+        let keep_all =
+            config.fields.names.is_empty() && config.fields.default_mode == FieldMode::Keep;
+        let mut o = Object {
+            out,
+            config,
+            keep_all,
+            stamp: None,
+        };
+        plain!(o, "ClientAddr", client_text);
+        plain!(
+            o,
+            "ClientHost",
+            client_text.get(client.host.clone()).unwrap_or(b"")
+        );
+        plain!(
+            o,
+            "ClientPort",
+            client_text.get(client.port..).unwrap_or(b"")
+        );
+        string!(o, "ClientUsername", r.user.as_deref().unwrap_or("-"));
+        number!(o, "DownstreamContentSize", r.response_bytes);
+        number!(o, "DownstreamStatus", u64::from(r.status));
+        let nanos = u64::try_from(r.duration.as_nanos()).unwrap_or(u64::MAX);
+        number!(o, "Duration", nanos);
+        if let Some(origin) = r.origin_status {
+            number!(o, "OriginStatus", u64::from(origin));
+        }
+        string!(o, "RequestAddr", addr);
+        number!(o, "RequestContentSize", r.request_bytes);
+        number!(o, "RequestCount", r.request_count);
+        string!(o, "RequestHost", host);
+        string!(o, "RequestMethod", r.method.as_str());
+        string!(o, "RequestPath", path);
+        let port = if port.is_empty() { "-" } else { port };
+        string!(o, "RequestPort", port);
+        plain!(o, "RequestProtocol", protocol(r.version).as_bytes());
+        plain!(
+            o,
+            "RequestScheme",
+            if r.tls { b"https".as_slice() } else { b"http" }
+        );
+        number!(o, "RetryAttempts", u64::from(r.retry_attempts));
+        if keep_all {
+            self.route_block(&mut o, r);
+        } else {
+            route_fields(&mut o, r);
+        }
+        time!(o, "StartLocal", start);
+        time!(o, "StartUTC", start);
+        string!(o, "entryPointName", &r.entrypoint);
+        o.out.extend_from_slice(b",\"level\":\"info\",\"msg\":\"\"");
+        o.keep_all = true;
+        time!(o, "time", start);
+        let mut headers = r.headers.iter().peekable();
+        while let Some((name, value)) = headers.next() {
+            // A repeated header: its last value, as one key.
+            if headers.peek().is_some_and(|(next, _)| next == name) {
+                continue;
+            }
+            let value = match config.fields.header_mode(name.as_str()) {
+                FieldMode::Keep => value.to_str().unwrap_or(""),
+                FieldMode::Drop => continue,
+                FieldMode::Redact => REDACTED,
+            };
+            o.header(name.as_str(), value);
+        }
+        // `level` always comes: the first field's comma is there to become the brace.
+        if let Some(first) = o.out.get_mut(opened) {
+            *first = b'{';
+        }
+        o.out.extend_from_slice(b"}\n");
+    }
+
+    /// The route's block, copied when it was rendered before, else rendered and kept.
+    fn route_block(&mut self, o: &mut Object<'_>, r: &AccessRecord) {
+        let slot = ((address(&r.router) >> 4) ^ (address(&r.service_url) >> 4)) % ROUTE_SLOTS;
+        if let Some(block) = &self.routes[slot]
+            && same(&block.router, &r.router)
+            && same(&block.service, &r.service)
+            && same(&block.url, &r.service_url)
+        {
+            o.out.extend_from_slice(&block.json);
+            return;
+        }
+        let from = o.out.len();
+        route_fields(o, r);
+        let rendered = o.out.get(from..).unwrap_or_default();
+        let mut json = self.routes[slot].take().map(|b| b.json).unwrap_or_default();
+        json.clear();
+        json.extend_from_slice(rendered);
+        self.routes[slot] = Some(RouteBlock {
+            router: r.router.clone(),
+            service: r.service.clone(),
+            url: r.service_url.clone(),
+            json,
+        });
+    }
+}
+
+/// `RequestHost` and `RequestPort` of a `Host`, as Traefik splits it (Go's
+/// `net.SplitHostPort`, the whole value and no port when that fails): `[::1]:80` is `::1`
+/// and `80`, `example.com` has no port, nor has a bare IPv6 address.
+fn split_host_port(addr: &str) -> (&str, &str) {
+    let split = match addr.strip_prefix('[') {
+        Some(rest) => rest
+            .split_once(']')
+            .and_then(|(host, after)| Some((host, after.strip_prefix(':')?))),
+        None => addr.split_once(':').filter(|(_, port)| !port.contains(':')),
+    };
+    split.unwrap_or((addr, ""))
+}
+
+/// `RouterName`, `ServiceName`, `ServiceAddr`, `ServiceURL`, each under its mode.
+fn route_fields(o: &mut Object<'_>, r: &AccessRecord) {
     if let Some(router) = &r.router {
-        o.field("RouterName", V::S(router));
+        string!(o, "RouterName", router);
     }
     if let Some(service) = &r.service {
-        o.field("ServiceName", V::S(service));
+        string!(o, "ServiceName", service);
     }
     if let Some(url) = &r.service_url {
         let addr = url.split_once("://").map_or(&**url, |(_, rest)| rest);
-        o.field("ServiceAddr", V::S(addr.trim_end_matches('/')));
-        o.field("ServiceURL", V::S(url));
+        string!(o, "ServiceAddr", addr.trim_end_matches('/'));
+        string!(o, "ServiceURL", url);
     }
-    o.field("StartLocal", V::Time(start));
-    o.field("StartUTC", V::Time(start));
-    o.field("entryPointName", V::S(&r.entrypoint));
-    o.raw("level", V::Plain(b"info"));
-    o.raw("msg", V::Plain(b""));
-    o.raw("time", V::Time(start));
-    let mut headers = r.headers.iter().peekable();
-    while let Some((name, value)) = headers.next() {
-        // A repeated header: its last value, as one key.
-        if headers.peek().is_some_and(|(next, _)| next == name) {
-            continue;
-        }
-        let value = match config.fields.header_mode(name.as_str()) {
-            FieldMode::Keep => value.to_str().unwrap_or(""),
-            FieldMode::Drop => continue,
-            FieldMode::Redact => REDACTED,
-        };
-        o.header(name.as_str(), value);
-    }
-    o.out.extend_from_slice(b"}\n");
 }
 
 /// `user-agent` -> `User-Agent`, the spelling Traefik's (Go's) header keys have, appended.
@@ -284,6 +473,105 @@ mod tests {
         assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
         let parsed: String = serde_json::from_str(&out).expect("valid JSON");
         assert_eq!(parsed, "a\"b\\c\nd\u{1}é");
+    }
+
+    #[test]
+    fn ipv4_clients_are_spelt_as_the_standard_library_spells_them() {
+        for addr in ["0.0.0.0:0", "10.0.0.1:5555", "255.255.255.255:65535"] {
+            let addr: SocketAddr = addr.parse().expect("an address");
+            let c = ClientText::of(addr);
+            assert_eq!(c.text(), addr.to_string().as_bytes());
+            assert_eq!(&c.text()[c.host.clone()], addr.ip().to_string().as_bytes());
+            assert_eq!(&c.text()[c.port..], addr.port().to_string().as_bytes());
+        }
+    }
+
+    fn record(router: &Arc<str>, url: &Arc<str>) -> AccessRecord {
+        AccessRecord {
+            started: std::time::Instant::now(),
+            client: SocketAddr::from(([10, 0, 0, 1], 5555)),
+            method: http::Method::GET,
+            target: AccessRecord::target(Some("example.com"), "/a").0,
+            host_len: Some("example.com".len()),
+            version: http::Version::HTTP_11,
+            headers: Vec::new(),
+            entrypoint: Arc::from("web"),
+            tls: false,
+            status: 200,
+            origin_status: Some(200),
+            request_bytes: 0,
+            response_bytes: 12,
+            duration: std::time::Duration::from_millis(7),
+            router: Some(router.clone()),
+            service: Some(Arc::from("svc")),
+            service_url: Some(url.clone()),
+            retry_attempts: 0,
+            user: None,
+            request_count: 3,
+        }
+    }
+
+    fn parsed(line: &[u8]) -> serde_json::Value {
+        serde_json::from_slice(line).expect("a JSON line")
+    }
+
+    #[test]
+    fn a_kept_route_block_renders_as_a_fresh_one() {
+        let config = AccessLogConfig::default();
+        let start = SystemTime::UNIX_EPOCH;
+        let mut renderer = Renderer::default();
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a\"quoted\""), Arc::from("b"));
+        let url: Arc<str> = Arc::from("http://10.0.0.2:80/");
+        for router in [&a, &b, &a, &b] {
+            let r = record(router, &url);
+            let mut kept = Vec::new();
+            renderer.line(&mut kept, &r, &config, start);
+            let mut fresh = Vec::new();
+            Renderer::default().line(&mut fresh, &r, &config, start);
+            assert_eq!(kept, fresh);
+            let v = parsed(&kept);
+            assert_eq!(v["RouterName"], &**router);
+            assert_eq!(v["ServiceAddr"], "10.0.0.2:80");
+        }
+    }
+
+    #[test]
+    fn dropped_and_redacted_fields_leave_valid_json() {
+        let mut config = AccessLogConfig::default();
+        config.fields.default_mode = FieldMode::Drop;
+        config
+            .fields
+            .names
+            .insert("DownstreamStatus".into(), FieldMode::Redact);
+        let r = record(&Arc::from("r"), &Arc::from("http://u"));
+        let mut out = Vec::new();
+        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        let v = parsed(&out);
+        assert_eq!(v["DownstreamStatus"], "REDACTED");
+        assert_eq!(v["level"], "info");
+        assert!(v.get("RouterName").is_none(), "{v}");
+        config.fields.names.clear();
+        let mut out = Vec::new();
+        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        let v = parsed(&out);
+        assert_eq!(
+            v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),
+            Some(vec!["level".into(), "msg".into(), "time".into()])
+        );
+    }
+
+    #[test]
+    fn hosts_split_into_host_and_port_as_traefik_splits_them() {
+        for (addr, want) in [
+            ("example.com:8080", ("example.com", "8080")),
+            ("example.com", ("example.com", "")),
+            ("[::1]:443", ("::1", "443")),
+            ("[::1]", ("[::1]", "")),
+            ("::1", ("::1", "")),
+            ("", ("", "")),
+        ] {
+            assert_eq!(split_host_port(addr), want, "{addr}");
+        }
     }
 
     #[test]

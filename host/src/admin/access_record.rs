@@ -16,8 +16,8 @@ pub struct AccessRecord {
     pub client: SocketAddr,
     pub method: http::Method,
     /// `Host` (or the target's authority) followed by the request target as the client sent
-    /// it: one allocation for both (see [`AccessRecord::host`] and [`AccessRecord::path`]).
-    pub target: String,
+    /// it, inline when short (see [`AccessRecord::host`] and [`AccessRecord::path`]).
+    pub target: TargetText,
     /// How much of `target` is the host; `None`: the request named none.
     pub host_len: Option<usize>,
     pub version: http::Version,
@@ -45,21 +45,65 @@ pub struct AccessRecord {
 
 impl AccessRecord {
     /// The `target` and `host_len` of a request to `host` for `path`.
-    pub fn target(host: Option<&str>, path: &str) -> (String, Option<usize>) {
-        let mut target = String::with_capacity(host.map_or(0, str::len) + path.len());
-        target.push_str(host.unwrap_or(""));
-        target.push_str(path);
-        (target, host.map(str::len))
+    pub fn target(host: Option<&str>, path: &str) -> (TargetText, Option<usize>) {
+        (
+            TargetText::new(host.unwrap_or(""), path),
+            host.map(str::len),
+        )
     }
 
     /// The request target as the client sent it.
     pub fn path(&self) -> &str {
-        self.target.get(self.host_len.unwrap_or(0)..).unwrap_or("")
+        self.target
+            .as_str()
+            .get(self.host_len.unwrap_or(0)..)
+            .unwrap_or("")
     }
 
     /// The request's host (`Host`, or the target's authority), when it named one.
     pub fn host(&self) -> Option<&str> {
-        self.host_len.and_then(|n| self.target.get(..n))
+        self.host_len.and_then(|n| self.target.as_str().get(..n))
+    }
+}
+
+/// How many bytes of host and target a record holds without allocating: a host and a path
+/// of usual length (`api.example.com` and `/v1/items?page=2`) fit.
+const INLINE_TARGET: usize = 94;
+
+/// Two strings one after the other (the host and the request target), kept in the record
+/// itself when they are short: no allocation on the request path, and no free on the
+/// access-log writer thread of memory another thread allocated (which made glibc's arenas
+/// consolidate under load). Longer ones go to the heap.
+#[derive(Debug)]
+pub enum TargetText {
+    Inline { len: u8, bytes: [u8; INLINE_TARGET] },
+    Heap(Box<str>),
+}
+
+impl TargetText {
+    /// `first` then `second`. On the request path: a copy of both, an allocation only when
+    /// they are longer than [`INLINE_TARGET`] together.
+    pub fn new(first: &str, second: &str) -> TargetText {
+        let len = first.len() + second.len();
+        match u8::try_from(len) {
+            Ok(short) if len <= INLINE_TARGET => {
+                let mut bytes = [0; INLINE_TARGET];
+                bytes[..first.len()].copy_from_slice(first.as_bytes());
+                bytes[first.len()..len].copy_from_slice(second.as_bytes());
+                TargetText::Inline { len: short, bytes }
+            }
+            _ => TargetText::Heap([first, second].concat().into_boxed_str()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Copied from two `&str` whole: valid UTF-8 (the check is a short ASCII scan).
+            TargetText::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or("")
+            }
+            TargetText::Heap(s) => s,
+        }
     }
 }
 
@@ -71,5 +115,23 @@ pub(super) fn protocol(v: http::Version) -> &'static str {
         http::Version::HTTP_2 => "HTTP/2.0",
         http::Version::HTTP_3 => "HTTP/3.0",
         _ => "HTTP/1.1",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_path_read_back_inline_and_on_the_heap() {
+        let long = format!("/{}", "x".repeat(200));
+        for path in ["/a?b=1", long.as_str()] {
+            let (target, host_len) = AccessRecord::target(Some("example.com:8080"), path);
+            assert_eq!(matches!(target, TargetText::Inline { .. }), path.len() < 50);
+            assert_eq!(target.as_str(), format!("example.com:8080{path}"));
+            assert_eq!(host_len, Some(16));
+        }
+        let (target, host_len) = AccessRecord::target(None, "/");
+        assert_eq!((target.as_str(), host_len), ("/", None));
     }
 }

@@ -31,6 +31,8 @@ pub struct Exchange {
     header_values: Box<[http::HeaderValue]>,
     /// The entrypoint's `observability`: what is recorded when no router claims the request.
     unrouted: ObservabilityFlags,
+    /// [`Exchange::finish`] ran.
+    finished: bool,
 }
 
 /// What the request pipeline tells about the client side, before routing.
@@ -131,6 +133,7 @@ impl Exchange {
             forwarded: false,
             record,
             unrouted: a.signals,
+            finished: false,
         }
     }
 
@@ -167,8 +170,14 @@ impl Exchange {
         }
     }
 
-    /// Records the finished exchange.
-    pub fn finish(mut self, status: u16, response_bytes: u64) {
+    /// Records the finished exchange; a second call records nothing. Takes `&mut self`: the
+    /// exchange (with its access record, a few hundred bytes) is not moved out of its body to
+    /// be finished, and the record is moved once, into the log's inbox.
+    pub fn finish(&mut self, status: u16, response_bytes: u64) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
         let duration = self.started.elapsed();
         let obs = Observation {
             code: status,
@@ -196,14 +205,14 @@ impl Exchange {
                 service.record(&obs);
             }
         }
-        if let (Some(log), Some(mut record)) = (&self.recorder.access_log, self.record.take())
+        if let (Some(log), Some(record)) = (&self.recorder.access_log, &mut self.record)
             && signals.access_logs
             && log.keeps(status, record.retry_attempts, duration)
         {
             record.status = status;
             record.response_bytes = response_bytes;
             record.duration = duration;
-            log.send(record);
+            log.send(&mut self.record);
         }
     }
 }
@@ -223,7 +232,7 @@ pub struct RecordedBody<B> {
     inner: B,
     status: u16,
     sent: u64,
-    exchange: Option<Exchange>,
+    exchange: Exchange,
 }
 
 impl<B> RecordedBody<B> {
@@ -232,16 +241,14 @@ impl<B> RecordedBody<B> {
             inner,
             status,
             sent: 0,
-            exchange: Some(exchange),
+            exchange,
         }
     }
 }
 
 impl<B> Drop for RecordedBody<B> {
     fn drop(&mut self) {
-        if let Some(ex) = self.exchange.take() {
-            ex.finish(self.status, self.sent);
-        }
+        self.exchange.finish(self.status, self.sent);
     }
 }
 
@@ -260,11 +267,8 @@ where
         let this = &mut *self;
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         this.sent += data_len(&polled);
-        if matches!(polled, Poll::Ready(None))
-            && this.inner.is_end_stream()
-            && let Some(ex) = this.exchange.take()
-        {
-            ex.finish(this.status, this.sent);
+        if matches!(polled, Poll::Ready(None)) && this.inner.is_end_stream() {
+            this.exchange.finish(this.status, this.sent);
         }
         polled
     }
