@@ -2,11 +2,11 @@
 //! complete, nor anything ambiguous relayed.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use crate::support::Gateway;
-use crate::support::h1_raw::{Answer, RawH1};
+use crate::support::h1_raw::{self, Answer, RawH1};
 
 /// A raw upstream answering every connection with `response` (then closing).
 fn raw_upstream(response: &'static [u8]) -> SocketAddr {
@@ -28,31 +28,12 @@ fn gateway_to(addr: SocketAddr) -> Gateway {
     Gateway::single_route(&format!("http://{addr}"), "")
 }
 
-/// Sends one keep-alive GET and reads until the gateway closes or 5 s pass; returns what came
-/// back and whether the connection was closed (2 s without data counts as open).
-fn get_raw(addr: SocketAddr) -> (String, bool) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-    let mut out = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let closed = loop {
-        match s.read(&mut chunk) {
-            Ok(0) => break true,
-            Ok(n) => out.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
-            Err(_) => break false,
-        }
-    };
-    (String::from_utf8_lossy(&out).into_owned(), closed)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upstream_closing_mid_body_aborts_the_client_stream() {
     let up = raw_upstream(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b");
     let gw = gateway_to(up);
     let addr = gw.addr;
-    let (text, closed) = tokio::task::spawn_blocking(move || get_raw(addr))
+    let (text, closed) = tokio::task::spawn_blocking(move || h1_raw::get_until_closed(addr))
         .await
         .unwrap();
     // Either nothing was sent yet (hyper aborts before flushing the head) or a head and part of

@@ -7,12 +7,11 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use http::Request;
 
 use crate::support::client::{Client, empty};
-use crate::support::{Config, Gateway};
+use crate::support::{Config, Gateway, h1_raw};
 
 /// A keep-alive upstream answering each request with the canned bytes for its method and
 /// path, counting the connections it accepted.
@@ -167,24 +166,9 @@ async fn a_chunked_upstream_body_cut_mid_chunk_aborts_the_client_stream() {
     let up = closing_upstream(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
     let gw = Gateway::single_route(&format!("http://{up}"), "");
     let addr = gw.addr;
-    let (text, closed) = tokio::task::spawn_blocking(move || {
-        let mut s = TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-        let mut out = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let closed = loop {
-            match s.read(&mut chunk) {
-                Ok(0) => break true,
-                Ok(n) => out.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
-                Err(_) => break false,
-            }
-        };
-        (String::from_utf8_lossy(&out).into_owned(), closed)
-    })
-    .await
-    .unwrap();
+    let (text, closed) = tokio::task::spawn_blocking(move || h1_raw::get_until_closed(addr))
+        .await
+        .unwrap();
     assert!(
         !text.contains("0\r\n\r\n"),
         "the client must not get a terminated chunked body: {text:?}"
