@@ -50,6 +50,15 @@ use super::replay::{copy_head, is_idempotent};
 use super::response_body::UpstreamBody;
 use super::worker;
 
+/// Why a request is sent again after its pooled connection failed.
+#[derive(Clone, Copy)]
+enum Resend {
+    /// The connection was closed before the request went out whole (any method).
+    Unsent,
+    /// It failed before any response: an idempotent request, sent again on a new connection.
+    OnNewConnection,
+}
+
 /// Sending again after a pooled connection turned out closed: at most this many pooled tries
 /// before a new connection is dialled regardless (a pool full of dead connections).
 const MAX_STALE_TRIES: usize = 8;
@@ -308,27 +317,31 @@ impl ServerPool {
                     return Ok(resp);
                 }
                 Err(failed) if reused && failed.unsent => {
-                    tracing::debug!(
-                        "pooled connection to {}:{} closed before the request went out, \
-                         sending again: {}",
-                        self.dialer.host,
-                        self.dialer.port,
-                        failed.reason
-                    );
+                    self.log_resend(Resend::Unsent, &failed.reason);
                     stale_tries += 1;
                 }
                 Err(failed) if reused && failed.unanswered && is_idempotent(&method) => {
-                    tracing::debug!(
-                        "pooled connection to {}:{} failed before any response, sending the \
-                         idempotent request again on a new connection: {}",
-                        self.dialer.host,
-                        self.dialer.port,
-                        failed.reason
-                    );
+                    self.log_resend(Resend::OnNewConnection, &failed.reason);
                     stale_tries = MAX_STALE_TRIES;
                 }
                 Err(failed) => return Err(UpstreamError::Unreachable(failed.reason)),
             }
+        }
+    }
+
+    /// The debug line of a request sent again after its pooled connection failed (both
+    /// clients' retry loops).
+    fn log_resend(&self, resend: Resend, reason: &str) {
+        let (host, port) = (&self.dialer.host, self.dialer.port);
+        match resend {
+            Resend::Unsent => tracing::debug!(
+                "pooled connection to {host}:{port} closed before the request went out, \
+                 sending again: {reason}"
+            ),
+            Resend::OnNewConnection => tracing::debug!(
+                "pooled connection to {host}:{port} failed before any response, sending the \
+                 idempotent request again on a new connection: {reason}"
+            ),
         }
     }
 
@@ -377,23 +390,11 @@ impl ServerPool {
                 Ok(resp) => return Ok(resp),
                 Err(mut e) => match (e.take_message(), spare) {
                     (Some(unsent), _) if reused => {
-                        tracing::debug!(
-                            "pooled connection to {}:{} closed before the request went out, \
-                             sending again: {}",
-                            self.dialer.host,
-                            self.dialer.port,
-                            error_chain(e.error())
-                        );
+                        self.log_resend(Resend::Unsent, &error_chain(e.error()));
                         req = unsent;
                     }
                     (_, Some(copy)) => {
-                        tracing::debug!(
-                            "pooled connection to {}:{} failed before any response, sending \
-                             the idempotent request again on a new connection: {}",
-                            self.dialer.host,
-                            self.dialer.port,
-                            error_chain(e.error())
-                        );
+                        self.log_resend(Resend::OnNewConnection, &error_chain(e.error()));
                         req = copy;
                         stale_tries = MAX_STALE_TRIES;
                         continue;
