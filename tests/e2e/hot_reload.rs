@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::proc_memory::rss_bytes;
 use crate::support::{Client, Config, Gateway, Upstream, UpstreamBehavior, fixture_wasm};
 
 /// Bound for "the change is visible": a hang guard, not a performance assertion. The measured
@@ -386,16 +387,6 @@ async fn sigterm_lets_a_slow_response_complete_then_exits_zero() {
     );
     // New connections are refused once shutdown started.
     assert!(std::net::TcpStream::connect(gw.addr).is_err());
-}
-
-/// Resident memory of a process in bytes, from /proc.
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ pub mod h2_raw;
 pub mod lang_build;
 pub mod otlp_receiver;
 pub mod pebble;
+pub mod proc_memory;
 pub mod tcp_backend;
 pub mod tls;
 pub mod udp_backend;
