@@ -15,6 +15,7 @@ pub mod error;
 pub mod framing;
 pub mod grpc_web;
 pub mod handler;
+mod head_timer;
 pub mod headers;
 pub mod idle;
 pub mod reset_guard;
