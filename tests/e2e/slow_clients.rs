@@ -84,7 +84,8 @@ async fn a_keep_alive_connection_that_sends_half_a_later_head_is_closed_at_the_h
                 other => panic!("a whole head is answered: {other:?}"),
             }
         }
-        c.send(b"GET / HTTP/1.1\r\nHost: a\r\nX-Half").expect("send");
+        c.send(b"GET / HTTP/1.1\r\nHost: a\r\nX-Half")
+            .expect("send");
         c.closed_by_peer()
     })
     .await

@@ -20,6 +20,7 @@ pub mod headers;
 pub mod idle;
 pub mod reset_guard;
 pub mod server;
+mod side_wake;
 pub mod snapshot;
 pub mod upgrade;
 
