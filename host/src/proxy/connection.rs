@@ -309,19 +309,19 @@ impl ConnectionTask {
                 side_wake.rearm();
                 std::future::poll_fn(|cx| {
                     if let Poll::Ready(result) = connection.as_mut().poll(cx) {
-                        return Poll::Ready(Err(result));
+                        return Poll::Ready(Next::Ended(result));
                     }
-                    side_wake.poll(cx, side.as_mut()).map(Ok)
+                    side_wake.poll(cx, side.as_mut()).map(Next::Side)
                 })
                 .await
             };
             match next {
-                Err(result) => break result,
-                Ok(Side::Shutdown) => {
+                Next::Ended(result) => break result,
+                Next::Side(Side::Shutdown) => {
                     connection.as_mut().graceful_shutdown();
                     closing = true;
                 }
-                Ok(Side::Tripped) => {
+                Next::Side(Side::Tripped) => {
                     tracing::warn!(
                         %client,
                         "closing a connection that reset most of its requests \
@@ -331,7 +331,7 @@ impl ConnectionTask {
                     closing = true;
                     drain_limit.set(deadline(Some(RESET_DRAIN)));
                 }
-                Ok(Side::Idle) => {
+                Next::Side(Side::Idle) => {
                     if !closing {
                         tracing::debug!(%client, "closing an idle client connection");
                         connection.as_mut().graceful_shutdown();
@@ -342,7 +342,7 @@ impl ConnectionTask {
                     }
                     idle_wait.set(idle(&activity, idle_timeout, true));
                 }
-                Ok(Side::Drained) => break Ok(()),
+                Next::Side(Side::Drained) => break Ok(()),
             }
         };
         if let Err(e) = result {
@@ -350,6 +350,14 @@ impl ConnectionTask {
         }
         drop(permit);
     }
+}
+
+/// What the connection task's wait ended with.
+enum Next<R> {
+    /// The connection ended (hyper's result).
+    Ended(R),
+    /// A guard beside it resolved.
+    Side(Side),
 }
 
 /// What woke one of the guards beside a connection.
