@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::support::h1_raw::{Answer, RawH1};
 use crate::support::{Client, Config, Gateway, Upstream};
 
 fn gateway(up: &Upstream, limits: &str) -> Gateway {
@@ -65,6 +66,32 @@ async fn slowloris_connections_are_cut_at_the_header_timeout_while_others_are_se
         started.elapsed()
     );
     assert_eq!(up.count(), 20, "no slow request reached the upstream");
+}
+
+/// The header timeout covers every request head of a keep-alive connection, not only the
+/// first: after a few answered requests, a later head sent in half is cut like a first one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keep_alive_connection_that_sends_half_a_later_head_is_closed_at_the_header_timeout() {
+    let up = Upstream::start("app").await;
+    let gw = gateway(&up, "{ headerReadTimeout: 1s }");
+    let addr = gw.addr;
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut c = RawH1::connect(addr, Duration::from_secs(30)).expect("connect");
+        for _ in 0..3 {
+            c.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").expect("send");
+            match c.read_response() {
+                Answer::Response(r) => assert_eq!(r.status, 200, "{}", r.head),
+                other => panic!("a whole head is answered: {other:?}"),
+            }
+        }
+        c.send(b"GET / HTTP/1.1\r\nHost: a\r\nX-Half")
+            .expect("send");
+        c.closed_by_peer()
+    })
+    .await
+    .unwrap();
+    assert!(closed, "the half head's connection was closed");
+    assert_eq!(up.count(), 3, "the half head never reached the upstream");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

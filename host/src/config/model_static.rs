@@ -210,8 +210,9 @@ pub struct EntryPointLimits {
     /// `http2.h2cUpgrade`: what to do with an HTTP/1.1 `Upgrade: h2c` request.
     pub h2c_upgrade: H2cUpgrade,
     /// `respondingTimeouts.idleTimeout` (Traefik's key and default, 180 s): a client connection
-    /// with no bytes in either direction for this long is closed gracefully (an idle keep-alive
-    /// connection at once; a request in flight may finish first). `0` disables it.
+    /// with no bytes in either direction for this long (found idle up to an eighth of it later)
+    /// is closed gracefully (an idle keep-alive connection at once; a request in flight may
+    /// finish first). `0` disables it.
     pub idle_timeout: Option<Duration>,
 }
 

@@ -10,6 +10,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use hyper::service::service_fn;
@@ -23,6 +24,7 @@ use super::handler::{Connection, handle};
 use super::headers::ForwardedValues;
 use super::idle::{Activity, ActivityIo};
 use super::reset_guard::ConnectionResets;
+use super::side_wake::SideWake;
 use super::snapshot::SharedSnapshot;
 use crate::config::ForwardedHeadersConfig;
 use crate::config::TransparentConfig;
@@ -287,15 +289,39 @@ impl ConnectionTask {
             connection.as_mut().graceful_shutdown();
             closing = true;
         }
+        // The guards are polled only when one of them woke (`SideWake`), not at each of the
+        // connection's several wake-ups per request.
+        let mut side_wake = SideWake::new();
         let result = loop {
-            tokio::select! {
-                result = connection.as_mut() => break result,
-                // A dropped sender (the gateway is exiting) counts as shutdown too.
-                _ = shutdown.changed(), if !closing => {
+            let open = !closing;
+            let next = {
+                let side = async {
+                    tokio::select! {
+                        biased;
+                        // A dropped sender (the gateway is exiting) counts as shutdown too.
+                        _ = shutdown.changed(), if open => Side::Shutdown,
+                        () = resets.tripped(), if open => Side::Tripped,
+                        () = &mut idle_wait => Side::Idle,
+                        () = &mut drain_limit => Side::Drained,
+                    }
+                };
+                let mut side = std::pin::pin!(side);
+                side_wake.rearm();
+                std::future::poll_fn(|cx| {
+                    if let Poll::Ready(result) = connection.as_mut().poll(cx) {
+                        return Poll::Ready(Next::Ended(result));
+                    }
+                    side_wake.poll(cx, side.as_mut()).map(Next::Side)
+                })
+                .await
+            };
+            match next {
+                Next::Ended(result) => break result,
+                Next::Side(Side::Shutdown) => {
                     connection.as_mut().graceful_shutdown();
                     closing = true;
                 }
-                () = resets.tripped(), if !closing => {
+                Next::Side(Side::Tripped) => {
                     tracing::warn!(
                         %client,
                         "closing a connection that reset most of its requests \
@@ -305,7 +331,7 @@ impl ConnectionTask {
                     closing = true;
                     drain_limit.set(deadline(Some(RESET_DRAIN)));
                 }
-                () = &mut idle_wait => {
+                Next::Side(Side::Idle) => {
                     if !closing {
                         tracing::debug!(%client, "closing an idle client connection");
                         connection.as_mut().graceful_shutdown();
@@ -316,7 +342,7 @@ impl ConnectionTask {
                     }
                     idle_wait.set(idle(&activity, idle_timeout, true));
                 }
-                () = &mut drain_limit => break Ok(()),
+                Next::Side(Side::Drained) => break Ok(()),
             }
         };
         if let Err(e) = result {
@@ -324,6 +350,26 @@ impl ConnectionTask {
         }
         drop(permit);
     }
+}
+
+/// What the connection task's wait ended with.
+enum Next<R> {
+    /// The connection ended (hyper's result).
+    Ended(R),
+    /// A guard beside it resolved.
+    Side(Side),
+}
+
+/// What woke one of the guards beside a connection.
+enum Side {
+    /// The gateway is shutting down.
+    Shutdown,
+    /// Too many premature resets (rapid reset).
+    Tripped,
+    /// No bytes moved for `idle_timeout`.
+    Idle,
+    /// The drain time after a rapid-reset GOAWAY is over.
+    Drained,
 }
 
 /// Resolves once the connection has moved no bytes for `idle_timeout`; never without one.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
 
+use super::head_timer::HeadTimer;
 use crate::config::{EntryPointLimits, H2cUpgrade};
 
 /// Per-entrypoint protocol limits. Defaults are safe for an internet-facing listener.
@@ -80,12 +81,13 @@ impl From<&EntryPointLimits> for ConnectionLimits {
 }
 
 impl ConnectionLimits {
-    /// A connection builder with these limits (HTTP/1.1 and HTTP/2 prior knowledge).
+    /// A connection builder with these limits (HTTP/1.1 and HTTP/2 prior knowledge), for one
+    /// connection: its HTTP/1 head deadlines share one timer entry ([`HeadTimer`]).
     pub(super) fn builder(&self) -> auto::Builder<TokioExecutor> {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
-            .timer(hyper_util::rt::TokioTimer::new())
+            .timer(HeadTimer::default())
             .max_buf_size(self.max_head_bytes)
             .header_read_timeout(self.header_read_timeout);
         builder

@@ -1,57 +1,56 @@
 //! Idle detection for client connections (`respondingTimeouts.idleTimeout`).
 //!
-//! [`ActivityIo`] wraps a client socket and records when bytes last moved in either direction;
-//! [`Activity::idle_for`] resolves once that was longer ago than the timeout. The connection task
-//! then shuts the connection down gracefully: an idle keep-alive connection closes at once, a
-//! request still in flight finishes first (HTTP/2: GOAWAY, open streams finish).
+//! [`ActivityIo`] wraps a client socket and marks each read or write that moved bytes;
+//! [`Activity::idle_for`] looks at the mark every eighth of the timeout and resolves once it
+//! stayed unmarked for the whole timeout, so a connection is found idle between one and 9/8
+//! timeouts after its last byte. The connection task then shuts the connection down
+//! gracefully: an idle keep-alive connection closes at once, a request still in flight finishes
+//! first (HTTP/2: GOAWAY, open streams finish).
 //!
-//! Cost: one monotonic clock read and one relaxed atomic store per socket read or write that
-//! moved bytes; one timer per connection, re-armed only when it fires.
+//! Cost: one relaxed atomic store per socket read or write that moved bytes (no clock read);
+//! one timer wake-up per connection every eighth of the timeout.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Instant;
 
-/// When a connection last moved bytes, as milliseconds since the connection started.
+/// Checks per idle timeout: the most a connection is found idle late, as a fraction of it.
+const CHECKS_PER_TIMEOUT: u32 = 8;
+
+/// Whether a connection moved bytes since [`Activity::idle_for`] last looked.
 #[derive(Debug)]
 pub struct Activity {
-    started: Instant,
-    last_ms: AtomicU64,
+    moved: AtomicBool,
 }
 
 impl Activity {
     pub fn new() -> Arc<Self> {
         Arc::new(Activity {
-            started: Instant::now(),
-            last_ms: AtomicU64::new(0),
+            moved: AtomicBool::new(false),
         })
     }
 
     pub(crate) fn touch(&self) {
-        let ms = self.started.elapsed().as_millis();
-        self.last_ms
-            .store(u64::try_from(ms).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.moved.store(true, Ordering::Relaxed);
     }
 
-    fn last(&self) -> Instant {
-        self.started + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
-    }
-
-    /// Resolves once no bytes have moved for `idle`. Sleeps until the earliest moment that could
-    /// be true, then checks again (activity in between pushes the deadline out).
+    /// Resolves once no bytes have moved for `idle` (counted from the call), at most an eighth
+    /// of `idle` later. Wakes every eighth of `idle` to look.
     pub async fn idle_for(&self, idle: Duration) {
-        loop {
-            let deadline = self.last() + idle;
-            if Instant::now() >= deadline {
-                return;
+        let step = (idle / CHECKS_PER_TIMEOUT).max(Duration::from_millis(1));
+        let mut quiet = Duration::ZERO;
+        while quiet < idle {
+            tokio::time::sleep(step).await;
+            if self.moved.swap(false, Ordering::Relaxed) {
+                quiet = Duration::ZERO;
+            } else {
+                quiet += step;
             }
-            tokio::time::sleep_until(deadline).await;
         }
     }
 }
@@ -131,16 +130,19 @@ mod tests {
         let activity = Activity::new();
         let (a, mut b) = tokio::io::duplex(64);
         let mut io = ActivityIo::new(a, activity.clone());
-        tokio::time::sleep(Duration::from_millis(20)).await;
         io.write_all(b"x").await.unwrap();
-        let after_write = activity.last();
-        assert!(after_write > activity.started, "a write is activity");
+        assert!(
+            activity.moved.swap(false, Ordering::Relaxed),
+            "a write is activity"
+        );
         let mut byte = [0u8; 1];
         b.read_exact(&mut byte).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
         b.write_all(b"y").await.unwrap();
         io.read_exact(&mut byte).await.unwrap();
-        assert!(activity.last() > after_write, "a read is activity");
+        assert!(
+            activity.moved.swap(false, Ordering::Relaxed),
+            "a read is activity"
+        );
         // And an idle wait ends once nothing moves (bounded by a generous guard, not timed).
         tokio::time::timeout(
             Duration::from_secs(10),
@@ -148,5 +150,21 @@ mod tests {
         )
         .await
         .expect("idle_for resolves when the connection is idle");
+    }
+
+    #[tokio::test]
+    async fn bytes_moving_keep_an_idle_wait_from_resolving() {
+        let activity = Activity::new();
+        let mut wait = std::pin::pin!(activity.idle_for(Duration::from_millis(40)));
+        // Activity at each of the wait's looks, for several timeouts.
+        for _ in 0..40 {
+            activity.touch();
+            let resolved = tokio::time::timeout(Duration::from_millis(5), wait.as_mut()).await;
+            assert!(resolved.is_err(), "resolved while bytes were moving");
+        }
+        // Then quiet: it resolves.
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .expect("idle_for resolves once bytes stop moving");
     }
 }

@@ -15,10 +15,12 @@ pub mod error;
 pub mod framing;
 pub mod grpc_web;
 pub mod handler;
+mod head_timer;
 pub mod headers;
 pub mod idle;
 pub mod reset_guard;
 pub mod server;
+mod side_wake;
 pub mod snapshot;
 pub mod upgrade;
 
