@@ -623,7 +623,7 @@ fn load_average() -> String {
 
 /// The engine's settings: the gateway's defaults, with `--engine KEY=VALUE` overrides (pool
 /// tuning experiments without a rebuild): `keep-resident=BYTES`, `table-keep-resident=BYTES`,
-/// `pagemap-scan=true|false`.
+/// `pagemap-scan=true|false`, `reservation=BYTES` (below 4 GiB: guests keep their bounds checks).
 fn engine_settings(args: &[String]) -> EngineSettings {
     let mut settings = EngineSettings::default();
     for pair in args.windows(2).filter(|w| w[0] == "--engine") {
@@ -633,6 +633,7 @@ fn engine_settings(args: &[String]) -> EngineSettings {
             "keep-resident" => settings.linear_memory_keep_resident = bytes(),
             "table-keep-resident" => settings.table_keep_resident = bytes(),
             "pagemap-scan" => settings.pagemap_scan = value == "true",
+            "reservation" => settings.memory_reservation = bytes() as u64,
             other => panic!("unknown --engine setting {other}"),
         }
         println!("engine: {key} = {value}");

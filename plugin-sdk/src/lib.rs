@@ -86,7 +86,7 @@
 //!
 //! # Footprint
 //!
-//! Components are built with the workspace's `plugin` profile (`opt-level = "s"`, LTO,
+//! Components are built with the workspace's `plugin` profile (`opt-level = 3`, LTO,
 //! `panic = "abort"`, stripped) and a 64 KiB stack (`.cargo/config.toml`), so a fresh instance
 //! starts with two 64 KiB pages of memory. A plugin with no dependencies is about 60 KB; one
 //! that parses JSON with `serde_json` about 120-170 KB. The std runtime imports a few WASI

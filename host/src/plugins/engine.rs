@@ -24,6 +24,15 @@ pub struct EngineSettings {
     pub epoch_tick: Duration,
     /// Largest linear memory any plugin may reach; per-middleware caps must not exceed it.
     pub max_memory_size: usize,
+    /// Virtual address space reserved per linear-memory slot (plus a 32 MiB guard). At 4 GiB
+    /// (the default) every 32-bit address a guest can form lands inside its reservation, so the
+    /// compiled code carries no bounds check on loads and stores (an out-of-bounds access hits
+    /// an unmapped page and traps); below 4 GiB each access compares against the memory's
+    /// length first. Address space only: nothing is committed until a guest touches it, and
+    /// `total_component_instances` × 2 slots × 4 GiB is 8 TiB of the 128 TiB a 64-bit Linux
+    /// process has. The guest's growth is still capped by `max_memory_size` and the
+    /// middleware's `memoryLimit`.
+    pub memory_reservation: u64,
     /// Component instances alive at once across all middlewares (warm pools + in-flight).
     pub total_component_instances: u32,
     /// Memory kept resident (not decommitted) when a pooled slot is reused: cheap fresh instances.
@@ -53,6 +62,7 @@ impl Default for EngineSettings {
         EngineSettings {
             epoch_tick: Duration::from_millis(1),
             max_memory_size: 256 << 20,
+            memory_reservation: 4 << 30,
             total_component_instances: 1000,
             linear_memory_keep_resident: 192 << 10,
             table_keep_resident: 16 << 10,
@@ -129,9 +139,9 @@ impl PluginEngine {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-            // Guard pages and 4 GiB reservations are virtual memory only; keep bounds checks
-            // elided on 64-bit hosts. Keep the reservation moderate so a large pool fits.
-            .memory_reservation(1 << 30)
+            // Guard pages and reservations are virtual memory only; a 4 GiB reservation elides
+            // the guests' bounds checks (`EngineSettings::memory_reservation`).
+            .memory_reservation(settings.memory_reservation)
             .memory_guard_size(32 << 20)
             .max_wasm_stack(512 << 10);
         if let Some(dir) = &settings.cache_dir {
@@ -169,5 +179,47 @@ impl PluginEngine {
         let tick = self.settings.epoch_tick.as_nanos().max(1);
         let ticks = deadline.as_nanos().div_ceil(tick);
         u64::try_from(ticks).unwrap_or(u64::MAX).saturating_add(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(module (memory 1) (func (export "oob") (result i32) (i32.load (i32.const -16))))`: a
+    /// load at 0xFFFF_FFF0, far past the module's one page.
+    const LOAD_PAST_MEMORY: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+        0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, // type: () -> i32
+        0x03, 0x02, 0x01, 0x00, // function 0 has type 0
+        0x05, 0x03, 0x01, 0x00, 0x01, // memory: min 1 page
+        0x07, 0x07, 0x01, 0x03, b'o', b'o', b'b', 0x00, 0x00, // export "oob" = function 0
+        0x0a, 0x09, 0x01, 0x07, 0x00, // code: one body, no locals
+        0x41, 0x70, 0x28, 0x02, 0x00, 0x0b, // i32.load (i32.const -16), end
+    ];
+
+    #[test]
+    fn a_guest_load_past_its_memory_traps_with_bounds_checks_elided() {
+        let settings = EngineSettings::default();
+        assert!(
+            settings.memory_reservation >= 1 << 32,
+            "the default reservation covers every 32-bit address, so no bounds checks"
+        );
+        let engine = PluginEngine::new(settings).expect("engine");
+        let module = wasmtime::Module::new(engine.engine(), LOAD_PAST_MEMORY).expect("module");
+        let mut store = wasmtime::Store::new(engine.engine(), ());
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).expect("instance");
+        let oob = instance
+            .get_typed_func::<(), i32>(&mut store, "oob")
+            .expect("export");
+        let err = oob.call(&mut store, ()).expect_err("the load traps");
+        assert_eq!(
+            err.downcast_ref::<wasmtime::Trap>(),
+            Some(&wasmtime::Trap::MemoryOutOfBounds),
+            "{err:?}"
+        );
+        // The store (and its pool slot) is still usable after the trap.
+        assert!(oob.call(&mut store, ()).is_err());
     }
 }
