@@ -128,7 +128,7 @@ impl Exchange {
             method: method_label(a.method),
             protocol: Protocol::of(a.headers),
             request_bytes,
-            entrypoint: recorder.entrypoints.get(&**a.entrypoint).map(|set| &**set),
+            entrypoint: recorder.entrypoint_set(a.entrypoint),
             route: None,
             forwarded: false,
             record,
@@ -179,7 +179,14 @@ impl Exchange {
         }
         self.finished = true;
         let duration = self.started.elapsed();
+        // One bucket search for the entrypoint's, router's and service's histograms.
+        let bucket = self
+            .recorder
+            .metrics
+            .as_ref()
+            .map(|m| m.bucket_of(duration));
         let obs = Observation {
+            bucket,
             code: status,
             method: self.method,
             protocol: self.protocol,

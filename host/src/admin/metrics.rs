@@ -18,6 +18,7 @@ use arc_swap::ArcSwap;
 use super::histogram::bucket_of;
 use super::plugin_metrics::PluginTable;
 use super::published::Published;
+use super::thread_cells::ThreadCells;
 use crate::config::PrometheusConfig;
 
 /// Traefik's `protocol` label.
@@ -90,6 +91,10 @@ pub struct Observation<'a> {
     /// The request's values of the `headerLabels` headers, in the config's label order (empty
     /// when none is configured).
     pub header_values: &'a [http::HeaderValue],
+    /// The duration's histogram bucket, when already found ([`Metrics::bucket_of`]: every
+    /// set of a process has the same bounds, so a request finds it once for all its sets);
+    /// `None`: each set finds it.
+    pub bucket: Option<usize>,
 }
 
 /// A `*_requests_total` counter with `headerLabels` values: its key, the header values as
@@ -103,15 +108,51 @@ pub(super) struct SeriesKey {
     pub(super) protocol: Protocol,
 }
 
-/// The counters of one label combination.
+/// The counters of one label combination, split by recording thread
+/// (`super::thread_cells`): cells [`REQUESTS`], [`REQUEST_BYTES`], [`RESPONSE_BYTES`],
+/// [`DURATION_NANOS`], then one per bucket from [`FIRST_BUCKET`] (not cumulative; the last
+/// one is `+Inf`).
 #[derive(Debug)]
 pub(super) struct Series {
-    pub(super) requests: AtomicU64,
-    pub(super) request_bytes: AtomicU64,
-    pub(super) response_bytes: AtomicU64,
-    /// Per bucket (not cumulative), the last one is `+Inf`.
-    pub(super) buckets: Box<[AtomicU64]>,
-    pub(super) duration_nanos: AtomicU64,
+    cells: ThreadCells,
+    buckets: usize,
+}
+
+const REQUESTS: usize = 0;
+const REQUEST_BYTES: usize = 1;
+const RESPONSE_BYTES: usize = 2;
+const DURATION_NANOS: usize = 3;
+const FIRST_BUCKET: usize = 4;
+
+impl Series {
+    fn new(buckets: usize) -> Series {
+        Series {
+            cells: ThreadCells::new(FIRST_BUCKET + buckets),
+            buckets,
+        }
+    }
+
+    /// Scrape-time reads, summed over the recording threads.
+    pub(super) fn requests(&self) -> u64 {
+        self.cells.sum(REQUESTS)
+    }
+
+    pub(super) fn request_bytes(&self) -> u64 {
+        self.cells.sum(REQUEST_BYTES)
+    }
+
+    pub(super) fn response_bytes(&self) -> u64 {
+        self.cells.sum(RESPONSE_BYTES)
+    }
+
+    pub(super) fn duration_nanos(&self) -> u64 {
+        self.cells.sum(DURATION_NANOS)
+    }
+
+    /// Per-bucket counts, not cumulative, `+Inf` last.
+    pub(super) fn bucket_counts(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.buckets).map(|b| self.cells.sum(FIRST_BUCKET + b))
+    }
 }
 
 /// Series a request finds without the `ArcSwap` list (most sets see few label combinations:
@@ -179,13 +220,19 @@ impl SeriesSet {
         }
     }
 
+    /// Five plain adds on the calling thread's cells (`super::thread_cells`).
     fn add(&self, series: &Series, obs: &Observation) {
-        series.requests.fetch_add(1, Relaxed);
-        series.request_bytes.fetch_add(obs.request_bytes, Relaxed);
-        series.response_bytes.fetch_add(obs.response_bytes, Relaxed);
-        series.buckets[bucket_of(&self.bounds, obs.duration)].fetch_add(1, Relaxed);
+        let cells = series.cells.writer();
+        cells.add(REQUESTS, 1);
+        cells.add(REQUEST_BYTES, obs.request_bytes);
+        cells.add(RESPONSE_BYTES, obs.response_bytes);
+        let bucket = match obs.bucket {
+            Some(b) => b,
+            None => bucket_of(&self.bounds, obs.duration),
+        };
+        cells.add(FIRST_BUCKET + bucket.min(series.buckets - 1), 1);
         let nanos = u64::try_from(obs.duration.as_nanos()).unwrap_or(u64::MAX);
-        series.duration_nanos.fetch_add(nanos, Relaxed);
+        cells.add(DURATION_NANOS, nanos);
     }
 
     /// The `headerLabels` requests counter: lock-free once these values have been seen.
@@ -223,13 +270,7 @@ impl SeriesSet {
         if let Some((_, s)) = current.iter().find(|(k, _)| *k == key) {
             return s.clone();
         }
-        let series = Arc::new(Series {
-            requests: AtomicU64::new(0),
-            request_bytes: AtomicU64::new(0),
-            response_bytes: AtomicU64::new(0),
-            buckets: (0..=self.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            duration_nanos: AtomicU64::new(0),
-        });
+        let series = Arc::new(Series::new(self.bounds.len() + 1));
         // Under the insert lock: slots fill in order, so readers stop at the first empty one.
         if let Some(slot) = self.hot.iter().find(|slot| slot.get().is_none()) {
             let _ = slot.set((key, series.clone()));
@@ -292,6 +333,12 @@ impl Metrics {
     /// to `prometheus@internal` serves it).
     pub fn entry_point(&self) -> Option<&str> {
         (!self.config.manual_routing).then_some(self.config.entry_point.as_str())
+    }
+
+    /// The histogram bucket of a request that took `took` (the same in every set: they share
+    /// the configured `buckets`). Once per request.
+    pub fn bucket_of(&self, took: Duration) -> usize {
+        bucket_of(&self.bounds, took)
     }
 
     /// `headerLabels`: (label, header) pairs, sorted by label.
@@ -397,6 +444,7 @@ mod tests {
             request_bytes: 3,
             response_bytes: 10,
             header_values: &[],
+            bucket: None,
         }
     }
 
