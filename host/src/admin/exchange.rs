@@ -11,7 +11,7 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 
 use super::access_log::AccessRecord;
-use super::metrics::{Observation, Protocol, SeriesSet, method_label};
+use super::metrics::{HeadFacts, Observation, Protocol, SeriesSet, method_label};
 use super::{Recorder, RouteHandles};
 use crate::config::{FieldMode, ObservabilityFlags};
 
@@ -55,9 +55,9 @@ impl Exchange {
     /// in place on the heap: the request's future holds a pointer, not the few hundred bytes
     /// of its access record, and it is not copied again into the response body).
     pub fn start(recorder: &'static Recorder, a: Arrival<'_>) -> Box<Exchange> {
-        let request_bytes = a
-            .headers
-            .get(http::header::CONTENT_LENGTH)
+        let head = HeadFacts::of(a.headers);
+        let request_bytes = head
+            .content_length
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
@@ -79,11 +79,11 @@ impl Exchange {
                 .uri
                 .path_and_query()
                 .map_or_else(|| a.uri.path(), |pq| pq.as_str());
-            let host = a.uri.authority().map(|h| h.as_str()).or_else(|| {
-                a.headers
-                    .get(http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-            });
+            let host = a
+                .uri
+                .authority()
+                .map(|h| h.as_str())
+                .or_else(|| head.host.and_then(|h| h.to_str().ok()));
             let (target, host_len) = AccessRecord::target(host, path);
             AccessRecord {
                 started: a.started,
@@ -128,7 +128,7 @@ impl Exchange {
             recorder,
             started: a.started,
             method: method_label(a.method),
-            protocol: Protocol::of(a.headers),
+            protocol: head.protocol(),
             request_bytes,
             entrypoint: recorder.entrypoint_set(a.entrypoint),
             route: None,

@@ -33,23 +33,7 @@ pub enum Protocol {
 impl Protocol {
     /// From the request head, as Traefik classifies it.
     pub fn of(headers: &http::HeaderMap) -> Protocol {
-        // No allocation: browsers send `Accept` on every request.
-        let has = |name: http::header::HeaderName, needle: &[u8]| {
-            headers.get(name).is_some_and(|v| {
-                v.as_bytes()
-                    .windows(needle.len())
-                    .any(|w| w.eq_ignore_ascii_case(needle))
-            })
-        };
-        if has(http::header::UPGRADE, b"websocket") {
-            Protocol::Websocket
-        } else if has(http::header::CONTENT_TYPE, b"application/grpc") {
-            Protocol::Grpc
-        } else if has(http::header::ACCEPT, b"text/event-stream") {
-            Protocol::Sse
-        } else {
-            Protocol::Http
-        }
+        HeadFacts::of(headers).protocol()
     }
 
     pub(super) fn label(self) -> &'static str {
@@ -58,6 +42,77 @@ impl Protocol {
             Protocol::Websocket => "websocket",
             Protocol::Sse => "sse",
             Protocol::Grpc => "grpc",
+        }
+    }
+}
+
+/// The request headers a recording reads (the first value of each, as `HeaderMap::get`
+/// gives it), found in one pass over the head: on the few headers most requests carry that is
+/// cheaper than a hashed lookup per header. A head with many headers is looked up instead.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HeadFacts<'h> {
+    pub content_length: Option<&'h http::HeaderValue>,
+    pub host: Option<&'h http::HeaderValue>,
+    upgrade: Option<&'h http::HeaderValue>,
+    content_type: Option<&'h http::HeaderValue>,
+    accept: Option<&'h http::HeaderValue>,
+}
+
+/// Above this many headers a head is read by lookups, not by a pass over all of them.
+const SCANNED_HEADERS: usize = 12;
+
+impl<'h> HeadFacts<'h> {
+    pub fn of(headers: &'h http::HeaderMap) -> HeadFacts<'h> {
+        use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST, UPGRADE};
+        if headers.len() > SCANNED_HEADERS {
+            return HeadFacts {
+                content_length: headers.get(CONTENT_LENGTH),
+                host: headers.get(HOST),
+                upgrade: headers.get(UPGRADE),
+                content_type: headers.get(CONTENT_TYPE),
+                accept: headers.get(ACCEPT),
+            };
+        }
+        let mut f = HeadFacts::default();
+        for (name, value) in headers {
+            let slot = if *name == HOST {
+                &mut f.host
+            } else if *name == CONTENT_LENGTH {
+                &mut f.content_length
+            } else if *name == ACCEPT {
+                &mut f.accept
+            } else if *name == CONTENT_TYPE {
+                &mut f.content_type
+            } else if *name == UPGRADE {
+                &mut f.upgrade
+            } else {
+                continue;
+            };
+            if slot.is_none() {
+                *slot = Some(value);
+            }
+        }
+        f
+    }
+
+    /// Traefik's `protocol` label of the request.
+    pub fn protocol(&self) -> Protocol {
+        // No allocation: browsers send `Accept` on every request.
+        let has = |value: Option<&http::HeaderValue>, needle: &[u8]| {
+            value.is_some_and(|v| {
+                v.as_bytes()
+                    .windows(needle.len())
+                    .any(|w| w.eq_ignore_ascii_case(needle))
+            })
+        };
+        if has(self.upgrade, b"websocket") {
+            Protocol::Websocket
+        } else if has(self.content_type, b"application/grpc") {
+            Protocol::Grpc
+        } else if has(self.accept, b"text/event-stream") {
+            Protocol::Sse
+        } else {
+            Protocol::Http
         }
     }
 }
@@ -491,6 +546,30 @@ mod tests {
             assert!(text.contains(&format!(
                 "traefik_entrypoint_requests_total{{code=\"{code}\",method=\"GET\",protocol=\"http\",entrypoint=\"web\"}} 3"
             )), "{code}: {text}");
+        }
+    }
+
+    #[test]
+    fn head_facts_read_the_first_value_whether_scanned_or_looked_up() {
+        let mut headers = http::HeaderMap::new();
+        headers.append(
+            "accept",
+            http::HeaderValue::from_static("text/event-stream"),
+        );
+        headers.append("accept", http::HeaderValue::from_static("text/html"));
+        headers.insert("host", http::HeaderValue::from_static("a.test"));
+        headers.insert("content-length", http::HeaderValue::from_static("12"));
+        for extra in [0, SCANNED_HEADERS] {
+            for i in 0..extra {
+                headers.insert(
+                    http::HeaderName::try_from(format!("x-extra-{i}")).unwrap(),
+                    http::HeaderValue::from_static("v"),
+                );
+            }
+            let f = HeadFacts::of(&headers);
+            assert_eq!(f.host.map(|v| v.as_bytes()), Some(&b"a.test"[..]));
+            assert_eq!(f.content_length.map(|v| v.as_bytes()), Some(&b"12"[..]));
+            assert_eq!(f.protocol(), Protocol::Sse, "{extra} more headers");
         }
     }
 
