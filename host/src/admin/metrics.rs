@@ -1,8 +1,9 @@
 //! Prometheus metrics with Traefik's names and labels.
 //!
 //! Recording takes no lock: every entrypoint, router and service has a [`SeriesSet`] resolved
-//! when the config (or a reload's snapshot) is built, and a request adds to the atomics of one
-//! [`Series`] in it, found by (code, method, protocol) in a copy-on-write list read through one
+//! when the config (or a reload's snapshot) is built, and a request adds to the calling
+//! thread's cells of one [`Series`] in it (`super::thread_cells`: plain stores, summed at
+//! scrape time), found by (code, method, protocol) in a copy-on-write list read through one
 //! `ArcSwap` load. Only the first request of a new (code, method, protocol) takes the set's
 //! insert lock. Sets are never removed, so counters survive reloads, as Prometheus expects.
 //!
@@ -243,8 +244,8 @@ impl SeriesSet {
         }
     }
 
-    /// Adds one exchange. Lock-free once its (code, method, protocol) has been seen: one
-    /// `ArcSwap` load, a short scan and five atomic adds.
+    /// Adds one exchange. Lock-free once its (code, method, protocol) has been seen: a scan
+    /// of the hot series (an `ArcSwap` load beyond them) and five adds to this thread's cells.
     pub fn record(&self, obs: &Observation) {
         let key = SeriesKey {
             code: obs.code,
