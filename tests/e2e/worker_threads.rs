@@ -54,9 +54,14 @@ fn spawn_with_workers(upstream: &Upstream, workers: &str) -> Spawned {
 }
 
 fn spawn_with_env(upstream: &Upstream, env: &[(&str, &str)], entrypoint: &str) -> Spawned {
+    spawn_with_yaml(&config_for(upstream, entrypoint), env)
+}
+
+/// The gateway on config `yaml`, with more environment `env`.
+fn spawn_with_yaml(yaml: &str, env: &[(&str, &str)]) -> Spawned {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("gateway.yml");
-    std::fs::write(&config, config_for(upstream, entrypoint)).unwrap();
+    std::fs::write(&config, yaml).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_wasmgate"))
         .arg("run")
         .arg(&config)
@@ -240,6 +245,88 @@ async fn per_core_workers_serve_a_reloaded_config_and_stop_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
+}
+
+/// Each worker thread adds to request counters of its own (no shared atomics on the request
+/// path); a scrape sums them: requests spread over two per-core workers are each counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_core_workers_count_every_request_exactly_once_in_metrics() {
+    let up = Upstream::start("app").await;
+    let statics = "metrics:\n  prometheus:\n    entryPoint: web\n    addRoutersLabels: true\n";
+    let yaml = format!("{}{statics}", config_for(&up, "reusePort: true"));
+    let gw = spawn_with_yaml(&yaml, PER_CORE_2);
+    assert_eq!(listeners_on(port_of(&gw)), 2, "one listener per worker");
+    let n = 200;
+    let mut ok = 0;
+    for _ in 0..n / 50 {
+        ok += concurrent_gets(&gw, 50).await;
+    }
+    assert_eq!(ok, n, "every request answered");
+    assert_eq!(up.count(), n, "the upstream saw every request");
+    // A request is recorded once its response body has gone out: scrape until the router's
+    // count is in (it may trail the client's last read), then check every figure is exact.
+    let url = format!("http://{}/metrics", gw.addr);
+    let client = Client::http1();
+    let router = [
+        ("code", "200"),
+        ("method", "GET"),
+        ("protocol", "http"),
+        ("router", "app"),
+        ("service", "app"),
+    ];
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    let samples = loop {
+        let s = crate::observability::parse_exposition(
+            &crate::observability::scrape(&client, &url).await,
+        );
+        let counted = s
+            .iter()
+            .find(|((name, labels), _)| {
+                name == "traefik_router_requests_total"
+                    && router
+                        .iter()
+                        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map_or(0.0, |(_, v)| *v);
+        if counted >= n as f64 || std::time::Instant::now() > until {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let total = |name: &str, scope: &[(&str, &str)]| -> f64 {
+        samples
+            .iter()
+            .filter(|((metric, labels), _)| {
+                metric == name
+                    && scope
+                        .iter()
+                        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
+            })
+            .map(|(_, v)| *v)
+            .sum()
+    };
+    let n = n as f64;
+    let ep = [("entrypoint", "web"), ("code", "200")];
+    let svc = [("service", "app"), ("code", "200")];
+    assert_eq!(total("traefik_router_requests_total", &router), n);
+    assert_eq!(total("traefik_entrypoint_requests_total", &ep), n);
+    assert_eq!(total("traefik_service_requests_total", &svc), n);
+    assert_eq!(
+        total("traefik_service_request_duration_seconds_count", &svc),
+        n,
+        "the histogram counts every request once"
+    );
+    let mut inf = svc.to_vec();
+    inf.push(("le", "+Inf"));
+    assert_eq!(
+        total("traefik_service_request_duration_seconds_bucket", &inf),
+        n
+    );
+    assert_eq!(
+        total("traefik_service_responses_bytes_total", &svc),
+        3.0 * n,
+        "\"app\", three bytes a response"
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 
 use super::access_log::AccessRecord;
-use super::metrics::{Observation, Protocol, SeriesSet, method_label};
+use super::metrics::{HeadFacts, Observation, Protocol, SeriesSet, method_label};
 use super::{Recorder, RouteHandles};
 use crate::config::{FieldMode, ObservabilityFlags};
 
@@ -24,7 +24,7 @@ pub struct Exchange {
     protocol: Protocol,
     request_bytes: u64,
     entrypoint: Option<&'static SeriesSet>,
-    route: Option<RouteHandles>,
+    route: Option<Arc<RouteHandles>>,
     forwarded: bool,
     record: Option<AccessRecord>,
     /// The `headerLabels` headers' values (empty without `headerLabels`: no allocation).
@@ -51,11 +51,13 @@ pub struct Arrival<'a> {
 }
 
 impl Exchange {
-    /// Starts recording a request (allocates only for the access log; reads no clock).
-    pub fn start(recorder: &'static Recorder, a: Arrival<'_>) -> Exchange {
-        let request_bytes = a
-            .headers
-            .get(http::header::CONTENT_LENGTH)
+    /// Starts recording a request; reads no clock. One allocation (the exchange itself, built
+    /// in place on the heap: the request's future holds a pointer, not the few hundred bytes
+    /// of its access record, and it is not copied again into the response body).
+    pub fn start(recorder: &'static Recorder, a: Arrival<'_>) -> Box<Exchange> {
+        let head = HeadFacts::of(a.headers);
+        let request_bytes = head
+            .content_length
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
@@ -77,11 +79,11 @@ impl Exchange {
                 .uri
                 .path_and_query()
                 .map_or_else(|| a.uri.path(), |pq| pq.as_str());
-            let host = a.uri.authority().map(|h| h.as_str()).or_else(|| {
-                a.headers
-                    .get(http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-            });
+            let host = a
+                .uri
+                .authority()
+                .map(|h| h.as_str())
+                .or_else(|| head.host.and_then(|h| h.to_str().ok()));
             let (target, host_len) = AccessRecord::target(host, path);
             AccessRecord {
                 started: a.started,
@@ -121,20 +123,20 @@ impl Exchange {
                     .collect()
             })
             .unwrap_or_default();
-        Exchange {
+        Box::new(Exchange {
             header_values,
             recorder,
             started: a.started,
             method: method_label(a.method),
-            protocol: Protocol::of(a.headers),
+            protocol: head.protocol(),
             request_bytes,
-            entrypoint: recorder.entrypoints.get(&**a.entrypoint).map(|set| &**set),
+            entrypoint: recorder.entrypoint_set(a.entrypoint),
             route: None,
             forwarded: false,
             record,
             unrouted: a.signals,
             finished: false,
-        }
+        })
     }
 
     /// The request matched `router`; `forwarded`: it went to the service (`origin`: the
@@ -142,7 +144,7 @@ impl Exchange {
     pub fn routed(
         &mut self,
         router: Arc<str>,
-        handles: RouteHandles,
+        handles: Arc<RouteHandles>,
         forwarded: bool,
         origin: Option<u16>,
     ) {
@@ -179,7 +181,14 @@ impl Exchange {
         }
         self.finished = true;
         let duration = self.started.elapsed();
+        // One bucket search for the entrypoint's, router's and service's histograms.
+        let bucket = self
+            .recorder
+            .metrics
+            .as_ref()
+            .map(|m| m.bucket_of(duration));
         let obs = Observation {
+            bucket,
             code: status,
             method: self.method,
             protocol: self.protocol,
@@ -232,11 +241,11 @@ pub struct RecordedBody<B> {
     inner: B,
     status: u16,
     sent: u64,
-    exchange: Exchange,
+    exchange: Box<Exchange>,
 }
 
 impl<B> RecordedBody<B> {
-    pub fn new(inner: B, status: u16, exchange: Exchange) -> Self {
+    pub fn new(inner: B, status: u16, exchange: Box<Exchange>) -> Self {
         RecordedBody {
             inner,
             status,

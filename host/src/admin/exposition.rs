@@ -164,15 +164,17 @@ fn encode_scope(
 ) -> Result<(), std::fmt::Error> {
     type Pick = fn(&Series) -> u64;
     let counters: [(&str, &str, Pick); 3] = [
-        ("requests", "HTTP requests processed", |s| {
-            s.requests.load(Relaxed)
-        }),
-        ("requests_bytes", "Bytes of request bodies", |s| {
-            s.request_bytes.load(Relaxed)
-        }),
-        ("responses_bytes", "Bytes of response bodies", |s| {
-            s.response_bytes.load(Relaxed)
-        }),
+        ("requests", "HTTP requests processed", Series::requests),
+        (
+            "requests_bytes",
+            "Bytes of request bodies",
+            Series::request_bytes,
+        ),
+        (
+            "responses_bytes",
+            "Bytes of response bodies",
+            Series::response_bytes,
+        ),
     ];
     for (suffix, help, pick) in counters {
         let name = format!("traefik_{scope}_{suffix}");
@@ -204,14 +206,13 @@ fn encode_scope(
             let labels = labels_of(set, key);
             // Per-bucket counts: the encoder writes them cumulated, as the format wants.
             let mut total = 0;
-            let mut buckets = Vec::with_capacity(s.buckets.len());
-            for (i, count) in s.buckets.iter().enumerate() {
-                let count = count.load(Relaxed);
+            let mut buckets = Vec::with_capacity(set.bounds.len() + 1);
+            for (i, count) in s.bucket_counts().enumerate() {
                 total += count;
                 let bound = set.bounds.get(i).copied().unwrap_or(f64::MAX);
                 buckets.push((bound, count));
             }
-            let sum = Duration::from_nanos(s.duration_nanos.load(Relaxed)).as_secs_f64();
+            let sum = Duration::from_nanos(s.duration_nanos()).as_secs_f64();
             let mut family = e.encode_family(&labels)?;
             family.encode_histogram::<NoLabelSet>(sum, total, &buckets, None)?;
         }

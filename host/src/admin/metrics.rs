@@ -1,8 +1,9 @@
 //! Prometheus metrics with Traefik's names and labels.
 //!
 //! Recording takes no lock: every entrypoint, router and service has a [`SeriesSet`] resolved
-//! when the config (or a reload's snapshot) is built, and a request adds to the atomics of one
-//! [`Series`] in it, found by (code, method, protocol) in a copy-on-write list read through one
+//! when the config (or a reload's snapshot) is built, and a request adds to the calling
+//! thread's cells of one [`Series`] in it (`super::thread_cells`: plain stores, summed at
+//! scrape time), found by (code, method, protocol) in a copy-on-write list read through one
 //! `ArcSwap` load. Only the first request of a new (code, method, protocol) takes the set's
 //! insert lock. Sets are never removed, so counters survive reloads, as Prometheus expects.
 //!
@@ -18,6 +19,7 @@ use arc_swap::ArcSwap;
 use super::histogram::bucket_of;
 use super::plugin_metrics::PluginTable;
 use super::published::Published;
+use super::thread_cells::ThreadCells;
 use crate::config::PrometheusConfig;
 
 /// Traefik's `protocol` label.
@@ -32,23 +34,7 @@ pub enum Protocol {
 impl Protocol {
     /// From the request head, as Traefik classifies it.
     pub fn of(headers: &http::HeaderMap) -> Protocol {
-        // No allocation: browsers send `Accept` on every request.
-        let has = |name: http::header::HeaderName, needle: &[u8]| {
-            headers.get(name).is_some_and(|v| {
-                v.as_bytes()
-                    .windows(needle.len())
-                    .any(|w| w.eq_ignore_ascii_case(needle))
-            })
-        };
-        if has(http::header::UPGRADE, b"websocket") {
-            Protocol::Websocket
-        } else if has(http::header::CONTENT_TYPE, b"application/grpc") {
-            Protocol::Grpc
-        } else if has(http::header::ACCEPT, b"text/event-stream") {
-            Protocol::Sse
-        } else {
-            Protocol::Http
-        }
+        HeadFacts::of(headers).protocol()
     }
 
     pub(super) fn label(self) -> &'static str {
@@ -57,6 +43,77 @@ impl Protocol {
             Protocol::Websocket => "websocket",
             Protocol::Sse => "sse",
             Protocol::Grpc => "grpc",
+        }
+    }
+}
+
+/// The request headers a recording reads (the first value of each, as `HeaderMap::get`
+/// gives it), found in one pass over the head: on the few headers most requests carry that is
+/// cheaper than a hashed lookup per header. A head with many headers is looked up instead.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HeadFacts<'h> {
+    pub content_length: Option<&'h http::HeaderValue>,
+    pub host: Option<&'h http::HeaderValue>,
+    upgrade: Option<&'h http::HeaderValue>,
+    content_type: Option<&'h http::HeaderValue>,
+    accept: Option<&'h http::HeaderValue>,
+}
+
+/// Above this many headers a head is read by lookups, not by a pass over all of them.
+const SCANNED_HEADERS: usize = 12;
+
+impl<'h> HeadFacts<'h> {
+    pub fn of(headers: &'h http::HeaderMap) -> HeadFacts<'h> {
+        use http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HOST, UPGRADE};
+        if headers.len() > SCANNED_HEADERS {
+            return HeadFacts {
+                content_length: headers.get(CONTENT_LENGTH),
+                host: headers.get(HOST),
+                upgrade: headers.get(UPGRADE),
+                content_type: headers.get(CONTENT_TYPE),
+                accept: headers.get(ACCEPT),
+            };
+        }
+        let mut f = HeadFacts::default();
+        for (name, value) in headers {
+            let slot = if *name == HOST {
+                &mut f.host
+            } else if *name == CONTENT_LENGTH {
+                &mut f.content_length
+            } else if *name == ACCEPT {
+                &mut f.accept
+            } else if *name == CONTENT_TYPE {
+                &mut f.content_type
+            } else if *name == UPGRADE {
+                &mut f.upgrade
+            } else {
+                continue;
+            };
+            if slot.is_none() {
+                *slot = Some(value);
+            }
+        }
+        f
+    }
+
+    /// Traefik's `protocol` label of the request.
+    pub fn protocol(&self) -> Protocol {
+        // No allocation: browsers send `Accept` on every request.
+        let has = |value: Option<&http::HeaderValue>, needle: &[u8]| {
+            value.is_some_and(|v| {
+                v.as_bytes()
+                    .windows(needle.len())
+                    .any(|w| w.eq_ignore_ascii_case(needle))
+            })
+        };
+        if has(self.upgrade, b"websocket") {
+            Protocol::Websocket
+        } else if has(self.content_type, b"application/grpc") {
+            Protocol::Grpc
+        } else if has(self.accept, b"text/event-stream") {
+            Protocol::Sse
+        } else {
+            Protocol::Http
         }
     }
 }
@@ -90,6 +147,10 @@ pub struct Observation<'a> {
     /// The request's values of the `headerLabels` headers, in the config's label order (empty
     /// when none is configured).
     pub header_values: &'a [http::HeaderValue],
+    /// The duration's histogram bucket, when already found ([`Metrics::bucket_of`]: every
+    /// set of a process has the same bounds, so a request finds it once for all its sets);
+    /// `None`: each set finds it.
+    pub bucket: Option<usize>,
 }
 
 /// A `*_requests_total` counter with `headerLabels` values: its key, the header values as
@@ -103,15 +164,51 @@ pub(super) struct SeriesKey {
     pub(super) protocol: Protocol,
 }
 
-/// The counters of one label combination.
+/// The counters of one label combination, split by recording thread
+/// (`super::thread_cells`): cells [`REQUESTS`], [`REQUEST_BYTES`], [`RESPONSE_BYTES`],
+/// [`DURATION_NANOS`], then one per bucket from [`FIRST_BUCKET`] (not cumulative; the last
+/// one is `+Inf`).
 #[derive(Debug)]
 pub(super) struct Series {
-    pub(super) requests: AtomicU64,
-    pub(super) request_bytes: AtomicU64,
-    pub(super) response_bytes: AtomicU64,
-    /// Per bucket (not cumulative), the last one is `+Inf`.
-    pub(super) buckets: Box<[AtomicU64]>,
-    pub(super) duration_nanos: AtomicU64,
+    cells: ThreadCells,
+    buckets: usize,
+}
+
+const REQUESTS: usize = 0;
+const REQUEST_BYTES: usize = 1;
+const RESPONSE_BYTES: usize = 2;
+const DURATION_NANOS: usize = 3;
+const FIRST_BUCKET: usize = 4;
+
+impl Series {
+    fn new(buckets: usize) -> Series {
+        Series {
+            cells: ThreadCells::new(FIRST_BUCKET + buckets),
+            buckets,
+        }
+    }
+
+    /// Scrape-time reads, summed over the recording threads.
+    pub(super) fn requests(&self) -> u64 {
+        self.cells.sum(REQUESTS)
+    }
+
+    pub(super) fn request_bytes(&self) -> u64 {
+        self.cells.sum(REQUEST_BYTES)
+    }
+
+    pub(super) fn response_bytes(&self) -> u64 {
+        self.cells.sum(RESPONSE_BYTES)
+    }
+
+    pub(super) fn duration_nanos(&self) -> u64 {
+        self.cells.sum(DURATION_NANOS)
+    }
+
+    /// Per-bucket counts, not cumulative, `+Inf` last.
+    pub(super) fn bucket_counts(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.buckets).map(|b| self.cells.sum(FIRST_BUCKET + b))
+    }
 }
 
 /// Series a request finds without the `ArcSwap` list (most sets see few label combinations:
@@ -147,8 +244,8 @@ impl SeriesSet {
         }
     }
 
-    /// Adds one exchange. Lock-free once its (code, method, protocol) has been seen: one
-    /// `ArcSwap` load, a short scan and five atomic adds.
+    /// Adds one exchange. Lock-free once its (code, method, protocol) has been seen: a scan
+    /// of the hot series (an `ArcSwap` load beyond them) and five adds to this thread's cells.
     pub fn record(&self, obs: &Observation) {
         let key = SeriesKey {
             code: obs.code,
@@ -179,13 +276,19 @@ impl SeriesSet {
         }
     }
 
+    /// Five plain adds on the calling thread's cells (`super::thread_cells`).
     fn add(&self, series: &Series, obs: &Observation) {
-        series.requests.fetch_add(1, Relaxed);
-        series.request_bytes.fetch_add(obs.request_bytes, Relaxed);
-        series.response_bytes.fetch_add(obs.response_bytes, Relaxed);
-        series.buckets[bucket_of(&self.bounds, obs.duration)].fetch_add(1, Relaxed);
+        let cells = series.cells.writer();
+        cells.add(REQUESTS, 1);
+        cells.add(REQUEST_BYTES, obs.request_bytes);
+        cells.add(RESPONSE_BYTES, obs.response_bytes);
+        let bucket = match obs.bucket {
+            Some(b) => b,
+            None => bucket_of(&self.bounds, obs.duration),
+        };
+        cells.add(FIRST_BUCKET + bucket.min(series.buckets - 1), 1);
         let nanos = u64::try_from(obs.duration.as_nanos()).unwrap_or(u64::MAX);
-        series.duration_nanos.fetch_add(nanos, Relaxed);
+        cells.add(DURATION_NANOS, nanos);
     }
 
     /// The `headerLabels` requests counter: lock-free once these values have been seen.
@@ -223,13 +326,7 @@ impl SeriesSet {
         if let Some((_, s)) = current.iter().find(|(k, _)| *k == key) {
             return s.clone();
         }
-        let series = Arc::new(Series {
-            requests: AtomicU64::new(0),
-            request_bytes: AtomicU64::new(0),
-            response_bytes: AtomicU64::new(0),
-            buckets: (0..=self.bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            duration_nanos: AtomicU64::new(0),
-        });
+        let series = Arc::new(Series::new(self.bounds.len() + 1));
         // Under the insert lock: slots fill in order, so readers stop at the first empty one.
         if let Some(slot) = self.hot.iter().find(|slot| slot.get().is_none()) {
             let _ = slot.set((key, series.clone()));
@@ -292,6 +389,12 @@ impl Metrics {
     /// to `prometheus@internal` serves it).
     pub fn entry_point(&self) -> Option<&str> {
         (!self.config.manual_routing).then_some(self.config.entry_point.as_str())
+    }
+
+    /// The histogram bucket of a request that took `took` (the same in every set: they share
+    /// the configured `buckets`). Once per request.
+    pub fn bucket_of(&self, took: Duration) -> usize {
+        bucket_of(&self.bounds, took)
     }
 
     /// `headerLabels`: (label, header) pairs, sorted by label.
@@ -397,6 +500,7 @@ mod tests {
             request_bytes: 3,
             response_bytes: 10,
             header_values: &[],
+            bucket: None,
         }
     }
 
@@ -443,6 +547,30 @@ mod tests {
             assert!(text.contains(&format!(
                 "traefik_entrypoint_requests_total{{code=\"{code}\",method=\"GET\",protocol=\"http\",entrypoint=\"web\"}} 3"
             )), "{code}: {text}");
+        }
+    }
+
+    #[test]
+    fn head_facts_read_the_first_value_whether_scanned_or_looked_up() {
+        let mut headers = http::HeaderMap::new();
+        headers.append(
+            "accept",
+            http::HeaderValue::from_static("text/event-stream"),
+        );
+        headers.append("accept", http::HeaderValue::from_static("text/html"));
+        headers.insert("host", http::HeaderValue::from_static("a.test"));
+        headers.insert("content-length", http::HeaderValue::from_static("12"));
+        for extra in [0, SCANNED_HEADERS] {
+            for i in 0..extra {
+                headers.insert(
+                    http::HeaderName::try_from(format!("x-extra-{i}")).unwrap(),
+                    http::HeaderValue::from_static("v"),
+                );
+            }
+            let f = HeadFacts::of(&headers);
+            assert_eq!(f.host.map(|v| v.as_bytes()), Some(&b"a.test"[..]));
+            assert_eq!(f.content_length.map(|v| v.as_bytes()), Some(&b"12"[..]));
+            assert_eq!(f.protocol(), Protocol::Sse, "{extra} more headers");
         }
     }
 

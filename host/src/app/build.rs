@@ -434,11 +434,11 @@ pub(crate) fn build_snapshot_pending(
                     backend: backend.clone(),
                     in_flight: in_flight.clone(),
                     encoded_characters,
-                    observe: crate::admin::RouteHandles::resolve(
+                    observe: Arc::new(crate::admin::RouteHandles::resolve(
                         name,
                         &router.service,
                         router.observability.unwrap_or(ep_config.observability),
-                    ),
+                    )),
                     native: native.clone(),
                 },
             });

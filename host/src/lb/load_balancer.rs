@@ -190,10 +190,15 @@ impl LoadBalancer {
     /// Forwards to one server (retrying on another if allowed: the service's `retry`, else
     /// the router's `route_retry`) and returns its response head; a new or changed sticky pin
     /// adds `Set-Cookie`.
+    ///
+    /// `served` is set to the server that answered and the retries it took, when a recorder
+    /// is on (the access log's `ServiceURL` and `RetryAttempts`): a slot of the caller's, not
+    /// a response extension (whose map costs three allocations per request).
     pub async fn forward(
         &self,
         mut req: Request<ProxyBody>,
         route_retry: Option<&RetryPolicy>,
+        served: &mut Option<crate::admin::ServedBy>,
     ) -> Result<Response<UpstreamBody>, ServiceError> {
         // Tracing on: the span the attempts go under (put there by the proxy).
         let trace = match crate::admin::trace::tracer() {
@@ -223,7 +228,7 @@ impl LoadBalancer {
         };
         if crate::admin::recorder().is_some() {
             // For the access log (`ServiceURL`, `RetryAttempts`); only when something records.
-            resp.extensions_mut().insert(crate::admin::ServedBy {
+            *served = Some(crate::admin::ServedBy {
                 url: self.servers[server].url.clone(),
                 retries,
             });

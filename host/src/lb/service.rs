@@ -74,22 +74,24 @@ impl Service {
         &self,
         req: Request<ProxyBody>,
     ) -> Result<Response<UpstreamBody>, ServiceError> {
-        self.forward_retrying(req, None).await
+        self.forward_retrying(req, None, &mut None).await
     }
 
     /// [`forward`](Self::forward) with a router's `retry` middleware: the load balancer the
-    /// request reaches retries with `retry` where it has no `retry` of its own.
+    /// request reaches retries with `retry` where it has no `retry` of its own. `served`: the
+    /// server that answered, when a recorder is on (`LoadBalancer::forward`).
     pub async fn forward_retrying(
         &self,
         mut req: Request<ProxyBody>,
         retry: Option<&RetryPolicy>,
+        served: &mut Option<crate::admin::ServedBy>,
     ) -> Result<Response<UpstreamBody>, ServiceError> {
         // Most paths set no cookie; the vector allocates only when one does.
         let mut cookies: Vec<HeaderValue> = Vec::new();
         let mut service = self;
         let result = loop {
             match &service.kind {
-                ServiceKind::LoadBalancer(lb) => break lb.forward(req, retry).await,
+                ServiceKind::LoadBalancer(lb) => break lb.forward(req, retry, served).await,
                 ServiceKind::Weighted(w) => {
                     let (child, cookie) = w.pick(req.headers()).ok_or(ServiceError::NoServer)?;
                     cookies.extend(cookie);

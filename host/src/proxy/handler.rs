@@ -169,11 +169,9 @@ async fn handle_observed(
             };
             handle_unrecorded(runtime, conn, req, &mut seen, Instant::now()).await
         }
-        // Boxed: the access-log record and the metrics page must not grow the future of every
-        // unrecorded request.
-        Some(recorder) => {
-            Box::pin(handle_recorded(recorder, runtime, conn, req, request_span)).await
-        }
+        // Not boxed: the recording's state is one pointer (`Exchange::start` puts the exchange
+        // on the heap), so this branch's future is the unrecorded one's and a few words.
+        Some(recorder) => handle_recorded(recorder, runtime, conn, req, request_span).await,
     }
 }
 
@@ -181,7 +179,7 @@ async fn handle_observed(
 /// it reached the service, the upstream's status.
 #[derive(Default)]
 struct Seen<'a> {
-    route: Option<(Arc<str>, crate::admin::RouteHandles)>,
+    route: Option<(Arc<str>, Arc<crate::admin::RouteHandles>)>,
     forwarded: bool,
     origin: Option<u16>,
     /// The server that answered, as the load balancer reported it.
@@ -389,9 +387,9 @@ async fn proxy(
             middlewares: &target.native,
             grpc_web: None,
         };
-        let resp = forward(service, native, parts, ClientBody::Stream(body), policy).await?;
+        let body = ClientBody::Stream(body);
+        let resp = forward(service, native, parts, body, policy, &mut seen.served).await?;
         seen.origin = Some(resp.status().as_u16());
-        seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
         let (resp_parts, resp_body) = resp.into_parts();
         return Ok(Response::from_parts(resp_parts, resp_body.boxed()));
     }
@@ -542,9 +540,9 @@ async fn proxy_chain(
                     middlewares: &target.native,
                     grpc_web: grpc_web.as_ref(),
                 };
-                let resp = forward(service, native, upstream_parts, body, policy).await?;
+                let served = &mut seen.served;
+                let resp = forward(service, native, upstream_parts, body, policy, served).await?;
                 seen.origin = Some(resp.status().as_u16());
-                seen.served = resp.extensions().get::<crate::admin::ServedBy>().cloned();
                 let (p, b) = resp.into_parts();
                 (ResponseHead::new(p), ReplyOrStream::Stream(b))
             }
@@ -686,12 +684,15 @@ enum ReplyOrStream {
 ///
 /// The router's native middlewares act here (`retry` goes down to the load balancer), and a
 /// gRPC-Web call a plugin chose is turned into gRPC (`grpc_web`).
+///
+/// `served` is set to the server that answered (recorder on), for the access log.
 async fn forward(
     service: &crate::lb::Service,
     native: Native<'_>,
     mut parts: Parts,
     body: ClientBody,
     policy: BodyPolicy,
+    served: &mut Option<crate::admin::ServedBy>,
 ) -> Result<Response<UpstreamBody>, GatewayError> {
     if let Some(call) = native.grpc_web {
         call.request_to_grpc(&mut parts);
@@ -700,9 +701,10 @@ async fn forward(
         (Some(expression), ClientBody::Full(bytes))
             if !parts.headers.contains_key(http::header::UPGRADE) =>
         {
-            exchange_retrying(service, native, parts, bytes, policy, expression).await
+            let retry = (bytes, expression);
+            exchange_retrying(service, native, parts, retry, policy, served).await
         }
-        (_, body) => exchange(service, native, parts, body, policy).await,
+        (_, body) => exchange(service, native, parts, body, policy, served).await,
     }
 }
 
@@ -720,14 +722,17 @@ async fn exchange_retrying(
     service: &crate::lb::Service,
     native: Native<'_>,
     parts: Parts,
-    bytes: bytes::Bytes,
+    (bytes, expression): (
+        bytes::Bytes,
+        &crate::config::retry_expression::RetryExpression,
+    ),
     policy: BodyPolicy,
-    expression: &crate::config::retry_expression::RetryExpression,
+    served: &mut Option<crate::admin::ServedBy>,
 ) -> Result<Response<UpstreamBody>, GatewayError> {
     let mut attempts = 1;
     loop {
         let body = ClientBody::Full(bytes.clone());
-        let result = exchange(service, native, parts.clone(), body, policy).await;
+        let result = exchange(service, native, parts.clone(), body, policy, served).await;
         let response_code = match &result {
             Ok(resp) => resp.status().as_u16(),
             Err(e) => e.status().as_u16(),
@@ -750,13 +755,18 @@ async fn exchange_retrying(
 }
 
 /// One trip through the service: body watch, upgrade, hop-by-hop headers of the answer.
+///
+/// `served`: the answering server of this trip (left `None` when it failed).
 async fn exchange(
     service: &crate::lb::Service,
     native: Native<'_>,
     mut parts: Parts,
     body: ClientBody,
     policy: BodyPolicy,
+    served: &mut Option<crate::admin::ServedBy>,
 ) -> Result<Response<UpstreamBody>, GatewayError> {
+    // An earlier trip's server (`buffering.retryExpression`) is not this one's.
+    *served = None;
     let upgrade = take_client_upgrade(&mut parts);
     let (body, watch) = match body {
         ClientBody::Stream(body) => super::client_body::watch(body, policy),
@@ -774,10 +784,15 @@ async fn exchange(
     let req = Request::from_parts(parts, body);
     // Boxed for the same reason as `proxy`: the load balancer's and the client's futures
     // below are large, and `proxy`'s state would otherwise carry (and copy) them inline.
-    let mut resp = Box::pin(service.forward_retrying(req, native.middlewares.retry.as_ref()))
+    let retry = native.middlewares.retry.as_ref();
+    let mut resp = Box::pin(service.forward_retrying(req, retry, served))
         .await
         .map_err(|e| watch.blame(e))?;
-    super::framing::check_response(&resp)?;
+    if let Err(e) = super::framing::check_response(&resp) {
+        // Refused as it came: no server answered this request.
+        *served = None;
+        return Err(e);
+    }
     let switched = upgrade.and_then(|u| u.on_response(&mut resp));
     strip_hop_by_hop(resp.headers_mut());
     if let Some(switched) = switched {

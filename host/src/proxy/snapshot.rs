@@ -35,8 +35,8 @@ pub struct RouteTarget {
     /// overriding the entrypoint's; `None`: the entrypoint's apply.
     pub encoded_characters: Option<crate::router::path::Encoded>,
     /// Where this route's metrics and access-log fields go (resolved at build time; empty when
-    /// nothing records).
-    pub observe: crate::admin::RouteHandles,
+    /// nothing records). Shared: a recorded request takes one reference for all of it.
+    pub observe: Arc<crate::admin::RouteHandles>,
     /// The router's `retry` and `buffering.retryExpression`, run around forwarding.
     pub native: NativeMiddlewares,
 }
