@@ -282,7 +282,7 @@ impl ConnectionTask {
         let connection = builder.serve_connection_with_upgrades(io, service);
         let idle_timeout = limits.idle_timeout;
         let mut connection = std::pin::pin!(connection);
-        let mut idle_wait = std::pin::pin!(idle(&activity, idle_timeout, false));
+        let mut idle_wait = std::pin::pin!(idle(&activity, idle_timeout));
         let mut drain_limit = std::pin::pin!(deadline(None));
         let mut closing = false;
         if *shutdown.borrow_and_update() {
@@ -340,7 +340,7 @@ impl ConnectionTask {
                         tracing::debug!(%client, "dropping a connection idle while closing");
                         break Ok(());
                     }
-                    idle_wait.set(idle(&activity, idle_timeout, true));
+                    idle_wait.set(idle(&activity, idle_timeout));
                 }
                 Next::Side(Side::Drained) => break Ok(()),
             }
@@ -372,13 +372,9 @@ enum Side {
     Drained,
 }
 
-/// Resolves once the connection has moved no bytes for `idle_timeout`; never without one.
-/// With `from_now`, the idle period starts now (the next period of a connection already
-/// closing) rather than at the last byte moved.
-async fn idle(activity: &Activity, idle_timeout: Option<Duration>, from_now: bool) {
-    if from_now {
-        activity.touch();
-    }
+/// Resolves once the connection has moved no bytes for `idle_timeout`, counted from the call
+/// (`Activity::idle_for`); never without one.
+async fn idle(activity: &Activity, idle_timeout: Option<Duration>) {
     match idle_timeout {
         Some(idle) => activity.idle_for(idle).await,
         None => std::future::pending().await,
