@@ -218,8 +218,8 @@ pub fn plugin_figures(plugin: &str, hash: &str) -> Vec<Arc<plugin_metrics::Plugi
 }
 
 /// The server that answered a forwarded request and how many retries it took; the load
-/// balancer puts it on the upstream response (only when a recorder is on).
-#[derive(Debug, Clone)]
+/// balancer hands it back through its caller's slot (only when a recorder is on).
+#[derive(Debug)]
 pub struct ServedBy {
     pub url: Arc<str>,
     pub retries: u32,
