@@ -258,6 +258,21 @@ mod tests {
         false
     }
 
+    /// A ticker of 1 ms ticks (parking after 20 ms idle) once it has parked.
+    fn parked_ticker(engine: &Engine) -> EpochTicker {
+        let ticker = EpochTicker::start(
+            engine.clone(),
+            Duration::from_millis(1),
+            Duration::from_millis(20),
+        )
+        .expect("ticker");
+        assert!(
+            wait_until(|| ticker.arm().is_parked()),
+            "the idle ticker never parked"
+        );
+        ticker
+    }
+
     /// Runs a guest loop that never ends under a deadline of `ticks`; the trap it ends with.
     fn spin_until_interrupted(engine: &Engine, arm: &EpochArm, ticks: u64) -> wasmtime::Error {
         let wasm = wat::parse_str(r#"(module (func (export "spin") (loop br 0)))"#).expect("wat");
@@ -277,16 +292,7 @@ mod tests {
     #[test]
     fn an_idle_ticker_parks_and_an_armed_deadline_still_interrupts_a_runaway_call() {
         let engine = engine();
-        let ticker = EpochTicker::start(
-            engine.clone(),
-            Duration::from_millis(1),
-            Duration::from_millis(20),
-        )
-        .expect("ticker");
-        assert!(
-            wait_until(|| ticker.arm().is_parked()),
-            "the idle ticker never parked"
-        );
+        let ticker = parked_ticker(&engine);
 
         let err = spin_until_interrupted(&engine, ticker.arm(), 5);
         assert_eq!(
@@ -303,17 +309,8 @@ mod tests {
     fn with_only_long_deadlines_armed_the_ticker_wakes_once_per_several_ticks_and_still_interrupts()
     {
         let engine = engine();
-        let ticker = EpochTicker::start(
-            engine.clone(),
-            Duration::from_millis(1),
-            Duration::from_millis(20),
-        )
-        .expect("ticker");
+        let ticker = parked_ticker(&engine);
         let arm = ticker.arm();
-        assert!(
-            wait_until(|| arm.is_parked()),
-            "the idle ticker never parked"
-        );
         let (wakes, ticks) = (arm.wakes(), arm.ticks());
 
         // 200 ticks: a wake-up every 25 ticks.
