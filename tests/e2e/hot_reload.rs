@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::proc_memory::rss_bytes;
+use crate::support::proc_memory::{anon_rss_bytes, file_mappings};
 use crate::support::{Client, Config, Gateway, Upstream, UpstreamBehavior, fixture_wasm};
 
 /// Bound for "the change is visible": a hang guard, not a performance assertion. The measured
@@ -399,7 +399,7 @@ async fn a_hundred_plugin_reloads_do_not_grow_memory() {
     ];
     let c = Client::http1();
     until_version(&c, &gw, "1").await;
-    let mut after_first = 0;
+    let (mut after_first, mut mappings_after_first) = (0, 0);
     let mut latencies = Vec::new();
     for i in 0..100 {
         let (bytes, want) = if i % 2 == 0 {
@@ -410,17 +410,26 @@ async fn a_hundred_plugin_reloads_do_not_grow_memory() {
         install(&gw.plugin_dir(), "tag", bytes);
         latencies.push(until_version(&c, &gw, want).await);
         if i == 0 {
-            after_first = rss_bytes(gw.pid());
+            after_first = anon_rss_bytes(gw.pid());
+            mappings_after_first = file_mappings(gw.pid(), ".cwasm");
         }
     }
-    let after_hundred = rss_bytes(gw.pid());
+    let after_hundred = anon_rss_bytes(gw.pid());
+    let mappings = file_mappings(gw.pid(), ".cwasm");
     let growth = after_hundred.saturating_sub(after_first);
     eprintln!(
-        "RSS after 1 reload {after_first} B, after 100 {after_hundred} B, growth {growth} B; swap {}",
+        "anonymous RSS after 1 reload {after_first} B, after 100 {after_hundred} B, growth \
+         {growth} B; .cwasm mappings {mappings_after_first} then {mappings}; swap {}",
         summary(&mut latencies)
     );
-    // Measured: ~5 MB, all of it in the first ~20 reloads (allocator and pool warm-up), flat
-    // after; before bounding warm pool slots it was 24 MB and still climbing.
+    // Anonymous memory (heap, pool slots) is where a leak per reload would grow; total RSS is
+    // not the measure, since the gateway unmaps clean code pages after each reload and the next
+    // request maps some back (total growth swung 1.2–10 MB between runs of the same binary).
+    // The `.cwasm` mapping count is printed, not asserted: it went 10 → 22–30 over the 100
+    // reloads in six runs (a module leaked per reload would add ~5 lines each), not explained.
+    // Measured: anonymous growth 1.7–1.8 MB (total RSS ~5 MB before the release of code pages,
+    // all of it in the first ~20 reloads); before bounding warm pool slots it was 24 MB and
+    // still climbing.
     assert!(
         growth < 8 << 20,
         "RSS grew by {growth} bytes over 100 plugin reloads"

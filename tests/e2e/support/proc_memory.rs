@@ -24,3 +24,13 @@ pub fn rss_bytes(pid: u32) -> u64 {
 pub fn anon_rss_bytes(pid: u32) -> u64 {
     status_field_bytes(pid, "RssAnon")
 }
+
+/// How many of the process's memory mappings (`/proc/<pid>/maps` lines) are of files whose
+/// name ends with `suffix`: each mapped compiled plugin (`.cwasm`) shows as a few lines, so a
+/// module never unmapped after a reload shows as lines that keep adding up.
+pub fn file_mappings(pid: u32, suffix: &str) -> usize {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    maps.lines()
+        .filter(|l| l.trim_end().ends_with(suffix))
+        .count()
+}
