@@ -73,8 +73,10 @@ async fn exchange(socket: &UdpSocket, to: SocketAddr, payload: &[u8]) -> Vec<u8>
     buf
 }
 
-/// Whether a UDP socket with local port `port` is open on this host (`/proc/net/udp`).
-fn udp_port_open(port: u16) -> bool {
+/// Whether `/proc/net/udp` lists a socket with local port `port`, in one read of it. The
+/// kernel serves the table in pages, resuming by position in a hash bucket, so a read taken
+/// while other tests open and close sockets can skip a line: one read is a hint, never proof.
+fn udp_port_listed(port: u16) -> bool {
     let table = std::fs::read_to_string("/proc/net/udp").expect("read /proc/net/udp");
     let suffix = format!(":{port:04X}");
     table.lines().skip(1).any(|line| {
@@ -82,6 +84,34 @@ fn udp_port_open(port: u16) -> bool {
             .nth(1)
             .is_some_and(|local| local.ends_with(&suffix))
     })
+}
+
+/// Reads of `/proc/net/udp` in a row that must all miss a port before it counts as closed.
+const MISSES_FOR_CLOSED: u32 = 5;
+
+/// Waits until `port` is listed (one sighting is enough: a line is skipped, never invented).
+async fn udp_port_seen(port: u16) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < WITHIN {
+        if udp_port_listed(port) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}
+
+/// Waits until `port` has been missing from [`MISSES_FOR_CLOSED`] reads in a row.
+async fn udp_port_gone(port: u16) -> bool {
+    let (start, mut misses) = (Instant::now(), 0);
+    while start.elapsed() < WITHIN {
+        misses = if udp_port_listed(port) { 0 } else { misses + 1 };
+        if misses == MISSES_FOR_CLOSED {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
 }
 
 #[tokio::test]
@@ -166,13 +196,12 @@ async fn an_idle_session_is_closed_after_the_timeout_and_the_next_datagram_opens
     let (_gw, addr) = start("    udp: { timeout: 2s }\n", &udp);
     let socket = client().await;
     let (_, first, _) = parse_echo(&exchange(&socket, addr, b"1").await);
-    assert!(udp_port_open(first), "the session's socket is open");
+    assert!(udp_port_seen(first).await, "the session's socket is open");
     // The session's socket goes away once it has been idle for the timeout.
-    let start = Instant::now();
-    while udp_port_open(first) {
-        assert!(start.elapsed() < WITHIN, "the idle session was not closed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert!(
+        udp_port_gone(first).await,
+        "the idle session was not closed"
+    );
     let (_, second, payload) = parse_echo(&exchange(&socket, addr, b"2").await);
     assert_eq!(payload, b"2");
     assert_ne!(second, first, "a new session, with a new socket");
