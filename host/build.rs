@@ -58,6 +58,10 @@ const WATCHED: &[&str] = &[
     ".cargo/config.toml",
 ];
 const BUNDLED_PREFIX: &str = "wasmgate-plugin-";
+/// Test fixtures also built as the bundled plugins are (`wasm32-unknown-unknown`, made a
+/// component here), as `<crate>_bare.wasm` beside their WASI build: the panic-reporting test
+/// runs the trap fixture both ways.
+const BARE_FIXTURES: &[&str] = &["fixture-trap"];
 /// The http-wasm guest built from source with the published `http-wasm-guest` crate (a Traefik
 /// Wasm plugin: a core module for `wasm32-wasip1`). Its own workspace and lock file; built into
 /// `target/wasm-p1` and exposed as `WASMGATE_HTTP_WASM_RUST_GUEST` (the `.wasm` path).
@@ -110,8 +114,18 @@ fn run() -> Result<(), String> {
     let target_dir = root.join("target").join("wasm");
     let (bundled, others): (Vec<&Guest>, Vec<&Guest>) =
         guests.iter().partition(|guest| guest.bundled);
+    let bare_fixtures: Vec<&Guest> = others
+        .iter()
+        .copied()
+        .filter(|guest| BARE_FIXTURES.contains(&guest.package.as_str()))
+        .collect();
     build_guests(&root, &target_dir, WASM_TARGET, &others)?;
-    build_guests(&root, &target_dir, BUNDLED_TARGET, &bundled)?;
+    build_guests(
+        &root,
+        &target_dir,
+        BUNDLED_TARGET,
+        &[bundled.as_slice(), bare_fixtures.as_slice()].concat(),
+    )?;
 
     let wasm_dir = target_dir.join(WASM_TARGET).join(PROFILE);
     let core_dir = target_dir.join(BUNDLED_TARGET).join(PROFILE);
@@ -120,6 +134,10 @@ fn run() -> Result<(), String> {
             &core_dir.join(guest.wasm_file()),
             &wasm_dir.join(guest.wasm_file()),
         )?;
+    }
+    for guest in &bare_fixtures {
+        let bare = guest.wasm_file().replace(".wasm", "_bare.wasm");
+        componentize(&core_dir.join(guest.wasm_file()), &wasm_dir.join(bare))?;
     }
     for guest in &guests {
         let file = wasm_dir.join(guest.wasm_file());
