@@ -24,4 +24,3 @@ mod bindings {
 }
 
 pub(crate) use bindings::wasi::random::random::get_random_bytes;
-
