@@ -97,8 +97,10 @@
 //! `wasm32-unknown-unknown` there are none: the component imports only the contract's
 //! interfaces it calls, plus `wasi:random/random` when [`random::fill`] is called; std's clocks
 //! panic there (use [`monotonic_now`]), `println!`/`eprintln!` print nothing (use [`log()`]), the
-//! `getrandom` crate has no source (use [`random::fill`]), and the SDK supplies the global
-//! allocator (dlmalloc starting in the initial memory's free tail).
+//! `getrandom` crate has no source (use [`random::fill`]), std's `HashMap` seeds are fixed (key
+//! maps by client-controlled data with a secret from [`random::fill`], as basicAuth's cache
+//! does, or use ordered maps), and the SDK supplies the global allocator (dlmalloc starting in
+//! the initial memory's free tail).
 
 mod action;
 pub mod body;
