@@ -1,9 +1,18 @@
-//! Builds every guest component (bundled plugins, test fixtures, the example plugin) for
-//! `wasm32-wasip2` in one nested cargo invocation, and tells the host crate where they are.
+//! Builds every guest component and tells the host crate where they are: the test fixtures and
+//! the example plugin for `wasm32-wasip2` (components, as users build theirs) in one nested
+//! cargo invocation; the bundled plugins for `wasm32-unknown-unknown` in a second one, each
+//! core module then made a component here with `wit-component` (the component-type sections
+//! wit-bindgen emitted say what it imports and exports). So a bundled plugin imports only
+//! wasmgate's interfaces, plus `wasi:random/random` where it asks for random bytes: none of the
+//! ~20 WASI imports (stdio, terminal, environment, exit) and shim core instances wasi-libc
+//! brings, which a per-request instantiation pays for (bench/README, "Bundled plugins without
+//! WASI").
 //!
 //! Outputs:
-//! - `WASMGATE_WASM_DIR` (compile-time env): the absolute directory holding every built `.wasm`
-//!   (`fixture_loop.wasm`, `wasmgate_plugin_headers.wasm`, `example_rust_plugin.wasm`...).
+//! - `WASMGATE_WASM_DIR` (compile-time env): the absolute directory holding every built
+//!   component (`fixture_loop.wasm`, `wasmgate_plugin_headers.wasm`,
+//!   `example_rust_plugin.wasm`...): cargo's `wasm32-wasip2` output directory, into which the
+//!   bundled plugins' components are written too.
 //! - `$OUT_DIR/bundled_plugins.rs`: `pub static BUNDLED_PLUGINS: &[(&str, &[u8])]`, one
 //!   `(name, component bytes)` per crate in `plugins/`; the name is the crate name without
 //!   `wasmgate-plugin-`.
@@ -21,7 +30,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+/// Test fixtures and the example plugin: WASI components, as users' plugins are.
 const WASM_TARGET: &str = "wasm32-wasip2";
+/// Bundled plugins: core modules without WASI, made components by [`componentize`].
+const BUNDLED_TARGET: &str = "wasm32-unknown-unknown";
 const PROFILE: &str = "plugin";
 /// Folders whose every sub-folder with a `Cargo.toml` is a guest crate.
 const GUEST_PARENTS: &[&str] = &["plugins", "tests/plugins"];
@@ -46,6 +58,10 @@ const WATCHED: &[&str] = &[
     ".cargo/config.toml",
 ];
 const BUNDLED_PREFIX: &str = "wasmgate-plugin-";
+/// Test fixtures also built as the bundled plugins are (`wasm32-unknown-unknown`, made a
+/// component here), as `<crate>_bare.wasm` beside their WASI build: the panic-reporting test
+/// runs the trap fixture both ways.
+const BARE_FIXTURES: &[&str] = &["fixture-trap"];
 /// The http-wasm guest built from source with the published `http-wasm-guest` crate (a Traefik
 /// Wasm plugin: a core module for `wasm32-wasip1`). Its own workspace and lock file; built into
 /// `target/wasm-p1` and exposed as `WASMGATE_HTTP_WASM_RUST_GUEST` (the `.wasm` path).
@@ -93,11 +109,36 @@ fn run() -> Result<(), String> {
 
     let guests = discover_guests(&root)?;
     check_wasm_target(WASM_TARGET)?;
+    check_wasm_target(BUNDLED_TARGET)?;
     check_wasm_target(HTTP_WASM_TARGET)?;
     let target_dir = root.join("target").join("wasm");
-    build_guests(&root, &target_dir, &guests)?;
+    let (bundled, others): (Vec<&Guest>, Vec<&Guest>) =
+        guests.iter().partition(|guest| guest.bundled);
+    let bare_fixtures: Vec<&Guest> = others
+        .iter()
+        .copied()
+        .filter(|guest| BARE_FIXTURES.contains(&guest.package.as_str()))
+        .collect();
+    build_guests(&root, &target_dir, WASM_TARGET, &others)?;
+    build_guests(
+        &root,
+        &target_dir,
+        BUNDLED_TARGET,
+        &[bundled.as_slice(), bare_fixtures.as_slice()].concat(),
+    )?;
 
     let wasm_dir = target_dir.join(WASM_TARGET).join(PROFILE);
+    let core_dir = target_dir.join(BUNDLED_TARGET).join(PROFILE);
+    for guest in &bundled {
+        componentize(
+            &core_dir.join(guest.wasm_file()),
+            &wasm_dir.join(guest.wasm_file()),
+        )?;
+    }
+    for guest in &bare_fixtures {
+        let bare = guest.wasm_file().replace(".wasm", "_bare.wasm");
+        componentize(&core_dir.join(guest.wasm_file()), &wasm_dir.join(bare))?;
+    }
     for guest in &guests {
         let file = wasm_dir.join(guest.wasm_file());
         if !file.is_file() {
@@ -300,10 +341,45 @@ fn build_http_wasm_guest(root: &Path) -> Result<PathBuf, String> {
     Ok(wasm)
 }
 
-/// One `cargo build --target wasm32-wasip2 --profile plugin -p ... -p ...`, with the outer
-/// build's per-crate and jobserver environment removed. Its output is shown only on failure,
-/// plus one warning line when it had warnings.
-fn build_guests(root: &Path, target_dir: &Path, guests: &[Guest]) -> Result<(), String> {
+/// Makes the component `out` from the core module `core` (built by cargo for
+/// `wasm32-unknown-unknown`), validating it. Skipped when `out` is newer than `core`; `out` is
+/// rewritten only when its bytes change. 40-90 ms a plugin (measured unoptimised), at build
+/// time only.
+fn componentize(core: &Path, out: &Path) -> Result<(), String> {
+    let modified = |path: &Path| fs::metadata(path).and_then(|m| m.modified()).ok();
+    if let (Some(core_time), Some(out_time)) = (modified(core), modified(out))
+        && out_time >= core_time
+    {
+        return Ok(());
+    }
+    let module = fs::read(core).map_err(|e| format!("reading {}: {e}", core.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .map_err(|e| format!("making a component of {}: {e:#}", core.display()))?;
+    if fs::read(out).ok().as_deref() == Some(component.as_slice()) {
+        return Ok(());
+    }
+    if let Some(dir) = out.parent() {
+        fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    let tmp = out.with_extension("wasm.tmp");
+    fs::write(&tmp, &component).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    fs::rename(&tmp, out).map_err(|e| format!("moving {}: {e}", tmp.display()))
+}
+
+/// One `cargo build --target <target> --profile plugin -p ... -p ...`, with the outer build's
+/// per-crate and jobserver environment removed. Its output is shown only on failure, plus one
+/// warning line when it had warnings. Nothing to build: no cargo run.
+fn build_guests(
+    root: &Path,
+    target_dir: &Path,
+    target: &str,
+    guests: &[&Guest],
+) -> Result<(), String> {
+    if guests.is_empty() {
+        return Ok(());
+    }
     let cargo = env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut command = Command::new(&cargo);
     command
@@ -311,7 +387,7 @@ fn build_guests(root: &Path, target_dir: &Path, guests: &[Guest]) -> Result<(), 
         .args([
             "build",
             "--target",
-            WASM_TARGET,
+            target,
             "--profile",
             PROFILE,
             "--target-dir",
@@ -343,7 +419,7 @@ fn build_guests(root: &Path, target_dir: &Path, guests: &[Guest]) -> Result<(), 
     if warnings > 0 {
         println!(
             "cargo:warning=the plugin components built with {warnings} warning line(s); see them with: \
-             cargo build --target {WASM_TARGET} --profile {PROFILE} --target-dir target/wasm -p <crate>"
+             cargo build --target {target} --profile {PROFILE} --target-dir target/wasm -p <crate>"
         );
     }
     Ok(())

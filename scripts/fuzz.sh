@@ -16,7 +16,7 @@
 # fuzzer looks for panics and broken properties, which need no sanitizer; and host/build.rs
 # builds the plugin components into the shared target/wasm with the calling toolchain, which
 # must be the one the rest of the workspace uses. FUZZ_TOOLCHAIN=nightly FUZZ_SANITIZER=address
-# gives ASan (needs `rustup target add --toolchain nightly wasm32-wasip2`).
+# gives ASan (needs `rustup target add --toolchain nightly wasm32-wasip2 wasm32-unknown-unknown`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Everything a fresh machine needs before building and testing: the Wasm target the plugins
-# compile to (wasm32-wasip2; wasm32-wasip1 for Traefik's
-# http-wasm guests), and the Debian packages the test suites run as real peers. Idempotent; safe to run
+# Everything a fresh machine needs before building and testing: the Wasm targets the plugins
+# compile to (wasm32-unknown-unknown for the bundled plugins, wasm32-wasip2 for the test
+# fixtures and examples; wasm32-wasip1 for Traefik's http-wasm guests), and the Debian packages the test suites run as real peers. Idempotent; safe to run
 # before every build (each step checks first). (RUSTUP_AUTO_INSTALL=0 machines do not install
 # targets from rust-toolchain.toml on their own.)
 set -euo pipefail
-# wasm32-wasip2: components (plugins, fixtures); wasm32-wasip1: the http-wasm guest built from
-# source (tests/http-wasm/rust-guest), a core module like Traefik's Wasm plugins.
-for target in wasm32-wasip2 wasm32-wasip1; do
+# wasm32-unknown-unknown: the bundled plugins (core modules host/build.rs turns into components
+# without WASI imports); wasm32-wasip2: components (test fixtures, examples, users' plugins);
+# wasm32-wasip1: the http-wasm guest built from source (tests/http-wasm/rust-guest), a core
+# module like Traefik's Wasm plugins.
+for target in wasm32-unknown-unknown wasm32-wasip2 wasm32-wasip1; do
   if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
     rustup target add "$target"
   fi

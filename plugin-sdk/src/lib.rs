@@ -1,7 +1,9 @@
 //! Write wasmgate middleware plugins in Rust.
 //!
 //! A plugin is a type that implements [`Middleware`], exported with one line,
-//! [`export_middleware!`]. Built for `wasm32-wasip2`, the crate becomes a WebAssembly component for
+//! [`export_middleware!`]. Built for `wasm32-wasip2` (or, as the bundled plugins are, for
+//! `wasm32-unknown-unknown` and then made a component with `wit-component`: see host/build.rs),
+//! the crate becomes a WebAssembly component for
 //! the `wasmgate:plugin/middleware-with-hook-needs@0.1.0` world (`middleware` plus the
 //! capability interfaces, each imported only when called; the contract lives in the
 //! repository's `wit/`);
@@ -89,9 +91,16 @@
 //! Components are built with the workspace's `plugin` profile (`opt-level = 3`, LTO,
 //! `panic = "abort"`, stripped) and a 64 KiB stack (`.cargo/config.toml`), so a fresh instance
 //! starts with two 64 KiB pages of memory. A plugin with no dependencies is about 60 KB; one
-//! that parses JSON with `serde_json` about 120-170 KB. The std runtime imports a few WASI
-//! interfaces (`wasi:cli/*` stdio and environment, `wasi:io/*`) that the SDK never calls; the
-//! gateway links them to traps or empty implementations.
+//! that parses JSON with `serde_json` about 120-170 KB. For `wasm32-wasip2` the std runtime
+//! imports a few WASI interfaces (`wasi:cli/*` stdio and environment, `wasi:io/*`) that the SDK
+//! never calls; the gateway links them to traps or empty implementations. For
+//! `wasm32-unknown-unknown` there are none: the component imports only the contract's
+//! interfaces it calls, plus `wasi:random/random` when [`random::fill`] is called; std's clocks
+//! panic there (use [`monotonic_now`]), `println!`/`eprintln!` print nothing (use [`log()`]), the
+//! `getrandom` crate has no source (use [`random::fill`]), std's `HashMap` seeds are fixed (key
+//! maps by client-controlled data with a secret from [`random::fill`], as basicAuth's cache
+//! does, or use ordered maps), and the SDK supplies the global allocator (dlmalloc starting in
+//! the initial memory's free tail).
 
 mod action;
 pub mod body;
@@ -106,6 +115,7 @@ pub mod identity;
 pub mod kv;
 mod log;
 pub mod outbound;
+pub mod random;
 mod request;
 mod response;
 pub mod retry;

@@ -161,6 +161,47 @@ async fn a_fail_open_middleware_passes_the_request_on_unchanged() {
     assert_eq!(up.last().header("x-fault"), Some("1"));
 }
 
+/// A panicking plugin's message and location reach the gateway's log, whether it was built for
+/// `wasm32-wasip2` (std could write to stderr) or as the bundled plugins are, for
+/// `wasm32-unknown-unknown` (no stderr at all): the SDK's panic hook sends it through the log
+/// import either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_plugin_logs_its_message_with_or_without_wasi() {
+    let up = Upstream::start("app").await;
+    for build in ["fixture_trap", "fixture_trap_bare"] {
+        let gw = Gateway::start(
+            &Config::new()
+                .plugin_dir()
+                .route_through("r", "PathPrefix(`/`)", "app", "bad")
+                .service("app", &up.url())
+                .middlewares(
+                    r#"
+    bad:
+      plugin:
+        name: trap
+        config: { how: panic }
+"#,
+                )
+                .yaml(),
+            &[("trap", fixture_wasm(build))],
+        );
+        let r = Client::http1()
+            .get(&gw.url("/boom"), "f.test", &[("x-fault", "1")])
+            .await;
+        assert_eq!(r.status, 500, "{build}: {}", gw.log());
+        assert!(
+            gw.wait_for_log("fixture-trap: deliberate panic on /boom"),
+            "{build}: the panic message is logged: {}",
+            gw.log()
+        );
+        assert!(
+            gw.wait_for_log("tests/plugins/trap/src/lib.rs"),
+            "{build}: with its location: {}",
+            gw.log()
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_looping_plugin_does_not_stall_concurrent_requests_on_other_routes() {
     let up = Upstream::start("app").await;

@@ -313,6 +313,55 @@ fn world(report: &str) -> &str {
         .unwrap_or_else(|| panic!("no world in {report}"))
 }
 
+/// The names under `imports:` in an inspection report.
+fn imports_of(report: &str) -> Vec<&str> {
+    report
+        .lines()
+        .skip_while(|l| *l != "imports:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(str::trim)
+        .collect()
+}
+
+/// The bundled plugins are built for `wasm32-unknown-unknown` and made components by
+/// host/build.rs: none imports wasi-libc's stdio, terminal, environment or exit interfaces
+/// (each import is wiring a per-request instantiation pays for); the one WASI interface a
+/// bundled plugin may import is `wasi:random/random`, and only the two that ask for random
+/// bytes (`plugin_sdk::random::fill`: basicAuth's cache key, headers' CSP nonce) do.
+#[test]
+fn bundled_plugins_import_no_wasi_interface_but_random() {
+    let plugins = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins");
+    let mut crates: Vec<String> = std::fs::read_dir(&plugins)
+        .expect("read plugins/")
+        .map(|entry| entry.expect("plugins/ entry").path())
+        .filter(|dir| dir.join("Cargo.toml").is_file())
+        .filter_map(|dir| Some(dir.file_name()?.to_str()?.to_owned()))
+        .collect();
+    crates.sort();
+    assert!(crates.len() >= 20, "{crates:?}");
+    let mut random_users = Vec::new();
+    for name in &crates {
+        let report = inspect(&fixture_wasm(&format!(
+            "wasmgate_plugin_{}",
+            name.replace('-', "_")
+        )));
+        let imports = imports_of(&report);
+        assert!(
+            imports.iter().any(|i| i.starts_with("wasmgate:plugin/")),
+            "{name}: {report}"
+        );
+        for import in imports.iter().filter(|i| i.starts_with("wasi:")) {
+            assert!(
+                import.starts_with("wasi:random/random@0.2."),
+                "{name} imports {import}:\n{report}"
+            );
+            random_users.push(name.as_str());
+        }
+    }
+    assert_eq!(random_users, ["basic-auth", "headers"]);
+}
+
 #[test]
 fn plugin_inspect_names_the_world_of_bundled_capability_and_http_wasm_plugins() {
     let headers = inspect(&fixture_wasm("wasmgate_plugin_headers"));

@@ -1,9 +1,13 @@
 //! The component side: bindings generated from `wit/`, the host-backed heads, and the glue the
 //! [`export_middleware!`](crate::export_middleware) macro expands to.
 
+#[cfg(target_os = "unknown")]
+mod allocator;
 pub mod connection;
 mod glue;
 mod heads;
+#[cfg(target_os = "unknown")]
+pub(crate) mod random;
 
 #[doc(hidden)]
 pub mod bindings {

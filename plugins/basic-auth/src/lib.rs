@@ -69,7 +69,7 @@ impl Middleware for BasicAuth {
         // The cache's digests are only unforgeable under a secret key: no random numbers, no
         // middleware (the gateway provides WASI random, so this is a broken host).
         let mut key = [0u8; 32];
-        getrandom::fill(&mut key)
+        plugin_sdk::random::fill(&mut key)
             .map_err(|e| format!("no random numbers for the verification cache key: {e}"))?;
         let challenge = format!("Basic realm=\"{}\"", config.realm);
         Ok(BasicAuth {

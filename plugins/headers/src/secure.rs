@@ -299,7 +299,7 @@ impl Secure {
 /// `'nonce-<16 random bytes, unpadded base64>'`, as `unrolled/secure` makes it.
 fn csp_nonce() -> Option<String> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).ok()?;
+    plugin_sdk::random::fill(&mut bytes).ok()?;
     Some(format!("'nonce-{}'", STANDARD_NO_PAD.encode(bytes)))
 }
 
