@@ -438,3 +438,59 @@ http:
         );
     }
 }
+
+/// A `check` config with the three regex middlewares, each given `pattern`.
+fn regex_middlewares_config(pattern: &str) -> String {
+    format!(
+        r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+http:
+  routers:
+    r:
+      rule: "PathPrefix(`/`)"
+      service: app
+      middlewares: [strip, rewrite, redirect]
+  services:
+    app:
+      loadBalancer:
+        servers:
+          - url: "http://127.0.0.1:1"
+  middlewares:
+    strip:
+      stripPrefixRegex:
+        regex: ["{pattern}"]
+    rewrite:
+      replacePathRegex:
+        regex: "{pattern}"
+        replacement: "/x"
+    redirect:
+      redirectRegex:
+        regex: "{pattern}"
+        replacement: "https://example.com/"
+"#
+    )
+}
+
+#[test]
+fn a_regex_nested_too_deep_is_a_config_error_at_its_key_not_a_plugin_trap() {
+    let nested = |depth: usize| format!("{}a{}", "(".repeat(depth), ")".repeat(depth));
+    // Nested as deep as real patterns never are, yet within the limit: compiled in the plugins.
+    let (ok, stdout, stderr) = check_config(&regex_middlewares_config(&nested(60)), &[]);
+    assert!(ok, "stdout: {stdout}\nstderr: {stderr}");
+    // 200 levels exhausted the plugins' stack while compiling: now each is refused by name.
+    let (ok, stdout, stderr) = check_config(&regex_middlewares_config(&nested(200)), &[]);
+    assert!(!ok, "config must be rejected; stdout: {stdout}");
+    for needle in [
+        "gateway.yml:18: http.middlewares.strip.stripPrefixRegex.regex[0]:",
+        "gateway.yml:21: http.middlewares.rewrite.replacePathRegex.regex:",
+        "gateway.yml:25: http.middlewares.redirect.redirectRegex.regex:",
+        "maximum number of nested parentheses/brackets (64)",
+    ] {
+        assert!(
+            stderr.contains(needle),
+            "stderr should contain {needle:?}; got:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("trap"), "{stderr}");
+}

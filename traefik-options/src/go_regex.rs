@@ -27,10 +27,17 @@ pub use regex::Regex;
 /// A compiled pattern matching bytes, from [`compile_bytes`].
 pub use regex::bytes::Regex as BytesRegex;
 
+/// Deepest nesting of groups, repetitions and classes a pattern may have. The crate's compiler
+/// recurses once per level, and in a plugin's 64 KiB guest stack 200 levels exhausted it: the
+/// plugin trapped while loading its config instead of refusing the pattern. Go's own limit is
+/// 1000; real patterns stay within a handful of levels.
+pub const MAX_NESTING: u32 = 64;
+
 /// Compiles a Go pattern for matching text (`str`).
 pub fn compile(pattern: &str) -> Result<Regex, String> {
     regex::RegexBuilder::new(&translate(pattern))
         .octal(true)
+        .nest_limit(MAX_NESTING)
         .build()
         .map_err(|e| describe(pattern, &e))
 }
@@ -39,6 +46,7 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
 pub fn compile_bytes(pattern: &str) -> Result<BytesRegex, String> {
     regex::bytes::RegexBuilder::new(&translate(pattern))
         .octal(true)
+        .nest_limit(MAX_NESTING)
         .build()
         .map_err(|e| describe(pattern, &e))
 }
@@ -325,5 +333,23 @@ mod tests {
         assert!(compile(r"\").is_err());
         assert!(compile(r"[a").is_err());
         assert!(compile_bytes(r"^/x").is_ok());
+    }
+
+    /// `depth` groups, one inside the other, around `a`.
+    fn nested(depth: u32) -> String {
+        let depth = depth as usize;
+        format!("{}a{}", "(".repeat(depth), ")".repeat(depth))
+    }
+
+    #[test]
+    fn patterns_nested_past_the_limit_are_refused_not_compiled() {
+        assert!(compile(&nested(MAX_NESTING - 1)).is_ok());
+        assert!(compile_bytes(&nested(MAX_NESTING - 1)).is_ok());
+        for too_deep in [nested(MAX_NESTING + 1), nested(1000)] {
+            let err = compile(&too_deep).err().unwrap_or_default();
+            assert!(err.contains("nest"), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+            assert!(compile_bytes(&too_deep).is_err());
+        }
     }
 }
