@@ -493,6 +493,55 @@ async fn replaced_plugin_versions_leave_no_compiled_code_mapped() {
     }
 }
 
+/// A plugin file that overrides a bundled plugin is the only version of it kept compiled: once
+/// a new file replaces the first one, whose bytes were the bundled plugin's own, the registry
+/// no longer keeps that version (which it took over from the old registry by the bundled
+/// plugin's content hash) compiled and mapped beside the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_overriding_a_bundled_plugin_leaves_one_version_compiled() {
+    let up = Upstream::start("app").await;
+    let bundled = fixture_wasm("wasmgate_plugin_headers");
+    let config = Config::new()
+        .plugin_dir()
+        .route_through("r", "PathPrefix(`/`)", "app", "h")
+        .service("app", &up.url())
+        .middlewares("    h:\n      headers:\n        customResponseHeaders: { X-Seen: \"yes\" }\n")
+        .yaml();
+    let gw = Gateway::start(&config, &[("headers", bundled.clone())]);
+    let c = Client::http1();
+    let r = c.get(&gw.url("/"), "t.test", &[]).await;
+    assert_eq!((r.status.as_u16(), r.header("x-seen")), (200, Some("yes")));
+    assert_eq!(executable_file_mappings(gw.pid(), ".cwasm"), 1);
+    // The same component plus a custom section: another content hash, the same behaviour.
+    let mut replaced = std::fs::read(&bundled).unwrap();
+    let name = b"wasmgate-test";
+    let body_len = u8::try_from(1 + name.len() + 1).unwrap();
+    replaced.extend_from_slice(&[0, body_len, u8::try_from(name.len()).unwrap()]);
+    replaced.extend_from_slice(name);
+    replaced.push(b'2');
+    let reloads = gw.log_count("configuration reloaded");
+    install(&gw.plugin_dir(), "headers", &replaced);
+    let until = Instant::now() + VISIBLE_WITHIN;
+    while gw.log_count("configuration reloaded") == reloads {
+        assert!(Instant::now() < until, "no reload; log:\n{}", gw.log());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let r = c.get(&gw.url("/"), "t.test", &[]).await;
+    assert_eq!((r.status.as_u16(), r.header("x-seen")), (200, Some("yes")));
+    let until = Instant::now() + VISIBLE_WITHIN;
+    loop {
+        let mapped = executable_file_mappings(gw.pid(), ".cwasm");
+        if mapped == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "{mapped} compiled versions of the plugin mapped, 1 in use"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_plugin_version_that_rejects_its_config_never_replaces_the_old_one() {
     let up = Upstream::start("app").await;
