@@ -2,7 +2,7 @@
 reloads (issue 17: idle RSS <= 20 MB, growth over 100 reloads <= 1 MB).
 
     bench/.venv/bin/python bench/harness/rss.py [--binary target/bench-fast/wasmgate]
-        [--warmup 10] [--reloads 100] [--workers 1] [--env K=V ...]
+        [--warmup 10] [--reloads 100] [--workers 1] [--env K=V ...] [--plugin-reloads]
 
 Starts the binary with a config whose routers name one middleware of every bundled plugin
 (HTTP and TCP), a warm compiled-plugin cache (a first start fills it, off the measurement),
@@ -15,6 +15,11 @@ The first `--warmup` reloads (default 10) are reported on their own: a reload bu
 runtime while the old one still serves, so the first few reloads raise the allocator's and the
 instance pool's high-water mark once (a second set of pool slots warm, a second glibc arena for
 the reload thread) and the figure that tells a leak is the growth over the `--reloads` after them.
+With `--plugin-reloads`, a reload replaces the plugins instead of the config: every bundled plugin
+is also a file in a plugin directory (overriding the bundled one), and each reload swaps every
+file between its bytes and the same bytes plus a custom section (a new content hash, so a new
+compiled component of the same code, as when a deploy replaces a plugin); the old versions'
+compiled code must then go (the `.cwasm` code mappings printed beside RSS).
 Runs off the request path; costs a few seconds plus ~0.1-0.3 s per reload.
 """
 
@@ -70,7 +75,8 @@ def names(block: str) -> list[str]:
     return [line.split(":")[0].strip() for line in block.strip().splitlines()]
 
 
-def config(value: str) -> str:
+def config(value: str, plugin_dir: Path | None = None) -> str:
+    plugins = f"plugins:\n  directory: {plugin_dir}\n" if plugin_dir else ""
     http_mws = HTTP_MIDDLEWARES.replace("UPSTREAM", str(UPSTREAM_PORT)).replace("VALUE", value)
     routers = "".join(
         f'\n    r-{n}: {{ rule: "PathPrefix(`/{n}`)", service: up, middlewares: [{n}] }}'
@@ -81,7 +87,7 @@ entryPoints:
   web: {{ address: "127.0.0.1:{HTTP_PORT}" }}
   tcp: {{ address: "127.0.0.1:{TCP_PORT}" }}
 log: {{ level: info }}
-http:
+{plugins}http:
   routers:{routers}
   services:
     up:
@@ -195,6 +201,51 @@ def touch_every_middleware() -> None:
             pass
 
 
+def code_mappings(pid: int) -> int:
+    """Executable mappings of compiled plugins (`.cwasm`): one per compiled component alive."""
+    with open(f"/proc/{pid}/maps") as f:
+        return sum(1 for line in f if " r-xp " in line and line.rstrip().endswith(".cwasm"))
+
+
+PLUGIN_WASM = REPO / "target" / "wasm" / "wasm32-wasip2" / "plugin"
+BUNDLED_PREFIX = "wasmgate_plugin_"
+
+
+def bundled_plugin_files() -> dict[str, bytes]:
+    """Registry name -> bytes of every bundled plugin, as host/build.rs built them."""
+    files = {
+        p.stem[len(BUNDLED_PREFIX):].replace("_", "-"): p.read_bytes()
+        for p in sorted(PLUGIN_WASM.glob(f"{BUNDLED_PREFIX}*.wasm"))
+    }
+    if not files:
+        raise SystemExit(f"no bundled plugin in {PLUGIN_WASM}: build the workspace first")
+    return files
+
+
+def leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def with_custom_section(wasm: bytes) -> bytes:
+    """The same component plus a custom section: same code, another content hash."""
+    name = b"wasmgate-rss-variant"
+    body = leb128(len(name)) + name + b"b"
+    return wasm + b"\x00" + leb128(len(body)) + body
+
+
+def install_plugins(plugin_dir: Path, files: dict[str, bytes], variant: bool) -> None:
+    """Writes every plugin file (a temp file renamed over, as deploy tools do)."""
+    for name, wasm in files.items():
+        tmp = plugin_dir / f".{name}.wasm.tmp"
+        tmp.write_bytes(with_custom_section(wasm) if variant else wasm)
+        tmp.rename(plugin_dir / f"{name}.wasm")
+
+
 def reloads_logged(log: Path) -> int:
     return log.read_text(errors="replace").count("configuration reloaded")
 
@@ -213,11 +264,21 @@ def main() -> None:
         action="store_true",
         help="compiled plugins in memory, as before the mapped artifact store (its directory made unusable)",
     )
+    ap.add_argument(
+        "--plugin-reloads",
+        action="store_true",
+        help="each reload replaces every plugin file (a new content hash) instead of the config",
+    )
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="wasmgate-rss-"))
     cfg = work / "config.yml"
-    cfg.write_text(config("a"))
+    plugin_dir = plugin_files = None
+    if args.plugin_reloads:
+        plugin_dir, plugin_files = work / "plugins", bundled_plugin_files()
+        plugin_dir.mkdir()
+        install_plugins(plugin_dir, plugin_files, variant=False)
+    cfg.write_text(config("a", plugin_dir))
     env = dict(os.environ, WASMGATE_CACHE_DIR=str(work / "cache"))
     if args.no_artifacts:
         (work / "cache").mkdir()
@@ -229,10 +290,14 @@ def main() -> None:
         env[k] = v
     up = upstream()
     try:
-        # First start fills the compiled-plugin cache (compilation's memory is not the idle figure).
-        done = subprocess.run([args.binary, "check", str(cfg)], env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SystemExit(f"config refused:\n{done.stderr}")
+        # First start fills the compiled-plugin cache (compilation's memory is not the idle figure);
+        # with --plugin-reloads, for both versions of every plugin file.
+        for variant in [True, False] if plugin_dir and plugin_files else [False]:
+            if plugin_dir and plugin_files:
+                install_plugins(plugin_dir, plugin_files, variant)
+            done = subprocess.run([args.binary, "check", str(cfg)], env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"config refused:\n{done.stderr}")
         log = work / "gateway.log"
         with open(log, "w") as logf:
             gw = subprocess.Popen([args.binary, "run", str(cfg)], env=env, stderr=logf, stdout=logf)
@@ -245,14 +310,17 @@ def main() -> None:
             idle = status_kib(gw.pid)
             print(f"binary {args.binary}; workers {args.workers or 'default'}; load {os.getloadavg()[0]:.2f}")
             print(f"after start, idle:           {started}")
-            print(f"after a request per route:   {idle}")
+            print(f"after a request per route:   {idle}; .cwasm code mappings {code_mappings(gw.pid)}")
             print(f"  by kind (KiB): {by_kind(gw.pid)}")
             if args.maps:
                 for kib, m in largest_mappings(gw.pid):
                     print(f"  {kib:7d} KiB  {m}")
             def reload(i: int) -> None:
                 before = reloads_logged(log)
-                cfg.write_text(config("b" if i % 2 == 0 else "a"))
+                if plugin_dir and plugin_files:
+                    install_plugins(plugin_dir, plugin_files, variant=i % 2 == 0)
+                else:
+                    cfg.write_text(config("b" if i % 2 == 0 else "a"))
                 until = time.time() + 30
                 while reloads_logged(log) == before:
                     if time.time() > until or gw.poll() is not None:
@@ -262,7 +330,7 @@ def main() -> None:
             def settled() -> dict[str, int]:
                 touch_every_middleware()
                 time.sleep(args.idle)
-                return status_kib(gw.pid)
+                return dict(status_kib(gw.pid), cwasm_code=code_mappings(gw.pid))
 
             total = args.warmup + args.reloads
             first = warm = None

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::proc_memory::{anon_rss_bytes, file_mappings};
+use crate::support::proc_memory::{anon_rss_bytes, executable_file_mappings};
 use crate::support::{Client, Config, Gateway, Upstream, UpstreamBehavior, fixture_wasm};
 
 /// Bound for "the change is visible": a hang guard, not a performance assertion. The measured
@@ -389,51 +389,157 @@ async fn sigterm_lets_a_slow_response_complete_then_exits_zero() {
     assert!(std::net::TcpStream::connect(gw.addr).is_err());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hundred_plugin_reloads_do_not_grow_memory() {
-    let up = Upstream::start("app").await;
-    let gw = Gateway::start(&tag_config(&up), &[("tag", fixture_wasm("fixture_tag_v1"))]);
+/// Alternates `tag` between v1 and v2 `count` times, awaiting each version's first response.
+/// Calls `after_first` once the first replacement serves; returns each swap's latency.
+async fn alternate_tag(
+    c: &Client,
+    gw: &Gateway,
+    count: usize,
+    mut after_first: impl FnMut(),
+) -> Vec<Duration> {
     let versions = [
         std::fs::read(fixture_wasm("fixture_tag_v1")).unwrap(),
         std::fs::read(fixture_wasm("fixture_tag_v2")).unwrap(),
     ];
-    let c = Client::http1();
-    until_version(&c, &gw, "1").await;
-    let (mut after_first, mut mappings_after_first) = (0, 0);
-    let mut latencies = Vec::new();
-    for i in 0..100 {
+    let mut latencies = Vec::with_capacity(count);
+    for i in 0..count {
         let (bytes, want) = if i % 2 == 0 {
             (&versions[1], "2")
         } else {
             (&versions[0], "1")
         };
         install(&gw.plugin_dir(), "tag", bytes);
-        latencies.push(until_version(&c, &gw, want).await);
+        latencies.push(until_version(c, gw, want).await);
         if i == 0 {
-            after_first = anon_rss_bytes(gw.pid());
-            mappings_after_first = file_mappings(gw.pid(), ".cwasm");
+            after_first();
         }
     }
+    latencies
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_plugin_reloads_do_not_grow_memory() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&tag_config(&up), &[("tag", fixture_wasm("fixture_tag_v1"))]);
+    let c = Client::http1();
+    until_version(&c, &gw, "1").await;
+    let (mut after_first, mut code_after_first) = (0, 0);
+    let mut latencies = alternate_tag(&c, &gw, 100, || {
+        after_first = anon_rss_bytes(gw.pid());
+        code_after_first = executable_file_mappings(gw.pid(), ".cwasm");
+    })
+    .await;
     let after_hundred = anon_rss_bytes(gw.pid());
-    let mappings = file_mappings(gw.pid(), ".cwasm");
+    let code = executable_file_mappings(gw.pid(), ".cwasm");
     let growth = after_hundred.saturating_sub(after_first);
     eprintln!(
         "anonymous RSS after 1 reload {after_first} B, after 100 {after_hundred} B, growth \
-         {growth} B; .cwasm mappings {mappings_after_first} then {mappings}; swap {}",
+         {growth} B; compiled plugin versions mapped {code_after_first} then {code}; swap {}",
         summary(&mut latencies)
     );
     // Anonymous memory (heap, pool slots) is where a leak per reload would grow; total RSS is
     // not the measure, since the gateway unmaps clean code pages after each reload and the next
     // request maps some back (total growth swung 1.2–10 MB between runs of the same binary).
-    // The `.cwasm` mapping count is printed, not asserted: it went 10 → 22–30 over the 100
-    // reloads in six runs (a module leaked per reload would add ~5 lines each), not explained.
-    // Measured: anonymous growth 1.7–1.8 MB (total RSS ~5 MB before the release of code pages,
-    // all of it in the first ~20 reloads); before bounding warm pool slots it was 24 MB and
-    // still climbing.
+    // Measured: anonymous growth 1.06–1.47 MB in six runs, almost all in the first ~5 reloads:
+    // the pool's unused warm slots filling up to `max_unused_warm_slots` (each keeps the
+    // zeroed pages of its last instance resident, 128 KiB for this plugin) and the reload
+    // thread's glibc arena. Before the pool returned freed slots at once
+    // (`EngineSettings::decommit_batch_size`), 1.2–1.8 MB, with 4–5 replaced versions' code
+    // still mapped; before bounding warm pool slots it was 24 MB and still climbing.
     assert!(
-        growth < 8 << 20,
+        growth < 4 << 20,
         "RSS grew by {growth} bytes over 100 plugin reloads"
     );
+}
+
+/// A replaced plugin version's compiled component (its code, a mapping of its `.cwasm` file)
+/// goes once no request uses it, and so do the pool slots its instances used (each slot kept
+/// warm for a module maps that module's memory image, which holds the module's code): before
+/// the pool returned freed slots at once, the last slots of each old version waited in a
+/// decommit batch while the version was dropped, escaped wasmtime's purge of its slots, and
+/// kept its code mapped until another module's instance took the slot (4–5 old versions at
+/// any time, 128 KiB resident each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_plugin_versions_leave_no_compiled_code_mapped() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(&tag_config(&up), &[("tag", fixture_wasm("fixture_tag_v1"))]);
+    let c = Client::http1();
+    until_version(&c, &gw, "1").await;
+    assert_eq!(
+        executable_file_mappings(gw.pid(), ".cwasm"),
+        1,
+        "one compiled plugin in use"
+    );
+    alternate_tag(&c, &gw, 20, || {}).await;
+    // The new version answers before the old one's last request has quite finished (its
+    // snapshot goes with the response's end): await the count, the old code must go.
+    let until = Instant::now() + VISIBLE_WITHIN;
+    loop {
+        let mapped = executable_file_mappings(gw.pid(), ".cwasm");
+        if mapped == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "{mapped} compiled plugin versions still mapped after 20 replacements (1 in use):\n{}",
+            std::fs::read_to_string(format!("/proc/{}/maps", gw.pid()))
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.ends_with(".cwasm"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A plugin file that overrides a bundled plugin is the only version of it kept compiled: once
+/// a new file replaces the first one, whose bytes were the bundled plugin's own, the registry
+/// no longer keeps that version (which it took over from the old registry by the bundled
+/// plugin's content hash) compiled and mapped beside the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_overriding_a_bundled_plugin_leaves_one_version_compiled() {
+    let up = Upstream::start("app").await;
+    let bundled = fixture_wasm("wasmgate_plugin_headers");
+    let config = Config::new()
+        .plugin_dir()
+        .route_through("r", "PathPrefix(`/`)", "app", "h")
+        .service("app", &up.url())
+        .middlewares("    h:\n      headers:\n        customResponseHeaders: { X-Seen: \"yes\" }\n")
+        .yaml();
+    let gw = Gateway::start(&config, &[("headers", bundled.clone())]);
+    let c = Client::http1();
+    let r = c.get(&gw.url("/"), "t.test", &[]).await;
+    assert_eq!((r.status.as_u16(), r.header("x-seen")), (200, Some("yes")));
+    assert_eq!(executable_file_mappings(gw.pid(), ".cwasm"), 1);
+    // The same component plus a custom section: another content hash, the same behaviour.
+    let mut replaced = std::fs::read(&bundled).unwrap();
+    let name = b"wasmgate-test";
+    let body_len = u8::try_from(1 + name.len() + 1).unwrap();
+    replaced.extend_from_slice(&[0, body_len, u8::try_from(name.len()).unwrap()]);
+    replaced.extend_from_slice(name);
+    replaced.push(b'2');
+    let reloads = gw.log_count("configuration reloaded");
+    install(&gw.plugin_dir(), "headers", &replaced);
+    let until = Instant::now() + VISIBLE_WITHIN;
+    while gw.log_count("configuration reloaded") == reloads {
+        assert!(Instant::now() < until, "no reload; log:\n{}", gw.log());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let r = c.get(&gw.url("/"), "t.test", &[]).await;
+    assert_eq!((r.status.as_u16(), r.header("x-seen")), (200, Some("yes")));
+    let until = Instant::now() + VISIBLE_WITHIN;
+    loop {
+        let mapped = executable_file_mappings(gw.pid(), ".cwasm");
+        if mapped == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "{mapped} compiled versions of the plugin mapped, 1 in use"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

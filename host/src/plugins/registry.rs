@@ -417,7 +417,24 @@ impl PluginRegistry {
             );
             next.adopt(self, prev.clone());
         }
+        next.forget_unnamed_compiled();
         next
+    }
+
+    /// Drops the compiled components and modules whose content hash no file of this registry
+    /// has: a bundled plugin's, adopted above by its hash, once a plugin file of the same name
+    /// replaces it (the bundled version would otherwise stay compiled, its code mapped, for as
+    /// long as the file overrides it). Config time; a map walk.
+    fn forget_unnamed_compiled(&mut self) {
+        let named: BTreeSet<&str> = self.files.values().map(|f| f.hash.as_str()).collect();
+        self.compiled
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|hash, _| named.contains(hash.as_str()));
+        self.modules
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|hash, _| named.contains(hash.as_str()));
     }
 
     /// Takes over a file, and its compiled component if `old` had compiled it.

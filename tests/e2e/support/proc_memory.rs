@@ -21,12 +21,15 @@ pub fn anon_rss_bytes(pid: u32) -> u64 {
     status_field_bytes(pid, "RssAnon")
 }
 
-/// How many of the process's memory mappings (`/proc/<pid>/maps` lines) are of files whose
-/// name ends with `suffix`: each mapped compiled plugin (`.cwasm`) shows as a few lines, so a
-/// module never unmapped after a reload shows as lines that keep adding up.
-pub fn file_mappings(pid: u32, suffix: &str) -> usize {
+/// How many executable mappings (`r-xp` lines of `/proc/<pid>/maps`) of files whose name ends
+/// with `suffix` the process has. A compiled plugin (`.cwasm`) has exactly one per compiled
+/// component alive (its machine code), whatever else maps parts of the same file (each pool slot
+/// warm for it maps the component's initial memory image from it, copy-on-write): so a count
+/// above the number of plugin versions in use is old versions' code still mapped.
+pub fn executable_file_mappings(pid: u32, suffix: &str) -> usize {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
     maps.lines()
+        .filter(|l| l.split_ascii_whitespace().nth(1) == Some("r-xp"))
         .filter(|l| l.trim_end().ends_with(suffix))
         .count()
 }
