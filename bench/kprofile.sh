@@ -145,13 +145,17 @@ window() {
     done
   } >> "$out"
 }
+# KPROFILE_ONLY=stat: only the perf-stat window (CPU and context switches per request: quick).
+if [[ ${KPROFILE_ONLY:-} != stat ]]; then
 window perf perf record -e cpu-clock -F 4999 -g -p "$target" -o "$work/perf.data" 2> "$work/perf-record.log"
 samples_reqs="$reqs"
+fi
 window stat perf stat -e context-switches,cpu-migrations,page-faults,minor-faults,major-faults -p "$target" -o "$work/perf-stat.txt"
 {
   echo "### perf stat (per request = count / $reqs)"
   awk -v n="$reqs" '$1 ~ /^[0-9,]+$/ {c=$1; gsub(",", "", c); printf "%-20s %12s  %.4f per request\n", $2, $1, c/n}' "$work/perf-stat.txt"
 } >> "$out"
+if [[ ${KPROFILE_ONLY:-} == stat ]]; then echo "wrote $out"; exit 0; fi
 window strace strace -c -f -p "$target" -o "$work/strace.txt"
 {
   echo "### strace -c -f (calls per request = calls / $reqs)"
