@@ -109,7 +109,9 @@ ticks="$(getconf CLK_TCK)"
 cpu() { awk '{print $14, $15}' "/proc/$target/stat"; }
 out="$here/results/kprofile-$who-$stamp.txt"
 {
-  echo "# $who, scenario a (1 KiB, 64 connections), $stamp UTC; binary $binary; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  what="$binary"
+  [[ $who == nginx ]] && what="$(nginx -v 2>&1)"
+  echo "# $who, scenario a (1 KiB, 64 connections), $stamp UTC; $what; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$out"
 # One window: the observer ($2...) attached first, then wrk for $seconds in the foreground, then the
 # observer stopped (SIGINT): the requests in the window are exactly wrk's count.

@@ -6,7 +6,7 @@
 //! (`sock_def_readable` → `try_to_wake_up`, a cross-core interrupt when the peer's core is
 //! idle). Written one per task poll, the writes to the server came a whole request's gateway
 //! work apart, longer than the server takes per request, so it slept and was woken again about
-//! every seventh request; written in a run, it sleeps about once per twenty (nginx's rate in the
+//! every fifth to seventh request; written in a run, about once per twenty (nginx's rate in the
 //! same bench). Measured in bench/README.md (2026-12-05, branch sysgap).
 //!
 //! Runs once per request on the own HTTP/1.1 client's path. Cost: one more poll of the
