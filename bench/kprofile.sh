@@ -10,6 +10,7 @@
 #      system CPU from /proc: perf report by dso,sym and by sym (kernel included);
 #   2. `perf stat -e context-switches,cpu-migrations,page-faults,...` on the same process;
 #   3. `strace -c -f` (slows the proxy a lot: its counts are read per request served in that window).
+# KPROFILE_ENV="K=V ...": extra environment for wasmgate; KPROFILE_ONLY=stat: the second window only.
 # Writes bench/results/kprofile-<who>-<timestamp>.txt (the three summaries, per request), keeps
 # perf.data under target/bench/. Wrap the call in `flock /tmp/wasmgate-bench.lock`.
 set -euo pipefail

@@ -49,7 +49,6 @@ def per_symbol(d: Path, children: bool) -> dict[str, float]:
         rows[parts[i] + " " + " ".join(parts[i + 1:])] = count / HZ / n * 1e6
     if children:
         # Shares to µs per request: total samples ÷ requests.
-        m = re.search(r"# Samples: (\S+)", out)
         total_samples = total_count(d)
         rows = {k: v * total_samples / HZ / n * 1e6 for k, v in rows.items()}
     return rows

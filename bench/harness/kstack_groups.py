@@ -47,17 +47,6 @@ def requests(d: Path) -> int:
     return int(m.group(1))
 
 
-def samples(d: Path):
-    out = subprocess.run(
-        ["perf", "script", "--no-inline", "-F", "ip,sym", "-i", str(d / "perf.data")],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    for block in out.split("\n\n"):
-        syms = [l.split(None, 1)[1].split("+")[0] if len(l.split(None, 1)) > 1 else "?" for l in block.strip().splitlines()]
-        if syms:
-            yield syms
-
-
 def classify(stack: list[str], kernel_leaf: bool) -> tuple[str, str]:
     if not kernel_leaf:
         return ("user", "")
