@@ -24,6 +24,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::h1_head::{self, ResponseHead, Span};
 use super::idle::{IdleList, Pooled};
+use super::requeue::requeue;
 
 /// Reads ask for at least this much room (a 1 KiB response with its head fits in one read).
 const READ_CHUNK: usize = 8 * 1024;
@@ -85,12 +86,14 @@ impl H1Conn {
 
     /// Writes the request head and reads until the final response head (1xx interim
     /// responses are read and dropped). The connection comes back with the head, its buffer
-    /// holding what was read of the body.
+    /// holding what was read of the body. The write waits behind the tasks already ready
+    /// ([`requeue`]), so a batch of requests reaches the server in a run.
     pub async fn exchange(
         mut self,
         head: &[u8],
         method: &Method,
     ) -> Result<(ResponseHead, H1Conn), Failed> {
+        requeue().await;
         if let Err(e) = self.io.write_all(head).await {
             return Err(Failed {
                 reason: format!("writing the request: {e}"),

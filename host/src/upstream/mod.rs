@@ -23,6 +23,7 @@ pub mod pool;
 #[cfg(test)]
 mod pool_tests;
 pub mod replay;
+mod requeue;
 pub mod response_body;
 pub mod settings;
 pub mod tls;
