@@ -5,8 +5,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-// EXPERIMENT-ALLOC-DECL glibc
-
 mod demo_upstream;
 mod plugin_command;
 
@@ -87,8 +85,6 @@ fn async_runtime(model: wasmgate::app::WorkerModel) -> std::io::Result<tokio::ru
 }
 
 fn main() -> ExitCode {
-    // EXPERIMENT-ALLOC-SET
-    wasmgate::app::HEAP_ALLOCATOR.store(0, std::sync::atomic::Ordering::Relaxed);
     let cli = Cli::parse();
     let model = match wasmgate::app::WorkerModel::from_env(worker_threads()) {
         Ok(m) => m,

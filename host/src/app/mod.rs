@@ -41,7 +41,6 @@ pub mod plugin_tool;
 mod plugin_view;
 mod provider_start;
 mod release_memory;
-pub use release_memory::HEAP_ALLOCATOR;
 pub mod reload;
 mod server_status;
 mod trace_client;

@@ -31,33 +31,12 @@ pub fn release_after_config() {
     unsafe {
         libc::malloc_trim(0);
     }
-    // EXPERIMENT (allocator choice): the global allocator's own release.
-    match HEAP_ALLOCATOR.load(std::sync::atomic::Ordering::Relaxed) {
-        // SAFETY: takes no pointers; frees mimalloc's unused pages.
-        1 => unsafe { libmimalloc_sys::mi_collect(true) },
-        2 => {
-            // SAFETY: a NUL-terminated mallctl name, no old or new value.
-            unsafe {
-                tikv_jemalloc_sys::mallctl(
-                    c"arena.4096.purge".as_ptr(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    std::ptr::null_mut(),
-                    0,
-                );
-            }
-        }
-        _ => {}
-    }
     #[cfg(target_os = "linux")]
     match release_file_pages() {
         Ok(bytes) => tracing::debug!(bytes, "unmapped configuration-time file pages"),
         Err(e) => tracing::debug!("configuration-time file pages kept mapped: {e}"),
     }
 }
-
-/// EXPERIMENT: the global allocator main.rs installed (0 glibc, 1 mimalloc, 2 jemalloc).
-pub static HEAP_ALLOCATOR: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 
 /// One `/proc/self/maps` line the release applies to: a read-only private mapping of `path`.
 #[derive(Debug, PartialEq, Eq)]
