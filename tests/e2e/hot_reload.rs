@@ -473,15 +473,21 @@ async fn replaced_plugin_versions_leave_no_compiled_code_mapped() {
     alternate_tag(&c, &gw, 20, || {}).await;
     // The new version answers before the old one's last request has quite finished (its
     // snapshot goes with the response's end): await the count, the old code must go.
+    await_one_compiled_version(&gw, "after 20 replacements").await;
+}
+
+/// Waits until exactly one compiled plugin (`.cwasm`) is mapped executable in the gateway;
+/// fails with the mappings left after [`VISIBLE_WITHIN`].
+async fn await_one_compiled_version(gw: &Gateway, when: &str) {
     let until = Instant::now() + VISIBLE_WITHIN;
     loop {
         let mapped = executable_file_mappings(gw.pid(), ".cwasm");
         if mapped == 1 {
-            break;
+            return;
         }
         assert!(
             Instant::now() < until,
-            "{mapped} compiled plugin versions still mapped after 20 replacements (1 in use):\n{}",
+            "{mapped} compiled plugin versions still mapped {when} (1 in use):\n{}",
             std::fs::read_to_string(format!("/proc/{}/maps", gw.pid()))
                 .unwrap_or_default()
                 .lines()
@@ -528,18 +534,7 @@ async fn a_file_overriding_a_bundled_plugin_leaves_one_version_compiled() {
     }
     let r = c.get(&gw.url("/"), "t.test", &[]).await;
     assert_eq!((r.status.as_u16(), r.header("x-seen")), (200, Some("yes")));
-    let until = Instant::now() + VISIBLE_WITHIN;
-    loop {
-        let mapped = executable_file_mappings(gw.pid(), ".cwasm");
-        if mapped == 1 {
-            break;
-        }
-        assert!(
-            Instant::now() < until,
-            "{mapped} compiled versions of the plugin mapped, 1 in use"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    await_one_compiled_version(&gw, "once a file replaced the bundled plugin's bytes").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
