@@ -2,7 +2,7 @@
 reloads (issue 17: idle RSS <= 20 MB, growth over 100 reloads <= 1 MB).
 
     bench/.venv/bin/python bench/harness/rss.py [--binary target/bench-fast/wasmgate]
-        [--warmup 10] [--reloads 100] [--workers 1] [--env K=V ...] [--plugin-reloads]
+        [--warmup N] [--reloads 100] [--workers 1] [--env K=V ...] [--plugin-reloads]
 
 Starts the binary with a config whose routers name one middleware of every bundled plugin
 (HTTP and TCP), a warm compiled-plugin cache (a first start fills it, off the measurement),
@@ -11,7 +11,8 @@ has its first instance, idles, and reads /proc/PID/status (VmRSS, RssAnon, RssFi
 largest mappings of /proc/PID/smaps. Then rewrites the config `--reloads` times (a header
 value alternates, so every reload builds a new runtime and re-configures every middleware),
 each time awaiting the log's "configuration reloaded", and reads RSS again after an idle pause.
-The first `--warmup` reloads (default 10) are reported on their own: a reload builds the new
+The first `--warmup` reloads (default 10; 50 with `--plugin-reloads`, whose high-water mark was
+measured to settle within the first 50) are reported on their own: a reload builds the new
 runtime while the old one still serves, so the first few reloads raise the allocator's and the
 instance pool's high-water mark once (a second set of pool slots warm, a second glibc arena for
 the reload thread) and the figure that tells a leak is the growth over the `--reloads` after them.
@@ -254,7 +255,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=str(REPO / "target" / "bench-fast" / "wasmgate"))
     ap.add_argument("--reloads", type=int, default=100)
-    ap.add_argument("--warmup", type=int, default=10, help="reloads before the measured ones")
+    ap.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="reloads before the measured ones (default 10; 50 with --plugin-reloads)",
+    )
     ap.add_argument("--workers", default="1", help="WASMGATE_WORKER_THREADS ('' = unset)")
     ap.add_argument("--idle", type=float, default=2.0, help="seconds idle before each reading")
     ap.add_argument("--env", action="append", default=[], help="K=V for the gateway")
@@ -270,6 +276,8 @@ def main() -> None:
         help="each reload replaces every plugin file (a new content hash) instead of the config",
     )
     args = ap.parse_args()
+    if args.warmup is None:
+        args.warmup = 50 if args.plugin_reloads else 10
 
     work = Path(tempfile.mkdtemp(prefix="wasmgate-rss-"))
     cfg = work / "config.yml"
