@@ -142,15 +142,13 @@ async fn a_corrupt_wrong_world_or_truncated_plugin_never_replaces_the_good_one()
     for (what, bytes) in bad {
         let before = gw.log_count("plugin rejected");
         install(&gw.plugin_dir(), "tag", &bytes);
-        let until = Instant::now() + VISIBLE_WITHIN;
-        while gw.log_count("plugin rejected") == before {
-            assert!(
-                Instant::now() < until,
-                "{what} file was not reported; log:\n{}",
-                gw.log()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        await_log_count_past(
+            &gw,
+            "plugin rejected",
+            before,
+            &format!("{what} file was not reported"),
+        )
+        .await;
         for _ in 0..5 {
             let r = c.get(&gw.url("/"), "t.test", &[]).await;
             assert_eq!(r.status, 200, "{what}");
@@ -260,15 +258,13 @@ async fn rewriting_the_config_under_load_fails_no_request_on_stable_routes() {
                 "http:\n  routers:\n    broken: { rule: \"Hots(`x`)\", service: nowhere }\n",
             )
             .unwrap();
-            let until = Instant::now() + VISIBLE_WITHIN;
-            while gw.log_count("reload rejected") == rejected {
-                assert!(
-                    Instant::now() < until,
-                    "invalid config not reported; log:\n{}",
-                    gw.log()
-                );
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            await_log_count_past(
+                &gw,
+                "reload rejected",
+                rejected,
+                "invalid config not reported",
+            )
+            .await;
             assert_eq!(
                 c.get(&gw.url("/probe"), "t.test", &[]).await.text(),
                 want,
@@ -312,15 +308,13 @@ async fn sighup_forces_a_reload() {
     let gw = Gateway::start(&tag_config(&up), &[("tag", fixture_wasm("fixture_tag_v1"))]);
     let before = gw.log_count("configuration reloaded");
     gw.signal("HUP");
-    let until = Instant::now() + VISIBLE_WITHIN;
-    while gw.log_count("configuration reloaded") == before {
-        assert!(
-            Instant::now() < until,
-            "no reload after SIGHUP; log:\n{}",
-            gw.log()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    await_log_count_past(
+        &gw,
+        "configuration reloaded",
+        before,
+        "no reload after SIGHUP",
+    )
+    .await;
     assert!(gw.log().contains("SIGHUP"));
 }
 
@@ -387,6 +381,16 @@ async fn sigterm_lets_a_slow_response_complete_then_exits_zero() {
     );
     // New connections are refused once shutdown started.
     assert!(std::net::TcpStream::connect(gw.addr).is_err());
+}
+
+/// Waits until `needle` occurs in the log more than `before` times (the event after the one
+/// counted); fails with `what` and the log after [`VISIBLE_WITHIN`].
+async fn await_log_count_past(gw: &Gateway, needle: &str, before: usize, what: &str) {
+    let until = Instant::now() + VISIBLE_WITHIN;
+    while gw.log_count(needle) == before {
+        assert!(Instant::now() < until, "{what}; log:\n{}", gw.log());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Alternates `tag` between v1 and v2 `count` times, awaiting each version's first response.
@@ -527,11 +531,7 @@ async fn a_file_overriding_a_bundled_plugin_leaves_one_version_compiled() {
     replaced.push(b'2');
     let reloads = gw.log_count("configuration reloaded");
     install(&gw.plugin_dir(), "headers", &replaced);
-    let until = Instant::now() + VISIBLE_WITHIN;
-    while gw.log_count("configuration reloaded") == reloads {
-        assert!(Instant::now() < until, "no reload; log:\n{}", gw.log());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    await_log_count_past(&gw, "configuration reloaded", reloads, "no reload").await;
     let r = c.get(&gw.url("/"), "t.test", &[]).await;
     assert_eq!((r.status.as_u16(), r.header("x-seen")), (200, Some("yes")));
     await_one_compiled_version(&gw, "once a file replaced the bundled plugin's bytes").await;
@@ -551,15 +551,13 @@ async fn a_new_plugin_version_that_rejects_its_config_never_replaces_the_old_one
         "tag",
         &std::fs::read(fixture_wasm("fixture_bad_output")).unwrap(),
     );
-    let until = Instant::now() + VISIBLE_WITHIN;
-    while gw.log_count("reload rejected") == before {
-        assert!(
-            Instant::now() < until,
-            "the rejection was not reported; log:\n{}",
-            gw.log()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    await_log_count_past(
+        &gw,
+        "reload rejected",
+        before,
+        "the rejection was not reported",
+    )
+    .await;
     assert!(gw.log().contains("rejected its config"), "{}", gw.log());
     for _ in 0..5 {
         let r = c.get(&gw.url("/"), "t.test", &[("x-fault", "1")]).await;
