@@ -427,13 +427,9 @@ impl PluginRegistry {
     /// long as the file overrides it). Config time; a map walk.
     fn forget_unnamed_compiled(&mut self) {
         let named: BTreeSet<&str> = self.files.values().map(|f| f.hash.as_str()).collect();
-        self.compiled
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.lock_compiled()
             .retain(|hash, _| named.contains(hash.as_str()));
-        self.modules
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.lock_modules()
             .retain(|hash, _| named.contains(hash.as_str()));
     }
 
