@@ -503,6 +503,52 @@ async fn await_one_compiled_version(gw: &Gateway, when: &str) {
     }
 }
 
+/// A replaced plugin version's series leave `/metrics` once no middleware runs it (as Traefik
+/// drops a removed router's series): before, the scrape kept the counters of every version
+/// ever loaded, one set of series (and a few hundred bytes) per version and middleware.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_plugin_versions_metric_series_leave_the_scrape() {
+    use crate::observability::{parse_exposition, scrape};
+    let up = Upstream::start("app").await;
+    let statics = "metrics:\n  prometheus:\n    entryPoint: web\n";
+    let yaml = format!("{}{statics}", tag_config(&up));
+    let gw = Gateway::start(&yaml, &[("tag", fixture_wasm("fixture_tag_v1"))]);
+    let c = Client::http1();
+    until_version(&c, &gw, "1").await;
+    // The content hashes that have a call counter for middleware `tag` in one scrape.
+    let versions = |text: &str| -> Vec<String> {
+        let mut hashes: Vec<String> = parse_exposition(text)
+            .keys()
+            .filter(|(name, labels)| {
+                name == "wasmgate_plugin_calls_total"
+                    && labels.iter().any(|(k, v)| k == "middleware" && v == "tag")
+            })
+            .filter_map(|(_, labels)| {
+                labels
+                    .iter()
+                    .find(|(k, _)| k == "hash")
+                    .map(|(_, v)| v.clone())
+            })
+            .collect();
+        hashes.dedup();
+        hashes
+    };
+    let first = scrape(&c, &gw.url("/metrics")).await;
+    let first = versions(&first);
+    assert_eq!(first.len(), 1, "one version's series at first: {first:?}");
+    let v2 = std::fs::read(fixture_wasm("fixture_tag_v2")).unwrap();
+    install(&gw.plugin_dir(), "tag", &v2);
+    until_version(&c, &gw, "2").await;
+    let text = scrape(&c, &gw.url("/metrics")).await;
+    let second = versions(&text);
+    assert_eq!(
+        second.len(),
+        1,
+        "only the running version's series after the swap: {second:?}\n{text}"
+    );
+    assert_ne!(first, second, "the series are the new version's");
+}
+
 /// A plugin file that overrides a bundled plugin is the only version of it kept compiled: once
 /// a new file replaces the first one, whose bytes were the bundled plugin's own, the registry
 /// no longer keeps that version (which it took over from the old registry by the bundled

@@ -121,7 +121,10 @@ impl Collector for Scrape {
             "Access-log lines dropped because the writer fell behind.",
             lock(&m.access_log_dropped).load(Relaxed),
         )?;
-        super::exposition_plugins::encode_plugins(&mut encoder, &lock(&m.plugins))?;
+        super::exposition_plugins::encode_plugins(
+            &mut encoder,
+            &super::plugin_metrics::lock_in_use(&m.plugins),
+        )?;
         super::exposition_published::encode_published(&mut encoder, &m.published)?;
         {
             let retries = lock(&m.retries);

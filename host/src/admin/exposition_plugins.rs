@@ -1,16 +1,11 @@
 //! The scrape side of wasmgate's plugin figures (`super::plugin_metrics`): calls, failures by
 //! kind, hook-duration histograms, instances live and idle, instantiations.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 
 use super::exposition_values::{ConstU64, GaugeI64};
-use super::plugin_metrics::PluginCounters;
-
-type Plugins = BTreeMap<(String, String, String), Arc<PluginCounters>>;
+use super::plugin_metrics::{PluginCounters, PluginCountersByVersion as Plugins};
 
 pub(super) fn encode_plugins(
     encoder: &mut DescriptorEncoder<'_>,

@@ -210,7 +210,7 @@ pub fn plugin_figures(plugin: &str, hash: &str) -> Vec<Arc<plugin_metrics::Plugi
     let Some(table) = RECORDER.get().and_then(|r| r.plugins.as_ref()) else {
         return Vec::new();
     };
-    metrics::lock(table)
+    plugin_metrics::lock_in_use(table)
         .values()
         .filter(|c| c.plugin == plugin && !c.hash.is_empty() && hash.starts_with(&c.hash))
         .cloned()

@@ -9,11 +9,29 @@ use std::time::Duration;
 
 use super::histogram::FixedHistogram;
 
-/// Every middleware's counters by (middleware, plugin, content hash), kept across reloads.
-/// Shared by the metrics page and the API's `/api/plugins`; locked at config time and when
-/// read (scrape, API call), never per request.
-pub type PluginTable =
-    std::sync::Mutex<std::collections::BTreeMap<(String, String, String), Arc<PluginCounters>>>;
+/// Every middleware's counters by (middleware, plugin, content hash), kept across reloads for
+/// as long as a configured middleware runs that version (see [`lock_in_use`]). Shared by the
+/// metrics page and the API's `/api/plugins`; locked at config time and when read (scrape,
+/// API call), never per request.
+pub type PluginTable = std::sync::Mutex<PluginCountersByVersion>;
+
+/// The table's contents: counters by (middleware, plugin, content hash).
+pub type PluginCountersByVersion =
+    std::collections::BTreeMap<(String, String, String), Arc<PluginCounters>>;
+
+/// Locks the table for reading (a scrape, an API call) after dropping the counters that no
+/// middleware holds any more: a replaced plugin version, a middleware removed from the
+/// config. Their series leave `/metrics` (as Traefik drops a removed router's series) instead
+/// of one set of series staying per version ever loaded. A middleware holds its counters from
+/// the moment it is configured (and its instances, including those of requests still running
+/// on an old config, hold them too), so only versions nothing runs are dropped; the same
+/// triple configured again later starts from zero, which Prometheus reads as a counter reset.
+/// Costs one pass over the table per read.
+pub fn lock_in_use(table: &PluginTable) -> std::sync::MutexGuard<'_, PluginCountersByVersion> {
+    let mut counters = super::metrics::lock(table);
+    counters.retain(|_, c| Arc::strong_count(c) > 1);
+    counters
+}
 
 /// The hooks counted.
 #[derive(Debug, Clone, Copy)]

@@ -90,7 +90,7 @@ fn plugin_pools() -> Value {
     let Some(table) = super::RECORDER.get().and_then(|r| r.plugins.as_ref()) else {
         return json!([]);
     };
-    let pools: Vec<Value> = super::metrics::lock(table)
+    let pools: Vec<Value> = super::plugin_metrics::lock_in_use(table)
         .values()
         .map(|c| {
             let (live, idle) = c.instances();
