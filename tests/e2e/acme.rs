@@ -340,11 +340,8 @@ async fn until_a_certificate_exists_the_default_is_served_and_failed_orders_are_
         .expect("GET");
     assert_eq!(status, 200, "requests are served meanwhile");
     let failure = "cannot obtain an ACME certificate";
-    let until = Instant::now() + ISSUED_WITHIN;
-    while gw.log_count(failure) < 2 {
-        assert!(Instant::now() < until, "no retry:\n{}", gw.log());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let retried = gw.await_log_count(failure, 2, ISSUED_WITHIN).await;
+    assert!(retried, "no retry:\n{}", gw.log());
     let log = gw.log();
     let line = log
         .lines()

@@ -413,9 +413,11 @@ async fn the_plugin_and_reload_views_show_versions_users_refused_files_and_refus
     // A refused reload is listed first, with its located error.
     let before = gw.log_count("reload rejected");
     std::fs::write(gw.config_path(), format!("{yaml}bogus: 1\n")).expect("write config");
-    while gw.log_count("reload rejected") == before {
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let within = std::time::Duration::from_secs(10);
+    let rejected = gw
+        .await_log_count("reload rejected", before + 1, within)
+        .await;
+    assert!(rejected, "the bogus config was not refused:\n{}", gw.log());
     let (_, reloads, _) = json(&c, &api("reloads")).await;
     assert_eq!(reloads[0]["accepted"], false, "{reloads}");
     let error = reloads[0]["errors"][0].as_str().unwrap_or_default();

@@ -386,11 +386,8 @@ async fn sigterm_lets_a_slow_response_complete_then_exits_zero() {
 /// Waits until `needle` occurs in the log more than `before` times (the event after the one
 /// counted); fails with `what` and the log after [`VISIBLE_WITHIN`].
 async fn await_log_count_past(gw: &Gateway, needle: &str, before: usize, what: &str) {
-    let until = Instant::now() + VISIBLE_WITHIN;
-    while gw.log_count(needle) == before {
-        assert!(Instant::now() < until, "{what}; log:\n{}", gw.log());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let seen = gw.await_log_count(needle, before + 1, VISIBLE_WITHIN).await;
+    assert!(seen, "{what}; log:\n{}", gw.log());
 }
 
 /// Alternates `tag` between v1 and v2 `count` times, awaiting each version's first response.

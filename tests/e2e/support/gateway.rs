@@ -248,6 +248,19 @@ impl Gateway {
         self.log().matches(needle).count()
     }
 
+    /// Awaits (polling every 10 ms, without blocking the test's runtime) until `needle` occurs
+    /// at least `count` times in the log, for at most `within` (a hang guard); whether it did.
+    pub async fn await_log_count(&self, needle: &str, count: usize, within: Duration) -> bool {
+        let until = Instant::now() + within;
+        while self.log_count(needle) < count {
+            if Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
