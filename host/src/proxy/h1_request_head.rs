@@ -107,13 +107,13 @@ pub(super) fn parse(buf: &[u8]) -> Parsed {
             _ => {}
         }
         // httparse checked the value's bytes: what `HeaderValue` allows.
-        let value = HeaderValue::from_maybe_shared(shared.slice_ref(field.value));
+        let value = HeaderValue::from_maybe_shared(shared.slice(within(buf, field.value)));
         let Ok(value) = value else {
             return Parsed::Hyper;
         };
         headers.append(name, value);
     }
-    let Ok(uri) = Uri::from_maybe_shared(shared.slice_ref(path.as_bytes())) else {
+    let Ok(uri) = Uri::from_maybe_shared(shared.slice(within(buf, path.as_bytes()))) else {
         return Parsed::Hyper;
     };
     let head = method == Method::HEAD;
@@ -134,6 +134,12 @@ pub(super) fn parse(buf: &[u8]) -> Parsed {
         },
         len,
     }
+}
+
+/// Where `part` (a slice httparse returned) lies in `buf`.
+fn within(buf: &[u8], part: &[u8]) -> std::ops::Range<usize> {
+    let start = (part.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize);
+    start..start + part.len()
 }
 
 /// Whether the comma-separated header value has `token` (ASCII case-insensitive).
