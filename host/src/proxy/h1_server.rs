@@ -308,13 +308,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
     }
 
     /// While the gateway waits (for the handler, for the response body), watches the client's
-    /// side as hyper does: EOF is noted (the response still goes out, then the connection
-    /// closes), a failed read fails the connection; a pipelined request's bytes are kept, and
-    /// the watch stops while any are buffered. `Err` when the connection failed.
+    /// side as hyper does (without half-close): EOF or a failed read mid-exchange fails the
+    /// connection (the request is abandoned); a pipelined request's bytes are kept, and the
+    /// watch stops while any are buffered. `Err` when the connection failed.
     fn poll_watch(&mut self, cx: &mut Context<'_>) -> Result<(), io::Error> {
         while self.filled == 0 && !self.read_closed {
             match self.poll_fill(cx) {
-                Poll::Ready(Ok(0)) => self.read_closed = true,
+                Poll::Ready(Ok(0)) => {
+                    self.read_closed = true;
+                    return Err(io::ErrorKind::UnexpectedEof.into());
+                }
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => return Err(e),
                 Poll::Pending => break,
@@ -368,7 +371,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
     /// Writes the encoded head (in `out`) and the body with the head's framing.
     async fn write_body(&mut self, mut body: ProxyBody, encoded: Encoded) -> Result<(), WriteError> {
         match encoded.framing {
-            Framing::Length(0) => drop(body),
+            Framing::Length(0) => {}
             Framing::Length(mut left) => {
                 while left > 0 {
                     let Some(frame) = self.next_frame(&mut body).await? else {
@@ -382,7 +385,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
                         data.truncate(left as usize);
                     }
                     left -= data.len() as u64;
-                    self.put(data).await?;
+                    match left {
+                        // The last bytes wait for the body's end (below) in the buffer.
+                        0 => self.out.extend_from_slice(&data),
+                        _ => self.put(data).await?,
+                    }
                 }
             }
             Framing::Chunked => {
@@ -407,6 +414,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
                 }
             }
         }
+        // Ended (or not to be sent) before its last bytes go out, as with hyper: whatever
+        // records the exchange at the body's end (access log, metrics, `on-complete`) has
+        // done so when the client sees the response.
+        drop(body);
         self.write_out().await?;
         self.io.flush().await?;
         Ok(())
