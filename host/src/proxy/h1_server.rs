@@ -117,7 +117,9 @@ where
         };
         let guard = cx.resets.start();
         let current = cx.snapshot.load_full();
-        let answer = handle(current, cx.conn, request);
+        // Pinned where it is: the request's future is not moved again (`memmove` of futures
+        // was a large share of the plain path's user time, bench/README).
+        let answer = std::pin::pin!(handle(current, cx.conn, request));
         let Some(resp) = server.await_watching(answer).await else {
             tracing::debug!(%client, "client connection failed while its request was handled");
             return H1End::Closed;
@@ -328,8 +330,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
 
     /// Awaits `fut` while watching the client (`poll_watch`); `None` when the client's side
     /// failed first (the future is dropped: the request is abandoned, as with hyper).
-    async fn await_watching<F: Future>(&mut self, fut: F) -> Option<F::Output> {
-        let mut fut = std::pin::pin!(fut);
+    async fn await_watching<F: Future>(&mut self, mut fut: Pin<&mut F>) -> Option<F::Output> {
         std::future::poll_fn(|cx| {
             if let Poll::Ready(out) = fut.as_mut().poll(cx) {
                 return Poll::Ready(Some(out));
@@ -354,7 +355,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
             Poll::Pending => {
                 self.write_out().await?;
                 let waited = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx));
-                match self.await_watching(waited).await {
+                match self.await_watching(std::pin::pin!(waited)).await {
                     Some(frame) => frame,
                     None => {
                         return Err(WriteError::Io(io::Error::new(
