@@ -111,9 +111,16 @@ async fn an_http_1_0_client_gets_http_1_0_answers_and_keep_alive_only_when_it_as
     assert!(first.head.starts_with("HTTP/1.0 200 OK"), "{}", first.head);
     assert_eq!(first.header("connection"), Some("keep-alive"));
     assert_eq!(first.body, b"/ka");
-    assert!(second.head.starts_with("HTTP/1.0 200 OK"), "{}", second.head);
+    assert!(
+        second.head.starts_with("HTTP/1.0 200 OK"),
+        "{}",
+        second.head
+    );
     assert_eq!(second.body, b"/last");
-    assert!(closed, "a 1.0 request without keep-alive closes the connection");
+    assert!(
+        closed,
+        "a 1.0 request without keep-alive closes the connection"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,8 +141,14 @@ async fn a_head_answer_has_the_length_and_no_body_and_the_connection_goes_on() {
     })
     .await;
     assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("content-length: 5"), "{head}");
-    assert_eq!(next.body, b"/after", "no body bytes came between the two answers");
+    assert!(
+        head.to_ascii_lowercase().contains("content-length: 5"),
+        "{head}"
+    );
+    assert_eq!(
+        next.body, b"/after",
+        "no body bytes came between the two answers"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,7 +172,10 @@ async fn a_chunked_upstream_body_is_chunked_to_a_1_1_client_and_close_delimited_
     })
     .await;
     assert!(text.starts_with("HTTP/1.0 200 OK\r\n"), "{text}");
-    assert!(!text.to_ascii_lowercase().contains("transfer-encoding"), "{text}");
+    assert!(
+        !text.to_ascii_lowercase().contains("transfer-encoding"),
+        "{text}"
+    );
     assert!(text.ends_with("\r\n\r\nhello world"), "{text}");
 }
 
@@ -198,7 +214,8 @@ async fn a_malformed_head_after_a_fast_path_request_gets_400() {
     let (first, bad) = raw(gw.addr, |c| {
         c.send(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
         let first = response(c);
-        c.send(b"GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n").unwrap();
+        c.send(b"GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n")
+            .unwrap();
         (first, response(c))
     })
     .await;
@@ -219,6 +236,10 @@ async fn a_client_connection_close_gets_connection_close_and_the_connection_ends
     .await;
     assert_eq!(resp.status, 200);
     assert_eq!(resp.header("connection"), Some("close"));
-    assert!(resp.header("date").is_some(), "a Date is added: {}", resp.head);
+    assert!(
+        resp.header("date").is_some(),
+        "a Date is added: {}",
+        resp.head
+    );
     assert!(closed);
 }

@@ -6,7 +6,7 @@
 //! `Transfer-Encoding`, no `Content-Length` or `0`), no `Upgrade` / `Connection: upgrade` /
 //! `CONNECT`, no `Expect`, no `TE` (trailers), a head of at most [`MAX_HEADERS`] fields. Anything
 //! else (a malformed head included: hyper answers 400, 414 or 431 as it always did) is
-//! [`Parsed::Hyper`].
+//! [`Unserved::Hyper`].
 //!
 //! Runs once per request head on the connection's task. Cost: one `httparse` pass, one copy
 //! of the head into its own allocation (the URI and header values share it), one header-name
@@ -38,14 +38,17 @@ pub(super) struct HeadFacts {
     pub(super) head: bool,
 }
 
-/// What the buffer holds.
-pub(super) enum Parsed {
-    /// A whole head the own server serves; `len` bytes of the buffer were consumed.
-    Request {
-        request: Request<RequestBody>,
-        facts: HeadFacts,
-        len: usize,
-    },
+/// A whole head the own server serves.
+pub(super) struct Parsed {
+    pub(super) request: Request<RequestBody>,
+    pub(super) facts: HeadFacts,
+    /// Bytes of the buffer the head took.
+    pub(super) len: usize,
+}
+
+/// Why the buffer holds no head the own server serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Unserved {
     /// Not a whole head yet.
     Partial,
     /// A head (or the start of one) the own server leaves to hyper.
@@ -53,7 +56,7 @@ pub(super) enum Parsed {
 }
 
 /// Parses the head at the start of `buf`.
-pub(super) fn parse(buf: &[u8]) -> Parsed {
+pub(super) fn parse(buf: &[u8]) -> Result<Parsed, Unserved> {
     let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
     let len = match httparse::ParserConfig::default().parse_request_with_uninit_headers(
@@ -62,20 +65,20 @@ pub(super) fn parse(buf: &[u8]) -> Parsed {
         &mut fields,
     ) {
         Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Parsed::Partial,
-        Err(_) => return Parsed::Hyper,
+        Ok(httparse::Status::Partial) => return Err(Unserved::Partial),
+        Err(_) => return Err(Unserved::Hyper),
     };
     let (Some(method), Some(path), Some(minor)) = (req.method, req.path, req.version) else {
-        return Parsed::Hyper;
+        return Err(Unserved::Hyper);
     };
     if path.len() > MAX_URI_LEN {
-        return Parsed::Hyper;
+        return Err(Unserved::Hyper);
     }
     let Ok(method) = Method::from_bytes(method.as_bytes()) else {
-        return Parsed::Hyper;
+        return Err(Unserved::Hyper);
     };
     if method == Method::CONNECT {
-        return Parsed::Hyper;
+        return Err(Unserved::Hyper);
     }
     let http10 = minor == 0;
     let mut keep_alive = !http10;
@@ -83,20 +86,20 @@ pub(super) fn parse(buf: &[u8]) -> Parsed {
     let mut headers = http::HeaderMap::with_capacity(req.headers.len());
     for field in req.headers.iter() {
         let Ok(name) = HeaderName::from_bytes(field.name.as_bytes()) else {
-            return Parsed::Hyper;
+            return Err(Unserved::Hyper);
         };
         match name {
             header::TRANSFER_ENCODING | header::UPGRADE | header::EXPECT | header::TE => {
-                return Parsed::Hyper;
+                return Err(Unserved::Hyper);
             }
-            header::CONTENT_LENGTH => {
-                if field.value != b"0" || headers.contains_key(header::CONTENT_LENGTH) {
-                    return Parsed::Hyper;
-                }
+            header::CONTENT_LENGTH
+                if field.value != b"0" || headers.contains_key(header::CONTENT_LENGTH) =>
+            {
+                return Err(Unserved::Hyper);
             }
             header::CONNECTION => {
                 if has_token(field.value, b"upgrade") {
-                    return Parsed::Hyper;
+                    return Err(Unserved::Hyper);
                 }
                 // As hyper: for 1.1 any `close` ends keep-alive; for 1.0 each field decides.
                 keep_alive = match http10 {
@@ -109,12 +112,12 @@ pub(super) fn parse(buf: &[u8]) -> Parsed {
         // httparse checked the value's bytes: what `HeaderValue` allows.
         let value = HeaderValue::from_maybe_shared(shared.slice(within(buf, field.value)));
         let Ok(value) = value else {
-            return Parsed::Hyper;
+            return Err(Unserved::Hyper);
         };
         headers.append(name, value);
     }
     let Ok(uri) = Uri::from_maybe_shared(shared.slice(within(buf, path.as_bytes()))) else {
-        return Parsed::Hyper;
+        return Err(Unserved::Hyper);
     };
     let head = method == Method::HEAD;
     let mut request = Request::new(RequestBody::Empty);
@@ -125,7 +128,7 @@ pub(super) fn parse(buf: &[u8]) -> Parsed {
         false => Version::HTTP_11,
     };
     *request.headers_mut() = headers;
-    Parsed::Request {
+    Ok(Parsed {
         request,
         facts: HeadFacts {
             http10,
@@ -133,7 +136,7 @@ pub(super) fn parse(buf: &[u8]) -> Parsed {
             head,
         },
         len,
-    }
+    })
 }
 
 /// Where `part` (a slice httparse returned) lies in `buf`.
@@ -155,18 +158,17 @@ mod tests {
 
     fn served(text: &str) -> (Request<RequestBody>, HeadFacts, usize) {
         match parse(text.as_bytes()) {
-            Parsed::Request {
+            Ok(Parsed {
                 request,
                 facts,
                 len,
-            } => (request, facts, len),
-            Parsed::Partial => panic!("partial: {text:?}"),
-            Parsed::Hyper => panic!("left to hyper: {text:?}"),
+            }) => (request, facts, len),
+            Err(unserved) => panic!("{unserved:?}: {text:?}"),
         }
     }
 
     fn left_to_hyper(text: &str) -> bool {
-        matches!(parse(text.as_bytes()), Parsed::Hyper)
+        matches!(parse(text.as_bytes()), Err(Unserved::Hyper))
     }
 
     #[test]
@@ -183,7 +185,11 @@ mod tests {
 
     #[test]
     fn keep_alive_follows_the_version_and_connection_field() {
-        assert!(!served("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").1.keep_alive);
+        assert!(
+            !served("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n")
+                .1
+                .keep_alive
+        );
         assert!(!served("GET / HTTP/1.0\r\n\r\n").1.keep_alive);
         let (_, facts, _) = served("GET / HTTP/1.0\r\nConnection: x, Keep-Alive\r\n\r\n");
         assert!(facts.keep_alive && facts.http10);
@@ -192,12 +198,24 @@ mod tests {
 
     #[test]
     fn requests_with_a_body_an_upgrade_or_an_expectation_go_to_hyper() {
-        assert!(left_to_hyper("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"));
-        assert!(left_to_hyper("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"));
-        assert!(left_to_hyper("GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n"));
-        assert!(left_to_hyper("GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"));
-        assert!(left_to_hyper("GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\n\r\n"));
-        assert!(left_to_hyper("PUT / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"));
+        assert!(left_to_hyper(
+            "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
+        ));
+        assert!(left_to_hyper(
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ));
+        assert!(left_to_hyper(
+            "GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n"
+        ));
+        assert!(left_to_hyper(
+            "GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"
+        ));
+        assert!(left_to_hyper(
+            "GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\n\r\n"
+        ));
+        assert!(left_to_hyper(
+            "PUT / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"
+        ));
         assert!(left_to_hyper("GET / HTTP/1.1\r\nTE: trailers\r\n\r\n"));
         assert!(left_to_hyper("CONNECT a:443 HTTP/1.1\r\n\r\n"));
         let (req, _, _) = served("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
@@ -211,6 +229,9 @@ mod tests {
         assert!(left_to_hyper("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
         let many: String = (0..=MAX_HEADERS).map(|i| format!("X-{i}: v\r\n")).collect();
         assert!(left_to_hyper(&format!("GET / HTTP/1.1\r\n{many}\r\n")));
-        assert!(matches!(parse(b"GET / HTTP/1.1\r\nHost"), Parsed::Partial));
+        assert!(matches!(
+            parse(b"GET / HTTP/1.1\r\nHost"),
+            Err(Unserved::Partial)
+        ));
     }
 }

@@ -150,7 +150,9 @@ pub(super) fn encode_head(
             }
             header::TRANSFER_ENCODING => {
                 if wrote_len && !open_line {
-                    return Err(InvalidHead("transfer-encoding after the length was decided"));
+                    return Err(InvalidHead(
+                        "transfer-encoding after the length was decided",
+                    ));
                 }
                 if http10 || !can_chunk {
                     continue;
@@ -365,7 +367,10 @@ mod tests {
     #[test]
     fn a_known_length_is_written_and_a_date_added() {
         let (text, enc) = encode(200, &[("x-a", "1")], BodyLength::Known(5), GET11, true);
-        assert_eq!(text, "HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 5\r\n\r\n");
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nx-a: 1\r\ncontent-length: 5\r\n\r\n"
+        );
         assert_eq!(enc.framing, Framing::Length(5));
         assert!(!enc.close);
     }
@@ -373,7 +378,10 @@ mod tests {
     #[test]
     fn an_unknown_length_is_chunked_for_1_1_and_close_delimited_for_1_0() {
         let (text, enc) = encode(200, &[], BodyLength::Unknown, GET11, true);
-        assert_eq!(text, "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+        );
         assert_eq!(enc.framing, Framing::Chunked);
         let get10 = HeadFacts {
             http10: true,
@@ -411,7 +419,13 @@ mod tests {
             "HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n"
         );
         assert!(enc.close);
-        let (_, enc) = encode(200, &[("connection", "close")], BodyLength::Empty, GET11, true);
+        let (_, enc) = encode(
+            200,
+            &[("connection", "close")],
+            BodyLength::Empty,
+            GET11,
+            true,
+        );
         assert!(enc.close, "the response's own close is honoured");
     }
 
@@ -423,7 +437,15 @@ mod tests {
         let mut dst = Vec::new();
         let status = StatusCode::OK;
         let body = BodyLength::Unknown;
-        let result = encode_head(status, Version::HTTP_11, headers, body, GET11, true, &mut dst);
+        let result = encode_head(
+            status,
+            Version::HTTP_11,
+            headers,
+            body,
+            GET11,
+            true,
+            &mut dst,
+        );
         assert!(result.is_err());
     }
 }

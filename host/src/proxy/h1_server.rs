@@ -36,9 +36,10 @@ use http_body::{Body, Frame};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
-use super::h1_request_head::{Parsed, parse};
+use super::h1_request_head::{HeadFacts, Parsed, Unserved, parse};
 use super::h1_response::{BodyLength, Encoded, Framing, encode_head};
 use super::handler::{Connection, handle};
+use super::request_body::RequestBody;
 use super::reset_guard::ConnectionResets;
 use super::rewind::Rewind;
 use super::snapshot::SharedSnapshot;
@@ -100,17 +101,17 @@ where
             return server.close().await;
         }
         let (request, facts) = match server.next_head(&cx).await {
-            Ok(Head::Request(request, facts)) => (request, facts),
-            Ok(Head::Hyper) => {
+            Ok(head) => head,
+            Err(NoHead::Hyper) => {
                 let read = Bytes::copy_from_slice(&server.buf[..server.filled]);
                 return H1End::Hyper(Rewind::new(server.io, read));
             }
-            Ok(Head::Closed) => return server.close().await,
-            Ok(Head::TimedOut) => {
+            Err(NoHead::Closed) => return server.close().await,
+            Err(NoHead::TimedOut) => {
                 tracing::debug!(%client, "closing a connection whose request head timed out");
                 return H1End::Closed;
             }
-            Err(e) => {
+            Err(NoHead::Failed(e)) => {
                 tracing::debug!(%client, "client connection failed: {e}");
                 return H1End::Closed;
             }
@@ -148,7 +149,7 @@ where
         let encoded = match encoded {
             Ok(encoded) => encoded,
             Err(e) => {
-                tracing::warn!(%client, "closing a connection: a response head it cannot be sent: {}", e.0);
+                tracing::warn!(%client, "closing a connection: its response head cannot be sent: {}", e.0);
                 return H1End::Closed;
             }
         };
@@ -162,12 +163,15 @@ where
     }
 }
 
-/// The next request's head, or why there is none.
-enum Head {
-    Request(http::Request<super::request_body::RequestBody>, super::h1_request_head::HeadFacts),
+/// Why there is no next request for the own server.
+enum NoHead {
+    /// hyper serves the rest of the connection.
     Hyper,
+    /// The client or the gateway closed it.
     Closed,
+    /// The header read timeout passed.
     TimedOut,
+    Failed(io::Error),
 }
 
 /// One read's outcome while waiting for a head.
@@ -219,32 +223,37 @@ struct Server<IO> {
 impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
     /// Reads until a head is whole (or the connection ends, the head is hyper's, the gateway
     /// closes, or the header timeout passes).
-    async fn next_head(&mut self, cx: &H1Context<'_>) -> io::Result<Head> {
+    async fn next_head(
+        &mut self,
+        cx: &H1Context<'_>,
+    ) -> Result<(http::Request<RequestBody>, HeadFacts), NoHead> {
         let mut deadline = None;
         loop {
             if self.filled > 0 {
                 match parse(&self.buf[..self.filled]) {
-                    Parsed::Request {
+                    Ok(Parsed {
                         request,
                         facts,
                         len,
-                    } => {
+                    }) => {
                         if len > cx.max_head_bytes {
-                            return Ok(Head::Hyper);
+                            return Err(NoHead::Hyper);
                         }
                         self.buf.copy_within(len..self.filled, 0);
                         self.filled -= len;
-                        return Ok(Head::Request(request, facts));
+                        return Ok((request, facts));
                     }
-                    Parsed::Hyper => return Ok(Head::Hyper),
-                    Parsed::Partial if self.filled >= self.buf.len().min(cx.max_head_bytes) => {
-                        return Ok(Head::Hyper);
+                    Err(Unserved::Hyper) => return Err(NoHead::Hyper),
+                    Err(Unserved::Partial)
+                        if self.filled >= self.buf.len().min(cx.max_head_bytes) =>
+                    {
+                        return Err(NoHead::Hyper);
                     }
-                    Parsed::Partial => {}
+                    Err(Unserved::Partial) => {}
                 }
             }
             if self.read_closed {
-                return Ok(Head::Closed);
+                return Err(NoHead::Closed);
             }
             let step = std::future::poll_fn(|task| {
                 if cx.closing.load(Ordering::Relaxed) {
@@ -255,7 +264,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
                     Poll::Ready(Ok(_)) => Poll::Ready(Ok(Step::Data)),
                     Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
                     Poll::Pending => {
-                        let at = *deadline.get_or_insert_with(|| Instant::now() + cx.header_timeout);
+                        let at =
+                            *deadline.get_or_insert_with(|| Instant::now() + cx.header_timeout);
                         match self.poll_head_deadline(at, task) {
                             Poll::Ready(()) => Poll::Ready(Ok(Step::TimedOut)),
                             Poll::Pending => Poll::Pending,
@@ -263,16 +273,17 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
                     }
                 }
             })
-            .await?;
+            .await
+            .map_err(NoHead::Failed)?;
             match step {
                 Step::Data => {}
                 Step::Eof => {
                     self.read_closed = true;
                     // A half head at EOF is never answered (as hyper).
-                    return Ok(Head::Closed);
+                    return Err(NoHead::Closed);
                 }
-                Step::Closing => return Ok(Head::Closed),
-                Step::TimedOut => return Ok(Head::TimedOut),
+                Step::Closing => return Err(NoHead::Closed),
+                Step::TimedOut => return Err(NoHead::TimedOut),
             }
         }
     }
@@ -370,7 +381,11 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
     }
 
     /// Writes the encoded head (in `out`) and the body with the head's framing.
-    async fn write_body(&mut self, mut body: ProxyBody, encoded: Encoded) -> Result<(), WriteError> {
+    async fn write_body(
+        &mut self,
+        mut body: ProxyBody,
+        encoded: Encoded,
+    ) -> Result<(), WriteError> {
         match encoded.framing {
             Framing::Length(0) => {}
             Framing::Length(mut left) => {
@@ -379,7 +394,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
                         self.write_out().await?;
                         return Err(WriteError::Short);
                     };
-                    let Ok(mut data) = frame.into_data() else { continue };
+                    let Ok(mut data) = frame.into_data() else {
+                        continue;
+                    };
                     if data.len() as u64 > left {
                         // More than announced: the rest is not sent (the client would read
                         // it as the next response).
@@ -396,7 +413,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
             Framing::Chunked => {
                 while let Some(frame) = self.next_frame(&mut body).await? {
                     // Trailers are not sent: the own server never serves `TE: trailers`.
-                    let Ok(data) = frame.into_data() else { continue };
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
                     if data.is_empty() {
                         continue;
                     }
@@ -436,10 +455,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
         }
         let mut head = 0;
         while head < self.out.len() || !data.is_empty() {
-            let slices = [
-                io::IoSlice::new(&self.out[head..]),
-                io::IoSlice::new(&data),
-            ];
+            let slices = [io::IoSlice::new(&self.out[head..]), io::IoSlice::new(&data)];
             let n = self.io.write_vectored(&slices).await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
