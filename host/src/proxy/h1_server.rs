@@ -19,40 +19,26 @@
 //!
 //! `WASMGATE_H1_SERVER=hyper` (read once) keeps hyper for every connection.
 //!
-//! Runs on the connection's task. Cost per request: one read (two with the client-gone watch
-//! below), one head parse and copy, one write for head and a ready body, one clock read for the
-//! header deadline and one for `Date`.
+//! The connection's reads and writes (buffer, header deadline, client watch, body framing) are
+//! `h1_stream`'s.
+//!
+//! Runs on the connection's task. Cost per request: one read (two with the client-gone watch),
+//! one head parse and copy, one write for head and a ready body, one clock read for the header
+//! deadline and one for `Date`.
 
-use std::future::Future;
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
-use http_body::{Body, Frame};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::time::{Instant, Sleep};
+use http_body::Body;
+use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::h1_request_head::{HeadFacts, Parsed, Unserved, parse};
-use super::h1_response::{BodyLength, Encoded, Framing, encode_head};
+use super::h1_response::{BodyLength, encode_head};
+use super::h1_stream::{H1Stream, HeadLimits, NoHead};
 use super::handler::{Connection, handle};
-use super::request_body::RequestBody;
 use super::reset_guard::ConnectionResets;
 use super::rewind::Rewind;
 use super::snapshot::SharedSnapshot;
-use crate::upstream::body::{BodyError, ProxyBody};
-
-/// The connection's read buffer: a request head must fit in it (larger heads go to hyper).
-const READ_BUF: usize = 8 << 10;
-
-/// Buffered response bytes beyond which they are written before more are added.
-const WRITE_BUF: usize = 64 << 10;
-
-/// Data frames at least this large are written from where they are, not copied.
-const COPY_LIMIT: usize = 8 << 10;
 
 /// Whether client HTTP/1 connections start on the own server (`WASMGATE_H1_SERVER` is not
 /// `hyper`). Read once.
@@ -87,26 +73,21 @@ pub(super) async fn serve<IO>(io: IO, cx: H1Context<'_>) -> H1End<IO>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut server = Server {
-        io,
-        buf: vec![0; READ_BUF].into_boxed_slice(),
-        filled: 0,
-        read_closed: false,
-        out: Vec::with_capacity(1024),
-        head_timer: None,
+    let mut server = H1Stream::new(io);
+    let limits = HeadLimits {
+        header_timeout: cx.header_timeout,
+        max_head_bytes: cx.max_head_bytes,
+        closing: cx.closing,
     };
     let client = cx.conn.client;
     loop {
         if cx.closing.load(Ordering::Relaxed) {
-            return server.close().await;
+            return close(server).await;
         }
-        let (request, facts) = match server.next_head(&cx).await {
+        let (request, facts) = match server.next_head(limits).await {
             Ok(head) => head,
-            Err(NoHead::Hyper) => {
-                let read = Bytes::copy_from_slice(&server.buf[..server.filled]);
-                return H1End::Hyper(Rewind::new(server.io, read));
-            }
-            Err(NoHead::Closed) => return server.close().await,
+            Err(NoHead::Hyper) => return H1End::Hyper(server.into_rewind()),
+            Err(NoHead::Closed) => return close(server).await,
             Err(NoHead::TimedOut) => {
                 tracing::debug!(%client, "closing a connection whose request head timed out");
                 return H1End::Closed;
@@ -158,328 +139,13 @@ where
             return H1End::Closed;
         }
         if encoded.close || !keep_alive {
-            return server.close().await;
+            return close(server).await;
         }
     }
 }
 
-/// Why there is no next request for the own server.
-enum NoHead {
-    /// hyper serves the rest of the connection.
-    Hyper,
-    /// The client or the gateway closed it.
-    Closed,
-    /// The header read timeout passed.
-    TimedOut,
-    Failed(io::Error),
-}
-
-/// One read's outcome while waiting for a head.
-enum Step {
-    Data,
-    Eof,
-    Closing,
-    TimedOut,
-}
-
-/// Why the response could not be written.
-#[derive(Debug)]
-enum WriteError {
-    Io(io::Error),
-    Body(BodyError),
-    /// The body ended before its `Content-Length`.
-    Short,
-}
-
-impl std::fmt::Display for WriteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WriteError::Io(e) => write!(f, "{e}"),
-            WriteError::Body(e) => write!(f, "response body failed: {e}"),
-            WriteError::Short => write!(f, "response body shorter than its content-length"),
-        }
-    }
-}
-
-impl From<io::Error> for WriteError {
-    fn from(e: io::Error) -> Self {
-        WriteError::Io(e)
-    }
-}
-
-struct Server<IO> {
-    io: IO,
-    buf: Box<[u8]>,
-    /// Bytes of `buf` read and not yet consumed (they start at 0).
-    filled: usize,
-    /// The client sent EOF.
-    read_closed: bool,
-    /// The response bytes not yet written.
-    out: Vec<u8>,
-    /// The header deadlines' one timer entry, moved only when it fires early (as `HeadTimer`).
-    head_timer: Option<Pin<Box<Sleep>>>,
-}
-
-impl<IO: AsyncRead + AsyncWrite + Unpin> Server<IO> {
-    /// Reads until a head is whole (or the connection ends, the head is hyper's, the gateway
-    /// closes, or the header timeout passes).
-    async fn next_head(
-        &mut self,
-        cx: &H1Context<'_>,
-    ) -> Result<(http::Request<RequestBody>, HeadFacts), NoHead> {
-        let mut deadline = None;
-        loop {
-            if self.filled > 0 {
-                match parse(&self.buf[..self.filled]) {
-                    Ok(Parsed {
-                        request,
-                        facts,
-                        len,
-                    }) => {
-                        if len > cx.max_head_bytes {
-                            return Err(NoHead::Hyper);
-                        }
-                        self.buf.copy_within(len..self.filled, 0);
-                        self.filled -= len;
-                        return Ok((request, facts));
-                    }
-                    Err(Unserved::Hyper) => return Err(NoHead::Hyper),
-                    Err(Unserved::Partial)
-                        if self.filled >= self.buf.len().min(cx.max_head_bytes) =>
-                    {
-                        return Err(NoHead::Hyper);
-                    }
-                    Err(Unserved::Partial) => {}
-                }
-            }
-            if self.read_closed {
-                return Err(NoHead::Closed);
-            }
-            let step = std::future::poll_fn(|task| {
-                if cx.closing.load(Ordering::Relaxed) {
-                    return Poll::Ready(Ok(Step::Closing));
-                }
-                match self.poll_fill(task) {
-                    Poll::Ready(Ok(0)) => Poll::Ready(Ok(Step::Eof)),
-                    Poll::Ready(Ok(_)) => Poll::Ready(Ok(Step::Data)),
-                    Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                    Poll::Pending => {
-                        let at =
-                            *deadline.get_or_insert_with(|| Instant::now() + cx.header_timeout);
-                        match self.poll_head_deadline(at, task) {
-                            Poll::Ready(()) => Poll::Ready(Ok(Step::TimedOut)),
-                            Poll::Pending => Poll::Pending,
-                        }
-                    }
-                }
-            })
-            .await
-            .map_err(NoHead::Failed)?;
-            match step {
-                Step::Data => {}
-                Step::Eof => {
-                    self.read_closed = true;
-                    // A half head at EOF is never answered (as hyper).
-                    return Err(NoHead::Closed);
-                }
-                Step::Closing => return Err(NoHead::Closed),
-                Step::TimedOut => return Err(NoHead::TimedOut),
-            }
-        }
-    }
-
-    /// Reads what the client sent into the free end of the buffer.
-    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let mut read = ReadBuf::new(&mut self.buf[self.filled..]);
-        match Pin::new(&mut self.io).poll_read(cx, &mut read) {
-            Poll::Ready(Ok(())) => {
-                let n = read.filled().len();
-                self.filled += n;
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    /// Polls the connection's header timer for `deadline`: the entry is created once, and
-    /// moved only when it fires before this deadline (deadlines only grow) or is later.
-    fn poll_head_deadline(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
-        let sleep = self
-            .head_timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if sleep.deadline() > deadline {
-            sleep.as_mut().reset(deadline);
-        }
-        loop {
-            match sleep.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) if sleep.deadline() >= deadline => return Poll::Ready(()),
-                Poll::Ready(()) => sleep.as_mut().reset(deadline),
-            }
-        }
-    }
-
-    /// While the gateway waits (for the handler, for the response body), watches the client's
-    /// side as hyper does (without half-close): EOF or a failed read mid-exchange fails the
-    /// connection (the request is abandoned); a pipelined request's bytes are kept, and the
-    /// watch stops while any are buffered. `Err` when the connection failed.
-    fn poll_watch(&mut self, cx: &mut Context<'_>) -> Result<(), io::Error> {
-        while self.filled == 0 && !self.read_closed {
-            match self.poll_fill(cx) {
-                Poll::Ready(Ok(0)) => {
-                    self.read_closed = true;
-                    return Err(io::ErrorKind::UnexpectedEof.into());
-                }
-                Poll::Ready(Ok(_)) => {}
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => break,
-            }
-        }
-        Ok(())
-    }
-
-    /// Awaits `fut` while watching the client (`poll_watch`); `None` when the client's side
-    /// failed first (the future is dropped: the request is abandoned, as with hyper).
-    async fn await_watching<F: Future>(&mut self, mut fut: Pin<&mut F>) -> Option<F::Output> {
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(out) = fut.as_mut().poll(cx) {
-                return Poll::Ready(Some(out));
-            }
-            match self.poll_watch(cx) {
-                Ok(()) => Poll::Pending,
-                Err(_) => Poll::Ready(None),
-            }
-        })
-        .await
-    }
-
-    /// The body's next frame: at once if it is ready; else the buffered bytes are written
-    /// first, then it is awaited while watching the client.
-    async fn next_frame(
-        &mut self,
-        body: &mut ProxyBody,
-    ) -> Result<Option<Frame<Bytes>>, WriteError> {
-        let ready = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *body).poll_frame(cx)));
-        let frame = match ready.await {
-            Poll::Ready(frame) => frame,
-            Poll::Pending => {
-                self.write_out().await?;
-                let waited = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx));
-                match self.await_watching(std::pin::pin!(waited)).await {
-                    Some(frame) => frame,
-                    None => {
-                        return Err(WriteError::Io(io::Error::new(
-                            io::ErrorKind::ConnectionReset,
-                            "the client's side failed",
-                        )));
-                    }
-                }
-            }
-        };
-        frame.transpose().map_err(WriteError::Body)
-    }
-
-    /// Writes the encoded head (in `out`) and the body with the head's framing.
-    async fn write_body(
-        &mut self,
-        mut body: ProxyBody,
-        encoded: Encoded,
-    ) -> Result<(), WriteError> {
-        match encoded.framing {
-            Framing::Length(0) => {}
-            Framing::Length(mut left) => {
-                while left > 0 {
-                    let Some(frame) = self.next_frame(&mut body).await? else {
-                        self.write_out().await?;
-                        return Err(WriteError::Short);
-                    };
-                    let Ok(mut data) = frame.into_data() else {
-                        continue;
-                    };
-                    if data.len() as u64 > left {
-                        // More than announced: the rest is not sent (the client would read
-                        // it as the next response).
-                        data.truncate(left as usize);
-                    }
-                    left -= data.len() as u64;
-                    match left {
-                        // The last bytes wait for the body's end (below) in the buffer.
-                        0 => self.out.extend_from_slice(&data),
-                        _ => self.put(data).await?,
-                    }
-                }
-            }
-            Framing::Chunked => {
-                while let Some(frame) = self.next_frame(&mut body).await? {
-                    // Trailers are not sent: the own server never serves `TE: trailers`.
-                    let Ok(data) = frame.into_data() else {
-                        continue;
-                    };
-                    if data.is_empty() {
-                        continue;
-                    }
-                    use std::io::Write;
-                    let _ = write!(self.out, "{:x}\r\n", data.len());
-                    self.put(data).await?;
-                    self.out.extend_from_slice(b"\r\n");
-                }
-                self.out.extend_from_slice(b"0\r\n\r\n");
-            }
-            Framing::CloseDelimited => {
-                while let Some(frame) = self.next_frame(&mut body).await? {
-                    if let Ok(data) = frame.into_data() {
-                        self.put(data).await?;
-                    }
-                }
-            }
-        }
-        // Ended (or not to be sent) before its last bytes go out, as with hyper: whatever
-        // records the exchange at the body's end (access log, metrics, `on-complete`) has
-        // done so when the client sees the response.
-        drop(body);
-        self.write_out().await?;
-        self.io.flush().await?;
-        Ok(())
-    }
-
-    /// Adds `data` to the response bytes: copied when small, else written with what is
-    /// buffered in one vectored write.
-    async fn put(&mut self, mut data: Bytes) -> io::Result<()> {
-        if data.len() < COPY_LIMIT {
-            self.out.extend_from_slice(&data);
-            if self.out.len() >= WRITE_BUF {
-                self.write_out().await?;
-            }
-            return Ok(());
-        }
-        let mut head = 0;
-        while head < self.out.len() || !data.is_empty() {
-            let slices = [io::IoSlice::new(&self.out[head..]), io::IoSlice::new(&data)];
-            let n = self.io.write_vectored(&slices).await?;
-            if n == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            let from_out = n.min(self.out.len() - head);
-            head += from_out;
-            data.advance(n - from_out);
-        }
-        self.out.clear();
-        Ok(())
-    }
-
-    /// Writes the buffered response bytes.
-    async fn write_out(&mut self) -> io::Result<()> {
-        if !self.out.is_empty() {
-            self.io.write_all(&self.out).await?;
-            self.out.clear();
-        }
-        Ok(())
-    }
-
-    /// Ends the connection: the write side is shut down (TLS: close_notify).
-    async fn close(mut self) -> H1End<IO> {
-        let _ = self.io.shutdown().await;
-        H1End::Closed
-    }
+/// Ends the connection: the write side is shut down (TLS: close_notify).
+async fn close<IO: AsyncRead + AsyncWrite + Unpin>(stream: H1Stream<IO>) -> H1End<IO> {
+    stream.close().await;
+    H1End::Closed
 }

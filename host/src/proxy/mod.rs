@@ -19,6 +19,7 @@ mod h1_date;
 mod h1_request_head;
 mod h1_response;
 mod h1_server;
+mod h1_stream;
 pub mod handler;
 mod head_timer;
 pub mod headers;
