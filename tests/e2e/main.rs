@@ -22,6 +22,7 @@ mod fault_containment;
 mod forward_auth;
 mod fuzz_corpus;
 mod grpc_web;
+mod h1_server;
 mod h2_floods;
 mod headers_plugin;
 mod hop_by_hop;

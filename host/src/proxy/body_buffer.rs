@@ -12,12 +12,12 @@
 use bytes::{Bytes, BytesMut};
 use http_body::Body;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use crate::upstream::UpstreamBody;
 
 use super::client_body::{BodyPolicy, BodyWatch, watch};
 use super::error::GatewayError;
+use super::request_body::RequestBody;
 use crate::lb::mirroring::replay::prefixed;
 use crate::plugins::body::{BodyLimit, OverLimit};
 use crate::upstream::body::ProxyBody;
@@ -60,7 +60,7 @@ fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
 /// declared `Content-Length` over the cap is decided before any byte is read (413, or passed
 /// unread). Too slow: 408; malformed: 400; over `maxBodyBytes`: 413.
 pub async fn collect_request(
-    body: Incoming,
+    body: RequestBody,
     headers: &http::HeaderMap,
     policy: BodyPolicy,
     limit: BodyLimit,

@@ -20,10 +20,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use tokio::time::{Instant, Sleep};
 
 use super::error::GatewayError;
+use super::request_body::RequestBody;
 use crate::upstream::body::{BodyError, ProxyBody};
 
 const TOO_LARGE: u8 = 1;
@@ -60,7 +60,7 @@ impl BodyWatch {
 }
 
 /// Wraps the client's body with the entrypoint's body policy.
-pub fn watch(body: Incoming, policy: BodyPolicy) -> (ProxyBody, BodyWatch) {
+pub fn watch(body: RequestBody, policy: BodyPolicy) -> (ProxyBody, BodyWatch) {
     let watch = BodyWatch::default();
     let body = Watched {
         inner: body,
@@ -74,7 +74,7 @@ pub fn watch(body: Incoming, policy: BodyPolicy) -> (ProxyBody, BodyWatch) {
 }
 
 struct Watched {
-    inner: Incoming,
+    inner: RequestBody,
     seen: u64,
     policy: BodyPolicy,
     /// When the last frame arrived (only kept up to date with an inactivity timeout).
@@ -133,7 +133,7 @@ impl Body for Watched {
             }
             Poll::Ready(Some(Err(e))) => {
                 self.state.store(MALFORMED, Ordering::Relaxed);
-                Poll::Ready(Some(Err(Box::new(e))))
+                Poll::Ready(Some(Err(e)))
             }
             Poll::Pending => {
                 if self.timed_out(cx) {

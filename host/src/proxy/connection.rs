@@ -1,30 +1,39 @@
 //! One accepted client connection, from its first byte to its end: on an entrypoint that
 //! terminates TLS the first byte tells a TLS handshake from plain HTTP (Traefik serves both on
 //! one entrypoint: TLS routers on TLS connections, the others on plain ones), the handshake
-//! runs with the options of the ClientHello's server name (`tls`), and then hyper serves
-//! HTTP/1.1 or HTTP/2 (ALPN `h2` over TLS, prior knowledge in clear) with the idle, shutdown and
-//! rapid-reset guards.
+//! runs with the options of the ClientHello's server name (`tls`), and then the own HTTP/1.1
+//! server (`h1_server`, the common requests) or hyper (the rest, and HTTP/2: ALPN `h2` over TLS,
+//! prior knowledge in clear) serves it with the idle, shutdown and rapid-reset guards
+//! (`guards`).
 //!
 //! Runs on its own task per connection; the TLS decision costs one `peek` and one snapshot
 //! load per connection, nothing per request.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
-use std::time::Duration;
 
+use bytes::Bytes;
+use http::Request;
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 
+use super::guards::{Drive, Guards};
+use super::h1_server::{H1Context, H1End};
+
 use super::connection_limits::ConnectionLimits;
 use super::handler::{Connection, handle};
 use super::headers::ForwardedValues;
 use super::idle::{Activity, ActivityIo};
+use super::request_body::RequestBody;
 use super::reset_guard::ConnectionResets;
-use super::side_wake::SideWake;
+use super::rewind::Rewind;
 use super::snapshot::SharedSnapshot;
 use crate::config::ForwardedHeadersConfig;
 use crate::config::TransparentConfig;
@@ -110,14 +119,14 @@ impl ConnectionTask {
             return Box::pin(self.run_with_tcp(stream, tls, &tcp, None, None)).await;
         }
         let Some(tls) = tls else {
-            return self.serve(stream).await;
+            return self.serve(stream, true).await;
         };
         let client = self.conn.client;
         let limit = self.limits.header_read_timeout;
         let mut first = [0u8; 1];
         match tokio::time::timeout(limit, stream.peek(&mut first)).await {
             Ok(Ok(1..)) if is_tls_client_hello(first[0]) => {}
-            Ok(Ok(1..)) => return self.serve(stream).await,
+            Ok(Ok(1..)) => return self.serve(stream, true).await,
             Ok(Ok(_)) | Ok(Err(_)) => return,
             Err(_) => {
                 tracing::debug!(%client, "closing a connection that sent nothing");
@@ -200,7 +209,7 @@ impl ConnectionTask {
                 crate::tcp::serve(&target, io, conn).await;
                 drop(self.permit);
             }
-            Verdict::Http(io) => self.serve(io).await,
+            Verdict::Http(io) => self.serve(io, true).await,
             Verdict::Https(io) => {
                 if let Some(tls) = &tls {
                     self.handshake_and_serve(io, tls).await;
@@ -231,21 +240,20 @@ impl ConnectionTask {
                 }
                 self.conn.forwarded_values =
                     ForwardedValues::new(client, self.conn.local.port(), true);
-                self.serve(stream).await;
+                let h2 = stream.get_ref().1.alpn_protocol() == Some(&b"h2"[..]);
+                self.serve(stream, !h2).await;
             }
             Ok(Err(e)) => tracing::debug!(%client, "{e}"),
             Err(_) => tracing::debug!(%client, "TLS handshake timed out"),
         }
     }
 
-    /// Runs the connection to its end. On shutdown, once no bytes have moved for
-    /// `idle_timeout`, or after too many premature resets, it is shut down gracefully: an idle
-    /// keep-alive connection closes at once, requests in flight finish first (HTTP/2: GOAWAY,
-    /// open streams finish). A connection that then stays idle for another `idle_timeout` with
-    /// no request in flight is dropped (an HTTP/2 client that never acknowledges the GOAWAY's
-    /// PING would otherwise stay forever), as is a rapid-reset connection [`RESET_DRAIN`] after
-    /// its GOAWAY.
-    async fn serve<IO>(self, io: IO)
+    /// Runs the connection to its end under the guards (`guards`: shutdown, idle, rapid
+    /// reset). HTTP/1 connections (`may_be_h1`: not TLS with ALPN `h2`) start on the own
+    /// HTTP/1.1 server (`h1_server`) unless `WASMGATE_H1_SERVER=hyper`; hyper serves the rest
+    /// of a connection from the first request the own server leaves to it, and every other
+    /// connection (HTTP/1.1 and HTTP/2 prior knowledge, ALPN).
+    async fn serve<IO>(self, io: IO, may_be_h1: bool)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -253,7 +261,7 @@ impl ConnectionTask {
             conn,
             snapshot,
             limits,
-            mut shutdown,
+            shutdown,
             permit,
             proxy_protocol: _,
             transparent: _,
@@ -261,8 +269,48 @@ impl ConnectionTask {
         let client = conn.client;
         let conn = Arc::new(conn);
         let resets = ConnectionResets::new(limits.h2_max_premature_resets);
+        let activity = Activity::new();
+        let mut guards = Guards {
+            client,
+            shutdown,
+            resets: resets.clone(),
+            activity: activity.clone(),
+            idle_timeout: limits.idle_timeout,
+        };
+        let io = ActivityIo::new(io, activity);
+        let io = if may_be_h1 && super::h1_server::enabled() {
+            let closing = AtomicBool::new(false);
+            let context = H1Context {
+                conn: &conn,
+                snapshot: &snapshot,
+                resets: &resets,
+                header_timeout: limits.header_read_timeout,
+                max_head_bytes: limits.max_head_bytes,
+                closing: &closing,
+            };
+            let own = super::h1_server::serve(io, context);
+            let mut own = std::pin::pin!(own);
+            let ended = guards
+                .run(|drive| match drive {
+                    Drive::Poll(cx) => own.as_mut().poll(cx),
+                    Drive::Shutdown => {
+                        closing.store(true, Ordering::Relaxed);
+                        Poll::Pending
+                    }
+                })
+                .await;
+            match ended {
+                Some(H1End::Hyper(rewound)) => rewound,
+                Some(H1End::Closed) | None => {
+                    drop(permit);
+                    return;
+                }
+            }
+        } else {
+            Rewind::new(io, Bytes::new())
+        };
         let accounting = resets.clone();
-        let service = service_fn(move |req| {
+        let service = service_fn(move |req: Request<Incoming>| {
             let conn = conn.clone();
             // One snapshot per request: a reload between two requests of a keep-alive
             // connection takes effect on the next request.
@@ -271,123 +319,26 @@ impl ConnectionTask {
             // Boxed: the request's future is large (routing, plugin chain, upstream call)
             // and hyper moves it into its dispatcher; a pointer moves cheaper than its bytes.
             Box::pin(async move {
-                let resp = handle(current, &conn, req).await;
+                let resp = handle(current, &conn, req.map(RequestBody::Hyper)).await;
                 guard.answered();
                 Ok::<_, Infallible>(resp)
             })
         });
-        let activity = Activity::new();
-        let io = TokioIo::new(ActivityIo::new(io, activity.clone()));
         let builder = limits.builder();
-        let connection = builder.serve_connection_with_upgrades(io, service);
-        let idle_timeout = limits.idle_timeout;
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
         let mut connection = std::pin::pin!(connection);
-        let mut idle_wait = std::pin::pin!(idle(&activity, idle_timeout));
-        let mut drain_limit = std::pin::pin!(deadline(None));
-        let mut closing = false;
-        if *shutdown.borrow_and_update() {
-            connection.as_mut().graceful_shutdown();
-            closing = true;
-        }
-        // The guards are polled only when one of them woke (`SideWake`), not at each of the
-        // connection's several wake-ups per request.
-        let mut side_wake = SideWake::new();
-        let result = loop {
-            let open = !closing;
-            let next = {
-                let side = async {
-                    tokio::select! {
-                        biased;
-                        // A dropped sender (the gateway is exiting) counts as shutdown too.
-                        _ = shutdown.changed(), if open => Side::Shutdown,
-                        () = resets.tripped(), if open => Side::Tripped,
-                        () = &mut idle_wait => Side::Idle,
-                        () = &mut drain_limit => Side::Drained,
-                    }
-                };
-                let mut side = std::pin::pin!(side);
-                side_wake.rearm();
-                std::future::poll_fn(|cx| {
-                    if let Poll::Ready(result) = connection.as_mut().poll(cx) {
-                        return Poll::Ready(Next::Ended(result));
-                    }
-                    side_wake.poll(cx, side.as_mut()).map(Next::Side)
-                })
-                .await
-            };
-            match next {
-                Next::Ended(result) => break result,
-                Next::Side(Side::Shutdown) => {
+        let ended = guards
+            .run(|drive| match drive {
+                Drive::Poll(cx) => connection.as_mut().poll(cx),
+                Drive::Shutdown => {
                     connection.as_mut().graceful_shutdown();
-                    closing = true;
+                    Poll::Pending
                 }
-                Next::Side(Side::Tripped) => {
-                    tracing::warn!(
-                        %client,
-                        "closing a connection that reset most of its requests \
-                         after they were forwarded (rapid reset)"
-                    );
-                    connection.as_mut().graceful_shutdown();
-                    closing = true;
-                    drain_limit.set(deadline(Some(RESET_DRAIN)));
-                }
-                Next::Side(Side::Idle) => {
-                    if !closing {
-                        tracing::debug!(%client, "closing an idle client connection");
-                        connection.as_mut().graceful_shutdown();
-                        closing = true;
-                    } else if resets.in_flight() == 0 {
-                        tracing::debug!(%client, "dropping a connection idle while closing");
-                        break Ok(());
-                    }
-                    idle_wait.set(idle(&activity, idle_timeout));
-                }
-                Next::Side(Side::Drained) => break Ok(()),
-            }
-        };
-        if let Err(e) = result {
+            })
+            .await;
+        if let Some(Err(e)) = ended {
             tracing::debug!(%client, "connection ended with error: {e}");
         }
         drop(permit);
     }
 }
-
-/// What the connection task's wait ended with.
-enum Next<R> {
-    /// The connection ended (hyper's result).
-    Ended(R),
-    /// A guard beside it resolved.
-    Side(Side),
-}
-
-/// What woke one of the guards beside a connection.
-enum Side {
-    /// The gateway is shutting down.
-    Shutdown,
-    /// Too many premature resets (rapid reset).
-    Tripped,
-    /// No bytes moved for `idle_timeout`.
-    Idle,
-    /// The drain time after a rapid-reset GOAWAY is over.
-    Drained,
-}
-
-/// Resolves once the connection has moved no bytes for `idle_timeout`, counted from the call
-/// (`Activity::idle_for`); never without one.
-async fn idle(activity: &Activity, idle_timeout: Option<Duration>) {
-    match idle_timeout {
-        Some(idle) => activity.idle_for(idle).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Resolves after `after`; never with `None`.
-async fn deadline(after: Option<Duration>) {
-    match after {
-        Some(after) => tokio::time::sleep(after).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// How long a connection closed for rapid reset may take to finish after its GOAWAY.
-const RESET_DRAIN: Duration = Duration::from_secs(1);

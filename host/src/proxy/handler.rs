@@ -14,7 +14,6 @@ use std::sync::Arc;
 
 use http::request::Parts;
 use http::{Request, Response};
-use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use super::body_buffer::Collected;
@@ -24,6 +23,7 @@ use super::completion_body::CompletionBody;
 use super::error::GatewayError;
 use super::grpc_web::GrpcWebCall;
 use super::headers::{set_forwarded, strip_hop_by_hop};
+use super::request_body::RequestBody;
 use super::snapshot::{Backend, NativeMiddlewares, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
 use crate::admin::trace::{RequestSpan, TraceParent};
@@ -99,7 +99,7 @@ impl From<&super::connection_limits::ConnectionLimits> for RequestTimeouts {
 pub async fn handle(
     runtime: Arc<Snapshot>,
     conn: &Connection,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
 ) -> Response<ProxyBody> {
     // A CA validating an HTTP-01 challenge is answered before any router (as Traefik does).
     if !conn.tls
@@ -122,7 +122,7 @@ async fn handle_traced(
     tracer: &'static crate::admin::trace::Tracer,
     runtime: Arc<Snapshot>,
     conn: &Connection,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
 ) -> Response<ProxyBody> {
     // The span reads its own wall-clock start; `started` is the recorder's (not used here).
     let span = tracer.start_request(arrival(conn, &req, Instant::now()));
@@ -138,7 +138,7 @@ async fn handle_traced(
 /// What the recorder and the tracer read of a request when it arrives.
 fn arrival<'a>(
     conn: &'a Connection,
-    req: &'a Request<Incoming>,
+    req: &'a Request<RequestBody>,
     started: Instant,
 ) -> crate::admin::exchange::Arrival<'a> {
     crate::admin::exchange::Arrival {
@@ -158,7 +158,7 @@ fn arrival<'a>(
 async fn handle_observed(
     runtime: Arc<Snapshot>,
     conn: &Connection,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     request_span: Option<&RequestSpan>,
 ) -> Response<ProxyBody> {
     match crate::admin::recorder() {
@@ -203,7 +203,7 @@ async fn handle_recorded(
     recorder: &'static crate::admin::Recorder,
     runtime: Arc<Snapshot>,
     conn: &Connection,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     request_span: Option<&RequestSpan>,
 ) -> Response<ProxyBody> {
     let (parts, body) = req.into_parts();
@@ -241,7 +241,7 @@ async fn handle_recorded(
 async fn handle_unrecorded(
     runtime: Arc<Snapshot>,
     conn: &Connection,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     seen: &mut Seen<'_>,
     started: Instant,
 ) -> Response<ProxyBody> {
@@ -299,7 +299,7 @@ async fn handle_unrecorded(
 async fn proxy(
     runtime: &Snapshot,
     conn: &Connection,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     policy: BodyPolicy,
     seen: &mut Seen<'_>,
 ) -> Result<Response<ProxyBody>, GatewayError> {
@@ -416,7 +416,7 @@ async fn proxy_chain(
     runtime: &Snapshot,
     conn: &Connection,
     target: &RouteTarget,
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     original_uri: http::Uri,
     policy: BodyPolicy,
     seen: &mut Seen<'_>,
@@ -662,7 +662,7 @@ struct Native<'a> {
 /// The client's request body on its way upstream.
 enum ClientBody {
     /// Streamed as it arrives (the default).
-    Stream(Incoming),
+    Stream(RequestBody),
     /// Read whole into the head's `BufferedBody` for the chain (taken back after it).
     Buffered,
     /// A whole body: buffered for a middleware, or written by one.
@@ -769,6 +769,11 @@ async fn exchange(
     *served = None;
     let upgrade = take_client_upgrade(&mut parts);
     let (body, watch) = match body {
+        // Nothing to watch: no body (most requests through the own HTTP/1.1 server).
+        ClientBody::Stream(RequestBody::Empty) => (
+            crate::upstream::body::empty(),
+            super::client_body::BodyWatch::default(),
+        ),
         ClientBody::Stream(body) => super::client_body::watch(body, policy),
         ClientBody::Full(bytes) => (full(bytes), super::client_body::BodyWatch::default()),
         ClientBody::Passed(body, watch) => (body, watch),

@@ -56,6 +56,12 @@ impl RawH1 {
         self.stream.write_all(bytes)
     }
 
+    /// The socket, for reads beyond whole responses (a HEAD answer's head, a close-delimited
+    /// body). Bytes already buffered by `read_response` are not in it.
+    pub fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
     /// Closes the connection abruptly (the client hangs up).
     pub fn hang_up(self) {
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
