@@ -930,6 +930,21 @@ mod future_sizes {
              collect_response {collect_response}, peek {peek}, subrequest send {send}, \
              takes {takes}, kv {kv}, sleep {sleep}"
         );
+        println!(
+            "ChainState {}, RequestOutcome {}, ResponseOutcome {}, ResponseHead {}, HeldBody {}, \
+             ClientBody {}, Parts {}, Uri {}, Seen {}, ValidReply {}, UpstreamBody {}",
+            size_of::<crate::plugins::ChainState>(),
+            size_of::<RequestOutcome>(),
+            size_of::<ResponseOutcome>(),
+            size_of::<ResponseHead>(),
+            size_of::<HeldBody>(),
+            size_of::<ClientBody>(),
+            size_of::<Parts>(),
+            size_of::<http::Uri>(),
+            size_of::<Seen<'_>>(),
+            size_of::<ValidReply>(),
+            size_of::<UpstreamBody>(),
+        );
         assert!(chain < 4096, "proxy_chain's future is {chain} bytes");
     }
 }
