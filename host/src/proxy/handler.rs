@@ -438,11 +438,10 @@ async fn proxy_chain(
     if let Some(limit) = chain.request_body_limit()
         && let ClientBody::Stream(stream) = body
     {
-        // Boxed, as every wait below but the forward's: a future awaited inline is part of
-        // `proxy_chain`'s state whether or not this request takes that branch, and the state is
-        // copied whole when `proxy` boxes it.
-        let collect = super::body_buffer::collect_request(stream, &parts.headers, policy, limit);
-        match Box::pin(collect).await? {
+        // Boxed out of line (`chain_waits`), as every wait below but the forward's: awaited
+        // inline, a future is part of `proxy_chain`'s state whether or not this request takes
+        // that branch, and the state is copied whole when `proxy` boxes it.
+        match super::chain_waits::collect_request(stream, &parts.headers, policy, limit).await? {
             Collected::Whole(bytes) => {
                 parts.extensions.insert(BufferedBody(bytes));
                 body = ClientBody::Buffered;
@@ -476,11 +475,11 @@ async fn proxy_chain(
                 if let Some(root) = &seen.trace {
                     sub.trace = Some(chain.trace_parent(&state, root));
                 }
-                let answer = Box::pin(sub.send()).await;
+                let answer = super::chain_waits::subrequest(sub).await;
                 (head, outcome) = chain.resume_request(head, &mut state, answer);
             }
             RequestOutcome::Takes(takes) => {
-                let answers = Box::pin(takes.run()).await;
+                let answers = super::chain_waits::takes(takes).await;
                 (head, outcome) = chain.resume_takes(head, &mut state, answers);
             }
             done => break (head, done),
@@ -565,8 +564,7 @@ async fn proxy_chain(
     let held = match (upstream_body, whole) {
         (ReplyOrStream::Reply(bytes), _) => HeldBody::Reply(bytes),
         (ReplyOrStream::Stream(b), Some(limit)) => {
-            let collect = super::body_buffer::collect_response(b, &resp_head.parts.headers, limit);
-            match Box::pin(collect).await? {
+            match super::chain_waits::collect_response(b, &resp_head.parts.headers, limit).await? {
                 Collected::Whole(bytes) => HeldBody::Reply(bytes),
                 Collected::Passed(passed) => {
                     resp_head
@@ -580,7 +578,7 @@ async fn proxy_chain(
         // No middleware declared a peek (the common case): the body streams, no future made.
         (ReplyOrStream::Stream(b), None) if chain.body_peek() == 0 => HeldBody::Stream(b),
         (ReplyOrStream::Stream(b), None) => {
-            Box::pin(HeldBody::peek(b, chain.body_peek(), &method, status)).await?
+            super::chain_waits::peek(b, chain.body_peek(), &method, status).await?
         }
     };
     if chain.buffer_response()
@@ -602,12 +600,12 @@ async fn proxy_chain(
                 if let Some(root) = &seen.trace {
                     sub.trace = Some(chain.trace_parent(&state, root));
                 }
-                let answer = Box::pin(sub.send()).await;
+                let answer = super::chain_waits::subrequest(sub).await;
                 (head, resp_head, outcome) =
                     chain.resume_response(head, resp_head, &mut state, body_start, answer);
             }
             ResponseOutcome::Kv(call) => {
-                let answered = Box::pin(call.run()).await;
+                let answered = super::chain_waits::kv(call).await;
                 (head, resp_head, outcome) =
                     chain.resume_response_kv(head, resp_head, &mut state, body_start, answered);
             }
@@ -912,7 +910,8 @@ mod future_sizes {
 
     /// `proxy_chain`'s future is the forward's plus the chain's own state: the rarely taken
     /// waits (a body collected, a subrequest, Redis takes and `kv`, a peek, the take delay;
-    /// kilobytes each) are boxed where they happen, and `ChainState` boxes its parked parts.
+    /// kilobytes each) are boxed out of line (`chain_waits`), and `ChainState` boxes its parked
+    /// parts.
     /// 7968 bytes before that in a bench-fast build, 4304 after (bench/README, branch
     /// chainpath); debug builds lay out about the same.
     #[test]

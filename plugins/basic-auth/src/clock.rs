@@ -56,14 +56,26 @@ mod tests {
             reads.set(reads.get() + 1);
             reads.get() * 1000
         };
-        assert_eq!(clock.for_lookup(read), 1000, "the first lookup reads the clock");
+        assert_eq!(
+            clock.for_lookup(read),
+            1000,
+            "the first lookup reads the clock"
+        );
         for _ in 1..READ_EVERY {
             assert_eq!(clock.for_lookup(read), 1000);
         }
         assert_eq!(reads.get(), 1);
-        assert_eq!(clock.for_lookup(read), 2000, "the next reading after READ_EVERY");
+        assert_eq!(
+            clock.for_lookup(read),
+            2000,
+            "the next reading after READ_EVERY"
+        );
         assert_eq!(clock.fresh(read), 3000, "a fresh reading always reads");
-        assert_eq!(clock.for_lookup(read), 3000, "and serves the lookups after it");
+        assert_eq!(
+            clock.for_lookup(read),
+            3000,
+            "and serves the lookups after it"
+        );
         assert_eq!(reads.get(), 3);
     }
 }
