@@ -73,12 +73,12 @@ pub(super) fn subrequest(sub: Box<Subrequest>) -> Wait<'static, SubrequestResult
 
 /// Redis-backed takes, boxed.
 #[inline(never)]
-pub(super) fn takes(takes: Box<TakeBatch>) -> Wait<'static, TakeAnswers> {
+pub(super) fn takes(takes: TakeBatch) -> Wait<'static, TakeAnswers> {
     Box::pin(takes.run())
 }
 
 /// A Redis `kv` operation a response hook left pending, boxed.
 #[inline(never)]
-pub(super) fn kv(call: Box<KvCall>) -> Wait<'static, KvAnswered> {
+pub(super) fn kv(call: KvCall) -> Wait<'static, KvAnswered> {
     Box::pin(call.run())
 }

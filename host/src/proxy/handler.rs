@@ -479,7 +479,7 @@ async fn proxy_chain(
                 (head, outcome) = chain.resume_request(head, &mut state, answer);
             }
             RequestOutcome::Takes(takes) => {
-                let answers = super::chain_waits::takes(takes).await;
+                let answers = super::chain_waits::takes(*takes).await;
                 (head, outcome) = chain.resume_takes(head, &mut state, answers);
             }
             done => break (head, done),
@@ -605,7 +605,7 @@ async fn proxy_chain(
                     chain.resume_response(head, resp_head, &mut state, body_start, answer);
             }
             ResponseOutcome::Kv(call) => {
-                let answered = super::chain_waits::kv(call).await;
+                let answered = super::chain_waits::kv(*call).await;
                 (head, resp_head, outcome) =
                     chain.resume_response_kv(head, resp_head, &mut state, body_start, answered);
             }
