@@ -39,14 +39,18 @@ impl Strategy {
     pub fn client_ip(&self, req: &Request<'_>) -> String {
         match self {
             Strategy::RemoteAddr { ipv6_subnet } => {
-                let addr = req.client_addr();
+                let mut addr = req.client_addr();
                 // An IPv4 peer (`a.b.c.d:port`, as the gateway writes it): its address text is
                 // already canonical (the parser refuses leading zeros), so it is the key as it
-                // is, without a parse into an address and a format back (and no subnet applies).
-                if let Some((ip, _port)) = addr.rsplit_once(':')
-                    && ip.parse::<Ipv4Addr>().is_ok()
-                {
-                    return ip.to_string();
+                // is, without a parse into an address and a format back (and no subnet applies);
+                // the port is cut off in place, no second string.
+                let ipv4 = match addr.rsplit_once(':') {
+                    Some((ip, _port)) if ip.parse::<Ipv4Addr>().is_ok() => Some(ip.len()),
+                    _ => None,
+                };
+                if let Some(len) = ipv4 {
+                    addr.truncate(len);
+                    return addr;
                 }
                 let ip = match parse_addr(&addr) {
                     Some(ip) => ip.to_string(),

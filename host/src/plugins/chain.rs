@@ -69,14 +69,16 @@ pub struct ChainState {
     /// How many middlewares (from the start) had their `on-request` called.
     entered: usize,
     /// The middleware waiting for a subrequest's answer (request phase), with what a fail-open
-    /// one must restore if its subresponse hook fails.
-    waiting: Option<(usize, Option<RequestSnapshot>)>,
+    /// one must restore if its subresponse hook fails. Boxed, as the response phase's and the
+    /// spans: rarely there, and this state is part of every chain request's future, which the
+    /// proxy copies whole when it boxes it (hundreds of bytes inline).
+    waiting: Option<Box<(usize, Option<RequestSnapshot>)>>,
     /// The same in the response phase.
-    response_waiting: Option<ResponseWaiting>,
+    response_waiting: Option<Box<ResponseWaiting>>,
     /// The middleware waiting for Redis' answers to its takes (`remote_take`).
     pub(super) take_waiting: Option<Box<TakeWaiting>>,
     /// The middleware spans (tracing on, request sampled).
-    trace: Option<ChainTrace>,
+    trace: Option<Box<ChainTrace>>,
 }
 
 impl ChainState {
@@ -253,7 +255,7 @@ impl Chain {
         if let Some(labels) = &self.trace_labels
             && parent.is_recording()
         {
-            state.trace = Some(ChainTrace::new(labels.clone(), parent));
+            state.trace = Some(Box::new(ChainTrace::new(labels.clone(), parent)));
         }
     }
 
@@ -285,7 +287,7 @@ impl Chain {
         state: &mut ChainState,
         answer: SubrequestResult,
     ) -> (RequestHead, RequestOutcome) {
-        let Some((i, snapshot)) = state.waiting.take() else {
+        let Some((i, snapshot)) = state.waiting.take().map(|w| *w) else {
             let err = PluginError::InvalidOutput("a subrequest answer nobody waits for".into());
             return (head, RequestOutcome::Failed(err));
         };
@@ -402,7 +404,7 @@ impl Chain {
         match result {
             Ok(HookDecision::Continue) => match pending {
                 Some(sub) => {
-                    state.waiting = Some((i, snapshot));
+                    state.waiting = Some(Box::new((i, snapshot)));
                     Step::Done(head, RequestOutcome::Subrequest(sub))
                 }
                 None => {
@@ -467,7 +469,7 @@ impl Chain {
         body: BodyStart<'_>,
         answer: SubrequestResult,
     ) -> (RequestHead, ResponseHead, ResponseOutcome) {
-        let Some(waiting) = state.response_waiting.take() else {
+        let Some(waiting) = state.response_waiting.take().map(|w| *w) else {
             let err = PluginError::InvalidOutput("a subrequest answer nobody waits for".into());
             return (req, resp, ResponseOutcome::Failed(err));
         };
@@ -591,12 +593,12 @@ impl Chain {
             if let Some(c) = mw.counters() {
                 c.called(Hook::Response);
             }
-            state.response_waiting = Some(ResponseWaiting {
+            state.response_waiting = Some(Box::new(ResponseWaiting {
                 index: i,
                 snapshot,
                 replacement: replacement.take(),
                 kv: Some(Box::new((undo, journal.take().unwrap_or_default()))),
-            });
+            }));
             let call = KvCall {
                 redis: redis.clone(),
                 op,
@@ -636,7 +638,7 @@ impl Chain {
             replacement: mut kept,
             kv: Some(parked),
             ..
-        }) = state.response_waiting.take()
+        }) = state.response_waiting.take().map(|w| *w)
         else {
             let err = PluginError::InvalidOutput("a kv answer nobody waits for".into());
             return (req, resp, ResponseOutcome::Failed(err));
@@ -720,12 +722,12 @@ impl ResponseStep {
             ResponseStep::Next => None,
             ResponseStep::Failed(err) => Some(ResponseOutcome::Failed(err)),
             ResponseStep::Subrequest(sub, snapshot) => {
-                state.response_waiting = Some(ResponseWaiting {
+                state.response_waiting = Some(Box::new(ResponseWaiting {
                     index,
                     snapshot,
                     replacement: replacement.take(),
                     kv: None,
-                });
+                }));
                 Some(ResponseOutcome::Subrequest(sub))
             }
         }

@@ -438,7 +438,10 @@ async fn proxy_chain(
     if let Some(limit) = chain.request_body_limit()
         && let ClientBody::Stream(stream) = body
     {
-        match super::body_buffer::collect_request(stream, &parts.headers, policy, limit).await? {
+        // Boxed out of line (`chain_waits`), as every wait below but the forward's: awaited
+        // inline, a future is part of `proxy_chain`'s state whether or not this request takes
+        // that branch, and the state is copied whole when `proxy` boxes it.
+        match super::chain_waits::collect_request(stream, &parts.headers, policy, limit).await? {
             Collected::Whole(bytes) => {
                 parts.extensions.insert(BufferedBody(bytes));
                 body = ClientBody::Buffered;
@@ -472,11 +475,11 @@ async fn proxy_chain(
                 if let Some(root) = &seen.trace {
                     sub.trace = Some(chain.trace_parent(&state, root));
                 }
-                let answer = sub.send().await;
+                let answer = super::chain_waits::subrequest(sub).await;
                 (head, outcome) = chain.resume_request(head, &mut state, answer);
             }
             RequestOutcome::Takes(takes) => {
-                let answers = takes.run().await;
+                let answers = super::chain_waits::takes(*takes).await;
                 (head, outcome) = chain.resume_takes(head, &mut state, answers);
             }
             done => break (head, done),
@@ -491,7 +494,7 @@ async fn proxy_chain(
     // and no plugin instance.
     if head.take_delay_ns > 0 {
         let wait = std::mem::take(&mut head.take_delay_ns);
-        tokio::time::sleep(std::time::Duration::from_nanos(wait)).await;
+        Box::pin(tokio::time::sleep(std::time::Duration::from_nanos(wait))).await;
     }
     if let Some(completion) = &mut seen.completion {
         completion.keep_request(&mut head);
@@ -561,7 +564,7 @@ async fn proxy_chain(
     let held = match (upstream_body, whole) {
         (ReplyOrStream::Reply(bytes), _) => HeldBody::Reply(bytes),
         (ReplyOrStream::Stream(b), Some(limit)) => {
-            match super::body_buffer::collect_response(b, &resp_head.parts.headers, limit).await? {
+            match super::chain_waits::collect_response(b, &resp_head.parts.headers, limit).await? {
                 Collected::Whole(bytes) => HeldBody::Reply(bytes),
                 Collected::Passed(passed) => {
                     resp_head
@@ -572,8 +575,10 @@ async fn proxy_chain(
                 }
             }
         }
+        // No middleware declared a peek (the common case): the body streams, no future made.
+        (ReplyOrStream::Stream(b), None) if chain.body_peek() == 0 => HeldBody::Stream(b),
         (ReplyOrStream::Stream(b), None) => {
-            HeldBody::peek(b, chain.body_peek(), &method, status).await?
+            super::chain_waits::peek(b, chain.body_peek(), &method, status).await?
         }
     };
     if chain.buffer_response()
@@ -595,12 +600,12 @@ async fn proxy_chain(
                 if let Some(root) = &seen.trace {
                     sub.trace = Some(chain.trace_parent(&state, root));
                 }
-                let answer = sub.send().await;
+                let answer = super::chain_waits::subrequest(sub).await;
                 (head, resp_head, outcome) =
                     chain.resume_response(head, resp_head, &mut state, body_start, answer);
             }
             ResponseOutcome::Kv(call) => {
-                let answered = call.run().await;
+                let answered = super::chain_waits::kv(*call).await;
                 (head, resp_head, outcome) =
                     chain.resume_response_kv(head, resp_head, &mut state, body_start, answered);
             }
@@ -887,4 +892,51 @@ fn set_uri_path(parts: &mut Parts, path: &str) -> Result<(), GatewayError> {
     parts.uri = http::Uri::from_parts(uri_parts)
         .map_err(|_| GatewayError::BadRequest("invalid request target"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod future_sizes {
+    //! How many bytes each layer of the request's future is: an async layer's state holds its
+    //! awaited child futures, and `Box::pin` copies the whole state to the heap, so these sizes
+    //! are per-request `memmove`s (bench/README, "Changes, measured").
+
+    use super::*;
+
+    /// The size of what a function returns (here: an async fn's future), without calling it.
+    macro_rules! returned {
+        ($f:expr, $($arg:tt),*) => {{
+            fn size<$($arg,)* R>(_: fn($($arg),*) -> R) -> usize {
+                size_of::<R>()
+            }
+            size($f as fn($(returned!(@hole $arg)),*) -> _)
+        }};
+        (@hole $arg:tt) => { _ };
+    }
+
+    /// `proxy_chain`'s future is the forward's plus the chain's own state: the rarely taken
+    /// waits (a body collected, a subrequest, Redis takes and `kv`, a peek, the take delay;
+    /// kilobytes each) are boxed out of line (`chain_waits`), and `ChainState` boxes its parked
+    /// parts.
+    /// 7968 bytes before that in a bench-fast build, 4304 after (bench/README, branch
+    /// chainpath); debug builds lay out about the same.
+    #[test]
+    fn the_chain_path_future_stays_small() {
+        let chain = returned!(proxy_chain, A, B, C, D, E, F, G);
+        let proxy = returned!(proxy, A, B, C, D, E);
+        let forward = returned!(forward, A, B, C, D, E, F);
+        let send = returned!(crate::plugins::Subrequest::send, A);
+        let takes = returned!(crate::plugins::remote_take::TakeBatch::run, A);
+        let kv = returned!(crate::plugins::redis_kv::KvCall::run, A);
+        println!(
+            "proxy_chain {chain} B, proxy {proxy}, forward {forward}, subrequest {send}, \
+             takes {takes}, kv {kv}, ChainState {}",
+            size_of::<crate::plugins::ChainState>()
+        );
+        let own = chain.saturating_sub(forward);
+        assert!(
+            own < 3072 && own < send.min(takes).min(kv),
+            "proxy_chain's future holds {own} bytes besides the forward's {forward}"
+        );
+        assert!(size_of::<crate::plugins::ChainState>() <= 128);
+    }
 }

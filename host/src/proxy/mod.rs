@@ -5,6 +5,7 @@
 
 pub mod body_buffer;
 pub mod body_peek;
+mod chain_waits;
 pub mod client_body;
 pub mod completion_body;
 pub mod compress_body;
