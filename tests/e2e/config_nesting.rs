@@ -158,3 +158,58 @@ async fn the_deepest_regexes_the_plugins_accept_compile_and_match_on_their_stack
     // `/aa`: `/a` stripped by the first regex, the `/a` left rewritten by the second.
     assert_eq!(up.last().path_and_query, "/rewritten");
 }
+
+/// A `check` config with one `circuitBreaker` whose expression is `expression`.
+fn circuit_breaker_config(expression: &str) -> String {
+    format!(
+        r#"entryPoints:
+  web:
+    address: "127.0.0.1:0"
+http:
+  routers:
+    r:
+      rule: "PathPrefix(`/`)"
+      service: app
+      middlewares: [cb]
+  services:
+    app:
+      loadBalancer:
+        servers:
+          - url: "http://127.0.0.1:1"
+  middlewares:
+    cb:
+      circuitBreaker:
+        expression: '{expression}'
+"#
+    )
+}
+
+#[test]
+fn a_circuit_breaker_expression_past_its_nesting_or_length_limit_is_a_config_error_not_a_trap() {
+    // `oxy_expression::MAX_NESTING` (16) grouping parentheses around `MAX_OPERATORS` (64) `||`:
+    // the deepest parse and expression tree the plugin accepts.
+    let terms = |n: usize| vec!["NetworkErrorRatio() > 0.5"; n].join(" || ");
+    let grouped =
+        |levels: usize, inner: &str| format!("{}{inner}{}", "(".repeat(levels), ")".repeat(levels));
+    let (ok, stdout, stderr) = check_config(&circuit_breaker_config(&grouped(16, &terms(65))), &[]);
+    assert!(ok, "stdout: {stdout}\nstderr: {stderr}");
+    for (expression, reason) in [
+        (
+            grouped(17, &terms(1)),
+            "nests parentheses and negations more than 16 levels deep",
+        ),
+        (
+            grouped(5000, &terms(1)),
+            "nests parentheses and negations more than 16 levels deep",
+        ),
+        (terms(5000), "has 4999 && and || operators, more than 64"),
+    ] {
+        let (ok, stdout, stderr) = check_config(&circuit_breaker_config(&expression), &[]);
+        assert!(!ok, "refused; stdout: {stdout}");
+        assert!(
+            stderr.contains("http.middlewares.cb.circuitBreaker") && stderr.contains(reason),
+            "{reason:?}: {stderr}"
+        );
+        assert!(!stderr.contains("trap"), "{stderr}");
+    }
+}
