@@ -52,7 +52,11 @@ mod tests {
 
     /// `levels` lists, one inside the other, in a one-option map (`levels + 1` levels in all).
     fn nested(levels: usize) -> String {
-        format!(r#"{{"deep":{}1{}}}"#, "[".repeat(levels), "]".repeat(levels))
+        format!(
+            r#"{{"deep":{}1{}}}"#,
+            "[".repeat(levels),
+            "]".repeat(levels)
+        )
     }
 
     #[test]
