@@ -46,6 +46,7 @@ const WATCHED: &[&str] = &[
     "plugin-sdk",
     "traefik-options",
     "der-walk",
+    "oxy-expression",
     "plugins",
     "tests/plugins",
     "examples/rust-plugin",

@@ -168,8 +168,62 @@ impl Cursor {
     }
 }
 
+/// Deepest nesting of parentheses and negations (`!`) an expression may have. The parsers
+/// recurse once per level and the parsed expression is evaluated and dropped recursively; in the
+/// circuit-breaker plugin's 16 KiB guest stack 36 nested parentheses exhausted it (a trap at
+/// config load). Real expressions nest a level or two.
+pub const MAX_NESTING: usize = 16;
+
+/// Most `&&` and `||` operators an expression may have: each is a level of the (left-folded)
+/// expression tree, which is evaluated and dropped recursively.
+pub const MAX_OPERATORS: usize = 64;
+
+/// Refuses tokens nested deeper than [`MAX_NESTING`] or joined by more than [`MAX_OPERATORS`]
+/// operators, before any recursion. A grouping parenthesis is a level (a function call's are
+/// not: no recursion there); a `!` counts as a level until the parenthesis around it closes (an
+/// upper bound of the unary chain it starts).
+fn check_shape(tokens: &[Token]) -> Result<(), String> {
+    // Per open parenthesis, outermost first: the levels it holds (itself, if a grouping one,
+    // plus the negations seen inside it).
+    let mut open: Vec<usize> = vec![0];
+    let mut depth = 0usize;
+    let mut operators = 0usize;
+    let mut previous: Option<&Token> = None;
+    for token in tokens {
+        match token {
+            Token::LParen => {
+                let grouping = usize::from(!matches!(previous, Some(Token::Ident(_))));
+                open.push(grouping);
+                depth += grouping;
+            }
+            Token::RParen if open.len() > 1 => depth -= open.pop().unwrap_or(0),
+            Token::Not => {
+                if let Some(levels) = open.last_mut() {
+                    *levels += 1;
+                }
+                depth += 1;
+            }
+            Token::And | Token::Or => operators += 1,
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Err(format!(
+                "nests parentheses and negations more than {MAX_NESTING} levels deep"
+            ));
+        }
+        previous = Some(token);
+    }
+    if operators > MAX_OPERATORS {
+        return Err(format!(
+            "has {operators} && and || operators, more than {MAX_OPERATORS}"
+        ));
+    }
+    Ok(())
+}
+
 /// Parses all of `text` with `expression` (the grammar's top rule): `empty` is the reason for a
-/// text without tokens; tokens left after a whole expression are an error.
+/// text without tokens; tokens left after a whole expression are an error, and so is an
+/// expression nested deeper than [`MAX_NESTING`] or longer than [`MAX_OPERATORS`] operators.
 pub fn parse_whole<E>(
     text: &str,
     empty: &str,
@@ -182,6 +236,7 @@ pub fn parse_whole<E>(
     if cursor.tokens.is_empty() {
         return Err(empty.to_string());
     }
+    check_shape(&cursor.tokens)?;
     let parsed = expression(&mut cursor)?;
     match cursor.next() {
         None => Ok(parsed),
@@ -189,5 +244,72 @@ pub fn parse_whole<E>(
             "unexpected {} after a whole expression",
             t.describe()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `primary` (a whole operand) or `( expression )`: the least grammar for the shape checks.
+    fn primary(c: &mut Cursor) -> Result<(), String> {
+        match c.next() {
+            Some(Token::Not) => primary(c),
+            Some(Token::LParen) => {
+                or(c)?;
+                c.expect(Token::RParen, "\")\"")
+            }
+            Some(Token::Ident(_)) => {
+                c.expect(Token::LParen, "\"(\"")?;
+                c.expect(Token::RParen, "\")\"")
+            }
+            _ => Err("expected an operand".into()),
+        }
+    }
+
+    fn or(c: &mut Cursor) -> Result<(), String> {
+        c.fold(&Token::Or, primary, |_, _| ())
+    }
+
+    fn parse(text: &str) -> Result<(), String> {
+        parse_whole(text, "empty", or)
+    }
+
+    fn nested(levels: usize, open: &str) -> String {
+        format!("{}A(){}", open.repeat(levels), ")".repeat(levels))
+    }
+
+    #[test]
+    fn parentheses_and_negations_nested_to_the_limit_parse() {
+        assert_eq!(parse(&nested(MAX_NESTING, "(")), Ok(()));
+        assert_eq!(parse(&nested(MAX_NESTING / 2, "!(")), Ok(()));
+        assert_eq!(parse(&format!("{}A()", "!".repeat(MAX_NESTING))), Ok(()));
+        // Levels closed again do not add up.
+        let siblings = vec![nested(MAX_NESTING, "("); 3].join(" || ");
+        assert_eq!(parse(&siblings), Ok(()));
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_an_error_before_any_recursion() {
+        for too_deep in [
+            nested(MAX_NESTING + 1, "("),
+            nested(MAX_NESTING / 2 + 1, "!("),
+            format!("{}A()", "!".repeat(MAX_NESTING + 1)),
+            nested(100_000, "("),
+        ] {
+            let err = parse(&too_deep).expect_err("too deep");
+            assert!(err.contains("more than 16 levels deep"), "{err}");
+        }
+    }
+
+    #[test]
+    fn more_operators_than_the_limit_is_an_error() {
+        let chain = |operators: usize| vec!["A()"; operators + 1].join(" && ");
+        assert_eq!(parse(&chain(MAX_OPERATORS).replace("&&", "||")), Ok(()));
+        let err = parse(&chain(MAX_OPERATORS + 1)).expect_err("too long");
+        assert!(
+            err.contains("65 && and || operators, more than 64"),
+            "{err}"
+        );
     }
 }

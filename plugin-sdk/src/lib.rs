@@ -67,6 +67,8 @@
 //!
 //! - `validate-config` (once per configured middleware, on a throw-away instance) calls
 //!   [`Middleware::from_config`] and drops the result: return every config error from there.
+//!   Before it (and before `init`'s), the SDK refuses a config whose lists and maps nest deeper
+//!   than [`config::MAX_CONFIG_NESTING`] levels, so no JSON parser recurses past the stack.
 //! - `init` (once per instance) calls [`Middleware::from_config`] again and keeps the value for the
 //!   instance's life; the hooks borrow it. In `pooled` mode one instance serves many requests, one
 //!   at a time, so keep per-request data out of `self` (use [`Request::set_state`] to carry data
@@ -89,8 +91,9 @@
 //! # Footprint
 //!
 //! Components are built with the workspace's `plugin` profile (`opt-level = 3`, LTO,
-//! `panic = "abort"`, stripped) and a 64 KiB stack (`.cargo/config.toml`), so a fresh instance
-//! starts with two 64 KiB pages of memory. A plugin with no dependencies is about 60 KB; one
+//! `panic = "abort"`, stripped) and a 64 KiB stack for `wasm32-wasip2` (`.cargo/config.toml`),
+//! so a fresh instance starts with two 64 KiB pages of memory; the bundled plugins
+//! (`wasm32-unknown-unknown`) get a 16 KiB stack and start with one page. A plugin with no dependencies is about 60 KB; one
 //! that parses JSON with `serde_json` about 120-170 KB. For `wasm32-wasip2` the std runtime
 //! imports a few WASI interfaces (`wasi:cli/*` stdio and environment, `wasi:io/*`) that the SDK
 //! never calls; the gateway links them to traps or empty implementations. For
@@ -107,6 +110,7 @@ pub mod body;
 pub mod client_connection;
 pub mod completion;
 pub mod compression;
+pub mod config;
 pub mod connection;
 pub mod counters;
 mod error;

@@ -14,6 +14,7 @@ mod buffering;
 mod circuit_breaker;
 mod compress;
 mod config_errors;
+mod config_nesting;
 mod content_type;
 mod distributed_tracing;
 mod entry_points;

@@ -29,6 +29,7 @@ pub(crate) fn counters_acquire(key: &str, limit: u32) -> bool {
 /// `validate-config`: parse, report, drop.
 pub fn validate_config<T: ConnectionMiddleware>(config: &str) -> Result<(), String> {
     super::glue::route_panics_to_host_log();
+    crate::config::check_nesting(config)?;
     T::from_config(config).map(drop)
 }
 
@@ -38,6 +39,7 @@ pub fn init<T: ConnectionMiddleware>(
     config: &str,
 ) -> Result<(), String> {
     super::glue::route_panics_to_host_log();
+    crate::config::check_nesting(config)?;
     let middleware = T::from_config(config)?;
     slot.with(|cell| {
         cell.set(middleware)

@@ -16,6 +16,7 @@ use crate::{Action, Level, Middleware, Request, Response, completion, outbound, 
 /// `validate-config`: parse, report, drop.
 pub fn validate_config<T: Middleware>(config: &str) -> Result<(), String> {
     route_panics_to_host_log();
+    crate::config::check_nesting(config)?;
     T::from_config(config).map(drop)
 }
 
@@ -26,6 +27,7 @@ pub fn init<T: Middleware>(
     config: &str,
 ) -> Result<(), String> {
     route_panics_to_host_log();
+    crate::config::check_nesting(config)?;
     let middleware = T::from_config(config)?;
     slot.with(|cell| {
         cell.set(middleware)

@@ -34,13 +34,17 @@ pub use response::TestResponse;
 use crate::rules::check_reply;
 use crate::{Action, Middleware, Request, Response};
 
-/// What `validate-config` does: parse the config and drop the result.
+/// What `validate-config` does: check the config's nesting ([`crate::config::check_nesting`]),
+/// parse it and drop the result.
 pub fn validate_config<T: Middleware>(config: &str) -> Result<(), String> {
+    crate::config::check_nesting(config)?;
     T::from_config(config).map(drop)
 }
 
-/// What `init` does: parse the config into the instance's middleware value.
+/// What `init` does: check the config's nesting, then parse it into the instance's middleware
+/// value.
 pub fn instance<T: Middleware>(config: &str) -> Result<T, String> {
+    crate::config::check_nesting(config)?;
     T::from_config(config)
 }
 

@@ -16,7 +16,13 @@
 //! Go's `MatchString` does: anchor them (`^https://.*\.example\.com$`) to match whole origins.
 
 use plugin_sdk::{Reply, Request};
-use regex_lite::Regex;
+use regex_lite::{Regex, RegexBuilder};
+
+/// Deepest nesting of groups, repetitions and classes an origin regex may have (regex-lite's
+/// default is 50). The plugin runs on a 16 KiB guest stack and regex-lite's parser and compiler
+/// recurse once per level: 49 nested groups exhausted it (a trap at config load) where 32 leave
+/// a third of it free. Real origin patterns nest a level or two.
+pub const ORIGIN_REGEX_NEST_LIMIT: u32 = 32;
 use serde_json::Value;
 
 use crate::json::{boolean, header_value, integer, joined_header_value, string_list};
@@ -98,9 +104,13 @@ impl Cors {
                     .iter()
                     .enumerate()
                     .map(|(i, source)| {
-                        Regex::new(source).map(OriginRegex).map_err(|e| {
-                            format!("{option}[{i}]: invalid regular expression {source:?}: {e}")
-                        })
+                        RegexBuilder::new(source)
+                            .nest_limit(ORIGIN_REGEX_NEST_LIMIT)
+                            .build()
+                            .map(OriginRegex)
+                            .map_err(|e| {
+                                format!("{option}[{i}]: invalid regular expression {source:?}: {e}")
+                            })
                     })
                     .collect::<Result<_, _>>()?;
             }
@@ -217,6 +227,20 @@ mod tests {
         }
         cors.finish();
         cors
+    }
+
+    #[test]
+    fn an_origin_regex_nested_past_the_limit_is_a_config_error_not_a_deep_compile() {
+        let nested = |levels: usize| format!("{}a{}", "(".repeat(levels), ")".repeat(levels));
+        let option = "accessControlAllowOriginListRegex";
+        let mut c = Cors::default();
+        let at_limit = vec![nested(ORIGIN_REGEX_NEST_LIMIT as usize)];
+        assert_eq!(c.set(option, Value::from(at_limit)), Ok(()));
+        let too_deep = vec![nested(ORIGIN_REGEX_NEST_LIMIT as usize + 1)];
+        let err = c
+            .set(option, Value::from(too_deep))
+            .expect_err("one level past the limit");
+        assert!(err.contains("too much nesting"), "{err}");
     }
 
     #[test]
