@@ -209,19 +209,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
     /// Polls the connection's header timer for `deadline`: the entry is created once, and
     /// moved only when it fires before this deadline (deadlines only grow) or is later.
     fn poll_head_deadline(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
-        let sleep = self
-            .head_timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if sleep.deadline() > deadline {
-            sleep.as_mut().reset(deadline);
-        }
-        loop {
-            match sleep.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) if sleep.deadline() >= deadline => return Poll::Ready(()),
-                Poll::Ready(()) => sleep.as_mut().reset(deadline),
-            }
-        }
+        super::head_timer::poll_shared_sleep(&mut self.head_timer, deadline, cx)
     }
 
     /// While the gateway waits (for the handler, for the response body), watches the client's

@@ -69,17 +69,29 @@ impl Future for HeadSleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let deadline = self.deadline;
         let mut entry = self.entry.lock().unwrap_or_else(PoisonError::into_inner);
-        let sleep = entry.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        if sleep.deadline() > deadline {
-            sleep.as_mut().reset(deadline);
-        }
-        loop {
-            match sleep.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) if sleep.deadline() >= deadline => return Poll::Ready(()),
-                // It fired for an earlier head: move it to this one's deadline.
-                Poll::Ready(()) => sleep.as_mut().reset(deadline),
-            }
+        poll_shared_sleep(&mut entry, deadline, cx)
+    }
+}
+
+/// Polls a connection's one head-deadline sleep for `deadline`: created on the first wait,
+/// moved only when it is set later than `deadline` or fires for an earlier head (deadlines only
+/// grow, so that is once per header timeout at most). Shared by hyper's [`HeadSleep`] and the
+/// own HTTP/1.1 server (`h1_stream`). Ready once `deadline` has passed.
+pub(super) fn poll_shared_sleep(
+    slot: &mut Option<Pin<Box<Sleep>>>,
+    deadline: tokio::time::Instant,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    let sleep = slot.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+    if sleep.deadline() > deadline {
+        sleep.as_mut().reset(deadline);
+    }
+    loop {
+        match sleep.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(()) if sleep.deadline() >= deadline => return Poll::Ready(()),
+            // It fired for an earlier head: move it to this one's deadline.
+            Poll::Ready(()) => sleep.as_mut().reset(deadline),
         }
     }
 }
