@@ -13,6 +13,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use futures_util::future::Either;
 use http::request::Parts;
 use http::{Request, Response};
@@ -162,8 +163,7 @@ fn arrival<'a>(
 }
 
 /// [`handle`] past tracing: recorded (metrics, access log) or not. Not an `async fn` (see
-/// [`handle`]): without a recorder the request's `Seen` is owned by `handle_unrecorded`'s
-/// future.
+/// [`handle`]).
 fn handle_observed<'a>(
     runtime: Arc<Snapshot>,
     conn: &'a Connection,
@@ -176,7 +176,8 @@ fn handle_observed<'a>(
                 request_span,
                 ..Seen::default()
             };
-            Either::Left(handle_unrecorded(runtime, conn, req, seen, Instant::now()))
+            let handled = handle_unrecorded(runtime, conn, req, seen, Instant::now());
+            Either::Left(handled.map(|(resp, _seen)| resp))
         }
         // Not boxed: the recording's state is one pointer (`Exchange::start` puts the exchange
         // on the heap), so this branch's future is the unrecorded one's and a few words.
@@ -210,13 +211,18 @@ struct Seen<'a> {
 /// [`handle`] with metrics or the access log on: the request is recorded when its response body
 /// has gone out (`admin::RecordedBody`); `GET /metrics` on the metrics entrypoint is answered
 /// here, as Traefik's `prometheus@internal` router would.
-async fn handle_recorded(
+///
+/// Not an `async fn` either: the recording starts when the request arrives and
+/// `handle_unrecorded`'s future is returned with what follows it (`map`), so the recorded
+/// request's future is the unrecorded one's and the exchange's pointer, not a layer that held
+/// the request a second time and copied the layer below on creation.
+fn handle_recorded<'a>(
     recorder: &'static crate::admin::Recorder,
     runtime: Arc<Snapshot>,
-    conn: &Connection,
+    conn: &'a Connection,
     req: Request<RequestBody>,
-    request_span: Option<&RequestSpan>,
-) -> Response<ProxyBody> {
+    request_span: Option<&'a RequestSpan>,
+) -> impl Future<Output = Response<ProxyBody>> + Send + 'a {
     let (parts, body) = req.into_parts();
     if let Some((text, content_type)) = recorder.metrics_page(&conn.entrypoint, &parts) {
         let mut resp = Response::new(full(text));
@@ -224,41 +230,42 @@ async fn handle_recorded(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static(content_type),
         );
-        return resp;
+        return Either::Left(std::future::ready(resp));
     }
     let req = Request::from_parts(parts, body);
     // One clock reading for the recording and the pipeline's deadlines.
     let started = Instant::now();
     let mut exchange = crate::admin::Exchange::start(recorder, arrival(conn, &req, started));
-    let mut seen = Seen {
+    let seen = Seen {
         request_span,
         ..Seen::default()
     };
-    let resp = handle_unrecorded(runtime, conn, req, &mut seen, started).await;
-    if let Some((router, handles)) = seen.route.take() {
-        exchange.routed(router, handles, seen.forwarded, seen.origin);
-        exchange.served(seen.served.take());
-    }
-    if let Some(user) = seen.user.take() {
-        exchange.user(user);
-    }
-    let status = resp.status().as_u16();
-    resp.map(|body| {
-        use http_body_util::BodyExt;
-        crate::admin::RecordedBody::new(body, status, exchange).boxed()
-    })
+    let handled = handle_unrecorded(runtime, conn, req, seen, started);
+    Either::Right(handled.map(move |(resp, mut seen)| {
+        if let Some((router, handles)) = seen.route.take() {
+            exchange.routed(router, handles, seen.forwarded, seen.origin);
+            exchange.served(seen.served.take());
+        }
+        if let Some(user) = seen.user.take() {
+            exchange.user(user);
+        }
+        let status = resp.status().as_u16();
+        resp.map(|body| {
+            use http_body_util::BodyExt;
+            crate::admin::RecordedBody::new(body, status, exchange).boxed()
+        })
+    }))
 }
 
-/// The request past the recorder's start. `seen`: the request's own (no recorder) or the
-/// recorder's (`&mut`, read when the response head is ready).
+/// The request past the recorder's start; returns what was learnt about it (`seen`) with the
+/// response, for the recorder.
 async fn handle_unrecorded<'s>(
     runtime: Arc<Snapshot>,
     conn: &Connection,
     req: Request<RequestBody>,
-    mut seen: impl std::borrow::BorrowMut<Seen<'s>>,
+    mut seen: Seen<'s>,
     started: Instant,
-) -> Response<ProxyBody> {
-    let seen = seen.borrow_mut();
+) -> (Response<ProxyBody>, Seen<'s>) {
     let method = req.method().clone();
     let uri = req.uri().clone();
     let policy = BodyPolicy {
@@ -270,7 +277,7 @@ async fn handle_unrecorded<'s>(
     // and every async layer above would otherwise copy it when it creates and first polls its
     // child (`memmove` was ~15% of the plain path's CPU, bench/README); one allocation is
     // cheaper than those copies.
-    let proxied = Box::pin(proxy(&runtime, conn, req, policy, seen));
+    let proxied = Box::pin(proxy(&runtime, conn, req, policy, &mut seen));
     let outcome = match conn.timeouts.write {
         None => proxied.await,
         Some(limit) => {
@@ -298,7 +305,7 @@ async fn handle_unrecorded<'s>(
             (err.into_response(), whole)
         }
     };
-    match seen.completion.take() {
+    let resp = match seen.completion.take() {
         None => resp,
         Some(completion) => {
             let status = resp.status().as_u16();
@@ -307,7 +314,8 @@ async fn handle_unrecorded<'s>(
                 CompletionBody::new(body, status, whole, completion).boxed()
             })
         }
-    }
+    };
+    (resp, seen)
 }
 
 async fn proxy(
@@ -994,8 +1002,9 @@ mod future_sizes {
             "handle {handle} B, handle_unrecorded {unrecorded}, handle_recorded {recorded}, \
              proxy {proxy}, forward {forward}, exchange {exchange}"
         );
-        // Each a few words of tag over the largest branch.
-        assert!(handle <= unrecorded.max(recorded) + 64, "handle {handle}");
+        // Each a few words of tag (and the recorder's pointers) over `handle_unrecorded`'s.
+        assert!(recorded <= unrecorded + 64, "handle_recorded {recorded}");
+        assert!(handle <= unrecorded + 128, "handle {handle}");
         assert!(
             forward <= exchange + 64,
             "forward {forward}, exchange {exchange}"
