@@ -17,6 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::upstream::UpstreamBody;
+use futures_util::future::Either;
 use http::header::SET_COOKIE;
 use http::{HeaderValue, Request, Response};
 use http_body_util::BodyExt;
@@ -75,6 +76,23 @@ impl Service {
         req: Request<ProxyBody>,
     ) -> Result<Response<UpstreamBody>, ServiceError> {
         self.forward_retrying(req, None, &mut None).await
+    }
+
+    /// [`forward_retrying`](Self::forward_retrying)'s future on the heap, for the proxy's
+    /// request path. A service that is one load balancer (the common case) boxes the load
+    /// balancer's own future: one async layer less, whose creation and first poll copied the
+    /// whole future (kilobytes) once more per request (`memmove`, bench/README). Same answer
+    /// either way. Costs one allocation per request, as boxing `forward_retrying` did.
+    pub fn forward_boxed<'a>(
+        &'a self,
+        req: Request<ProxyBody>,
+        retry: Option<&'a RetryPolicy>,
+        served: &'a mut Option<crate::admin::ServedBy>,
+    ) -> impl Future<Output = Result<Response<UpstreamBody>, ServiceError>> + Send + 'a {
+        match &self.kind {
+            ServiceKind::LoadBalancer(lb) => Either::Left(Box::pin(lb.forward(req, retry, served))),
+            _ => Either::Right(Box::pin(self.forward_retrying(req, retry, served))),
+        }
     }
 
     /// [`forward`](Self::forward) with a router's `retry` middleware: the load balancer the

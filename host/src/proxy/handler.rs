@@ -9,9 +9,12 @@
 //! Errors from any phase become a response in `GatewayError::into_response`, the one place
 //! that maps errors to statuses.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use http::request::Parts;
 use http::{Request, Response};
 use tokio::time::Instant;
@@ -96,23 +99,28 @@ impl From<&super::connection_limits::ConnectionLimits> for RequestTimeouts {
 ///
 /// With a `writeTimeout` on the entrypoint the whole exchange runs under that deadline: a
 /// response head not ready in time is answered with 504, a body still streaming is aborted.
-pub async fn handle(
+///
+/// Not an `async fn` (nor is [`handle_observed`]): the branches are chosen here, when the
+/// request arrives, and the chosen function's own future returned, so the request's future
+/// has no layers of these two whose creation and first poll copied the layer below whole
+/// (twice 2 KB per request, `memmove`, bench/README).
+pub fn handle(
     runtime: Arc<Snapshot>,
     conn: &Connection,
     req: Request<RequestBody>,
-) -> Response<ProxyBody> {
+) -> impl Future<Output = Response<ProxyBody>> + Send + '_ {
     // A CA validating an HTTP-01 challenge is answered before any router (as Traefik does).
     if !conn.tls
         && let Some(answer) = crate::tls::acme::http01_answer(&conn.entrypoint, req.uri().path())
     {
-        return Response::new(full(answer));
+        return Either::Left(std::future::ready(Response::new(full(answer))));
     }
-    match crate::admin::trace::tracer() {
-        None => handle_observed(runtime, conn, req, None).await,
+    Either::Right(match crate::admin::trace::tracer() {
+        None => Either::Left(handle_observed(runtime, conn, req, None)),
         // Boxed (as the recorded path below): what only tracing needs must not grow the future
         // of every request, which hyper moves into place per request.
-        Some(tracer) => Box::pin(handle_traced(tracer, runtime, conn, req)).await,
-    }
+        Some(tracer) => Either::Right(Box::pin(handle_traced(tracer, runtime, conn, req))),
+    })
 }
 
 /// [`handle`] with tracing on: the request's server span (under the client's `traceparent`,
@@ -154,24 +162,28 @@ fn arrival<'a>(
     }
 }
 
-/// [`handle`] past tracing: recorded (metrics, access log) or not.
-async fn handle_observed(
+/// [`handle`] past tracing: recorded (metrics, access log) or not. Not an `async fn` (see
+/// [`handle`]).
+fn handle_observed<'a>(
     runtime: Arc<Snapshot>,
-    conn: &Connection,
+    conn: &'a Connection,
     req: Request<RequestBody>,
-    request_span: Option<&RequestSpan>,
-) -> Response<ProxyBody> {
+    request_span: Option<&'a RequestSpan>,
+) -> impl Future<Output = Response<ProxyBody>> + Send + 'a {
     match crate::admin::recorder() {
         None => {
-            let mut seen = Seen {
+            let seen = Seen {
                 request_span,
                 ..Seen::default()
             };
-            handle_unrecorded(runtime, conn, req, &mut seen, Instant::now()).await
+            let handled = handle_unrecorded(runtime, conn, req, seen, Instant::now());
+            Either::Left(handled.map(|(resp, _seen)| resp))
         }
         // Not boxed: the recording's state is one pointer (`Exchange::start` puts the exchange
         // on the heap), so this branch's future is the unrecorded one's and a few words.
-        Some(recorder) => handle_recorded(recorder, runtime, conn, req, request_span).await,
+        Some(recorder) => {
+            Either::Right(handle_recorded(recorder, runtime, conn, req, request_span))
+        }
     }
 }
 
@@ -199,13 +211,18 @@ struct Seen<'a> {
 /// [`handle`] with metrics or the access log on: the request is recorded when its response body
 /// has gone out (`admin::RecordedBody`); `GET /metrics` on the metrics entrypoint is answered
 /// here, as Traefik's `prometheus@internal` router would.
-async fn handle_recorded(
+///
+/// Not an `async fn` either: the recording starts when the request arrives and
+/// `handle_unrecorded`'s future is returned with what follows it (`map`), so the recorded
+/// request's future is the unrecorded one's and the exchange's pointer, not a layer that held
+/// the request a second time and copied the layer below on creation.
+fn handle_recorded<'a>(
     recorder: &'static crate::admin::Recorder,
     runtime: Arc<Snapshot>,
-    conn: &Connection,
+    conn: &'a Connection,
     req: Request<RequestBody>,
-    request_span: Option<&RequestSpan>,
-) -> Response<ProxyBody> {
+    request_span: Option<&'a RequestSpan>,
+) -> impl Future<Output = Response<ProxyBody>> + Send + 'a {
     let (parts, body) = req.into_parts();
     if let Some((text, content_type)) = recorder.metrics_page(&conn.entrypoint, &parts) {
         let mut resp = Response::new(full(text));
@@ -213,38 +230,42 @@ async fn handle_recorded(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static(content_type),
         );
-        return resp;
+        return Either::Left(std::future::ready(resp));
     }
     let req = Request::from_parts(parts, body);
     // One clock reading for the recording and the pipeline's deadlines.
     let started = Instant::now();
     let mut exchange = crate::admin::Exchange::start(recorder, arrival(conn, &req, started));
-    let mut seen = Seen {
+    let seen = Seen {
         request_span,
         ..Seen::default()
     };
-    let resp = handle_unrecorded(runtime, conn, req, &mut seen, started).await;
-    if let Some((router, handles)) = seen.route.take() {
-        exchange.routed(router, handles, seen.forwarded, seen.origin);
-        exchange.served(seen.served.take());
-    }
-    if let Some(user) = seen.user.take() {
-        exchange.user(user);
-    }
-    let status = resp.status().as_u16();
-    resp.map(|body| {
-        use http_body_util::BodyExt;
-        crate::admin::RecordedBody::new(body, status, exchange).boxed()
-    })
+    let handled = handle_unrecorded(runtime, conn, req, seen, started);
+    Either::Right(handled.map(move |(resp, mut seen)| {
+        if let Some((router, handles)) = seen.route.take() {
+            exchange.routed(router, handles, seen.forwarded, seen.origin);
+            exchange.served(seen.served.take());
+        }
+        if let Some(user) = seen.user.take() {
+            exchange.user(user);
+        }
+        let status = resp.status().as_u16();
+        resp.map(|body| {
+            use http_body_util::BodyExt;
+            crate::admin::RecordedBody::new(body, status, exchange).boxed()
+        })
+    }))
 }
 
-async fn handle_unrecorded(
+/// The request past the recorder's start; returns what was learnt about it (`seen`) with the
+/// response, for the recorder.
+async fn handle_unrecorded<'s>(
     runtime: Arc<Snapshot>,
     conn: &Connection,
     req: Request<RequestBody>,
-    seen: &mut Seen<'_>,
+    mut seen: Seen<'s>,
     started: Instant,
-) -> Response<ProxyBody> {
+) -> (Response<ProxyBody>, Seen<'s>) {
     let method = req.method().clone();
     let uri = req.uri().clone();
     let policy = BodyPolicy {
@@ -256,7 +277,7 @@ async fn handle_unrecorded(
     // and every async layer above would otherwise copy it when it creates and first polls its
     // child (`memmove` was ~15% of the plain path's CPU, bench/README); one allocation is
     // cheaper than those copies.
-    let proxied = Box::pin(proxy(&runtime, conn, req, policy, seen));
+    let proxied = Box::pin(proxy(&runtime, conn, req, policy, &mut seen));
     let outcome = match conn.timeouts.write {
         None => proxied.await,
         Some(limit) => {
@@ -284,7 +305,7 @@ async fn handle_unrecorded(
             (err.into_response(), whole)
         }
     };
-    match seen.completion.take() {
+    let resp = match seen.completion.take() {
         None => resp,
         Some(completion) => {
             let status = resp.status().as_u16();
@@ -293,7 +314,8 @@ async fn handle_unrecorded(
                 CompletionBody::new(body, status, whole, completion).boxed()
             })
         }
-    }
+    };
+    (resp, seen)
 }
 
 async fn proxy(
@@ -691,14 +713,19 @@ enum ReplyOrStream {
 /// gRPC-Web call a plugin chose is turned into gRPC (`grpc_web`).
 ///
 /// `served` is set to the server that answered (recorder on), for the access log.
-async fn forward(
-    service: &crate::lb::Service,
-    native: Native<'_>,
+///
+/// Not an `async fn`: the choice is made here and [`exchange`]'s own future returned (no layer
+/// of this function's own, whose creation copied the exchange's future once more per request);
+/// `buffering.retryExpression`'s loop, rare, is boxed so that it does not grow every request's
+/// future.
+fn forward<'a>(
+    service: &'a crate::lb::Service,
+    native: Native<'a>,
     mut parts: Parts,
     body: ClientBody,
     policy: BodyPolicy,
-    served: &mut Option<crate::admin::ServedBy>,
-) -> Result<Response<UpstreamBody>, GatewayError> {
+    served: &'a mut Option<crate::admin::ServedBy>,
+) -> impl Future<Output = Result<Response<UpstreamBody>, GatewayError>> + Send + 'a {
     if let Some(call) = native.grpc_web {
         call.request_to_grpc(&mut parts);
     }
@@ -707,9 +734,11 @@ async fn forward(
             if !parts.headers.contains_key(http::header::UPGRADE) =>
         {
             let retry = (bytes, expression);
-            exchange_retrying(service, native, parts, retry, policy, served).await
+            Either::Right(Box::pin(exchange_retrying(
+                service, native, parts, retry, policy, served,
+            )))
         }
-        (_, body) => exchange(service, native, parts, body, policy, served).await,
+        (_, body) => Either::Left(exchange(service, native, parts, body, policy, served)),
     }
 }
 
@@ -794,8 +823,10 @@ async fn exchange(
     let req = Request::from_parts(parts, body);
     // Boxed for the same reason as `proxy`: the load balancer's and the client's futures
     // below are large, and `proxy`'s state would otherwise carry (and copy) them inline.
+    // `forward_boxed` boxes a plain load balancer's future itself (one layer less).
     let retry = native.middlewares.retry.as_ref();
-    let mut resp = Box::pin(service.forward_retrying(req, retry, served))
+    let mut resp = service
+        .forward_boxed(req, retry, served)
         .await
         .map_err(|e| watch.blame(e))?;
     if let Err(e) = super::framing::check_response(&resp) {
@@ -938,5 +969,45 @@ mod future_sizes {
             "proxy_chain's future holds {own} bytes besides the forward's {forward}"
         );
         assert!(size_of::<crate::plugins::ChainState>() <= 128);
+    }
+
+    /// The plain path's layers: `handle` and `handle_observed` choose a branch and return
+    /// the chosen future (no layer of their own), `forward` returns `exchange`'s, and the
+    /// service's load balancer future is boxed below `exchange`. So the request's future is
+    /// `handle_unrecorded`'s and a tag, and `proxy`'s (boxed) carries `exchange`'s, not a
+    /// layer around it (bench/README, branch memmove).
+    #[test]
+    fn the_plain_path_has_no_layers_of_its_own() {
+        let handle = returned!(handle, A, B, C);
+        // The owned-`Seen` instance (no recorder), as `handle_observed` makes it.
+        let unrecorded = {
+            fn size<R>(
+                _: fn(
+                    Arc<Snapshot>,
+                    &'static Connection,
+                    Request<RequestBody>,
+                    Seen<'static>,
+                    Instant,
+                ) -> R,
+            ) -> usize {
+                size_of::<R>()
+            }
+            size(handle_unrecorded)
+        };
+        let recorded = returned!(handle_recorded, A, B, C, D, E);
+        let proxy = returned!(proxy, A, B, C, D, E);
+        let forward = returned!(forward, A, B, C, D, E, F);
+        let exchange = returned!(exchange, A, B, C, D, E, F);
+        println!(
+            "handle {handle} B, handle_unrecorded {unrecorded}, handle_recorded {recorded}, \
+             proxy {proxy}, forward {forward}, exchange {exchange}"
+        );
+        // Each a few words of tag (and the recorder's pointers) over `handle_unrecorded`'s.
+        assert!(recorded <= unrecorded + 64, "handle_recorded {recorded}");
+        assert!(handle <= unrecorded + 128, "handle {handle}");
+        assert!(
+            forward <= exchange + 64,
+            "forward {forward}, exchange {exchange}"
+        );
     }
 }
