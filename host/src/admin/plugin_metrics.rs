@@ -28,7 +28,11 @@ pub type PluginCountersByVersion =
 /// triple configured again later starts from zero, which Prometheus reads as a counter reset.
 /// Costs one pass over the table per read.
 pub fn lock_in_use(table: &PluginTable) -> std::sync::MutexGuard<'_, PluginCountersByVersion> {
-    let mut counters = super::metrics::lock(table);
+    // Poisoning is ignored as everywhere in admin (`metrics::lock`, not imported: that file
+    // imports this one): the counters stay valid whatever a panicking holder did.
+    let mut counters = table
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     counters.retain(|_, c| Arc::strong_count(c) > 1);
     counters
 }
