@@ -24,10 +24,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 
+use super::connection_limits::ConnectionLimits;
 use super::guards::{Drive, Guards};
 use super::h1_server::{H1Context, H1End};
-
-use super::connection_limits::ConnectionLimits;
 use super::handler::{Connection, handle};
 use super::headers::ForwardedValues;
 use super::idle::{Activity, ActivityIo};
