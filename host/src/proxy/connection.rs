@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
-use bytes::Bytes;
 use http::Request;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -32,14 +31,13 @@ use super::headers::ForwardedValues;
 use super::idle::{Activity, ActivityIo};
 use super::request_body::RequestBody;
 use super::reset_guard::ConnectionResets;
-use super::rewind::Rewind;
 use super::snapshot::SharedSnapshot;
 use crate::config::ForwardedHeadersConfig;
 use crate::config::TransparentConfig;
 use crate::plugins::ConnectionFacts;
 use crate::tcp::{
-    Arrival, TcpConnection, TcpEntrypoint, Verdict, is_own, original_dst as original_dst_of,
-    read_proxy_header, tproxy_destination,
+    Arrival, Prefixed, TcpConnection, TcpEntrypoint, Verdict, is_own,
+    original_dst as original_dst_of, read_proxy_header, tproxy_destination,
 };
 use crate::tls::{EntrypointTls, is_tls_client_hello};
 
@@ -299,14 +297,14 @@ impl ConnectionTask {
                 })
                 .await;
             match ended {
-                Some(H1End::Hyper(rewound)) => rewound,
+                Some(H1End::Hyper(prefixed)) => prefixed,
                 Some(H1End::Closed) | None => {
                     drop(permit);
                     return;
                 }
             }
         } else {
-            Rewind::new(io, Bytes::new())
+            Prefixed::new(Vec::new(), io)
         };
         let accounting = resets.clone();
         let service = service_fn(move |req: Request<Incoming>| {

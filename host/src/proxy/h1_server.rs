@@ -2,7 +2,7 @@
 //! body, served in order (pipelined ones too), keep-alive. hyper stays the server of everything
 //! else: the first request this loop does not serve (a body, an upgrade, `Expect`, HTTP/2's
 //! preface, a malformed or oversized head) hands the connection, with the bytes already read,
-//! to hyper for the rest of its life (`rewind`).
+//! to hyper for the rest of its life (`tcp::Prefixed`, which replays bytes read ahead).
 //!
 //! Why: hyper's server side was ≈ 41% of the gateway's user time on the plain proxy path
 //! (bench/README, issue 17): its dispatcher, its own head types, its read buffer re-reserved
@@ -37,8 +37,8 @@ use super::h1_response::{BodyLength, encode_head};
 use super::h1_stream::{H1Stream, HeadLimits, NoHead};
 use super::handler::{Connection, handle};
 use super::reset_guard::ConnectionResets;
-use super::rewind::Rewind;
 use super::snapshot::SharedSnapshot;
+use crate::tcp::Prefixed;
 
 /// Whether client HTTP/1 connections start on the own server (`WASMGATE_H1_SERVER` is not
 /// `hyper`). Read once.
@@ -54,7 +54,7 @@ pub(super) enum H1End<IO> {
     /// Done: closed by either side, timed out, or failed (logged).
     Closed,
     /// hyper serves the rest: the stream, the bytes read and not served in front of it.
-    Hyper(Rewind<IO>),
+    Hyper(Prefixed<IO>),
 }
 
 /// What serving needs from the connection task.
@@ -86,7 +86,7 @@ where
         }
         let (request, facts) = match server.next_head(limits).await {
             Ok(head) => head,
-            Err(NoHead::Hyper) => return H1End::Hyper(server.into_rewind()),
+            Err(NoHead::Hyper) => return H1End::Hyper(server.into_prefixed()),
             Err(NoHead::Closed) => return close(server).await,
             Err(NoHead::TimedOut) => {
                 tracing::debug!(%client, "closing a connection whose request head timed out");

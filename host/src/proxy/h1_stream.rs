@@ -25,7 +25,7 @@ use tokio::time::{Instant, Sleep};
 use super::h1_request_head::{HeadFacts, Parsed, Unserved, parse};
 use super::h1_response::{Encoded, Framing};
 use super::request_body::RequestBody;
-use super::rewind::Rewind;
+use crate::tcp::Prefixed;
 use crate::upstream::body::{BodyError, ProxyBody};
 
 /// The connection's read buffer: a request head must fit in it (larger heads go to hyper).
@@ -120,9 +120,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
     }
 
     /// The stream for hyper, the bytes read and not served in front of it.
-    pub(super) fn into_rewind(self) -> Rewind<IO> {
-        let read = Bytes::copy_from_slice(&self.buf[..self.filled]);
-        Rewind::new(self.io, read)
+    pub(super) fn into_prefixed(self) -> Prefixed<IO> {
+        Prefixed::new(self.buf[..self.filled].to_vec(), self.io)
     }
 
     /// Reads until a head is whole (or the connection ends, the head is hyper's, the gateway

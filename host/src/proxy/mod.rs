@@ -27,7 +27,6 @@ pub mod headers;
 pub mod idle;
 pub mod request_body;
 pub mod reset_guard;
-mod rewind;
 pub mod server;
 mod side_wake;
 pub mod snapshot;
