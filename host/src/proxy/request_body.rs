@@ -37,9 +37,7 @@ impl Body for RequestBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         match self.get_mut() {
-            RequestBody::Hyper(body) => Pin::new(body)
-                .poll_frame(cx)
-                .map(|frame| frame.map(|r| r.map_err(|e| Box::new(e) as BodyError))),
+            RequestBody::Hyper(body) => crate::upstream::body::poll_incoming(body, cx),
             RequestBody::Empty => Poll::Ready(None),
         }
     }

@@ -28,3 +28,13 @@ pub fn empty() -> ProxyBody {
 pub fn stream(body: hyper::body::Incoming) -> ProxyBody {
     body.map_err(|e| Box::new(e) as BodyError).boxed()
 }
+
+/// Polls hyper's `Incoming` for its next frame, its error as a `BodyError`: for the body types
+/// that wrap it beside another source (`UpstreamBody`, the proxy's `RequestBody`).
+pub fn poll_incoming(
+    body: &mut hyper::body::Incoming,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BodyError>>> {
+    http_body::Body::poll_frame(std::pin::Pin::new(body), cx)
+        .map(|frame| frame.map(|r| r.map_err(|e| Box::new(e) as BodyError)))
+}

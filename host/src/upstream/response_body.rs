@@ -42,9 +42,7 @@ impl Body for UpstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         match self.get_mut() {
-            UpstreamBody::Hyper(body) => Pin::new(body)
-                .poll_frame(cx)
-                .map(|frame| frame.map(|r| r.map_err(|e| Box::new(e) as BodyError))),
+            UpstreamBody::Hyper(body) => super::body::poll_incoming(body, cx),
             UpstreamBody::Own(body) => Pin::new(body).poll_frame(cx),
         }
     }
