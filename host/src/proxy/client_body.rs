@@ -59,9 +59,13 @@ impl BodyWatch {
     }
 }
 
-/// Wraps the client's body with the entrypoint's body policy.
+/// Wraps the client's body with the entrypoint's body policy. A request without a body (most
+/// of those the own HTTP/1.1 server reads) has nothing to watch: an empty body, no allocation.
 pub fn watch(body: RequestBody, policy: BodyPolicy) -> (ProxyBody, BodyWatch) {
     let watch = BodyWatch::default();
+    if let RequestBody::Empty = body {
+        return (crate::upstream::body::empty(), watch);
+    }
     let body = Watched {
         inner: body,
         seen: 0,

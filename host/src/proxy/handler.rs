@@ -803,11 +803,6 @@ async fn exchange(
     *served = None;
     let upgrade = take_client_upgrade(&mut parts);
     let (body, watch) = match body {
-        // Nothing to watch: no body (most requests through the own HTTP/1.1 server).
-        ClientBody::Stream(RequestBody::Empty) => (
-            crate::upstream::body::empty(),
-            super::client_body::BodyWatch::default(),
-        ),
         ClientBody::Stream(body) => super::client_body::watch(body, policy),
         ClientBody::Full(bytes) => (full(bytes), super::client_body::BodyWatch::default()),
         ClientBody::Passed(body, watch) => (body, watch),
