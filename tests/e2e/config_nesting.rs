@@ -54,25 +54,11 @@ fn every_plugin_with_deep_option(levels: usize) -> String {
         }
     }
     let names: Vec<String> = (0..BUNDLED.len()).map(|i| format!("m{i}")).collect();
-    format!(
-        r#"entryPoints:
-  web:
-    address: "127.0.0.1:0"
-http:
-  routers:
-    r:
-      rule: "PathPrefix(`/`)"
-      service: app
-      middlewares: [{names}]
-  services:
-    app:
-      loadBalancer:
-        servers:
-          - url: "http://127.0.0.1:1"
-  middlewares:
-{http}"#,
-        names = names.join(", ")
-    )
+    Config::new()
+        .route_through("r", "PathPrefix(`/`)", "app", &names.join(", "))
+        .service("app", "http://127.0.0.1:1")
+        .middlewares(&http)
+        .yaml()
 }
 
 #[test]
@@ -161,27 +147,13 @@ async fn the_deepest_regexes_the_plugins_accept_compile_and_match_on_their_stack
 
 /// A `check` config with one `circuitBreaker` whose expression is `expression`.
 fn circuit_breaker_config(expression: &str) -> String {
-    format!(
-        r#"entryPoints:
-  web:
-    address: "127.0.0.1:0"
-http:
-  routers:
-    r:
-      rule: "PathPrefix(`/`)"
-      service: app
-      middlewares: [cb]
-  services:
-    app:
-      loadBalancer:
-        servers:
-          - url: "http://127.0.0.1:1"
-  middlewares:
-    cb:
-      circuitBreaker:
-        expression: '{expression}'
-"#
-    )
+    Config::new()
+        .route_through("r", "PathPrefix(`/`)", "app", "cb")
+        .service("app", "http://127.0.0.1:1")
+        .middlewares(&format!(
+            "    cb:\n      circuitBreaker:\n        expression: '{expression}'\n"
+        ))
+        .yaml()
 }
 
 #[test]

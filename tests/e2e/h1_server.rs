@@ -2,45 +2,13 @@
 //! pipelining, HTTP/1.0, HEAD, framing of the answer, keep-alive and close — and the hand-over
 //! to hyper on the same connection for a request it leaves to hyper (a body, a malformed head).
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Read;
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::support::canned_upstream::keep_alive_upstream;
 use crate::support::h1_raw::{Answer, RawH1, RawResponse};
 use crate::support::{Gateway, Upstream};
-
-/// A keep-alive upstream that answers each request head with the canned bytes for its method
-/// and path (request bodies are not expected).
-fn canned_upstream(answer: fn(&str, &str) -> Vec<u8>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || serve(stream, answer));
-        }
-    });
-    addr
-}
-
-fn serve(mut stream: TcpStream, answer: fn(&str, &str) -> Vec<u8>) {
-    let mut pending = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&pending[..end]).into_owned();
-            pending.drain(..end + 4);
-            let mut words = head.split_whitespace();
-            let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-            if stream.write_all(&answer(method, path)).is_err() {
-                return;
-            }
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => pending.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
 
 /// The path as the body (Content-Length), the chunked path's body in two chunks, and HEAD's
 /// head alone.
@@ -81,7 +49,7 @@ fn response(c: &mut RawH1) -> RawResponse {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_requests_are_answered_in_order_on_one_connection() {
-    let gw = gateway_to(canned_upstream(by_path));
+    let gw = gateway_to(keep_alive_upstream(by_path).0);
     let bodies = raw(gw.addr, |c| {
         c.send(
             b"GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\n\r\n\
@@ -98,7 +66,7 @@ async fn pipelined_requests_are_answered_in_order_on_one_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http_1_0_client_gets_http_1_0_answers_and_keep_alive_only_when_it_asks() {
-    let gw = gateway_to(canned_upstream(by_path));
+    let gw = gateway_to(keep_alive_upstream(by_path).0);
     let (first, second, closed) = raw(gw.addr, |c| {
         c.send(b"GET /ka HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")
             .unwrap();
@@ -125,7 +93,7 @@ async fn an_http_1_0_client_gets_http_1_0_answers_and_keep_alive_only_when_it_as
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_answer_has_the_length_and_no_body_and_the_connection_goes_on() {
-    let gw = gateway_to(canned_upstream(by_path));
+    let gw = gateway_to(keep_alive_upstream(by_path).0);
     let (head, next) = raw(gw.addr, |c| {
         c.send(b"HEAD /x HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
         // `read_response` would wait for the 5 bytes: read the head alone.
@@ -153,7 +121,7 @@ async fn a_head_answer_has_the_length_and_no_body_and_the_connection_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chunked_upstream_body_is_chunked_to_a_1_1_client_and_close_delimited_to_1_0() {
-    let gw = gateway_to(canned_upstream(by_path));
+    let gw = gateway_to(keep_alive_upstream(by_path).0);
     let (chunked, next) = raw(gw.addr, |c| {
         c.send(b"GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
         let chunked = response(c);

@@ -4,50 +4,14 @@
 //! complete response.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::Ordering;
 
 use http::Request;
 
+use crate::support::canned_upstream::keep_alive_upstream;
 use crate::support::client::{Client, empty};
 use crate::support::{Config, Gateway, h1_raw};
-
-/// A keep-alive upstream answering each request with the canned bytes for its method and
-/// path, counting the connections it accepted.
-fn keep_alive_upstream(answer: fn(&str, &str) -> &'static [u8]) -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let counter = accepted.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            counter.fetch_add(1, Ordering::SeqCst);
-            std::thread::spawn(move || serve(stream, answer));
-        }
-    });
-    (addr, accepted)
-}
-
-fn serve(mut stream: TcpStream, answer: fn(&str, &str) -> &'static [u8]) {
-    let mut pending = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&pending[..end]).into_owned();
-            pending.drain(..end + 4);
-            let mut words = head.split_whitespace();
-            let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-            if stream.write_all(answer(method, path)).is_err() {
-                return;
-            }
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => pending.extend_from_slice(&chunk[..n]),
-        }
-    }
-}
 
 /// An upstream answering every connection with `response`, then closing it.
 fn closing_upstream(response: &'static [u8]) -> SocketAddr {

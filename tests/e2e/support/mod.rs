@@ -2,6 +2,7 @@
 //! a real HTTP client, all over loopback sockets.
 
 pub mod auth_server;
+pub mod canned_upstream;
 pub mod client;
 pub mod config;
 pub mod control_plane;
