@@ -91,19 +91,19 @@
 //! # Footprint
 //!
 //! Components are built with the workspace's `plugin` profile (`opt-level = 3`, LTO,
-//! `panic = "abort"`, stripped) and a 64 KiB stack for `wasm32-wasip2` (`.cargo/config.toml`),
-//! so a fresh instance starts with two 64 KiB pages of memory; the bundled plugins
-//! (`wasm32-unknown-unknown`) get a 16 KiB stack and start with one page. A plugin with no dependencies is about 60 KB; one
-//! that parses JSON with `serde_json` about 120-170 KB. For `wasm32-wasip2` the std runtime
-//! imports a few WASI interfaces (`wasi:cli/*` stdio and environment, `wasi:io/*`) that the SDK
-//! never calls; the gateway links them to traps or empty implementations. For
-//! `wasm32-unknown-unknown` there are none: the component imports only the contract's
-//! interfaces it calls, plus `wasi:random/random` when [`random::fill`] is called; std's clocks
-//! panic there (use [`monotonic_now`]), `println!`/`eprintln!` print nothing (use [`log()`]), the
-//! `getrandom` crate has no source (use [`random::fill`]), std's `HashMap` seeds are fixed (key
-//! maps by client-controlled data with a secret from [`random::fill`], as basicAuth's cache
-//! does, or use ordered maps), and the SDK supplies the global allocator (dlmalloc starting in
-//! the initial memory's free tail).
+//! `panic = "abort"`, stripped) and a 64 KiB stack for `wasm32-wasip2` (`.cargo/config.toml`), so a
+//! fresh instance starts with two 64 KiB pages of memory; the bundled plugins
+//! (`wasm32-unknown-unknown`) get a 16 KiB stack and start with one page. A plugin with no
+//! dependencies is about 60 KB; one that parses JSON with `serde_json` about 120-170 KB. For
+//! `wasm32-wasip2` the std runtime imports a few WASI interfaces (`wasi:cli/*` stdio and
+//! environment, `wasi:io/*`) that the SDK never calls; the gateway links them to traps or empty
+//! implementations. For `wasm32-unknown-unknown` there are none: the component imports only the
+//! contract's interfaces it calls, plus `wasi:random/random` when [`random::fill`] is called; std's
+//! clocks panic there (use [`monotonic_now`]), `println!`/`eprintln!` print nothing (use
+//! [`log()`]), the `getrandom` crate has no source (use [`random::fill`]), std's `HashMap` seeds
+//! are fixed (key maps by client-controlled data with a secret from [`random::fill`], as
+//! basicAuth's cache does, or use ordered maps), and the SDK supplies the global allocator
+//! (dlmalloc starting in the initial memory's free tail).
 
 mod action;
 pub mod body;

@@ -17,16 +17,16 @@
 
 use plugin_sdk::{Reply, Request};
 use regex_lite::{Regex, RegexBuilder};
+use serde_json::Value;
+
+use crate::json::{boolean, header_value, integer, joined_header_value, string_list};
+use crate::sink::HeaderSink;
 
 /// Deepest nesting of groups, repetitions and classes an origin regex may have (regex-lite's
 /// default is 50). The plugin runs on a 16 KiB guest stack and regex-lite's parser and compiler
 /// recurse once per level: 49 nested groups exhausted it (a trap at config load) where 32 leave
 /// a third of it free. Real origin patterns nest a level or two.
 pub const ORIGIN_REGEX_NEST_LIMIT: u32 = 32;
-use serde_json::Value;
-
-use crate::json::{boolean, header_value, integer, joined_header_value, string_list};
-use crate::sink::HeaderSink;
 
 const ALLOW_CREDENTIALS: &str = "access-control-allow-credentials";
 const ALLOW_HEADERS: &str = "access-control-allow-headers";
