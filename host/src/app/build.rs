@@ -312,11 +312,18 @@ pub(crate) fn build_snapshot_pending(
                     &reason,
                 ));
             }
-            Err(e @ ConfigureError::Failed { .. }) => {
+            Err(e @ (ConfigureError::Failed { .. } | ConfigureError::FixedEdits { .. })) => {
                 errors.push(config.error_at(&key, e.to_string()));
             }
         }
     }
+
+    // The middlewares whose edits the chain applies natively (`fixed-edits`), for `/api/plugins`.
+    let fixed_edits: std::collections::BTreeSet<&str> = middlewares
+        .iter()
+        .filter(|(_, m)| m.fixed_edits().is_some())
+        .map(|(name, _)| *name)
+        .collect();
 
     // Routers, grouped by entrypoint.
     let mut per_entrypoint: HashMap<String, Vec<Route<RouteTarget>>> = config
@@ -516,7 +523,7 @@ pub(crate) fn build_snapshot_pending(
         internals: Some(Arc::new(Internals::build(
             config,
             status,
-            super::plugin_view::plugin_documents(config, registry),
+            super::plugin_view::plugin_documents(config, registry, &fixed_edits),
         ))),
     })
 }

@@ -8,6 +8,8 @@
 //! Capabilities are applied here too: the response hooks skip middlewares that declared they
 //! do not need one, and [`Chain::body_peek`] tells the proxy how many leading response-body
 //! bytes to hold for the chain's `on-response-body` callers (both fixed at config time).
+//! A middleware that declared fixed edits (`fixed-edits`) has them applied natively where its
+//! hooks would run (no instance, no hook call, no hook-call count).
 
 use std::sync::Arc;
 
@@ -152,7 +154,11 @@ impl Chain {
         let completes = middlewares.iter().any(|mw| mw.completes());
         let keeps_request_headers = middlewares
             .iter()
-            .any(|mw| mw.capabilities().response_hook && mw.needs().request_headers_in_response);
+            .any(|mw| {
+                mw.fixed_edits().is_none()
+                    && mw.capabilities().response_hook
+                    && mw.needs().request_headers_in_response
+            });
         let trace_labels = labels_of(&middlewares);
         Chain {
             middlewares: middlewares.into(),
@@ -327,6 +333,12 @@ impl Chain {
             state.entered = i + 1;
             if let Some(t) = &mut state.trace {
                 t.enter(i);
+            }
+            if let Some(fixed) = mw.fixed_edits() {
+                // Its `on-request` always makes these edits and continues (`fixed-edits`).
+                fixed.apply_request(&mut head.parts.headers, mw.budget().max_headers);
+                state.ran = i + 1;
+                continue;
             }
             if !mw.needs().request_hook {
                 // It said its `on-request` does nothing (`hook-needs`): as if it continued.
@@ -520,6 +532,11 @@ impl Chain {
                 t.close_from(i + 1);
             }
             if !mw.capabilities().response_hook {
+                continue;
+            }
+            if let Some(fixed) = mw.fixed_edits() {
+                // Its response hook always makes these edits and continues (`fixed-edits`).
+                fixed.apply_response(&mut resp.parts.headers, mw.budget().max_headers);
                 continue;
             }
             // A fresh journal for this hook's `kv` calls when they go to Redis (`kv_journal`).

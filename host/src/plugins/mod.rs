@@ -28,6 +28,7 @@ pub mod epoch_ticker;
 pub mod error;
 pub mod exports;
 mod failure_log;
+pub mod fixed_edits;
 pub mod grpc_web_import;
 pub mod head_edits;
 pub mod heads;
