@@ -180,3 +180,43 @@ fn fixed_edits_with_a_body_peek_are_refused_at_load() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_of_fixed_edits_only_keeps_the_hooks_order_on_the_plain_path() {
+    let up = Upstream::start("app").await;
+    let yaml = Config::new()
+        .plugin_dir()
+        .route_through("app", "PathPrefix(`/`)", "app", "outer, inner")
+        .service("app", &up.url())
+        .middlewares(
+            r#"
+    outer:
+      headers:
+        customRequestHeaders: { X-Order: "outer", X-Outer: "1" }
+        customResponseHeaders: { X-Order: "outer", X-Upstream: "" }
+        frameDeny: true
+    inner:
+      headers:
+        customRequestHeaders: { X-Order: "inner", X-Outer: "" }
+        customResponseHeaders: { X-Order: "inner", X-Frame-Options: "SAMEORIGIN" }
+"#,
+        )
+        .yaml();
+    let gw = Gateway::start(&yaml, &[]);
+    let c = Client::http1();
+    for _ in 0..3 {
+        let r = c.get(&gw.url("/"), "h.test", &[("x-outer", "client")]).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.text(), "app");
+        let seen = up.last();
+        assert_eq!(seen.header("x-order"), Some("inner"), "request edits in chain order");
+        assert_eq!(seen.header("x-outer"), None, "the inner middleware removed it");
+        assert_eq!(r.header("x-order"), Some("outer"), "response edits in reverse order");
+        assert_eq!(r.header("x-upstream"), None);
+        assert_eq!(
+            r.header("x-frame-options"),
+            Some("DENY"),
+            "the outer middleware's security header is set after the inner one's custom header"
+        );
+    }
+}

@@ -391,7 +391,12 @@ pub(crate) fn build_snapshot_pending(
         };
         let mut native = super::build_native::native_middlewares(&expanded, http);
         let chain = super::build_native::take_retry_policy(chain, &mut native);
-        let chain = Chain::new(chain);
+        let mut chain = Chain::new(chain);
+        if let Some(fixed) = chain.fixed_only() {
+            // Only fixed edits: the plain path applies them (`plugins::chain_fixed`).
+            native.fixed_edits = Some(fixed);
+            chain = Chain::default();
+        }
         let in_flight = router
             .max_in_flight
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));

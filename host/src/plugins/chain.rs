@@ -18,6 +18,7 @@ use http::HeaderMap;
 use super::body::{BodyLimit, merge_limits};
 use super::budget::Isolation;
 use super::capabilities::BodyStart;
+use super::chain_fixed::FixedChain;
 use super::chain_trace::{ChainTrace, labels_of};
 use super::completion::PendingCompletion;
 use super::error::PluginError;
@@ -171,6 +172,23 @@ impl Chain {
             keeps_request_headers,
             trace_labels,
         }
+    }
+
+    /// The chain as a [`FixedChain`] for the plain path, when every middleware declared fixed
+    /// edits and the chain needs nothing else of the chain path: no body held, no compression
+    /// or gRPC-Web translation, no `on-complete`, no middleware spans (tracing off). Config
+    /// time.
+    pub fn fixed_only(&self) -> Option<FixedChain> {
+        let plain = self.body_peek == 0
+            && self.request_body.is_none()
+            && self.response_body.is_none()
+            && !self.compresses
+            && !self.translates_grpc_web
+            && !self.completes
+            && self.trace_labels.is_none();
+        let all_fixed = !self.middlewares.is_empty()
+            && self.middlewares.iter().all(|mw| mw.fixed_edits().is_some());
+        (plain && all_fixed).then(|| FixedChain::new(self.middlewares.clone()))
     }
 
     /// A request's pending `on-complete` calls, when some middleware of the chain asked for

@@ -14,6 +14,7 @@ mod body_import;
 pub mod budget;
 pub mod capabilities;
 pub mod chain;
+pub mod chain_fixed;
 mod chain_takes;
 mod chain_trace;
 pub mod completion;
