@@ -332,6 +332,13 @@ impl PluginMiddleware {
         self.fixed_edits.as_deref()
     }
 
+    /// The same middleware with its hooks called even where the plugin declared fixed edits:
+    /// for measuring the hook path (the `plugin_call` benchmark's historical rows).
+    pub fn with_hooks_called(mut self) -> Self {
+        self.fixed_edits = None;
+        self
+    }
+
     /// Whether the middleware asked for `on-complete`; fixed for its life.
     pub fn completes(&self) -> bool {
         self.completes
