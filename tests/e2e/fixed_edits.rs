@@ -49,7 +49,11 @@ async fn config_fixed_headers_are_applied_natively_in_chain_order_without_a_hook
 
     for _ in 0..3 {
         let r = c
-            .get(&gw.url("/open"), "h.test", &[("x-drop", "gone"), ("x-kept", "1")])
+            .get(
+                &gw.url("/open"),
+                "h.test",
+                &[("x-drop", "gone"), ("x-kept", "1")],
+            )
             .await;
         assert_eq!(r.status, 200);
         let seen = up.last();
@@ -58,7 +62,11 @@ async fn config_fixed_headers_are_applied_natively_in_chain_order_without_a_hook
             Some("second"),
             "the later middleware's hook sees (and overrides) the fixed request edit"
         );
-        assert_eq!(seen.header("x-drop"), None, "an empty value removes the header");
+        assert_eq!(
+            seen.header("x-drop"),
+            None,
+            "an empty value removes the header"
+        );
         assert_eq!(seen.header("x-kept"), Some("1"));
         assert_eq!(
             r.header("x-order"),
@@ -76,7 +84,11 @@ async fn config_fixed_headers_are_applied_natively_in_chain_order_without_a_hook
     assert_eq!(r.status, 401);
     assert_eq!(r.header("x-only-first"), Some("1"));
     assert_eq!(r.header("x-order"), Some("first"));
-    assert_eq!(up.count(), served, "the upstream never saw the refused request");
+    assert_eq!(
+        up.count(),
+        served,
+        "the upstream never saw the refused request"
+    );
 
     let api = c
         .get(
@@ -91,7 +103,11 @@ async fn config_fixed_headers_are_applied_natively_in_chain_order_without_a_hook
         .as_array()
         .and_then(|all| all.iter().find(|p| p["name"] == "headers"))
         .unwrap_or_else(|| panic!("headers in {plugins}"));
-    assert_eq!(headers["fixedEdits"], serde_json::json!(["first@file"]), "{headers}");
+    assert_eq!(
+        headers["fixedEdits"],
+        serde_json::json!(["first@file"]),
+        "{headers}"
+    );
 
     let text = scrape(&c, &gw.url("/metrics")).await;
     let s = parse_exposition(&text);
@@ -205,13 +221,27 @@ async fn a_chain_of_fixed_edits_only_keeps_the_hooks_order_on_the_plain_path() {
     let gw = Gateway::start(&yaml, &[]);
     let c = Client::http1();
     for _ in 0..3 {
-        let r = c.get(&gw.url("/"), "h.test", &[("x-outer", "client")]).await;
+        let r = c
+            .get(&gw.url("/"), "h.test", &[("x-outer", "client")])
+            .await;
         assert_eq!(r.status, 200);
         assert_eq!(r.text(), "app");
         let seen = up.last();
-        assert_eq!(seen.header("x-order"), Some("inner"), "request edits in chain order");
-        assert_eq!(seen.header("x-outer"), None, "the inner middleware removed it");
-        assert_eq!(r.header("x-order"), Some("outer"), "response edits in reverse order");
+        assert_eq!(
+            seen.header("x-order"),
+            Some("inner"),
+            "request edits in chain order"
+        );
+        assert_eq!(
+            seen.header("x-outer"),
+            None,
+            "the inner middleware removed it"
+        );
+        assert_eq!(
+            r.header("x-order"),
+            Some("outer"),
+            "response edits in reverse order"
+        );
         assert_eq!(r.header("x-upstream"), None);
         assert_eq!(
             r.header("x-frame-options"),

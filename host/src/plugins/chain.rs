@@ -153,13 +153,11 @@ impl Chain {
         let compresses = middlewares.iter().any(|mw| mw.budget().compression);
         let translates_grpc_web = middlewares.iter().any(|mw| mw.budget().grpc_web);
         let completes = middlewares.iter().any(|mw| mw.completes());
-        let keeps_request_headers = middlewares
-            .iter()
-            .any(|mw| {
-                mw.fixed_edits().is_none()
-                    && mw.capabilities().response_hook
-                    && mw.needs().request_headers_in_response
-            });
+        let keeps_request_headers = middlewares.iter().any(|mw| {
+            mw.fixed_edits().is_none()
+                && mw.capabilities().response_hook
+                && mw.needs().request_headers_in_response
+        });
         let trace_labels = labels_of(&middlewares);
         Chain {
             middlewares: middlewares.into(),

@@ -166,8 +166,6 @@ mod tests {
         ));
         let err = bad_value.expect_err("CR LF in a value");
         assert!(err.contains("response edit append \"x-ok\""), "{err}");
-        assert!(
-            FixedEdits::check(edits(vec![HeaderEdit::Remove("".into())], vec![])).is_err()
-        );
+        assert!(FixedEdits::check(edits(vec![HeaderEdit::Remove("".into())], vec![])).is_err());
     }
 }

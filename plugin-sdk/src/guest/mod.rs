@@ -68,9 +68,9 @@ pub mod __private {
         Subresponse as WitSubresponse,
     };
     pub use super::glue::{
-        declare, fixed_edits, hook_needs, init, on_complete, on_request, on_request_subresponse, on_response,
-        on_response_body, on_response_subresponse, retry_after, validate_config, wants_on_complete,
-        wants_retry_policy,
+        declare, fixed_edits, hook_needs, init, on_complete, on_request, on_request_subresponse,
+        on_response, on_response_body, on_response_subresponse, retry_after, validate_config,
+        wants_on_complete, wants_retry_policy,
     };
     pub use super::wit::http::{
         Action as WitAction, Request as WitRequest, Response as WitResponse,
