@@ -250,3 +250,37 @@ async fn a_chain_of_fixed_edits_only_keeps_the_hooks_order_on_the_plain_path() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_with_an_invalid_fixed_edit_keeps_the_running_config() {
+    let up = Upstream::start("app").await;
+    let config = |header: &str| {
+        Config::new()
+            .plugin_dir()
+            .route_through("app", "PathPrefix(`/`)", "app", "fixed")
+            .service("app", &up.url())
+            .middlewares(&format!(
+                "    fixed:\n      plugin: {{ name: hooks-declared, config: {{ fixedHeader: \"{header}\" }} }}\n"
+            ))
+            .yaml()
+    };
+    let gw = Gateway::start(&config("x-fixed"), &hooks_declared());
+    let c = Client::http1();
+    let r = c.get(&gw.url("/"), "h.test", &[]).await;
+    assert_eq!(
+        (r.status.as_u16(), r.header("x-fixed")),
+        (200, Some("fixed"))
+    );
+    std::fs::write(gw.config_path(), config("bad name")).expect("write config");
+    assert!(gw.wait_for_log("reload rejected"), "{}", gw.log());
+    assert!(
+        gw.log().contains("declared invalid fixed edits"),
+        "{}",
+        gw.log()
+    );
+    let r = c.get(&gw.url("/"), "h.test", &[]).await;
+    assert_eq!(
+        (r.status.as_u16(), r.header("x-fixed")),
+        (200, Some("fixed"))
+    );
+}
