@@ -230,13 +230,13 @@ fn ms(d: Duration) -> f64 {
 
 /// The middleware `name` of `config`, configured as the gateway would (its budget from the
 /// config layer), optionally switched to `per-request`.
-fn middleware(
+fn configured(
     engine: &Arc<PluginEngine>,
     registry: &PluginRegistry,
     config: &LoadedConfig,
     name: &str,
     per_request: bool,
-) -> Arc<PluginMiddleware> {
+) -> PluginMiddleware {
     let mw = config
         .dynamic
         .http
@@ -282,10 +282,19 @@ fn middleware(
     if per_request {
         budget.isolation = Isolation::PerRequest;
     }
-    Arc::new(
-        PluginMiddleware::configure(engine.clone(), name, plugin, &mw.config_json, budget)
-            .expect("configure"),
-    )
+    PluginMiddleware::configure(engine.clone(), name, plugin, &mw.config_json, budget)
+        .expect("configure")
+}
+
+/// [`configured`], shared.
+fn middleware(
+    engine: &Arc<PluginEngine>,
+    registry: &PluginRegistry,
+    config: &LoadedConfig,
+    name: &str,
+    per_request: bool,
+) -> Arc<PluginMiddleware> {
+    Arc::new(configured(engine, registry, config, name, per_request))
 }
 
 /// The Digest client for a chain holding `digest-auth`: one unauthenticated request for the
@@ -325,7 +334,14 @@ impl Bench {
         let mws = row
             .middlewares
             .iter()
-            .map(|name| middleware(&self.engine, &self.registry, config, name, row.per_request))
+            .map(|name| {
+                let mw = configured(&self.engine, &self.registry, config, name, row.per_request);
+                // Rows measure the hook path unless they keep the plugin's fixed edits.
+                Arc::new(match row.fixed_edits {
+                    true => mw,
+                    false => mw.with_hooks_called(),
+                })
+            })
             .collect();
         let chain = Chain::new(mws);
         let digest = row

@@ -4,7 +4,7 @@
 //! [`export_middleware!`]. Built for `wasm32-wasip2` (or, as the bundled plugins are, for
 //! `wasm32-unknown-unknown` and then made a component with `wit-component`: see host/build.rs),
 //! the crate becomes a WebAssembly component for
-//! the `wasmgate:plugin/middleware-with-hook-needs@0.1.0` world (`middleware` plus the
+//! the `wasmgate:plugin/middleware-with-fixed-edits@0.1.0` world (`middleware` plus the
 //! capability interfaces, each imported only when called; the contract lives in the
 //! repository's `wit/`);
 //! built natively, the same code runs against the in-memory doubles of the `testing` module, so
@@ -79,7 +79,9 @@
 //!   gets its response hook called; one that asks for a body peek gets
 //!   [`Middleware::on_response_body`] instead of [`Middleware::on_response`]. It also asks
 //!   [`Middleware::wants_request_hook`] (`false`: `on_request` is never called) and
-//!   [`Middleware::reads_request_headers_in_response`] (world `middleware-with-hook-needs`).
+//!   [`Middleware::reads_request_headers_in_response`] (world `middleware-with-hook-needs`), and
+//!   [`Middleware::fixed_edits`] (world `middleware-with-fixed-edits`): hooks whose work is a
+//!   fixed list of header edits are then never called, the gateway applies the edits itself.
 //! - [`Request`] and [`Response`] are views of heads the host owns: every method is one host call
 //!   and nothing is copied into the guest up front, so read only what you need.
 //! - A hook called before a successful `init` (a host bug) logs an error and traps; the host then
@@ -114,6 +116,7 @@ pub mod config;
 pub mod connection;
 pub mod counters;
 mod error;
+pub mod fixed_edits;
 pub mod grpc_web;
 pub mod identity;
 pub mod kv;
@@ -269,6 +272,24 @@ pub trait Middleware: Sized + 'static {
     /// Default: nothing.
     fn on_complete(&self, state: Option<&[u8]>, outcome: completion::Outcome) {
         let _ = (state, outcome);
+    }
+
+    /// The hooks' work, when it is the same header edits on every request whatever the request
+    /// (fixed by the config): `on_request` always makes exactly the request edits and continues,
+    /// `on_response` always makes exactly the response edits and continues. The gateway then
+    /// applies the edits itself where it would have called the hooks (request edits in chain
+    /// order, response edits in reverse chain order, replies of later middlewares included) and
+    /// never calls the hooks: no instance, no hook call (its hook-call counters stay 0). Keep
+    /// the hooks doing the same (they still serve `wasmgate plugin test` and older gateways).
+    ///
+    /// Asked once per configured middleware, like [`Middleware::wants_response_hook`] (world
+    /// `middleware-with-fixed-edits`). The gateway refuses the config (a load error naming the
+    /// middleware) when an edit is invalid, or when the middleware also answers
+    /// [`Middleware::wants_on_complete`] true, a [`Middleware::response_body_peek`] above 0 or a
+    /// [`Middleware::retry_mode`] other than `None`. Response edits are not applied when
+    /// [`Middleware::wants_response_hook`] is `false`. Default: `None` (hooks called).
+    fn fixed_edits(&self) -> Option<fixed_edits::FixedEdits> {
+        None
     }
 
     /// Whether the gateway asks [`Middleware::retry_after`] when an attempt of a request

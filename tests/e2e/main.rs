@@ -20,6 +20,7 @@ mod distributed_tracing;
 mod entry_points;
 mod errors_pages;
 mod fault_containment;
+mod fixed_edits;
 mod forward_auth;
 mod fuzz_corpus;
 mod grpc_web;

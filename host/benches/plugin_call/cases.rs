@@ -128,6 +128,9 @@ pub struct Row {
     pub req: Req,
     pub expect: Expect,
     pub per_request: bool,
+    /// Keep the fixed edits the plugin declares (`fixed-edits`: applied natively, no hook
+    /// call); otherwise its hooks are called, as every row measured before fixed edits.
+    pub fixed_edits: bool,
 }
 
 const fn row(
@@ -142,7 +145,13 @@ const fn row(
         req,
         expect,
         per_request: false,
+        fixed_edits: false,
     }
+}
+
+const fn fixed_edits(mut r: Row) -> Row {
+    r.fixed_edits = true;
+    r
 }
 
 const fn per_request(mut r: Row) -> Row {
@@ -161,6 +170,7 @@ pub const CHAIN_CORS: &[&str] = &["headers-cors-security", "basic-auth", "strip-
 pub const ROWS: &[Row] = &[
     row("headers/pooled", &["headers"], Req::Plain, FWD),
     per_request(row("headers/per-request", &["headers"], Req::Plain, FWD)),
+    fixed_edits(row("headers:fixed/pooled", &["headers"], Req::Plain, FWD)),
     row("floor/pooled", &["floor"], Req::Plain, FWD),
     per_request(row("floor/per-request", &["floor"], Req::Plain, FWD)),
     row("add-prefix/pooled", &["add-prefix"], Req::Plain, FWD),
@@ -234,6 +244,7 @@ pub const ROWS: &[Row] = &[
     row("grpc-web:pass/pooled", &["grpc-web"], Req::Plain, FWD),
     row("grpc-web:call/pooled", &["grpc-web"], Req::GrpcWeb, FWD),
     row("chain/pooled", CHAIN, Req::Basic, FWD),
+    fixed_edits(row("chain:fixed/pooled", CHAIN, Req::Basic, FWD)),
     row(
         "chain:cors+security/pooled",
         CHAIN_CORS,

@@ -66,6 +66,7 @@ const ROWS: [Row; 3] = [
         req: Req::Plain,
         expect: Expect::Forward,
         per_request: false,
+        fixed_edits: false,
     },
     Row {
         label: "rate-limit:refused/redis",
@@ -73,6 +74,7 @@ const ROWS: [Row; 3] = [
         req: Req::Plain,
         expect: Expect::Respond(429),
         per_request: false,
+        fixed_edits: false,
     },
     Row {
         label: "circuit-breaker/redis-kv",
@@ -80,6 +82,7 @@ const ROWS: [Row; 3] = [
         req: Req::Plain,
         expect: Expect::Forward,
         per_request: false,
+        fixed_edits: false,
     },
 ];
 

@@ -312,11 +312,18 @@ pub(crate) fn build_snapshot_pending(
                     &reason,
                 ));
             }
-            Err(e @ ConfigureError::Failed { .. }) => {
+            Err(e @ (ConfigureError::Failed { .. } | ConfigureError::FixedEdits { .. })) => {
                 errors.push(config.error_at(&key, e.to_string()));
             }
         }
     }
+
+    // The middlewares whose edits the chain applies natively (`fixed-edits`), for `/api/plugins`.
+    let fixed_edits: std::collections::BTreeSet<&str> = middlewares
+        .iter()
+        .filter(|(_, m)| m.fixed_edits().is_some())
+        .map(|(name, _)| *name)
+        .collect();
 
     // Routers, grouped by entrypoint.
     let mut per_entrypoint: HashMap<String, Vec<Route<RouteTarget>>> = config
@@ -384,7 +391,12 @@ pub(crate) fn build_snapshot_pending(
         };
         let mut native = super::build_native::native_middlewares(&expanded, http);
         let chain = super::build_native::take_retry_policy(chain, &mut native);
-        let chain = Chain::new(chain);
+        let mut chain = Chain::new(chain);
+        if let Some(fixed) = chain.fixed_only() {
+            // Only fixed edits: the plain path applies them (`plugins::chain_fixed`).
+            native.fixed_edits = Some(fixed);
+            chain = Chain::default();
+        }
         let in_flight = router
             .max_in_flight
             .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
@@ -516,7 +528,7 @@ pub(crate) fn build_snapshot_pending(
         internals: Some(Arc::new(Internals::build(
             config,
             status,
-            super::plugin_view::plugin_documents(config, registry),
+            super::plugin_view::plugin_documents(config, registry, &fixed_edits),
         ))),
     })
 }

@@ -3,22 +3,36 @@
 //! (`loaded`: compiled for a middleware; `unused`: read but not compiled, as nothing uses it),
 //! then every plugin file the registry refused and why (a new version of a plugin in use that
 //! failed to compile or load; the last good version stays). Built with each snapshot.
+//! `fixedEdits` lists the middlewares among `usedBy` whose plugin declared its hooks' work as
+//! fixed header edits (`fixed-edits`): the gateway applies those natively, so their hook-call
+//! counters stay 0.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
 use crate::config::LoadedConfig;
 use crate::plugins::PluginRegistry;
 
-pub fn plugin_documents(config: &LoadedConfig, registry: &PluginRegistry) -> Vec<Value> {
+pub fn plugin_documents(
+    config: &LoadedConfig,
+    registry: &PluginRegistry,
+    fixed_edits: &BTreeSet<&str>,
+) -> Vec<Value> {
     let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut fixed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (name, middleware) in &config.dynamic.http.middlewares {
         if !middleware.plugin.is_empty() {
             users
                 .entry(middleware.plugin.as_str())
                 .or_default()
                 .push(format!("{name}@file"));
+            if fixed_edits.contains(name.as_str()) {
+                fixed
+                    .entry(middleware.plugin.as_str())
+                    .or_default()
+                    .push(format!("{name}@file"));
+            }
         }
     }
     let mut files: Vec<_> = registry.files().collect();
@@ -27,6 +41,7 @@ pub fn plugin_documents(config: &LoadedConfig, registry: &PluginRegistry) -> Vec
         .into_iter()
         .map(|file| {
             let used_by = users.get(file.name.as_str()).cloned().unwrap_or_default();
+            let fixed_edits = fixed.get(file.name.as_str()).cloned().unwrap_or_default();
             // Only plugins a middleware uses are compiled (already, for this snapshot); the
             // others are not compiled just to be listed.
             let world = if used_by.is_empty() {
@@ -45,6 +60,7 @@ pub fn plugin_documents(config: &LoadedConfig, registry: &PluginRegistry) -> Vec
                 "world": world,
                 "status": if used_by.is_empty() { "unused" } else { "loaded" },
                 "usedBy": used_by,
+                "fixedEdits": fixed_edits,
             })
         })
         .collect();

@@ -1,7 +1,8 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
 //! Generated for the `middleware-with-connections` world: every HTTP world (the last,
-//! `middleware-with-hook-needs`, adds the `hook-needs` export) plus the
+//! `middleware-with-fixed-edits`, adds the `fixed-edits` export to `middleware-with-hook-needs`,
+//! which adds `hook-needs`) plus the
 //! `connection` export of connection-level (L4) middlewares (world `connection-middleware`).
 //! The HTTP worlds: `middleware-with-grpc-web` includes `middleware-with-kv`,
 //! `middleware-with-retry-policy`, `middleware-with-identity`, which includes
@@ -35,6 +36,7 @@ pub use self::exports::wasmgate::plugin::capabilities;
 pub use self::exports::wasmgate::plugin::capabilities::Declaration;
 pub use self::exports::wasmgate::plugin::completion;
 pub use self::exports::wasmgate::plugin::connection;
+pub use self::exports::wasmgate::plugin::fixed_edits;
 pub use self::exports::wasmgate::plugin::handler;
 pub use self::exports::wasmgate::plugin::hook_needs;
 pub use self::exports::wasmgate::plugin::retry_policy;

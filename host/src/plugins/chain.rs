@@ -8,6 +8,8 @@
 //! Capabilities are applied here too: the response hooks skip middlewares that declared they
 //! do not need one, and [`Chain::body_peek`] tells the proxy how many leading response-body
 //! bytes to hold for the chain's `on-response-body` callers (both fixed at config time).
+//! A middleware that declared fixed edits (`fixed-edits`) has them applied natively where its
+//! hooks would run (no instance, no hook call, no hook-call count).
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use http::HeaderMap;
 use super::body::{BodyLimit, merge_limits};
 use super::budget::Isolation;
 use super::capabilities::BodyStart;
+use super::chain_fixed::FixedChain;
 use super::chain_trace::{ChainTrace, labels_of};
 use super::completion::PendingCompletion;
 use super::error::PluginError;
@@ -150,9 +153,11 @@ impl Chain {
         let compresses = middlewares.iter().any(|mw| mw.budget().compression);
         let translates_grpc_web = middlewares.iter().any(|mw| mw.budget().grpc_web);
         let completes = middlewares.iter().any(|mw| mw.completes());
-        let keeps_request_headers = middlewares
-            .iter()
-            .any(|mw| mw.capabilities().response_hook && mw.needs().request_headers_in_response);
+        let keeps_request_headers = middlewares.iter().any(|mw| {
+            mw.fixed_edits().is_none()
+                && mw.capabilities().response_hook
+                && mw.needs().request_headers_in_response
+        });
         let trace_labels = labels_of(&middlewares);
         Chain {
             middlewares: middlewares.into(),
@@ -165,6 +170,23 @@ impl Chain {
             keeps_request_headers,
             trace_labels,
         }
+    }
+
+    /// The chain as a [`FixedChain`] for the plain path, when every middleware declared fixed
+    /// edits and the chain needs nothing else of the chain path: no body held, no compression
+    /// or gRPC-Web translation, no `on-complete`, no middleware spans (tracing off). Config
+    /// time.
+    pub fn fixed_only(&self) -> Option<FixedChain> {
+        let plain = self.body_peek == 0
+            && self.request_body.is_none()
+            && self.response_body.is_none()
+            && !self.compresses
+            && !self.translates_grpc_web
+            && !self.completes
+            && self.trace_labels.is_none();
+        let all_fixed = !self.middlewares.is_empty()
+            && self.middlewares.iter().all(|mw| mw.fixed_edits().is_some());
+        (plain && all_fixed).then(|| FixedChain::new(self.middlewares.clone()))
     }
 
     /// A request's pending `on-complete` calls, when some middleware of the chain asked for
@@ -327,6 +349,12 @@ impl Chain {
             state.entered = i + 1;
             if let Some(t) = &mut state.trace {
                 t.enter(i);
+            }
+            if let Some(fixed) = mw.fixed_edits() {
+                // Its `on-request` always makes these edits and continues (`fixed-edits`).
+                fixed.apply_request(&mut head.parts.headers, mw.budget().max_headers);
+                state.ran = i + 1;
+                continue;
             }
             if !mw.needs().request_hook {
                 // It said its `on-request` does nothing (`hook-needs`): as if it continued.
@@ -520,6 +548,11 @@ impl Chain {
                 t.close_from(i + 1);
             }
             if !mw.capabilities().response_hook {
+                continue;
+            }
+            if let Some(fixed) = mw.fixed_edits() {
+                // Its response hook always makes these edits and continues (`fixed-edits`).
+                fixed.apply_response(&mut resp.parts.headers, mw.budget().max_headers);
                 continue;
             }
             // A fresh journal for this hook's `kv` calls when they go to Redis (`kv_journal`).

@@ -7,7 +7,7 @@
 //! Runs once per compiled component, at config time (string lookups in the component's export
 //! table). Per instance, `load` fetches and type-checks the `handler` (or `connection`)
 //! functions; the optional interfaces (`capabilities`, `subresponses`, `completion`,
-//! `retry-policy`, `hook-needs`) are fetched on their first call ([`Lazy`]), so a `per-request`
+//! `retry-policy`, `hook-needs`, `fixed-edits`) are fetched on their first call ([`Lazy`]), so a `per-request`
 //! instance, which calls `init` and one or two hooks, no longer type-checks a dozen functions
 //! it never calls (≈ 0.4 µs of the per-request floor). The first instance of each compiled
 //! component still loads everything, so a component with a mistyped export is refused when its
@@ -20,7 +20,8 @@ use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre};
 
 use super::bindings::{
-    capabilities, completion, connection, handler, hook_needs, retry_policy, subresponses,
+    capabilities, completion, connection, fixed_edits, handler, hook_needs, retry_policy,
+    subresponses,
 };
 use super::error::LoadError;
 use super::host_state::HostState;
@@ -39,6 +40,9 @@ const RETRY_POLICY_EXPORT: &str = "wasmgate:plugin/retry-policy@0.1.0";
 
 /// Export name of the `hook-needs` interface in a component.
 const HOOK_NEEDS_EXPORT: &str = "wasmgate:plugin/hook-needs@0.1.0";
+
+/// Export name of the `fixed-edits` interface in a component.
+const FIXED_EDITS_EXPORT: &str = "wasmgate:plugin/fixed-edits@0.1.0";
 
 /// Export name of the `handler` interface in a component.
 const HANDLER_EXPORT: &str = "wasmgate:plugin/handler@0.1.0";
@@ -84,6 +88,7 @@ pub struct ComponentExports {
     completion: Option<completion::GuestIndices>,
     retry_policy: Option<retry_policy::GuestIndices>,
     hook_needs: Option<hook_needs::GuestIndices>,
+    fixed_edits: Option<fixed_edits::GuestIndices>,
     /// Whether one instance of this component has loaded (and so type-checked) every export;
     /// until then `load` loads them all.
     all_checked: Arc<AtomicBool>,
@@ -133,6 +138,8 @@ pub struct InstanceExports {
     retry_policy: Lazy<retry_policy::Guest>,
     /// `hook-needs` (`middleware-with-hook-needs`).
     hook_needs: Lazy<hook_needs::Guest>,
+    /// `fixed-edits` (`middleware-with-fixed-edits`).
+    fixed_edits: Lazy<fixed_edits::Guest>,
     /// Where the lazy interfaces are found.
     instance: Instance,
     indices: ComponentExports,
@@ -204,6 +211,18 @@ impl InstanceExports {
         })
     }
 
+    /// `fixed-edits`, fetched on first use.
+    pub fn fixed_edits(
+        &mut self,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<Option<&fixed_edits::Guest>> {
+        let (ix, instance) = (&self.indices.fixed_edits, &self.instance);
+        self.fixed_edits.get(|| match ix {
+            Some(ix) => ix.load(store, instance),
+            None => Err(not_exported(FIXED_EDITS_EXPORT)),
+        })
+    }
+
     /// Loads every optional interface now (the first instance of a component: its exports'
     /// types are checked when its config loads).
     fn load_all(&mut self, store: &mut Store<HostState>) -> wasmtime::Result<()> {
@@ -212,6 +231,7 @@ impl InstanceExports {
         self.completion(store)?;
         self.retry_policy(store)?;
         self.hook_needs(store)?;
+        self.fixed_edits(store)?;
         Ok(())
     }
 }
@@ -264,6 +284,10 @@ impl ComponentExports {
             None => None,
             Some(_) => Some(hook_needs::GuestIndices::new(pre).map_err(world_err)?),
         };
+        let fixed_edits = match pre.component().get_export_index(None, FIXED_EDITS_EXPORT) {
+            None => None,
+            Some(_) => Some(fixed_edits::GuestIndices::new(pre).map_err(world_err)?),
+        };
         Ok(ComponentExports {
             handler,
             connection,
@@ -272,6 +296,7 @@ impl ComponentExports {
             completion,
             retry_policy,
             hook_needs,
+            fixed_edits,
             all_checked: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -289,6 +314,11 @@ impl ComponentExports {
     /// Whether the component exports `hook-needs` (it may still need every hook).
     pub fn has_hook_needs(&self) -> bool {
         self.hook_needs.is_some()
+    }
+
+    /// Whether the component exports `fixed-edits` (it may still answer `none`).
+    pub fn has_fixed_edits(&self) -> bool {
+        self.fixed_edits.is_some()
     }
 
     /// Whether the component exports the `completion` hooks (it may still decline them).
@@ -328,6 +358,7 @@ impl ComponentExports {
             completion: Lazy::new(self.completion.is_some()),
             retry_policy: Lazy::new(self.retry_policy.is_some()),
             hook_needs: Lazy::new(self.hook_needs.is_some()),
+            fixed_edits: Lazy::new(self.fixed_edits.is_some()),
             instance: *instance,
             indices: self.clone(),
         };

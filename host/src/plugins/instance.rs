@@ -357,6 +357,28 @@ impl PluginInstance {
 }
 
 impl PluginInstance {
+    /// Asks `fixed-edits` of a configured instance; `None` for a component without the export
+    /// or one that answered `none` (its hooks are called). Config time only.
+    pub fn fixed_edits(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+    ) -> Result<Option<super::bindings::fixed_edits::Edits>, PluginError> {
+        let Some(exported) = self
+            .bindings
+            .fixed_edits(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))?
+        else {
+            return Ok(None);
+        };
+        self.arm.arm(&mut self.store, deadline_ticks);
+        exported
+            .call_fixed_edits(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))
+    }
+}
+
+impl PluginInstance {
     /// Asks `wants-retry-policy` of a configured instance; `none` for a component without the
     /// `retry-policy` export. Config time only.
     pub fn wants_retry_policy(

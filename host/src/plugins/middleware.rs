@@ -9,6 +9,10 @@
 //! instance and asks it `declare` (its [`Capabilities`]); that instance then becomes the first
 //! pooled one (pooled mode) or is dropped (per-request mode). Config-time cost: one more
 //! instantiation and `init` per such middleware.
+//!
+//! A plugin that declares its per-request work as fixed header edits (`fixed-edits`) gets
+//! [`PluginMiddleware::fixed_edits`]: the chain applies them natively and never checks out an
+//! instance for it per request.
 
 use std::sync::Arc;
 
@@ -24,6 +28,7 @@ use super::capabilities::{BodyStart, Capabilities, HookNeeds};
 use super::engine::PluginEngine;
 use super::error::PluginError;
 use super::exports::World;
+use super::fixed_edits::FixedEdits;
 use super::heads::{RequestHead, ResponseHead};
 use super::host_state::PluginIdentity;
 use super::instance::PluginInstance;
@@ -45,6 +50,14 @@ pub enum ConfigureError {
     Rejected { plugin: String, reason: String },
     #[error("plugin {plugin:?} failed while validating its config: {source}")]
     Failed { plugin: String, source: PluginError },
+    /// The plugin declared fixed edits (`fixed-edits`) that are invalid, or together with
+    /// another per-request need: a plugin bug, refused like a rejected config.
+    #[error("middleware {middleware:?} (plugin {plugin:?}) declared invalid fixed edits: {reason}")]
+    FixedEdits {
+        middleware: String,
+        plugin: String,
+        reason: String,
+    },
 }
 
 /// What `ask_declarations` learnt from the plugin.
@@ -53,6 +66,8 @@ struct Declared {
     completes: bool,
     retry: RetryMode,
     needs: HookNeeds,
+    /// `Some`: checked fixed edits; `Err`: the plugin's invalid declaration (a load error).
+    fixed_edits: Result<Option<FixedEdits>, String>,
 }
 
 /// An instance a request holds between its hooks (per-request mode only).
@@ -75,6 +90,9 @@ pub struct PluginMiddleware {
     retry: RetryMode,
     /// What the plugin said it needs of each request (`hook-needs`), fixed at config time.
     needs: HookNeeds,
+    /// The hooks' work as fixed header edits (`fixed-edits`), applied natively by the chain;
+    /// fixed at config time. Boxed: read per request only through one pointer test.
+    fixed_edits: Option<Box<FixedEdits>>,
     /// Warm instances (pooled mode). Boxed: a call moves each instance out of the pool and back
     /// in, and an instance is a few hundred bytes (its store handle and every export's
     /// function handles); a pointer moves instead.
@@ -156,12 +174,14 @@ impl PluginMiddleware {
             completes: false,
             retry: RetryMode::None,
             needs: HookNeeds::ALL,
+            fixed_edits: None,
         };
         let asks = middleware.plugin.as_ref().is_some_and(|p| {
             p.world() == World::WithCapabilities
                 || p.exports.has_completion()
                 || p.exports.has_retry_policy()
                 || p.exports.has_hook_needs()
+                || p.exports.has_fixed_edits()
         });
         if asks {
             let declared = middleware.ask_declarations();
@@ -169,31 +189,47 @@ impl PluginMiddleware {
             middleware.completes = declared.completes;
             middleware.retry = declared.retry;
             middleware.needs = declared.needs;
+            middleware.fixed_edits = declared
+                .fixed_edits
+                .map_err(|reason| ConfigureError::FixedEdits {
+                    middleware: name.to_owned(),
+                    plugin: middleware.identity.plugin.to_string(),
+                    reason,
+                })?
+                .map(Box::new);
         }
         Ok(middleware)
     }
 
     /// Asks a fresh, configured instance what the middleware needs (`declare`,
-    /// `wants-on-complete`, `wants-retry-policy`, `hook-needs`). A failure (in `init` or a
-    /// call) is logged and gives the plain-world answer (every hook, no body, no `on-complete`,
-    /// no retries): the same failure then surfaces on requests, where it fails (or passes,
-    /// fail-open) each one as before.
+    /// `wants-on-complete`, `wants-retry-policy`, `hook-needs`, `fixed-edits`). A failure (in
+    /// `init` or a call) is logged and gives the plain-world answer (every hook, no body, no
+    /// `on-complete`, no retries, no fixed edits): the same failure then surfaces on requests,
+    /// where it fails (or passes, fail-open) each one as before.
     fn ask_declarations(&self) -> Declared {
         let declared = self.fresh_instance().and_then(|mut inst| {
             let declared = inst.declare(self.deadline_ticks, &self.budget)?;
             let completes = inst.wants_on_complete(self.deadline_ticks, &self.budget)?;
             let retry = inst.wants_retry_policy(self.deadline_ticks, &self.budget)?;
             let needs = inst.hook_needs(self.deadline_ticks, &self.budget)?;
+            let fixed_edits = inst.fixed_edits(self.deadline_ticks, &self.budget)?;
             if self.budget.isolation == Isolation::Pooled {
                 // Configured and unused: the first warm instance.
                 self.park(inst);
             }
+            let capabilities =
+                declared.map_or(Capabilities::PLAIN, |d| Capabilities::from_declaration(&d));
             Ok(Declared {
-                capabilities: declared
-                    .map_or(Capabilities::PLAIN, |d| Capabilities::from_declaration(&d)),
+                capabilities,
                 completes,
                 retry,
                 needs: needs.map_or(HookNeeds::ALL, |n| HookNeeds::from_answer(&n, completes)),
+                fixed_edits: fixed_edits
+                    .map(|edits| {
+                        refuse_other_needs(capabilities, completes, retry)?;
+                        FixedEdits::check(edits)
+                    })
+                    .transpose(),
             })
         });
         match declared {
@@ -212,6 +248,7 @@ impl PluginMiddleware {
                     completes: false,
                     retry: RetryMode::None,
                     needs: HookNeeds::ALL,
+                    fixed_edits: Ok(None),
                 }
             }
         }
@@ -253,6 +290,7 @@ impl PluginMiddleware {
             completes: false,
             retry: RetryMode::None,
             needs: HookNeeds::ALL,
+            fixed_edits: None,
         })
     }
 
@@ -286,6 +324,19 @@ impl PluginMiddleware {
     /// What the middleware needs of each request (`hook-needs`); fixed for its life.
     pub fn needs(&self) -> HookNeeds {
         self.needs
+    }
+
+    /// The middleware's hooks as fixed header edits (`fixed-edits`), applied natively by the
+    /// chain instead of calling them; fixed for its life.
+    pub fn fixed_edits(&self) -> Option<&FixedEdits> {
+        self.fixed_edits.as_deref()
+    }
+
+    /// The same middleware with its hooks called even where the plugin declared fixed edits:
+    /// for measuring the hook path (the `plugin_call` benchmark's historical rows).
+    pub fn with_hooks_called(mut self) -> Self {
+        self.fixed_edits = None;
+        self
     }
 
     /// Whether the middleware asked for `on-complete`; fixed for its life.
@@ -595,6 +646,28 @@ impl PluginMiddleware {
             }
         }
     }
+}
+
+/// Fixed edits stand for the hooks, so they cannot go with a need the hooks would serve: an
+/// `on-complete` (called for requests whose `on-request` ran), a body peek (read by
+/// `on-response-body`) or a retry policy. Declaring both is a plugin bug, refused at load.
+fn refuse_other_needs(
+    capabilities: Capabilities,
+    completes: bool,
+    retry: RetryMode,
+) -> Result<(), String> {
+    let other = if completes {
+        "wants-on-complete"
+    } else if capabilities.body_peek > 0 {
+        "a response body peek"
+    } else if retry != RetryMode::None {
+        "a retry policy"
+    } else {
+        return Ok(());
+    };
+    Err(format!(
+        "fixed edits replace the hooks, but the plugin also declared {other}"
+    ))
 }
 
 impl std::fmt::Debug for PluginMiddleware {

@@ -393,10 +393,18 @@ async fn proxy(
     };
 
     if target.chain.is_empty() {
+        // A chain of fixed header edits only runs here, where its hooks would (`chain_fixed`).
+        let fixed = target.native.fixed_edits.as_ref();
+        if let Some(fixed) = fixed {
+            fixed.apply_request(&mut parts.headers);
+        }
         let service = match &target.backend {
             Backend::Service(service) => service,
             Backend::Internal(internal) => {
-                let (head, body) = internal_answer(runtime, *internal, &parts);
+                let (mut head, body) = internal_answer(runtime, *internal, &parts);
+                if let Some(fixed) = fixed {
+                    fixed.apply_response(&mut head.headers);
+                }
                 return Ok(Response::from_parts(head, full(body)));
             }
             Backend::PluginsPending => return Err(GatewayError::PluginsPending),
@@ -412,7 +420,10 @@ async fn proxy(
         let body = ClientBody::Stream(body);
         let resp = forward(service, native, parts, body, policy, &mut seen.served).await?;
         seen.origin = Some(resp.status().as_u16());
-        let (resp_parts, resp_body) = resp.into_parts();
+        let (mut resp_parts, resp_body) = resp.into_parts();
+        if let Some(fixed) = fixed {
+            fixed.apply_response(&mut resp_parts.headers);
+        }
         return Ok(Response::from_parts(resp_parts, resp_body.boxed()));
     }
 

@@ -51,6 +51,9 @@ pub struct NativeMiddlewares {
     /// `buffering.retryExpression`: a request whose body the chain held whole is sent again
     /// while it holds after an attempt (`handler::forward`).
     pub buffer_retry: Option<Arc<crate::config::retry_expression::RetryExpression>>,
+    /// The router's chain when it is only fixed header edits (`plugins::chain_fixed`): its
+    /// chain is then empty and the plain path applies the edits around forwarding.
+    pub fixed_edits: Option<crate::plugins::chain_fixed::FixedChain>,
 }
 
 /// Route tables by entrypoint name, and the TLS side of the entrypoints that terminate TLS.

@@ -7,6 +7,9 @@ use std::thread::LocalKey;
 
 use super::bindings::exports::wasmgate::plugin::capabilities::Declaration;
 use super::bindings::exports::wasmgate::plugin::completion as wit_completion;
+use super::bindings::exports::wasmgate::plugin::fixed_edits::{
+    Edits as WitFixedEdits, HeaderEdit as WitHeaderEdit,
+};
 use super::bindings::exports::wasmgate::plugin::hook_needs::Needs;
 use super::bindings::exports::wasmgate::plugin::retry_policy as wit_retry;
 use super::bindings::exports::wasmgate::plugin::subresponses as wit_sub;
@@ -78,6 +81,28 @@ pub fn hook_needs<T: Middleware>(slot: &'static LocalKey<OnceCell<T>>) -> Needs 
             request_hook: middleware.wants_request_hook(),
             request_headers_in_response: middleware.reads_request_headers_in_response(),
         }
+    })
+}
+
+/// `fixed-edits`: the hooks' work as fixed header edits, if the configured middleware says so
+/// (asked once per configured middleware).
+pub fn fixed_edits<T: Middleware>(slot: &'static LocalKey<OnceCell<T>>) -> Option<WitFixedEdits> {
+    slot.with(|cell| {
+        let edits = initialised(cell).fixed_edits()?;
+        let wit = |edits: Vec<crate::fixed_edits::HeaderEdit>| {
+            edits
+                .into_iter()
+                .map(|edit| match edit {
+                    crate::fixed_edits::HeaderEdit::Set(n, v) => WitHeaderEdit::Set((n, v)),
+                    crate::fixed_edits::HeaderEdit::Append(n, v) => WitHeaderEdit::Append((n, v)),
+                    crate::fixed_edits::HeaderEdit::Remove(n) => WitHeaderEdit::Remove(n),
+                })
+                .collect()
+        };
+        Some(WitFixedEdits {
+            request_headers: wit(edits.request),
+            response_headers: wit(edits.response),
+        })
     })
 }
 

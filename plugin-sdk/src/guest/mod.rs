@@ -26,8 +26,9 @@ pub mod bindings {
         // grant, like `counters`); `middleware-with-grpc-web` adds the `grpc-web` import (no
         // grant); `middleware-with-hook-needs` adds the `hook-needs` export (every hook and
         // the request's headers needed by default: `Middleware::wants_request_hook`,
-        // `Middleware::reads_request_headers_in_response`).
-        world: "middleware-with-hook-needs",
+        // `Middleware::reads_request_headers_in_response`); `middleware-with-fixed-edits` adds
+        // the `fixed-edits` export (`none` by default: `Middleware::fixed_edits`).
+        world: "middleware-with-fixed-edits",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",
@@ -52,6 +53,9 @@ pub mod __private {
     pub use super::bindings::exports::wasmgate::plugin::completion::{
         Guest as CompletionGuest, Outcome as WitOutcome,
     };
+    pub use super::bindings::exports::wasmgate::plugin::fixed_edits::{
+        Edits as WitFixedEdits, Guest as FixedEditsGuest,
+    };
     pub use super::bindings::exports::wasmgate::plugin::handler::Guest;
     pub use super::bindings::exports::wasmgate::plugin::hook_needs::{
         Guest as HookNeedsGuest, Needs as WitNeeds,
@@ -64,9 +68,9 @@ pub mod __private {
         Subresponse as WitSubresponse,
     };
     pub use super::glue::{
-        declare, hook_needs, init, on_complete, on_request, on_request_subresponse, on_response,
-        on_response_body, on_response_subresponse, retry_after, validate_config, wants_on_complete,
-        wants_retry_policy,
+        declare, fixed_edits, hook_needs, init, on_complete, on_request, on_request_subresponse,
+        on_response, on_response_body, on_response_subresponse, retry_after, validate_config,
+        wants_on_complete, wants_retry_policy,
     };
     pub use super::wit::http::{
         Action as WitAction, Request as WitRequest, Response as WitResponse,
@@ -180,6 +184,12 @@ macro_rules! export_middleware {
             impl $crate::__private::HookNeedsGuest for __WasmgateMiddleware {
                 fn hook_needs() -> $crate::__private::WitNeeds {
                     $crate::__private::hook_needs(&__WASMGATE_INSTANCE)
+                }
+            }
+
+            impl $crate::__private::FixedEditsGuest for __WasmgateMiddleware {
+                fn fixed_edits() -> ::core::option::Option<$crate::__private::WitFixedEdits> {
+                    $crate::__private::fixed_edits(&__WASMGATE_INSTANCE)
                 }
             }
 

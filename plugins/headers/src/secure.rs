@@ -229,6 +229,18 @@ impl Secure {
             .body("Bad Host\n")
     }
 
+    /// Whether both phases do the same on every request, whatever the request: no host check,
+    /// no HTTPS redirect, no header that depends on HTTPS (`stsSeconds` without
+    /// `forceSTSHeader`, `publicKey`; both off in development) and no CSP nonce. The request
+    /// phase then always passes and the response phase is [`Secure::apply_with`]`(false, ..)`.
+    pub fn is_fixed(&self) -> bool {
+        let host_check = !self.allowed_hosts.is_empty() && !self.is_development;
+        let redirect = self.ssl_redirect.active() && !self.is_development;
+        let nonce = self.content_security_policy.contains("$NONCE")
+            || self.content_security_policy_report_only.contains("$NONCE");
+        !host_check && !redirect && !self.needs_ssl() && !nonce
+    }
+
     /// The response phase: sets every configured security header, replacing the upstream's.
     pub fn apply(&self, req: &Request<'_>, head: &mut impl HeaderSink) {
         let ssl = self.needs_ssl()
@@ -237,6 +249,11 @@ impl Secure {
             } else {
                 req.state().is_some_and(|s| s == [1])
             };
+        self.apply_with(ssl, head);
+    }
+
+    /// [`Secure::apply`] with the HTTPS decision made (`ssl`).
+    pub fn apply_with(&self, ssl: bool, head: &mut impl HeaderSink) {
         if self.sts_seconds != 0 && (ssl || self.force_sts_header) && !self.is_development {
             head.set("strict-transport-security", self.sts_header.as_bytes());
         }

@@ -1,6 +1,7 @@
 //! One interface over the heads the plugin writes response headers into: the upstream's
 //! response (host calls) and a reply the plugin builds itself (plain memory).
 
+use plugin_sdk::fixed_edits::HeaderEdit;
 use plugin_sdk::{Reply, Response};
 
 /// A response head being edited. Edits of values checked at config load cannot be refused for
@@ -42,6 +43,21 @@ impl HeaderSink for Reply {
 
     fn remove(&mut self, name: &str) {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+}
+
+/// Response edits recorded for the gateway to apply (`Middleware::fixed_edits`).
+impl HeaderSink for Vec<HeaderEdit> {
+    fn get(&self, _name: &str) -> Option<Vec<u8>> {
+        None
+    }
+
+    fn set(&mut self, name: &str, value: &[u8]) {
+        self.push(HeaderEdit::Set(name.to_owned(), value.to_vec()));
+    }
+
+    fn remove(&mut self, name: &str) {
+        self.push(HeaderEdit::Remove(name.to_owned()));
     }
 }
 

@@ -351,3 +351,59 @@ fn a_response_headers_only_config_needs_no_request_hook_and_no_request_headers()
     assert!(secure.wants_request_hook());
     assert!(!secure.reads_request_headers_in_response());
 }
+
+#[test]
+fn custom_headers_are_declared_as_fixed_edits_in_the_hooks_order() {
+    use plugin_sdk::fixed_edits::HeaderEdit as Edit;
+    let mw = testing::instance::<Headers>(
+        r#"{
+            "customRequestHeaders": {"X-Script-Name": "test", "X-Forwarded-Server": ""},
+            "customResponseHeaders": {"X-Frame-Options": "SAMEORIGIN", "Server": ""},
+            "frameDeny": true,
+            "contentTypeNosniff": true
+        }"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let fixed = mw.fixed_edits().expect("config-fixed");
+    assert_eq!(
+        fixed.request,
+        vec![
+            Edit::Remove("x-forwarded-server".into()),
+            Edit::Set("x-script-name".into(), b"test".to_vec()),
+        ]
+    );
+    // Security headers first, then the custom ones (which may override them), as `on_response`.
+    assert_eq!(
+        fixed.response,
+        vec![
+            Edit::Set("x-frame-options".into(), b"DENY".to_vec()),
+            Edit::Set("x-content-type-options".into(), b"nosniff".to_vec()),
+            Edit::Remove("server".into()),
+            Edit::Set("x-frame-options".into(), b"SAMEORIGIN".to_vec()),
+        ]
+    );
+}
+
+#[test]
+fn a_config_that_depends_on_the_request_declares_no_fixed_edits() {
+    for config in [
+        r#"{"accessControlAllowOriginList": ["https://a.example"]}"#,
+        r#"{"customResponseHeaders": {"X-A": "1"}, "accessControlAllowMethods": ["GET"]}"#,
+        r#"{"stsSeconds": 60}"#,
+        r#"{"allowedHosts": ["a.example"]}"#,
+        r#"{"sslRedirect": true}"#,
+        r#"{"publicKey": "pin-sha256=\"x\""}"#,
+        r#"{"contentSecurityPolicy": "script-src $NONCE"}"#,
+    ] {
+        let mw = testing::instance::<Headers>(config).unwrap_or_else(|e| panic!("{e}"));
+        assert!(mw.fixed_edits().is_none(), "{config}");
+    }
+    for config in [
+        r#"{"stsSeconds": 60, "forceSTSHeader": true}"#,
+        r#"{"stsSeconds": 60, "isDevelopment": true}"#,
+        r#"{"contentSecurityPolicy": "default-src 'self'"}"#,
+    ] {
+        let mw = testing::instance::<Headers>(config).unwrap_or_else(|e| panic!("{e}"));
+        assert!(mw.fixed_edits().is_some(), "{config}");
+    }
+}

@@ -208,6 +208,9 @@ pub fn run(
         match configure(&garbage, first_mode) {
             Err(ConfigureError::Rejected { .. }) => {}
             Ok(_) => accepted.push(format!("{shown:?}")),
+            Err(e @ ConfigureError::FixedEdits { .. }) => {
+                failures.push(fail(out, "garbage-config", e.to_string()));
+            }
             Err(ConfigureError::Failed { source, .. }) => {
                 garbage_failed = true;
                 failures.push(fail(

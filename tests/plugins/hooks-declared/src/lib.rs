@@ -2,7 +2,10 @@
 //! call it gets in response headers, so a test sees which hooks the host really calls.
 //!
 //! Config (JSON): `{"responseHook": bool, "peek": N}` (defaults: true, 0), or `"name": "x"` to
-//! suffix the header names (`x-on-response-x`), for several in one chain.
+//! suffix the header names (`x-on-response-x`), for several in one chain; `"fixedHeader":
+//! "NAME"` declares fixed edits (`fixed-edits`) setting response header NAME to `fixed`, which
+//! the hooks do not make (so a test sees the gateway applied them without calling the hooks;
+//! a real plugin's hooks must make them).
 //! - `on_request` sets nothing;
 //! - `on_response` sets `x-on-response: N`, N counting this instance's `on_response` calls;
 //! - `on_response_body` sets `x-on-response-body: <bytes seen>:<complete>` and
@@ -17,6 +20,7 @@ pub struct HooksDeclared {
     peek: u32,
     suffix: String,
     responses: Cell<u64>,
+    fixed_header: Option<String>,
 }
 
 /// Reads `"key": value` from a flat JSON object of booleans, numbers and simple strings.
@@ -53,6 +57,7 @@ impl Middleware for HooksDeclared {
             peek,
             suffix: field(config, "name").unwrap_or_default().to_string(),
             responses: Cell::new(0),
+            fixed_header: field(config, "fixedHeader").map(str::to_string),
         })
     }
 
@@ -62,6 +67,11 @@ impl Middleware for HooksDeclared {
 
     fn response_body_peek(&self) -> u32 {
         self.peek
+    }
+
+    fn fixed_edits(&self) -> Option<plugin_sdk::fixed_edits::FixedEdits> {
+        let name = self.fixed_header.as_deref()?;
+        Some(plugin_sdk::fixed_edits::FixedEdits::new().set_response(name, "fixed"))
     }
 
     fn on_response(&self, _req: &mut Request<'_>, resp: &mut Response<'_>) -> Action {
