@@ -28,7 +28,6 @@ use super::guards::{Drive, Guards};
 use super::h1_server::{H1Context, H1End};
 use super::handler::{Connection, handle};
 use super::headers::ForwardedValues;
-use super::idle::{Activity, ActivityIo};
 use super::request_body::RequestBody;
 use super::reset_guard::ConnectionResets;
 use super::snapshot::SharedSnapshot;
@@ -36,7 +35,7 @@ use crate::config::ForwardedHeadersConfig;
 use crate::config::TransparentConfig;
 use crate::plugins::ConnectionFacts;
 use crate::tcp::{
-    Arrival, Prefixed, TcpConnection, TcpEntrypoint, Verdict, is_own,
+    Activity, ActivityIo, Arrival, Prefixed, TcpConnection, TcpEntrypoint, Verdict, is_own,
     original_dst as original_dst_of, read_proxy_header, tproxy_destination,
 };
 use crate::tls::{EntrypointTls, is_tls_client_hello};

@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::idle::Activity;
 use super::reset_guard::ConnectionResets;
 use super::side_wake::SideWake;
+use crate::tcp::Activity;
 
 /// What the guards watch for one connection.
 pub(super) struct Guards {
@@ -48,7 +48,7 @@ impl Guards {
     ) -> Option<R> {
         let activity = self.activity.clone();
         let idle_timeout = self.idle_timeout;
-        let mut idle_wait = std::pin::pin!(idle(&activity, idle_timeout));
+        let mut idle_wait = std::pin::pin!(activity.idle_for_at_most(idle_timeout));
         let mut drain_limit = std::pin::pin!(deadline(None));
         let mut closing = false;
         if *self.shutdown.borrow_and_update() {
@@ -107,7 +107,7 @@ impl Guards {
                         tracing::debug!(%client, "dropping a connection idle while closing");
                         return None;
                     }
-                    idle_wait.set(idle(&activity, idle_timeout));
+                    idle_wait.set(activity.idle_for_at_most(idle_timeout));
                 }
                 Next::Side(Side::Drained) => return None,
             }
@@ -133,15 +133,6 @@ enum Side {
     Idle,
     /// The drain time after a rapid-reset GOAWAY is over.
     Drained,
-}
-
-/// Resolves once the connection has moved no bytes for `idle_timeout`, counted from the call
-/// (`Activity::idle_for`); never without one.
-async fn idle(activity: &Activity, idle_timeout: Option<Duration>) {
-    match idle_timeout {
-        Some(idle) => activity.idle_for(idle).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// Resolves after `after`; never with `None`.

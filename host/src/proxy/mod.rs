@@ -24,7 +24,6 @@ mod h1_stream;
 pub mod handler;
 mod head_timer;
 pub mod headers;
-pub mod idle;
 pub mod request_body;
 pub mod reset_guard;
 pub mod server;

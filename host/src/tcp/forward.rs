@@ -3,13 +3,16 @@
 //! Each direction copies until its reader reaches EOF, then shuts down its writer (a FIN: the
 //! half-close reaches the other peer), as Traefik does. Once one direction has ended, the other
 //! may go on for the load balancer's `terminationDelay` (none: until it ends). Both end when no
-//! byte has moved either way for `idle` (the entrypoint's idle timeout). Runs on the
-//! connection's task; costs one 16 KiB buffer per direction.
+//! byte has moved either way for `idle` (the entrypoint's idle timeout; found between one and
+//! 9/8 of it, as for HTTP connections: [`Activity`]). Runs on the connection's task; costs one
+//! 16 KiB buffer per direction.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::activity::Activity;
 
 const BUFFER: usize = 16 * 1024;
 
@@ -36,7 +39,7 @@ where
     C: AsyncRead + AsyncWrite + Unpin + Send,
     B: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let moved = AtomicU64::new(0);
+    let moved = Activity::default();
     let up = AtomicU64::new(0);
     let down = AtomicU64::new(0);
     let (client_read, client_write) = tokio::io::split(client);
@@ -46,7 +49,7 @@ where
     let copying = both_with_delay(to_backend, to_client, termination_delay);
     let cut = tokio::select! {
         cut = copying => cut,
-        () = idle_for(&moved, idle) => true,
+        () = moved.idle_for_at_most(idle) => true,
     };
     Forwarded {
         client_to_backend: up.load(Ordering::Relaxed),
@@ -77,8 +80,8 @@ async fn both_with_delay(
 }
 
 /// Copies `from` to `to` until EOF or an error, then shuts `to` down (a write error ends it
-/// too). Every chunk bumps `moved` (the idle watch) and `count`.
-async fn pump<R, W>(mut from: R, mut to: W, moved: &AtomicU64, count: &AtomicU64)
+/// too). Every chunk marks `moved` (the idle watch) and adds to `count`.
+async fn pump<R, W>(mut from: R, mut to: W, moved: &Activity, count: &AtomicU64)
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -92,27 +95,10 @@ where
         if to.write_all(&buf[..n]).await.is_err() {
             break;
         }
-        moved.fetch_add(1, Ordering::Relaxed);
+        moved.touch();
         count.fetch_add(n as u64, Ordering::Relaxed);
     }
     let _ = to.shutdown().await;
-}
-
-/// Resolves once nothing has moved for a whole `idle` period (checked every `idle`, so a
-/// connection is closed between one and two periods after its last byte); never without one.
-async fn idle_for(moved: &AtomicU64, idle: Option<Duration>) {
-    let Some(idle) = idle else {
-        return std::future::pending().await;
-    };
-    let mut last = moved.load(Ordering::Relaxed);
-    loop {
-        tokio::time::sleep(idle).await;
-        let now = moved.load(Ordering::Relaxed);
-        if now == last {
-            return;
-        }
-        last = now;
-    }
 }
 
 #[cfg(test)]
@@ -137,5 +123,30 @@ mod tests {
         let done = relay.await.unwrap();
         assert_eq!((done.client_to_backend, done.backend_to_client), (4, 5));
         assert!(!done.cut);
+    }
+
+    #[tokio::test]
+    async fn a_forward_with_no_bytes_moving_is_cut_at_its_idle_timeout() {
+        let (client, mut client_peer) = tokio::io::duplex(1024);
+        let (backend, mut backend_peer) = tokio::io::duplex(1024);
+        let relay = tokio::spawn(forward(
+            client,
+            backend,
+            Some(Duration::from_millis(40)),
+            None,
+        ));
+        // Bytes move once, then nothing: the relay ends by itself, cut, both sides closed.
+        client_peer.write_all(b"hi").await.unwrap();
+        let mut got = [0u8; 2];
+        backend_peer.read_exact(&mut got).await.unwrap();
+        let done = tokio::time::timeout(Duration::from_secs(30), relay)
+            .await
+            .expect("an idle forward ends")
+            .unwrap();
+        assert!(done.cut);
+        assert_eq!(done.client_to_backend, 2);
+        let mut rest = Vec::new();
+        client_peer.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty(), "the client side is closed");
     }
 }

@@ -15,6 +15,7 @@
 //!   path as it was): [`TcpEntrypoint::route`] decides where the connection goes, and
 //!   [`serve`] forwards it when a TCP router took it.
 
+mod activity;
 mod admission;
 mod client_hello;
 mod detect;
@@ -31,6 +32,7 @@ mod service;
 mod table;
 mod tproxy;
 
+pub use activity::{Activity, ActivityIo};
 pub use admission::{ConnectionLeases, admit};
 pub use client_hello::{FirstBytes, HelloInfo, read_first_bytes};
 pub use dispatch::{Arrival, TcpEntrypoint, TcpTarget, TcpTls, Verdict};

@@ -1,11 +1,12 @@
-//! Idle detection for client connections (`respondingTimeouts.idleTimeout`).
+//! Idle detection for client connections (`respondingTimeouts.idleTimeout`), HTTP and TCP.
 //!
-//! [`ActivityIo`] wraps a client socket and marks each read or write that moved bytes;
-//! [`Activity::idle_for`] looks at the mark every eighth of the timeout and resolves once it
-//! stayed unmarked for the whole timeout, so a connection is found idle between one and 9/8
-//! timeouts after its last byte. The connection task then shuts the connection down
-//! gracefully: an idle keep-alive connection closes at once, a request still in flight finishes
-//! first (HTTP/2: GOAWAY, open streams finish).
+//! [`ActivityIo`] wraps a client socket and marks each read or write that moved bytes (a TCP
+//! forward marks each chunk it copies with [`Activity::touch`]); [`Activity::idle_for`] looks
+//! at the mark every eighth of the timeout and resolves once it stayed unmarked for the whole
+//! timeout, so a connection is found idle between one and 9/8 timeouts after its last byte.
+//! An HTTP connection's task then shuts the connection down gracefully (an idle keep-alive
+//! connection closes at once, a request still in flight finishes first; HTTP/2: GOAWAY, open
+//! streams finish); a TCP forward closes both sides.
 //!
 //! Cost: one relaxed atomic store per socket read or write that moved bytes (no clock read);
 //! one timer wake-up per connection every eighth of the timeout.
@@ -23,18 +24,17 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 const CHECKS_PER_TIMEOUT: u32 = 8;
 
 /// Whether a connection moved bytes since [`Activity::idle_for`] last looked.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Activity {
     moved: AtomicBool,
 }
 
 impl Activity {
     pub fn new() -> Arc<Self> {
-        Arc::new(Activity {
-            moved: AtomicBool::new(false),
-        })
+        Arc::new(Activity::default())
     }
 
+    /// Marks bytes moved.
     pub(crate) fn touch(&self) {
         self.moved.store(true, Ordering::Relaxed);
     }
@@ -51,6 +51,14 @@ impl Activity {
             } else {
                 quiet += step;
             }
+        }
+    }
+
+    /// [`Activity::idle_for`] with the timeout optional: never resolves without one.
+    pub async fn idle_for_at_most(&self, idle: Option<Duration>) {
+        match idle {
+            Some(idle) => self.idle_for(idle).await,
+            None => std::future::pending().await,
         }
     }
 }
