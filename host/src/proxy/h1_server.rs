@@ -109,7 +109,7 @@ where
         guard.answered();
         let keep_alive =
             facts.keep_alive && !server.read_closed && !cx.closing.load(Ordering::Relaxed);
-        let (parts, body) = resp.into_parts();
+        let (mut parts, body) = resp.into_parts();
         let length = match body.is_end_stream() {
             true => BodyLength::Empty,
             false => match body.size_hint().exact() {
@@ -121,12 +121,14 @@ where
         let encoded = encode_head(
             parts.status,
             parts.version,
-            parts.headers,
+            &mut parts.headers,
             length,
             facts,
             keep_alive,
             &mut server.out,
         );
+        // Written out: the map's memory goes to the next head parsed on this thread.
+        crate::upstream::header_maps::give(std::mem::take(&mut parts.headers));
         let encoded = match encoded {
             Ok(encoded) => encoded,
             Err(e) => {

@@ -176,7 +176,8 @@ fn handle_observed<'a>(
                 request_span,
                 ..Seen::default()
             };
-            let handled = handle_unrecorded(runtime, conn, req, seen, Instant::now());
+            // No clock reading here: `handle_unrecorded` reads it only if a deadline needs it.
+            let handled = handle_unrecorded(runtime, conn, req, seen, None);
             Either::Left(handled.map(|(resp, _seen)| resp))
         }
         // Not boxed: the recording's state is one pointer (`Exchange::start` puts the exchange
@@ -240,7 +241,7 @@ fn handle_recorded<'a>(
         request_span,
         ..Seen::default()
     };
-    let handled = handle_unrecorded(runtime, conn, req, seen, started);
+    let handled = handle_unrecorded(runtime, conn, req, seen, Some(started));
     Either::Right(handled.map(move |(resp, mut seen)| {
         if let Some((router, handles)) = seen.route.take() {
             exchange.routed(router, handles, seen.forwarded, seen.origin);
@@ -259,18 +260,23 @@ fn handle_recorded<'a>(
 
 /// The request past the recorder's start; returns what was learnt about it (`seen`) with the
 /// response, for the recorder.
+///
+/// `started`: when the request arrived, if the caller read the clock (the recorder does);
+/// otherwise it is read here only when a deadline counts from it ([`needs_start`]), so a
+/// body-less request without a `writeTimeout` (the plain path's GET) reads no clock here.
 async fn handle_unrecorded<'s>(
     runtime: Arc<Snapshot>,
     conn: &Connection,
     req: Request<RequestBody>,
     mut seen: Seen<'s>,
-    started: Instant,
+    started: Option<Instant>,
 ) -> (Response<ProxyBody>, Seen<'s>) {
     let method = req.method().clone();
     let uri = req.uri().clone();
+    let started = started.or_else(|| needs_start(conn, req.body()).then(Instant::now));
     let policy = BodyPolicy {
         max_bytes: conn.max_body_bytes,
-        read_deadline: conn.timeouts.read.map(|d| started + d),
+        read_deadline: conn.timeouts.read.zip(started).map(|(d, at)| at + d),
         inactivity: conn.timeouts.body_inactivity,
     };
     // Boxed: `proxy`'s state (routing, the plugin chain, the service's future) is kilobytes,
@@ -278,9 +284,9 @@ async fn handle_unrecorded<'s>(
     // child (`memmove` was ~15% of the plain path's CPU, bench/README); one allocation is
     // cheaper than those copies.
     let proxied = Box::pin(proxy(&runtime, conn, req, policy, &mut seen));
-    let outcome = match conn.timeouts.write {
+    let outcome = match conn.timeouts.write.zip(started) {
         None => proxied.await,
-        Some(limit) => {
+        Some((limit, started)) => {
             let deadline = started + limit;
             match tokio::time::timeout_at(deadline, proxied).await {
                 Ok(result) => {
@@ -316,6 +322,14 @@ async fn handle_unrecorded<'s>(
         }
     };
     (resp, seen)
+}
+
+/// Whether a deadline counts from the request's arrival: a `writeTimeout`, or a `readTimeout`
+/// for a request with a body (a request without one has nothing to read by then: the own
+/// HTTP/1.1 server's body-less requests, `client_body::watch`).
+fn needs_start(conn: &Connection, body: &RequestBody) -> bool {
+    conn.timeouts.write.is_some()
+        || (conn.timeouts.read.is_some() && !matches!(body, RequestBody::Empty))
 }
 
 async fn proxy(
@@ -982,7 +996,7 @@ mod future_sizes {
                     &'static Connection,
                     Request<RequestBody>,
                     Seen<'static>,
-                    Instant,
+                    Option<Instant>,
                 ) -> R,
             ) -> usize {
                 size_of::<R>()

@@ -129,7 +129,7 @@ pub(super) fn parse_response(
         (name, h.name.len(), value, h.value.len())
     }));
     let head: Bytes = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_HEADERS_ROOM);
+    let mut headers = super::header_maps::take(spans.len() + ADDED_HEADERS_ROOM);
     for &(name, name_len, value, value_len) in spans.iter() {
         let name = HeaderName::from_bytes(&head[name..name + name_len])
             .map_err(|_| HeadError::Parse(httparse::Error::HeaderName))?;

@@ -9,11 +9,13 @@
 //! The lowest HTTP layer: it knows nothing of routers, plugins or services.
 
 pub mod body;
+pub mod coarse_clock;
 mod connect;
 pub mod error;
 mod h1_body;
 mod h1_conn;
 mod h1_head;
+pub mod header_maps;
 mod idle;
 mod legacy;
 pub mod own_client;

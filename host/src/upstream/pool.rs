@@ -430,11 +430,13 @@ impl ServerPool {
 }
 
 /// The request head the own client writes, and the method (the rest of the request is
-/// dropped here, so the exchange's future does not carry it).
+/// dropped here, so the exchange's future does not carry it; its header map goes back to the
+/// thread's spares, `header_maps`).
 fn own_head(req: Request<ProxyBody>) -> (Vec<u8>, Method) {
     let (parts, _) = req.into_parts();
     let target = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
     let head = h1_head::encode_request(&parts.method, target, &parts.headers);
+    super::header_maps::give(parts.headers);
     (head, parts.method)
 }
 
