@@ -6,8 +6,10 @@
 //! Per request on the happy path: a cookie scan when sticky, one atomic increment for the
 //! pick, one or two atomic loads per server considered; no lock, no allocation of our own.
 
+use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::future::Either;
 use http::header::SET_COOKIE;
 use http::uri::{Authority, Scheme};
 use http::{Request, Response};
@@ -288,16 +290,37 @@ impl LoadBalancer {
 
     /// One exchange with one server, observed by passive health and, when tracing, by its own
     /// span (whose context the server receives as `traceparent`).
-    async fn send_to(
+    ///
+    /// Not an `async fn`: with nothing to observe after the exchange (no span, no passive
+    /// health: the common case) the transport's own future is returned as it is, so the load
+    /// balancer's future holds it without a layer of this function's own, whose creation
+    /// copied it whole once more per request (`memmove`, bench/README, branch plainpath);
+    /// otherwise [`send_observed`](Self::send_observed)'s future, boxed.
+    fn send_to<'a>(
+        &'a self,
+        index: usize,
+        mut req: Request<ProxyBody>,
+        trace: Option<&'a TraceParent>,
+    ) -> impl Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send + 'a {
+        let server = &self.servers[index];
+        if let Some(prefix) = &server.path_prefix {
+            super::server_path::apply(prefix, &mut req);
+        }
+        if trace.is_none() && self.passive.is_none() {
+            let target = &self.targets[index];
+            return Either::Left(self.transport.send_to(target, self.pass_host_header, req));
+        }
+        Either::Right(Box::pin(self.send_observed(index, req, trace)))
+    }
+
+    /// [`send_to`](Self::send_to) with a span or passive health to record.
+    async fn send_observed(
         &self,
         index: usize,
         mut req: Request<ProxyBody>,
         trace: Option<&TraceParent>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let server = &self.servers[index];
-        if let Some(prefix) = &server.path_prefix {
-            super::server_path::apply(prefix, &mut req);
-        }
         let attempt = match trace {
             Some(parent) => {
                 let (mut parts, body) = req.into_parts();
