@@ -10,7 +10,7 @@
 //!
 //! Runs once per request head on the connection's task. Cost: one `httparse` pass, one copy
 //! of the head into its own allocation (the URI and header values share it), one header-name
-//! lookup per field; the header map is a recycled one (`upstream::header_maps`).
+//! lookup per field; the header map is a recycled one (`upstream::spares`).
 
 use std::mem::MaybeUninit;
 
@@ -19,7 +19,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Uri, Version};
 
 use super::request_body::RequestBody;
-use crate::upstream::header_maps;
+use crate::upstream::spares;
 
 /// Header fields a head may have for the own server (hyper's default limit too).
 pub(super) const MAX_HEADERS: usize = 100;
@@ -89,9 +89,9 @@ pub(super) fn parse(buf: &[u8]) -> Result<Parsed, Unserved> {
     let http10 = minor == 0;
     let mut keep_alive = !http10;
     let shared = Bytes::copy_from_slice(&buf[..len]);
-    // From the thread's spares (`upstream::header_maps`), with room for the forwarding
+    // From the thread's spares (`upstream::spares`), with room for the forwarding
     // headers the proxy adds (`headers::set_forwarded`) and a `Host`, so they do not regrow it.
-    let mut headers = header_maps::take(req.headers.len() + ADDED_HEADERS_ROOM);
+    let mut headers = spares::map(req.headers.len() + ADDED_HEADERS_ROOM);
     for field in req.headers.iter() {
         let Ok(name) = HeaderName::from_bytes(field.name.as_bytes()) else {
             return Err(Unserved::Hyper);

@@ -56,7 +56,7 @@ pub(super) struct InvalidHead(pub(super) &'static str);
 
 /// Encodes the head of `status`/`version`/`headers` into `dst`. `keep_alive`: the connection
 /// may stay open after this exchange (the request allows it and the gateway is not closing).
-/// `headers` is left empty with its memory (the caller recycles it, `upstream::header_maps`).
+/// `headers` is left empty with its memory (the caller recycles it, `upstream::spares`).
 pub(super) fn encode_head(
     mut status: StatusCode,
     version: Version,

@@ -128,7 +128,7 @@ where
             &mut server.out,
         );
         // Written out: the map's memory goes to the next head parsed on this thread.
-        crate::upstream::header_maps::give(std::mem::take(&mut parts.headers));
+        crate::upstream::spares::give_map(std::mem::take(&mut parts.headers));
         let encoded = match encoded {
             Ok(encoded) => encoded,
             Err(e) => {
