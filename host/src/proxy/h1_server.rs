@@ -23,8 +23,8 @@
 //! `h1_stream`'s.
 //!
 //! Runs on the connection's task. Cost per request: one read (two with the client-gone watch),
-//! one head parse and copy, one write for head and a ready body, one clock read for the header
-//! deadline and one for `Date`.
+//! one head parse and copy, one write for head and a ready body, one coarse clock read for the
+//! header deadline and one for `Date` (`upstream::coarse_clock`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

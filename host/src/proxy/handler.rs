@@ -332,13 +332,107 @@ fn needs_start(conn: &Connection, body: &RequestBody) -> bool {
         || (conn.timeouts.read.is_some() && !matches!(body, RequestBody::Empty))
 }
 
-async fn proxy(
-    runtime: &Snapshot,
-    conn: &Connection,
+/// Where [`proxy`] sends a request once it is checked, its forwarding headers set and its
+/// router found.
+enum Routed<'a> {
+    /// Answered without a forward (an internal service).
+    Answer(Response<ProxyBody>),
+    /// A router without middlewares: straight to its service.
+    Plain {
+        service: &'a crate::lb::Service,
+        native: Native<'a>,
+        parts: Parts,
+        body: RequestBody,
+        in_flight: Option<tokio::sync::OwnedSemaphorePermit>,
+    },
+    /// A router with middlewares: the plugin chain.
+    Chain {
+        target: &'a RouteTarget,
+        req: Request<RequestBody>,
+        original_uri: http::Uri,
+        in_flight: Option<tokio::sync::OwnedSemaphorePermit>,
+    },
+}
+
+/// The request through the router: checks, path, forwarding headers, routing, then the
+/// service (or the chain).
+///
+/// Not an `async fn`: everything before the forward is synchronous ([`route`]), so it runs
+/// here when the request arrives and the forward's own future is returned with what follows
+/// it (`map`); the chain's path is boxed. The request's boxed future (`handle_unrecorded`) is
+/// then the forward's and a few words, not an async layer that also kept the request and the
+/// routing's locals for its whole life (1584 bytes: over glibc's 1032-byte per-thread cache,
+/// so its box took `malloc`'s slower bin path) and copied the forward's future once more
+/// when creating it (bench/README, branch plainpath).
+fn proxy<'a>(
+    runtime: &'a Snapshot,
+    conn: &'a Connection,
     req: Request<RequestBody>,
     policy: BodyPolicy,
+    seen: &'a mut Seen<'_>,
+) -> impl Future<Output = Result<Response<ProxyBody>, GatewayError>> + Send + 'a {
+    let routed = match route(runtime, conn, req, seen) {
+        Ok(routed) => routed,
+        Err(e) => return Either::Left(Either::Left(std::future::ready(Err(e)))),
+    };
+    match routed {
+        Routed::Answer(resp) => Either::Left(Either::Left(std::future::ready(Ok(resp)))),
+        Routed::Plain {
+            service,
+            native,
+            parts,
+            body,
+            in_flight,
+        } => {
+            seen.forwarded = true;
+            let origin = &mut seen.origin;
+            let body = ClientBody::Stream(body);
+            let sent = forward(service, native, parts, body, policy, &mut seen.served);
+            Either::Left(Either::Right(sent.map(move |resp| {
+                // Held until the response head is ready (the body then streams outside it).
+                drop(in_flight);
+                let resp = resp?;
+                *origin = Some(resp.status().as_u16());
+                let (resp_parts, resp_body) = resp.into_parts();
+                Ok(Response::from_parts(resp_parts, resp_body.boxed()))
+            })))
+        }
+        // Boxed: running the plugin chain (its waits, the forward, the response hooks) is a
+        // future several times the plain path's; inline, every plain request's future (boxed
+        // in `handle_unrecorded`) would carry it and copy it when boxed (`memmove`,
+        // bench/README).
+        Routed::Chain {
+            target,
+            req,
+            original_uri,
+            in_flight,
+        } => {
+            let chained = Box::pin(proxy_chain(
+                runtime,
+                conn,
+                target,
+                req,
+                original_uri,
+                policy,
+                seen,
+            ));
+            Either::Right(chained.map(move |resp| {
+                drop(in_flight);
+                resp
+            }))
+        }
+    }
+}
+
+/// [`proxy`]'s synchronous part: the request checked, its path normalised, hop-by-hop headers
+/// stripped, forwarding headers set, the router found (recorded in `seen`) and its
+/// `inFlightReq` permit taken.
+fn route<'a>(
+    runtime: &'a Snapshot,
+    conn: &Connection,
+    req: Request<RequestBody>,
     seen: &mut Seen<'_>,
-) -> Result<Response<ProxyBody>, GatewayError> {
+) -> Result<Routed<'a>, GatewayError> {
     let (mut parts, body) = req.into_parts();
     super::framing::check_request(&parts, conn.h2c_upgrade)?;
     super::framing::check_declared_length(&parts, conn.max_body_bytes)?;
@@ -396,7 +490,7 @@ async fn proxy(
             .unwrap_or(conn.path_policy.allowed),
     )?;
     // Held until the response head is ready (the body then streams outside the count).
-    let _in_flight = match &target.in_flight {
+    let in_flight = match &target.in_flight {
         Some(permits) => Some(
             permits
                 .clone()
@@ -411,11 +505,10 @@ async fn proxy(
             Backend::Service(service) => service,
             Backend::Internal(internal) => {
                 let (head, body) = internal_answer(runtime, *internal, &parts);
-                return Ok(Response::from_parts(head, full(body)));
+                return Ok(Routed::Answer(Response::from_parts(head, full(body))));
             }
             Backend::PluginsPending => return Err(GatewayError::PluginsPending),
         };
-        seen.forwarded = true;
         if let Some(trace) = &seen.trace {
             parts.extensions.insert(trace.clone());
         }
@@ -423,27 +516,20 @@ async fn proxy(
             middlewares: &target.native,
             grpc_web: None,
         };
-        let body = ClientBody::Stream(body);
-        let resp = forward(service, native, parts, body, policy, &mut seen.served).await?;
-        seen.origin = Some(resp.status().as_u16());
-        let (resp_parts, resp_body) = resp.into_parts();
-        return Ok(Response::from_parts(resp_parts, resp_body.boxed()));
+        return Ok(Routed::Plain {
+            service,
+            native,
+            parts,
+            body,
+            in_flight,
+        });
     }
-
-    // Boxed: running the plugin chain (its waits, the forward, the response hooks) is a future
-    // several times the plain path's; inline, every plain request's future (boxed above, in
-    // `handle_unrecorded`) would carry it and copy it when boxed (`memmove`, bench/README).
-    let req = Request::from_parts(parts, body);
-    Box::pin(proxy_chain(
-        runtime,
-        conn,
+    Ok(Routed::Chain {
         target,
-        req,
+        req: Request::from_parts(parts, body),
         original_uri,
-        policy,
-        seen,
-    ))
-    .await
+        in_flight,
+    })
 }
 
 /// [`proxy`] for a router with middlewares: the request hooks, the forward (or a reply), the
@@ -1018,5 +1104,21 @@ mod future_sizes {
             forward <= exchange + 64,
             "forward {forward}, exchange {exchange}"
         );
+    }
+
+    /// The two futures boxed per plain request, `proxy`'s (in `handle_unrecorded`) and the load
+    /// balancer's (`Service::forward_boxed`), fit glibc's per-thread cache (chunks up to 1032
+    /// bytes): as `async fn`s they were 1584 and 1136 bytes, and each box took `malloc`'s bin
+    /// path (bench/README, branch plainpath). `proxy`'s is the forward's and a few words.
+    #[test]
+    fn the_plain_path_boxes_fit_the_allocator_cache() {
+        let proxy = returned!(proxy, A, B, C, D, E);
+        let forward = returned!(forward, A, B, C, D, E, F);
+        let balancer = returned!(crate::lb::LoadBalancer::forward, A, B, C, D);
+        println!("proxy {proxy} B, forward {forward}, load balancer {balancer}");
+        assert!(proxy <= forward + 64, "proxy {proxy}, forward {forward}");
+        const TCACHE_MAX: usize = 1032;
+        assert!(proxy <= TCACHE_MAX, "proxy {proxy}");
+        assert!(balancer <= TCACHE_MAX, "load balancer {balancer}");
     }
 }

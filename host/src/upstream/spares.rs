@@ -10,8 +10,9 @@
 //! Why: a `HeaderMap` is two allocations (its index table and its entries), and the plain
 //! proxy path made two maps and a head buffer per request: five of the twelve `malloc`/`free`
 //! pairs per request (bench/README, branch plainpath). A map given back is cleared (its values
-//! dropped, its memory kept), a buffer emptied; a thread keeps at most [`KEPT`] of each, none
-//! larger than [`MAX_MAP_CAPACITY`] fields or [`MAX_BUF_CAPACITY`] bytes.
+//! dropped, its memory kept), a buffer emptied; a thread keeps at most [`KEPT_MAPS`] maps of
+//! at most [`MAX_MAP_CAPACITY`] fields and [`KEPT_BUFS`] buffers of at most
+//! [`MAX_BUF_CAPACITY`] bytes (≈ 0.3 MB at most).
 //!
 //! Runs on the request's task, on whatever worker thread polls it (a map may be taken on one
 //! thread and given back on another). Cost: a thread-local access per take and give, and the
@@ -21,15 +22,20 @@ use std::cell::RefCell;
 
 use http::HeaderMap;
 
-/// Maps (and buffers) a thread keeps for reuse: on one worker a map is given back within the
-/// poll that encodes its head, so a few cover any number of connections.
-const KEPT: usize = 16;
+/// Maps a thread keeps for reuse: on one worker a map is given back within the poll that
+/// encodes its head, so a few cover any number of connections.
+const KEPT_MAPS: usize = 16;
+
+/// Buffers a thread keeps: a request head's buffer is held until its response head arrives,
+/// so one per request in flight on the worker (at 64 connections 16 were too few: a third of
+/// the requests allocated one).
+const KEPT_BUFS: usize = 256;
 
 /// Maps that grew larger than this (a head with many fields) are freed, not kept.
 const MAX_MAP_CAPACITY: usize = 48;
 
 /// Buffers larger than this (a long head) are freed, not kept.
-const MAX_BUF_CAPACITY: usize = 4096;
+const MAX_BUF_CAPACITY: usize = 1024;
 
 thread_local! {
     static MAPS: RefCell<Vec<HeaderMap>> = const { RefCell::new(Vec::new()) };
@@ -60,7 +66,7 @@ pub fn give_map(mut map: HeaderMap) {
     map.clear();
     let _ = MAPS.try_with(|s| {
         let mut spare = s.borrow_mut();
-        if spare.len() < KEPT {
+        if spare.len() < KEPT_MAPS {
             spare.push(map);
         }
     });
@@ -88,7 +94,7 @@ pub fn give_buf(mut buf: Vec<u8>) {
     buf.clear();
     let _ = BUFS.try_with(|s| {
         let mut spare = s.borrow_mut();
-        if spare.len() < KEPT {
+        if spare.len() < KEPT_BUFS {
             spare.push(buf);
         }
     });
