@@ -218,12 +218,14 @@ impl LoadBalancer {
         };
         if let Some(trace) = trace {
             return Either::Right(
-                Box::pin(self.forward_traced(req, route_retry, served, trace)) as BoxedForward<'a>
+                Box::pin(self.forward_traced(req, route_retry, served, trace)) as BoxedForward<'a>,
             );
         }
         let (pinned, first) = match self.first_server(&req) {
             Ok(picked) => picked,
-            Err(e) => return Either::Right(Box::pin(std::future::ready(Err(e))) as BoxedForward<'a>),
+            Err(e) => {
+                return Either::Right(Box::pin(std::future::ready(Err(e))) as BoxedForward<'a>);
+            }
         };
         let sent = match self.retry_for(&req, route_retry) {
             None => Either::Left(self.send_to(first, req, None).map(move |result| {
@@ -260,7 +262,10 @@ impl LoadBalancer {
     }
 
     /// The sticky cookie's server if it is available, and the server to try first.
-    fn first_server(&self, req: &Request<ProxyBody>) -> Result<(Option<usize>, usize), ServiceError> {
+    fn first_server(
+        &self,
+        req: &Request<ProxyBody>,
+    ) -> Result<(Option<usize>, usize), ServiceError> {
         let pinned = self
             .sticky
             .as_ref()

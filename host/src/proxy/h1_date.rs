@@ -57,9 +57,7 @@ mod tests {
         super::extend(&mut dst);
         let date = httpdate::parse_http_date(std::str::from_utf8(&dst).unwrap()).unwrap();
         let now = std::time::SystemTime::now();
-        let apart = now
-            .duration_since(date)
-            .unwrap_or_else(|e| e.duration());
+        let apart = now.duration_since(date).unwrap_or_else(|e| e.duration());
         assert!(apart.as_secs() <= 2, "{apart:?}");
     }
 }

@@ -170,9 +170,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
                     Poll::Pending => {
                         // The coarse clock (within a tick of now): the precise one was one of
                         // the five clock readings per request (bench/README, branch plainpath).
-                        let at = *deadline.get_or_insert_with(|| {
-                            coarse_clock::instant() + limits.header_timeout
-                        });
+                        let at = *deadline
+                            .get_or_insert_with(|| coarse_clock::instant() + limits.header_timeout);
                         match self.poll_head_deadline(at, task) {
                             Poll::Ready(()) => Poll::Ready(Ok(Step::TimedOut)),
                             Poll::Pending => Poll::Pending,

@@ -1076,13 +1076,14 @@ mod future_sizes {
         let handle = returned!(handle, A, B, C);
         // The owned-`Seen` instance (no recorder), as `handle_observed` makes it.
         let unrecorded = {
+            type Started = Option<Instant>;
             fn size<R>(
                 _: fn(
                     Arc<Snapshot>,
                     &'static Connection,
                     Request<RequestBody>,
                     Seen<'static>,
-                    Option<Instant>,
+                    Started,
                 ) -> R,
             ) -> usize {
                 size_of::<R>()

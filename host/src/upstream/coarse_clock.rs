@@ -80,6 +80,9 @@ mod tests {
             .unwrap()
             .as_secs();
         let coarse = unix_seconds();
-        assert!(coarse + 1 >= precise && coarse <= precise + 1, "{coarse} {precise}");
+        assert!(
+            coarse + 1 >= precise && coarse <= precise + 1,
+            "{coarse} {precise}"
+        );
     }
 }
