@@ -276,3 +276,41 @@ async fn headers_of_one_response_never_reach_the_client_with_the_next() {
     assert_eq!(second.header("x-only-first"), None, "{}", second.head);
     assert_eq!(second.header("x-also-first"), None, "{}", second.head);
 }
+
+/// A client that hangs up while its request waits for the upstream's answer abandons the
+/// request: the client watch sees the EOF (it is looked at only after the socket wakes it,
+/// `h1_stream`), the request's future is dropped, and with it the gateway's connection to the
+/// upstream, which sees it close without having answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_while_its_request_waits_gets_the_request_abandoned_upstream() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let (seen, events) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let (mut head, mut chunk) = (Vec::new(), [0u8; 1024]);
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let _ = seen.send("head");
+        // Never answers: waits for the gateway to close the connection.
+        let closed = matches!(stream.read(&mut chunk), Ok(0) | Err(_));
+        let _ = seen.send(if closed { "closed" } else { "more bytes" });
+    });
+    let gw = gateway_to(upstream);
+    let addr = gw.addr;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut c = RawH1::connect(addr, Duration::from_secs(10)).expect("connect");
+        c.send(b"GET /never HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        // Hang guards only: each wait ends at the event.
+        let head = events.recv_timeout(Duration::from_secs(20));
+        drop(c);
+        (head, events.recv_timeout(Duration::from_secs(20)))
+    })
+    .await
+    .unwrap();
+    assert_eq!(outcome, (Ok("head"), Ok("closed")));
+}
