@@ -211,3 +211,106 @@ async fn a_client_connection_close_gets_connection_close_and_the_connection_ends
     );
     assert!(closed);
 }
+
+/// The request's header map is recycled after its head went upstream (`upstream::spares`):
+/// the next request on the connection carries none of the previous one's fields, even after
+/// a head with many fields grew the map, and the forwarding headers are set once each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_of_one_request_never_reach_the_upstream_with_the_next() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::single_route(&up.url(), "");
+    let statuses = raw(gw.addr, |c| {
+        let mut many = String::from("GET /first HTTP/1.1\r\nHost: a\r\nX-Only-First: 1\r\n");
+        for i in 0..30 {
+            many.push_str(&format!("X-Extra-{i}: {i}\r\n"));
+        }
+        many.push_str("\r\n");
+        c.send(many.as_bytes()).unwrap();
+        let first = response(c).status;
+        c.send(b"GET /second HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        (first, response(c).status)
+    })
+    .await;
+    assert_eq!(statuses, (200, 200));
+    let seen = up.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0].header("x-only-first"), Some("1"));
+    assert_eq!(seen[0].header("x-extra-29"), Some("29"));
+    assert_eq!(seen[1].path_and_query, "/second");
+    assert!(
+        !seen[1]
+            .headers
+            .keys()
+            .any(|name| name.as_str().starts_with("x-extra") || name == "x-only-first"),
+        "{:?}",
+        seen[1].headers
+    );
+    for request in &seen {
+        assert_eq!(request.headers.get_all("x-forwarded-for").iter().count(), 1);
+        assert_eq!(request.headers.get_all("host").iter().count(), 1);
+    }
+}
+
+/// The upstream response's header map is recycled after its head went to the client: the
+/// next response on the connection carries none of the previous one's fields.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_of_one_response_never_reach_the_client_with_the_next() {
+    fn answer(_method: &str, path: &str) -> Vec<u8> {
+        match path {
+            "/first" => b"HTTP/1.1 200 OK\r\nX-Only-First: 1\r\nX-Also-First: 2\r\n\
+                Content-Length: 5\r\n\r\nfirst"
+                .to_vec(),
+            _ => b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond".to_vec(),
+        }
+    }
+    let gw = gateway_to(keep_alive_upstream(answer).0);
+    let (first, second) = raw(gw.addr, |c| {
+        c.send(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        let first = response(c);
+        c.send(b"GET /second HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        (first, response(c))
+    })
+    .await;
+    assert_eq!(first.header("x-only-first"), Some("1"), "{}", first.head);
+    assert_eq!(second.body, b"second");
+    assert_eq!(second.header("x-only-first"), None, "{}", second.head);
+    assert_eq!(second.header("x-also-first"), None, "{}", second.head);
+}
+
+/// A client that hangs up while its request waits for the upstream's answer abandons the
+/// request: the client watch sees the EOF (it is looked at only after the socket wakes it,
+/// `h1_stream`), the request's future is dropped, and with it the gateway's connection to the
+/// upstream, which sees it close without having answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_while_its_request_waits_gets_the_request_abandoned_upstream() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let (seen, events) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let (mut head, mut chunk) = (Vec::new(), [0u8; 1024]);
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let _ = seen.send("head");
+        // Never answers: waits for the gateway to close the connection.
+        let closed = matches!(stream.read(&mut chunk), Ok(0) | Err(_));
+        let _ = seen.send(if closed { "closed" } else { "more bytes" });
+    });
+    let gw = gateway_to(upstream);
+    let addr = gw.addr;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut c = RawH1::connect(addr, Duration::from_secs(10)).expect("connect");
+        c.send(b"GET /never HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        // Hang guards only: each wait ends at the event.
+        let head = events.recv_timeout(Duration::from_secs(20));
+        drop(c);
+        (head, events.recv_timeout(Duration::from_secs(20)))
+    })
+    .await
+    .unwrap();
+    assert_eq!(outcome, (Ok("head"), Ok("closed")));
+}

@@ -6,8 +6,11 @@
 //! Per request on the happy path: a cookie scan when sticky, one atomic increment for the
 //! pick, one or two atomic loads per server considered; no lock, no allocation of our own.
 
+use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use http::header::SET_COOKIE;
 use http::uri::{Authority, Scheme};
 use http::{Request, Response};
@@ -194,18 +197,75 @@ impl LoadBalancer {
     /// `served` is set to the server that answered and the retries it took, when a recorder
     /// is on (the access log's `ServiceURL` and `RetryAttempts`): a slot of the caller's, not
     /// a response extension (whose map costs three allocations per request).
-    pub async fn forward(
-        &self,
+    ///
+    /// Not an `async fn`: the server is picked here and the exchange's own future returned
+    /// with what follows it (`map`), so the future holds no copy of the request beside the
+    /// exchange's (an async layer kept its request argument for its whole life) and is not a
+    /// layer whose creation copied the exchange's future once more. The proxy boxes it: 1136
+    /// bytes as an `async fn`, over glibc's 1032-byte per-thread cache, so each request's
+    /// box took `malloc`'s slower bin path (bench/README, branch plainpath). With tracing on,
+    /// the request's span goes with it: [`forward_traced`](Self::forward_traced), boxed.
+    pub fn forward<'a>(
+        &'a self,
         mut req: Request<ProxyBody>,
-        route_retry: Option<&RetryPolicy>,
-        served: &mut Option<crate::admin::ServedBy>,
-    ) -> Result<Response<UpstreamBody>, ServiceError> {
+        route_retry: Option<&'a RetryPolicy>,
+        served: &'a mut Option<crate::admin::ServedBy>,
+    ) -> impl Future<Output = Result<Response<UpstreamBody>, ServiceError>> + Send + 'a {
         // Tracing on: the span the attempts go under (put there by the proxy).
         let trace = match crate::admin::trace::tracer() {
             Some(_) => req.extensions_mut().remove::<TraceParent>(),
             None => None,
         };
-        let trace = trace.as_ref();
+        if let Some(trace) = trace {
+            return Either::Right(
+                Box::pin(self.forward_traced(req, route_retry, served, trace)) as BoxedForward<'a>,
+            );
+        }
+        let (pinned, first) = match self.first_server(&req) {
+            Ok(picked) => picked,
+            Err(e) => {
+                return Either::Right(Box::pin(std::future::ready(Err(e))) as BoxedForward<'a>);
+            }
+        };
+        let sent = match self.retry_for(&req, route_retry) {
+            None => Either::Left(self.send_to(first, req, None).map(move |result| {
+                result
+                    .map(|resp| (first, 0, resp))
+                    .map_err(ServiceError::from)
+            })),
+            // Boxed: the retry loop (a head copy, a pause, the attempt) must not grow the
+            // future of every request to a service without `retry`.
+            Some(policy) => Either::Right(Box::pin(self.send_with_retry(first, req, policy, None))),
+        };
+        Either::Left(sent.map(move |result| {
+            let (server, retries, resp) = result?;
+            Ok(self.answered(server, retries, pinned, resp, served))
+        }))
+    }
+
+    /// [`forward`](Self::forward) with the request's span: each attempt gets its own under it.
+    async fn forward_traced(
+        &self,
+        req: Request<ProxyBody>,
+        route_retry: Option<&RetryPolicy>,
+        served: &mut Option<crate::admin::ServedBy>,
+        trace: TraceParent,
+    ) -> Result<Response<UpstreamBody>, ServiceError> {
+        let (pinned, first) = self.first_server(&req)?;
+        let (server, retries, resp) = match self.retry_for(&req, route_retry) {
+            None => (first, 0, self.send_to(first, req, Some(&trace)).await?),
+            Some(policy) => {
+                Box::pin(self.send_with_retry(first, req, policy, Some(&trace))).await?
+            }
+        };
+        Ok(self.answered(server, retries, pinned, resp, served))
+    }
+
+    /// The sticky cookie's server if it is available, and the server to try first.
+    fn first_server(
+        &self,
+        req: &Request<ProxyBody>,
+    ) -> Result<(Option<usize>, usize), ServiceError> {
         let pinned = self
             .sticky
             .as_ref()
@@ -215,17 +275,31 @@ impl LoadBalancer {
             Some(i) => i,
             None => self.pick(&[]).ok_or(ServiceError::NoServer)?,
         };
-        let retry = self
-            .retry
+        Ok((pinned, first))
+    }
+
+    /// The retry policy for `req`: the service's, else the router's, if it applies.
+    fn retry_for<'a>(
+        &'a self,
+        req: &Request<ProxyBody>,
+        route_retry: Option<&'a RetryPolicy>,
+    ) -> Option<&'a RetryPolicy> {
+        self.retry
             .as_ref()
             .or(route_retry)
-            .filter(|r| r.applies_to(req.method(), req.body().is_end_stream()));
-        let (server, retries, mut resp) = match retry {
-            None => (first, 0, self.send_to(first, req, trace).await?),
-            // Boxed: the retry loop (a head copy, a pause, the attempt) must not grow the
-            // future of every request to a service without `retry` (copied as it is created).
-            Some(policy) => Box::pin(self.send_with_retry(first, req, policy, trace)).await?,
-        };
+            .filter(|r| r.applies_to(req.method(), req.body().is_end_stream()))
+    }
+
+    /// The answer of `server` after `retries`: recorded in `served` (a recorder on), the
+    /// sticky cookie added where the pin is new or changed.
+    fn answered(
+        &self,
+        server: usize,
+        retries: u32,
+        pinned: Option<usize>,
+        mut resp: Response<UpstreamBody>,
+        served: &mut Option<crate::admin::ServedBy>,
+    ) -> Response<UpstreamBody> {
         if crate::admin::recorder().is_some() {
             // For the access log (`ServiceURL`, `RetryAttempts`); only when something records.
             *served = Some(crate::admin::ServedBy {
@@ -238,7 +312,7 @@ impl LoadBalancer {
         {
             resp.headers_mut().append(SET_COOKIE, cookie);
         }
-        Ok(resp)
+        resp
     }
 
     async fn send_with_retry(
@@ -288,16 +362,37 @@ impl LoadBalancer {
 
     /// One exchange with one server, observed by passive health and, when tracing, by its own
     /// span (whose context the server receives as `traceparent`).
-    async fn send_to(
+    ///
+    /// Not an `async fn`: with nothing to observe after the exchange (no span, no passive
+    /// health: the common case) the transport's own future is returned as it is, so the load
+    /// balancer's future holds it without a layer of this function's own, whose creation
+    /// copied it whole once more per request (`memmove`, bench/README, branch plainpath);
+    /// otherwise [`send_observed`](Self::send_observed)'s future, boxed.
+    fn send_to<'a>(
+        &'a self,
+        index: usize,
+        mut req: Request<ProxyBody>,
+        trace: Option<&'a TraceParent>,
+    ) -> impl Future<Output = Result<Response<UpstreamBody>, UpstreamError>> + Send + 'a {
+        let server = &self.servers[index];
+        if let Some(prefix) = &server.path_prefix {
+            super::server_path::apply(prefix, &mut req);
+        }
+        if trace.is_none() && self.passive.is_none() {
+            let target = &self.targets[index];
+            return Either::Left(self.transport.send_to(target, self.pass_host_header, req));
+        }
+        Either::Right(Box::pin(self.send_observed(index, req, trace)))
+    }
+
+    /// [`send_to`](Self::send_to) with a span or passive health to record.
+    async fn send_observed(
         &self,
         index: usize,
         mut req: Request<ProxyBody>,
         trace: Option<&TraceParent>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         let server = &self.servers[index];
-        if let Some(prefix) = &server.path_prefix {
-            super::server_path::apply(prefix, &mut req);
-        }
         let attempt = match trace {
             Some(parent) => {
                 let (mut parts, body) = req.into_parts();
@@ -334,6 +429,11 @@ impl LoadBalancer {
         result
     }
 }
+
+/// [`LoadBalancer::forward`]'s rare paths (tracing on, no server), boxed.
+type BoxedForward<'a> = std::pin::Pin<
+    Box<dyn Future<Output = Result<Response<UpstreamBody>, ServiceError>> + Send + 'a>,
+>;
 
 /// A body-less copy of a request head, for one more attempt.
 fn copy_head(parts: &http::request::Parts) -> Request<ProxyBody> {

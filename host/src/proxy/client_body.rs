@@ -41,16 +41,18 @@ pub struct BodyPolicy {
     pub inactivity: Option<Duration>,
 }
 
-/// What happened to a watched body (0: nothing wrong); shared with the body itself.
+/// What happened to a watched body (0: nothing wrong); shared with the body itself. The
+/// default watches nothing (no body, or one not under the policy) and allocates nothing.
 #[derive(Clone, Default)]
 pub struct BodyWatch {
-    state: Arc<AtomicU8>,
+    state: Option<Arc<AtomicU8>>,
 }
 
 impl BodyWatch {
     /// The error to answer with when forwarding failed: the body's fault if it went wrong.
     pub fn blame(&self, err: impl Into<GatewayError>) -> GatewayError {
-        match self.state.load(Ordering::Relaxed) {
+        let state = self.state.as_ref().map_or(0, |s| s.load(Ordering::Relaxed));
+        match state {
             TOO_LARGE => GatewayError::PayloadTooLarge,
             MALFORMED => GatewayError::BadRequest("malformed request body"),
             TIMED_OUT => GatewayError::RequestTimeout,
@@ -62,17 +64,20 @@ impl BodyWatch {
 /// Wraps the client's body with the entrypoint's body policy. A request without a body (most
 /// of those the own HTTP/1.1 server reads) has nothing to watch: an empty body, no allocation.
 pub fn watch(body: RequestBody, policy: BodyPolicy) -> (ProxyBody, BodyWatch) {
-    let watch = BodyWatch::default();
     if let RequestBody::Empty = body {
-        return (crate::upstream::body::empty(), watch);
+        return (crate::upstream::body::empty(), BodyWatch::default());
     }
+    let state = Arc::new(AtomicU8::new(0));
+    let watch = BodyWatch {
+        state: Some(state.clone()),
+    };
     let body = Watched {
         inner: body,
         seen: 0,
         policy,
         last_progress: Instant::now(),
         timer: None,
-        state: watch.state.clone(),
+        state,
     };
     (body.boxed(), watch)
 }

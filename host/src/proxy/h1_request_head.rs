@@ -10,7 +10,7 @@
 //!
 //! Runs once per request head on the connection's task. Cost: one `httparse` pass, one copy
 //! of the head into its own allocation (the URI and header values share it), one header-name
-//! lookup per field.
+//! lookup per field; the header map is a recycled one (`upstream::spares`).
 
 use std::mem::MaybeUninit;
 
@@ -19,9 +19,15 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Uri, Version};
 
 use super::request_body::RequestBody;
+use crate::upstream::spares;
 
 /// Header fields a head may have for the own server (hyper's default limit too).
 pub(super) const MAX_HEADERS: usize = 100;
+
+/// Room in the request's header map beyond its fields: the five forwarding headers
+/// (`headers::set_forwarded`) and a `Host` the transport may add. Without it the map was built
+/// full and regrown at the first forwarding header (a `realloc` and a `malloc` per request).
+const ADDED_HEADERS_ROOM: usize = 6;
 
 /// hyper answers 414 beyond this request-target length; such heads go to hyper.
 const MAX_URI_LEN: usize = (u16::MAX - 1) as usize;
@@ -83,7 +89,9 @@ pub(super) fn parse(buf: &[u8]) -> Result<Parsed, Unserved> {
     let http10 = minor == 0;
     let mut keep_alive = !http10;
     let shared = Bytes::copy_from_slice(&buf[..len]);
-    let mut headers = http::HeaderMap::with_capacity(req.headers.len());
+    // From the thread's spares (`upstream::spares`), with room for the forwarding
+    // headers the proxy adds (`headers::set_forwarded`) and a `Host`, so they do not regrow it.
+    let mut headers = spares::map(req.headers.len() + ADDED_HEADERS_ROOM);
     for field in req.headers.iter() {
         let Ok(name) = HeaderName::from_bytes(field.name.as_bytes()) else {
             return Err(Unserved::Hyper);

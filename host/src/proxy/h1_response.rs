@@ -56,10 +56,11 @@ pub(super) struct InvalidHead(pub(super) &'static str);
 
 /// Encodes the head of `status`/`version`/`headers` into `dst`. `keep_alive`: the connection
 /// may stay open after this exchange (the request allows it and the gateway is not closing).
+/// `headers` is left empty with its memory (the caller recycles it, `upstream::spares`).
 pub(super) fn encode_head(
     mut status: StatusCode,
     version: Version,
-    mut headers: HeaderMap,
+    headers: &mut HeaderMap,
     body: BodyLength,
     request: HeadFacts,
     keep_alive: bool,
@@ -70,11 +71,11 @@ pub(super) fn encode_head(
     if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
         // hyper answers 500 to a 1xx response it cannot send, and closes.
         status = StatusCode::INTERNAL_SERVER_ERROR;
-        headers = HeaderMap::new();
+        headers.clear();
         body = BodyLength::Empty;
         keep_alive = false;
     }
-    let http10 = enforce_version(request, version, &mut headers, &mut keep_alive);
+    let http10 = enforce_version(request, version, headers, &mut keep_alive);
     let mut close = !keep_alive || status == StatusCode::SWITCHING_PROTOCOLS;
     let method = match request.head {
         true => Some(&Method::HEAD),
@@ -103,7 +104,7 @@ pub(super) fn encode_head(
     let mut must_add_chunked = false;
     let mut previous_len = None;
     let mut name = None;
-    for (next, value) in headers {
+    for (next, value) in headers.drain() {
         if let Some(next) = next {
             end_line(dst, &mut open_line, &mut must_add_chunked);
             name = Some(next);
@@ -348,7 +349,7 @@ mod tests {
         let encoded = encode_head(
             status,
             Version::HTTP_11,
-            headers,
+            &mut headers,
             body,
             request,
             keep_alive,
@@ -440,7 +441,7 @@ mod tests {
         let result = encode_head(
             status,
             Version::HTTP_11,
-            headers,
+            &mut headers,
             body,
             GET11,
             true,

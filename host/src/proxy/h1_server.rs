@@ -23,8 +23,8 @@
 //! `h1_stream`'s.
 //!
 //! Runs on the connection's task. Cost per request: one read (two with the client-gone watch),
-//! one head parse and copy, one write for head and a ready body, one clock read for the header
-//! deadline and one for `Date`.
+//! one head parse and copy, one write for head and a ready body, one coarse clock read for the
+//! header deadline and one for `Date` (`upstream::coarse_clock`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -109,7 +109,7 @@ where
         guard.answered();
         let keep_alive =
             facts.keep_alive && !server.read_closed && !cx.closing.load(Ordering::Relaxed);
-        let (parts, body) = resp.into_parts();
+        let (mut parts, body) = resp.into_parts();
         let length = match body.is_end_stream() {
             true => BodyLength::Empty,
             false => match body.size_hint().exact() {
@@ -121,12 +121,14 @@ where
         let encoded = encode_head(
             parts.status,
             parts.version,
-            parts.headers,
+            &mut parts.headers,
             length,
             facts,
             keep_alive,
             &mut server.out,
         );
+        // Written out: the map's memory goes to the next head parsed on this thread.
+        crate::upstream::spares::give_map(std::mem::take(&mut parts.headers));
         let encoded = match encoded {
             Ok(encoded) => encoded,
             Err(e) => {

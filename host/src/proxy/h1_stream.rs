@@ -8,7 +8,7 @@
 //! it is, the body's pieces framed as the head said (`h1_response::Framing`).
 //!
 //! Runs on the connection's task. Cost per request: one read of the head, one read that finds
-//! nothing while the request is handled, one clock read for the deadline, one write.
+//! nothing while the request is handled, one coarse clock read for the deadline, one write.
 
 use std::future::Future;
 use std::io;
@@ -25,8 +25,10 @@ use tokio::time::{Instant, Sleep};
 use super::h1_request_head::{HeadFacts, Parsed, Unserved, parse};
 use super::h1_response::{Encoded, Framing};
 use super::request_body::RequestBody;
+use super::side_wake::SideWake;
 use crate::tcp::Prefixed;
 use crate::upstream::body::{BodyError, ProxyBody};
+use crate::upstream::coarse_clock;
 
 /// The connection's read buffer: a request head must fit in it (larger heads go to hyper).
 const READ_BUF: usize = 8 << 10;
@@ -105,6 +107,30 @@ pub(super) struct H1Stream<IO> {
     pub(super) out: Vec<u8>,
     /// The header deadlines' one timer entry, moved only when it fires early (as `HeadTimer`).
     head_timer: Option<Pin<Box<Sleep>>>,
+    /// The client watch is polled only after the socket woke it (`side_wake`): the request's
+    /// task is polled two to three times per request while it waits, and each watch poll was a
+    /// read attempt (the socket's readiness lock) that found nothing (bench/README, branch
+    /// plainpath).
+    watch_wake: SideWake,
+}
+
+/// Reads what the client sent into the free end of `buf` (`filled` bytes used).
+fn fill<IO: AsyncRead + Unpin>(
+    io: &mut IO,
+    buf: &mut [u8],
+    filled: &mut usize,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    let mut read = ReadBuf::new(&mut buf[*filled..]);
+    match Pin::new(io).poll_read(cx, &mut read) {
+        Poll::Ready(Ok(())) => {
+            let n = read.filled().len();
+            *filled += n;
+            Poll::Ready(Ok(n))
+        }
+        Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+        Poll::Pending => Poll::Pending,
+    }
 }
 
 impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
@@ -116,6 +142,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
             read_closed: false,
             out: Vec::with_capacity(1024),
             head_timer: None,
+            watch_wake: SideWake::new(),
         }
     }
 
@@ -167,8 +194,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
                     Poll::Ready(Ok(_)) => Poll::Ready(Ok(Step::Data)),
                     Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
                     Poll::Pending => {
-                        let at =
-                            *deadline.get_or_insert_with(|| Instant::now() + limits.header_timeout);
+                        // The coarse clock (within a tick of now): the precise one was one of
+                        // the five clock readings per request (bench/README, branch plainpath).
+                        let at = *deadline
+                            .get_or_insert_with(|| coarse_clock::instant() + limits.header_timeout);
                         match self.poll_head_deadline(at, task) {
                             Poll::Ready(()) => Poll::Ready(Ok(Step::TimedOut)),
                             Poll::Pending => Poll::Pending,
@@ -193,16 +222,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
 
     /// Reads what the client sent into the free end of the buffer.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let mut read = ReadBuf::new(&mut self.buf[self.filled..]);
-        match Pin::new(&mut self.io).poll_read(cx, &mut read) {
-            Poll::Ready(Ok(())) => {
-                let n = read.filled().len();
-                self.filled += n;
-                Poll::Ready(Ok(n))
-            }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
+        fill(&mut self.io, &mut self.buf, &mut self.filled, cx)
     }
 
     /// Polls the connection's header timer for `deadline`: the entry is created once, and
@@ -215,19 +235,40 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
     /// side as hyper does (without half-close): EOF or a failed read mid-exchange fails the
     /// connection (the request is abandoned); a pipelined request's bytes are kept, and the
     /// watch stops while any are buffered. `Err` when the connection failed.
+    ///
+    /// Polled only after the socket woke the watch (`watch_wake`), and once at the start of
+    /// each wait ([`await_watching`](Self::await_watching)).
     fn poll_watch(&mut self, cx: &mut Context<'_>) -> Result<(), io::Error> {
-        while self.filled == 0 && !self.read_closed {
-            match self.poll_fill(cx) {
-                Poll::Ready(Ok(0)) => {
-                    self.read_closed = true;
-                    return Err(io::ErrorKind::UnexpectedEof.into());
+        let H1Stream {
+            io,
+            buf,
+            filled,
+            read_closed,
+            watch_wake,
+            ..
+        } = self;
+        let failed = watch_wake.poll_fn(cx, |cx| {
+            while *filled == 0 && !*read_closed {
+                match fill(io, buf, filled, cx) {
+                    Poll::Ready(Ok(0)) => {
+                        *read_closed = true;
+                        return Poll::Ready(io::ErrorKind::UnexpectedEof.into());
+                    }
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(e),
+                    Poll::Pending => break,
                 }
-                Poll::Ready(Ok(_)) => {}
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Pending => break,
             }
+            Poll::Pending
+        });
+        match failed {
+            Poll::Ready(e) => {
+                // The next wait looks at the socket again (the watch's wake-up was used).
+                watch_wake.rearm();
+                Err(e)
+            }
+            Poll::Pending => Ok(()),
         }
-        Ok(())
     }
 
     /// Awaits `fut` while watching the client (`poll_watch`); `None` when the client's side
@@ -236,6 +277,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
         &mut self,
         mut fut: Pin<&mut F>,
     ) -> Option<F::Output> {
+        // The socket was last polled by the head read (or nobody registered for it since):
+        // the watch looks at it on the first poll.
+        self.watch_wake.rearm();
         std::future::poll_fn(|cx| {
             if let Poll::Ready(out) = fut.as_mut().poll(cx) {
                 return Poll::Ready(Some(out));

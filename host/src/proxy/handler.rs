@@ -176,7 +176,8 @@ fn handle_observed<'a>(
                 request_span,
                 ..Seen::default()
             };
-            let handled = handle_unrecorded(runtime, conn, req, seen, Instant::now());
+            // No clock reading here: `handle_unrecorded` reads it only if a deadline needs it.
+            let handled = handle_unrecorded(runtime, conn, req, seen, None);
             Either::Left(handled.map(|(resp, _seen)| resp))
         }
         // Not boxed: the recording's state is one pointer (`Exchange::start` puts the exchange
@@ -240,7 +241,7 @@ fn handle_recorded<'a>(
         request_span,
         ..Seen::default()
     };
-    let handled = handle_unrecorded(runtime, conn, req, seen, started);
+    let handled = handle_unrecorded(runtime, conn, req, seen, Some(started));
     Either::Right(handled.map(move |(resp, mut seen)| {
         if let Some((router, handles)) = seen.route.take() {
             exchange.routed(router, handles, seen.forwarded, seen.origin);
@@ -259,18 +260,23 @@ fn handle_recorded<'a>(
 
 /// The request past the recorder's start; returns what was learnt about it (`seen`) with the
 /// response, for the recorder.
+///
+/// `started`: when the request arrived, if the caller read the clock (the recorder does);
+/// otherwise it is read here only when a deadline counts from it ([`needs_start`]), so a
+/// body-less request without a `writeTimeout` (the plain path's GET) reads no clock here.
 async fn handle_unrecorded<'s>(
     runtime: Arc<Snapshot>,
     conn: &Connection,
     req: Request<RequestBody>,
     mut seen: Seen<'s>,
-    started: Instant,
+    started: Option<Instant>,
 ) -> (Response<ProxyBody>, Seen<'s>) {
     let method = req.method().clone();
     let uri = req.uri().clone();
+    let started = started.or_else(|| needs_start(conn, req.body()).then(Instant::now));
     let policy = BodyPolicy {
         max_bytes: conn.max_body_bytes,
-        read_deadline: conn.timeouts.read.map(|d| started + d),
+        read_deadline: conn.timeouts.read.zip(started).map(|(d, at)| at + d),
         inactivity: conn.timeouts.body_inactivity,
     };
     // Boxed: `proxy`'s state (routing, the plugin chain, the service's future) is kilobytes,
@@ -278,9 +284,9 @@ async fn handle_unrecorded<'s>(
     // child (`memmove` was ~15% of the plain path's CPU, bench/README); one allocation is
     // cheaper than those copies.
     let proxied = Box::pin(proxy(&runtime, conn, req, policy, &mut seen));
-    let outcome = match conn.timeouts.write {
+    let outcome = match conn.timeouts.write.zip(started) {
         None => proxied.await,
-        Some(limit) => {
+        Some((limit, started)) => {
             let deadline = started + limit;
             match tokio::time::timeout_at(deadline, proxied).await {
                 Ok(result) => {
@@ -318,13 +324,122 @@ async fn handle_unrecorded<'s>(
     (resp, seen)
 }
 
-async fn proxy(
-    runtime: &Snapshot,
-    conn: &Connection,
+/// Whether a deadline counts from the request's arrival: a `writeTimeout`, or a `readTimeout`
+/// for a request with a body (a request without one has nothing to read by then: the own
+/// HTTP/1.1 server's body-less requests, `client_body::watch`).
+fn needs_start(conn: &Connection, body: &RequestBody) -> bool {
+    conn.timeouts.write.is_some()
+        || (conn.timeouts.read.is_some() && !matches!(body, RequestBody::Empty))
+}
+
+/// Where [`proxy`] sends a request once it is checked, its forwarding headers set and its
+/// router found.
+enum Routed<'a> {
+    /// Answered without a forward (an internal service).
+    Answer(Response<ProxyBody>),
+    /// A router without middlewares: straight to its service.
+    Plain {
+        service: &'a crate::lb::Service,
+        native: Native<'a>,
+        parts: Parts,
+        body: RequestBody,
+        in_flight: Option<tokio::sync::OwnedSemaphorePermit>,
+        /// A chain made only of fixed header edits (`plugins::FixedChain`): its response
+        /// edits, applied to the response head.
+        fixed: Option<&'a crate::plugins::chain_fixed::FixedChain>,
+    },
+    /// A router with middlewares: the plugin chain.
+    Chain {
+        target: &'a RouteTarget,
+        req: Request<RequestBody>,
+        original_uri: http::Uri,
+        in_flight: Option<tokio::sync::OwnedSemaphorePermit>,
+    },
+}
+
+/// The request through the router: checks, path, forwarding headers, routing, then the
+/// service (or the chain).
+///
+/// Not an `async fn`: everything before the forward is synchronous ([`route`]), so it runs
+/// here when the request arrives and the forward's own future is returned with what follows
+/// it (`map`); the chain's path is boxed. The request's boxed future (`handle_unrecorded`) is
+/// then the forward's and a few words, not an async layer that also kept the request and the
+/// routing's locals for its whole life (1584 bytes: over glibc's 1032-byte per-thread cache,
+/// so its box took `malloc`'s slower bin path) and copied the forward's future once more
+/// when creating it (bench/README, branch plainpath).
+fn proxy<'a>(
+    runtime: &'a Snapshot,
+    conn: &'a Connection,
     req: Request<RequestBody>,
     policy: BodyPolicy,
+    seen: &'a mut Seen<'_>,
+) -> impl Future<Output = Result<Response<ProxyBody>, GatewayError>> + Send + 'a {
+    let routed = match route(runtime, conn, req, seen) {
+        Ok(routed) => routed,
+        Err(e) => return Either::Left(Either::Left(std::future::ready(Err(e)))),
+    };
+    match routed {
+        Routed::Answer(resp) => Either::Left(Either::Left(std::future::ready(Ok(resp)))),
+        Routed::Plain {
+            service,
+            native,
+            parts,
+            body,
+            in_flight,
+            fixed,
+        } => {
+            seen.forwarded = true;
+            let origin = &mut seen.origin;
+            let body = ClientBody::Stream(body);
+            let sent = forward(service, native, parts, body, policy, &mut seen.served);
+            Either::Left(Either::Right(sent.map(move |resp| {
+                // Held until the response head is ready (the body then streams outside it).
+                drop(in_flight);
+                let resp = resp?;
+                *origin = Some(resp.status().as_u16());
+                let (mut resp_parts, resp_body) = resp.into_parts();
+                if let Some(fixed) = fixed {
+                    fixed.apply_response(&mut resp_parts.headers);
+                }
+                Ok(Response::from_parts(resp_parts, resp_body.boxed()))
+            })))
+        }
+        // Boxed: running the plugin chain (its waits, the forward, the response hooks) is a
+        // future several times the plain path's; inline, every plain request's future (boxed
+        // in `handle_unrecorded`) would carry it and copy it when boxed (`memmove`,
+        // bench/README).
+        Routed::Chain {
+            target,
+            req,
+            original_uri,
+            in_flight,
+        } => {
+            let chained = Box::pin(proxy_chain(
+                runtime,
+                conn,
+                target,
+                req,
+                original_uri,
+                policy,
+                seen,
+            ));
+            Either::Right(chained.map(move |resp| {
+                drop(in_flight);
+                resp
+            }))
+        }
+    }
+}
+
+/// [`proxy`]'s synchronous part: the request checked, its path normalised, hop-by-hop headers
+/// stripped, forwarding headers set, the router found (recorded in `seen`) and its
+/// `inFlightReq` permit taken.
+fn route<'a>(
+    runtime: &'a Snapshot,
+    conn: &Connection,
+    req: Request<RequestBody>,
     seen: &mut Seen<'_>,
-) -> Result<Response<ProxyBody>, GatewayError> {
+) -> Result<Routed<'a>, GatewayError> {
     let (mut parts, body) = req.into_parts();
     super::framing::check_request(&parts, conn.h2c_upgrade)?;
     super::framing::check_declared_length(&parts, conn.max_body_bytes)?;
@@ -382,7 +497,7 @@ async fn proxy(
             .unwrap_or(conn.path_policy.allowed),
     )?;
     // Held until the response head is ready (the body then streams outside the count).
-    let _in_flight = match &target.in_flight {
+    let in_flight = match &target.in_flight {
         Some(permits) => Some(
             permits
                 .clone()
@@ -405,11 +520,10 @@ async fn proxy(
                 if let Some(fixed) = fixed {
                     fixed.apply_response(&mut head.headers);
                 }
-                return Ok(Response::from_parts(head, full(body)));
+                return Ok(Routed::Answer(Response::from_parts(head, full(body))));
             }
             Backend::PluginsPending => return Err(GatewayError::PluginsPending),
         };
-        seen.forwarded = true;
         if let Some(trace) = &seen.trace {
             parts.extensions.insert(trace.clone());
         }
@@ -417,30 +531,21 @@ async fn proxy(
             middlewares: &target.native,
             grpc_web: None,
         };
-        let body = ClientBody::Stream(body);
-        let resp = forward(service, native, parts, body, policy, &mut seen.served).await?;
-        seen.origin = Some(resp.status().as_u16());
-        let (mut resp_parts, resp_body) = resp.into_parts();
-        if let Some(fixed) = fixed {
-            fixed.apply_response(&mut resp_parts.headers);
-        }
-        return Ok(Response::from_parts(resp_parts, resp_body.boxed()));
+        return Ok(Routed::Plain {
+            service,
+            native,
+            parts,
+            body,
+            in_flight,
+            fixed,
+        });
     }
-
-    // Boxed: running the plugin chain (its waits, the forward, the response hooks) is a future
-    // several times the plain path's; inline, every plain request's future (boxed above, in
-    // `handle_unrecorded`) would carry it and copy it when boxed (`memmove`, bench/README).
-    let req = Request::from_parts(parts, body);
-    Box::pin(proxy_chain(
-        runtime,
-        conn,
+    Ok(Routed::Chain {
         target,
-        req,
+        req: Request::from_parts(parts, body),
         original_uri,
-        policy,
-        seen,
-    ))
-    .await
+        in_flight,
+    })
 }
 
 /// [`proxy`] for a router with middlewares: the request hooks, the forward (or a reply), the
@@ -987,13 +1092,14 @@ mod future_sizes {
         let handle = returned!(handle, A, B, C);
         // The owned-`Seen` instance (no recorder), as `handle_observed` makes it.
         let unrecorded = {
+            type Started = Option<Instant>;
             fn size<R>(
                 _: fn(
                     Arc<Snapshot>,
                     &'static Connection,
                     Request<RequestBody>,
                     Seen<'static>,
-                    Instant,
+                    Started,
                 ) -> R,
             ) -> usize {
                 size_of::<R>()
@@ -1015,5 +1121,21 @@ mod future_sizes {
             forward <= exchange + 64,
             "forward {forward}, exchange {exchange}"
         );
+    }
+
+    /// The two futures boxed per plain request, `proxy`'s (in `handle_unrecorded`) and the load
+    /// balancer's (`Service::forward_boxed`), fit glibc's per-thread cache (chunks up to 1032
+    /// bytes): as `async fn`s they were 1584 and 1136 bytes, and each box took `malloc`'s bin
+    /// path (bench/README, branch plainpath). `proxy`'s is the forward's and a few words.
+    #[test]
+    fn the_plain_path_boxes_fit_the_allocator_cache() {
+        let proxy = returned!(proxy, A, B, C, D, E);
+        let forward = returned!(forward, A, B, C, D, E, F);
+        let balancer = returned!(crate::lb::LoadBalancer::forward, A, B, C, D);
+        println!("proxy {proxy} B, forward {forward}, load balancer {balancer}");
+        assert!(proxy <= forward + 64, "proxy {proxy}, forward {forward}");
+        const TCACHE_MAX: usize = 1032;
+        assert!(proxy <= TCACHE_MAX, "proxy {proxy}");
+        assert!(balancer <= TCACHE_MAX, "load balancer {balancer}");
     }
 }

@@ -59,6 +59,21 @@ pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-h
 pub static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 pub static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
+/// The forwarding header names as constants, for appending by value: each use is the name
+/// built at compile time (a static string's bytes), where appending `&X_FORWARDED_FOR` cloned
+/// the static's name through `Bytes`' vtable, once per header per request. Never borrowed (a
+/// borrow would be of a temporary).
+#[allow(clippy::declare_interior_mutable_const)]
+mod owned_names {
+    use http::HeaderName;
+
+    pub(super) const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+    pub(super) const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+    pub(super) const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+    pub(super) const X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+    pub(super) const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
+}
+
 /// The forwarding header values that depend only on the client connection, built once per
 /// connection so requests only clone them (a reference count, no allocation).
 #[derive(Debug, Clone)]
@@ -101,14 +116,15 @@ pub fn set_forwarded(
     trusted: bool,
 ) {
     if !headers.keys().any(is_forwarding) {
-        // Nothing to remove or keep: every header is absent, appended without looking.
+        // Nothing to remove or keep: every header is absent, appended without looking; the
+        // names by value (`owned_names`), not cloned from the statics.
         headers.reserve(5);
-        headers.append(&X_FORWARDED_FOR, values.client_ip.clone());
-        headers.append(&X_REAL_IP, values.client_ip.clone());
-        headers.append(&X_FORWARDED_PROTO, values.proto.clone());
-        headers.append(&X_FORWARDED_PORT, values.port.clone());
+        headers.append(owned_names::X_FORWARDED_FOR, values.client_ip.clone());
+        headers.append(owned_names::X_REAL_IP, values.client_ip.clone());
+        headers.append(owned_names::X_FORWARDED_PROTO, values.proto.clone());
+        headers.append(owned_names::X_FORWARDED_PORT, values.port.clone());
         if let Some(v) = host {
-            headers.append(&X_FORWARDED_HOST, v.clone());
+            headers.append(owned_names::X_FORWARDED_HOST, v.clone());
         }
         return;
     }

@@ -71,6 +71,16 @@ impl SideWake {
         cx: &mut Context<'_>,
         side: Pin<&mut F>,
     ) -> Poll<F::Output> {
+        self.poll_fn(cx, |side_cx| side.poll(side_cx))
+    }
+
+    /// [`SideWake::poll`] for a side that is a poll function (`side` is called with the side's
+    /// context, or not at all).
+    pub(super) fn poll_fn<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
         // The flag's waker is taken by each wake-up: registered again when the flag is seen
         // set, or when the task's waker is not the one registered last.
         let same = self.task.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
@@ -84,7 +94,7 @@ impl SideWake {
         if !self.flag.woken.swap(false, Ordering::AcqRel) {
             return Poll::Pending;
         }
-        let polled = side.poll(&mut Context::from_waker(&self.waker));
+        let polled = side(&mut Context::from_waker(&self.waker));
         if polled.is_ready() {
             // Whatever replaces it is new.
             self.rearm();

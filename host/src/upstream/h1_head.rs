@@ -2,8 +2,8 @@
 //! buffer, and a response head parsed (httparse) into `http`'s types with how its body is
 //! framed (RFC 9112 §6.3).
 //!
-//! Runs once per request on the request's task. Cost: the request head is one buffer (one
-//! allocation, reused on a retry); a response head is parsed in place, its header values are
+//! Runs once per request on the request's task. Cost: the request head is one buffer (a
+//! recycled one, `spares`; reused on a retry); a response head is parsed in place, its header values are
 //! slices of the received bytes (no copy), a non-standard header name is one allocation.
 
 use bytes::{Bytes, BytesMut};
@@ -44,7 +44,8 @@ pub(super) enum HeadError {
 /// `Transfer-Encoding` is left out, as hyper's client does for an empty body.
 pub(super) fn encode_request(method: &Method, target: &str, headers: &HeaderMap) -> Vec<u8> {
     let guess = 32 + target.len() + headers.len() * 40;
-    let mut out = Vec::with_capacity(guess);
+    // A recycled buffer (`spares`), given back by the pool once the exchange is over.
+    let mut out = super::spares::buf(guess);
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(target.as_bytes());
@@ -129,7 +130,7 @@ pub(super) fn parse_response(
         (name, h.name.len(), value, h.value.len())
     }));
     let head: Bytes = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(spans.len() + ADDED_HEADERS_ROOM);
+    let mut headers = super::spares::map(spans.len() + ADDED_HEADERS_ROOM);
     for &(name, name_len, value, value_len) in spans.iter() {
         let name = HeaderName::from_bytes(&head[name..name + name_len])
             .map_err(|_| HeadError::Parse(httparse::Error::HeaderName))?;

@@ -9,6 +9,7 @@
 //! The lowest HTTP layer: it knows nothing of routers, plugins or services.
 
 pub mod body;
+pub mod coarse_clock;
 mod connect;
 pub mod error;
 mod h1_body;
@@ -26,6 +27,7 @@ pub mod replay;
 mod requeue;
 pub mod response_body;
 pub mod settings;
+pub mod spares;
 pub mod tls;
 pub mod transport;
 pub mod worker;

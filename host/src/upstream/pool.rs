@@ -309,6 +309,7 @@ impl ServerPool {
             };
             match conn.exchange(&head, &method).await {
                 Ok((resp_head, conn)) => {
+                    super::spares::give_buf(head);
                     let body = H1Body::new(conn, resp_head.framing, resp_head.keep_alive);
                     let mut resp = Response::new(UpstreamBody::Own(body));
                     *resp.status_mut() = resp_head.status;
@@ -430,11 +431,13 @@ impl ServerPool {
 }
 
 /// The request head the own client writes, and the method (the rest of the request is
-/// dropped here, so the exchange's future does not carry it).
+/// dropped here, so the exchange's future does not carry it; its header map goes back to the
+/// thread's spares, `spares`).
 fn own_head(req: Request<ProxyBody>) -> (Vec<u8>, Method) {
     let (parts, _) = req.into_parts();
     let target = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
     let head = h1_head::encode_request(&parts.method, target, &parts.headers);
+    super::spares::give_map(parts.headers);
     (head, parts.method)
 }
 
