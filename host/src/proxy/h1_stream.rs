@@ -70,28 +70,15 @@ enum Step {
 }
 
 /// Why the response could not be written.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(super) enum WriteError {
-    Io(io::Error),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("response body failed: {0}")]
     Body(BodyError),
     /// The body ended before its `Content-Length`.
+    #[error("response body shorter than its content-length")]
     Short,
-}
-
-impl std::fmt::Display for WriteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WriteError::Io(e) => write!(f, "{e}"),
-            WriteError::Body(e) => write!(f, "response body failed: {e}"),
-            WriteError::Short => write!(f, "response body shorter than its content-length"),
-        }
-    }
-}
-
-impl From<io::Error> for WriteError {
-    fn from(e: io::Error) -> Self {
-        WriteError::Io(e)
-    }
 }
 
 /// One client connection's side of the own server: its read buffer, header deadline, the
