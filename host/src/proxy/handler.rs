@@ -405,10 +405,11 @@ fn proxy<'a>(
                 Ok(Response::from_parts(resp_parts, resp_body.boxed()))
             })))
         }
-        // Boxed by `proxy_chain`: running the plugin chain (its waits, the forward, the
-        // response hooks) is a future larger than the plain path's; inline, every plain
-        // request's future (boxed in `handle_unrecorded`) would carry it and copy it when
-        // boxed (`memmove`, bench/README).
+        // The general chain path is boxed by `proxy_chain`: running the plugin chain (its
+        // waits, the forward, the response hooks) is a future larger than the plain path's;
+        // inline, every plain request's future (boxed in `handle_unrecorded`) would carry it
+        // and copy it when boxed (`memmove`, bench/README). A chain that settles inline is the
+        // forward's future and a few words, inline here (no box of its own).
         Routed::Chain {
             target,
             req,
@@ -554,10 +555,10 @@ type WaitingChain<'a> = Pin<Box<dyn Future<Output = ChainResult> + Send + 'a>>;
 /// Not an `async fn`. For a chain that settles inline (`Chain::settles_inline`: no body held or
 /// peeked, no response hook calling a guest; scenario b's `rateLimit` + `basicAuth` + fixed
 /// `headers`) the request hooks run here, when the request arrives, and the future returned is
-/// the forward's with the response side in its continuation ([`chain_inline`]), boxed: a few
-/// words over the forward's, under glibc's 1032-byte per-thread cache, where the general
-/// future (kilobytes) took `malloc`'s bin path and a copy of itself when boxed (bench/README,
-/// branch bpath). Request hooks that left a wait (a subrequest, Redis takes, a take delay) go
+/// the forward's with the response side in its continuation ([`chain_inline`]), not boxed: a
+/// few words over the forward's, so [`proxy`]'s future (boxed in `handle_unrecorded`) stays
+/// under glibc's 1032-byte per-thread cache, where the general future (kilobytes) took a
+/// second box, `malloc`'s bin path and a copy of itself (bench/README, branch bpath). Request hooks that left a wait (a subrequest, Redis takes, a take delay) go
 /// on in [`chain_waiting`]; any other chain runs [`proxy_chain_general`].
 fn proxy_chain<'a>(
     runtime: &'a Snapshot,
@@ -588,9 +589,9 @@ fn proxy_chain<'a>(
         let waiting: WaitingChain<'a> = Box::pin(waiting);
         return Either::Left(waiting);
     }
-    Either::Right(Box::pin(chain_inline(
+    Either::Right(chain_inline(
         runtime, target, head, outcome, state, body, policy, seen,
-    )))
+    ))
 }
 
 /// A request's chain state, before its request hooks: its `on-complete` calls (some middleware
@@ -1291,23 +1292,25 @@ mod future_sizes {
         assert!(size_of::<crate::plugins::ChainState>() <= 128);
     }
 
-    /// A chain that settles inline (`Chain::settles_inline`, scenario b's) boxes only the
-    /// forward's future and its continuation's state (heads' pointers, the chain state): under
-    /// glibc's 1032-byte per-thread cache, where the general chain future (kilobytes) took
-    /// `malloc`'s bin path (bench/README, branch bpath). `proxy_chain` itself returns a box.
+    /// A chain that settles inline (`Chain::settles_inline`, scenario b's) is the forward's
+    /// future and its continuation's state (heads' pointers, the chain state), inline in
+    /// `proxy`'s (no box of its own): 824 bytes in a debug build against the forward's 712,
+    /// where the general chain future (kilobytes) took a second box, `malloc`'s bin path and a
+    /// copy of itself (bench/README, branch bpath). `proxy_chain` is that, or a box.
     #[test]
-    fn a_chain_settling_inline_boxes_under_the_allocator_cache() {
+    fn a_chain_settling_inline_needs_no_box_of_its_own() {
         let inline = returned!(chain_inline, A, B, C, D, E, F, G, H);
         let forward = returned!(forward, A, B, C, D, E, F);
         let chain = returned!(proxy_chain, A, B, C, D, E, F, G);
         println!("chain_inline {inline} B, forward {forward}, proxy_chain {chain}");
         assert!(
-            inline <= forward + 192,
+            inline <= forward + 160,
             "chain_inline {inline}, forward {forward}"
         );
-        const TCACHE_MAX: usize = 1032;
-        assert!(inline <= TCACHE_MAX, "chain_inline {inline}");
-        assert!(chain <= 32, "proxy_chain {chain}");
+        assert!(
+            chain <= inline + 16,
+            "proxy_chain {chain}, chain_inline {inline}"
+        );
     }
 
     /// The plain path's layers: `handle` and `handle_observed` choose a branch and return
@@ -1354,14 +1357,15 @@ mod future_sizes {
     /// The two futures boxed per plain request, `proxy`'s (in `handle_unrecorded`) and the load
     /// balancer's (`Service::forward_boxed`), fit glibc's per-thread cache (chunks up to 1032
     /// bytes): as `async fn`s they were 1584 and 1136 bytes, and each box took `malloc`'s bin
-    /// path (bench/README, branch plainpath). `proxy`'s is the forward's and a few words.
+    /// path (bench/README, branch plainpath). `proxy`'s is the forward's and a few words (the
+    /// continuation of a chain that settles inline, the largest branch: branch bpath).
     #[test]
     fn the_plain_path_boxes_fit_the_allocator_cache() {
         let proxy = returned!(proxy, A, B, C, D, E);
         let forward = returned!(forward, A, B, C, D, E, F);
         let balancer = returned!(crate::lb::LoadBalancer::forward, A, B, C, D);
         println!("proxy {proxy} B, forward {forward}, load balancer {balancer}");
-        assert!(proxy <= forward + 64, "proxy {proxy}, forward {forward}");
+        assert!(proxy <= forward + 192, "proxy {proxy}, forward {forward}");
         const TCACHE_MAX: usize = 1032;
         assert!(proxy <= TCACHE_MAX, "proxy {proxy}");
         assert!(balancer <= TCACHE_MAX, "load balancer {balancer}");
