@@ -83,7 +83,7 @@ fn request_head(parts: RequestParts, chain_len: usize) -> RequestHead {
     let raw_path = head.uri.path().to_string();
     RequestHead::new(
         head,
-        raw_path,
+        raw_path.into(),
         parts.client,
         parts.tls,
         CONNECTION.clone(),

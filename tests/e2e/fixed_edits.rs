@@ -5,10 +5,12 @@
 
 use serde_json::Value;
 
-use crate::observability::{parse_exposition, scrape, sum_matching, with_statics};
+use crate::observability::{parse_exposition, read_lines, scrape, sum_matching, with_statics};
 use crate::support::{Client, Config, Gateway, Upstream, check_config, fixture_wasm, free_port};
 
 const BOB_HASH: &str = "bob:$apr1$ehJ3QxtF$mwOXxqW6kyPP63QyvznES1";
+/// `bob:s3cret-m`, the password of [`BOB_HASH`].
+const BOB: &str = "Basic Ym9iOnMzY3JldC1t";
 
 fn hooks_declared() -> Vec<(&'static str, std::path::PathBuf)> {
     vec![("hooks-declared", fixture_wasm("fixture_hooks_declared"))]
@@ -283,4 +285,72 @@ async fn a_reload_with_an_invalid_fixed_edit_keeps_the_running_config() {
         (r.status.as_u16(), r.header("x-fixed")),
         (200, Some("fixed"))
     );
+}
+
+/// A chain whose response side calls no guest (request hooks and fixed edits: the bench's
+/// scenario b, `rateLimit` + `basicAuth` + config-fixed `headers`) settles inline
+/// (`Chain::settles_inline`: its request hooks run when the request arrives, its response side
+/// in the forward's continuation). Everything the general chain path gives still holds: the
+/// request hooks' edits go upstream with the path as sent, the fixed response edits land on the
+/// upstream's answer (not on the reply of a hook before them), and the access log names the
+/// user a hook set and the upstream's status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_settling_inline_forwards_logs_its_user_and_edits_the_response() {
+    let up = Upstream::start("app").await;
+    let config = Config::new()
+        .plugin_dir()
+        .route_through("b", "PathPrefix(`/`)", "app", "limit, auth, hdr")
+        .service("app", &up.url())
+        .middlewares(&format!(
+            r#"
+    limit:
+      rateLimit: {{ average: 1000000, burst: 1000000, period: 1s }}
+    auth:
+      basicAuth:
+        users: ["{BOB_HASH}"]
+        headerField: X-Auth-User
+    hdr:
+      headers:
+        customResponseHeaders: {{ X-Bench-Proxy: "wasmgate" }}
+"#
+        ));
+    let statics = "accessLog:\n  filePath: access.json\n  format: json\n";
+    let gw = Gateway::start(&with_statics(&config, "", statics), &[]);
+    let c = Client::http1();
+
+    let r = c
+        .get(&gw.url("/in/line?q=1"), "h.test", &[("authorization", BOB)])
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-bench-proxy"), Some("wasmgate"));
+    let seen = up.last();
+    assert_eq!(seen.path_and_query, "/in/line?q=1");
+    assert_eq!(seen.header("x-auth-user"), Some("bob"));
+    let served = up.count();
+
+    let refused = c.get(&gw.url("/in/line"), "h.test", &[]).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(
+        refused.header("x-bench-proxy"),
+        None,
+        "`hdr` comes after `auth` in the chain: no response edit on basicAuth's reply"
+    );
+    assert_eq!(
+        up.count(),
+        served,
+        "the refused request never went upstream"
+    );
+
+    let log = gw.config_path().with_file_name("access.json");
+    let lines = read_lines(&log, 2);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let line = |i: usize| -> Value {
+        serde_json::from_str(&lines[i]).unwrap_or_else(|e| panic!("{e}: {}", lines[i]))
+    };
+    let (forwarded, refused) = (line(0), line(1));
+    assert_eq!(forwarded["ClientUsername"], "bob", "{forwarded}");
+    assert_eq!(forwarded["OriginStatus"], 200, "{forwarded}");
+    assert_eq!(forwarded["DownstreamStatus"], 200, "{forwarded}");
+    assert_eq!(refused["DownstreamStatus"], 401, "{refused}");
+    assert!(refused.get("OriginStatus").is_none(), "{refused}");
 }

@@ -56,6 +56,9 @@ pub struct Chain {
     /// Whether some middleware's response hook reads the request's headers (`hook-needs`):
     /// the proxy then forwards a copy and keeps them for the response hooks.
     keeps_request_headers: bool,
+    /// Whether the response side never waits nor calls a guest: no body held or peeked, no
+    /// response hook but fixed edits, no gRPC-Web translation (`Chain::settles_inline`).
+    settles_inline: bool,
     /// Each middleware's span name and attributes (tracing on only).
     trace_labels: Option<Arc<[MiddlewareLabels]>>,
 }
@@ -159,6 +162,14 @@ impl Chain {
                 && mw.needs().request_headers_in_response
         });
         let trace_labels = labels_of(&middlewares);
+        let no_guest_response_hook = middlewares
+            .iter()
+            .all(|mw| !mw.capabilities().response_hook || mw.fixed_edits().is_some());
+        let settles_inline = no_guest_response_hook
+            && request_body.is_none()
+            && response_body.is_none()
+            && body_peek == 0
+            && !translates_grpc_web;
         Chain {
             middlewares: middlewares.into(),
             body_peek,
@@ -168,6 +179,7 @@ impl Chain {
             translates_grpc_web,
             completes,
             keeps_request_headers,
+            settles_inline,
             trace_labels,
         }
     }
@@ -208,6 +220,16 @@ impl Chain {
     /// upstream; else it sends them and the response hooks see a request without headers.
     pub fn keeps_request_headers(&self) -> bool {
         self.keeps_request_headers
+    }
+
+    /// Whether a request's chain needs no wait but its request hooks' own (a subrequest, Redis
+    /// takes, a take delay) and the forward: no body collected, peeked or buffered, no gRPC-Web
+    /// translation, and no response hook but fixed edits (so the response hooks call no guest
+    /// and cannot wait). Fixed at config time. The proxy then runs the request hooks when the
+    /// request arrives and the response side in the forward's continuation, without boxing
+    /// the whole chain's future (`proxy::handler`).
+    pub fn settles_inline(&self) -> bool {
+        self.settles_inline
     }
 
     /// Whether the proxy must collect the request body whole into the head's `extensions`

@@ -43,7 +43,7 @@ pub struct RequestHeadFields {
     /// Method, URI (path and query as they will be sent upstream), version and headers.
     pub parts: http::request::Parts,
     /// The path exactly as the client sent it, before normalisation.
-    pub raw_path: String,
+    pub raw_path: RawPath,
     /// The TCP peer of the client connection.
     pub client_addr: SocketAddr,
     /// Whether the client reached the gateway over TLS.
@@ -89,7 +89,7 @@ impl RequestHead {
     /// `connection`.
     pub fn new(
         parts: http::request::Parts,
-        raw_path: String,
+        raw_path: RawPath,
         client_addr: SocketAddr,
         tls: bool,
         connection: Arc<ConnectionFacts>,
@@ -197,6 +197,37 @@ fn push_decimal(out: &mut String, mut n: u32) {
     }
 }
 
+/// The request target's path exactly as the client sent it (`request.raw-path`): kept as the
+/// client's URI, whose bytes the request already shares (a reference count per chain request,
+/// where copying the path into a `String` cost an allocation and its free), or as text for
+/// heads made up outside a connection (tests, `plugin test`).
+#[derive(Debug, Clone)]
+pub enum RawPath {
+    Uri(http::Uri),
+    Text(String),
+}
+
+impl RawPath {
+    pub fn as_str(&self) -> &str {
+        match self {
+            RawPath::Uri(uri) => uri.path(),
+            RawPath::Text(text) => text,
+        }
+    }
+}
+
+impl From<String> for RawPath {
+    fn from(text: String) -> Self {
+        RawPath::Text(text)
+    }
+}
+
+impl From<&str> for RawPath {
+    fn from(text: &str) -> Self {
+        RawPath::Text(text.to_owned())
+    }
+}
+
 /// The response head lent to `on-response`.
 #[derive(Debug)]
 pub struct ResponseHead {
@@ -233,5 +264,14 @@ mod tests {
             let head = RequestHead::new(parts, "/".into(), addr, false, connection, "r".into(), 1);
             assert_eq!(head.client_addr_text(), addr.to_string());
         }
+    }
+
+    #[test]
+    fn the_raw_path_of_a_client_uri_is_its_path_as_sent() {
+        let uri: http::Uri = "http://example.test/a/%2e%2e//b?q=1"
+            .parse()
+            .expect("valid");
+        assert_eq!(RawPath::Uri(uri).as_str(), "/a/%2e%2e//b");
+        assert_eq!(RawPath::from("/x%2Fy").as_str(), "/x%2Fy");
     }
 }

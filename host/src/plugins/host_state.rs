@@ -148,7 +148,7 @@ impl wit_http::HostRequest for HostState {
         Ok(self.heads.request(&r)?.path().to_owned())
     }
     fn raw_path(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
-        Ok(self.heads.request(&r)?.raw_path.clone())
+        Ok(self.heads.request(&r)?.raw_path.as_str().to_owned())
     }
     fn query(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<Option<String>> {
         Ok(self.heads.request(&r)?.query().map(str::to_owned))

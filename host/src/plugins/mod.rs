@@ -71,7 +71,7 @@ pub use engine::{EngineSettings, PluginEngine};
 pub use error::{LoadError, PluginError};
 pub use exports::World;
 pub use grpc_web_import::{TranslateGrpcWeb, WebMode};
-pub use heads::{RequestHead, ResponseHead};
+pub use heads::{RawPath, RequestHead, ResponseHead};
 pub use middleware::{ConfigureError, PluginMiddleware};
 pub use outbound::{Origin, OutboundGrant, Subrequest};
 pub use outbound_send::{SubrequestFailure, SubrequestResult, Subresponse};

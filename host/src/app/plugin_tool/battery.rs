@@ -177,7 +177,7 @@ impl Case {
         let (parts, ()) = builder.body(()).ok()?.into_parts();
         Some(RequestHead::new(
             parts,
-            self.raw_path.clone(),
+            self.raw_path.clone().into(),
             SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)), 50_123),
             self.tls,
             Arc::new(ConnectionFacts::at(SocketAddr::new(
