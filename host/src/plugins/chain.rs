@@ -165,12 +165,7 @@ impl Chain {
         let no_guest_response_hook = middlewares
             .iter()
             .all(|mw| !mw.capabilities().response_hook || mw.fixed_edits().is_some());
-        let settles_inline = no_guest_response_hook
-            && request_body.is_none()
-            && response_body.is_none()
-            && body_peek == 0
-            && !translates_grpc_web;
-        Chain {
+        let mut chain = Chain {
             middlewares: middlewares.into(),
             body_peek,
             request_body,
@@ -179,9 +174,20 @@ impl Chain {
             translates_grpc_web,
             completes,
             keeps_request_headers,
-            settles_inline,
+            settles_inline: false,
             trace_labels,
-        }
+        };
+        chain.settles_inline = no_guest_response_hook && chain.passes_bodies_through();
+        chain
+    }
+
+    /// Whether both bodies stream through untouched: none collected, peeked or buffered for a
+    /// middleware, no gRPC-Web translation. Config time.
+    fn passes_bodies_through(&self) -> bool {
+        self.body_peek == 0
+            && self.request_body.is_none()
+            && self.response_body.is_none()
+            && !self.translates_grpc_web
     }
 
     /// The chain as a [`FixedChain`] for the plain path, when every middleware declared fixed
@@ -189,11 +195,8 @@ impl Chain {
     /// or gRPC-Web translation, no `on-complete`, no middleware spans (tracing off). Config
     /// time.
     pub fn fixed_only(&self) -> Option<FixedChain> {
-        let plain = self.body_peek == 0
-            && self.request_body.is_none()
-            && self.response_body.is_none()
+        let plain = self.passes_bodies_through()
             && !self.compresses
-            && !self.translates_grpc_web
             && !self.completes
             && self.trace_labels.is_none();
         let all_fixed = !self.middlewares.is_empty()

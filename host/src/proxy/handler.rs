@@ -558,8 +558,9 @@ type WaitingChain<'a> = Pin<Box<dyn Future<Output = ChainResult> + Send + 'a>>;
 /// the forward's with the response side in its continuation ([`chain_inline`]), not boxed: a
 /// few words over the forward's, so [`proxy`]'s future (boxed in `handle_unrecorded`) stays
 /// under glibc's 1032-byte per-thread cache, where the general future (kilobytes) took a
-/// second box, `malloc`'s bin path and a copy of itself (bench/README, branch bpath). Request hooks that left a wait (a subrequest, Redis takes, a take delay) go
-/// on in [`chain_waiting`]; any other chain runs [`proxy_chain_general`].
+/// second box, `malloc`'s bin path and a copy of itself (bench/README, branch bpath). Request
+/// hooks that left a wait (a subrequest, Redis takes, a take delay) go on in
+/// [`chain_waiting`]; any other chain runs [`proxy_chain_general`].
 fn proxy_chain<'a>(
     runtime: &'a Snapshot,
     conn: &'a Connection,
@@ -674,7 +675,7 @@ async fn proxy_chain_general(
 async fn chain_waiting(
     runtime: &Snapshot,
     target: &RouteTarget,
-    head: RequestHead,
+    mut head: RequestHead,
     mut outcome: RequestOutcome,
     mut state: ChainState,
     mut body: ClientBody,
@@ -682,7 +683,6 @@ async fn chain_waiting(
     seen: &mut Seen<'_>,
 ) -> ChainResult {
     let chain = &target.chain;
-    let mut head = head;
     // A gRPC-Web call a plugin asked the host to translate (`grpc-web`), once forwarded.
     let mut grpc_web = None;
     // A middleware that recorded a subrequest (`outbound-http`) or took from a Redis-backed
