@@ -4,7 +4,7 @@
 //! [`export_middleware!`]. Built for `wasm32-wasip2` (or, as the bundled plugins are, for
 //! `wasm32-unknown-unknown` and then made a component with `wit-component`: see host/build.rs),
 //! the crate becomes a WebAssembly component for
-//! the `wasmgate:plugin/middleware-with-fixed-edits@0.1.0` world (`middleware` plus the
+//! the `wasmgate:plugin/middleware-with-client-ip@0.1.0` world (`middleware` plus the
 //! capability interfaces, each imported only when called; the contract lives in the
 //! repository's `wit/`);
 //! built natively, the same code runs against the in-memory doubles of the `testing` module, so
@@ -82,6 +82,9 @@
 //!   [`Middleware::reads_request_headers_in_response`] (world `middleware-with-hook-needs`), and
 //!   [`Middleware::fixed_edits`] (world `middleware-with-fixed-edits`): hooks whose work is a
 //!   fixed list of header edits are then never called, the gateway applies the edits itself.
+//! - [`Request::client_ip`] (world `middleware-with-client-ip`) gives the client's address as
+//!   an [`IpAddr`](std::net::IpAddr) in one host call, without the text of
+//!   [`Request::client_addr`] (no allocation, no parse): for middlewares keyed by the client.
 //! - [`Request`] and [`Response`] are views of heads the host owns: every method is one host call
 //!   and nothing is copied into the guest up front, so read only what you need.
 //! - A hook called before a successful `init` (a host bug) logs an error and traps; the host then

@@ -378,11 +378,15 @@ fn plugin_inspect_names_the_world_of_bundled_capability_and_http_wasm_plugins() 
     let rate_limit = inspect(&fixture_wasm("wasmgate_plugin_rate_limit"));
     assert_eq!(
         world(&rate_limit),
-        "middleware-with-counters",
+        "middleware-with-client-ip",
         "{rate_limit}"
     );
     assert!(
         rate_limit.contains("  wasmgate:plugin/counters@0.1.0"),
+        "{rate_limit}"
+    );
+    assert!(
+        rate_limit.contains("  wasmgate:plugin/client-ip@0.1.0"),
         "{rate_limit}"
     );
 

@@ -106,6 +106,76 @@ async fn request_header_name_sources_are_limited_independently_and_429_says_when
     assert_eq!(refused.text(), "Too Many Requests");
 }
 
+/// The status of a `GET /` sent from the loopback address `from` on a connection of its own.
+async fn status_from(gw: &Gateway, from: &str) -> u16 {
+    use crate::support::h1_raw::{Answer, RawH1};
+    let (addr, from) = (gw.addr, from.parse().expect("an IP"));
+    tokio::task::spawn_blocking(move || {
+        let mut conn = RawH1::connect_from(from, addr, Duration::from_secs(10)).expect("connect");
+        conn.send(b"GET / HTTP/1.1\r\nhost: app\r\nconnection: close\r\n\r\n")
+            .expect("send");
+        match conn.read_response() {
+            Answer::Response(response) => response.status,
+            other => panic!("no response from {from}: {other:?}"),
+        }
+    })
+    .await
+    .expect("request task")
+}
+
+#[tokio::test]
+async fn the_default_source_is_each_client_ip_read_typed() {
+    // The peer's IP, read with `client-ip` (no text crosses): each loopback address has its own
+    // bucket, and every connection (another port) of one address shares it.
+    let (up, gw) = start(
+        "    limit:\n      rateLimit:\n        average: 6\n        period: 1m\n        burst: 2\n",
+    )
+    .await;
+    for from in ["127.0.0.1", "127.0.0.2", "127.0.0.3"] {
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            statuses.push(status_from(&gw, from).await);
+        }
+        assert_eq!(statuses, [200, 200, 429], "{from}");
+    }
+    assert_eq!(up.count(), 6);
+    // `ipStrategy: {}` with `ipv6Subnet` is the same per-IP source for IPv4 clients.
+    let (_up, gw) = start(
+        "    limit:\n      rateLimit:\n        average: 6\n        period: 1m\n        burst: 1\n        sourceCriterion:\n          ipStrategy:\n            ipv6Subnet: 64\n",
+    )
+    .await;
+    for from in ["127.0.0.1", "127.0.0.2"] {
+        assert_eq!(status_from(&gw, from).await, 200, "{from}");
+        assert_eq!(status_from(&gw, from).await, 429, "{from}");
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_reads_the_client_ip_without_a_grant() {
+    // `client-ip` needs no grant: a `plugin:` middleware importing it loads as it is.
+    let up = Upstream::start("app").await;
+    let yaml = Config::new()
+        .plugin_dir()
+        .route_through("r", "PathPrefix(`/`)", "app", "conn")
+        .service("app", &up.url())
+        .middlewares("    conn:\n      plugin: { name: conn-info }\n")
+        .yaml();
+    let gw = Gateway::start(
+        &yaml,
+        &[(
+            "conn-info",
+            crate::support::fixture_wasm("fixture_conn_info"),
+        )],
+    );
+    for from in ["127.0.0.1", "127.0.0.5"] {
+        assert_eq!(status_from(&gw, from).await, 200);
+        assert_eq!(
+            up.last().headers.get("x-client-ip").map(|v| v.as_bytes()),
+            Some(from.as_bytes())
+        );
+    }
+}
+
 #[test]
 fn a_plugin_importing_counters_needs_the_grant_at_load() {
     let plugin = |grant: &str| {

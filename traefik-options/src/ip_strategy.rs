@@ -12,13 +12,14 @@
 //! is not trusted; there is no trusted-proxies setting yet), so `depth: 1` reads the peer
 //! address; the strategies see more when a middleware earlier in the chain fills the header.
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
 use plugin_sdk::Request;
 
 use serde_json::{Map, Value};
 
-use crate::ip_net::{IpRange, mask, parse_addr};
+use crate::ip_net::{IpRange, canonical, mask, parse_addr};
 
 /// How the checked address is chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,29 +36,24 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// Calls `f` with the address to check, as text ("" when there is none): for the TCP peer
+    /// from a stack buffer (one `client-ip` host call, nothing allocated), else as
+    /// [`client_ip`](Self::client_ip) gives it.
+    pub fn with_client_ip<R>(&self, req: &Request<'_>, f: impl FnOnce(&str) -> R) -> R {
+        match self {
+            Strategy::RemoteAddr { ipv6_subnet } => {
+                f(IpText::peer(req.client_ip(), *ipv6_subnet).as_str())
+            }
+            _ => f(&self.client_ip(req)),
+        }
+    }
+
     /// The address to check, as text ("" when there is none); one header read at most.
     pub fn client_ip(&self, req: &Request<'_>) -> String {
         match self {
-            Strategy::RemoteAddr { ipv6_subnet } => {
-                let mut addr = req.client_addr();
-                // An IPv4 peer (`a.b.c.d:port`, as the gateway writes it): its address text is
-                // already canonical (the parser refuses leading zeros), so it is the key as it
-                // is, without a parse into an address and a format back (and no subnet applies);
-                // the port is cut off in place, no second string.
-                let ipv4 = match addr.rsplit_once(':') {
-                    Some((ip, _port)) if ip.parse::<Ipv4Addr>().is_ok() => Some(ip.len()),
-                    _ => None,
-                };
-                if let Some(len) = ipv4 {
-                    addr.truncate(len);
-                    return addr;
-                }
-                let ip = match parse_addr(&addr) {
-                    Some(ip) => ip.to_string(),
-                    None => addr,
-                };
-                subnet(ip, *ipv6_subnet)
-            }
+            Strategy::RemoteAddr { ipv6_subnet } => IpText::peer(req.client_ip(), *ipv6_subnet)
+                .as_str()
+                .to_owned(),
             Strategy::Depth { depth, ipv6_subnet } => {
                 let xff = req.header_str("x-forwarded-for").unwrap_or_default();
                 let entries: Vec<&str> = xff.split(',').collect();
@@ -174,6 +170,73 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// The text of a peer address as Traefik keys it (`net.SplitHostPort` of `RemoteAddr`, then
+/// `getIPv6SubnetIP`), written on the stack: an IPv4-mapped IPv6 address as IPv4, an IPv6 one
+/// masked to `ipv6_subnet` bits when set, no zone. Per request for a rate limit by peer.
+#[derive(Clone, Copy)]
+pub struct IpText {
+    /// Long enough for any address's text (45 bytes at most).
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl IpText {
+    /// The key text of the peer address `ip`.
+    pub fn peer(ip: IpAddr, ipv6_subnet: Option<u8>) -> IpText {
+        let mut text = IpText {
+            buf: [0; 48],
+            len: 0,
+        };
+        match canonical(ip) {
+            IpAddr::V4(v4) => text.push_ipv4(v4),
+            v6 => {
+                let ip = ipv6_subnet.map_or(v6, |bits| mask(v6, bits));
+                // Cannot fail: the buffer holds the longest IPv6 text.
+                let _ = write!(text, "{ip}");
+            }
+        }
+        text
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only whole `str`s are ever written (`push_str`), so the bytes are UTF-8.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+
+    /// `a.b.c.d` digit by digit (`fmt` of an `Ipv4Addr` costs several times more).
+    fn push_ipv4(&mut self, v4: Ipv4Addr) {
+        for (i, octet) in v4.octets().into_iter().enumerate() {
+            if i > 0 {
+                self.push_byte(b'.');
+            }
+            if octet >= 100 {
+                self.push_byte(b'0' + octet / 100);
+            }
+            if octet >= 10 {
+                self.push_byte(b'0' + octet / 10 % 10);
+            }
+            self.push_byte(b'0' + octet % 10);
+        }
+    }
+
+    fn push_byte(&mut self, byte: u8) {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::fmt::Write for IpText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// Traefik's `getIPv6SubnetIP`: an IPv6 address masked to `bits`; anything else unchanged.
 fn subnet(ip: String, bits: Option<u8>) -> String {
     let Some(bits) = bits else {
@@ -199,6 +262,54 @@ mod tests {
         assert_eq!(subnet("10.1.2.3".into(), Some(64)), "10.1.2.3");
         assert_eq!(subnet("2001:db8::1".into(), None), "2001:db8::1");
         assert_eq!(subnet("junk".into(), Some(64)), "junk");
+    }
+
+    /// The key the peer strategy gave when it parsed `client-addr`'s text (the SocketAddr's
+    /// `Display`): `parse_addr`, `to_string`, then `subnet`.
+    fn key_from_text(peer: std::net::SocketAddr, bits: Option<u8>) -> String {
+        let addr = peer.to_string();
+        let ip = parse_addr(&addr).map_or(addr, |ip| ip.to_string());
+        subnet(ip, bits)
+    }
+
+    #[test]
+    fn the_peer_key_from_the_typed_ip_is_the_key_from_the_address_text() {
+        let peers = [
+            "10.0.0.1:5000",
+            "0.0.0.0:1",
+            "255.255.255.255:65535",
+            "1.20.100.9:80",
+            "[2001:db8:1:2:3:4:5:6]:443",
+            "[::1]:8080",
+            "[::]:1",
+            "[::ffff:1.2.3.4]:5",
+            "[::ffff:0.0.0.0]:5",
+            "[fe80::1%2]:9",
+            "[64:ff9b::1.2.3.4]:7",
+            "[2001:db8:0:0:1:0:0:1]:7",
+        ];
+        for text in peers {
+            let peer: std::net::SocketAddr = text.parse().expect("valid");
+            for bits in [None, Some(1), Some(48), Some(64), Some(127), Some(128)] {
+                assert_eq!(
+                    IpText::peer(peer.ip(), bits).as_str(),
+                    key_from_text(peer, bits),
+                    "{text} {bits:?}"
+                );
+            }
+        }
+        // Every octet width, at each position.
+        for octet in [0u8, 7, 10, 99, 100, 199, 255] {
+            for pos in 0..4 {
+                let mut octets = [1u8, 2, 3, 4];
+                octets[pos] = octet;
+                let peer = std::net::SocketAddr::from((octets, 1));
+                assert_eq!(
+                    IpText::peer(peer.ip(), None).as_str(),
+                    key_from_text(peer, None)
+                );
+            }
+        }
     }
 
     #[test]

@@ -23,6 +23,15 @@ impl Source {
     /// The client's TCP peer address (Traefik's `ipStrategy: {}`).
     pub const PEER: Source = Source::Ip(Strategy::RemoteAddr { ipv6_subnet: None });
 
+    /// Calls `f` with the key of `req`: one or two host calls; the TCP peer's key is written
+    /// on the stack (`Strategy::with_client_ip`), nothing allocated.
+    pub fn with_key<R>(&self, req: &Request<'_>, f: impl FnOnce(&str) -> R) -> R {
+        match self {
+            Source::Ip(strategy) => strategy.with_client_ip(req, f),
+            _ => f(&self.of(req)),
+        }
+    }
+
     /// The key of `req`: one or two host calls.
     pub fn of(&self, req: &Request<'_>) -> String {
         match self {

@@ -1,8 +1,9 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
 //! Generated for the `middleware-with-connections` world: every HTTP world (the last,
-//! `middleware-with-fixed-edits`, adds the `fixed-edits` export to `middleware-with-hook-needs`,
-//! which adds `hook-needs`) plus the
+//! `middleware-with-client-ip`, adds the `client-ip` import to `middleware-with-fixed-edits`,
+//! which adds the `fixed-edits` export to `middleware-with-hook-needs`, which adds
+//! `hook-needs`) plus the
 //! `connection` export of connection-level (L4) middlewares (world `connection-middleware`).
 //! The HTTP worlds: `middleware-with-grpc-web` includes `middleware-with-kv`,
 //! `middleware-with-retry-policy`, `middleware-with-identity`, which includes
@@ -10,7 +11,7 @@
 //! `middleware-with-completion`, `middleware-with-compression`, `middleware-with-body`,
 //! `middleware-with-outbound-http`, `middleware-with-counters`, `middleware-with-capabilities`
 //! and so `middleware`: its imports are theirs plus `counters`, `outbound-http`, `body`,
-//! `compression`, `client-connection`, `identity`, `kv` and `grpc-web`,
+//! `compression`, `client-connection`, `identity`, `kv`, `grpc-web` and `client-ip`,
 //! so one linker serves every world (a component imports only what it calls), and its
 //! per-interface export loaders (`handler::GuestIndices`, `connection::GuestIndices`,
 //! `capabilities::GuestIndices`, `subresponses::GuestIndices`, `completion::GuestIndices`) let

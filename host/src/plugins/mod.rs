@@ -17,6 +17,7 @@ pub mod chain;
 pub mod chain_fixed;
 mod chain_takes;
 mod chain_trace;
+mod client_ip_import;
 pub mod completion;
 pub mod compression_import;
 pub mod connection;

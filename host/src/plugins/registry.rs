@@ -180,6 +180,10 @@ pub const CONNECTION_IMPORT: &str = "wasmgate:plugin/client-connection@0.1.0";
 /// `plugin inspect`).
 pub const IDENTITY_IMPORT: &str = "wasmgate:plugin/identity@0.1.0";
 
+/// Import name of the `client-ip` interface in a component (needs no grant; named for
+/// `plugin inspect`).
+pub const CLIENT_IP_IMPORT: &str = "wasmgate:plugin/client-ip@0.1.0";
+
 /// Import name of the `compression` interface in a component.
 pub const COMPRESSION_IMPORT: &str = "wasmgate:plugin/compression@0.1.0";
 

@@ -27,8 +27,10 @@ pub mod bindings {
         // grant); `middleware-with-hook-needs` adds the `hook-needs` export (every hook and
         // the request's headers needed by default: `Middleware::wants_request_hook`,
         // `Middleware::reads_request_headers_in_response`); `middleware-with-fixed-edits` adds
-        // the `fixed-edits` export (`none` by default: `Middleware::fixed_edits`).
-        world: "middleware-with-fixed-edits",
+        // the `fixed-edits` export (`none` by default: `Middleware::fixed_edits`);
+        // `middleware-with-client-ip` adds the `client-ip` import (no grant;
+        // `Request::client_ip`).
+        world: "middleware-with-client-ip",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",

@@ -31,7 +31,8 @@
 //!           requestHeaderName: X-Api-Key
 //! ```
 //!
-//! Cost per request: one or two host calls to read the source, one `counters.take`.
+//! Cost per request: one or two host calls to read the source (the client's IP by default:
+//! `client-ip`, a typed address, its key text written on the stack), one `counters.take`.
 
 mod config;
 
@@ -61,8 +62,10 @@ impl Middleware for RateLimit {
         if c.rate <= 0.0 {
             return Action::Continue;
         }
-        let source = c.source.of(req);
-        match counters::take(&source, 1, c.rate, c.burst) {
+        match c
+            .source
+            .with_key(req, |key| counters::take(key, 1, c.rate, c.burst))
+        {
             Take::Allowed => Action::Continue,
             Take::Denied { wait_ns } => Action::Respond(too_many_requests(wait_ns)),
         }

@@ -51,6 +51,28 @@ impl RawH1 {
         })
     }
 
+    /// Connects from the local address `from` (e.g. `127.0.0.2`, another client IP on the
+    /// loopback interface); every read waits at most `timeout` for more bytes.
+    pub fn connect_from(
+        from: std::net::IpAddr,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> io::Result<RawH1> {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            None,
+        )?;
+        socket.bind(&SocketAddr::new(from, 0).into())?;
+        socket.connect(&addr.into())?;
+        let stream = TcpStream::from(socket);
+        stream.set_read_timeout(Some(timeout))?;
+        Ok(RawH1 {
+            stream,
+            buf: Vec::new(),
+        })
+    }
+
     /// Writes `bytes`; an error (the gateway already closed) is returned, not a panic.
     pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes)

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use crate::plugins::host_state::PluginIdentity;
 use crate::plugins::instance::PluginInstance;
 use crate::plugins::registry::{
-    BODY_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT, GRPC_WEB_IMPORT,
-    IDENTITY_IMPORT, KV_IMPORT, OUTBOUND_HTTP_IMPORT,
+    BODY_IMPORT, CLIENT_IP_IMPORT, COMPRESSION_IMPORT, CONNECTION_IMPORT, COUNTERS_IMPORT,
+    GRPC_WEB_IMPORT, IDENTITY_IMPORT, KV_IMPORT, OUTBOUND_HTTP_IMPORT,
 };
 use crate::plugins::{CompiledPlugin, MiddlewareBudget, PluginEngine, PluginRegistry};
 
@@ -66,6 +66,7 @@ const WORLDS: &[(&str, &str)] = &[
     ("middleware-with-identity", IDENTITY_IMPORT),
     ("middleware-with-kv", KV_IMPORT),
     ("middleware-with-grpc-web", GRPC_WEB_IMPORT),
+    ("middleware-with-client-ip", CLIENT_IP_IMPORT),
 ];
 
 /// The smallest world whose imports and exports cover what the component uses. An exported
@@ -311,6 +312,8 @@ mod tests {
         assert_eq!(world_of(&kv, &handler), "middleware-with-kv");
         let grpc_web = names(&[GRPC_WEB_IMPORT]);
         assert_eq!(world_of(&grpc_web, &handler), "middleware-with-grpc-web");
+        let client_ip = names(&[CLIENT_IP_IMPORT, COUNTERS_IMPORT]);
+        assert_eq!(world_of(&client_ip, &handler), "middleware-with-client-ip");
         let connection = names(&[CONNECTION_EXPORT]);
         assert_eq!(world_of(&counters, &connection), "connection-middleware");
     }

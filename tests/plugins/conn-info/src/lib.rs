@@ -1,6 +1,6 @@
 //! Test fixture: on every request, sets `x-original-dst`, `x-local-addr` and
-//! `x-client-certs` (the number of client certificates) from the `connection` interface, so
-//! an end-to-end test can see what a plugin reads.
+//! `x-client-certs` (the number of client certificates) from the `connection` interface, and
+//! `x-client-ip` from the `client-ip` import, so an end-to-end test can see what a plugin reads.
 
 use plugin_sdk::{Action, Middleware, Request, client_connection};
 
@@ -22,6 +22,7 @@ impl Middleware for ConnInfo {
         let _ = req.set_header("x-original-dst", dst);
         let _ = req.set_header("x-local-addr", local);
         let _ = req.set_header("x-client-certs", certs.to_string());
+        let _ = req.set_header("x-client-ip", req.client_ip().to_string());
         Action::Continue
     }
 }
