@@ -3,10 +3,12 @@
 # worker, pinned to core 0) under wrk (core 1, with the bench upstream), folded into a flame
 # graph and a flat list of the hottest functions.
 #
-#   bash bench/profile.sh a   [binary] [seconds]   # plain proxy, 1 KiB
-#   bash bench/profile.sh hdr [binary] [seconds]   # one `headers` plugin (a response header)
-#   bash bench/profile.sh log [binary] [seconds]   # plain proxy + metrics + JSON access log to a file
-#   bash bench/profile.sh b   [binary] [seconds]   # rateLimit (not tripping) + basicAuth + headers
+#   bash bench/profile.sh a   [binary] [seconds] [conns]   # plain proxy, 1 KiB
+#   bash bench/profile.sh hdr [binary] [seconds] [conns]   # one `headers` plugin (a response header)
+#   bash bench/profile.sh log [binary] [seconds] [conns]   # plain proxy + metrics + JSON access log to a file
+#   bash bench/profile.sh b   [binary] [seconds] [conns]   # rateLimit (not tripping) + basicAuth + headers
+#
+# `conns`: wrk's connections (64 unless given; the flat list's name gets `-c<conns>` otherwise).
 #
 # Writes bench/results/profile-<scenario>-<timestamp>.svg and .txt (the flat list), keeps
 # perf.data under target/bench/. Needs perf (Debian `linux-perf`) and inferno
@@ -19,6 +21,7 @@ repo="$(cd "$here/.." && pwd)"
 scenario="${1:?scenario: a or hdr}"
 binary="${2:-$repo/target/release/wasmgate}"
 seconds="${3:-8}"
+conns="${4:-64}"
 # The bench upstream beside the binary, else the one of the bench profile's build.
 upstream="$(dirname "$binary")/bench-upstream"
 [[ -x $upstream ]] || upstream="$repo/target/${WASMGATE_BENCH_PROFILE:-release}/bench-upstream"
@@ -32,7 +35,9 @@ stamp="$(date -u +%Y%m%d-%H%M%S)"
 offset="${WASMGATE_BENCH_PORT_OFFSET:-0}"
 gw_port=$((8304 + offset))
 up_port=$((9100 + offset))
-work="$repo/target/bench/profile-$scenario-$stamp"
+name="profile-$scenario-$stamp"
+[[ $conns == 64 ]] || name="profile-$scenario-c$conns-$stamp"
+work="$repo/target/bench/$name"
 mkdir -p "$work"
 case "$scenario" in
   a|log) middlewares="" ; defs=" {}" ;;
@@ -89,8 +94,8 @@ for _ in $(seq 100); do
 done
 # A profile of an error path (no upstream, another benchmark on the ports) is worse than none.
 [[ $ready == 1 ]] || { echo "profile.sh: no 200 through the gateway; see $work/*.log" >&2; exit 1; }
-taskset -c 1 wrk -t1 -c64 -d2s "${auth[@]}" http://127.0.0.1:$gw_port/ > /dev/null
-taskset -c 1 wrk -t1 -c64 -d"$((seconds + 2))s" --latency "${auth[@]}" http://127.0.0.1:$gw_port/ > "$work/wrk.txt" &
+taskset -c 1 wrk -t1 -c"$conns" -d2s "${auth[@]}" http://127.0.0.1:$gw_port/ > /dev/null
+taskset -c 1 wrk -t1 -c"$conns" -d"$((seconds + 2))s" --latency "${auth[@]}" http://127.0.0.1:$gw_port/ > "$work/wrk.txt" &
 wrk_pid=$!
 sleep 1
 # WASMGATE_PROFILE_FLAT=1: no call graphs, 2999 Hz (self time only, but ~6x the samples and
@@ -106,13 +111,13 @@ if grep -q "Non-2xx" "$work/wrk.txt"; then
   echo "profile.sh: some responses were not 2xx (see $work/wrk.txt); not writing a profile" >&2
   exit 1
 fi
-out="$here/results/profile-$scenario-$stamp"
+out="$here/results/$name"
 # --no-inline: addr2line hangs on the compiled plugin artifacts (.cwasm) perf finds in the stacks.
 perf script --no-inline -i "$work/perf.data" 2>/dev/null | inferno-collapse-perf > "$work/folded.txt"
-inferno-flamegraph --title "wasmgate, scenario $scenario, 64 connections, one worker ($stamp UTC)" \
+inferno-flamegraph --title "wasmgate, scenario $scenario, $conns connections, one worker ($stamp UTC)" \
   < "$work/folded.txt" > "$out.svg"
 {
-  echo "# wasmgate, scenario $scenario, $stamp UTC; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# wasmgate, scenario $scenario, $conns connections, $stamp UTC; load: $(cut -d' ' -f1-3 /proc/loadavg)"
   grep -E "Requests/sec|requests in" "$work/wrk.txt"
   echo "# self time by function (perf report --no-children), top 60"
   perf report --no-inline -i "$work/perf.data" --no-children --sort symbol --stdio -g none --percent-limit 0.3 2>/dev/null \

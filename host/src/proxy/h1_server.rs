@@ -117,7 +117,7 @@ where
                 None => BodyLength::Unknown,
             },
         };
-        server.out.clear();
+        server.take_out();
         let encoded = encode_head(
             parts.status,
             parts.version,
@@ -140,6 +140,7 @@ where
             tracing::debug!(%client, "response to the client failed: {e}");
             return H1End::Closed;
         }
+        server.give_out();
         if encoded.close || !keep_alive {
             return close(server).await;
         }

@@ -90,7 +90,8 @@ pub(super) struct H1Stream<IO> {
     filled: usize,
     /// The client sent EOF.
     pub(super) read_closed: bool,
-    /// The response bytes not yet written.
+    /// The response bytes not yet written: a thread's spare buffer while a response is
+    /// written (`take_out`, `give_out`), empty and unallocated in between.
     pub(super) out: Vec<u8>,
     /// The header deadlines' one timer entry, moved only when it fires early (as `HeadTimer`).
     head_timer: Option<Pin<Box<Sleep>>>,
@@ -127,10 +128,24 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
             buf: vec![0; READ_BUF].into_boxed_slice(),
             filled: 0,
             read_closed: false,
-            out: Vec::with_capacity(1024),
+            out: Vec::new(),
             head_timer: None,
             watch_wake: SideWake::new(),
         }
+    }
+
+    /// An empty response buffer in `out`, from the thread's spares (`upstream::spares`) unless
+    /// one is still held.
+    pub(super) fn take_out(&mut self) {
+        match self.out.capacity() {
+            0 => self.out = crate::upstream::spares::out_buf(),
+            _ => self.out.clear(),
+        }
+    }
+
+    /// The response is written: `out` goes back to the thread's spares.
+    pub(super) fn give_out(&mut self) {
+        crate::upstream::spares::give_out_buf(std::mem::take(&mut self.out));
     }
 
     /// The stream for hyper, the bytes read and not served in front of it.

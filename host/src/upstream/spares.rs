@@ -5,7 +5,12 @@
 //!   head is written (the request's by `pool` after encoding it for the server, the response's
 //!   by `proxy::h1_server` after encoding it for the client);
 //! - buffers: the request head the own client writes (`pool`), given back when the exchange
-//!   is over.
+//!   is over;
+//! - response buffers: the bytes the own HTTP/1.1 server writes to a client (`proxy::h1_stream`),
+//!   taken when a response head is encoded and given back once the response is written, so
+//!   all of a thread's connections write from the same few warm buffers instead of one each
+//!   (at 256 connections the per-connection ones were ≈ 0.5 MB the core's cache cycled
+//!   through; bench/README, branch plainuser).
 //!
 //! Why: a `HeaderMap` is two allocations (its index table and its entries), and the plain
 //! proxy path made two maps and a head buffer per request: five of the twelve `malloc`/`free`
@@ -37,9 +42,20 @@ const MAX_MAP_CAPACITY: usize = 48;
 /// Buffers larger than this (a long head) are freed, not kept.
 const MAX_BUF_CAPACITY: usize = 1024;
 
+/// Response buffers a thread keeps: one is held per response being written, which for a body
+/// that is ready at once is within one poll, so a few cover any number of connections.
+const KEPT_OUT_BUFS: usize = 16;
+
+/// A response buffer's room when new: a head and a small body (1 KiB) fit.
+const OUT_BUF_CAPACITY: usize = 4096;
+
+/// Response buffers that grew larger than this (a streamed body) are freed, not kept.
+const MAX_OUT_BUF_CAPACITY: usize = 16 << 10;
+
 thread_local! {
     static MAPS: RefCell<Vec<HeaderMap>> = const { RefCell::new(Vec::new()) };
     static BUFS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    static OUT_BUFS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// An empty map with room for at least `capacity` fields: a recycled one if the thread has
@@ -100,6 +116,27 @@ pub fn give_buf(mut buf: Vec<u8>) {
     });
 }
 
+/// An empty response buffer: a recycled one if the thread has one, else a new one.
+pub fn out_buf() -> Vec<u8> {
+    let spare = OUT_BUFS.try_with(|s| s.borrow_mut().pop()).ok().flatten();
+    spare.unwrap_or_else(|| Vec::with_capacity(OUT_BUF_CAPACITY))
+}
+
+/// Gives a response buffer back for a later [`out_buf`] on this thread (emptied; dropped
+/// instead if the thread keeps enough or the buffer grew large).
+pub fn give_out_buf(mut buf: Vec<u8>) {
+    if buf.capacity() > MAX_OUT_BUF_CAPACITY || buf.capacity() == 0 {
+        return;
+    }
+    buf.clear();
+    let _ = OUT_BUFS.try_with(|s| {
+        let mut spare = s.borrow_mut();
+        if spare.len() < KEPT_OUT_BUFS {
+            spare.push(buf);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +178,21 @@ mod tests {
         give_buf(vec![0; MAX_BUF_CAPACITY + 1]);
         while let Some(buf) = BUFS.with(|s| s.borrow_mut().pop()) {
             assert!(buf.capacity() <= MAX_BUF_CAPACITY);
+        }
+    }
+
+    #[test]
+    fn a_given_back_response_buffer_comes_back_empty_and_a_grown_one_is_dropped() {
+        let mut taken = out_buf();
+        taken.extend_from_slice(b"HTTP/1.1 200 OK\r\n\r\n");
+        let at = taken.as_ptr();
+        give_out_buf(taken);
+        let again = out_buf();
+        assert!(again.is_empty());
+        assert_eq!(again.as_ptr(), at);
+        give_out_buf(vec![0; MAX_OUT_BUF_CAPACITY + 1]);
+        while let Some(buf) = OUT_BUFS.with(|s| s.borrow_mut().pop()) {
+            assert!(buf.capacity() <= MAX_OUT_BUF_CAPACITY);
         }
     }
 }
