@@ -24,6 +24,7 @@
 //! clear of a given map (its index table reset).
 
 use std::cell::RefCell;
+use std::thread::LocalKey;
 
 use http::HeaderMap;
 
@@ -58,11 +59,25 @@ thread_local! {
     static OUT_BUFS: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// The thread's spare on `shelf`, if it has one (none once the thread is being torn down).
+fn take<T: 'static>(shelf: &'static LocalKey<RefCell<Vec<T>>>) -> Option<T> {
+    shelf.try_with(|s| s.borrow_mut().pop()).ok().flatten()
+}
+
+/// Puts `item` on the thread's `shelf` unless it already holds `most` (then `item` is dropped).
+fn keep<T: 'static>(shelf: &'static LocalKey<RefCell<Vec<T>>>, item: T, most: usize) {
+    let _ = shelf.try_with(|s| {
+        let mut spare = s.borrow_mut();
+        if spare.len() < most {
+            spare.push(item);
+        }
+    });
+}
+
 /// An empty map with room for at least `capacity` fields: a recycled one if the thread has
 /// one, else a new one.
 pub fn map(capacity: usize) -> HeaderMap {
-    let spare = MAPS.try_with(|s| s.borrow_mut().pop()).ok().flatten();
-    match spare {
+    match take(&MAPS) {
         Some(mut map) => {
             if map.capacity() < capacity {
                 map.reserve(capacity);
@@ -80,19 +95,13 @@ pub fn give_map(mut map: HeaderMap) {
         return;
     }
     map.clear();
-    let _ = MAPS.try_with(|s| {
-        let mut spare = s.borrow_mut();
-        if spare.len() < KEPT_MAPS {
-            spare.push(map);
-        }
-    });
+    keep(&MAPS, map, KEPT_MAPS);
 }
 
 /// An empty buffer with room for at least `capacity` bytes: a recycled one if the thread has
 /// one, else a new one.
 pub fn buf(capacity: usize) -> Vec<u8> {
-    let spare = BUFS.try_with(|s| s.borrow_mut().pop()).ok().flatten();
-    match spare {
+    match take(&BUFS) {
         Some(mut buf) => {
             buf.reserve(capacity);
             buf
@@ -108,18 +117,12 @@ pub fn give_buf(mut buf: Vec<u8>) {
         return;
     }
     buf.clear();
-    let _ = BUFS.try_with(|s| {
-        let mut spare = s.borrow_mut();
-        if spare.len() < KEPT_BUFS {
-            spare.push(buf);
-        }
-    });
+    keep(&BUFS, buf, KEPT_BUFS);
 }
 
 /// An empty response buffer: a recycled one if the thread has one, else a new one.
 pub fn out_buf() -> Vec<u8> {
-    let spare = OUT_BUFS.try_with(|s| s.borrow_mut().pop()).ok().flatten();
-    spare.unwrap_or_else(|| Vec::with_capacity(OUT_BUF_CAPACITY))
+    take(&OUT_BUFS).unwrap_or_else(|| Vec::with_capacity(OUT_BUF_CAPACITY))
 }
 
 /// Gives a response buffer back for a later [`out_buf`] on this thread (emptied; dropped
@@ -129,12 +132,7 @@ pub fn give_out_buf(mut buf: Vec<u8>) {
         return;
     }
     buf.clear();
-    let _ = OUT_BUFS.try_with(|s| {
-        let mut spare = s.borrow_mut();
-        if spare.len() < KEPT_OUT_BUFS {
-            spare.push(buf);
-        }
-    });
+    keep(&OUT_BUFS, buf, KEPT_OUT_BUFS);
 }
 
 #[cfg(test)]
