@@ -1,8 +1,8 @@
 //! The check every config passes before a plugin parses it: how deep its JSON nests.
 //!
 //! The SDK's `validate-config` and `init` (and the native [`testing`](crate::testing) helpers)
-//! run [`check_nesting`] on the config text before [`Middleware::from_config`](crate::Middleware)
-//! sees it. JSON parsers recurse once per nested list or map (`serde_json` up to 128 levels), and
+//! parse through [`parse`], which runs [`check_nesting`] on the config text before
+//! [`Middleware::from_config`](crate::Middleware) (or `ConnectionMiddleware`'s) sees it. JSON parsers recurse once per nested list or map (`serde_json` up to 128 levels), and
 //! the bundled plugins run on a 16 KiB stack: a config nested deeper than any real one would
 //! exhaust that stack and trap the plugin at config time. Refused here instead, as a config error
 //! that names the depth. One pass over the bytes, no allocation; runs at config load and once per
@@ -11,6 +11,16 @@
 /// The deepest nesting of lists and maps a config may have, the top-level map counted as the
 /// first level. Traefik's options nest at most four or five levels deep.
 pub const MAX_CONFIG_NESTING: usize = 32;
+
+/// `from_config` of `config` once its nesting passed [`check_nesting`]: every SDK entry point that
+/// parses a config goes through here, so no parser sees one nested too deep.
+pub fn parse<T>(
+    config: &str,
+    from_config: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, String> {
+    check_nesting(config)?;
+    from_config(config)
+}
 
 /// Refuses a config whose lists and maps nest deeper than [`MAX_CONFIG_NESTING`]. Brackets
 /// inside JSON strings are not counted; anything else (syntax errors included) is left to the

@@ -29,8 +29,7 @@ pub(crate) fn counters_acquire(key: &str, limit: u32) -> bool {
 /// `validate-config`: parse, report, drop.
 pub fn validate_config<T: ConnectionMiddleware>(config: &str) -> Result<(), String> {
     super::glue::route_panics_to_host_log();
-    crate::config::check_nesting(config)?;
-    T::from_config(config).map(drop)
+    crate::config::parse(config, T::from_config).map(drop)
 }
 
 /// `init`: parse and keep the config for the instance's life (once per instance).
@@ -39,8 +38,7 @@ pub fn init<T: ConnectionMiddleware>(
     config: &str,
 ) -> Result<(), String> {
     super::glue::route_panics_to_host_log();
-    crate::config::check_nesting(config)?;
-    let middleware = T::from_config(config)?;
+    let middleware = crate::config::parse(config, T::from_config)?;
     slot.with(|cell| {
         cell.set(middleware)
             .map_err(|_| "init called twice on the same instance".to_string())

@@ -19,8 +19,7 @@ use crate::{Action, Level, Middleware, Request, Response, completion, outbound, 
 /// `validate-config`: parse, report, drop.
 pub fn validate_config<T: Middleware>(config: &str) -> Result<(), String> {
     route_panics_to_host_log();
-    crate::config::check_nesting(config)?;
-    T::from_config(config).map(drop)
+    crate::config::parse(config, T::from_config).map(drop)
 }
 
 /// `init`: parse and keep the config for the instance's life. The host calls it once per
@@ -30,8 +29,7 @@ pub fn init<T: Middleware>(
     config: &str,
 ) -> Result<(), String> {
     route_panics_to_host_log();
-    crate::config::check_nesting(config)?;
-    let middleware = T::from_config(config)?;
+    let middleware = crate::config::parse(config, T::from_config)?;
     slot.with(|cell| {
         cell.set(middleware)
             .map_err(|_| "init called twice on the same instance".to_string())

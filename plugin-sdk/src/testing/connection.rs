@@ -57,8 +57,7 @@ pub(crate) fn acquire(_conn: &Connection, key: &str, limit: u32) -> bool {
 
 /// What `init` does: parse the config into the instance's value.
 pub fn connection_instance<T: ConnectionMiddleware>(config: &str) -> Result<T, String> {
-    crate::config::check_nesting(config)?;
-    T::from_config(config)
+    crate::config::parse(config, T::from_config)
 }
 
 /// Calls `on_connect` as the host does; counts taken stay with `conn` until [`close`].

@@ -34,18 +34,16 @@ pub use response::TestResponse;
 use crate::rules::check_reply;
 use crate::{Action, Middleware, Request, Response};
 
-/// What `validate-config` does: check the config's nesting ([`crate::config::check_nesting`]),
+/// What `validate-config` does: check the config's nesting ([`crate::config::parse`]),
 /// parse it and drop the result.
 pub fn validate_config<T: Middleware>(config: &str) -> Result<(), String> {
-    crate::config::check_nesting(config)?;
-    T::from_config(config).map(drop)
+    crate::config::parse(config, T::from_config).map(drop)
 }
 
 /// What `init` does: check the config's nesting, then parse it into the instance's middleware
 /// value.
 pub fn instance<T: Middleware>(config: &str) -> Result<T, String> {
-    crate::config::check_nesting(config)?;
-    T::from_config(config)
+    crate::config::parse(config, T::from_config)
 }
 
 /// Call `on_request` as the host does, lending `req`; inspect `req` afterwards for the edits.
