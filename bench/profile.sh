@@ -11,10 +11,10 @@
 # `conns`: wrk's connections (64 unless given; the flat list's name gets `-c<conns>` otherwise).
 #
 # Writes bench/results/profile-<scenario>-<timestamp>.svg and .txt (the flat list), keeps
-# perf.data under target/bench/. Needs perf (Debian `linux-perf`) and inferno
-# (`cargo install inferno`); call graphs come from DWARF (the release profile keeps line
-# tables, not frame pointers), so perf copies 16 KiB of stack per sample: sampling is kept at
-# 499 Hz, which costs the gateway a few percent.
+# perf.data under target/bench/. Needs perf (Debian `linux-perf`) and inferno, which
+# bench/profile-tools.sh installs when missing; call graphs come from DWARF (the release profile
+# keeps line tables, not frame pointers), so perf copies 16 KiB of stack per sample: sampling is
+# kept at 499 Hz, which costs the gateway a few percent.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
@@ -26,8 +26,8 @@ conns="${4:-64}"
 upstream="$(dirname "$binary")/bench-upstream"
 [[ -x $upstream ]] || upstream="$repo/target/${WASMGATE_BENCH_PROFILE:-release}/bench-upstream"
 [[ -x $upstream ]] || { echo "bench-upstream missing: build it (cargo build --profile ${WASMGATE_BENCH_PROFILE:-release} -p wasmgate-bench-upstream)" >&2; exit 1; }
-command -v perf >/dev/null || { echo "perf missing: apt-get install linux-perf" >&2; exit 1; }
-command -v inferno-flamegraph >/dev/null || { echo "inferno missing: cargo install inferno" >&2; exit 1; }
+# perf and inferno, installed when missing.
+source "$here/profile-tools.sh"
 
 stamp="$(date -u +%Y%m%d-%H%M%S)"
 # Ports as the harness picks them (`WASMGATE_BENCH_PORT_OFFSET` moves both, for a second benchmark
