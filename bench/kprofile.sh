@@ -23,7 +23,7 @@ seconds="${3:-6}"
 upstream="$repo/target/${WASMGATE_BENCH_PROFILE:-release}/bench-upstream"
 [[ -x $upstream ]] || { echo "bench-upstream missing" >&2; exit 1; }
 # perf and strace, installed when missing.
-source "$here/profile-tools.sh"
+bash "$here/setup.sh" --profiling >&2
 stamp="$(date -u +%Y%m%d-%H%M%S)"
 offset="${WASMGATE_BENCH_PORT_OFFSET:-0}"
 gw_port=$((8304 + offset))

@@ -12,7 +12,7 @@
 #
 # Writes bench/results/profile-<scenario>-<timestamp>.svg and .txt (the flat list), keeps
 # perf.data under target/bench/. Needs perf (Debian `linux-perf`) and inferno, which
-# bench/profile-tools.sh installs when missing; call graphs come from DWARF (the release profile
+# `bench/setup.sh --profiling` installs when missing; call graphs come from DWARF (the release profile
 # keeps line tables, not frame pointers), so perf copies 16 KiB of stack per sample: sampling is
 # kept at 499 Hz, which costs the gateway a few percent.
 set -euo pipefail
@@ -27,7 +27,8 @@ upstream="$(dirname "$binary")/bench-upstream"
 [[ -x $upstream ]] || upstream="$repo/target/${WASMGATE_BENCH_PROFILE:-release}/bench-upstream"
 [[ -x $upstream ]] || { echo "bench-upstream missing: build it (cargo build --profile ${WASMGATE_BENCH_PROFILE:-release} -p wasmgate-bench-upstream)" >&2; exit 1; }
 # perf and inferno, installed when missing.
-source "$here/profile-tools.sh"
+bash "$here/setup.sh" --profiling >&2
+PATH="$repo/target/bench-tools/bin:$PATH"
 
 stamp="$(date -u +%Y%m%d-%H%M%S)"
 # Ports as the harness picks them (`WASMGATE_BENCH_PORT_OFFSET` moves both, for a second benchmark

