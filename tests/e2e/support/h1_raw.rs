@@ -43,12 +43,7 @@ pub struct RawH1 {
 impl RawH1 {
     /// Connects; every read waits at most `timeout` for more bytes.
     pub fn connect(addr: SocketAddr, timeout: Duration) -> io::Result<RawH1> {
-        let stream = TcpStream::connect(addr)?;
-        stream.set_read_timeout(Some(timeout))?;
-        Ok(RawH1 {
-            stream,
-            buf: Vec::new(),
-        })
+        RawH1::over(TcpStream::connect(addr)?, timeout)
     }
 
     /// Connects from the local address `from` (e.g. `127.0.0.2`, another client IP on the
@@ -65,7 +60,11 @@ impl RawH1 {
         )?;
         socket.bind(&SocketAddr::new(from, 0).into())?;
         socket.connect(&addr.into())?;
-        let stream = TcpStream::from(socket);
+        RawH1::over(TcpStream::from(socket), timeout)
+    }
+
+    /// A connected `stream` whose reads wait at most `timeout` for more bytes.
+    fn over(stream: TcpStream, timeout: Duration) -> io::Result<RawH1> {
         stream.set_read_timeout(Some(timeout))?;
         Ok(RawH1 {
             stream,
