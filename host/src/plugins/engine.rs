@@ -66,6 +66,11 @@ pub struct EngineSettings {
     /// Where compiled components are written and mapped from (`artifacts`), so their code is
     /// resident only where used. `None`: compiled in memory (through `cache_dir`).
     pub artifact_dir: Option<std::path::PathBuf>,
+    /// Whether wasmtime writes `/tmp/perf-<pid>.map` (`ProfilingStrategy::PerfMap`) so that
+    /// `perf report` names guest functions (`wasm[0]::function[12]::on_request`-style symbols)
+    /// instead of bare addresses. Off by default: for profiling only (the `plugin_call` bench's
+    /// `--engine perf-map=true`); the file grows with every module compiled and is never removed.
+    pub perf_map: bool,
 }
 
 impl Default for EngineSettings {
@@ -82,6 +87,7 @@ impl Default for EngineSettings {
             decommit_batch_size: 1,
             cache_dir: None,
             artifact_dir: None,
+            perf_map: false,
         }
     }
 }
@@ -156,6 +162,9 @@ impl PluginEngine {
             .memory_reservation(settings.memory_reservation)
             .memory_guard_size(32 << 20)
             .max_wasm_stack(512 << 10);
+        if settings.perf_map {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if let Some(dir) = &settings.cache_dir {
             let mut cache = wasmtime::CacheConfig::new();
             cache.with_directory(dir);
