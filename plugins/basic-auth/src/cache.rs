@@ -50,6 +50,9 @@ pub enum Cached {
 /// A keyed digest of a credential.
 pub type CredentialDigest = [u8; 16];
 
+/// A user's last verified credentials: their digest and when the entry expires (ns).
+type Verified = Option<(CredentialDigest, u64)>;
+
 /// A configured user's number (0 .. the number of users), given at config time.
 pub type UserSlot = usize;
 
@@ -58,7 +61,7 @@ pub type UserSlot = usize;
 pub struct VerificationCache {
     key: Key,
     /// Per user slot: the digest of the credentials last verified and when that expires.
-    valid: Box<[Cell<Option<(CredentialDigest, u64)>>]>,
+    valid: Box<[Cell<Verified>]>,
     invalid: RefCell<HashMap<CredentialDigest, u64>>,
 }
 
