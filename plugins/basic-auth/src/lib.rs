@@ -27,9 +27,9 @@
 //! at cost 5, ~85 ms at cost 10 — then, for a minute, per request: two host calls (the header,
 //! `identity.set-user`; the clock only every 16th request, see [`clock`]), one base64 decode
 //! into a stack buffer, one hash-map look-up (the user: hash and cache slot) and one keyed
-//! 128-bit SipHash digest (see [`cache`]), ~0.9 µs in all of which ≈ 0.25 µs guest code and
-//! ≈ 0.35 µs the two host calls (`plugin_call` bench, 2-core VM; bench/README, branch
-//! hookcost). Keep this middleware `pooled` (the default) so the cache stays warm.
+//! 128-bit SipHash digest (see [`cache`]): ~1.3 µs per request in the `plugin_call` bench on a
+//! busy 2-core VM, of which ≈ 0.22 µs guest code and ≈ 0.32 µs the two host calls (bench/README,
+//! branch hookcost). Keep this middleware `pooled` (the default) so the cache stays warm.
 
 pub mod cache;
 mod clock;
