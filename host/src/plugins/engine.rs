@@ -220,6 +220,20 @@ mod tests {
     ];
 
     #[test]
+    fn the_perf_map_setting_names_compiled_guest_functions_for_perf() {
+        assert!(!EngineSettings::default().perf_map, "off by default");
+        let engine = PluginEngine::new(EngineSettings {
+            perf_map: true,
+            ..EngineSettings::default()
+        })
+        .expect("engine");
+        wasmtime::Module::new(engine.engine(), LOAD_PAST_MEMORY).expect("module");
+        let map = std::fs::read_to_string(format!("/tmp/perf-{}.map", std::process::id()))
+            .expect("wasmtime wrote the perf map");
+        assert!(map.contains("wasm[0]::function[0]"), "{map}");
+    }
+
+    #[test]
     fn a_guest_load_past_its_memory_traps_with_bounds_checks_elided() {
         let settings = EngineSettings::default();
         assert!(
