@@ -38,12 +38,12 @@ mod hash;
 mod md5crypt;
 pub mod siphash;
 
+use std::collections::HashMap;
+
 use base64::DecodeSliceError;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use plugin_sdk::{Action, Middleware, Reply, Request};
-
-use std::collections::HashMap;
 
 use cache::{Cached, UserSlot, VerificationCache};
 use clock::CoarseClock;
