@@ -228,8 +228,9 @@ mod tests {
         })
         .expect("engine");
         wasmtime::Module::new(engine.engine(), LOAD_PAST_MEMORY).expect("module");
-        let map = std::fs::read_to_string(format!("/tmp/perf-{}.map", std::process::id()))
-            .expect("wasmtime wrote the perf map");
+        let path = format!("/tmp/perf-{}.map", std::process::id());
+        let map = std::fs::read_to_string(&path).expect("wasmtime wrote the perf map");
+        let _ = std::fs::remove_file(&path);
         assert!(map.contains("wasm[0]::function[0]"), "{map}");
     }
 
