@@ -640,7 +640,8 @@ fn load_average() -> String {
 /// The engine's settings: the gateway's defaults, with `--engine KEY=VALUE` overrides (pool
 /// tuning experiments without a rebuild): `keep-resident=BYTES`, `table-keep-resident=BYTES`,
 /// `pagemap-scan=true|false`, `reservation=BYTES` (below 4 GiB: guests keep their bounds checks),
-/// `decommit-batch=N` (freed slots flushed N at a time).
+/// `decommit-batch=N` (freed slots flushed N at a time), `perf-map=true|false` (wasmtime writes
+/// `/tmp/perf-<pid>.map` so that `perf report` names the guests' functions; profiling only).
 fn engine_settings(args: &[String]) -> EngineSettings {
     let mut settings = EngineSettings::default();
     for pair in args.windows(2).filter(|w| w[0] == "--engine") {
@@ -652,6 +653,7 @@ fn engine_settings(args: &[String]) -> EngineSettings {
             "pagemap-scan" => settings.pagemap_scan = value == "true",
             "reservation" => settings.memory_reservation = bytes() as u64,
             "decommit-batch" => settings.decommit_batch_size = bytes(),
+            "perf-map" => settings.perf_map = value == "true",
             other => panic!("unknown --engine setting {other}"),
         }
         println!("engine: {key} = {value}");

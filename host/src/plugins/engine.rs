@@ -66,6 +66,11 @@ pub struct EngineSettings {
     /// Where compiled components are written and mapped from (`artifacts`), so their code is
     /// resident only where used. `None`: compiled in memory (through `cache_dir`).
     pub artifact_dir: Option<std::path::PathBuf>,
+    /// Whether wasmtime writes `/tmp/perf-<pid>.map` (`ProfilingStrategy::PerfMap`) so that
+    /// `perf report` names guest functions (`wasm[0]::function[12]::on_request`-style symbols)
+    /// instead of bare addresses. Off by default: for profiling only (the `plugin_call` bench's
+    /// `--engine perf-map=true`); the file grows with every module compiled and is never removed.
+    pub perf_map: bool,
 }
 
 impl Default for EngineSettings {
@@ -82,6 +87,7 @@ impl Default for EngineSettings {
             decommit_batch_size: 1,
             cache_dir: None,
             artifact_dir: None,
+            perf_map: false,
         }
     }
 }
@@ -156,6 +162,9 @@ impl PluginEngine {
             .memory_reservation(settings.memory_reservation)
             .memory_guard_size(32 << 20)
             .max_wasm_stack(512 << 10);
+        if settings.perf_map {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         if let Some(dir) = &settings.cache_dir {
             let mut cache = wasmtime::CacheConfig::new();
             cache.with_directory(dir);
@@ -209,6 +218,21 @@ mod tests {
         0x0a, 0x09, 0x01, 0x07, 0x00, // code: one body, no locals
         0x41, 0x70, 0x28, 0x02, 0x00, 0x0b, // i32.load (i32.const -16), end
     ];
+
+    #[test]
+    fn the_perf_map_setting_names_compiled_guest_functions_for_perf() {
+        assert!(!EngineSettings::default().perf_map, "off by default");
+        let engine = PluginEngine::new(EngineSettings {
+            perf_map: true,
+            ..EngineSettings::default()
+        })
+        .expect("engine");
+        wasmtime::Module::new(engine.engine(), LOAD_PAST_MEMORY).expect("module");
+        let path = format!("/tmp/perf-{}.map", std::process::id());
+        let map = std::fs::read_to_string(&path).expect("wasmtime wrote the perf map");
+        let _ = std::fs::remove_file(&path);
+        assert!(map.contains("wasm[0]::function[0]"), "{map}");
+    }
 
     #[test]
     fn a_guest_load_past_its_memory_traps_with_bounds_checks_elided() {

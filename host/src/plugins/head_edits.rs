@@ -164,10 +164,11 @@ impl HeaderEdits {
         Ok(())
     }
 
+    /// Removes every value of `name` (any case); an invalid name names no header. The name is
+    /// looked up as given (`http` lower-cases it on the stack), not made an owned
+    /// `HeaderName`, which allocates for a name outside the standard set.
     pub fn remove(headers: &mut HeaderMap, name: &str) {
-        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
-            headers.remove(name);
-        }
+        headers.remove(name);
     }
 }
 
@@ -222,6 +223,21 @@ mod tests {
             header_value(vec![b'a'; MAX_HEADER_VALUE_BYTES + 1]),
             Err(EditError::LimitExceeded)
         ));
+    }
+
+    #[test]
+    fn remove_takes_every_value_of_a_name_in_any_case_and_ignores_invalid_names() {
+        let mut headers = HeaderMap::new();
+        headers.append("x-custom", HeaderValue::from_static("1"));
+        headers.append("x-custom", HeaderValue::from_static("2"));
+        headers.insert("accept", HeaderValue::from_static("*/*"));
+        HeaderEdits::remove(&mut headers, "X-Custom");
+        assert!(headers.get("x-custom").is_none());
+        HeaderEdits::remove(&mut headers, "bad name\n");
+        HeaderEdits::remove(&mut headers, "");
+        assert_eq!(headers.len(), 1);
+        HeaderEdits::remove(&mut headers, "ACCEPT");
+        assert!(headers.is_empty());
     }
 
     #[test]

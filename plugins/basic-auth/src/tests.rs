@@ -116,8 +116,12 @@ fn a_verified_password_is_served_from_the_cache_and_a_wrong_one_is_remembered() 
 
 #[test]
 fn parse_basic_follows_go() {
-    let parsed =
-        |header: &[u8]| parse_basic(header).map(|c| (c.user().to_string(), c.password().to_vec()));
+    let parsed = |header: &[u8]| {
+        parse_basic(header).and_then(|c| {
+            c.split()
+                .map(|(user, password)| (user.to_string(), password.to_vec()))
+        })
+    };
     assert_eq!(
         parsed(b"Basic dXNlcjpwYXNz"),
         Some(("user".to_string(), b"pass".to_vec()))
@@ -137,4 +141,33 @@ fn parse_basic_follows_go() {
     assert_eq!(parsed(b"Basicx dXNlcjpwYXNz"), None);
     // "\xff:pw": a user name that is not UTF-8.
     assert_eq!(parsed(b"Basic /zpwdw=="), None);
+}
+
+#[test]
+fn credentials_longer_than_the_inline_buffer_parse_the_same() {
+    for len in [
+        INLINE_CREDENTIALS - 2,
+        INLINE_CREDENTIALS - 1,
+        INLINE_CREDENTIALS,
+        INLINE_CREDENTIALS + 1,
+        300,
+    ] {
+        let password = "p".repeat(len - "user:".len());
+        let header = basic("user", &password);
+        let credentials = parse_basic(header.as_bytes()).unwrap_or_else(|| panic!("len {len}"));
+        assert_eq!(credentials.decoded().len(), len);
+        assert_eq!(
+            credentials.split(),
+            Some(("user", password.as_bytes())),
+            "len {len}"
+        );
+        let corrupt = format!("{}!", &header[..header.len() - 1]);
+        assert!(parse_basic(corrupt.as_bytes()).is_none(), "len {len}");
+    }
+    let mw = mw(r#"{"users": ["x:{SHA}3OptnM09ILoVSfbZtd3mB0IViII="]}"#);
+    let mut req = TestRequest::get("/").header("authorization", basic("x", &"a".repeat(200)));
+    assert!(
+        testing::on_request(&mw, &mut req).reply().is_some(),
+        "a long wrong password is refused"
+    );
 }
