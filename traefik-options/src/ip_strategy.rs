@@ -240,7 +240,11 @@ mod tests {
         // The examples the gateway's pre-take test pins too (`plugin_contract::peer_key`).
         for (ip, bits, key) in plugin_contract::peer_key::PEER_KEY_EXAMPLES {
             let peer = std::net::SocketAddr::new(ip.parse().expect("valid"), 1);
-            assert_eq!(IpText::peer(peer.ip(), *bits).as_str(), *key, "{ip} {bits:?}");
+            assert_eq!(
+                IpText::peer(peer.ip(), *bits).as_str(),
+                *key,
+                "{ip} {bits:?}"
+            );
             assert_eq!(key_from_text(peer, *bits), *key, "{ip} {bits:?}");
         }
         // Every octet width, at each position.
