@@ -317,3 +317,49 @@ async fn a_request_close_to_its_token_waits_for_it_instead_of_being_refused() {
     assert!(third.header("retry-after").is_some());
     assert_eq!(up.count(), 2);
 }
+
+/// The rate limit's take is declared (`pre-take`): the gateway takes natively and an admitted
+/// request never enters the plugin (its hook-call counter stays 0); a refused one calls
+/// `on-request`, which takes again on the same key (so the host's key text must be the
+/// plugin's: with another key the hook's own bucket would admit it) and builds the 429.
+#[tokio::test]
+async fn an_admitted_request_under_a_pre_take_never_calls_the_plugin() {
+    use crate::observability::{parse_exposition, scrape, sum_matching, with_statics};
+    let up = Upstream::start("app").await;
+    let config = Config::new()
+        .route_through("r", "PathPrefix(`/`)", "app", "limit")
+        .service("app", &up.url())
+        .middlewares(
+            "    limit:\n      rateLimit:\n        average: 6\n        period: 1m\n        burst: 3\n        sourceCriterion:\n          requestHeaderName: X-Api-Key\n",
+        );
+    let yaml = with_statics(
+        &config,
+        "",
+        "metrics:\n  prometheus:\n    entryPoint: web\nplugins:\n  defaults:\n    deadline: 2s\n",
+    );
+    let gw = Gateway::start(&yaml, &[]);
+    let client = Client::http1();
+    let calls = async || {
+        let text = scrape(&client, &gw.url("/metrics")).await;
+        let samples = parse_exposition(&text);
+        sum_matching(
+            &samples,
+            "wasmgate_plugin_calls_total",
+            &[("middleware", "limit")],
+        )
+    };
+    for _ in 0..3 {
+        let reply = client.get(&gw.url("/"), "", &[("x-api-key", "k")]).await;
+        assert_eq!(reply.status.as_u16(), 200);
+    }
+    assert_eq!(calls().await, 0.0, "admitted requests never call the hook");
+    let refused = client.get(&gw.url("/"), "", &[("x-api-key", "k")]).await;
+    assert_eq!(
+        refused.status.as_u16(),
+        429,
+        "the same bucket as the hook's"
+    );
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(calls().await, 1.0, "the refused request called on-request");
+    assert_eq!(up.count(), 3);
+}

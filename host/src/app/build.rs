@@ -312,7 +312,11 @@ pub(crate) fn build_snapshot_pending(
                     &reason,
                 ));
             }
-            Err(e @ (ConfigureError::Failed { .. } | ConfigureError::FixedEdits { .. })) => {
+            Err(
+                e @ (ConfigureError::Failed { .. }
+                | ConfigureError::FixedEdits { .. }
+                | ConfigureError::PreTake { .. }),
+            ) => {
                 errors.push(config.error_at(&key, e.to_string()));
             }
         }
