@@ -332,10 +332,11 @@ async fn an_admitted_request_under_a_pre_take_never_calls_the_plugin() {
         .middlewares(
             "    limit:\n      rateLimit:\n        average: 6\n        period: 1m\n        burst: 3\n        sourceCriterion:\n          requestHeaderName: X-Api-Key\n",
         );
+    let api_port = crate::support::free_port();
     let yaml = with_statics(
         &config,
-        "",
-        "metrics:\n  prometheus:\n    entryPoint: web\nplugins:\n  defaults:\n    deadline: 2s\n",
+        &format!("  traefik:\n    address: \"127.0.0.1:{api_port}\"\n"),
+        "api:\n  insecure: true\nmetrics:\n  prometheus:\n    entryPoint: web\nplugins:\n  defaults:\n    deadline: 2s\n",
     );
     let gw = Gateway::start(&yaml, &[]);
     let client = Client::http1();
@@ -362,4 +363,22 @@ async fn an_admitted_request_under_a_pre_take_never_calls_the_plugin() {
     assert!(refused.header("retry-after").is_some());
     assert_eq!(calls().await, 1.0, "the refused request called on-request");
     assert_eq!(up.count(), 3);
+
+    let api = client
+        .get(
+            &format!("http://127.0.0.1:{api_port}/api/plugins"),
+            "gw.test",
+            &[],
+        )
+        .await;
+    let plugins: serde_json::Value = serde_json::from_slice(&api.body).expect("JSON");
+    let rate_limit = plugins
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "rate-limit"))
+        .unwrap_or_else(|| panic!("rate-limit in {plugins}"));
+    assert_eq!(
+        rate_limit["preTakes"],
+        serde_json::json!(["limit@file"]),
+        "{rate_limit}"
+    );
 }

@@ -328,6 +328,12 @@ pub(crate) fn build_snapshot_pending(
         .filter(|(_, m)| m.fixed_edits().is_some())
         .map(|(name, _)| *name)
         .collect();
+    // The middlewares whose take the chain makes natively (`pre-take`), for `/api/plugins`.
+    let pre_takes: std::collections::BTreeSet<&str> = middlewares
+        .iter()
+        .filter(|(_, m)| m.pre_take().is_some())
+        .map(|(name, _)| *name)
+        .collect();
 
     // Routers, grouped by entrypoint.
     let mut per_entrypoint: HashMap<String, Vec<Route<RouteTarget>>> = config
@@ -532,7 +538,7 @@ pub(crate) fn build_snapshot_pending(
         internals: Some(Arc::new(Internals::build(
             config,
             status,
-            super::plugin_view::plugin_documents(config, registry, &fixed_edits),
+            super::plugin_view::plugin_documents(config, registry, &fixed_edits, &pre_takes),
         ))),
     })
 }
