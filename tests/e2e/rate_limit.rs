@@ -72,6 +72,9 @@ async fn admits_burst_plus_average_per_second_from_one_source() {
     assert!(refused > admitted, "the offered load must exceed the limit");
 }
 
+/// The header source is keyed by the gateway under the rate limit's pre-take and by the hook for
+/// the 429: the exact statuses pin that both use one bucket per key (a key text that differed
+/// would let the hook's own bucket admit the sixth request).
 #[tokio::test]
 async fn request_header_name_sources_are_limited_independently_and_429_says_when_to_retry() {
     let (up, gw) = start(
@@ -381,4 +384,38 @@ async fn an_admitted_request_under_a_pre_take_never_calls_the_plugin() {
         serde_json::json!(["limit@file"]),
         "{rate_limit}"
     );
+}
+
+/// Sources the gateway keys itself under a pre-take (the host) and one only the hook keys
+/// (`ipStrategy.depth`, from `X-Forwarded-For`, which the gateway sets to the peer): each
+/// source gets its own burst, and a source's refused request stays refused (a host key that
+/// differed from the plugin's would let the hook's own bucket admit it).
+#[tokio::test]
+async fn the_host_and_x_forwarded_for_sources_each_get_their_burst() {
+    let (up, gw) = start(
+        "    limit:\n      rateLimit:\n        average: 6\n        period: 1m\n        burst: 2\n        sourceCriterion:\n          requestHost: true\n",
+    )
+    .await;
+    let client = Client::http1();
+    for host in ["a.test", "b.test:8080"] {
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(client.get(&gw.url("/"), host, &[]).await.status.as_u16());
+        }
+        assert_eq!(statuses, [200, 200, 429, 429], "{host}");
+    }
+    assert_eq!(up.count(), 4);
+
+    let (up, gw) = start(
+        "    limit:\n      rateLimit:\n        average: 6\n        period: 1m\n        burst: 2\n        sourceCriterion:\n          ipStrategy:\n            depth: 1\n",
+    )
+    .await;
+    for from in ["127.0.0.1", "127.0.0.2"] {
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            statuses.push(status_from(&gw, from).await);
+        }
+        assert_eq!(statuses, [200, 200, 429], "{from}");
+    }
+    assert_eq!(up.count(), 4);
 }

@@ -231,9 +231,10 @@ impl PluginMiddleware {
     }
 
     /// The declared pre-take as the chain makes it, when the chain's take is the hook's: in
-    /// process (with `redis` the hook records its take for Redis, `remote_take`: called as
-    /// before), with the `counters` grant, and no `on-complete` (whose `on-request` is always
-    /// called). An invalid spec is an error.
+    /// process (with `redis` counters the hook records its take for Redis, `remote_take`, and
+    /// with Redis-backed `kv` its calls are replayable: called as before either way), with the
+    /// `counters` grant, and no `on-complete` (whose `on-request` is always called). An invalid
+    /// spec is an error.
     fn honoured_pre_take(
         &self,
         spec: super::bindings::pre_take::TakeSpec,
