@@ -336,8 +336,9 @@ impl Bench {
             .iter()
             .map(|name| {
                 let mw = configured(&self.engine, &self.registry, config, name, row.per_request);
-                // Rows measure the hook path unless they keep the plugin's fixed edits.
-                Arc::new(match row.fixed_edits {
+                // Rows measure the hook path unless they keep the plugin's declarations
+                // (fixed edits, pre-take).
+                Arc::new(match row.declared {
                     true => mw,
                     false => mw.with_hooks_called(),
                 })

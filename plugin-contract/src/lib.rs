@@ -4,12 +4,17 @@
 //! (`tests/wit_documents_the_rules.rs`) fails when the WIT's text says otherwise, so the three
 //! cannot drift apart.
 //!
-//! Constants only, no dependencies: linking it costs a guest nothing.
+//! Constants only, no dependencies: linking it costs a guest nothing. One piece of behaviour
+//! besides: [`peer_key`], the text of a client address as a rate-limit key, which the host (a
+//! declared pre-take) and the `rate-limit` plugin must compute byte for byte alike (a guest
+//! that does not call it links none of it).
 //!
 //! Changing a limit here changes what a deployed plugin may do; the WIT text changes with it
 //! (the test says where), and a tightening is a breaking change of the package.
 
 use std::ops::RangeInclusive;
+
+pub mod peer_key;
 
 /// Lowest status a plugin may set (`set-status`) or reply with: a plugin cannot produce an
 /// interim 1xx response.

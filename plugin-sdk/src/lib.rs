@@ -4,7 +4,7 @@
 //! [`export_middleware!`]. Built for `wasm32-wasip2` (or, as the bundled plugins are, for
 //! `wasm32-unknown-unknown` and then made a component with `wit-component`: see host/build.rs),
 //! the crate becomes a WebAssembly component for
-//! the `wasmgate:plugin/middleware-with-client-ip@0.1.0` world (`middleware` plus the
+//! the `wasmgate:plugin/middleware-with-pre-take@0.1.0` world (`middleware` plus the
 //! capability interfaces, each imported only when called; the contract lives in the
 //! repository's `wit/`);
 //! built natively, the same code runs against the in-memory doubles of the `testing` module, so
@@ -81,7 +81,9 @@
 //!   [`Middleware::wants_request_hook`] (`false`: `on_request` is never called) and
 //!   [`Middleware::reads_request_headers_in_response`] (world `middleware-with-hook-needs`), and
 //!   [`Middleware::fixed_edits`] (world `middleware-with-fixed-edits`): hooks whose work is a
-//!   fixed list of header edits are then never called, the gateway applies the edits itself.
+//!   fixed list of header edits are then never called, the gateway applies the edits itself;
+//!   and [`Middleware::pre_take`] (world `middleware-with-pre-take`): a rate limit's take made
+//!   by the gateway before `on_request`, which is then called only for refused requests.
 //! - [`Request::client_ip`] (world `middleware-with-client-ip`) gives the client's address as
 //!   an [`IpAddr`](std::net::IpAddr) in one host call, without the text of
 //!   [`Request::client_addr`] (no allocation, no parse): for middlewares keyed by the client.
@@ -125,6 +127,7 @@ pub mod identity;
 pub mod kv;
 mod log;
 pub mod outbound;
+pub mod pre_take;
 pub mod random;
 mod request;
 mod response;
@@ -292,6 +295,25 @@ pub trait Middleware: Sized + 'static {
     /// [`Middleware::retry_mode`] other than `None`. Response edits are not applied when
     /// [`Middleware::wants_response_hook`] is `false`. Default: `None` (hooks called).
     fn fixed_edits(&self) -> Option<fixed_edits::FixedEdits> {
+        None
+    }
+
+    /// The take `on_request` makes, when `on_request` is exactly: take `cost` from the bucket
+    /// of a key read from the request ([`counters::take`], in the middleware's scope) and, when
+    /// allowed, continue with no edit, no state and nothing else done. The gateway then makes
+    /// that take itself before the hook (same key text, same bucket, same wait for a close
+    /// token under the `rateLimit` grant) and calls `on_request` only when it is refused: the
+    /// hook then takes again, is refused, and replies as it does (a 429, say). An admitted
+    /// request costs no instance and no hook call (its hook-call counter is not incremented).
+    /// Keep `on_request` doing the take (it still serves refused requests, `wasmgate plugin
+    /// test`, older gateways and Redis-backed counters, where the gateway always calls it).
+    ///
+    /// Asked once per configured middleware, like [`Middleware::wants_response_hook`] (world
+    /// `middleware-with-pre-take`). Ignored when [`Middleware::wants_on_complete`] is `true`.
+    /// The gateway refuses the config (a load error naming the middleware) when the spec is
+    /// invalid (an IPv6 subnet outside 1 to 128, an invalid header name) or the middleware has
+    /// no `counters` grant. Default: `None` (`on_request` called on every request).
+    fn pre_take(&self) -> Option<pre_take::PreTake> {
         None
     }
 

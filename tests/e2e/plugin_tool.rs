@@ -378,7 +378,7 @@ fn plugin_inspect_names_the_world_of_bundled_capability_and_http_wasm_plugins() 
     let rate_limit = inspect(&fixture_wasm("wasmgate_plugin_rate_limit"));
     assert_eq!(
         world(&rate_limit),
-        "middleware-with-client-ip",
+        "middleware-with-pre-take",
         "{rate_limit}"
     );
     assert!(

@@ -72,6 +72,9 @@ async fn admits_burst_plus_average_per_second_from_one_source() {
     assert!(refused > admitted, "the offered load must exceed the limit");
 }
 
+/// The header source is keyed by the gateway under the rate limit's pre-take and by the hook for
+/// the 429: the exact statuses pin that both use one bucket per key (a key text that differed
+/// would let the hook's own bucket admit the sixth request).
 #[tokio::test]
 async fn request_header_name_sources_are_limited_independently_and_429_says_when_to_retry() {
     let (up, gw) = start(
@@ -316,4 +319,103 @@ async fn a_request_close_to_its_token_waits_for_it_instead_of_being_refused() {
     assert_eq!(statuses[2], 429, "the third is refused: {statuses:?}");
     assert!(third.header("retry-after").is_some());
     assert_eq!(up.count(), 2);
+}
+
+/// The rate limit's take is declared (`pre-take`): the gateway takes natively and an admitted
+/// request never enters the plugin (its hook-call counter stays 0); a refused one calls
+/// `on-request`, which takes again on the same key (so the host's key text must be the
+/// plugin's: with another key the hook's own bucket would admit it) and builds the 429.
+#[tokio::test]
+async fn an_admitted_request_under_a_pre_take_never_calls_the_plugin() {
+    use crate::observability::{parse_exposition, scrape, sum_matching, with_statics};
+    let up = Upstream::start("app").await;
+    let config = Config::new()
+        .route_through("r", "PathPrefix(`/`)", "app", "limit")
+        .service("app", &up.url())
+        .middlewares(
+            "    limit:\n      rateLimit:\n        average: 6\n        period: 1m\n        burst: 3\n        sourceCriterion:\n          requestHeaderName: X-Api-Key\n",
+        );
+    let api_port = crate::support::free_port();
+    let yaml = with_statics(
+        &config,
+        &format!("  traefik:\n    address: \"127.0.0.1:{api_port}\"\n"),
+        "api:\n  insecure: true\nmetrics:\n  prometheus:\n    entryPoint: web\nplugins:\n  defaults:\n    deadline: 2s\n",
+    );
+    let gw = Gateway::start(&yaml, &[]);
+    let client = Client::http1();
+    let calls = async || {
+        let text = scrape(&client, &gw.url("/metrics")).await;
+        let samples = parse_exposition(&text);
+        sum_matching(
+            &samples,
+            "wasmgate_plugin_calls_total",
+            &[("middleware", "limit")],
+        )
+    };
+    for _ in 0..3 {
+        let reply = client.get(&gw.url("/"), "", &[("x-api-key", "k")]).await;
+        assert_eq!(reply.status.as_u16(), 200);
+    }
+    assert_eq!(calls().await, 0.0, "admitted requests never call the hook");
+    let refused = client.get(&gw.url("/"), "", &[("x-api-key", "k")]).await;
+    assert_eq!(
+        refused.status.as_u16(),
+        429,
+        "the same bucket as the hook's"
+    );
+    assert!(refused.header("retry-after").is_some());
+    assert_eq!(calls().await, 1.0, "the refused request called on-request");
+    assert_eq!(up.count(), 3);
+
+    let api = client
+        .get(
+            &format!("http://127.0.0.1:{api_port}/api/plugins"),
+            "gw.test",
+            &[],
+        )
+        .await;
+    let plugins: serde_json::Value = serde_json::from_slice(&api.body).expect("JSON");
+    let rate_limit = plugins
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == "rate-limit"))
+        .unwrap_or_else(|| panic!("rate-limit in {plugins}"));
+    assert_eq!(
+        rate_limit["preTakes"],
+        serde_json::json!(["limit@file"]),
+        "{rate_limit}"
+    );
+}
+
+/// Sources the gateway keys itself under a pre-take (the host) and one only the hook keys
+/// (`ipStrategy.depth`, from `X-Forwarded-For`, which the gateway sets to the peer): each
+/// source gets its own burst, and a source's refused request stays refused (a host key that
+/// differed from the plugin's would let the hook's own bucket admit it).
+#[tokio::test]
+async fn the_host_and_x_forwarded_for_sources_each_get_their_burst() {
+    let (up, gw) = start(
+        "    limit:\n      rateLimit:\n        average: 6\n        period: 1m\n        burst: 2\n        sourceCriterion:\n          requestHost: true\n",
+    )
+    .await;
+    let client = Client::http1();
+    for host in ["a.test", "b.test:8080"] {
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(client.get(&gw.url("/"), host, &[]).await.status.as_u16());
+        }
+        assert_eq!(statuses, [200, 200, 429, 429], "{host}");
+    }
+    assert_eq!(up.count(), 4);
+
+    let (up, gw) = start(
+        "    limit:\n      rateLimit:\n        average: 6\n        period: 1m\n        burst: 2\n        sourceCriterion:\n          ipStrategy:\n            depth: 1\n",
+    )
+    .await;
+    for from in ["127.0.0.1", "127.0.0.2"] {
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            statuses.push(status_from(&gw, from).await);
+        }
+        assert_eq!(statuses, [200, 200, 429], "{from}");
+    }
+    assert_eq!(up.count(), 4);
 }

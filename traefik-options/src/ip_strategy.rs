@@ -12,14 +12,13 @@
 //! is not trusted; there is no trusted-proxies setting yet), so `depth: 1` reads the peer
 //! address; the strategies see more when a middleware earlier in the chain fills the header.
 
-use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use plugin_sdk::Request;
 
 use serde_json::{Map, Value};
 
-use crate::ip_net::{IpRange, canonical, mask, parse_addr};
+use crate::ip_net::{IpRange, mask, parse_addr};
 
 /// How the checked address is chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,70 +171,9 @@ fn kind(value: &Value) -> &'static str {
 
 /// The text of a peer address as Traefik keys it (`net.SplitHostPort` of `RemoteAddr`, then
 /// `getIPv6SubnetIP`), written on the stack: an IPv4-mapped IPv6 address as IPv4, an IPv6 one
-/// masked to `ipv6_subnet` bits when set, no zone. Per request for a rate limit by peer.
-#[derive(Clone, Copy)]
-pub struct IpText {
-    /// Long enough for any address's text (45 bytes at most).
-    buf: [u8; 48],
-    len: usize,
-}
-
-impl IpText {
-    /// The key text of the peer address `ip`.
-    pub fn peer(ip: IpAddr, ipv6_subnet: Option<u8>) -> IpText {
-        let mut text = IpText {
-            buf: [0; 48],
-            len: 0,
-        };
-        match canonical(ip) {
-            IpAddr::V4(v4) => text.push_ipv4(v4),
-            v6 => {
-                let ip = ipv6_subnet.map_or(v6, |bits| mask(v6, bits));
-                // Cannot fail: the buffer holds the longest IPv6 text.
-                let _ = write!(text, "{ip}");
-            }
-        }
-        text
-    }
-
-    pub fn as_str(&self) -> &str {
-        // Only whole `str`s are ever written (`push_str`), so the bytes are UTF-8.
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
-    }
-
-    /// `a.b.c.d` digit by digit (`fmt` of an `Ipv4Addr` costs several times more).
-    fn push_ipv4(&mut self, v4: Ipv4Addr) {
-        for (i, octet) in v4.octets().into_iter().enumerate() {
-            if i > 0 {
-                self.push_byte(b'.');
-            }
-            if octet >= 100 {
-                self.push_byte(b'0' + octet / 100);
-            }
-            if octet >= 10 {
-                self.push_byte(b'0' + octet / 10 % 10);
-            }
-            self.push_byte(b'0' + octet % 10);
-        }
-    }
-
-    fn push_byte(&mut self, byte: u8) {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = byte;
-            self.len += 1;
-        }
-    }
-}
-
-impl std::fmt::Write for IpText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        slot.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
+/// masked to `ipv6_subnet` bits when set, no zone. Per request for a rate limit by peer. It
+/// lives in `plugin-contract`, so the gateway's declared pre-take computes the same key.
+pub use plugin_contract::peer_key::PeerKey as IpText;
 
 /// Traefik's `getIPv6SubnetIP`: an IPv6 address masked to `bits`; anything else unchanged.
 fn subnet(ip: String, bits: Option<u8>) -> String {
@@ -252,6 +190,7 @@ fn subnet(ip: String, bits: Option<u8>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn ipv6_subnets_mask_only_ipv6() {
@@ -297,6 +236,16 @@ mod tests {
                     "{text} {bits:?}"
                 );
             }
+        }
+        // The examples the gateway's pre-take test pins too (`plugin_contract::peer_key`).
+        for (ip, bits, key) in plugin_contract::peer_key::PEER_KEY_EXAMPLES {
+            let peer = std::net::SocketAddr::new(ip.parse().expect("valid"), 1);
+            assert_eq!(
+                IpText::peer(peer.ip(), *bits).as_str(),
+                *key,
+                "{ip} {bits:?}"
+            );
+            assert_eq!(key_from_text(peer, *bits), *key, "{ip} {bits:?}");
         }
         // Every octet width, at each position.
         for octet in [0u8, 7, 10, 99, 100, 199, 255] {

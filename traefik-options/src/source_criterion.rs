@@ -32,6 +32,22 @@ impl Source {
         }
     }
 
+    /// The same key as the gateway computes it for a declared pre-take
+    /// (`plugin_sdk::pre_take`), when it can: the TCP peer (with or without `ipv6Subnet`), a
+    /// header, the host. `None` for the `X-Forwarded-For` strategies (`depth`, `excludedIPs`),
+    /// which the gateway does not reproduce: the hook then computes the key itself.
+    pub fn pre_take_source(&self) -> Option<plugin_sdk::pre_take::KeySource> {
+        use plugin_sdk::pre_take::KeySource;
+        match self {
+            Source::Ip(Strategy::RemoteAddr { ipv6_subnet }) => Some(KeySource::ClientIp {
+                ipv6_subnet: *ipv6_subnet,
+            }),
+            Source::Ip(_) => None,
+            Source::Header(name) => Some(KeySource::RequestHeader(name.clone())),
+            Source::Host => Some(KeySource::RequestHost),
+        }
+    }
+
     /// The key of `req`: one or two host calls.
     pub fn of(&self, req: &Request<'_>) -> String {
         match self {

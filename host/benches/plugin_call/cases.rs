@@ -128,9 +128,11 @@ pub struct Row {
     pub req: Req,
     pub expect: Expect,
     pub per_request: bool,
-    /// Keep the fixed edits the plugin declares (`fixed-edits`: applied natively, no hook
-    /// call); otherwise its hooks are called, as every row measured before fixed edits.
-    pub fixed_edits: bool,
+    /// Keep what the plugin declares for the chain to do natively (`fixed-edits`: edits applied
+    /// with no hook call; `pre-take`: the take made before the hook, which is then not called
+    /// for an admitted request); otherwise its hooks are called, as every row measured before
+    /// those declarations.
+    pub declared: bool,
 }
 
 const fn row(
@@ -145,12 +147,12 @@ const fn row(
         req,
         expect,
         per_request: false,
-        fixed_edits: false,
+        declared: false,
     }
 }
 
-const fn fixed_edits(mut r: Row) -> Row {
-    r.fixed_edits = true;
+const fn declared(mut r: Row) -> Row {
+    r.declared = true;
     r
 }
 
@@ -170,7 +172,7 @@ pub const CHAIN_CORS: &[&str] = &["headers-cors-security", "basic-auth", "strip-
 pub const ROWS: &[Row] = &[
     row("headers/pooled", &["headers"], Req::Plain, FWD),
     per_request(row("headers/per-request", &["headers"], Req::Plain, FWD)),
-    fixed_edits(row("headers:fixed/pooled", &["headers"], Req::Plain, FWD)),
+    declared(row("headers:fixed/pooled", &["headers"], Req::Plain, FWD)),
     row("floor/pooled", &["floor"], Req::Plain, FWD),
     per_request(row("floor/per-request", &["floor"], Req::Plain, FWD)),
     row("add-prefix/pooled", &["add-prefix"], Req::Plain, FWD),
@@ -233,6 +235,12 @@ pub const ROWS: &[Row] = &[
         Expect::Respond(403),
     ),
     row("rate-limit/pooled", &["rate-limit"], Req::Plain, FWD),
+    declared(row(
+        "rate-limit:pre-take/pooled",
+        &["rate-limit"],
+        Req::Plain,
+        FWD,
+    )),
     row("in-flight-req/pooled", &["in-flight-req"], Req::Plain, FWD),
     row(
         "circuit-breaker/pooled",
@@ -244,7 +252,7 @@ pub const ROWS: &[Row] = &[
     row("grpc-web:pass/pooled", &["grpc-web"], Req::Plain, FWD),
     row("grpc-web:call/pooled", &["grpc-web"], Req::GrpcWeb, FWD),
     row("chain/pooled", CHAIN, Req::Basic, FWD),
-    fixed_edits(row("chain:fixed/pooled", CHAIN, Req::Basic, FWD)),
+    declared(row("chain:fixed/pooled", CHAIN, Req::Basic, FWD)),
     row(
         "chain:cors+security/pooled",
         CHAIN_CORS,

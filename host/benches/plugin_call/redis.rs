@@ -66,7 +66,7 @@ const ROWS: [Row; 3] = [
         req: Req::Plain,
         expect: Expect::Forward,
         per_request: false,
-        fixed_edits: false,
+        declared: false,
     },
     Row {
         label: "rate-limit:refused/redis",
@@ -74,7 +74,7 @@ const ROWS: [Row; 3] = [
         req: Req::Plain,
         expect: Expect::Respond(429),
         per_request: false,
-        fixed_edits: false,
+        declared: false,
     },
     Row {
         label: "circuit-breaker/redis-kv",
@@ -82,7 +82,7 @@ const ROWS: [Row; 3] = [
         req: Req::Plain,
         expect: Expect::Forward,
         per_request: false,
-        fixed_edits: false,
+        declared: false,
     },
 ];
 

@@ -312,7 +312,11 @@ pub(crate) fn build_snapshot_pending(
                     &reason,
                 ));
             }
-            Err(e @ (ConfigureError::Failed { .. } | ConfigureError::FixedEdits { .. })) => {
+            Err(
+                e @ (ConfigureError::Failed { .. }
+                | ConfigureError::FixedEdits { .. }
+                | ConfigureError::PreTake { .. }),
+            ) => {
                 errors.push(config.error_at(&key, e.to_string()));
             }
         }
@@ -322,6 +326,12 @@ pub(crate) fn build_snapshot_pending(
     let fixed_edits: std::collections::BTreeSet<&str> = middlewares
         .iter()
         .filter(|(_, m)| m.fixed_edits().is_some())
+        .map(|(name, _)| *name)
+        .collect();
+    // The middlewares whose take the chain makes natively (`pre-take`), for `/api/plugins`.
+    let pre_takes: std::collections::BTreeSet<&str> = middlewares
+        .iter()
+        .filter(|(_, m)| m.pre_take().is_some())
         .map(|(name, _)| *name)
         .collect();
 
@@ -528,7 +538,7 @@ pub(crate) fn build_snapshot_pending(
         internals: Some(Arc::new(Internals::build(
             config,
             status,
-            super::plugin_view::plugin_documents(config, registry, &fixed_edits),
+            super::plugin_view::plugin_documents(config, registry, &fixed_edits, &pre_takes),
         ))),
     })
 }

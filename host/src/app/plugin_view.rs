@@ -5,7 +5,9 @@
 //! failed to compile or load; the last good version stays). Built with each snapshot.
 //! `fixedEdits` lists the middlewares among `usedBy` whose plugin declared its hooks' work as
 //! fixed header edits (`fixed-edits`): the gateway applies those natively, so their hook-call
-//! counters stay 0.
+//! counters stay 0. `preTakes` lists those whose plugin declared its `on-request`'s take
+//! (`pre-take`) and whose take the gateway makes natively: their hook-call counters count only
+//! the refused requests.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,20 +20,22 @@ pub fn plugin_documents(
     config: &LoadedConfig,
     registry: &PluginRegistry,
     fixed_edits: &BTreeSet<&str>,
+    pre_takes: &BTreeSet<&str>,
 ) -> Vec<Value> {
     let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut fixed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut taking: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (name, middleware) in &config.dynamic.http.middlewares {
         if !middleware.plugin.is_empty() {
-            users
-                .entry(middleware.plugin.as_str())
-                .or_default()
-                .push(format!("{name}@file"));
-            if fixed_edits.contains(name.as_str()) {
-                fixed
-                    .entry(middleware.plugin.as_str())
-                    .or_default()
-                    .push(format!("{name}@file"));
+            let plugin = middleware.plugin.as_str();
+            for (map, listed) in [
+                (&mut users, true),
+                (&mut fixed, fixed_edits.contains(name.as_str())),
+                (&mut taking, pre_takes.contains(name.as_str())),
+            ] {
+                if listed {
+                    map.entry(plugin).or_default().push(format!("{name}@file"));
+                }
             }
         }
     }
@@ -42,6 +46,7 @@ pub fn plugin_documents(
         .map(|file| {
             let used_by = users.get(file.name.as_str()).cloned().unwrap_or_default();
             let fixed_edits = fixed.get(file.name.as_str()).cloned().unwrap_or_default();
+            let pre_takes = taking.get(file.name.as_str()).cloned().unwrap_or_default();
             // Only plugins a middleware uses are compiled (already, for this snapshot); the
             // others are not compiled just to be listed.
             let world = if used_by.is_empty() {
@@ -61,6 +66,7 @@ pub fn plugin_documents(
                 "status": if used_by.is_empty() { "unused" } else { "loaded" },
                 "usedBy": used_by,
                 "fixedEdits": fixed_edits,
+                "preTakes": pre_takes,
             })
         })
         .collect();

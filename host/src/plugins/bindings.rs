@@ -1,7 +1,8 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
 //! Generated for the `middleware-with-connections` world: every HTTP world (the last,
-//! `middleware-with-client-ip`, adds the `client-ip` import to `middleware-with-fixed-edits`,
+//! `middleware-with-pre-take`, adds the `pre-take` export to `middleware-with-client-ip`, which
+//! adds the `client-ip` import to `middleware-with-fixed-edits`,
 //! which adds the `fixed-edits` export to `middleware-with-hook-needs`, which adds
 //! `hook-needs`) plus the
 //! `connection` export of connection-level (L4) middlewares (world `connection-middleware`).
@@ -40,6 +41,7 @@ pub use self::exports::wasmgate::plugin::connection;
 pub use self::exports::wasmgate::plugin::fixed_edits;
 pub use self::exports::wasmgate::plugin::handler;
 pub use self::exports::wasmgate::plugin::hook_needs;
+pub use self::exports::wasmgate::plugin::pre_take;
 pub use self::exports::wasmgate::plugin::retry_policy;
 pub use self::exports::wasmgate::plugin::subresponses;
 pub use self::wasmgate::plugin::http::Action;

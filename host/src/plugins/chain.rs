@@ -9,7 +9,9 @@
 //! do not need one, and [`Chain::body_peek`] tells the proxy how many leading response-body
 //! bytes to hold for the chain's `on-response-body` callers (both fixed at config time).
 //! A middleware that declared fixed edits (`fixed-edits`) has them applied natively where its
-//! hooks would run (no instance, no hook call, no hook-call count).
+//! hooks would run (no instance, no hook call, no hook-call count). A middleware that declared
+//! its `on-request`'s take (`pre-take`) has it made natively first: an admitted request goes on
+//! without the hook (no instance, no hook-call count), a refused one calls it.
 
 use std::sync::Arc;
 
@@ -383,6 +385,14 @@ impl Chain {
             }
             if !mw.needs().request_hook {
                 // It said its `on-request` does nothing (`hook-needs`): as if it continued.
+                state.ran = i + 1;
+                continue;
+            }
+            if let Some(take) = mw.pre_take()
+                && take.admits(&mut head)
+            {
+                // Its `on-request` would have taken the same token and continued (`pre-take`);
+                // refused, it is called below and replies itself.
                 state.ran = i + 1;
                 continue;
             }

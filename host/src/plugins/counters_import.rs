@@ -6,8 +6,9 @@
 //! it traps, failing that request only.
 
 use super::bindings::wasmgate::plugin::counters::{self, TakeResult};
-use super::counters::{CounterScope, Reservation, Take};
+use super::counters::{CounterScope, Take};
 use super::host_state::HostState;
+use super::pre_take::{delay, reserve};
 
 impl HostState {
     fn granted_counters(&self) -> wasmtime::Result<&std::sync::Arc<CounterScope>> {
@@ -30,23 +31,21 @@ impl counters::Host for HostState {
     ) -> wasmtime::Result<TakeResult> {
         self.granted_counters()?;
         let take = match &self.redis_counters {
-            // Allowed to wait (Traefik's rateLimit): a close token is reserved and the request
-            // waits for it after its request hooks, on its own task (`proxy::handler`).
-            None if self.take_max_wait_ns > 0 && !self.heads.in_response_hook() => {
+            // In a request hook: a close token may be reserved (Traefik's rateLimit, under
+            // the grant) and the request waits for it after its request hooks, on its own task
+            // (`proxy::handler`); the same take as a declared pre-take's (`pre_take`).
+            None if !self.heads.in_response_hook() => {
                 let max_wait = self.take_max_wait_ns;
                 // Fields borrowed apart: the scope (granted, checked above) and the head.
                 let Some(scope) = self.counters.as_ref() else {
                     return Err(wasmtime::format_err!("counters without the grant"));
                 };
                 match self.heads.current_request_mut() {
-                    Ok(head) => match scope.reserve(&key, cost, rate_per_second, burst, max_wait) {
-                        Reservation::Now => Take::Allowed,
-                        Reservation::After(wait) => {
-                            head.take_delay_ns = head.take_delay_ns.max(wait);
-                            Take::Allowed
-                        }
-                        Reservation::Denied(wait) => Take::Denied(wait),
-                    },
+                    Ok(head) => {
+                        let reservation =
+                            reserve(scope, &key, cost, rate_per_second, burst, max_wait);
+                        delay(head, reservation)
+                    }
                     // No request to delay (`on-complete`): no wait.
                     Err(_) => scope.take(&key, cost, rate_per_second, burst),
                 }
@@ -72,14 +71,7 @@ impl counters::Host for HostState {
                     burst,
                     max_wait,
                 );
-                match reservation {
-                    Reservation::Now => Take::Allowed,
-                    Reservation::After(wait) => {
-                        head.take_delay_ns = head.take_delay_ns.max(wait);
-                        Take::Allowed
-                    }
-                    Reservation::Denied(wait) => Take::Denied(wait),
-                }
+                delay(head, reservation)
             }
         };
         Ok(match take {

@@ -7,7 +7,7 @@
 //! Runs once per compiled component, at config time (string lookups in the component's export
 //! table). Per instance, `load` fetches and type-checks the `handler` (or `connection`)
 //! functions; the optional interfaces (`capabilities`, `subresponses`, `completion`,
-//! `retry-policy`, `hook-needs`, `fixed-edits`) are fetched on their first call ([`Lazy`]), so a `per-request`
+//! `retry-policy`, `hook-needs`, `fixed-edits`, `pre-take`) are fetched on their first call ([`Lazy`]), so a `per-request`
 //! instance, which calls `init` and one or two hooks, no longer type-checks a dozen functions
 //! it never calls (≈ 0.4 µs of the per-request floor). The first instance of each compiled
 //! component still loads everything, so a component with a mistyped export is refused when its
@@ -20,7 +20,7 @@ use wasmtime::Store;
 use wasmtime::component::{Instance, InstancePre};
 
 use super::bindings::{
-    capabilities, completion, connection, fixed_edits, handler, hook_needs, retry_policy,
+    capabilities, completion, connection, fixed_edits, handler, hook_needs, pre_take, retry_policy,
     subresponses,
 };
 use super::error::LoadError;
@@ -43,6 +43,9 @@ const HOOK_NEEDS_EXPORT: &str = "wasmgate:plugin/hook-needs@0.1.0";
 
 /// Export name of the `fixed-edits` interface in a component.
 const FIXED_EDITS_EXPORT: &str = "wasmgate:plugin/fixed-edits@0.1.0";
+
+/// Export name of the `pre-take` interface in a component.
+const PRE_TAKE_EXPORT: &str = "wasmgate:plugin/pre-take@0.1.0";
 
 /// Export name of the `handler` interface in a component.
 const HANDLER_EXPORT: &str = "wasmgate:plugin/handler@0.1.0";
@@ -89,6 +92,7 @@ pub struct ComponentExports {
     retry_policy: Option<retry_policy::GuestIndices>,
     hook_needs: Option<hook_needs::GuestIndices>,
     fixed_edits: Option<fixed_edits::GuestIndices>,
+    pre_take: Option<pre_take::GuestIndices>,
     /// Whether one instance of this component has loaded (and so type-checked) every export;
     /// until then `load` loads them all.
     all_checked: Arc<AtomicBool>,
@@ -140,6 +144,8 @@ pub struct InstanceExports {
     hook_needs: Lazy<hook_needs::Guest>,
     /// `fixed-edits` (`middleware-with-fixed-edits`).
     fixed_edits: Lazy<fixed_edits::Guest>,
+    /// `pre-take` (`middleware-with-pre-take`).
+    pre_take: Lazy<pre_take::Guest>,
     /// Where the lazy interfaces are found.
     instance: Instance,
     indices: ComponentExports,
@@ -223,6 +229,18 @@ impl InstanceExports {
         })
     }
 
+    /// `pre-take`, fetched on first use.
+    pub fn pre_take(
+        &mut self,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<Option<&pre_take::Guest>> {
+        let (ix, instance) = (&self.indices.pre_take, &self.instance);
+        self.pre_take.get(|| match ix {
+            Some(ix) => ix.load(store, instance),
+            None => Err(not_exported(PRE_TAKE_EXPORT)),
+        })
+    }
+
     /// Loads every optional interface now (the first instance of a component: its exports'
     /// types are checked when its config loads).
     fn load_all(&mut self, store: &mut Store<HostState>) -> wasmtime::Result<()> {
@@ -232,6 +250,7 @@ impl InstanceExports {
         self.retry_policy(store)?;
         self.hook_needs(store)?;
         self.fixed_edits(store)?;
+        self.pre_take(store)?;
         Ok(())
     }
 }
@@ -288,6 +307,10 @@ impl ComponentExports {
             None => None,
             Some(_) => Some(fixed_edits::GuestIndices::new(pre).map_err(world_err)?),
         };
+        let pre_take = match pre.component().get_export_index(None, PRE_TAKE_EXPORT) {
+            None => None,
+            Some(_) => Some(pre_take::GuestIndices::new(pre).map_err(world_err)?),
+        };
         Ok(ComponentExports {
             handler,
             connection,
@@ -297,6 +320,7 @@ impl ComponentExports {
             retry_policy,
             hook_needs,
             fixed_edits,
+            pre_take,
             all_checked: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -319,6 +343,11 @@ impl ComponentExports {
     /// Whether the component exports `fixed-edits` (it may still answer `none`).
     pub fn has_fixed_edits(&self) -> bool {
         self.fixed_edits.is_some()
+    }
+
+    /// Whether the component exports `pre-take` (it may still answer `none`).
+    pub fn has_pre_take(&self) -> bool {
+        self.pre_take.is_some()
     }
 
     /// Whether the component exports the `completion` hooks (it may still decline them).
@@ -359,6 +388,7 @@ impl ComponentExports {
             retry_policy: Lazy::new(self.retry_policy.is_some()),
             hook_needs: Lazy::new(self.hook_needs.is_some()),
             fixed_edits: Lazy::new(self.fixed_edits.is_some()),
+            pre_take: Lazy::new(self.pre_take.is_some()),
             instance: *instance,
             indices: self.clone(),
         };

@@ -379,6 +379,28 @@ impl PluginInstance {
 }
 
 impl PluginInstance {
+    /// Asks `pre-take` of a configured instance; `None` for a component without the export or
+    /// one that answered `none` (its `on-request` is called). Config time only.
+    pub fn pre_take(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+    ) -> Result<Option<super::bindings::pre_take::TakeSpec>, PluginError> {
+        let Some(exported) = self
+            .bindings
+            .pre_take(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))?
+        else {
+            return Ok(None);
+        };
+        self.arm.arm(&mut self.store, deadline_ticks);
+        exported
+            .call_pre_take(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))
+    }
+}
+
+impl PluginInstance {
     /// Asks `wants-retry-policy` of a configured instance; `none` for a component without the
     /// `retry-policy` export. Config time only.
     pub fn wants_retry_policy(

@@ -12,7 +12,9 @@
 //!
 //! A plugin that declares its per-request work as fixed header edits (`fixed-edits`) gets
 //! [`PluginMiddleware::fixed_edits`]: the chain applies them natively and never checks out an
-//! instance for it per request.
+//! instance for it per request. One that declares its `on-request` as a take (`pre-take`) gets
+//! [`PluginMiddleware::pre_take`]: the chain makes the take natively and calls the hook only
+//! when it is refused.
 
 use std::sync::Arc;
 
@@ -33,6 +35,7 @@ use super::heads::{RequestHead, ResponseHead};
 use super::host_state::PluginIdentity;
 use super::instance::PluginInstance;
 use super::outbound_send::SubrequestResult;
+use super::pre_take::PreTake;
 use super::registry::CompiledPlugin;
 use super::reply::{ValidReply, validate_reply};
 
@@ -58,6 +61,14 @@ pub enum ConfigureError {
         plugin: String,
         reason: String,
     },
+    /// The plugin declared an invalid pre-take (`pre-take`): a plugin bug, refused like a
+    /// rejected config.
+    #[error("middleware {middleware:?} (plugin {plugin:?}) declared an invalid pre-take: {reason}")]
+    PreTake {
+        middleware: String,
+        plugin: String,
+        reason: String,
+    },
 }
 
 /// What `ask_declarations` learnt from the plugin.
@@ -68,6 +79,8 @@ struct Declared {
     needs: HookNeeds,
     /// `Some`: checked fixed edits; `Err`: the plugin's invalid declaration (a load error).
     fixed_edits: Result<Option<FixedEdits>, String>,
+    /// What `pre-take` answered (checked in `configure`, which knows the grant).
+    pre_take: Option<super::bindings::pre_take::TakeSpec>,
 }
 
 /// An instance a request holds between its hooks (per-request mode only).
@@ -93,6 +106,9 @@ pub struct PluginMiddleware {
     /// The hooks' work as fixed header edits (`fixed-edits`), applied natively by the chain;
     /// fixed at config time. Boxed: read per request only through one pointer test.
     fixed_edits: Option<Box<FixedEdits>>,
+    /// The `on-request`'s take (`pre-take`), made natively by the chain before the hook; fixed
+    /// at config time. Only for in-process counters and no `on-complete`.
+    pre_take: Option<Box<PreTake>>,
     /// Warm instances (pooled mode). Boxed: a call moves each instance out of the pool and back
     /// in, and an instance is a few hundred bytes (its store handle and every export's
     /// function handles); a pointer moves instead.
@@ -175,6 +191,7 @@ impl PluginMiddleware {
             retry: RetryMode::None,
             needs: HookNeeds::ALL,
             fixed_edits: None,
+            pre_take: None,
         };
         let asks = middleware.plugin.as_ref().is_some_and(|p| {
             p.world() == World::WithCapabilities
@@ -182,6 +199,7 @@ impl PluginMiddleware {
                 || p.exports.has_retry_policy()
                 || p.exports.has_hook_needs()
                 || p.exports.has_fixed_edits()
+                || p.exports.has_pre_take()
         });
         if asks {
             let declared = middleware.ask_declarations();
@@ -197,8 +215,37 @@ impl PluginMiddleware {
                     reason,
                 })?
                 .map(Box::new);
+            middleware.pre_take = match declared.pre_take {
+                Some(spec) => middleware
+                    .honoured_pre_take(spec)
+                    .map_err(|reason| ConfigureError::PreTake {
+                        middleware: name.to_owned(),
+                        plugin: middleware.identity.plugin.to_string(),
+                        reason,
+                    })?
+                    .map(Box::new),
+                None => None,
+            };
         }
         Ok(middleware)
+    }
+
+    /// The declared pre-take as the chain makes it, when the chain's take is the hook's: in
+    /// process (with `redis` counters the hook records its take for Redis, `remote_take`, and
+    /// with Redis-backed `kv` its calls are replayable: called as before either way), with the
+    /// `counters` grant, and no `on-complete` (whose `on-request` is always called). An invalid
+    /// spec is an error.
+    fn honoured_pre_take(
+        &self,
+        spec: super::bindings::pre_take::TakeSpec,
+    ) -> Result<Option<PreTake>, String> {
+        let Some(scope) = &self.budget.counters else {
+            // No grant: the hook's own take traps, as it did before (`counters_import`).
+            return Ok(None);
+        };
+        let pre_take = PreTake::check(spec, scope.clone(), self.budget.take_max_wait_ns)?;
+        let in_process = self.budget.redis_counters.is_none() && !self.budget.replayable();
+        Ok((in_process && !self.completes).then_some(pre_take))
     }
 
     /// Asks a fresh, configured instance what the middleware needs (`declare`,
@@ -213,6 +260,7 @@ impl PluginMiddleware {
             let retry = inst.wants_retry_policy(self.deadline_ticks, &self.budget)?;
             let needs = inst.hook_needs(self.deadline_ticks, &self.budget)?;
             let fixed_edits = inst.fixed_edits(self.deadline_ticks, &self.budget)?;
+            let pre_take = inst.pre_take(self.deadline_ticks, &self.budget)?;
             if self.budget.isolation == Isolation::Pooled {
                 // Configured and unused: the first warm instance.
                 self.park(inst);
@@ -230,6 +278,7 @@ impl PluginMiddleware {
                         FixedEdits::check(edits)
                     })
                     .transpose(),
+                pre_take,
             })
         });
         match declared {
@@ -249,6 +298,7 @@ impl PluginMiddleware {
                     retry: RetryMode::None,
                     needs: HookNeeds::ALL,
                     fixed_edits: Ok(None),
+                    pre_take: None,
                 }
             }
         }
@@ -291,6 +341,7 @@ impl PluginMiddleware {
             retry: RetryMode::None,
             needs: HookNeeds::ALL,
             fixed_edits: None,
+            pre_take: None,
         })
     }
 
@@ -332,10 +383,18 @@ impl PluginMiddleware {
         self.fixed_edits.as_deref()
     }
 
-    /// The same middleware with its hooks called even where the plugin declared fixed edits:
-    /// for measuring the hook path (the `plugin_call` benchmark's historical rows).
+    /// The take the chain makes before `on-request` (`pre-take`), which is then called only
+    /// when the take is refused; fixed for its life.
+    pub fn pre_take(&self) -> Option<&PreTake> {
+        self.pre_take.as_deref()
+    }
+
+    /// The same middleware with its hooks called even where the plugin declared fixed edits
+    /// or a pre-take: for measuring the hook path (the `plugin_call` benchmark's historical
+    /// rows).
     pub fn with_hooks_called(mut self) -> Self {
         self.fixed_edits = None;
+        self.pre_take = None;
         self
     }
 

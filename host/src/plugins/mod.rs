@@ -50,6 +50,7 @@ mod outbound_import;
 pub mod outbound_send;
 pub mod pinned_files;
 pub mod plugin_output;
+pub mod pre_take;
 pub mod redis_counters;
 pub mod redis_kv;
 pub mod redis_pool;

@@ -11,6 +11,9 @@ use super::bindings::exports::wasmgate::plugin::fixed_edits::{
     Edits as WitFixedEdits, HeaderEdit as WitHeaderEdit,
 };
 use super::bindings::exports::wasmgate::plugin::hook_needs::Needs;
+use super::bindings::exports::wasmgate::plugin::pre_take::{
+    KeySource as WitKeySource, TakeSpec as WitTakeSpec,
+};
 use super::bindings::exports::wasmgate::plugin::retry_policy as wit_retry;
 use super::bindings::exports::wasmgate::plugin::subresponses as wit_sub;
 use super::wit::http as wit_http;
@@ -100,6 +103,28 @@ pub fn fixed_edits<T: Middleware>(slot: &'static LocalKey<OnceCell<T>>) -> Optio
         Some(WitFixedEdits {
             request_headers: wit(edits.request),
             response_headers: wit(edits.response),
+        })
+    })
+}
+
+/// `pre-take`: the take `on-request` makes, if the configured middleware declares it (asked
+/// once per configured middleware).
+pub fn pre_take<T: Middleware>(slot: &'static LocalKey<OnceCell<T>>) -> Option<WitTakeSpec> {
+    slot.with(|cell| {
+        let take = initialised(cell).pre_take()?;
+        Some(WitTakeSpec {
+            source: match take.source {
+                crate::pre_take::KeySource::ClientIp { ipv6_subnet } => {
+                    WitKeySource::ClientIp(ipv6_subnet)
+                }
+                crate::pre_take::KeySource::RequestHeader(name) => {
+                    WitKeySource::RequestHeader(name)
+                }
+                crate::pre_take::KeySource::RequestHost => WitKeySource::RequestHost,
+            },
+            cost: take.cost,
+            rate_per_second: take.rate_per_second,
+            burst: take.burst,
         })
     })
 }

@@ -29,8 +29,9 @@ pub mod bindings {
         // `Middleware::reads_request_headers_in_response`); `middleware-with-fixed-edits` adds
         // the `fixed-edits` export (`none` by default: `Middleware::fixed_edits`);
         // `middleware-with-client-ip` adds the `client-ip` import (no grant;
-        // `Request::client_ip`).
-        world: "middleware-with-client-ip",
+        // `Request::client_ip`); `middleware-with-pre-take` adds the `pre-take` export (`none`
+        // by default: `Middleware::pre_take`).
+        world: "middleware-with-pre-take",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",
@@ -62,6 +63,9 @@ pub mod __private {
     pub use super::bindings::exports::wasmgate::plugin::hook_needs::{
         Guest as HookNeedsGuest, Needs as WitNeeds,
     };
+    pub use super::bindings::exports::wasmgate::plugin::pre_take::{
+        Guest as PreTakeGuest, TakeSpec as WitTakeSpec,
+    };
     pub use super::bindings::exports::wasmgate::plugin::retry_policy::{
         FailedAttempt as WitFailedAttempt, Guest as RetryPolicyGuest, RetryMode as WitRetryMode,
     };
@@ -71,8 +75,8 @@ pub mod __private {
     };
     pub use super::glue::{
         declare, fixed_edits, hook_needs, init, on_complete, on_request, on_request_subresponse,
-        on_response, on_response_body, on_response_subresponse, retry_after, validate_config,
-        wants_on_complete, wants_retry_policy,
+        on_response, on_response_body, on_response_subresponse, pre_take, retry_after,
+        validate_config, wants_on_complete, wants_retry_policy,
     };
     pub use super::wit::http::{
         Action as WitAction, Request as WitRequest, Response as WitResponse,
@@ -192,6 +196,12 @@ macro_rules! export_middleware {
             impl $crate::__private::FixedEditsGuest for __WasmgateMiddleware {
                 fn fixed_edits() -> ::core::option::Option<$crate::__private::WitFixedEdits> {
                     $crate::__private::fixed_edits(&__WASMGATE_INSTANCE)
+                }
+            }
+
+            impl $crate::__private::PreTakeGuest for __WasmgateMiddleware {
+                fn pre_take() -> ::core::option::Option<$crate::__private::WitTakeSpec> {
+                    $crate::__private::pre_take(&__WASMGATE_INSTANCE)
                 }
             }
 

@@ -31,12 +31,20 @@
 //!           requestHeaderName: X-Api-Key
 //! ```
 //!
-//! Cost per request: one or two host calls to read the source (the client's IP by default:
-//! `client-ip`, a typed address, its key text written on the stack), one `counters.take`.
+//! Cost per request: for the client's IP (TCP peer, with or without `ipv6Subnet`), a header or
+//! the host as the source, and in-process counters, the plugin declares its take (`pre-take`):
+//! the gateway computes the same key and takes natively, and an admitted request never enters
+//! the plugin (no instance, no hook call: a key read and one bucket update, ≈ 0.1 µs); only a
+//! refused request calls `on-request`, which takes again (refused) and builds the 429. With
+//! `depth` / `excludedIPs` or `redis`, every request calls `on-request`: one or two host calls
+//! to read the source (the client's IP: `client-ip`, a typed address, its key text written on
+//! the stack), one `counters.take` (≈ 1 µs in `pooled` mode). With `average` 0 nothing is
+//! called (`hook-needs`).
 
 mod config;
 
 use plugin_sdk::counters::{self, Take};
+use plugin_sdk::pre_take::PreTake;
 use plugin_sdk::{Action, Middleware, Reply, Request};
 use traefik_options::go_duration;
 
@@ -51,6 +59,27 @@ impl Middleware for RateLimit {
     /// Request-only: the gateway skips the response hook.
     fn wants_response_hook(&self) -> bool {
         false
+    }
+
+    /// With no limit (`average` 0) `on_request` does nothing: not called.
+    fn wants_request_hook(&self) -> bool {
+        self.config.rate > 0.0
+    }
+
+    /// The hook's take, made by the gateway before the hook (which is then called only for a
+    /// refused request, to build the 429), for the sources the gateway keys as the hook does:
+    /// the TCP peer (with `ipv6Subnet`), a header, the host. Not for `depth` / `excludedIPs`.
+    fn pre_take(&self) -> Option<PreTake> {
+        let c = &self.config;
+        if c.rate <= 0.0 {
+            return None;
+        }
+        Some(PreTake {
+            source: c.source.pre_take_source()?,
+            cost: 1,
+            rate_per_second: c.rate,
+            burst: c.burst,
+        })
     }
 
     fn from_config(config: &str) -> Result<Self, String> {

@@ -110,3 +110,49 @@ fn go_durations_read_and_written_as_go_does() {
     assert_eq!(go_duration::format(999), "999ns");
     assert_eq!(go_duration::format(1_500), "1.5µs");
 }
+
+#[test]
+fn the_take_is_declared_for_the_sources_the_gateway_keys_and_not_without_a_limit() {
+    use plugin_sdk::pre_take::KeySource;
+    let declared = |config: &str| mw(config).pre_take().map(|t| t.source);
+    assert_eq!(
+        declared(r#"{"average": 5}"#),
+        Some(KeySource::ClientIp { ipv6_subnet: None })
+    );
+    assert_eq!(
+        declared(r#"{"average": 5, "sourceCriterion": {"ipStrategy": {"ipv6Subnet": 64}}}"#),
+        Some(KeySource::ClientIp {
+            ipv6_subnet: Some(64)
+        })
+    );
+    assert_eq!(
+        declared(r#"{"average": 5, "sourceCriterion": {"requestHeaderName": "X-Api-Key"}}"#),
+        Some(KeySource::RequestHeader("X-Api-Key".into()))
+    );
+    assert_eq!(
+        declared(r#"{"average": 5, "sourceCriterion": {"requestHost": true}}"#),
+        Some(KeySource::RequestHost)
+    );
+    // The X-Forwarded-For strategies are keyed by the hook only.
+    assert_eq!(
+        declared(r#"{"average": 5, "sourceCriterion": {"ipStrategy": {"depth": 1}}}"#),
+        None
+    );
+    assert_eq!(
+        declared(
+            r#"{"average": 5, "sourceCriterion": {"ipStrategy": {"excludedIPs": ["10.0.0.0/8"]}}}"#
+        ),
+        None
+    );
+    let take = mw(r#"{"average": 100, "period": "1s", "burst": 50}"#)
+        .pre_take()
+        .expect("declared");
+    assert_eq!(
+        (take.cost, take.rate_per_second, take.burst),
+        (1, 100.0, 50)
+    );
+    // No limit: no take, no request hook.
+    let unlimited = mw("{}");
+    assert_eq!(unlimited.pre_take(), None);
+    assert!(!unlimited.wants_request_hook());
+}

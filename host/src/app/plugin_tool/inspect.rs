@@ -53,6 +53,8 @@ const CAPABILITIES_EXPORT: &str = "wasmgate:plugin/capabilities@0.1.0";
 
 const CONNECTION_EXPORT: &str = "wasmgate:plugin/connection@0.1.0";
 
+const PRE_TAKE_EXPORT: &str = "wasmgate:plugin/pre-take@0.1.0";
+
 /// The contract's worlds, each including the previous one (`wit/plugin.wit`), with what first
 /// appears in each.
 const WORLDS: &[(&str, &str)] = &[
@@ -67,15 +69,20 @@ const WORLDS: &[(&str, &str)] = &[
     ("middleware-with-kv", KV_IMPORT),
     ("middleware-with-grpc-web", GRPC_WEB_IMPORT),
     ("middleware-with-client-ip", CLIENT_IP_IMPORT),
+    ("middleware-with-pre-take", PRE_TAKE_EXPORT),
 ];
 
 /// The smallest world whose imports and exports cover what the component uses. An exported
 /// `subresponses`, `completion` or `retry-policy` alone does not count: plugin-sdk exports those
 /// hooks from every plugin, and they are only called for a plugin that imports `outbound-http`
 /// (or that answers `wants-on-complete` / `wants-retry-policy` so, which is known only once
-/// configured).
+/// configured). Likewise `pre-take` counts only beside an imported `counters` (whose take it
+/// declares).
 pub fn world_of(imports: &[String], exports: &[String]) -> &'static str {
-    let uses = |name: &str| imports.iter().chain(exports).any(|n| n == name);
+    let uses = |name: &str| {
+        imports.iter().chain(exports).any(|n| n == name)
+            && (name != PRE_TAKE_EXPORT || imports.iter().any(|n| n == COUNTERS_IMPORT))
+    };
     // A connection-level (L4) middleware: its own world, beside the HTTP chain.
     if uses(CONNECTION_EXPORT) {
         return "connection-middleware";
@@ -314,6 +321,13 @@ mod tests {
         assert_eq!(world_of(&grpc_web, &handler), "middleware-with-grpc-web");
         let client_ip = names(&[CLIENT_IP_IMPORT, COUNTERS_IMPORT]);
         assert_eq!(world_of(&client_ip, &handler), "middleware-with-client-ip");
+        // plugin-sdk exports `pre-take` from every plugin: it counts beside `counters` only.
+        let with_pre_take = names(&["wasmgate:plugin/handler@0.1.0", PRE_TAKE_EXPORT]);
+        assert_eq!(
+            world_of(&client_ip, &with_pre_take),
+            "middleware-with-pre-take"
+        );
+        assert_eq!(world_of(&log, &with_pre_take), "middleware");
         let connection = names(&[CONNECTION_EXPORT]);
         assert_eq!(world_of(&counters, &connection), "connection-middleware");
     }
