@@ -337,7 +337,7 @@ impl Bench {
             .map(|name| {
                 let mw = configured(&self.engine, &self.registry, config, name, row.per_request);
                 // Rows measure the hook path unless they keep the plugin's declarations
-                // (fixed edits, pre-take).
+                // (fixed edits, pre-take, verdict memo).
                 Arc::new(match row.declared {
                     true => mw,
                     false => mw.with_hooks_called(),

@@ -7,7 +7,8 @@
 //! Constants only, no dependencies: linking it costs a guest nothing. One piece of behaviour
 //! besides: [`peer_key`], the text of a client address as a rate-limit key, which the host (a
 //! declared pre-take) and the `rate-limit` plugin must compute byte for byte alike (a guest
-//! that does not call it links none of it).
+//! that does not call it links none of it); and [`siphash`], the keyed digest the host's
+//! verdict memo and the `basic-auth` plugin's cache key credentials with.
 //!
 //! Changing a limit here changes what a deployed plugin may do; the WIT text changes with it
 //! (the test says where), and a tightening is a breaking change of the package.
@@ -15,6 +16,7 @@
 use std::ops::RangeInclusive;
 
 pub mod peer_key;
+pub mod siphash;
 
 /// Lowest status a plugin may set (`set-status`) or reply with: a plugin cannot produce an
 /// interim 1xx response.

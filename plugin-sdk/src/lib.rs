@@ -4,7 +4,7 @@
 //! [`export_middleware!`]. Built for `wasm32-wasip2` (or, as the bundled plugins are, for
 //! `wasm32-unknown-unknown` and then made a component with `wit-component`: see host/build.rs),
 //! the crate becomes a WebAssembly component for
-//! the `wasmgate:plugin/middleware-with-pre-take@0.1.0` world (`middleware` plus the
+//! the `wasmgate:plugin/middleware-with-verdict-memo@0.1.0` world (`middleware` plus the
 //! capability interfaces, each imported only when called; the contract lives in the
 //! repository's `wit/`);
 //! built natively, the same code runs against the in-memory doubles of the `testing` module, so
@@ -83,7 +83,10 @@
 //!   [`Middleware::fixed_edits`] (world `middleware-with-fixed-edits`): hooks whose work is a
 //!   fixed list of header edits are then never called, the gateway applies the edits itself;
 //!   and [`Middleware::pre_take`] (world `middleware-with-pre-take`): a rate limit's take made
-//!   by the gateway before `on_request`, which is then called only for refused requests.
+//!   by the gateway before `on_request`, which is then called only for refused requests; and
+//!   [`Middleware::verdict_memo`] (world `middleware-with-verdict-memo`): an `on_request`
+//!   whose `continue` depends on one header alone (an authentication) is called once per value
+//!   and ttl, the gateway replaying its edits for later requests carrying the same value.
 //! - [`Request::client_ip`] (world `middleware-with-client-ip`) gives the client's address as
 //!   an [`IpAddr`](std::net::IpAddr) in one host call, without the text of
 //!   [`Request::client_addr`] (no allocation, no parse): for middlewares keyed by the client.
@@ -133,6 +136,7 @@ mod request;
 mod response;
 pub mod retry;
 pub mod rules;
+pub mod verdict_memo;
 
 #[cfg(target_arch = "wasm32")]
 mod guest;
@@ -314,6 +318,24 @@ pub trait Middleware: Sized + 'static {
     /// invalid (an IPv6 subnet outside 1 to 128, an invalid header name) or the middleware has
     /// no `counters` grant. Default: `None` (`on_request` called on every request).
     fn pre_take(&self) -> Option<pre_take::PreTake> {
+        None
+    }
+
+    /// The one request header `on_request`'s `continue` depends on, when it does: declare it
+    /// and the gateway remembers, per value of that header (a keyed digest of it, not the
+    /// value), what a `continue` did ([`Request::set_header`], `append_header`,
+    /// `remove_header`, [`identity::set_user`]) for `ttl_ms`, and replays it for later requests
+    /// carrying the same value without calling the hook (no instance, no hook call: ≈ 1 µs per
+    /// request in `pooled` mode). Refusals are never remembered; a call that did anything else
+    /// (state, path or query edits, a log line, counters, kv, outbound calls, body...) is not
+    /// remembered either. See [`verdict_memo`].
+    ///
+    /// Asked once per configured middleware (world `middleware-with-verdict-memo`). Ignored
+    /// when [`Middleware::wants_on_complete`] is `true`, or the middleware has a `body` grant
+    /// or Redis-backed `counters` / `kv`. The gateway refuses the config (a load error naming
+    /// the middleware) when the header name is invalid. Default: `None` (`on_request` called
+    /// on every request).
+    fn verdict_memo(&self) -> Option<verdict_memo::VerdictMemo> {
         None
     }
 

@@ -5,6 +5,7 @@
 
 mod access_log_user;
 mod basic_auth;
+mod basic_auth_memo;
 mod chain;
 mod cors;
 mod digest_auth;

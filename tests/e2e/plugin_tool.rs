@@ -418,7 +418,7 @@ fn plugin_inspect_names_the_world_of_bundled_capability_and_http_wasm_plugins() 
         "{grpc_web}"
     );
     let basic = inspect(&fixture_wasm("wasmgate_plugin_basic_auth"));
-    assert_eq!(world(&basic), "middleware-with-identity", "{basic}");
+    assert_eq!(world(&basic), "middleware-with-verdict-memo", "{basic}");
     assert!(
         basic.contains("  wasmgate:plugin/identity@0.1.0"),
         "{basic}"

@@ -130,8 +130,9 @@ pub struct Row {
     pub per_request: bool,
     /// Keep what the plugin declares for the chain to do natively (`fixed-edits`: edits applied
     /// with no hook call; `pre-take`: the take made before the hook, which is then not called
-    /// for an admitted request); otherwise its hooks are called, as every row measured before
-    /// those declarations.
+    /// for an admitted request; `verdict-memo`: a remembered `continue` replayed, the hook
+    /// called once per credential); otherwise its hooks are called, as every row measured
+    /// before those declarations.
     pub declared: bool,
 }
 
@@ -221,6 +222,12 @@ pub const ROWS: &[Row] = &[
         FWD,
     ),
     row("basic-auth:warm/pooled", &["basic-auth"], Req::Basic, FWD),
+    declared(row(
+        "basic-auth:memo/pooled",
+        &["basic-auth"],
+        Req::Basic,
+        FWD,
+    )),
     row("digest-auth/pooled", &["digest-auth"], Req::Digest, FWD),
     row(
         "ip-allow-list:allow/pooled",

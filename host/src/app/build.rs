@@ -315,7 +315,8 @@ pub(crate) fn build_snapshot_pending(
             Err(
                 e @ (ConfigureError::Failed { .. }
                 | ConfigureError::FixedEdits { .. }
-                | ConfigureError::PreTake { .. }),
+                | ConfigureError::PreTake { .. }
+                | ConfigureError::VerdictMemo { .. }),
             ) => {
                 errors.push(config.error_at(&key, e.to_string()));
             }
@@ -332,6 +333,12 @@ pub(crate) fn build_snapshot_pending(
     let pre_takes: std::collections::BTreeSet<&str> = middlewares
         .iter()
         .filter(|(_, m)| m.pre_take().is_some())
+        .map(|(name, _)| *name)
+        .collect();
+    // The middlewares whose verdicts the chain remembers (`verdict-memo`), for `/api/plugins`.
+    let verdict_memos: std::collections::BTreeSet<&str> = middlewares
+        .iter()
+        .filter(|(_, m)| m.verdict_memo().is_some())
         .map(|(name, _)| *name)
         .collect();
 
@@ -538,7 +545,13 @@ pub(crate) fn build_snapshot_pending(
         internals: Some(Arc::new(Internals::build(
             config,
             status,
-            super::plugin_view::plugin_documents(config, registry, &fixed_edits, &pre_takes),
+            super::plugin_view::plugin_documents(
+                config,
+                registry,
+                &fixed_edits,
+                &pre_takes,
+                &verdict_memos,
+            ),
         ))),
     })
 }

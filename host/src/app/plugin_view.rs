@@ -7,7 +7,9 @@
 //! fixed header edits (`fixed-edits`): the gateway applies those natively, so their hook-call
 //! counters stay 0. `preTakes` lists those whose plugin declared its `on-request`'s take
 //! (`pre-take`) and whose take the gateway makes natively: their hook-call counters count only
-//! the refused requests.
+//! the refused requests. `verdictMemos` lists those whose plugin declared its `on-request`
+//! verdict a function of one header (`verdict-memo`) and whose memo the gateway keeps: their
+//! hook-call counters count only the requests whose header value had no live entry.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,10 +23,12 @@ pub fn plugin_documents(
     registry: &PluginRegistry,
     fixed_edits: &BTreeSet<&str>,
     pre_takes: &BTreeSet<&str>,
+    verdict_memos: &BTreeSet<&str>,
 ) -> Vec<Value> {
     let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut fixed: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     let mut taking: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut memoizing: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (name, middleware) in &config.dynamic.http.middlewares {
         if !middleware.plugin.is_empty() {
             let plugin = middleware.plugin.as_str();
@@ -32,6 +36,7 @@ pub fn plugin_documents(
                 (&mut users, true),
                 (&mut fixed, fixed_edits.contains(name.as_str())),
                 (&mut taking, pre_takes.contains(name.as_str())),
+                (&mut memoizing, verdict_memos.contains(name.as_str())),
             ] {
                 if listed {
                     map.entry(plugin).or_default().push(format!("{name}@file"));
@@ -47,6 +52,10 @@ pub fn plugin_documents(
             let used_by = users.get(file.name.as_str()).cloned().unwrap_or_default();
             let fixed_edits = fixed.get(file.name.as_str()).cloned().unwrap_or_default();
             let pre_takes = taking.get(file.name.as_str()).cloned().unwrap_or_default();
+            let verdict_memos = memoizing
+                .get(file.name.as_str())
+                .cloned()
+                .unwrap_or_default();
             // Only plugins a middleware uses are compiled (already, for this snapshot); the
             // others are not compiled just to be listed.
             let world = if used_by.is_empty() {
@@ -67,6 +76,7 @@ pub fn plugin_documents(
                 "usedBy": used_by,
                 "fixedEdits": fixed_edits,
                 "preTakes": pre_takes,
+                "verdictMemos": verdict_memos,
             })
         })
         .collect();

@@ -1,7 +1,8 @@
 //! The one `bindgen!` of the host: Rust types and traits generated from `wit/` (the contract).
 //!
 //! Generated for the `middleware-with-connections` world: every HTTP world (the last,
-//! `middleware-with-pre-take`, adds the `pre-take` export to `middleware-with-client-ip`, which
+//! `middleware-with-verdict-memo`, adds the `verdict-memo` export to `middleware-with-pre-take`,
+//! which adds the `pre-take` export to `middleware-with-client-ip`, which
 //! adds the `client-ip` import to `middleware-with-fixed-edits`,
 //! which adds the `fixed-edits` export to `middleware-with-hook-needs`, which adds
 //! `hook-needs`) plus the
@@ -44,6 +45,7 @@ pub use self::exports::wasmgate::plugin::hook_needs;
 pub use self::exports::wasmgate::plugin::pre_take;
 pub use self::exports::wasmgate::plugin::retry_policy;
 pub use self::exports::wasmgate::plugin::subresponses;
+pub use self::exports::wasmgate::plugin::verdict_memo;
 pub use self::wasmgate::plugin::http::Action;
 pub use self::wasmgate::plugin::http::Reply;
 pub use self::wasmgate::plugin::types::EditError;

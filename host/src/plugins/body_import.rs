@@ -53,6 +53,7 @@ fn replacement(limit: Option<BodyLimit>, body: Vec<u8>) -> Result<Bytes, BodyErr
 
 impl body::Host for HostState {
     fn request_body(&mut self) -> wasmtime::Result<Result<Vec<u8>, BodyError>> {
+        self.not_memoizable();
         let grant = self.body_grant()?;
         let Ok(head) = self.heads.current_request_mut() else {
             return Ok(Err(BodyError::NoRequest));
@@ -61,6 +62,7 @@ impl body::Host for HostState {
     }
 
     fn set_request_body(&mut self, body: Vec<u8>) -> wasmtime::Result<Result<(), BodyError>> {
+        self.not_memoizable();
         let grant = self.body_grant()?;
         if self.heads.in_response_hook() {
             return Ok(Err(BodyError::NotAvailable));
@@ -79,6 +81,7 @@ impl body::Host for HostState {
     }
 
     fn response_body(&mut self) -> wasmtime::Result<Result<Vec<u8>, BodyError>> {
+        self.not_memoizable();
         let grant = self.body_grant()?;
         if self.heads.current_request_mut().is_err() {
             return Ok(Err(BodyError::NoRequest));
@@ -90,6 +93,7 @@ impl body::Host for HostState {
     }
 
     fn set_response_body(&mut self, body: Vec<u8>) -> wasmtime::Result<Result<(), BodyError>> {
+        self.not_memoizable();
         let grant = self.body_grant()?;
         if self.heads.current_request_mut().is_err() {
             return Ok(Err(BodyError::NoRequest));

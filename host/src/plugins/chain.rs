@@ -11,7 +11,10 @@
 //! A middleware that declared fixed edits (`fixed-edits`) has them applied natively where its
 //! hooks would run (no instance, no hook call, no hook-call count). A middleware that declared
 //! its `on-request`'s take (`pre-take`) has it made natively first: an admitted request goes on
-//! without the hook (no instance, no hook-call count), a refused one calls it.
+//! without the hook (no instance, no hook-call count), a refused one calls it. One that
+//! declared its verdict a function of one header (`verdict-memo`) has a remembered `continue`
+//! for that header's value replayed (no instance, no hook-call count); otherwise the hook is
+//! called with its effects recorded, and a `continue` remembered.
 
 use std::sync::Arc;
 
@@ -34,6 +37,7 @@ use super::redis_kv::{KvAnswered, KvCall};
 use super::remote_take::TakeBatch;
 use super::reply::ValidReply;
 use super::undo::{HookStart, RequestSnapshot, ResponseStart, TakeWaiting};
+use super::verdict_memo::Lookup;
 use crate::admin::plugin_metrics::Hook;
 use crate::admin::trace::{MiddlewareLabels, TraceParent};
 
@@ -396,6 +400,22 @@ impl Chain {
                 state.ran = i + 1;
                 continue;
             }
+            let memo = match mw.verdict_memo() {
+                Some(memo) => match memo.replay(&mut head, mw.budget().max_headers) {
+                    Lookup::Replayed => {
+                        // Its `on-request` answered `continue` with these effects for this
+                        // header value, and promised to again (`verdict-memo`).
+                        state.ran = i + 1;
+                        continue;
+                    }
+                    Lookup::Miss(digest) => {
+                        head.memo_record = Some(Box::default());
+                        Some((memo, digest))
+                    }
+                    Lookup::Absent => None,
+                },
+                None => None,
+            };
             let replayable = mw.budget().replayable();
             let snapshot =
                 (mw.budget().fail_open || replayable).then(|| RequestSnapshot::of(&head));
@@ -404,10 +424,17 @@ impl Chain {
                 // A fresh journal for this hook's `kv` calls (`kv_journal`).
                 head.kv_journal = Some(Box::default());
             }
-            let (h, result) = mw.on_request(
+            let (mut h, result) = mw.on_request(
                 head,
                 state.slot(i, mw.budget().isolation == Isolation::PerRequest),
             );
+            if let Some((memo, digest)) = memo
+                && let Some(record) = h.memo_record.take()
+                && matches!(result, Ok(HookDecision::Continue))
+                && h.pending_subrequest.is_none()
+            {
+                memo.remember(digest, *record);
+            }
             let step = match before {
                 Some(start) => self.after_replayable_hook(i, h, result, snapshot, start, state),
                 None => self.after_request_hook(i, h, result, snapshot, state, "on-request"),

@@ -37,6 +37,7 @@ impl compression::Host for HostState {
         &mut self,
         encoding: Encoding,
     ) -> wasmtime::Result<Result<(), CompressionError>> {
+        self.not_memoizable();
         if !self.compression {
             return Err(wasmtime::format_err!(
                 "middleware {:?} called compression without the compression grant",

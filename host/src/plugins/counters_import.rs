@@ -29,6 +29,7 @@ impl counters::Host for HostState {
         rate_per_second: f64,
         burst: u32,
     ) -> wasmtime::Result<TakeResult> {
+        self.not_memoizable();
         self.granted_counters()?;
         let take = match &self.redis_counters {
             // In a request hook: a close token may be reserved (Traefik's rateLimit, under
@@ -81,6 +82,7 @@ impl counters::Host for HostState {
     }
 
     fn acquire_in_flight(&mut self, key: String, limit: u32) -> wasmtime::Result<bool> {
+        self.not_memoizable();
         // In `on-connect`: the connection holds the count until it closes.
         if self.connection_leases.is_some() {
             let lease = self.granted_counters()?.acquire_in_flight(&key, limit);

@@ -7,7 +7,7 @@
 //! Runs once per compiled component, at config time (string lookups in the component's export
 //! table). Per instance, `load` fetches and type-checks the `handler` (or `connection`)
 //! functions; the optional interfaces (`capabilities`, `subresponses`, `completion`,
-//! `retry-policy`, `hook-needs`, `fixed-edits`, `pre-take`) are fetched on their first call ([`Lazy`]), so a `per-request`
+//! `retry-policy`, `hook-needs`, `fixed-edits`, `pre-take`, `verdict-memo`) are fetched on their first call ([`Lazy`]), so a `per-request`
 //! instance, which calls `init` and one or two hooks, no longer type-checks a dozen functions
 //! it never calls (≈ 0.4 µs of the per-request floor). The first instance of each compiled
 //! component still loads everything, so a component with a mistyped export is refused when its
@@ -21,7 +21,7 @@ use wasmtime::component::{Instance, InstancePre};
 
 use super::bindings::{
     capabilities, completion, connection, fixed_edits, handler, hook_needs, pre_take, retry_policy,
-    subresponses,
+    subresponses, verdict_memo,
 };
 use super::error::LoadError;
 use super::host_state::HostState;
@@ -46,6 +46,9 @@ const FIXED_EDITS_EXPORT: &str = "wasmgate:plugin/fixed-edits@0.1.0";
 
 /// Export name of the `pre-take` interface in a component.
 const PRE_TAKE_EXPORT: &str = "wasmgate:plugin/pre-take@0.1.0";
+
+/// Export name of the `verdict-memo` interface in a component.
+const VERDICT_MEMO_EXPORT: &str = "wasmgate:plugin/verdict-memo@0.1.0";
 
 /// Export name of the `handler` interface in a component.
 const HANDLER_EXPORT: &str = "wasmgate:plugin/handler@0.1.0";
@@ -93,6 +96,7 @@ pub struct ComponentExports {
     hook_needs: Option<hook_needs::GuestIndices>,
     fixed_edits: Option<fixed_edits::GuestIndices>,
     pre_take: Option<pre_take::GuestIndices>,
+    verdict_memo: Option<verdict_memo::GuestIndices>,
     /// Whether one instance of this component has loaded (and so type-checked) every export;
     /// until then `load` loads them all.
     all_checked: Arc<AtomicBool>,
@@ -146,6 +150,8 @@ pub struct InstanceExports {
     fixed_edits: Lazy<fixed_edits::Guest>,
     /// `pre-take` (`middleware-with-pre-take`).
     pre_take: Lazy<pre_take::Guest>,
+    /// `verdict-memo` (`middleware-with-verdict-memo`).
+    verdict_memo: Lazy<verdict_memo::Guest>,
     /// Where the lazy interfaces are found.
     instance: Instance,
     indices: ComponentExports,
@@ -241,6 +247,18 @@ impl InstanceExports {
         })
     }
 
+    /// `verdict-memo`, fetched on first use.
+    pub fn verdict_memo(
+        &mut self,
+        store: &mut Store<HostState>,
+    ) -> wasmtime::Result<Option<&verdict_memo::Guest>> {
+        let (ix, instance) = (&self.indices.verdict_memo, &self.instance);
+        self.verdict_memo.get(|| match ix {
+            Some(ix) => ix.load(store, instance),
+            None => Err(not_exported(VERDICT_MEMO_EXPORT)),
+        })
+    }
+
     /// Loads every optional interface now (the first instance of a component: its exports'
     /// types are checked when its config loads).
     fn load_all(&mut self, store: &mut Store<HostState>) -> wasmtime::Result<()> {
@@ -251,6 +269,7 @@ impl InstanceExports {
         self.hook_needs(store)?;
         self.fixed_edits(store)?;
         self.pre_take(store)?;
+        self.verdict_memo(store)?;
         Ok(())
     }
 }
@@ -311,6 +330,10 @@ impl ComponentExports {
             None => None,
             Some(_) => Some(pre_take::GuestIndices::new(pre).map_err(world_err)?),
         };
+        let verdict_memo = match pre.component().get_export_index(None, VERDICT_MEMO_EXPORT) {
+            None => None,
+            Some(_) => Some(verdict_memo::GuestIndices::new(pre).map_err(world_err)?),
+        };
         Ok(ComponentExports {
             handler,
             connection,
@@ -321,6 +344,7 @@ impl ComponentExports {
             hook_needs,
             fixed_edits,
             pre_take,
+            verdict_memo,
             all_checked: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -348,6 +372,11 @@ impl ComponentExports {
     /// Whether the component exports `pre-take` (it may still answer `none`).
     pub fn has_pre_take(&self) -> bool {
         self.pre_take.is_some()
+    }
+
+    /// Whether the component exports `verdict-memo` (it may still answer `none`).
+    pub fn has_verdict_memo(&self) -> bool {
+        self.verdict_memo.is_some()
     }
 
     /// Whether the component exports the `completion` hooks (it may still decline them).
@@ -389,6 +418,7 @@ impl ComponentExports {
             hook_needs: Lazy::new(self.hook_needs.is_some()),
             fixed_edits: Lazy::new(self.fixed_edits.is_some()),
             pre_take: Lazy::new(self.pre_take.is_some()),
+            verdict_memo: Lazy::new(self.verdict_memo.is_some()),
             instance: *instance,
             indices: self.clone(),
         };

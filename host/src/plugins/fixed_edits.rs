@@ -1,23 +1,15 @@
 //! A middleware's per-request work declared as fixed header edits (`fixed-edits` in the
 //! contract): checked once at config time, then applied by the chain natively where the hooks
 //! would have run, with no instance checked out and no hook or host call. Per request: one
-//! header-map insert, append or remove per edit (names and values parsed once, here; each
-//! applied edit clones a `HeaderValue`, a reference-count increment).
+//! header-map insert, append or remove per edit (`edit_list`; names and values parsed once,
+//! here).
 
 use http::HeaderMap;
-use http::header::{HeaderName, HeaderValue};
 
 use super::bindings::EditError;
 use super::bindings::fixed_edits::{Edits, HeaderEdit};
+use super::edit_list::{Edit, apply};
 use super::head_edits::{header_name, header_value};
-
-/// One checked edit.
-#[derive(Debug, Clone)]
-enum Edit {
-    Set(HeaderName, HeaderValue),
-    Append(HeaderName, HeaderValue),
-    Remove(HeaderName),
-}
 
 /// What a middleware's hooks always do, as checked edits (`PluginMiddleware::fixed_edits`).
 #[derive(Debug, Clone, Default)]
@@ -77,30 +69,10 @@ fn checked(edits: Vec<HeaderEdit>, side: &str) -> Result<Box<[Edit]>, String> {
         .collect()
 }
 
-fn apply(edits: &[Edit], headers: &mut HeaderMap, max_headers: usize) {
-    for edit in edits {
-        match edit {
-            Edit::Set(name, value) => {
-                let existing = headers.get_all(name).iter().count();
-                if headers.len() - existing < max_headers {
-                    // `HeaderMap` holds at most 32 768 entries: beyond, skipped as well.
-                    let _ = headers.try_insert(name.clone(), value.clone());
-                }
-            }
-            Edit::Append(name, value) => {
-                if headers.len() < max_headers {
-                    let _ = headers.try_append(name.clone(), value.clone());
-                }
-            }
-            Edit::Remove(name) => {
-                headers.remove(name);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use http::header::HeaderValue;
+
     use super::*;
 
     fn edits(request: Vec<HeaderEdit>, response: Vec<HeaderEdit>) -> Edits {

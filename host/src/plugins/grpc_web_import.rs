@@ -27,6 +27,7 @@ impl grpc_web::Host for HostState {
         &mut self,
         mode: GrpcWebMode,
     ) -> wasmtime::Result<Result<(), GrpcWebError>> {
+        self.not_memoizable();
         if self.heads.in_response_hook() {
             return Ok(Err(GrpcWebError::NotAvailable));
         }

@@ -7,9 +7,11 @@ use http::uri::PathAndQuery;
 use http::{HeaderMap, Uri};
 
 use super::bindings::EditError;
+use super::edit_list::Edit;
 use super::heads::{
     MAX_HEADER_VALUE_BYTES, MAX_STATE_BYTES, RequestHeadFields, ResponseHead, STATUS_RANGE,
 };
+use super::memo_record::MemoRecord;
 
 impl RequestHeadFields {
     pub fn set_path(&mut self, path: &str) -> Result<(), EditError> {
@@ -134,8 +136,21 @@ impl HeaderEdits {
         name: &str,
         value: Vec<u8>,
     ) -> Result<(), EditError> {
-        let name = header_name(name)?;
-        let value = header_value(value)?;
+        Self::set_parsed(
+            headers,
+            max_headers,
+            header_name(name)?,
+            header_value(value)?,
+        )
+    }
+
+    /// [`HeaderEdits::set`] with the name and value parsed.
+    pub fn set_parsed(
+        headers: &mut HeaderMap,
+        max_headers: usize,
+        name: HeaderName,
+        value: HeaderValue,
+    ) -> Result<(), EditError> {
         let existing = headers.get_all(&name).iter().count();
         if headers.len() - existing + 1 > max_headers {
             return Err(EditError::LimitExceeded);
@@ -153,8 +168,21 @@ impl HeaderEdits {
         name: &str,
         value: Vec<u8>,
     ) -> Result<(), EditError> {
-        let name = header_name(name)?;
-        let value = header_value(value)?;
+        Self::append_parsed(
+            headers,
+            max_headers,
+            header_name(name)?,
+            header_value(value)?,
+        )
+    }
+
+    /// [`HeaderEdits::append`] with the name and value parsed.
+    pub fn append_parsed(
+        headers: &mut HeaderMap,
+        max_headers: usize,
+        name: HeaderName,
+        value: HeaderValue,
+    ) -> Result<(), EditError> {
         if headers.len() + 1 > max_headers {
             return Err(EditError::LimitExceeded);
         }
@@ -164,11 +192,67 @@ impl HeaderEdits {
         Ok(())
     }
 
+    /// [`HeaderEdits::set`], recorded for a verdict memo (`memo_record`): the edit made, or a
+    /// refusal (which spoils the record).
+    pub fn set_recorded(
+        headers: &mut HeaderMap,
+        max_headers: usize,
+        name: &str,
+        value: Vec<u8>,
+        record: &mut MemoRecord,
+    ) -> Result<(), EditError> {
+        let result = parsed(name, value).and_then(|(name, value)| {
+            Self::set_parsed(headers, max_headers, name.clone(), value.clone())?;
+            Ok(Edit::Set(name, value))
+        });
+        recorded(result, record)
+    }
+
+    /// [`HeaderEdits::append`], recorded (as [`HeaderEdits::set_recorded`]).
+    pub fn append_recorded(
+        headers: &mut HeaderMap,
+        max_headers: usize,
+        name: &str,
+        value: Vec<u8>,
+        record: &mut MemoRecord,
+    ) -> Result<(), EditError> {
+        let result = parsed(name, value).and_then(|(name, value)| {
+            Self::append_parsed(headers, max_headers, name.clone(), value.clone())?;
+            Ok(Edit::Append(name, value))
+        });
+        recorded(result, record)
+    }
+
+    /// [`HeaderEdits::remove`], recorded; an invalid name removes nothing and records nothing.
+    pub fn remove_recorded(headers: &mut HeaderMap, name: &str, record: &mut MemoRecord) {
+        Self::remove(headers, name);
+        if let Ok(name) = header_name(name) {
+            record.edit(Some(Edit::Remove(name)));
+        }
+    }
+
     /// Removes every value of `name` (any case); an invalid name names no header. The name is
     /// looked up as given (`http` lower-cases it on the stack), not made an owned
     /// `HeaderName`, which allocates for a name outside the standard set.
     pub fn remove(headers: &mut HeaderMap, name: &str) {
         headers.remove(name);
+    }
+}
+
+fn parsed(name: &str, value: Vec<u8>) -> Result<(HeaderName, HeaderValue), EditError> {
+    Ok((header_name(name)?, header_value(value)?))
+}
+
+fn recorded(result: Result<Edit, EditError>, record: &mut MemoRecord) -> Result<(), EditError> {
+    match result {
+        Ok(edit) => {
+            record.edit(Some(edit));
+            Ok(())
+        }
+        Err(e) => {
+            record.edit(None);
+            Err(e)
+        }
     }
 }
 

@@ -82,6 +82,9 @@ pub struct RequestHeadFields {
     /// The authenticated user a request hook named (`identity.set-user`), for the access log's
     /// `ClientUsername`. `None` unless a plugin named one.
     pub user: Option<Box<str>>,
+    /// During an `on-request` call of a middleware with a verdict memo that missed: what the
+    /// call does, recorded by the host calls (`verdict_memo`); `None` otherwise.
+    pub(crate) memo_record: Option<Box<super::memo_record::MemoRecord>>,
 }
 
 impl RequestHead {
@@ -114,6 +117,7 @@ impl RequestHead {
             kv_journal: None,
             take_delay_ns: 0,
             user: None,
+            memo_record: None,
         }))
     }
 }

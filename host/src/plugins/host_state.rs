@@ -83,8 +83,19 @@ impl HostState {
         }
     }
 
+    /// A host call a verdict memo cannot replay was made: the current `on-request` call, if it
+    /// is being recorded (`verdict_memo`), is not remembered. One branch for every other call.
+    pub(crate) fn not_memoizable(&mut self) {
+        if let Ok(head) = self.heads.current_request_mut()
+            && let Some(record) = head.memo_record.as_deref_mut()
+        {
+            record.spoil();
+        }
+    }
+
     /// Bytes the guest wrote to its stdout or stderr (`wasi_stdio`): logged line by line.
     pub(crate) fn write_output(&mut self, stream: Stream, bytes: &[u8]) {
+        self.not_memoizable();
         let id = &self.identity;
         let who = Writer {
             middleware: &id.middleware,
@@ -111,6 +122,7 @@ impl types::Host for HostState {}
 
 impl log::Host for HostState {
     fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        self.not_memoizable();
         let id = &self.identity;
         let (mw, plugin, hash) = (&*id.middleware, &*id.plugin, &*id.hash);
         match level {
@@ -154,9 +166,11 @@ impl wit_http::HostRequest for HostState {
         Ok(self.heads.request(&r)?.query().map(str::to_owned))
     }
     fn set_path(&mut self, r: Resource<RequestHead>, path: String) -> EditResult {
+        self.not_memoizable();
         Ok(self.heads.request_mut(&r)?.set_path(&path))
     }
     fn set_query(&mut self, r: Resource<RequestHead>, query: Option<String>) -> EditResult {
+        self.not_memoizable();
         Ok(self.heads.request_mut(&r)?.set_query(query.as_deref()))
     }
     fn header(
@@ -184,12 +198,11 @@ impl wit_http::HostRequest for HostState {
     }
     fn set_header(&mut self, r: Resource<RequestHead>, name: String, value: Vec<u8>) -> EditResult {
         let head = self.heads.request_mut(&r)?;
-        Ok(HeaderEdits::set(
-            &mut head.parts.headers,
-            head.max_headers,
-            &name,
-            value,
-        ))
+        let (headers, max) = (&mut head.parts.headers, head.max_headers);
+        Ok(match head.memo_record.as_deref_mut() {
+            None => HeaderEdits::set(headers, max, &name, value),
+            Some(record) => HeaderEdits::set_recorded(headers, max, &name, value, record),
+        })
     }
     fn append_header(
         &mut self,
@@ -198,15 +211,18 @@ impl wit_http::HostRequest for HostState {
         value: Vec<u8>,
     ) -> EditResult {
         let head = self.heads.request_mut(&r)?;
-        Ok(HeaderEdits::append(
-            &mut head.parts.headers,
-            head.max_headers,
-            &name,
-            value,
-        ))
+        let (headers, max) = (&mut head.parts.headers, head.max_headers);
+        Ok(match head.memo_record.as_deref_mut() {
+            None => HeaderEdits::append(headers, max, &name, value),
+            Some(record) => HeaderEdits::append_recorded(headers, max, &name, value, record),
+        })
     }
     fn remove_header(&mut self, r: Resource<RequestHead>, name: String) -> wasmtime::Result<()> {
-        HeaderEdits::remove(&mut self.heads.request_mut(&r)?.parts.headers, &name);
+        let head = self.heads.request_mut(&r)?;
+        match head.memo_record.as_deref_mut() {
+            None => HeaderEdits::remove(&mut head.parts.headers, &name),
+            Some(record) => HeaderEdits::remove_recorded(&mut head.parts.headers, &name, record),
+        }
         Ok(())
     }
     fn client_addr(&mut self, r: Resource<RequestHead>) -> wasmtime::Result<String> {
@@ -222,6 +238,7 @@ impl wit_http::HostRequest for HostState {
         Ok(self.heads.request(&r)?.state())
     }
     fn set_state(&mut self, r: Resource<RequestHead>, value: Vec<u8>) -> EditResult {
+        self.not_memoizable();
         Ok(self.heads.request_mut(&r)?.set_state(value))
     }
     /// Heads are owned by the host and lent as borrows; a guest never owns one, so a drop is

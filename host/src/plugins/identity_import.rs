@@ -15,6 +15,9 @@ impl identity::Host for HostState {
         let in_response_hook = self.heads.in_response_hook();
         let head = self.heads.current_request_mut()?;
         if !in_response_hook {
+            if let Some(record) = head.memo_record.as_deref_mut() {
+                record.set_user(&name);
+            }
             head.user = Some(name.into_boxed_str());
         }
         Ok(())

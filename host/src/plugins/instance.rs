@@ -401,6 +401,28 @@ impl PluginInstance {
 }
 
 impl PluginInstance {
+    /// Asks `verdict-memo` of a configured instance; `None` for a component without the export
+    /// or one that answered `none` (its `on-request` is called). Config time only.
+    pub fn verdict_memo(
+        &mut self,
+        deadline_ticks: u64,
+        budget: &MiddlewareBudget,
+    ) -> Result<Option<super::bindings::verdict_memo::MemoSpec>, PluginError> {
+        let Some(exported) = self
+            .bindings
+            .verdict_memo(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))?
+        else {
+            return Ok(None);
+        };
+        self.arm.arm(&mut self.store, deadline_ticks);
+        exported
+            .call_verdict_memo(&mut self.store)
+            .map_err(|e| classify(e, &self.store, budget))
+    }
+}
+
+impl PluginInstance {
     /// Asks `wants-retry-policy` of a configured instance; `none` for a component without the
     /// `retry-policy` export. Config time only.
     pub fn wants_retry_policy(

@@ -90,6 +90,7 @@ impl kv::Host for HostState {
         delta: i64,
         ttl_ms: u64,
     ) -> wasmtime::Result<Result<i64, WitKvError>> {
+        self.not_memoizable();
         if self.redis_kv {
             let answer = self.journaled(KvOp::Increment { key, delta, ttl_ms });
             return Ok(shaped(answer, |a| match a {
@@ -101,6 +102,7 @@ impl kv::Host for HostState {
     }
 
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, WitKvError>> {
+        self.not_memoizable();
         if self.redis_kv {
             let answer = self.journaled(KvOp::Get { key });
             return Ok(shaped(answer, |a| match a {
@@ -115,6 +117,7 @@ impl kv::Host for HostState {
         &mut self,
         keys: Vec<String>,
     ) -> wasmtime::Result<Result<Vec<Option<Vec<u8>>>, WitKvError>> {
+        self.not_memoizable();
         if self.redis_kv {
             let answer = self.journaled(KvOp::GetMany { keys });
             return Ok(shaped(answer, |a| match a {
@@ -131,6 +134,7 @@ impl kv::Host for HostState {
         value: Vec<u8>,
         ttl_ms: u64,
     ) -> wasmtime::Result<Result<(), WitKvError>> {
+        self.not_memoizable();
         if self.redis_kv {
             let answer = self.journaled(KvOp::Set { key, value, ttl_ms });
             return Ok(shaped(answer, |a| match a {
@@ -148,6 +152,7 @@ impl kv::Host for HostState {
         new: Vec<u8>,
         ttl_ms: u64,
     ) -> wasmtime::Result<Result<bool, WitKvError>> {
+        self.not_memoizable();
         if self.redis_kv {
             let op = KvOp::CompareAndSwap {
                 key,
@@ -167,6 +172,7 @@ impl kv::Host for HostState {
     }
 
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, WitKvError>> {
+        self.not_memoizable();
         if self.redis_kv {
             let answer = self.journaled(KvOp::Delete { key });
             return Ok(shaped(answer, |a| match a {

@@ -14,7 +14,9 @@
 //! [`PluginMiddleware::fixed_edits`]: the chain applies them natively and never checks out an
 //! instance for it per request. One that declares its `on-request` as a take (`pre-take`) gets
 //! [`PluginMiddleware::pre_take`]: the chain makes the take natively and calls the hook only
-//! when it is refused.
+//! when it is refused. One that declares its `on-request` verdict a function of one header
+//! (`verdict-memo`) gets [`PluginMiddleware::verdict_memo`]: the chain replays a remembered
+//! `continue` for a header value it saw and calls the hook for the others.
 
 use std::sync::Arc;
 
@@ -38,6 +40,7 @@ use super::outbound_send::SubrequestResult;
 use super::pre_take::PreTake;
 use super::registry::CompiledPlugin;
 use super::reply::{ValidReply, validate_reply};
+use super::verdict_memo::VerdictMemo;
 
 /// What a hook decided, once validated.
 #[derive(Debug)]
@@ -57,6 +60,16 @@ pub enum ConfigureError {
     /// another per-request need: a plugin bug, refused like a rejected config.
     #[error("middleware {middleware:?} (plugin {plugin:?}) declared invalid fixed edits: {reason}")]
     FixedEdits {
+        middleware: String,
+        plugin: String,
+        reason: String,
+    },
+    /// The plugin declared an invalid verdict memo (`verdict-memo`): a plugin bug, refused like
+    /// a rejected config.
+    #[error(
+        "middleware {middleware:?} (plugin {plugin:?}) declared an invalid verdict memo: {reason}"
+    )]
+    VerdictMemo {
         middleware: String,
         plugin: String,
         reason: String,
@@ -81,6 +94,8 @@ struct Declared {
     fixed_edits: Result<Option<FixedEdits>, String>,
     /// What `pre-take` answered (checked in `configure`, which knows the grant).
     pre_take: Option<super::bindings::pre_take::TakeSpec>,
+    /// What `verdict-memo` answered (checked in `configure`, which knows the grants).
+    verdict_memo: Option<super::bindings::verdict_memo::MemoSpec>,
 }
 
 /// An instance a request holds between its hooks (per-request mode only).
@@ -109,6 +124,9 @@ pub struct PluginMiddleware {
     /// The `on-request`'s take (`pre-take`), made natively by the chain before the hook; fixed
     /// at config time. Only for in-process counters and no `on-complete`.
     pre_take: Option<Box<PreTake>>,
+    /// The `on-request` verdicts remembered per value of a header (`verdict-memo`), replayed
+    /// by the chain; the memo lives and dies with the middleware (a reload starts empty).
+    verdict_memo: Option<Box<VerdictMemo>>,
     /// Warm instances (pooled mode). Boxed: a call moves each instance out of the pool and back
     /// in, and an instance is a few hundred bytes (its store handle and every export's
     /// function handles); a pointer moves instead.
@@ -192,6 +210,7 @@ impl PluginMiddleware {
             needs: HookNeeds::ALL,
             fixed_edits: None,
             pre_take: None,
+            verdict_memo: None,
         };
         let asks = middleware.plugin.as_ref().is_some_and(|p| {
             p.world() == World::WithCapabilities
@@ -200,6 +219,7 @@ impl PluginMiddleware {
                 || p.exports.has_hook_needs()
                 || p.exports.has_fixed_edits()
                 || p.exports.has_pre_take()
+                || p.exports.has_verdict_memo()
         });
         if asks {
             let declared = middleware.ask_declarations();
@@ -226,8 +246,32 @@ impl PluginMiddleware {
                     .map(Box::new),
                 None => None,
             };
+            middleware.verdict_memo = match declared.verdict_memo {
+                Some(spec) => middleware
+                    .honoured_verdict_memo(spec)
+                    .map_err(|reason| ConfigureError::VerdictMemo {
+                        middleware: name.to_owned(),
+                        plugin: middleware.identity.plugin.to_string(),
+                        reason,
+                    })?
+                    .map(Box::new),
+                None => None,
+            };
         }
         Ok(middleware)
+    }
+
+    /// The declared verdict memo, when the chain may skip the hook: no `on-complete` (which
+    /// needs its `on-request` called), no `body` grant (a hook that reads or replaces bodies),
+    /// no Redis-backed `counters` or `kv` (whose hooks the chain parks and replays). An invalid
+    /// header name is an error.
+    fn honoured_verdict_memo(
+        &self,
+        spec: super::bindings::verdict_memo::MemoSpec,
+    ) -> Result<Option<VerdictMemo>, String> {
+        let memo = VerdictMemo::check(spec)?;
+        let applies = !self.completes && self.budget.body.is_none() && !self.budget.replayable();
+        Ok(memo.filter(|_| applies))
     }
 
     /// The declared pre-take as the chain makes it, when the chain's take is the hook's: in
@@ -261,6 +305,7 @@ impl PluginMiddleware {
             let needs = inst.hook_needs(self.deadline_ticks, &self.budget)?;
             let fixed_edits = inst.fixed_edits(self.deadline_ticks, &self.budget)?;
             let pre_take = inst.pre_take(self.deadline_ticks, &self.budget)?;
+            let verdict_memo = inst.verdict_memo(self.deadline_ticks, &self.budget)?;
             if self.budget.isolation == Isolation::Pooled {
                 // Configured and unused: the first warm instance.
                 self.park(inst);
@@ -279,6 +324,7 @@ impl PluginMiddleware {
                     })
                     .transpose(),
                 pre_take,
+                verdict_memo,
             })
         });
         match declared {
@@ -299,6 +345,7 @@ impl PluginMiddleware {
                     needs: HookNeeds::ALL,
                     fixed_edits: Ok(None),
                     pre_take: None,
+                    verdict_memo: None,
                 }
             }
         }
@@ -342,6 +389,7 @@ impl PluginMiddleware {
             needs: HookNeeds::ALL,
             fixed_edits: None,
             pre_take: None,
+            verdict_memo: None,
         })
     }
 
@@ -389,12 +437,19 @@ impl PluginMiddleware {
         self.pre_take.as_deref()
     }
 
+    /// The memo of `on-request` verdicts the chain replays (`verdict-memo`); fixed for its
+    /// life, emptied by nothing but a new middleware (a config reload).
+    pub fn verdict_memo(&self) -> Option<&VerdictMemo> {
+        self.verdict_memo.as_deref()
+    }
+
     /// The same middleware with its hooks called even where the plugin declared fixed edits
     /// or a pre-take: for measuring the hook path (the `plugin_call` benchmark's historical
     /// rows).
     pub fn with_hooks_called(mut self) -> Self {
         self.fixed_edits = None;
         self.pre_take = None;
+        self.verdict_memo = None;
         self
     }
 

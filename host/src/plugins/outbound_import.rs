@@ -13,6 +13,7 @@ use plugin_contract::MAX_SUBREQUESTS_PER_MIDDLEWARE;
 
 impl outbound_http::Host for HostState {
     fn send(&mut self, request: Subrequest) -> wasmtime::Result<Result<(), SendError>> {
+        self.not_memoizable();
         let grant = self.outbound.clone().ok_or_else(|| {
             wasmtime::format_err!(
                 "middleware {:?} called outbound-http without the outbound-http grant",

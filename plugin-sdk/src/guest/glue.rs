@@ -16,6 +16,7 @@ use super::bindings::exports::wasmgate::plugin::pre_take::{
 };
 use super::bindings::exports::wasmgate::plugin::retry_policy as wit_retry;
 use super::bindings::exports::wasmgate::plugin::subresponses as wit_sub;
+use super::bindings::exports::wasmgate::plugin::verdict_memo::MemoSpec as WitMemoSpec;
 use super::wit::http as wit_http;
 use crate::{Action, Level, Middleware, Request, Response, completion, outbound, retry};
 
@@ -125,6 +126,19 @@ pub fn pre_take<T: Middleware>(slot: &'static LocalKey<OnceCell<T>>) -> Option<W
             cost: take.cost,
             rate_per_second: take.rate_per_second,
             burst: take.burst,
+        })
+    })
+}
+
+/// `verdict-memo`: the header `on-request`'s `continue` depends on alone, if the configured
+/// middleware declares it (asked once per configured middleware).
+pub fn verdict_memo<T: Middleware>(slot: &'static LocalKey<OnceCell<T>>) -> Option<WitMemoSpec> {
+    slot.with(|cell| {
+        let memo = initialised(cell).verdict_memo()?;
+        Some(WitMemoSpec {
+            header: memo.header,
+            ttl_ms: memo.ttl_ms,
+            max_entries: memo.max_entries,
         })
     })
 }

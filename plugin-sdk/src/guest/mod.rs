@@ -30,8 +30,9 @@ pub mod bindings {
         // the `fixed-edits` export (`none` by default: `Middleware::fixed_edits`);
         // `middleware-with-client-ip` adds the `client-ip` import (no grant;
         // `Request::client_ip`); `middleware-with-pre-take` adds the `pre-take` export (`none`
-        // by default: `Middleware::pre_take`).
-        world: "middleware-with-pre-take",
+        // by default: `Middleware::pre_take`); `middleware-with-verdict-memo` adds the
+        // `verdict-memo` export (`none` by default: `Middleware::verdict_memo`).
+        world: "middleware-with-verdict-memo",
         // The export macro is invoked from the plugin crate, which depends on this crate only.
         pub_export_macro: true,
         export_macro_name: "__export_middleware_world",
@@ -73,10 +74,13 @@ pub mod __private {
         Guest as SubresponsesGuest, SubrequestFailure as WitSubrequestFailure,
         Subresponse as WitSubresponse,
     };
+    pub use super::bindings::exports::wasmgate::plugin::verdict_memo::{
+        Guest as VerdictMemoGuest, MemoSpec as WitMemoSpec,
+    };
     pub use super::glue::{
         declare, fixed_edits, hook_needs, init, on_complete, on_request, on_request_subresponse,
         on_response, on_response_body, on_response_subresponse, pre_take, retry_after,
-        validate_config, wants_on_complete, wants_retry_policy,
+        validate_config, verdict_memo, wants_on_complete, wants_retry_policy,
     };
     pub use super::wit::http::{
         Action as WitAction, Request as WitRequest, Response as WitResponse,
@@ -202,6 +206,12 @@ macro_rules! export_middleware {
             impl $crate::__private::PreTakeGuest for __WasmgateMiddleware {
                 fn pre_take() -> ::core::option::Option<$crate::__private::WitTakeSpec> {
                     $crate::__private::pre_take(&__WASMGATE_INSTANCE)
+                }
+            }
+
+            impl $crate::__private::VerdictMemoGuest for __WasmgateMiddleware {
+                fn verdict_memo() -> ::core::option::Option<$crate::__private::WitMemoSpec> {
+                    $crate::__private::verdict_memo(&__WASMGATE_INSTANCE)
                 }
             }
 

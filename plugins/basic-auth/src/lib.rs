@@ -36,7 +36,7 @@ mod clock;
 mod config;
 mod hash;
 mod md5crypt;
-pub mod siphash;
+pub use plugin_contract::siphash;
 
 use std::collections::HashMap;
 
@@ -80,6 +80,22 @@ impl Middleware for BasicAuth {
     /// Request-only: the gateway skips the response hook (one call per request saved).
     fn wants_response_hook(&self) -> bool {
         false
+    }
+
+    /// The verdict is the `Authorization` value's alone (valid credentials of a configured user:
+    /// `continue`, naming the user, setting `headerField`, removing the header as configured),
+    /// so the gateway may remember it for as long as this plugin's cache would (a minute) and
+    /// not call the hook for a value it saw: one slot per user and some room (the gateway's
+    /// memo is direct-mapped: a value whose slot is taken replaces its entry). Refusals are
+    /// never remembered: every wrong password still comes here. A reload (users changed)
+    /// starts an empty memo.
+    fn verdict_memo(&self) -> Option<plugin_sdk::verdict_memo::VerdictMemo> {
+        Some(plugin_sdk::verdict_memo::VerdictMemo {
+            header: "authorization".to_owned(),
+            ttl_ms: cache::TTL_NANOS / 1_000_000,
+            max_entries: u32::try_from(self.users.len().saturating_mul(4).clamp(16, 4096))
+                .unwrap_or(4096),
+        })
     }
 
     fn from_config(config: &str) -> Result<Self, String> {

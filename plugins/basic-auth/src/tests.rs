@@ -171,3 +171,11 @@ fn credentials_longer_than_the_inline_buffer_parse_the_same() {
         "a long wrong password is refused"
     );
 }
+
+#[test]
+fn the_verdict_is_declared_a_function_of_the_authorization_header_for_the_cache_ttl() {
+    let memo = mw(CONFIG).verdict_memo().expect("declared");
+    assert_eq!(memo.header, "authorization");
+    assert_eq!(memo.ttl_ms, 60_000);
+    assert!(memo.max_entries >= 3, "a slot per user at least");
+}

@@ -55,6 +55,8 @@ const CONNECTION_EXPORT: &str = "wasmgate:plugin/connection@0.1.0";
 
 const PRE_TAKE_EXPORT: &str = "wasmgate:plugin/pre-take@0.1.0";
 
+const VERDICT_MEMO_EXPORT: &str = "wasmgate:plugin/verdict-memo@0.1.0";
+
 /// The contract's worlds, each including the previous one (`wit/plugin.wit`), with what first
 /// appears in each.
 const WORLDS: &[(&str, &str)] = &[
@@ -70,6 +72,7 @@ const WORLDS: &[(&str, &str)] = &[
     ("middleware-with-grpc-web", GRPC_WEB_IMPORT),
     ("middleware-with-client-ip", CLIENT_IP_IMPORT),
     ("middleware-with-pre-take", PRE_TAKE_EXPORT),
+    ("middleware-with-verdict-memo", VERDICT_MEMO_EXPORT),
 ];
 
 /// The smallest world whose imports and exports cover what the component uses. An exported
@@ -77,11 +80,15 @@ const WORLDS: &[(&str, &str)] = &[
 /// hooks from every plugin, and they are only called for a plugin that imports `outbound-http`
 /// (or that answers `wants-on-complete` / `wants-retry-policy` so, which is known only once
 /// configured). Likewise `pre-take` counts only beside an imported `counters` (whose take it
-/// declares).
+/// declares), and `verdict-memo` only beside an imported `identity` (an authentication's
+/// verdict, which names the user, is what it declares; whether a middleware declares one is
+/// known once configured).
 pub fn world_of(imports: &[String], exports: &[String]) -> &'static str {
+    let imported = |name: &str| imports.iter().any(|n| n == name);
     let uses = |name: &str| {
         imports.iter().chain(exports).any(|n| n == name)
-            && (name != PRE_TAKE_EXPORT || imports.iter().any(|n| n == COUNTERS_IMPORT))
+            && (name != PRE_TAKE_EXPORT || imported(COUNTERS_IMPORT))
+            && (name != VERDICT_MEMO_EXPORT || imported(IDENTITY_IMPORT))
     };
     // A connection-level (L4) middleware: its own world, beside the HTTP chain.
     if uses(CONNECTION_EXPORT) {
@@ -328,6 +335,15 @@ mod tests {
             "middleware-with-pre-take"
         );
         assert_eq!(world_of(&log, &with_pre_take), "middleware");
+        // Likewise `verdict-memo`, beside `identity` only.
+        let with_memo = names(&["wasmgate:plugin/handler@0.1.0", VERDICT_MEMO_EXPORT]);
+        let identity = names(&[IDENTITY_IMPORT]);
+        assert_eq!(
+            world_of(&identity, &with_memo),
+            "middleware-with-verdict-memo"
+        );
+        assert_eq!(world_of(&identity, &handler), "middleware-with-identity");
+        assert_eq!(world_of(&log, &with_memo), "middleware");
         let connection = names(&[CONNECTION_EXPORT]);
         assert_eq!(world_of(&counters, &connection), "connection-middleware");
     }
