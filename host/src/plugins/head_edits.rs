@@ -201,11 +201,10 @@ impl HeaderEdits {
         value: Vec<u8>,
         record: &mut MemoRecord,
     ) -> Result<(), EditError> {
-        let result = parsed(name, value).and_then(|(name, value)| {
-            Self::set_parsed(headers, max_headers, name.clone(), value.clone())?;
-            Ok(Edit::Set(name, value))
-        });
-        recorded(result, record)
+        let set = |h: &mut HeaderMap, n: HeaderName, v: HeaderValue| {
+            Self::set_parsed(h, max_headers, n, v)
+        };
+        recorded_edit(headers, name, value, record, set, Edit::Set)
     }
 
     /// [`HeaderEdits::append`], recorded (as [`HeaderEdits::set_recorded`]).
@@ -216,11 +215,10 @@ impl HeaderEdits {
         value: Vec<u8>,
         record: &mut MemoRecord,
     ) -> Result<(), EditError> {
-        let result = parsed(name, value).and_then(|(name, value)| {
-            Self::append_parsed(headers, max_headers, name.clone(), value.clone())?;
-            Ok(Edit::Append(name, value))
-        });
-        recorded(result, record)
+        let append = |h: &mut HeaderMap, n: HeaderName, v: HeaderValue| {
+            Self::append_parsed(h, max_headers, n, v)
+        };
+        recorded_edit(headers, name, value, record, append, Edit::Append)
     }
 
     /// [`HeaderEdits::remove`], recorded; an invalid name removes nothing and records nothing.
@@ -241,6 +239,23 @@ impl HeaderEdits {
 
 fn parsed(name: &str, value: Vec<u8>) -> Result<(HeaderName, HeaderValue), EditError> {
     Ok((header_name(name)?, header_value(value)?))
+}
+
+/// Parses `name` and `value`, makes the edit with `make` and records it as `edit` (a refusal
+/// spoils the record): the shared body of the recorded set and append.
+fn recorded_edit(
+    headers: &mut HeaderMap,
+    name: &str,
+    value: Vec<u8>,
+    record: &mut MemoRecord,
+    make: impl FnOnce(&mut HeaderMap, HeaderName, HeaderValue) -> Result<(), EditError>,
+    edit: fn(HeaderName, HeaderValue) -> Edit,
+) -> Result<(), EditError> {
+    let made = parsed(name, value).and_then(|(name, value)| {
+        make(headers, name.clone(), value.clone())?;
+        Ok(edit(name, value))
+    });
+    recorded(made, record)
 }
 
 fn recorded(result: Result<Edit, EditError>, record: &mut MemoRecord) -> Result<(), EditError> {
