@@ -6,7 +6,9 @@
 use serde_json::Value;
 
 use crate::observability::{parse_exposition, read_lines, scrape, sum_matching, with_statics};
-use crate::support::{Client, Config, Gateway, Upstream, check_config, fixture_wasm, free_port};
+use crate::support::{
+    Client, Config, Gateway, Upstream, check_config, fixture_wasm, free_port, listed_plugin,
+};
 
 const BOB_HASH: &str = "bob:$apr1$ehJ3QxtF$mwOXxqW6kyPP63QyvznES1";
 /// `bob:s3cret-m`, the password of [`BOB_HASH`].
@@ -92,19 +94,7 @@ async fn config_fixed_headers_are_applied_natively_in_chain_order_without_a_hook
         "the upstream never saw the refused request"
     );
 
-    let api = c
-        .get(
-            &format!("http://127.0.0.1:{api_port}/api/plugins"),
-            "gw.test",
-            &[],
-        )
-        .await;
-    assert_eq!(api.status, 200);
-    let plugins: Value = serde_json::from_slice(&api.body).expect("JSON");
-    let headers = plugins
-        .as_array()
-        .and_then(|all| all.iter().find(|p| p["name"] == "headers"))
-        .unwrap_or_else(|| panic!("headers in {plugins}"));
+    let headers = listed_plugin(&c, api_port, "headers").await;
     assert_eq!(
         headers["fixedEdits"],
         serde_json::json!(["first@file"]),

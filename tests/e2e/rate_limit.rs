@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{Client, Config, Gateway, Upstream, UpstreamBehavior, check_config};
+use crate::support::{
+    Client, Config, Gateway, Upstream, UpstreamBehavior, check_config, listed_plugin,
+};
 
 /// A gateway routing everything through middleware `limit` (defined by `middlewares`).
 /// The bundled plugins get a 2 s deadline instead of 50 ms: these suites count admissions, and
@@ -367,18 +369,7 @@ async fn an_admitted_request_under_a_pre_take_never_calls_the_plugin() {
     assert_eq!(calls().await, 1.0, "the refused request called on-request");
     assert_eq!(up.count(), 3);
 
-    let api = client
-        .get(
-            &format!("http://127.0.0.1:{api_port}/api/plugins"),
-            "gw.test",
-            &[],
-        )
-        .await;
-    let plugins: serde_json::Value = serde_json::from_slice(&api.body).expect("JSON");
-    let rate_limit = plugins
-        .as_array()
-        .and_then(|all| all.iter().find(|p| p["name"] == "rate-limit"))
-        .unwrap_or_else(|| panic!("rate-limit in {plugins}"));
+    let rate_limit = listed_plugin(&client, api_port, "rate-limit").await;
     assert_eq!(
         rate_limit["preTakes"],
         serde_json::json!(["limit@file"]),

@@ -276,24 +276,13 @@ fn recorded(result: Result<Edit, EditError>, record: &mut MemoRecord) -> Result<
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
-    use std::sync::Arc;
 
     use super::*;
     use crate::plugins::heads::RequestHead;
 
     fn request_head() -> RequestHead {
         let (parts, ()) = http::Request::new(()).into_parts();
-        let peer = SocketAddr::from(([127, 0, 0, 1], 1));
-        let connection = Arc::new(crate::plugins::ConnectionFacts::at(peer));
-        RequestHead::new(
-            parts,
-            "/".into(),
-            peer,
-            false,
-            connection,
-            Arc::from("r"),
-            1,
-        )
+        RequestHead::at(parts, SocketAddr::from(([127, 0, 0, 1], 1)))
     }
 
     #[test]

@@ -249,6 +249,16 @@ impl ResponseHead {
 }
 
 #[cfg(test)]
+impl RequestHead {
+    /// Unit tests' head: `parts` on a plain connection from `peer`, path `/`, router `r`, a
+    /// one-middleware chain.
+    pub(crate) fn at(parts: http::request::Parts, peer: SocketAddr) -> RequestHead {
+        let connection = Arc::new(ConnectionFacts::at(peer));
+        RequestHead::new(parts, "/".into(), peer, false, connection, "r".into(), 1)
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -264,8 +274,7 @@ mod tests {
         ] {
             let addr: SocketAddr = addr.parse().expect("valid");
             let (parts, ()) = http::Request::new(()).into_parts();
-            let connection = Arc::new(ConnectionFacts::at(addr));
-            let head = RequestHead::new(parts, "/".into(), addr, false, connection, "r".into(), 1);
+            let head = RequestHead::at(parts, addr);
             assert_eq!(head.client_addr_text(), addr.to_string());
         }
     }

@@ -153,8 +153,7 @@ mod tests {
             builder = builder.header(*name, *value);
         }
         let (parts, ()) = builder.body(()).expect("valid").into_parts();
-        let connection = Arc::new(crate::plugins::ConnectionFacts::at(peer));
-        RequestHead::new(parts, "/".into(), peer, false, connection, "r".into(), 1)
+        RequestHead::at(parts, peer)
     }
 
     fn pre_take(source: WitKeySource, rate: f64, burst: u32, max_wait_ns: u64) -> PreTake {

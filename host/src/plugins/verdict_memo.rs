@@ -225,17 +225,7 @@ mod tests {
             builder = builder.header("authorization", auth);
         }
         let (parts, ()) = builder.body(()).expect("request").into_parts();
-        let peer = SocketAddr::from(([127, 0, 0, 1], 1));
-        let connection = Arc::new(crate::plugins::ConnectionFacts::at(peer));
-        RequestHead::new(
-            parts,
-            "/".into(),
-            peer,
-            false,
-            connection,
-            Arc::from("r"),
-            1,
-        )
+        RequestHead::at(parts, SocketAddr::from(([127, 0, 0, 1], 1)))
     }
 
     /// What `basic-auth` does on valid credentials, recorded as the host calls would.

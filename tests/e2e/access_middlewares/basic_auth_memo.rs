@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::observability::{parse_exposition, read_lines, scrape, sum_matching, with_statics};
-use crate::support::{Client, Config, Gateway, Upstream};
+use crate::support::{Client, Config, Gateway, Upstream, listed_plugin};
 
 use super::send;
 
@@ -95,18 +95,7 @@ async fn repeated_valid_credentials_call_the_plugin_once_and_every_response_keep
     want.extend(["bob"; 2]);
     assert_eq!(users, want, "{lines:#?}");
 
-    let api = Client::http1()
-        .get(
-            &format!("http://127.0.0.1:{api_port}/api/plugins"),
-            "gw.test",
-            &[],
-        )
-        .await;
-    let plugins: serde_json::Value = serde_json::from_slice(&api.body).expect("JSON");
-    let basic = plugins
-        .as_array()
-        .and_then(|all| all.iter().find(|p| p["name"] == "basic-auth"))
-        .unwrap_or_else(|| panic!("basic-auth in {plugins}"));
+    let basic = listed_plugin(&Client::http1(), api_port, "basic-auth").await;
     assert_eq!(
         basic["verdictMemos"],
         serde_json::json!(["staff@file"]),

@@ -118,3 +118,18 @@ pub fn empty() -> Body {
         .map_err(|never| match never {})
         .boxed()
 }
+
+/// The entry of the plugin `name` in `/api/plugins` of a gateway whose API (`traefik`
+/// entrypoint) listens on `api_port`. Panics when the API does not answer 200 or does not list
+/// the plugin.
+pub async fn listed_plugin(client: &Client, api_port: u16, name: &str) -> serde_json::Value {
+    let url = format!("http://127.0.0.1:{api_port}/api/plugins");
+    let api = client.get(&url, "gw.test", &[]).await;
+    assert_eq!(api.status, 200, "{url}");
+    let plugins: serde_json::Value = serde_json::from_slice(&api.body).expect("JSON");
+    plugins
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == name))
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} in {plugins}"))
+}

@@ -20,7 +20,7 @@ pub mod udp_backend;
 pub mod upstream;
 
 pub use auth_server::AuthServer;
-pub use client::Client;
+pub use client::{Client, listed_plugin};
 pub use config::Config;
 pub use control_plane::ControlPlane;
 pub use flaky_upstream::FlakyUpstream;
