@@ -313,10 +313,7 @@ pub(crate) fn build_snapshot_pending(
                 ));
             }
             Err(
-                e @ (ConfigureError::Failed { .. }
-                | ConfigureError::FixedEdits { .. }
-                | ConfigureError::PreTake { .. }
-                | ConfigureError::VerdictMemo { .. }),
+                e @ (ConfigureError::Failed { .. } | ConfigureError::InvalidDeclaration { .. }),
             ) => {
                 errors.push(config.error_at(&key, e.to_string()));
             }

@@ -56,30 +56,15 @@ pub enum ConfigureError {
     Rejected { plugin: String, reason: String },
     #[error("plugin {plugin:?} failed while validating its config: {source}")]
     Failed { plugin: String, source: PluginError },
-    /// The plugin declared fixed edits (`fixed-edits`) that are invalid, or together with
-    /// another per-request need: a plugin bug, refused like a rejected config.
-    #[error("middleware {middleware:?} (plugin {plugin:?}) declared invalid fixed edits: {reason}")]
-    FixedEdits {
+    /// The plugin declared something invalid: fixed edits (`fixed-edits`, or fixed edits
+    /// together with another per-request need), a pre-take (`pre-take`) or a verdict memo
+    /// (`verdict-memo`). A plugin bug, refused like a rejected config.
+    #[error("middleware {middleware:?} (plugin {plugin:?}) declared {declaration}: {reason}")]
+    InvalidDeclaration {
         middleware: String,
         plugin: String,
-        reason: String,
-    },
-    /// The plugin declared an invalid verdict memo (`verdict-memo`): a plugin bug, refused like
-    /// a rejected config.
-    #[error(
-        "middleware {middleware:?} (plugin {plugin:?}) declared an invalid verdict memo: {reason}"
-    )]
-    VerdictMemo {
-        middleware: String,
-        plugin: String,
-        reason: String,
-    },
-    /// The plugin declared an invalid pre-take (`pre-take`): a plugin bug, refused like a
-    /// rejected config.
-    #[error("middleware {middleware:?} (plugin {plugin:?}) declared an invalid pre-take: {reason}")]
-    PreTake {
-        middleware: String,
-        plugin: String,
+        /// What was invalid, as the message names it ("invalid fixed edits", ...).
+        declaration: &'static str,
         reason: String,
     },
 }
@@ -227,33 +212,30 @@ impl PluginMiddleware {
             middleware.completes = declared.completes;
             middleware.retry = declared.retry;
             middleware.needs = declared.needs;
+            let plugin = &middleware.identity.plugin;
+            let invalid = |declaration| {
+                move |reason| ConfigureError::InvalidDeclaration {
+                    middleware: name.to_owned(),
+                    plugin: plugin.to_string(),
+                    declaration,
+                    reason,
+                }
+            };
             middleware.fixed_edits = declared
                 .fixed_edits
-                .map_err(|reason| ConfigureError::FixedEdits {
-                    middleware: name.to_owned(),
-                    plugin: middleware.identity.plugin.to_string(),
-                    reason,
-                })?
+                .map_err(invalid("invalid fixed edits"))?
                 .map(Box::new);
             middleware.pre_take = match declared.pre_take {
                 Some(spec) => middleware
                     .honoured_pre_take(spec)
-                    .map_err(|reason| ConfigureError::PreTake {
-                        middleware: name.to_owned(),
-                        plugin: middleware.identity.plugin.to_string(),
-                        reason,
-                    })?
+                    .map_err(invalid("an invalid pre-take"))?
                     .map(Box::new),
                 None => None,
             };
             middleware.verdict_memo = match declared.verdict_memo {
                 Some(spec) => middleware
                     .honoured_verdict_memo(spec)
-                    .map_err(|reason| ConfigureError::VerdictMemo {
-                        middleware: name.to_owned(),
-                        plugin: middleware.identity.plugin.to_string(),
-                        reason,
-                    })?
+                    .map_err(invalid("an invalid verdict memo"))?
                     .map(Box::new),
                 None => None,
             };

@@ -208,11 +208,7 @@ pub fn run(
         match configure(&garbage, first_mode) {
             Err(ConfigureError::Rejected { .. }) => {}
             Ok(_) => accepted.push(format!("{shown:?}")),
-            Err(
-                e @ (ConfigureError::FixedEdits { .. }
-                | ConfigureError::PreTake { .. }
-                | ConfigureError::VerdictMemo { .. }),
-            ) => {
+            Err(e @ ConfigureError::InvalidDeclaration { .. }) => {
                 failures.push(fail(out, "garbage-config", e.to_string()));
             }
             Err(ConfigureError::Failed { source, .. }) => {
