@@ -66,5 +66,6 @@ mod upstream_failures;
 mod upstream_framing;
 mod upstream_h2_pings;
 mod user_retry_plugin;
+mod verdict_memo;
 mod websocket_grpc;
 mod worker_threads;

@@ -150,6 +150,17 @@ pub(crate) async fn scrape(c: &Client, url: &str) -> String {
     r.text()
 }
 
+/// A middleware's plugin hook calls so far (`wasmgate_plugin_calls_total`), from a scrape of
+/// the gateway's `/metrics`.
+pub(crate) async fn hook_calls(gw: &Gateway, middleware: &str) -> f64 {
+    let text = scrape(&Client::http1(), &gw.url("/metrics")).await;
+    sum_matching(
+        &parse_exposition(&text),
+        "wasmgate_plugin_calls_total",
+        &[("middleware", middleware)],
+    )
+}
+
 /// `promtool check metrics` on a scrape (Debian `prometheus`, installed by scripts/setup.sh);
 /// fails the test when it finds a problem or is not installed.
 pub(crate) fn promtool_check(text: &str) {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::observability::{parse_exposition, read_lines, scrape, sum_matching, with_statics};
+use crate::observability::{hook_calls, read_lines, with_statics};
 use crate::support::{Client, Config, Gateway, Upstream, listed_plugin};
 
 use super::send;
@@ -37,12 +37,7 @@ fn yaml(upstream_url: &str, users: &[&str], api_port: u16) -> String {
 
 /// The plugin's hook calls for `staff`, as `/metrics` counts them.
 async fn calls(gw: &Gateway) -> f64 {
-    let text = scrape(&Client::http1(), &gw.url("/metrics")).await;
-    sum_matching(
-        &parse_exposition(&text),
-        "wasmgate_plugin_calls_total",
-        &[("middleware", "staff")],
-    )
+    hook_calls(gw, "staff").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
