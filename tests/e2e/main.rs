@@ -38,6 +38,7 @@ mod languages;
 mod load_balancing;
 mod mesh;
 mod minimal_wasi;
+mod native_steps;
 mod observability;
 mod on_complete;
 mod pass_tls_client_cert;

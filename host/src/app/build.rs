@@ -410,6 +410,10 @@ pub(crate) fn build_snapshot_pending(
             // Only fixed edits: the plain path applies them (`plugins::chain_fixed`).
             native.fixed_edits = Some(fixed);
             chain = Chain::default();
+        } else if let Some(native_steps) = chain.native_only() {
+            // Fixed edits, declared takes and verdict memos: the plain path runs them, and
+            // resumes the chain where one needs its guest (`plugins::chain_fixed`).
+            native.fixed_edits = Some(native_steps);
         }
         let in_flight = router
             .max_in_flight

@@ -23,7 +23,7 @@ use http::HeaderMap;
 use super::body::{BodyLimit, merge_limits};
 use super::budget::Isolation;
 use super::capabilities::BodyStart;
-use super::chain_fixed::FixedChain;
+use super::chain_fixed::{FixedChain, NativeStop, Tried};
 use super::chain_trace::{ChainTrace, labels_of};
 use super::completion::PendingCompletion;
 use super::error::PluginError;
@@ -201,13 +201,35 @@ impl Chain {
     /// or gRPC-Web translation, no `on-complete`, no middleware spans (tracing off). Config
     /// time.
     pub fn fixed_only(&self) -> Option<FixedChain> {
-        let plain = self.passes_bodies_through()
+        let all_fixed = self.middlewares.iter().all(|mw| mw.fixed_edits().is_some());
+        (all_fixed && self.plain_eligible()).then(|| FixedChain::new(self.middlewares.clone()))
+    }
+
+    /// The chain as a [`FixedChain`] whose request steps the plain path runs natively, falling
+    /// back to this chain where one needs its guest (`chain_fixed`), when every middleware has
+    /// fixed edits, or no guest response hook and a request side that is a declared take, a
+    /// verdict memo or nothing (`hook-needs`), and the chain needs nothing else of the chain
+    /// path (as [`Chain::fixed_only`]). Config time.
+    pub fn native_only(&self) -> Option<FixedChain> {
+        let all_native = self.middlewares.iter().all(|mw| {
+            mw.fixed_edits().is_some()
+                || (!mw.capabilities().response_hook
+                    && (!mw.needs().request_hook
+                        || mw.pre_take().is_some()
+                        || mw.verdict_memo().is_some()))
+        });
+        (all_native && self.plain_eligible()).then(|| FixedChain::new(self.middlewares.clone()))
+    }
+
+    /// Whether the chain is not empty and needs nothing of the chain path but its hooks: no
+    /// body held, no compression or gRPC-Web translation, no `on-complete`, no middleware spans
+    /// (tracing off). Config time.
+    fn plain_eligible(&self) -> bool {
+        !self.middlewares.is_empty()
+            && self.passes_bodies_through()
             && !self.compresses
             && !self.completes
-            && self.trace_labels.is_none();
-        let all_fixed = !self.middlewares.is_empty()
-            && self.middlewares.iter().all(|mw| mw.fixed_edits().is_some());
-        (plain && all_fixed).then(|| FixedChain::new(self.middlewares.clone()))
+            && self.trace_labels.is_none()
     }
 
     /// A request's pending `on-complete` calls, when some middleware of the chain asked for
@@ -369,13 +391,50 @@ impl Chain {
         }
     }
 
+    /// Goes on with the request hooks where the plain path's native steps stopped
+    /// ([`FixedChain::run_request`]): `head` as they left it (their edits, user and wait), the
+    /// middlewares before `stop` counted as run. Without a stop every step ran: the request is
+    /// forwarded (the proxy comes here for a reserved token's wait).
+    pub fn resume_native(
+        &self,
+        stop: Option<NativeStop>,
+        head: RequestHead,
+        state: &mut ChainState,
+    ) -> (RequestHead, RequestOutcome) {
+        let Some(NativeStop { at, tried }) = stop else {
+            state.ran = self.middlewares.len();
+            state.entered = self.middlewares.len();
+            return (head, RequestOutcome::Forward);
+        };
+        state.ran = at;
+        self.request_hooks_tried(at, head, state, Some(tried))
+    }
+
     pub(super) fn request_hooks_from(
+        &self,
+        start: usize,
+        head: RequestHead,
+        state: &mut ChainState,
+    ) -> (RequestHead, RequestOutcome) {
+        self.request_hooks_tried(start, head, state, None)
+    }
+
+    /// The request hooks from `start`; `tried`: what the native steps already tried at
+    /// `start` (not tried again).
+    fn request_hooks_tried(
         &self,
         start: usize,
         mut head: RequestHead,
         state: &mut ChainState,
+        mut tried: Option<Tried>,
     ) -> (RequestHead, RequestOutcome) {
         for (i, mw) in self.middlewares.iter().enumerate().skip(start) {
+            // Only the first middleware's: where the native steps stopped.
+            let (take_refused, lookup) = match tried.take() {
+                Some(Tried::TakeRefused) => (true, None),
+                Some(Tried::Memo(lookup)) => (false, Some(lookup)),
+                None => (false, None),
+            };
             head.current = i;
             state.entered = i + 1;
             if let Some(t) = &mut state.trace {
@@ -392,7 +451,8 @@ impl Chain {
                 state.ran = i + 1;
                 continue;
             }
-            if let Some(take) = mw.pre_take()
+            if !take_refused
+                && let Some(take) = mw.pre_take()
                 && take.admits(&mut head)
             {
                 // Its `on-request` would have taken the same token and continued (`pre-take`);
@@ -401,7 +461,9 @@ impl Chain {
                 continue;
             }
             let memo = match mw.verdict_memo() {
-                Some(memo) => match memo.replay(&mut head, mw.budget().max_headers) {
+                Some(memo) => match lookup
+                    .unwrap_or_else(|| memo.replay(&mut head, mw.budget().max_headers))
+                {
                     Lookup::Replayed => {
                         // Its `on-request` answered `continue` with these effects for this
                         // header value, and promised to again (`verdict-memo`).

@@ -45,7 +45,7 @@ impl counters::Host for HostState {
                     Ok(head) => {
                         let reservation =
                             reserve(scope, &key, cost, rate_per_second, burst, max_wait);
-                        delay(head, reservation)
+                        delay(&mut head.take_delay_ns, reservation)
                     }
                     // No request to delay (`on-complete`): no wait.
                     Err(_) => scope.take(&key, cost, rate_per_second, burst),
@@ -72,7 +72,7 @@ impl counters::Host for HostState {
                     burst,
                     max_wait,
                 );
-                delay(head, reservation)
+                delay(&mut head.take_delay_ns, reservation)
             }
         };
         Ok(match take {

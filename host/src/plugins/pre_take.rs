@@ -16,6 +16,7 @@
 //! instead of an instance checkout, a hook call, two host calls and the post-return (≈ 1 µs).
 
 use std::borrow::Cow;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::HeaderName;
@@ -23,7 +24,7 @@ use plugin_contract::peer_key::PeerKey;
 
 use super::bindings::pre_take::{KeySource as WitKeySource, TakeSpec};
 use super::counters::{CounterScope, Reservation, Take};
-use super::heads::{RequestHead, RequestHeadFields};
+use super::heads::RequestHead;
 
 /// Where the key comes from.
 #[derive(Debug)]
@@ -81,30 +82,58 @@ impl PreTake {
 
     /// Calls `f` with the key of `head`, as the plugin computes it.
     pub fn with_key<R>(&self, head: &RequestHead, f: impl FnOnce(&str) -> R) -> R {
+        self.with_key_of(&head.parts, head.client_addr, f)
+    }
+
+    /// [`PreTake::with_key`] on a request's parts and its TCP peer.
+    fn with_key_of<R>(
+        &self,
+        parts: &http::request::Parts,
+        client: SocketAddr,
+        f: impl FnOnce(&str) -> R,
+    ) -> R {
         match &self.source {
-            KeySource::ClientIp(bits) => f(PeerKey::peer(head.client_addr.ip(), *bits).as_str()),
+            KeySource::ClientIp(bits) => f(PeerKey::peer(client.ip(), *bits).as_str()),
             KeySource::Header(name) => {
-                let value = name.as_ref().and_then(|n| head.parts.headers.get(n));
+                let value = name.as_ref().and_then(|n| parts.headers.get(n));
                 // plugin-sdk's `header_str`: the bytes as UTF-8, invalid sequences replaced.
                 let text =
                     value.map_or(Cow::Borrowed(""), |v| String::from_utf8_lossy(v.as_bytes()));
                 f(&text)
             }
-            KeySource::Host => f(&head.authority().unwrap_or_default()),
+            KeySource::Host => f(&authority_of(parts).unwrap_or_default()),
         }
     }
 
     /// Makes the take for `head`: whether it was allowed (the hook is then not called). A
     /// close token reserved raises the request's wait, as the hook's take would.
     pub fn admits(&self, head: &mut RequestHead) -> bool {
+        let take = self.take(&head.parts, head.client_addr);
+        delay(&mut head.take_delay_ns, take) == Take::Allowed
+    }
+
+    /// Makes the take for a request's `parts` from `client` (before a request head exists: the
+    /// plain path's native steps, `chain_fixed`); the caller applies the wait ([`delay`]).
+    pub fn take(&self, parts: &http::request::Parts, client: SocketAddr) -> Reservation {
         let (scope, cost, rate, burst) = (&self.scope, self.cost, self.rate_per_second, self.burst);
         let max_wait_ns = self.max_wait_ns;
-        // The key borrows the head; the take then raises its wait.
-        let reservation = self.with_key(head, |key| {
+        self.with_key_of(parts, client, |key| {
             reserve(scope, key, cost, rate, burst, max_wait_ns)
-        });
-        delay(head, reservation) == Take::Allowed
+        })
     }
+}
+
+/// The request's authority as `RequestHeadFields::authority` reads it (the `request.authority`
+/// host call): the URI's, else the `Host` header's.
+fn authority_of(parts: &http::request::Parts) -> Option<String> {
+    if let Some(a) = parts.uri.authority() {
+        return Some(a.as_str().to_owned());
+    }
+    parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// A request hook's in-process take (`counters.take` in `on-request`, `counters_import`, and a
@@ -130,11 +159,11 @@ pub(super) fn reserve(
 
 /// What a request's take answers: a token reserved ahead makes the request wait for it after
 /// its request hooks, on its own task (`proxy::handler`).
-pub(super) fn delay(head: &mut RequestHeadFields, reservation: Reservation) -> Take {
+pub(super) fn delay(take_delay_ns: &mut u64, reservation: Reservation) -> Take {
     match reservation {
         Reservation::Now => Take::Allowed,
         Reservation::After(wait) => {
-            head.take_delay_ns = head.take_delay_ns.max(wait);
+            *take_delay_ns = (*take_delay_ns).max(wait);
             Take::Allowed
         }
         Reservation::Denied(wait) => Take::Denied(wait),
@@ -143,8 +172,6 @@ pub(super) fn delay(head: &mut RequestHeadFields, reservation: Reservation) -> T
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
-
     use super::*;
 
     fn head(peer: SocketAddr, headers: &[(&str, &[u8])], uri: &str) -> RequestHead {
@@ -236,6 +263,34 @@ mod tests {
         assert_eq!(h.take_delay_ns, 0);
         assert!(close.admits(&mut h));
         assert!(h.take_delay_ns > 0 && h.take_delay_ns <= 100_000_000);
+    }
+
+    /// The plain path's take (`chain_fixed`, before a request head exists) keys and counts as
+    /// the chain path's: one bucket for both.
+    #[test]
+    fn a_take_on_the_request_parts_is_the_take_on_its_head() {
+        let peer: SocketAddr = "10.0.0.1:1".parse().expect("valid");
+        let take = pre_take(WitKeySource::RequestHost, 0.001, 2, 0);
+        let h = head(peer, &[("host", b"example.test")], "/");
+        assert_eq!(take.take(&h.parts, peer), Reservation::Now);
+        let mut h = head(peer, &[("host", b"example.test")], "/");
+        assert!(take.admits(&mut h), "the second token of the burst");
+        assert!(matches!(take.take(&h.parts, peer), Reservation::Denied(_)));
+        let other = head(peer, &[("host", b"other.test")], "/");
+        assert_eq!(
+            take.take(&other.parts, peer),
+            Reservation::Now,
+            "its own bucket"
+        );
+
+        // A close token's wait goes where the caller says.
+        let close = pre_take(WitKeySource::ClientIp(None), 10.0, 1, 100_000_000);
+        let mut wait = 0;
+        let h = head(peer, &[], "/");
+        assert_eq!(delay(&mut wait, close.take(&h.parts, peer)), Take::Allowed);
+        assert_eq!(wait, 0);
+        assert_eq!(delay(&mut wait, close.take(&h.parts, peer)), Take::Allowed);
+        assert!(wait > 0 && wait <= 100_000_000);
     }
 
     #[test]

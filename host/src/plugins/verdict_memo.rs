@@ -36,6 +36,7 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
+use http::HeaderMap;
 use http::header::HeaderName;
 use plugin_contract::siphash::Key;
 
@@ -136,17 +137,29 @@ impl VerdictMemo {
     /// header edits, within `max_headers`, and its user), or says why not. An entry whose edits
     /// could take the head past `max_headers` is not used (the hook decides, as it would have).
     pub fn replay(&self, head: &mut RequestHeadFields, max_headers: usize) -> Lookup {
-        let Some(value) = head.parts.headers.get(&self.header) else {
+        self.replay_on(&mut head.parts.headers, &mut head.user, max_headers)
+    }
+
+    /// [`VerdictMemo::replay`] onto a request's headers and its named user (before a request
+    /// head exists: the plain path's native steps, `chain_fixed`).
+    pub fn replay_on(
+        &self,
+        headers: &mut HeaderMap,
+        user: &mut Option<Box<str>>,
+        max_headers: usize,
+    ) -> Lookup {
+        let Some(value) = headers.get(&self.header) else {
             return Lookup::Absent;
         };
         let digest = self.key.digest(value.as_bytes());
-        self.replay_digest(digest, head, max_headers, monotonic_nanos())
+        self.replay_digest(digest, headers, user, max_headers, monotonic_nanos())
     }
 
     fn replay_digest(
         &self,
         digest: Digest,
-        head: &mut RequestHeadFields,
+        headers: &mut HeaderMap,
+        user: &mut Option<Box<str>>,
         max_headers: usize,
         now_ns: u64,
     ) -> Lookup {
@@ -155,13 +168,13 @@ impl VerdictMemo {
             return Lookup::Miss(digest);
         };
         let live = same_digest(&entry.digest, &digest) && now_ns < entry.expires_ns;
-        let fits = head.parts.headers.len().saturating_add(entry.grows) <= max_headers;
+        let fits = headers.len().saturating_add(entry.grows) <= max_headers;
         if !(live && fits) {
             return Lookup::Miss(digest);
         }
-        apply(&entry.edits, &mut head.parts.headers, max_headers);
-        if let Some(user) = &entry.user {
-            head.user = Some(user.clone());
+        apply(&entry.edits, headers, max_headers);
+        if let Some(named) = &entry.user {
+            *user = Some(named.clone());
         }
         Lookup::Replayed
     }
@@ -300,9 +313,20 @@ mod tests {
         memo.remember_at(digest, basic_auth_call(&mut first), 5);
         let ttl_ns = TTL_MS * 1_000_000;
         let mut live = head(Some("Basic YWxpY2U6cHc="));
-        let at = |ns| memo.replay_digest(digest, &mut head(Some("x")), usize::MAX, ns);
+        let live = &mut *live;
+        let at = |ns| {
+            let mut h = head(Some("x"));
+            let h = &mut *h;
+            memo.replay_digest(digest, &mut h.parts.headers, &mut h.user, usize::MAX, ns)
+        };
         assert_eq!(
-            memo.replay_digest(digest, &mut live, usize::MAX, 5 + ttl_ns - 1),
+            memo.replay_digest(
+                digest,
+                &mut live.parts.headers,
+                &mut live.user,
+                usize::MAX,
+                5 + ttl_ns - 1
+            ),
             Lookup::Replayed
         );
         assert_eq!(at(5 + ttl_ns), Lookup::Miss(digest));

@@ -33,6 +33,7 @@ use super::upgrade::take_client_upgrade;
 use crate::admin::trace::{RequestSpan, TraceParent};
 use crate::plugins::bindings::completion::Ending;
 use crate::plugins::body::OverCap;
+use crate::plugins::chain_fixed::NativeRun;
 use crate::plugins::http_wasm::BufferedBody;
 use crate::plugins::{
     ChainState, ConnectionFacts, PendingCompletion, RawPath, RequestHead, RequestOutcome,
@@ -338,15 +339,16 @@ fn needs_start(conn: &Connection, body: &RequestBody) -> bool {
 enum Routed<'a> {
     /// Answered without a forward (an internal service).
     Answer(Response<ProxyBody>),
-    /// A router without middlewares: straight to its service.
+    /// A router without middlewares, or whose chain's native steps all ran (`chain_fixed`):
+    /// straight to its service.
     Plain {
         service: &'a crate::lb::Service,
         native: Native<'a>,
         parts: Parts,
         body: RequestBody,
         in_flight: Option<tokio::sync::OwnedSemaphorePermit>,
-        /// A chain made only of fixed header edits (`plugins::FixedChain`): its response
-        /// edits, applied to the response head.
+        /// A chain run natively (`plugins::chain_fixed::FixedChain`): its response edits,
+        /// applied to the response head.
         fixed: Option<&'a crate::plugins::chain_fixed::FixedChain>,
     },
     /// A router with middlewares: the plugin chain.
@@ -355,6 +357,9 @@ enum Routed<'a> {
         req: Request<RequestBody>,
         original_uri: http::Uri,
         in_flight: Option<tokio::sync::OwnedSemaphorePermit>,
+        /// Where the plain path's native steps stopped (`chain_fixed`): the chain resumes
+        /// there. `None`: the chain runs from its start.
+        resume: Option<Box<NativeRun>>,
     },
 }
 
@@ -415,8 +420,18 @@ fn proxy<'a>(
             req,
             original_uri,
             in_flight,
+            resume,
         } => {
-            let chained = proxy_chain(runtime, conn, target, req, original_uri, policy, seen);
+            let chained = proxy_chain(
+                runtime,
+                conn,
+                target,
+                req,
+                original_uri,
+                resume,
+                policy,
+                seen,
+            );
             Either::Right(chained.map(move |resp| {
                 drop(in_flight);
                 resp
@@ -501,12 +516,31 @@ fn route<'a>(
         None => None,
     };
 
-    if target.chain.is_empty() {
-        // A chain of fixed header edits only runs here, where its hooks would (`chain_fixed`).
-        let fixed = target.native.fixed_edits.as_ref();
-        if let Some(fixed) = fixed {
+    // A chain of fixed header edits only runs here, where its hooks would (`chain_fixed`); so
+    // does one of fixed edits, declared takes and verdict memos, until a middleware needs its
+    // guest (the chain path then resumes there) or a reserved token needs a wait (the chain
+    // path's).
+    let fixed = target.native.fixed_edits.as_ref();
+    let mut resume = None;
+    let plain = match fixed {
+        Some(fixed) if target.chain.is_empty() => {
             fixed.apply_request(&mut parts.headers);
+            true
         }
+        Some(fixed) => {
+            let run = fixed.run_request(&mut parts, conn.client);
+            let through = run.stop.is_none() && run.take_delay_ns == 0;
+            match through {
+                // The user a replayed memo named goes to the access-log line (as the chain
+                // path's `head.user`).
+                true => seen.user = run.user,
+                false => resume = Some(Box::new(run)),
+            }
+            through
+        }
+        None => target.chain.is_empty(),
+    };
+    if plain {
         let service = match &target.backend {
             Backend::Service(service) => service,
             Backend::Internal(internal) => {
@@ -539,6 +573,7 @@ fn route<'a>(
         req: Request::from_parts(parts, body),
         original_uri,
         in_flight,
+        resume,
     })
 }
 
@@ -561,12 +596,17 @@ type WaitingChain<'a> = Pin<Box<dyn Future<Output = ChainResult> + Send + 'a>>;
 /// second box, `malloc`'s bin path and a copy of itself (bench/README, branch bpath). Request
 /// hooks that left a wait (a subrequest, Redis takes, a take delay) go on in
 /// [`chain_waiting`]; any other chain runs [`proxy_chain_general`].
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the routed request, handed over whole from `route`"
+)]
 fn proxy_chain<'a>(
     runtime: &'a Snapshot,
     conn: &'a Connection,
     target: &'a RouteTarget,
     req: Request<RequestBody>,
     original_uri: http::Uri,
+    resume: Option<Box<NativeRun>>,
     policy: BodyPolicy,
     seen: &'a mut Seen<'_>,
 ) -> impl Future<Output = ChainResult> + Send + 'a {
@@ -578,8 +618,21 @@ fn proxy_chain<'a>(
     }
     let (parts, body) = req.into_parts();
     let mut state = start_chain(target, seen);
-    let head = chain_head(conn, target, parts, original_uri);
-    let (head, outcome) = chain.on_request(head, &mut state);
+    let mut head = chain_head(conn, target, parts, original_uri);
+    let (head, outcome) = match resume {
+        None => chain.on_request(head, &mut state),
+        // A chain of native steps only settles inline (`Chain::native_only`).
+        Some(run) => {
+            let NativeRun {
+                user,
+                take_delay_ns,
+                stop,
+            } = *run;
+            head.user = user;
+            head.take_delay_ns = take_delay_ns;
+            chain.resume_native(stop, head, &mut state)
+        }
+    };
     let waits = matches!(
         outcome,
         RequestOutcome::Subrequest(_) | RequestOutcome::Takes(_)
@@ -1301,7 +1354,7 @@ mod future_sizes {
     fn a_chain_settling_inline_needs_no_box_of_its_own() {
         let inline = returned!(chain_inline, A, B, C, D, E, F, G, H);
         let forward = returned!(forward, A, B, C, D, E, F);
-        let chain = returned!(proxy_chain, A, B, C, D, E, F, G);
+        let chain = returned!(proxy_chain, A, B, C, D, E, F, G, H);
         println!("chain_inline {inline} B, forward {forward}, proxy_chain {chain}");
         assert!(
             inline <= forward + 160,
