@@ -144,11 +144,6 @@ def main() -> int:
         for name in ("before", "after")
     ]
 
-    def remove_logs() -> None:
-        # The access logs grow by ~1 GiB a side per run (a ~0.9 KiB JSON line per request).
-        for side in sides:
-            shutil.rmtree(side.workdir / "logs", ignore_errors=True)
-
     done = interleave.run(
         sides,
         args,
@@ -162,7 +157,7 @@ def main() -> int:
             else ""
         ),
         name_width=6,
-        cleanup=remove_logs,
+        cleanup=interleave.logs_remover(sides),
     )
 
     print(f"\nload average before {done.load_before}, after {done.load_after}; {args.rounds} rounds; raw: {workdir}")

@@ -39,6 +39,17 @@ def work_dir(prefix: str) -> Path:
     return workdir
 
 
+def logs_remover(sides: list) -> Callable[[], None]:
+    """A `cleanup` for [`run`]: deletes every side's `logs` directory (an access log grows by
+    ~1 GiB a side per run, a ~0.7-0.9 KiB line per request)."""
+
+    def remove() -> None:
+        for side in sides:
+            shutil.rmtree(side.workdir / "logs", ignore_errors=True)
+
+    return remove
+
+
 class Interleaved:
     """What one interleaved run measured: the raw runs, the scenarios and connection counts,
     and the load average before and after."""

@@ -87,17 +87,13 @@ def main() -> int:
         NginxSide(workdir, "ngx-on", log=True),
     ]
 
-    def remove_logs() -> None:
-        for side in sides:
-            shutil.rmtree(side.workdir / "logs", ignore_errors=True)
-
     done = interleave.run(
         sides,
         args,
         workdir,
         lambda r: f"p99 {r['p99_us'] / 1000:.2f} ms  busy {r['busy']:.0%}",
         name_width=7,
-        cleanup=remove_logs,
+        cleanup=interleave.logs_remover(sides),
     )
 
     print(f"\nload average before {done.load_before}, after {done.load_after}; {args.rounds} rounds; raw: {workdir}")
