@@ -122,6 +122,18 @@ impl RequestHead {
     }
 }
 
+/// A request's host (with port): the URI's authority, else the `Host` header's (the
+/// `request.authority` host call, and a declared take keyed by the host, `pre_take`).
+pub fn authority_of(parts: &http::request::Parts) -> Option<&str> {
+    match parts.uri.authority() {
+        Some(a) => Some(a.as_str()),
+        None => parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok()),
+    }
+}
+
 impl RequestHeadFields {
     pub fn scheme(&self) -> &'static str {
         if self.tls { "https" } else { "http" }
@@ -129,14 +141,7 @@ impl RequestHeadFields {
 
     /// Host (with port) from the URI authority or else the `Host` header.
     pub fn authority(&self) -> Option<String> {
-        if let Some(a) = self.parts.uri.authority() {
-            return Some(a.as_str().to_owned());
-        }
-        self.parts
-            .headers
-            .get(http::header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+        authority_of(&self.parts).map(str::to_owned)
     }
 
     pub fn path(&self) -> &str {

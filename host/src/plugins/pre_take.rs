@@ -24,7 +24,7 @@ use plugin_contract::peer_key::PeerKey;
 
 use super::bindings::pre_take::{KeySource as WitKeySource, TakeSpec};
 use super::counters::{CounterScope, Reservation, Take};
-use super::heads::RequestHead;
+use super::heads::{RequestHead, authority_of};
 
 /// Where the key comes from.
 #[derive(Debug)]
@@ -101,7 +101,7 @@ impl PreTake {
                     value.map_or(Cow::Borrowed(""), |v| String::from_utf8_lossy(v.as_bytes()));
                 f(&text)
             }
-            KeySource::Host => f(&authority_of(parts).unwrap_or_default()),
+            KeySource::Host => f(authority_of(parts).unwrap_or_default()),
         }
     }
 
@@ -121,19 +121,6 @@ impl PreTake {
             reserve(scope, key, cost, rate, burst, max_wait_ns)
         })
     }
-}
-
-/// The request's authority as `RequestHeadFields::authority` reads it (the `request.authority`
-/// host call): the URI's, else the `Host` header's.
-fn authority_of(parts: &http::request::Parts) -> Option<String> {
-    if let Some(a) = parts.uri.authority() {
-        return Some(a.as_str().to_owned());
-    }
-    parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 /// A request hook's in-process take (`counters.take` in `on-request`, `counters_import`, and a
