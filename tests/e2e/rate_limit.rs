@@ -329,7 +329,7 @@ async fn a_request_close_to_its_token_waits_for_it_instead_of_being_refused() {
 /// plugin's: with another key the hook's own bucket would admit it) and builds the 429.
 #[tokio::test]
 async fn an_admitted_request_under_a_pre_take_never_calls_the_plugin() {
-    use crate::observability::{parse_exposition, scrape, sum_matching, with_statics};
+    use crate::observability::{hook_calls, with_statics};
     let up = Upstream::start("app").await;
     let config = Config::new()
         .route_through("r", "PathPrefix(`/`)", "app", "limit")
@@ -345,15 +345,7 @@ async fn an_admitted_request_under_a_pre_take_never_calls_the_plugin() {
     );
     let gw = Gateway::start(&yaml, &[]);
     let client = Client::http1();
-    let calls = async || {
-        let text = scrape(&client, &gw.url("/metrics")).await;
-        let samples = parse_exposition(&text);
-        sum_matching(
-            &samples,
-            "wasmgate_plugin_calls_total",
-            &[("middleware", "limit")],
-        )
-    };
+    let calls = async || hook_calls(&gw, "limit").await;
     for _ in 0..3 {
         let reply = client.get(&gw.url("/"), "", &[("x-api-key", "k")]).await;
         assert_eq!(reply.status.as_u16(), 200);
