@@ -201,6 +201,14 @@ mod tests {
                 r#"{"customRequestHeaders": {"x-a": 1}}"#,
                 r#"customRequestHeaders: header "x-a": value must be a string, got a number"#,
             ),
+            (
+                r#"{"stsSeconds": 1.5}"#,
+                "stsSeconds: must be a whole number, got 1.5",
+            ),
+            (
+                r#"{"accessControlMaxAge": 1e300}"#,
+                "accessControlMaxAge: must be a whole number, got 1e300",
+            ),
         ];
         for (config, expected) in cases {
             assert_eq!(

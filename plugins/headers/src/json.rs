@@ -31,9 +31,14 @@ pub(crate) fn boolean(option: &str, value: Value) -> Result<bool, String> {
 pub(crate) fn integer(option: &str, value: Value) -> Result<i64, String> {
     match value {
         Value::Null => Ok(0),
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| format!("{option}: must be a whole number, got {n}")),
+        // The refused number is written by core's float formatting (`{:?}`: `1.5`, `1e300`),
+        // not by `Number`'s `Display`: that one links serde_json's float printer and its 17 KB
+        // table into the guest's data image, which every fresh instance copies back on reset
+        // (bench/README, "Per-request isolation").
+        Value::Number(n) => n.as_i64().ok_or_else(|| {
+            let refused = n.as_f64().unwrap_or(f64::NAN);
+            format!("{option}: must be a whole number, got {refused:?}")
+        }),
         other => Err(format!("{option}: must be a number, got {}", kind(&other))),
     }
 }
