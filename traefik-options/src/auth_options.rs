@@ -4,6 +4,7 @@
 //! lines first in `users`. Any other option is refused by name. Runs at `validate-config` / `init`
 //! only.
 
+use crate::json_text::kind;
 use plugin_sdk::rules::{check_header_name, check_header_value};
 use serde_json::Value;
 
@@ -105,16 +106,5 @@ fn string(option: &str, value: Value) -> Result<String, String> {
         Value::Null => Ok(String::new()),
         Value::String(s) => Ok(s),
         other => Err(format!("{option}: must be a string, got {}", kind(&other))),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
     }
 }

@@ -19,6 +19,7 @@ use plugin_sdk::Request;
 use serde_json::{Map, Value};
 
 use crate::ip_net::{IpRange, mask, parse_addr};
+use crate::json_text::{self, kind};
 
 /// How the checked address is chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,25 +148,17 @@ pub fn ranges(option: &str, value: Value) -> Result<Vec<IpRange>, String> {
 pub fn integer(option: &str, value: Value) -> Result<i64, String> {
     match value {
         Value::Null => Ok(0),
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| format!("{option}: must be a whole number, got {n}")),
+        Value::Number(n) => n.as_i64().ok_or_else(|| {
+            format!(
+                "{option}: must be a whole number, got {}",
+                json_text::number(&n)
+            )
+        }),
         Value::String(text) => text
             .trim()
             .parse()
             .map_err(|_| format!("{option}: must be a whole number, got {text:?}")),
         other => Err(format!("{option}: must be a number, got {}", kind(&other))),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
     }
 }
 

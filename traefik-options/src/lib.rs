@@ -15,6 +15,8 @@
 //! - [`redirect`]: the reply of Traefik's redirect middlewares.
 //! - [`go_duration`]: Go's duration text (`10s`, `1m30s`), as Traefik reads duration options.
 //! - [`status_text`]: Go's `http.StatusText`, the body of a middleware's own replies.
+//! - [`json_text`]: a refused option's JSON value named in its error, without serde_json's
+//!   float printer.
 //!
 //! Everything here runs at `validate-config` / `init`, except [`uri`], [`redirect`] and matching
 //! a compiled regex, which run per request; each module says what it costs.
@@ -25,6 +27,7 @@ pub mod go_duration;
 pub mod go_regex;
 pub mod ip_net;
 pub mod ip_strategy;
+pub mod json_text;
 pub mod options;
 pub mod redirect;
 pub mod source_criterion;

@@ -42,6 +42,7 @@ use plugin_sdk::{Action, Level, Middleware, Reply, Request, log, monotonic_now};
 use serde_json::Value;
 
 use state::{Phase, State, Ticket};
+use traefik_options::json_text;
 use window::{COUNTER_TTL_MS, Plan, SECONDS};
 
 /// Traefik's (oxy's) defaults.
@@ -96,7 +97,8 @@ fn status(value: &Value) -> Result<u16, String> {
     match n {
         Some(n) if (200..=599).contains(&n) => Ok(n as u16),
         _ => Err(format!(
-            "responseCode: must be a status in 200..599, got {value}"
+            "responseCode: must be a status in 200..599, got {}",
+            json_text::value(value)
         )),
     }
 }

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use traefik_options::go_regex::{self, Regex};
+use traefik_options::json_text;
 use traefik_options::options::{self, Flag, Text, TextList};
 
 /// The options as written.
@@ -142,9 +143,12 @@ impl ForwardAuthConfig {
 /// An int64 option, given as a number or as text (Traefik's file provider reads both).
 fn whole_number(option: &str, value: &Value) -> Result<i64, String> {
     match value {
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| format!("{option}: must be a whole number, got {n}")),
+        Value::Number(n) => n.as_i64().ok_or_else(|| {
+            format!(
+                "{option}: must be a whole number, got {}",
+                json_text::number(n)
+            )
+        }),
         Value::String(text) => text
             .trim()
             .parse()

@@ -32,6 +32,7 @@
 use plugin_sdk::grpc_web::{self, Mode};
 use plugin_sdk::{Action, Middleware, Reply, Request, Response};
 use serde_json::{Map, Value};
+use traefik_options::json_text;
 
 const GRPC_WEB: &str = "application/grpc-web";
 const GRPC_WEB_TEXT: &str = "application/grpc-web-text";
@@ -49,7 +50,12 @@ impl Middleware for GrpcWeb {
         let options = match serde_json::from_str(config) {
             Ok(Value::Object(map)) => map,
             Ok(Value::Null) => Map::new(),
-            Ok(other) => return Err(format!("config must be a map, got {other}")),
+            Ok(other) => {
+                return Err(format!(
+                    "config must be a map, got {}",
+                    json_text::value(&other)
+                ));
+            }
             Err(e) => return Err(format!("config is not valid JSON: {e}")),
         };
         let mut origins = Vec::new();
@@ -190,10 +196,16 @@ fn strings(option: &str, value: Value) -> Result<Vec<String>, String> {
             .into_iter()
             .map(|item| match item {
                 Value::String(s) => Ok(s),
-                other => Err(format!("{option}: items must be text, got {other}")),
+                other => Err(format!(
+                    "{option}: items must be text, got {}",
+                    json_text::value(&other)
+                )),
             })
             .collect(),
-        other => Err(format!("{option}: must be a list of origins, got {other}")),
+        other => Err(format!(
+            "{option}: must be a list of origins, got {}",
+            json_text::value(&other)
+        )),
     }
 }
 

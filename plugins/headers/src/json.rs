@@ -5,18 +5,9 @@
 
 use plugin_sdk::rules::{check_header_name, check_header_value};
 use serde_json::Value;
-
 /// What a JSON value is, for error messages.
-pub(crate) fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
-    }
-}
+pub(crate) use traefik_options::json_text::kind;
+use traefik_options::json_text::number;
 
 /// A boolean option (`null` is false).
 pub(crate) fn boolean(option: &str, value: Value) -> Result<bool, String> {
@@ -31,14 +22,10 @@ pub(crate) fn boolean(option: &str, value: Value) -> Result<bool, String> {
 pub(crate) fn integer(option: &str, value: Value) -> Result<i64, String> {
     match value {
         Value::Null => Ok(0),
-        // The refused number is written by core's float formatting (`{:?}`: `1.5`, `1e300`),
-        // not by `Number`'s `Display`: that one links serde_json's float printer and its 17 KB
-        // table into the guest's data image, which every fresh instance copies back on reset
-        // (bench/README, "Per-request isolation").
-        Value::Number(n) => n.as_i64().ok_or_else(|| {
-            let refused = n.as_f64().unwrap_or(f64::NAN);
-            format!("{option}: must be a whole number, got {refused:?}")
-        }),
+        // Not `Number`'s `Display`: see `json_text`.
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| format!("{option}: must be a whole number, got {}", number(&n))),
         other => Err(format!("{option}: must be a number, got {}", kind(&other))),
     }
 }

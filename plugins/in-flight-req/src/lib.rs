@@ -30,6 +30,7 @@
 use plugin_sdk::counters;
 use plugin_sdk::{Action, Middleware, Reply, Request};
 use serde_json::Value;
+use traefik_options::json_text;
 use traefik_options::source_criterion::{self, Source};
 
 /// The `inFlightReq` middleware.
@@ -85,9 +86,12 @@ impl Middleware for InFlightReq {
 /// A whole number given as a number or as text (Traefik's file provider reads both).
 fn whole_number(value: &Value) -> Result<i64, String> {
     match value {
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| format!("amount: must be a whole number, got {n}")),
+        Value::Number(n) => n.as_i64().ok_or_else(|| {
+            format!(
+                "amount: must be a whole number, got {}",
+                json_text::number(n)
+            )
+        }),
         Value::String(text) => text
             .trim()
             .parse()

@@ -4,6 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::net::IpRange;
 use crate::strategy::Strategy;
+use traefik_options::json_text::{self, kind};
 
 /// The parsed config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,21 +74,13 @@ fn object(option: &str, value: Value) -> Result<Map<String, Value>, String> {
 fn integer(option: &str, value: Value) -> Result<i64, String> {
     match value {
         Value::Null => Ok(0),
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| format!("{option}: must be a whole number, got {n}")),
+        Value::Number(n) => n.as_i64().ok_or_else(|| {
+            format!(
+                "{option}: must be a whole number, got {}",
+                json_text::number(&n)
+            )
+        }),
         other => Err(format!("{option}: must be a number, got {}", kind(&other))),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
     }
 }
 

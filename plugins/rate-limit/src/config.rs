@@ -5,6 +5,7 @@ use traefik_options::source_criterion;
 pub use traefik_options::source_criterion::Source;
 
 use traefik_options::go_duration;
+use traefik_options::json_text;
 
 /// The parsed config.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +58,12 @@ fn period(value: &Value) -> Result<u64, String> {
         Value::Null => 0,
         Value::Number(n) => match n.as_f64() {
             Some(secs) if secs >= 0.0 => (secs * 1e9) as u64,
-            _ => return Err(format!("period: negative value not valid: {n}")),
+            _ => {
+                return Err(format!(
+                    "period: negative value not valid: {}",
+                    json_text::number(n)
+                ));
+            }
         },
         Value::String(text) => match text.trim().parse::<f64>() {
             Ok(secs) if secs >= 0.0 => (secs * 1e9) as u64,
@@ -81,9 +87,12 @@ fn object(option: &str, value: Value) -> Result<Map<String, Value>, String> {
 fn integer(option: &str, value: &Value) -> Result<i64, String> {
     match value {
         Value::Null => Ok(0),
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| format!("{option}: must be a whole number, got {n}")),
+        Value::Number(n) => n.as_i64().ok_or_else(|| {
+            format!(
+                "{option}: must be a whole number, got {}",
+                json_text::number(n)
+            )
+        }),
         Value::String(text) => text
             .trim()
             .parse()

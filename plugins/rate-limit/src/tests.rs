@@ -89,6 +89,19 @@ fn bad_configs_are_refused_by_name() {
         (r#"{"average": -1}"#, "average"),
         (r#"{"period": "-1s"}"#, "negative"),
         (r#"{"period": "1 parsec"}"#, "period"),
+        // Refused numbers are quoted with core's float formatting (`json_text::number`).
+        (
+            r#"{"average": 2.5}"#,
+            "average: must be a whole number, got 2.5",
+        ),
+        (
+            r#"{"burst": 1e300}"#,
+            "burst: must be a whole number, got 1e300",
+        ),
+        (
+            r#"{"period": -0.5}"#,
+            "period: negative value not valid: -0.5",
+        ),
         (
             r#"{"sourceCriterion": {"requestHost": true, "requestHeaderName": "X"}}"#,
             "mutually exclusive",

@@ -30,6 +30,7 @@ use plugin_sdk::retry::{FailedAttempt, RetryMode};
 use plugin_sdk::{Action, Middleware, Request};
 use serde_json::Value;
 use traefik_options::go_duration;
+use traefik_options::json_text;
 
 /// Go's `backoff.ExponentialBackOff` randomization factor (its default, Traefik keeps it).
 const RANDOMIZATION: f64 = 0.5;
@@ -83,12 +84,17 @@ fn attempts(value: &Value) -> Result<i64, String> {
         Value::String(text) => text.trim().parse().ok(),
         _ => None,
     };
-    n.ok_or_else(|| format!("attempts: must be a whole number, got {value}"))
+    n.ok_or_else(|| {
+        format!(
+            "attempts: must be a whole number, got {}",
+            json_text::value(value)
+        )
+    })
 }
 
 /// `initialInterval`: Traefik's `ptypes.Duration`, a number of seconds or a Go duration.
 fn interval_ns(value: &Value) -> Result<u64, String> {
-    let seconds = |secs: f64, text: &dyn std::fmt::Display| {
+    let seconds = |secs: f64, text: &str| {
         if secs >= 0.0 {
             Ok((secs * 1e9) as u64)
         } else {
@@ -97,7 +103,7 @@ fn interval_ns(value: &Value) -> Result<u64, String> {
     };
     match value {
         Value::Null => Ok(0),
-        Value::Number(n) => seconds(n.as_f64().unwrap_or(-1.0), n),
+        Value::Number(n) => seconds(n.as_f64().unwrap_or(-1.0), &json_text::number(n)),
         Value::String(text) => match text.trim().parse::<f64>() {
             Ok(secs) => seconds(secs, text),
             Err(_) => go_duration::parse(text.trim()).map_err(|e| format!("initialInterval: {e}")),
@@ -111,7 +117,12 @@ impl Middleware for Retry {
         let options = match serde_json::from_str(config) {
             Ok(Value::Object(map)) => map,
             Ok(Value::Null) => Default::default(),
-            Ok(other) => return Err(format!("config must be a map, got {other}")),
+            Ok(other) => {
+                return Err(format!(
+                    "config must be a map, got {}",
+                    json_text::value(&other)
+                ));
+            }
             Err(e) => return Err(format!("config is not valid JSON: {e}")),
         };
         let (mut tries, mut initial_interval_ns) = (None, 0);

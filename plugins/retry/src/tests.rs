@@ -75,6 +75,17 @@ fn bad_options_are_refused_by_name() {
             r#"{"attempts": 2, "initialInterval": -1}"#,
             "initialInterval",
         ),
+        // The refused value is quoted as JSON-like text, floats by core's formatting.
+        (
+            r#"{"attempts": 2.5}"#,
+            "attempts: must be a whole number, got 2.5",
+        ),
+        (r#"{"attempts": [1, "x"]}"#, r#"got [1,"x"]"#),
+        (
+            r#"{"attempts": 2, "initialInterval": -0.25}"#,
+            "initialInterval: negative value not valid: -0.25",
+        ),
+        ("[1e300]", "config must be a map, got [1e300]"),
         (r#"{"attempts": 2, "bogus": 1}"#, "unknown option \"bogus\""),
     ] {
         let err = testing::validate_config::<Retry>(config).expect_err(config);
