@@ -289,17 +289,21 @@ impl UpstreamTransport {
 fn set_host(req: &mut Request<ProxyBody>, scheme: &Scheme, authority: &Authority, pass: bool) {
     let original = req.uri().authority().cloned();
     let headers = req.headers_mut();
+    // Looked up once (each look-up hashes the name).
+    let mut has_host = headers.contains_key(header::HOST);
     if pass {
-        if !headers.contains_key(header::HOST)
+        if !has_host
             && let Some(a) = original
             && let Ok(v) = HeaderValue::from_str(a.as_str())
         {
             headers.insert(header::HOST, v);
+            has_host = true;
         }
     } else if let Ok(v) = HeaderValue::from_str(authority.as_str()) {
         headers.insert(header::HOST, v);
+        has_host = true;
     }
-    if !headers.contains_key(header::HOST) {
+    if !has_host {
         // An HTTP/1.0 client without Host: the server's host, its port if not the default.
         let default_port = if *scheme == Scheme::HTTPS { 443 } else { 80 };
         let host = match authority.port_u16() {
