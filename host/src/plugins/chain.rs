@@ -23,7 +23,7 @@ use http::HeaderMap;
 use super::body::{BodyLimit, merge_limits};
 use super::budget::Isolation;
 use super::capabilities::BodyStart;
-use super::chain_fixed::{FixedChain, NativeStop, Tried};
+use super::chain_fixed::{FixedChain, NativeStep, NativeStop, Tried, native_request_step};
 use super::chain_trace::{ChainTrace, labels_of};
 use super::completion::PendingCompletion;
 use super::error::PluginError;
@@ -429,54 +429,35 @@ impl Chain {
         mut tried: Option<Tried>,
     ) -> (RequestHead, RequestOutcome) {
         for (i, mw) in self.middlewares.iter().enumerate().skip(start) {
-            // Only the first middleware's: where the native steps stopped.
-            let (take_refused, lookup) = match tried.take() {
-                Some(Tried::TakeRefused) => (true, None),
-                Some(Tried::Memo(lookup)) => (false, Some(lookup)),
-                None => (false, None),
-            };
             head.current = i;
             state.entered = i + 1;
             if let Some(t) = &mut state.trace {
                 t.enter(i);
             }
-            if let Some(fixed) = mw.fixed_edits() {
-                // Its `on-request` always makes these edits and continues (`fixed-edits`).
-                fixed.apply_request(&mut head.parts.headers, mw.budget().max_headers);
-                state.ran = i + 1;
-                continue;
-            }
-            if !mw.needs().request_hook {
-                // It said its `on-request` does nothing (`hook-needs`): as if it continued.
-                state.ran = i + 1;
-                continue;
-            }
-            if !take_refused
-                && let Some(take) = mw.pre_take()
-                && take.admits(&mut head)
-            {
-                // Its `on-request` would have taken the same token and continued (`pre-take`);
-                // refused, it is called below and replies itself.
-                state.ran = i + 1;
-                continue;
-            }
-            let memo = match mw.verdict_memo() {
-                Some(memo) => match lookup
-                    .unwrap_or_else(|| memo.replay(&mut head, mw.budget().max_headers))
-                {
-                    Lookup::Replayed => {
-                        // Its `on-request` answered `continue` with these effects for this
-                        // header value, and promised to again (`verdict-memo`).
-                        state.ran = i + 1;
-                        continue;
-                    }
-                    Lookup::Miss(digest) => {
-                        head.memo_record = Some(Box::default());
-                        Some((memo, digest))
-                    }
-                    Lookup::Absent => None,
-                },
-                None => None,
+            // Only the first middleware's: where the native steps stopped.
+            let tried_here = tried.take().unwrap_or_default();
+            let fields = &mut *head;
+            let step = native_request_step(
+                mw,
+                &mut fields.parts,
+                fields.client_addr,
+                &mut fields.user,
+                &mut fields.take_delay_ns,
+                tried_here,
+            );
+            let lookup = match step {
+                NativeStep::Ran => {
+                    state.ran = i + 1;
+                    continue;
+                }
+                NativeStep::NeedsGuest(Tried { lookup, .. }) => lookup,
+            };
+            let memo = match (mw.verdict_memo(), lookup) {
+                (Some(memo), Some(Lookup::Miss(digest))) => {
+                    head.memo_record = Some(Box::default());
+                    Some((memo, digest))
+                }
+                _ => None,
             };
             let replayable = mw.budget().replayable();
             let snapshot =

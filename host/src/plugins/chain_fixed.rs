@@ -50,13 +50,72 @@ pub struct NativeStop {
     pub tried: Tried,
 }
 
-/// What a stopped step tried, so that the chain path does not try it again.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Tried {
+/// What a middleware's native step tried before its hook had to be called, so that the hook's
+/// caller does not try it again.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Tried {
     /// Its pre-take was refused (the hook takes again and replies).
-    TakeRefused,
+    pub take_refused: bool,
     /// Its memo's lookup: a miss (the hook's effects are then recorded) or no such header.
-    Memo(Lookup),
+    pub lookup: Option<Lookup>,
+}
+
+/// What one middleware's native request step ([`native_request_step`]) came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NativeStep {
+    /// It ran without its guest: go on with the next middleware.
+    Ran,
+    /// Its request hook must be called; what was tried is not tried again.
+    NeedsGuest(Tried),
+}
+
+/// The request step of `mw` that needs no guest, on a request's `parts` from `client`, in the
+/// order its hook would have made it: fixed edits; nothing when it declares no request hook; a
+/// declared take (its wait added to `wait_ns`), then a memo's replay (the user it names into
+/// `user`). `tried`: what a stopped plain path tried here already. The one place that order is
+/// written: the plain path's steps ([`FixedChain::run_request`]) and the chain path's request
+/// hooks (`Chain::request_hooks_from`) both call it. Costs a header-map edit, a counter take or
+/// a memo lookup; allocates nothing unless a memo names a user.
+pub fn native_request_step(
+    mw: &PluginMiddleware,
+    parts: &mut http::request::Parts,
+    client: SocketAddr,
+    user: &mut Option<Box<str>>,
+    wait_ns: &mut u64,
+    mut tried: Tried,
+) -> NativeStep {
+    let max_headers = mw.budget().max_headers;
+    if let Some(fixed) = mw.fixed_edits() {
+        // Its `on-request` always makes these edits and continues (`fixed-edits`).
+        fixed.apply_request(&mut parts.headers, max_headers);
+        return NativeStep::Ran;
+    }
+    if !mw.needs().request_hook {
+        // It said its `on-request` does nothing (`hook-needs`): as if it continued.
+        return NativeStep::Ran;
+    }
+    if !tried.take_refused
+        && let Some(take) = mw.pre_take()
+    {
+        // Its `on-request` would have taken the same token and continued (`pre-take`);
+        // refused, its hook is called and replies itself.
+        if delay(wait_ns, take.take(parts, client)) == Take::Allowed {
+            return NativeStep::Ran;
+        }
+        tried.take_refused = true;
+    }
+    if tried.lookup.is_none()
+        && let Some(memo) = mw.verdict_memo()
+    {
+        let lookup = memo.replay_on(&mut parts.headers, user, max_headers);
+        if lookup == Lookup::Replayed {
+            // Its `on-request` answered `continue` with these effects for this header value,
+            // and promised to again (`verdict-memo`).
+            return NativeStep::Ran;
+        }
+        tried.lookup = Some(lookup);
+    }
+    NativeStep::NeedsGuest(tried)
 }
 
 impl FixedChain {
@@ -76,42 +135,21 @@ impl FixedChain {
     }
 
     /// The request steps of every middleware, in chain order, on a request's `parts` from
-    /// `client`, as `Chain::on_request` makes them: fixed edits, admitted takes, replayed
-    /// memos; stops at the first middleware that needs its guest.
+    /// `client`, as the chain path makes them ([`native_request_step`]); stops at the first
+    /// middleware that needs its guest.
     pub fn run_request(&self, parts: &mut http::request::Parts, client: SocketAddr) -> NativeRun {
         let mut run = NativeRun::default();
         for (i, mw) in self.middlewares.iter().enumerate() {
-            if let Some(fixed) = mw.fixed_edits() {
-                fixed.apply_request(&mut parts.headers, mw.budget().max_headers);
-                continue;
-            }
-            if !mw.needs().request_hook {
-                continue;
-            }
-            if let Some(take) = mw.pre_take() {
-                if delay(&mut run.take_delay_ns, take.take(parts, client)) == Take::Allowed {
-                    continue;
-                }
-                run.stop = Some(NativeStop {
-                    at: i,
-                    tried: Tried::TakeRefused,
-                });
-                return run;
-            }
-            // `native_only`: a middleware here without fixed edits, a request hook's take or
-            // no request hook has a memo.
-            let lookup = match mw.verdict_memo() {
-                Some(memo) => {
-                    let max_headers = mw.budget().max_headers;
-                    memo.replay_on(&mut parts.headers, &mut run.user, max_headers)
-                }
-                None => Lookup::Absent,
-            };
-            if lookup != Lookup::Replayed {
-                run.stop = Some(NativeStop {
-                    at: i,
-                    tried: Tried::Memo(lookup),
-                });
+            let step = native_request_step(
+                mw,
+                parts,
+                client,
+                &mut run.user,
+                &mut run.take_delay_ns,
+                Tried::default(),
+            );
+            if let NativeStep::NeedsGuest(tried) = step {
+                run.stop = Some(NativeStop { at: i, tried });
                 return run;
             }
         }

@@ -105,15 +105,9 @@ impl PreTake {
         }
     }
 
-    /// Makes the take for `head`: whether it was allowed (the hook is then not called). A
-    /// close token reserved raises the request's wait, as the hook's take would.
-    pub fn admits(&self, head: &mut RequestHead) -> bool {
-        let take = self.take(&head.parts, head.client_addr);
-        delay(&mut head.take_delay_ns, take) == Take::Allowed
-    }
-
-    /// Makes the take for a request's `parts` from `client` (before a request head exists: the
-    /// plain path's native steps, `chain_fixed`); the caller applies the wait ([`delay`]).
+    /// Makes the take for a request's `parts` from `client` (the native step,
+    /// `chain_fixed::native_request_step`, on either path); the caller applies the wait
+    /// ([`delay`]).
     pub fn take(&self, parts: &http::request::Parts, client: SocketAddr) -> Reservation {
         let (scope, cost, rate, burst) = (&self.scope, self.cost, self.rate_per_second, self.burst);
         let max_wait_ns = self.max_wait_ns;
@@ -160,6 +154,13 @@ pub(super) fn delay(take_delay_ns: &mut u64, reservation: Reservation) -> Take {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The take the native step makes for `head`: whether it was allowed; a close token
+    /// reserved raises the head's wait.
+    fn admits(take: &PreTake, head: &mut RequestHead) -> bool {
+        let reservation = take.take(&head.parts, head.client_addr);
+        delay(&mut head.take_delay_ns, reservation) == Take::Allowed
+    }
 
     fn head(peer: SocketAddr, headers: &[(&str, &[u8])], uri: &str) -> RequestHead {
         let mut builder = http::Request::builder().uri(uri);
@@ -233,9 +234,9 @@ mod tests {
         let peer: SocketAddr = "10.0.0.1:1".parse().expect("valid");
         let take = pre_take(WitKeySource::ClientIp(None), 0.001, 2, 0);
         let mut h = head(peer, &[], "/");
-        assert!(take.admits(&mut h));
-        assert!(take.admits(&mut h));
-        assert!(!take.admits(&mut h), "the burst is spent");
+        assert!(admits(&take, &mut h));
+        assert!(admits(&take, &mut h));
+        assert!(!admits(&take, &mut h), "the burst is spent");
         assert_eq!(h.take_delay_ns, 0);
         // The same bucket as the hook's take: refused there too.
         assert!(matches!(
@@ -246,9 +247,9 @@ mod tests {
         // 10 a second with a 100 ms wait allowed: the second request waits for its token.
         let close = pre_take(WitKeySource::ClientIp(None), 10.0, 1, 100_000_000);
         let mut h = head(peer, &[], "/");
-        assert!(close.admits(&mut h));
+        assert!(admits(&close, &mut h));
         assert_eq!(h.take_delay_ns, 0);
-        assert!(close.admits(&mut h));
+        assert!(admits(&close, &mut h));
         assert!(h.take_delay_ns > 0 && h.take_delay_ns <= 100_000_000);
     }
 
@@ -261,7 +262,7 @@ mod tests {
         let h = head(peer, &[("host", b"example.test")], "/");
         assert_eq!(take.take(&h.parts, peer), Reservation::Now);
         let mut h = head(peer, &[("host", b"example.test")], "/");
-        assert!(take.admits(&mut h), "the second token of the burst");
+        assert!(admits(&take, &mut h), "the second token of the burst");
         assert!(matches!(take.take(&h.parts, peer), Reservation::Denied(_)));
         let other = head(peer, &[("host", b"other.test")], "/");
         assert_eq!(

@@ -43,7 +43,6 @@ use plugin_contract::siphash::Key;
 use super::bindings::verdict_memo::MemoSpec;
 use super::edit_list::{Edit, apply};
 use super::head_edits::header_name;
-use super::heads::RequestHeadFields;
 use super::host_state::monotonic_nanos;
 use super::memo_record::MemoRecord;
 
@@ -133,15 +132,10 @@ impl VerdictMemo {
         &self.slots[usize::try_from(index).unwrap_or(0)]
     }
 
-    /// Per request: replays a live entry for the request's header value onto `head` (its
-    /// header edits, within `max_headers`, and its user), or says why not. An entry whose edits
+    /// Per request (the native step, `chain_fixed::native_request_step`, on either path):
+    /// replays a live entry for the request's header value onto its `headers` (the entry's
+    /// header edits, within `max_headers`) and `user`, or says why not. An entry whose edits
     /// could take the head past `max_headers` is not used (the hook decides, as it would have).
-    pub fn replay(&self, head: &mut RequestHeadFields, max_headers: usize) -> Lookup {
-        self.replay_on(&mut head.parts.headers, &mut head.user, max_headers)
-    }
-
-    /// [`VerdictMemo::replay`] onto a request's headers and its named user (before a request
-    /// head exists: the plain path's native steps, `chain_fixed`).
     pub fn replay_on(
         &self,
         headers: &mut HeaderMap,
@@ -217,6 +211,12 @@ mod tests {
     use http::header::HeaderValue;
 
     use super::*;
+
+    /// What the native step replays onto `head`.
+    fn replay(memo: &VerdictMemo, head: &mut RequestHead, max_headers: usize) -> Lookup {
+        let fields = &mut **head;
+        memo.replay_on(&mut fields.parts.headers, &mut fields.user, max_headers)
+    }
     use crate::plugins::bindings::EditError;
     use crate::plugins::head_edits::HeaderEdits;
     use crate::plugins::heads::RequestHead;
@@ -259,7 +259,7 @@ mod tests {
     }
 
     fn digest_of(memo: &VerdictMemo, head: &mut RequestHead) -> Digest {
-        match memo.replay(head, usize::MAX) {
+        match replay(memo, head, usize::MAX) {
             Lookup::Miss(digest) => digest,
             other => panic!("expected a miss, got {other:?}"),
         }
@@ -278,7 +278,7 @@ mod tests {
             .parts
             .headers
             .insert("x-webauth-user", HeaderValue::from_static("mallory"));
-        assert_eq!(memo.replay(&mut again, usize::MAX), Lookup::Replayed);
+        assert_eq!(replay(&memo, &mut again, usize::MAX), Lookup::Replayed);
         let users: Vec<_> = again
             .parts
             .headers
@@ -298,11 +298,11 @@ mod tests {
 
         let mut other = head(Some("Basic YWxpY2U6cHX="));
         assert!(matches!(
-            memo.replay(&mut other, usize::MAX),
+            replay(&memo, &mut other, usize::MAX),
             Lookup::Miss(_)
         ));
         assert!(other.parts.headers.get("authorization").is_some());
-        assert_eq!(memo.replay(&mut head(None), usize::MAX), Lookup::Absent);
+        assert_eq!(replay(&memo, &mut head(None), usize::MAX), Lookup::Absent);
     }
 
     #[test]
@@ -355,11 +355,11 @@ mod tests {
         let db = digest_of(&memo, &mut b);
         memo.remember(db, basic_auth_call(&mut b));
         assert_eq!(
-            memo.replay(&mut head(Some("Basic Yg==")), usize::MAX),
+            replay(&memo, &mut head(Some("Basic Yg==")), usize::MAX),
             Lookup::Replayed
         );
         assert!(matches!(
-            memo.replay(&mut head(Some("Basic YQ==")), usize::MAX),
+            replay(&memo, &mut head(Some("Basic YQ==")), usize::MAX),
             Lookup::Miss(_)
         ));
     }
@@ -374,7 +374,7 @@ mod tests {
         record.spoil();
         memo.remember(digest, record);
         assert!(matches!(
-            memo.replay(&mut head(Some("Basic YWxpY2U6cHc=")), usize::MAX),
+            replay(&memo, &mut head(Some("Basic YWxpY2U6cHc=")), usize::MAX),
             Lookup::Miss(_)
         ));
 
@@ -398,12 +398,12 @@ mod tests {
         memo.remember(digest, basic_auth_call(&mut req));
         let mut tight = head(Some("Basic YWxpY2U6cHc="));
         // One header now, one set to replay: 2 > 1.
-        assert!(matches!(memo.replay(&mut tight, 1), Lookup::Miss(_)));
+        assert!(matches!(replay(&memo, &mut tight, 1), Lookup::Miss(_)));
         assert!(
             tight.parts.headers.get("authorization").is_some(),
             "untouched"
         );
-        assert_eq!(memo.replay(&mut tight, 2), Lookup::Replayed);
+        assert_eq!(replay(&memo, &mut tight, 2), Lookup::Replayed);
     }
 
     #[test]
