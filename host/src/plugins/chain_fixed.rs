@@ -76,6 +76,7 @@ pub enum NativeStep {
 /// written: the plain path's steps ([`FixedChain::run_request`]) and the chain path's request
 /// hooks (`Chain::request_hooks_from`) both call it. Costs a header-map edit, a counter take or
 /// a memo lookup; allocates nothing unless a memo names a user.
+#[inline]
 pub fn native_request_step(
     mw: &PluginMiddleware,
     parts: &mut http::request::Parts,
