@@ -5,6 +5,7 @@ ratios of `ab.py` and `run.sh` are lost in this VM's noise (±5–7% a round).
 
     bench/.venv/bin/python bench/harness/instructions.py [--binary target/bench-fast/wasmgate]
         [--scenarios a,hdr,b] [--contenders wasmgate,nginx] [--requests 20000] [--conns 64]
+        [--keep DIR]
 
 Per contender and scenario: the bench upstream on its port, the proxy under `valgrind
 --tool=callgrind --instr-atstart=no` with the harness's own config for the scenario (one worker),
@@ -138,6 +139,7 @@ def main() -> int:
     ap.add_argument("--contenders", default="wasmgate,nginx")
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--conns", type=int, default=64)
+    ap.add_argument("--keep", type=Path, help="copy each callgrind output here (for callgrind_annotate, e.g. --tree=caller)")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         # As bench/profile.sh does: the profilers' tools, installed when missing.
@@ -184,6 +186,10 @@ def main() -> int:
         lines += ["", f"## {name}, scenario {sid}: self cost per request, top {TOP}", "", "```"]
         lines += [f"{ir:8.0f}  {fn}" for ir, fn in top]
         lines.append("```")
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        for dump in work.glob("callgrind-*.out.*"):
+            shutil.copy(dump, args.keep / dump.name)
     out = BENCH / "results" / f"instructions-{stamp}.md"
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")
