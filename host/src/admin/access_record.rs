@@ -38,7 +38,7 @@ pub struct AccessRecord {
     pub retry_attempts: u32,
     /// The authenticated user a plugin named (`ClientUsername`; basicAuth, digestAuth,
     /// forwardAuth's `headerField`).
-    pub user: Option<Box<str>>,
+    pub user: Option<std::sync::Arc<str>>,
     /// Requests seen since start (Traefik's `RequestCount`).
     pub request_count: u64,
 }

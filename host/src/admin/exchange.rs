@@ -166,7 +166,7 @@ impl Exchange {
     }
 
     /// The authenticated user a plugin named (`ClientUsername`).
-    pub fn user(&mut self, user: Box<str>) {
+    pub fn user(&mut self, user: std::sync::Arc<str>) {
         if let Some(r) = &mut self.record {
             r.user = Some(user);
         }

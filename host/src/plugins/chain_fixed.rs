@@ -34,7 +34,7 @@ pub struct FixedChain {
 #[derive(Debug, Default)]
 pub struct NativeRun {
     /// The user a replayed memo named (`identity.set-user`), for the access log.
-    pub user: Option<Box<str>>,
+    pub user: Option<Arc<str>>,
     /// The wait for a close token a take reserved (`counters::Reservation::After`); 0: none.
     pub take_delay_ns: u64,
     /// Where the steps stopped, when a middleware needs its guest.
@@ -81,7 +81,7 @@ pub fn native_request_step(
     mw: &PluginMiddleware,
     parts: &mut http::request::Parts,
     client: SocketAddr,
-    user: &mut Option<Box<str>>,
+    user: &mut Option<Arc<str>>,
     wait_ns: &mut u64,
     mut tried: Tried,
 ) -> NativeStep {

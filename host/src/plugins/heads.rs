@@ -81,7 +81,7 @@ pub struct RequestHeadFields {
     pub take_delay_ns: u64,
     /// The authenticated user a request hook named (`identity.set-user`), for the access log's
     /// `ClientUsername`. `None` unless a plugin named one.
-    pub user: Option<Box<str>>,
+    pub user: Option<std::sync::Arc<str>>,
     /// During an `on-request` call of a middleware with a verdict memo that missed: what the
     /// call does, recorded by the host calls (`verdict_memo`); `None` otherwise.
     pub(crate) memo_record: Option<Box<super::memo_record::MemoRecord>>,

@@ -18,7 +18,7 @@ impl identity::Host for HostState {
             if let Some(record) = head.memo_record.as_deref_mut() {
                 record.set_user(&name);
             }
-            head.user = Some(name.into_boxed_str());
+            head.user = Some(name.into());
         }
         Ok(())
     }

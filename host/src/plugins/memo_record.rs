@@ -13,7 +13,7 @@ pub struct MemoRecord {
     /// A call that matters and is not recorded was made: nothing is remembered.
     spoiled: bool,
     edits: Vec<Edit>,
-    user: Option<Box<str>>,
+    user: Option<std::sync::Arc<str>>,
 }
 
 impl MemoRecord {
@@ -42,7 +42,7 @@ impl MemoRecord {
     }
 
     /// The edits and the user, for the memo's entry.
-    pub fn into_effects(self) -> (Vec<Edit>, Option<Box<str>>) {
+    pub fn into_effects(self) -> (Vec<Edit>, Option<std::sync::Arc<str>>) {
         (self.edits, self.user)
     }
 }

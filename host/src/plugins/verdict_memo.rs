@@ -81,7 +81,7 @@ struct Entry {
     /// How many of `edits` may add a header (sets and appends): the budget check of a replay.
     grows: usize,
     /// The user named (`identity.set-user`), if the call named one.
-    user: Option<Box<str>>,
+    user: Option<Arc<str>>,
 }
 
 /// What the chain does at a memo middleware.
@@ -139,7 +139,7 @@ impl VerdictMemo {
     pub fn replay_on(
         &self,
         headers: &mut HeaderMap,
-        user: &mut Option<Box<str>>,
+        user: &mut Option<Arc<str>>,
         max_headers: usize,
     ) -> Lookup {
         let Some(value) = headers.get(&self.header) else {
@@ -153,7 +153,7 @@ impl VerdictMemo {
         &self,
         digest: Digest,
         headers: &mut HeaderMap,
-        user: &mut Option<Box<str>>,
+        user: &mut Option<Arc<str>>,
         max_headers: usize,
         now_ns: u64,
     ) -> Lookup {

@@ -208,7 +208,7 @@ struct Seen<'a> {
     /// request's future, so that they run however the exchange ends.
     completion: Option<PendingCompletion>,
     /// The authenticated user a plugin named (`identity`), for the access log.
-    user: Option<Box<str>>,
+    user: Option<std::sync::Arc<str>>,
 }
 
 /// [`handle`] with metrics or the access log on: the request is recorded when its response body
