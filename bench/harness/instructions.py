@@ -4,7 +4,7 @@ move with the machine's load, for comparing two builds or wasmgate with nginx wh
 ratios of `ab.py` and `run.sh` are lost in this VM's noise (±5–7% a round).
 
     bench/.venv/bin/python bench/harness/instructions.py [--binary target/bench-fast/wasmgate]
-        [--scenarios a,hdr,b] [--contenders wasmgate,nginx] [--requests 20000] [--conns 64]
+        [--scenarios a,hdr,b] [--contenders wasmgate,nginx[,wasmgate+obs]] [--requests 20000] [--conns 64]
         [--keep DIR]
 
 Per contender and scenario: the bench upstream on its port, the proxy under `valgrind
@@ -34,6 +34,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ab import Side
 from main import BUILD_DIR, request_headers, start_upstream
 from plan import SCENARIOS, Scenario
 from process import Running, wait_ready
@@ -111,7 +112,7 @@ def measure(
     if proxy.name == "nginx":
         # One process doing the work (the bench's config has a master and one worker).
         cmd += ["-g", "master_process off;"]
-    if proxy.name == "wasmgate":
+    if isinstance(proxy, Wasmgate):
         env = {**env, "WASMGATE_PLUGIN_INSTANCES": "4"}
     out = work / f"callgrind-{proxy.name}-{scenario.id}.out"
     running = Running(proxy.name, VALGRIND + [f"--callgrind-out-file={out}"] + cmd, env, work / f"{proxy.name}.log")
@@ -136,7 +137,11 @@ def main() -> int:
     ap.add_argument("--binary", type=Path, default=BUILD_DIR / "wasmgate")
     ap.add_argument("--upstream", type=Path, help="bench-upstream (default: beside --binary)")
     ap.add_argument("--scenarios", default="a,hdr,b")
-    ap.add_argument("--contenders", default="wasmgate,nginx")
+    ap.add_argument(
+        "--contenders",
+        default="wasmgate,nginx",
+        help="wasmgate, nginx, and wasmgate+obs (metrics and the JSON access log on, as ab.py's --observability)",
+    )
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--conns", type=int, default=64)
     ap.add_argument("--keep", type=Path, help="copy each callgrind output here (for callgrind_annotate, e.g. --tree=caller)")
@@ -152,7 +157,14 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="wasmgate-instructions-"))
     proxies: list[Proxy] = []
     for name in args.contenders.split(","):
-        proxies.append(Wasmgate(work, args.binary.resolve()) if name == "wasmgate" else Nginx(work))
+        if name == "wasmgate":
+            proxies.append(Wasmgate(work, args.binary.resolve()))
+        elif name == "wasmgate+obs":
+            # Issue 15's "on" side: Prometheus metrics and the JSON access log to a file, as ab.py
+            # turns them on.
+            proxies.append(Side(work / "obs", args.binary.resolve(), name, {}, observability=["metrics", "accesslog"]))
+        else:
+            proxies.append(Nginx(work))
     upstream = start_upstream(upstream_bin, work / "upstream.log")
     results = {}
     try:
