@@ -24,7 +24,7 @@ use plugin_contract::peer_key::PeerKey;
 
 use super::bindings::pre_take::{KeySource as WitKeySource, TakeSpec};
 use super::counters::{CounterScope, Reservation, Take};
-use super::heads::{RequestHead, authority_of};
+use super::heads::authority_of;
 
 /// Where the key comes from.
 #[derive(Debug)]
@@ -80,13 +80,9 @@ impl PreTake {
         })
     }
 
-    /// Calls `f` with the key of `head`, as the plugin computes it.
-    pub fn with_key<R>(&self, head: &RequestHead, f: impl FnOnce(&str) -> R) -> R {
-        self.with_key_of(&head.parts, head.client_addr, f)
-    }
-
-    /// [`PreTake::with_key`] on a request's parts and its TCP peer.
-    fn with_key_of<R>(
+    /// Calls `f` with the key of a request (its `parts`, its TCP peer `client`), as the plugin
+    /// computes it.
+    fn with_key<R>(
         &self,
         parts: &http::request::Parts,
         client: SocketAddr,
@@ -111,7 +107,7 @@ impl PreTake {
     pub fn take(&self, parts: &http::request::Parts, client: SocketAddr) -> Reservation {
         let (scope, cost, rate, burst) = (&self.scope, self.cost, self.rate_per_second, self.burst);
         let max_wait_ns = self.max_wait_ns;
-        self.with_key_of(parts, client, |key| {
+        self.with_key(parts, client, |key| {
             reserve(scope, key, cost, rate, burst, max_wait_ns)
         })
     }
@@ -154,6 +150,7 @@ pub(super) fn delay(take_delay_ns: &mut u64, reservation: Reservation) -> Take {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugins::heads::RequestHead;
 
     /// The take the native step makes for `head`: whether it was allowed; a close token
     /// reserved raises the head's wait.
@@ -182,7 +179,7 @@ mod tests {
     }
 
     fn key(take: &PreTake, head: &RequestHead) -> String {
-        take.with_key(head, str::to_owned)
+        take.with_key(&head.parts, head.client_addr, str::to_owned)
     }
 
     /// The examples `traefik-options`' peer key test pins
