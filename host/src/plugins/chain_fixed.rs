@@ -74,7 +74,7 @@ pub enum NativeStep {
 /// declared take (its wait added to `wait_ns`), then a memo's replay (the user it names into
 /// `user`). `tried`: what a stopped plain path tried here already. The one place that order is
 /// written: the plain path's steps ([`FixedChain::run_request`]) and the chain path's request
-/// hooks (`Chain::request_hooks_from`) both call it. Costs a header-map edit, a counter take or
+/// hooks (`Chain::request_hooks_from`, `Chain::resume_native`) both come here. Costs a header-map edit, a counter take or
 /// a memo lookup; allocates nothing unless a memo names a user.
 #[inline]
 pub fn native_request_step(
@@ -123,16 +123,6 @@ impl FixedChain {
     /// `middlewares` must all run natively (`Chain::native_only` checks).
     pub(super) fn new(middlewares: Arc<[Arc<PluginMiddleware>]>) -> Self {
         FixedChain { middlewares }
-    }
-
-    /// The request edits of every middleware, in chain order (one header-map edit each), for a
-    /// chain made only of fixed edits.
-    pub fn apply_request(&self, headers: &mut HeaderMap) {
-        for mw in self.middlewares.iter() {
-            if let Some(fixed) = mw.fixed_edits() {
-                fixed.apply_request(headers, mw.budget().max_headers);
-            }
-        }
     }
 
     /// The request steps of every middleware, in chain order, on a request's `parts` from

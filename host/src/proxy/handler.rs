@@ -516,17 +516,13 @@ fn route<'a>(
         None => None,
     };
 
-    // A chain of fixed header edits only runs here, where its hooks would (`chain_fixed`); so
-    // does one of fixed edits, declared takes and verdict memos, until a middleware needs its
-    // guest (the chain path then resumes there) or a reserved token needs a wait (the chain
-    // path's).
+    // A chain of fixed edits, declared takes and verdict memos runs here, where its hooks
+    // would (`chain_fixed`), until a middleware needs its guest (the chain path then resumes
+    // there) or a reserved token needs a wait (the chain path's). One made only of fixed edits
+    // never stops (its router's chain is empty).
     let fixed = target.native.fixed_edits.as_ref();
     let mut resume = None;
     let plain = match fixed {
-        Some(fixed) if target.chain.is_empty() => {
-            fixed.apply_request(&mut parts.headers);
-            true
-        }
         Some(fixed) => {
             let run = fixed.run_request(&mut parts, conn.client);
             let through = run.stop.is_none() && run.take_delay_ns == 0;
