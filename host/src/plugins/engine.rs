@@ -95,8 +95,8 @@ impl Default for EngineSettings {
 /// `WASMGATE_PLUGIN_INSTANCES`: a smaller pool than [`EngineSettings::total_component_instances`]'s
 /// default, read once at start-up. For running the gateway under tools that cannot map the
 /// pool's address space (valgrind maps at most tens of GiB; 1000 instances reserve 8 TiB):
-/// `bench/callgrind.sh` sets it. Guests keep their 4 GiB reservations, so their compiled code is
-/// the same as in production.
+/// `bench/harness/instructions.py` sets it. Guests keep their 4 GiB reservations, so their
+/// compiled code is the same as in production.
 pub const INSTANCES_ENV: &str = "WASMGATE_PLUGIN_INSTANCES";
 
 impl EngineSettings {

@@ -211,15 +211,15 @@ mod tests {
     use http::header::HeaderValue;
 
     use super::*;
+    use crate::plugins::bindings::EditError;
+    use crate::plugins::head_edits::HeaderEdits;
+    use crate::plugins::heads::RequestHead;
 
     /// What the native step replays onto `head`.
     fn replay(memo: &VerdictMemo, head: &mut RequestHead, max_headers: usize) -> Lookup {
         let fields = &mut **head;
         memo.replay_on(&mut fields.parts.headers, &mut fields.user, max_headers)
     }
-    use crate::plugins::bindings::EditError;
-    use crate::plugins::head_edits::HeaderEdits;
-    use crate::plugins::heads::RequestHead;
 
     const TTL_MS: u64 = 1_000;
 
