@@ -469,7 +469,8 @@ fn route<'a>(
         authority.as_ref(),
         conn.trusted_forwarder,
     );
-    let host = RequestFacts::host_of(&parts);
+    // The host from the value just fetched for `X-Forwarded-Host` (`host_of` without a look-up).
+    let host = RequestFacts::host_in(authority.as_ref(), parts.uri.authority().is_some());
 
     let table = runtime
         .routes_for(&conn.entrypoint, conn.tls)
