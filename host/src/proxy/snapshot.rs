@@ -56,14 +56,19 @@ pub struct NativeMiddlewares {
     pub fixed_edits: Option<crate::plugins::chain_fixed::FixedChain>,
 }
 
+/// Route tables by entrypoint name, looked up once per request ([`Snapshot::routes_for`]): keys
+/// come from the config, not from clients, so FxHash (a few instructions for a short name, where
+/// SipHash took ≈ 200) is safe here.
+pub type EntrypointTables = HashMap<String, RouteTable<RouteTarget>, rustc_hash::FxBuildHasher>;
+
 /// Route tables by entrypoint name, and the TLS side of the entrypoints that terminate TLS.
 #[derive(Default)]
 pub struct Snapshot {
     /// Routers without `tls`: matched on plain connections.
-    pub entrypoints: HashMap<String, RouteTable<RouteTarget>>,
+    pub entrypoints: EntrypointTables,
     /// Routers with `tls` (their own or their entrypoint's `http.tls`): matched on TLS
     /// connections only, as in Traefik.
-    pub tls_entrypoints: HashMap<String, RouteTable<RouteTarget>>,
+    pub tls_entrypoints: EntrypointTables,
     /// Certificates and options of each entrypoint with TLS routers; read once per accepted
     /// connection, so a reload's certificates reach the connections accepted after it.
     pub tls: HashMap<String, Arc<crate::tls::EntrypointTls>>,
