@@ -137,7 +137,7 @@ pub(super) fn parse_response(
             .map_err(|_| HeadError::Parse(httparse::Error::HeaderName))?;
         let value = HeaderValue::from_maybe_shared(head.slice(value..value + value_len))
             .map_err(|_| HeadError::Value)?;
-        seen.note(&name);
+        seen.note(&name, value.as_bytes());
         headers.append(name, value);
     }
     if status == StatusCode::SWITCHING_PROTOCOLS {
@@ -166,19 +166,38 @@ struct FramingHeaders {
     transfer_encoding: bool,
     content_length: bool,
     connection: bool,
+    /// The length when the head has exactly one `Content-Length` and it is plain digits (the
+    /// common response): read here, without the general reading's look-up, split and trim
+    /// (≈ 250 instructions). `None` otherwise, and [`framing`] reads the field in full.
+    single_length: Option<u64>,
 }
 
 impl FramingHeaders {
-    fn note(&mut self, name: &HeaderName) {
+    fn note(&mut self, name: &HeaderName, value: &[u8]) {
         // Standard names compare as their variant, no bytes.
         if name == TRANSFER_ENCODING {
             self.transfer_encoding = true;
         } else if name == CONTENT_LENGTH {
+            self.single_length = match self.content_length {
+                false => plain_length(value),
+                true => None,
+            };
             self.content_length = true;
         } else if name == CONNECTION {
             self.connection = true;
         }
     }
+}
+
+/// A `Content-Length` value of 1 to 19 ASCII digits (so it fits a `u64`); `None` for anything
+/// else, which the general reading in [`framing`] then accepts or refuses.
+fn plain_length(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || value.len() > 19 {
+        return None;
+    }
+    value.iter().try_fold(0u64, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0'))
+    })
 }
 
 /// RFC 9112 §6.3, in its order.
@@ -217,6 +236,12 @@ fn framing(
     }
     if !seen.content_length {
         return Ok(Framing::Eof);
+    }
+    if let Some(n) = seen.single_length {
+        return Ok(match n {
+            0 => Framing::Empty,
+            n => Framing::Length(n),
+        });
     }
     let mut length = None;
     for value in headers.get_all(CONTENT_LENGTH) {
@@ -363,6 +388,32 @@ mod tests {
             ),
             Framing::Length(3)
         );
+        // One plain value is read while appending (`FramingHeaders::single_length`); a second
+        // field, leading zeros and the longest plain value agree with the general reading.
+        for (raw, framing) in [
+            (&b"Content-Length: 1024\r\n"[..], Framing::Length(1024)),
+            (b"Content-Length: 0012\r\n", Framing::Length(12)),
+            (
+                b"Content-Length: 7\r\nContent-Length: 7\r\n",
+                Framing::Length(7),
+            ),
+            (
+                b"Content-Length: 7\r\nX-A: b\r\ncontent-length: 7\r\n",
+                Framing::Length(7),
+            ),
+            (
+                b"Content-Length: 9999999999999999999\r\n",
+                Framing::Length(9_999_999_999_999_999_999),
+            ),
+        ] {
+            let head = [&b"HTTP/1.1 200 OK\r\n"[..], raw, b"\r\n"].concat();
+            assert_eq!(
+                f(&head, Method::GET),
+                framing,
+                "{}",
+                String::from_utf8_lossy(raw)
+            );
+        }
     }
 
     #[test]
@@ -394,6 +445,8 @@ mod tests {
             &b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"[..],
             b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3, 4\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
             b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
             b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
             b"HTTP/1.1 2000 OK\r\n\r\n",
