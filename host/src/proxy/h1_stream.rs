@@ -86,6 +86,9 @@ pub(super) enum WriteError {
 pub(super) struct H1Stream<IO> {
     io: IO,
     buf: Box<[u8]>,
+    /// Where each request head's bytes are copied for its URI and header values to share
+    /// (`h1_request_head::head_bytes`): one head's size, reused from request to request.
+    heads: bytes::BytesMut,
     /// Bytes of `buf` read and not yet consumed (they start at 0).
     filled: usize,
     /// The client sent EOF.
@@ -126,6 +129,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
         H1Stream {
             io,
             buf: vec![0; READ_BUF].into_boxed_slice(),
+            heads: bytes::BytesMut::new(),
             filled: 0,
             read_closed: false,
             out: Vec::new(),
@@ -162,7 +166,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> H1Stream<IO> {
         let mut deadline = None;
         loop {
             if self.filled > 0 {
-                match parse(&self.buf[..self.filled]) {
+                match parse(&self.buf[..self.filled], &mut self.heads) {
                     Ok(Parsed {
                         request,
                         facts,
