@@ -166,3 +166,33 @@ async fn a_trusted_forwarder_keeps_its_forwarding_headers_and_the_client_ip_is_a
     );
     assert_eq!(seen.header("x-real-ip"), Some("203.0.113.7"));
 }
+
+/// A plugin's `raw-path` is the target as the client sent it, whether or not the gateway
+/// normalised the path it routes and forwards (`sslRedirect` builds its `Location` from it).
+/// The proxy keeps a copy of the target only when normalising changed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugins_raw_path_is_the_target_as_sent_whether_or_not_it_was_normalised() {
+    let up = Upstream::start("app").await;
+    let gw = Gateway::start(
+        &config(
+            &up,
+            "    tls-only: { headers: { sslRedirect: true } }\n",
+            "tls-only",
+        ),
+        &[],
+    );
+    for target in ["/a/b?q=1", "/a/./b?q=1", "/a/x/../b"] {
+        let r = Client::http1().get(&gw.url(target), "raw.test", &[]).await;
+        assert!(r.status.is_redirection(), "{target}: {}", r.status);
+        assert_eq!(
+            r.header("location").map(str::to_owned),
+            Some(format!("https://raw.test{target}")),
+            "{target}"
+        );
+    }
+    assert_eq!(
+        up.count(),
+        0,
+        "redirected requests never reach the upstream"
+    );
+}

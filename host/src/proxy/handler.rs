@@ -452,15 +452,20 @@ fn route<'a>(
     let (mut parts, body) = req.into_parts();
     super::framing::check_request(&parts, conn.h2c_upgrade)?;
     super::framing::check_declared_length(&parts, conn.max_body_bytes)?;
-    // The target as the client sent it (a cheap clone: the parts share the request buffer);
-    // plugins can read its raw path.
-    let original_uri = parts.uri.clone();
     // One reading of the path for the router, the plugins and the upstream (`router::path`).
-    let normalized = normalize(original_uri.path(), conn.path_policy.merge_slashes)?;
+    let normalized = normalize(parts.uri.path(), conn.path_policy.merge_slashes)?;
     let encoded = normalized.encoded;
-    if let std::borrow::Cow::Owned(normal) = normalized.path {
-        set_uri_path(&mut parts, &normal)?;
-    }
+    // The target as the client sent it, for plugins (their raw path): kept here only when
+    // normalising changes it; otherwise `parts.uri` still is it when the chain path takes it
+    // (below), and the plain path, which never reads it, clones nothing.
+    let rewritten_from = match normalized.path {
+        std::borrow::Cow::Owned(normal) => {
+            let original = parts.uri.clone();
+            set_uri_path(&mut parts, &normal)?;
+            Some(original)
+        }
+        std::borrow::Cow::Borrowed(_) => None,
+    };
     strip_hop_by_hop(&mut parts.headers);
     let authority = authority_of(&parts);
     set_forwarded(
@@ -567,8 +572,8 @@ fn route<'a>(
     }
     Ok(Routed::Chain {
         target,
+        original_uri: rewritten_from.unwrap_or_else(|| parts.uri.clone()),
         req: Request::from_parts(parts, body),
-        original_uri,
         in_flight,
         resume,
     })
