@@ -643,6 +643,8 @@ fn load_average() -> String {
 /// `pagemap-scan=true|false`, `reservation=BYTES` (below 4 GiB: guests keep their bounds checks),
 /// `decommit-batch=N` (freed slots flushed N at a time), `perf-map=true|false` (wasmtime writes
 /// `/tmp/perf-<pid>.map` so that `perf report` names the guests' functions; profiling only).
+/// `WASMGATE_PLUGIN_INSTANCES=N` caps the pool as in the gateway, so that the bench runs under
+/// valgrind (bench/README, "Per-request isolation in instructions").
 fn engine_settings(args: &[String]) -> EngineSettings {
     let mut settings = EngineSettings::default();
     for pair in args.windows(2).filter(|w| w[0] == "--engine") {
@@ -674,7 +676,7 @@ fn main() {
     let only = value_of("--only");
     let plugin_dir = value_of("--plugin-dir").map(PathBuf::from);
     let samples = value_of("--samples").map(|n| n.parse().expect("--samples takes a count"));
-    let settings = engine_settings(&args);
+    let settings = engine_settings(&args).with_instance_cap_from_env();
     let engine = Arc::new(PluginEngine::new(settings).expect("engine"));
     let registry = PluginRegistry::load(engine.clone(), plugin_dir.as_deref()).expect("registry");
     let config = load_from_str("bench.yaml", CONFIG).expect("bench config loads");
