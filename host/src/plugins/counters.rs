@@ -1,8 +1,8 @@
 //! The in-process backend of the `counters` capability: token buckets keyed by string, one
 //! [`CounterScope`] per configured middleware.
 //!
-//! Hot path: hash the key, lock one of [`SHARDS`] small mutexes, update one bucket (no
-//! allocation once the key exists). Two requests contend only when their keys share a shard.
+//! Hot path: hash the key once (the hash picks the shard and finds the bucket in it), lock one
+//! of [`SHARDS`] small mutexes, update one bucket (no allocation once the key exists). Two requests contend only when their keys share a shard.
 //! Each scope holds at most [`MAX_KEYS`] keys: a shard over its share first drops the buckets
 //! that have refilled (indistinguishable from a fresh one, so nothing is lost), then, under a
 //! flood of distinct keys, the least recently used ones, so memory stays bounded.
@@ -11,7 +11,7 @@
 //! them, so a reload keeps each middleware's buckets.
 
 use super::named_scopes::{NamedScopes, live_scope};
-use std::collections::HashMap;
+use hashbrown::HashTable;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
@@ -48,12 +48,34 @@ struct Bucket {
     at: u64,
 }
 
+/// One shard's keys, in tables addressed by the scope's hash of the key ([`Hashed`]), the
+/// same hash that chose the shard: a key is hashed once per use (SipHash, keyed per scope, so
+/// a client cannot aim keys at one slot).
 #[derive(Default)]
 struct Shard {
-    buckets: HashMap<Box<str>, Bucket>,
+    buckets: HashTable<(Box<str>, Bucket)>,
     /// Requests in flight by key; a key is present only while its count is above 0, so the
-    /// map is bounded by the requests in flight.
-    in_flight: HashMap<Box<str>, u32>,
+    /// table is bounded by the requests in flight.
+    in_flight: HashTable<(Box<str>, u32)>,
+}
+
+/// A key and its hash under its scope's hasher.
+#[derive(Clone, Copy)]
+struct Hashed<'k> {
+    key: &'k str,
+    hash: u64,
+}
+
+impl Hashed<'_> {
+    /// The shard: bits 32..38 of the hash, apart from the low bits a table indexes by and the
+    /// top seven it tags slots with, so the keys of one shard still spread over its table.
+    fn shard_index(self) -> usize {
+        ((self.hash >> 32) as usize) % SHARDS
+    }
+
+    fn is<V>(self) -> impl Fn(&(Box<str>, V)) -> bool {
+        move |(k, _)| **k == *self.key
+    }
 }
 
 /// One request counted in flight under a key of a scope; dropping it releases the count
@@ -67,11 +89,11 @@ pub struct InFlightLease {
 
 impl Drop for InFlightLease {
     fn drop(&mut self) {
-        let mut shard = self.scope.shard(&self.key);
-        if let Some(count) = shard.in_flight.get_mut(&*self.key) {
-            *count -= 1;
-            if *count == 0 {
-                shard.in_flight.remove(&*self.key);
+        let (key, mut shard) = self.scope.shard(&self.key);
+        if let Ok(mut entry) = shard.in_flight.find_entry(key.hash, key.is()) {
+            entry.get_mut().1 -= 1;
+            if entry.get().1 == 0 {
+                entry.remove();
             }
         }
     }
@@ -117,21 +139,33 @@ impl CounterScope {
         }
     }
 
-    fn shard(&self, key: &str) -> std::sync::MutexGuard<'_, Shard> {
-        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
+    /// `key` hashed, and its shard locked.
+    fn shard<'k>(&self, key: &'k str) -> (Hashed<'k>, std::sync::MutexGuard<'_, Shard>) {
+        let key = Hashed {
+            key,
+            hash: self.hasher.hash_one(key),
+        };
+        let shard = &self.shards[key.shard_index()];
         // A poisoned shard only means a panic elsewhere mid-update; the counts stay usable.
-        shard.lock().unwrap_or_else(|p| p.into_inner())
+        (key, shard.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The hash a table entry's key had when it went in (a table regrowing asks for it).
+    fn rehash<V>(&self) -> impl Fn(&(Box<str>, V)) -> u64 {
+        |(k, _)| self.hasher.hash_one(&**k)
     }
 
     /// Counts one request in flight under `key` if fewer than `limit` are; the lease releases it.
     pub fn acquire_in_flight(self: &Arc<Self>, key: &str, limit: u32) -> Option<InFlightLease> {
-        let mut shard = self.shard(key);
-        match shard.in_flight.get_mut(key) {
-            Some(count) if *count >= limit => return None,
-            Some(count) => *count += 1,
+        let (hashed, mut shard) = self.shard(key);
+        match shard.in_flight.find_mut(hashed.hash, hashed.is()) {
+            Some((_, count)) if *count >= limit => return None,
+            Some((_, count)) => *count += 1,
             None if limit == 0 => return None,
             None => {
-                shard.in_flight.insert(Box::from(key), 1);
+                shard
+                    .in_flight
+                    .insert_unique(hashed.hash, (Box::from(key), 1), self.rehash());
             }
         }
         Some(InFlightLease {
@@ -142,7 +176,11 @@ impl CounterScope {
 
     /// Requests counted in flight under `key` now.
     pub fn in_flight(&self, key: &str) -> u32 {
-        self.shard(key).in_flight.get(key).copied().unwrap_or(0)
+        let (hashed, shard) = self.shard(key);
+        shard
+            .in_flight
+            .find(hashed.hash, hashed.is())
+            .map_or(0, |(_, count)| *count)
     }
 
     fn now(&self) -> u64 {
@@ -190,9 +228,10 @@ impl CounterScope {
             return Reservation::Now;
         }
         let (cost, burst) = (f64::from(cost), f64::from(burst));
-        let mut shard = self.shard(key);
-        let bucket = match shard.buckets.get_mut(key) {
-            Some(bucket) => {
+        let (hashed, mut guard) = self.shard(key);
+        let shard = &mut *guard;
+        let bucket = match shard.buckets.find_mut(hashed.hash, hashed.is()) {
+            Some((_, bucket)) => {
                 let elapsed = now.saturating_sub(bucket.at) as f64 / 1e9;
                 bucket.tokens = (bucket.tokens + elapsed * rate).min(burst);
                 bucket.at = now;
@@ -202,10 +241,15 @@ impl CounterScope {
                 if shard.buckets.len() >= self.per_shard {
                     shard.evict(self.per_shard, now, rate, burst);
                 }
-                shard.buckets.entry(Box::from(key)).or_insert(Bucket {
+                let fresh = Bucket {
                     tokens: burst,
                     at: now,
-                })
+                };
+                &mut shard
+                    .buckets
+                    .insert_unique(hashed.hash, (Box::from(key), fresh), self.rehash())
+                    .into_mut()
+                    .1
             }
         };
         if bucket.tokens >= cost {
@@ -247,19 +291,19 @@ impl Shard {
     /// least recently used. Amortised: runs once per `cap / 8` new keys at most.
     fn evict(&mut self, cap: usize, now: u64, rate: f64, burst: f64) {
         let target = cap - cap / 8;
-        self.buckets.retain(|_, b| {
+        self.buckets.retain(|(_, b)| {
             let elapsed = now.saturating_sub(b.at) as f64 / 1e9;
             b.tokens + elapsed * rate < burst
         });
         if self.buckets.len() <= target {
             return;
         }
-        let mut ages: Vec<u64> = self.buckets.values().map(|b| b.at).collect();
+        let mut ages: Vec<u64> = self.buckets.iter().map(|(_, b)| b.at).collect();
         let excess = self.buckets.len() - target;
         let (_, cutoff, _) = ages.select_nth_unstable(excess - 1);
         let cutoff = *cutoff;
         let mut removed = 0;
-        self.buckets.retain(|_, b| {
+        self.buckets.retain(|(_, b)| {
             if removed < excess && b.at <= cutoff {
                 removed += 1;
                 false
