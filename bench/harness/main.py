@@ -33,6 +33,9 @@ REPO = BENCH.parent
 # nginx/HAProxy) or `bench-fast` (same-binary ratios on a busy machine; see Cargo.toml).
 PROFILE = os.environ.get("WASMGATE_BENCH_PROFILE", "release")
 BUILD_DIR = REPO / "target" / PROFILE
+# The gateway binary measured: the profile's build unless `WASMGATE_BENCH_BINARY` names another
+# one (`run.sh --pgo` names the profile-guided build of `bench/pgo.sh`).
+WASMGATE_BINARY = Path(os.environ.get("WASMGATE_BENCH_BINARY") or BUILD_DIR / "wasmgate")
 
 
 def parse_args() -> argparse.Namespace:
@@ -213,8 +216,9 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     # Private copies: a rebuild of the build directory by someone else mid-run changes nothing here.
     (workdir / "bin").mkdir(exist_ok=True)
-    for name in ("wasmgate", "bench-upstream"):
-        shutil.copy2(BUILD_DIR / name, workdir / "bin" / name)
+    shutil.copy2(WASMGATE_BINARY, workdir / "bin" / "wasmgate")
+    shutil.copy2(BUILD_DIR / "bench-upstream", workdir / "bin" / "bench-upstream")
+    own_build = WASMGATE_BINARY == BUILD_DIR / "wasmgate"
     proxies = contenders(workdir)
     if args.contenders:
         wanted = args.contenders.split(",")
@@ -223,13 +227,14 @@ def main() -> int:
     info = {
         "stamp": stamp,
         # Only a release run of every scenario and contender replaces latest.md.
-        "complete": PROFILE == "release" and not args.scenarios and not args.contenders,
+        "complete": PROFILE == "release" and own_build and not args.scenarios and not args.contenders,
         "mode": asdict(m) | {"scenarios": [s.id for s in m.scenarios]},
         "command_line": args.command_line,
         "machine": machine.describe(REPO),
         "load_before": machine.load_average(),
         "versions": {p.name: p.version() for p in proxies}
         | {"wasmgate revision": machine.git_revision(REPO), "wasmgate cargo profile": PROFILE}
+        | ({} if own_build else {"wasmgate binary": str(WASMGATE_BINARY)})
         | machine.tool_versions(REPO),
     }
 

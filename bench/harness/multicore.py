@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 
 import interleave
-from main import BUILD_DIR
+from main import WASMGATE_BINARY
 from proxies import Wasmgate
 
 
@@ -45,7 +45,7 @@ class Workers(Wasmgate):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--binary", default=str(BUILD_DIR / "wasmgate"))
+    ap.add_argument("--binary", default=str(WASMGATE_BINARY))
     ap.add_argument("--workers", type=int, default=2, help="workers of the multi-worker side")
     ap.add_argument("--one-cores", default="0")
     ap.add_argument("--n-cores", default="0,1")
