@@ -73,7 +73,7 @@ fn strip_port(addr: &str) -> &str {
     }
     // Exactly one colon: host and port. More than one: not a host:port, keep it as is.
     let (host, port) = (&bytes[..colon], &bytes[colon + 1..]);
-    match port.iter().any(|&b| b == b':') || host.iter().any(|&b| b == b'[' || b == b']') {
+    match port.contains(&b':') || host.iter().any(|&b| b == b'[' || b == b']') {
         true => addr,
         false => &addr[..colon],
     }
