@@ -405,6 +405,41 @@ mod tests {
         ));
     }
 
+    /// Each key is hashed once and its hash kept for the table: a table that regrows rehashes
+    /// with the same keyed hasher, so every key still finds its own bucket afterwards.
+    #[test]
+    fn every_key_finds_its_bucket_after_the_tables_grow() {
+        let scope = CounterScope::default();
+        // 1 token a second, burst 1: a key's second take within the same instant is refused
+        // only if the first take's bucket is found again.
+        for i in 0..5000u64 {
+            assert_eq!(scope.take_at(&format!("k{i}"), 1, 1.0, 1, 0), Take::Allowed);
+        }
+        assert_eq!(scope.len(), 5000);
+        for i in 0..5000u64 {
+            assert!(
+                matches!(
+                    scope.take_at(&format!("k{i}"), 1, 1.0, 1, 0),
+                    Take::Denied(_)
+                ),
+                "k{i} lost its bucket"
+            );
+        }
+        // The same for the in-flight counts.
+        let scope = Arc::new(scope);
+        let leases: Vec<_> = (0..2000u64)
+            .map(|i| scope.acquire_in_flight(&format!("f{i}"), 1).expect("first"))
+            .collect();
+        for i in 0..2000u64 {
+            assert!(
+                scope.acquire_in_flight(&format!("f{i}"), 1).is_none(),
+                "f{i}"
+            );
+        }
+        drop(leases);
+        assert!((0..2000u64).all(|i| scope.in_flight(&format!("f{i}")) == 0));
+    }
+
     #[test]
     fn in_flight_counts_are_bounded_and_released_by_dropping_the_lease() {
         let scope = Arc::new(CounterScope::default());
