@@ -10,9 +10,9 @@
 //! Scopes are looked up by middleware name ([`scope_for`]) and shared while any snapshot holds
 //! them, so a reload keeps each middleware's buckets.
 
+use super::hashed_key::{Hashed, KeyHasher};
 use super::named_scopes::{NamedScopes, live_scope};
 use hashbrown::HashTable;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -59,25 +59,6 @@ struct Shard {
     in_flight: HashTable<(Box<str>, u32)>,
 }
 
-/// A key and its hash under its scope's hasher.
-#[derive(Clone, Copy)]
-struct Hashed<'k> {
-    key: &'k str,
-    hash: u64,
-}
-
-impl Hashed<'_> {
-    /// The shard: bits 32..38 of the hash, apart from the low bits a table indexes by and the
-    /// top seven it tags slots with, so the keys of one shard still spread over its table.
-    fn shard_index(self) -> usize {
-        ((self.hash >> 32) as usize) % SHARDS
-    }
-
-    fn is<V>(self) -> impl Fn(&(Box<str>, V)) -> bool {
-        move |(k, _)| **k == *self.key
-    }
-}
-
 /// One request counted in flight under a key of a scope; dropping it releases the count
 /// (exactly once: it is not `Clone`). The request head holds it, so a request that ends in any
 /// way (response head ready, failure, client gone) releases it.
@@ -102,7 +83,7 @@ impl Drop for InFlightLease {
 /// One middleware's counters.
 pub struct CounterScope {
     shards: Box<[Mutex<Shard>]>,
-    hasher: RandomState,
+    hasher: KeyHasher,
     origin: Instant,
     per_shard: usize,
 }
@@ -133,7 +114,7 @@ impl CounterScope {
     pub fn with_capacity(max_keys: usize) -> Self {
         CounterScope {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
+            hasher: KeyHasher::default(),
             origin: Instant::now(),
             per_shard: max_keys.div_ceil(SHARDS).max(1),
         }
@@ -141,18 +122,15 @@ impl CounterScope {
 
     /// `key` hashed, and its shard locked.
     fn shard<'k>(&self, key: &'k str) -> (Hashed<'k>, std::sync::MutexGuard<'_, Shard>) {
-        let key = Hashed {
-            key,
-            hash: self.hasher.hash_one(key),
-        };
-        let shard = &self.shards[key.shard_index()];
+        let key = self.hasher.hash(key);
+        let shard = &self.shards[key.shard_index(SHARDS)];
         // A poisoned shard only means a panic elsewhere mid-update; the counts stay usable.
         (key, shard.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The hash a table entry's key had when it went in (a table regrowing asks for it).
-    fn rehash<V>(&self) -> impl Fn(&(Box<str>, V)) -> u64 {
-        |(k, _)| self.hasher.hash_one(&**k)
+    fn rehash<V>(&self) -> impl Fn(&(Box<str>, V)) -> u64 + '_ {
+        self.hasher.rehash()
     }
 
     /// Counts one request in flight under `key` if fewer than `limit` are; the lease releases it.

@@ -1,8 +1,10 @@
 //! The in-process backend of the `kv` capability: integer counters and byte values with an
 //! optional time to live, one [`KvScope`] per configured middleware.
 //!
-//! Hot path: hash the key, lock one of [`SHARDS`] small mutexes, read or update one entry (no
-//! lock is shared by all keys; two calls contend only when their keys share a shard). Expiry is
+//! Hot path: hash the key once (the hash picks the shard and finds the entry in it:
+//! [`super::hashed_key`]), lock one of [`SHARDS`] small mutexes, read or update one entry in
+//! place (no lock is shared by all keys; two calls contend only when their keys share a shard;
+//! no allocation when a key already there is written again). Expiry is
 //! lazy: an expired entry reads as absent and is dropped when touched, or by the sweep of its
 //! shard when a new key finds the shard full. Memory is bounded by the contract's caps
 //! (`plugin_contract::MAX_KV_*`), split evenly over the shards; live keys are never evicted: a
@@ -11,9 +13,9 @@
 //! Scopes are looked up by middleware name ([`kv_scope_for`]) and shared while any snapshot
 //! holds them, so a reload keeps each middleware's keys.
 
+use super::hashed_key::{Hashed, KeyHasher};
 use super::named_scopes::{NamedScopes, live_scope};
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use hashbrown::HashTable;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
@@ -94,32 +96,40 @@ impl Entry {
     }
 }
 
+/// One shard's entries, in a table addressed by the scope's hash of the key ([`Hashed`]), the
+/// same hash that chose the shard.
 #[derive(Default)]
 struct Shard {
-    entries: HashMap<Box<str>, Entry>,
+    entries: HashTable<(Box<str>, Entry)>,
     /// Bytes of keys and values held.
     bytes: usize,
     /// No entry expires before this (scope clock), so a sweep before it finds nothing.
     next_expiry: u64,
 }
 
+/// Bytes an entry counts for: its key and its value.
+fn footprint(key: &str, entry: &Entry) -> usize {
+    key.len() + entry.value.size()
+}
+
 impl Shard {
     /// The live entry under `key`; an expired one is dropped on the way.
-    fn live(&mut self, key: &str, now: u64) -> Option<&mut Entry> {
-        let expired = match self.entries.get(key) {
-            None => return None,
-            Some(entry) => !entry.live(now),
-        };
-        if expired {
-            self.remove(key);
-            return None;
+    fn live(&mut self, key: Hashed<'_>, now: u64) -> Option<&mut Entry> {
+        match self.entries.find_entry(key.hash, key.is()) {
+            Err(_) => None,
+            Ok(found) if found.get().1.live(now) => Some(&mut found.into_mut().1),
+            Ok(expired) => {
+                let ((k, entry), _) = expired.remove();
+                self.bytes -= footprint(&k, &entry);
+                None
+            }
         }
-        self.entries.get_mut(key)
     }
 
-    fn remove(&mut self, key: &str) -> Option<Entry> {
-        let entry = self.entries.remove(key)?;
-        self.bytes -= key.len() + entry.value.size();
+    fn remove(&mut self, key: Hashed<'_>) -> Option<Entry> {
+        let found = self.entries.find_entry(key.hash, key.is()).ok()?;
+        let ((k, entry), _) = found.remove();
+        self.bytes -= footprint(&k, &entry);
         Some(entry)
     }
 
@@ -131,14 +141,14 @@ impl Shard {
         }
         let mut freed = 0;
         let mut next = u64::MAX;
-        self.entries.retain(|key, entry| {
+        self.entries.retain(|(key, entry)| {
             if entry.live(now) {
                 if entry.expires != 0 {
                     next = next.min(entry.expires);
                 }
                 true
             } else {
-                freed += key.len() + entry.value.size();
+                freed += footprint(key, entry);
                 false
             }
         });
@@ -146,35 +156,50 @@ impl Shard {
         self.next_expiry = next;
     }
 
-    /// Stores `value` under `key` (replacing any entry), if the shard's caps allow it.
+    /// Whether `size` bytes of key and value under `key` fit the shard's caps, the key's
+    /// current entry (which they replace) not counted.
+    fn fits(&self, key: Hashed<'_>, size: usize, (max_keys, max_bytes): (usize, usize)) -> bool {
+        let (keys, bytes) = match self.entries.find(key.hash, key.is()) {
+            Some((k, entry)) => (self.entries.len() - 1, self.bytes - footprint(k, entry)),
+            None => (self.entries.len(), self.bytes),
+        };
+        keys < max_keys && bytes + size <= max_bytes
+    }
+
+    /// Stores `value` under `key` (replacing any entry, in place), if the shard's caps allow
+    /// it; a refused write changes nothing (but a sweep of expired entries). `rehash`: the
+    /// scope's, for a table that regrows.
     fn put(
         &mut self,
-        key: &str,
+        key: Hashed<'_>,
         value: Value,
         expires: u64,
         now: u64,
         caps: (usize, usize),
+        rehash: impl Fn(&(Box<str>, Entry)) -> u64,
     ) -> Result<(), KvError> {
-        let (max_keys, max_bytes) = caps;
-        let old = self.remove(key);
-        let size = key.len() + value.size();
-        if self.entries.len() >= max_keys || self.bytes + size > max_bytes {
+        let size = key.key.len() + value.size();
+        if !self.fits(key, size, caps) {
             self.sweep(now);
-            if self.entries.len() >= max_keys || self.bytes + size > max_bytes {
-                // Put the old entry back: a refused write changes nothing.
-                if let Some(old) = old {
-                    self.bytes += key.len() + old.value.size();
-                    self.entries.insert(Box::from(key), old);
-                }
+            if !self.fits(key, size, caps) {
                 return Err(KvError::Full);
             }
         }
         if expires != 0 {
             self.next_expiry = self.next_expiry.min(expires);
         }
-        self.bytes += size;
-        self.entries
-            .insert(Box::from(key), Entry { value, expires });
+        let entry = Entry { value, expires };
+        match self.entries.find_mut(key.hash, key.is()) {
+            Some((k, old)) => {
+                self.bytes = self.bytes - footprint(k, old) + size;
+                *old = entry;
+            }
+            None => {
+                self.bytes += size;
+                self.entries
+                    .insert_unique(key.hash, (Box::from(key.key), entry), rehash);
+            }
+        }
         Ok(())
     }
 }
@@ -182,7 +207,7 @@ impl Shard {
 /// One middleware's store.
 pub struct KvScope {
     shards: Box<[Mutex<Shard>]>,
-    hasher: RandomState,
+    hasher: KeyHasher,
     origin: Instant,
     /// Keys and bytes one shard may hold.
     per_shard: (usize, usize),
@@ -229,7 +254,7 @@ impl KvScope {
     pub fn with_caps(max_keys: usize, max_bytes: usize) -> Self {
         KvScope {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
+            hasher: KeyHasher::default(),
             origin: Instant::now(),
             per_shard: (
                 max_keys.div_ceil(SHARDS).max(1),
@@ -240,10 +265,12 @@ impl KvScope {
         }
     }
 
-    fn shard(&self, key: &str) -> MutexGuard<'_, Shard> {
-        let shard = &self.shards[(self.hasher.hash_one(key) as usize) % SHARDS];
+    /// `key` hashed, and its shard locked.
+    fn shard<'k>(&self, key: &'k str) -> (Hashed<'k>, MutexGuard<'_, Shard>) {
+        let key = self.hasher.hash(key);
+        let shard = &self.shards[key.shard_index(SHARDS)];
         // A poisoned shard only means a panic elsewhere mid-update; the entries stay usable.
-        shard.lock().unwrap_or_else(|p| p.into_inner())
+        (key, shard.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     fn now(&self) -> u64 {
@@ -267,7 +294,7 @@ impl KvScope {
 
     fn increment_at(&self, key: &str, delta: i64, ttl_ms: u64, now: u64) -> Result<i64, KvError> {
         check_key(key)?;
-        let mut shard = self.shard(key);
+        let (key, mut shard) = self.shard(key);
         if let Some(entry) = shard.live(key, now) {
             let sum = entry
                 .value
@@ -280,11 +307,25 @@ impl KvScope {
             }
             // A text value becomes an integer one (same expiry).
             let expires = entry.expires;
-            shard.put(key, Value::Int(sum), expires, now, self.per_shard)?;
+            shard.put(
+                key,
+                Value::Int(sum),
+                expires,
+                now,
+                self.per_shard,
+                self.hasher.rehash(),
+            )?;
             return Ok(sum);
         }
         let expires = Self::expiry(now, ttl_ms);
-        shard.put(key, Value::Int(delta), expires, now, self.per_shard)?;
+        shard.put(
+            key,
+            Value::Int(delta),
+            expires,
+            now,
+            self.per_shard,
+            self.hasher.rehash(),
+        )?;
         Ok(delta)
     }
 
@@ -295,7 +336,8 @@ impl KvScope {
 
     fn get_at(&self, key: &str, now: u64) -> Result<Option<Vec<u8>>, KvError> {
         check_key(key)?;
-        Ok(self.shard(key).live(key, now).map(|e| e.value.to_bytes()))
+        let (key, mut shard) = self.shard(key);
+        Ok(shard.live(key, now).map(|e| e.value.to_bytes()))
     }
 
     /// The values under `keys`, in order (at most `MAX_KV_GET_MANY` keys).
@@ -317,8 +359,15 @@ impl KvScope {
         check_value(value)?;
         let expires = Self::expiry(now, ttl_ms);
         let value = Value::Bytes(value.into());
-        self.shard(key)
-            .put(key, value, expires, now, self.per_shard)
+        let (key, mut shard) = self.shard(key);
+        shard.put(
+            key,
+            value,
+            expires,
+            now,
+            self.per_shard,
+            self.hasher.rehash(),
+        )
     }
 
     /// Stores `new` under `key` only if the live value there is `expected` (`None`: absent);
@@ -343,7 +392,7 @@ impl KvScope {
     ) -> Result<bool, KvError> {
         check_key(key)?;
         check_value(new)?;
-        let mut shard = self.shard(key);
+        let (key, mut shard) = self.shard(key);
         let matches = match (shard.live(key, now), expected) {
             (None, None) => true,
             (Some(entry), Some(expected)) => entry.value.equals(expected),
@@ -353,7 +402,8 @@ impl KvScope {
             return Ok(false);
         }
         let expires = Self::expiry(now, ttl_ms);
-        shard.put(key, Value::Bytes(new.into()), expires, now, self.per_shard)?;
+        let new = Value::Bytes(new.into());
+        shard.put(key, new, expires, now, self.per_shard, self.hasher.rehash())?;
         Ok(true)
     }
 
@@ -361,7 +411,7 @@ impl KvScope {
     pub fn delete(&self, key: &str) -> Result<bool, KvError> {
         check_key(key)?;
         let now = self.now();
-        let mut shard = self.shard(key);
+        let (key, mut shard) = self.shard(key);
         Ok(shard.remove(key).is_some_and(|e| e.live(now)))
     }
 
@@ -535,6 +585,82 @@ mod tests {
             .filter(|i| kv.set(&format!("b{i}"), &value, 0).is_ok())
             .count();
         assert!((1..100).contains(&stored), "{stored}");
+    }
+
+    /// A key other than `key` that lands in `key`'s shard of `kv`.
+    fn neighbour_in(kv: &KvScope, key: &str) -> String {
+        let shard = kv.hasher.hash(key).shard_index(SHARDS);
+        (0..)
+            .map(|i| format!("o{i}"))
+            .find(|o| kv.hasher.hash(o).shard_index(SHARDS) == shard)
+            .unwrap_or_default()
+    }
+
+    /// Bytes of keys and values the scope's shards account for.
+    fn bytes_held(kv: &KvScope) -> usize {
+        kv.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).bytes)
+            .sum()
+    }
+
+    #[test]
+    fn every_key_finds_its_entry_after_the_tables_grow() {
+        // The tables regrow several times on the way to 5000 keys: a regrow that rehashed with
+        // another hasher than the look-ups would lose keys.
+        let kv = KvScope::default();
+        for i in 0..5000u64 {
+            kv.set_at(&format!("k{i}"), i.to_string().as_bytes(), 0, 1)
+                .unwrap();
+        }
+        assert_eq!(kv.len(), 5000);
+        for i in 0..5000u64 {
+            let want = i.to_string().into_bytes();
+            assert_eq!(kv.get_at(&format!("k{i}"), 1), Ok(Some(want)), "k{i}");
+            assert_eq!(kv.increment_at(&format!("k{i}"), 1, 0, 1), Ok(i as i64 + 1));
+        }
+        assert_eq!(kv.len(), 5000);
+    }
+
+    #[test]
+    fn writing_a_key_again_replaces_it_in_place_and_keeps_the_byte_count() {
+        // Two keys a shard: "k" and another key of its shard fill it, and the full shard still
+        // takes new values for "k". (Keys are placed by the scope's random hash: the test picks
+        // the ones it needs by asking it.)
+        let kv = KvScope::with_caps(SHARDS * 2, SHARDS * 64);
+        let neighbour = neighbour_in(&kv, "k");
+        let shard_of = |key: &str| kv.hasher.hash(key).shard_index(SHARDS);
+        let elsewhere = (0..)
+            .map(|i| format!("e{i}"))
+            .find(|e| shard_of(e) != shard_of("k"))
+            .unwrap_or_default();
+        kv.set_at(&neighbour, b"n", 0, 1).unwrap();
+        let base = neighbour.len() + 1;
+        for (i, value) in [&b"v"[..], b"longer value", b"", b"x"]
+            .into_iter()
+            .enumerate()
+        {
+            kv.set_at("k", value, 0, 1).unwrap();
+            assert_eq!(kv.len(), 2, "write {i}");
+            assert_eq!(bytes_held(&kv), base + 1 + value.len(), "write {i}");
+        }
+        assert_eq!(kv.increment_at(&elsewhere, 5, 0, 1), Ok(5));
+        assert_eq!(kv.increment_at(&elsewhere, 5, 0, 1), Ok(10));
+        assert_eq!(bytes_held(&kv), base + 1 + 1 + elsewhere.len() + 8);
+        for key in ["k", neighbour.as_str(), elsewhere.as_str()] {
+            assert!(kv.delete(key).unwrap(), "{key}");
+        }
+        assert_eq!((kv.len(), bytes_held(&kv)), (0, 0));
+        // A new value that the shard's bytes cannot hold beside its neighbour's is refused,
+        // and the old value stays (each shard holds one largest key and value).
+        let kv = KvScope::with_caps(SHARDS * 4, 0);
+        let largest = vec![7; MAX_KV_VALUE_BYTES];
+        kv.set_at(&neighbour_in(&kv, "k"), &largest, 0, 1).unwrap();
+        kv.set_at("k", b"small", 0, 1).unwrap();
+        let held = bytes_held(&kv);
+        assert_eq!(kv.set_at("k", &largest, 0, 1), Err(KvError::Full));
+        assert_eq!(kv.get_at("k", 1), Ok(Some(b"small".to_vec())));
+        assert_eq!((kv.len(), bytes_held(&kv)), (2, held));
     }
 
     #[test]

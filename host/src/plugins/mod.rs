@@ -33,6 +33,7 @@ pub mod exports;
 mod failure_log;
 pub mod fixed_edits;
 pub mod grpc_web_import;
+mod hashed_key;
 pub mod head_edits;
 pub mod heads;
 pub mod host_state;
