@@ -135,7 +135,11 @@ def measure(
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", type=Path, default=BUILD_DIR / "wasmgate")
-    ap.add_argument("--upstream", type=Path, help="bench-upstream (default: beside --binary)")
+    ap.add_argument(
+        "--upstream",
+        type=Path,
+        help="bench-upstream (default: beside --binary, else the bench profile's build, as bench/profile.sh finds it)",
+    )
     ap.add_argument("--scenarios", default="a,hdr,b")
     ap.add_argument(
         "--contenders",
@@ -152,7 +156,11 @@ def main() -> int:
     for tool in ("valgrind", "callgrind_control", "callgrind_annotate"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} missing (Debian: apt-get install valgrind)")
-    upstream_bin = args.upstream or args.binary.parent / "bench-upstream"
+    # A binary built elsewhere (target/pgo-use/release, target/inl/release) has no upstream beside it.
+    beside = args.binary.parent / "bench-upstream"
+    upstream_bin = args.upstream or (beside if beside.exists() else BUILD_DIR / "bench-upstream")
+    if not upstream_bin.exists():
+        sys.exit(f"{upstream_bin} missing: build it (cargo build --profile <profile> -p wasmgate-bench-upstream)")
     scenarios = [s for s in SCENARIOS if s.id in args.scenarios.split(",")]
     work = Path(tempfile.mkdtemp(prefix="wasmgate-instructions-"))
     proxies: list[Proxy] = []
