@@ -1,8 +1,9 @@
 //! The in-process backend of the `counters` capability: token buckets keyed by string, one
 //! [`CounterScope`] per configured middleware.
 //!
-//! Hot path: hash the key once (the hash picks the shard and finds the bucket in it), lock one
-//! of [`SHARDS`] small mutexes, update one bucket (no allocation once the key exists). Two requests contend only when their keys share a shard.
+//! Hot path: hash the key once (the hash picks the shard and finds the bucket in it:
+//! [`super::hashed_key`]), lock one of [`SHARDS`] small mutexes, update one bucket (no
+//! allocation once the key exists). Two requests contend only when their keys share a shard.
 //! Each scope holds at most [`MAX_KEYS`] keys: a shard over its share first drops the buckets
 //! that have refilled (indistinguishable from a fresh one, so nothing is lost), then, under a
 //! flood of distinct keys, the least recently used ones, so memory stays bounded.
@@ -128,11 +129,6 @@ impl CounterScope {
         (key, shard.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// The hash a table entry's key had when it went in (a table regrowing asks for it).
-    fn rehash<V>(&self) -> impl Fn(&(Box<str>, V)) -> u64 + '_ {
-        self.hasher.rehash()
-    }
-
     /// Counts one request in flight under `key` if fewer than `limit` are; the lease releases it.
     pub fn acquire_in_flight(self: &Arc<Self>, key: &str, limit: u32) -> Option<InFlightLease> {
         let (hashed, mut shard) = self.shard(key);
@@ -141,9 +137,11 @@ impl CounterScope {
             Some((_, count)) => *count += 1,
             None if limit == 0 => return None,
             None => {
-                shard
-                    .in_flight
-                    .insert_unique(hashed.hash, (Box::from(key), 1), self.rehash());
+                shard.in_flight.insert_unique(
+                    hashed.hash,
+                    (Box::from(key), 1),
+                    self.hasher.rehash(),
+                );
             }
         }
         Some(InFlightLease {
@@ -225,7 +223,7 @@ impl CounterScope {
                 };
                 &mut shard
                     .buckets
-                    .insert_unique(hashed.hash, (Box::from(key), fresh), self.rehash())
+                    .insert_unique(hashed.hash, (Box::from(key), fresh), self.hasher.rehash())
                     .into_mut()
                     .1
             }

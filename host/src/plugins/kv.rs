@@ -295,38 +295,32 @@ impl KvScope {
     fn increment_at(&self, key: &str, delta: i64, ttl_ms: u64, now: u64) -> Result<i64, KvError> {
         check_key(key)?;
         let (key, mut shard) = self.shard(key);
-        if let Some(entry) = shard.live(key, now) {
-            let sum = entry
-                .value
-                .as_int()?
-                .checked_add(delta)
-                .ok_or(KvError::NotAnInteger)?;
-            if let Value::Int(n) = &mut entry.value {
-                *n = sum;
-                return Ok(sum);
+        let (sum, expires) = match shard.live(key, now) {
+            Some(entry) => {
+                let sum = entry
+                    .value
+                    .as_int()?
+                    .checked_add(delta)
+                    .ok_or(KvError::NotAnInteger)?;
+                if let Value::Int(n) = &mut entry.value {
+                    *n = sum;
+                    return Ok(sum);
+                }
+                // A text value becomes an integer one (same expiry).
+                (sum, entry.expires)
             }
-            // A text value becomes an integer one (same expiry).
-            let expires = entry.expires;
-            shard.put(
-                key,
-                Value::Int(sum),
-                expires,
-                now,
-                self.per_shard,
-                self.hasher.rehash(),
-            )?;
-            return Ok(sum);
-        }
-        let expires = Self::expiry(now, ttl_ms);
+            None => (delta, Self::expiry(now, ttl_ms)),
+        };
+        let value = Value::Int(sum);
         shard.put(
             key,
-            Value::Int(delta),
+            value,
             expires,
             now,
             self.per_shard,
             self.hasher.rehash(),
         )?;
-        Ok(delta)
+        Ok(sum)
     }
 
     /// The value under `key`, or `None` when absent or expired.
