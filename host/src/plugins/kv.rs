@@ -273,6 +273,25 @@ impl KvScope {
         (key, shard.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// [`Shard::put`] with this scope's caps and hasher.
+    fn put(
+        &self,
+        shard: &mut Shard,
+        key: Hashed<'_>,
+        value: Value,
+        expires: u64,
+        now: u64,
+    ) -> Result<(), KvError> {
+        shard.put(
+            key,
+            value,
+            expires,
+            now,
+            self.per_shard,
+            self.hasher.rehash(),
+        )
+    }
+
     fn now(&self) -> u64 {
         // Never 0, so that 0 can mean "no expiry" without a clash.
         u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX) | 1
@@ -312,14 +331,7 @@ impl KvScope {
             None => (delta, Self::expiry(now, ttl_ms)),
         };
         let value = Value::Int(sum);
-        shard.put(
-            key,
-            value,
-            expires,
-            now,
-            self.per_shard,
-            self.hasher.rehash(),
-        )?;
+        self.put(&mut shard, key, value, expires, now)?;
         Ok(sum)
     }
 
@@ -354,14 +366,7 @@ impl KvScope {
         let expires = Self::expiry(now, ttl_ms);
         let value = Value::Bytes(value.into());
         let (key, mut shard) = self.shard(key);
-        shard.put(
-            key,
-            value,
-            expires,
-            now,
-            self.per_shard,
-            self.hasher.rehash(),
-        )
+        self.put(&mut shard, key, value, expires, now)
     }
 
     /// Stores `new` under `key` only if the live value there is `expected` (`None`: absent);
@@ -397,7 +402,7 @@ impl KvScope {
         }
         let expires = Self::expiry(now, ttl_ms);
         let new = Value::Bytes(new.into());
-        shard.put(key, new, expires, now, self.per_shard, self.hasher.rehash())?;
+        self.put(&mut shard, key, new, expires, now)?;
         Ok(true)
     }
 
