@@ -194,17 +194,37 @@ fn push_u64(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(&digits[at..]);
 }
 
-/// `n`'s decimal digits at the end of `digits`; where they start.
+/// `"00"` to `"99"`, so that numbers are spelt two digits per division.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        pairs[2 * i] = b'0' + (i / 10) as u8;
+        pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    pairs
+};
+
+/// `n`'s decimal digits at the end of `digits`; where they start. Two digits per step (a
+/// duration in nanoseconds has eight or nine).
 fn spell_u64(digits: &mut [u8; 20], mut n: u64) -> usize {
     let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return at;
-        }
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        digits[at] = b'0' + n as u8;
+    }
+    at
 }
 
 /// The client address spelt once on the stack (`1.2.3.4:5` or `[v6]:5`): its host and port
@@ -473,6 +493,19 @@ mod tests {
         assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
         let parsed: String = serde_json::from_str(&out).expect("valid JSON");
         assert_eq!(parsed, "a\"b\\c\nd\u{1}é");
+    }
+
+    #[test]
+    fn numbers_are_spelt_as_the_standard_library_spells_them() {
+        let mut samples = vec![0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, u64::MAX];
+        samples.extend((0..20).map(|p| 10u64.pow(p)));
+        samples.extend((1..20).map(|p| 10u64.pow(p) - 1));
+        samples.extend((0..64).map(|s| 0x9e37_79b9_7f4a_7c15u64 >> s));
+        for n in samples {
+            let mut out = Vec::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes(), "{n}");
+        }
     }
 
     #[test]
