@@ -50,11 +50,17 @@ impl SmoothWeighted {
     }
 
     /// The next target for which `available` holds, or `None` if there is none. Per pick: one
-    /// atomic increment, plus one per skipped slot.
+    /// atomic increment, plus one per skipped slot; none for a cycle of one slot (a service
+    /// with one server, or one with weight), whose pick is always that slot: every worker
+    /// writing the one shared counter per request would pass its cache line from core to core.
     pub fn pick(&self, available: impl Fn(usize) -> bool) -> Option<usize> {
         let len = self.cycle.len();
         if len == 0 {
             return None;
+        }
+        if len == 1 {
+            let only = self.cycle[0] as usize;
+            return available(only).then_some(only);
         }
         for _ in 0..len {
             let slot = self.next.fetch_add(1, Ordering::Relaxed) % len;
@@ -153,5 +159,19 @@ mod tests {
         let cycle = picks(&s, s.cycle_len());
         assert_eq!(cycle.iter().filter(|&&t| t == 1).count(), 1);
         assert_eq!(SmoothWeighted::new(&[]).pick(|_| true), None);
+    }
+
+    #[test]
+    fn a_one_slot_cycle_is_picked_without_writing_the_shared_counter() {
+        for weights in [&[1][..], &[5], &[0, 3, 0]] {
+            let s = SmoothWeighted::new(weights);
+            assert_eq!(s.cycle_len(), 1);
+            let only = weights.iter().position(|&w| w > 0);
+            for _ in 0..3 {
+                assert_eq!(s.pick(|_| true), only);
+            }
+            assert_eq!(s.pick(|_| false), None);
+            assert_eq!(s.next.load(Ordering::Relaxed), 0, "{weights:?}");
+        }
     }
 }
