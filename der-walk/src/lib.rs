@@ -3,18 +3,20 @@
 //! seconds. Shared by the host (`tls`: served certificates, ACME validity; config and load
 //! time) and guest plugins (`pass-tls-client-cert`: per request), so there is one reader.
 //!
-//! `no_std`; nothing allocates but [`integer_decimal`]'s text: every other result borrows from
-//! the input. Single-byte tags and definite lengths of up to 4 bytes, which is all X.509 uses.
-//! Costs a few dozen byte reads.
+//! `no_std`; nothing allocates but the texts ([`integer_decimal`], [`oid_text`],
+//! [`string_text`]): every other result borrows from the input. Single-byte tags and definite
+//! lengths of up to 4 bytes, which is all X.509 uses. Costs a few dozen byte reads.
 
 #![no_std]
 
 extern crate alloc;
 
 mod integer;
+mod text;
 mod time;
 
 pub use integer::integer_decimal;
+pub use text::{oid_text, string_text};
 pub use time::{days_from_civil, unix_seconds};
 
 /// Tag of a BOOLEAN.

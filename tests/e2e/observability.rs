@@ -619,3 +619,45 @@ async fn retries_show_in_the_service_counter_and_the_access_log_with_the_answeri
         "the log's RetryAttempts add up to the counter"
     );
 }
+
+/// Traefik logs a trusted forwarder's `X-Forwarded-For` as `ClientHost` (the client behind the
+/// load balancer); from an untrusted client the header is not believed and `ClientHost` is the
+/// peer. Two entrypoints, one trusting loopback (`forwardedHeaders.trustedIPs`), one not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_forwarders_client_is_the_access_logs_client_host() {
+    let up = Upstream::start("app").await;
+    let trusted = free_port();
+    let entrypoints = format!(
+        "  lb:\n    address: \"127.0.0.1:{trusted}\"\n    forwardedHeaders:\n      trustedIPs: [\"127.0.0.1/32\"]\n"
+    );
+    let statics = "accessLog:\n  filePath: access.json\n  format: json\n";
+    let config = Config::new()
+        .route("r", "PathPrefix(`/`)", "app")
+        .service("app", &up.url());
+    let gw = Gateway::start(&with_statics(&config, &entrypoints, statics), &[]);
+    let c = Client::http1();
+    let chain = [("x-forwarded-for", "203.0.113.7, 198.51.100.2")];
+    let via_lb = c
+        .get(&format!("http://127.0.0.1:{trusted}/lb"), "a.test", &chain)
+        .await;
+    assert_eq!(via_lb.status.as_u16(), 200);
+    let direct = c.get(&gw.url("/direct"), "a.test", &chain).await;
+    assert_eq!(direct.status.as_u16(), 200);
+
+    let lines = read_lines(&gw.config_path().with_file_name("access.json"), 2);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let line = |path: &str| -> serde_json::Value {
+        lines
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+            .find(|v| v["RequestPath"] == path)
+            .expect("a line for the path")
+    };
+    let lb = line("/lb");
+    assert_eq!(lb["ClientHost"], "203.0.113.7, 198.51.100.2", "{lb}");
+    assert_eq!(lb["entryPointName"], "lb");
+    let peer = lb["ClientAddr"].as_str().unwrap_or_default().to_string();
+    assert!(peer.starts_with("127.0.0.1:"), "{lb}");
+    let direct = line("/direct");
+    assert_eq!(direct["ClientHost"], "127.0.0.1", "{direct}");
+}

@@ -3,7 +3,8 @@
 //! chain made at test time (rcgen, with known serial numbers, validity, names and SANs); the
 //! upstream sees the PEM chain and the info fields exactly as Traefik writes them, computed
 //! here from the parameters the certificates were made with; without a client certificate
-//! neither header reaches it (a forged one is removed).
+//! neither header reaches it (a forged one is removed). The access log's TLS fields
+//! (`TLSVersion`, `TLSCipher`, `TLSClientSubject`) are checked on the same connections.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -122,6 +123,7 @@ fn gateway(
         server.entry(dir, "m"),
         ca_file.display()
     ));
+    yaml.push_str("accessLog:\n  filePath: access.json\n  format: json\n");
     Gateway::start(&yaml, &[("conn-info", fixture_wasm("fixture_conn_info"))])
 }
 
@@ -175,6 +177,34 @@ async fn the_upstream_sees_the_pem_chain_and_traefiks_info_fields() {
     let local = gw.addr.to_string();
     assert_eq!(seen.header("x-local-addr"), Some(local.as_str()));
     assert_eq!(seen.header("x-original-dst"), Some(local.as_str()));
+
+    // The access log names the session as Traefik does.
+    let line = &access_lines(&gw, 1)[0];
+    assert_eq!(line["RequestScheme"], "https", "{line}");
+    assert_eq!(line["TLSVersion"], "1.3", "{line}");
+    assert_eq!(line["TLSCipher"], rustls_default_suite(), "{line}");
+    assert_eq!(line["TLSClientSubject"], LEAF_SUBJECT, "{line}");
+}
+
+/// The client leaf's subject as Go's `pkix.Name.String()` writes it (Go 1.27 printed it for
+/// these attributes): the named attributes in Go's order, then the non-X.520 `DC` as a
+/// dotted OID.
+const LEAF_SUBJECT: &str = "SERIALNUMBER=SN-1234,CN=client one,OU=Signing,O=Cheese,L=Zürich,\
+                            ST=Occitanie,C=FR,0.9.2342.19200300.100.1.25=example";
+
+/// The access log's lines, parsed, once `n` are written.
+fn access_lines(gw: &Gateway, n: usize) -> Vec<serde_json::Value> {
+    let path = gw.config_path().with_file_name("access.json");
+    crate::observability::read_lines(&path, n)
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect()
+}
+
+/// The suite a rustls client and the gateway (rustls, *ring*) agree on with default settings:
+/// the first TLS 1.3 suite of the client's list, in Go's spelling.
+fn rustls_default_suite() -> &'static str {
+    "TLS_AES_256_GCM_SHA384"
 }
 
 #[tokio::test]
@@ -223,4 +253,11 @@ async fn selected_fields_only_and_no_headers_without_a_client_certificate() {
     assert_eq!(seen.header("x-forwarded-tls-client-cert-info"), None);
     assert_eq!(seen.header("x-client-certs"), Some("0"));
     assert_eq!(up.count(), 2);
+
+    // The session without a client certificate: version and cipher, no subject.
+    let lines = access_lines(&gw, 2);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["TLSClientSubject"], LEAF_SUBJECT);
+    assert_eq!(lines[1]["TLSVersion"], "1.3", "{}", lines[1]);
+    assert!(lines[1].get("TLSClientSubject").is_none(), "{}", lines[1]);
 }

@@ -427,7 +427,9 @@ fn header<'a>(config: &AccessLogConfig, r: &'a AccessRecord, name: &str) -> Opti
 fn common_line(out: &mut Vec<u8>, r: &AccessRecord, config: &AccessLogConfig, start: SystemTime) {
     let dash = |v: Option<&str>| v.map_or("-".to_string(), str::to_string);
     let quoted = |v: Option<&str>| v.map_or("\"-\"".to_string(), |v| format!("\"{v}\""));
-    let client = r.client.ip().to_string();
+    let client = r
+        .forwarded_client_host()
+        .map_or_else(|| r.client.ip().to_string(), str::to_string);
     let status = r.status.to_string();
     let size = r.response_bytes.to_string();
     let count = r.request_count.to_string();
@@ -518,6 +520,8 @@ mod tests {
             retry_attempts: 0,
             user: None,
             request_count: 3,
+            tls_facts: None,
+            forwarded_for: None,
         }
     }
 
@@ -559,6 +563,33 @@ mod tests {
         let line = formatted(&named, AccessLogFormat::Json);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
         assert_eq!(v["ClientUsername"], "alice");
+    }
+
+    #[test]
+    fn a_trusted_forwarders_x_forwarded_for_is_the_client_host_in_both_formats() {
+        let forwarded = AccessRecord {
+            forwarded_for: Some(http::HeaderValue::from_static("203.0.113.7, 10.0.0.9")),
+            ..record()
+        };
+        let common = formatted(&forwarded, AccessLogFormat::Common);
+        assert!(
+            common.starts_with("203.0.113.7, 10.0.0.9 - - ["),
+            "{common}"
+        );
+        let line = formatted(&forwarded, AccessLogFormat::Json);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        assert_eq!(v["ClientHost"], "203.0.113.7, 10.0.0.9");
+        // The peer's own address stays in `ClientAddr` and `ClientPort`.
+        assert_eq!(v["ClientAddr"], "10.0.0.1:5555");
+        assert_eq!(v["ClientPort"], "5555");
+        // Sent text: a quote in it is escaped, never breaks the line.
+        let quoted = AccessRecord {
+            forwarded_for: Some(http::HeaderValue::from_static("1.2.3.4\", \"x")),
+            ..record()
+        };
+        let line = formatted(&quoted, AccessLogFormat::Json);
+        let v: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(v["ClientHost"], "1.2.3.4\", \"x");
     }
 
     #[test]

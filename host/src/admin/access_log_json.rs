@@ -303,7 +303,7 @@ pub(super) struct Renderer {
 /// replaced when another route lands on it.
 const ROUTE_SLOTS: usize = 8;
 
-/// `,"RouterName":…,"ServiceName":…,"ServiceAddr":…,"ServiceURL":…` of one route and server,
+/// `,"RouterName":…,"ServiceAddr":…,"ServiceName":…,"ServiceURL":…` of one route and server,
 /// rendered; the `Arc`s it was rendered from are held, so their addresses stay theirs.
 struct RouteBlock {
     router: Option<Arc<str>>,
@@ -354,11 +354,15 @@ impl Renderer {
             stamp: None,
         };
         plain!(o, "ClientAddr", client_text);
-        plain!(
-            o,
-            "ClientHost",
-            client_text.get(client.host.clone()).unwrap_or(b"")
-        );
+        match r.forwarded_client_host() {
+            // A trusted forwarder's `X-Forwarded-For`, as Traefik logs it (escaped: sent text).
+            Some(forwarded) => string!(o, "ClientHost", forwarded),
+            None => plain!(
+                o,
+                "ClientHost",
+                client_text.get(client.host.clone()).unwrap_or(b"")
+            ),
+        }
         plain!(
             o,
             "ClientPort",
@@ -394,6 +398,13 @@ impl Renderer {
         }
         time!(o, "StartLocal", start);
         time!(o, "StartUTC", start);
+        if let Some(tls) = &r.tls_facts {
+            plain!(o, "TLSCipher", tls.cipher.as_bytes());
+            if let Some(subject) = &tls.client_subject {
+                string!(o, "TLSClientSubject", subject);
+            }
+            plain!(o, "TLSVersion", tls.version.as_bytes());
+        }
         string!(o, "entryPointName", &r.entrypoint);
         o.out.extend_from_slice(b",\"level\":\"info\",\"msg\":\"\"");
         o.keep_all = true;
@@ -457,17 +468,21 @@ fn split_host_port(addr: &str) -> (&str, &str) {
     split.unwrap_or((addr, ""))
 }
 
-/// `RouterName`, `ServiceName`, `ServiceAddr`, `ServiceURL`, each under its mode.
+/// `RouterName`, `ServiceAddr`, `ServiceName`, `ServiceURL`, each under its mode.
 fn route_fields(o: &mut Object<'_>, r: &AccessRecord) {
     if let Some(router) = &r.router {
         string!(o, "RouterName", router);
     }
+    // In Traefik's order (Go writes a map's keys sorted): `ServiceAddr` before `ServiceName`.
+    let url = r.service_url.as_deref();
+    if let Some(url) = url {
+        let addr = url.split_once("://").map_or(url, |(_, rest)| rest);
+        string!(o, "ServiceAddr", addr.trim_end_matches('/'));
+    }
     if let Some(service) = &r.service {
         string!(o, "ServiceName", service);
     }
-    if let Some(url) = &r.service_url {
-        let addr = url.split_once("://").map_or(&**url, |(_, rest)| rest);
-        string!(o, "ServiceAddr", addr.trim_end_matches('/'));
+    if let Some(url) = url {
         string!(o, "ServiceURL", url);
     }
 }
@@ -541,6 +556,8 @@ mod tests {
             retry_attempts: 0,
             user: None,
             request_count: 3,
+            tls_facts: None,
+            forwarded_for: None,
         }
     }
 
@@ -566,6 +583,55 @@ mod tests {
             assert_eq!(v["RouterName"], &**router);
             assert_eq!(v["ServiceAddr"], "10.0.0.2:80");
         }
+    }
+
+    #[test]
+    fn a_tls_request_names_its_version_cipher_and_client_subject_in_traefiks_key_order() {
+        let config = AccessLogConfig::default();
+        let mut r = record(&Arc::from("r"), &Arc::from("http://u"));
+        r.tls = true;
+        r.tls_facts = Some(Arc::new(crate::admin::TlsFacts {
+            version: "1.3",
+            cipher: "TLS_AES_128_GCM_SHA256",
+            client_subject: Some("CN=client\\, one,O=Example".into()),
+        }));
+        let mut out = Vec::new();
+        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        let v = parsed(&out);
+        assert_eq!(v["TLSVersion"], "1.3");
+        assert_eq!(v["TLSCipher"], "TLS_AES_128_GCM_SHA256");
+        assert_eq!(v["TLSClientSubject"], "CN=client\\, one,O=Example");
+        assert_eq!(v["RequestScheme"], "https");
+        // Traefik's JSON keys come sorted (Go's encoding of a map): so do ours.
+        let text = String::from_utf8(out).expect("utf-8");
+        // A key starts after `{` or `,` and ends at `":` (no value here holds `,"`).
+        let keys: Vec<&str> = text
+            .match_indices(['{', ','])
+            .filter_map(|(at, _)| text.get(at + 1..)?.strip_prefix('"'))
+            .filter_map(|rest| rest.split_once("\":").map(|(key, _)| key))
+            .filter(|key| !key.contains('"'))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted, "{text}");
+
+        // Without a client certificate: no subject; a plain request: none of the three.
+        if let Some(facts) = r.tls_facts.as_mut().and_then(Arc::get_mut) {
+            facts.client_subject = None;
+        }
+        let mut out = Vec::new();
+        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        let v = parsed(&out);
+        assert!(v.get("TLSClientSubject").is_none(), "{v}");
+        assert_eq!(v["TLSVersion"], "1.3");
+        r.tls_facts = None;
+        let mut out = Vec::new();
+        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        let v = parsed(&out);
+        assert!(
+            v.get("TLSVersion").is_none() && v.get("TLSCipher").is_none(),
+            "{v}"
+        );
     }
 
     #[test]

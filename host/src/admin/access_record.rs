@@ -41,6 +41,28 @@ pub struct AccessRecord {
     pub user: Option<std::sync::Arc<str>>,
     /// Requests seen since start (Traefik's `RequestCount`).
     pub request_count: u64,
+    /// The TLS connection's facts (`TLSVersion`, `TLSCipher`, `TLSClientSubject`); `None` on
+    /// a plain connection.
+    pub tls_facts: Option<Arc<TlsFacts>>,
+    /// `X-Forwarded-For` as a trusted forwarder sent it (its first field): Traefik logs it as
+    /// `ClientHost` in place of the peer's address. `None` from an untrusted client (its
+    /// header is not believed) or when absent.
+    pub forwarded_for: Option<http::HeaderValue>,
+}
+
+/// What the access log says about a TLS connection: Traefik's `TLSVersion`, `TLSCipher` and
+/// `TLSClientSubject`. Worked out once per connection after its handshake (`tls::session_facts`)
+/// and shared by the records of its requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFacts {
+    /// `1.2` or `1.3`, as Traefik writes it.
+    pub version: &'static str,
+    /// The suite's name as Traefik (Go) writes it: `TLS_AES_128_GCM_SHA256`,
+    /// `TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`.
+    pub cipher: &'static str,
+    /// The client certificate's subject as Go's `pkix.Name.String()` writes it
+    /// (`CN=client,O=Example`), when the client presented one.
+    pub client_subject: Option<Box<str>>,
 }
 
 impl AccessRecord {
@@ -63,6 +85,15 @@ impl AccessRecord {
     /// The request's host (`Host`, or the target's authority), when it named one.
     pub fn host(&self) -> Option<&str> {
         self.host_len.and_then(|n| self.target.as_str().get(..n))
+    }
+
+    /// Traefik's `ClientHost` when a trusted forwarder named the client (`X-Forwarded-For`);
+    /// `None`: the peer's address is the client host.
+    pub fn forwarded_client_host(&self) -> Option<&str> {
+        self.forwarded_for
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
     }
 }
 

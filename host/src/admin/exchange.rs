@@ -48,6 +48,11 @@ pub struct Arrival<'a> {
     pub signals: ObservabilityFlags,
     /// When the request arrived (the one clock reading the recording needs at the start).
     pub started: Instant,
+    /// The TLS session's facts for the access log; `None` on a plain connection.
+    pub tls_facts: Option<&'a Arc<super::TlsFacts>>,
+    /// Whether the client is a trusted forwarder (`forwardedHeaders.trustedIPs` or
+    /// `insecure`): its `X-Forwarded-For` names the client in the access log.
+    pub trusted_forwarder: bool,
 }
 
 impl Exchange {
@@ -106,6 +111,11 @@ impl Exchange {
                 retry_attempts: 0,
                 user: None,
                 request_count: log.next_request(),
+                tls_facts: a.tls_facts.cloned(),
+                forwarded_for: match a.trusted_forwarder {
+                    true => a.headers.get("x-forwarded-for").cloned(),
+                    false => None,
+                },
             }
         });
         let header_values = recorder

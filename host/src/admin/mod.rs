@@ -31,6 +31,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::config::{AccessLogConfig, ObservabilityFlags, PrometheusConfig};
 pub use access_log::{AccessLog, AccessRecord};
+pub use access_record::TlsFacts;
 pub use exchange::{Exchange, RecordedBody};
 pub use metrics::{Metrics, SeriesSet};
 

@@ -22,6 +22,8 @@ pub struct ConnectionFacts {
     /// The certificates the client presented in the TLS handshake, leaf first (empty: not
     /// TLS, or none presented).
     pub client_certificates: Vec<CertificateDer<'static>>,
+    /// What the access log says about the TLS session (`None`: not TLS).
+    pub tls: Option<std::sync::Arc<crate::admin::TlsFacts>>,
 }
 
 impl ConnectionFacts {
@@ -32,6 +34,7 @@ impl ConnectionFacts {
             local,
             original_dst: None,
             client_certificates: Vec::new(),
+            tls: None,
         }
     }
 

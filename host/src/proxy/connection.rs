@@ -226,14 +226,13 @@ impl ConnectionTask {
         match tokio::time::timeout(limit, tls.accept(stream)).await {
             Ok(Ok(stream)) => {
                 self.conn.tls = true;
-                if let Some(chain) = stream.get_ref().1.peer_certificates()
-                    && !chain.is_empty()
-                {
-                    self.conn.facts = Arc::new(ConnectionFacts {
-                        client_certificates: chain.to_vec(),
-                        ..ConnectionFacts::clone(&self.conn.facts)
-                    });
-                }
+                let session = stream.get_ref().1;
+                let chain = session.peer_certificates().unwrap_or_default();
+                self.conn.facts = Arc::new(ConnectionFacts {
+                    client_certificates: chain.to_vec(),
+                    tls: Some(Arc::new(crate::tls::session_facts(session))),
+                    ..ConnectionFacts::clone(&self.conn.facts)
+                });
                 self.conn.forwarded_values =
                     ForwardedValues::new(client, self.conn.local.port(), true);
                 let h2 = stream.get_ref().1.alpn_protocol() == Some(&b"h2"[..]);

@@ -161,6 +161,8 @@ fn arrival<'a>(
         version: req.version(),
         headers: req.headers(),
         signals: conn.observability,
+        tls_facts: conn.facts.tls.as_ref(),
+        trusted_forwarder: conn.trusted_forwarder,
     }
 }
 

@@ -6,9 +6,7 @@
 //! Runs per request with a client certificate and `info` configured: a walk over a few hundred
 //! bytes, no allocation beyond the strings kept.
 
-use der_walk::{OID, SEQUENCE, SET};
-
-use crate::der::oid_text;
+use der_walk::{OID, SEQUENCE, SET, oid_text, string_text};
 
 /// A distinguished name as Go's `pkix.Name` holds it after `FillFromRDNSequence`: repeated
 /// attributes in order, `serialNumber` and `commonName` the last one given; and the domain
@@ -85,7 +83,7 @@ fn read_name(rdn_sequence: &[u8]) -> Name {
             let Some((value_tag, value, _)) = der_walk::element(value) else {
                 continue;
             };
-            let Some(value) = asn1_string(value_tag, value) else {
+            let Some(value) = string_text(value_tag, value) else {
                 continue;
             };
             match oid {
@@ -102,31 +100,6 @@ fn read_name(rdn_sequence: &[u8]) -> Name {
         }
     }
     name
-}
-
-/// The text of an ASN.1 string of the kinds Go's x509 accepts in names (UTF8String,
-/// PrintableString, IA5String, NumericString, T61String read as Latin-1, BMPString as UTF-16).
-fn asn1_string(tag: u8, bytes: &[u8]) -> Option<String> {
-    match tag {
-        0x0c => String::from_utf8(bytes.to_vec()).ok(),
-        0x12 | 0x13 | 0x16 => bytes
-            .is_ascii()
-            .then(|| String::from_utf8_lossy(bytes).into_owned()),
-        0x14 => Some(bytes.iter().map(|&b| char::from(b)).collect()),
-        0x1e => {
-            let bytes = bytes.strip_suffix(&[0, 0]).unwrap_or(bytes);
-            if !bytes.len().is_multiple_of(2) {
-                return None;
-            }
-            let units = bytes
-                .chunks_exact(2)
-                .map(|pair| u16::from_be_bytes([pair[0], pair[1]]));
-            char::decode_utf16(units)
-                .collect::<Result<String, _>>()
-                .ok()
-        }
-        _ => None,
-    }
 }
 
 /// The subjectAltName entries among `extensions`, grouped as Go's `x509.Certificate` holds
@@ -172,21 +145,6 @@ fn ip_text(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strings_of_every_kind_go_accepts() {
-        assert_eq!(
-            asn1_string(0x0c, "Zürich".as_bytes()),
-            Some("Zürich".into())
-        );
-        assert_eq!(asn1_string(0x13, b"FR"), Some("FR".into()));
-        assert_eq!(asn1_string(0x14, &[0x5a, 0xfc]), Some("Zü".into()));
-        assert_eq!(
-            asn1_string(0x1e, &[0x00, 0x5a, 0x00, 0xfc, 0, 0]),
-            Some("Zü".into())
-        );
-        assert_eq!(asn1_string(0x04, b"x"), None);
-    }
 
     #[test]
     fn ip_addresses_print_as_go_prints_them() {

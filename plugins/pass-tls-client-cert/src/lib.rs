@@ -30,7 +30,6 @@
 //! and one header removal per configured header.
 
 pub mod cert;
-pub mod der;
 pub mod info;
 
 use base64::Engine as _;
