@@ -660,4 +660,16 @@ async fn a_trusted_forwarders_client_is_the_access_logs_client_host() {
     assert!(peer.starts_with("127.0.0.1:"), "{lb}");
     let direct = line("/direct");
     assert_eq!(direct["ClientHost"], "127.0.0.1", "{direct}");
+
+    // Traefik's timing split: the time at the service and the gateway's own share of it.
+    let ns =
+        |v: &serde_json::Value, key: &str| v[key].as_u64().unwrap_or_else(|| panic!("{key}: {v}"));
+    for v in [&lb, &direct] {
+        assert!(ns(v, "OriginDuration") > 0, "{v}");
+        assert_eq!(
+            ns(v, "OriginDuration") + ns(v, "Overhead"),
+            ns(v, "Duration"),
+            "{v}"
+        );
+    }
 }

@@ -522,6 +522,7 @@ mod tests {
             request_count: 3,
             tls_facts: None,
             forwarded_for: None,
+            forwarded_at: None,
         }
     }
 

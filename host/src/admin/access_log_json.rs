@@ -373,9 +373,20 @@ impl Renderer {
         number!(o, "DownstreamStatus", u64::from(r.status));
         let nanos = u64::try_from(r.duration.as_nanos()).unwrap_or(u64::MAX);
         number!(o, "Duration", nanos);
+        let origin_nanos = r
+            .origin_duration()
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        if let Some(origin) = origin_nanos {
+            number!(o, "OriginDuration", origin);
+        }
         if let Some(origin) = r.origin_status {
             number!(o, "OriginStatus", u64::from(origin));
         }
+        number!(
+            o,
+            "Overhead",
+            nanos.saturating_sub(origin_nanos.unwrap_or(0))
+        );
         string!(o, "RequestAddr", addr);
         number!(o, "RequestContentSize", r.request_bytes);
         number!(o, "RequestCount", r.request_count);
@@ -558,6 +569,7 @@ mod tests {
             request_count: 3,
             tls_facts: None,
             forwarded_for: None,
+            forwarded_at: None,
         }
     }
 
@@ -590,6 +602,7 @@ mod tests {
         let config = AccessLogConfig::default();
         let mut r = record(&Arc::from("r"), &Arc::from("http://u"));
         r.tls = true;
+        r.forwarded_at = Some(r.started + std::time::Duration::from_millis(2));
         r.tls_facts = Some(Arc::new(crate::admin::TlsFacts {
             version: "1.3",
             cipher: "TLS_AES_128_GCM_SHA256",
@@ -632,6 +645,27 @@ mod tests {
             v.get("TLSVersion").is_none() && v.get("TLSCipher").is_none(),
             "{v}"
         );
+    }
+
+    #[test]
+    fn origin_duration_runs_from_the_forward_and_overhead_is_the_rest() {
+        let config = AccessLogConfig::default();
+        let mut r = record(&Arc::from("r"), &Arc::from("http://u"));
+        r.forwarded_at = Some(r.started + std::time::Duration::from_millis(2));
+        let mut out = Vec::new();
+        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        let v = parsed(&out);
+        assert_eq!(v["Duration"], 7_000_000);
+        assert_eq!(v["OriginDuration"], 5_000_000);
+        assert_eq!(v["Overhead"], 2_000_000);
+        // Answered before any service (a middleware, no route): all of it is overhead.
+        r.forwarded_at = None;
+        r.origin_status = None;
+        let mut out = Vec::new();
+        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        let v = parsed(&out);
+        assert!(v.get("OriginDuration").is_none(), "{v}");
+        assert_eq!(v["Overhead"], 7_000_000);
     }
 
     #[test]

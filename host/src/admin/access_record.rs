@@ -28,6 +28,10 @@ pub struct AccessRecord {
     pub status: u16,
     /// The upstream's status, when the request reached one.
     pub origin_status: Option<u16>,
+    /// When the request went to its service (Traefik's `OriginDuration` runs from then to the
+    /// end, `Overhead` is the rest of `Duration`); `None`: it never did (a middleware or the
+    /// router answered).
+    pub forwarded_at: Option<Instant>,
     pub request_bytes: u64,
     pub response_bytes: u64,
     pub duration: Duration,
@@ -85,6 +89,13 @@ impl AccessRecord {
     /// The request's host (`Host`, or the target's authority), when it named one.
     pub fn host(&self) -> Option<&str> {
         self.host_len.and_then(|n| self.target.as_str().get(..n))
+    }
+
+    /// Traefik's `OriginDuration`: from the forward to the end of the exchange.
+    pub fn origin_duration(&self) -> Option<Duration> {
+        let end = self.started + self.duration;
+        self.forwarded_at
+            .map(|at| end.saturating_duration_since(at))
     }
 
     /// Traefik's `ClientHost` when a trusted forwarder named the client (`X-Forwarded-For`);

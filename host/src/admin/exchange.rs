@@ -112,6 +112,7 @@ impl Exchange {
                 user: None,
                 request_count: log.next_request(),
                 tls_facts: a.tls_facts.cloned(),
+                forwarded_at: None,
                 forwarded_for: match a.trusted_forwarder {
                     true => a.headers.get("x-forwarded-for").cloned(),
                     false => None,
@@ -156,6 +157,7 @@ impl Exchange {
         router: Arc<str>,
         handles: Arc<RouteHandles>,
         forwarded: bool,
+        forwarded_at: Option<Instant>,
         origin: Option<u16>,
     ) {
         self.forwarded = forwarded;
@@ -163,6 +165,7 @@ impl Exchange {
             r.router = Some(router);
             r.service = handles.service_name.clone();
             r.origin_status = origin;
+            r.forwarded_at = forwarded_at;
         }
         self.route = Some(handles);
     }

@@ -198,6 +198,9 @@ fn handle_observed<'a>(
 struct Seen<'a> {
     route: Option<(Arc<str>, Arc<crate::admin::RouteHandles>)>,
     forwarded: bool,
+    /// When the request went to its service, for the access log's `OriginDuration` and
+    /// `Overhead` ([`Seen::forwarding`]).
+    forwarded_at: Option<std::time::Instant>,
     origin: Option<u16>,
     /// The server that answered, as the load balancer reported it.
     served: Option<crate::admin::ServedBy>,
@@ -211,6 +214,19 @@ struct Seen<'a> {
     completion: Option<PendingCompletion>,
     /// The authenticated user a plugin named (`identity`), for the access log.
     user: Option<std::sync::Arc<str>>,
+}
+
+impl Seen<'_> {
+    /// The request goes to its service now: counted for the service's metrics, and timed for
+    /// the access log's `OriginDuration` and `Overhead` (one clock reading, only when the
+    /// access log records the request's route).
+    fn forwarding(&mut self) {
+        self.forwarded = true;
+        if self.route.is_some() && crate::admin::recorder().is_some_and(|r| r.access_log.is_some())
+        {
+            self.forwarded_at = Some(std::time::Instant::now());
+        }
+    }
 }
 
 /// [`handle`] with metrics or the access log on: the request is recorded when its response body
@@ -248,7 +264,13 @@ fn handle_recorded<'a>(
     let handled = handle_unrecorded(runtime, conn, req, seen, Some(started));
     Either::Right(handled.map(move |(resp, mut seen)| {
         if let Some((router, handles)) = seen.route.take() {
-            exchange.routed(router, handles, seen.forwarded, seen.origin);
+            exchange.routed(
+                router,
+                handles,
+                seen.forwarded,
+                seen.forwarded_at,
+                seen.origin,
+            );
             exchange.served(seen.served.take());
         }
         if let Some(user) = seen.user.take() {
@@ -396,7 +418,7 @@ fn proxy<'a>(
             in_flight,
             fixed,
         } => {
-            seen.forwarded = true;
+            seen.forwarding();
             let origin = &mut seen.origin;
             let body = ClientBody::Stream(body);
             let sent = forward(service, native, parts, body, policy, &mut seen.served);
@@ -1000,7 +1022,7 @@ fn upstream_request(
     if let Some(BufferedBody(bytes)) = head.parts.extensions.remove::<BufferedBody>() {
         *body = ClientBody::Full(bytes);
     }
-    seen.forwarded = true;
+    seen.forwarding();
     if let Some(trace) = &seen.trace {
         upstream_parts
             .extensions
