@@ -48,8 +48,8 @@ pub struct AccessRecord {
     /// The TLS connection's facts (`TLSVersion`, `TLSCipher`, `TLSClientSubject`); `None` on
     /// a plain connection.
     pub tls_facts: Option<Arc<TlsFacts>>,
-    /// `X-Forwarded-For` as a trusted forwarder sent it (its first field): Traefik logs it as
-    /// `ClientHost` in place of the peer's address. `None` from an untrusted client (its
+    /// `X-Forwarded-For` as a trusted forwarder sent it (its first header line, as Go's
+    /// `Header.Get` reads it): Traefik logs it as `ClientHost` in place of the peer's address. `None` from an untrusted client (its
     /// header is not believed) or when absent.
     pub forwarded_for: Option<http::HeaderValue>,
 }
