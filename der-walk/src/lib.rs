@@ -124,6 +124,29 @@ pub fn tbs_fields(der: &[u8]) -> Option<TbsFields<'_>> {
     })
 }
 
+/// The attributes of a Name ([`TbsFields::subject`], [`TbsFields::issuer`]: an RDNSequence's
+/// contents), in certificate order, as (type OID's contents, value's tag, value's contents);
+/// `None` for an RDN that is not a SET or an attribute that is not a SEQUENCE of an OID and a
+/// value (each caller decides whether that spoils the whole name).
+pub fn name_attributes(rdn_sequence: &[u8]) -> impl Iterator<Item = Option<(&[u8], u8, &[u8])>> {
+    elements(rdn_sequence).flat_map(|(tag, rdn)| {
+        let (set, not_a_set) = match tag {
+            SET => (rdn, None),
+            _ => (&[][..], Some(None)),
+        };
+        not_a_set
+            .into_iter()
+            .chain(elements(set).map(|(tag, attribute)| {
+                if tag != SEQUENCE {
+                    return None;
+                }
+                let (oid, rest) = expect(attribute, OID)?;
+                let (value_tag, value, _) = element(rest)?;
+                Some((oid, value_tag, value))
+            }))
+    })
+}
+
 /// OID 2.5.29.17 (subjectAltName), DER contents.
 const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
 
@@ -178,5 +201,29 @@ mod tests {
         assert_eq!(walk.next(), Some((INTEGER, &[5u8][..])));
         assert_eq!(walk.next(), Some((OCTET_STRING, &[][..])));
         assert_eq!(walk.next(), None);
+    }
+
+    #[test]
+    fn name_attributes_in_order_and_malformed_ones_as_none() {
+        let rdns = [
+            // SET { SEQUENCE { OID 2.5.4.3, UTF8String "a" }, SEQUENCE { OID 2.5.4.11, PrintableString "b" } }
+            0x31, 0x12, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, b'a', 0x30, 0x06,
+            0x06, 0x01, 0x2a, 0x13, 0x01, b'b',
+            // SEQUENCE (not a SET) holding an attribute
+            0x30, 0x02, 0x05, 0x00,
+            // SET { INTEGER (not an attribute), SEQUENCE { OID without a value } }
+            0x31, 0x08, 0x02, 0x01, 0x01, 0x30, 0x03, 0x06, 0x01, 0x2a,
+        ];
+        let got: alloc::vec::Vec<_> = name_attributes(&rdns).collect();
+        assert_eq!(
+            got,
+            [
+                Some((&[0x55, 0x04, 0x03][..], 0x0c, &b"a"[..])),
+                Some((&[0x2a][..], 0x13, &b"b"[..])),
+                None,
+                None,
+                None,
+            ]
+        );
     }
 }

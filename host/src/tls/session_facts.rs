@@ -6,7 +6,7 @@
 //! client certificate a walk of its subject (a few hundred byte reads and one string). Every
 //! logged request of the connection shares the result.
 
-use der_walk::{OID, SEQUENCE, SET, element, elements, expect, oid_text, string_text};
+use der_walk::{oid_text, string_text};
 
 use crate::admin::TlsFacts;
 
@@ -79,31 +79,22 @@ const NAMED: [(u8, &str); 9] = [
 /// `SERIALNUMBER` keep only the last value given), then the other attributes, last first, as
 /// `<dotted oid>=<value>`, as Go 1.27 writes them (earlier releases wrote `#` and the hex of the
 /// value's DER). `None` when the certificate or a value is not one Go reads.
-pub fn subject_text(cert: &[u8]) -> Option<String> {
+fn subject_text(cert: &[u8]) -> Option<String> {
     let subject = der_walk::tbs_fields(cert)?.subject;
     let mut named: [Vec<String>; NAMED.len()] = Default::default();
     let mut others: Vec<String> = Vec::new();
-    for (tag, rdn) in elements(subject) {
-        if tag != SET {
-            return None;
-        }
-        for (tag, attribute) in elements(rdn) {
-            if tag != SEQUENCE {
-                return None;
-            }
-            let (oid, rest) = expect(attribute, OID)?;
-            let (value_tag, value, _) = element(rest)?;
-            let text = string_text(value_tag, value)?;
-            let slot = match oid {
-                [0x55, 0x04, last] => NAMED.iter().position(|(n, _)| n == last),
-                _ => None,
-            };
-            match slot {
-                // CN and SERIALNUMBER are single fields in Go's `Name`: the last one wins.
-                Some(i) if NAMED[i].0 == 3 || NAMED[i].0 == 5 => named[i] = vec![text],
-                Some(i) => named[i].push(text),
-                None => others.push(format!("{}={}", oid_text(oid), escape_value(&text))),
-            }
+    for attribute in der_walk::name_attributes(subject) {
+        let (oid, value_tag, value) = attribute?;
+        let text = string_text(value_tag, value)?;
+        let slot = match oid {
+            [0x55, 0x04, last] => NAMED.iter().position(|(n, _)| n == last),
+            _ => None,
+        };
+        match slot {
+            // CN and SERIALNUMBER are single fields in Go's `Name`: the last one wins.
+            Some(i) if NAMED[i].0 == 3 || NAMED[i].0 == 5 => named[i] = vec![text],
+            Some(i) => named[i].push(text),
+            None => others.push(format!("{}={}", oid_text(oid), escape_value(&text))),
         }
     }
     let mut parts: Vec<String> = Vec::new();
@@ -145,6 +136,7 @@ fn escape_value(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use der_walk::{OID, SEQUENCE, SET};
 
     /// A certificate-shaped DER whose subject holds `attributes` (OID contents, string tag,
     /// value), one RDN each: only the subject is real, the other fields are placeholders of the

@@ -6,7 +6,7 @@
 //! Runs per request with a client certificate and `info` configured: a walk over a few hundred
 //! bytes, no allocation beyond the strings kept.
 
-use der_walk::{OID, SEQUENCE, SET, oid_text, string_text};
+use der_walk::{oid_text, string_text};
 
 /// A distinguished name as Go's `pkix.Name` holds it after `FillFromRDNSequence`: repeated
 /// attributes in order, `serialNumber` and `commonName` the last one given; and the domain
@@ -69,34 +69,21 @@ pub fn read(der: &[u8]) -> Result<CertFields, MalformedCertificate> {
 /// (Go keeps them only in `Names`, where Traefik prints domain components only).
 fn read_name(rdn_sequence: &[u8]) -> Name {
     let mut name = Name::default();
-    for (tag, rdn) in der_walk::elements(rdn_sequence) {
-        if tag != SET {
+    // An attribute that is not an OID and a value, or whose value is not a string, is skipped.
+    for (oid, value_tag, value) in der_walk::name_attributes(rdn_sequence).flatten() {
+        let Some(value) = string_text(value_tag, value) else {
             continue;
-        }
-        for (tag, atv) in der_walk::elements(rdn) {
-            if tag != SEQUENCE {
-                continue;
-            }
-            let Some((oid, value)) = der_walk::expect(atv, OID) else {
-                continue;
-            };
-            let Some((value_tag, value, _)) = der_walk::element(value) else {
-                continue;
-            };
-            let Some(value) = string_text(value_tag, value) else {
-                continue;
-            };
-            match oid {
-                [0x55, 0x04, 3] => name.common_name = value,
-                [0x55, 0x04, 5] => name.serial_number = value,
-                [0x55, 0x04, 6] => name.country.push(value),
-                [0x55, 0x04, 7] => name.locality.push(value),
-                [0x55, 0x04, 8] => name.province.push(value),
-                [0x55, 0x04, 10] => name.organization.push(value),
-                [0x55, 0x04, 11] => name.organizational_unit.push(value),
-                _ if oid_text(oid) == DOMAIN_COMPONENT => name.domain_component.push(value),
-                _ => {}
-            }
+        };
+        match oid {
+            [0x55, 0x04, 3] => name.common_name = value,
+            [0x55, 0x04, 5] => name.serial_number = value,
+            [0x55, 0x04, 6] => name.country.push(value),
+            [0x55, 0x04, 7] => name.locality.push(value),
+            [0x55, 0x04, 8] => name.province.push(value),
+            [0x55, 0x04, 10] => name.organization.push(value),
+            [0x55, 0x04, 11] => name.organizational_unit.push(value),
+            _ if oid_text(oid) == DOMAIN_COMPONENT => name.domain_component.push(value),
+            _ => {}
         }
     }
     name
