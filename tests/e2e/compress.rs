@@ -164,6 +164,32 @@ fn cpu_ms(pid: u32) -> u64 {
     ticks * 10
 }
 
+/// A gateway gzipping `/native` by the host (`compress`) and `/wasm` inside a plugin granted
+/// `body` (`tests/plugins/wasm-gzip`), both to `upstream_url`; `more` adds to the config,
+/// `statics` to the static config.
+fn native_and_wasm_gzip(
+    upstream_url: &str,
+    more: impl FnOnce(Config) -> Config,
+    statics: &str,
+) -> Gateway {
+    let config = Config::new()
+        .plugin_dir()
+        .route_through("native", "PathPrefix(`/native`)", "app", "native")
+        .route_through("wasm", "PathPrefix(`/wasm`)", "app", "wasm")
+        .service("app", upstream_url)
+        .middlewares(
+            "    native:\n      compress:\n        encodings: [gzip]\n    wasm:\n      plugin:\n        name: wasm-gzip\n        capabilities: [body]\n        body: { response: { maxBytes: 2MiB } }\n",
+        );
+    let yaml = format!("{}{statics}", roomy(more(config)));
+    Gateway::start(
+        &yaml,
+        &[(
+            "wasm-gzip",
+            crate::support::fixture_wasm("fixture_wasm_gzip"),
+        )],
+    )
+}
+
 /// 1 MiB responses gzipped natively by the host while streaming (`compress`) and inside a
 /// plugin on the `body` capability (`tests/plugins/wasm-gzip`, flate2 compiled to Wasm): both
 /// decode to the upstream's bytes. It also prints what each costs the gateway (CPU time and
@@ -172,23 +198,7 @@ fn cpu_ms(pid: u32) -> u64 {
 #[tokio::test]
 async fn gzip_natively_and_in_a_plugin_both_decode_and_their_cost_is_printed() {
     let up = Upstream::start_with("app", UpstreamBehavior::BigBody(MIB)).await;
-    let yaml = roomy(
-        Config::new()
-            .plugin_dir()
-            .route_through("native", "PathPrefix(`/native`)", "app", "native")
-            .route_through("wasm", "PathPrefix(`/wasm`)", "app", "wasm")
-            .service("app", &up.url())
-            .middlewares(
-                "    native:\n      compress:\n        encodings: [gzip]\n    wasm:\n      plugin:\n        name: wasm-gzip\n        capabilities: [body]\n        body: { response: { maxBytes: 2MiB } }\n",
-            ),
-    );
-    let gw = Gateway::start(
-        &yaml,
-        &[(
-            "wasm-gzip",
-            crate::support::fixture_wasm("fixture_wasm_gzip"),
-        )],
-    );
+    let gw = native_and_wasm_gzip(&up.url(), |c| c, "");
     let client = Client::http1();
     const N: u64 = 20;
     for path in ["/native", "/wasm"] {
@@ -217,5 +227,50 @@ async fn gzip_natively_and_in_a_plugin_both_decode_and_their_cost_is_printed() {
             "{path}: {wall:.1} ms wall, {cpu:.1} ms gateway CPU per 1 MiB response ({out} bytes out), peak RSS +{} KiB",
             peak.saturating_sub(before)
         );
+    }
+}
+
+/// Traefik's access log names the upstream's body size (`OriginContentSize`) beside the bytes
+/// sent (`DownstreamContentSize`), and their ratio (`GzipRatio`) where a middleware made them
+/// differ: compressed natively while streaming (`compress`), and by a plugin given the whole
+/// body (`body` capability). A route without a middleware sends the upstream's bytes: both
+/// sizes agree and no ratio is written.
+#[tokio::test]
+async fn the_access_log_names_the_upstreams_size_and_the_compression_ratio() {
+    let up = Upstream::start_with("app", UpstreamBehavior::BigBody(MIB)).await;
+    let gw = native_and_wasm_gzip(
+        &up.url(),
+        |c| c.route("plain", "PathPrefix(`/plain`)", "app"),
+        "accessLog:\n  filePath: access.json\n  format: json\n",
+    );
+    let client = Client::http1();
+    let mut sent = std::collections::BTreeMap::new();
+    for path in ["/native", "/wasm", "/plain"] {
+        let reply = client
+            .get(&gw.url(path), "", &[("accept-encoding", "gzip")])
+            .await;
+        assert_eq!(reply.status, 200, "{path}");
+        sent.insert(path, reply.body.len() as u64);
+    }
+    assert!(sent["/native"] < MIB as u64 / 10 && sent["/wasm"] < MIB as u64 / 10);
+    assert_eq!(sent["/plain"], MIB as u64);
+
+    let log = gw.config_path().with_file_name("access.json");
+    let lines = crate::observability::read_lines(&log, 3);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        let path = v["RequestPath"].as_str().expect("RequestPath");
+        let downstream = v["DownstreamContentSize"].as_u64().expect("a size");
+        assert_eq!(downstream, sent[path], "{path}: {v}");
+        assert_eq!(v["OriginContentSize"], MIB as u64, "{path}: {v}");
+        match path {
+            "/plain" => assert!(v.get("GzipRatio").is_none(), "{v}"),
+            _ => assert_eq!(
+                v["GzipRatio"].as_f64(),
+                Some(MIB as f64 / downstream as f64),
+                "{path}: {v}"
+            ),
+        }
     }
 }

@@ -18,6 +18,7 @@ async fn a_503_from_the_upstream_is_replaced_by_the_error_services_page() {
                 "    pages:\n      errors:\n        status: [\"500-599\"]\n        service: error-pages\n        query: \"/{status}.html\"\n",
             ),
     );
+    let yaml = format!("{yaml}accessLog:\n  filePath: access.json\n  format: json\n");
     let gw = Gateway::start(&yaml, &[]);
     let client = Client::http1();
 
@@ -41,4 +42,23 @@ async fn a_503_from_the_upstream_is_replaced_by_the_error_services_page() {
     let fine = client.get(&gw.url("/allow"), "", &[]).await;
     assert_eq!((fine.status.as_u16(), fine.text().as_str()), (200, "ok"));
     assert_eq!(server.requests().len(), 3, "no page fetched for a 200");
+
+    // The access log: the upstream's status and declared size (`upstream down`, 13 bytes),
+    // the page's size sent, and their ratio, as Traefik logs a replaced body.
+    let log = gw.config_path().with_file_name("access.json");
+    let lines = crate::observability::read_lines(&log, 2);
+    let replaced: serde_json::Value = lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .find(|v| v["RequestPath"] == "/unavailable")
+        .expect("a line for /unavailable");
+    assert_eq!(replaced["OriginStatus"], 503, "{replaced}");
+    assert_eq!(replaced["DownstreamStatus"], 503, "{replaced}");
+    assert_eq!(replaced["OriginContentSize"], 13, "{replaced}");
+    assert_eq!(replaced["DownstreamContentSize"], 18, "{replaced}");
+    assert_eq!(
+        replaced["GzipRatio"].as_f64(),
+        Some(13.0 / 18.0),
+        "{replaced}"
+    );
 }

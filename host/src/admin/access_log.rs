@@ -513,6 +513,7 @@ mod tests {
             origin_status: Some(200),
             request_bytes: 0,
             response_bytes: 12,
+            origin_bytes: None,
             duration: Duration::from_millis(7),
             router: Some(Arc::from("api")),
             service: Some(Arc::from("backend")),

@@ -38,6 +38,14 @@ macro_rules! number {
     };
 }
 
+/// A fractional number field: `,"Name":` then the number as Go's `encoding/json` writes a
+/// `float64`.
+macro_rules! float {
+    ($o:expr, $name:literal, $value:expr) => {
+        $o.float(concat!(",\"", $name, "\":"), $name, $value)
+    };
+}
+
 /// A time field: the request's start, RFC 3339 in UTC (the same text in every time field).
 macro_rules! time {
     ($o:expr, $name:literal, $value:expr) => {
@@ -98,12 +106,24 @@ impl Object<'_> {
 
     #[inline(always)]
     fn number(&mut self, key: &str, name: &str, value: u64) {
+        self.unquoted(key, name, |out| push_u64(out, value));
+    }
+
+    /// Rare (a line with a `GzipRatio`): not inlined.
+    fn float(&mut self, key: &str, name: &str, value: f64) {
+        self.unquoted(key, name, |out| push_go_float(out, value));
+    }
+
+    /// A field whose value `write` spells without quotes (a number); redacted, the value is
+    /// the quoted `REDACTED`.
+    #[inline(always)]
+    fn unquoted(&mut self, key: &str, name: &str, write: impl FnOnce(&mut Vec<u8>)) {
         let Some(redacted) = self.kept(name) else {
             return;
         };
         self.out.extend_from_slice(key.as_bytes());
         match redacted {
-            false => push_u64(self.out, value),
+            false => write(self.out),
             true => {
                 self.out.push(b'"');
                 self.out.extend_from_slice(REDACTED.as_bytes());
@@ -373,6 +393,21 @@ impl Renderer {
         number!(o, "DownstreamStatus", u64::from(r.status));
         let nanos = u64::try_from(r.duration.as_nanos()).unwrap_or(u64::MAX);
         number!(o, "Duration", nanos);
+        // Where a service answered: the bytes of its body (`OriginContentSize`), and how much
+        // larger they were than those sent (`GzipRatio`, only when they differ and some were
+        // sent, as Traefik writes it).
+        let origin_bytes = r
+            .origin_status
+            .map(|_| r.origin_bytes.unwrap_or(r.response_bytes));
+        if let Some(origin) = origin_bytes
+            && origin != r.response_bytes
+            && r.response_bytes != 0
+        {
+            float!(o, "GzipRatio", origin as f64 / r.response_bytes as f64);
+        }
+        if let Some(origin) = origin_bytes {
+            number!(o, "OriginContentSize", origin);
+        }
         let origin_nanos = r
             .origin_duration()
             .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
@@ -464,6 +499,29 @@ impl Renderer {
             json,
         });
     }
+}
+
+/// `value` as Go's `encoding/json` writes a `float64`: the shortest decimal that reads back
+/// as the same number (Rust's `Display` and `LowerExp` print the same digits), in exponent
+/// form below 1e-6 and from 1e21 on, with the exponent's sign and no leading zero (`1e-7`,
+/// `1e+21`). Not finite (JSON has no such number): `0`.
+fn push_go_float(out: &mut Vec<u8>, value: f64) {
+    let magnitude = value.abs();
+    let written = if !value.is_finite() {
+        write!(out, "0")
+    } else if magnitude != 0.0 && !(1e-6..1e21).contains(&magnitude) {
+        let text = format!("{value:e}");
+        match text.split_once('e') {
+            Some((digits, exponent)) if !exponent.starts_with('-') => {
+                write!(out, "{digits}e+{exponent}")
+            }
+            _ => write!(out, "{text}"),
+        }
+    } else {
+        write!(out, "{value}")
+    };
+    // Writing into a `Vec` cannot fail.
+    debug_assert!(written.is_ok());
 }
 
 /// `RequestHost` and `RequestPort` of a `Host`, as Traefik splits it (Go's
@@ -560,6 +618,7 @@ mod tests {
             origin_status: Some(200),
             request_bytes: 0,
             response_bytes: 12,
+            origin_bytes: None,
             duration: std::time::Duration::from_millis(7),
             router: Some(router.clone()),
             service: Some(Arc::from("svc")),
@@ -666,6 +725,55 @@ mod tests {
         let v = parsed(&out);
         assert!(v.get("OriginDuration").is_none(), "{v}");
         assert_eq!(v["Overhead"], 7_000_000);
+    }
+
+    #[test]
+    fn origin_content_size_is_the_upstreams_bytes_and_gzip_ratio_comes_when_they_differ() {
+        let config = AccessLogConfig::default();
+        let mut r = record(&Arc::from("r"), &Arc::from("http://u"));
+        let line = |r: &AccessRecord| {
+            let mut out = Vec::new();
+            Renderer::default().line(&mut out, r, &config, SystemTime::UNIX_EPOCH);
+            parsed(&out)
+        };
+        // The same bytes both ways (no middleware changed the body): no ratio.
+        let v = line(&r);
+        assert_eq!(v["OriginContentSize"], 12);
+        assert!(v.get("GzipRatio").is_none(), "{v}");
+        // Compressed 1000 -> 12: Traefik's float, origin over sent.
+        r.origin_bytes = Some(1000);
+        let v = line(&r);
+        assert_eq!(v["OriginContentSize"], 1000);
+        assert_eq!(v["DownstreamContentSize"], 12);
+        assert_eq!(v["GzipRatio"].as_f64(), Some(1000.0 / 12.0));
+        // Nothing sent: no ratio (Traefik divides only by a size it has).
+        r.response_bytes = 0;
+        assert!(line(&r).get("GzipRatio").is_none());
+        // No service answered (a middleware did): neither field.
+        r.origin_status = None;
+        let v = line(&r);
+        assert!(v.get("OriginContentSize").is_none() && v.get("GzipRatio").is_none());
+    }
+
+    #[test]
+    fn ratios_are_written_as_gos_json_writes_a_float64() {
+        // As Go 1.27's `json.Marshal(float64)` prints them.
+        for (value, go) in [
+            (1000.0 / 12.0, "83.33333333333333"),
+            (2.0, "2"),
+            (0.5, "0.5"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (1e-7, "1e-7"),
+            (1.5e-9, "1.5e-9"),
+            (0.000001, "0.000001"),
+            (1e21, "1e+21"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (0.0, "0"),
+        ] {
+            let mut out = Vec::new();
+            push_go_float(&mut out, value);
+            assert_eq!(String::from_utf8(out).expect("ascii"), go, "{value}");
+        }
     }
 
     #[test]

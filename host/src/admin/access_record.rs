@@ -34,6 +34,9 @@ pub struct AccessRecord {
     pub forwarded_at: Option<Instant>,
     pub request_bytes: u64,
     pub response_bytes: u64,
+    /// The upstream's body bytes where they differ from `response_bytes` (a middleware
+    /// compressed, translated or rewrote the body: `admin::OriginBytes`); `None`: the same.
+    pub origin_bytes: Option<u64>,
     pub duration: Duration,
     pub router: Option<Arc<str>>,
     pub service: Option<Arc<str>>,

@@ -27,6 +27,8 @@ pub struct Exchange {
     route: Option<Arc<RouteHandles>>,
     forwarded: bool,
     record: Option<AccessRecord>,
+    /// The upstream's body size where the body sent is another (`None`: the same bytes).
+    origin_bytes: Option<super::OriginBytes>,
     /// The `headerLabels` headers' values (empty without `headerLabels`: no allocation).
     header_values: Box<[http::HeaderValue]>,
     /// The entrypoint's `observability`: what is recorded when no router claims the request.
@@ -104,6 +106,7 @@ impl Exchange {
                 origin_status: None,
                 request_bytes,
                 response_bytes: 0,
+                origin_bytes: None,
                 duration: Default::default(),
                 router: None,
                 service: None,
@@ -145,6 +148,7 @@ impl Exchange {
             route: None,
             forwarded: false,
             record,
+            origin_bytes: None,
             unrouted: a.signals,
             finished: false,
         })
@@ -175,6 +179,14 @@ impl Exchange {
         if let (Some(r), Some(s)) = (&mut self.record, served) {
             r.retry_attempts = s.retries;
             r.service_url = Some(s.url);
+        }
+    }
+
+    /// The upstream's body size, when a middleware sent the client another body (the access
+    /// log's `OriginContentSize` and `GzipRatio`).
+    pub fn origin_bytes(&mut self, origin: super::OriginBytes) {
+        if self.record.is_some() {
+            self.origin_bytes = Some(origin);
         }
     }
 
@@ -233,6 +245,7 @@ impl Exchange {
         {
             record.status = status;
             record.response_bytes = response_bytes;
+            record.origin_bytes = self.origin_bytes.as_ref().map(super::OriginBytes::get);
             record.duration = duration;
             log.send(&mut self.record);
         }

@@ -18,6 +18,7 @@ mod exposition_published;
 mod exposition_values;
 pub mod histogram;
 pub mod metrics;
+mod origin_bytes;
 pub mod plugin_metrics;
 pub mod published;
 pub mod runtime_figures;
@@ -34,6 +35,7 @@ pub use access_log::{AccessLog, AccessRecord};
 pub use access_record::TlsFacts;
 pub use exchange::{Exchange, RecordedBody};
 pub use metrics::{Metrics, SeriesSet};
+pub use origin_bytes::{CountedBody, OriginBytes};
 
 /// The process's metrics and access log.
 #[derive(Debug)]
@@ -138,6 +140,12 @@ pub fn install(recorder: Recorder) -> bool {
 /// The installed recorder, when one records anything.
 pub fn recorder() -> Option<&'static Recorder> {
     RECORDER.get().filter(|r| r.is_active())
+}
+
+/// Whether the access log is on (its writer started): what the request path asks before
+/// taking a reading only the log uses (the forward's clock reading, the origin's body size).
+pub fn access_log_on() -> bool {
+    recorder().is_some_and(|r| r.access_log.is_some())
 }
 
 fn metrics() -> Option<&'static Arc<Metrics>> {

@@ -100,6 +100,16 @@ impl HeldBody {
     }
 
     /// The body to send: held frames first, then the rest of the stream.
+    /// The body's size when it is known before it is read: a whole one's, or the length an
+    /// unread upstream body declared (`Content-Length`). For the access log.
+    pub fn known_len(&self) -> Option<u64> {
+        match self {
+            HeldBody::Reply(bytes) => Some(bytes.len() as u64),
+            HeldBody::Stream(body) => body.size_hint().exact(),
+            HeldBody::Peeked(_) | HeldBody::Passed(_) => None,
+        }
+    }
+
     pub fn into_body(self) -> ProxyBody {
         match self {
             HeldBody::Reply(bytes) => full(bytes),

@@ -30,6 +30,7 @@ use super::headers::{set_forwarded, strip_hop_by_hop};
 use super::request_body::RequestBody;
 use super::snapshot::{Backend, NativeMiddlewares, RouteTarget, Snapshot};
 use super::upgrade::take_client_upgrade;
+use crate::admin::OriginBytes;
 use crate::admin::trace::{RequestSpan, TraceParent};
 use crate::plugins::bindings::completion::Ending;
 use crate::plugins::body::OverCap;
@@ -222,8 +223,7 @@ impl Seen<'_> {
     /// access log records the request's route).
     fn forwarding(&mut self) {
         self.forwarded = true;
-        if self.route.is_some() && crate::admin::recorder().is_some_and(|r| r.access_log.is_some())
-        {
+        if self.route.is_some() && crate::admin::access_log_on() {
             self.forwarded_at = Some(std::time::Instant::now());
         }
     }
@@ -275,6 +275,10 @@ fn handle_recorded<'a>(
         }
         if let Some(user) = seen.user.take() {
             exchange.user(user);
+        }
+        let mut resp = resp;
+        if let Some(origin) = resp.extensions_mut().remove::<crate::admin::OriginBytes>() {
+            exchange.origin_bytes(origin);
         }
         let status = resp.status().as_u16();
         resp.map(|body| {
@@ -1048,24 +1052,44 @@ fn chain_response(
     held: HeldBody,
     grpc_web: Option<&GrpcWebCall>,
 ) -> ChainResult {
+    // The access log's `OriginContentSize` where the body sent is not the upstream's: a body
+    // read whole is known; a streamed one is counted as it is read (`with_origin_bytes`).
+    let logs_origin = crate::admin::access_log_on();
+    let held_len = held.known_len();
     match outcome {
         ResponseOutcome::Failed(e) => Err(e.into()),
         ResponseOutcome::Subrequest(_) | ResponseOutcome::Kv(_) => Err(unsent()),
-        ResponseOutcome::Replace(reply) => Ok(reply_response(reply)),
+        // The held body is dropped; unless it was read whole, its size is the one the upstream
+        // declared (`Content-Length`), or 0.
+        ResponseOutcome::Replace(reply) => {
+            let origin = logs_origin.then(|| OriginBytes::Known(held_len.unwrap_or(0)));
+            Ok(with_origin_bytes(reply_response(reply), origin))
+        }
         ResponseOutcome::Forward => {
             let mut parts = resp_head.parts;
+            let mut origin = None;
             // The held body, or the one a middleware granted `body` put in its place.
             let mut body = match chain.buffer_response() {
                 true => match parts.extensions.remove::<BufferedBody>() {
-                    Some(BufferedBody(bytes)) => full(bytes),
+                    Some(BufferedBody(bytes)) => {
+                        origin = held_len.filter(|_| logs_origin).map(OriginBytes::Known);
+                        full(bytes)
+                    }
                     None => held.into_body(),
                 },
                 false => held.into_body(),
             };
             // A middleware granted `compression` chose an encoding: compress while streaming.
-            if chain.compresses()
-                && let Some(CompressWith(coding)) = parts.extensions.remove::<CompressWith>()
-            {
+            let coding = match chain.compresses() {
+                true => parts.extensions.remove::<CompressWith>(),
+                false => None,
+            };
+            if logs_origin && origin.is_none() && (coding.is_some() || grpc_web.is_some()) {
+                let (counted, count) = OriginBytes::count(body);
+                body = http_body_util::BodyExt::boxed(counted);
+                origin = Some(count);
+            }
+            if let Some(CompressWith(coding)) = coding {
                 body = match super::compress_body::compress(body, coding) {
                     Ok(compressed) => {
                         super::compress_body::set_head(&mut parts.headers, coding);
@@ -1075,12 +1099,25 @@ fn chain_response(
                 };
             }
             let resp = Response::from_parts(parts, body);
-            Ok(match grpc_web {
+            let resp = match grpc_web {
                 Some(call) => call.response_to_grpc_web(resp),
                 None => resp,
-            })
+            };
+            Ok(with_origin_bytes(resp, origin))
         }
     }
+}
+
+/// `resp` carrying the upstream's body size to the recorder (`handle_recorded`), when a
+/// middleware made the body sent another.
+fn with_origin_bytes(
+    mut resp: Response<ProxyBody>,
+    origin: Option<OriginBytes>,
+) -> Response<ProxyBody> {
+    if let Some(origin) = origin {
+        resp.extensions_mut().insert(origin);
+    }
+    resp
 }
 
 /// The router's native middlewares for one request (`snapshot::NativeMiddlewares`), with the
