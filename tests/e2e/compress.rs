@@ -234,14 +234,15 @@ async fn gzip_natively_and_in_a_plugin_both_decode_and_their_cost_is_printed() {
 /// sent (`DownstreamContentSize`), and their ratio (`GzipRatio`) where a middleware made them
 /// differ: compressed natively while streaming (`compress`), and by a plugin given the whole
 /// body (`body` capability). A route without a middleware sends the upstream's bytes: both
-/// sizes agree and no ratio is written.
+/// sizes agree and no ratio is written. With headers kept, `origin_` headers are the
+/// upstream's and `downstream_` ones the client's (`Content-Encoding` only there).
 #[tokio::test]
 async fn the_access_log_names_the_upstreams_size_and_the_compression_ratio() {
     let up = Upstream::start_with("app", UpstreamBehavior::BigBody(MIB)).await;
     let gw = native_and_wasm_gzip(
         &up.url(),
         |c| c.route("plain", "PathPrefix(`/plain`)", "app"),
-        "accessLog:\n  filePath: access.json\n  format: json\n",
+        "accessLog:\n  filePath: access.json\n  format: json\n  fields:\n    headers: { defaultMode: keep }\n",
     );
     let client = Client::http1();
     let mut sent = std::collections::BTreeMap::new();
@@ -264,13 +265,21 @@ async fn the_access_log_names_the_upstreams_size_and_the_compression_ratio() {
         let downstream = v["DownstreamContentSize"].as_u64().expect("a size");
         assert_eq!(downstream, sent[path], "{path}: {v}");
         assert_eq!(v["OriginContentSize"], MIB as u64, "{path}: {v}");
+        // The upstream's headers before the middleware, the client's after it.
+        assert!(v.get("origin_Content-Encoding").is_none(), "{path}: {v}");
         match path {
-            "/plain" => assert!(v.get("GzipRatio").is_none(), "{v}"),
-            _ => assert_eq!(
-                v["GzipRatio"].as_f64(),
-                Some(MIB as f64 / downstream as f64),
-                "{path}: {v}"
-            ),
+            "/plain" => {
+                assert!(v.get("GzipRatio").is_none(), "{v}");
+                assert!(v.get("downstream_Content-Encoding").is_none(), "{v}");
+            }
+            _ => {
+                assert_eq!(
+                    v["GzipRatio"].as_f64(),
+                    Some(MIB as f64 / downstream as f64),
+                    "{path}: {v}"
+                );
+                assert_eq!(v["downstream_Content-Encoding"], "gzip", "{path}: {v}");
+            }
         }
     }
 }

@@ -413,10 +413,17 @@ async fn json_access_log_has_one_line_per_request_with_headers_redacted() {
                 assert_eq!(v["OriginStatus"], 200);
                 assert_eq!(v["ServiceURL"], up.url().as_str());
                 assert_eq!(v["RetryAttempts"], 0);
+                // The response's headers, as the upstream sent them and as the client got
+                // them (Traefik's `origin_` and `downstream_` fields).
+                assert_eq!(v["origin_X-Upstream"], "app", "{line}");
+                assert_eq!(v["downstream_X-Upstream"], "app", "{line}");
+                assert_eq!(v["OriginContentSize"], v["DownstreamContentSize"], "{line}");
             }
             403 => {
                 assert_eq!(v["RouterName"], "deny");
                 assert!(v.get("OriginStatus").is_none(), "{line}");
+                assert!(v.get("origin_X-Upstream").is_none(), "{line}");
+                assert!(v.get("OriginContentSize").is_none(), "{line}");
             }
             502 => assert_eq!(v["RouterName"], "dead"),
             404 => assert!(v.get("RouterName").is_none(), "{line}"),

@@ -524,6 +524,7 @@ mod tests {
             tls_facts: None,
             forwarded_for: None,
             forwarded_at: None,
+            response_headers: None,
         }
     }
 

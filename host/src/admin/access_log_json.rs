@@ -154,12 +154,57 @@ impl Object<'_> {
 
     /// A request header as Traefik names it: `request_<Canonical-Name>` (header names are
     /// lower-case tokens: no escaping needed).
-    fn header(&mut self, lower: &str, value: &str) {
-        self.out.extend_from_slice(b",\"request_");
-        push_canonical(self.out, lower);
-        self.out.extend_from_slice(b"\":\"");
-        json_string_body(self.out, value);
-        self.out.push(b'"');
+    /// `prefix<Name>` fields for `headers` under the log's header modes, as Traefik's
+    /// `redactHeaders` writes them: names as Go's `CanonicalMIMEHeaderKey` spells them, in Go's
+    /// key order, a repeated header once with its values joined by `,`, a redacted one as
+    /// `REDACTED`. Runs only when the log logs headers (not Traefik's default); sorts and
+    /// allocates a little for that.
+    fn headers(&mut self, prefix: &str, headers: &[(http::HeaderName, http::HeaderValue)]) {
+        if headers.is_empty() {
+            return;
+        }
+        let mut keyed: Vec<(Vec<u8>, usize)> = headers
+            .iter()
+            .enumerate()
+            .map(|(at, (name, _))| {
+                let mut key = Vec::with_capacity(name.as_str().len());
+                push_canonical(&mut key, name.as_str());
+                (key, at)
+            })
+            .collect();
+        // Stable on ties: a repeated header's values keep their order.
+        keyed.sort();
+        let mut rest = keyed.as_slice();
+        while let Some((key, first)) = rest.first() {
+            let same = rest.iter().take_while(|(k, _)| k == key).count();
+            let (group, after) = rest.split_at(same);
+            rest = after;
+            let Some((name, _)) = headers.get(*first) else {
+                continue;
+            };
+            let mode = self.config.fields.header_mode(name.as_str());
+            if mode == FieldMode::Drop {
+                continue;
+            }
+            self.out.extend_from_slice(b",\"");
+            self.out.extend_from_slice(prefix.as_bytes());
+            self.out.extend_from_slice(key);
+            self.out.extend_from_slice(b"\":\"");
+            match mode {
+                FieldMode::Redact => self.out.extend_from_slice(REDACTED.as_bytes()),
+                _ => {
+                    for (n, (_, at)) in group.iter().enumerate() {
+                        if n > 0 {
+                            self.out.push(b',');
+                        }
+                        if let Some((_, value)) = headers.get(*at) {
+                            json_string_body(self.out, &String::from_utf8_lossy(value.as_bytes()));
+                        }
+                    }
+                }
+            }
+            self.out.push(b'"');
+        }
     }
 }
 
@@ -451,23 +496,20 @@ impl Renderer {
             }
             plain!(o, "TLSVersion", tls.version.as_bytes());
         }
+        // The headers and the lower-case keys, in Go's key order: `downstream_…`,
+        // `entryPointName`, `level`, `msg`, `origin_…`, `request_…`, `time`.
+        let responses = r.response_headers.as_deref();
+        if let Some(h) = responses {
+            o.headers("downstream_", &h.downstream);
+        }
         string!(o, "entryPointName", &r.entrypoint);
         o.out.extend_from_slice(b",\"level\":\"info\",\"msg\":\"\"");
+        if let Some(h) = responses {
+            o.headers("origin_", &h.origin);
+        }
+        o.headers("request_", &r.headers);
         o.keep_all = true;
         time!(o, "time", start);
-        let mut headers = r.headers.iter().peekable();
-        while let Some((name, value)) = headers.next() {
-            // A repeated header: its last value, as one key.
-            if headers.peek().is_some_and(|(next, _)| next == name) {
-                continue;
-            }
-            let value = match config.fields.header_mode(name.as_str()) {
-                FieldMode::Keep => value.to_str().unwrap_or(""),
-                FieldMode::Drop => continue,
-                FieldMode::Redact => REDACTED,
-            };
-            o.header(name.as_str(), value);
-        }
         // `level` always comes: the first field's comma is there to become the brace.
         if let Some(first) = o.out.get_mut(opened) {
             *first = b'{';
@@ -629,7 +671,25 @@ mod tests {
             tls_facts: None,
             forwarded_for: None,
             forwarded_at: None,
+            response_headers: None,
         }
+    }
+
+    /// Asserts that the line's keys come in Go's order (sorted bytes); returns them.
+    fn assert_keys_sorted(line: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(line);
+        // A key starts after `{` or `,` and ends at `":` (no value in these tests holds `,"`).
+        let keys: Vec<String> = text
+            .match_indices(['{', ','])
+            .filter_map(|(at, _)| text.get(at + 1..)?.strip_prefix('"'))
+            .filter_map(|rest| rest.split_once("\":").map(|(key, _)| key))
+            .filter(|key| !key.contains('"'))
+            .map(str::to_string)
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted, "{text}");
+        keys
     }
 
     fn parsed(line: &[u8]) -> serde_json::Value {
@@ -675,17 +735,7 @@ mod tests {
         assert_eq!(v["TLSClientSubject"], "CN=client\\, one,O=Example");
         assert_eq!(v["RequestScheme"], "https");
         // Traefik's JSON keys come sorted (Go's encoding of a map): so do ours.
-        let text = String::from_utf8(out).expect("utf-8");
-        // A key starts after `{` or `,` and ends at `":` (no value here holds `,"`).
-        let keys: Vec<&str> = text
-            .match_indices(['{', ','])
-            .filter_map(|(at, _)| text.get(at + 1..)?.strip_prefix('"'))
-            .filter_map(|rest| rest.split_once("\":").map(|(key, _)| key))
-            .filter(|key| !key.contains('"'))
-            .collect();
-        let mut sorted = keys.clone();
-        sorted.sort_unstable();
-        assert_eq!(keys, sorted, "{text}");
+        assert_keys_sorted(&out);
 
         // Without a client certificate: no subject; a plain request: none of the three.
         if let Some(facts) = r.tls_facts.as_mut().and_then(Arc::get_mut) {
@@ -753,6 +803,78 @@ mod tests {
         r.origin_status = None;
         let v = line(&r);
         assert!(v.get("OriginContentSize").is_none() && v.get("GzipRatio").is_none());
+    }
+
+    #[test]
+    fn request_origin_and_downstream_headers_are_logged_as_traefik_logs_them() {
+        let mut config = AccessLogConfig::default();
+        config.fields.headers_default_mode = FieldMode::Keep;
+        config
+            .fields
+            .headers
+            .insert("authorization".into(), FieldMode::Redact);
+        config
+            .fields
+            .headers
+            .insert("x-cache".into(), FieldMode::Drop);
+        let list = |pairs: &[(&'static str, &'static str)]| -> super::super::HeaderList {
+            pairs
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        http::HeaderName::from_static(n),
+                        http::HeaderValue::from_static(v),
+                    )
+                })
+                .collect()
+        };
+        let mut r = record(&Arc::from("r"), &Arc::from("http://u"));
+        r.headers = list(&[
+            ("x-b", "1"),
+            ("accept", "*/*"),
+            ("x-b", "2"),
+            ("authorization", "Basic c2VjcmV0"),
+            ("x_a", "under"),
+        ]);
+        r.response_headers = Some(Box::new(super::super::ResponseHeaders {
+            origin: list(&[("content-type", "text/plain"), ("x-cache", "HIT")]),
+            downstream: list(&[("vary", "Accept-Encoding"), ("content-type", "text/plain")]),
+        }));
+        let mut out = Vec::new();
+        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        let keys = assert_keys_sorted(&out);
+        let v = parsed(&out);
+        // A repeated header once, its values joined (Go's `strings.Join(Values(k), ",")`).
+        assert_eq!(v["request_X-B"], "1,2", "{v}");
+        assert_eq!(v["request_Authorization"], "REDACTED");
+        assert_eq!(v["request_Accept"], "*/*");
+        // Go's canonical form capitalises only the first letter and those after `-`.
+        assert_eq!(v["request_X_a"], "under");
+        assert_eq!(v["origin_Content-Type"], "text/plain");
+        assert!(v.get("origin_X-Cache").is_none(), "dropped: {v}");
+        assert_eq!(v["downstream_Vary"], "Accept-Encoding");
+        assert_eq!(v["downstream_Content-Type"], "text/plain");
+        let tail: Vec<&str> = keys
+            .iter()
+            .map(String::as_str)
+            .skip_while(|k| k.starts_with(char::is_uppercase))
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "downstream_Content-Type",
+                "downstream_Vary",
+                "entryPointName",
+                "level",
+                "msg",
+                "origin_Content-Type",
+                "request_Accept",
+                "request_Authorization",
+                "request_X-B",
+                "request_X_a",
+                "time",
+            ]
+        );
     }
 
     #[test]

@@ -21,8 +21,9 @@ pub struct AccessRecord {
     /// How much of `target` is the host; `None`: the request named none.
     pub host_len: Option<usize>,
     pub version: http::Version,
-    /// Request headers whose mode is keep or redact (lower-case names), values as sent.
-    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// The request's headers the log keeps or redacts (`request_<Name>`), as they arrived;
+    /// empty when it logs no header (Traefik's default).
+    pub headers: HeaderList,
     pub entrypoint: Arc<str>,
     pub tls: bool,
     pub status: u16,
@@ -55,6 +56,41 @@ pub struct AccessRecord {
     /// `Header.Get` reads it): Traefik logs it as `ClientHost` in place of the peer's address. `None` from an untrusted client (its
     /// header is not believed) or when absent.
     pub forwarded_for: Option<http::HeaderValue>,
+    /// The upstream's response headers and those sent to the client that the log keeps or
+    /// redacts (`origin_<Name>`, `downstream_<Name>`); `None` when it logs no header.
+    pub response_headers: Option<Box<ResponseHeaders>>,
+}
+
+/// Headers as the access log keeps them: name and value, in the order they came, a repeated
+/// header once per value.
+pub type HeaderList = Vec<(http::HeaderName, http::HeaderValue)>;
+
+/// A response's headers for the access log: Traefik's `origin_` (the upstream's, before the
+/// response hooks) and `downstream_` (what the client was sent) fields.
+#[derive(Debug, Default)]
+pub struct ResponseHeaders {
+    /// Empty when no upstream answered.
+    pub origin: HeaderList,
+    pub downstream: HeaderList,
+}
+
+/// The headers of `headers` that `fields` keeps or redacts; `None` when it logs no header at
+/// all (`fields.headers` all dropped, Traefik's default), without looking at them.
+pub fn logged_headers(
+    fields: &crate::config::AccessLogFields,
+    headers: &http::HeaderMap,
+) -> Option<HeaderList> {
+    use crate::config::FieldMode;
+    if fields.headers_default_mode == FieldMode::Drop && fields.headers.is_empty() {
+        return None;
+    }
+    Some(
+        headers
+            .iter()
+            .filter(|(n, _)| fields.header_mode(n.as_str()) != FieldMode::Drop)
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// What the access log says about a TLS connection: Traefik's `TLSVersion`, `TLSCipher` and

@@ -11,9 +11,10 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 
 use super::access_log::AccessRecord;
+use super::access_record::{HeaderList, ResponseHeaders, logged_headers};
 use super::metrics::{HeadFacts, Observation, Protocol, SeriesSet, method_label};
 use super::{Recorder, RouteHandles};
-use crate::config::{FieldMode, ObservabilityFlags};
+use crate::config::ObservabilityFlags;
 
 /// The recording of one request in flight.
 #[derive(Debug)]
@@ -69,19 +70,8 @@ impl Exchange {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let record = recorder.access_log.as_ref().map(|log| {
-            let fields = &log.config.fields;
             // Traefik's default (no header logged): no scan of the request's headers.
-            let none_logged =
-                fields.headers_default_mode == FieldMode::Drop && fields.headers.is_empty();
-            let headers = match none_logged {
-                true => Vec::new(),
-                false => a
-                    .headers
-                    .iter()
-                    .filter(|(n, _)| fields.header_mode(n.as_str()) != FieldMode::Drop)
-                    .map(|(n, v)| (n.clone(), v.clone()))
-                    .collect(),
-            };
+            let headers = logged_headers(&log.config.fields, a.headers).unwrap_or_default();
             let path = a
                 .uri
                 .path_and_query()
@@ -120,6 +110,7 @@ impl Exchange {
                     true => a.headers.get("x-forwarded-for").cloned(),
                     false => None,
                 },
+                response_headers: None,
             }
         });
         let header_values = recorder
@@ -188,6 +179,22 @@ impl Exchange {
         if self.record.is_some() {
             self.origin_bytes = Some(origin);
         }
+    }
+
+    /// The response's headers for the log's `origin_` and `downstream_` fields: `origin`, the
+    /// upstream's as they came (`None`: no upstream answered), and `sent`, the client's. Does
+    /// nothing unless the log logs some header (Traefik's default logs none).
+    pub fn response_headers(&mut self, origin: Option<Box<HeaderList>>, sent: &http::HeaderMap) {
+        let (Some(r), Some(log)) = (&mut self.record, &self.recorder.access_log) else {
+            return;
+        };
+        let Some(downstream) = logged_headers(&log.config.fields, sent) else {
+            return;
+        };
+        r.response_headers = Some(Box::new(ResponseHeaders {
+            origin: origin.map(|o| *o).unwrap_or_default(),
+            downstream,
+        }));
     }
 
     /// The authenticated user a plugin named (`ClientUsername`).

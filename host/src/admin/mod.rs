@@ -32,7 +32,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::config::{AccessLogConfig, ObservabilityFlags, PrometheusConfig};
 pub use access_log::{AccessLog, AccessRecord};
-pub use access_record::TlsFacts;
+pub use access_record::{HeaderList, ResponseHeaders, TlsFacts};
 pub use exchange::{Exchange, RecordedBody};
 pub use metrics::{Metrics, SeriesSet};
 pub use origin_bytes::{CountedBody, OriginBytes};
@@ -146,6 +146,14 @@ pub fn recorder() -> Option<&'static Recorder> {
 /// taking a reading only the log uses (the forward's clock reading, the origin's body size).
 pub fn access_log_on() -> bool {
     recorder().is_some_and(|r| r.access_log.is_some())
+}
+
+/// The upstream response's headers the access log keeps or redacts (`origin_<Name>`), read
+/// when an upstream answers, before the response hooks change them; `None` (nothing read)
+/// unless the log logs some header.
+pub fn logged_origin_headers(headers: &http::HeaderMap) -> Option<Box<HeaderList>> {
+    let log = recorder()?.access_log.as_ref()?;
+    access_record::logged_headers(&log.config.fields, headers).map(Box::new)
 }
 
 fn metrics() -> Option<&'static Arc<Metrics>> {

@@ -202,7 +202,7 @@ struct Seen<'a> {
     /// When the request went to its service, for the access log's `OriginDuration` and
     /// `Overhead` ([`Seen::forwarding`]).
     forwarded_at: Option<std::time::Instant>,
-    origin: Option<u16>,
+    origin: Answered,
     /// The server that answered, as the load balancer reported it.
     served: Option<crate::admin::ServedBy>,
     /// The request's server span (tracing on), opened once the router is known.
@@ -215,6 +215,23 @@ struct Seen<'a> {
     completion: Option<PendingCompletion>,
     /// The authenticated user a plugin named (`identity`), for the access log.
     user: Option<std::sync::Arc<str>>,
+}
+
+/// What the upstream answered, for the recorder.
+#[derive(Default)]
+struct Answered {
+    status: Option<u16>,
+    /// Its headers the access log logs (`origin_<Name>`), read before the response hooks
+    /// change them; `None` unless the log logs some header.
+    headers: Option<Box<crate::admin::HeaderList>>,
+}
+
+impl Answered {
+    /// An upstream answered with this head.
+    fn note(&mut self, status: http::StatusCode, headers: &http::HeaderMap) {
+        self.status = Some(status.as_u16());
+        self.headers = crate::admin::logged_origin_headers(headers);
+    }
 }
 
 impl Seen<'_> {
@@ -269,7 +286,7 @@ fn handle_recorded<'a>(
                 handles,
                 seen.forwarded,
                 seen.forwarded_at,
-                seen.origin,
+                seen.origin.status,
             );
             exchange.served(seen.served.take());
         }
@@ -280,6 +297,7 @@ fn handle_recorded<'a>(
         if let Some(origin) = resp.extensions_mut().remove::<crate::admin::OriginBytes>() {
             exchange.origin_bytes(origin);
         }
+        exchange.response_headers(seen.origin.headers.take(), resp.headers());
         let status = resp.status().as_u16();
         resp.map(|body| {
             use http_body_util::BodyExt;
@@ -430,7 +448,7 @@ fn proxy<'a>(
                 // Held until the response head is ready (the body then streams outside it).
                 drop(in_flight);
                 let resp = resp?;
-                *origin = Some(resp.status().as_u16());
+                origin.note(resp.status(), resp.headers());
                 let (mut resp_parts, resp_body) = resp.into_parts();
                 if let Some(fixed) = fixed {
                     fixed.apply_response(&mut resp_parts.headers);
@@ -832,7 +850,7 @@ async fn chain_waiting(
                 };
                 let served = &mut seen.served;
                 let resp = forward(service, native, upstream_parts, body, policy, served).await?;
-                seen.origin = Some(resp.status().as_u16());
+                seen.origin.note(resp.status(), resp.headers());
                 let (p, b) = resp.into_parts();
                 (ResponseHead::new(p), ReplyOrStream::Stream(b))
             }
@@ -969,7 +987,7 @@ fn chain_inline<'a>(
                 let sent = forward(service, native, upstream_parts, body, policy, served);
                 return Either::Right(sent.map(move |resp| {
                     let resp = resp?;
-                    *origin = Some(resp.status().as_u16());
+                    origin.note(resp.status(), resp.headers());
                     let (p, b) = resp.into_parts();
                     let (resp_head, held) = (ResponseHead::new(p), HeldBody::Stream(b));
                     settle_inline(chain, head, resp_head, held, &mut state, completion)
