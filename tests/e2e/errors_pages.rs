@@ -18,7 +18,9 @@ async fn a_503_from_the_upstream_is_replaced_by_the_error_services_page() {
                 "    pages:\n      errors:\n        status: [\"500-599\"]\n        service: error-pages\n        query: \"/{status}.html\"\n",
             ),
     );
-    let yaml = format!("{yaml}accessLog:\n  filePath: access.json\n  format: json\n");
+    let yaml = format!(
+        "{yaml}accessLog:\n  filePath: access.json\n  format: json\n  fields:\n    headers: {{ defaultMode: keep }}\n"
+    );
     let gw = Gateway::start(&yaml, &[]);
     let client = Client::http1();
 
@@ -59,6 +61,12 @@ async fn a_503_from_the_upstream_is_replaced_by_the_error_services_page() {
     assert_eq!(
         replaced["GzipRatio"].as_f64(),
         Some(13.0 / 18.0),
+        "{replaced}"
+    );
+    // The upstream's head as it came, the page's as the client got it.
+    assert_eq!(replaced["origin_Content-Length"], "13", "{replaced}");
+    assert_eq!(
+        replaced["downstream_Content-Type"], "text/html",
         "{replaced}"
     );
 }

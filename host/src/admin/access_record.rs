@@ -65,6 +65,11 @@ pub struct AccessRecord {
 /// header once per value.
 pub type HeaderList = Vec<(http::HeaderName, http::HeaderValue)>;
 
+/// The upstream response's headers the access log logs, carried in the response's extensions
+/// from the moment it answered to the recorder (the response hooks may change the head).
+#[derive(Debug, Clone)]
+pub struct OriginHeaders(pub HeaderList);
+
 /// A response's headers for the access log: Traefik's `origin_` (the upstream's, before the
 /// response hooks) and `downstream_` (what the client was sent) fields.
 #[derive(Debug, Default)]
@@ -81,7 +86,7 @@ pub fn logged_headers(
     headers: &http::HeaderMap,
 ) -> Option<HeaderList> {
     use crate::config::FieldMode;
-    if fields.headers_default_mode == FieldMode::Drop && fields.headers.is_empty() {
+    if !fields.logs_headers() {
         return None;
     }
     Some(

@@ -11,7 +11,7 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 
 use super::access_log::AccessRecord;
-use super::access_record::{HeaderList, ResponseHeaders, logged_headers};
+use super::access_record::{OriginHeaders, ResponseHeaders, logged_headers};
 use super::metrics::{HeadFacts, Observation, Protocol, SeriesSet, method_label};
 use super::{Recorder, RouteHandles};
 use crate::config::ObservabilityFlags;
@@ -184,7 +184,7 @@ impl Exchange {
     /// The response's headers for the log's `origin_` and `downstream_` fields: `origin`, the
     /// upstream's as they came (`None`: no upstream answered), and `sent`, the client's. Does
     /// nothing unless the log logs some header (Traefik's default logs none).
-    pub fn response_headers(&mut self, origin: Option<Box<HeaderList>>, sent: &http::HeaderMap) {
+    pub fn response_headers(&mut self, origin: Option<OriginHeaders>, sent: &http::HeaderMap) {
         let (Some(r), Some(log)) = (&mut self.record, &self.recorder.access_log) else {
             return;
         };
@@ -192,7 +192,7 @@ impl Exchange {
             return;
         };
         r.response_headers = Some(Box::new(ResponseHeaders {
-            origin: origin.map(|o| *o).unwrap_or_default(),
+            origin: origin.map(|o| o.0).unwrap_or_default(),
             downstream,
         }));
     }

@@ -32,7 +32,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::config::{AccessLogConfig, ObservabilityFlags, PrometheusConfig};
 pub use access_log::{AccessLog, AccessRecord};
-pub use access_record::{HeaderList, ResponseHeaders, TlsFacts};
+pub use access_record::{HeaderList, OriginHeaders, ResponseHeaders, TlsFacts};
 pub use exchange::{Exchange, RecordedBody};
 pub use metrics::{Metrics, SeriesSet};
 pub use origin_bytes::{CountedBody, OriginBytes};
@@ -151,9 +151,15 @@ pub fn access_log_on() -> bool {
 /// The upstream response's headers the access log keeps or redacts (`origin_<Name>`), read
 /// when an upstream answers, before the response hooks change them; `None` (nothing read)
 /// unless the log logs some header.
-pub fn logged_origin_headers(headers: &http::HeaderMap) -> Option<Box<HeaderList>> {
-    let log = recorder()?.access_log.as_ref()?;
-    access_record::logged_headers(&log.config.fields, headers).map(Box::new)
+///
+/// Inlined: on the plain path (no recorder, or a log of no header) it is a load and a test.
+#[inline]
+pub fn logged_origin_headers(headers: &http::HeaderMap) -> Option<OriginHeaders> {
+    let log = RECORDER.get()?.access_log.as_ref()?;
+    if !log.logs_headers {
+        return None;
+    }
+    access_record::logged_headers(&log.config.fields, headers).map(OriginHeaders)
 }
 
 fn metrics() -> Option<&'static Arc<Metrics>> {

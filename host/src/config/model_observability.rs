@@ -117,6 +117,11 @@ impl AccessLogFields {
         self.names.get(name).copied().unwrap_or(self.default_mode)
     }
 
+    /// Whether some header is kept or redacted (Traefik's default drops them all).
+    pub fn logs_headers(&self) -> bool {
+        self.headers_default_mode != FieldMode::Drop || !self.headers.is_empty()
+    }
+
     /// `lower` must be lower case (header names in `http` are).
     pub fn header_mode(&self, lower: &str) -> FieldMode {
         self.headers

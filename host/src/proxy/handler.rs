@@ -202,7 +202,7 @@ struct Seen<'a> {
     /// When the request went to its service, for the access log's `OriginDuration` and
     /// `Overhead` ([`Seen::forwarding`]).
     forwarded_at: Option<std::time::Instant>,
-    origin: Answered,
+    origin: Option<u16>,
     /// The server that answered, as the load balancer reported it.
     served: Option<crate::admin::ServedBy>,
     /// The request's server span (tracing on), opened once the router is known.
@@ -215,23 +215,6 @@ struct Seen<'a> {
     completion: Option<PendingCompletion>,
     /// The authenticated user a plugin named (`identity`), for the access log.
     user: Option<std::sync::Arc<str>>,
-}
-
-/// What the upstream answered, for the recorder.
-#[derive(Default)]
-struct Answered {
-    status: Option<u16>,
-    /// Its headers the access log logs (`origin_<Name>`), read before the response hooks
-    /// change them; `None` unless the log logs some header.
-    headers: Option<Box<crate::admin::HeaderList>>,
-}
-
-impl Answered {
-    /// An upstream answered with this head.
-    fn note(&mut self, status: http::StatusCode, headers: &http::HeaderMap) {
-        self.status = Some(status.as_u16());
-        self.headers = crate::admin::logged_origin_headers(headers);
-    }
 }
 
 impl Seen<'_> {
@@ -286,7 +269,7 @@ fn handle_recorded<'a>(
                 handles,
                 seen.forwarded,
                 seen.forwarded_at,
-                seen.origin.status,
+                seen.origin,
             );
             exchange.served(seen.served.take());
         }
@@ -297,7 +280,10 @@ fn handle_recorded<'a>(
         if let Some(origin) = resp.extensions_mut().remove::<crate::admin::OriginBytes>() {
             exchange.origin_bytes(origin);
         }
-        exchange.response_headers(seen.origin.headers.take(), resp.headers());
+        let origin_headers = resp
+            .extensions_mut()
+            .remove::<crate::admin::OriginHeaders>();
+        exchange.response_headers(origin_headers, resp.headers());
         let status = resp.status().as_u16();
         resp.map(|body| {
             use http_body_util::BodyExt;
@@ -448,8 +434,9 @@ fn proxy<'a>(
                 // Held until the response head is ready (the body then streams outside it).
                 drop(in_flight);
                 let resp = resp?;
-                origin.note(resp.status(), resp.headers());
+                *origin = Some(resp.status().as_u16());
                 let (mut resp_parts, resp_body) = resp.into_parts();
+                keep_origin_headers(&mut resp_parts);
                 if let Some(fixed) = fixed {
                     fixed.apply_response(&mut resp_parts.headers);
                 }
@@ -850,8 +837,9 @@ async fn chain_waiting(
                 };
                 let served = &mut seen.served;
                 let resp = forward(service, native, upstream_parts, body, policy, served).await?;
-                seen.origin.note(resp.status(), resp.headers());
-                let (p, b) = resp.into_parts();
+                seen.origin = Some(resp.status().as_u16());
+                let (mut p, b) = resp.into_parts();
+                keep_origin_headers(&mut p);
                 (ResponseHead::new(p), ReplyOrStream::Stream(b))
             }
         },
@@ -987,8 +975,9 @@ fn chain_inline<'a>(
                 let sent = forward(service, native, upstream_parts, body, policy, served);
                 return Either::Right(sent.map(move |resp| {
                     let resp = resp?;
-                    origin.note(resp.status(), resp.headers());
-                    let (p, b) = resp.into_parts();
+                    *origin = Some(resp.status().as_u16());
+                    let (mut p, b) = resp.into_parts();
+                    keep_origin_headers(&mut p);
                     let (resp_head, held) = (ResponseHead::new(p), HeldBody::Stream(b));
                     settle_inline(chain, head, resp_head, held, &mut state, completion)
                 }));
@@ -1081,7 +1070,12 @@ fn chain_response(
         // declared (`Content-Length`), or 0.
         ResponseOutcome::Replace(reply) => {
             let origin = logs_origin.then(|| OriginBytes::Known(held_len.unwrap_or(0)));
-            Ok(with_origin_bytes(reply_response(reply), origin))
+            let mut resp = with_origin_bytes(reply_response(reply), origin);
+            let mut upstream = resp_head.parts;
+            if let Some(headers) = upstream.extensions.remove::<crate::admin::OriginHeaders>() {
+                resp.extensions_mut().insert(headers);
+            }
+            Ok(resp)
         }
         ResponseOutcome::Forward => {
             let mut parts = resp_head.parts;
@@ -1123,6 +1117,15 @@ fn chain_response(
             };
             Ok(with_origin_bytes(resp, origin))
         }
+    }
+}
+
+/// The upstream answered with `parts`: its headers the access log logs (`origin_<Name>`) go
+/// with the response, in its extensions, to the recorder, read before the response hooks
+/// change them. Reads nothing unless the log logs some header (Traefik's default logs none).
+fn keep_origin_headers(parts: &mut http::response::Parts) {
+    if let Some(headers) = crate::admin::logged_origin_headers(&parts.headers) {
+        parts.extensions.insert(headers);
     }
 }
 
