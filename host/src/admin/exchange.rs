@@ -13,6 +13,7 @@ use http_body::{Body, Frame, SizeHint};
 use super::access_log::AccessRecord;
 use super::access_record::{OriginHeaders, ResponseHeaders, logged_headers};
 use super::metrics::{HeadFacts, Observation, Protocol, SeriesSet, method_label};
+pub use super::origin_bytes::data_len;
 use super::{Recorder, RouteHandles};
 use crate::config::ObservabilityFlags;
 
@@ -256,15 +257,6 @@ impl Exchange {
             record.duration = duration;
             log.send(&mut self.record);
         }
-    }
-}
-
-/// The data bytes in one polled body frame (0 for trailers, errors, the end, pending): what a
-/// body wrapper that counts bytes sent adds per poll.
-pub fn data_len<D: Buf, E>(polled: &Poll<Option<Result<Frame<D>, E>>>) -> u64 {
-    match polled {
-        Poll::Ready(Some(Ok(frame))) => frame.data_ref().map_or(0, |d| d.remaining() as u64),
-        _ => 0,
     }
 }
 

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::task::{Context, Poll};
 
+use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
-
-use super::exchange::data_len;
 
 /// How many bytes of body the upstream sent, as far as the gateway read them.
 #[derive(Clone, Debug)]
@@ -47,6 +46,15 @@ impl OriginBytes {
             },
             OriginBytes::Counted(count),
         )
+    }
+}
+
+/// The data bytes in one polled body frame (0 for trailers, errors, the end, pending): what a
+/// body wrapper that counts bytes sent adds per poll.
+pub fn data_len<D: Buf, E>(polled: &Poll<Option<Result<Frame<D>, E>>>) -> u64 {
+    match polled {
+        Poll::Ready(Some(Ok(frame))) => frame.data_ref().map_or(0, |d| d.remaining() as u64),
+        _ => 0,
     }
 }
 
