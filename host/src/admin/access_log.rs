@@ -317,7 +317,9 @@ impl Writer<'_> {
                     let start = clock.wall(record.started);
                     self.json.line(&mut self.buf, record, self.config, start);
                 }
-                AccessLogFormat::Common => format_line(&mut self.buf, record, self.config, clock),
+                AccessLogFormat::Common | AccessLogFormat::GenericClf => {
+                    format_line(&mut self.buf, record, self.config, clock)
+                }
             }
             if self.buf.len() >= WRITE_BUFFER {
                 self.out.write_out(&mut self.buf);
@@ -400,7 +402,8 @@ pub fn format_line(
 ) {
     let start = clock.wall(r.started);
     match config.format {
-        AccessLogFormat::Common => common_line(out, r, config, start),
+        AccessLogFormat::Common => common_line(out, r, config, start, true),
+        AccessLogFormat::GenericClf => common_line(out, r, config, start, false),
         AccessLogFormat::Json => {
             super::access_log_json::Renderer::default().line(out, r, config, start)
         }
@@ -416,19 +419,41 @@ fn field<'a>(config: &AccessLogConfig, name: &str, value: &'a str) -> Option<&'a
     }
 }
 
-fn header<'a>(config: &AccessLogConfig, r: &'a AccessRecord, name: &str) -> Option<&'a str> {
-    let (n, v) = r.headers.iter().find(|(n, _)| n.as_str() == name)?;
+/// [`field`] of a value that may be missing.
+fn optional<'a>(config: &AccessLogConfig, name: &str, value: Option<&'a str>) -> Option<&'a str> {
+    value.and_then(|v| field(config, name, v))
+}
+
+/// A request header's value under its mode (`None` when dropped, absent or empty): Traefik's
+/// `request_<Name>` field, a repeated header's values joined by `,`.
+fn header(config: &AccessLogConfig, r: &AccessRecord, name: &str) -> Option<String> {
+    let mut values = r.headers.iter().filter(|(n, _)| n.as_str() == name);
+    let (n, first) = values.next()?;
     match config.fields.header_mode(n.as_str()) {
-        FieldMode::Keep => Some(v.to_str().unwrap_or("-")),
         FieldMode::Drop => None,
-        FieldMode::Redact => Some(REDACTED),
+        FieldMode::Redact => Some(REDACTED.to_string()),
+        FieldMode::Keep => {
+            let mut joined = String::from_utf8_lossy(first.as_bytes()).into_owned();
+            for (_, v) in values {
+                joined.push(',');
+                joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
+            }
+            Some(joined).filter(|v| !v.is_empty())
+        }
     }
 }
 
-/// Traefik's CLF: `ClientHost - ClientUsername [StartLocal] "RequestMethod RequestPath
-/// RequestProtocol" DownstreamStatus DownstreamContentSize "Referer" "User-Agent" RequestCount
-/// "RouterName" "ServiceURL" Durationms`.
-fn common_line(out: &mut Vec<u8>, r: &AccessRecord, config: &AccessLogConfig, start: SystemTime) {
+/// Traefik's CLF: `ClientHost - ClientUsername [StartUTC] "RequestMethod RequestPath
+/// RequestProtocol" DownstreamStatus DownstreamContentSize "Referer" "User-Agent"`, then, with
+/// `traefik_tail` (`common`; not for `genericCLF`), ` RequestCount "RouterName" "ServiceURL"
+/// Durationms`.
+fn common_line(
+    out: &mut Vec<u8>,
+    r: &AccessRecord,
+    config: &AccessLogConfig,
+    start: SystemTime,
+    traefik_tail: bool,
+) {
     let dash = |v: Option<&str>| v.map_or("-".to_string(), str::to_string);
     let quoted = |v: Option<&str>| v.map_or("\"-\"".to_string(), |v| format!("\"{v}\""));
     let client = r
@@ -436,37 +461,32 @@ fn common_line(out: &mut Vec<u8>, r: &AccessRecord, config: &AccessLogConfig, st
         .map_or_else(|| r.client.ip().to_string(), str::to_string);
     let status = r.status.to_string();
     let size = r.response_bytes.to_string();
-    let count = r.request_count.to_string();
-    let _ = writeln!(
+    let _ = write!(
         out,
-        "{} - {} [{}] \"{} {} {}\" {} {} {} {} {} {} {} {}ms",
+        "{} - {} [{}] \"{} {} {}\" {} {} {} {}",
         dash(field(config, "ClientHost", &client)),
-        dash(
-            r.user
-                .as_deref()
-                .and_then(|u| field(config, "ClientUsername", u))
-        ),
+        dash(optional(config, "ClientUsername", r.user.as_deref())),
         clf_time(start),
         dash(field(config, "RequestMethod", r.method.as_str())),
         dash(field(config, "RequestPath", r.path())),
         dash(field(config, "RequestProtocol", protocol(r.version))),
         dash(field(config, "DownstreamStatus", &status)),
         dash(field(config, "DownstreamContentSize", &size)),
-        quoted(header(config, r, "referer")),
-        quoted(header(config, r, "user-agent")),
-        dash(field(config, "RequestCount", &count)),
-        quoted(
-            r.router
-                .as_deref()
-                .and_then(|v| field(config, "RouterName", v))
-        ),
-        quoted(
-            r.service_url
-                .as_deref()
-                .and_then(|v| field(config, "ServiceURL", v))
-        ),
-        r.duration.as_millis(),
+        quoted(header(config, r, "referer").as_deref()),
+        quoted(header(config, r, "user-agent").as_deref()),
     );
+    if traefik_tail {
+        let count = r.request_count.to_string();
+        let _ = write!(
+            out,
+            " {} {} {} {}ms",
+            dash(field(config, "RequestCount", &count)),
+            quoted(optional(config, "RouterName", r.router.as_deref())),
+            quoted(optional(config, "ServiceURL", r.service_url.as_deref())),
+            r.duration.as_millis(),
+        );
+    }
+    out.push(b'\n');
 }
 
 #[cfg(test)]
@@ -554,6 +574,25 @@ mod tests {
             line,
             "10.0.0.1 - - [14/Nov/2023:22:13:20 +0000] \"GET /a?b=1 HTTP/1.1\" 200 12 \"-\" \"curl/8\" 3 \"api\" \"http://10.0.0.2:80\" 7ms\n"
         );
+    }
+
+    #[test]
+    fn generic_clf_is_the_common_line_without_traefiks_tail() {
+        let line = formatted(&record(), AccessLogFormat::GenericClf);
+        assert_eq!(
+            line,
+            "10.0.0.1 - - [14/Nov/2023:22:13:20 +0000] \"GET /a?b=1 HTTP/1.1\" 200 12 \"-\" \"curl/8\"\n"
+        );
+        // A repeated header's values joined, an empty one as `-`, as Traefik's `toLog`.
+        let mut r = record();
+        r.headers.push((
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static("extra"),
+        ));
+        r.headers
+            .push((http::header::REFERER, http::HeaderValue::from_static("")));
+        let line = formatted(&r, AccessLogFormat::GenericClf);
+        assert!(line.ends_with(" \"-\" \"curl/8,extra\"\n"), "{line}");
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub enum AccessLogFormat {
     /// Traefik's Common Log Format line (the default).
     #[default]
     Common,
+    /// The generic Common Log Format (Traefik's `genericCLF`): the CLF line without Traefik's
+    /// request count, router, server and duration, as log analysers read it.
+    GenericClf,
     /// One JSON object per line with Traefik's field names.
     Json,
 }

@@ -192,9 +192,10 @@ pub(crate) fn resolve_access_log(
         .as_deref()
     {
         None | Some("common") => AccessLogFormat::Common,
+        Some("genericclf") => AccessLogFormat::GenericClf,
         Some("json") => AccessLogFormat::Json,
         Some(other) => {
-            let reason = format!("unknown format \"{other}\" (allowed: common, json)");
+            let reason = format!("unknown format \"{other}\" (allowed: common, genericCLF, json)");
             reporter.at(0, &["accessLog", "format"], reason);
             AccessLogFormat::Common
         }
@@ -238,7 +239,7 @@ pub(crate) fn resolve_access_log(
                 mode,
                 FieldMode::Keep,
             );
-            fields.names.insert(name.clone(), m);
+            fields.names.insert(field_name(name).to_string(), m);
         }
         if let Some(headers) = raw_fields.headers {
             let at = ["accessLog", "fields", "headers"];
@@ -263,6 +264,52 @@ pub(crate) fn resolve_access_log(
         filters,
         fields,
     }
+}
+
+/// The access log's fields as Traefik names them (its `CoreLogData` keys).
+const FIELD_NAMES: &[&str] = &[
+    "ClientAddr",
+    "ClientHost",
+    "ClientPort",
+    "ClientUsername",
+    "DownstreamContentSize",
+    "DownstreamStatus",
+    "Duration",
+    "GzipRatio",
+    "OriginContentSize",
+    "OriginDuration",
+    "OriginStatus",
+    "Overhead",
+    "RequestAddr",
+    "RequestContentSize",
+    "RequestCount",
+    "RequestHost",
+    "RequestMethod",
+    "RequestPath",
+    "RequestPort",
+    "RequestProtocol",
+    "RequestScheme",
+    "RetryAttempts",
+    "RouterName",
+    "ServiceAddr",
+    "ServiceName",
+    "ServiceURL",
+    "StartLocal",
+    "StartUTC",
+    "TLSCipher",
+    "TLSClientSubject",
+    "TLSVersion",
+    "entryPointName",
+];
+
+/// A `fields.names` key as the log spells the field: Traefik matches them without regard to
+/// case (`clientusername` is `ClientUsername`); a name it does not know is kept as written
+/// (and matches nothing, as in Traefik).
+fn field_name(name: &str) -> &str {
+    FIELD_NAMES
+        .iter()
+        .find(|known| known.eq_ignore_ascii_case(name))
+        .map_or(name, |known| known)
 }
 
 fn field_mode(
@@ -309,7 +356,7 @@ mod tests {
     #[test]
     fn metrics_and_access_log_load_with_traefik_defaults() {
         let text = format!(
-            "{HEAD}metrics:\n  prometheus: {{ addRoutersLabels: true }}\naccessLog:\n  format: JSON\n  filters: {{ statusCodes: [\"500-599\"], minDuration: 10ms }}\n  fields:\n    headers: {{ names: {{ Authorization: redact }} }}\n"
+            "{HEAD}metrics:\n  prometheus: {{ addRoutersLabels: true }}\naccessLog:\n  format: JSON\n  filters: {{ statusCodes: [\"500-599\"], minDuration: 10ms }}\n  fields:\n    names: {{ routername: drop }}\n    headers: {{ names: {{ Authorization: redact }} }}\n"
         );
         let loaded = load_from_str("/etc/gw/main.yml", &text).unwrap_or_else(|e| {
             panic!(
@@ -331,6 +378,11 @@ mod tests {
             panic!("accessLog")
         };
         assert_eq!(log.format, AccessLogFormat::Json);
+        assert_eq!(
+            log.fields.field_mode("RouterName"),
+            FieldMode::Drop,
+            "names match without regard to case"
+        );
         assert_eq!(log.file_path, None);
         let Some(f) = log.filters else {
             panic!("filters")
@@ -361,6 +413,14 @@ mod tests {
         ] {
             assert!(all.contains(want), "missing {want:?} in:\n{all}");
         }
+    }
+
+    #[test]
+    fn generic_clf_is_a_format() {
+        let text = format!("{HEAD}accessLog:\n  format: genericCLF\n");
+        let loaded = load_from_str("main.yml", &text).unwrap_or_else(|e| panic!("{}", e.0[0]));
+        let log = loaded.static_config.access_log.expect("accessLog");
+        assert_eq!(log.format, AccessLogFormat::GenericClf);
     }
 
     #[test]
