@@ -680,3 +680,58 @@ async fn a_trusted_forwarders_client_is_the_access_logs_client_host() {
         );
     }
 }
+
+/// As in Traefik, requests a router sends to an internal service (`ping@internal` here) are
+/// neither logged nor counted unless the section says `addInternals`; the other routes' are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_services_are_observed_only_with_add_internals() {
+    let up = Upstream::start("app").await;
+    let config = Config::new()
+        .route("health", "Path(`/health`)", "ping@internal")
+        .route("app", "PathPrefix(`/app`)", "app")
+        .service("app", &up.url());
+    for add_internals in [false, true] {
+        let statics = format!(
+            "ping:\n  manualRouting: true\nmetrics:\n  addInternals: {add_internals}\n  prometheus:\n    entryPoint: web\n    addRoutersLabels: true\naccessLog:\n  filePath: access.json\n  format: json\n  addInternals: {add_internals}\n"
+        );
+        let gw = Gateway::start(&with_statics(&config, "", &statics), &[]);
+        let c = Client::http1();
+        // The last request's line comes after every earlier one's (one connection, in
+        // order): once it is written, a line the others should not have made would be too.
+        for path in ["/health", "/health", "/app/x", "/app/last"] {
+            let r = c.get(&gw.url(path), "a.test", &[]).await;
+            assert_eq!(r.status, 200, "{path}");
+        }
+        let expected = if add_internals { 4 } else { 2 };
+        let text = scrape(&c, &gw.url("/metrics")).await;
+        let s = parse_exposition(&text);
+        assert_eq!(
+            sum_matching(
+                &s,
+                "traefik_entrypoint_requests_total",
+                &[("entrypoint", "web")]
+            ),
+            expected as f64,
+            "addInternals {add_internals}: {text}"
+        );
+        let health = sum_matching(&s, "traefik_router_requests_total", &[("router", "health")]);
+        assert_eq!(health, if add_internals { 2.0 } else { 0.0 }, "{text}");
+        let log = gw.config_path().with_file_name("access.json");
+        let lines = read_lines(&log, expected);
+        assert!(
+            lines.last().is_some_and(|l| l.contains("/app/last")),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines.len(),
+            expected,
+            "addInternals {add_internals}: {lines:?}"
+        );
+        let routers: Vec<String> = lines
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+            .map(|v| v["RouterName"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert!(routers.contains(&"app".to_string()), "{routers:?}");
+    }
+}

@@ -467,7 +467,10 @@ pub(crate) fn build_snapshot_pending(
                     observe: Arc::new(crate::admin::RouteHandles::resolve(
                         name,
                         &router.service,
-                        router.observability.unwrap_or(ep_config.observability),
+                        config.static_config.signals_for_service(
+                            router.observability.unwrap_or(ep_config.observability),
+                            &router.service,
+                        ),
                     )),
                     native: native.clone(),
                 },

@@ -33,6 +33,9 @@ pub struct PrometheusConfig {
     /// `manualRouting`: `/metrics` is not answered on `entryPoint`; a router of the user's
     /// names `prometheus@internal` instead.
     pub manual_routing: bool,
+    /// `metrics.addInternals`: requests routed to an internal service (`api@internal`,
+    /// `ping@internal`...) count in the series too; by default they do not, as in Traefik.
+    pub add_internals: bool,
 }
 
 impl Default for PrometheusConfig {
@@ -45,6 +48,7 @@ impl Default for PrometheusConfig {
             add_services_labels: true,
             header_labels: Vec::new(),
             manual_routing: false,
+            add_internals: false,
         }
     }
 }
@@ -145,6 +149,9 @@ pub struct AccessLogConfig {
     /// `filters`; `None`: every request is logged.
     pub filters: Option<AccessLogFilters>,
     pub fields: AccessLogFields,
+    /// `addInternals`: requests routed to an internal service (`api@internal`,
+    /// `ping@internal`...) are logged too; by default they are not, as in Traefik.
+    pub add_internals: bool,
 }
 
 /// Traefik's default `tracing.serviceName`.
@@ -180,6 +187,9 @@ pub struct TracingConfig {
     pub otlp_http: OtlpHttpConfig,
     /// `otlp.grpc`: export over OTLP/gRPC instead (plaintext HTTP/2 only).
     pub otlp_grpc: Option<OtlpGrpcConfig>,
+    /// `tracing.addInternals`: requests routed to an internal service are traced too; by
+    /// default they are not, as in Traefik.
+    pub add_internals: bool,
 }
 
 /// `tracing.otlp.grpc` (Traefik's keys). Plaintext only: `insecure: true` is required, since

@@ -433,3 +433,25 @@ impl Default for LogConfig {
         }
     }
 }
+
+impl StaticConfig {
+    /// The signals (`flags`) of a router that sends its requests to `service`: an internal
+    /// one (`api@internal`, `ping@internal`, `prometheus@internal`...) produces each only where
+    /// its section says `addInternals`, as in Traefik; any other keeps them.
+    pub fn signals_for_service(
+        &self,
+        flags: super::ObservabilityFlags,
+        service: &str,
+    ) -> super::ObservabilityFlags {
+        if !service.ends_with("@internal") {
+            return flags;
+        }
+        super::ObservabilityFlags {
+            access_logs: flags.access_logs
+                && self.access_log.as_ref().is_some_and(|l| l.add_internals),
+            metrics: flags.metrics && self.metrics.as_ref().is_some_and(|m| m.add_internals),
+            tracing: flags.tracing && self.tracing.as_ref().is_some_and(|t| t.add_internals),
+            ..flags
+        }
+    }
+}

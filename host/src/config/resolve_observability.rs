@@ -98,9 +98,7 @@ pub(crate) fn resolve_metrics(
             reporter.at(0, &["metrics", key], NOT_YET);
         }
     }
-    if raw.add_internals == Some(true) {
-        reporter.at(0, &["metrics", "addInternals"], NOT_YET);
-    }
+    let add_internals = raw.add_internals.unwrap_or(false);
     let raw = raw.prometheus?;
     let defaults = PrometheusConfig::default();
     let mut header_labels = Vec::new();
@@ -171,6 +169,7 @@ pub(crate) fn resolve_metrics(
             .unwrap_or(defaults.add_services_labels),
         header_labels,
         manual_routing,
+        add_internals,
     })
 }
 
@@ -183,8 +182,6 @@ pub(crate) fn resolve_access_log(
     if raw.otlp.is_some() {
         reporter.at(0, &["accessLog", "otlp"], NOT_YET);
     }
-    // `addInternals` is accepted: wasmgate has no internal routers in its access log yet.
-    let _ = raw.add_internals;
     let format = match raw
         .format
         .as_deref()
@@ -263,6 +260,7 @@ pub(crate) fn resolve_access_log(
         buffering_size,
         filters,
         fields,
+        add_internals: raw.add_internals.unwrap_or(false),
     }
 }
 

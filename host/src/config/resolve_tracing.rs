@@ -27,9 +27,6 @@ pub(crate) fn resolve_tracing(
             1.0
         }
     };
-    if raw.add_internals == Some(true) {
-        reporter.at(0, &["tracing", "addInternals"], "not supported yet");
-    }
     let captured_request_headers = header_names(
         reporter,
         "capturedRequestHeaders",
@@ -65,6 +62,7 @@ pub(crate) fn resolve_tracing(
         safe_query_params: raw.safe_query_params,
         otlp_http,
         otlp_grpc,
+        add_internals: raw.add_internals.unwrap_or(false),
     })
 }
 
