@@ -13,7 +13,7 @@ use base64::Engine as _;
 use rcgen::{CertificateParams, DnType, SanType, SerialNumber};
 
 use crate::support::tls::{Hello, Leaf, TestCa, connect, get_with};
-use crate::support::{Config, Gateway, Upstream, fixture_wasm};
+use crate::support::{Config, Gateway, Upstream, fixture_wasm, free_port};
 
 /// The client CA: known serial and validity (notAfter past 2049: a GeneralizedTime).
 fn client_ca() -> (TestCa, i64, i64) {
@@ -97,14 +97,15 @@ fn go_query_escape(text: &str) -> String {
 
 /// A gateway with one HTTPS router through `certs` (passTLSClientCert with `options`) and
 /// `conn` (the fixture that reports what the `connection` interface says), the TLS options
-/// requiring `client_auth_type` with the client CA's file.
+/// requiring `client_auth_type` with the client CA's file; the access log in JSON, and
+/// Prometheus metrics on a plain entry point of their own (the port returned).
 fn gateway(
     up: &Upstream,
     dir: &std::path::Path,
     ca: &TestCa,
     client_auth_type: &str,
     options: &str,
-) -> Gateway {
+) -> (Gateway, u16) {
     let server = TestCa::new("server ca").leaf(&["m.test"]);
     let ca_file: PathBuf = dir.join("clients-ca.pem");
     std::fs::write(&ca_file, ca.pem()).expect("write ca");
@@ -124,7 +125,15 @@ fn gateway(
         ca_file.display()
     ));
     yaml.push_str("accessLog:\n  filePath: access.json\n  format: json\n");
-    Gateway::start(&yaml, &[("conn-info", fixture_wasm("fixture_conn_info"))])
+    let metrics = free_port();
+    yaml.push_str("metrics:\n  prometheus:\n    entryPoint: metrics\n    addRoutersLabels: true\n");
+    let yaml = yaml.replacen(
+        "entryPoints:\n",
+        &format!("entryPoints:\n  metrics:\n    address: \"127.0.0.1:{metrics}\"\n"),
+        1,
+    );
+    let gw = Gateway::start(&yaml, &[("conn-info", fixture_wasm("fixture_conn_info"))]);
+    (gw, metrics)
 }
 
 const ALL_INFO: &str = "{ pem: true, info: { notAfter: true, notBefore: true, sans: true, serialNumber: true, \
@@ -137,7 +146,7 @@ async fn the_upstream_sees_the_pem_chain_and_traefiks_info_fields() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (ca, ca_nb, ca_na) = client_ca();
     let facts = client_leaf(&ca);
-    let gw = gateway(&up, dir.path(), &ca, "RequireAndVerifyClientCert", ALL_INFO);
+    let (gw, metrics) = gateway(&up, dir.path(), &ca, "RequireAndVerifyClientCert", ALL_INFO);
     let hello = Hello {
         client_cert: Some(facts.leaf.clone()),
         client_chain: vec![ca.der()],
@@ -184,6 +193,33 @@ async fn the_upstream_sees_the_pem_chain_and_traefiks_info_fields() {
     assert_eq!(line["TLSVersion"], "1.3", "{line}");
     assert_eq!(line["TLSCipher"], rustls_default_suite(), "{line}");
     assert_eq!(line["TLSClientSubject"], LEAF_SUBJECT, "{line}");
+
+    // Traefik's `*_requests_tls_total`, by version and cipher, in each scope.
+    let c = crate::support::Client::http1();
+    let url = format!("http://127.0.0.1:{metrics}/metrics");
+    let text = crate::observability::scrape(&c, &url).await;
+    let samples = crate::observability::parse_exposition(&text);
+    let tls = [
+        ("tls_version", "1.3"),
+        ("tls_cipher", rustls_default_suite()),
+    ];
+    for (family, scope) in [
+        (
+            "traefik_entrypoint_requests_tls_total",
+            ("entrypoint", "web"),
+        ),
+        ("traefik_router_requests_tls_total", ("router", "m")),
+        ("traefik_service_requests_tls_total", ("service", "app")),
+    ] {
+        let mut labels = tls.to_vec();
+        labels.push(scope);
+        assert_eq!(
+            crate::observability::sum_matching(&samples, family, &labels),
+            1.0,
+            "{family}: {text}"
+        );
+    }
+    crate::observability::promtool_check(&text);
 }
 
 /// The client leaf's subject as Go's `pkix.Name.String()` writes it (Go 1.27 printed it for
@@ -215,7 +251,7 @@ async fn selected_fields_only_and_no_headers_without_a_client_certificate() {
     let facts = client_leaf(&ca);
     let options =
         "{ info: { notBefore: true, subject: { commonName: true, organization: true } } }";
-    let gw = gateway(&up, dir.path(), &ca, "RequestClientCert", options);
+    let (gw, _) = gateway(&up, dir.path(), &ca, "RequestClientCert", options);
     let forged = [
         ("x-forwarded-tls-client-cert", "forged"),
         ("x-forwarded-tls-client-cert-info", "forged"),

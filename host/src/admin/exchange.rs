@@ -12,7 +12,7 @@ use http_body::{Body, Frame, SizeHint};
 
 use super::access_log::AccessRecord;
 use super::access_record::{OriginHeaders, ResponseHeaders, logged_headers};
-use super::metrics::{HeadFacts, Observation, Protocol, SeriesSet, method_label};
+use super::metrics::{HeadFacts, Observation, Protocol, SeriesSet, TlsLabels, method_label};
 pub use super::origin_bytes::data_len;
 use super::{Recorder, RouteHandles};
 use crate::config::ObservabilityFlags;
@@ -37,6 +37,8 @@ pub struct Exchange {
     unrouted: ObservabilityFlags,
     /// [`Exchange::finish`] ran.
     finished: bool,
+    /// The TLS session's labels for `*_requests_tls_total`; `None` over plain TCP.
+    tls: Option<TlsLabels>,
 }
 
 /// What the request pipeline tells about the client side, before routing.
@@ -143,6 +145,10 @@ impl Exchange {
             origin_bytes: None,
             unrouted: a.signals,
             finished: false,
+            tls: a.tls_facts.map(|f| TlsLabels {
+                version: f.version,
+                cipher: f.cipher,
+            }),
         })
     }
 
@@ -229,6 +235,7 @@ impl Exchange {
             request_bytes: self.request_bytes,
             response_bytes,
             header_values: &self.header_values,
+            tls: self.tls,
         };
         let signals = self.route.as_ref().map_or(self.unrouted, |r| r.signals);
         if signals.metrics

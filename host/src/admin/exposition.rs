@@ -186,7 +186,7 @@ fn encode_scope(
         if suffix == "requests" && !header_labels.is_empty() {
             // `headerLabels`: only the requests counters carry them (Traefik's rule).
             for set in sets {
-                for (key, values, n) in set.header_series.load().iter() {
+                for ((key, values), n) in set.header_series.load().iter() {
                     let mut labels = labels_of(set, key);
                     for ((label, _), value) in header_labels.iter().zip(values.iter()) {
                         labels.push((label.as_str(), value.clone()));
@@ -199,6 +199,21 @@ fn encode_scope(
         for_each_series(sets, |labels, s| {
             ConstU64(pick(s)).encode(e.encode_family(&labels)?)
         })?;
+    }
+    if sets.iter().any(|s| !s.tls_series.load().is_empty()) {
+        let name = format!("traefik_{scope}_requests_tls");
+        let help = format!("HTTP requests over TLS, by {scope}, TLS version and cipher.");
+        let mut e = encoder.encode_descriptor(&name, &help, None, MetricType::Counter)?;
+        for set in sets {
+            for (tls, n) in set.tls_series.load().iter() {
+                let mut labels: Vec<(&str, String)> = vec![
+                    ("tls_version", tls.version.to_string()),
+                    ("tls_cipher", tls.cipher.to_string()),
+                ];
+                labels.extend(set.labels.iter().map(|(k, v)| (*k, v.clone())));
+                ConstU64(n.load(Relaxed)).encode(e.encode_family(&labels)?)?;
+            }
+        }
     }
     let name = format!("traefik_{scope}_request_duration_seconds");
     let help = format!("HTTP request durations, by {scope}.");

@@ -151,11 +151,24 @@ pub struct Observation<'a> {
     /// set of a process has the same bounds, so a request finds it once for all its sets);
     /// `None`: each set finds it.
     pub bucket: Option<usize>,
+    /// The TLS session's version and cipher (`*_requests_tls_total`); `None` over plain TCP.
+    pub tls: Option<TlsLabels>,
 }
+
+/// The `tls_version` and `tls_cipher` labels of a request over TLS, as Traefik spells them
+/// (`admin::TlsFacts`: worked out once per connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TlsLabels {
+    pub version: &'static str,
+    pub cipher: &'static str,
+}
+
+/// Counters found by a key in a copy-on-write list: lock-free once the key has been seen.
+pub(super) type CounterList<K> = ArcSwap<Vec<(K, Arc<AtomicU64>)>>;
 
 /// A `*_requests_total` counter with `headerLabels` values: its key, the header values as
 /// label values, and the count.
-pub(super) type HeaderSeries = (SeriesKey, Box<[String]>, Arc<AtomicU64>);
+pub(super) type HeaderSeries = (SeriesKey, Box<[String]>);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct SeriesKey {
@@ -228,7 +241,9 @@ pub struct SeriesSet {
     /// read-modify-write to take and one to give back per set per request).
     hot: [OnceLock<(SeriesKey, Arc<Series>)>; HOT_SERIES],
     /// The requests counters by header values, when `headerLabels` is configured.
-    pub(super) header_series: ArcSwap<Vec<HeaderSeries>>,
+    pub(super) header_series: CounterList<HeaderSeries>,
+    /// The requests over TLS by version and cipher (`*_requests_tls_total`).
+    pub(super) tls_series: CounterList<TlsLabels>,
     insert: Mutex<()>,
 }
 
@@ -240,6 +255,7 @@ impl SeriesSet {
             series: ArcSwap::from_pointee(Vec::new()),
             hot: Default::default(),
             header_series: ArcSwap::from_pointee(Vec::new()),
+            tls_series: ArcSwap::from_pointee(Vec::new()),
             insert: Mutex::new(()),
         }
     }
@@ -274,6 +290,9 @@ impl SeriesSet {
         if !obs.header_values.is_empty() {
             self.count_by_headers(key, obs.header_values);
         }
+        if let Some(tls) = obs.tls {
+            self.count_in(&self.tls_series, |k| *k == tls, || tls);
+        }
     }
 
     /// Five plain adds on the calling thread's cells (`super::thread_cells`).
@@ -293,31 +312,45 @@ impl SeriesSet {
 
     /// The `headerLabels` requests counter: lock-free once these values have been seen.
     fn count_by_headers(&self, key: SeriesKey, values: &[http::HeaderValue]) {
-        let same = |(k, v, _): &&HeaderSeries| {
+        let same = |(k, v): &HeaderSeries| {
             *k == key
                 && v.len() == values.len()
                 && v.iter()
                     .zip(values)
                     .all(|(a, b)| a.as_bytes() == b.as_bytes())
         };
-        if let Some((_, _, n)) = self.header_series.load().iter().find(same) {
+        let make = || {
+            let labels = values
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            (key, labels)
+        };
+        self.count_in(&self.header_series, same, make);
+    }
+
+    /// Adds one to the counter of `list` whose key is `same`; the first time, under the set's
+    /// insert lock, adds one made by `make` (the list kept sorted for the scrape).
+    fn count_in<K: Clone + Ord>(
+        &self,
+        list: &CounterList<K>,
+        same: impl Fn(&K) -> bool,
+        make: impl FnOnce() -> K,
+    ) {
+        if let Some((_, n)) = list.load().iter().find(|(k, _)| same(k)) {
             n.fetch_add(1, Relaxed);
             return;
         }
         let _guard = self.insert.lock().unwrap_or_else(|p| p.into_inner());
-        let current = self.header_series.load();
-        if let Some((_, _, n)) = current.iter().find(same) {
+        let current = list.load();
+        if let Some((_, n)) = current.iter().find(|(k, _)| same(k)) {
             n.fetch_add(1, Relaxed);
             return;
         }
-        let labels = values
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect();
-        let mut next: Vec<HeaderSeries> = current.iter().cloned().collect();
-        next.push((key, labels, Arc::new(AtomicU64::new(1))));
-        next.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        self.header_series.store(Arc::new(next));
+        let mut next: Vec<(K, Arc<AtomicU64>)> = current.iter().cloned().collect();
+        next.push((make(), Arc::new(AtomicU64::new(1))));
+        next.sort_by(|a, b| a.0.cmp(&b.0));
+        list.store(Arc::new(next));
     }
 
     fn insert(&self, key: SeriesKey) -> Arc<Series> {
@@ -501,6 +534,7 @@ mod tests {
             response_bytes: 10,
             header_values: &[],
             bucket: None,
+            tls: None,
         }
     }
 
@@ -622,6 +656,53 @@ mod tests {
         ), "{text}");
         assert!(text.contains(
             "traefik_entrypoint_responses_bytes_total{code=\"200\",method=\"GET\",protocol=\"http\",entrypoint=\"web\"} 30"
+        ), "{text}");
+    }
+
+    #[test]
+    fn requests_over_tls_count_by_version_and_cipher_in_every_scope() {
+        let metrics = Metrics::new(
+            PrometheusConfig {
+                add_routers_labels: true,
+                ..PrometheusConfig::default()
+            },
+            Arc::default(),
+        );
+        let (Some(ep), Some(router), Some(service)) = (
+            metrics.entrypoint("websecure"),
+            metrics.router("r", "app"),
+            metrics.service("app"),
+        ) else {
+            panic!("every scope is on");
+        };
+        let tls13 = TlsLabels {
+            version: "1.3",
+            cipher: "TLS_AES_128_GCM_SHA256",
+        };
+        let tls12 = TlsLabels {
+            version: "1.2",
+            cipher: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        };
+        for tls in [Some(tls13), Some(tls13), Some(tls12), None] {
+            let o = Observation {
+                tls,
+                ..obs(200, 0.01)
+            };
+            for set in [&ep, &router, &service] {
+                set.record(&o);
+            }
+        }
+        let text = metrics.render_text();
+        for line in [
+            "traefik_entrypoint_requests_tls_total{tls_version=\"1.3\",tls_cipher=\"TLS_AES_128_GCM_SHA256\",entrypoint=\"websecure\"} 2",
+            "traefik_entrypoint_requests_tls_total{tls_version=\"1.2\",tls_cipher=\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\",entrypoint=\"websecure\"} 1",
+            "traefik_router_requests_tls_total{tls_version=\"1.3\",tls_cipher=\"TLS_AES_128_GCM_SHA256\",router=\"r\",service=\"app\"} 2",
+            "traefik_service_requests_tls_total{tls_version=\"1.3\",tls_cipher=\"TLS_AES_128_GCM_SHA256\",service=\"app\"} 2",
+        ] {
+            assert!(text.contains(line), "missing {line} in:\n{text}");
+        }
+        assert!(text.contains(
+            "traefik_entrypoint_requests_total{code=\"200\",method=\"GET\",protocol=\"http\",entrypoint=\"websecure\"} 4"
         ), "{text}");
     }
 
