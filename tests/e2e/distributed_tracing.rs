@@ -117,8 +117,8 @@ async fn each_request_is_one_trace_with_a_span_per_middleware_and_the_upstream_a
         );
         assert_eq!(root.attr("url.query"), Some("page=2&token=REDACTED"));
         assert_eq!(root.attr("http.response.status_code"), Some("200"));
-        assert_eq!(root.attr("traefik.router.name"), Some("api"));
-        assert_eq!(root.attr("traefik.service.name"), Some("app"));
+        assert_eq!(root.attr("traefik.router.name"), Some("api@file"));
+        assert_eq!(root.attr("traefik.service.name"), Some("app@file"));
         assert_eq!(root.attr("entry_point"), Some("web"));
         assert_eq!(root.attr("http.request.header.x-request-id"), Some("req-1"));
         assert_eq!(root.attr("server.address"), Some("trace.test"));

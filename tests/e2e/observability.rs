@@ -235,9 +235,9 @@ async fn metrics_count_every_request_by_code_router_and_service() {
             ],
         )
     };
-    assert_eq!(router("200", "ok", "app"), 20.0);
-    assert_eq!(router("403", "deny", "app"), 20.0);
-    assert_eq!(router("502", "dead", "gone"), 20.0);
+    assert_eq!(router("200", "ok@file", "app@file"), 20.0);
+    assert_eq!(router("403", "deny@file", "app@file"), 20.0);
+    assert_eq!(router("502", "dead@file", "gone@file"), 20.0);
     let service = |code, service| {
         value(
             &s,
@@ -251,9 +251,9 @@ async fn metrics_count_every_request_by_code_router_and_service() {
         )
     };
     // The deny plugin answers before the service: the service counts only what reached it.
-    assert_eq!(service("200", "app"), 20.0);
-    assert_eq!(service("502", "gone"), 20.0);
-    assert!(!text.contains("code=\"403\",method=\"GET\",protocol=\"http\",service=\"app\"}"));
+    assert_eq!(service("200", "app@file"), 20.0);
+    assert_eq!(service("502", "gone@file"), 20.0);
+    assert!(!text.contains("code=\"403\",method=\"GET\",protocol=\"http\",service=\"app@file\"}"));
     // The histogram counts every request and uses the configured buckets.
     let hist = [
         ("code", "200"),
@@ -408,8 +408,8 @@ async fn json_access_log_has_one_line_per_request_with_headers_redacted() {
         match status {
             200 => {
                 assert!(path.starts_with("/ok/"), "{line}");
-                assert_eq!(v["RouterName"], "ok");
-                assert_eq!(v["ServiceName"], "app");
+                assert_eq!(v["RouterName"], "ok@file");
+                assert_eq!(v["ServiceName"], "app@file");
                 assert_eq!(v["OriginStatus"], 200);
                 assert_eq!(v["ServiceURL"], up.url().as_str());
                 assert_eq!(v["RetryAttempts"], 0);
@@ -420,12 +420,12 @@ async fn json_access_log_has_one_line_per_request_with_headers_redacted() {
                 assert_eq!(v["OriginContentSize"], v["DownstreamContentSize"], "{line}");
             }
             403 => {
-                assert_eq!(v["RouterName"], "deny");
+                assert_eq!(v["RouterName"], "deny@file");
                 assert!(v.get("OriginStatus").is_none(), "{line}");
                 assert!(v.get("origin_X-Upstream").is_none(), "{line}");
                 assert!(v.get("OriginContentSize").is_none(), "{line}");
             }
-            502 => assert_eq!(v["RouterName"], "dead"),
+            502 => assert_eq!(v["RouterName"], "dead@file"),
             404 => assert!(v.get("RouterName").is_none(), "{line}"),
             other => panic!("unexpected status {other}: {line}"),
         }
@@ -471,7 +471,7 @@ async fn common_log_format_lines_pass_the_status_filter_only() {
         // Headers are dropped by default (Traefik's headers.defaultMode), so no user agent.
         assert!(!line.contains("clf-test"), "{line}");
         if status == 403 {
-            assert!(line.contains("\"deny\" \"-\""), "{line}");
+            assert!(line.contains("\"deny@file\" \"-\""), "{line}");
         }
     }
 }
@@ -611,7 +611,11 @@ async fn retries_show_in_the_service_counter_and_the_access_log_with_the_answeri
     assert_eq!(counts, BTreeMap::from([(200, 20)]));
     let text = scrape(&c, &gw.url("/metrics")).await;
     let s = parse_exposition(&text);
-    let retries = value(&s, "traefik_service_retries_total", &[("service", "pair")]);
+    let retries = value(
+        &s,
+        "traefik_service_retries_total",
+        &[("service", "pair@file")],
+    );
     assert!(retries > 0.0, "{text}");
     let lines = read_lines(&gw.config_path().with_file_name("access.json"), 20);
     assert_eq!(lines.len(), 20);
@@ -714,7 +718,11 @@ async fn internal_services_are_observed_only_with_add_internals() {
             expected as f64,
             "addInternals {add_internals}: {text}"
         );
-        let health = sum_matching(&s, "traefik_router_requests_total", &[("router", "health")]);
+        let health = sum_matching(
+            &s,
+            "traefik_router_requests_total",
+            &[("router", "health@file")],
+        );
         assert_eq!(health, if add_internals { 2.0 } else { 0.0 }, "{text}");
         let log = gw.config_path().with_file_name("access.json");
         let lines = read_lines(&log, expected);
@@ -732,6 +740,6 @@ async fn internal_services_are_observed_only_with_add_internals() {
             .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
             .map(|v| v["RouterName"].as_str().unwrap_or_default().to_string())
             .collect();
-        assert!(routers.contains(&"app".to_string()), "{routers:?}");
+        assert!(routers.contains(&"app@file".to_string()), "{routers:?}");
     }
 }

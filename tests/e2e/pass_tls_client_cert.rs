@@ -208,8 +208,11 @@ async fn the_upstream_sees_the_pem_chain_and_traefiks_info_fields() {
             "traefik_entrypoint_requests_tls_total",
             ("entrypoint", "web"),
         ),
-        ("traefik_router_requests_tls_total", ("router", "m")),
-        ("traefik_service_requests_tls_total", ("service", "app")),
+        ("traefik_router_requests_tls_total", ("router", "m@file")),
+        (
+            "traefik_service_requests_tls_total",
+            ("service", "app@file"),
+        ),
     ] {
         let mut labels = tls.to_vec();
         labels.push(scope);

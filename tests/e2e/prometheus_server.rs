@@ -177,7 +177,7 @@ async fn a_real_prometheus_server_scrapes_the_gateway_and_its_query_api_returns_
     let service = prometheus
         .query(
             &c,
-            "traefik_service_requests_total{service=\"app\",code=\"200\"}",
+            "traefik_service_requests_total{service=\"app@file\",code=\"200\"}",
         )
         .await;
     assert_eq!(service.len(), 1, "{service:?}");
@@ -228,7 +228,7 @@ async fn server_health_certificates_plugin_figures_and_reload_durations_are_scra
     let (text, s) = loop {
         let text = scrape(&c, &metrics).await;
         let s = parse_exposition(&text);
-        let down = [("service", "pair"), ("url", dead.as_str())];
+        let down = [("service", "pair@file"), ("url", dead.as_str())];
         if s.contains_key(&key("traefik_service_server_up", &down))
             && value(&s, "traefik_service_server_up", &down) == 0.0
         {
@@ -242,7 +242,7 @@ async fn server_health_certificates_plugin_figures_and_reload_durations_are_scra
         value(
             &s,
             "traefik_service_server_up",
-            &[("service", "pair"), ("url", upstream.as_str())]
+            &[("service", "pair@file"), ("url", upstream.as_str())]
         ),
         1.0,
         "{text}"
@@ -251,7 +251,7 @@ async fn server_health_certificates_plugin_figures_and_reload_durations_are_scra
         value(
             &s,
             "traefik_service_server_up",
-            &[("service", "app"), ("url", upstream.as_str())]
+            &[("service", "app@file"), ("url", upstream.as_str())]
         ),
         1.0
     );
@@ -406,8 +406,8 @@ async fn with_manual_routing_metrics_are_served_only_by_a_users_router() {
                 ("code", "200"),
                 ("method", "GET"),
                 ("protocol", "http"),
-                ("router", "ok"),
-                ("service", "app"),
+                ("router", "ok@file"),
+                ("service", "app@file"),
             ]
         ),
         3.0,

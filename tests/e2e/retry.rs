@@ -34,7 +34,7 @@ async fn connections_the_upstream_breaks_are_retried_and_the_client_sees_200() {
         .await
         .text();
     assert!(
-        metrics.contains("traefik_service_retries_total{service=\"app\"} 2"),
+        metrics.contains("traefik_service_retries_total{service=\"app@file\"} 2"),
         "{metrics}"
     );
     // The retry plugin is `policy-only`: none of its hooks ran (it decided through

@@ -138,8 +138,8 @@ async fn routers_with_access_logs_or_metrics_off_write_no_line_and_count_in_no_s
             ],
         )
     };
-    assert_eq!(router("loud", "loud-svc"), 4.0);
-    assert_eq!(router("claimed", "claimed-svc"), 2.0);
+    assert_eq!(router("loud@file", "loud-svc@file"), 4.0);
+    assert_eq!(router("claimed@file", "claimed-svc@file"), 2.0);
     // Per-request series only: a service's health and retry counters are not per request.
     let per_request: Vec<&str> = text
         .lines()
@@ -153,8 +153,8 @@ async fn routers_with_access_logs_or_metrics_off_write_no_line_and_count_in_no_s
         assert!(
             per_request
                 .iter()
-                .all(|l| !l.contains(&format!("router=\"{silent}\""))
-                    && !l.contains(&format!("service=\"{silent}-svc\""))),
+                .all(|l| !l.contains(&format!("router=\"{silent}@file\""))
+                    && !l.contains(&format!("service=\"{silent}-svc@file\""))),
             "{silent} has series: {text}"
         );
     }
@@ -231,7 +231,7 @@ async fn a_router_with_tracing_off_exports_no_span_and_the_others_still_do() {
         .iter()
         .filter_map(|s| s.attr("traefik.router.name"))
         .collect();
-    assert_eq!(routed, ["traced", "traced"], "{roots:#?}");
+    assert_eq!(routed, ["traced@file", "traced@file"], "{roots:#?}");
     assert_eq!(
         spans.iter().filter(|s| s.name == "ReverseProxy").count(),
         2,

@@ -271,8 +271,8 @@ async fn per_core_workers_count_every_request_exactly_once_in_metrics() {
         ("code", "200"),
         ("method", "GET"),
         ("protocol", "http"),
-        ("router", "app"),
-        ("service", "app"),
+        ("router", "app@file"),
+        ("service", "app@file"),
     ];
     let until = std::time::Instant::now() + Duration::from_secs(30);
     let samples = loop {
@@ -307,7 +307,7 @@ async fn per_core_workers_count_every_request_exactly_once_in_metrics() {
     };
     let n = n as f64;
     let ep = [("entrypoint", "web"), ("code", "200")];
-    let svc = [("service", "app"), ("code", "200")];
+    let svc = [("service", "app@file"), ("code", "200")];
     assert_eq!(total("traefik_router_requests_total", &router), n);
     assert_eq!(total("traefik_entrypoint_requests_total", &ep), n);
     assert_eq!(total("traefik_service_requests_total", &svc), n);

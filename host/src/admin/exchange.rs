@@ -164,7 +164,7 @@ impl Exchange {
     ) {
         self.forwarded = forwarded;
         if let Some(r) = &mut self.record {
-            r.router = Some(router);
+            r.router = Some(handles.router_name.clone().unwrap_or(router));
             r.service = handles.service_name.clone();
             r.origin_status = origin;
             r.forwarded_at = forwarded_at;

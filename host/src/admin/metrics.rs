@@ -17,6 +17,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 use super::histogram::bucket_of;
+use super::names::qualified;
 use super::plugin_metrics::PluginTable;
 use super::published::Published;
 use super::thread_cells::ThreadCells;
@@ -451,13 +452,11 @@ impl Metrics {
     /// The set of a router (labelled with its service); `None` when `addRoutersLabels` is off.
     pub fn router(&self, router: &str, service: &str) -> Option<Arc<SeriesSet>> {
         self.config.add_routers_labels.then(|| {
+            let (router, service) = (qualified(router), qualified(service));
             let mut sets = lock(&self.routers);
-            sets.entry((router.to_string(), service.to_string()))
+            sets.entry((router.clone(), service.clone()))
                 .or_insert_with(|| {
-                    let labels = vec![
-                        ("router", router.to_string()),
-                        ("service", service.to_string()),
-                    ];
+                    let labels = vec![("router", router), ("service", service)];
                     Arc::new(SeriesSet::new(labels, self.bounds.clone()))
                 })
                 .clone()
@@ -467,10 +466,11 @@ impl Metrics {
     /// The set of a service; `None` when `addServicesLabels` is off.
     pub fn service(&self, service: &str) -> Option<Arc<SeriesSet>> {
         self.config.add_services_labels.then(|| {
+            let service = qualified(service);
             let mut sets = lock(&self.services);
-            sets.entry(service.to_string())
+            sets.entry(service.clone())
                 .or_insert_with(|| {
-                    let labels = vec![("service", service.to_string())];
+                    let labels = vec![("service", service)];
                     Arc::new(SeriesSet::new(labels, self.bounds.clone()))
                 })
                 .clone()
@@ -481,7 +481,7 @@ impl Metrics {
     pub fn service_retries(&self, service: &str) -> Option<Arc<AtomicU64>> {
         self.config.add_services_labels.then(|| {
             lock(&self.retries)
-                .entry(service.to_string())
+                .entry(qualified(service))
                 .or_default()
                 .clone()
         })
@@ -696,8 +696,8 @@ mod tests {
         for line in [
             "traefik_entrypoint_requests_tls_total{tls_version=\"1.3\",tls_cipher=\"TLS_AES_128_GCM_SHA256\",entrypoint=\"websecure\"} 2",
             "traefik_entrypoint_requests_tls_total{tls_version=\"1.2\",tls_cipher=\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\",entrypoint=\"websecure\"} 1",
-            "traefik_router_requests_tls_total{tls_version=\"1.3\",tls_cipher=\"TLS_AES_128_GCM_SHA256\",router=\"r\",service=\"app\"} 2",
-            "traefik_service_requests_tls_total{tls_version=\"1.3\",tls_cipher=\"TLS_AES_128_GCM_SHA256\",service=\"app\"} 2",
+            "traefik_router_requests_tls_total{tls_version=\"1.3\",tls_cipher=\"TLS_AES_128_GCM_SHA256\",router=\"r@file\",service=\"app@file\"} 2",
+            "traefik_service_requests_tls_total{tls_version=\"1.3\",tls_cipher=\"TLS_AES_128_GCM_SHA256\",service=\"app@file\"} 2",
         ] {
             assert!(text.contains(line), "missing {line} in:\n{text}");
         }

@@ -18,6 +18,7 @@ mod exposition_published;
 mod exposition_values;
 pub mod histogram;
 pub mod metrics;
+pub mod names;
 mod origin_bytes;
 pub mod plugin_metrics;
 pub mod published;
@@ -259,7 +260,11 @@ pub fn service_retries(service: &str) -> Option<Arc<AtomicU64>> {
 pub struct RouteHandles {
     pub router: Option<Arc<SeriesSet>>,
     pub service: Option<Arc<SeriesSet>>,
-    /// The service's name, for the access log (`ServiceName`).
+    /// The router's name qualified with its provider (`web@file`), for the access log
+    /// (`RouterName`).
+    pub router_name: Option<Arc<str>>,
+    /// The service's name qualified with its provider (`app@file`), for the access log
+    /// (`ServiceName`) and the request's span.
     pub service_name: Option<Arc<str>>,
     /// The router's `observability` (its own, else its entrypoint's): which signals its
     /// requests produce. Read once per request, a branch per signal.
@@ -274,7 +279,8 @@ impl RouteHandles {
             // Tracing names the service on the request's span.
             let traced = trace::tracer().is_some();
             return RouteHandles {
-                service_name: traced.then(|| Arc::from(service)),
+                router_name: traced.then(|| Arc::from(names::qualified(router))),
+                service_name: traced.then(|| Arc::from(names::qualified(service))),
                 signals,
                 ..RouteHandles::default()
             };
@@ -283,7 +289,8 @@ impl RouteHandles {
         RouteHandles {
             router: metrics.and_then(|m| m.router(router, service)),
             service: metrics.and_then(|m| m.service(service)),
-            service_name: Some(Arc::from(service)),
+            router_name: Some(Arc::from(names::qualified(router))),
+            service_name: Some(Arc::from(names::qualified(service))),
             signals,
         }
     }

@@ -89,7 +89,7 @@ impl Published {
         let mut out = Vec::new();
         if let Some(h) = health {
             h.each_server(&mut |service, url, up| {
-                out.push((service.to_string(), url.to_string(), up));
+                out.push((super::names::qualified(service), url.to_string(), up));
             });
         }
         out.sort();

@@ -534,7 +534,11 @@ fn route<'a>(
     if let Some(span) = seen.request_span {
         seen.trace = span.open(
             target.observe.signals.tracing,
-            &target.router,
+            target
+                .observe
+                .router_name
+                .as_ref()
+                .unwrap_or(&target.router),
             target.observe.service_name.as_ref(),
         );
     }

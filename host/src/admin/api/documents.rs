@@ -5,14 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-/// `name@file` for the file's entities; an `@internal` name as it is.
-pub fn qualified(name: &str) -> String {
-    if name.contains('@') {
-        name.to_string()
-    } else {
-        format!("{name}@file")
-    }
-}
+pub use crate::admin::names::qualified;
 
 fn provider_of(qualified: &str) -> &str {
     qualified.rsplit_once('@').map_or("file", |(_, p)| p)
