@@ -39,15 +39,14 @@ enum Command {
     },
 }
 
+/// Text lines to standard error at `default_level` (`RUST_LOG` wins), for the commands that
+/// read no `log` section.
 fn init_logging(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+    let log = wasmgate::config::LogConfig {
+        level: default_level.to_string(),
+        ..Default::default()
+    };
+    wasmgate::app::logging::init(&log);
 }
 
 /// `WASMGATE_WORKER_THREADS`: a positive number, or `None` when unset or not one.
@@ -102,8 +101,15 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run { config } => {
-            init_logging("info");
-            match rt.block_on(wasmgate::app::run_with(&config, model)) {
+            // Traefik's `log` section: level, format, file.
+            let log_file = wasmgate::app::logging::init(&wasmgate::app::logging::settings(&config));
+            let served = rt.block_on(async {
+                if let Some(file) = log_file {
+                    wasmgate::app::logging::reopen_on_sigusr1(file);
+                }
+                wasmgate::app::run_with(&config, model).await
+            });
+            match served {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("wasmgate: {e:#}");

@@ -743,3 +743,72 @@ async fn internal_services_are_observed_only_with_add_internals() {
         assert!(routers.contains(&"app@file".to_string()), "{routers:?}");
     }
 }
+
+/// Traefik's `log` section: `format: json` and `filePath` (Traefik configs carry them and were
+/// refused): the gateway's own events go to the file as JSON objects, none to standard error,
+/// and `SIGUSR1` after a rename reopens the file. (The harness sets `RUST_LOG`, which wins
+/// over `log.level`; the level's reading is covered by the config's unit tests.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_own_log_goes_to_log_file_path_as_json_at_log_level() {
+    let up = Upstream::start("app").await;
+    let statics =
+        "log:\n  level: WARN\n  format: json\n  filePath: wasmgate.log\n  noColor: true\n";
+    let config = Config::new()
+        .route("ok", "PathPrefix(`/ok`)", "app")
+        .service("app", &up.url());
+    let gw = Gateway::start(&with_statics(&config, "", statics), &[]);
+    let path = gw.config_path().with_file_name("wasmgate.log");
+    // Waits until the file at `path` has a line containing `needle`; returns its lines.
+    let lines_with = |needle: &str| -> Vec<serde_json::Value> {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text.contains(needle) || Instant::now() > until {
+                return text
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+                    .collect();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let started = lines_with("\"listening\"");
+    assert!(
+        started
+            .iter()
+            .any(|v| v["message"] == "listening" && v["level"] == "INFO"),
+        "{started:?}; stderr:\n{}",
+        gw.log()
+    );
+    assert!(
+        !gw.log().contains("listening\""),
+        "nothing on stderr: {}",
+        gw.log()
+    );
+
+    let c = Client::http1();
+    let rotated = gw.config_path().with_file_name("wasmgate.log.1");
+    std::fs::rename(&path, &rotated).expect("rename");
+    gw.signal("USR1");
+    let until = Instant::now() + Duration::from_secs(10);
+    while !path.exists() {
+        assert!(Instant::now() < until, "no new file after SIGUSR1");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // A reload's line goes to the new file.
+    let changed = config.route("more", "PathPrefix(`/more`)", "app");
+    std::fs::write(gw.config_path(), with_statics(&changed, "", statics)).expect("rewrite");
+    let after = lines_with("configuration reloaded");
+    assert!(
+        after
+            .iter()
+            .any(|v| v["message"] == "configuration reloaded" && v["level"] == "INFO"),
+        "{after:?}"
+    );
+    let old = std::fs::read_to_string(&rotated).unwrap_or_default();
+    assert!(
+        old.contains("listening") && !old.contains("configuration reloaded"),
+        "the renamed file keeps the earlier lines only"
+    );
+    assert_eq!(c.get(&gw.url("/more/x"), "a.test", &[]).await.status, 200);
+}

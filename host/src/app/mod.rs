@@ -34,6 +34,7 @@ mod build_udp;
 pub mod check;
 mod config_rejection;
 mod json_position;
+pub mod logging;
 pub mod outbound_grant;
 mod per_core;
 mod pins;

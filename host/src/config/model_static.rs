@@ -421,15 +421,25 @@ pub enum Isolation {
 /// `log:`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
-    /// `level`: one of trace, debug, info, warn, error (any case in YAML; stored lowercase).
-    /// Default "info".
+    /// `level`: one of trace, debug, info, warn, error (any case in YAML; stored lowercase;
+    /// Traefik's `fatal` and `panic` are `error`). Default "info".
     pub level: String,
+    /// `format: json`: one JSON object per line; `common` (the default): text lines.
+    pub json: bool,
+    /// `filePath` (relative to the main file's directory): the log goes there instead of
+    /// standard error, reopened on `SIGUSR1` (logrotate).
+    pub file_path: Option<PathBuf>,
+    /// `noColor`: no ANSI colours in text lines (a file never gets them).
+    pub no_color: bool,
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             level: "info".to_string(),
+            json: false,
+            file_path: None,
+            no_color: false,
         }
     }
 }

@@ -259,6 +259,14 @@ pub(crate) struct RawOutboundHttp {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RawLog {
     pub(crate) level: Option<String>,
+    pub(crate) format: Option<String>,
+    pub(crate) file_path: Option<String>,
+    pub(crate) no_color: Option<bool>,
+    /// Traefik's own rotation (lumberjack): refused, logrotate and `SIGUSR1` do it here.
+    pub(crate) max_size: Option<serde_json::Value>,
+    pub(crate) max_age: Option<serde_json::Value>,
+    pub(crate) max_backups: Option<serde_json::Value>,
+    pub(crate) compress: Option<serde_json::Value>,
 }
 
 /// `providers:`; only Traefik's file provider.

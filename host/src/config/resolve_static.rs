@@ -193,7 +193,7 @@ pub(crate) fn resolve_static(reporter: &mut Reporter<'_>, main_dir: &Path) -> St
             }
             "log" => {
                 if let Some(raw) = reporter.parse::<RawLog>(0, &entry.value, &path, entry.line) {
-                    parts.config.log = resolve_log(reporter, raw);
+                    parts.config.log = resolve_log(reporter, raw, main_dir);
                 }
             }
             "experimental" => {
@@ -544,21 +544,56 @@ fn resolve_plugins(reporter: &mut Reporter<'_>, raw: RawPlugins, main_dir: &Path
     plugins
 }
 
-fn resolve_log(reporter: &mut Reporter<'_>, raw: RawLog) -> LogConfig {
-    let Some(level) = raw.level else {
-        return LogConfig::default();
-    };
-    let lower = level.to_ascii_lowercase();
-    if LOG_LEVELS.contains(&lower.as_str()) {
-        LogConfig { level: lower }
-    } else {
-        let reason = format!(
-            "unknown log level \"{level}\" (allowed: {})",
-            LOG_LEVELS.join(", ")
-        );
-        reporter.at(0, &["log", "level"], reason);
-        LogConfig::default()
+/// Traefik's `log`: `level`, `format`, `filePath`, `noColor`; its own rotation keys are refused
+/// (logrotate renames the file and `SIGUSR1` reopens it, as for the access log).
+fn resolve_log(reporter: &mut Reporter<'_>, raw: RawLog, main_dir: &Path) -> LogConfig {
+    let mut log = LogConfig::default();
+    if let Some(level) = raw.level {
+        let lower = level.to_ascii_lowercase();
+        match lower.as_str() {
+            // Traefik's levels past `error` stop the process; here they log errors only.
+            "fatal" | "panic" => log.level = "error".to_string(),
+            known if LOG_LEVELS.contains(&known) => log.level = lower,
+            _ => {
+                let reason = format!(
+                    "unknown log level \"{level}\" (allowed: {}, fatal, panic)",
+                    LOG_LEVELS.join(", ")
+                );
+                reporter.at(0, &["log", "level"], reason);
+            }
+        }
     }
+    match raw
+        .format
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("common") => {}
+        Some("json") => log.json = true,
+        Some(other) => {
+            let reason = format!("unknown format \"{other}\" (allowed: common, json)");
+            reporter.at(0, &["log", "format"], reason);
+        }
+    }
+    log.file_path = raw
+        .file_path
+        .filter(|p| !p.is_empty())
+        .map(|p| main_dir.join(p).components().collect());
+    log.no_color = raw.no_color.unwrap_or(false);
+    for (given, key) in [
+        (raw.max_size.is_some(), "maxSize"),
+        (raw.max_age.is_some(), "maxAge"),
+        (raw.max_backups.is_some(), "maxBackups"),
+        (raw.compress.is_some(), "compress"),
+    ] {
+        if given {
+            let reason = "not supported yet: rotate the file with logrotate (rename, then \
+                          SIGUSR1 reopens it)";
+            reporter.at(0, &["log", key], reason);
+        }
+    }
+    log
 }
 
 /// `trustedIPs` and `insecure` of an entrypoint's `forwardedHeaders` or `proxyProtocol`

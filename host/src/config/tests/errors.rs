@@ -161,7 +161,7 @@ fn errors_of_every_section_are_collected_in_source_order() {
                 "{file}:4: pilot: unknown key \"pilot\" (allowed: entryPoints, providers, plugins, log, metrics, accessLog, tracing, api, ping, experimental, core, global, serversTransport, certificatesResolvers, http, tcp, udp, tls)"
             ),
             format!(
-                "{file}:6: log.level: unknown log level \"loud\" (allowed: trace, debug, info, warn, error)"
+                "{file}:6: log.level: unknown log level \"loud\" (allowed: trace, debug, info, warn, error, fatal, panic)"
             ),
             format!(
                 "{file}:9: plugins.defaults.memoryLimit: invalid size \"16mb\": unknown unit \"mb\" (B, KiB, MiB, GiB, KB, MB, GB)"

@@ -264,3 +264,32 @@ fn router_observability_is_its_own_block_else_none_and_entry_points_keep_their_d
     );
     assert_eq!(routers["inherits"].observability, None);
 }
+
+#[test]
+fn traefiks_log_section_loads_with_its_format_file_and_levels() {
+    let head = "entryPoints:\n  web: { address: \":80\" }\n";
+    let text = format!(
+        "{head}log:\n  level: FATAL\n  format: json\n  filePath: logs/wasmgate.log\n  noColor: true\n"
+    );
+    let loaded = crate::config::load_from_str("/etc/gw/main.yml", &text)
+        .unwrap_or_else(|e| panic!("{}", e.0[0]));
+    let log = &loaded.static_config.log;
+    assert_eq!(log.level, "error", "Traefik's fatal logs errors only");
+    assert!(log.json && log.no_color);
+    assert_eq!(
+        log.file_path.as_deref(),
+        Some(std::path::Path::new("/etc/gw/logs/wasmgate.log"))
+    );
+
+    let rotation = format!("{head}log:\n  maxSize: 10\n  format: xml\n");
+    let Err(errors) = crate::config::load_from_str("main.yml", &rotation) else {
+        panic!("accepted")
+    };
+    let all: Vec<String> = errors.0.iter().map(|e| e.to_string()).collect();
+    let all = all.join("\n");
+    assert!(
+        all.contains("log.maxSize: not supported yet: rotate the file with logrotate"),
+        "{all}"
+    );
+    assert!(all.contains("log.format: unknown format \"xml\""), "{all}");
+}
