@@ -1064,7 +1064,7 @@ fn chain_response(
     grpc_web: Option<&GrpcWebCall>,
 ) -> ChainResult {
     // The access log's `OriginContentSize` where the body sent is not the upstream's: a body
-    // read whole is known; a streamed one is counted as it is read (`with_origin_bytes`).
+    // read whole is known; a streamed one is counted as it is read (`OriginBytes::count`).
     let logs_origin = crate::admin::access_log_on();
     let held_len = held.known_len();
     match outcome {
