@@ -63,8 +63,6 @@ pub struct AccessLog {
     control: mpsc::UnboundedSender<Control>,
     dropped: Arc<AtomicU64>,
     requests: AtomicU64,
-    /// `fields.headers` keeps or redacts some header (Traefik's default drops them all).
-    pub(super) logs_headers: bool,
 }
 
 impl std::fmt::Debug for Control {
@@ -101,9 +99,7 @@ impl AccessLog {
                 Err(e) => tracing::warn!("cannot listen for SIGUSR1 (access-log reopen): {e}"),
             }
         }
-        let logs_headers = config.fields.logs_headers();
         Ok(AccessLog {
-            logs_headers,
             config,
             inbox,
             control,
@@ -677,7 +673,6 @@ mod tests {
             control,
             dropped: dropped.clone(),
             requests: AtomicU64::new(0),
-            logs_headers: true,
         };
         for _ in 0..5 {
             log.send(&mut Some(record()));

@@ -152,8 +152,6 @@ impl Object<'_> {
         self.out.push(b'"');
     }
 
-    /// A request header as Traefik names it: `request_<Canonical-Name>` (header names are
-    /// lower-case tokens: no escaping needed).
     /// `prefix<Name>` fields for `headers` under the log's header modes, as Traefik's
     /// `redactHeaders` writes them: names as Go's `CanonicalMIMEHeaderKey` spells them, in Go's
     /// key order, a repeated header once with its values joined by `,`, a redacted one as

@@ -153,13 +153,11 @@ pub fn access_log_on() -> bool {
 /// when an upstream answers, before the response hooks change them; `None` (nothing read)
 /// unless the log logs some header.
 ///
-/// Inlined: on the plain path (no recorder, or a log of no header) it is a load and a test.
+/// Inlined: on the plain path (no recorder, or a log of no header) it is a few loads and
+/// tests (`logged_headers` asks `AccessLogFields::logs_headers` first).
 #[inline]
 pub fn logged_origin_headers(headers: &http::HeaderMap) -> Option<OriginHeaders> {
     let log = RECORDER.get()?.access_log.as_ref()?;
-    if !log.logs_headers {
-        return None;
-    }
     access_record::logged_headers(&log.config.fields, headers).map(OriginHeaders)
 }
 
