@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use crate::config::{AccessLogConfig, AccessLogFormat, FieldMode};
 
 pub use super::access_record::AccessRecord;
-use super::access_record::{REDACTED, protocol};
+use super::access_record::{REDACTED, header_text, protocol};
 use super::metrics::lock;
 use super::timefmt::{WallClock, clf_time};
 
@@ -420,23 +420,11 @@ fn optional<'a>(config: &AccessLogConfig, name: &str, value: Option<&'a str>) ->
     value.and_then(|v| field(config, name, v))
 }
 
-/// A request header's value under its mode (`None` when dropped, absent or empty): Traefik's
-/// `request_<Name>` field, a repeated header's values joined by `,`.
+/// A request header's value under its mode (`None` when dropped, absent or empty, which the
+/// CLF line writes `-`, as Traefik's `toLog`).
 fn header(config: &AccessLogConfig, r: &AccessRecord, name: &str) -> Option<String> {
-    let mut values = r.headers.iter().filter(|(n, _)| n.as_str() == name);
-    let (n, first) = values.next()?;
-    match config.fields.header_mode(n.as_str()) {
-        FieldMode::Drop => None,
-        FieldMode::Redact => Some(REDACTED.to_string()),
-        FieldMode::Keep => {
-            let mut joined = String::from_utf8_lossy(first.as_bytes()).into_owned();
-            for (_, v) in values {
-                joined.push(',');
-                joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
-            }
-            Some(joined).filter(|v| !v.is_empty())
-        }
-    }
+    let values = r.headers.iter().filter(|(n, _)| n.as_str() == name);
+    header_text(&config.fields, name, values.map(|(_, v)| v)).filter(|v| !v.is_empty())
 }
 
 /// Traefik's CLF: `ClientHost - ClientUsername [StartUTC] "RequestMethod RequestPath

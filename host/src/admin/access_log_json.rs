@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::access_record::{AccessRecord, REDACTED, protocol};
+use super::access_record::{AccessRecord, REDACTED, header_text, protocol};
 use super::timefmt::push_rfc3339_utc;
 use crate::config::{AccessLogConfig, FieldMode};
 
@@ -180,27 +180,17 @@ impl Object<'_> {
             let Some((name, _)) = headers.get(*first) else {
                 continue;
             };
-            let mode = self.config.fields.header_mode(name.as_str());
-            if mode == FieldMode::Drop {
+            let values = group.iter().filter_map(|(_, at)| headers.get(*at));
+            let Some(text) =
+                header_text(&self.config.fields, name.as_str(), values.map(|(_, v)| v))
+            else {
                 continue;
-            }
+            };
             self.out.extend_from_slice(b",\"");
             self.out.extend_from_slice(prefix.as_bytes());
             self.out.extend_from_slice(key);
             self.out.extend_from_slice(b"\":\"");
-            match mode {
-                FieldMode::Redact => self.out.extend_from_slice(REDACTED.as_bytes()),
-                _ => {
-                    for (n, (_, at)) in group.iter().enumerate() {
-                        if n > 0 {
-                            self.out.push(b',');
-                        }
-                        if let Some((_, value)) = headers.get(*at) {
-                            json_string_body(self.out, &String::from_utf8_lossy(value.as_bytes()));
-                        }
-                    }
-                }
-            }
+            json_string_body(self.out, &text);
             self.out.push(b'"');
         }
     }

@@ -98,6 +98,31 @@ pub fn logged_headers(
     )
 }
 
+/// A logged header's value as Traefik's `redactHeaders` writes it, from its `values` in the
+/// order they came: joined by `,` when `name` (lower case) is kept, `REDACTED` when redacted;
+/// `None` when dropped or without a value. Shared by the CLF and JSON lines (writer thread).
+pub(super) fn header_text<'v>(
+    fields: &crate::config::AccessLogFields,
+    name: &str,
+    values: impl IntoIterator<Item = &'v http::HeaderValue>,
+) -> Option<String> {
+    use crate::config::FieldMode;
+    let mut values = values.into_iter();
+    let first = values.next()?;
+    match fields.header_mode(name) {
+        FieldMode::Drop => None,
+        FieldMode::Redact => Some(REDACTED.to_string()),
+        FieldMode::Keep => {
+            let mut joined = String::from_utf8_lossy(first.as_bytes()).into_owned();
+            for value in values {
+                joined.push(',');
+                joined.push_str(&String::from_utf8_lossy(value.as_bytes()));
+            }
+            Some(joined)
+        }
+    }
+}
+
 /// What the access log says about a TLS connection: Traefik's `TLSVersion`, `TLSCipher` and
 /// `TLSClientSubject`. Worked out once per connection after its handshake (`tls::session_facts`)
 /// and shared by the records of its requests.
