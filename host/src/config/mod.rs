@@ -41,6 +41,7 @@ mod model_tcp;
 mod model_tls;
 mod model_udp;
 mod not_yet;
+mod paths;
 mod plugin_form;
 mod plugin_runtime;
 mod provider_names;

@@ -255,7 +255,7 @@ pub(crate) fn resolve_access_log(
         file_path: raw
             .file_path
             .filter(|p| !p.is_empty())
-            .map(|p| main_dir.join(p).components().collect()),
+            .map(|p| super::paths::join_clean(main_dir, &p)),
         format,
         buffering_size,
         filters,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::model_static::{
     EncodedCharacters, EntryPointConfig, LogConfig, PluginsConfig, StaticConfig,
 };
+use super::paths::join_clean;
 use super::plugin_runtime::apply_runtime;
 use super::raw::{RawEntryPoint, RawLog, RawPlugins, RawProviders};
 use crate::yaml::report::Reporter;
@@ -468,12 +469,6 @@ fn nonzero(d: std::time::Duration) -> Option<std::time::Duration> {
     (!d.is_zero()).then_some(d)
 }
 
-/// `dir` joined with `relative` (kept as is when absolute), without `.` components, so that
-/// messages show `conf/dynamic` rather than `conf/./dynamic`.
-fn join_clean(dir: &Path, relative: &str) -> PathBuf {
-    dir.join(relative).components().collect()
-}
-
 fn resolve_provider(
     reporter: &mut Reporter<'_>,
     raw: RawProviders,
@@ -579,7 +574,7 @@ fn resolve_log(reporter: &mut Reporter<'_>, raw: RawLog, main_dir: &Path) -> Log
     log.file_path = raw
         .file_path
         .filter(|p| !p.is_empty())
-        .map(|p| main_dir.join(p).components().collect());
+        .map(|p| join_clean(main_dir, &p));
     log.no_color = raw.no_color.unwrap_or(false);
     for (given, key) in [
         (raw.max_size.is_some(), "maxSize"),

@@ -219,7 +219,7 @@ pub(super) fn pem_source(dir: &Path, value: String) -> PemSource {
     if value.contains("-----BEGIN") {
         PemSource::Inline(value)
     } else {
-        PemSource::File(dir.join(value).components().collect())
+        PemSource::File(super::paths::join_clean(dir, &value))
     }
 }
 
