@@ -101,8 +101,10 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Run { config } => {
-            // Traefik's `log` section: level, format, file.
-            let log_file = wasmgate::app::logging::init(&wasmgate::app::logging::settings(&config));
+            // Traefik's `log` section (level, format, file), read from the main file before the
+            // first line is logged; the full load comes in `run_with`.
+            let log_settings = wasmgate::config::load_log_settings(&config);
+            let log_file = wasmgate::app::logging::init(&log_settings);
             let served = rt.block_on(async {
                 if let Some(file) = log_file {
                     wasmgate::app::logging::reopen_on_sigusr1(file);

@@ -13,14 +13,6 @@ use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::LogConfig;
 
-/// The `log` section of the config at `path`, read before logging starts; Traefik's defaults
-/// (here: `info` to standard error) when the config does not load (`run` then reports why).
-pub fn settings(path: &Path) -> LogConfig {
-    crate::config::load(path)
-        .map(|loaded| loaded.static_config.log)
-        .unwrap_or_default()
-}
-
 /// Installs the process's log as `log` says; returns the file it writes to, if any (for
 /// [`reopen_on_sigusr1`]). A file that cannot be opened is reported on standard error and the
 /// log goes there instead.

@@ -78,6 +78,28 @@ pub fn load_from_str(name: &str, text: &str) -> Result<LoadedConfig, ConfigError
     load_providers_and_resolve(path, sources, diagnostics, &[])
 }
 
+/// The main file's `log` section alone, for the process's own log, which is set up before the
+/// full [`load`] (`app::logging`): one file read and the static part's resolution, no provider
+/// file and no dynamic part. Traefik's defaults when the main file cannot be read or its static
+/// part has an error (the full load then reports it).
+pub fn load_log_settings(path: &Path) -> super::LogConfig {
+    let mut diagnostics = Diagnostics::default();
+    let mut sources = SourceMap::default();
+    if !read_source(&mut sources, &mut diagnostics, path.to_path_buf(), None) {
+        return super::LogConfig::default();
+    }
+    let main_dir = path.parent().unwrap_or(Path::new(""));
+    let mut reporter = Reporter {
+        sources: &sources,
+        diagnostics: &mut diagnostics,
+    };
+    let statics = resolve_static(&mut reporter, main_dir);
+    match diagnostics.is_empty() {
+        true => statics.config.log,
+        false => super::LogConfig::default(),
+    }
+}
+
 /// Everything [`load`] does once the main file (at `path`) is parsed into `sources`.
 fn load_providers_and_resolve(
     path: &Path,

@@ -83,7 +83,7 @@ use std::path::Path;
 
 pub use crate::yaml::{ConfigError, ConfigErrors};
 pub use contribution::{Contribution, ContributionBody, KvTree};
-pub use load::{load, load_for_check, load_from_str, load_with};
+pub use load::{load, load_for_check, load_from_str, load_log_settings, load_with};
 pub use model_acme::{AcmeKeyType, AcmeResolverConfig, DEFAULT_CERTIFICATES_DURATION};
 pub use model_dynamic::{
     DEFAULT_DIAL_TIMEOUT, DEFAULT_IDLE_CONN_TIMEOUT, DEFAULT_MAX_IDLE_CONNS_PER_HOST,

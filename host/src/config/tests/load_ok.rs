@@ -293,3 +293,30 @@ fn traefiks_log_section_loads_with_its_format_file_and_levels() {
     );
     assert!(all.contains("log.format: unknown format \"xml\""), "{all}");
 }
+
+#[test]
+fn the_log_section_is_read_from_the_main_file_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let main = dir.path().join("main.yml");
+    // The provider directory does not exist: the full load refuses it, the log section's
+    // reading never looks (it reads no provider file).
+    std::fs::write(
+        &main,
+        "entryPoints:\n  web: { address: \":80\" }\nproviders:\n  file: { directory: missing }\nlog:\n  level: WARN\n  format: json\n",
+    )
+    .expect("write");
+    assert!(crate::config::load(&main).is_err());
+    let log = crate::config::load_log_settings(&main);
+    assert_eq!((log.level.as_str(), log.json), ("warn", true));
+    // A static error (an unknown key) or no file: the defaults.
+    std::fs::write(&main, "entryPoints: {}\nlog: { level: WARN }\npilot: 1\n").expect("write");
+    assert_eq!(
+        crate::config::load_log_settings(&main),
+        crate::config::LogConfig::default()
+    );
+    let missing = dir.path().join("none.yml");
+    assert_eq!(
+        crate::config::load_log_settings(&missing),
+        crate::config::LogConfig::default()
+    );
+}
