@@ -434,9 +434,8 @@ fn proxy<'a>(
                 // Held until the response head is ready (the body then streams outside it).
                 drop(in_flight);
                 let resp = resp?;
-                *origin = Some(resp.status().as_u16());
                 let (mut resp_parts, resp_body) = resp.into_parts();
-                keep_origin_headers(&mut resp_parts);
+                answered(origin, &mut resp_parts);
                 if let Some(fixed) = fixed {
                     fixed.apply_response(&mut resp_parts.headers);
                 }
@@ -841,9 +840,8 @@ async fn chain_waiting(
                 };
                 let served = &mut seen.served;
                 let resp = forward(service, native, upstream_parts, body, policy, served).await?;
-                seen.origin = Some(resp.status().as_u16());
                 let (mut p, b) = resp.into_parts();
-                keep_origin_headers(&mut p);
+                answered(&mut seen.origin, &mut p);
                 (ResponseHead::new(p), ReplyOrStream::Stream(b))
             }
         },
@@ -979,9 +977,8 @@ fn chain_inline<'a>(
                 let sent = forward(service, native, upstream_parts, body, policy, served);
                 return Either::Right(sent.map(move |resp| {
                     let resp = resp?;
-                    *origin = Some(resp.status().as_u16());
                     let (mut p, b) = resp.into_parts();
-                    keep_origin_headers(&mut p);
+                    answered(origin, &mut p);
                     let (resp_head, held) = (ResponseHead::new(p), HeldBody::Stream(b));
                     settle_inline(chain, head, resp_head, held, &mut state, completion)
                 }));
@@ -1124,10 +1121,12 @@ fn chain_response(
     }
 }
 
-/// The upstream answered with `parts`: its headers the access log logs (`origin_<Name>`) go
-/// with the response, in its extensions, to the recorder, read before the response hooks
-/// change them. Reads nothing unless the log logs some header (Traefik's default logs none).
-fn keep_origin_headers(parts: &mut http::response::Parts) {
+/// The upstream answered with `parts`: its status is the recorder's `origin`, and its headers
+/// the access log logs (`origin_<Name>`) go with the response, in its extensions, to the
+/// recorder, read before the response hooks change them. Reads no header unless the log logs
+/// some (Traefik's default logs none).
+fn answered(origin: &mut Option<u16>, parts: &mut http::response::Parts) {
+    *origin = Some(parts.status.as_u16());
     if let Some(headers) = crate::admin::logged_origin_headers(&parts.headers) {
         parts.extensions.insert(headers);
     }
