@@ -1,6 +1,7 @@
 //! Pooled instances are reused and recycled; per-request instances are never shared; the
 //! per-request scratch state survives from on-request to on-response.
 
+use crate::observability::{parse_exposition, scrape, sum_matching};
 use crate::support::{Client, Config, Gateway, Upstream, fixture_wasm};
 
 fn counter_gateway(up: &Upstream, runtime: &str) -> Gateway {
@@ -63,6 +64,45 @@ async fn per_request_instances_never_see_another_request() {
             "a fresh instance for every request"
         );
     }
+}
+
+/// Per-request isolation reuses an instance whose state it can put back: each request still
+/// sees the instance as `init` left it (the counter at 1), and the plugin is instantiated once,
+/// not once per request (`plugins::snapshot`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_request_instances_are_put_back_as_init_left_them_and_reused() {
+    let up = Upstream::start("app").await;
+    let config = Config::new()
+        .plugin_dir()
+        .route_through("r", "PathPrefix(`/`)", "app", "count")
+        .service("app", &up.url())
+        .middlewares(
+            "    count:\n      plugin:\n        name: counter\n        isolation: per-request\n",
+        );
+    let yaml = format!(
+        "{}metrics:\n  prometheus:\n    entryPoint: web\n",
+        config.yaml()
+    );
+    let gw = Gateway::start(&yaml, &[("counter", fixture_wasm("fixture_counter"))]);
+    let requests = 20;
+    for (req, resp) in sequential_counts(&gw, &up, requests).await {
+        assert_eq!(
+            (req.as_str(), resp.as_str()),
+            ("1", "1"),
+            "state as init left it"
+        );
+    }
+    let text = scrape(&Client::http1(), &gw.url("/metrics")).await;
+    let made = sum_matching(
+        &parse_exposition(&text),
+        "wasmgate_plugin_instantiations_total",
+        &[("middleware", "count")],
+    );
+    assert!(
+        (1.0..=2.0).contains(&made),
+        "{requests} sequential requests, {made} instances made\n{}",
+        gw.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,6 +61,9 @@ pub struct HostState {
     /// (`counters.acquire-in-flight`), held by the connection once the call returns
     /// (`connection`).
     pub(crate) connection_leases: Option<Vec<super::counters::InFlightLease>>,
+    /// Whether the guest drew randomness (`wasi:random` bytes or numbers; not the hash seed):
+    /// an instance whose `init` did gets no per-request snapshot (`snapshot`).
+    pub(crate) drew_random: bool,
 }
 
 impl HostState {
@@ -80,6 +83,7 @@ impl HostState {
             kv_journal: None,
             output: PluginOutput::default(),
             connection_leases: None,
+            drew_random: false,
         }
     }
 

@@ -17,6 +17,7 @@ use super::heads::{RequestHead, ResponseHead};
 use super::host_state::{HostState, PluginIdentity};
 use super::outbound_send::{SubrequestFailure, SubrequestResult};
 use super::registry::CompiledPlugin;
+use super::snapshot::{InstanceSnapshot, SnapshotRefused};
 
 pub struct PluginInstance {
     pub(super) store: Store<HostState>,
@@ -27,6 +28,11 @@ pub struct PluginInstance {
     pub(crate) requests: u64,
     /// Counts this instance in its middleware's live instances (metrics on) until dropped.
     pub(crate) live: Option<crate::admin::plugin_metrics::LiveInstance>,
+    /// Its memories and mutable globals as `init` left them (per-request mode, `snapshot`):
+    /// put back after each request, so that one instance serves request after request.
+    snapshot: Option<Box<InstanceSnapshot>>,
+    /// Its linear memories, when the engine shows them (`snapshot_memory`).
+    memories: Vec<std::sync::Arc<super::snapshot_memory::MemoryView>>,
 }
 
 /// Least time a config-time call (`validate-config`) gets, whatever the middleware's request
@@ -55,9 +61,9 @@ impl PluginInstance {
         store.epoch_deadline_trap();
         let arm = engine.epoch_arm().clone();
         arm.arm(&mut store, engine.deadline_ticks(budget.deadline));
-        let bindings = plugin
-            .pre
-            .instantiate(&mut store)
+        let (instance, memories) =
+            super::snapshot_memory::collecting(|| plugin.pre.instantiate(&mut store));
+        let bindings = instance
             .and_then(|instance| plugin.exports.load(&mut store, &instance))
             .map_err(|e| classify(e, &store, budget))?;
         Ok(PluginInstance {
@@ -66,7 +72,27 @@ impl PluginInstance {
             arm,
             requests: 0,
             live: None,
+            memories,
+            snapshot: None,
         })
+    }
+
+    /// Keeps this configured instance's state, to be put back after each request
+    /// ([`Self::reset`]). Right after `init`, before any hook. Cost: one small instantiation,
+    /// one trap, a copy of the memory.
+    pub fn take_snapshot(&mut self) -> Result<(), SnapshotRefused> {
+        let snapshot = InstanceSnapshot::take(&mut self.store, &self.memories)?;
+        self.snapshot = Some(Box::new(snapshot));
+        Ok(())
+    }
+
+    /// Puts the instance back as `init` left it; `false` (drop it) when it has no snapshot or
+    /// its memory grew. Per-request mode, once per request.
+    pub fn reset(&mut self) -> bool {
+        match &self.snapshot {
+            Some(snapshot) => snapshot.restore(&mut self.store),
+            None => false,
+        }
     }
 
     /// Instantiates and runs `init(config)`: an instance ready for hook calls.

@@ -103,9 +103,44 @@ pub struct CompiledPlugin {
     pub file: PluginFile,
     pub pre: InstancePre<HostState>,
     pub exports: ComponentExports,
+    /// Whether its instances may be put back after a request (`snapshot`), read from its code
+    /// when a per-request middleware first names it.
+    resettable: std::sync::OnceLock<super::snapshot::Resettable>,
+    /// The same component compiled for the engine whose memories the host sees
+    /// (`PluginEngine::viewed`), made when a per-request middleware first needs it.
+    viewed: std::sync::OnceLock<Option<Arc<CompiledPlugin>>>,
 }
 
 impl CompiledPlugin {
+    /// Whether a per-request middleware may reuse its instances, each put back as `init` left
+    /// it (`snapshot`). Config time: the first call walks the component's code.
+    pub fn resettable(&self) -> &super::snapshot::Resettable {
+        self.resettable
+            .get_or_init(|| super::snapshot::Resettable::of(&self.file.bytes))
+    }
+
+    /// This component compiled for `engine`'s sibling whose memories the host sees
+    /// (per-request snapshots); `None` if that engine or the compilation failed (logged).
+    /// Config time: the first call compiles (or maps the cached artifact).
+    pub fn viewed(&self, engine: &PluginEngine) -> Option<Arc<CompiledPlugin>> {
+        self.viewed
+            .get_or_init(|| {
+                let viewed = engine.viewed()?;
+                build_linker(viewed)
+                    .map_err(|e| LoadError::World(format!("cannot build the host linker: {e:#}")))
+                    .and_then(|linker| compile_on(viewed, &linker, &self.file))
+                    .map(Arc::new)
+                    .inspect_err(|e| {
+                        tracing::warn!(
+                            plugin = self.file.name.as_str(),
+                            "per-request snapshots are off for this plugin: {e}"
+                        )
+                    })
+                    .ok()
+            })
+            .clone()
+    }
+
     /// `middleware` or `middleware-with-capabilities`.
     pub fn world(&self) -> World {
         self.exports.world()
@@ -517,39 +552,50 @@ impl PluginRegistry {
     }
 
     fn compile(&self, file: &PluginFile) -> Result<CompiledPlugin, LoadError> {
-        let component = super::artifacts::load_or_compile(
-            self.engine.engine(),
-            self.engine.settings().artifact_dir.as_deref(),
-            &file.hash,
-            &file.bytes,
-        )
-        .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        // Imports outside our contract and the WASI subset (filesystem, sockets, stdio...)
-        // become traps: a component may import them, but calling one fails that request only.
-        let mut linker = (*self.linker).clone();
-        super::wasi_subset::define_for(&mut linker, &component, self.engine.engine())
-            .map_err(|e| LoadError::World(format!("{e:#}")))?;
-        linker
-            .define_unknown_imports_as_traps(&component)
-            .map_err(|e| LoadError::World(format!("{e:#}")))?;
-        let instance_pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::World(format!("{e:#}")))?;
-        let exports = ComponentExports::resolve(&instance_pre)?;
-        let compiled = CompiledPlugin {
-            file: file.clone(),
-            pre: instance_pre,
-            exports,
-        };
-        if compiled.imports_outbound_http() && !compiled.exports.has_subresponses() {
-            return Err(LoadError::World(
-                "imports outbound-http but does not export the subresponses hooks that receive \
-                 the answers (world middleware-with-outbound-http)"
-                    .into(),
-            ));
-        }
-        Ok(compiled)
+        compile_on(&self.engine, &self.linker, file)
     }
+}
+
+/// Compiles `file` for `engine` (or maps its cached artifact) and links it with `linker`.
+fn compile_on(
+    engine: &PluginEngine,
+    linker: &Linker<HostState>,
+    file: &PluginFile,
+) -> Result<CompiledPlugin, LoadError> {
+    let component = super::artifacts::load_or_compile(
+        engine.engine(),
+        engine.settings().artifact_dir.as_deref(),
+        &file.hash,
+        &file.bytes,
+    )
+    .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+    // Imports outside our contract and the WASI subset (filesystem, sockets, stdio...)
+    // become traps: a component may import them, but calling one fails that request only.
+    let mut linker = linker.clone();
+    super::wasi_subset::define_for(&mut linker, &component, engine.engine())
+        .map_err(|e| LoadError::World(format!("{e:#}")))?;
+    linker
+        .define_unknown_imports_as_traps(&component)
+        .map_err(|e| LoadError::World(format!("{e:#}")))?;
+    let instance_pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| LoadError::World(format!("{e:#}")))?;
+    let exports = ComponentExports::resolve(&instance_pre)?;
+    let compiled = CompiledPlugin {
+        file: file.clone(),
+        pre: instance_pre,
+        exports,
+        resettable: std::sync::OnceLock::new(),
+        viewed: std::sync::OnceLock::new(),
+    };
+    if compiled.imports_outbound_http() && !compiled.exports.has_subresponses() {
+        return Err(LoadError::World(
+            "imports outbound-http but does not export the subresponses hooks that receive \
+             the answers (world middleware-with-outbound-http)"
+                .into(),
+        ));
+    }
+    Ok(compiled)
 }
 
 /// The linker shared by every plugin: our imports, the safe WASI subset, and traps for the rest.

@@ -7,6 +7,8 @@
 //! and writes to stderr at start-up. We implement only what is safe and non-blocking on a proxy
 //! thread, backed by nothing sensitive:
 //! - `wasi:random/{random,insecure,insecure-seed}`: real randomness (at most 64 KiB per call);
+//!   an `init` that draws bytes or numbers (not the hash seed) keeps its instances from
+//!   per-request snapshots (`snapshot`), which would replay the draws;
 //! - `wasi:clocks/wall-clock`: a clock frozen at the Unix epoch (plugins get no wall clock;
 //!   the contract's `clock` gives monotonic time);
 //! - `wasi:clocks/monotonic-clock`: `now` and `resolution` (the contract's clock, in ns);
@@ -111,7 +113,8 @@ pub fn define_for(
 }
 
 fn random_bytes(i: &mut LinkerInstance<'_, HostState>, func: &str) -> wasmtime::Result<()> {
-    i.func_wrap(func, |_, (len,): (u64,)| {
+    i.func_wrap(func, |mut store, (len,): (u64,)| {
+        store.data_mut().drew_random = true;
         if len > MAX_RANDOM_BYTES {
             return Err(wasmtime::Error::msg(format!(
                 "asked for {len} random bytes (at most {MAX_RANDOM_BYTES})"
@@ -124,7 +127,10 @@ fn random_bytes(i: &mut LinkerInstance<'_, HostState>, func: &str) -> wasmtime::
 }
 
 fn random_u64(i: &mut LinkerInstance<'_, HostState>, func: &str) -> wasmtime::Result<()> {
-    i.func_wrap(func, |_, ()| Ok((random_u64_value()?,)))
+    i.func_wrap(func, |mut store, ()| {
+        store.data_mut().drew_random = true;
+        Ok((random_u64_value()?,))
+    })
 }
 
 fn random_u64_value() -> wasmtime::Result<u64> {
