@@ -162,3 +162,121 @@ async fn a_plugin_using_std_hashmap_gets_random_seeds_at_its_wasi_version() {
         assert_eq!(up.last().header("x-hashmap-entries"), Some("2"), "{mode}");
     }
 }
+
+/// Per-request snapshots never replay randomness: an instance whose `init` drew random numbers
+/// (basicAuth's cache key) is not snapshotted, so every request gets a new one; randomness a
+/// hook draws (headers' CSP nonce) is drawn anew on every request by the reused instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_request_snapshots_never_replay_randomness() {
+    let up = Upstream::start("app").await;
+    let config = Config::new()
+        .route_through("auth", "PathPrefix(`/auth`)", "app", "auth")
+        .route_through("csp", "PathPrefix(`/csp`)", "app", "csp")
+        .service("app", &up.url())
+        .middlewares(concat!(
+            "    auth:\n      plugin:\n        name: basic-auth\n        isolation: per-request\n",
+            "        config: { users: [\"bob:$apr1$ehJ3QxtF$mwOXxqW6kyPP63QyvznES1\"] }\n",
+            "    csp:\n      plugin:\n        name: headers\n        isolation: per-request\n",
+            "        config: { contentSecurityPolicy: \"script-src $NONCE\" }\n",
+        ));
+    let yaml = format!(
+        "{}metrics:\n  prometheus:\n    entryPoint: web\n",
+        config.yaml()
+    );
+    let gw = Gateway::start(&yaml, &[]);
+    let c = Client::http1();
+    let requests = 6;
+    let mut nonces = std::collections::BTreeSet::new();
+    let r = c
+        .get(
+            &gw.url("/auth"),
+            "r.test",
+            &[("authorization", "Basic Ym9iOnMzY3JldC1t")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", gw.log());
+    for _ in 0..requests {
+        // A refusal is never remembered by basicAuth's verdict memo: each one calls the hook.
+        let r = c
+            .get(
+                &gw.url("/auth"),
+                "r.test",
+                &[("authorization", "Basic Ym9iOndyb25n")],
+            )
+            .await;
+        assert_eq!(r.status, 401, "{}", gw.log());
+        let r = c.get(&gw.url("/csp"), "r.test", &[]).await;
+        assert_eq!(r.status, 200, "{}", gw.log());
+        let csp = r.header("content-security-policy").unwrap_or("").to_owned();
+        assert!(csp.starts_with("script-src 'nonce-"), "{csp}");
+        nonces.insert(csp);
+    }
+    assert_eq!(
+        nonces.len(),
+        requests,
+        "a new nonce per request: {nonces:?}"
+    );
+    let text = scrape(&c, &gw.url("/metrics")).await;
+    let made = |middleware| {
+        sum_matching(
+            &parse_exposition(&text),
+            "wasmgate_plugin_instantiations_total",
+            &[("middleware", middleware)],
+        )
+    };
+    assert!(
+        made("auth") >= requests as f64,
+        "basicAuth: a new instance per request, {} made",
+        made("auth")
+    );
+    assert!(made("csp") <= 2.0, "headers: reused, {} made", made("csp"));
+    assert!(
+        gw.log().contains("its init drew randomness"),
+        "the gateway says why: {}",
+        gw.log()
+    );
+}
+
+/// A request that grew a reused per-request instance's memory (which cannot shrink back to its
+/// snapshot) leaves that instance dropped: the next request gets a new one, as `init` left it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_request_instance_whose_memory_grew_is_replaced() {
+    let up = Upstream::start("app").await;
+    let config = Config::new()
+        .plugin_dir()
+        .route_through("r", "PathPrefix(`/`)", "app", "hog")
+        .service("app", &up.url())
+        .middlewares("    hog:\n      plugin: { name: memory-hog, isolation: per-request }\n");
+    let yaml = format!(
+        "{}metrics:\n  prometheus:\n    entryPoint: web\n",
+        config.yaml()
+    );
+    let gw = Gateway::start(&yaml, &[("memory-hog", fixture_wasm("fixture_memory_hog"))]);
+    let c = Client::http1();
+    let made = || async {
+        let text = scrape(&Client::http1(), &gw.url("/metrics")).await;
+        sum_matching(
+            &parse_exposition(&text),
+            "wasmgate_plugin_instantiations_total",
+            &[("middleware", "hog")],
+        )
+    };
+    for _ in 0..3 {
+        assert_eq!(c.get(&gw.url("/"), "h.test", &[]).await.status, 200);
+    }
+    let before = made().await;
+    assert!(
+        before <= 2.0,
+        "plain requests reuse the instance: {before} made"
+    );
+    let r = c.get(&gw.url("/"), "h.test", &[("x-leak", "2048")]).await;
+    assert_eq!(r.status, 200, "{}", gw.log());
+    for _ in 0..3 {
+        assert_eq!(c.get(&gw.url("/"), "h.test", &[]).await.status, 200);
+    }
+    assert_eq!(
+        made().await,
+        before + 1.0,
+        "one new instance after the growth"
+    );
+}

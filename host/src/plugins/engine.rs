@@ -6,6 +6,7 @@
 //! hook call's deadline is counted in those ticks.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -163,6 +164,19 @@ pub struct PluginEngine {
     /// per-request middleware whose plugin may be snapshotted is configured; `None` if it could
     /// not be made.
     viewed: std::sync::OnceLock<Option<Arc<PluginEngine>>>,
+    /// Instances alive in the viewed engine, which has no pool to cap them
+    /// ([`PluginEngine::instance_ticket`]).
+    live: Arc<AtomicUsize>,
+}
+
+/// A place among the instances the viewed engine may hold at once; given back when the
+/// instance holding it is dropped.
+pub struct InstanceTicket(Arc<AtomicUsize>);
+
+impl Drop for InstanceTicket {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl PluginEngine {
@@ -188,6 +202,19 @@ impl PluginEngine {
                     .ok()
             })
             .as_ref()
+    }
+
+    /// A place for one more instance in this engine, or `None` when
+    /// `total_component_instances` are alive: the cap the pooling allocator sets for the other
+    /// engine, kept by the viewed one (whose instances are allocated on demand) this way.
+    pub fn instance_ticket(&self) -> Option<InstanceTicket> {
+        let cap = usize::try_from(self.settings.total_component_instances).unwrap_or(usize::MAX);
+        self.live
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < cap).then_some(n + 1)
+            })
+            .ok()?;
+        Some(InstanceTicket(self.live.clone()))
     }
 
     /// An engine with pooled instances, or (`shows_memories`) one whose instances are made on
@@ -251,6 +278,7 @@ impl PluginEngine {
             ticker,
             shows_memories,
             viewed: std::sync::OnceLock::new(),
+            live: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -294,6 +322,24 @@ mod tests {
     ];
 
     #[test]
+    fn the_viewed_engine_caps_its_live_instances_as_the_pool_caps_the_other() {
+        let engine = PluginEngine::new(EngineSettings {
+            total_component_instances: 2,
+            ..EngineSettings::default()
+        })
+        .expect("engine");
+        let viewed = engine.viewed().expect("the viewed engine");
+        assert!(viewed.viewed().is_none(), "no sibling of its own");
+        let first = viewed.instance_ticket().expect("room for one");
+        let second = viewed.instance_ticket().expect("room for two");
+        assert!(viewed.instance_ticket().is_none(), "two alive: full");
+        drop(first);
+        let third = viewed.instance_ticket().expect("a place given back");
+        drop((second, third));
+        assert_eq!(viewed.live.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
     fn the_perf_map_setting_names_compiled_guest_functions_for_perf() {
         assert!(!EngineSettings::default().perf_map, "off by default");
         let engine = PluginEngine::new(EngineSettings {
@@ -316,21 +362,26 @@ mod tests {
             "the default reservation covers every 32-bit address, so no bounds checks"
         );
         let engine = PluginEngine::new(settings).expect("engine");
-        let module = wasmtime::Module::new(engine.engine(), LOAD_PAST_MEMORY).expect("module");
-        let mut store = wasmtime::Store::new(engine.engine(), ());
-        store.set_epoch_deadline(u64::MAX / 2);
-        let instance = wasmtime::Instance::new(&mut store, &module, &[]).expect("instance");
-        let oob = instance
-            .get_typed_func::<(), i32>(&mut store, "oob")
-            .expect("export");
-        let err = oob.call(&mut store, ()).expect_err("the load traps");
-        assert_eq!(
-            err.downcast_ref::<wasmtime::Trap>(),
-            Some(&wasmtime::Trap::MemoryOutOfBounds),
-            "{err:?}"
-        );
-        // The store (and its pool slot) is still usable after the trap.
-        assert!(oob.call(&mut store, ()).is_err());
+        // The pooled engine, and the viewed one whose memories `snapshot_memory` maps: both must
+        // leave the reservation and guard the elided checks count on.
+        let viewed = engine.viewed().expect("the viewed engine");
+        for engine in [&engine, &**viewed] {
+            let module = wasmtime::Module::new(engine.engine(), LOAD_PAST_MEMORY).expect("module");
+            let mut store = wasmtime::Store::new(engine.engine(), ());
+            store.set_epoch_deadline(u64::MAX / 2);
+            let instance = wasmtime::Instance::new(&mut store, &module, &[]).expect("instance");
+            let oob = instance
+                .get_typed_func::<(), i32>(&mut store, "oob")
+                .expect("export");
+            let err = oob.call(&mut store, ()).expect_err("the load traps");
+            assert_eq!(
+                err.downcast_ref::<wasmtime::Trap>(),
+                Some(&wasmtime::Trap::MemoryOutOfBounds),
+                "{err:?}"
+            );
+            // The store (and its pool slot) is still usable after the trap.
+            assert!(oob.call(&mut store, ()).is_err());
+        }
     }
 
     #[test]

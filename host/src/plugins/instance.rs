@@ -33,6 +33,8 @@ pub struct PluginInstance {
     snapshot: Option<Box<InstanceSnapshot>>,
     /// Its linear memories, when the engine shows them (`snapshot_memory`).
     memories: Vec<std::sync::Arc<super::snapshot_memory::MemoryView>>,
+    /// Its place among the viewed engine's instances (`PluginEngine::instance_ticket`).
+    pub(super) ticket: Option<super::engine::InstanceTicket>,
 }
 
 /// Least time a config-time call (`validate-config`) gets, whatever the middleware's request
@@ -74,6 +76,7 @@ impl PluginInstance {
             live: None,
             memories,
             snapshot: None,
+            ticket: None,
         })
     }
 

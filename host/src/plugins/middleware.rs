@@ -532,13 +532,17 @@ impl PluginMiddleware {
                 "an http-wasm middleware has no component instances".into(),
             ));
         };
+        // A snapshotted instance comes from the viewed engine, while it has room for one more
+        // (else a fresh instance from the pooled engine, whose own cap then applies).
         let snapshots = match (&self.viewed, self.engine.viewed()) {
-            (Some(viewed), Some(engine)) if self.snapshots.load(Relaxed) => Some((engine, viewed)),
+            (Some(viewed), Some(engine)) if self.snapshots.load(Relaxed) => engine
+                .instance_ticket()
+                .map(|ticket| (engine, viewed, ticket)),
             _ => None,
         };
-        let (engine, plugin) = match snapshots {
-            Some((engine, viewed)) => (&**engine, &**viewed),
-            None => (&*self.engine, &**plugin),
+        let (engine, plugin, ticket) = match snapshots {
+            Some((engine, viewed, ticket)) => (&**engine, &**viewed, Some(ticket)),
+            None => (&*self.engine, &**plugin, None),
         };
         let mut inst = Box::new(PluginInstance::configured(
             engine,
@@ -548,7 +552,9 @@ impl PluginMiddleware {
             &self.config_json,
         )?);
         inst.live = self.counters.as_ref().map(|c| c.instantiated());
-        if snapshots.is_some()
+        let snapshots = ticket.is_some();
+        inst.ticket = ticket;
+        if snapshots
             && let Err(refused) = inst.take_snapshot()
             && self.snapshots.swap(false, Relaxed)
         {
