@@ -280,3 +280,26 @@ async fn a_per_request_instance_whose_memory_grew_is_replaced() {
         "one new instance after the growth"
     );
 }
+
+/// More requests at once than a per-request middleware's pool holds: the pool's worth are
+/// served by reused instances, the rest by fresh ones, and every request sees an instance as
+/// `init` left it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_request_isolation_holds_with_more_requests_at_once_than_the_pool_holds() {
+    let up = Upstream::start("app").await;
+    let gw = counter_gateway(&up, "        isolation: per-request\n        poolSize: 2");
+    let c = Client::http1();
+    for round in 0..3 {
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (c, url) = (c.clone(), gw.url("/"));
+                tokio::spawn(async move { c.get(&url, "i.test", &[]).await })
+            })
+            .collect();
+        for t in tasks {
+            let r = t.await.expect("request task");
+            assert_eq!(r.status, 200, "round {round}: {}", gw.log());
+            assert_eq!(r.header("x-instance-calls"), Some("1"), "round {round}");
+        }
+    }
+}

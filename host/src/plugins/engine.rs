@@ -169,9 +169,21 @@ pub struct PluginEngine {
     live: Arc<AtomicUsize>,
 }
 
-/// A place among the instances the viewed engine may hold at once; given back when the
-/// instance holding it is dropped.
+/// A place among a capped number of live instances (the viewed engine's, a middleware's
+/// snapshotted ones); given back when the instance holding it is dropped.
 pub struct InstanceTicket(Arc<AtomicUsize>);
+
+impl InstanceTicket {
+    /// A place if fewer than `cap` are taken from `count`. One compare-and-swap.
+    pub fn take(count: &Arc<AtomicUsize>, cap: usize) -> Option<InstanceTicket> {
+        count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < cap).then_some(n + 1)
+            })
+            .ok()?;
+        Some(InstanceTicket(count.clone()))
+    }
+}
 
 impl Drop for InstanceTicket {
     fn drop(&mut self) {
@@ -209,12 +221,7 @@ impl PluginEngine {
     /// engine, kept by the viewed one (whose instances are allocated on demand) this way.
     pub fn instance_ticket(&self) -> Option<InstanceTicket> {
         let cap = usize::try_from(self.settings.total_component_instances).unwrap_or(usize::MAX);
-        self.live
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                (n < cap).then_some(n + 1)
-            })
-            .ok()?;
-        Some(InstanceTicket(self.live.clone()))
+        InstanceTicket::take(&self.live, cap)
     }
 
     /// An engine with pooled instances, or (`shows_memories`) one whose instances are made on

@@ -33,8 +33,9 @@ pub struct PluginInstance {
     snapshot: Option<Box<InstanceSnapshot>>,
     /// Its linear memories, when the engine shows them (`snapshot_memory`).
     memories: Vec<std::sync::Arc<super::snapshot_memory::MemoryView>>,
-    /// Its place among the viewed engine's instances (`PluginEngine::instance_ticket`).
-    pub(super) ticket: Option<super::engine::InstanceTicket>,
+    /// Its places among the viewed engine's instances (`PluginEngine::instance_ticket`) and its
+    /// middleware's snapshotted ones (`InstancePool::snapshot_ticket`).
+    pub(super) tickets: Option<[super::engine::InstanceTicket; 2]>,
 }
 
 /// Least time a config-time call (`validate-config`) gets, whatever the middleware's request
@@ -76,7 +77,7 @@ impl PluginInstance {
             live: None,
             memories,
             snapshot: None,
-            ticket: None,
+            tickets: None,
         })
     }
 

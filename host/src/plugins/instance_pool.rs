@@ -6,12 +6,14 @@
 //! `init` left it and waits here for the next; one without is used once and dropped. A pop and
 //! a push are lock-free (`ArrayQueue`); a full pool drops what it is given.
 
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Weak};
 
 use crossbeam_queue::ArrayQueue;
 
 use crate::admin::plugin_metrics::PluginCounters;
 
+use super::engine::InstanceTicket;
 use super::instance::PluginInstance;
 
 pub struct InstancePool {
@@ -23,6 +25,9 @@ pub struct InstancePool {
     counters: Option<Arc<PluginCounters>>,
     /// Requests an instance serves before it is dropped (`maxRequestsPerInstance`).
     max_requests: u64,
+    /// Snapshotted instances alive (idle or held by a request), at most the pool's capacity
+    /// ([`InstancePool::snapshot_ticket`]).
+    snapshotted: Arc<AtomicUsize>,
 }
 
 impl InstancePool {
@@ -35,6 +40,7 @@ impl InstancePool {
             idle: ArrayQueue::new(capacity.max(1)),
             counters,
             max_requests,
+            snapshotted: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -54,6 +60,14 @@ impl InstancePool {
         {
             c.idle_changed(1);
         }
+    }
+
+    /// A place for one more snapshotted instance, while fewer are alive than the pool holds.
+    /// Past that (more requests at once than the pool's size), a request gets a fresh instance
+    /// from the pooled engine (≈ 9 µs) rather than one from the viewed engine (≈ 44 µs) that
+    /// the full pool would drop after the request.
+    pub fn snapshot_ticket(&self) -> Option<InstanceTicket> {
+        InstanceTicket::take(&self.snapshotted, self.idle.capacity())
     }
 
     /// Whether an instance may serve more requests (`maxRequestsPerInstance`).
@@ -109,5 +123,23 @@ impl Drop for HeldInstance {
         {
             home.give_back(inst);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshotted_instances_are_capped_at_what_the_pool_holds() {
+        let pool = InstancePool::new(2, None, u64::MAX);
+        let first = pool.snapshot_ticket().expect("one");
+        let _second = pool.snapshot_ticket().expect("two");
+        assert!(
+            pool.snapshot_ticket().is_none(),
+            "a third would be dropped by the full pool after its request"
+        );
+        drop(first);
+        assert!(pool.snapshot_ticket().is_some(), "a place given back");
     }
 }

@@ -532,16 +532,19 @@ impl PluginMiddleware {
                 "an http-wasm middleware has no component instances".into(),
             ));
         };
-        // A snapshotted instance comes from the viewed engine, while it has room for one more
-        // (else a fresh instance from the pooled engine, whose own cap then applies).
+        // A snapshotted instance comes from the viewed engine, while both it and this
+        // middleware's pool have room for one more (else a fresh instance from the pooled
+        // engine, whose own cap then applies).
         let snapshots = match (&self.viewed, self.engine.viewed()) {
-            (Some(viewed), Some(engine)) if self.snapshots.load(Relaxed) => engine
-                .instance_ticket()
-                .map(|ticket| (engine, viewed, ticket)),
+            (Some(viewed), Some(engine)) if self.snapshots.load(Relaxed) => self
+                .pool
+                .snapshot_ticket()
+                .zip(engine.instance_ticket())
+                .map(|(mine, engine_wide)| (engine, viewed, [mine, engine_wide])),
             _ => None,
         };
-        let (engine, plugin, ticket) = match snapshots {
-            Some((engine, viewed, ticket)) => (&**engine, &**viewed, Some(ticket)),
+        let (engine, plugin, tickets) = match snapshots {
+            Some((engine, viewed, tickets)) => (&**engine, &**viewed, Some(tickets)),
             None => (&*self.engine, &**plugin, None),
         };
         let mut inst = Box::new(PluginInstance::configured(
@@ -552,8 +555,8 @@ impl PluginMiddleware {
             &self.config_json,
         )?);
         inst.live = self.counters.as_ref().map(|c| c.instantiated());
-        let snapshots = ticket.is_some();
-        inst.ticket = ticket;
+        let snapshots = tickets.is_some();
+        inst.tickets = tickets;
         if snapshots
             && let Err(refused) = inst.take_snapshot()
             && self.snapshots.swap(false, Relaxed)
