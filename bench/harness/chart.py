@@ -26,6 +26,7 @@ SHORT = {
     "f": "f: TLS hand-\nshake/req",
     "g": "g: TCP\n16 KiB echo",
     "guard-rs": "guard\nRust",
+    "guard-rs-pr": "guard Rust\nper-request",
     "guard-js": "guard\nJS",
 }
 

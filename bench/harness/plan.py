@@ -59,6 +59,9 @@ class Scenario:
     echo_bytes: int = 0
     # The guard plugin in this language ("rs" or "js") on the route: a wasmgate-only scenario.
     guard: str | None = None
+    # The guard's isolation: `pooled` (the default) or `per-request` (each request sees the guard
+    # as `init` left it: an instance put back after each request).
+    per_request: bool = False
     # The feature without which a contender does not run this scenario at all.
     essential: str | None = None
 
@@ -70,6 +73,8 @@ class Scenario:
             out.append("tcp")
         if self.guard:
             out.append(f"guard-{self.guard}")
+            if self.per_request:
+                out.append("per-request")
         if self.rate is not None:
             out.append("rate")
         if self.auth:
@@ -119,6 +124,13 @@ SCENARIOS = [
     ),
     Scenario("guard-rs", "guard plugin in Rust (API key, pooled), 1 KiB", guard="rs", essential="guard-rs"),
     Scenario("guard-js", "guard plugin in JavaScript (API key, pooled), 1 KiB", guard="js", essential="guard-js"),
+    Scenario(
+        "guard-rs-pr",
+        "guard plugin in Rust (API key, per-request isolation), 1 KiB",
+        guard="rs",
+        per_request=True,
+        essential="guard-rs",
+    ),
 ]
 
 

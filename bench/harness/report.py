@@ -179,8 +179,8 @@ def _goals(info, results, conns_list, scenario_ids=()) -> list[str]:
 def _guard(info, results, conns_list, scenario_ids) -> list[str]:
     """The guard plugin on the proxy path, per language, as a ratio of wasmgate's plain proxy."""
     rows = [
-        "The same API-key guard (examples/rust-plugin, examples/js-plugin), default `pooled` "
-        "isolation, every request with a good key (checked, key header stripped, user header "
+        "The same API-key guard (examples/rust-plugin, examples/js-plugin), `pooled` isolation "
+        "unless the row says `per-request`, every request with a good key (checked, key header stripped, user header "
         "set); ratios of wasmgate's own (a) in the same rounds: requests/s · requests per "
         "CPU-second (a's CPU µs per request ÷ the guard's).",
         "",
@@ -188,7 +188,7 @@ def _guard(info, results, conns_list, scenario_ids) -> list[str]:
         "|---:|---|---:|---:|---|",
     ]
     for c in conns_list:
-        for sid, lang in (("guard-rs", "Rust"), ("guard-js", "JavaScript")):
+        for sid, lang in (("guard-rs", "Rust"), ("guard-rs-pr", "Rust, `per-request`"), ("guard-js", "JavaScript")):
             if sid not in scenario_ids:
                 continue
             why = _why_not(info, results, sid, US) or _why_not(info, results, "a", US)

@@ -303,3 +303,48 @@ async fn per_request_isolation_holds_with_more_requests_at_once_than_the_pool_ho
         }
     }
 }
+
+/// A per-request middleware with no response hook hands its instance back as soon as
+/// `on-request` returns: requests waiting on a slow upstream hold none, so they share the one
+/// instance rather than each keeping its own across the round trip (the counter would show
+/// `1` either way: the instance is put back as `init` left it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_request_instance_with_no_response_hook_is_not_held_across_the_upstream_wait() {
+    let up = Upstream::start_with(
+        "app",
+        crate::support::UpstreamBehavior::Slow(std::time::Duration::from_millis(400)),
+    )
+    .await;
+    let config = Config::new()
+        .route_through("r", "PathPrefix(`/`)", "app", "strip")
+        .service("app", &up.url())
+        .middlewares(
+            "    strip:\n      plugin: { name: strip-prefix, isolation: per-request, config: { prefixes: [/api] } }\n",
+        );
+    let yaml = format!(
+        "{}metrics:\n  prometheus:\n    entryPoint: web\n",
+        config.yaml()
+    );
+    let gw = Gateway::start(&yaml, &[]);
+    let c = Client::http1();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (c, url) = (c.clone(), gw.url(&format!("/api/{i}")));
+            tokio::spawn(async move { c.get(&url, "s.test", &[]).await })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.expect("request task");
+        assert_eq!(r.status, 200, "{}", gw.log());
+    }
+    let text = scrape(&c, &gw.url("/metrics")).await;
+    let made = sum_matching(
+        &parse_exposition(&text),
+        "wasmgate_plugin_instantiations_total",
+        &[("middleware", "strip")],
+    );
+    assert!(
+        made <= 3.0,
+        "8 requests at once, each waiting 400 ms upstream: {made} instances made"
+    );
+}

@@ -131,7 +131,7 @@ tcp:
         servers: [{{ address: "127.0.0.1:{UPSTREAM_PORT}" }}]
 """
 
-    def _guard(self, lang: str) -> tuple[str, str]:
+    def _guard(self, lang: str, per_request: bool) -> tuple[str, str]:
         """Copies the guard component into its own plugin directory; its middleware entry."""
         plugins = self.workdir / f"plugins-{lang}"
         plugins.mkdir(exist_ok=True)
@@ -141,7 +141,9 @@ tcp:
             shutil.copy2(source, target)
         body = (
             f"plugin: {{ name: api-key-{lang}, config: {{ header: {GUARD_HEADER}, "
-            f'keys: {{ {GUARD_USER}: "{GUARD_KEY}" }}, userHeader: x-api-user }} }}'
+            f'keys: {{ {GUARD_USER}: "{GUARD_KEY}" }}, userHeader: x-api-user }}'
+            + (", isolation: per-request" if per_request else "")
+            + " }"
         )
         return str(plugins), body
 
@@ -163,7 +165,7 @@ tcp:
             )
         for f in features:
             if f.startswith("guard-"):
-                plugin_dir, body = self._guard(f.removeprefix("guard-"))
+                plugin_dir, body = self._guard(f.removeprefix("guard-"), "per-request" in features)
                 mws.append(("guard", body))
         names = ", ".join(n for n, _ in mws)
         defs = "".join(f"\n    {n}:\n      {body}" for n, body in mws)

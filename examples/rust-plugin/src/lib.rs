@@ -31,6 +31,13 @@ impl Middleware for ApiKeyGuard {
         ApiKeyConfig::parse(config).map(|config| ApiKeyGuard { config })
     }
 
+    /// The guard acts on requests only: the gateway skips the response hook, and under
+    /// `per-request` isolation hands the instance back as soon as `on-request` returns instead
+    /// of holding it across the upstream's round trip.
+    fn wants_response_hook(&self) -> bool {
+        false
+    }
+
     fn on_request(&self, req: &mut Request<'_>) -> Action {
         let Some(presented) = req.header(&self.config.header) else {
             return unauthorized("missing API key");

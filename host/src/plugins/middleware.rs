@@ -125,6 +125,11 @@ pub struct PluginMiddleware {
     /// The plugin compiled for the engine whose memories the host sees
     /// (`PluginEngine::viewed`): where snapshotted instances are made.
     viewed: Option<Arc<CompiledPlugin>>,
+    /// Per-request mode: whether an instance goes back to the pool as soon as `on-request`
+    /// returns, instead of waiting in the request's slot for its end (across the upstream's
+    /// round trip): when no later hook of the request needs that same instance. Fixed at config
+    /// time ([`Self::hands_back_after_request_hook`]).
+    hands_back: bool,
     /// Hook calls and failures (`admin`); `None` when metrics are off.
     counters: Option<Arc<crate::admin::plugin_metrics::PluginCounters>>,
 }
@@ -208,6 +213,7 @@ impl PluginMiddleware {
             ),
             snapshots: AtomicBool::new(viewed.is_some()),
             viewed,
+            hands_back: false,
             counters,
             identity,
             http_wasm: None,
@@ -267,7 +273,23 @@ impl PluginMiddleware {
                 None => None,
             };
         }
+        middleware.hands_back = middleware.hands_back_after_request_hook();
         Ok(middleware)
+    }
+
+    /// Whether a per-request instance may go back to the pool right after `on-request`: no
+    /// response hook (the guest's state between its hooks), no `outbound-http` (a subrequest's
+    /// answer goes to the instance that sent it), no Redis-backed `counters` or `kv` (a parked
+    /// hook is replayed on its instance). `on-complete` and `retry-after` take any instance. A
+    /// held instance would otherwise wait out the upstream's round trip, and with many requests
+    /// at once each would be another instance to keep and copy back (more memory than the
+    /// caches hold: measured in bench/README).
+    fn hands_back_after_request_hook(&self) -> bool {
+        self.budget.isolation == Isolation::PerRequest
+            && !self.capabilities.response_hook
+            && self.budget.outbound.is_none()
+            && !self.budget.replayable()
+            && self.budget.redis_counters.is_none()
     }
 
     /// The declared verdict memo, when the chain may skip the hook: no `on-complete` (which
@@ -391,6 +413,7 @@ impl PluginMiddleware {
             pool: InstancePool::new(1, None, u64::MAX),
             snapshots: AtomicBool::new(false),
             viewed: None,
+            hands_back: false,
             plugin: None,
             engine,
             config_json: Arc::from(config_json),
@@ -621,6 +644,7 @@ impl PluginMiddleware {
             return;
         }
         match self.budget.isolation {
+            Isolation::PerRequest if self.hands_back => self.pool.give_back(inst),
             Isolation::PerRequest => *slot = Some(HeldInstance::new(inst, &self.pool)),
             Isolation::Pooled => {
                 if self.pool.has_quota(&inst) && !self.near_memory_cap(&inst) {
