@@ -636,9 +636,10 @@ impl PluginMiddleware {
     }
 
     /// Returns an instance after a call. Failed instances are dropped (never reused); pooled ones
-    /// go back to the pool unless they served their quota of requests; per-request ones stay in the slot
-    /// until the request ends, then go back to the pool put back as `init` left them, or are
-    /// dropped (`InstancePool::give_back`).
+    /// go back to the pool unless they served their quota of requests; per-request ones stay in
+    /// the slot until the request ends (or, when no later hook needs them, `hands_back`, not at
+    /// all), then go back to the pool put back as `init` left them, or are dropped
+    /// (`InstancePool::give_back`).
     pub(super) fn checkin(&self, inst: Box<PluginInstance>, failed: bool, slot: &mut InstanceSlot) {
         if failed {
             return;
