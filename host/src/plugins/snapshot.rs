@@ -1,11 +1,10 @@
-//! Per-request isolation without a new instance per request: an instance's state right after
-//! `init` (every linear memory's bytes, every mutable global), put back when a request is done
-//! with it.
+//! Per-request isolation without a new instance per request: an instance's linear memory right
+//! after `init`, put back when a request is done with it.
 //!
 //! A fresh instance per request costs wasmtime's instantiation and the store's teardown
 //! (≈ 9 µs for the smallest bundled plugin here, bench/README). Putting the memory back costs a
-//! `memcpy` of the guest's memory (≈ 1.2 µs per 64 KiB on this machine) and a few global
-//! writes. What a later request sees is exactly what a fresh, configured instance would hold,
+//! `memcpy` of the guest's memory (≈ 1.2 µs per 64 KiB on this machine, when it is in the
+//! caches). What a later request sees is exactly what a fresh, configured instance would hold,
 //! with two differences a plugin cannot tell from its own state:
 //! - its `init` ran once, when the instance was made, not once per request. An instance whose
 //!   `init` drew randomness (`wasi:random` bytes or numbers, not the hash seed) is never
@@ -15,9 +14,9 @@
 //!
 //! Which components qualify is decided once per component ([`Resettable::of`]): the state a
 //! snapshot cannot see must not change, so a component whose code can change a table, drop a
-//! data or element segment, share a memory or keep state in globals is never snapshotted. A memory that grew during
-//! a request cannot shrink back: [`InstanceSnapshot::restore`] then refuses and the instance is
-//! dropped, as any instance that failed.
+//! data or element segment, share a memory or keep state in globals is never snapshotted. A
+//! memory that grew during a request cannot shrink back: [`InstanceSnapshot::restore`] then
+//! refuses and the instance is dropped, as any instance that failed.
 //!
 //! Components hide their core instances' memories from the host API, and globals cannot be read
 //! either. So:
@@ -43,7 +42,7 @@ pub const SNAPSHOT_MAX_BYTES: usize = 8 << 20;
 
 /// Whether a component's instances may be snapshotted: what its core modules' code can change
 /// besides linear memory and globals. Decided once per component, at config time (a walk of
-/// its code: ≈ 1 ms per MB).
+/// its code).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resettable {
     Yes,
