@@ -28,8 +28,8 @@ pub struct PluginInstance {
     pub(crate) requests: u64,
     /// Counts this instance in its middleware's live instances (metrics on) until dropped.
     pub(crate) live: Option<crate::admin::plugin_metrics::LiveInstance>,
-    /// Its memories and mutable globals as `init` left them (per-request mode, `snapshot`):
-    /// put back after each request, so that one instance serves request after request.
+    /// Its linear memory as `init` left it (per-request mode, `snapshot`): put back after each
+    /// request, so that one instance serves request after request.
     snapshot: Option<Box<InstanceSnapshot>>,
     /// Its linear memories, when the engine shows them (`snapshot_memory`).
     memories: Vec<std::sync::Arc<super::snapshot_memory::MemoryView>>,
@@ -82,8 +82,7 @@ impl PluginInstance {
     }
 
     /// Keeps this configured instance's state, to be put back after each request
-    /// ([`Self::reset`]). Right after `init`, before any hook. Cost: one small instantiation,
-    /// one trap, a copy of the memory.
+    /// ([`Self::reset`]). Right after `init`, before any hook. Cost: a copy of the memory.
     pub fn take_snapshot(&mut self) -> Result<(), SnapshotRefused> {
         let snapshot = InstanceSnapshot::take(&mut self.store, &self.memories)?;
         self.snapshot = Some(Box::new(snapshot));

@@ -289,7 +289,6 @@ impl PluginMiddleware {
             && !self.capabilities.response_hook
             && self.budget.outbound.is_none()
             && !self.budget.replayable()
-            && self.budget.redis_counters.is_none()
     }
 
     /// The declared verdict memo, when the chain may skip the hook: no `on-complete` (which
