@@ -1,8 +1,21 @@
 //! Pooled instances are reused and recycled; per-request instances are never shared; the
 //! per-request scratch state survives from on-request to on-response.
 
-use crate::observability::{parse_exposition, scrape, sum_matching};
+use crate::observability::middleware_metric;
 use crate::support::{Client, Config, Gateway, Upstream, fixture_wasm};
+
+/// `config` with Prometheus metrics served on the `web` entry point.
+fn with_metrics(config: &Config) -> String {
+    format!(
+        "{}metrics:\n  prometheus:\n    entryPoint: web\n",
+        config.yaml()
+    )
+}
+
+/// Instances made so far for `middleware` (`wasmgate_plugin_instantiations_total`).
+async fn instances_made(gw: &Gateway, middleware: &str) -> f64 {
+    middleware_metric(gw, "wasmgate_plugin_instantiations_total", middleware).await
+}
 
 fn counter_gateway(up: &Upstream, runtime: &str) -> Gateway {
     Gateway::start(
@@ -79,10 +92,7 @@ async fn per_request_instances_are_put_back_as_init_left_them_and_reused() {
         .middlewares(
             "    count:\n      plugin:\n        name: counter\n        isolation: per-request\n",
         );
-    let yaml = format!(
-        "{}metrics:\n  prometheus:\n    entryPoint: web\n",
-        config.yaml()
-    );
+    let yaml = with_metrics(&config);
     let gw = Gateway::start(&yaml, &[("counter", fixture_wasm("fixture_counter"))]);
     let requests = 20;
     for (req, resp) in sequential_counts(&gw, &up, requests).await {
@@ -92,12 +102,7 @@ async fn per_request_instances_are_put_back_as_init_left_them_and_reused() {
             "state as init left it"
         );
     }
-    let text = scrape(&Client::http1(), &gw.url("/metrics")).await;
-    let made = sum_matching(
-        &parse_exposition(&text),
-        "wasmgate_plugin_instantiations_total",
-        &[("middleware", "count")],
-    );
+    let made = instances_made(&gw, "count").await;
     assert!(
         (1.0..=2.0).contains(&made),
         "{requests} sequential requests, {made} instances made\n{}",
@@ -179,10 +184,7 @@ async fn per_request_snapshots_never_replay_randomness() {
             "    csp:\n      plugin:\n        name: headers\n        isolation: per-request\n",
             "        config: { contentSecurityPolicy: \"script-src $NONCE\" }\n",
         ));
-    let yaml = format!(
-        "{}metrics:\n  prometheus:\n    entryPoint: web\n",
-        config.yaml()
-    );
+    let yaml = with_metrics(&config);
     let gw = Gateway::start(&yaml, &[]);
     let c = Client::http1();
     let requests = 6;
@@ -216,20 +218,15 @@ async fn per_request_snapshots_never_replay_randomness() {
         requests,
         "a new nonce per request: {nonces:?}"
     );
-    let text = scrape(&c, &gw.url("/metrics")).await;
-    let made = |middleware| {
-        sum_matching(
-            &parse_exposition(&text),
-            "wasmgate_plugin_instantiations_total",
-            &[("middleware", middleware)],
-        )
-    };
-    assert!(
-        made("auth") >= requests as f64,
-        "basicAuth: a new instance per request, {} made",
-        made("auth")
+    let (auth, csp) = (
+        instances_made(&gw, "auth").await,
+        instances_made(&gw, "csp").await,
     );
-    assert!(made("csp") <= 2.0, "headers: reused, {} made", made("csp"));
+    assert!(
+        auth >= requests as f64,
+        "basicAuth: a new instance per request, {auth} made"
+    );
+    assert!(csp <= 2.0, "headers: reused, {csp} made");
     assert!(
         gw.log().contains("its init drew randomness"),
         "the gateway says why: {}",
@@ -247,24 +244,13 @@ async fn a_per_request_instance_whose_memory_grew_is_replaced() {
         .route_through("r", "PathPrefix(`/`)", "app", "hog")
         .service("app", &up.url())
         .middlewares("    hog:\n      plugin: { name: memory-hog, isolation: per-request }\n");
-    let yaml = format!(
-        "{}metrics:\n  prometheus:\n    entryPoint: web\n",
-        config.yaml()
-    );
+    let yaml = with_metrics(&config);
     let gw = Gateway::start(&yaml, &[("memory-hog", fixture_wasm("fixture_memory_hog"))]);
     let c = Client::http1();
-    let made = || async {
-        let text = scrape(&Client::http1(), &gw.url("/metrics")).await;
-        sum_matching(
-            &parse_exposition(&text),
-            "wasmgate_plugin_instantiations_total",
-            &[("middleware", "hog")],
-        )
-    };
     for _ in 0..3 {
         assert_eq!(c.get(&gw.url("/"), "h.test", &[]).await.status, 200);
     }
-    let before = made().await;
+    let before = instances_made(&gw, "hog").await;
     assert!(
         before <= 2.0,
         "plain requests reuse the instance: {before} made"
@@ -275,7 +261,7 @@ async fn a_per_request_instance_whose_memory_grew_is_replaced() {
         assert_eq!(c.get(&gw.url("/"), "h.test", &[]).await.status, 200);
     }
     assert_eq!(
-        made().await,
+        instances_made(&gw, "hog").await,
         before + 1.0,
         "one new instance after the growth"
     );
@@ -321,10 +307,7 @@ async fn a_per_request_instance_with_no_response_hook_is_not_held_across_the_ups
         .middlewares(
             "    strip:\n      plugin: { name: strip-prefix, isolation: per-request, config: { prefixes: [/api] } }\n",
         );
-    let yaml = format!(
-        "{}metrics:\n  prometheus:\n    entryPoint: web\n",
-        config.yaml()
-    );
+    let yaml = with_metrics(&config);
     let gw = Gateway::start(&yaml, &[]);
     let c = Client::http1();
     let tasks: Vec<_> = (0..8)
@@ -337,12 +320,7 @@ async fn a_per_request_instance_with_no_response_hook_is_not_held_across_the_ups
         let r = t.await.expect("request task");
         assert_eq!(r.status, 200, "{}", gw.log());
     }
-    let text = scrape(&c, &gw.url("/metrics")).await;
-    let made = sum_matching(
-        &parse_exposition(&text),
-        "wasmgate_plugin_instantiations_total",
-        &[("middleware", "strip")],
-    );
+    let made = instances_made(&gw, "strip").await;
     assert!(
         made <= 3.0,
         "8 requests at once, each waiting 400 ms upstream: {made} instances made"

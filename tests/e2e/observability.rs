@@ -153,10 +153,16 @@ pub(crate) async fn scrape(c: &Client, url: &str) -> String {
 /// A middleware's plugin hook calls so far (`wasmgate_plugin_calls_total`), from a scrape of
 /// the gateway's `/metrics`.
 pub(crate) async fn hook_calls(gw: &Gateway, middleware: &str) -> f64 {
+    middleware_metric(gw, "wasmgate_plugin_calls_total", middleware).await
+}
+
+/// The sum of a middleware's samples of the plugin metric `name`, from a scrape of the
+/// gateway's `/metrics`.
+pub(crate) async fn middleware_metric(gw: &Gateway, name: &str, middleware: &str) -> f64 {
     let text = scrape(&Client::http1(), &gw.url("/metrics")).await;
     sum_matching(
         &parse_exposition(&text),
-        "wasmgate_plugin_calls_total",
+        name,
         &[("middleware", middleware)],
     )
 }
