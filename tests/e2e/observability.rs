@@ -482,6 +482,64 @@ async fn common_log_format_lines_pass_the_status_filter_only() {
     }
 }
 
+/// Minutes past midnight of an RFC 3339 or CLF time's `HH:MM`, read at byte `at`.
+fn minute_of_day(text: &str, at: usize) -> i64 {
+    let hm = text.get(at..at + 5).unwrap_or_else(|| panic!("{text}"));
+    let (h, m) = hm.split_once(':').unwrap_or_else(|| panic!("{text}"));
+    h.parse::<i64>().unwrap() * 60 + m.parse::<i64>().unwrap()
+}
+
+/// Traefik writes `StartLocal`, logrus' `time` and (where `StartUTC` is dropped) the CLF time
+/// in the process's time zone. The gateway runs with `TZ` at +02:30 (a POSIX zone: no zone
+/// files needed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_times_are_local_where_traefik_writes_local_time() {
+    let up = Upstream::start("app").await;
+    let zone = [("TZ", "WGT-2:30")];
+    let statics = "accessLog:\n  filePath: access.json\n  format: json\n";
+    let gw = Gateway::start_with_plugins_and_env(
+        &with_statics(&mixed(&up), "", statics),
+        &deny_plugin(),
+        &zone,
+    );
+    let r = Client::http1().get(&gw.url("/ok/1"), "t.test", &[]).await;
+    assert_eq!(r.status, 200);
+    let lines = read_lines(&gw.config_path().with_file_name("access.json"), 1);
+    let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    let (local, utc) = (
+        v["StartLocal"].as_str().unwrap(),
+        v["StartUTC"].as_str().unwrap(),
+    );
+    assert!(local.ends_with("+02:30"), "{local}");
+    assert!(utc.ends_with('Z'), "{utc}");
+    // The same instant: 2 h 30 min apart on the clock, the same fraction of a second.
+    let apart = (minute_of_day(local, 11) - minute_of_day(utc, 11)).rem_euclid(24 * 60);
+    assert_eq!(apart, 150, "{local} {utc}");
+    assert_eq!(local.get(16..local.len() - 6), utc.get(16..utc.len() - 1));
+    // logrus' `time`: RFC3339 in whole seconds, local.
+    let time = v["time"].as_str().unwrap();
+    assert_eq!(time.len(), "2026-12-07T03:30:00+02:30".len(), "{time}");
+    assert!(time.ends_with("+02:30"), "{time}");
+    drop(gw);
+
+    // CLF: `StartUTC` dropped, so the line's time is `StartLocal`.
+    let statics = "accessLog:\n  filePath: access.log\n  fields:\n    names: { StartUTC: drop }\n";
+    let gw = Gateway::start_with_plugins_and_env(
+        &with_statics(&mixed(&up), "", statics),
+        &deny_plugin(),
+        &zone,
+    );
+    let r = Client::http1().get(&gw.url("/ok/2"), "t.test", &[]).await;
+    assert_eq!(r.status, 200);
+    let lines = read_lines(&gw.config_path().with_file_name("access.log"), 1);
+    let time = lines[0]
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(time, _)| time)
+        .unwrap_or_else(|| panic!("{}", lines[0]));
+    assert!(time.ends_with(" +0230"), "{}", lines[0]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigusr1_after_a_rename_reopens_the_file_and_loses_no_line() {
     let up = Upstream::start("app").await;

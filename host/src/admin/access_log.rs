@@ -22,7 +22,7 @@ use crate::config::{AccessLogConfig, AccessLogFormat, FieldMode};
 pub use super::access_record::AccessRecord;
 use super::access_record::{REDACTED, header_text, protocol};
 use super::metrics::lock;
-use super::timefmt::{WallClock, clf_time};
+use super::timefmt::{WallClock, clf_time, local_offset};
 
 /// What the writer is told besides lines (rare: a signal, a shutdown).
 enum Control {
@@ -311,7 +311,8 @@ impl Writer<'_> {
             match self.config.format {
                 AccessLogFormat::Json => {
                     let start = clock.wall(record.started);
-                    self.json.line(&mut self.buf, record, self.config, start);
+                    self.json
+                        .line(&mut self.buf, record, self.config, start, clock.read_at());
                 }
                 AccessLogFormat::Common | AccessLogFormat::GenericClf => {
                     format_line(&mut self.buf, record, self.config, clock)
@@ -401,7 +402,7 @@ pub fn format_line(
         AccessLogFormat::Common => common_line(out, r, config, start, true),
         AccessLogFormat::GenericClf => common_line(out, r, config, start, false),
         AccessLogFormat::Json => {
-            super::access_log_json::Renderer::default().line(out, r, config, start)
+            super::access_log_json::Renderer::default().line(out, r, config, start, clock.read_at())
         }
     }
 }
@@ -427,6 +428,19 @@ fn header(config: &AccessLogConfig, r: &AccessRecord, name: &str) -> Option<Stri
     header_text(&config.fields, name, values.map(|(_, v)| v)).filter(|v| !v.is_empty())
 }
 
+/// The CLF line's time, as Traefik picks it: `StartUTC` in UTC, or where that field is
+/// dropped `StartLocal` at the local offset, or `-` where both are.
+fn clf_start(config: &AccessLogConfig, start: SystemTime) -> String {
+    let kept = |name| config.fields.field_mode(name) != FieldMode::Drop;
+    if kept("StartUTC") {
+        clf_time(start, 0)
+    } else if kept("StartLocal") {
+        clf_time(start, local_offset(start))
+    } else {
+        "-".to_string()
+    }
+}
+
 /// Traefik's CLF: `ClientHost - ClientUsername [StartUTC] "RequestMethod RequestPath
 /// RequestProtocol" DownstreamStatus DownstreamContentSize "Referer" "User-Agent"`, then, with
 /// `traefik_tail` (`common`; not for `genericCLF`), ` RequestCount "RouterName" "ServiceURL"
@@ -450,7 +464,7 @@ fn common_line(
         "{} - {} [{}] \"{} {} {}\" {} {} {} {}",
         dash(field(config, "ClientHost", &client)),
         dash(optional(config, "ClientUsername", r.user.as_deref())),
-        clf_time(start),
+        clf_start(config, start),
         dash(field(config, "RequestMethod", r.method.as_str())),
         dash(field(config, "RequestPath", r.path())),
         dash(field(config, "RequestProtocol", protocol(r.version))),

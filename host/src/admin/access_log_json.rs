@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::access_record::{AccessRecord, REDACTED, header_text, protocol};
-use super::timefmt::push_rfc3339_utc;
+use super::timefmt::{local_offset, push_rfc3339};
 use crate::config::{AccessLogConfig, FieldMode};
 
 /// A string field: `,"Name":"` then the value, escaped, and its closing quote.
@@ -46,10 +46,16 @@ macro_rules! float {
     };
 }
 
-/// A time field: the request's start, RFC 3339 in UTC (the same text in every time field).
+/// A time field: RFC 3339 at `offset` seconds east of UTC, with nanoseconds or without.
 macro_rules! time {
-    ($o:expr, $name:literal, $value:expr) => {
-        $o.time(concat!(",\"", $name, "\":\""), $name, $value)
+    ($o:expr, $name:literal, $value:expr, $offset:expr, $fraction:expr) => {
+        $o.time(
+            concat!(",\"", $name, "\":\""),
+            $name,
+            $value,
+            $offset,
+            $fraction,
+        )
     };
 }
 
@@ -60,8 +66,9 @@ struct Object<'o> {
     config: &'o AccessLogConfig,
     /// No `fields.names` and `defaultMode: keep` (the default): every field is kept, no lookup.
     keep_all: bool,
-    /// Where in `out` the start time was written first: later fields copy it.
-    stamp: Option<std::ops::Range<usize>>,
+    /// Where in `out` the last time field's text was written, and what it wrote (the time,
+    /// its offset, whether with the fraction): a field with the same text copies it.
+    stamp: Option<(std::ops::Range<usize>, (SystemTime, i32, bool))>,
 }
 
 impl Object<'_> {
@@ -134,7 +141,7 @@ impl Object<'_> {
 
     /// `key` ends with the value's opening quote.
     #[inline(always)]
-    fn time(&mut self, key: &str, name: &str, t: SystemTime) {
+    fn time(&mut self, key: &str, name: &str, t: SystemTime, offset: i32, fraction: bool) {
         let Some(redacted) = self.kept(name) else {
             return;
         };
@@ -144,10 +151,13 @@ impl Object<'_> {
         } else {
             let at = self.out.len();
             match self.stamp.clone() {
-                Some(first) => self.out.extend_from_within(first),
-                None => push_rfc3339_utc(self.out, t),
+                // The start again in the same zone (`StartUTC` where the local zone is UTC).
+                Some((first, same)) if same == (t, offset, fraction) => {
+                    self.out.extend_from_within(first)
+                }
+                _ => push_rfc3339(self.out, t, offset, fraction),
             }
-            self.stamp = Some(at..self.out.len());
+            self.stamp = Some((at..self.out.len(), (t, offset, fraction)));
         }
         self.out.push(b'"');
     }
@@ -380,13 +390,15 @@ fn address(a: &Option<Arc<str>>) -> usize {
 
 impl Renderer {
     /// One JSON line (with its newline), `start` being the request's arrival in wall-clock
-    /// time.
+    /// time and `written` when the writer took the line (logrus' `time`, as Traefik's
+    /// buffered log writes it).
     pub(super) fn line(
         &mut self,
         out: &mut Vec<u8>,
         r: &AccessRecord,
         config: &AccessLogConfig,
         start: SystemTime,
+        written: SystemTime,
     ) {
         // The target's text read once (an inline one is checked as UTF-8 on each reading).
         let target = r.target.as_str();
@@ -475,8 +487,10 @@ impl Renderer {
         } else {
             route_fields(&mut o, r);
         }
-        time!(o, "StartLocal", start);
-        time!(o, "StartUTC", start);
+        // Traefik's `StartLocal` is the start in the process's time zone, `StartUTC` in UTC.
+        let local = local_offset(start);
+        time!(o, "StartLocal", start, local, true);
+        time!(o, "StartUTC", start, 0, true);
         if let Some(tls) = &r.tls_facts {
             plain!(o, "TLSCipher", tls.cipher.as_bytes());
             if let Some(subject) = &tls.client_subject {
@@ -497,7 +511,8 @@ impl Renderer {
         }
         o.headers("request_", &r.headers);
         o.keep_all = true;
-        time!(o, "time", start);
+        // logrus' own field: when the line was written, local, in whole seconds (RFC3339).
+        time!(o, "time", written, local_offset(written), false);
         // `level` always comes: the first field's comma is there to become the brace.
         if let Some(first) = o.out.get_mut(opened) {
             *first = b'{';
@@ -694,9 +709,9 @@ mod tests {
         for router in [&a, &b, &a, &b] {
             let r = record(router, &url);
             let mut kept = Vec::new();
-            renderer.line(&mut kept, &r, &config, start);
+            renderer.line(&mut kept, &r, &config, start, start);
             let mut fresh = Vec::new();
-            Renderer::default().line(&mut fresh, &r, &config, start);
+            Renderer::default().line(&mut fresh, &r, &config, start, start);
             assert_eq!(kept, fresh);
             let v = parsed(&kept);
             assert_eq!(v["RouterName"], &**router);
@@ -716,7 +731,13 @@ mod tests {
             client_subject: Some("CN=client\\, one,O=Example".into()),
         }));
         let mut out = Vec::new();
-        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        Renderer::default().line(
+            &mut out,
+            &r,
+            &config,
+            SystemTime::UNIX_EPOCH,
+            SystemTime::UNIX_EPOCH,
+        );
         let v = parsed(&out);
         assert_eq!(v["TLSVersion"], "1.3");
         assert_eq!(v["TLSCipher"], "TLS_AES_128_GCM_SHA256");
@@ -730,13 +751,25 @@ mod tests {
             facts.client_subject = None;
         }
         let mut out = Vec::new();
-        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        Renderer::default().line(
+            &mut out,
+            &r,
+            &config,
+            SystemTime::UNIX_EPOCH,
+            SystemTime::UNIX_EPOCH,
+        );
         let v = parsed(&out);
         assert!(v.get("TLSClientSubject").is_none(), "{v}");
         assert_eq!(v["TLSVersion"], "1.3");
         r.tls_facts = None;
         let mut out = Vec::new();
-        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        Renderer::default().line(
+            &mut out,
+            &r,
+            &config,
+            SystemTime::UNIX_EPOCH,
+            SystemTime::UNIX_EPOCH,
+        );
         let v = parsed(&out);
         assert!(
             v.get("TLSVersion").is_none() && v.get("TLSCipher").is_none(),
@@ -750,7 +783,13 @@ mod tests {
         let mut r = record(&Arc::from("r"), &Arc::from("http://u"));
         r.forwarded_at = Some(r.started + std::time::Duration::from_millis(2));
         let mut out = Vec::new();
-        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        Renderer::default().line(
+            &mut out,
+            &r,
+            &config,
+            SystemTime::UNIX_EPOCH,
+            SystemTime::UNIX_EPOCH,
+        );
         let v = parsed(&out);
         assert_eq!(v["Duration"], 7_000_000);
         assert_eq!(v["OriginDuration"], 5_000_000);
@@ -759,7 +798,13 @@ mod tests {
         r.forwarded_at = None;
         r.origin_status = None;
         let mut out = Vec::new();
-        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        Renderer::default().line(
+            &mut out,
+            &r,
+            &config,
+            SystemTime::UNIX_EPOCH,
+            SystemTime::UNIX_EPOCH,
+        );
         let v = parsed(&out);
         assert!(v.get("OriginDuration").is_none(), "{v}");
         assert_eq!(v["Overhead"], 7_000_000);
@@ -771,7 +816,13 @@ mod tests {
         let mut r = record(&Arc::from("r"), &Arc::from("http://u"));
         let line = |r: &AccessRecord| {
             let mut out = Vec::new();
-            Renderer::default().line(&mut out, r, &config, SystemTime::UNIX_EPOCH);
+            Renderer::default().line(
+                &mut out,
+                r,
+                &config,
+                SystemTime::UNIX_EPOCH,
+                SystemTime::UNIX_EPOCH,
+            );
             parsed(&out)
         };
         // The same bytes both ways (no middleware changed the body): no ratio.
@@ -829,7 +880,13 @@ mod tests {
             downstream: list(&[("vary", "Accept-Encoding"), ("content-type", "text/plain")]),
         }));
         let mut out = Vec::new();
-        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        Renderer::default().line(
+            &mut out,
+            &r,
+            &config,
+            SystemTime::UNIX_EPOCH,
+            SystemTime::UNIX_EPOCH,
+        );
         let keys = assert_keys_sorted(&out);
         let v = parsed(&out);
         // A repeated header once, its values joined (Go's `strings.Join(Values(k), ",")`).
@@ -896,14 +953,26 @@ mod tests {
             .insert("DownstreamStatus".into(), FieldMode::Redact);
         let r = record(&Arc::from("r"), &Arc::from("http://u"));
         let mut out = Vec::new();
-        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        Renderer::default().line(
+            &mut out,
+            &r,
+            &config,
+            SystemTime::UNIX_EPOCH,
+            SystemTime::UNIX_EPOCH,
+        );
         let v = parsed(&out);
         assert_eq!(v["DownstreamStatus"], "REDACTED");
         assert_eq!(v["level"], "info");
         assert!(v.get("RouterName").is_none(), "{v}");
         config.fields.names.clear();
         let mut out = Vec::new();
-        Renderer::default().line(&mut out, &r, &config, SystemTime::UNIX_EPOCH);
+        Renderer::default().line(
+            &mut out,
+            &r,
+            &config,
+            SystemTime::UNIX_EPOCH,
+            SystemTime::UNIX_EPOCH,
+        );
         let v = parsed(&out);
         assert_eq!(
             v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),

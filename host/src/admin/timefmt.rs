@@ -1,5 +1,6 @@
-//! UTC timestamps for the access log (CLF's `02/Jan/2006:15:04:05 -0700` and RFC 3339), without
-//! a date crate. wasmgate logs in UTC: the offset is always `+0000` / `Z`.
+//! Timestamps for the access log (CLF's `02/Jan/2006:15:04:05 -0700` and RFC 3339), without a
+//! date crate: in UTC, or at the process's local offset (`StartLocal`, the JSON line's `time`,
+//! and CLF's time when `StartUTC` is dropped), as Traefik writes them.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime};
@@ -11,12 +12,12 @@ struct Civil {
     hour: u64,
     minute: u64,
     second: u64,
-    nanos: u32,
 }
 
-fn civil(t: SystemTime) -> Civil {
+/// The calendar date and time of day `offset` seconds east of UTC at `t`.
+fn civil(t: SystemTime, offset: i32) -> Civil {
     let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
+    let secs = shifted(since.as_secs(), offset);
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     // Howard Hinnant's days-to-civil algorithm.
@@ -36,38 +37,53 @@ fn civil(t: SystemTime) -> Civil {
         hour: rem / 3600,
         minute: rem % 3600 / 60,
         second: rem % 60,
-        nanos: since.subsec_nanos(),
     }
+}
+
+/// Seconds since the epoch moved by `offset` (clamped at the epoch).
+fn shifted(secs: u64, offset: i32) -> u64 {
+    secs.saturating_add_signed(i64::from(offset))
 }
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// `14/Nov/2023:22:13:20 +0000`.
-pub fn clf_time(t: SystemTime) -> String {
-    let c = civil(t);
+/// `14/Nov/2023:22:13:20 +0000` at `offset` seconds east of UTC (`-0700` as Go writes it).
+pub fn clf_time(t: SystemTime, offset: i32) -> String {
+    let c = civil(t, offset);
     let month = MONTHS[(c.month as usize).saturating_sub(1).min(11)];
+    let sign = if offset < 0 { '-' } else { '+' };
+    let (h, m) = (
+        offset.unsigned_abs() / 3600,
+        offset.unsigned_abs() % 3600 / 60,
+    );
     format!(
-        "{:02}/{month}/{:04}:{:02}:{:02}:{:02} +0000",
+        "{:02}/{month}/{:04}:{:02}:{:02}:{:02} {sign}{h:02}{m:02}",
         c.day, c.year, c.hour, c.minute, c.second
     )
 }
 
 /// `2023-11-14T22:13:20.123456789Z` (fraction omitted when zero, as Go's RFC3339Nano).
 pub fn rfc3339_utc(t: SystemTime) -> String {
-    let c = civil(t);
+    rfc3339(t, 0, true)
+}
+
+/// RFC 3339 at `offset` seconds east of UTC: Go's RFC3339Nano (`fraction`: nanoseconds
+/// without trailing zeros) or RFC3339 (whole seconds); the zone `Z` at offset 0, else `+01:00`.
+fn rfc3339(t: SystemTime, offset: i32, fraction: bool) -> String {
+    let c = civil(t, offset);
     let mut out = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         c.year, c.month, c.day, c.hour, c.minute, c.second
-    );
-    if c.nanos != 0 {
-        let frac = format!("{:09}", c.nanos);
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
+    )
+    .into_bytes();
+    if fraction {
+        let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        push_fraction(&mut out, since);
     }
-    out.push('Z');
-    out
+    push_zone(&mut out, offset);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The wall clock at one monotonic instant: turns a request's arrival [`Instant`] into the
@@ -100,51 +116,130 @@ impl WallClock {
             None => self.wall + then.duration_since(self.mono),
         }
     }
+
+    /// The wall-clock time this clock was read at: when the writer's round began.
+    pub fn read_at(&self) -> SystemTime {
+        self.wall
+    }
 }
 
 thread_local! {
-    /// The whole second last formatted on this thread and its `YYYY-MM-DDTHH:MM:SS` text:
-    /// access-log lines of one second share it and format only their fraction.
-    static LAST_SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+    /// The last two whole seconds formatted on this thread (most recent first) and their
+    /// `YYYY-MM-DDTHH:MM:SS` text, keyed by the seconds as shifted to their offset: the lines
+    /// of one second share them and format only their fraction and zone. Two, because a line
+    /// writes its start in UTC and at the local offset.
+    static LAST_SECONDS: Cell<[(u64, [u8; 19]); 2]> =
+        const { Cell::new([(u64::MAX, [0; 19]); 2]) };
+    /// The second the local offset was last asked for, and the offset.
+    static LOCAL_OFFSET: Cell<(u64, i32)> = const { Cell::new((u64::MAX, 0)) };
 }
 
-/// `2023-11-14T22:13:20.123456789Z` (as [`rfc3339_utc`]) appended to `out`. Runs on the
-/// access-log writer for every line: the date and time of day are formatted once per second.
-pub fn push_rfc3339_utc(out: &mut Vec<u8>, t: SystemTime) {
-    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let (last, mut text) = LAST_SECOND.get();
-    if last != secs {
-        let c = civil(t);
-        if !(0..=9999).contains(&c.year) {
-            out.extend_from_slice(rfc3339_utc(t).as_bytes());
-            return;
-        }
-        let mut at = 0;
-        for (n, width) in [
-            (u64::try_from(c.year).unwrap_or(0), 4),
-            (u64::from(c.month), 2),
-            (u64::from(c.day), 2),
-            (c.hour, 2),
-            (c.minute, 2),
-            (c.second, 2),
-        ] {
-            if at > 0 {
-                text[at] = match at {
-                    4 | 7 => b'-',
-                    10 => b'T',
-                    _ => b':',
-                };
-                at += 1;
-            }
-            push_digits(&mut text[at..at + width], n);
-            at += width;
-        }
-        LAST_SECOND.set((secs, text));
+/// The process's offset from UTC at `t`, in seconds east: the local time zone as the C library
+/// reads it (`TZ`, else `/etc/localtime`; UTC where neither says), as Go's `time.Local`. Asked
+/// of `localtime_r` once per second of `t` on each thread (the offset moves only at a zone's
+/// transitions); a thread-local comparison otherwise.
+pub fn local_offset(t: SystemTime) -> i32 {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let (last, offset) = LOCAL_OFFSET.get();
+    if last == secs {
+        return offset;
     }
+    let offset = local_offset_of(secs);
+    LOCAL_OFFSET.set((secs, offset));
+    offset
+}
+
+fn local_offset_of(secs: u64) -> i32 {
+    let Ok(at) = libc::time_t::try_from(secs) else {
+        return 0;
+    };
+    let mut tm = std::mem::MaybeUninit::<libc::tm>::zeroed();
+    // SAFETY: `localtime_r` writes the broken-down time into `tm`, memory this frame owns and
+    // zeroed (a valid `libc::tm`), and reads `at`; it is thread-safe. A null return leaves `tm`
+    // as it was and is read as UTC.
+    let done = unsafe { libc::localtime_r(&at, tm.as_mut_ptr()) };
+    if done.is_null() {
+        return 0;
+    }
+    // SAFETY: zeroed, then possibly filled by `localtime_r`: initialised either way.
+    let tm = unsafe { tm.assume_init() };
+    i32::try_from(tm.tm_gmtoff).unwrap_or(0)
+}
+
+/// RFC 3339 at `offset` seconds east of UTC appended to `out`, with the fraction (Go's
+/// RFC3339Nano) or without (RFC3339), as [`rfc3339`]. Runs on the access-log writer for every
+/// line: the date and time of day are formatted once per second and offset.
+pub fn push_rfc3339(out: &mut Vec<u8>, t: SystemTime, offset: i32, fraction: bool) {
+    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = shifted(since.as_secs(), offset);
+    let [newest, older] = LAST_SECONDS.get();
+    let text = if newest.0 == secs {
+        newest.1
+    } else if older.0 == secs {
+        LAST_SECONDS.set([older, newest]);
+        older.1
+    } else {
+        let Some(text) = date_time(t, offset) else {
+            out.extend_from_slice(rfc3339(t, offset, fraction).as_bytes());
+            return;
+        };
+        LAST_SECONDS.set([(secs, text), newest]);
+        text
+    };
     out.extend_from_slice(&text);
-    push_fraction(out, since);
-    out.push(b'Z');
+    if fraction {
+        push_fraction(out, since);
+    }
+    push_zone(out, offset);
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of `t` at `offset`; `None` for a year without four digits.
+fn date_time(t: SystemTime, offset: i32) -> Option<[u8; 19]> {
+    let c = civil(t, offset);
+    if !(0..=9999).contains(&c.year) {
+        return None;
+    }
+    let mut text = [0u8; 19];
+    let mut at = 0;
+    for (n, width) in [
+        (u64::try_from(c.year).unwrap_or(0), 4),
+        (u64::from(c.month), 2),
+        (u64::from(c.day), 2),
+        (c.hour, 2),
+        (c.minute, 2),
+        (c.second, 2),
+    ] {
+        if at > 0 {
+            text[at] = match at {
+                4 | 7 => b'-',
+                10 => b'T',
+                _ => b':',
+            };
+            at += 1;
+        }
+        push_digits(&mut text[at..at + width], n);
+        at += width;
+    }
+    Some(text)
+}
+
+/// `Z` at offset 0, else `+01:00` / `-05:30` (Go's `Z07:00`).
+fn push_zone(out: &mut Vec<u8>, offset: i32) {
+    if offset == 0 {
+        out.push(b'Z');
+        return;
+    }
+    let minutes = offset.unsigned_abs() / 60;
+    let mut zone = *b"+00:00";
+    if offset < 0 {
+        zone[0] = b'-';
+    }
+    push_digits(&mut zone[1..3], u64::from(minutes / 60));
+    push_digits(&mut zone[4..6], u64::from(minutes % 60));
+    out.extend_from_slice(&zone);
 }
 
 /// `n`'s last `into.len()` decimal digits, zero-padded.
@@ -176,9 +271,47 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(clf_time(t), "29/Feb/2000:00:00:00 +0000");
+        assert_eq!(clf_time(t, 0), "29/Feb/2000:00:00:00 +0000");
         let t = SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000, 500_000_000);
         assert_eq!(rfc3339_utc(t), "2023-11-14T22:13:20.5Z");
+    }
+
+    /// `StartLocal`, `time` and CLF's local time are written as Go writes a `time.Local`:
+    /// the wall time at the offset, and the offset as `+01:00` (RFC 3339) or `+0100` (CLF).
+    #[test]
+    fn local_times_carry_their_offset_as_go_writes_it() {
+        let t = SystemTime::UNIX_EPOCH + Duration::new(1_700_000_000, 120_000_000);
+        assert_eq!(rfc3339(t, 3600, true), "2023-11-14T23:13:20.12+01:00");
+        assert_eq!(
+            rfc3339(t, -5 * 3600 - 1800, false),
+            "2023-11-14T16:43:20-05:30"
+        );
+        assert_eq!(rfc3339(t, 0, false), "2023-11-14T22:13:20Z");
+        assert_eq!(clf_time(t, 9 * 3600), "15/Nov/2023:07:13:20 +0900");
+        assert_eq!(clf_time(t, -8 * 3600), "14/Nov/2023:14:13:20 -0800");
+        // Alternating zones on one thread, as a line's StartLocal and StartUTC do.
+        for offset in [3600, 0, 3600, -1800, 0] {
+            for fraction in [true, false] {
+                let mut out = Vec::new();
+                push_rfc3339(&mut out, t, offset, fraction);
+                assert_eq!(
+                    String::from_utf8_lossy(&out),
+                    rfc3339(t, offset, fraction),
+                    "{offset} {fraction}"
+                );
+            }
+        }
+    }
+
+    /// The test process runs in whatever zone the machine has; whichever it is, the offset
+    /// asked twice in one second is the same and is whole minutes within a day.
+    #[test]
+    fn the_local_offset_is_asked_once_per_second_and_is_a_real_offset() {
+        let now = SystemTime::now();
+        let first = local_offset(now);
+        assert_eq!(local_offset(now), first);
+        assert_eq!(first % 60, 0, "{first}");
+        assert!(first.abs() < 86_400, "{first}");
     }
 
     #[test]
@@ -194,7 +327,7 @@ mod tests {
             SystemTime::UNIX_EPOCH + Duration::from_secs(400_000_000_000),
         ] {
             let mut out = Vec::new();
-            push_rfc3339_utc(&mut out, t);
+            push_rfc3339(&mut out, t, 0, true);
             assert_eq!(String::from_utf8_lossy(&out), rfc3339_utc(t));
         }
     }
