@@ -540,6 +540,63 @@ async fn access_log_times_are_local_where_traefik_writes_local_time() {
     assert!(time.ends_with(" +0230"), "{}", lines[0]);
 }
 
+/// Traefik logs the request's header map as the entry point and the middlewares left it (the
+/// access log holds the request's own map): forwarding headers set, a header a middleware
+/// added or removed shown so. Here through Traefik's `headers` middleware (run natively) and
+/// the Rust API-key guard (a Wasm hook that strips the key and names the user).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_log_shows_request_headers_as_the_middlewares_left_them() {
+    let up = Upstream::start("app").await;
+    let config = Config::new()
+        .plugin_dir()
+        .route_through("edited", "PathPrefix(`/edited`)", "app", "tag")
+        .route_through("guarded", "PathPrefix(`/guarded`)", "app", "guard")
+        .service("app", &up.url())
+        .middlewares(
+            "    tag:\n      headers:\n        customRequestHeaders: { X-Tag: \"a\", X-Drop: \"\" }\n    \
+             guard:\n      plugin:\n        name: guard\n        \
+             config: { keys: { alice: \"alice-secret-key\" }, userHeader: x-api-user }\n",
+        );
+    let statics = "accessLog:\n  filePath: access.json\n  format: json\n  fields:\n    headers:\n      defaultMode: keep\n";
+    let gw = Gateway::start(
+        &with_statics(&config, "", statics),
+        &[("guard", fixture_wasm("example_rust_plugin"))],
+    );
+    let c = Client::http1();
+    let r = c
+        .get(&gw.url("/edited"), "h.test", &[("x-drop", "client-sent")])
+        .await;
+    assert_eq!(r.status, 200);
+    let key = [("x-api-key", "alice-secret-key")];
+    assert_eq!(c.get(&gw.url("/guarded"), "h.test", &key).await.status, 200);
+    assert_eq!(
+        c.get(&gw.url("/guarded/no-key"), "h.test", &[])
+            .await
+            .status,
+        401
+    );
+    let lines = read_lines(&gw.config_path().with_file_name("access.json"), 3);
+    let line = |path: &str| -> serde_json::Value {
+        lines
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|v| v["RequestPath"] == path)
+            .unwrap_or_else(|| panic!("no line for {path}: {lines:?}"))
+    };
+    let edited = line("/edited");
+    assert_eq!(edited["request_X-Tag"], "a", "{edited}");
+    assert!(edited.get("request_X-Drop").is_none(), "{edited}");
+    assert_eq!(edited["request_X-Forwarded-Proto"], "http", "{edited}");
+    assert_eq!(edited["request_Host"], "h.test", "{edited}");
+    let guarded = line("/guarded");
+    assert_eq!(guarded["request_X-Api-User"], "alice", "{guarded}");
+    assert!(guarded.get("request_X-Api-Key").is_none(), "{guarded}");
+    let refused = line("/guarded/no-key");
+    assert_eq!(refused["DownstreamStatus"], 401, "{refused}");
+    assert!(refused.get("request_X-Api-User").is_none(), "{refused}");
+    assert_eq!(refused["request_X-Forwarded-Proto"], "http", "{refused}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigusr1_after_a_rename_reopens_the_file_and_loses_no_line() {
     let up = Upstream::start("app").await;

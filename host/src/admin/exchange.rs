@@ -204,6 +204,14 @@ impl Exchange {
         }));
     }
 
+    /// The request's headers as the middlewares left them (`logged_request_headers`), in
+    /// place of those it arrived with.
+    pub fn request_headers(&mut self, headers: super::HeaderList) {
+        if let Some(r) = &mut self.record {
+            r.headers = headers;
+        }
+    }
+
     /// The authenticated user a plugin named (`ClientUsername`).
     pub fn user(&mut self, user: std::sync::Arc<str>) {
         if let Some(r) = &mut self.record {

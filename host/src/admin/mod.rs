@@ -161,6 +161,17 @@ pub fn logged_origin_headers(headers: &http::HeaderMap) -> Option<OriginHeaders>
     access_record::logged_headers(&log.config.fields, headers).map(OriginHeaders)
 }
 
+/// The request's headers the access log keeps or redacts (`request_<Name>`), read when the
+/// request leaves the middlewares (for its service, or answered by one of them): Traefik logs
+/// the request's header map as the entry point's forwarding headers and the middlewares left
+/// it. `None` (nothing read) unless the log logs some header; the same few loads and tests as
+/// [`logged_origin_headers`] otherwise.
+#[inline]
+pub fn logged_request_headers(headers: &http::HeaderMap) -> Option<HeaderList> {
+    let log = RECORDER.get()?.access_log.as_ref()?;
+    access_record::logged_headers(&log.config.fields, headers)
+}
+
 fn metrics() -> Option<&'static Arc<Metrics>> {
     RECORDER.get()?.metrics.as_ref()
 }

@@ -215,9 +215,22 @@ struct Seen<'a> {
     completion: Option<PendingCompletion>,
     /// The authenticated user a plugin named (`identity`), for the access log.
     user: Option<std::sync::Arc<str>>,
+    /// The request's headers as its middlewares left them, for an access log that logs
+    /// headers (`None` otherwise: the record keeps those it arrived with).
+    /// Boxed: one word on the plain path's future, where the log logs no header.
+    request_headers: Option<Box<crate::admin::HeaderList>>,
 }
 
 impl Seen<'_> {
+    /// Reads the request's headers for the access log, where it logs headers: when the
+    /// request leaves the middlewares (last reading wins).
+    #[inline]
+    fn left_middlewares(&mut self, headers: &http::HeaderMap) {
+        if let Some(logged) = crate::admin::logged_request_headers(headers) {
+            self.request_headers = Some(Box::new(logged));
+        }
+    }
+
     /// The request goes to its service now: counted for the service's metrics, and timed for
     /// the access log's `OriginDuration` and `Overhead` (one clock reading, only when the
     /// access log records the request's route).
@@ -275,6 +288,9 @@ fn handle_recorded<'a>(
         }
         if let Some(user) = seen.user.take() {
             exchange.user(user);
+        }
+        if let Some(headers) = seen.request_headers.take() {
+            exchange.request_headers(*headers);
         }
         let mut resp = resp;
         if let Some(origin) = resp.extensions_mut().remove::<crate::admin::OriginBytes>() {
@@ -427,6 +443,7 @@ fn proxy<'a>(
             fixed,
         } => {
             seen.forwarding();
+            seen.left_middlewares(&parts.headers);
             let origin = &mut seen.origin;
             let body = ClientBody::Stream(body);
             let sent = forward(service, native, parts, body, policy, &mut seen.served);
@@ -799,10 +816,12 @@ async fn chain_waiting(
             done => break (head, done),
         }
     };
-    // The user a request hook named goes to the access-log line however the request ends.
+    // The user a request hook named goes to the access-log line however the request ends,
+    // with the headers as the request hooks left them.
     if head.user.is_some() {
         seen.user = head.user.take();
     }
+    seen.left_middlewares(&head.parts.headers);
     // A rate limit that reserved a token still to come (`counters` with a wait, Traefik's
     // `rateLimit` maxDelay): the request waits for it here, on its own task, holding no thread
     // and no plugin instance.
@@ -939,10 +958,12 @@ fn chain_inline<'a>(
     if let Some(completion) = &mut seen.completion {
         chain.note_entered(&state, completion);
     }
-    // The user a request hook named goes to the access-log line however the request ends.
+    // The user a request hook named goes to the access-log line however the request ends,
+    // with the headers as the request hooks left them.
     if head.user.is_some() {
         seen.user = head.user.take();
     }
+    seen.left_middlewares(&head.parts.headers);
     if let Some(completion) = &mut seen.completion {
         completion.keep_request(&mut head);
     }
