@@ -22,7 +22,7 @@ use crate::config::{AccessLogConfig, AccessLogFormat, FieldMode};
 pub use super::access_record::AccessRecord;
 use super::access_record::{REDACTED, header_text, protocol};
 use super::metrics::lock;
-use super::timefmt::{WallClock, clf_time, local_offset};
+use super::timefmt::{WallClock, clf_time, local_offset, rfc3339_local_seconds};
 
 /// What the writer is told besides lines (rare: a signal, a shutdown).
 enum Control {
@@ -305,14 +305,24 @@ impl Writer<'_> {
     fn drain(&mut self, clock: &WallClock) -> usize {
         std::mem::swap(&mut *lock(&self.inbox.lines), &mut self.taken);
         let n = self.taken.len();
+        // logrus' `time` (JSON): when the lines were taken, formatted once for the round.
+        let written = match self.config.format {
+            AccessLogFormat::Json if n > 0 => rfc3339_local_seconds(clock.read_at()),
+            _ => String::new(),
+        };
         // Read where they lie (a record is a few hundred bytes: moving each out to format it
         // was a copy per line), dropped together once written.
         for record in &self.taken {
             match self.config.format {
                 AccessLogFormat::Json => {
                     let start = clock.wall(record.started);
-                    self.json
-                        .line(&mut self.buf, record, self.config, start, clock.read_at());
+                    self.json.line(
+                        &mut self.buf,
+                        record,
+                        self.config,
+                        start,
+                        written.as_bytes(),
+                    );
                 }
                 AccessLogFormat::Common | AccessLogFormat::GenericClf => {
                     format_line(&mut self.buf, record, self.config, clock)
@@ -401,9 +411,13 @@ pub fn format_line(
     match config.format {
         AccessLogFormat::Common => common_line(out, r, config, start, true),
         AccessLogFormat::GenericClf => common_line(out, r, config, start, false),
-        AccessLogFormat::Json => {
-            super::access_log_json::Renderer::default().line(out, r, config, start, clock.read_at())
-        }
+        AccessLogFormat::Json => super::access_log_json::Renderer::default().line(
+            out,
+            r,
+            config,
+            start,
+            rfc3339_local_seconds(clock.read_at()).as_bytes(),
+        ),
     }
 }
 

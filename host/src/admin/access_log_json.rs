@@ -390,15 +390,15 @@ fn address(a: &Option<Arc<str>>) -> usize {
 
 impl Renderer {
     /// One JSON line (with its newline), `start` being the request's arrival in wall-clock
-    /// time and `written` when the writer took the line (logrus' `time`, as Traefik's
-    /// buffered log writes it).
+    /// time and `written` the text of logrus' `time` field: when the writer took the line, as
+    /// Traefik's buffered log writes it (`timefmt::rfc3339_local_seconds`, once per round).
     pub(super) fn line(
         &mut self,
         out: &mut Vec<u8>,
         r: &AccessRecord,
         config: &AccessLogConfig,
         start: SystemTime,
-        written: SystemTime,
+        written: &[u8],
     ) {
         // The target's text read once (an inline one is checked as UTF-8 on each reading).
         let target = r.target.as_str();
@@ -512,7 +512,7 @@ impl Renderer {
         o.headers("request_", &r.headers);
         o.keep_all = true;
         // logrus' own field: when the line was written, local, in whole seconds (RFC3339).
-        time!(o, "time", written, local_offset(written), false);
+        plain!(o, "time", written);
         // `level` always comes: the first field's comma is there to become the brace.
         if let Some(first) = o.out.get_mut(opened) {
             *first = b'{';
@@ -709,9 +709,9 @@ mod tests {
         for router in [&a, &b, &a, &b] {
             let r = record(router, &url);
             let mut kept = Vec::new();
-            renderer.line(&mut kept, &r, &config, start, start);
+            renderer.line(&mut kept, &r, &config, start, b"");
             let mut fresh = Vec::new();
-            Renderer::default().line(&mut fresh, &r, &config, start, start);
+            Renderer::default().line(&mut fresh, &r, &config, start, b"");
             assert_eq!(kept, fresh);
             let v = parsed(&kept);
             assert_eq!(v["RouterName"], &**router);
@@ -736,7 +736,7 @@ mod tests {
             &r,
             &config,
             SystemTime::UNIX_EPOCH,
-            SystemTime::UNIX_EPOCH,
+            b"1970-01-01T00:00:00Z",
         );
         let v = parsed(&out);
         assert_eq!(v["TLSVersion"], "1.3");
@@ -756,7 +756,7 @@ mod tests {
             &r,
             &config,
             SystemTime::UNIX_EPOCH,
-            SystemTime::UNIX_EPOCH,
+            b"1970-01-01T00:00:00Z",
         );
         let v = parsed(&out);
         assert!(v.get("TLSClientSubject").is_none(), "{v}");
@@ -768,7 +768,7 @@ mod tests {
             &r,
             &config,
             SystemTime::UNIX_EPOCH,
-            SystemTime::UNIX_EPOCH,
+            b"1970-01-01T00:00:00Z",
         );
         let v = parsed(&out);
         assert!(
@@ -788,7 +788,7 @@ mod tests {
             &r,
             &config,
             SystemTime::UNIX_EPOCH,
-            SystemTime::UNIX_EPOCH,
+            b"1970-01-01T00:00:00Z",
         );
         let v = parsed(&out);
         assert_eq!(v["Duration"], 7_000_000);
@@ -803,7 +803,7 @@ mod tests {
             &r,
             &config,
             SystemTime::UNIX_EPOCH,
-            SystemTime::UNIX_EPOCH,
+            b"1970-01-01T00:00:00Z",
         );
         let v = parsed(&out);
         assert!(v.get("OriginDuration").is_none(), "{v}");
@@ -821,7 +821,7 @@ mod tests {
                 r,
                 &config,
                 SystemTime::UNIX_EPOCH,
-                SystemTime::UNIX_EPOCH,
+                b"1970-01-01T00:00:00Z",
             );
             parsed(&out)
         };
@@ -885,7 +885,7 @@ mod tests {
             &r,
             &config,
             SystemTime::UNIX_EPOCH,
-            SystemTime::UNIX_EPOCH,
+            b"1970-01-01T00:00:00Z",
         );
         let keys = assert_keys_sorted(&out);
         let v = parsed(&out);
@@ -958,7 +958,7 @@ mod tests {
             &r,
             &config,
             SystemTime::UNIX_EPOCH,
-            SystemTime::UNIX_EPOCH,
+            b"1970-01-01T00:00:00Z",
         );
         let v = parsed(&out);
         assert_eq!(v["DownstreamStatus"], "REDACTED");
@@ -971,7 +971,7 @@ mod tests {
             &r,
             &config,
             SystemTime::UNIX_EPOCH,
-            SystemTime::UNIX_EPOCH,
+            b"1970-01-01T00:00:00Z",
         );
         let v = parsed(&out);
         assert_eq!(

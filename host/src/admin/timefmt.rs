@@ -69,6 +69,12 @@ pub fn rfc3339_utc(t: SystemTime) -> String {
     rfc3339(t, 0, true)
 }
 
+/// RFC 3339 in whole seconds at the process's local offset: logrus' `time` field (Traefik's
+/// JSON access log), as Go writes a local `time.Time` with `time.RFC3339`.
+pub fn rfc3339_local_seconds(t: SystemTime) -> String {
+    rfc3339(t, local_offset(t), false)
+}
+
 /// RFC 3339 at `offset` seconds east of UTC: Go's RFC3339Nano (`fraction`: nanoseconds
 /// without trailing zeros) or RFC3339 (whole seconds); the zone `Z` at offset 0, else `+01:00`.
 fn rfc3339(t: SystemTime, offset: i32, fraction: bool) -> String {
