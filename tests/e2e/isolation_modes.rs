@@ -326,3 +326,47 @@ async fn a_per_request_instance_with_no_response_hook_is_not_held_across_the_ups
         "8 requests at once, each waiting 400 ms upstream: {made} instances made"
     );
 }
+
+/// A per-request middleware with a response hook, with requests overlapping: once the pool has
+/// no spare, an instance goes back after each hook (put back as `init` left it: the counter
+/// fixture's two counters show `1` in both hooks), so requests waiting on a slow upstream do
+/// not each hold one; what a guest carries between its hooks goes through the host-kept
+/// scratch state (`per_request_state_survives_between_hooks…`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_request_instance_with_a_response_hook_is_not_held_across_the_upstream_wait() {
+    let up = Upstream::start_with(
+        "app",
+        crate::support::UpstreamBehavior::Slow(std::time::Duration::from_millis(400)),
+    )
+    .await;
+    let config = Config::new()
+        .plugin_dir()
+        .route_through("r", "PathPrefix(`/`)", "app", "count")
+        .service("app", &up.url())
+        .middlewares(
+            "    count:\n      plugin:\n        name: counter\n        isolation: per-request\n",
+        );
+    let yaml = with_metrics(&config);
+    let gw = Gateway::start(&yaml, &[("counter", fixture_wasm("fixture_counter"))]);
+    let c = Client::http1();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (c, url) = (c.clone(), gw.url(&format!("/{i}")));
+            tokio::spawn(async move { c.get(&url, "c.test", &[]).await })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.expect("request task");
+        assert_eq!(r.status, 200, "{}", gw.log());
+        assert_eq!(r.header("x-instance-calls"), Some("1"), "response hook");
+    }
+    for req in up.requests() {
+        assert_eq!(req.header("x-instance-calls"), Some("1"), "request hook");
+    }
+    let made = instances_made(&gw, "count").await;
+    assert!(
+        made <= 3.0,
+        "8 requests at once, each waiting 400 ms upstream: {made} instances made\n{}",
+        gw.log()
+    );
+}

@@ -89,6 +89,11 @@ impl PluginInstance {
         Ok(())
     }
 
+    /// Whether the instance has a snapshot to be put back to (`reset`).
+    pub fn has_snapshot(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
     /// Puts the instance back as `init` left it; `false` (drop it) when it has no snapshot or
     /// its memory grew. Per-request mode, once per request.
     pub fn reset(&mut self) -> bool {

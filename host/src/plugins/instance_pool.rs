@@ -6,7 +6,7 @@
 //! `init` left it and waits here for the next; one without is used once and dropped. A pop and
 //! a push are lock-free (`ArrayQueue`); a full pool drops what it is given.
 
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 
 use crossbeam_queue::ArrayQueue;
@@ -68,6 +68,15 @@ impl InstancePool {
     /// the full pool would drop after the request.
     pub fn snapshot_ticket(&self) -> Option<InstanceTicket> {
         InstanceTicket::take(&self.snapshotted, self.idle.capacity())
+    }
+
+    /// Whether the pool is out of spares while requests overlap: no idle instance, and more
+    /// than one snapshotted instance alive. Per-request mode asks it when a hook returns and
+    /// a response hook is still to come: then the instance goes back (put back as `init` left
+    /// it) rather than wait out the upstream's round trip while other requests need one; a
+    /// lone request (sequential traffic, one instance) keeps it and saves a copy. Two loads.
+    pub fn short_of_spares(&self) -> bool {
+        self.idle.is_empty() && self.snapshotted.load(Relaxed) > 1
     }
 
     /// Whether an instance may serve more requests (`maxRequestsPerInstance`).

@@ -2,10 +2,12 @@
 //!
 //! Built at config time (validate-config runs here, so a bad plugin config is a load error).
 //! Per request, `pooled` mode pops a warm instance from a lock-free queue (or instantiates one
-//! if the queue is empty) and pushes it back after the call; `per-request` mode keeps one
-//! instance in the request's slot for all its hooks: an instance put back as `init` left it
-//! (`snapshot`; ≈ 1.3 µs more than a pooled call for a one-page guest), or, for a plugin whose
-//! state a snapshot cannot restore, a fresh one from the `InstancePre` (≈ 9 µs).
+//! if the queue is empty) and pushes it back after the call; `per-request` mode gives each
+//! request an instance put back as `init` left it (`snapshot`; ≈ 1.3 µs more than a pooled
+//! call for a one-page guest), or, for a plugin whose state a snapshot cannot restore, a fresh
+//! one from the `InstancePre` (≈ 9 µs). It goes back to the pool when its request hook returns
+//! where no response hook follows, or where requests overlap and the pool has no spare
+//! (`gives_back_now`); otherwise it waits in the request's slot for the response hook.
 //!
 //! For a `middleware-with-capabilities` plugin, configuring also instantiates and `init`s one
 //! instance and asks it `declare` (its [`Capabilities`]); that instance then becomes the first
@@ -125,10 +127,10 @@ pub struct PluginMiddleware {
     /// The plugin compiled for the engine whose memories the host sees
     /// (`PluginEngine::viewed`): where snapshotted instances are made.
     viewed: Option<Arc<CompiledPlugin>>,
-    /// Per-request mode: whether an instance goes back to the pool as soon as `on-request`
-    /// returns, instead of waiting in the request's slot for its end (across the upstream's
-    /// round trip): when no later hook of the request needs that same instance. Fixed at config
-    /// time ([`Self::hands_back_after_request_hook`]).
+    /// Per-request mode: whether an instance goes back to the pool as soon as its hook
+    /// returns, instead of waiting in the request's slot for the request's end (across the
+    /// upstream's round trip): when no later hook of the request needs that same instance.
+    /// Fixed at config time ([`Self::hands_back_after_each_hook`]).
     hands_back: bool,
     /// Hook calls and failures (`admin`); `None` when metrics are off.
     counters: Option<Arc<crate::admin::plugin_metrics::PluginCounters>>,
@@ -273,20 +275,22 @@ impl PluginMiddleware {
                 None => None,
             };
         }
-        middleware.hands_back = middleware.hands_back_after_request_hook();
+        middleware.hands_back = middleware.hands_back_after_each_hook();
         Ok(middleware)
     }
 
-    /// Whether a per-request instance may go back to the pool right after `on-request`: no
-    /// response hook (the guest's state between its hooks), no `outbound-http` (a subrequest's
-    /// answer goes to the instance that sent it), no Redis-backed `counters` or `kv` (a parked
-    /// hook is replayed on its instance). `on-complete` and `retry-after` take any instance. A
-    /// held instance would otherwise wait out the upstream's round trip, and with many requests
-    /// at once each would be another instance to keep and copy back (more memory than the
-    /// caches hold: measured in bench/README).
-    fn hands_back_after_request_hook(&self) -> bool {
+    /// Whether a per-request instance may go back to the pool as soon as its hook returns
+    /// ([`Self::gives_back_now`] decides per call): no `outbound-http` (a subrequest's answer
+    /// goes to the instance that sent it), no Redis-backed `counters` or `kv` (a parked hook is
+    /// replayed on its instance). A response hook may then run on an instance put back as
+    /// `init` left it rather than the one its request hook ran on: what a guest carries from
+    /// one hook to the other goes through the request's scratch state (`set-state`, kept by
+    /// the host), as the contract says and pooled mode already needs. `on-complete` and
+    /// `retry-after` take any instance. A held instance would otherwise wait out the
+    /// upstream's round trip, and with many requests at once each would be another instance
+    /// to keep and copy back (more memory than the caches hold: measured in bench/README).
+    fn hands_back_after_each_hook(&self) -> bool {
         self.budget.isolation == Isolation::PerRequest
-            && !self.capabilities.response_hook
             && self.budget.outbound.is_none()
             && !self.budget.replayable()
     }
@@ -635,16 +639,19 @@ impl PluginMiddleware {
     }
 
     /// Returns an instance after a call. Failed instances are dropped (never reused); pooled ones
-    /// go back to the pool unless they served their quota of requests; per-request ones stay in
-    /// the slot until the request ends (or, when no later hook needs them, `hands_back`, not at
-    /// all), then go back to the pool put back as `init` left them, or are dropped
+    /// go back to the pool unless they served their quota of requests; per-request ones go
+    /// back at once, put back as `init` left them (`hands_back` and [`Self::gives_back_now`]),
+    /// or stay in the slot until the request ends (a response hook still to come on a lone
+    /// request, a subrequest, a Redis-backed hook), then go back or are dropped
     /// (`InstancePool::give_back`).
     pub(super) fn checkin(&self, inst: Box<PluginInstance>, failed: bool, slot: &mut InstanceSlot) {
         if failed {
             return;
         }
         match self.budget.isolation {
-            Isolation::PerRequest if self.hands_back => self.pool.give_back(inst),
+            Isolation::PerRequest if self.hands_back && self.gives_back_now(&inst) => {
+                self.pool.give_back(inst)
+            }
             Isolation::PerRequest => *slot = Some(HeldInstance::new(inst, &self.pool)),
             Isolation::Pooled => {
                 if self.pool.has_quota(&inst) && !self.near_memory_cap(&inst) {
@@ -652,6 +659,15 @@ impl PluginMiddleware {
                 }
             }
         }
+    }
+
+    /// Per-request mode (`hands_back`): whether an instance goes back to the pool as its hook
+    /// returns. Always when no response hook follows; with one to come, when the instance has
+    /// a snapshot and the pool is out of spares (`InstancePool::short_of_spares`: requests
+    /// overlap, and a held instance would make another request need a new one); otherwise it
+    /// stays in the request's slot for the response hook and goes back at the request's end.
+    fn gives_back_now(&self, inst: &PluginInstance) -> bool {
+        !self.capabilities.response_hook || (inst.has_snapshot() && self.pool.short_of_spares())
     }
 
     /// Runs `on-request`. The head always comes back (possibly edited).
