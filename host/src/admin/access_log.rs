@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{AccessLogConfig, AccessLogFormat, FieldMode};
 
+use super::access_log_file::LogFile;
 pub use super::access_record::AccessRecord;
 use super::access_record::{REDACTED, header_text, protocol};
 use super::metrics::lock;
@@ -189,102 +190,6 @@ impl Output {
             f.release();
         }
     }
-}
-
-/// The log file, with disk space reserved ahead of its end.
-///
-/// Appending to a file whose blocks are not allocated yet makes the filesystem reserve and
-/// account space page by page on the writer thread (ext4's delayed allocation: a block
-/// reservation, a quota charge and an extent-cache insertion per 4 KiB, ~0.1 µs per JSON
-/// line). The writer reserves [`RESERVE`] bytes past the end at a time instead (`fallocate`
-/// with `FALLOC_FL_KEEP_SIZE`: the file's size, and so what readers see, is unchanged; `du`
-/// counts up to [`RESERVE`] more), and gives back what is left when it leaves the file
-/// (reopen, shutdown). Where the filesystem cannot reserve, it stops trying.
-struct LogFile {
-    path: PathBuf,
-    file: std::fs::File,
-    /// Bytes that can still be appended into reserved space; `None`: reserving is not
-    /// supported here.
-    room: Option<u64>,
-}
-
-/// How much disk space the writer reserves past the file's end at a time (about 9 000 JSON
-/// lines): one `fstat` and one `fallocate` per 8 MiB written.
-const RESERVE: u64 = 8 << 20;
-
-impl LogFile {
-    fn open(path: PathBuf) -> std::io::Result<LogFile> {
-        let file = open_append(&path)?;
-        Ok(LogFile {
-            path,
-            file,
-            room: Some(0),
-        })
-    }
-
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        let len = buf.len() as u64;
-        if let Some(room) = self.room {
-            self.room = match room >= len {
-                true => Some(room - len),
-                false => self.reserve().map(|reserved| reserved.saturating_sub(len)),
-            };
-        }
-        self.file.write_all(buf)
-    }
-
-    /// Reserves [`RESERVE`] bytes past the current end (the end read now: another process
-    /// may have truncated the file, as logrotate's `copytruncate` does); the room made, or
-    /// `None` when the filesystem does not support it.
-    fn reserve(&self) -> Option<u64> {
-        use std::os::fd::AsRawFd;
-        let end = self.file.metadata().ok()?.len();
-        let (offset, size) = (i64::try_from(end).ok()?, i64::try_from(RESERVE).ok()?);
-        // SAFETY: `fallocate` on a descriptor this struct owns; no memory is passed.
-        let done = unsafe {
-            libc::fallocate(
-                self.file.as_raw_fd(),
-                libc::FALLOC_FL_KEEP_SIZE,
-                offset,
-                size,
-            )
-        };
-        (done == 0).then_some(RESERVE)
-    }
-
-    /// Gives back the reserved space past the end (truncating to the current size keeps
-    /// every byte written).
-    fn release(&mut self) {
-        if self.room.is_some_and(|room| room > 0)
-            && let Ok(meta) = self.file.metadata()
-        {
-            let _ = self.file.set_len(meta.len());
-        }
-        self.room = self.room.map(|_| 0);
-    }
-
-    fn reopen(&mut self) {
-        match open_append(&self.path) {
-            Ok(file) => {
-                self.release();
-                self.file = file;
-            }
-            Err(e) => tracing::warn!("access log: cannot reopen {}: {e}", self.path.display()),
-        }
-    }
-}
-
-impl Drop for LogFile {
-    fn drop(&mut self) {
-        self.release();
-    }
-}
-
-fn open_append(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
 }
 
 /// The writer thread's state: the output, its buffer and the lines taken from the inbox.
@@ -694,30 +599,6 @@ mod tests {
             log.send(&mut Some(record()));
         }
         assert_eq!(dropped.load(Relaxed), 3);
-    }
-
-    #[test]
-    fn a_log_file_with_space_reserved_ahead_reads_back_exactly_what_was_written() {
-        use std::os::unix::fs::MetadataExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("access.log");
-        let mut file = LogFile::open(path.clone()).unwrap();
-        for line in ["one\n", "two\n", "three\n"] {
-            file.write_all(line.as_bytes()).unwrap();
-        }
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\ntwo\nthree\n");
-        // Logrotate renames the file; the reopened writer leaves the old one without the
-        // space it had reserved past its end.
-        let rotated = dir.path().join("access.log.1");
-        std::fs::rename(&path, &rotated).unwrap();
-        file.reopen();
-        file.write_all(b"four\n").unwrap();
-        let old = std::fs::metadata(&rotated).unwrap();
-        assert_eq!(old.len(), 14);
-        assert!(old.blocks() * 512 < RESERVE, "{} blocks kept", old.blocks());
-        drop(file);
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "four\n");
-        assert!(std::fs::metadata(&path).unwrap().blocks() * 512 < RESERVE);
     }
 
     #[test]

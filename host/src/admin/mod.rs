@@ -8,6 +8,7 @@
 //! ([`RouteHandles::resolve`]); a request pays one `OnceLock` read when nothing is on.
 
 pub mod access_log;
+mod access_log_file;
 mod access_log_json;
 mod access_record;
 pub mod api;
