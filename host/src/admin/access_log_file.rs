@@ -58,9 +58,7 @@ impl LogFile {
             path,
             room: Some(0),
             end: meta.len(),
-            behind: meta
-                .is_file()
-                .then(|| DropBehind::new(meta.len(), STEP, KEEP)),
+            behind: DropBehind::for_file(&meta),
             file,
         })
     }
@@ -117,9 +115,7 @@ impl LogFile {
                 self.release();
                 self.file = file;
                 self.end = meta.len();
-                self.behind = meta
-                    .is_file()
-                    .then(|| DropBehind::new(meta.len(), STEP, KEEP));
+                self.behind = DropBehind::for_file(&meta);
             }
             Err(e) => tracing::warn!("access log: cannot reopen {}: {e}", self.path.display()),
         }
@@ -149,6 +145,13 @@ struct DropBehind {
 }
 
 impl DropBehind {
+    /// For a file just opened: from its end, with the production sizes; `None` unless it is
+    /// a regular file.
+    fn for_file(meta: &std::fs::Metadata) -> Option<DropBehind> {
+        meta.is_file()
+            .then(|| DropBehind::new(meta.len(), STEP, KEEP))
+    }
+
     fn new(end: u64, step: u64, keep: u64) -> DropBehind {
         DropBehind {
             settled: end / step * step,

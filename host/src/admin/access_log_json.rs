@@ -46,16 +46,10 @@ macro_rules! float {
     };
 }
 
-/// A time field: RFC 3339 at `offset` seconds east of UTC, with nanoseconds or without.
+/// A time field: RFC 3339 with nanoseconds (Go's RFC3339Nano) at `offset` seconds east of UTC.
 macro_rules! time {
-    ($o:expr, $name:literal, $value:expr, $offset:expr, $fraction:expr) => {
-        $o.time(
-            concat!(",\"", $name, "\":\""),
-            $name,
-            $value,
-            $offset,
-            $fraction,
-        )
+    ($o:expr, $name:literal, $value:expr, $offset:expr) => {
+        $o.time(concat!(",\"", $name, "\":\""), $name, $value, $offset)
     };
 }
 
@@ -66,9 +60,9 @@ struct Object<'o> {
     config: &'o AccessLogConfig,
     /// No `fields.names` and `defaultMode: keep` (the default): every field is kept, no lookup.
     keep_all: bool,
-    /// Where in `out` the last time field's text was written, and what it wrote (the time,
-    /// its offset, whether with the fraction): a field with the same text copies it.
-    stamp: Option<(std::ops::Range<usize>, (SystemTime, i32, bool))>,
+    /// Where in `out` the last time field's text was written, and what it wrote (the time and
+    /// its offset): a field with the same text copies it.
+    stamp: Option<(std::ops::Range<usize>, (SystemTime, i32))>,
 }
 
 impl Object<'_> {
@@ -141,7 +135,7 @@ impl Object<'_> {
 
     /// `key` ends with the value's opening quote.
     #[inline(always)]
-    fn time(&mut self, key: &str, name: &str, t: SystemTime, offset: i32, fraction: bool) {
+    fn time(&mut self, key: &str, name: &str, t: SystemTime, offset: i32) {
         let Some(redacted) = self.kept(name) else {
             return;
         };
@@ -152,12 +146,10 @@ impl Object<'_> {
             let at = self.out.len();
             match self.stamp.clone() {
                 // The start again in the same zone (`StartUTC` where the local zone is UTC).
-                Some((first, same)) if same == (t, offset, fraction) => {
-                    self.out.extend_from_within(first)
-                }
-                _ => push_rfc3339(self.out, t, offset, fraction),
+                Some((first, same)) if same == (t, offset) => self.out.extend_from_within(first),
+                _ => push_rfc3339(self.out, t, offset),
             }
-            self.stamp = Some((at..self.out.len(), (t, offset, fraction)));
+            self.stamp = Some((at..self.out.len(), (t, offset)));
         }
         self.out.push(b'"');
     }
@@ -489,8 +481,8 @@ impl Renderer {
         }
         // Traefik's `StartLocal` is the start in the process's time zone, `StartUTC` in UTC.
         let local = local_offset(start);
-        time!(o, "StartLocal", start, local, true);
-        time!(o, "StartUTC", start, 0, true);
+        time!(o, "StartLocal", start, local);
+        time!(o, "StartUTC", start, 0);
         if let Some(tls) = &r.tls_facts {
             plain!(o, "TLSCipher", tls.cipher.as_bytes());
             if let Some(subject) = &tls.client_subject {
@@ -695,6 +687,19 @@ mod tests {
         keys
     }
 
+    /// `r`'s line from a fresh renderer, started and written at the epoch.
+    fn rendered(r: &AccessRecord, config: &AccessLogConfig) -> Vec<u8> {
+        let mut out = Vec::new();
+        Renderer::default().line(
+            &mut out,
+            r,
+            config,
+            SystemTime::UNIX_EPOCH,
+            b"1970-01-01T00:00:00Z",
+        );
+        out
+    }
+
     fn parsed(line: &[u8]) -> serde_json::Value {
         serde_json::from_slice(line).expect("a JSON line")
     }
@@ -730,14 +735,7 @@ mod tests {
             cipher: "TLS_AES_128_GCM_SHA256",
             client_subject: Some("CN=client\\, one,O=Example".into()),
         }));
-        let mut out = Vec::new();
-        Renderer::default().line(
-            &mut out,
-            &r,
-            &config,
-            SystemTime::UNIX_EPOCH,
-            b"1970-01-01T00:00:00Z",
-        );
+        let out = rendered(&r, &config);
         let v = parsed(&out);
         assert_eq!(v["TLSVersion"], "1.3");
         assert_eq!(v["TLSCipher"], "TLS_AES_128_GCM_SHA256");
@@ -750,26 +748,12 @@ mod tests {
         if let Some(facts) = r.tls_facts.as_mut().and_then(Arc::get_mut) {
             facts.client_subject = None;
         }
-        let mut out = Vec::new();
-        Renderer::default().line(
-            &mut out,
-            &r,
-            &config,
-            SystemTime::UNIX_EPOCH,
-            b"1970-01-01T00:00:00Z",
-        );
+        let out = rendered(&r, &config);
         let v = parsed(&out);
         assert!(v.get("TLSClientSubject").is_none(), "{v}");
         assert_eq!(v["TLSVersion"], "1.3");
         r.tls_facts = None;
-        let mut out = Vec::new();
-        Renderer::default().line(
-            &mut out,
-            &r,
-            &config,
-            SystemTime::UNIX_EPOCH,
-            b"1970-01-01T00:00:00Z",
-        );
+        let out = rendered(&r, &config);
         let v = parsed(&out);
         assert!(
             v.get("TLSVersion").is_none() && v.get("TLSCipher").is_none(),
@@ -782,14 +766,7 @@ mod tests {
         let config = AccessLogConfig::default();
         let mut r = record(&Arc::from("r"), &Arc::from("http://u"));
         r.forwarded_at = Some(r.started + std::time::Duration::from_millis(2));
-        let mut out = Vec::new();
-        Renderer::default().line(
-            &mut out,
-            &r,
-            &config,
-            SystemTime::UNIX_EPOCH,
-            b"1970-01-01T00:00:00Z",
-        );
+        let out = rendered(&r, &config);
         let v = parsed(&out);
         assert_eq!(v["Duration"], 7_000_000);
         assert_eq!(v["OriginDuration"], 5_000_000);
@@ -797,14 +774,7 @@ mod tests {
         // Answered before any service (a middleware, no route): all of it is overhead.
         r.forwarded_at = None;
         r.origin_status = None;
-        let mut out = Vec::new();
-        Renderer::default().line(
-            &mut out,
-            &r,
-            &config,
-            SystemTime::UNIX_EPOCH,
-            b"1970-01-01T00:00:00Z",
-        );
+        let out = rendered(&r, &config);
         let v = parsed(&out);
         assert!(v.get("OriginDuration").is_none(), "{v}");
         assert_eq!(v["Overhead"], 7_000_000);
@@ -815,14 +785,7 @@ mod tests {
         let config = AccessLogConfig::default();
         let mut r = record(&Arc::from("r"), &Arc::from("http://u"));
         let line = |r: &AccessRecord| {
-            let mut out = Vec::new();
-            Renderer::default().line(
-                &mut out,
-                r,
-                &config,
-                SystemTime::UNIX_EPOCH,
-                b"1970-01-01T00:00:00Z",
-            );
+            let out = rendered(r, &config);
             parsed(&out)
         };
         // The same bytes both ways (no middleware changed the body): no ratio.
@@ -879,14 +842,7 @@ mod tests {
             origin: list(&[("content-type", "text/plain"), ("x-cache", "HIT")]),
             downstream: list(&[("vary", "Accept-Encoding"), ("content-type", "text/plain")]),
         }));
-        let mut out = Vec::new();
-        Renderer::default().line(
-            &mut out,
-            &r,
-            &config,
-            SystemTime::UNIX_EPOCH,
-            b"1970-01-01T00:00:00Z",
-        );
+        let out = rendered(&r, &config);
         let keys = assert_keys_sorted(&out);
         let v = parsed(&out);
         // A repeated header once, its values joined (Go's `strings.Join(Values(k), ",")`).
@@ -952,27 +908,13 @@ mod tests {
             .names
             .insert("DownstreamStatus".into(), FieldMode::Redact);
         let r = record(&Arc::from("r"), &Arc::from("http://u"));
-        let mut out = Vec::new();
-        Renderer::default().line(
-            &mut out,
-            &r,
-            &config,
-            SystemTime::UNIX_EPOCH,
-            b"1970-01-01T00:00:00Z",
-        );
+        let out = rendered(&r, &config);
         let v = parsed(&out);
         assert_eq!(v["DownstreamStatus"], "REDACTED");
         assert_eq!(v["level"], "info");
         assert!(v.get("RouterName").is_none(), "{v}");
         config.fields.names.clear();
-        let mut out = Vec::new();
-        Renderer::default().line(
-            &mut out,
-            &r,
-            &config,
-            SystemTime::UNIX_EPOCH,
-            b"1970-01-01T00:00:00Z",
-        );
+        let out = rendered(&r, &config);
         let v = parsed(&out);
         assert_eq!(
             v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()),

@@ -158,8 +158,7 @@ pub fn access_log_on() -> bool {
 /// tests (`logged_headers` asks `AccessLogFields::logs_headers` first).
 #[inline]
 pub fn logged_origin_headers(headers: &http::HeaderMap) -> Option<OriginHeaders> {
-    let log = RECORDER.get()?.access_log.as_ref()?;
-    access_record::logged_headers(&log.config.fields, headers).map(OriginHeaders)
+    logged(headers).map(OriginHeaders)
 }
 
 /// The request's headers the access log keeps or redacts (`request_<Name>`), read when the
@@ -169,6 +168,13 @@ pub fn logged_origin_headers(headers: &http::HeaderMap) -> Option<OriginHeaders>
 /// [`logged_origin_headers`] otherwise.
 #[inline]
 pub fn logged_request_headers(headers: &http::HeaderMap) -> Option<HeaderList> {
+    logged(headers)
+}
+
+/// The headers of `headers` the installed access log keeps or redacts; `None` without a log
+/// or when it logs no header (`access_record::logged_headers`).
+#[inline]
+fn logged(headers: &http::HeaderMap) -> Option<HeaderList> {
     let log = RECORDER.get()?.access_log.as_ref()?;
     access_record::logged_headers(&log.config.fields, headers)
 }

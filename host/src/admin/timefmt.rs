@@ -175,10 +175,10 @@ fn local_offset_of(secs: u64) -> i32 {
     i32::try_from(tm.tm_gmtoff).unwrap_or(0)
 }
 
-/// RFC 3339 at `offset` seconds east of UTC appended to `out`, with the fraction (Go's
-/// RFC3339Nano) or without (RFC3339), as [`rfc3339`]. Runs on the access-log writer for every
-/// line: the date and time of day are formatted once per second and offset.
-pub fn push_rfc3339(out: &mut Vec<u8>, t: SystemTime, offset: i32, fraction: bool) {
+/// Go's RFC3339Nano at `offset` seconds east of UTC appended to `out`, as [`rfc3339`] with the
+/// fraction. Runs on the access-log writer for every line's start: the date and time of day
+/// are formatted once per second and offset.
+pub fn push_rfc3339(out: &mut Vec<u8>, t: SystemTime, offset: i32) {
     let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     let secs = shifted(since.as_secs(), offset);
     let [newest, older] = LAST_SECONDS.get();
@@ -189,16 +189,14 @@ pub fn push_rfc3339(out: &mut Vec<u8>, t: SystemTime, offset: i32, fraction: boo
         older.1
     } else {
         let Some(text) = date_time(t, offset) else {
-            out.extend_from_slice(rfc3339(t, offset, fraction).as_bytes());
+            out.extend_from_slice(rfc3339(t, offset, true).as_bytes());
             return;
         };
         LAST_SECONDS.set([(secs, text), newest]);
         text
     };
     out.extend_from_slice(&text);
-    if fraction {
-        push_fraction(out, since);
-    }
+    push_fraction(out, since);
     push_zone(out, offset);
 }
 
@@ -297,15 +295,13 @@ mod tests {
         assert_eq!(clf_time(t, -8 * 3600), "14/Nov/2023:14:13:20 -0800");
         // Alternating zones on one thread, as a line's StartLocal and StartUTC do.
         for offset in [3600, 0, 3600, -1800, 0] {
-            for fraction in [true, false] {
-                let mut out = Vec::new();
-                push_rfc3339(&mut out, t, offset, fraction);
-                assert_eq!(
-                    String::from_utf8_lossy(&out),
-                    rfc3339(t, offset, fraction),
-                    "{offset} {fraction}"
-                );
-            }
+            let mut out = Vec::new();
+            push_rfc3339(&mut out, t, offset);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                rfc3339(t, offset, true),
+                "{offset}"
+            );
         }
     }
 
@@ -333,7 +329,7 @@ mod tests {
             SystemTime::UNIX_EPOCH + Duration::from_secs(400_000_000_000),
         ] {
             let mut out = Vec::new();
-            push_rfc3339(&mut out, t, 0, true);
+            push_rfc3339(&mut out, t, 0);
             assert_eq!(String::from_utf8_lossy(&out), rfc3339_utc(t));
         }
     }

@@ -231,6 +231,15 @@ impl Seen<'_> {
         }
     }
 
+    /// The request hooks are done (however the request ends): the user a hook named and the
+    /// headers as the hooks left them go to the access-log line.
+    fn left_chain(&mut self, head: &mut RequestHead) {
+        if head.user.is_some() {
+            self.user = head.user.take();
+        }
+        self.left_middlewares(&head.parts.headers);
+    }
+
     /// The request goes to its service now: counted for the service's metrics, and timed for
     /// the access log's `OriginDuration` and `Overhead` (one clock reading, only when the
     /// access log records the request's route).
@@ -816,12 +825,7 @@ async fn chain_waiting(
             done => break (head, done),
         }
     };
-    // The user a request hook named goes to the access-log line however the request ends,
-    // with the headers as the request hooks left them.
-    if head.user.is_some() {
-        seen.user = head.user.take();
-    }
-    seen.left_middlewares(&head.parts.headers);
+    seen.left_chain(&mut head);
     // A rate limit that reserved a token still to come (`counters` with a wait, Traefik's
     // `rateLimit` maxDelay): the request waits for it here, on its own task, holding no thread
     // and no plugin instance.
@@ -958,12 +962,7 @@ fn chain_inline<'a>(
     if let Some(completion) = &mut seen.completion {
         chain.note_entered(&state, completion);
     }
-    // The user a request hook named goes to the access-log line however the request ends,
-    // with the headers as the request hooks left them.
-    if head.user.is_some() {
-        seen.user = head.user.take();
-    }
-    seen.left_middlewares(&head.parts.headers);
+    seen.left_chain(&mut head);
     if let Some(completion) = &mut seen.completion {
         completion.keep_request(&mut head);
     }
