@@ -2,6 +2,7 @@
 //! per-request scratch state survives from on-request to on-response.
 
 use crate::observability::middleware_metric;
+use crate::support::client::Reply;
 use crate::support::{Client, Config, Gateway, Upstream, fixture_wasm};
 
 /// `config` with Prometheus metrics served on the `web` entry point.
@@ -17,18 +18,62 @@ async fn instances_made(gw: &Gateway, middleware: &str) -> f64 {
     middleware_metric(gw, "wasmgate_plugin_instantiations_total", middleware).await
 }
 
+/// One route through the `counter` fixture as middleware `count`, with `runtime`'s settings.
+fn counter_config(up: &Upstream, runtime: &str) -> Config {
+    Config::new()
+        .plugin_dir()
+        .route_through("r", "PathPrefix(`/`)", "app", "count")
+        .service("app", &up.url())
+        .middlewares(&format!(
+            "    count:\n      plugin:\n        name: counter\n{runtime}\n"
+        ))
+}
+
 fn counter_gateway(up: &Upstream, runtime: &str) -> Gateway {
     Gateway::start(
-        &Config::new()
-            .plugin_dir()
-            .route_through("r", "PathPrefix(`/`)", "app", "count")
-            .service("app", &up.url())
-            .middlewares(&format!(
-                "    count:\n      plugin:\n        name: counter\n{runtime}\n"
-            ))
-            .yaml(),
+        &counter_config(up, runtime).yaml(),
         &[("counter", fixture_wasm("fixture_counter"))],
     )
+}
+
+/// [`counter_gateway`] with Prometheus metrics, to count the instances made.
+fn counter_gateway_with_metrics(up: &Upstream, runtime: &str) -> Gateway {
+    Gateway::start(
+        &with_metrics(&counter_config(up, runtime)),
+        &[("counter", fixture_wasm("fixture_counter"))],
+    )
+}
+
+/// `n` GETs sent at once to `path(i)`, their replies in order, each checked for a 200.
+async fn at_once(
+    gw: &Gateway,
+    n: usize,
+    path: impl Fn(usize) -> String,
+    host: &'static str,
+) -> Vec<Reply> {
+    let c = Client::http1();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (c, url) = (c.clone(), gw.url(&path(i)));
+            tokio::spawn(async move { c.get(&url, host, &[]).await })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for t in tasks {
+        let r = t.await.expect("request task");
+        assert_eq!(r.status, 200, "{}", gw.log());
+        replies.push(r);
+    }
+    replies
+}
+
+/// An upstream that answers after 400 ms: requests wait on it long enough to overlap.
+async fn slow_upstream() -> Upstream {
+    Upstream::start_with(
+        "app",
+        crate::support::UpstreamBehavior::Slow(std::time::Duration::from_millis(400)),
+    )
+    .await
 }
 
 async fn sequential_counts(gw: &Gateway, up: &Upstream, n: usize) -> Vec<(String, String)> {
@@ -85,15 +130,7 @@ async fn per_request_instances_never_see_another_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_request_instances_are_put_back_as_init_left_them_and_reused() {
     let up = Upstream::start("app").await;
-    let config = Config::new()
-        .plugin_dir()
-        .route_through("r", "PathPrefix(`/`)", "app", "count")
-        .service("app", &up.url())
-        .middlewares(
-            "    count:\n      plugin:\n        name: counter\n        isolation: per-request\n",
-        );
-    let yaml = with_metrics(&config);
-    let gw = Gateway::start(&yaml, &[("counter", fixture_wasm("fixture_counter"))]);
+    let gw = counter_gateway_with_metrics(&up, "        isolation: per-request");
     let requests = 20;
     for (req, resp) in sequential_counts(&gw, &up, requests).await {
         assert_eq!(
@@ -125,16 +162,8 @@ async fn per_request_state_survives_between_hooks_and_stays_private_to_the_reque
                 .yaml(),
             &[("echo-state", fixture_wasm("fixture_echo_state"))],
         );
-        let c = Client::http1();
-        let tasks: Vec<_> = (0..16)
-            .map(|i| {
-                let (c, url) = (c.clone(), gw.url(&format!("/req-{i}")));
-                tokio::spawn(async move { (i, c.get(&url, "s.test", &[]).await) })
-            })
-            .collect();
-        for t in tasks {
-            let (i, r) = t.await.unwrap();
-            assert_eq!(r.status, 200);
+        let replies = at_once(&gw, 16, |i| format!("/req-{i}"), "s.test").await;
+        for (i, r) in replies.iter().enumerate() {
             assert_eq!(
                 r.header("x-state"),
                 Some(format!("/req-{i}").as_str()),
@@ -274,17 +303,8 @@ async fn a_per_request_instance_whose_memory_grew_is_replaced() {
 async fn per_request_isolation_holds_with_more_requests_at_once_than_the_pool_holds() {
     let up = Upstream::start("app").await;
     let gw = counter_gateway(&up, "        isolation: per-request\n        poolSize: 2");
-    let c = Client::http1();
     for round in 0..3 {
-        let tasks: Vec<_> = (0..16)
-            .map(|_| {
-                let (c, url) = (c.clone(), gw.url("/"));
-                tokio::spawn(async move { c.get(&url, "i.test", &[]).await })
-            })
-            .collect();
-        for t in tasks {
-            let r = t.await.expect("request task");
-            assert_eq!(r.status, 200, "round {round}: {}", gw.log());
+        for r in at_once(&gw, 16, |_| "/".to_string(), "i.test").await {
             assert_eq!(r.header("x-instance-calls"), Some("1"), "round {round}");
         }
     }
@@ -296,30 +316,15 @@ async fn per_request_isolation_holds_with_more_requests_at_once_than_the_pool_ho
 /// `1` either way: the instance is put back as `init` left it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_per_request_instance_with_no_response_hook_is_not_held_across_the_upstream_wait() {
-    let up = Upstream::start_with(
-        "app",
-        crate::support::UpstreamBehavior::Slow(std::time::Duration::from_millis(400)),
-    )
-    .await;
+    let up = slow_upstream().await;
     let config = Config::new()
         .route_through("r", "PathPrefix(`/`)", "app", "strip")
         .service("app", &up.url())
         .middlewares(
             "    strip:\n      plugin: { name: strip-prefix, isolation: per-request, config: { prefixes: [/api] } }\n",
         );
-    let yaml = with_metrics(&config);
-    let gw = Gateway::start(&yaml, &[]);
-    let c = Client::http1();
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let (c, url) = (c.clone(), gw.url(&format!("/api/{i}")));
-            tokio::spawn(async move { c.get(&url, "s.test", &[]).await })
-        })
-        .collect();
-    for t in tasks {
-        let r = t.await.expect("request task");
-        assert_eq!(r.status, 200, "{}", gw.log());
-    }
+    let gw = Gateway::start(&with_metrics(&config), &[]);
+    at_once(&gw, 8, |i| format!("/api/{i}"), "s.test").await;
     let made = instances_made(&gw, "strip").await;
     assert!(
         made <= 3.0,
@@ -334,30 +339,9 @@ async fn a_per_request_instance_with_no_response_hook_is_not_held_across_the_ups
 /// scratch state (`per_request_state_survives_between_hooks…`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_per_request_instance_with_a_response_hook_is_not_held_across_the_upstream_wait() {
-    let up = Upstream::start_with(
-        "app",
-        crate::support::UpstreamBehavior::Slow(std::time::Duration::from_millis(400)),
-    )
-    .await;
-    let config = Config::new()
-        .plugin_dir()
-        .route_through("r", "PathPrefix(`/`)", "app", "count")
-        .service("app", &up.url())
-        .middlewares(
-            "    count:\n      plugin:\n        name: counter\n        isolation: per-request\n",
-        );
-    let yaml = with_metrics(&config);
-    let gw = Gateway::start(&yaml, &[("counter", fixture_wasm("fixture_counter"))]);
-    let c = Client::http1();
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let (c, url) = (c.clone(), gw.url(&format!("/{i}")));
-            tokio::spawn(async move { c.get(&url, "c.test", &[]).await })
-        })
-        .collect();
-    for t in tasks {
-        let r = t.await.expect("request task");
-        assert_eq!(r.status, 200, "{}", gw.log());
+    let up = slow_upstream().await;
+    let gw = counter_gateway_with_metrics(&up, "        isolation: per-request");
+    for r in at_once(&gw, 8, |i| format!("/{i}"), "c.test").await {
         assert_eq!(r.header("x-instance-calls"), Some("1"), "response hook");
     }
     for req in up.requests() {

@@ -490,22 +490,12 @@ fn minute_of_day(text: &str, at: usize) -> i64 {
 }
 
 /// Traefik writes `StartLocal`, logrus' `time` and (where `StartUTC` is dropped) the CLF time
-/// in the process's time zone. The gateway runs with `TZ` at +02:30 (a POSIX zone: no zone
-/// files needed).
+/// in the process's time zone, here +02:30 ([`line_at_plus_0230`]).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_log_times_are_local_where_traefik_writes_local_time() {
     let up = Upstream::start("app").await;
-    let zone = [("TZ", "WGT-2:30")];
-    let statics = "accessLog:\n  filePath: access.json\n  format: json\n";
-    let gw = Gateway::start_with_plugins_and_env(
-        &with_statics(&mixed(&up), "", statics),
-        &deny_plugin(),
-        &zone,
-    );
-    let r = Client::http1().get(&gw.url("/ok/1"), "t.test", &[]).await;
-    assert_eq!(r.status, 200);
-    let lines = read_lines(&gw.config_path().with_file_name("access.json"), 1);
-    let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    let line = line_at_plus_0230(&up, "access.json", "format: json").await;
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     let (local, utc) = (
         v["StartLocal"].as_str().unwrap(),
         v["StartUTC"].as_str().unwrap(),
@@ -520,24 +510,33 @@ async fn access_log_times_are_local_where_traefik_writes_local_time() {
     let time = v["time"].as_str().unwrap();
     assert_eq!(time.len(), "2026-12-07T03:30:00+02:30".len(), "{time}");
     assert!(time.ends_with("+02:30"), "{time}");
-    drop(gw);
 
     // CLF: `StartUTC` dropped, so the line's time is `StartLocal`.
-    let statics = "accessLog:\n  filePath: access.log\n  fields:\n    names: { StartUTC: drop }\n";
-    let gw = Gateway::start_with_plugins_and_env(
-        &with_statics(&mixed(&up), "", statics),
-        &deny_plugin(),
-        &zone,
-    );
-    let r = Client::http1().get(&gw.url("/ok/2"), "t.test", &[]).await;
-    assert_eq!(r.status, 200);
-    let lines = read_lines(&gw.config_path().with_file_name("access.log"), 1);
-    let time = lines[0]
+    let line = line_at_plus_0230(&up, "access.log", "fields: { names: { StartUTC: drop } }").await;
+    let time = line
         .split_once('[')
         .and_then(|(_, rest)| rest.split_once(']'))
         .map(|(time, _)| time)
-        .unwrap_or_else(|| panic!("{}", lines[0]));
-    assert!(time.ends_with(" +0230"), "{}", lines[0]);
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(time.ends_with(" +0230"), "{line}");
+}
+
+/// The access-log line of one request to `/ok`, from a gateway running with `TZ` at +02:30
+/// (a POSIX zone: no zone files needed), its `accessLog` writing to `file` with `settings`.
+async fn line_at_plus_0230(up: &Upstream, file: &str, settings: &str) -> String {
+    let statics = format!("accessLog:\n  filePath: {file}\n  {settings}\n");
+    let gw = Gateway::start_with_plugins_and_env(
+        &with_statics(&mixed(up), "", &statics),
+        &deny_plugin(),
+        &[("TZ", "WGT-2:30")],
+    );
+    let r = Client::http1().get(&gw.url("/ok/1"), "t.test", &[]).await;
+    assert_eq!(r.status, 200);
+    let lines = read_lines(&gw.config_path().with_file_name(file), 1);
+    lines
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no line\n{}", gw.log()))
 }
 
 /// Traefik logs the request's header map as the entry point and the middlewares left it (the
