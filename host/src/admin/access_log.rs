@@ -5,7 +5,8 @@
 //! the push: no allocation, no wake-up); when the inbox holds `bufferingSize` lines the line is
 //! counted as dropped (`wasmgate_accesslog_dropped_lines_total`). One writer thread swaps the
 //! inbox for its own empty `Vec` every 5 ms while lines come (50 ms when idle), formats and
-//! writes what it took with one `write` per 64 KiB; requests never wake it.
+//! writes what it took with one `write` per 64 KiB (ending on the file's 64 KiB boundaries
+//! while lines come fast: what lies past the last one waits one round); requests never wake it.
 //! `SIGUSR1` reopens the file (after logrotate renamed it), as Traefik does; lines sent before
 //! the signal go to the old file, later ones to the new.
 
@@ -164,17 +165,22 @@ impl Output {
 
     /// Writes out and empties `buf` (the lines formatted so far).
     fn write_out(&mut self, buf: &mut Vec<u8>) {
+        self.write(buf, false);
+    }
+
+    /// Writes out `buf`; to a file, only up to its last 64 KiB boundary when `to_boundary`
+    /// and the lines reach one (the rest stays in `buf`: `LogFile::write_to_boundary`).
+    fn write(&mut self, buf: &mut Vec<u8>, to_boundary: bool) {
         if buf.is_empty() {
             return;
         }
         let written = match self {
             Output::Stdout(w) => w.lock().write_all(buf).and_then(|()| w.lock().flush()),
+            Output::File(f) if to_boundary => return report(f.write_to_boundary(buf)),
             Output::File(f) => f.write_all(buf),
         };
-        if let Err(e) = written {
-            tracing::warn!("access log: cannot write: {e}");
-        }
         buf.clear();
+        report(written);
     }
 
     /// Opens the file's path again (logrotate renamed the file we write to).
@@ -192,6 +198,13 @@ impl Output {
     }
 }
 
+/// Logs a failed write (the lines are lost; the writer goes on with the next).
+fn report(written: std::io::Result<()>) {
+    if let Err(e) = written {
+        tracing::warn!("access log: cannot write: {e}");
+    }
+}
+
 /// The writer thread's state: the output, its buffer and the lines taken from the inbox.
 struct Writer<'a> {
     inbox: &'a Inbox,
@@ -206,7 +219,8 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    /// Takes the inbox's lines and writes them; how many there were.
+    /// Takes the inbox's lines and writes them, but for what lies past the file's last 64 KiB
+    /// boundary they reach (written by the next round); how many lines there were.
     fn drain(&mut self, clock: &WallClock) -> usize {
         std::mem::swap(&mut *lock(&self.inbox.lines), &mut self.taken);
         let n = self.taken.len();
@@ -234,10 +248,12 @@ impl Writer<'_> {
                 }
             }
             if self.buf.len() >= WRITE_BUFFER {
-                self.out.write_out(&mut self.buf);
+                self.out.write(&mut self.buf, true);
             }
         }
-        self.out.write_out(&mut self.buf);
+        // What lies past the last 64 KiB boundary waits for the next round, which writes
+        // it whether or not its lines reach the next boundary.
+        self.out.write(&mut self.buf, true);
         // The records are freed here: their `Arc`s released; nothing to free for a short
         // target (kept inline).
         self.taken.clear();
@@ -275,10 +291,12 @@ fn write_lines(
             match control.try_recv() {
                 Ok(Control::Reopen) => {
                     w.drain(&clock);
+                    w.out.write_out(&mut w.buf);
                     w.out.reopen();
                 }
                 Ok(Control::Flush(done)) => {
                     w.drain(&clock);
+                    w.out.write_out(&mut w.buf);
                     // At shutdown: the file is left without space reserved past its end.
                     w.out.release();
                     let _ = done.send(());
@@ -286,6 +304,7 @@ fn write_lines(
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => {
                     w.drain(&clock);
+                    w.out.write_out(&mut w.buf);
                     return;
                 }
             }
@@ -599,6 +618,36 @@ mod tests {
             log.send(&mut Some(record()));
         }
         assert_eq!(dropped.load(Relaxed), 3);
+    }
+
+    #[tokio::test]
+    async fn lines_past_the_files_last_64_kib_boundary_are_written_by_the_next_round() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("access.json");
+        let mut config = config(AccessLogFormat::Json);
+        config.file_path = Some(path.clone());
+        config.buffering_size = 4096;
+        let log =
+            AccessLog::start(config, Arc::new(AtomicU64::new(0))).unwrap_or_else(|e| panic!("{e}"));
+        // About 300 lines of ~0.7 KiB: they reach past the first boundary, not to the end.
+        for _ in 0..300 {
+            log.send(&mut Some(record()));
+        }
+        let lines = || {
+            std::fs::read_to_string(&path)
+                .map(|text| text.lines().count())
+                .unwrap_or(0)
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while lines() < 300 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(lines(), 300, "every line is written without a flush");
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        assert!(
+            len > 64 << 10,
+            "the lines reached past the boundary ({len} bytes)"
+        );
     }
 
     #[test]

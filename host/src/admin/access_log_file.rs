@@ -20,6 +20,15 @@
 //! (`sync_file_range`, `posix_fadvise(POSIX_FADV_DONTNEED)`). The pages it frees are the ones
 //! its next writes get. Cost: the writeback's submission moves from the kernel's flusher
 //! threads to the writer (≈ 0.05–0.1 µs per line).
+//!
+//! **Writes that end on [`ALIGN`] boundaries** ([`LogFile::write_to_boundary`]). The kernel
+//! gives a write large page-cache folios only where the file offsets it covers are aligned to
+//! them; appends of lines end anywhere, so the next write starts inside a page and gets one-
+//! and two-page folios, each allocated, locked, mapped and dirtied on its own. While a round's
+//! lines reach past a 64 KiB boundary of the file, the writer writes up to the last boundary
+//! and keeps the rest for the next round (≤ 64 KiB, held at most one round: a round whose lines
+//! reach no boundary writes them all). Measured in bench/README ("Access-log writes on 64 KiB
+//! boundaries"): the writer's kernel time per line 0.47–0.52 → 0.24–0.41 µs.
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -50,6 +59,10 @@ const KEEP: u64 = 128 << 20;
 /// How much is let go at a time: two system calls per 8 MiB written.
 const STEP: u64 = 8 << 20;
 
+/// The file offsets writes end on while lines come faster than a boundary a round (see the
+/// module's doc): a large folio's size.
+pub(super) const ALIGN: u64 = 64 << 10;
+
 impl LogFile {
     pub(super) fn open(path: PathBuf) -> std::io::Result<LogFile> {
         let file = open_append(&path)?;
@@ -61,6 +74,23 @@ impl LogFile {
             behind: DropBehind::for_file(&meta),
             file,
         })
+    }
+
+    /// Writes the front of `buf` up to the file's last [`ALIGN`] boundary it reaches and keeps
+    /// the rest in `buf` (moved to its start) for the next write; writes it all when it reaches
+    /// no boundary, or when the file is not a regular one.
+    pub(super) fn write_to_boundary(&mut self, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        let len = buf.len() as u64;
+        let past = (self.end + len) % ALIGN;
+        let cut = match self.behind.is_some() && past < len {
+            true => len - past,
+            false => len,
+        };
+        // `cut` ≤ `len`, which came from a `usize`.
+        let cut = usize::try_from(cut).unwrap_or(buf.len());
+        let written = self.write_all(&buf[..cut]);
+        buf.drain(..cut);
+        written
     }
 
     pub(super) fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
@@ -275,6 +305,48 @@ mod tests {
     /// The pages far enough behind the end leave the page cache; the last `keep` bytes stay,
     /// and the file reads back whole. With small steps, and the file written back first
     /// (`sync_data`), so that what is dropped does not depend on the flusher's timing.
+    #[test]
+    fn writes_end_on_64_kib_boundaries_and_what_reaches_none_is_written_whole() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("access.log");
+        let mut file = LogFile::open(path.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut buf = bytes[..100_000].to_vec();
+        file.write_to_boundary(&mut buf)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(std::fs::metadata(&path).map(|m| m.len()).ok(), Some(ALIGN));
+        assert_eq!(
+            buf,
+            bytes[ALIGN as usize..100_000],
+            "the rest is kept, moved to the front"
+        );
+        // The kept rest and 20 000 bytes more reach no boundary (65 536 + 54 464 < 131 072).
+        buf.extend_from_slice(&bytes[100_000..120_000]);
+        file.write_to_boundary(&mut buf)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(buf.is_empty());
+        // Then a write across two boundaries ends on the second.
+        buf.extend_from_slice(&bytes[120_000..]);
+        file.write_to_boundary(&mut buf)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            std::fs::metadata(&path).map(|m| m.len()).ok(),
+            Some(3 * ALIGN)
+        );
+        file.write_all(&buf).unwrap_or_else(|e| panic!("{e}"));
+        file.release();
+        assert_eq!(std::fs::read(&path).ok(), Some(bytes));
+    }
+
+    #[test]
+    fn a_log_that_is_not_a_regular_file_is_written_whole() {
+        let mut file = LogFile::open(PathBuf::from("/dev/null")).unwrap_or_else(|e| panic!("{e}"));
+        let mut buf = vec![b'x'; 100_000];
+        file.write_to_boundary(&mut buf)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(buf.is_empty());
+    }
+
     #[test]
     fn pages_far_behind_the_end_leave_the_page_cache_and_the_file_stays_whole() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
