@@ -171,11 +171,23 @@ pub(super) type CounterList<K> = ArcSwap<Vec<(K, Arc<AtomicU64>)>>;
 /// label values, and the count.
 pub(super) type HeaderSeries = (SeriesKey, Box<[String]>);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Eq, PartialOrd, Ord)]
 pub(super) struct SeriesKey {
     pub(super) code: u16,
     pub(super) method: &'static str,
     pub(super) protocol: Protocol,
+}
+
+/// Compared on every request (the hot series' scan): a method label from `method_label`'s
+/// table is the same `&'static str` each time, so its address decides without comparing the
+/// bytes (a `memcmp` call); other spellings of the same text still compare equal.
+impl PartialEq for SeriesKey {
+    #[inline]
+    fn eq(&self, other: &SeriesKey) -> bool {
+        self.code == other.code
+            && self.protocol == other.protocol
+            && (std::ptr::eq(self.method, other.method) || self.method == other.method)
+    }
 }
 
 /// The counters of one label combination, split by recording thread

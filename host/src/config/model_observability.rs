@@ -125,6 +125,7 @@ impl AccessLogFields {
     }
 
     /// Whether some header is kept or redacted (Traefik's default drops them all).
+    #[inline]
     pub fn logs_headers(&self) -> bool {
         self.headers_default_mode != FieldMode::Drop || !self.headers.is_empty()
     }
