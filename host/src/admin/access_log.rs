@@ -259,6 +259,12 @@ impl Writer<'_> {
         self.taken.clear();
         n
     }
+
+    /// [`Writer::drain`], then what it kept back too: before a reopen, a flush or the end.
+    fn drain_all(&mut self, clock: &WallClock) {
+        self.drain(clock);
+        self.out.write_out(&mut self.buf);
+    }
 }
 
 /// The writer thread: until the log's handle is gone.
@@ -290,21 +296,18 @@ fn write_lines(
         loop {
             match control.try_recv() {
                 Ok(Control::Reopen) => {
-                    w.drain(&clock);
-                    w.out.write_out(&mut w.buf);
+                    w.drain_all(&clock);
                     w.out.reopen();
                 }
                 Ok(Control::Flush(done)) => {
-                    w.drain(&clock);
-                    w.out.write_out(&mut w.buf);
+                    w.drain_all(&clock);
                     // At shutdown: the file is left without space reserved past its end.
                     w.out.release();
                     let _ = done.send(());
                 }
                 Err(mpsc::error::TryRecvError::Empty) => break,
                 Err(mpsc::error::TryRecvError::Disconnected) => {
-                    w.drain(&clock);
-                    w.out.write_out(&mut w.buf);
+                    w.drain_all(&clock);
                     return;
                 }
             }

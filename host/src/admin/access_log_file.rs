@@ -28,7 +28,7 @@
 //! lines reach past a 64 KiB boundary of the file, the writer writes up to the last boundary
 //! and keeps the rest for the next round (≤ 64 KiB, held at most one round: a round whose lines
 //! reach no boundary writes them all). Measured in bench/README ("Access-log writes on 64 KiB
-//! boundaries"): the writer's kernel time per line 0.47–0.52 → 0.24–0.41 µs.
+//! boundaries"): the writer's kernel time per line, median 0.52 → 0.375 µs.
 
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -302,9 +302,6 @@ mod tests {
         assert!(std::fs::metadata(&path).unwrap().blocks() * 512 < RESERVE);
     }
 
-    /// The pages far enough behind the end leave the page cache; the last `keep` bytes stay,
-    /// and the file reads back whole. With small steps, and the file written back first
-    /// (`sync_data`), so that what is dropped does not depend on the flusher's timing.
     #[test]
     fn writes_end_on_64_kib_boundaries_and_what_reaches_none_is_written_whole() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -347,6 +344,9 @@ mod tests {
         assert!(buf.is_empty());
     }
 
+    /// The pages far enough behind the end leave the page cache; the last `keep` bytes stay,
+    /// and the file reads back whole. With small steps, and the file written back first
+    /// (`sync_data`), so that what is dropped does not depend on the flusher's timing.
     #[test]
     fn pages_far_behind_the_end_leave_the_page_cache_and_the_file_stays_whole() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
