@@ -6,7 +6,8 @@
 //! Each field is one constant copy for its key (with the comma, the quotes and the colon, and
 //! a string value's opening quote) and one for its value. The route's block (`RouterName` to
 //! `ServiceURL`: the same bytes for every request of a route and server) is kept rendered, per
-//! route, in a few slots of the [`Renderer`].
+//! route, in a few slots of the [`Renderer`]; so is the client's (`ClientAddr` to `ClientPort`),
+//! per client address, in a slot chosen by its port.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -357,10 +358,27 @@ impl ClientText {
 }
 
 /// Renders JSON lines on the writer thread, keeping each recent route's block rendered.
-#[derive(Default)]
 pub(super) struct Renderer {
     routes: [Option<RouteBlock>; ROUTE_SLOTS],
+    /// Each recent client address's rendered block, in a slot chosen by its port.
+    clients: Box<[Option<ClientBlock>; CLIENT_SLOTS]>,
 }
+
+/// A client address and its `,"ClientAddr":…,"ClientHost":…,"ClientPort":…` rendered.
+type ClientBlock = (SocketAddr, Vec<u8>);
+
+impl Default for Renderer {
+    fn default() -> Renderer {
+        Renderer {
+            routes: Default::default(),
+            clients: Box::new([const { None }; CLIENT_SLOTS]),
+        }
+    }
+}
+
+/// How many client addresses' blocks the renderer keeps (by port: a client's connections have
+/// ports next to one another, so a few hundred connections share few slots).
+const CLIENT_SLOTS: usize = 256;
 
 /// How many routes' blocks the renderer keeps: a slot per route (by its names' addresses),
 /// replaced when another route lands on it.
@@ -407,8 +425,6 @@ impl Renderer {
             None => ("", target),
         };
         let (host, port) = split_host_port(addr);
-        let client = ClientText::of(r.client);
-        let client_text = client.text();
         let opened = out.len();
         let keep_all =
             config.fields.names.is_empty() && config.fields.default_mode == FieldMode::Keep;
@@ -418,21 +434,10 @@ impl Renderer {
             keep_all,
             stamp: None,
         };
-        plain!(o, "ClientAddr", client_text);
         match r.forwarded_client_host() {
-            // A trusted forwarder's `X-Forwarded-For`, as Traefik logs it (escaped: sent text).
-            Some(forwarded) => string!(o, "ClientHost", forwarded),
-            None => plain!(
-                o,
-                "ClientHost",
-                client_text.get(client.host.clone()).unwrap_or(b"")
-            ),
+            None if keep_all => self.client_block(&mut o, r.client),
+            forwarded => client_fields(&mut o, r.client, forwarded),
         }
-        plain!(
-            o,
-            "ClientPort",
-            client_text.get(client.port..).unwrap_or(b"")
-        );
         string!(o, "ClientUsername", r.user.as_deref().unwrap_or("-"));
         number!(o, "DownstreamContentSize", r.response_bytes);
         number!(o, "DownstreamStatus", u64::from(r.status));
@@ -520,6 +525,29 @@ impl Renderer {
         o.out.extend_from_slice(b"}\n");
     }
 
+    /// The client's block (`ClientAddr`, `ClientHost`, `ClientPort`), copied when this
+    /// address's was rendered before, else rendered and kept: the requests of a keep-alive
+    /// connection come from one address.
+    fn client_block(&mut self, o: &mut Object<'_>, client: SocketAddr) {
+        let slot = usize::from(client.port()) % CLIENT_SLOTS;
+        if let Some((addr, json)) = &self.clients[slot]
+            && *addr == client
+        {
+            o.out.extend_from_slice(json);
+            return;
+        }
+        let from = o.out.len();
+        client_fields(o, client, None);
+        let rendered = o.out.get(from..).unwrap_or_default();
+        let mut json = self.clients[slot]
+            .take()
+            .map(|(_, json)| json)
+            .unwrap_or_default();
+        json.clear();
+        json.extend_from_slice(rendered);
+        self.clients[slot] = Some((client, json));
+    }
+
     /// The route's block, copied when it was rendered before, else rendered and kept.
     fn route_block(&mut self, o: &mut Object<'_>, r: &AccessRecord) {
         let slot = ((address(&r.router) >> 4) ^ (address(&r.service_url) >> 4)) % ROUTE_SLOTS;
@@ -590,6 +618,23 @@ fn split_host_port(addr: &str) -> (&str, &str) {
         })
     };
     split.unwrap_or((addr, ""))
+}
+
+/// `ClientAddr`, `ClientHost` (`forwarded`: a trusted forwarder's `X-Forwarded-For`, as
+/// Traefik logs it, escaped: sent text) and `ClientPort`, each under its mode.
+fn client_fields(o: &mut Object<'_>, client: SocketAddr, forwarded: Option<&str>) {
+    let client = ClientText::of(client);
+    let text = client.text();
+    plain!(o, "ClientAddr", text);
+    match forwarded {
+        Some(forwarded) => string!(o, "ClientHost", forwarded),
+        None => plain!(
+            o,
+            "ClientHost",
+            text.get(client.host.clone()).unwrap_or(b"")
+        ),
+    }
+    plain!(o, "ClientPort", text.get(client.port..).unwrap_or(b""));
 }
 
 /// `RouterName`, `ServiceAddr`, `ServiceName`, `ServiceURL`, each under its mode.
@@ -739,6 +784,40 @@ mod tests {
             let v = parsed(&kept);
             assert_eq!(v["RouterName"], &**router);
             assert_eq!(v["ServiceAddr"], "10.0.0.2:80");
+        }
+    }
+
+    #[test]
+    fn a_kept_client_block_renders_as_a_fresh_one_and_a_forwarded_client_host_bypasses_it() {
+        let config = AccessLogConfig::default();
+        let start = SystemTime::UNIX_EPOCH;
+        let mut renderer = Renderer::default();
+        let url: Arc<str> = Arc::from("http://10.0.0.2:80/");
+        let router: Arc<str> = Arc::from("r");
+        let v4 = SocketAddr::from(([10, 0, 0, 1], 5555));
+        // The same slot (ports 256 apart), another address family, then the first again.
+        let clients = [
+            (v4, None),
+            (SocketAddr::from(([10, 0, 0, 9], 5555 + 256)), None),
+            ("[2001:db8::1]:5555".parse().unwrap_or(v4), None),
+            (v4, None),
+            (v4, Some("203.0.113.7")),
+            (v4, None),
+        ];
+        for (client, forwarded) in clients {
+            let mut r = record(&router, &url);
+            r.client = client;
+            r.forwarded_for = forwarded.map(http::HeaderValue::from_static);
+            let mut kept = Vec::new();
+            renderer.line(&mut kept, &r, &config, start, b"");
+            let mut fresh = Vec::new();
+            Renderer::default().line(&mut fresh, &r, &config, start, b"");
+            assert_eq!(kept, fresh);
+            let v = parsed(&kept);
+            assert_eq!(v["ClientAddr"], client.to_string());
+            let host = forwarded.map_or_else(|| client.ip().to_string(), str::to_string);
+            assert_eq!(v["ClientHost"], host);
+            assert_eq!(v["ClientPort"], client.port().to_string());
         }
     }
 
