@@ -80,14 +80,12 @@ impl LogFile {
     /// the rest in `buf` (moved to its start) for the next write; writes it all when it reaches
     /// no boundary, or when the file is not a regular one.
     pub(super) fn write_to_boundary(&mut self, buf: &mut Vec<u8>) -> std::io::Result<()> {
-        let len = buf.len() as u64;
-        let past = (self.end + len) % ALIGN;
-        let cut = match self.behind.is_some() && past < len {
-            true => len - past,
-            false => len,
+        // Below `ALIGN` (64 KiB): fits any `usize`.
+        let past = ((self.end + buf.len() as u64) % ALIGN) as usize;
+        let cut = match self.behind.is_some() && past < buf.len() {
+            true => buf.len() - past,
+            false => buf.len(),
         };
-        // `cut` ≤ `len`, which came from a `usize`.
-        let cut = usize::try_from(cut).unwrap_or(buf.len());
         let written = self.write_all(&buf[..cut]);
         buf.drain(..cut);
         written

@@ -357,15 +357,13 @@ impl ClientText {
     }
 }
 
-/// Renders JSON lines on the writer thread, keeping each recent route's block rendered.
+/// Renders JSON lines on the writer thread, keeping each recent route's and client's block
+/// rendered.
 pub(super) struct Renderer {
-    routes: [Option<RouteBlock>; ROUTE_SLOTS],
-    /// Each recent client address's rendered block, in a slot chosen by its port.
-    clients: Box<[Option<ClientBlock>; CLIENT_SLOTS]>,
+    routes: [Option<KeptBlock<RouteKey>>; ROUTE_SLOTS],
+    /// Each recent client address's block, in a slot chosen by its port.
+    clients: Box<[Option<KeptBlock<SocketAddr>>; CLIENT_SLOTS]>,
 }
-
-/// A client address and its `,"ClientAddr":…,"ClientHost":…,"ClientPort":…` rendered.
-type ClientBlock = (SocketAddr, Vec<u8>);
 
 impl Default for Renderer {
     fn default() -> Renderer {
@@ -384,13 +382,41 @@ const CLIENT_SLOTS: usize = 256;
 /// replaced when another route lands on it.
 const ROUTE_SLOTS: usize = 8;
 
-/// `,"RouterName":…,"ServiceAddr":…,"ServiceName":…,"ServiceURL":…` of one route and server,
-/// rendered; the `Arc`s it was rendered from are held, so their addresses stay theirs.
-struct RouteBlock {
-    router: Option<Arc<str>>,
-    service: Option<Arc<str>>,
-    url: Option<Arc<str>>,
+/// Fields rendered once for `key` and copied into each later line with the same key: the
+/// route's (`,"RouterName":…` to `ServiceURL`) or the client's (`,"ClientAddr":…` to
+/// `ClientPort`).
+struct KeptBlock<K> {
+    key: K,
     json: Vec<u8>,
+}
+
+/// The router, service and server URL a route's block was rendered from; the `Arc`s are held,
+/// so their addresses stay theirs.
+type RouteKey = [Option<Arc<str>>; 3];
+
+/// Appends `slot`'s block when `matches` its key; else renders the fields with `render`, and
+/// keeps what it appended in `slot` (its buffer reused) under `key()`.
+#[inline(always)]
+fn copy_or_render<K>(
+    slot: &mut Option<KeptBlock<K>>,
+    o: &mut Object<'_>,
+    matches: impl FnOnce(&K) -> bool,
+    key: impl FnOnce() -> K,
+    render: impl FnOnce(&mut Object<'_>),
+) {
+    if let Some(block) = slot.as_ref()
+        && matches(&block.key)
+    {
+        o.out.extend_from_slice(&block.json);
+        return;
+    }
+    let from = o.out.len();
+    render(o);
+    let rendered = o.out.get(from..).unwrap_or_default();
+    let mut json = slot.take().map(|b| b.json).unwrap_or_default();
+    json.clear();
+    json.extend_from_slice(rendered);
+    *slot = Some(KeptBlock { key: key(), json });
 }
 
 fn same(a: &Option<Arc<str>>, b: &Option<Arc<str>>) -> bool {
@@ -529,48 +555,28 @@ impl Renderer {
     /// address's was rendered before, else rendered and kept: the requests of a keep-alive
     /// connection come from one address.
     fn client_block(&mut self, o: &mut Object<'_>, client: SocketAddr) {
-        let slot = usize::from(client.port()) % CLIENT_SLOTS;
-        if let Some((addr, json)) = &self.clients[slot]
-            && *addr == client
-        {
-            o.out.extend_from_slice(json);
-            return;
-        }
-        let from = o.out.len();
-        client_fields(o, client, None);
-        let rendered = o.out.get(from..).unwrap_or_default();
-        let mut json = self.clients[slot]
-            .take()
-            .map(|(_, json)| json)
-            .unwrap_or_default();
-        json.clear();
-        json.extend_from_slice(rendered);
-        self.clients[slot] = Some((client, json));
+        let slot = &mut self.clients[usize::from(client.port()) % CLIENT_SLOTS];
+        copy_or_render(
+            slot,
+            o,
+            |addr| *addr == client,
+            || client,
+            |o| client_fields(o, client, None),
+        );
     }
 
     /// The route's block, copied when it was rendered before, else rendered and kept.
     fn route_block(&mut self, o: &mut Object<'_>, r: &AccessRecord) {
         let slot = ((address(&r.router) >> 4) ^ (address(&r.service_url) >> 4)) % ROUTE_SLOTS;
-        if let Some(block) = &self.routes[slot]
-            && same(&block.router, &r.router)
-            && same(&block.service, &r.service)
-            && same(&block.url, &r.service_url)
-        {
-            o.out.extend_from_slice(&block.json);
-            return;
-        }
-        let from = o.out.len();
-        route_fields(o, r);
-        let rendered = o.out.get(from..).unwrap_or_default();
-        let mut json = self.routes[slot].take().map(|b| b.json).unwrap_or_default();
-        json.clear();
-        json.extend_from_slice(rendered);
-        self.routes[slot] = Some(RouteBlock {
-            router: r.router.clone(),
-            service: r.service.clone(),
-            url: r.service_url.clone(),
-            json,
-        });
+        copy_or_render(
+            &mut self.routes[slot],
+            o,
+            |[router, service, url]| {
+                same(router, &r.router) && same(service, &r.service) && same(url, &r.service_url)
+            },
+            || [r.router.clone(), r.service.clone(), r.service_url.clone()],
+            |o| route_fields(o, r),
+        );
     }
 }
 
@@ -767,21 +773,25 @@ mod tests {
         serde_json::from_slice(line).expect("a JSON line")
     }
 
+    /// `r` rendered by `renderer` (with what it kept from earlier lines), checked to be the
+    /// line a fresh renderer writes; parsed.
+    fn kept_as_fresh(renderer: &mut Renderer, r: &AccessRecord) -> serde_json::Value {
+        let (config, start) = (AccessLogConfig::default(), SystemTime::UNIX_EPOCH);
+        let mut kept = Vec::new();
+        renderer.line(&mut kept, r, &config, start, b"");
+        let mut fresh = Vec::new();
+        Renderer::default().line(&mut fresh, r, &config, start, b"");
+        assert_eq!(kept, fresh);
+        parsed(&kept)
+    }
+
     #[test]
     fn a_kept_route_block_renders_as_a_fresh_one() {
-        let config = AccessLogConfig::default();
-        let start = SystemTime::UNIX_EPOCH;
         let mut renderer = Renderer::default();
         let (a, b): (Arc<str>, Arc<str>) = (Arc::from("a\"quoted\""), Arc::from("b"));
         let url: Arc<str> = Arc::from("http://10.0.0.2:80/");
         for router in [&a, &b, &a, &b] {
-            let r = record(router, &url);
-            let mut kept = Vec::new();
-            renderer.line(&mut kept, &r, &config, start, b"");
-            let mut fresh = Vec::new();
-            Renderer::default().line(&mut fresh, &r, &config, start, b"");
-            assert_eq!(kept, fresh);
-            let v = parsed(&kept);
+            let v = kept_as_fresh(&mut renderer, &record(router, &url));
             assert_eq!(v["RouterName"], &**router);
             assert_eq!(v["ServiceAddr"], "10.0.0.2:80");
         }
@@ -789,8 +799,6 @@ mod tests {
 
     #[test]
     fn a_kept_client_block_renders_as_a_fresh_one_and_a_forwarded_client_host_bypasses_it() {
-        let config = AccessLogConfig::default();
-        let start = SystemTime::UNIX_EPOCH;
         let mut renderer = Renderer::default();
         let url: Arc<str> = Arc::from("http://10.0.0.2:80/");
         let router: Arc<str> = Arc::from("r");
@@ -808,12 +816,7 @@ mod tests {
             let mut r = record(&router, &url);
             r.client = client;
             r.forwarded_for = forwarded.map(http::HeaderValue::from_static);
-            let mut kept = Vec::new();
-            renderer.line(&mut kept, &r, &config, start, b"");
-            let mut fresh = Vec::new();
-            Renderer::default().line(&mut fresh, &r, &config, start, b"");
-            assert_eq!(kept, fresh);
-            let v = parsed(&kept);
+            let v = kept_as_fresh(&mut renderer, &r);
             assert_eq!(v["ClientAddr"], client.to_string());
             let host = forwarded.map_or_else(|| client.ip().to_string(), str::to_string);
             assert_eq!(v["ClientHost"], host);
