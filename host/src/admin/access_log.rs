@@ -234,7 +234,7 @@ impl Writer<'_> {
         for record in &self.taken {
             match self.config.format {
                 AccessLogFormat::Json => {
-                    let start = clock.wall(record.started);
+                    let start = clock.since_epoch(record.started);
                     self.json.line(
                         &mut self.buf,
                         record,
@@ -342,7 +342,7 @@ pub fn format_line(
             out,
             r,
             config,
-            start,
+            clock.since_epoch(r.started),
             rfc3339_local_seconds(clock.read_at()).as_bytes(),
         ),
     }

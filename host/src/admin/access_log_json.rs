@@ -12,13 +12,13 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::Duration;
 
 use super::access_record::{AccessRecord, REDACTED, header_text, protocol};
-use super::timefmt::{local_offset, push_rfc3339};
+use super::timefmt::{local_offset_at, push_rfc3339, spell_u64};
 use crate::config::{AccessLogConfig, FieldMode};
 
-/// A string field: `,"Name":"` then the value, escaped, and its closing quote.
+/// A string field: `,"Name":"` then the value's bytes, escaped, and its closing quote.
 macro_rules! string {
     ($o:expr, $name:literal, $value:expr) => {
         $o.string(concat!(",\"", $name, "\":\""), $name, $value)
@@ -29,6 +29,13 @@ macro_rules! string {
 macro_rules! plain {
     ($o:expr, $name:literal, $value:expr) => {
         $o.plain(concat!(",\"", $name, "\":\""), $name, $value)
+    };
+}
+
+/// A string field whose value the caller checked for escapes (`plain`: none needed).
+macro_rules! text {
+    ($o:expr, $name:literal, $value:expr, $plain:expr) => {
+        $o.text(concat!(",\"", $name, "\":\""), $name, $value, $plain)
     };
 }
 
@@ -63,7 +70,7 @@ struct Object<'o> {
     keep_all: bool,
     /// Where in `out` the last time field's text was written, and what it wrote (the time and
     /// its offset): a field with the same text copies it.
-    stamp: Option<(std::ops::Range<usize>, (SystemTime, i32))>,
+    stamp: Option<(std::ops::Range<usize>, (Duration, i32))>,
 }
 
 impl Object<'_> {
@@ -82,7 +89,7 @@ impl Object<'_> {
 
     /// `key` ends with the value's opening quote.
     #[inline(always)]
-    fn string(&mut self, key: &str, name: &str, value: &str) {
+    fn string(&mut self, key: &str, name: &str, value: &[u8]) {
         let Some(redacted) = self.kept(name) else {
             return;
         };
@@ -92,6 +99,15 @@ impl Object<'_> {
             true => self.out.extend_from_slice(REDACTED.as_bytes()),
         }
         self.out.push(b'"');
+    }
+
+    /// A string field known `plain` (nothing to escape, checked by the caller), else escaped.
+    #[inline(always)]
+    fn text(&mut self, key: &str, name: &str, value: &[u8], plain: bool) {
+        match plain {
+            true => self.plain(key, name, value),
+            false => self.string(key, name, value),
+        }
     }
 
     /// `key` ends with the value's opening quote.
@@ -136,7 +152,7 @@ impl Object<'_> {
 
     /// `key` ends with the value's opening quote.
     #[inline(always)]
-    fn time(&mut self, key: &str, name: &str, t: SystemTime, offset: i32) {
+    fn time(&mut self, key: &str, name: &str, t: Duration, offset: i32) {
         let Some(redacted) = self.kept(name) else {
             return;
         };
@@ -193,7 +209,7 @@ impl Object<'_> {
             self.out.extend_from_slice(prefix.as_bytes());
             self.out.extend_from_slice(key);
             self.out.extend_from_slice(b"\":\"");
-            json_string_body(self.out, &text);
+            json_string_body(self.out, text.as_bytes());
             self.out.push(b'"');
         }
     }
@@ -204,21 +220,57 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// Whether any byte of `bytes` must be escaped in a JSON string: eight bytes per step (a
+/// 15-byte `Host` is two steps, where a byte at a time was fifteen), the last step overlapping
+/// the one before; shorter values a byte at a time.
+#[inline(always)]
+fn any_needs_escape(bytes: &[u8]) -> bool {
+    if bytes.len() < 8 {
+        // A fold, not `any`: no early exit, so the check runs without a branch per byte.
+        return bytes.iter().fold(false, |seen, &b| seen | needs_escape(b));
+    }
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let last = bytes.len() - 8;
+    let mut flags = escape_flags(word(last));
+    let mut at = 0;
+    while at < last {
+        flags |= escape_flags(word(at));
+        at += 8;
+    }
+    flags != 0
+}
+
+/// Non-zero exactly when a byte of `w` is below a space, a `"` or a `\\`: the classic "has a
+/// byte less than n" and "has a zero byte" word tests (a borrow may also flag a byte above a
+/// flagged one, never a word with none), without branches.
+#[inline(always)]
+fn escape_flags(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    (control | zero(quote) | zero(backslash)) & HIGHS
+}
+
 /// `s` as a JSON string (quotes, backslashes and control characters escaped).
 #[cfg(test)]
 fn json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    json_string_body(out, s);
+    json_string_body(out, s.as_bytes());
     out.push(b'"');
 }
 
 /// `s` escaped for the inside of a JSON string. A value with nothing to escape (nearly
 /// every one) is one check and one copy, inlined where the field is written.
 #[inline(always)]
-fn json_string_body(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    // A fold, not `any`: no early exit, so the check runs over the bytes without a branch each.
-    if bytes.iter().fold(false, |seen, &b| seen | needs_escape(b)) {
+fn json_string_body(out: &mut Vec<u8>, bytes: &[u8]) {
+    if any_needs_escape(bytes) {
         json_string_escaped(out, bytes);
     } else {
         out.extend_from_slice(bytes);
@@ -256,39 +308,6 @@ fn push_u64(out: &mut Vec<u8>, n: u64) {
     let mut digits = [0u8; 20];
     let at = spell_u64(&mut digits, n);
     out.extend_from_slice(&digits[at..]);
-}
-
-/// `"00"` to `"99"`, so that numbers are spelt two digits per division.
-const DIGIT_PAIRS: [u8; 200] = {
-    let mut pairs = [0u8; 200];
-    let mut i = 0;
-    while i < 100 {
-        pairs[2 * i] = b'0' + (i / 10) as u8;
-        pairs[2 * i + 1] = b'0' + (i % 10) as u8;
-        i += 1;
-    }
-    pairs
-};
-
-/// `n`'s decimal digits at the end of `digits`; where they start. Two digits per step (a
-/// duration in nanoseconds has eight or nine).
-fn spell_u64(digits: &mut [u8; 20], mut n: u64) -> usize {
-    let mut at = digits.len();
-    while n >= 100 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        at -= 2;
-        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    }
-    if n >= 10 {
-        let pair = n as usize * 2;
-        at -= 2;
-        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    } else {
-        at -= 1;
-        digits[at] = b'0' + n as u8;
-    }
-    at
 }
 
 /// The client address spelt once on the stack (`1.2.3.4:5` or `[v6]:5`): its host and port
@@ -361,22 +380,25 @@ impl ClientText {
 /// rendered.
 pub(super) struct Renderer {
     routes: [Option<KeptBlock<RouteKey>>; ROUTE_SLOTS],
-    /// Each recent client address's block, in a slot chosen by its port.
-    clients: Box<[Option<KeptBlock<SocketAddr>>; CLIENT_SLOTS]>,
+    /// Each recent client address's block, in one of the two slots of the set its port
+    /// chooses, the more recently used first.
+    clients: Box<[[Option<KeptBlock<SocketAddr>>; 2]; CLIENT_SETS]>,
 }
 
 impl Default for Renderer {
     fn default() -> Renderer {
         Renderer {
             routes: Default::default(),
-            clients: Box::new([const { None }; CLIENT_SLOTS]),
+            clients: Box::new([const { [None, None] }; CLIENT_SETS]),
         }
     }
 }
 
-/// How many client addresses' blocks the renderer keeps (by port: a client's connections have
-/// ports next to one another, so a few hundred connections share few slots).
-const CLIENT_SLOTS: usize = 256;
+/// How many sets of two client addresses' blocks the renderer keeps, chosen by port. A
+/// client's connections have ports near one another but not in a row (Linux steps its
+/// ephemeral ports by small random amounts), so two in one set are common: with one slot per
+/// set, 64 connections' lines missed their slot one time in three.
+const CLIENT_SETS: usize = 256;
 
 /// How many routes' blocks the renderer keeps: a slot per route (by its names' addresses),
 /// replaced when another route lands on it.
@@ -434,21 +456,21 @@ fn address(a: &Option<Arc<str>>) -> usize {
 
 impl Renderer {
     /// One JSON line (with its newline), `start` being the request's arrival in wall-clock
-    /// time and `written` the text of logrus' `time` field: when the writer took the line, as
+    /// time (since the epoch: [`super::timefmt::WallClock::since_epoch`]) and `written` the text of logrus' `time` field: when the writer took the line, as
     /// Traefik's buffered log writes it (`timefmt::rfc3339_local_seconds`, once per round).
     pub(super) fn line(
         &mut self,
         out: &mut Vec<u8>,
         r: &AccessRecord,
         config: &AccessLogConfig,
-        start: SystemTime,
+        start: Duration,
         written: &[u8],
     ) {
-        // The target's text read once (an inline one is checked as UTF-8 on each reading).
-        let target = r.target.as_str();
+        // The target's bytes: copied from two `&str`, so UTF-8 without a check (`as_str`'s).
+        let target = r.target.as_bytes();
         let (addr, path) = match r.host_len {
-            Some(n) => (target.get(..n).unwrap_or(""), target.get(n..).unwrap_or("")),
-            None => ("", target),
+            Some(n) => target.split_at_checked(n).unwrap_or((b"", target)),
+            None => (b"".as_slice(), target),
         };
         let (host, port) = split_host_port(addr);
         let opened = out.len();
@@ -464,7 +486,11 @@ impl Renderer {
             None if keep_all => self.client_block(&mut o, r.client),
             forwarded => client_fields(&mut o, r.client, forwarded),
         }
-        string!(o, "ClientUsername", r.user.as_deref().unwrap_or("-"));
+        string!(
+            o,
+            "ClientUsername",
+            r.user.as_deref().unwrap_or("-").as_bytes()
+        );
         number!(o, "DownstreamContentSize", r.response_bytes);
         number!(o, "DownstreamStatus", u64::from(r.status));
         let nanos = u64::try_from(r.duration.as_nanos()).unwrap_or(u64::MAX);
@@ -498,14 +524,17 @@ impl Renderer {
             "Overhead",
             nanos.saturating_sub(origin_nanos.unwrap_or(0))
         );
-        string!(o, "RequestAddr", addr);
+        // `RequestHost` and `RequestPort` are parts of `RequestAddr`: checked for escapes once.
+        let addr_plain = !any_needs_escape(addr);
+        text!(o, "RequestAddr", addr, addr_plain);
         number!(o, "RequestContentSize", r.request_bytes);
         number!(o, "RequestCount", r.request_count);
-        string!(o, "RequestHost", host);
-        string!(o, "RequestMethod", r.method.as_str());
+        text!(o, "RequestHost", host, addr_plain);
+        // A method is a token (`http::Method` holds no quote, backslash or control byte).
+        plain!(o, "RequestMethod", r.method.as_str().as_bytes());
         string!(o, "RequestPath", path);
-        let port = if port.is_empty() { "-" } else { port };
-        string!(o, "RequestPort", port);
+        let port = if port.is_empty() { b"-" } else { port };
+        text!(o, "RequestPort", port, addr_plain);
         plain!(o, "RequestProtocol", protocol(r.version).as_bytes());
         plain!(
             o,
@@ -519,13 +548,13 @@ impl Renderer {
             route_fields(&mut o, r);
         }
         // Traefik's `StartLocal` is the start in the process's time zone, `StartUTC` in UTC.
-        let local = local_offset(start);
+        let local = local_offset_at(start.as_secs());
         time!(o, "StartLocal", start, local);
         time!(o, "StartUTC", start, 0);
         if let Some(tls) = &r.tls_facts {
             plain!(o, "TLSCipher", tls.cipher.as_bytes());
             if let Some(subject) = &tls.client_subject {
-                string!(o, "TLSClientSubject", subject);
+                string!(o, "TLSClientSubject", subject.as_bytes());
             }
             plain!(o, "TLSVersion", tls.version.as_bytes());
         }
@@ -535,7 +564,7 @@ impl Renderer {
         if let Some(h) = responses {
             o.headers("downstream_", &h.downstream);
         }
-        string!(o, "entryPointName", &r.entrypoint);
+        string!(o, "entryPointName", r.entrypoint.as_bytes());
         o.out.extend_from_slice(b",\"level\":\"info\",\"msg\":\"\"");
         if let Some(h) = responses {
             o.headers("origin_", &h.origin);
@@ -555,9 +584,14 @@ impl Renderer {
     /// address's was rendered before, else rendered and kept: the requests of a keep-alive
     /// connection come from one address.
     fn client_block(&mut self, o: &mut Object<'_>, client: SocketAddr) {
-        let slot = &mut self.clients[usize::from(client.port()) % CLIENT_SLOTS];
+        let set = &mut self.clients[usize::from(client.port()) % CLIENT_SETS];
+        // Unless the first slot is this address's, the second comes first: it is the one
+        // copied when it is this address's, else the one replaced (its buffer reused).
+        if set[0].as_ref().map(|b| b.key) != Some(client) {
+            set.swap(0, 1);
+        }
         copy_or_render(
-            slot,
+            &mut set[0],
             o,
             |addr| *addr == client,
             || client,
@@ -606,24 +640,23 @@ fn push_go_float(out: &mut Vec<u8>, value: f64) {
 /// `RequestHost` and `RequestPort` of a `Host`, as Traefik splits it (Go's
 /// `net.SplitHostPort`, the whole value and no port when that fails): `[::1]:80` is `::1`
 /// and `80`, `example.com` has no port, nor has a bare IPv6 address.
-fn split_host_port(addr: &str) -> (&str, &str) {
+fn split_host_port(addr: &[u8]) -> (&[u8], &[u8]) {
     // Byte scans: `str::split_once(char)` builds a searcher that costs more than the host.
-    let b = addr.as_bytes();
-    let split = if b.first() == Some(&b'[') {
-        b.iter().position(|&c| c == b']').and_then(|close| {
-            let port = (b.get(close + 1) == Some(&b':')).then(|| addr.get(close + 2..))??;
+    let split = if addr.first() == Some(&b'[') {
+        addr.iter().position(|&c| c == b']').and_then(|close| {
+            let port = (addr.get(close + 1) == Some(&b':')).then(|| addr.get(close + 2..))??;
             Some((addr.get(1..close)?, port))
         })
     } else {
-        b.iter().position(|&c| c == b':').and_then(|colon| {
+        addr.iter().position(|&c| c == b':').and_then(|colon| {
             let port = addr.get(colon + 1..)?;
-            match port.bytes().any(|c| c == b':') {
+            match port.contains(&b':') {
                 true => None,
                 false => Some((addr.get(..colon)?, port)),
             }
         })
     };
-    split.unwrap_or((addr, ""))
+    split.unwrap_or((addr, b""))
 }
 
 /// `ClientAddr`, `ClientHost` (`forwarded`: a trusted forwarder's `X-Forwarded-For`, as
@@ -633,7 +666,7 @@ fn client_fields(o: &mut Object<'_>, client: SocketAddr, forwarded: Option<&str>
     let text = client.text();
     plain!(o, "ClientAddr", text);
     match forwarded {
-        Some(forwarded) => string!(o, "ClientHost", forwarded),
+        Some(forwarded) => string!(o, "ClientHost", forwarded.as_bytes()),
         None => plain!(
             o,
             "ClientHost",
@@ -646,19 +679,19 @@ fn client_fields(o: &mut Object<'_>, client: SocketAddr, forwarded: Option<&str>
 /// `RouterName`, `ServiceAddr`, `ServiceName`, `ServiceURL`, each under its mode.
 fn route_fields(o: &mut Object<'_>, r: &AccessRecord) {
     if let Some(router) = &r.router {
-        string!(o, "RouterName", router);
+        string!(o, "RouterName", router.as_bytes());
     }
     // In Traefik's order (Go writes a map's keys sorted): `ServiceAddr` before `ServiceName`.
     let url = r.service_url.as_deref();
     if let Some(url) = url {
         let addr = url.split_once("://").map_or(url, |(_, rest)| rest);
-        string!(o, "ServiceAddr", addr.trim_end_matches('/'));
+        string!(o, "ServiceAddr", addr.trim_end_matches('/').as_bytes());
     }
     if let Some(service) = &r.service {
-        string!(o, "ServiceName", service);
+        string!(o, "ServiceName", service.as_bytes());
     }
     if let Some(url) = url {
-        string!(o, "ServiceURL", url);
+        string!(o, "ServiceURL", url.as_bytes());
     }
 }
 
@@ -683,6 +716,29 @@ mod tests {
         assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
         let parsed: String = serde_json::from_str(&out).expect("valid JSON");
         assert_eq!(parsed, "a\"b\\c\nd\u{1}é");
+    }
+
+    #[test]
+    fn the_word_at_a_time_escape_check_agrees_with_the_byte_at_a_time_one() {
+        // Every byte value at every place of values 1 to 24 bytes long, among bytes that
+        // need no escape: below, at and above the 8-byte words and their overlapping last one.
+        for len in 1..=24 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = b;
+                    assert_eq!(
+                        any_needs_escape(&bytes),
+                        needs_escape(b),
+                        "byte {b:#04x} at {at} of {len}"
+                    );
+                }
+            }
+        }
+        // Bytes just past a flagged one, and UTF-8's high bytes, flag nothing themselves.
+        assert!(!any_needs_escape("ééééé/é?q=é".as_bytes()));
+        assert!(any_needs_escape(b"\x1f\x20\x21\x22\x23"));
+        assert!(!any_needs_escape(b""));
     }
 
     #[test]
@@ -759,13 +815,7 @@ mod tests {
     /// `r`'s line from a fresh renderer, started and written at the epoch.
     fn rendered(r: &AccessRecord, config: &AccessLogConfig) -> Vec<u8> {
         let mut out = Vec::new();
-        Renderer::default().line(
-            &mut out,
-            r,
-            config,
-            SystemTime::UNIX_EPOCH,
-            b"1970-01-01T00:00:00Z",
-        );
+        Renderer::default().line(&mut out, r, config, Duration::ZERO, b"1970-01-01T00:00:00Z");
         out
     }
 
@@ -776,7 +826,7 @@ mod tests {
     /// `r` rendered by `renderer` (with what it kept from earlier lines), checked to be the
     /// line a fresh renderer writes; parsed.
     fn kept_as_fresh(renderer: &mut Renderer, r: &AccessRecord) -> serde_json::Value {
-        let (config, start) = (AccessLogConfig::default(), SystemTime::UNIX_EPOCH);
+        let (config, start) = (AccessLogConfig::default(), Duration::ZERO);
         let mut kept = Vec::new();
         renderer.line(&mut kept, r, &config, start, b"");
         let mut fresh = Vec::new();
@@ -821,6 +871,32 @@ mod tests {
             let host = forwarded.map_or_else(|| client.ip().to_string(), str::to_string);
             assert_eq!(v["ClientHost"], host);
             assert_eq!(v["ClientPort"], client.port().to_string());
+        }
+    }
+
+    #[test]
+    fn two_clients_whose_ports_share_a_set_are_both_kept_and_a_third_replaces_the_older() {
+        let mut renderer = Renderer::default();
+        let (router, url): (Arc<str>, Arc<str>) = (Arc::from("r"), Arc::from("http://u"));
+        let port = |p: u16| SocketAddr::from(([127, 0, 0, 1], p));
+        let kept = |renderer: &Renderer| {
+            let set = &renderer.clients[40_000 % CLIENT_SETS];
+            set.each_ref()
+                .map(|slot| slot.as_ref().map(|b| b.key.port()))
+        };
+        // Ports 256 apart share a set.
+        for (client, after) in [
+            (40_000, [Some(40_000), None]),
+            (40_256, [Some(40_256), Some(40_000)]),
+            (40_000, [Some(40_000), Some(40_256)]),
+            (40_000, [Some(40_000), Some(40_256)]),
+            (40_512, [Some(40_512), Some(40_000)]),
+        ] {
+            let mut r = record(&router, &url);
+            r.client = port(client);
+            let v = kept_as_fresh(&mut renderer, &r);
+            assert_eq!(v["ClientPort"], client.to_string());
+            assert_eq!(kept(&renderer), after, "after {client}");
         }
     }
 
@@ -1032,7 +1108,8 @@ mod tests {
             ("::1", ("::1", "")),
             ("", ("", "")),
         ] {
-            assert_eq!(split_host_port(addr), want, "{addr}");
+            let want = (want.0.as_bytes(), want.1.as_bytes());
+            assert_eq!(split_host_port(addr.as_bytes()), want, "{addr}");
         }
     }
 

@@ -212,6 +212,15 @@ impl TargetText {
         }
     }
 
+    /// The two strings' bytes, without `as_str`'s UTF-8 check (the access log's JSON line
+    /// writes them as they are).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            TargetText::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or(&[]),
+            TargetText::Heap(s) => s.as_bytes(),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         match self {
             // Copied from two `&str` whole: valid UTF-8 (the check is a short ASCII scan).

@@ -16,8 +16,12 @@ struct Civil {
 
 /// The calendar date and time of day `offset` seconds east of UTC at `t`.
 fn civil(t: SystemTime, offset: i32) -> Civil {
-    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = shifted(since.as_secs(), offset);
+    civil_at(since_epoch(t).as_secs(), offset)
+}
+
+/// [`civil`] of `secs` seconds since the epoch.
+fn civil_at(secs: u64, offset: i32) -> Civil {
+    let secs = shifted(secs, offset);
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     // Howard Hinnant's days-to-civil algorithm.
@@ -38,6 +42,11 @@ fn civil(t: SystemTime, offset: i32) -> Civil {
         minute: rem % 3600 / 60,
         second: rem % 60,
     }
+}
+
+/// `t` as time since the epoch (the epoch itself for an earlier `t`).
+fn since_epoch(t: SystemTime) -> Duration {
+    t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()
 }
 
 /// Seconds since the epoch moved by `offset` (clamped at the epoch).
@@ -85,8 +94,7 @@ fn rfc3339(t: SystemTime, offset: i32, fraction: bool) -> String {
     )
     .into_bytes();
     if fraction {
-        let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-        push_fraction(&mut out, since);
+        push_fraction(&mut out, since_epoch(t));
     }
     push_zone(&mut out, offset);
     String::from_utf8(out).unwrap_or_default()
@@ -99,20 +107,23 @@ fn rfc3339(t: SystemTime, offset: i32, fraction: bool) -> String {
 pub struct WallClock {
     wall: SystemTime,
     mono: Instant,
+    /// `wall` as time since the epoch.
+    epoch: Duration,
 }
 
 impl WallClock {
     /// Now (two clock reads).
     pub fn now() -> WallClock {
-        WallClock {
-            wall: SystemTime::now(),
-            mono: Instant::now(),
-        }
+        WallClock::at(SystemTime::now(), Instant::now())
     }
 
-    /// A wall clock that read `wall` at `mono` (tests).
+    /// A wall clock that read `wall` at `mono`.
     pub fn at(wall: SystemTime, mono: Instant) -> WallClock {
-        WallClock { wall, mono }
+        WallClock {
+            wall,
+            mono,
+            epoch: since_epoch(wall),
+        }
     }
 
     /// The wall-clock time of `then`.
@@ -120,6 +131,15 @@ impl WallClock {
         match self.mono.checked_duration_since(then) {
             Some(ago) => self.wall.checked_sub(ago).unwrap_or(self.wall),
             None => self.wall + then.duration_since(self.mono),
+        }
+    }
+
+    /// The wall-clock time of `then` as time since the epoch: [`WallClock::wall`] with one
+    /// clock subtraction, for the JSON line's times (the epoch for a time before it).
+    pub fn since_epoch(&self, then: Instant) -> Duration {
+        match self.mono.checked_duration_since(then) {
+            Some(ago) => self.epoch.saturating_sub(ago),
+            None => self.epoch + then.duration_since(self.mono),
         }
     }
 
@@ -145,10 +165,11 @@ thread_local! {
 /// of `localtime_r` once per second of `t` on each thread (the offset moves only at a zone's
 /// transitions); a thread-local comparison otherwise.
 pub fn local_offset(t: SystemTime) -> i32 {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    local_offset_at(since_epoch(t).as_secs())
+}
+
+/// [`local_offset`] at `secs` seconds since the epoch.
+pub fn local_offset_at(secs: u64) -> i32 {
     let (last, offset) = LOCAL_OFFSET.get();
     if last == secs {
         return offset;
@@ -175,11 +196,10 @@ fn local_offset_of(secs: u64) -> i32 {
     i32::try_from(tm.tm_gmtoff).unwrap_or(0)
 }
 
-/// Go's RFC3339Nano at `offset` seconds east of UTC appended to `out`, as [`rfc3339`] with the
-/// fraction. Runs on the access-log writer for every line's start: the date and time of day
-/// are formatted once per second and offset.
-pub fn push_rfc3339(out: &mut Vec<u8>, t: SystemTime, offset: i32) {
-    let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+/// Go's RFC3339Nano at `offset` seconds east of UTC of the time `since` the epoch appended to
+/// `out`, as [`rfc3339`] with the fraction. Runs on the access-log writer for every line's
+/// start: the date and time of day are formatted once per second and offset.
+pub fn push_rfc3339(out: &mut Vec<u8>, since: Duration, offset: i32) {
     let secs = shifted(since.as_secs(), offset);
     let [newest, older] = LAST_SECONDS.get();
     let text = if newest.0 == secs {
@@ -188,7 +208,8 @@ pub fn push_rfc3339(out: &mut Vec<u8>, t: SystemTime, offset: i32) {
         LAST_SECONDS.set([older, newest]);
         older.1
     } else {
-        let Some(text) = date_time(t, offset) else {
+        let Some(text) = date_time(since.as_secs(), offset) else {
+            let t = SystemTime::UNIX_EPOCH + since;
             out.extend_from_slice(rfc3339(t, offset, true).as_bytes());
             return;
         };
@@ -200,9 +221,10 @@ pub fn push_rfc3339(out: &mut Vec<u8>, t: SystemTime, offset: i32) {
     push_zone(out, offset);
 }
 
-/// `YYYY-MM-DDTHH:MM:SS` of `t` at `offset`; `None` for a year without four digits.
-fn date_time(t: SystemTime, offset: i32) -> Option<[u8; 19]> {
-    let c = civil(t, offset);
+/// `YYYY-MM-DDTHH:MM:SS` of `secs` since the epoch at `offset`; `None` for a year without
+/// four digits.
+fn date_time(secs: u64, offset: i32) -> Option<[u8; 19]> {
+    let c = civil_at(secs, offset);
     if !(0..=9999).contains(&c.year) {
         return None;
     }
@@ -254,16 +276,52 @@ fn push_digits(into: &mut [u8], mut n: u64) {
     }
 }
 
+/// `"00"` to `"99"`, so that numbers are spelt two digits per division.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        pairs[2 * i] = b'0' + (i / 10) as u8;
+        pairs[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    pairs
+};
+
+/// `n`'s decimal digits at the end of `digits` (which has room for them: 20 bytes for any
+/// `u64`); where they start. Two digits per step (a duration in nanoseconds has eight or nine).
+pub(super) fn spell_u64(digits: &mut [u8], mut n: u64) -> usize {
+    let mut at = digits.len();
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        at -= 1;
+        digits[at] = b'0' + n as u8;
+    }
+    at
+}
+
 /// `.123456789` without trailing zeros; nothing for a whole second (Go's RFC3339Nano).
 fn push_fraction(out: &mut Vec<u8>, since: Duration) {
     let nanos = since.subsec_nanos();
     if nanos == 0 {
         return;
     }
-    let mut digits = [0u8; 9];
-    push_digits(&mut digits, u64::from(nanos));
+    // `.` and nine digits (the nanoseconds' own after leading zeros); then the trailing zeros
+    // cut.
+    let mut digits = *b".000000000";
+    if let Some(nine) = digits.get_mut(1..) {
+        spell_u64(nine, u64::from(nanos));
+    }
     let len = digits.iter().rposition(|&d| d != b'0').map_or(0, |i| i + 1);
-    out.push(b'.');
     out.extend_from_slice(&digits[..len]);
 }
 
@@ -296,7 +354,7 @@ mod tests {
         // Alternating zones on one thread, as a line's StartLocal and StartUTC do.
         for offset in [3600, 0, 3600, -1800, 0] {
             let mut out = Vec::new();
-            push_rfc3339(&mut out, t, offset);
+            push_rfc3339(&mut out, since_epoch(t), offset);
             assert_eq!(
                 String::from_utf8_lossy(&out),
                 rfc3339(t, offset, true),
@@ -329,9 +387,32 @@ mod tests {
             SystemTime::UNIX_EPOCH + Duration::from_secs(400_000_000_000),
         ] {
             let mut out = Vec::new();
-            push_rfc3339(&mut out, t, 0);
+            push_rfc3339(&mut out, since_epoch(t), 0);
             assert_eq!(String::from_utf8_lossy(&out), rfc3339_utc(t));
         }
+    }
+
+    #[test]
+    fn fractions_are_nine_digits_without_trailing_zeros_as_go_writes_them() {
+        for nanos in [
+            1,
+            9,
+            10,
+            99,
+            100,
+            120_000_000,
+            123_456_789,
+            500_000_000,
+            999_999_999,
+        ] {
+            let mut out = Vec::new();
+            push_fraction(&mut out, Duration::new(7, nanos));
+            let want = format!(".{nanos:09}");
+            assert_eq!(String::from_utf8_lossy(&out), want.trim_end_matches('0'));
+        }
+        let mut out = Vec::new();
+        push_fraction(&mut out, Duration::from_secs(7));
+        assert!(out.is_empty());
     }
 
     #[test]
@@ -344,5 +425,12 @@ mod tests {
             clock.wall(mono + Duration::from_secs(3)),
             wall + Duration::from_secs(1)
         );
+        assert_eq!(clock.since_epoch(mono), Duration::from_secs(998));
+        assert_eq!(
+            clock.since_epoch(mono + Duration::from_secs(3)),
+            Duration::from_secs(1_001)
+        );
+        let early = WallClock::at(SystemTime::UNIX_EPOCH, mono + Duration::from_secs(2));
+        assert_eq!(early.since_epoch(mono), Duration::ZERO);
     }
 }
