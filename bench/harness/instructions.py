@@ -4,7 +4,7 @@ move with the machine's load, for comparing two builds or wasmgate with nginx wh
 ratios of `ab.py` and `run.sh` are lost in this VM's noise (±5–7% a round).
 
     bench/.venv/bin/python bench/harness/instructions.py [--binary target/bench-fast/wasmgate]
-        [--scenarios a,hdr,b] [--contenders wasmgate,nginx[,wasmgate+obs]] [--requests 20000] [--conns 64]
+        [--scenarios a,hdr,b] [--contenders wasmgate,nginx[,wasmgate+obs][,wasmgate+metrics]] [--requests 20000] [--conns 64]
         [--keep DIR]
 
 Per contender and scenario: the bench upstream on its port, the proxy under `valgrind
@@ -144,7 +144,8 @@ def main() -> int:
     ap.add_argument(
         "--contenders",
         default="wasmgate,nginx",
-        help="wasmgate, nginx, and wasmgate+obs (metrics and the JSON access log on, as ab.py's --observability)",
+        help="wasmgate, nginx, wasmgate+obs (metrics and the JSON access log on, as ab.py's --observability) "
+        "and wasmgate+metrics (metrics alone)",
     )
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--conns", type=int, default=64)
@@ -171,6 +172,9 @@ def main() -> int:
             # Issue 15's "on" side: Prometheus metrics and the JSON access log to a file, as ab.py
             # turns them on.
             proxies.append(Side(work / "obs", args.binary.resolve(), name, {}, observability=["metrics", "accesslog"]))
+        elif name == "wasmgate+metrics":
+            # Metrics alone (no access log, no writer thread): the recording's request-side part.
+            proxies.append(Side(work / "metrics", args.binary.resolve(), name, {}, observability=["metrics"]))
         else:
             proxies.append(Nginx(work))
     upstream = start_upstream(upstream_bin, work / "upstream.log")

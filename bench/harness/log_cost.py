@@ -16,12 +16,14 @@ Four sides, scenario a (plain proxy, 1 KiB), the order alternating each round:
   as wasmgate's writer writes 64 KiB at a time). nginx has no per-request metrics to turn on.
 
 Prints every run, then the medians and the median of the per-round ratios on ÷ off for each
-proxy (requests per CPU-second). The log files are deleted after each run, as `ab.py` does.
+proxy (requests per CPU-second), and where wasmgate's extra CPU goes: the request side's user
+and system time over off (every thread but the log's) and the access-log writer thread's. The log files are deleted after each run, as `ab.py` does.
 Writes nothing under bench/results; the raw runs go to target/bench/logcost-<stamp>/results.json.
 """
 
 import argparse
 import shutil
+import statistics
 from pathlib import Path
 
 import interleave
@@ -112,6 +114,19 @@ def main() -> int:
                     f"{s.id:8} {conns:5} {proxy:8} | {cols[0]} | {cols[1]} | "
                     f"{ratio('rps'):.3f} {ratio('cpu_us', inverse=True):.3f}"
                 )
+            # Where wasmgate's extra CPU goes: the request side (every thread but the log's)
+            # and the access-log writer thread, medians over the rounds.
+            rows = {n: done.runs(s.id, conns, n).values() for n in ("wg-off", "wg-on")}
+            part = lambda n, k: statistics.median(r[k] or 0 for r in rows[n])  # noqa: E731
+            side = lambda n, k: statistics.median(  # noqa: E731
+                r[f"cpu_{k}_us"] - (r[f"log_thread_{k}_us"] or 0) for r in rows[n]
+            )
+            print(
+                f"{s.id:8} {conns:5} wg on, µs per request: request side user "
+                f"{side('wg-on', 'user') - side('wg-off', 'user'):+.2f}, sys "
+                f"{side('wg-on', 'sys') - side('wg-off', 'sys'):+.2f} over off; log thread user "
+                f"{part('wg-on', 'log_thread_user_us'):.2f}, sys {part('wg-on', 'log_thread_sys_us'):.2f}"
+            )
     return 0
 
 
