@@ -7,7 +7,7 @@
 //! a string value's opening quote) and one for its value. The route's block (`RouterName` to
 //! `ServiceURL`: the same bytes for every request of a route and server) is kept rendered, per
 //! route, in a few slots of the [`Renderer`]; so is the client's (`ClientAddr` to `ClientPort`),
-//! per client address, in a slot chosen by its port.
+//! per client address, in one of two slots of a set chosen by its port.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
