@@ -244,7 +244,7 @@ fn any_needs_escape(bytes: &[u8]) -> bool {
     flags != 0
 }
 
-/// Non-zero exactly when a byte of `w` is below a space, a `"` or a `\\`: the classic "has a
+/// Non-zero exactly when a byte of `w` is below a space, a `"` or a `\`: the classic "has a
 /// byte less than n" and "has a zero byte" word tests (a borrow may also flag a byte above a
 /// flagged one, never a word with none), without branches.
 #[inline(always)]
@@ -266,7 +266,7 @@ fn json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// `s` escaped for the inside of a JSON string. A value with nothing to escape (nearly
+/// `bytes` escaped for the inside of a JSON string. A value with nothing to escape (nearly
 /// every one) is one check and one copy, inlined where the field is written.
 #[inline(always)]
 fn json_string_body(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -456,8 +456,9 @@ fn address(a: &Option<Arc<str>>) -> usize {
 
 impl Renderer {
     /// One JSON line (with its newline), `start` being the request's arrival in wall-clock
-    /// time (since the epoch: [`super::timefmt::WallClock::since_epoch`]) and `written` the text of logrus' `time` field: when the writer took the line, as
-    /// Traefik's buffered log writes it (`timefmt::rfc3339_local_seconds`, once per round).
+    /// time since the epoch ([`super::timefmt::WallClock::since_epoch`]) and `written` the text
+    /// of logrus' `time` field: when the writer took the line, as Traefik's buffered log writes
+    /// it (`timefmt::rfc3339_local_seconds`, once per round).
     pub(super) fn line(
         &mut self,
         out: &mut Vec<u8>,
