@@ -5,7 +5,7 @@ figure the request path's noise does not move (the gateway's own per-thread figu
 ±30% round to round on this VM); it measures the choices of `host/src/admin/access_log_file.rs`.
 
     bench/.venv/bin/python bench/harness/log_write_pattern.py [--dir target/bench] [--mib 600]
-        [--round 175000] [--line 700] [--repeat 2]
+        [--round 175000] [--line 700] [--repeat 2] [--pause-ms 0]
 
 Each round formats `--round` bytes in lines of `--line` bytes (175 000: 250 lines of 700 bytes,
 one 5 ms round at 50 000 requests a second) and writes them as the writer does: whenever 64 KiB
@@ -25,6 +25,7 @@ import ctypes
 import ctypes.util
 import os
 import resource
+import time
 from pathlib import Path
 
 ALIGN = 64 << 10
@@ -43,7 +44,7 @@ def system_seconds() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_stime
 
 
-def replay(path: Path, total: int, round_bytes: int, line: int, aligned: bool, drop: bool) -> float:
+def replay(path: Path, total: int, round_bytes: int, line: int, aligned: bool, drop: bool, pause: float = 0.0) -> float:
     """Writes `total` bytes in the writer's pattern; the system time it took, in seconds."""
     data = memoryview(b"x" * (1 << 20))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
@@ -80,6 +81,8 @@ def replay(path: Path, total: int, round_bytes: int, line: int, aligned: bool, d
             if pending >= ALIGN:
                 pending = flush(pending)
         pending = flush(pending)
+        if pause:
+            time.sleep(pause)
     spent = system_seconds() - before
     os.close(fd)
     path.unlink()
@@ -93,6 +96,7 @@ def main() -> None:
     ap.add_argument("--round", type=int, default=175_000, help="bytes formatted per writer round")
     ap.add_argument("--line", type=int, default=700, help="bytes per line, to report per line")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--pause-ms", type=float, default=0, help="sleep after each round, as the writer does (5)")
     args = ap.parse_args()
     directory = Path(args.dir)
     directory.mkdir(parents=True, exist_ok=True)
@@ -102,7 +106,7 @@ def main() -> None:
     for _ in range(args.repeat):
         for drop in (False, True):
             for aligned in (False, True):
-                spent = replay(path, total, args.round, args.line, aligned, drop)
+                spent = replay(path, total, args.round, args.line, aligned, drop, args.pause_ms / 1000)
                 name = ("aligned" if aligned else "unaligned") + (" + drop-behind" if drop else "")
                 print(f"{name:26} {spent:6.3f} s system, {spent * 1e6 / lines:.3f} µs per {args.line}-byte line")
 
