@@ -334,10 +334,9 @@ pub fn format_line(
     config: &AccessLogConfig,
     clock: &WallClock,
 ) {
-    let start = clock.wall(r.started);
     match config.format {
-        AccessLogFormat::Common => common_line(out, r, config, start, true),
-        AccessLogFormat::GenericClf => common_line(out, r, config, start, false),
+        AccessLogFormat::Common => common_line(out, r, config, clock.wall(r.started), true),
+        AccessLogFormat::GenericClf => common_line(out, r, config, clock.wall(r.started), false),
         AccessLogFormat::Json => super::access_log_json::Renderer::default().line(
             out,
             r,

@@ -105,9 +105,8 @@ fn rfc3339(t: SystemTime, offset: i32, fraction: bool) -> String {
 /// `Instant` it needs for the duration). The access-log writer takes a new one each round.
 #[derive(Debug, Clone, Copy)]
 pub struct WallClock {
-    wall: SystemTime,
     mono: Instant,
-    /// `wall` as time since the epoch.
+    /// The wall clock's reading at `mono`, as time since the epoch.
     epoch: Duration,
 }
 
@@ -120,7 +119,6 @@ impl WallClock {
     /// A wall clock that read `wall` at `mono`.
     pub fn at(wall: SystemTime, mono: Instant) -> WallClock {
         WallClock {
-            wall,
             mono,
             epoch: since_epoch(wall),
         }
@@ -128,14 +126,11 @@ impl WallClock {
 
     /// The wall-clock time of `then`.
     pub fn wall(&self, then: Instant) -> SystemTime {
-        match self.mono.checked_duration_since(then) {
-            Some(ago) => self.wall.checked_sub(ago).unwrap_or(self.wall),
-            None => self.wall + then.duration_since(self.mono),
-        }
+        SystemTime::UNIX_EPOCH + self.since_epoch(then)
     }
 
-    /// The wall-clock time of `then` as time since the epoch: [`WallClock::wall`] with one
-    /// clock subtraction, for the JSON line's times (the epoch for a time before it).
+    /// The wall-clock time of `then` as time since the epoch (the epoch for a time before it):
+    /// one clock subtraction, for the JSON line's times.
     pub fn since_epoch(&self, then: Instant) -> Duration {
         match self.mono.checked_duration_since(then) {
             Some(ago) => self.epoch.saturating_sub(ago),
@@ -145,7 +140,7 @@ impl WallClock {
 
     /// The wall-clock time this clock was read at: when the writer's round began.
     pub fn read_at(&self) -> SystemTime {
-        self.wall
+        SystemTime::UNIX_EPOCH + self.epoch
     }
 }
 
