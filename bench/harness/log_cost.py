@@ -15,6 +15,10 @@ Four sides, scenario a (plain proxy, 1 KiB), the order alternating each round:
   through a 64 KiB buffer (`buffer=64k`: nginx writes from its worker once the buffer is full,
   as wasmgate's writer writes 64 KiB at a time). nginx has no per-request metrics to turn on.
 
+`--parts` adds two wasmgate sides that take the cost apart: `wg-metrics` (metrics alone) and
+`wg-null` (metrics and the JSON log written to `/dev/null`: everything but the file's writes),
+and prints metrics ÷ off, null ÷ off and on ÷ null (what the file's writes alone cost).
+
 Prints every run, then the medians and the median of the per-round ratios on ÷ off for each
 proxy (requests per CPU-second), and where wasmgate's extra CPU goes: the request side's user
 and system time over off (every thread but the log's) and the access-log writer thread's. The log files are deleted after each run, as `ab.py` does.
@@ -76,6 +80,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", default=str(BUILD_DIR / "wasmgate"))
     interleave.add_run_args(ap, conns="64", duration=5)
+    ap.add_argument(
+        "--parts",
+        action="store_true",
+        help="also run wasmgate with metrics alone and with the log to /dev/null (see above)",
+    )
     ap.set_defaults(scenarios="a")
     args = ap.parse_args()
 
@@ -88,13 +97,18 @@ def main() -> int:
         NginxSide(workdir, "ngx-off", log=False),
         NginxSide(workdir, "ngx-on", log=True),
     ]
+    if args.parts:
+        sides += [
+            Side(workdir / "wg-metrics", binary, "wg-metrics", {}, observability=["metrics"]),
+            Side(workdir / "wg-null", binary, "wg-null", {}, static=NULL_LOG, observability=["metrics"]),
+        ]
 
     done = interleave.run(
         sides,
         args,
         workdir,
         lambda r: f"p99 {r['p99_us'] / 1000:.2f} ms  busy {r['busy']:.0%}",
-        name_width=7,
+        name_width=max(len(side.name) for side in sides),
         cleanup=interleave.logs_remover(sides),
     )
 
@@ -127,7 +141,25 @@ def main() -> int:
                 f"{side('wg-on', 'sys') - side('wg-off', 'sys'):+.2f} over off; log thread user "
                 f"{part('wg-on', 'log_thread_user_us'):.2f}, sys {part('wg-on', 'log_thread_sys_us'):.2f}"
             )
+            if args.parts:
+                for num, den, what in PARTS:
+                    r = done.ratio(s.id, conns, num, den, "cpu_us", True)
+                    print(f"{s.id:8} {conns:5} {num} ÷ {den}: {r:.3f} req per CPU-s ({what})")
     return 0
+
+
+# `--parts`: the JSON access log written to `/dev/null` (rendered, not stored), beside metrics.
+NULL_LOG = """accessLog:
+  filePath: /dev/null
+  format: json
+"""
+
+# `--parts`' ratios: (numerator side, denominator side, what the ratio isolates).
+PARTS = [
+    ("wg-metrics", "wg-off", "metrics alone"),
+    ("wg-null", "wg-off", "all but the file's writes"),
+    ("wg-on", "wg-null", "the file's writes alone"),
+]
 
 
 if __name__ == "__main__":
