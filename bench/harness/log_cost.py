@@ -31,7 +31,7 @@ import statistics
 from pathlib import Path
 
 import interleave
-from ab import Side
+from ab import OBSERVABILITY, Side
 from main import BUILD_DIR
 from proxies.nginx import Nginx
 
@@ -148,11 +148,8 @@ def main() -> int:
     return 0
 
 
-# `--parts`: the JSON access log written to `/dev/null` (rendered, not stored), beside metrics.
-NULL_LOG = """accessLog:
-  filePath: /dev/null
-  format: json
-"""
+# `--parts`: the check's JSON access log written to `/dev/null` (rendered, not stored).
+NULL_LOG = OBSERVABILITY["accesslog"].format(log="/dev/null")
 
 # `--parts`' ratios: (numerator side, denominator side, what the ratio isolates).
 PARTS = [
