@@ -224,9 +224,7 @@ impl TargetText {
     pub fn as_str(&self) -> &str {
         match self {
             // Copied from two `&str` whole: valid UTF-8 (the check is a short ASCII scan).
-            TargetText::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or("")
-            }
+            TargetText::Inline { .. } => std::str::from_utf8(self.as_bytes()).unwrap_or(""),
             TargetText::Heap(s) => s,
         }
     }
